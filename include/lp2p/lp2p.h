@@ -1,0 +1,13 @@
+/* lp2p: the umbrella header. */
+#ifndef LP2P_LP2P_H
+#define LP2P_LP2P_H
+
+#include "lp2p/common.h"
+#include "lp2p/crypto.h"
+#include "lp2p/host.h"
+#include "lp2p/multiformats.h"
+#include "lp2p/record.h"
+
+#define LP2P_VERSION "0.1.0"
+
+#endif

@@ -1,0 +1,32 @@
+#!/bin/sh
+# Installs the Debian packages lp2p needs, only those that are missing.
+# As root it runs apt-get; otherwise it prints the one apt-get line to run.
+# Usage: scripts/deps.sh [--fuzz]   (--fuzz adds clang and its runtimes)
+set -eu
+
+PKGS="build-essential cmake ninja-build pkg-config libsodium-dev
+libsecp256k1-dev libssl-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler
+libcmocka-dev libjansson-dev libmicrohttpd-dev"
+if [ "${1:-}" = "--fuzz" ]; then
+  PKGS="$PKGS clang libclang-rt-14-dev"
+fi
+
+missing=""
+for p in $PKGS; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+    missing="$missing $p"
+  fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "lp2p needs Debian packages; run:" >&2
+  echo "  sudo apt-get install -y$missing" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+# The package lists may be stale or absent on a fresh machine: update once
+# and retry when the first attempt fails.
+# shellcheck disable=SC2086
+apt-get install -y --no-install-recommends $missing ||
+  { apt-get update && apt-get install -y --no-install-recommends $missing; }

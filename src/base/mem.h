@@ -1,0 +1,17 @@
+/* Allocation through lp2p_mem hooks (NULL = libc). */
+#ifndef LP2P_BASE_MEM_H
+#define LP2P_BASE_MEM_H
+
+#include "lp2p/common.h"
+
+/* Returns `mem`, or the libc allocator when `mem` is NULL. */
+const lp2p_mem *lp2p_mem_or_default(const lp2p_mem *mem);
+
+void *lp2p_malloc(const lp2p_mem *mem, size_t size);
+void *lp2p_calloc(const lp2p_mem *mem, size_t nmemb, size_t size);
+/* Fails (NULL, `ptr` untouched) when nmemb * size overflows. */
+void *lp2p_reallocarray(const lp2p_mem *mem, void *ptr, size_t nmemb,
+                        size_t size);
+void lp2p_free(const lp2p_mem *mem, void *ptr);
+
+#endif
