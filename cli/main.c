@@ -10,8 +10,9 @@ static const cli_command *const commands[] = {
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void print_help(FILE *out) {
-  fprintf(out, "lp2p %s: a libp2p GossipSub node\n\n"
-               "usage: lp2p COMMAND [ARGS]\n\ncommands:\n",
+  fprintf(out,
+          "lp2p %s: a libp2p GossipSub node\n\n"
+          "usage: lp2p COMMAND [ARGS]\n\ncommands:\n",
           LP2P_VERSION);
   for (size_t i = 0; i < NCOMMANDS; i++) {
     fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);

@@ -28,24 +28,24 @@ typedef uint64_t lp2p_tstamp;
 /* Error codes: 0 is success, every failure is negative. */
 enum {
   LP2P_OK = 0,
-  LP2P_ERR_NOMEM = -1,            /* an allocation failed */
-  LP2P_ERR_INVALID_ARG = -2,      /* the caller passed a bad argument */
-  LP2P_ERR_TRUNCATED = -3,        /* input ended inside an item */
-  LP2P_ERR_OVERLONG = -4,         /* non-minimal or too-long encoding */
-  LP2P_ERR_MALFORMED = -5,        /* input does not follow the format */
-  LP2P_ERR_TRAILING = -6,         /* bytes left after a complete item */
-  LP2P_ERR_TOO_LARGE = -7,        /* an item exceeds a configured limit */
-  LP2P_ERR_UNSUPPORTED = -8,      /* well-formed but not supported */
-  LP2P_ERR_UNKNOWN_PROTOCOL = -9, /* unknown multiaddr protocol */
-  LP2P_ERR_BAD_SIGNATURE = -10,   /* a signature does not verify */
-  LP2P_ERR_BAD_KEY = -11,         /* a key is not a valid key of its type */
-  LP2P_ERR_BUFFER_TOO_SMALL = -12,  /* the output buffer is too small */
-  LP2P_ERR_WRONG_TYPE = -13,        /* wrong wire, key or payload type */
-  LP2P_ERR_PEER_ID_MISMATCH = -14,  /* a key does not match a peer id */
-  LP2P_ERR_NOT_FOUND = -15,         /* the item asked for is absent */
-  LP2P_ERR_IO = -16,                /* a system call failed (host only) */
-  LP2P_ERR_CRYPTO = -17,            /* the crypto library failed */
-  LP2P_ERR_STATE = -18,             /* not allowed in the current state */
+  LP2P_ERR_NOMEM = -1,             /* an allocation failed */
+  LP2P_ERR_INVALID_ARG = -2,       /* the caller passed a bad argument */
+  LP2P_ERR_TRUNCATED = -3,         /* input ended inside an item */
+  LP2P_ERR_OVERLONG = -4,          /* non-minimal or too-long encoding */
+  LP2P_ERR_MALFORMED = -5,         /* input does not follow the format */
+  LP2P_ERR_TRAILING = -6,          /* bytes left after a complete item */
+  LP2P_ERR_TOO_LARGE = -7,         /* an item exceeds a configured limit */
+  LP2P_ERR_UNSUPPORTED = -8,       /* well-formed but not supported */
+  LP2P_ERR_UNKNOWN_PROTOCOL = -9,  /* unknown multiaddr protocol */
+  LP2P_ERR_BAD_SIGNATURE = -10,    /* a signature does not verify */
+  LP2P_ERR_BAD_KEY = -11,          /* a key is not a valid key of its type */
+  LP2P_ERR_BUFFER_TOO_SMALL = -12, /* the output buffer is too small */
+  LP2P_ERR_WRONG_TYPE = -13,       /* wrong wire, key or payload type */
+  LP2P_ERR_PEER_ID_MISMATCH = -14, /* a key does not match a peer id */
+  LP2P_ERR_NOT_FOUND = -15,        /* the item asked for is absent */
+  LP2P_ERR_IO = -16,               /* a system call failed (host only) */
+  LP2P_ERR_CRYPTO = -17,           /* the crypto library failed */
+  LP2P_ERR_STATE = -18,            /* not allowed in the current state */
 };
 
 /* A static English description of an error code; never NULL. */

@@ -51,7 +51,7 @@ typedef struct lp2p_privkey {
 
 /* Generates a key pair from 32 random bytes taken from `rand`. Returns 0,
  * LP2P_ERR_UNSUPPORTED (RSA, ECDSA) or LP2P_ERR_CRYPTO. */
-LP2P_API int lp2p_privkey_generate(lp2p_key_type type, lp2p_rand_fn rand,
+LP2P_API int lp2p_privkey_generate(lp2p_key_type type, lp2p_rand_fn rand_fn,
                                    void *rand_user, lp2p_privkey *key);
 /* Derives the key from a 32-byte seed (Ed25519 seed, or the secp256k1
  * scalar itself). Returns 0, LP2P_ERR_UNSUPPORTED or LP2P_ERR_BAD_KEY (a
@@ -86,8 +86,7 @@ LP2P_API int lp2p_pubkey_from_raw(lp2p_key_type type, const uint8_t *data,
  * PKCS#1 v1.5 over SHA-256, ECDSA is DER over SHA-256). Returns 0 or
  * LP2P_ERR_BAD_SIGNATURE (also for a key the crypto library refuses). */
 LP2P_API int lp2p_pubkey_verify(const lp2p_pubkey *pub, const uint8_t *msg,
-                                size_t len, const uint8_t *sig,
-                                size_t sig_len);
+                                size_t len, const uint8_t *sig, size_t sig_len);
 /* PublicKey{Type, Data}. Writes at most LP2P_PUBKEY_PB_MAX bytes; returns
  * the length or LP2P_ERR_BUFFER_TOO_SMALL. */
 LP2P_API int lp2p_pubkey_marshal(const lp2p_pubkey *pub, uint8_t *out,
@@ -99,8 +98,7 @@ LP2P_API bool lp2p_pubkey_equal(const lp2p_pubkey *a, const lp2p_pubkey *b);
 
 /* The peer id of a key: identity multihash of the marshalled key when it
  * is at most 42 bytes, otherwise its sha2-256 multihash. */
-LP2P_API int lp2p_peer_id_from_pubkey(const lp2p_pubkey *pub,
-                                      lp2p_peer_id *id);
+LP2P_API int lp2p_peer_id_from_pubkey(const lp2p_pubkey *pub, lp2p_peer_id *id);
 /* Recovers the public key from an identity peer id. Returns 0,
  * LP2P_ERR_NOT_FOUND (a sha2-256 id does not carry its key) or an
  * unmarshal error. */

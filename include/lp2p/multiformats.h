@@ -102,17 +102,14 @@ LP2P_API int lp2p_peer_id_from_bytes(const uint8_t *in, size_t len,
  * "16Uiu2...") or a multibase CIDv1 with the libp2p-key codec ("bafz...").
  * Returns 0, LP2P_ERR_MALFORMED, LP2P_ERR_WRONG_TYPE (a CID of another
  * codec), LP2P_ERR_UNSUPPORTED, LP2P_ERR_TOO_LARGE or a from_bytes error. */
-LP2P_API int lp2p_peer_id_parse(const char *text, size_t len,
-                                lp2p_peer_id *id);
+LP2P_API int lp2p_peer_id_parse(const char *text, size_t len, lp2p_peer_id *id);
 /* Writes the base58btc form, NUL-terminated. Returns its length or
  * LP2P_ERR_BUFFER_TOO_SMALL. */
 LP2P_API int lp2p_peer_id_to_base58(const lp2p_peer_id *id, char *out,
                                     size_t cap);
 /* Writes the CIDv1 form (libp2p-key, base32): "bafz...". Same returns. */
-LP2P_API int lp2p_peer_id_to_cid(const lp2p_peer_id *id, char *out,
-                                 size_t cap);
-LP2P_API bool lp2p_peer_id_equal(const lp2p_peer_id *a,
-                                 const lp2p_peer_id *b);
+LP2P_API int lp2p_peer_id_to_cid(const lp2p_peer_id *id, char *out, size_t cap);
+LP2P_API bool lp2p_peer_id_equal(const lp2p_peer_id *a, const lp2p_peer_id *b);
 
 /* ---- multiaddr ----------------------------------------------------------
  * Binary multiaddrs are byte strings of (code varint, value) components.
@@ -160,8 +157,8 @@ LP2P_API int lp2p_multiaddr_parse(const char *text, lp2p_buf *out,
                                   lp2p_errdetail *err);
 /* Appends the text form of a binary multiaddr to `out` (NUL-terminated).
  * Returns 0, a validation error, or LP2P_ERR_NOMEM. */
-LP2P_API int lp2p_multiaddr_format(const uint8_t *ma, size_t len,
-                                   lp2p_buf *out, lp2p_errdetail *err);
+LP2P_API int lp2p_multiaddr_format(const uint8_t *ma, size_t len, lp2p_buf *out,
+                                   lp2p_errdetail *err);
 
 #ifdef __cplusplus
 }

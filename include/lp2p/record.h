@@ -39,9 +39,8 @@ typedef struct lp2p_envelope {
  * type), or a signing error. */
 LP2P_API int lp2p_envelope_seal(const lp2p_privkey *key, const char *domain,
                                 const uint8_t *payload_type,
-                                size_t payload_type_len,
-                                const uint8_t *payload, size_t payload_len,
-                                lp2p_buf *out);
+                                size_t payload_type_len, const uint8_t *payload,
+                                size_t payload_len, lp2p_buf *out);
 /* Decodes an Envelope without checking its signature. Returns 0 or
  * LP2P_ERR_TOO_LARGE (over LP2P_ENVELOPE_MAX), LP2P_ERR_TRUNCATED,
  * LP2P_ERR_OVERLONG, LP2P_ERR_MALFORMED (a required field missing),
@@ -53,13 +52,11 @@ LP2P_API int lp2p_envelope_decode(const uint8_t *in, size_t len,
  * allocating. Returns 0, LP2P_ERR_BAD_SIGNATURE, or LP2P_ERR_TOO_LARGE
  * (a domain over LP2P_ENVELOPE_DOMAIN_MAX or a payload over
  * LP2P_ENVELOPE_MAX). */
-LP2P_API int lp2p_envelope_verify(const lp2p_envelope *env,
-                                  const char *domain);
+LP2P_API int lp2p_envelope_verify(const lp2p_envelope *env, const char *domain);
 /* Decodes, verifies under `domain` and checks the payload type. Returns 0,
  * a decode error, LP2P_ERR_BAD_SIGNATURE or LP2P_ERR_WRONG_TYPE. */
 LP2P_API int lp2p_envelope_open(const uint8_t *in, size_t len,
-                                const char *domain,
-                                const uint8_t *payload_type,
+                                const char *domain, const uint8_t *payload_type,
                                 size_t payload_type_len, lp2p_envelope *env);
 
 typedef struct lp2p_peer_record_addr {
@@ -95,15 +92,13 @@ LP2P_API int lp2p_peer_record_decode(const uint8_t *in, size_t len,
  * must be rec->peer_id. Appends the envelope to `out`. Returns 0,
  * LP2P_ERR_PEER_ID_MISMATCH, or an encode or seal error. */
 LP2P_API int lp2p_peer_record_seal(const lp2p_privkey *key,
-                                   const lp2p_peer_record *rec,
-                                   lp2p_buf *out);
+                                   const lp2p_peer_record *rec, lp2p_buf *out);
 /* Opens a signed peer record: decodes and verifies the envelope (domain
  * "libp2p-peer-record", payload type 0x0301), decodes the record and checks
  * that the signing key is the record's peer id. Views point into `in`.
  * Returns 0, an envelope or record error, or LP2P_ERR_PEER_ID_MISMATCH. */
 LP2P_API int lp2p_peer_record_open(const uint8_t *in, size_t len,
-                                   lp2p_peer_record *rec,
-                                   lp2p_envelope *env);
+                                   lp2p_peer_record *rec, lp2p_envelope *env);
 
 #ifdef __cplusplus
 }

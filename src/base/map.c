@@ -13,11 +13,11 @@ static uint64_t hash_key(const lp2p_map *m, const void *key, size_t len) {
   return h;
 }
 
-void lp2p_map_init(lp2p_map *m, const lp2p_mem *mem, lp2p_rand_fn rand,
+void lp2p_map_init(lp2p_map *m, const lp2p_mem *mem, lp2p_rand_fn rand_fn,
                    void *rand_user) {
   memset(m, 0, sizeof(*m));
   m->mem = mem;
-  rand(m->seed, sizeof(m->seed), rand_user);
+  rand_fn(m->seed, sizeof(m->seed), rand_user);
 }
 
 void lp2p_map_free(lp2p_map *m) {

@@ -23,7 +23,7 @@ typedef struct lp2p_map {
   size_t count;
 } lp2p_map;
 
-void lp2p_map_init(lp2p_map *m, const lp2p_mem *mem, lp2p_rand_fn rand,
+void lp2p_map_init(lp2p_map *m, const lp2p_mem *mem, lp2p_rand_fn rand_fn,
                    void *rand_user);
 void lp2p_map_free(lp2p_map *m);
 void *lp2p_map_get(const lp2p_map *m, const void *key, size_t len);

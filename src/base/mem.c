@@ -25,7 +25,9 @@ static void *libc_realloc(void *ptr, size_t size, void *user) {
 static const lp2p_mem libc_mem = {NULL, libc_malloc, libc_free, libc_calloc,
                                   libc_realloc};
 
-const lp2p_mem *lp2p_mem_default(void) { return &libc_mem; }
+const lp2p_mem *lp2p_mem_default(void) {
+  return &libc_mem;
+}
 
 const lp2p_mem *lp2p_mem_or_default(const lp2p_mem *mem) {
   return mem ? mem : &libc_mem;

@@ -20,10 +20,10 @@ void lp2p_pcg_seed(lp2p_pcg *g, uint64_t state, uint64_t stream) {
   lp2p_pcg_u32(g);
 }
 
-void lp2p_pcg_seed_from(lp2p_pcg *g, lp2p_rand_fn rand, void *rand_user) {
+void lp2p_pcg_seed_from(lp2p_pcg *g, lp2p_rand_fn rand_fn, void *rand_user) {
   uint8_t b[16];
   uint64_t s, t;
-  rand(b, sizeof(b), rand_user);
+  rand_fn(b, sizeof(b), rand_user);
   memcpy(&s, b, 8);
   memcpy(&t, b + 8, 8);
   lp2p_pcg_seed(g, s, t);

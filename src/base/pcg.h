@@ -13,7 +13,7 @@ typedef struct lp2p_pcg {
 
 void lp2p_pcg_seed(lp2p_pcg *g, uint64_t state, uint64_t stream);
 /* Seeds from 16 bytes of the rand callback. */
-void lp2p_pcg_seed_from(lp2p_pcg *g, lp2p_rand_fn rand, void *rand_user);
+void lp2p_pcg_seed_from(lp2p_pcg *g, lp2p_rand_fn rand_fn, void *rand_user);
 uint32_t lp2p_pcg_u32(lp2p_pcg *g);
 uint64_t lp2p_pcg_u64(lp2p_pcg *g);
 /* Uniform in [0, bound) without modulo bias; 0 when bound is 0. */

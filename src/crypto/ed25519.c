@@ -31,8 +31,8 @@ int lp2p_ed25519_sign(const lp2p_privkey *key, const uint8_t *msg, size_t len,
   return 0;
 }
 
-int lp2p_ed25519_verify(const lp2p_pubkey *pub, const uint8_t *msg,
-                        size_t len, const uint8_t *sig, size_t sig_len) {
+int lp2p_ed25519_verify(const lp2p_pubkey *pub, const uint8_t *msg, size_t len,
+                        const uint8_t *sig, size_t sig_len) {
   if (sig_len != crypto_sign_BYTES ||
       crypto_sign_verify_detached(sig, msg, len, pub->data) != 0) {
     return LP2P_ERR_BAD_SIGNATURE;

@@ -21,14 +21,14 @@ int lp2p_privkey_from_seed(lp2p_key_type type, const uint8_t seed[32],
   }
 }
 
-int lp2p_privkey_generate(lp2p_key_type type, lp2p_rand_fn rand,
+int lp2p_privkey_generate(lp2p_key_type type, lp2p_rand_fn rand_fn,
                           void *rand_user, lp2p_privkey *key) {
   uint8_t seed[32];
   int rv;
   /* a random 256-bit scalar is out of the secp256k1 group with chance
    * ~2^-128; retry rather than fail */
   do {
-    rand(seed, sizeof(seed), rand_user);
+    rand_fn(seed, sizeof(seed), rand_user);
     rv = lp2p_privkey_from_seed(type, seed, key);
   } while (rv == LP2P_ERR_BAD_KEY);
   sodium_memzero(seed, sizeof(seed));
@@ -51,8 +51,8 @@ int lp2p_privkey_public(const lp2p_privkey *key, lp2p_pubkey *pub) {
   }
 }
 
-int lp2p_privkey_sign(const lp2p_privkey *key, const uint8_t *msg,
-                      size_t len, uint8_t *sig, size_t *sig_len) {
+int lp2p_privkey_sign(const lp2p_privkey *key, const uint8_t *msg, size_t len,
+                      uint8_t *sig, size_t *sig_len) {
   switch (key->type) {
   case LP2P_KEY_ED25519:
     return lp2p_ed25519_sign(key, msg, len, sig, sig_len);
@@ -129,8 +129,7 @@ int lp2p_privkey_unmarshal(const uint8_t *in, size_t len, lp2p_privkey *key) {
   case LP2P_KEY_ED25519:
     return lp2p_ed25519_check_private(data, dlen, key);
   case LP2P_KEY_SECP256K1:
-    return dlen == 32 ? lp2p_secp256k1_from_seed(data, key)
-                      : LP2P_ERR_BAD_KEY;
+    return dlen == 32 ? lp2p_secp256k1_from_seed(data, key) : LP2P_ERR_BAD_KEY;
   default:
     return LP2P_ERR_UNSUPPORTED;
   }
@@ -233,8 +232,7 @@ int lp2p_peer_id_pubkey(const lp2p_peer_id *id, lp2p_pubkey *pub) {
   return lp2p_pubkey_unmarshal(mh.digest, mh.digest_len, pub);
 }
 
-int lp2p_peer_id_check_pubkey(const lp2p_peer_id *id,
-                              const lp2p_pubkey *pub) {
+int lp2p_peer_id_check_pubkey(const lp2p_peer_id *id, const lp2p_pubkey *pub) {
   lp2p_peer_id derived;
   if (lp2p_peer_id_from_pubkey(pub, &derived) != 0 ||
       !lp2p_peer_id_equal(&derived, id)) {

@@ -22,8 +22,8 @@ static int sign_ctx_init(sign_ctx *s) {
   if (need > sizeof(s->mem)) {
     return LP2P_ERR_CRYPTO;
   }
-  s->ctx = secp256k1_context_preallocated_create(s->mem,
-                                                 SECP256K1_CONTEXT_NONE);
+  s->ctx =
+      secp256k1_context_preallocated_create(s->mem, SECP256K1_CONTEXT_NONE);
   return s->ctx ? 0 : LP2P_ERR_CRYPTO;
 }
 
@@ -61,8 +61,8 @@ int lp2p_secp256k1_public(const lp2p_privkey *key, lp2p_pubkey *pub) {
   return rv;
 }
 
-int lp2p_secp256k1_sign(const lp2p_privkey *key, const uint8_t *msg,
-                        size_t len, uint8_t *sig, size_t *sig_len) {
+int lp2p_secp256k1_sign(const lp2p_privkey *key, const uint8_t *msg, size_t len,
+                        uint8_t *sig, size_t *sig_len) {
   sign_ctx s;
   secp256k1_ecdsa_signature es;
   uint8_t hash[crypto_hash_sha256_BYTES];

@@ -171,7 +171,8 @@ static const proto *proto_by_name(const char *name, size_t len) {
     return proto_by_code(LP2P_MA_P2P);
   }
   for (size_t i = 0; i < NPROTOS; i++) {
-    if (strlen(protos[i].name) == len && memcmp(protos[i].name, name, len) == 0) {
+    if (strlen(protos[i].name) == len &&
+        memcmp(protos[i].name, name, len) == 0) {
       return &protos[i];
     }
   }
@@ -192,14 +193,14 @@ static int read_value(const proto *p, const uint8_t *in, size_t len,
     hdr = (size_t)n;
   }
   if (vlen > len - hdr) {
-    return lp2p_errdetail_set(err, LP2P_ERR_TRUNCATED,
-                              "/%s value is truncated", p->name);
+    return lp2p_errdetail_set(err, LP2P_ERR_TRUNCATED, "/%s value is truncated",
+                              p->name);
   }
   c->value = vlen ? in + hdr : NULL;
   c->value_len = (size_t)vlen;
   if (p->check && p->check(c->value, c->value_len) != 0) {
-    return lp2p_errdetail_set(err, LP2P_ERR_MALFORMED,
-                              "invalid /%s value", p->name);
+    return lp2p_errdetail_set(err, LP2P_ERR_MALFORMED, "invalid /%s value",
+                              p->name);
   }
   return (int)(hdr + (size_t)vlen);
 }
@@ -282,6 +283,10 @@ static int parse_component(const char *text, size_t len, size_t *pos,
   const char *slash = memchr(name, '/', (size_t)(end - name));
   size_t nlen = (size_t)((slash ? slash : end) - name);
   const proto *p = proto_by_name(name, nlen);
+  if (nlen == 0) {
+    return lp2p_errdetail_set(err, LP2P_ERR_MALFORMED,
+                              "empty protocol name in multiaddr");
+  }
   if (!p) {
     return lp2p_errdetail_set(err, LP2P_ERR_UNKNOWN_PROTOCOL,
                               "unknown multiaddr protocol '%.*s'",
@@ -292,8 +297,8 @@ static int parse_component(const char *text, size_t len, size_t *pos,
     return put_component(p, NULL, 0, out, err);
   }
   if (!slash || slash + 1 == end) {
-    return lp2p_errdetail_set(err, LP2P_ERR_MALFORMED,
-                              "/%s needs a value", p->name);
+    return lp2p_errdetail_set(err, LP2P_ERR_MALFORMED, "/%s needs a value",
+                              p->name);
   }
   const char *val = slash + 1;
   const char *vend = memchr(val, '/', (size_t)(end - val));
@@ -302,8 +307,7 @@ static int parse_component(const char *text, size_t len, size_t *pos,
   return put_component(p, val, vlen, out, err);
 }
 
-int lp2p_multiaddr_parse(const char *text, lp2p_buf *out,
-                         lp2p_errdetail *err) {
+int lp2p_multiaddr_parse(const char *text, lp2p_buf *out, lp2p_errdetail *err) {
   size_t len = strnlen(text, 4 * LP2P_MULTIADDR_MAX + 1);
   if (len > 4 * LP2P_MULTIADDR_MAX) {
     return lp2p_errdetail_set(err, LP2P_ERR_TOO_LARGE,
@@ -320,10 +324,8 @@ int lp2p_multiaddr_parse(const char *text, lp2p_buf *out,
   }
   size_t start = out->len, pos = 0;
   while (pos < len) {
-    int rv = text[pos] == '/' && pos + 1 < len
-                 ? parse_component(text, len, &pos, out, err)
-                 : lp2p_errdetail_set(err, LP2P_ERR_MALFORMED,
-                                      "empty protocol name in multiaddr");
+    /* each step starts at the '/' before a protocol name */
+    int rv = parse_component(text, len, &pos, out, err);
     if (rv == 0 && out->len - start > LP2P_MULTIADDR_MAX) {
       rv = lp2p_errdetail_set(err, LP2P_ERR_TOO_LARGE,
                               "multiaddr is longer than %d bytes",

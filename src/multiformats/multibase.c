@@ -50,8 +50,7 @@ static int b58_value(char c) {
   return p ? (int)(p - b58_alphabet) : -1;
 }
 
-int lp2p_base58_decode(const char *text, size_t len, uint8_t *out,
-                       size_t cap) {
+int lp2p_base58_decode(const char *text, size_t len, uint8_t *out, size_t cap) {
   uint8_t bytes[LP2P_BASE58_MAX_TEXT];
   size_t nbytes = 0, zeros = 0;
   if (len > LP2P_BASE58_MAX_TEXT) {
@@ -118,8 +117,7 @@ static int b32_value(char c) {
   return -1;
 }
 
-int lp2p_base32_decode(const char *text, size_t len, uint8_t *out,
-                       size_t cap) {
+int lp2p_base32_decode(const char *text, size_t len, uint8_t *out, size_t cap) {
   /* 1, 3 and 6 trailing characters cannot come from whole bytes */
   size_t rem = len % 8;
   if (rem == 1 || rem == 3 || rem == 6) {

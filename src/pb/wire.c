@@ -7,8 +7,7 @@ void lp2p_pb_reader_init(lp2p_pb_reader *r, const uint8_t *data, size_t len) {
   r->end = data + len;
 }
 
-int lp2p_pb_read_varint(const uint8_t **pos, const uint8_t *end,
-                        uint64_t *v) {
+int lp2p_pb_read_varint(const uint8_t **pos, const uint8_t *end, uint64_t *v) {
   const uint8_t *p = *pos;
   uint64_t x = 0;
   for (unsigned i = 0; i < LP2P_PB_VARINT_MAX; i++) {
@@ -124,8 +123,7 @@ int lp2p_pb_put_len_header(lp2p_buf *b, uint32_t num, size_t len) {
   return lp2p_buf_append(b, tmp, (size_t)(p - tmp));
 }
 
-int lp2p_pb_put_bytes(lp2p_buf *b, uint32_t num, const void *data,
-                      size_t len) {
+int lp2p_pb_put_bytes(lp2p_buf *b, uint32_t num, const void *data, size_t len) {
   size_t start = b->len;
   int rv = lp2p_pb_put_len_header(b, num, len);
   if (rv == 0) {

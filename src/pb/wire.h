@@ -35,8 +35,7 @@ void lp2p_pb_reader_init(lp2p_pb_reader *r, const uint8_t *data, size_t len);
  * LP2P_ERR_MALFORMED (field number 0, groups, unknown wire types). */
 int lp2p_pb_next(lp2p_pb_reader *r, lp2p_pb_field *f);
 /* Reads a varint at *pos and advances it; same errors. */
-int lp2p_pb_read_varint(const uint8_t **pos, const uint8_t *end,
-                        uint64_t *v);
+int lp2p_pb_read_varint(const uint8_t **pos, const uint8_t *end, uint64_t *v);
 
 size_t lp2p_pb_varint_size(uint64_t v);
 /* Writes a varint at `out` (room for LP2P_PB_VARINT_MAX bytes) and returns
@@ -46,8 +45,7 @@ uint8_t *lp2p_pb_write_varint(uint8_t *out, uint64_t v);
 size_t lp2p_pb_len_field_size(uint32_t num, size_t len);
 /* Field writers; each returns 0 or LP2P_ERR_NOMEM. */
 int lp2p_pb_put_varint(lp2p_buf *b, uint32_t num, uint64_t v);
-int lp2p_pb_put_bytes(lp2p_buf *b, uint32_t num, const void *data,
-                      size_t len);
+int lp2p_pb_put_bytes(lp2p_buf *b, uint32_t num, const void *data, size_t len);
 /* Writes only the tag and length of a LEN field; the caller appends the
  * `len` bytes of its body (an embedded message) after it. */
 int lp2p_pb_put_len_header(lp2p_buf *b, uint32_t num, size_t len);

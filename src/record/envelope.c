@@ -48,8 +48,8 @@ int lp2p_envelope_seal(const lp2p_privkey *key, const char *domain,
   if (!msg) {
     return LP2P_ERR_NOMEM;
   }
-  unsigned_bytes(domain, payload_type, payload_type_len, payload,
-                 payload_len, msg);
+  unsigned_bytes(domain, payload_type, payload_type_len, payload, payload_len,
+                 msg);
   rv = lp2p_privkey_sign(key, msg, msg_len, sig, &sig_len);
   lp2p_free(out->mem, msg);
   int pk_len = lp2p_pubkey_marshal(&pub, pk, sizeof(pk));
@@ -120,14 +120,13 @@ int lp2p_envelope_decode(const uint8_t *in, size_t len, lp2p_envelope *env) {
 int lp2p_envelope_verify(const lp2p_envelope *env, const char *domain) {
   /* a decoded envelope fits, so verifying needs no allocation */
   uint8_t msg[LP2P_ENVELOPE_MAX + LP2P_ENVELOPE_DOMAIN_MAX + 32];
-  size_t len = unsigned_bytes(domain, env->payload_type,
-                              env->payload_type_len, env->payload,
-                              env->payload_len, NULL);
+  size_t len = unsigned_bytes(domain, env->payload_type, env->payload_type_len,
+                              env->payload, env->payload_len, NULL);
   if (strlen(domain) > LP2P_ENVELOPE_DOMAIN_MAX || len > sizeof(msg)) {
     return LP2P_ERR_TOO_LARGE;
   }
-  unsigned_bytes(domain, env->payload_type, env->payload_type_len,
-                 env->payload, env->payload_len, msg);
+  unsigned_bytes(domain, env->payload_type, env->payload_type_len, env->payload,
+                 env->payload_len, msg);
   return lp2p_pubkey_verify(&env->pubkey, msg, len, env->signature,
                             env->signature_len);
 }
@@ -139,9 +138,9 @@ int lp2p_envelope_open(const uint8_t *in, size_t len, const char *domain,
   if (rv == 0) {
     rv = lp2p_envelope_verify(env, domain);
   }
-  if (rv == 0 && (env->payload_type_len != payload_type_len ||
-                  memcmp(env->payload_type, payload_type,
-                         payload_type_len) != 0)) {
+  if (rv == 0 &&
+      (env->payload_type_len != payload_type_len ||
+       memcmp(env->payload_type, payload_type, payload_type_len) != 0)) {
     rv = LP2P_ERR_WRONG_TYPE;
   }
   return rv;

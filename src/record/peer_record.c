@@ -12,8 +12,8 @@ int lp2p_peer_record_encode(const lp2p_peer_record *rec, lp2p_buf *out) {
     return LP2P_ERR_INVALID_ARG;
   }
   for (size_t i = 0; i < rec->naddrs; i++) {
-    if (lp2p_multiaddr_validate(rec->addrs[i].bytes, rec->addrs[i].len,
-                                NULL) != 0) {
+    if (lp2p_multiaddr_validate(rec->addrs[i].bytes, rec->addrs[i].len, NULL) !=
+        0) {
       return LP2P_ERR_INVALID_ARG;
     }
   }
@@ -100,8 +100,8 @@ int lp2p_peer_record_decode(const uint8_t *in, size_t len,
   return lp2p_peer_id_from_bytes(id, id_len, &rec->peer_id);
 }
 
-int lp2p_peer_record_seal(const lp2p_privkey *key,
-                          const lp2p_peer_record *rec, lp2p_buf *out) {
+int lp2p_peer_record_seal(const lp2p_privkey *key, const lp2p_peer_record *rec,
+                          lp2p_buf *out) {
   lp2p_pubkey pub;
   int rv = lp2p_privkey_public(key, &pub);
   if (rv == 0) {
@@ -114,17 +114,16 @@ int lp2p_peer_record_seal(const lp2p_privkey *key,
   lp2p_buf_init(&payload, out->mem);
   rv = lp2p_peer_record_encode(rec, &payload);
   if (rv == 0) {
-    rv = lp2p_envelope_seal(key, LP2P_PEER_RECORD_DOMAIN,
-                            lp2p_peer_record_payload_type,
-                            sizeof(lp2p_peer_record_payload_type),
-                            payload.data, payload.len, out);
+    rv = lp2p_envelope_seal(
+        key, LP2P_PEER_RECORD_DOMAIN, lp2p_peer_record_payload_type,
+        sizeof(lp2p_peer_record_payload_type), payload.data, payload.len, out);
   }
   lp2p_buf_free(&payload);
   return rv;
 }
 
-int lp2p_peer_record_open(const uint8_t *in, size_t len,
-                          lp2p_peer_record *rec, lp2p_envelope *env) {
+int lp2p_peer_record_open(const uint8_t *in, size_t len, lp2p_peer_record *rec,
+                          lp2p_envelope *env) {
   int rv = lp2p_envelope_open(in, len, LP2P_PEER_RECORD_DOMAIN,
                               lp2p_peer_record_payload_type,
                               sizeof(lp2p_peer_record_payload_type), env);

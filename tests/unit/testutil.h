@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -17,9 +19,9 @@
 typedef struct failmem {
   lp2p_mem mem;
   long fail_at;
-  long count;    /* allocations attempted */
-  long live;     /* blocks allocated and not yet freed */
-  int failed;    /* whether the failure was injected */
+  long count; /* allocations attempted */
+  long live;  /* blocks allocated and not yet freed */
+  int failed; /* whether the failure was injected */
 } failmem;
 
 void failmem_init(failmem *f, long fail_at);
