@@ -35,6 +35,11 @@ static int help(int argc, char **argv) {
     print_help(stdout);
     return 0;
   }
+  if (strcmp(argv[0], "help") == 0) {
+    printf("usage: lp2p help [COMMAND]\n\nDescribes COMMAND, or lists the "
+           "commands.\n");
+    return 0;
+  }
   const cli_command *cmd = find_command(argv[0]);
   if (!cmd) {
     return cli_fail("unknown command '%s'; lp2p --help lists them", argv[0]);

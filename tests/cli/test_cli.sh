@@ -1,0 +1,85 @@
+#!/bin/sh
+# The lp2p command as a user runs it: help, key new, key id, and one clear
+# line on stderr with a non-zero exit for every bad input.
+#   test_cli.sh LP2P_BINARY
+set -u
+lp2p=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+
+check() { # check NAME CONDITION...
+  name=$1
+  shift
+  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fails=$((fails + 1)); fi
+}
+# runs the command, keeping stdout, stderr and the exit status
+run() {
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  status=$?
+}
+one_line_err() { [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "^lp2p" "$tmp/err"; }
+
+run "$lp2p"
+check "no arguments prints help" [ $status -eq 0 ]
+check "help lists key" grep -q "^  key " "$tmp/out"
+run "$lp2p" --help
+check "--help" [ $status -eq 0 ]
+for cmd in $(sed -n 's/^  \([a-z]*\) .*/\1/p' "$tmp/out"); do
+  run "$lp2p" help "$cmd"
+  check "help $cmd" [ $status -eq 0 -a -s "$tmp/out" ]
+done
+run "$lp2p" key --help
+check "key --help" grep -q "lp2p key new" "$tmp/out"
+run "$lp2p" help nosuch
+check "help of an unknown command fails" [ $status -ne 0 ]
+run "$lp2p" nosuch
+check "unknown command fails with one line" one_line_err
+
+for type in ed25519 secp256k1; do
+  run "$lp2p" key new --type $type -o "$tmp/$type.key"
+  check "key new $type" [ $status -eq 0 ]
+  id=$(cat "$tmp/out")
+  case $type in
+    ed25519) prefix=12D3KooW ;;
+    secp256k1) prefix=16Uiu2 ;;
+  esac
+  check "$type peer id prefix" [ "${id#"$prefix"}" != "$id" ]
+  check "$type key file mode 0600" [ "$(stat -c %a "$tmp/$type.key")" = 600 ]
+  run "$lp2p" key id "$tmp/$type.key"
+  check "key id $type gives the same id" [ "$(cat "$tmp/out")" = "$id" ]
+  run "$lp2p" key new --type $type -o "$tmp/$type.key"
+  check "key new refuses to overwrite" [ $status -ne 0 ]
+  check "overwrite refusal is one line" one_line_err
+  run "$lp2p" key id "$tmp/$type.key"
+  check "the old key is intact" [ "$(cat "$tmp/out")" = "$id" ]
+done
+(cd "$tmp" && "$lp2p" key new >/dev/null 2>&1)
+check "key new defaults to lp2p.key" [ -f "$tmp/lp2p.key" ]
+
+run "$lp2p" key id "$tmp/missing.key"
+check "missing key file fails" [ $status -ne 0 ]
+check "missing key file: one line naming it" one_line_err
+check "missing key file: names the cause" grep -q "No such file" "$tmp/err"
+printf 'garbage' >"$tmp/garbage.key"
+run "$lp2p" key id "$tmp/garbage.key"
+check "malformed key file fails with one line" one_line_err
+head -c 20 "$tmp/ed25519.key" >"$tmp/short.key"
+run "$lp2p" key id "$tmp/short.key"
+check "truncated key file fails" [ $status -ne 0 ]
+check "truncated key file: one line" one_line_err
+printf '\010\000\022\001\000' >"$tmp/rsa.key"
+run "$lp2p" key id "$tmp/rsa.key"
+check "RSA key file: not supported, one line" one_line_err
+head -c 20000 /dev/zero >"$tmp/big.key"
+run "$lp2p" key id "$tmp/big.key"
+check "oversized key file fails with one line" one_line_err
+run "$lp2p" key new --type rsa -o "$tmp/x.key"
+check "unknown key type fails" [ $status -ne 0 -a ! -e "$tmp/x.key" ]
+run "$lp2p" key id
+check "key id without FILE is a usage error" [ $status -eq 2 ]
+run "$lp2p" key
+check "key without subcommand is a usage error" [ $status -eq 2 ]
+
+[ $fails -eq 0 ] && echo "all checks passed"
+exit $fails
