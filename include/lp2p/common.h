@@ -82,6 +82,13 @@ typedef struct lp2p_errdetail {
   char msg[160];
 } lp2p_errdetail;
 
+/* A view of bytes owned by someone else; `data` is NULL for an absent
+ * field and non-NULL (possibly with len 0) for a present one. */
+typedef struct lp2p_bytes {
+  const uint8_t *data;
+  size_t len;
+} lp2p_bytes;
+
 /*
  * A growable byte buffer. Functions that produce bytes of unbounded size
  * append to one. Initialise with lp2p_buf_init (or zero it and set `mem`),

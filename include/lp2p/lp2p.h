@@ -4,6 +4,7 @@
 
 #include "lp2p/common.h"
 #include "lp2p/crypto.h"
+#include "lp2p/gossipsub.h"
 #include "lp2p/host.h"
 #include "lp2p/multiformats.h"
 #include "lp2p/record.h"

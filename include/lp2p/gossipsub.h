@@ -1,0 +1,326 @@
+/*
+ * lp2p: the GossipSub router (meshsub 1.0, 1.1, 1.2; floodsub peers too),
+ * sans-IO.
+ *
+ * The router never touches a socket, a clock or a random source. The host
+ * tells it about peers and hands it each RPC a peer sent, with the current
+ * time; the router answers through callbacks (deliver, validate, connect,
+ * disconnect, peer has data) and through lp2p_router_pull, which yields the
+ * bytes to write on a peer's stream. lp2p_router_expiry says when to call
+ * lp2p_router_handle_expiry next (the heartbeat).
+ *
+ * Behaviour follows the specs and nim-libp2p's and go-libp2p-pubsub's
+ * routers; parameters carry go-libp2p-pubsub's names and defaults.
+ */
+#ifndef LP2P_GOSSIPSUB_H
+#define LP2P_GOSSIPSUB_H
+
+#include <stdbool.h>
+
+#include "lp2p/common.h"
+#include "lp2p/crypto.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lp2p_router lp2p_router;
+
+/* The pubsub protocol a peer speaks, from its stream's protocol id. */
+typedef enum lp2p_pubsub_proto {
+  LP2P_FLOODSUB = 0,   /* /floodsub/1.0.0 */
+  LP2P_MESHSUB_10 = 1, /* /meshsub/1.0.0 */
+  LP2P_MESHSUB_11 = 2, /* /meshsub/1.1.0: PX, backoff */
+  LP2P_MESHSUB_12 = 3, /* /meshsub/1.2.0: IDONTWANT */
+} lp2p_pubsub_proto;
+
+/* Protocol ids, newest first, as a node offers them. */
+extern LP2P_API const char *const lp2p_pubsub_protocol_ids[4];
+
+/* Mesh parameters: global, and overridable per topic. */
+typedef struct lp2p_mesh_params {
+  int d;       /* target mesh degree */
+  int d_lo;    /* graft below this */
+  int d_hi;    /* prune above this */
+  int d_score; /* peers kept by score when pruning */
+  int d_out;   /* outbound peers kept in the mesh */
+  int d_lazy;  /* minimum peers to gossip to */
+} lp2p_mesh_params;
+
+/* Router parameters, go-libp2p-pubsub's GossipSubParams and a few of its
+ * options; durations in nanoseconds. lp2p_router_params_default fills
+ * go's defaults. */
+typedef struct lp2p_router_params {
+  lp2p_mesh_params mesh;
+  int history_length; /* mcache windows kept */
+  int history_gossip; /* mcache windows gossiped */
+  double gossip_factor;
+  int gossip_retransmission;
+  lp2p_tstamp heartbeat_initial_delay;
+  lp2p_tstamp heartbeat_interval;
+  lp2p_tstamp fanout_ttl;
+  int prune_peers; /* peers offered in PX */
+  lp2p_tstamp prune_backoff;
+  lp2p_tstamp unsubscribe_backoff;
+  int direct_connect_ticks;
+  int opportunistic_graft_ticks;
+  int opportunistic_graft_peers;
+  lp2p_tstamp graft_flood_threshold;
+  int max_ihave_length;       /* message ids asked or given per peer per beat */
+  int max_ihave_messages;     /* IHAVEs accepted per peer per heartbeat */
+  int max_idontwant_messages; /* IDONTWANT ids kept per peer per beat */
+  int idontwant_message_ttl;  /* heartbeats an IDONTWANT is kept */
+  size_t idontwant_message_threshold; /* bytes of data to send IDONTWANT */
+  lp2p_tstamp iwant_followup_time;
+  lp2p_tstamp seen_ttl;
+  bool flood_publish;
+  bool do_px; /* attach peer exchange to PRUNE */
+} lp2p_router_params;
+
+LP2P_API void lp2p_router_params_default(lp2p_router_params *p);
+/* Checks the parameters for consistency (go's validate plus bounds).
+ * Returns 0 or LP2P_ERR_INVALID_ARG with `err` naming the field. */
+LP2P_API int lp2p_router_params_validate(const lp2p_router_params *p,
+                                         lp2p_errdetail *err);
+
+typedef enum lp2p_sign_policy {
+  LP2P_STRICT_SIGN = 0,    /* sign ours, require valid signatures */
+  LP2P_STRICT_NO_SIGN = 1, /* no from, seqno, signature or key at all */
+} lp2p_sign_policy;
+
+typedef enum lp2p_msg_id_fn {
+  LP2P_MSG_ID_FROM_SEQNO = 0, /* from ‖ seqno, the libp2p default */
+  LP2P_MSG_ID_SHA256 = 1,     /* sha2-256 of the data */
+  LP2P_MSG_ID_CALLBACK = 2,   /* the msg_id callback */
+} lp2p_msg_id_fn;
+
+/* Everything bounded in the router, with defaults from
+ * lp2p_router_settings_default. */
+typedef struct lp2p_router_limits {
+  size_t max_rpc_size;        /* bytes, both directions (1 MiB) */
+  size_t max_message_size;    /* bytes of a Message (1 MiB) */
+  size_t max_subscriptions;   /* SubOpts per RPC */
+  size_t max_messages;        /* Messages per RPC */
+  size_t max_control;         /* control entries per RPC */
+  size_t max_ids;             /* message ids per RPC */
+  size_t max_px;              /* PX peers per RPC */
+  size_t max_topic_len;       /* bytes */
+  size_t max_id_len;          /* bytes of a message id */
+  size_t max_peers;           /* peers added at once */
+  size_t max_topics_per_peer; /* subscriptions kept per peer */
+  size_t max_topics;          /* topics tracked (ours and peers') */
+  size_t max_seen;            /* seen-cache entries */
+  size_t max_pending_validations;
+  size_t queue_max_messages; /* queued data messages per peer */
+  size_t queue_max_bytes;    /* queued bytes per peer, data and control */
+  size_t max_invalid_iwants; /* per peer per heartbeat before ignoring */
+} lp2p_router_limits;
+
+typedef struct lp2p_router_settings {
+  lp2p_privkey key; /* our identity; signs our messages */
+  lp2p_router_params params;
+  lp2p_router_limits limits;
+  lp2p_sign_policy sign_policy;
+  lp2p_msg_id_fn msg_id;
+  /* first sequence number; 0 draws it from the rand callback */
+  uint64_t first_seqno;
+  lp2p_rand_fn rand_fn;
+  void *rand_user;
+} lp2p_router_settings;
+
+/* Fills defaults; the caller sets key, rand_fn and anything else. */
+LP2P_API void lp2p_router_settings_default(lp2p_router_settings *s);
+
+/* A message as the application sees it; views valid during the callback
+ * (copy what you keep). */
+typedef struct lp2p_message {
+  lp2p_bytes from; /* author's peer id bytes (absent under StrictNoSign) */
+  lp2p_bytes data;
+  lp2p_bytes seqno; /* 8 bytes big endian, or absent */
+  lp2p_bytes topic;
+  lp2p_bytes id;                     /* message id */
+  const lp2p_peer_id *received_from; /* NULL for our own messages */
+} lp2p_message;
+
+typedef enum lp2p_validation {
+  LP2P_VALIDATION_ACCEPT = 0,
+  LP2P_VALIDATION_REJECT = 1,  /* invalid: penalise the sender */
+  LP2P_VALIDATION_IGNORE = 2,  /* drop without penalty */
+  LP2P_VALIDATION_PENDING = 3, /* answer later with report_validation */
+} lp2p_validation;
+
+typedef enum lp2p_router_event_type {
+  LP2P_EV_PEER_SUBSCRIBED = 0,
+  LP2P_EV_PEER_UNSUBSCRIBED = 1,
+  LP2P_EV_GRAFT = 2, /* a peer joined our mesh for a topic */
+  LP2P_EV_PRUNE = 3, /* a peer left our mesh for a topic */
+} lp2p_router_event_type;
+
+typedef struct lp2p_router_event {
+  lp2p_router_event_type type;
+  const lp2p_peer_id *peer;
+  lp2p_bytes topic;
+} lp2p_router_event;
+
+typedef struct lp2p_router_callbacks {
+  /* A message passed validation (or is ours) on a topic we joined. */
+  void (*deliver)(lp2p_router *r, const lp2p_message *msg, void *user);
+  /* Optional: application validation; NULL accepts everything. */
+  lp2p_validation (*validate)(lp2p_router *r, const lp2p_message *msg,
+                              void *user);
+  /* Required with LP2P_MSG_ID_CALLBACK: writes the id of `msg` (its id
+   * field is empty here) into `out` and returns its length, or a negative
+   * value to reject the message as invalid. */
+  int (*msg_id)(lp2p_router *r, const lp2p_message *msg, uint8_t *out,
+                size_t cap, void *user);
+  /* The router has bytes for `peer`: call lp2p_router_pull. */
+  void (*want_write)(lp2p_router *r, const lp2p_peer_id *peer, void *user);
+  /* Dial a peer learnt by PX (`record` is its signed peer record, or
+   * NULL) or a direct peer to keep connected. */
+  void (*connect)(lp2p_router *r, const lp2p_peer_id *peer,
+                  const uint8_t *record, size_t record_len, void *user);
+  /* Optional: our signed peer record for `peer` to offer in PX; returns
+   * its length and sets *rec, or 0 when there is none. */
+  size_t (*peer_record)(lp2p_router *r, const lp2p_peer_id *peer,
+                        const uint8_t **rec, void *user);
+  /* Optional: peer and mesh events. */
+  void (*event)(lp2p_router *r, const lp2p_router_event *ev, void *user);
+} lp2p_router_callbacks;
+
+/* Creates a router. Returns 0, LP2P_ERR_NOMEM or LP2P_ERR_INVALID_ARG
+ * (inconsistent settings; `err` names the field). The first heartbeat is
+ * at now + heartbeat_initial_delay. */
+LP2P_API int lp2p_router_new(lp2p_router **out,
+                             const lp2p_router_settings *settings,
+                             const lp2p_router_callbacks *cb,
+                             const lp2p_mem *mem, void *user, lp2p_tstamp now,
+                             lp2p_errdetail *err);
+LP2P_API void lp2p_router_del(lp2p_router *r);
+LP2P_API void *lp2p_router_user(const lp2p_router *r);
+
+typedef struct lp2p_peer_info {
+  lp2p_pubsub_proto proto;
+  bool outbound;  /* we dialled it */
+  bool direct;    /* a direct (explicit) peer: never in a mesh */
+  uint8_t ip[16]; /* IPv4 mapped into IPv6; all zero when unknown */
+} lp2p_peer_info;
+
+/* A peer's pubsub stream is up. Queues our subscriptions to it. Returns
+ * 0, LP2P_ERR_STATE (already added), LP2P_ERR_TOO_LARGE (max_peers) or
+ * LP2P_ERR_NOMEM. */
+LP2P_API int lp2p_router_add_peer(lp2p_router *r, const lp2p_peer_id *peer,
+                                  const lp2p_peer_info *info, lp2p_tstamp now);
+/* The peer is gone: forgets it and everything queued for it. Returns 0 or
+ * LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_router_remove_peer(lp2p_router *r, const lp2p_peer_id *peer,
+                                     lp2p_tstamp now);
+/* Keeps `peer` connected as a direct peer (asks `connect` every
+ * direct_connect_ticks heartbeats while it is not). */
+LP2P_API int lp2p_router_add_direct(lp2p_router *r, const lp2p_peer_id *peer);
+
+/* One RPC from `peer`, without its length prefix. A malformed RPC or one
+ * over a limit is dropped and counted; it is the peer's fault, so this
+ * returns 0 then too. Returns LP2P_ERR_NOT_FOUND for an unknown peer or
+ * LP2P_ERR_NOMEM. */
+LP2P_API int lp2p_router_recv_rpc(lp2p_router *r, const lp2p_peer_id *peer,
+                                  const uint8_t *rpc, size_t len,
+                                  lp2p_tstamp now);
+/* The next bytes to write to `peer`: zero or more length-prefixed RPCs,
+ * control before data, each at most max_rpc_size. *out stays valid until
+ * the next call for this router. Returns the byte count (0: nothing
+ * pending) or LP2P_ERR_NOT_FOUND / LP2P_ERR_NOMEM. */
+LP2P_API ptrdiff_t lp2p_router_pull(lp2p_router *r, const lp2p_peer_id *peer,
+                                    const uint8_t **out, lp2p_tstamp now);
+
+/* Subscribe to / leave a topic. Returns 0, LP2P_ERR_INVALID_ARG (empty or
+ * too long topic), LP2P_ERR_TOO_LARGE (max_topics) or LP2P_ERR_NOMEM. */
+LP2P_API int lp2p_router_join(lp2p_router *r, const uint8_t *topic, size_t len,
+                              lp2p_tstamp now);
+LP2P_API int lp2p_router_leave(lp2p_router *r, const uint8_t *topic, size_t len,
+                               lp2p_tstamp now);
+/* Overrides the mesh parameters of one topic (before or after joining). */
+LP2P_API int lp2p_router_set_topic_params(lp2p_router *r, const uint8_t *topic,
+                                          size_t len,
+                                          const lp2p_mesh_params *p);
+
+/* Publishes `data` on `topic` (joined or not: fanout). Writes the message
+ * id into `id` when it is not NULL (room for max_id_len bytes) and its
+ * length into *id_len. Returns the number of peers it was sent to (0 is
+ * not an error: nobody to send to yet), or LP2P_ERR_INVALID_ARG,
+ * LP2P_ERR_TOO_LARGE (over max_message_size), LP2P_ERR_STATE (a message
+ * with this id was seen already) or LP2P_ERR_NOMEM. */
+LP2P_API int lp2p_router_publish(lp2p_router *r, const uint8_t *topic,
+                                 size_t topic_len, const uint8_t *data,
+                                 size_t len, uint8_t *id, size_t *id_len,
+                                 lp2p_tstamp now);
+/* The result of a PENDING validation. Returns 0 or LP2P_ERR_NOT_FOUND (no
+ * such pending message: it expired or was answered). */
+LP2P_API int lp2p_router_report_validation(lp2p_router *r, const uint8_t *id,
+                                           size_t id_len,
+                                           lp2p_validation result,
+                                           lp2p_tstamp now);
+
+/* When lp2p_router_handle_expiry must be called next. */
+LP2P_API lp2p_tstamp lp2p_router_expiry(const lp2p_router *r);
+/* Runs the heartbeat when it is due. */
+LP2P_API int lp2p_router_handle_expiry(lp2p_router *r, lp2p_tstamp now);
+
+/* Counters for metrics; all monotonic except where noted. */
+typedef struct lp2p_router_stats {
+  uint64_t rpcs_received, rpcs_sent;
+  uint64_t rpcs_malformed; /* dropped whole: bad encoding or a limit */
+  uint64_t msgs_received;  /* first copies */
+  uint64_t msgs_delivered; /* to the application */
+  uint64_t msgs_duplicate;
+  uint64_t msgs_published;
+  uint64_t msgs_forwarded; /* copies queued to peers */
+  uint64_t msgs_rejected, msgs_ignored;
+  uint64_t msgs_invalid_signature;
+  uint64_t msgs_unsubscribed_topic; /* for a topic we did not join */
+  uint64_t msgs_too_large;
+  uint64_t validation_overflow; /* pending validations over the limit */
+  uint64_t ihave_sent, ihave_received;
+  uint64_t iwant_sent, iwant_received;
+  uint64_t idontwant_sent, idontwant_received;
+  uint64_t graft_sent, graft_received;
+  uint64_t prune_sent, prune_received;
+  uint64_t iwant_answered, iwant_invalid;
+  uint64_t idontwant_saved;       /* copies not sent thanks to IDONTWANT */
+  uint64_t queue_drop_messages;   /* data dropped: a peer's queue full */
+  uint64_t queue_drop_control;    /* control dropped: a peer's queue full */
+  uint64_t seen_evicted;          /* seen-cache entries dropped early */
+  uint64_t subscriptions_dropped; /* over max_topics_per_peer/max_topics */
+  uint64_t px_received;           /* peers offered to us by PX */
+  uint64_t heartbeats;
+  /* gauges, as of now */
+  uint64_t peers, topics, mcache_messages, seen_entries;
+  uint64_t pending_validations, queued_bytes;
+} lp2p_router_stats;
+
+LP2P_API void lp2p_router_get_stats(const lp2p_router *r,
+                                    lp2p_router_stats *st);
+
+typedef struct lp2p_topic_stats {
+  bool joined;
+  size_t peers;  /* peers subscribed to the topic */
+  size_t mesh;   /* our mesh peers */
+  size_t fanout; /* our fanout peers */
+} lp2p_topic_stats;
+
+/* Returns 0 or LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_router_topic_stats(const lp2p_router *r, const uint8_t *topic,
+                                     size_t len, lp2p_topic_stats *st);
+/* Copies up to `cap` mesh peers of `topic` into `out`; returns how many
+ * there are (may exceed cap). */
+LP2P_API size_t lp2p_router_mesh_peers(const lp2p_router *r,
+                                       const uint8_t *topic, size_t len,
+                                       lp2p_peer_id *out, size_t cap);
+/* The score the router holds for a peer (0 until scoring is enabled). */
+LP2P_API double lp2p_router_peer_score(const lp2p_router *r,
+                                       const lp2p_peer_id *peer);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LP2P_GOSSIPSUB_H */

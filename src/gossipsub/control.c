@@ -1,0 +1,273 @@
+/* Control messages from a peer: PRUNE, IDONTWANT, IHAVE, GRAFT and IWANT,
+ * handled in that order as the seed does, with the answers (IWANT, PRUNE,
+ * messages) queued back to the peer. */
+#include <string.h>
+
+#include "base/mem.h"
+#include "lp2p/record.h"
+#include "router.h"
+
+/* PRUNE backoffs are clamped to a day, as the seed does. */
+#define MAX_BACKOFF_S (24 * 60 * 60)
+
+static uint64_t seconds(lp2p_tstamp t) {
+  return t / LP2P_SECONDS;
+}
+
+/* Slack added to a backoff a peer asks for, and tolerated on GRAFTs that
+ * come right at the end of ours: one heartbeat. */
+static lp2p_tstamp backoff_slack(const lp2p_router *r) {
+  return r->s.params.heartbeat_interval;
+}
+
+/* Chooses up to prune_peers subscribers of `t` other than `p` with a
+ * non-negative score for peer exchange, with our signed records of them
+ * where the host has one. */
+static size_t select_px(lp2p_router *r, const gs_peer *p, gs_topic *t,
+                        lp2p_rpc_px *px, size_t cap) {
+  size_t n = 0;
+  gs_peers_shuffle(r, &t->peers);
+  for (size_t i = 0; i < t->peers.len && n < cap; i++) {
+    gs_peer *q = t->peers.items[i];
+    if (q == p || gs_score(r, q) < 0 || !gs_peer_is_mesh(q->proto)) {
+      continue;
+    }
+    const uint8_t *rec = NULL;
+    size_t rec_len = 0;
+    if (r->cb.peer_record) {
+      rec_len = r->cb.peer_record(r, &q->id, &rec, r->user);
+    }
+    px[n].peer_id = (lp2p_bytes){q->id.bytes, q->id.len};
+    px[n].record = (lp2p_bytes){rec_len ? rec : NULL, rec_len};
+    n++;
+  }
+  return n;
+}
+
+int gs_send_prune(lp2p_router *r, gs_peer *p, gs_topic *t, lp2p_tstamp backoff,
+                  bool px, lp2p_tstamp now) {
+  lp2p_rpc_px peers[64];
+  size_t npx = 0, cap = (size_t)r->s.params.prune_peers;
+  int rv = gs_backoff_add(r, t, &p->id, now + backoff);
+  if (rv != 0) {
+    return rv;
+  }
+  if (p->proto < LP2P_MESHSUB_11) {
+    /* meshsub 1.0 knows neither backoff nor PX */
+    return gs_queue_prune(r, p, t, 0, NULL, 0);
+  }
+  if (px && r->s.params.do_px) {
+    npx = select_px(r, p, t, peers, cap < 64 ? cap : 64);
+  }
+  return gs_queue_prune(r, p, t, seconds(backoff), peers, npx);
+}
+
+/* Dials the peers a PRUNE offered, when their signed records verify. */
+static void take_px(lp2p_router *r, const lp2p_rpc_prune *pr) {
+  size_t n = pr->npx;
+  if (n > (size_t)r->s.params.prune_peers) {
+    n = (size_t)r->s.params.prune_peers;
+  }
+  for (size_t i = 0; i < n && r->cb.connect; i++) {
+    const lp2p_rpc_px *x = &r->rpc.px.items[pr->first_px + i];
+    lp2p_peer_record rec;
+    lp2p_envelope env;
+    lp2p_peer_id id;
+    if (!x->record.data ||
+        lp2p_peer_record_open(x->record.data, x->record.len, &rec, &env) != 0 ||
+        lp2p_peer_id_from_bytes(x->peer_id.data, x->peer_id.len, &id) != 0 ||
+        !lp2p_peer_id_equal(&id, &rec.peer_id) ||
+        lp2p_peer_id_equal(&id, &r->self) || gs_peer_find(r, &id)) {
+      continue;
+    }
+    r->st.px_received++;
+    r->cb.connect(r, &id, x->record.data, x->record.len, r->user);
+  }
+}
+
+static void handle_prune(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
+  for (size_t i = 0; i < r->rpc.prune.len; i++) {
+    const lp2p_rpc_prune *pr = &r->rpc.prune.items[i];
+    r->st.prune_received++;
+    gs_topic *t = gs_topic_find(r, pr->topic.data, pr->topic.len);
+    if (!t || !t->joined || !gs_peers_has(&t->mesh, p)) {
+      continue;
+    }
+    gs_mesh_remove(r, t, p, now);
+    /* obey the peer's backoff plus slack, at most a day; without one, use
+     * ours so that we do not graft it again at the next heartbeat */
+    lp2p_tstamp backoff = r->s.params.prune_backoff;
+    if (pr->backoff) {
+      uint64_t s = pr->backoff < MAX_BACKOFF_S ? pr->backoff : MAX_BACKOFF_S;
+      backoff = s * LP2P_SECONDS + backoff_slack(r);
+    }
+    gs_backoff_add(r, t, &p->id, now + backoff);
+    if (pr->npx && gs_score(r, p) >= 0) {
+      take_px(r, pr);
+    }
+  }
+}
+
+static void handle_idontwant(lp2p_router *r, gs_peer *p) {
+  for (size_t i = 0; i < r->rpc.idontwant.len; i++) {
+    const lp2p_rpc_ids *e = &r->rpc.idontwant.items[i];
+    r->st.idontwant_received++;
+    for (size_t j = 0; j < e->count; j++) {
+      if (p->dontwants >= r->s.params.max_idontwant_messages) {
+        return; /* the seed's cap per heartbeat */
+      }
+      const lp2p_bytes *id = &r->rpc.ids.items[e->first + j];
+      p->dontwants++;
+      gs_hset_add(r, &p->dontwant, gs_id_hash(r, id->data, id->len), r->beat);
+    }
+  }
+}
+
+/* True when `id` is already among the first `n` entries of `ids`. */
+static bool listed(const lp2p_bytes *ids, size_t n, const lp2p_bytes *id) {
+  for (size_t i = 0; i < n; i++) {
+    if (ids[i].len == id->len && memcmp(ids[i].data, id->data, id->len) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Collects the ids of one IHAVE we have not seen, up to `cap`. */
+static size_t wanted_ids(lp2p_router *r, const lp2p_rpc_ids *ih,
+                         lp2p_bytes *want, size_t n, size_t cap) {
+  size_t max_len = (size_t)r->s.params.max_ihave_length;
+  for (size_t j = 0; j < ih->count && j < max_len && n < cap; j++) {
+    const lp2p_bytes *id = &r->rpc.ids.items[ih->first + j];
+    if (!gs_seen_find(r, id->data, id->len) && !listed(want, n, id)) {
+      want[n++] = *id;
+    }
+  }
+  return n;
+}
+
+static int handle_ihave(lp2p_router *r, gs_peer *p) {
+  if (r->rpc.ihave.len == 0) {
+    return 0;
+  }
+  r->st.ihave_received += r->rpc.ihave.len;
+  if (gs_score(r, p) < 0 || ++p->ihaves > r->s.params.max_ihave_messages ||
+      p->iasked >= r->s.params.max_ihave_length) {
+    return 0;
+  }
+  size_t budget = (size_t)(r->s.params.max_ihave_length - p->iasked), n = 0;
+  lp2p_bytes *want = lp2p_malloc(r->mem, r->rpc.ids.len * sizeof(*want) + 1);
+  if (!want) {
+    return LP2P_ERR_NOMEM;
+  }
+  for (size_t i = 0; i < r->rpc.ihave.len; i++) {
+    const lp2p_rpc_ids *ih = &r->rpc.ihave.items[i];
+    gs_topic *t = gs_topic_find(r, ih->topic.data, ih->topic.len);
+    if (t && t->joined) {
+      n = wanted_ids(r, ih, want, n, r->rpc.ids.len);
+    }
+  }
+  /* ask in random order, and only as much as the budget allows */
+  lp2p_pcg_shuffle(&r->rng, want, n, sizeof(*want));
+  if (n > budget) {
+    n = budget;
+  }
+  p->iasked += (int)n;
+  int rv = n ? gs_queue_ids(r, p, LP2P_CTL_IWANT, want, n) : 0;
+  lp2p_free(r->mem, want);
+  return rv;
+}
+
+/* The seed's and go's rules for one GRAFT, in order. */
+static int handle_one_graft(lp2p_router *r, gs_peer *p, gs_topic *t,
+                            lp2p_tstamp now) {
+  const lp2p_mesh_params *mp = gs_topic_params(r, t);
+  lp2p_tstamp backoff = r->s.params.prune_backoff;
+  if (gs_peers_has(&t->mesh, p)) {
+    return 0;
+  }
+  if (p->direct) {
+    /* direct peers are never meshed: the peering is not reciprocal */
+    return gs_send_prune(r, p, t, backoff, false, now);
+  }
+  lp2p_tstamp until = gs_backoff_until(t, &p->id);
+  if (until > now + 2 * backoff_slack(r)) {
+    /* grafting while backing off: penalise, harder when it comes within
+     * GraftFloodThreshold of the PRUNE, refresh the backoff */
+    gs_score_penalty(r, p, 1);
+    if (until + r->s.params.graft_flood_threshold > now + backoff) {
+      gs_score_penalty(r, p, 1);
+    }
+    return gs_send_prune(r, p, t, backoff, false, now);
+  }
+  if (gs_score(r, p) < 0) {
+    return gs_send_prune(r, p, t, backoff, false, now);
+  }
+  if ((int)t->mesh.len < mp->d_hi ||
+      (p->outbound && (int)gs_peers_outbound(&t->mesh) < mp->d_out)) {
+    return gs_mesh_add(r, t, p, now);
+  }
+  return gs_send_prune(r, p, t, backoff, true, now);
+}
+
+static int handle_graft(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
+  for (size_t i = 0; i < r->rpc.graft.len; i++) {
+    const lp2p_bytes *topic = &r->rpc.graft.items[i];
+    r->st.graft_received++;
+    gs_topic *t = gs_topic_find(r, topic->data, topic->len);
+    /* GRAFTs for topics we did not join are ignored (spam hardening) */
+    if (!t || !t->joined) {
+      continue;
+    }
+    int rv = handle_one_graft(r, p, t, now);
+    if (rv != 0) {
+      return rv;
+    }
+  }
+  return 0;
+}
+
+static int handle_iwant(lp2p_router *r, gs_peer *p) {
+  size_t max_invalid = r->s.limits.max_invalid_iwants;
+  r->st.iwant_received += r->rpc.iwant.len;
+  if (r->rpc.iwant.len == 0 || gs_score(r, p) < 0) {
+    return 0;
+  }
+  for (size_t i = 0; i < r->rpc.iwant.len; i++) {
+    const lp2p_rpc_ids *e = &r->rpc.iwant.items[i];
+    for (size_t j = 0; j < e->count; j++) {
+      const lp2p_bytes *id = &r->rpc.ids.items[e->first + j];
+      if ((size_t)p->invalid_iwants > max_invalid) {
+        return 0; /* the seed stops answering for this heartbeat */
+      }
+      if (gs_hset_has(&p->dontwant, gs_id_hash(r, id->data, id->len))) {
+        continue; /* it told us it has it */
+      }
+      gs_msg *m = gs_mcache_get(r, id->data, id->len);
+      if (!m || gs_mcache_count_iwant(r, m, p) >
+                    (uint32_t)r->s.params.gossip_retransmission) {
+        p->invalid_iwants++;
+        r->st.iwant_invalid++;
+        continue;
+      }
+      r->st.iwant_answered++;
+      int rv = gs_queue_msg(r, p, m);
+      if (rv != 0) {
+        return rv;
+      }
+    }
+  }
+  return 0;
+}
+
+void gs_handle_control(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
+  if (!gs_peer_is_mesh(p->proto)) {
+    return; /* floodsub has no control messages */
+  }
+  handle_prune(r, p, now);
+  handle_idontwant(r, p);
+  /* out of memory here only loses an answer; the peer will ask again */
+  handle_ihave(r, p);
+  handle_graft(r, p, now);
+  handle_iwant(r, p);
+}

@@ -1,0 +1,309 @@
+/* The heartbeat: per-peer budgets reset, mesh maintenance (negative
+ * scores out, graft below Dlo, outbound quota, prune above Dhi keeping the
+ * best and the outbound, opportunistic grafting), fanout expiry and
+ * replenishment, IHAVE gossip, cache shifts and direct peer upkeep. */
+#include <string.h>
+
+#include "base/mem.h"
+#include "router.h"
+
+/* A peer we may graft into `t`'s mesh. */
+static bool graftable(const lp2p_router *r, const gs_topic *t, const gs_peer *p,
+                      lp2p_tstamp now) {
+  return gs_peer_is_mesh(p->proto) && !p->direct &&
+         !gs_peers_has(&t->mesh, p) && gs_score(r, p) >= 0 &&
+         !gs_backoff_active(t, &p->id, now);
+}
+
+/* Sorts peers by descending score; shuffled first so that ties (every
+ * peer while scoring is off) fall in random order. Insertion sort: the
+ * arrays are a few dozen peers. */
+static void sort_by_score(lp2p_router *r, gs_peer **a, size_t n) {
+  lp2p_pcg_shuffle(&r->rng, a, n, sizeof(*a));
+  for (size_t i = 1; i < n; i++) {
+    gs_peer *p = a[i];
+    double s = gs_score(r, p);
+    size_t j = i;
+    while (j > 0 && gs_score(r, a[j - 1]) < s) {
+      a[j] = a[j - 1];
+      j--;
+    }
+    a[j] = p;
+  }
+}
+
+/* Grafts up to `want` candidates (outbound ones only when asked). */
+static void graft_some(lp2p_router *r, gs_topic *t, size_t want,
+                       bool outbound_only, lp2p_tstamp now) {
+  gs_peer **cand = lp2p_malloc(r->mem, (t->peers.len + 1) * sizeof(*cand));
+  size_t n = 0;
+  if (!cand) {
+    return; /* the next heartbeat tries again */
+  }
+  for (size_t i = 0; i < t->peers.len; i++) {
+    gs_peer *p = t->peers.items[i];
+    if (graftable(r, t, p, now) && (!outbound_only || p->outbound)) {
+      cand[n++] = p;
+    }
+  }
+  sort_by_score(r, cand, n);
+  for (size_t i = 0; i < n && i < want; i++) {
+    if (gs_mesh_add(r, t, cand[i], now) == 0) {
+      gs_queue_graft(r, cand[i], t);
+    }
+  }
+  lp2p_free(r->mem, cand);
+}
+
+/* Moves plst[i] to the front, shifting the others down. */
+static void rotate_to_front(gs_peer **plst, size_t i) {
+  gs_peer *p = plst[i];
+  memmove(plst + 1, plst, i * sizeof(*plst));
+  plst[0] = p;
+}
+
+/* Above Dhi: keep Dscore best by score and D - Dscore at random, with at
+ * least Dout outbound peers among the D kept; prune the rest. */
+static void prune_excess(lp2p_router *r, gs_topic *t,
+                         const lp2p_mesh_params *mp, lp2p_tstamp now) {
+  size_t n = t->mesh.len, d = (size_t)mp->d;
+  size_t dscore = (size_t)mp->d_score < d ? (size_t)mp->d_score : d;
+  gs_peer **plst = lp2p_malloc(r->mem, n * sizeof(*plst));
+  if (!plst) {
+    return;
+  }
+  memcpy(plst, t->mesh.items, n * sizeof(*plst));
+  sort_by_score(r, plst, n);
+  lp2p_pcg_shuffle(&r->rng, plst + dscore, n - dscore, sizeof(*plst));
+  size_t outbound = 0;
+  for (size_t i = 0; i < d; i++) {
+    outbound += plst[i]->outbound;
+  }
+  if (outbound < (size_t)mp->d_out) {
+    /* bubble the kept outbound peers to the front, then bring in enough
+     * outbound peers from beyond D */
+    for (size_t i = 1, left = outbound; i < d && left; i++) {
+      if (plst[i]->outbound) {
+        rotate_to_front(plst, i);
+        left--;
+      }
+    }
+    size_t need = (size_t)mp->d_out - outbound;
+    for (size_t i = d; i < n && need; i++) {
+      if (plst[i]->outbound) {
+        rotate_to_front(plst, i);
+        need--;
+      }
+    }
+  }
+  for (size_t i = d; i < n; i++) {
+    gs_mesh_remove(r, t, plst[i], now);
+    gs_send_prune(r, plst[i], t, r->s.params.prune_backoff, true, now);
+  }
+  lp2p_free(r->mem, plst);
+}
+
+/* Every OpportunisticGraftTicks: when the median mesh score is below the
+ * threshold, graft a few peers scoring above the median. */
+static void opportunistic_graft(lp2p_router *r, gs_topic *t, lp2p_tstamp now) {
+  size_t n = t->mesh.len;
+  if (n < 2) {
+    return;
+  }
+  gs_peer **plst = lp2p_malloc(r->mem, n * sizeof(*plst));
+  if (!plst) {
+    return;
+  }
+  memcpy(plst, t->mesh.items, n * sizeof(*plst));
+  sort_by_score(r, plst, n);
+  double median = gs_score(r, plst[n / 2]);
+  lp2p_free(r->mem, plst);
+  /* the opportunistic graft threshold is 0 until score parameters set it */
+  if (median >= 0) {
+    return;
+  }
+  int left = r->s.params.opportunistic_graft_peers;
+  gs_peers_shuffle(r, &t->peers);
+  for (size_t i = 0; i < t->peers.len && left > 0; i++) {
+    gs_peer *p = t->peers.items[i];
+    if (graftable(r, t, p, now) && gs_score(r, p) > median &&
+        gs_mesh_add(r, t, p, now) == 0) {
+      gs_queue_graft(r, p, t);
+      left--;
+    }
+  }
+}
+
+void gs_rebalance(lp2p_router *r, gs_topic *t, lp2p_tstamp now,
+                  bool opportunistic) {
+  const lp2p_mesh_params *mp = gs_topic_params(r, t);
+  size_t n = t->mesh.len, nout = gs_peers_outbound(&t->mesh);
+  if ((int)n < mp->d_lo) {
+    graft_some(r, t, (size_t)(mp->d - (int)n), false, now);
+  } else if ((int)nout < mp->d_out) {
+    graft_some(r, t, (size_t)(mp->d_out - (int)nout), true, now);
+  }
+  if ((int)t->mesh.len > mp->d_hi) {
+    prune_excess(r, t, mp, now);
+  }
+  if (opportunistic) {
+    opportunistic_graft(r, t, now);
+  }
+}
+
+/* Mesh peers whose score went negative leave before rebalancing, so a
+ * peer is not grafted and pruned in the same heartbeat. */
+static void prune_negative(lp2p_router *r, gs_topic *t, lp2p_tstamp now) {
+  for (size_t i = 0; i < t->mesh.len;) {
+    gs_peer *p = t->mesh.items[i];
+    if (gs_score(r, p) < 0) {
+      gs_mesh_remove(r, t, p, now);
+      gs_send_prune(r, p, t, r->s.params.prune_backoff, true, now);
+    } else {
+      i++;
+    }
+  }
+}
+
+void gs_fanout_fill(lp2p_router *r, gs_topic *t) {
+  const lp2p_mesh_params *mp = gs_topic_params(r, t);
+  if ((int)t->fanout.len >= mp->d_lo) {
+    return;
+  }
+  gs_peers_shuffle(r, &t->peers);
+  for (size_t i = 0; i < t->peers.len && (int)t->fanout.len < mp->d; i++) {
+    gs_peer *p = t->peers.items[i];
+    if (gs_peer_is_mesh(p->proto) && !p->direct && gs_score(r, p) >= 0 &&
+        !gs_peers_has(&t->mesh, p)) {
+      gs_peers_add(r, &t->fanout, p);
+    }
+  }
+}
+
+typedef struct id_list {
+  lp2p_router *r;
+  lp2p_bytes *ids;
+  size_t len, cap;
+} id_list;
+
+static void collect_id(gs_msg *m, void *arg) {
+  id_list *l = arg;
+  if (l->len == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 64;
+    lp2p_bytes *ids = lp2p_reallocarray(l->r->mem, l->ids, cap, sizeof(*ids));
+    if (!ids) {
+      return;
+    }
+    l->ids = ids;
+    l->cap = cap;
+  }
+  l->ids[l->len++] = (lp2p_bytes){gs_msg_id(m), m->id_len};
+}
+
+/* IHAVE with the ids of the gossip windows to max(Dlazy, GossipFactor x
+ * eligible) peers outside the mesh and fanout. */
+static void emit_gossip(lp2p_router *r, gs_topic *t) {
+  id_list l = {r, NULL, 0, 0};
+  gs_mcache_each_gossip(r, t, collect_id, &l);
+  if (l.len == 0) {
+    lp2p_free(r->mem, l.ids);
+    return;
+  }
+  lp2p_pcg_shuffle(&r->rng, l.ids, l.len, sizeof(*l.ids));
+  if (l.len > (size_t)r->s.params.max_ihave_length) {
+    l.len = (size_t)r->s.params.max_ihave_length;
+  }
+  gs_peers_shuffle(r, &t->peers);
+  size_t eligible = 0;
+  for (size_t i = 0; i < t->peers.len; i++) {
+    gs_peer *p = t->peers.items[i];
+    /* move the eligible peers to the front, in the shuffled order */
+    if (gs_peer_is_mesh(p->proto) && !p->direct && !gs_peers_has(&t->mesh, p) &&
+        !gs_peers_has(&t->fanout, p) && gs_score(r, p) >= 0) {
+      t->peers.items[i] = t->peers.items[eligible];
+      t->peers.items[eligible++] = p;
+    }
+  }
+  size_t target = (size_t)(r->s.params.gossip_factor * (double)eligible);
+  if (target < (size_t)gs_topic_params(r, t)->d_lazy) {
+    target = (size_t)gs_topic_params(r, t)->d_lazy;
+  }
+  for (size_t i = 0; i < eligible && i < target; i++) {
+    gs_queue_ihave(r, t->peers.items[i], t, l.ids, l.len);
+  }
+  lp2p_free(r->mem, l.ids);
+}
+
+static void reset_peer_budgets(lp2p_router *r) {
+  size_t it = 0;
+  lp2p_map_entry *e;
+  uint32_t ttl = (uint32_t)r->s.params.idontwant_message_ttl;
+  while ((e = lp2p_map_next(&r->peers, &it)) != NULL) {
+    gs_peer *p = e->value;
+    p->ihaves = p->iasked = p->invalid_iwants = p->dontwants = 0;
+    /* keep the IDONTWANTs of the last `ttl` heartbeats */
+    gs_hset_expire(r, &p->dontwant, r->beat - ttl + 1);
+  }
+}
+
+/* Collects the topics first: maintenance may free some. */
+static gs_topic **topic_list(lp2p_router *r, size_t *n) {
+  gs_topic **list = lp2p_malloc(r->mem, (r->topics.count + 1) * sizeof(*list));
+  size_t it = 0;
+  lp2p_map_entry *e;
+  *n = 0;
+  while (list && (e = lp2p_map_next(&r->topics, &it)) != NULL) {
+    list[(*n)++] = e->value;
+  }
+  return list;
+}
+
+static void maintain_topic(lp2p_router *r, gs_topic *t, lp2p_tstamp now,
+                           bool opportunistic) {
+  gs_backoff_expire(t, now);
+  if (t->joined) {
+    prune_negative(r, t, now);
+    gs_rebalance(r, t, now, opportunistic);
+  } else if (t->fanout_expiry != LP2P_TSTAMP_NEVER) {
+    if (t->fanout_expiry <= now) {
+      gs_peers_free(r, &t->fanout);
+      t->fanout_expiry = LP2P_TSTAMP_NEVER;
+    } else {
+      gs_fanout_fill(r, t);
+    }
+  }
+  if (t->joined || t->fanout.len) {
+    emit_gossip(r, t);
+  }
+  gs_topic_maybe_free(r, t);
+}
+
+static void connect_direct(lp2p_router *r) {
+  size_t it = 0;
+  lp2p_map_entry *e;
+  while (r->cb.connect && (e = lp2p_map_next(&r->direct, &it)) != NULL) {
+    const lp2p_peer_id *id = e->value;
+    if (!gs_peer_find(r, id)) {
+      r->cb.connect(r, id, NULL, 0, r->user);
+    }
+  }
+}
+
+void gs_heartbeat(lp2p_router *r, lp2p_tstamp now) {
+  const lp2p_router_params *pp = &r->s.params;
+  size_t n;
+  r->beat++;
+  r->st.heartbeats++;
+  reset_peer_budgets(r);
+  bool opportunistic = r->beat % (uint32_t)pp->opportunistic_graft_ticks == 0;
+  gs_topic **topics = topic_list(r, &n);
+  for (size_t i = 0; topics && i < n; i++) {
+    maintain_topic(r, topics[i], now, opportunistic);
+  }
+  lp2p_free(r->mem, topics);
+  gs_mcache_shift(r);
+  gs_seen_expire(r, now);
+  if (r->beat % (uint32_t)pp->direct_connect_ticks == 0) {
+    connect_direct(r);
+  }
+}

@@ -1,0 +1,190 @@
+/* Messages from peers: the checks that drop or reject them, duplicate
+ * detection, IDONTWANT to the mesh before validation, validation (sync or
+ * not) and forwarding of accepted messages. */
+#include <string.h>
+
+#include "router.h"
+
+static bool is_dup_of(const gs_seen *e, uint32_t serial) {
+  if (!e) {
+    return false;
+  }
+  for (uint8_t i = 0; i < e->ndups; i++) {
+    if (e->dup_serials[i] == serial) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Should `p` get a copy of `m` on `t`? Mesh peers when we joined,
+ * floodsub peers and direct peers subscribed to the topic. */
+static bool relay_target(const gs_topic *t, const gs_peer *p) {
+  return !gs_peer_is_mesh(p->proto) || p->direct || gs_peers_has(&t->mesh, p);
+}
+
+size_t gs_forward(lp2p_router *r, gs_msg *m, gs_topic *t, uint32_t from,
+                  const gs_seen *e) {
+  uint64_t h = gs_id_hash(r, gs_msg_id(m), m->id_len);
+  gs_peer *author = NULL;
+  lp2p_peer_id aid;
+  size_t n = 0;
+  if (m->f.from.data &&
+      lp2p_peer_id_from_bytes(m->f.from.data, m->f.from.len, &aid) == 0) {
+    author = gs_peer_find(r, &aid);
+  }
+  for (size_t i = 0; i < t->peers.len; i++) {
+    gs_peer *p = t->peers.items[i];
+    if (p->serial == from || p == author || is_dup_of(e, p->serial) ||
+        !relay_target(t, p)) {
+      continue;
+    }
+    if (gs_hset_has(&p->dontwant, h)) {
+      r->st.idontwant_saved++;
+      continue;
+    }
+    if (gs_queue_msg(r, p, m) == 0) {
+      n++;
+    }
+  }
+  r->st.msgs_forwarded += n;
+  return n;
+}
+
+void gs_validation_done(lp2p_router *r, gs_msg *m, gs_seen *e,
+                        const lp2p_peer_id *from, lp2p_validation res,
+                        lp2p_tstamp now) {
+  (void)now;
+  gs_topic *t = gs_topic_find(r, m->f.topic.data, m->f.topic.len);
+  gs_peer *src = gs_peer_find(r, from);
+  if (res == LP2P_VALIDATION_REJECT) {
+    r->st.msgs_rejected++;
+    if (src) {
+      gs_score_reject(r, src, t);
+    }
+    return;
+  }
+  if (res != LP2P_VALIDATION_ACCEPT) {
+    r->st.msgs_ignored++;
+    return;
+  }
+  if (!t || !t->joined) {
+    return; /* we left the topic while it was validated */
+  }
+  /* out of memory here only costs IWANT answers for this message */
+  gs_mcache_put(r, m);
+  if (r->cb.deliver) {
+    lp2p_message view;
+    gs_msg_view(m, from, &view);
+    r->st.msgs_delivered++;
+    r->cb.deliver(r, &view, r->user);
+  }
+  gs_forward(r, m, t, src ? src->serial : 0, e);
+}
+
+/* IDONTWANT to mesh peers that speak meshsub 1.2, as soon as a large
+ * message is first seen and before it is validated. */
+static void send_idontwant(lp2p_router *r, gs_topic *t, const gs_peer *from,
+                           const lp2p_bytes *id) {
+  for (size_t i = 0; i < t->mesh.len; i++) {
+    gs_peer *p = t->mesh.items[i];
+    if (p != from && p->proto >= LP2P_MESHSUB_12) {
+      gs_queue_ids(r, p, LP2P_CTL_IDONTWANT, id, 1);
+    }
+  }
+}
+
+/* A copy of a message we have: count it, and remember who sent it while
+ * the first copy is validated so that we do not send it back. */
+static void duplicate(lp2p_router *r, gs_seen *e, const gs_peer *from) {
+  r->st.msgs_duplicate++;
+  if (e->pending && e->ndups < sizeof(e->dup_serials) / sizeof(uint32_t) &&
+      !is_dup_of(e, from->serial)) {
+    e->dup_serials[e->ndups++] = from->serial;
+  }
+}
+
+/* Checks that need no state: topic, size, signing policy. Returns the
+ * joined topic, or NULL when the message is dropped (counted). */
+static gs_topic *accept_topic(lp2p_router *r, const lp2p_rpc_msg *f) {
+  gs_topic *t =
+      f->topic.data ? gs_topic_find(r, f->topic.data, f->topic.len) : NULL;
+  if (!t || !t->joined) {
+    r->st.msgs_unsubscribed_topic++;
+    return NULL;
+  }
+  if (f->raw.len > r->s.limits.max_message_size) {
+    r->st.msgs_too_large++;
+    return NULL;
+  }
+  return t;
+}
+
+static void reject_invalid(lp2p_router *r, gs_peer *from, gs_topic *t) {
+  r->st.msgs_invalid_signature++;
+  gs_score_reject(r, from, t);
+}
+
+static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
+                       lp2p_tstamp now) {
+  uint8_t id[256];
+  size_t cap =
+      r->s.limits.max_id_len < sizeof(id) ? r->s.limits.max_id_len : sizeof(id);
+  gs_topic *t = accept_topic(r, f);
+  if (!t) {
+    return;
+  }
+  int n = gs_msg_compute_id(r, f, id, cap);
+  if (n < 0) {
+    reject_invalid(r, from, t);
+    return;
+  }
+  gs_seen *e = gs_seen_find(r, id, (size_t)n);
+  if (e) {
+    duplicate(r, e, from);
+    return;
+  }
+  /* verify before marking seen: a forgery must not hide the real one */
+  if (gs_msg_check_signature(r, f) != 0) {
+    reject_invalid(r, from, t);
+    return;
+  }
+  if (r->cb.validate && r->npending >= r->s.limits.max_pending_validations) {
+    r->st.validation_overflow++;
+    return; /* not marked seen: a later copy may be processed */
+  }
+  gs_msg *m = gs_msg_new(r, f, id, (size_t)n);
+  e = m ? gs_seen_add(r, id, (size_t)n, now) : NULL;
+  if (!e) {
+    if (m) {
+      gs_msg_unref(r, m);
+    }
+    return;
+  }
+  r->st.msgs_received++;
+  if (f->data.len >= r->s.params.idontwant_message_threshold) {
+    lp2p_bytes idv = {e->id, e->id_len};
+    send_idontwant(r, t, from, &idv);
+  }
+  lp2p_validation res = LP2P_VALIDATION_ACCEPT;
+  if (r->cb.validate) {
+    lp2p_message view;
+    gs_msg_view(m, &from->id, &view);
+    res = r->cb.validate(r, &view, r->user);
+  }
+  if (res == LP2P_VALIDATION_PENDING) {
+    e->pending = m;
+    e->pending_serial = from->serial;
+    e->pending_from = from->id;
+    r->npending++;
+    return;
+  }
+  gs_validation_done(r, m, e, &from->id, res, now);
+  gs_msg_unref(r, m);
+}
+
+void gs_handle_messages(lp2p_router *r, gs_peer *from, lp2p_tstamp now) {
+  for (size_t i = 0; i < r->rpc.msgs.len; i++) {
+    handle_one(r, from, &r->rpc.msgs.items[i], now);
+  }
+}

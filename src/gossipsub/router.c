@@ -1,0 +1,544 @@
+/* The router's API: creation, peers, RPC dispatch, topics, publishing,
+ * validation results, the heartbeat timer and statistics. */
+#include <string.h>
+
+#include "base/err.h"
+#include "base/mem.h"
+#include "router.h"
+
+static void rpc_limits_from(const lp2p_router_limits *l, lp2p_rpc_limits *o) {
+  o->max_rpc_size = l->max_rpc_size;
+  o->max_subscriptions = l->max_subscriptions;
+  o->max_messages = l->max_messages;
+  o->max_control = l->max_control;
+  o->max_ids = l->max_ids;
+  o->max_px = l->max_px;
+  o->max_topic_len = l->max_topic_len;
+  o->max_id_len = l->max_id_len;
+}
+
+static int check_settings(const lp2p_router_settings *s,
+                          const lp2p_router_callbacks *cb,
+                          lp2p_errdetail *err) {
+  int rv = lp2p_router_params_validate(&s->params, err);
+  if (rv != 0) {
+    return rv;
+  }
+  if (!s->rand_fn) {
+    return lp2p_errdetail_set(err, LP2P_ERR_INVALID_ARG,
+                              "settings.rand_fn is required");
+  }
+  if (s->msg_id == LP2P_MSG_ID_CALLBACK && !cb->msg_id) {
+    return lp2p_errdetail_set(err, LP2P_ERR_INVALID_ARG,
+                              "msg_id callback required by "
+                              "LP2P_MSG_ID_CALLBACK");
+  }
+  if (s->sign_policy == LP2P_STRICT_NO_SIGN &&
+      s->msg_id == LP2P_MSG_ID_FROM_SEQNO) {
+    return lp2p_errdetail_set(err, LP2P_ERR_INVALID_ARG,
+                              "StrictNoSign messages have no from or seqno:"
+                              " choose another message id");
+  }
+  const lp2p_router_limits *l = &s->limits;
+  if (l->max_id_len < 1 || l->max_id_len > 256 || l->max_rpc_size < 64 ||
+      l->max_message_size > l->max_rpc_size || l->max_topic_len < 1 ||
+      l->max_topic_len > 65535 || l->max_peers < 1 || l->max_seen < 1) {
+    return lp2p_errdetail_set(err, LP2P_ERR_INVALID_ARG,
+                              "limits out of range (max_id_len 1..256, "
+                              "max_message_size <= max_rpc_size, ...)");
+  }
+  return 0;
+}
+
+static int init_identity(lp2p_router *r) {
+  int rv = lp2p_privkey_public(&r->s.key, &r->self_key);
+  if (rv == 0) {
+    rv = lp2p_peer_id_from_pubkey(&r->self_key, &r->self);
+  }
+  if (rv == 0) {
+    lp2p_pubkey inl;
+    r->self_key_inline = lp2p_peer_id_pubkey(&r->self, &inl) == 0;
+  }
+  return rv;
+}
+
+int lp2p_router_new(lp2p_router **out, const lp2p_router_settings *settings,
+                    const lp2p_router_callbacks *cb, const lp2p_mem *mem,
+                    void *user, lp2p_tstamp now, lp2p_errdetail *err) {
+  int rv = check_settings(settings, cb, err);
+  if (rv != 0) {
+    return rv;
+  }
+  lp2p_router *r = lp2p_calloc(mem, 1, sizeof(*r));
+  if (!r) {
+    return LP2P_ERR_NOMEM;
+  }
+  r->mem = mem;
+  r->s = *settings;
+  r->cb = *cb;
+  r->user = user;
+  lp2p_pcg_seed_from(&r->rng, settings->rand_fn, settings->rand_user);
+  r->seqno = settings->first_seqno ? settings->first_seqno
+                                   : lp2p_pcg_u64(&r->rng) >> 1;
+  lp2p_map_init(&r->peers, mem, settings->rand_fn, settings->rand_user);
+  lp2p_map_init(&r->topics, mem, settings->rand_fn, settings->rand_user);
+  lp2p_map_init(&r->direct, mem, settings->rand_fn, settings->rand_user);
+  lp2p_map_init(&r->seen, mem, settings->rand_fn, settings->rand_user);
+  lp2p_map_init(&r->mcache, mem, settings->rand_fn, settings->rand_user);
+  lp2p_rpc_init(&r->rpc, mem);
+  lp2p_buf_init(&r->out, mem);
+  lp2p_buf_init(&r->scratch, mem);
+  rpc_limits_from(&settings->limits, &r->rpc_limits);
+  r->next_heartbeat = now + settings->params.heartbeat_initial_delay;
+  r->next_serial = 1;
+  rv = settings->sign_policy == LP2P_STRICT_SIGN ? init_identity(r) : 0;
+  if (rv == 0) {
+    rv = gs_mcache_init(r);
+  }
+  if (rv != 0) {
+    lp2p_router_del(r);
+    return rv;
+  }
+  *out = r;
+  return 0;
+}
+
+static void free_peer(lp2p_router *r, gs_peer *p) {
+  gs_queue_free(r, &p->q);
+  gs_hset_free(r, &p->dontwant);
+  lp2p_free(r->mem, p->topics);
+  lp2p_free(r->mem, p);
+}
+
+static void free_map_values(lp2p_router *r, lp2p_map *m,
+                            void (*fn)(lp2p_router *, void *)) {
+  size_t it = 0;
+  lp2p_map_entry *e;
+  while ((e = lp2p_map_next(m, &it)) != NULL) {
+    fn(r, e->value);
+  }
+  lp2p_map_free(m);
+}
+
+static void free_peer_v(lp2p_router *r, void *p) {
+  free_peer(r, p);
+}
+static void free_topic_v(lp2p_router *r, void *t) {
+  gs_topic_free(r, t);
+}
+static void free_plain_v(lp2p_router *r, void *p) {
+  lp2p_free(r->mem, p);
+}
+
+void lp2p_router_del(lp2p_router *r) {
+  if (!r) {
+    return;
+  }
+  gs_seen_free_all(r);
+  gs_mcache_free(r);
+  free_map_values(r, &r->peers, free_peer_v);
+  free_map_values(r, &r->topics, free_topic_v);
+  free_map_values(r, &r->direct, free_plain_v);
+  lp2p_rpc_free(&r->rpc);
+  lp2p_buf_free(&r->out);
+  lp2p_buf_free(&r->scratch);
+  lp2p_privkey_wipe(&r->s.key);
+  lp2p_free(r->mem, r);
+}
+
+void *lp2p_router_user(const lp2p_router *r) {
+  return r->user;
+}
+
+/* ---- peers ----------------------------------------------------------------
+ */
+
+int lp2p_router_add_peer(lp2p_router *r, const lp2p_peer_id *id,
+                         const lp2p_peer_info *info, lp2p_tstamp now) {
+  (void)now;
+  if (gs_peer_find(r, id)) {
+    return LP2P_ERR_STATE;
+  }
+  if (r->peers.count >= r->s.limits.max_peers) {
+    return LP2P_ERR_TOO_LARGE;
+  }
+  gs_peer *p = lp2p_calloc(r->mem, 1, sizeof(*p));
+  if (!p) {
+    return LP2P_ERR_NOMEM;
+  }
+  p->id = *id;
+  p->serial = r->next_serial++;
+  p->proto = info->proto;
+  p->outbound = info->outbound;
+  p->direct = info->direct || lp2p_map_get(&r->direct, id->bytes, id->len);
+  memcpy(p->ip, info->ip, sizeof(p->ip));
+  lp2p_buf_init(&p->q.subs, r->mem);
+  lp2p_buf_init(&p->q.ctl, r->mem);
+  if (lp2p_map_put(&r->peers, p->id.bytes, p->id.len, p) != 0) {
+    lp2p_free(r->mem, p);
+    return LP2P_ERR_NOMEM;
+  }
+  /* tell it what we are subscribed to */
+  size_t it = 0;
+  lp2p_map_entry *e;
+  while ((e = lp2p_map_next(&r->topics, &it)) != NULL) {
+    gs_topic *t = e->value;
+    if (t->joined && gs_queue_sub(r, p, true, t) != 0) {
+      lp2p_router_remove_peer(r, id, now);
+      return LP2P_ERR_NOMEM;
+    }
+  }
+  return 0;
+}
+
+int lp2p_router_remove_peer(lp2p_router *r, const lp2p_peer_id *id,
+                            lp2p_tstamp now) {
+  gs_peer *p = lp2p_map_remove(&r->peers, id->bytes, id->len);
+  if (!p) {
+    return LP2P_ERR_NOT_FOUND;
+  }
+  while (p->ntopics) {
+    gs_topic *t = p->topics[p->ntopics - 1];
+    gs_mesh_remove(r, t, p, now);
+    gs_unsubscribe_peer(r, p, t);
+    gs_topic_maybe_free(r, t);
+  }
+  free_peer(r, p);
+  return 0;
+}
+
+int lp2p_router_add_direct(lp2p_router *r, const lp2p_peer_id *id) {
+  if (lp2p_map_get(&r->direct, id->bytes, id->len)) {
+    return 0;
+  }
+  lp2p_peer_id *copy = lp2p_malloc(r->mem, sizeof(*copy));
+  if (!copy) {
+    return LP2P_ERR_NOMEM;
+  }
+  *copy = *id;
+  if (lp2p_map_put(&r->direct, copy->bytes, copy->len, copy) != 0) {
+    lp2p_free(r->mem, copy);
+    return LP2P_ERR_NOMEM;
+  }
+  gs_peer *p = gs_peer_find(r, id);
+  if (p) {
+    p->direct = true;
+  }
+  return 0;
+}
+
+/* ---- receiving --------------------------------------------------------------
+ */
+
+static void handle_subscriptions(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
+  for (size_t i = 0; i < r->rpc.subs.len; i++) {
+    const lp2p_rpc_sub *s = &r->rpc.subs.items[i];
+    if (s->subscribe) {
+      gs_topic *t = gs_topic_get(r, s->topic.data, s->topic.len);
+      if (!t) {
+        r->st.subscriptions_dropped++;
+      } else if (gs_subscribe_peer(r, p, t) != 0) {
+        gs_topic_maybe_free(r, t);
+      }
+      continue;
+    }
+    gs_topic *t = gs_topic_find(r, s->topic.data, s->topic.len);
+    if (t && gs_peer_subscribed(p, t)) {
+      gs_mesh_remove(r, t, p, now);
+      gs_unsubscribe_peer(r, p, t);
+      gs_topic_maybe_free(r, t);
+    }
+  }
+}
+
+/* After new subscriptions, a topic below Dlo may graft at once rather
+ * than wait for the heartbeat, as the seed does. */
+static void rebalance_subscribed(lp2p_router *r, lp2p_tstamp now) {
+  for (size_t i = 0; i < r->rpc.subs.len; i++) {
+    const lp2p_rpc_sub *s = &r->rpc.subs.items[i];
+    gs_topic *t = gs_topic_find(r, s->topic.data, s->topic.len);
+    if (t && t->joined && (int)t->mesh.len < gs_topic_params(r, t)->d_lo) {
+      gs_rebalance(r, t, now, false);
+    }
+  }
+}
+
+int lp2p_router_recv_rpc(lp2p_router *r, const lp2p_peer_id *id,
+                         const uint8_t *rpc, size_t len, lp2p_tstamp now) {
+  gs_peer *p = gs_peer_find(r, id);
+  if (!p) {
+    return LP2P_ERR_NOT_FOUND;
+  }
+  r->st.rpcs_received++;
+  int rv = lp2p_rpc_decode(&r->rpc, rpc, len, &r->rpc_limits);
+  if (rv == LP2P_ERR_NOMEM) {
+    return rv;
+  }
+  if (rv != 0) {
+    r->st.rpcs_malformed++;
+    gs_score_penalty(r, p, 0.1); /* as the seed does for undecodable RPCs */
+    return 0;
+  }
+  handle_subscriptions(r, p, now);
+  gs_handle_messages(r, p, now);
+  gs_handle_control(r, p, now);
+  rebalance_subscribed(r, now);
+  return 0;
+}
+
+ptrdiff_t lp2p_router_pull(lp2p_router *r, const lp2p_peer_id *id,
+                           const uint8_t **out, lp2p_tstamp now) {
+  (void)now;
+  gs_peer *p = gs_peer_find(r, id);
+  if (!p) {
+    return LP2P_ERR_NOT_FOUND;
+  }
+  return gs_queue_pull(r, p, out);
+}
+
+/* ---- topics
+ * ------------------------------------------------------------------ */
+
+static int check_topic(const lp2p_router *r, size_t len) {
+  return len == 0 || len > r->s.limits.max_topic_len ? LP2P_ERR_INVALID_ARG : 0;
+}
+
+/* Tells every peer we (un)subscribed. With `reserve`, first makes room in
+ * every queue so that nothing changes when memory runs out. */
+static int announce(lp2p_router *r, gs_topic *t, bool subscribe, bool reserve) {
+  size_t it = 0;
+  lp2p_map_entry *e;
+  while (reserve && (e = lp2p_map_next(&r->peers, &it)) != NULL) {
+    if (gs_queue_reserve_sub(e->value, t) != 0) {
+      return LP2P_ERR_NOMEM;
+    }
+  }
+  it = 0;
+  while ((e = lp2p_map_next(&r->peers, &it)) != NULL) {
+    gs_queue_sub(r, e->value, subscribe, t);
+  }
+  return 0;
+}
+
+int lp2p_router_join(lp2p_router *r, const uint8_t *topic, size_t len,
+                     lp2p_tstamp now) {
+  int rv = check_topic(r, len);
+  if (rv != 0) {
+    return rv;
+  }
+  gs_topic *t = gs_topic_get(r, topic, len);
+  if (!t) {
+    return r->topics.count >= r->s.limits.max_topics ? LP2P_ERR_TOO_LARGE
+                                                     : LP2P_ERR_NOMEM;
+  }
+  if (t->joined) {
+    return 0;
+  }
+  if (announce(r, t, true, true) != 0) {
+    gs_topic_maybe_free(r, t);
+    return LP2P_ERR_NOMEM;
+  }
+  t->joined = true;
+  /* the fanout peers become the first mesh candidates, then the mesh is
+   * filled up right away rather than at the next heartbeat */
+  for (size_t i = 0; i < t->fanout.len; i++) {
+    if (gs_mesh_add(r, t, t->fanout.items[i], now) == 0) {
+      gs_queue_graft(r, t->fanout.items[i], t);
+    }
+  }
+  gs_peers_free(r, &t->fanout);
+  t->fanout_expiry = LP2P_TSTAMP_NEVER;
+  gs_rebalance(r, t, now, false);
+  return 0;
+}
+
+int lp2p_router_leave(lp2p_router *r, const uint8_t *topic, size_t len,
+                      lp2p_tstamp now) {
+  gs_topic *t = gs_topic_find(r, topic, len);
+  if (!t || !t->joined) {
+    return 0;
+  }
+  while (t->mesh.len) {
+    gs_peer *p = t->mesh.items[t->mesh.len - 1];
+    gs_mesh_remove(r, t, p, now);
+    gs_send_prune(r, p, t, r->s.params.unsubscribe_backoff, true, now);
+  }
+  t->joined = false;
+  /* best effort: a peer we could not tell stops getting our messages */
+  announce(r, t, false, false);
+  gs_topic_maybe_free(r, t);
+  return 0;
+}
+
+int lp2p_router_set_topic_params(lp2p_router *r, const uint8_t *topic,
+                                 size_t len, const lp2p_mesh_params *mp) {
+  lp2p_router_params p = r->s.params;
+  p.mesh = *mp;
+  int rv = check_topic(r, len);
+  if (rv == 0) {
+    rv = lp2p_router_params_validate(&p, NULL);
+  }
+  if (rv != 0) {
+    return rv;
+  }
+  gs_topic *t = gs_topic_get(r, topic, len);
+  if (!t) {
+    return LP2P_ERR_NOMEM;
+  }
+  t->params = *mp;
+  t->has_params = true;
+  return 0;
+}
+
+/* ---- publishing
+ * ---------------------------------------------------------------- */
+
+/* The peers our own message goes to, as go-libp2p-pubsub chooses them. */
+static void publish_targets(lp2p_router *r, gs_topic *t, gs_peers *to,
+                            lp2p_tstamp now) {
+  const lp2p_mesh_params *mp = gs_topic_params(r, t);
+  for (size_t i = 0; i < t->peers.len; i++) {
+    gs_peer *p = t->peers.items[i];
+    bool flood = r->s.params.flood_publish && gs_score(r, p) >= 0;
+    if (!gs_peer_is_mesh(p->proto) || p->direct || flood ||
+        (t->joined && gs_peers_has(&t->mesh, p))) {
+      gs_peers_add(r, to, p);
+    }
+  }
+  if (t->joined || r->s.params.flood_publish) {
+    return;
+  }
+  /* not joined: the fanout, kept for fanout_ttl after each publish */
+  gs_fanout_fill(r, t);
+  for (size_t i = 0; i < t->fanout.len && (int)i < mp->d; i++) {
+    gs_peers_add(r, to, t->fanout.items[i]);
+  }
+  t->fanout_expiry = now + r->s.params.fanout_ttl;
+}
+
+int lp2p_router_publish(lp2p_router *r, const uint8_t *topic, size_t topic_len,
+                        const uint8_t *data, size_t len, uint8_t *id,
+                        size_t *id_len, lp2p_tstamp now) {
+  int rv = check_topic(r, topic_len);
+  if (rv != 0) {
+    return rv;
+  }
+  gs_msg *m = gs_msg_build(r, topic, topic_len, data, len, &rv);
+  if (!m) {
+    return rv;
+  }
+  gs_topic *t = gs_topic_get(r, topic, topic_len);
+  if (gs_seen_find(r, gs_msg_id(m), m->id_len)) {
+    gs_msg_unref(r, m);
+    return LP2P_ERR_STATE;
+  }
+  gs_peers to = {NULL, 0, 0};
+  if (!t || !gs_seen_add(r, gs_msg_id(m), m->id_len, now)) {
+    gs_msg_unref(r, m);
+    return LP2P_ERR_NOMEM;
+  }
+  if (id && id_len) {
+    memcpy(id, gs_msg_id(m), m->id_len);
+    *id_len = m->id_len;
+  }
+  /* out of memory from here on costs copies, not consistency: the mcache
+   * misses it (IWANT answers) or a peer misses it (a counted drop) */
+  gs_mcache_put(r, m);
+  publish_targets(r, t, &to, now);
+  int n = 0;
+  for (size_t i = 0; i < to.len; i++) {
+    if (gs_queue_msg(r, to.items[i], m) == 0) {
+      n++;
+    } else {
+      r->st.queue_drop_messages++;
+    }
+  }
+  r->st.msgs_published++;
+  if (t->joined && r->cb.deliver) {
+    lp2p_message view;
+    gs_msg_view(m, NULL, &view);
+    r->cb.deliver(r, &view, r->user);
+  }
+  gs_peers_free(r, &to);
+  gs_msg_unref(r, m);
+  gs_topic_maybe_free(r, t);
+  return n;
+}
+
+int lp2p_router_report_validation(lp2p_router *r, const uint8_t *id,
+                                  size_t id_len, lp2p_validation result,
+                                  lp2p_tstamp now) {
+  gs_seen *e = gs_seen_find(r, id, id_len);
+  if (!e || !e->pending || result == LP2P_VALIDATION_PENDING) {
+    return LP2P_ERR_NOT_FOUND;
+  }
+  gs_msg *m = e->pending;
+  e->pending = NULL;
+  r->npending--;
+  gs_validation_done(r, m, e, &e->pending_from, result, now);
+  gs_msg_unref(r, m);
+  return 0;
+}
+
+/* ---- time
+ * -------------------------------------------------------------------- */
+
+lp2p_tstamp lp2p_router_expiry(const lp2p_router *r) {
+  return r->next_heartbeat;
+}
+
+int lp2p_router_handle_expiry(lp2p_router *r, lp2p_tstamp now) {
+  if (now < r->next_heartbeat) {
+    return 0;
+  }
+  gs_heartbeat(r, now);
+  r->next_heartbeat += r->s.params.heartbeat_interval;
+  if (r->next_heartbeat <= now) {
+    /* the host fell behind: skip the missed beats rather than replay */
+    r->next_heartbeat = now + r->s.params.heartbeat_interval;
+  }
+  return 0;
+}
+
+/* ---- statistics
+ * -------------------------------------------------------------- */
+
+void lp2p_router_get_stats(const lp2p_router *r, lp2p_router_stats *st) {
+  size_t it = 0;
+  lp2p_map_entry *e;
+  *st = r->st;
+  st->peers = r->peers.count;
+  st->topics = r->topics.count;
+  st->mcache_messages = r->mcache.count;
+  st->seen_entries = r->seen.count;
+  st->pending_validations = r->npending;
+  st->queued_bytes = 0;
+  while ((e = lp2p_map_next(&r->peers, &it)) != NULL) {
+    st->queued_bytes += gs_queue_bytes(&((gs_peer *)e->value)->q);
+  }
+}
+
+int lp2p_router_topic_stats(const lp2p_router *r, const uint8_t *topic,
+                            size_t len, lp2p_topic_stats *st) {
+  gs_topic *t = gs_topic_find(r, topic, len);
+  if (!t) {
+    return LP2P_ERR_NOT_FOUND;
+  }
+  st->joined = t->joined;
+  st->peers = t->peers.len;
+  st->mesh = t->mesh.len;
+  st->fanout = t->fanout.len;
+  return 0;
+}
+
+size_t lp2p_router_mesh_peers(const lp2p_router *r, const uint8_t *topic,
+                              size_t len, lp2p_peer_id *out, size_t cap) {
+  gs_topic *t = gs_topic_find(r, topic, len);
+  if (!t) {
+    return 0;
+  }
+  for (size_t i = 0; i < t->mesh.len && i < cap; i++) {
+    out[i] = t->mesh.items[i]->id;
+  }
+  return t->mesh.len;
+}

@@ -1,0 +1,282 @@
+/* The GossipSub router's internal state, shared by its modules:
+ * router.c (API, RPC dispatch), message.c (our messages, signatures, ids),
+ * seen.c, mcache.c, queue.c (per-peer outbound queues), topic.c (topics,
+ * subscriptions, backoff), relay.c (receiving, validating and forwarding
+ * messages), control.c (GRAFT, PRUNE, IHAVE, IWANT, IDONTWANT),
+ * heartbeat.c (mesh maintenance, fanout, gossip) and score.c. */
+#ifndef LP2P_GOSSIPSUB_ROUTER_H
+#define LP2P_GOSSIPSUB_ROUTER_H
+
+#include "base/map.h"
+#include "base/pcg.h"
+#include "lp2p/gossipsub.h"
+#include "pb/rpc.h"
+
+typedef struct gs_peer gs_peer;
+typedef struct gs_topic gs_topic;
+
+/* A message, reference counted and shared by the mcache, the pending
+ * validations and every peer queue that sends it. One allocation: the
+ * header, then the encoded Message as received (or as we built it), then
+ * the id. */
+typedef struct gs_msg {
+  uint32_t refs;
+  uint16_t id_len;
+  /* IWANT answers per peer while in the mcache (GossipRetransmission) */
+  struct gs_iwant_count *iwant_counts;
+  uint32_t n_iwant_counts;
+  lp2p_rpc_msg f; /* views into bytes[] */
+  uint8_t bytes[];
+} gs_msg;
+
+typedef struct gs_iwant_count {
+  uint32_t peer_serial;
+  uint32_t count;
+} gs_iwant_count;
+
+const uint8_t *gs_msg_id(const gs_msg *m);
+/* Copies an encoded Message (and its views) and its id into a new msg
+ * with one reference. Returns NULL when out of memory. */
+gs_msg *gs_msg_new(lp2p_router *r, const lp2p_rpc_msg *f, const uint8_t *id,
+                   size_t id_len);
+gs_msg *gs_msg_ref(gs_msg *m);
+void gs_msg_unref(lp2p_router *r, gs_msg *m);
+
+/* A set of 64-bit hashes with the heartbeat each was added in; IDONTWANT
+ * ids are kept this way (a keyed hash, so peers cannot aim collisions). */
+typedef struct gs_hset {
+  uint64_t *keys; /* 0 marks a free slot */
+  uint32_t *beat;
+  size_t cap, len;
+} gs_hset;
+
+/* A peer's outbound queue: control first (subscriptions and control
+ * entries, kept encoded), then data messages. */
+typedef struct gs_queue {
+  lp2p_buf subs; /* RPC.subscriptions entries */
+  lp2p_buf ctl;  /* ControlMessage fields */
+  gs_msg **msgs; /* ring */
+  size_t head, len, cap;
+  size_t msg_bytes; /* encoded size of the queued messages */
+} gs_queue;
+
+/* A growable array of peer pointers (mesh, fanout, subscribers). */
+typedef struct gs_peers {
+  gs_peer **items;
+  size_t len, cap;
+} gs_peers;
+
+struct gs_peer {
+  lp2p_peer_id id;
+  uint32_t serial; /* unique per add_peer, never reused */
+  lp2p_pubsub_proto proto;
+  bool outbound, direct;
+  uint8_t ip[16];
+  gs_topic **topics; /* topics the peer subscribes to */
+  size_t ntopics, cap_topics;
+  gs_queue q;
+  /* per-heartbeat gossip accounting */
+  int ihaves;         /* IHAVE messages received */
+  int iasked;         /* message ids we asked for by IWANT */
+  int invalid_iwants; /* IWANT ids we could not or would not answer */
+  int dontwants;      /* IDONTWANT ids received */
+  gs_hset dontwant;   /* ids the peer does not want */
+  /* P7's counter: behaviour penalties (GRAFT in backoff, ...); the score
+   * function that weighs it comes with score parameters */
+  double behaviour_penalty;
+  uint64_t invalid_messages; /* P4's raw count */
+};
+
+typedef struct gs_backoff {
+  lp2p_peer_id peer;
+  lp2p_tstamp until;
+} gs_backoff;
+
+struct gs_topic {
+  bool joined;
+  bool has_params;
+  lp2p_mesh_params params;
+  gs_peers peers;            /* subscribed peers */
+  gs_peers mesh;             /* when joined */
+  gs_peers fanout;           /* when not joined and publishing */
+  lp2p_tstamp fanout_expiry; /* LP2P_TSTAMP_NEVER without a fanout */
+  gs_backoff *backoff;
+  size_t nbackoff, cap_backoff;
+  size_t name_len;
+  uint8_t name[]; /* the map key */
+};
+
+/* A seen-cache entry: ids in arrival order for expiry, with the message
+ * while the application validates it. */
+typedef struct gs_seen {
+  struct gs_seen *next; /* arrival order */
+  lp2p_tstamp expiry;
+  lp2p_tstamp first_seen;
+  gs_msg *pending;         /* message awaiting validation, or NULL */
+  uint32_t pending_serial; /* serial of the peer that sent it */
+  lp2p_peer_id pending_from;
+  uint32_t dup_serials[8]; /* peers that sent it again meanwhile */
+  uint8_t ndups;
+  uint16_t id_len;
+  uint8_t id[];
+} gs_seen;
+
+struct lp2p_router {
+  const lp2p_mem *mem;
+  lp2p_router_settings s;
+  lp2p_router_callbacks cb;
+  void *user;
+  lp2p_pcg rng;
+  lp2p_peer_id self;
+  lp2p_pubkey self_key;
+  bool self_key_inline; /* our peer id carries our key: omit Message.key */
+  uint64_t seqno;
+  uint32_t next_serial;
+  uint32_t beat; /* heartbeat counter */
+  lp2p_tstamp next_heartbeat;
+
+  lp2p_map peers;  /* peer id bytes -> gs_peer */
+  lp2p_map topics; /* topic name -> gs_topic */
+  lp2p_map direct; /* peer id bytes -> lp2p_peer_id (heap) */
+
+  lp2p_map seen; /* id -> gs_seen */
+  gs_seen *seen_head, *seen_tail;
+  size_t npending;
+
+  lp2p_map mcache;   /* id -> gs_msg */
+  gs_msg ***windows; /* history_length rings of msgs, newest first */
+  size_t *window_len, *window_cap;
+
+  lp2p_rpc rpc;     /* decode scratch, reused */
+  lp2p_buf out;     /* the last pull's bytes */
+  lp2p_buf scratch; /* encode scratch */
+  lp2p_rpc_limits rpc_limits;
+  lp2p_router_stats st;
+};
+
+/* ---- peers and peer sets (peer.c) */
+gs_peer *gs_peer_find(const lp2p_router *r, const lp2p_peer_id *id);
+bool gs_peers_has(const gs_peers *s, const gs_peer *p);
+int gs_peers_add(lp2p_router *r, gs_peers *s, gs_peer *p);
+bool gs_peers_remove(gs_peers *s, const gs_peer *p);
+void gs_peers_free(lp2p_router *r, gs_peers *s);
+void gs_peers_shuffle(lp2p_router *r, gs_peers *s);
+size_t gs_peers_outbound(const gs_peers *s);
+bool gs_peer_subscribed(const gs_peer *p, const gs_topic *t);
+bool gs_peer_is_mesh(lp2p_pubsub_proto proto);
+
+/* ---- IDONTWANT sets (hset.c) */
+void gs_hset_free(lp2p_router *r, gs_hset *h);
+bool gs_hset_has(const gs_hset *h, uint64_t key);
+int gs_hset_add(lp2p_router *r, gs_hset *h, uint64_t key, uint32_t beat);
+/* Drops the keys added before heartbeat `oldest`. */
+void gs_hset_expire(lp2p_router *r, gs_hset *h, uint32_t oldest);
+uint64_t gs_id_hash(const lp2p_router *r, const uint8_t *id, size_t len);
+
+/* ---- outbound queues (queue.c) */
+void gs_queue_free(lp2p_router *r, gs_queue *q);
+size_t gs_queue_bytes(const gs_queue *q);
+/* Control-queue appenders: each drops (and counts) when the peer's queue
+ * is full; all return 0 or LP2P_ERR_NOMEM. */
+int gs_queue_sub(lp2p_router *r, gs_peer *p, bool subscribe, const gs_topic *t);
+/* Makes room for one SubOpts of `t`, so that queueing it cannot fail for
+ * lack of memory. Returns 0 or LP2P_ERR_NOMEM. */
+int gs_queue_reserve_sub(gs_peer *p, const gs_topic *t);
+int gs_queue_graft(lp2p_router *r, gs_peer *p, const gs_topic *t);
+int gs_queue_prune(lp2p_router *r, gs_peer *p, const gs_topic *t,
+                   uint64_t backoff_s, const lp2p_rpc_px *px, size_t npx);
+int gs_queue_ihave(lp2p_router *r, gs_peer *p, const gs_topic *t,
+                   const lp2p_bytes *ids, size_t n);
+int gs_queue_ids(lp2p_router *r, gs_peer *p, uint32_t field,
+                 const lp2p_bytes *ids, size_t n);
+/* Queues a message (takes a reference); drops and counts when full. */
+int gs_queue_msg(lp2p_router *r, gs_peer *p, gs_msg *m);
+ptrdiff_t gs_queue_pull(lp2p_router *r, gs_peer *p, const uint8_t **out);
+void gs_want_write(lp2p_router *r, gs_peer *p);
+
+/* ---- topics (topic.c) */
+gs_topic *gs_topic_find(const lp2p_router *r, const uint8_t *name, size_t len);
+/* Finds or creates; NULL when out of memory or at max_topics. */
+gs_topic *gs_topic_get(lp2p_router *r, const uint8_t *name, size_t len);
+/* Frees the topic when nothing refers to it any more. */
+void gs_topic_maybe_free(lp2p_router *r, gs_topic *t);
+void gs_topic_free(lp2p_router *r, gs_topic *t);
+const lp2p_mesh_params *gs_topic_params(const lp2p_router *r,
+                                        const gs_topic *t);
+int gs_subscribe_peer(lp2p_router *r, gs_peer *p, gs_topic *t);
+void gs_unsubscribe_peer(lp2p_router *r, gs_peer *p, gs_topic *t);
+bool gs_backoff_active(const gs_topic *t, const lp2p_peer_id *id,
+                       lp2p_tstamp now);
+lp2p_tstamp gs_backoff_until(const gs_topic *t, const lp2p_peer_id *id);
+int gs_backoff_add(lp2p_router *r, gs_topic *t, const lp2p_peer_id *id,
+                   lp2p_tstamp until);
+void gs_backoff_expire(gs_topic *t, lp2p_tstamp now);
+/* Mesh membership changes, with their events and score hooks. */
+int gs_mesh_add(lp2p_router *r, gs_topic *t, gs_peer *p, lp2p_tstamp now);
+void gs_mesh_remove(lp2p_router *r, gs_topic *t, gs_peer *p, lp2p_tstamp now);
+void gs_event(lp2p_router *r, lp2p_router_event_type type, const gs_peer *p,
+              const gs_topic *t);
+
+/* ---- seen cache (seen.c) */
+gs_seen *gs_seen_find(const lp2p_router *r, const uint8_t *id, size_t len);
+gs_seen *gs_seen_add(lp2p_router *r, const uint8_t *id, size_t len,
+                     lp2p_tstamp now);
+void gs_seen_expire(lp2p_router *r, lp2p_tstamp now);
+void gs_seen_free_all(lp2p_router *r);
+
+/* ---- message cache (mcache.c) */
+int gs_mcache_init(lp2p_router *r);
+void gs_mcache_free(lp2p_router *r);
+int gs_mcache_put(lp2p_router *r, gs_msg *m);
+gs_msg *gs_mcache_get(const lp2p_router *r, const uint8_t *id, size_t len);
+void gs_mcache_shift(lp2p_router *r);
+/* Calls fn for the ids of `t` in the gossip windows. */
+void gs_mcache_each_gossip(const lp2p_router *r, const gs_topic *t,
+                           void (*fn)(gs_msg *m, void *arg), void *arg);
+/* Counts an IWANT answer for the peer; returns the new count. */
+uint32_t gs_mcache_count_iwant(lp2p_router *r, gs_msg *m, const gs_peer *p);
+
+/* ---- messages (message.c) */
+/* Builds, signs and ids a message of ours. */
+gs_msg *gs_msg_build(lp2p_router *r, const uint8_t *topic, size_t topic_len,
+                     const uint8_t *data, size_t len, int *err);
+/* Checks the signing policy and the signature. Returns 0 or the error
+ * that rejects the message. */
+int gs_msg_check_signature(lp2p_router *r, const lp2p_rpc_msg *m);
+/* Computes the id; returns its length or a negative error. */
+int gs_msg_compute_id(lp2p_router *r, const lp2p_rpc_msg *m, uint8_t *out,
+                      size_t cap);
+void gs_msg_view(const gs_msg *m, const lp2p_peer_id *from, lp2p_message *out);
+
+/* ---- receiving and forwarding (relay.c) */
+void gs_handle_messages(lp2p_router *r, gs_peer *from, lp2p_tstamp now);
+/* Completes validation of `m` (seen entry `e`, from `from`). */
+void gs_validation_done(lp2p_router *r, gs_msg *m, gs_seen *e,
+                        const lp2p_peer_id *from, lp2p_validation res,
+                        lp2p_tstamp now);
+/* Queues `m` to the peers that should get it, except `from` (serial) and
+ * the peers `e` says sent it too; returns how many. */
+size_t gs_forward(lp2p_router *r, gs_msg *m, gs_topic *t, uint32_t from,
+                  const gs_seen *e);
+
+/* ---- control (control.c) */
+void gs_handle_control(lp2p_router *r, gs_peer *p, lp2p_tstamp now);
+/* Sends PRUNE for `t` with `backoff`, and PX when asked and the peer
+ * speaks meshsub 1.1 or later; records our backoff for the peer. */
+int gs_send_prune(lp2p_router *r, gs_peer *p, gs_topic *t, lp2p_tstamp backoff,
+                  bool px, lp2p_tstamp now);
+
+/* ---- heartbeat (heartbeat.c) */
+void gs_heartbeat(lp2p_router *r, lp2p_tstamp now);
+void gs_rebalance(lp2p_router *r, gs_topic *t, lp2p_tstamp now,
+                  bool opportunistic);
+void gs_fanout_fill(lp2p_router *r, gs_topic *t);
+
+/* ---- score (score.c) */
+double gs_score(const lp2p_router *r, const gs_peer *p);
+/* P7: a behaviour penalty (GRAFT while backing off, ...). */
+void gs_score_penalty(lp2p_router *r, gs_peer *p, double count);
+/* P4: `p` sent an invalid message on `t` (NULL when the topic is gone). */
+void gs_score_reject(lp2p_router *r, gs_peer *p, const gs_topic *t);
+
+#endif

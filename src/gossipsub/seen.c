@@ -1,0 +1,68 @@
+/* The seen cache: message ids for seen_ttl, in arrival order so that
+ * expiry pops from the front, bounded by max_seen (the oldest go first,
+ * counted). An entry also holds a message while the application
+ * validates it. */
+#include <string.h>
+
+#include "base/mem.h"
+#include "router.h"
+
+gs_seen *gs_seen_find(const lp2p_router *r, const uint8_t *id, size_t len) {
+  return lp2p_map_get(&r->seen, id, len);
+}
+
+static void seen_drop_head(lp2p_router *r) {
+  gs_seen *e = r->seen_head;
+  r->seen_head = e->next;
+  if (!r->seen_head) {
+    r->seen_tail = NULL;
+  }
+  lp2p_map_remove(&r->seen, e->id, e->id_len);
+  if (e->pending) {
+    /* validation never answered: the message is dropped */
+    gs_msg_unref(r, e->pending);
+    r->npending--;
+    r->st.msgs_ignored++;
+  }
+  lp2p_free(r->mem, e);
+}
+
+gs_seen *gs_seen_add(lp2p_router *r, const uint8_t *id, size_t len,
+                     lp2p_tstamp now) {
+  if (r->seen.count >= r->s.limits.max_seen && r->seen_head) {
+    seen_drop_head(r);
+    r->st.seen_evicted++;
+  }
+  gs_seen *e = lp2p_calloc(r->mem, 1, sizeof(*e) + len);
+  if (!e) {
+    return NULL;
+  }
+  memcpy(e->id, id, len);
+  e->id_len = (uint16_t)len;
+  e->first_seen = now;
+  e->expiry = now + r->s.params.seen_ttl;
+  if (lp2p_map_put(&r->seen, e->id, len, e) != 0) {
+    lp2p_free(r->mem, e);
+    return NULL;
+  }
+  if (r->seen_tail) {
+    r->seen_tail->next = e;
+  } else {
+    r->seen_head = e;
+  }
+  r->seen_tail = e;
+  return e;
+}
+
+void gs_seen_expire(lp2p_router *r, lp2p_tstamp now) {
+  while (r->seen_head && r->seen_head->expiry <= now) {
+    seen_drop_head(r);
+  }
+}
+
+void gs_seen_free_all(lp2p_router *r) {
+  while (r->seen_head) {
+    seen_drop_head(r);
+  }
+  lp2p_map_free(&r->seen);
+}

@@ -1,0 +1,178 @@
+/* Topics: the peers subscribed to each, our mesh or fanout for it, and
+ * the backoff that stops a pruned peer from being grafted again too
+ * soon. */
+#include <string.h>
+
+#include "base/mem.h"
+#include "router.h"
+
+gs_topic *gs_topic_find(const lp2p_router *r, const uint8_t *name, size_t len) {
+  return lp2p_map_get(&r->topics, name, len);
+}
+
+gs_topic *gs_topic_get(lp2p_router *r, const uint8_t *name, size_t len) {
+  gs_topic *t = gs_topic_find(r, name, len);
+  if (t) {
+    return t;
+  }
+  if (r->topics.count >= r->s.limits.max_topics) {
+    return NULL;
+  }
+  t = lp2p_calloc(r->mem, 1, sizeof(*t) + len);
+  if (!t) {
+    return NULL;
+  }
+  memcpy(t->name, name, len);
+  t->name_len = len;
+  t->fanout_expiry = LP2P_TSTAMP_NEVER;
+  if (lp2p_map_put(&r->topics, t->name, len, t) != 0) {
+    lp2p_free(r->mem, t);
+    return NULL;
+  }
+  return t;
+}
+
+void gs_topic_free(lp2p_router *r, gs_topic *t) {
+  gs_peers_free(r, &t->peers);
+  gs_peers_free(r, &t->mesh);
+  gs_peers_free(r, &t->fanout);
+  lp2p_free(r->mem, t->backoff);
+  lp2p_free(r->mem, t);
+}
+
+void gs_topic_maybe_free(lp2p_router *r, gs_topic *t) {
+  /* backoffs outlive a peer's subscription on purpose: they must hold
+   * when it comes back */
+  if (t->joined || t->peers.len || t->fanout_expiry != LP2P_TSTAMP_NEVER ||
+      t->nbackoff || t->has_params) {
+    return;
+  }
+  lp2p_map_remove(&r->topics, t->name, t->name_len);
+  gs_topic_free(r, t);
+}
+
+const lp2p_mesh_params *gs_topic_params(const lp2p_router *r,
+                                        const gs_topic *t) {
+  return t->has_params ? &t->params : &r->s.params.mesh;
+}
+
+void gs_event(lp2p_router *r, lp2p_router_event_type type, const gs_peer *p,
+              const gs_topic *t) {
+  if (r->cb.event) {
+    lp2p_router_event ev = {type, &p->id, {t->name, t->name_len}};
+    r->cb.event(r, &ev, r->user);
+  }
+}
+
+int gs_subscribe_peer(lp2p_router *r, gs_peer *p, gs_topic *t) {
+  if (gs_peer_subscribed(p, t)) {
+    return 0;
+  }
+  if (p->ntopics >= r->s.limits.max_topics_per_peer) {
+    r->st.subscriptions_dropped++;
+    return 0;
+  }
+  if (p->ntopics == p->cap_topics) {
+    size_t cap = p->cap_topics ? p->cap_topics * 2 : 4;
+    gs_topic **topics =
+        lp2p_reallocarray(r->mem, p->topics, cap, sizeof(*topics));
+    if (!topics) {
+      return LP2P_ERR_NOMEM;
+    }
+    p->topics = topics;
+    p->cap_topics = cap;
+  }
+  int rv = gs_peers_add(r, &t->peers, p);
+  if (rv != 0) {
+    return rv;
+  }
+  p->topics[p->ntopics++] = t;
+  gs_event(r, LP2P_EV_PEER_SUBSCRIBED, p, t);
+  return 0;
+}
+
+void gs_unsubscribe_peer(lp2p_router *r, gs_peer *p, gs_topic *t) {
+  for (size_t i = 0; i < p->ntopics; i++) {
+    if (p->topics[i] == t) {
+      p->topics[i] = p->topics[--p->ntopics];
+      break;
+    }
+  }
+  gs_peers_remove(&t->peers, p);
+  gs_peers_remove(&t->fanout, p);
+  gs_event(r, LP2P_EV_PEER_UNSUBSCRIBED, p, t);
+}
+
+static gs_backoff *backoff_find(const gs_topic *t, const lp2p_peer_id *id) {
+  for (size_t i = 0; i < t->nbackoff; i++) {
+    if (lp2p_peer_id_equal(&t->backoff[i].peer, id)) {
+      return &t->backoff[i];
+    }
+  }
+  return NULL;
+}
+
+lp2p_tstamp gs_backoff_until(const gs_topic *t, const lp2p_peer_id *id) {
+  gs_backoff *b = backoff_find(t, id);
+  return b ? b->until : 0;
+}
+
+bool gs_backoff_active(const gs_topic *t, const lp2p_peer_id *id,
+                       lp2p_tstamp now) {
+  return gs_backoff_until(t, id) > now;
+}
+
+/* Records a backoff until `until`, never shortening an existing one. */
+int gs_backoff_add(lp2p_router *r, gs_topic *t, const lp2p_peer_id *id,
+                   lp2p_tstamp until) {
+  gs_backoff *b = backoff_find(t, id);
+  if (b) {
+    if (until > b->until) {
+      b->until = until;
+    }
+    return 0;
+  }
+  if (t->nbackoff == t->cap_backoff) {
+    size_t cap = t->cap_backoff ? t->cap_backoff * 2 : 4;
+    gs_backoff *arr = lp2p_reallocarray(r->mem, t->backoff, cap, sizeof(*arr));
+    if (!arr) {
+      return LP2P_ERR_NOMEM;
+    }
+    t->backoff = arr;
+    t->cap_backoff = cap;
+  }
+  t->backoff[t->nbackoff].peer = *id;
+  t->backoff[t->nbackoff].until = until;
+  t->nbackoff++;
+  return 0;
+}
+
+void gs_backoff_expire(gs_topic *t, lp2p_tstamp now) {
+  for (size_t i = 0; i < t->nbackoff;) {
+    if (t->backoff[i].until <= now) {
+      t->backoff[i] = t->backoff[--t->nbackoff];
+    } else {
+      i++;
+    }
+  }
+}
+
+int gs_mesh_add(lp2p_router *r, gs_topic *t, gs_peer *p, lp2p_tstamp now) {
+  (void)now;
+  if (gs_peers_has(&t->mesh, p)) {
+    return 0;
+  }
+  int rv = gs_peers_add(r, &t->mesh, p);
+  if (rv == 0) {
+    gs_peers_remove(&t->fanout, p);
+    gs_event(r, LP2P_EV_GRAFT, p, t);
+  }
+  return rv;
+}
+
+void gs_mesh_remove(lp2p_router *r, gs_topic *t, gs_peer *p, lp2p_tstamp now) {
+  (void)now;
+  if (gs_peers_remove(&t->mesh, p)) {
+    gs_event(r, LP2P_EV_PRUNE, p, t);
+  }
+}

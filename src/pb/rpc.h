@@ -1,0 +1,120 @@
+/* The pubsub RPC codec (rpc.proto of the pubsub specs), hand-written for
+ * the hot path: decoding yields views into the input and allocates only
+ * when an RPC has more entries than any before it; encoding appends fields
+ * to buffers so that an RPC can be assembled from pieces, and forwarded
+ * messages are copied as their received bytes, never encoded again. */
+#ifndef LP2P_PB_RPC_H
+#define LP2P_PB_RPC_H
+
+#include <stdbool.h>
+
+#include "lp2p/common.h"
+
+/* Field numbers of rpc.proto. */
+enum {
+  LP2P_RPC_SUBSCRIPTIONS = 1,
+  LP2P_RPC_PUBLISH = 2,
+  LP2P_RPC_CONTROL = 3,
+  LP2P_CTL_IHAVE = 1,
+  LP2P_CTL_IWANT = 2,
+  LP2P_CTL_GRAFT = 3,
+  LP2P_CTL_PRUNE = 4,
+  LP2P_CTL_IDONTWANT = 5,
+};
+
+/* Per-RPC limits; an RPC over any of them is refused whole
+ * (LP2P_ERR_TOO_LARGE). */
+typedef struct lp2p_rpc_limits {
+  size_t max_rpc_size;      /* bytes of the whole RPC */
+  size_t max_subscriptions; /* SubOpts entries */
+  size_t max_messages;      /* Message entries */
+  size_t max_control;       /* IHAVE + IWANT + GRAFT + PRUNE + IDONTWANT */
+  size_t max_ids;           /* message ids over all IHAVE/IWANT/IDONTWANT */
+  size_t max_px;            /* PeerInfo entries over all PRUNEs */
+  size_t max_topic_len;     /* bytes of a topic name */
+  size_t max_id_len;        /* bytes of a message id */
+} lp2p_rpc_limits;
+
+typedef struct lp2p_rpc_sub {
+  lp2p_bytes topic;
+  bool subscribe;
+} lp2p_rpc_sub;
+
+typedef struct lp2p_rpc_msg {
+  lp2p_bytes raw; /* the encoded Message, forwarded as it came */
+  lp2p_bytes from, data, seqno, topic, signature, key;
+} lp2p_rpc_msg;
+
+/* IHAVE, IWANT and IDONTWANT entries point into the shared id list. */
+typedef struct lp2p_rpc_ids {
+  lp2p_bytes topic; /* IHAVE only */
+  size_t first, count;
+} lp2p_rpc_ids;
+
+typedef struct lp2p_rpc_prune {
+  lp2p_bytes topic;
+  uint64_t backoff; /* seconds; 0 when absent */
+  size_t first_px, npx;
+} lp2p_rpc_prune;
+
+typedef struct lp2p_rpc_px {
+  lp2p_bytes peer_id, record;
+} lp2p_rpc_px;
+
+/* Growable arrays of decoded entries, reused from one RPC to the next. */
+#define LP2P_RPC_ARRAY(type)                                                   \
+  struct {                                                                     \
+    type *items;                                                               \
+    size_t len, cap;                                                           \
+  }
+
+typedef struct lp2p_rpc {
+  const lp2p_mem *mem;
+  LP2P_RPC_ARRAY(lp2p_rpc_sub) subs;
+  LP2P_RPC_ARRAY(lp2p_rpc_msg) msgs;
+  LP2P_RPC_ARRAY(lp2p_rpc_ids) ihave;
+  LP2P_RPC_ARRAY(lp2p_rpc_ids) iwant;
+  LP2P_RPC_ARRAY(lp2p_bytes) graft;
+  LP2P_RPC_ARRAY(lp2p_rpc_prune) prune;
+  LP2P_RPC_ARRAY(lp2p_rpc_ids) idontwant;
+  LP2P_RPC_ARRAY(lp2p_bytes) ids;
+  LP2P_RPC_ARRAY(lp2p_rpc_px) px;
+} lp2p_rpc;
+
+void lp2p_rpc_init(lp2p_rpc *rpc, const lp2p_mem *mem);
+void lp2p_rpc_free(lp2p_rpc *rpc);
+/* Decodes one RPC (without its length prefix) into `rpc`, whose views then
+ * point into `in`. Returns 0, LP2P_ERR_TRUNCATED, LP2P_ERR_OVERLONG,
+ * LP2P_ERR_MALFORMED, LP2P_ERR_WRONG_TYPE (a known field of the wrong wire
+ * type), LP2P_ERR_TOO_LARGE (a limit) or LP2P_ERR_NOMEM. Unknown fields
+ * are skipped, as protobuf requires. */
+int lp2p_rpc_decode(lp2p_rpc *rpc, const uint8_t *in, size_t len,
+                    const lp2p_rpc_limits *limits);
+
+/* Decodes one Message (the bytes of an RPC.publish entry). Returns 0 or a
+ * decode error; field views point into `in`. */
+int lp2p_rpc_decode_message(const uint8_t *in, size_t len, lp2p_rpc_msg *msg);
+
+/* ---- encoding: each function appends and returns 0 or LP2P_ERR_NOMEM,
+ * leaving the buffer as it was on failure. */
+
+/* A Message with the fields that are present (data != NULL), in field
+ * order; signature and key may be absent. */
+int lp2p_rpc_put_message_body(lp2p_buf *b, const lp2p_rpc_msg *m);
+/* RPC-level entries. */
+int lp2p_rpc_put_sub(lp2p_buf *b, bool subscribe, const uint8_t *topic,
+                     size_t topic_len);
+int lp2p_rpc_put_publish(lp2p_buf *b, const uint8_t *msg, size_t msg_len);
+/* ControlMessage-level entries: concatenating them forms a ControlMessage
+ * body, since all its fields are repeated. */
+int lp2p_ctl_put_ihave(lp2p_buf *b, const uint8_t *topic, size_t topic_len,
+                       const lp2p_bytes *ids, size_t n);
+int lp2p_ctl_put_ids(lp2p_buf *b, uint32_t field, const lp2p_bytes *ids,
+                     size_t n);
+int lp2p_ctl_put_graft(lp2p_buf *b, const uint8_t *topic, size_t topic_len);
+int lp2p_ctl_put_prune(lp2p_buf *b, const uint8_t *topic, size_t topic_len,
+                       uint64_t backoff, const lp2p_rpc_px *px, size_t npx);
+/* The RPC.control field wrapping a ControlMessage body. */
+int lp2p_rpc_put_control(lp2p_buf *b, const uint8_t *ctl, size_t ctl_len);
+
+#endif
