@@ -100,8 +100,9 @@ LP2P_API bool lp2p_pubkey_equal(const lp2p_pubkey *a, const lp2p_pubkey *b);
  * is at most 42 bytes, otherwise its sha2-256 multihash. */
 LP2P_API int lp2p_peer_id_from_pubkey(const lp2p_pubkey *pub, lp2p_peer_id *id);
 /* Recovers the public key from an identity peer id. Returns 0,
- * LP2P_ERR_NOT_FOUND (a sha2-256 id does not carry its key) or an
- * unmarshal error. */
+ * LP2P_ERR_NOT_FOUND (a sha2-256 id does not carry its key),
+ * LP2P_ERR_MALFORMED (the key is not in its canonical encoding, so this is
+ * not the id of that key) or an unmarshal error. */
 LP2P_API int lp2p_peer_id_pubkey(const lp2p_peer_id *id, lp2p_pubkey *pub);
 /* 0 when `pub` is the key of `id`, else LP2P_ERR_PEER_ID_MISMATCH. */
 LP2P_API int lp2p_peer_id_check_pubkey(const lp2p_peer_id *id,

@@ -59,7 +59,8 @@ LP2P_API int lp2p_multihash_encode(uint64_t code, const uint8_t *data,
 #define LP2P_BASE58_MAX_TEXT 512
 
 /* Raw base58btc (no multibase prefix). `out` receives a NUL-terminated
- * string. Returns its length or LP2P_ERR_BUFFER_TOO_SMALL. */
+ * string. Returns its length, LP2P_ERR_BUFFER_TOO_SMALL or
+ * LP2P_ERR_TOO_LARGE (input over LP2P_BASE58_MAX_TEXT bytes). */
 LP2P_API int lp2p_base58_encode(const uint8_t *in, size_t len, char *out,
                                 size_t cap);
 /* Returns the number of bytes decoded, or LP2P_ERR_MALFORMED (a character

@@ -229,7 +229,13 @@ int lp2p_peer_id_pubkey(const lp2p_peer_id *id, lp2p_pubkey *pub) {
   if (mh.code != LP2P_MH_IDENTITY) {
     return LP2P_ERR_NOT_FOUND;
   }
-  return lp2p_pubkey_unmarshal(mh.digest, mh.digest_len, pub);
+  int rv = lp2p_pubkey_unmarshal(mh.digest, mh.digest_len, pub);
+  /* only the canonical encoding of a key is its id: otherwise one key
+   * would answer to many ids (reordered or extra fields, long varints) */
+  if (rv == 0 && lp2p_peer_id_check_pubkey(id, pub) != 0) {
+    rv = LP2P_ERR_MALFORMED;
+  }
+  return rv;
 }
 
 int lp2p_peer_id_check_pubkey(const lp2p_peer_id *id, const lp2p_pubkey *pub) {

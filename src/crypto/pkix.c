@@ -2,9 +2,31 @@
  * the peers of IPFS networks that still sign with them. */
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/x509.h>
+#include <stdbool.h>
+#include <string.h>
 
 #include "crypto/keys.h"
+
+/* go-libp2p accepts ECDSA keys on the NIST curves only; so does lp2p, which
+ * also keeps out the small curves OpenSSL would parse. */
+static bool nist_curve(EVP_PKEY *pkey) {
+  static const char *const ok[] = {"secp224r1", "prime256v1", "secp384r1",
+                                   "secp521r1"};
+  char name[64];
+  size_t len = 0;
+  if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, name,
+                                      sizeof(name), &len)) {
+    return false;
+  }
+  for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+    if (strcmp(name, ok[i]) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
 
 /* Parses the whole of `der` as a key of `type`; NULL when it is not one. */
 static EVP_PKEY *parse(lp2p_key_type type, const uint8_t *der, size_t len) {
@@ -21,7 +43,8 @@ static EVP_PKEY *parse(lp2p_key_type type, const uint8_t *der, size_t len) {
   int bits = EVP_PKEY_get_bits(pkey);
   if (p != der + len || EVP_PKEY_get_base_id(pkey) != want ||
       (type == LP2P_KEY_RSA &&
-       (bits < LP2P_RSA_MIN_BITS || bits > LP2P_RSA_MAX_BITS))) {
+       (bits < LP2P_RSA_MIN_BITS || bits > LP2P_RSA_MAX_BITS)) ||
+      (type == LP2P_KEY_ECDSA && !nist_curve(pkey))) {
     EVP_PKEY_free(pkey);
     return NULL;
   }

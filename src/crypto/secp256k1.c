@@ -88,7 +88,9 @@ int lp2p_secp256k1_verify(const lp2p_pubkey *pub, const uint8_t *msg,
   secp256k1_pubkey pk;
   secp256k1_ecdsa_signature es;
   uint8_t hash[crypto_hash_sha256_BYTES];
-  if (!secp256k1_ec_pubkey_parse(ctx, &pk, pub->data, pub->len) ||
+  /* libsecp256k1 aborts on a NULL input rather than failing */
+  if (!sig || sig_len == 0 ||
+      !secp256k1_ec_pubkey_parse(ctx, &pk, pub->data, pub->len) ||
       !secp256k1_ecdsa_signature_parse_der(ctx, &es, sig, sig_len)) {
     return LP2P_ERR_BAD_SIGNATURE;
   }

@@ -8,9 +8,9 @@ static const char b58_alphabet[] =
     "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 static const char b32_alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
 
-/* Longest input the base58 encoder takes; like the decoder it is
- * quadratic, and nothing in libp2p encodes more than a few hundred bytes. */
-#define B58_MAX_BYTES 384
+/* Longest input the base58 encoder takes: whatever the decoder can
+ * produce, so that every decoded value encodes back. */
+#define B58_MAX_BYTES LP2P_BASE58_MAX_TEXT
 
 int lp2p_base58_encode(const uint8_t *in, size_t len, char *out, size_t cap) {
   uint8_t digits[B58_MAX_BYTES * 138 / 100 + 1];

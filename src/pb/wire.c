@@ -4,7 +4,8 @@
 
 void lp2p_pb_reader_init(lp2p_pb_reader *r, const uint8_t *data, size_t len) {
   r->pos = data;
-  r->end = data + len;
+  /* data may be NULL for an absent field: NULL + 0 is undefined in C */
+  r->end = len ? data + len : data;
 }
 
 int lp2p_pb_read_varint(const uint8_t **pos, const uint8_t *end, uint64_t *v) {

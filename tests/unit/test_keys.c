@@ -458,6 +458,47 @@ static void marshal_under_failing_allocator(void **state) {
   failmem_sweep(marshal_private, NULL);
 }
 
+static void regressions_from_fuzzing(void **state) {
+  (void)state;
+  uint8_t pb[2048];
+  lp2p_pubkey pub;
+  /* a missing signature is a bad one, not a crash in libsecp256k1 */
+  assert_int_equal(lp2p_pubkey_unmarshal(pb, pb_of(SECP_PUB, pb), &pub), 0);
+  assert_int_equal(lp2p_pubkey_verify(&pub, (const uint8_t *)"m", 1, NULL, 0),
+                   LP2P_ERR_BAD_SIGNATURE);
+  /* an identity id whose key is not canonically encoded (an extra field,
+   * or fields out of order) is not that key's id */
+  size_t n = pb_of(ED_PUB, pb);
+  lp2p_peer_id id = {0};
+  id.bytes[0] = 0;
+  id.bytes[1] = (uint8_t)(n + 2);
+  memcpy(id.bytes + 2, pb, n);
+  id.bytes[2 + n] = 0x18;
+  id.bytes[3 + n] = 0x00;
+  id.len = (uint8_t)(n + 4);
+  assert_int_equal(lp2p_peer_id_pubkey(&id, &pub), LP2P_ERR_MALFORMED);
+  uint8_t reordered[64];
+  memcpy(reordered, pb + 2, n - 2);
+  memcpy(reordered + n - 2, pb, 2);
+  id.bytes[1] = (uint8_t)n;
+  memcpy(id.bytes + 2, reordered, n);
+  id.len = (uint8_t)(n + 2);
+  assert_int_equal(lp2p_peer_id_pubkey(&id, &pub), LP2P_ERR_MALFORMED);
+  /* ECDSA on a curve go-libp2p does not accept */
+  EVP_PKEY *weak = EVP_EC_gen("secp112r1");
+  if (weak) {
+    pubkey_of(weak, LP2P_KEY_ECDSA, &pub, LP2P_ERR_BAD_KEY);
+    EVP_PKEY_free(weak);
+  }
+  EVP_PKEY *k1 = EVP_EC_gen("secp256k1"), *p384 = EVP_EC_gen("secp384r1");
+  assert_non_null(k1);
+  assert_non_null(p384);
+  pubkey_of(k1, LP2P_KEY_ECDSA, &pub, LP2P_ERR_BAD_KEY);
+  pubkey_of(p384, LP2P_KEY_ECDSA, &pub, 0);
+  EVP_PKEY_free(k1);
+  EVP_PKEY_free(p384);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(vectors_public_from_private),
@@ -466,6 +507,7 @@ int main(void) {
       cmocka_unit_test(sign_verify_generated),
       cmocka_unit_test(secp256k1_accepts_high_s_and_rejects_bad_der),
       cmocka_unit_test(secp256k1_scalar_range),
+      cmocka_unit_test(regressions_from_fuzzing),
       cmocka_unit_test(ecdsa_vector_verifies),
       cmocka_unit_test(rsa_sizes_and_verify),
       cmocka_unit_test(rsa_vector),

@@ -105,6 +105,15 @@ static void base58_errors_and_limits(void **state) {
   assert_int_equal(
       lp2p_base58_decode(text, LP2P_BASE58_MAX_TEXT + 1, out, sizeof(out)),
       LP2P_ERR_TOO_LARGE);
+  /* whatever decodes encodes back: 512 zero bytes, and one past */
+  static uint8_t zeros[LP2P_BASE58_MAX_TEXT + 1];
+  static char text58[LP2P_BASE58_MAX_TEXT + 2];
+  assert_int_equal(
+      lp2p_base58_encode(zeros, LP2P_BASE58_MAX_TEXT, text58, sizeof(text58)),
+      LP2P_BASE58_MAX_TEXT);
+  assert_int_equal(lp2p_base58_encode(zeros, LP2P_BASE58_MAX_TEXT + 1, text58,
+                                      sizeof(text58)),
+                   LP2P_ERR_TOO_LARGE);
   assert_int_equal(lp2p_base58_decode("zz", 2, out, 1),
                    LP2P_ERR_BUFFER_TOO_SMALL);
   assert_int_equal(lp2p_base58_encode(out, 4, text, 2),

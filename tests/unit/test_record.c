@@ -257,6 +257,21 @@ static void peer_record_decode_rules(void **state) {
       assert_true(rv < 0);
     }
   }
+  /* a signed envelope without a payload opens to no record (and reads no
+   * NULL pointer on the way) */
+  lp2p_privkey key;
+  lp2p_peer_id kid;
+  lp2p_buf env;
+  lp2p_envelope e;
+  key_of(LP2P_KEY_ED25519, 4, &key, &kid);
+  lp2p_buf_init(&env, NULL);
+  assert_int_equal(lp2p_envelope_seal(&key, LP2P_PEER_RECORD_DOMAIN,
+                                      lp2p_peer_record_payload_type, 2, NULL, 0,
+                                      &env),
+                   0);
+  assert_int_equal(lp2p_peer_record_open(env.data, env.len, &rec, &e),
+                   LP2P_ERR_MALFORMED);
+  lp2p_buf_free(&env);
   /* an address field of the wrong type inside AddressInfo */
   uint8_t bad_ai[] = {0x0a, 0x22, 0x12, 0x20, 1,  2,  3,    4,    5,    6,
                       7,    8,    9,    10,   11, 12, 13,   14,   15,   16,
