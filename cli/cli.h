@@ -15,6 +15,7 @@ typedef struct cli_command {
 } cli_command;
 
 extern const cli_command cli_cmd_key;
+extern const cli_command cli_cmd_sim;
 
 /* Prints "lp2p: " and the formatted message on stderr; returns 1, the exit
  * status of a failed command. */

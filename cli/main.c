@@ -6,6 +6,7 @@
 
 static const cli_command *const commands[] = {
     &cli_cmd_key,
+    &cli_cmd_sim,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -173,8 +173,10 @@ typedef struct lp2p_router_callbacks {
    * value to reject the message as invalid. */
   int (*msg_id)(lp2p_router *r, const lp2p_message *msg, uint8_t *out,
                 size_t cap, void *user);
-  /* The router has bytes for `peer`: call lp2p_router_pull. */
-  void (*want_write)(lp2p_router *r, const lp2p_peer_id *peer, void *user);
+  /* The router has bytes for `peer` (whose lp2p_peer_info.user is
+   * `peer_user`): call lp2p_router_pull. */
+  void (*want_write)(lp2p_router *r, const lp2p_peer_id *peer, void *peer_user,
+                     void *user);
   /* Dial a peer learnt by PX (`record` is its signed peer record, or
    * NULL) or a direct peer to keep connected. */
   void (*connect)(lp2p_router *r, const lp2p_peer_id *peer,
@@ -203,6 +205,7 @@ typedef struct lp2p_peer_info {
   bool outbound;  /* we dialled it */
   bool direct;    /* a direct (explicit) peer: never in a mesh */
   uint8_t ip[16]; /* IPv4 mapped into IPv6; all zero when unknown */
+  void *user;     /* the host's handle of the peer, given back to it */
 } lp2p_peer_info;
 
 /* A peer's pubsub stream is up. Queues our subscriptions to it. Returns

@@ -13,9 +13,16 @@ typedef struct lp2p_heap_item {
   size_t index; /* position in the heap; SIZE_MAX when not in one */
 } lp2p_heap_item;
 
+/* Keys are kept beside the item pointers so that sifting compares
+ * without dereferencing items (a cache miss each in large heaps). */
+typedef struct lp2p_heap_slot {
+  uint64_t key;
+  lp2p_heap_item *item;
+} lp2p_heap_slot;
+
 typedef struct lp2p_heap {
   const lp2p_mem *mem;
-  lp2p_heap_item **items;
+  lp2p_heap_slot *slots;
   size_t len;
   size_t cap;
 } lp2p_heap;

@@ -118,28 +118,23 @@ static void handle_idontwant(lp2p_router *r, gs_peer *p) {
       }
       const lp2p_bytes *id = &r->rpc.ids.items[e->first + j];
       p->dontwants++;
-      gs_hset_add(r, &p->dontwant, gs_id_hash(r, id->data, id->len), r->beat);
+      gs_dontwant_add(r, p, gs_id_hash(r, id->data, id->len));
     }
   }
 }
 
-/* True when `id` is already among the first `n` entries of `ids`. */
-static bool listed(const lp2p_bytes *ids, size_t n, const lp2p_bytes *id) {
-  for (size_t i = 0; i < n; i++) {
-    if (ids[i].len == id->len && memcmp(ids[i].data, id->data, id->len) == 0) {
-      return true;
-    }
-  }
-  return false;
-}
-
-/* Collects the ids of one IHAVE we have not seen, up to `cap`. */
+/* Collects the ids of one IHAVE we have not seen and not collected yet
+ * (`asked` holds the hashes of those), up to `cap`. */
 static size_t wanted_ids(lp2p_router *r, const lp2p_rpc_ids *ih,
-                         lp2p_bytes *want, size_t n, size_t cap) {
+                         lp2p_bytes *want, size_t n, size_t cap,
+                         lp2p_u64map *asked) {
   size_t max_len = (size_t)r->s.params.max_ihave_length;
   for (size_t j = 0; j < ih->count && j < max_len && n < cap; j++) {
     const lp2p_bytes *id = &r->rpc.ids.items[ih->first + j];
-    if (!gs_seen_find(r, id->data, id->len) && !listed(want, n, id)) {
+    uint64_t h = gs_id_hash(r, id->data, id->len);
+    /* `asked` maps to itself: any non-NULL value marks presence */
+    if (!lp2p_u64map_get(asked, h) && !gs_seen_find(r, h) &&
+        lp2p_u64map_put(asked, h, asked) == 0) {
       want[n++] = *id;
     }
   }
@@ -157,6 +152,8 @@ static int handle_ihave(lp2p_router *r, gs_peer *p) {
   }
   size_t budget = (size_t)(r->s.params.max_ihave_length - p->iasked), n = 0;
   lp2p_bytes *want = lp2p_malloc(r->mem, r->rpc.ids.len * sizeof(*want) + 1);
+  lp2p_u64map asked;
+  lp2p_u64map_init(&asked, r->mem);
   if (!want) {
     return LP2P_ERR_NOMEM;
   }
@@ -164,9 +161,10 @@ static int handle_ihave(lp2p_router *r, gs_peer *p) {
     const lp2p_rpc_ids *ih = &r->rpc.ihave.items[i];
     gs_topic *t = gs_topic_find(r, ih->topic.data, ih->topic.len);
     if (t && t->joined) {
-      n = wanted_ids(r, ih, want, n, r->rpc.ids.len);
+      n = wanted_ids(r, ih, want, n, r->rpc.ids.len, &asked);
     }
   }
+  lp2p_u64map_free(&asked);
   /* ask in random order, and only as much as the budget allows */
   lp2p_pcg_shuffle(&r->rng, want, n, sizeof(*want));
   if (n > budget) {
@@ -240,10 +238,11 @@ static int handle_iwant(lp2p_router *r, gs_peer *p) {
       if ((size_t)p->invalid_iwants > max_invalid) {
         return 0; /* the seed stops answering for this heartbeat */
       }
-      if (gs_hset_has(&p->dontwant, gs_id_hash(r, id->data, id->len))) {
+      uint64_t h = gs_id_hash(r, id->data, id->len);
+      if (gs_dontwant_has(p, h)) {
         continue; /* it told us it has it */
       }
-      gs_msg *m = gs_mcache_get(r, id->data, id->len);
+      gs_msg *m = gs_mcache_get(r, h);
       if (!m || gs_mcache_count_iwant(r, m, p) >
                     (uint32_t)r->s.params.gossip_retransmission) {
         p->invalid_iwants++;

@@ -242,7 +242,7 @@ static void reset_peer_budgets(lp2p_router *r) {
     gs_peer *p = e->value;
     p->ihaves = p->iasked = p->invalid_iwants = p->dontwants = 0;
     /* keep the IDONTWANTs of the last `ttl` heartbeats */
-    gs_hset_expire(r, &p->dontwant, r->beat - ttl + 1);
+    gs_dontwant_expire(p, r->beat - ttl + 1);
   }
 }
 

@@ -17,7 +17,7 @@ int gs_mcache_init(lp2p_router *r) {
 static void drop_window(lp2p_router *r, size_t w) {
   for (size_t i = 0; i < r->window_len[w]; i++) {
     gs_msg *m = r->windows[w][i];
-    lp2p_map_remove(&r->mcache, gs_msg_id(m), m->id_len);
+    lp2p_u64map_remove(&r->mcache, m->hash);
     lp2p_free(r->mem, m->iwant_counts);
     m->iwant_counts = NULL;
     m->n_iwant_counts = 0;
@@ -37,11 +37,11 @@ void gs_mcache_free(lp2p_router *r) {
   lp2p_free(r->mem, r->window_len);
   lp2p_free(r->mem, r->window_cap);
   r->windows = NULL;
-  lp2p_map_free(&r->mcache);
+  lp2p_u64map_free(&r->mcache);
 }
 
 int gs_mcache_put(lp2p_router *r, gs_msg *m) {
-  if (lp2p_map_get(&r->mcache, gs_msg_id(m), m->id_len)) {
+  if (lp2p_u64map_get(&r->mcache, m->hash)) {
     return 0;
   }
   if (r->window_len[0] == r->window_cap[0]) {
@@ -53,7 +53,7 @@ int gs_mcache_put(lp2p_router *r, gs_msg *m) {
     r->windows[0] = w;
     r->window_cap[0] = cap;
   }
-  int rv = lp2p_map_put(&r->mcache, gs_msg_id(m), m->id_len, m);
+  int rv = lp2p_u64map_put(&r->mcache, m->hash, m);
   if (rv != 0) {
     return rv;
   }
@@ -61,8 +61,8 @@ int gs_mcache_put(lp2p_router *r, gs_msg *m) {
   return 0;
 }
 
-gs_msg *gs_mcache_get(const lp2p_router *r, const uint8_t *id, size_t len) {
-  return lp2p_map_get(&r->mcache, id, len);
+gs_msg *gs_mcache_get(const lp2p_router *r, uint64_t id_hash) {
+  return lp2p_u64map_get(&r->mcache, id_hash);
 }
 
 void gs_mcache_shift(lp2p_router *r) {

@@ -10,6 +10,12 @@
 #define SIGN_PREFIX "libp2p-pubsub:"
 #define SEQNO_LEN 8
 
+uint64_t gs_id_hash(const lp2p_router *r, const uint8_t *id, size_t len) {
+  uint64_t h;
+  crypto_shorthash((uint8_t *)&h, id, len, r->id_key);
+  return h ? h : 1; /* 0 marks free slots in the tables */
+}
+
 const uint8_t *gs_msg_id(const gs_msg *m) {
   return m->bytes + m->f.raw.len;
 }
@@ -31,6 +37,7 @@ gs_msg *gs_msg_new(lp2p_router *r, const lp2p_rpc_msg *f, const uint8_t *id,
   }
   m->refs = 1;
   m->id_len = (uint16_t)id_len;
+  m->hash = gs_id_hash(r, id, id_len);
   m->iwant_counts = NULL;
   m->n_iwant_counts = 0;
   memcpy(m->bytes, f->raw.data, f->raw.len);

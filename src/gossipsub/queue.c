@@ -26,7 +26,7 @@ size_t gs_queue_bytes(const gs_queue *q) {
 
 void gs_want_write(lp2p_router *r, gs_peer *p) {
   if (r->cb.want_write) {
-    r->cb.want_write(r, &p->id, r->user);
+    r->cb.want_write(r, &p->id, p->user, r->user);
   }
 }
 
@@ -233,9 +233,31 @@ static int write_rpc(lp2p_router *r, gs_queue *q, const rpc_plan *pl) {
   return 0;
 }
 
+/* Drops the queued messages the peer said it does not want since they
+ * were queued: with a slow link, an IDONTWANT often overtakes them. */
+static void drop_unwanted(lp2p_router *r, gs_peer *p) {
+  gs_queue *q = &p->q;
+  size_t kept = 0, n = q->len;
+  if (p->dontwant.len == 0) {
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    gs_msg *m = q->msgs[(q->head + i) % q->cap];
+    if (gs_dontwant_has(p, m->hash)) {
+      q->msg_bytes -= publish_field_size(m);
+      gs_msg_unref(r, m);
+      r->st.idontwant_saved++;
+    } else {
+      q->msgs[(q->head + kept++) % q->cap] = m;
+    }
+  }
+  q->len = kept;
+}
+
 ptrdiff_t gs_queue_pull(lp2p_router *r, gs_peer *p, const uint8_t **out) {
   gs_queue *q = &p->q;
   rpc_plan pl;
+  drop_unwanted(r, p);
   do {
     if (gs_queue_bytes(q) == 0) {
       *out = NULL;

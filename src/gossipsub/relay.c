@@ -25,7 +25,6 @@ static bool relay_target(const gs_topic *t, const gs_peer *p) {
 
 size_t gs_forward(lp2p_router *r, gs_msg *m, gs_topic *t, uint32_t from,
                   const gs_seen *e) {
-  uint64_t h = gs_id_hash(r, gs_msg_id(m), m->id_len);
   gs_peer *author = NULL;
   lp2p_peer_id aid;
   size_t n = 0;
@@ -39,7 +38,7 @@ size_t gs_forward(lp2p_router *r, gs_msg *m, gs_topic *t, uint32_t from,
         !relay_target(t, p)) {
       continue;
     }
-    if (gs_hset_has(&p->dontwant, h)) {
+    if (gs_dontwant_has(p, m->hash)) {
       r->st.idontwant_saved++;
       continue;
     }
@@ -139,7 +138,8 @@ static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
     reject_invalid(r, from, t);
     return;
   }
-  gs_seen *e = gs_seen_find(r, id, (size_t)n);
+  uint64_t h = gs_id_hash(r, id, (size_t)n);
+  gs_seen *e = gs_seen_find(r, h);
   if (e) {
     duplicate(r, e, from);
     return;
@@ -154,7 +154,7 @@ static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
     return; /* not marked seen: a later copy may be processed */
   }
   gs_msg *m = gs_msg_new(r, f, id, (size_t)n);
-  e = m ? gs_seen_add(r, id, (size_t)n, now) : NULL;
+  e = m ? gs_seen_add(r, h, now) : NULL;
   if (!e) {
     if (m) {
       gs_msg_unref(r, m);
@@ -163,7 +163,7 @@ static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
   }
   r->st.msgs_received++;
   if (f->data.len >= r->s.params.idontwant_message_threshold) {
-    lp2p_bytes idv = {e->id, e->id_len};
+    lp2p_bytes idv = {gs_msg_id(m), m->id_len};
     send_idontwant(r, t, from, &idv);
   }
   lp2p_validation res = LP2P_VALIDATION_ACCEPT;

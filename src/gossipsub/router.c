@@ -83,8 +83,9 @@ int lp2p_router_new(lp2p_router **out, const lp2p_router_settings *settings,
   lp2p_map_init(&r->peers, mem, settings->rand_fn, settings->rand_user);
   lp2p_map_init(&r->topics, mem, settings->rand_fn, settings->rand_user);
   lp2p_map_init(&r->direct, mem, settings->rand_fn, settings->rand_user);
-  lp2p_map_init(&r->seen, mem, settings->rand_fn, settings->rand_user);
-  lp2p_map_init(&r->mcache, mem, settings->rand_fn, settings->rand_user);
+  settings->rand_fn(r->id_key, sizeof(r->id_key), settings->rand_user);
+  lp2p_u64map_init(&r->seen, mem);
+  lp2p_u64map_init(&r->mcache, mem);
   lp2p_rpc_init(&r->rpc, mem);
   lp2p_buf_init(&r->out, mem);
   lp2p_buf_init(&r->scratch, mem);
@@ -105,7 +106,7 @@ int lp2p_router_new(lp2p_router **out, const lp2p_router_settings *settings,
 
 static void free_peer(lp2p_router *r, gs_peer *p) {
   gs_queue_free(r, &p->q);
-  gs_hset_free(r, &p->dontwant);
+  lp2p_u64map_free(&p->dontwant);
   lp2p_free(r->mem, p->topics);
   lp2p_free(r->mem, p);
 }
@@ -172,6 +173,8 @@ int lp2p_router_add_peer(lp2p_router *r, const lp2p_peer_id *id,
   p->outbound = info->outbound;
   p->direct = info->direct || lp2p_map_get(&r->direct, id->bytes, id->len);
   memcpy(p->ip, info->ip, sizeof(p->ip));
+  p->user = info->user;
+  lp2p_u64map_init(&p->dontwant, r->mem);
   lp2p_buf_init(&p->q.subs, r->mem);
   lp2p_buf_init(&p->q.ctl, r->mem);
   if (lp2p_map_put(&r->peers, p->id.bytes, p->id.len, p) != 0) {
@@ -428,12 +431,12 @@ int lp2p_router_publish(lp2p_router *r, const uint8_t *topic, size_t topic_len,
     return rv;
   }
   gs_topic *t = gs_topic_get(r, topic, topic_len);
-  if (gs_seen_find(r, gs_msg_id(m), m->id_len)) {
+  if (gs_seen_find(r, m->hash)) {
     gs_msg_unref(r, m);
     return LP2P_ERR_STATE;
   }
   gs_peers to = {NULL, 0, 0};
-  if (!t || !gs_seen_add(r, gs_msg_id(m), m->id_len, now)) {
+  if (!t || !gs_seen_add(r, m->hash, now)) {
     gs_msg_unref(r, m);
     return LP2P_ERR_NOMEM;
   }
@@ -468,7 +471,7 @@ int lp2p_router_publish(lp2p_router *r, const uint8_t *topic, size_t topic_len,
 int lp2p_router_report_validation(lp2p_router *r, const uint8_t *id,
                                   size_t id_len, lp2p_validation result,
                                   lp2p_tstamp now) {
-  gs_seen *e = gs_seen_find(r, id, id_len);
+  gs_seen *e = gs_seen_find(r, gs_id_hash(r, id, id_len));
   if (!e || !e->pending || result == LP2P_VALIDATION_PENDING) {
     return LP2P_ERR_NOT_FOUND;
   }
@@ -509,8 +512,8 @@ void lp2p_router_get_stats(const lp2p_router *r, lp2p_router_stats *st) {
   *st = r->st;
   st->peers = r->peers.count;
   st->topics = r->topics.count;
-  st->mcache_messages = r->mcache.count;
-  st->seen_entries = r->seen.count;
+  st->mcache_messages = r->mcache.len;
+  st->seen_entries = r->seen.len;
   st->pending_validations = r->npending;
   st->queued_bytes = 0;
   while ((e = lp2p_map_next(&r->peers, &it)) != NULL) {

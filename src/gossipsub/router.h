@@ -9,6 +9,7 @@
 
 #include "base/map.h"
 #include "base/pcg.h"
+#include "base/u64map.h"
 #include "lp2p/gossipsub.h"
 #include "pb/rpc.h"
 
@@ -22,6 +23,7 @@ typedef struct gs_topic gs_topic;
 typedef struct gs_msg {
   uint32_t refs;
   uint16_t id_len;
+  uint64_t hash; /* gs_id_hash of the id: its key in the mcache */
   /* IWANT answers per peer while in the mcache (GossipRetransmission) */
   struct gs_iwant_count *iwant_counts;
   uint32_t n_iwant_counts;
@@ -39,16 +41,10 @@ const uint8_t *gs_msg_id(const gs_msg *m);
  * with one reference. Returns NULL when out of memory. */
 gs_msg *gs_msg_new(lp2p_router *r, const lp2p_rpc_msg *f, const uint8_t *id,
                    size_t id_len);
+/* The keyed hash by which message ids are looked up (see id_key). */
+uint64_t gs_id_hash(const lp2p_router *r, const uint8_t *id, size_t len);
 gs_msg *gs_msg_ref(gs_msg *m);
 void gs_msg_unref(lp2p_router *r, gs_msg *m);
-
-/* A set of 64-bit hashes with the heartbeat each was added in; IDONTWANT
- * ids are kept this way (a keyed hash, so peers cannot aim collisions). */
-typedef struct gs_hset {
-  uint64_t *keys; /* 0 marks a free slot */
-  uint32_t *beat;
-  size_t cap, len;
-} gs_hset;
 
 /* A peer's outbound queue: control first (subscriptions and control
  * entries, kept encoded), then data messages. */
@@ -72,6 +68,7 @@ struct gs_peer {
   lp2p_pubsub_proto proto;
   bool outbound, direct;
   uint8_t ip[16];
+  void *user;        /* lp2p_peer_info.user */
   gs_topic **topics; /* topics the peer subscribes to */
   size_t ntopics, cap_topics;
   gs_queue q;
@@ -80,7 +77,8 @@ struct gs_peer {
   int iasked;         /* message ids we asked for by IWANT */
   int invalid_iwants; /* IWANT ids we could not or would not answer */
   int dontwants;      /* IDONTWANT ids received */
-  gs_hset dontwant;   /* ids the peer does not want */
+  /* ids the peer does not want: id hash -> heartbeat it came in + 1 */
+  lp2p_u64map dontwant;
   /* P7's counter: behaviour penalties (GRAFT in backoff, ...); the score
    * function that weighs it comes with score parameters */
   double behaviour_penalty;
@@ -117,8 +115,7 @@ typedef struct gs_seen {
   lp2p_peer_id pending_from;
   uint32_t dup_serials[8]; /* peers that sent it again meanwhile */
   uint8_t ndups;
-  uint16_t id_len;
-  uint8_t id[];
+  uint64_t hash; /* of the id */
 } gs_seen;
 
 struct lp2p_router {
@@ -135,16 +132,21 @@ struct lp2p_router {
   uint32_t beat; /* heartbeat counter */
   lp2p_tstamp next_heartbeat;
 
-  lp2p_map peers;  /* peer id bytes -> gs_peer */
-  lp2p_map topics; /* topic name -> gs_topic */
-  lp2p_map direct; /* peer id bytes -> lp2p_peer_id (heap) */
+  lp2p_map peers;       /* peer id bytes -> gs_peer */
+  lp2p_map topics;      /* topic name -> gs_topic */
+  gs_topic *last_topic; /* the last found: most RPCs are about one topic */
+  lp2p_map direct;      /* peer id bytes -> lp2p_peer_id (heap) */
 
-  lp2p_map seen; /* id -> gs_seen */
+  /* Message ids are looked up by a SipHash of them under this secret key,
+   * never by their bytes: a 64-bit keyed hash cannot be aimed at, and
+   * comparing hashes touches one cache line instead of two. */
+  uint8_t id_key[16];
+  lp2p_u64map seen; /* id hash -> gs_seen */
   gs_seen *seen_head, *seen_tail;
   size_t npending;
 
-  lp2p_map mcache;   /* id -> gs_msg */
-  gs_msg ***windows; /* history_length rings of msgs, newest first */
+  lp2p_u64map mcache; /* id hash -> gs_msg */
+  gs_msg ***windows;  /* history_length rings of msgs, newest first */
   size_t *window_len, *window_cap;
 
   lp2p_rpc rpc;     /* decode scratch, reused */
@@ -165,13 +167,11 @@ size_t gs_peers_outbound(const gs_peers *s);
 bool gs_peer_subscribed(const gs_peer *p, const gs_topic *t);
 bool gs_peer_is_mesh(lp2p_pubsub_proto proto);
 
-/* ---- IDONTWANT sets (hset.c) */
-void gs_hset_free(lp2p_router *r, gs_hset *h);
-bool gs_hset_has(const gs_hset *h, uint64_t key);
-int gs_hset_add(lp2p_router *r, gs_hset *h, uint64_t key, uint32_t beat);
-/* Drops the keys added before heartbeat `oldest`. */
-void gs_hset_expire(lp2p_router *r, gs_hset *h, uint32_t oldest);
-uint64_t gs_id_hash(const lp2p_router *r, const uint8_t *id, size_t len);
+/* ---- IDONTWANT (peer.c) */
+bool gs_dontwant_has(const gs_peer *p, uint64_t id_hash);
+int gs_dontwant_add(lp2p_router *r, gs_peer *p, uint64_t id_hash);
+/* Forgets the ids received before heartbeat `oldest`. */
+void gs_dontwant_expire(gs_peer *p, uint32_t oldest);
 
 /* ---- outbound queues (queue.c) */
 void gs_queue_free(lp2p_router *r, gs_queue *q);
@@ -218,9 +218,8 @@ void gs_event(lp2p_router *r, lp2p_router_event_type type, const gs_peer *p,
               const gs_topic *t);
 
 /* ---- seen cache (seen.c) */
-gs_seen *gs_seen_find(const lp2p_router *r, const uint8_t *id, size_t len);
-gs_seen *gs_seen_add(lp2p_router *r, const uint8_t *id, size_t len,
-                     lp2p_tstamp now);
+gs_seen *gs_seen_find(const lp2p_router *r, uint64_t id_hash);
+gs_seen *gs_seen_add(lp2p_router *r, uint64_t id_hash, lp2p_tstamp now);
 void gs_seen_expire(lp2p_router *r, lp2p_tstamp now);
 void gs_seen_free_all(lp2p_router *r);
 
@@ -228,7 +227,7 @@ void gs_seen_free_all(lp2p_router *r);
 int gs_mcache_init(lp2p_router *r);
 void gs_mcache_free(lp2p_router *r);
 int gs_mcache_put(lp2p_router *r, gs_msg *m);
-gs_msg *gs_mcache_get(const lp2p_router *r, const uint8_t *id, size_t len);
+gs_msg *gs_mcache_get(const lp2p_router *r, uint64_t id_hash);
 void gs_mcache_shift(lp2p_router *r);
 /* Calls fn for the ids of `t` in the gossip windows. */
 void gs_mcache_each_gossip(const lp2p_router *r, const gs_topic *t,

@@ -1,14 +1,12 @@
-/* The seen cache: message ids for seen_ttl, in arrival order so that
- * expiry pops from the front, bounded by max_seen (the oldest go first,
- * counted). An entry also holds a message while the application
- * validates it. */
-#include <string.h>
-
+/* The seen cache: message ids (by keyed hash) for seen_ttl, in arrival
+ * order so that expiry pops from the front, bounded by max_seen (the
+ * oldest go first, counted). An entry also holds a message while the
+ * application validates it. */
 #include "base/mem.h"
 #include "router.h"
 
-gs_seen *gs_seen_find(const lp2p_router *r, const uint8_t *id, size_t len) {
-  return lp2p_map_get(&r->seen, id, len);
+gs_seen *gs_seen_find(const lp2p_router *r, uint64_t id_hash) {
+  return lp2p_u64map_get(&r->seen, id_hash);
 }
 
 static void seen_drop_head(lp2p_router *r) {
@@ -17,7 +15,7 @@ static void seen_drop_head(lp2p_router *r) {
   if (!r->seen_head) {
     r->seen_tail = NULL;
   }
-  lp2p_map_remove(&r->seen, e->id, e->id_len);
+  lp2p_u64map_remove(&r->seen, e->hash);
   if (e->pending) {
     /* validation never answered: the message is dropped */
     gs_msg_unref(r, e->pending);
@@ -27,21 +25,19 @@ static void seen_drop_head(lp2p_router *r) {
   lp2p_free(r->mem, e);
 }
 
-gs_seen *gs_seen_add(lp2p_router *r, const uint8_t *id, size_t len,
-                     lp2p_tstamp now) {
-  if (r->seen.count >= r->s.limits.max_seen && r->seen_head) {
+gs_seen *gs_seen_add(lp2p_router *r, uint64_t id_hash, lp2p_tstamp now) {
+  if (r->seen.len >= r->s.limits.max_seen && r->seen_head) {
     seen_drop_head(r);
     r->st.seen_evicted++;
   }
-  gs_seen *e = lp2p_calloc(r->mem, 1, sizeof(*e) + len);
+  gs_seen *e = lp2p_calloc(r->mem, 1, sizeof(*e));
   if (!e) {
     return NULL;
   }
-  memcpy(e->id, id, len);
-  e->id_len = (uint16_t)len;
+  e->hash = id_hash;
   e->first_seen = now;
   e->expiry = now + r->s.params.seen_ttl;
-  if (lp2p_map_put(&r->seen, e->id, len, e) != 0) {
+  if (lp2p_u64map_put(&r->seen, id_hash, e) != 0) {
     lp2p_free(r->mem, e);
     return NULL;
   }
@@ -64,5 +60,5 @@ void gs_seen_free_all(lp2p_router *r) {
   while (r->seen_head) {
     seen_drop_head(r);
   }
-  lp2p_map_free(&r->seen);
+  lp2p_u64map_free(&r->seen);
 }

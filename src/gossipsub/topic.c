@@ -7,7 +7,16 @@
 #include "router.h"
 
 gs_topic *gs_topic_find(const lp2p_router *r, const uint8_t *name, size_t len) {
-  return lp2p_map_get(&r->topics, name, len);
+  gs_topic *t = r->last_topic;
+  if (t && t->name_len == len && memcmp(t->name, name, len) == 0) {
+    return t;
+  }
+  t = lp2p_map_get(&r->topics, name, len);
+  if (t) {
+    /* a cache, not state: routers are never const objects */
+    ((lp2p_router *)r)->last_topic = t;
+  }
+  return t;
 }
 
 gs_topic *gs_topic_get(lp2p_router *r, const uint8_t *name, size_t len) {
@@ -48,6 +57,9 @@ void gs_topic_maybe_free(lp2p_router *r, gs_topic *t) {
     return;
   }
   lp2p_map_remove(&r->topics, t->name, t->name_len);
+  if (r->last_topic == t) {
+    r->last_topic = NULL;
+  }
   gs_topic_free(r, t);
 }
 

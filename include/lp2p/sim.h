@@ -1,0 +1,77 @@
+/*
+ * lp2p: a deterministic discrete-event simulator of GossipSub networks.
+ *
+ * Thousands of lp2p routers, the same code that runs in a node, exchange
+ * encoded RPCs over simulated links with latency, uplink bandwidth and
+ * loss, on one virtual clock driven by one event heap. The same
+ * configuration and seed give the same run, event for event.
+ */
+#ifndef LP2P_SIM_H
+#define LP2P_SIM_H
+
+#include <stdbool.h>
+
+#include "lp2p/common.h"
+#include "lp2p/gossipsub.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum lp2p_sim_model {
+  /* every link has the same latency and every node the same uplink */
+  LP2P_SIM_UNIFORM = 0,
+  /* libp2p/test-plans gossipsub-interop: 8 regions with one-way latencies
+   * of 2 to 220 ms, 20% of nodes at 1 Gbit/s and 80% at 50 Mbit/s */
+  LP2P_SIM_INTEROP = 1,
+} lp2p_sim_model;
+
+typedef struct lp2p_sim_config {
+  size_t nodes;
+  size_t degree;   /* connections each node makes and accepts, about */
+  size_t messages; /* published, by random nodes */
+  size_t size;     /* bytes of data per message (at least 8) */
+  uint64_t seed;
+  bool sign;      /* StrictSign (Ed25519), else StrictNoSign */
+  bool idontwant; /* send IDONTWANT (meshsub 1.2 behaviour) */
+  lp2p_sim_model model;
+  lp2p_tstamp latency;       /* one way, UNIFORM model */
+  uint64_t uplink_bps;       /* UNIFORM model; 0 = unlimited */
+  double loss;               /* probability an RPC is lost */
+  lp2p_tstamp warmup;        /* before the first publish */
+  lp2p_tstamp interval;      /* between publishes */
+  lp2p_tstamp drain;         /* after the last publish */
+  lp2p_router_params params; /* for every router */
+  /* called now and then with the fraction of simulated time done */
+  void (*progress)(double done, void *user);
+  void *progress_user;
+} lp2p_sim_config;
+
+/* Defaults: 100 nodes, degree 20, 100 messages of 1 KiB, seed 1, signed,
+ * IDONTWANT on, uniform 50 ms links at 1 Gbit/s, no loss, go's router
+ * parameters. */
+LP2P_API void lp2p_sim_config_default(lp2p_sim_config *c);
+
+typedef struct lp2p_sim_result {
+  double delivery_ratio; /* deliveries / (messages x (nodes - 1)) */
+  double latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms;
+  double duplicates_per_message; /* per node and message */
+  double bytes_per_delivered_byte;
+  size_t mesh_min, mesh_max;
+  double mesh_mean;
+  uint64_t events;
+  uint64_t delivered, expected;
+  uint64_t bytes_sent; /* every RPC byte that left a node */
+  uint64_t rpcs_lost;
+  uint8_t trace_hash[32]; /* SHA-256 of the ordered event trace */
+} lp2p_sim_result;
+
+/* Runs a simulation. Returns 0, LP2P_ERR_INVALID_ARG (an impossible
+ * configuration) or LP2P_ERR_NOMEM. */
+LP2P_API int lp2p_sim_run(const lp2p_sim_config *c, lp2p_sim_result *res);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LP2P_SIM_H */

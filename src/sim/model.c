@@ -1,0 +1,88 @@
+/* The uniform model, and the network model of libp2p/test-plans'
+ * gossipsub-interop (network_graph.py): eight regions weighted by where
+ * Ethereum nodes run, a one-way latency matrix between them, and two node
+ * types, 20% "supernodes" at 1 Gbit/s and 80% "fullnodes" at 50 Mbit/s. */
+#include "sim/model.h"
+
+enum {
+  AUSTRALIA,
+  EUROPE,
+  EAST_ASIA,
+  WEST_ASIA,
+  NA_EAST,
+  NA_WEST,
+  SOUTH_AFRICA,
+  SOUTH_AMERICA,
+  NREGIONS
+};
+
+static const uint32_t region_weight[NREGIONS] = {290,  5599, 1059, 161,
+                                                 2894, 1240, 47,   36};
+
+/* milliseconds, [from][to] */
+static const uint8_t latency_ms[NREGIONS][NREGIONS] = {
+    /*            AU   EU   EA   WA   NAE  NAW  SAF  SAM */
+    [AUSTRALIA] = {2, 165, 110, 180, 150, 110, 220, 190},
+    [EUROPE] = {165, 2, 125, 60, 70, 110, 95, 140},
+    [EAST_ASIA] = {110, 125, 4, 110, 140, 100, 175, 175},
+    [WEST_ASIA] = {180, 60, 110, 5, 110, 150, 110, 145},
+    [NA_EAST] = {150, 70, 140, 110, 2, 60, 130, 100},
+    [NA_WEST] = {110, 110, 100, 150, 60, 2, 160, 100},
+    [SOUTH_AFRICA] = {220, 95, 175, 110, 130, 160, 7, 190},
+    [SOUTH_AMERICA] = {190, 140, 175, 145, 100, 100, 195, 7},
+};
+
+#define SUPERNODE_BPS (1024ull * 1000 * 1000)
+#define FULLNODE_BPS (50ull * 1000 * 1000)
+
+static uint8_t weighted_region(lp2p_pcg *rng) {
+  uint32_t total = 0;
+  for (int i = 0; i < NREGIONS; i++) {
+    total += region_weight[i];
+  }
+  uint32_t x = lp2p_pcg_below(rng, total);
+  for (uint8_t i = 0; i < NREGIONS; i++) {
+    if (x < region_weight[i]) {
+      return i;
+    }
+    x -= region_weight[i];
+  }
+  return EUROPE;
+}
+
+void lp2p_sim_model_place(const lp2p_sim_config *c, lp2p_pcg *rng,
+                          uint8_t *region, uint64_t *uplink_bps) {
+  if (c->model == LP2P_SIM_INTEROP) {
+    *region = weighted_region(rng);
+    *uplink_bps = lp2p_pcg_below(rng, 100) < 20 ? SUPERNODE_BPS : FULLNODE_BPS;
+    return;
+  }
+  *region = 0;
+  *uplink_bps = c->uplink_bps;
+}
+
+lp2p_tstamp lp2p_sim_model_latency(const lp2p_sim_config *c, uint8_t a,
+                                   uint8_t b) {
+  if (c->model == LP2P_SIM_INTEROP) {
+    return (lp2p_tstamp)latency_ms[a][b] * LP2P_MILLISECONDS;
+  }
+  return c->latency;
+}
+
+void lp2p_sim_config_default(lp2p_sim_config *c) {
+  *c = (lp2p_sim_config){0};
+  c->nodes = 100;
+  c->degree = 20;
+  c->messages = 100;
+  c->size = 1024;
+  c->seed = 1;
+  c->sign = true;
+  c->idontwant = true;
+  c->model = LP2P_SIM_UNIFORM;
+  c->latency = 50 * LP2P_MILLISECONDS;
+  c->uplink_bps = 1000ull * 1000 * 1000;
+  c->warmup = 3 * LP2P_SECONDS;
+  c->interval = 100 * LP2P_MILLISECONDS;
+  c->drain = 5 * LP2P_SECONDS;
+  lp2p_router_params_default(&c->params);
+}

@@ -1,0 +1,535 @@
+/* The simulator's engine: nodes, each an lp2p router, connected by
+ * simulated links; one event heap of RPC arrivals, publishes and router
+ * timers; one virtual clock. Nothing here reads a clock or a random
+ * source: randomness is PCG streams from the configured seed. */
+#include <sodium.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/heap.h"
+#include "base/mem.h"
+#include "base/pcg.h"
+#include "lp2p/sim.h"
+#include "sim/model.h"
+
+#define TOPIC "lp2p-sim"
+#define TOPIC_LEN (sizeof(TOPIC) - 1)
+
+enum { EV_TIMER, EV_TX_DONE, EV_RPC, EV_PUBLISH };
+
+/* Heap entries start with this header so that one heap orders them all. */
+typedef struct sim_entry {
+  lp2p_heap_item item; /* key: time */
+  uint8_t kind;
+} sim_entry;
+
+typedef struct sim_event {
+  sim_entry h;
+  uint32_t to, from;
+  size_t len;
+  uint8_t bytes[];
+} sim_event;
+
+typedef struct sim sim;
+
+typedef struct sim_node {
+  sim_entry timer;   /* the router's next heartbeat */
+  sim_entry tx_done; /* the uplink finishes sending an RPC */
+  bool tx_busy;
+  uint32_t rr; /* round robin over the peers with data */
+  sim *s;
+  uint32_t index;
+  lp2p_router *r;
+  lp2p_peer_id id;
+  lp2p_pcg rng;
+  uint64_t uplink_bps;
+  uint8_t region;
+  uint32_t *links, nlinks, caplinks;
+  uint32_t *dirty, ndirty, capdirty;
+} sim_node;
+
+struct sim {
+  const lp2p_sim_config *c;
+  sim_node *nodes;
+  lp2p_heap heap;
+  lp2p_pcg rng;
+  lp2p_tstamp now, end;
+  crypto_hash_sha256_state trace;
+  /* trace records are hashed a buffer at a time: hashing each one alone
+   * would cost more than the event */
+  uint8_t trace_buf[4096];
+  size_t trace_len;
+  lp2p_tstamp *published; /* per message */
+  uint64_t *latencies;    /* ns, one per delivery */
+  lp2p_sim_result *res;
+  int err;
+};
+
+static void node_rand(uint8_t *dest, size_t len, void *user) {
+  sim_node *n = user;
+  for (size_t i = 0; i < len; i++) {
+    dest[i] = (uint8_t)lp2p_pcg_u32(&n->rng);
+  }
+}
+
+#define TRACE_REC (8 + 1 + 4 + 4 + 8)
+
+static void trace(sim *s, uint8_t kind, uint32_t a, uint32_t b, size_t len) {
+  uint64_t t = s->now, l = len;
+  if (s->trace_len + TRACE_REC > sizeof(s->trace_buf)) {
+    crypto_hash_sha256_update(&s->trace, s->trace_buf, s->trace_len);
+    s->trace_len = 0;
+  }
+  uint8_t *rec = s->trace_buf + s->trace_len;
+  memcpy(rec, &t, 8);
+  rec[8] = kind;
+  memcpy(rec + 9, &a, 4);
+  memcpy(rec + 13, &b, 4);
+  memcpy(rec + 17, &l, 8);
+  s->trace_len += TRACE_REC;
+}
+
+static uint64_t message_index(const lp2p_message *m) {
+  uint64_t k = 0;
+  for (size_t i = 0; i < 8 && i < m->data.len; i++) {
+    k = k << 8 | m->data.data[i];
+  }
+  return k;
+}
+
+static void on_deliver(lp2p_router *r, const lp2p_message *m, void *user) {
+  sim_node *n = user;
+  sim *s = n->s;
+  uint64_t k = message_index(m);
+  (void)r;
+  if (!m->received_from || k >= s->c->messages) {
+    return; /* our own publish, or not a message of this run */
+  }
+  s->latencies[s->res->delivered++] = s->now - s->published[k];
+  trace(s, 'D', n->index, (uint32_t)k, m->data.len);
+}
+
+static void on_want_write(lp2p_router *r, const lp2p_peer_id *peer,
+                          void *peer_user, void *user) {
+  sim_node *n = user, *to = peer_user;
+  (void)r;
+  (void)peer;
+  for (uint32_t i = 0; i < n->ndirty; i++) {
+    if (n->dirty[i] == to->index) {
+      return;
+    }
+  }
+  if (n->ndirty == n->capdirty) {
+    uint32_t cap = n->capdirty ? n->capdirty * 2 : 8;
+    uint32_t *d = realloc(n->dirty, cap * sizeof(*d));
+    if (!d) {
+      n->s->err = LP2P_ERR_NOMEM;
+      return;
+    }
+    n->dirty = d;
+    n->capdirty = cap;
+  }
+  n->dirty[n->ndirty++] = to->index;
+}
+
+/* Messages carry their index in their first 8 bytes: that is their id
+ * when unsigned, as in the gossipsub interop harness. */
+static int on_msg_id(lp2p_router *r, const lp2p_message *m, uint8_t *out,
+                     size_t cap, void *user) {
+  (void)r;
+  (void)user;
+  if (m->data.len < 8 || cap < 8) {
+    return -1;
+  }
+  memcpy(out, m->data.data, 8);
+  return 8;
+}
+
+static int push(sim *s, sim_entry *e, lp2p_tstamp at) {
+  e->item.key = at;
+  if (lp2p_heap_push(&s->heap, &e->item) != 0) {
+    return s->err = LP2P_ERR_NOMEM;
+  }
+  return 0;
+}
+
+/* Delivers one RPC of `n` to `to` a link latency from now, unless the
+ * link loses it. */
+static void send_rpc(sim *s, sim_node *n, sim_node *to, const uint8_t *rpc,
+                     size_t len, lp2p_tstamp sent) {
+  if (s->c->loss > 0 && lp2p_pcg_double(&s->rng) < s->c->loss) {
+    s->res->rpcs_lost++;
+    return;
+  }
+  sim_event *ev = malloc(sizeof(*ev) + len);
+  if (!ev) {
+    s->err = LP2P_ERR_NOMEM;
+    return;
+  }
+  ev->h.kind = EV_RPC;
+  ev->to = to->index;
+  ev->from = n->index;
+  ev->len = len;
+  memcpy(ev->bytes, rpc, len);
+  lp2p_heap_item_init(&ev->h.item);
+  if (push(s, &ev->h,
+           sent + lp2p_sim_model_latency(s->c, n->region, to->region)) != 0) {
+    free(ev);
+  }
+}
+
+/* The uplink of `n`, like a socket with backpressure: while it is free,
+ * take one RPC from the next peer with data (round robin) and hold the
+ * uplink for size / bandwidth. What waits stays in the router's queues,
+ * where an IDONTWANT can still take a message out. */
+static void transmit(sim *s, sim_node *n) {
+  while (!n->tx_busy && n->ndirty && !s->err) {
+    uint32_t k = n->rr % n->ndirty;
+    sim_node *to = &s->nodes[n->dirty[k]];
+    const uint8_t *out;
+    ptrdiff_t len = lp2p_router_pull(n->r, &to->id, &out, s->now);
+    if (len <= 0) {
+      n->dirty[k] = n->dirty[--n->ndirty];
+      continue;
+    }
+    n->rr = k + 1;
+    lp2p_tstamp busy =
+        n->uplink_bps ? (lp2p_tstamp)len * 8 * LP2P_SECONDS / n->uplink_bps : 0;
+    s->res->bytes_sent += (uint64_t)len;
+    send_rpc(s, n, to, out, (size_t)len, s->now + busy);
+    if (busy) {
+      n->tx_busy = true;
+      push(s, &n->tx_done, s->now + busy);
+    }
+  }
+}
+
+/* After anything happened at a node: send what it queued, re-arm its
+ * timer. */
+static void settle(sim *s, sim_node *n) {
+  transmit(s, n);
+  lp2p_tstamp t = lp2p_router_expiry(n->r);
+  if (t != n->timer.item.key) {
+    lp2p_heap_update(&s->heap, &n->timer.item, t);
+  }
+}
+
+static int make_router(sim *s, sim_node *n) {
+  const lp2p_sim_config *c = s->c;
+  lp2p_router_settings st;
+  lp2p_router_callbacks cb = {0};
+  uint8_t seed[32];
+  lp2p_router_settings_default(&st);
+  node_rand(seed, sizeof(seed), n);
+  int rv = lp2p_privkey_from_seed(LP2P_KEY_ED25519, seed, &st.key);
+  st.params = c->params;
+  if (!c->idontwant) {
+    st.params.idontwant_message_threshold = SIZE_MAX;
+  }
+  st.sign_policy = c->sign ? LP2P_STRICT_SIGN : LP2P_STRICT_NO_SIGN;
+  st.msg_id = c->sign ? LP2P_MSG_ID_FROM_SEQNO : LP2P_MSG_ID_CALLBACK;
+  st.rand_fn = node_rand;
+  st.rand_user = n;
+  st.first_seqno = 1;
+  cb.deliver = on_deliver;
+  cb.want_write = on_want_write;
+  cb.msg_id = on_msg_id;
+  if (rv == 0) {
+    rv = lp2p_router_new(&n->r, &st, &cb, NULL, n, 0, NULL);
+  }
+  lp2p_pubkey pub;
+  if (rv == 0) {
+    lp2p_privkey_public(&st.key, &pub);
+    rv = lp2p_peer_id_from_pubkey(&pub, &n->id);
+  }
+  lp2p_privkey_wipe(&st.key);
+  return rv;
+}
+
+static bool linked(const sim_node *a, uint32_t b) {
+  for (uint32_t i = 0; i < a->nlinks; i++) {
+    if (a->links[i] == b) {
+      return true;
+    }
+  }
+  return false;
+}
+
+static int add_link(sim_node *a, uint32_t b) {
+  if (a->nlinks == a->caplinks) {
+    uint32_t cap = a->caplinks ? a->caplinks * 2 : 16;
+    uint32_t *l = realloc(a->links, cap * sizeof(*l));
+    if (!l) {
+      return LP2P_ERR_NOMEM;
+    }
+    a->links = l;
+    a->caplinks = cap;
+  }
+  a->links[a->nlinks++] = b;
+  return 0;
+}
+
+/* Node `a` dials `b`: both routers learn of each other. */
+static int connect_nodes(sim *s, sim_node *a, sim_node *b) {
+  lp2p_peer_info info = {LP2P_MESHSUB_12, true, false, {0}, b};
+  int rv = add_link(a, b->index);
+  if (rv == 0) {
+    rv = add_link(b, a->index);
+  }
+  if (rv == 0) {
+    rv = lp2p_router_add_peer(a->r, &b->id, &info, s->now);
+  }
+  info.outbound = false;
+  info.user = a;
+  if (rv == 0) {
+    rv = lp2p_router_add_peer(b->r, &a->id, &info, s->now);
+  }
+  return rv;
+}
+
+/* Each node dials degree/2 random others, so degrees average `degree`. */
+static int build_topology(sim *s) {
+  size_t n = s->c->nodes, dials = s->c->degree / 2;
+  for (size_t i = 0; i < n; i++) {
+    sim_node *a = &s->nodes[i];
+    for (size_t d = 0, tries = 0; d < dials && tries < 64 * dials; tries++) {
+      uint32_t j = lp2p_pcg_below(&s->rng, (uint32_t)n);
+      if (j == i || linked(a, j)) {
+        continue;
+      }
+      int rv = connect_nodes(s, a, &s->nodes[j]);
+      if (rv != 0) {
+        return rv;
+      }
+      d++;
+    }
+  }
+  return 0;
+}
+
+static int setup_nodes(sim *s) {
+  const lp2p_sim_config *c = s->c;
+  for (size_t i = 0; i < c->nodes; i++) {
+    sim_node *n = &s->nodes[i];
+    n->s = s;
+    n->index = (uint32_t)i;
+    lp2p_pcg_seed(&n->rng, c->seed, 2 * i + 1);
+    lp2p_sim_model_place(c, &s->rng, &n->region, &n->uplink_bps);
+    int rv = make_router(s, n);
+    if (rv != 0) {
+      return rv;
+    }
+    n->timer.kind = EV_TIMER;
+    lp2p_heap_item_init(&n->timer.item);
+    n->tx_done.kind = EV_TX_DONE;
+    lp2p_heap_item_init(&n->tx_done.item);
+  }
+  int rv = build_topology(s);
+  for (size_t i = 0; rv == 0 && i < c->nodes; i++) {
+    sim_node *n = &s->nodes[i];
+    rv = lp2p_router_join(n->r, (const uint8_t *)TOPIC, TOPIC_LEN, s->now);
+    if (rv == 0) {
+      transmit(s, n);
+      rv = push(s, &n->timer, lp2p_router_expiry(n->r));
+    }
+  }
+  return rv != 0 ? rv : s->err;
+}
+
+static int schedule_publishes(sim *s) {
+  const lp2p_sim_config *c = s->c;
+  for (size_t k = 0; k < c->messages; k++) {
+    sim_event *ev = malloc(sizeof(*ev));
+    if (!ev) {
+      return LP2P_ERR_NOMEM;
+    }
+    ev->h.kind = EV_PUBLISH;
+    ev->to = lp2p_pcg_below(&s->rng, (uint32_t)c->nodes);
+    ev->from = (uint32_t)k;
+    ev->len = 0;
+    lp2p_heap_item_init(&ev->h.item);
+    s->published[k] = c->warmup + (lp2p_tstamp)k * c->interval;
+    if (push(s, &ev->h, s->published[k]) != 0) {
+      free(ev);
+      return LP2P_ERR_NOMEM;
+    }
+  }
+  return 0;
+}
+
+static void publish(sim *s, sim_event *ev) {
+  size_t size = s->c->size;
+  uint8_t *data = calloc(1, size);
+  if (!data) {
+    s->err = LP2P_ERR_NOMEM;
+    return;
+  }
+  for (int i = 0; i < 8; i++) {
+    data[i] = (uint8_t)((uint64_t)ev->from >> (56 - 8 * i));
+  }
+  sim_node *n = &s->nodes[ev->to];
+  lp2p_router_publish(n->r, (const uint8_t *)TOPIC, TOPIC_LEN, data, size, NULL,
+                      NULL, s->now);
+  free(data);
+  settle(s, n);
+}
+
+static void handle(sim *s, sim_entry *e) {
+  s->res->events++;
+  if (e->kind == EV_TIMER) {
+    sim_node *n = (sim_node *)e;
+    trace(s, 'T', n->index, 0, 0);
+    lp2p_router_handle_expiry(n->r, s->now);
+    transmit(s, n);
+    push(s, &n->timer, lp2p_router_expiry(n->r));
+    return;
+  }
+  if (e->kind == EV_TX_DONE) {
+    sim_node *n = (sim_node *)((uint8_t *)e - offsetof(sim_node, tx_done));
+    n->tx_busy = false;
+    transmit(s, n);
+    return;
+  }
+  sim_event *ev = (sim_event *)e;
+  if (e->kind == EV_PUBLISH) {
+    trace(s, 'P', ev->to, ev->from, 0);
+    publish(s, ev);
+  } else {
+    sim_node *n = &s->nodes[ev->to];
+    trace(s, 'R', ev->to, ev->from, ev->len);
+    uint64_t len;
+    int h = lp2p_uvarint_decode(ev->bytes, ev->len, &len);
+    if (h > 0 && (size_t)h + len == ev->len) {
+      lp2p_router_recv_rpc(n->r, &s->nodes[ev->from].id, ev->bytes + h,
+                           (size_t)len, s->now);
+    }
+    settle(s, n);
+  }
+  free(ev);
+}
+
+static void run_events(sim *s) {
+  const lp2p_sim_config *c = s->c;
+  lp2p_heap_item *it;
+  while (!s->err && (it = lp2p_heap_top(&s->heap)) != NULL &&
+         it->key <= s->end) {
+    lp2p_heap_pop(&s->heap);
+    s->now = it->key;
+    handle(s, (sim_entry *)it);
+    if (c->progress && (s->res->events & 0xffff) == 0) {
+      c->progress((double)s->now / (double)s->end, c->progress_user);
+    }
+  }
+}
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static double percentile_ms(const uint64_t *sorted, size_t n, double p) {
+  if (n == 0) {
+    return 0;
+  }
+  size_t i = (size_t)(p * (double)(n - 1) + 0.5);
+  return (double)sorted[i] / 1e6;
+}
+
+static void summarise(sim *s) {
+  const lp2p_sim_config *c = s->c;
+  lp2p_sim_result *res = s->res;
+  uint64_t dups = 0;
+  res->mesh_min = SIZE_MAX;
+  for (size_t i = 0; i < c->nodes; i++) {
+    lp2p_router_stats st;
+    lp2p_topic_stats ts;
+    lp2p_router_get_stats(s->nodes[i].r, &st);
+    dups += st.msgs_duplicate;
+    lp2p_router_topic_stats(s->nodes[i].r, (const uint8_t *)TOPIC, TOPIC_LEN,
+                            &ts);
+    res->mesh_min = ts.mesh < res->mesh_min ? ts.mesh : res->mesh_min;
+    res->mesh_max = ts.mesh > res->mesh_max ? ts.mesh : res->mesh_max;
+    res->mesh_mean += (double)ts.mesh / (double)c->nodes;
+  }
+  res->expected = (uint64_t)c->messages * (c->nodes - 1);
+  res->delivery_ratio =
+      res->expected ? (double)res->delivered / (double)res->expected : 1;
+  res->duplicates_per_message = (double)dups / (double)(c->messages * c->nodes);
+  res->bytes_per_delivered_byte =
+      res->delivered
+          ? (double)res->bytes_sent / (double)(res->delivered * c->size)
+          : 0;
+  qsort(s->latencies, res->delivered, sizeof(uint64_t), cmp_u64);
+  res->latency_p50_ms = percentile_ms(s->latencies, res->delivered, 0.50);
+  res->latency_p90_ms = percentile_ms(s->latencies, res->delivered, 0.90);
+  res->latency_p99_ms = percentile_ms(s->latencies, res->delivered, 0.99);
+  res->latency_max_ms = percentile_ms(s->latencies, res->delivered, 1.0);
+  crypto_hash_sha256_update(&s->trace, s->trace_buf, s->trace_len);
+  crypto_hash_sha256_final(&s->trace, res->trace_hash);
+}
+
+static void teardown(sim *s) {
+  lp2p_heap_item *it;
+  while ((it = lp2p_heap_pop(&s->heap)) != NULL) {
+    uint8_t kind = ((sim_entry *)it)->kind;
+    if (kind != EV_TIMER && kind != EV_TX_DONE) {
+      free(it);
+    }
+  }
+  lp2p_heap_free(&s->heap);
+  for (size_t i = 0; s->nodes && i < s->c->nodes; i++) {
+    lp2p_router_del(s->nodes[i].r);
+    free(s->nodes[i].links);
+    free(s->nodes[i].dirty);
+  }
+  free(s->nodes);
+  free(s->published);
+  free(s->latencies);
+}
+
+static int check_config(const lp2p_sim_config *c) {
+  if (c->nodes < 2 || c->nodes > 1000000 || c->degree < 2 ||
+      c->degree >= c->nodes || c->size < 8 || c->size > (1u << 20) - 1024 ||
+      c->loss < 0 || c->loss >= 1 || c->interval == 0) {
+    return LP2P_ERR_INVALID_ARG;
+  }
+  return lp2p_router_params_validate(&c->params, NULL);
+}
+
+int lp2p_sim_run(const lp2p_sim_config *c, lp2p_sim_result *res) {
+  sim s;
+  int rv = check_config(c);
+  if (rv != 0) {
+    return rv;
+  }
+  memset(&s, 0, sizeof(s));
+  memset(res, 0, sizeof(*res));
+  s.c = c;
+  s.res = res;
+  lp2p_pcg_seed(&s.rng, c->seed, 0);
+  lp2p_heap_init(&s.heap, NULL);
+  crypto_hash_sha256_init(&s.trace);
+  s.end = c->warmup +
+          (lp2p_tstamp)(c->messages ? c->messages - 1 : 0) * c->interval +
+          c->drain;
+  s.nodes = calloc(c->nodes, sizeof(*s.nodes));
+  s.published = calloc(c->messages + 1, sizeof(*s.published));
+  s.latencies = malloc((c->messages * c->nodes + 1) * sizeof(uint64_t));
+  rv = s.nodes && s.published && s.latencies ? 0 : LP2P_ERR_NOMEM;
+  if (rv == 0) {
+    rv = setup_nodes(&s);
+  }
+  if (rv == 0) {
+    rv = schedule_publishes(&s);
+  }
+  if (rv == 0) {
+    run_events(&s);
+    rv = s.err;
+  }
+  if (rv == 0) {
+    summarise(&s);
+  }
+  teardown(&s);
+  return rv;
+}

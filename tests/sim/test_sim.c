@@ -1,0 +1,109 @@
+/* The simulator's network properties: delivery, mesh degrees, IDONTWANT
+ * savings, recovery from loss, and determinism. */
+#include "lp2p/sim.h"
+#include "testutil.h"
+
+static lp2p_sim_config config(size_t nodes, size_t messages, size_t size) {
+  lp2p_sim_config c;
+  lp2p_sim_config_default(&c);
+  c.nodes = nodes;
+  c.messages = messages;
+  c.size = size;
+  return c;
+}
+
+static void thousand_nodes_deliver_everything(void **state) {
+  (void)state;
+  lp2p_sim_config c = config(1000, 100, 1024);
+  lp2p_sim_result r;
+  c.sign = false; /* signatures are checked by the smaller run below */
+  assert_int_equal(lp2p_sim_run(&c, &r), 0);
+  assert_true(r.delivery_ratio == 1.0);
+  assert_int_equal(r.delivered, 100 * 999);
+  assert_true(r.mesh_min >= (size_t)c.params.mesh.d_lo);
+  assert_true(r.mesh_max <= (size_t)c.params.mesh.d_hi);
+  /* latency: at least one 50 ms hop, and no more than a few */
+  assert_true(r.latency_p50_ms >= 50 && r.latency_p50_ms <= 300);
+  assert_true(r.duplicates_per_message > 1 && r.duplicates_per_message < 12);
+}
+
+static void signed_network_delivers_everything(void **state) {
+  (void)state;
+  lp2p_sim_config c = config(200, 50, 256);
+  lp2p_sim_result r;
+  assert_int_equal(lp2p_sim_run(&c, &r), 0);
+  assert_true(r.delivery_ratio == 1.0);
+  assert_true(r.mesh_min >= 5 && r.mesh_max <= 12);
+}
+
+static void idontwant_saves_duplicates_of_large_messages(void **state) {
+  (void)state;
+  lp2p_sim_config c = config(1000, 10, 100 * 1024);
+  lp2p_sim_result on, off;
+  c.sign = false;
+  c.model = LP2P_SIM_INTEROP;
+  c.interval = 2 * LP2P_SECONDS;
+  assert_int_equal(lp2p_sim_run(&c, &on), 0);
+  c.idontwant = false;
+  assert_int_equal(lp2p_sim_run(&c, &off), 0);
+  assert_true(on.delivery_ratio == 1.0 && off.delivery_ratio == 1.0);
+  print_message("duplicates per message: IDONTWANT on %.3f, off %.3f\n",
+                on.duplicates_per_message, off.duplicates_per_message);
+  assert_true(on.duplicates_per_message < off.duplicates_per_message);
+  assert_true(on.bytes_per_delivered_byte < off.bytes_per_delivered_byte);
+}
+
+static void gossip_recovers_lost_rpcs(void **state) {
+  (void)state;
+  lp2p_sim_config c = config(300, 50, 512);
+  lp2p_sim_result r;
+  c.sign = false;
+  c.loss = 0.02;
+  assert_int_equal(lp2p_sim_run(&c, &r), 0);
+  assert_true(r.rpcs_lost > 0);
+  /* lost copies come back through IHAVE/IWANT */
+  print_message("with 2%% loss: delivery %.5f\n", r.delivery_ratio);
+  assert_true(r.delivery_ratio >= 0.999);
+}
+
+static void same_seed_same_run(void **state) {
+  (void)state;
+  lp2p_sim_config c = config(300, 30, 700);
+  lp2p_sim_result a, b, other;
+  c.model = LP2P_SIM_INTEROP;
+  assert_int_equal(lp2p_sim_run(&c, &a), 0);
+  assert_int_equal(lp2p_sim_run(&c, &b), 0);
+  assert_memory_equal(&a, &b, sizeof(a));
+  c.seed = 2;
+  assert_int_equal(lp2p_sim_run(&c, &other), 0);
+  assert_memory_not_equal(a.trace_hash, other.trace_hash,
+                          sizeof(a.trace_hash));
+}
+
+static void impossible_configurations_are_refused(void **state) {
+  (void)state;
+  lp2p_sim_config c = config(10, 1, 100);
+  lp2p_sim_result r;
+  c.degree = 10; /* a node cannot have 10 peers among 9 others */
+  assert_int_equal(lp2p_sim_run(&c, &r), LP2P_ERR_INVALID_ARG);
+  c = config(10, 1, 7); /* messages carry an 8-byte index */
+  assert_int_equal(lp2p_sim_run(&c, &r), LP2P_ERR_INVALID_ARG);
+  c = config(1, 1, 100);
+  assert_int_equal(lp2p_sim_run(&c, &r), LP2P_ERR_INVALID_ARG);
+  c = config(10, 1, 100);
+  c.degree = 4;
+  c.loss = 1.0;
+  assert_int_equal(lp2p_sim_run(&c, &r), LP2P_ERR_INVALID_ARG);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(thousand_nodes_deliver_everything),
+      cmocka_unit_test(signed_network_delivers_everything),
+      cmocka_unit_test(idontwant_saves_duplicates_of_large_messages),
+      cmocka_unit_test(gossip_recovers_lost_rpcs),
+      cmocka_unit_test(same_seed_same_run),
+      cmocka_unit_test(impossible_configurations_are_refused),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
