@@ -235,6 +235,30 @@ LP2P_API int lp2p_router_recv_rpc(lp2p_router *r, const lp2p_peer_id *peer,
 LP2P_API ptrdiff_t lp2p_router_pull(lp2p_router *r, const lp2p_peer_id *peer,
                                     const uint8_t **out, lp2p_tstamp now);
 
+/* The next RPC for any peer with bytes queued, round robin over them:
+ * one framed RPC per call, as lp2p_router_pull. Sets *peer (valid until
+ * that peer is removed) and *peer_user (its lp2p_peer_info.user). Returns
+ * the byte count, 0 when nothing is queued anywhere, or LP2P_ERR_NOMEM.
+ * A host that writes to all peers alike needs no want_write callback. */
+LP2P_API ptrdiff_t lp2p_router_pull_next(lp2p_router *r,
+                                         const lp2p_peer_id **peer,
+                                         void **peer_user, const uint8_t **out,
+                                         lp2p_tstamp now);
+
+/* The next RPC for any peer with bytes queued, round robin over them:
+ * one framed RPC per call, as lp2p_router_pull. Sets *peer (valid until
+ * that peer is removed) and *peer_user (its lp2p_peer_info.user). Returns
+ * the byte count, 0 when nothing is queued anywhere, or LP2P_ERR_NOMEM.
+ * A host that writes to all peers alike needs no want_write callback. */
+LP2P_API ptrdiff_t lp2p_router_pull_next(lp2p_router *r,
+                                         const lp2p_peer_id **peer,
+                                         void **peer_user, const uint8_t **out,
+                                         lp2p_tstamp now);
+
+/* Whether some peer may have bytes queued (lp2p_router_pull_next would
+ * find out; it may then return 0). */
+LP2P_API bool lp2p_router_has_pending(const lp2p_router *r);
+
 /* Subscribe to / leave a topic. Returns 0, LP2P_ERR_INVALID_ARG (empty or
  * too long topic), LP2P_ERR_TOO_LARGE (max_topics) or LP2P_ERR_NOMEM. */
 LP2P_API int lp2p_router_join(lp2p_router *r, const uint8_t *topic, size_t len,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "pb/wire.h"
 #include "router.h"
 
 #define SIGN_PREFIX "libp2p-pubsub:"
@@ -44,6 +45,8 @@ gs_msg *gs_msg_new(lp2p_router *r, const lp2p_rpc_msg *f, const uint8_t *id,
   memcpy(m->bytes + f->raw.len, id, id_len);
   m->f.raw.data = m->bytes;
   m->f.raw.len = f->raw.len;
+  m->publish_size =
+      (uint32_t)lp2p_pb_len_field_size(LP2P_RPC_PUBLISH, f->raw.len);
   m->f.from = rebase(f->from, f, m->bytes);
   m->f.data = rebase(f->data, f, m->bytes);
   m->f.seqno = rebase(f->seqno, f, m->bytes);

@@ -7,7 +7,16 @@
 #include "router.h"
 
 gs_peer *gs_peer_find(const lp2p_router *r, const lp2p_peer_id *id) {
-  return lp2p_map_get(&r->peers, id->bytes, id->len);
+  gs_peer *p = r->last_peer;
+  if (p && lp2p_peer_id_equal(&p->id, id)) {
+    return p;
+  }
+  p = lp2p_map_get(&r->peers, id->bytes, id->len);
+  if (p) {
+    /* a cache, not state: routers are never const objects */
+    ((lp2p_router *)r)->last_peer = p;
+  }
+  return p;
 }
 
 bool gs_peer_is_mesh(lp2p_pubsub_proto proto) {

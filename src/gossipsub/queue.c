@@ -24,7 +24,33 @@ size_t gs_queue_bytes(const gs_queue *q) {
   return q->subs.len + q->ctl.len + q->msg_bytes;
 }
 
+static void ready_append(lp2p_router *r, gs_peer *p) {
+  p->ready = true;
+  p->ready_next = NULL;
+  p->ready_prev = r->ready_tail;
+  if (r->ready_tail) {
+    r->ready_tail->ready_next = p;
+  } else {
+    r->ready_head = p;
+  }
+  r->ready_tail = p;
+}
+
+void gs_ready_unlink(lp2p_router *r, gs_peer *p) {
+  if (!p->ready) {
+    return;
+  }
+  *(p->ready_prev ? &p->ready_prev->ready_next : &r->ready_head) =
+      p->ready_next;
+  *(p->ready_next ? &p->ready_next->ready_prev : &r->ready_tail) =
+      p->ready_prev;
+  p->ready = false;
+}
+
 void gs_want_write(lp2p_router *r, gs_peer *p) {
+  if (!p->ready) {
+    ready_append(r, p);
+  }
   if (r->cb.want_write) {
     r->cb.want_write(r, &p->id, p->user, r->user);
   }
@@ -82,11 +108,11 @@ int gs_queue_prune(lp2p_router *r, gs_peer *p, const gs_topic *t,
   return control_added(r, p, &p->q.ctl, before, rv, &r->st.prune_sent);
 }
 
-int gs_queue_ihave(lp2p_router *r, gs_peer *p, const gs_topic *t,
-                   const lp2p_bytes *ids, size_t n) {
+int gs_queue_encoded(lp2p_router *r, gs_peer *p, const uint8_t *ctl, size_t len,
+                     uint64_t *sent) {
   size_t before = p->q.ctl.len;
-  int rv = lp2p_ctl_put_ihave(&p->q.ctl, t->name, t->name_len, ids, n);
-  return control_added(r, p, &p->q.ctl, before, rv, &r->st.ihave_sent);
+  int rv = lp2p_buf_append(&p->q.ctl, ctl, len);
+  return control_added(r, p, &p->q.ctl, before, rv, sent);
 }
 
 int gs_queue_ids(lp2p_router *r, gs_peer *p, uint32_t field,
@@ -99,7 +125,7 @@ int gs_queue_ids(lp2p_router *r, gs_peer *p, uint32_t field,
 }
 
 static size_t publish_field_size(const gs_msg *m) {
-  return lp2p_pb_len_field_size(LP2P_RPC_PUBLISH, m->f.raw.len);
+  return m->publish_size;
 }
 
 int gs_queue_msg(lp2p_router *r, gs_peer *p, gs_msg *m) {
@@ -142,6 +168,9 @@ static size_t fitting_prefix(const lp2p_buf *b, size_t budget,
   lp2p_pb_field f;
   size_t used = 0;
   *first_field = 0;
+  if (b->len <= budget) {
+    return b->len; /* the common case: all of it, no need to parse */
+  }
   lp2p_pb_reader_init(&rd, b->data, b->len);
   while (lp2p_pb_next(&rd, &f) == 1) {
     size_t end = (size_t)(rd.pos - b->data);
@@ -209,25 +238,39 @@ static gs_msg *pop_msg(gs_queue *q) {
   return m;
 }
 
+/* Writes a LEN field (tag, length, bytes) at `p`; returns the end. */
+static uint8_t *put_field(uint8_t *p, uint32_t num, const uint8_t *data,
+                          size_t len) {
+  p = lp2p_pb_write_varint(p, (uint64_t)num << 3 | LP2P_PB_LEN);
+  p = lp2p_pb_write_varint(p, len);
+  if (len) {
+    memcpy(p, data, len);
+  }
+  return p + len;
+}
+
+/* Writes the planned RPC, framed, into r->out: sized exactly up front,
+ * then written in place. */
 static int write_rpc(lp2p_router *r, gs_queue *q, const rpc_plan *pl) {
   lp2p_buf *out = &r->out;
-  uint8_t prefix[LP2P_PB_VARINT_MAX];
-  uint8_t *end = lp2p_pb_write_varint(prefix, pl->body);
   lp2p_buf_truncate(out, 0);
-  if (lp2p_buf_reserve(out, (size_t)(end - prefix) + pl->body) != 0) {
+  if (lp2p_buf_reserve(out, LP2P_PB_VARINT_MAX + pl->body) != 0) {
     return LP2P_ERR_NOMEM;
   }
-  /* reserved above, so these appends cannot fail */
-  lp2p_buf_append(out, prefix, (size_t)(end - prefix));
-  lp2p_buf_append(out, q->subs.data, pl->subs);
+  uint8_t *p = lp2p_pb_write_varint(out->data, pl->body);
+  if (pl->subs) {
+    memcpy(p, q->subs.data, pl->subs);
+    p += pl->subs;
+  }
   for (size_t i = 0; i < pl->nmsgs; i++) {
     gs_msg *m = pop_msg(q);
-    lp2p_rpc_put_publish(out, m->f.raw.data, m->f.raw.len);
+    p = put_field(p, LP2P_RPC_PUBLISH, m->f.raw.data, m->f.raw.len);
     gs_msg_unref(r, m);
   }
   if (pl->ctl) {
-    lp2p_rpc_put_control(out, q->ctl.data, pl->ctl);
+    p = put_field(p, LP2P_RPC_CONTROL, q->ctl.data, pl->ctl);
   }
+  out->len = (size_t)(p - out->data);
   consume(&q->subs, pl->subs);
   consume(&q->ctl, pl->ctl);
   return 0;
@@ -278,4 +321,34 @@ ptrdiff_t gs_queue_pull(lp2p_router *r, gs_peer *p, const uint8_t **out) {
   r->st.rpcs_sent++;
   *out = r->out.data;
   return (ptrdiff_t)r->out.len;
+}
+
+ptrdiff_t lp2p_router_pull_next(lp2p_router *r, const lp2p_peer_id **peer,
+                                void **peer_user, const uint8_t **out,
+                                lp2p_tstamp now) {
+  (void)now;
+  while (r->ready_head) {
+    gs_peer *p = r->ready_head;
+    gs_ready_unlink(r, p);
+    ptrdiff_t n = gs_queue_pull(r, p, out);
+    if (n < 0) {
+      ready_append(r, p); /* try it again later */
+      return n;
+    }
+    if (n == 0) {
+      continue; /* emptied by lp2p_router_pull meanwhile */
+    }
+    if (gs_queue_bytes(&p->q)) {
+      ready_append(r, p); /* round robin: to the back of the line */
+    }
+    *peer = &p->id;
+    *peer_user = p->user;
+    return n;
+  }
+  *out = NULL;
+  return 0;
+}
+
+bool lp2p_router_has_pending(const lp2p_router *r) {
+  return r->ready_head != NULL;
 }

@@ -85,10 +85,15 @@ void gs_validation_done(lp2p_router *r, gs_msg *m, gs_seen *e,
  * message is first seen and before it is validated. */
 static void send_idontwant(lp2p_router *r, gs_topic *t, const gs_peer *from,
                            const lp2p_bytes *id) {
+  lp2p_buf *ctl = &r->ctl_scratch;
+  lp2p_buf_truncate(ctl, 0);
+  if (lp2p_ctl_put_ids(ctl, LP2P_CTL_IDONTWANT, id, 1) != 0) {
+    return; /* out of memory: the peers send a copy we did not need */
+  }
   for (size_t i = 0; i < t->mesh.len; i++) {
     gs_peer *p = t->mesh.items[i];
     if (p != from && p->proto >= LP2P_MESHSUB_12) {
-      gs_queue_ids(r, p, LP2P_CTL_IDONTWANT, id, 1);
+      gs_queue_encoded(r, p, ctl->data, ctl->len, &r->st.idontwant_sent);
     }
   }
 }

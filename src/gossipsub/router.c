@@ -89,6 +89,7 @@ int lp2p_router_new(lp2p_router **out, const lp2p_router_settings *settings,
   lp2p_rpc_init(&r->rpc, mem);
   lp2p_buf_init(&r->out, mem);
   lp2p_buf_init(&r->scratch, mem);
+  lp2p_buf_init(&r->ctl_scratch, mem);
   rpc_limits_from(&settings->limits, &r->rpc_limits);
   r->next_heartbeat = now + settings->params.heartbeat_initial_delay;
   r->next_serial = 1;
@@ -143,6 +144,7 @@ void lp2p_router_del(lp2p_router *r) {
   lp2p_rpc_free(&r->rpc);
   lp2p_buf_free(&r->out);
   lp2p_buf_free(&r->scratch);
+  lp2p_buf_free(&r->ctl_scratch);
   lp2p_privkey_wipe(&r->s.key);
   lp2p_free(r->mem, r);
 }
@@ -200,6 +202,10 @@ int lp2p_router_remove_peer(lp2p_router *r, const lp2p_peer_id *id,
   if (!p) {
     return LP2P_ERR_NOT_FOUND;
   }
+  if (r->last_peer == p) {
+    r->last_peer = NULL;
+  }
+  gs_ready_unlink(r, p);
   while (p->ntopics) {
     gs_topic *t = p->topics[p->ntopics - 1];
     gs_mesh_remove(r, t, p, now);

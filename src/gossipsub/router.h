@@ -23,7 +23,8 @@ typedef struct gs_topic gs_topic;
 typedef struct gs_msg {
   uint32_t refs;
   uint16_t id_len;
-  uint64_t hash; /* gs_id_hash of the id: its key in the mcache */
+  uint64_t hash;         /* gs_id_hash of the id: its key in the mcache */
+  uint32_t publish_size; /* bytes of its RPC.publish field */
   /* IWANT answers per peer while in the mcache (GossipRetransmission) */
   struct gs_iwant_count *iwant_counts;
   uint32_t n_iwant_counts;
@@ -68,7 +69,10 @@ struct gs_peer {
   lp2p_pubsub_proto proto;
   bool outbound, direct;
   uint8_t ip[16];
-  void *user;        /* lp2p_peer_info.user */
+  void *user; /* lp2p_peer_info.user */
+  /* in the list of peers with bytes queued (lp2p_router_pull_next) */
+  bool ready;
+  gs_peer *ready_prev, *ready_next;
   gs_topic **topics; /* topics the peer subscribes to */
   size_t ntopics, cap_topics;
   gs_queue q;
@@ -149,9 +153,12 @@ struct lp2p_router {
   gs_msg ***windows;  /* history_length rings of msgs, newest first */
   size_t *window_len, *window_cap;
 
-  lp2p_rpc rpc;     /* decode scratch, reused */
-  lp2p_buf out;     /* the last pull's bytes */
-  lp2p_buf scratch; /* encode scratch */
+  lp2p_rpc rpc;         /* decode scratch, reused */
+  lp2p_buf out;         /* the last pull's bytes */
+  lp2p_buf scratch;     /* encode scratch */
+  lp2p_buf ctl_scratch; /* control entries encoded once for many peers */
+  gs_peer *last_peer;   /* the last found: pulls come in runs */
+  gs_peer *ready_head, *ready_tail;
   lp2p_rpc_limits rpc_limits;
   lp2p_router_stats st;
 };
@@ -185,14 +192,17 @@ int gs_queue_reserve_sub(gs_peer *p, const gs_topic *t);
 int gs_queue_graft(lp2p_router *r, gs_peer *p, const gs_topic *t);
 int gs_queue_prune(lp2p_router *r, gs_peer *p, const gs_topic *t,
                    uint64_t backoff_s, const lp2p_rpc_px *px, size_t npx);
-int gs_queue_ihave(lp2p_router *r, gs_peer *p, const gs_topic *t,
-                   const lp2p_bytes *ids, size_t n);
+/* Appends control entries already encoded (for one message to many
+ * peers: encoded once, copied to each), counted in *sent. */
+int gs_queue_encoded(lp2p_router *r, gs_peer *p, const uint8_t *ctl, size_t len,
+                     uint64_t *sent);
 int gs_queue_ids(lp2p_router *r, gs_peer *p, uint32_t field,
                  const lp2p_bytes *ids, size_t n);
 /* Queues a message (takes a reference); drops and counts when full. */
 int gs_queue_msg(lp2p_router *r, gs_peer *p, gs_msg *m);
 ptrdiff_t gs_queue_pull(lp2p_router *r, gs_peer *p, const uint8_t **out);
 void gs_want_write(lp2p_router *r, gs_peer *p);
+void gs_ready_unlink(lp2p_router *r, gs_peer *p);
 
 /* ---- topics (topic.c) */
 gs_topic *gs_topic_find(const lp2p_router *r, const uint8_t *name, size_t len);

@@ -36,8 +36,7 @@ typedef struct sim sim;
 typedef struct sim_node {
   sim_entry timer;   /* the router's next heartbeat */
   sim_entry tx_done; /* the uplink finishes sending an RPC */
-  bool tx_busy;
-  uint32_t rr; /* round robin over the peers with data */
+  lp2p_tstamp uplink_free;
   sim *s;
   uint32_t index;
   lp2p_router *r;
@@ -46,7 +45,6 @@ typedef struct sim_node {
   uint64_t uplink_bps;
   uint8_t region;
   uint32_t *links, nlinks, caplinks;
-  uint32_t *dirty, ndirty, capdirty;
 } sim_node;
 
 struct sim {
@@ -110,29 +108,6 @@ static void on_deliver(lp2p_router *r, const lp2p_message *m, void *user) {
   trace(s, 'D', n->index, (uint32_t)k, m->data.len);
 }
 
-static void on_want_write(lp2p_router *r, const lp2p_peer_id *peer,
-                          void *peer_user, void *user) {
-  sim_node *n = user, *to = peer_user;
-  (void)r;
-  (void)peer;
-  for (uint32_t i = 0; i < n->ndirty; i++) {
-    if (n->dirty[i] == to->index) {
-      return;
-    }
-  }
-  if (n->ndirty == n->capdirty) {
-    uint32_t cap = n->capdirty ? n->capdirty * 2 : 8;
-    uint32_t *d = realloc(n->dirty, cap * sizeof(*d));
-    if (!d) {
-      n->s->err = LP2P_ERR_NOMEM;
-      return;
-    }
-    n->dirty = d;
-    n->capdirty = cap;
-  }
-  n->dirty[n->ndirty++] = to->index;
-}
-
 /* Messages carry their index in their first 8 bytes: that is their id
  * when unsigned, as in the gossipsub interop harness. */
 static int on_msg_id(lp2p_router *r, const lp2p_message *m, uint8_t *out,
@@ -180,28 +155,37 @@ static void send_rpc(sim *s, sim_node *n, sim_node *to, const uint8_t *rpc,
 }
 
 /* The uplink of `n`, like a socket with backpressure: while it is free,
- * take one RPC from the next peer with data (round robin) and hold the
- * uplink for size / bandwidth. What waits stays in the router's queues,
- * where an IDONTWANT can still take a message out. */
+ * take the router's next RPC (it goes round robin over the peers with
+ * data) and hold the uplink for size / bandwidth. What waits stays in the
+ * router's queues, where an IDONTWANT can still take a message out. */
+/* RPCs that start within this window of now are pulled at once: an
+ * IDONTWANT can then no longer cancel them, which real uplinks also
+ * allow for what already sits in socket buffers; it saves an event per
+ * RPC on fast links. */
+#define TX_WINDOW LP2P_MILLISECONDS
+
 static void transmit(sim *s, sim_node *n) {
-  while (!n->tx_busy && n->ndirty && !s->err) {
-    uint32_t k = n->rr % n->ndirty;
-    sim_node *to = &s->nodes[n->dirty[k]];
-    const uint8_t *out;
-    ptrdiff_t len = lp2p_router_pull(n->r, &to->id, &out, s->now);
-    if (len <= 0) {
-      n->dirty[k] = n->dirty[--n->ndirty];
-      continue;
+  while (!s->err && lp2p_router_has_pending(n->r)) {
+    if (n->uplink_free > s->now + TX_WINDOW) {
+      /* come back when the uplink is free, once */
+      if (!lp2p_heap_contains(&n->tx_done.item)) {
+        push(s, &n->tx_done, n->uplink_free);
+      }
+      return;
     }
-    n->rr = k + 1;
+    const lp2p_peer_id *peer;
+    const uint8_t *out;
+    void *peer_user;
+    ptrdiff_t len =
+        lp2p_router_pull_next(n->r, &peer, &peer_user, &out, s->now);
+    if (len <= 0) {
+      return;
+    }
     lp2p_tstamp busy =
         n->uplink_bps ? (lp2p_tstamp)len * 8 * LP2P_SECONDS / n->uplink_bps : 0;
+    n->uplink_free = (n->uplink_free > s->now ? n->uplink_free : s->now) + busy;
     s->res->bytes_sent += (uint64_t)len;
-    send_rpc(s, n, to, out, (size_t)len, s->now + busy);
-    if (busy) {
-      n->tx_busy = true;
-      push(s, &n->tx_done, s->now + busy);
-    }
+    send_rpc(s, n, peer_user, out, (size_t)len, n->uplink_free);
   }
 }
 
@@ -233,7 +217,6 @@ static int make_router(sim *s, sim_node *n) {
   st.rand_user = n;
   st.first_seqno = 1;
   cb.deliver = on_deliver;
-  cb.want_write = on_want_write;
   cb.msg_id = on_msg_id;
   if (rv == 0) {
     rv = lp2p_router_new(&n->r, &st, &cb, NULL, n, 0, NULL);
@@ -386,9 +369,7 @@ static void handle(sim *s, sim_entry *e) {
     return;
   }
   if (e->kind == EV_TX_DONE) {
-    sim_node *n = (sim_node *)((uint8_t *)e - offsetof(sim_node, tx_done));
-    n->tx_busy = false;
-    transmit(s, n);
+    transmit(s, (sim_node *)((uint8_t *)e - offsetof(sim_node, tx_done)));
     return;
   }
   sim_event *ev = (sim_event *)e;
@@ -481,7 +462,6 @@ static void teardown(sim *s) {
   for (size_t i = 0; s->nodes && i < s->c->nodes; i++) {
     lp2p_router_del(s->nodes[i].r);
     free(s->nodes[i].links);
-    free(s->nodes[i].dirty);
   }
   free(s->nodes);
   free(s->published);

@@ -522,6 +522,83 @@ static void idontwant_is_honoured_when_forwarding(void **state) {
   th_router_del(&t);
 }
 
+static void idontwant_takes_queued_copies_out(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_peer_id ids[2];
+  th_out o;
+  uint8_t id[64];
+  new_router(&t, NULL);
+  add_subscribed(&t, 2, LP2P_MESHSUB_12, false, ids);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
+  th_drain_all(&t, TH_T0);
+  /* queued for both peers, not yet written... */
+  size_t id_len = publish(&t, "slow link", id, TH_T0);
+  /* ...when one says it has it already */
+  lp2p_bytes dw = {id, id_len};
+  th_rpc m;
+  th_rpc_init(&m);
+  th_rpc_ids(&m, LP2P_CTL_IDONTWANT, &dw, 1);
+  th_rpc_send(&t, &ids[0], &m, TH_T0);
+  th_drain(&t, &ids[0], &o, TH_T0);
+  assert_int_equal(o.msgs, 0);
+  th_drain(&t, &ids[1], &o, TH_T0);
+  assert_int_equal(o.msgs, 1);
+  lp2p_router_stats st;
+  lp2p_router_get_stats(t.r, &st);
+  assert_int_equal(st.idontwant_saved, 1);
+  th_router_del(&t);
+}
+
+static void pull_next_goes_round_robin(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_router_settings s;
+  static lp2p_peer_id ids[3];
+  th_settings(&s, 1);
+  s.limits.max_rpc_size = 2048;
+  s.limits.max_message_size = 1500;
+  new_router(&t, &s);
+  for (int i = 0; i < 3; i++) {
+    lp2p_privkey k;
+    th_identity((uint8_t)(10 + i), &k, &ids[i]);
+    lp2p_peer_info info = {LP2P_MESHSUB_12, false, false, {0}, &ids[i]};
+    assert_int_equal(lp2p_router_add_peer(t.r, &ids[i], &info, TH_T0), 0);
+    th_rpc m;
+    th_rpc_init(&m);
+    th_rpc_sub(&m, TOPIC, true);
+    th_rpc_send(&t, &ids[i], &m, TH_T0);
+  }
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
+  assert_true(lp2p_router_has_pending(t.r));
+  th_drain_all(&t, TH_T0);
+  /* two messages of 1 KiB: two RPCs per peer at 2 KiB each */
+  static uint8_t data[1000];
+  for (int k = 0; k < 2; k++) {
+    data[0] = (uint8_t)k;
+    assert_int_equal(
+        lp2p_router_publish(t.r, T, data, sizeof(data), NULL, NULL, TH_T0), 3);
+  }
+  const lp2p_peer_id *peer;
+  void *user;
+  const uint8_t *out;
+  int seen[3] = {0}, order[6], n = 0;
+  while (lp2p_router_pull_next(t.r, &peer, &user, &out, TH_T0) > 0) {
+    int i = (int)((lp2p_peer_id *)user - ids);
+    assert_true(i >= 0 && i < 3);
+    assert_true(lp2p_peer_id_equal(peer, &ids[i]));
+    order[n++] = i;
+    seen[i]++;
+  }
+  assert_int_equal(n, 6);
+  assert_true(seen[0] == 2 && seen[1] == 2 && seen[2] == 2);
+  /* every peer gets its first RPC before any gets its second */
+  assert_true(order[0] != order[1] && order[1] != order[2] &&
+              order[0] != order[2]);
+  assert_false(lp2p_router_has_pending(t.r));
+  th_router_del(&t);
+}
+
 static void mesh_below_dlo_grafts_up_to_d(void **state) {
   (void)state;
   th_router t;
@@ -1279,6 +1356,8 @@ int main(void) {
       cmocka_unit_test(idontwant_capped_at_1000_per_heartbeat_kept_3),
       cmocka_unit_test(large_message_sends_idontwant_before_validation),
       cmocka_unit_test(idontwant_is_honoured_when_forwarding),
+      cmocka_unit_test(idontwant_takes_queued_copies_out),
+      cmocka_unit_test(pull_next_goes_round_robin),
       cmocka_unit_test(mesh_below_dlo_grafts_up_to_d),
       cmocka_unit_test(mesh_outbound_quota_grafts_outbound_peers),
       cmocka_unit_test(mesh_above_dhi_prunes_to_d_keeping_dout_outbound),
