@@ -46,7 +46,11 @@ enum {
   LP2P_ERR_IO = -16,               /* a system call failed (host only) */
   LP2P_ERR_CRYPTO = -17,           /* the crypto library failed */
   LP2P_ERR_STATE = -18,            /* not allowed in the current state */
+  LP2P_ERR_TIMEOUT = -19,          /* a deadline passed */
+  LP2P_ERR_PROTOCOL = -20,         /* the remote broke the protocol */
 };
+/* The lowest error code, for iterating over them. */
+#define LP2P_ERR_LAST LP2P_ERR_PROTOCOL
 
 /* A static English description of an error code; never NULL. */
 LP2P_API const char *lp2p_strerror(int err);

@@ -119,7 +119,7 @@ LP2P_API ssize_t lp2p_mss_pull(lp2p_mss *m, const uint8_t **out,
                                lp2p_tstamp now);
 /* The negotiation deadline, or LP2P_TSTAMP_NEVER. */
 LP2P_API lp2p_tstamp lp2p_mss_expiry(const lp2p_mss *m);
-/* Returns 0, or LP2P_ERR_STATE when the negotiation timed out (it then
+/* Returns 0, or LP2P_ERR_TIMEOUT when the negotiation timed out (it then
  * has failed). */
 LP2P_API int lp2p_mss_handle_expiry(lp2p_mss *m, lp2p_tstamp now);
 /* Returns 1 when a protocol was agreed (`*proto`, `*len` then name it;

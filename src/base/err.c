@@ -43,6 +43,10 @@ const char *lp2p_strerror(int err) {
     return "cryptographic library failure";
   case LP2P_ERR_STATE:
     return "operation not allowed in the current state";
+  case LP2P_ERR_TIMEOUT:
+    return "timed out";
+  case LP2P_ERR_PROTOCOL:
+    return "protocol violation by the remote";
   default:
     return "unknown error";
   }

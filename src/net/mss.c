@@ -422,7 +422,7 @@ lp2p_tstamp lp2p_mss_expiry(const lp2p_mss *m) {
 
 int lp2p_mss_handle_expiry(lp2p_mss *m, lp2p_tstamp now) {
   if (m->state == NEGOTIATING && now >= m->deadline) {
-    return fail(m, LP2P_ERR_STATE, "negotiation timed out", NULL, 0);
+    return fail(m, LP2P_ERR_TIMEOUT, "negotiation timed out", NULL, 0);
   }
   return 0;
 }

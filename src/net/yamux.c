@@ -798,7 +798,7 @@ int lp2p_yamux_handle_expiry(lp2p_yamux *y, lp2p_tstamp now) {
   start(y, now);
   if (y->ping_outstanding && y->set.ping_timeout && now >= y->ping_sent &&
       now - y->ping_sent >= y->set.ping_timeout) {
-    return session_fail(y, LP2P_ERR_STATE, LP2P_YAMUX_GOAWAY_INTERNAL,
+    return session_fail(y, LP2P_ERR_TIMEOUT, LP2P_YAMUX_GOAWAY_INTERNAL,
                         "ping timed out");
   }
   if (y->set.keepalive_interval && now >= y->next_keepalive) {

@@ -11,11 +11,11 @@
 
 static void strerror_names_every_code(void **state) {
   (void)state;
-  for (int e = LP2P_ERR_STATE; e < 0; e++) {
+  for (int e = LP2P_ERR_LAST; e < 0; e++) {
     assert_string_not_equal(lp2p_strerror(e), "unknown error");
   }
   assert_string_equal(lp2p_strerror(1), "unknown error");
-  assert_string_equal(lp2p_strerror(LP2P_ERR_STATE - 1), "unknown error");
+  assert_string_equal(lp2p_strerror(LP2P_ERR_LAST - 1), "unknown error");
 }
 
 static void failmem_fails_exactly_the_nth(void **state) {

@@ -571,8 +571,8 @@ static void times_out(void **state) {
   assert_int_equal(lp2p_mss_handle_expiry(d, 99 + 10 * LP2P_SECONDS), 0);
   assert_int_equal(lp2p_mss_result(d, NULL, NULL), 0);
   assert_int_equal(lp2p_mss_handle_expiry(d, 100 + 10 * LP2P_SECONDS),
-                   LP2P_ERR_STATE);
-  assert_int_equal(lp2p_mss_result(d, NULL, NULL), LP2P_ERR_STATE);
+                   LP2P_ERR_TIMEOUT);
+  assert_int_equal(lp2p_mss_result(d, NULL, NULL), LP2P_ERR_TIMEOUT);
   assert_non_null(strstr(lp2p_mss_errmsg(d), "timed out"));
   assert_true(lp2p_mss_expiry(d) == LP2P_TSTAMP_NEVER);
   lp2p_mss_del(d);

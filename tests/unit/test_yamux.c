@@ -1006,11 +1006,11 @@ static void keepalive_and_timeout(void **state) {
   assert_true(lp2p_yamux_expiry(c.y) == t + 10 * LP2P_SECONDS);
   assert_int_equal(lp2p_yamux_handle_expiry(c.y, t + 10 * LP2P_SECONDS - 1), 0);
   assert_int_equal(lp2p_yamux_handle_expiry(c.y, t + 10 * LP2P_SECONDS),
-                   LP2P_ERR_STATE);
+                   LP2P_ERR_TIMEOUT);
   assert_int_equal(c.st[id].closes, 1);
   assert_int_equal(c.st[id].why, LP2P_STREAM_END_SESSION);
   const char *msg;
-  assert_int_equal(lp2p_yamux_error(c.y, &msg), LP2P_ERR_STATE);
+  assert_int_equal(lp2p_yamux_error(c.y, &msg), LP2P_ERR_TIMEOUT);
   assert_non_null(strstr(msg, "ping"));
   uint8_t want[12];
   put_frame(want, 3, 0, 0, LP2P_YAMUX_GOAWAY_INTERNAL);
