@@ -2,8 +2,9 @@
  * two sessions. The first byte picks a mode, the second seeds the chunk
  * sizes of delivery:
  *   0: the rest is raw bytes for the responder, as if from the initiator;
- *   1: the rest is a list of writes (2 bytes of length each, the bytes
- *      themselves a pattern) the initiator makes, delivered in chunks;
+ *   1: the rest starts with up to 8 writes (2 bytes of length each, up
+ *      to 65535, so one may span two frames; the bytes themselves a
+ *      pattern) the initiator makes, delivered in chunks;
  *   2: as 1, but the ciphertext is XORed with a mask from the input.
  * Beyond "no crash": the responder never yields a byte the initiator did
  * not write, in order (a prefix of what was written), and yields all of
@@ -95,7 +96,7 @@ static void writes(lp2p_noise *a, lp2p_noise *b, const uint8_t *in, size_t len,
   lp2p_buf_init(&wire, NULL);
   lp2p_buf_init(&got, NULL);
   for (size_t i = 0; i + 1 < len && i < 16; i += 2) {
-    size_t n = ((size_t)in[i] << 8 | in[i + 1]) * 3;
+    size_t n = (size_t)in[i] << 8 | in[i + 1];
     uint8_t *data = malloc(n + 1);
     const uint8_t *p;
     for (size_t k = 0; k < n; k++) {
