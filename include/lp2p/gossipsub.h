@@ -116,9 +116,86 @@ typedef struct lp2p_router_limits {
   size_t max_invalid_iwants; /* per peer per heartbeat before ignoring */
 } lp2p_router_limits;
 
+/* ---- peer scoring (gossipsub v1.1), go-libp2p-pubsub's parameters ----
+ * Score = TopicCap(sum over topics of TopicWeight x (P1 w1 + P2 w2 + P3 w3
+ * + P3b w3b + P4 w4)) + P5 w5 + P6 w6 + P7 w7. */
+
+typedef struct lp2p_topic_score_params {
+  double topic_weight; /* >= 0 */
+  /* P1: time in the mesh, in quanta, capped; weight >= 0 */
+  double time_in_mesh_weight;
+  lp2p_tstamp time_in_mesh_quantum;
+  double time_in_mesh_cap;
+  /* P2: first deliveries, decaying, capped; weight >= 0 */
+  double first_message_deliveries_weight;
+  double first_message_deliveries_decay;
+  double first_message_deliveries_cap;
+  /* P3: deficit squared of mesh deliveries (first ones, and copies within
+   * the window after the first), active after a delay in the mesh;
+   * weight <= 0 */
+  double mesh_message_deliveries_weight;
+  double mesh_message_deliveries_decay;
+  double mesh_message_deliveries_cap;
+  double mesh_message_deliveries_threshold;
+  lp2p_tstamp mesh_message_deliveries_window;
+  lp2p_tstamp mesh_message_deliveries_activation;
+  /* P3b: the deficit squared kept when a peer leaves the mesh; <= 0 */
+  double mesh_failure_penalty_weight;
+  double mesh_failure_penalty_decay;
+  /* P4: invalid messages squared; weight <= 0 */
+  double invalid_message_deliveries_weight;
+  double invalid_message_deliveries_decay;
+} lp2p_topic_score_params;
+
+typedef struct lp2p_score_thresholds {
+  double gossip;    /* <= 0: below it, no IHAVE/IWANT either way */
+  double publish;   /* <= gossip: below it, no flood publish, no GRAFT */
+  double graylist;  /* <= publish: below it, every RPC is ignored */
+  double accept_px; /* >= 0: PX taken only from peers at or above it */
+  double opportunistic_graft; /* >= 0: median mesh score that triggers */
+} lp2p_score_thresholds;
+
+/* An address block exempt from the IP colocation factor (P6). IPv4 is
+ * mapped into IPv6 (::ffff:a.b.c.d) with prefix_len counted in IPv6
+ * bits. */
+typedef struct lp2p_ip_net {
+  uint8_t addr[16];
+  uint8_t prefix_len;
+} lp2p_ip_net;
+
+#define LP2P_SCORE_MAX_WHITELIST 16
+
+typedef struct lp2p_score_params {
+  double topic_score_cap; /* 0: none */
+  double app_specific_weight;
+  /* P6: peers sharing an IP beyond the threshold, squared; weight <= 0 */
+  double ip_colocation_factor_weight;
+  int ip_colocation_factor_threshold;
+  lp2p_ip_net ip_colocation_whitelist[LP2P_SCORE_MAX_WHITELIST];
+  size_t ip_colocation_whitelist_len;
+  /* P7: behaviour penalties beyond the threshold, squared; weight <= 0 */
+  double behaviour_penalty_weight;
+  double behaviour_penalty_threshold;
+  double behaviour_penalty_decay;
+  lp2p_tstamp decay_interval; /* >= 1 s */
+  double decay_to_zero;       /* counters below it snap to 0 */
+  lp2p_tstamp retain_score;   /* a gone peer's score is kept this long */
+  lp2p_score_thresholds thresholds;
+} lp2p_score_params;
+
+/* Checks parameters the way go-libp2p-pubsub does. Return 0 or
+ * LP2P_ERR_INVALID_ARG, with `err` naming the field. */
+LP2P_API int lp2p_score_params_validate(const lp2p_score_params *p,
+                                        lp2p_errdetail *err);
+LP2P_API int lp2p_topic_score_params_validate(const lp2p_topic_score_params *p,
+                                              lp2p_errdetail *err);
+
 typedef struct lp2p_router_settings {
   lp2p_privkey key; /* our identity; signs our messages */
   lp2p_router_params params;
+  /* peer scoring: off (every peer scores 0) unless `scoring` is set */
+  bool scoring;
+  lp2p_score_params score;
   lp2p_router_limits limits;
   lp2p_sign_policy sign_policy;
   lp2p_msg_id_fn msg_id;
@@ -187,6 +264,13 @@ typedef struct lp2p_router_callbacks {
                         const uint8_t **rec, void *user);
   /* Optional: peer and mesh events. */
   void (*event)(lp2p_router *r, const lp2p_router_event *ev, void *user);
+  /* Optional: P5, the application's score of a peer; sampled when the
+   * router recomputes the peer's score. */
+  double (*app_score)(lp2p_router *r, const lp2p_peer_id *peer, void *user);
+  /* Optional: the router asks the host to close a peer's connection: its
+   * score fell below the graylist threshold. */
+  void (*disconnect)(lp2p_router *r, const lp2p_peer_id *peer, void *peer_user,
+                     void *user);
 } lp2p_router_callbacks;
 
 /* Creates a router. Returns 0, LP2P_ERR_NOMEM or LP2P_ERR_INVALID_ARG
@@ -318,6 +402,10 @@ typedef struct lp2p_router_stats {
   uint64_t seen_evicted;          /* seen-cache entries dropped early */
   uint64_t subscriptions_dropped; /* over max_topics_per_peer/max_topics */
   uint64_t px_received;           /* peers offered to us by PX */
+  uint64_t px_ignored;            /* PX from peers below accept_px */
+  uint64_t rpcs_graylisted;       /* RPCs ignored: sender below graylist */
+  uint64_t score_changes;         /* recomputed scores that changed */
+  uint64_t broken_promises;       /* IWANTs not answered in time */
   uint64_t heartbeats;
   /* gauges, as of now */
   uint64_t peers, topics, mcache_messages, seen_entries;
@@ -342,9 +430,52 @@ LP2P_API int lp2p_router_topic_stats(const lp2p_router *r, const uint8_t *topic,
 LP2P_API size_t lp2p_router_mesh_peers(const lp2p_router *r,
                                        const uint8_t *topic, size_t len,
                                        lp2p_peer_id *out, size_t cap);
-/* The score the router holds for a peer (0 until scoring is enabled). */
+/* The score the router holds for a peer (0 while scoring is off). */
 LP2P_API double lp2p_router_peer_score(const lp2p_router *r,
                                        const lp2p_peer_id *peer);
+
+/* A peer's score and the weighted contribution of each component (P1 to
+ * P4 summed over topics with their topic weights, before the topic cap),
+ * and the raw counters behind P6 and P7. */
+typedef struct lp2p_peer_score_info {
+  double score;
+  double p1, p2, p3, p3b, p4; /* weighted, summed over topics */
+  double topics;              /* their sum after TopicScoreCap */
+  double p5, p6, p7;          /* weighted */
+  double behaviour_penalty;   /* P7's counter */
+  size_t ip_peers;            /* peers at this peer's IP */
+  bool connected;             /* false: a retained score */
+} lp2p_peer_score_info;
+
+/* Fills `info` for a connected or retained peer. Returns 0 or
+ * LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_router_peer_score_info(lp2p_router *r,
+                                         const lp2p_peer_id *peer,
+                                         lp2p_peer_score_info *info);
+
+/* The raw counters of one peer in one scored topic. */
+typedef struct lp2p_peer_topic_score {
+  bool in_mesh;
+  lp2p_tstamp mesh_time;
+  double first_message_deliveries;
+  double mesh_message_deliveries;
+  bool mesh_message_deliveries_active;
+  double mesh_failure_penalty;
+  double invalid_message_deliveries;
+} lp2p_peer_topic_score;
+
+LP2P_API int lp2p_router_peer_topic_score(const lp2p_router *r,
+                                          const lp2p_peer_id *peer,
+                                          const uint8_t *topic, size_t len,
+                                          lp2p_peer_topic_score *out);
+
+/* Scores `topic` with `p` (a copy is kept). Returns 0,
+ * LP2P_ERR_INVALID_ARG (`err` names the field), LP2P_ERR_STATE (scoring
+ * is off) or LP2P_ERR_NOMEM. */
+LP2P_API int
+lp2p_router_set_topic_score_params(lp2p_router *r, const uint8_t *topic,
+                                   size_t len, const lp2p_topic_score_params *p,
+                                   lp2p_errdetail *err);
 
 #ifdef __cplusplus
 }

@@ -102,8 +102,10 @@ static void handle_prune(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
       backoff = s * LP2P_SECONDS + backoff_slack(r);
     }
     gs_backoff_add(r, t, &p->id, now + backoff);
-    if (pr->npx && gs_score(r, p) >= 0) {
+    if (pr->npx && gs_score(r, p) >= r->score.p.thresholds.accept_px) {
       take_px(r, pr);
+    } else if (pr->npx) {
+      r->st.px_ignored++;
     }
   }
 }
@@ -141,12 +143,13 @@ static size_t wanted_ids(lp2p_router *r, const lp2p_rpc_ids *ih,
   return n;
 }
 
-static int handle_ihave(lp2p_router *r, gs_peer *p) {
+static int handle_ihave(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
   if (r->rpc.ihave.len == 0) {
     return 0;
   }
   r->st.ihave_received += r->rpc.ihave.len;
-  if (gs_score(r, p) < 0 || ++p->ihaves > r->s.params.max_ihave_messages ||
+  if (gs_score(r, p) < r->score.p.thresholds.gossip ||
+      ++p->ihaves > r->s.params.max_ihave_messages ||
       p->iasked >= r->s.params.max_ihave_length) {
     return 0;
   }
@@ -172,6 +175,7 @@ static int handle_ihave(lp2p_router *r, gs_peer *p) {
   }
   p->iasked += (int)n;
   int rv = n ? gs_queue_ids(r, p, LP2P_CTL_IWANT, want, n) : 0;
+  gs_promise_add(r, p, want, n, now);
   lp2p_free(r->mem, want);
   return rv;
 }
@@ -198,8 +202,13 @@ static int handle_one_graft(lp2p_router *r, gs_peer *p, gs_topic *t,
     }
     return gs_send_prune(r, p, t, backoff, false, now);
   }
-  if (gs_score(r, p) < 0) {
+  double score = gs_score(r, p);
+  if (score < 0) {
+    /* no GRAFT from negative peers; the PRUNE keeps the protocol right */
     return gs_send_prune(r, p, t, backoff, false, now);
+  }
+  if (score < r->score.p.thresholds.publish) {
+    return 0; /* the seed ignores GRAFTs below the publish threshold */
   }
   if ((int)t->mesh.len < mp->d_hi ||
       (p->outbound && (int)gs_peers_outbound(&t->mesh) < mp->d_out)) {
@@ -228,7 +237,7 @@ static int handle_graft(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
 static int handle_iwant(lp2p_router *r, gs_peer *p) {
   size_t max_invalid = r->s.limits.max_invalid_iwants;
   r->st.iwant_received += r->rpc.iwant.len;
-  if (r->rpc.iwant.len == 0 || gs_score(r, p) < 0) {
+  if (r->rpc.iwant.len == 0 || gs_score(r, p) < r->score.p.thresholds.gossip) {
     return 0;
   }
   for (size_t i = 0; i < r->rpc.iwant.len; i++) {
@@ -266,7 +275,7 @@ void gs_handle_control(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
   handle_prune(r, p, now);
   handle_idontwant(r, p);
   /* out of memory here only loses an answer; the peer will ask again */
-  handle_ihave(r, p);
+  handle_ihave(r, p, now);
   handle_graft(r, p, now);
   handle_iwant(r, p);
 }

@@ -118,8 +118,7 @@ static void opportunistic_graft(lp2p_router *r, gs_topic *t, lp2p_tstamp now) {
   sort_by_score(r, plst, n);
   double median = gs_score(r, plst[n / 2]);
   lp2p_free(r->mem, plst);
-  /* the opportunistic graft threshold is 0 until score parameters set it */
-  if (median >= 0) {
+  if (median >= r->score.p.thresholds.opportunistic_graft) {
     return;
   }
   int left = r->s.params.opportunistic_graft_peers;
@@ -219,7 +218,8 @@ static void emit_gossip(lp2p_router *r, gs_topic *t) {
     gs_peer *p = t->peers.items[i];
     /* move the eligible peers to the front, in the shuffled order */
     if (gs_peer_is_mesh(p->proto) && !p->direct && !gs_peers_has(&t->mesh, p) &&
-        !gs_peers_has(&t->fanout, p) && gs_score(r, p) >= 0) {
+        !gs_peers_has(&t->fanout, p) &&
+        gs_score(r, p) >= r->score.p.thresholds.gossip) {
       t->peers.items[i] = t->peers.items[eligible];
       t->peers.items[eligible++] = p;
     }
@@ -299,6 +299,7 @@ void gs_heartbeat(lp2p_router *r, lp2p_tstamp now) {
   size_t n;
   r->beat++;
   r->st.heartbeats++;
+  gs_score_heartbeat(r, now);
   reset_peer_budgets(r);
   bool opportunistic = r->beat % (uint32_t)pp->opportunistic_graft_ticks == 0;
   gs_topic **topics = topic_list(r, &n);

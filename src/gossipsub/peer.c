@@ -19,6 +19,10 @@ gs_peer *gs_peer_find(const lp2p_router *r, const lp2p_peer_id *id) {
   return p;
 }
 
+gs_peer *gs_peer_find_serial(const lp2p_router *r, uint32_t serial) {
+  return lp2p_u64map_get(&r->serials, serial);
+}
+
 bool gs_peer_is_mesh(lp2p_pubsub_proto proto) {
   return proto != LP2P_FLOODSUB;
 }

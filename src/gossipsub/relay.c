@@ -5,16 +5,37 @@
 
 #include "router.h"
 
-static bool is_dup_of(const gs_seen *e, uint32_t serial) {
+/* Did the peer of `serial` send us this message, first or as a copy? */
+static bool sent_it(const gs_seen *e, uint32_t serial) {
   if (!e) {
     return false;
   }
-  for (uint8_t i = 0; i < e->ndups; i++) {
-    if (e->dup_serials[i] == serial) {
+  if (e->source == serial) {
+    return true;
+  }
+  for (uint8_t i = 0; i < e->npeers; i++) {
+    if (e->peers[i] == serial) {
       return true;
     }
   }
   return false;
+}
+
+/* Scores the peers whose copies came while the message was validated,
+ * now that it is known to be valid (`invalid` false) or not. */
+static void settle_copies(lp2p_router *r, const gs_seen *e, const gs_topic *t,
+                          bool invalid, lp2p_tstamp now) {
+  for (uint8_t i = 0; i < e->npeers; i++) {
+    gs_peer *p = gs_peer_find_serial(r, e->peers[i]);
+    if (!p) {
+      continue;
+    }
+    if (invalid) {
+      gs_score_invalid(r, p, t);
+    } else {
+      gs_score_duplicate(r, p, t, 0, now);
+    }
+  }
 }
 
 /* Should `p` get a copy of `m` on `t`? Mesh peers when we joined,
@@ -34,7 +55,7 @@ size_t gs_forward(lp2p_router *r, gs_msg *m, gs_topic *t, uint32_t from,
   }
   for (size_t i = 0; i < t->peers.len; i++) {
     gs_peer *p = t->peers.items[i];
-    if (p->serial == from || p == author || is_dup_of(e, p->serial) ||
+    if (p->serial == from || p == author || sent_it(e, p->serial) ||
         !relay_target(t, p)) {
       continue;
     }
@@ -53,20 +74,30 @@ size_t gs_forward(lp2p_router *r, gs_msg *m, gs_topic *t, uint32_t from,
 void gs_validation_done(lp2p_router *r, gs_msg *m, gs_seen *e,
                         const lp2p_peer_id *from, lp2p_validation res,
                         lp2p_tstamp now) {
-  (void)now;
   gs_topic *t = gs_topic_find(r, m->f.topic.data, m->f.topic.len);
   gs_peer *src = gs_peer_find(r, from);
+  /* whatever the verdict, the promise of whoever advertised it is kept */
+  gs_promise_fulfill(r, m->hash);
   if (res == LP2P_VALIDATION_REJECT) {
     r->st.msgs_rejected++;
+    e->status = GS_INVALID;
     if (src) {
-      gs_score_reject(r, src, t);
+      gs_score_invalid(r, src, t);
     }
+    settle_copies(r, e, t, true, now);
     return;
   }
   if (res != LP2P_VALIDATION_ACCEPT) {
     r->st.msgs_ignored++;
+    e->status = GS_IGNORED;
     return;
   }
+  e->status = GS_VALID;
+  e->validated = now;
+  if (src) {
+    gs_score_first(r, src, t);
+  }
+  settle_copies(r, e, t, false, now);
   if (!t || !t->joined) {
     return; /* we left the topic while it was validated */
   }
@@ -98,13 +129,23 @@ static void send_idontwant(lp2p_router *r, gs_topic *t, const gs_peer *from,
   }
 }
 
-/* A copy of a message we have: count it, and remember who sent it while
- * the first copy is validated so that we do not send it back. */
-static void duplicate(lp2p_router *r, gs_seen *e, const gs_peer *from) {
+/* A copy of a message we have: count it, once per peer, by what became
+ * of the message: while validating, remember the peer (it will not get
+ * the message back, and is scored with the verdict); valid, a mesh
+ * delivery within the window; invalid, an invalid message. */
+static void duplicate(lp2p_router *r, gs_seen *e, gs_peer *from, gs_topic *t,
+                      lp2p_tstamp now) {
   r->st.msgs_duplicate++;
-  if (e->pending && e->ndups < sizeof(e->dup_serials) / sizeof(uint32_t) &&
-      !is_dup_of(e, from->serial)) {
-    e->dup_serials[e->ndups++] = from->serial;
+  if (sent_it(e, from->serial)) {
+    return;
+  }
+  if (e->npeers < GS_SEEN_PEERS) {
+    e->peers[e->npeers++] = from->serial;
+  }
+  if (e->status == GS_VALID) {
+    gs_score_duplicate(r, from, t, e->validated, now);
+  } else if (e->status == GS_INVALID) {
+    gs_score_invalid(r, from, t);
   }
 }
 
@@ -124,9 +165,11 @@ static gs_topic *accept_topic(lp2p_router *r, const lp2p_rpc_msg *f) {
   return t;
 }
 
+/* A message that fails the signing policy is never recorded as seen (a
+ * forgery must not hide the real one); its sender is penalised. */
 static void reject_invalid(lp2p_router *r, gs_peer *from, gs_topic *t) {
   r->st.msgs_invalid_signature++;
-  gs_score_reject(r, from, t);
+  gs_score_invalid(r, from, t);
 }
 
 static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
@@ -146,7 +189,7 @@ static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
   uint64_t h = gs_id_hash(r, id, (size_t)n);
   gs_seen *e = gs_seen_find(r, h);
   if (e) {
-    duplicate(r, e, from);
+    duplicate(r, e, from, t, now);
     return;
   }
   /* verify before marking seen: a forgery must not hide the real one */
@@ -167,6 +210,7 @@ static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
     return;
   }
   r->st.msgs_received++;
+  e->source = from->serial;
   if (f->data.len >= r->s.params.idontwant_message_threshold) {
     lp2p_bytes idv = {gs_msg_id(m), m->id_len};
     send_idontwant(r, t, from, &idv);
@@ -179,7 +223,6 @@ static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
   }
   if (res == LP2P_VALIDATION_PENDING) {
     e->pending = m;
-    e->pending_serial = from->serial;
     e->pending_from = from->id;
     r->npending++;
     return;

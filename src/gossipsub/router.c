@@ -21,6 +21,9 @@ static int check_settings(const lp2p_router_settings *s,
                           const lp2p_router_callbacks *cb,
                           lp2p_errdetail *err) {
   int rv = lp2p_router_params_validate(&s->params, err);
+  if (rv == 0 && s->scoring) {
+    rv = lp2p_score_params_validate(&s->score, err);
+  }
   if (rv != 0) {
     return rv;
   }
@@ -82,6 +85,7 @@ int lp2p_router_new(lp2p_router **out, const lp2p_router_settings *settings,
                                    : lp2p_pcg_u64(&r->rng) >> 1;
   lp2p_map_init(&r->peers, mem, settings->rand_fn, settings->rand_user);
   lp2p_map_init(&r->topics, mem, settings->rand_fn, settings->rand_user);
+  lp2p_u64map_init(&r->serials, mem);
   lp2p_map_init(&r->direct, mem, settings->rand_fn, settings->rand_user);
   settings->rand_fn(r->id_key, sizeof(r->id_key), settings->rand_user);
   lp2p_u64map_init(&r->seen, mem);
@@ -96,6 +100,9 @@ int lp2p_router_new(lp2p_router **out, const lp2p_router_settings *settings,
   rv = settings->sign_policy == LP2P_STRICT_SIGN ? init_identity(r) : 0;
   if (rv == 0) {
     rv = gs_mcache_init(r);
+  }
+  if (rv == 0) {
+    rv = gs_score_init(r, now);
   }
   if (rv != 0) {
     lp2p_router_del(r);
@@ -139,7 +146,9 @@ void lp2p_router_del(lp2p_router *r) {
   gs_seen_free_all(r);
   gs_mcache_free(r);
   free_map_values(r, &r->peers, free_peer_v);
+  lp2p_u64map_free(&r->serials);
   free_map_values(r, &r->topics, free_topic_v);
+  gs_score_free(r);
   free_map_values(r, &r->direct, free_plain_v);
   lp2p_rpc_free(&r->rpc);
   lp2p_buf_free(&r->out);
@@ -158,7 +167,6 @@ void *lp2p_router_user(const lp2p_router *r) {
 
 int lp2p_router_add_peer(lp2p_router *r, const lp2p_peer_id *id,
                          const lp2p_peer_info *info, lp2p_tstamp now) {
-  (void)now;
   if (gs_peer_find(r, id)) {
     return LP2P_ERR_STATE;
   }
@@ -180,6 +188,13 @@ int lp2p_router_add_peer(lp2p_router *r, const lp2p_peer_id *id,
   lp2p_buf_init(&p->q.subs, r->mem);
   lp2p_buf_init(&p->q.ctl, r->mem);
   if (lp2p_map_put(&r->peers, p->id.bytes, p->id.len, p) != 0) {
+    lp2p_free(r->mem, p);
+    return LP2P_ERR_NOMEM;
+  }
+  if (lp2p_u64map_put(&r->serials, p->serial, p) != 0 ||
+      gs_score_attach(r, p, now) != 0) {
+    lp2p_u64map_remove(&r->serials, p->serial);
+    lp2p_map_remove(&r->peers, p->id.bytes, p->id.len);
     lp2p_free(r->mem, p);
     return LP2P_ERR_NOMEM;
   }
@@ -212,6 +227,8 @@ int lp2p_router_remove_peer(lp2p_router *r, const lp2p_peer_id *id,
     gs_unsubscribe_peer(r, p, t);
     gs_topic_maybe_free(r, t);
   }
+  gs_score_detach(r, p, now);
+  lp2p_u64map_remove(&r->serials, p->serial);
   free_peer(r, p);
   return 0;
 }
@@ -279,6 +296,10 @@ int lp2p_router_recv_rpc(lp2p_router *r, const lp2p_peer_id *id,
     return LP2P_ERR_NOT_FOUND;
   }
   r->st.rpcs_received++;
+  if (gs_score(r, p) < r->score.p.thresholds.graylist) {
+    r->st.rpcs_graylisted++; /* not even decoded */
+    return 0;
+  }
   int rv = lp2p_rpc_decode(&r->rpc, rpc, len, &r->rpc_limits);
   if (rv == LP2P_ERR_NOMEM) {
     return rv;
@@ -408,7 +429,8 @@ static void publish_targets(lp2p_router *r, gs_topic *t, gs_peers *to,
   const lp2p_mesh_params *mp = gs_topic_params(r, t);
   for (size_t i = 0; i < t->peers.len; i++) {
     gs_peer *p = t->peers.items[i];
-    bool flood = r->s.params.flood_publish && gs_score(r, p) >= 0;
+    bool flood = r->s.params.flood_publish &&
+                 gs_score(r, p) >= r->score.p.thresholds.publish;
     if (!gs_peer_is_mesh(p->proto) || p->direct || flood ||
         (t->joined && gs_peers_has(&t->mesh, p))) {
       gs_peers_add(r, to, p);
@@ -442,10 +464,13 @@ int lp2p_router_publish(lp2p_router *r, const uint8_t *topic, size_t topic_len,
     return LP2P_ERR_STATE;
   }
   gs_peers to = {NULL, 0, 0};
-  if (!t || !gs_seen_add(r, m->hash, now)) {
+  gs_seen *e = t ? gs_seen_add(r, m->hash, now) : NULL;
+  if (!e) {
     gs_msg_unref(r, m);
     return LP2P_ERR_NOMEM;
   }
+  e->status = GS_VALID; /* ours: copies coming back count as duplicates */
+  e->validated = now;
   if (id && id_len) {
     memcpy(id, gs_msg_id(m), m->id_len);
     *id_len = m->id_len;
@@ -493,11 +518,15 @@ int lp2p_router_report_validation(lp2p_router *r, const uint8_t *id,
  * -------------------------------------------------------------------- */
 
 lp2p_tstamp lp2p_router_expiry(const lp2p_router *r) {
-  return r->next_heartbeat;
+  lp2p_tstamp decay = gs_score_expiry(r);
+  return decay < r->next_heartbeat ? decay : r->next_heartbeat;
 }
 
 int lp2p_router_handle_expiry(lp2p_router *r, lp2p_tstamp now) {
   if (now < r->next_heartbeat) {
+    if (now >= gs_score_expiry(r)) {
+      gs_score_heartbeat(r, now); /* a decay between two heartbeats */
+    }
     return 0;
   }
   gs_heartbeat(r, now);

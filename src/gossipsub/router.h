@@ -12,6 +12,7 @@
 #include "base/u64map.h"
 #include "lp2p/gossipsub.h"
 #include "pb/rpc.h"
+#include "score.h"
 
 typedef struct gs_peer gs_peer;
 typedef struct gs_topic gs_topic;
@@ -83,10 +84,7 @@ struct gs_peer {
   int dontwants;      /* IDONTWANT ids received */
   /* ids the peer does not want: id hash -> heartbeat it came in + 1 */
   lp2p_u64map dontwant;
-  /* P7's counter: behaviour penalties (GRAFT in backoff, ...); the score
-   * function that weighs it comes with score parameters */
-  double behaviour_penalty;
-  uint64_t invalid_messages; /* P4's raw count */
+  gs_speer *sp; /* its score record */
 };
 
 typedef struct gs_backoff {
@@ -97,6 +95,7 @@ typedef struct gs_backoff {
 struct gs_topic {
   bool joined;
   bool has_params;
+  const gs_tscore *tscore; /* its score parameters, or NULL */
   lp2p_mesh_params params;
   gs_peers peers;            /* subscribed peers */
   gs_peers mesh;             /* when joined */
@@ -108,17 +107,26 @@ struct gs_topic {
   uint8_t name[]; /* the map key */
 };
 
-/* A seen-cache entry: ids in arrival order for expiry, with the message
- * while the application validates it. */
+/* What became of a message, for scoring the copies that follow it. */
+enum { GS_VALIDATING, GS_VALID, GS_INVALID, GS_IGNORED };
+
+/* The peers whose copies of one message were counted. */
+#define GS_SEEN_PEERS 16
+
+/* A seen-cache entry, in arrival order for expiry: also the message's
+ * delivery record (who sent copies, and whether it proved valid), and the
+ * message itself while the application validates it. */
 typedef struct gs_seen {
   struct gs_seen *next; /* arrival order */
   lp2p_tstamp expiry;
   lp2p_tstamp first_seen;
-  gs_msg *pending;         /* message awaiting validation, or NULL */
-  uint32_t pending_serial; /* serial of the peer that sent it */
+  lp2p_tstamp validated; /* when it was accepted */
+  uint8_t status;
+  uint8_t npeers;
+  uint32_t source; /* serial of the peer that sent it first; 0: us */
+  uint32_t peers[GS_SEEN_PEERS]; /* serials of those that sent copies */
+  gs_msg *pending;               /* message awaiting validation, or NULL */
   lp2p_peer_id pending_from;
-  uint32_t dup_serials[8]; /* peers that sent it again meanwhile */
-  uint8_t ndups;
   uint64_t hash; /* of the id */
 } gs_seen;
 
@@ -137,6 +145,7 @@ struct lp2p_router {
   lp2p_tstamp next_heartbeat;
 
   lp2p_map peers;       /* peer id bytes -> gs_peer */
+  lp2p_u64map serials;  /* serial -> gs_peer */
   lp2p_map topics;      /* topic name -> gs_topic */
   gs_topic *last_topic; /* the last found: most RPCs are about one topic */
   lp2p_map direct;      /* peer id bytes -> lp2p_peer_id (heap) */
@@ -160,11 +169,13 @@ struct lp2p_router {
   gs_peer *last_peer;   /* the last found: pulls come in runs */
   gs_peer *ready_head, *ready_tail;
   lp2p_rpc_limits rpc_limits;
+  gs_scoring score;
   lp2p_router_stats st;
 };
 
 /* ---- peers and peer sets (peer.c) */
 gs_peer *gs_peer_find(const lp2p_router *r, const lp2p_peer_id *id);
+gs_peer *gs_peer_find_serial(const lp2p_router *r, uint32_t serial);
 bool gs_peers_has(const gs_peers *s, const gs_peer *p);
 int gs_peers_add(lp2p_router *r, gs_peers *s, gs_peer *p);
 bool gs_peers_remove(gs_peers *s, const gs_peer *p);
@@ -281,11 +292,37 @@ void gs_rebalance(lp2p_router *r, gs_topic *t, lp2p_tstamp now,
                   bool opportunistic);
 void gs_fanout_fill(lp2p_router *r, gs_topic *t);
 
-/* ---- score (score.c) */
+/* ---- score (score.c): every hook is safe with scoring off, when the
+ * score is always 0 and only the raw counters move */
+int gs_score_init(lp2p_router *r, lp2p_tstamp now);
+void gs_score_free(lp2p_router *r);
+/* A peer connects: its retained record or a new one. */
+int gs_score_attach(lp2p_router *r, gs_peer *p, lp2p_tstamp now);
+/* A peer leaves: its record is kept for RetainScore unless positive. */
+void gs_score_detach(lp2p_router *r, gs_peer *p, lp2p_tstamp now);
 double gs_score(const lp2p_router *r, const gs_peer *p);
-/* P7: a behaviour penalty (GRAFT while backing off, ...). */
-void gs_score_penalty(lp2p_router *r, gs_peer *p, double count);
+void gs_score_graft(lp2p_router *r, gs_peer *p, const gs_topic *t,
+                    lp2p_tstamp now);
+void gs_score_prune(lp2p_router *r, gs_peer *p, const gs_topic *t);
+/* P2 and P3: `p` delivered a message first. */
+void gs_score_first(lp2p_router *r, gs_peer *p, const gs_topic *t);
+/* P3: a copy from `p` of a message validated at `validated` (0: still
+ * being validated). */
+void gs_score_duplicate(lp2p_router *r, gs_peer *p, const gs_topic *t,
+                        lp2p_tstamp validated, lp2p_tstamp now);
 /* P4: `p` sent an invalid message on `t` (NULL when the topic is gone). */
-void gs_score_reject(lp2p_router *r, gs_peer *p, const gs_topic *t);
+void gs_score_invalid(lp2p_router *r, gs_peer *p, const gs_topic *t);
+/* P7: a behaviour penalty (GRAFT while backing off, broken promise). */
+void gs_score_penalty(lp2p_router *r, gs_peer *p, double count);
+/* Decay when due, broken promises, graylisted peers. */
+void gs_score_heartbeat(lp2p_router *r, lp2p_tstamp now);
+lp2p_tstamp gs_score_expiry(const lp2p_router *r);
+const gs_tscore *gs_tscore_find(const lp2p_router *r, const uint8_t *name,
+                                size_t len);
+/* IWANT promises: `p` advertised `ids` we asked for; the message
+ * arriving (from anyone) keeps the promise. */
+void gs_promise_add(lp2p_router *r, const gs_peer *p, const lp2p_bytes *ids,
+                    size_t n, lp2p_tstamp now);
+void gs_promise_fulfill(lp2p_router *r, uint64_t id_hash);
 
 #endif

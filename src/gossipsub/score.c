@@ -1,28 +1,641 @@
-/* Peer scoring, as far as the router core goes: the raw counters that the
- * score function of gossipsub v1.1 weighs (behaviour penalties, invalid
- * messages). Without score parameters every peer scores 0, as in
- * go-libp2p-pubsub without WithPeerScore, so the thresholds the router
- * checks (score < 0, gossip, publish) never exclude anyone. */
+/* Peer scoring: the counters the router feeds, their decay, retention
+ * after disconnection, IP colocation, IWANT promises, and the score. */
+#include <math.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/mem.h"
 #include "router.h"
 
-double gs_score(const lp2p_router *r, const gs_peer *p) {
-  (void)r;
-  (void)p;
-  return 0.0;
+typedef struct gs_ipcount {
+  uint8_t ip[16];
+  size_t count;
+} gs_ipcount;
+
+static void seed_from(uint8_t *dest, size_t len, void *user) {
+  /* the maps of the score are seeded from the router's id key, itself
+   * from the rand callback */
+  const uint8_t *key = user;
+  for (size_t i = 0; i < len; i++) {
+    dest[i] = key[i % 16] ^ (uint8_t)(0x5c + i);
+  }
+}
+
+int gs_score_init(lp2p_router *r, lp2p_tstamp now) {
+  gs_scoring *sc = &r->score;
+  sc->on = r->s.scoring;
+  /* with scoring off every threshold is 0 and every score 0: nothing is
+   * ever below a threshold */
+  if (sc->on) {
+    sc->p = r->s.score;
+  } else {
+    memset(&sc->p, 0, sizeof(sc->p));
+  }
+  lp2p_map_init(&sc->peers, r->mem, seed_from, r->id_key);
+  lp2p_map_init(&sc->topics, r->mem, seed_from, r->id_key + 1);
+  lp2p_map_init(&sc->ips, r->mem, seed_from, r->id_key + 2);
+  lp2p_u64map_init(&sc->promises, r->mem);
+  sc->next_decay = sc->on ? now + sc->p.decay_interval : LP2P_TSTAMP_NEVER;
+  return 0;
+}
+
+static void free_promises(lp2p_router *r, gs_promise *pr) {
+  while (pr) {
+    gs_promise *next = pr->next;
+    lp2p_free(r->mem, pr);
+    pr = next;
+  }
+}
+
+static bool drop_all_promises(uint64_t key, void *val, void *arg) {
+  (void)key;
+  free_promises(arg, val);
+  return true;
+}
+
+void gs_score_free(lp2p_router *r) {
+  gs_scoring *sc = &r->score;
+  size_t it = 0;
+  lp2p_map_entry *e;
+  while ((e = lp2p_map_next(&sc->peers, &it)) != NULL) {
+    gs_speer *sp = e->value;
+    lp2p_free(r->mem, sp->topics);
+    lp2p_free(r->mem, sp);
+  }
+  it = 0;
+  while ((e = lp2p_map_next(&sc->topics, &it)) != NULL) {
+    lp2p_free(r->mem, e->value);
+  }
+  it = 0;
+  while ((e = lp2p_map_next(&sc->ips, &it)) != NULL) {
+    lp2p_free(r->mem, e->value);
+  }
+  lp2p_u64map_remove_if(&sc->promises, drop_all_promises, r);
+  lp2p_map_free(&sc->peers);
+  lp2p_map_free(&sc->topics);
+  lp2p_map_free(&sc->ips);
+  lp2p_u64map_free(&sc->promises);
+}
+
+const gs_tscore *gs_tscore_find(const lp2p_router *r, const uint8_t *name,
+                                size_t len) {
+  return lp2p_map_get(&r->score.topics, name, len);
+}
+
+/* ---- IP colocation ---------------------------------------------------- */
+
+static bool ip_known(const uint8_t ip[16]) {
+  static const uint8_t zero[16];
+  return memcmp(ip, zero, 16) != 0;
+}
+
+static bool whitelisted(const lp2p_score_params *p, const uint8_t ip[16]) {
+  for (size_t i = 0; i < p->ip_colocation_whitelist_len; i++) {
+    const lp2p_ip_net *n = &p->ip_colocation_whitelist[i];
+    size_t bits = n->prefix_len, full = bits / 8;
+    uint8_t mask = (uint8_t)(0xff << (8 - bits % 8));
+    if (memcmp(ip, n->addr, full) == 0 &&
+        (bits % 8 == 0 || ((ip[full] ^ n->addr[full]) & mask) == 0)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Every peer at `ip` must recompute P6. */
+static void dirty_ip(lp2p_router *r, const uint8_t ip[16]) {
+  size_t it = 0;
+  lp2p_map_entry *e;
+  while ((e = lp2p_map_next(&r->score.peers, &it)) != NULL) {
+    gs_speer *sp = e->value;
+    if (sp->has_ip && memcmp(sp->ip, ip, 16) == 0) {
+      sp->dirty = true;
+    }
+  }
+}
+
+static int ip_add(lp2p_router *r, const uint8_t ip[16]) {
+  gs_ipcount *c = lp2p_map_get(&r->score.ips, ip, 16);
+  if (!c) {
+    c = lp2p_calloc(r->mem, 1, sizeof(*c));
+    if (!c) {
+      return LP2P_ERR_NOMEM;
+    }
+    memcpy(c->ip, ip, 16);
+    if (lp2p_map_put(&r->score.ips, c->ip, 16, c) != 0) {
+      lp2p_free(r->mem, c);
+      return LP2P_ERR_NOMEM;
+    }
+  }
+  c->count++;
+  dirty_ip(r, ip);
+  return 0;
+}
+
+static void ip_remove(lp2p_router *r, const uint8_t ip[16]) {
+  gs_ipcount *c = lp2p_map_get(&r->score.ips, ip, 16);
+  if (c && --c->count == 0) {
+    lp2p_map_remove(&r->score.ips, ip, 16);
+    lp2p_free(r->mem, c);
+  }
+  dirty_ip(r, ip);
+}
+
+static size_t ip_peers(const lp2p_router *r, const gs_speer *sp) {
+  gs_ipcount *c = sp->has_ip ? lp2p_map_get(&r->score.ips, sp->ip, 16) : NULL;
+  return c ? c->count : 0;
+}
+
+static double speer_score(const lp2p_router *r, gs_speer *sp);
+
+/* ---- records ---------------------------------------------------------- */
+
+static void forget(lp2p_router *r, gs_speer *sp) {
+  lp2p_map_remove(&r->score.peers, sp->id.bytes, sp->id.len);
+  if (sp->has_ip) {
+    ip_remove(r, sp->ip);
+  }
+  lp2p_free(r->mem, sp->topics);
+  lp2p_free(r->mem, sp);
+}
+
+int gs_score_attach(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
+  (void)now;
+  gs_speer *sp = lp2p_map_get(&r->score.peers, p->id.bytes, p->id.len);
+  if (sp && sp->has_ip && memcmp(sp->ip, p->ip, 16) != 0) {
+    forget(r, sp); /* a new address: colocation starts over */
+    sp = NULL;
+  }
+  if (!sp) {
+    sp = lp2p_calloc(r->mem, 1, sizeof(*sp));
+    if (!sp) {
+      return LP2P_ERR_NOMEM;
+    }
+    sp->id = p->id;
+    if (lp2p_map_put(&r->score.peers, sp->id.bytes, sp->id.len, sp) != 0) {
+      lp2p_free(r->mem, sp);
+      return LP2P_ERR_NOMEM;
+    }
+    if (ip_known(p->ip)) {
+      memcpy(sp->ip, p->ip, 16);
+      if (ip_add(r, sp->ip) != 0) {
+        forget(r, sp);
+        return LP2P_ERR_NOMEM;
+      }
+      sp->has_ip = true;
+    }
+  }
+  /* a retained record comes back as it was: a peer cannot wash a bad
+   * score by reconnecting */
+  sp->connected = true;
+  sp->told_to_leave = false;
+  sp->dirty = true;
+  p->sp = sp;
+  return 0;
+}
+
+/* The sticky penalty of a mesh peer that did not deliver enough. */
+static void mesh_failure(gs_tstats *ts) {
+  double threshold = ts->ts->p.mesh_message_deliveries_threshold;
+  if (ts->in_mesh && ts->active && ts->mesh < threshold) {
+    double deficit = threshold - ts->mesh;
+    ts->failure += deficit * deficit;
+  }
+}
+
+void gs_score_detach(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
+  gs_speer *sp = p->sp;
+  p->sp = NULL;
+  /* only scores that are not positive are kept, to dissuade attacks on
+   * the score function; and only when scoring is on */
+  if (!r->score.on || r->score.p.retain_score == 0 || speer_score(r, sp) > 0) {
+    forget(r, sp);
+    return;
+  }
+  for (uint32_t i = 0; i < sp->ntopics; i++) {
+    gs_tstats *ts = &sp->topics[i];
+    ts->first = 0;
+    mesh_failure(ts);
+    ts->in_mesh = false;
+    ts->active = false;
+  }
+  sp->connected = false;
+  sp->dirty = true;
+  sp->expire = now + r->score.p.retain_score;
+}
+
+/* The counters of `sp` in topic `t`, created on first use; NULL for a
+ * topic without score parameters (or out of memory). */
+static gs_tstats *tstats(lp2p_router *r, gs_speer *sp, const gs_topic *t) {
+  const gs_tscore *tsc = t ? t->tscore : NULL;
+  if (!tsc || !sp) {
+    return NULL;
+  }
+  for (uint32_t i = 0; i < sp->ntopics; i++) {
+    if (sp->topics[i].ts == tsc) {
+      return &sp->topics[i];
+    }
+  }
+  if (sp->ntopics == sp->cap_topics) {
+    uint32_t cap = sp->cap_topics ? sp->cap_topics * 2 : 2;
+    gs_tstats *a = lp2p_reallocarray(r->mem, sp->topics, cap, sizeof(*a));
+    if (!a) {
+      return NULL;
+    }
+    sp->topics = a;
+    sp->cap_topics = cap;
+  }
+  gs_tstats *ts = &sp->topics[sp->ntopics++];
+  memset(ts, 0, sizeof(*ts));
+  ts->ts = tsc;
+  return ts;
+}
+
+void gs_score_graft(lp2p_router *r, gs_peer *p, const gs_topic *t,
+                    lp2p_tstamp now) {
+  gs_tstats *ts = tstats(r, p->sp, t);
+  if (ts) {
+    ts->in_mesh = true;
+    ts->graft_time = now;
+    ts->mesh_time = 0;
+    ts->active = false;
+    p->sp->dirty = true;
+  }
+}
+
+void gs_score_prune(lp2p_router *r, gs_peer *p, const gs_topic *t) {
+  gs_tstats *ts = tstats(r, p->sp, t);
+  if (ts) {
+    mesh_failure(ts);
+    /* out of the mesh, P3 no longer applies (the seed's rule): P3b holds
+     * what it owed */
+    ts->in_mesh = false;
+    ts->active = false;
+    p->sp->dirty = true;
+  }
+}
+
+static void add_capped(double *v, double cap) {
+  *v = *v + 1 > cap ? cap : *v + 1;
+}
+
+void gs_score_first(lp2p_router *r, gs_peer *p, const gs_topic *t) {
+  gs_tstats *ts = tstats(r, p->sp, t);
+  if (ts) {
+    add_capped(&ts->first, ts->ts->p.first_message_deliveries_cap);
+    if (ts->in_mesh) {
+      add_capped(&ts->mesh, ts->ts->p.mesh_message_deliveries_cap);
+    }
+    p->sp->dirty = true;
+  }
+}
+
+void gs_score_duplicate(lp2p_router *r, gs_peer *p, const gs_topic *t,
+                        lp2p_tstamp validated, lp2p_tstamp now) {
+  gs_tstats *ts = tstats(r, p->sp, t);
+  /* a copy counts for P3 when it came while the first was validated
+   * (validated == 0) or within the delivery window after */
+  if (ts && ts->in_mesh &&
+      (validated == 0 ||
+       now - validated <= ts->ts->p.mesh_message_deliveries_window)) {
+    add_capped(&ts->mesh, ts->ts->p.mesh_message_deliveries_cap);
+    p->sp->dirty = true;
+  }
+}
+
+void gs_score_invalid(lp2p_router *r, gs_peer *p, const gs_topic *t) {
+  gs_tstats *ts = tstats(r, p->sp, t);
+  if (ts) {
+    ts->invalid += 1;
+    p->sp->dirty = true;
+  }
 }
 
 void gs_score_penalty(lp2p_router *r, gs_peer *p, double count) {
   (void)r;
-  p->behaviour_penalty += count;
+  p->sp->behaviour += count;
+  p->sp->dirty = true;
 }
 
-void gs_score_reject(lp2p_router *r, gs_peer *p, const gs_topic *t) {
-  (void)r;
-  (void)t;
-  p->invalid_messages++;
+/* ---- the score -------------------------------------------------------- */
+
+static void topic_parts(const gs_tstats *ts, double part[5]) {
+  const lp2p_topic_score_params *tp = &ts->ts->p;
+  double p1 = 0, p3 = 0;
+  if (ts->in_mesh && tp->time_in_mesh_quantum) {
+    p1 = (double)(ts->mesh_time / tp->time_in_mesh_quantum);
+    p1 = p1 > tp->time_in_mesh_cap ? tp->time_in_mesh_cap : p1;
+  }
+  if (ts->active && ts->mesh < tp->mesh_message_deliveries_threshold) {
+    double deficit = tp->mesh_message_deliveries_threshold - ts->mesh;
+    p3 = deficit * deficit;
+  }
+  double w = tp->topic_weight;
+  part[0] = w * p1 * tp->time_in_mesh_weight;
+  part[1] = w * ts->first * tp->first_message_deliveries_weight;
+  part[2] = w * p3 * tp->mesh_message_deliveries_weight;
+  part[3] = w * ts->failure * tp->mesh_failure_penalty_weight;
+  part[4] =
+      w * ts->invalid * ts->invalid * tp->invalid_message_deliveries_weight;
 }
+
+static void compute(lp2p_router *r, const gs_speer *sp,
+                    lp2p_peer_score_info *in) {
+  const lp2p_score_params *p = &r->score.p;
+  memset(in, 0, sizeof(*in));
+  for (uint32_t i = 0; i < sp->ntopics; i++) {
+    double part[5];
+    topic_parts(&sp->topics[i], part);
+    in->p1 += part[0];
+    in->p2 += part[1];
+    in->p3 += part[2];
+    in->p3b += part[3];
+    in->p4 += part[4];
+  }
+  in->topics = in->p1 + in->p2 + in->p3 + in->p3b + in->p4;
+  if (p->topic_score_cap > 0 && in->topics > p->topic_score_cap) {
+    in->topics = p->topic_score_cap;
+  }
+  if (r->cb.app_score) {
+    in->p5 = p->app_specific_weight * r->cb.app_score(r, &sp->id, r->user);
+  }
+  in->ip_peers = ip_peers(r, sp);
+  if (sp->has_ip && !whitelisted(p, sp->ip) &&
+      in->ip_peers > (size_t)p->ip_colocation_factor_threshold) {
+    double surplus =
+        (double)(in->ip_peers - (size_t)p->ip_colocation_factor_threshold);
+    in->p6 = surplus * surplus * p->ip_colocation_factor_weight;
+  }
+  if (sp->behaviour > p->behaviour_penalty_threshold) {
+    double excess = sp->behaviour - p->behaviour_penalty_threshold;
+    in->p7 = excess * excess * p->behaviour_penalty_weight;
+  }
+  in->behaviour_penalty = sp->behaviour;
+  in->connected = sp->connected;
+  in->score = in->topics + in->p5 + in->p6 + in->p7;
+}
+
+static double speer_score(const lp2p_router *r, gs_speer *sp) {
+  if (!r->score.on) {
+    return 0;
+  }
+  if (sp->dirty) {
+    lp2p_peer_score_info in;
+    /* a cache, not state: routers are never const objects */
+    compute((lp2p_router *)r, sp, &in);
+    if (in.score != sp->score) {
+      ((lp2p_router *)r)->st.score_changes++;
+    }
+    sp->score = in.score;
+    sp->dirty = false;
+  }
+  return sp->score;
+}
+
+double gs_score(const lp2p_router *r, const gs_peer *p) {
+  return speer_score(r, p->sp);
+}
+
+/* ---- decay -------------------------------------------------------------- */
+
+static void decay(double *v, double factor, double to_zero) {
+  *v *= factor;
+  if (*v < to_zero) {
+    *v = 0;
+  }
+}
+
+static void decay_peer(const lp2p_score_params *p, gs_speer *sp,
+                       lp2p_tstamp now) {
+  for (uint32_t i = 0; i < sp->ntopics; i++) {
+    gs_tstats *ts = &sp->topics[i];
+    const lp2p_topic_score_params *tp = &ts->ts->p;
+    decay(&ts->first, tp->first_message_deliveries_decay, p->decay_to_zero);
+    decay(&ts->mesh, tp->mesh_message_deliveries_decay, p->decay_to_zero);
+    decay(&ts->failure, tp->mesh_failure_penalty_decay, p->decay_to_zero);
+    decay(&ts->invalid, tp->invalid_message_deliveries_decay, p->decay_to_zero);
+    if (ts->in_mesh) {
+      ts->mesh_time = now - ts->graft_time;
+      if (ts->mesh_time > tp->mesh_message_deliveries_activation) {
+        ts->active = true;
+      }
+    }
+  }
+  decay(&sp->behaviour, p->behaviour_penalty_decay, p->decay_to_zero);
+  sp->dirty = true;
+}
+
+/* Every DecayInterval: counters decay, mesh times advance, and retained
+ * records past RetainScore go. Retained records do not decay: a peer
+ * cannot wait a bad score away while gone. */
+static void refresh(lp2p_router *r, lp2p_tstamp now) {
+  gs_speer **gone = NULL;
+  size_t ngone = 0, it = 0;
+  lp2p_map_entry *e;
+  gone = lp2p_malloc(r->mem, (r->score.peers.count + 1) * sizeof(*gone));
+  while ((e = lp2p_map_next(&r->score.peers, &it)) != NULL) {
+    gs_speer *sp = e->value;
+    if (sp->connected) {
+      decay_peer(&r->score.p, sp, now);
+    } else if (sp->expire <= now && gone) {
+      gone[ngone++] = sp;
+    }
+  }
+  for (size_t i = 0; i < ngone; i++) {
+    forget(r, gone[i]);
+  }
+  lp2p_free(r->mem, gone);
+}
+
+/* ---- IWANT promises ------------------------------------------------------ */
+
+void gs_promise_add(lp2p_router *r, const gs_peer *p, const lp2p_bytes *ids,
+                    size_t n, lp2p_tstamp now) {
+  if (!r->score.on || n == 0) {
+    return;
+  }
+  /* one id of the IWANT, at random, stands for all of it, as go does */
+  const lp2p_bytes *id = &ids[lp2p_pcg_below(&r->rng, (uint32_t)n)];
+  uint64_t h = gs_id_hash(r, id->data, id->len);
+  gs_promise *head = lp2p_u64map_get(&r->score.promises, h);
+  for (gs_promise *q = head; q; q = q->next) {
+    if (lp2p_peer_id_equal(&q->peer, &p->id)) {
+      return;
+    }
+  }
+  gs_promise *pr = lp2p_malloc(r->mem, sizeof(*pr));
+  if (!pr) {
+    return; /* an unkept promise then goes unpunished, nothing worse */
+  }
+  pr->peer = p->id;
+  pr->expire = now + r->s.params.iwant_followup_time;
+  pr->next = head;
+  if (lp2p_u64map_put(&r->score.promises, h, pr) != 0) {
+    lp2p_free(r->mem, pr);
+    return;
+  }
+  r->score.npromises++;
+}
+
+void gs_promise_fulfill(lp2p_router *r, uint64_t id_hash) {
+  gs_promise *pr = lp2p_u64map_remove(&r->score.promises, id_hash);
+  while (pr) {
+    gs_promise *next = pr->next;
+    lp2p_free(r->mem, pr);
+    r->score.npromises--;
+    pr = next;
+  }
+}
+
+/* Penalises the peer of every expired promise, once per promise. */
+static void break_promises(lp2p_router *r, gs_promise **link, lp2p_tstamp now) {
+  while (*link) {
+    gs_promise *pr = *link;
+    if (pr->expire > now) {
+      link = &pr->next;
+      continue;
+    }
+    gs_peer *p = gs_peer_find(r, &pr->peer);
+    if (p) {
+      gs_score_penalty(r, p, 1);
+      r->st.broken_promises++;
+    }
+    *link = pr->next;
+    lp2p_free(r->mem, pr);
+    r->score.npromises--;
+  }
+}
+
+static bool no_promise_left(uint64_t key, void *val, void *arg) {
+  (void)key;
+  (void)arg;
+  return val == NULL;
+}
+
+static void check_promises(lp2p_router *r, lp2p_tstamp now) {
+  lp2p_u64map *m = &r->score.promises;
+  for (size_t i = 0; i < m->cap; i++) {
+    if (m->keys[i]) {
+      break_promises(r, (gs_promise **)&m->vals[i], now);
+    }
+  }
+  lp2p_u64map_remove_if(m, no_promise_left, NULL);
+}
+
+/* Asks the host to drop peers below the graylist threshold, once. */
+static void disconnect_graylisted(lp2p_router *r) {
+  size_t it = 0;
+  lp2p_map_entry *e;
+  double graylist = r->score.p.thresholds.graylist;
+  while (r->cb.disconnect && (e = lp2p_map_next(&r->peers, &it)) != NULL) {
+    gs_peer *p = e->value;
+    if (!p->sp->told_to_leave && gs_score(r, p) < graylist) {
+      p->sp->told_to_leave = true;
+      r->cb.disconnect(r, &p->id, p->user, r->user);
+    }
+  }
+}
+
+void gs_score_heartbeat(lp2p_router *r, lp2p_tstamp now) {
+  if (!r->score.on) {
+    return;
+  }
+  if (now >= r->score.next_decay) {
+    refresh(r, now);
+    r->score.next_decay += r->score.p.decay_interval;
+    if (r->score.next_decay <= now) {
+      r->score.next_decay = now + r->score.p.decay_interval;
+    }
+  }
+  check_promises(r, now);
+  disconnect_graylisted(r);
+}
+
+lp2p_tstamp gs_score_expiry(const lp2p_router *r) {
+  return r->score.next_decay;
+}
+
+/* ---- the API ------------------------------------------------------------- */
 
 double lp2p_router_peer_score(const lp2p_router *r, const lp2p_peer_id *peer) {
-  gs_peer *p = gs_peer_find(r, peer);
-  return p ? gs_score(r, p) : 0.0;
+  gs_speer *sp = lp2p_map_get(&r->score.peers, peer->bytes, peer->len);
+  return sp ? speer_score(r, sp) : 0.0;
+}
+
+int lp2p_router_peer_score_info(lp2p_router *r, const lp2p_peer_id *peer,
+                                lp2p_peer_score_info *info) {
+  gs_speer *sp = lp2p_map_get(&r->score.peers, peer->bytes, peer->len);
+  if (!sp) {
+    return LP2P_ERR_NOT_FOUND;
+  }
+  compute(r, sp, info);
+  if (!r->score.on) {
+    double penalty = info->behaviour_penalty;
+    size_t ip = info->ip_peers;
+    bool connected = info->connected;
+    memset(info, 0, sizeof(*info));
+    info->behaviour_penalty = penalty;
+    info->ip_peers = ip;
+    info->connected = connected;
+  }
+  return 0;
+}
+
+int lp2p_router_peer_topic_score(const lp2p_router *r, const lp2p_peer_id *peer,
+                                 const uint8_t *topic, size_t len,
+                                 lp2p_peer_topic_score *out) {
+  gs_speer *sp = lp2p_map_get(&r->score.peers, peer->bytes, peer->len);
+  const gs_tscore *tsc = gs_tscore_find(r, topic, len);
+  for (uint32_t i = 0; sp && tsc && i < sp->ntopics; i++) {
+    const gs_tstats *ts = &sp->topics[i];
+    if (ts->ts == tsc) {
+      out->in_mesh = ts->in_mesh;
+      out->mesh_time = ts->mesh_time;
+      out->first_message_deliveries = ts->first;
+      out->mesh_message_deliveries = ts->mesh;
+      out->mesh_message_deliveries_active = ts->active;
+      out->mesh_failure_penalty = ts->failure;
+      out->invalid_message_deliveries = ts->invalid;
+      return 0;
+    }
+  }
+  return LP2P_ERR_NOT_FOUND;
+}
+
+int lp2p_router_set_topic_score_params(lp2p_router *r, const uint8_t *topic,
+                                       size_t len,
+                                       const lp2p_topic_score_params *p,
+                                       lp2p_errdetail *err) {
+  if (!r->score.on) {
+    return lp2p_errdetail_set(err, LP2P_ERR_STATE,
+                              "scoring is off: set settings.scoring");
+  }
+  if (len == 0 || len > r->s.limits.max_topic_len) {
+    return lp2p_errdetail_set(err, LP2P_ERR_INVALID_ARG, "bad topic length");
+  }
+  int rv = lp2p_topic_score_params_validate(p, err);
+  if (rv != 0) {
+    return rv;
+  }
+  gs_tscore *tsc = lp2p_map_get(&r->score.topics, topic, len);
+  if (tsc) {
+    tsc->p = *p; /* counters keep running under the new parameters */
+    return 0;
+  }
+  tsc = lp2p_malloc(r->mem, sizeof(*tsc) + len);
+  if (!tsc) {
+    return LP2P_ERR_NOMEM;
+  }
+  tsc->p = *p;
+  tsc->name_len = len;
+  memcpy(tsc->name, topic, len);
+  if (lp2p_map_put(&r->score.topics, tsc->name, len, tsc) != 0) {
+    lp2p_free(r->mem, tsc);
+    return LP2P_ERR_NOMEM;
+  }
+  gs_topic *t = gs_topic_find(r, topic, len);
+  if (t) {
+    t->tscore = tsc;
+  }
+  return 0;
 }

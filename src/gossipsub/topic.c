@@ -33,6 +33,7 @@ gs_topic *gs_topic_get(lp2p_router *r, const uint8_t *name, size_t len) {
   }
   memcpy(t->name, name, len);
   t->name_len = len;
+  t->tscore = gs_tscore_find(r, name, len);
   t->fanout_expiry = LP2P_TSTAMP_NEVER;
   if (lp2p_map_put(&r->topics, t->name, len, t) != 0) {
     lp2p_free(r->mem, t);
@@ -170,13 +171,13 @@ void gs_backoff_expire(gs_topic *t, lp2p_tstamp now) {
 }
 
 int gs_mesh_add(lp2p_router *r, gs_topic *t, gs_peer *p, lp2p_tstamp now) {
-  (void)now;
   if (gs_peers_has(&t->mesh, p)) {
     return 0;
   }
   int rv = gs_peers_add(r, &t->mesh, p);
   if (rv == 0) {
     gs_peers_remove(&t->fanout, p);
+    gs_score_graft(r, p, t, now);
     gs_event(r, LP2P_EV_GRAFT, p, t);
   }
   return rv;
@@ -185,6 +186,7 @@ int gs_mesh_add(lp2p_router *r, gs_topic *t, gs_peer *p, lp2p_tstamp now) {
 void gs_mesh_remove(lp2p_router *r, gs_topic *t, gs_peer *p, lp2p_tstamp now) {
   (void)now;
   if (gs_peers_remove(&t->mesh, p)) {
+    gs_score_prune(r, p, t);
     gs_event(r, LP2P_EV_PRUNE, p, t);
   }
 }

@@ -132,12 +132,12 @@ static void graft_while_backing_off_is_pruned_and_penalised(void **state) {
   th_drain(&t, &ids[0], &o, TH_T0);
   assert_int_equal(o.prunes, 1);
   gs_peer *p = gs_peer_find(t.r, &ids[0]);
-  assert_true(p->behaviour_penalty == 2.0);
+  assert_true(p->sp->behaviour == 2.0);
   /* 30 s later, past the flood threshold: PRUNE, one penalty */
   th_rpc_init(&m);
   th_rpc_graft(&m, TOPIC);
   th_rpc_send(&t, &ids[0], &m, TH_T0 + 30 * LP2P_SECONDS);
-  assert_true(p->behaviour_penalty == 3.0);
+  assert_true(p->sp->behaviour == 3.0);
   /* the refreshed backoff (60 s from the last GRAFT) ends at 90 s; a
    * GRAFT within two slack heartbeats of its end is accepted */
   th_rpc_init(&m);
@@ -846,7 +846,6 @@ static void invalid_signature_is_rejected_and_counted(void **state) {
   lp2p_router_stats st;
   lp2p_router_get_stats(t.r, &st);
   assert_int_equal(st.msgs_invalid_signature, 1);
-  assert_int_equal(gs_peer_find(t.r, &ids[0])->invalid_messages, 1);
   /* the forgery did not poison the seen cache: the real one is delivered */
   th_rpc_init(&m);
   th_rpc_msg(&m, &author, TOPIC, (const uint8_t *)"good", 4, 1);
@@ -973,7 +972,6 @@ static void pending_validations_are_bounded(void **state) {
   lp2p_router_get_stats(t.r, &st);
   assert_int_equal(st.pending_validations, 1);
   assert_int_equal(st.msgs_rejected, 1);
-  assert_int_equal(gs_peer_find(t.r, &ids[0])->invalid_messages, 1);
   /* the third, never marked seen, is processed when it comes again */
   th_rpc m;
   th_rpc_init(&m);

@@ -31,6 +31,59 @@ static void on_connect(lp2p_router *r, const lp2p_peer_id *peer,
   t->last_connect = *peer;
 }
 
+static double on_app_score(lp2p_router *r, const lp2p_peer_id *peer,
+                           void *user) {
+  th_router *t = user;
+  (void)r;
+  for (size_t i = 0; i < t->napp; i++) {
+    if (lp2p_peer_id_equal(&t->app_peer[i], peer)) {
+      return t->app_value[i];
+    }
+  }
+  return 0;
+}
+
+static void on_disconnect(lp2p_router *r, const lp2p_peer_id *peer,
+                          void *peer_user, void *user) {
+  th_router *t = user;
+  (void)r;
+  (void)peer;
+  (void)peer_user;
+  t->disconnects++;
+}
+
+void th_set_app_score(th_router *t, const lp2p_peer_id *peer, double v) {
+  size_t i = 0;
+  while (i < t->napp && !lp2p_peer_id_equal(&t->app_peer[i], peer)) {
+    i++;
+  }
+  if (i == t->napp) {
+    assert_true(t->napp < 32);
+    t->app_peer[t->napp++] = *peer;
+  }
+  t->app_value[i] = v;
+  /* the router samples P5 when it recomputes a score: make it */
+  gs_peer *p = t->r ? gs_peer_find(t->r, peer) : NULL;
+  if (p) {
+    p->sp->dirty = true;
+  }
+}
+
+void th_score_settings(lp2p_router_settings *s) {
+  lp2p_score_params *p = &s->score;
+  s->scoring = true;
+  memset(p, 0, sizeof(*p));
+  p->app_specific_weight = 1;
+  p->decay_interval = LP2P_SECONDS;
+  p->decay_to_zero = 0.01;
+  p->retain_score = 10 * LP2P_SECONDS;
+  p->thresholds.gossip = -10;
+  p->thresholds.publish = -20;
+  p->thresholds.graylist = -30;
+  p->thresholds.accept_px = 5;
+  p->thresholds.opportunistic_graft = 3;
+}
+
 static void on_event(lp2p_router *r, const lp2p_router_event *ev, void *user) {
   th_router *t = user;
   (void)r;
@@ -66,6 +119,8 @@ void th_router_new_validating(th_router *t, const lp2p_router_settings *s,
   cb.deliver = on_deliver;
   cb.connect = on_connect;
   cb.event = on_event;
+  cb.app_score = on_app_score;
+  cb.disconnect = on_disconnect;
   if (t->validator) {
     cb.validate = on_validate;
   }

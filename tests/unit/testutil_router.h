@@ -23,7 +23,19 @@ typedef struct th_router {
   size_t connects;
   lp2p_peer_id last_connect;
   size_t events[4];
+  size_t disconnects;
+  /* P5 of each peer: the app_score callback answers from here */
+  lp2p_peer_id app_peer[32];
+  double app_value[32];
+  size_t napp;
 } th_router;
+
+/* Sets the application score (P5, weight from the settings) of `peer`. */
+void th_set_app_score(th_router *t, const lp2p_peer_id *peer, double v);
+/* Scoring on: decay every second, DecayToZero 0.01, RetainScore 10 s,
+ * AppSpecificWeight 1, thresholds gossip -10, publish -20, graylist -30,
+ * acceptPX 5, opportunistic graft 3; other weights 0. */
+void th_score_settings(lp2p_router_settings *s);
 
 /* Default settings with the key made from `seed`. */
 void th_settings(lp2p_router_settings *s, uint8_t seed);
