@@ -45,6 +45,19 @@ typedef struct sim_args {
   bool json;
 } sim_args;
 
+static const char *const attack_names[] = {"none", "invalid", "drop",
+                                           "ihave-spam", "graft-spam"};
+
+static int parse_attack(const char *v, lp2p_sim_attack *out) {
+  for (int i = 1; i < 5; i++) {
+    if (strcmp(v, attack_names[i]) == 0) {
+      *out = (lp2p_sim_attack)i;
+      return 0;
+    }
+  }
+  return -1;
+}
+
 static int parse_flag(sim_args *a, int argc, char **argv, int *i) {
   const char *arg = argv[*i], *val = *i + 1 < argc ? argv[*i + 1] : NULL;
   if (strcmp(arg, "--json") == 0) {
@@ -54,6 +67,12 @@ static int parse_flag(sim_args *a, int argc, char **argv, int *i) {
   } else if (strcmp(arg, "--idontwant") == 0 && val) {
     (*i)++;
     return on_off(val, &a->c.idontwant);
+  } else if (strcmp(arg, "--score") == 0 && val) {
+    (*i)++;
+    return on_off(val, &a->c.scoring);
+  } else if (strcmp(arg, "--attack") == 0 && val) {
+    (*i)++;
+    return parse_attack(val, &a->c.attack);
   } else if (strcmp(arg, "--model") == 0 && val) {
     (*i)++;
     if (strcmp(val, "uniform") != 0 && strcmp(val, "interop") != 0) {
@@ -74,7 +93,7 @@ static int parse_flag(sim_args *a, int argc, char **argv, int *i) {
 static int parse_args(sim_args *a, int argc, char **argv) {
   uint64_t nodes = a->c.nodes, degree = a->c.degree, msgs = a->c.messages;
   uint64_t size = a->c.size, seed = a->c.seed, interval_ms = 100;
-  uint64_t latency_ms = 50, drain_s = 5;
+  uint64_t latency_ms = 50, drain_s = 5, attackers = 0;
   for (int i = 0; i < argc; i++) {
     int rv = parse_flag(a, argc, argv, &i);
     if (rv == 1) {
@@ -87,6 +106,7 @@ static int parse_args(sim_args *a, int argc, char **argv) {
       r += opt_u64(argc, argv, &i, "--interval-ms", &interval_ms) != 0;
       r += opt_u64(argc, argv, &i, "--latency-ms", &latency_ms) != 0;
       r += opt_u64(argc, argv, &i, "--drain-s", &drain_s) != 0;
+      r += opt_u64(argc, argv, &i, "--attackers", &attackers) != 0;
       rv = r == 1 ? 0 : -1;
     }
     if (rv != 0) {
@@ -102,6 +122,15 @@ static int parse_args(sim_args *a, int argc, char **argv) {
   a->c.interval = interval_ms * LP2P_MILLISECONDS;
   a->c.latency = latency_ms * LP2P_MILLISECONDS;
   a->c.drain = drain_s * LP2P_SECONDS;
+  a->c.attackers = (size_t)attackers;
+  if (attackers && a->c.attack == LP2P_ATTACK_NONE) {
+    fprintf(stderr, "lp2p sim: --attackers needs --attack\n");
+    return -1;
+  }
+  if (!attackers && a->c.attack != LP2P_ATTACK_NONE) {
+    fprintf(stderr, "lp2p sim: --attack needs --attackers N\n");
+    return -1;
+  }
   return 0;
 }
 
@@ -127,6 +156,8 @@ static void print_json(const sim_args *a, const lp2p_sim_result *r,
   }
   printf("{\"nodes\":%zu,\"degree\":%zu,\"messages\":%zu,\"size\":%zu,"
          "\"seed\":%llu,\"sign\":%s,\"idontwant\":%s,\"model\":\"%s\","
+         "\"attackers\":%zu,\"attack\":\"%s\",\"score\":%s,"
+         "\"attacker_score_mean\":%.3f,"
          "\"delivery_ratio\":%.6f,\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,"
          "\"p99\":%.3f,\"max\":%.3f},\"duplicates_per_message\":%.4f,"
          "\"bytes_per_delivered_byte\":%.4f,\"mesh_degree\":{\"min\":%zu,"
@@ -136,12 +167,13 @@ static void print_json(const sim_args *a, const lp2p_sim_result *r,
          a->c.nodes, a->c.degree, a->c.messages, a->c.size,
          (unsigned long long)a->c.seed, a->c.sign ? "true" : "false",
          a->c.idontwant ? "true" : "false",
-         a->c.model == LP2P_SIM_INTEROP ? "interop" : "uniform",
-         r->delivery_ratio, r->latency_p50_ms, r->latency_p90_ms,
-         r->latency_p99_ms, r->latency_max_ms, r->duplicates_per_message,
-         r->bytes_per_delivered_byte, r->mesh_min, r->mesh_mean, r->mesh_max,
-         (unsigned long long)r->events, (unsigned long long)r->rpcs_lost, hash,
-         wall, peak_rss_mb());
+         a->c.model == LP2P_SIM_INTEROP ? "interop" : "uniform", a->c.attackers,
+         attack_names[a->c.attack], a->c.scoring ? "true" : "false",
+         r->attacker_score_mean, r->delivery_ratio, r->latency_p50_ms,
+         r->latency_p90_ms, r->latency_p99_ms, r->latency_max_ms,
+         r->duplicates_per_message, r->bytes_per_delivered_byte, r->mesh_min,
+         r->mesh_mean, r->mesh_max, (unsigned long long)r->events,
+         (unsigned long long)r->rpcs_lost, hash, wall, peak_rss_mb());
 }
 
 static void print_summary(const sim_args *a, const lp2p_sim_result *r,
@@ -160,6 +192,11 @@ static void print_summary(const sim_args *a, const lp2p_sim_result *r,
          r->duplicates_per_message, r->bytes_per_delivered_byte);
   printf("mesh degree min %zu, mean %.2f, max %zu\n", r->mesh_min, r->mesh_mean,
          r->mesh_max);
+  if (a->c.attackers) {
+    printf("attackers   %zu (%s), scoring %s, their mean score %.2f\n",
+           a->c.attackers, attack_names[a->c.attack],
+           a->c.scoring ? "on" : "off", r->attacker_score_mean);
+  }
   printf("%llu events in %.2f s wall, peak RSS %.0f MiB\n",
          (unsigned long long)r->events, wall, peak_rss_mb());
 }
@@ -197,6 +234,9 @@ const cli_command cli_cmd_sim = {
     "                [--seed S] [--sign|--no-sign] [--idontwant on|off]\n"
     "                [--model uniform|interop] [--latency-ms MS] [--loss P]\n"
     "                [--interval-ms MS] [--drain-s S] [--json]\n"
+    "                [--attackers A --attack invalid|drop|ihave-spam|"
+    "graft-spam]\n"
+    "                [--score on|off]\n"
     "\n"
     "Runs N lp2p routers (the code of the node) in one process on a virtual\n"
     "clock. Each node dials K/2 random others (degree K on average) and\n"
@@ -207,6 +247,14 @@ const cli_command cli_cmd_sim = {
     "(8 regions, 2-220 ms, 20% of nodes at 1 Gbit/s, 80% at 50 Mbit/s).\n"
     "--loss drops that fraction of RPCs. Defaults: 100 nodes, degree 20,\n"
     "100 messages of 1024 bytes, seed 1, signed, IDONTWANT on.\n"
+    "\n"
+    "--attackers adds A nodes that connect like the others and attack:\n"
+    "invalid (publish and forward bad signatures), drop (stay in meshes,\n"
+    "forward nothing), ihave-spam (advertise ids, never answer IWANT) or\n"
+    "graft-spam (GRAFT again and again during backoff). --score on turns\n"
+    "on peer scoring with parameters modelled on Ethereum's (one slot a\n"
+    "second); delivery counts honest nodes only, and attacker_score_mean\n"
+    "is the mean score honest nodes give attackers.\n"
     "\n"
     "--json prints one object: delivery_ratio, latency_ms {p50,p90,p99,max},\n"
     "duplicates_per_message, bytes_per_delivered_byte, mesh_degree\n"

@@ -26,6 +26,16 @@ typedef enum lp2p_sim_model {
   LP2P_SIM_INTEROP = 1,
 } lp2p_sim_model;
 
+/* What the attackers do (each a router like the others, joined to the
+ * topic, with the same number of connections). */
+typedef enum lp2p_sim_attack {
+  LP2P_ATTACK_NONE = 0,
+  LP2P_ATTACK_INVALID = 1,    /* publish and forward bad signatures */
+  LP2P_ATTACK_DROP = 2,       /* stay in meshes, forward nothing */
+  LP2P_ATTACK_IHAVE_SPAM = 3, /* advertise ids by IHAVE, answer no IWANT */
+  LP2P_ATTACK_GRAFT_SPAM = 4, /* GRAFT again and again during backoff */
+} lp2p_sim_attack;
+
 typedef struct lp2p_sim_config {
   size_t nodes;
   size_t degree;   /* connections each node makes and accepts, about */
@@ -42,6 +52,12 @@ typedef struct lp2p_sim_config {
   lp2p_tstamp interval;      /* between publishes */
   lp2p_tstamp drain;         /* after the last publish */
   lp2p_router_params params; /* for every router */
+  size_t attackers;          /* extra nodes, beside `nodes` honest ones */
+  lp2p_sim_attack attack;
+  lp2p_tstamp attack_interval; /* between an attacker's moves */
+  bool scoring;                /* peer scoring with score / topic_score below */
+  lp2p_score_params score;
+  lp2p_topic_score_params topic_score;
   /* called now and then with the fraction of simulated time done */
   void (*progress)(double done, void *user);
   void *progress_user;
@@ -49,8 +65,16 @@ typedef struct lp2p_sim_config {
 
 /* Defaults: 100 nodes, degree 20, 100 messages of 1 KiB, seed 1, signed,
  * IDONTWANT on, uniform 50 ms links at 1 Gbit/s, no loss, go's router
- * parameters. */
+ * parameters, no attackers, scoring off (its parameters set to
+ * lp2p_sim_score_params_default). */
 LP2P_API void lp2p_sim_config_default(lp2p_sim_config *c);
+
+/* Score parameters modelled on those Ethereum consensus clients use for
+ * one topic (beacon blocks), on the simulator's time scale: a slot is one
+ * heartbeat (1 s) and an epoch 4 slots, so that activation and decay
+ * happen within a run of seconds. */
+LP2P_API void lp2p_sim_score_params_default(lp2p_score_params *p,
+                                            lp2p_topic_score_params *tp);
 
 typedef struct lp2p_sim_result {
   double delivery_ratio; /* deliveries / (messages x (nodes - 1)) */
@@ -63,6 +87,9 @@ typedef struct lp2p_sim_result {
   uint64_t delivered, expected;
   uint64_t bytes_sent; /* every RPC byte that left a node */
   uint64_t rpcs_lost;
+  /* the mean score honest nodes hold for the attackers they know at the
+   * end (0 without attackers) */
+  double attacker_score_mean;
   uint8_t trace_hash[32]; /* SHA-256 of the ordered event trace */
 } lp2p_sim_result;
 

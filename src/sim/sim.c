@@ -2,67 +2,12 @@
  * simulated links; one event heap of RPC arrivals, publishes and router
  * timers; one virtual clock. Nothing here reads a clock or a random
  * source: randomness is PCG streams from the configured seed. */
-#include <sodium.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/heap.h"
-#include "base/mem.h"
-#include "base/pcg.h"
-#include "lp2p/sim.h"
 #include "sim/model.h"
-
-#define TOPIC "lp2p-sim"
-#define TOPIC_LEN (sizeof(TOPIC) - 1)
-
-enum { EV_TIMER, EV_TX_DONE, EV_RPC, EV_PUBLISH };
-
-/* Heap entries start with this header so that one heap orders them all. */
-typedef struct sim_entry {
-  lp2p_heap_item item; /* key: time */
-  uint8_t kind;
-} sim_entry;
-
-typedef struct sim_event {
-  sim_entry h;
-  uint32_t to, from;
-  size_t len;
-  uint8_t bytes[];
-} sim_event;
-
-typedef struct sim sim;
-
-typedef struct sim_node {
-  sim_entry timer;   /* the router's next heartbeat */
-  sim_entry tx_done; /* the uplink finishes sending an RPC */
-  lp2p_tstamp uplink_free;
-  sim *s;
-  uint32_t index;
-  lp2p_router *r;
-  lp2p_peer_id id;
-  lp2p_pcg rng;
-  uint64_t uplink_bps;
-  uint8_t region;
-  uint32_t *links, nlinks, caplinks;
-} sim_node;
-
-struct sim {
-  const lp2p_sim_config *c;
-  sim_node *nodes;
-  lp2p_heap heap;
-  lp2p_pcg rng;
-  lp2p_tstamp now, end;
-  crypto_hash_sha256_state trace;
-  /* trace records are hashed a buffer at a time: hashing each one alone
-   * would cost more than the event */
-  uint8_t trace_buf[4096];
-  size_t trace_len;
-  lp2p_tstamp *published; /* per message */
-  uint64_t *latencies;    /* ns, one per delivery */
-  lp2p_sim_result *res;
-  int err;
-};
+#include "sim/sim_internal.h"
 
 static void node_rand(uint8_t *dest, size_t len, void *user) {
   sim_node *n = user;
@@ -101,8 +46,8 @@ static void on_deliver(lp2p_router *r, const lp2p_message *m, void *user) {
   sim *s = n->s;
   uint64_t k = message_index(m);
   (void)r;
-  if (!m->received_from || k >= s->c->messages) {
-    return; /* our own publish, or not a message of this run */
+  if (!m->received_from || k >= s->c->messages || n->attacker) {
+    return; /* ours, not a message of this run, or at an attacker */
   }
   s->latencies[s->res->delivered++] = s->now - s->published[k];
   trace(s, 'D', n->index, (uint32_t)k, m->data.len);
@@ -121,7 +66,7 @@ static int on_msg_id(lp2p_router *r, const lp2p_message *m, uint8_t *out,
   return 8;
 }
 
-static int push(sim *s, sim_entry *e, lp2p_tstamp at) {
+int sim_push(sim *s, sim_entry *e, lp2p_tstamp at) {
   e->item.key = at;
   if (lp2p_heap_push(&s->heap, &e->item) != 0) {
     return s->err = LP2P_ERR_NOMEM;
@@ -131,8 +76,8 @@ static int push(sim *s, sim_entry *e, lp2p_tstamp at) {
 
 /* Delivers one RPC of `n` to `to` a link latency from now, unless the
  * link loses it. */
-static void send_rpc(sim *s, sim_node *n, sim_node *to, const uint8_t *rpc,
-                     size_t len, lp2p_tstamp sent) {
+void sim_send_rpc(sim *s, sim_node *n, sim_node *to, const uint8_t *rpc,
+                  size_t len, lp2p_tstamp sent) {
   if (s->c->loss > 0 && lp2p_pcg_double(&s->rng) < s->c->loss) {
     s->res->rpcs_lost++;
     return;
@@ -148,28 +93,45 @@ static void send_rpc(sim *s, sim_node *n, sim_node *to, const uint8_t *rpc,
   ev->len = len;
   memcpy(ev->bytes, rpc, len);
   lp2p_heap_item_init(&ev->h.item);
-  if (push(s, &ev->h,
-           sent + lp2p_sim_model_latency(s->c, n->region, to->region)) != 0) {
+  if (sim_push(s, &ev->h,
+               sent + lp2p_sim_model_latency(s->c, n->region, to->region)) !=
+      0) {
     free(ev);
   }
 }
 
-/* The uplink of `n`, like a socket with backpressure: while it is free,
- * take the router's next RPC (it goes round robin over the peers with
- * data) and hold the uplink for size / bandwidth. What waits stays in the
- * router's queues, where an IDONTWANT can still take a message out. */
+/* What an attacker's router would send, as the attack rewrites it. */
+static void send_attacker_rpc(sim *s, sim_node *n, sim_node *to,
+                              const uint8_t *rpc, size_t len) {
+  uint8_t *copy = malloc(len);
+  if (!copy) {
+    s->err = LP2P_ERR_NOMEM;
+    return;
+  }
+  memcpy(copy, rpc, len);
+  len = sim_attack_filter(s, n, copy, len);
+  if (len) {
+    sim_send_rpc(s, n, to, copy, len, n->uplink_free);
+  }
+  free(copy);
+}
+
 /* RPCs that start within this window of now are pulled at once: an
  * IDONTWANT can then no longer cancel them, which real uplinks also
  * allow for what already sits in socket buffers; it saves an event per
  * RPC on fast links. */
 #define TX_WINDOW LP2P_MILLISECONDS
 
+/* The uplink of `n`, like a socket with backpressure: while it is free,
+ * take the router's next RPC (it goes round robin over the peers with
+ * data) and hold the uplink for size / bandwidth. What waits stays in the
+ * router's queues, where an IDONTWANT can still take a message out. */
 static void transmit(sim *s, sim_node *n) {
   while (!s->err && lp2p_router_has_pending(n->r)) {
     if (n->uplink_free > s->now + TX_WINDOW) {
       /* come back when the uplink is free, once */
       if (!lp2p_heap_contains(&n->tx_done.item)) {
-        push(s, &n->tx_done, n->uplink_free);
+        sim_push(s, &n->tx_done, n->uplink_free);
       }
       return;
     }
@@ -185,7 +147,11 @@ static void transmit(sim *s, sim_node *n) {
         n->uplink_bps ? (lp2p_tstamp)len * 8 * LP2P_SECONDS / n->uplink_bps : 0;
     n->uplink_free = (n->uplink_free > s->now ? n->uplink_free : s->now) + busy;
     s->res->bytes_sent += (uint64_t)len;
-    send_rpc(s, n, peer_user, out, (size_t)len, n->uplink_free);
+    if (n->attacker) {
+      send_attacker_rpc(s, n, peer_user, out, (size_t)len);
+    } else {
+      sim_send_rpc(s, n, peer_user, out, (size_t)len, n->uplink_free);
+    }
   }
 }
 
@@ -216,10 +182,16 @@ static int make_router(sim *s, sim_node *n) {
   st.rand_fn = node_rand;
   st.rand_user = n;
   st.first_seqno = 1;
+  st.scoring = c->scoring;
+  st.score = c->score;
   cb.deliver = on_deliver;
   cb.msg_id = on_msg_id;
   if (rv == 0) {
     rv = lp2p_router_new(&n->r, &st, &cb, NULL, n, 0, NULL);
+  }
+  if (rv == 0 && c->scoring) {
+    rv = lp2p_router_set_topic_score_params(
+        n->r, (const uint8_t *)SIM_TOPIC, SIM_TOPIC_LEN, &c->topic_score, NULL);
   }
   lp2p_pubkey pub;
   if (rv == 0) {
@@ -273,7 +245,7 @@ static int connect_nodes(sim *s, sim_node *a, sim_node *b) {
 
 /* Each node dials degree/2 random others, so degrees average `degree`. */
 static int build_topology(sim *s) {
-  size_t n = s->c->nodes, dials = s->c->degree / 2;
+  size_t n = s->total, dials = s->c->degree / 2;
   for (size_t i = 0; i < n; i++) {
     sim_node *a = &s->nodes[i];
     for (size_t d = 0, tries = 0; d < dials && tries < 64 * dials; tries++) {
@@ -293,10 +265,11 @@ static int build_topology(sim *s) {
 
 static int setup_nodes(sim *s) {
   const lp2p_sim_config *c = s->c;
-  for (size_t i = 0; i < c->nodes; i++) {
+  for (size_t i = 0; i < s->total; i++) {
     sim_node *n = &s->nodes[i];
     n->s = s;
     n->index = (uint32_t)i;
+    n->attacker = i >= c->nodes;
     lp2p_pcg_seed(&n->rng, c->seed, 2 * i + 1);
     lp2p_sim_model_place(c, &s->rng, &n->region, &n->uplink_bps);
     int rv = make_router(s, n);
@@ -307,14 +280,17 @@ static int setup_nodes(sim *s) {
     lp2p_heap_item_init(&n->timer.item);
     n->tx_done.kind = EV_TX_DONE;
     lp2p_heap_item_init(&n->tx_done.item);
+    n->attack.kind = EV_ATTACK;
+    lp2p_heap_item_init(&n->attack.item);
   }
   int rv = build_topology(s);
-  for (size_t i = 0; rv == 0 && i < c->nodes; i++) {
+  for (size_t i = 0; rv == 0 && i < s->total; i++) {
     sim_node *n = &s->nodes[i];
-    rv = lp2p_router_join(n->r, (const uint8_t *)TOPIC, TOPIC_LEN, s->now);
+    rv = lp2p_router_join(n->r, (const uint8_t *)SIM_TOPIC, SIM_TOPIC_LEN,
+                          s->now);
     if (rv == 0) {
       transmit(s, n);
-      rv = push(s, &n->timer, lp2p_router_expiry(n->r));
+      rv = sim_push(s, &n->timer, lp2p_router_expiry(n->r));
     }
   }
   return rv != 0 ? rv : s->err;
@@ -333,7 +309,7 @@ static int schedule_publishes(sim *s) {
     ev->len = 0;
     lp2p_heap_item_init(&ev->h.item);
     s->published[k] = c->warmup + (lp2p_tstamp)k * c->interval;
-    if (push(s, &ev->h, s->published[k]) != 0) {
+    if (sim_push(s, &ev->h, s->published[k]) != 0) {
       free(ev);
       return LP2P_ERR_NOMEM;
     }
@@ -352,8 +328,8 @@ static void publish(sim *s, sim_event *ev) {
     data[i] = (uint8_t)((uint64_t)ev->from >> (56 - 8 * i));
   }
   sim_node *n = &s->nodes[ev->to];
-  lp2p_router_publish(n->r, (const uint8_t *)TOPIC, TOPIC_LEN, data, size, NULL,
-                      NULL, s->now);
+  lp2p_router_publish(n->r, (const uint8_t *)SIM_TOPIC, SIM_TOPIC_LEN, data,
+                      size, NULL, NULL, s->now);
   free(data);
   settle(s, n);
 }
@@ -365,11 +341,17 @@ static void handle(sim *s, sim_entry *e) {
     trace(s, 'T', n->index, 0, 0);
     lp2p_router_handle_expiry(n->r, s->now);
     transmit(s, n);
-    push(s, &n->timer, lp2p_router_expiry(n->r));
+    sim_push(s, &n->timer, lp2p_router_expiry(n->r));
     return;
   }
   if (e->kind == EV_TX_DONE) {
     transmit(s, (sim_node *)((uint8_t *)e - offsetof(sim_node, tx_done)));
+    return;
+  }
+  if (e->kind == EV_ATTACK) {
+    sim_node *n = (sim_node *)((uint8_t *)e - offsetof(sim_node, attack));
+    trace(s, 'A', n->index, 0, 0);
+    sim_attack_tick(s, n);
     return;
   }
   sim_event *ev = (sim_event *)e;
@@ -417,6 +399,24 @@ static double percentile_ms(const uint64_t *sorted, size_t n, double p) {
   return (double)sorted[i] / 1e6;
 }
 
+/* The mean of the scores honest nodes hold for the attackers they have
+ * met (connected, or retained after a disconnection). */
+static double attacker_score_mean(sim *s) {
+  double sum = 0;
+  size_t n = 0;
+  for (size_t i = 0; i < s->c->nodes; i++) {
+    for (size_t j = s->c->nodes; j < s->total; j++) {
+      lp2p_peer_score_info in;
+      if (lp2p_router_peer_score_info(s->nodes[i].r, &s->nodes[j].id, &in) ==
+          0) {
+        sum += in.score;
+        n++;
+      }
+    }
+  }
+  return n ? sum / (double)n : 0;
+}
+
 static void summarise(sim *s) {
   const lp2p_sim_config *c = s->c;
   lp2p_sim_result *res = s->res;
@@ -427,8 +427,8 @@ static void summarise(sim *s) {
     lp2p_topic_stats ts;
     lp2p_router_get_stats(s->nodes[i].r, &st);
     dups += st.msgs_duplicate;
-    lp2p_router_topic_stats(s->nodes[i].r, (const uint8_t *)TOPIC, TOPIC_LEN,
-                            &ts);
+    lp2p_router_topic_stats(s->nodes[i].r, (const uint8_t *)SIM_TOPIC,
+                            SIM_TOPIC_LEN, &ts);
     res->mesh_min = ts.mesh < res->mesh_min ? ts.mesh : res->mesh_min;
     res->mesh_max = ts.mesh > res->mesh_max ? ts.mesh : res->mesh_max;
     res->mesh_mean += (double)ts.mesh / (double)c->nodes;
@@ -446,6 +446,7 @@ static void summarise(sim *s) {
   res->latency_p90_ms = percentile_ms(s->latencies, res->delivered, 0.90);
   res->latency_p99_ms = percentile_ms(s->latencies, res->delivered, 0.99);
   res->latency_max_ms = percentile_ms(s->latencies, res->delivered, 1.0);
+  res->attacker_score_mean = attacker_score_mean(s);
   crypto_hash_sha256_update(&s->trace, s->trace_buf, s->trace_len);
   crypto_hash_sha256_final(&s->trace, res->trace_hash);
 }
@@ -454,12 +455,12 @@ static void teardown(sim *s) {
   lp2p_heap_item *it;
   while ((it = lp2p_heap_pop(&s->heap)) != NULL) {
     uint8_t kind = ((sim_entry *)it)->kind;
-    if (kind != EV_TIMER && kind != EV_TX_DONE) {
+    if (kind != EV_TIMER && kind != EV_TX_DONE && kind != EV_ATTACK) {
       free(it);
     }
   }
   lp2p_heap_free(&s->heap);
-  for (size_t i = 0; s->nodes && i < s->c->nodes; i++) {
+  for (size_t i = 0; s->nodes && i < s->total; i++) {
     lp2p_router_del(s->nodes[i].r);
     free(s->nodes[i].links);
   }
@@ -469,12 +470,21 @@ static void teardown(sim *s) {
 }
 
 static int check_config(const lp2p_sim_config *c) {
-  if (c->nodes < 2 || c->nodes > 1000000 || c->degree < 2 ||
-      c->degree >= c->nodes || c->size < 8 || c->size > (1u << 20) - 1024 ||
-      c->loss < 0 || c->loss >= 1 || c->interval == 0) {
+  if (c->nodes < 2 || c->nodes > 1000000 || c->attackers > 1000000 ||
+      c->degree < 2 || c->degree >= c->nodes + c->attackers || c->size < 8 ||
+      c->size > (1u << 20) - 1024 || c->loss < 0 || c->loss >= 1 ||
+      c->interval == 0 || c->attack_interval == 0 ||
+      (c->attack != LP2P_ATTACK_NONE) != (c->attackers > 0)) {
     return LP2P_ERR_INVALID_ARG;
   }
-  return lp2p_router_params_validate(&c->params, NULL);
+  int rv = lp2p_router_params_validate(&c->params, NULL);
+  if (rv == 0 && c->scoring) {
+    rv = lp2p_score_params_validate(&c->score, NULL);
+  }
+  if (rv == 0 && c->scoring) {
+    rv = lp2p_topic_score_params_validate(&c->topic_score, NULL);
+  }
+  return rv;
 }
 
 int lp2p_sim_run(const lp2p_sim_config *c, lp2p_sim_result *res) {
@@ -493,7 +503,8 @@ int lp2p_sim_run(const lp2p_sim_config *c, lp2p_sim_result *res) {
   s.end = c->warmup +
           (lp2p_tstamp)(c->messages ? c->messages - 1 : 0) * c->interval +
           c->drain;
-  s.nodes = calloc(c->nodes, sizeof(*s.nodes));
+  s.total = c->nodes + c->attackers;
+  s.nodes = calloc(s.total, sizeof(*s.nodes));
   s.published = calloc(c->messages + 1, sizeof(*s.published));
   s.latencies = malloc((c->messages * c->nodes + 1) * sizeof(uint64_t));
   rv = s.nodes && s.published && s.latencies ? 0 : LP2P_ERR_NOMEM;
@@ -502,6 +513,9 @@ int lp2p_sim_run(const lp2p_sim_config *c, lp2p_sim_result *res) {
   }
   if (rv == 0) {
     rv = schedule_publishes(&s);
+  }
+  if (rv == 0) {
+    rv = sim_attack_schedule(&s);
   }
   if (rv == 0) {
     run_events(&s);

@@ -1,0 +1,83 @@
+/* The simulator's internals, shared by its engine (sim.c) and its
+ * attackers (attack.c). */
+#ifndef LP2P_SIM_INTERNAL_H
+#define LP2P_SIM_INTERNAL_H
+
+#include <sodium.h>
+
+#include "base/heap.h"
+#include "base/pcg.h"
+#include "lp2p/sim.h"
+
+#define SIM_TOPIC "lp2p-sim"
+#define SIM_TOPIC_LEN (sizeof(SIM_TOPIC) - 1)
+
+enum { EV_TIMER, EV_TX_DONE, EV_RPC, EV_PUBLISH, EV_ATTACK };
+
+/* Heap entries start with this header so that one heap orders them all. */
+typedef struct sim_entry {
+  lp2p_heap_item item; /* key: time */
+  uint8_t kind;
+} sim_entry;
+
+typedef struct sim_event {
+  sim_entry h;
+  uint32_t to, from;
+  size_t len;
+  uint8_t bytes[];
+} sim_event;
+
+typedef struct sim sim;
+
+typedef struct sim_node {
+  sim_entry timer;   /* the router's next heartbeat */
+  sim_entry tx_done; /* the uplink finishes sending an RPC */
+  sim_entry attack;  /* an attacker's next move */
+  lp2p_tstamp uplink_free;
+  sim *s;
+  uint32_t index;
+  bool attacker;
+  uint64_t attack_seq; /* messages or rounds of the attack so far */
+  lp2p_router *r;
+  lp2p_privkey key;
+  lp2p_peer_id id;
+  lp2p_pcg rng;
+  uint64_t uplink_bps;
+  uint8_t region;
+  uint32_t *links, nlinks, caplinks;
+} sim_node;
+
+struct sim {
+  const lp2p_sim_config *c;
+  sim_node *nodes;
+  size_t total; /* honest nodes, then attackers */
+  lp2p_heap heap;
+  lp2p_pcg rng;
+  lp2p_tstamp now, end;
+  crypto_hash_sha256_state trace;
+  /* trace records are hashed a buffer at a time: hashing each one alone
+   * would cost more than the event */
+  uint8_t trace_buf[4096];
+  size_t trace_len;
+  lp2p_tstamp *published; /* per message */
+  uint64_t *latencies;    /* ns, one per delivery */
+  lp2p_sim_result *res;
+  int err;
+};
+
+int sim_push(sim *s, sim_entry *e, lp2p_tstamp at);
+/* Delivers `rpc` (framed) from `n` to `to`, leaving at `sent`, a link
+ * latency later, unless the link loses it. */
+void sim_send_rpc(sim *s, sim_node *n, sim_node *to, const uint8_t *rpc,
+                  size_t len, lp2p_tstamp sent);
+
+/* ---- attackers (attack.c) */
+/* Rewrites an RPC an attacker sends, in place; returns its new length (0:
+ * nothing left to send). */
+size_t sim_attack_filter(sim *s, sim_node *n, uint8_t *rpc, size_t len);
+/* The attacker's periodic move (its EV_ATTACK). */
+void sim_attack_tick(sim *s, sim_node *n);
+/* The first move of every attacker. */
+int sim_attack_schedule(sim *s);
+
+#endif
