@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "lp2p/lp2p.h"
+#include "lp2p/sim.h"
 #include "pb/rpc.h"
 
 #define TOPIC "bench"
@@ -92,6 +93,27 @@ static void drain(bench *b, lp2p_tstamp now) {
   }
 }
 
+/* Scoring as the simulator's Ethereum-like defaults set it up. */
+static void score_settings(lp2p_router_settings *s) {
+  lp2p_topic_score_params tp;
+  s->scoring = true;
+  lp2p_sim_score_params_default(&s->score, &tp);
+}
+
+static void score_topic(lp2p_router *r, const char *topic) {
+  lp2p_score_params p;
+  lp2p_topic_score_params tp;
+  lp2p_sim_score_params_default(&p, &tp);
+  /* the mesh peers of the benchmark never send: P3 would prune them all
+   * and change what is measured; its counters still run */
+  tp.mesh_message_deliveries_weight = 0;
+  tp.mesh_failure_penalty_weight = 0;
+  lp2p_router_set_topic_score_params(r, (const uint8_t *)topic, strlen(topic),
+                                     &tp, NULL);
+}
+
+static bool scoring;
+
 static int setup(bench *b, int degree, size_t n, size_t size, bool sign) {
   static uint64_t ctr = 7;
   lp2p_router_settings s;
@@ -109,8 +131,14 @@ static int setup(bench *b, int degree, size_t n, size_t size, bool sign) {
   s.sign_policy = sign ? LP2P_STRICT_SIGN : LP2P_STRICT_NO_SIGN;
   s.msg_id = sign ? LP2P_MSG_ID_FROM_SEQNO : LP2P_MSG_ID_CALLBACK;
   cb.msg_id = id_first8;
+  if (scoring) {
+    score_settings(&s);
+  }
   if (lp2p_router_new(&b->r, &s, &cb, NULL, b, 0, NULL) != 0) {
     return -1;
+  }
+  if (scoring) {
+    score_topic(b->r, TOPIC);
   }
   /* setup traffic (subscriptions, grafts) is not measured */
   b->npeers = degree + 1;
@@ -169,6 +197,64 @@ __attribute__((noinline)) void bench_loop(bench *b) {
   }
 }
 
+/* The heartbeat with `npeers` peers in `ntopics` topics, all joined. */
+static lp2p_router *heartbeat_setup(int npeers, int ntopics) {
+  static uint64_t ctr = 9;
+  lp2p_router_settings s;
+  lp2p_router_callbacks cb = {0};
+  lp2p_router *r;
+  lp2p_peer_id self;
+  lp2p_router_settings_default(&s);
+  make_key(1, &s.key, &self);
+  s.rand_fn = rand_zero;
+  s.rand_user = &ctr;
+  if (scoring) {
+    score_settings(&s);
+  }
+  if (lp2p_router_new(&r, &s, &cb, NULL, NULL, 0, NULL) != 0) {
+    return NULL;
+  }
+  for (int t = 0; t < ntopics; t++) {
+    char topic[16];
+    snprintf(topic, sizeof(topic), "topic-%d", t);
+    if (scoring) {
+      score_topic(r, topic);
+    }
+    lp2p_router_join(r, (const uint8_t *)topic, strlen(topic), 0);
+  }
+  for (int i = 0; i < npeers; i++) {
+    lp2p_privkey k;
+    lp2p_peer_id id;
+    lp2p_peer_info info = {LP2P_MESHSUB_12, i % 3 == 0, false, {0}, NULL};
+    lp2p_buf sub;
+    make_key((uint8_t)(i % 250), &k, &id);
+    id.bytes[id.len - 1] ^= (uint8_t)(i / 250); /* distinct past 250 */
+    lp2p_router_add_peer(r, &id, &info, 0);
+    lp2p_buf_init(&sub, NULL);
+    for (int t = 0; t < ntopics; t++) {
+      char topic[16];
+      snprintf(topic, sizeof(topic), "topic-%d", t);
+      lp2p_rpc_put_sub(&sub, true, (const uint8_t *)topic, strlen(topic));
+    }
+    lp2p_router_recv_rpc(r, &id, sub.data, sub.len, 0);
+    lp2p_buf_free(&sub);
+  }
+  return r;
+}
+
+__attribute__((noinline)) void bench_heartbeats(lp2p_router *r, int beats);
+__attribute__((noinline)) void bench_heartbeats(lp2p_router *r, int beats) {
+  for (int i = 0; i < beats; i++) {
+    lp2p_tstamp now = lp2p_router_expiry(r);
+    lp2p_router_handle_expiry(r, now);
+    const lp2p_peer_id *peer;
+    const uint8_t *out;
+    void *user;
+    while (lp2p_router_pull_next(r, &peer, &user, &out, now) > 0) {
+    }
+  }
+}
+
 static double seconds(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -191,11 +277,15 @@ static double sha256_ns(size_t size) {
 int main(int argc, char **argv) {
   bench b = {0};
   size_t n = 20000, size = 1024;
-  int degree = 8;
+  int degree = 8, heartbeats = 0;
   bool sign = false;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--sign") == 0) {
       sign = true;
+    } else if (strcmp(argv[i], "--score") == 0) {
+      scoring = true;
+    } else if (strcmp(argv[i], "--heartbeats") == 0 && i + 1 < argc) {
+      heartbeats = atoi(argv[++i]);
     } else if (strcmp(argv[i], "--messages") == 0 && i + 1 < argc) {
       n = strtoul(argv[++i], NULL, 10);
     } else if (strcmp(argv[i], "--size") == 0 && i + 1 < argc) {
@@ -203,10 +293,26 @@ int main(int argc, char **argv) {
     } else if (strcmp(argv[i], "--degree") == 0 && i + 1 < argc) {
       degree = atoi(argv[++i]);
     } else {
-      fprintf(stderr, "usage: bench_router [--sign] [--messages N] "
-                      "[--size BYTES] [--degree D]\n");
+      fprintf(stderr, "usage: bench_router [--sign] [--score] [--messages N] "
+                      "[--size BYTES] [--degree D] [--heartbeats N]\n");
       return 2;
     }
+  }
+  if (heartbeats > 0) {
+    /* 200 peers in 10 topics: the cost of one heartbeat */
+    lp2p_router *r = heartbeat_setup(200, 10);
+    if (!r) {
+      return 1;
+    }
+    bench_heartbeats(r, 5); /* meshes form first */
+    double t0 = seconds();
+    bench_heartbeats(r, heartbeats);
+    double dt = seconds() - t0;
+    printf("{\"heartbeats\":%d,\"peers\":200,\"topics\":10,\"score\":%s,"
+           "\"us_per_heartbeat\":%.1f}\n",
+           heartbeats, scoring ? "true" : "false", dt * 1e6 / heartbeats);
+    lp2p_router_del(r);
+    return 0;
   }
   if (sodium_init() < 0 || degree < 4 || degree > 60 || size < 8 ||
       setup(&b, degree, n, size, sign) != 0) {
@@ -219,9 +325,10 @@ int main(int argc, char **argv) {
   lp2p_router_stats st;
   lp2p_router_get_stats(b.r, &st);
   printf("{\"messages\":%zu,\"size\":%zu,\"degree\":%d,\"sign\":%s,"
+         "\"score\":%s,"
          "\"forwarded\":%llu,\"ns_per_message\":%.0f,"
          "\"ns_per_forward\":%.1f,\"sha256_ns\":%.0f}\n",
-         n, size, degree, sign ? "true" : "false",
+         n, size, degree, sign ? "true" : "false", scoring ? "true" : "false",
          (unsigned long long)st.msgs_forwarded, dt * 1e9 / (double)n,
          dt * 1e9 / (double)st.msgs_forwarded, sha256_ns(size));
   for (size_t k = 0; k < n; k++) {
