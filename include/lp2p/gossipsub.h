@@ -25,6 +25,9 @@ extern "C" {
 #endif
 
 typedef struct lp2p_router lp2p_router;
+/* A peer as the router knows it, valid from lp2p_router_add_peer to
+ * lp2p_router_remove_peer: hosts that keep it skip a lookup per RPC. */
+typedef struct lp2p_router_peer lp2p_router_peer;
 
 /* The pubsub protocol a peer speaks, from its stream's protocol id. */
 typedef enum lp2p_pubsub_proto {
@@ -312,6 +315,14 @@ LP2P_API int lp2p_router_add_direct(lp2p_router *r, const lp2p_peer_id *peer);
 LP2P_API int lp2p_router_recv_rpc(lp2p_router *r, const lp2p_peer_id *peer,
                                   const uint8_t *rpc, size_t len,
                                   lp2p_tstamp now);
+/* The handle of a peer, or NULL when it is not added. */
+LP2P_API lp2p_router_peer *lp2p_router_peer_handle(lp2p_router *r,
+                                                   const lp2p_peer_id *peer);
+/* lp2p_router_recv_rpc for a peer given by its handle. Returns 0 or
+ * LP2P_ERR_NOMEM. */
+LP2P_API int lp2p_router_recv_rpc_from(lp2p_router *r, lp2p_router_peer *peer,
+                                       const uint8_t *rpc, size_t len,
+                                       lp2p_tstamp now);
 /* The next bytes to write to `peer`: zero or more length-prefixed RPCs,
  * control before data, each at most max_rpc_size. *out stays valid until
  * the next call for this router. Returns the byte count (0: nothing

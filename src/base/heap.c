@@ -31,10 +31,14 @@ static void place(lp2p_heap *h, size_t i, lp2p_heap_slot s) {
   s.item->index = i;
 }
 
+/* Four children per node: half the depth of a binary heap, and the
+ * children's keys share a cache line. */
+#define ARITY 4
+
 static void sift_up(lp2p_heap *h, size_t i) {
   lp2p_heap_slot s = h->slots[i];
   while (i > 0) {
-    size_t parent = (i - 1) / 2;
+    size_t parent = (i - 1) / ARITY;
     if (h->slots[parent].key <= s.key) {
       break;
     }
@@ -47,12 +51,14 @@ static void sift_up(lp2p_heap *h, size_t i) {
 static void sift_down(lp2p_heap *h, size_t i) {
   lp2p_heap_slot s = h->slots[i];
   for (;;) {
-    size_t child = 2 * i + 1;
-    if (child >= h->len) {
+    size_t first = ARITY * i + 1, child = first;
+    if (first >= h->len) {
       break;
     }
-    if (child + 1 < h->len && h->slots[child + 1].key < h->slots[child].key) {
-      child++;
+    for (size_t c = first + 1; c < first + ARITY && c < h->len; c++) {
+      if (h->slots[c].key < h->slots[child].key) {
+        child = c;
+      }
     }
     if (s.key <= h->slots[child].key) {
       break;

@@ -1,4 +1,4 @@
-/* A binary min-heap of intrusive items ordered by a 64-bit key (a deadline,
+/* A 4-ary min-heap of intrusive items ordered by a 64-bit key (a deadline,
  * usually). Items know their position, so removing or re-keying one is
  * O(log n). */
 #ifndef LP2P_BASE_HEAP_H

@@ -12,16 +12,14 @@ void lp2p_u64map_init(lp2p_u64map *m, const lp2p_mem *mem) {
 }
 
 void lp2p_u64map_free(lp2p_u64map *m) {
-  lp2p_free(m->mem, m->keys);
-  lp2p_free(m->mem, m->vals);
-  m->keys = NULL;
-  m->vals = NULL;
+  lp2p_free(m->mem, m->slots);
+  m->slots = NULL;
   m->cap = m->len = 0;
 }
 
 static size_t slot_of(const lp2p_u64map *m, uint64_t key) {
   size_t mask = m->cap - 1, i = key & mask;
-  while (m->keys[i] && m->keys[i] != key) {
+  while (m->slots[i].key && m->slots[i].key != key) {
     i = (i + 1) & mask;
   }
   return i;
@@ -31,26 +29,22 @@ void *lp2p_u64map_get(const lp2p_u64map *m, uint64_t key) {
   if (m->cap == 0) {
     return NULL;
   }
-  size_t i = slot_of(m, key);
-  return m->keys[i] ? m->vals[i] : NULL;
+  const lp2p_u64slot *s = &m->slots[slot_of(m, key)];
+  return s->key ? s->val : NULL;
 }
 
 static int resize(lp2p_u64map *m, size_t cap) {
   lp2p_u64map n;
   lp2p_u64map_init(&n, m->mem);
-  n.keys = lp2p_calloc(m->mem, cap, sizeof(*n.keys));
-  n.vals = lp2p_malloc(m->mem, cap * sizeof(*n.vals));
-  if (!n.keys || !n.vals) {
-    lp2p_u64map_free(&n);
+  n.slots = lp2p_calloc(m->mem, cap, sizeof(*n.slots));
+  if (!n.slots) {
     return LP2P_ERR_NOMEM;
   }
   n.cap = cap;
   n.len = m->len;
   for (size_t i = 0; i < m->cap; i++) {
-    if (m->keys[i]) {
-      size_t s = slot_of(&n, m->keys[i]);
-      n.keys[s] = m->keys[i];
-      n.vals[s] = m->vals[i];
+    if (m->slots[i].key) {
+      n.slots[slot_of(&n, m->slots[i].key)] = m->slots[i];
     }
   }
   lp2p_u64map_free(m);
@@ -66,25 +60,24 @@ int lp2p_u64map_put(lp2p_u64map *m, uint64_t key, void *val) {
       return rv;
     }
   }
-  size_t i = slot_of(m, key);
-  m->len += m->keys[i] == 0;
-  m->keys[i] = key;
-  m->vals[i] = val;
+  lp2p_u64slot *s = &m->slots[slot_of(m, key)];
+  m->len += s->key == 0;
+  s->key = key;
+  s->val = val;
   return 0;
 }
 
 /* Fills the hole at `hole` with later entries of its probe run. */
 static void delete_slot(lp2p_u64map *m, size_t hole) {
   size_t mask = m->cap - 1;
-  for (size_t i = (hole + 1) & mask; m->keys[i]; i = (i + 1) & mask) {
-    size_t home = m->keys[i] & mask;
+  for (size_t i = (hole + 1) & mask; m->slots[i].key; i = (i + 1) & mask) {
+    size_t home = m->slots[i].key & mask;
     if (((i - home) & mask) >= ((i - hole) & mask)) {
-      m->keys[hole] = m->keys[i];
-      m->vals[hole] = m->vals[i];
+      m->slots[hole] = m->slots[i];
       hole = i;
     }
   }
-  m->keys[hole] = 0;
+  m->slots[hole].key = 0;
   m->len--;
 }
 
@@ -103,13 +96,23 @@ void *lp2p_u64map_remove(lp2p_u64map *m, uint64_t key) {
     return NULL;
   }
   size_t i = slot_of(m, key);
-  if (!m->keys[i]) {
+  if (!m->slots[i].key) {
     return NULL;
   }
-  void *val = m->vals[i];
+  void *val = m->slots[i].val;
   delete_slot(m, i);
   maybe_shrink(m);
   return val;
+}
+
+void lp2p_u64map_each(lp2p_u64map *m,
+                      void (*fn)(uint64_t key, void **val, void *arg),
+                      void *arg) {
+  for (size_t i = 0; i < m->cap; i++) {
+    if (m->slots[i].key) {
+      fn(m->slots[i].key, &m->slots[i].val, arg);
+    }
+  }
 }
 
 void lp2p_u64map_remove_if(lp2p_u64map *m,
@@ -117,7 +120,7 @@ void lp2p_u64map_remove_if(lp2p_u64map *m,
                            void *arg) {
   /* a deletion shifts later entries into slot i: look at it again */
   for (size_t i = 0; i < m->cap; i++) {
-    while (m->keys[i] && drop(m->keys[i], m->vals[i], arg)) {
+    while (m->slots[i].key && drop(m->slots[i].key, m->slots[i].val, arg)) {
       delete_slot(m, i);
     }
   }

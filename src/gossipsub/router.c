@@ -292,9 +292,17 @@ static void rebalance_subscribed(lp2p_router *r, lp2p_tstamp now) {
 int lp2p_router_recv_rpc(lp2p_router *r, const lp2p_peer_id *id,
                          const uint8_t *rpc, size_t len, lp2p_tstamp now) {
   gs_peer *p = gs_peer_find(r, id);
-  if (!p) {
-    return LP2P_ERR_NOT_FOUND;
-  }
+  return p ? lp2p_router_recv_rpc_from(r, p, rpc, len, now)
+           : LP2P_ERR_NOT_FOUND;
+}
+
+lp2p_router_peer *lp2p_router_peer_handle(lp2p_router *r,
+                                          const lp2p_peer_id *peer) {
+  return gs_peer_find(r, peer);
+}
+
+int lp2p_router_recv_rpc_from(lp2p_router *r, gs_peer *p, const uint8_t *rpc,
+                              size_t len, lp2p_tstamp now) {
   r->st.rpcs_received++;
   if (gs_score(r, p) < r->score.p.thresholds.graylist) {
     r->st.rpcs_graylisted++; /* not even decoded */

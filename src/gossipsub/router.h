@@ -14,7 +14,7 @@
 #include "pb/rpc.h"
 #include "score.h"
 
-typedef struct gs_peer gs_peer;
+typedef struct lp2p_router_peer gs_peer;
 typedef struct gs_topic gs_topic;
 
 /* A message, reference counted and shared by the mcache, the pending
@@ -64,7 +64,7 @@ typedef struct gs_peers {
   size_t len, cap;
 } gs_peers;
 
-struct gs_peer {
+struct lp2p_router_peer {
   lp2p_peer_id id;
   uint32_t serial; /* unique per add_peer, never reused */
   lp2p_pubsub_proto proto;

@@ -512,14 +512,21 @@ static bool no_promise_left(uint64_t key, void *val, void *arg) {
   return val == NULL;
 }
 
+typedef struct broken_ctx {
+  lp2p_router *r;
+  lp2p_tstamp now;
+} broken_ctx;
+
+static void break_message_promises(uint64_t key, void **val, void *arg) {
+  broken_ctx *c = arg;
+  (void)key;
+  break_promises(c->r, (gs_promise **)val, c->now);
+}
+
 static void check_promises(lp2p_router *r, lp2p_tstamp now) {
-  lp2p_u64map *m = &r->score.promises;
-  for (size_t i = 0; i < m->cap; i++) {
-    if (m->keys[i]) {
-      break_promises(r, (gs_promise **)&m->vals[i], now);
-    }
-  }
-  lp2p_u64map_remove_if(m, no_promise_left, NULL);
+  broken_ctx c = {r, now};
+  lp2p_u64map_each(&r->score.promises, break_message_promises, &c);
+  lp2p_u64map_remove_if(&r->score.promises, no_promise_left, NULL);
 }
 
 /* Asks the host to drop peers below the graylist threshold, once. */

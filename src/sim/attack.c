@@ -83,7 +83,7 @@ static void broadcast(sim *s, sim_node *n, const lp2p_buf *body) {
   if (lp2p_buf_append(&rpc, frame, (size_t)h) == 0 &&
       lp2p_buf_append(&rpc, body->data, body->len) == 0) {
     for (uint32_t i = 0; i < n->nlinks; i++) {
-      sim_send_rpc(s, n, &s->nodes[n->links[i]], rpc.data, rpc.len, s->now);
+      sim_send_rpc(s, n, i, rpc.data, rpc.len, s->now);
     }
   }
   lp2p_buf_free(&rpc);

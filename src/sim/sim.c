@@ -76,13 +76,44 @@ int sim_push(sim *s, sim_entry *e, lp2p_tstamp at) {
 
 /* Delivers one RPC of `n` to `to` a link latency from now, unless the
  * link loses it. */
-void sim_send_rpc(sim *s, sim_node *n, sim_node *to, const uint8_t *rpc,
+/* Events come from free lists by size class, 256 bytes apart, up to
+ * 4 KiB; larger ones from malloc. */
+#define EVENT_STEP 256
+#define EVENT_CLASSES 16
+
+static size_t event_class(size_t len) {
+  return len / EVENT_STEP; /* holds up to (class + 1) * EVENT_STEP - 1 */
+}
+
+static sim_event *event_alloc(sim *s, size_t len) {
+  size_t c = event_class(len);
+  if (c < EVENT_CLASSES && s->spare[c]) {
+    sim_event *ev = s->spare[c];
+    s->spare[c] = *(sim_event **)ev->bytes;
+    return ev;
+  }
+  size_t room = c < EVENT_CLASSES ? (c + 1) * EVENT_STEP : len;
+  return malloc(sizeof(sim_event) + room);
+}
+
+static void event_free(sim *s, sim_event *ev) {
+  size_t c = event_class(ev->len);
+  if (c < EVENT_CLASSES) {
+    *(sim_event **)ev->bytes = s->spare[c];
+    s->spare[c] = ev;
+  } else {
+    free(ev);
+  }
+}
+
+void sim_send_rpc(sim *s, sim_node *n, uint32_t link, const uint8_t *rpc,
                   size_t len, lp2p_tstamp sent) {
+  sim_node *to = &s->nodes[n->links[link].node];
   if (s->c->loss > 0 && lp2p_pcg_double(&s->rng) < s->c->loss) {
     s->res->rpcs_lost++;
     return;
   }
-  sim_event *ev = malloc(sizeof(*ev) + len);
+  sim_event *ev = event_alloc(s, len);
   if (!ev) {
     s->err = LP2P_ERR_NOMEM;
     return;
@@ -90,18 +121,19 @@ void sim_send_rpc(sim *s, sim_node *n, sim_node *to, const uint8_t *rpc,
   ev->h.kind = EV_RPC;
   ev->to = to->index;
   ev->from = n->index;
+  ev->handle = n->links[link].at_other;
   ev->len = len;
   memcpy(ev->bytes, rpc, len);
   lp2p_heap_item_init(&ev->h.item);
   if (sim_push(s, &ev->h,
                sent + lp2p_sim_model_latency(s->c, n->region, to->region)) !=
       0) {
-    free(ev);
+    event_free(s, ev);
   }
 }
 
 /* What an attacker's router would send, as the attack rewrites it. */
-static void send_attacker_rpc(sim *s, sim_node *n, sim_node *to,
+static void send_attacker_rpc(sim *s, sim_node *n, uint32_t link,
                               const uint8_t *rpc, size_t len) {
   uint8_t *copy = malloc(len);
   if (!copy) {
@@ -111,7 +143,7 @@ static void send_attacker_rpc(sim *s, sim_node *n, sim_node *to,
   memcpy(copy, rpc, len);
   len = sim_attack_filter(s, n, copy, len);
   if (len) {
-    sim_send_rpc(s, n, to, copy, len, n->uplink_free);
+    sim_send_rpc(s, n, link, copy, len, n->uplink_free);
   }
   free(copy);
 }
@@ -147,10 +179,12 @@ static void transmit(sim *s, sim_node *n) {
         n->uplink_bps ? (lp2p_tstamp)len * 8 * LP2P_SECONDS / n->uplink_bps : 0;
     n->uplink_free = (n->uplink_free > s->now ? n->uplink_free : s->now) + busy;
     s->res->bytes_sent += (uint64_t)len;
+    /* routers know each peer by its link number (+ 1, never NULL) */
+    uint32_t link = (uint32_t)((uintptr_t)peer_user - 1);
     if (n->attacker) {
-      send_attacker_rpc(s, n, peer_user, out, (size_t)len);
+      send_attacker_rpc(s, n, link, out, (size_t)len);
     } else {
-      sim_send_rpc(s, n, peer_user, out, (size_t)len, n->uplink_free);
+      sim_send_rpc(s, n, link, out, (size_t)len, n->uplink_free);
     }
   }
 }
@@ -204,41 +238,47 @@ static int make_router(sim *s, sim_node *n) {
 
 static bool linked(const sim_node *a, uint32_t b) {
   for (uint32_t i = 0; i < a->nlinks; i++) {
-    if (a->links[i] == b) {
+    if (a->links[i].node == b) {
       return true;
     }
   }
   return false;
 }
 
+/* Adds a link to `b` at `a`; returns its number, or -1. */
 static int add_link(sim_node *a, uint32_t b) {
   if (a->nlinks == a->caplinks) {
     uint32_t cap = a->caplinks ? a->caplinks * 2 : 16;
-    uint32_t *l = realloc(a->links, cap * sizeof(*l));
+    sim_link *l = realloc(a->links, cap * sizeof(*l));
     if (!l) {
-      return LP2P_ERR_NOMEM;
+      return -1;
     }
     a->links = l;
     a->caplinks = cap;
   }
-  a->links[a->nlinks++] = b;
-  return 0;
+  a->links[a->nlinks].node = b;
+  a->links[a->nlinks].at_other = NULL;
+  return (int)a->nlinks++;
 }
 
-/* Node `a` dials `b`: both routers learn of each other. */
+/* Node `a` dials `b`: both routers learn of each other, and each end
+ * keeps its handle in the other's router. */
 static int connect_nodes(sim *s, sim_node *a, sim_node *b) {
-  lp2p_peer_info info = {LP2P_MESHSUB_12, true, false, {0}, b};
-  int rv = add_link(a, b->index);
-  if (rv == 0) {
-    rv = add_link(b, a->index);
+  int ka = add_link(a, b->index), kb = add_link(b, a->index);
+  if (ka < 0 || kb < 0) {
+    return LP2P_ERR_NOMEM;
   }
-  if (rv == 0) {
-    rv = lp2p_router_add_peer(a->r, &b->id, &info, s->now);
-  }
+  lp2p_peer_info info = {
+      LP2P_MESHSUB_12, true, false, {0}, (void *)(uintptr_t)(ka + 1)};
+  int rv = lp2p_router_add_peer(a->r, &b->id, &info, s->now);
   info.outbound = false;
-  info.user = a;
+  info.user = (void *)(uintptr_t)(kb + 1);
   if (rv == 0) {
     rv = lp2p_router_add_peer(b->r, &a->id, &info, s->now);
+  }
+  if (rv == 0) {
+    a->links[ka].at_other = lp2p_router_peer_handle(b->r, &a->id);
+    b->links[kb].at_other = lp2p_router_peer_handle(a->r, &b->id);
   }
   return rv;
 }
@@ -299,7 +339,7 @@ static int setup_nodes(sim *s) {
 static int schedule_publishes(sim *s) {
   const lp2p_sim_config *c = s->c;
   for (size_t k = 0; k < c->messages; k++) {
-    sim_event *ev = malloc(sizeof(*ev));
+    sim_event *ev = event_alloc(s, 0);
     if (!ev) {
       return LP2P_ERR_NOMEM;
     }
@@ -310,7 +350,7 @@ static int schedule_publishes(sim *s) {
     lp2p_heap_item_init(&ev->h.item);
     s->published[k] = c->warmup + (lp2p_tstamp)k * c->interval;
     if (sim_push(s, &ev->h, s->published[k]) != 0) {
-      free(ev);
+      event_free(s, ev);
       return LP2P_ERR_NOMEM;
     }
   }
@@ -364,12 +404,12 @@ static void handle(sim *s, sim_entry *e) {
     uint64_t len;
     int h = lp2p_uvarint_decode(ev->bytes, ev->len, &len);
     if (h > 0 && (size_t)h + len == ev->len) {
-      lp2p_router_recv_rpc(n->r, &s->nodes[ev->from].id, ev->bytes + h,
-                           (size_t)len, s->now);
+      lp2p_router_recv_rpc_from(n->r, ev->handle, ev->bytes + h, (size_t)len,
+                                s->now);
     }
     settle(s, n);
   }
-  free(ev);
+  event_free(s, ev);
 }
 
 static void run_events(sim *s) {
@@ -456,10 +496,17 @@ static void teardown(sim *s) {
   while ((it = lp2p_heap_pop(&s->heap)) != NULL) {
     uint8_t kind = ((sim_entry *)it)->kind;
     if (kind != EV_TIMER && kind != EV_TX_DONE && kind != EV_ATTACK) {
-      free(it);
+      event_free(s, (sim_event *)it);
     }
   }
   lp2p_heap_free(&s->heap);
+  for (size_t c = 0; c < EVENT_CLASSES; c++) {
+    while (s->spare[c]) {
+      sim_event *ev = s->spare[c];
+      s->spare[c] = *(sim_event **)ev->bytes;
+      free(ev);
+    }
+  }
   for (size_t i = 0; s->nodes && i < s->total; i++) {
     lp2p_router_del(s->nodes[i].r);
     free(s->nodes[i].links);

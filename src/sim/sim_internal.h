@@ -23,9 +23,16 @@ typedef struct sim_entry {
 typedef struct sim_event {
   sim_entry h;
   uint32_t to, from;
+  lp2p_router_peer *handle; /* the sender, in the receiver's router */
   size_t len;
   uint8_t bytes[];
 } sim_event;
+
+/* A connection as one of its two ends sees it. */
+typedef struct sim_link {
+  uint32_t node;              /* the other end */
+  lp2p_router_peer *at_other; /* this end, in the other end's router */
+} sim_link;
 
 typedef struct sim sim;
 
@@ -44,7 +51,8 @@ typedef struct sim_node {
   lp2p_pcg rng;
   uint64_t uplink_bps;
   uint8_t region;
-  uint32_t *links, nlinks, caplinks;
+  sim_link *links;
+  uint32_t nlinks, caplinks;
 } sim_node;
 
 struct sim {
@@ -62,13 +70,16 @@ struct sim {
   lp2p_tstamp *published; /* per message */
   uint64_t *latencies;    /* ns, one per delivery */
   lp2p_sim_result *res;
+  /* spare events by size class (256-byte steps up to 4 KiB): an RPC
+   * arrives per event, and malloc for each would dominate */
+  sim_event *spare[16];
   int err;
 };
 
 int sim_push(sim *s, sim_entry *e, lp2p_tstamp at);
-/* Delivers `rpc` (framed) from `n` to `to`, leaving at `sent`, a link
- * latency later, unless the link loses it. */
-void sim_send_rpc(sim *s, sim_node *n, sim_node *to, const uint8_t *rpc,
+/* Delivers `rpc` (framed) from `n` over its link number `link`, leaving
+ * at `sent`, a link latency later, unless the link loses it. */
+void sim_send_rpc(sim *s, sim_node *n, uint32_t link, const uint8_t *rpc,
                   size_t len, lp2p_tstamp sent);
 
 /* ---- attackers (attack.c) */
