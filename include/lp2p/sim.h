@@ -90,7 +90,7 @@ typedef struct lp2p_sim_result {
   /* the mean score honest nodes hold for the attackers they know at the
    * end (0 without attackers) */
   double attacker_score_mean;
-  uint8_t trace_hash[32]; /* SHA-256 of the ordered event trace */
+  uint8_t trace_hash[32]; /* BLAKE2b-256 of the ordered event trace */
 } lp2p_sim_result;
 
 /* Runs a simulation. Returns 0, LP2P_ERR_INVALID_ARG (an impossible
