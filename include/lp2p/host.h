@@ -1,19 +1,301 @@
 /*
  * lp2p: the host, the part of lp2p that touches the operating system.
  * Everything else is sans-IO and takes time and randomness from here.
+ *
+ * The host runs on a libuv loop the application owns: it listens on and
+ * dials TCP multiaddrs, upgrades every connection (multistream-select ->
+ * Noise -> multistream-select -> yamux or mplex, or the muxer agreed in
+ * Noise's early data), dispatches inbound streams to per-protocol
+ * handlers, and answers identify and ping itself.
+ *
+ * Threading: every function must be called on the loop's thread. Callbacks
+ * run from the loop, never from inside the function that caused them,
+ * except where a comment says otherwise. A callback may call any host
+ * function, including lp2p_conn_close and lp2p_stream_reset on the object
+ * it is about.
+ *
+ * Lifetimes: a connection pointer is valid from the callback that hands it
+ * out (connected, a dial's completion, a stream's lp2p_stream_conn) until
+ * its disconnected callback returns; a stream pointer until its closed
+ * callback returns.
  */
 #ifndef LP2P_HOST_H
 #define LP2P_HOST_H
 
+#include <stdbool.h>
+#include <sys/types.h>
+
 #include "lp2p/common.h"
+#include "lp2p/crypto.h"
+#include "lp2p/multiformats.h"
+#include "lp2p/net.h"
+#include "lp2p/noise.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+struct uv_loop_s;
+
 /* An lp2p_rand_fn that reads the operating system's CSPRNG (libsodium's
  * randombytes). `user` is ignored. Suitable for key generation. */
 LP2P_API void lp2p_host_rand(uint8_t *dest, size_t len, void *user);
+
+/* The host's monotonic clock (libuv's high-resolution time), in the unit of
+ * lp2p_tstamp: what the host passes as `now` to the sans-IO objects. */
+LP2P_API lp2p_tstamp lp2p_host_now(void);
+
+typedef struct lp2p_host lp2p_host;
+typedef struct lp2p_conn lp2p_conn;
+typedef struct lp2p_stream lp2p_stream;
+
+/* Which stream multiplexers a host offers and accepts. */
+typedef enum lp2p_muxers {
+  LP2P_MUXERS_ALL = 0,   /* yamux preferred, mplex accepted */
+  LP2P_MUXERS_YAMUX = 1, /* yamux only */
+  LP2P_MUXERS_MPLEX = 2, /* mplex only */
+} lp2p_muxers;
+
+typedef struct lp2p_host_settings {
+  /* Our identity, Ed25519 or secp256k1; copied. Required. */
+  const lp2p_privkey *key;
+  /* Sent in identify; copied. NULL: "lp2p/<version>". */
+  const char *agent_version;
+  lp2p_muxers muxers;
+  /* Connections open at once, handshaking ones included, both directions;
+   * an inbound connection past it is closed at once. */
+  uint32_t max_connections;
+  /* Outbound connections not yet upgraded; lp2p_host_dial refuses more. */
+  uint32_t max_pending_dials;
+  /* Streams per connection and direction; the peer's extra streams are
+   * refused (yamux RST, mplex reset). */
+  uint32_t max_streams;
+  /* TCP connect; the whole upgrade (from the TCP connection to a ready
+   * muxer); a stream's protocol negotiation. */
+  lp2p_tstamp dial_timeout;
+  lp2p_tstamp handshake_timeout;
+  lp2p_tstamp negotiate_timeout;
+  /* A connection without streams for this long is closed; 0 = never. */
+  lp2p_tstamp idle_timeout;
+  /* Encrypted bytes a connection queues for its socket; past it the
+   * muxer's frames wait (and stream writes accept less) until the socket
+   * drains. */
+  size_t max_write_buffer;
+  /* Open an identify stream to every new connection (as go-libp2p and
+   * js-libp2p do) and report the answer with `identified`. */
+  bool identify;
+} lp2p_host_settings;
+
+/* No key, every muxer, 1024 connections, 64 pending dials, 1024 streams,
+ * timeouts 10 s (dial), 15 s (handshake), 10 s (negotiate), idle 0,
+ * 1 MiB write buffer, identify on. */
+LP2P_API void lp2p_host_settings_default(lp2p_host_settings *s);
+
+/* Why a connection ended (with a human-readable message beside it). */
+typedef enum lp2p_disconnect_reason {
+  LP2P_DISCONNECT_LOCAL = 0,     /* lp2p_conn_close or lp2p_host_close */
+  LP2P_DISCONNECT_REMOTE = 1,    /* the peer closed the connection */
+  LP2P_DISCONNECT_IO = 2,        /* a socket error */
+  LP2P_DISCONNECT_PROTOCOL = 3,  /* the peer broke a protocol */
+  LP2P_DISCONNECT_TIMEOUT = 4,   /* a handshake or keepalive timed out */
+  LP2P_DISCONNECT_IDLE = 5,      /* no streams for idle_timeout */
+  LP2P_DISCONNECT_DUPLICATE = 6, /* another connection to the peer won */
+  LP2P_DISCONNECT_LIMIT = 7,     /* max_connections reached */
+  LP2P_DISCONNECT_NOMEM = 8,     /* an allocation failed */
+} lp2p_disconnect_reason;
+
+/* A name for the reason: "local", "remote", "io", ... */
+LP2P_API const char *lp2p_disconnect_reason_name(lp2p_disconnect_reason r);
+
+/* All callbacks are optional. */
+typedef struct lp2p_host_callbacks {
+  /* A connection is upgraded and its peer authenticated (both
+   * directions). */
+  void (*connected)(lp2p_host *h, lp2p_conn *c, void *user);
+  /* The peer answered identify (or pushed an update);
+   * lp2p_conn_identify gives the answer. */
+  void (*identified)(lp2p_host *h, lp2p_conn *c, void *user);
+  /* An upgraded connection ended: called once for every `connected`, after
+   * the closed callbacks of its streams. `msg` says what happened in
+   * English. */
+  void (*disconnected)(lp2p_host *h, lp2p_conn *c, lp2p_disconnect_reason r,
+                       const char *msg, void *user);
+  /* A connection failed before it was upgraded (inbound or outbound; an
+   * outbound one also completes its dial with the error). For logs. */
+  void (*handshake_failed)(lp2p_host *h, bool outbound, int err,
+                           const char *msg, void *user);
+} lp2p_host_callbacks;
+
+/* Creates a host on `loop`. Returns 0, LP2P_ERR_INVALID_ARG (no key, a key
+ * that cannot sign, a zero limit or timeout, an agent version over 256
+ * bytes) or LP2P_ERR_NOMEM. `cb` and `mem` may be NULL. */
+LP2P_API int lp2p_host_new(lp2p_host **out, struct uv_loop_s *loop,
+                           const lp2p_host_settings *s,
+                           const lp2p_host_callbacks *cb, const lp2p_mem *mem,
+                           void *user);
+/* Stops listening, closes every connection (yamux GoAway, pending bytes
+ * flushed for up to a second), fails pending dials, then frees the host
+ * once libuv has released its handles and calls `done` (may be NULL). No
+ * other function may be called on `h` afterwards. Returns 0 or
+ * LP2P_ERR_STATE (already closing). */
+LP2P_API int lp2p_host_close(lp2p_host *h, void (*done)(void *user),
+                             void *user);
+
+LP2P_API const lp2p_peer_id *lp2p_host_peer_id(const lp2p_host *h);
+LP2P_API void *lp2p_host_user(const lp2p_host *h);
+
+/* Listens on a binary multiaddr /ip4/A/tcp/P or /ip6/A/tcp/P (port 0
+ * picks one). Returns 0, LP2P_ERR_UNSUPPORTED (another transport),
+ * LP2P_ERR_MALFORMED, LP2P_ERR_IO (bind or listen failed; `err` says
+ * why) or LP2P_ERR_NOMEM. */
+LP2P_API int lp2p_host_listen(lp2p_host *h, const uint8_t *ma, size_t len,
+                              lp2p_errdetail *err);
+/* The addresses the host listens on, as binary multiaddrs with the bound
+ * port, each one ending in /p2p/<our id> when `with_peer_id`; an
+ * unspecified address (0.0.0.0, ::) is expanded to the machine's
+ * interface addresses. Appends to `out` as uvarint(length) ‖ multiaddr
+ * entries; returns how many or LP2P_ERR_NOMEM. */
+LP2P_API int lp2p_host_listen_addrs(const lp2p_host *h, bool with_peer_id,
+                                    lp2p_buf *out);
+
+/* ---- dialing ------------------------------------------------------------ */
+
+/* Completes a dial: `c` is the connection (a new one, or the one already
+ * open to that peer) with err 0, or NULL with the error and a message:
+ * LP2P_ERR_IO (connection refused, unreachable), LP2P_ERR_TIMEOUT,
+ * LP2P_ERR_PEER_ID_MISMATCH (not the peer of the /p2p/ component),
+ * LP2P_ERR_UNSUPPORTED (no common security or muxer protocol),
+ * LP2P_ERR_PROTOCOL and the Noise errors (a failed handshake),
+ * LP2P_ERR_STATE (the host is closing). */
+typedef void (*lp2p_dial_cb)(lp2p_host *h, lp2p_conn *c, int err,
+                             const char *msg, void *user);
+
+/* Dials a binary multiaddr /ip4|ip6/A/tcp/P[/p2p/ID]. With a /p2p/
+ * component the remote must prove that identity, and an open connection
+ * to that peer is reused. `cb` is called exactly once, never from inside
+ * this call. Returns 0, or without calling `cb`: LP2P_ERR_UNSUPPORTED
+ * (dns, quic or another transport), LP2P_ERR_MALFORMED, LP2P_ERR_TOO_LARGE
+ * (max_pending_dials or max_connections reached), LP2P_ERR_INVALID_ARG
+ * (dialing ourselves), LP2P_ERR_STATE (closing) or LP2P_ERR_NOMEM; `err`
+ * says why. */
+LP2P_API int lp2p_host_dial(lp2p_host *h, const uint8_t *ma, size_t len,
+                            lp2p_dial_cb cb, void *user, lp2p_errdetail *err);
+
+/* The open connection to `peer`, or NULL. */
+LP2P_API lp2p_conn *lp2p_host_conn(const lp2p_host *h,
+                                   const lp2p_peer_id *peer);
+/* Upgraded connections open now. */
+LP2P_API size_t lp2p_host_num_conns(const lp2p_host *h);
+
+/* ---- connections -------------------------------------------------------- */
+
+typedef struct lp2p_conn_info {
+  lp2p_peer_id peer_id;
+  lp2p_pubkey pubkey;
+  bool outbound;     /* we dialed */
+  const char *muxer; /* LP2P_YAMUX_PROTOCOL_ID or LP2P_MPLEX_PROTOCOL_ID */
+  bool early_muxer;  /* agreed in Noise's early data, not by a round trip */
+  lp2p_bytes remote_addr; /* binary multiaddr of the socket's peer */
+  lp2p_bytes local_addr;
+  size_t num_streams;
+  lp2p_tstamp rtt;         /* yamux's measured round trip; 0 when unknown */
+  uint64_t bytes_received; /* on the socket, framing and encryption */
+  uint64_t bytes_sent;
+} lp2p_conn_info;
+
+/* Views in `info` live as long as the connection. */
+LP2P_API void lp2p_conn_info_get(const lp2p_conn *c, lp2p_conn_info *info);
+LP2P_API const lp2p_peer_id *lp2p_conn_peer_id(const lp2p_conn *c);
+LP2P_API lp2p_host *lp2p_conn_host(const lp2p_conn *c);
+/* The peer's last identify answer or push, decoded into `id` (views into
+ * the connection's copy). Returns 0, or LP2P_ERR_NOT_FOUND when none has
+ * arrived yet. */
+LP2P_API int lp2p_conn_identify(const lp2p_conn *c, lp2p_identify *id);
+LP2P_API void lp2p_conn_set_user(lp2p_conn *c, void *conn_user);
+LP2P_API void *lp2p_conn_user(const lp2p_conn *c);
+/* Closes the connection: yamux GoAway, pending bytes flushed, then the
+ * socket closed; streams end with LP2P_STREAM_END_SESSION and
+ * `disconnected` follows with LP2P_DISCONNECT_LOCAL. Returns 0 or
+ * LP2P_ERR_STATE (already closing). */
+LP2P_API int lp2p_conn_close(lp2p_conn *c);
+
+/* Measures one round trip with /ipfs/ping/1.0.0 on a stream kept for the
+ * purpose. `cb` gets the time or an error (LP2P_ERR_TIMEOUT,
+ * LP2P_ERR_PROTOCOL, LP2P_ERR_UNSUPPORTED when the peer does not speak
+ * ping, LP2P_ERR_STATE when the connection closed). Returns 0,
+ * LP2P_ERR_STATE (a ping already outstanding, or the connection closing)
+ * or LP2P_ERR_NOMEM. */
+typedef void (*lp2p_ping_cb)(lp2p_conn *c, lp2p_tstamp rtt, int err,
+                             void *user);
+LP2P_API int lp2p_conn_ping(lp2p_conn *c, lp2p_ping_cb cb, void *user);
+
+/* ---- streams ------------------------------------------------------------ */
+
+/* An inbound stream negotiated to a protocol the handler was registered
+ * for. Set its callbacks before returning. */
+typedef void (*lp2p_stream_handler)(lp2p_stream *s, void *user);
+
+/* Serves `protocol` (copied) on inbound streams; NULL `fn` stops serving
+ * it. Returns 0, LP2P_ERR_INVALID_ARG (an empty protocol, one over 1023
+ * bytes or containing '\n', or one the host serves itself: identify,
+ * ping) or LP2P_ERR_NOMEM. */
+LP2P_API int lp2p_host_set_handler(lp2p_host *h, const char *protocol,
+                                   lp2p_stream_handler fn, void *user);
+
+/* Completes lp2p_conn_open_stream: the stream, negotiated to
+ * `lp2p_stream_protocol(s)`, or NULL with LP2P_ERR_UNSUPPORTED (the peer
+ * speaks none of the protocols), LP2P_ERR_TIMEOUT, LP2P_ERR_PROTOCOL,
+ * LP2P_ERR_STATE (the connection or stream closed meanwhile). */
+typedef void (*lp2p_stream_open_cb)(lp2p_conn *c, lp2p_stream *s, int err,
+                                    void *user);
+
+/* Opens a stream and negotiates the first of `protocols` (copied) the peer
+ * supports. Returns 0 (`cb` follows, called exactly once), or without
+ * calling `cb`: LP2P_ERR_TOO_LARGE (max_streams open), LP2P_ERR_STATE (the
+ * connection is closing or the peer sent GoAway), LP2P_ERR_INVALID_ARG or
+ * LP2P_ERR_NOMEM. */
+LP2P_API int lp2p_conn_open_stream(lp2p_conn *c, const char *const *protocols,
+                                   size_t nprotocols, lp2p_stream_open_cb cb,
+                                   void *user);
+
+typedef struct lp2p_stream_callbacks {
+  /* Data or the end of the peer's side can be read. */
+  void (*readable)(lp2p_stream *s, void *user);
+  /* A write that took less than it was given can take more. */
+  void (*writable)(lp2p_stream *s, void *user);
+  /* The stream ended (both sides closed and all read, a reset, or the
+   * connection ended); the pointer is invalid once this returns. */
+  void (*closed)(lp2p_stream *s, lp2p_stream_end why, void *user);
+} lp2p_stream_callbacks;
+
+/* `cb` is copied; NULL clears. When data is already waiting, readable is
+ * called soon after. */
+LP2P_API void lp2p_stream_set_callbacks(lp2p_stream *s,
+                                        const lp2p_stream_callbacks *cb,
+                                        void *user);
+/* Copies up to `cap` received bytes and returns how many; 0 when none are
+ * waiting, with `*eof` (may be NULL) true once the peer closed its side
+ * and everything was read. A stream that is not read stops being sent to
+ * (yamux's window; mplex resets it past its buffer, as go-mplex does).
+ * Returns LP2P_ERR_STATE once reset. */
+LP2P_API ssize_t lp2p_stream_read(lp2p_stream *s, uint8_t *buf, size_t cap,
+                                  bool *eof);
+/* Queues up to `len` bytes and returns how many were taken: fewer (maybe
+ * 0) when the peer's window or the buffers are full, and `writable`
+ * follows when there is room. Returns LP2P_ERR_STATE when closed for
+ * writing or reset, LP2P_ERR_NOMEM. */
+LP2P_API ssize_t lp2p_stream_write(lp2p_stream *s, const uint8_t *data,
+                                   size_t len);
+/* Half-closes: the peer reads the end after the data written. Returns 0 or
+ * LP2P_ERR_STATE. */
+LP2P_API int lp2p_stream_close(lp2p_stream *s);
+/* Aborts both directions; `closed` follows with
+ * LP2P_STREAM_END_RESET_LOCAL. Returns 0 or LP2P_ERR_STATE. */
+LP2P_API int lp2p_stream_reset(lp2p_stream *s);
+/* The negotiated protocol, NUL-terminated. */
+LP2P_API const char *lp2p_stream_protocol(const lp2p_stream *s);
+LP2P_API lp2p_conn *lp2p_stream_conn(const lp2p_stream *s);
+LP2P_API bool lp2p_stream_outbound(const lp2p_stream *s);
 
 #ifdef __cplusplus
 }

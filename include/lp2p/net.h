@@ -271,7 +271,8 @@ LP2P_API int lp2p_yamux_stream_ack(lp2p_yamux *y, uint32_t id);
 LP2P_API int lp2p_yamux_stream_info_get(const lp2p_yamux *y, uint32_t id,
                                         lp2p_yamux_stream_info *info);
 /* A pointer the application keeps with a stream. Returns 0 or
- * LP2P_ERR_NOT_FOUND; the getter returns NULL for unknown ids. */
+ * LP2P_ERR_NOT_FOUND; the getter returns NULL for unknown ids, and still
+ * answers inside the stream's stream_close callback. */
 LP2P_API int lp2p_yamux_stream_set_user(lp2p_yamux *y, uint32_t id,
                                         void *stream_user);
 LP2P_API void *lp2p_yamux_stream_user(const lp2p_yamux *y, uint32_t id);

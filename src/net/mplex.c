@@ -708,7 +708,8 @@ int lp2p_mplex_stream_set_user(lp2p_mplex *x, uint64_t stream,
 }
 
 void *lp2p_mplex_stream_user(const lp2p_mplex *x, uint64_t stream) {
-  const mstream *s = live(x, stream);
+  /* not live(): the pointer is wanted inside stream_close too */
+  const mstream *s = lp2p_stab_get(&x->streams, stream);
   return s ? s->user : NULL;
 }
 

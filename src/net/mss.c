@@ -343,6 +343,12 @@ static int read_length(lp2p_mss *m, const uint8_t *in, size_t len) {
       return fail(m, LP2P_ERR_TOO_LARGE, "message over the size limit", NULL,
                   0);
     }
+    if (!m->got_header && v != HEADER_LEN + 1) {
+      /* not the header: refuse now rather than wait for bytes that a
+       * peer speaking something else (HTTP, TLS) will never send */
+      return fail(m, LP2P_ERR_MALFORMED,
+                  "not multistream 1.0: wrong header length", NULL, 0);
+    }
     m->msg_len = (size_t)v;
     m->msg_got = 0;
   }

@@ -941,7 +941,8 @@ int lp2p_yamux_stream_set_user(lp2p_yamux *y, uint32_t id, void *stream_user) {
 }
 
 void *lp2p_yamux_stream_user(const lp2p_yamux *y, uint32_t id) {
-  const ystream *s = live(y, id);
+  /* not live(): the pointer is wanted inside stream_close too */
+  const ystream *s = lp2p_stab_get(&y->streams, id);
   return s ? s->user : NULL;
 }
 

@@ -501,6 +501,10 @@ static void malformed_input(void **state) {
   assert_int_equal(listener_gets(in, n, false, 1024), LP2P_ERR_MALFORMED);
   n = msg("/a/1", in);
   assert_int_equal(listener_gets(in, n, false, 1024), LP2P_ERR_MALFORMED);
+  /* another protocol altogether fails on its first byte, without waiting
+   * for the 71 bytes that 'G' would announce as a length */
+  assert_int_equal(listener_gets((const uint8_t *)"G", 1, false, 1024),
+                   LP2P_ERR_MALFORMED);
   /* no newline */
   memcpy(in, "\x03/a1", 4);
   assert_int_equal(listener_gets(in, 4, true, 1024), LP2P_ERR_MALFORMED);

@@ -1,0 +1,273 @@
+/* The libuv host's private structures, shared by host.c (listeners, dials,
+ * the peer table), conn.c (one connection's upgrade and I/O), stream.c
+ * (streams and their protocol negotiation) and the identify and ping
+ * services. */
+#ifndef LP2P_HOST_INTERNAL_H
+#define LP2P_HOST_INTERNAL_H
+
+#include <uv.h>
+
+#include "base/map.h"
+#include "host/muxer.h"
+#include "lp2p/host.h"
+
+/* Bytes read from a socket per read callback (one buffer per host: each
+ * read is processed before the next one). */
+#define HOST_READ_CHUNK (64u * 1024u)
+/* Plaintext handed to Noise before its frames are taken out and queued
+ * for the socket. */
+#define CONN_NOISE_BATCH (256u * 1024u)
+/* How long a closing connection may take to flush its last bytes. */
+#define CONN_LINGER (1 * LP2P_SECONDS)
+#define HOST_AGENT_MAX 256
+
+typedef struct host_handler {
+  char *protocol;
+  lp2p_stream_handler fn;
+  void *user;
+} host_handler;
+
+typedef struct host_listener {
+  uv_tcp_t tcp;
+  struct host_listener *next;
+  lp2p_host *host;
+  lp2p_buf addr; /* the bound address, port resolved */
+} host_listener;
+
+/* A dial answered by a connection that already exists: completed from a
+ * zero timer so that the callback never runs inside lp2p_host_dial. */
+typedef struct host_reuse_dial {
+  uv_timer_t timer;
+  lp2p_host *host;
+  lp2p_peer_id peer;
+  lp2p_dial_cb cb;
+  void *user;
+} host_reuse_dial;
+
+struct lp2p_host {
+  uv_loop_t *loop;
+  lp2p_host_settings settings;
+  lp2p_host_callbacks cb;
+  const lp2p_mem *mem;
+  void *user;
+  lp2p_privkey key;
+  lp2p_pubkey pubkey;
+  lp2p_peer_id peer_id;
+  char agent[HOST_AGENT_MAX + 1];
+  const char *muxers[2]; /* offered, in order of preference */
+  size_t nmuxers;
+
+  host_listener *listeners;
+  lp2p_conn *conns; /* every connection, upgraded or not */
+  size_t nconns;
+  size_t npending_dials;
+  lp2p_map peers; /* peer id bytes -> the upgraded connection */
+  size_t nready;
+
+  host_handler *handlers;
+  size_t nhandlers;
+  /* Every protocol served, for multistream-select: handlers and services. */
+  const char **protocols;
+  size_t nprotocols;
+
+  /* Connections with work to do on the next loop iteration (set by calls
+   * from the application, whose callbacks must not run inside them). */
+  uv_idle_t idle;
+  lp2p_conn *dirty;
+
+  /* The signed peer record for identify, made when first needed. */
+  lp2p_buf record;
+  uint64_t record_seq;
+
+  uint8_t read_buf[HOST_READ_CHUNK];
+  bool closing;
+  size_t open_handles; /* listeners and reuse timers not yet closed */
+  void (*done)(void *user);
+  void *done_user;
+};
+
+typedef enum conn_state {
+  CONN_TCP_CONNECT,  /* outbound: waiting for TCP */
+  CONN_SECURITY,     /* multistream-select of /noise on the raw socket */
+  CONN_NOISE,        /* the Noise XX handshake */
+  CONN_MUXER_SELECT, /* multistream-select of the muxer inside Noise */
+  CONN_READY,        /* streams flow */
+  CONN_CLOSING,      /* flushing its last bytes, then closing handles */
+} conn_state;
+
+/* Ping run by lp2p_conn_ping on a stream the connection keeps. */
+typedef struct conn_pinger {
+  lp2p_stream *stream;
+  lp2p_ping *ping;
+  bool opening; /* the stream is being negotiated */
+  bool busy;    /* a ping is outstanding */
+  lp2p_ping_cb cb;
+  void *user;
+} conn_pinger;
+
+struct lp2p_conn {
+  lp2p_host *host;
+  lp2p_conn *prev, *next; /* host->conns */
+  lp2p_conn *dirty_next;
+  bool in_dirty;
+  uv_tcp_t tcp;
+  uv_timer_t timer;
+  uv_connect_t connect_req;
+  uv_write_t write_req;
+  int handles; /* libuv handles still to close before freeing */
+
+  conn_state state;
+  conn_state failed_stage; /* where it was when it failed */
+  bool outbound;
+  bool quiet;    /* a dial that failed synchronously: no callbacks */
+  bool finished; /* the application was told; flushing or closed */
+  bool handles_closing;
+  bool counted_pending; /* counts in host->npending_dials */
+  bool announced;       /* `connected` was called */
+  bool registered;      /* in host->peers */
+  lp2p_tstamp deadline; /* TCP connect, then the whole upgrade */
+  lp2p_tstamp idle_since;
+  lp2p_tstamp linger_until;
+
+  lp2p_mss *sec_mss; /* /noise on the raw socket */
+  lp2p_mss *mux_mss; /* the muxer, inside Noise */
+  lp2p_noise *noise;
+  muxer mux;
+  bool has_mux;
+  bool early_muxer;
+  bool has_expected_peer;
+  lp2p_peer_id expected_peer;
+  lp2p_peer_id peer_id;
+  lp2p_pubkey pubkey;
+
+  lp2p_dial_cb dial_cb; /* the dial this connection answers */
+  void *dial_user;
+
+  /* Bytes for the socket: `wqueue` waits, `winflight` is being written. */
+  lp2p_buf wqueue;
+  size_t wqueue_off;
+  lp2p_buf winflight;
+  size_t winflight_off;
+  bool writing;
+
+  lp2p_buf remote_addr;
+  lp2p_buf local_addr;
+  uint64_t bytes_in, bytes_out;
+
+  lp2p_stream *streams;     /* every stream */
+  lp2p_stream *negotiating; /* oldest first, so the head expires first */
+  lp2p_stream *negotiating_tail;
+  bool stream_work; /* some stream has a deferred notification */
+
+  lp2p_buf identify; /* the peer's last identify message(s), raw */
+  bool has_identify;
+  conn_pinger pinger;
+
+  /* Re-entrancy: callbacks may close the connection or touch streams; the
+   * work they cause runs when the outermost entry point leaves. */
+  int depth;
+  bool need_pump;
+  lp2p_disconnect_reason reason;
+  int err;
+  char msg[160];
+  void *user;
+};
+
+struct lp2p_stream {
+  lp2p_conn *conn;
+  uint64_t id;
+  lp2p_stream *prev, *next;         /* conn->streams */
+  lp2p_stream *neg_prev, *neg_next; /* conn->negotiating */
+  bool outbound;
+  bool negotiating;
+  int neg_err;          /* why the negotiation failed, for the open callback */
+  bool notify_readable; /* deferred readable callback */
+  bool notify_writable;
+  lp2p_mss *mss;
+  lp2p_tstamp deadline;
+  lp2p_buf early; /* bytes that followed the negotiation */
+  size_t early_off;
+  char *protocol;
+  lp2p_stream_open_cb open_cb;
+  void *open_user;
+  lp2p_stream_callbacks cb;
+  void *user;
+};
+
+/* ---- host.c ---- */
+/* A connection was upgraded: dedupe, register, announce. */
+void host_conn_ready(lp2p_conn *c);
+/* An announced connection ends: it leaves the peer table. */
+void host_conn_unregister(lp2p_conn *c);
+/* A connection's handles are closed: it leaves every host list. */
+void host_conn_unlink(lp2p_conn *c);
+/* Frees a closing host once nothing of it remains open. */
+void host_maybe_done(lp2p_host *h);
+/* A handler for `protocol`, or NULL. */
+const host_handler *host_find_handler(const lp2p_host *h, const char *protocol);
+/* Pumps the connection from the idle handle on the next loop iteration. */
+void host_mark_dirty(lp2p_conn *c);
+
+/* ---- conn.c ---- */
+/* Creates a connection whose uv_tcp_t is initialised by the caller next.
+ * Returns NULL on allocation failure. */
+lp2p_conn *conn_new(lp2p_host *h, bool outbound);
+/* Starts the upgrade of a connected socket. */
+void conn_start(lp2p_conn *c);
+/* Starts connecting to `addr`. Returns 0 or a libuv error. */
+int conn_connect(lp2p_conn *c, const struct sockaddr *addr);
+/* Ends the connection with a reason (deferred when inside a callback). */
+void conn_fail(lp2p_conn *c, lp2p_disconnect_reason r, int err, const char *fmt,
+               ...) __attribute__((format(printf, 4, 5)));
+void conn_enter(lp2p_conn *c);
+void conn_leave(lp2p_conn *c);
+/* Runs the deferred work of a connection (from the host's idle handle). */
+void conn_pump(lp2p_conn *c);
+/* Arranges for conn_pump to run: when the outermost callback of the
+ * connection returns, or on the next loop iteration when called from the
+ * application (whose calls must not run callbacks). */
+void conn_touch(lp2p_conn *c);
+lp2p_tstamp conn_now(const lp2p_conn *c);
+
+/* ---- stream.c ---- */
+extern const muxer_callbacks stream_muxer_callbacks;
+/* Creates an outbound stream negotiating `protocols`. */
+int stream_open(lp2p_conn *c, const char *const *protocols, size_t n,
+                lp2p_stream_open_cb cb, void *user);
+/* Runs deferred notifications (readable after set_callbacks, writable). */
+void stream_run_deferred(lp2p_conn *c);
+/* The earliest negotiation deadline, or LP2P_TSTAMP_NEVER. */
+lp2p_tstamp stream_expiry(const lp2p_conn *c);
+void stream_handle_expiry(lp2p_conn *c, lp2p_tstamp now);
+/* The connection ended: every stream gets `closed`, every open its
+ * callback with LP2P_ERR_STATE, and all are freed. */
+void stream_close_all(lp2p_conn *c);
+
+/* ---- identify_service.c ---- */
+/* Whether the host serves `protocol` itself (identify, push, ping). */
+bool service_is_builtin(const char *protocol);
+/* An inbound stream negotiated to a built-in protocol. */
+void service_handle(lp2p_stream *s);
+/* A connection became ready: ask the peer to identify itself. */
+void identify_request(lp2p_conn *c);
+/* Forgets the signed peer record (the listen addresses changed). */
+void identify_invalidate(lp2p_host *h);
+
+/* ---- ping_service.c ---- */
+void ping_serve(lp2p_stream *s);
+lp2p_tstamp ping_expiry(const lp2p_conn *c);
+void ping_handle_expiry(lp2p_conn *c, lp2p_tstamp now);
+/* The connection ended: a pending ping fails. */
+void ping_abort(lp2p_conn *c);
+
+/* ---- addr.c ---- */
+/* /ip4|ip6/A/tcp/P[/p2p/ID] to a socket address and the optional peer id.
+ * Returns 0, LP2P_ERR_UNSUPPORTED or LP2P_ERR_MALFORMED with `err` set. */
+int addr_to_sockaddr(const uint8_t *ma, size_t len, struct sockaddr_storage *sa,
+                     lp2p_peer_id *peer, bool *has_peer, lp2p_errdetail *err);
+/* Appends the binary multiaddr of a socket address. */
+int addr_from_sockaddr(const struct sockaddr *sa, lp2p_buf *out);
+/* Appends /p2p/<id> to a binary multiaddr. */
+int addr_append_peer(lp2p_buf *ma, const lp2p_peer_id *id);
+
+#endif

@@ -1,0 +1,62 @@
+/* One interface over the two stream multiplexers, so that connections and
+ * streams need not care which one the peer chose. Streams are named by a
+ * 64-bit id: yamux's stream id, or mplex's stream handle. Sans-IO like the
+ * muxers themselves. */
+#ifndef LP2P_HOST_MUXER_H
+#define LP2P_HOST_MUXER_H
+
+#include <stdbool.h>
+
+#include "lp2p/net.h"
+
+typedef struct muxer_callbacks {
+  int (*stream_open)(void *user, uint64_t id);
+  void (*stream_readable)(void *user, uint64_t id);
+  void (*stream_writable)(void *user, uint64_t id);
+  void (*stream_close)(void *user, uint64_t id, lp2p_stream_end why);
+} muxer_callbacks;
+
+typedef struct muxer {
+  bool is_yamux;
+  lp2p_yamux *y;
+  lp2p_mplex *x;
+  muxer_callbacks cb;
+  void *user;
+} muxer;
+
+/* `protocol` is LP2P_YAMUX_PROTOCOL_ID or LP2P_MPLEX_PROTOCOL_ID;
+ * `max_streams` bounds each direction. Returns 0, LP2P_ERR_INVALID_ARG
+ * (another protocol) or LP2P_ERR_NOMEM. */
+int muxer_init(muxer *m, const char *protocol, bool is_client,
+               uint32_t max_streams, const muxer_callbacks *cb,
+               const lp2p_mem *mem, void *user);
+void muxer_free(muxer *m);
+const char *muxer_protocol(const muxer *m);
+
+int muxer_recv(muxer *m, const uint8_t *in, size_t len, lp2p_tstamp now);
+ssize_t muxer_pull(muxer *m, const uint8_t **out, lp2p_tstamp now);
+lp2p_tstamp muxer_expiry(const muxer *m);
+int muxer_handle_expiry(muxer *m, lp2p_tstamp now);
+/* 0, or the error that failed the session with its explanation. */
+int muxer_error(const muxer *m, const char **msg);
+/* Announces that no more streams will be opened (yamux GoAway(normal);
+ * mplex has no such frame). */
+void muxer_goaway(muxer *m);
+/* Whether the peer said it will accept no more streams. */
+bool muxer_remote_goaway(const muxer *m);
+lp2p_tstamp muxer_rtt(const muxer *m);
+size_t muxer_num_streams(const muxer *m);
+
+int muxer_open(muxer *m, uint64_t *id);
+ssize_t muxer_write(muxer *m, uint64_t id, const uint8_t *data, size_t len);
+ssize_t muxer_read(muxer *m, uint64_t id, uint8_t *buf, size_t cap, bool *eof);
+int muxer_close(muxer *m, uint64_t id);
+int muxer_reset(muxer *m, uint64_t id);
+int muxer_set_user(muxer *m, uint64_t id, void *stream_user);
+void *muxer_user(const muxer *m, uint64_t id);
+/* Bytes buffered for reading on `id` (0 for an unknown id). */
+size_t muxer_readable(const muxer *m, uint64_t id);
+/* Whether the peer half-closed `id` and every byte was read. */
+bool muxer_eof(const muxer *m, uint64_t id);
+
+#endif

@@ -1,0 +1,795 @@
+/* The libuv host, lp2p to lp2p on loopback: upgrade with each muxer and key
+ * type, identify both ways, ping, concurrent echo streams, half-close and
+ * reset, dial errors, limits, timeouts, duplicate connections and clean
+ * shutdown. Peers of other implementations are in tests/interop. */
+#include "testutil.h"
+#include "testutil_host.h"
+
+#include <stdlib.h>
+
+static int setup(void **state) {
+  (void)state;
+  th_loop_init();
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  th_loop_free();
+  return 0;
+}
+
+typedef struct pair {
+  th_node a, b; /* b dials a */
+  th_dial dial;
+} pair;
+
+static bool both_identified(void *arg) {
+  pair *p = arg;
+  return p->a.identified > 0 && p->b.identified > 0;
+}
+
+/* Starts a (listening, echo) and b, and connects b to a. */
+static void pair_connect(pair *p, lp2p_key_type ta, lp2p_muxers ma,
+                         lp2p_key_type tb, lp2p_muxers mb) {
+  th_node_init(&p->a, 1, ta);
+  th_node_init(&p->b, 2, tb);
+  p->a.settings.muxers = ma;
+  p->b.settings.muxers = mb;
+  th_node_start(&p->a);
+  th_node_start(&p->b);
+  th_node_listen(&p->a);
+  th_serve_echo(&p->a);
+  th_dial_start(&p->b, &p->a, &p->dial);
+  th_run_until(th_dial_done, &p->dial, 5000);
+  if (p->dial.err != 0) {
+    fail_msg("dial failed: %s: %s", lp2p_strerror(p->dial.err), p->dial.msg);
+  }
+  th_run_until(both_identified, p, 5000);
+}
+
+static void pair_close(pair *p) {
+  th_node_close(&p->b);
+  th_node_close(&p->a);
+}
+
+/* ---- upgrade and identify ----------------------------------------------- */
+
+static void check_identify(const th_node *self, const th_node *remote,
+                           lp2p_conn *c) {
+  lp2p_identify id;
+  assert_int_equal(lp2p_conn_identify(c, &id), 0);
+  char agent[64];
+  snprintf(agent, sizeof(agent), "%.*s", (int)id.agent_version.len,
+           (const char *)id.agent_version.data);
+  assert_string_equal(agent, "lp2p/" LP2P_VERSION);
+  bool ping = false, echo = false;
+  for (size_t i = 0; i < id.nprotocols; i++) {
+    ping |= id.protocols[i].len == strlen(LP2P_PING_PROTOCOL_ID) &&
+            memcmp(id.protocols[i].data, LP2P_PING_PROTOCOL_ID,
+                   id.protocols[i].len) == 0;
+    echo |=
+        id.protocols[i].len == strlen(ECHO_PROTOCOL) &&
+        memcmp(id.protocols[i].data, ECHO_PROTOCOL, id.protocols[i].len) == 0;
+  }
+  assert_true(ping);
+  (void)echo;
+  /* the observed address is the one we see ourselves from */
+  lp2p_conn_info info;
+  lp2p_conn_info_get(c, &info);
+  assert_non_null(id.observed_addr.data);
+  assert_int_equal(id.observed_addr.len, info.local_addr.len);
+  assert_memory_equal(id.observed_addr.data, info.local_addr.data,
+                      info.local_addr.len);
+  /* the signed peer record is the remote's */
+  lp2p_identify_verified v;
+  assert_int_equal(lp2p_identify_verify(&id, lp2p_conn_peer_id(c), &v), 0);
+  assert_true(v.has_pubkey);
+  assert_true(v.has_record);
+  assert_int_equal(v.record_error, 0);
+  assert_true(
+      lp2p_peer_id_equal(&v.record.peer_id, lp2p_host_peer_id(remote->host)));
+  (void)self;
+}
+
+static void test_connect_identify(lp2p_key_type ta, lp2p_muxers ma,
+                                  lp2p_key_type tb, lp2p_muxers mb,
+                                  const char *want_muxer) {
+  pair p;
+  pair_connect(&p, ta, ma, tb, mb);
+  assert_int_equal(p.a.connected, 1);
+  assert_int_equal(p.b.connected, 1);
+  lp2p_conn *cb = p.dial.conn, *ca = p.a.last_conn;
+  assert_true(
+      lp2p_peer_id_equal(lp2p_conn_peer_id(cb), lp2p_host_peer_id(p.a.host)));
+  assert_true(
+      lp2p_peer_id_equal(lp2p_conn_peer_id(ca), lp2p_host_peer_id(p.b.host)));
+  lp2p_conn_info ia, ib;
+  lp2p_conn_info_get(ca, &ia);
+  lp2p_conn_info_get(cb, &ib);
+  assert_string_equal(ia.muxer, want_muxer);
+  assert_string_equal(ib.muxer, want_muxer);
+  assert_false(ia.outbound);
+  assert_true(ib.outbound);
+  check_identify(&p.b, &p.a, cb);
+  check_identify(&p.a, &p.b, ca);
+  assert_int_equal(lp2p_host_num_conns(p.a.host), 1);
+  assert_ptr_equal(lp2p_host_conn(p.b.host, lp2p_host_peer_id(p.a.host)), cb);
+  pair_close(&p);
+  assert_int_equal(p.a.disconnected, 1);
+  assert_int_equal(p.b.disconnected, 1);
+}
+
+static void test_upgrade_yamux(void **state) {
+  (void)state;
+  test_connect_identify(LP2P_KEY_ED25519, LP2P_MUXERS_ALL, LP2P_KEY_ED25519,
+                        LP2P_MUXERS_ALL, LP2P_YAMUX_PROTOCOL_ID);
+}
+
+static void test_upgrade_mplex(void **state) {
+  (void)state;
+  test_connect_identify(LP2P_KEY_ED25519, LP2P_MUXERS_ALL, LP2P_KEY_SECP256K1,
+                        LP2P_MUXERS_MPLEX, LP2P_MPLEX_PROTOCOL_ID);
+}
+
+static void test_upgrade_secp256k1(void **state) {
+  (void)state;
+  test_connect_identify(LP2P_KEY_SECP256K1, LP2P_MUXERS_YAMUX,
+                        LP2P_KEY_SECP256K1, LP2P_MUXERS_ALL,
+                        LP2P_YAMUX_PROTOCOL_ID);
+}
+
+/* ---- ping --------------------------------------------------------------- */
+
+typedef struct pings {
+  int done, want, errors;
+  lp2p_tstamp last_rtt;
+} pings;
+
+static void on_ping(lp2p_conn *c, lp2p_tstamp rtt, int err, void *user) {
+  pings *p = user;
+  if (err != 0) {
+    p->errors++;
+    return;
+  }
+  p->last_rtt = rtt;
+  if (++p->done < p->want) {
+    assert_int_equal(lp2p_conn_ping(c, on_ping, p), 0);
+  }
+}
+
+static bool pings_done(void *arg) {
+  pings *p = arg;
+  return p->done == p->want || p->errors > 0;
+}
+
+static void test_ping(void **state) {
+  (void)state;
+  pair p;
+  pair_connect(&p, LP2P_KEY_ED25519, LP2P_MUXERS_ALL, LP2P_KEY_ED25519,
+               LP2P_MUXERS_ALL);
+  pings pg = {.want = 100};
+  assert_int_equal(lp2p_conn_ping(p.dial.conn, on_ping, &pg), 0);
+  assert_int_equal(lp2p_conn_ping(p.dial.conn, on_ping, &pg), LP2P_ERR_STATE);
+  th_run_until(pings_done, &pg, 10000);
+  assert_int_equal(pg.errors, 0);
+  assert_int_equal(pg.done, 100);
+  assert_true(pg.last_rtt > 0);
+  pair_close(&p);
+}
+
+/* ---- echo streams ------------------------------------------------------- */
+
+#define ECHO_STREAMS 64
+#define ECHO_BYTES (1u << 20)
+
+typedef struct echo_client {
+  size_t sent, received;
+  uint32_t seed;
+  bool ok, closed, mismatch;
+  int open_err;
+} echo_client;
+
+static uint8_t pattern(uint32_t seed, size_t i) {
+  return (uint8_t)((i * 2654435761u + seed) >> 13);
+}
+
+static void client_pump(lp2p_stream *s, void *user) {
+  echo_client *e = user;
+  while (e->sent < ECHO_BYTES) {
+    uint8_t buf[8192];
+    size_t n =
+        ECHO_BYTES - e->sent < sizeof(buf) ? ECHO_BYTES - e->sent : sizeof(buf);
+    for (size_t i = 0; i < n; i++) {
+      buf[i] = pattern(e->seed, e->sent + i);
+    }
+    ssize_t w = lp2p_stream_write(s, buf, n);
+    assert_true(w >= 0);
+    e->sent += (size_t)w;
+    if ((size_t)w < n) {
+      break;
+    }
+    if (e->sent == ECHO_BYTES) {
+      assert_int_equal(lp2p_stream_close(s), 0);
+    }
+  }
+  for (;;) {
+    uint8_t buf[8192];
+    bool eof;
+    ssize_t n = lp2p_stream_read(s, buf, sizeof(buf), &eof);
+    assert_true(n >= 0);
+    if (n == 0) {
+      if (eof) {
+        e->ok = e->received == ECHO_BYTES && !e->mismatch;
+      }
+      return;
+    }
+    for (ssize_t i = 0; i < n; i++) {
+      e->mismatch |= buf[i] != pattern(e->seed, e->received + (size_t)i);
+    }
+    e->received += (size_t)n;
+  }
+}
+
+static void client_closed(lp2p_stream *s, lp2p_stream_end why, void *user) {
+  (void)s;
+  echo_client *e = user;
+  e->closed = true;
+  e->ok &= why == LP2P_STREAM_END_CLOSED;
+}
+
+static void on_echo_open(lp2p_conn *c, lp2p_stream *s, int err, void *user) {
+  (void)c;
+  static const lp2p_stream_callbacks cb = {.readable = client_pump,
+                                           .writable = client_pump,
+                                           .closed = client_closed};
+  echo_client *e = user;
+  e->open_err = err;
+  if (err != 0) {
+    e->closed = true;
+    return;
+  }
+  assert_string_equal(lp2p_stream_protocol(s), ECHO_PROTOCOL);
+  lp2p_stream_set_callbacks(s, &cb, e);
+  client_pump(s, e);
+}
+
+static bool all_closed(void *arg) {
+  echo_client *e = arg;
+  for (int i = 0; i < ECHO_STREAMS; i++) {
+    if (!e[i].closed) {
+      return false;
+    }
+  }
+  return true;
+}
+
+static const char *const echo_protocols[] = {ECHO_PROTOCOL};
+
+static void run_echo(lp2p_muxers m) {
+  pair p;
+  pair_connect(&p, LP2P_KEY_ED25519, LP2P_MUXERS_ALL, LP2P_KEY_ED25519, m);
+  echo_client *e = calloc(ECHO_STREAMS, sizeof(*e));
+  for (int i = 0; i < ECHO_STREAMS; i++) {
+    e[i].seed = (uint32_t)i * 7919u;
+    assert_int_equal(lp2p_conn_open_stream(p.dial.conn, echo_protocols, 1,
+                                           on_echo_open, &e[i]),
+                     0);
+  }
+  th_run_until(all_closed, e, 60000);
+  for (int i = 0; i < ECHO_STREAMS; i++) {
+    assert_int_equal(e[i].open_err, 0);
+    assert_false(e[i].mismatch);
+    assert_int_equal(e[i].received, ECHO_BYTES);
+    assert_true(e[i].ok);
+  }
+  free(e);
+  pair_close(&p);
+}
+
+static void test_echo_yamux(void **state) {
+  (void)state;
+  run_echo(LP2P_MUXERS_YAMUX);
+}
+
+static void test_echo_mplex(void **state) {
+  (void)state;
+  run_echo(LP2P_MUXERS_MPLEX);
+}
+
+/* ---- reset -------------------------------------------------------------- */
+
+typedef struct sink {
+  int closed;
+  lp2p_stream_end why;
+  size_t received;
+} sink;
+
+static void sink_readable(lp2p_stream *s, void *user) {
+  sink *k = user;
+  uint8_t buf[4096];
+  ssize_t n;
+  while ((n = lp2p_stream_read(s, buf, sizeof(buf), NULL)) > 0) {
+    k->received += (size_t)n;
+  }
+}
+
+static void sink_closed(lp2p_stream *s, lp2p_stream_end why, void *user) {
+  (void)s;
+  sink *k = user;
+  k->closed++;
+  k->why = why;
+}
+
+static const lp2p_stream_callbacks sink_cb = {.readable = sink_readable,
+                                              .closed = sink_closed};
+
+/* Holds every stream open and records how each ended. */
+static void sink_handler(lp2p_stream *s, void *user) {
+  lp2p_stream_set_callbacks(s, &sink_cb, user);
+}
+
+typedef struct opener {
+  int ok, failed, last_err;
+  lp2p_stream *last;
+  sink *k;
+} opener;
+
+static void on_open_sink(lp2p_conn *c, lp2p_stream *s, int err, void *user) {
+  (void)c;
+  opener *o = user;
+  if (err != 0) {
+    o->failed++;
+    o->last_err = err;
+    return;
+  }
+  o->ok++;
+  o->last = s;
+  lp2p_stream_set_callbacks(s, &sink_cb, o->k);
+}
+
+static bool opener_done(void *arg) {
+  opener *o = arg;
+  return o->ok + o->failed > 0;
+}
+
+static const char *const sink_protocols[] = {"/sink/1.0.0"};
+
+static bool sink_closed_once(void *arg) {
+  return ((sink *)arg)->closed > 0;
+}
+
+static void test_reset(void **state) {
+  (void)state;
+  pair p;
+  sink server = {0}, client = {0};
+  pair_connect(&p, LP2P_KEY_ED25519, LP2P_MUXERS_ALL, LP2P_KEY_ED25519,
+               LP2P_MUXERS_ALL);
+  assert_int_equal(
+      lp2p_host_set_handler(p.a.host, "/sink/1.0.0", sink_handler, &server), 0);
+  opener o = {.k = &client};
+  assert_int_equal(
+      lp2p_conn_open_stream(p.dial.conn, sink_protocols, 1, on_open_sink, &o),
+      0);
+  th_run_until(opener_done, &o, 5000);
+  assert_int_equal(o.ok, 1);
+  assert_int_equal(lp2p_stream_write(o.last, (const uint8_t *)"abc", 3), 3);
+  assert_int_equal(lp2p_stream_reset(o.last), 0);
+  th_run_until(sink_closed_once, &server, 5000);
+  th_run_until(sink_closed_once, &client, 5000);
+  assert_int_equal(server.why, LP2P_STREAM_END_RESET_REMOTE);
+  assert_int_equal(client.why, LP2P_STREAM_END_RESET_LOCAL);
+  pair_close(&p);
+}
+
+/* ---- dial errors -------------------------------------------------------- */
+
+static void test_dial_errors(void **state) {
+  (void)state;
+  th_node a, b, c;
+  th_node_init(&a, 1, LP2P_KEY_ED25519);
+  th_node_init(&b, 2, LP2P_KEY_ED25519);
+  th_node_init(&c, 3, LP2P_KEY_ED25519);
+  th_node_start(&a);
+  th_node_start(&b);
+  th_node_start(&c);
+  th_node_listen(&a);
+  th_dial d;
+
+  /* nothing listens there */
+  th_dial_text(&b, "/ip4/127.0.0.1/tcp/1", &d);
+  th_run_until(th_dial_done, &d, 5000);
+  assert_int_equal(d.err, LP2P_ERR_IO);
+  assert_non_null(strstr(d.msg, "connect"));
+
+  /* transports lp2p does not dial: refused at once */
+  th_dial_text(&b, "/dns4/example.com/tcp/1", &d);
+  assert_int_equal(d.err, LP2P_ERR_UNSUPPORTED);
+  assert_non_null(strstr(d.msg, "dns4"));
+  th_dial_text(&b, "/ip4/127.0.0.1/udp/1/quic-v1", &d);
+  assert_int_equal(d.err, LP2P_ERR_UNSUPPORTED);
+
+  /* a's address, but c's peer id: Noise refuses the impostor */
+  char addr[128], text[256], id[LP2P_PEER_ID_TEXT_MAX];
+  th_node_addr_text(&a, addr, sizeof(addr));
+  assert_true(
+      lp2p_peer_id_to_base58(lp2p_host_peer_id(c.host), id, sizeof(id)) > 0);
+  snprintf(text, sizeof(text), "%s/p2p/%s", addr, id);
+  th_dial_text(&b, text, &d);
+  th_run_until(th_dial_done, &d, 5000);
+  assert_int_equal(d.err, LP2P_ERR_PEER_ID_MISMATCH);
+
+  /* dialing ourselves */
+  assert_true(
+      lp2p_peer_id_to_base58(lp2p_host_peer_id(a.host), id, sizeof(id)) > 0);
+  snprintf(text, sizeof(text), "%s/p2p/%s", addr, id);
+  th_dial_text(&a, text, &d);
+  assert_int_equal(d.err, LP2P_ERR_INVALID_ARG);
+
+  th_node_close(&c);
+  th_node_close(&b);
+  th_node_close(&a);
+}
+
+static void test_no_common_muxer(void **state) {
+  (void)state;
+  th_node a, b;
+  th_node_init(&a, 1, LP2P_KEY_ED25519);
+  th_node_init(&b, 2, LP2P_KEY_ED25519);
+  a.settings.muxers = LP2P_MUXERS_YAMUX;
+  b.settings.muxers = LP2P_MUXERS_MPLEX;
+  th_node_start(&a);
+  th_node_start(&b);
+  th_node_listen(&a);
+  th_dial d;
+  th_dial_start(&b, &a, &d);
+  th_run_until(th_dial_done, &d, 5000);
+  assert_int_equal(d.err, LP2P_ERR_UNSUPPORTED);
+  assert_non_null(strstr(d.msg, "muxer"));
+  th_node_close(&b);
+  th_node_close(&a);
+}
+
+static void test_unsupported_protocol(void **state) {
+  (void)state;
+  pair p;
+  pair_connect(&p, LP2P_KEY_ED25519, LP2P_MUXERS_ALL, LP2P_KEY_ED25519,
+               LP2P_MUXERS_ALL);
+  static const char *const nope[] = {"/nope/1.0.0", "/nope/2.0.0"};
+  opener o = {0};
+  assert_int_equal(
+      lp2p_conn_open_stream(p.dial.conn, nope, 2, on_open_sink, &o), 0);
+  th_run_until(opener_done, &o, 5000);
+  assert_int_equal(o.failed, 1);
+  assert_int_equal(o.last_err, LP2P_ERR_UNSUPPORTED);
+  pings pg = {.want = 1};
+  assert_int_equal(lp2p_conn_ping(p.dial.conn, on_ping, &pg), 0);
+  th_run_until(pings_done, &pg, 5000);
+  assert_int_equal(pg.done, 1);
+  pair_close(&p);
+}
+
+/* ---- hostile peers ------------------------------------------------------ */
+
+static bool handshake_failed(void *arg) {
+  return ((th_node *)arg)->handshake_failed > 0;
+}
+
+static bool disconnected(void *arg) {
+  return ((th_node *)arg)->disconnected > 0;
+}
+
+/* After each bad peer, the good connection still answers pings. */
+static void assert_still_serving(pair *p) {
+  pings pg = {.want = 3};
+  assert_int_equal(lp2p_conn_ping(p->dial.conn, on_ping, &pg), 0);
+  th_run_until(pings_done, &pg, 5000);
+  assert_int_equal(pg.done, 3);
+}
+
+static void test_garbage_before_noise(void **state) {
+  (void)state;
+  pair p;
+  pair_connect(&p, LP2P_KEY_ED25519, LP2P_MUXERS_ALL, LP2P_KEY_ED25519,
+               LP2P_MUXERS_ALL);
+  th_raw r;
+  th_raw_connect(&r, &p.a);
+  const char *http = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  th_raw_send(&r, http, strlen(http));
+  th_run_until(th_raw_eof, &r, 5000);
+  th_run_until(handshake_failed, &p.a, 5000);
+  assert_int_equal(p.a.last_handshake_err, LP2P_ERR_MALFORMED);
+  assert_non_null(strstr(p.a.last_msg, "security"));
+  th_raw_close(&r);
+  assert_still_serving(&p);
+  pair_close(&p);
+}
+
+static void test_garbage_in_noise(void **state) {
+  (void)state;
+  pair p;
+  pair_connect(&p, LP2P_KEY_ED25519, LP2P_MUXERS_ALL, LP2P_KEY_ED25519,
+               LP2P_MUXERS_ALL);
+  th_raw r;
+  th_raw_connect(&r, &p.a);
+  /* a correct /noise negotiation, then a Noise message that is not one */
+  static const uint8_t msg[] = "\x13/multistream/1.0.0\n\x07/noise\n"
+                               "\x00\x05hello";
+  th_raw_send(&r, msg, sizeof(msg) - 1);
+  th_run_until(th_raw_eof, &r, 5000);
+  th_run_until(handshake_failed, &p.a, 5000);
+  assert_non_null(strstr(p.a.last_msg, "Noise"));
+  th_raw_close(&r);
+  assert_still_serving(&p);
+  pair_close(&p);
+}
+
+static void put_yamux(uint8_t *p, uint8_t type, uint16_t flags, uint32_t id,
+                      uint32_t len) {
+  p[0] = 0;
+  p[1] = type;
+  p[2] = (uint8_t)(flags >> 8);
+  p[3] = (uint8_t)flags;
+  for (int i = 0; i < 4; i++) {
+    p[4 + i] = (uint8_t)(id >> (24 - 8 * i));
+    p[8 + i] = (uint8_t)(len >> (24 - 8 * i));
+  }
+}
+
+static void test_bad_yamux_frame(void **state) {
+  (void)state;
+  pair p;
+  pair_connect(&p, LP2P_KEY_ED25519, LP2P_MUXERS_ALL, LP2P_KEY_ED25519,
+               LP2P_MUXERS_ALL);
+  th_raw r;
+  th_raw_upgrade(&r, &p.a);
+  uint8_t frame[12];
+  put_yamux(frame, 0, 1, 1, 0);
+  frame[0] = 7; /* no such yamux version */
+  th_raw_send(&r, frame, sizeof(frame));
+  th_run_until(th_raw_eof, &r, 5000);
+  th_run_until(disconnected, &p.a, 5000);
+  assert_int_equal(p.a.last_reason, LP2P_DISCONNECT_PROTOCOL);
+  assert_non_null(strstr(p.a.last_msg, "yamux"));
+  th_raw_close(&r);
+  assert_still_serving(&p);
+  pair_close(&p);
+}
+
+static void test_window_overrun(void **state) {
+  (void)state;
+  pair p;
+  pair_connect(&p, LP2P_KEY_ED25519, LP2P_MUXERS_ALL, LP2P_KEY_ED25519,
+               LP2P_MUXERS_ALL);
+  th_raw r;
+  th_raw_upgrade(&r, &p.a);
+  /* a new stream, then one byte more than its 256 KiB window */
+  size_t len = LP2P_YAMUX_INITIAL_WINDOW + 1;
+  uint8_t *frame = calloc(1, 12 + len);
+  put_yamux(frame, 0, 1, 1, (uint32_t)len);
+  th_raw_send(&r, frame, 12 + len);
+  free(frame);
+  th_run_until(th_raw_eof, &r, 5000);
+  th_run_until(disconnected, &p.a, 5000);
+  assert_int_equal(p.a.last_reason, LP2P_DISCONNECT_PROTOCOL);
+  th_raw_close(&r);
+  assert_still_serving(&p);
+  pair_close(&p);
+}
+
+static void test_handshake_stall(void **state) {
+  (void)state;
+  th_node a;
+  th_node_init(&a, 1, LP2P_KEY_ED25519);
+  a.settings.handshake_timeout = 300 * LP2P_MILLISECONDS;
+  th_node_start(&a);
+  th_node_listen(&a);
+  th_raw r;
+  th_raw_connect(&r, &a); /* and says nothing */
+  uint64_t start = uv_hrtime();
+  th_run_until(th_raw_eof, &r, 5000);
+  assert_true(uv_hrtime() - start >= 250 * LP2P_MILLISECONDS);
+  th_run_until(handshake_failed, &a, 5000);
+  assert_int_equal(a.last_handshake_err, LP2P_ERR_TIMEOUT);
+  th_raw_close(&r);
+  /* stalling after the /noise negotiation times out the same way */
+  a.handshake_failed = 0;
+  th_raw_connect(&r, &a);
+  static const uint8_t msg[] = "\x13/multistream/1.0.0\n\x07/noise\n";
+  th_raw_send(&r, msg, sizeof(msg) - 1);
+  th_run_until(th_raw_eof, &r, 5000);
+  th_run_until(handshake_failed, &a, 5000);
+  assert_int_equal(a.last_handshake_err, LP2P_ERR_TIMEOUT);
+  assert_non_null(strstr(a.last_msg, "Noise"));
+  th_raw_close(&r);
+  th_node_close(&a);
+}
+
+/* ---- limits ------------------------------------------------------------- */
+
+static void test_max_connections(void **state) {
+  (void)state;
+  pair p;
+  p.a.settings.max_connections = 1;
+  th_node_init(&p.a, 1, LP2P_KEY_ED25519);
+  p.a.settings.max_connections = 1;
+  th_node_init(&p.b, 2, LP2P_KEY_ED25519);
+  th_node_start(&p.a);
+  th_node_start(&p.b);
+  th_node_listen(&p.a);
+  th_dial_start(&p.b, &p.a, &p.dial);
+  th_run_until(th_dial_done, &p.dial, 5000);
+  assert_int_equal(p.dial.err, 0);
+  th_node c;
+  th_node_init(&c, 3, LP2P_KEY_ED25519);
+  th_node_start(&c);
+  th_dial d;
+  th_dial_start(&c, &p.a, &d);
+  th_run_until(th_dial_done, &d, 5000);
+  assert_int_not_equal(d.err, 0);
+  th_run_until(handshake_failed, &p.a, 5000);
+  assert_int_equal(p.a.last_handshake_err, LP2P_ERR_TOO_LARGE);
+  th_node_close(&c);
+  assert_still_serving(&p);
+  pair_close(&p);
+}
+
+static bool no_streams(void *arg) {
+  pair *p = arg;
+  lp2p_conn_info ia, ib;
+  lp2p_conn_info_get(p->a.last_conn, &ia);
+  lp2p_conn_info_get(p->dial.conn, &ib);
+  return ia.num_streams == 0 && ib.num_streams == 0;
+}
+
+static bool opened(void *arg) {
+  opener *o = arg;
+  return o->ok + o->failed == 5;
+}
+
+static void test_max_streams(void **state) {
+  (void)state;
+  pair p;
+  sink server = {0}, client = {0};
+  th_node_init(&p.a, 1, LP2P_KEY_ED25519);
+  th_node_init(&p.b, 2, LP2P_KEY_ED25519);
+  p.a.settings.max_streams = 4;
+  th_node_start(&p.a);
+  th_node_start(&p.b);
+  th_node_listen(&p.a);
+  assert_int_equal(
+      lp2p_host_set_handler(p.a.host, "/sink/1.0.0", sink_handler, &server), 0);
+  th_dial_start(&p.b, &p.a, &p.dial);
+  th_run_until(th_dial_done, &p.dial, 5000);
+  th_run_until(both_identified, &p, 5000);
+  th_run_until(no_streams, &p, 5000);
+  opener o = {.k = &client};
+  for (int i = 0; i < 5; i++) {
+    assert_int_equal(
+        lp2p_conn_open_stream(p.dial.conn, sink_protocols, 1, on_open_sink, &o),
+        0);
+  }
+  th_run_until(opened, &o, 5000);
+  assert_int_equal(o.ok, 4);
+  assert_int_equal(o.failed, 1);
+  assert_int_equal(o.last_err, LP2P_ERR_PROTOCOL);
+  pair_close(&p);
+}
+
+/* ---- connection lifecycle ------------------------------------------------ */
+
+static bool both_dialed(void *arg) {
+  th_dial *d = arg;
+  return d[0].done && d[1].done;
+}
+
+static void test_simultaneous_dial(void **state) {
+  (void)state;
+  th_node a, b;
+  th_node_init(&a, 1, LP2P_KEY_ED25519);
+  th_node_init(&b, 2, LP2P_KEY_ED25519);
+  th_node_start(&a);
+  th_node_start(&b);
+  th_node_listen(&a);
+  th_node_listen(&b);
+  th_dial d[2];
+  th_dial_start(&a, &b, &d[0]);
+  th_dial_start(&b, &a, &d[1]);
+  th_run_until(both_dialed, d, 5000);
+  assert_int_equal(d[0].err, 0);
+  assert_int_equal(d[1].err, 0);
+  th_run_for(300);
+  assert_int_equal(lp2p_host_num_conns(a.host), 1);
+  assert_int_equal(lp2p_host_num_conns(b.host), 1);
+  lp2p_conn *ca = lp2p_host_conn(a.host, lp2p_host_peer_id(b.host));
+  lp2p_conn *cb = lp2p_host_conn(b.host, lp2p_host_peer_id(a.host));
+  assert_non_null(ca);
+  assert_non_null(cb);
+  lp2p_conn_info ia, ib;
+  lp2p_conn_info_get(ca, &ia);
+  lp2p_conn_info_get(cb, &ib);
+  assert_true(ia.outbound != ib.outbound); /* the same connection */
+  assert_int_equal(a.connected - a.disconnected, 1);
+  assert_int_equal(b.connected - b.disconnected, 1);
+  th_node_close(&b);
+  th_node_close(&a);
+}
+
+static void test_reuse_connection(void **state) {
+  (void)state;
+  pair p;
+  pair_connect(&p, LP2P_KEY_ED25519, LP2P_MUXERS_ALL, LP2P_KEY_ED25519,
+               LP2P_MUXERS_ALL);
+  th_dial again;
+  th_dial_start(&p.b, &p.a, &again);
+  assert_false(again.done); /* never completed inside the call */
+  th_run_until(th_dial_done, &again, 5000);
+  assert_int_equal(again.err, 0);
+  assert_ptr_equal(again.conn, p.dial.conn);
+  assert_int_equal(p.b.connected, 1);
+  pair_close(&p);
+}
+
+static void test_idle_timeout(void **state) {
+  (void)state;
+  pair p;
+  th_node_init(&p.a, 1, LP2P_KEY_ED25519);
+  th_node_init(&p.b, 2, LP2P_KEY_ED25519);
+  p.a.settings.idle_timeout = 300 * LP2P_MILLISECONDS;
+  th_node_start(&p.a);
+  th_node_start(&p.b);
+  th_node_listen(&p.a);
+  th_dial_start(&p.b, &p.a, &p.dial);
+  th_run_until(th_dial_done, &p.dial, 5000);
+  th_run_until(disconnected, &p.a, 5000);
+  assert_int_equal(p.a.last_reason, LP2P_DISCONNECT_IDLE);
+  th_run_until(disconnected, &p.b, 5000);
+  assert_int_equal(p.b.last_reason, LP2P_DISCONNECT_REMOTE);
+  th_node_close(&p.b);
+  th_node_close(&p.a);
+}
+
+static void test_close_connection(void **state) {
+  (void)state;
+  pair p;
+  pair_connect(&p, LP2P_KEY_ED25519, LP2P_MUXERS_ALL, LP2P_KEY_ED25519,
+               LP2P_MUXERS_ALL);
+  assert_int_equal(lp2p_conn_close(p.dial.conn), 0);
+  assert_int_equal(lp2p_conn_close(p.dial.conn), LP2P_ERR_STATE);
+  assert_int_equal(p.b.disconnected, 0); /* not inside the call */
+  th_run_until(disconnected, &p.b, 5000);
+  th_run_until(disconnected, &p.a, 5000);
+  assert_int_equal(p.b.last_reason, LP2P_DISCONNECT_LOCAL);
+  assert_int_equal(p.a.last_reason, LP2P_DISCONNECT_REMOTE);
+  assert_int_equal(lp2p_host_num_conns(p.a.host), 0);
+  pair_close(&p);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_upgrade_yamux, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_upgrade_mplex, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_upgrade_secp256k1, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_ping, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_echo_yamux, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_echo_mplex, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_dial_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_no_common_muxer, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_unsupported_protocol, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_garbage_before_noise, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_garbage_in_noise, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_bad_yamux_frame, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_window_overrun, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_handshake_stall, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_max_connections, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_max_streams, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_simultaneous_dial, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_reuse_connection, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_idle_timeout, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_close_connection, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
