@@ -16,6 +16,9 @@ typedef struct cli_command {
 
 extern const cli_command cli_cmd_key;
 extern const cli_command cli_cmd_sim;
+extern const cli_command cli_cmd_ping;
+extern const cli_command cli_cmd_identify;
+extern const cli_command cli_cmd_listen;
 
 /* Prints "lp2p: " and the formatted message on stderr; returns 1, the exit
  * status of a failed command. */

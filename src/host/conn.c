@@ -125,7 +125,9 @@ void conn_fail(lp2p_conn *c, lp2p_disconnect_reason r, int err, const char *fmt,
   va_start(ap, fmt);
   vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
   va_end(ap);
-  uv_read_stop((uv_stream_t *)&c->tcp);
+  if (r == LP2P_DISCONNECT_IO || r == LP2P_DISCONNECT_REMOTE) {
+    uv_read_stop((uv_stream_t *)&c->tcp); /* the socket is done */
+  }
   conn_touch(c);
 }
 
@@ -160,6 +162,30 @@ static void notify_end(lp2p_conn *c) {
 
 static void pump_output(lp2p_conn *c, lp2p_tstamp now);
 
+static void on_shutdown(uv_shutdown_t *req, int status) {
+  lp2p_conn *c = req->handle->data;
+  if (status < 0) {
+    close_handles(c);
+  }
+}
+
+/* Everything is written: send our FIN and close once the peer's arrives
+ * (or the linger time ends), so that its last bytes are not answered with
+ * a TCP reset. */
+static void shutdown_socket(lp2p_conn *c) {
+  if (c->shutting_down || c->handles_closing) {
+    return;
+  }
+  if (c->peer_eof) {
+    close_handles(c);
+    return;
+  }
+  c->shutting_down = true;
+  if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
+    close_handles(c);
+  }
+}
+
 /* The connection is closing: tell the application, send the last frames
  * (a GoAway) when the peer can still read them, then close. */
 static void conn_finish(lp2p_conn *c) {
@@ -182,11 +208,10 @@ static void conn_finish(lp2p_conn *c) {
     muxer_goaway(&c->mux);
   }
   pump_output(c, lp2p_host_now());
-  if (!c->writing) {
-    close_handles(c);
-    return;
-  }
   c->linger_until = lp2p_host_now() + CONN_LINGER; /* armed by conn_pump */
+  if (!c->writing) {
+    shutdown_socket(c);
+  }
 }
 
 /* ---- writing ------------------------------------------------------------ */
@@ -273,7 +298,7 @@ static void on_write(uv_write_t *req, int status) {
   if (c->state == CONN_CLOSING && c->finished) {
     write_out(c);
     if (!c->writing) {
-      close_handles(c);
+      shutdown_socket(c);
     }
     return;
   }
@@ -415,6 +440,8 @@ static void on_timer(uv_timer_t *timer) {
   if (c->state == CONN_CLOSING) {
     if (c->finished && now >= c->linger_until) {
       close_handles(c); /* the peer does not read: give up flushing */
+    } else {
+      arm_timer(c); /* libuv's cached clock fired it a little early */
     }
     return;
   }
@@ -666,7 +693,15 @@ static void on_alloc(uv_handle_t *handle, size_t hint, uv_buf_t *buf) {
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   lp2p_conn *c = stream->data;
-  if (nread == 0 || c->state == CONN_CLOSING) {
+  if (c->state == CONN_CLOSING) { /* what the peer still sends is dropped */
+    if (nread < 0 && c->shutting_down) {
+      close_handles(c);
+    } else if (nread < 0) {
+      c->peer_eof = true; /* nothing to wait for after our last bytes */
+    }
+    return;
+  }
+  if (nread == 0) {
     return;
   }
   conn_enter(c);

@@ -114,7 +114,10 @@ struct lp2p_conn {
   uv_timer_t timer;
   uv_connect_t connect_req;
   uv_write_t write_req;
-  int handles; /* libuv handles still to close before freeing */
+  uv_shutdown_t shutdown_req;
+  bool shutting_down;
+  bool peer_eof; /* the peer's FIN arrived while closing */
+  int handles;   /* libuv handles still to close before freeing */
 
   conn_state state;
   conn_state failed_stage; /* where it was when it failed */

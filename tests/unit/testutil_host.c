@@ -32,12 +32,13 @@ void th_loop_free(void) {
   assert_int_equal(uv_loop_close(th_loop), 0);
 }
 
-void th_run_until(bool (*cond)(void *arg), void *arg, int ms) {
+void th_run_until_at(bool (*cond)(void *arg), void *arg, int ms,
+                     const char *file, int line) {
   uint64_t end = uv_hrtime() + (uint64_t)ms * 1000000u;
   uv_ref((uv_handle_t *)&tick);
   while (!cond(arg)) {
     if (uv_hrtime() > end) {
-      fail_msg("condition not reached within %d ms", ms);
+      fail_msg("%s:%d: condition not reached within %d ms", file, line, ms);
     }
     uv_run(th_loop, UV_RUN_ONCE);
   }

@@ -27,8 +27,12 @@ extern uv_loop_t *th_loop;
 /* Starts the shared loop with a 10 ms tick, so that th_run_until polls. */
 void th_loop_init(void);
 void th_loop_free(void);
-/* Runs the loop until `cond(arg)` holds; fails the test after `ms`. */
-void th_run_until(bool (*cond)(void *arg), void *arg, int ms);
+/* Runs the loop until `cond(arg)` holds; fails the test after `ms`,
+ * naming the caller's line. */
+#define th_run_until(cond, arg, ms)                                            \
+  th_run_until_at(cond, arg, ms, __FILE__, __LINE__)
+void th_run_until_at(bool (*cond)(void *arg), void *arg, int ms,
+                     const char *file, int line);
 /* Runs the loop for `ms` milliseconds. */
 void th_run_for(int ms);
 

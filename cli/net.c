@@ -1,0 +1,150 @@
+/* The network subcommands' shared part: see net.h. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net.h"
+
+int cli_net_option(const cli_command *cmd, int argc, char **argv, int *i,
+                   cli_net_opts *o) {
+  const char *name = argv[*i];
+  bool known = strcmp(name, "--key") == 0 || strcmp(name, "--muxer") == 0 ||
+               strcmp(name, "--timeout") == 0;
+  if (!known) {
+    return 0;
+  }
+  if (*i + 1 >= argc) {
+    return cli_usage_error(cmd, "an option is missing its value");
+  }
+  const char *v = argv[++*i];
+  if (strcmp(name, "--key") == 0) {
+    o->key_path = v;
+  } else if (strcmp(name, "--muxer") == 0) {
+    if (strcmp(v, "yamux") == 0) {
+      o->muxers = LP2P_MUXERS_YAMUX;
+    } else if (strcmp(v, "mplex") == 0) {
+      o->muxers = LP2P_MUXERS_MPLEX;
+    } else if (strcmp(v, "any") == 0) {
+      o->muxers = LP2P_MUXERS_ALL;
+    } else {
+      return cli_usage_error(cmd, "--muxer takes yamux, mplex or any");
+    }
+  } else {
+    char *end;
+    o->timeout_s = strtod(v, &end);
+    if (*end || o->timeout_s < 0) {
+      return cli_usage_error(cmd, "--timeout takes seconds");
+    }
+  }
+  return 1;
+}
+
+static void on_deadline(uv_timer_t *t) {
+  cli_net *n = t->data;
+  cli_fail("timed out");
+  cli_net_stop(n, 1);
+}
+
+static void on_signal(uv_signal_t *s, int signum) {
+  (void)signum;
+  cli_net_stop(s->data, 0);
+}
+
+int cli_net_start(cli_net *n, const cli_net_opts *o,
+                  const lp2p_host_callbacks *cb, void *user) {
+  memset(n, 0, sizeof(*n));
+  if (o->key_path) {
+    if (cli_load_key(o->key_path, &n->key) != 0) {
+      return 1;
+    }
+  } else if (lp2p_privkey_generate(LP2P_KEY_ED25519, lp2p_host_rand, NULL,
+                                   &n->key) != 0) {
+    return cli_fail("cannot make a key");
+  }
+  if (uv_loop_init(&n->loop) != 0) {
+    return cli_fail("cannot start the event loop");
+  }
+  lp2p_host_settings s;
+  lp2p_host_settings_default(&s);
+  s.key = &n->key;
+  s.muxers = o->muxers;
+  int rv = lp2p_host_new(&n->host, &n->loop, &s, cb, NULL, user);
+  lp2p_privkey_wipe(&n->key);
+  if (rv != 0) {
+    uv_loop_close(&n->loop);
+    return cli_fail("cannot start the host: %s", lp2p_strerror(rv));
+  }
+  uv_timer_init(&n->loop, &n->deadline);
+  n->deadline.data = n;
+  if (o->timeout_s > 0) {
+    uv_timer_start(&n->deadline, on_deadline, (uint64_t)(o->timeout_s * 1e3),
+                   0);
+  }
+  uv_signal_init(&n->loop, &n->sigint);
+  uv_signal_init(&n->loop, &n->sigterm);
+  n->sigint.data = n->sigterm.data = n;
+  uv_signal_start(&n->sigint, on_signal, SIGINT);
+  uv_signal_start(&n->sigterm, on_signal, SIGTERM);
+  return 0;
+}
+
+void cli_net_stop(cli_net *n, int status) {
+  if (n->stopping) {
+    return;
+  }
+  n->stopping = true;
+  n->status = status;
+  uv_close((uv_handle_t *)&n->deadline, NULL);
+  uv_close((uv_handle_t *)&n->sigint, NULL);
+  uv_close((uv_handle_t *)&n->sigterm, NULL);
+  lp2p_host_close(n->host, NULL, NULL);
+}
+
+int cli_net_run(cli_net *n) {
+  uv_run(&n->loop, UV_RUN_DEFAULT);
+  uv_loop_close(&n->loop);
+  fflush(stdout);
+  return n->status;
+}
+
+int cli_parse_multiaddr(const char *text, lp2p_buf *out) {
+  lp2p_errdetail err;
+  int rv = lp2p_multiaddr_parse(text, out, &err);
+  if (rv != 0) {
+    return cli_fail("'%s' is not a multiaddr: %s", text, err.msg);
+  }
+  return 0;
+}
+
+void cli_json_string(FILE *f, const void *s, size_t len) {
+  const unsigned char *p = s;
+  fputc('"', f);
+  for (size_t i = 0; i < len; i++) {
+    unsigned char ch = p[i];
+    if (ch == '"' || ch == '\\') {
+      fprintf(f, "\\%c", ch);
+    } else if (ch < 0x20 || ch == 0x7f) {
+      fprintf(f, "\\u%04x", ch);
+    } else {
+      fputc(ch, f); /* UTF-8 passes through */
+    }
+  }
+  fputc('"', f);
+}
+
+void cli_json_multiaddr(FILE *f, const uint8_t *ma, size_t len) {
+  lp2p_buf text;
+  lp2p_buf_init(&text, NULL);
+  if (lp2p_multiaddr_format(ma, len, &text, NULL) == 0) {
+    cli_json_string(f, text.data, strlen((const char *)text.data));
+  } else {
+    fputs("null", f);
+  }
+  lp2p_buf_free(&text);
+}
+
+void cli_peer_text(const lp2p_peer_id *id, char *out) {
+  if (lp2p_peer_id_to_base58(id, out, LP2P_PEER_ID_TEXT_MAX) < 0) {
+    strcpy(out, "?");
+  }
+}

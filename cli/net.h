@@ -1,0 +1,52 @@
+/* What the network subcommands (ping, identify, listen) share: a host on
+ * its own loop with an identity from a key file or made up for the run,
+ * options, signals, multiaddr and JSON output. */
+#ifndef LP2P_CLI_NET_H
+#define LP2P_CLI_NET_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <uv.h>
+
+#include "cli.h"
+
+typedef struct cli_net_opts {
+  const char *key_path; /* NULL: a fresh Ed25519 identity */
+  lp2p_muxers muxers;
+  double timeout_s; /* for the whole command; 0 = none */
+} cli_net_opts;
+
+typedef struct cli_net {
+  uv_loop_t loop;
+  lp2p_privkey key;
+  lp2p_host *host;
+  uv_timer_t deadline;
+  uv_signal_t sigint, sigterm;
+  int status; /* the exit status once stopped */
+  bool stopping;
+} cli_net;
+
+/* Parses an option shared by the network commands at argv[*i]. Returns 1
+ * when consumed, 0 when not one of them, or an exit status (2) after
+ * printing the usage error. */
+int cli_net_option(const cli_command *cmd, int argc, char **argv, int *i,
+                   cli_net_opts *o);
+/* Loads or makes the key and starts the host. Returns 0 or prints the
+ * cause and returns 1. */
+int cli_net_start(cli_net *n, const cli_net_opts *o,
+                  const lp2p_host_callbacks *cb, void *user);
+/* Runs the loop until cli_net_stop, and returns n->status. */
+int cli_net_run(cli_net *n);
+/* Closes the host (gracefully) and ends the run with `status`. */
+void cli_net_stop(cli_net *n, int status);
+/* Parses a text multiaddr into `out`; prints the cause on failure. */
+int cli_parse_multiaddr(const char *text, lp2p_buf *out);
+
+/* A JSON string (quoted and escaped) of `len` bytes. */
+void cli_json_string(FILE *f, const void *s, size_t len);
+/* A binary multiaddr as a JSON string of its text form. */
+void cli_json_multiaddr(FILE *f, const uint8_t *ma, size_t len);
+/* The peer id in base58 into `out` (LP2P_PEER_ID_TEXT_MAX bytes). */
+void cli_peer_text(const lp2p_peer_id *id, char *out);
+
+#endif
