@@ -9,43 +9,6 @@ typedef struct identify_run {
   const char *target;
 } identify_run;
 
-static void print_list(const char *name, const lp2p_bytes *items, size_t n,
-                       bool multiaddrs) {
-  printf(",\"%s\":[", name);
-  for (size_t i = 0; i < n; i++) {
-    if (i > 0) {
-      putchar(',');
-    }
-    if (multiaddrs) {
-      cli_json_multiaddr(stdout, items[i].data, items[i].len);
-    } else {
-      cli_json_string(stdout, items[i].data, items[i].len);
-    }
-  }
-  putchar(']');
-}
-
-static void print_identify(lp2p_conn *c, const lp2p_identify *id) {
-  char peer[LP2P_PEER_ID_TEXT_MAX];
-  cli_peer_text(lp2p_conn_peer_id(c), peer);
-  printf("{\"peer_id\":\"%s\",\"agent_version\":", peer);
-  cli_json_string(stdout, id->agent_version.data, id->agent_version.len);
-  printf(",\"protocol_version\":");
-  cli_json_string(stdout, id->protocol_version.data, id->protocol_version.len);
-  print_list("protocols", id->protocols, id->nprotocols, false);
-  print_list("listen_addrs", id->listen_addrs, id->naddrs, true);
-  printf(",\"observed_addr\":");
-  if (id->observed_addr.data) {
-    cli_json_multiaddr(stdout, id->observed_addr.data, id->observed_addr.len);
-  } else {
-    printf("null");
-  }
-  lp2p_identify_verified v;
-  bool signed_ok = lp2p_identify_verify(id, lp2p_conn_peer_id(c), &v) == 0 &&
-                   v.has_record && v.record_error == 0;
-  printf(",\"signed_peer_record\":%s}\n", signed_ok ? "true" : "false");
-}
-
 static void on_identified(lp2p_host *h, lp2p_conn *c, void *user) {
   (void)h;
   identify_run *r = user;
@@ -53,7 +16,7 @@ static void on_identified(lp2p_host *h, lp2p_conn *c, void *user) {
   if (c != r->conn || lp2p_conn_identify(c, &id) != 0) {
     return;
   }
-  print_identify(c, &id);
+  cli_print_identify(c, &id, NULL);
   cli_net_stop(&r->net, 0);
 }
 
@@ -61,6 +24,9 @@ static void on_dial(lp2p_host *h, lp2p_conn *c, int err, const char *msg,
                     void *user) {
   (void)h;
   identify_run *r = user;
+  if (err != 0 && r->net.stopping) {
+    return; /* a timeout or a signal, already reported */
+  }
   if (err != 0) {
     cli_fail("cannot reach %s: %s", r->target, msg);
     cli_net_stop(&r->net, 1);

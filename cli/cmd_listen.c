@@ -38,20 +38,7 @@ static void on_identified(lp2p_host *h, lp2p_conn *c, void *user) {
   if (lp2p_conn_identify(c, &id) != 0) {
     return;
   }
-  print_peer_event("identified", c);
-  printf(",\"agent_version\":");
-  cli_json_string(stdout, id.agent_version.data, id.agent_version.len);
-  printf(",\"protocols\":[");
-  for (size_t i = 0; i < id.nprotocols; i++) {
-    printf(i ? "," : "");
-    cli_json_string(stdout, id.protocols[i].data, id.protocols[i].len);
-  }
-  printf("],\"listen_addrs\":[");
-  for (size_t i = 0; i < id.naddrs; i++) {
-    printf(i ? "," : "");
-    cli_json_multiaddr(stdout, id.listen_addrs[i].data, id.listen_addrs[i].len);
-  }
-  printf("]}\n");
+  cli_print_identify(c, &id, "identify");
   fflush(stdout);
 }
 
@@ -246,7 +233,7 @@ const cli_command cli_cmd_listen = {
     "Listens on each MULTIADDR (default /ip4/0.0.0.0/tcp/0) and answers\n"
     "identify and ping until SIGINT or SIGTERM. Its first stdout line is\n"
     "{\"event\":\"listening\",\"peer_id\":...,\"addrs\":[...]}; then one JSON\n"
-    "line per event: connected, identified, disconnected (with the reason)\n"
+    "line per event: connected, identify, disconnected (with the reason)\n"
     "and handshake_failed. --echo also serves /echo/1.0.0, which writes\n"
     "back every byte and reports echo_done and stream_reset events: a\n"
     "test protocol for connectivity and throughput.\n"

@@ -84,7 +84,9 @@ static void on_dial(lp2p_host *h, lp2p_conn *c, int err, const char *msg,
   (void)h;
   ping_run *r = user;
   if (err != 0) {
-    cli_fail("cannot reach %s: %s", r->target, msg);
+    if (!r->net.stopping) { /* else a timeout or a signal, reported */
+      cli_fail("cannot reach %s: %s", r->target, msg);
+    }
     finish(r, 1);
     return;
   }

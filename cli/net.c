@@ -116,18 +116,49 @@ int cli_parse_multiaddr(const char *text, lp2p_buf *out) {
   return 0;
 }
 
+/* The length of the valid UTF-8 sequence at p (1 to 4), or 0. */
+static size_t utf8_seq(const unsigned char *p, size_t avail) {
+  size_t n = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+  if (n == 0 || p[0] > 0xf4 || n > avail) {
+    return 0;
+  }
+  for (size_t i = 1; i < n; i++) {
+    if ((p[i] & 0xc0) != 0x80) {
+      return 0;
+    }
+  }
+  /* overlong three- and four-byte forms, surrogates, beyond U+10FFFF */
+  if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
+      (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90)) {
+    return 0;
+  }
+  return n;
+}
+
 void cli_json_string(FILE *f, const void *s, size_t len) {
   const unsigned char *p = s;
   fputc('"', f);
-  for (size_t i = 0; i < len; i++) {
+  for (size_t i = 0; i < len;) {
     unsigned char ch = p[i];
+    if (ch >= 0x80) { /* a remote's text may be anything: keep JSON valid */
+      size_t n = utf8_seq(p + i, len - i);
+      if (n == 0) {
+        fputs("\\ufffd", f);
+        i++;
+      } else {
+        fwrite(p + i, 1, n, f);
+        i += n;
+      }
+      continue;
+    }
     if (ch == '"' || ch == '\\') {
       fprintf(f, "\\%c", ch);
     } else if (ch < 0x20 || ch == 0x7f) {
       fprintf(f, "\\u%04x", ch);
     } else {
-      fputc(ch, f); /* UTF-8 passes through */
+      fputc(ch, f);
     }
+    i++;
   }
   fputc('"', f);
 }
@@ -147,4 +178,48 @@ void cli_peer_text(const lp2p_peer_id *id, char *out) {
   if (lp2p_peer_id_to_base58(id, out, LP2P_PEER_ID_TEXT_MAX) < 0) {
     strcpy(out, "?");
   }
+}
+
+/* ---- identify as JSON ---- */
+
+static void print_list(const char *name, const lp2p_bytes *items, size_t n,
+                       bool multiaddrs) {
+  printf(",\"%s\":[", name);
+  for (size_t i = 0; i < n; i++) {
+    if (i > 0) {
+      putchar(',');
+    }
+    if (multiaddrs) {
+      cli_json_multiaddr(stdout, items[i].data, items[i].len);
+    } else {
+      cli_json_string(stdout, items[i].data, items[i].len);
+    }
+  }
+  putchar(']');
+}
+
+void cli_print_identify(lp2p_conn *c, const lp2p_identify *id,
+                        const char *event) {
+  char peer[LP2P_PEER_ID_TEXT_MAX];
+  cli_peer_text(lp2p_conn_peer_id(c), peer);
+  printf("{");
+  if (event) {
+    printf("\"event\":\"%s\",", event);
+  }
+  printf("\"peer_id\":\"%s\",\"agent_version\":", peer);
+  cli_json_string(stdout, id->agent_version.data, id->agent_version.len);
+  printf(",\"protocol_version\":");
+  cli_json_string(stdout, id->protocol_version.data, id->protocol_version.len);
+  print_list("protocols", id->protocols, id->nprotocols, false);
+  print_list("listen_addrs", id->listen_addrs, id->naddrs, true);
+  printf(",\"observed_addr\":");
+  if (id->observed_addr.data) {
+    cli_json_multiaddr(stdout, id->observed_addr.data, id->observed_addr.len);
+  } else {
+    printf("null");
+  }
+  lp2p_identify_verified v;
+  bool signed_ok = lp2p_identify_verify(id, lp2p_conn_peer_id(c), &v) == 0 &&
+                   v.has_record && v.record_error == 0;
+  printf(",\"signed_peer_record\":%s}\n", signed_ok ? "true" : "false");
 }

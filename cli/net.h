@@ -46,6 +46,11 @@ int cli_parse_multiaddr(const char *text, lp2p_buf *out);
 void cli_json_string(FILE *f, const void *s, size_t len);
 /* A binary multiaddr as a JSON string of its text form. */
 void cli_json_multiaddr(FILE *f, const uint8_t *ma, size_t len);
+/* One JSON line of a peer's identify answer (with "event":EVENT first
+ * when `event` is not NULL): peer_id, agent_version, protocol_version,
+ * protocols, listen_addrs, observed_addr, signed_peer_record. */
+void cli_print_identify(lp2p_conn *c, const lp2p_identify *id,
+                        const char *event);
 /* The peer id in base58 into `out` (LP2P_PEER_ID_TEXT_MAX bytes). */
 void cli_peer_text(const lp2p_peer_id *id, char *out);
 

@@ -81,5 +81,58 @@ check "key id without FILE is a usage error" [ $status -eq 2 ]
 run "$lp2p" key
 check "key without subcommand is a usage error" [ $status -eq 2 ]
 
+# ---- the network commands, lp2p against lp2p on loopback ----
+"$lp2p" listen --listen /ip4/127.0.0.1/tcp/0 --echo --key "$tmp/ed25519.key" \
+  >"$tmp/listen.out" 2>"$tmp/listen.err" &
+listener=$!
+i=0
+while [ ! -s "$tmp/listen.out" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+first=$(head -n 1 "$tmp/listen.out")
+ed_id=$("$lp2p" key id "$tmp/ed25519.key")
+check "listen: first line is the listening event" \
+  sh -c "echo '$first' | grep -q '^{\"event\":\"listening\",\"peer_id\":\"$ed_id\",\"addrs\":\[\"/ip4/127.0.0.1/tcp/[0-9]*/p2p/$ed_id\"\]}$'"
+ma=$(echo "$first" | sed 's/.*"addrs":\["\([^"]*\)".*/\1/')
+port_ma=${ma%/p2p/*}
+
+run "$lp2p" ping "$ma" -c 3 -i 0
+check "ping: exit 0" [ $status -eq 0 ]
+check "ping: one line per ping" [ "$(grep -c '^ping [123]: [0-9.]* ms$' "$tmp/out")" -eq 3 ]
+check "ping: a summary" grep -q '^3 pings, 3 answered, rtt min/avg/max = ' "$tmp/out"
+run "$lp2p" ping "$port_ma" -c 1 --muxer mplex --key "$tmp/secp256k1.key"
+check "ping over mplex with a secp256k1 identity" [ $status -eq 0 ]
+
+run "$lp2p" identify "$ma"
+check "identify: exit 0" [ $status -eq 0 ]
+check "identify: JSON with the peer's fields" grep -q \
+  "^{\"peer_id\":\"$ed_id\",\"agent_version\":\"lp2p/[0-9.]*\",\"protocol_version\":\"ipfs/0.1.0\",\"protocols\":\[\"/echo/1.0.0\",.*\"/ipfs/ping/1.0.0\"\],\"listen_addrs\":\[\"/ip4/127.0.0.1/tcp/[0-9]*\"\],\"observed_addr\":\"/ip4/127.0.0.1/tcp/[0-9]*\",\"signed_peer_record\":true}$" \
+  "$tmp/out"
+check "listen: reports the connections" grep -q '"event":"identify"' "$tmp/listen.out"
+
+run "$lp2p" ping /ip4/127.0.0.1/tcp/1 -c 1
+check "ping: unreachable address, one line" one_line_err
+check "ping: unreachable names the cause" grep -q "connection refused" "$tmp/err"
+other=$("$lp2p" key id "$tmp/secp256k1.key")
+run "$lp2p" identify "$port_ma/p2p/$other"
+check "identify: wrong peer id, one line" one_line_err
+check "identify: wrong peer id names it" grep -q "peer id" "$tmp/err"
+run "$lp2p" ping /dns4/example.com/tcp/4001 -c 1
+check "ping: unsupported address, one line" one_line_err
+run "$lp2p" ping "/ip4/127.0.0.1/tcp/nope"
+check "ping: malformed multiaddr, one line" one_line_err
+run "$lp2p" ping
+check "ping without an address is a usage error" [ $status -eq 2 ]
+
+# a listener that accepts connections and never answers: the timeout
+kill -STOP $listener
+run "$lp2p" ping "$ma" -c 1 --timeout 0.5
+check "ping: a silent peer times out with one line" one_line_err
+check "ping: the timeout is named" grep -q "timed out" "$tmp/err"
+kill -CONT $listener
+
+kill -TERM $listener
+wait $listener
+check "listen: SIGTERM exits 0" [ $? -eq 0 ]
+check "listen: nothing on stderr" [ ! -s "$tmp/listen.err" ]
+
 [ $fails -eq 0 ] && echo "all checks passed"
 exit $fails
