@@ -126,7 +126,9 @@ typedef struct lp2p_host_callbacks {
                            const char *msg, void *user);
 } lp2p_host_callbacks;
 
-/* Creates a host on `loop`. Returns 0, LP2P_ERR_INVALID_ARG (no key, a key
+/* Creates a host on `loop`. SIGPIPE is ignored from then on when it had
+ * its default disposition (a write to a socket the peer closed must fail,
+ * not end the process). Returns 0, LP2P_ERR_INVALID_ARG (no key, a key
  * that cannot sign, a zero limit or timeout, an agent version over 256
  * bytes) or LP2P_ERR_NOMEM. `cb` and `mem` may be NULL. */
 LP2P_API int lp2p_host_new(lp2p_host **out, struct uv_loop_s *loop,

@@ -1,6 +1,7 @@
 /* The host: settings, listeners, dials, the table of connected peers (one
  * connection per peer), protocol handlers, and the idle handle that runs
  * work the application's calls caused. */
+#include <signal.h>
 #include <string.h>
 
 #include "base/err.h"
@@ -62,6 +63,16 @@ static void set_muxers(lp2p_host *h) {
 
 static int rebuild_protocols(lp2p_host *h);
 
+/* libuv writes with write(2): a write to a socket the peer closed would
+ * raise SIGPIPE and end the process. Ignore it unless the application
+ * chose a disposition of its own. */
+static void ignore_sigpipe(void) {
+  struct sigaction sa;
+  if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+    signal(SIGPIPE, SIG_IGN);
+  }
+}
+
 static void on_idle(uv_idle_t *idle);
 
 int lp2p_host_new(lp2p_host **out, uv_loop_t *loop, const lp2p_host_settings *s,
@@ -107,6 +118,7 @@ int lp2p_host_new(lp2p_host **out, uv_loop_t *loop, const lp2p_host_settings *s,
   }
   uv_idle_init(loop, &h->idle);
   h->idle.data = h;
+  ignore_sigpipe();
   *out = h;
   return 0;
 }
