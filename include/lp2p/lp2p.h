@@ -8,6 +8,7 @@
 #include "lp2p/host.h"
 #include "lp2p/multiformats.h"
 #include "lp2p/net.h"
+#include "lp2p/node.h"
 #include "lp2p/noise.h"
 #include "lp2p/record.h"
 

@@ -1,0 +1,119 @@
+/*
+ * lp2p: the GossipSub node, the router wired to the host.
+ *
+ * Every connection the host makes or accepts gets a pubsub stream of ours
+ * for writing, negotiated from /meshsub/1.2.0, /meshsub/1.1.0,
+ * /meshsub/1.0.0 and /floodsub/1.0.0 in that order, and the peer's stream
+ * for reading; the version agreed on our stream is the one the router
+ * uses with the peer. RPCs travel varint-framed, their size checked
+ * before they are buffered. The router's requests become host actions:
+ * PX and direct peers are dialed, graylisted peers disconnected, and the
+ * signed peer records learnt through identify are offered in PX.
+ *
+ * Same threading and callback rules as lp2p/host.h: one libuv loop, and
+ * no callback runs inside the call that caused it.
+ */
+#ifndef LP2P_NODE_H
+#define LP2P_NODE_H
+
+#include "lp2p/gossipsub.h"
+#include "lp2p/host.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lp2p_node lp2p_node;
+
+typedef struct lp2p_node_settings {
+  /* The host's settings; host.key is required and also signs messages. */
+  lp2p_host_settings host;
+  /* The router's; its key and rand_fn are set by lp2p_node_new. */
+  lp2p_router_settings router;
+  /* Largest RPC read from a peer; a larger one resets its stream. 0:
+   * router.limits.max_rpc_size. */
+  size_t max_rpc_size;
+} lp2p_node_settings;
+
+/* The host's and router's defaults (scoring off, StrictSign). */
+LP2P_API void lp2p_node_settings_default(lp2p_node_settings *s);
+
+typedef struct lp2p_node_callbacks {
+  /* A message from another peer passed validation on a topic we joined
+   * (our own publications are not delivered back). */
+  void (*message)(lp2p_node *n, const lp2p_message *msg, void *user);
+  /* Optional application validation; NULL accepts everything. May return
+   * LP2P_VALIDATION_PENDING and answer later with
+   * lp2p_router_report_validation on lp2p_node_router. */
+  lp2p_validation (*validate)(lp2p_node *n, const lp2p_message *msg,
+                              void *user);
+  /* A peer's pubsub stream is up (`up`), or it went away. */
+  void (*peer)(lp2p_node *n, const lp2p_peer_id *peer, bool up, bool outbound,
+               void *user);
+  /* Subscriptions, GRAFT and PRUNE seen by the router. */
+  void (*router_event)(lp2p_node *n, const lp2p_router_event *ev, void *user);
+} lp2p_node_callbacks;
+
+/* Creates a node on `loop`. Returns 0, LP2P_ERR_INVALID_ARG (bad host or
+ * router settings; `err` says which) or LP2P_ERR_NOMEM. */
+LP2P_API int lp2p_node_new(lp2p_node **out, struct uv_loop_s *loop,
+                           const lp2p_node_settings *s,
+                           const lp2p_node_callbacks *cb, const lp2p_mem *mem,
+                           void *user, lp2p_errdetail *err);
+/* Leaves every topic (PRUNE with backoff to mesh peers), flushes what is
+ * queued, closes every connection and frees the node; `done` (may be NULL)
+ * runs once everything is released. Returns 0 or LP2P_ERR_STATE. */
+LP2P_API int lp2p_node_close(lp2p_node *n, void (*done)(void *user),
+                             void *user);
+
+LP2P_API lp2p_host *lp2p_node_host(const lp2p_node *n);
+/* The router, for the calls the node does not wrap (statistics, scores,
+ * topic parameters, validation results). Calls that make the router send
+ * must be followed by lp2p_node_flush. */
+LP2P_API lp2p_router *lp2p_node_router(const lp2p_node *n);
+/* Writes what the router queued after a direct call to it. */
+LP2P_API void lp2p_node_flush(lp2p_node *n);
+
+/* Dials a peer (binary multiaddr with /p2p/ID, or without to accept
+ * anyone); pubsub starts once connected. Returns 0 or an lp2p_host_dial
+ * error; a failure later is only logged in the node's counters. */
+LP2P_API int lp2p_node_connect(lp2p_node *n, const uint8_t *ma, size_t len,
+                               lp2p_errdetail *err);
+/* Like lp2p_node_connect, and the peer becomes a direct peer: never in a
+ * mesh, always sent our messages, redialed while disconnected. The
+ * multiaddr must end in /p2p/ID. */
+LP2P_API int lp2p_node_add_direct(lp2p_node *n, const uint8_t *ma, size_t len,
+                                  lp2p_errdetail *err);
+
+LP2P_API int lp2p_node_subscribe(lp2p_node *n, const uint8_t *topic,
+                                 size_t len);
+LP2P_API int lp2p_node_unsubscribe(lp2p_node *n, const uint8_t *topic,
+                                   size_t len);
+/* lp2p_router_publish, then the writes. Same returns. */
+LP2P_API int lp2p_node_publish(lp2p_node *n, const uint8_t *topic,
+                               size_t topic_len, const uint8_t *data,
+                               size_t len, uint8_t *id, size_t *id_len);
+
+typedef struct lp2p_node_stats {
+  uint64_t pubsub_peers;      /* peers the router knows now */
+  uint64_t streams_opened;    /* our pubsub streams negotiated */
+  uint64_t streams_refused;   /* peers that speak no pubsub protocol */
+  uint64_t duplicate_streams; /* second inbound pubsub streams, reset */
+  uint64_t rpcs_oversized;    /* framed RPCs over max_rpc_size: reset */
+  uint64_t bytes_received, bytes_sent; /* RPC bytes on pubsub streams */
+  uint64_t dials, dials_failed;        /* connect requests and failures */
+} lp2p_node_stats;
+
+LP2P_API void lp2p_node_get_stats(const lp2p_node *n, lp2p_node_stats *st);
+
+/* Appends the node's metrics in the Prometheus text format (version
+ * 0.0.4): router counters, per-topic mesh / fanout / peer gauges, the
+ * peer score histogram, connections and streams. Names follow
+ * go-libp2p-pubsub's and nim-libp2p's. Returns 0 or LP2P_ERR_NOMEM. */
+LP2P_API int lp2p_node_metrics(lp2p_node *n, lp2p_buf *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LP2P_NODE_H */

@@ -1,0 +1,435 @@
+/* The node: a host and a router on one loop. Host events create and
+ * remove pubsub peers (node_peer.c); router callbacks become dials,
+ * disconnects, deliveries and writes; the heartbeat runs on a timer. */
+#include <string.h>
+
+#include "base/err.h"
+#include "base/mem.h"
+#include "host/node_internal.h"
+
+void lp2p_node_settings_default(lp2p_node_settings *s) {
+  memset(s, 0, sizeof(*s));
+  lp2p_host_settings_default(&s->host);
+  lp2p_router_settings_default(&s->router);
+}
+
+/* ---- the router's requests ---------------------------------------------- */
+
+static void mark_dirty(node_peer *np) {
+  if (!np->dirty) {
+    np->dirty = true;
+    np->dirty_next = np->node->dirty;
+    np->node->dirty = np;
+  }
+}
+
+static void on_want_write(lp2p_router *r, const lp2p_peer_id *peer,
+                          void *peer_user, void *user) {
+  (void)r;
+  (void)peer;
+  (void)user;
+  mark_dirty(peer_user);
+}
+
+static void on_deliver(lp2p_router *r, const lp2p_message *msg, void *user) {
+  (void)r;
+  lp2p_node *n = user;
+  if (msg->received_from && n->cb.message) {
+    n->cb.message(n, msg, n->user);
+  }
+}
+
+static lp2p_validation on_validate(lp2p_router *r, const lp2p_message *msg,
+                                   void *user) {
+  (void)r;
+  lp2p_node *n = user;
+  return n->cb.validate ? n->cb.validate(n, msg, n->user)
+                        : LP2P_VALIDATION_ACCEPT;
+}
+
+static void on_event(lp2p_router *r, const lp2p_router_event *ev, void *user) {
+  (void)r;
+  lp2p_node *n = user;
+  if (n->cb.router_event) {
+    n->cb.router_event(n, ev, n->user);
+  }
+}
+
+static void on_dialed(lp2p_host *h, lp2p_conn *c, int err, const char *msg,
+                      void *user) {
+  (void)h;
+  (void)c;
+  (void)msg;
+  lp2p_node *n = user;
+  n->stats.dials_failed += err != 0;
+}
+
+/* Dials the first address of a signed peer record that the host can. */
+static void dial_record(lp2p_node *n, const lp2p_peer_id *peer,
+                        const uint8_t *record, size_t len) {
+  lp2p_peer_record rec;
+  lp2p_envelope env;
+  if (lp2p_peer_record_open(record, len, &rec, &env) != 0 ||
+      !lp2p_peer_id_equal(&rec.peer_id, peer)) {
+    return;
+  }
+  for (size_t i = 0; i < rec.naddrs; i++) {
+    lp2p_buf ma;
+    lp2p_buf_init(&ma, n->mem);
+    int rv = lp2p_buf_append(&ma, rec.addrs[i].bytes, rec.addrs[i].len);
+    uint8_t hdr[2 * LP2P_UVARINT_MAX_LEN];
+    int a = lp2p_uvarint_encode(LP2P_MA_P2P, hdr, sizeof(hdr));
+    int b = lp2p_uvarint_encode(peer->len, hdr + a, sizeof(hdr) - (size_t)a);
+    if (rv == 0) {
+      rv = lp2p_buf_append(&ma, hdr, (size_t)(a + b));
+    }
+    if (rv == 0) {
+      rv = lp2p_buf_append(&ma, peer->bytes, peer->len);
+    }
+    if (rv == 0) {
+      rv = lp2p_host_dial(n->host, ma.data, ma.len, on_dialed, n, NULL);
+    }
+    lp2p_buf_free(&ma);
+    if (rv == 0) {
+      n->stats.dials++;
+      return;
+    }
+  }
+}
+
+static void on_connect(lp2p_router *r, const lp2p_peer_id *peer,
+                       const uint8_t *record, size_t record_len, void *user) {
+  (void)r;
+  lp2p_node *n = user;
+  if (n->closing || lp2p_host_conn(n->host, peer)) {
+    return;
+  }
+  for (size_t i = 0; i < n->ndirect; i++) {
+    if (lp2p_peer_id_equal(&n->direct[i].id, peer)) {
+      n->stats.dials +=
+          lp2p_host_dial(n->host, n->direct[i].addr.data, n->direct[i].addr.len,
+                         on_dialed, n, NULL) == 0;
+      return;
+    }
+  }
+  if (record) {
+    dial_record(n, peer, record, record_len);
+  }
+}
+
+static size_t on_peer_record(lp2p_router *r, const lp2p_peer_id *peer,
+                             const uint8_t **rec, void *user) {
+  (void)r;
+  node_peer *np = node_peer_of(user, peer);
+  if (!np || np->record.len == 0) {
+    return 0;
+  }
+  *rec = np->record.data;
+  return np->record.len;
+}
+
+static void on_disconnect(lp2p_router *r, const lp2p_peer_id *peer,
+                          void *peer_user, void *user) {
+  (void)r;
+  (void)peer;
+  (void)user;
+  node_peer *np = peer_user;
+  if (np->conn) {
+    (void)lp2p_conn_close(np->conn); /* graylisted */
+  }
+}
+
+/* ---- writes and the heartbeat ------------------------------------------- */
+
+static void on_timer(uv_timer_t *t);
+
+void node_after_router(lp2p_node *n) {
+  while (n->dirty) {
+    node_peer *np = n->dirty;
+    n->dirty = np->dirty_next;
+    np->dirty = false;
+    np->dirty_next = NULL;
+    node_peer_flush(np);
+  }
+  if (uv_is_closing((uv_handle_t *)&n->timer)) {
+    return;
+  }
+  lp2p_tstamp t = lp2p_router_expiry(n->router), now = lp2p_host_now();
+  uint64_t ms =
+      t > now ? (t - now + LP2P_MILLISECONDS - 1) / LP2P_MILLISECONDS : 0;
+  uv_timer_start(&n->timer, on_timer, ms, 0);
+}
+
+static void on_timer(uv_timer_t *t) {
+  lp2p_node *n = t->data;
+  (void)lp2p_router_handle_expiry(n->router, lp2p_host_now());
+  node_after_router(n);
+}
+
+void lp2p_node_flush(lp2p_node *n) {
+  node_after_router(n);
+}
+
+/* ---- host events -------------------------------------------------------- */
+
+static void on_connected(lp2p_host *h, lp2p_conn *c, void *user) {
+  (void)h;
+  node_peer_connected(user, c);
+}
+
+static void on_identified(lp2p_host *h, lp2p_conn *c, void *user) {
+  (void)h;
+  node_peer_identified(user, c);
+}
+
+static void on_disconnected(lp2p_host *h, lp2p_conn *c,
+                            lp2p_disconnect_reason why, const char *msg,
+                            void *user) {
+  (void)h;
+  (void)why;
+  (void)msg;
+  node_peer_disconnected(user, c);
+}
+
+/* ---- life cycle --------------------------------------------------------- */
+
+static int serve_pubsub(lp2p_node *n) {
+  for (int i = 0; i < 4; i++) {
+    int rv = lp2p_host_set_handler(n->host, lp2p_pubsub_protocol_ids[i],
+                                   node_peer_stream, n);
+    if (rv != 0) {
+      return rv;
+    }
+  }
+  return 0;
+}
+
+static int make_router(lp2p_node *n, lp2p_errdetail *err) {
+  static const lp2p_router_callbacks cb = {
+      .deliver = on_deliver,
+      .validate = on_validate,
+      .want_write = on_want_write,
+      .connect = on_connect,
+      .peer_record = on_peer_record,
+      .event = on_event,
+      .disconnect = on_disconnect,
+  };
+  n->settings.router.key = *n->settings.host.key;
+  n->settings.router.rand_fn = lp2p_host_rand;
+  return lp2p_router_new(&n->router, &n->settings.router, &cb, n->mem, n,
+                         lp2p_host_now(), err);
+}
+
+int lp2p_node_new(lp2p_node **out, uv_loop_t *loop, const lp2p_node_settings *s,
+                  const lp2p_node_callbacks *cb, const lp2p_mem *mem,
+                  void *user, lp2p_errdetail *err) {
+  static const lp2p_host_callbacks host_cb = {
+      .connected = on_connected,
+      .identified = on_identified,
+      .disconnected = on_disconnected,
+  };
+  *out = NULL;
+  if (!s->host.key) {
+    return lp2p_errdetail_set(err, LP2P_ERR_INVALID_ARG, "no key");
+  }
+  mem = lp2p_mem_or_default(mem);
+  lp2p_node *n = lp2p_calloc(mem, 1, sizeof(*n));
+  if (!n) {
+    return LP2P_ERR_NOMEM;
+  }
+  n->loop = loop;
+  n->settings = *s;
+  n->mem = mem;
+  n->user = user;
+  if (cb) {
+    n->cb = *cb;
+  }
+  int rv = make_router(n, err);
+  if (rv == 0) {
+    rv = lp2p_host_new(&n->host, loop, &s->host, &host_cb, mem, n);
+    if (rv != 0) {
+      lp2p_errdetail_set(err, rv, "bad host settings");
+    }
+  }
+  if (rv == 0) {
+    rv = serve_pubsub(n);
+  }
+  if (rv != 0) {
+    if (n->host) {
+      lp2p_host_close(n->host, NULL, NULL);
+    }
+    lp2p_router_del(n->router);
+    lp2p_privkey_wipe(&n->settings.router.key);
+    lp2p_free(mem, n);
+    return rv;
+  }
+  n->settings.host.key = NULL; /* the host keeps its own copy */
+  uv_timer_init(loop, &n->timer);
+  n->timer.data = n;
+  node_after_router(n);
+  *out = n;
+  return 0;
+}
+
+static void free_node(uv_handle_t *handle) {
+  lp2p_node *n = handle->data;
+  void (*done)(void *) = n->done;
+  void *done_user = n->done_user;
+  for (size_t i = 0; i < n->ntopics; i++) {
+    lp2p_free(n->mem, n->topics[i]);
+  }
+  for (size_t i = 0; i < n->ndirect; i++) {
+    lp2p_buf_free(&n->direct[i].addr);
+  }
+  lp2p_router_del(n->router);
+  lp2p_privkey_wipe(&n->settings.router.key);
+  lp2p_free(n->mem, n);
+  if (done) {
+    done(done_user);
+  }
+}
+
+static void on_host_closed(void *user) {
+  lp2p_node *n = user;
+  uv_close((uv_handle_t *)&n->timer, free_node);
+}
+
+int lp2p_node_close(lp2p_node *n, void (*done)(void *user), void *user) {
+  if (n->closing) {
+    return LP2P_ERR_STATE;
+  }
+  n->done = done;
+  n->done_user = user;
+  /* PRUNE with backoff to our mesh peers, written before the close */
+  lp2p_tstamp now = lp2p_host_now();
+  for (size_t i = 0; i < n->ntopics; i++) {
+    (void)lp2p_router_leave(n->router, (const uint8_t *)n->topics[i],
+                            n->topic_lens[i], now);
+  }
+  node_after_router(n);
+  n->closing = true;
+  for (node_peer *np = n->peers; np; np = np->next) {
+    if (np->out) {
+      (void)lp2p_stream_close(np->out);
+    }
+  }
+  uv_timer_stop(&n->timer);
+  return lp2p_host_close(n->host, on_host_closed, n);
+}
+
+lp2p_host *lp2p_node_host(const lp2p_node *n) {
+  return n->host;
+}
+
+lp2p_router *lp2p_node_router(const lp2p_node *n) {
+  return n->router;
+}
+
+/* ---- the application's calls -------------------------------------------- */
+
+int lp2p_node_connect(lp2p_node *n, const uint8_t *ma, size_t len,
+                      lp2p_errdetail *err) {
+  int rv = lp2p_host_dial(n->host, ma, len, on_dialed, n, err);
+  n->stats.dials += rv == 0;
+  return rv;
+}
+
+/* The peer id at the end of a multiaddr. */
+static int last_peer_id(const uint8_t *ma, size_t len, lp2p_peer_id *id) {
+  size_t off = 0;
+  lp2p_ma_component c;
+  int found = LP2P_ERR_INVALID_ARG, rv;
+  while ((rv = lp2p_multiaddr_next(ma, len, &off, &c, NULL)) == 1) {
+    found = c.code == LP2P_MA_P2P
+                ? lp2p_peer_id_from_bytes(c.value, c.value_len, id)
+                : LP2P_ERR_INVALID_ARG;
+  }
+  return rv < 0 ? rv : found;
+}
+
+int lp2p_node_add_direct(lp2p_node *n, const uint8_t *ma, size_t len,
+                         lp2p_errdetail *err) {
+  if (n->ndirect == NODE_MAX_DIRECT) {
+    return lp2p_errdetail_set(err, LP2P_ERR_TOO_LARGE, "too many direct peers");
+  }
+  node_direct *d = &n->direct[n->ndirect];
+  if (last_peer_id(ma, len, &d->id) != 0) {
+    return lp2p_errdetail_set(err, LP2P_ERR_INVALID_ARG,
+                              "a direct peer's address must end in /p2p/ID");
+  }
+  lp2p_buf_init(&d->addr, n->mem);
+  int rv = lp2p_buf_append(&d->addr, ma, len);
+  if (rv == 0) {
+    rv = lp2p_router_add_direct(n->router, &d->id);
+  }
+  if (rv != 0) {
+    lp2p_buf_free(&d->addr);
+    return rv;
+  }
+  n->ndirect++;
+  return lp2p_node_connect(n, ma, len, err);
+}
+
+static ptrdiff_t find_topic(const lp2p_node *n, const uint8_t *topic,
+                            size_t len) {
+  for (size_t i = 0; i < n->ntopics; i++) {
+    if (n->topic_lens[i] == len && memcmp(n->topics[i], topic, len) == 0) {
+      return (ptrdiff_t)i;
+    }
+  }
+  return -1;
+}
+
+int lp2p_node_subscribe(lp2p_node *n, const uint8_t *topic, size_t len) {
+  if (find_topic(n, topic, len) >= 0) {
+    return 0;
+  }
+  if (n->ntopics == NODE_MAX_TOPICS) {
+    return LP2P_ERR_TOO_LARGE;
+  }
+  char *copy = lp2p_malloc(n->mem, len + 1);
+  if (!copy) {
+    return LP2P_ERR_NOMEM;
+  }
+  int rv = lp2p_router_join(n->router, topic, len, lp2p_host_now());
+  if (rv != 0) {
+    lp2p_free(n->mem, copy);
+    return rv;
+  }
+  memcpy(copy, topic, len);
+  copy[len] = 0;
+  n->topics[n->ntopics] = copy;
+  n->topic_lens[n->ntopics++] = len;
+  node_after_router(n);
+  return 0;
+}
+
+int lp2p_node_unsubscribe(lp2p_node *n, const uint8_t *topic, size_t len) {
+  ptrdiff_t i = find_topic(n, topic, len);
+  if (i < 0) {
+    return LP2P_ERR_NOT_FOUND;
+  }
+  int rv = lp2p_router_leave(n->router, topic, len, lp2p_host_now());
+  lp2p_free(n->mem, n->topics[i]);
+  n->ntopics--;
+  n->topics[i] = n->topics[n->ntopics];
+  n->topic_lens[i] = n->topic_lens[n->ntopics];
+  node_after_router(n);
+  return rv;
+}
+
+int lp2p_node_publish(lp2p_node *n, const uint8_t *topic, size_t topic_len,
+                      const uint8_t *data, size_t len, uint8_t *id,
+                      size_t *id_len) {
+  int rv = lp2p_router_publish(n->router, topic, topic_len, data, len, id,
+                               id_len, lp2p_host_now());
+  node_after_router(n);
+  return rv;
+}
+
+void lp2p_node_get_stats(const lp2p_node *n, lp2p_node_stats *st) {
+  *st = n->stats;
+  lp2p_router_stats rs;
+  lp2p_router_get_stats(n->router, &rs);
+  st->pubsub_peers = rs.peers;
+}

@@ -1,0 +1,90 @@
+/* The node's private structures, shared by node.c (life cycle, router
+ * callbacks, the public API), node_peer.c (a peer's pubsub streams) and
+ * node_metrics.c. */
+#ifndef LP2P_HOST_NODE_INTERNAL_H
+#define LP2P_HOST_NODE_INTERNAL_H
+
+#include <uv.h>
+
+#include "lp2p/node.h"
+
+/* Bytes read from a pubsub stream at a time; whole RPCs inside one read
+ * go to the router straight from this buffer. */
+#define NODE_READ_CHUNK (64u * 1024u)
+#define NODE_MAX_TOPICS 64
+#define NODE_MAX_DIRECT 64
+
+typedef struct node_peer {
+  lp2p_node *node;
+  lp2p_conn *conn;
+  lp2p_peer_id id;
+  struct node_peer *prev, *next;
+  struct node_peer *dirty_next;
+  bool dirty; /* the router has bytes for it */
+  bool outbound;
+  bool opening;     /* our stream is being negotiated */
+  bool added;       /* the router knows it */
+  lp2p_stream *out; /* ours, for writing */
+  lp2p_stream *in;  /* the peer's, for reading */
+  lp2p_router_peer *handle;
+  uint8_t ip[16];
+  /* Reading: the length prefix and body of an RPC split across reads. */
+  uint8_t len_bytes[LP2P_UVARINT_MAX_LEN];
+  size_t len_have;
+  size_t frame_len; /* of the body being collected; valid with in_frame */
+  bool in_frame;
+  lp2p_buf frame;
+  /* Writing: the rest of an RPC the stream did not take at once. */
+  lp2p_buf rest;
+  size_t rest_off;
+  /* The peer's signed peer record from identify, offered in PX. */
+  lp2p_buf record;
+} node_peer;
+
+typedef struct node_direct {
+  lp2p_peer_id id;
+  lp2p_buf addr; /* binary multiaddr with /p2p/ID */
+} node_direct;
+
+struct lp2p_node {
+  uv_loop_t *loop;
+  lp2p_host *host;
+  lp2p_router *router;
+  lp2p_node_settings settings;
+  lp2p_node_callbacks cb;
+  const lp2p_mem *mem;
+  void *user;
+  uv_timer_t timer;
+  node_peer *peers;
+  node_peer *dirty;
+  char *topics[NODE_MAX_TOPICS]; /* joined, NUL-terminated copies */
+  size_t topic_lens[NODE_MAX_TOPICS];
+  size_t ntopics;
+  node_direct direct[NODE_MAX_DIRECT];
+  size_t ndirect;
+  lp2p_node_stats stats;
+  bool closing;
+  void (*done)(void *user);
+  void *done_user;
+  uint8_t chunk[NODE_READ_CHUNK];
+};
+
+/* ---- node.c ---- */
+/* After every call into the router: write what it queued, rearm the
+ * heartbeat timer. */
+void node_after_router(lp2p_node *n);
+
+/* ---- node_peer.c ---- */
+/* A new connection: opens our pubsub stream. */
+void node_peer_connected(lp2p_node *n, lp2p_conn *c);
+/* The connection ended (its streams already closed). */
+void node_peer_disconnected(lp2p_node *n, lp2p_conn *c);
+/* Stores the peer's signed peer record from identify. */
+void node_peer_identified(lp2p_node *n, lp2p_conn *c);
+/* Inbound pubsub streams, for every protocol id. */
+void node_peer_stream(lp2p_stream *s, void *user);
+/* Writes what the router has for the peer, as far as the stream takes. */
+void node_peer_flush(node_peer *np);
+node_peer *node_peer_of(const lp2p_node *n, const lp2p_peer_id *id);
+
+#endif

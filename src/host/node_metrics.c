@@ -1,0 +1,169 @@
+/* The node's metrics in the Prometheus text format. Names follow
+ * nim-libp2p's (libp2p_gossipsub_*, libp2p_pubsub_*), whose meanings match
+ * go-libp2p-pubsub's tracer counters. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "host/node_internal.h"
+
+typedef struct out {
+  lp2p_buf *buf;
+  int err;
+} out;
+
+static void put(out *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void put(out *o, const char *fmt, ...) {
+  char line[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(line, sizeof(line), fmt, ap);
+  va_end(ap);
+  if (o->err == 0 && n > 0) {
+    o->err = lp2p_buf_append(
+        o->buf, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+  }
+}
+
+static void metric(out *o, const char *name, const char *type, const char *help,
+                   uint64_t v) {
+  put(o, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name,
+      (unsigned long long)v);
+}
+
+/* Topic names go in label values: escape backslash, quote and newline. */
+static void label(char *dst, size_t cap, const char *topic) {
+  size_t j = 0;
+  for (size_t i = 0; topic[i] && j + 3 < cap; i++) {
+    char c = topic[i];
+    if (c == '\\' || c == '"' || c == '\n') {
+      dst[j++] = '\\';
+      c = c == '\n' ? 'n' : c;
+    }
+    dst[j++] = c;
+  }
+  dst[j] = 0;
+}
+
+static void topics(out *o, lp2p_node *n) {
+  static const char *const names[3] = {
+      "libp2p_gossipsub_peers_per_topic_mesh",
+      "libp2p_gossipsub_peers_per_topic_fanout",
+      "libp2p_gossipsub_peers_per_topic_gossipsub"};
+  for (int k = 0; k < 3; k++) {
+    put(o, "# TYPE %s gauge\n", names[k]);
+    for (size_t i = 0; i < n->ntopics; i++) {
+      lp2p_topic_stats ts;
+      if (lp2p_router_topic_stats(n->router, (const uint8_t *)n->topics[i],
+                                  n->topic_lens[i], &ts) != 0) {
+        continue;
+      }
+      char l[256];
+      label(l, sizeof(l), n->topics[i]);
+      size_t v = k == 0 ? ts.mesh : k == 1 ? ts.fanout : ts.peers;
+      put(o, "%s{topic=\"%s\"} %zu\n", names[k], l, v);
+    }
+  }
+}
+
+static void scores(out *o, lp2p_node *n) {
+  static const double bounds[] = {-1000, -100, -10, -1, 0, 1, 10, 100, 1000};
+  enum { NB = sizeof(bounds) / sizeof(bounds[0]) };
+  uint64_t counts[NB + 1] = {0}, total = 0;
+  double sum = 0;
+  for (node_peer *np = n->peers; np; np = np->next) {
+    if (!np->added) {
+      continue;
+    }
+    double s = lp2p_router_peer_score(n->router, &np->id);
+    size_t b = 0;
+    while (b < NB && s > bounds[b]) {
+      b++;
+    }
+    counts[b]++;
+    total++;
+    sum += s;
+  }
+  put(o, "# HELP libp2p_gossipsub_peers_scores the router's peer scores\n"
+         "# TYPE libp2p_gossipsub_peers_scores histogram\n");
+  uint64_t cum = 0;
+  for (size_t b = 0; b < NB; b++) {
+    cum += counts[b];
+    put(o, "libp2p_gossipsub_peers_scores_bucket{le=\"%g\"} %llu\n", bounds[b],
+        (unsigned long long)cum);
+  }
+  put(o,
+      "libp2p_gossipsub_peers_scores_bucket{le=\"+Inf\"} %llu\n"
+      "libp2p_gossipsub_peers_scores_sum %g\n"
+      "libp2p_gossipsub_peers_scores_count %llu\n",
+      (unsigned long long)total, sum, (unsigned long long)total);
+}
+
+static void connections(out *o, lp2p_node *n) {
+  uint64_t conns = 0, streams = 0;
+  for (node_peer *np = n->peers; np; np = np->next) {
+    lp2p_conn_info info;
+    lp2p_conn_info_get(np->conn, &info);
+    conns++;
+    streams += info.num_streams;
+  }
+  metric(o, "libp2p_host_connections", "gauge", "open connections", conns);
+  metric(o, "libp2p_host_streams", "gauge", "open streams", streams);
+}
+
+static void control(out *o, const char *what, uint64_t sent, uint64_t recv) {
+  put(o,
+      "# TYPE libp2p_pubsub_broadcast_%s_total counter\n"
+      "libp2p_pubsub_broadcast_%s_total %llu\n"
+      "# TYPE libp2p_pubsub_received_%s_total counter\n"
+      "libp2p_pubsub_received_%s_total %llu\n",
+      what, what, (unsigned long long)sent, what, what,
+      (unsigned long long)recv);
+}
+
+int lp2p_node_metrics(lp2p_node *n, lp2p_buf *buf) {
+  out o = {buf, 0};
+  lp2p_router_stats s;
+  lp2p_router_get_stats(n->router, &s);
+  metric(&o, "libp2p_pubsub_peers", "gauge", "peers speaking pubsub", s.peers);
+  metric(&o, "libp2p_pubsub_topics", "gauge", "topics tracked", s.topics);
+  metric(&o, "libp2p_pubsub_received_messages_total", "counter",
+         "first copies of messages received", s.msgs_received);
+  metric(&o, "libp2p_pubsub_messages_delivered_total", "counter",
+         "messages delivered to the application", s.msgs_delivered);
+  metric(&o, "libp2p_gossipsub_duplicate_total", "counter",
+         "duplicate copies received", s.msgs_duplicate);
+  metric(&o, "libp2p_pubsub_validation_reject_total", "counter",
+         "messages rejected", s.msgs_rejected);
+  metric(&o, "libp2p_pubsub_validation_ignore_total", "counter",
+         "messages ignored", s.msgs_ignored);
+  metric(&o, "libp2p_pubsub_invalid_signature_total", "counter",
+         "messages with invalid signatures", s.msgs_invalid_signature);
+  metric(&o, "libp2p_pubsub_published_total", "counter", "messages published",
+         s.msgs_published);
+  metric(&o, "libp2p_pubsub_rpcs_received_total", "counter", "RPCs received",
+         s.rpcs_received);
+  metric(&o, "libp2p_pubsub_rpcs_sent_total", "counter", "RPCs sent",
+         s.rpcs_sent);
+  metric(&o, "libp2p_pubsub_rpcs_malformed_total", "counter",
+         "RPCs dropped as malformed or over a limit", s.rpcs_malformed);
+  control(&o, "ihave", s.ihave_sent, s.ihave_received);
+  control(&o, "iwant", s.iwant_sent, s.iwant_received);
+  control(&o, "idontwant", s.idontwant_sent, s.idontwant_received);
+  control(&o, "graft", s.graft_sent, s.graft_received);
+  control(&o, "prune", s.prune_sent, s.prune_received);
+  put(&o,
+      "# TYPE libp2p_gossipsub_queue_drops_total counter\n"
+      "libp2p_gossipsub_queue_drops_total{reason=\"data\"} %llu\n"
+      "libp2p_gossipsub_queue_drops_total{reason=\"control\"} %llu\n"
+      "libp2p_gossipsub_queue_drops_total{reason=\"rpc_oversized\"} %llu\n",
+      (unsigned long long)s.queue_drop_messages,
+      (unsigned long long)s.queue_drop_control,
+      (unsigned long long)n->stats.rpcs_oversized);
+  topics(&o, n);
+  scores(&o, n);
+  connections(&o, n);
+  return o.err;
+}

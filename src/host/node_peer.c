@@ -1,0 +1,376 @@
+/* A peer of the node: our pubsub stream to it (negotiated newest protocol
+ * first, its version given to the router) for writing, and its stream to
+ * us for reading varint-framed RPCs, each checked against the size limit
+ * before any byte of it is buffered. */
+#include <string.h>
+
+#include "base/mem.h"
+#include "host/node_internal.h"
+
+static size_t max_rpc(const lp2p_node *n) {
+  return n->settings.max_rpc_size ? n->settings.max_rpc_size
+                                  : n->settings.router.limits.max_rpc_size;
+}
+
+node_peer *node_peer_of(const lp2p_node *n, const lp2p_peer_id *id) {
+  lp2p_conn *c = lp2p_host_conn(n->host, id);
+  return c ? lp2p_conn_user(c) : NULL;
+}
+
+/* IPv4 mapped into IPv6, for the router's IP colocation score. */
+static void peer_ip(lp2p_conn *c, uint8_t ip[16]) {
+  lp2p_conn_info info;
+  lp2p_conn_info_get(c, &info);
+  memset(ip, 0, 16);
+  size_t off = 0;
+  lp2p_ma_component comp;
+  if (lp2p_multiaddr_next(info.remote_addr.data, info.remote_addr.len, &off,
+                          &comp, NULL) != 1) {
+    return;
+  }
+  if (comp.code == LP2P_MA_IP4) {
+    ip[10] = ip[11] = 0xff;
+    memcpy(ip + 12, comp.value, 4);
+  } else if (comp.code == LP2P_MA_IP6) {
+    memcpy(ip, comp.value, 16);
+  }
+}
+
+static bool is_direct(const lp2p_node *n, const lp2p_peer_id *id) {
+  for (size_t i = 0; i < n->ndirect; i++) {
+    if (lp2p_peer_id_equal(&n->direct[i].id, id)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+static void reset_in(node_peer *np) {
+  (void)lp2p_stream_reset(np->in);
+  np->in_frame = false;
+  np->len_have = 0;
+  lp2p_buf_free(&np->frame);
+}
+
+static void deliver_rpc(node_peer *np, const uint8_t *rpc, size_t len) {
+  lp2p_node *n = np->node;
+  n->stats.bytes_received += len;
+  if (len > 0 && np->added) {
+    (void)lp2p_router_recv_rpc_from(n->router, np->handle, rpc, len,
+                                    lp2p_host_now());
+  }
+}
+
+/* Reads the length prefix; returns the bytes used, or -1 after resetting
+ * the stream (a bad varint or an RPC over the limit). */
+static ptrdiff_t read_length(node_peer *np, const uint8_t *p, size_t len) {
+  size_t used = 0;
+  while (used < len && !np->in_frame) {
+    np->len_bytes[np->len_have++] = p[used++];
+    if (np->len_bytes[np->len_have - 1] & 0x80) {
+      if (np->len_have == sizeof(np->len_bytes)) {
+        reset_in(np);
+        return -1;
+      }
+      continue;
+    }
+    uint64_t v;
+    if (lp2p_uvarint_decode(np->len_bytes, np->len_have, &v) < 0 ||
+        v > max_rpc(np->node)) {
+      np->node->stats.rpcs_oversized += v > max_rpc(np->node);
+      reset_in(np);
+      return -1;
+    }
+    np->len_have = 0;
+    np->frame_len = (size_t)v;
+    np->in_frame = true;
+  }
+  return (ptrdiff_t)used;
+}
+
+/* Consumes a chunk read from the stream: whole RPCs go to the router from
+ * the chunk itself, split ones are collected in np->frame. Returns false
+ * once the stream was reset. */
+static bool consume(node_peer *np, const uint8_t *p, size_t len) {
+  while (len > 0) {
+    if (!np->in_frame) {
+      ptrdiff_t used = read_length(np, p, len);
+      if (used < 0) {
+        return false;
+      }
+      p += used;
+      len -= (size_t)used;
+      if (!np->in_frame) {
+        return true;
+      }
+    }
+    size_t need = np->frame_len - np->frame.len;
+    if (np->frame.len == 0 && len >= need) {
+      deliver_rpc(np, p, need);
+    } else {
+      size_t take = len < need ? len : need;
+      if (lp2p_buf_append(&np->frame, p, take) != 0) {
+        reset_in(np);
+        return false;
+      }
+      if (take < need) {
+        return true;
+      }
+      deliver_rpc(np, np->frame.data, np->frame.len);
+      lp2p_buf_free(&np->frame);
+    }
+    p += need;
+    len -= need;
+    np->in_frame = false;
+  }
+  return true;
+}
+
+static void in_readable(lp2p_stream *s, void *user) {
+  node_peer *np = user;
+  lp2p_node *n = np->node;
+  if (!np->added) {
+    return; /* read once the router knows the peer; the window waits */
+  }
+  for (;;) {
+    bool eof;
+    ssize_t got = lp2p_stream_read(s, n->chunk, sizeof(n->chunk), &eof);
+    if (got <= 0 || !consume(np, n->chunk, (size_t)got) || np->in != s) {
+      break;
+    }
+  }
+  node_after_router(n);
+}
+
+static void in_closed(lp2p_stream *s, lp2p_stream_end why, void *user) {
+  (void)why;
+  node_peer *np = user;
+  if (np->in == s) {
+    np->in = NULL;
+    np->in_frame = false;
+    np->len_have = 0;
+    lp2p_buf_free(&np->frame);
+  }
+}
+
+void node_peer_stream(lp2p_stream *s, void *user) {
+  static const lp2p_stream_callbacks cb = {.readable = in_readable,
+                                           .closed = in_closed};
+  lp2p_node *n = user;
+  node_peer *np = lp2p_conn_user(lp2p_stream_conn(s));
+  if (!np || np->in) {
+    n->stats.duplicate_streams += np != NULL;
+    (void)lp2p_stream_reset(s); /* one reading stream per peer */
+    return;
+  }
+  np->in = s;
+  lp2p_stream_set_callbacks(s, &cb, np);
+  (void)lp2p_stream_close(s); /* we never write on the peer's stream */
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+/* Writes the rest of an RPC; true when nothing is left. */
+static bool write_rest(node_peer *np) {
+  while (np->rest_off < np->rest.len) {
+    ssize_t w = lp2p_stream_write(np->out, np->rest.data + np->rest_off,
+                                  np->rest.len - np->rest_off);
+    if (w <= 0) {
+      return false; /* writable follows, or the stream's close */
+    }
+    np->rest_off += (size_t)w;
+    np->node->stats.bytes_sent += (uint64_t)w;
+  }
+  lp2p_buf_free(&np->rest);
+  np->rest_off = 0;
+  return true;
+}
+
+void node_peer_flush(node_peer *np) {
+  lp2p_node *n = np->node;
+  while (np->added && np->out && write_rest(np)) {
+    const uint8_t *out;
+    ptrdiff_t len = lp2p_router_pull(n->router, &np->id, &out, lp2p_host_now());
+    if (len <= 0) {
+      return;
+    }
+    ssize_t w = lp2p_stream_write(np->out, out, (size_t)len);
+    if (w < 0) {
+      return;
+    }
+    n->stats.bytes_sent += (uint64_t)w;
+    if (w < len &&
+        lp2p_buf_append(&np->rest, out + w, (size_t)(len - w)) != 0) {
+      (void)lp2p_stream_reset(np->out); /* a torn RPC cannot be sent */
+      return;
+    }
+  }
+}
+
+static void out_writable(lp2p_stream *s, void *user) {
+  (void)s;
+  node_peer *np = user;
+  node_peer_flush(np);
+}
+
+/* The peer does not write on our stream; whatever comes is dropped. */
+static void out_readable(lp2p_stream *s, void *user) {
+  node_peer *np = user;
+  while (lp2p_stream_read(s, np->node->chunk, sizeof(np->node->chunk), NULL) >
+         0) {
+  }
+}
+
+/* Our stream is gone: the peer is dead to the router, as in go. */
+static void peer_dead(node_peer *np) {
+  lp2p_node *n = np->node;
+  if (!np->added) {
+    return;
+  }
+  np->added = false;
+  np->handle = NULL;
+  (void)lp2p_router_remove_peer(n->router, &np->id, lp2p_host_now());
+  lp2p_buf_free(&np->rest);
+  np->rest_off = 0;
+  if (n->cb.peer) {
+    n->cb.peer(n, &np->id, false, np->outbound, n->user);
+  }
+  node_after_router(n);
+}
+
+static void out_closed(lp2p_stream *s, lp2p_stream_end why, void *user) {
+  (void)why;
+  node_peer *np = user;
+  if (np->out == s) {
+    np->out = NULL;
+    peer_dead(np);
+  }
+}
+
+static lp2p_pubsub_proto proto_of(const char *id) {
+  for (int i = 0; i < 4; i++) {
+    if (strcmp(id, lp2p_pubsub_protocol_ids[i]) == 0) {
+      return (lp2p_pubsub_proto)(LP2P_MESHSUB_12 - i);
+    }
+  }
+  return LP2P_FLOODSUB;
+}
+
+static void add_to_router(node_peer *np, lp2p_stream *s) {
+  lp2p_node *n = np->node;
+  lp2p_peer_info info = {
+      .proto = proto_of(lp2p_stream_protocol(s)),
+      .outbound = np->outbound,
+      .direct = is_direct(n, &np->id),
+      .user = np,
+  };
+  memcpy(info.ip, np->ip, 16);
+  if (lp2p_router_add_peer(n->router, &np->id, &info, lp2p_host_now()) != 0) {
+    (void)lp2p_stream_reset(s);
+    return;
+  }
+  np->added = true;
+  np->handle = lp2p_router_peer_handle(n->router, &np->id);
+  n->stats.streams_opened++;
+  if (n->cb.peer) {
+    n->cb.peer(n, &np->id, true, np->outbound, n->user);
+  }
+  if (np->in) { /* it may have written before we were ready to read */
+    in_readable(np->in, np);
+  }
+  node_after_router(n);
+}
+
+static void on_out_open(lp2p_conn *c, lp2p_stream *s, int err, void *user) {
+  (void)c;
+  static const lp2p_stream_callbacks cb = {
+      .readable = out_readable, .writable = out_writable, .closed = out_closed};
+  node_peer *np = user;
+  np->opening = false;
+  if (err != 0) {
+    np->node->stats.streams_refused += err == LP2P_ERR_UNSUPPORTED;
+    return;
+  }
+  np->out = s;
+  lp2p_stream_set_callbacks(s, &cb, np);
+  add_to_router(np, s);
+}
+
+/* ---- connections -------------------------------------------------------- */
+
+void node_peer_connected(lp2p_node *n, lp2p_conn *c) {
+  if (n->closing) {
+    return;
+  }
+  node_peer *np = lp2p_calloc(n->mem, 1, sizeof(*np));
+  if (!np) {
+    (void)lp2p_conn_close(c);
+    return;
+  }
+  lp2p_conn_info info;
+  lp2p_conn_info_get(c, &info);
+  np->node = n;
+  np->conn = c;
+  np->id = info.peer_id;
+  np->outbound = info.outbound;
+  peer_ip(c, np->ip);
+  lp2p_buf_init(&np->frame, n->mem);
+  lp2p_buf_init(&np->rest, n->mem);
+  lp2p_buf_init(&np->record, n->mem);
+  np->next = n->peers;
+  if (n->peers) {
+    n->peers->prev = np;
+  }
+  n->peers = np;
+  lp2p_conn_set_user(c, np);
+  if (lp2p_conn_open_stream(c, lp2p_pubsub_protocol_ids, 4, on_out_open, np) ==
+      0) {
+    np->opening = true;
+  }
+}
+
+void node_peer_identified(lp2p_node *n, lp2p_conn *c) {
+  (void)n;
+  node_peer *np = lp2p_conn_user(c);
+  lp2p_identify id;
+  if (!np || lp2p_conn_identify(c, &id) != 0 || !id.signed_peer_record.data) {
+    return;
+  }
+  lp2p_identify_verified v;
+  if (lp2p_identify_verify(&id, &np->id, &v) != 0 || !v.has_record ||
+      v.record_error != 0) {
+    return; /* only records that name this peer are offered in PX */
+  }
+  lp2p_buf_truncate(&np->record, 0);
+  (void)lp2p_buf_append(&np->record, id.signed_peer_record.data,
+                        id.signed_peer_record.len);
+}
+
+void node_peer_disconnected(lp2p_node *n, lp2p_conn *c) {
+  node_peer *np = lp2p_conn_user(c);
+  if (!np) {
+    return;
+  }
+  peer_dead(np);
+  if (np->prev) {
+    np->prev->next = np->next;
+  } else {
+    n->peers = np->next;
+  }
+  if (np->next) {
+    np->next->prev = np->prev;
+  }
+  for (node_peer **p = &n->dirty; *p; p = &(*p)->dirty_next) {
+    if (*p == np) {
+      *p = np->dirty_next;
+      break;
+    }
+  }
+  lp2p_buf_free(&np->frame);
+  lp2p_buf_free(&np->rest);
+  lp2p_buf_free(&np->record);
+  lp2p_conn_set_user(c, NULL);
+  lp2p_free(n->mem, np);
+}

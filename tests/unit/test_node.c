@@ -1,0 +1,435 @@
+/* The node, lp2p to lp2p on loopback: meshes form over real connections,
+ * every message reaches every subscriber once (StrictSign and
+ * StrictNoSign, 1 KiB and 500 KiB with IDONTWANT), an oversized RPC resets
+ * the stream, a closing node PRUNEs its mesh, and the metrics text. Mixed
+ * networks with js and go nodes are in tests/interop. */
+#include "testutil.h"
+#include "testutil_host.h"
+
+#include <stdlib.h>
+
+#define NNODES 5
+#define TOPIC "lp2p-test"
+
+typedef struct tnode {
+  lp2p_node *node;
+  lp2p_privkey key;
+  int index;
+  int received[NNODES][4]; /* [publisher][message] copies */
+  int unexpected;
+  int prunes_from[NNODES];
+  int peers_up;
+  bool closed;
+  struct net *net;
+} tnode;
+
+typedef struct net {
+  tnode n[NNODES];
+  int count;
+  size_t msg_size;
+} net;
+
+static int setup(void **state) {
+  (void)state;
+  th_loop_init();
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  th_loop_free();
+  return 0;
+}
+
+/* Messages carry [publisher, sequence] in their first two bytes. */
+static void on_message(lp2p_node *nd, const lp2p_message *m, void *user) {
+  (void)nd;
+  tnode *t = user;
+  if (m->data.len < 2 || m->data.data[0] >= NNODES || m->data.data[1] >= 4 ||
+      m->topic.len != strlen(TOPIC)) {
+    t->unexpected++;
+    return;
+  }
+  for (size_t i = 2; i < m->data.len; i++) {
+    if (m->data.data[i] != (uint8_t)i) {
+      t->unexpected++;
+      return;
+    }
+  }
+  t->received[m->data.data[0]][m->data.data[1]]++;
+}
+
+static int index_of(net *w, const lp2p_peer_id *id) {
+  for (int i = 0; i < w->count; i++) {
+    if (w->n[i].node && lp2p_peer_id_equal(id, lp2p_host_peer_id(lp2p_node_host(
+                                                   w->n[i].node)))) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+static void on_router_event(lp2p_node *nd, const lp2p_router_event *ev,
+                            void *user) {
+  (void)nd;
+  tnode *t = user;
+  int from = index_of(t->net, ev->peer);
+  if (ev->type == LP2P_EV_PRUNE && from >= 0) {
+    t->prunes_from[from]++;
+  }
+}
+
+static void on_peer(lp2p_node *nd, const lp2p_peer_id *peer, bool up,
+                    bool outbound, void *user) {
+  (void)nd;
+  (void)peer;
+  (void)outbound;
+  tnode *t = user;
+  t->peers_up += up ? 1 : -1;
+}
+
+static void node_start(net *w, int i, lp2p_sign_policy sign) {
+  tnode *t = &w->n[i];
+  static const lp2p_node_callbacks cb = {
+      .message = on_message, .router_event = on_router_event, .peer = on_peer};
+  uint8_t seed[32];
+  memset(seed, 0x40 + i, sizeof(seed));
+  assert_int_equal(lp2p_privkey_from_seed(LP2P_KEY_ED25519, seed, &t->key), 0);
+  lp2p_node_settings s;
+  lp2p_node_settings_default(&s);
+  s.host.key = &t->key;
+  s.router.sign_policy = sign;
+  s.router.msg_id =
+      sign == LP2P_STRICT_NO_SIGN ? LP2P_MSG_ID_SHA256 : LP2P_MSG_ID_FROM_SEQNO;
+  s.router.params.heartbeat_initial_delay = 20 * LP2P_MILLISECONDS;
+  s.router.params.heartbeat_interval = 100 * LP2P_MILLISECONDS;
+  s.router.params.mesh.d = 3;
+  s.router.params.mesh.d_lo = 2;
+  s.router.params.mesh.d_hi = 4;
+  s.router.params.mesh.d_score = 1;
+  s.router.params.mesh.d_out = 1;
+  s.router.params.mesh.d_lazy = 3;
+  t->index = i;
+  t->net = w;
+  lp2p_errdetail err;
+  int rv = lp2p_node_new(&t->node, th_loop, &s, &cb, NULL, t, &err);
+  if (rv != 0) {
+    fail_msg("node: %s: %s", lp2p_strerror(rv), err.msg);
+  }
+  lp2p_buf ma;
+  lp2p_buf_init(&ma, NULL);
+  assert_int_equal(lp2p_multiaddr_parse("/ip4/127.0.0.1/tcp/0", &ma, NULL), 0);
+  assert_int_equal(
+      lp2p_host_listen(lp2p_node_host(t->node), ma.data, ma.len, &err), 0);
+  lp2p_buf_free(&ma);
+  assert_int_equal(
+      lp2p_node_subscribe(t->node, (const uint8_t *)TOPIC, strlen(TOPIC)), 0);
+}
+
+static void node_connect(net *w, int from, int to) {
+  lp2p_buf all;
+  lp2p_buf_init(&all, NULL);
+  assert_true(
+      lp2p_host_listen_addrs(lp2p_node_host(w->n[to].node), true, &all) >= 1);
+  uint64_t len;
+  int hdr = lp2p_uvarint_decode(all.data, all.len, &len);
+  lp2p_errdetail err;
+  assert_int_equal(
+      lp2p_node_connect(w->n[from].node, all.data + hdr, (size_t)len, &err), 0);
+  lp2p_buf_free(&all);
+}
+
+static bool meshes_formed(void *arg) {
+  net *w = arg;
+  for (int i = 0; i < w->count; i++) {
+    lp2p_topic_stats ts;
+    if (lp2p_router_topic_stats(lp2p_node_router(w->n[i].node),
+                                (const uint8_t *)TOPIC, strlen(TOPIC),
+                                &ts) != 0 ||
+        ts.mesh < 2) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/* A ring plus chords: every node has 2 to 4 connections. */
+static void net_start(net *w, int count, lp2p_sign_policy sign) {
+  memset(w, 0, sizeof(*w));
+  w->count = count;
+  for (int i = 0; i < count; i++) {
+    node_start(w, i, sign);
+  }
+  for (int i = 0; i < count; i++) {
+    node_connect(w, i, (i + 1) % count);
+  }
+  node_connect(w, 0, 2);
+  th_run_until(meshes_formed, w, 10000);
+}
+
+static void publish(net *w, int i, int seq) {
+  uint8_t *data = malloc(w->msg_size);
+  data[0] = (uint8_t)i;
+  data[1] = (uint8_t)seq;
+  for (size_t k = 2; k < w->msg_size; k++) {
+    data[k] = (uint8_t)k;
+  }
+  int rv = lp2p_node_publish(w->n[i].node, (const uint8_t *)TOPIC,
+                             strlen(TOPIC), data, w->msg_size, NULL, NULL);
+  assert_true(rv > 0);
+  free(data);
+}
+
+static bool all_received(void *arg) {
+  net *w = arg;
+  for (int i = 0; i < w->count; i++) {
+    for (int p = 0; p < w->count; p++) {
+      if (p != i && w->n[i].received[p][0] == 0) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+static void on_closed(void *user) {
+  ((tnode *)user)->closed = true;
+}
+
+static bool all_closed(void *arg) {
+  net *w = arg;
+  for (int i = 0; i < w->count; i++) {
+    if (w->n[i].node && !w->n[i].closed) {
+      return false;
+    }
+  }
+  return true;
+}
+
+static void net_close(net *w) {
+  for (int i = 0; i < w->count; i++) {
+    if (w->n[i].node) {
+      assert_int_equal(lp2p_node_close(w->n[i].node, on_closed, &w->n[i]), 0);
+    }
+  }
+  th_run_until(all_closed, w, 10000);
+}
+
+static void run_delivery(lp2p_sign_policy sign, size_t size) {
+  net *w = calloc(1, sizeof(*w));
+  net_start(w, NNODES, sign);
+  w->msg_size = size;
+  for (int i = 0; i < NNODES; i++) {
+    publish(w, i, 0);
+  }
+  th_run_until(all_received, w, 20000);
+  th_run_for(300); /* late duplicates would show now */
+  for (int i = 0; i < NNODES; i++) {
+    assert_int_equal(w->n[i].unexpected, 0);
+    for (int p = 0; p < NNODES; p++) {
+      assert_int_equal(w->n[i].received[p][0], p == i ? 0 : 1);
+    }
+  }
+  if (size >= 2000) { /* over the IDONTWANT threshold (1 KiB) */
+    uint64_t sent = 0;
+    for (int i = 0; i < NNODES; i++) {
+      lp2p_router_stats st;
+      lp2p_router_get_stats(lp2p_node_router(w->n[i].node), &st);
+      sent += st.idontwant_sent;
+    }
+    assert_true(sent > 0);
+  }
+  net_close(w);
+  free(w);
+}
+
+static void test_delivery_signed(void **state) {
+  (void)state;
+  run_delivery(LP2P_STRICT_SIGN, 1024);
+}
+
+static void test_delivery_unsigned(void **state) {
+  (void)state;
+  run_delivery(LP2P_STRICT_NO_SIGN, 1024);
+}
+
+static void test_delivery_large(void **state) {
+  (void)state;
+  run_delivery(LP2P_STRICT_SIGN, 500 * 1024);
+}
+
+/* ---- a peer closing PRUNEs its mesh ---------------------------------------
+ */
+
+static bool pruned_by_4(void *arg) {
+  net *w = arg;
+  for (int i = 0; i < 4; i++) {
+    lp2p_peer_id mesh[8];
+    size_t k =
+        lp2p_router_mesh_peers(lp2p_node_router(w->n[i].node),
+                               (const uint8_t *)TOPIC, strlen(TOPIC), mesh, 8);
+    for (size_t j = 0; j < k && j < 8; j++) {
+      if (index_of(w, &mesh[j]) == 4) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+static bool node4_closed(void *arg) {
+  return ((net *)arg)->n[4].closed;
+}
+
+static void test_close_prunes(void **state) {
+  (void)state;
+  net *w = calloc(1, sizeof(*w));
+  net_start(w, NNODES, LP2P_STRICT_SIGN);
+  int meshed_with_4 = 0;
+  for (int i = 0; i < 4; i++) {
+    lp2p_peer_id mesh[8];
+    size_t k =
+        lp2p_router_mesh_peers(lp2p_node_router(w->n[i].node),
+                               (const uint8_t *)TOPIC, strlen(TOPIC), mesh, 8);
+    for (size_t j = 0; j < k && j < 8; j++) {
+      meshed_with_4 += index_of(w, &mesh[j]) == 4;
+    }
+  }
+  assert_true(meshed_with_4 > 0);
+  assert_int_equal(lp2p_node_close(w->n[4].node, on_closed, &w->n[4]), 0);
+  th_run_until(pruned_by_4, w, 5000);
+  int prunes = 0;
+  for (int i = 0; i < 4; i++) {
+    prunes += w->n[i].prunes_from[4];
+  }
+  assert_true(prunes >= meshed_with_4);
+  th_run_until(node4_closed, w, 5000);
+  w->n[4].node = NULL;
+  net_close(w);
+  free(w);
+}
+
+/* ---- hostile input --------------------------------------------------------
+ */
+
+typedef struct rogue {
+  th_node host;
+  lp2p_stream *s;
+  bool reset_seen;
+  int opened;
+} rogue;
+
+static void rogue_sink(lp2p_stream *s, void *user) {
+  (void)user;
+  lp2p_stream_set_callbacks(s, NULL, NULL); /* accepts and never reads */
+}
+
+static void rogue_closed(lp2p_stream *s, lp2p_stream_end why, void *user) {
+  (void)s;
+  rogue *r = user;
+  r->reset_seen = why == LP2P_STREAM_END_RESET_REMOTE;
+}
+
+static void rogue_open(lp2p_conn *c, lp2p_stream *s, int err, void *user) {
+  (void)c;
+  static const lp2p_stream_callbacks cb = {.closed = rogue_closed};
+  rogue *r = user;
+  assert_int_equal(err, 0);
+  r->s = s;
+  r->opened = 1;
+  lp2p_stream_set_callbacks(s, &cb, r);
+}
+
+static bool rogue_opened(void *arg) {
+  return ((rogue *)arg)->opened;
+}
+
+static bool rogue_reset(void *arg) {
+  return ((rogue *)arg)->reset_seen;
+}
+
+static bool one_peer(void *arg) {
+  return ((tnode *)arg)->peers_up == 1;
+}
+
+static void test_oversized_rpc(void **state) {
+  (void)state;
+  net *w = calloc(1, sizeof(*w));
+  w->count = 1;
+  node_start(w, 0, LP2P_STRICT_SIGN);
+  rogue r;
+  memset(&r, 0, sizeof(r));
+  th_node_init(&r.host, 9, LP2P_KEY_ED25519);
+  th_node_start(&r.host);
+  assert_int_equal(
+      lp2p_host_set_handler(r.host.host, "/meshsub/1.1.0", rogue_sink, &r), 0);
+  /* the rogue dials the node and speaks meshsub 1.1 */
+  lp2p_buf all;
+  lp2p_buf_init(&all, NULL);
+  assert_true(
+      lp2p_host_listen_addrs(lp2p_node_host(w->n[0].node), true, &all) >= 1);
+  uint64_t len;
+  int hdr = lp2p_uvarint_decode(all.data, all.len, &len);
+  th_dial d;
+  memset(&d, 0, sizeof(d));
+  assert_int_equal(lp2p_host_dial(r.host.host, all.data + hdr, (size_t)len,
+                                  th_on_dial, &d, NULL),
+                   0);
+  lp2p_buf_free(&all);
+  th_run_until(th_dial_done, &d, 5000);
+  assert_int_equal(d.err, 0);
+  th_run_until(one_peer, &w->n[0], 5000);
+  static const char *const meshsub[] = {"/meshsub/1.1.0"};
+  assert_int_equal(lp2p_conn_open_stream(d.conn, meshsub, 1, rogue_open, &r),
+                   0);
+  th_run_until(rogue_opened, &r, 5000);
+  /* a length prefix one byte over the default 1 MiB limit */
+  uint8_t prefix[LP2P_UVARINT_MAX_LEN];
+  int n = lp2p_uvarint_encode((1u << 20) + 1, prefix, sizeof(prefix));
+  assert_int_equal(lp2p_stream_write(r.s, prefix, (size_t)n), n);
+  th_run_until(rogue_reset, &r, 5000);
+  lp2p_node_stats st;
+  lp2p_node_get_stats(w->n[0].node, &st);
+  assert_int_equal(st.rpcs_oversized, 1);
+  th_node_close(&r.host);
+  net_close(w);
+  free(w);
+}
+
+/* ---- metrics --------------------------------------------------------------
+ */
+
+static void test_metrics(void **state) {
+  (void)state;
+  net *w = calloc(1, sizeof(*w));
+  net_start(w, 3, LP2P_STRICT_SIGN);
+  w->msg_size = 100;
+  publish(w, 0, 0);
+  th_run_for(300);
+  lp2p_buf text;
+  lp2p_buf_init(&text, NULL);
+  assert_int_equal(lp2p_node_metrics(w->n[1].node, &text), 0);
+  assert_int_equal(lp2p_buf_append(&text, "", 1), 0);
+  const char *t = (const char *)text.data;
+  assert_non_null(strstr(t, "libp2p_pubsub_peers 2\n"));
+  assert_non_null(strstr(t, "libp2p_pubsub_messages_delivered_total 1\n"));
+  assert_non_null(strstr(
+      t, "libp2p_gossipsub_peers_per_topic_mesh{topic=\"" TOPIC "\"} 2"));
+  assert_non_null(strstr(t, "libp2p_gossipsub_peers_scores_count 2\n"));
+  assert_non_null(strstr(t, "libp2p_host_connections 2\n"));
+  lp2p_buf_free(&text);
+  net_close(w);
+  free(w);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_delivery_signed, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_delivery_unsigned, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_delivery_large, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_close_prunes, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_oversized_rpc, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
