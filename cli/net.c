@@ -135,6 +135,31 @@ static size_t utf8_seq(const unsigned char *p, size_t avail) {
   return n;
 }
 
+bool cli_is_utf8(const void *s, size_t len) {
+  const unsigned char *p = s;
+  for (size_t i = 0; i < len;) {
+    if (p[i] < 0x80) {
+      i++;
+      continue;
+    }
+    size_t n = utf8_seq(p + i, len - i);
+    if (n == 0) {
+      return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+void cli_json_hex(FILE *f, const void *s, size_t len) {
+  const unsigned char *p = s;
+  fputc('"', f);
+  for (size_t i = 0; i < len; i++) {
+    fprintf(f, "%02x", p[i]);
+  }
+  fputc('"', f);
+}
+
 void cli_json_string(FILE *f, const void *s, size_t len) {
   const unsigned char *p = s;
   fputc('"', f);

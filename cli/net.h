@@ -42,7 +42,12 @@ void cli_net_stop(cli_net *n, int status);
 /* Parses a text multiaddr into `out`; prints the cause on failure. */
 int cli_parse_multiaddr(const char *text, lp2p_buf *out);
 
-/* A JSON string (quoted and escaped) of `len` bytes. */
+/* Whether `len` bytes are valid UTF-8. */
+bool cli_is_utf8(const void *s, size_t len);
+/* Bytes as a JSON string of lower-case hex. */
+void cli_json_hex(FILE *f, const void *s, size_t len);
+/* A JSON string (quoted and escaped) of `len` bytes; bytes that are not
+ * UTF-8 become U+FFFD. */
 void cli_json_string(FILE *f, const void *s, size_t len);
 /* A binary multiaddr as a JSON string of its text form. */
 void cli_json_multiaddr(FILE *f, const uint8_t *ma, size_t len);

@@ -1,0 +1,458 @@
+/* lp2p node: a GossipSub node. Lines of stdin are published to the first
+ * topic; delivered messages and events are JSON lines on stdout. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics_http.h"
+#include "net.h"
+#include "params.h"
+
+#define MAX_ADDRS 32
+#define MAX_TOPICS 16
+/* A line of stdin: a message up to the router's 1 MiB, hex-encoded. */
+#define MAX_LINE (2u * 1024u * 1024u + 2)
+
+typedef struct node_opts {
+  const char *listen[MAX_ADDRS], *peers[MAX_ADDRS], *topics[MAX_TOPICS];
+  size_t nlisten, npeers, ntopics;
+  const char *key_path, *params_path, *metrics_addr;
+  lp2p_sign_policy sign;
+  lp2p_msg_id_fn msg_id;
+  bool hex, events;
+} node_opts;
+
+typedef struct node_run {
+  node_opts o;
+  uv_loop_t loop;
+  lp2p_privkey key;
+  lp2p_node *node;
+  cli_metrics *metrics;
+  uv_signal_t sigint, sigterm;
+  uv_stream_t *in; /* a pipe or a tty */
+  union {
+    uv_pipe_t pipe;
+    uv_tty_t tty;
+  } in_handle;
+  uv_fs_t in_req; /* stdin as a file */
+  char in_chunk[65536];
+  int64_t in_offset;
+  lp2p_buf line;
+  bool line_too_long;
+  bool stopping;
+} node_run;
+
+/* ---- output ------------------------------------------------------------- */
+
+static void print_from(const lp2p_bytes *from) {
+  lp2p_peer_id id;
+  char text[LP2P_PEER_ID_TEXT_MAX] = "";
+  if (from->data && lp2p_peer_id_from_bytes(from->data, from->len, &id) == 0) {
+    cli_peer_text(&id, text);
+  }
+  printf("\"from\":\"%s\"", text);
+}
+
+static void print_seqno(const lp2p_bytes *seqno) {
+  if (!seqno->data || seqno->len != 8) {
+    printf("\"seqno\":\"\"");
+    return;
+  }
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; i++) {
+    v = v << 8 | seqno->data[i];
+  }
+  printf("\"seqno\":\"%llu\"", (unsigned long long)v);
+}
+
+static void on_message(lp2p_node *n, const lp2p_message *m, void *user) {
+  (void)n;
+  node_run *r = user;
+  (void)r;
+  printf("{\"event\":\"message\",\"topic\":");
+  cli_json_string(stdout, m->topic.data, m->topic.len);
+  putchar(',');
+  print_from(&m->from);
+  putchar(',');
+  print_seqno(&m->seqno);
+  printf(",\"id\":");
+  cli_json_hex(stdout, m->id.data, m->id.len);
+  if (cli_is_utf8(m->data.data, m->data.len)) {
+    printf(",\"data\":");
+    cli_json_string(stdout, m->data.data, m->data.len);
+  } else {
+    printf(",\"data_hex\":");
+    cli_json_hex(stdout, m->data.data, m->data.len);
+  }
+  printf("}\n");
+  fflush(stdout);
+}
+
+static void on_peer(lp2p_node *n, const lp2p_peer_id *peer, bool up,
+                    bool outbound, void *user) {
+  (void)n;
+  node_run *r = user;
+  if (!r->o.events) {
+    return;
+  }
+  char id[LP2P_PEER_ID_TEXT_MAX];
+  cli_peer_text(peer, id);
+  if (up) {
+    printf("{\"event\":\"peer_connected\",\"peer_id\":\"%s\","
+           "\"direction\":\"%s\"}\n",
+           id, outbound ? "outbound" : "inbound");
+  } else {
+    printf("{\"event\":\"peer_disconnected\",\"peer_id\":\"%s\"}\n", id);
+  }
+  fflush(stdout);
+}
+
+static void on_router_event(lp2p_node *n, const lp2p_router_event *ev,
+                            void *user) {
+  (void)n;
+  node_run *r = user;
+  static const char *const names[] = {"subscribed", "unsubscribed", "graft",
+                                      "prune"};
+  if (!r->o.events || (unsigned)ev->type > LP2P_EV_PRUNE) {
+    return;
+  }
+  char id[LP2P_PEER_ID_TEXT_MAX];
+  cli_peer_text(ev->peer, id);
+  printf("{\"event\":\"%s\",\"peer_id\":\"%s\",\"topic\":", names[ev->type],
+         id);
+  cli_json_string(stdout, ev->topic.data, ev->topic.len);
+  printf("}\n");
+  fflush(stdout);
+}
+
+static void print_listening(lp2p_node *n) {
+  lp2p_host *h = lp2p_node_host(n);
+  char peer[LP2P_PEER_ID_TEXT_MAX];
+  cli_peer_text(lp2p_host_peer_id(h), peer);
+  lp2p_buf addrs;
+  lp2p_buf_init(&addrs, NULL);
+  (void)lp2p_host_listen_addrs(h, true, &addrs);
+  printf("{\"event\":\"listening\",\"peer_id\":\"%s\",\"addrs\":[", peer);
+  for (size_t off = 0, i = 0; off < addrs.len; i++) {
+    uint64_t len;
+    int k = lp2p_uvarint_decode(addrs.data + off, addrs.len - off, &len);
+    printf(i ? "," : "");
+    cli_json_multiaddr(stdout, addrs.data + off + k, (size_t)len);
+    off += (size_t)k + (size_t)len;
+  }
+  printf("]}\n");
+  fflush(stdout);
+  lp2p_buf_free(&addrs);
+}
+
+/* ---- publishing stdin --------------------------------------------------- */
+
+static int unhex_line(lp2p_buf *line) {
+  if (line->len % 2) {
+    return -1;
+  }
+  for (size_t i = 0; i < line->len; i += 2) {
+    char b[3] = {(char)line->data[i], (char)line->data[i + 1], 0};
+    char *end;
+    long v = strtol(b, &end, 16);
+    if (*end || !((b[0] >= '0' && b[0] <= '9') || (b[0] | 32) >= 'a')) {
+      return -1;
+    }
+    line->data[i / 2] = (uint8_t)v;
+  }
+  line->len /= 2;
+  return 0;
+}
+
+static void publish_error(const char *why) {
+  printf("{\"event\":\"publish_error\",\"error\":");
+  cli_json_string(stdout, why, strlen(why));
+  printf("}\n");
+  fflush(stdout);
+}
+
+static void publish_line(node_run *r) {
+  lp2p_buf *line = &r->line;
+  if (line->len > 0 && line->data[line->len - 1] == '\r') {
+    line->len--;
+  }
+  if (r->o.hex && unhex_line(line) != 0) {
+    publish_error("the line is not hex");
+    return;
+  }
+  const char *topic = r->o.topics[0];
+  int rv = lp2p_node_publish(r->node, (const uint8_t *)topic, strlen(topic),
+                             line->data, line->len, NULL, NULL);
+  if (rv < 0) {
+    publish_error(lp2p_strerror(rv));
+  }
+}
+
+static void take_input(node_run *r, const char *p, size_t n) {
+  while (n > 0) {
+    const char *nl = memchr(p, '\n', n);
+    size_t part = nl ? (size_t)(nl - p) : n;
+    if (!r->line_too_long && r->line.len + part > MAX_LINE) {
+      r->line_too_long = true;
+      lp2p_buf_free(&r->line);
+    }
+    if (!r->line_too_long &&
+        lp2p_buf_append(&r->line, p, part) != 0) { /* out of memory */
+      r->line_too_long = true;
+    }
+    if (!nl) {
+      return;
+    }
+    if (r->line_too_long) {
+      publish_error("line too long");
+    } else if (r->o.ntopics > 0 && !r->stopping) {
+      publish_line(r);
+    }
+    r->line_too_long = false;
+    lp2p_buf_truncate(&r->line, 0);
+    p += part + 1;
+    n -= part + 1;
+  }
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
+  (void)hint;
+  node_run *r = h->data;
+  *buf = uv_buf_init(r->in_chunk, sizeof(r->in_chunk));
+}
+
+static void on_stdin(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+  node_run *r = s->data;
+  if (n > 0) {
+    take_input(r, buf->base, (size_t)n);
+  } else if (n < 0) {
+    uv_read_stop(s); /* EOF: the node keeps running */
+  }
+}
+
+static void on_file_read(uv_fs_t *req) {
+  node_run *r = req->data;
+  ssize_t n = req->result;
+  uv_fs_req_cleanup(req);
+  if (n <= 0 || r->stopping) {
+    return;
+  }
+  take_input(r, r->in_chunk, (size_t)n);
+  r->in_offset += n;
+  uv_buf_t buf = uv_buf_init(r->in_chunk, sizeof(r->in_chunk));
+  uv_fs_read(&r->loop, &r->in_req, 0, &buf, 1, r->in_offset, on_file_read);
+}
+
+static void read_stdin(node_run *r) {
+  uv_handle_type t = uv_guess_handle(0);
+  if (t == UV_FILE) {
+    r->in_req.data = r;
+    uv_buf_t buf = uv_buf_init(r->in_chunk, sizeof(r->in_chunk));
+    uv_fs_read(&r->loop, &r->in_req, 0, &buf, 1, 0, on_file_read);
+    return;
+  }
+  if (t == UV_TTY) {
+    uv_tty_init(&r->loop, &r->in_handle.tty, 0, 1);
+  } else if (t == UV_NAMED_PIPE) {
+    uv_pipe_init(&r->loop, &r->in_handle.pipe, 0);
+    uv_pipe_open(&r->in_handle.pipe, 0);
+  } else {
+    return; /* no usable stdin */
+  }
+  r->in = (uv_stream_t *)&r->in_handle;
+  r->in->data = r;
+  uv_read_start(r->in, on_alloc, on_stdin);
+}
+
+/* ---- shutdown ----------------------------------------------------------- */
+
+static void stop(node_run *r) {
+  if (r->stopping) {
+    return;
+  }
+  r->stopping = true;
+  if (r->metrics) {
+    cli_metrics_stop(r->metrics);
+  }
+  if (r->in) {
+    uv_close((uv_handle_t *)r->in, NULL);
+  }
+  uv_close((uv_handle_t *)&r->sigint, NULL);
+  uv_close((uv_handle_t *)&r->sigterm, NULL);
+  lp2p_node_close(r->node, NULL, NULL); /* PRUNE, flush, close */
+}
+
+static void on_signal(uv_signal_t *s, int signum) {
+  (void)signum;
+  stop(s->data);
+}
+
+/* ---- setup -------------------------------------------------------------- */
+
+static int parse(int argc, char **argv, node_opts *o) {
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    bool takes = strcmp(a, "--hex") != 0 && strcmp(a, "--events") != 0;
+    if (takes && !v) {
+      return cli_usage_error(&cli_cmd_node, "an option is missing its value");
+    }
+    if (strcmp(a, "--listen") == 0 && o->nlisten < MAX_ADDRS) {
+      o->listen[o->nlisten++] = v;
+    } else if (strcmp(a, "--peer") == 0 && o->npeers < MAX_ADDRS) {
+      o->peers[o->npeers++] = v;
+    } else if (strcmp(a, "--topic") == 0 && o->ntopics < MAX_TOPICS) {
+      o->topics[o->ntopics++] = v;
+    } else if (strcmp(a, "--key") == 0) {
+      o->key_path = v;
+    } else if (strcmp(a, "--params") == 0) {
+      o->params_path = v;
+    } else if (strcmp(a, "--metrics") == 0) {
+      o->metrics_addr = v;
+    } else if (strcmp(a, "--sign") == 0 &&
+               (!strcmp(v, "strict") || !strcmp(v, "none"))) {
+      o->sign = v[0] == 's' ? LP2P_STRICT_SIGN : LP2P_STRICT_NO_SIGN;
+    } else if (strcmp(a, "--msg-id") == 0 &&
+               (!strcmp(v, "default") || !strcmp(v, "sha256"))) {
+      o->msg_id = v[0] == 'd' ? LP2P_MSG_ID_FROM_SEQNO : LP2P_MSG_ID_SHA256;
+    } else if (strcmp(a, "--hex") == 0) {
+      o->hex = true;
+    } else if (strcmp(a, "--events") == 0) {
+      o->events = true;
+    } else {
+      return cli_usage_error(&cli_cmd_node, "unexpected argument");
+    }
+    i += takes;
+  }
+  if (o->nlisten == 0) {
+    o->listen[o->nlisten++] = "/ip4/0.0.0.0/tcp/0";
+  }
+  return 0;
+}
+
+static int make_node(node_run *r) {
+  static const lp2p_node_callbacks cb = {
+      .message = on_message, .peer = on_peer, .router_event = on_router_event};
+  if (r->o.key_path ? cli_load_key(r->o.key_path, &r->key) != 0
+                    : lp2p_privkey_generate(LP2P_KEY_ED25519, lp2p_host_rand,
+                                            NULL, &r->key) != 0) {
+    return r->o.key_path ? 1 : cli_fail("cannot make a key");
+  }
+  lp2p_node_settings s;
+  lp2p_node_settings_default(&s);
+  s.host.key = &r->key;
+  s.router.sign_policy = r->o.sign;
+  /* without from and seqno the default id would collide: hash the data */
+  s.router.msg_id =
+      r->o.sign == LP2P_STRICT_NO_SIGN ? LP2P_MSG_ID_SHA256 : r->o.msg_id;
+  if (r->o.params_path &&
+      cli_params_load(r->o.params_path, &s.router.params) != 0) {
+    return 1;
+  }
+  lp2p_errdetail err;
+  int rv = lp2p_node_new(&r->node, &r->loop, &s, &cb, NULL, r, &err);
+  lp2p_privkey_wipe(&r->key);
+  if (rv != 0) {
+    return cli_fail("cannot start the node: %s", err.msg);
+  }
+  return 0;
+}
+
+static int each_addr(node_run *r, const char *const *list, size_t n,
+                     bool listen) {
+  for (size_t i = 0; i < n; i++) {
+    lp2p_buf ma;
+    lp2p_buf_init(&ma, NULL);
+    if (cli_parse_multiaddr(list[i], &ma) != 0) {
+      return 1;
+    }
+    lp2p_errdetail err;
+    int rv = listen ? lp2p_host_listen(lp2p_node_host(r->node), ma.data, ma.len,
+                                       &err)
+                    : lp2p_node_connect(r->node, ma.data, ma.len, &err);
+    lp2p_buf_free(&ma);
+    if (rv != 0) {
+      return cli_fail("cannot %s %s: %s", listen ? "listen on" : "dial",
+                      list[i], err.msg);
+    }
+  }
+  return 0;
+}
+
+static int start(node_run *r) {
+  int rv = each_addr(r, r->o.listen, r->o.nlisten, true);
+  for (size_t i = 0; rv == 0 && i < r->o.ntopics; i++) {
+    const char *t = r->o.topics[i];
+    int err = lp2p_node_subscribe(r->node, (const uint8_t *)t, strlen(t));
+    rv = err ? cli_fail("cannot join '%s': %s", t, lp2p_strerror(err)) : 0;
+  }
+  if (rv == 0 && r->o.metrics_addr) {
+    r->metrics = cli_metrics_start(&r->loop, r->node, r->o.metrics_addr);
+    rv = r->metrics ? 0 : 1;
+  }
+  if (rv == 0) {
+    print_listening(r->node);
+    rv = each_addr(r, r->o.peers, r->o.npeers, false);
+  }
+  return rv;
+}
+
+static int run(int argc, char **argv) {
+  node_run *r = calloc(1, sizeof(*r));
+  if (!r) {
+    return cli_fail("out of memory");
+  }
+  int rv = parse(argc, argv, &r->o);
+  if (rv == 0 && uv_loop_init(&r->loop) != 0) {
+    rv = cli_fail("cannot start the event loop");
+  }
+  if (rv != 0) {
+    free(r);
+    return rv;
+  }
+  lp2p_buf_init(&r->line, NULL);
+  rv = make_node(r);
+  if (rv == 0) {
+    uv_signal_init(&r->loop, &r->sigint);
+    uv_signal_init(&r->loop, &r->sigterm);
+    r->sigint.data = r->sigterm.data = r;
+    uv_signal_start(&r->sigint, on_signal, SIGINT);
+    uv_signal_start(&r->sigterm, on_signal, SIGTERM);
+    rv = start(r);
+    if (rv == 0) {
+      read_stdin(r);
+    } else {
+      stop(r);
+    }
+    uv_run(&r->loop, UV_RUN_DEFAULT);
+  }
+  uv_loop_close(&r->loop);
+  lp2p_buf_free(&r->line);
+  free(r);
+  return rv;
+}
+
+const cli_command cli_cmd_node = {
+    "node",
+    "run a GossipSub node",
+    "usage: lp2p node [--listen MA]... [--peer MA]... [--topic T]...\n"
+    "                 [--key FILE] [--sign strict|none]\n"
+    "                 [--msg-id default|sha256] [--params FILE]\n"
+    "                 [--metrics HOST:PORT] [--hex] [--events]\n\n"
+    "Runs a GossipSub node (meshsub 1.2, 1.1, 1.0 and floodsub) listening\n"
+    "on each --listen address (default /ip4/0.0.0.0/tcp/0), dialing each\n"
+    "--peer and joining each --topic. Its first stdout line is\n"
+    "{\"event\":\"listening\",\"peer_id\":...,\"addrs\":[...]}. Each line of\n"
+    "stdin is published to the first topic (hex-decoded with --hex); each\n"
+    "delivered message is a line {\"event\":\"message\",\"topic\",\"from\",\n"
+    "\"seqno\",\"id\",\"data\"} (\"data_hex\" when the data is not UTF-8).\n"
+    "--events adds peer_connected, peer_disconnected, subscribed,\n"
+    "unsubscribed, graft and prune lines.\n\n"
+    "--sign strict signs every message and requires valid signatures\n"
+    "(default); none sends and accepts only unsigned messages, identified\n"
+    "by the SHA-256 of their data. --msg-id sha256 uses that id with\n"
+    "signing too. --params FILE takes router parameters as JSON with\n"
+    "go-libp2p-pubsub's GossipSubParams names (durations in nanoseconds).\n"
+    "--metrics serves Prometheus metrics at http://HOST:PORT/metrics.\n"
+    "SIGINT and SIGTERM leave every topic (PRUNE with backoff), flush and\n"
+    "exit 0. Without --key it uses a fresh Ed25519 identity.\n",
+    run,
+};
