@@ -340,16 +340,6 @@ LP2P_API ptrdiff_t lp2p_router_pull_next(lp2p_router *r,
                                          void **peer_user, const uint8_t **out,
                                          lp2p_tstamp now);
 
-/* The next RPC for any peer with bytes queued, round robin over them:
- * one framed RPC per call, as lp2p_router_pull. Sets *peer (valid until
- * that peer is removed) and *peer_user (its lp2p_peer_info.user). Returns
- * the byte count, 0 when nothing is queued anywhere, or LP2P_ERR_NOMEM.
- * A host that writes to all peers alike needs no want_write callback. */
-LP2P_API ptrdiff_t lp2p_router_pull_next(lp2p_router *r,
-                                         const lp2p_peer_id **peer,
-                                         void **peer_user, const uint8_t **out,
-                                         lp2p_tstamp now);
-
 /* Whether some peer may have bytes queued (lp2p_router_pull_next would
  * find out; it may then return 0). */
 LP2P_API bool lp2p_router_has_pending(const lp2p_router *r);
@@ -369,7 +359,8 @@ LP2P_API int lp2p_router_set_topic_params(lp2p_router *r, const uint8_t *topic,
  * id into `id` when it is not NULL (room for max_id_len bytes) and its
  * length into *id_len. Returns the number of peers it was sent to (0 is
  * not an error: nobody to send to yet), or LP2P_ERR_INVALID_ARG,
- * LP2P_ERR_TOO_LARGE (over max_message_size), LP2P_ERR_STATE (a message
+ * LP2P_ERR_TOO_LARGE (over max_message_size, or too large
+ * for one RPC of max_rpc_size), LP2P_ERR_STATE (a message
  * with this id was seen already) or LP2P_ERR_NOMEM. */
 LP2P_API int lp2p_router_publish(lp2p_router *r, const uint8_t *topic,
                                  size_t topic_len, const uint8_t *data,

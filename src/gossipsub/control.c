@@ -222,8 +222,11 @@ static int handle_graft(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
     const lp2p_bytes *topic = &r->rpc.graft.items[i];
     r->st.graft_received++;
     gs_topic *t = gs_topic_find(r, topic->data, topic->len);
-    /* GRAFTs for topics we did not join are ignored (spam hardening) */
-    if (!t || !t->joined) {
+    /* GRAFTs for topics we did not join are ignored (spam hardening), and
+     * so are those from a peer not subscribed to the topic: a mesh holds
+     * subscribers only, which is what keeps a departing peer from being
+     * left behind in one */
+    if (!t || !t->joined || !gs_peer_subscribed(p, t)) {
       continue;
     }
     int rv = handle_one_graft(r, p, t, now);

@@ -230,7 +230,7 @@ static void emit_gossip(lp2p_router *r, gs_topic *t) {
   }
   lp2p_buf *ctl = &r->ctl_scratch;
   lp2p_buf_truncate(ctl, 0);
-  if (lp2p_ctl_put_ihave(ctl, t->name, t->name_len, l.ids, l.len) == 0) {
+  if (gs_put_ihaves(r, ctl, t, l.ids, l.len) == 0) {
     for (size_t i = 0; i < eligible && i < target; i++) {
       gs_queue_encoded(r, t->peers.items[i], ctl->data, ctl->len,
                        &r->st.ihave_sent);

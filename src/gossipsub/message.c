@@ -194,7 +194,11 @@ gs_msg *gs_msg_build(lp2p_router *r, const uint8_t *topic, size_t topic_len,
   if (*err != 0) {
     return NULL;
   }
-  if (r->scratch.len > r->s.limits.max_message_size) {
+  /* the message must fit in one RPC too, its field header included, or
+   * every pull would drop it */
+  if (r->scratch.len > r->s.limits.max_message_size ||
+      lp2p_pb_len_field_size(LP2P_RPC_PUBLISH, r->scratch.len) >
+          r->s.limits.max_rpc_size) {
     *err = LP2P_ERR_TOO_LARGE;
     return NULL;
   }

@@ -100,12 +100,63 @@ int gs_queue_graft(lp2p_router *r, gs_peer *p, const gs_topic *t) {
   return control_added(r, p, &p->q.ctl, before, rv, &r->st.graft_sent);
 }
 
+/* The largest control entry that fits in one RPC: the control field's
+ * own header takes at most 1 + 5 bytes (see plan_rpc). */
+static size_t entry_room(const lp2p_router *r) {
+  return r->s.limits.max_rpc_size - 6;
+}
+
 int gs_queue_prune(lp2p_router *r, gs_peer *p, const gs_topic *t,
                    uint64_t backoff_s, const lp2p_rpc_px *px, size_t npx) {
   size_t before = p->q.ctl.len;
-  int rv =
-      lp2p_ctl_put_prune(&p->q.ctl, t->name, t->name_len, backoff_s, px, npx);
+  int rv;
+  /* PX records are large: offer fewer peers rather than an entry that no
+   * RPC can carry */
+  for (;;) {
+    rv =
+        lp2p_ctl_put_prune(&p->q.ctl, t->name, t->name_len, backoff_s, px, npx);
+    if (rv != 0 || npx == 0 || p->q.ctl.len - before <= entry_room(r)) {
+      break;
+    }
+    lp2p_buf_truncate(&p->q.ctl, before);
+    npx--;
+  }
   return control_added(r, p, &p->q.ctl, before, rv, &r->st.prune_sent);
+}
+
+/* How many of `ids`, from the first, fit in one control entry of `field`
+ * whose body also holds `fixed` bytes, ids being field `id_field`. */
+static size_t ids_fitting(const lp2p_router *r, uint32_t field,
+                          uint32_t id_field, size_t fixed,
+                          const lp2p_bytes *ids, size_t n) {
+  size_t body = fixed, k = 0;
+  while (k < n) {
+    size_t add = lp2p_pb_len_field_size(id_field, ids[k].len);
+    if (lp2p_pb_len_field_size(field, body + add) > entry_room(r)) {
+      break;
+    }
+    body += add;
+    k++;
+  }
+  return k;
+}
+
+int gs_put_ihaves(const lp2p_router *r, lp2p_buf *b, const gs_topic *t,
+                  const lp2p_bytes *ids, size_t n) {
+  size_t fixed = lp2p_pb_len_field_size(1, t->name_len);
+  while (n > 0) {
+    size_t k = ids_fitting(r, LP2P_CTL_IHAVE, 2, fixed, ids, n);
+    if (k == 0) {
+      return LP2P_ERR_TOO_LARGE; /* not even one id fits beside the topic */
+    }
+    int rv = lp2p_ctl_put_ihave(b, t->name, t->name_len, ids, k);
+    if (rv != 0) {
+      return rv;
+    }
+    ids += k;
+    n -= k;
+  }
+  return 0;
 }
 
 int gs_queue_encoded(lp2p_router *r, gs_peer *p, const uint8_t *ctl, size_t len,
@@ -118,7 +169,23 @@ int gs_queue_encoded(lp2p_router *r, gs_peer *p, const uint8_t *ctl, size_t len,
 int gs_queue_ids(lp2p_router *r, gs_peer *p, uint32_t field,
                  const lp2p_bytes *ids, size_t n) {
   size_t before = p->q.ctl.len;
-  int rv = lp2p_ctl_put_ids(&p->q.ctl, field, ids, n);
+  int rv = 0;
+  /* as many entries as it takes for each to fit in one RPC, as go splits
+   * long id lists */
+  while (rv == 0 && n > 0) {
+    size_t k = ids_fitting(r, field, 1, 0, ids, n);
+    if (k == 0) { /* an id longer than an RPC allows: it cannot be sent */
+      r->st.queue_drop_control++;
+      k = 1;
+    } else {
+      rv = lp2p_ctl_put_ids(&p->q.ctl, field, ids, k);
+    }
+    ids += k;
+    n -= k;
+  }
+  if (rv != 0) {
+    lp2p_buf_truncate(&p->q.ctl, before);
+  }
   return control_added(r, p, &p->q.ctl, before, rv,
                        field == LP2P_CTL_IWANT ? &r->st.iwant_sent
                                                : &r->st.idontwant_sent);

@@ -377,11 +377,17 @@ int lp2p_router_join(lp2p_router *r, const uint8_t *topic, size_t len,
     return LP2P_ERR_NOMEM;
   }
   t->joined = true;
-  /* the fanout peers become the first mesh candidates, then the mesh is
-   * filled up right away rather than at the next heartbeat */
+  /* the fanout peers become the first mesh candidates (unless we are
+   * backing off them or they score below zero, as go's Join drops them),
+   * then the mesh is filled up right away rather than at the next
+   * heartbeat */
   for (size_t i = 0; i < t->fanout.len; i++) {
-    if (gs_mesh_add(r, t, t->fanout.items[i], now) == 0) {
-      gs_queue_graft(r, t->fanout.items[i], t);
+    gs_peer *p = t->fanout.items[i];
+    if (gs_backoff_until(t, &p->id) > now || gs_score(r, p) < 0) {
+      continue;
+    }
+    if (gs_mesh_add(r, t, p, now) == 0) {
+      gs_queue_graft(r, p, t);
     }
   }
   gs_peers_free(r, &t->fanout);

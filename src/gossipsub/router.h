@@ -207,6 +207,10 @@ int gs_queue_prune(lp2p_router *r, gs_peer *p, const gs_topic *t,
  * peers: encoded once, copied to each), counted in *sent. */
 int gs_queue_encoded(lp2p_router *r, gs_peer *p, const uint8_t *ctl, size_t len,
                      uint64_t *sent);
+/* Appends IHAVE entries for `ids` to `b`, as many as it takes for each to
+ * fit in one RPC. Returns 0 or LP2P_ERR_NOMEM, LP2P_ERR_TOO_LARGE. */
+int gs_put_ihaves(const lp2p_router *r, lp2p_buf *b, const gs_topic *t,
+                  const lp2p_bytes *ids, size_t n);
 int gs_queue_ids(lp2p_router *r, gs_peer *p, uint32_t field,
                  const lp2p_bytes *ids, size_t n);
 /* Queues a message (takes a reference); drops and counts when full. */

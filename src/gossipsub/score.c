@@ -159,14 +159,28 @@ static void forget(lp2p_router *r, gs_speer *sp) {
   lp2p_free(r->mem, sp);
 }
 
+/* Counts the record at the peer's current address (its colocation
+ * follows it), dropping the old one. */
+static int move_ip(lp2p_router *r, gs_speer *sp, const uint8_t ip[16]) {
+  if (sp->has_ip && memcmp(sp->ip, ip, 16) == 0) {
+    return 0;
+  }
+  if (ip_known(ip) && ip_add(r, ip) != 0) {
+    return LP2P_ERR_NOMEM;
+  }
+  if (sp->has_ip) {
+    ip_remove(r, sp->ip);
+  }
+  sp->has_ip = ip_known(ip);
+  memcpy(sp->ip, ip, 16);
+  return 0;
+}
+
 int gs_score_attach(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
   (void)now;
   gs_speer *sp = lp2p_map_get(&r->score.peers, p->id.bytes, p->id.len);
-  if (sp && sp->has_ip && memcmp(sp->ip, p->ip, 16) != 0) {
-    forget(r, sp); /* a new address: colocation starts over */
-    sp = NULL;
-  }
-  if (!sp) {
+  bool fresh = sp == NULL;
+  if (fresh) {
     sp = lp2p_calloc(r->mem, 1, sizeof(*sp));
     if (!sp) {
       return LP2P_ERR_NOMEM;
@@ -176,17 +190,15 @@ int gs_score_attach(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
       lp2p_free(r->mem, sp);
       return LP2P_ERR_NOMEM;
     }
-    if (ip_known(p->ip)) {
-      memcpy(sp->ip, p->ip, 16);
-      if (ip_add(r, sp->ip) != 0) {
-        forget(r, sp);
-        return LP2P_ERR_NOMEM;
-      }
-      sp->has_ip = true;
-    }
   }
-  /* a retained record comes back as it was: a peer cannot wash a bad
-   * score by reconnecting */
+  if (move_ip(r, sp, p->ip) != 0) {
+    if (fresh) {
+      forget(r, sp);
+    }
+    return LP2P_ERR_NOMEM;
+  }
+  /* a retained record comes back as it was, whatever the address: a peer
+   * cannot wash a bad score by reconnecting (go keys it by peer id too) */
   sp->connected = true;
   sp->told_to_leave = false;
   sp->dirty = true;

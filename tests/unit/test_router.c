@@ -1339,6 +1339,147 @@ static void router_traffic_under_failing_allocator(void **state) {
   failmem_sweep_lenient(router_traffic, NULL);
 }
 
+/* ---- found by fuzz_router -------------------------------------------------
+ */
+
+static void graft_from_unsubscribed_peer_is_ignored(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_peer_id id;
+  th_rpc m;
+  new_router(&t, NULL);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
+  th_add_peer(&t, 20, LP2P_MESHSUB_11, false, &id);
+  th_rpc_init(&m);
+  th_rpc_graft(&m, TOPIC); /* no subscription */
+  th_rpc_send(&t, &id, &m, TH_T0);
+  assert_int_equal(mesh_size(&t), 0);
+  /* once it leaves, no heartbeat may find it in a mesh (was a
+   * use-after-free) */
+  assert_int_equal(lp2p_router_remove_peer(t.r, &id, TH_T0), 0);
+  lp2p_tstamp now = TH_T0;
+  th_run(&t, &now, TH_T0 + 3 * LP2P_SECONDS);
+  assert_int_equal(mesh_size(&t), 0);
+  th_router_del(&t);
+}
+
+static void join_skips_backed_off_fanout_peers(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_peer_id ids[1];
+  th_out o;
+  lp2p_router_settings s;
+  th_settings(&s, 1);
+  s.params.flood_publish = false;
+  new_router(&t, &s);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
+  add_subscribed(&t, 1, LP2P_MESHSUB_12, false, ids);
+  assert_true(in_mesh(&t, &ids[0]));
+  /* leave: PRUNE with the unsubscribe backoff; publish: it is fanout */
+  assert_int_equal(lp2p_router_leave(t.r, T, TH_T0), 0);
+  assert_int_equal(
+      lp2p_router_publish(t.r, T, (const uint8_t *)"x", 1, NULL, NULL, TH_T0),
+      1);
+  th_drain(&t, &ids[0], &o, TH_T0);
+  /* joining again within the backoff must not GRAFT it */
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0 + LP2P_SECONDS), 0);
+  assert_false(in_mesh(&t, &ids[0]));
+  th_drain(&t, &ids[0], &o, TH_T0 + LP2P_SECONDS);
+  assert_int_equal(o.grafts, 0);
+  th_router_del(&t);
+}
+
+static void publish_refuses_a_message_no_rpc_can_carry(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_router_settings s;
+  th_settings(&s, 1);
+  s.sign_policy = LP2P_STRICT_NO_SIGN;
+  s.msg_id = LP2P_MSG_ID_SHA256;
+  s.limits.max_rpc_size = 4096;
+  s.limits.max_message_size = 4096;
+  new_router(&t, &s);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
+  lp2p_peer_id ids[1];
+  add_subscribed(&t, 1, LP2P_MESHSUB_12, false, ids);
+  static uint8_t data[4096];
+  /* Message{data: 1 + 2 + d bytes, topic: 3}, then the publish field's
+   * own 1 + 2: d = 4087 makes exactly 4096 */
+  assert_int_equal(lp2p_router_publish(t.r, T, data, 4088, NULL, NULL, TH_T0),
+                   LP2P_ERR_TOO_LARGE);
+  assert_int_equal(lp2p_router_publish(t.r, T, data, 4087, NULL, NULL, TH_T0),
+                   1);
+  th_out o;
+  th_drain(&t, &ids[0], &o, TH_T0);
+  assert_int_equal(o.msgs, 1);
+  assert_true(o.max_rpc <= 4096 + 2);
+  th_router_del(&t);
+}
+
+static void long_ihave_is_split_to_fit_max_rpc_size(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_router_settings s;
+  lp2p_peer_id ids[10];
+  th_settings(&s, 1);
+  s.params.flood_publish = false;
+  s.sign_policy = LP2P_STRICT_NO_SIGN;
+  s.msg_id = LP2P_MSG_ID_SHA256;
+  s.limits.max_rpc_size = 1024; /* 32-byte ids: about 29 per RPC */
+  s.limits.max_message_size = 1024;
+  new_router(&t, &s);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
+  add_subscribed(&t, 10, LP2P_MESHSUB_12, false, ids);
+  for (uint32_t i = 0; i < 100; i++) {
+    uint8_t d[4] = {(uint8_t)i, (uint8_t)(i >> 8), 1, 2};
+    assert_true(lp2p_router_publish(t.r, T, d, sizeof(d), NULL, NULL, TH_T0) >=
+                0);
+  }
+  th_drain_all(&t, TH_T0);
+  lp2p_tstamp now = TH_T0;
+  th_run(&t, &now, TH_T0 + 100 * LP2P_MILLISECONDS);
+  size_t gossiped = 0;
+  for (int i = 0; i < 10; i++) {
+    th_out o;
+    th_drain(&t, &ids[i], &o, now);
+    if (o.ihaves) {
+      gossiped++;
+      assert_int_equal(o.ihave_ids, 100); /* all of them, in pieces */
+      assert_true(o.ihaves >= 4);
+      assert_true(o.max_rpc <= 1024 + 2);
+    }
+  }
+  assert_true(gossiped > 0);
+  th_router_del(&t);
+}
+
+static void prune_offers_fewer_px_peers_to_fit(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_router_settings s;
+  lp2p_peer_id ids[16];
+  th_settings(&s, 1);
+  s.limits.max_rpc_size = 256; /* room for about six 38-byte peer ids */
+  s.limits.max_message_size = 256;
+  s.params.prune_peers = 16;
+  new_router(&t, &s);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
+  add_subscribed(&t, 16, LP2P_MESHSUB_11, false, ids);
+  assert_int_equal(lp2p_router_leave(t.r, T, TH_T0), 0);
+  size_t pruned = 0;
+  for (int i = 0; i < 16; i++) {
+    th_out o;
+    th_drain(&t, &ids[i], &o, TH_T0);
+    if (o.prunes) {
+      pruned++;
+      assert_true(o.px >= 1 && o.px < 15);
+      assert_true(o.max_rpc <= 256 + 2);
+    }
+  }
+  assert_true(pruned > 0);
+  th_router_del(&t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(join_announces_subscription_and_grafts_to_d),
@@ -1376,6 +1517,11 @@ int main(void) {
       cmocka_unit_test(heartbeat_follows_initial_delay_then_interval),
       cmocka_unit_test(peer_subscriptions_are_bounded),
       cmocka_unit_test(px_from_prune_dials_peers_with_valid_records),
+      cmocka_unit_test(graft_from_unsubscribed_peer_is_ignored),
+      cmocka_unit_test(join_skips_backed_off_fanout_peers),
+      cmocka_unit_test(publish_refuses_a_message_no_rpc_can_carry),
+      cmocka_unit_test(long_ihave_is_split_to_fit_max_rpc_size),
+      cmocka_unit_test(prune_offers_fewer_px_peers_to_fit),
       cmocka_unit_test(router_setup_under_failing_allocator),
       cmocka_unit_test(router_traffic_under_failing_allocator),
   };

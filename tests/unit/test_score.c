@@ -446,6 +446,13 @@ static void negative_scores_are_retained_after_reconnect(void **state) {
   assert_int_equal(lp2p_router_add_peer(t.r, &ids[0], &info, now), 0);
   near(score_of(&t, &ids[0]), -1);
   assert_true(info_of(&t, &ids[0]).connected);
+  /* nor by coming back from another address (found by fuzz_router) */
+  lp2p_router_remove_peer(t.r, &ids[0], now);
+  lp2p_peer_info moved = {LP2P_MESHSUB_12, false, false, {0}, NULL};
+  moved.ip[15] = 9;
+  assert_int_equal(lp2p_router_add_peer(t.r, &ids[0], &moved, now), 0);
+  near(score_of(&t, &ids[0]), -1);
+  assert_int_equal(info_of(&t, &ids[0]).ip_peers, 1);
   /* gone again, and back after RetainScore (10 s): a clean slate */
   lp2p_router_remove_peer(t.r, &ids[0], now);
   th_run(&t, &now, now + 11 * S);
