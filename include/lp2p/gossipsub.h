@@ -111,7 +111,8 @@ typedef struct lp2p_router_limits {
   size_t max_id_len;          /* bytes of a message id */
   size_t max_peers;           /* peers added at once */
   size_t max_topics_per_peer; /* subscriptions kept per peer */
-  size_t max_topics;          /* topics tracked (ours and peers') */
+  size_t max_topics;          /* topics only peers subscribe to (ours are never
+                               * refused: peers must not keep us from joining) */
   size_t max_seen;            /* seen-cache entries */
   size_t max_pending_validations;
   size_t queue_max_messages; /* queued data messages per peer */
@@ -345,7 +346,7 @@ LP2P_API ptrdiff_t lp2p_router_pull_next(lp2p_router *r,
 LP2P_API bool lp2p_router_has_pending(const lp2p_router *r);
 
 /* Subscribe to / leave a topic. Returns 0, LP2P_ERR_INVALID_ARG (empty or
- * too long topic), LP2P_ERR_TOO_LARGE (max_topics) or LP2P_ERR_NOMEM. */
+ * too long topic) or LP2P_ERR_NOMEM. */
 LP2P_API int lp2p_router_join(lp2p_router *r, const uint8_t *topic, size_t len,
                               lp2p_tstamp now);
 LP2P_API int lp2p_router_leave(lp2p_router *r, const uint8_t *topic, size_t len,

@@ -192,6 +192,13 @@ static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
     duplicate(r, e, from, t, now);
     return;
   }
+  if (f->from.data && f->from.len == r->self.len &&
+      memcmp(f->from.data, r->self.bytes, r->self.len) == 0) {
+    /* ours, but not in the seen cache any more: a replay, dropped as go
+     * drops messages claiming to be ours that we did not just publish */
+    r->st.msgs_ignored++;
+    return;
+  }
   /* verify before marking seen: a forgery must not hide the real one */
   if (gs_msg_check_signature(r, f) != 0) {
     reject_invalid(r, from, t);

@@ -260,7 +260,7 @@ static void handle_subscriptions(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
   for (size_t i = 0; i < r->rpc.subs.len; i++) {
     const lp2p_rpc_sub *s = &r->rpc.subs.items[i];
     if (s->subscribe) {
-      gs_topic *t = gs_topic_get(r, s->topic.data, s->topic.len);
+      gs_topic *t = gs_topic_get(r, s->topic.data, s->topic.len, false);
       if (!t) {
         r->st.subscriptions_dropped++;
       } else if (gs_subscribe_peer(r, p, t) != 0) {
@@ -364,10 +364,9 @@ int lp2p_router_join(lp2p_router *r, const uint8_t *topic, size_t len,
   if (rv != 0) {
     return rv;
   }
-  gs_topic *t = gs_topic_get(r, topic, len);
+  gs_topic *t = gs_topic_get(r, topic, len, true);
   if (!t) {
-    return r->topics.count >= r->s.limits.max_topics ? LP2P_ERR_TOO_LARGE
-                                                     : LP2P_ERR_NOMEM;
+    return LP2P_ERR_NOMEM;
   }
   if (t->joined) {
     return 0;
@@ -425,7 +424,7 @@ int lp2p_router_set_topic_params(lp2p_router *r, const uint8_t *topic,
   if (rv != 0) {
     return rv;
   }
-  gs_topic *t = gs_topic_get(r, topic, len);
+  gs_topic *t = gs_topic_get(r, topic, len, true);
   if (!t) {
     return LP2P_ERR_NOMEM;
   }
@@ -472,7 +471,7 @@ int lp2p_router_publish(lp2p_router *r, const uint8_t *topic, size_t topic_len,
   if (!m) {
     return rv;
   }
-  gs_topic *t = gs_topic_get(r, topic, topic_len);
+  gs_topic *t = gs_topic_get(r, topic, topic_len, true);
   if (gs_seen_find(r, m->hash)) {
     gs_msg_unref(r, m);
     return LP2P_ERR_STATE;

@@ -221,8 +221,11 @@ void gs_ready_unlink(lp2p_router *r, gs_peer *p);
 
 /* ---- topics (topic.c) */
 gs_topic *gs_topic_find(const lp2p_router *r, const uint8_t *name, size_t len);
-/* Finds or creates; NULL when out of memory or at max_topics. */
-gs_topic *gs_topic_get(lp2p_router *r, const uint8_t *name, size_t len);
+/* Finds or creates; NULL when out of memory, or at max_topics for a
+ * topic only peers subscribe to (`ours` false): peers' subscriptions must
+ * not stop us from joining or publishing. */
+gs_topic *gs_topic_get(lp2p_router *r, const uint8_t *name, size_t len,
+                       bool ours);
 /* Frees the topic when nothing refers to it any more. */
 void gs_topic_maybe_free(lp2p_router *r, gs_topic *t);
 void gs_topic_free(lp2p_router *r, gs_topic *t);

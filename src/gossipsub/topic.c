@@ -19,12 +19,13 @@ gs_topic *gs_topic_find(const lp2p_router *r, const uint8_t *name, size_t len) {
   return t;
 }
 
-gs_topic *gs_topic_get(lp2p_router *r, const uint8_t *name, size_t len) {
+gs_topic *gs_topic_get(lp2p_router *r, const uint8_t *name, size_t len,
+                       bool ours) {
   gs_topic *t = gs_topic_find(r, name, len);
   if (t) {
     return t;
   }
-  if (r->topics.count >= r->s.limits.max_topics) {
+  if (!ours && r->topics.count >= r->s.limits.max_topics) {
     return NULL;
   }
   t = lp2p_calloc(r->mem, 1, sizeof(*t) + len);

@@ -1480,6 +1480,59 @@ static void prune_offers_fewer_px_peers_to_fit(void **state) {
   th_router_del(&t);
 }
 
+static void a_replay_of_our_own_message_is_dropped(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_privkey self;
+  lp2p_peer_id self_id, ids[1];
+  new_router(&t, NULL); /* identity seed 1 */
+  th_identity(1, &self, &self_id);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
+  add_subscribed(&t, 1, LP2P_MESHSUB_12, false, ids);
+  /* signed with our key, a seqno never published: only a replay (of a
+   * message the seen cache forgot) can look like this */
+  th_rpc m;
+  th_rpc_init(&m);
+  th_rpc_msg(&m, &self, TOPIC, (const uint8_t *)"old", 3, 77);
+  th_rpc_send(&t, &ids[0], &m, TH_T0);
+  assert_int_equal(t.delivered, 0);
+  lp2p_router_stats st;
+  lp2p_router_get_stats(t.r, &st);
+  assert_int_equal(st.msgs_ignored, 1);
+  assert_int_equal(st.msgs_forwarded, 0);
+  th_router_del(&t);
+}
+
+static void peers_topics_never_keep_us_from_joining(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_router_settings s;
+  lp2p_peer_id id;
+  th_settings(&s, 1);
+  s.limits.max_topics = 2;
+  new_router(&t, &s);
+  th_add_peer(&t, 10, LP2P_MESHSUB_12, false, &id);
+  th_rpc m;
+  th_rpc_init(&m);
+  th_rpc_sub(&m, "x", true);
+  th_rpc_sub(&m, "y", true);
+  th_rpc_sub(&m, "z", true); /* one past max_topics: dropped */
+  th_rpc_send(&t, &id, &m, TH_T0);
+  lp2p_router_stats st;
+  lp2p_router_get_stats(t.r, &st);
+  assert_int_equal(st.topics, 2);
+  assert_int_equal(st.subscriptions_dropped, 1);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
+  lp2p_router_get_stats(t.r, &st);
+  assert_int_equal(st.topics, 3);
+  /* nor from publishing on a topic nobody else knows */
+  assert_int_equal(lp2p_router_publish(t.r, (const uint8_t *)"w", 1,
+                                       (const uint8_t *)"d", 1, NULL, NULL,
+                                       TH_T0),
+                   0);
+  th_router_del(&t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(join_announces_subscription_and_grafts_to_d),
@@ -1522,6 +1575,8 @@ int main(void) {
       cmocka_unit_test(publish_refuses_a_message_no_rpc_can_carry),
       cmocka_unit_test(long_ihave_is_split_to_fit_max_rpc_size),
       cmocka_unit_test(prune_offers_fewer_px_peers_to_fit),
+      cmocka_unit_test(a_replay_of_our_own_message_is_dropped),
+      cmocka_unit_test(peers_topics_never_keep_us_from_joining),
       cmocka_unit_test(router_setup_under_failing_allocator),
       cmocka_unit_test(router_traffic_under_failing_allocator),
   };
