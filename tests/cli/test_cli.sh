@@ -134,5 +134,84 @@ wait $listener
 check "listen: SIGTERM exits 0" [ $? -eq 0 ]
 check "listen: nothing on stderr" [ ! -s "$tmp/listen.err" ]
 
+# ---- lp2p demo and lp2p node ----
+run "$lp2p" demo --nodes 6 --messages 20
+check "demo: exit 0" [ $status -eq 0 ]
+check "demo: every message delivered" grep -q '^delivery ratio      1.0000 (100 of 100)$' "$tmp/out"
+check "demo: latency and mesh reported" sh -c "grep -q '^latency p50 / p99' '$tmp/out' && grep -q '^mesh of node 0' '$tmp/out'"
+run "$lp2p" demo --nodes 1
+check "demo: one node is a usage error" [ $status -eq 2 ]
+
+mkfifo "$tmp/a.in" "$tmp/b.in"
+sleep 30 >"$tmp/a.in" &
+hold_a=$!
+"$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic chat --events \
+  <"$tmp/a.in" >"$tmp/a.out" 2>"$tmp/a.err" &
+node_a=$!
+i=0
+while [ ! -s "$tmp/a.out" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+a_ma=$(head -n 1 "$tmp/a.out" | sed 's/.*"addrs":\["\([^"]*\)".*/\1/')
+check "node: first line is the listening event" grep -q '^{"event":"listening","peer_id":"12D3KooW' "$tmp/a.out"
+# b publishes one text line and one hex line once its mesh has formed
+(sleep 2; echo "hello from b"; echo "zz"; sleep 1) | \
+  "$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic chat --peer "$a_ma" \
+  >"$tmp/b.out" 2>"$tmp/b.err" &
+node_b=$!
+i=0
+while ! grep -q '"event":"message"' "$tmp/a.out" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+check "node: the message arrives as a JSON line" \
+  grep -q '^{"event":"message","topic":"chat","from":"12D3KooW[^"]*","seqno":"[0-9]*","id":"[0-9a-f]*","data":"hello from b"}$' "$tmp/a.out"
+check "node: --events shows the peer and the graft" \
+  sh -c "grep -q '\"event\":\"peer_connected\"' '$tmp/a.out' && grep -q '\"event\":\"graft\"' '$tmp/a.out'"
+kill -TERM $node_b
+wait $node_b
+check "node: SIGTERM exits 0" [ $? -eq 0 ]
+i=0
+while ! grep -q '"event":"prune"' "$tmp/a.out" && [ $i -lt 60 ]; do sleep 0.05; i=$((i + 1)); done
+check "node: a leaving peer PRUNEs its mesh" grep -q '"event":"prune"' "$tmp/a.out"
+kill -TERM $node_a $hold_a 2>/dev/null
+wait $node_a
+check "node: nothing on stderr" [ ! -s "$tmp/a.err" -a ! -s "$tmp/b.err" ]
+
+printf '{"D": 4, "Dlo": 3, "Dhi": 6, "HeartbeatInterval": 500000000}' >"$tmp/p.json"
+"$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --params "$tmp/p.json" </dev/null >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+sleep 0.3
+kill -TERM $pid
+wait $pid
+check "node: --params with GossipSubParams names" [ $? -eq 0 ]
+printf '{"D": 4, "Dloo": 3}' >"$tmp/bad.json"
+run "$lp2p" node --params "$tmp/bad.json"
+check "node: an unknown parameter, one line naming it" sh -c "[ \$(wc -l <'$tmp/err') -eq 1 ] && grep -q Dloo '$tmp/err'"
+printf '{"D": 20, "Dhi": 12}' >"$tmp/bad.json"
+run "$lp2p" node --params "$tmp/bad.json"
+check "node: inconsistent parameters, one line" one_line_err
+run "$lp2p" node --sign maybe
+check "node: bad --sign is a usage error" [ $status -eq 2 ]
+run "$lp2p" node --metrics nowhere
+check "node: bad --metrics, one line" one_line_err
+
+# the metrics endpoint, fetched with python3's standard library
+"$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic m --metrics 127.0.0.1:0 \
+  </dev/null >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+sleep 0.3
+kill -TERM $pid
+wait $pid
+check "node: --metrics with port 0 starts" [ $? -eq 0 ]
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic m --metrics "127.0.0.1:$port" \
+  </dev/null >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+sleep 1.5
+python3 - "$port" >"$tmp/metrics" <<'PY'
+import sys, urllib.request
+print(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=5).read().decode())
+PY
+check "node: Prometheus metrics served" \
+  sh -c "grep -q '^libp2p_pubsub_peers 0$' '$tmp/metrics' && grep -q '^libp2p_gossipsub_peers_per_topic_mesh{topic=\"m\"} 0$' '$tmp/metrics'"
+kill -TERM $pid
+wait $pid
+
 [ $fails -eq 0 ] && echo "all checks passed"
 exit $fails
