@@ -21,6 +21,7 @@ extern const cli_command cli_cmd_identify;
 extern const cli_command cli_cmd_listen;
 extern const cli_command cli_cmd_node;
 extern const cli_command cli_cmd_demo;
+extern const cli_command cli_cmd_interop;
 
 /* Prints "lp2p: " and the formatted message on stderr; returns 1, the exit
  * status of a failed command. */

@@ -6,7 +6,7 @@
 
 static const cli_command *const commands[] = {
     &cli_cmd_demo, &cli_cmd_node,     &cli_cmd_key, &cli_cmd_listen,
-    &cli_cmd_ping, &cli_cmd_identify, &cli_cmd_sim,
+    &cli_cmd_ping, &cli_cmd_identify, &cli_cmd_sim, &cli_cmd_interop,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -275,6 +275,10 @@ typedef struct lp2p_router_callbacks {
    * score fell below the graylist threshold. */
   void (*disconnect)(lp2p_router *r, const lp2p_peer_id *peer, void *peer_user,
                      void *user);
+  /* Optional, for tracing: every copy of a message a peer sent on a topic
+   * we joined, duplicates included, once its id is known and before
+   * validation (what go-libp2p-pubsub's tracers log as received). */
+  void (*received)(lp2p_router *r, const lp2p_message *msg, void *user);
 } lp2p_router_callbacks;
 
 /* Creates a router. Returns 0, LP2P_ERR_NOMEM or LP2P_ERR_INVALID_ARG

@@ -52,6 +52,13 @@ typedef struct lp2p_node_callbacks {
                void *user);
   /* Subscriptions, GRAFT and PRUNE seen by the router. */
   void (*router_event)(lp2p_node *n, const lp2p_router_event *ev, void *user);
+  /* Required when router.msg_id is LP2P_MSG_ID_CALLBACK: the id of `msg`,
+   * as the router's msg_id callback. */
+  int (*msg_id)(lp2p_node *n, const lp2p_message *msg, uint8_t *out,
+                size_t cap, void *user);
+  /* Optional tracing: every copy of a message received, duplicates
+   * included (the router's `received`). */
+  void (*received)(lp2p_node *n, const lp2p_message *msg, void *user);
 } lp2p_node_callbacks;
 
 /* Creates a node on `loop`. Returns 0, LP2P_ERR_INVALID_ARG (bad host or

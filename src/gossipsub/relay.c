@@ -186,6 +186,11 @@ static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
     reject_invalid(r, from, t);
     return;
   }
+  if (r->cb.received) {
+    lp2p_message view = {f->from, f->data, f->seqno, f->topic,
+                         {id, (size_t)n}, &from->id};
+    r->cb.received(r, &view, r->user);
+  }
   uint64_t h = gs_id_hash(r, id, (size_t)n);
   gs_seen *e = gs_seen_find(r, h);
   if (e) {

@@ -55,6 +55,23 @@ static void on_event(lp2p_router *r, const lp2p_router_event *ev, void *user) {
   }
 }
 
+static int on_msg_id(lp2p_router *r, const lp2p_message *msg, uint8_t *out,
+                     size_t cap, void *user) {
+  (void)r;
+  lp2p_node *n = user;
+  return n->cb.msg_id ? n->cb.msg_id(n, msg, out, cap, n->user)
+                      : LP2P_ERR_INVALID_ARG;
+}
+
+static void on_received(lp2p_router *r, const lp2p_message *msg,
+                        void *user) {
+  (void)r;
+  lp2p_node *n = user;
+  if (n->cb.received) {
+    n->cb.received(n, msg, n->user);
+  }
+}
+
 static void on_dialed(lp2p_host *h, lp2p_conn *c, int err, const char *msg,
                       void *user) {
   (void)h;
@@ -213,7 +230,14 @@ static int make_router(lp2p_node *n, lp2p_errdetail *err) {
       .peer_record = on_peer_record,
       .event = on_event,
       .disconnect = on_disconnect,
+      .msg_id = on_msg_id,
+      .received = on_received,
   };
+  if (n->settings.router.msg_id == LP2P_MSG_ID_CALLBACK && !n->cb.msg_id) {
+    return lp2p_errdetail_set(err, LP2P_ERR_INVALID_ARG,
+                              "msg_id is LP2P_MSG_ID_CALLBACK without a "
+                              "msg_id callback");
+  }
   n->settings.router.key = *n->settings.host.key;
   n->settings.router.rand_fn = lp2p_host_rand;
   return lp2p_router_new(&n->router, &n->settings.router, &cb, n->mem, n,

@@ -1,0 +1,105 @@
+#!/bin/sh
+# `lp2p interop` as the gossipsub-interop harness runs it, on 10 local
+# processes (--local-base-port instead of Shadow's node<N>:9000): a script
+# of the harness's own instruction types (initGossipSub, connect,
+# subscribeToTopic, setTopicValidationDelay, waitUntil, publish,
+# ifNodeIDEquals); every node must log PeerID with the harness's key
+# derivation and every message in the contract's format.
+#   test_interop_harness.sh LP2P_BINARY
+set -u
+lp2p=$1
+tmp=$(mktemp -d)
+pids=
+trap 'kill $pids 2>/dev/null; rm -rf "$tmp"' EXIT
+N=10
+# a free port range: the OS picks a port, the nodes use the next N
+base=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+base=$(( (base % 20000) + 30000 ))
+
+python3 - "$N" >"$tmp/params.json" <<'PY'
+import json, sys
+n = int(sys.argv[1])
+script = [{"type": "initGossipSub", "gossipSubParams": {
+    "D": 4, "Dlo": 3, "Dhi": 6, "Dlazy": 4,
+    "HeartbeatInterval": 200_000_000, "HeartbeatInitialDelay": 100_000_000}}]
+script.append({"type": "waitUntil", "elapsedSeconds": 1})
+for i in range(n):  # a ring plus one chord each
+    script.append({"type": "ifNodeIDEquals", "nodeID": i, "instruction": {
+        "type": "connect", "connectTo": [(i + 1) % n, (i + 3) % n]}})
+script.append({"type": "subscribeToTopic", "topicID": "foobar"})
+script.append({"type": "setTopicValidationDelay", "topicID": "foobar",
+               "delaySeconds": 0.01})
+script.append({"type": "waitUntil", "elapsedSeconds": 3})
+for m in range(6):  # 6 messages from 3 nodes, 1 KiB and 100 KiB
+    script.append({"type": "ifNodeIDEquals", "nodeID": (m * 3) % n,
+                   "instruction": {"type": "publish", "messageID": 1000 + m,
+                                   "messageSizeBytes": 1024 if m % 2 else 102400,
+                                   "topicID": "foobar"}})
+script.append({"type": "waitUntil", "elapsedSeconds": 6})
+json.dump({"script": script}, sys.stdout)
+PY
+
+i=0
+while [ $i -lt $N ]; do
+  "$lp2p" interop --params "$tmp/params.json" --node-id $i \
+    --local-base-port "$base" >"$tmp/node$i.out" 2>"$tmp/node$i.err" &
+  pids="$pids $!"
+  i=$((i + 1))
+done
+status=0
+for p in $pids; do
+  wait "$p" || status=$?
+done
+pids=
+
+python3 - "$N" "$tmp" "$status" <<'PY'
+import json, re, sys
+n, tmp, status = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+fails = []
+def check(name, ok):
+    print(("ok   " if ok else "FAIL ") + name)
+    if not ok: fails.append(name)
+check("every node exits 0", status == 0)
+rfc3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+publisher = {1000 + m: (m * 3) % n for m in range(6)}
+ids = {}
+for i in range(n):
+    lines = [l for l in open(f"{tmp}/node{i}.out").read().splitlines() if l]
+    try:
+        logs = [json.loads(l) for l in lines]
+    except ValueError:
+        check(f"node {i}: stdout is JSON lines", False); continue
+    check(f"node {i}: every line has time (RFC 3339) and msg",
+          all(rfc3339.match(e.get("time", "")) and "msg" in e for e in logs))
+    first = logs[0] if logs else {}
+    check(f"node {i}: first line is PeerID with node_id",
+          first.get("msg") == "PeerID" and first.get("node_id") == i and
+          first.get("id", "").startswith("12D3KooW"))
+    ids[i] = first.get("id")
+    got = {}
+    for e in logs:
+        if e.get("msg") == "Received Message":
+            ok = (e.get("topic") == "foobar" and re.match(r"^\d+$", e.get("id", ""))
+                  and e.get("from", "").startswith("12D3KooW"))
+            if not ok:
+                check(f"node {i}: Received Message fields {e}", False)
+            got[int(e["id"])] = got.get(int(e["id"]), 0) + 1
+    want = {m for m, p in publisher.items() if p != i}
+    check(f"node {i}: logged every message of the others ({len(want)})",
+          want <= set(got))
+    check(f"node {i}: never logs its own message as received",
+          not any(publisher[m] == i for m in got if m in publisher))
+# the harness's key derivation (seed = node id as little-endian int32):
+# node 1's id as go-libp2p derives it from the same seed
+check("node 1 has go-libp2p's peer id for seed 1",
+      ids.get(1) == "12D3KooWPjceQrSwdWXPyLLeABRXmuqt69Rg3sBYbU1Nft9HyQ6X")
+check("peer ids are distinct", len(set(ids.values())) == n)
+sys.exit(1 if fails else 0)
+PY
+rc=$?
+if [ $rc -ne 0 ]; then
+  for i in $(seq 0 $((N - 1))); do
+    if [ -s "$tmp/node$i.err" ]; then echo "node $i stderr:"; cat "$tmp/node$i.err"; fi
+  done
+fi
+exit $rc
