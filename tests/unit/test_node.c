@@ -5,6 +5,7 @@
  * networks with js and go nodes are in tests/interop. */
 #include "testutil.h"
 #include "testutil_host.h"
+#include "testutil_router.h"
 
 #include <stdlib.h>
 
@@ -88,6 +89,10 @@ static void on_peer(lp2p_node *nd, const lp2p_peer_id *peer, bool up,
   t->peers_up += up ? 1 : -1;
 }
 
+/* Settings of the hostile-peer test: a 64 KiB message limit, scoring. */
+static size_t g_max_message;
+static bool g_scoring;
+
 static void node_start(net *w, int i, lp2p_sign_policy sign) {
   tnode *t = &w->n[i];
   static const lp2p_node_callbacks cb = {
@@ -109,6 +114,12 @@ static void node_start(net *w, int i, lp2p_sign_policy sign) {
   s.router.params.mesh.d_score = 1;
   s.router.params.mesh.d_out = 1;
   s.router.params.mesh.d_lazy = 3;
+  if (g_max_message) {
+    s.router.limits.max_message_size = g_max_message;
+  }
+  if (g_scoring) {
+    th_score_settings(&s.router);
+  }
   t->index = i;
   t->net = w;
   lp2p_errdetail err;
@@ -422,6 +433,153 @@ static void test_metrics(void **state) {
   free(w);
 }
 
+/* A rogue that speaks meshsub 1.2 to node 0 and sends what it is told:
+ * malformed RPCs, forged signatures, unknown topics, messages over the
+ * size limit, subscription and IHAVE floods. */
+static void rogue_send(rogue *r, th_rpc *m) {
+  lp2p_buf framed;
+  lp2p_buf_init(&framed, NULL);
+  th_rpc_frame(m, &framed);
+  assert_int_equal(lp2p_stream_write(r->s, framed.data, framed.len),
+                   (ssize_t)framed.len);
+  lp2p_buf_free(&framed);
+}
+
+static bool honest_delivered(void *arg) {
+  net *w = arg;
+  return w->n[0].received[1][1] == 1 && w->n[2].received[1][1] == 1;
+}
+
+typedef struct hostile_check {
+  net *w;
+  uint64_t want_malformed;
+} hostile_check;
+
+static bool rogue_counted(void *arg) {
+  hostile_check *h = arg;
+  lp2p_router_stats st;
+  lp2p_router_get_stats(lp2p_node_router(h->w->n[0].node), &st);
+  return st.rpcs_malformed >= h->want_malformed &&
+         st.msgs_invalid_signature >= 1 && st.msgs_unsubscribed_topic >= 1 &&
+         st.msgs_too_large >= 1;
+}
+
+static void test_hostile_peer(void **state) {
+  (void)state;
+  net *w = calloc(1, sizeof(*w));
+  g_max_message = 64 * 1024;
+  g_scoring = true;
+  net_start(w, 3, LP2P_STRICT_SIGN);
+  g_max_message = 0;
+  g_scoring = false;
+  lp2p_node *victim = w->n[0].node;
+  lp2p_topic_score_params tp = {0};
+  tp.topic_weight = 1;
+  tp.invalid_message_deliveries_weight = -10;
+  tp.invalid_message_deliveries_decay = 0.9;
+  lp2p_errdetail err;
+  assert_int_equal(lp2p_router_set_topic_score_params(lp2p_node_router(victim),
+                                                      (const uint8_t *)TOPIC,
+                                                      strlen(TOPIC), &tp, &err),
+                   0);
+  rogue r;
+  memset(&r, 0, sizeof(r));
+  th_node_init(&r.host, 9, LP2P_KEY_ED25519);
+  th_node_start(&r.host);
+  assert_int_equal(
+      lp2p_host_set_handler(r.host.host, "/meshsub/1.2.0", rogue_sink, &r), 0);
+  lp2p_buf all;
+  lp2p_buf_init(&all, NULL);
+  assert_true(lp2p_host_listen_addrs(lp2p_node_host(victim), true, &all) >= 1);
+  uint64_t len;
+  int hdr = lp2p_uvarint_decode(all.data, all.len, &len);
+  th_dial d;
+  memset(&d, 0, sizeof(d));
+  assert_int_equal(lp2p_host_dial(r.host.host, all.data + hdr, (size_t)len,
+                                  th_on_dial, &d, NULL),
+                   0);
+  lp2p_buf_free(&all);
+  th_run_until(th_dial_done, &d, 5000);
+  static const char *const meshsub[] = {"/meshsub/1.2.0"};
+  assert_int_equal(lp2p_conn_open_stream(d.conn, meshsub, 1, rogue_open, &r),
+                   0);
+  th_run_until(rogue_opened, &r, 5000);
+
+  th_rpc m;
+  lp2p_privkey rogue_key, other_key; /* authors of what the rogue sends */
+  lp2p_peer_id rogue_id, other_id;
+  th_identity(9, &rogue_key, &rogue_id);
+  th_identity(77, &other_key, &other_id);
+  /* 1. not a protobuf */
+  th_rpc_init(&m);
+  assert_int_equal(lp2p_buf_append(&m.body, "\xff\xff\xff\xff", 4), 0);
+  rogue_send(&r, &m);
+  /* 2. subscribed, then a message whose signature is not its author's */
+  th_rpc_init(&m);
+  th_rpc_sub(&m, TOPIC, true);
+  rogue_send(&r, &m);
+  lp2p_rpc_msg f = {0};
+  uint8_t sq[8] = {0, 0, 0, 0, 0, 0, 0, 1}, sig[64] = {1};
+  f.from = (lp2p_bytes){other_id.bytes, other_id.len};
+  f.data = (lp2p_bytes){(const uint8_t *)"forged", 6};
+  f.seqno = (lp2p_bytes){sq, 8};
+  f.topic = (lp2p_bytes){(const uint8_t *)TOPIC, strlen(TOPIC)};
+  f.signature = (lp2p_bytes){sig, 64};
+  th_rpc_init(&m);
+  th_rpc_raw_msg(&m, &f);
+  rogue_send(&r, &m);
+  /* 3. a topic nobody joined */
+  th_rpc_init(&m);
+  th_rpc_msg(&m, &rogue_key, "elsewhere", (const uint8_t *)"x", 1, 2);
+  rogue_send(&r, &m);
+  /* 4. a message over max_message_size (the RPC itself under the limit:
+   * the node is given a 64 KiB message limit below) */
+  static uint8_t big[70 * 1024];
+  th_rpc_init(&m);
+  th_rpc_msg(&m, &rogue_key, TOPIC, big, sizeof(big), 3);
+  rogue_send(&r, &m);
+  /* 5. a subscription flood: more SubOpts than an RPC may carry */
+  th_rpc_init(&m);
+  for (int i = 0; i < 6000; i++) {
+    char t[16];
+    snprintf(t, sizeof(t), "spam-%d", i);
+    th_rpc_sub(&m, t, true);
+  }
+  rogue_send(&r, &m);
+  /* 6. an IHAVE flood: ids we do not have, far past the per-peer budget */
+  lp2p_bytes ids[200];
+  uint8_t idstore[200][8];
+  for (int i = 0; i < 200; i++) {
+    memset(idstore[i], i + 1, 8);
+    ids[i] = (lp2p_bytes){idstore[i], 8};
+  }
+  for (int k = 0; k < 20; k++) {
+    th_rpc_init(&m);
+    th_rpc_ihave(&m, TOPIC, ids, 200);
+    rogue_send(&r, &m);
+  }
+  hostile_check hc = {w, 2};
+  th_run_until(rogue_counted, &hc, 5000);
+  lp2p_router_stats st;
+  lp2p_router_get_stats(lp2p_node_router(victim), &st);
+  /* IHAVEs past max_ihave_messages (10) per heartbeat are ignored */
+  assert_int_equal(st.ihave_received, 20);
+  assert_true(st.iwant_sent <= 10 * (st.heartbeats + 1));
+  assert_int_equal(st.msgs_delivered, 0);
+  /* the forged message counts against the rogue (P4), as of the next
+   * heartbeat */
+  th_run_for(250);
+  assert_true(lp2p_router_peer_score(lp2p_node_router(victim),
+                                     lp2p_host_peer_id(r.host.host)) < 0);
+  /* the honest nodes carry on */
+  w->msg_size = 64;
+  publish(w, 1, 1);
+  th_run_until(honest_delivered, w, 5000);
+  th_node_close(&r.host);
+  net_close(w);
+  free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_delivery_signed, setup, teardown),
@@ -430,6 +588,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_close_prunes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_oversized_rpc, setup, teardown),
       cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_hostile_peer, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -244,6 +244,19 @@ void th_rpc_send(th_router *t, const lp2p_peer_id *from, th_rpc *m,
   lp2p_buf_free(&m->ctl);
 }
 
+void th_rpc_frame(th_rpc *m, lp2p_buf *out) {
+  if (m->ctl.len) {
+    assert_int_equal(lp2p_rpc_put_control(&m->body, m->ctl.data, m->ctl.len),
+                     0);
+  }
+  uint8_t prefix[LP2P_UVARINT_MAX_LEN];
+  int n = lp2p_uvarint_encode(m->body.len, prefix, sizeof(prefix));
+  assert_int_equal(lp2p_buf_append(out, prefix, (size_t)n), 0);
+  assert_int_equal(lp2p_buf_append(out, m->body.data, m->body.len), 0);
+  lp2p_buf_free(&m->body);
+  lp2p_buf_free(&m->ctl);
+}
+
 static void count_rpc(th_out *o, const uint8_t *in, size_t len) {
   lp2p_rpc rpc;
   lp2p_rpc_limits lim = {SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX,

@@ -72,6 +72,9 @@ void th_rpc_raw_msg(th_rpc *m, const lp2p_rpc_msg *f);
 /* Sends and frees the RPC. */
 void th_rpc_send(th_router *t, const lp2p_peer_id *from, th_rpc *m,
                  lp2p_tstamp now);
+/* Appends the RPC, varint-framed as on a pubsub stream, to `out`, and
+ * frees it. */
+void th_rpc_frame(th_rpc *m, lp2p_buf *out);
 /* The id lp2p gives a message of `author` and `seqno` (from ‖ seqno). */
 size_t th_msg_id(const lp2p_privkey *author, uint64_t seqno, uint8_t *out);
 
