@@ -19,6 +19,9 @@
 /* pull room beyond one data frame, for control frames */
 #define CONTROL_ROOM 1024
 #define MAX_FRAME_DATA_LIMIT (16u * 1024u * 1024u)
+/* Peer stream ids tracked below the highest one seen, for SYNs that arrive
+ * out of order (see claim_peer_id). */
+#define SYN_WINDOW 1024
 
 enum { T_DATA = 0, T_WINDOW = 1, T_PING = 2, T_GOAWAY = 3 };
 enum { F_SYN = 1, F_ACK = 2, F_FIN = 4, F_RST = 8 };
@@ -64,7 +67,10 @@ struct lp2p_yamux {
   lp2p_stab streams;
   ystream *qhead, *qtail; /* streams with output due, round-robin */
   uint64_t next_id;       /* id of our next stream */
-  uint32_t last_peer_id;  /* peers' ids must grow */
+  uint32_t last_peer_id;  /* the highest id the peer opened */
+  /* bit (id / 2) % SYN_WINDOW: that peer id, at most SYN_WINDOW ids below
+   * last_peer_id, was opened */
+  uint64_t peer_ids_seen[SYN_WINDOW / 64];
   uint32_t n_in, n_out, in_unacked, out_unacked;
   uint64_t window_total; /* sum of receive windows */
   uint32_t *refused;     /* inbound streams refused, RST due */
@@ -377,6 +383,46 @@ static int refuse(lp2p_yamux *y, uint32_t id) {
   return 0;
 }
 
+/* The bit of peer id `id` in peer_ids_seen: word and mask. */
+static uint64_t *seen_word(lp2p_yamux *y, uint32_t id, uint64_t *mask) {
+  uint32_t k = (id >> 1) % SYN_WINDOW;
+  *mask = (uint64_t)1 << (k % 64);
+  return &y->peer_ids_seen[k / 64];
+}
+
+/* Records that the peer opened `id`; false when it opened that id before.
+ * Ids need not arrive in order: go-yamux takes an id, then sends its SYN
+ * without holding a lock, so concurrent opens reach us in any order. Ids
+ * above the highest one seen are new; below it, a bit per id over the last
+ * SYN_WINDOW ids says which were opened, and older ids are refused (go-yamux
+ * has at most 256 SYNs in flight). */
+static bool claim_peer_id(lp2p_yamux *y, uint32_t id) {
+  uint32_t last = y->last_peer_id;
+  uint64_t mask, *w;
+  if (id > last) {
+    /* the ids skipped on the way up were not opened yet */
+    uint32_t skip = last == 0 ? 0 : (id - last) / 2 - 1;
+    skip = skip < SYN_WINDOW ? skip : SYN_WINDOW;
+    for (uint32_t i = 1; i <= skip; i++) {
+      w = seen_word(y, last + 2 * i, &mask);
+      *w &= ~mask;
+    }
+    w = seen_word(y, id, &mask);
+    *w |= mask;
+    y->last_peer_id = id;
+    return true;
+  }
+  if (id == last || (last - id) / 2 >= SYN_WINDOW) {
+    return false;
+  }
+  w = seen_word(y, id, &mask);
+  if (*w & mask) {
+    return false;
+  }
+  *w |= mask;
+  return true;
+}
+
 /* A SYN: sets *out to the new stream, or NULL when it was refused. */
 static int open_inbound(lp2p_yamux *y, uint32_t id, lp2p_tstamp now,
                         ystream **out) {
@@ -384,10 +430,10 @@ static int open_inbound(lp2p_yamux *y, uint32_t id, lp2p_tstamp now,
   if (ours(y, id)) {
     return protocol_error(y, LP2P_ERR_MALFORMED, "SYN with one of our ids");
   }
-  if (id <= y->last_peer_id) {
-    return protocol_error(y, LP2P_ERR_MALFORMED, "SYN reuses a stream id");
+  if (!claim_peer_id(y, id)) {
+    return protocol_error(y, LP2P_ERR_MALFORMED,
+                          "SYN reuses a stream id (or one too old)");
   }
-  y->last_peer_id = id;
   if (y->goaway_sent || y->goaway_pending ||
       y->n_in >= y->set.max_inbound_streams ||
       y->in_unacked >= y->set.max_ack_backlog) {
@@ -692,7 +738,10 @@ static size_t emit_stream(lp2p_yamux *y, ystream *s, uint8_t *p, size_t room,
   if (n == 0 || HDR + n > room) {
     return 0; /* whole frames only: an empty buffer always has room */
   }
-  f |= fin && n == s->sbuf.len ? F_FIN : 0;
+  /* FIN never rides on data: it follows in an empty frame, as go-yamux,
+   * js and rust send it. go-yamux (v5.1) applies a frame's FIN before
+   * buffering its payload, so a reader woken in between sees the end and
+   * the payload is lost. */
   put_hdr(p, T_DATA, f, s->id, (uint32_t)n);
   memcpy(p + HDR, lp2p_byteq_peek(&s->sbuf), n);
   lp2p_byteq_consume(&s->sbuf, y->mem, n);
