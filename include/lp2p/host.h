@@ -278,8 +278,10 @@ LP2P_API void lp2p_stream_set_callbacks(lp2p_stream *s,
 /* Copies up to `cap` received bytes and returns how many; 0 when none are
  * waiting, with `*eof` (may be NULL) true once the peer closed its side
  * and everything was read. A stream that is not read stops being sent to
- * (yamux's window; mplex resets it past its buffer, as go-mplex does).
- * Returns LP2P_ERR_STATE once reset. */
+ * (yamux's window; mplex resets it past its buffer, as go-mplex does, and
+ * since mplex has no flow control, its connection is not read while its
+ * streams hold half of mplex's session budget unread). Returns
+ * LP2P_ERR_STATE once reset. */
 LP2P_API ssize_t lp2p_stream_read(lp2p_stream *s, uint8_t *buf, size_t cap,
                                   bool *eof);
 /* Queues up to `len` bytes and returns how many were taken: fewer (maybe

@@ -377,6 +377,11 @@ LP2P_API int lp2p_mplex_stream_set_user(lp2p_mplex *x, uint64_t stream,
                                         void *stream_user);
 LP2P_API void *lp2p_mplex_stream_user(const lp2p_mplex *x, uint64_t stream);
 LP2P_API size_t lp2p_mplex_num_streams(const lp2p_mplex *x);
+/* Received bytes the streams hold unread (at most max_session_buffer).
+ * mplex has no flow control: a host that would rather slow the peer down
+ * than have streams reset stops reading the connection while this is
+ * high. */
+LP2P_API size_t lp2p_mplex_buffered(const lp2p_mplex *x);
 LP2P_API int lp2p_mplex_error(const lp2p_mplex *x, const char **msg);
 
 #ifdef __cplusplus

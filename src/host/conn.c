@@ -161,6 +161,8 @@ static void notify_end(lp2p_conn *c) {
 }
 
 static void pump_output(lp2p_conn *c, lp2p_tstamp now);
+static void on_alloc(uv_handle_t *handle, size_t hint, uv_buf_t *buf);
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 
 static void on_shutdown(uv_shutdown_t *req, int status) {
   lp2p_conn *c = req->handle->data;
@@ -203,6 +205,10 @@ static void conn_finish(lp2p_conn *c) {
       c->failed_stage == CONN_TCP_CONNECT) {
     close_handles(c);
     return;
+  }
+  if (c->input_held) { /* the peer's FIN is awaited: read again */
+    c->input_held = false;
+    (void)uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
   }
   if (graceful && c->has_mux) {
     muxer_goaway(&c->mux);
@@ -483,6 +489,30 @@ static void track_idle(lp2p_conn *c, lp2p_tstamp now) {
   }
 }
 
+/* mplex has no flow control, and a peer may send faster than the
+ * application reads (js-libp2p writes all of its streams at once). Rather
+ * than let mplex reset streams at its session budget, the socket is left
+ * unread while much is buffered, so that the peer's TCP stalls, as go-mplex
+ * does by blocking its reader. The application's reads resume it. */
+static void regulate_input(lp2p_conn *c) {
+  if (c->state != CONN_READY || c->handles_closing) {
+    return;
+  }
+  bool hold = muxer_hold_input(&c->mux, c->input_held);
+  if (hold == c->input_held) {
+    return;
+  }
+  c->input_held = hold;
+  if (hold) {
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    return;
+  }
+  int rv = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+  if (rv < 0) {
+    conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO, "read: %s", uv_strerror(rv));
+  }
+}
+
 void conn_pump(lp2p_conn *c) {
   if (c->depth > 0) {
     c->need_pump = true;
@@ -506,6 +536,7 @@ void conn_pump(lp2p_conn *c) {
     }
   }
   c->depth--;
+  regulate_input(c);
   if (c->state == CONN_CLOSING) {
     conn_finish(c);
   } else if (c->need_pump) {

@@ -116,8 +116,9 @@ struct lp2p_conn {
   uv_write_t write_req;
   uv_shutdown_t shutdown_req;
   bool shutting_down;
-  bool peer_eof; /* the peer's FIN arrived while closing */
-  int handles;   /* libuv handles still to close before freeing */
+  bool peer_eof;   /* the peer's FIN arrived while closing */
+  bool input_held; /* the socket is left unread: see regulate_input */
+  int handles;     /* libuv handles still to close before freeing */
 
   conn_state state;
   conn_state failed_stage; /* where it was when it failed */

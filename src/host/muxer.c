@@ -83,6 +83,7 @@ static int init_mplex(muxer *m, uint32_t max_streams, const lp2p_mem *mem) {
   s.max_inbound_streams = max_streams;
   s.max_outbound_streams = max_streams;
   m->is_yamux = false;
+  m->mplex_budget = s.max_session_buffer;
   return lp2p_mplex_new(&m->x, &s, &cb, mem, m);
 }
 
@@ -194,6 +195,14 @@ int muxer_set_user(muxer *m, uint64_t id, void *stream_user) {
 void *muxer_user(const muxer *m, uint64_t id) {
   return m->is_yamux ? lp2p_yamux_stream_user(m->y, (uint32_t)id)
                      : lp2p_mplex_stream_user(m->x, id);
+}
+
+bool muxer_hold_input(const muxer *m, bool holding) {
+  if (m->is_yamux) {
+    return false;
+  }
+  size_t unread = lp2p_mplex_buffered(m->x);
+  return holding ? unread > m->mplex_budget / 4 : unread >= m->mplex_budget / 2;
 }
 
 size_t muxer_readable(const muxer *m, uint64_t id) {

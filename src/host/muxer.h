@@ -20,6 +20,7 @@ typedef struct muxer {
   bool is_yamux;
   lp2p_yamux *y;
   lp2p_mplex *x;
+  size_t mplex_budget; /* mplex's max_session_buffer */
   muxer_callbacks cb;
   void *user;
 } muxer;
@@ -54,6 +55,11 @@ int muxer_close(muxer *m, uint64_t id);
 int muxer_reset(muxer *m, uint64_t id);
 int muxer_set_user(muxer *m, uint64_t id, void *stream_user);
 void *muxer_user(const muxer *m, uint64_t id);
+/* Whether the connection should leave its socket unread for now
+ * (`holding`: whether it does already): mplex, which has no flow control,
+ * holding half its session budget unread, until it is down to a quarter.
+ * yamux's windows bound what it buffers. */
+bool muxer_hold_input(const muxer *m, bool holding);
 /* Bytes buffered for reading on `id` (0 for an unknown id). */
 size_t muxer_readable(const muxer *m, uint64_t id);
 /* Whether the peer half-closed `id` and every byte was read. */

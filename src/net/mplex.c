@@ -717,6 +717,10 @@ size_t lp2p_mplex_num_streams(const lp2p_mplex *x) {
   return x->streams.len;
 }
 
+size_t lp2p_mplex_buffered(const lp2p_mplex *x) {
+  return x->buffered;
+}
+
 int lp2p_mplex_error(const lp2p_mplex *x, const char **msg) {
   if (msg) {
     *msg = x->err ? x->detail.msg : "";

@@ -382,6 +382,183 @@ static void test_reset(void **state) {
   pair_close(&p);
 }
 
+/* ---- mplex backpressure ------------------------------------------------- */
+
+/* mplex has no flow control, and a peer may send far faster than the
+ * application reads: js-libp2p writes all of its streams at once. The host
+ * must then stop reading the socket (the peer's TCP stalls, as with
+ * go-mplex), not reset streams at mplex's 32 MiB session budget. 64 streams
+ * of 1 MiB to a handler that reads nothing until told to: none may be
+ * reset, and every byte arrives once the handler reads. */
+#define HOLD_STREAMS 64
+#define HOLD_BYTES (1u << 20)
+
+typedef struct holder holder;
+
+typedef struct held {
+  holder *h;
+  lp2p_stream *s;
+  size_t received;
+  bool closed, mismatch;
+  lp2p_stream_end why;
+} held;
+
+struct holder {
+  bool hold;
+  int n;
+  held st[HOLD_STREAMS];
+};
+
+typedef struct pusher {
+  size_t sent;
+  bool fin, closed;
+  int open_err;
+  lp2p_stream_end why;
+} pusher;
+
+static uint8_t hold_byte(size_t i) {
+  return (uint8_t)(i * 31u + (i >> 11));
+}
+
+static void held_read(lp2p_stream *s, void *user) {
+  held *k = user;
+  if (k->h->hold) {
+    return;
+  }
+  uint8_t buf[16384];
+  bool eof = false;
+  ssize_t n;
+  while ((n = lp2p_stream_read(s, buf, sizeof(buf), &eof)) > 0) {
+    for (ssize_t i = 0; i < n; i++) {
+      k->mismatch |= buf[i] != hold_byte(k->received + (size_t)i);
+    }
+    k->received += (size_t)n;
+  }
+  if (n == 0 && eof) {
+    assert_int_equal(lp2p_stream_close(s), 0);
+  }
+}
+
+static void held_closed(lp2p_stream *s, lp2p_stream_end why, void *user) {
+  (void)s;
+  held *k = user;
+  k->closed = true;
+  k->why = why;
+  k->s = NULL;
+}
+
+static void hold_handler(lp2p_stream *s, void *user) {
+  static const lp2p_stream_callbacks cb = {.readable = held_read,
+                                           .closed = held_closed};
+  holder *h = user;
+  assert_true(h->n < HOLD_STREAMS);
+  held *k = &h->st[h->n++];
+  k->h = h;
+  k->s = s;
+  lp2p_stream_set_callbacks(s, &cb, k);
+}
+
+static void pusher_pump(lp2p_stream *s, void *user) {
+  pusher *p = user;
+  uint8_t buf[16384];
+  while (p->sent < HOLD_BYTES) {
+    for (size_t i = 0; i < sizeof(buf); i++) {
+      buf[i] = hold_byte(p->sent + i);
+    }
+    ssize_t w = lp2p_stream_write(s, buf, sizeof(buf));
+    assert_true(w >= 0);
+    p->sent += (size_t)w;
+    if ((size_t)w < sizeof(buf)) {
+      return; /* writable follows */
+    }
+  }
+  if (!p->fin) {
+    p->fin = true;
+    assert_int_equal(lp2p_stream_close(s), 0);
+  }
+  while (lp2p_stream_read(s, buf, sizeof(buf), NULL) > 0) {
+  }
+}
+
+static void pusher_closed(lp2p_stream *s, lp2p_stream_end why, void *user) {
+  (void)s;
+  pusher *p = user;
+  p->closed = true;
+  p->why = why;
+}
+
+static void on_open_pusher(lp2p_conn *c, lp2p_stream *s, int err, void *user) {
+  (void)c;
+  static const lp2p_stream_callbacks cb = {.readable = pusher_pump,
+                                           .writable = pusher_pump,
+                                           .closed = pusher_closed};
+  pusher *p = user;
+  if (err != 0) {
+    p->open_err = err;
+    p->closed = true;
+    return;
+  }
+  lp2p_stream_set_callbacks(s, &cb, user);
+  pusher_pump(s, user);
+}
+
+static bool pushers_closed(void *arg) {
+  pusher *p = arg;
+  for (int i = 0; i < HOLD_STREAMS; i++) {
+    if (!p[i].closed) {
+      return false;
+    }
+  }
+  return true;
+}
+
+static void test_mplex_backpressure(void **state) {
+  (void)state;
+  static const char *const protocols[] = {"/hold/1.0.0"};
+  pair p;
+  holder *h = calloc(1, sizeof(*h));
+  pusher *push = calloc(HOLD_STREAMS, sizeof(*push));
+  h->hold = true;
+  pair_connect(&p, LP2P_KEY_ED25519, LP2P_MUXERS_ALL, LP2P_KEY_ED25519,
+               LP2P_MUXERS_MPLEX);
+  assert_int_equal(
+      lp2p_host_set_handler(p.a.host, "/hold/1.0.0", hold_handler, h), 0);
+  for (int i = 0; i < HOLD_STREAMS; i++) {
+    assert_int_equal(lp2p_conn_open_stream(p.dial.conn, protocols, 1,
+                                           on_open_pusher, &push[i]),
+                     0);
+  }
+  /* loopback moves 64 MiB in well under this when nothing holds it back */
+  th_run_for(1500);
+  size_t sent = 0;
+  for (int i = 0; i < HOLD_STREAMS; i++) {
+    assert_int_equal(push[i].open_err, 0);
+    assert_false(push[i].closed); /* not reset */
+    sent += push[i].sent;
+  }
+  assert_int_equal(h->n, HOLD_STREAMS);
+  for (int i = 0; i < h->n; i++) {
+    assert_false(h->st[i].closed);
+  }
+  /* the sender was held back by TCP: not everything left it */
+  assert_true(sent < (size_t)HOLD_STREAMS * HOLD_BYTES);
+  h->hold = false;
+  for (int i = 0; i < h->n; i++) {
+    held_read(h->st[i].s, &h->st[i]);
+  }
+  th_run_until(pushers_closed, push, 30000);
+  for (int i = 0; i < HOLD_STREAMS; i++) {
+    assert_int_equal(push[i].why, LP2P_STREAM_END_CLOSED);
+    assert_true(h->st[i].closed);
+    assert_int_equal(h->st[i].why, LP2P_STREAM_END_CLOSED);
+    assert_int_equal(h->st[i].received, HOLD_BYTES);
+    assert_false(h->st[i].mismatch);
+  }
+  free(push);
+  free(h);
+  pair_close(&p);
+}
+
 /* ---- dial errors -------------------------------------------------------- */
 
 static void test_dial_errors(void **state) {
@@ -774,6 +951,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_echo_yamux, setup, teardown),
       cmocka_unit_test_setup_teardown(test_echo_mplex, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_mplex_backpressure, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dial_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_no_common_muxer, setup, teardown),
       cmocka_unit_test_setup_teardown(test_unsupported_protocol, setup,
