@@ -3,9 +3,11 @@
 #   run.sh WORKDIR DRIVER [ARGS...]
 # WORKDIR is a directory under the build tree. The npm packages are installed
 # there (npm ci, only when node_modules is missing or package-lock.json
-# changed), never in the source tree. The driver is copied there too and run
-# from there: Node resolves the bare imports of an ES module from the
-# module's own directory upwards and ignores NODE_PATH for them.
+# changed), never in the source tree, by run-peer.sh's install, which holds
+# a lock so that tests sharing WORKDIR never run npm at once. The driver is
+# copied there too and run from there: Node resolves the bare imports of an
+# ES module from the module's own directory upwards and ignores NODE_PATH
+# for them. Exits 77 (ctest's skip) when node or npm is not installed.
 set -eu
 
 if [ $# -lt 2 ]; then
@@ -25,14 +27,13 @@ case "$work/" in
   "$src"/*) echo "run.sh: WORKDIR must be outside $src" >&2; exit 2 ;;
 esac
 
-cp "$src/package.json" "$src/package-lock.json" "$work/"
-stamp="$work/node_modules/.lp2p-installed-lock.json"
-if [ ! -d "$work/node_modules" ] || ! cmp -s "$src/package-lock.json" "$stamp"
-then
-  echo "run.sh: npm ci in $work"
-  (cd "$work" && "$npm" ci --no-audit --no-fund)
-  cp "$src/package-lock.json" "$stamp"
-fi
+for tool in "$node" "$npm"; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "SKIP: $tool is not installed"
+    exit 77
+  fi
+done
+sh "$src/run-peer.sh" "$work" install
 
 cp "$src/$driver" "$work/$driver"
 cd "$work"
