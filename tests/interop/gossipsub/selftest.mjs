@@ -1,0 +1,522 @@
+// Mixed GossipSub network check for nodes that follow the gsnode CLI contract
+// (tests/interop/gossipsub/README.md): the js and go reference nodes here, and
+// `lp2p node`. Run by selftest.sh; only Node's standard library is used.
+//
+//   node selftest.mjs --impl NAME=COMMAND... [--mix NAME:COUNT,...] [--seed N]
+//                     [--logs DIR] [--degree D]
+//
+// COMMAND is split at spaces; the node arguments are appended. The default
+// mix is every --impl 4 times. Scenarios, each on a fresh network where each
+// node connects to D (default 3) random others, the whole connected, all on
+// one topic:
+//   1. StrictSign, nodes started with --hex: every node publishes 2 messages
+//      of 1 KiB; every node must deliver every other node's messages exactly
+//      once, with the same id, from and seqno everywhere; the meshes must
+//      hold peers of every other implementation; then one node of each
+//      implementation publishes 500 KiB, delivered everywhere exactly once,
+//      and IDONTWANT must have been sent and received between every pair of
+//      different implementations for those messages.
+//   2. StrictNoSign, plain text on stdin: the 1 KiB round again; from and
+//      seqno empty, id = sha2-256 of the data.
+//   3. PX, for each implementation as the hub of a star with one leaf of
+//      every implementation: the hub leaves, its PRUNE carries PX, and every
+//      leaf must report it (px event), connect to the other leaves and graft
+//      them.
+// Every node must print its final stats line and exit 0 on SIGTERM.
+// Prints "ok NAME (T s)" / "FAIL NAME: why" lines and a summary; exits 1 on
+// any failure.
+
+import { spawn } from 'node:child_process'
+import { createHash, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto'
+import { createWriteStream, mkdirSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+
+// ---- arguments -------------------------------------------------------------
+
+function usage (msg) {
+  if (msg) process.stderr.write(`selftest: ${msg}\n`)
+  process.stderr.write('usage: selftest.mjs --impl NAME=COMMAND... [--mix NAME:COUNT,...] [--seed N] [--logs DIR] [--degree D]\n' +
+    '                    [--scenarios strict,nosign,px]\n')
+  process.exit(2)
+}
+
+const impls = new Map()
+let mixArg = null
+let seed = Number(process.env.LP2P_SELFTEST_SEED ?? (Date.now() % 1e9))
+let logDir = null
+let degree = 3
+let scenarios = new Set(['strict', 'nosign', 'px'])
+{
+  const a = process.argv.slice(2)
+  while (a.length > 0) {
+    const f = a.shift()
+    const v = () => a.length > 0 ? a.shift() : usage(`${f} needs a value`)
+    if (f === '--impl') {
+      const s = v(); const eq = s.indexOf('=')
+      if (eq <= 0) usage(`bad --impl ${s}`)
+      impls.set(s.slice(0, eq), s.slice(eq + 1).split(' ').filter(Boolean))
+    } else if (f === '--mix') mixArg = v()
+    else if (f === '--seed') seed = Number(v())
+    else if (f === '--logs') logDir = v()
+    else if (f === '--degree') degree = Number(v())
+    else if (f === '--scenarios') scenarios = new Set(v().split(','))
+    else usage(`unknown argument ${f}`)
+  }
+}
+if (impls.size === 0) usage('no --impl')
+const mix = []
+for (const part of (mixArg ?? [...impls.keys()].map((n) => `${n}:4`).join(',')).split(',')) {
+  const [name, count] = part.split(':')
+  if (!impls.has(name) || !(Number(count) > 0)) usage(`bad --mix part ${part}`)
+  for (let i = 0; i < Number(count); i++) mix.push(name)
+}
+if (logDir != null) mkdirSync(logDir, { recursive: true })
+
+// ---- small tools -----------------------------------------------------------
+
+// A seeded PRNG (mulberry32), so a failing network can be rebuilt with --seed.
+let rngState = seed >>> 0
+function rand () {
+  rngState = (rngState + 0x6D2B79F5) >>> 0
+  let t = rngState
+  t = Math.imul(t ^ (t >>> 15), t | 1)
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+}
+const randInt = (n) => Math.floor(rand() * n)
+function shuffle (a) {
+  for (let i = a.length - 1; i > 0; i--) { const j = randInt(i + 1); [a[i], a[j]] = [a[j], a[i]] }
+  return a
+}
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+const now = () => performance.now()
+const secs = (t0) => ((now() - t0) / 1000).toFixed(2)
+
+const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
+function base58 (bytes) {
+  let n = BigInt('0x' + Buffer.from(bytes).toString('hex'))
+  let s = ''
+  while (n > 0n) { s = B58[Number(n % 58n)] + s; n /= 58n }
+  for (const b of bytes) { if (b !== 0) break; s = '1' + s }
+  return s
+}
+
+// The peer id of --key-seed N, computed independently of both libraries: the
+// Ed25519 seed is N little-endian in 4 bytes, then zeros; the id is the
+// identity multihash of the protobuf PublicKey{Type=Ed25519, Data=key}.
+function peerIdBytesOfSeed (n) {
+  const s = Buffer.alloc(32)
+  s.writeUInt32LE(n, 0)
+  const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), s])
+  const pub = createPublicKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }))
+    .export({ format: 'der', type: 'spki' }).subarray(-32)
+  return Buffer.concat([Buffer.from([0x00, 0x24, 0x08, 0x01, 0x12, 0x20]), pub])
+}
+const peerIdOfSeed = (n) => base58(peerIdBytesOfSeed(n))
+
+async function freePorts (n) {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => resolve(srv))
+  })))
+  const ports = servers.map((s) => s.address().port)
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
+  return ports
+}
+
+// ---- results ---------------------------------------------------------------
+
+let passed = 0
+let failed = 0
+function ok (name, t0, extra = '') {
+  passed++
+  console.log(`ok   ${name} (${secs(t0)} s)${extra ? ' ' + extra : ''}`)
+}
+function fail (name, t0, why) {
+  failed++
+  console.log(`FAIL ${name} (${secs(t0)} s): ${why}`)
+}
+const info = (s) => console.log(`     ${s}`)
+
+// ---- nodes -----------------------------------------------------------------
+
+const children = new Set()
+process.on('exit', () => { for (const c of children) { try { c.kill('SIGKILL') } catch {} } })
+
+class Node {
+  constructor (idx, impl, keySeed, args, tag) {
+    this.idx = idx
+    this.impl = impl
+    this.name = `${impl}${idx}`
+    this.keySeed = keySeed
+    this.expectedId = peerIdOfSeed(keySeed)
+    this.lines = []
+    this.badLines = []
+    this.exit = null
+    const [cmd, ...pre] = impls.get(impl)
+    this.proc = spawn(cmd, [...pre, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+    children.add(this.proc)
+    this.proc.stdin.on('error', () => {})
+    const err = logDir != null ? createWriteStream(join(logDir, `${tag}-${this.name}.stderr`)) : null
+    const out = logDir != null ? createWriteStream(join(logDir, `${tag}-${this.name}.stdout`)) : null
+    err?.write(`${cmd} ${[...pre, ...args].join(' ')}\n`)
+    this.proc.stderr.on('data', (d) => err?.write(d))
+    this.proc.stdout.on('data', (d) => out?.write(d))
+    let buf = ''
+    this.proc.stdout.setEncoding('utf8')
+    this.proc.stdout.on('data', (d) => {
+      buf += d
+      let nl
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl)
+        buf = buf.slice(nl + 1)
+        try { this.lines.push(JSON.parse(line)) } catch { this.badLines.push(line) }
+      }
+    })
+    this.exited = new Promise((resolve) => this.proc.on('exit', (code, sig) => {
+      children.delete(this.proc)
+      err?.end()
+      out?.end()
+      this.exit = { code, sig }
+      resolve()
+    }))
+  }
+
+  events (kind) { return this.lines.filter((l) => l.event === kind) }
+  write (line) { this.proc.stdin.write(line + '\n') }
+
+  async stats (timeoutMs = 5000) {
+    const before = this.events('stats').length
+    this.proc.kill('SIGUSR1')
+    const t0 = now()
+    while (now() - t0 < timeoutMs) {
+      const s = this.events('stats')
+      if (s.length > before) return s[s.length - 1]
+      await sleep(50)
+    }
+    throw new Error(`${this.name}: no stats line within ${timeoutMs} ms`)
+  }
+}
+
+async function waitFor (pred, timeoutMs, stepMs = 100) {
+  const t0 = now()
+  for (;;) {
+    const r = await pred()
+    if (r) return true
+    if (now() - t0 > timeoutMs) return false
+    await sleep(stepMs)
+  }
+}
+
+// A connected random graph where every node has at least `degree`
+// neighbours: a random spanning tree, then random extra edges. Each edge is
+// dialed by one of its ends, chosen at random.
+function randomGraph (n) {
+  const adj = Array.from({ length: n }, () => new Set())
+  const order = shuffle([...Array(n).keys()])
+  for (let k = 1; k < n; k++) {
+    const a = order[k]; const b = order[randInt(k)]
+    adj[a].add(b); adj[b].add(a)
+  }
+  for (let guard = 0; guard < 10000; guard++) {
+    const low = [...adj.keys()].filter((i) => adj[i].size < Math.min(degree, n - 1))
+    if (low.length === 0) break
+    const a = low[randInt(low.length)]
+    const cand = [...adj.keys()].filter((j) => j !== a && !adj[a].has(j))
+    const b = cand[randInt(cand.length)]
+    adj[a].add(b); adj[b].add(a)
+  }
+  const edges = []
+  for (let a = 0; a < n; a++) for (const b of adj[a]) if (a < b) edges.push(rand() < 0.5 ? [a, b] : [b, a])
+  return { adj, edges }
+}
+
+// ---- one network -----------------------------------------------------------
+
+const TOPIC = 'lp2p-selftest'
+let networkCount = 0
+
+// A network of the --mix in random order on a random graph, or of the given
+// types and edges ([dialer, listener] index pairs).
+async function startNetwork (tag, extraArgs, layout = null) {
+  const t0 = now()
+  const types = layout?.types ?? shuffle([...mix])
+  const n = types.length
+  let graph
+  if (layout != null) {
+    const adj = Array.from({ length: n }, () => new Set())
+    for (const [a, b] of layout.edges) { adj[a].add(b); adj[b].add(a) }
+    graph = { adj, edges: layout.edges }
+  } else {
+    for (let tries = 0; ; tries++) {
+      graph = randomGraph(n)
+      // want a few edges between different implementations
+      const mixed = graph.edges.filter(([a, b]) => types[a] !== types[b]).length
+      if (impls.size < 2 || mixed >= Math.min(3, n - 1) || tries > 100) break
+    }
+  }
+  const ports = await freePorts(n)
+  const seeds = types.map((_, i) => 1000 * (++networkCount) + i + 1)
+  const addr = (i) => `/ip4/127.0.0.1/tcp/${ports[i]}/p2p/${peerIdOfSeed(seeds[i])}`
+  const nodes = types.map((impl, i) => {
+    const args = ['--listen', `/ip4/127.0.0.1/tcp/${ports[i]}`, '--key-seed', String(seeds[i]),
+      '--topic', TOPIC, '--events', ...extraArgs]
+    for (const [a, b] of graph.edges) if (a === i) args.push('--peer', addr(b))
+    return new Node(i, impl, seeds[i], args, tag)
+  })
+  const net = { tag, nodes, graph, types, byId: new Map(nodes.map((x) => [x.expectedId, x])) }
+  info(`${tag}: ${nodes.map((x) => x.name).join(' ')}; edges ${graph.edges.map(([a, b]) => `${nodes[a].name}->${nodes[b].name}`).join(' ')}`)
+
+  const name = `${tag}: ${n} nodes start, listen on their port with the --key-seed peer id`
+  const up = await waitFor(() => nodes.every((x) => x.events('listening').length > 0 || x.exit != null), 60000)
+  const bad = []
+  for (const x of nodes) {
+    const l = x.events('listening')[0]
+    if (l == null) { bad.push(`${x.name}: no listening line${x.exit ? ` (exited ${JSON.stringify(x.exit)})` : ''}`); continue }
+    if (x.lines[0] !== l) bad.push(`${x.name}: listening is not the first line`)
+    if (l.peer_id !== x.expectedId) bad.push(`${x.name}: peer id ${l.peer_id}, expected ${x.expectedId}`)
+    if (!l.addrs.includes(addr(x.idx))) bad.push(`${x.name}: addrs ${JSON.stringify(l.addrs)} lack ${addr(x.idx)}`)
+  }
+  if (!up || bad.length > 0) { fail(name, t0, bad.join('; ') || 'timeout'); return net }
+  ok(name, t0)
+
+  // The mesh: every graph neighbour in every mesh (degrees are below Dhi,
+  // so both libraries take all of them), or at least 10 s.
+  const t1 = now()
+  let last = []
+  const meshed = await waitFor(async () => {
+    last = await Promise.all(nodes.map((x) => x.stats()))
+    return nodes.every((x, i) => [...graph.adj[i]].every((j) => (last[i].mesh[TOPIC] ?? []).includes(nodes[j].expectedId)))
+  }, 10000, 300)
+  const sizes = last.map((s, i) => `${nodes[i].name}:${(s.mesh[TOPIC] ?? []).length}/${graph.adj[i].size}`).join(' ')
+  if (meshed) ok(`${tag}: meshes hold every connected neighbour`, t1, `[${sizes}]`)
+  else fail(`${tag}: meshes hold every connected neighbour`, t1, `mesh/neighbours ${sizes}`)
+
+  // Peers of other implementations in the meshes, seen from both ends.
+  if (impls.size > 1) {
+    const t2 = now()
+    const cross = new Map() // "a->b" -> count of nodes of a with some b in mesh
+    const missing = []
+    for (let i = 0; i < n; i++) {
+      const mesh = new Set(last[i].mesh[TOPIC] ?? [])
+      for (const j of graph.adj[i]) {
+        if (types[j] === types[i]) continue
+        if (!mesh.has(nodes[j].expectedId)) missing.push(`${nodes[i].name} lacks ${nodes[j].name}`)
+      }
+      for (const other of new Set(types)) {
+        if (other === types[i]) continue
+        if ([...mesh].some((p) => net.byId.get(p)?.impl === other)) {
+          cross.set(`${types[i]}->${other}`, (cross.get(`${types[i]}->${other}`) ?? 0) + 1)
+        }
+      }
+    }
+    const want = []
+    for (const a of new Set(types)) for (const b of new Set(types)) if (a !== b) want.push(`${a}->${b}`)
+    const lacking = want.filter((k) => !cross.has(k))
+    const desc = want.map((k) => `${k}:${cross.get(k) ?? 0}`).join(' ')
+    if (lacking.length === 0 && missing.length === 0) ok(`${tag}: nodes hold peers of the other implementations in their meshes`, t2, `[nodes with such a mesh peer ${desc}]`)
+    else fail(`${tag}: nodes hold peers of the other implementations in their meshes`, t2, `${desc}; ${missing.join(', ')}`)
+  }
+  return net
+}
+
+// Publishes count messages of size bytes from each of the publishers, then
+// checks delivery. payload(i, k) gives the bytes.
+async function round (net, name, publishers, count, size, { hex, binary, nosign, timeoutMs }) {
+  const t0 = now()
+  const { nodes } = net
+  const sent = [] // { node, data (Buffer) }
+  for (const p of publishers) {
+    for (let k = 0; k < count; k++) {
+      let data
+      if (binary) {
+        data = randomBytes(size)
+      } else {
+        const head = `${net.tag}/${name}/${p.name}/${k}/`
+        data = Buffer.from(head + randomBytes(size).toString('base64').slice(0, size - head.length))
+      }
+      sent.push({ node: p, data, key: data.toString('hex') })
+      p.write(hex ? data.toString('hex') : data.toString('latin1'))
+    }
+  }
+  const keyOf = (m) => m.data_hex ?? Buffer.from(m.data, 'utf8').toString('hex')
+  const want = new Map(sent.map((s) => [s.key, s]))
+  const got = () => nodes.map((x) => {
+    const m = new Map()
+    for (const l of x.events('message')) {
+      const k = keyOf(l)
+      if (!want.has(k)) continue
+      if (!m.has(k)) m.set(k, [])
+      m.get(k).push(l)
+    }
+    return m
+  })
+  const complete = () => got().every((m, i) => sent.every((s) => s.node === nodes[i] || m.has(s.key)))
+  const delivered = await waitFor(complete, timeoutMs)
+  await sleep(300) // let any duplicate show up
+  const g = got()
+  const problems = []
+  const errors = nodes.flatMap((x) => x.events('publish_error').map((e) => `${x.name}: publish_error ${e.error}`))
+  problems.push(...errors)
+  let own = 0
+  const ids = new Map() // key -> Set of ids seen
+  for (let i = 0; i < nodes.length; i++) {
+    for (const s of sent) {
+      const ms = g[i].get(s.key) ?? []
+      if (s.node === nodes[i]) {
+        own += ms.length
+        if (ms.length > 1) problems.push(`${nodes[i].name} delivered its own message ${ms.length} times`)
+      } else if (ms.length !== 1) {
+        problems.push(`${nodes[i].name} delivered ${s.node.name}'s message ${ms.length} times`)
+      }
+      for (const m of ms) {
+        if (!ids.has(s.key)) ids.set(s.key, new Set())
+        ids.get(s.key).add(m.id)
+        if (m.topic !== TOPIC) problems.push(`${nodes[i].name}: topic ${m.topic}`)
+        if (nosign) {
+          if (m.from !== '' || m.seqno !== '') problems.push(`${nodes[i].name}: from/seqno ${m.from}/${m.seqno} under StrictNoSign`)
+          const h = createHash('sha256').update(s.data).digest('hex')
+          if (m.id !== h) problems.push(`${nodes[i].name}: id ${m.id.slice(0, 16)}.. is not sha256(data) ${h.slice(0, 16)}..`)
+        } else {
+          if (m.from !== s.node.expectedId) problems.push(`${nodes[i].name}: from ${m.from}, expected ${s.node.expectedId}`)
+          if (!/^[0-9]+$/.test(m.seqno)) problems.push(`${nodes[i].name}: seqno ${m.seqno}`)
+          // default id: from (the peer id's multihash bytes) ‖ seqno (8 bytes, big endian)
+          if (/^[0-9]+$/.test(m.seqno)) {
+            const expect = peerIdBytesOfSeed(s.node.keySeed).toString('hex') + BigInt(m.seqno).toString(16).padStart(16, '0')
+            if (m.id !== expect) problems.push(`${nodes[i].name}: id ${m.id.slice(0, 20)}.. is not from ‖ seqno ${expect.slice(0, 20)}..`)
+          }
+        }
+        if (!!binary !== (m.data_hex != null)) problems.push(`${nodes[i].name}: ${binary ? 'binary data printed as text' : 'text printed as data_hex'}`)
+      }
+    }
+  }
+  for (const [k, set] of ids) if (set.size > 1) problems.push(`message ${k.slice(0, 16)}.. has ${set.size} different ids: ${[...set].map((x) => x.slice(0, 20)).join(' ')}`)
+  const total = sent.length * (nodes.length - 1)
+  const label = `${net.tag}: ${name}: ${sent.length} messages of ${size} B from ${publishers.map((p) => p.name).join(',')} reach every other node exactly once`
+  if (!delivered) problems.unshift(`not all delivered within ${timeoutMs} ms`)
+  if (problems.length === 0) ok(label, t0, `[${total} deliveries, ${own} own messages delivered back]`)
+  else fail(label, t0, problems.slice(0, 8).join('; ') + (problems.length > 8 ? `; ... (${problems.length})` : ''))
+}
+
+// IDONTWANT counted between implementations, as the difference of two stats
+// snapshots: sent as counted by the sender, received as counted by the
+// receiver, per ordered pair of implementations.
+function idontwantCheck (net, before, after, t0, label) {
+  const { nodes } = net
+  const tally = new Map()
+  const add = (k, n) => tally.set(k, (tally.get(k) ?? 0) + n)
+  for (let i = 0; i < nodes.length; i++) {
+    for (const dir of ['idontwant_sent', 'idontwant_received']) {
+      for (const [p, n] of Object.entries(after[i][dir] ?? {})) {
+        const other = net.byId.get(p)
+        if (other == null || other.impl === nodes[i].impl) continue
+        const d = n - (before[i][dir]?.[p] ?? 0)
+        if (d <= 0) continue
+        if (dir === 'idontwant_sent') add(`${nodes[i].impl}->${other.impl} sent`, d)
+        else add(`${other.impl}->${nodes[i].impl} received`, d)
+      }
+    }
+  }
+  const want = []
+  for (const a of new Set(net.types)) {
+    for (const b of new Set(net.types)) {
+      if (a !== b) want.push(`${a}->${b} sent`, `${a}->${b} received`)
+    }
+  }
+  const desc = want.map((k) => `${k}:${tally.get(k) ?? 0}`).join(' ')
+  const lacking = want.filter((k) => !tally.has(k))
+  if (lacking.length === 0) ok(label, t0, `[message ids: ${desc}]`)
+  else fail(label, t0, `none for ${lacking.join(', ')} [${desc}]`)
+}
+
+async function stopNetwork (net) {
+  const t0 = now()
+  const { nodes } = net
+  // nodes that exited before (a PX hub) are judged by all their lines
+  const before = nodes.map((x) => x.exit == null ? x.lines.length : 0)
+  for (const x of nodes) if (x.exit == null) x.proc.kill('SIGTERM')
+  const done = await waitFor(() => nodes.every((x) => x.exit != null), 10000)
+  const bad = []
+  nodes.forEach((x, i) => {
+    if (x.exit == null) { bad.push(`${x.name} still running`); x.proc.kill('SIGKILL'); return }
+    if (x.exit.code !== 0) bad.push(`${x.name} exited ${JSON.stringify(x.exit)}`)
+    const tail = x.lines.slice(before[i])
+    if (tail.length === 0 || tail[tail.length - 1].event !== 'stats') bad.push(`${x.name}: last line is not stats`)
+    if (x.badLines.length > 0) bad.push(`${x.name}: ${x.badLines.length} stdout lines are not JSON, e.g. ${x.badLines[0].slice(0, 80)}`)
+  })
+  const label = `${net.tag}: SIGTERM: final stats line, exit 0`
+  if (done && bad.length === 0) ok(label, t0)
+  else fail(label, t0, bad.join('; ') || 'timeout')
+}
+
+// PX: a hub and one leaf of each implementation, the leaves connected only
+// to the hub. The hub leaves (SIGTERM: it unsubscribes, which sends PRUNE
+// with PX to its mesh peers); every leaf must print a px event naming the
+// other leaves, connect to them and graft them.
+async function pxScenario (hubImpl) {
+  const leaves = [...impls.keys()]
+  const types = [hubImpl, ...leaves]
+  const tag = `px-${hubImpl}-hub`
+  const f0 = failed
+  const net = await startNetwork(tag, ['--sign', 'strict'],
+    { types, edges: leaves.map((_, k) => [k + 1, 0]) })
+  if (failed === f0) {
+    const t0 = now()
+    const hub = net.nodes[0]
+    const ls = net.nodes.slice(1)
+    const before = ls.map((x) => x.lines.length)
+    hub.proc.kill('SIGTERM')
+    const want = (x) => ls.filter((y) => y !== x).map((y) => y.expectedId)
+    const pxOk = (x, i) => x.lines.slice(before[i]).some((l) => l.event === 'px' && l.from === hub.expectedId &&
+      l.topic === TOPIC && want(x).every((id) => l.peers.includes(id)))
+    const connOk = (x, i) => want(x).every((id) => x.lines.slice(before[i]).some((l) => l.event === 'peer_connected' && l.peer_id === id))
+    const graftOk = (x, i) => want(x).every((id) => x.lines.slice(before[i]).some((l) => l.event === 'graft' && l.peer_id === id))
+    await waitFor(() => ls.every((x, i) => pxOk(x, i) && connOk(x, i) && graftOk(x, i)), 10000)
+    const bad = []
+    ls.forEach((x, i) => {
+      if (!pxOk(x, i)) bad.push(`${x.name}: no px event from the hub naming the other leaves`)
+      else if (!connOk(x, i)) bad.push(`${x.name}: got PX but did not connect to the other leaves`)
+      else if (!graftOk(x, i)) bad.push(`${x.name}: connected but did not graft the other leaves`)
+    })
+    const label = `${tag}: PRUNE with PX from a leaving ${hubImpl} hub: ${ls.map((x) => x.name).join(', ')} get PX, connect and graft`
+    if (bad.length === 0) ok(label, t0)
+    else fail(label, t0, bad.join('; '))
+  }
+  await stopNetwork(net)
+}
+
+// ---- main ------------------------------------------------------------------
+
+const tAll = now()
+console.log(`gossipsub selftest: mix ${mix.join(',')}, seed ${seed}`)
+
+if (scenarios.has('strict')) {
+  const f0 = failed
+  const net = await startNetwork('strict', ['--sign', 'strict', '--hex'])
+  if (failed === f0) {
+    await round(net, '1KiB', net.nodes, 2, 1024, { hex: true, timeoutMs: 20000 })
+    const pubs = [...new Set(net.types)].map((impl) => net.nodes.find((x) => x.impl === impl))
+    const t0 = now()
+    const before = await Promise.all(net.nodes.map((x) => x.stats()))
+    await round(net, '500KiB', pubs, 1, 500 * 1024, { hex: true, binary: true, timeoutMs: 30000 })
+    await sleep(500)
+    const after = await Promise.all(net.nodes.map((x) => x.stats()))
+    if (impls.size > 1) idontwantCheck(net, before, after, t0, 'strict: IDONTWANT exchanged between implementations for the 500 KiB messages')
+  }
+  await stopNetwork(net)
+}
+if (scenarios.has('nosign')) {
+  const f0 = failed
+  const net = await startNetwork('nosign', ['--sign', 'none'])
+  if (failed === f0) await round(net, '1KiB', net.nodes, 2, 1024, { nosign: true, timeoutMs: 20000 })
+  await stopNetwork(net)
+}
+if (scenarios.has('px')) {
+  await Promise.all([...impls.keys()].map((hub) => pxScenario(hub)))
+}
+
+console.log(`gossipsub selftest: ${secs(tAll)} s${logDir ? `, node stderr in ${logDir}` : ''}`)
+console.log(`${passed} passed, ${failed} failed`)
+process.exit(failed === 0 ? 0 : 1)
