@@ -272,7 +272,7 @@ static int parse(demo *d, int argc, char **argv) {
   d->nmessages = 100;
   d->size = 1024;
   d->seed = 0x9e3779b97f4a7c15ull ^ lp2p_host_now();
-  for (int i = 0; i < argc; i++) {
+  for (int i = 0; i < argc; i += 2) {
     char *end = NULL;
     long v = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : -1;
     bool ok = end && *end == 0 && v > 0;
@@ -288,7 +288,6 @@ static int parse(demo *d, int argc, char **argv) {
     } else {
       return cli_usage_error(&cli_cmd_demo, "bad argument");
     }
-    i++;
   }
   return 0;
 }

@@ -4,21 +4,15 @@
 
 #include "base/mem.h"
 
-/* Makes room for `n` more bytes after the unread ones: slides them to the
- * front when that is enough, else grows geometrically. */
-static int reserve(lp2p_byteq *q, const lp2p_mem *mem, size_t n) {
-  if (n > SIZE_MAX - q->len) {
-    return LP2P_ERR_NOMEM;
-  }
-  size_t need = q->len + n;
-  if (q->head + need <= q->cap) {
-    return 0;
-  }
-  if (need <= q->cap) {
-    memmove(q->data, q->data + q->head, q->len);
-    q->head = 0;
-    return 0;
-  }
+/* Copies `n` unread bytes from offset `at` of the ring into `out`. */
+static void copy_out(const lp2p_byteq *q, size_t at, uint8_t *out, size_t n) {
+  size_t first = q->cap - at < n ? q->cap - at : n;
+  memcpy(out, q->data + at, first);
+  memcpy(out + first, q->data, n - first);
+}
+
+/* Grows the ring to hold `need` bytes, unwrapping the unread ones. */
+static int grow(lp2p_byteq *q, const lp2p_mem *mem, size_t need) {
   size_t cap = q->cap ? q->cap : 256;
   while (cap < need) {
     cap = cap > SIZE_MAX / 2 ? need : cap * 2;
@@ -28,7 +22,7 @@ static int reserve(lp2p_byteq *q, const lp2p_mem *mem, size_t n) {
     return LP2P_ERR_NOMEM;
   }
   if (q->len) {
-    memcpy(data, q->data + q->head, q->len);
+    copy_out(q, q->head, data, q->len);
   }
   lp2p_free(mem, q->data);
   q->data = data;
@@ -42,21 +36,25 @@ int lp2p_byteq_append(lp2p_byteq *q, const lp2p_mem *mem, const uint8_t *p,
   if (n == 0) {
     return 0;
   }
-  int rv = reserve(q, mem, n);
-  if (rv != 0) {
-    return rv;
+  if (n > SIZE_MAX - q->len) {
+    return LP2P_ERR_NOMEM;
   }
-  memcpy(q->data + q->head + q->len, p, n);
+  if (q->len + n > q->cap) {
+    int rv = grow(q, mem, q->len + n);
+    if (rv != 0) {
+      return rv;
+    }
+  }
+  size_t tail = (q->head + q->len) % q->cap;
+  size_t first = q->cap - tail < n ? q->cap - tail : n;
+  memcpy(q->data + tail, p, first);
+  memcpy(q->data, p + first, n - first);
   q->len += n;
   return 0;
 }
 
-const uint8_t *lp2p_byteq_peek(const lp2p_byteq *q) {
-  return q->data ? q->data + q->head : NULL;
-}
-
 void lp2p_byteq_consume(lp2p_byteq *q, const lp2p_mem *mem, size_t n) {
-  q->head += n;
+  q->head = (q->head + n) % (q->cap ? q->cap : 1);
   q->len -= n;
   if (q->len == 0) {
     lp2p_byteq_free(q, mem);
@@ -67,7 +65,7 @@ size_t lp2p_byteq_read(lp2p_byteq *q, const lp2p_mem *mem, uint8_t *out,
                        size_t cap) {
   size_t n = cap < q->len ? cap : q->len;
   if (n) {
-    memcpy(out, q->data + q->head, n);
+    copy_out(q, q->head, out, n);
     lp2p_byteq_consume(q, mem, n);
   }
   return n;

@@ -1,7 +1,8 @@
-/* A byte FIFO for stream buffers: contiguous storage with a read offset,
- * grown on demand and released when drained so that idle streams cost no
- * buffer. Callers enforce the bound (a window, a buffer limit) before
- * appending. */
+/* A byte FIFO for stream buffers: a ring that grows on demand and is
+ * released when drained, so that idle streams cost no buffer, and that
+ * never moves its bytes while it has room (a full stream buffer fed and
+ * drained in small steps would otherwise move all of it each time).
+ * Callers enforce the bound (a window, a buffer limit) before appending. */
 #ifndef LP2P_NET_BYTEQ_H
 #define LP2P_NET_BYTEQ_H
 
@@ -10,7 +11,7 @@
 typedef struct lp2p_byteq {
   uint8_t *data;
   size_t head; /* first unread byte */
-  size_t len;  /* unread bytes */
+  size_t len;  /* unread bytes, wrapping around the end of data */
   size_t cap;
 } lp2p_byteq;
 
@@ -20,8 +21,6 @@ int lp2p_byteq_append(lp2p_byteq *q, const lp2p_mem *mem, const uint8_t *p,
 /* Copies up to `cap` bytes out and consumes them; returns how many. */
 size_t lp2p_byteq_read(lp2p_byteq *q, const lp2p_mem *mem, uint8_t *out,
                        size_t cap);
-/* The unread bytes, without consuming them. */
-const uint8_t *lp2p_byteq_peek(const lp2p_byteq *q);
 /* Consumes `n` <= len bytes. */
 void lp2p_byteq_consume(lp2p_byteq *q, const lp2p_mem *mem, size_t n);
 void lp2p_byteq_free(lp2p_byteq *q, const lp2p_mem *mem);

@@ -461,14 +461,20 @@ int lp2p_mplex_recv(lp2p_mplex *x, const uint8_t *in, size_t len,
 
 /* ---- sending ----------------------------------------------------------- */
 
-static size_t put_frame(uint8_t *p, uint64_t id, unsigned flag,
-                        const uint8_t *data, size_t len) {
+/* The header of a frame of `len` bytes; returns its size. */
+static size_t put_header(uint8_t *p, uint64_t id, unsigned flag, size_t len) {
   int a = lp2p_uvarint_encode(id << 3 | flag, p, MAX_HDR);
   int b = lp2p_uvarint_encode(len, p + a, MAX_HDR);
+  return (size_t)(a + b);
+}
+
+static size_t put_frame(uint8_t *p, uint64_t id, unsigned flag,
+                        const uint8_t *data, size_t len) {
+  size_t h = put_header(p, id, flag, len);
   if (len) {
-    memcpy(p + a + b, data, len);
+    memcpy(p + h, data, len);
   }
-  return (size_t)(a + b) + len;
+  return h + len;
 }
 
 static size_t frame_size(uint64_t id, size_t len) {
@@ -487,10 +493,9 @@ static size_t emit_data(lp2p_mplex *x, mstream *s, uint8_t *p, size_t room) {
   if (frame_size(id, n) > room) {
     return 0; /* whole frames only: an empty buffer always has room */
   }
-  size_t w =
-      put_frame(p, id, our_flag(s, MSG_RECEIVER), lp2p_byteq_peek(&s->sbuf), n);
-  lp2p_byteq_consume(&s->sbuf, x->mem, n);
-  return w;
+  size_t h = put_header(p, id, our_flag(s, MSG_RECEIVER), n);
+  (void)lp2p_byteq_read(&s->sbuf, x->mem, p + h, n);
+  return h + n;
 }
 
 /* Writes the next frame of `s`; returns its size, 0 when nothing is due

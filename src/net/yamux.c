@@ -743,8 +743,7 @@ static size_t emit_stream(lp2p_yamux *y, ystream *s, uint8_t *p, size_t room,
    * buffering its payload, so a reader woken in between sees the end and
    * the payload is lost. */
   put_hdr(p, T_DATA, f, s->id, (uint32_t)n);
-  memcpy(p + HDR, lp2p_byteq_peek(&s->sbuf), n);
-  lp2p_byteq_consume(&s->sbuf, y->mem, n);
+  (void)lp2p_byteq_read(&s->sbuf, y->mem, p + HDR, n);
   s->send_window -= (uint32_t)n;
   flags_sent(s, f, now);
   return HDR + n;
