@@ -36,6 +36,7 @@ typedef struct node_run {
   uv_fs_t in_req; /* stdin as a file */
   char in_chunk[65536];
   int64_t in_offset;
+  uv_timer_t resume; /* polls a congested node until it drained */
   lp2p_buf line;
   bool line_too_long;
   bool stopping;
@@ -214,16 +215,61 @@ static void take_input(node_run *r, const char *p, size_t n) {
   }
 }
 
+static void on_stdin_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   (void)hint;
   node_run *r = h->data;
   *buf = uv_buf_init(r->in_chunk, sizeof(r->in_chunk));
 }
 
-static void on_stdin(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+/* Backpressure for a producer faster than the network: stdin is not read
+ * while the router holds more than this many bytes for its peers. */
+#define CONGESTED_BYTES (4u << 20)
+#define RESUME_POLL_MS 5
+
+static bool congested(node_run *r) {
+  lp2p_router_stats st;
+  lp2p_router_get_stats(lp2p_node_router(r->node), &st);
+  return st.queued_bytes > CONGESTED_BYTES;
+}
+
+static void on_file_read(uv_fs_t *req);
+
+static void read_file_chunk(node_run *r) {
+  uv_buf_t buf = uv_buf_init(r->in_chunk, sizeof(r->in_chunk));
+  uv_fs_read(&r->loop, &r->in_req, 0, &buf, 1, r->in_offset, on_file_read);
+}
+
+static void on_resume(uv_timer_t *t) {
+  node_run *r = t->data;
+  if (r->stopping || congested(r)) {
+    return;
+  }
+  uv_timer_stop(t);
+  if (r->in) {
+    uv_read_start(r->in, on_alloc, on_stdin_read);
+  } else {
+    read_file_chunk(r);
+  }
+}
+
+static void pause_if_congested(node_run *r) {
+  if (congested(r)) {
+    if (r->in) {
+      uv_read_stop(r->in);
+    }
+    uv_timer_start(&r->resume, on_resume, RESUME_POLL_MS, RESUME_POLL_MS);
+  } else if (!r->in) {
+    read_file_chunk(r);
+  }
+}
+
+static void on_stdin_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   node_run *r = s->data;
   if (n > 0) {
     take_input(r, buf->base, (size_t)n);
+    pause_if_congested(r);
   } else if (n < 0) {
     uv_read_stop(s); /* EOF: the node keeps running */
   }
@@ -238,16 +284,16 @@ static void on_file_read(uv_fs_t *req) {
   }
   take_input(r, r->in_chunk, (size_t)n);
   r->in_offset += n;
-  uv_buf_t buf = uv_buf_init(r->in_chunk, sizeof(r->in_chunk));
-  uv_fs_read(&r->loop, &r->in_req, 0, &buf, 1, r->in_offset, on_file_read);
+  pause_if_congested(r);
 }
 
 static void read_stdin(node_run *r) {
   uv_handle_type t = uv_guess_handle(0);
+  uv_timer_init(&r->loop, &r->resume);
+  r->resume.data = r;
   if (t == UV_FILE) {
     r->in_req.data = r;
-    uv_buf_t buf = uv_buf_init(r->in_chunk, sizeof(r->in_chunk));
-    uv_fs_read(&r->loop, &r->in_req, 0, &buf, 1, 0, on_file_read);
+    read_file_chunk(r);
     return;
   }
   if (t == UV_TTY) {
@@ -260,7 +306,7 @@ static void read_stdin(node_run *r) {
   }
   r->in = (uv_stream_t *)&r->in_handle;
   r->in->data = r;
-  uv_read_start(r->in, on_alloc, on_stdin);
+  uv_read_start(r->in, on_alloc, on_stdin_read);
 }
 
 /* ---- shutdown ----------------------------------------------------------- */
@@ -275,6 +321,9 @@ static void stop(node_run *r) {
   }
   if (r->in) {
     uv_close((uv_handle_t *)r->in, NULL);
+  }
+  if (r->resume.data) {
+    uv_close((uv_handle_t *)&r->resume, NULL);
   }
   uv_close((uv_handle_t *)&r->sigint, NULL);
   uv_close((uv_handle_t *)&r->sigterm, NULL);
