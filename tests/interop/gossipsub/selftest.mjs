@@ -175,7 +175,8 @@ class Node {
         try { this.lines.push(JSON.parse(line)) } catch { this.badLines.push(line) }
       }
     })
-    this.exited = new Promise((resolve) => this.proc.on('exit', (code, sig) => {
+    // 'close', not 'exit': only then has all of stdout been read
+    this.exited = new Promise((resolve) => this.proc.on('close', (code, sig) => {
       children.delete(this.proc)
       err?.end()
       out?.end()
@@ -185,6 +186,12 @@ class Node {
   }
 
   events (kind) { return this.lines.filter((l) => l.event === kind) }
+
+  // SIGTERM; remembers how many lines came before the first one
+  terminate () {
+    if (this.termAt == null) this.termAt = this.lines.length
+    if (this.exit == null) this.proc.kill('SIGTERM')
+  }
   write (line) { this.proc.stdin.write(line + '\n') }
 
   async stats (timeoutMs = 5000) {
@@ -282,29 +289,41 @@ async function startNetwork (tag, extraArgs, layout = null) {
   if (!up || bad.length > 0) { fail(name, t0, bad.join('; ') || 'timeout'); return net }
   ok(name, t0)
 
-  // The mesh: every graph neighbour in every mesh (degrees are below Dhi,
-  // so both libraries take all of them), or at least 10 s.
+  // The mesh. Usually every graph neighbour ends up in every mesh; but a
+  // node whose mesh already has Dlo peers grafts no more, so a neighbour of a
+  // node with more than Dlo neighbours may stay out. After 5 s it is enough
+  // that every mesh holds only connected peers, at least min(neighbours, 4)
+  // of them (4: below every library's Dlo), and that the meshes are
+  // symmetric (b in a's mesh exactly when a is in b's). Within 30 s.
   const t1 = now()
   let last = []
+  let full = false
+  const meshOf = (i) => new Set(last[i].mesh[TOPIC] ?? [])
+  const idx = new Map(nodes.map((x, i) => [x.expectedId, i]))
   const meshed = await waitFor(async () => {
     last = await Promise.all(nodes.map((x) => x.stats()))
-    return nodes.every((x, i) => [...graph.adj[i]].every((j) => (last[i].mesh[TOPIC] ?? []).includes(nodes[j].expectedId)))
-  }, 10000, 300)
+    full = nodes.every((x, i) => [...graph.adj[i]].every((j) => meshOf(i).has(nodes[j].expectedId)))
+    if (full) return true
+    if (now() - t1 < 5000) return false
+    return nodes.every((x, i) => {
+      const m = meshOf(i)
+      const connected = new Set(last[i].connected)
+      return m.size >= Math.min(graph.adj[i].size, 4) &&
+        [...m].every((p) => connected.has(p) && idx.has(p) && meshOf(idx.get(p)).has(x.expectedId))
+    })
+  }, 30000, 300)
   const sizes = last.map((s, i) => `${nodes[i].name}:${(s.mesh[TOPIC] ?? []).length}/${graph.adj[i].size}`).join(' ')
-  if (meshed) ok(`${tag}: meshes hold every connected neighbour`, t1, `[${sizes}]`)
-  else fail(`${tag}: meshes hold every connected neighbour`, t1, `mesh/neighbours ${sizes}`)
+  const label = `${tag}: meshes formed, symmetric, each with min(neighbours, 4) peers or more`
+  if (meshed) ok(label, t1, `[mesh/neighbours ${sizes}${full ? '' : ', not every neighbour'}]`)
+  else fail(label, t1, `mesh/neighbours ${sizes}`)
 
-  // Peers of other implementations in the meshes, seen from both ends.
+  // Peers of other implementations in the meshes: for every ordered pair of
+  // implementations (a, b), some node of a has a peer of b in its mesh.
   if (impls.size > 1) {
     const t2 = now()
     const cross = new Map() // "a->b" -> count of nodes of a with some b in mesh
-    const missing = []
     for (let i = 0; i < n; i++) {
-      const mesh = new Set(last[i].mesh[TOPIC] ?? [])
-      for (const j of graph.adj[i]) {
-        if (types[j] === types[i]) continue
-        if (!mesh.has(nodes[j].expectedId)) missing.push(`${nodes[i].name} lacks ${nodes[j].name}`)
-      }
+      const mesh = meshOf(i)
       for (const other of new Set(types)) {
         if (other === types[i]) continue
         if ([...mesh].some((p) => net.byId.get(p)?.impl === other)) {
@@ -312,12 +331,14 @@ async function startNetwork (tag, extraArgs, layout = null) {
         }
       }
     }
+    const crossEdges = graph.edges.filter(([a, b]) => types[a] !== types[b])
+    const crossMesh = crossEdges.filter(([a, b]) => meshOf(a).has(nodes[b].expectedId)).length
     const want = []
     for (const a of new Set(types)) for (const b of new Set(types)) if (a !== b) want.push(`${a}->${b}`)
     const lacking = want.filter((k) => !cross.has(k))
-    const desc = want.map((k) => `${k}:${cross.get(k) ?? 0}`).join(' ')
-    if (lacking.length === 0 && missing.length === 0) ok(`${tag}: nodes hold peers of the other implementations in their meshes`, t2, `[nodes with such a mesh peer ${desc}]`)
-    else fail(`${tag}: nodes hold peers of the other implementations in their meshes`, t2, `${desc}; ${missing.join(', ')}`)
+    const desc = want.map((k) => `${k}:${cross.get(k) ?? 0}`).join(' ') + `; mesh links on ${crossMesh} of ${crossEdges.length} cross edges`
+    if (lacking.length === 0) ok(`${tag}: nodes hold peers of the other implementations in their meshes`, t2, `[nodes with such a mesh peer ${desc}]`)
+    else fail(`${tag}: nodes hold peers of the other implementations in their meshes`, t2, desc)
   }
   return net
 }
@@ -434,15 +455,14 @@ function idontwantCheck (net, before, after, t0, label) {
 async function stopNetwork (net) {
   const t0 = now()
   const { nodes } = net
-  // nodes that exited before (a PX hub) are judged by all their lines
-  const before = nodes.map((x) => x.exit == null ? x.lines.length : 0)
-  for (const x of nodes) if (x.exit == null) x.proc.kill('SIGTERM')
+  // a second SIGTERM (to a PX hub still closing) must do no harm
+  for (const x of nodes) x.terminate()
   const done = await waitFor(() => nodes.every((x) => x.exit != null), 10000)
   const bad = []
-  nodes.forEach((x, i) => {
+  nodes.forEach((x) => {
     if (x.exit == null) { bad.push(`${x.name} still running`); x.proc.kill('SIGKILL'); return }
     if (x.exit.code !== 0) bad.push(`${x.name} exited ${JSON.stringify(x.exit)}`)
-    const tail = x.lines.slice(before[i])
+    const tail = x.lines.slice(x.termAt)
     if (tail.length === 0 || tail[tail.length - 1].event !== 'stats') bad.push(`${x.name}: last line is not stats`)
     if (x.badLines.length > 0) bad.push(`${x.name}: ${x.badLines.length} stdout lines are not JSON, e.g. ${x.badLines[0].slice(0, 80)}`)
   })
@@ -467,7 +487,7 @@ async function pxScenario (hubImpl) {
     const hub = net.nodes[0]
     const ls = net.nodes.slice(1)
     const before = ls.map((x) => x.lines.length)
-    hub.proc.kill('SIGTERM')
+    hub.terminate()
     const want = (x) => ls.filter((y) => y !== x).map((y) => y.expectedId)
     const pxOk = (x, i) => x.lines.slice(before[i]).some((l) => l.event === 'px' && l.from === hub.expectedId &&
       l.topic === TOPIC && want(x).every((id) => l.peers.includes(id)))

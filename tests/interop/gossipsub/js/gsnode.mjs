@@ -378,8 +378,9 @@ for (const topic of opts.topics) gs.subscribe(topic)
 
 emit({ event: 'listening', peer_id: self, addrs: node.getMultiaddrs().map(String) })
 
-// Each --peer is dialed at once, and again every 250 ms for about 5 s while
-// the dial fails: the peers of a test start at the same time.
+// Each --peer is dialed at once, and again every 250 ms for up to 20 s
+// while the dial fails: the peers of a test start at the same time (a js node
+// needs 1-3 s to listen, more than 5 s on a loaded machine).
 async function dialPeer (addr) {
   let ma
   try {
@@ -389,7 +390,7 @@ async function dialPeer (addr) {
     log(`bad --peer ${addr}: ${err.message}`)
     return
   }
-  const deadline = Date.now() + 5000
+  const deadline = Date.now() + 20000
   for (let attempt = 1; ; attempt++) {
     try {
       await node.dial(ma, { signal: AbortSignal.timeout(5000) })

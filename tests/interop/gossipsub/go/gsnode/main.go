@@ -434,10 +434,13 @@ func watchConns(h host.Host, s *state) {
 	})
 }
 
-// dial connects to one --peer, retrying for about 5 s: the peers of a test
-// start at the same time, so the remote may not listen yet. Each retry skips
-// the swarm's dial backoff, which would otherwise refuse the address for a
-// while after the first failure.
+// dial connects to one --peer, retrying every 250 ms for up to 20 s: the
+// peers of a test start at the same time, so the remote may not listen yet
+// (a js node needs 1-3 s to start, more than 5 s on a loaded machine). Each
+// retry skips the swarm's dial backoff, which would otherwise refuse the
+// address for a while after the first failure.
+const dialRetryWindow = 20 * time.Second
+
 func dial(ctx context.Context, h host.Host, addr string) {
 	m, err := ma.NewMultiaddr(addr)
 	if err != nil {
@@ -449,7 +452,7 @@ func dial(ctx context.Context, h host.Host, addr string) {
 		logf("bad --peer %s: %v", addr, err)
 		return
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(dialRetryWindow)
 	for attempt := 1; ; attempt++ {
 		dctx, cancel := context.WithTimeout(network.WithForceDirectDial(ctx, "gsnode retry"), 5*time.Second)
 		err = h.Connect(dctx, *ai)
@@ -678,7 +681,8 @@ func main() {
 		}
 		break
 	}
-	signal.Reset(syscall.SIGINT, syscall.SIGTERM)
+	// Further SIGINT/SIGTERM are ignored (still caught, never read): the
+	// shutdown below is bounded, and a test may signal twice.
 
 	// Final stats, then nothing more on stdout.
 	final := s.stats(h)
