@@ -111,6 +111,7 @@ int cli_parse_multiaddr(const char *text, lp2p_buf *out) {
   lp2p_errdetail err;
   int rv = lp2p_multiaddr_parse(text, out, &err);
   if (rv != 0) {
+    lp2p_buf_free(out);
     return cli_fail("'%s' is not a multiaddr: %s", text, err.msg);
   }
   return 0;

@@ -39,7 +39,8 @@ int cli_net_start(cli_net *n, const cli_net_opts *o,
 int cli_net_run(cli_net *n);
 /* Closes the host (gracefully) and ends the run with `status`. */
 void cli_net_stop(cli_net *n, int status);
-/* Parses a text multiaddr into `out`; prints the cause on failure. */
+/* Parses a text multiaddr into `out`; on failure frees `out` and prints
+ * the cause. */
 int cli_parse_multiaddr(const char *text, lp2p_buf *out);
 
 /* Whether `len` bytes are valid UTF-8. */
