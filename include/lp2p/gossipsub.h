@@ -235,12 +235,17 @@ typedef enum lp2p_router_event_type {
   LP2P_EV_PEER_UNSUBSCRIBED = 1,
   LP2P_EV_GRAFT = 2, /* a peer joined our mesh for a topic */
   LP2P_EV_PRUNE = 3, /* a peer left our mesh for a topic */
+  LP2P_EV_PX = 4,    /* a PRUNE from `peer` offered other peers */
 } lp2p_router_event_type;
 
 typedef struct lp2p_router_event {
   lp2p_router_event_type type;
   const lp2p_peer_id *peer;
   lp2p_bytes topic;
+  /* LP2P_EV_PX: the peer ids offered (bytes, not yet checked), before
+   * the router acts on them */
+  const lp2p_bytes *px;
+  size_t npx;
 } lp2p_router_event;
 
 typedef struct lp2p_router_callbacks {
@@ -440,6 +445,17 @@ LP2P_API size_t lp2p_router_mesh_peers(const lp2p_router *r,
 /* The score the router holds for a peer (0 while scoring is off). */
 LP2P_API double lp2p_router_peer_score(const lp2p_router *r,
                                        const lp2p_peer_id *peer);
+
+/* Per-peer counters, for tracing and interop tests. */
+typedef struct lp2p_router_peer_counters {
+  uint64_t idontwant_sent;     /* message ids we told it we have */
+  uint64_t idontwant_received; /* message ids it told us it has */
+} lp2p_router_peer_counters;
+
+/* Returns 0 or LP2P_ERR_NOT_FOUND (not a connected peer). */
+LP2P_API int lp2p_router_peer_counters_get(const lp2p_router *r,
+                                           const lp2p_peer_id *peer,
+                                           lp2p_router_peer_counters *out);
 
 /* A peer's score and the weighted contribution of each component (P1 to
  * P4 summed over topics with their topic weights, before the topic cap),

@@ -85,15 +85,36 @@ static void take_px(lp2p_router *r, const lp2p_rpc_prune *pr) {
   }
 }
 
+static void report_px(lp2p_router *r, const gs_peer *p, const gs_topic *t,
+                      const lp2p_rpc_prune *pr) {
+  lp2p_bytes ids[64];
+  size_t n = 0;
+  for (size_t i = 0; i < pr->npx && n < 64; i++) {
+    const lp2p_rpc_px *x = &r->rpc.px.items[pr->first_px + i];
+    if (x->peer_id.data) {
+      ids[n++] = x->peer_id;
+    }
+  }
+  if (r->cb.event) {
+    lp2p_router_event ev = {LP2P_EV_PX, &p->id, {t->name, t->name_len}, ids, n};
+    r->cb.event(r, &ev, r->user);
+  }
+}
+
 static void handle_prune(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
   for (size_t i = 0; i < r->rpc.prune.len; i++) {
     const lp2p_rpc_prune *pr = &r->rpc.prune.items[i];
     r->st.prune_received++;
     gs_topic *t = gs_topic_find(r, pr->topic.data, pr->topic.len);
-    if (!t || !t->joined || !gs_peers_has(&t->mesh, p)) {
+    if (!t || !t->joined) {
       continue;
     }
+    /* as go: the backoff and PX of a PRUNE count even when the peer was
+     * not in our mesh (a GRAFT of ours it refused) */
     gs_mesh_remove(r, t, p, now);
+    if (pr->npx) {
+      report_px(r, p, t, pr);
+    }
     /* obey the peer's backoff plus slack, at most a day; without one, use
      * ours so that we do not graft it again at the next heartbeat */
     lp2p_tstamp backoff = r->s.params.prune_backoff;
@@ -114,6 +135,7 @@ static void handle_idontwant(lp2p_router *r, gs_peer *p) {
   for (size_t i = 0; i < r->rpc.idontwant.len; i++) {
     const lp2p_rpc_ids *e = &r->rpc.idontwant.items[i];
     r->st.idontwant_received++;
+    p->idontwant_ids_received += e->count;
     for (size_t j = 0; j < e->count; j++) {
       if (p->dontwants >= r->s.params.max_idontwant_messages) {
         return; /* the seed's cap per heartbeat */

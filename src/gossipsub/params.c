@@ -34,7 +34,7 @@ void lp2p_router_params_default(lp2p_router_params *p) {
   p->idontwant_message_threshold = 1024;
   p->iwant_followup_time = 3 * LP2P_SECONDS;
   p->seen_ttl = 120 * LP2P_SECONDS;
-  p->flood_publish = true;
+  p->flood_publish = false; /* go-libp2p-pubsub v0.19.0 no longer floods */
   p->do_px = true;
 }
 

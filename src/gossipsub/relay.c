@@ -124,7 +124,9 @@ static void send_idontwant(lp2p_router *r, gs_topic *t, const gs_peer *from,
   for (size_t i = 0; i < t->mesh.len; i++) {
     gs_peer *p = t->mesh.items[i];
     if (p != from && p->proto >= LP2P_MESHSUB_12) {
+      uint64_t before = r->st.idontwant_sent;
       gs_queue_encoded(r, p, ctl->data, ctl->len, &r->st.idontwant_sent);
+      p->idontwant_ids_sent += r->st.idontwant_sent - before;
     }
   }
 }
@@ -187,8 +189,8 @@ static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
     return;
   }
   if (r->cb.received) {
-    lp2p_message view = {f->from, f->data, f->seqno, f->topic,
-                         {id, (size_t)n}, &from->id};
+    lp2p_message view = {f->from,  f->data,         f->seqno,
+                         f->topic, {id, (size_t)n}, &from->id};
     r->cb.received(r, &view, r->user);
   }
   uint64_t h = gs_id_hash(r, id, (size_t)n);

@@ -554,6 +554,18 @@ int lp2p_router_handle_expiry(lp2p_router *r, lp2p_tstamp now) {
 /* ---- statistics
  * -------------------------------------------------------------- */
 
+int lp2p_router_peer_counters_get(const lp2p_router *r,
+                                  const lp2p_peer_id *peer,
+                                  lp2p_router_peer_counters *out) {
+  const gs_peer *p = lp2p_map_get(&r->peers, peer->bytes, peer->len);
+  if (!p) {
+    return LP2P_ERR_NOT_FOUND;
+  }
+  out->idontwant_sent = p->idontwant_ids_sent;
+  out->idontwant_received = p->idontwant_ids_received;
+  return 0;
+}
+
 void lp2p_router_get_stats(const lp2p_router *r, lp2p_router_stats *st) {
   size_t it = 0;
   lp2p_map_entry *e;

@@ -82,6 +82,8 @@ struct lp2p_router_peer {
   int iasked;         /* message ids we asked for by IWANT */
   int invalid_iwants; /* IWANT ids we could not or would not answer */
   int dontwants;      /* IDONTWANT ids received */
+  /* message ids in IDONTWANTs each way, for lp2p_router_peer_counters */
+  uint64_t idontwant_ids_sent, idontwant_ids_received;
   /* ids the peer does not want: id hash -> heartbeat it came in + 1 */
   lp2p_u64map dontwant;
   gs_speer *sp; /* its score record */

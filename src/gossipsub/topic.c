@@ -73,7 +73,7 @@ const lp2p_mesh_params *gs_topic_params(const lp2p_router *r,
 void gs_event(lp2p_router *r, lp2p_router_event_type type, const gs_peer *p,
               const gs_topic *t) {
   if (r->cb.event) {
-    lp2p_router_event ev = {type, &p->id, {t->name, t->name_len}};
+    lp2p_router_event ev = {type, &p->id, {t->name, t->name_len}, NULL, 0};
     r->cb.event(r, &ev, r->user);
   }
 }

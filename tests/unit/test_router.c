@@ -746,7 +746,10 @@ static void flood_publish_sends_to_every_subscriber(void **state) {
   (void)state;
   th_router t;
   lp2p_peer_id ids[20];
-  new_router(&t, NULL);
+  lp2p_router_settings fs;
+  th_settings(&fs, 1);
+  fs.params.flood_publish = true; /* off by default, as in go v0.19 */
+  new_router(&t, &fs);
   assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   add_subscribed(&t, 20, LP2P_MESHSUB_12, false, ids);
   int n =

@@ -524,11 +524,15 @@ static void below_gossip_threshold_no_ihave_iwant(void **state) {
   th_router_del(&t);
 }
 
+static void flood(lp2p_router_settings *s) {
+  s->params.flood_publish = true;
+}
+
 static void below_publish_threshold_no_flood_publish(void **state) {
   (void)state;
   th_router t;
   lp2p_peer_id ids[3];
-  scored_router(&t, NULL, NULL);
+  scored_router(&t, NULL, flood);
   for (int i = 0; i < 3; i++) {
     th_rpc m;
     th_add_peer(&t, (uint8_t)(10 + i), LP2P_MESHSUB_12, false, &ids[i]);
