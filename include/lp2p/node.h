@@ -54,8 +54,8 @@ typedef struct lp2p_node_callbacks {
   void (*router_event)(lp2p_node *n, const lp2p_router_event *ev, void *user);
   /* Required when router.msg_id is LP2P_MSG_ID_CALLBACK: the id of `msg`,
    * as the router's msg_id callback. */
-  int (*msg_id)(lp2p_node *n, const lp2p_message *msg, uint8_t *out,
-                size_t cap, void *user);
+  int (*msg_id)(lp2p_node *n, const lp2p_message *msg, uint8_t *out, size_t cap,
+                void *user);
   /* Optional tracing: every copy of a message received, duplicates
    * included (the router's `received`). */
   void (*received)(lp2p_node *n, const lp2p_message *msg, void *user);
@@ -68,7 +68,8 @@ LP2P_API int lp2p_node_new(lp2p_node **out, struct uv_loop_s *loop,
                            const lp2p_node_callbacks *cb, const lp2p_mem *mem,
                            void *user, lp2p_errdetail *err);
 /* Leaves every topic (PRUNE with backoff to mesh peers), flushes what is
- * queued, closes every connection and frees the node; `done` (may be NULL)
+ * queued, waits 200 ms for the peers to read it, closes every connection
+ * and frees the node; `done` (may be NULL)
  * runs once everything is released. Returns 0 or LP2P_ERR_STATE. */
 LP2P_API int lp2p_node_close(lp2p_node *n, void (*done)(void *user),
                              void *user);

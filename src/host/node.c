@@ -63,8 +63,7 @@ static int on_msg_id(lp2p_router *r, const lp2p_message *msg, uint8_t *out,
                       : LP2P_ERR_INVALID_ARG;
 }
 
-static void on_received(lp2p_router *r, const lp2p_message *msg,
-                        void *user) {
+static void on_received(lp2p_router *r, const lp2p_message *msg, void *user) {
   (void)r;
   lp2p_node *n = user;
   if (n->cb.received) {
@@ -168,8 +167,8 @@ void node_after_router(lp2p_node *n) {
     np->dirty_next = NULL;
     node_peer_flush(np);
   }
-  if (uv_is_closing((uv_handle_t *)&n->timer)) {
-    return;
+  if (n->closing || uv_is_closing((uv_handle_t *)&n->timer)) {
+    return; /* the timer now counts the close's linger */
   }
   lp2p_tstamp t = lp2p_router_expiry(n->router), now = lp2p_host_now();
   uint64_t ms =
@@ -318,6 +317,11 @@ static void on_host_closed(void *user) {
   uv_close((uv_handle_t *)&n->timer, free_node);
 }
 
+static void on_linger_done(uv_timer_t *t) {
+  lp2p_node *n = t->data;
+  (void)lp2p_host_close(n->host, on_host_closed, n);
+}
+
 int lp2p_node_close(lp2p_node *n, void (*done)(void *user), void *user) {
   if (n->closing) {
     return LP2P_ERR_STATE;
@@ -337,8 +341,11 @@ int lp2p_node_close(lp2p_node *n, void (*done)(void *user), void *user) {
       (void)lp2p_stream_close(np->out);
     }
   }
-  uv_timer_stop(&n->timer);
-  return lp2p_host_close(n->host, on_host_closed, n);
+  /* the PRUNEs are on their way: give the peers a moment to read them
+   * before the connections close (js aborts a closing connection's
+   * streams before its pubsub handler has read what they hold) */
+  uv_timer_start(&n->timer, on_linger_done, NODE_CLOSE_LINGER_MS, 0);
+  return 0;
 }
 
 lp2p_host *lp2p_node_host(const lp2p_node *n) {

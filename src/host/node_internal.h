@@ -13,6 +13,9 @@
 #define NODE_READ_CHUNK (64u * 1024u)
 #define NODE_MAX_TOPICS 64
 #define NODE_MAX_DIRECT 64
+/* Time between the last PRUNEs of lp2p_node_close and closing the
+ * connections. */
+#define NODE_CLOSE_LINGER_MS 200
 
 typedef struct node_peer {
   lp2p_node *node;

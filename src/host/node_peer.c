@@ -167,7 +167,9 @@ void node_peer_stream(lp2p_stream *s, void *user) {
   }
   np->in = s;
   lp2p_stream_set_callbacks(s, &cb, np);
-  (void)lp2p_stream_close(s); /* we never write on the peer's stream */
+  /* we never write on the peer's stream, but must not close our side of
+   * it either: go-libp2p-pubsub reads its outgoing stream and takes the
+   * end of it as the peer gone */
 }
 
 /* ---- writing ------------------------------------------------------------ */
