@@ -240,13 +240,8 @@ static int target_addr(const interop *ix, int target, char *ip, size_t cap) {
 }
 
 static void peer_of(int node_id, lp2p_privkey *key, lp2p_peer_id *id) {
-  uint8_t seed[32] = {0};
-  uint32_t v = (uint32_t)node_id; /* little-endian int32, zeros after */
-  for (int i = 0; i < 4; i++) {
-    seed[i] = (uint8_t)(v >> (8 * i));
-  }
   lp2p_pubkey pub;
-  (void)lp2p_privkey_from_seed(LP2P_KEY_ED25519, seed, key);
+  cli_key_from_seed((uint32_t)node_id, key);
   (void)lp2p_privkey_public(key, &pub);
   (void)lp2p_peer_id_from_pubkey(&pub, id);
 }

@@ -5,6 +5,7 @@
 
 #include "metrics_http.h"
 #include "net.h"
+#include "node_peers.h"
 #include "params.h"
 
 #define MAX_ADDRS 32
@@ -19,6 +20,10 @@ typedef struct node_opts {
   lp2p_sign_policy sign;
   lp2p_msg_id_fn msg_id;
   bool hex, events;
+  bool has_seed;
+  uint32_t key_seed;
+  int flood_publish;         /* -1: the router's default */
+  lp2p_tstamp mesh_interval; /* 0: from the parameters */
 } node_opts;
 
 typedef struct node_run {
@@ -27,7 +32,8 @@ typedef struct node_run {
   lp2p_privkey key;
   lp2p_node *node;
   cli_metrics *metrics;
-  uv_signal_t sigint, sigterm;
+  node_peers peers;
+  uv_signal_t sigint, sigterm, sigusr1;
   uv_stream_t *in; /* a pipe or a tty */
   union {
     uv_pipe_t pipe;
@@ -68,7 +74,10 @@ static void print_seqno(const lp2p_bytes *seqno) {
 static void on_message(lp2p_node *n, const lp2p_message *m, void *user) {
   (void)n;
   node_run *r = user;
-  (void)r;
+  if (r->stopping) {
+    return; /* the final stats line was the last */
+  }
+  r->peers.delivered++;
   printf("{\"event\":\"message\",\"topic\":");
   cli_json_string(stdout, m->topic.data, m->topic.len);
   putchar(',');
@@ -92,6 +101,14 @@ static void on_peer(lp2p_node *n, const lp2p_peer_id *peer, bool up,
                     bool outbound, void *user) {
   (void)n;
   node_run *r = user;
+  if (r->stopping) {
+    return;
+  }
+  if (up) {
+    node_peers_up(&r->peers, peer);
+  } else {
+    node_peers_down(&r->peers, peer);
+  }
   if (!r->o.events) {
     return;
   }
@@ -107,20 +124,36 @@ static void on_peer(lp2p_node *n, const lp2p_peer_id *peer, bool up,
   fflush(stdout);
 }
 
+static void print_px(const lp2p_router_event *ev) {
+  printf(",\"peers\":[");
+  for (size_t i = 0, k = 0; i < ev->npx; i++) {
+    lp2p_peer_id id;
+    char text[LP2P_PEER_ID_TEXT_MAX];
+    if (lp2p_peer_id_from_bytes(ev->px[i].data, ev->px[i].len, &id) == 0) {
+      cli_peer_text(&id, text);
+      printf("%s\"%s\"", k++ ? "," : "", text);
+    }
+  }
+  putchar(']');
+}
+
 static void on_router_event(lp2p_node *n, const lp2p_router_event *ev,
                             void *user) {
   (void)n;
   node_run *r = user;
   static const char *const names[] = {"subscribed", "unsubscribed", "graft",
-                                      "prune"};
-  if (!r->o.events || (unsigned)ev->type > LP2P_EV_PRUNE) {
+                                      "prune", "px"};
+  if (!r->o.events || r->stopping || (unsigned)ev->type > LP2P_EV_PX) {
     return;
   }
   char id[LP2P_PEER_ID_TEXT_MAX];
   cli_peer_text(ev->peer, id);
-  printf("{\"event\":\"%s\",\"peer_id\":\"%s\",\"topic\":", names[ev->type],
-         id);
+  printf("{\"event\":\"%s\",\"%s\":\"%s\",\"topic\":", names[ev->type],
+         ev->type == LP2P_EV_PX ? "from" : "peer_id", id);
   cli_json_string(stdout, ev->topic.data, ev->topic.len);
+  if (ev->type == LP2P_EV_PX) {
+    print_px(ev);
+  }
   printf("}\n");
   fflush(stdout);
 }
@@ -148,14 +181,23 @@ static void print_listening(lp2p_node *n) {
 /* ---- publishing stdin --------------------------------------------------- */
 
 static int unhex_line(lp2p_buf *line) {
+  size_t start = 0, end = line->len;
+  while (start < end && strchr(" \t\r", line->data[start])) {
+    start++;
+  }
+  while (end > start && strchr(" \t\r", line->data[end - 1])) {
+    end--;
+  }
+  memmove(line->data, line->data + start, end - start);
+  line->len = end - start;
   if (line->len % 2) {
     return -1;
   }
   for (size_t i = 0; i < line->len; i += 2) {
     char b[3] = {(char)line->data[i], (char)line->data[i + 1], 0};
-    char *end;
-    long v = strtol(b, &end, 16);
-    if (*end || !((b[0] >= '0' && b[0] <= '9') || (b[0] | 32) >= 'a')) {
+    char *stop;
+    long v = strtol(b, &stop, 16);
+    if (*stop || !((b[0] >= '0' && b[0] <= '9') || (b[0] | 32) >= 'a')) {
       return -1;
     }
     line->data[i / 2] = (uint8_t)v;
@@ -185,6 +227,8 @@ static void publish_line(node_run *r) {
                              line->data, line->len, NULL, NULL);
   if (rv < 0) {
     publish_error(lp2p_strerror(rv));
+  } else {
+    r->peers.published++;
   }
 }
 
@@ -311,11 +355,21 @@ static void read_stdin(node_run *r) {
 
 /* ---- shutdown ----------------------------------------------------------- */
 
+/* The signal handlers stay until the node is closed: a second SIGTERM
+ * during the close is ignored rather than fatal. */
+static void on_node_closed(void *user) {
+  node_run *r = user;
+  uv_close((uv_handle_t *)&r->sigusr1, NULL);
+  uv_close((uv_handle_t *)&r->sigint, NULL);
+  uv_close((uv_handle_t *)&r->sigterm, NULL);
+}
+
 static void stop(node_run *r) {
   if (r->stopping) {
     return;
   }
   r->stopping = true;
+  node_dial_cancel_all();
   if (r->metrics) {
     cli_metrics_stop(r->metrics);
   }
@@ -325,22 +379,36 @@ static void stop(node_run *r) {
   if (r->resume.data) {
     uv_close((uv_handle_t *)&r->resume, NULL);
   }
-  uv_close((uv_handle_t *)&r->sigint, NULL);
-  uv_close((uv_handle_t *)&r->sigterm, NULL);
-  lp2p_node_close(r->node, NULL, NULL); /* PRUNE, flush, close */
+  lp2p_node_close(r->node, on_node_closed, r); /* PRUNE, flush, close */
 }
 
+static void print_stats(node_run *r) {
+  node_peers_print_stats(&r->peers, r->node, r->o.topics, r->o.ntopics);
+}
+
+/* SIGUSR1 prints the stats; SIGINT and SIGTERM print them a last time and
+ * stop. */
 static void on_signal(uv_signal_t *s, int signum) {
-  (void)signum;
-  stop(s->data);
+  node_run *r = s->data;
+  if (r->stopping) {
+    return;
+  }
+  print_stats(r);
+  if (signum != SIGUSR1) {
+    stop(r);
+  }
 }
 
 /* ---- setup -------------------------------------------------------------- */
 
 static int parse(int argc, char **argv, node_opts *o) {
+  o->flood_publish = -1;
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     bool takes = strcmp(a, "--hex") != 0 && strcmp(a, "--events") != 0;
+    char *end = NULL;
+    unsigned long long num = v ? strtoull(v, &end, 10) : 0;
+    bool is_num = end && *end == 0 && v[0] >= '0' && v[0] <= '9';
     if (takes && !v) {
       return cli_usage_error(&cli_cmd_node, "an option is missing its value");
     }
@@ -362,6 +430,15 @@ static int parse(int argc, char **argv, node_opts *o) {
     } else if (strcmp(a, "--msg-id") == 0 &&
                (!strcmp(v, "default") || !strcmp(v, "sha256"))) {
       o->msg_id = v[0] == 'd' ? LP2P_MSG_ID_FROM_SEQNO : LP2P_MSG_ID_SHA256;
+    } else if (strcmp(a, "--key-seed") == 0 && is_num && num <= UINT32_MAX) {
+      o->has_seed = true;
+      o->key_seed = (uint32_t)num;
+    } else if (strcmp(a, "--flood-publish") == 0 &&
+               (!strcmp(v, "on") || !strcmp(v, "off"))) {
+      o->flood_publish = v[1] == 'n';
+    } else if (strcmp(a, "--mesh-interval-ms") == 0 && is_num && num > 0 &&
+               num < 3600000) {
+      o->mesh_interval = (lp2p_tstamp)num * LP2P_MILLISECONDS;
     } else if (strcmp(a, "--hex") == 0) {
       o->hex = true;
     } else if (strcmp(a, "--events") == 0) {
@@ -380,9 +457,12 @@ static int parse(int argc, char **argv, node_opts *o) {
 static int make_node(node_run *r) {
   static const lp2p_node_callbacks cb = {
       .message = on_message, .peer = on_peer, .router_event = on_router_event};
-  if (r->o.key_path ? cli_load_key(r->o.key_path, &r->key) != 0
-                    : lp2p_privkey_generate(LP2P_KEY_ED25519, lp2p_host_rand,
-                                            NULL, &r->key) != 0) {
+  if (r->o.has_seed) {
+    cli_key_from_seed(r->o.key_seed, &r->key);
+  } else if (r->o.key_path
+                 ? cli_load_key(r->o.key_path, &r->key) != 0
+                 : lp2p_privkey_generate(LP2P_KEY_ED25519, lp2p_host_rand, NULL,
+                                         &r->key) != 0) {
     return r->o.key_path ? 1 : cli_fail("cannot make a key");
   }
   lp2p_node_settings s;
@@ -395,6 +475,12 @@ static int make_node(node_run *r) {
   if (r->o.params_path &&
       cli_params_load(r->o.params_path, &s.router.params) != 0) {
     return 1;
+  }
+  if (r->o.flood_publish >= 0) {
+    s.router.params.flood_publish = r->o.flood_publish;
+  }
+  if (r->o.mesh_interval) {
+    s.router.params.heartbeat_interval = r->o.mesh_interval;
   }
   lp2p_errdetail err;
   int rv = lp2p_node_new(&r->node, &r->loop, &s, &cb, NULL, r, &err);
@@ -439,7 +525,9 @@ static int start(node_run *r) {
   }
   if (rv == 0) {
     print_listening(r->node);
-    rv = each_addr(r, r->o.peers, r->o.npeers, false);
+  }
+  for (size_t i = 0; rv == 0 && i < r->o.npeers; i++) {
+    rv = node_dial_retrying(&r->loop, r->node, r->o.peers[i]);
   }
   return rv;
 }
@@ -462,9 +550,11 @@ static int run(int argc, char **argv) {
   if (rv == 0) {
     uv_signal_init(&r->loop, &r->sigint);
     uv_signal_init(&r->loop, &r->sigterm);
-    r->sigint.data = r->sigterm.data = r;
+    uv_signal_init(&r->loop, &r->sigusr1);
+    r->sigint.data = r->sigterm.data = r->sigusr1.data = r;
     uv_signal_start(&r->sigint, on_signal, SIGINT);
     uv_signal_start(&r->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&r->sigusr1, on_signal, SIGUSR1);
     rv = start(r);
     if (rv == 0) {
       read_stdin(r);
@@ -475,6 +565,7 @@ static int run(int argc, char **argv) {
   }
   uv_loop_close(&r->loop);
   lp2p_buf_free(&r->line);
+  node_peers_free(&r->peers);
   free(r);
   return rv;
 }
@@ -483,8 +574,9 @@ const cli_command cli_cmd_node = {
     "node",
     "run a GossipSub node",
     "usage: lp2p node [--listen MA]... [--peer MA]... [--topic T]...\n"
-    "                 [--key FILE] [--sign strict|none]\n"
+    "                 [--key FILE | --key-seed N] [--sign strict|none]\n"
     "                 [--msg-id default|sha256] [--params FILE]\n"
+    "                 [--flood-publish on|off] [--mesh-interval-ms N]\n"
     "                 [--metrics HOST:PORT] [--hex] [--events]\n\n"
     "Runs a GossipSub node (meshsub 1.2, 1.1, 1.0 and floodsub) listening\n"
     "on each --listen address (default /ip4/0.0.0.0/tcp/0), dialing each\n"
@@ -501,7 +593,13 @@ const cli_command cli_cmd_node = {
     "signing too. --params FILE takes router parameters as JSON with\n"
     "go-libp2p-pubsub's GossipSubParams names (durations in nanoseconds).\n"
     "--metrics serves Prometheus metrics at http://HOST:PORT/metrics.\n"
-    "SIGINT and SIGTERM leave every topic (PRUNE with backoff), flush and\n"
-    "exit 0. Without --key it uses a fresh Ed25519 identity.\n",
+    "--flood-publish sends our own messages to every subscriber (default\n"
+    "off, as go-libp2p-pubsub); --mesh-interval-ms sets the heartbeat.\n"
+    "--peer dials are retried for 20 s. SIGUSR1 prints a stats line\n"
+    "(meshes, peers, IDONTWANT ids per peer, published, delivered);\n"
+    "SIGINT and SIGTERM print it a last time, leave every topic (PRUNE\n"
+    "with backoff and PX), flush and exit 0. Without --key it uses a fresh\n"
+    "Ed25519 identity; --key-seed N the key whose seed is N as a\n"
+    "little-endian uint32 (the interop harnesses' convention).\n",
     run,
 };

@@ -249,3 +249,11 @@ void cli_print_identify(lp2p_conn *c, const lp2p_identify *id,
                    v.has_record && v.record_error == 0;
   printf(",\"signed_peer_record\":%s}\n", signed_ok ? "true" : "false");
 }
+
+void cli_key_from_seed(uint32_t n, lp2p_privkey *key) {
+  uint8_t seed[32] = {0};
+  for (int i = 0; i < 4; i++) {
+    seed[i] = (uint8_t)(n >> (8 * i));
+  }
+  (void)lp2p_privkey_from_seed(LP2P_KEY_ED25519, seed, key);
+}

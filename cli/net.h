@@ -57,6 +57,10 @@ void cli_json_multiaddr(FILE *f, const uint8_t *ma, size_t len);
  * protocols, listen_addrs, observed_addr, signed_peer_record. */
 void cli_print_identify(lp2p_conn *c, const lp2p_identify *id,
                         const char *event);
+/* The Ed25519 key whose 32-byte seed is `n` as a little-endian uint32
+ * followed by zeros: the gossipsub-interop harness's convention, which the
+ * interop test peers follow too. */
+void cli_key_from_seed(uint32_t n, lp2p_privkey *key);
 /* The peer id in base58 into `out` (LP2P_PEER_ID_TEXT_MAX bytes). */
 void cli_peer_text(const lp2p_peer_id *id, char *out);
 
