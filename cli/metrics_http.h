@@ -1,7 +1,5 @@
-/* The Prometheus endpoint of `lp2p node --metrics ADDR`: libmicrohttpd
- * answers GET /metrics from its own thread with a snapshot of the node's
- * metrics that the loop thread renders every second, so that the node is
- * only ever touched by its loop. */
+/* The Prometheus endpoint of `lp2p node --metrics ADDR`: GET /metrics on
+ * the node's own loop, answered with the metrics of the moment. */
 #ifndef LP2P_CLI_METRICS_HTTP_H
 #define LP2P_CLI_METRICS_HTTP_H
 
@@ -15,7 +13,7 @@ typedef struct cli_metrics cli_metrics;
  * literal; [::1]:9090 for IPv6). Returns NULL after printing the cause. */
 cli_metrics *cli_metrics_start(uv_loop_t *loop, lp2p_node *node,
                                const char *addr);
-/* Stops the server and the refresh timer (the loop frees the timer). */
+/* Stops the server and closes its clients (the loop frees them). */
 void cli_metrics_stop(cli_metrics *m);
 
 #endif

@@ -6,7 +6,7 @@ set -eu
 
 PKGS="build-essential cmake ninja-build pkg-config libsodium-dev
 libsecp256k1-dev libssl-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler
-libcmocka-dev libjansson-dev libmicrohttpd-dev python3"
+libcmocka-dev libjansson-dev python3"
 if [ "${1:-}" = "--fuzz" ]; then
   PKGS="$PKGS clang libclang-rt-14-dev"
 fi
