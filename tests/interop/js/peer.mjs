@@ -3,12 +3,18 @@
 // and implements the same CLI and JSON event lines as
 // tests/interop/go/peer/main.go:
 //
-//   node peer.mjs listen --muxer yamux|mplex [--key-seed N] [--echo]
+//   node peer.mjs listen --muxer yamux|mplex [--key-seed N] [--echo] [--sink]
+//                 [--no-limits]
 //   node peer.mjs dial MULTIADDR --muxer yamux|mplex [--key-seed N] --test T
 //                 [--timeout-s S]
 //
-// T is ping:N, identify, echo:S:B, halfclose or reset. One JSON object per
-// stdout line; diagnostics on stderr. Run it through run-peer.sh, which
+// T is ping:N, identify, echo:S:B, halfclose, reset or send:B. One JSON
+// object per stdout line; diagnostics on stderr. --sink and send:B are for
+// bench/run-host.sh: one stream of B bytes to a listener that reads and
+// drops them (/bench/sink/1.0.0, as bench/bench_host's sink), timed.
+// --no-limits (for the 1,000-connection benchmark) lifts js-libp2p's
+// connection manager limits (300 connections, 10 pending inbound, 5 per
+// second from one host) for loopback peers. Run it through run-peer.sh, which
 // installs the npm packages under the build tree.
 
 // js-libp2p 2.x and its dependencies call Promise.withResolvers, which Node
@@ -35,6 +41,9 @@ const { generateKeyPair, generateKeyPairFromSeed } = await import('@libp2p/crypt
 const { multiaddr } = await import('@multiformats/multiaddr')
 
 const ECHO = '/echo/1.0.0'
+// bench/bench_host's sink: the listener reads and drops every byte, and
+// closes the stream after the remote's half-close.
+const SINK = '/bench/sink/1.0.0'
 // js-libp2p allows 32 inbound / 64 outbound streams per protocol and
 // connection by default; the echo tests open more than that at once.
 const STREAM_LIMITS = { maxInboundStreams: 1024, maxOutboundStreams: 1024 }
@@ -60,7 +69,7 @@ function emit (obj) {
 
 function usage () {
   process.stderr.write(
-    'usage: peer.mjs listen --muxer yamux|mplex [--key-seed N] [--echo]\n' +
+    'usage: peer.mjs listen --muxer yamux|mplex [--key-seed N] [--echo] [--sink] [--no-limits]\n' +
     '       peer.mjs dial MULTIADDR --muxer yamux|mplex [--key-seed N] --test T [--timeout-s S]\n')
   process.exit(2)
 }
@@ -82,7 +91,7 @@ function identifyEvent (r) {
 function parseArgs (argv) {
   const [cmd, ...rest] = argv
   if (cmd !== 'listen' && cmd !== 'dial') usage()
-  const opts = { cmd, seed: null, echo: false, test: null, timeoutS: 60 }
+  const opts = { cmd, seed: null, echo: false, sink: false, noLimits: false, test: null, timeoutS: 60 }
   if (cmd === 'dial') {
     if (rest.length === 0 || rest[0].startsWith('-')) usage()
     opts.target = rest.shift()
@@ -94,6 +103,8 @@ function parseArgs (argv) {
       case '--muxer': opts.muxer = value(); break
       case '--key-seed': opts.seed = Number(value()); break
       case '--echo': opts.echo = true; break
+      case '--sink': opts.sink = true; break
+      case '--no-limits': opts.noLimits = true; break
       case '--test': opts.test = value(); break
       case '--timeout-s': opts.timeoutS = Number(value()); break
       default: usage()
@@ -108,7 +119,7 @@ function parseArgs (argv) {
 // "echo:4:1000" -> { name: 'echo', args: [4, 1000] }
 function parseTest (t) {
   const [name, ...rest] = t.split(':')
-  const arity = { ping: 1, identify: 0, echo: 2, halfclose: 0, reset: 0 }[name]
+  const arity = { ping: 1, identify: 0, echo: 2, halfclose: 0, reset: 0, send: 1 }[name]
   const args = rest.map(Number)
   if (arity === undefined || args.length !== arity ||
       !args.every(n => Number.isInteger(n) && n >= 1)) {
@@ -136,6 +147,10 @@ async function newNode (opts, listen) {
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [opts.muxer === 'yamux' ? yamux() : mplex(MPLEX_OPTIONS)],
+    // Allow-listed addresses skip the pending and rate limits.
+    ...(opts.noLimits
+      ? { connectionManager: { allow: ['/ip4/127.0.0.0/ipcidr/8'], maxConnections: 1e6 } }
+      : {}),
     services: {
       identify: identify({ agentVersion: `lp2p-interop-js/${libp2pVersion}` }),
       identifyPush: identifyPush({ agentVersion: `lp2p-interop-js/${libp2pVersion}` }),
@@ -186,6 +201,17 @@ async function echoHandler ({ stream, connection }) {
   }
 }
 
+// Reads and drops the stream until the remote half-closes, then closes it:
+// the far end of the send test.
+async function sinkHandler ({ stream }) {
+  try {
+    for await (const chunk of stream.source) void chunk
+    await stream.close()
+  } catch (err) {
+    stream.abort(err)
+  }
+}
+
 // A stream reset by the remote leaves its connection open; one that ends
 // with its connection closes it within moments.
 async function stillOpen (connection) {
@@ -201,6 +227,7 @@ async function runListen (opts) {
     emit({ event: 'disconnected', peer_id: e.detail.toString() }))
   node.addEventListener('peer:identify', (e) => emit(identifyEvent(e.detail)))
   if (opts.echo) await node.handle(ECHO, (data) => { void echoHandler(data) }, STREAM_LIMITS)
+  if (opts.sink) await node.handle(SINK, (data) => { void sinkHandler(data) })
 
   // A misbehaving remote must not take the reference peer down.
   process.on('unhandledRejection', (err) =>
@@ -304,6 +331,25 @@ async function testReset (node, conn) {
   await node.services.ping.ping(conn.remotePeer)
 }
 
+// Writes total bytes on one sink stream (the same 64 KiB piece again and
+// again: nothing modifies it), half-closes and waits for the listener's
+// close (it has read everything). Timed from the first write to that close,
+// as bench_host send times it.
+async function testSend (conn, total) {
+  const stream = await conn.newStream(SINK)
+  const piece = new Uint8Array(65536)
+  const start = performance.now()
+  await stream.sink((function * () {
+    for (let left = total; left > 0; left -= piece.length) {
+      yield left >= piece.length ? piece : piece.subarray(0, left)
+    }
+  })())
+  for await (const chunk of stream.source) void chunk
+  const seconds = (performance.now() - start) / 1000
+  await stream.close()
+  return { bytes: total, seconds, MBps: total / seconds / 1e6 }
+}
+
 async function testPing (node, conn, n) {
   for (let i = 0; i < n; i++) {
     // js opens a new stream per ping, so this includes the stream setup;
@@ -361,6 +407,7 @@ async function runDial (opts) {
         break
       case 'halfclose': await echoOnce(conn, pattern(0, 1000), false); break
       case 'reset': await testReset(node, conn); break
+      case 'send': extra = await testSend(conn, test.args[0]); break
     }
     await finish(null, extra)
   } catch (err) {

@@ -2,11 +2,16 @@
 // It speaks TCP + Noise + one muxer (yamux or mplex) + identify + ping, and
 // implements the same CLI and JSON event lines as tests/interop/js/peer.mjs:
 //
-//	peer listen --muxer yamux|mplex [--key-seed N] [--echo]
+//	peer listen --muxer yamux|mplex [--key-seed N] [--echo] [--sink] [--no-limits]
 //	peer dial MULTIADDR --muxer yamux|mplex [--key-seed N] --test T [--timeout-s S]
 //
-// T is ping:N, identify, echo:S:B, halfclose or reset. One JSON object per
-// stdout line; diagnostics on stderr.
+// T is ping:N, identify, echo:S:B, halfclose, reset or send:B. One JSON
+// object per stdout line; diagnostics on stderr. --sink and send:B are for
+// bench/run-host.sh: one stream of B bytes to a listener that reads and
+// drops them (/bench/sink/1.0.0, as bench/bench_host's sink), timed.
+// --no-limits (for the 1,000-connection benchmark) turns off go-libp2p's
+// resource manager and connection manager, whose defaults refuse that many
+// handshakes at once and trim above 192 connections.
 package main
 
 import (
@@ -30,6 +35,7 @@ import (
 
 	"github.com/libp2p/go-libp2p"
 	mplex "github.com/libp2p/go-libp2p-mplex"
+	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
@@ -43,6 +49,10 @@ import (
 )
 
 const echoProtocol = "/echo/1.0.0"
+
+// sinkProtocol is bench/bench_host's: the listener reads and drops every
+// byte, and closes the stream after the remote's half-close.
+const sinkProtocol = "/bench/sink/1.0.0"
 
 // linger is how long a dialer stays connected after its test, so that the
 // listener's own identify of us (started when the connection opened) can
@@ -142,7 +152,7 @@ func identity(seed int64) (crypto.PrivKey, error) {
 	return crypto.UnmarshalEd25519PrivateKey(ed25519.NewKeyFromSeed(s[:]))
 }
 
-func newHost(muxer string, seed int64, listen bool) (host.Host, error) {
+func newHost(muxer string, seed int64, listen, noLimits bool) (host.Host, error) {
 	key, err := identity(seed)
 	if err != nil {
 		return nil, err
@@ -167,6 +177,11 @@ func newHost(muxer string, seed int64, listen bool) (host.Host, error) {
 		opts = append(opts, libp2p.Muxer(mplex.ID, mplex.DefaultTransport))
 	default:
 		return nil, fmt.Errorf("unknown muxer %q", muxer)
+	}
+	if noLimits {
+		opts = append(opts,
+			libp2p.ResourceManager(&network.NullResourceManager{}),
+			libp2p.ConnectionManager(&connmgr.NullConnMgr{}))
 	}
 	if listen {
 		opts = append(opts, libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
@@ -199,6 +214,16 @@ func handleEcho(s network.Stream) {
 	}
 }
 
+// handleSink reads and drops the stream until the remote half-closes, then
+// closes it: the far end of the send test.
+func handleSink(s network.Stream) {
+	if _, err := io.Copy(io.Discard, s); err != nil {
+		s.Reset()
+		return
+	}
+	s.Close()
+}
+
 // stillOpen tells a reset of one stream from the end of its connection,
 // which the muxers report as the same ErrReset (go-mplex always, go-yamux
 // unless the remote sent GoAway): a stream reset by the remote leaves its
@@ -227,8 +252,8 @@ func watchEvents(sub event.Subscription) {
 	}
 }
 
-func runListen(muxer string, seed int64, echo bool) {
-	h, err := newHost(muxer, seed, true)
+func runListen(muxer string, seed int64, echo, sink, noLimits bool) {
+	h, err := newHost(muxer, seed, true, noLimits)
 	if err != nil {
 		die("%v", err)
 	}
@@ -241,6 +266,9 @@ func runListen(muxer string, seed int64, echo bool) {
 	}
 	if echo {
 		h.SetStreamHandler(echoProtocol, handleEcho)
+	}
+	if sink {
+		h.SetStreamHandler(sinkProtocol, handleSink)
 	}
 	addrs := make([]string, 0)
 	for _, a := range h.Addrs() {
@@ -351,6 +379,38 @@ func testReset(ctx context.Context, h host.Host, p peer.ID) error {
 	return pingOnce(ctx, h, p)
 }
 
+// testSend writes total bytes on one sink stream, half-closes and waits for
+// the listener's close (it has read everything). Timed from the first write
+// to that close, as bench_host send times it.
+func testSend(ctx context.Context, h host.Host, p peer.ID, total int) (map[string]any, error) {
+	s, err := h.NewStream(ctx, p, sinkProtocol)
+	if err != nil {
+		return nil, fmt.Errorf("open sink stream: %w", err)
+	}
+	chunk := make([]byte, 1<<16)
+	start := time.Now()
+	for left := total; left > 0; {
+		n := min(left, len(chunk))
+		if _, err := s.Write(chunk[:n]); err != nil {
+			s.Reset()
+			return nil, fmt.Errorf("write: %w", err)
+		}
+		left -= n
+	}
+	if err := s.CloseWrite(); err != nil {
+		s.Reset()
+		return nil, fmt.Errorf("close write: %w", err)
+	}
+	if _, err := io.Copy(io.Discard, s); err != nil {
+		s.Reset()
+		return nil, fmt.Errorf("read the sink's close: %w", err)
+	}
+	secs := time.Since(start).Seconds()
+	s.Close()
+	return map[string]any{"bytes": total, "seconds": secs,
+		"MBps": float64(total) / secs / 1e6}, nil
+}
+
 func pingOnce(ctx context.Context, h host.Host, p peer.ID) error {
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -378,7 +438,7 @@ func testPing(ctx context.Context, h host.Host, p peer.ID, n int) error {
 // parseTest splits "name:a:b" into its name and integer arguments.
 func parseTest(t string) (string, []int, error) {
 	parts := strings.Split(t, ":")
-	want := map[string]int{"ping": 1, "identify": 0, "echo": 2, "halfclose": 0, "reset": 0}
+	want := map[string]int{"ping": 1, "identify": 0, "echo": 2, "halfclose": 0, "reset": 0, "send": 1}
 	n, ok := want[parts[0]]
 	if !ok || len(parts)-1 != n {
 		return "", nil, fmt.Errorf("bad --test %q", t)
@@ -413,7 +473,7 @@ func runDial(target, muxer string, seed int64, test string, timeout time.Duratio
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 
-	h, err := newHost(muxer, seed, false)
+	h, err := newHost(muxer, seed, false, false)
 	if err != nil {
 		finish(err, nil)
 	}
@@ -447,6 +507,8 @@ func runDial(target, muxer string, seed int64, test string, timeout time.Duratio
 		err = echoOnce(ctx, h, info.ID, pattern(0, 1000), false)
 	case "reset":
 		err = testReset(ctx, h, info.ID)
+	case "send":
+		extra, err = testSend(ctx, h, info.ID, args[0])
 	}
 	sub.Close()
 	if err == nil {
@@ -460,7 +522,7 @@ func runDial(target, muxer string, seed int64, test string, timeout time.Duratio
 // ---- main ------------------------------------------------------------------
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: peer listen --muxer yamux|mplex [--key-seed N] [--echo]")
+	fmt.Fprintln(os.Stderr, "usage: peer listen --muxer yamux|mplex [--key-seed N] [--echo] [--sink] [--no-limits]")
 	fmt.Fprintln(os.Stderr, "       peer dial MULTIADDR --muxer yamux|mplex [--key-seed N] --test T [--timeout-s S]")
 	os.Exit(2)
 }
@@ -483,7 +545,9 @@ func main() {
 	muxer := fs.String("muxer", "", "yamux or mplex")
 	seed := fs.Int64("key-seed", -1, "derive the Ed25519 key from this number")
 	echo := fs.Bool("echo", false, "listen: serve "+echoProtocol)
-	test := fs.String("test", "", "dial: ping:N, identify, echo:S:B, halfclose or reset")
+	sink := fs.Bool("sink", false, "listen: serve "+sinkProtocol)
+	noLimits := fs.Bool("no-limits", false, "listen: no resource or connection manager")
+	test := fs.String("test", "", "dial: ping:N, identify, echo:S:B, halfclose, reset or send:B")
 	timeout := fs.Float64("timeout-s", 60, "dial: give up after this many seconds")
 	fs.Parse(rest)
 	if fs.NArg() != 0 || (*muxer != "yamux" && *muxer != "mplex") {
@@ -493,7 +557,7 @@ func main() {
 		die("--key-seed must fit in 32 bits")
 	}
 	if cmd == "listen" {
-		runListen(*muxer, *seed, *echo)
+		runListen(*muxer, *seed, *echo, *sink, *noLimits)
 		return
 	}
 	if *test == "" || *timeout <= 0 {
