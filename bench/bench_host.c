@@ -1,6 +1,10 @@
-/* Host benchmarks, the lp2p side of bench/run-host.sh:
+/* Host benchmarks, the lp2p side of bench/run-host.sh and run-node.sh:
  *   bench_host chacha               single-core ChaCha20-Poly1305 speed
  *                                   (libsodium), the bound of a stream
+ *   bench_host ed25519              single-core Ed25519 signatures and
+ *                                   verifications per second of 1 KiB
+ *                                   messages (libsodium, as lp2p signs and
+ *                                   verifies), the bound of a signed topic
  *   bench_host sink [--muxer M]     a host that reads and drops every byte
  *                                   of /bench/sink/1.0.0 streams; prints
  *                                   its listen address, then its RSS on
@@ -89,6 +93,38 @@ static int run_chacha(void) {
   } while (t < 2.0);
   printf("{\"chacha20poly1305_MBps\":%.1f}\n", (double)total / t / 1e6);
   return 0;
+}
+
+/* ---- ed25519 ----------------------------------------------------------- */
+
+static int run_ed25519(void) {
+  static uint8_t msg[1024];
+  uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+  uint8_t sig[crypto_sign_BYTES];
+  crypto_sign_keypair(pk, sk);
+  randombytes_buf(msg, sizeof(msg));
+  unsigned long signs = 0, verifies = 0, bad = 0;
+  double t0 = now_s(), ts, tv;
+  do {
+    for (int i = 0; i < 256; i++) {
+      msg[i] ^= 1; /* a different message each time */
+      crypto_sign_detached(sig, NULL, msg, sizeof(msg), sk);
+    }
+    signs += 256;
+    ts = now_s() - t0;
+  } while (ts < 1.0);
+  t0 = now_s();
+  do {
+    for (int i = 0; i < 256; i++) {
+      bad += crypto_sign_verify_detached(sig, msg, sizeof(msg), pk) != 0;
+    }
+    verifies += 256;
+    tv = now_s() - t0;
+  } while (tv < 2.0);
+  printf("{\"ed25519_sign_per_s\":%.0f,\"ed25519_verify_per_s\":%.0f,"
+         "\"message_bytes\":%zu,\"failed\":%lu}\n",
+         (double)signs / ts, (double)verifies / tv, sizeof(msg), bad);
+  return bad ? 1 : 0;
 }
 
 /* ---- sink --------------------------------------------------------------- */
@@ -330,12 +366,15 @@ static int run_conns(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   if (sodium_init() < 0 || argc < 2) {
-    fprintf(stderr, "usage: bench_host chacha | sink | send MA BYTES | "
-                    "conns MA N\n");
+    fprintf(stderr, "usage: bench_host chacha | ed25519 | sink | "
+                    "send MA BYTES | conns MA N\n");
     return 2;
   }
   if (strcmp(argv[1], "chacha") == 0) {
     return run_chacha();
+  }
+  if (strcmp(argv[1], "ed25519") == 0) {
+    return run_ed25519();
   }
   if (strcmp(argv[1], "sink") == 0) {
     return run_sink(argc - 2, argv + 2);
