@@ -16,10 +16,16 @@
  * (app scores and shared addresses set by the input, topic score
  * parameters set by it).
  *
+ * With scoring on it also checks that every score is finite and the
+ * gates: graylisted RPCs ignored whole, PX taken only at or above
+ * accept_px, disconnects asked only below graylist, our messages to
+ * peers below the publish threshold only through the mesh.
+ *
  * It found five bugs in src/gossipsub (a use after free on a GRAFT from an
  * unsubscribed peer, GRAFTs to backed-off fanout peers on join, messages
  * and control entries too large for any RPC, scores washed by a new
  * address), each now with a unit test in tests/unit. */
+#include <math.h>
 #include <string.h>
 
 #include "fuzz.h"
@@ -647,6 +653,7 @@ static void check_scores(void) {
     const gs_peer *p = e->value;
     FUZZ_CHECK(p->sp && lp2p_peer_id_equal(&p->sp->id, &p->id));
     double score = gs_score(r, p);
+    FUZZ_CHECK(isfinite(score));
     FUZZ_CHECK(H.scoring || score == 0);
     FUZZ_CHECK(lp2p_router_peer_score(r, &p->id) == score);
   }
@@ -842,6 +849,22 @@ static size_t pick_data(uint8_t flags, const uint8_t **data) {
   return len;
 }
 
+/* The publish gate: our message goes to peers below the publish
+ * threshold only when they are floodsub, direct or mesh peers (as go);
+ * flood publish and the fanout take none of them. */
+static void check_publish_gate(const uint8_t *topic, size_t tlen,
+                               const size_t *before) {
+  gs_topic *t = tlen ? lp2p_map_get(&H.r->topics, topic, tlen) : NULL;
+  for (int i = 0; H.scoring && i < NPEERS; i++) {
+    gs_peer *p = H.added[i] ? gs_peer_find(H.r, &ids[i]) : NULL;
+    if (!p || p->q.len <= before[i] || !gs_peer_is_mesh(p->proto) ||
+        p->direct || (t && gs_peers_has(&t->mesh, p))) {
+      continue;
+    }
+    FUZZ_CHECK(gs_score(H.r, p) >= H.r->score.p.thresholds.publish);
+  }
+}
+
 static void op_publish(void) {
   static uint8_t big[4096];
   static const uint8_t empty[1];
@@ -859,7 +882,13 @@ static void op_publish(void) {
   if (dlen == 0) {
     data = empty;
   }
+  size_t before[NPEERS];
+  for (int i = 0; i < NPEERS; i++) {
+    gs_peer *p = H.added[i] ? gs_peer_find(H.r, &ids[i]) : NULL;
+    before[i] = p ? p->q.len : 0;
+  }
   int rv = lp2p_router_publish(H.r, topic, tlen, data, dlen, id, &idlen, H.now);
+  check_publish_gate(topic, tlen, before);
   if (tlen == 0 || tlen > limits()->max_topic_len) {
     FUZZ_CHECK(rv == LP2P_ERR_INVALID_ARG);
   } else if (rv >= 0) {
@@ -1015,12 +1044,31 @@ static void build_rpc(lp2p_buf *body) {
   lp2p_buf_free(&ctl);
 }
 
+/* The score gates on what a peer sends: below the graylist threshold its
+ * RPC is ignored whole; PX is taken only from peers at or above
+ * accept_px. Scores do not change inside a receive (only heartbeats and
+ * decays recompute them). */
 static void recv_rpc(int from, const uint8_t *in, size_t len) {
+  gs_peer *p = H.added[from] ? gs_peer_find(H.r, &ids[from]) : NULL;
+  double score = p ? gs_score(H.r, p) : 0;
+  lp2p_router_stats before;
+  lp2p_router_get_stats(H.r, &before);
   H.op = OP_RECV;
   H.from = from;
   int rv = lp2p_router_recv_rpc(H.r, &ids[from], in, len, H.now);
   H.op = OP_OTHER;
   FUZZ_CHECK(rv == (H.added[from] ? 0 : LP2P_ERR_NOT_FOUND));
+  lp2p_router_stats after;
+  lp2p_router_get_stats(H.r, &after);
+  const lp2p_score_thresholds *th = &H.r->score.p.thresholds;
+  if (p && H.scoring && score < th->graylist) {
+    FUZZ_CHECK(after.rpcs_graylisted == before.rpcs_graylisted + 1);
+    FUZZ_CHECK(after.msgs_received == before.msgs_received &&
+               after.graft_received == before.graft_received);
+  }
+  if (after.px_received > before.px_received) {
+    FUZZ_CHECK(score >= th->accept_px);
+  }
 }
 
 static void op_recv_raw(void) {
