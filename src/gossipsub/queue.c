@@ -265,8 +265,10 @@ typedef struct rpc_plan {
 } rpc_plan;
 
 /* Chooses what goes in the next RPC: subscriptions, then control, then
- * messages, within max_rpc_size. Fields too large for any RPC are dropped
- * so that they cannot block the queue. */
+ * messages, within max_rpc_size and at most max_messages of them (the limit
+ * a receiver with our settings decodes: more, and it would drop the whole
+ * RPC as malformed). Fields too large for any RPC are dropped so that they
+ * cannot block the queue. */
 static void plan_rpc(lp2p_router *r, gs_queue *q, rpc_plan *pl) {
   size_t max = r->s.limits.max_rpc_size, first;
   /* the control field's own header takes at most 1 + 5 bytes */
@@ -286,7 +288,7 @@ static void plan_rpc(lp2p_router *r, gs_queue *q, rpc_plan *pl) {
   if (pl->ctl) {
     pl->body += lp2p_pb_len_field_size(LP2P_RPC_CONTROL, pl->ctl);
   }
-  while (pl->nmsgs < q->len) {
+  while (pl->nmsgs < q->len && pl->nmsgs < r->s.limits.max_messages) {
     gs_msg *m = q->msgs[(q->head + pl->nmsgs) % q->cap];
     size_t size = publish_field_size(m);
     if (pl->body + size > max) {

@@ -1054,6 +1054,50 @@ static void rpcs_are_split_at_max_rpc_size(void **state) {
   th_router_del(&t);
 }
 
+/* A receiver with the same limits decodes every RPC we send: with small
+ * messages, max_messages (not max_rpc_size) ends an RPC. */
+static void rpcs_are_split_at_max_messages(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_router_settings s;
+  lp2p_peer_id ids[1];
+  static uint8_t data[100];
+  th_settings(&s, 1);
+  s.limits.max_messages = 3;
+  new_router(&t, &s);
+  add_subscribed(&t, 1, LP2P_MESHSUB_12, false, ids);
+  th_drain_all(&t, TH_T0);
+  for (int i = 0; i < 10; i++) {
+    data[0] = (uint8_t)i;
+    lp2p_router_publish(t.r, T, data, sizeof(data), NULL, NULL, TH_T0);
+  }
+  const uint8_t *out;
+  ptrdiff_t n;
+  size_t msgs = 0, rpcs = 0;
+  lp2p_rpc rpc;
+  lp2p_rpc_limits lim = {.max_rpc_size = s.limits.max_rpc_size,
+                         .max_subscriptions = s.limits.max_subscriptions,
+                         .max_messages = s.limits.max_messages,
+                         .max_control = s.limits.max_control,
+                         .max_ids = s.limits.max_ids,
+                         .max_px = s.limits.max_px,
+                         .max_topic_len = s.limits.max_topic_len,
+                         .max_id_len = s.limits.max_id_len};
+  lp2p_rpc_init(&rpc, NULL);
+  while ((n = lp2p_router_pull(t.r, &ids[0], &out, TH_T0)) > 0) {
+    uint64_t len;
+    int h = lp2p_uvarint_decode(out, (size_t)n, &len);
+    assert_int_equal(lp2p_rpc_decode(&rpc, out + h, (size_t)len, &lim), 0);
+    assert_true(rpc.msgs.len <= 3);
+    msgs += rpc.msgs.len;
+    rpcs++;
+  }
+  lp2p_rpc_free(&rpc);
+  assert_int_equal(msgs, 10);
+  assert_int_equal(rpcs, 4);
+  th_router_del(&t);
+}
+
 static void malformed_rpc_is_dropped_and_counted(void **state) {
   (void)state;
   th_router t;
@@ -1566,6 +1610,7 @@ int main(void) {
       cmocka_unit_test(pending_validations_are_bounded),
       cmocka_unit_test(outbound_queue_is_bounded),
       cmocka_unit_test(rpcs_are_split_at_max_rpc_size),
+      cmocka_unit_test(rpcs_are_split_at_max_messages),
       cmocka_unit_test(malformed_rpc_is_dropped_and_counted),
       cmocka_unit_test(leave_prunes_mesh_with_unsubscribe_backoff),
       cmocka_unit_test(direct_peers_are_reconnected_every_ticks),
