@@ -328,6 +328,9 @@ LP2P_API int lp2p_router_recv_rpc(lp2p_router *r, const lp2p_peer_id *peer,
 /* The handle of a peer, or NULL when it is not added. */
 LP2P_API lp2p_router_peer *lp2p_router_peer_handle(lp2p_router *r,
                                                    const lp2p_peer_id *peer);
+/* Replaces the peer's lp2p_peer_info.user (the host moved the peer to
+ * another connection). */
+LP2P_API void lp2p_router_peer_set_user(lp2p_router_peer *p, void *user);
 /* lp2p_router_recv_rpc for a peer given by its handle. Returns 0 or
  * LP2P_ERR_NOMEM. */
 LP2P_API int lp2p_router_recv_rpc_from(lp2p_router *r, lp2p_router_peer *peer,

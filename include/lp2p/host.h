@@ -99,7 +99,7 @@ typedef enum lp2p_disconnect_reason {
   LP2P_DISCONNECT_PROTOCOL = 3,  /* the peer broke a protocol */
   LP2P_DISCONNECT_TIMEOUT = 4,   /* a handshake or keepalive timed out */
   LP2P_DISCONNECT_IDLE = 5,      /* no streams for idle_timeout */
-  LP2P_DISCONNECT_DUPLICATE = 6, /* another connection to the peer won */
+  LP2P_DISCONNECT_DUPLICATE = 6, /* the peer has 4 connections already */
   LP2P_DISCONNECT_LIMIT = 7,     /* max_connections reached */
   LP2P_DISCONNECT_NOMEM = 8,     /* an allocation failed */
 } lp2p_disconnect_reason;
@@ -183,7 +183,10 @@ typedef void (*lp2p_dial_cb)(lp2p_host *h, lp2p_conn *c, int err,
 LP2P_API int lp2p_host_dial(lp2p_host *h, const uint8_t *ma, size_t len,
                             lp2p_dial_cb cb, void *user, lp2p_errdetail *err);
 
-/* The open connection to `peer`, or NULL. */
+/* The oldest open connection to `peer` (the one to open streams on), or
+ * NULL. A peer may have up to 4: simultaneous dials both stay, as in
+ * go-libp2p and js-libp2p, which may run their streams on either; when
+ * the oldest ends, the next oldest takes its place. */
 LP2P_API lp2p_conn *lp2p_host_conn(const lp2p_host *h,
                                    const lp2p_peer_id *peer);
 /* Upgraded connections open now. */

@@ -301,6 +301,10 @@ lp2p_router_peer *lp2p_router_peer_handle(lp2p_router *r,
   return gs_peer_find(r, peer);
 }
 
+void lp2p_router_peer_set_user(gs_peer *p, void *user) {
+  p->user = user;
+}
+
 int lp2p_router_recv_rpc_from(lp2p_router *r, gs_peer *p, const uint8_t *rpc,
                               size_t len, lp2p_tstamp now) {
   r->st.rpcs_received++;

@@ -223,21 +223,9 @@ static void on_idle(uv_idle_t *idle) {
 
 /* ---- the peer table ----------------------------------------------------- */
 
-/* Of two connections to one peer, both sides keep the one dialed by the
- * peer with the smaller id, so that simultaneous dials leave one. */
-static const lp2p_peer_id *dialer_of(const lp2p_conn *c) {
-  return c->outbound ? &c->host->peer_id : &c->peer_id;
-}
-
-static bool wins_over(const lp2p_conn *c, const lp2p_conn *other) {
-  const lp2p_peer_id *a = dialer_of(c), *b = dialer_of(other);
-  if (lp2p_peer_id_equal(a, b)) {
-    return false; /* same dialer twice: the older one stays */
-  }
-  size_t n = a->len < b->len ? a->len : b->len;
-  int cmp = memcmp(a->bytes, b->bytes, n);
-  return cmp < 0 || (cmp == 0 && a->len < b->len);
-}
+/* A peer's upgraded connections: host->peers maps its id to the oldest,
+ * which carries the streams we open; the others follow it. Streams the
+ * peer opens are served on any of them. */
 
 static void complete_dial(lp2p_conn *c, lp2p_conn *with) {
   lp2p_dial_cb cb = c->dial_cb;
@@ -249,11 +237,55 @@ static void complete_dial(lp2p_conn *c, lp2p_conn *with) {
 
 void host_conn_unregister(lp2p_conn *c) {
   lp2p_host *h = c->host;
-  if (c->registered) {
-    c->registered = false;
-    lp2p_map_remove(&h->peers, c->peer_id.bytes, c->peer_id.len);
-    h->nready--;
+  if (!c->registered) {
+    return;
   }
+  c->registered = false;
+  h->nready--;
+  lp2p_conn *first = lp2p_map_get(&h->peers, c->peer_id.bytes, c->peer_id.len);
+  if (first != c) {
+    lp2p_conn *p = first;
+    while (p->same_peer_next != c) {
+      p = p->same_peer_next;
+    }
+    p->same_peer_next = c->same_peer_next;
+  } else {
+    /* the next oldest takes its place (no allocation: one out, one in) */
+    lp2p_map_remove(&h->peers, c->peer_id.bytes, c->peer_id.len);
+    if (c->same_peer_next) {
+      (void)lp2p_map_put(&h->peers, c->same_peer_next->peer_id.bytes,
+                         c->same_peer_next->peer_id.len, c->same_peer_next);
+    }
+  }
+  c->same_peer_next = NULL;
+}
+
+/* Adds c after the peer's other connections; false past the bound. */
+static bool register_conn(lp2p_conn *c) {
+  lp2p_host *h = c->host;
+  lp2p_conn *p = lp2p_map_get(&h->peers, c->peer_id.bytes, c->peer_id.len);
+  if (!p) {
+    if (lp2p_map_put(&h->peers, c->peer_id.bytes, c->peer_id.len, c) != 0) {
+      conn_fail(c, LP2P_DISCONNECT_NOMEM, LP2P_ERR_NOMEM, "out of memory");
+      return false;
+    }
+  } else {
+    int n = 1;
+    for (; p->same_peer_next; p = p->same_peer_next) {
+      n++;
+    }
+    if (n >= HOST_MAX_CONNS_PER_PEER) {
+      complete_dial(c,
+                    lp2p_map_get(&h->peers, c->peer_id.bytes, c->peer_id.len));
+      conn_fail(c, LP2P_DISCONNECT_DUPLICATE, 0,
+                "the peer has %d connections already", n);
+      return false;
+    }
+    p->same_peer_next = c;
+  }
+  c->registered = true;
+  h->nready++;
+  return true;
 }
 
 void host_conn_ready(lp2p_conn *c) {
@@ -262,24 +294,9 @@ void host_conn_ready(lp2p_conn *c) {
     c->counted_pending = false;
     h->npending_dials--;
   }
-  lp2p_conn *other = lp2p_map_get(&h->peers, c->peer_id.bytes, c->peer_id.len);
-  if (other && !wins_over(c, other)) {
-    complete_dial(c, other);
-    conn_fail(c, LP2P_DISCONNECT_DUPLICATE, 0,
-              "another connection to the peer was kept");
+  if (!register_conn(c)) {
     return;
   }
-  if (other) {
-    host_conn_unregister(other);
-    conn_fail(other, LP2P_DISCONNECT_DUPLICATE, 0,
-              "another connection to the peer was kept");
-  }
-  if (lp2p_map_put(&h->peers, c->peer_id.bytes, c->peer_id.len, c) != 0) {
-    conn_fail(c, LP2P_DISCONNECT_NOMEM, LP2P_ERR_NOMEM, "out of memory");
-    return;
-  }
-  c->registered = true;
-  h->nready++;
   c->announced = true;
   complete_dial(c, c);
   if (h->cb.connected && c->state == CONN_READY) {

@@ -20,6 +20,11 @@
 /* How long a closing connection may take to flush its last bytes. */
 #define CONN_LINGER (1 * LP2P_SECONDS)
 #define HOST_AGENT_MAX 256
+/* Upgraded connections kept to one peer (simultaneous dials, a peer that
+ * redials): go-libp2p and js-libp2p keep them all and may run streams on
+ * any, so none is closed for being a duplicate; a new one past this bound
+ * is. */
+#define HOST_MAX_CONNS_PER_PEER 4
 
 typedef struct host_handler {
   char *protocol;
@@ -128,7 +133,10 @@ struct lp2p_conn {
   bool handles_closing;
   bool counted_pending; /* counts in host->npending_dials */
   bool announced;       /* `connected` was called */
-  bool registered;      /* in host->peers */
+  bool registered;      /* one of its peer's connections in host->peers */
+  /* The peer's next connection: host->peers holds the oldest, the others
+   * follow it in the order they were upgraded. */
+  lp2p_conn *same_peer_next;
   lp2p_tstamp deadline; /* TCP connect, then the whole upgrade */
   lp2p_tstamp idle_since;
   lp2p_tstamp linger_until;

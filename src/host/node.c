@@ -147,11 +147,12 @@ static size_t on_peer_record(lp2p_router *r, const lp2p_peer_id *peer,
 static void on_disconnect(lp2p_router *r, const lp2p_peer_id *peer,
                           void *peer_user, void *user) {
   (void)r;
-  (void)peer;
-  (void)user;
-  node_peer *np = peer_user;
-  if (np->conn) {
-    (void)lp2p_conn_close(np->conn); /* graylisted */
+  (void)peer_user;
+  lp2p_node *n = user;
+  for (node_peer *np = n->peers; np; np = np->next) {
+    if (lp2p_peer_id_equal(&np->id, peer)) {
+      (void)lp2p_conn_close(np->conn); /* graylisted: every connection */
+    }
   }
 }
 

@@ -12,9 +12,19 @@ static size_t max_rpc(const lp2p_node *n) {
                                   : n->settings.router.limits.max_rpc_size;
 }
 
+/* A peer may have several connections (simultaneous dials): each has its
+ * node_peer, reading the RPCs of the pubsub stream the peer opens on it;
+ * our own pubsub stream runs on the oldest (the host's lp2p_host_conn),
+ * whose node_peer is the one the router knows. */
 node_peer *node_peer_of(const lp2p_node *n, const lp2p_peer_id *id) {
   lp2p_conn *c = lp2p_host_conn(n->host, id);
   return c ? lp2p_conn_user(c) : NULL;
+}
+
+/* The node_peer the router knows for np's peer, or NULL. */
+static node_peer *router_peer(node_peer *np) {
+  node_peer *first = np->added ? np : node_peer_of(np->node, &np->id);
+  return first && first->added ? first : NULL;
 }
 
 /* IPv4 mapped into IPv6, for the router's IP colocation score. */
@@ -57,8 +67,9 @@ static void reset_in(node_peer *np) {
 static void deliver_rpc(node_peer *np, const uint8_t *rpc, size_t len) {
   lp2p_node *n = np->node;
   n->stats.bytes_received += len;
-  if (len > 0 && np->added) {
-    (void)lp2p_router_recv_rpc_from(n->router, np->handle, rpc, len,
+  node_peer *known = router_peer(np);
+  if (len > 0 && known) {
+    (void)lp2p_router_recv_rpc_from(n->router, known->handle, rpc, len,
                                     lp2p_host_now());
   }
 }
@@ -131,7 +142,7 @@ static bool consume(node_peer *np, const uint8_t *p, size_t len) {
 static void in_readable(lp2p_stream *s, void *user) {
   node_peer *np = user;
   lp2p_node *n = np->node;
-  if (!np->added) {
+  if (!router_peer(np)) {
     return; /* read once the router knows the peer; the window waits */
   }
   for (;;) {
@@ -243,11 +254,14 @@ static void peer_dead(node_peer *np) {
 }
 
 static void out_closed(lp2p_stream *s, lp2p_stream_end why, void *user) {
-  (void)why;
   node_peer *np = user;
   if (np->out == s) {
     np->out = NULL;
-    peer_dead(np);
+    lp2p_buf_free(&np->rest); /* a torn RPC: the rest cannot follow */
+    np->rest_off = 0;
+    if (why != LP2P_STREAM_END_SESSION) {
+      peer_dead(np);
+    } /* else its connection is ending: node_peer_disconnected decides */
   }
 }
 
@@ -279,8 +293,12 @@ static void add_to_router(node_peer *np, lp2p_stream *s) {
   if (n->cb.peer) {
     n->cb.peer(n, &np->id, true, np->outbound, n->user);
   }
-  if (np->in) { /* it may have written before we were ready to read */
-    in_readable(np->in, np);
+  /* it may have written, on any of its connections, before we were ready
+   * to read */
+  for (node_peer *p = n->peers; p; p = p->next) {
+    if (p->in && lp2p_peer_id_equal(&p->id, &np->id)) {
+      in_readable(p->in, p);
+    }
   }
   node_after_router(n);
 }
@@ -293,14 +311,26 @@ static void on_out_open(lp2p_conn *c, lp2p_stream *s, int err, void *user) {
   np->opening = false;
   if (err != 0) {
     np->node->stats.streams_refused += err == LP2P_ERR_UNSUPPORTED;
+    peer_dead(np); /* when it took the peer over from a closed connection */
     return;
   }
   np->out = s;
   lp2p_stream_set_callbacks(s, &cb, np);
-  add_to_router(np, s);
+  if (np->added) {
+    node_peer_flush(np); /* what the router queued meanwhile */
+  } else {
+    add_to_router(np, s);
+  }
 }
 
 /* ---- connections -------------------------------------------------------- */
+
+static void open_out(node_peer *np) {
+  if (lp2p_conn_open_stream(np->conn, lp2p_pubsub_protocol_ids, 4, on_out_open,
+                            np) == 0) {
+    np->opening = true;
+  }
+}
 
 void node_peer_connected(lp2p_node *n, lp2p_conn *c) {
   if (n->closing) {
@@ -327,9 +357,8 @@ void node_peer_connected(lp2p_node *n, lp2p_conn *c) {
   }
   n->peers = np;
   lp2p_conn_set_user(c, np);
-  if (lp2p_conn_open_stream(c, lp2p_pubsub_protocol_ids, 4, on_out_open, np) ==
-      0) {
-    np->opening = true;
+  if (lp2p_host_conn(n->host, &np->id) == c) {
+    open_out(np);
   }
 }
 
@@ -350,12 +379,36 @@ void node_peer_identified(lp2p_node *n, lp2p_conn *c) {
                         id.signed_peer_record.len);
 }
 
+/* The connection our stream ran on ended but the peer has another (the
+ * oldest now, `next`): the router keeps the peer, mesh and all, and our
+ * stream is reopened there, as go-libp2p-pubsub respawns its writer.
+ * Removing and adding the peer instead would lose the subscriptions it
+ * sent, which it has no reason to send again. */
+static void move_to(node_peer *np, node_peer *next) {
+  next->added = true;
+  next->handle = np->handle;
+  lp2p_router_peer_set_user(next->handle, next);
+  np->added = false;
+  np->handle = NULL;
+}
+
 void node_peer_disconnected(lp2p_node *n, lp2p_conn *c) {
   node_peer *np = lp2p_conn_user(c);
   if (!np) {
     return;
   }
-  peer_dead(np);
+  node_peer *next = node_peer_of(n, &np->id);
+  if (next == np || n->closing) {
+    next = NULL;
+  }
+  if (np->added && next) {
+    move_to(np, next);
+  } else {
+    peer_dead(np);
+  }
+  if (next && !next->out && !next->opening) {
+    open_out(next);
+  }
   if (np->prev) {
     np->prev->next = np->next;
   } else {

@@ -860,6 +860,9 @@ static bool both_dialed(void *arg) {
   return d[0].done && d[1].done;
 }
 
+/* Simultaneous dials leave two connections on both sides, as in go-libp2p
+ * and js-libp2p (which may run their streams on either, so closing one
+ * would cut them); new streams go on the oldest. */
 static void test_simultaneous_dial(void **state) {
   (void)state;
   th_node a, b;
@@ -876,19 +879,69 @@ static void test_simultaneous_dial(void **state) {
   assert_int_equal(d[0].err, 0);
   assert_int_equal(d[1].err, 0);
   th_run_for(300);
-  assert_int_equal(lp2p_host_num_conns(a.host), 1);
-  assert_int_equal(lp2p_host_num_conns(b.host), 1);
-  lp2p_conn *ca = lp2p_host_conn(a.host, lp2p_host_peer_id(b.host));
-  lp2p_conn *cb = lp2p_host_conn(b.host, lp2p_host_peer_id(a.host));
-  assert_non_null(ca);
-  assert_non_null(cb);
-  lp2p_conn_info ia, ib;
-  lp2p_conn_info_get(ca, &ia);
-  lp2p_conn_info_get(cb, &ib);
-  assert_true(ia.outbound != ib.outbound); /* the same connection */
-  assert_int_equal(a.connected - a.disconnected, 1);
-  assert_int_equal(b.connected - b.disconnected, 1);
+  assert_int_equal(lp2p_host_num_conns(a.host), 2);
+  assert_int_equal(lp2p_host_num_conns(b.host), 2);
+  assert_int_equal(a.connected, 2);
+  assert_int_equal(a.disconnected, 0);
+  assert_int_equal(b.connected, 2);
+  assert_int_equal(b.disconnected, 0);
+  assert_non_null(lp2p_host_conn(a.host, lp2p_host_peer_id(b.host)));
+  assert_non_null(lp2p_host_conn(b.host, lp2p_host_peer_id(a.host)));
   th_node_close(&b);
+  th_node_close(&a);
+}
+
+static bool has_disconnected(void *arg) {
+  return ((th_node *)arg)->disconnected > 0;
+}
+
+/* One peer (one key, several hosts) dials a listener 5 times: 4
+ * connections are kept, the oldest carries new streams and, once it is
+ * closed, the next oldest takes its place; the 5th is closed at once. */
+static void test_connections_per_peer(void **state) {
+  (void)state;
+  enum { N = 5 };
+  th_node a, b[N];
+  th_dial d[N];
+  lp2p_conn *at_a[N - 1]; /* a's side of the kept ones, oldest first */
+  th_node_init(&a, 1, LP2P_KEY_ED25519);
+  th_node_start(&a);
+  th_node_listen(&a);
+  for (int i = 0; i < N; i++) {
+    th_node_init(&b[i], 2, LP2P_KEY_ED25519);
+    th_node_start(&b[i]);
+    th_dial_start(&b[i], &a, &d[i]);
+    th_run_until(th_dial_done, &d[i], 5000);
+    th_run_for(50);
+    if (i < N - 1) {
+      assert_int_equal(d[i].err, 0);
+      assert_int_equal(a.connected, i + 1);
+      at_a[i] = a.last_conn;
+    }
+  }
+  /* the 5th: closed by a before it was announced there */
+  th_run_until(has_disconnected, &b[N - 1], 5000);
+  assert_int_equal(b[N - 1].last_reason, LP2P_DISCONNECT_REMOTE);
+  assert_int_equal(a.connected, N - 1);
+  assert_int_equal(a.disconnected, 0);
+  assert_int_equal(lp2p_host_num_conns(a.host), N - 1);
+  const lp2p_peer_id *id = lp2p_host_peer_id(b[0].host);
+  assert_ptr_equal(lp2p_host_conn(a.host, id), at_a[0]);
+  th_node_close(&b[0]);
+  th_run_for(300);
+  assert_int_equal(lp2p_host_num_conns(a.host), N - 2);
+  assert_ptr_equal(lp2p_host_conn(a.host, id), at_a[1]);
+  th_node_close(&b[2]); /* one in the middle */
+  th_run_for(300);
+  assert_ptr_equal(lp2p_host_conn(a.host, id), at_a[1]);
+  th_node_close(&b[1]);
+  th_run_for(300);
+  assert_ptr_equal(lp2p_host_conn(a.host, id), at_a[3]);
+  th_node_close(&b[3]);
+  th_node_close(&b[4]);
+  th_run_for(300);
+  assert_null(lp2p_host_conn(a.host, id));
+  assert_int_equal(lp2p_host_num_conns(a.host), 0);
   th_node_close(&a);
 }
 
@@ -965,6 +1018,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_max_connections, setup, teardown),
       cmocka_unit_test_setup_teardown(test_max_streams, setup, teardown),
       cmocka_unit_test_setup_teardown(test_simultaneous_dial, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_connections_per_peer, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_reuse_connection, setup, teardown),
       cmocka_unit_test_setup_teardown(test_idle_timeout, setup, teardown),
       cmocka_unit_test_setup_teardown(test_close_connection, setup, teardown),

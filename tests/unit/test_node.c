@@ -269,6 +269,74 @@ static void test_delivery_large(void **state) {
   run_delivery(LP2P_STRICT_SIGN, 500 * 1024);
 }
 
+/* ---- two connections to one peer ------------------------------------------
+ */
+
+static bool pair_meshed(void *arg) {
+  net *w = arg;
+  for (int i = 0; i < 2; i++) {
+    lp2p_topic_stats ts;
+    if (lp2p_router_topic_stats(lp2p_node_router(w->n[i].node),
+                                (const uint8_t *)TOPIC, strlen(TOPIC),
+                                &ts) != 0 ||
+        ts.mesh != 1) {
+      return false;
+    }
+  }
+  return true;
+}
+
+static bool pair_received(void *arg) {
+  net *w = arg;
+  return w->n[0].received[1][w->msg_size & 3] &&
+         w->n[1].received[0][w->msg_size & 3];
+}
+
+static lp2p_conn *conn_to(net *w, int from, int to) {
+  return lp2p_host_conn(lp2p_node_host(w->n[from].node),
+                        lp2p_host_peer_id(lp2p_node_host(w->n[to].node)));
+}
+
+/* Both nodes dial each other at once: both connections stay (js-libp2p
+ * keeps both and may carry its pubsub streams on either). Messages flow
+ * once each way; when the connection our stream ran on closes, the stream
+ * is reopened on the other, the mesh forms again and messages flow. */
+static void test_simultaneous_connections(void **state) {
+  (void)state;
+  net *w = calloc(1, sizeof(*w));
+  w->count = 2;
+  node_start(w, 0, LP2P_STRICT_SIGN);
+  node_start(w, 1, LP2P_STRICT_SIGN);
+  node_connect(w, 0, 1);
+  node_connect(w, 1, 0);
+  th_run_until(pair_meshed, w, 10000);
+  th_run_for(300);
+  assert_int_equal(lp2p_host_num_conns(lp2p_node_host(w->n[0].node)), 2);
+  assert_int_equal(lp2p_host_num_conns(lp2p_node_host(w->n[1].node)), 2);
+  w->msg_size = 64; /* sequence 0 */
+  publish(w, 0, 0);
+  publish(w, 1, 0);
+  th_run_until(pair_received, w, 5000);
+
+  assert_int_equal(lp2p_conn_close(conn_to(w, 0, 1)), 0);
+  th_run_for(300);
+  assert_int_equal(lp2p_host_num_conns(lp2p_node_host(w->n[0].node)), 1);
+  th_run_until(pair_meshed, w, 10000);
+  w->msg_size = 65; /* sequence 1 */
+  publish(w, 0, 1);
+  publish(w, 1, 1);
+  th_run_until(pair_received, w, 5000);
+  th_run_for(300); /* late duplicates would show now */
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(w->n[i].unexpected, 0);
+    assert_int_equal(w->n[i].received[1 - i][0], 1);
+    assert_int_equal(w->n[i].received[1 - i][1], 1);
+    assert_int_equal(w->n[i].peers_up, 1);
+  }
+  net_close(w);
+  free(w);
+}
+
 /* ---- a peer closing PRUNEs its mesh ---------------------------------------
  */
 
@@ -585,6 +653,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_delivery_signed, setup, teardown),
       cmocka_unit_test_setup_teardown(test_delivery_unsigned, setup, teardown),
       cmocka_unit_test_setup_teardown(test_delivery_large, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_simultaneous_connections, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_close_prunes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_oversized_rpc, setup, teardown),
       cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),

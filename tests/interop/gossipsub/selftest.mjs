@@ -37,7 +37,7 @@ import { join } from 'node:path'
 function usage (msg) {
   if (msg) process.stderr.write(`selftest: ${msg}\n`)
   process.stderr.write('usage: selftest.mjs --impl NAME=COMMAND... [--mix NAME:COUNT,...] [--seed N] [--logs DIR] [--degree D]\n' +
-    '                    [--scenarios strict,nosign,px]\n')
+    '                    [--scenarios strict,nosign,px,mutual]\n')
   process.exit(2)
 }
 
@@ -46,7 +46,7 @@ let mixArg = null
 let seed = Number(process.env.LP2P_SELFTEST_SEED ?? (Date.now() % 1e9))
 let logDir = null
 let degree = 3
-let scenarios = new Set(['strict', 'nosign', 'px'])
+let scenarios = new Set(['strict', 'nosign', 'px', 'mutual'])
 {
   const a = process.argv.slice(2)
   while (a.length > 0) {
@@ -535,6 +535,20 @@ if (scenarios.has('nosign')) {
 }
 if (scenarios.has('px')) {
   await Promise.all([...impls.keys()].map((hub) => pxScenario(hub)))
+}
+// Mutual dials: every node dials every node of another implementation
+// (and is dialed by it) at start, so that pairs often end with two
+// connections, which go and js keep and may run their pubsub streams on
+// either (a node that closed one of them cut the other's stream).
+if (scenarios.has('mutual') && impls.size > 1) {
+  const names = [...impls.keys()]
+  const types = [...names, ...names]
+  const edges = []
+  types.forEach((a, i) => types.forEach((b, j) => { if (a !== b) edges.push([i, j]) }))
+  const f0 = failed
+  const net = await startNetwork('mutual', ['--sign', 'strict'], { types, edges })
+  if (failed === f0) await round(net, '1KiB', net.nodes, 2, 1024, { timeoutMs: 20000 })
+  await stopNetwork(net)
 }
 
 console.log(`gossipsub selftest: ${secs(tAll)} s${logDir ? `, node stderr in ${logDir}` : ''}`)
