@@ -1,0 +1,204 @@
+#!/bin/sh
+# Host benchmarks of issue 5, lp2p against js-libp2p and go-libp2p (the
+# interop tests' reference peers, tests/interop/{js,go}):
+#   - single-core ChaCha20-Poly1305 speed (bench_host chacha), the bound of
+#     one Noise stream;
+#   - bulk throughput of one stream on loopback, lp2p->lp2p, go->go and
+#     js->js, yamux and mplex: the dialer writes BYTES on one
+#     /bench/sink/1.0.0 stream, half-closes and waits for the listener's
+#     close (it read and dropped everything); timed inside the dialer from
+#     the first write to that close (bench_host send / peer --test send:B,
+#     so process start and connection set-up are not counted). MBps is the
+#     large transfer's average; steady_MBps is the rate of the difference
+#     between a small and a large transfer (no window ramp-up, no warm-up);
+#   - 1,000 concurrent connections to one host: lp2p hosts (bench_host conns,
+#     1,000 identities in one process) dial an lp2p listener (bench_host
+#     sink), a go and a js listener (peer listen --no-limits): time until
+#     all are upgraded and identified, and the listener's RSS growth per
+#     idle connection.
+# Each measurement runs RUNS times (default 3); best and median printed.
+# Targets (issue 5): lp2p >= 3x go's throughput, lp2p >= 0.5x the ChaCha
+# speed, <= 64 KiB per idle connection. It reports; it never fails on a
+# missed target.
+#   bench/run-host.sh [BUILD_DIR]
+# Environment: RUNS, MUXERS (default "yamux mplex"), IMPLS (default
+# "lp2p go js"), BYTES (lp2p and go, default 1 GiB), JS_BYTES (default
+# 256 MiB), CONNS (default 1000), CONN_IMPLS (default IMPLS).
+set -eu
+cd "$(dirname "$0")/.."
+build=${1:-build}
+bench="$build/bench/bench_host"
+[ -x "$bench" ] || { echo "build first: scripts/build.sh" >&2; exit 1; }
+. bench/lib.sh
+work="$build/bench-host"
+mkdir -p "$work"
+MUXERS=${MUXERS:-yamux mplex}
+IMPLS=${IMPLS:-lp2p go js}
+BYTES=${BYTES:-1073741824}
+JS_BYTES=${JS_BYTES:-268435456}
+CONNS=${CONNS:-1000}
+CONN_IMPLS=${CONN_IMPLS:-$IMPLS}
+
+# The reference peers, installed and built under the build tree.
+impls=
+for impl in $IMPLS; do
+  case "$impl" in
+    lp2p) impls="$impls lp2p" ;;
+    go)
+      if have_go && sh tests/interop/go/build.sh "$work/go" >&2; then
+        impls="$impls go"
+      else
+        echo "{\"skipped\":\"go\",\"why\":\"no go, or the go peer did not build\"}"
+      fi
+      ;;
+    js)
+      if have_npm && sh tests/interop/js/run-peer.sh "$work/js" install; then
+        impls="$impls js"
+      else
+        echo "{\"skipped\":\"js\",\"why\":\"no npm, or the js peer did not install\"}"
+      fi
+      ;;
+  esac
+done
+CONN_IMPLS=$(for i in $CONN_IMPLS; do case " $impls " in *" $i "*) echo "$i" ;; esac; done)
+
+# listener IMPL ARGS...: runs a listener of IMPL (exec: $! is its pid).
+listener() {
+  l_impl=$1
+  shift
+  case "$l_impl" in
+    lp2p) exec "$bench" sink "$@" ;;
+    go) exec "$work/go/peer" listen "$@" ;;
+    js) exec sh tests/interop/js/run-peer.sh "$work/js" listen "$@" ;;
+  esac
+}
+
+# start IMPL TAG ARGS...: starts a listener; sets lpid and laddr.
+start() {
+  s_impl=$1 s_tag=$2
+  shift 2
+  lout="$work/$s_tag.listener.out"
+  (listener "$s_impl" "$@") >"$lout" 2>"$work/$s_tag.listener.err" &
+  lpid=$!
+  pids="$pids $lpid"
+  if ! wait_for "$lout" "addr|addrs" 60 "$lpid"; then
+    echo "$s_tag: the listener did not start: $(tail -n 2 "$work/$s_tag.listener.err")" >&2
+    return 1
+  fi
+  laddr=$(field "$lout" "addr|addrs")
+}
+
+stop() {
+  kill "$lpid" 2>/dev/null || true
+  wait "$lpid" 2>/dev/null || true
+}
+
+# send IMPL MA BYTES MUXER: one timed stream; prints its JSON line.
+send() {
+  case "$1" in
+    lp2p) "$bench" send "$2" "$3" --muxer "$4" ;;
+    go) "$work/go/peer" dial "$2" --muxer "$4" --test "send:$3" --timeout-s 600 ;;
+    js) sh tests/interop/js/run-peer.sh "$work/js" dial "$2" --muxer "$4" \
+      --test "send:$3" --timeout-s 600 ;;
+  esac
+}
+
+load
+
+# ---- ChaCha20-Poly1305 ------------------------------------------------------
+
+: >"$work/chacha.json"
+for _ in $(seq "$RUNS"); do "$bench" chacha >>"$work/chacha.json"; done
+chacha=$(agg "$work/chacha.json" chacha20poly1305_MBps max)
+echo "{\"chacha20poly1305_MBps\":$chacha}"
+
+# ---- one stream --------------------------------------------------------------
+
+for mux in $MUXERS; do
+  for impl in $impls; do
+    tag="$impl.$mux"
+    big=$BYTES
+    [ "$impl" = js ] && big=$JS_BYTES
+    small=$((big / 4))
+    res="$work/$tag.throughput.json"
+    : >"$res"
+    start "$impl" "$tag" --muxer "$mux" --sink || continue
+    for _ in $(seq "$RUNS"); do
+      s_out=$(send "$impl" "$laddr" "$small" "$mux" 2>>"$work/$tag.send.err" | tail -n 1)
+      b_out=$(send "$impl" "$laddr" "$big" "$mux" 2>>"$work/$tag.send.err" | tail -n 1)
+      "$node" -e '
+        const [s, b] = process.argv.slice(1).map((x) => { try { return JSON.parse(x) } catch { return {} } })
+        if (!(s.seconds > 0 && b.seconds > 0)) process.exit(0)
+        const steady = b.seconds > s.seconds ? (b.bytes - s.bytes) / (b.seconds - s.seconds) / 1e6 : null
+        console.log(JSON.stringify({ MBps: b.MBps, steady_MBps: steady, small: s, big: b }))' \
+        "$s_out" "$b_out" >>"$res"
+    done
+    stop
+    mb=$(agg "$res" MBps max)
+    st=$(agg "$res" steady_MBps max)
+    echo "{\"stream\":\"$impl->$impl\",\"muxer\":\"$mux\",\"bytes\":$big,\"MBps\":$mb,\"steady_MBps\":$st}"
+    eval "mbps_${impl}_$mux=\$(get '$mb' best)"
+    eval "mbpsmed_${impl}_$mux=\$(get '$mb' median)"
+    eval "steady_${impl}_$mux=\$(get '$st' best)"
+  done
+done
+
+half_chacha=$("$node" -e "console.log($(get "$chacha" best) / 2)")
+for mux in $MUXERS; do
+  eval "l=\${mbps_lp2p_$mux:-} lm=\${mbpsmed_lp2p_$mux:-} ls=\${steady_lp2p_$mux:-}"
+  eval "g=\${mbps_go_$mux:-} gm=\${mbpsmed_go_$mux:-} gs=\${steady_go_$mux:-}"
+  eval "j=\${mbps_js_$mux:-} jm=\${mbpsmed_js_$mux:-} js=\${steady_js_$mux:-}"
+  ratio "lp2p/go $mux best" "$l" "$g" 3
+  ratio "lp2p/go $mux median" "$lm" "$gm" 3
+  ratio "lp2p/go $mux steady" "$ls" "$gs" 3
+  ratio "lp2p/js $mux best" "$l" "$j"
+  ratio "lp2p/js $mux median" "$lm" "$jm"
+  ratio "lp2p/js $mux steady" "$ls" "$js"
+  ratio "lp2p/(chacha/2) $mux best" "$l" "$half_chacha" 1
+  ratio "lp2p/(chacha/2) $mux steady" "$ls" "$half_chacha" 1
+done
+
+# ---- 1,000 connections -----------------------------------------------------
+
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((2 * CONNS + 100)) ]; then
+  ulimit -n $((2 * CONNS + 100)) 2>/dev/null || true
+fi
+for impl in $CONN_IMPLS; do
+  tag="$impl.conns"
+  res="$work/$tag.json"
+  : >"$res"
+  for run in $(seq "$RUNS"); do
+    case "$impl" in
+      lp2p) start lp2p "$tag.$run" --muxer yamux || continue ;;
+      *) start "$impl" "$tag.$run" --muxer yamux --no-limits || continue ;;
+    esac
+    sleep 1
+    before=$(rss_kib "$lpid")
+    cout="$work/$tag.$run.dialers.out"
+    "$bench" conns "$laddr" "$CONNS" >"$cout" 2>"$work/$tag.$run.dialers.err" &
+    cpid=$!
+    pids="$pids $cpid"
+    if wait_for "$cout" connections 300 "$cpid"; then
+      sleep 2 # idle
+      after=$(rss_kib "$lpid")
+      "$node" -e '
+        const [line, before, after, n] = process.argv.slice(1)
+        const o = JSON.parse(line)
+        o.listener_rss_kib_before = Number(before)
+        o.listener_rss_kib_after = Number(after)
+        o.kib_per_conn = Math.round((after - before) / n * 10) / 10
+        console.log(JSON.stringify(o))' "$(head -n 1 "$cout")" "$before" "$after" "$CONNS" >>"$res"
+    else
+      echo "$tag: the dialers did not finish: $(tail -n 2 "$work/$tag.$run.dialers.err")" >&2
+    fi
+    kill "$cpid" 2>/dev/null || true
+    wait "$cpid" 2>/dev/null || true
+    stop
+  done
+  echo "{\"conns\":$CONNS,\"listener\":\"$impl\",\"dialers\":\"lp2p\",\"seconds\":$(agg "$res" seconds min),\"kib_per_conn\":$(agg "$res" kib_per_conn min),\"failed\":$(agg "$res" failed max)}"
+  if [ "$impl" = lp2p ]; then
+    ratio "64 KiB / lp2p KiB per idle connection (median)" 64 \
+      "$(get "$(agg "$res" kib_per_conn min)" median)" 1
+  fi
+done
+load
