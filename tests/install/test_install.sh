@@ -1,9 +1,11 @@
 #!/bin/sh
 # Installs lp2p into a scratch prefix and builds a small program against it
 # with pkg-config, as another C project would, then runs it.
-#   test_install.sh BUILD_DIR
+#   test_install.sh BUILD_DIR [APP_CFLAGS]
+# APP_CFLAGS: for the program, e.g. the sanitizers liblp2p was built with.
 set -eu
 build=$1
+app_cflags=${2:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
@@ -26,10 +28,10 @@ int main(void) {
 }
 C
 # shared library
-cc -std=c11 "$tmp/app.c" -o "$tmp/app" $(pkg-config --cflags --libs lp2p)
+cc -std=c11 $app_cflags "$tmp/app.c" -o "$tmp/app" $(pkg-config --cflags --libs lp2p)
 LD_LIBRARY_PATH="$tmp/prefix/$(basename "$(dirname "$libdir")")" "$tmp/app"
 # static library
-cc -std=c11 "$tmp/app.c" -o "$tmp/app-static" $(pkg-config --cflags lp2p) \
+cc -std=c11 $app_cflags "$tmp/app.c" -o "$tmp/app-static" $(pkg-config --cflags lp2p) \
   "$(dirname "$libdir")/liblp2p.a" $(pkg-config --libs --static lp2p | sed 's/-llp2p//')
 "$tmp/app-static"
 for h in common multiformats crypto record host lp2p; do

@@ -925,22 +925,22 @@ static void test_connections_per_peer(void **state) {
   assert_int_equal(a.connected, N - 1);
   assert_int_equal(a.disconnected, 0);
   assert_int_equal(lp2p_host_num_conns(a.host), N - 1);
-  const lp2p_peer_id *id = lp2p_host_peer_id(b[0].host);
-  assert_ptr_equal(lp2p_host_conn(a.host, id), at_a[0]);
+  lp2p_peer_id id = *lp2p_host_peer_id(b[0].host); /* b[0] goes first */
+  assert_ptr_equal(lp2p_host_conn(a.host, &id), at_a[0]);
   th_node_close(&b[0]);
   th_run_for(300);
   assert_int_equal(lp2p_host_num_conns(a.host), N - 2);
-  assert_ptr_equal(lp2p_host_conn(a.host, id), at_a[1]);
+  assert_ptr_equal(lp2p_host_conn(a.host, &id), at_a[1]);
   th_node_close(&b[2]); /* one in the middle */
   th_run_for(300);
-  assert_ptr_equal(lp2p_host_conn(a.host, id), at_a[1]);
+  assert_ptr_equal(lp2p_host_conn(a.host, &id), at_a[1]);
   th_node_close(&b[1]);
   th_run_for(300);
-  assert_ptr_equal(lp2p_host_conn(a.host, id), at_a[3]);
+  assert_ptr_equal(lp2p_host_conn(a.host, &id), at_a[3]);
   th_node_close(&b[3]);
   th_node_close(&b[4]);
   th_run_for(300);
-  assert_null(lp2p_host_conn(a.host, id));
+  assert_null(lp2p_host_conn(a.host, &id));
   assert_int_equal(lp2p_host_num_conns(a.host), 0);
   th_node_close(&a);
 }

@@ -22,7 +22,7 @@ typedef struct th_router {
   size_t validated;
   size_t connects;
   lp2p_peer_id last_connect;
-  size_t events[4];
+  size_t events[LP2P_EV_PX + 1];
   size_t disconnects;
   /* P5 of each peer: the app_score callback answers from here */
   lp2p_peer_id app_peer[32];
