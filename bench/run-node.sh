@@ -66,7 +66,7 @@ load
 
 : >"$work/ed25519.json"
 for _ in $(seq "$RUNS"); do "$bench" ed25519 >>"$work/ed25519.json"; done
-verify=$(agg "$work/ed25519.json" verify_per_s max)
+verify=$(agg "$work/ed25519.json" ed25519_verify_per_s max)
 echo "{\"ed25519_verify_per_s\":$verify}"
 
 # ---- delivery rate of a pair -----------------------------------------------
@@ -99,7 +99,8 @@ for sign in strict none; do
 done
 
 vbest=$(get "$verify" best)
-vbest80=$("$node" -e "console.log($vbest * 0.8)")
+vbest80=
+[ -n "$vbest" ] && vbest80=$("$node" -e "console.log($vbest * 0.8)")
 ratio "lp2p signed / (0.8 x Ed25519 verify) best" "${rate_lp2p_strict:-}" "$vbest80" 1
 ratio "lp2p signed / (0.8 x Ed25519 verify) median" "${ratemed_lp2p_strict:-}" "$vbest80" 1
 for sign in strict none; do

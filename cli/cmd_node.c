@@ -268,14 +268,15 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
 }
 
 /* Backpressure for a producer faster than the network: stdin is not read
- * while the router holds more than this many bytes for its peers. */
-#define CONGESTED_BYTES (4u << 20)
+ * while most peers' queues are past half full (their data would be
+ * dropped next). One stuck peer among others does not stop publishing:
+ * its queue drops, as go-libp2p-pubsub's does. */
 #define RESUME_POLL_MS 5
 
 static bool congested(node_run *r) {
   lp2p_router_stats st;
   lp2p_router_get_stats(lp2p_node_router(r->node), &st);
-  return st.queued_bytes > CONGESTED_BYTES;
+  return st.peers_congested * 2 > st.peers;
 }
 
 static void on_file_read(uv_fs_t *req);

@@ -425,6 +425,9 @@ typedef struct lp2p_router_stats {
   /* gauges, as of now */
   uint64_t peers, topics, mcache_messages, seen_entries;
   uint64_t pending_validations, queued_bytes;
+  /* peers whose queue is past half its message or byte limit: a publisher
+   * faster than the network can wait while most peers are */
+  uint64_t peers_congested;
 } lp2p_router_stats;
 
 LP2P_API void lp2p_router_get_stats(const lp2p_router *r,

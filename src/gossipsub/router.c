@@ -580,8 +580,13 @@ void lp2p_router_get_stats(const lp2p_router *r, lp2p_router_stats *st) {
   st->seen_entries = r->seen.len;
   st->pending_validations = r->npending;
   st->queued_bytes = 0;
+  st->peers_congested = 0;
   while ((e = lp2p_map_next(&r->peers, &it)) != NULL) {
-    st->queued_bytes += gs_queue_bytes(&((gs_peer *)e->value)->q);
+    const gs_queue *q = &((gs_peer *)e->value)->q;
+    size_t bytes = gs_queue_bytes(q);
+    st->queued_bytes += bytes;
+    st->peers_congested += q->len > r->s.limits.queue_max_messages / 2 ||
+                           bytes > r->s.limits.queue_max_bytes / 2;
   }
 }
 

@@ -1001,14 +1001,18 @@ static void outbound_queue_is_bounded(void **state) {
   new_router(&t, &s);
   add_subscribed(&t, 1, LP2P_MESHSUB_12, false, ids);
   th_drain_all(&t, TH_T0);
+  lp2p_router_stats st;
   for (int i = 0; i < 6; i++) {
     lp2p_router_publish(t.r, T, (const uint8_t *)"a", 1, NULL, NULL, TH_T0);
+    lp2p_router_get_stats(t.r, &st);
+    /* past half full (3 of 5): congested, as publishers pace by */
+    assert_int_equal(st.peers_congested, i >= 2);
   }
-  lp2p_router_stats st;
-  lp2p_router_get_stats(t.r, &st);
   assert_int_equal(st.queue_drop_messages, 1);
   th_drain(&t, &ids[0], &o, TH_T0);
   assert_int_equal(o.msgs, 5);
+  lp2p_router_get_stats(t.r, &st);
+  assert_int_equal(st.peers_congested, 0);
   th_router_del(&t);
   /* and in bytes, control included */
   th_settings(&s, 1);
