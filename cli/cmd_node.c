@@ -2,6 +2,7 @@
  * topic; delivered messages and events are JSON lines on stdout. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "metrics_http.h"
 #include "net.h"
@@ -43,6 +44,9 @@ typedef struct node_run {
   char in_chunk[65536];
   int64_t in_offset;
   uv_timer_t resume; /* polls a congested node until it drained */
+  /* Message lines are flushed once per loop iteration, before it waits,
+   * not once each: an RPC of many messages costs one write. */
+  uv_prepare_t flush;
   lp2p_buf line;
   bool line_too_long;
   bool stopping;
@@ -94,6 +98,10 @@ static void on_message(lp2p_node *n, const lp2p_message *m, void *user) {
     cli_json_hex(stdout, m->data.data, m->data.len);
   }
   printf("}\n");
+}
+
+static void on_flush(uv_prepare_t *p) {
+  (void)p;
   fflush(stdout);
 }
 
@@ -363,6 +371,7 @@ static void on_node_closed(void *user) {
   uv_close((uv_handle_t *)&r->sigusr1, NULL);
   uv_close((uv_handle_t *)&r->sigint, NULL);
   uv_close((uv_handle_t *)&r->sigterm, NULL);
+  uv_close((uv_handle_t *)&r->flush, NULL);
 }
 
 static void stop(node_run *r) {
@@ -547,6 +556,9 @@ static int run(int argc, char **argv) {
     return rv;
   }
   lp2p_buf_init(&r->line, NULL);
+  if (!isatty(STDOUT_FILENO)) { /* a pipe's default buffer is 4 KiB */
+    setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+  }
   rv = make_node(r);
   if (rv == 0) {
     uv_signal_init(&r->loop, &r->sigint);
@@ -556,6 +568,8 @@ static int run(int argc, char **argv) {
     uv_signal_start(&r->sigint, on_signal, SIGINT);
     uv_signal_start(&r->sigterm, on_signal, SIGTERM);
     uv_signal_start(&r->sigusr1, on_signal, SIGUSR1);
+    uv_prepare_init(&r->loop, &r->flush);
+    uv_prepare_start(&r->flush, on_flush);
     rv = start(r);
     if (rv == 0) {
       read_stdin(r);

@@ -153,10 +153,17 @@ bool cli_is_utf8(const void *s, size_t len) {
 }
 
 void cli_json_hex(FILE *f, const void *s, size_t len) {
+  static const char digits[] = "0123456789abcdef";
   const unsigned char *p = s;
+  char chunk[256];
   fputc('"', f);
-  for (size_t i = 0; i < len; i++) {
-    fprintf(f, "%02x", p[i]);
+  for (size_t i = 0; i < len;) {
+    size_t n = 0;
+    for (; i < len && n < sizeof(chunk); i++) {
+      chunk[n++] = digits[p[i] >> 4];
+      chunk[n++] = digits[p[i] & 15];
+    }
+    fwrite(chunk, 1, n, f);
   }
   fputc('"', f);
 }
@@ -165,6 +172,16 @@ void cli_json_string(FILE *f, const void *s, size_t len) {
   const unsigned char *p = s;
   fputc('"', f);
   for (size_t i = 0; i < len;) {
+    size_t plain = i; /* a run that needs no escaping goes in one write */
+    while (plain < len && p[plain] >= 0x20 && p[plain] < 0x7f &&
+           p[plain] != '"' && p[plain] != '\\') {
+      plain++;
+    }
+    if (plain > i) {
+      fwrite(p + i, 1, plain - i, f);
+      i = plain;
+      continue;
+    }
     unsigned char ch = p[i];
     if (ch >= 0x80) { /* a remote's text may be anything: keep JSON valid */
       size_t n = utf8_seq(p + i, len - i);
@@ -179,10 +196,8 @@ void cli_json_string(FILE *f, const void *s, size_t len) {
     }
     if (ch == '"' || ch == '\\') {
       fprintf(f, "\\%c", ch);
-    } else if (ch < 0x20 || ch == 0x7f) {
-      fprintf(f, "\\u%04x", ch);
     } else {
-      fputc(ch, f);
+      fprintf(f, "\\u%04x", ch);
     }
     i++;
   }
