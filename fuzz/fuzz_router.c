@@ -574,7 +574,7 @@ static size_t check_mcache(void) {
 }
 
 #define NSTATS (sizeof(lp2p_router_stats) / sizeof(uint64_t))
-#define NGAUGES 6 /* the last fields of lp2p_router_stats */
+#define NGAUGES 7 /* the last fields of lp2p_router_stats */
 
 static void check_stats(size_t npeers, size_t ntopics, size_t nmcache,
                         size_t nseen, size_t npend, uint64_t qbytes) {
@@ -584,6 +584,7 @@ static void check_stats(size_t npeers, size_t ntopics, size_t nmcache,
   FUZZ_CHECK(st.peers == npeers && st.topics == ntopics);
   FUZZ_CHECK(st.mcache_messages == nmcache && st.seen_entries == nseen);
   FUZZ_CHECK(st.pending_validations == npend && st.queued_bytes == qbytes);
+  FUZZ_CHECK(st.peers_congested <= st.peers);
   memcpy(now, &st, sizeof(st));
   memcpy(before, &H.last, sizeof(st));
   for (size_t i = 0; i < NSTATS - NGAUGES; i++) {
