@@ -65,18 +65,23 @@ typedef struct gs_peers {
 } gs_peers;
 
 struct lp2p_router_peer {
-  lp2p_peer_id id;
+  /* first the fields every forwarded message touches, together: routers
+   * of a large simulation miss the cache on each peer they visit */
   uint32_t serial; /* unique per add_peer, never reused */
   lp2p_pubsub_proto proto;
-  bool outbound, direct;
-  uint8_t ip[16];
-  void *user; /* lp2p_peer_info.user */
   /* in the list of peers with bytes queued (lp2p_router_pull_next) */
   bool ready;
   gs_peer *ready_prev, *ready_next;
+  gs_queue q;
+  /* ids the peer does not want: id hash -> heartbeat it came in + 1 */
+  lp2p_u64map dontwant;
+  gs_speer *sp; /* its score record */
+  lp2p_peer_id id;
+  bool outbound, direct;
+  uint8_t ip[16];
+  void *user;        /* lp2p_peer_info.user */
   gs_topic **topics; /* topics the peer subscribes to */
   size_t ntopics, cap_topics;
-  gs_queue q;
   /* per-heartbeat gossip accounting */
   int ihaves;         /* IHAVE messages received */
   int iasked;         /* message ids we asked for by IWANT */
@@ -84,9 +89,6 @@ struct lp2p_router_peer {
   int dontwants;      /* IDONTWANT ids received */
   /* message ids in IDONTWANTs each way, for lp2p_router_peer_counters */
   uint64_t idontwant_ids_sent, idontwant_ids_received;
-  /* ids the peer does not want: id hash -> heartbeat it came in + 1 */
-  lp2p_u64map dontwant;
-  gs_speer *sp; /* its score record */
 };
 
 typedef struct gs_backoff {

@@ -66,6 +66,65 @@ static int on_msg_id(lp2p_router *r, const lp2p_message *m, uint8_t *out,
   return 8;
 }
 
+/* ---- RPCs in flight ------------------------------------------------------ */
+
+#define RPC_ARITY 4
+
+static int rpcs_push(sim_rpcs *q, lp2p_tstamp at, sim_event *ev) {
+  if (q->len == q->cap) {
+    size_t cap = q->cap ? q->cap * 2 : 1024;
+    sim_rpc_slot *slots = realloc(q->slots, cap * sizeof(*slots));
+    if (!slots) {
+      return LP2P_ERR_NOMEM;
+    }
+    q->slots = slots;
+    q->cap = cap;
+  }
+  size_t i = q->len++;
+  while (i > 0) {
+    size_t parent = (i - 1) / RPC_ARITY;
+    if (q->slots[parent].at <= at) {
+      break;
+    }
+    q->slots[i] = q->slots[parent];
+    i = parent;
+  }
+  q->slots[i] = (sim_rpc_slot){at, ev};
+  return 0;
+}
+
+static sim_event *rpcs_pop(sim_rpcs *q) {
+  if (q->len == 0) {
+    return NULL;
+  }
+  sim_event *top = q->slots[0].ev;
+  sim_rpc_slot last = q->slots[--q->len];
+  size_t i = 0;
+  for (;;) {
+    size_t first = RPC_ARITY * i + 1, child = first;
+    if (first >= q->len) {
+      break;
+    }
+    for (size_t c = first + 1; c < first + RPC_ARITY && c < q->len; c++) {
+      if (q->slots[c].at < q->slots[child].at) {
+        child = c;
+      }
+    }
+    if (last.at <= q->slots[child].at) {
+      break;
+    }
+    q->slots[i] = q->slots[child];
+    i = child;
+  }
+  if (q->len > 0) {
+    q->slots[i] = last;
+  }
+  return top;
+}
+
+/* ---- events ---------------------------------------------------------------
+ */
+
 int sim_push(sim *s, sim_entry *e, lp2p_tstamp at) {
   e->item.key = at;
   if (lp2p_heap_push(&s->heap, &e->item) != 0) {
@@ -125,9 +184,9 @@ void sim_send_rpc(sim *s, sim_node *n, uint32_t link, const uint8_t *rpc,
   ev->len = len;
   memcpy(ev->bytes, rpc, len);
   lp2p_heap_item_init(&ev->h.item);
-  if (sim_push(s, &ev->h,
-               sent + lp2p_sim_model_latency(s->c, n->region, to->region)) !=
-      0) {
+  ev->h.item.key = sent + lp2p_sim_model_latency(s->c, n->region, to->region);
+  if (rpcs_push(&s->rpcs, ev->h.item.key, ev) != 0) {
+    s->err = LP2P_ERR_NOMEM;
     event_free(s, ev);
   }
 }
@@ -412,14 +471,31 @@ static void handle(sim *s, sim_entry *e) {
   event_free(s, ev);
 }
 
+/* The next event: the earlier of the two queues' first (the other queue's
+ * on a tie, so that a timer due when an RPC arrives runs first). */
+static sim_entry *next_event(sim *s) {
+  lp2p_heap_item *it = lp2p_heap_top(&s->heap);
+  if (s->rpcs.len > 0 && (!it || s->rpcs.slots[0].at < it->key)) {
+    return &rpcs_pop(&s->rpcs)->h;
+  }
+  if (it) {
+    lp2p_heap_pop(&s->heap);
+  }
+  return (sim_entry *)it;
+}
+
+static lp2p_tstamp next_time(const sim *s) {
+  lp2p_heap_item *it = lp2p_heap_top(&s->heap);
+  lp2p_tstamp t = it ? it->key : LP2P_TSTAMP_NEVER;
+  return s->rpcs.len > 0 && s->rpcs.slots[0].at < t ? s->rpcs.slots[0].at : t;
+}
+
 static void run_events(sim *s) {
   const lp2p_sim_config *c = s->c;
-  lp2p_heap_item *it;
-  while (!s->err && (it = lp2p_heap_top(&s->heap)) != NULL &&
-         it->key <= s->end) {
-    lp2p_heap_pop(&s->heap);
-    s->now = it->key;
-    handle(s, (sim_entry *)it);
+  while (!s->err && next_time(s) <= s->end) {
+    sim_entry *e = next_event(s);
+    s->now = e->item.key;
+    handle(s, e);
     if (c->progress && (s->res->events & 0xffff) == 0) {
       c->progress((double)s->now / (double)s->end, c->progress_user);
     }
@@ -500,6 +576,11 @@ static void teardown(sim *s) {
     }
   }
   lp2p_heap_free(&s->heap);
+  sim_event *in_flight;
+  while ((in_flight = rpcs_pop(&s->rpcs)) != NULL) {
+    event_free(s, in_flight);
+  }
+  free(s->rpcs.slots);
   for (size_t c = 0; c < EVENT_CLASSES; c++) {
     while (s->spare[c]) {
       sim_event *ev = s->spare[c];
