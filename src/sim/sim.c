@@ -122,8 +122,7 @@ static sim_event *rpcs_pop(sim_rpcs *q) {
   return top;
 }
 
-/* ---- events ---------------------------------------------------------------
- */
+/* ---- events ------------------------------------------------------------ */
 
 int sim_push(sim *s, sim_entry *e, lp2p_tstamp at) {
   e->item.key = at;
