@@ -409,6 +409,7 @@ static void finish(interop *ix, int status) {
   uv_close((uv_handle_t *)&ix->timer, NULL);
   uv_close((uv_handle_t *)&ix->sigint, NULL);
   uv_close((uv_handle_t *)&ix->sigterm, NULL);
+  cli_ignore_stop_signals();
   if (ix->node) {
     lp2p_node_close(ix->node, NULL, NULL);
   }

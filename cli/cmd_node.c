@@ -371,6 +371,7 @@ static void on_node_closed(void *user) {
   uv_close((uv_handle_t *)&r->sigusr1, NULL);
   uv_close((uv_handle_t *)&r->sigint, NULL);
   uv_close((uv_handle_t *)&r->sigterm, NULL);
+  cli_ignore_stop_signals();
   uv_close((uv_handle_t *)&r->flush, NULL);
 }
 

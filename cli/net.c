@@ -88,6 +88,11 @@ int cli_net_start(cli_net *n, const cli_net_opts *o,
   return 0;
 }
 
+void cli_ignore_stop_signals(void) {
+  signal(SIGINT, SIG_IGN);
+  signal(SIGTERM, SIG_IGN);
+}
+
 void cli_net_stop(cli_net *n, int status) {
   if (n->stopping) {
     return;
@@ -97,6 +102,7 @@ void cli_net_stop(cli_net *n, int status) {
   uv_close((uv_handle_t *)&n->deadline, NULL);
   uv_close((uv_handle_t *)&n->sigint, NULL);
   uv_close((uv_handle_t *)&n->sigterm, NULL);
+  cli_ignore_stop_signals();
   lp2p_host_close(n->host, NULL, NULL);
 }
 

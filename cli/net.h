@@ -38,6 +38,10 @@ int cli_net_start(cli_net *n, const cli_net_opts *o,
 /* Runs the loop until cli_net_stop, and returns n->status. */
 int cli_net_run(cli_net *n);
 /* Closes the host (gracefully) and ends the run with `status`. */
+/* Ignores SIGINT and SIGTERM from now on: for a process that is ending
+ * after closing its signal watchers (libuv then restores the default
+ * action, and a repeated SIGTERM would kill it before it exits 0). */
+void cli_ignore_stop_signals(void);
 void cli_net_stop(cli_net *n, int status);
 /* Parses a text multiaddr into `out`; on failure frees `out` and prints
  * the cause. */

@@ -180,6 +180,14 @@ sleep 0.3
 kill -TERM $pid
 wait $pid
 check "node: --params with GossipSubParams names" [ $? -eq 0 ]
+# SIGTERM again and again while it closes (a PX hub leaving is told twice):
+# every one after the first must be ignored until it exits 0
+"$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic t </dev/null >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+sleep 0.3
+while kill -TERM $pid 2>/dev/null; do sleep 0.002; done
+wait $pid
+check "node: repeated SIGTERMs, still exit 0" [ $? -eq 0 ]
 printf '{"D": 4, "Dloo": 3}' >"$tmp/bad.json"
 run "$lp2p" node --params "$tmp/bad.json"
 check "node: an unknown parameter, one line naming it" sh -c "[ \$(wc -l <'$tmp/err') -eq 1 ] && grep -q Dloo '$tmp/err'"
