@@ -31,10 +31,39 @@ static int grow(lp2p_byteq *q, const lp2p_mem *mem, size_t need) {
   return 0;
 }
 
+void lp2p_byteq_lend(lp2p_byteq *q, const uint8_t *p, size_t n) {
+  if (n == 0) {
+    return;
+  }
+  q->data = (uint8_t *)p; /* never written while lent */
+  q->head = 0;
+  q->len = n;
+  q->cap = n;
+  q->lent = true;
+}
+
+int lp2p_byteq_own(lp2p_byteq *q, const lp2p_mem *mem) {
+  if (!q->lent) {
+    return 0;
+  }
+  lp2p_byteq owned = {0};
+  int rv = lp2p_byteq_append(&owned, mem, q->data + q->head, q->len);
+  if (rv == 0) {
+    *q = owned;
+  }
+  return rv;
+}
+
 int lp2p_byteq_append(lp2p_byteq *q, const lp2p_mem *mem, const uint8_t *p,
                       size_t n) {
   if (n == 0) {
     return 0;
+  }
+  if (q->lent) {
+    int rv = lp2p_byteq_own(q, mem);
+    if (rv != 0) {
+      return rv;
+    }
   }
   if (n > SIZE_MAX - q->len) {
     return LP2P_ERR_NOMEM;
@@ -72,6 +101,8 @@ size_t lp2p_byteq_read(lp2p_byteq *q, const lp2p_mem *mem, uint8_t *out,
 }
 
 void lp2p_byteq_free(lp2p_byteq *q, const lp2p_mem *mem) {
-  lp2p_free(mem, q->data);
+  if (!q->lent) {
+    lp2p_free(mem, q->data);
+  }
   memset(q, 0, sizeof(*q));
 }

@@ -2,9 +2,18 @@
  * released when drained, so that idle streams cost no buffer, and that
  * never moves its bytes while it has room (a full stream buffer fed and
  * drained in small steps would otherwise move all of it each time).
- * Callers enforce the bound (a window, a buffer limit) before appending. */
+ * Callers enforce the bound (a window, a buffer limit) before appending.
+ *
+ * A muxer hands a frame's payload to a reader that usually drains it at
+ * once; copying it into a fresh buffer just to copy it out and free it cost
+ * the receive path a third of its time (glibc trims the heap top on each
+ * free of such a buffer). So an empty queue can borrow the caller's bytes
+ * instead (lp2p_byteq_lend) and copies only what is left unread
+ * (lp2p_byteq_own) before the lender's buffer goes away. */
 #ifndef LP2P_NET_BYTEQ_H
 #define LP2P_NET_BYTEQ_H
+
+#include <stdbool.h>
 
 #include "lp2p/common.h"
 
@@ -13,9 +22,17 @@ typedef struct lp2p_byteq {
   size_t head; /* first unread byte */
   size_t len;  /* unread bytes, wrapping around the end of data */
   size_t cap;
+  bool lent; /* data is the lender's: read only, never freed */
 } lp2p_byteq;
 
-/* Appends `n` bytes. Returns 0 or LP2P_ERR_NOMEM (the queue is unchanged). */
+/* Makes the empty queue read `n` bytes in place at `p`. */
+void lp2p_byteq_lend(lp2p_byteq *q, const uint8_t *p, size_t n);
+/* Copies lent bytes still unread into the queue's own memory; call it
+ * before the lender's buffer changes. Returns 0 or LP2P_ERR_NOMEM (the
+ * queue is unchanged: the caller must free it before the buffer goes). */
+int lp2p_byteq_own(lp2p_byteq *q, const lp2p_mem *mem);
+/* Appends `n` bytes (taking lent bytes over first). Returns 0 or LP2P_ERR_NOMEM
+ * (the queue is unchanged). */
 int lp2p_byteq_append(lp2p_byteq *q, const lp2p_mem *mem, const uint8_t *p,
                       size_t n);
 /* Copies up to `cap` bytes out and consumes them; returns how many. */

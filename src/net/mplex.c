@@ -424,13 +424,21 @@ static void payload(lp2p_mplex *x, const uint8_t *p, size_t n) {
   if (!s || (s->flags & S_RST_PENDING)) {
     return;
   }
-  if (lp2p_byteq_append(&s->rbuf, x->mem, p, n) != 0) {
+  uint64_t key = s->key;
+  if (s->rbuf.len == 0) {
+    lp2p_byteq_lend(&s->rbuf, p, n); /* copied only if left unread */
+  } else if (lp2p_byteq_append(&s->rbuf, x->mem, p, n) != 0) {
     mark_reset(x, s, LP2P_STREAM_END_NOMEM);
     notify(x, s, LP2P_STREAM_END_NOMEM);
     return;
   }
   x->buffered += n;
   readable(x, s);
+  s = lp2p_stab_get(&x->streams, key); /* the reader may have ended it */
+  if (s && lp2p_byteq_own(&s->rbuf, x->mem) != 0) {
+    mark_reset(x, s, LP2P_STREAM_END_NOMEM);
+    notify(x, s, LP2P_STREAM_END_NOMEM);
+  }
 }
 
 int lp2p_mplex_recv(lp2p_mplex *x, const uint8_t *in, size_t len,

@@ -526,13 +526,20 @@ static void data_chunk(lp2p_yamux *y, const uint8_t *p, size_t n) {
   if (!s || y->frame_dead || (s->flags & S_RST_PENDING)) {
     return; /* reset meanwhile, perhaps by a callback: drop */
   }
-  if (lp2p_byteq_append(&s->rbuf, y->mem, p, n) != 0) {
+  if (s->rbuf.len == 0) {
+    lp2p_byteq_lend(&s->rbuf, p, n); /* copied only if left unread */
+  } else if (lp2p_byteq_append(&s->rbuf, y->mem, p, n) != 0) {
     /* no memory for a peer's data costs that stream, not the session */
     mark_reset(y, s, LP2P_STREAM_END_NOMEM);
     notify(y, s, LP2P_STREAM_END_NOMEM);
     return;
   }
   readable(y, s);
+  s = lp2p_stab_get(&y->streams, y->frame_id); /* the reader may end it */
+  if (s && lp2p_byteq_own(&s->rbuf, y->mem) != 0) {
+    mark_reset(y, s, LP2P_STREAM_END_NOMEM);
+    notify(y, s, LP2P_STREAM_END_NOMEM);
+  }
 }
 
 /* Finds the stream of a data or window frame, opening it on SYN. */

@@ -31,6 +31,7 @@ typedef struct peer {
   uint64_t hi;
   int refuse;
   bool auto_read;
+  size_t read_step; /* when not 0: one read of at most this per callback */
   size_t max_pull;
 } peer;
 
@@ -58,6 +59,15 @@ static void drain_stream(peer *p, uint64_t h) {
   a->eof = eof;
 }
 
+/* One read of at most read_step bytes: the rest stays in the session. */
+static void read_some(peer *p, uint64_t h) {
+  uint8_t buf[4096];
+  assert_true(p->read_step <= sizeof(buf));
+  ssize_t n = lp2p_mplex_stream_read(p->x, h, buf, p->read_step, NULL);
+  assert_true(n > 0);
+  assert_int_equal(lp2p_buf_append(&st_of(p, h)->got, buf, (size_t)n), 0);
+}
+
 static int cb_open(lp2p_mplex *x, uint64_t h, void *user) {
   (void)x;
   peer *p = user;
@@ -69,7 +79,9 @@ static int cb_open(lp2p_mplex *x, uint64_t h, void *user) {
 static void cb_readable(lp2p_mplex *x, uint64_t h, void *user) {
   (void)x;
   peer *p = user;
-  if (p->auto_read) {
+  if (p->read_step) {
+    read_some(p, h);
+  } else if (p->auto_read) {
     drain_stream(p, h);
   }
 }
@@ -425,6 +437,36 @@ static void half_close_then_other_way(void **state) {
   assert_int_equal(a.st[h].why, LP2P_STREAM_END_CLOSED);
   assert_int_equal(b.st[0].why, LP2P_STREAM_END_CLOSED);
   assert_int_equal(lp2p_mplex_num_streams(a.x), 0);
+  peer_free(&a);
+  peer_free(&b);
+}
+
+/* A reader that leaves part of a frame unread finds it intact later,
+ * after the buffer the frame came in was reused. */
+static void data_partly_read_in_the_callback(void **state) {
+  (void)state;
+  lp2p_pcg g;
+  lp2p_pcg_seed(&g, 5, 13);
+  peer a, b;
+  peer_init(&a);
+  peer_init(&b);
+  b.read_step = 1000;
+  uint64_t h;
+  assert_int_equal(lp2p_mplex_open(a.x, &h), 0);
+  st_of(&a, h)->out_len = 300 * KIB;
+  st_of(&a, h)->close_after = true;
+  app_stream *got = st_of(&b, h ^ 1);
+  for (int round = 0; !got->eof; round++) {
+    assert_true(round < 100);
+    pump(&a, &b, RANDOM, &g);
+    drain_stream(&b, h ^ 1);
+  }
+  assert_int_equal(got->got.len, 300 * KIB);
+  for (size_t k = 0; k < got->got.len; k++) {
+    if (got->got.data[k] != pattern(h >> 1, 0, k)) {
+      fail_msg("byte %zu differs", k);
+    }
+  }
   peer_free(&a);
   peer_free(&b);
 }
@@ -937,6 +979,7 @@ int main(void) {
       cmocka_unit_test(many_streams_random_chunks),
       cmocka_unit_test(many_streams_byte_by_byte),
       cmocka_unit_test(half_close_then_other_way),
+      cmocka_unit_test(data_partly_read_in_the_callback),
       cmocka_unit_test(unread_data_keeps_stream_open),
       cmocka_unit_test(reset_both_ways),
       cmocka_unit_test(resets_that_cross),

@@ -33,6 +33,7 @@ typedef struct peer {
   uint32_t hi;    /* highest id seen */
   int refuse;     /* stream_open's answer */
   bool auto_read;
+  size_t read_step; /* when not 0: one read of at most this per callback */
   int goaways, pongs;
   uint32_t goaway_code;
   lp2p_tstamp last_rtt;
@@ -65,6 +66,15 @@ static void drain_stream(peer *p, uint32_t id) {
   a->eof = eof;
 }
 
+/* One read of at most read_step bytes: the rest stays in the session. */
+static void read_some(peer *p, uint32_t id) {
+  uint8_t buf[4096];
+  assert_true(p->read_step <= sizeof(buf));
+  ssize_t n = lp2p_yamux_stream_read(p->y, id, buf, p->read_step, NULL);
+  assert_true(n > 0);
+  assert_int_equal(lp2p_buf_append(&st_of(p, id)->got, buf, (size_t)n), 0);
+}
+
 static int cb_open(lp2p_yamux *y, uint32_t id, void *user) {
   (void)y;
   peer *p = user;
@@ -82,7 +92,9 @@ static void cb_readable(lp2p_yamux *y, uint32_t id, void *user) {
   if (info.recv_window > a->max_window_seen) {
     a->max_window_seen = info.recv_window;
   }
-  if (p->auto_read) {
+  if (p->read_step) {
+    read_some(p, id);
+  } else if (p->auto_read) {
     drain_stream(p, id);
   }
 }
@@ -703,6 +715,36 @@ static void fin_follows_the_data(void **state) {
   assert_memory_equal(out.data + out.len - 12, want, 12);
   lp2p_buf_free(&out);
   peer_free(&c);
+}
+
+/* A reader that leaves part of a frame unread finds it intact later,
+ * after the buffer the frame came in was reused. */
+static void data_partly_read_in_the_callback(void **state) {
+  (void)state;
+  lp2p_pcg g;
+  lp2p_pcg_seed(&g, 5, 11);
+  peer c, s;
+  peer_init(&c, true);
+  peer_init(&s, false);
+  s.read_step = 1000;
+  uint32_t id;
+  assert_int_equal(lp2p_yamux_open(c.y, &id), 0);
+  st_of(&c, id)->out_len = 300 * KIB;
+  st_of(&c, id)->close_after = true;
+  app_stream *got = st_of(&s, id);
+  for (int round = 0; !got->eof; round++) {
+    assert_true(round < 100);
+    pump(&c, &s, RANDOM, &g);
+    drain_stream(&s, id);
+  }
+  assert_int_equal(got->got.len, 300 * KIB);
+  for (size_t k = 0; k < got->got.len; k++) {
+    if (got->got.data[k] != pattern(id, 0, k)) {
+      fail_msg("byte %zu differs", k);
+    }
+  }
+  peer_free(&c);
+  peer_free(&s);
 }
 
 static void unread_data_keeps_stream_open(void **state) {
@@ -1426,8 +1468,8 @@ static void allocation_failures(void **state) {
   failmem_sweep(open_streams, NULL);
 }
 
-/* The peer's data cannot be buffered: that stream is reset, the session
- * goes on. A SYN that cannot be allocated is refused. */
+/* The peer's data, left unread, cannot be buffered: that stream is reset,
+ * the session goes on. A SYN that cannot be allocated is refused. */
 static void allocation_failure_while_receiving(void **state) {
   (void)state;
   failmem f;
@@ -1436,6 +1478,7 @@ static void allocation_failure_while_receiving(void **state) {
   quiet(&ss, false);
   peer s;
   peer_init_with(&s, &ss, &f.mem);
+  s.auto_read = false; /* data read in the callback is never copied */
   uint8_t in[12 * 8 + 4];
   size_t n = 0;
   for (uint32_t id = 1; id <= 15; id += 2) {
@@ -1483,6 +1526,7 @@ int main(void) {
       cmocka_unit_test(window_auto_tuning),
       cmocka_unit_test(half_close_both_ways),
       cmocka_unit_test(fin_follows_the_data),
+      cmocka_unit_test(data_partly_read_in_the_callback),
       cmocka_unit_test(unread_data_keeps_stream_open),
       cmocka_unit_test(reset_mid_transfer),
       cmocka_unit_test(reset_before_syn_sends_nothing),
