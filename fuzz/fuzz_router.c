@@ -610,6 +610,28 @@ static void check_stats(size_t npeers, size_t ntopics, size_t nmcache,
 /* The list of peers with bytes queued (lp2p_router_pull_next): a proper
  * list of distinct connected peers, holding every peer with bytes queued
  * (it may hold some whose queue lp2p_router_pull emptied). */
+static void check_dontwant_entry(uint64_t key, void **val, void *arg) {
+  const gs_dontwant *d = *val;
+  const lp2p_router *r = arg;
+  uint32_t age = r->beat - d->beat;
+  (void)key;
+  FUZZ_CHECK(age < (uint32_t)r->s.params.idontwant_message_ttl);
+  FUZZ_CHECK(d->n > 0 && d->n <= d->cap && d->serials[0] < r->next_serial);
+  for (uint32_t i = 1; i < d->n; i++) {
+    FUZZ_CHECK(d->serials[i] < r->next_serial);
+    for (uint32_t j = 0; j < i; j++) {
+      FUZZ_CHECK(d->serials[j] != d->serials[i]);
+    }
+  }
+}
+
+/* IDONTWANT entries: none kept past idontwant_message_ttl heartbeats after
+ * their last IDONTWANT, each peer listed once; with the cap per peer and
+ * heartbeat, that bounds the table. */
+static void check_dontwant(void) {
+  lp2p_u64map_each(&H.r->dontwant, check_dontwant_entry, H.r);
+}
+
 static void check_ready(size_t npeers) {
   const lp2p_router *r = H.r;
   size_t n = 0;
@@ -684,11 +706,9 @@ static void check_state(int after_beat) {
         FUZZ_CHECK(p->topics[j] != t);
       }
     }
-    /* IDONTWANT: at most max_idontwant_messages per heartbeat, kept for
-     * idontwant_message_ttl heartbeats */
+    /* IDONTWANT: at most max_idontwant_messages per heartbeat (kept for
+     * idontwant_message_ttl heartbeats: check_dontwant) */
     FUZZ_CHECK(p->dontwants <= pp->max_idontwant_messages);
-    FUZZ_CHECK(p->dontwant.len <= (size_t)pp->max_idontwant_messages *
-                                      (size_t)pp->idontwant_message_ttl);
     FUZZ_CHECK(p->iasked <= pp->max_ihave_length);
     if (after_beat) {
       FUZZ_CHECK(p->ihaves == 0 && p->iasked == 0 && p->dontwants == 0 &&
@@ -706,6 +726,7 @@ static void check_state(int after_beat) {
   }
   /* max_topics bounds the topics only peers brought; ours come on top */
   FUZZ_CHECK(ntopics == r->topics.count && ntopics <= l->max_topics + NTOPICS);
+  check_dontwant();
   check_seen(&nseen, &npend, after_beat);
   check_stats(npeers, ntopics, check_mcache(), nseen, npend, qbytes);
 }

@@ -273,7 +273,7 @@ static int handle_iwant(lp2p_router *r, gs_peer *p) {
         return 0; /* the seed stops answering for this heartbeat */
       }
       uint64_t h = gs_id_hash(r, id->data, id->len);
-      if (gs_dontwant_has(p, h)) {
+      if (gs_dontwant_has(r, p, h)) {
         continue; /* it told us it has it */
       }
       gs_msg *m = gs_mcache_get(r, h);

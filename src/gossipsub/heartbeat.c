@@ -242,13 +242,11 @@ static void emit_gossip(lp2p_router *r, gs_topic *t) {
 static void reset_peer_budgets(lp2p_router *r) {
   size_t it = 0;
   lp2p_map_entry *e;
-  uint32_t ttl = (uint32_t)r->s.params.idontwant_message_ttl;
   while ((e = lp2p_map_next(&r->peers, &it)) != NULL) {
     gs_peer *p = e->value;
     p->ihaves = p->iasked = p->invalid_iwants = p->dontwants = 0;
-    /* keep the IDONTWANTs of the last `ttl` heartbeats */
-    gs_dontwant_expire(p, r->beat - ttl + 1);
   }
+  gs_dontwant_expire(r);
 }
 
 /* Collects the topics first: maintenance may free some. */

@@ -89,24 +89,3 @@ bool gs_peer_subscribed(const gs_peer *p, const gs_topic *t) {
   }
   return false;
 }
-
-bool gs_dontwant_has(const gs_peer *p, uint64_t id_hash) {
-  return lp2p_u64map_get(&p->dontwant, id_hash) != NULL;
-}
-
-int gs_dontwant_add(lp2p_router *r, gs_peer *p, uint64_t id_hash) {
-  /* the value is the heartbeat plus one, so that it is never NULL */
-  return lp2p_u64map_put(&p->dontwant, id_hash,
-                         (void *)((uintptr_t)r->beat + 1));
-}
-
-static bool older_than(uint64_t key, void *val, void *arg) {
-  uint32_t beat = (uint32_t)((uintptr_t)val - 1), oldest = *(uint32_t *)arg;
-  (void)key;
-  /* beats count up and may wrap: compare by distance */
-  return (int32_t)(beat - oldest) < 0;
-}
-
-void gs_dontwant_expire(gs_peer *p, uint32_t oldest) {
-  lp2p_u64map_remove_if(&p->dontwant, older_than, &oldest);
-}

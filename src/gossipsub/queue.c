@@ -350,12 +350,12 @@ static int write_rpc(lp2p_router *r, gs_queue *q, const rpc_plan *pl) {
 static void drop_unwanted(lp2p_router *r, gs_peer *p) {
   gs_queue *q = &p->q;
   size_t kept = 0, n = q->len;
-  if (p->dontwant.len == 0) {
+  if (p->dontwant_beat == 0) {
     return;
   }
   for (size_t i = 0; i < n; i++) {
     gs_msg *m = q->msgs[(q->head + i) % q->cap];
-    if (gs_dontwant_has(p, m->hash)) {
+    if (gs_dontwant_has(r, p, m->hash)) {
       q->msg_bytes -= publish_field_size(m);
       gs_msg_unref(r, m);
       r->st.idontwant_saved++;

@@ -53,13 +53,14 @@ size_t gs_forward(lp2p_router *r, gs_msg *m, gs_topic *t, uint32_t from,
       lp2p_peer_id_from_bytes(m->f.from.data, m->f.from.len, &aid) == 0) {
     author = gs_peer_find(r, &aid);
   }
+  const gs_dontwant *unwanted = gs_dontwant_find(r, m->hash);
   for (size_t i = 0; i < t->peers.len; i++) {
     gs_peer *p = t->peers.items[i];
     if (p->serial == from || p == author || sent_it(e, p->serial) ||
         !relay_target(t, p)) {
       continue;
     }
-    if (gs_dontwant_has(p, m->hash)) {
+    if (gs_dontwant_lists(unwanted, p->serial)) {
       r->st.idontwant_saved++;
       continue;
     }

@@ -90,6 +90,7 @@ int lp2p_router_new(lp2p_router **out, const lp2p_router_settings *settings,
   settings->rand_fn(r->id_key, sizeof(r->id_key), settings->rand_user);
   lp2p_u64map_init(&r->seen, mem);
   lp2p_u64map_init(&r->mcache, mem);
+  lp2p_u64map_init(&r->dontwant, mem);
   lp2p_rpc_init(&r->rpc, mem);
   lp2p_buf_init(&r->out, mem);
   lp2p_buf_init(&r->scratch, mem);
@@ -114,7 +115,6 @@ int lp2p_router_new(lp2p_router **out, const lp2p_router_settings *settings,
 
 static void free_peer(lp2p_router *r, gs_peer *p) {
   gs_queue_free(r, &p->q);
-  lp2p_u64map_free(&p->dontwant);
   lp2p_free(r->mem, p->topics);
   lp2p_free(r->mem, p);
 }
@@ -145,6 +145,7 @@ void lp2p_router_del(lp2p_router *r) {
   }
   gs_seen_free_all(r);
   gs_mcache_free(r);
+  gs_dontwant_free_all(r);
   free_map_values(r, &r->peers, free_peer_v);
   lp2p_u64map_free(&r->serials);
   free_map_values(r, &r->topics, free_topic_v);
@@ -184,7 +185,6 @@ int lp2p_router_add_peer(lp2p_router *r, const lp2p_peer_id *id,
   p->direct = info->direct || lp2p_map_get(&r->direct, id->bytes, id->len);
   memcpy(p->ip, info->ip, sizeof(p->ip));
   p->user = info->user;
-  lp2p_u64map_init(&p->dontwant, r->mem);
   lp2p_buf_init(&p->q.subs, r->mem);
   lp2p_buf_init(&p->q.ctl, r->mem);
   if (lp2p_map_put(&r->peers, p->id.bytes, p->id.len, p) != 0) {

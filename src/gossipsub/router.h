@@ -1,8 +1,8 @@
 /* The GossipSub router's internal state, shared by its modules:
  * router.c (API, RPC dispatch), message.c (our messages, signatures, ids),
- * seen.c, mcache.c, queue.c (per-peer outbound queues), topic.c (topics,
- * subscriptions, backoff), relay.c (receiving, validating and forwarding
- * messages), control.c (GRAFT, PRUNE, IHAVE, IWANT, IDONTWANT),
+ * seen.c, mcache.c, dontwant.c, queue.c (per-peer outbound queues), topic.c
+ * (topics, subscriptions, backoff), relay.c (receiving, validating and
+ * forwarding messages), control.c (GRAFT, PRUNE, IHAVE, IWANT, IDONTWANT),
  * heartbeat.c (mesh maintenance, fanout, gossip) and score.c. */
 #ifndef LP2P_GOSSIPSUB_ROUTER_H
 #define LP2P_GOSSIPSUB_ROUTER_H
@@ -73,9 +73,8 @@ struct lp2p_router_peer {
   bool ready;
   gs_peer *ready_prev, *ready_next;
   gs_queue q;
-  /* ids the peer does not want: id hash -> heartbeat it came in + 1 */
-  lp2p_u64map dontwant;
-  gs_speer *sp; /* its score record */
+  uint32_t dontwant_beat; /* heartbeat of its last IDONTWANT + 1; 0: none */
+  gs_speer *sp;           /* its score record */
   lp2p_peer_id id;
   bool outbound, direct;
   uint8_t ip[16];
@@ -110,6 +109,13 @@ struct gs_topic {
   size_t name_len;
   uint8_t name[]; /* the map key */
 };
+
+/* The peers that sent IDONTWANT for one message id. */
+typedef struct gs_dontwant {
+  uint32_t beat; /* the heartbeat of the last IDONTWANT for the id */
+  uint32_t n, cap;
+  uint32_t serials[]; /* n distinct, of cap */
+} gs_dontwant;
 
 /* What became of a message, for scoring the copies that follow it. */
 enum { GS_VALIDATING, GS_VALID, GS_INVALID, GS_IGNORED };
@@ -162,6 +168,8 @@ struct lp2p_router {
   gs_seen *seen_head, *seen_tail;
   size_t npending;
 
+  lp2p_u64map dontwant; /* id hash -> gs_dontwant (dontwant.c) */
+
   lp2p_u64map mcache; /* id hash -> gs_msg */
   gs_msg ***windows;  /* history_length rings of msgs, newest first */
   size_t *window_len, *window_cap;
@@ -189,11 +197,16 @@ size_t gs_peers_outbound(const gs_peers *s);
 bool gs_peer_subscribed(const gs_peer *p, const gs_topic *t);
 bool gs_peer_is_mesh(lp2p_pubsub_proto proto);
 
-/* ---- IDONTWANT (peer.c) */
-bool gs_dontwant_has(const gs_peer *p, uint64_t id_hash);
+/* ---- IDONTWANT (dontwant.c) */
+/* The peers that do not want the message of `id_hash`, or NULL. */
+const gs_dontwant *gs_dontwant_find(const lp2p_router *r, uint64_t id_hash);
+/* Is the peer of `serial` among them (false for NULL)? */
+bool gs_dontwant_lists(const gs_dontwant *d, uint32_t serial);
+bool gs_dontwant_has(const lp2p_router *r, const gs_peer *p, uint64_t id_hash);
 int gs_dontwant_add(lp2p_router *r, gs_peer *p, uint64_t id_hash);
-/* Forgets the ids received before heartbeat `oldest`. */
-void gs_dontwant_expire(gs_peer *p, uint32_t oldest);
+/* Forgets the ids last received idontwant_message_ttl heartbeats ago. */
+void gs_dontwant_expire(lp2p_router *r);
+void gs_dontwant_free_all(lp2p_router *r);
 
 /* ---- outbound queues (queue.c) */
 void gs_queue_free(lp2p_router *r, gs_queue *q);

@@ -9,13 +9,14 @@ gs_seen *gs_seen_find(const lp2p_router *r, uint64_t id_hash) {
   return lp2p_u64map_get(&r->seen, id_hash);
 }
 
-static void seen_drop_head(lp2p_router *r) {
+/* Unlinks and frees the oldest entry; the caller removes it from the map
+ * (or frees the whole map). */
+static void seen_free_head(lp2p_router *r) {
   gs_seen *e = r->seen_head;
   r->seen_head = e->next;
   if (!r->seen_head) {
     r->seen_tail = NULL;
   }
-  lp2p_u64map_remove(&r->seen, e->hash);
   if (e->pending) {
     /* validation never answered: the message is dropped */
     gs_msg_unref(r, e->pending);
@@ -23,6 +24,11 @@ static void seen_drop_head(lp2p_router *r) {
     r->st.msgs_ignored++;
   }
   lp2p_free(r->mem, e);
+}
+
+static void seen_drop_head(lp2p_router *r) {
+  lp2p_u64map_remove(&r->seen, r->seen_head->hash);
+  seen_free_head(r);
 }
 
 gs_seen *gs_seen_add(lp2p_router *r, uint64_t id_hash, lp2p_tstamp now) {
@@ -58,7 +64,7 @@ void gs_seen_expire(lp2p_router *r, lp2p_tstamp now) {
 
 void gs_seen_free_all(lp2p_router *r) {
   while (r->seen_head) {
-    seen_drop_head(r);
+    seen_free_head(r);
   }
   lp2p_u64map_free(&r->seen);
 }

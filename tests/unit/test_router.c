@@ -412,25 +412,67 @@ static void idontwant_capped_at_1000_per_heartbeat_kept_3(void **state) {
   th_rpc_init(&m);
   th_rpc_ids(&m, LP2P_CTL_IDONTWANT, dw, 1200);
   th_rpc_send(&t, &ids[0], &m, TH_T0);
-  assert_int_equal(p->dontwant.len, 1000);
+  assert_int_equal(t.r->dontwant.len, 1000);
   /* the 1001st was not kept */
-  assert_true(gs_dontwant_has(p, gs_id_hash(t.r, store, 8)));
-  assert_false(gs_dontwant_has(p, gs_id_hash(t.r, store + 8 * 1000, 8)));
+  uint64_t first = gs_id_hash(t.r, store, 8);
+  assert_true(gs_dontwant_has(t.r, p, first));
+  assert_false(gs_dontwant_has(t.r, p, gs_id_hash(t.r, store + 8 * 1000, 8)));
   lp2p_tstamp now = TH_T0;
   th_run(&t, &now, TH_T0 + LP2P_SECONDS); /* beat 1 */
   make_ids(dw, store, 1, 5000);
+  uint64_t second = gs_id_hash(t.r, store, 8);
   th_rpc_init(&m);
   th_rpc_ids(&m, LP2P_CTL_IDONTWANT, dw, 1);
   th_rpc_send(&t, &ids[0], &m, now);
-  assert_int_equal(p->dontwant.len, 1001);
+  assert_int_equal(t.r->dontwant.len, 1001);
   /* each batch lives through three heartbeats: the first (before beat 1)
    * goes at beat 3, the second (before beat 2) at beat 4 */
   th_run(&t, &now, now + LP2P_SECONDS); /* beat 2 */
-  assert_int_equal(p->dontwant.len, 1001);
+  assert_int_equal(t.r->dontwant.len, 1001);
   th_run(&t, &now, now + LP2P_SECONDS); /* beat 3 */
-  assert_int_equal(p->dontwant.len, 1);
+  assert_int_equal(t.r->dontwant.len, 1);
+  assert_false(gs_dontwant_has(t.r, p, first));
+  assert_true(gs_dontwant_has(t.r, p, second));
   th_run(&t, &now, now + LP2P_SECONDS); /* beat 4 */
-  assert_int_equal(p->dontwant.len, 0);
+  assert_int_equal(t.r->dontwant.len, 0);
+  th_router_del(&t);
+}
+
+/* One id not wanted by many peers: each is listed once, every one of them
+ * is skipped, and the id lives on from its last IDONTWANT. */
+static void idontwant_from_many_peers(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_peer_id ids[30];
+  th_rpc m;
+  uint8_t id[8] = "manypeer";
+  lp2p_bytes dw = {id, sizeof(id)};
+  new_router(&t, NULL);
+  add_subscribed(&t, 30, LP2P_MESHSUB_12, false, ids);
+  uint64_t h = gs_id_hash(t.r, id, sizeof(id));
+  lp2p_tstamp now = TH_T0;
+  for (int round = 0; round < 2; round++) {
+    for (int i = 0; i < 29; i++) {
+      th_rpc_init(&m);
+      th_rpc_ids(&m, LP2P_CTL_IDONTWANT, &dw, 1);
+      th_rpc_send(&t, &ids[i], &m, now);
+    }
+  }
+  const gs_dontwant *d = gs_dontwant_find(t.r, h);
+  assert_non_null(d);
+  assert_int_equal(d->n, 29);
+  for (int i = 0; i < 29; i++) {
+    assert_true(gs_dontwant_has(t.r, gs_peer_find(t.r, &ids[i]), h));
+  }
+  assert_false(gs_dontwant_has(t.r, gs_peer_find(t.r, &ids[29]), h));
+  th_run(&t, &now, now + 2 * LP2P_SECONDS); /* beat 2 */
+  th_rpc_init(&m);
+  th_rpc_ids(&m, LP2P_CTL_IDONTWANT, &dw, 1);
+  th_rpc_send(&t, &ids[29], &m, now);
+  th_run(&t, &now, now + 2 * LP2P_SECONDS); /* beat 4: refreshed at 2 */
+  assert_true(gs_dontwant_has(t.r, gs_peer_find(t.r, &ids[0]), h));
+  th_run(&t, &now, now + LP2P_SECONDS); /* beat 5 */
+  assert_null(gs_dontwant_find(t.r, h));
   th_router_del(&t);
 }
 
@@ -1597,6 +1639,7 @@ int main(void) {
       cmocka_unit_test(iwant_answered_gossip_retransmission_times),
       cmocka_unit_test(iwant_ignored_after_20_invalid_requests),
       cmocka_unit_test(idontwant_capped_at_1000_per_heartbeat_kept_3),
+      cmocka_unit_test(idontwant_from_many_peers),
       cmocka_unit_test(large_message_sends_idontwant_before_validation),
       cmocka_unit_test(idontwant_is_honoured_when_forwarding),
       cmocka_unit_test(idontwant_takes_queued_copies_out),
