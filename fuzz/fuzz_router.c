@@ -686,7 +686,7 @@ static void check_state(int after_beat) {
   lp2p_router *r = H.r;
   const lp2p_router_limits *l = limits();
   const lp2p_router_params *pp = params();
-  size_t it = 0, npeers = 0, ntopics = 0, nseen, npend;
+  size_t it = 0, npeers = 0, ntopics = 0, nseen, npend, nrelay_all = 0;
   uint64_t qbytes = 0;
   lp2p_map_entry *e;
   FUZZ_CHECK(lp2p_router_expiry(r) > H.now);
@@ -714,9 +714,11 @@ static void check_state(int after_beat) {
       FUZZ_CHECK(p->ihaves == 0 && p->iasked == 0 && p->dontwants == 0 &&
                  p->invalid_iwants == 0);
     }
+    nrelay_all += gs_peer_relays_all(p);
     npeers++;
   }
   FUZZ_CHECK(npeers == r->peers.count && npeers == H.npeers);
+  FUZZ_CHECK(nrelay_all == r->nrelay_all);
   check_ready(npeers);
   check_scores();
   it = 0;

@@ -27,6 +27,10 @@ bool gs_peer_is_mesh(lp2p_pubsub_proto proto) {
   return proto != LP2P_FLOODSUB;
 }
 
+bool gs_peer_relays_all(const gs_peer *p) {
+  return !gs_peer_is_mesh(p->proto) || p->direct;
+}
+
 bool gs_peers_has(const gs_peers *s, const gs_peer *p) {
   for (size_t i = 0; i < s->len; i++) {
     if (s->items[i] == p) {

@@ -41,7 +41,15 @@ static void settle_copies(lp2p_router *r, const gs_seen *e, const gs_topic *t,
 /* Should `p` get a copy of `m` on `t`? Mesh peers when we joined,
  * floodsub peers and direct peers subscribed to the topic. */
 static bool relay_target(const gs_topic *t, const gs_peer *p) {
-  return !gs_peer_is_mesh(p->proto) || p->direct || gs_peers_has(&t->mesh, p);
+  return gs_peer_relays_all(p) || gs_peers_has(&t->mesh, p);
+}
+
+/* The peers to look at: without floodsub and direct peers, the mesh is
+ * all of them, and a dozen peers are visited instead of every
+ * subscriber (each a cache miss in a large simulation). */
+static const gs_peers *relay_candidates(const lp2p_router *r,
+                                        const gs_topic *t) {
+  return r->nrelay_all ? &t->peers : &t->mesh;
 }
 
 size_t gs_forward(lp2p_router *r, gs_msg *m, gs_topic *t, uint32_t from,
@@ -54,10 +62,11 @@ size_t gs_forward(lp2p_router *r, gs_msg *m, gs_topic *t, uint32_t from,
     author = gs_peer_find(r, &aid);
   }
   const gs_dontwant *unwanted = gs_dontwant_find(r, m->hash);
-  for (size_t i = 0; i < t->peers.len; i++) {
-    gs_peer *p = t->peers.items[i];
+  const gs_peers *cand = relay_candidates(r, t);
+  for (size_t i = 0; i < cand->len; i++) {
+    gs_peer *p = cand->items[i];
     if (p->serial == from || p == author || sent_it(e, p->serial) ||
-        !relay_target(t, p)) {
+        (cand == &t->peers && !relay_target(t, p))) {
       continue;
     }
     if (gs_dontwant_lists(unwanted, p->serial)) {

@@ -198,6 +198,7 @@ int lp2p_router_add_peer(lp2p_router *r, const lp2p_peer_id *id,
     lp2p_free(r->mem, p);
     return LP2P_ERR_NOMEM;
   }
+  r->nrelay_all += gs_peer_relays_all(p);
   /* tell it what we are subscribed to */
   size_t it = 0;
   lp2p_map_entry *e;
@@ -229,6 +230,7 @@ int lp2p_router_remove_peer(lp2p_router *r, const lp2p_peer_id *id,
   }
   gs_score_detach(r, p, now);
   lp2p_u64map_remove(&r->serials, p->serial);
+  r->nrelay_all -= gs_peer_relays_all(p);
   free_peer(r, p);
   return 0;
 }
@@ -248,7 +250,9 @@ int lp2p_router_add_direct(lp2p_router *r, const lp2p_peer_id *id) {
   }
   gs_peer *p = gs_peer_find(r, id);
   if (p) {
+    r->nrelay_all -= gs_peer_relays_all(p);
     p->direct = true;
+    r->nrelay_all += gs_peer_relays_all(p);
   }
   return 0;
 }

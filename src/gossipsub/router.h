@@ -159,6 +159,7 @@ struct lp2p_router {
   lp2p_map topics;      /* topic name -> gs_topic */
   gs_topic *last_topic; /* the last found: most RPCs are about one topic */
   lp2p_map direct;      /* peer id bytes -> lp2p_peer_id (heap) */
+  size_t nrelay_all;    /* peers for which gs_peer_relays_all() holds */
 
   /* Message ids are looked up by a SipHash of them under this secret key,
    * never by their bytes: a 64-bit keyed hash cannot be aimed at, and
@@ -196,6 +197,9 @@ void gs_peers_shuffle(lp2p_router *r, gs_peers *s);
 size_t gs_peers_outbound(const gs_peers *s);
 bool gs_peer_subscribed(const gs_peer *p, const gs_topic *t);
 bool gs_peer_is_mesh(lp2p_pubsub_proto proto);
+/* Does the peer get every message of its topics, mesh or not (floodsub
+ * and direct peers)? */
+bool gs_peer_relays_all(const gs_peer *p);
 
 /* ---- IDONTWANT (dontwant.c) */
 /* The peers that do not want the message of `id_hash`, or NULL. */

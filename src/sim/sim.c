@@ -132,10 +132,8 @@ int sim_push(sim *s, sim_entry *e, lp2p_tstamp at) {
   return 0;
 }
 
-/* Delivers one RPC of `n` to `to` a link latency from now, unless the
- * link loses it. */
-/* Events come from free lists by size class, 256 bytes apart, up to
- * 4 KiB; larger ones from malloc. */
+/* Events come from spares by size class, 256 bytes apart, up to 4 KiB;
+ * larger ones from malloc. */
 #define EVENT_STEP 256
 #define EVENT_CLASSES 16
 
@@ -145,10 +143,8 @@ static size_t event_class(size_t len) {
 
 static sim_event *event_alloc(sim *s, size_t len) {
   size_t c = event_class(len);
-  if (c < EVENT_CLASSES && s->spare[c]) {
-    sim_event *ev = s->spare[c];
-    s->spare[c] = *(sim_event **)ev->bytes;
-    return ev;
+  if (c < EVENT_CLASSES && s->spare[c].len) {
+    return s->spare[c].items[--s->spare[c].len];
   }
   size_t room = c < EVENT_CLASSES ? (c + 1) * EVENT_STEP : len;
   return malloc(sizeof(sim_event) + room);
@@ -156,9 +152,17 @@ static sim_event *event_alloc(sim *s, size_t len) {
 
 static void event_free(sim *s, sim_event *ev) {
   size_t c = event_class(ev->len);
-  if (c < EVENT_CLASSES) {
-    *(sim_event **)ev->bytes = s->spare[c];
-    s->spare[c] = ev;
+  sim_spares *sp = c < EVENT_CLASSES ? &s->spare[c] : NULL;
+  if (sp && sp->len == sp->cap) {
+    size_t cap = sp->cap ? sp->cap * 2 : 256;
+    sim_event **items = realloc(sp->items, cap * sizeof(*items));
+    if (items) {
+      sp->items = items;
+      sp->cap = cap;
+    }
+  }
+  if (sp && sp->len < sp->cap) {
+    sp->items[sp->len++] = ev;
   } else {
     free(ev);
   }
@@ -166,7 +170,7 @@ static void event_free(sim *s, sim_event *ev) {
 
 void sim_send_rpc(sim *s, sim_node *n, uint32_t link, const uint8_t *rpc,
                   size_t len, lp2p_tstamp sent) {
-  sim_node *to = &s->nodes[n->links[link].node];
+  const sim_link *l = &n->links[link];
   if (s->c->loss > 0 && lp2p_pcg_double(&s->rng) < s->c->loss) {
     s->res->rpcs_lost++;
     return;
@@ -177,13 +181,13 @@ void sim_send_rpc(sim *s, sim_node *n, uint32_t link, const uint8_t *rpc,
     return;
   }
   ev->h.kind = EV_RPC;
-  ev->to = to->index;
+  ev->to = l->node;
   ev->from = n->index;
-  ev->handle = n->links[link].at_other;
+  ev->handle = l->at_other;
   ev->len = len;
   memcpy(ev->bytes, rpc, len);
   lp2p_heap_item_init(&ev->h.item);
-  ev->h.item.key = sent + lp2p_sim_model_latency(s->c, n->region, to->region);
+  ev->h.item.key = sent + lp2p_sim_model_latency(s->c, n->region, l->region);
   if (rpcs_push(&s->rpcs, ev->h.item.key, ev) != 0) {
     s->err = LP2P_ERR_NOMEM;
     event_free(s, ev);
@@ -304,7 +308,7 @@ static bool linked(const sim_node *a, uint32_t b) {
 }
 
 /* Adds a link to `b` at `a`; returns its number, or -1. */
-static int add_link(sim_node *a, uint32_t b) {
+static int add_link(sim_node *a, const sim_node *b) {
   if (a->nlinks == a->caplinks) {
     uint32_t cap = a->caplinks ? a->caplinks * 2 : 16;
     sim_link *l = realloc(a->links, cap * sizeof(*l));
@@ -314,15 +318,14 @@ static int add_link(sim_node *a, uint32_t b) {
     a->links = l;
     a->caplinks = cap;
   }
-  a->links[a->nlinks].node = b;
-  a->links[a->nlinks].at_other = NULL;
+  a->links[a->nlinks] = (sim_link){b->index, b->region, NULL};
   return (int)a->nlinks++;
 }
 
 /* Node `a` dials `b`: both routers learn of each other, and each end
  * keeps its handle in the other's router. */
 static int connect_nodes(sim *s, sim_node *a, sim_node *b) {
-  int ka = add_link(a, b->index), kb = add_link(b, a->index);
+  int ka = add_link(a, b), kb = add_link(b, a);
   if (ka < 0 || kb < 0) {
     return LP2P_ERR_NOMEM;
   }
@@ -581,11 +584,10 @@ static void teardown(sim *s) {
   }
   free(s->rpcs.slots);
   for (size_t c = 0; c < EVENT_CLASSES; c++) {
-    while (s->spare[c]) {
-      sim_event *ev = s->spare[c];
-      s->spare[c] = *(sim_event **)ev->bytes;
-      free(ev);
+    while (s->spare[c].len) {
+      free(s->spare[c].items[--s->spare[c].len]);
     }
+    free(s->spare[c].items);
   }
   for (size_t i = 0; s->nodes && i < s->total; i++) {
     lp2p_router_del(s->nodes[i].r);

@@ -31,6 +31,7 @@ typedef struct sim_event {
 /* A connection as one of its two ends sees it. */
 typedef struct sim_link {
   uint32_t node;              /* the other end */
+  uint8_t region;             /* the other end's: sending reads no node */
   lp2p_router_peer *at_other; /* this end, in the other end's router */
 } sim_link;
 
@@ -69,6 +70,11 @@ typedef struct sim_rpcs {
   size_t len, cap;
 } sim_rpcs;
 
+typedef struct sim_spares {
+  struct sim_event **items;
+  size_t len, cap;
+} sim_spares;
+
 struct sim {
   const lp2p_sim_config *c;
   sim_node *nodes;
@@ -86,8 +92,10 @@ struct sim {
   uint64_t *latencies;    /* ns, one per delivery */
   lp2p_sim_result *res;
   /* spare events by size class (256-byte steps up to 4 KiB): an RPC
-   * arrives per event, and malloc for each would dominate */
-  sim_event *spare[16];
+   * arrives per event, and malloc for each would dominate. Stacks of
+   * pointers, not lists through the events: taking one then reads no
+   * cold event. */
+  sim_spares spare[16];
   int err;
 };
 
