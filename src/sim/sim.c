@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/mem.h"
 #include "sim/model.h"
 #include "sim/sim_internal.h"
 
@@ -147,7 +148,7 @@ static sim_event *event_alloc(sim *s, size_t len) {
     return s->spare[c].items[--s->spare[c].len];
   }
   size_t room = c < EVENT_CLASSES ? (c + 1) * EVENT_STEP : len;
-  return malloc(sizeof(sim_event) + room);
+  return lp2p_malloc(sim_arena_mem(&s->arena), sizeof(sim_event) + room);
 }
 
 static void event_free(sim *s, sim_event *ev) {
@@ -164,7 +165,7 @@ static void event_free(sim *s, sim_event *ev) {
   if (sp && sp->len < sp->cap) {
     sp->items[sp->len++] = ev;
   } else {
-    free(ev);
+    lp2p_free(sim_arena_mem(&s->arena), ev);
   }
 }
 
@@ -283,7 +284,7 @@ static int make_router(sim *s, sim_node *n) {
   cb.deliver = on_deliver;
   cb.msg_id = on_msg_id;
   if (rv == 0) {
-    rv = lp2p_router_new(&n->r, &st, &cb, NULL, n, 0, NULL);
+    rv = lp2p_router_new(&n->r, &st, &cb, sim_arena_mem(&s->arena), n, 0, NULL);
   }
   if (rv == 0 && c->scoring) {
     rv = lp2p_router_set_topic_score_params(
@@ -311,7 +312,8 @@ static bool linked(const sim_node *a, uint32_t b) {
 static int add_link(sim_node *a, const sim_node *b) {
   if (a->nlinks == a->caplinks) {
     uint32_t cap = a->caplinks ? a->caplinks * 2 : 16;
-    sim_link *l = realloc(a->links, cap * sizeof(*l));
+    sim_link *l = lp2p_reallocarray(sim_arena_mem(&a->s->arena), a->links, cap,
+                                    sizeof(*l));
     if (!l) {
       return -1;
     }
@@ -585,14 +587,15 @@ static void teardown(sim *s) {
   free(s->rpcs.slots);
   for (size_t c = 0; c < EVENT_CLASSES; c++) {
     while (s->spare[c].len) {
-      free(s->spare[c].items[--s->spare[c].len]);
+      lp2p_free(sim_arena_mem(&s->arena), s->spare[c].items[--s->spare[c].len]);
     }
     free(s->spare[c].items);
   }
   for (size_t i = 0; s->nodes && i < s->total; i++) {
     lp2p_router_del(s->nodes[i].r);
-    free(s->nodes[i].links);
+    lp2p_free(sim_arena_mem(&s->arena), s->nodes[i].links);
   }
+  sim_arena_release(&s->arena);
   free(s->nodes);
   free(s->published);
   free(s->latencies);
@@ -626,6 +629,7 @@ int lp2p_sim_run(const lp2p_sim_config *c, lp2p_sim_result *res) {
   memset(res, 0, sizeof(*res));
   s.c = c;
   s.res = res;
+  sim_arena_init(&s.arena);
   lp2p_pcg_seed(&s.rng, c->seed, 0);
   lp2p_heap_init(&s.heap, NULL);
   crypto_generichash_init(&s.trace, NULL, 0, sizeof(s.res->trace_hash));

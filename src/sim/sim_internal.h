@@ -8,6 +8,7 @@
 #include "base/heap.h"
 #include "base/pcg.h"
 #include "lp2p/sim.h"
+#include "sim/arena.h"
 
 #define SIM_TOPIC "lp2p-sim"
 #define SIM_TOPIC_LEN (sizeof(SIM_TOPIC) - 1)
@@ -78,8 +79,9 @@ typedef struct sim_spares {
 struct sim {
   const lp2p_sim_config *c;
   sim_node *nodes;
-  size_t total;   /* honest nodes, then attackers */
-  lp2p_heap heap; /* timers, uplinks, attacks, publications */
+  size_t total;    /* honest nodes, then attackers */
+  sim_arena arena; /* the routers' memory */
+  lp2p_heap heap;  /* timers, uplinks, attacks, publications */
   sim_rpcs rpcs;
   lp2p_pcg rng;
   lp2p_tstamp now, end;
