@@ -60,7 +60,9 @@ static int new_chunk(sim_arena *a) {
   }
   /* align to a huge page so that the whole chunk can be backed by them */
   uintptr_t start = ((uintptr_t)map + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+#ifdef MADV_HUGEPAGE
   (void)madvise((void *)start, CHUNK, MADV_HUGEPAGE); /* a hint */
+#endif
   sim_chunk *ch = map; /* the bookkeeping lives in the alignment slack */
   if ((uintptr_t)map == start) {
     ch = (sim_chunk *)(start + CHUNK); /* no slack before: use the tail */
