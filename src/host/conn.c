@@ -279,7 +279,7 @@ static void queue_bytes(lp2p_conn *c, const uint8_t *p, size_t n) {
 /* Large buffers of an idle connection go back to the allocator: an idle
  * connection should cost little memory. */
 static void trim(lp2p_buf *b) {
-  if (b->len == 0 && b->cap > HOST_READ_CHUNK) {
+  if (b->len == 0 && b->cap > CONN_IDLE_BUFFER) {
     lp2p_buf_free(b);
   }
 }
