@@ -12,9 +12,30 @@ tmp=$(mktemp -d)
 pids=
 trap 'kill $pids 2>/dev/null; rm -rf "$tmp"' EXIT
 N=10
-# a free port range: the OS picks a port, the nodes use the next N
-base=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-base=$(( (base % 20000) + 30000 ))
+# N free ports in a row below the ephemeral range (32768-60999 on Linux),
+# where no other test's connections take their local ports meanwhile
+base=$(python3 - "$N" <<'PY'
+import random, socket, sys
+n = int(sys.argv[1])
+for _ in range(200):
+    base = random.randrange(10000, 32000 - n)
+    socks = []
+    try:
+        for port in range(base, base + n):
+            s = socket.socket()
+            socks.append(s)
+            s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        for s in socks:
+            s.close()
+    print(base)
+    break
+else:
+    sys.exit("no free port range")
+PY
+) || exit 1
 
 python3 - "$N" >"$tmp/params.json" <<'PY'
 import json, sys
