@@ -1,4 +1,5 @@
-/* The simulator's allocator for its routers: size classes carved from
+/* The simulator's allocator for its routers, events and links: size
+ * classes carved from
  * large chunks that ask the kernel for transparent huge pages. Ten
  * thousand routers touch over a gigabyte at random, one event at a time;
  * with 4 KiB pages nearly every access also missed the TLB (glibc's own

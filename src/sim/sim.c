@@ -134,7 +134,7 @@ int sim_push(sim *s, sim_entry *e, lp2p_tstamp at) {
 }
 
 /* Events come from spares by size class, 256 bytes apart, up to 4 KiB;
- * larger ones from malloc. */
+ * new ones and larger ones from the arena. */
 #define EVENT_STEP 256
 #define EVENT_CLASSES 16
 

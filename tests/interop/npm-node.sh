@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the npm packages of a js reference program and runs it, for
-# tests/interop/js/run-peer.sh (the host peer) and
-# tests/interop/gossipsub/js/run.sh (the GossipSub node).
+# tests/interop/js/run-peer.sh (the host peer), tests/interop/js/run.sh
+# (the keys driver) and tests/interop/gossipsub/js/run.sh (the GossipSub
+# node).
 #   npm-node.sh SRCDIR SCRIPT WORKDIR install    install, then exit
 #   npm-node.sh SRCDIR SCRIPT WORKDIR ARGS...    run: node SCRIPT ARGS...
 #                                                (exec'd: the pid is node's)

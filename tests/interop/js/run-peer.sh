@@ -3,7 +3,7 @@
 #   run-peer.sh WORKDIR install        install the npm packages, then exit
 #   run-peer.sh WORKDIR PEER-ARGS...   run: node peer.mjs PEER-ARGS...
 # npm-node.sh installs into WORKDIR (under the build tree) and runs it;
-# run.sh installs through this script, so both can share one WORKDIR.
+# run.sh runs its driver through npm-node.sh too, so both share one WORKDIR.
 # Exits 77 (ctest's skip) when node or npm is not installed.
 set -eu
 
