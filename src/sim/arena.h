@@ -1,10 +1,10 @@
 /* The simulator's allocator for its routers, events and links: size
- * classes carved from
- * large chunks that ask the kernel for transparent huge pages. Ten
- * thousand routers touch over a gigabyte at random, one event at a time;
- * with 4 KiB pages nearly every access also missed the TLB (glibc's own
- * malloc.hugetlb tunable made a 10,000-node run 70 -> 51 s). Freed
- * blocks go back to their class, never to the kernel before the end. */
+ * classes carved from large chunks that ask the kernel for transparent
+ * huge pages. Ten thousand routers touch over a gigabyte at random, one
+ * event at a time; with 4 KiB pages nearly every access also missed the
+ * TLB (glibc's own malloc.hugetlb tunable made a 10,000-node run 70 -> 51
+ * s). Freed blocks go back to their class, never to the kernel before the
+ * end. */
 #ifndef LP2P_SIM_ARENA_H
 #define LP2P_SIM_ARENA_H
 
