@@ -62,8 +62,8 @@ static void rotate_to_front(gs_peer **plst, size_t i) {
   plst[0] = p;
 }
 
-/* Above Dhi: keep Dscore best by score and D - Dscore at random, with at
- * least Dout outbound peers among the D kept; prune the rest. */
+/* At or above Dhi: keep Dscore best by score and D - Dscore at random,
+ * with at least Dout outbound peers among the D kept; prune the rest. */
 static void prune_excess(lp2p_router *r, gs_topic *t,
                          const lp2p_mesh_params *mp, lp2p_tstamp now) {
   size_t n = t->mesh.len, d = (size_t)mp->d;
@@ -142,7 +142,9 @@ void gs_rebalance(lp2p_router *r, gs_topic *t, lp2p_tstamp now,
   } else if ((int)nout < mp->d_out) {
     graft_some(r, t, (size_t)(mp->d_out - (int)nout), true, now);
   }
-  if ((int)t->mesh.len > mp->d_hi) {
+  /* as go (#589): a mesh that reaches Dhi is pruned, else one filled to
+   * Dhi by GRAFTs (accepted below Dhi) would never be rebalanced */
+  if ((int)t->mesh.len >= mp->d_hi) {
     prune_excess(r, t, mp, now);
   }
   if (opportunistic) {
