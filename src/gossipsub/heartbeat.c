@@ -32,7 +32,10 @@ static void sort_by_score(lp2p_router *r, gs_peer **a, size_t n) {
   }
 }
 
-/* Grafts up to `want` candidates (outbound ones only when asked). */
+/* Grafts up to `want` candidates (outbound ones only when asked), chosen
+ * at random among the eligible: as go's getPeers, which shuffles and
+ * ignores the score beyond the filter (sorting by it would always graft
+ * the same high scorers and leave the rest of the topic out). */
 static void graft_some(lp2p_router *r, gs_topic *t, size_t want,
                        bool outbound_only, lp2p_tstamp now) {
   gs_peer **cand = lp2p_malloc(r->mem, (t->peers.len + 1) * sizeof(*cand));
@@ -46,7 +49,7 @@ static void graft_some(lp2p_router *r, gs_topic *t, size_t want,
       cand[n++] = p;
     }
   }
-  sort_by_score(r, cand, n);
+  lp2p_pcg_shuffle(&r->rng, cand, n, sizeof(*cand));
   for (size_t i = 0; i < n && i < want; i++) {
     if (gs_mesh_add(r, t, cand[i], now) == 0) {
       gs_queue_graft(r, cand[i], t);
@@ -116,7 +119,9 @@ static void opportunistic_graft(lp2p_router *r, gs_topic *t, lp2p_tstamp now) {
   }
   memcpy(plst, t->mesh.items, n * sizeof(*plst));
   sort_by_score(r, plst, n);
-  double median = gs_score(r, plst[n / 2]);
+  /* as go: the element at n / 2 in ascending order, the upper of the two
+   * middle ones for an even mesh; the order here is descending */
+  double median = gs_score(r, plst[n - 1 - n / 2]);
   lp2p_free(r->mem, plst);
   if (median >= r->score.p.thresholds.opportunistic_graft) {
     return;

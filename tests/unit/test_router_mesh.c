@@ -33,6 +33,10 @@ static gs_topic *topic_of(th_router *t) {
   return tp;
 }
 
+static bool in_mesh(th_router *t, const lp2p_peer_id *id) {
+  return gs_peers_has(&topic_of(t)->mesh, gs_peer_find(t->r, id));
+}
+
 static void new_router(th_router *t, bool scoring) {
   lp2p_router_settings s;
   th_settings(&s, 1);
@@ -87,10 +91,93 @@ static void mesh_one_below_dhi_is_kept(void **state) {
   th_router_del(&t);
 }
 
+static void graft_candidates_are_chosen_at_random_not_by_score(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_peer_id ids[12];
+  new_router(&t, true);
+  add_subscribed(&t, 10, 12, LP2P_MESHSUB_12, false, ids, TH_T0);
+  /* half the topic scores 10, half 0: all are eligible (score >= 0) */
+  for (int i = 0; i < 6; i++) {
+    th_set_app_score(&t, &ids[i], 10);
+  }
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
+  assert_int_equal(topic_of(&t)->mesh.len, 6);
+  /* as go's getPeers: a shuffle, so the low scorers are not always left
+   * out (sorting by score would graft exactly the six that score 10) */
+  size_t low = 0;
+  for (int i = 6; i < 12; i++) {
+    low += in_mesh(&t, &ids[i]);
+  }
+  assert_true(low > 0);
+  th_router_del(&t);
+}
+
+/* A joined router with a mesh of exactly `nmesh` peers scoring
+ * `mesh_scores` (D = Dlo = nmesh, no outbound quota) and `ncand` more
+ * subscribers outside it scoring `cand_scores`; opportunistic grafting on
+ * every heartbeat. */
+static void mesh_with_scores(th_router *t, lp2p_peer_id *ids,
+                             const double *mesh_scores, size_t nmesh,
+                             const double *cand_scores, size_t ncand) {
+  lp2p_router_settings s;
+  th_settings(&s, 1);
+  th_score_settings(&s);
+  s.params.opportunistic_graft_ticks = 1;
+  th_router_new(t, &s);
+  lp2p_mesh_params mp = {(int)nmesh, (int)nmesh, 12, 2, 0, 6};
+  assert_int_equal(lp2p_router_set_topic_params(t->r, T, &mp), 0);
+  add_subscribed(t, 10, nmesh, LP2P_MESHSUB_12, false, ids, TH_T0);
+  assert_int_equal(lp2p_router_join(t->r, T, TH_T0), 0);
+  assert_int_equal(topic_of(t)->mesh.len, nmesh);
+  add_subscribed(t, 40, ncand, LP2P_MESHSUB_12, false, ids + nmesh, TH_T0);
+  assert_int_equal(topic_of(t)->mesh.len, nmesh);
+  for (size_t i = 0; i < nmesh; i++) {
+    th_set_app_score(t, &ids[i], mesh_scores[i]);
+  }
+  for (size_t i = 0; i < ncand; i++) {
+    th_set_app_score(t, &ids[nmesh + i], cand_scores[i]);
+  }
+}
+
+static void opportunistic_median_of_even_mesh_is_upper_middle(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_peer_id ids[5];
+  /* threshold 3: the lower middle (1) is below it, the upper (5) is not */
+  const double mesh[4] = {1, 1, 5, 5}, cand[1] = {6};
+  mesh_with_scores(&t, ids, mesh, 4, cand, 1);
+  lp2p_tstamp now = TH_T0;
+  th_run(&t, &now, TH_T0 + 3 * LP2P_SECONDS);
+  /* as go: sorted ascending, plst[len / 2] = 5 >= 3, no graft */
+  assert_false(in_mesh(&t, &ids[4]));
+  assert_int_equal(topic_of(&t)->mesh.len, 4);
+  th_router_del(&t);
+}
+
+static void opportunistic_graft_takes_peers_above_low_median(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_peer_id ids[7];
+  /* median (ascending, index 2) 1 < 3: peers scoring above 1 come in,
+   * OpportunisticGraftPeers (2) at most, and not the one at 1 */
+  const double mesh[4] = {1, 1, 1, 5}, cand[3] = {6, 7, 1};
+  mesh_with_scores(&t, ids, mesh, 4, cand, 3);
+  lp2p_tstamp now = TH_T0;
+  th_run(&t, &now, TH_T0 + 100 * LP2P_MILLISECONDS);
+  assert_true(in_mesh(&t, &ids[4]));
+  assert_true(in_mesh(&t, &ids[5]));
+  assert_false(in_mesh(&t, &ids[6]));
+  th_router_del(&t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(mesh_at_exactly_dhi_is_pruned),
       cmocka_unit_test(mesh_one_below_dhi_is_kept),
+      cmocka_unit_test(graft_candidates_are_chosen_at_random_not_by_score),
+      cmocka_unit_test(opportunistic_median_of_even_mesh_is_upper_middle),
+      cmocka_unit_test(opportunistic_graft_takes_peers_above_low_median),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
