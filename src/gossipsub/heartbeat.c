@@ -171,17 +171,34 @@ static void prune_negative(lp2p_router *r, gs_topic *t, lp2p_tstamp now) {
   }
 }
 
+/* Tops the fanout up to D with peers at or above the publish threshold,
+ * as go (getPeers filtered by publishThreshold): the peers we send our
+ * own messages to must pass the same bar as flood publishing. */
 void gs_fanout_fill(lp2p_router *r, gs_topic *t) {
   const lp2p_mesh_params *mp = gs_topic_params(r, t);
-  if ((int)t->fanout.len >= mp->d_lo) {
+  if ((int)t->fanout.len >= mp->d) {
     return;
   }
   gs_peers_shuffle(r, &t->peers);
   for (size_t i = 0; i < t->peers.len && (int)t->fanout.len < mp->d; i++) {
     gs_peer *p = t->peers.items[i];
-    if (gs_peer_is_mesh(p->proto) && !p->direct && gs_score(r, p) >= 0 &&
+    if (gs_peer_is_mesh(p->proto) && !p->direct &&
+        gs_score(r, p) >= r->score.p.thresholds.publish &&
         !gs_peers_has(&t->mesh, p)) {
       gs_peers_add(r, &t->fanout, p);
+    }
+  }
+}
+
+/* As go's heartbeat: fanout peers whose score fell below the publish
+ * threshold leave (those that left the topic left it at unsubscribe). */
+static void fanout_drop_low(lp2p_router *r, gs_topic *t) {
+  for (size_t i = 0; i < t->fanout.len;) {
+    gs_peer *p = t->fanout.items[i];
+    if (gs_score(r, p) < r->score.p.thresholds.publish) {
+      gs_peers_remove(&t->fanout, p);
+    } else {
+      i++;
     }
   }
 }
@@ -279,6 +296,7 @@ static void maintain_topic(lp2p_router *r, gs_topic *t, lp2p_tstamp now,
       gs_peers_free(r, &t->fanout);
       t->fanout_expiry = LP2P_TSTAMP_NEVER;
     } else {
+      fanout_drop_low(r, t);
       gs_fanout_fill(r, t);
     }
   }

@@ -38,10 +38,16 @@ static void settle_copies(lp2p_router *r, const gs_seen *e, const gs_topic *t,
   }
 }
 
-/* Should `p` get a copy of `m` on `t`? Mesh peers when we joined,
- * floodsub peers and direct peers subscribed to the topic. */
-static bool relay_target(const gs_topic *t, const gs_peer *p) {
-  return gs_peer_relays_all(p) || gs_peers_has(&t->mesh, p);
+/* Should `p` get a copy of `m` on `t`? Mesh peers when we joined, direct
+ * peers subscribed to the topic, and floodsub peers subscribed to it at or
+ * above the publish threshold (as go, whose Publish forwards too). */
+static bool relay_target(const lp2p_router *r, const gs_topic *t,
+                         const gs_peer *p) {
+  if (p->direct || gs_peers_has(&t->mesh, p)) {
+    return true;
+  }
+  return !gs_peer_is_mesh(p->proto) &&
+         gs_score(r, p) >= r->score.p.thresholds.publish;
 }
 
 /* The peers to look at: without floodsub and direct peers, the mesh is
@@ -66,7 +72,7 @@ size_t gs_forward(lp2p_router *r, gs_msg *m, gs_topic *t, uint32_t from,
   for (size_t i = 0; i < cand->len; i++) {
     gs_peer *p = cand->items[i];
     if (p->serial == from || p == author || sent_it(e, p->serial) ||
-        (cand == &t->peers && !relay_target(t, p))) {
+        (cand == &t->peers && !relay_target(r, t, p))) {
       continue;
     }
     if (gs_dontwant_lists(unwanted, p->serial)) {

@@ -444,24 +444,31 @@ int lp2p_router_set_topic_params(lp2p_router *r, const uint8_t *topic,
 /* ---- publishing
  * ---------------------------------------------------------------- */
 
-/* The peers our own message goes to, as go-libp2p-pubsub chooses them. */
+/* The peers our own message goes to, as go-libp2p-pubsub chooses them:
+ * with flood publishing, every direct peer and every subscriber at or
+ * above the publish threshold; else direct peers, floodsub peers at or
+ * above it, and the mesh (or the fanout when not joined). */
 static void publish_targets(lp2p_router *r, gs_topic *t, gs_peers *to,
                             lp2p_tstamp now) {
   const lp2p_mesh_params *mp = gs_topic_params(r, t);
+  bool flood = r->s.params.flood_publish;
   for (size_t i = 0; i < t->peers.len; i++) {
     gs_peer *p = t->peers.items[i];
-    bool flood = r->s.params.flood_publish &&
-                 gs_score(r, p) >= r->score.p.thresholds.publish;
-    if (!gs_peer_is_mesh(p->proto) || p->direct || flood ||
-        (t->joined && gs_peers_has(&t->mesh, p))) {
+    bool scored = gs_score(r, p) >= r->score.p.thresholds.publish;
+    bool floodsub = !gs_peer_is_mesh(p->proto);
+    if (p->direct || (scored && (flood || floodsub)) ||
+        (!flood && t->joined && gs_peers_has(&t->mesh, p))) {
       gs_peers_add(r, to, p);
     }
   }
-  if (t->joined || r->s.params.flood_publish) {
+  if (t->joined || flood) {
     return;
   }
-  /* not joined: the fanout, kept for fanout_ttl after each publish */
-  gs_fanout_fill(r, t);
+  /* not joined: the fanout, kept for fanout_ttl after each publish; as
+   * go, chosen when there is none (the heartbeat tops it up) */
+  if (t->fanout.len == 0) {
+    gs_fanout_fill(r, t);
+  }
   for (size_t i = 0; i < t->fanout.len && (int)i < mp->d; i++) {
     gs_peers_add(r, to, t->fanout.items[i]);
   }

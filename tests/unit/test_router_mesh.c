@@ -33,6 +33,10 @@ static gs_topic *topic_of(th_router *t) {
   return tp;
 }
 
+static bool in_fanout(th_router *t, const lp2p_peer_id *id) {
+  return gs_peers_has(&topic_of(t)->fanout, gs_peer_find(t->r, id));
+}
+
 static bool in_mesh(th_router *t, const lp2p_peer_id *id) {
   return gs_peers_has(&topic_of(t)->mesh, gs_peer_find(t->r, id));
 }
@@ -171,6 +175,91 @@ static void opportunistic_graft_takes_peers_above_low_median(void **state) {
   th_router_del(&t);
 }
 
+/* Thresholds of th_score_settings: publish -20, graylist -30. A score of
+ * -15 passes the publish threshold though it is negative; -25 does not
+ * (and is not graylisted). */
+#define PASSES (-15.0)
+#define FAILS (-25.0)
+
+static size_t msgs_queued(th_router *t, const lp2p_peer_id *id) {
+  th_out o;
+  th_drain(t, id, &o, TH_T0);
+  return o.msgs;
+}
+
+static void fanout_takes_peers_at_or_above_publish_threshold(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_peer_id ids[6];
+  const double scores[6] = {0, 0, PASSES, PASSES, FAILS, FAILS};
+  new_router(&t, true);
+  add_subscribed(&t, 10, 6, LP2P_MESHSUB_12, false, ids, TH_T0);
+  for (int i = 0; i < 6; i++) {
+    th_set_app_score(&t, &ids[i], scores[i]);
+  }
+  /* as go: fanout peers pass publishThreshold, not 0 */
+  int n = lp2p_router_publish(t.r, T, (const uint8_t *)"a", 1, NULL, NULL,
+                              TH_T0);
+  assert_int_equal(n, 4);
+  for (int i = 0; i < 6; i++) {
+    assert_int_equal(in_fanout(&t, &ids[i]), i < 4);
+    assert_int_equal(msgs_queued(&t, &ids[i]), i < 4 ? 1 : 0);
+  }
+  th_router_del(&t);
+}
+
+static void fanout_peer_below_publish_threshold_dropped_at_heartbeat(
+    void **state) {
+  (void)state;
+  th_router t;
+  lp2p_peer_id ids[8];
+  new_router(&t, true);
+  add_subscribed(&t, 10, 8, LP2P_MESHSUB_12, false, ids, TH_T0);
+  int n = lp2p_router_publish(t.r, T, (const uint8_t *)"a", 1, NULL, NULL,
+                              TH_T0);
+  assert_int_equal(n, 6);
+  gs_topic *tp = topic_of(&t);
+  lp2p_peer_id low = tp->fanout.items[0]->id;
+  th_set_app_score(&t, &low, FAILS);
+  lp2p_tstamp now = TH_T0;
+  th_run(&t, &now, TH_T0 + 100 * LP2P_MILLISECONDS);
+  /* as go: dropped, and the fanout topped up to D with peers above it */
+  assert_false(in_fanout(&t, &low));
+  assert_int_equal(tp->fanout.len, 6);
+  th_router_del(&t);
+}
+
+static void floodsub_peer_below_publish_threshold_gets_nothing(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_peer_id flood[2], mesh[1];
+  lp2p_privkey author;
+  lp2p_peer_id author_id;
+  new_router(&t, true);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
+  add_subscribed(&t, 10, 2, LP2P_FLOODSUB, false, flood, TH_T0);
+  add_subscribed(&t, 20, 1, LP2P_MESHSUB_12, false, mesh, TH_T0);
+  th_set_app_score(&t, &flood[0], PASSES);
+  th_set_app_score(&t, &flood[1], FAILS);
+  th_drain_all(&t, TH_T0);
+  /* our own message */
+  assert_int_equal(lp2p_router_publish(t.r, T, (const uint8_t *)"a", 1, NULL,
+                                       NULL, TH_T0),
+                   2);
+  assert_int_equal(msgs_queued(&t, &flood[0]), 1);
+  assert_int_equal(msgs_queued(&t, &flood[1]), 0);
+  /* and one we forward: go's Publish serves both */
+  th_identity(77, &author, &author_id);
+  th_rpc m;
+  th_rpc_init(&m);
+  th_rpc_msg(&m, &author, TOPIC, (const uint8_t *)"b", 1, 1);
+  th_rpc_send(&t, &mesh[0], &m, TH_T0);
+  assert_int_equal(t.delivered, 2);
+  assert_int_equal(msgs_queued(&t, &flood[0]), 1);
+  assert_int_equal(msgs_queued(&t, &flood[1]), 0);
+  th_router_del(&t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(mesh_at_exactly_dhi_is_pruned),
@@ -178,6 +267,10 @@ int main(void) {
       cmocka_unit_test(graft_candidates_are_chosen_at_random_not_by_score),
       cmocka_unit_test(opportunistic_median_of_even_mesh_is_upper_middle),
       cmocka_unit_test(opportunistic_graft_takes_peers_above_low_median),
+      cmocka_unit_test(fanout_takes_peers_at_or_above_publish_threshold),
+      cmocka_unit_test(
+          fanout_peer_below_publish_threshold_dropped_at_heartbeat),
+      cmocka_unit_test(floodsub_peer_below_publish_threshold_gets_nothing),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
