@@ -478,7 +478,7 @@ static int my_topic(const gs_topic *t) {
   return -1;
 }
 
-static void check_topic(const gs_topic *t, int after_beat) {
+static void check_topic(const gs_topic *t, int after_beat, size_t *nbackoff) {
   const lp2p_mesh_params *mp = gs_topic_params(H.r, t);
   lp2p_tstamp slack = 2 * params()->heartbeat_interval;
   int opportunistic = H.scoring ? params()->opportunistic_graft_peers : 0;
@@ -509,20 +509,26 @@ static void check_topic(const gs_topic *t, int after_beat) {
      * its backoff (see on_event) */
     FUZZ_CHECK(gs_backoff_until(t, &t->mesh.items[i]->id) <= H.now + slack);
   }
-  FUZZ_CHECK(t->nbackoff <= t->cap_backoff);
-  for (size_t i = 0; i < t->nbackoff; i++) {
-    int k = ident_index(&t->backoff[i].peer);
+  /* the backoff map: each entry keyed by its own peer's id (so no peer
+   * twice), of a known peer, purged when it ends */
+  size_t it = 0, nb = 0;
+  lp2p_map_entry *e;
+  while ((e = lp2p_map_next(&t->backoff, &it)) != NULL) {
+    const gs_backoff *b = e->value;
+    int k = ident_index(&b->peer);
     FUZZ_CHECK(k >= 0 && k < NPEERS);
-    for (size_t j = i + 1; j < t->nbackoff; j++) {
-      FUZZ_CHECK(!lp2p_peer_id_equal(&t->backoff[i].peer, &t->backoff[j].peer));
-    }
-    FUZZ_CHECK(!after_beat || t->backoff[i].until > H.now);
+    FUZZ_CHECK(e->key == b->peer.bytes && e->key_len == b->peer.len);
+    FUZZ_CHECK(lp2p_map_get(&t->backoff, b->peer.bytes, b->peer.len) == b);
+    FUZZ_CHECK(!after_beat || b->until > H.now);
+    nb++;
   }
+  FUZZ_CHECK(nb == t->backoff.count);
+  *nbackoff += nb;
   if (!after_beat) {
     return;
   }
   /* the heartbeat frees a topic nothing refers to any more */
-  FUZZ_CHECK(t->joined || t->peers.len || t->nbackoff || t->has_params ||
+  FUZZ_CHECK(t->joined || t->peers.len || t->backoff.count || t->has_params ||
              t->fanout_expiry != LP2P_TSTAMP_NEVER);
   FUZZ_CHECK(t->joined || t->fanout_expiry == LP2P_TSTAMP_NEVER ||
              t->fanout_expiry > H.now);
@@ -722,10 +728,12 @@ static void check_state(int after_beat) {
   check_ready(npeers);
   check_scores();
   it = 0;
+  size_t nbackoff = 0;
   while ((e = lp2p_map_next(&r->topics, &it)) != NULL) {
-    check_topic(e->value, after_beat);
+    check_topic(e->value, after_beat, &nbackoff);
     ntopics++;
   }
+  FUZZ_CHECK(nbackoff == r->nbackoff && nbackoff <= l->max_backoffs);
   /* max_topics bounds the topics only peers brought; ours come on top */
   FUZZ_CHECK(ntopics == r->topics.count && ntopics <= l->max_topics + NTOPICS);
   check_dontwant();
@@ -1282,6 +1290,9 @@ static void make_settings(lp2p_router_settings *s, lp2p_router_callbacks *cb) {
   l->queue_max_messages = 4;
   l->queue_max_bytes = (g & 0x10) ? 300 : 4096;
   l->max_invalid_iwants = 3;
+  /* small enough to be reached (NPEERS peers x NTOPICS topics) when the
+   * seen cache is small too */
+  l->max_backoffs = (g & 8) ? 3 : 64;
   H.scoring = (g & 0x80) != 0;
   s->scoring = H.scoring;
   if (H.scoring) {

@@ -118,6 +118,7 @@ typedef struct lp2p_router_limits {
   size_t queue_max_messages; /* queued data messages per peer */
   size_t queue_max_bytes;    /* queued bytes per peer, data and control */
   size_t max_invalid_iwants; /* per peer per heartbeat before ignoring */
+  size_t max_backoffs;       /* PRUNE backoffs kept, all topics (65536) */
 } lp2p_router_limits;
 
 /* ---- peer scoring (gossipsub v1.1), go-libp2p-pubsub's parameters ----
@@ -421,6 +422,7 @@ typedef struct lp2p_router_stats {
   uint64_t rpcs_graylisted;       /* RPCs ignored: sender below graylist */
   uint64_t score_changes;         /* recomputed scores that changed */
   uint64_t broken_promises;       /* IWANTs not answered in time */
+  uint64_t backoffs_dropped;      /* backoffs not kept: max_backoffs */
   uint64_t heartbeats;
   /* gauges, as of now */
   uint64_t peers, topics, mcache_messages, seen_entries;

@@ -123,6 +123,22 @@ void *lp2p_map_remove(lp2p_map *m, const void *key, size_t len) {
   return value;
 }
 
+void lp2p_map_remove_if(lp2p_map *m, bool (*drop)(void *value, void *arg),
+                        void *arg) {
+  /* a deletion shifts later entries into slot i: look at it again; none
+   * moves into a slot already passed (but one wrapped around from the
+   * start, which is looked at twice) */
+  for (size_t i = 0; i < m->cap; i++) {
+    while (m->slots[i].value && drop(m->slots[i].value, arg)) {
+      delete_slot(m, i);
+      m->count--;
+    }
+  }
+  if (m->cap > MIN_CAP && m->count * 8 < m->cap) {
+    resize(m, m->cap / 2); /* failing to give memory back is harmless */
+  }
+}
+
 lp2p_map_entry *lp2p_map_next(const lp2p_map *m, size_t *it) {
   while (*it < m->cap) {
     lp2p_map_entry *e = &m->slots[(*it)++];

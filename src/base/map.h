@@ -6,6 +6,8 @@
 #ifndef LP2P_BASE_MAP_H
 #define LP2P_BASE_MAP_H
 
+#include <stdbool.h>
+
 #include "lp2p/common.h"
 
 typedef struct lp2p_map_entry {
@@ -32,6 +34,10 @@ void *lp2p_map_get(const lp2p_map *m, const void *key, size_t len);
 int lp2p_map_put(lp2p_map *m, const void *key, size_t len, void *value);
 /* Removes the entry and returns its value, or NULL when absent. */
 void *lp2p_map_remove(lp2p_map *m, const void *key, size_t len);
+/* Removes every entry for which `drop(value, arg)` is true; `drop` may
+ * free the value (and the key it holds), which is not touched after. */
+void lp2p_map_remove_if(lp2p_map *m, bool (*drop)(void *value, void *arg),
+                        void *arg);
 /* Iterates: start with *it = 0; returns the next entry or NULL. Entries
  * must not be added or removed during an iteration. */
 lp2p_map_entry *lp2p_map_next(const lp2p_map *m, size_t *it);

@@ -287,7 +287,7 @@ static gs_topic **topic_list(lp2p_router *r, size_t *n) {
 
 static void maintain_topic(lp2p_router *r, gs_topic *t, lp2p_tstamp now,
                            bool opportunistic) {
-  gs_backoff_expire(t, now);
+  gs_backoff_expire(r, t, now);
   if (t->joined) {
     prune_negative(r, t, now);
     gs_rebalance(r, t, now, opportunistic);

@@ -129,4 +129,5 @@ void lp2p_router_settings_default(lp2p_router_settings *s) {
   l->queue_max_messages = 4096;
   l->queue_max_bytes = 64 << 20;
   l->max_invalid_iwants = 20;
+  l->max_backoffs = 1 << 16;
 }

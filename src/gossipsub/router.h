@@ -90,9 +90,11 @@ struct lp2p_router_peer {
   uint64_t idontwant_ids_sent, idontwant_ids_received;
 };
 
+/* No GRAFT from or to `peer` in a topic before `until`; the topic's
+ * backoff map keys it by the peer id bytes held here. */
 typedef struct gs_backoff {
-  lp2p_peer_id peer;
   lp2p_tstamp until;
+  lp2p_peer_id peer;
 } gs_backoff;
 
 struct gs_topic {
@@ -104,8 +106,12 @@ struct gs_topic {
   gs_peers mesh;             /* when joined */
   gs_peers fanout;           /* when not joined and publishing */
   lp2p_tstamp fanout_expiry; /* LP2P_TSTAMP_NEVER without a fanout */
-  gs_backoff *backoff;
-  size_t nbackoff, cap_backoff;
+  /* peer id bytes -> gs_backoff, as go's map[topic]map[peer]time: O(1)
+   * lookups, expired entries purged at each heartbeat, all topics'
+   * together bounded by limits.max_backoffs (r->nbackoff); seeded at its
+   * first entry, as most topics (only peers') never get one */
+  lp2p_map backoff;
+  bool backoff_seeded;
   size_t name_len;
   uint8_t name[]; /* the map key */
 };
@@ -160,6 +166,7 @@ struct lp2p_router {
   gs_topic *last_topic; /* the last found: most RPCs are about one topic */
   lp2p_map direct;      /* peer id bytes -> lp2p_peer_id (heap) */
   size_t nrelay_all;    /* peers for which gs_peer_relays_all() holds */
+  size_t nbackoff;      /* backoff entries over all topics */
 
   /* Message ids are looked up by a SipHash of them under this secret key,
    * never by their bytes: a 64-bit keyed hash cannot be aimed at, and
@@ -257,9 +264,13 @@ void gs_unsubscribe_peer(lp2p_router *r, gs_peer *p, gs_topic *t);
 bool gs_backoff_active(const gs_topic *t, const lp2p_peer_id *id,
                        lp2p_tstamp now);
 lp2p_tstamp gs_backoff_until(const gs_topic *t, const lp2p_peer_id *id);
+/* Records a backoff until `until`, never shortening one. At
+ * max_backoffs a new entry is dropped and counted (backoffs_dropped).
+ * Returns 0 or LP2P_ERR_NOMEM. */
 int gs_backoff_add(lp2p_router *r, gs_topic *t, const lp2p_peer_id *id,
                    lp2p_tstamp until);
-void gs_backoff_expire(gs_topic *t, lp2p_tstamp now);
+/* Forgets the backoffs of `t` that ended at or before `now`. */
+void gs_backoff_expire(lp2p_router *r, gs_topic *t, lp2p_tstamp now);
 /* Mesh membership changes, with their events and score hooks. */
 int gs_mesh_add(lp2p_router *r, gs_topic *t, gs_peer *p, lp2p_tstamp now);
 void gs_mesh_remove(lp2p_router *r, gs_topic *t, gs_peer *p, lp2p_tstamp now);

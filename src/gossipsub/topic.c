@@ -47,7 +47,13 @@ void gs_topic_free(lp2p_router *r, gs_topic *t) {
   gs_peers_free(r, &t->peers);
   gs_peers_free(r, &t->mesh);
   gs_peers_free(r, &t->fanout);
-  lp2p_free(r->mem, t->backoff);
+  size_t it = 0;
+  lp2p_map_entry *e;
+  while ((e = lp2p_map_next(&t->backoff, &it)) != NULL) {
+    lp2p_free(r->mem, e->value);
+  }
+  r->nbackoff -= t->backoff.count;
+  lp2p_map_free(&t->backoff);
   lp2p_free(r->mem, t);
 }
 
@@ -55,7 +61,7 @@ void gs_topic_maybe_free(lp2p_router *r, gs_topic *t) {
   /* backoffs outlive a peer's subscription on purpose: they must hold
    * when it comes back */
   if (t->joined || t->peers.len || t->fanout_expiry != LP2P_TSTAMP_NEVER ||
-      t->nbackoff || t->has_params) {
+      t->backoff.count || t->has_params) {
     return;
   }
   lp2p_map_remove(&r->topics, t->name, t->name_len);
@@ -118,12 +124,7 @@ void gs_unsubscribe_peer(lp2p_router *r, gs_peer *p, gs_topic *t) {
 }
 
 static gs_backoff *backoff_find(const gs_topic *t, const lp2p_peer_id *id) {
-  for (size_t i = 0; i < t->nbackoff; i++) {
-    if (lp2p_peer_id_equal(&t->backoff[i].peer, id)) {
-      return &t->backoff[i];
-    }
-  }
-  return NULL;
+  return lp2p_map_get(&t->backoff, id->bytes, id->len);
 }
 
 lp2p_tstamp gs_backoff_until(const gs_topic *t, const lp2p_peer_id *id) {
@@ -136,7 +137,6 @@ bool gs_backoff_active(const gs_topic *t, const lp2p_peer_id *id,
   return gs_backoff_until(t, id) > now;
 }
 
-/* Records a backoff until `until`, never shortening an existing one. */
 int gs_backoff_add(lp2p_router *r, gs_topic *t, const lp2p_peer_id *id,
                    lp2p_tstamp until) {
   gs_backoff *b = backoff_find(t, id);
@@ -146,29 +146,48 @@ int gs_backoff_add(lp2p_router *r, gs_topic *t, const lp2p_peer_id *id,
     }
     return 0;
   }
-  if (t->nbackoff == t->cap_backoff) {
-    size_t cap = t->cap_backoff ? t->cap_backoff * 2 : 4;
-    gs_backoff *arr = lp2p_reallocarray(r->mem, t->backoff, cap, sizeof(*arr));
-    if (!arr) {
-      return LP2P_ERR_NOMEM;
-    }
-    t->backoff = arr;
-    t->cap_backoff = cap;
+  if (r->nbackoff >= r->s.limits.max_backoffs) {
+    /* peers that come and go under new ids must not grow the table */
+    r->st.backoffs_dropped++;
+    return 0;
   }
-  t->backoff[t->nbackoff].peer = *id;
-  t->backoff[t->nbackoff].until = until;
-  t->nbackoff++;
+  if (!t->backoff_seeded) {
+    lp2p_map_init(&t->backoff, r->mem, r->s.rand_fn, r->s.rand_user);
+    t->backoff_seeded = true;
+  }
+  b = lp2p_malloc(r->mem, sizeof(*b));
+  if (!b) {
+    return LP2P_ERR_NOMEM;
+  }
+  b->until = until;
+  b->peer = *id;
+  if (lp2p_map_put(&t->backoff, b->peer.bytes, b->peer.len, b) != 0) {
+    lp2p_free(r->mem, b);
+    return LP2P_ERR_NOMEM;
+  }
+  r->nbackoff++;
   return 0;
 }
 
-void gs_backoff_expire(gs_topic *t, lp2p_tstamp now) {
-  for (size_t i = 0; i < t->nbackoff;) {
-    if (t->backoff[i].until <= now) {
-      t->backoff[i] = t->backoff[--t->nbackoff];
-    } else {
-      i++;
-    }
+typedef struct expiry {
+  lp2p_router *r;
+  lp2p_tstamp now;
+} expiry;
+
+static bool backoff_ended(void *value, void *arg) {
+  gs_backoff *b = value;
+  expiry *x = arg;
+  if (b->until > x->now) {
+    return false;
   }
+  lp2p_free(x->r->mem, b);
+  x->r->nbackoff--;
+  return true;
+}
+
+void gs_backoff_expire(lp2p_router *r, gs_topic *t, lp2p_tstamp now) {
+  expiry x = {r, now};
+  lp2p_map_remove_if(&t->backoff, backoff_ended, &x);
 }
 
 int gs_mesh_add(lp2p_router *r, gs_topic *t, gs_peer *p, lp2p_tstamp now) {

@@ -260,6 +260,75 @@ static void floodsub_peer_below_publish_threshold_gets_nothing(void **state) {
   th_router_del(&t);
 }
 
+static void send_prune(th_router *t, const lp2p_peer_id *from,
+                       uint64_t backoff_s, lp2p_tstamp now) {
+  th_rpc m;
+  th_rpc_init(&m);
+  th_rpc_prune(&m, TOPIC, backoff_s, NULL, 0);
+  th_rpc_send(t, from, &m, now);
+}
+
+static void backoff_of_departed_peers_is_purged_when_it_ends(void **state) {
+  (void)state;
+  th_router t;
+  new_router(&t, false);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
+  /* peers that come, PRUNE with a backoff and go, each under a new id */
+  for (uint8_t i = 0; i < 50; i++) {
+    lp2p_peer_id id;
+    add_subscribed(&t, (uint8_t)(100 + i), 1, LP2P_MESHSUB_12, false, &id,
+                   TH_T0);
+    send_prune(&t, &id, 10, TH_T0);
+    assert_int_equal(lp2p_router_remove_peer(t.r, &id, TH_T0), 0);
+  }
+  gs_topic *tp = topic_of(&t);
+  assert_int_equal(tp->backoff.count, 50);
+  assert_int_equal(t.r->nbackoff, 50);
+  /* the backoff holds while it lasts, for a peer that is gone too */
+  lp2p_tstamp now = TH_T0;
+  th_run(&t, &now, TH_T0 + 10 * LP2P_SECONDS);
+  assert_int_equal(tp->backoff.count, 50);
+  /* 10 s plus a heartbeat of slack: then the heartbeat forgets them */
+  th_run(&t, &now, TH_T0 + 12 * LP2P_SECONDS);
+  assert_int_equal(tp->backoff.count, 0);
+  assert_int_equal(t.r->nbackoff, 0);
+  th_router_del(&t);
+}
+
+static void backoff_table_is_bounded_by_max_backoffs(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_router_settings s;
+  lp2p_peer_id ids[6];
+  lp2p_router_stats st;
+  th_settings(&s, 1);
+  s.limits.max_backoffs = 4;
+  th_router_new(&t, &s);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
+  add_subscribed(&t, 10, 6, LP2P_MESHSUB_12, false, ids, TH_T0);
+  for (int i = 0; i < 6; i++) {
+    send_prune(&t, &ids[i], 60, TH_T0);
+  }
+  /* one past the limit and beyond: dropped, counted */
+  assert_int_equal(topic_of(&t)->backoff.count, 4);
+  lp2p_router_get_stats(t.r, &st);
+  assert_int_equal(st.backoffs_dropped, 2);
+  /* a kept entry still grows (never shrinks) in place */
+  const lp2p_peer_id *kept = NULL;
+  for (int i = 0; i < 6 && !kept; i++) {
+    if (gs_backoff_until(topic_of(&t), &ids[i])) {
+      kept = &ids[i];
+    }
+  }
+  assert_non_null(kept);
+  lp2p_tstamp before = gs_backoff_until(topic_of(&t), kept);
+  send_prune(&t, kept, 120, TH_T0);
+  assert_true(gs_backoff_until(topic_of(&t), kept) > before);
+  lp2p_router_get_stats(t.r, &st);
+  assert_int_equal(st.backoffs_dropped, 2);
+  th_router_del(&t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(mesh_at_exactly_dhi_is_pruned),
@@ -271,6 +340,8 @@ int main(void) {
       cmocka_unit_test(
           fanout_peer_below_publish_threshold_dropped_at_heartbeat),
       cmocka_unit_test(floodsub_peer_below_publish_threshold_gets_nothing),
+      cmocka_unit_test(backoff_of_departed_peers_is_purged_when_it_ends),
+      cmocka_unit_test(backoff_table_is_bounded_by_max_backoffs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
