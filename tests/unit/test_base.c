@@ -1,6 +1,7 @@
 /* Base: errors, allocator hooks, buffers, the failing allocator itself,
  * PCG, hash map and heap. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/heap.h"
@@ -183,6 +184,38 @@ static void map_put_get_remove_many(void **state) {
   lp2p_map_free(&m);
 }
 
+static bool key_is_multiple_of_3(void *value, void *arg) {
+  int *calls = arg;
+  (*calls)++;
+  return strtol((const char *)value + 1, NULL, 10) % 3 == 0;
+}
+
+static void map_remove_if_drops_exactly_the_matching(void **state) {
+  (void)state;
+  lp2p_map m;
+  static char keys[3000][8];
+  int calls = 0;
+  lp2p_map_init(&m, NULL, test_rand, NULL);
+  for (int i = 0; i < 3000; i++) {
+    int n = snprintf(keys[i], sizeof(keys[i]), "k%d", i);
+    assert_int_equal(lp2p_map_put(&m, keys[i], (size_t)n, keys[i]), 0);
+  }
+  /* every entry is looked at, whatever the deletions shift over it */
+  lp2p_map_remove_if(&m, key_is_multiple_of_3, &calls);
+  assert_true(calls >= 3000);
+  assert_int_equal(m.count, 2000);
+  for (int i = 0; i < 3000; i++) {
+    void *v = lp2p_map_get(&m, keys[i], strlen(keys[i]));
+    assert_ptr_equal(v, i % 3 ? (void *)keys[i] : NULL);
+  }
+  size_t it = 0, n = 0;
+  while (lp2p_map_next(&m, &it)) {
+    n++;
+  }
+  assert_int_equal(n, 2000);
+  lp2p_map_free(&m);
+}
+
 static int build_map(const lp2p_mem *mem, void *arg) {
   (void)arg;
   static const char *keys[] = {"a", "b", "c", "d", "e", "f", "g",
@@ -294,6 +327,7 @@ int main(void) {
       cmocka_unit_test(pcg_below_is_in_range_and_covers_it),
       cmocka_unit_test(pcg_shuffle_is_a_permutation),
       cmocka_unit_test(map_put_get_remove_many),
+      cmocka_unit_test(map_remove_if_drops_exactly_the_matching),
       cmocka_unit_test(map_under_failing_allocator),
       cmocka_unit_test(map_seed_changes_layout),
       cmocka_unit_test(heap_orders_removes_and_updates),
