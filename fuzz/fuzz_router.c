@@ -580,7 +580,7 @@ static size_t check_mcache(void) {
 }
 
 #define NSTATS (sizeof(lp2p_router_stats) / sizeof(uint64_t))
-#define NGAUGES 7 /* the last fields of lp2p_router_stats */
+#define NGAUGES 14 /* the last fields of lp2p_router_stats */
 
 static void check_stats(size_t npeers, size_t ntopics, size_t nmcache,
                         size_t nseen, size_t npend, uint64_t qbytes) {
@@ -591,6 +591,19 @@ static void check_stats(size_t npeers, size_t ntopics, size_t nmcache,
   FUZZ_CHECK(st.mcache_messages == nmcache && st.seen_entries == nseen);
   FUZZ_CHECK(st.pending_validations == npend && st.queued_bytes == qbytes);
   FUZZ_CHECK(st.peers_congested <= st.peers);
+  /* each joined topic is in exactly one mesh-size class */
+  size_t joined = 0;
+  for (int i = 0; i < NTOPICS; i++) {
+    joined += H.joined[i] != 0;
+  }
+  FUZZ_CHECK(st.topics_mesh_empty + st.topics_mesh_low +
+                 st.topics_mesh_healthy + st.topics_mesh_high ==
+             joined);
+  FUZZ_CHECK(st.topics_mesh_under_dout <= joined);
+  FUZZ_CHECK(st.mcache_gossip_messages <= st.mcache_messages);
+  FUZZ_CHECK(st.backoff_entries == H.r->nbackoff);
+  FUZZ_CHECK(st.iwant_invalid ==
+             st.iwant_not_found + st.iwant_over_retransmission);
   memcpy(now, &st, sizeof(st));
   memcpy(before, &H.last, sizeof(st));
   for (size_t i = 0; i < NSTATS - NGAUGES; i++) {

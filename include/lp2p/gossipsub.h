@@ -412,6 +412,13 @@ typedef struct lp2p_router_stats {
   uint64_t graft_sent, graft_received;
   uint64_t prune_sent, prune_received;
   uint64_t iwant_answered, iwant_invalid;
+  /* IWANT ids by what became of them: iwant_answered from the message
+   * cache; iwant_invalid is the sum of the next two */
+  uint64_t iwant_not_found;            /* not (or no longer) in the cache */
+  uint64_t iwant_over_retransmission;  /* answered gossip_retransmission
+                                        * times to that peer already */
+  uint64_t iwant_skipped;              /* not looked at: the peer was past
+                                        * max_invalid_iwants this heartbeat */
   uint64_t idontwant_saved;       /* copies not sent thanks to IDONTWANT */
   uint64_t queue_drop_messages;   /* data dropped: a peer's queue full */
   uint64_t queue_drop_control;    /* control dropped: a peer's queue full */
@@ -430,6 +437,16 @@ typedef struct lp2p_router_stats {
   /* peers whose queue is past half its message or byte limit: a publisher
    * faster than the network can wait while most peers are */
   uint64_t peers_congested;
+  /* mesh health: of the topics we joined, those whose mesh is empty, has
+   * 1 to Dlo - 1 peers, Dlo to Dhi, more than Dhi (until the heartbeat
+   * prunes it), and (any size) fewer than Dout outbound peers; Dlo, Dhi
+   * and Dout are the topic's own when set */
+  uint64_t topics_mesh_empty, topics_mesh_low, topics_mesh_healthy;
+  uint64_t topics_mesh_high, topics_mesh_under_dout;
+  /* messages in the history_gossip newest mcache windows, the ones IHAVE
+   * advertises (mcache_messages counts all history_length windows) */
+  uint64_t mcache_gossip_messages;
+  uint64_t backoff_entries; /* PRUNE backoffs kept, all topics */
 } lp2p_router_stats;
 
 LP2P_API void lp2p_router_get_stats(const lp2p_router *r,

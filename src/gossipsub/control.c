@@ -259,6 +259,15 @@ static int handle_graft(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
   return 0;
 }
 
+/* The ids of the RPC's IWANTs from entry i, id j on. */
+static uint64_t iwant_ids_from(const lp2p_rpc *rpc, size_t i, size_t j) {
+  uint64_t n = 0;
+  for (; i < rpc->iwant.len; i++, j = 0) {
+    n += rpc->iwant.items[i].count - j;
+  }
+  return n;
+}
+
 static int handle_iwant(lp2p_router *r, gs_peer *p) {
   size_t max_invalid = r->s.limits.max_invalid_iwants;
   r->st.iwant_received += r->rpc.iwant.len;
@@ -270,7 +279,9 @@ static int handle_iwant(lp2p_router *r, gs_peer *p) {
     for (size_t j = 0; j < e->count; j++) {
       const lp2p_bytes *id = &r->rpc.ids.items[e->first + j];
       if ((size_t)p->invalid_iwants > max_invalid) {
-        return 0; /* the seed stops answering for this heartbeat */
+        /* the seed stops answering for this heartbeat */
+        r->st.iwant_skipped += iwant_ids_from(&r->rpc, i, j);
+        return 0;
       }
       uint64_t h = gs_id_hash(r, id->data, id->len);
       if (gs_dontwant_has(r, p, h)) {
@@ -281,6 +292,11 @@ static int handle_iwant(lp2p_router *r, gs_peer *p) {
                     (uint32_t)r->s.params.gossip_retransmission) {
         p->invalid_iwants++;
         r->st.iwant_invalid++;
+        if (m) {
+          r->st.iwant_over_retransmission++;
+        } else {
+          r->st.iwant_not_found++;
+        }
         continue;
       }
       r->st.iwant_answered++;

@@ -79,6 +79,14 @@ void gs_mcache_shift(lp2p_router *r) {
   r->window_cap[0] = cap;
 }
 
+size_t gs_mcache_gossip_len(const lp2p_router *r) {
+  size_t n = 0;
+  for (size_t w = 0; w < (size_t)r->s.params.history_gossip; w++) {
+    n += r->window_len[w];
+  }
+  return n;
+}
+
 void gs_mcache_each_gossip(const lp2p_router *r, const gs_topic *t,
                            void (*fn)(gs_msg *m, void *arg), void *arg) {
   for (size_t w = 0; w < (size_t)r->s.params.history_gossip; w++) {

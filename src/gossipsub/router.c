@@ -581,6 +581,27 @@ int lp2p_router_peer_counters_get(const lp2p_router *r,
   return 0;
 }
 
+/* Sorts the joined topics by the size of their mesh (see the fields). */
+static void mesh_health(const lp2p_router *r, lp2p_router_stats *st) {
+  size_t it = 0;
+  lp2p_map_entry *e;
+  while ((e = lp2p_map_next(&r->topics, &it)) != NULL) {
+    const gs_topic *t = e->value;
+    if (!t->joined) {
+      continue;
+    }
+    const lp2p_mesh_params *mp = gs_topic_params(r, t);
+    size_t n = t->mesh.len;
+    st->topics_mesh_empty += n == 0;
+    st->topics_mesh_low += n > 0 && n < (size_t)mp->d_lo;
+    st->topics_mesh_healthy +=
+        n > 0 && n >= (size_t)mp->d_lo && n <= (size_t)mp->d_hi;
+    st->topics_mesh_high += n > (size_t)mp->d_hi;
+    st->topics_mesh_under_dout += gs_peers_outbound(&t->mesh) <
+                                  (size_t)mp->d_out;
+  }
+}
+
 void lp2p_router_get_stats(const lp2p_router *r, lp2p_router_stats *st) {
   size_t it = 0;
   lp2p_map_entry *e;
@@ -592,6 +613,11 @@ void lp2p_router_get_stats(const lp2p_router *r, lp2p_router_stats *st) {
   st->pending_validations = r->npending;
   st->queued_bytes = 0;
   st->peers_congested = 0;
+  st->topics_mesh_empty = st->topics_mesh_low = st->topics_mesh_healthy = 0;
+  st->topics_mesh_high = st->topics_mesh_under_dout = 0;
+  mesh_health(r, st);
+  st->mcache_gossip_messages = gs_mcache_gossip_len(r);
+  st->backoff_entries = r->nbackoff;
   while ((e = lp2p_map_next(&r->peers, &it)) != NULL) {
     const gs_queue *q = &((gs_peer *)e->value)->q;
     size_t bytes = gs_queue_bytes(q);

@@ -289,6 +289,8 @@ void gs_mcache_free(lp2p_router *r);
 int gs_mcache_put(lp2p_router *r, gs_msg *m);
 gs_msg *gs_mcache_get(const lp2p_router *r, uint64_t id_hash);
 void gs_mcache_shift(lp2p_router *r);
+/* Messages in the gossip windows (the newest history_gossip). */
+size_t gs_mcache_gossip_len(const lp2p_router *r);
 /* Calls fn for the ids of `t` in the gossip windows. */
 void gs_mcache_each_gossip(const lp2p_router *r, const gs_topic *t,
                            void (*fn)(gs_msg *m, void *arg), void *arg);

@@ -123,6 +123,46 @@ static void control(out *o, const char *what, uint64_t sent, uint64_t recv) {
       (unsigned long long)recv);
 }
 
+/* Mesh health as nim-libp2p names it (its *_peers_topics gauges), with
+ * lp2p's above-Dhi gauge beside them. */
+static void mesh_health(out *o, const lp2p_router_stats *s) {
+  metric(o, "libp2p_gossipsub_no_peers_topics", "gauge",
+         "joined topics whose mesh is empty", s->topics_mesh_empty);
+  metric(o, "libp2p_gossipsub_low_peers_topics", "gauge",
+         "joined topics with at least one mesh peer but below Dlo",
+         s->topics_mesh_low);
+  metric(o, "libp2p_gossipsub_healthy_peers_topics", "gauge",
+         "joined topics with Dlo to Dhi mesh peers", s->topics_mesh_healthy);
+  metric(o, "libp2p_gossipsub_above_dhigh_topics", "gauge",
+         "joined topics with more than Dhi mesh peers", s->topics_mesh_high);
+  metric(o, "libp2p_gossipsub_under_dout_topics", "gauge",
+         "joined topics with fewer than Dout outbound mesh peers",
+         s->topics_mesh_under_dout);
+  metric(o, "libp2p_gossipsub_cache_window_size", "gauge",
+         "messages in the gossip windows of the message cache",
+         s->mcache_gossip_messages);
+  metric(o, "libp2p_gossipsub_mcache_messages", "gauge",
+         "messages in the message cache", s->mcache_messages);
+  metric(o, "libp2p_gossipsub_backoffs", "gauge",
+         "PRUNE backoffs kept over all topics", s->backoff_entries);
+  metric(o, "libp2p_gossipsub_backoffs_dropped_total", "counter",
+         "backoffs not kept: the table was full", s->backoffs_dropped);
+  /* nim's kinds: correct (answered from the cache), unknown (not in it),
+   * notsent (retransmission budget spent), skipped (past the peer's
+   * invalid-IWANT budget) */
+  static const char *const kinds[4] = {"correct", "unknown", "notsent",
+                                       "skipped"};
+  const uint64_t counts[4] = {s->iwant_answered, s->iwant_not_found,
+                              s->iwant_over_retransmission, s->iwant_skipped};
+  put(o, "# HELP libp2p_gossipsub_received_iwants_total IWANT message ids "
+         "received, by what became of them\n"
+         "# TYPE libp2p_gossipsub_received_iwants_total counter\n");
+  for (int k = 0; k < 4; k++) {
+    put(o, "libp2p_gossipsub_received_iwants_total{kind=\"%s\"} %llu\n",
+        kinds[k], (unsigned long long)counts[k]);
+  }
+}
+
 int lp2p_node_metrics(lp2p_node *n, lp2p_buf *buf) {
   out o = {buf, 0};
   lp2p_router_stats s;
@@ -162,6 +202,7 @@ int lp2p_node_metrics(lp2p_node *n, lp2p_buf *buf) {
       (unsigned long long)s.queue_drop_messages,
       (unsigned long long)s.queue_drop_control,
       (unsigned long long)n->stats.rpcs_oversized);
+  mesh_health(&o, &s);
   topics(&o, n);
   scores(&o, n);
   connections(&o, n);

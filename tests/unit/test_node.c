@@ -496,6 +496,13 @@ static void test_metrics(void **state) {
       t, "libp2p_gossipsub_peers_per_topic_mesh{topic=\"" TOPIC "\"} 2"));
   assert_non_null(strstr(t, "libp2p_gossipsub_peers_scores_count 2\n"));
   assert_non_null(strstr(t, "libp2p_host_connections 2\n"));
+  /* mesh health: the one topic has 2 mesh peers, Dlo here */
+  assert_non_null(strstr(t, "libp2p_gossipsub_no_peers_topics 0\n"));
+  assert_non_null(strstr(t, "libp2p_gossipsub_low_peers_topics 0\n"));
+  assert_non_null(strstr(t, "libp2p_gossipsub_healthy_peers_topics 1\n"));
+  assert_non_null(strstr(t, "\nlibp2p_gossipsub_cache_window_size "));
+  assert_non_null(
+      strstr(t, "libp2p_gossipsub_received_iwants_total{kind=\"correct\"} "));
   lp2p_buf_free(&text);
   net_close(w);
   free(w);

@@ -329,6 +329,135 @@ static void backoff_table_is_bounded_by_max_backoffs(void **state) {
   th_router_del(&t);
 }
 
+static void subscribe_to(th_router *t, uint8_t seed, bool outbound,
+                         const char *topic, lp2p_peer_id *id) {
+  th_rpc m;
+  th_add_peer(t, seed, LP2P_MESHSUB_12, outbound, id);
+  th_rpc_init(&m);
+  th_rpc_sub(&m, topic, true);
+  th_rpc_send(t, id, &m, TH_T0);
+}
+
+static void mesh_health_sorts_joined_topics_by_mesh_size(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_peer_id id;
+  lp2p_router_stats st;
+  new_router(&t, false);
+  static const char *const names[5] = {"empty", "low", "ok", "high", "out"};
+  for (int i = 0; i < 5; i++) {
+    assert_int_equal(lp2p_router_join(t.r, (const uint8_t *)names[i],
+                                      strlen(names[i]), TH_T0),
+                     0);
+  }
+  /* low: 2 outbound peers (1 to Dlo - 1, Dout met); ok: Dlo = 5 grafted
+   * at subscription time, all inbound; high: 13 in the mesh, as GRAFTs
+   * in a race would put them; out: exactly Dhi = 12, healthy */
+  subscribe_to(&t, 10, true, "low", &id);
+  subscribe_to(&t, 11, true, "low", &id);
+  for (uint8_t i = 0; i < 6; i++) {
+    subscribe_to(&t, (uint8_t)(20 + i), false, "ok", &id);
+  }
+  gs_topic *high = gs_topic_find(t.r, (const uint8_t *)"high", 4);
+  gs_topic *full = gs_topic_find(t.r, (const uint8_t *)"out", 3);
+  for (uint8_t i = 0; i < 13; i++) {
+    subscribe_to(&t, (uint8_t)(40 + i), false, "high", &id);
+    assert_int_equal(gs_mesh_add(t.r, high, gs_peer_find(t.r, &id), TH_T0),
+                     0);
+    if (i < 12) {
+      subscribe_to(&t, (uint8_t)(60 + i), i < 2, "out", &id);
+      assert_int_equal(
+          gs_mesh_add(t.r, full, gs_peer_find(t.r, &id), TH_T0), 0);
+    }
+  }
+  assert_int_equal(high->mesh.len, 13);
+  assert_int_equal(full->mesh.len, 12);
+  lp2p_router_get_stats(t.r, &st);
+  assert_int_equal(st.topics_mesh_empty, 1);
+  assert_int_equal(st.topics_mesh_low, 1);
+  assert_int_equal(st.topics_mesh_healthy, 2);
+  assert_int_equal(st.topics_mesh_high, 1);
+  /* empty, ok and high have no outbound mesh peer; low and out have 2 */
+  assert_int_equal(st.topics_mesh_under_dout, 3);
+  /* the heartbeat prunes both meshes at and above Dhi back to D */
+  lp2p_tstamp now = TH_T0;
+  th_run(&t, &now, TH_T0 + 100 * LP2P_MILLISECONDS);
+  lp2p_router_get_stats(t.r, &st);
+  assert_int_equal(st.topics_mesh_high, 0);
+  assert_int_equal(st.topics_mesh_healthy, 3);
+  th_router_del(&t);
+}
+
+static void iwant_ids_are_counted_by_outcome(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_peer_id peer;
+  lp2p_router_stats st;
+  uint8_t known[64], unknown[30][8];
+  size_t known_len = 0;
+  new_router(&t, false);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
+  assert_true(lp2p_router_publish(t.r, T, (const uint8_t *)"a", 1, known,
+                                  &known_len, TH_T0) >= 0);
+  th_add_peer(&t, 10, LP2P_MESHSUB_12, false, &peer);
+  lp2p_bytes ids[30];
+  for (int i = 0; i < 30; i++) {
+    memset(unknown[i], i + 1, sizeof(unknown[i]));
+    ids[i] = (lp2p_bytes){unknown[i], sizeof(unknown[i])};
+  }
+  lp2p_bytes k = {known, known_len};
+  /* GossipRetransmission (3) answers per peer, then refusals */
+  for (int i = 0; i < 4; i++) {
+    th_rpc m;
+    th_rpc_init(&m);
+    th_rpc_ids(&m, LP2P_CTL_IWANT, &k, 1);
+    th_rpc_send(&t, &peer, &m, TH_T0);
+  }
+  lp2p_router_get_stats(t.r, &st);
+  assert_int_equal(st.iwant_answered, 3);
+  assert_int_equal(st.iwant_over_retransmission, 1);
+  assert_int_equal(st.iwant_not_found, 0);
+  /* a fresh heartbeat budget: 21 unknown ids are looked up (the check is
+   * "more than max_invalid_iwants = 20 so far"), the other 9 skipped */
+  lp2p_tstamp now = TH_T0;
+  th_run(&t, &now, TH_T0 + 100 * LP2P_MILLISECONDS);
+  th_rpc m;
+  th_rpc_init(&m);
+  th_rpc_ids(&m, LP2P_CTL_IWANT, ids, 10);
+  th_rpc_ids(&m, LP2P_CTL_IWANT, ids + 10, 20);
+  th_rpc_send(&t, &peer, &m, now);
+  lp2p_router_get_stats(t.r, &st);
+  assert_int_equal(st.iwant_not_found, 21);
+  assert_int_equal(st.iwant_skipped, 9);
+  assert_int_equal(st.iwant_invalid, 22);
+  th_router_del(&t);
+}
+
+static void mcache_gossip_window_counts_advertised_messages(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_router_stats st;
+  new_router(&t, false);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
+  for (int i = 0; i < 2; i++) {
+    uint8_t d = (uint8_t)i;
+    assert_true(lp2p_router_publish(t.r, T, &d, 1, NULL, NULL, TH_T0) >= 0);
+  }
+  lp2p_router_get_stats(t.r, &st);
+  assert_int_equal(st.mcache_gossip_messages, 2);
+  assert_int_equal(st.mcache_messages, 2);
+  /* HistoryGossip = 3 heartbeats advertised, HistoryLength = 5 kept */
+  lp2p_tstamp now = TH_T0;
+  th_run(&t, &now, TH_T0 + 2500 * LP2P_MILLISECONDS);
+  lp2p_router_get_stats(t.r, &st);
+  assert_int_equal(st.mcache_gossip_messages, 0);
+  assert_int_equal(st.mcache_messages, 2);
+  th_run(&t, &now, TH_T0 + 4500 * LP2P_MILLISECONDS);
+  lp2p_router_get_stats(t.r, &st);
+  assert_int_equal(st.mcache_messages, 0);
+  th_router_del(&t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(mesh_at_exactly_dhi_is_pruned),
@@ -342,6 +471,9 @@ int main(void) {
       cmocka_unit_test(floodsub_peer_below_publish_threshold_gets_nothing),
       cmocka_unit_test(backoff_of_departed_peers_is_purged_when_it_ends),
       cmocka_unit_test(backoff_table_is_bounded_by_max_backoffs),
+      cmocka_unit_test(mesh_health_sorts_joined_topics_by_mesh_size),
+      cmocka_unit_test(iwant_ids_are_counted_by_outcome),
+      cmocka_unit_test(mcache_gossip_window_counts_advertised_messages),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
