@@ -458,6 +458,85 @@ static void mcache_gossip_window_counts_advertised_messages(void **state) {
   th_router_del(&t);
 }
 
+/* A router joined to TOPIC with one peer that relays messages of
+ * `author`. */
+static void relay_setup(th_router *t, const lp2p_router_settings *s,
+                        lp2p_peer_id *peer, lp2p_privkey *author) {
+  lp2p_peer_id author_id;
+  th_router_new(t, s);
+  assert_int_equal(lp2p_router_join(t->r, T, TH_T0), 0);
+  add_subscribed(t, 10, 1, LP2P_MESHSUB_12, false, peer, TH_T0);
+  th_identity(77, author, &author_id);
+}
+
+static void relay_msg(th_router *t, const lp2p_peer_id *peer,
+                      const lp2p_privkey *author, uint64_t seqno,
+                      lp2p_tstamp now) {
+  th_rpc m;
+  uint8_t d = (uint8_t)seqno;
+  th_rpc_init(&m);
+  th_rpc_msg(&m, author, TOPIC, &d, 1, seqno);
+  th_rpc_send(t, peer, &m, now);
+}
+
+static void seen_entry_is_forgotten_after_seen_ttl(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_router_settings s;
+  lp2p_peer_id peer;
+  lp2p_privkey author;
+  th_settings(&s, 1);
+  s.params.seen_ttl = 5 * LP2P_SECONDS;
+  relay_setup(&t, &s, &peer, &author);
+  relay_msg(&t, &peer, &author, 1, TH_T0);
+  assert_int_equal(t.delivered, 1);
+  /* within SeenTTL a copy is a duplicate */
+  lp2p_tstamp now = TH_T0;
+  th_run(&t, &now, TH_T0 + 4900 * LP2P_MILLISECONDS);
+  relay_msg(&t, &peer, &author, 1, now);
+  assert_int_equal(t.delivered, 1);
+  /* the heartbeat after SeenTTL forgets the id: delivered again */
+  th_run(&t, &now, TH_T0 + 5200 * LP2P_MILLISECONDS);
+  lp2p_router_stats st;
+  lp2p_router_get_stats(t.r, &st);
+  assert_int_equal(st.seen_entries, 0);
+  assert_int_equal(st.seen_evicted, 0); /* expiry is not eviction */
+  relay_msg(&t, &peer, &author, 1, now);
+  assert_int_equal(t.delivered, 2);
+  th_router_del(&t);
+}
+
+static void seen_past_max_seen_evicts_oldest_and_counts(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_router_settings s;
+  lp2p_peer_id peer;
+  lp2p_privkey author;
+  lp2p_router_stats st;
+  th_settings(&s, 1);
+  s.limits.max_seen = 3;
+  relay_setup(&t, &s, &peer, &author);
+  for (uint64_t i = 1; i <= 4; i++) {
+    relay_msg(&t, &peer, &author, i, TH_T0);
+  }
+  assert_int_equal(t.delivered, 4);
+  lp2p_router_get_stats(t.r, &st);
+  assert_int_equal(st.seen_entries, 3);
+  assert_int_equal(st.seen_evicted, 1);
+  /* the newest is still known; the oldest (1) was evicted and is new
+   * again, which evicts the next oldest (2) */
+  relay_msg(&t, &peer, &author, 4, TH_T0);
+  assert_int_equal(t.delivered, 4);
+  relay_msg(&t, &peer, &author, 1, TH_T0);
+  assert_int_equal(t.delivered, 5);
+  lp2p_router_get_stats(t.r, &st);
+  assert_int_equal(st.seen_entries, 3);
+  assert_int_equal(st.seen_evicted, 2);
+  relay_msg(&t, &peer, &author, 3, TH_T0);
+  assert_int_equal(t.delivered, 5);
+  th_router_del(&t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(mesh_at_exactly_dhi_is_pruned),
@@ -474,6 +553,8 @@ int main(void) {
       cmocka_unit_test(mesh_health_sorts_joined_topics_by_mesh_size),
       cmocka_unit_test(iwant_ids_are_counted_by_outcome),
       cmocka_unit_test(mcache_gossip_window_counts_advertised_messages),
+      cmocka_unit_test(seen_entry_is_forgotten_after_seen_ttl),
+      cmocka_unit_test(seen_past_max_seen_evicts_oldest_and_counts),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
