@@ -77,7 +77,7 @@ typedef struct lp2p_router_params {
   lp2p_tstamp iwant_followup_time;
   lp2p_tstamp seen_ttl;
   bool flood_publish;
-  bool do_px; /* attach peer exchange to PRUNE */
+  bool do_px; /* attach peer exchange to PRUNE (default off, as go) */
 } lp2p_router_params;
 
 LP2P_API void lp2p_router_params_default(lp2p_router_params *p);

@@ -56,7 +56,9 @@ int gs_send_prune(lp2p_router *r, gs_peer *p, gs_topic *t, lp2p_tstamp backoff,
     /* meshsub 1.0 knows neither backoff nor PX */
     return gs_queue_prune(r, p, t, 0, NULL, 0);
   }
-  if (px && r->s.params.do_px) {
+  /* no PX to a peer with a negative score (v1.1 spec): it would hand our
+   * good peers to the likely attacker */
+  if (px && r->s.params.do_px && gs_score(r, p) >= 0) {
     npx = select_px(r, p, t, peers, cap < 64 ? cap : 64);
   }
   return gs_queue_prune(r, p, t, seconds(backoff), peers, npx);

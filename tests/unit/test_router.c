@@ -150,10 +150,13 @@ static void graft_while_backing_off_is_pruned_and_penalised(void **state) {
 static void graft_into_full_mesh_is_pruned_with_px(void **state) {
   (void)state;
   th_router t;
+  lp2p_router_settings s;
   lp2p_peer_id ids[15];
   th_out o;
   th_rpc m;
-  new_router(&t, NULL);
+  th_settings(&s, 1);
+  s.params.do_px = true;
+  new_router(&t, &s);
   assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   add_subscribed(&t, 14, LP2P_MESHSUB_11, false, ids);
   /* our own grafts filled the mesh to D; GRAFTs from others fill to Dhi */
@@ -1555,6 +1558,7 @@ static void prune_offers_fewer_px_peers_to_fit(void **state) {
   s.limits.max_rpc_size = 256; /* room for about six 38-byte peer ids */
   s.limits.max_message_size = 256;
   s.params.prune_peers = 16;
+  s.params.do_px = true;
   new_router(&t, &s);
   assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   add_subscribed(&t, 16, LP2P_MESHSUB_11, false, ids);
