@@ -154,7 +154,8 @@ typedef struct lp2p_topic_score_params {
 typedef struct lp2p_score_thresholds {
   double gossip;    /* <= 0: below it, no IHAVE/IWANT either way */
   double publish;   /* <= gossip: below it, no flood publish, no GRAFT */
-  double graylist;  /* <= publish: below it, every RPC is ignored */
+  double graylist;  /* <= publish: below it, every RPC is ignored and
+                     * the peer disconnected (never a direct peer's) */
   double accept_px; /* >= 0: PX taken only from peers at or above it */
   double opportunistic_graft; /* >= 0: median mesh score that triggers */
 } lp2p_score_thresholds;

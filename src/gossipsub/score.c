@@ -541,14 +541,15 @@ static void check_promises(lp2p_router *r, lp2p_tstamp now) {
   lp2p_u64map_remove_if(&r->score.promises, no_promise_left, NULL);
 }
 
-/* Asks the host to drop peers below the graylist threshold, once. */
+/* Asks the host to drop peers below the graylist threshold, once; never
+ * a direct peer, whose RPCs are always accepted (as go's AcceptFrom). */
 static void disconnect_graylisted(lp2p_router *r) {
   size_t it = 0;
   lp2p_map_entry *e;
   double graylist = r->score.p.thresholds.graylist;
   while (r->cb.disconnect && (e = lp2p_map_next(&r->peers, &it)) != NULL) {
     gs_peer *p = e->value;
-    if (!p->sp->told_to_leave && gs_score(r, p) < graylist) {
+    if (!p->direct && !p->sp->told_to_leave && gs_score(r, p) < graylist) {
       p->sp->told_to_leave = true;
       r->cb.disconnect(r, &p->id, p->user, r->user);
     }
