@@ -302,7 +302,9 @@ typedef struct lp2p_peer_info {
   lp2p_pubsub_proto proto;
   bool outbound;  /* we dialled it */
   bool direct;    /* a direct (explicit) peer: never in a mesh */
-  uint8_t ip[16]; /* IPv4 mapped into IPv6; all zero when unknown */
+  /* IPv4 mapped into IPv6; all zero when unknown. P6 counts IPv6 peers
+   * by address and by /64, as go; loopback is not counted. */
+  uint8_t ip[16];
   void *user;     /* the host's handle of the peer, given back to it */
 } lp2p_peer_info;
 
