@@ -1,5 +1,5 @@
-/* Control messages from a peer: PRUNE, IDONTWANT, IHAVE, GRAFT and IWANT,
- * handled in that order as the seed does, with the answers (IWANT, PRUNE,
+/* Control messages from a peer: IHAVE, IWANT, GRAFT, PRUNE and IDONTWANT,
+ * handled in that order as go does, with the answers (IWANT, PRUNE,
  * messages) queued back to the peer. */
 #include <string.h>
 
@@ -241,16 +241,25 @@ static int handle_one_graft(lp2p_router *r, gs_peer *p, gs_topic *t,
   return gs_send_prune(r, p, t, backoff, true, now);
 }
 
+/* As go, which checks no subscription in handleGraft: a GRAFT from a
+ * peer that did not announce the topic is handled like any other, and
+ * stands for the announcement (a mesh holds subscribers only here: that
+ * is what takes a departing peer out of every mesh). False when the
+ * peer cannot take one more topic (counted) or out of memory. */
+static bool graft_subscribes(lp2p_router *r, gs_peer *p, gs_topic *t) {
+  if (!gs_peer_subscribed(p, t)) {
+    gs_subscribe_peer(r, p, t);
+  }
+  return gs_peer_subscribed(p, t);
+}
+
 static int handle_graft(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
   for (size_t i = 0; i < r->rpc.graft.len; i++) {
     const lp2p_bytes *topic = &r->rpc.graft.items[i];
     r->st.graft_received++;
     gs_topic *t = gs_topic_find(r, topic->data, topic->len);
-    /* GRAFTs for topics we did not join are ignored (spam hardening), and
-     * so are those from a peer not subscribed to the topic: a mesh holds
-     * subscribers only, which is what keeps a departing peer from being
-     * left behind in one */
-    if (!t || !t->joined || !gs_peer_subscribed(p, t)) {
+    /* GRAFTs for topics we did not join are ignored (spam hardening) */
+    if (!t || !t->joined || !graft_subscribes(r, p, t)) {
       continue;
     }
     int rv = handle_one_graft(r, p, t, now);
@@ -299,10 +308,14 @@ void gs_handle_control(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
   if (!gs_peer_is_mesh(p->proto)) {
     return; /* floodsub has no control messages */
   }
+  /* as go's handleControl: IHAVE, IWANT, GRAFT, PRUNE, IDONTWANT. A
+   * GRAFT and a PRUNE of one topic in one RPC then leave the peer out of
+   * the mesh with the PRUNE's backoff, and no penalty (PRUNE first would
+   * make the GRAFT one made while backing off). Out of memory here only
+   * loses an answer; the peer will ask again. */
+  handle_ihave(r, p, now);
+  handle_iwant(r, p);
+  handle_graft(r, p, now);
   handle_prune(r, p, now);
   handle_idontwant(r, p);
-  /* out of memory here only loses an answer; the peer will ask again */
-  handle_ihave(r, p, now);
-  handle_graft(r, p, now);
-  handle_iwant(r, p);
 }
