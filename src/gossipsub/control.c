@@ -204,8 +204,36 @@ static int handle_ihave(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
   return rv;
 }
 
-/* The seed's and go's rules for one GRAFT, in order. */
-static int handle_one_graft(lp2p_router *r, gs_peer *p, gs_topic *t,
+/* Is the peer's GRAFT for `t` one made while we back it off? GRAFTs
+ * within two heartbeats of the end of the backoff are tolerated. */
+static bool grafts_too_early(const lp2p_router *r, const gs_peer *p,
+                             const gs_topic *t, lp2p_tstamp now) {
+  return gs_backoff_until(t, &p->id) > now + 2 * backoff_slack(r);
+}
+
+/* As go's handleGraft: the PRUNEs that answer an RPC's GRAFTs carry PX
+ * only when none of its GRAFTs names a topic we did not join (PX would
+ * hand our peers to a prober) or comes from a direct, backed-off or
+ * negative peer. */
+static bool grafts_earn_px(lp2p_router *r, const gs_peer *p,
+                           lp2p_tstamp now) {
+  if (p->direct || gs_score(r, p) < 0) {
+    return false;
+  }
+  for (size_t i = 0; i < r->rpc.graft.len; i++) {
+    const lp2p_bytes *topic = &r->rpc.graft.items[i];
+    gs_topic *t = gs_topic_find(r, topic->data, topic->len);
+    if (!t || !t->joined ||
+        (!gs_peers_has(&t->mesh, p) && grafts_too_early(r, p, t, now))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/* The seed's and go's rules for one GRAFT, in order; `px`: the PRUNE of
+ * a full mesh may carry PX. */
+static int handle_one_graft(lp2p_router *r, gs_peer *p, gs_topic *t, bool px,
                             lp2p_tstamp now) {
   const lp2p_mesh_params *mp = gs_topic_params(r, t);
   lp2p_tstamp backoff = r->s.params.prune_backoff;
@@ -217,7 +245,7 @@ static int handle_one_graft(lp2p_router *r, gs_peer *p, gs_topic *t,
     return gs_send_prune(r, p, t, backoff, false, now);
   }
   lp2p_tstamp until = gs_backoff_until(t, &p->id);
-  if (until > now + 2 * backoff_slack(r)) {
+  if (grafts_too_early(r, p, t, now)) {
     /* grafting while backing off: penalise, harder when it comes within
      * GraftFloodThreshold of the PRUNE, refresh the backoff */
     gs_score_penalty(r, p, 1);
@@ -238,7 +266,7 @@ static int handle_one_graft(lp2p_router *r, gs_peer *p, gs_topic *t,
       (p->outbound && (int)gs_peers_outbound(&t->mesh) < mp->d_out)) {
     return gs_mesh_add(r, t, p, now);
   }
-  return gs_send_prune(r, p, t, backoff, true, now);
+  return gs_send_prune(r, p, t, backoff, px, now);
 }
 
 /* As go, which checks no subscription in handleGraft: a GRAFT from a
@@ -254,6 +282,7 @@ static bool graft_subscribes(lp2p_router *r, gs_peer *p, gs_topic *t) {
 }
 
 static int handle_graft(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
+  bool px = r->rpc.graft.len && grafts_earn_px(r, p, now);
   for (size_t i = 0; i < r->rpc.graft.len; i++) {
     const lp2p_bytes *topic = &r->rpc.graft.items[i];
     r->st.graft_received++;
@@ -262,7 +291,7 @@ static int handle_graft(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
     if (!t || !t->joined || !graft_subscribes(r, p, t)) {
       continue;
     }
-    int rv = handle_one_graft(r, p, t, now);
+    int rv = handle_one_graft(r, p, t, px, now);
     if (rv != 0) {
       return rv;
     }

@@ -142,6 +142,45 @@ static void no_px_to_a_peer_with_a_negative_score(void **state) {
   th_router_del(&t);
 }
 
+static void graft_rpc_naming_a_topic_we_left_earns_no_px(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_router_settings s;
+  lp2p_peer_id ids[14];
+  th_settings(&s, 1);
+  s.params.do_px = true;
+  th_router_new(&t, &s);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
+  add_subscribed(&t, 10, 14, ids);
+  for (int i = 0; i < 12; i++) { /* the mesh fills to Dhi */
+    th_rpc m;
+    th_rpc_init(&m);
+    th_rpc_graft(&m, TOPIC);
+    th_rpc_send(&t, &ids[i], &m, TH_T0);
+  }
+  th_drain_all(&t, TH_T0);
+  /* as go: a GRAFT into the full mesh is pruned with PX, unless the
+   * same RPC also grafts a topic we did not join */
+  for (int i = 12; i < 14; i++) {
+    th_rpc m;
+    th_rpc_init(&m);
+    th_rpc_graft(&m, TOPIC);
+    if (i == 13) {
+      th_rpc_graft(&m, "elsewhere");
+    }
+    th_rpc_send(&t, &ids[i], &m, TH_T0);
+    th_out o;
+    th_drain(&t, &ids[i], &o, TH_T0);
+    assert_int_equal(o.prunes, 1);
+    if (i == 12) {
+      assert_true(o.px >= 1);
+    } else {
+      assert_int_equal(o.px, 0);
+    }
+  }
+  th_router_del(&t);
+}
+
 /* ---- direct peers */
 
 static void direct_peer_below_graylist_is_heard_and_kept(void **state) {
@@ -461,6 +500,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(px_is_off_by_default),
       cmocka_unit_test(no_px_to_a_peer_with_a_negative_score),
+      cmocka_unit_test(graft_rpc_naming_a_topic_we_left_earns_no_px),
       cmocka_unit_test(direct_peer_below_graylist_is_heard_and_kept),
       cmocka_unit_test(p3_replayed_copy_earns_no_credit_after_many_senders),
       cmocka_unit_test(unsubscribing_mesh_peer_loses_its_slot_and_gets_p3b),
