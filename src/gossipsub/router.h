@@ -357,7 +357,9 @@ lp2p_tstamp gs_score_expiry(const lp2p_router *r);
 const gs_tscore *gs_tscore_find(const lp2p_router *r, const uint8_t *name,
                                 size_t len);
 /* IWANT promises: `p` advertised `ids` we asked for; the message
- * arriving (from anyone) keeps the promise. */
+ * arriving from anyone keeps the promise once it starts validation, or is
+ * dropped for a full validation queue or as self-origin (as go; not when
+ * its signature fails). */
 void gs_promise_add(lp2p_router *r, const gs_peer *p, const lp2p_bytes *ids,
                     size_t n, lp2p_tstamp now);
 void gs_promise_fulfill(lp2p_router *r, uint64_t id_hash);
