@@ -17,9 +17,11 @@
  * parameters set by it).
  *
  * With scoring on it also checks that every score is finite and the
- * gates: graylisted RPCs ignored whole, PX taken only at or above
- * accept_px, disconnects asked only below graylist, our messages to
- * peers below the publish threshold only through the mesh.
+ * gates: graylisted RPCs ignored whole (never a direct peer's), PX taken
+ * only at or above accept_px and never sent to a peer with a negative
+ * score, disconnects asked only below graylist and never of a direct
+ * peer, our messages to peers below the publish threshold only through
+ * the mesh.
  *
  * It found five bugs in src/gossipsub (a use after free on a GRAFT from an
  * unsubscribed peer, GRAFTs to backed-off fanout peers on join, messages
@@ -109,6 +111,9 @@ static struct harness {
   double app[NPEERS]; /* P5 of each peer (the app_score callback) */
   int op, from;       /* the operation running, and the sender in OP_RECV */
   int added[NPEERS];
+  /* a PX list was put together while the peer's score was >= 0, since
+   * its queue was last empty (only then may a frame to it carry PX) */
+  int px_ok[NPEERS];
   lp2p_peer_info info[NPEERS];
   size_t npeers;
   int joined[NTOPICS];
@@ -240,10 +245,22 @@ static void on_connect(lp2p_router *r, const lp2p_peer_id *peer,
   FUZZ_CHECK(!gs_peer_find(r, peer));
 }
 
+/* The router asks for records only while it puts a PX list together for
+ * a PRUNE: whoever the PRUNE is for has its score now, so a peer whose
+ * score is negative at every such moment must never be sent PX. */
+static void note_px_scores(lp2p_router *r) {
+  for (int k = 0; k < NPEERS; k++) {
+    gs_peer *p = H.added[k] ? gs_peer_find(r, &ids[k]) : NULL;
+    if (p && gs_score(r, p) >= 0) {
+      H.px_ok[k] = 1;
+    }
+  }
+}
+
 static size_t on_peer_record(lp2p_router *r, const lp2p_peer_id *peer,
                              const uint8_t **rec, void *user) {
-  (void)r;
   (void)user;
+  note_px_scores(r);
   int i = ident_index(peer);
   if (!H.records || i < 0) {
     return 0;
@@ -264,9 +281,10 @@ static double on_app_score(lp2p_router *r, const lp2p_peer_id *peer,
 static void on_disconnect(lp2p_router *r, const lp2p_peer_id *peer,
                           void *peer_user, void *user) {
   (void)user;
-  /* a connected peer, below the graylist threshold */
+  /* a connected peer, below the graylist threshold, never a direct one
+   * (as go: their RPCs are always accepted) */
   gs_peer *p = gs_peer_find(r, peer);
-  FUZZ_CHECK(p && p->user == peer_user && H.scoring);
+  FUZZ_CHECK(p && p->user == peer_user && H.scoring && !p->direct);
   FUZZ_CHECK(gs_score(r, p) < r->score.p.thresholds.graylist);
 }
 
@@ -345,6 +363,8 @@ static void check_frame(int i, const uint8_t *out, size_t n) {
   for (size_t k = 0; k < rpc->prune.len; k++) {
     const lp2p_rpc_prune *p = &rpc->prune.items[k];
     FUZZ_CHECK(proto >= LP2P_MESHSUB_11 || (p->backoff == 0 && p->npx == 0));
+    /* no PX to a peer with a negative score (spec v1.1) */
+    FUZZ_CHECK(p->npx == 0 || H.px_ok[i]);
     FUZZ_CHECK(p->npx <= (size_t)params()->prune_peers);
     FUZZ_CHECK(p->topic.len >= 1);
     for (size_t j = 0; j < p->npx; j++) {
@@ -367,6 +387,14 @@ static void check_frame(int i, const uint8_t *out, size_t n) {
   }
 }
 
+/* After a frame to peer `i`: once its queue is empty, what was noted for
+ * the PX lists of what it held no longer applies. */
+static void pulled(int i) {
+  if (gs_queue_bytes(&gs_peer_find(H.r, &ids[i])->q) == 0) {
+    H.px_ok[i] = 0;
+  }
+}
+
 static void pull_peer(int i, int max_frames) {
   for (int k = 0; k < max_frames; k++) {
     const uint8_t *out = NULL;
@@ -380,6 +408,7 @@ static void pull_peer(int i, int max_frames) {
       return;
     }
     check_frame(i, out, (size_t)n);
+    pulled(i);
   }
 }
 
@@ -805,6 +834,7 @@ static void op_add_peer(void) {
   } else {
     FUZZ_CHECK(rv == 0);
     H.added[i] = 1;
+    H.px_ok[i] = 0;
     H.info[i] = info;
     H.npeers++;
     gs_peer *p = gs_peer_find(H.r, &ids[i]);
@@ -1106,7 +1136,10 @@ static void recv_rpc(int from, const uint8_t *in, size_t len) {
   lp2p_router_stats after;
   lp2p_router_get_stats(H.r, &after);
   const lp2p_score_thresholds *th = &H.r->score.p.thresholds;
-  if (p && H.scoring && score < th->graylist) {
+  if (p && p->direct) {
+    /* as go's AcceptFrom: a direct peer is never graylisted */
+    FUZZ_CHECK(after.rpcs_graylisted == before.rpcs_graylisted);
+  } else if (p && H.scoring && score < th->graylist) {
     FUZZ_CHECK(after.rpcs_graylisted == before.rpcs_graylisted + 1);
     FUZZ_CHECK(after.msgs_received == before.msgs_received &&
                after.graft_received == before.graft_received);
@@ -1241,6 +1274,7 @@ static void op_pull_next(void) {
     int i = ident_index(peer);
     FUZZ_CHECK(i >= 0 && i < NPEERS && H.added[i] && user == &H.added[i]);
     check_frame(i, out, (size_t)n);
+    pulled(i);
   }
 }
 

@@ -77,7 +77,7 @@ typedef struct lp2p_router_params {
   lp2p_tstamp iwant_followup_time;
   lp2p_tstamp seen_ttl;
   bool flood_publish;
-  bool do_px; /* attach peer exchange to PRUNE */
+  bool do_px; /* attach peer exchange to PRUNE (default off, as go) */
 } lp2p_router_params;
 
 LP2P_API void lp2p_router_params_default(lp2p_router_params *p);
@@ -155,7 +155,8 @@ typedef struct lp2p_topic_score_params {
 typedef struct lp2p_score_thresholds {
   double gossip;    /* <= 0: below it, no IHAVE/IWANT either way */
   double publish;   /* <= gossip: below it, no flood publish, no GRAFT */
-  double graylist;  /* <= publish: below it, every RPC is ignored */
+  double graylist;  /* <= publish: below it, every RPC is ignored and
+                     * the peer disconnected (never a direct peer's) */
   double accept_px; /* >= 0: PX taken only from peers at or above it */
   double opportunistic_graft; /* >= 0: median mesh score that triggers */
 } lp2p_score_thresholds;
@@ -302,7 +303,9 @@ typedef struct lp2p_peer_info {
   lp2p_pubsub_proto proto;
   bool outbound;  /* we dialled it */
   bool direct;    /* a direct (explicit) peer: never in a mesh */
-  uint8_t ip[16]; /* IPv4 mapped into IPv6; all zero when unknown */
+  /* IPv4 mapped into IPv6; all zero when unknown. P6 counts IPv6 peers
+   * by address and by /64, as go; loopback is not counted. */
+  uint8_t ip[16];
   void *user;     /* the host's handle of the peer, given back to it */
 } lp2p_peer_info;
 

@@ -1,5 +1,5 @@
-/* Control messages from a peer: PRUNE, IDONTWANT, IHAVE, GRAFT and IWANT,
- * handled in that order as the seed does, with the answers (IWANT, PRUNE,
+/* Control messages from a peer: IHAVE, IWANT, GRAFT, PRUNE and IDONTWANT,
+ * handled in that order as go does, with the answers (IWANT, PRUNE,
  * messages) queued back to the peer. */
 #include <string.h>
 
@@ -56,7 +56,9 @@ int gs_send_prune(lp2p_router *r, gs_peer *p, gs_topic *t, lp2p_tstamp backoff,
     /* meshsub 1.0 knows neither backoff nor PX */
     return gs_queue_prune(r, p, t, 0, NULL, 0);
   }
-  if (px && r->s.params.do_px) {
+  /* no PX to a peer with a negative score (v1.1 spec): it would hand our
+   * good peers to the likely attacker */
+  if (px && r->s.params.do_px && gs_score(r, p) >= 0) {
     npx = select_px(r, p, t, peers, cap < 64 ? cap : 64);
   }
   return gs_queue_prune(r, p, t, seconds(backoff), peers, npx);
@@ -202,8 +204,36 @@ static int handle_ihave(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
   return rv;
 }
 
-/* The seed's and go's rules for one GRAFT, in order. */
-static int handle_one_graft(lp2p_router *r, gs_peer *p, gs_topic *t,
+/* Is the peer's GRAFT for `t` one made while we back it off? GRAFTs
+ * within two heartbeats of the end of the backoff are tolerated. */
+static bool grafts_too_early(const lp2p_router *r, const gs_peer *p,
+                             const gs_topic *t, lp2p_tstamp now) {
+  return gs_backoff_until(t, &p->id) > now + 2 * backoff_slack(r);
+}
+
+/* As go's handleGraft: the PRUNEs that answer an RPC's GRAFTs carry PX
+ * only when none of its GRAFTs names a topic we did not join (PX would
+ * hand our peers to a prober) or comes from a direct, backed-off or
+ * negative peer. */
+static bool grafts_earn_px(lp2p_router *r, const gs_peer *p,
+                           lp2p_tstamp now) {
+  if (p->direct || gs_score(r, p) < 0) {
+    return false;
+  }
+  for (size_t i = 0; i < r->rpc.graft.len; i++) {
+    const lp2p_bytes *topic = &r->rpc.graft.items[i];
+    gs_topic *t = gs_topic_find(r, topic->data, topic->len);
+    if (!t || !t->joined ||
+        (!gs_peers_has(&t->mesh, p) && grafts_too_early(r, p, t, now))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/* The seed's and go's rules for one GRAFT, in order; `px`: the PRUNE of
+ * a full mesh may carry PX. */
+static int handle_one_graft(lp2p_router *r, gs_peer *p, gs_topic *t, bool px,
                             lp2p_tstamp now) {
   const lp2p_mesh_params *mp = gs_topic_params(r, t);
   lp2p_tstamp backoff = r->s.params.prune_backoff;
@@ -215,7 +245,7 @@ static int handle_one_graft(lp2p_router *r, gs_peer *p, gs_topic *t,
     return gs_send_prune(r, p, t, backoff, false, now);
   }
   lp2p_tstamp until = gs_backoff_until(t, &p->id);
-  if (until > now + 2 * backoff_slack(r)) {
+  if (grafts_too_early(r, p, t, now)) {
     /* grafting while backing off: penalise, harder when it comes within
      * GraftFloodThreshold of the PRUNE, refresh the backoff */
     gs_score_penalty(r, p, 1);
@@ -236,22 +266,32 @@ static int handle_one_graft(lp2p_router *r, gs_peer *p, gs_topic *t,
       (p->outbound && (int)gs_peers_outbound(&t->mesh) < mp->d_out)) {
     return gs_mesh_add(r, t, p, now);
   }
-  return gs_send_prune(r, p, t, backoff, true, now);
+  return gs_send_prune(r, p, t, backoff, px, now);
+}
+
+/* As go, which checks no subscription in handleGraft: a GRAFT from a
+ * peer that did not announce the topic is handled like any other, and
+ * stands for the announcement (a mesh holds subscribers only here: that
+ * is what takes a departing peer out of every mesh). False when the
+ * peer cannot take one more topic (counted) or out of memory. */
+static bool graft_subscribes(lp2p_router *r, gs_peer *p, gs_topic *t) {
+  if (!gs_peer_subscribed(p, t)) {
+    gs_subscribe_peer(r, p, t);
+  }
+  return gs_peer_subscribed(p, t);
 }
 
 static int handle_graft(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
+  bool px = r->rpc.graft.len && grafts_earn_px(r, p, now);
   for (size_t i = 0; i < r->rpc.graft.len; i++) {
     const lp2p_bytes *topic = &r->rpc.graft.items[i];
     r->st.graft_received++;
     gs_topic *t = gs_topic_find(r, topic->data, topic->len);
-    /* GRAFTs for topics we did not join are ignored (spam hardening), and
-     * so are those from a peer not subscribed to the topic: a mesh holds
-     * subscribers only, which is what keeps a departing peer from being
-     * left behind in one */
-    if (!t || !t->joined || !gs_peer_subscribed(p, t)) {
+    /* GRAFTs for topics we did not join are ignored (spam hardening) */
+    if (!t || !t->joined || !graft_subscribes(r, p, t)) {
       continue;
     }
-    int rv = handle_one_graft(r, p, t, now);
+    int rv = handle_one_graft(r, p, t, px, now);
     if (rv != 0) {
       return rv;
     }
@@ -313,10 +353,14 @@ void gs_handle_control(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
   if (!gs_peer_is_mesh(p->proto)) {
     return; /* floodsub has no control messages */
   }
+  /* as go's handleControl: IHAVE, IWANT, GRAFT, PRUNE, IDONTWANT. A
+   * GRAFT and a PRUNE of one topic in one RPC then leave the peer out of
+   * the mesh with the PRUNE's backoff, and no penalty (PRUNE first would
+   * make the GRAFT one made while backing off). Out of memory here only
+   * loses an answer; the peer will ask again. */
+  handle_ihave(r, p, now);
+  handle_iwant(r, p);
+  handle_graft(r, p, now);
   handle_prune(r, p, now);
   handle_idontwant(r, p);
-  /* out of memory here only loses an answer; the peer will ask again */
-  handle_ihave(r, p, now);
-  handle_graft(r, p, now);
-  handle_iwant(r, p);
 }

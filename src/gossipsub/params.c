@@ -35,7 +35,7 @@ void lp2p_router_params_default(lp2p_router_params *p) {
   p->iwant_followup_time = 3 * LP2P_SECONDS;
   p->seen_ttl = 120 * LP2P_SECONDS;
   p->flood_publish = false; /* go-libp2p-pubsub v0.19.0 no longer floods */
-  p->do_px = true;
+  p->do_px = false; /* as go and nim: peer exchange only when asked */
 }
 
 static int mesh_validate(const lp2p_mesh_params *m, lp2p_errdetail *err) {

@@ -3,6 +3,7 @@
  * not) and forwarding of accepted messages. */
 #include <string.h>
 
+#include "base/mem.h"
 #include "router.h"
 
 /* Did the peer of `serial` send us this message, first or as a copy? */
@@ -18,7 +19,75 @@ static bool sent_it(const gs_seen *e, uint32_t serial) {
       return true;
     }
   }
+  for (uint32_t i = 0; e->spill && i < e->spill->n; i++) {
+    if (e->spill->serials[i] == serial) {
+      return true;
+    }
+  }
   return false;
+}
+
+/* Drops the spilled senders that have left (serials are never reused):
+ * the live ones are at most the peer count, which bounds the spill. */
+static void spill_compact(lp2p_router *r, gs_seen_spill *s) {
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < s->n; i++) {
+    if (gs_peer_find_serial(r, s->serials[i])) {
+      s->serials[n++] = s->serials[i];
+    }
+  }
+  s->n = n;
+}
+
+/* Makes room for one more spilled sender; false when out of memory. The
+ * spill holds at most max_peers: past that, senders that left go. */
+static bool spill_room(lp2p_router *r, gs_seen *e) {
+  gs_seen_spill *s = e->spill;
+  size_t max = r->s.limits.max_peers < UINT32_MAX / 2 ? r->s.limits.max_peers
+                                                      : UINT32_MAX / 2;
+  if (s && s->n < s->cap) {
+    return true;
+  }
+  if (s && s->cap >= max) {
+    spill_compact(r, s);
+    return s->n < s->cap;
+  }
+  size_t cap = s ? (size_t)s->cap * 2 : GS_SEEN_PEERS;
+  cap = cap < max ? cap : max;
+  s = lp2p_reallocarray(r->mem, e->spill, 1,
+                        sizeof(*s) + cap * sizeof(s->serials[0]));
+  if (!s) {
+    return false;
+  }
+  if (!e->spill) {
+    s->n = 0;
+  }
+  s->cap = (uint32_t)cap;
+  e->spill = s;
+  return true;
+}
+
+/* Remembers that the peer of `serial` sent a copy. Out of memory, it is
+ * forgotten: its next copy may earn the credit this one did. */
+static void record_sender(lp2p_router *r, gs_seen *e, uint32_t serial) {
+  if (e->npeers < GS_SEEN_PEERS) {
+    e->peers[e->npeers++] = serial;
+  } else if (spill_room(r, e)) {
+    e->spill->serials[e->spill->n++] = serial;
+  }
+}
+
+static void settle_copy(lp2p_router *r, uint32_t serial, const gs_topic *t,
+                        bool invalid, lp2p_tstamp now) {
+  gs_peer *p = gs_peer_find_serial(r, serial);
+  if (!p) {
+    return;
+  }
+  if (invalid) {
+    gs_score_invalid(r, p, t);
+  } else {
+    gs_score_duplicate(r, p, t, 0, now);
+  }
 }
 
 /* Scores the peers whose copies came while the message was validated,
@@ -26,15 +95,10 @@ static bool sent_it(const gs_seen *e, uint32_t serial) {
 static void settle_copies(lp2p_router *r, const gs_seen *e, const gs_topic *t,
                           bool invalid, lp2p_tstamp now) {
   for (uint8_t i = 0; i < e->npeers; i++) {
-    gs_peer *p = gs_peer_find_serial(r, e->peers[i]);
-    if (!p) {
-      continue;
-    }
-    if (invalid) {
-      gs_score_invalid(r, p, t);
-    } else {
-      gs_score_duplicate(r, p, t, 0, now);
-    }
+    settle_copy(r, e->peers[i], t, invalid, now);
+  }
+  for (uint32_t i = 0; e->spill && i < e->spill->n; i++) {
+    settle_copy(r, e->spill->serials[i], t, invalid, now);
   }
 }
 
@@ -92,8 +156,6 @@ void gs_validation_done(lp2p_router *r, gs_msg *m, gs_seen *e,
                         lp2p_tstamp now) {
   gs_topic *t = gs_topic_find(r, m->f.topic.data, m->f.topic.len);
   gs_peer *src = gs_peer_find(r, from);
-  /* whatever the verdict, the promise of whoever advertised it is kept */
-  gs_promise_fulfill(r, m->hash);
   if (res == LP2P_VALIDATION_REJECT) {
     r->st.msgs_rejected++;
     e->status = GS_INVALID;
@@ -157,9 +219,7 @@ static void duplicate(lp2p_router *r, gs_seen *e, gs_peer *from, gs_topic *t,
   if (sent_it(e, from->serial)) {
     return;
   }
-  if (e->npeers < GS_SEEN_PEERS) {
-    e->peers[e->npeers++] = from->serial;
-  }
+  record_sender(r, e, from->serial);
   if (e->status == GS_VALID) {
     gs_score_duplicate(r, from, t, e->validated, now);
   } else if (e->status == GS_INVALID) {
@@ -190,6 +250,23 @@ static void reject_invalid(lp2p_router *r, gs_peer *from, gs_topic *t) {
   gs_score_invalid(r, from, t);
 }
 
+static bool claims_to_be_ours(const lp2p_router *r, const lp2p_rpc_msg *f) {
+  return f->from.data && f->from.len == r->self.len &&
+         memcmp(f->from.data, r->self.bytes, r->self.len) == 0;
+}
+
+/* As go (RejectSelfOrigin): a peer never has a reason to send us a
+ * message of ours (honest peers do not send a message back to its
+ * author), so one that claims our id is rejected, seen or not, and
+ * charged as an invalid message; go's promise tracker counts it as
+ * delivered. */
+static void reject_self_origin(lp2p_router *r, gs_peer *from, gs_topic *t,
+                               uint64_t id_hash) {
+  r->st.msgs_rejected++;
+  gs_score_invalid(r, from, t);
+  gs_promise_fulfill(r, id_hash);
+}
+
 static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
                        lp2p_tstamp now) {
   uint8_t id[256];
@@ -210,16 +287,13 @@ static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
     r->cb.received(r, &view, r->user);
   }
   uint64_t h = gs_id_hash(r, id, (size_t)n);
+  if (claims_to_be_ours(r, f)) {
+    reject_self_origin(r, from, t, h);
+    return;
+  }
   gs_seen *e = gs_seen_find(r, h);
   if (e) {
     duplicate(r, e, from, t, now);
-    return;
-  }
-  if (f->from.data && f->from.len == r->self.len &&
-      memcmp(f->from.data, r->self.bytes, r->self.len) == 0) {
-    /* ours, but not in the seen cache any more: a replay, dropped as go
-     * drops messages claiming to be ours that we did not just publish */
-    r->st.msgs_ignored++;
     return;
   }
   /* verify before marking seen: a forgery must not hide the real one */
@@ -229,6 +303,9 @@ static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
   }
   if (r->cb.validate && r->npending >= r->s.limits.max_pending_validations) {
     r->st.validation_overflow++;
+    /* as go: a message dropped for a full validation queue keeps the
+     * promise of whoever advertised it (it came; we could not look) */
+    gs_promise_fulfill(r, h);
     return; /* not marked seen: a later copy may be processed */
   }
   gs_msg *m = gs_msg_new(r, f, id, (size_t)n);
@@ -241,6 +318,10 @@ static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
   }
   r->st.msgs_received++;
   e->source = from->serial;
+  /* as go: the promise of whoever advertised it is kept when validation
+   * starts, not when it ends: a validator slower than IWantFollowupTime
+   * must not cost honest peers a broken promise */
+  gs_promise_fulfill(r, h);
   if (f->data.len >= r->s.params.idontwant_message_threshold) {
     lp2p_bytes idv = {gs_msg_id(m), m->id_len};
     send_idontwant(r, t, from, &idv);

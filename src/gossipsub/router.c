@@ -312,7 +312,8 @@ void lp2p_router_peer_set_user(gs_peer *p, void *user) {
 int lp2p_router_recv_rpc_from(lp2p_router *r, gs_peer *p, const uint8_t *rpc,
                               size_t len, lp2p_tstamp now) {
   r->st.rpcs_received++;
-  if (gs_score(r, p) < r->score.p.thresholds.graylist) {
+  /* as go's AcceptFrom: a direct peer's RPCs are always accepted */
+  if (!p->direct && gs_score(r, p) < r->score.p.thresholds.graylist) {
     r->st.rpcs_graylisted++; /* not even decoded */
     return 0;
   }

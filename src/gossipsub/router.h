@@ -126,8 +126,16 @@ typedef struct gs_dontwant {
 /* What became of a message, for scoring the copies that follow it. */
 enum { GS_VALIDATING, GS_VALID, GS_INVALID, GS_IGNORED };
 
-/* The peers whose copies of one message were counted. */
+/* The peers whose copies of one message were counted: this many inline,
+ * the rest (rare: a message from more peers than a mesh holds) in a
+ * spill array, so that every sender is remembered and a replay never
+ * earns a second mesh delivery. */
 #define GS_SEEN_PEERS 16
+
+typedef struct gs_seen_spill {
+  uint32_t n, cap;
+  uint32_t serials[]; /* n of cap, after the inline ones */
+} gs_seen_spill;
 
 /* A seen-cache entry, in arrival order for expiry: also the message's
  * delivery record (who sent copies, and whether it proved valid), and the
@@ -141,6 +149,7 @@ typedef struct gs_seen {
   uint8_t npeers;
   uint32_t source; /* serial of the peer that sent it first; 0: us */
   uint32_t peers[GS_SEEN_PEERS]; /* serials of those that sent copies */
+  gs_seen_spill *spill;          /* the senders past the inline ones */
   gs_msg *pending;               /* message awaiting validation, or NULL */
   lp2p_peer_id pending_from;
   uint64_t hash; /* of the id */
@@ -361,7 +370,9 @@ lp2p_tstamp gs_score_expiry(const lp2p_router *r);
 const gs_tscore *gs_tscore_find(const lp2p_router *r, const uint8_t *name,
                                 size_t len);
 /* IWANT promises: `p` advertised `ids` we asked for; the message
- * arriving (from anyone) keeps the promise. */
+ * arriving from anyone keeps the promise once it starts validation, or is
+ * dropped for a full validation queue or as self-origin (as go; not when
+ * its signature fails). */
 void gs_promise_add(lp2p_router *r, const gs_peer *p, const lp2p_bytes *ids,
                     size_t n, lp2p_tstamp now);
 void gs_promise_fulfill(lp2p_router *r, uint64_t id_hash);

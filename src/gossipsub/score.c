@@ -7,8 +7,13 @@
 #include "base/mem.h"
 #include "router.h"
 
+/* The peers counted under one key: a kind byte (an address, or an IPv6
+ * /64) and the 16 bytes of the address or of the prefix. */
+#define IPKEY_LEN 17
+enum { IPKEY_ADDR, IPKEY_NET64 };
+
 typedef struct gs_ipcount {
-  uint8_t ip[16];
+  uint8_t key[IPKEY_LEN];
   size_t count;
 } gs_ipcount;
 
@@ -84,9 +89,33 @@ const gs_tscore *gs_tscore_find(const lp2p_router *r, const uint8_t *name,
 
 /* ---- IP colocation ---------------------------------------------------- */
 
-static bool ip_known(const uint8_t ip[16]) {
-  static const uint8_t zero[16];
-  return memcmp(ip, zero, 16) != 0;
+static bool ip_is_v4(const uint8_t ip[16]) {
+  static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  return memcmp(ip, prefix, 12) == 0;
+}
+
+/* As go's getIPs, loopback addresses (127/8, ::1) are not counted: they
+ * are local test setups, not sybils; nor unknown addresses (all zero). */
+static bool ip_counted(const uint8_t ip[16]) {
+  static const uint8_t zero[16], loop6[16] = {[15] = 1};
+  if (ip_is_v4(ip)) {
+    return ip[12] != 127;
+  }
+  return memcmp(ip, zero, 16) != 0 && memcmp(ip, loop6, 16) != 0;
+}
+
+/* The keys an address is counted under, as go: the address, and for
+ * IPv6 its /64 too (one host is commonly given a whole /64). */
+static size_t ip_keys(const uint8_t ip[16], uint8_t keys[2][IPKEY_LEN]) {
+  keys[0][0] = IPKEY_ADDR;
+  memcpy(keys[0] + 1, ip, 16);
+  if (ip_is_v4(ip)) {
+    return 1;
+  }
+  memset(keys[1], 0, IPKEY_LEN);
+  keys[1][0] = IPKEY_NET64;
+  memcpy(keys[1] + 1, ip, 8);
+  return 2;
 }
 
 static bool whitelisted(const lp2p_score_params *p, const uint8_t ip[16]) {
@@ -102,48 +131,103 @@ static bool whitelisted(const lp2p_score_params *p, const uint8_t ip[16]) {
   return false;
 }
 
-/* Every peer at `ip` must recompute P6. */
+/* Do `a` and `b` share a key (the address, or an IPv6 /64)? */
+static bool ip_colocated(const uint8_t a[16], const uint8_t b[16]) {
+  if (ip_is_v4(a) || ip_is_v4(b)) {
+    return memcmp(a, b, 16) == 0;
+  }
+  return memcmp(a, b, 8) == 0;
+}
+
+/* Every peer sharing a key with `ip` must recompute P6. */
 static void dirty_ip(lp2p_router *r, const uint8_t ip[16]) {
   size_t it = 0;
   lp2p_map_entry *e;
   while ((e = lp2p_map_next(&r->score.peers, &it)) != NULL) {
     gs_speer *sp = e->value;
-    if (sp->has_ip && memcmp(sp->ip, ip, 16) == 0) {
+    if (sp->has_ip && ip_colocated(sp->ip, ip)) {
       sp->dirty = true;
     }
   }
 }
 
-static int ip_add(lp2p_router *r, const uint8_t ip[16]) {
-  gs_ipcount *c = lp2p_map_get(&r->score.ips, ip, 16);
+static void key_remove(lp2p_router *r, const uint8_t key[IPKEY_LEN]) {
+  gs_ipcount *c = lp2p_map_get(&r->score.ips, key, IPKEY_LEN);
+  if (c && --c->count == 0) {
+    lp2p_map_remove(&r->score.ips, key, IPKEY_LEN);
+    lp2p_free(r->mem, c);
+  }
+}
+
+static int key_add(lp2p_router *r, const uint8_t key[IPKEY_LEN]) {
+  gs_ipcount *c = lp2p_map_get(&r->score.ips, key, IPKEY_LEN);
   if (!c) {
     c = lp2p_calloc(r->mem, 1, sizeof(*c));
     if (!c) {
       return LP2P_ERR_NOMEM;
     }
-    memcpy(c->ip, ip, 16);
-    if (lp2p_map_put(&r->score.ips, c->ip, 16, c) != 0) {
+    memcpy(c->key, key, IPKEY_LEN);
+    if (lp2p_map_put(&r->score.ips, c->key, IPKEY_LEN, c) != 0) {
       lp2p_free(r->mem, c);
       return LP2P_ERR_NOMEM;
     }
   }
   c->count++;
+  return 0;
+}
+
+static int ip_add(lp2p_router *r, const uint8_t ip[16]) {
+  uint8_t keys[2][IPKEY_LEN];
+  size_t n = ip_keys(ip, keys);
+  for (size_t i = 0; i < n; i++) {
+    if (key_add(r, keys[i]) != 0) {
+      while (i-- > 0) {
+        key_remove(r, keys[i]);
+      }
+      return LP2P_ERR_NOMEM;
+    }
+  }
   dirty_ip(r, ip);
   return 0;
 }
 
 static void ip_remove(lp2p_router *r, const uint8_t ip[16]) {
-  gs_ipcount *c = lp2p_map_get(&r->score.ips, ip, 16);
-  if (c && --c->count == 0) {
-    lp2p_map_remove(&r->score.ips, ip, 16);
-    lp2p_free(r->mem, c);
+  uint8_t keys[2][IPKEY_LEN];
+  size_t n = ip_keys(ip, keys);
+  for (size_t i = 0; i < n; i++) {
+    key_remove(r, keys[i]);
   }
   dirty_ip(r, ip);
 }
 
-static size_t ip_peers(const lp2p_router *r, const gs_speer *sp) {
-  gs_ipcount *c = sp->has_ip ? lp2p_map_get(&r->score.ips, sp->ip, 16) : NULL;
+static size_t key_peers(const lp2p_router *r, const uint8_t key[IPKEY_LEN]) {
+  const gs_ipcount *c = lp2p_map_get(&r->score.ips, key, IPKEY_LEN);
   return c ? c->count : 0;
+}
+
+/* P6 before its weight, as go: the squared surplus over the threshold of
+ * the peers under each of the record's keys that is not whitelisted,
+ * summed. `*at_addr` gets the count at its address. */
+static double ip_colocation(const lp2p_router *r, const gs_speer *sp,
+                            size_t *at_addr) {
+  const lp2p_score_params *p = &r->score.p;
+  uint8_t keys[2][IPKEY_LEN];
+  double sum = 0;
+  *at_addr = 0;
+  if (!sp->has_ip) {
+    return 0;
+  }
+  size_t n = ip_keys(sp->ip, keys);
+  size_t threshold = (size_t)p->ip_colocation_factor_threshold;
+  *at_addr = key_peers(r, keys[0]);
+  for (size_t i = 0; i < n; i++) {
+    size_t count = key_peers(r, keys[i]);
+    if (count > threshold && !whitelisted(p, keys[i] + 1)) {
+      double surplus = (double)(count - threshold);
+      sum += surplus * surplus;
+    }
+  }
+  return sum;
 }
 
 static double speer_score(const lp2p_router *r, gs_speer *sp);
@@ -165,13 +249,13 @@ static int move_ip(lp2p_router *r, gs_speer *sp, const uint8_t ip[16]) {
   if (sp->has_ip && memcmp(sp->ip, ip, 16) == 0) {
     return 0;
   }
-  if (ip_known(ip) && ip_add(r, ip) != 0) {
+  if (ip_counted(ip) && ip_add(r, ip) != 0) {
     return LP2P_ERR_NOMEM;
   }
   if (sp->has_ip) {
     ip_remove(r, sp->ip);
   }
-  sp->has_ip = ip_known(ip);
+  sp->has_ip = ip_counted(ip);
   memcpy(sp->ip, ip, 16);
   return 0;
 }
@@ -371,13 +455,7 @@ static void compute(lp2p_router *r, const gs_speer *sp,
   if (r->cb.app_score) {
     in->p5 = p->app_specific_weight * r->cb.app_score(r, &sp->id, r->user);
   }
-  in->ip_peers = ip_peers(r, sp);
-  if (sp->has_ip && !whitelisted(p, sp->ip) &&
-      in->ip_peers > (size_t)p->ip_colocation_factor_threshold) {
-    double surplus =
-        (double)(in->ip_peers - (size_t)p->ip_colocation_factor_threshold);
-    in->p6 = surplus * surplus * p->ip_colocation_factor_weight;
-  }
+  in->p6 = ip_colocation(r, sp, &in->ip_peers) * p->ip_colocation_factor_weight;
   if (sp->behaviour > p->behaviour_penalty_threshold) {
     double excess = sp->behaviour - p->behaviour_penalty_threshold;
     in->p7 = excess * excess * p->behaviour_penalty_weight;
@@ -541,14 +619,15 @@ static void check_promises(lp2p_router *r, lp2p_tstamp now) {
   lp2p_u64map_remove_if(&r->score.promises, no_promise_left, NULL);
 }
 
-/* Asks the host to drop peers below the graylist threshold, once. */
+/* Asks the host to drop peers below the graylist threshold, once; never
+ * a direct peer, whose RPCs are always accepted (as go's AcceptFrom). */
 static void disconnect_graylisted(lp2p_router *r) {
   size_t it = 0;
   lp2p_map_entry *e;
   double graylist = r->score.p.thresholds.graylist;
   while (r->cb.disconnect && (e = lp2p_map_next(&r->peers, &it)) != NULL) {
     gs_peer *p = e->value;
-    if (!p->sp->told_to_leave && gs_score(r, p) < graylist) {
+    if (!p->direct && !p->sp->told_to_leave && gs_score(r, p) < graylist) {
       p->sp->told_to_leave = true;
       r->cb.disconnect(r, &p->id, p->user, r->user);
     }

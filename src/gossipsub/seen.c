@@ -23,6 +23,7 @@ static void seen_free_head(lp2p_router *r) {
     r->npending--;
     r->st.msgs_ignored++;
   }
+  lp2p_free(r->mem, e->spill);
   lp2p_free(r->mem, e);
 }
 

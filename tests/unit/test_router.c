@@ -150,10 +150,13 @@ static void graft_while_backing_off_is_pruned_and_penalised(void **state) {
 static void graft_into_full_mesh_is_pruned_with_px(void **state) {
   (void)state;
   th_router t;
+  lp2p_router_settings s;
   lp2p_peer_id ids[15];
   th_out o;
   th_rpc m;
-  new_router(&t, NULL);
+  th_settings(&s, 1);
+  s.params.do_px = true;
+  new_router(&t, &s);
   assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   add_subscribed(&t, 14, LP2P_MESHSUB_11, false, ids);
   /* our own grafts filled the mesh to D; GRAFTs from others fill to Dhi */
@@ -1435,7 +1438,7 @@ static void router_traffic_under_failing_allocator(void **state) {
 /* ---- found by fuzz_router -------------------------------------------------
  */
 
-static void graft_from_unsubscribed_peer_is_ignored(void **state) {
+static void graft_from_unsubscribed_peer_leaves_no_mesh_behind(void **state) {
   (void)state;
   th_router t;
   lp2p_peer_id id;
@@ -1444,9 +1447,9 @@ static void graft_from_unsubscribed_peer_is_ignored(void **state) {
   assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   th_add_peer(&t, 20, LP2P_MESHSUB_11, false, &id);
   th_rpc_init(&m);
-  th_rpc_graft(&m, TOPIC); /* no subscription */
+  th_rpc_graft(&m, TOPIC); /* no subscription: grafted all the same */
   th_rpc_send(&t, &id, &m, TH_T0);
-  assert_int_equal(mesh_size(&t), 0);
+  assert_int_equal(mesh_size(&t), 1);
   /* once it leaves, no heartbeat may find it in a mesh (was a
    * use-after-free) */
   assert_int_equal(lp2p_router_remove_peer(t.r, &id, TH_T0), 0);
@@ -1555,6 +1558,7 @@ static void prune_offers_fewer_px_peers_to_fit(void **state) {
   s.limits.max_rpc_size = 256; /* room for about six 38-byte peer ids */
   s.limits.max_message_size = 256;
   s.params.prune_peers = 16;
+  s.params.do_px = true;
   new_router(&t, &s);
   assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   add_subscribed(&t, 16, LP2P_MESHSUB_11, false, ids);
@@ -1573,7 +1577,7 @@ static void prune_offers_fewer_px_peers_to_fit(void **state) {
   th_router_del(&t);
 }
 
-static void a_replay_of_our_own_message_is_dropped(void **state) {
+static void a_replay_of_our_own_message_is_rejected(void **state) {
   (void)state;
   th_router t;
   lp2p_privkey self;
@@ -1591,7 +1595,7 @@ static void a_replay_of_our_own_message_is_dropped(void **state) {
   assert_int_equal(t.delivered, 0);
   lp2p_router_stats st;
   lp2p_router_get_stats(t.r, &st);
-  assert_int_equal(st.msgs_ignored, 1);
+  assert_int_equal(st.msgs_rejected, 1); /* as go: RejectSelfOrigin */
   assert_int_equal(st.msgs_forwarded, 0);
   th_router_del(&t);
 }
@@ -1665,12 +1669,12 @@ int main(void) {
       cmocka_unit_test(heartbeat_follows_initial_delay_then_interval),
       cmocka_unit_test(peer_subscriptions_are_bounded),
       cmocka_unit_test(px_from_prune_dials_peers_with_valid_records),
-      cmocka_unit_test(graft_from_unsubscribed_peer_is_ignored),
+      cmocka_unit_test(graft_from_unsubscribed_peer_leaves_no_mesh_behind),
       cmocka_unit_test(join_skips_backed_off_fanout_peers),
       cmocka_unit_test(publish_refuses_a_message_no_rpc_can_carry),
       cmocka_unit_test(long_ihave_is_split_to_fit_max_rpc_size),
       cmocka_unit_test(prune_offers_fewer_px_peers_to_fit),
-      cmocka_unit_test(a_replay_of_our_own_message_is_dropped),
+      cmocka_unit_test(a_replay_of_our_own_message_is_rejected),
       cmocka_unit_test(peers_topics_never_keep_us_from_joining),
       cmocka_unit_test(router_setup_under_failing_allocator),
       cmocka_unit_test(router_traffic_under_failing_allocator),

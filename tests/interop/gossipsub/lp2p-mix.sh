@@ -49,6 +49,8 @@ case "$impl" in
     ;;
 esac
 
+# PX is off by default in lp2p as in go; the PX stars need it from the lp2p
+# hub (the go and js reference nodes always have it on)
 exec "$node" "$src/selftest.mjs" \
-  --impl "lp2p=$lp2p node" --impl "$impl=$cmd" \
+  --impl "lp2p=$lp2p node --px" --impl "$impl=$cmd" \
   --mix "lp2p:4,$impl:4" --logs "$b/logs-lp2p-$impl" "$@"
