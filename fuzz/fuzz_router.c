@@ -522,14 +522,15 @@ static void check_topic(const gs_topic *t, int after_beat, size_t *nbackoff) {
   FUZZ_CHECK(!t->joined ||
              (t->fanout.len == 0 && t->fanout_expiry == LP2P_TSTAMP_NEVER));
   FUZZ_CHECK(t->fanout.len == 0 || t->fanout_expiry != LP2P_TSTAMP_NEVER);
-  /* a peer's GRAFT is taken below Dhi, or from an outbound peer while
-   * fewer than Dout are outbound (handle_one_graft); the router's own
-   * grafts stop at D or at Dout outbound, and a heartbeat prunes back to
-   * D above Dhi (gs_rebalance), then opportunistic grafting may add
+  /* a peer's GRAFT is taken below Dhi, or from an outbound peer at any
+   * size (handle_one_graft, as go); the router's own grafts stop at D or
+   * at Dout outbound, and a heartbeat prunes back to D at Dhi
+   * (gs_rebalance), then opportunistic grafting may add
    * opportunistic_graft_peers (only with scoring: its threshold is 0
-   * otherwise, as is every score). So Dhi + Dout + those at most, Dhi +
-   * those after a heartbeat. gs_fanout_fill stops at D. */
-  FUZZ_CHECK((int)t->mesh.len <= mp->d_hi + mp->d_out + opportunistic);
+   * otherwise, as is every score). So at most Dhi + those inbound peers,
+   * and Dhi + those in all after a heartbeat. gs_fanout_fill stops at D. */
+  FUZZ_CHECK((int)(t->mesh.len - gs_peers_outbound(&t->mesh)) <=
+             mp->d_hi + opportunistic);
   FUZZ_CHECK((int)t->fanout.len <= mp->d);
   for (size_t i = 0; i < t->mesh.len; i++) {
     /* no backoff is recorded for a mesh peer (PRUNE paths remove it from

@@ -259,11 +259,10 @@ static int handle_one_graft(lp2p_router *r, gs_peer *p, gs_topic *t, bool px,
     /* no GRAFT from negative peers; the PRUNE keeps the protocol right */
     return gs_send_prune(r, p, t, backoff, false, now);
   }
-  if (score < r->score.p.thresholds.publish) {
-    return 0; /* the seed ignores GRAFTs below the publish threshold */
-  }
-  if ((int)t->mesh.len < mp->d_hi ||
-      (p->outbound && (int)gs_peers_outbound(&t->mesh) < mp->d_out)) {
+  /* as go: at or above Dhi only peers we dialled may join (a sybil
+   * cannot dial its way into a full mesh); the heartbeat trims the mesh
+   * back to D */
+  if ((int)t->mesh.len < mp->d_hi || p->outbound) {
     return gs_mesh_add(r, t, p, now);
   }
   return gs_send_prune(r, p, t, backoff, px, now);
