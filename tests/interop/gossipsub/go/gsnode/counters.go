@@ -28,6 +28,7 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"google.golang.org/protobuf/proto"
 )
 
 // Kinds of per-peer counts. The rpc_* kinds are RPCs go refused whole (the
@@ -42,10 +43,19 @@ const (
 	kindUnparsable      = "rpc_unparsable"        // not a protobuf RPC
 	kindHandleError     = "rpc_handle_error"      // an extension refused it
 	kindStreamError     = "stream_error"
-	kindIHaveIgnored    = "ihave_ignored"
-	kindIWantIgnored    = "iwant_ignored"
-	kindIDontIgnored    = "idontwant_ignored"
-	kindDroppedRPC      = "dropped_rpcs" // our queue to the peer was full
+	// IHAVE RPCs over MaxIHaveMessages in a heartbeat (counted per RPC)
+	kindIHaveRate = "ihave_ignored_rate"
+	// IHAVE after MaxIHaveLength ids were asked in a heartbeat (per RPC)
+	kindIHaveAsked = "ihave_ignored_asked"
+	// an IHAVE entry over MaxIHaveLength ids (per entry)
+	kindIHaveLength = "ihave_ignored_length"
+	// a message asked by IWANT more than GossipRetransmission times (per id)
+	kindIWantRepeat = "iwant_ignored_repeat"
+	// IDONTWANT RPCs over MaxIDontWantMessages in a heartbeat (per RPC)
+	kindIDontRate = "idontwant_ignored_rate"
+	// an RPC with over MaxIDontWantLength IDONTWANT ids (per RPC)
+	kindIDontLength = "idontwant_ignored_length"
+	kindDroppedRPC  = "dropped_rpcs" // our queue to the peer was full
 )
 
 type counters struct {
@@ -58,10 +68,24 @@ type counters struct {
 	ihaveRecv       int
 	iwantSent       int
 	iwantRecv       int
+	// per peer, the largest RPC queued to it: a receiver with lower limits
+	// (ids or control entries per RPC) refuses such RPCs whole
+	sentMax map[string]*rpcShape
+}
+
+type rpcShape struct{ Bytes, Control, IDs int }
+
+func shapeOf(rpc *pubsub.RPC) rpcShape {
+	ctl := rpc.GetControl()
+	ids := countIHave(ctl.GetIhave()) + countIWant(ctl.GetIwant()) + countIDs(ctl.GetIdontwant())
+	control := len(ctl.GetIhave()) + len(ctl.GetIwant()) + len(ctl.GetGraft()) +
+		len(ctl.GetPrune()) + len(ctl.GetIdontwant())
+	return rpcShape{Bytes: proto.Size(&rpc.RPC), Control: control, IDs: ids}
 }
 
 func newCounters() *counters {
-	return &counters{byPeer: make(map[string]map[string]int), rejected: make(map[string]int)}
+	return &counters{byPeer: make(map[string]map[string]int), rejected: make(map[string]int),
+		sentMax: make(map[string]*rpcShape)}
 }
 
 func (c *counters) add(p, kind string, n int) {
@@ -90,9 +114,14 @@ func (c *counters) json() map[string]any {
 	for r, n := range c.rejected {
 		rejected[r] = n
 	}
+	sentMax := make(map[string]any)
+	for p, m := range c.sentMax {
+		sentMax[p] = map[string]int{"bytes": m.Bytes, "control": m.Control, "ids": m.IDs}
+	}
 	return map[string]any{
 		"by_peer":            byPeer,
 		"rejected":           rejected,
+		"sent_max":           sentMax,
 		"undeliverable":      c.undeliverable,
 		"router_delivered":   c.routerDelivered,
 		"ihave_ids_sent":     c.ihaveSent,
@@ -120,9 +149,18 @@ func countIWant(l []*pb.ControlIWant) int {
 	return n
 }
 
-func (c *counters) sent(rpc *pubsub.RPC) {
+func (c *counters) sent(rpc *pubsub.RPC, p peer.ID) {
 	ctl := rpc.GetControl()
+	shape := shapeOf(rpc)
 	c.mu.Lock()
+	m := c.sentMax[p.String()]
+	if m == nil {
+		m = &rpcShape{}
+		c.sentMax[p.String()] = m
+	}
+	m.Bytes = max(m.Bytes, shape.Bytes)
+	m.Control = max(m.Control, shape.Control)
+	m.IDs = max(m.IDs, shape.IDs)
 	c.ihaveSent += countIHave(ctl.GetIhave())
 	c.iwantSent += countIWant(ctl.GetIwant())
 	c.mu.Unlock()
@@ -178,13 +216,19 @@ func logKind(msg string, err string) string {
 		return kindUnparsable
 	case msg == "error in handling RPC":
 		return kindHandleError
-	case strings.HasPrefix(msg, "IHAVE: peer has"):
-		return kindIHaveIgnored
-	case strings.HasPrefix(msg, "IWANT: Peer has asked"):
-		return kindIWantIgnored
-	case strings.HasPrefix(msg, "IDONWANT: peer has"), // go's spelling
-		strings.HasPrefix(msg, "IDONTWANT: peer has"):
-		return kindIDontIgnored
+	case strings.HasPrefix(msg, "IHAVE: peer has advertised too many times"):
+		return kindIHaveRate
+	case strings.HasPrefix(msg, "IHAVE: peer has already advertised too many"):
+		return kindIHaveAsked
+	case strings.HasPrefix(msg, "IHAVE: peer has sent IHAVE on topic with too many"):
+		return kindIHaveLength
+	case strings.HasPrefix(msg, "IWANT: Peer has asked for message too many"):
+		return kindIWantRepeat
+	// go spells it IDONWANT in these two
+	case strings.HasPrefix(msg, "IDONWANT: peer has advertised too many times"):
+		return kindIDontRate
+	case strings.HasPrefix(msg, "IDONWANT: peer has advertised too many ids"):
+		return kindIDontLength
 	}
 	return ""
 }

@@ -394,7 +394,7 @@ func (t tracer) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
 // oversized one); IDONTWANT goes in its own urgent RPC.
 func (t tracer) SendRPC(rpc *pubsub.RPC, p peer.ID) {
 	if t.s.ctr != nil {
-		t.s.ctr.sent(rpc)
+		t.s.ctr.sent(rpc, p)
 	}
 	if n := countIDs(rpc.GetControl().GetIdontwant()); n > 0 {
 		t.s.mu.Lock()
