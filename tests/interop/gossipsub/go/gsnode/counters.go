@@ -71,6 +71,10 @@ type counters struct {
 	// per peer, the largest RPC queued to it: a receiver with lower limits
 	// (ids or control entries per RPC) refuses such RPCs whole
 	sentMax map[string]*rpcShape
+	// IHAVE ids in the last RPC from each peer: go counts every RPC with
+	// control against MaxIHaveMessages and logs "too many" for it, IHAVE
+	// or not, so only the logs that follow an RPC with IHAVE are counted
+	lastIHave map[string]int
 }
 
 type rpcShape struct{ Bytes, Control, IDs int }
@@ -85,7 +89,7 @@ func shapeOf(rpc *pubsub.RPC) rpcShape {
 
 func newCounters() *counters {
 	return &counters{byPeer: make(map[string]map[string]int), rejected: make(map[string]int),
-		sentMax: make(map[string]*rpcShape)}
+		sentMax: make(map[string]*rpcShape), lastIHave: make(map[string]int)}
 }
 
 func (c *counters) add(p, kind string, n int) {
@@ -170,6 +174,7 @@ func (c *counters) received(rpc *pubsub.RPC) {
 	ctl := rpc.GetControl()
 	c.mu.Lock()
 	c.ihaveRecv += countIHave(ctl.GetIhave())
+	c.lastIHave[rpc.From().String()] = countIHave(ctl.GetIhave())
 	c.iwantRecv += countIWant(ctl.GetIwant())
 	c.mu.Unlock()
 }
@@ -259,7 +264,15 @@ func (h countingHandler) Handle(ctx context.Context, r slog.Record) error {
 		}
 		return true
 	})
-	if kind := logKind(r.Message, errText); kind != "" {
+	kind := logKind(r.Message, errText)
+	if kind == kindIHaveRate || kind == kindIHaveAsked {
+		h.c.mu.Lock()
+		if h.c.lastIHave[from] == 0 {
+			kind = "" // an RPC without IHAVE: nothing was ignored
+		}
+		h.c.mu.Unlock()
+	}
+	if kind != "" {
 		h.c.add(from, kind, 1)
 		if strings.HasPrefix(kind, "rpc_") || kind == kindStreamError {
 			emit(map[string]any{"event": "rpc_error", "peer_id": from, "kind": kind, "error": errText})
