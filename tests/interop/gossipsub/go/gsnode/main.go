@@ -6,6 +6,7 @@
 //	gsnode [--listen MA]... [--peer MA]... [--topic T]... [--key-seed N]
 //	       [--sign strict|none] [--msg-id default|sha256] [--params FILE]
 //	       [--hex] [--events] [--flood-publish on|off] [--mesh-interval-ms N]
+//	       [--counters]
 //
 // One JSON object per stdout line; diagnostics on stderr. Each stdin line is
 // published to the first topic; SIGUSR1 prints a stats line; SIGINT/SIGTERM
@@ -85,7 +86,7 @@ func usage(format string, a ...any) {
 	fmt.Fprintf(os.Stderr, "gsnode: "+format+"\n", a...)
 	fmt.Fprintln(os.Stderr, "usage: gsnode [--listen MA]... [--peer MA]... [--topic T]... [--key-seed N]\n"+
 		"              [--sign strict|none] [--msg-id default|sha256] [--params FILE] [--hex]\n"+
-		"              [--events] [--flood-publish on|off] [--mesh-interval-ms N]")
+		"              [--events] [--flood-publish on|off] [--mesh-interval-ms N] [--counters]")
 	os.Exit(2)
 }
 
@@ -103,6 +104,7 @@ type options struct {
 	msgID                 string
 	paramsFile            string
 	hex, events           bool
+	counters              bool // stats lines carry go's RPC error and drop counts
 	floodPublish          bool
 	meshIntervalMs        int64 // 0: not given
 }
@@ -120,6 +122,7 @@ func parseArgs() options {
 	fs.StringVar(&o.paramsFile, "params", "", "")
 	fs.BoolVar(&o.hex, "hex", false, "")
 	fs.BoolVar(&o.events, "events", false, "")
+	fs.BoolVar(&o.counters, "counters", false, "")
 	flood := fs.String("flood-publish", "off", "")
 	mi := fs.String("mesh-interval-ms", "", "")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -221,6 +224,7 @@ type state struct {
 	published int
 	delivered int
 	topics    []string
+	ctr       *counters // --counters, else nil
 }
 
 func newState(self peer.ID, events bool, topics []string) *state {
@@ -323,7 +327,7 @@ func (s *state) stats(h host.Host) map[string]any {
 		}
 		return out
 	}
-	return map[string]any{
+	v := map[string]any{
 		"event":              "stats",
 		"peer_id":            s.self.String(),
 		"mesh":               mesh,
@@ -333,6 +337,10 @@ func (s *state) stats(h host.Host) map[string]any {
 		"published":          s.published,
 		"delivered":          s.delivered,
 	}
+	if s.ctr != nil {
+		v["counters"] = s.ctr.json()
+	}
+	return v
 }
 
 // ---- the RawTracer ---------------------------------------------------------
@@ -345,30 +353,49 @@ type tracer struct{ s *state }
 func (t tracer) OnNewOutboundStream(p peer.ID, proto protocol.ID) {
 	logf("pubsub stream to %s: %s", p, proto)
 }
-func (t tracer) OnClosedOutboundStream(p peer.ID)   { t.s.removePeer(p) }
-func (t tracer) Join(topic string)                  {}
-func (t tracer) Leave(topic string)                 {}
-func (t tracer) Graft(p peer.ID, topic string)      { t.s.graft(p, topic) }
-func (t tracer) Prune(p peer.ID, topic string)      { t.s.prune(p, topic) }
-func (t tracer) ValidateMessage(*pubsub.Message)    {}
-func (t tracer) DeliverMessage(*pubsub.Message)     {}
-func (t tracer) DuplicateMessage(*pubsub.Message)   {}
-func (t tracer) ThrottlePeer(p peer.ID)             { logf("throttled peer %s", p) }
-func (t tracer) DropRPC(rpc *pubsub.RPC, p peer.ID) { logf("dropped an RPC to %s (queue full?)", p) }
+func (t tracer) OnClosedOutboundStream(p peer.ID) { t.s.removePeer(p) }
+func (t tracer) Join(topic string)                {}
+func (t tracer) Leave(topic string)               {}
+func (t tracer) Graft(p peer.ID, topic string)    { t.s.graft(p, topic) }
+func (t tracer) Prune(p peer.ID, topic string)    { t.s.prune(p, topic) }
+func (t tracer) ValidateMessage(*pubsub.Message)  {}
+func (t tracer) DeliverMessage(m *pubsub.Message) {
+	if t.s.ctr != nil {
+		t.s.ctr.delivered(m, t.s.self)
+	}
+}
+func (t tracer) DuplicateMessage(*pubsub.Message) {}
+func (t tracer) ThrottlePeer(p peer.ID)           { logf("throttled peer %s", p) }
+func (t tracer) DropRPC(rpc *pubsub.RPC, p peer.ID) {
+	if t.s.ctr != nil {
+		t.s.ctr.add(p.String(), kindDroppedRPC, 1)
+		return // counted: one line per drop would flood stderr under load
+	}
+	logf("dropped an RPC to %s (queue full?)", p)
+}
 func (t tracer) RejectMessage(m *pubsub.Message, reason string) {
 	// Our own messages coming back are ignored as a matter of course.
 	if reason != pubsub.RejectSelfOrigin {
 		logf("rejected a message from %s: %s", m.ReceivedFrom, reason)
+		if t.s.ctr != nil {
+			t.s.ctr.reject(reason)
+		}
 	}
 }
 func (t tracer) UndeliverableMessage(*pubsub.Message) {
 	logf("a message could not be delivered: subscription buffer full")
+	if t.s.ctr != nil {
+		t.s.ctr.lostDelivery()
+	}
 }
 func (t tracer) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
 
 // SendRPC is called when an RPC is queued for a peer (after go splits an
 // oversized one); IDONTWANT goes in its own urgent RPC.
 func (t tracer) SendRPC(rpc *pubsub.RPC, p peer.ID) {
+	if t.s.ctr != nil {
+		t.s.ctr.sent(rpc, p)
+	}
 	if n := countIDs(rpc.GetControl().GetIdontwant()); n > 0 {
 		t.s.mu.Lock()
 		t.s.idwSent[p] += n
@@ -379,6 +406,9 @@ func (t tracer) SendRPC(rpc *pubsub.RPC, p peer.ID) {
 func (t tracer) RecvRPC(rpc *pubsub.RPC) {
 	from := rpc.From()
 	ctl := rpc.GetControl()
+	if t.s.ctr != nil {
+		t.s.ctr.received(rpc)
+	}
 	if n := countIDs(ctl.GetIdontwant()); n > 0 {
 		t.s.mu.Lock()
 		t.s.idwRecv[from] += n
@@ -602,6 +632,9 @@ func main() {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	s := newState(h.ID(), o.events, o.topics)
+	if o.counters {
+		s.ctr = newCounters()
+	}
 	watchConns(h, s)
 
 	// Message ids: "default" is go's DefaultMsgIdFn, from ‖ seqno (the raw
@@ -614,6 +647,10 @@ func main() {
 		pubsub.WithPeerExchange(true),
 		pubsub.WithFloodPublish(o.floodPublish),
 		pubsub.WithRawTracer(tracer{s}),
+	}
+	if s.ctr != nil {
+		l := newCountingLogger(s.ctr)
+		psOpts = append(psOpts, pubsub.WithLogger(l), pubsub.WithRPCLogger(l))
 	}
 	if o.sign == "none" {
 		// StrictNoSign alone still stamps from and seqno on our messages
