@@ -3,6 +3,7 @@
  * not) and forwarding of accepted messages. */
 #include <string.h>
 
+#include "base/mem.h"
 #include "router.h"
 
 /* Did the peer of `serial` send us this message, first or as a copy? */
@@ -122,23 +123,91 @@ void gs_validation_done(lp2p_router *r, gs_msg *m, gs_seen *e,
   gs_forward(r, m, t, src ? src->serial : 0, e);
 }
 
-/* IDONTWANT to mesh peers that speak meshsub 1.2, as soon as a large
- * message is first seen and before it is validated. */
-static void send_idontwant(lp2p_router *r, gs_topic *t, const gs_peer *from,
-                           const lp2p_bytes *id) {
-  lp2p_buf *ctl = &r->ctl_scratch;
-  lp2p_buf_truncate(ctl, 0);
-  if (lp2p_ctl_put_ids(ctl, LP2P_CTL_IDONTWANT, id, 1) != 0) {
-    return; /* out of memory: the peers send a copy we did not need */
+/* A large message first seen in the RPC being handled: IDONTWANT for it
+ * goes out once the RPC is handled (before anything of ours is pulled,
+ * so still ahead of the copies we forward). Its topic is kept by name:
+ * a callback may leave the topic meanwhile. */
+typedef struct gs_idw_pending {
+  size_t off; /* of the topic name, then the id, in r->idw_bytes */
+  size_t topic_len, id_len;
+  bool done;
+} gs_idw_pending;
+
+static void idw_add(lp2p_router *r, const gs_topic *t, const gs_msg *m) {
+  if (r->nidw == r->cap_idw) {
+    size_t cap = r->cap_idw ? r->cap_idw * 2 : 16;
+    gs_idw_pending *a = lp2p_reallocarray(r->mem, r->idw, cap, sizeof(*a));
+    if (!a) {
+      return; /* out of memory: the peers send a copy we did not need */
+    }
+    r->idw = a;
+    r->cap_idw = cap;
   }
-  for (size_t i = 0; i < t->mesh.len; i++) {
+  size_t off = r->idw_bytes.len;
+  if (lp2p_buf_append(&r->idw_bytes, t->name, t->name_len) != 0 ||
+      lp2p_buf_append(&r->idw_bytes, gs_msg_id(m), m->id_len) != 0) {
+    lp2p_buf_truncate(&r->idw_bytes, off);
+    return;
+  }
+  r->idw[r->nidw++] = (gs_idw_pending){off, t->name_len, m->id_len, false};
+}
+
+void gs_idw_free(lp2p_router *r) {
+  lp2p_free(r->mem, r->idw);
+  lp2p_buf_free(&r->idw_bytes);
+}
+
+/* IDONTWANT for `ids` to the mesh peers of `t` that speak meshsub 1.2
+ * except `from`: as go, for each RPC received, each peer gets an RPC of
+ * its own per topic, of at most max_idontwant_length ids (go reads no
+ * more) and never merged behind other control or data. */
+static void send_idontwant(lp2p_router *r, const gs_topic *t,
+                           const gs_peer *from, const lp2p_bytes *ids,
+                           size_t n) {
+  lp2p_buf *ctl = &r->ctl_scratch;
+  size_t nentries;
+  lp2p_buf_truncate(ctl, 0);
+  if (gs_put_idontwants(r, ctl, ids, n, &nentries) != 0) {
+    return; /* out of memory: the peers send copies we did not need */
+  }
+  for (size_t i = 0; i < t->mesh.len && nentries; i++) {
     gs_peer *p = t->mesh.items[i];
     if (p != from && p->proto >= LP2P_MESHSUB_12) {
-      uint64_t before = r->st.idontwant_sent;
-      gs_queue_encoded(r, p, ctl->data, ctl->len, &r->st.idontwant_sent);
-      p->idontwant_ids_sent += r->st.idontwant_sent - before;
+      gs_queue_idontwants(r, p, ctl->data, ctl->len, nentries, n);
     }
   }
+}
+
+/* Sends the IDONTWANTs the RPC's messages called for, topic by topic. */
+static void idw_flush(lp2p_router *r, const gs_peer *from) {
+  lp2p_bytes *ids = NULL;
+  if (r->nidw) {
+    ids = lp2p_malloc(r->mem, r->nidw * sizeof(*ids));
+  }
+  for (size_t i = 0; ids && i < r->nidw; i++) {
+    const gs_idw_pending *a = &r->idw[i];
+    const uint8_t *name = r->idw_bytes.data + a->off;
+    size_t n = 0;
+    if (a->done) {
+      continue;
+    }
+    for (size_t j = i; j < r->nidw; j++) {
+      gs_idw_pending *b = &r->idw[j];
+      const uint8_t *bname = r->idw_bytes.data + b->off;
+      if (!b->done && b->topic_len == a->topic_len &&
+          memcmp(bname, name, a->topic_len) == 0) {
+        b->done = true;
+        ids[n++] = (lp2p_bytes){bname + b->topic_len, b->id_len};
+      }
+    }
+    gs_topic *t = gs_topic_find(r, name, a->topic_len);
+    if (t && t->joined) {
+      send_idontwant(r, t, from, ids, n);
+    }
+  }
+  lp2p_free(r->mem, ids);
+  r->nidw = 0;
+  lp2p_buf_truncate(&r->idw_bytes, 0);
 }
 
 /* A copy of a message we have: count it, once per peer, by what became
@@ -236,8 +305,7 @@ static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
   r->st.msgs_received++;
   e->source = from->serial;
   if (f->data.len >= r->s.params.idontwant_message_threshold) {
-    lp2p_bytes idv = {gs_msg_id(m), m->id_len};
-    send_idontwant(r, t, from, &idv);
+    idw_add(r, t, m);
   }
   lp2p_validation res = LP2P_VALIDATION_ACCEPT;
   if (r->cb.validate) {
@@ -259,4 +327,5 @@ void gs_handle_messages(lp2p_router *r, gs_peer *from, lp2p_tstamp now) {
   for (size_t i = 0; i < r->rpc.msgs.len; i++) {
     handle_one(r, from, &r->rpc.msgs.items[i], now);
   }
+  idw_flush(r, from);
 }
