@@ -508,8 +508,10 @@ static int write_rpc(lp2p_router *r, gs_queue *q, const rpc_plan *pl) {
     /* one ControlMessage: GRAFT/PRUNE entries, then gossip entries */
     p = lp2p_pb_write_varint(p, (uint64_t)LP2P_RPC_CONTROL << 3 | LP2P_PB_LEN);
     p = lp2p_pb_write_varint(p, pl->ctl + pl->gossip);
-    memcpy(p, q->ctl.b.data, pl->ctl);
-    p += pl->ctl;
+    if (pl->ctl) {
+      memcpy(p, q->ctl.b.data, pl->ctl);
+      p += pl->ctl;
+    }
     if (pl->gossip) {
       memcpy(p, q->gossip.b.data, pl->gossip);
       p += pl->gossip;
