@@ -411,7 +411,9 @@ static void take_prefix(const gs_entries *e, bool ctl, rpc_room *rm,
 /* Removes the first `n` bytes, counting `c`, of queued entries. */
 static void consume(gs_entries *e, size_t n, gs_counts c) {
   if (n) {
-    memmove(e->b.data, e->b.data + n, e->b.len - n);
+    if (n < e->b.len) {
+      memmove(e->b.data, e->b.data + n, e->b.len - n);
+    }
     lp2p_buf_truncate(&e->b, e->b.len - n);
     e->n -= c.n;
     e->ids -= c.ids;
@@ -449,9 +451,11 @@ static void plan_rpc(lp2p_router *r, gs_queue *q, rpc_plan *pl) {
   rpc_room rm = {max > 6 ? max - 6 : 0, l->max_subscriptions, l->max_control,
                  l->max_ids, l->max_px};
   memset(pl, 0, sizeof(*pl));
-  take_prefix(&q->subs, false, &rm, &pl->subs, &pl->subs_c);
-  take_prefix(&q->ctl, true, &rm, &pl->ctl, &pl->ctl_c);
-  take_prefix(&q->gossip, true, &rm, &pl->gossip, &pl->gossip_c);
+  if (q->subs.n + q->ctl.n + q->gossip.n) { /* forwarding: mostly none */
+    take_prefix(&q->subs, false, &rm, &pl->subs, &pl->subs_c);
+    take_prefix(&q->ctl, true, &rm, &pl->ctl, &pl->ctl_c);
+    take_prefix(&q->gossip, true, &rm, &pl->gossip, &pl->gossip_c);
+  }
   pl->body = pl->subs;
   if (pl->ctl + pl->gossip) {
     pl->body += lp2p_pb_len_field_size(LP2P_RPC_CONTROL, pl->ctl + pl->gossip);
@@ -530,12 +534,16 @@ static int write_idontwant(lp2p_router *r, gs_queue *q) {
   gs_entries *e = &q->dontwant;
   lp2p_pb_reader rd;
   lp2p_pb_field f;
-  lp2p_pb_reader_init(&rd, e->b.data, e->b.len);
-  if (lp2p_pb_next(&rd, &f) != 1) {
-    consume(e, e->b.len, (gs_counts){e->n, e->ids, e->px});
-    return 0; /* cannot happen: we encoded it */
+  /* the common case, one entry queued: all of it, no need to parse */
+  size_t entry = e->b.len;
+  gs_counts c = {e->n, e->ids, e->px};
+  if (e->n > 1) {
+    lp2p_pb_reader_init(&rd, e->b.data, e->b.len);
+    if (lp2p_pb_next(&rd, &f) == 1) { /* it is: we encoded it */
+      entry = (size_t)(rd.pos - e->b.data);
+      c = entry_counts(&f, true);
+    }
   }
-  size_t entry = (size_t)(rd.pos - e->b.data);
   size_t body = lp2p_pb_len_field_size(LP2P_RPC_CONTROL, entry);
   lp2p_buf *out = &r->out;
   lp2p_buf_truncate(out, 0);
@@ -545,7 +553,7 @@ static int write_idontwant(lp2p_router *r, gs_queue *q) {
   uint8_t *p = lp2p_pb_write_varint(out->data, body);
   p = put_field(p, LP2P_RPC_CONTROL, e->b.data, entry);
   out->len = (size_t)(p - out->data);
-  consume(e, entry, entry_counts(&f, true));
+  consume(e, entry, c);
   return 0;
 }
 

@@ -123,38 +123,28 @@ void gs_validation_done(lp2p_router *r, gs_msg *m, gs_seen *e,
   gs_forward(r, m, t, src ? src->serial : 0, e);
 }
 
-/* A large message first seen in the RPC being handled: IDONTWANT for it
- * goes out once the RPC is handled (before anything of ours is pulled,
- * so still ahead of the copies we forward). Its topic is kept by name:
- * a callback may leave the topic meanwhile. */
-typedef struct gs_idw_pending {
-  size_t off; /* of the topic name, then the id, in r->idw_bytes */
-  size_t topic_len, id_len;
-  bool done;
-} gs_idw_pending;
-
-static void idw_add(lp2p_router *r, const gs_topic *t, const gs_msg *m) {
+/* A large message first seen in the RPC being handled is held (a
+ * reference) until the RPC is handled; IDONTWANT for it goes out then,
+ * before anything of ours is pulled, so still ahead of the copies we
+ * forward. */
+static void idw_add(lp2p_router *r, gs_msg *m) {
   if (r->nidw == r->cap_idw) {
     size_t cap = r->cap_idw ? r->cap_idw * 2 : 16;
-    gs_idw_pending *a = lp2p_reallocarray(r->mem, r->idw, cap, sizeof(*a));
+    gs_msg **a = lp2p_reallocarray(r->mem, r->idw, cap, sizeof(*a));
     if (!a) {
       return; /* out of memory: the peers send a copy we did not need */
     }
     r->idw = a;
     r->cap_idw = cap;
   }
-  size_t off = r->idw_bytes.len;
-  if (lp2p_buf_append(&r->idw_bytes, t->name, t->name_len) != 0 ||
-      lp2p_buf_append(&r->idw_bytes, gs_msg_id(m), m->id_len) != 0) {
-    lp2p_buf_truncate(&r->idw_bytes, off);
-    return;
-  }
-  r->idw[r->nidw++] = (gs_idw_pending){off, t->name_len, m->id_len, false};
+  r->idw[r->nidw++] = gs_msg_ref(m);
 }
 
 void gs_idw_free(lp2p_router *r) {
+  for (size_t i = 0; i < r->nidw; i++) {
+    gs_msg_unref(r, r->idw[i]);
+  }
   lp2p_free(r->mem, r->idw);
-  lp2p_buf_free(&r->idw_bytes);
 }
 
 /* IDONTWANT for `ids` to the mesh peers of `t` that speak meshsub 1.2
@@ -178,36 +168,53 @@ static void send_idontwant(lp2p_router *r, const gs_topic *t,
   }
 }
 
-/* Sends the IDONTWANTs the RPC's messages called for, topic by topic. */
+static bool same_topic(const gs_msg *a, const gs_msg *b) {
+  return a->f.topic.len == b->f.topic.len &&
+         memcmp(a->f.topic.data, b->f.topic.data, a->f.topic.len) == 0;
+}
+
+/* Sends the IDONTWANTs the RPC's messages called for, topic by topic (a
+ * callback may have left a topic meanwhile: it is looked up again). */
 static void idw_flush(lp2p_router *r, const gs_peer *from) {
-  lp2p_bytes *ids = NULL;
-  if (r->nidw) {
+  lp2p_bytes local[32], *ids = local;
+  if (r->nidw > 32) {
     ids = lp2p_malloc(r->mem, r->nidw * sizeof(*ids));
   }
   for (size_t i = 0; ids && i < r->nidw; i++) {
-    const gs_idw_pending *a = &r->idw[i];
-    const uint8_t *name = r->idw_bytes.data + a->off;
+    gs_msg *a = r->idw[i];
     size_t n = 0;
-    if (a->done) {
-      continue;
+    if (!a) {
+      continue; /* sent with an earlier one of its topic */
     }
     for (size_t j = i; j < r->nidw; j++) {
-      gs_idw_pending *b = &r->idw[j];
-      const uint8_t *bname = r->idw_bytes.data + b->off;
-      if (!b->done && b->topic_len == a->topic_len &&
-          memcmp(bname, name, a->topic_len) == 0) {
-        b->done = true;
-        ids[n++] = (lp2p_bytes){bname + b->topic_len, b->id_len};
+      gs_msg *b = r->idw[j];
+      if (b && same_topic(a, b)) {
+        ids[n++] = (lp2p_bytes){gs_msg_id(b), b->id_len};
       }
     }
-    gs_topic *t = gs_topic_find(r, name, a->topic_len);
+    gs_topic *t = gs_topic_find(r, a->f.topic.data, a->f.topic.len);
     if (t && t->joined) {
       send_idontwant(r, t, from, ids, n);
     }
+    for (size_t j = i + 1; j < r->nidw; j++) { /* the ids were views */
+      gs_msg *b = r->idw[j];
+      if (b && same_topic(a, b)) {
+        r->idw[j] = NULL;
+        gs_msg_unref(r, b);
+      }
+    }
+    r->idw[i] = NULL;
+    gs_msg_unref(r, a);
   }
-  lp2p_free(r->mem, ids);
+  for (size_t i = 0; i < r->nidw; i++) {
+    if (r->idw[i]) { /* out of memory above */
+      gs_msg_unref(r, r->idw[i]);
+    }
+  }
+  if (ids != local) {
+    lp2p_free(r->mem, ids);
+  }
   r->nidw = 0;
-  lp2p_buf_truncate(&r->idw_bytes, 0);
 }
 
 /* A copy of a message we have: count it, once per peer, by what became
@@ -305,7 +312,7 @@ static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
   r->st.msgs_received++;
   e->source = from->serial;
   if (f->data.len >= r->s.params.idontwant_message_threshold) {
-    idw_add(r, t, m);
+    idw_add(r, m);
   }
   lp2p_validation res = LP2P_VALIDATION_ACCEPT;
   if (r->cb.validate) {

@@ -117,7 +117,6 @@ int lp2p_router_new(lp2p_router **out, const lp2p_router_settings *settings,
   lp2p_buf_init(&r->ctl_scratch, mem);
   rpc_limits_from(&settings->limits, &r->rpc_limits);
   send_limits_from(&settings->limits, &r->send_limits);
-  lp2p_buf_init(&r->idw_bytes, mem);
   r->next_heartbeat = now + settings->params.heartbeat_initial_delay;
   r->next_serial = 1;
   rv = settings->sign_policy == LP2P_STRICT_SIGN ? init_identity(r) : 0;

@@ -193,11 +193,10 @@ struct lp2p_router {
   lp2p_buf out;         /* the last pull's bytes */
   lp2p_buf scratch;     /* encode scratch */
   lp2p_buf ctl_scratch; /* control entries encoded once for many peers */
-  /* the ids of large messages first seen in the RPC being handled, with
-   * their topics: IDONTWANT for them goes out when it is done (relay.c) */
-  struct gs_idw_pending *idw;
+  /* the large messages first seen in the RPC being handled (references):
+   * IDONTWANT for them goes out when it is done (relay.c) */
+  gs_msg **idw;
   size_t nidw, cap_idw;
-  lp2p_buf idw_bytes; /* topic names and ids of idw */
   gs_peer *last_peer;   /* the last found: pulls come in runs */
   gs_peer *ready_head, *ready_tail;
   lp2p_rpc_limits rpc_limits;
