@@ -340,8 +340,8 @@ LP2P_API int lp2p_router_add_direct(lp2p_router *r, const lp2p_peer_id *peer);
  * dropped and counted (only a malformed one costs the peer a behaviour
  * penalty); it is the peer's fault, so this returns 0 then too. Entries
  * past a count limit (max_messages, max_control, max_ids, ...) are
- * skipped and counted, and the rest is handled. Returns LP2P_ERR_NOT_FOUND for an unknown peer or
- * LP2P_ERR_NOMEM. */
+ * skipped and counted, and the rest is handled. Returns
+ * LP2P_ERR_NOT_FOUND for an unknown peer or LP2P_ERR_NOMEM. */
 LP2P_API int lp2p_router_recv_rpc(lp2p_router *r, const lp2p_peer_id *peer,
                                   const uint8_t *rpc, size_t len,
                                   lp2p_tstamp now);
