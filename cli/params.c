@@ -40,6 +40,7 @@ static const field fields[] = {
     F("MaxIHaveLength", K_INT, max_ihave_length),
     F("MaxIHaveMessages", K_INT, max_ihave_messages),
     F("MaxIDontWantMessages", K_INT, max_idontwant_messages),
+    F("MaxIDontWantLength", K_INT, max_idontwant_length),
     F("IDontWantMessageTTL", K_INT, idontwant_message_ttl),
     F("IWantFollowupTime", K_DURATION, iwant_followup_time),
     {"IDontWantMessageThreshold", K_INT, (size_t)-1},
@@ -48,7 +49,6 @@ static const field fields[] = {
     {"MaxPendingConnections", K_IGNORED, 0},
     {"ConnectionTimeout", K_IGNORED, 0},
     {"DirectConnectInitialDelay", K_IGNORED, 0},
-    {"MaxIDontWantLength", K_IGNORED, 0},
 };
 
 static const field *find(const char *name) {

@@ -11,8 +11,8 @@
 /* Applies every field of `obj` to `p` (fields not given keep their value)
  * and validates the result. Fields about go's connection manager
  * (Connectors, MaxPendingConnections, ConnectionTimeout,
- * DirectConnectInitialDelay, SlowHeartbeatWarning, MaxIDontWantLength) are
- * accepted and have no effect. Returns 0, or -1 with `err` naming the
+ * DirectConnectInitialDelay, SlowHeartbeatWarning) are accepted and have
+ * no effect. Returns 0, or -1 with `err` naming the
  * field (unknown, wrong type, or out of range). */
 int cli_params_apply(json_t *obj, lp2p_router_params *p, lp2p_errdetail *err);
 /* Reads a JSON file and applies it; prints the cause on failure and

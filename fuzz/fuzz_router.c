@@ -321,6 +321,18 @@ static const lp2p_rpc_limits unlimited = {SIZE_MAX, SIZE_MAX, SIZE_MAX,
                                           SIZE_MAX, SIZE_MAX, SIZE_MAX,
                                           SIZE_MAX, SIZE_MAX};
 
+/* lp2p_router_settings_default's receive limits (set up once). */
+static lp2p_rpc_limits default_limits;
+
+static void init_default_limits(void) {
+  lp2p_router_settings s;
+  lp2p_router_settings_default(&s);
+  const lp2p_router_limits *l = &s.limits;
+  default_limits = (lp2p_rpc_limits){
+      l->max_rpc_size, l->max_subscriptions, l->max_messages, l->max_control,
+      l->max_ids,      l->max_px,            l->max_topic_len, l->max_id_len};
+}
+
 static void check_message(const lp2p_rpc_msg *m) {
   FUZZ_CHECK(m->raw.len <= limits()->max_message_size);
   FUZZ_CHECK(m->topic.data);
@@ -345,6 +357,12 @@ static void check_frame(int i, const uint8_t *out, size_t n) {
   FUZZ_CHECK(h == lp2p_pb_varint_size(len)); /* minimal prefix */
   FUZZ_CHECK(len == n - h);                  /* exactly one RPC */
   FUZZ_CHECK(len > 0 && len <= limits()->max_rpc_size);
+  /* a receiver with default limits, and one with ours, take every RPC
+   * whole: nothing over a count limit to skip */
+  FUZZ_CHECK(lp2p_rpc_decode(rpc, pos, (size_t)len, &default_limits) == 0);
+  FUZZ_CHECK(rpc->truncated == 0);
+  FUZZ_CHECK(lp2p_rpc_decode(rpc, pos, (size_t)len, &H.r->rpc_limits) == 0);
+  FUZZ_CHECK(rpc->truncated == 0);
   FUZZ_CHECK(lp2p_rpc_decode(rpc, pos, (size_t)len, &unlimited) == 0);
   for (size_t k = 0; k < rpc->subs.len; k++) {
     FUZZ_CHECK(rpc->subs.items[k].topic.len >= 1);
@@ -360,6 +378,15 @@ static void check_frame(int i, const uint8_t *out, size_t n) {
    * meshsub 1.0 neither PRUNE backoff nor PX */
   FUZZ_CHECK(proto != LP2P_FLOODSUB || nctl == 0);
   FUZZ_CHECK(proto == LP2P_MESHSUB_12 || rpc->idontwant.len == 0);
+  /* as go sends IDONTWANT: one entry of at most max_idontwant_length ids
+   * in an RPC of its own */
+  if (rpc->idontwant.len) {
+    FUZZ_CHECK(rpc->idontwant.len == 1 && nctl == 1 && rpc->subs.len == 0 &&
+               rpc->msgs.len == 0);
+    FUZZ_CHECK(rpc->idontwant.items[0].count >= 1 &&
+               rpc->idontwant.items[0].count <=
+                   (size_t)params()->max_idontwant_length);
+  }
   for (size_t k = 0; k < rpc->prune.len; k++) {
     const lp2p_rpc_prune *p = &rpc->prune.items[k];
     FUZZ_CHECK(proto >= LP2P_MESHSUB_11 || (p->backoff == 0 && p->npx == 0));
@@ -424,31 +451,64 @@ static void pull_all(void) {
 
 /* ---- the router's state -------------------------------------------------- */
 
-/* The encoded fields of a control buffer: entries of the expected fields,
- * each small enough to be sent in one RPC. */
-static void check_control_buf(const lp2p_buf *b, uint32_t lo, uint32_t hi) {
+/* The ids (IHAVE, IWANT, IDONTWANT) or PX records (PRUNE) of an encoded
+ * control entry. */
+static void entry_counts(const lp2p_pb_field *f, size_t *nids, size_t *npx) {
+  lp2p_pb_reader rd;
+  lp2p_pb_field g;
+  uint32_t num = f->num == LP2P_CTL_IHAVE || f->num == LP2P_CTL_PRUNE ? 2 : 1;
+  if (f->num == LP2P_CTL_GRAFT) {
+    return;
+  }
+  lp2p_pb_reader_init(&rd, f->data, f->len);
+  while (lp2p_pb_next(&rd, &g) == 1) {
+    if (g.num == num) {
+      (*(f->num == LP2P_CTL_PRUNE ? npx : nids))++;
+    }
+  }
+}
+
+/* The encoded fields of queued entries: entries of the expected fields,
+ * each small enough to be sent in one RPC and within a receiver's count
+ * limits by itself, and counted right (the pull trusts the counts). */
+static void check_entries(const gs_entries *e, uint32_t lo, uint32_t hi,
+                          bool ctl) {
   lp2p_pb_reader rd;
   lp2p_pb_field f;
   int rv;
   size_t room = limits()->max_rpc_size - QUEUED_FIELD_MAX;
-  lp2p_pb_reader_init(&rd, b->data, b->len);
+  size_t n = 0, nids = 0, npx = 0;
+  lp2p_pb_reader_init(&rd, e->b.data, e->b.len);
   const uint8_t *start = rd.pos;
   while ((rv = lp2p_pb_next(&rd, &f)) == 1) {
+    size_t ids1 = 0, px1 = 0;
     FUZZ_CHECK(f.wire_type == LP2P_PB_LEN && f.num >= lo && f.num <= hi);
     size_t size = (size_t)(rd.pos - start);
     /* what is queued can be sent (see known bug 4) */
     FUZZ_CHECK(size <= room);
+    if (ctl) {
+      entry_counts(&f, &ids1, &px1);
+    }
+    FUZZ_CHECK(ids1 <= H.r->send_limits.max_ids);
+    FUZZ_CHECK(px1 <= H.r->send_limits.max_px);
+    n++;
+    nids += ids1;
+    npx += px1;
     start = rd.pos;
   }
   FUZZ_CHECK(rv == 0);
+  FUZZ_CHECK(n == e->n && nids == e->ids && npx == e->px);
 }
 
 static void check_queue(const gs_peer *p) {
   const gs_queue *q = &p->q;
   const lp2p_router_limits *l = limits();
-  /* control_added() undoes an append that goes over queue_max_bytes and
-   * gs_queue_msg() refuses one that would: no slack at all */
-  FUZZ_CHECK(gs_queue_bytes(q) <= l->queue_max_bytes);
+  /* each kind has its bound: appends over it are undone, messages over
+   * it refused; no slack at all */
+  FUZZ_CHECK(q->msg_bytes <= l->queue_max_bytes);
+  FUZZ_CHECK(q->subs.b.len + q->ctl.b.len <= l->queue_max_control_bytes);
+  FUZZ_CHECK(q->gossip.b.len <= l->queue_max_gossip_bytes);
+  FUZZ_CHECK(q->dontwant.n <= l->queue_max_idontwant);
   FUZZ_CHECK(q->len <= l->queue_max_messages && q->len <= q->cap);
   size_t bytes = 0;
   for (size_t i = 0; i < q->len; i++) {
@@ -461,8 +521,11 @@ static void check_queue(const gs_peer *p) {
     bytes += size;
   }
   FUZZ_CHECK(bytes == q->msg_bytes);
-  check_control_buf(&q->subs, LP2P_RPC_SUBSCRIPTIONS, LP2P_RPC_SUBSCRIPTIONS);
-  check_control_buf(&q->ctl, LP2P_CTL_IHAVE, LP2P_CTL_IDONTWANT);
+  check_entries(&q->subs, LP2P_RPC_SUBSCRIPTIONS, LP2P_RPC_SUBSCRIPTIONS,
+                false);
+  check_entries(&q->ctl, LP2P_CTL_GRAFT, LP2P_CTL_PRUNE, true);
+  check_entries(&q->gossip, LP2P_CTL_IHAVE, LP2P_CTL_IWANT, true);
+  check_entries(&q->dontwant, LP2P_CTL_IDONTWANT, LP2P_CTL_IDONTWANT, true);
 }
 
 static int no_dups(const gs_peers *s) {
@@ -755,8 +818,8 @@ static void check_state(int after_beat) {
         FUZZ_CHECK(p->topics[j] != t);
       }
     }
-    /* IDONTWANT: at most max_idontwant_messages per heartbeat (kept for
-     * idontwant_message_ttl heartbeats: check_dontwant) */
+    /* IDONTWANT: at most max_idontwant_messages RPCs per heartbeat (kept
+     * for idontwant_message_ttl heartbeats: check_dontwant) */
     FUZZ_CHECK(p->dontwants <= pp->max_idontwant_messages);
     FUZZ_CHECK(p->iasked <= pp->max_ihave_length);
     if (after_beat) {
@@ -1314,6 +1377,7 @@ static void make_settings(lp2p_router_settings *s, lp2p_router_callbacks *cb) {
   p->max_ihave_length = 8;
   p->max_ihave_messages = 2;
   p->max_idontwant_messages = 6;
+  p->max_idontwant_length = 3;
   p->idontwant_message_ttl = 2;
   p->idontwant_message_threshold = (f & 0x80) ? 0 : 16;
   p->iwant_followup_time = LP2P_SECONDS;
@@ -1337,6 +1401,9 @@ static void make_settings(lp2p_router_settings *s, lp2p_router_callbacks *cb) {
   l->max_pending_validations = 3;
   l->queue_max_messages = 4;
   l->queue_max_bytes = (g & 0x10) ? 300 : 4096;
+  l->queue_max_control_bytes = (g & 0x10) ? 100 : 2048;
+  l->queue_max_gossip_bytes = (g & 0x10) ? 200 : 2048;
+  l->queue_max_idontwant = (g & 0x10) ? 2 : 16;
   l->max_invalid_iwants = 3;
   /* small enough to be reached (NPEERS peers x NTOPICS topics) when the
    * seen cache is small too */
@@ -1409,6 +1476,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   lp2p_errdetail err;
   if (!identities_ready) {
     make_identities();
+    init_default_limits();
   }
   memset(&H, 0, sizeof(H));
   H.p = data;

@@ -17,6 +17,9 @@
  *    the same fields, and encoding that once more gives the same bytes.
  * 4. protobuf-c's own canonical encoding of what it decoded is accepted by
  *    lp2p and decodes to the same fields.
+ * 5. With small count limits (sizes unlimited), lp2p accepts and rejects
+ *    the same inputs, keeps the first entries up to each limit and counts
+ *    the rest as truncated: an over-long part never drops the RPC.
  *
  * The known differences (protobuf-c 1.4.1's rules from protobuf-c.c):
  * - SubOpts without topicid: lp2p refuses it (LP2P_ERR_MALFORMED, a
@@ -489,6 +492,44 @@ static void check_pbc_packed(const Fuzzrpc__RPC *m) {
   free(buf);
 }
 
+static size_t min_size(size_t a, size_t b) {
+  return a < b ? a : b;
+}
+
+static size_t control_len(const lp2p_rpc *r) {
+  return r->ihave.len + r->iwant.len + r->graft.len + r->prune.len +
+         r->idontwant.len;
+}
+
+/* Property 5: `full` is the unlimited decoding of the input (rv `rv`). */
+static void check_truncation(const uint8_t *data, size_t size, int rv,
+                             const lp2p_rpc *full) {
+  static const lp2p_rpc_limits small = {SIZE_MAX, 2, 2, 3, 4, 2,
+                                        SIZE_MAX, SIZE_MAX};
+  lp2p_rpc rpc;
+  lp2p_rpc_init(&rpc, NULL);
+  FUZZ_CHECK(lp2p_rpc_decode(&rpc, data, size, &small) == rv);
+  if (rv == 0) {
+    FUZZ_CHECK(rpc.subs.len == min_size(full->subs.len, 2));
+    FUZZ_CHECK(rpc.msgs.len == min_size(full->msgs.len, 2));
+    FUZZ_CHECK(control_len(&rpc) == min_size(control_len(full), 3));
+    FUZZ_CHECK(rpc.ids.len <= 4 && rpc.px.len <= 2);
+    for (size_t i = 0; i < rpc.subs.len; i++) {
+      FUZZ_CHECK(rpc.subs.items[i].topic.data ==
+                     full->subs.items[i].topic.data &&
+                 rpc.subs.items[i].subscribe == full->subs.items[i].subscribe);
+    }
+    for (size_t i = 0; i < rpc.msgs.len; i++) {
+      FUZZ_CHECK(rpc.msgs.items[i].raw.data == full->msgs.items[i].raw.data);
+    }
+    bool over = full->subs.len > 2 || full->msgs.len > 2 ||
+                control_len(full) > 3 || full->ids.len > 4 ||
+                full->px.len > 2;
+    FUZZ_CHECK((rpc.truncated > 0) == over);
+  }
+  lp2p_rpc_free(&rpc);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   lp2p_rpc rpc;
   lp2p_rpc_init(&rpc, NULL);
@@ -525,6 +566,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (lp2p_ok) {
     roundtrips(&rpc);
   }
+  check_truncation(data, size, rv, &rpc);
   if (m) {
     fuzzrpc__rpc__free_unpacked(m, NULL);
   }

@@ -71,7 +71,12 @@ typedef struct lp2p_router_params {
   lp2p_tstamp graft_flood_threshold;
   int max_ihave_length;       /* message ids asked or given per peer per beat */
   int max_ihave_messages;     /* IHAVEs accepted per peer per heartbeat */
-  int max_idontwant_messages; /* IDONTWANT ids kept per peer per beat */
+  /* RPCs with IDONTWANT read per peer per heartbeat (as go's
+   * MaxIDontWantMessages; past it a peer's IDONTWANTs are ignored) */
+  int max_idontwant_messages;
+  /* message ids read from the IDONTWANTs of one RPC, and sent at most in
+   * one IDONTWANT RPC of ours (go's MaxIDontWantLength, 10) */
+  int max_idontwant_length;
   int idontwant_message_ttl;  /* heartbeats an IDONTWANT is kept */
   size_t idontwant_message_threshold; /* bytes of data to send IDONTWANT */
   lp2p_tstamp iwant_followup_time;
@@ -115,8 +120,20 @@ typedef struct lp2p_router_limits {
                                * refused: peers must not keep us from joining) */
   size_t max_seen;            /* seen-cache entries */
   size_t max_pending_validations;
-  size_t queue_max_messages; /* queued data messages per peer */
-  size_t queue_max_bytes;    /* queued bytes per peer, data and control */
+  /* Per-peer outbound queues. Each kind of RPC content has a bound of its
+   * own, so that a peer whose queue is full of data still gets our
+   * subscriptions, GRAFTs and PRUNEs (or the two sides would disagree
+   * about the mesh); whatever goes over its bound is dropped and
+   * counted. */
+  size_t queue_max_messages; /* queued data messages (4096) */
+  size_t queue_max_bytes;    /* queued bytes of data messages (64 MiB) */
+  /* subscriptions, GRAFT and PRUNE (1 MiB: a thousand PRUNEs with PX) */
+  size_t queue_max_control_bytes;
+  /* IHAVE and IWANT (2 MiB: several heartbeats of MaxIHaveLength ids in
+   * a few topics); go drops gossip too rather than queue it */
+  size_t queue_max_gossip_bytes;
+  /* IDONTWANT RPCs (1000: what go reads per heartbeat) */
+  size_t queue_max_idontwant;
   size_t max_invalid_iwants; /* per peer per heartbeat before ignoring */
   size_t max_backoffs;       /* PRUNE backoffs kept, all topics (65536) */
 } lp2p_router_limits;
@@ -322,10 +339,13 @@ LP2P_API int lp2p_router_remove_peer(lp2p_router *r, const lp2p_peer_id *peer,
  * direct_connect_ticks heartbeats while it is not). */
 LP2P_API int lp2p_router_add_direct(lp2p_router *r, const lp2p_peer_id *peer);
 
-/* One RPC from `peer`, without its length prefix. A malformed RPC or one
- * over a limit is dropped and counted; it is the peer's fault, so this
- * returns 0 then too. Returns LP2P_ERR_NOT_FOUND for an unknown peer or
- * LP2P_ERR_NOMEM. */
+/* One RPC from `peer`, without its length prefix. A malformed RPC, or one
+ * over max_rpc_size or with a topic or id over its length limit, is
+ * dropped and counted (only a malformed one costs the peer a behaviour
+ * penalty); it is the peer's fault, so this returns 0 then too. Entries
+ * past a count limit (max_messages, max_control, max_ids, ...) are
+ * skipped and counted, and the rest is handled. Returns
+ * LP2P_ERR_NOT_FOUND for an unknown peer or LP2P_ERR_NOMEM. */
 LP2P_API int lp2p_router_recv_rpc(lp2p_router *r, const lp2p_peer_id *peer,
                                   const uint8_t *rpc, size_t len,
                                   lp2p_tstamp now);
@@ -340,8 +360,12 @@ LP2P_API void lp2p_router_peer_set_user(lp2p_router_peer *p, void *user);
 LP2P_API int lp2p_router_recv_rpc_from(lp2p_router *r, lp2p_router_peer *peer,
                                        const uint8_t *rpc, size_t len,
                                        lp2p_tstamp now);
-/* The next bytes to write to `peer`: zero or more length-prefixed RPCs,
- * control before data, each at most max_rpc_size. *out stays valid until
+/* The next bytes to write to `peer`: one length-prefixed RPC, control
+ * before data (IDONTWANTs first, each in an RPC of its own), at most
+ * max_rpc_size and within the count limits (max_subscriptions,
+ * max_messages, max_control, max_ids, max_px) both of our settings and of
+ * lp2p_router_settings_default, so that a receiver with default limits
+ * takes all of it. *out stays valid until
  * the next call for this router. Returns the byte count (0: nothing
  * pending) or LP2P_ERR_NOT_FOUND / LP2P_ERR_NOMEM. */
 LP2P_API ptrdiff_t lp2p_router_pull(lp2p_router *r, const lp2p_peer_id *peer,
@@ -398,7 +422,10 @@ LP2P_API int lp2p_router_handle_expiry(lp2p_router *r, lp2p_tstamp now);
 /* Counters for metrics; all monotonic except where noted. */
 typedef struct lp2p_router_stats {
   uint64_t rpcs_received, rpcs_sent;
-  uint64_t rpcs_malformed; /* dropped whole: bad encoding or a limit */
+  uint64_t rpcs_malformed; /* dropped whole: bad encoding or a size limit */
+  /* entries of received RPCs skipped past a count limit (max_messages,
+   * max_control, max_ids, ...): the rest of the RPC is handled */
+  uint64_t rpc_entries_truncated;
   uint64_t msgs_received;  /* first copies */
   uint64_t msgs_delivered; /* to the application */
   uint64_t msgs_duplicate;
@@ -424,7 +451,10 @@ typedef struct lp2p_router_stats {
                                         * max_invalid_iwants this heartbeat */
   uint64_t idontwant_saved;       /* copies not sent thanks to IDONTWANT */
   uint64_t queue_drop_messages;   /* data dropped: a peer's queue full */
-  uint64_t queue_drop_control;    /* control dropped: a peer's queue full */
+  uint64_t queue_drop_control; /* SubOpts, GRAFT, PRUNE dropped: over
+                                * queue_max_control_bytes or too large */
+  uint64_t queue_drop_gossip;  /* IHAVE, IWANT, IDONTWANT dropped: over
+                                * their bound or too large */
   uint64_t seen_evicted;          /* seen-cache entries dropped early */
   uint64_t subscriptions_dropped; /* over max_topics_per_peer/max_topics */
   uint64_t px_received;           /* peers offered to us by PX */

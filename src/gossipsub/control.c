@@ -133,17 +133,26 @@ static void handle_prune(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
   }
 }
 
+/* As go's handleIDontWant: past max_idontwant_messages RPCs with
+ * IDONTWANT in a heartbeat, a peer's IDONTWANTs are ignored; of one RPC,
+ * at most max_idontwant_length ids are read, over all its entries. */
 static void handle_idontwant(lp2p_router *r, gs_peer *p) {
+  size_t left = (size_t)r->s.params.max_idontwant_length;
+  if (r->rpc.idontwant.len == 0) {
+    return;
+  }
+  r->st.idontwant_received += r->rpc.idontwant.len;
   for (size_t i = 0; i < r->rpc.idontwant.len; i++) {
+    p->idontwant_ids_received += r->rpc.idontwant.items[i].count;
+  }
+  if (p->dontwants >= r->s.params.max_idontwant_messages) {
+    return;
+  }
+  p->dontwants++;
+  for (size_t i = 0; i < r->rpc.idontwant.len && left; i++) {
     const lp2p_rpc_ids *e = &r->rpc.idontwant.items[i];
-    r->st.idontwant_received++;
-    p->idontwant_ids_received += e->count;
-    for (size_t j = 0; j < e->count; j++) {
-      if (p->dontwants >= r->s.params.max_idontwant_messages) {
-        return; /* the seed's cap per heartbeat */
-      }
+    for (size_t j = 0; j < e->count && left; j++, left--) {
       const lp2p_bytes *id = &r->rpc.ids.items[e->first + j];
-      p->dontwants++;
       gs_dontwant_add(r, p, gs_id_hash(r, id->data, id->len));
     }
   }

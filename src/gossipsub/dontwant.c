@@ -4,8 +4,9 @@
  * peers' IDONTWANTs just touched, instead of one lookup per peer in a
  * table of each: in a large simulation those were a cache miss apiece. An
  * entry lives idontwant_message_ttl heartbeats after its last IDONTWANT;
- * each peer adds at most max_idontwant_messages ids per heartbeat, which
- * bounds the table. Serials are never reused, so a removed peer's serials
+ * each peer adds at most max_idontwant_length ids from each of at most
+ * max_idontwant_messages RPCs per heartbeat (control.c), which bounds the
+ * table. Serials are never reused, so a removed peer's serials
  * match nobody until their entries expire. */
 #include "base/mem.h"
 #include "router.h"

@@ -30,6 +30,7 @@ void lp2p_router_params_default(lp2p_router_params *p) {
   p->max_ihave_length = 5000;
   p->max_ihave_messages = 10;
   p->max_idontwant_messages = 1000;
+  p->max_idontwant_length = 10;
   p->idontwant_message_ttl = 3;
   p->idontwant_message_threshold = 1024;
   p->iwant_followup_time = 3 * LP2P_SECONDS;
@@ -98,6 +99,8 @@ int lp2p_router_params_validate(const lp2p_router_params *p,
   CHECK(p->max_ihave_length >= 1, "MaxIHaveLength must be >= 1");
   CHECK(p->max_ihave_messages >= 1, "MaxIHaveMessages must be >= 1");
   CHECK(p->max_idontwant_messages >= 0, "MaxIDontWantMessages must be >= 0");
+  CHECK(p->max_idontwant_length >= 1 && p->max_idontwant_length <= 100000,
+        "MaxIDontWantLength must be between 1 and 100000");
   CHECK(p->idontwant_message_ttl >= 1 && p->idontwant_message_ttl <= 1000,
         "IDontWantMessageTTL must be between 1 and 1000 heartbeats");
   CHECK(p->seen_ttl >= p->heartbeat_interval,
@@ -128,6 +131,9 @@ void lp2p_router_settings_default(lp2p_router_settings *s) {
   l->max_pending_validations = 8192;
   l->queue_max_messages = 4096;
   l->queue_max_bytes = 64 << 20;
+  l->queue_max_control_bytes = 1 << 20;
+  l->queue_max_gossip_bytes = 2 << 20;
+  l->queue_max_idontwant = 1000;
   l->max_invalid_iwants = 20;
   l->max_backoffs = 1 << 16;
 }

@@ -1,18 +1,36 @@
-/* Per-peer outbound queues. Control (subscriptions and control entries) is
- * kept encoded, so that many small entries cost one buffer; data messages
- * are references to shared encoded messages. A pull assembles one RPC of
- * at most max_rpc_size bytes, control first, and frames it with its
- * varint length. Everything is bounded by the peer's queue_max_bytes and
- * queue_max_messages; what does not fit is dropped and counted. */
+/* Per-peer outbound queues. Control entries are kept encoded, so that
+ * many small entries cost one buffer, in kinds with bounds of their own:
+ * IDONTWANTs (each pulled as its own RPC, as go sends them), then
+ * subscriptions, GRAFT/PRUNE and gossip; data messages are references to
+ * shared encoded messages, bounded by queue_max_bytes and
+ * queue_max_messages. A pull assembles one RPC within what a receiver
+ * with default limits accepts (r->send_limits), control first, and frames
+ * it with its varint length. What does not fit a bound is dropped and
+ * counted. */
 #include <string.h>
 
 #include "base/mem.h"
 #include "pb/wire.h"
 #include "router.h"
 
+static void entries_init(lp2p_router *r, gs_entries *e) {
+  memset(e, 0, sizeof(*e));
+  lp2p_buf_init(&e->b, r->mem);
+}
+
+void gs_queue_init(lp2p_router *r, gs_queue *q) {
+  memset(q, 0, sizeof(*q));
+  entries_init(r, &q->dontwant);
+  entries_init(r, &q->subs);
+  entries_init(r, &q->ctl);
+  entries_init(r, &q->gossip);
+}
+
 void gs_queue_free(lp2p_router *r, gs_queue *q) {
-  lp2p_buf_free(&q->subs);
-  lp2p_buf_free(&q->ctl);
+  lp2p_buf_free(&q->dontwant.b);
+  lp2p_buf_free(&q->subs.b);
+  lp2p_buf_free(&q->ctl.b);
+  lp2p_buf_free(&q->gossip.b);
   for (size_t i = 0; i < q->len; i++) {
     gs_msg_unref(r, q->msgs[(q->head + i) % q->cap]);
   }
@@ -20,8 +38,13 @@ void gs_queue_free(lp2p_router *r, gs_queue *q) {
   memset(q, 0, sizeof(*q));
 }
 
+static size_t control_bytes(const gs_queue *q) {
+  return q->subs.b.len + q->ctl.b.len;
+}
+
 size_t gs_queue_bytes(const gs_queue *q) {
-  return q->subs.len + q->ctl.len + q->msg_bytes;
+  return q->dontwant.b.len + control_bytes(q) + q->gossip.b.len +
+         q->msg_bytes;
 }
 
 static void ready_append(lp2p_router *r, gs_peer *p) {
@@ -56,48 +79,111 @@ void gs_want_write(lp2p_router *r, gs_peer *p) {
   }
 }
 
-/* Completes an append of `put_rv` to one of the peer's control buffers,
- * which grew from `before` bytes: undoes it when the queue is over its
- * bound, counts it in *sent otherwise, and wakes the host when the queue
- * was empty. */
-static int control_added(lp2p_router *r, gs_peer *p, lp2p_buf *b, size_t before,
-                         int put_rv, uint64_t *sent) {
+/* What entries count against a receiver's limits. */
+typedef struct gs_counts {
+  size_t n, ids, px;
+} gs_counts;
+
+/* The ids (IHAVE, IWANT, IDONTWANT) or PX records (PRUNE) of one encoded
+ * control entry; a SubOpts (`ctl` false) or a GRAFT has neither. */
+static gs_counts entry_counts(const lp2p_pb_field *f, bool ctl) {
+  gs_counts c = {1, 0, 0};
+  lp2p_pb_reader rd;
+  lp2p_pb_field g;
+  if (!ctl || f->num == LP2P_CTL_GRAFT) {
+    return c;
+  }
+  /* ids are field 2 of IHAVE and 1 of IWANT and IDONTWANT; PX field 2 */
+  uint32_t num = f->num == LP2P_CTL_IHAVE || f->num == LP2P_CTL_PRUNE ? 2 : 1;
+  lp2p_pb_reader_init(&rd, f->data, f->len);
+  while (lp2p_pb_next(&rd, &g) == 1) {
+    if (g.num == num) {
+      *(f->num == LP2P_CTL_PRUNE ? &c.px : &c.ids) += 1;
+    }
+  }
+  return c;
+}
+
+/* The counts of encoded control entries (ours: well formed). */
+static gs_counts buf_counts(const uint8_t *data, size_t len) {
+  gs_counts c = {0, 0, 0};
+  lp2p_pb_reader rd;
+  lp2p_pb_field f;
+  lp2p_pb_reader_init(&rd, data, len);
+  while (lp2p_pb_next(&rd, &f) == 1) {
+    gs_counts e = entry_counts(&f, true);
+    c.n++;
+    c.ids += e.ids;
+    c.px += e.px;
+  }
+  return c;
+}
+
+/* Completes an append of `put_rv` to `e`, which grew from `before` bytes
+ * by entries counting `c`: undoes it when `e`'s kind is over its bound
+ * (`used` bytes or entries of `max`), counting it in *dropped, counts it
+ * in *sent otherwise, and wakes the host when the queue was empty. */
+static int entries_added(lp2p_router *r, gs_peer *p, gs_entries *e,
+                         size_t before, int put_rv, gs_counts c, size_t used,
+                         size_t max, uint64_t *dropped, uint64_t *sent) {
   if (put_rv != 0) {
+    lp2p_buf_truncate(&e->b, before);
     return put_rv;
   }
-  size_t total = gs_queue_bytes(&p->q);
-  if (total > r->s.limits.queue_max_bytes) {
-    lp2p_buf_truncate(b, before);
-    r->st.queue_drop_control++;
+  if (used > max) {
+    lp2p_buf_truncate(&e->b, before);
+    *dropped += c.n;
     return 0;
   }
+  e->n += c.n;
+  e->ids += c.ids;
+  e->px += c.px;
   if (sent) {
-    (*sent)++;
+    *sent += c.n;
   }
-  if (total == b->len - before) {
+  if (gs_queue_bytes(&p->q) == e->b.len - before) {
     gs_want_write(r, p);
   }
   return 0;
 }
 
+/* Subscriptions, GRAFT and PRUNE share queue_max_control_bytes, apart
+ * from data: as go retries them rather than lose them to a full queue. */
+static int control_added(lp2p_router *r, gs_peer *p, gs_entries *e,
+                         size_t before, int put_rv, gs_counts c,
+                         uint64_t *sent) {
+  return entries_added(r, p, e, before, put_rv, c, control_bytes(&p->q),
+                       r->s.limits.queue_max_control_bytes,
+                       &r->st.queue_drop_control, sent);
+}
+
+static int gossip_added(lp2p_router *r, gs_peer *p, size_t before, int put_rv,
+                        gs_counts c, uint64_t *sent) {
+  return entries_added(r, p, &p->q.gossip, before, put_rv, c,
+                       p->q.gossip.b.len, r->s.limits.queue_max_gossip_bytes,
+                       &r->st.queue_drop_gossip, sent);
+}
+
 int gs_queue_reserve_sub(gs_peer *p, const gs_topic *t) {
   /* a SubOpts entry: its own header, the bool, the topic field */
   size_t body = 2 + lp2p_pb_len_field_size(2, t->name_len);
-  return lp2p_buf_reserve(&p->q.subs,
+  return lp2p_buf_reserve(&p->q.subs.b,
                           lp2p_pb_len_field_size(LP2P_RPC_SUBSCRIPTIONS, body));
 }
 
 int gs_queue_sub(lp2p_router *r, gs_peer *p, bool subscribe,
                  const gs_topic *t) {
-  size_t before = p->q.subs.len;
-  int rv = lp2p_rpc_put_sub(&p->q.subs, subscribe, t->name, t->name_len);
-  return control_added(r, p, &p->q.subs, before, rv, NULL);
+  gs_counts c = {1, 0, 0};
+  size_t before = p->q.subs.b.len;
+  int rv = lp2p_rpc_put_sub(&p->q.subs.b, subscribe, t->name, t->name_len);
+  return control_added(r, p, &p->q.subs, before, rv, c, NULL);
 }
 
 int gs_queue_graft(lp2p_router *r, gs_peer *p, const gs_topic *t) {
-  size_t before = p->q.ctl.len;
-  int rv = lp2p_ctl_put_graft(&p->q.ctl, t->name, t->name_len);
-  return control_added(r, p, &p->q.ctl, before, rv, &r->st.graft_sent);
+  gs_counts c = {1, 0, 0};
+  size_t before = p->q.ctl.b.len;
+  int rv = lp2p_ctl_put_graft(&p->q.ctl.b, t->name, t->name_len);
+  return control_added(r, p, &p->q.ctl, before, rv, c, &r->st.graft_sent);
 }
 
 /* The largest control entry that fits in one RPC: the control field's
@@ -108,29 +194,34 @@ static size_t entry_room(const lp2p_router *r) {
 
 int gs_queue_prune(lp2p_router *r, gs_peer *p, const gs_topic *t,
                    uint64_t backoff_s, const lp2p_rpc_px *px, size_t npx) {
-  size_t before = p->q.ctl.len;
+  lp2p_buf *b = &p->q.ctl.b;
+  size_t before = b->len;
   int rv;
+  if (npx > r->send_limits.max_px) {
+    npx = r->send_limits.max_px;
+  }
   /* PX records are large: offer fewer peers rather than an entry that no
    * RPC can carry */
   for (;;) {
-    rv =
-        lp2p_ctl_put_prune(&p->q.ctl, t->name, t->name_len, backoff_s, px, npx);
-    if (rv != 0 || npx == 0 || p->q.ctl.len - before <= entry_room(r)) {
+    rv = lp2p_ctl_put_prune(b, t->name, t->name_len, backoff_s, px, npx);
+    if (rv != 0 || npx == 0 || b->len - before <= entry_room(r)) {
       break;
     }
-    lp2p_buf_truncate(&p->q.ctl, before);
+    lp2p_buf_truncate(b, before);
     npx--;
   }
-  return control_added(r, p, &p->q.ctl, before, rv, &r->st.prune_sent);
+  gs_counts c = {1, 0, npx};
+  return control_added(r, p, &p->q.ctl, before, rv, c, &r->st.prune_sent);
 }
 
-/* How many of `ids`, from the first, fit in one control entry of `field`
- * whose body also holds `fixed` bytes, ids being field `id_field`. */
+/* How many of `ids`, from the first and at most `max`, fit in one
+ * control entry of `field` whose body also holds `fixed` bytes, ids being
+ * field `id_field`. */
 static size_t ids_fitting(const lp2p_router *r, uint32_t field,
                           uint32_t id_field, size_t fixed,
-                          const lp2p_bytes *ids, size_t n) {
+                          const lp2p_bytes *ids, size_t n, size_t max) {
   size_t body = fixed, k = 0;
-  while (k < n) {
+  while (k < n && k < max) {
     size_t add = lp2p_pb_len_field_size(id_field, ids[k].len);
     if (lp2p_pb_len_field_size(field, body + add) > entry_room(r)) {
       break;
@@ -145,7 +236,8 @@ int gs_put_ihaves(const lp2p_router *r, lp2p_buf *b, const gs_topic *t,
                   const lp2p_bytes *ids, size_t n) {
   size_t fixed = lp2p_pb_len_field_size(1, t->name_len);
   while (n > 0) {
-    size_t k = ids_fitting(r, LP2P_CTL_IHAVE, 2, fixed, ids, n);
+    size_t k = ids_fitting(r, LP2P_CTL_IHAVE, 2, fixed, ids, n,
+                           r->send_limits.max_ids);
     if (k == 0) {
       return LP2P_ERR_TOO_LARGE; /* not even one id fits beside the topic */
     }
@@ -161,34 +253,74 @@ int gs_put_ihaves(const lp2p_router *r, lp2p_buf *b, const gs_topic *t,
 
 int gs_queue_encoded(lp2p_router *r, gs_peer *p, const uint8_t *ctl, size_t len,
                      uint64_t *sent) {
-  size_t before = p->q.ctl.len;
-  int rv = lp2p_buf_append(&p->q.ctl, ctl, len);
-  return control_added(r, p, &p->q.ctl, before, rv, sent);
+  size_t before = p->q.gossip.b.len;
+  int rv = lp2p_buf_append(&p->q.gossip.b, ctl, len);
+  return gossip_added(r, p, before, rv, buf_counts(ctl, len), sent);
 }
 
-int gs_queue_ids(lp2p_router *r, gs_peer *p, uint32_t field,
-                 const lp2p_bytes *ids, size_t n) {
-  size_t before = p->q.ctl.len;
+/* Appends entries of `field` for `ids`, as many as it takes for each to
+ * fit in one RPC and hold at most `max` ids, as go splits long id lists;
+ * an id too long for any RPC is dropped and counted. */
+static int put_id_entries(lp2p_router *r, lp2p_buf *b, uint32_t field,
+                          const lp2p_bytes *ids, size_t n, size_t max,
+                          gs_counts *c) {
+  size_t before = b->len;
   int rv = 0;
-  /* as many entries as it takes for each to fit in one RPC, as go splits
-   * long id lists */
   while (rv == 0 && n > 0) {
-    size_t k = ids_fitting(r, field, 1, 0, ids, n);
-    if (k == 0) { /* an id longer than an RPC allows: it cannot be sent */
-      r->st.queue_drop_control++;
+    size_t k = ids_fitting(r, field, 1, 0, ids, n, max);
+    if (k == 0) {
+      r->st.queue_drop_gossip++;
       k = 1;
     } else {
-      rv = lp2p_ctl_put_ids(&p->q.ctl, field, ids, k);
+      rv = lp2p_ctl_put_ids(b, field, ids, k);
+      c->n++;
+      c->ids += k;
     }
     ids += k;
     n -= k;
   }
   if (rv != 0) {
-    lp2p_buf_truncate(&p->q.ctl, before);
+    lp2p_buf_truncate(b, before);
   }
-  return control_added(r, p, &p->q.ctl, before, rv,
-                       field == LP2P_CTL_IWANT ? &r->st.iwant_sent
-                                               : &r->st.idontwant_sent);
+  return rv;
+}
+
+int gs_queue_ids(lp2p_router *r, gs_peer *p, uint32_t field,
+                 const lp2p_bytes *ids, size_t n) {
+  gs_counts c = {0, 0, 0};
+  size_t before = p->q.gossip.b.len;
+  int rv = put_id_entries(r, &p->q.gossip.b, field, ids, n,
+                          r->send_limits.max_ids, &c);
+  return gossip_added(r, p, before, rv, c,
+                      field == LP2P_CTL_IWANT ? &r->st.iwant_sent
+                                              : &r->st.idontwant_sent);
+}
+
+int gs_put_idontwants(lp2p_router *r, lp2p_buf *b, const lp2p_bytes *ids,
+                      size_t nids, size_t *n) {
+  gs_counts c = {0, 0, 0};
+  size_t max = (size_t)r->s.params.max_idontwant_length;
+  if (max > r->send_limits.max_ids) {
+    max = r->send_limits.max_ids;
+  }
+  int rv = put_id_entries(r, b, LP2P_CTL_IDONTWANT, ids, nids, max, &c);
+  *n = rv == 0 ? c.n : 0;
+  return rv;
+}
+
+int gs_queue_idontwants(lp2p_router *r, gs_peer *p, const uint8_t *ctl,
+                        size_t len, size_t n, size_t nids) {
+  gs_entries *e = &p->q.dontwant;
+  gs_counts c = {n, nids, 0};
+  size_t before = e->b.len;
+  int rv = lp2p_buf_append(&e->b, ctl, len);
+  rv = entries_added(r, p, e, before, rv, c, e->n + n,
+                     r->s.limits.queue_max_idontwant, &r->st.queue_drop_gossip,
+                     &r->st.idontwant_sent);
+  if (rv == 0 && e->b.len > before) {
+    p->idontwant_ids_sent += nids;
+  }
+  return rv;
 }
 
 static size_t publish_field_size(const gs_msg *m) {
@@ -199,7 +331,7 @@ int gs_queue_msg(lp2p_router *r, gs_peer *p, gs_msg *m) {
   gs_queue *q = &p->q;
   size_t size = publish_field_size(m);
   if (q->len >= r->s.limits.queue_max_messages ||
-      gs_queue_bytes(q) + size > r->s.limits.queue_max_bytes) {
+      q->msg_bytes + size > r->s.limits.queue_max_bytes) {
     r->st.queue_drop_messages++;
     return 0;
   }
@@ -226,69 +358,109 @@ int gs_queue_msg(lp2p_router *r, gs_peer *p, gs_msg *m) {
   return 0;
 }
 
-/* The longest prefix of the encoded fields in `b` that fits `budget`
- * bytes. A single field larger than `max_field` can never be sent: it is
- * dropped by the caller when the prefix is empty. */
-static size_t fitting_prefix(const lp2p_buf *b, size_t budget,
-                             size_t *first_field) {
-  lp2p_pb_reader rd;
-  lp2p_pb_field f;
-  size_t used = 0;
-  *first_field = 0;
-  if (b->len <= budget) {
-    return b->len; /* the common case: all of it, no need to parse */
-  }
-  lp2p_pb_reader_init(&rd, b->data, b->len);
-  while (lp2p_pb_next(&rd, &f) == 1) {
-    size_t end = (size_t)(rd.pos - b->data);
-    if (*first_field == 0) {
-      *first_field = end;
-    }
-    if (end > budget) {
-      break;
-    }
-    used = end;
-  }
-  return used;
+/* What is left of the next RPC's room: bytes, and the entries a receiver
+ * counts (send_limits). */
+typedef struct rpc_room {
+  size_t bytes, subs, ctl, ids, px;
+} rpc_room;
+
+/* Does an RPC with room `rm` hold entries counting `c` in `bytes`, as
+ * SubOpts (`ctl` false) or control entries? */
+static bool fits(const rpc_room *rm, bool ctl, size_t bytes, gs_counts c) {
+  return bytes <= rm->bytes && c.n <= (ctl ? rm->ctl : rm->subs) &&
+         c.ids <= rm->ids && c.px <= rm->px;
 }
 
-/* Removes the first `n` bytes of a buffer. */
-static void consume(lp2p_buf *b, size_t n) {
-  if (n) {
-    memmove(b->data, b->data + n, b->len - n);
-    lp2p_buf_truncate(b, b->len - n);
+static void room_take(rpc_room *rm, bool ctl, size_t bytes, gs_counts c) {
+  rm->bytes -= bytes;
+  *(ctl ? &rm->ctl : &rm->subs) -= c.n;
+  rm->ids -= c.ids;
+  rm->px -= c.px;
+}
+
+/* The longest prefix of `e` that fits the room left, taken from it into
+ * *took (bytes) and *tc. The common case, all of it, parses nothing. */
+static void take_prefix(const gs_entries *e, bool ctl, rpc_room *rm,
+                        size_t *took, gs_counts *tc) {
+  gs_counts all = {e->n, e->ids, e->px};
+  lp2p_pb_reader rd;
+  lp2p_pb_field f;
+  *took = 0;
+  memset(tc, 0, sizeof(*tc));
+  if (fits(rm, ctl, e->b.len, all)) {
+    *took = e->b.len;
+    *tc = all;
+  } else {
+    lp2p_pb_reader_init(&rd, e->b.data, e->b.len);
+    while (lp2p_pb_next(&rd, &f) == 1) {
+      size_t end = (size_t)(rd.pos - e->b.data);
+      gs_counts c = entry_counts(&f, ctl);
+      c.n += tc->n;
+      c.ids += tc->ids;
+      c.px += tc->px;
+      if (!fits(rm, ctl, end, c)) {
+        break;
+      }
+      *took = end;
+      *tc = c;
+    }
   }
+  room_take(rm, ctl, *took, *tc);
+}
+
+/* Removes the first `n` bytes, counting `c`, of queued entries. */
+static void consume(gs_entries *e, size_t n, gs_counts c) {
+  if (n) {
+    if (n < e->b.len) {
+      memmove(e->b.data, e->b.data + n, e->b.len - n);
+    }
+    lp2p_buf_truncate(&e->b, e->b.len - n);
+    e->n -= c.n;
+    e->ids -= c.ids;
+    e->px -= c.px;
+  }
+}
+
+/* Drops the first entry of `e`: too large for any RPC, it would block
+ * the queue. */
+static void drop_first(gs_entries *e, bool ctl, uint64_t *dropped) {
+  lp2p_pb_reader rd;
+  lp2p_pb_field f;
+  lp2p_pb_reader_init(&rd, e->b.data, e->b.len);
+  if (lp2p_pb_next(&rd, &f) == 1) {
+    consume(e, (size_t)(rd.pos - e->b.data), entry_counts(&f, ctl));
+  } else {
+    consume(e, e->b.len, (gs_counts){e->n, e->ids, e->px});
+  }
+  (*dropped)++;
 }
 
 typedef struct rpc_plan {
-  size_t subs, ctl, nmsgs, body;
+  size_t subs, ctl, gossip, nmsgs, body;
+  gs_counts subs_c, ctl_c, gossip_c;
 } rpc_plan;
 
-/* Chooses what goes in the next RPC: subscriptions, then control, then
- * messages, within max_rpc_size and at most max_messages of them (the limit
- * a receiver with our settings decodes: more, and it would drop the whole
- * RPC as malformed). Fields too large for any RPC are dropped so that they
- * cannot block the queue. */
+/* Chooses what goes in the next RPC: subscriptions, then GRAFT/PRUNE,
+ * gossip, then messages, within max_rpc_size and the count limits of
+ * send_limits (more, and a receiver with default limits would skip what
+ * is over). */
 static void plan_rpc(lp2p_router *r, gs_queue *q, rpc_plan *pl) {
-  size_t max = r->s.limits.max_rpc_size, first;
+  const lp2p_rpc_limits *l = &r->send_limits;
+  size_t max = l->max_rpc_size;
   /* the control field's own header takes at most 1 + 5 bytes */
-  size_t room = max > 6 ? max - 6 : 0;
+  rpc_room rm = {max > 6 ? max - 6 : 0, l->max_subscriptions, l->max_control,
+                 l->max_ids, l->max_px};
   memset(pl, 0, sizeof(*pl));
-  pl->subs = fitting_prefix(&q->subs, room, &first);
-  if (pl->subs == 0 && first) {
-    consume(&q->subs, first);
-    r->st.queue_drop_control++;
-  }
-  pl->ctl = fitting_prefix(&q->ctl, room - pl->subs, &first);
-  if (pl->ctl == 0 && first && pl->subs == 0) {
-    consume(&q->ctl, first);
-    r->st.queue_drop_control++;
+  if (q->subs.n + q->ctl.n + q->gossip.n) { /* forwarding: mostly none */
+    take_prefix(&q->subs, false, &rm, &pl->subs, &pl->subs_c);
+    take_prefix(&q->ctl, true, &rm, &pl->ctl, &pl->ctl_c);
+    take_prefix(&q->gossip, true, &rm, &pl->gossip, &pl->gossip_c);
   }
   pl->body = pl->subs;
-  if (pl->ctl) {
-    pl->body += lp2p_pb_len_field_size(LP2P_RPC_CONTROL, pl->ctl);
+  if (pl->ctl + pl->gossip) {
+    pl->body += lp2p_pb_len_field_size(LP2P_RPC_CONTROL, pl->ctl + pl->gossip);
   }
-  while (pl->nmsgs < q->len && pl->nmsgs < r->s.limits.max_messages) {
+  while (pl->nmsgs < q->len && pl->nmsgs < l->max_messages) {
     gs_msg *m = q->msgs[(q->head + pl->nmsgs) % q->cap];
     size_t size = publish_field_size(m);
     if (pl->body + size > max) {
@@ -328,7 +500,7 @@ static int write_rpc(lp2p_router *r, gs_queue *q, const rpc_plan *pl) {
   }
   uint8_t *p = lp2p_pb_write_varint(out->data, pl->body);
   if (pl->subs) {
-    memcpy(p, q->subs.data, pl->subs);
+    memcpy(p, q->subs.b.data, pl->subs);
     p += pl->subs;
   }
   for (size_t i = 0; i < pl->nmsgs; i++) {
@@ -336,12 +508,52 @@ static int write_rpc(lp2p_router *r, gs_queue *q, const rpc_plan *pl) {
     p = put_field(p, LP2P_RPC_PUBLISH, m->f.raw.data, m->f.raw.len);
     gs_msg_unref(r, m);
   }
-  if (pl->ctl) {
-    p = put_field(p, LP2P_RPC_CONTROL, q->ctl.data, pl->ctl);
+  if (pl->ctl + pl->gossip) {
+    /* one ControlMessage: GRAFT/PRUNE entries, then gossip entries */
+    p = lp2p_pb_write_varint(p, (uint64_t)LP2P_RPC_CONTROL << 3 | LP2P_PB_LEN);
+    p = lp2p_pb_write_varint(p, pl->ctl + pl->gossip);
+    if (pl->ctl) {
+      memcpy(p, q->ctl.b.data, pl->ctl);
+      p += pl->ctl;
+    }
+    if (pl->gossip) {
+      memcpy(p, q->gossip.b.data, pl->gossip);
+      p += pl->gossip;
+    }
   }
   out->len = (size_t)(p - out->data);
-  consume(&q->subs, pl->subs);
-  consume(&q->ctl, pl->ctl);
+  consume(&q->subs, pl->subs, pl->subs_c);
+  consume(&q->ctl, pl->ctl, pl->ctl_c);
+  consume(&q->gossip, pl->gossip, pl->gossip_c);
+  return 0;
+}
+
+/* Writes the first queued IDONTWANT entry as an RPC of its own, as go
+ * sends one per message batch on its priority queue. */
+static int write_idontwant(lp2p_router *r, gs_queue *q) {
+  gs_entries *e = &q->dontwant;
+  lp2p_pb_reader rd;
+  lp2p_pb_field f;
+  /* the common case, one entry queued: all of it, no need to parse */
+  size_t entry = e->b.len;
+  gs_counts c = {e->n, e->ids, e->px};
+  if (e->n > 1) {
+    lp2p_pb_reader_init(&rd, e->b.data, e->b.len);
+    if (lp2p_pb_next(&rd, &f) == 1) { /* it is: we encoded it */
+      entry = (size_t)(rd.pos - e->b.data);
+      c = entry_counts(&f, true);
+    }
+  }
+  size_t body = lp2p_pb_len_field_size(LP2P_RPC_CONTROL, entry);
+  lp2p_buf *out = &r->out;
+  lp2p_buf_truncate(out, 0);
+  if (lp2p_buf_reserve(out, LP2P_PB_VARINT_MAX + body) != 0) {
+    return LP2P_ERR_NOMEM;
+  }
+  uint8_t *p = lp2p_pb_write_varint(out->data, body);
+  p = put_field(p, LP2P_RPC_CONTROL, e->b.data, entry);
+  out->len = (size_t)(p - out->data);
+  consume(e, entry, c);
   return 0;
 }
 
@@ -366,24 +578,41 @@ static void drop_unwanted(lp2p_router *r, gs_peer *p) {
   q->len = kept;
 }
 
+/* Drops what blocks a queue whose next RPC would be empty: the first
+ * entry or message, too large for any RPC by itself. */
+static void drop_blocking(lp2p_router *r, gs_queue *q) {
+  if (q->subs.n) {
+    drop_first(&q->subs, false, &r->st.queue_drop_control);
+  } else if (q->ctl.n) {
+    drop_first(&q->ctl, true, &r->st.queue_drop_control);
+  } else if (q->gossip.n) {
+    drop_first(&q->gossip, true, &r->st.queue_drop_gossip);
+  } else if (q->len) {
+    gs_msg_unref(r, pop_msg(q));
+    r->st.queue_drop_messages++;
+  }
+}
+
 ptrdiff_t gs_queue_pull(lp2p_router *r, gs_peer *p, const uint8_t **out) {
   gs_queue *q = &p->q;
   rpc_plan pl;
+  int rv;
   drop_unwanted(r, p);
-  do {
-    if (gs_queue_bytes(q) == 0) {
-      *out = NULL;
-      return 0;
-    }
-    plan_rpc(r, q, &pl);
-    if (pl.body == 0 && q->len) {
-      /* the first message fits no RPC (an oversized field of control, if
-       * any, was dropped by plan_rpc): drop it so the queue moves on */
-      gs_msg_unref(r, pop_msg(q));
-      r->st.queue_drop_messages++;
-    }
-  } while (pl.body == 0);
-  int rv = write_rpc(r, q, &pl);
+  if (q->dontwant.n) {
+    rv = write_idontwant(r, q);
+  } else {
+    do {
+      if (gs_queue_bytes(q) == 0) {
+        *out = NULL;
+        return 0;
+      }
+      plan_rpc(r, q, &pl);
+      if (pl.body == 0) {
+        drop_blocking(r, q);
+      }
+    } while (pl.body == 0);
+    rv = write_rpc(r, q, &pl);
+  }
   if (rv != 0) {
     return rv;
   }

@@ -190,23 +190,98 @@ void gs_validation_done(lp2p_router *r, gs_msg *m, gs_seen *e,
   gs_forward(r, m, t, src ? src->serial : 0, e);
 }
 
-/* IDONTWANT to mesh peers that speak meshsub 1.2, as soon as a large
- * message is first seen and before it is validated. */
-static void send_idontwant(lp2p_router *r, gs_topic *t, const gs_peer *from,
-                           const lp2p_bytes *id) {
-  lp2p_buf *ctl = &r->ctl_scratch;
-  lp2p_buf_truncate(ctl, 0);
-  if (lp2p_ctl_put_ids(ctl, LP2P_CTL_IDONTWANT, id, 1) != 0) {
-    return; /* out of memory: the peers send a copy we did not need */
+/* A large message first seen in the RPC being handled is held (a
+ * reference) until the RPC is handled; IDONTWANT for it goes out then,
+ * before anything of ours is pulled, so still ahead of the copies we
+ * forward. */
+static void idw_add(lp2p_router *r, gs_msg *m) {
+  if (r->nidw == r->cap_idw) {
+    size_t cap = r->cap_idw ? r->cap_idw * 2 : 16;
+    gs_msg **a = lp2p_reallocarray(r->mem, r->idw, cap, sizeof(*a));
+    if (!a) {
+      return; /* out of memory: the peers send a copy we did not need */
+    }
+    r->idw = a;
+    r->cap_idw = cap;
   }
-  for (size_t i = 0; i < t->mesh.len; i++) {
+  r->idw[r->nidw++] = gs_msg_ref(m);
+}
+
+void gs_idw_free(lp2p_router *r) {
+  for (size_t i = 0; i < r->nidw; i++) {
+    gs_msg_unref(r, r->idw[i]);
+  }
+  lp2p_free(r->mem, r->idw);
+}
+
+/* IDONTWANT for `ids` to the mesh peers of `t` that speak meshsub 1.2
+ * except `from`: as go, for each RPC received, each peer gets an RPC of
+ * its own per topic, of at most max_idontwant_length ids (go reads no
+ * more) and never merged behind other control or data. */
+static void send_idontwant(lp2p_router *r, const gs_topic *t,
+                           const gs_peer *from, const lp2p_bytes *ids,
+                           size_t n) {
+  lp2p_buf *ctl = &r->ctl_scratch;
+  size_t nentries;
+  lp2p_buf_truncate(ctl, 0);
+  if (gs_put_idontwants(r, ctl, ids, n, &nentries) != 0) {
+    return; /* out of memory: the peers send copies we did not need */
+  }
+  for (size_t i = 0; i < t->mesh.len && nentries; i++) {
     gs_peer *p = t->mesh.items[i];
     if (p != from && p->proto >= LP2P_MESHSUB_12) {
-      uint64_t before = r->st.idontwant_sent;
-      gs_queue_encoded(r, p, ctl->data, ctl->len, &r->st.idontwant_sent);
-      p->idontwant_ids_sent += r->st.idontwant_sent - before;
+      gs_queue_idontwants(r, p, ctl->data, ctl->len, nentries, n);
     }
   }
+}
+
+static bool same_topic(const gs_msg *a, const gs_msg *b) {
+  return a->f.topic.len == b->f.topic.len &&
+         memcmp(a->f.topic.data, b->f.topic.data, a->f.topic.len) == 0;
+}
+
+/* Sends the IDONTWANTs the RPC's messages called for, topic by topic (a
+ * callback may have left a topic meanwhile: it is looked up again). */
+static void idw_flush(lp2p_router *r, const gs_peer *from) {
+  lp2p_bytes local[32], *ids = local;
+  if (r->nidw > 32) {
+    ids = lp2p_malloc(r->mem, r->nidw * sizeof(*ids));
+  }
+  for (size_t i = 0; ids && i < r->nidw; i++) {
+    gs_msg *a = r->idw[i];
+    size_t n = 0;
+    if (!a) {
+      continue; /* sent with an earlier one of its topic */
+    }
+    for (size_t j = i; j < r->nidw; j++) {
+      gs_msg *b = r->idw[j];
+      if (b && same_topic(a, b)) {
+        ids[n++] = (lp2p_bytes){gs_msg_id(b), b->id_len};
+      }
+    }
+    gs_topic *t = gs_topic_find(r, a->f.topic.data, a->f.topic.len);
+    if (t && t->joined) {
+      send_idontwant(r, t, from, ids, n);
+    }
+    for (size_t j = i + 1; j < r->nidw; j++) { /* the ids were views */
+      gs_msg *b = r->idw[j];
+      if (b && same_topic(a, b)) {
+        r->idw[j] = NULL;
+        gs_msg_unref(r, b);
+      }
+    }
+    r->idw[i] = NULL;
+    gs_msg_unref(r, a);
+  }
+  for (size_t i = 0; i < r->nidw; i++) {
+    if (r->idw[i]) { /* out of memory above */
+      gs_msg_unref(r, r->idw[i]);
+    }
+  }
+  if (ids != local) {
+    lp2p_free(r->mem, ids);
+  }
+  r->nidw = 0;
 }
 
 /* A copy of a message we have: count it, once per peer, by what became
@@ -323,8 +398,7 @@ static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
    * must not cost honest peers a broken promise */
   gs_promise_fulfill(r, h);
   if (f->data.len >= r->s.params.idontwant_message_threshold) {
-    lp2p_bytes idv = {gs_msg_id(m), m->id_len};
-    send_idontwant(r, t, from, &idv);
+    idw_add(r, m);
   }
   lp2p_validation res = LP2P_VALIDATION_ACCEPT;
   if (r->cb.validate) {
@@ -346,4 +420,5 @@ void gs_handle_messages(lp2p_router *r, gs_peer *from, lp2p_tstamp now) {
   for (size_t i = 0; i < r->rpc.msgs.len; i++) {
     handle_one(r, from, &r->rpc.msgs.items[i], now);
   }
+  idw_flush(r, from);
 }

@@ -17,6 +17,26 @@ static void rpc_limits_from(const lp2p_router_limits *l, lp2p_rpc_limits *o) {
   o->max_id_len = l->max_id_len;
 }
 
+static size_t min_size(size_t a, size_t b) {
+  return a < b ? a : b;
+}
+
+/* Our RPCs keep within our own count limits and those of a receiver with
+ * default settings (any lp2p node, unless configured otherwise): past
+ * them, it would skip entries. Our max_rpc_size is the user's choice:
+ * raised, it is for peers that accept larger RPCs. */
+static void send_limits_from(const lp2p_router_limits *l, lp2p_rpc_limits *o) {
+  lp2p_router_settings d;
+  lp2p_router_settings_default(&d);
+  rpc_limits_from(l, o);
+  o->max_subscriptions =
+      min_size(l->max_subscriptions, d.limits.max_subscriptions);
+  o->max_messages = min_size(l->max_messages, d.limits.max_messages);
+  o->max_control = min_size(l->max_control, d.limits.max_control);
+  o->max_ids = min_size(l->max_ids, d.limits.max_ids);
+  o->max_px = min_size(l->max_px, d.limits.max_px);
+}
+
 static int check_settings(const lp2p_router_settings *s,
                           const lp2p_router_callbacks *cb,
                           lp2p_errdetail *err) {
@@ -96,6 +116,7 @@ int lp2p_router_new(lp2p_router **out, const lp2p_router_settings *settings,
   lp2p_buf_init(&r->scratch, mem);
   lp2p_buf_init(&r->ctl_scratch, mem);
   rpc_limits_from(&settings->limits, &r->rpc_limits);
+  send_limits_from(&settings->limits, &r->send_limits);
   r->next_heartbeat = now + settings->params.heartbeat_initial_delay;
   r->next_serial = 1;
   rv = settings->sign_policy == LP2P_STRICT_SIGN ? init_identity(r) : 0;
@@ -155,6 +176,7 @@ void lp2p_router_del(lp2p_router *r) {
   lp2p_buf_free(&r->out);
   lp2p_buf_free(&r->scratch);
   lp2p_buf_free(&r->ctl_scratch);
+  gs_idw_free(r);
   lp2p_privkey_wipe(&r->s.key);
   lp2p_free(r->mem, r);
 }
@@ -185,8 +207,7 @@ int lp2p_router_add_peer(lp2p_router *r, const lp2p_peer_id *id,
   p->direct = info->direct || lp2p_map_get(&r->direct, id->bytes, id->len);
   memcpy(p->ip, info->ip, sizeof(p->ip));
   p->user = info->user;
-  lp2p_buf_init(&p->q.subs, r->mem);
-  lp2p_buf_init(&p->q.ctl, r->mem);
+  gs_queue_init(r, &p->q);
   if (lp2p_map_put(&r->peers, p->id.bytes, p->id.len, p) != 0) {
     lp2p_free(r->mem, p);
     return LP2P_ERR_NOMEM;
@@ -323,9 +344,14 @@ int lp2p_router_recv_rpc_from(lp2p_router *r, gs_peer *p, const uint8_t *rpc,
   }
   if (rv != 0) {
     r->st.rpcs_malformed++;
-    gs_score_penalty(r, p, 0.1); /* as the seed does for undecodable RPCs */
+    if (rv != LP2P_ERR_TOO_LARGE) {
+      /* as the seed does for undecodable RPCs; one over a size limit is
+       * well formed, only too large for us */
+      gs_score_penalty(r, p, 0.1);
+    }
     return 0;
   }
+  r->st.rpc_entries_truncated += r->rpc.truncated;
   handle_subscriptions(r, p, now);
   gs_handle_messages(r, p, now);
   gs_handle_control(r, p, now);

@@ -48,12 +48,26 @@ uint64_t gs_id_hash(const lp2p_router *r, const uint8_t *id, size_t len);
 gs_msg *gs_msg_ref(gs_msg *m);
 void gs_msg_unref(lp2p_router *r, gs_msg *m);
 
-/* A peer's outbound queue: control first (subscriptions and control
- * entries, kept encoded), then data messages. */
+/* Encoded entries of one kind queued for a peer, with what they count
+ * against a receiver's per-RPC limits, so that a pull whose queue fits
+ * one RPC needs no parsing. */
+typedef struct gs_entries {
+  lp2p_buf b;
+  size_t n;   /* entries (fields of b) */
+  size_t ids; /* message ids in them (IHAVE, IWANT, IDONTWANT) */
+  size_t px;  /* PeerInfo records in them (PRUNE) */
+} gs_entries;
+
+/* A peer's outbound queue, in the order pulls send it: IDONTWANTs, each
+ * its own RPC as go sends them; then RPCs of subscriptions, GRAFT/PRUNE,
+ * gossip and data messages. Each kind has its own bound, so that data
+ * never crowds out control (see lp2p_router_limits). */
 typedef struct gs_queue {
-  lp2p_buf subs; /* RPC.subscriptions entries */
-  lp2p_buf ctl;  /* ControlMessage fields */
-  gs_msg **msgs; /* ring */
+  gs_entries dontwant; /* ControlIDontWant entries */
+  gs_entries subs;     /* RPC.subscriptions entries */
+  gs_entries ctl;      /* GRAFT and PRUNE entries */
+  gs_entries gossip;   /* IHAVE and IWANT entries */
+  gs_msg **msgs;       /* ring */
   size_t head, len, cap;
   size_t msg_bytes; /* encoded size of the queued messages */
 } gs_queue;
@@ -85,7 +99,7 @@ struct lp2p_router_peer {
   int ihaves;         /* IHAVE messages received */
   int iasked;         /* message ids we asked for by IWANT */
   int invalid_iwants; /* IWANT ids we could not or would not answer */
-  int dontwants;      /* IDONTWANT ids received */
+  int dontwants;      /* RPCs with IDONTWANT received */
   /* message ids in IDONTWANTs each way, for lp2p_router_peer_counters */
   uint64_t idontwant_ids_sent, idontwant_ids_received;
 };
@@ -195,9 +209,16 @@ struct lp2p_router {
   lp2p_buf out;         /* the last pull's bytes */
   lp2p_buf scratch;     /* encode scratch */
   lp2p_buf ctl_scratch; /* control entries encoded once for many peers */
+  /* the large messages first seen in the RPC being handled (references):
+   * IDONTWANT for them goes out when it is done (relay.c) */
+  gs_msg **idw;
+  size_t nidw, cap_idw;
   gs_peer *last_peer;   /* the last found: pulls come in runs */
   gs_peer *ready_head, *ready_tail;
   lp2p_rpc_limits rpc_limits;
+  /* what our RPCs keep within: our own count limits, at most those of a
+   * receiver with default settings, and our max_rpc_size */
+  lp2p_rpc_limits send_limits;
   gs_scoring score;
   lp2p_router_stats st;
 };
@@ -229,10 +250,12 @@ void gs_dontwant_expire(lp2p_router *r);
 void gs_dontwant_free_all(lp2p_router *r);
 
 /* ---- outbound queues (queue.c) */
+void gs_queue_init(lp2p_router *r, gs_queue *q);
 void gs_queue_free(lp2p_router *r, gs_queue *q);
 size_t gs_queue_bytes(const gs_queue *q);
-/* Control-queue appenders: each drops (and counts) when the peer's queue
- * is full; all return 0 or LP2P_ERR_NOMEM. */
+/* Control-queue appenders (subscriptions, GRAFT, PRUNE): each drops (and
+ * counts) only when the peer's control bytes are at
+ * queue_max_control_bytes; all return 0 or LP2P_ERR_NOMEM. */
 int gs_queue_sub(lp2p_router *r, gs_peer *p, bool subscribe, const gs_topic *t);
 /* Makes room for one SubOpts of `t`, so that queueing it cannot fail for
  * lack of memory. Returns 0 or LP2P_ERR_NOMEM. */
@@ -240,7 +263,9 @@ int gs_queue_reserve_sub(gs_peer *p, const gs_topic *t);
 int gs_queue_graft(lp2p_router *r, gs_peer *p, const gs_topic *t);
 int gs_queue_prune(lp2p_router *r, gs_peer *p, const gs_topic *t,
                    uint64_t backoff_s, const lp2p_rpc_px *px, size_t npx);
-/* Appends control entries already encoded (for one message to many
+/* Gossip appenders (IHAVE, IWANT): dropped and counted past
+ * queue_max_gossip_bytes, as go drops gossip rather than retry it.
+ * gs_queue_encoded appends entries already encoded (one IHAVE for many
  * peers: encoded once, copied to each), counted in *sent. */
 int gs_queue_encoded(lp2p_router *r, gs_peer *p, const uint8_t *ctl, size_t len,
                      uint64_t *sent);
@@ -250,6 +275,16 @@ int gs_put_ihaves(const lp2p_router *r, lp2p_buf *b, const gs_topic *t,
                   const lp2p_bytes *ids, size_t n);
 int gs_queue_ids(lp2p_router *r, gs_peer *p, uint32_t field,
                  const lp2p_bytes *ids, size_t n);
+/* Appends IDONTWANT entries for `ids` to `b`, at most
+ * max_idontwant_length ids each; sets *n to how many. Returns 0 or
+ * LP2P_ERR_NOMEM. */
+int gs_put_idontwants(lp2p_router *r, lp2p_buf *b, const lp2p_bytes *ids,
+                      size_t nids, size_t *n);
+/* Queues `n` IDONTWANT entries (`nids` ids) made by gs_put_idontwants,
+ * each to be pulled as its own RPC before anything else; dropped and
+ * counted past queue_max_idontwant. Returns 0 or LP2P_ERR_NOMEM. */
+int gs_queue_idontwants(lp2p_router *r, gs_peer *p, const uint8_t *ctl,
+                        size_t len, size_t n, size_t nids);
 /* Queues a message (takes a reference); drops and counts when full. */
 int gs_queue_msg(lp2p_router *r, gs_peer *p, gs_msg *m);
 ptrdiff_t gs_queue_pull(lp2p_router *r, gs_peer *p, const uint8_t **out);
@@ -319,7 +354,10 @@ int gs_msg_compute_id(lp2p_router *r, const lp2p_rpc_msg *m, uint8_t *out,
 void gs_msg_view(const gs_msg *m, const lp2p_peer_id *from, lp2p_message *out);
 
 /* ---- receiving and forwarding (relay.c) */
+/* Handles the messages of the RPC just decoded, and sends the IDONTWANTs
+ * they call for. */
 void gs_handle_messages(lp2p_router *r, gs_peer *from, lp2p_tstamp now);
+void gs_idw_free(lp2p_router *r);
 /* Completes validation of `m` (seen entry `e`, from `from`). */
 void gs_validation_done(lp2p_router *r, gs_msg *m, gs_seen *e,
                         const lp2p_peer_id *from, lp2p_validation res,

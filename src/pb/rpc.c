@@ -47,9 +47,15 @@ static int grow(const lp2p_mem *mem, void **items, size_t *cap, size_t len,
 }
 
 /* Appends `value` to array `arr` with at most `limit` entries, returning
- * from the enclosing function on failure. */
+ * from the enclosing function on failure. An entry past the limit is
+ * skipped and counted in rpc->truncated: the rest of the RPC still counts
+ * (as go truncates IHAVE at MaxIHaveLength rather than drop the RPC). */
 #define PUSH(rpc, arr, limit, value)                                           \
   do {                                                                         \
+    if ((arr).len >= (limit)) {                                                \
+      (rpc)->truncated++;                                                      \
+      break;                                                                   \
+    }                                                                          \
     int rv_ = grow((rpc)->mem, (void **)&(arr).items, &(arr).cap, (arr).len,   \
                    sizeof(*(arr).items), (limit));                             \
     if (rv_ != 0) {                                                            \
@@ -181,7 +187,7 @@ static int decode_ids(lp2p_rpc *rpc, const lp2p_pb_field *outer,
 }
 
 /* GRAFT{topicID = 1}. */
-static int decode_graft(lp2p_rpc *rpc, const lp2p_pb_field *outer,
+static int decode_graft(const lp2p_pb_field *outer, lp2p_bytes *out,
                         const lp2p_rpc_limits *lim) {
   lp2p_pb_reader r;
   lp2p_pb_field f;
@@ -199,11 +205,8 @@ static int decode_graft(lp2p_rpc *rpc, const lp2p_pb_field *outer,
       topic = view(&f);
     }
   }
-  if (rv < 0) {
-    return rv;
-  }
-  PUSH(rpc, rpc->graft, lim->max_control, topic);
-  return 0;
+  *out = topic;
+  return rv < 0 ? rv : 0;
 }
 
 static int decode_px(lp2p_rpc *rpc, const lp2p_pb_field *outer,
@@ -230,7 +233,7 @@ static int decode_px(lp2p_rpc *rpc, const lp2p_pb_field *outer,
 }
 
 static int decode_prune(lp2p_rpc *rpc, const lp2p_pb_field *outer,
-                        const lp2p_rpc_limits *lim) {
+                        lp2p_rpc_prune *out, const lp2p_rpc_limits *lim) {
   lp2p_pb_reader r;
   lp2p_pb_field f;
   lp2p_rpc_prune p;
@@ -263,7 +266,7 @@ static int decode_prune(lp2p_rpc *rpc, const lp2p_pb_field *outer,
     return rv;
   }
   p.npx = rpc->px.len - p.first_px;
-  PUSH(rpc, rpc->prune, lim->max_control, p);
+  *out = p;
   return 0;
 }
 
@@ -273,37 +276,51 @@ static size_t control_count(const lp2p_rpc *rpc) {
          rpc->idontwant.len;
 }
 
+/* Decodes one control entry and keeps it, or, past max_control, checks
+ * it all the same (a malformed entry still fails the RPC) and skips it
+ * with the ids and PX it brought. */
 static int decode_control_entry(lp2p_rpc *rpc, const lp2p_pb_field *f,
                                 const lp2p_rpc_limits *lim) {
-  lp2p_rpc_ids ids;
+  union {
+    lp2p_rpc_ids ids;
+    lp2p_bytes graft;
+    lp2p_rpc_prune prune;
+  } e;
+  size_t ids0 = rpc->ids.len, px0 = rpc->px.len, tr0 = rpc->truncated;
   int rv = want(f, LP2P_PB_LEN);
   if (rv != 0) {
     return rv;
   }
+  uint32_t topic_field = f->num == LP2P_CTL_IHAVE ? 1u : 0u;
+  rv = f->num == LP2P_CTL_GRAFT   ? decode_graft(f, &e.graft, lim)
+       : f->num == LP2P_CTL_PRUNE ? decode_prune(rpc, f, &e.prune, lim)
+                                  : decode_ids(rpc, f, topic_field, &e.ids, lim);
+  if (rv != 0) {
+    return rv;
+  }
   if (control_count(rpc) >= lim->max_control) {
-    return LP2P_ERR_TOO_LARGE;
+    rpc->ids.len = ids0;
+    rpc->px.len = px0;
+    rpc->truncated = tr0 + 1;
+    return 0;
   }
   switch (f->num) {
   case LP2P_CTL_IHAVE:
-    if ((rv = decode_ids(rpc, f, 1, &ids, lim)) == 0) {
-      PUSH(rpc, rpc->ihave, lim->max_control, ids);
-    }
-    return rv;
+    PUSH(rpc, rpc->ihave, lim->max_control, e.ids);
+    break;
   case LP2P_CTL_IWANT:
+    PUSH(rpc, rpc->iwant, lim->max_control, e.ids);
+    break;
   case LP2P_CTL_IDONTWANT:
-    if ((rv = decode_ids(rpc, f, 0, &ids, lim)) == 0) {
-      if (f->num == LP2P_CTL_IWANT) {
-        PUSH(rpc, rpc->iwant, lim->max_control, ids);
-      } else {
-        PUSH(rpc, rpc->idontwant, lim->max_control, ids);
-      }
-    }
-    return rv;
+    PUSH(rpc, rpc->idontwant, lim->max_control, e.ids);
+    break;
   case LP2P_CTL_GRAFT:
-    return decode_graft(rpc, f, lim);
+    PUSH(rpc, rpc->graft, lim->max_control, e.graft);
+    break;
   default:
-    return decode_prune(rpc, f, lim);
+    PUSH(rpc, rpc->prune, lim->max_control, e.prune);
   }
+  return 0;
 }
 
 static int decode_control(lp2p_rpc *rpc, const lp2p_pb_field *outer,
@@ -326,6 +343,7 @@ static void reset(lp2p_rpc *rpc) {
   rpc->subs.len = rpc->msgs.len = rpc->ihave.len = rpc->iwant.len = 0;
   rpc->graft.len = rpc->prune.len = rpc->idontwant.len = 0;
   rpc->ids.len = rpc->px.len = 0;
+  rpc->truncated = 0;
 }
 
 int lp2p_rpc_decode(lp2p_rpc *rpc, const uint8_t *in, size_t len,

@@ -22,8 +22,10 @@ enum {
   LP2P_CTL_IDONTWANT = 5,
 };
 
-/* Per-RPC limits; an RPC over any of them is refused whole
- * (LP2P_ERR_TOO_LARGE). */
+/* Per-RPC limits. An RPC over max_rpc_size, or with a topic or an id
+ * over its length limit, is refused whole (LP2P_ERR_TOO_LARGE); entries
+ * past a count limit are decoded (a malformed one still fails the RPC)
+ * and skipped, counted in lp2p_rpc.truncated. */
 typedef struct lp2p_rpc_limits {
   size_t max_rpc_size;      /* bytes of the whole RPC */
   size_t max_subscriptions; /* SubOpts entries */
@@ -79,6 +81,9 @@ typedef struct lp2p_rpc {
   LP2P_RPC_ARRAY(lp2p_rpc_ids) idontwant;
   LP2P_RPC_ARRAY(lp2p_bytes) ids;
   LP2P_RPC_ARRAY(lp2p_rpc_px) px;
+  /* entries skipped past a count limit: SubOpts, Messages, control
+   * entries (with their ids and PX), ids, PX */
+  size_t truncated;
 } lp2p_rpc;
 
 void lp2p_rpc_init(lp2p_rpc *rpc, const lp2p_mem *mem);
@@ -86,8 +91,9 @@ void lp2p_rpc_free(lp2p_rpc *rpc);
 /* Decodes one RPC (without its length prefix) into `rpc`, whose views then
  * point into `in`. Returns 0, LP2P_ERR_TRUNCATED, LP2P_ERR_OVERLONG,
  * LP2P_ERR_MALFORMED, LP2P_ERR_WRONG_TYPE (a known field of the wrong wire
- * type), LP2P_ERR_TOO_LARGE (a limit) or LP2P_ERR_NOMEM. Unknown fields
- * are skipped, as protobuf requires. */
+ * type), LP2P_ERR_TOO_LARGE (a size limit) or LP2P_ERR_NOMEM. Unknown
+ * fields are skipped, as protobuf requires; entries past a count limit
+ * too (see lp2p_rpc_limits). */
 int lp2p_rpc_decode(lp2p_rpc *rpc, const uint8_t *in, size_t len,
                     const lp2p_rpc_limits *limits);
 

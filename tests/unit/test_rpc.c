@@ -159,8 +159,9 @@ static void rejects_malformed(void **state) {
   lp2p_rpc_free(&rpc);
 }
 
-/* Encodes `n` entries of one kind and checks that n decodes and n + 1 is
- * refused as too large. */
+/* Encodes `n` entries of one kind and checks that n decode, and that of
+ * n + 1 the last is skipped and counted, the RPC still decoded (as go
+ * truncates rather than drop the RPC). */
 typedef void (*put_fn)(lp2p_buf *b, size_t i);
 
 static void put_sub(lp2p_buf *b, size_t i) {
@@ -213,9 +214,13 @@ static void check_limit(put_fn put, size_t offset, size_t limit) {
     put(&b, i);
   }
   assert_int_equal(lp2p_rpc_decode(&rpc, b.data, b.len, &lim), 0);
+  assert_int_equal(rpc.truncated, 0);
   put(&b, limit);
-  assert_int_equal(lp2p_rpc_decode(&rpc, b.data, b.len, &lim),
-                   LP2P_ERR_TOO_LARGE);
+  assert_int_equal(lp2p_rpc_decode(&rpc, b.data, b.len, &lim), 0);
+  assert_int_equal(rpc.truncated, 1);
+  assert_int_equal(rpc.subs.len + rpc.msgs.len + rpc.graft.len + rpc.ids.len +
+                       rpc.px.len,
+                   limit);
   lp2p_rpc_free(&rpc);
   lp2p_buf_free(&b);
 }
