@@ -158,8 +158,45 @@ static void handle_idontwant(lp2p_router *r, gs_peer *p) {
   }
 }
 
-/* Collects the ids of one IHAVE we have not seen and not collected yet
- * (`asked` holds the hashes of those), up to `cap`. */
+/* Heartbeats during which an id we asked for is not asked for again, of
+ * any peer: until IWantFollowupTime judges the promise, a second IWANT
+ * only brings a copy we are about to have. (go asks at every IHAVE; a
+ * node catching up on a backlog of IHAVEs then asks one peer for one id
+ * more than GossipRetransmission times, and that peer ignores it.) */
+static uint32_t iwant_hold_beats(const lp2p_router *r) {
+  lp2p_tstamp hb = r->s.params.heartbeat_interval;
+  return (uint32_t)((r->s.params.iwant_followup_time + hb - 1) / hb);
+}
+
+/* The table's bound: 16 heartbeats' worth of one peer's IHAVE budget.
+ * Past it, ids are asked for without being remembered, as go does. */
+static size_t iwanted_cap(const lp2p_router *r) {
+  return 16 * (size_t)r->s.params.max_ihave_length;
+}
+
+static void remember_asked(lp2p_router *r, const lp2p_bytes *ids, size_t n) {
+  for (size_t i = 0; i < n && r->iwanted.len < iwanted_cap(r); i++) {
+    uint64_t h = gs_id_hash(r, ids[i].data, ids[i].len);
+    /* out of memory only means the id may be asked for again */
+    lp2p_u64map_put(&r->iwanted, h, (void *)(uintptr_t)(r->beat + 1));
+  }
+}
+
+static bool asked_long_ago(uint64_t key, void *val, void *arg) {
+  const lp2p_router *r = arg;
+  (void)key;
+  return (uint32_t)(uintptr_t)val - 1 + iwant_hold_beats(r) <= r->beat;
+}
+
+void gs_iwanted_expire(lp2p_router *r) {
+  if (r->iwanted.len) {
+    lp2p_u64map_remove_if(&r->iwanted, asked_long_ago, r);
+  }
+}
+
+/* Collects the ids of one IHAVE we have not seen, not asked for lately
+ * and not collected yet (`asked` holds the hashes of those), up to
+ * `cap`. */
 static size_t wanted_ids(lp2p_router *r, const lp2p_rpc_ids *ih,
                          lp2p_bytes *want, size_t n, size_t cap,
                          lp2p_u64map *asked) {
@@ -169,6 +206,7 @@ static size_t wanted_ids(lp2p_router *r, const lp2p_rpc_ids *ih,
     uint64_t h = gs_id_hash(r, id->data, id->len);
     /* `asked` maps to itself: any non-NULL value marks presence */
     if (!lp2p_u64map_get(asked, h) && !gs_seen_find(r, h) &&
+        !lp2p_u64map_get(&r->iwanted, h) &&
         lp2p_u64map_put(asked, h, asked) == 0) {
       want[n++] = *id;
     }
@@ -207,6 +245,7 @@ static int handle_ihave(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
     n = budget;
   }
   p->iasked += (int)n;
+  remember_asked(r, want, n);
   int rv = n ? gs_queue_ids(r, p, LP2P_CTL_IWANT, want, n) : 0;
   gs_promise_add(r, p, want, n, now);
   lp2p_free(r->mem, want);

@@ -269,8 +269,12 @@ static void reset_peer_budgets(lp2p_router *r) {
   while ((e = lp2p_map_next(&r->peers, &it)) != NULL) {
     gs_peer *p = e->value;
     p->ihaves = p->iasked = p->invalid_iwants = p->dontwants = 0;
+    if (p->q.gossip.n) {
+      gs_queue_drop_ihaves(r, p);
+    }
   }
   gs_dontwant_expire(r);
+  gs_iwanted_expire(r);
 }
 
 /* Collects the topics first: maintenance may free some. */

@@ -296,6 +296,31 @@ int gs_queue_ids(lp2p_router *r, gs_peer *p, uint32_t field,
                                               : &r->st.idontwant_sent);
 }
 
+void gs_queue_drop_ihaves(lp2p_router *r, gs_peer *p) {
+  gs_entries *e = &p->q.gossip;
+  lp2p_pb_reader rd;
+  lp2p_pb_field f;
+  size_t kept = 0;
+  gs_counts left = {0, 0, 0};
+  lp2p_pb_reader_init(&rd, e->b.data, e->b.len);
+  for (const uint8_t *start = e->b.data; lp2p_pb_next(&rd, &f) == 1;
+       start = rd.pos) {
+    size_t len = (size_t)(rd.pos - start);
+    if (f.num == LP2P_CTL_IHAVE) {
+      r->st.queue_drop_gossip++;
+      continue;
+    }
+    gs_counts c = entry_counts(&f, true);
+    memmove(e->b.data + kept, start, len);
+    kept += len;
+    left.n += c.n;
+    left.ids += c.ids;
+  }
+  lp2p_buf_truncate(&e->b, kept);
+  e->n = left.n;
+  e->ids = left.ids;
+}
+
 int gs_put_idontwants(lp2p_router *r, lp2p_buf *b, const lp2p_bytes *ids,
                       size_t nids, size_t *n) {
   gs_counts c = {0, 0, 0};

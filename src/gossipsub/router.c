@@ -111,6 +111,7 @@ int lp2p_router_new(lp2p_router **out, const lp2p_router_settings *settings,
   lp2p_u64map_init(&r->seen, mem);
   lp2p_u64map_init(&r->mcache, mem);
   lp2p_u64map_init(&r->dontwant, mem);
+  lp2p_u64map_init(&r->iwanted, mem);
   lp2p_rpc_init(&r->rpc, mem);
   lp2p_buf_init(&r->out, mem);
   lp2p_buf_init(&r->scratch, mem);
@@ -167,6 +168,7 @@ void lp2p_router_del(lp2p_router *r) {
   gs_seen_free_all(r);
   gs_mcache_free(r);
   gs_dontwant_free_all(r);
+  lp2p_u64map_free(&r->iwanted);
   free_map_values(r, &r->peers, free_peer_v);
   lp2p_u64map_free(&r->serials);
   free_map_values(r, &r->topics, free_topic_v);

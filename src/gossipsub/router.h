@@ -200,6 +200,8 @@ struct lp2p_router {
   size_t npending;
 
   lp2p_u64map dontwant; /* id hash -> gs_dontwant (dontwant.c) */
+  /* ids we asked for by IWANT lately: id hash -> heartbeat + 1 (control.c) */
+  lp2p_u64map iwanted;
 
   lp2p_u64map mcache; /* id hash -> gs_msg */
   gs_msg ***windows;  /* history_length rings of msgs, newest first */
@@ -285,6 +287,12 @@ int gs_put_idontwants(lp2p_router *r, lp2p_buf *b, const lp2p_bytes *ids,
  * counted past queue_max_idontwant. Returns 0 or LP2P_ERR_NOMEM. */
 int gs_queue_idontwants(lp2p_router *r, gs_peer *p, const uint8_t *ctl,
                         size_t len, size_t n, size_t nids);
+/* Drops the IHAVEs still queued for `p` from an earlier heartbeat: a
+ * peer that could not take them in time gets the new ones instead (go
+ * drops the gossip a full queue cannot take, and a receiver takes at most
+ * MaxIHaveMessages IHAVEs per heartbeat, so a backlog would cost it the
+ * fresh ones). Counted in queue_drop_gossip. */
+void gs_queue_drop_ihaves(lp2p_router *r, gs_peer *p);
 /* Queues a message (takes a reference); drops and counts when full. */
 int gs_queue_msg(lp2p_router *r, gs_peer *p, gs_msg *m);
 ptrdiff_t gs_queue_pull(lp2p_router *r, gs_peer *p, const uint8_t **out);
@@ -373,6 +381,9 @@ void gs_handle_control(lp2p_router *r, gs_peer *p, lp2p_tstamp now);
  * speaks meshsub 1.1 or later; records our backoff for the peer. */
 int gs_send_prune(lp2p_router *r, gs_peer *p, gs_topic *t, lp2p_tstamp backoff,
                   bool px, lp2p_tstamp now);
+
+/* Forgets the ids asked for by IWANT long enough ago to be asked again. */
+void gs_iwanted_expire(lp2p_router *r);
 
 /* ---- heartbeat (heartbeat.c) */
 void gs_heartbeat(lp2p_router *r, lp2p_tstamp now);

@@ -447,6 +447,117 @@ static void gossip_dropped_and_counted_past_its_bound(void **state) {
   th_router_del(&t);
 }
 
+/* IHAVEs a peer could not take by the next heartbeat are dropped there
+ * (counted), IWANTs kept: a congested peer gets the fresh gossip of one
+ * heartbeat, not a pile of stale IHAVEs past its MaxIHaveMessages. */
+static void ihave_unsent_by_the_next_heartbeat_is_dropped(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_peer_id ids[1];
+  lp2p_bytes idv[5];
+  uint8_t store[5 * 8];
+  wire_out o;
+  lp2p_tstamp now = TH_T0;
+  new_router(&t, NULL);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
+  add_subscribed(&t, 1, ids);
+  th_drain_all(&t, TH_T0);
+  gs_peer *p = gs_peer_find(t.r, &ids[0]);
+  make_ids(idv, store, 5, 0);
+  lp2p_buf ihave;
+  lp2p_buf_init(&ihave, NULL);
+  assert_int_equal(gs_put_ihaves(t.r, &ihave, gs_topic_get(t.r, T, true), idv,
+                                 3),
+                   0);
+  assert_int_equal(gs_queue_encoded(t.r, p, ihave.data, ihave.len, NULL), 0);
+  lp2p_buf_free(&ihave);
+  assert_int_equal(gs_queue_ids(t.r, p, LP2P_CTL_IWANT, idv + 3, 2), 0);
+  th_run(&t, &now, TH_T0 + LP2P_SECONDS);
+  wire_drain(&t, &ids[0], &o);
+  assert_int_equal(o.ihave_ids, 0);
+  assert_int_equal(o.iwant_ids, 2);
+  assert_int_equal(stats(&t).queue_drop_gossip, 1);
+  th_router_del(&t);
+}
+
+/* A peer outside the mesh that drains nothing for 12 heartbeats of
+ * traffic gets one heartbeat's gossip when it drains, not twelve. */
+static void congested_peer_gets_one_heartbeat_of_gossip(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_peer_id ids[10], mesh[12];
+  lp2p_tstamp now = TH_T0;
+  wire_out o;
+  uint8_t data[8] = {0};
+  new_router(&t, NULL);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
+  add_subscribed(&t, 10, ids);
+  size_t nmesh = lp2p_router_mesh_peers(t.r, T, mesh, 12);
+  assert_int_equal(nmesh, 5); /* grafted up to Dlo as they subscribed */
+  const lp2p_peer_id *outside = NULL;
+  for (size_t i = 0; i < 10 && !outside; i++) {
+    bool in = false;
+    for (size_t j = 0; j < nmesh; j++) {
+      in |= lp2p_peer_id_equal(&ids[i], &mesh[j]);
+    }
+    outside = in ? NULL : &ids[i];
+  }
+  assert_non_null(outside);
+  for (int beat = 0; beat < 12; beat++) {
+    data[0] = (uint8_t)beat;
+    assert_true(lp2p_router_publish(t.r, T, data, sizeof(data), NULL, NULL,
+                                    now) >= 0);
+    for (size_t j = 0; j < nmesh; j++) {
+      th_drain(&t, &mesh[j], &(th_out){0}, now);
+    }
+    th_run(&t, &now, now + LP2P_SECONDS);
+  }
+  wire_drain(&t, outside, &o);
+  /* history_gossip = 3 windows of one message each */
+  assert_true(o.ihave_ids >= 1 && o.ihave_ids <= 3);
+  assert_true(stats(&t).queue_drop_gossip >= 9);
+  th_router_del(&t);
+}
+
+/* An id asked for by IWANT is not asked for again, of the same peer or
+ * another, until IWantFollowupTime has passed without it. */
+static void id_asked_for_is_not_asked_again_until_its_followup_time(
+    void **state) {
+  (void)state;
+  th_router t;
+  lp2p_peer_id ids[2];
+  lp2p_bytes idv[1];
+  uint8_t store[8];
+  wire_out o;
+  lp2p_tstamp now = TH_T0;
+  new_router(&t, NULL);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
+  add_subscribed(&t, 2, ids);
+  th_drain_all(&t, TH_T0);
+  make_ids(idv, store, 1, 7);
+  for (int round = 0; round < 2; round++) {
+    for (int i = 0; i < 2; i++) {
+      th_rpc m;
+      th_rpc_init(&m);
+      th_rpc_ihave(&m, TOPIC, idv, 1);
+      th_rpc_send(&t, &ids[i], &m, now);
+      wire_drain(&t, &ids[i], &o);
+      /* asked of the first peer only, once per followup time */
+      assert_int_equal(o.iwant_ids, i == 0 ? 1 : 0);
+    }
+    th_run(&t, &now, now + 2 * LP2P_SECONDS);
+    th_rpc m;
+    th_rpc_init(&m);
+    th_rpc_ihave(&m, TOPIC, idv, 1);
+    th_rpc_send(&t, &ids[0], &m, now);
+    wire_drain(&t, &ids[0], &o);
+    assert_int_equal(o.iwant_ids, 0); /* 2 s: still waiting */
+    th_run(&t, &now, now + LP2P_SECONDS);
+    th_drain_all(&t, now);
+  }
+  th_router_del(&t);
+}
+
 /* A received RPC with more entries than a limit is truncated, as go
  * truncates IHAVE at MaxIHaveLength: the rest is handled, the excess is
  * counted, and the sender is not penalised. */
@@ -523,6 +634,10 @@ int main(void) {
       cmocka_unit_test(graft_and_subscription_kept_when_data_queue_full),
       cmocka_unit_test(control_past_its_own_bound_dropped_and_counted),
       cmocka_unit_test(gossip_dropped_and_counted_past_its_bound),
+      cmocka_unit_test(ihave_unsent_by_the_next_heartbeat_is_dropped),
+      cmocka_unit_test(congested_peer_gets_one_heartbeat_of_gossip),
+      cmocka_unit_test(
+          id_asked_for_is_not_asked_again_until_its_followup_time),
       cmocka_unit_test(over_limit_entries_truncated_not_whole_rpc_dropped),
       cmocka_unit_test(rpc_over_size_limit_dropped_without_penalty),
   };
