@@ -7,7 +7,7 @@
 #include "lp2p/record.h"
 #include "router.h"
 
-/* PRUNE backoffs are clamped to a day, as the seed does. */
+/* PRUNE backoffs are clamped to a day, as nim-libp2p does. */
 #define MAX_BACKOFF_S (24 * 60 * 60)
 
 static uint64_t seconds(lp2p_tstamp t) {
@@ -279,7 +279,7 @@ static bool grafts_earn_px(lp2p_router *r, const gs_peer *p,
   return true;
 }
 
-/* The seed's and go's rules for one GRAFT, in order; `px`: the PRUNE of
+/* nim-libp2p's and go's rules for one GRAFT, in order; `px`: the PRUNE of
  * a full mesh may carry PX. */
 static int handle_one_graft(lp2p_router *r, gs_peer *p, gs_topic *t, bool px,
                             lp2p_tstamp now) {
@@ -366,7 +366,7 @@ static int handle_iwant(lp2p_router *r, gs_peer *p) {
     for (size_t j = 0; j < e->count; j++) {
       const lp2p_bytes *id = &r->rpc.ids.items[e->first + j];
       if ((size_t)p->invalid_iwants > max_invalid) {
-        /* the seed stops answering for this heartbeat */
+        /* nim-libp2p stops answering for this heartbeat */
         r->st.iwant_skipped += iwant_ids_from(&r->rpc, i, j);
         return 0;
       }

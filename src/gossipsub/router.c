@@ -305,7 +305,7 @@ static void handle_subscriptions(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
 }
 
 /* After new subscriptions, a topic below Dlo may graft at once rather
- * than wait for the heartbeat, as the seed does. */
+ * than wait for the heartbeat, as nim-libp2p does. */
 static void rebalance_subscribed(lp2p_router *r, lp2p_tstamp now) {
   for (size_t i = 0; i < r->rpc.subs.len; i++) {
     const lp2p_rpc_sub *s = &r->rpc.subs.items[i];
@@ -347,7 +347,7 @@ int lp2p_router_recv_rpc_from(lp2p_router *r, gs_peer *p, const uint8_t *rpc,
   if (rv != 0) {
     r->st.rpcs_malformed++;
     if (rv != LP2P_ERR_TOO_LARGE) {
-      /* as the seed does for undecodable RPCs; one over a size limit is
+      /* as nim-libp2p does for undecodable RPCs; one over a size limit is
        * well formed, only too large for us */
       gs_score_penalty(r, p, 0.1);
     }

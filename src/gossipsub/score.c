@@ -363,7 +363,7 @@ void gs_score_prune(lp2p_router *r, gs_peer *p, const gs_topic *t) {
   gs_tstats *ts = tstats(r, p->sp, t);
   if (ts) {
     mesh_failure(ts);
-    /* out of the mesh, P3 no longer applies (the seed's rule): P3b holds
+    /* out of the mesh, P3 no longer applies (nim-libp2p's rule): P3b holds
      * what it owed */
     ts->in_mesh = false;
     ts->active = false;
