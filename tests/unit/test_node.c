@@ -92,6 +92,8 @@ static void on_peer(lp2p_node *nd, const lp2p_peer_id *peer, bool up,
 /* Settings of the hostile-peer test: a 64 KiB message limit, scoring. */
 static size_t g_max_message;
 static bool g_scoring;
+/* Connection manager settings of node 0 in the trimming test. */
+static bool g_trim_node0;
 
 static void node_start(net *w, int i, lp2p_sign_policy sign) {
   tnode *t = &w->n[i];
@@ -119,6 +121,11 @@ static void node_start(net *w, int i, lp2p_sign_policy sign) {
   }
   if (g_scoring) {
     th_score_settings(&s.router);
+  }
+  if (g_trim_node0 && i == 0) {
+    s.host.conns_low_water = 0; /* every peer not protected goes */
+    s.host.conns_high_water = 1;
+    s.host.conns_grace = 800 * LP2P_MILLISECONDS;
   }
   t->index = i;
   t->net = w;
@@ -541,6 +548,53 @@ static bool rogue_counted(void *arg) {
          st.msgs_too_large >= 1;
 }
 
+static bool node0_has_mesh(void *arg) {
+  net *w = arg;
+  lp2p_topic_stats ts;
+  return lp2p_router_topic_stats(lp2p_node_router(w->n[0].node),
+                                 (const uint8_t *)TOPIC, strlen(TOPIC),
+                                 &ts) == 0 &&
+         ts.mesh == 1;
+}
+
+static bool node0_trimmed(void *arg) {
+  net *w = arg;
+  lp2p_host_stats st;
+  lp2p_host_get_stats(lp2p_node_host(w->n[0].node), &st);
+  return st.trimmed > 0;
+}
+
+/* Above high water the host trims, but never a peer in one of our
+ * meshes: the node protects it (node 2 joined no topic of ours). */
+static void test_trim_keeps_mesh_peers(void **state) {
+  (void)state;
+  net *w = calloc(1, sizeof(*w));
+  w->count = 3;
+  g_trim_node0 = true;
+  for (int i = 0; i < 3; i++) {
+    node_start(w, i, LP2P_STRICT_SIGN);
+  }
+  g_trim_node0 = false;
+  assert_int_equal(lp2p_node_unsubscribe(w->n[2].node, (const uint8_t *)TOPIC,
+                                         strlen(TOPIC)),
+                   0);
+  node_connect(w, 1, 0);
+  node_connect(w, 2, 0);
+  th_run_until(node0_has_mesh, w, 5000);
+  th_run_until(node0_trimmed, w, 5000);
+  th_run_for(200);
+  lp2p_host *h = lp2p_node_host(w->n[0].node);
+  lp2p_host_stats st;
+  lp2p_host_get_stats(h, &st);
+  assert_int_equal(st.trimmed, 1);
+  assert_non_null(lp2p_host_conn(
+      h, lp2p_host_peer_id(lp2p_node_host(w->n[1].node)))); /* mesh */
+  assert_null(lp2p_host_conn(
+      h, lp2p_host_peer_id(lp2p_node_host(w->n[2].node)))); /* not */
+  net_close(w);
+  free(w);
+}
+
 static void test_hostile_peer(void **state) {
   (void)state;
   net *w = calloc(1, sizeof(*w));
@@ -669,6 +723,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_oversized_rpc, setup, teardown),
       cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
       cmocka_unit_test_setup_teardown(test_hostile_peer, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_trim_keeps_mesh_peers, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
