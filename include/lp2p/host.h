@@ -74,8 +74,11 @@ typedef struct lp2p_host_settings {
   /* Inbound connections open at once, handshaking ones included. */
   uint32_t max_inbound;
   /* Inbound connections not yet upgraded (TCP accepted, Noise or the
-   * muxer still being negotiated): past it a new one is refused, so that
-   * sockets that never finish cannot take the established ones' slots. */
+   * muxer still being negotiated), so that sockets that never finish
+   * cannot take the established ones' slots. Past it, the oldest one
+   * makes room for a new one once it has taken 2 s (an honest upgrade
+   * takes milliseconds; go refuses the new one); otherwise the new one
+   * is refused. */
   uint32_t max_handshakes;
   /* Inbound connections, handshaking ones included, from one IPv4
    * address or one IPv6 /64. Loopback addresses (127/8, ::1) are not
@@ -257,6 +260,7 @@ typedef struct lp2p_host_stats {
   uint64_t trimmed;            /* closed above conns_high_water */
   uint64_t closed_idle;        /* closed after idle_timeout */
   uint64_t handshake_timeouts; /* inbound handshakes that timed out */
+  uint64_t handshakes_evicted; /* stalled ones closed for a new one */
 } lp2p_host_stats;
 
 LP2P_API void lp2p_host_get_stats(const lp2p_host *h, lp2p_host_stats *st);

@@ -76,6 +76,44 @@ static bool refuse(lp2p_conn *c, uint64_t *counter, const char *what,
   return false;
 }
 
+/* The oldest inbound upgrade in progress, when it has run for
+ * HOST_HANDSHAKE_EVICT_AGE: an honest one takes milliseconds. */
+static lp2p_conn *stalled_handshake(lp2p_host *h) {
+  lp2p_conn *oldest = NULL;
+  for (lp2p_conn *o = h->conns; o; o = o->next) {
+    if (o->counted_handshake && o->state != CONN_CLOSING &&
+        (!oldest || o->deadline < oldest->deadline)) {
+      oldest = o;
+    }
+  }
+  lp2p_tstamp started =
+      oldest ? oldest->deadline - h->settings.handshake_timeout : 0;
+  return oldest && lp2p_host_now() >= started + HOST_HANDSHAKE_EVICT_AGE
+             ? oldest
+             : NULL;
+}
+
+/* Handshakes at their limit: a stalled one makes room for the newcomer,
+ * so that sockets that never finish cannot lock peers out for a whole
+ * handshake timeout; otherwise the newcomer is refused. */
+static bool handshake_slot(lp2p_conn *c) {
+  lp2p_host *h = c->host;
+  if (h->nhandshakes < h->settings.max_handshakes) {
+    return true;
+  }
+  lp2p_conn *victim = stalled_handshake(h);
+  if (!victim) {
+    return false;
+  }
+  h->stats.handshakes_evicted++;
+  conn_fail(victim, LP2P_DISCONNECT_LIMIT, LP2P_ERR_TOO_LARGE,
+            "inbound connection closed: upgrade stalled while %u others "
+            "waited",
+            h->settings.max_handshakes);
+  connmgr_handshake_over(victim);
+  return true;
+}
+
 bool connmgr_admit(lp2p_conn *c) {
   lp2p_host *h = c->host;
   const lp2p_host_settings *s = &h->settings;
@@ -89,7 +127,7 @@ bool connmgr_admit(lp2p_conn *c) {
     return refuse(c, &h->stats.refused_inbound, "inbound limit",
                   s->max_inbound);
   }
-  if (h->nhandshakes + 1 > s->max_handshakes) {
+  if (!handshake_slot(c)) {
     return refuse(c, &h->stats.refused_handshakes, "handshakes in progress",
                   s->max_handshakes);
   }

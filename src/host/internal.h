@@ -29,6 +29,9 @@
  * any, so none is closed for being a duplicate; a new one past this bound
  * is. */
 #define HOST_MAX_CONNS_PER_PEER 4
+/* An inbound upgrade this old is closed when max_handshakes are in
+ * progress and another connection arrives. */
+#define HOST_HANDSHAKE_EVICT_AGE (2 * LP2P_SECONDS)
 
 typedef struct host_handler {
   char *protocol;

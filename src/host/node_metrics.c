@@ -147,6 +147,8 @@ static void connmgr(out *o, const lp2p_node *n) {
          "connections closed for having no stream", st.closed_idle);
   metric(o, "libp2p_connmgr_handshake_timeouts_total", "counter",
          "inbound upgrades that timed out", st.handshake_timeouts);
+  metric(o, "libp2p_connmgr_handshakes_evicted_total", "counter",
+         "stalled inbound upgrades closed to make room", st.handshakes_evicted);
   const struct {
     const char *name;
     uint32_t value;

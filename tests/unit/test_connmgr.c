@@ -159,6 +159,38 @@ static void test_handshake_limit_refuses_one_past(void **state) {
   th_node_close(&a);
 }
 
+/* With max_handshakes stalled upgrades in progress, the oldest makes room
+ * for a newcomer once it has stalled for 2 s, so that a legitimate peer
+ * gets in without waiting for the handshake timeout. */
+static void test_stalled_handshake_evicted_for_newcomer(void **state) {
+  (void)state;
+  enum { LIMIT = 2 };
+  th_node a, b;
+  th_raw r[LIMIT];
+  th_node_init(&a, 1, LP2P_KEY_ED25519);
+  a.settings.max_handshakes = LIMIT;
+  a.settings.handshake_timeout = 20 * LP2P_SECONDS;
+  th_node_start(&a);
+  th_node_listen(&a);
+  th_node_init(&b, 2, LP2P_KEY_ED25519);
+  th_node_start(&b);
+  for (int i = 0; i < LIMIT; i++) {
+    th_raw_connect(&r[i], &a);
+  }
+  wait_handshakes(&a, LIMIT);
+  th_run_for(2100);
+  connect_ok(&b, &a);
+  th_run_until(th_raw_eof, &r[0], 5000); /* the oldest */
+  assert_false(r[1].eof);
+  assert_int_equal(stats_of(&a).handshakes_evicted, 1);
+  assert_int_equal(stats_of(&a).refused_handshakes, 0);
+  for (int i = 0; i < LIMIT; i++) {
+    th_raw_close(&r[i]);
+  }
+  th_node_close(&b);
+  th_node_close(&a);
+}
+
 /* ---- inbound and total -------------------------------------------------- */
 
 static void test_inbound_limit_refuses_one_past_while_dialing_out_works(
@@ -370,6 +402,8 @@ int main(void) {
           test_loopback_exempt_from_per_ip_limit_by_default, setup, teardown),
       cmocka_unit_test_setup_teardown(test_handshake_limit_refuses_one_past,
                                       setup, teardown),
+      cmocka_unit_test_setup_teardown(
+          test_stalled_handshake_evicted_for_newcomer, setup, teardown),
       cmocka_unit_test_setup_teardown(
           test_inbound_limit_refuses_one_past_while_dialing_out_works, setup,
           teardown),
