@@ -153,6 +153,8 @@ static int start_node(interop *ix, json_t *params) {
   lp2p_node_settings_default(&s);
   s.host.key = &ix->key;
   s.host.max_connections = 4096;
+  s.host.max_inbound = s.host.max_handshakes = 4096;
+  s.host.conns_high_water = 0; /* the harness decides who connects */
   s.router.sign_policy = LP2P_STRICT_NO_SIGN;
   s.router.msg_id = LP2P_MSG_ID_CALLBACK;
   /* as the harness's go node: 10 MiB messages, 600 queued per peer */

@@ -186,6 +186,12 @@ static int run(int argc, char **argv) {
     if (rv > 1) {
       return rv;
     }
+    if (rv == 0) {
+      rv = cli_connlimit_option(&cli_cmd_listen, argc, argv, &i, &o.limits);
+    }
+    if (rv > 1) {
+      return rv;
+    }
     if (rv == 1) {
       continue;
     }
@@ -200,6 +206,9 @@ static int run(int argc, char **argv) {
   }
   if (naddrs == 0) {
     addrs[naddrs++] = "/ip4/0.0.0.0/tcp/0";
+  }
+  if (cli_connlimits_check(&cli_cmd_listen, &o.limits) != 0) {
+    return 2;
   }
   static const lp2p_host_callbacks cb = {
       .connected = on_connected,
@@ -229,7 +238,8 @@ const cli_command cli_cmd_listen = {
     "listen",
     "run a host that answers identify and ping",
     "usage: lp2p listen [--listen MULTIADDR]... [--key FILE]\n"
-    "                   [--muxer yamux|mplex|any] [--echo]\n\n"
+    "                   [--muxer yamux|mplex|any] [--echo]\n"
+    "                   [connection limits]\n\n"
     "Listens on each MULTIADDR (default /ip4/0.0.0.0/tcp/0) and answers\n"
     "identify and ping until SIGINT or SIGTERM. Its first stdout line is\n"
     "{\"event\":\"listening\",\"peer_id\":...,\"addrs\":[...]}; then one JSON\n"
@@ -237,6 +247,7 @@ const cli_command cli_cmd_listen = {
     "and handshake_failed. --echo also serves /echo/1.0.0, which writes\n"
     "back every byte and reports echo_done and stream_reset events: a\n"
     "test protocol for connectivity and throughput.\n"
-    "Without --key it uses a fresh Ed25519 identity.\n",
+    "Without --key it uses a fresh Ed25519 identity.\n"
+    CLI_CONNLIMITS_USAGE,
     run,
 };

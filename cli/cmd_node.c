@@ -25,6 +25,7 @@ typedef struct node_opts {
   uint32_t key_seed;
   int flood_publish;         /* -1: the router's default */
   lp2p_tstamp mesh_interval; /* 0: from the parameters */
+  cli_connlimits limits;
 } node_opts;
 
 typedef struct node_run {
@@ -415,6 +416,13 @@ static void on_signal(uv_signal_t *s, int signum) {
 static int parse(int argc, char **argv, node_opts *o) {
   o->flood_publish = -1;
   for (int i = 0; i < argc; i++) {
+    int limit = cli_connlimit_option(&cli_cmd_node, argc, argv, &i, &o->limits);
+    if (limit != 0) {
+      if (limit > 1) {
+        return limit;
+      }
+      continue;
+    }
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     bool takes = strcmp(a, "--hex") != 0 && strcmp(a, "--events") != 0;
     char *end = NULL;
@@ -462,7 +470,7 @@ static int parse(int argc, char **argv, node_opts *o) {
   if (o->nlisten == 0) {
     o->listen[o->nlisten++] = "/ip4/0.0.0.0/tcp/0";
   }
-  return 0;
+  return cli_connlimits_check(&cli_cmd_node, &o->limits);
 }
 
 static int make_node(node_run *r) {
@@ -479,6 +487,7 @@ static int make_node(node_run *r) {
   lp2p_node_settings s;
   lp2p_node_settings_default(&s);
   s.host.key = &r->key;
+  cli_connlimits_set(&r->o.limits, &s.host);
   s.router.sign_policy = r->o.sign;
   /* without from and seqno the default id would collide: hash the data */
   s.router.msg_id =
@@ -593,7 +602,8 @@ const cli_command cli_cmd_node = {
     "                 [--key FILE | --key-seed N] [--sign strict|none]\n"
     "                 [--msg-id default|sha256] [--params FILE]\n"
     "                 [--flood-publish on|off] [--mesh-interval-ms N]\n"
-    "                 [--metrics HOST:PORT] [--hex] [--events]\n\n"
+    "                 [--metrics HOST:PORT] [--hex] [--events]\n"
+    "                 [connection limits]\n\n"
     "Runs a GossipSub node (meshsub 1.2, 1.1, 1.0 and floodsub) listening\n"
     "on each --listen address (default /ip4/0.0.0.0/tcp/0), dialing each\n"
     "--peer and joining each --topic. Its first stdout line is\n"
@@ -616,6 +626,7 @@ const cli_command cli_cmd_node = {
     "SIGINT and SIGTERM print it a last time, leave every topic (PRUNE\n"
     "with backoff and PX), flush and exit 0. Without --key it uses a fresh\n"
     "Ed25519 identity; --key-seed N the key whose seed is N as a\n"
-    "little-endian uint32 (the interop harnesses' convention).\n",
+    "little-endian uint32 (the interop harnesses' convention).\n"
+    CLI_CONNLIMITS_USAGE,
     run,
 };

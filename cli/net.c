@@ -53,6 +53,9 @@ static void on_signal(uv_signal_t *s, int signum) {
 int cli_net_start(cli_net *n, const cli_net_opts *o,
                   const lp2p_host_callbacks *cb, void *user) {
   memset(n, 0, sizeof(*n));
+  lp2p_host_settings s;
+  lp2p_host_settings_default(&s);
+  cli_connlimits_set(&o->limits, &s); /* checked by the command */
   if (o->key_path) {
     if (cli_load_key(o->key_path, &n->key) != 0) {
       return 1;
@@ -64,8 +67,6 @@ int cli_net_start(cli_net *n, const cli_net_opts *o,
   if (uv_loop_init(&n->loop) != 0) {
     return cli_fail("cannot start the event loop");
   }
-  lp2p_host_settings s;
-  lp2p_host_settings_default(&s);
   s.key = &n->key;
   s.muxers = o->muxers;
   int rv = lp2p_host_new(&n->host, &n->loop, &s, cb, NULL, user);

@@ -62,9 +62,38 @@ typedef struct lp2p_host_settings {
   /* Sent in identify; copied. NULL: "lp2p/<version>". */
   const char *agent_version;
   lp2p_muxers muxers;
-  /* Connections open at once, handshaking ones included, both directions;
-   * an inbound connection past it is closed at once. */
+  /* ---- the connection manager (go-libp2p: the resource manager's
+   * connection limits and the connection gater refuse at accept; the
+   * BasicConnMgr trims between low and high water). ---- */
+  /* Connections open at once, handshaking ones included, both directions.
+   * An inbound one is refused when fewer than `reserved_outbound` slots
+   * are left, so that a node full of inbound peers can still dial out;
+   * lp2p_host_dial refuses past the whole limit. */
   uint32_t max_connections;
+  uint32_t reserved_outbound;
+  /* Inbound connections open at once, handshaking ones included. */
+  uint32_t max_inbound;
+  /* Inbound connections not yet upgraded (TCP accepted, Noise or the
+   * muxer still being negotiated), so that sockets that never finish
+   * cannot take the established ones' slots. Past it, the oldest one
+   * makes room for a new one once it has taken 2 s (an honest upgrade
+   * takes milliseconds; go refuses the new one); otherwise the new one
+   * is refused. */
+  uint32_t max_handshakes;
+  /* Inbound connections, handshaking ones included, from one IPv4
+   * address or one IPv6 /64. Loopback addresses (127/8, ::1) are not
+   * limited unless `limit_loopback`, as go's defaults. */
+  uint32_t max_conns_per_ip;
+  bool limit_loopback;
+  /* Trimming: when more than `conns_high_water` connections are upgraded,
+   * the least valuable ones (lp2p_host_callbacks.peer_value, then those
+   * without streams, then the newest) are closed with
+   * LP2P_DISCONNECT_TRIMMED until `conns_low_water` are left. Protected
+   * peers and connections younger than `conns_grace` are never trimmed.
+   * conns_high_water 0: never trim. */
+  uint32_t conns_low_water;
+  uint32_t conns_high_water;
+  lp2p_tstamp conns_grace;
   /* Outbound connections not yet upgraded; lp2p_host_dial refuses more. */
   uint32_t max_pending_dials;
   /* Streams per connection and direction; the peer's extra streams are
@@ -75,7 +104,8 @@ typedef struct lp2p_host_settings {
   lp2p_tstamp dial_timeout;
   lp2p_tstamp handshake_timeout;
   lp2p_tstamp negotiate_timeout;
-  /* A connection without streams for this long is closed; 0 = never. */
+  /* A connection without streams for this long is closed, whether or not
+   * it answers keepalive pings; 0 = never. */
   lp2p_tstamp idle_timeout;
   /* Encrypted bytes a connection queues for its socket; past it the
    * muxer's frames wait (and stream writes accept less) until the socket
@@ -86,9 +116,24 @@ typedef struct lp2p_host_settings {
   bool identify;
 } lp2p_host_settings;
 
-/* No key, every muxer, 1024 connections, 64 pending dials, 1024 streams,
- * timeouts 10 s (dial), 15 s (handshake), 10 s (negotiate), idle 0,
- * 1 MiB write buffer, identify on. */
+/* No key, every muxer, 64 pending dials, 1024 streams, timeouts 10 s
+ * (dial), 15 s (handshake), 10 s (negotiate), 1 MiB write buffer, identify
+ * on, and the connection manager's limits:
+ *
+ *   setting              lp2p    go-libp2p
+ *   max_connections      1024    rcmgr system ConnsInbound+Outbound,
+ *                                scaled with memory (e.g. 128+ per GiB)
+ *   reserved_outbound    32      none (outbound has its own limit)
+ *   max_inbound          512     rcmgr system ConnsInbound (scaled)
+ *   max_handshakes       64      rcmgr transient scope: 64 conns, 32
+ *                                inbound
+ *   max_conns_per_ip     8       8 per IPv4 /32 (ConnLimitPerSubnet), 8
+ *                                per IPv6 /56; loopback unlimited
+ *   conns_low_water      160     BasicConnMgr 160 (go-libp2p defaults.go)
+ *   conns_high_water     192     192
+ *   conns_grace          60 s    1 min
+ *   idle_timeout         120 s   none (trimming only)
+ */
 LP2P_API void lp2p_host_settings_default(lp2p_host_settings *s);
 
 /* Why a connection ended (with a human-readable message beside it). */
@@ -100,8 +145,9 @@ typedef enum lp2p_disconnect_reason {
   LP2P_DISCONNECT_TIMEOUT = 4,   /* a handshake or keepalive timed out */
   LP2P_DISCONNECT_IDLE = 5,      /* no streams for idle_timeout */
   LP2P_DISCONNECT_DUPLICATE = 6, /* the peer has 4 connections already */
-  LP2P_DISCONNECT_LIMIT = 7,     /* max_connections reached */
+  LP2P_DISCONNECT_LIMIT = 7,     /* a connection limit: refused at accept */
   LP2P_DISCONNECT_NOMEM = 8,     /* an allocation failed */
+  LP2P_DISCONNECT_TRIMMED = 9,   /* closed above conns_high_water */
 } lp2p_disconnect_reason;
 
 /* A name for the reason: "local", "remote", "io", ... */
@@ -124,7 +170,13 @@ typedef struct lp2p_host_callbacks {
    * outbound one also completes its dial with the error). For logs. */
   void (*handshake_failed)(lp2p_host *h, bool outbound, int err,
                            const char *msg, void *user);
+  /* How much the application values `peer`, for trimming: the lowest go
+   * first; LP2P_PEER_PROTECTED: never trimmed (go's ConnManager.Protect).
+   * NULL: every peer is worth 0. Must not call host functions. */
+  int32_t (*peer_value)(lp2p_host *h, const lp2p_peer_id *peer, void *user);
 } lp2p_host_callbacks;
+
+#define LP2P_PEER_PROTECTED INT32_MAX
 
 /* Creates a host on `loop`. SIGPIPE is ignored from then on when it had
  * its default disposition (a write to a socket the peer closed must fail,
@@ -191,6 +243,27 @@ LP2P_API lp2p_conn *lp2p_host_conn(const lp2p_host *h,
                                    const lp2p_peer_id *peer);
 /* Upgraded connections open now. */
 LP2P_API size_t lp2p_host_num_conns(const lp2p_host *h);
+
+/* The connection manager's counters. */
+typedef struct lp2p_host_stats {
+  /* open now */
+  uint64_t conns;          /* every connection, handshaking ones included */
+  uint64_t conns_inbound;  /* of them, inbound */
+  uint64_t handshakes;     /* inbound ones not yet upgraded */
+  uint64_t conns_upgraded; /* lp2p_host_num_conns */
+  /* inbound connections refused at accept, by the limit they hit */
+  uint64_t refused_total;      /* max_connections - reserved_outbound */
+  uint64_t refused_inbound;    /* max_inbound */
+  uint64_t refused_handshakes; /* max_handshakes */
+  uint64_t refused_per_ip;     /* max_conns_per_ip */
+  uint64_t dials_refused;      /* lp2p_host_dial: a limit reached */
+  uint64_t trimmed;            /* closed above conns_high_water */
+  uint64_t closed_idle;        /* closed after idle_timeout */
+  uint64_t handshake_timeouts; /* inbound handshakes that timed out */
+  uint64_t handshakes_evicted; /* stalled ones closed for a new one */
+} lp2p_host_stats;
+
+LP2P_API void lp2p_host_get_stats(const lp2p_host *h, lp2p_host_stats *st);
 
 /* ---- connections -------------------------------------------------------- */
 

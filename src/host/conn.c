@@ -72,6 +72,7 @@ lp2p_conn *conn_new(lp2p_host *h, bool outbound) {
   }
   h->conns = c;
   h->nconns++;
+  h->ninbound += !outbound;
   return c;
 }
 
@@ -134,6 +135,7 @@ void conn_fail(lp2p_conn *c, lp2p_disconnect_reason r, int err, const char *fmt,
 /* Tells the application, once: streams end, then the connection. */
 static void notify_end(lp2p_conn *c) {
   lp2p_host *h = c->host;
+  connmgr_handshake_over(c);
   if (c->counted_pending) {
     c->counted_pending = false;
     h->npending_dials--;
@@ -200,9 +202,13 @@ static void conn_finish(lp2p_conn *c) {
   c->depth--;
   bool graceful = c->reason == LP2P_DISCONNECT_LOCAL ||
                   c->reason == LP2P_DISCONNECT_IDLE ||
+                  c->reason == LP2P_DISCONNECT_TRIMMED ||
                   c->reason == LP2P_DISCONNECT_DUPLICATE;
+  /* a connection refused at accept has nothing to flush: its slot is
+   * freed now, not after the linger time */
+  bool refused = c->reason == LP2P_DISCONNECT_LIMIT && !c->announced;
   if (c->reason == LP2P_DISCONNECT_IO || c->reason == LP2P_DISCONNECT_REMOTE ||
-      c->failed_stage == CONN_TCP_CONNECT) {
+      c->failed_stage == CONN_TCP_CONNECT || refused) {
     close_handles(c);
     return;
   }
@@ -435,6 +441,7 @@ static void expire_ready(lp2p_conn *c, lp2p_tstamp now) {
   lp2p_tstamp idle = c->host->settings.idle_timeout;
   if (idle != 0 && c->idle_since != LP2P_TSTAMP_NEVER &&
       now >= c->idle_since + idle) {
+    c->host->stats.closed_idle++;
     conn_fail(c, LP2P_DISCONNECT_IDLE, 0, "idle for %llu s",
               (unsigned long long)(idle / LP2P_SECONDS));
   }
@@ -453,6 +460,7 @@ static void on_timer(uv_timer_t *timer) {
   }
   conn_enter(c);
   if (c->state != CONN_READY && now >= c->deadline) {
+    c->host->stats.handshake_timeouts += !c->outbound;
     conn_fail(c, LP2P_DISCONNECT_TIMEOUT, LP2P_ERR_TIMEOUT, "%s timed out",
               stage_name(c->state));
   } else if (c->state == CONN_READY) {

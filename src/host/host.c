@@ -19,20 +19,28 @@ void lp2p_host_settings_default(lp2p_host_settings *s) {
   memset(s, 0, sizeof(*s));
   s->muxers = LP2P_MUXERS_ALL;
   s->max_connections = 1024;
+  s->reserved_outbound = 32;
+  s->max_inbound = 512;
+  s->max_handshakes = 64;
+  s->max_conns_per_ip = 8;
+  s->limit_loopback = false;
+  s->conns_low_water = 160;
+  s->conns_high_water = 192;
+  s->conns_grace = 60 * LP2P_SECONDS;
   s->max_pending_dials = 64;
   s->max_streams = 1024;
   s->dial_timeout = 10 * LP2P_SECONDS;
   s->handshake_timeout = 15 * LP2P_SECONDS;
   s->negotiate_timeout = 10 * LP2P_SECONDS;
-  s->idle_timeout = 0;
+  s->idle_timeout = 120 * LP2P_SECONDS;
   s->max_write_buffer = 1u << 20;
   s->identify = true;
 }
 
 const char *lp2p_disconnect_reason_name(lp2p_disconnect_reason r) {
-  static const char *const names[] = {"local",     "remote",  "io",
-                                      "protocol",  "timeout", "idle",
-                                      "duplicate", "limit",   "nomem"};
+  static const char *const names[] = {
+      "local", "remote",    "io",    "protocol", "timeout",
+      "idle",  "duplicate", "limit", "nomem",    "trimmed"};
   return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "unknown";
 }
 
@@ -46,6 +54,9 @@ static int check_settings(const lp2p_host_settings *s) {
       s->max_streams == 0 || s->dial_timeout == 0 ||
       s->handshake_timeout == 0 || s->negotiate_timeout == 0 ||
       s->max_write_buffer == 0 || (unsigned)s->muxers > LP2P_MUXERS_MPLEX ||
+      s->reserved_outbound >= s->max_connections || s->max_inbound == 0 ||
+      s->max_handshakes == 0 || s->max_conns_per_ip == 0 ||
+      s->conns_low_water > s->conns_high_water ||
       (s->agent_version && strlen(s->agent_version) > HOST_AGENT_MAX)) {
     return LP2P_ERR_INVALID_ARG;
   }
@@ -118,6 +129,7 @@ int lp2p_host_new(lp2p_host **out, uv_loop_t *loop, const lp2p_host_settings *s,
   }
   uv_idle_init(loop, &h->idle);
   h->idle.data = h;
+  connmgr_init(h);
   ignore_sigpipe();
   *out = h;
   return 0;
@@ -178,6 +190,7 @@ int lp2p_host_close(lp2p_host *h, void (*done)(void *user), void *user) {
   for (lp2p_conn *c = h->conns; c; c = c->next) {
     conn_fail(c, LP2P_DISCONNECT_LOCAL, LP2P_ERR_STATE, "the host is closing");
   }
+  connmgr_close(h);
   host_maybe_done(h);
   return 0;
 }
@@ -297,6 +310,7 @@ void host_conn_ready(lp2p_conn *c) {
   if (!register_conn(c)) {
     return;
   }
+  connmgr_conn_ready(c);
   c->announced = true;
   complete_dial(c, c);
   if (h->cb.connected && c->state == CONN_READY) {
@@ -318,6 +332,7 @@ void host_conn_unlink(lp2p_conn *c) {
     c->next->prev = c->prev;
   }
   h->nconns--;
+  connmgr_conn_gone(c);
   if (c->in_dirty) {
     for (lp2p_conn **p = &h->dirty; *p; p = &(*p)->dirty_next) {
       if (*p == c) {
@@ -431,13 +446,9 @@ static void on_connection(uv_stream_t *server, int status) {
     conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO, "accept failed");
     return;
   }
-  if (h->nconns > h->settings.max_connections) {
-    conn_fail(c, LP2P_DISCONNECT_LIMIT, LP2P_ERR_TOO_LARGE,
-              "inbound connection refused: %u connections open",
-              h->settings.max_connections);
-    return;
+  if (connmgr_admit(c)) {
+    conn_start(c);
   }
-  conn_start(c);
 }
 
 static int bind_listener(host_listener *l, const struct sockaddr *sa,
@@ -645,8 +656,7 @@ int lp2p_host_dial(lp2p_host *h, const uint8_t *ma, size_t len, lp2p_dial_cb cb,
   if (has_peer && lp2p_host_conn(h, &peer)) {
     return reuse(h, &peer, cb, user);
   }
-  if (h->npending_dials >= h->settings.max_pending_dials ||
-      h->nconns >= h->settings.max_connections) {
+  if (!connmgr_may_dial(h)) {
     return lp2p_errdetail_set(err, LP2P_ERR_TOO_LARGE, "too many %s",
                               h->nconns >= h->settings.max_connections
                                   ? "connections"

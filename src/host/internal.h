@@ -29,6 +29,9 @@
  * any, so none is closed for being a duplicate; a new one past this bound
  * is. */
 #define HOST_MAX_CONNS_PER_PEER 4
+/* An inbound upgrade this old is closed when max_handshakes are in
+ * progress and another connection arrives. */
+#define HOST_HANDSHAKE_EVICT_AGE (2 * LP2P_SECONDS)
 
 typedef struct host_handler {
   char *protocol;
@@ -72,6 +75,11 @@ struct lp2p_host {
   size_t npending_dials;
   lp2p_map peers; /* peer id bytes -> the upgraded connection */
   size_t nready;
+  /* The connection manager (connmgr.c). */
+  size_t ninbound;    /* inbound connections in host->conns */
+  size_t nhandshakes; /* of them, not yet upgraded */
+  lp2p_host_stats stats;
+  uv_timer_t trim_timer; /* the next trim, when the grace of some ends */
 
   host_handler *handlers;
   size_t nhandlers;
@@ -138,6 +146,12 @@ struct lp2p_conn {
   bool counted_pending; /* counts in host->npending_dials */
   bool announced;       /* `connected` was called */
   bool registered;      /* one of its peer's connections in host->peers */
+  bool counted_handshake; /* counts in host->nhandshakes */
+  /* An inbound connection's source for the per-IP limit: the family,
+   * then the IPv4 address or the IPv6 /64; len 0 when not limited. */
+  uint8_t ip_key[9];
+  uint8_t ip_key_len;
+  lp2p_tstamp ready_at; /* upgraded; the trimming grace runs from here */
   /* The peer's next connection: host->peers holds the oldest, the others
    * follow it in the order they were upgraded. */
   lp2p_conn *same_peer_next;
@@ -223,6 +237,23 @@ void host_maybe_done(lp2p_host *h);
 const host_handler *host_find_handler(const lp2p_host *h, const char *protocol);
 /* Pumps the connection from the idle handle on the next loop iteration. */
 void host_mark_dirty(lp2p_conn *c);
+
+/* ---- connmgr.c ---- */
+void connmgr_init(lp2p_host *h);
+/* Closes the trim timer (counted in h->open_handles). */
+void connmgr_close(lp2p_host *h);
+/* An accepted inbound connection: records its source and checks the
+ * limits. Returns false when refused (the connection is failed). */
+bool connmgr_admit(lp2p_conn *c);
+/* Whether lp2p_host_dial may open another connection. */
+bool connmgr_may_dial(lp2p_host *h);
+/* A connection was upgraded: it leaves the handshakes, and a trim is
+ * scheduled above high water. */
+void connmgr_conn_ready(lp2p_conn *c);
+/* A connection leaves the host's list. */
+void connmgr_conn_gone(lp2p_conn *c);
+/* A connection ended before it was upgraded. */
+void connmgr_handshake_over(lp2p_conn *c);
 
 /* ---- conn.c ---- */
 /* Creates a connection whose uv_tcp_t is initialised by the caller next.

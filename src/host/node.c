@@ -208,6 +208,65 @@ static void on_disconnected(lp2p_host *h, lp2p_conn *c,
   node_peer_disconnected(user, c);
 }
 
+/* ---- the connection manager's value of a peer ---------------------------- */
+
+#define NODE_MESH_QUERY 64
+
+static bool in_topic_mesh(const lp2p_node *n, size_t t,
+                          const lp2p_peer_id *peer) {
+  lp2p_peer_id few[NODE_MESH_QUERY], *ids = few;
+  const uint8_t *topic = (const uint8_t *)n->topics[t];
+  size_t len = n->topic_lens[t];
+  size_t count =
+      lp2p_router_mesh_peers(n->router, topic, len, few, NODE_MESH_QUERY);
+  if (count > NODE_MESH_QUERY) { /* a mesh past Dhi: look at all of it */
+    ids = lp2p_reallocarray(n->mem, NULL, count, sizeof(*ids));
+    if (!ids) {
+      return true; /* unsure: keep the peer */
+    }
+    count = lp2p_router_mesh_peers(n->router, topic, len, ids, count);
+  }
+  bool found = false;
+  for (size_t i = 0; i < count && !found; i++) {
+    found = lp2p_peer_id_equal(&ids[i], peer);
+  }
+  if (ids != few) {
+    lp2p_free(n->mem, ids);
+  }
+  return found;
+}
+
+static bool is_direct(const lp2p_node *n, const lp2p_peer_id *peer) {
+  for (size_t i = 0; i < n->ndirect; i++) {
+    if (lp2p_peer_id_equal(&n->direct[i].id, peer)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Mesh and direct peers are never trimmed (as go: pubsub's tag tracer
+ * protects them in the ConnManager); the others are worth their score,
+ * in sixteenths so that fractions still order them. */
+static int32_t on_peer_value(lp2p_host *h, const lp2p_peer_id *peer,
+                             void *user) {
+  (void)h;
+  const lp2p_node *n = user;
+  if (is_direct(n, peer)) {
+    return LP2P_PEER_PROTECTED;
+  }
+  for (size_t t = 0; t < n->ntopics; t++) {
+    if (in_topic_mesh(n, t, peer)) {
+      return LP2P_PEER_PROTECTED;
+    }
+  }
+  double v = lp2p_router_peer_score(n->router, peer) * 16.0;
+  if (!(v > -1e9)) {
+    return -1000000000; /* also NaN */
+  }
+  return v < 1e9 ? (int32_t)v : 1000000000;
+}
+
 /* ---- life cycle --------------------------------------------------------- */
 
 static int serve_pubsub(lp2p_node *n) {
@@ -251,6 +310,7 @@ int lp2p_node_new(lp2p_node **out, uv_loop_t *loop, const lp2p_node_settings *s,
       .connected = on_connected,
       .identified = on_identified,
       .disconnected = on_disconnected,
+      .peer_value = on_peer_value,
   };
   *out = NULL;
   if (!s->host.key) {

@@ -113,6 +113,60 @@ static void connections(out *o, lp2p_node *n) {
   metric(o, "libp2p_host_streams", "gauge", "open streams", streams);
 }
 
+/* The host's connection manager: what is open, what was refused and
+ * why, and the limits it runs with. */
+static void connmgr(out *o, const lp2p_node *n) {
+  lp2p_host_stats st;
+  lp2p_host_get_stats(n->host, &st);
+  const lp2p_host_settings *hs = &n->settings.host;
+  put(o,
+      "# HELP libp2p_connmgr_connections connections open, by kind\n"
+      "# TYPE libp2p_connmgr_connections gauge\n"
+      "libp2p_connmgr_connections{kind=\"all\"} %llu\n"
+      "libp2p_connmgr_connections{kind=\"inbound\"} %llu\n"
+      "libp2p_connmgr_connections{kind=\"handshaking\"} %llu\n"
+      "libp2p_connmgr_connections{kind=\"upgraded\"} %llu\n",
+      (unsigned long long)st.conns, (unsigned long long)st.conns_inbound,
+      (unsigned long long)st.handshakes, (unsigned long long)st.conns_upgraded);
+  put(o,
+      "# HELP libp2p_connmgr_refused_total connections refused, by the "
+      "limit\n# TYPE libp2p_connmgr_refused_total counter\n"
+      "libp2p_connmgr_refused_total{limit=\"total\"} %llu\n"
+      "libp2p_connmgr_refused_total{limit=\"inbound\"} %llu\n"
+      "libp2p_connmgr_refused_total{limit=\"handshakes\"} %llu\n"
+      "libp2p_connmgr_refused_total{limit=\"per_ip\"} %llu\n"
+      "libp2p_connmgr_refused_total{limit=\"dial\"} %llu\n",
+      (unsigned long long)st.refused_total,
+      (unsigned long long)st.refused_inbound,
+      (unsigned long long)st.refused_handshakes,
+      (unsigned long long)st.refused_per_ip,
+      (unsigned long long)st.dials_refused);
+  metric(o, "libp2p_connmgr_trimmed_total", "counter",
+         "connections closed above high water", st.trimmed);
+  metric(o, "libp2p_connmgr_idle_closed_total", "counter",
+         "connections closed for having no stream", st.closed_idle);
+  metric(o, "libp2p_connmgr_handshake_timeouts_total", "counter",
+         "inbound upgrades that timed out", st.handshake_timeouts);
+  metric(o, "libp2p_connmgr_handshakes_evicted_total", "counter",
+         "stalled inbound upgrades closed to make room", st.handshakes_evicted);
+  const struct {
+    const char *name;
+    uint32_t value;
+  } limits[] = {{"max_conns", hs->max_connections},
+                {"reserved_outbound", hs->reserved_outbound},
+                {"max_inbound", hs->max_inbound},
+                {"max_handshakes", hs->max_handshakes},
+                {"max_conns_per_ip", hs->max_conns_per_ip},
+                {"low_water", hs->conns_low_water},
+                {"high_water", hs->conns_high_water}};
+  put(o, "# HELP libp2p_connmgr_limit the connection manager's settings\n"
+         "# TYPE libp2p_connmgr_limit gauge\n");
+  for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+    put(o, "libp2p_connmgr_limit{limit=\"%s\"} %u\n", limits[i].name,
+        limits[i].value);
+  }
+}
+
 static void control(out *o, const char *what, uint64_t sent, uint64_t recv) {
   put(o,
       "# TYPE libp2p_pubsub_broadcast_%s_total counter\n"
@@ -206,5 +260,6 @@ int lp2p_node_metrics(lp2p_node *n, lp2p_buf *buf) {
   topics(&o, n);
   scores(&o, n);
   connections(&o, n);
+  connmgr(&o, n);
   return o.err;
 }

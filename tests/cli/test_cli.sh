@@ -221,5 +221,67 @@ check "node: Prometheus metrics served" \
 kill -TERM $pid
 wait $pid
 
+# connection limits: strict values, combinations that cannot work, and
+# the limits applied (node: on the metrics endpoint; listen: one inbound
+# socket per IP, loopback included, so a second one is closed at once)
+for bad in "--max-conns abc" "--max-conns 0" "--max-inbound -1" \
+  "--max-handshakes 4294967296" "--conn-grace nan" "--idle-timeout 1e9" \
+  "--max-conns-per-ip 0x10" "--conns-low 10 --conns-high 5" \
+  "--max-conns 8 --reserved-outbound 8"; do
+  # shellcheck disable=SC2086
+  run "$lp2p" node $bad
+  check "node $bad: usage error" [ $status -eq 2 ]
+  check "node $bad: names the option" \
+    sh -c "head -n 1 '$tmp/err' | grep -q -- '--'"
+  # shellcheck disable=SC2086
+  run "$lp2p" listen $bad
+  check "listen $bad: usage error" [ $status -eq 2 ]
+done
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic m --metrics "127.0.0.1:$port" \
+  --max-inbound 77 --conns-low 40 --conns-high 50 --conn-grace 2.5 \
+  </dev/null >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+sleep 1.5
+python3 - "$port" >"$tmp/metrics" <<'PY'
+import sys, urllib.request
+print(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=5).read().decode())
+PY
+check "node: connection limits applied" \
+  sh -c "grep -q '^libp2p_connmgr_limit{limit=\"max_inbound\"} 77$' '$tmp/metrics' && grep -q '^libp2p_connmgr_limit{limit=\"high_water\"} 50$' '$tmp/metrics' && grep -q '^libp2p_connmgr_refused_total{limit=\"per_ip\"} 0$' '$tmp/metrics'"
+kill -TERM $pid
+wait $pid
+"$lp2p" listen --listen /ip4/127.0.0.1/tcp/0 --max-conns-per-ip 1 \
+  --limit-loopback >"$tmp/listen.out" 2>"$tmp/listen.err" &
+pid=$!
+i=0
+while [ ! -s "$tmp/listen.out" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+lport=$(sed -n 's|.*/ip4/127.0.0.1/tcp/\([0-9]*\).*|\1|p' "$tmp/listen.out" | head -n 1)
+python3 - "$lport" >"$tmp/perip" <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+a = socket.create_connection(("127.0.0.1", port), timeout=5)
+b = socket.create_connection(("127.0.0.1", port), timeout=5)
+def closed(s, wait):
+    s.settimeout(wait)
+    try:
+        while True:
+            d = s.recv(4096)
+            if not d:
+                return True
+    except socket.timeout:
+        return False
+    except ConnectionResetError:
+        return True
+print("second", "closed" if closed(b, 2) else "open")
+print("first", "closed" if closed(a, 0.3) else "open")
+PY
+check "listen --max-conns-per-ip 1 --limit-loopback: second socket closed" \
+  grep -q "second closed" "$tmp/perip"
+check "listen --max-conns-per-ip 1 --limit-loopback: first one kept" \
+  grep -q "first open" "$tmp/perip"
+kill -TERM $pid
+wait $pid
+
 [ $fails -eq 0 ] && echo "all checks passed"
 exit $fails

@@ -787,9 +787,9 @@ static void test_handshake_stall(void **state) {
 static void test_max_connections(void **state) {
   (void)state;
   pair p;
-  p.a.settings.max_connections = 1;
   th_node_init(&p.a, 1, LP2P_KEY_ED25519);
   p.a.settings.max_connections = 1;
+  p.a.settings.reserved_outbound = 0;
   th_node_init(&p.b, 2, LP2P_KEY_ED25519);
   th_node_start(&p.a);
   th_node_start(&p.b);

@@ -92,6 +92,8 @@ static void on_peer(lp2p_node *nd, const lp2p_peer_id *peer, bool up,
 /* Settings of the hostile-peer test: a 64 KiB message limit, scoring. */
 static size_t g_max_message;
 static bool g_scoring;
+/* Connection manager settings of node 0 in the trimming test. */
+static bool g_trim_node0;
 
 static void node_start(net *w, int i, lp2p_sign_policy sign) {
   tnode *t = &w->n[i];
@@ -119,6 +121,11 @@ static void node_start(net *w, int i, lp2p_sign_policy sign) {
   }
   if (g_scoring) {
     th_score_settings(&s.router);
+  }
+  if (g_trim_node0 && i == 0) {
+    s.host.conns_low_water = 0; /* every peer not protected goes */
+    s.host.conns_high_water = 1;
+    s.host.conns_grace = 800 * LP2P_MILLISECONDS;
   }
   t->index = i;
   t->net = w;
@@ -541,6 +548,80 @@ static bool rogue_counted(void *arg) {
          st.msgs_too_large >= 1;
 }
 
+static bool node0_has_mesh(void *arg) {
+  net *w = arg;
+  lp2p_topic_stats ts;
+  return lp2p_router_topic_stats(lp2p_node_router(w->n[0].node),
+                                 (const uint8_t *)TOPIC, strlen(TOPIC),
+                                 &ts) == 0 &&
+         ts.mesh == 1;
+}
+
+static bool node0_trimmed(void *arg) {
+  net *w = arg;
+  lp2p_host_stats st;
+  lp2p_host_get_stats(lp2p_node_host(w->n[0].node), &st);
+  return st.trimmed > 0;
+}
+
+static void node_add_direct(net *w, int from, int to) {
+  lp2p_buf all;
+  lp2p_buf_init(&all, NULL);
+  assert_true(
+      lp2p_host_listen_addrs(lp2p_node_host(w->n[to].node), true, &all) >= 1);
+  uint64_t len;
+  int hdr = lp2p_uvarint_decode(all.data, all.len, &len);
+  lp2p_errdetail err;
+  assert_int_equal(lp2p_node_add_direct(w->n[from].node, all.data + hdr,
+                                        (size_t)len, &err),
+                   0);
+  lp2p_buf_free(&all);
+}
+
+static bool node0_has_three_conns(void *arg) {
+  net *w = arg;
+  return lp2p_host_num_conns(lp2p_node_host(w->n[0].node)) == 3;
+}
+
+/* Above high water the host trims, but never a peer in one of our meshes
+ * nor a direct peer: the node protects them (nodes 2 and 3 joined no
+ * topic of ours; 3 is direct). */
+static void test_trim_keeps_mesh_and_direct_peers(void **state) {
+  (void)state;
+  net *w = calloc(1, sizeof(*w));
+  w->count = 4;
+  g_trim_node0 = true;
+  for (int i = 0; i < 4; i++) {
+    node_start(w, i, LP2P_STRICT_SIGN);
+  }
+  g_trim_node0 = false;
+  for (int i = 2; i < 4; i++) {
+    assert_int_equal(lp2p_node_unsubscribe(w->n[i].node,
+                                           (const uint8_t *)TOPIC,
+                                           strlen(TOPIC)),
+                     0);
+  }
+  node_connect(w, 1, 0);
+  node_connect(w, 2, 0);
+  node_add_direct(w, 0, 3);
+  th_run_until(node0_has_three_conns, w, 5000);
+  th_run_until(node0_has_mesh, w, 5000);
+  th_run_until(node0_trimmed, w, 5000);
+  th_run_for(200);
+  lp2p_host *h = lp2p_node_host(w->n[0].node);
+  lp2p_host_stats st;
+  lp2p_host_get_stats(h, &st);
+  assert_int_equal(st.trimmed, 1);
+  assert_non_null(lp2p_host_conn(
+      h, lp2p_host_peer_id(lp2p_node_host(w->n[1].node)))); /* mesh */
+  assert_null(lp2p_host_conn(
+      h, lp2p_host_peer_id(lp2p_node_host(w->n[2].node)))); /* neither */
+  assert_non_null(lp2p_host_conn(
+      h, lp2p_host_peer_id(lp2p_node_host(w->n[3].node)))); /* direct */
+  net_close(w);
+  free(w);
+}
+
 static void test_hostile_peer(void **state) {
   (void)state;
   net *w = calloc(1, sizeof(*w));
@@ -669,6 +750,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_oversized_rpc, setup, teardown),
       cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
       cmocka_unit_test_setup_teardown(test_hostile_peer, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_trim_keeps_mesh_and_direct_peers,
+                                      setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

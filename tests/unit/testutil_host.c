@@ -94,6 +94,13 @@ static void on_handshake_failed(lp2p_host *h, bool outbound, int err,
   snprintf(n->last_msg, sizeof(n->last_msg), "%s", msg);
 }
 
+static int32_t on_peer_value(lp2p_host *h, const lp2p_peer_id *peer,
+                             void *user) {
+  (void)h;
+  th_node *n = user;
+  return n->peer_value ? n->peer_value(peer, n->peer_value_arg) : 0;
+}
+
 void th_node_init(th_node *n, uint8_t seed, lp2p_key_type type) {
   memset(n, 0, sizeof(*n));
   uint8_t s[32];
@@ -109,6 +116,7 @@ void th_node_start(th_node *n) {
       .identified = on_identified,
       .disconnected = on_disconnected,
       .handshake_failed = on_handshake_failed,
+      .peer_value = on_peer_value,
   };
   assert_int_equal(lp2p_host_new(&n->host, th_loop, &n->settings, &cb, NULL, n),
                    0);

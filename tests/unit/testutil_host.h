@@ -20,6 +20,9 @@ typedef struct th_node {
   char last_msg[160];
   lp2p_conn *last_conn;
   bool closed;
+  /* The host's peer_value callback, when set before th_node_start. */
+  int32_t (*peer_value)(const lp2p_peer_id *peer, void *arg);
+  void *peer_value_arg;
 } th_node;
 
 extern uv_loop_t *th_loop;
