@@ -56,7 +56,7 @@ static int check_settings(const lp2p_host_settings *s) {
       s->max_write_buffer == 0 || (unsigned)s->muxers > LP2P_MUXERS_MPLEX ||
       s->reserved_outbound >= s->max_connections || s->max_inbound == 0 ||
       s->max_handshakes == 0 || s->max_conns_per_ip == 0 ||
-      s->conns_low_water > s->conns_high_water ||
+      (s->conns_high_water && s->conns_low_water > s->conns_high_water) ||
       (s->agent_version && strlen(s->agent_version) > HOST_AGENT_MAX)) {
     return LP2P_ERR_INVALID_ARG;
   }

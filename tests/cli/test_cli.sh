@@ -255,8 +255,12 @@ wait $pid
   --limit-loopback >"$tmp/listen.out" 2>"$tmp/listen.err" &
 pid=$!
 i=0
-while [ ! -s "$tmp/listen.out" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-lport=$(sed -n 's|.*/ip4/127.0.0.1/tcp/\([0-9]*\).*|\1|p' "$tmp/listen.out" | head -n 1)
+lport=""
+while [ -z "$lport" ] && [ $i -lt 400 ]; do
+  sleep 0.05
+  i=$((i + 1))
+  lport=$(sed -n 's|.*/ip4/127.0.0.1/tcp/\([0-9]*\).*|\1|p' "$tmp/listen.out" | head -n 1)
+done
 python3 - "$lport" >"$tmp/perip" <<'PY'
 import socket, sys
 port = int(sys.argv[1])
@@ -273,7 +277,7 @@ def closed(s, wait):
         return False
     except ConnectionResetError:
         return True
-print("second", "closed" if closed(b, 2) else "open")
+print("second", "closed" if closed(b, 5) else "open")
 print("first", "closed" if closed(a, 0.3) else "open")
 PY
 check "listen --max-conns-per-ip 1 --limit-loopback: second socket closed" \
