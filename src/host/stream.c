@@ -289,6 +289,9 @@ int stream_open(lp2p_conn *c, const char *const *protocols, size_t n,
          : LP2P_ERR_NOMEM;
   if (rv != 0) {
     if (s) {
+      /* the reset's stream_close comes from a later pull: it must not
+       * find the freed stream */
+      (void)muxer_set_user(&c->mux, id, NULL);
       stream_free(s);
     }
     (void)muxer_reset(&c->mux, id);
