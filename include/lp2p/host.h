@@ -323,7 +323,8 @@ LP2P_API int lp2p_host_set_handler(lp2p_host *h, const char *protocol,
 /* Completes lp2p_conn_open_stream: the stream, negotiated to
  * `lp2p_stream_protocol(s)`, or NULL with LP2P_ERR_UNSUPPORTED (the peer
  * speaks none of the protocols), LP2P_ERR_TIMEOUT, LP2P_ERR_PROTOCOL,
- * LP2P_ERR_STATE (the connection or stream closed meanwhile). */
+ * LP2P_ERR_STATE (the connection or stream closed meanwhile),
+ * LP2P_ERR_NOMEM (buffering the negotiation failed). */
 typedef void (*lp2p_stream_open_cb)(lp2p_conn *c, lp2p_stream *s, int err,
                                     void *user);
 

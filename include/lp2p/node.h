@@ -33,9 +33,13 @@ typedef struct lp2p_node_settings {
   /* Largest RPC read from a peer; a larger one resets its stream. 0:
    * router.limits.max_rpc_size. */
   size_t max_rpc_size;
+  /* How long lp2p_node_close gives the peers to read our last PRUNEs
+   * before the connections close; 0 closes at once. */
+  lp2p_tstamp close_linger;
 } lp2p_node_settings;
 
-/* The host's and router's defaults (scoring off, StrictSign). */
+/* The host's and router's defaults (scoring off, StrictSign), a close
+ * linger of 200 ms. */
 LP2P_API void lp2p_node_settings_default(lp2p_node_settings *s);
 
 typedef struct lp2p_node_callbacks {
@@ -68,7 +72,7 @@ LP2P_API int lp2p_node_new(lp2p_node **out, struct uv_loop_s *loop,
                            const lp2p_node_callbacks *cb, const lp2p_mem *mem,
                            void *user, lp2p_errdetail *err);
 /* Leaves every topic (PRUNE with backoff to mesh peers), flushes what is
- * queued, waits 200 ms for the peers to read it, closes every connection
+ * queued, waits close_linger for the peers to read it, closes every connection
  * and frees the node; `done` (may be NULL)
  * runs once everything is released. Returns 0 or LP2P_ERR_STATE. */
 LP2P_API int lp2p_node_close(lp2p_node *n, void (*done)(void *user),

@@ -778,12 +778,13 @@ void conn_start(lp2p_conn *c) {
   uv_tcp_nodelay(&c->tcp, 1);
   c->state = CONN_SECURITY;
   c->deadline = lp2p_host_now() + h->settings.handshake_timeout;
-  int rv = start_mss(c, &c->sec_mss, security_protocols, 1);
-  if (rv != 0) {
-    conn_fail(c, LP2P_DISCONNECT_NOMEM, rv, "out of memory");
-  } else if ((rv = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read)) <
-             0) {
+  /* reading first: a connection that fails here must see the peer's FIN
+   * to close at once rather than linger a second */
+  int rv = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+  if (rv < 0) {
     conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO, "read: %s", uv_strerror(rv));
+  } else if ((rv = start_mss(c, &c->sec_mss, security_protocols, 1)) != 0) {
+    conn_fail(c, LP2P_DISCONNECT_NOMEM, rv, "out of memory");
   }
   conn_leave(c);
 }

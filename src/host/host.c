@@ -164,13 +164,19 @@ void host_maybe_done(lp2p_host *h) {
   }
 }
 
-static void on_listener_closed(uv_handle_t *handle) {
-  host_listener *l = handle->data;
+static void listener_release(host_listener *l) {
+  if (--l->nhandles > 0) {
+    return;
+  }
   lp2p_host *h = l->host;
   lp2p_buf_free(&l->addr);
   lp2p_free(h->mem, l);
   h->open_handles--;
   host_maybe_done(h);
+}
+
+static void on_listener_closed(uv_handle_t *handle) {
+  listener_release(handle->data);
 }
 
 int lp2p_host_close(lp2p_host *h, void (*done)(void *user), void *user) {
@@ -432,6 +438,31 @@ int lp2p_host_set_handler(lp2p_host *h, const char *protocol,
 
 /* ---- listening ---------------------------------------------------------- */
 
+static void refuse_connection(host_listener *l);
+
+static void on_refused_closed(uv_handle_t *handle) {
+  host_listener *l = handle->data;
+  l->refusing = false;
+  if (l->refuse_next && !uv_is_closing((uv_handle_t *)&l->tcp)) {
+    l->refuse_next = false;
+    refuse_connection(l);
+  }
+  listener_release(l);
+}
+
+static void refuse_connection(host_listener *l) {
+  if (l->refusing) {
+    l->refuse_next = true; /* accepted once `refused` is free again */
+    return;
+  }
+  l->refusing = true;
+  l->nhandles++;
+  uv_tcp_init(l->host->loop, &l->refused);
+  l->refused.data = l;
+  (void)uv_accept((uv_stream_t *)&l->tcp, (uv_stream_t *)&l->refused);
+  uv_close((uv_handle_t *)&l->refused, on_refused_closed);
+}
+
 static void on_connection(uv_stream_t *server, int status) {
   host_listener *l = server->data;
   lp2p_host *h = l->host;
@@ -440,7 +471,13 @@ static void on_connection(uv_stream_t *server, int status) {
   }
   lp2p_conn *c = conn_new(h, false);
   if (!c) {
-    return; /* the connection waits in the backlog */
+    refuse_connection(l);
+    if (h->cb.handshake_failed) {
+      h->cb.handshake_failed(h, false, LP2P_ERR_NOMEM,
+                             "inbound connection refused: out of memory",
+                             h->user);
+    }
+    return;
   }
   if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
     conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO, "accept failed");
@@ -493,6 +530,7 @@ int lp2p_host_listen(lp2p_host *h, const uint8_t *ma, size_t len,
     return LP2P_ERR_NOMEM;
   }
   l->host = h;
+  l->nhandles = 1;
   lp2p_buf_init(&l->addr, h->mem);
   uv_tcp_init(h->loop, &l->tcp);
   l->tcp.data = l;

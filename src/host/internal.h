@@ -44,6 +44,13 @@ typedef struct host_listener {
   struct host_listener *next;
   lp2p_host *host;
   lp2p_buf addr; /* the bound address, port resolved */
+  /* An inbound connection we have no memory for is accepted into this
+   * handle and closed at once: libuv stops watching a listener whose
+   * connection is left unaccepted, so leaving it would wedge the
+   * listener for good. refuse_next: another one came while it closed. */
+  uv_tcp_t refused;
+  bool refusing, refuse_next;
+  int nhandles; /* tcp and refused, open or closing: freed at 0 */
 } host_listener;
 
 /* A dial answered by a connection that already exists: completed from a

@@ -11,6 +11,7 @@ void lp2p_node_settings_default(lp2p_node_settings *s) {
   memset(s, 0, sizeof(*s));
   lp2p_host_settings_default(&s->host);
   lp2p_router_settings_default(&s->router);
+  s->close_linger = NODE_CLOSE_LINGER_MS * LP2P_MILLISECONDS;
 }
 
 /* ---- the router's requests ---------------------------------------------- */
@@ -405,7 +406,8 @@ int lp2p_node_close(lp2p_node *n, void (*done)(void *user), void *user) {
   /* the PRUNEs are on their way: give the peers a moment to read them
    * before the connections close (js aborts a closing connection's
    * streams before its pubsub handler has read what they hold) */
-  uv_timer_start(&n->timer, on_linger_done, NODE_CLOSE_LINGER_MS, 0);
+  uv_timer_start(&n->timer, on_linger_done,
+                 n->settings.close_linger / LP2P_MILLISECONDS, 0);
   return 0;
 }
 

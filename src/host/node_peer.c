@@ -304,7 +304,6 @@ static void add_to_router(node_peer *np, lp2p_stream *s) {
 }
 
 static void on_out_open(lp2p_conn *c, lp2p_stream *s, int err, void *user) {
-  (void)c;
   static const lp2p_stream_callbacks cb = {
       .readable = out_readable, .writable = out_writable, .closed = out_closed};
   node_peer *np = user;
@@ -312,6 +311,9 @@ static void on_out_open(lp2p_conn *c, lp2p_stream *s, int err, void *user) {
   if (err != 0) {
     np->node->stats.streams_refused += err == LP2P_ERR_UNSUPPORTED;
     peer_dead(np); /* when it took the peer over from a closed connection */
+    if (err == LP2P_ERR_NOMEM) {
+      (void)lp2p_conn_close(c); /* as open_out: not left connected, mute */
+    }
     return;
   }
   np->out = s;
@@ -326,9 +328,14 @@ static void on_out_open(lp2p_conn *c, lp2p_stream *s, int err, void *user) {
 /* ---- connections -------------------------------------------------------- */
 
 static void open_out(node_peer *np) {
-  if (lp2p_conn_open_stream(np->conn, lp2p_pubsub_protocol_ids, 4, on_out_open,
-                            np) == 0) {
+  int rv = lp2p_conn_open_stream(np->conn, lp2p_pubsub_protocol_ids, 4,
+                                 on_out_open, np);
+  if (rv == 0) {
     np->opening = true;
+  } else if (rv == LP2P_ERR_NOMEM) {
+    /* without our pubsub stream the peer would stay connected and never
+     * hear from us: drop it, as when its node_peer cannot be allocated */
+    (void)lp2p_conn_close(np->conn);
   }
 }
 

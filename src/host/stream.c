@@ -106,8 +106,11 @@ static bool flush_mss(lp2p_stream *s) {
   const uint8_t *p;
   ssize_t n;
   while ((n = lp2p_mss_pull(s->mss, &p, conn_now(c))) > 0) {
-    if (muxer_write(&c->mux, s->id, p, (size_t)n) != n) {
-      negotiation_failed(s, LP2P_ERR_PROTOCOL);
+    ssize_t w = muxer_write(&c->mux, s->id, p, (size_t)n);
+    if (w != n) {
+      /* the opener learns that memory ran out, not that the peer erred */
+      negotiation_failed(s, w == LP2P_ERR_NOMEM ? LP2P_ERR_NOMEM
+                                                : LP2P_ERR_PROTOCOL);
       return false;
     }
   }
@@ -289,6 +292,9 @@ int stream_open(lp2p_conn *c, const char *const *protocols, size_t n,
          : LP2P_ERR_NOMEM;
   if (rv != 0) {
     if (s) {
+      /* the reset's stream_close comes from a later pull: it must not
+       * find the freed stream */
+      (void)muxer_set_user(&c->mux, id, NULL);
       stream_free(s);
     }
     (void)muxer_reset(&c->mux, id);

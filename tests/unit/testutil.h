@@ -22,6 +22,9 @@ typedef struct failmem {
   long count; /* allocations attempted */
   long live;  /* blocks allocated and not yet freed */
   int failed; /* whether the failure was injected */
+  /* fail every allocation from fail_at on, not only that one: cleanup
+   * and retry paths then meet a heap that stays exhausted */
+  int sticky;
 } failmem;
 
 void failmem_init(failmem *f, long fail_at);
