@@ -194,6 +194,22 @@ static void graft_spam(void **state) {
   assert_true(on.attacker_score_mean < 0);
 }
 
+/* Attackers draw from the run's seed like everything else: the same
+ * scenario twice is the same run, measures included. */
+static void attack_runs_are_deterministic(void **state) {
+  lp2p_sim_config c = reduced();
+  lp2p_sim_result a, b;
+  (void)state;
+  c.nodes = 50;
+  c.attackers = 200;
+  c.messages = 50;
+  c.attack = LP2P_ATTACK_DROP_SERVE;
+  assert_int_equal(lp2p_sim_scenario(&c, "covert-flash"), 0);
+  run(&c, true, &a);
+  run(&c, true, &b);
+  assert_memory_equal(&a, &b, sizeof(a));
+}
+
 /* Defended mode only: without attackers, scoring on and off give the
  * same latency within 10% at 1, 2 and 10 messages a second. */
 static void scoring_costs_no_latency_without_attackers(void **state) {
@@ -230,6 +246,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(invalid_signatures),
       cmocka_unit_test(ihave_spam),
       cmocka_unit_test(graft_spam),
+      cmocka_unit_test(attack_runs_are_deterministic),
       cmocka_unit_test(scoring_costs_no_latency_without_attackers),
   };
   defended_mode = argc > 1 && strcmp(argv[1], "defended") == 0;
