@@ -376,7 +376,7 @@ const cli_command cli_cmd_sim = {
     "                  once (--attack-start-s)\n"
     "  eclipse         every attacker also dials honest node 0, the target\n"
     "                  (--eclipse)\n"
-    "  ip-colocation   attackers behind A/100 addresses, at least 2\n"
+    "  ip-colocation   attackers behind 4 addresses\n"
     "                  (--attacker-ips; honest nodes have one each)\n"
     "--score on turns on peer scoring with parameters modelled on\n"
     "Ethereum's (one slot a second). Delivery counts honest nodes only.\n"

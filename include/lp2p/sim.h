@@ -124,7 +124,7 @@ LP2P_API void lp2p_sim_score_params_default(lp2p_score_params *p,
  *   "covert-flash"  there from t=0, behaving until a third of the
  *                   publishing is done (whole seconds), then attacking
  *   "eclipse"       every attacker also dials honest node 0
- *   "ip-colocation" attackers behind attackers/100 addresses, at least 2
+ *   "ip-colocation" attackers behind 4 addresses
  * Returns 0 or LP2P_ERR_INVALID_ARG (an unknown name). */
 LP2P_API int lp2p_sim_scenario(lp2p_sim_config *c, const char *name);
 

@@ -351,8 +351,9 @@ int lp2p_sim_scenario(lp2p_sim_config *c, const char *name) {
   } else if (strcmp(name, "eclipse") == 0) {
     c->eclipse = true;
   } else if (strcmp(name, "ip-colocation") == 0) {
-    size_t ips = c->attackers / 100 > 2 ? c->attackers / 100 : 2;
-    c->attacker_ips = ips < c->attackers ? ips : c->attackers;
+    /* few enough that a node's attackers share addresses past P6's
+     * threshold: P6 counts the peers of one router */
+    c->attacker_ips = c->attackers < 4 ? c->attackers : 4;
   } else if (strcmp(name, "none") != 0 && strcmp(name, "cold-boot") != 0) {
     return LP2P_ERR_INVALID_ARG;
   }

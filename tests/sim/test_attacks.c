@@ -169,7 +169,7 @@ static void ip_colocation(void **state) {
   lp2p_sim_result on, off;
   (void)state;
   scenario("ip-colocation", LP2P_ATTACK_DROP, true, &on, &off);
-  /* four attackers an address: P6 pushes them far below zero */
+  /* a hundred attackers an address: P6 pushes them far below zero */
   assert_true(on.attacker_score_mean < -100);
 }
 
