@@ -3,7 +3,8 @@
 # against 500 honest nodes (4:1), degree 20, unsigned, 200 messages at
 # RATE a second, each scenario with scoring on and off, beside the
 # no-attack runs; prints a markdown table (the one in README.md).
-#   bench/run-attacks.sh [BUILD_DIR] [RATE]
+#   bench/run-attacks.sh [BUILD_DIR] [RATE] [SCENARIO:ATTACK ...]
+# (the rows named, without the header and the no-attack row)
 # Target (issue 17): with scoring on, delivery >= 0.99 and p99 within 2x
 # of the no-attack run, and no worse than scoring off; scoring off
 # degraded where the attack is meant to hurt.
@@ -11,6 +12,7 @@ set -eu
 cd "$(dirname "$0")/.."
 lp2p=${1:-build}/lp2p
 rate=${2:-2}
+[ $# -gt 2 ] && shift 2 && only="$*" || only=""
 [ -x "$lp2p" ] || { echo "build first: scripts/build.sh" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "needs python3" >&2; exit 1; }
 interval=$((1000 / rate))
@@ -44,12 +46,15 @@ print("| %s | %s | %s |" % (label, cell(on), cell(off)))
 ' "$label"
 }
 
-echo "| run (500 honest, $rate msg/s) | scoring on | scoring off |"
-echo "| --- | --- | --- |"
-row "no attackers"
-for spec in cold-boot:drop cold-boot:drop-serve cold-boot:ihave-withhold \
-  warm:drop covert-flash:drop eclipse:drop ip-colocation:drop \
-  cold-boot:invalid cold-boot:ihave-spam cold-boot:graft-spam; do
+all="cold-boot:drop cold-boot:drop-serve cold-boot:ihave-withhold warm:drop
+  covert-flash:drop eclipse:drop ip-colocation:drop cold-boot:invalid
+  cold-boot:ihave-spam cold-boot:graft-spam"
+if [ -z "$only" ]; then
+  echo "| run (500 honest, $rate msg/s) | scoring on | scoring off |"
+  echo "| --- | --- | --- |"
+  row "no attackers"
+fi
+for spec in ${only:-$all}; do
   scenario=${spec%%:*}
   attack=${spec#*:}
   row "$scenario, $attack" --attackers 2000 --scenario "$scenario" \
