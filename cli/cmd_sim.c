@@ -40,22 +40,55 @@ static int on_off(const char *v, bool *out) {
   return -1;
 }
 
+#define UNSET UINT64_MAX
+
 typedef struct sim_args {
   lp2p_sim_config c;
   bool json;
+  const char *scenario; /* NULL: none */
+  /* explicit values, UNSET when the scenario decides */
+  uint64_t join_s, start_s, attacker_ips;
 } sim_args;
 
-static const char *const attack_names[] = {"none", "invalid", "drop",
-                                           "ihave-spam", "graft-spam"};
+static const char *const attack_names[LP2P_SIM_ATTACKS] = {
+    "none",       "invalid",    "drop",          "ihave-spam",
+    "graft-spam", "drop-serve", "ihave-withhold"};
 
-static int parse_attack(const char *v, lp2p_sim_attack *out) {
-  for (int i = 1; i < 5; i++) {
-    if (strcmp(v, attack_names[i]) == 0) {
-      *out = (lp2p_sim_attack)i;
+static int parse_name(const char *v, const char *const *names, int n,
+                      int *out) {
+  for (int i = 1; i < n; i++) {
+    if (strcmp(v, names[i]) == 0) {
+      *out = i;
       return 0;
     }
   }
   return -1;
+}
+
+static int parse_attack(const char *v, lp2p_sim_attack *out) {
+  int i;
+  int rv = parse_name(v, attack_names, LP2P_SIM_ATTACKS, &i);
+  *out = rv == 0 ? (lp2p_sim_attack)i : *out;
+  return rv;
+}
+
+/* Fills what the scenario decides, then what the flags said. */
+static int apply_scenario(sim_args *a) {
+  lp2p_sim_config *c = &a->c;
+  if (a->scenario && lp2p_sim_scenario(c, a->scenario) != 0) {
+    fprintf(stderr, "lp2p sim: unknown scenario '%s'\n", a->scenario);
+    return -1;
+  }
+  if (a->join_s != UNSET) {
+    c->attack_join = a->join_s * LP2P_SECONDS;
+  }
+  if (a->start_s != UNSET) {
+    c->attack_start = a->start_s * LP2P_SECONDS;
+  }
+  if (a->attacker_ips != UNSET) {
+    c->attacker_ips = (size_t)a->attacker_ips;
+  }
+  return 0;
 }
 
 static int parse_flag(sim_args *a, int argc, char **argv, int *i) {
@@ -73,6 +106,11 @@ static int parse_flag(sim_args *a, int argc, char **argv, int *i) {
   } else if (strcmp(arg, "--attack") == 0 && val) {
     (*i)++;
     return parse_attack(val, &a->c.attack);
+  } else if (strcmp(arg, "--scenario") == 0 && val) {
+    (*i)++;
+    a->scenario = val;
+  } else if (strcmp(arg, "--eclipse") == 0) {
+    a->c.eclipse = true;
   } else if (strcmp(arg, "--model") == 0 && val) {
     (*i)++;
     if (strcmp(val, "uniform") != 0 && strcmp(val, "interop") != 0) {
@@ -93,7 +131,7 @@ static int parse_flag(sim_args *a, int argc, char **argv, int *i) {
 static int parse_args(sim_args *a, int argc, char **argv) {
   uint64_t nodes = a->c.nodes, degree = a->c.degree, msgs = a->c.messages;
   uint64_t size = a->c.size, seed = a->c.seed, interval_ms = 100;
-  uint64_t latency_ms = 50, drain_s = 5, attackers = 0;
+  uint64_t latency_ms = 50, drain_s = 5, attackers = 0, warmup_s = 3;
   for (int i = 0; i < argc; i++) {
     int rv = parse_flag(a, argc, argv, &i);
     if (rv == 1) {
@@ -107,6 +145,10 @@ static int parse_args(sim_args *a, int argc, char **argv) {
       r += opt_u64(argc, argv, &i, "--latency-ms", &latency_ms) != 0;
       r += opt_u64(argc, argv, &i, "--drain-s", &drain_s) != 0;
       r += opt_u64(argc, argv, &i, "--attackers", &attackers) != 0;
+      r += opt_u64(argc, argv, &i, "--warmup-s", &warmup_s) != 0;
+      r += opt_u64(argc, argv, &i, "--attack-join-s", &a->join_s) != 0;
+      r += opt_u64(argc, argv, &i, "--attack-start-s", &a->start_s) != 0;
+      r += opt_u64(argc, argv, &i, "--attacker-ips", &a->attacker_ips) != 0;
       rv = r == 1 ? 0 : -1;
     }
     if (rv != 0) {
@@ -123,6 +165,13 @@ static int parse_args(sim_args *a, int argc, char **argv) {
   a->c.latency = latency_ms * LP2P_MILLISECONDS;
   a->c.drain = drain_s * LP2P_SECONDS;
   a->c.attackers = (size_t)attackers;
+  a->c.warmup = warmup_s * LP2P_SECONDS;
+  if (a->scenario && a->c.attack == LP2P_ATTACK_NONE && attackers) {
+    a->c.attack = LP2P_ATTACK_DROP; /* a scenario's default behaviour */
+  }
+  if (apply_scenario(a) != 0) {
+    return -1;
+  }
   if (attackers && a->c.attack == LP2P_ATTACK_NONE) {
     fprintf(stderr, "lp2p sim: --attackers needs --attack\n");
     return -1;
@@ -148,6 +197,43 @@ static double peak_rss_mb(void) {
   return (double)ru.ru_maxrss / 1024.0; /* Linux reports KiB */
 }
 
+/* The attack's settings and measures, as JSON fields (with a leading
+ * comma), when there are attackers. */
+static void print_json_attack(const sim_args *a, const lp2p_sim_result *r) {
+  const lp2p_sim_config *c = &a->c;
+  if (!c->attackers) {
+    return;
+  }
+  printf(",\"scenario\":\"%s\",\"attack_join_s\":%.3f,"
+         "\"attack_start_s\":%.3f,\"eclipse\":%s,\"attacker_ips\":%zu,"
+         "\"attacker_mesh_fraction_max\":%.4f,"
+         "\"attacker_mesh_score_mean\":%.3f,\"recovery_s\":%.3f",
+         a->scenario ? a->scenario : "none", (double)c->attack_join / 1e9,
+         (double)c->attack_start / 1e9, c->eclipse ? "true" : "false",
+         c->attacker_ips, r->attacker_mesh_fraction_max,
+         r->attacker_mesh_score_mean, r->recovery_s);
+  if (c->eclipse) {
+    printf(",\"target\":{\"delivery_ratio\":%.6f,\"latency_p99_ms\":%.3f}",
+           r->target_delivery_ratio, r->target_latency_p99_ms);
+  }
+}
+
+/* Per-bucket measures, with a leading comma. */
+static void print_json_buckets(const lp2p_sim_result *r) {
+  printf(",\"bucket_s\":%.0f,\"buckets\":[", (double)r->bucket_len / 1e9);
+  for (size_t i = 0; i < r->nbuckets; i++) {
+    const lp2p_sim_bucket *b = &r->buckets[i];
+    printf("%s{\"start_s\":%.3f,\"messages\":%llu,\"delivery_ratio\":%.6f,"
+           "\"latency_ms\":{\"p50\":%.3f,\"p99\":%.3f},"
+           "\"attacker_mesh_fraction\":%.4f,\"attacker_mesh_score\":%.3f}",
+           i ? "," : "", (double)b->start / 1e9,
+           (unsigned long long)b->messages, b->delivery_ratio,
+           b->latency_p50_ms, b->latency_p99_ms, b->attacker_mesh_fraction,
+           b->attacker_mesh_score);
+  }
+  printf("]");
+}
+
 static void print_json(const sim_args *a, const lp2p_sim_result *r,
                        double wall) {
   char hash[65];
@@ -162,8 +248,7 @@ static void print_json(const sim_args *a, const lp2p_sim_result *r,
          "\"p99\":%.3f,\"max\":%.3f},\"duplicates_per_message\":%.4f,"
          "\"bytes_per_delivered_byte\":%.4f,\"mesh_degree\":{\"min\":%zu,"
          "\"mean\":%.3f,\"max\":%zu},\"events\":%llu,\"rpcs_lost\":%llu,"
-         "\"trace_hash\":\"%s\",\"run\":{\"wall_s\":%.3f,"
-         "\"peak_rss_mb\":%.1f}}\n",
+         "\"trace_hash\":\"%s\"",
          a->c.nodes, a->c.degree, a->c.messages, a->c.size,
          (unsigned long long)a->c.seed, a->c.sign ? "true" : "false",
          a->c.idontwant ? "true" : "false",
@@ -173,7 +258,11 @@ static void print_json(const sim_args *a, const lp2p_sim_result *r,
          r->latency_p90_ms, r->latency_p99_ms, r->latency_max_ms,
          r->duplicates_per_message, r->bytes_per_delivered_byte, r->mesh_min,
          r->mesh_mean, r->mesh_max, (unsigned long long)r->events,
-         (unsigned long long)r->rpcs_lost, hash, wall, peak_rss_mb());
+         (unsigned long long)r->rpcs_lost, hash);
+  print_json_attack(a, r);
+  print_json_buckets(r);
+  printf(",\"run\":{\"wall_s\":%.3f,\"peak_rss_mb\":%.1f}}\n", wall,
+         peak_rss_mb());
 }
 
 static void print_summary(const sim_args *a, const lp2p_sim_result *r,
@@ -193,16 +282,34 @@ static void print_summary(const sim_args *a, const lp2p_sim_result *r,
   printf("mesh degree min %zu, mean %.2f, max %zu\n", r->mesh_min, r->mesh_mean,
          r->mesh_max);
   if (a->c.attackers) {
-    printf("attackers   %zu (%s), scoring %s, their mean score %.2f\n",
+    printf("attackers   %zu (%s, scenario %s), scoring %s, their mean score "
+           "%.2f\n",
            a->c.attackers, attack_names[a->c.attack],
-           a->c.scoring ? "on" : "off", r->attacker_score_mean);
+           a->scenario ? a->scenario : "none", a->c.scoring ? "on" : "off",
+           r->attacker_score_mean);
+    printf("            held at most %.1f%% of honest mesh slots, at a mean "
+           "score of %.2f; recovery %.1f s\n",
+           100 * r->attacker_mesh_fraction_max, r->attacker_mesh_score_mean,
+           r->recovery_s);
+    if (a->c.eclipse) {
+      printf("target      delivered %.4f, p99 %.1f ms\n",
+             r->target_delivery_ratio, r->target_latency_p99_ms);
+    }
+    for (size_t i = 0; i < r->nbuckets; i++) {
+      const lp2p_sim_bucket *b = &r->buckets[i];
+      printf("  t=%5.0f s  delivered %.4f  p50 %7.1f ms  p99 %7.1f ms  "
+             "attackers hold %5.1f%% of mesh slots (score %.2f)\n",
+             (double)b->start / 1e9, b->delivery_ratio, b->latency_p50_ms,
+             b->latency_p99_ms, 100 * b->attacker_mesh_fraction,
+             b->attacker_mesh_score);
+    }
   }
   printf("%llu events in %.2f s wall, peak RSS %.0f MiB\n",
          (unsigned long long)r->events, wall, peak_rss_mb());
 }
 
 static int run_sim(int argc, char **argv) {
-  sim_args a = {0};
+  sim_args a = {.join_s = UNSET, .start_s = UNSET, .attacker_ips = UNSET};
   lp2p_sim_result r;
   struct timespec t0, t1;
   lp2p_sim_config_default(&a.c);
@@ -234,31 +341,57 @@ const cli_command cli_cmd_sim = {
     "                [--seed S] [--sign|--no-sign] [--idontwant on|off]\n"
     "                [--model uniform|interop] [--latency-ms MS] [--loss P]\n"
     "                [--interval-ms MS] [--drain-s S] [--json]\n"
-    "                [--attackers A --attack invalid|drop|ihave-spam|"
-    "graft-spam]\n"
-    "                [--score on|off]\n"
+    "                [--warmup-s S] [--score on|off]\n"
+    "                [--attackers A [--attack BEHAVIOUR] [--scenario NAME]\n"
+    "                 [--attack-join-s S] [--attack-start-s S] [--eclipse]\n"
+    "                 [--attacker-ips N]]\n"
     "\n"
     "Runs N lp2p routers (the code of the node) in one process on a virtual\n"
     "clock. Each node dials K/2 random others (degree K on average) and\n"
-    "joins one topic; after 3 s, M messages are published by random nodes,\n"
-    "one every --interval-ms (100), and the run ends --drain-s (5) after\n"
-    "the last. Links: --latency-ms one way (50) at 1 Gbit/s in the uniform\n"
+    "joins one topic; after --warmup-s (3), M messages are published by\n"
+    "random nodes, one every --interval-ms (100), and the run ends\n"
+    "--drain-s (5) after the last. Links: --latency-ms one way (50) at 1 Gbit/s in the uniform\n"
     "model; the interop model is the gossipsub-interop harness's network\n"
     "(8 regions, 2-220 ms, 20% of nodes at 1 Gbit/s, 80% at 50 Mbit/s).\n"
     "--loss drops that fraction of RPCs. Defaults: 100 nodes, degree 20,\n"
     "100 messages of 1024 bytes, seed 1, signed, IDONTWANT on.\n"
     "\n"
-    "--attackers adds A nodes that connect like the others and attack:\n"
-    "invalid (publish and forward bad signatures), drop (stay in meshes,\n"
-    "forward nothing), ihave-spam (advertise ids, never answer IWANT) or\n"
-    "graft-spam (GRAFT again and again during backoff). --score on turns\n"
-    "on peer scoring with parameters modelled on Ethereum's (one slot a\n"
-    "second); delivery counts honest nodes only, and attacker_score_mean\n"
-    "is the mean score honest nodes give attackers.\n"
+    "--attackers adds A sybils (4:1 is A = 4N), each dialling K/2 honest\n"
+    "nodes. --attack BEHAVIOUR (drop with a --scenario):\n"
+    "  drop            stay in meshes, forward nothing, answer no IWANT\n"
+    "  drop-serve      stay in meshes, forward nothing, answer IWANTs\n"
+    "  ihave-withhold  forward nothing; IHAVE every message received to\n"
+    "                  every peer at once, answer no IWANT\n"
+    "  invalid         publish and forward bad signatures\n"
+    "  ihave-spam      IHAVE ids that exist nowhere\n"
+    "  graft-spam      GRAFT again and again during backoff\n"
+    "--scenario NAME (of the GossipSub v1.1 evaluation; flags override):\n"
+    "  cold-boot       attackers there from t=0; honest nodes dial them as\n"
+    "                  they dial each other (--attack-join-s 0)\n"
+    "  warm            honest nodes dial only each other; the attackers\n"
+    "                  dial in once the meshes stand (--attack-join-s =\n"
+    "                  warmup)\n"
+    "  covert-flash    there from t=0, behaving as honest routers until a\n"
+    "                  third of the publishing is done, then all attack at\n"
+    "                  once (--attack-start-s)\n"
+    "  eclipse         every attacker also dials honest node 0, the target\n"
+    "                  (--eclipse)\n"
+    "  ip-colocation   attackers behind 4 addresses\n"
+    "                  (--attacker-ips; honest nodes have one each)\n"
+    "--score on turns on peer scoring with parameters modelled on\n"
+    "Ethereum's (one slot a second). Delivery counts honest nodes only.\n"
     "\n"
     "--json prints one object: delivery_ratio, latency_ms {p50,p90,p99,max},\n"
     "duplicates_per_message, bytes_per_delivered_byte, mesh_degree\n"
-    "{min,mean,max}, events, trace_hash and run {wall_s, peak_rss_mb};\n"
+    "{min,mean,max}, events, trace_hash, buckets (per bucket_s, 10 s, of\n"
+    "publish time: delivery_ratio, latency_ms {p50,p99}, and at its end\n"
+    "attacker_mesh_fraction, the share of honest mesh slots attackers\n"
+    "hold, and attacker_mesh_score, the mean score honest nodes give\n"
+    "them there) and run {wall_s, peak_rss_mb}; with attackers also\n"
+    "attacker_score_mean (over every attacker known), their mesh_fraction\n"
+    "max and mesh score mean, recovery_s (from the attack's start until\n"
+    "every later message reaches 99% of honest nodes; -1: never) and,\n"
+    "for an eclipse, target {delivery_ratio, latency_p99_ms};\n"
     "everything but run is the same for the same arguments. Otherwise a\n"
     "progress bar on stderr, then a summary.\n",
     run_sim,

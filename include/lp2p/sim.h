@@ -27,14 +27,41 @@ typedef enum lp2p_sim_model {
 } lp2p_sim_model;
 
 /* What the attackers do (each a router like the others, joined to the
- * topic, with the same number of connections). */
+ * topic, dialling as many honest nodes as an honest node dials). */
 typedef enum lp2p_sim_attack {
   LP2P_ATTACK_NONE = 0,
-  LP2P_ATTACK_INVALID = 1,    /* publish and forward bad signatures */
-  LP2P_ATTACK_DROP = 2,       /* stay in meshes, forward nothing */
+  LP2P_ATTACK_INVALID = 1, /* publish and forward bad signatures */
+  /* stay in meshes, forward nothing, answer no IWANT (the ids they
+   * still advertise by IHAVE are withheld) */
+  LP2P_ATTACK_DROP = 2,
   LP2P_ATTACK_IHAVE_SPAM = 3, /* advertise ids by IHAVE, answer no IWANT */
   LP2P_ATTACK_GRAFT_SPAM = 4, /* GRAFT again and again during backoff */
+  /* stay in meshes, forward nothing, but answer IWANTs: only the mesh
+   * delivery counters (P3) can tell them from honest peers */
+  LP2P_ATTACK_DROP_SERVE = 5,
+  /* forward nothing; advertise every message they receive by IHAVE to
+   * every peer at once, and answer no IWANT, so that peers wait
+   * IWantFollowupTime on a promise before asking anyone else */
+  LP2P_ATTACK_IHAVE_WITHHOLD = 6,
 } lp2p_sim_attack;
+
+#define LP2P_SIM_ATTACKS 7
+
+/* Per-bucket measures: messages are bucketed by publish time, meshes
+ * sampled at the bucket's end (or the end of the run). */
+typedef struct lp2p_sim_bucket {
+  lp2p_tstamp start; /* publish times in [start, start + bucket_len) */
+  uint64_t messages;
+  double delivery_ratio; /* honest deliveries / (messages x (nodes - 1)) */
+  double latency_p50_ms, latency_p99_ms;
+  /* of all honest nodes' mesh slots, the fraction attackers hold */
+  double attacker_mesh_fraction;
+  /* the mean score honest nodes give the attackers in their meshes (0
+   * when none is) */
+  double attacker_mesh_score;
+} lp2p_sim_bucket;
+
+#define LP2P_SIM_MAX_BUCKETS 64
 
 typedef struct lp2p_sim_config {
   size_t nodes;
@@ -55,6 +82,17 @@ typedef struct lp2p_sim_config {
   size_t attackers;          /* extra nodes, beside `nodes` honest ones */
   lp2p_sim_attack attack;
   lp2p_tstamp attack_interval; /* between an attacker's moves */
+  /* when the attackers connect: 0 is a cold boot (they are there from
+   * the start and honest nodes dial them as they dial each other);
+   * later, a warm network (honest nodes dialled only each other and
+   * their meshes stand when the attackers dial in) */
+  lp2p_tstamp attack_join;
+  /* when they start attacking; before it they behave as honest routers
+   * (a covert flash: build up score, then all attack at once) */
+  lp2p_tstamp attack_start;
+  bool eclipse;        /* every attacker also dials honest node 0 */
+  size_t attacker_ips; /* 0: every node its own address; else the
+                        * attackers share this many (IP colocation) */
   bool scoring;                /* peer scoring with score / topic_score below */
   lp2p_score_params score;
   lp2p_topic_score_params topic_score;
@@ -76,6 +114,20 @@ LP2P_API void lp2p_sim_config_default(lp2p_sim_config *c);
 LP2P_API void lp2p_sim_score_params_default(lp2p_score_params *p,
                                             lp2p_topic_score_params *tp);
 
+/* Sets what a scenario of the GossipSub v1.1 evaluation decides
+ * (attack_join, attack_start, eclipse, attacker_ips) from the rest of
+ * `c` (warmup, messages, interval, attackers), which is to be set
+ * first:
+ *   "none"          as lp2p_sim_config_default: a cold boot
+ *   "cold-boot"     attackers there from t=0, dialled by honest nodes
+ *   "warm"          they dial in at `warmup`, once the honest meshes stand
+ *   "covert-flash"  there from t=0, behaving until a third of the
+ *                   publishing is done (whole seconds), then attacking
+ *   "eclipse"       every attacker also dials honest node 0
+ *   "ip-colocation" attackers behind 4 addresses
+ * Returns 0 or LP2P_ERR_INVALID_ARG (an unknown name). */
+LP2P_API int lp2p_sim_scenario(lp2p_sim_config *c, const char *name);
+
 typedef struct lp2p_sim_result {
   double delivery_ratio; /* deliveries / (messages x (nodes - 1)) */
   double latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms;
@@ -90,6 +142,22 @@ typedef struct lp2p_sim_result {
   /* the mean score honest nodes hold for the attackers they know at the
    * end (0 without attackers) */
   double attacker_score_mean;
+  /* over the samples of the buckets: the largest fraction of honest
+   * mesh slots attackers held, and the mean score of attackers in
+   * honest meshes (over every sampled slot they held) */
+  double attacker_mesh_fraction_max;
+  double attacker_mesh_score_mean;
+  /* the eclipse target (honest node 0): its share of the messages
+   * others published, and its p99 latency */
+  double target_delivery_ratio, target_latency_p99_ms;
+  /* seconds from the attack's start (the later of attack_join and
+   * attack_start) until every message published from then on reaches
+   * at least 99% of honest nodes; 0 if none fell below, -1 if the run
+   * ended before that */
+  double recovery_s;
+  lp2p_tstamp bucket_len; /* 10 s, longer for runs of over 64 buckets */
+  size_t nbuckets;
+  lp2p_sim_bucket buckets[LP2P_SIM_MAX_BUCKETS];
   uint8_t trace_hash[32]; /* BLAKE2b-256 of the ordered event trace */
 } lp2p_sim_result;
 

@@ -50,7 +50,14 @@ static void on_deliver(lp2p_router *r, const lp2p_message *m, void *user) {
   if (!m->received_from || k >= s->c->messages || n->attacker) {
     return; /* ours, not a message of this run, or at an attacker */
   }
-  s->latencies[s->res->delivered++] = s->now - s->published[k];
+  uint64_t latency = s->now - s->published[k];
+  uint64_t bucket = (s->published[k] - s->c->warmup) / s->res->bucket_len;
+  s->bucketed[s->res->delivered] = bucket << 48 | latency;
+  s->latencies[s->res->delivered++] = latency;
+  s->msg_delivered[k]++;
+  if (n->index == 0) {
+    s->target_latencies[s->target_delivered++] = latency;
+  }
   trace(s, 'D', n->index, (uint32_t)k, m->data.len);
 }
 
@@ -204,7 +211,7 @@ static void send_attacker_rpc(sim *s, sim_node *n, uint32_t link,
     return;
   }
   memcpy(copy, rpc, len);
-  len = sim_attack_filter(s, n, copy, len);
+  len = sim_attack_filter(s, n, link, copy, len);
   if (len) {
     sim_send_rpc(s, n, link, copy, len, n->uplink_free);
   }
@@ -324,6 +331,24 @@ static int add_link(sim_node *a, const sim_node *b) {
   return (int)a->nlinks++;
 }
 
+/* A node's address when the attackers share a few (IP colocation):
+ * honest nodes have one each in 10/8, attackers share attacker_ips in
+ * 172.16/16. Otherwise none (all zero: not counted by P6). */
+static void node_ip(const sim *s, const sim_node *n, uint8_t ip[16]) {
+  size_t ips = s->c->attacker_ips;
+  memset(ip, 0, 16);
+  if (ips == 0) {
+    return;
+  }
+  ip[10] = ip[11] = 0xff;
+  uint32_t host = n->attacker ? (uint32_t)((n->index - s->c->nodes) % ips)
+                              : n->index + 1;
+  ip[12] = n->attacker ? 172 : 10;
+  ip[13] = n->attacker ? 16 : (uint8_t)(host >> 16);
+  ip[14] = (uint8_t)(host >> 8);
+  ip[15] = (uint8_t)host;
+}
+
 /* Node `a` dials `b`: both routers learn of each other, and each end
  * keeps its handle in the other's router. */
 static int connect_nodes(sim *s, sim_node *a, sim_node *b) {
@@ -333,9 +358,11 @@ static int connect_nodes(sim *s, sim_node *a, sim_node *b) {
   }
   lp2p_peer_info info = {
       LP2P_MESHSUB_12, true, false, {0}, (void *)(uintptr_t)(ka + 1)};
+  node_ip(s, b, info.ip);
   int rv = lp2p_router_add_peer(a->r, &b->id, &info, s->now);
   info.outbound = false;
   info.user = (void *)(uintptr_t)(kb + 1);
+  node_ip(s, a, info.ip);
   if (rv == 0) {
     rv = lp2p_router_add_peer(b->r, &a->id, &info, s->now);
   }
@@ -346,24 +373,62 @@ static int connect_nodes(sim *s, sim_node *a, sim_node *b) {
   return rv;
 }
 
-/* Each node dials degree/2 random others, so degrees average `degree`. */
-static int build_topology(sim *s) {
-  size_t n = s->total, dials = s->c->degree / 2;
-  for (size_t i = 0; i < n; i++) {
-    sim_node *a = &s->nodes[i];
-    for (size_t d = 0, tries = 0; d < dials && tries < 64 * dials; tries++) {
-      uint32_t j = lp2p_pcg_below(&s->rng, (uint32_t)n);
-      if (j == i || linked(a, j)) {
-        continue;
-      }
-      int rv = connect_nodes(s, a, &s->nodes[j]);
-      if (rv != 0) {
-        return rv;
-      }
-      d++;
+/* Node `a` dials `dials` random nodes among the first `among`. */
+static int dial_random(sim *s, sim_node *a, size_t dials, size_t among) {
+  for (size_t d = 0, tries = 0; d < dials && tries < 64 * dials; tries++) {
+    uint32_t j = lp2p_pcg_below(&s->rng, (uint32_t)among);
+    if (j == a->index || linked(a, j)) {
+      continue;
     }
+    int rv = connect_nodes(s, a, &s->nodes[j]);
+    if (rv != 0) {
+      return rv;
+    }
+    d++;
   }
   return 0;
+}
+
+/* The attackers dial honest nodes only (links among themselves would
+ * only spend their connections), each as many as an honest node dials,
+ * and the eclipse target first. */
+static int attackers_dial(sim *s) {
+  const lp2p_sim_config *c = s->c;
+  int rv = 0;
+  for (size_t i = c->nodes; rv == 0 && i < s->total; i++) {
+    sim_node *a = &s->nodes[i];
+    if (c->eclipse && !linked(a, 0)) {
+      rv = connect_nodes(s, a, &s->nodes[0]);
+    }
+    if (rv == 0) {
+      rv = dial_random(s, a, c->degree / 2 - c->eclipse, c->nodes);
+    }
+  }
+  return rv;
+}
+
+/* Each node dials degree/2 random others, so degrees average `degree`:
+ * honest nodes dial attackers too in a cold boot, only each other when
+ * the attackers join later. */
+static int build_topology(sim *s) {
+  const lp2p_sim_config *c = s->c;
+  size_t among = c->attack_join == 0 ? s->total : c->nodes;
+  for (size_t i = 0; i < c->nodes; i++) {
+    int rv = dial_random(s, &s->nodes[i], c->degree / 2, among);
+    if (rv != 0) {
+      return rv;
+    }
+  }
+  return c->attack_join == 0 ? attackers_dial(s) : 0;
+}
+
+/* A warm network: the attackers dial in, and everyone sends what the
+ * new links queued. */
+static void attackers_join(sim *s) {
+  s->err = attackers_dial(s);
+  for (size_t i = 0; !s->err && i < s->total; i++) {
+    settle(s, &s->nodes[i]);
+  }
 }
 
 static int setup_nodes(sim *s) {
@@ -373,6 +438,12 @@ static int setup_nodes(sim *s) {
     n->s = s;
     n->index = (uint32_t)i;
     n->attacker = i >= c->nodes;
+    if (n->attacker) {
+      n->atk = calloc(1, sizeof(*n->atk));
+      if (!n->atk) {
+        return LP2P_ERR_NOMEM;
+      }
+    }
     lp2p_pcg_seed(&n->rng, c->seed, 2 * i + 1);
     lp2p_sim_model_place(c, &s->rng, &n->region, &n->uplink_bps);
     int rv = make_router(s, n);
@@ -412,6 +483,7 @@ static int schedule_publishes(sim *s) {
     ev->len = 0;
     lp2p_heap_item_init(&ev->h.item);
     s->published[k] = c->warmup + (lp2p_tstamp)k * c->interval;
+    s->target_expected += ev->to != 0;
     if (sim_push(s, &ev->h, s->published[k]) != 0) {
       event_free(s, ev);
       return LP2P_ERR_NOMEM;
@@ -437,6 +509,52 @@ static void publish(sim *s, sim_event *ev) {
   settle(s, n);
 }
 
+/* The node behind mesh peer `id` of `n`, found among its links. */
+static const sim_node *linked_node(const sim *s, const sim_node *n,
+                                   const lp2p_peer_id *id) {
+  for (uint32_t i = 0; i < n->nlinks; i++) {
+    const sim_node *m = &s->nodes[n->links[i].node];
+    if (m->id.len == id->len && memcmp(m->id.bytes, id->bytes, id->len) == 0) {
+      return m;
+    }
+  }
+  return NULL;
+}
+
+#define SAMPLE_MESH_MAX 64
+
+/* The end of a bucket: which of the honest nodes' mesh slots attackers
+ * hold, and the scores they hold them with. */
+static void sample_meshes(sim *s) {
+  const lp2p_sim_config *c = s->c;
+  lp2p_peer_id mesh[SAMPLE_MESH_MAX];
+  uint64_t slots = 0, held = 0;
+  double score = 0;
+  for (size_t i = 0; i < c->nodes; i++) {
+    const sim_node *n = &s->nodes[i];
+    size_t k = lp2p_router_mesh_peers(n->r, (const uint8_t *)SIM_TOPIC,
+                                      SIM_TOPIC_LEN, mesh, SAMPLE_MESH_MAX);
+    k = k < SAMPLE_MESH_MAX ? k : SAMPLE_MESH_MAX;
+    slots += k;
+    for (size_t j = 0; j < k; j++) {
+      const sim_node *m = linked_node(s, n, &mesh[j]);
+      if (m && m->attacker) {
+        held++;
+        score += lp2p_router_peer_score(n->r, &mesh[j]);
+      }
+    }
+  }
+  lp2p_sim_bucket *b = &s->res->buckets[s->sampled++];
+  b->attacker_mesh_fraction = slots ? (double)held / (double)slots : 0;
+  b->attacker_mesh_score = held ? score / (double)held : 0;
+  s->mesh_score_sum += score;
+  s->mesh_score_n += held;
+  lp2p_tstamp next = c->warmup + (s->sampled + 1) * s->res->bucket_len;
+  if (s->sampled < s->res->nbuckets && next <= s->end) {
+    sim_push(s, &s->sample, next);
+  }
+}
+
 static void handle(sim *s, sim_entry *e) {
   s->res->events++;
   if (e->kind == EV_TIMER) {
@@ -449,6 +567,15 @@ static void handle(sim *s, sim_entry *e) {
   }
   if (e->kind == EV_TX_DONE) {
     transmit(s, (sim_node *)((uint8_t *)e - offsetof(sim_node, tx_done)));
+    return;
+  }
+  if (e->kind == EV_JOIN) {
+    trace(s, 'J', 0, 0, 0);
+    attackers_join(s);
+    return;
+  }
+  if (e->kind == EV_SAMPLE) {
+    sample_meshes(s); /* reads the routers, changes nothing: not traced */
     return;
   }
   if (e->kind == EV_ATTACK) {
@@ -464,6 +591,9 @@ static void handle(sim *s, sim_entry *e) {
   } else {
     sim_node *n = &s->nodes[ev->to];
     trace(s, 'R', ev->to, ev->from, ev->len);
+    if (n->attacker) {
+      sim_attack_observe(s, n, ev->from, ev->bytes, ev->len);
+    }
     uint64_t len;
     int h = lp2p_uvarint_decode(ev->bytes, ev->len, &len);
     if (h > 0 && (size_t)h + len == ev->len) {
@@ -537,6 +667,83 @@ static double attacker_score_mean(sim *s) {
   return n ? sum / (double)n : 0;
 }
 
+/* Per bucket: delivery from the per-message counts, latency
+ * percentiles from the bucket's run in the sorted `bucketed`. */
+static void summarise_buckets(sim *s) {
+  const lp2p_sim_config *c = s->c;
+  lp2p_sim_result *res = s->res;
+  for (size_t k = 0; k < c->messages; k++) {
+    lp2p_sim_bucket *b =
+        &res->buckets[(s->published[k] - c->warmup) / res->bucket_len];
+    b->messages++;
+    b->delivery_ratio += s->msg_delivered[k];
+  }
+  qsort(s->bucketed, res->delivered, sizeof(uint64_t), cmp_u64);
+  const uint64_t lat_mask = (UINT64_C(1) << 48) - 1;
+  size_t at = 0;
+  for (size_t i = 0; i < res->nbuckets; i++) {
+    lp2p_sim_bucket *b = &res->buckets[i];
+    b->start = c->warmup + i * res->bucket_len;
+    b->delivery_ratio = b->messages ? b->delivery_ratio /
+                                          ((double)b->messages *
+                                           (double)(c->nodes - 1))
+                                    : 1;
+    size_t first = at;
+    while (at < res->delivered && s->bucketed[at] >> 48 == i) {
+      s->bucketed[at++] &= lat_mask;
+    }
+    b->latency_p50_ms = percentile_ms(s->bucketed + first, at - first, 0.50);
+    b->latency_p99_ms = percentile_ms(s->bucketed + first, at - first, 0.99);
+  }
+}
+
+/* Seconds from the attack's onset until every message published from
+ * then on reached 99% of honest nodes (0: none fell short; -1: the last
+ * did). */
+static double recovery_s(const sim *s) {
+  const lp2p_sim_config *c = s->c;
+  lp2p_tstamp onset =
+      c->attack_start > c->attack_join ? c->attack_start : c->attack_join;
+  double need = 0.99 * (double)(c->nodes - 1);
+  size_t last_short = SIZE_MAX;
+  for (size_t k = 0; k < c->messages; k++) {
+    if (s->published[k] >= onset && (double)s->msg_delivered[k] < need) {
+      last_short = k;
+    }
+  }
+  if (c->attackers == 0 || last_short == SIZE_MAX) {
+    return 0;
+  }
+  if (last_short + 1 == c->messages) {
+    return -1;
+  }
+  return (double)(s->published[last_short + 1] - onset) / 1e9;
+}
+
+static void summarise_attack(sim *s) {
+  const lp2p_sim_config *c = s->c;
+  lp2p_sim_result *res = s->res;
+  summarise_buckets(s);
+  while (c->attackers && s->sampled < res->nbuckets) {
+    sample_meshes(s); /* buckets that end after the run: sampled now */
+  }
+  for (size_t i = 0; i < res->nbuckets; i++) {
+    double f = res->buckets[i].attacker_mesh_fraction;
+    res->attacker_mesh_fraction_max =
+        f > res->attacker_mesh_fraction_max ? f : res->attacker_mesh_fraction_max;
+  }
+  res->attacker_mesh_score_mean =
+      s->mesh_score_n ? s->mesh_score_sum / (double)s->mesh_score_n : 0;
+  res->target_delivery_ratio =
+      s->target_expected
+          ? (double)s->target_delivered / (double)s->target_expected
+          : 1;
+  qsort(s->target_latencies, s->target_delivered, sizeof(uint64_t), cmp_u64);
+  res->target_latency_p99_ms =
+      percentile_ms(s->target_latencies, s->target_delivered, 0.99);
+  res->recovery_s = recovery_s(s);
+}
+
 static void summarise(sim *s) {
   const lp2p_sim_config *c = s->c;
   lp2p_sim_result *res = s->res;
@@ -567,6 +774,7 @@ static void summarise(sim *s) {
   res->latency_p99_ms = percentile_ms(s->latencies, res->delivered, 0.99);
   res->latency_max_ms = percentile_ms(s->latencies, res->delivered, 1.0);
   res->attacker_score_mean = attacker_score_mean(s);
+  summarise_attack(s);
   crypto_generichash_update(&s->trace, s->trace_buf, s->trace_len);
   crypto_generichash_final(&s->trace, res->trace_hash, sizeof(res->trace_hash));
 }
@@ -575,7 +783,7 @@ static void teardown(sim *s) {
   lp2p_heap_item *it;
   while ((it = lp2p_heap_pop(&s->heap)) != NULL) {
     uint8_t kind = ((sim_entry *)it)->kind;
-    if (kind != EV_TIMER && kind != EV_TX_DONE && kind != EV_ATTACK) {
+    if (kind == EV_PUBLISH || kind == EV_RPC) {
       event_free(s, (sim_event *)it);
     }
   }
@@ -596,9 +804,15 @@ static void teardown(sim *s) {
     lp2p_free(sim_arena_mem(&s->arena), s->nodes[i].links);
   }
   sim_arena_release(&s->arena);
+  for (size_t i = 0; s->nodes && i < s->total; i++) {
+    free(s->nodes[i].atk);
+  }
   free(s->nodes);
   free(s->published);
   free(s->latencies);
+  free(s->bucketed);
+  free(s->msg_delivered);
+  free(s->target_latencies);
 }
 
 static int check_config(const lp2p_sim_config *c) {
@@ -606,7 +820,9 @@ static int check_config(const lp2p_sim_config *c) {
       c->degree < 2 || c->degree >= c->nodes + c->attackers || c->size < 8 ||
       c->size > (1u << 20) - 1024 || c->loss < 0 || c->loss >= 1 ||
       c->interval == 0 || c->attack_interval == 0 ||
-      (c->attack != LP2P_ATTACK_NONE) != (c->attackers > 0)) {
+      (c->attack != LP2P_ATTACK_NONE) != (c->attackers > 0) ||
+      (unsigned)c->attack >= LP2P_SIM_ATTACKS ||
+      c->attacker_ips > c->attackers || (c->eclipse && c->degree < 4)) {
     return LP2P_ERR_INVALID_ARG;
   }
   int rv = lp2p_router_params_validate(&c->params, NULL);
@@ -615,6 +831,39 @@ static int check_config(const lp2p_sim_config *c) {
   }
   if (rv == 0 && c->scoring) {
     rv = lp2p_topic_score_params_validate(&c->topic_score, NULL);
+  }
+  return rv;
+}
+
+/* Buckets of 10 s of publish times, doubled until the run fits. */
+static void set_buckets(sim *s) {
+  const lp2p_sim_config *c = s->c;
+  lp2p_tstamp span =
+      (lp2p_tstamp)(c->messages ? c->messages - 1 : 0) * c->interval;
+  s->res->bucket_len = 10 * LP2P_SECONDS;
+  while (span / s->res->bucket_len + 1 > LP2P_SIM_MAX_BUCKETS) {
+    s->res->bucket_len *= 2;
+  }
+  s->res->nbuckets = (size_t)(span / s->res->bucket_len) + 1;
+}
+
+/* A warm network's join, and the mesh samples (only with attackers:
+ * without, a run is as it was, event for event). */
+static int schedule_attack_measures(sim *s) {
+  const lp2p_sim_config *c = s->c;
+  if (c->attackers == 0) {
+    return 0;
+  }
+  s->join.kind = EV_JOIN;
+  s->sample.kind = EV_SAMPLE;
+  lp2p_heap_item_init(&s->join.item);
+  lp2p_heap_item_init(&s->sample.item);
+  int rv = 0;
+  if (c->attack_join > 0) {
+    rv = sim_push(s, &s->join, c->attack_join);
+  }
+  if (rv == 0 && c->warmup + s->res->bucket_len <= s->end) {
+    rv = sim_push(s, &s->sample, c->warmup + s->res->bucket_len);
   }
   return rv;
 }
@@ -640,7 +889,14 @@ int lp2p_sim_run(const lp2p_sim_config *c, lp2p_sim_result *res) {
   s.nodes = calloc(s.total, sizeof(*s.nodes));
   s.published = calloc(c->messages + 1, sizeof(*s.published));
   s.latencies = malloc((c->messages * c->nodes + 1) * sizeof(uint64_t));
-  rv = s.nodes && s.published && s.latencies ? 0 : LP2P_ERR_NOMEM;
+  s.bucketed = malloc((c->messages * c->nodes + 1) * sizeof(uint64_t));
+  s.msg_delivered = calloc(c->messages + 1, sizeof(uint32_t));
+  s.target_latencies = malloc((c->messages + 1) * sizeof(uint64_t));
+  set_buckets(&s);
+  rv = s.nodes && s.published && s.latencies && s.bucketed &&
+               s.msg_delivered && s.target_latencies
+           ? 0
+           : LP2P_ERR_NOMEM;
   if (rv == 0) {
     rv = setup_nodes(&s);
   }
@@ -649,6 +905,9 @@ int lp2p_sim_run(const lp2p_sim_config *c, lp2p_sim_result *res) {
   }
   if (rv == 0) {
     rv = sim_attack_schedule(&s);
+  }
+  if (rv == 0) {
+    rv = schedule_attack_measures(&s);
   }
   if (rv == 0) {
     run_events(&s);

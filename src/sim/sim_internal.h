@@ -8,12 +8,13 @@
 #include "base/heap.h"
 #include "base/pcg.h"
 #include "lp2p/sim.h"
+#include "pb/rpc.h"
 #include "sim/arena.h"
 
 #define SIM_TOPIC "lp2p-sim"
 #define SIM_TOPIC_LEN (sizeof(SIM_TOPIC) - 1)
 
-enum { EV_TIMER, EV_TX_DONE, EV_RPC, EV_PUBLISH, EV_ATTACK };
+enum { EV_TIMER, EV_TX_DONE, EV_RPC, EV_PUBLISH, EV_ATTACK, EV_JOIN, EV_SAMPLE };
 
 /* Heap entries start with this header so that one heap orders them all. */
 typedef struct sim_entry {
@@ -38,6 +39,19 @@ typedef struct sim_link {
 
 typedef struct sim sim;
 
+/* Message ids peers asked an attacker for by IWANT (drop-serve answers
+ * those): a direct-mapped table, so that it stays bounded whatever the
+ * peers send; an entry overwritten early only costs one answer. */
+#define SIM_IWANTED 1024
+
+typedef struct sim_iwanted {
+  uint64_t key; /* hash of (asking node, message id); 0 = empty */
+} sim_iwanted;
+
+typedef struct sim_attacker {
+  sim_iwanted iwanted[SIM_IWANTED];
+} sim_attacker;
+
 typedef struct sim_node {
   sim_entry timer;   /* the router's next heartbeat */
   sim_entry tx_done; /* the uplink finishes sending an RPC */
@@ -47,6 +61,7 @@ typedef struct sim_node {
   uint32_t index;
   bool attacker;
   uint64_t attack_seq; /* messages or rounds of the attack so far */
+  sim_attacker *atk;   /* attackers' own state (NULL at honest nodes) */
   lp2p_router *r;
   lp2p_privkey key;
   lp2p_peer_id id;
@@ -92,6 +107,17 @@ struct sim {
   size_t trace_len;
   lp2p_tstamp *published; /* per message */
   uint64_t *latencies;    /* ns, one per delivery */
+  /* one per delivery: its message's bucket in the top 16 bits, the
+   * latency below, so that one sort orders each bucket's latencies */
+  uint64_t *bucketed;
+  uint32_t *msg_delivered; /* honest deliveries per message */
+  uint64_t target_delivered, target_expected;
+  uint64_t *target_latencies;
+  sim_entry join;   /* a warm network: when the attackers dial in */
+  sim_entry sample; /* the end of the next bucket: meshes are sampled */
+  size_t sampled;   /* buckets sampled so far */
+  double mesh_score_sum;
+  uint64_t mesh_score_n;
   lp2p_sim_result *res;
   /* spare events by size class (256-byte steps up to 4 KiB): an RPC
    * arrives per event, and malloc for each would dominate. Stacks of
@@ -108,9 +134,19 @@ void sim_send_rpc(sim *s, sim_node *n, uint32_t link, const uint8_t *rpc,
                   size_t len, lp2p_tstamp sent);
 
 /* ---- attackers (attack.c) */
-/* Rewrites an RPC an attacker sends, in place; returns its new length (0:
- * nothing left to send). */
-size_t sim_attack_filter(sim *s, sim_node *n, uint8_t *rpc, size_t len);
+/* Whether the attackers attack yet (before, they behave). */
+bool sim_attacking(const sim *s);
+/* Rewrites an RPC an attacker sends over its link `link`, in place;
+ * returns its new length (0: nothing left to send). */
+size_t sim_attack_filter(sim *s, sim_node *n, uint32_t link, uint8_t *rpc,
+                         size_t len);
+/* An attacker reads an RPC (framed) it received from node `from`,
+ * before its router does. */
+void sim_attack_observe(sim *s, sim_node *n, uint32_t from,
+                        const uint8_t *rpc, size_t len);
+/* The message id the simulated routers give `m`; returns its length. */
+size_t sim_msg_id(const sim *s, const lp2p_rpc_msg *m, uint8_t *out,
+                  size_t cap);
 /* The attacker's periodic move (its EV_ATTACK). */
 void sim_attack_tick(sim *s, sim_node *n);
 /* The first move of every attacker. */
