@@ -18,10 +18,14 @@ Every failed check is printed with its numbers. Attackers connect from
 127.0.0.2 (one IP, as in the issue), legitimate peers from 127.0.0.1, so
 that a per-IP limit can tell them apart.
 
-Under a sanitizer build (--sanitized) time bounds are tripled, ASan's
-quarantine is limited to 16 MiB (it would otherwise hold 256 MiB of freed
-memory and fail the "after" check for ASan's sake) and the RSS budgets are
-doubled for redzones and shadow memory.
+Under a sanitizer build (--sanitized, as CI's second run) the time-outs
+are tripled (the attacks still last as long), ASan's quarantine is limited
+to 16 MiB, the peak budgets are tripled (redzones, size classes rounded up
+and shadow memory: 68 MiB held in yamux windows measured 168 MiB) and the
+"after" check is printed, not enforced: ASan's allocator keeps what is
+freed in its quarantine and size-class caches (an IHAVE flood that left a
+release build within 2x left ASan's at 3x), so the release build's run is
+the one that checks it.
 """
 
 import argparse
@@ -580,7 +584,7 @@ async def scenario(ctx, target_kind, attack):
     await asyncio.sleep(0.3)
     before, _ = rss(pid)
     stats = {"peak": before, "stopped": False}
-    factor = 2 if ctx.args.sanitized else 1
+    factor = 3 if ctx.args.sanitized else 1
     budget = factor * min(HOST_BUDGET, max(1, ctx.peers) * PEER_BUDGET)
     mon = asyncio.ensure_future(monitor(ctx, pid, before + budget + 32 * MiB,
                                         stats))
@@ -591,7 +595,9 @@ async def scenario(ctx, target_kind, attack):
                        return_when=asyncio.FIRST_COMPLETED)
     if task.done() and task.exception():
         raise task.exception()
-    ctx.note("attack at full strength after %.1f s" % (time.monotonic() - t0))
+    ctx.note("attack %s after %.1f s" % (
+        "at full strength" if ctx.ready.is_set() else "still building up",
+        time.monotonic() - t0))
     hold_until = time.monotonic() + 3
     await asyncio.gather(
         ctx.ping("during"),
@@ -620,7 +626,11 @@ async def scenario(ctx, target_kind, attack):
                  "+%s (%s)" % (mib(peak), mib(peak - before), mib(before),
                                mib(budget),
                                "%d attacking peers" % ctx.peers))
-    if after > 2 * before:
+    if after > 2 * before and ctx.args.sanitized:
+        ctx.note("RSS after the attack %s, more than 2x the %s before: not "
+                 "a failure under ASan (see the top of attack.py)" % (
+                     mib(after), mib(before)))
+    elif after > 2 * before:
         ctx.fail("RSS after the attack %s, more than 2x the %s before" % (
             mib(after), mib(before)))
 
