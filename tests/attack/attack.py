@@ -586,8 +586,10 @@ async def scenario(ctx, target_kind, attack):
     stats = {"peak": before, "stopped": False}
     factor = 3 if ctx.args.sanitized else 1
     budget = factor * min(HOST_BUDGET, max(1, ctx.peers) * PEER_BUDGET)
-    mon = asyncio.ensure_future(monitor(ctx, pid, before + budget + 32 * MiB,
-                                        stats))
+    # past this the attack stops: enough to show the failure, not so much
+    # that it takes the machine
+    abort_at = min(before + budget + 32 * MiB, 1024 * MiB)
+    mon = asyncio.ensure_future(monitor(ctx, pid, abort_at, stats))
     t0 = time.monotonic()
     task = asyncio.ensure_future(attack(ctx))
     ready = asyncio.ensure_future(ctx.ready.wait())
