@@ -46,6 +46,10 @@ MiB = 1 << 20
 PEER_BUDGET = 64 * MiB
 HOST_BUDGET = 512 * MiB
 ATTACKER_IP = "127.0.0.2"
+# The host exempts loopback from its per-IP limits by default, as go-libp2p's
+# resource manager allows 127.0.0.0/8 65,536 connections: here the attacker
+# on 127.0.0.2 stands for a remote host, so the targets count loopback.
+TARGET_LIMITS = ["--limit-loopback"]
 TOPIC = "attack"
 
 
@@ -137,7 +141,8 @@ class Ctx:
 
     async def start_listen(self):
         self.target = await self.spawn(
-            "target", ["listen", "--listen", "/ip4/127.0.0.1/tcp/0", "--echo"])
+            "target", ["listen", "--listen", "/ip4/127.0.0.1/tcp/0", "--echo"]
+            + TARGET_LIMITS)
         await self.set_target_addr()
 
     async def set_target_addr(self):
@@ -150,7 +155,7 @@ class Ctx:
         only; returns when a message of P's reaches S through T."""
         self.target = await self.spawn(
             "target", ["node", "--listen", "/ip4/127.0.0.1/tcp/0", "--topic",
-                       TOPIC], stdout_pipe=stdout_pipe)
+                       TOPIC] + TARGET_LIMITS, stdout_pipe=stdout_pipe)
         await self.set_target_addr()
         legit = ["node", "--listen", "/ip4/127.0.0.1/tcp/0", "--peer",
                  self.addr, "--topic", TOPIC]
