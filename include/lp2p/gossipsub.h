@@ -239,9 +239,9 @@ LP2P_API int lp2p_topic_score_params_validate(const lp2p_topic_score_params *p,
  *   P4  weight = -MaxPositive / W, decay over invalid_decay_time
  * Peer parameters: TopicScoreCap = MaxPositive / 2, IP colocation weight
  * = -TopicScoreCap, behaviour penalty decay over behaviour_decay_time and
- * weight = GossipThreshold / (settled(behaviour_penalties_per_slot) -
- * threshold)^2 (a peer earning that many penalties a slot ends at the
- * gossip threshold), RetainScore = 100 epochs.
+ * weight = GossipThreshold / (settled(behaviour_penalties_per_epoch /
+ * slots_per_epoch) - threshold)^2 (a peer earning that many penalties
+ * an epoch ends at the gossip threshold), RetainScore = 100 epochs.
  *
  * The dampening keeps honest peers unpenalised: a mesh peer of a topic
  * at rate r delivers at least about r/D (each message comes first from
@@ -276,8 +276,7 @@ typedef struct lp2p_score_traffic {
   lp2p_tstamp invalid_decay_time;    /* P4 counters: 50 epochs */
   lp2p_tstamp behaviour_decay_time;  /* P7 counter: 10 epochs */
   double behaviour_penalty_threshold;  /* 6 */
-  double behaviour_penalties_per_slot; /* reach the gossip threshold: 10 an
-                                        * epoch */
+  double behaviour_penalties_per_epoch; /* reach the gossip threshold: 10 */
   int ip_colocation_threshold;         /* 8 peers an address */
   double decay_to_zero;                /* 0.01 */
   lp2p_score_thresholds thresholds;    /* -4000, -8000, -16000, 100, 5 */

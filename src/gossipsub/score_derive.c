@@ -56,7 +56,7 @@ void lp2p_score_traffic_default(lp2p_score_traffic *t) {
   t->invalid_decay_time = epochs(t, 50);
   t->behaviour_decay_time = epochs(t, 10);
   t->behaviour_penalty_threshold = 6;
-  t->behaviour_penalties_per_slot = 10.0 / 32;
+  t->behaviour_penalties_per_epoch = 10;
   t->ip_colocation_threshold = 8;
   t->decay_to_zero = 0.01;
   t->thresholds = (lp2p_score_thresholds){.gossip = -4000,
@@ -142,13 +142,12 @@ static int peer_derive(const derive_ctx *c, lp2p_score_params *p,
   p->ip_colocation_factor_threshold = t->ip_colocation_threshold;
   p->behaviour_penalty_threshold = t->behaviour_penalty_threshold;
   p->behaviour_penalty_decay = decay_over(c, t->behaviour_decay_time);
-  /* penalties a slot per decay interval */
-  double above = settles_at(p->behaviour_penalty_decay,
-                            t->behaviour_penalties_per_slot * c->interval_s /
-                                seconds(t->slot)) -
+  double per_interval = t->behaviour_penalties_per_epoch /
+                        t->slots_per_epoch * c->interval_s / seconds(t->slot);
+  double above = settles_at(p->behaviour_penalty_decay, per_interval) -
                  p->behaviour_penalty_threshold;
   REQUIRE(isfinite(above) && above > 0,
-          "behaviour_penalties_per_slot never passes "
+          "behaviour_penalties_per_epoch never pass "
           "behaviour_penalty_threshold");
   p->behaviour_penalty_weight = t->thresholds.gossip / (above * above);
   p->thresholds = t->thresholds;

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "lp2p/sim.h"
 #include "testutil_router.h"
 
 #define TOPIC "t"
@@ -276,12 +277,31 @@ static void honest_mesh_peers_unpenalised_silent_ones_pruned_at_10_per_s(
   run_mesh_at_rate(10);
 }
 
+/* The simulator scores its topic for one message every --interval-ms: at
+ * a fifth of the rate the P3 threshold is a fifth, and activation waits
+ * until each mesh peer has had about 3 messages to deliver. */
+static void sim_params_follow_the_interval(void **state) {
+  (void)state;
+  lp2p_sim_config c;
+  lp2p_score_params p;
+  lp2p_topic_score_params fast, slow;
+  lp2p_sim_config_default(&c);
+  assert_int_equal(lp2p_sim_score_params(&c, &p, &fast, NULL), 0);
+  c.interval = 500 * MS;
+  assert_int_equal(lp2p_sim_score_params(&c, &p, &slow, NULL), 0);
+  close_to(slow.mesh_message_deliveries_threshold,
+           fast.mesh_message_deliveries_threshold / 5, "threshold at 2/s");
+  assert_true(fast.mesh_message_deliveries_activation == 4 * S); /* epoch */
+  assert_true(slow.mesh_message_deliveries_activation == 9 * S); /* 3 D/2 */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(beacon_block_topic_matches_lighthouse_numbers),
       cmocka_unit_test(aggregate_topic_matches_lighthouse_numbers),
       cmocka_unit_test(peer_params_match_lighthouse),
       cmocka_unit_test(bad_inputs_are_refused_naming_them),
+      cmocka_unit_test(sim_params_follow_the_interval),
       cmocka_unit_test(
           honest_mesh_peers_unpenalised_silent_ones_pruned_at_1_per_s),
       cmocka_unit_test(
