@@ -25,7 +25,9 @@ typedef struct field {
   { name, kind, offsetof(lp2p_topic_score_params, member) }
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-/* go's PeerScoreParams; Topics and IPColocationFactorWhitelist apart */
+/* go's PeerScoreParams; Topics and IPColocationFactorWhitelist apart.
+ * SkipAtomicValidation is taken and has no effect: lp2p checks every
+ * field, which go does only without it. */
 static const field peer_fields[] = {
     P("TopicScoreCap", K_REAL, topic_score_cap),
     P("AppSpecificWeight", K_REAL, app_specific_weight),
@@ -46,6 +48,7 @@ static const field threshold_fields[] = {
     TH("GraylistThreshold", graylist),
     TH("AcceptPXThreshold", accept_px),
     TH("OpportunisticGraftThreshold", opportunistic_graft),
+    {"SkipAtomicValidation", K_IGNORED, 0},
 };
 
 static const field topic_fields[] = {
