@@ -8,6 +8,7 @@
 #include "net.h"
 #include "node_peers.h"
 #include "params.h"
+#include "score_params.h"
 
 #define MAX_ADDRS 32
 #define MAX_TOPICS 16
@@ -26,6 +27,9 @@ typedef struct node_opts {
   int flood_publish;         /* -1: the router's default */
   lp2p_tstamp mesh_interval; /* 0: from the parameters */
   cli_connlimits limits;
+  const char *score_path;    /* --score-params */
+  bool score_auto;           /* --score auto */
+  double expected_rate;      /* --expected-rate, messages a second */
 } node_opts;
 
 typedef struct node_run {
@@ -458,6 +462,15 @@ static int parse(int argc, char **argv, node_opts *o) {
     } else if (strcmp(a, "--mesh-interval-ms") == 0 && is_num && num > 0 &&
                num < 3600000) {
       o->mesh_interval = (lp2p_tstamp)num * LP2P_MILLISECONDS;
+    } else if (strcmp(a, "--score-params") == 0) {
+      o->score_path = v;
+    } else if (strcmp(a, "--score") == 0 && strcmp(v, "auto") == 0) {
+      o->score_auto = true;
+    } else if (strcmp(a, "--expected-rate") == 0) {
+      o->expected_rate = strtod(v, &end);
+      if (*end || !(o->expected_rate > 0 && o->expected_rate < 1e9)) {
+        return cli_usage_error(&cli_cmd_node, "bad --expected-rate");
+      }
     } else if (strcmp(a, "--hex") == 0) {
       o->hex = true;
     } else if (strcmp(a, "--events") == 0) {
@@ -470,7 +483,30 @@ static int parse(int argc, char **argv, node_opts *o) {
   if (o->nlisten == 0) {
     o->listen[o->nlisten++] = "/ip4/0.0.0.0/tcp/0";
   }
+  if ((o->score_path && o->score_auto) ||
+      o->score_auto != (o->expected_rate > 0)) {
+    return cli_usage_error(&cli_cmd_node, "--score auto needs --expected-rate "
+                                          "R, and no --score-params");
+  }
   return cli_connlimits_check(&cli_cmd_node, &o->limits);
+}
+
+/* Scoring from --score-params or --score auto, after the router
+ * parameters are final (auto takes their heartbeat and D). */
+static int score_setup(const node_opts *o, lp2p_router_settings *rs,
+                       cli_score *sc) {
+  int rv = 0;
+  if (o->score_path) {
+    rv = cli_score_load(o->score_path, sc);
+  } else if (o->score_auto) {
+    rv = cli_score_auto(o->expected_rate, &rs->params, o->topics, o->ntopics,
+                        sc);
+  } else {
+    return 0;
+  }
+  rs->scoring = rv == 0;
+  rs->score = sc->peer;
+  return rv;
 }
 
 static int make_node(node_run *r) {
@@ -502,13 +538,22 @@ static int make_node(node_run *r) {
   if (r->o.mesh_interval) {
     s.router.params.heartbeat_interval = r->o.mesh_interval;
   }
+  cli_score score = {0};
+  if (score_setup(&r->o, &s.router, &score) != 0) {
+    cli_score_free(&score);
+    lp2p_privkey_wipe(&r->key);
+    return 1;
+  }
   lp2p_errdetail err;
   int rv = lp2p_node_new(&r->node, &r->loop, &s, &cb, NULL, r, &err);
   lp2p_privkey_wipe(&r->key);
   if (rv != 0) {
+    cli_score_free(&score);
     return cli_fail("cannot start the node: %s", err.msg);
   }
-  return 0;
+  rv = cli_score_set_topics(lp2p_node_router(r->node), &score);
+  cli_score_free(&score);
+  return rv;
 }
 
 static int each_addr(node_run *r, const char *const *list, size_t n,
@@ -602,6 +647,7 @@ const cli_command cli_cmd_node = {
     "                 [--key FILE | --key-seed N] [--sign strict|none]\n"
     "                 [--msg-id default|sha256] [--params FILE]\n"
     "                 [--flood-publish on|off] [--mesh-interval-ms N]\n"
+    "                 [--score-params FILE | --score auto --expected-rate R]\n"
     "                 [--metrics HOST:PORT] [--hex] [--events]\n"
     "                 [connection limits]\n\n"
     "Runs a GossipSub node (meshsub 1.2, 1.1, 1.0 and floodsub) listening\n"
@@ -618,6 +664,11 @@ const cli_command cli_cmd_node = {
     "by the SHA-256 of their data. --msg-id sha256 uses that id with\n"
     "signing too. --params FILE takes router parameters as JSON with\n"
     "go-libp2p-pubsub's GossipSubParams names (durations in nanoseconds).\n"
+    "--score-params FILE turns peer scoring on with go's names:\n"
+    "{\"PeerScoreParams\": {..., \"Topics\": {\"T\": {TopicScoreParams}}},\n"
+    "\"PeerScoreThresholds\": {...}} (fields not given are 0, as in go).\n"
+    "--score auto --expected-rate R derives them, as Ethereum clients do,\n"
+    "for R messages a second on each --topic (12 s slots, 32 an epoch).\n"
     "--metrics serves Prometheus metrics at http://HOST:PORT/metrics.\n"
     "--flood-publish sends our own messages to every subscriber (default\n"
     "off, as go-libp2p-pubsub); --mesh-interval-ms sets the heartbeat.\n"

@@ -213,6 +213,99 @@ LP2P_API int lp2p_score_params_validate(const lp2p_score_params *p,
 LP2P_API int lp2p_topic_score_params_validate(const lp2p_topic_score_params *p,
                                               lp2p_errdetail *err);
 
+/* ---- score parameters derived from the expected traffic ----
+ * The way Ethereum consensus clients (Lighthouse, Lodestar, Prysm) build
+ * theirs: every counter decays once a decay interval (the slot, at least
+ * 1 s) by the factor that takes it to DecayToZero in its decay time, and
+ * caps and thresholds are the values a counter fed at the expected rate
+ * settles at. With r messages a decay interval and decay d:
+ *   decay for time T      d = DecayToZero ^ (interval / T)
+ *   settles at            r / (1 - d)
+ *   low point (threshold) d * r / (1 - d), the value just after a decay
+ * Topic parameters (D the mesh degree, W the topic weight, and
+ * MaxPositive = (max_in_mesh + max_first_deliveries) x the sum of W):
+ *   P1  quantum = slot, cap = time_in_mesh_cap_time / slot,
+ *       weight = max_in_mesh / cap
+ *   P2  decay over first_deliveries_decay_time, cap = what 2r/D a
+ *       decay interval settles at, weight = max_first_deliveries / cap
+ *   P3  decay over mesh_deliveries_decay_time, threshold = low point of
+ *       r / mesh_deliveries_dampening, cap = max(cap_factor x threshold,
+ *       2), weight = -MaxPositive / (W x threshold^2) (a mesh peer that
+ *       delivers nothing costs the whole positive score, as Lodestar),
+ *       activation = the larger of mesh_deliveries_activation and the
+ *       time the topic takes to carry 3 D messages (each mesh peer has
+ *       had about 3 to deliver), rounded up to whole heartbeats; P3b has
+ *       P3's weight and decay
+ *   P4  weight = -MaxPositive / W, decay over invalid_decay_time
+ * Peer parameters: TopicScoreCap = MaxPositive / 2, IP colocation weight
+ * = -TopicScoreCap, behaviour penalty decay over behaviour_decay_time and
+ * weight = GossipThreshold / (settled(behaviour_penalties_per_epoch /
+ * slots_per_epoch) - threshold)^2 (a peer earning that many penalties
+ * an epoch ends at the gossip threshold), RetainScore = 100 epochs.
+ *
+ * The dampening keeps honest peers unpenalised: a mesh peer of a topic
+ * at rate r delivers at least about r/D (each message comes first from
+ * one of D peers), and the threshold asks for r/dampening, 50/D times
+ * less (Lighthouse's and Lodestar's 50; Prysm uses 90). A peer that
+ * forwards nothing falls below it once activated. */
+
+typedef struct lp2p_score_topic_traffic {
+  double msgs_per_s; /* expected messages a second on the topic, > 0 */
+  double weight;     /* TopicWeight, > 0: the topic's share of the score */
+  int mesh_d;        /* 0: the traffic's mesh_d */
+  lp2p_tstamp first_deliveries_decay_time; /* P2 counter: 20 epochs */
+  /* P3 and P3b: off for topics too quiet to expect steady deliveries
+   * (Ethereum scores them only on blocks, aggregates and attestations) */
+  bool mesh_deliveries;
+  lp2p_tstamp mesh_deliveries_decay_time; /* 5 epochs */
+  double mesh_deliveries_dampening;       /* 50 */
+  double mesh_deliveries_cap_factor;      /* 3 */
+  lp2p_tstamp mesh_deliveries_activation; /* one epoch, or longer: above */
+  lp2p_tstamp mesh_deliveries_window;     /* 2 s */
+} lp2p_score_topic_traffic;
+
+typedef struct lp2p_score_traffic {
+  lp2p_tstamp slot;          /* the time quantum: P1, and the decay
+                              * interval (at least 1 s) */
+  int slots_per_epoch;       /* > 0 */
+  lp2p_tstamp heartbeat;     /* the router's heartbeat interval */
+  int mesh_d;                /* the mesh degree D */
+  double max_in_mesh;        /* P1's most, per unit of topic weight: 10 */
+  double max_first_deliveries; /* P2's most: 40 */
+  lp2p_tstamp time_in_mesh_cap_time; /* P1 stops growing after: 1 h */
+  lp2p_tstamp invalid_decay_time;    /* P4 counters: 50 epochs */
+  lp2p_tstamp behaviour_decay_time;  /* P7 counter: 10 epochs */
+  double behaviour_penalty_threshold;  /* 6 */
+  double behaviour_penalties_per_epoch; /* reach the gossip threshold: 10 */
+  int ip_colocation_threshold;         /* 8 peers an address */
+  double decay_to_zero;                /* 0.01 */
+  lp2p_score_thresholds thresholds;    /* -4000, -8000, -16000, 100, 5 */
+} lp2p_score_traffic;
+
+/* Lighthouse's choices on Ethereum mainnet: 12 s slots, 32 a epoch,
+ * heartbeat 700 ms, D 8, and the values in the comments above. */
+LP2P_API void lp2p_score_traffic_default(lp2p_score_traffic *t);
+/* A topic at `msgs_per_s` with weight 0.5 (Ethereum's beacon block
+ * topic's) and the defaults above, for `t`'s epoch length, mesh
+ * deliveries scored. */
+LP2P_API void lp2p_score_topic_traffic_default(lp2p_score_topic_traffic *tt,
+                                               const lp2p_score_traffic *t,
+                                               double msgs_per_s);
+
+/* Derives the peer parameters into `peer` and one topic's into
+ * topic_out[i] for each topics[i] (the sum of the topic weights sets the
+ * positive score a peer can reach). Everything written passes
+ * lp2p_score_params_validate and lp2p_topic_score_params_validate.
+ * Returns 0 or LP2P_ERR_INVALID_ARG, `err` naming the input at fault:
+ * a non-positive rate, weight, degree or duration, or a topic so quiet
+ * that its P3 threshold falls below DecayToZero (score it without mesh
+ * deliveries). */
+LP2P_API int lp2p_score_params_derive(const lp2p_score_traffic *t,
+                                      const lp2p_score_topic_traffic *topics,
+                                      size_t ntopics, lp2p_score_params *peer,
+                                      lp2p_topic_score_params *topic_out,
+                                      lp2p_errdetail *err);
+
 typedef struct lp2p_router_settings {
   lp2p_privkey key; /* our identity; signs our messages */
   lp2p_router_params params;

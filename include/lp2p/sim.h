@@ -94,6 +94,9 @@ typedef struct lp2p_sim_config {
   size_t attacker_ips; /* 0: every node its own address; else the
                         * attackers share this many (IP colocation) */
   bool scoring;                /* peer scoring with score / topic_score below */
+  /* derive score and topic_score from `interval` and the mesh degree
+   * (lp2p_sim_score_params) when the run starts; false: use them as set */
+  bool score_from_traffic;
   lp2p_score_params score;
   lp2p_topic_score_params topic_score;
   /* called now and then with the fraction of simulated time done */
@@ -103,14 +106,22 @@ typedef struct lp2p_sim_config {
 
 /* Defaults: 100 nodes, degree 20, 100 messages of 1 KiB, seed 1, signed,
  * IDONTWANT on, uniform 50 ms links at 1 Gbit/s, no loss, go's router
- * parameters, no attackers, scoring off (its parameters set to
- * lp2p_sim_score_params_default). */
+ * parameters, no attackers, scoring off (its parameters, when on,
+ * derived from the traffic). */
 LP2P_API void lp2p_sim_config_default(lp2p_sim_config *c);
 
-/* Score parameters modelled on those Ethereum consensus clients use for
- * one topic (beacon blocks), on the simulator's time scale: a slot is one
- * heartbeat (1 s) and an epoch 4 slots, so that activation and decay
- * happen within a run of seconds. */
+/* Score parameters for the simulated topic from lp2p_score_params_derive,
+ * as Ethereum clients derive theirs, on the simulator's time scale: a
+ * slot is 1 s and an epoch 4 slots, so that activation and decay happen
+ * within a run of seconds; the expected rate is one message every
+ * c->interval, the mesh degree c->params.mesh.d. Returns 0 or
+ * LP2P_ERR_INVALID_ARG (`err`, which may be NULL, says why). */
+LP2P_API int lp2p_sim_score_params(const lp2p_sim_config *c,
+                                   lp2p_score_params *p,
+                                   lp2p_topic_score_params *tp,
+                                   lp2p_errdetail *err);
+/* lp2p_sim_score_params for the default configuration (10 messages a
+ * second, D 6). */
 LP2P_API void lp2p_sim_score_params_default(lp2p_score_params *p,
                                             lp2p_topic_score_params *tp);
 

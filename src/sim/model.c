@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/err.h"
 #include "sim/model.h"
 
 enum {
@@ -89,68 +90,48 @@ void lp2p_sim_config_default(lp2p_sim_config *c) {
   c->drain = 5 * LP2P_SECONDS;
   lp2p_router_params_default(&c->params);
   c->attack_interval = 200 * LP2P_MILLISECONDS;
-  lp2p_sim_score_params_default(&c->score, &c->topic_score);
+  c->score_from_traffic = true;
 }
 
-/* Counter decay per interval that takes a value to DecayToZero in `n`
- * intervals, and the value a counter fed `rate` per interval converges
- * to under `decay`: the two formulas Ethereum clients derive their
- * parameters from. */
-static double decay_in(double n, double to_zero) {
-  return pow(to_zero, 1.0 / n);
-}
-
-static double converges(double decay, double rate) {
-  return rate / (1 - decay);
+/* The simulator's topic as Ethereum clients would score it, on the
+ * simulator's time scale: a slot is one second (Ethereum's 12 s slot
+ * shrunk twelvefold, so P1 is capped after 300 slots as there) and an
+ * epoch 4 slots, so that activation and decay happen within a run of
+ * seconds; the topic carries one message every `interval`, meshes have the
+ * router's D. */
+int lp2p_sim_score_params(const lp2p_sim_config *c, lp2p_score_params *p,
+                          lp2p_topic_score_params *tp, lp2p_errdetail *err) {
+  lp2p_score_traffic t;
+  lp2p_score_topic_traffic topic;
+  if (c->interval == 0) {
+    return lp2p_errdetail_set(err, LP2P_ERR_INVALID_ARG,
+                              "the interval between messages is 0");
+  }
+  lp2p_score_traffic_default(&t);
+  t.slot = LP2P_SECONDS;
+  t.slots_per_epoch = 4;
+  t.heartbeat = c->params.heartbeat_interval;
+  t.mesh_d = c->params.mesh.d;
+  t.time_in_mesh_cap_time = 300 * t.slot;
+  t.invalid_decay_time = 50 * 4 * t.slot;
+  t.behaviour_decay_time = 10 * 4 * t.slot;
+  lp2p_score_topic_traffic_default(&topic, &t,
+                                   (double)LP2P_SECONDS / (double)c->interval);
+  return lp2p_score_params_derive(&t, &topic, 1, p, tp, err);
 }
 
 void lp2p_sim_score_params_default(lp2p_score_params *p,
                                    lp2p_topic_score_params *tp) {
-  /* one slot is one second here, an epoch 4 slots; the simulated topic
-   * carries about 10 messages a slot, meshes have D = 6..8 peers */
-  const double slot = 1, epoch = 4, rate = 10, mesh_n = 8;
-  const double max_in_mesh = 10, max_first = 40, topic_weight = 0.5;
-  const double max_positive = (max_in_mesh + max_first) * topic_weight;
-  memset(p, 0, sizeof(*p));
-  memset(tp, 0, sizeof(*tp));
-  p->decay_interval = LP2P_SECONDS;
-  p->decay_to_zero = 0.01;
-  p->retain_score = (lp2p_tstamp)(100 * epoch) * LP2P_SECONDS;
-  p->topic_score_cap = max_positive * 0.5;
-  p->app_specific_weight = 1;
-  p->ip_colocation_factor_weight = -p->topic_score_cap;
-  p->ip_colocation_factor_threshold = 8;
-  p->behaviour_penalty_threshold = 6;
-  p->behaviour_penalty_decay = decay_in(10 * epoch / slot, 0.01);
-  double target = converges(p->behaviour_penalty_decay, 10 / epoch) -
-                  p->behaviour_penalty_threshold;
-  p->thresholds.gossip = -4000;
-  p->thresholds.publish = -8000;
-  p->thresholds.graylist = -16000;
-  p->thresholds.accept_px = 100;
-  p->thresholds.opportunistic_graft = 5;
-  p->behaviour_penalty_weight = p->thresholds.gossip / (target * target);
+  lp2p_sim_config c;
+  lp2p_sim_config_default(&c);
+  /* cannot fail: the default interval and D are positive */
+  (void)lp2p_sim_score_params(&c, p, tp, NULL);
+}
 
-  tp->topic_weight = topic_weight;
-  tp->time_in_mesh_quantum = LP2P_SECONDS;
-  tp->time_in_mesh_cap = 3600 / 12; /* an hour of 12-second slots */
-  tp->time_in_mesh_weight = max_in_mesh / tp->time_in_mesh_cap;
-  tp->first_message_deliveries_decay = decay_in(20 * epoch, 0.01);
-  tp->first_message_deliveries_cap =
-      converges(tp->first_message_deliveries_decay, 2 * rate / mesh_n);
-  tp->first_message_deliveries_weight =
-      max_first / tp->first_message_deliveries_cap;
-  tp->mesh_message_deliveries_decay = decay_in(5 * epoch, 0.01);
-  tp->mesh_message_deliveries_cap =
-      converges(tp->mesh_message_deliveries_decay, rate);
-  tp->mesh_message_deliveries_threshold = tp->mesh_message_deliveries_cap / 10;
-  tp->mesh_message_deliveries_weight =
-      -max_positive / (topic_weight * tp->mesh_message_deliveries_threshold *
-                       tp->mesh_message_deliveries_threshold);
-  tp->mesh_message_deliveries_window = 2 * LP2P_SECONDS;
-  tp->mesh_message_deliveries_activation = (lp2p_tstamp)epoch * LP2P_SECONDS;
-  tp->mesh_failure_penalty_weight = tp->mesh_message_deliveries_weight;
-  tp->mesh_failure_penalty_decay = tp->mesh_message_deliveries_decay;
-  tp->invalid_message_deliveries_weight = -max_positive / topic_weight;
-  tp->invalid_message_deliveries_decay = decay_in(50 * epoch, 0.01);
+int lp2p_sim_config_scored(const lp2p_sim_config *c, lp2p_sim_config *out) {
+  *out = *c;
+  if (!c->scoring || !c->score_from_traffic) {
+    return 0;
+  }
+  return lp2p_sim_score_params(c, &out->score, &out->topic_score, NULL);
 }

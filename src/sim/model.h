@@ -13,4 +13,8 @@ void lp2p_sim_model_place(const lp2p_sim_config *c, lp2p_pcg *rng,
 lp2p_tstamp lp2p_sim_model_latency(const lp2p_sim_config *c, uint8_t a,
                                    uint8_t b);
 
+/* `c`, with its score parameters derived from its traffic when it scores
+ * with score_from_traffic. Returns 0 or LP2P_ERR_INVALID_ARG. */
+int lp2p_sim_config_scored(const lp2p_sim_config *c, lp2p_sim_config *out);
+
 #endif

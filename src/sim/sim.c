@@ -868,9 +868,12 @@ static int schedule_attack_measures(sim *s) {
   return rv;
 }
 
-int lp2p_sim_run(const lp2p_sim_config *c, lp2p_sim_result *res) {
+int lp2p_sim_run(const lp2p_sim_config *conf, lp2p_sim_result *res) {
   sim s;
-  int rv = check_config(c);
+  lp2p_sim_config scored;
+  const lp2p_sim_config *c = &scored;
+  int rv = lp2p_sim_config_scored(conf, &scored);
+  rv = rv != 0 ? rv : check_config(c);
   if (rv != 0) {
     return rv;
   }

@@ -194,6 +194,54 @@ check "node: an unknown parameter, one line naming it" sh -c "[ \$(wc -l <'$tmp/
 printf '{"D": 20, "Dhi": 12}' >"$tmp/bad.json"
 run "$lp2p" node --params "$tmp/bad.json"
 check "node: inconsistent parameters, one line" one_line_err
+# peer scoring with go's PeerScoreParams / PeerScoreThresholds names
+cat >"$tmp/score.json" <<'EOF2'
+{
+  "PeerScoreParams": {
+    "TopicScoreCap": 10, "AppSpecificWeight": 1,
+    "IPColocationFactorWeight": -10, "IPColocationFactorThreshold": 8,
+    "IPColocationFactorWhitelist": ["10.0.0.0/8"],
+    "BehaviourPenaltyWeight": -1, "BehaviourPenaltyDecay": 0.9,
+    "DecayInterval": 1000000000, "DecayToZero": 0.01,
+    "RetainScore": 60000000000,
+    "Topics": {
+      "s": {
+        "TopicWeight": 0.5, "TimeInMeshWeight": 0.01,
+        "TimeInMeshQuantum": 1000000000, "TimeInMeshCap": 300,
+        "InvalidMessageDeliveriesWeight": -10,
+        "InvalidMessageDeliveriesDecay": 0.99
+      }
+    }
+  },
+  "PeerScoreThresholds": {
+    "GossipThreshold": -10, "PublishThreshold": -50,
+    "GraylistThreshold": -80, "AcceptPXThreshold": 10,
+    "OpportunisticGraftThreshold": 3
+  }
+}
+EOF2
+"$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic s --score-params "$tmp/score.json" \
+  </dev/null >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+sleep 0.3
+kill -TERM $pid
+wait $pid
+check "node: --score-params with go's names" [ $? -eq 0 -a ! -s "$tmp/err" ]
+sed 's/"TimeInMeshCap"/"TimeInMeshCapp"/' "$tmp/score.json" >"$tmp/bad.json"
+run "$lp2p" node --score-params "$tmp/bad.json"
+check "node: an unknown score field, one line naming it and its line" \
+  sh -c "one_line() { [ \$(wc -l <'$tmp/err') -eq 1 ]; }; one_line && grep -q 'line 12: .*TimeInMeshCapp' '$tmp/err'"
+"$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic s --score auto \
+  --expected-rate 2 </dev/null >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+sleep 0.3
+kill -TERM $pid
+wait $pid
+check "node: --score auto --expected-rate" [ $? -eq 0 -a ! -s "$tmp/err" ]
+run "$lp2p" node --topic s --score auto
+check "node: --score auto without a rate is a usage error" [ $status -eq 2 ]
+run "$lp2p" node --topic s --score auto --expected-rate 0.000001
+check "node: a rate too low for mesh delivery scoring, one line" one_line_err
 run "$lp2p" node --sign maybe
 check "node: bad --sign is a usage error" [ $status -eq 2 ]
 run "$lp2p" node --metrics nowhere
@@ -286,6 +334,32 @@ check "listen --max-conns-per-ip 1 --limit-loopback: first one kept" \
   grep -q "first open" "$tmp/perip"
 kill -TERM $pid
 wait $pid
+# the scores of --score-params are the router's: a mesh peer earns time
+# in mesh (P1, one-second quanta) within a few seconds
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic s --score-params "$tmp/score.json" \
+  --metrics "127.0.0.1:$port" </dev/null >"$tmp/a.out" 2>"$tmp/a.err" &
+node_a=$!
+i=0
+while ! grep -q '"addrs"' "$tmp/a.out" && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+a_ma=$(head -n 1 "$tmp/a.out" | sed 's/.*"addrs":\["\([^"]*\)".*/\1/')
+"$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic s --peer "$a_ma" \
+  </dev/null >"$tmp/b.out" 2>"$tmp/b.err" &
+node_b=$!
+python3 - "$port" <<'PY'
+import sys, time, urllib.request
+url = f"http://127.0.0.1:{sys.argv[1]}/metrics"
+for _ in range(60):
+    time.sleep(0.25)
+    text = urllib.request.urlopen(url, timeout=5).read().decode()
+    for line in text.splitlines():
+        if line.startswith("libp2p_gossipsub_peers_scores_sum ") and float(line.split()[1]) > 0:
+            sys.exit(0)
+sys.exit(1)
+PY
+check "node: --score-params scores a mesh peer's time in mesh" [ $? -eq 0 ]
+kill -TERM $node_a $node_b
+wait $node_a $node_b
 
 [ $fails -eq 0 ] && echo "all checks passed"
 exit $fails
