@@ -36,7 +36,7 @@ void lp2p_router_params_default(lp2p_router_params *p) {
   p->iwant_followup_time = 3 * LP2P_SECONDS;
   p->seen_ttl = 120 * LP2P_SECONDS;
   p->flood_publish = false; /* go-libp2p-pubsub v0.19.0 no longer floods */
-  p->do_px = false; /* as go and nim: peer exchange only when asked */
+  p->do_px = false;         /* as go and nim: peer exchange only when asked */
 }
 
 static int mesh_validate(const lp2p_mesh_params *m, lp2p_errdetail *err) {
@@ -72,40 +72,39 @@ int lp2p_router_params_validate(const lp2p_router_params *p,
   if (rv != 0) {
     return rv;
   }
-#define CHECK(cond, ...)                                                       \
-  if (!(cond)) {                                                               \
-    return lp2p_errdetail_set(err, LP2P_ERR_INVALID_ARG, __VA_ARGS__);         \
-  }
-  CHECK(p->history_length >= 1 && p->history_length <= 1000,
-        "HistoryLength must be between 1 and 1000");
-  CHECK(p->history_gossip >= 0 && p->history_gossip <= p->history_length,
-        "HistoryGossip must be between 0 and HistoryLength");
-  CHECK(p->gossip_factor >= 0 && p->gossip_factor <= 1,
-        "GossipFactor must be between 0 and 1");
-  CHECK(p->gossip_retransmission >= 0, "GossipRetransmission must be >= 0");
-  CHECK(p->heartbeat_interval >= LP2P_MILLISECONDS,
-        "HeartbeatInterval must be at least 1 ms");
-  CHECK(p->prune_backoff >= LP2P_SECONDS,
-        "PruneBackoff must be at least 1 s (it travels in seconds)");
-  CHECK(p->unsubscribe_backoff >= LP2P_SECONDS,
-        "UnsubscribeBackoff must be at least 1 s");
-  CHECK(p->prune_peers >= 0 && p->prune_peers <= 1000,
-        "PrunePeers must be between 0 and 1000");
-  CHECK(p->direct_connect_ticks >= 1, "DirectConnectTicks must be >= 1");
-  CHECK(p->opportunistic_graft_ticks >= 1,
-        "OpportunisticGraftTicks must be >= 1");
-  CHECK(p->opportunistic_graft_peers >= 0,
-        "OpportunisticGraftPeers must be >= 0");
-  CHECK(p->max_ihave_length >= 1, "MaxIHaveLength must be >= 1");
-  CHECK(p->max_ihave_messages >= 1, "MaxIHaveMessages must be >= 1");
-  CHECK(p->max_idontwant_messages >= 0, "MaxIDontWantMessages must be >= 0");
-  CHECK(p->max_idontwant_length >= 1 && p->max_idontwant_length <= 100000,
-        "MaxIDontWantLength must be between 1 and 100000");
-  CHECK(p->idontwant_message_ttl >= 1 && p->idontwant_message_ttl <= 1000,
-        "IDontWantMessageTTL must be between 1 and 1000 heartbeats");
-  CHECK(p->seen_ttl >= p->heartbeat_interval,
-        "SeenMessagesTTL must be at least one heartbeat");
-#undef CHECK
+  LP2P_REQUIRE(p->history_length >= 1 && p->history_length <= 1000,
+               "HistoryLength must be between 1 and 1000");
+  LP2P_REQUIRE(p->history_gossip >= 0 && p->history_gossip <= p->history_length,
+               "HistoryGossip must be between 0 and HistoryLength");
+  LP2P_REQUIRE(p->gossip_factor >= 0 && p->gossip_factor <= 1,
+               "GossipFactor must be between 0 and 1");
+  LP2P_REQUIRE(p->gossip_retransmission >= 0,
+               "GossipRetransmission must be >= 0");
+  LP2P_REQUIRE(p->heartbeat_interval >= LP2P_MILLISECONDS,
+               "HeartbeatInterval must be at least 1 ms");
+  LP2P_REQUIRE(p->prune_backoff >= LP2P_SECONDS,
+               "PruneBackoff must be at least 1 s (it travels in seconds)");
+  LP2P_REQUIRE(p->unsubscribe_backoff >= LP2P_SECONDS,
+               "UnsubscribeBackoff must be at least 1 s");
+  LP2P_REQUIRE(p->prune_peers >= 0 && p->prune_peers <= 1000,
+               "PrunePeers must be between 0 and 1000");
+  LP2P_REQUIRE(p->direct_connect_ticks >= 1, "DirectConnectTicks must be >= 1");
+  LP2P_REQUIRE(p->opportunistic_graft_ticks >= 1,
+               "OpportunisticGraftTicks must be >= 1");
+  LP2P_REQUIRE(p->opportunistic_graft_peers >= 0,
+               "OpportunisticGraftPeers must be >= 0");
+  LP2P_REQUIRE(p->max_ihave_length >= 1, "MaxIHaveLength must be >= 1");
+  LP2P_REQUIRE(p->max_ihave_messages >= 1, "MaxIHaveMessages must be >= 1");
+  LP2P_REQUIRE(p->max_idontwant_messages >= 0,
+               "MaxIDontWantMessages must be >= 0");
+  LP2P_REQUIRE(p->max_idontwant_length >= 1 &&
+                   p->max_idontwant_length <= 100000,
+               "MaxIDontWantLength must be between 1 and 100000");
+  LP2P_REQUIRE(p->idontwant_message_ttl >= 1 &&
+                   p->idontwant_message_ttl <= 1000,
+               "IDontWantMessageTTL must be between 1 and 1000 heartbeats");
+  LP2P_REQUIRE(p->seen_ttl >= p->heartbeat_interval,
+               "SeenMessagesTTL must be at least one heartbeat");
   return 0;
 }
 

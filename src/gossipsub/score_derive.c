@@ -6,13 +6,6 @@
 #include "base/err.h"
 #include "router.h"
 
-#define REQUIRE(cond, ...)                                                     \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      return lp2p_errdetail_set(err, LP2P_ERR_INVALID_ARG, __VA_ARGS__);       \
-    }                                                                          \
-  } while (0)
-
 /* What every formula needs: the inputs, the decay interval in seconds and
  * the positive score a peer can reach over all topics. */
 typedef struct derive_ctx {
@@ -82,49 +75,49 @@ void lp2p_score_topic_traffic_default(lp2p_score_topic_traffic *tt,
 }
 
 static int traffic_check(const lp2p_score_traffic *t, lp2p_errdetail *err) {
-  REQUIRE(t->slot > 0 && t->slots_per_epoch > 0, "slot must be positive");
-  REQUIRE(t->heartbeat > 0, "heartbeat must be positive");
-  REQUIRE(t->mesh_d > 0, "mesh_d must be positive");
-  REQUIRE(isfinite(t->max_in_mesh) && t->max_in_mesh >= 0 &&
-              isfinite(t->max_first_deliveries) &&
-              t->max_first_deliveries >= 0,
-          "max_in_mesh and max_first_deliveries must be >= 0");
-  REQUIRE(t->time_in_mesh_cap_time >= t->slot,
-          "time_in_mesh_cap_time must be at least a slot");
-  REQUIRE(t->invalid_decay_time > 0 && t->behaviour_decay_time > 0,
-          "decay times must be positive");
-  REQUIRE(t->decay_to_zero > 0 && t->decay_to_zero < 1,
-          "decay_to_zero must be between 0 and 1");
-  REQUIRE(isfinite(t->behaviour_penalty_threshold) &&
-              t->behaviour_penalty_threshold >= 0,
-          "behaviour_penalty_threshold must be >= 0");
-  REQUIRE(t->ip_colocation_threshold >= 1,
-          "ip_colocation_threshold must be at least 1");
+  LP2P_REQUIRE(t->slot > 0 && t->slots_per_epoch > 0, "slot must be positive");
+  LP2P_REQUIRE(t->heartbeat > 0, "heartbeat must be positive");
+  LP2P_REQUIRE(t->mesh_d > 0, "mesh_d must be positive");
+  LP2P_REQUIRE(isfinite(t->max_in_mesh) && t->max_in_mesh >= 0 &&
+                   isfinite(t->max_first_deliveries) &&
+                   t->max_first_deliveries >= 0,
+               "max_in_mesh and max_first_deliveries must be >= 0");
+  LP2P_REQUIRE(t->time_in_mesh_cap_time >= t->slot,
+               "time_in_mesh_cap_time must be at least a slot");
+  LP2P_REQUIRE(t->invalid_decay_time > 0 && t->behaviour_decay_time > 0,
+               "decay times must be positive");
+  LP2P_REQUIRE(t->decay_to_zero > 0 && t->decay_to_zero < 1,
+               "decay_to_zero must be between 0 and 1");
+  LP2P_REQUIRE(isfinite(t->behaviour_penalty_threshold) &&
+                   t->behaviour_penalty_threshold >= 0,
+               "behaviour_penalty_threshold must be >= 0");
+  LP2P_REQUIRE(t->ip_colocation_threshold >= 1,
+               "ip_colocation_threshold must be at least 1");
   return 0;
 }
 
 static int topic_check(const lp2p_score_topic_traffic *tt, size_t i,
                        lp2p_errdetail *err) {
-  REQUIRE(isfinite(tt->msgs_per_s) && tt->msgs_per_s > 0,
-          "topic %zu: msgs_per_s must be positive", i);
-  REQUIRE(isfinite(tt->weight) && tt->weight > 0,
-          "topic %zu: weight must be positive", i);
-  REQUIRE(tt->mesh_d >= 0, "topic %zu: mesh_d must be >= 0", i);
-  REQUIRE(tt->first_deliveries_decay_time > 0,
-          "topic %zu: first_deliveries_decay_time must be positive", i);
+  LP2P_REQUIRE(isfinite(tt->msgs_per_s) && tt->msgs_per_s > 0,
+               "topic %zu: msgs_per_s must be positive", i);
+  LP2P_REQUIRE(isfinite(tt->weight) && tt->weight > 0,
+               "topic %zu: weight must be positive", i);
+  LP2P_REQUIRE(tt->mesh_d >= 0, "topic %zu: mesh_d must be >= 0", i);
+  LP2P_REQUIRE(tt->first_deliveries_decay_time > 0,
+               "topic %zu: first_deliveries_decay_time must be positive", i);
   if (tt->mesh_deliveries) {
-    REQUIRE(tt->mesh_deliveries_decay_time > 0 &&
-                tt->mesh_deliveries_window > 0,
-            "topic %zu: mesh deliveries decay time and window must be "
-            "positive",
-            i);
-    REQUIRE(isfinite(tt->mesh_deliveries_dampening) &&
-                tt->mesh_deliveries_dampening >= 1 &&
-                isfinite(tt->mesh_deliveries_cap_factor) &&
-                tt->mesh_deliveries_cap_factor >= 1,
-            "topic %zu: mesh deliveries dampening and cap factor must be "
-            ">= 1",
-            i);
+    LP2P_REQUIRE(tt->mesh_deliveries_decay_time > 0 &&
+                     tt->mesh_deliveries_window > 0,
+                 "topic %zu: mesh deliveries decay time and window must be "
+                 "positive",
+                 i);
+    LP2P_REQUIRE(isfinite(tt->mesh_deliveries_dampening) &&
+                     tt->mesh_deliveries_dampening >= 1 &&
+                     isfinite(tt->mesh_deliveries_cap_factor) &&
+                     tt->mesh_deliveries_cap_factor >= 1,
+                 "topic %zu: mesh deliveries dampening and cap factor must be "
+                 ">= 1",
+                 i);
   }
   return 0;
 }
@@ -142,13 +135,13 @@ static int peer_derive(const derive_ctx *c, lp2p_score_params *p,
   p->ip_colocation_factor_threshold = t->ip_colocation_threshold;
   p->behaviour_penalty_threshold = t->behaviour_penalty_threshold;
   p->behaviour_penalty_decay = decay_over(c, t->behaviour_decay_time);
-  double per_interval = t->behaviour_penalties_per_epoch /
-                        t->slots_per_epoch * c->interval_s / seconds(t->slot);
+  double per_interval = t->behaviour_penalties_per_epoch / t->slots_per_epoch *
+                        c->interval_s / seconds(t->slot);
   double above = settles_at(p->behaviour_penalty_decay, per_interval) -
                  p->behaviour_penalty_threshold;
-  REQUIRE(isfinite(above) && above > 0,
-          "behaviour_penalties_per_epoch never pass "
-          "behaviour_penalty_threshold");
+  LP2P_REQUIRE(isfinite(above) && above > 0,
+               "behaviour_penalties_per_epoch never pass "
+               "behaviour_penalty_threshold");
   p->behaviour_penalty_weight = t->thresholds.gossip / (above * above);
   p->thresholds = t->thresholds;
   return 0;
@@ -162,9 +155,9 @@ static int mesh_derive(const derive_ctx *c, const lp2p_score_topic_traffic *tt,
   double decay = decay_over(c, tt->mesh_deliveries_decay_time);
   double threshold = low_point(decay, rate / tt->mesh_deliveries_dampening);
   /* below DecayToZero a counter snaps to 0: honest peers would look silent */
-  REQUIRE(threshold > t->decay_to_zero,
-          "topic %zu: too quiet to score mesh deliveries (threshold %g)", i,
-          threshold);
+  LP2P_REQUIRE(threshold > t->decay_to_zero,
+               "topic %zu: too quiet to score mesh deliveries (threshold %g)",
+               i, threshold);
   tp->mesh_message_deliveries_decay = decay;
   tp->mesh_message_deliveries_threshold = threshold;
   tp->mesh_message_deliveries_cap =
