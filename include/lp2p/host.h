@@ -84,11 +84,23 @@ typedef struct lp2p_host_settings {
   /* Open an identify stream to every new connection (as go-libp2p and
    * js-libp2p do) and report the answer with `identified`. */
   bool identify;
+  /* Memory budgets (lp2p/budget.h) for what peers can make the host
+   * buffer: stream receive windows and unread bytes, connection write
+   * queues. A reservation must fit the connection's, its peer's (shared
+   * by the peer's connections) and the host's total; what does not fit is
+   * refused (a stream refused or reset, a window kept smaller, a write
+   * queue left to drain), never buffered. Defaults 512 MiB, 64 MiB and
+   * 32 MiB; go-libp2p's resource manager: 128 MiB + 1/8 of the RAM,
+   * 64 MiB, 32 MiB. */
+  uint64_t max_memory;
+  uint64_t max_peer_memory;
+  uint64_t max_conn_memory;
 } lp2p_host_settings;
 
 /* No key, every muxer, 1024 connections, 64 pending dials, 1024 streams,
  * timeouts 10 s (dial), 15 s (handshake), 10 s (negotiate), idle 0,
- * 1 MiB write buffer, identify on. */
+ * 1 MiB write buffer, identify on, memory 512 MiB in all, 64 MiB per
+ * peer, 32 MiB per connection. */
 LP2P_API void lp2p_host_settings_default(lp2p_host_settings *s);
 
 /* Why a connection ended (with a human-readable message beside it). */
@@ -125,6 +137,23 @@ typedef struct lp2p_host_callbacks {
   void (*handshake_failed)(lp2p_host *h, bool outbound, int err,
                            const char *msg, void *user);
 } lp2p_host_callbacks;
+
+/* What the memory budgets hold and refused since the host started. */
+typedef struct lp2p_host_budget_stats {
+  uint64_t used;              /* bytes reserved now, host-wide */
+  uint64_t limit;             /* max_memory */
+  uint64_t refused;           /* every reservation refused */
+  uint64_t refused_host;      /* ... because the host total was full */
+  uint64_t refused_peer;      /* ... because a peer's scope was full */
+  uint64_t refused_conn;      /* ... because a connection's was full */
+  uint64_t streams_refused;   /* yamux streams refused for their window */
+  uint64_t windows_limited;   /* yamux windows kept from growing */
+  uint64_t streams_reset;     /* mplex streams reset for unread bytes */
+  uint64_t writes_held;       /* write queues held at their budget */
+} lp2p_host_budget_stats;
+
+LP2P_API void lp2p_host_budget_stats_get(const lp2p_host *h,
+                                         lp2p_host_budget_stats *st);
 
 /* Creates a host on `loop`. SIGPIPE is ignored from then on when it had
  * its default disposition (a write to a socket the peer closed must fail,
