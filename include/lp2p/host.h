@@ -114,6 +114,17 @@ typedef struct lp2p_host_settings {
   /* Open an identify stream to every new connection (as go-libp2p and
    * js-libp2p do) and report the answer with `identified`. */
   bool identify;
+  /* Memory budgets (lp2p/budget.h) for what peers can make the host
+   * buffer: stream receive windows and unread bytes, connection write
+   * queues. A reservation must fit the connection's, its peer's (shared
+   * by the peer's connections) and the host's total; what does not fit is
+   * refused (a stream refused or reset, a window kept smaller, a write
+   * queue left to drain), never buffered. Defaults 512 MiB, 64 MiB and
+   * 32 MiB; go-libp2p's resource manager: 128 MiB + 1/8 of the RAM,
+   * 64 MiB, 32 MiB. */
+  uint64_t max_memory;
+  uint64_t max_peer_memory;
+  uint64_t max_conn_memory;
 } lp2p_host_settings;
 
 /* No key, every muxer, 64 pending dials, 1024 streams, timeouts 10 s
@@ -133,7 +144,10 @@ typedef struct lp2p_host_settings {
  *   conns_high_water     192     192
  *   conns_grace          60 s    1 min
  *   idle_timeout         120 s   none (trimming only)
- */
+ *
+ * and the memory budgets: 512 MiB in all, 64 MiB per peer, 32 MiB per
+ * connection (go-libp2p's rcmgr scales its system limit with memory:
+ * 128 MiB plus about 1 GiB per 8 GiB). */
 LP2P_API void lp2p_host_settings_default(lp2p_host_settings *s);
 
 /* Why a connection ended (with a human-readable message beside it). */
@@ -177,6 +191,23 @@ typedef struct lp2p_host_callbacks {
 } lp2p_host_callbacks;
 
 #define LP2P_PEER_PROTECTED INT32_MAX
+
+/* What the memory budgets hold and refused since the host started. */
+typedef struct lp2p_host_budget_stats {
+  uint64_t used;              /* bytes reserved now, host-wide */
+  uint64_t limit;             /* max_memory */
+  uint64_t refused;           /* every reservation refused */
+  uint64_t refused_host;      /* ... because the host total was full */
+  uint64_t refused_peer;      /* ... because a peer's scope was full */
+  uint64_t refused_conn;      /* ... because a connection's was full */
+  uint64_t streams_refused;   /* yamux streams refused for their window */
+  uint64_t windows_limited;   /* yamux windows kept from growing */
+  uint64_t streams_reset;     /* mplex streams reset for unread bytes */
+  uint64_t writes_held;       /* write queues held at their budget */
+} lp2p_host_budget_stats;
+
+LP2P_API void lp2p_host_budget_stats_get(const lp2p_host *h,
+                                         lp2p_host_budget_stats *st);
 
 /* Creates a host on `loop`. SIGPIPE is ignored from then on when it had
  * its default disposition (a write to a socket the peer closed must fail,

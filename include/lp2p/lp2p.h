@@ -2,6 +2,7 @@
 #ifndef LP2P_LP2P_H
 #define LP2P_LP2P_H
 
+#include "lp2p/budget.h"
 #include "lp2p/common.h"
 #include "lp2p/crypto.h"
 #include "lp2p/gossipsub.h"

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <sys/types.h> /* ssize_t */
 
+#include "lp2p/budget.h"
 #include "lp2p/common.h"
 
 #ifdef __cplusplus
@@ -178,7 +179,21 @@ typedef struct lp2p_yamux_settings {
   lp2p_tstamp keepalive_interval;
   lp2p_tstamp ping_timeout;
   bool measure_rtt; /* ping at start so that auto-tuning has an RTT */
+  /* The connection's memory budget (lp2p/budget.h), or NULL for none.
+   * Each stream's receive window is reserved in a stream scope (limit
+   * max_window) under it: a new stream gets initial_window, or 256 KiB
+   * when only that fits, and is refused (RST; lp2p_yamux_open:
+   * LP2P_ERR_TOO_LARGE) when not even that fits; auto-tuning grows a
+   * window only as far as its reservation succeeds. Must outlive the
+   * session. */
+  lp2p_budget *budget;
 } lp2p_yamux_settings;
+
+/* What the budget refused, for metrics. */
+typedef struct lp2p_yamux_stats {
+  uint64_t streams_refused_budget; /* no room for a new stream's window */
+  uint64_t window_growth_refused;  /* auto-tuning kept a window smaller */
+} lp2p_yamux_stats;
 
 /* All callbacks are optional. */
 typedef struct lp2p_yamux_callbacks {
@@ -241,8 +256,9 @@ LP2P_API int lp2p_yamux_handle_expiry(lp2p_yamux *y, lp2p_tstamp now);
 LP2P_API void lp2p_yamux_del(lp2p_yamux *y);
 
 /* Opens a stream; its SYN goes with the next pull, and data may be written
- * at once. Returns 0, LP2P_ERR_TOO_LARGE (max_outbound_streams open or
- * max_ack_backlog unacknowledged), LP2P_ERR_STATE (GoAway sent or
+ * at once. Returns 0, LP2P_ERR_TOO_LARGE (max_outbound_streams open,
+ * max_ack_backlog unacknowledged, or no budget for its receive window),
+ * LP2P_ERR_STATE (GoAway sent or
  * received, session failed, ids exhausted) or LP2P_ERR_NOMEM. */
 LP2P_API int lp2p_yamux_open(lp2p_yamux *y, uint32_t *id);
 /* Queues up to `len` bytes; returns how many were accepted (limited by the
@@ -292,6 +308,7 @@ LP2P_API size_t lp2p_yamux_num_streams(const lp2p_yamux *y);
 LP2P_API int lp2p_yamux_error(const lp2p_yamux *y, const char **msg);
 /* The code of the GoAway the peer sent, or -1 when it sent none. */
 LP2P_API int64_t lp2p_yamux_remote_goaway(const lp2p_yamux *y);
+LP2P_API void lp2p_yamux_stats_get(const lp2p_yamux *y, lp2p_yamux_stats *st);
 
 /* ---- mplex 6.7.0 ----------------------------------------------------------
  * Frames are uvarint(id << 3 | flag), uvarint(length), data. mplex has no
@@ -314,7 +331,18 @@ typedef struct lp2p_mplex_settings {
   size_t max_session_buffer;     /* unread bytes in all streams */
   uint32_t max_send_buffer;      /* bytes a stream holds for sending */
   uint32_t max_pending_resets;   /* resets of refused streams not pulled */
+  /* The connection's memory budget (lp2p/budget.h), or NULL for none.
+   * Each stream's unread bytes are reserved in a stream scope (limit
+   * max_stream_buffer) under it as they arrive; a stream whose bytes do not
+   * fit is reset (LP2P_STREAM_END_OVERFLOW), never buffered. Must outlive
+   * the session. */
+  lp2p_budget *budget;
 } lp2p_mplex_settings;
+
+/* What the budget refused, for metrics. */
+typedef struct lp2p_mplex_stats {
+  uint64_t streams_reset_budget; /* unread bytes past the budget */
+} lp2p_mplex_stats;
 
 typedef struct lp2p_mplex_callbacks {
   int (*stream_open)(lp2p_mplex *x, uint64_t stream, void *user);
@@ -383,6 +411,7 @@ LP2P_API size_t lp2p_mplex_num_streams(const lp2p_mplex *x);
  * high. */
 LP2P_API size_t lp2p_mplex_buffered(const lp2p_mplex *x);
 LP2P_API int lp2p_mplex_error(const lp2p_mplex *x, const char **msg);
+LP2P_API void lp2p_mplex_stats_get(const lp2p_mplex *x, lp2p_mplex_stats *st);
 
 #ifdef __cplusplus
 }

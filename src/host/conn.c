@@ -82,12 +82,14 @@ static void conn_free(lp2p_conn *c) {
   lp2p_mss_del(c->sec_mss);
   lp2p_mss_del(c->mux_mss);
   lp2p_noise_del(c->noise);
+  conn_budget_count(c);
   if (c->has_mux) {
     muxer_free(&c->mux);
   }
   lp2p_ping_del(c->pinger.ping);
   lp2p_buf_free(&c->wqueue);
   lp2p_buf_free(&c->winflight);
+  conn_budget_detach(c); /* its muxer has given everything back */
   lp2p_buf_free(&c->remote_addr);
   lp2p_buf_free(&c->local_addr);
   lp2p_buf_free(&c->identify);
@@ -353,7 +355,9 @@ static void pull_mss(lp2p_conn *c, lp2p_mss *m, bool secure, lp2p_tstamp now) {
 
 static void pull_muxer(lp2p_conn *c, lp2p_tstamp now) {
   size_t limit = c->host->settings.max_write_buffer, batch = 0;
-  while (queued(c) + batch < limit) {
+  conn_budget_settle(c, queued(c));
+  while (queued(c) + batch < limit &&
+         conn_budget_writes(c, queued(c) + batch)) {
     const uint8_t *p;
     ssize_t n = muxer_pull(&c->mux, &p, now);
     if (n <= 0 || !noise_put(c, p, (size_t)n)) {
@@ -558,8 +562,11 @@ void conn_pump(lp2p_conn *c) {
 static void start_muxer(lp2p_conn *c, const char *protocol, bool early,
                         lp2p_tstamp now) {
   lp2p_host *h = c->host;
-  int rv = muxer_init(&c->mux, protocol, c->outbound, h->settings.max_streams,
-                      &stream_muxer_callbacks, h->mem, c);
+  int rv = conn_budget_attach(c);
+  if (rv == 0) {
+    rv = muxer_init(&c->mux, protocol, c->outbound, h->settings.max_streams,
+                    &c->budget, &stream_muxer_callbacks, h->mem, c);
+  }
   if (rv != 0) {
     muxer_free(&c->mux);
     conn_fail(c, LP2P_DISCONNECT_NOMEM, rv, "cannot start %s: %s", protocol,

@@ -35,6 +35,9 @@ void lp2p_host_settings_default(lp2p_host_settings *s) {
   s->idle_timeout = 120 * LP2P_SECONDS;
   s->max_write_buffer = 1u << 20;
   s->identify = true;
+  s->max_memory = LP2P_BUDGET_HOST_DEFAULT;
+  s->max_peer_memory = LP2P_BUDGET_PEER_DEFAULT;
+  s->max_conn_memory = LP2P_BUDGET_CONN_DEFAULT;
 }
 
 const char *lp2p_disconnect_reason_name(lp2p_disconnect_reason r) {
@@ -57,6 +60,8 @@ static int check_settings(const lp2p_host_settings *s) {
       s->reserved_outbound >= s->max_connections || s->max_inbound == 0 ||
       s->max_handshakes == 0 || s->max_conns_per_ip == 0 ||
       (s->conns_high_water && s->conns_low_water > s->conns_high_water) ||
+      s->max_memory == 0 || s->max_peer_memory == 0 ||
+      s->max_conn_memory == 0 ||
       (s->agent_version && strlen(s->agent_version) > HOST_AGENT_MAX)) {
     return LP2P_ERR_INVALID_ARG;
   }
@@ -113,6 +118,7 @@ int lp2p_host_new(lp2p_host **out, uv_loop_t *loop, const lp2p_host_settings *s,
   set_muxers(h);
   lp2p_buf_init(&h->record, mem);
   lp2p_map_init(&h->peers, mem, lp2p_host_rand, NULL);
+  host_budget_init(h);
   rv = lp2p_privkey_public(&h->key, &h->pubkey);
   if (rv == 0) {
     rv = lp2p_peer_id_from_pubkey(&h->pubkey, &h->peer_id);
@@ -124,6 +130,7 @@ int lp2p_host_new(lp2p_host **out, uv_loop_t *loop, const lp2p_host_settings *s,
     lp2p_privkey_wipe(&h->key);
     lp2p_free(mem, h->protocols);
     lp2p_map_free(&h->peers);
+    host_budget_free(h);
     lp2p_free(mem, h);
     return rv == LP2P_ERR_NOMEM ? rv : LP2P_ERR_INVALID_ARG;
   }
@@ -143,6 +150,7 @@ static void free_host(lp2p_host *h) {
   lp2p_free(mem, h->handlers);
   lp2p_free(mem, h->protocols);
   lp2p_map_free(&h->peers);
+  host_budget_free(h);
   lp2p_buf_free(&h->record);
   lp2p_privkey_wipe(&h->key);
   void (*done)(void *) = h->done;

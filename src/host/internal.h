@@ -33,6 +33,20 @@
  * progress and another connection arrives. */
 #define HOST_HANDSHAKE_EVICT_AGE (2 * LP2P_SECONDS)
 
+/* A peer's memory scope, shared by its connections (budget.c). */
+typedef struct host_peer_budget {
+  lp2p_budget scope;
+  lp2p_peer_id id; /* the map's key */
+  size_t refs;     /* connections under it */
+} host_peer_budget;
+
+/* The host's memory budgets and what closed connections refused. */
+typedef struct host_budgets {
+  lp2p_budget scope;
+  lp2p_map peers; /* peer id bytes -> host_peer_budget */
+  lp2p_host_budget_stats closed;
+} host_budgets;
+
 typedef struct host_handler {
   char *protocol;
   lp2p_stream_handler fn;
@@ -87,6 +101,7 @@ struct lp2p_host {
   size_t nhandshakes; /* of them, not yet upgraded */
   lp2p_host_stats stats;
   uv_timer_t trim_timer; /* the next trim, when the grace of some ends */
+  host_budgets budgets;
 
   host_handler *handlers;
   size_t nhandlers;
@@ -191,6 +206,11 @@ struct lp2p_conn {
   lp2p_buf local_addr;
   uint64_t bytes_in, bytes_out;
 
+  /* Memory the peer can make us hold on it, under its peer's scope. */
+  lp2p_budget budget;
+  host_peer_budget *peer_budget; /* NULL until the muxer starts */
+  size_t write_charge;           /* write queue bytes reserved in budget */
+
   lp2p_stream *streams;     /* every stream */
   lp2p_stream *negotiating; /* oldest first, so the head expires first */
   lp2p_stream *negotiating_tail;
@@ -261,6 +281,23 @@ void connmgr_conn_ready(lp2p_conn *c);
 void connmgr_conn_gone(lp2p_conn *c);
 /* A connection ended before it was upgraded. */
 void connmgr_handshake_over(lp2p_conn *c);
+/* ---- budget.c ---- */
+void host_budget_init(lp2p_host *h);
+void host_budget_free(lp2p_host *h);
+/* Puts the connection's scope under its peer's (made on first use).
+ * Returns 0 or LP2P_ERR_NOMEM. */
+int conn_budget_attach(lp2p_conn *c);
+/* Counts what the connection and its muxer refused; before the muxer is
+ * freed. */
+void conn_budget_count(lp2p_conn *c);
+/* Leaves the peer's scope; after the muxer is freed. */
+void conn_budget_detach(lp2p_conn *c);
+/* Whether the write queue may take another muxer pull: reserves what a
+ * pull may add beyond `queued` bytes. An empty queue always may, so that
+ * window updates and pings still go out. */
+bool conn_budget_writes(lp2p_conn *c, size_t queued);
+/* Gives back what the write queue no longer holds. */
+void conn_budget_settle(lp2p_conn *c, size_t queued);
 
 /* ---- conn.c ---- */
 /* Creates a connection whose uv_tcp_t is initialised by the caller next.

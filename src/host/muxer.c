@@ -55,7 +55,7 @@ static void x_close(lp2p_mplex *x, uint64_t id, lp2p_stream_end why,
 }
 
 static int init_yamux(muxer *m, bool is_client, uint32_t max_streams,
-                      const lp2p_mem *mem) {
+                      lp2p_budget *budget, const lp2p_mem *mem) {
   static const lp2p_yamux_callbacks cb = {
       .stream_open = y_open,
       .stream_readable = y_readable,
@@ -67,11 +67,13 @@ static int init_yamux(muxer *m, bool is_client, uint32_t max_streams,
   s.is_client = is_client;
   s.max_inbound_streams = max_streams;
   s.max_outbound_streams = max_streams;
+  s.budget = budget;
   m->is_yamux = true;
   return lp2p_yamux_new(&m->y, &s, &cb, mem, m);
 }
 
-static int init_mplex(muxer *m, uint32_t max_streams, const lp2p_mem *mem) {
+static int init_mplex(muxer *m, uint32_t max_streams, lp2p_budget *budget,
+                      const lp2p_mem *mem) {
   static const lp2p_mplex_callbacks cb = {
       .stream_open = x_open,
       .stream_readable = x_readable,
@@ -82,22 +84,23 @@ static int init_mplex(muxer *m, uint32_t max_streams, const lp2p_mem *mem) {
   lp2p_mplex_settings_default(&s);
   s.max_inbound_streams = max_streams;
   s.max_outbound_streams = max_streams;
+  s.budget = budget;
   m->is_yamux = false;
   m->mplex_budget = s.max_session_buffer;
   return lp2p_mplex_new(&m->x, &s, &cb, mem, m);
 }
 
 int muxer_init(muxer *m, const char *protocol, bool is_client,
-               uint32_t max_streams, const muxer_callbacks *cb,
-               const lp2p_mem *mem, void *user) {
+               uint32_t max_streams, lp2p_budget *budget,
+               const muxer_callbacks *cb, const lp2p_mem *mem, void *user) {
   memset(m, 0, sizeof(*m));
   m->cb = *cb;
   m->user = user;
   if (strcmp(protocol, LP2P_YAMUX_PROTOCOL_ID) == 0) {
-    return init_yamux(m, is_client, max_streams, mem);
+    return init_yamux(m, is_client, max_streams, budget, mem);
   }
   if (strcmp(protocol, LP2P_MPLEX_PROTOCOL_ID) == 0) {
-    return init_mplex(m, max_streams, mem);
+    return init_mplex(m, max_streams, budget, mem);
   }
   return LP2P_ERR_INVALID_ARG;
 }

@@ -26,11 +26,12 @@ typedef struct muxer {
 } muxer;
 
 /* `protocol` is LP2P_YAMUX_PROTOCOL_ID or LP2P_MPLEX_PROTOCOL_ID;
- * `max_streams` bounds each direction. Returns 0, LP2P_ERR_INVALID_ARG
- * (another protocol) or LP2P_ERR_NOMEM. */
+ * `max_streams` bounds each direction; `budget` (may be NULL) is the
+ * connection's memory scope, which must outlive the muxer. Returns 0,
+ * LP2P_ERR_INVALID_ARG (another protocol) or LP2P_ERR_NOMEM. */
 int muxer_init(muxer *m, const char *protocol, bool is_client,
-               uint32_t max_streams, const muxer_callbacks *cb,
-               const lp2p_mem *mem, void *user);
+               uint32_t max_streams, lp2p_budget *budget,
+               const muxer_callbacks *cb, const lp2p_mem *mem, void *user);
 void muxer_free(muxer *m);
 const char *muxer_protocol(const muxer *m);
 

@@ -167,6 +167,38 @@ static void connmgr(out *o, const lp2p_node *n) {
   }
 }
 
+/* Memory budgets: what peers make the host hold, and every refusal. */
+static void budgets(out *o, lp2p_node *n) {
+  lp2p_host_budget_stats b;
+  lp2p_host_budget_stats_get(n->host, &b);
+  metric(o, "libp2p_rcmgr_memory_bytes", "gauge",
+         "bytes reserved for buffers peers can fill", b.used);
+  metric(o, "libp2p_rcmgr_memory_limit_bytes", "gauge",
+         "the host's memory budget", b.limit);
+  put(o,
+      "# HELP libp2p_rcmgr_blocked_resources_total memory reservations "
+      "refused, by the scope that was full\n"
+      "# TYPE libp2p_rcmgr_blocked_resources_total counter\n"
+      "libp2p_rcmgr_blocked_resources_total{scope=\"system\"} %llu\n"
+      "libp2p_rcmgr_blocked_resources_total{scope=\"peer\"} %llu\n"
+      "libp2p_rcmgr_blocked_resources_total{scope=\"connection\"} %llu\n"
+      "libp2p_rcmgr_blocked_resources_total{scope=\"stream\"} %llu\n",
+      (unsigned long long)b.refused_host, (unsigned long long)b.refused_peer,
+      (unsigned long long)b.refused_conn,
+      (unsigned long long)(b.refused - b.refused_host - b.refused_peer -
+                           b.refused_conn));
+  put(o,
+      "# HELP libp2p_rcmgr_refusals_total what a refused reservation cost\n"
+      "# TYPE libp2p_rcmgr_refusals_total counter\n"
+      "libp2p_rcmgr_refusals_total{action=\"stream_refused\"} %llu\n"
+      "libp2p_rcmgr_refusals_total{action=\"window_limited\"} %llu\n"
+      "libp2p_rcmgr_refusals_total{action=\"stream_reset\"} %llu\n"
+      "libp2p_rcmgr_refusals_total{action=\"write_held\"} %llu\n",
+      (unsigned long long)b.streams_refused,
+      (unsigned long long)b.windows_limited,
+      (unsigned long long)b.streams_reset, (unsigned long long)b.writes_held);
+}
+
 static void control(out *o, const char *what, uint64_t sent, uint64_t recv) {
   put(o,
       "# TYPE libp2p_pubsub_broadcast_%s_total counter\n"
@@ -261,5 +293,6 @@ int lp2p_node_metrics(lp2p_node *n, lp2p_buf *buf) {
   scores(&o, n);
   connections(&o, n);
   connmgr(&o, n);
+  budgets(&o, n);
   return o.err;
 }

@@ -50,6 +50,7 @@ typedef struct mstream {
   struct mstream *prev, *next;
   lp2p_byteq rbuf;
   lp2p_byteq sbuf;
+  lp2p_budget budget; /* holds rbuf.len, under the session's budget */
   void *user;
 } mstream;
 
@@ -63,6 +64,7 @@ struct lp2p_mplex {
   uint64_t next_id;
   uint32_t n_in, n_out;
   size_t buffered;  /* unread bytes in all streams */
+  lp2p_mplex_stats stats;
   uint64_t *resets; /* peer stream ids refused, reset due */
   uint32_t nresets;
   /* parser */
@@ -156,6 +158,7 @@ static size_t writable(const lp2p_mplex *x, const mstream *s) {
 
 static void drop_rbuf(lp2p_mplex *x, mstream *s) {
   x->buffered -= s->rbuf.len;
+  lp2p_budget_release(&s->budget, s->rbuf.len);
   lp2p_byteq_free(&s->rbuf, x->mem);
 }
 
@@ -271,6 +274,7 @@ static mstream *new_stream(lp2p_mplex *x, uint64_t key, uint32_t flags) {
   }
   s->key = key;
   s->flags = flags;
+  lp2p_budget_init(&s->budget, x->set.budget, x->set.max_stream_buffer);
   if (flags & S_OUTBOUND) {
     x->n_out++;
   } else {
@@ -425,9 +429,17 @@ static void payload(lp2p_mplex *x, const uint8_t *p, size_t n) {
     return;
   }
   uint64_t key = s->key;
+  if (lp2p_budget_reserve(&s->budget, n) != 0) {
+    /* no flow control to slow the peer down: reset, never buffer */
+    x->stats.streams_reset_budget++;
+    mark_reset(x, s, LP2P_STREAM_END_OVERFLOW);
+    notify(x, s, LP2P_STREAM_END_OVERFLOW);
+    return;
+  }
   if (s->rbuf.len == 0) {
     lp2p_byteq_lend(&s->rbuf, p, n); /* copied only if left unread */
   } else if (lp2p_byteq_append(&s->rbuf, x->mem, p, n) != 0) {
+    lp2p_budget_release(&s->budget, n);
     mark_reset(x, s, LP2P_STREAM_END_NOMEM);
     notify(x, s, LP2P_STREAM_END_NOMEM);
     return;
@@ -658,6 +670,7 @@ ssize_t lp2p_mplex_stream_read(lp2p_mplex *x, uint64_t stream, uint8_t *buf,
   }
   size_t n = lp2p_byteq_read(&s->rbuf, x->mem, buf, cap);
   x->buffered -= n;
+  lp2p_budget_release(&s->budget, n);
   if (done(s)) {
     enqueue(x, s); /* the next pull ends it */
   }
@@ -739,4 +752,8 @@ int lp2p_mplex_error(const lp2p_mplex *x, const char **msg) {
     *msg = x->err ? x->detail.msg : "";
   }
   return x->err;
+}
+
+void lp2p_mplex_stats_get(const lp2p_mplex *x, lp2p_mplex_stats *st) {
+  *st = x->stats;
 }

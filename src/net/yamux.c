@@ -56,6 +56,9 @@ typedef struct ystream {
   /* send side; sbuf.len <= send_window and <= max_send_buffer */
   lp2p_byteq sbuf;
   uint32_t send_window; /* peer credit not yet used by pulled frames */
+  /* Holds recv_window: what the peer may make us buffer. Its parent is
+   * the session's budget (settings). */
+  lp2p_budget budget;
   void *user;
 } ystream;
 
@@ -73,6 +76,7 @@ struct lp2p_yamux {
   uint64_t peer_ids_seen[SYN_WINDOW / 64];
   uint32_t n_in, n_out, in_unacked, out_unacked;
   uint64_t window_total; /* sum of receive windows */
+  lp2p_yamux_stats stats;
   uint32_t *refused;     /* inbound streams refused, RST due */
   uint32_t nrefused;     /* at most max_ack_backlog */
   /* frame parser */
@@ -220,6 +224,7 @@ static void free_stream(lp2p_yamux *y, ystream *s) {
     y->in_unacked -= (s->flags & S_UNACKED) != 0;
   }
   y->window_total -= s->recv_window;
+  lp2p_budget_release(&s->budget, s->recv_window);
   lp2p_byteq_free(&s->rbuf, y->mem);
   lp2p_byteq_free(&s->sbuf, y->mem);
   lp2p_free(y->mem, s);
@@ -353,14 +358,9 @@ static ystream *new_stream(lp2p_yamux *y, uint32_t id, uint32_t flags) {
   }
   s->id = id;
   s->flags = flags;
-  /* both sides assume 256 KiB; a larger window is announced with the
-   * SYN or ACK, so it starts out as pending */
-  s->recv_window = y->set.initial_window;
-  s->recv_credit = DEFAULT_WINDOW;
-  s->recv_pending = y->set.initial_window - DEFAULT_WINDOW;
   s->send_window = DEFAULT_WINDOW;
   s->epoch = LP2P_TSTAMP_NEVER;
-  y->window_total += s->recv_window;
+  lp2p_budget_init(&s->budget, y->set.budget, y->set.max_window);
   if (flags & S_OUTBOUND) {
     y->n_out++;
     y->out_unacked++;
@@ -369,6 +369,29 @@ static ystream *new_stream(lp2p_yamux *y, uint32_t id, uint32_t flags) {
     y->in_unacked++;
   }
   return s;
+}
+
+/* Reserves the receive window of a new stream: initial_window, or the
+ * 256 KiB both sides assume when the budget has no room for more (the
+ * window stays smaller). Returns 0 or LP2P_ERR_TOO_LARGE when not even
+ * that fits: the stream must go (as go-yamux, which reserves a new
+ * stream's window before taking it). */
+static int open_window(lp2p_yamux *y, ystream *s) {
+  uint32_t w = y->set.initial_window;
+  if (lp2p_budget_reserve(&s->budget, w) != 0) {
+    w = DEFAULT_WINDOW;
+    if (w == y->set.initial_window ||
+        lp2p_budget_reserve(&s->budget, w) != 0) {
+      return LP2P_ERR_TOO_LARGE;
+    }
+  }
+  /* both sides assume 256 KiB; a larger window is announced with the
+   * SYN or ACK, so it starts out as pending */
+  s->recv_window = w;
+  s->recv_credit = DEFAULT_WINDOW;
+  s->recv_pending = w - DEFAULT_WINDOW;
+  y->window_total += w;
+  return 0;
 }
 
 /* ---- receiving --------------------------------------------------------- */
@@ -442,6 +465,12 @@ static int open_inbound(lp2p_yamux *y, uint32_t id, lp2p_tstamp now,
   ystream *s = new_stream(y, id, S_UNACKED);
   if (!s) {
     return refuse(y, id); /* out of memory: the peer sees a refusal */
+  }
+  if (open_window(y, s) != 0) {
+    /* refused, never buffered: the budget has no room for its window */
+    y->stats.streams_refused_budget++;
+    free_stream(y, s);
+    return refuse(y, id);
   }
   s->epoch = now;
   if (y->cb.stream_open && y->cb.stream_open(y, id, y->user) != 0) {
@@ -678,6 +707,16 @@ int lp2p_yamux_recv(lp2p_yamux *y, const uint8_t *in, size_t len,
 
 /* ---- sending ----------------------------------------------------------- */
 
+/* Whether the budget lets the window of `s` grow by `grow` bytes; as
+ * go-yamux, a window grows only as far as its reservation succeeds. */
+static bool reserve_growth(lp2p_yamux *y, ystream *s, uint32_t grow) {
+  if (lp2p_budget_reserve(&s->budget, grow) != 0) {
+    y->stats.window_growth_refused++;
+    return false;
+  }
+  return true;
+}
+
 /* The window delta to announce now, doubling the window (up to max_window
  * and the session budget) when the last one was used up within two RTTs:
  * then the window, not the path, limits throughput. */
@@ -690,7 +729,8 @@ static uint32_t take_window(lp2p_yamux *y, ystream *s, lp2p_tstamp now,
                           ? y->set.max_window
                           : s->recv_window * 2;
     uint32_t grow = target - s->recv_window;
-    if (y->window_total + grow <= y->set.max_session_window) {
+    if (y->window_total + grow <= y->set.max_session_window &&
+        reserve_growth(y, s, grow)) {
       s->recv_window = target;
       y->window_total += grow;
       delta += grow;
@@ -878,6 +918,11 @@ int lp2p_yamux_open(lp2p_yamux *y, uint32_t *id) {
   if (!s) {
     return LP2P_ERR_NOMEM;
   }
+  if (open_window(y, s) != 0) {
+    y->stats.streams_refused_budget++;
+    free_stream(y, s);
+    return LP2P_ERR_TOO_LARGE;
+  }
   y->next_id += 2;
   enqueue(y, s);
   *id = s->id;
@@ -1035,4 +1080,8 @@ int lp2p_yamux_error(const lp2p_yamux *y, const char **msg) {
 
 int64_t lp2p_yamux_remote_goaway(const lp2p_yamux *y) {
   return y->remote_goaway;
+}
+
+void lp2p_yamux_stats_get(const lp2p_yamux *y, lp2p_yamux_stats *st) {
+  *st = y->stats;
 }

@@ -754,6 +754,43 @@ static void test_window_overrun(void **state) {
   pair_close(&p);
 }
 
+static bool budget_refused_two(void *arg) {
+  lp2p_host_budget_stats st;
+  lp2p_host_budget_stats_get(((th_node *)arg)->host, &st);
+  return st.streams_refused >= 2;
+}
+
+/* A peer opening streams past its connection's memory budget gets them
+ * refused (not buffered), the refusals are counted, and the counts outlive
+ * the connection while its memory goes back. */
+static void test_connection_memory_budget(void **state) {
+  (void)state;
+  th_node a;
+  th_node_init(&a, 1, LP2P_KEY_ED25519);
+  a.settings.max_conn_memory = 4 * LP2P_YAMUX_INITIAL_WINDOW;
+  th_node_start(&a);
+  th_node_listen(&a);
+  th_raw r;
+  th_raw_upgrade(&r, &a);
+  uint8_t frames[6 * 12];
+  for (uint32_t i = 0; i < 6; i++) {
+    put_yamux(frames + 12 * i, 1, 1, 2 * i + 1, 0); /* SYN */
+  }
+  th_raw_send(&r, frames, sizeof(frames));
+  th_run_until(budget_refused_two, &a, 5000);
+  lp2p_host_budget_stats st;
+  lp2p_host_budget_stats_get(a.host, &st);
+  assert_true(st.refused_conn >= 2);
+  assert_true(st.used <= 4 * LP2P_YAMUX_INITIAL_WINDOW + 80 * 1024);
+  assert_int_equal(st.limit, LP2P_BUDGET_HOST_DEFAULT);
+  th_raw_close(&r);
+  th_run_until(disconnected, &a, 5000);
+  lp2p_host_budget_stats_get(a.host, &st);
+  assert_true(st.streams_refused >= 2);
+  assert_int_equal(st.used, 0);
+  th_node_close(&a);
+}
+
 static void test_handshake_stall(void **state) {
   (void)state;
   th_node a;
@@ -1014,6 +1051,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_garbage_in_noise, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bad_yamux_frame, setup, teardown),
       cmocka_unit_test_setup_teardown(test_window_overrun, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_connection_memory_budget, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_handshake_stall, setup, teardown),
       cmocka_unit_test_setup_teardown(test_max_connections, setup, teardown),
       cmocka_unit_test_setup_teardown(test_max_streams, setup, teardown),

@@ -686,6 +686,85 @@ static void session_buffer_bound(void **state) {
   peer_free(&b);
 }
 
+static void buffered_bytes_past_connection_scope_reset_the_stream(
+    void **state) {
+  (void)state;
+  lp2p_budget conn;
+  lp2p_budget_init(&conn, NULL, 1500);
+  lp2p_mplex_settings s;
+  lp2p_mplex_settings_default(&s);
+  s.budget = &conn;
+  peer b;
+  peer_init_with(&b, &s, NULL);
+  b.auto_read = false;
+  uint8_t in[2048];
+  size_t n = put_frame(in, 1, 0, 0, 0);
+  n += put_frame(in + n, 2, 0, 0, 0);
+  n += put_frame(in + n, 1, 2, 1000, 'a');
+  n += put_frame(in + n, 2, 2, 500, 'b'); /* exactly the scope */
+  assert_int_equal(lp2p_mplex_recv(b.x, in, n, 0), 0);
+  assert_int_equal(conn.used, 1500);
+  n = put_frame(in, 2, 2, 1, 'c'); /* one past it */
+  assert_int_equal(lp2p_mplex_recv(b.x, in, n, 0), 0);
+  assert_int_equal(b.st[4].closes, 1);
+  assert_int_equal(b.st[4].why, LP2P_STREAM_END_OVERFLOW);
+  assert_int_equal(b.st[2].closes, 0);
+  static const uint8_t want[] = {2 << 3 | 5, 0}; /* reset, not buffered */
+  expect_frames(b.x, want, 2);
+  assert_int_equal(conn.used, 1000);
+  lp2p_mplex_stats st;
+  lp2p_mplex_stats_get(b.x, &st);
+  assert_int_equal(st.streams_reset_budget, 1);
+  assert_int_equal(conn.refused, 1);
+  /* reading gives room back */
+  uint8_t buf[600];
+  assert_int_equal(lp2p_mplex_stream_read(b.x, 2, buf, 600, NULL), 600);
+  assert_int_equal(conn.used, 400);
+  n = put_frame(in, 1, 2, 1100, 'e');
+  assert_int_equal(lp2p_mplex_recv(b.x, in, n, 0), 0);
+  assert_int_equal(b.st[2].closes, 0);
+  assert_int_equal(conn.used, 1500);
+  peer_free(&b);
+  assert_int_equal(conn.used, 0);
+}
+
+/* Two connections of one peer share its scope: what one holds, the other
+ * cannot take. */
+static void peer_scope_shared_by_its_connections(void **state) {
+  (void)state;
+  lp2p_budget host, peer_scope, conn_a, conn_b;
+  lp2p_budget_init(&host, NULL, 1 * MIB);
+  lp2p_budget_init(&peer_scope, &host, 1500);
+  lp2p_budget_init(&conn_a, &peer_scope, 1000);
+  lp2p_budget_init(&conn_b, &peer_scope, 1000);
+  lp2p_mplex_settings s;
+  lp2p_mplex_settings_default(&s);
+  peer a, b;
+  s.budget = &conn_a;
+  peer_init_with(&a, &s, NULL);
+  s.budget = &conn_b;
+  peer_init_with(&b, &s, NULL);
+  a.auto_read = b.auto_read = false;
+  uint8_t in[2048];
+  size_t n = put_frame(in, 1, 0, 0, 0);
+  n += put_frame(in + n, 1, 2, 1000, 'a');
+  assert_int_equal(lp2p_mplex_recv(a.x, in, n, 0), 0);
+  n = put_frame(in, 1, 0, 0, 0);
+  n += put_frame(in + n, 1, 2, 500, 'b'); /* the peer's scope is full */
+  assert_int_equal(lp2p_mplex_recv(b.x, in, n, 0), 0);
+  assert_int_equal(peer_scope.used, 1500);
+  n = put_frame(in, 1, 2, 1, 'c'); /* within conn_b, past the peer */
+  assert_int_equal(lp2p_mplex_recv(b.x, in, n, 0), 0);
+  assert_int_equal(b.st[2].why, LP2P_STREAM_END_OVERFLOW);
+  assert_int_equal(peer_scope.refused, 1);
+  assert_int_equal(conn_b.refused, 0);
+  assert_int_equal(host.refused_below, 1);
+  assert_int_equal(a.st[2].closes, 0);
+  peer_free(&a);
+  peer_free(&b);
+  assert_int_equal(host.used, 0);
+}
+
 static void send_buffer_and_writability(void **state) {
   (void)state;
   lp2p_mplex_settings s;
@@ -988,6 +1067,8 @@ int main(void) {
       cmocka_unit_test(output_is_bounded),
       cmocka_unit_test(slow_reader_is_reset),
       cmocka_unit_test(session_buffer_bound),
+      cmocka_unit_test(buffered_bytes_past_connection_scope_reset_the_stream),
+      cmocka_unit_test(peer_scope_shared_by_its_connections),
       cmocka_unit_test(send_buffer_and_writability),
       cmocka_unit_test(framing_errors),
       cmocka_unit_test(frame_size_limit),

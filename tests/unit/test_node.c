@@ -510,6 +510,14 @@ static void test_metrics(void **state) {
   assert_non_null(strstr(t, "\nlibp2p_gossipsub_cache_window_size "));
   assert_non_null(
       strstr(t, "libp2p_gossipsub_received_iwants_total{kind=\"correct\"} "));
+  /* memory budgets: the windows of open streams are held, none refused */
+  assert_non_null(strstr(t, "\nlibp2p_rcmgr_memory_bytes "));
+  assert_null(strstr(t, "\nlibp2p_rcmgr_memory_bytes 0\n"));
+  assert_non_null(strstr(t, "libp2p_rcmgr_memory_limit_bytes 536870912\n"));
+  assert_non_null(strstr(
+      t, "libp2p_rcmgr_blocked_resources_total{scope=\"connection\"} 0\n"));
+  assert_non_null(strstr(
+      t, "libp2p_rcmgr_refusals_total{action=\"stream_refused\"} 0\n"));
   lp2p_buf_free(&text);
   net_close(w);
   free(w);

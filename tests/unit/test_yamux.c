@@ -635,6 +635,189 @@ static void window_auto_tuning(void **state) {
   assert_int_equal(tuned_window(&ss, 3 * ms / 2, ms), 512 * KIB);
 }
 
+/* ---- memory budgets ------------------------------------------------------ */
+
+/* An allocator that counts live bytes and their peak. */
+typedef struct bytemem {
+  lp2p_mem mem;
+  size_t live, peak;
+} bytemem;
+
+#define BM_HDR 16
+
+static void *bm_malloc(size_t n, void *user) {
+  bytemem *b = user;
+  uint8_t *p = malloc(n + BM_HDR);
+  if (!p) {
+    return NULL;
+  }
+  memcpy(p, &n, sizeof(n));
+  b->live += n;
+  b->peak = b->live > b->peak ? b->live : b->peak;
+  return p + BM_HDR;
+}
+
+static void bm_free(void *ptr, void *user) {
+  bytemem *b = user;
+  if (!ptr) {
+    return;
+  }
+  uint8_t *p = (uint8_t *)ptr - BM_HDR;
+  size_t n;
+  memcpy(&n, p, sizeof(n));
+  b->live -= n;
+  free(p);
+}
+
+static void *bm_calloc(size_t k, size_t n, void *user) {
+  void *p = bm_malloc(k * n, user);
+  if (p) {
+    memset(p, 0, k * n);
+  }
+  return p;
+}
+
+static void *bm_realloc(void *ptr, size_t n, void *user) {
+  void *p = bm_malloc(n, user);
+  if (p && ptr) {
+    size_t old;
+    memcpy(&old, (uint8_t *)ptr - BM_HDR, sizeof(old));
+    memcpy(p, ptr, old < n ? old : n);
+    bm_free(ptr, user);
+  }
+  return p;
+}
+
+static void bytemem_init(bytemem *b) {
+  memset(b, 0, sizeof(*b));
+  b->mem = (lp2p_mem){b, bm_malloc, bm_free, bm_calloc, bm_realloc};
+}
+
+static void stream_window_not_opened_past_its_scope(void **state) {
+  (void)state;
+  const lp2p_tstamp ms = LP2P_MILLISECONDS;
+  lp2p_budget conn;
+  /* room for 256 KiB doubled once (512 KiB), not twice (1 MiB) */
+  lp2p_budget_init(&conn, NULL, 768 * KIB);
+  lp2p_yamux_settings ss;
+  quiet(&ss, false);
+  ss.budget = &conn;
+  assert_int_equal(tuned_window(&ss, 3 * ms / 2, ms), 512 * KIB);
+  assert_true(conn.refused >= 1);
+  assert_int_equal(conn.used, 0); /* all given back with the session */
+}
+
+static void new_stream_refused_when_connection_scope_is_full(void **state) {
+  (void)state;
+  lp2p_budget conn;
+  lp2p_budget_init(&conn, NULL, 3 * 256 * KIB);
+  lp2p_yamux_settings ss;
+  quiet(&ss, false);
+  ss.budget = &conn;
+  peer s;
+  peer_init_with(&s, &ss, NULL);
+  uint8_t in[48];
+  size_t n = 0;
+  for (uint32_t id = 1; id <= 7; id += 2) {
+    n += put_frame(in + n, 1, 1, id, 0);
+  }
+  assert_int_equal(lp2p_yamux_recv(s.y, in, n, 0), 0);
+  assert_int_equal(lp2p_yamux_num_streams(s.y), 3);
+  assert_int_equal(conn.used, 3 * 256 * KIB);
+  assert_int_equal(s.st[7].opened, 0);
+  uint8_t want[12];
+  put_frame(want, 1, 8, 7, 0); /* RST: refused, never buffered */
+  expect_frames(s.y, want, 12);
+  lp2p_yamux_stats st;
+  lp2p_yamux_stats_get(s.y, &st);
+  assert_int_equal(st.streams_refused_budget, 1);
+  assert_int_equal(conn.refused, 1);
+  /* a stream that ends gives its window back: a new one fits */
+  n = put_frame(in, 1, 8, 1, 0);
+  n += put_frame(in + n, 1, 1, 9, 0);
+  assert_int_equal(lp2p_yamux_recv(s.y, in, n, 0), 0);
+  assert_int_equal(s.st[9].opened, 1);
+  assert_int_equal(conn.used, 3 * 256 * KIB);
+  peer_free(&s);
+  assert_int_equal(conn.used, 0);
+}
+
+static void larger_initial_window_shrinks_to_the_scope(void **state) {
+  (void)state;
+  lp2p_budget conn;
+  lp2p_budget_init(&conn, NULL, 512 * KIB);
+  lp2p_yamux_settings cs;
+  quiet(&cs, true);
+  cs.initial_window = 1 * MIB;
+  cs.budget = &conn;
+  peer c;
+  peer_init_with(&c, &cs, NULL);
+  uint32_t id;
+  assert_int_equal(lp2p_yamux_open(c.y, &id), 0);
+  lp2p_yamux_stream_info info;
+  assert_int_equal(lp2p_yamux_stream_info_get(c.y, id, &info), 0);
+  assert_int_equal(info.recv_window, 256 * KIB);
+  /* its SYN announces no more than the 256 KiB both sides assume */
+  uint8_t want[12];
+  put_frame(want, 1, 1, id, 0);
+  expect_frames(c.y, want, 12);
+  assert_int_equal(lp2p_yamux_open(c.y, &id), 0);
+  /* a third has no room even for 256 KiB */
+  assert_int_equal(lp2p_yamux_open(c.y, &id), LP2P_ERR_TOO_LARGE);
+  lp2p_yamux_stats st;
+  lp2p_yamux_stats_get(c.y, &st);
+  assert_int_equal(st.streams_refused_budget, 1);
+  peer_free(&c);
+  assert_int_equal(conn.used, 0);
+}
+
+/* The attack: a peer opens 1,000 streams and fills every window while the
+ * application reads none. What the session holds stays within the
+ * connection's budget (go's 32 MiB), not 1,000 x 256 KiB. */
+static void thousand_unread_streams_stay_within_connection_budget(
+    void **state) {
+  (void)state;
+  lp2p_budget host, peer_scope, conn;
+  lp2p_budget_init(&host, NULL, LP2P_BUDGET_HOST_DEFAULT);
+  lp2p_budget_init(&peer_scope, &host, LP2P_BUDGET_PEER_DEFAULT);
+  lp2p_budget_init(&conn, &peer_scope, LP2P_BUDGET_CONN_DEFAULT);
+  bytemem bm;
+  bytemem_init(&bm);
+  lp2p_yamux_settings ss;
+  quiet(&ss, false);
+  ss.max_inbound_streams = 1000;
+  ss.budget = &conn;
+  peer s;
+  peer_init_with(&s, &ss, &bm.mem);
+  s.auto_read = false;
+  uint8_t *frame = calloc(1, 12 + 256 * KIB);
+  assert_non_null(frame);
+  lp2p_buf out;
+  lp2p_buf_init(&out, NULL);
+  size_t accepted = 0;
+  for (uint32_t i = 0; i < 1000; i++) {
+    uint32_t id = 2 * i + 1;
+    put_frame(frame, 0, 1, id, 256 * KIB); /* SYN with a full window */
+    assert_int_equal(lp2p_yamux_recv(s.y, frame, 12 + 256 * KIB, 0), 0);
+    accepted += s.st[id].opened ? 1u : 0u;
+    pull_all(s.y, &out, 0); /* ACKs and RSTs go out as a host sends them */
+    out.len = 0;
+  }
+  assert_int_equal(accepted, LP2P_BUDGET_CONN_DEFAULT / (256 * KIB));
+  assert_true(conn.used <= LP2P_BUDGET_CONN_DEFAULT);
+  /* the memory really held: the budget plus bookkeeping, not 250 MB */
+  assert_true(bm.peak <= LP2P_BUDGET_CONN_DEFAULT + 2 * MIB);
+  lp2p_yamux_stats st;
+  lp2p_yamux_stats_get(s.y, &st);
+  assert_int_equal(st.streams_refused_budget, 1000 - accepted);
+  assert_int_equal(host.refused_below, 1000 - accepted);
+  lp2p_buf_free(&out);
+  free(frame);
+  peer_free(&s);
+  assert_int_equal(bm.live, 0);
+  assert_int_equal(host.used, 0);
+}
+
 /* ---- closing ------------------------------------------------------------- */
 
 static void half_close_both_ways(void **state) {
@@ -1524,6 +1707,10 @@ int main(void) {
       cmocka_unit_test(send_buffer_limit),
       cmocka_unit_test(frames_respect_max_frame_data),
       cmocka_unit_test(window_auto_tuning),
+      cmocka_unit_test(stream_window_not_opened_past_its_scope),
+      cmocka_unit_test(new_stream_refused_when_connection_scope_is_full),
+      cmocka_unit_test(larger_initial_window_shrinks_to_the_scope),
+      cmocka_unit_test(thousand_unread_streams_stay_within_connection_budget),
       cmocka_unit_test(half_close_both_ways),
       cmocka_unit_test(fin_follows_the_data),
       cmocka_unit_test(data_partly_read_in_the_callback),

@@ -1,0 +1,68 @@
+/*
+ * lp2p: memory budgets, after go-libp2p's resource manager. A budget is a
+ * scope with a byte limit and a parent: stream -> connection -> peer ->
+ * host. Memory a peer can make us hold (a yamux receive window, mplex's
+ * unread bytes, a connection's write queue) is reserved before the buffer
+ * may grow; a reservation succeeds only when every scope up to the root
+ * has room, and a refused one leaves every scope as it was. What was
+ * refused is then not buffered: the stream is refused or reset, or the
+ * window stays smaller.
+ *
+ * Budgets are plain structures owned by their user (no allocation, no
+ * locking: one thread, as everything in lp2p). A child must be released
+ * to zero before its parent goes.
+ *
+ * Defaults, beside go-libp2p's (rcmgr DefaultLimits at its 128 MiB base;
+ * go scales system and peer limits with the machine's memory):
+ *   host (go: system)   512 MiB   (go 128 MiB + 1 GiB per GiB of RAM / 8)
+ *   peer                 64 MiB   (go 64 MiB base)
+ *   connection           32 MiB   (go 32 MiB)
+ *   stream               16 MiB   (go 16 MiB; go-yamux's max window)
+ * so one peer cannot push a host past +64 MiB of buffers, whatever its
+ * number of connections and streams.
+ */
+#ifndef LP2P_BUDGET_H
+#define LP2P_BUDGET_H
+
+#include "lp2p/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LP2P_BUDGET_HOST_DEFAULT (UINT64_C(512) << 20)
+#define LP2P_BUDGET_PEER_DEFAULT (UINT64_C(64) << 20)
+#define LP2P_BUDGET_CONN_DEFAULT (UINT64_C(32) << 20)
+#define LP2P_BUDGET_STREAM_DEFAULT (UINT64_C(16) << 20)
+
+typedef struct lp2p_budget {
+  struct lp2p_budget *parent; /* NULL: the root */
+  uint64_t limit;             /* bytes this scope and its children may hold */
+  uint64_t used;              /* bytes reserved in this scope and below */
+  /* Reservations refused because this scope was full (counted in the
+   * scope that refused). */
+  uint64_t refused;
+  /* Reservations refused that were asked of this scope or of one below
+   * it; the root's is the host's total. */
+  uint64_t refused_below;
+} lp2p_budget;
+
+/* A scope of `limit` bytes under `parent` (NULL for a root), nothing
+ * used. */
+LP2P_API void lp2p_budget_init(lp2p_budget *b, lp2p_budget *parent,
+                               uint64_t limit);
+/* Reserves `n` bytes in `b` and every ancestor. Returns 0, or
+ * LP2P_ERR_TOO_LARGE when some scope has no room for them: nothing is
+ * reserved, the nearest full scope counts it in `refused`, and every scope
+ * from `b` to the root in `refused_below`. `b` NULL: always 0. */
+LP2P_API int lp2p_budget_reserve(lp2p_budget *b, uint64_t n);
+/* Gives back `n` bytes reserved in `b` (and its ancestors). */
+LP2P_API void lp2p_budget_release(lp2p_budget *b, uint64_t n);
+/* Bytes a reservation in `b` could take now (UINT64_MAX for NULL). */
+LP2P_API uint64_t lp2p_budget_room(const lp2p_budget *b);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LP2P_BUDGET_H */

@@ -1,0 +1,137 @@
+/* The host's memory budgets (lp2p/budget.h): one scope for the host, one
+ * per peer shared by the peer's connections, one per connection given to
+ * its muxer, which puts a scope per stream under it. The connection's
+ * write queue is charged to its scope too: a peer that stops reading must
+ * not make us queue without bound. */
+#include "host/internal.h"
+
+#include "base/mem.h"
+
+/* The most one muxer pull adds to a write queue: an mplex frame of 64 KiB
+ * or a yamux one of 16 KiB with control frames, plus Noise's framing. */
+#define PULL_RESERVE (80u * 1024u)
+
+void host_budget_init(lp2p_host *h) {
+  host_budgets *b = &h->budgets;
+  lp2p_budget_init(&b->scope, NULL, h->settings.max_memory);
+  lp2p_map_init(&b->peers, h->mem, lp2p_host_rand, NULL);
+}
+
+void host_budget_free(lp2p_host *h) {
+  /* every connection has left its peer's scope by now */
+  lp2p_map_free(&h->budgets.peers);
+}
+
+static host_peer_budget *peer_scope(lp2p_host *h, const lp2p_peer_id *id) {
+  host_budgets *b = &h->budgets;
+  host_peer_budget *p = lp2p_map_get(&b->peers, id->bytes, id->len);
+  if (p) {
+    return p;
+  }
+  p = lp2p_calloc(h->mem, 1, sizeof(*p));
+  if (!p) {
+    return NULL;
+  }
+  lp2p_budget_init(&p->scope, &b->scope, h->settings.max_peer_memory);
+  p->id = *id;
+  if (lp2p_map_put(&b->peers, p->id.bytes, p->id.len, p) != 0) {
+    lp2p_free(h->mem, p);
+    return NULL;
+  }
+  return p;
+}
+
+int conn_budget_attach(lp2p_conn *c) {
+  lp2p_host *h = c->host;
+  host_peer_budget *p = peer_scope(h, &c->peer_id);
+  if (!p) {
+    return LP2P_ERR_NOMEM;
+  }
+  p->refs++;
+  c->peer_budget = p;
+  lp2p_budget_init(&c->budget, &p->scope, h->settings.max_conn_memory);
+  return 0;
+}
+
+/* Adds what the connection's scope and muxer refused to `st`. */
+static void add_refusals(const lp2p_conn *c, lp2p_host_budget_stats *st) {
+  st->refused_conn += c->budget.refused;
+  if (!c->has_mux) {
+    return;
+  }
+  if (c->mux.is_yamux) {
+    lp2p_yamux_stats ys;
+    lp2p_yamux_stats_get(c->mux.y, &ys);
+    st->streams_refused += ys.streams_refused_budget;
+    st->windows_limited += ys.window_growth_refused;
+  } else {
+    lp2p_mplex_stats xs;
+    lp2p_mplex_stats_get(c->mux.x, &xs);
+    st->streams_reset += xs.streams_reset_budget;
+  }
+}
+
+void conn_budget_count(lp2p_conn *c) {
+  /* the counts outlive the connection */
+  if (c->peer_budget) {
+    add_refusals(c, &c->host->budgets.closed);
+  }
+}
+
+void conn_budget_detach(lp2p_conn *c) {
+  host_peer_budget *p = c->peer_budget;
+  if (!p) {
+    return;
+  }
+  conn_budget_settle(c, 0);
+  c->peer_budget = NULL;
+  if (--p->refs == 0) {
+    lp2p_host *h = c->host;
+    h->budgets.closed.refused_peer += p->scope.refused;
+    lp2p_map_remove(&h->budgets.peers, p->id.bytes, p->id.len);
+    lp2p_free(h->mem, p);
+  }
+}
+
+bool conn_budget_writes(lp2p_conn *c, size_t queued) {
+  if (!c->peer_budget || queued == 0) {
+    return true;
+  }
+  size_t want = queued + PULL_RESERVE;
+  if (want <= c->write_charge) {
+    return true;
+  }
+  if (lp2p_budget_reserve(&c->budget, want - c->write_charge) != 0) {
+    c->host->budgets.closed.writes_held++;
+    return false;
+  }
+  c->write_charge = want;
+  return true;
+}
+
+void conn_budget_settle(lp2p_conn *c, size_t queued) {
+  if (c->write_charge > queued) {
+    lp2p_budget_release(&c->budget, c->write_charge - queued);
+    c->write_charge = queued;
+  }
+}
+
+void lp2p_host_budget_stats_get(const lp2p_host *h,
+                                lp2p_host_budget_stats *st) {
+  const host_budgets *b = &h->budgets;
+  *st = b->closed;
+  st->used = b->scope.used;
+  st->limit = b->scope.limit;
+  st->refused = b->scope.refused_below;
+  st->refused_host = b->scope.refused;
+  size_t it = 0;
+  for (lp2p_map_entry *e; (e = lp2p_map_next(&b->peers, &it));) {
+    const host_peer_budget *p = e->value;
+    st->refused_peer += p->scope.refused;
+  }
+  for (const lp2p_conn *c = h->conns; c; c = c->next) {
+    if (c->peer_budget) {
+      add_refusals(c, st);
+    }
+  }
+}
