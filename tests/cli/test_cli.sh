@@ -122,6 +122,65 @@ check "ping: malformed multiaddr, one line" one_line_err
 run "$lp2p" ping
 check "ping without an address is a usage error" [ $status -eq 2 ]
 
+# numbers: decimal digits in range, or one line naming the option and the
+# range (NaN, infinity, hex, exponents and overflow once got through, and
+# -i nan pinged forever)
+for bad in "-i nan" "-i inf" "-i -1" "-i 1e-3" "-i 3601" "-c 1e99" "-c 0x10" \
+  "-c 0" "-c 1.5" "-c 99999999999999999999999" "--timeout nan"; do
+  # shellcheck disable=SC2086
+  run timeout -k 1 5 "$lp2p" ping "$ma" $bad
+  opt=${bad%% *}
+  check "ping $bad: usage error" [ $status -eq 2 ]
+  check "ping $bad: one line naming $opt and its range" \
+    sh -c "[ \$(wc -l <'$tmp/err') -eq 1 ] && grep -q -- '^lp2p ping: $opt takes .* from [0-9.]* to [0-9.]*, not ' '$tmp/err'"
+done
+run "$lp2p" ping "$ma" -c 1 -i 0.05
+check "ping: -i takes a fraction" [ $status -eq 0 ]
+
+# the timeout while the interval timer waits: the timer goes with the
+# connection (it pinged the freed connection: heap-use-after-free)
+run timeout -k 1 10 "$lp2p" ping "$ma" -c 3 -i 1 --timeout 0.5
+check "ping: timeout between pings fails with one line" one_line_err
+check "ping: timeout between pings names the timeout" grep -q "timed out" "$tmp/err"
+check "ping: timeout between pings prints the summary" grep -q '^1 pings, 1 answered' "$tmp/out"
+check "ping: timeout between pings exits 1, in time" [ $status -eq 1 ]
+
+# interrupted before every answer: not a success; a second signal ends it
+"$lp2p" ping "$ma" -c 3 -i 10 >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+sleep 0.5
+kill -INT $pid
+wait $pid
+check "ping: SIGINT before the last answer exits 130" [ $? -eq 130 ]
+check "ping: SIGINT names the interruption" grep -q "interrupted by SIGINT" "$tmp/err"
+# a ping wedged in a write to a stdout nobody reads: SIGINT reaches a
+# loop that cannot run, and the second one must end the process
+alive() { ! grep -qs '^[0-9]* (.*) [ZX]' /proc/$1/stat && [ -e /proc/$1 ]; }
+mkfifo "$tmp/ping.fifo"
+sleep 30 <"$tmp/ping.fifo" &
+hold=$!
+"$lp2p" ping "$ma" -c 1000000 -i 0 >"$tmp/ping.fifo" 2>"$tmp/err" &
+pid=$!
+sleep 1.5
+kill -INT $pid
+sleep 0.2
+kill -INT $pid
+i=0
+while alive $pid && [ $i -lt 40 ]; do sleep 0.05; i=$((i + 1)); done
+ended=yes
+alive $pid && ended=no
+check "ping: a second SIGINT ends it while its stdout is stuck" [ $ended = yes ]
+kill -KILL $pid $hold 2>/dev/null
+wait $pid $hold 2>/dev/null
+kill -STOP $listener
+"$lp2p" identify "$ma" >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+sleep 0.3
+kill -INT $pid
+wait $pid
+check "identify: SIGINT before the answer is a failure" [ $? -eq 130 ]
+kill -CONT $listener
+
 # a listener that accepts connections and never answers: the timeout
 kill -STOP $listener
 run "$lp2p" ping "$ma" -c 1 --timeout 0.5
