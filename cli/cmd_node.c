@@ -13,6 +13,10 @@
 #define MAX_TOPICS 16
 /* A line of stdin: a message up to the router's 1 MiB, hex-encoded. */
 #define MAX_LINE (2u * 1024u * 1024u + 2)
+/* Lines waiting for a slow stdout: a few seconds of a busy topic. */
+#define OUTPUT_BUFFER_DEFAULT (4u << 20)
+#define OUTPUT_BUFFER_MIN 4096u
+#define OUTPUT_BUFFER_MAX (1u << 30)
 
 typedef struct node_opts {
   const char *listen[MAX_ADDRS], *peers[MAX_ADDRS], *topics[MAX_TOPICS];
@@ -20,7 +24,8 @@ typedef struct node_opts {
   const char *key_path, *params_path, *metrics_addr;
   lp2p_sign_policy sign;
   lp2p_msg_id_fn msg_id;
-  bool hex, events;
+  size_t output_buffer; /* bytes of stdout waiting for its reader */
+  bool hex, events, px;
   bool has_seed;
   uint32_t key_seed;
   int flood_publish;         /* -1: the router's default */
@@ -412,52 +417,93 @@ static void on_signal(uv_signal_t *s, int signum) {
 
 /* ---- setup -------------------------------------------------------------- */
 
+static int bad_value(const char *opt, const char *accepted, const char *v) {
+  fprintf(stderr, "lp2p node: %s takes %s, not '%s'\n", opt, accepted, v);
+  return 2;
+}
+
+static int add_to(const char **list, size_t *n, size_t max, const char *opt,
+                  const char *v) {
+  if (*n == max) {
+    fprintf(stderr, "lp2p node: at most %zu %s options\n", max, opt);
+    return 2;
+  }
+  list[(*n)++] = v;
+  return 0;
+}
+
+/* An option with a value; returns 0, 2 after printing why the value is
+ * bad, or -1 when `a` is none of them. */
+static int parse_valued(const char *a, const char *v, node_opts *o) {
+  uint64_t num;
+  int rv = 0;
+  if (strcmp(a, "--listen") == 0) {
+    return add_to(o->listen, &o->nlisten, MAX_ADDRS, a, v);
+  } else if (strcmp(a, "--peer") == 0) {
+    return add_to(o->peers, &o->npeers, MAX_ADDRS, a, v);
+  } else if (strcmp(a, "--topic") == 0) {
+    return add_to(o->topics, &o->ntopics, MAX_TOPICS, a, v);
+  } else if (strcmp(a, "--key") == 0) {
+    o->key_path = v;
+  } else if (strcmp(a, "--params") == 0) {
+    o->params_path = v;
+  } else if (strcmp(a, "--metrics") == 0) {
+    o->metrics_addr = v;
+  } else if (strcmp(a, "--sign") == 0) {
+    if (strcmp(v, "strict") != 0 && strcmp(v, "none") != 0) {
+      return bad_value(a, "strict or none", v);
+    }
+    o->sign = v[0] == 's' ? LP2P_STRICT_SIGN : LP2P_STRICT_NO_SIGN;
+  } else if (strcmp(a, "--msg-id") == 0) {
+    if (strcmp(v, "default") != 0 && strcmp(v, "sha256") != 0) {
+      return bad_value(a, "default or sha256", v);
+    }
+    o->msg_id = v[0] == 'd' ? LP2P_MSG_ID_FROM_SEQNO : LP2P_MSG_ID_SHA256;
+  } else if (strcmp(a, "--flood-publish") == 0) {
+    if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+      return bad_value(a, "on or off", v);
+    }
+    o->flood_publish = v[1] == 'n';
+  } else if (strcmp(a, "--key-seed") == 0) {
+    rv = cli_parse_uint(&cli_cmd_node, a, v, 0, UINT32_MAX, &num);
+    o->has_seed = rv == 0;
+    o->key_seed = (uint32_t)num;
+  } else if (strcmp(a, "--mesh-interval-ms") == 0) {
+    rv = cli_parse_uint(&cli_cmd_node, a, v, 1, 3599999, &num);
+    o->mesh_interval = (lp2p_tstamp)num * LP2P_MILLISECONDS;
+  } else if (strcmp(a, "--output-buffer") == 0) {
+    rv = cli_parse_uint(&cli_cmd_node, a, v, OUTPUT_BUFFER_MIN,
+                        OUTPUT_BUFFER_MAX, &num);
+    o->output_buffer = (size_t)num;
+  } else {
+    return -1;
+  }
+  return rv;
+}
+
 static int parse(int argc, char **argv, node_opts *o) {
   o->flood_publish = -1;
+  o->output_buffer = OUTPUT_BUFFER_DEFAULT;
   for (int i = 0; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    bool takes = strcmp(a, "--hex") != 0 && strcmp(a, "--events") != 0;
-    char *end = NULL;
-    unsigned long long num = v ? strtoull(v, &end, 10) : 0;
-    bool is_num = end && *end == 0 && v[0] >= '0' && v[0] <= '9';
-    if (takes && !v) {
-      return cli_usage_error(&cli_cmd_node, "an option is missing its value");
-    }
-    if (strcmp(a, "--listen") == 0 && o->nlisten < MAX_ADDRS) {
-      o->listen[o->nlisten++] = v;
-    } else if (strcmp(a, "--peer") == 0 && o->npeers < MAX_ADDRS) {
-      o->peers[o->npeers++] = v;
-    } else if (strcmp(a, "--topic") == 0 && o->ntopics < MAX_TOPICS) {
-      o->topics[o->ntopics++] = v;
-    } else if (strcmp(a, "--key") == 0) {
-      o->key_path = v;
-    } else if (strcmp(a, "--params") == 0) {
-      o->params_path = v;
-    } else if (strcmp(a, "--metrics") == 0) {
-      o->metrics_addr = v;
-    } else if (strcmp(a, "--sign") == 0 &&
-               (!strcmp(v, "strict") || !strcmp(v, "none"))) {
-      o->sign = v[0] == 's' ? LP2P_STRICT_SIGN : LP2P_STRICT_NO_SIGN;
-    } else if (strcmp(a, "--msg-id") == 0 &&
-               (!strcmp(v, "default") || !strcmp(v, "sha256"))) {
-      o->msg_id = v[0] == 'd' ? LP2P_MSG_ID_FROM_SEQNO : LP2P_MSG_ID_SHA256;
-    } else if (strcmp(a, "--key-seed") == 0 && is_num && num <= UINT32_MAX) {
-      o->has_seed = true;
-      o->key_seed = (uint32_t)num;
-    } else if (strcmp(a, "--flood-publish") == 0 &&
-               (!strcmp(v, "on") || !strcmp(v, "off"))) {
-      o->flood_publish = v[1] == 'n';
-    } else if (strcmp(a, "--mesh-interval-ms") == 0 && is_num && num > 0 &&
-               num < 3600000) {
-      o->mesh_interval = (lp2p_tstamp)num * LP2P_MILLISECONDS;
-    } else if (strcmp(a, "--hex") == 0) {
+    const char *a = argv[i];
+    if (strcmp(a, "--hex") == 0) {
       o->hex = true;
     } else if (strcmp(a, "--events") == 0) {
       o->events = true;
+    } else if (strcmp(a, "--px") == 0) {
+      o->px = true;
+    } else if (i + 1 == argc) {
+      return cli_usage_error(&cli_cmd_node, a[0] == '-'
+                                                ? "an option is missing its "
+                                                  "value"
+                                                : "unexpected argument");
     } else {
-      return cli_usage_error(&cli_cmd_node, "unexpected argument");
+      int rv = parse_valued(a, argv[++i], o);
+      if (rv != 0) {
+        return rv < 0 ? cli_usage_error(&cli_cmd_node, "unexpected argument")
+                      : rv;
+      }
     }
-    i += takes;
   }
   if (o->nlisten == 0) {
     o->listen[o->nlisten++] = "/ip4/0.0.0.0/tcp/0";
@@ -489,6 +535,9 @@ static int make_node(node_run *r) {
   }
   if (r->o.flood_publish >= 0) {
     s.router.params.flood_publish = r->o.flood_publish;
+  }
+  if (r->o.px) {
+    s.router.params.do_px = true;
   }
   if (r->o.mesh_interval) {
     s.router.params.heartbeat_interval = r->o.mesh_interval;
@@ -523,8 +572,25 @@ static int each_addr(node_run *r, const char *const *list, size_t n,
   return 0;
 }
 
+/* Every --peer parses before the listening line: a script that waits for
+ * that line must see the error instead. */
+static int check_peer_addrs(const node_opts *o) {
+  for (size_t i = 0; i < o->npeers; i++) {
+    lp2p_buf ma;
+    lp2p_buf_init(&ma, NULL);
+    if (cli_parse_multiaddr(o->peers[i], &ma) != 0) {
+      return 1;
+    }
+    lp2p_buf_free(&ma);
+  }
+  return 0;
+}
+
 static int start(node_run *r) {
-  int rv = each_addr(r, r->o.listen, r->o.nlisten, true);
+  int rv = check_peer_addrs(&r->o);
+  if (rv == 0) {
+    rv = each_addr(r, r->o.listen, r->o.nlisten, true);
+  }
   for (size_t i = 0; rv == 0 && i < r->o.ntopics; i++) {
     const char *t = r->o.topics[i];
     int err = lp2p_node_subscribe(r->node, (const uint8_t *)t, strlen(t));
@@ -593,7 +659,8 @@ const cli_command cli_cmd_node = {
     "                 [--key FILE | --key-seed N] [--sign strict|none]\n"
     "                 [--msg-id default|sha256] [--params FILE]\n"
     "                 [--flood-publish on|off] [--mesh-interval-ms N]\n"
-    "                 [--metrics HOST:PORT] [--hex] [--events]\n\n"
+    "                 [--metrics HOST:PORT] [--hex] [--events] [--px]\n"
+    "                 [--output-buffer BYTES]\n\n"
     "Runs a GossipSub node (meshsub 1.2, 1.1, 1.0 and floodsub) listening\n"
     "on each --listen address (default /ip4/0.0.0.0/tcp/0), dialing each\n"
     "--peer and joining each --topic. Its first stdout line is\n"
@@ -611,6 +678,15 @@ const cli_command cli_cmd_node = {
     "--metrics serves Prometheus metrics at http://HOST:PORT/metrics.\n"
     "--flood-publish sends our own messages to every subscriber (default\n"
     "off, as go-libp2p-pubsub); --mesh-interval-ms sets the heartbeat.\n"
+    "--px attaches peer exchange to the PRUNEs it sends (do_px; off by\n"
+    "default, as go-libp2p-pubsub: only a bootstrapper should tell its\n"
+    "peers whom to dial).\n"
+    "Stdout is never waited for: lines wait in a buffer of --output-buffer\n"
+    "BYTES (default 4 MiB) while its reader is slow, and messages that do\n"
+    "not fit are dropped, counted (\"output_dropped\" in the stats line,\n"
+    "libp2p_node_output_dropped_total in the metrics) and reported once\n"
+    "per episode on stderr, as go-libp2p-pubsub drops to a slow\n"
+    "subscriber; the node goes on serving its peers meanwhile.\n"
     "--peer dials are retried for 20 s. SIGUSR1 prints a stats line\n"
     "(meshes, peers, IDONTWANT ids per peer, published, delivered);\n"
     "SIGINT and SIGTERM print it a last time, leave every topic (PRUNE\n"

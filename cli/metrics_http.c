@@ -180,9 +180,12 @@ static int parse_addr(const char *addr, struct sockaddr_storage *sa) {
   size_t hl = (size_t)(colon - addr);
   memcpy(host, addr, hl);
   host[hl] = 0;
-  char *end;
-  long port = strtol(colon + 1, &end, 10);
-  if (*end || port < 0 || port > 65535) {
+  const char *digits = colon + 1;
+  if (strspn(digits, "0123456789") != strlen(digits) || strlen(digits) > 5) {
+    return -1; /* strtol would take a sign, blanks and overflow */
+  }
+  long port = strtol(digits, NULL, 10);
+  if (port > 65535) {
     return -1;
   }
   if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {

@@ -232,6 +232,35 @@ kill -TERM $node_a $hold_a 2>/dev/null
 wait $node_a
 check "node: nothing on stderr" [ ! -s "$tmp/a.err" -a ! -s "$tmp/b.err" ]
 
+# --px: a leaving node's PRUNE names its other peers (peer exchange)
+wait_line() { # wait_line FILE: until its first line is there (5 s at most)
+  i=0
+  while [ ! -s "$1" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+}
+addr_of() { head -n 1 "$1" | sed 's/.*"addrs":\["\([^"]*\)".*/\1/'; }
+"$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic t --px \
+  --mesh-interval-ms 100 </dev/null >"$tmp/pa.out" 2>"$tmp/pa.err" &
+px_a=$!
+wait_line "$tmp/pa.out"
+"$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic t --events \
+  --mesh-interval-ms 100 --peer "$(addr_of "$tmp/pa.out")" </dev/null >"$tmp/pb.out" 2>&1 &
+px_b=$!
+"$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic t \
+  --mesh-interval-ms 100 --peer "$(addr_of "$tmp/pa.out")" </dev/null >"$tmp/pc.out" 2>&1 &
+px_c=$!
+wait_line "$tmp/pc.out"
+c_id=$(head -n 1 "$tmp/pc.out" | sed 's/.*"peer_id":"\([^"]*\)".*/\1/')
+i=0
+while [ "$(grep -c '"event":"graft"' "$tmp/pb.out")" -lt 1 ] && [ $i -lt 60 ]; do sleep 0.05; i=$((i + 1)); done
+sleep 0.3 # c's graft too
+kill -TERM $px_a
+i=0
+while ! grep -q '"event":"px"' "$tmp/pb.out" && [ $i -lt 60 ]; do sleep 0.05; i=$((i + 1)); done
+check "node --px: the leaving node's PRUNE names its other peer" \
+  grep -q "^{\"event\":\"px\",.*\"peers\":\[.*\"$c_id\"" "$tmp/pb.out"
+kill -TERM $px_b $px_c 2>/dev/null
+wait $px_a $px_b $px_c
+
 printf '{"D": 4, "Dlo": 3, "Dhi": 6, "HeartbeatInterval": 500000000}' >"$tmp/p.json"
 "$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --params "$tmp/p.json" </dev/null >"$tmp/out" 2>"$tmp/err" &
 pid=$!
@@ -257,6 +286,51 @@ run "$lp2p" node --sign maybe
 check "node: bad --sign is a usage error" [ $status -eq 2 ]
 run "$lp2p" node --metrics nowhere
 check "node: bad --metrics, one line" one_line_err
+run timeout -k 1 5 "$lp2p" node --metrics 127.0.0.1:+80 --listen /ip4/127.0.0.1/tcp/0
+check "node: a signed --metrics port, one line" one_line_err
+# --params errors name the file, the line and the field (a missing file
+# said "(line -1)")
+printf '{"D": 4,\n "Dlo": 3,\n "Dhi": "x"}' >"$tmp/bad.json"
+run "$lp2p" node --params "$tmp/bad.json"
+check "node: a bad parameter names file:line and the field" \
+  sh -c "[ \$(wc -l <'$tmp/err') -eq 1 ] && grep -q '^lp2p: $tmp/bad.json:3: field Dhi: ' '$tmp/err'"
+printf '{"D": 4,\n "Dlo": 3\n "Dhi": 8}' >"$tmp/bad.json"
+run "$lp2p" node --params "$tmp/bad.json"
+check "node: a JSON syntax error names file:line:column" \
+  sh -c "[ \$(wc -l <'$tmp/err') -eq 1 ] && grep -q '^lp2p: $tmp/bad.json:3:[0-9]*: ' '$tmp/err'"
+run "$lp2p" node --params "$tmp/missing.json"
+check "node: a missing --params file names the cause, no line -1" \
+  sh -c "[ \$(wc -l <'$tmp/err') -eq 1 ] && grep -q 'No such file' '$tmp/err' && ! grep -q 'line -1' '$tmp/err'"
+# the error comes before the listening line a script waits for
+run timeout -k 1 5 "$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --peer /ip4/127.0.0.1/tcp/x
+check "node: a bad --peer fails before listening" [ $status -eq 1 -a ! -s "$tmp/out" ]
+check "node: a bad --peer, one line" one_line_err
+# a bad value of a known flag says which flag takes what
+for bad in "--sign maybe" "--msg-id md5" "--flood-publish yes"; do
+  # shellcheck disable=SC2086
+  run "$lp2p" node $bad
+  check "node $bad: one line naming the flag and its values" \
+    sh -c "[ \$(wc -l <'$tmp/err') -eq 1 ] && grep -q -- '^lp2p node: ${bad%% *} takes .* or .*, not ' '$tmp/err'"
+done
+for bad in "--key-seed 4294967296" "--key-seed 0x10" "--mesh-interval-ms 0" \
+  "--mesh-interval-ms nan" "--output-buffer 1e9" "--output-buffer 100"; do
+  # shellcheck disable=SC2086
+  run timeout -k 1 5 "$lp2p" node $bad
+  check "node $bad: one line naming the flag and its range" \
+    sh -c "[ $status -eq 2 ] && [ \$(wc -l <'$tmp/err') -eq 1 ] && grep -q -- '^lp2p node: ${bad%% *} takes an integer from ' '$tmp/err'"
+done
+for bad in "--nodes 0x10" "--messages 1e3" "--size -5"; do
+  # shellcheck disable=SC2086
+  run "$lp2p" demo $bad
+  check "demo $bad: one line naming the flag and its range" \
+    sh -c "[ $status -eq 2 ] && grep -q -- '^lp2p demo: ${bad%% *} takes an integer from ' '$tmp/err'"
+done
+for bad in "--nodes 1e3" "--loss nan" "--seed 99999999999999999999"; do
+  # shellcheck disable=SC2086
+  run "$lp2p" sim $bad
+  check "sim $bad: one line naming the flag and its range" \
+    sh -c "[ $status -eq 2 ] && [ \$(wc -l <'$tmp/err') -eq 1 ] && grep -q -- '^lp2p sim: ${bad%% *} takes .* from ' '$tmp/err'"
+done
 
 # the metrics endpoint, fetched with python3's standard library
 "$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic m --metrics 127.0.0.1:0 \
