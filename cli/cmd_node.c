@@ -6,6 +6,7 @@
 
 #include "metrics_http.h"
 #include "net.h"
+#include "node_output.h"
 #include "node_peers.h"
 #include "params.h"
 
@@ -17,6 +18,7 @@
 #define OUTPUT_BUFFER_DEFAULT (4u << 20)
 #define OUTPUT_BUFFER_MIN 4096u
 #define OUTPUT_BUFFER_MAX (1u << 30)
+#define OUTPUT_DRAIN_MS 2000
 
 typedef struct node_opts {
   const char *listen[MAX_ADDRS], *peers[MAX_ADDRS], *topics[MAX_TOPICS];
@@ -52,6 +54,7 @@ typedef struct node_run {
   /* Message lines are flushed once per loop iteration, before it waits,
    * not once each: an RPC of many messages costs one write. */
   uv_prepare_t flush;
+  node_output out;
   lp2p_buf line;
   bool line_too_long;
   bool stopping;
@@ -59,25 +62,25 @@ typedef struct node_run {
 
 /* ---- output ------------------------------------------------------------- */
 
-static void print_from(const lp2p_bytes *from) {
+static void print_from(FILE *f, const lp2p_bytes *from) {
   lp2p_peer_id id;
   char text[LP2P_PEER_ID_TEXT_MAX] = "";
   if (from->data && lp2p_peer_id_from_bytes(from->data, from->len, &id) == 0) {
     cli_peer_text(&id, text);
   }
-  printf("\"from\":\"%s\"", text);
+  fprintf(f, "\"from\":\"%s\"", text);
 }
 
-static void print_seqno(const lp2p_bytes *seqno) {
+static void print_seqno(FILE *f, const lp2p_bytes *seqno) {
   if (!seqno->data || seqno->len != 8) {
-    printf("\"seqno\":\"\"");
+    fprintf(f, "\"seqno\":\"\"");
     return;
   }
   uint64_t v = 0;
   for (size_t i = 0; i < 8; i++) {
     v = v << 8 | seqno->data[i];
   }
-  printf("\"seqno\":\"%llu\"", (unsigned long long)v);
+  fprintf(f, "\"seqno\":\"%llu\"", (unsigned long long)v);
 }
 
 static void on_message(lp2p_node *n, const lp2p_message *m, void *user) {
@@ -87,27 +90,29 @@ static void on_message(lp2p_node *n, const lp2p_message *m, void *user) {
     return; /* the final stats line was the last */
   }
   r->peers.delivered++;
-  printf("{\"event\":\"message\",\"topic\":");
-  cli_json_string(stdout, m->topic.data, m->topic.len);
-  putchar(',');
-  print_from(&m->from);
-  putchar(',');
-  print_seqno(&m->seqno);
-  printf(",\"id\":");
-  cli_json_hex(stdout, m->id.data, m->id.len);
+  FILE *f = node_output_line(&r->out);
+  fprintf(f, "{\"event\":\"message\",\"topic\":");
+  cli_json_string(f, m->topic.data, m->topic.len);
+  fputc(',', f);
+  print_from(f, &m->from);
+  fputc(',', f);
+  print_seqno(f, &m->seqno);
+  fprintf(f, ",\"id\":");
+  cli_json_hex(f, m->id.data, m->id.len);
   if (cli_is_utf8(m->data.data, m->data.len)) {
-    printf(",\"data\":");
-    cli_json_string(stdout, m->data.data, m->data.len);
+    fprintf(f, ",\"data\":");
+    cli_json_string(f, m->data.data, m->data.len);
   } else {
-    printf(",\"data_hex\":");
-    cli_json_hex(stdout, m->data.data, m->data.len);
+    fprintf(f, ",\"data_hex\":");
+    cli_json_hex(f, m->data.data, m->data.len);
   }
-  printf("}\n");
+  fprintf(f, "}\n");
+  node_output_end_line(&r->out, true);
 }
 
 static void on_flush(uv_prepare_t *p) {
-  (void)p;
-  fflush(stdout);
+  node_run *r = p->data;
+  node_output_flush(&r->out);
 }
 
 static void on_peer(lp2p_node *n, const lp2p_peer_id *peer, bool up,
@@ -127,27 +132,28 @@ static void on_peer(lp2p_node *n, const lp2p_peer_id *peer, bool up,
   }
   char id[LP2P_PEER_ID_TEXT_MAX];
   cli_peer_text(peer, id);
+  FILE *f = node_output_line(&r->out);
   if (up) {
-    printf("{\"event\":\"peer_connected\",\"peer_id\":\"%s\","
+    fprintf(f, "{\"event\":\"peer_connected\",\"peer_id\":\"%s\","
            "\"direction\":\"%s\"}\n",
            id, outbound ? "outbound" : "inbound");
   } else {
-    printf("{\"event\":\"peer_disconnected\",\"peer_id\":\"%s\"}\n", id);
+    fprintf(f, "{\"event\":\"peer_disconnected\",\"peer_id\":\"%s\"}\n", id);
   }
-  fflush(stdout);
+  node_output_end_line(&r->out, false);
 }
 
-static void print_px(const lp2p_router_event *ev) {
-  printf(",\"peers\":[");
+static void print_px(FILE *f, const lp2p_router_event *ev) {
+  fprintf(f, ",\"peers\":[");
   for (size_t i = 0, k = 0; i < ev->npx; i++) {
     lp2p_peer_id id;
     char text[LP2P_PEER_ID_TEXT_MAX];
     if (lp2p_peer_id_from_bytes(ev->px[i].data, ev->px[i].len, &id) == 0) {
       cli_peer_text(&id, text);
-      printf("%s\"%s\"", k++ ? "," : "", text);
+      fprintf(f, "%s\"%s\"", k++ ? "," : "", text);
     }
   }
-  putchar(']');
+  fputc(']', f);
 }
 
 static void on_router_event(lp2p_node *n, const lp2p_router_event *ev,
@@ -161,33 +167,35 @@ static void on_router_event(lp2p_node *n, const lp2p_router_event *ev,
   }
   char id[LP2P_PEER_ID_TEXT_MAX];
   cli_peer_text(ev->peer, id);
-  printf("{\"event\":\"%s\",\"%s\":\"%s\",\"topic\":", names[ev->type],
+  FILE *f = node_output_line(&r->out);
+  fprintf(f, "{\"event\":\"%s\",\"%s\":\"%s\",\"topic\":", names[ev->type],
          ev->type == LP2P_EV_PX ? "from" : "peer_id", id);
-  cli_json_string(stdout, ev->topic.data, ev->topic.len);
+  cli_json_string(f, ev->topic.data, ev->topic.len);
   if (ev->type == LP2P_EV_PX) {
-    print_px(ev);
+    print_px(f, ev);
   }
-  printf("}\n");
-  fflush(stdout);
+  fprintf(f, "}\n");
+  node_output_end_line(&r->out, false);
 }
 
-static void print_listening(lp2p_node *n) {
-  lp2p_host *h = lp2p_node_host(n);
+static void print_listening(node_run *r) {
+  lp2p_host *h = lp2p_node_host(r->node);
+  FILE *f = node_output_line(&r->out);
   char peer[LP2P_PEER_ID_TEXT_MAX];
   cli_peer_text(lp2p_host_peer_id(h), peer);
   lp2p_buf addrs;
   lp2p_buf_init(&addrs, NULL);
   (void)lp2p_host_listen_addrs(h, true, &addrs);
-  printf("{\"event\":\"listening\",\"peer_id\":\"%s\",\"addrs\":[", peer);
+  fprintf(f, "{\"event\":\"listening\",\"peer_id\":\"%s\",\"addrs\":[", peer);
   for (size_t off = 0, i = 0; off < addrs.len; i++) {
     uint64_t len;
     int k = lp2p_uvarint_decode(addrs.data + off, addrs.len - off, &len);
-    printf(i ? "," : "");
-    cli_json_multiaddr(stdout, addrs.data + off + k, (size_t)len);
+    fprintf(f, i ? "," : "");
+    cli_json_multiaddr(f, addrs.data + off + k, (size_t)len);
     off += (size_t)k + (size_t)len;
   }
-  printf("]}\n");
-  fflush(stdout);
+  fprintf(f, "]}\n");
+  node_output_end_line(&r->out, false);
   lp2p_buf_free(&addrs);
 }
 
@@ -219,11 +227,12 @@ static int unhex_line(lp2p_buf *line) {
   return 0;
 }
 
-static void publish_error(const char *why) {
-  printf("{\"event\":\"publish_error\",\"error\":");
-  cli_json_string(stdout, why, strlen(why));
-  printf("}\n");
-  fflush(stdout);
+static void publish_error(node_run *r, const char *why) {
+  FILE *f = node_output_line(&r->out);
+  fprintf(f, "{\"event\":\"publish_error\",\"error\":");
+  cli_json_string(f, why, strlen(why));
+  fprintf(f, "}\n");
+  node_output_end_line(&r->out, false);
 }
 
 static void publish_line(node_run *r) {
@@ -232,14 +241,14 @@ static void publish_line(node_run *r) {
     line->len--;
   }
   if (r->o.hex && unhex_line(line) != 0) {
-    publish_error("the line is not hex");
+    publish_error(r, "the line is not hex");
     return;
   }
   const char *topic = r->o.topics[0];
   int rv = lp2p_node_publish(r->node, (const uint8_t *)topic, strlen(topic),
                              line->data, line->len, NULL, NULL);
   if (rv < 0) {
-    publish_error(lp2p_strerror(rv));
+    publish_error(r, lp2p_strerror(rv));
   } else {
     r->peers.published++;
   }
@@ -261,7 +270,7 @@ static void take_input(node_run *r, const char *p, size_t n) {
       return;
     }
     if (r->line_too_long) {
-      publish_error("line too long");
+      publish_error(r, "line too long");
     } else if (r->o.ntopics > 0 && !r->stopping) {
       publish_line(r);
     }
@@ -378,6 +387,9 @@ static void on_node_closed(void *user) {
   uv_close((uv_handle_t *)&r->sigterm, NULL);
   cli_ignore_stop_signals();
   uv_close((uv_handle_t *)&r->flush, NULL);
+  /* the last stats line is for a reader that keeps up; a stuck one does
+   * not keep the node from exiting */
+  node_output_close(&r->out, OUTPUT_DRAIN_MS, NULL, NULL);
 }
 
 static void stop(node_run *r) {
@@ -399,7 +411,10 @@ static void stop(node_run *r) {
 }
 
 static void print_stats(node_run *r) {
-  node_peers_print_stats(&r->peers, r->node, r->o.topics, r->o.ntopics);
+  node_peers_print_stats(&r->peers, r->node, r->o.topics, r->o.ntopics,
+                         node_output_line(&r->out),
+                         r->out.dropped_messages);
+  node_output_end_line(&r->out, false);
 }
 
 /* SIGUSR1 prints the stats; SIGINT and SIGTERM print them a last time and
@@ -597,11 +612,12 @@ static int start(node_run *r) {
     rv = err ? cli_fail("cannot join '%s': %s", t, lp2p_strerror(err)) : 0;
   }
   if (rv == 0 && r->o.metrics_addr) {
-    r->metrics = cli_metrics_start(&r->loop, r->node, r->o.metrics_addr);
+    r->metrics =
+        cli_metrics_start(&r->loop, r->node, &r->out, r->o.metrics_addr);
     rv = r->metrics ? 0 : 1;
   }
   if (rv == 0) {
-    print_listening(r->node);
+    print_listening(r);
   }
   for (size_t i = 0; rv == 0 && i < r->o.npeers; i++) {
     rv = node_dial_retrying(&r->loop, r->node, r->o.peers[i]);
@@ -623,11 +639,12 @@ static int run(int argc, char **argv) {
     return rv;
   }
   lp2p_buf_init(&r->line, NULL);
-  if (!isatty(STDOUT_FILENO)) { /* a pipe's default buffer is 4 KiB */
-    setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-  }
   rv = make_node(r);
-  if (rv == 0) {
+  if (rv == 0 && node_output_open(&r->out, &r->loop, r->o.output_buffer)) {
+    rv = 1; /* out of memory: nothing of the output is open */
+    lp2p_node_close(r->node, NULL, NULL);
+    uv_run(&r->loop, UV_RUN_DEFAULT);
+  } else if (rv == 0) {
     uv_signal_init(&r->loop, &r->sigint);
     uv_signal_init(&r->loop, &r->sigterm);
     uv_signal_init(&r->loop, &r->sigusr1);
@@ -636,6 +653,7 @@ static int run(int argc, char **argv) {
     uv_signal_start(&r->sigterm, on_signal, SIGTERM);
     uv_signal_start(&r->sigusr1, on_signal, SIGUSR1);
     uv_prepare_init(&r->loop, &r->flush);
+    r->flush.data = r;
     uv_prepare_start(&r->flush, on_flush);
     rv = start(r);
     if (rv == 0) {
@@ -646,6 +664,7 @@ static int run(int argc, char **argv) {
     uv_run(&r->loop, UV_RUN_DEFAULT);
   }
   uv_loop_close(&r->loop);
+  node_output_free(&r->out);
   lp2p_buf_free(&r->line);
   node_peers_free(&r->peers);
   free(r);
@@ -688,9 +707,10 @@ const cli_command cli_cmd_node = {
     "per episode on stderr, as go-libp2p-pubsub drops to a slow\n"
     "subscriber; the node goes on serving its peers meanwhile.\n"
     "--peer dials are retried for 20 s. SIGUSR1 prints a stats line\n"
-    "(meshes, peers, IDONTWANT ids per peer, published, delivered);\n"
-    "SIGINT and SIGTERM print it a last time, leave every topic (PRUNE\n"
-    "with backoff and PX), flush and exit 0. Without --key it uses a fresh\n"
+    "(meshes, peers, IDONTWANT ids per peer, published, delivered,\n"
+    "output_dropped); SIGINT and SIGTERM print it a last time, leave\n"
+    "every topic (PRUNE with backoff, and PX with --px), flush (giving a\n"
+    "slow stdout 2 s) and exit 0. Without --key it uses a fresh\n"
     "Ed25519 identity; --key-seed N the key whose seed is N as a\n"
     "little-endian uint32 (the interop harnesses' convention).\n",
     run,

@@ -127,7 +127,9 @@ int cli_params_apply(json_t *obj, lp2p_router_params *p, lp2p_errdetail *err) {
  * Dlo 2"): the consistency rules name the fields they relate. */
 static const char *field_named_in(const char *msg, json_t *obj) {
   for (const char *w = msg; *w; w++) {
-    size_t n = strspn(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+    static const char letters[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                  "abcdefghijklmnopqrstuvwxyz";
+    size_t n = strspn(w, letters);
     char word[64];
     if (n > 0 && n < sizeof(word) && (w == msg || w[-1] == ' ')) {
       memcpy(word, w, n);

@@ -5,7 +5,7 @@
 set -u
 lp2p=$1
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap '[ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"' EXIT
 fails=0
 
 check() { # check NAME CONDITION...
@@ -353,6 +353,62 @@ check "node: Prometheus metrics served" \
   sh -c "grep -q '^libp2p_pubsub_peers 0$' '$tmp/metrics' && grep -q '^libp2p_gossipsub_peers_per_topic_mesh{topic=\"m\"} 0$' '$tmp/metrics'"
 kill -TERM $pid
 wait $pid
+
+# ---- a node whose stdout is not read ----
+# Its reader stops (SIGSTOP) while 3000 messages arrive: the node must
+# keep answering pings and forwarding to its other peer, drop what its
+# 4 KiB --output-buffer cannot hold, say so once on stderr, count it in
+# the metrics and the stats line, and never cut a line in two. (It
+# blocked on the write: no pings, no forwarding, for every peer.)
+mkfifo "$tmp/slow.fifo" "$tmp/pub.fifo"
+cat "$tmp/slow.fifo" >"$tmp/slow.out" &
+reader=$!
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic s --output-buffer 4096 \
+  --metrics "127.0.0.1:$port" </dev/null >"$tmp/slow.fifo" 2>"$tmp/slow.err" &
+slow=$!
+wait_line "$tmp/slow.out"
+slow_ma=$(addr_of "$tmp/slow.out")
+kill -STOP $reader
+"$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic s --peer "$slow_ma" \
+  </dev/null >"$tmp/fwd.out" 2>"$tmp/fwd.err" &
+fwd=$!
+sh -c 'sleep 1.5; seq 1 3000 | sed "s/^/message /"; sleep 0.5; echo last; exec sleep 30' \
+  >"$tmp/pub.fifo" &
+producer=$!
+"$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic s --peer "$slow_ma" \
+  <"$tmp/pub.fifo" >"$tmp/pub.out" 2>"$tmp/pub.err" &
+pub=$!
+i=0
+while ! grep -q '"data":"last"' "$tmp/fwd.out" && [ $i -lt 160 ]; do sleep 0.05; i=$((i + 1)); done
+check "slow stdout: the node still forwards to its other peer" \
+  grep -q '"data":"last"' "$tmp/fwd.out"
+run timeout -k 1 5 "$lp2p" ping "$slow_ma" -c 2 -i 0.1 --timeout 3
+check "slow stdout: the node still answers ping" [ $status -eq 0 ]
+check "slow stdout: one warning on stderr" \
+  sh -c "[ \$(wc -l <'$tmp/slow.err') -eq 1 ] && grep -q 'stdout is not keeping up' '$tmp/slow.err'"
+python3 - "$port" >"$tmp/metrics" <<'PY'
+import sys, urllib.request
+print(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=5).read().decode())
+PY
+check "slow stdout: the metrics count the dropped messages" \
+  grep -q '^libp2p_node_output_dropped_total{kind="message"} [1-9]' "$tmp/metrics"
+kill -CONT $reader
+sleep 0.3
+kill -USR1 $slow
+i=0
+while ! grep -q '"event":"stats"' "$tmp/slow.out" && [ $i -lt 60 ]; do sleep 0.05; i=$((i + 1)); done
+check "slow stdout: the stats line counts the dropped messages" \
+  grep -q '"event":"stats".*"output_dropped":[1-9]' "$tmp/slow.out"
+check "slow stdout: every line written is whole JSON" python3 -c '
+import json, sys
+lines = open(sys.argv[1]).read().split("\n")
+assert lines[-1] == "" and len(lines) > 3
+for l in lines[:-1]:
+    json.loads(l)' "$tmp/slow.out"
+kill -TERM $slow $fwd $pub $producer 2>/dev/null
+wait $slow $fwd $pub $reader
+kill -KILL $producer 2>/dev/null
 
 [ $fails -eq 0 ] && echo "all checks passed"
 exit $fails
