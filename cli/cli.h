@@ -29,6 +29,8 @@ extern const cli_command cli_cmd_interop;
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints the usage of `cmd` on stderr after a usage error; returns 2. */
 int cli_usage_error(const cli_command *cmd, const char *what);
+/* The usage error of option `opt` given last, without its value. */
+int cli_missing_value(const cli_command *cmd, const char *opt);
 /* True when `arg` is -h or --help. */
 int cli_is_help(const char *arg);
 

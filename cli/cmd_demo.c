@@ -277,7 +277,7 @@ static int parse(demo *d, int argc, char **argv) {
     uint64_t n = 0;
     int rv;
     if (!v) {
-      return cli_usage_error(&cli_cmd_demo, "an option is missing its value");
+      return cli_missing_value(&cli_cmd_demo, opt);
     } else if (strcmp(opt, "--nodes") == 0) {
       rv = cli_parse_uint(&cli_cmd_demo, opt, v, 2, MAX_NODES, &n);
       d->nnodes = (int)n;

@@ -496,6 +496,26 @@ static int parse_valued(const char *a, const char *v, node_opts *o) {
   return rv;
 }
 
+static bool takes_value(const char *opt) {
+  static const char *const valued[] = {
+      "--listen",   "--peer",          "--topic",    "--key",
+      "--params",   "--metrics",       "--sign",     "--msg-id",
+      "--key-seed", "--flood-publish", "--mesh-interval-ms",
+      "--output-buffer"};
+  for (size_t i = 0; i < sizeof(valued) / sizeof(valued[0]); i++) {
+    if (strcmp(opt, valued[i]) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+static int unexpected(const char *arg) {
+  char what[128];
+  snprintf(what, sizeof(what), "unexpected argument '%.100s'", arg);
+  return cli_usage_error(&cli_cmd_node, what);
+}
+
 static int parse(int argc, char **argv, node_opts *o) {
   o->flood_publish = -1;
   o->output_buffer = OUTPUT_BUFFER_DEFAULT;
@@ -507,17 +527,15 @@ static int parse(int argc, char **argv, node_opts *o) {
       o->events = true;
     } else if (strcmp(a, "--px") == 0) {
       o->px = true;
-    } else if (i + 1 == argc) {
-      return cli_usage_error(&cli_cmd_node, a[0] == '-'
-                                                ? "an option is missing its "
-                                                  "value"
-                                                : "unexpected argument");
     } else {
-      int rv = parse_valued(a, argv[++i], o);
-      if (rv != 0) {
-        return rv < 0 ? cli_usage_error(&cli_cmd_node, "unexpected argument")
-                      : rv;
+      int rv = i + 1 < argc ? parse_valued(a, argv[i + 1], o) : -1;
+      if (i + 1 == argc && takes_value(a)) {
+        return cli_missing_value(&cli_cmd_node, a);
       }
+      if (rv != 0) {
+        return rv < 0 ? unexpected(a) : rv;
+      }
+      i++;
     }
   }
   if (o->nlisten == 0) {

@@ -140,8 +140,7 @@ static int run(int argc, char **argv) {
     }
     if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "-i") == 0) {
       rv = i + 1 < argc ? parse_number(argv[i], argv[i + 1], &r)
-                        : cli_usage_error(&cli_cmd_ping,
-                                          "an option is missing its value");
+                        : cli_missing_value(&cli_cmd_ping, argv[i]);
       if (rv != 0) {
         return rv;
       }

@@ -14,7 +14,7 @@ int cli_net_option(const cli_command *cmd, int argc, char **argv, int *i,
     return 0;
   }
   if (*i + 1 >= argc) {
-    return cli_usage_error(cmd, "an option is missing its value");
+    return cli_missing_value(cmd, name);
   }
   const char *v = argv[++*i];
   if (strcmp(name, "--key") == 0) {

@@ -25,6 +25,12 @@ int cli_usage_error(const cli_command *cmd, const char *what) {
   return 2;
 }
 
+int cli_missing_value(const cli_command *cmd, const char *opt) {
+  char what[128];
+  snprintf(what, sizeof(what), "%.100s is missing its value", opt);
+  return cli_usage_error(cmd, what);
+}
+
 int cli_is_help(const char *arg) {
   return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
 }

@@ -319,6 +319,15 @@ for bad in "--key-seed 4294967296" "--key-seed 0x10" "--mesh-interval-ms 0" \
   check "node $bad: one line naming the flag and its range" \
     sh -c "[ $status -eq 2 ] && [ \$(wc -l <'$tmp/err') -eq 1 ] && grep -q -- '^lp2p node: ${bad%% *} takes an integer from ' '$tmp/err'"
 done
+# a flag given last without its value is named (it said "unexpected
+# argument", or "an option is missing its value")
+for cmdline in "ping /ip4/127.0.0.1/tcp/1 -c" "node --topic" "demo --nodes" \
+  "identify /ip4/127.0.0.1/tcp/1 --timeout" "listen --listen"; do
+  # shellcheck disable=SC2086
+  run timeout -k 1 5 "$lp2p" $cmdline
+  check "$cmdline: a usage error naming the flag" \
+    sh -c "[ $status -eq 2 ] && head -n 1 '$tmp/err' | grep -q -- '^lp2p ${cmdline%% *}: ${cmdline##* } is missing its value$'"
+done
 for bad in "--nodes 0x10" "--messages 1e3" "--size -5"; do
   # shellcheck disable=SC2086
   run "$lp2p" demo $bad
