@@ -562,9 +562,12 @@ static int make_node(node_run *r) {
   /* without from and seqno the default id would collide: hash the data */
   s.router.msg_id =
       r->o.sign == LP2P_STRICT_NO_SIGN ? LP2P_MSG_ID_SHA256 : r->o.msg_id;
-  if (r->o.params_path &&
-      cli_params_load(r->o.params_path, &s.router.params) != 0) {
-    return 1;
+  int rv = r->o.params_path
+               ? cli_params_load(r->o.params_path, &s.router.params)
+               : 0;
+  if (rv != 0) {
+    lp2p_privkey_wipe(&r->key);
+    return rv;
   }
   if (r->o.flood_publish >= 0) {
     s.router.params.flood_publish = r->o.flood_publish;
@@ -576,7 +579,7 @@ static int make_node(node_run *r) {
     s.router.params.heartbeat_interval = r->o.mesh_interval;
   }
   lp2p_errdetail err;
-  int rv = lp2p_node_new(&r->node, &r->loop, &s, &cb, NULL, r, &err);
+  rv = lp2p_node_new(&r->node, &r->loop, &s, &cb, NULL, r, &err);
   lp2p_privkey_wipe(&r->key);
   if (rv != 0) {
     return cli_fail("cannot start the node: %s", err.msg);

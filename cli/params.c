@@ -185,6 +185,7 @@ int cli_params_load(const char *path, lp2p_router_params *p) {
       rv = bad && line ? cli_fail("%s:%d: field %s: %s", path, line, bad,
                                   err.msg)
                        : cli_fail("%s: %s", path, err.msg);
+      rv = bad && !find(bad) ? 2 : rv; /* an unknown name: a usage error */
     }
     json_decref(root);
   }

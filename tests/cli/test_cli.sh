@@ -279,6 +279,7 @@ check "node: repeated SIGTERMs, still exit 0" [ $? -eq 0 ]
 printf '{"D": 4, "Dloo": 3}' >"$tmp/bad.json"
 run "$lp2p" node --params "$tmp/bad.json"
 check "node: an unknown parameter, one line naming it" sh -c "[ \$(wc -l <'$tmp/err') -eq 1 ] && grep -q Dloo '$tmp/err'"
+check "node: an unknown parameter exits 2" [ $status -eq 2 ]
 printf '{"D": 20, "Dhi": 12}' >"$tmp/bad.json"
 run "$lp2p" node --params "$tmp/bad.json"
 check "node: inconsistent parameters, one line" one_line_err
