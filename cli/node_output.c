@@ -151,7 +151,8 @@ static void on_written(uv_write_t *req, int status) {
 }
 
 void node_output_flush(node_output *o) {
-  if (o->writing_busy || o->queue.len == 0 || o->broken) {
+  if (o->writing_busy || o->queue.len == 0 || o->broken ||
+      (o->stream && uv_is_closing((uv_handle_t *)o->stream))) {
     return;
   }
   if (!o->stream) {
