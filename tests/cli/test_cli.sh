@@ -1,6 +1,7 @@
 #!/bin/sh
 # The lp2p command as a user runs it: help, key new, key id, and one clear
-# line on stderr with a non-zero exit for every bad input.
+# line on stderr with a non-zero exit for every bad input; ping, identify
+# and listen with timeouts and signals; node with a stdout nobody reads.
 #   test_cli.sh LP2P_BINARY
 set -u
 lp2p=$1
