@@ -2,6 +2,7 @@
 #ifndef LP2P_CLI_H
 #define LP2P_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,8 +29,21 @@ extern const cli_command cli_cmd_interop;
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints the usage of `cmd` on stderr after a usage error; returns 2. */
 int cli_usage_error(const cli_command *cmd, const char *what);
+/* The usage error of option `opt` given last, without its value. */
+int cli_missing_value(const cli_command *cmd, const char *opt);
 /* True when `arg` is -h or --help. */
 int cli_is_help(const char *arg);
+
+/* Parses `text`, the value of option `opt` of `cmd`, as decimal digits
+ * (no sign, blanks, exponent or hex) naming an integer in [min, max].
+ * Returns 0, or prints one line on stderr naming the option and the range
+ * and returns 2, the exit status of a usage error. */
+int cli_parse_uint(const cli_command *cmd, const char *opt, const char *text,
+                   uint64_t min, uint64_t max, uint64_t *out);
+/* Likewise for a decimal number with an optional fraction ("0.5", "2"):
+ * never NaN or infinite. */
+int cli_parse_decimal(const cli_command *cmd, const char *opt,
+                      const char *text, double min, double max, double *out);
 
 /* Reads a whole file of at most `max` bytes into a new buffer. Returns 0 or
  * prints one line on stderr naming the file and the cause, and returns 1. */

@@ -273,20 +273,28 @@ static int parse(demo *d, int argc, char **argv) {
   d->size = 1024;
   d->seed = 0x9e3779b97f4a7c15ull ^ lp2p_host_now();
   for (int i = 0; i < argc; i += 2) {
-    char *end = NULL;
-    long v = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : -1;
-    bool ok = end && *end == 0 && v > 0;
-    if (strcmp(argv[i], "--nodes") == 0 && ok && v >= 2 && v <= MAX_NODES) {
-      d->nnodes = (int)v;
-    } else if (strcmp(argv[i], "--degree") == 0 && ok && v < MAX_NODES) {
-      d->degree = (int)v;
-    } else if (strcmp(argv[i], "--messages") == 0 && ok && v <= MAX_MESSAGES) {
-      d->nmessages = (int)v;
-    } else if (strcmp(argv[i], "--size") == 0 && ok && v >= 16 &&
-               v <= 512 * 1024) {
-      d->size = (size_t)v;
+    const char *opt = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    uint64_t n = 0;
+    int rv;
+    if (!v) {
+      return cli_missing_value(&cli_cmd_demo, opt);
+    } else if (strcmp(opt, "--nodes") == 0) {
+      rv = cli_parse_uint(&cli_cmd_demo, opt, v, 2, MAX_NODES, &n);
+      d->nnodes = (int)n;
+    } else if (strcmp(opt, "--degree") == 0) {
+      rv = cli_parse_uint(&cli_cmd_demo, opt, v, 1, MAX_NODES - 1, &n);
+      d->degree = (int)n;
+    } else if (strcmp(opt, "--messages") == 0) {
+      rv = cli_parse_uint(&cli_cmd_demo, opt, v, 1, MAX_MESSAGES, &n);
+      d->nmessages = (int)n;
+    } else if (strcmp(opt, "--size") == 0) {
+      rv = cli_parse_uint(&cli_cmd_demo, opt, v, 16, 512 * 1024, &n);
+      d->size = (size_t)n;
     } else {
-      return cli_usage_error(&cli_cmd_demo, "bad argument");
+      return cli_usage_error(&cli_cmd_demo, "unexpected argument");
+    }
+    if (rv != 0) {
+      return rv;
     }
   }
   return 0;

@@ -80,6 +80,7 @@ static int run(int argc, char **argv) {
     lp2p_buf_free(&ma);
     return 1;
   }
+  r.net.interrupted_fails = true;
   lp2p_errdetail err;
   int rv = lp2p_host_dial(r.net.host, ma.data, ma.len, on_dial, &r, &err);
   lp2p_buf_free(&ma);
@@ -99,6 +100,7 @@ const cli_command cli_cmd_identify = {
     "JSON line: peer_id, agent_version, protocol_version, protocols,\n"
     "listen_addrs, observed_addr and whether its signed peer record\n"
     "verified. Fails when the peer does not answer within the timeout\n"
-    "(default 30 s).\n",
+    "(default 30 s), or exits 128 + the signal when SIGINT or SIGTERM\n"
+    "comes first.\n",
     run,
 };

@@ -441,18 +441,22 @@ static void on_signal(uv_signal_t *s, int signum) {
 static int parse(interop *ix, int argc, char **argv, const char **params) {
   ix->node_id = -1;
   for (int i = 0; i + 1 < argc; i += 2) {
-    char *end;
-    long v = strtol(argv[i + 1], &end, 10);
-    if (strcmp(argv[i], "--params") == 0) {
-      *params = argv[i + 1];
-    } else if (strcmp(argv[i], "--node-id") == 0 && !*end && v >= 0 &&
-               v < 1000000) {
-      ix->node_id = (int)v;
-    } else if (strcmp(argv[i], "--local-base-port") == 0 && !*end && v > 0 &&
-               v < 60000) {
-      ix->base_port = (int)v;
+    const char *opt = argv[i], *v = argv[i + 1];
+    uint64_t n = 0;
+    int rv = 0;
+    if (strcmp(opt, "--params") == 0) {
+      *params = v;
+    } else if (strcmp(opt, "--node-id") == 0) {
+      rv = cli_parse_uint(&cli_cmd_interop, opt, v, 0, 999999, &n);
+      ix->node_id = (int)n;
+    } else if (strcmp(opt, "--local-base-port") == 0) {
+      rv = cli_parse_uint(&cli_cmd_interop, opt, v, 1, 59999, &n);
+      ix->base_port = (int)n;
     } else {
       return cli_usage_error(&cli_cmd_interop, "unexpected argument");
+    }
+    if (rv != 0) {
+      return rv;
     }
   }
   if (argc % 2 || !*params) {

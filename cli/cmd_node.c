@@ -6,6 +6,7 @@
 
 #include "metrics_http.h"
 #include "net.h"
+#include "node_output.h"
 #include "node_peers.h"
 #include "params.h"
 #include "score_params.h"
@@ -14,6 +15,11 @@
 #define MAX_TOPICS 16
 /* A line of stdin: a message up to the router's 1 MiB, hex-encoded. */
 #define MAX_LINE (2u * 1024u * 1024u + 2)
+/* Lines waiting for a slow stdout: a few seconds of a busy topic. */
+#define OUTPUT_BUFFER_DEFAULT (4u << 20)
+#define OUTPUT_BUFFER_MIN 4096u
+#define OUTPUT_BUFFER_MAX (1u << 30)
+#define OUTPUT_DRAIN_MS 2000
 
 typedef struct node_opts {
   const char *listen[MAX_ADDRS], *peers[MAX_ADDRS], *topics[MAX_TOPICS];
@@ -21,7 +27,8 @@ typedef struct node_opts {
   const char *key_path, *params_path, *metrics_addr;
   lp2p_sign_policy sign;
   lp2p_msg_id_fn msg_id;
-  bool hex, events;
+  size_t output_buffer; /* bytes of stdout waiting for its reader */
+  bool hex, events, px;
   bool has_seed;
   uint32_t key_seed;
   int flood_publish;         /* -1: the router's default */
@@ -52,6 +59,7 @@ typedef struct node_run {
   /* Message lines are flushed once per loop iteration, before it waits,
    * not once each: an RPC of many messages costs one write. */
   uv_prepare_t flush;
+  node_output out;
   lp2p_buf line;
   bool line_too_long;
   bool stopping;
@@ -59,25 +67,25 @@ typedef struct node_run {
 
 /* ---- output ------------------------------------------------------------- */
 
-static void print_from(const lp2p_bytes *from) {
+static void print_from(FILE *f, const lp2p_bytes *from) {
   lp2p_peer_id id;
   char text[LP2P_PEER_ID_TEXT_MAX] = "";
   if (from->data && lp2p_peer_id_from_bytes(from->data, from->len, &id) == 0) {
     cli_peer_text(&id, text);
   }
-  printf("\"from\":\"%s\"", text);
+  fprintf(f, "\"from\":\"%s\"", text);
 }
 
-static void print_seqno(const lp2p_bytes *seqno) {
+static void print_seqno(FILE *f, const lp2p_bytes *seqno) {
   if (!seqno->data || seqno->len != 8) {
-    printf("\"seqno\":\"\"");
+    fprintf(f, "\"seqno\":\"\"");
     return;
   }
   uint64_t v = 0;
   for (size_t i = 0; i < 8; i++) {
     v = v << 8 | seqno->data[i];
   }
-  printf("\"seqno\":\"%llu\"", (unsigned long long)v);
+  fprintf(f, "\"seqno\":\"%llu\"", (unsigned long long)v);
 }
 
 static void on_message(lp2p_node *n, const lp2p_message *m, void *user) {
@@ -87,27 +95,29 @@ static void on_message(lp2p_node *n, const lp2p_message *m, void *user) {
     return; /* the final stats line was the last */
   }
   r->peers.delivered++;
-  printf("{\"event\":\"message\",\"topic\":");
-  cli_json_string(stdout, m->topic.data, m->topic.len);
-  putchar(',');
-  print_from(&m->from);
-  putchar(',');
-  print_seqno(&m->seqno);
-  printf(",\"id\":");
-  cli_json_hex(stdout, m->id.data, m->id.len);
+  FILE *f = node_output_line(&r->out);
+  fprintf(f, "{\"event\":\"message\",\"topic\":");
+  cli_json_string(f, m->topic.data, m->topic.len);
+  fputc(',', f);
+  print_from(f, &m->from);
+  fputc(',', f);
+  print_seqno(f, &m->seqno);
+  fprintf(f, ",\"id\":");
+  cli_json_hex(f, m->id.data, m->id.len);
   if (cli_is_utf8(m->data.data, m->data.len)) {
-    printf(",\"data\":");
-    cli_json_string(stdout, m->data.data, m->data.len);
+    fprintf(f, ",\"data\":");
+    cli_json_string(f, m->data.data, m->data.len);
   } else {
-    printf(",\"data_hex\":");
-    cli_json_hex(stdout, m->data.data, m->data.len);
+    fprintf(f, ",\"data_hex\":");
+    cli_json_hex(f, m->data.data, m->data.len);
   }
-  printf("}\n");
+  fprintf(f, "}\n");
+  node_output_end_line(&r->out, true);
 }
 
 static void on_flush(uv_prepare_t *p) {
-  (void)p;
-  fflush(stdout);
+  node_run *r = p->data;
+  node_output_flush(&r->out);
 }
 
 static void on_peer(lp2p_node *n, const lp2p_peer_id *peer, bool up,
@@ -127,27 +137,28 @@ static void on_peer(lp2p_node *n, const lp2p_peer_id *peer, bool up,
   }
   char id[LP2P_PEER_ID_TEXT_MAX];
   cli_peer_text(peer, id);
+  FILE *f = node_output_line(&r->out);
   if (up) {
-    printf("{\"event\":\"peer_connected\",\"peer_id\":\"%s\","
+    fprintf(f, "{\"event\":\"peer_connected\",\"peer_id\":\"%s\","
            "\"direction\":\"%s\"}\n",
            id, outbound ? "outbound" : "inbound");
   } else {
-    printf("{\"event\":\"peer_disconnected\",\"peer_id\":\"%s\"}\n", id);
+    fprintf(f, "{\"event\":\"peer_disconnected\",\"peer_id\":\"%s\"}\n", id);
   }
-  fflush(stdout);
+  node_output_end_line(&r->out, false);
 }
 
-static void print_px(const lp2p_router_event *ev) {
-  printf(",\"peers\":[");
+static void print_px(FILE *f, const lp2p_router_event *ev) {
+  fprintf(f, ",\"peers\":[");
   for (size_t i = 0, k = 0; i < ev->npx; i++) {
     lp2p_peer_id id;
     char text[LP2P_PEER_ID_TEXT_MAX];
     if (lp2p_peer_id_from_bytes(ev->px[i].data, ev->px[i].len, &id) == 0) {
       cli_peer_text(&id, text);
-      printf("%s\"%s\"", k++ ? "," : "", text);
+      fprintf(f, "%s\"%s\"", k++ ? "," : "", text);
     }
   }
-  putchar(']');
+  fputc(']', f);
 }
 
 static void on_router_event(lp2p_node *n, const lp2p_router_event *ev,
@@ -161,33 +172,35 @@ static void on_router_event(lp2p_node *n, const lp2p_router_event *ev,
   }
   char id[LP2P_PEER_ID_TEXT_MAX];
   cli_peer_text(ev->peer, id);
-  printf("{\"event\":\"%s\",\"%s\":\"%s\",\"topic\":", names[ev->type],
+  FILE *f = node_output_line(&r->out);
+  fprintf(f, "{\"event\":\"%s\",\"%s\":\"%s\",\"topic\":", names[ev->type],
          ev->type == LP2P_EV_PX ? "from" : "peer_id", id);
-  cli_json_string(stdout, ev->topic.data, ev->topic.len);
+  cli_json_string(f, ev->topic.data, ev->topic.len);
   if (ev->type == LP2P_EV_PX) {
-    print_px(ev);
+    print_px(f, ev);
   }
-  printf("}\n");
-  fflush(stdout);
+  fprintf(f, "}\n");
+  node_output_end_line(&r->out, false);
 }
 
-static void print_listening(lp2p_node *n) {
-  lp2p_host *h = lp2p_node_host(n);
+static void print_listening(node_run *r) {
+  lp2p_host *h = lp2p_node_host(r->node);
+  FILE *f = node_output_line(&r->out);
   char peer[LP2P_PEER_ID_TEXT_MAX];
   cli_peer_text(lp2p_host_peer_id(h), peer);
   lp2p_buf addrs;
   lp2p_buf_init(&addrs, NULL);
   (void)lp2p_host_listen_addrs(h, true, &addrs);
-  printf("{\"event\":\"listening\",\"peer_id\":\"%s\",\"addrs\":[", peer);
+  fprintf(f, "{\"event\":\"listening\",\"peer_id\":\"%s\",\"addrs\":[", peer);
   for (size_t off = 0, i = 0; off < addrs.len; i++) {
     uint64_t len;
     int k = lp2p_uvarint_decode(addrs.data + off, addrs.len - off, &len);
-    printf(i ? "," : "");
-    cli_json_multiaddr(stdout, addrs.data + off + k, (size_t)len);
+    fprintf(f, i ? "," : "");
+    cli_json_multiaddr(f, addrs.data + off + k, (size_t)len);
     off += (size_t)k + (size_t)len;
   }
-  printf("]}\n");
-  fflush(stdout);
+  fprintf(f, "]}\n");
+  node_output_end_line(&r->out, false);
   lp2p_buf_free(&addrs);
 }
 
@@ -219,11 +232,12 @@ static int unhex_line(lp2p_buf *line) {
   return 0;
 }
 
-static void publish_error(const char *why) {
-  printf("{\"event\":\"publish_error\",\"error\":");
-  cli_json_string(stdout, why, strlen(why));
-  printf("}\n");
-  fflush(stdout);
+static void publish_error(node_run *r, const char *why) {
+  FILE *f = node_output_line(&r->out);
+  fprintf(f, "{\"event\":\"publish_error\",\"error\":");
+  cli_json_string(f, why, strlen(why));
+  fprintf(f, "}\n");
+  node_output_end_line(&r->out, false);
 }
 
 static void publish_line(node_run *r) {
@@ -232,14 +246,14 @@ static void publish_line(node_run *r) {
     line->len--;
   }
   if (r->o.hex && unhex_line(line) != 0) {
-    publish_error("the line is not hex");
+    publish_error(r, "the line is not hex");
     return;
   }
   const char *topic = r->o.topics[0];
   int rv = lp2p_node_publish(r->node, (const uint8_t *)topic, strlen(topic),
                              line->data, line->len, NULL, NULL);
   if (rv < 0) {
-    publish_error(lp2p_strerror(rv));
+    publish_error(r, lp2p_strerror(rv));
   } else {
     r->peers.published++;
   }
@@ -261,7 +275,7 @@ static void take_input(node_run *r, const char *p, size_t n) {
       return;
     }
     if (r->line_too_long) {
-      publish_error("line too long");
+      publish_error(r, "line too long");
     } else if (r->o.ntopics > 0 && !r->stopping) {
       publish_line(r);
     }
@@ -378,6 +392,9 @@ static void on_node_closed(void *user) {
   uv_close((uv_handle_t *)&r->sigterm, NULL);
   cli_ignore_stop_signals();
   uv_close((uv_handle_t *)&r->flush, NULL);
+  /* the last stats line is for a reader that keeps up; a stuck one does
+   * not keep the node from exiting */
+  node_output_close(&r->out, OUTPUT_DRAIN_MS, NULL, NULL);
 }
 
 static void stop(node_run *r) {
@@ -399,7 +416,10 @@ static void stop(node_run *r) {
 }
 
 static void print_stats(node_run *r) {
-  node_peers_print_stats(&r->peers, r->node, r->o.topics, r->o.ntopics);
+  node_peers_print_stats(&r->peers, r->node, r->o.topics, r->o.ntopics,
+                         node_output_line(&r->out),
+                         r->out.dropped_messages);
+  node_output_end_line(&r->out, false);
 }
 
 /* SIGUSR1 prints the stats; SIGINT and SIGTERM print them a last time and
@@ -417,8 +437,102 @@ static void on_signal(uv_signal_t *s, int signum) {
 
 /* ---- setup -------------------------------------------------------------- */
 
+static int bad_value(const char *opt, const char *accepted, const char *v) {
+  fprintf(stderr, "lp2p node: %s takes %s, not '%s'\n", opt, accepted, v);
+  return 2;
+}
+
+static int add_to(const char **list, size_t *n, size_t max, const char *opt,
+                  const char *v) {
+  if (*n == max) {
+    fprintf(stderr, "lp2p node: at most %zu %s options\n", max, opt);
+    return 2;
+  }
+  list[(*n)++] = v;
+  return 0;
+}
+
+/* An option with a value; returns 0, 2 after printing why the value is
+ * bad, or -1 when `a` is none of them. */
+static int parse_valued(const char *a, const char *v, node_opts *o) {
+  uint64_t num;
+  int rv = 0;
+  if (strcmp(a, "--listen") == 0) {
+    return add_to(o->listen, &o->nlisten, MAX_ADDRS, a, v);
+  } else if (strcmp(a, "--peer") == 0) {
+    return add_to(o->peers, &o->npeers, MAX_ADDRS, a, v);
+  } else if (strcmp(a, "--topic") == 0) {
+    return add_to(o->topics, &o->ntopics, MAX_TOPICS, a, v);
+  } else if (strcmp(a, "--key") == 0) {
+    o->key_path = v;
+  } else if (strcmp(a, "--params") == 0) {
+    o->params_path = v;
+  } else if (strcmp(a, "--metrics") == 0) {
+    o->metrics_addr = v;
+  } else if (strcmp(a, "--sign") == 0) {
+    if (strcmp(v, "strict") != 0 && strcmp(v, "none") != 0) {
+      return bad_value(a, "strict or none", v);
+    }
+    o->sign = v[0] == 's' ? LP2P_STRICT_SIGN : LP2P_STRICT_NO_SIGN;
+  } else if (strcmp(a, "--msg-id") == 0) {
+    if (strcmp(v, "default") != 0 && strcmp(v, "sha256") != 0) {
+      return bad_value(a, "default or sha256", v);
+    }
+    o->msg_id = v[0] == 'd' ? LP2P_MSG_ID_FROM_SEQNO : LP2P_MSG_ID_SHA256;
+  } else if (strcmp(a, "--flood-publish") == 0) {
+    if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+      return bad_value(a, "on or off", v);
+    }
+    o->flood_publish = v[1] == 'n';
+  } else if (strcmp(a, "--key-seed") == 0) {
+    rv = cli_parse_uint(&cli_cmd_node, a, v, 0, UINT32_MAX, &num);
+    o->has_seed = rv == 0;
+    o->key_seed = (uint32_t)num;
+  } else if (strcmp(a, "--mesh-interval-ms") == 0) {
+    rv = cli_parse_uint(&cli_cmd_node, a, v, 1, 3599999, &num);
+    o->mesh_interval = (lp2p_tstamp)num * LP2P_MILLISECONDS;
+  } else if (strcmp(a, "--output-buffer") == 0) {
+    rv = cli_parse_uint(&cli_cmd_node, a, v, OUTPUT_BUFFER_MIN,
+                        OUTPUT_BUFFER_MAX, &num);
+    o->output_buffer = (size_t)num;
+  } else if (strcmp(a, "--score-params") == 0) {
+    o->score_path = v;
+  } else if (strcmp(a, "--score") == 0) {
+    if (strcmp(v, "auto") != 0) {
+      return bad_value(a, "auto", v);
+    }
+    o->score_auto = true;
+  } else if (strcmp(a, "--expected-rate") == 0) {
+    rv = cli_parse_decimal(&cli_cmd_node, a, v, 1e-6, 1e9, &o->expected_rate);
+  } else {
+    return -1;
+  }
+  return rv;
+}
+
+static bool takes_value(const char *opt) {
+  static const char *const valued[] = {
+      "--listen",   "--peer",          "--topic",    "--key",
+      "--params",   "--metrics",       "--sign",     "--msg-id",
+      "--key-seed", "--flood-publish", "--mesh-interval-ms",
+      "--output-buffer", "--score-params", "--score", "--expected-rate"};
+  for (size_t i = 0; i < sizeof(valued) / sizeof(valued[0]); i++) {
+    if (strcmp(opt, valued[i]) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+static int unexpected(const char *arg) {
+  char what[128];
+  snprintf(what, sizeof(what), "unexpected argument '%.100s'", arg);
+  return cli_usage_error(&cli_cmd_node, what);
+}
+
 static int parse(int argc, char **argv, node_opts *o) {
   o->flood_publish = -1;
+  o->output_buffer = OUTPUT_BUFFER_DEFAULT;
   for (int i = 0; i < argc; i++) {
     int limit = cli_connlimit_option(&cli_cmd_node, argc, argv, &i, &o->limits);
     if (limit != 0) {
@@ -427,58 +541,23 @@ static int parse(int argc, char **argv, node_opts *o) {
       }
       continue;
     }
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    bool takes = strcmp(a, "--hex") != 0 && strcmp(a, "--events") != 0;
-    char *end = NULL;
-    unsigned long long num = v ? strtoull(v, &end, 10) : 0;
-    bool is_num = end && *end == 0 && v[0] >= '0' && v[0] <= '9';
-    if (takes && !v) {
-      return cli_usage_error(&cli_cmd_node, "an option is missing its value");
-    }
-    if (strcmp(a, "--listen") == 0 && o->nlisten < MAX_ADDRS) {
-      o->listen[o->nlisten++] = v;
-    } else if (strcmp(a, "--peer") == 0 && o->npeers < MAX_ADDRS) {
-      o->peers[o->npeers++] = v;
-    } else if (strcmp(a, "--topic") == 0 && o->ntopics < MAX_TOPICS) {
-      o->topics[o->ntopics++] = v;
-    } else if (strcmp(a, "--key") == 0) {
-      o->key_path = v;
-    } else if (strcmp(a, "--params") == 0) {
-      o->params_path = v;
-    } else if (strcmp(a, "--metrics") == 0) {
-      o->metrics_addr = v;
-    } else if (strcmp(a, "--sign") == 0 &&
-               (!strcmp(v, "strict") || !strcmp(v, "none"))) {
-      o->sign = v[0] == 's' ? LP2P_STRICT_SIGN : LP2P_STRICT_NO_SIGN;
-    } else if (strcmp(a, "--msg-id") == 0 &&
-               (!strcmp(v, "default") || !strcmp(v, "sha256"))) {
-      o->msg_id = v[0] == 'd' ? LP2P_MSG_ID_FROM_SEQNO : LP2P_MSG_ID_SHA256;
-    } else if (strcmp(a, "--key-seed") == 0 && is_num && num <= UINT32_MAX) {
-      o->has_seed = true;
-      o->key_seed = (uint32_t)num;
-    } else if (strcmp(a, "--flood-publish") == 0 &&
-               (!strcmp(v, "on") || !strcmp(v, "off"))) {
-      o->flood_publish = v[1] == 'n';
-    } else if (strcmp(a, "--mesh-interval-ms") == 0 && is_num && num > 0 &&
-               num < 3600000) {
-      o->mesh_interval = (lp2p_tstamp)num * LP2P_MILLISECONDS;
-    } else if (strcmp(a, "--score-params") == 0) {
-      o->score_path = v;
-    } else if (strcmp(a, "--score") == 0 && strcmp(v, "auto") == 0) {
-      o->score_auto = true;
-    } else if (strcmp(a, "--expected-rate") == 0) {
-      o->expected_rate = strtod(v, &end);
-      if (*end || !(o->expected_rate > 0 && o->expected_rate < 1e9)) {
-        return cli_usage_error(&cli_cmd_node, "bad --expected-rate");
-      }
-    } else if (strcmp(a, "--hex") == 0) {
+    const char *a = argv[i];
+    if (strcmp(a, "--hex") == 0) {
       o->hex = true;
     } else if (strcmp(a, "--events") == 0) {
       o->events = true;
+    } else if (strcmp(a, "--px") == 0) {
+      o->px = true;
     } else {
-      return cli_usage_error(&cli_cmd_node, "unexpected argument");
+      int rv = i + 1 < argc ? parse_valued(a, argv[i + 1], o) : -1;
+      if (i + 1 == argc && takes_value(a)) {
+        return cli_missing_value(&cli_cmd_node, a);
+      }
+      if (rv != 0) {
+        return rv < 0 ? unexpected(a) : rv;
+      }
+      i++;
     }
-    i += takes;
   }
   if (o->nlisten == 0) {
     o->listen[o->nlisten++] = "/ip4/0.0.0.0/tcp/0";
@@ -528,12 +607,18 @@ static int make_node(node_run *r) {
   /* without from and seqno the default id would collide: hash the data */
   s.router.msg_id =
       r->o.sign == LP2P_STRICT_NO_SIGN ? LP2P_MSG_ID_SHA256 : r->o.msg_id;
-  if (r->o.params_path &&
-      cli_params_load(r->o.params_path, &s.router.params) != 0) {
-    return 1;
+  int rv = r->o.params_path
+               ? cli_params_load(r->o.params_path, &s.router.params)
+               : 0;
+  if (rv != 0) {
+    lp2p_privkey_wipe(&r->key);
+    return rv;
   }
   if (r->o.flood_publish >= 0) {
     s.router.params.flood_publish = r->o.flood_publish;
+  }
+  if (r->o.px) {
+    s.router.params.do_px = true;
   }
   if (r->o.mesh_interval) {
     s.router.params.heartbeat_interval = r->o.mesh_interval;
@@ -545,7 +630,7 @@ static int make_node(node_run *r) {
     return 1;
   }
   lp2p_errdetail err;
-  int rv = lp2p_node_new(&r->node, &r->loop, &s, &cb, NULL, r, &err);
+  rv = lp2p_node_new(&r->node, &r->loop, &s, &cb, NULL, r, &err);
   lp2p_privkey_wipe(&r->key);
   if (rv != 0) {
     cli_score_free(&score);
@@ -577,19 +662,37 @@ static int each_addr(node_run *r, const char *const *list, size_t n,
   return 0;
 }
 
+/* Every --peer parses before the listening line: a script that waits for
+ * that line must see the error instead. */
+static int check_peer_addrs(const node_opts *o) {
+  for (size_t i = 0; i < o->npeers; i++) {
+    lp2p_buf ma;
+    lp2p_buf_init(&ma, NULL);
+    if (cli_parse_multiaddr(o->peers[i], &ma) != 0) {
+      return 1;
+    }
+    lp2p_buf_free(&ma);
+  }
+  return 0;
+}
+
 static int start(node_run *r) {
-  int rv = each_addr(r, r->o.listen, r->o.nlisten, true);
+  int rv = check_peer_addrs(&r->o);
+  if (rv == 0) {
+    rv = each_addr(r, r->o.listen, r->o.nlisten, true);
+  }
   for (size_t i = 0; rv == 0 && i < r->o.ntopics; i++) {
     const char *t = r->o.topics[i];
     int err = lp2p_node_subscribe(r->node, (const uint8_t *)t, strlen(t));
     rv = err ? cli_fail("cannot join '%s': %s", t, lp2p_strerror(err)) : 0;
   }
   if (rv == 0 && r->o.metrics_addr) {
-    r->metrics = cli_metrics_start(&r->loop, r->node, r->o.metrics_addr);
+    r->metrics =
+        cli_metrics_start(&r->loop, r->node, &r->out, r->o.metrics_addr);
     rv = r->metrics ? 0 : 1;
   }
   if (rv == 0) {
-    print_listening(r->node);
+    print_listening(r);
   }
   for (size_t i = 0; rv == 0 && i < r->o.npeers; i++) {
     rv = node_dial_retrying(&r->loop, r->node, r->o.peers[i]);
@@ -611,11 +714,12 @@ static int run(int argc, char **argv) {
     return rv;
   }
   lp2p_buf_init(&r->line, NULL);
-  if (!isatty(STDOUT_FILENO)) { /* a pipe's default buffer is 4 KiB */
-    setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-  }
   rv = make_node(r);
-  if (rv == 0) {
+  if (rv == 0 && node_output_open(&r->out, &r->loop, r->o.output_buffer)) {
+    rv = 1; /* out of memory: nothing of the output is open */
+    lp2p_node_close(r->node, NULL, NULL);
+    uv_run(&r->loop, UV_RUN_DEFAULT);
+  } else if (rv == 0) {
     uv_signal_init(&r->loop, &r->sigint);
     uv_signal_init(&r->loop, &r->sigterm);
     uv_signal_init(&r->loop, &r->sigusr1);
@@ -624,6 +728,7 @@ static int run(int argc, char **argv) {
     uv_signal_start(&r->sigterm, on_signal, SIGTERM);
     uv_signal_start(&r->sigusr1, on_signal, SIGUSR1);
     uv_prepare_init(&r->loop, &r->flush);
+    r->flush.data = r;
     uv_prepare_start(&r->flush, on_flush);
     rv = start(r);
     if (rv == 0) {
@@ -634,6 +739,7 @@ static int run(int argc, char **argv) {
     uv_run(&r->loop, UV_RUN_DEFAULT);
   }
   uv_loop_close(&r->loop);
+  node_output_free(&r->out);
   lp2p_buf_free(&r->line);
   node_peers_free(&r->peers);
   free(r);
@@ -648,8 +754,8 @@ const cli_command cli_cmd_node = {
     "                 [--msg-id default|sha256] [--params FILE]\n"
     "                 [--flood-publish on|off] [--mesh-interval-ms N]\n"
     "                 [--score-params FILE | --score auto --expected-rate R]\n"
-    "                 [--metrics HOST:PORT] [--hex] [--events]\n"
-    "                 [connection limits]\n\n"
+    "                 [--metrics HOST:PORT] [--hex] [--events] [--px]\n"
+    "                 [--output-buffer BYTES] [connection limits]\n\n"
     "Runs a GossipSub node (meshsub 1.2, 1.1, 1.0 and floodsub) listening\n"
     "on each --listen address (default /ip4/0.0.0.0/tcp/0), dialing each\n"
     "--peer and joining each --topic. Its first stdout line is\n"
@@ -672,10 +778,20 @@ const cli_command cli_cmd_node = {
     "--metrics serves Prometheus metrics at http://HOST:PORT/metrics.\n"
     "--flood-publish sends our own messages to every subscriber (default\n"
     "off, as go-libp2p-pubsub); --mesh-interval-ms sets the heartbeat.\n"
+    "--px attaches peer exchange to the PRUNEs it sends (do_px; off by\n"
+    "default, as go-libp2p-pubsub: only a bootstrapper should tell its\n"
+    "peers whom to dial).\n"
+    "Stdout is never waited for: lines wait in a buffer of --output-buffer\n"
+    "BYTES (default 4 MiB) while its reader is slow, and messages that do\n"
+    "not fit are dropped, counted (\"output_dropped\" in the stats line,\n"
+    "libp2p_node_output_dropped_total in the metrics) and reported once\n"
+    "per episode on stderr, as go-libp2p-pubsub drops to a slow\n"
+    "subscriber; the node goes on serving its peers meanwhile.\n"
     "--peer dials are retried for 20 s. SIGUSR1 prints a stats line\n"
-    "(meshes, peers, IDONTWANT ids per peer, published, delivered);\n"
-    "SIGINT and SIGTERM print it a last time, leave every topic (PRUNE\n"
-    "with backoff and PX), flush and exit 0. Without --key it uses a fresh\n"
+    "(meshes, peers, IDONTWANT ids per peer, published, delivered,\n"
+    "output_dropped); SIGINT and SIGTERM print it a last time, leave\n"
+    "every topic (PRUNE with backoff, and PX with --px), flush (giving a\n"
+    "slow stdout 2 s) and exit 0. Without --key it uses a fresh\n"
     "Ed25519 identity; --key-seed N the key whose seed is N as a\n"
     "little-endian uint32 (the interop harnesses' convention).\n"
     CLI_CONNLIMITS_USAGE,

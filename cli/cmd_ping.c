@@ -24,15 +24,16 @@ static void print_summary(ping_run *r) {
   printf("\n");
 }
 
-static void finish(ping_run *r, int status) {
-  if (uv_is_closing((uv_handle_t *)&r->interval)) {
-    return;
-  }
+/* The stop path of every ending (the last pong, an error, the timeout, a
+ * signal): the interval timer goes before the host frees the connection
+ * it would ping. */
+static void on_stop(void *user) {
+  ping_run *r = user;
   uv_close((uv_handle_t *)&r->interval, NULL);
+  r->conn = NULL;
   if (r->sent > 0) {
     print_summary(r);
   }
-  cli_net_stop(&r->net, status);
 }
 
 static void send_next(ping_run *r);
@@ -41,13 +42,16 @@ static void on_interval(uv_timer_t *t);
 static void on_pong(lp2p_conn *c, lp2p_tstamp rtt, int err, void *user) {
   (void)c;
   ping_run *r = user;
+  if (r->net.stopping) {
+    return; /* the host aborts the ping it closes: the cause is reported */
+  }
   if (err != 0) {
     cli_fail("ping %llu to %s failed: %s", (unsigned long long)r->sent,
              r->target,
              err == LP2P_ERR_UNSUPPORTED
                  ? "the peer does not support " LP2P_PING_PROTOCOL_ID
                  : lp2p_strerror(err));
-    finish(r, 1);
+    cli_net_stop(&r->net, 1);
     return;
   }
   double ms = (double)rtt / 1e6;
@@ -58,7 +62,7 @@ static void on_pong(lp2p_conn *c, lp2p_tstamp rtt, int err, void *user) {
   printf("ping %llu: %.3f ms\n", (unsigned long long)r->sent, ms);
   fflush(stdout);
   if (r->sent == r->count) {
-    finish(r, 0);
+    cli_net_stop(&r->net, 0);
   } else if (r->interval_ms == 0) {
     send_next(r);
   } else {
@@ -71,7 +75,7 @@ static void send_next(ping_run *r) {
   int rv = lp2p_conn_ping(r->conn, on_pong, r);
   if (rv != 0) {
     cli_fail("cannot ping %s: %s", r->target, lp2p_strerror(rv));
-    finish(r, 1);
+    cli_net_stop(&r->net, 1);
   }
 }
 
@@ -87,7 +91,7 @@ static void on_dial(lp2p_host *h, lp2p_conn *c, int err, const char *msg,
     if (!r->net.stopping) { /* else a timeout or a signal, reported */
       cli_fail("cannot reach %s: %s", r->target, msg);
     }
-    finish(r, 1);
+    cli_net_stop(&r->net, 1);
     return;
   }
   r->conn = c;
@@ -103,8 +107,21 @@ static void on_disconnected(lp2p_host *h, lp2p_conn *c,
     r->conn = NULL;
     cli_fail("connection to %s lost (%s): %s", r->target,
              lp2p_disconnect_reason_name(why), msg);
-    finish(r, 1);
+    cli_net_stop(&r->net, 1);
   }
+}
+
+#define MAX_COUNT 1000000
+#define MAX_INTERVAL_S 3600
+
+static int parse_number(const char *opt, const char *text, ping_run *r) {
+  if (opt[1] == 'c') {
+    return cli_parse_uint(&cli_cmd_ping, opt, text, 1, MAX_COUNT, &r->count);
+  }
+  double s;
+  int rv = cli_parse_decimal(&cli_cmd_ping, opt, text, 0, MAX_INTERVAL_S, &s);
+  r->interval_ms = rv == 0 ? (uint64_t)(s * 1000) : r->interval_ms;
+  return rv;
 }
 
 static int run(int argc, char **argv) {
@@ -121,17 +138,11 @@ static int run(int argc, char **argv) {
     if (rv == 1) {
       continue;
     }
-    if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "-i") == 0) &&
-        i + 1 < argc) {
-      char *end;
-      double v = strtod(argv[i + 1], &end);
-      if (*end || v < 0 || (argv[i][1] == 'c' && v < 1)) {
-        return cli_usage_error(&cli_cmd_ping, "bad number");
-      }
-      if (argv[i][1] == 'c') {
-        r.count = (uint64_t)v;
-      } else {
-        r.interval_ms = (uint64_t)(v * 1000);
+    if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "-i") == 0) {
+      rv = i + 1 < argc ? parse_number(argv[i], argv[i + 1], &r)
+                        : cli_missing_value(&cli_cmd_ping, argv[i]);
+      if (rv != 0) {
+        return rv;
       }
       i++;
     } else if (argv[i][0] != '-' && !r.target) {
@@ -158,12 +169,15 @@ static int run(int argc, char **argv) {
   }
   uv_timer_init(&r.net.loop, &r.interval);
   r.interval.data = &r;
+  r.net.on_stop = on_stop;
+  r.net.user = &r;
+  r.net.interrupted_fails = true;
   lp2p_errdetail err;
   int rv = lp2p_host_dial(r.net.host, ma.data, ma.len, on_dial, &r, &err);
   lp2p_buf_free(&ma);
   if (rv != 0) {
     cli_fail("cannot dial %s: %s", r.target, err.msg);
-    finish(&r, 1);
+    cli_net_stop(&r.net, 1);
   }
   return cli_net_run(&r.net);
 }
@@ -176,7 +190,10 @@ const cli_command cli_cmd_ping = {
     "Dials MULTIADDR (/ip4|ip6/A/tcp/P, with /p2p/ID to check who answers)\n"
     "and pings it N times (default 5), SECONDS apart (default 1; 0 sends\n"
     "each ping when the last one is answered). Prints one round-trip time\n"
-    "per line, then a summary; exits 0 when every ping was answered.\n"
+    "per line, then a summary; exits 0 when every ping was answered\n"
+    "(N is at most 1000000, SECONDS at most 3600). Interrupted by SIGINT\n"
+    "or SIGTERM it prints the summary and exits 128 + the signal; a second\n"
+    "signal ends it at once.\n"
     "Without --key it uses a fresh Ed25519 identity.\n",
     run,
 };

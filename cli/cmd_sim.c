@@ -8,36 +8,17 @@
 #include "cli.h"
 #include "lp2p/sim.h"
 
-static int parse_u64(const char *s, uint64_t *out) {
-  char *end;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (!*s || *end || s[0] == '-') {
-    return -1;
-  }
-  *out = v;
-  return 0;
+static int bad_value(const char *opt, const char *accepted, const char *v) {
+  fprintf(stderr, "lp2p sim: %s takes %s, not '%s'\n", opt, accepted, v);
+  return 2;
 }
 
-/* One option with a value; returns 1 when consumed, 0 when not this one,
- * -1 on a bad value. */
-static int opt_u64(int argc, char **argv, int *i, const char *name,
-                   uint64_t *out) {
-  if (strcmp(argv[*i], name) != 0) {
-    return 0;
-  }
-  if (*i + 1 >= argc || parse_u64(argv[*i + 1], out) != 0) {
-    return -1;
-  }
-  (*i)++;
-  return 1;
-}
-
-static int on_off(const char *v, bool *out) {
+static int on_off(const char *opt, const char *v, bool *out) {
   if (strcmp(v, "on") == 0 || strcmp(v, "off") == 0) {
     *out = v[1] == 'n';
     return 0;
   }
-  return -1;
+  return bad_value(opt, "on or off", v);
 }
 
 #define UNSET UINT64_MAX
@@ -99,13 +80,18 @@ static int parse_flag(sim_args *a, int argc, char **argv, int *i) {
     a->c.sign = arg[2] == 's';
   } else if (strcmp(arg, "--idontwant") == 0 && val) {
     (*i)++;
-    return on_off(val, &a->c.idontwant);
+    return on_off(arg, val, &a->c.idontwant);
   } else if (strcmp(arg, "--score") == 0 && val) {
     (*i)++;
-    return on_off(val, &a->c.scoring);
+    return on_off(arg, val, &a->c.scoring);
   } else if (strcmp(arg, "--attack") == 0 && val) {
     (*i)++;
-    return parse_attack(val, &a->c.attack);
+    return parse_attack(val, &a->c.attack) == 0
+               ? 0
+               : bad_value(arg,
+                           "drop, drop-serve, ihave-withhold, invalid, "
+                           "ihave-spam or graft-spam",
+                           val);
   } else if (strcmp(arg, "--scenario") == 0 && val) {
     (*i)++;
     a->scenario = val;
@@ -114,46 +100,66 @@ static int parse_flag(sim_args *a, int argc, char **argv, int *i) {
   } else if (strcmp(arg, "--model") == 0 && val) {
     (*i)++;
     if (strcmp(val, "uniform") != 0 && strcmp(val, "interop") != 0) {
-      return -1;
+      return bad_value(arg, "uniform or interop", val);
     }
     a->c.model = val[0] == 'i' ? LP2P_SIM_INTEROP : LP2P_SIM_UNIFORM;
   } else if (strcmp(arg, "--loss") == 0 && val) {
     (*i)++;
-    char *end;
-    a->c.loss = strtod(val, &end);
-    return *end ? -1 : 0;
+    return cli_parse_decimal(&cli_cmd_sim, arg, val, 0, 0.999999, &a->c.loss)
+               ? 2
+               : 0;
   } else {
     return 1;
   }
   return 0;
 }
 
+typedef struct int_opt {
+  const char *name;
+  uint64_t *value;
+  uint64_t min, max; /* what lp2p_sim_run accepts, or a sane bound */
+} int_opt;
+
+/* An integer option at argv[*i]: 0 when taken, 2 after printing why its
+ * value is bad, -1 when none of them. */
+static int parse_int_opt(const int_opt *opts, size_t n, int argc, char **argv,
+                         int *i) {
+  for (size_t k = 0; k < n; k++) {
+    if (strcmp(argv[*i], opts[k].name) == 0 && *i + 1 < argc) {
+      (*i)++;
+      return cli_parse_uint(&cli_cmd_sim, opts[k].name, argv[*i], opts[k].min,
+                            opts[k].max, opts[k].value);
+    }
+  }
+  return -1;
+}
+
 static int parse_args(sim_args *a, int argc, char **argv) {
   uint64_t nodes = a->c.nodes, degree = a->c.degree, msgs = a->c.messages;
   uint64_t size = a->c.size, seed = a->c.seed, interval_ms = 100;
   uint64_t latency_ms = 50, drain_s = 5, attackers = 0, warmup_s = 3;
+  const int_opt opts[] = {
+      {"--nodes", &nodes, 2, 1000000},
+      {"--degree", &degree, 2, 1000000},
+      {"--messages", &msgs, 0, 100000000},
+      {"--size", &size, 8, (1u << 20) - 1024},
+      {"--seed", &seed, 0, UINT64_MAX},
+      {"--interval-ms", &interval_ms, 1, 3600000},
+      {"--latency-ms", &latency_ms, 0, 3600000},
+      {"--drain-s", &drain_s, 0, 86400},
+      {"--attackers", &attackers, 0, 1000000},
+      {"--warmup-s", &warmup_s, 0, 86400},
+      {"--attack-join-s", &a->join_s, 0, 86400},
+      {"--attack-start-s", &a->start_s, 0, 86400},
+      {"--attacker-ips", &a->attacker_ips, 1, 1000000},
+  };
   for (int i = 0; i < argc; i++) {
     int rv = parse_flag(a, argc, argv, &i);
     if (rv == 1) {
-      int r = 0;
-      r += opt_u64(argc, argv, &i, "--nodes", &nodes) != 0;
-      r += opt_u64(argc, argv, &i, "--degree", &degree) != 0;
-      r += opt_u64(argc, argv, &i, "--messages", &msgs) != 0;
-      r += opt_u64(argc, argv, &i, "--size", &size) != 0;
-      r += opt_u64(argc, argv, &i, "--seed", &seed) != 0;
-      r += opt_u64(argc, argv, &i, "--interval-ms", &interval_ms) != 0;
-      r += opt_u64(argc, argv, &i, "--latency-ms", &latency_ms) != 0;
-      r += opt_u64(argc, argv, &i, "--drain-s", &drain_s) != 0;
-      r += opt_u64(argc, argv, &i, "--attackers", &attackers) != 0;
-      r += opt_u64(argc, argv, &i, "--warmup-s", &warmup_s) != 0;
-      r += opt_u64(argc, argv, &i, "--attack-join-s", &a->join_s) != 0;
-      r += opt_u64(argc, argv, &i, "--attack-start-s", &a->start_s) != 0;
-      r += opt_u64(argc, argv, &i, "--attacker-ips", &a->attacker_ips) != 0;
-      rv = r == 1 ? 0 : -1;
+      rv = parse_int_opt(opts, sizeof(opts) / sizeof(opts[0]), argc, argv, &i);
     }
     if (rv != 0) {
-      fprintf(stderr, "lp2p sim: bad or unknown option '%s'\n", argv[i]);
-      return -1;
+      return rv == 2 ? 2 : cli_usage_error(&cli_cmd_sim, "unknown option");
     }
   }
   a->c.nodes = (size_t)nodes;
@@ -170,15 +176,15 @@ static int parse_args(sim_args *a, int argc, char **argv) {
     a->c.attack = LP2P_ATTACK_DROP; /* a scenario's default behaviour */
   }
   if (apply_scenario(a) != 0) {
-    return -1;
+    return 2;
   }
   if (attackers && a->c.attack == LP2P_ATTACK_NONE) {
     fprintf(stderr, "lp2p sim: --attackers needs --attack\n");
-    return -1;
+    return 2;
   }
   if (!attackers && a->c.attack != LP2P_ATTACK_NONE) {
     fprintf(stderr, "lp2p sim: --attack needs --attackers N\n");
-    return -1;
+    return 2;
   }
   return 0;
 }
@@ -313,14 +319,15 @@ static int run_sim(int argc, char **argv) {
   lp2p_sim_result r;
   struct timespec t0, t1;
   lp2p_sim_config_default(&a.c);
-  if (parse_args(&a, argc, argv) != 0) {
-    return cli_usage_error(&cli_cmd_sim, "bad arguments");
+  int rv = parse_args(&a, argc, argv);
+  if (rv != 0) {
+    return rv;
   }
   if (!a.json) {
     a.c.progress = progress;
   }
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  int rv = lp2p_sim_run(&a.c, &r);
+  rv = lp2p_sim_run(&a.c, &r);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   if (!a.json) {
     fputc('\n', stderr);

@@ -19,6 +19,7 @@ typedef struct client client;
 struct cli_metrics {
   uv_loop_t *loop;
   lp2p_node *node;
+  const node_output *out;
   uv_tcp_t server;
   client *clients; /* open ones, closed with the server */
   int nclients;
@@ -96,13 +97,31 @@ static void respond(client *c, const char *status, const char *type,
   }
 }
 
+/* What the node's stdout dropped for a reader that fell behind. */
+static int output_metrics(const node_output *out, lp2p_buf *text) {
+  char m[512];
+  int n = snprintf(
+      m, sizeof(m),
+      "# HELP libp2p_node_output_dropped_total lines dropped because stdout "
+      "was not read fast enough\n"
+      "# TYPE libp2p_node_output_dropped_total counter\n"
+      "libp2p_node_output_dropped_total{kind=\"message\"} %llu\n"
+      "libp2p_node_output_dropped_total{kind=\"event\"} %llu\n",
+      (unsigned long long)out->dropped_messages,
+      (unsigned long long)out->dropped_events);
+  return n > 0 && (size_t)n < sizeof(m)
+             ? lp2p_buf_append(text, m, (size_t)n)
+             : LP2P_ERR_NOMEM;
+}
+
 /* The request line is all that matters: GET /metrics. */
 static void answer(client *c) {
   if (strncmp(c->request, "GET /metrics ", 13) == 0 ||
       strncmp(c->request, "GET /metrics?", 13) == 0) {
     lp2p_buf text;
     lp2p_buf_init(&text, NULL);
-    if (lp2p_node_metrics(c->m->node, &text) == 0) {
+    if (lp2p_node_metrics(c->m->node, &text) == 0 &&
+        output_metrics(c->m->out, &text) == 0) {
       respond(c, "200 OK", "text/plain; version=0.0.4; charset=utf-8",
               text.data, text.len);
     } else {
@@ -180,9 +199,12 @@ static int parse_addr(const char *addr, struct sockaddr_storage *sa) {
   size_t hl = (size_t)(colon - addr);
   memcpy(host, addr, hl);
   host[hl] = 0;
-  char *end;
-  long port = strtol(colon + 1, &end, 10);
-  if (*end || port < 0 || port > 65535) {
+  const char *digits = colon + 1;
+  if (strspn(digits, "0123456789") != strlen(digits) || strlen(digits) > 5) {
+    return -1; /* strtol would take a sign, blanks and overflow */
+  }
+  long port = strtol(digits, NULL, 10);
+  if (port > 65535) {
     return -1;
   }
   if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
@@ -193,7 +215,7 @@ static int parse_addr(const char *addr, struct sockaddr_storage *sa) {
 }
 
 cli_metrics *cli_metrics_start(uv_loop_t *loop, lp2p_node *node,
-                               const char *addr) {
+                               const node_output *out, const char *addr) {
   struct sockaddr_storage sa;
   memset(&sa, 0, sizeof(sa));
   if (parse_addr(addr, &sa) != 0) {
@@ -207,6 +229,7 @@ cli_metrics *cli_metrics_start(uv_loop_t *loop, lp2p_node *node,
   }
   m->loop = loop;
   m->node = node;
+  m->out = out;
   uv_tcp_init(loop, &m->server);
   m->server.data = m;
   int rv = uv_tcp_bind(&m->server, (struct sockaddr *)&sa, 0);

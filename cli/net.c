@@ -14,7 +14,7 @@ int cli_net_option(const cli_command *cmd, int argc, char **argv, int *i,
     return 0;
   }
   if (*i + 1 >= argc) {
-    return cli_usage_error(cmd, "an option is missing its value");
+    return cli_missing_value(cmd, name);
   }
   const char *v = argv[++*i];
   if (strcmp(name, "--key") == 0) {
@@ -30,11 +30,10 @@ int cli_net_option(const cli_command *cmd, int argc, char **argv, int *i,
       return cli_usage_error(cmd, "--muxer takes yamux, mplex or any");
     }
   } else {
-    char *end;
-    o->timeout_s = strtod(v, &end);
-    if (*end || o->timeout_s < 0) {
-      return cli_usage_error(cmd, "--timeout takes seconds");
-    }
+    /* a day: more is a typo, and the milliseconds stay exact */
+    return cli_parse_decimal(cmd, "--timeout", v, 0, 86400, &o->timeout_s)
+               ? 2
+               : 1;
   }
   return 1;
 }
@@ -46,8 +45,11 @@ static void on_deadline(uv_timer_t *t) {
 }
 
 static void on_signal(uv_signal_t *s, int signum) {
-  (void)signum;
-  cli_net_stop(s->data, 0);
+  cli_net *n = s->data;
+  if (n->interrupted_fails) {
+    cli_fail("interrupted by %s", signum == SIGINT ? "SIGINT" : "SIGTERM");
+  }
+  cli_net_stop(n, n->interrupted_fails ? 128 + signum : 0);
 }
 
 int cli_net_start(cli_net *n, const cli_net_opts *o,
@@ -84,8 +86,10 @@ int cli_net_start(cli_net *n, const cli_net_opts *o,
   uv_signal_init(&n->loop, &n->sigint);
   uv_signal_init(&n->loop, &n->sigterm);
   n->sigint.data = n->sigterm.data = n;
-  uv_signal_start(&n->sigint, on_signal, SIGINT);
-  uv_signal_start(&n->sigterm, on_signal, SIGTERM);
+  /* one-shot: the signal's default action is back as soon as it arrives,
+   * so a second one ends even a process wedged in a write to stdout */
+  uv_signal_start_oneshot(&n->sigint, on_signal, SIGINT);
+  uv_signal_start_oneshot(&n->sigterm, on_signal, SIGTERM);
   return 0;
 }
 
@@ -102,8 +106,10 @@ void cli_net_stop(cli_net *n, int status) {
   n->status = status;
   uv_close((uv_handle_t *)&n->deadline, NULL);
   uv_close((uv_handle_t *)&n->sigint, NULL);
-  uv_close((uv_handle_t *)&n->sigterm, NULL);
-  cli_ignore_stop_signals();
+  uv_close((uv_handle_t *)&n->sigterm, NULL); /* restores SIG_DFL */
+  if (n->on_stop) {
+    n->on_stop(n->user);
+  }
   lp2p_host_close(n->host, NULL, NULL);
 }
 

@@ -26,6 +26,15 @@ typedef struct cli_net {
   uv_signal_t sigint, sigterm;
   int status; /* the exit status once stopped */
   bool stopping;
+  /* Set by the command after cli_net_start. on_stop is called once when
+   * the run stops, before the host closes its connections: the command
+   * closes its own timers there, which would otherwise fire on a freed
+   * connection. */
+  void (*on_stop)(void *user);
+  void *user;
+  /* A signal before the command's answer is a failure (exit 128 + the
+   * signal); else (listen, which serves until stopped) it exits 0. */
+  bool interrupted_fails;
 } cli_net;
 
 /* Parses an option shared by the network commands at argv[*i]. Returns 1
@@ -39,11 +48,13 @@ int cli_net_start(cli_net *n, const cli_net_opts *o,
                   const lp2p_host_callbacks *cb, void *user);
 /* Runs the loop until cli_net_stop, and returns n->status. */
 int cli_net_run(cli_net *n);
-/* Closes the host (gracefully) and ends the run with `status`. */
 /* Ignores SIGINT and SIGTERM from now on: for a process that is ending
  * after closing its signal watchers (libuv then restores the default
  * action, and a repeated SIGTERM would kill it before it exits 0). */
 void cli_ignore_stop_signals(void);
+/* Closes the host (gracefully) and ends the run with `status`. From now on
+ * SIGINT and SIGTERM have their default action: a user who signals again
+ * because the close takes too long ends the process. */
 void cli_net_stop(cli_net *n, int status);
 /* Parses a text multiaddr into `out`; on failure frees `out` and prints
  * the cause. */

@@ -56,18 +56,18 @@ static id_text *sorted_texts(const lp2p_peer_id *ids, size_t n) {
   return t;
 }
 
-static void print_list(id_text *t, size_t n) {
-  putchar('[');
+static void print_list(FILE *f, id_text *t, size_t n) {
+  fputc('[', f);
   for (size_t i = 0; t && i < n; i++) {
-    printf("%s\"%s\"", i ? "," : "", t[i]);
+    fprintf(f, "%s\"%s\"", i ? "," : "", t[i]);
   }
-  putchar(']');
+  fputc(']', f);
 }
 
-static void print_meshes(lp2p_node *node, const char *const *topics,
+static void print_meshes(FILE *f, lp2p_node *node, const char *const *topics,
                          size_t ntopics) {
   lp2p_router *r = lp2p_node_router(node);
-  printf(",\"mesh\":{");
+  fprintf(f, ",\"mesh\":{");
   for (size_t i = 0; i < ntopics; i++) {
     const uint8_t *t = (const uint8_t *)topics[i];
     size_t len = strlen(topics[i]);
@@ -75,19 +75,20 @@ static void print_meshes(lp2p_node *node, const char *const *topics,
     lp2p_peer_id *mesh = calloc(n ? n : 1, sizeof(*mesh));
     n = mesh ? lp2p_router_mesh_peers(r, t, len, mesh, n) : 0;
     id_text *texts = sorted_texts(mesh, n);
-    printf(i ? "," : "");
-    cli_json_string(stdout, topics[i], len);
-    putchar(':');
-    print_list(texts, n);
+    fprintf(f, i ? "," : "");
+    cli_json_string(f, topics[i], len);
+    fputc(':', f);
+    print_list(f, texts, n);
     free(texts);
     free(mesh);
   }
-  putchar('}');
+  fputc('}', f);
 }
 
-static void print_counts(lp2p_node *node, const node_peers *p, bool sent) {
+static void print_counts(FILE *f, lp2p_node *node, const node_peers *p,
+                         bool sent) {
   id_text *texts = sorted_texts(p->ids, p->n);
-  printf(",\"idontwant_%s\":{", sent ? "sent" : "received");
+  fprintf(f, ",\"idontwant_%s\":{", sent ? "sent" : "received");
   for (size_t i = 0, k = 0; texts && i < p->n; i++) {
     lp2p_peer_id id;
     lp2p_router_peer_counters c;
@@ -95,29 +96,32 @@ static void print_counts(lp2p_node *node, const node_peers *p, bool sent) {
         lp2p_router_peer_counters_get(lp2p_node_router(node), &id, &c) != 0) {
       continue;
     }
-    printf(
-        "%s\"%s\":%llu", k++ ? "," : "", texts[i],
+    fprintf(
+        f, "%s\"%s\":%llu", k++ ? "," : "", texts[i],
         (unsigned long long)(sent ? c.idontwant_sent : c.idontwant_received));
   }
-  putchar('}');
+  fputc('}', f);
   free(texts);
 }
 
 void node_peers_print_stats(const node_peers *p, lp2p_node *node,
-                            const char *const *topics, size_t ntopics) {
+                            const char *const *topics, size_t ntopics,
+                            FILE *f, uint64_t output_dropped) {
   char self[LP2P_PEER_ID_TEXT_MAX];
   cli_peer_text(lp2p_host_peer_id(lp2p_node_host(node)), self);
-  printf("{\"event\":\"stats\",\"peer_id\":\"%s\"", self);
-  print_meshes(node, topics, ntopics);
+  fprintf(f, "{\"event\":\"stats\",\"peer_id\":\"%s\"", self);
+  print_meshes(f, node, topics, ntopics);
   id_text *texts = sorted_texts(p->ids, p->n);
-  printf(",\"connected\":");
-  print_list(texts, p->n);
+  fprintf(f, ",\"connected\":");
+  print_list(f, texts, p->n);
   free(texts);
-  print_counts(node, p, true);
-  print_counts(node, p, false);
-  printf(",\"published\":%llu,\"delivered\":%llu}\n",
-         (unsigned long long)p->published, (unsigned long long)p->delivered);
-  fflush(stdout);
+  print_counts(f, node, p, true);
+  print_counts(f, node, p, false);
+  fprintf(f,
+          ",\"published\":%llu,\"delivered\":%llu,\"output_dropped\":%llu}"
+          "\n",
+          (unsigned long long)p->published, (unsigned long long)p->delivered,
+          (unsigned long long)output_dropped);
 }
 
 /* ---- retried dials ------------------------------------------------------ */

@@ -4,6 +4,7 @@
 #ifndef LP2P_CLI_NODE_PEERS_H
 #define LP2P_CLI_NODE_PEERS_H
 
+#include <stdio.h>
 #include <uv.h>
 
 #include "lp2p/node.h"
@@ -20,9 +21,11 @@ void node_peers_free(node_peers *p);
 
 /* {"event":"stats","peer_id",...,"mesh":{topic:[ids]},"connected":[ids],
  * "idontwant_sent":{id:n},"idontwant_received":{id:n},"published":n,
- * "delivered":n}, lists sorted. */
+ * "delivered":n,"output_dropped":n}, lists sorted, one line into `f`.
+ * output_dropped counts the delivered messages stdout had no room for. */
 void node_peers_print_stats(const node_peers *p, lp2p_node *node,
-                            const char *const *topics, size_t ntopics);
+                            const char *const *topics, size_t ntopics,
+                            FILE *f, uint64_t output_dropped);
 
 /* Dials `ma` (text), retrying every 250 ms for 20 s while it fails, then
  * prints one line on stderr. Returns 0 or prints why the address is bad

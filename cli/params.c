@@ -93,7 +93,10 @@ static int set(const field *f, json_t *v, lp2p_router_params *p,
   return 0;
 }
 
-int cli_params_apply(json_t *obj, lp2p_router_params *p, lp2p_errdetail *err) {
+/* Applies `obj`; on failure `*bad` is the field at fault, when one is. */
+static int apply(json_t *obj, lp2p_router_params *p, lp2p_errdetail *err,
+                 const char **bad) {
+  *bad = NULL;
   if (!json_is_object(obj)) {
     snprintf(err->msg, sizeof(err->msg), "the parameters must be an object");
     return -1;
@@ -102,6 +105,7 @@ int cli_params_apply(json_t *obj, lp2p_router_params *p, lp2p_errdetail *err) {
   json_t *v;
   json_object_foreach(obj, key, v) {
     const field *f = find(key);
+    *bad = key;
     if (!f) {
       snprintf(err->msg, sizeof(err->msg), "unknown parameter '%s'", key);
       return -1;
@@ -110,17 +114,81 @@ int cli_params_apply(json_t *obj, lp2p_router_params *p, lp2p_errdetail *err) {
       return -1;
     }
   }
+  *bad = NULL;
   return lp2p_router_params_validate(p, err) == 0 ? 0 : -1;
 }
 
-int cli_params_load(const char *path, lp2p_router_params *p) {
-  json_error_t jerr;
-  json_t *root = json_load_file(path, 0, &jerr);
-  if (!root) {
-    return cli_fail("'%s': %s (line %d)", path, jerr.text, jerr.line);
+int cli_params_apply(json_t *obj, lp2p_router_params *p, lp2p_errdetail *err) {
+  const char *bad;
+  return apply(obj, p, err, &bad);
+}
+
+/* The first field the validator's message names ("Dout 3 must be below
+ * Dlo 2"): the consistency rules name the fields they relate. */
+static const char *field_named_in(const char *msg, json_t *obj) {
+  for (const char *w = msg; *w; w++) {
+    static const char letters[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                  "abcdefghijklmnopqrstuvwxyz";
+    size_t n = strspn(w, letters);
+    char word[64];
+    if (n > 0 && n < sizeof(word) && (w == msg || w[-1] == ' ')) {
+      memcpy(word, w, n);
+      word[n] = 0;
+      const field *f = find(word);
+      if (f && json_object_get(obj, f->name)) {
+        return f->name;
+      }
+    }
+    w += n ? n - 1 : 0;
   }
-  lp2p_errdetail err;
-  int rv = cli_params_apply(root, p, &err);
-  json_decref(root);
-  return rv == 0 ? 0 : cli_fail("'%s': %s", path, err.msg);
+  return NULL;
+}
+
+/* The line of `"name":` in the JSON text, 0 when not found. jansson keeps
+ * no positions of values, and a key's text is unique enough. */
+static int line_of(const lp2p_buf *text, const char *name) {
+  char quoted[128];
+  int n = snprintf(quoted, sizeof(quoted), "\"%s\"", name);
+  if (n <= 0 || (size_t)n >= sizeof(quoted)) {
+    return 0;
+  }
+  int line = 1;
+  for (size_t i = 0; i + (size_t)n <= text->len; i++) {
+    if (memcmp(text->data + i, quoted, (size_t)n) == 0) {
+      return line;
+    }
+    line += text->data[i] == '\n';
+  }
+  return 0;
+}
+
+/* Parameter files are small: every GossipSubParams field is ~1 KiB. */
+#define PARAMS_FILE_MAX (1u << 20)
+
+int cli_params_load(const char *path, lp2p_router_params *p) {
+  lp2p_buf text;
+  lp2p_buf_init(&text, NULL);
+  if (cli_read_file(path, PARAMS_FILE_MAX, &text) != 0) {
+    return 1;
+  }
+  json_error_t jerr;
+  json_t *root = json_loadb((const char *)text.data, text.len, 0, &jerr);
+  int rv = 0;
+  if (!root) {
+    rv = cli_fail("%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+  } else {
+    lp2p_errdetail err;
+    const char *bad;
+    if (apply(root, p, &err, &bad) != 0) {
+      bad = bad ? bad : field_named_in(err.msg, root);
+      int line = bad ? line_of(&text, bad) : 0;
+      rv = bad && line ? cli_fail("%s:%d: field %s: %s", path, line, bad,
+                                  err.msg)
+                       : cli_fail("%s: %s", path, err.msg);
+      rv = bad && !find(bad) ? 2 : rv; /* an unknown name: a usage error */
+    }
+    json_decref(root);
+  }
+  lp2p_buf_free(&text);
+  return rv;
 }

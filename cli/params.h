@@ -15,8 +15,9 @@
  * no effect. Returns 0, or -1 with `err` naming the
  * field (unknown, wrong type, or out of range). */
 int cli_params_apply(json_t *obj, lp2p_router_params *p, lp2p_errdetail *err);
-/* Reads a JSON file and applies it; prints the cause on failure and
- * returns 1. */
+/* Reads a JSON file and applies it; prints the cause (FILE:LINE: field
+ * NAME: why) on failure and returns 2 for an unknown field name (as the
+ * interop nodes' CLI contract says), else 1. */
 int cli_params_load(const char *path, lp2p_router_params *p);
 
 #endif

@@ -1,8 +1,10 @@
 /* Helpers shared by the lp2p subcommands: errors and files. */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -21,6 +23,12 @@ int cli_fail(const char *fmt, ...) {
 int cli_usage_error(const cli_command *cmd, const char *what) {
   fprintf(stderr, "lp2p %s: %s\n\n%s", cmd->name, what, cmd->usage);
   return 2;
+}
+
+int cli_missing_value(const cli_command *cmd, const char *opt) {
+  char what[128];
+  snprintf(what, sizeof(what), "%.100s is missing its value", opt);
+  return cli_usage_error(cmd, what);
 }
 
 int cli_is_help(const char *arg) {
@@ -98,4 +106,56 @@ int cli_load_key(const char *path, lp2p_privkey *key) {
   }
   lp2p_buf_free(&buf);
   return rv;
+}
+
+/* ---- numbers ------------------------------------------------------------ */
+
+/* Decimal digits with at most one point and a digit somewhere: what a
+ * user means by a number. strtod alone would also take a sign, leading
+ * blanks, an exponent, hex, "nan" and "inf". */
+static bool is_decimal(const char *s, bool integral) {
+  size_t digits = 0, points = 0;
+  for (const char *p = s; *p; p++) {
+    if (*p >= '0' && *p <= '9') {
+      digits++;
+    } else if (*p == '.' && !integral) {
+      points++;
+    } else {
+      return false;
+    }
+  }
+  return digits > 0 && points <= 1;
+}
+
+static int range_error(const cli_command *cmd, const char *opt,
+                       const char *what, const char *range, const char *text) {
+  fprintf(stderr, "lp2p %s: %s takes %s from %s, not '%s'\n", cmd->name, opt,
+          what, range, text);
+  return 2;
+}
+
+int cli_parse_uint(const cli_command *cmd, const char *opt, const char *text,
+                   uint64_t min, uint64_t max, uint64_t *out) {
+  errno = 0;
+  unsigned long long v = is_decimal(text, true) ? strtoull(text, NULL, 10) : 0;
+  if (!is_decimal(text, true) || errno == ERANGE || v < min || v > max) {
+    char range[64];
+    snprintf(range, sizeof(range), "%llu to %llu", (unsigned long long)min,
+             (unsigned long long)max);
+    return range_error(cmd, opt, "an integer", range, text);
+  }
+  *out = v;
+  return 0;
+}
+
+int cli_parse_decimal(const cli_command *cmd, const char *opt,
+                      const char *text, double min, double max, double *out) {
+  double v = is_decimal(text, false) ? strtod(text, NULL) : NAN;
+  if (!(v >= min && v <= max)) { /* NaN fails both */
+    char range[64];
+    snprintf(range, sizeof(range), "%g to %g", min, max);
+    return range_error(cmd, opt, "a decimal number", range, text);
+  }
+  *out = v;
+  return 0;
 }

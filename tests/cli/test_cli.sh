@@ -1,11 +1,12 @@
 #!/bin/sh
 # The lp2p command as a user runs it: help, key new, key id, and one clear
-# line on stderr with a non-zero exit for every bad input.
+# line on stderr with a non-zero exit for every bad input; ping, identify
+# and listen with timeouts and signals; node with a stdout nobody reads.
 #   test_cli.sh LP2P_BINARY
 set -u
 lp2p=$1
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap '[ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"' EXIT
 fails=0
 
 check() { # check NAME CONDITION...
@@ -122,6 +123,65 @@ check "ping: malformed multiaddr, one line" one_line_err
 run "$lp2p" ping
 check "ping without an address is a usage error" [ $status -eq 2 ]
 
+# numbers: decimal digits in range, or one line naming the option and the
+# range (NaN, infinity, hex, exponents and overflow once got through, and
+# -i nan pinged forever)
+for bad in "-i nan" "-i inf" "-i -1" "-i 1e-3" "-i 3601" "-c 1e99" "-c 0x10" \
+  "-c 0" "-c 1.5" "-c 99999999999999999999999" "--timeout nan"; do
+  # shellcheck disable=SC2086
+  run timeout -k 1 5 "$lp2p" ping "$ma" $bad
+  opt=${bad%% *}
+  check "ping $bad: usage error" [ $status -eq 2 ]
+  check "ping $bad: one line naming $opt and its range" \
+    sh -c "[ \$(wc -l <'$tmp/err') -eq 1 ] && grep -q -- '^lp2p ping: $opt takes .* from [0-9.]* to [0-9.]*, not ' '$tmp/err'"
+done
+run "$lp2p" ping "$ma" -c 1 -i 0.05
+check "ping: -i takes a fraction" [ $status -eq 0 ]
+
+# the timeout while the interval timer waits: the timer goes with the
+# connection (it pinged the freed connection: heap-use-after-free)
+run timeout -k 1 10 "$lp2p" ping "$ma" -c 3 -i 1 --timeout 0.5
+check "ping: timeout between pings fails with one line" one_line_err
+check "ping: timeout between pings names the timeout" grep -q "timed out" "$tmp/err"
+check "ping: timeout between pings prints the summary" grep -q '^1 pings, 1 answered' "$tmp/out"
+check "ping: timeout between pings exits 1, in time" [ $status -eq 1 ]
+
+# interrupted before every answer: not a success; a second signal ends it
+"$lp2p" ping "$ma" -c 3 -i 10 >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+sleep 0.5
+kill -INT $pid
+wait $pid
+check "ping: SIGINT before the last answer exits 130" [ $? -eq 130 ]
+check "ping: SIGINT names the interruption" grep -q "interrupted by SIGINT" "$tmp/err"
+# a ping wedged in a write to a stdout nobody reads: SIGINT reaches a
+# loop that cannot run, and the second one must end the process
+alive() { ! grep -qs '^[0-9]* (.*) [ZX]' /proc/$1/stat && [ -e /proc/$1 ]; }
+mkfifo "$tmp/ping.fifo"
+sleep 30 <"$tmp/ping.fifo" &
+hold=$!
+"$lp2p" ping "$ma" -c 1000000 -i 0 >"$tmp/ping.fifo" 2>"$tmp/err" &
+pid=$!
+sleep 1.5
+kill -INT $pid
+sleep 0.2
+kill -INT $pid
+i=0
+while alive $pid && [ $i -lt 40 ]; do sleep 0.05; i=$((i + 1)); done
+ended=yes
+alive $pid && ended=no
+check "ping: a second SIGINT ends it while its stdout is stuck" [ $ended = yes ]
+kill -KILL $pid $hold 2>/dev/null
+wait $pid $hold 2>/dev/null
+kill -STOP $listener
+"$lp2p" identify "$ma" >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+sleep 0.3
+kill -INT $pid
+wait $pid
+check "identify: SIGINT before the answer is a failure" [ $? -eq 130 ]
+kill -CONT $listener
+
 # a listener that accepts connections and never answers: the timeout
 kill -STOP $listener
 run "$lp2p" ping "$ma" -c 1 --timeout 0.5
@@ -173,6 +233,35 @@ kill -TERM $node_a $hold_a 2>/dev/null
 wait $node_a
 check "node: nothing on stderr" [ ! -s "$tmp/a.err" -a ! -s "$tmp/b.err" ]
 
+# --px: a leaving node's PRUNE names its other peers (peer exchange)
+wait_line() { # wait_line FILE: until its first line is there (5 s at most)
+  i=0
+  while [ ! -s "$1" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+}
+addr_of() { head -n 1 "$1" | sed 's/.*"addrs":\["\([^"]*\)".*/\1/'; }
+"$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic t --px \
+  --mesh-interval-ms 100 </dev/null >"$tmp/pa.out" 2>"$tmp/pa.err" &
+px_a=$!
+wait_line "$tmp/pa.out"
+"$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic t --events \
+  --mesh-interval-ms 100 --peer "$(addr_of "$tmp/pa.out")" </dev/null >"$tmp/pb.out" 2>&1 &
+px_b=$!
+"$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic t \
+  --mesh-interval-ms 100 --peer "$(addr_of "$tmp/pa.out")" </dev/null >"$tmp/pc.out" 2>&1 &
+px_c=$!
+wait_line "$tmp/pc.out"
+c_id=$(head -n 1 "$tmp/pc.out" | sed 's/.*"peer_id":"\([^"]*\)".*/\1/')
+i=0
+while [ "$(grep -c '"event":"graft"' "$tmp/pb.out")" -lt 1 ] && [ $i -lt 60 ]; do sleep 0.05; i=$((i + 1)); done
+sleep 0.3 # c's graft too
+kill -TERM $px_a
+i=0
+while ! grep -q '"event":"px"' "$tmp/pb.out" && [ $i -lt 60 ]; do sleep 0.05; i=$((i + 1)); done
+check "node --px: the leaving node's PRUNE names its other peer" \
+  grep -q "^{\"event\":\"px\",.*\"peers\":\[.*\"$c_id\"" "$tmp/pb.out"
+kill -TERM $px_b $px_c 2>/dev/null
+wait $px_a $px_b $px_c
+
 printf '{"D": 4, "Dlo": 3, "Dhi": 6, "HeartbeatInterval": 500000000}' >"$tmp/p.json"
 "$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --params "$tmp/p.json" </dev/null >"$tmp/out" 2>"$tmp/err" &
 pid=$!
@@ -191,6 +280,7 @@ check "node: repeated SIGTERMs, still exit 0" [ $? -eq 0 ]
 printf '{"D": 4, "Dloo": 3}' >"$tmp/bad.json"
 run "$lp2p" node --params "$tmp/bad.json"
 check "node: an unknown parameter, one line naming it" sh -c "[ \$(wc -l <'$tmp/err') -eq 1 ] && grep -q Dloo '$tmp/err'"
+check "node: an unknown parameter exits 2" [ $status -eq 2 ]
 printf '{"D": 20, "Dhi": 12}' >"$tmp/bad.json"
 run "$lp2p" node --params "$tmp/bad.json"
 check "node: inconsistent parameters, one line" one_line_err
@@ -246,6 +336,60 @@ run "$lp2p" node --sign maybe
 check "node: bad --sign is a usage error" [ $status -eq 2 ]
 run "$lp2p" node --metrics nowhere
 check "node: bad --metrics, one line" one_line_err
+run timeout -k 1 5 "$lp2p" node --metrics 127.0.0.1:+80 --listen /ip4/127.0.0.1/tcp/0
+check "node: a signed --metrics port, one line" one_line_err
+# --params errors name the file, the line and the field (a missing file
+# said "(line -1)")
+printf '{"D": 4,\n "Dlo": 3,\n "Dhi": "x"}' >"$tmp/bad.json"
+run "$lp2p" node --params "$tmp/bad.json"
+check "node: a bad parameter names file:line and the field" \
+  sh -c "[ \$(wc -l <'$tmp/err') -eq 1 ] && grep -q '^lp2p: $tmp/bad.json:3: field Dhi: ' '$tmp/err'"
+printf '{"D": 4,\n "Dlo": 3\n "Dhi": 8}' >"$tmp/bad.json"
+run "$lp2p" node --params "$tmp/bad.json"
+check "node: a JSON syntax error names file:line:column" \
+  sh -c "[ \$(wc -l <'$tmp/err') -eq 1 ] && grep -q '^lp2p: $tmp/bad.json:3:[0-9]*: ' '$tmp/err'"
+run "$lp2p" node --params "$tmp/missing.json"
+check "node: a missing --params file names the cause, no line -1" \
+  sh -c "[ \$(wc -l <'$tmp/err') -eq 1 ] && grep -q 'No such file' '$tmp/err' && ! grep -q 'line -1' '$tmp/err'"
+# the error comes before the listening line a script waits for
+run timeout -k 1 5 "$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --peer /ip4/127.0.0.1/tcp/x
+check "node: a bad --peer fails before listening" [ $status -eq 1 -a ! -s "$tmp/out" ]
+check "node: a bad --peer, one line" one_line_err
+# a bad value of a known flag says which flag takes what
+for bad in "--sign maybe" "--msg-id md5" "--flood-publish yes"; do
+  # shellcheck disable=SC2086
+  run "$lp2p" node $bad
+  check "node $bad: one line naming the flag and its values" \
+    sh -c "[ \$(wc -l <'$tmp/err') -eq 1 ] && grep -q -- '^lp2p node: ${bad%% *} takes .* or .*, not ' '$tmp/err'"
+done
+for bad in "--key-seed 4294967296" "--key-seed 0x10" "--mesh-interval-ms 0" \
+  "--mesh-interval-ms nan" "--output-buffer 1e9" "--output-buffer 100"; do
+  # shellcheck disable=SC2086
+  run timeout -k 1 5 "$lp2p" node $bad
+  check "node $bad: one line naming the flag and its range" \
+    sh -c "[ $status -eq 2 ] && [ \$(wc -l <'$tmp/err') -eq 1 ] && grep -q -- '^lp2p node: ${bad%% *} takes an integer from ' '$tmp/err'"
+done
+# a flag given last without its value is named (it said "unexpected
+# argument", or "an option is missing its value")
+for cmdline in "ping /ip4/127.0.0.1/tcp/1 -c" "node --topic" "demo --nodes" \
+  "identify /ip4/127.0.0.1/tcp/1 --timeout" "listen --listen"; do
+  # shellcheck disable=SC2086
+  run timeout -k 1 5 "$lp2p" $cmdline
+  check "$cmdline: a usage error naming the flag" \
+    sh -c "[ $status -eq 2 ] && head -n 1 '$tmp/err' | grep -q -- '^lp2p ${cmdline%% *}: ${cmdline##* } is missing its value$'"
+done
+for bad in "--nodes 0x10" "--messages 1e3" "--size -5"; do
+  # shellcheck disable=SC2086
+  run "$lp2p" demo $bad
+  check "demo $bad: one line naming the flag and its range" \
+    sh -c "[ $status -eq 2 ] && grep -q -- '^lp2p demo: ${bad%% *} takes an integer from ' '$tmp/err'"
+done
+for bad in "--nodes 1e3" "--loss nan" "--seed 99999999999999999999"; do
+  # shellcheck disable=SC2086
+  run "$lp2p" sim $bad
+  check "sim $bad: one line naming the flag and its range" \
+    sh -c "[ $status -eq 2 ] && [ \$(wc -l <'$tmp/err') -eq 1 ] && grep -q -- '^lp2p sim: ${bad%% *} takes .* from ' '$tmp/err'"
+done
 
 # the metrics endpoint, fetched with python3's standard library
 "$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic m --metrics 127.0.0.1:0 \
@@ -360,6 +504,61 @@ PY
 check "node: --score-params scores a mesh peer's time in mesh" [ $? -eq 0 ]
 kill -TERM $node_a $node_b
 wait $node_a $node_b
+# ---- a node whose stdout is not read ----
+# Its reader stops (SIGSTOP) while 3000 messages arrive: the node must
+# keep answering pings and forwarding to its other peer, drop what its
+# 4 KiB --output-buffer cannot hold, say so once on stderr, count it in
+# the metrics and the stats line, and never cut a line in two. (It
+# blocked on the write: no pings, no forwarding, for every peer.)
+mkfifo "$tmp/slow.fifo" "$tmp/pub.fifo"
+cat "$tmp/slow.fifo" >"$tmp/slow.out" &
+reader=$!
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic s --output-buffer 4096 \
+  --metrics "127.0.0.1:$port" </dev/null >"$tmp/slow.fifo" 2>"$tmp/slow.err" &
+slow=$!
+wait_line "$tmp/slow.out"
+slow_ma=$(addr_of "$tmp/slow.out")
+kill -STOP $reader
+"$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic s --peer "$slow_ma" \
+  </dev/null >"$tmp/fwd.out" 2>"$tmp/fwd.err" &
+fwd=$!
+sh -c 'sleep 1.5; seq 1 3000 | sed "s/^/message /"; sleep 0.5; echo last; exec sleep 30' \
+  >"$tmp/pub.fifo" &
+producer=$!
+"$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic s --peer "$slow_ma" \
+  <"$tmp/pub.fifo" >"$tmp/pub.out" 2>"$tmp/pub.err" &
+pub=$!
+i=0
+while ! grep -q '"data":"last"' "$tmp/fwd.out" && [ $i -lt 160 ]; do sleep 0.05; i=$((i + 1)); done
+check "slow stdout: the node still forwards to its other peer" \
+  grep -q '"data":"last"' "$tmp/fwd.out"
+run timeout -k 1 5 "$lp2p" ping "$slow_ma" -c 2 -i 0.1 --timeout 3
+check "slow stdout: the node still answers ping" [ $status -eq 0 ]
+check "slow stdout: one warning on stderr" \
+  sh -c "[ \$(wc -l <'$tmp/slow.err') -eq 1 ] && grep -q 'stdout is not keeping up' '$tmp/slow.err'"
+python3 - "$port" >"$tmp/metrics" <<'PY'
+import sys, urllib.request
+print(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=5).read().decode())
+PY
+check "slow stdout: the metrics count the dropped messages" \
+  grep -q '^libp2p_node_output_dropped_total{kind="message"} [1-9]' "$tmp/metrics"
+kill -CONT $reader
+sleep 0.3
+kill -USR1 $slow
+i=0
+while ! grep -q '"event":"stats"' "$tmp/slow.out" && [ $i -lt 60 ]; do sleep 0.05; i=$((i + 1)); done
+check "slow stdout: the stats line counts the dropped messages" \
+  grep -q '"event":"stats".*"output_dropped":[1-9]' "$tmp/slow.out"
+check "slow stdout: every line written is whole JSON" python3 -c '
+import json, sys
+lines = open(sys.argv[1]).read().split("\n")
+assert lines[-1] == "" and len(lines) > 3
+for l in lines[:-1]:
+    json.loads(l)' "$tmp/slow.out"
+kill -TERM $slow $fwd $pub $producer 2>/dev/null
+wait $slow $fwd $pub $reader
+kill -KILL $producer 2>/dev/null
 
 [ $fails -eq 0 ] && echo "all checks passed"
 exit $fails
