@@ -56,8 +56,7 @@ static const field topic_fields[] = {
     TP("TimeInMeshWeight", K_REAL, time_in_mesh_weight),
     TP("TimeInMeshQuantum", K_DURATION, time_in_mesh_quantum),
     TP("TimeInMeshCap", K_REAL, time_in_mesh_cap),
-    TP("FirstMessageDeliveriesWeight", K_REAL,
-       first_message_deliveries_weight),
+    TP("FirstMessageDeliveriesWeight", K_REAL, first_message_deliveries_weight),
     TP("FirstMessageDeliveriesDecay", K_REAL, first_message_deliveries_decay),
     TP("FirstMessageDeliveriesCap", K_REAL, first_message_deliveries_cap),
     TP("MeshMessageDeliveriesWeight", K_REAL, mesh_message_deliveries_weight),
@@ -209,8 +208,8 @@ static int apply_topics(json_t *obj, cli_score *s, where *w) {
   json_t *v;
   json_object_foreach(obj, name, v) {
     if (s->ntopics == CLI_SCORE_MAX_TOPICS) {
-      snprintf(w->err->msg, sizeof(w->err->msg),
-               "more than %d scored topics", CLI_SCORE_MAX_TOPICS);
+      snprintf(w->err->msg, sizeof(w->err->msg), "more than %d scored topics",
+               CLI_SCORE_MAX_TOPICS);
       w->key = name;
       return -1;
     }
@@ -249,8 +248,8 @@ static int apply_peer(json_t *obj, cli_score *s, where *w) {
     } else if (strcmp(key, "IPColocationFactorWhitelist") == 0) {
       rv = apply_whitelist(v, &s->peer, w);
     } else {
-      rv = set_named(peer_fields, COUNT(peer_fields), "PeerScoreParams", key,
-                     v, &s->peer, w);
+      rv = set_named(peer_fields, COUNT(peer_fields), "PeerScoreParams", key, v,
+                     &s->peer, w);
     }
     if (rv != 0) {
       return -1;
@@ -358,6 +357,7 @@ int cli_score_auto(double rate, const lp2p_router_params *rp,
   lp2p_score_traffic_default(&t);
   t.heartbeat = rp->heartbeat_interval;
   t.mesh_d = rp->mesh.d;
+  t.prune_backoff = rp->prune_backoff;
   for (size_t i = 0; i < ntopics; i++) {
     lp2p_score_topic_traffic_default(&tt[i], &t, rate);
     if (!(s->names[i] = strdup(topics[i]))) {
@@ -375,9 +375,8 @@ int cli_score_set_topics(lp2p_router *r, const cli_score *s) {
   for (size_t i = 0; i < s->ntopics; i++) {
     lp2p_errdetail err;
     const char *name = s->names[i];
-    if (lp2p_router_set_topic_score_params(r, (const uint8_t *)name,
-                                           strlen(name), &s->topics[i],
-                                           &err) != 0) {
+    if (lp2p_router_set_topic_score_params(
+            r, (const uint8_t *)name, strlen(name), &s->topics[i], &err) != 0) {
       return cli_fail("cannot score topic '%s': %s", name, err.msg);
     }
   }

@@ -83,9 +83,10 @@ typedef struct lp2p_sim_config {
   lp2p_sim_attack attack;
   lp2p_tstamp attack_interval; /* between an attacker's moves */
   /* when the attackers connect: 0 is a cold boot (they are there from
-   * the start and honest nodes dial them as they dial each other);
-   * later, a warm network (honest nodes dialled only each other and
-   * their meshes stand when the attackers dial in) */
+   * the start); later, a warm network (the honest meshes stand when the
+   * attackers dial in). Either way honest nodes dial only each other
+   * and each attacker dials degree/2 honest nodes on top, as in the
+   * v1.1 evaluation */
   lp2p_tstamp attack_join;
   /* when they start attacking; before it they behave as honest routers
    * (a covert flash: build up score, then all attack at once) */

@@ -52,6 +52,7 @@ void lp2p_score_traffic_default(lp2p_score_traffic *t) {
   t->behaviour_penalties_per_epoch = 10;
   t->ip_colocation_threshold = 8;
   t->decay_to_zero = 0.01;
+  t->prune_backoff = 60 * LP2P_SECONDS;
   t->thresholds = (lp2p_score_thresholds){.gossip = -4000,
                                           .publish = -8000,
                                           .graylist = -16000,
@@ -91,6 +92,7 @@ static int traffic_check(const lp2p_score_traffic *t, lp2p_errdetail *err) {
   LP2P_REQUIRE(isfinite(t->behaviour_penalty_threshold) &&
                    t->behaviour_penalty_threshold >= 0,
                "behaviour_penalty_threshold must be >= 0");
+  LP2P_REQUIRE(t->prune_backoff > 0, "prune_backoff must be positive");
   LP2P_REQUIRE(t->ip_colocation_threshold >= 1,
                "ip_colocation_threshold must be at least 1");
   return 0;
@@ -147,6 +149,19 @@ static int peer_derive(const derive_ctx *c, lp2p_score_params *p,
   return 0;
 }
 
+/* The slowest decay P3b needs: a counter at `start` (the deficit^2 of a
+ * silent peer) stays above DecayToZero for two prune backoffs, so that
+ * the peer's score is still negative when its backoff ends and its GRAFT
+ * is refused (go refuses GRAFTs from negative peers). A start at or below
+ * DecayToZero snaps to 0 at once: no decay helps. */
+static double outlasting_backoff(const derive_ctx *c, double start) {
+  if (start <= c->t->decay_to_zero) {
+    return 0;
+  }
+  double intervals = 2 * seconds(c->t->prune_backoff) / c->interval_s;
+  return pow(c->t->decay_to_zero / start, 1 / intervals);
+}
+
 /* P3 and P3b. `rate` is messages a decay interval. */
 static int mesh_derive(const derive_ctx *c, const lp2p_score_topic_traffic *tt,
                        size_t i, double rate, int d,
@@ -175,7 +190,8 @@ static int mesh_derive(const derive_ctx *c, const lp2p_score_topic_traffic *tt,
     tp->mesh_message_deliveries_activation = LP2P_SECONDS;
   }
   tp->mesh_failure_penalty_weight = tp->mesh_message_deliveries_weight;
-  tp->mesh_failure_penalty_decay = decay;
+  tp->mesh_failure_penalty_decay =
+      fmax(decay, outlasting_backoff(c, threshold * threshold));
   return 0;
 }
 

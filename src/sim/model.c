@@ -112,6 +112,7 @@ int lp2p_sim_score_params(const lp2p_sim_config *c, lp2p_score_params *p,
   t.slots_per_epoch = 4;
   t.heartbeat = c->params.heartbeat_interval;
   t.mesh_d = c->params.mesh.d;
+  t.prune_backoff = c->params.prune_backoff;
   t.time_in_mesh_cap_time = 300 * t.slot;
   t.invalid_decay_time = 50 * 4 * t.slot;
   t.behaviour_decay_time = 10 * 4 * t.slot;

@@ -269,6 +269,16 @@ static void settle(sim *s, sim_node *n) {
   }
 }
 
+/* Attackers GRAFT every peer they meet and never prune, as the sybils
+ * of the v1.1 evaluation (gossipsub-hardening's badboy) do: a mesh with
+ * room for all of an attacker's links. */
+#define SIM_ATTACKER_MESH 10000
+
+static void greedy_mesh(lp2p_mesh_params *m) {
+  m->d = m->d_lo = m->d_hi = m->d_score = SIM_ATTACKER_MESH;
+  m->d_out = 0;
+}
+
 static int make_router(sim *s, sim_node *n) {
   const lp2p_sim_config *c = s->c;
   lp2p_router_settings st;
@@ -278,6 +288,9 @@ static int make_router(sim *s, sim_node *n) {
   node_rand(seed, sizeof(seed), n);
   int rv = lp2p_privkey_from_seed(LP2P_KEY_ED25519, seed, &st.key);
   st.params = c->params;
+  if (n->attacker) {
+    greedy_mesh(&st.params.mesh);
+  }
   if (!c->idontwant) {
     st.params.idontwant_message_threshold = SIZE_MAX;
   }
@@ -341,8 +354,8 @@ static void node_ip(const sim *s, const sim_node *n, uint8_t ip[16]) {
     return;
   }
   ip[10] = ip[11] = 0xff;
-  uint32_t host = n->attacker ? (uint32_t)((n->index - s->c->nodes) % ips)
-                              : n->index + 1;
+  uint32_t host =
+      n->attacker ? (uint32_t)((n->index - s->c->nodes) % ips) : n->index + 1;
   ip[12] = n->attacker ? 172 : 10;
   ip[13] = n->attacker ? 16 : (uint8_t)(host >> 16);
   ip[14] = (uint8_t)(host >> 8);
@@ -407,14 +420,15 @@ static int attackers_dial(sim *s) {
   return rv;
 }
 
-/* Each node dials degree/2 random others, so degrees average `degree`:
- * honest nodes dial attackers too in a cold boot, only each other when
- * the attackers join later. */
+/* Each honest node dials degree/2 random honest others, so honest
+ * degrees average `degree`; the attackers add their connections on top
+ * (at once in a cold boot, later in a warm network), as in the v1.1
+ * evaluation's testground plans, where every node dials honest nodes
+ * only: sybils cannot make honest nodes drop each other. */
 static int build_topology(sim *s) {
   const lp2p_sim_config *c = s->c;
-  size_t among = c->attack_join == 0 ? s->total : c->nodes;
   for (size_t i = 0; i < c->nodes; i++) {
-    int rv = dial_random(s, &s->nodes[i], c->degree / 2, among);
+    int rv = dial_random(s, &s->nodes[i], c->degree / 2, c->nodes);
     if (rv != 0) {
       return rv;
     }
@@ -684,10 +698,10 @@ static void summarise_buckets(sim *s) {
   for (size_t i = 0; i < res->nbuckets; i++) {
     lp2p_sim_bucket *b = &res->buckets[i];
     b->start = c->warmup + i * res->bucket_len;
-    b->delivery_ratio = b->messages ? b->delivery_ratio /
-                                          ((double)b->messages *
-                                           (double)(c->nodes - 1))
-                                    : 1;
+    b->delivery_ratio =
+        b->messages
+            ? b->delivery_ratio / ((double)b->messages * (double)(c->nodes - 1))
+            : 1;
     size_t first = at;
     while (at < res->delivered && s->bucketed[at] >> 48 == i) {
       s->bucketed[at++] &= lat_mask;
@@ -729,8 +743,9 @@ static void summarise_attack(sim *s) {
   }
   for (size_t i = 0; i < res->nbuckets; i++) {
     double f = res->buckets[i].attacker_mesh_fraction;
-    res->attacker_mesh_fraction_max =
-        f > res->attacker_mesh_fraction_max ? f : res->attacker_mesh_fraction_max;
+    res->attacker_mesh_fraction_max = f > res->attacker_mesh_fraction_max
+                                          ? f
+                                          : res->attacker_mesh_fraction_max;
   }
   res->attacker_mesh_score_mean =
       s->mesh_score_n ? s->mesh_score_sum / (double)s->mesh_score_n : 0;
@@ -896,8 +911,8 @@ int lp2p_sim_run(const lp2p_sim_config *conf, lp2p_sim_result *res) {
   s.msg_delivered = calloc(c->messages + 1, sizeof(uint32_t));
   s.target_latencies = malloc((c->messages + 1) * sizeof(uint64_t));
   set_buckets(&s);
-  rv = s.nodes && s.published && s.latencies && s.bucketed &&
-               s.msg_delivered && s.target_latencies
+  rv = s.nodes && s.published && s.latencies && s.bucketed && s.msg_delivered &&
+               s.target_latencies
            ? 0
            : LP2P_ERR_NOMEM;
   if (rv == 0) {

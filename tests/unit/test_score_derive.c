@@ -49,8 +49,7 @@ static void beacon_block_topic_matches_lighthouse_numbers(void **state) {
   lp2p_topic_score_params out[NTOPICS];
   lp2p_errdetail err;
   mainnet(&t, tt);
-  assert_int_equal(lp2p_score_params_derive(&t, tt, NTOPICS, &p, out, &err),
-                   0);
+  assert_int_equal(lp2p_score_params_derive(&t, tt, NTOPICS, &p, out, &err), 0);
   const lp2p_topic_score_params *b = &out[BLOCK];
   close_to(b->topic_weight, 0.5, "TopicWeight");
   close_to(b->time_in_mesh_weight, 0.03333333333333333, "TimeInMeshWeight");
@@ -89,8 +88,7 @@ static void aggregate_topic_matches_lighthouse_numbers(void **state) {
   lp2p_score_params p;
   lp2p_topic_score_params out[NTOPICS];
   mainnet(&t, tt);
-  assert_int_equal(lp2p_score_params_derive(&t, tt, NTOPICS, &p, out, NULL),
-                   0);
+  assert_int_equal(lp2p_score_params_derive(&t, tt, NTOPICS, &p, out, NULL), 0);
   const lp2p_topic_score_params *a = &out[AGGREGATE];
   close_to(a->first_message_deliveries_weight, 0.10764904539552399,
            "FirstMessageDeliveriesWeight");
@@ -122,8 +120,7 @@ static void peer_params_match_lighthouse(void **state) {
   lp2p_score_params p;
   lp2p_topic_score_params out[NTOPICS];
   mainnet(&t, tt);
-  assert_int_equal(lp2p_score_params_derive(&t, tt, NTOPICS, &p, out, NULL),
-                   0);
+  assert_int_equal(lp2p_score_params_derive(&t, tt, NTOPICS, &p, out, NULL), 0);
   close_to(p.topic_score_cap, 53.75, "TopicScoreCap");
   close_to(p.ip_colocation_factor_weight, -53.75, "IPColocationFactorWeight");
   assert_int_equal(p.ip_colocation_factor_threshold, 8);
@@ -187,8 +184,8 @@ static void sim_scale(double rate, lp2p_score_params *p,
 
 static bool in_mesh(th_router *t, const lp2p_peer_id *id) {
   lp2p_peer_id mesh[4 * D];
-  size_t m = lp2p_router_mesh_peers(t->r, (const uint8_t *)TOPIC, 1, mesh,
-                                    4 * D);
+  size_t m =
+      lp2p_router_mesh_peers(t->r, (const uint8_t *)TOPIC, 1, mesh, 4 * D);
   for (size_t i = 0; i < m && i < 4 * D; i++) {
     if (lp2p_peer_id_equal(&mesh[i], id)) {
       return true;
@@ -201,8 +198,9 @@ static bool in_mesh(th_router *t, const lp2p_peer_id *id) {
  * take turns delivering each message first (no copies: the fewest an
  * honest mesh peer delivers), peer 0 never delivers. The honest ones
  * must never carry a P3 deficit; the silent one must fall below 0 once
- * its deliveries are checked, and be pruned. */
-static void run_mesh_at_rate(double rate) {
+ * its deliveries are checked, and be pruned. With `past_backoff`, the
+ * clock then runs to the end of the PRUNE's backoff. */
+static void run_mesh_at_rate(double rate, bool past_backoff) {
   lp2p_router_settings s;
   lp2p_topic_score_params tp;
   lp2p_errdetail err;
@@ -222,8 +220,7 @@ static void run_mesh_at_rate(double rate) {
     th_rpc_sub(&m, TOPIC, true);
     th_rpc_send(&t, &ids[i], &m, TH_T0);
   }
-  assert_int_equal(lp2p_router_join(t.r, (const uint8_t *)TOPIC, 1, TH_T0),
-                   0);
+  assert_int_equal(lp2p_router_join(t.r, (const uint8_t *)TOPIC, 1, TH_T0), 0);
   th_drain_all(&t, TH_T0);
   lp2p_privkey author;
   lp2p_peer_id author_id;
@@ -241,8 +238,8 @@ static void run_mesh_at_rate(double rate) {
       lp2p_peer_score_info in;
       assert_int_equal(lp2p_router_peer_score_info(t.r, &ids[i], &in), 0);
       if (in.p3 < 0 || in.score < 0) {
-        fail_msg("%.0f/s: honest peer %zu at %.1f s: p3 %g, score %g", rate,
-                 i, (double)(now - TH_T0) / 1e9, in.p3, in.score);
+        fail_msg("%.0f/s: honest peer %zu at %.1f s: p3 %g, score %g", rate, i,
+                 (double)(now - TH_T0) / 1e9, in.p3, in.score);
       }
     }
     if (!left && !in_mesh(&t, &ids[0])) {
@@ -254,27 +251,44 @@ static void run_mesh_at_rate(double rate) {
   }
   /* pruned at the first heartbeat after activation */
   assert_true(left != 0);
-  assert_true(left <= TH_T0 + tp.mesh_message_deliveries_activation +
-                          gap + 2 * S);
+  assert_true(left <=
+              TH_T0 + tp.mesh_message_deliveries_activation + gap + 2 * S);
+  if (past_backoff) {
+    /* P3b outlasts the backoff: when the silent peer may GRAFT again,
+     * its score is still negative and the GRAFT is refused */
+    th_run(&t, &now, left + s.params.prune_backoff + 2 * S);
+    assert_true(lp2p_router_peer_score(t.r, &ids[0]) < 0);
+  }
   th_router_del(&t);
 }
 
-static void honest_mesh_peers_unpenalised_silent_ones_pruned_at_1_per_s(
-    void **state) {
+static void
+honest_mesh_peers_unpenalised_silent_ones_pruned_at_1_per_s(void **state) {
   (void)state;
-  run_mesh_at_rate(1);
+  run_mesh_at_rate(1, false);
 }
 
-static void honest_mesh_peers_unpenalised_silent_ones_pruned_at_2_per_s(
-    void **state) {
+static void
+honest_mesh_peers_unpenalised_silent_ones_pruned_at_2_per_s(void **state) {
   (void)state;
-  run_mesh_at_rate(2);
+  run_mesh_at_rate(2, false);
 }
 
-static void honest_mesh_peers_unpenalised_silent_ones_pruned_at_10_per_s(
-    void **state) {
+static void
+honest_mesh_peers_unpenalised_silent_ones_pruned_at_10_per_s(void **state) {
   (void)state;
-  run_mesh_at_rate(10);
+  run_mesh_at_rate(10, false);
+}
+
+/* A mesh peer pruned for delivering nothing must not come back with a
+ * clean score when its backoff ends (sybils rotating through meshes):
+ * at the simulator's 4 s epochs P3's decay alone would forget it in
+ * 20 s, a third of the 1 min backoff. */
+static void
+silent_mesh_peer_stays_negative_past_its_prune_backoff(void **state) {
+  (void)state;
+  run_mesh_at_rate(2, true);
+  run_mesh_at_rate(10, true);
 }
 
 /* The simulator scores its topic for one message every --interval-ms: at
@@ -308,6 +322,7 @@ int main(void) {
           honest_mesh_peers_unpenalised_silent_ones_pruned_at_2_per_s),
       cmocka_unit_test(
           honest_mesh_peers_unpenalised_silent_ones_pruned_at_10_per_s),
+      cmocka_unit_test(silent_mesh_peer_stays_negative_past_its_prune_backoff),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
