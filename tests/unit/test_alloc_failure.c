@@ -856,6 +856,118 @@ static void router_fails_cleanly(void **state) {
   free_remote_rpcs();
 }
 
+/* A router `a` on a clean heap (`fm` failing nothing), joined to TOPIC,
+ * with the scripted remote peer subscribed and grafted into its mesh;
+ * invalid messages in TOPIC cost a point of score each. */
+static lp2p_router *meshed_router(failmem *fm, uint64_t *ctr, size_t *deliv) {
+  lp2p_router_settings s;
+  lp2p_router_callbacks cb = {0};
+  lp2p_router *a;
+  lp2p_peer_info info = {LP2P_MESHSUB_12, true, false, {0}, NULL};
+  lp2p_topic_score_params tp;
+  th_rpc m;
+  lp2p_buf rpc;
+  cb.deliver = count_delivery;
+  router_settings_for(&s, 1, ctr);
+  assert_int_equal(lp2p_router_new(&a, &s, &cb, &fm->mem, deliv, TH_T0, NULL),
+                   0);
+  memset(&tp, 0, sizeof(tp));
+  tp.topic_weight = 1;
+  tp.invalid_message_deliveries_weight = -1;
+  tp.invalid_message_deliveries_decay = 0.5;
+  assert_int_equal(
+      lp2p_router_set_topic_score_params(a, TOPIC_BYTES, &tp, NULL), 0);
+  assert_int_equal(lp2p_router_add_peer(a, &remote_id, &info, TH_T0), 0);
+  assert_int_equal(lp2p_router_join(a, TOPIC_BYTES, TH_T0), 0);
+  th_rpc_init(&m);
+  th_rpc_sub(&m, TOPIC, true);
+  th_rpc_graft(&m, TOPIC);
+  lp2p_buf_init(&rpc, NULL);
+  th_rpc_frame(&m, &rpc);
+  assert_int_equal(deliver_framed(a, &remote_id, rpc.data, rpc.len, TH_T0), 0);
+  lp2p_buf_free(&rpc);
+  assert_int_equal(lp2p_router_mesh_peers(a, TOPIC_BYTES, NULL, 0), 1);
+  assert_int_equal(router_drain(a, TH_T0), 0);
+  return a;
+}
+
+/* Our own message fails whole when the router has no memory to send it:
+ * not marked seen, so that publishing it again (once the heap has room)
+ * sends it to the mesh. It used to be seen and sent to nobody, and
+ * reported as published to 0 peers. */
+static void publish_without_memory_fails_whole(void **state) {
+  (void)state;
+  bool failed = true;
+  for (long k = 1; failed; k++) {
+    failmem fm;
+    uint64_t ctr = 1;
+    size_t delivered = 0;
+    failmem_init(&fm, 0);
+    lp2p_router *a = meshed_router(&fm, &ctr, &delivered);
+    fm.fail_at = fm.count + k; /* the k-th allocation of the publish */
+    int n = lp2p_router_publish(a, TOPIC_BYTES, (const uint8_t *)"m", 1, NULL,
+                                NULL, TH_T0);
+    failed = fm.failed;
+    fm.fail_at = 0;
+    if (n == LP2P_ERR_NOMEM) {
+      n = lp2p_router_publish(a, TOPIC_BYTES, (const uint8_t *)"m", 1, NULL,
+                              NULL, TH_T0);
+    }
+    assert_int_equal(n, 1); /* queued to the mesh peer */
+    lp2p_router_del(a);
+    assert_int_equal(fm.live, 0);
+  }
+}
+
+/* A message the router has no memory to take (to check its signature, to
+ * keep it) is dropped unseen and the RPC reported as lost: the sender
+ * is not charged with an invalid message, and the same message, sent
+ * again, is delivered. It used to cost the peer an invalid delivery
+ * when its signature could not be checked, and went unreported. */
+static void message_lost_for_want_of_memory_is_reported(void **state) {
+  (void)state;
+  th_rpc m;
+  lp2p_buf msg;
+  th_rpc_init(&m);
+  th_rpc_msg(&m, &remote_key, TOPIC, (const uint8_t *)"remote", 6, 7);
+  lp2p_buf_init(&msg, NULL);
+  th_rpc_frame(&m, &msg);
+  bool failed = true;
+  for (long k = 1; failed; k++) {
+    failmem fm;
+    uint64_t ctr = 1;
+    size_t delivered = 0;
+    failmem_init(&fm, 0);
+    lp2p_router *a = meshed_router(&fm, &ctr, &delivered);
+    fm.fail_at = fm.count + k;
+    int rv = deliver_framed(a, &remote_id, msg.data, msg.len, TH_T0);
+    failed = fm.failed;
+    fm.fail_at = 0;
+    assert_true(lp2p_router_peer_score(a, &remote_id) >= 0);
+    if (rv == LP2P_ERR_NOMEM) {
+      assert_int_equal(delivered, 0);
+      rv = deliver_framed(a, &remote_id, msg.data, msg.len, TH_T0);
+    }
+    assert_int_equal(rv, 0);
+    assert_int_equal(delivered, 1);
+    lp2p_router_del(a);
+    assert_int_equal(fm.live, 0);
+  }
+  lp2p_buf_free(&msg);
+}
+
+static int remote_rpcs_setup(void **state) {
+  (void)state;
+  build_remote_rpcs();
+  return 0;
+}
+
+static int remote_rpcs_teardown(void **state) {
+  (void)state;
+  free_remote_rpcs();
+  return 0;
+}
+
 /* ---- host ---------------------------------------------------------------- */
 
 /* The host cannot run without sockets: two hosts talk over loopback on a
@@ -1391,6 +1503,11 @@ int main(void) {
       cmocka_unit_test(mplex_session_fails_cleanly),
       cmocka_unit_test(ping_fails_cleanly),
       cmocka_unit_test(router_fails_cleanly),
+      cmocka_unit_test_setup_teardown(publish_without_memory_fails_whole,
+                                      remote_rpcs_setup, remote_rpcs_teardown),
+      cmocka_unit_test_setup_teardown(
+          message_lost_for_want_of_memory_is_reported, remote_rpcs_setup,
+          remote_rpcs_teardown),
       cmocka_unit_test(host_fails_cleanly),
       cmocka_unit_test(node_fails_cleanly),
   };
