@@ -180,6 +180,12 @@ void node_after_router(lp2p_node *n) {
 
 static void on_timer(uv_timer_t *t) {
   lp2p_node *n = t->data;
+  for (node_peer *np = n->peers; np; np = np->next) {
+    if (np->retry) {
+      np->retry = false;
+      mark_dirty(np);
+    }
+  }
   (void)lp2p_router_handle_expiry(n->router, lp2p_host_now());
   node_after_router(n);
 }
@@ -204,9 +210,10 @@ static void on_disconnected(lp2p_host *h, lp2p_conn *c,
                             lp2p_disconnect_reason why, const char *msg,
                             void *user) {
   (void)h;
-  (void)why;
   (void)msg;
-  node_peer_disconnected(user, c);
+  lp2p_node *n = user;
+  n->stats.nomem_disconnects += why == LP2P_DISCONNECT_NOMEM;
+  node_peer_disconnected(n, c);
 }
 
 /* ---- the connection manager's value of a peer ---------------------------- */
