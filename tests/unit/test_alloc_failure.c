@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "lp2p/node.h"
+#include "lp2p/sim.h"
 #include "testutil.h"
 #include "testutil_router.h"
 
@@ -970,6 +971,52 @@ static int remote_rpcs_teardown(void **state) {
   return 0;
 }
 
+/* ---- simulator ----------------------------------------------------------- */
+
+/* A small run: a few routers, a few messages; with `attack`, scoring on
+ * and an attacker spamming IHAVEs. A failed allocation may cost a router
+ * a copy of a message (as in a node), or end the run with
+ * LP2P_ERR_NOMEM. */
+static int sim_scenario(const lp2p_mem *mem, bool attack, run *r) {
+  lp2p_sim_config c;
+  lp2p_sim_result res;
+  lp2p_sim_config_default(&c);
+  c.mem = mem;
+  c.nodes = 5;
+  c.degree = 3;
+  c.messages = 3;
+  c.size = 64;
+  c.warmup = 2 * LP2P_SECONDS;
+  c.interval = 100 * LP2P_MILLISECONDS;
+  c.drain = LP2P_SECONDS;
+  if (attack) {
+    c.attackers = 1;
+    c.attack = LP2P_ATTACK_IHAVE_SPAM;
+    c.attack_interval = 200 * LP2P_MILLISECONDS;
+    c.scoring = true;
+  }
+  int rv = lp2p_sim_run(&c, &res);
+  if (clean_run(r)) {
+    assert_int_equal(rv, 0);
+    assert_true(res.delivery_ratio == 1.0);
+  }
+  return rv;
+}
+
+static int sim_plain(const lp2p_mem *mem, void *arg) {
+  return sim_scenario(mem, false, arg);
+}
+
+static int sim_attacked(const lp2p_mem *mem, void *arg) {
+  return sim_scenario(mem, true, arg);
+}
+
+static void sim_run_fails_cleanly(void **state) {
+  (void)state;
+  sweep_both("sim", sim_plain);
+  sweep_both("sim (attack)", sim_attacked);
+}
+
 /* ---- host ---------------------------------------------------------------- */
 
 /* The host cannot run without sockets: two hosts talk over loopback on a
@@ -1557,6 +1604,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(
           message_lost_for_want_of_memory_is_reported, remote_rpcs_setup,
           remote_rpcs_teardown),
+      cmocka_unit_test(sim_run_fails_cleanly),
       cmocka_unit_test(host_fails_cleanly),
       cmocka_unit_test(node_fails_cleanly),
   };
