@@ -450,14 +450,19 @@ static int last_peer_id(const uint8_t *ma, size_t len, lp2p_peer_id *id) {
 
 int lp2p_node_add_direct(lp2p_node *n, const uint8_t *ma, size_t len,
                          lp2p_errdetail *err) {
+  lp2p_peer_id id;
+  if (last_peer_id(ma, len, &id) != 0) {
+    return lp2p_errdetail_set(err, LP2P_ERR_INVALID_ARG,
+                              "a direct peer's address must end in /p2p/ID");
+  }
+  if (is_direct(n, &id)) { /* again, after its dial failed: dial only */
+    return lp2p_node_connect(n, ma, len, err);
+  }
   if (n->ndirect == NODE_MAX_DIRECT) {
     return lp2p_errdetail_set(err, LP2P_ERR_TOO_LARGE, "too many direct peers");
   }
   node_direct *d = &n->direct[n->ndirect];
-  if (last_peer_id(ma, len, &d->id) != 0) {
-    return lp2p_errdetail_set(err, LP2P_ERR_INVALID_ARG,
-                              "a direct peer's address must end in /p2p/ID");
-  }
+  d->id = id;
   lp2p_buf_init(&d->addr, n->mem);
   int rv = lp2p_buf_append(&d->addr, ma, len);
   if (rv == 0) {

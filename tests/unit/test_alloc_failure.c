@@ -859,6 +859,74 @@ static void router_fails_cleanly(void **state) {
   free_remote_rpcs();
 }
 
+static lp2p_validation validate_later(lp2p_router *rt, const lp2p_message *msg,
+                                      void *user) {
+  (void)rt, (void)msg, (void)user;
+  return LP2P_VALIDATION_PENDING;
+}
+
+/* The router's other allocating calls: per-topic mesh parameters, a
+ * direct peer, and a message validated asynchronously. */
+static int router_extras_scenario(const lp2p_mem *mem, void *arg) {
+  run *r = arg;
+  lp2p_router_settings s;
+  lp2p_router_callbacks cb = {0};
+  lp2p_router *a = NULL;
+  lp2p_privkey k;
+  lp2p_peer_id direct;
+  uint64_t ca = 1;
+  size_t delivered = 0;
+  lp2p_peer_info info = {LP2P_MESHSUB_12, true, false, {0}, NULL};
+  lp2p_tstamp now = TH_T0;
+  th_identity(60, &k, &direct);
+  cb.deliver = count_delivery;
+  cb.validate = validate_later;
+  router_settings_for(&s, 1, &ca);
+  int rv = lp2p_router_new(&a, &s, &cb, mem, &delivered, now, NULL);
+  if (rv == 0) {
+    lp2p_mesh_params mp = s.params.mesh;
+    mp.d = 4;
+    mp.d_lo = 3;
+    mp.d_hi = 8;
+    mp.d_score = 2;
+    mp.d_out = 1;
+    RETRY(r, rv, lp2p_router_set_topic_params(a, TOPIC_BYTES, &mp));
+  }
+  if (rv == 0) {
+    RETRY(r, rv, lp2p_router_add_direct(a, &direct));
+  }
+  if (rv == 0) {
+    RETRY(r, rv, lp2p_router_add_peer(a, &remote_id, &info, now));
+  }
+  if (rv == 0) {
+    RETRY(r, rv, lp2p_router_join(a, TOPIC_BYTES, now));
+  }
+  /* a subscription, a GRAFT and a message, which waits for validation */
+  rv = rv ? rv
+          : deliver_framed(a, &remote_id, remote_rpcs[0].data,
+                           remote_rpcs[0].len, now);
+  if (rv == 0) {
+    uint8_t id[128];
+    size_t n = th_msg_id(&remote_key, 1, id);
+    assert_int_equal(delivered, 0);
+    rv = lp2p_router_report_validation(a, id, n, LP2P_VALIDATION_ACCEPT, now);
+  }
+  now += LP2P_SECONDS;
+  rv = rv ? rv : lp2p_router_handle_expiry(a, now);
+  rv = rv ? rv : router_drain(a, now);
+  if (clean_run(r)) {
+    assert_int_equal(delivered, 1);
+    assert_int_equal(lp2p_router_mesh_peers(a, TOPIC_BYTES, NULL, 0), 1);
+  }
+  lp2p_router_del(a);
+  return rv;
+}
+
+static void router_extras_fail_cleanly(void **state) {
+  (void)state;
+  sweep_both("router extras", router_extras_scenario);
+}
+
 /* A router `a` on a clean heap (`fm` failing nothing), joined to TOPIC,
  * with the scripted remote peer subscribed and grafted into its mesh;
  * invalid messages in TOPIC cost a point of score each. */
@@ -1348,6 +1416,7 @@ static void host_fails_cleanly(void **state) {
  *   heartbeats without progress the heap recovers, and the step must
  *   then complete. */
 #define NODE_HEARTBEAT_MS 50
+#define NODE_MAX_DIRECT_PEERS 64 /* NODE_MAX_DIRECT in node_internal.h */
 #define NODE_STEP_MS 1000
 #define NODE_EXHAUSTED_MS (3 * NODE_HEARTBEAT_MS)
 
@@ -1505,6 +1574,23 @@ static int node_metrics(node_run *w, const lp2p_mem *mem) {
   return rv;
 }
 
+/* Adds a direct peer on a closed port: its dials fail at once. */
+static int node_add_absent_direct(lp2p_node *n) {
+  lp2p_privkey k;
+  lp2p_peer_id id;
+  lp2p_buf ma;
+  char text[160];
+  size_t off = 0;
+  key_from_seed(3, LP2P_KEY_ED25519, &k, &id);
+  lp2p_buf_init(&ma, NULL);
+  off += (size_t)snprintf(text, sizeof(text), "/ip4/127.0.0.1/tcp/1/p2p/");
+  assert_true(lp2p_peer_id_to_base58(&id, text + off, sizeof(text) - off) > 0);
+  assert_int_equal(lp2p_multiaddr_parse(text, &ma, NULL), 0);
+  int rv = lp2p_node_add_direct(n, ma.data, ma.len, NULL);
+  lp2p_buf_free(&ma);
+  return rv;
+}
+
 static int node_steps(node_run *w, const lp2p_mem *mem) {
   lp2p_privkey ka, kb;
   lp2p_buf addr;
@@ -1517,6 +1603,9 @@ static int node_steps(node_run *w, const lp2p_mem *mem) {
   }
   if (rv == 0) {
     RETRY(w->base.r, rv, lp2p_node_subscribe(w->b, TOPIC_BYTES));
+  }
+  if (rv == 0) { /* a direct peer of a's that is never there */
+    RETRY(w->base.r, rv, node_add_absent_direct(w->a));
   }
   if (rv == 0) {
     RETRY(w->base.r, rv, lp2p_node_connect(w->b, addr.data, addr.len, NULL));
@@ -1536,6 +1625,9 @@ static int node_steps(node_run *w, const lp2p_mem *mem) {
   }
   rv = rv ? rv : node_await(w, &w->delivered, "delivery");
   rv = rv ? rv : node_metrics(w, mem);
+  if (rv == 0) {
+    RETRY(w->base.r, rv, lp2p_node_unsubscribe(w->b, TOPIC_BYTES));
+  }
   return rv;
 }
 
@@ -1583,6 +1675,32 @@ static int node_scenario(const lp2p_mem *mem, void *arg) {
   return rv;
 }
 
+/* lp2p_node_add_direct called again for a peer (its dial failed, for
+ * want of memory or not) dials it again and takes no new slot: the 65th
+ * call used to fail with LP2P_ERR_TOO_LARGE. */
+static void direct_peer_added_again_takes_no_new_slot(void **state) {
+  (void)state;
+  node_run w;
+  run r = {NULL, NULL};
+  memset(&w, 0, sizeof(w));
+  host_run_init(&w.base, &r);
+  lp2p_privkey k;
+  assert_int_equal(new_node(&w, &w.a, 1, &k, NULL), 0);
+  for (int i = 0; i <= NODE_MAX_DIRECT_PEERS; i++) {
+    assert_int_equal(node_add_absent_direct(w.a), 0);
+    lp2p_node_stats st;
+    do { /* its dial is refused before the next */
+      uv_run(&w.base.loop, UV_RUN_ONCE);
+      lp2p_node_get_stats(w.a, &st);
+    } while (st.dials_failed < (uint64_t)i + 1);
+  }
+  assert_int_equal(lp2p_node_close(w.a, node_done, &w.base), 0);
+  while (w.base.closed < 1) {
+    uv_run(&w.base.loop, UV_RUN_ONCE);
+  }
+  loop_finish(&w.base);
+}
+
 /* Two nodes, each built and subscribed; b connects to a, a publishes
  * and b receives, a writes its metrics. */
 static void node_fails_cleanly(void **state) {
@@ -1599,6 +1717,8 @@ int main(void) {
       cmocka_unit_test(mplex_session_fails_cleanly),
       cmocka_unit_test(ping_fails_cleanly),
       cmocka_unit_test(router_fails_cleanly),
+      cmocka_unit_test_setup_teardown(router_extras_fail_cleanly,
+                                      remote_rpcs_setup, remote_rpcs_teardown),
       cmocka_unit_test_setup_teardown(publish_without_memory_fails_whole,
                                       remote_rpcs_setup, remote_rpcs_teardown),
       cmocka_unit_test_setup_teardown(
@@ -1607,6 +1727,7 @@ int main(void) {
       cmocka_unit_test(sim_run_fails_cleanly),
       cmocka_unit_test(host_fails_cleanly),
       cmocka_unit_test(node_fails_cleanly),
+      cmocka_unit_test(direct_peer_added_again_takes_no_new_slot),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
