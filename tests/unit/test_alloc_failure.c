@@ -7,8 +7,15 @@
  * the object must stay usable or be freed cleanly, and nothing may leak
  * (the allocator counts live blocks; ASan catches the rest).
  *
- * lp2p_sim_run is the one allocating entry point not covered: it takes no
- * lp2p_mem (its routers live in the simulator's own arena).
+ * Covered, by header: common.h (lp2p_buf_*), multiformats.h (multiaddr
+ * parse and format), crypto.h (privkey marshal), record.h (envelopes,
+ * peer records), noise.h (Noise, identify encode and write, ping), net.h
+ * (mss, yamux, mplex), gossipsub.h (the router and every call of it that
+ * allocates), host.h (host, listen, handlers, dial, streams, ping, the
+ * connection manager's trimming), node.h (node, connect, direct peers,
+ * subscribe, publish, metrics, unsubscribe), sim.h (lp2p_sim_run through
+ * lp2p_sim_config.mem). lp2p_score_params_derive and
+ * lp2p_sim_score_params allocate nothing (they take no lp2p_mem).
  */
 #include <stdlib.h>
 
@@ -1154,6 +1161,29 @@ static int await(host_run *h, const bool *flag, const char *step) {
   return h->async_err;
 }
 
+/* Waits for a step that a node or host retries on its own: on a heap
+ * that stays exhausted (sticky) for `exhausted_ms`, then the heap
+ * recovers and the step must complete within its bound. */
+static int await_recovering(host_run *h, const bool *flag, const char *step,
+                            int exhausted_ms) {
+  failmem *fm = h->r->fm;
+  uint64_t end = uv_hrtime() + (uint64_t)h->step_ms * 1000000u;
+  while (uv_hrtime() < end) {
+    if (wait_for(h, flag, step, exhausted_ms)) {
+      return *flag ? 0 : h->async_err;
+    }
+    if (fm->sticky && fm->failed) {
+      if (getenv("LP2P_TEST_VERBOSE")) {
+        print_message("allocation %ld+: the heap recovers at '%s'\n",
+                      fm->fail_at, step);
+      }
+      fm->fail_at = 0; /* the heap recovers */
+      fm->sticky = 0;
+    }
+  }
+  return LP2P_ERR_TIMEOUT;
+}
+
 static void host_done(void *user) {
   ((host_run *)user)->closed++;
 }
@@ -1290,6 +1320,8 @@ static void on_ping(lp2p_conn *c, lp2p_tstamp rtt, int err, void *user) {
 /* the muxers both hosts offer, for one sweep with each */
 static lp2p_muxers host_muxers;
 
+static bool host_trims; /* new_host gives a the trimming settings */
+
 static int new_host(host_run *h, lp2p_host **out, lp2p_privkey *key,
                     uint8_t seed, const lp2p_mem *mem) {
   lp2p_host_settings st;
@@ -1303,6 +1335,10 @@ static int new_host(host_run *h, lp2p_host **out, lp2p_privkey *key,
   st.dial_timeout = st.handshake_timeout = st.negotiate_timeout =
       2 * LP2P_SECONDS;
   cb.disconnected = on_disconnected;
+  if (host_trims) {
+    st.conns_high_water = st.conns_low_water = 1;
+    st.conns_grace = 0;
+  }
   return lp2p_host_new(out, &h->loop, &st, &cb, mem, h);
 }
 
@@ -1401,6 +1437,102 @@ static void host_fails_cleanly(void **state) {
   sweep_both("host (mplex)", host_scenario);
 }
 
+/* Host a keeps one connection (conns_high_water 1, no grace): when b and
+ * c have both dialled it, it trims one. A trim without memory for its
+ * candidates is tried again on a timer; it used to wait for a next
+ * connection. */
+typedef struct trim_run {
+  host_run base; /* a and b */
+  lp2p_host *c;
+  lp2p_privkey key_c;
+  int dials;
+  bool both_dialed, trimmed;
+} trim_run;
+
+static void trim_dialed(lp2p_host *host, lp2p_conn *c, int err, const char *msg,
+                        void *user) {
+  (void)host, (void)c, (void)msg;
+  trim_run *t = user;
+  if (err) {
+    host_async_error(&t->base, err);
+  }
+  t->both_dialed = ++t->dials == 2;
+}
+
+/* Trimmed, or a connection lost to the failure: nothing to trim. */
+static void trim_poll(host_run *h) {
+  lp2p_host_stats st;
+  lp2p_host_get_stats(h->a, &st);
+  ((trim_run *)h)->trimmed = st.trimmed > 0;
+  if (st.trimmed == 0 && st.conns < 2) {
+    host_async_error(h, LP2P_ERR_IO);
+  }
+}
+
+static int trim_steps(trim_run *t, const lp2p_mem *mem) {
+  host_run *h = &t->base;
+  lp2p_buf addr;
+  host_trims = true;
+  int rv = new_host(h, &h->a, &h->key_a, 1, mem);
+  host_trims = false;
+  rv = rv ? rv : new_host(h, &h->b, &h->key_b, 2, mem);
+  rv = rv ? rv : new_host(h, &t->c, &t->key_c, 3, mem);
+  lp2p_buf_init(&addr, NULL);
+  rv = rv ? rv : host_listen(h, mem, &addr);
+  if (rv == 0) {
+    RETRY(h->r, rv,
+          lp2p_host_dial(h->b, addr.data, addr.len, trim_dialed, t, NULL));
+  }
+  if (rv == 0) {
+    RETRY(h->r, rv,
+          lp2p_host_dial(t->c, addr.data, addr.len, trim_dialed, t, NULL));
+  }
+  lp2p_buf_free(&addr);
+  rv = rv ? rv : await(h, &t->both_dialed, "dialed");
+  h->poll = trim_poll;
+  rv = rv ? rv : await_recovering(h, &t->trimmed, "trimmed", 300);
+  h->poll = NULL;
+  return rv;
+}
+
+static int trim_scenario(const lp2p_mem *mem, void *arg) {
+  run *r = arg;
+  trim_run t;
+  memset(&t, 0, sizeof(t));
+  host_run_init(&t.base, r);
+  t.base.step_ms = HOST_STEP_MS;
+  long at = r->fm->fail_at;
+  int rv = trim_steps(&t, mem);
+  if (rv == 0) {
+    lp2p_host_stats st;
+    lp2p_host_get_stats(t.base.a, &st);
+    assert_int_equal(st.trimmed, 1); /* down to its low water */
+  }
+  if (t.c) {
+    assert_int_equal(lp2p_host_close(t.c, host_done, &t.base), 0);
+    while (t.base.closed < 1) {
+      uv_run(&t.base.loop, UV_RUN_ONCE);
+    }
+    t.base.closed = 0;
+  }
+  host_run_finish(&t.base);
+  if (clean_run(r)) {
+    assert_int_equal(rv, 0);
+  } else if (rv == LP2P_ERR_TIMEOUT) {
+    fail_msg("allocation %ld failed: '%s' stalled until a timeout", at,
+             t.base.step);
+  } else if (rv != 0) {
+    rv = LP2P_ERR_NOMEM;
+  }
+  return rv;
+}
+
+static void host_trim_fails_cleanly(void **state) {
+  (void)state;
+  host_muxers = LP2P_MUXERS_YAMUX;
+  sweep_both("host trim", trim_scenario);
+}
+
 /* ---- node ---------------------------------------------------------------- */
 
 /* Two nodes on loopback: b connects to a, both join a topic, a publishes
@@ -1497,26 +1629,9 @@ static void assert_given_up(node_run *w) {
   }
 }
 
-/* Waits for a step of the traffic: on a heap that stays exhausted, for a
- * few heartbeats, then the heap recovers and the step must complete. */
+/* Waits for a step of the traffic (see await_recovering). */
 static int node_await(node_run *w, const bool *flag, const char *step) {
-  host_run *h = &w->base;
-  failmem *fm = h->r->fm;
-  uint64_t end = uv_hrtime() + NODE_STEP_MS * (uint64_t)1000000u;
-  while (uv_hrtime() < end) {
-    if (wait_for(h, flag, step, NODE_EXHAUSTED_MS)) {
-      return *flag ? 0 : h->async_err;
-    }
-    if (fm->sticky && fm->failed) {
-      if (getenv("LP2P_TEST_VERBOSE")) {
-        print_message("node: allocation %ld+: the heap recovers at '%s'\n",
-                      fm->fail_at, step);
-      }
-      fm->fail_at = 0; /* the heap recovers */
-      fm->sticky = 0;
-    }
-  }
-  return LP2P_ERR_TIMEOUT;
+  return await_recovering(&w->base, flag, step, NODE_EXHAUSTED_MS);
 }
 
 static int new_node(node_run *w, lp2p_node **out, uint8_t seed,
@@ -1726,6 +1841,7 @@ int main(void) {
           remote_rpcs_teardown),
       cmocka_unit_test(sim_run_fails_cleanly),
       cmocka_unit_test(host_fails_cleanly),
+      cmocka_unit_test(host_trim_fails_cleanly),
       cmocka_unit_test(node_fails_cleanly),
       cmocka_unit_test(direct_peer_added_again_takes_no_new_slot),
   };
