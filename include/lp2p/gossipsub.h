@@ -455,7 +455,9 @@ LP2P_API lp2p_router_peer *lp2p_router_peer_handle(lp2p_router *r,
  * another connection). */
 LP2P_API void lp2p_router_peer_set_user(lp2p_router_peer *p, void *user);
 /* lp2p_router_recv_rpc for a peer given by its handle. Returns 0 or
- * LP2P_ERR_NOMEM. */
+ * LP2P_ERR_NOMEM: the RPC, or part of it (a subscription, a message),
+ * could not be kept; the rest of it was handled, and the router and the
+ * peer may now disagree (the node drops the connection). */
 LP2P_API int lp2p_router_recv_rpc_from(lp2p_router *r, lp2p_router_peer *peer,
                                        const uint8_t *rpc, size_t len,
                                        lp2p_tstamp now);

@@ -107,13 +107,21 @@ LP2P_API int lp2p_node_publish(lp2p_node *n, const uint8_t *topic,
                                size_t len, uint8_t *id, size_t *id_len);
 
 typedef struct lp2p_node_stats {
-  uint64_t pubsub_peers;      /* peers the router knows now */
-  uint64_t streams_opened;    /* our pubsub streams negotiated */
-  uint64_t streams_refused;   /* peers that speak no pubsub protocol */
+  uint64_t pubsub_peers;    /* peers the router knows now */
+  uint64_t streams_opened;  /* our pubsub streams negotiated */
+  uint64_t streams_refused; /* peers that speak no pubsub protocol */
+  /* our pubsub streams the peer reset (it may have had no memory for
+   * them) or that timed out while being opened: the peer stays connected
+   * without pubsub, as go gives up a peer whose stream it cannot open */
+  uint64_t streams_given_up;
   uint64_t duplicate_streams; /* second inbound pubsub streams, reset */
   uint64_t rpcs_oversized;    /* framed RPCs over max_rpc_size: reset */
   uint64_t bytes_received, bytes_sent; /* RPC bytes on pubsub streams */
   uint64_t dials, dials_failed;        /* connect requests and failures */
+  /* connections dropped because the node or its host had no memory for
+   * them (the peer's state, its pubsub stream, an RPC to or from it):
+   * kept, the peer would have stayed mute or out of step */
+  uint64_t nomem_disconnects;
 } lp2p_node_stats;
 
 LP2P_API void lp2p_node_get_stats(const lp2p_node *n, lp2p_node_stats *st);

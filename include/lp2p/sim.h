@@ -103,6 +103,10 @@ typedef struct lp2p_sim_config {
   /* called now and then with the fraction of simulated time done */
   void (*progress)(double done, void *user);
   void *progress_user;
+  /* every allocation of a run goes through it: the routers' arena takes
+   * its chunks (32 MiB) from it. NULL: the C library, and chunks mapped
+   * from the kernel as huge pages */
+  const lp2p_mem *mem;
 } lp2p_sim_config;
 
 /* Defaults: 100 nodes, degree 20, 100 messages of 1 KiB, seed 1, signed,

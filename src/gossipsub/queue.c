@@ -352,6 +352,26 @@ static size_t publish_field_size(const gs_msg *m) {
   return m->publish_size;
 }
 
+int gs_queue_reserve_msg(lp2p_router *r, gs_peer *p) {
+  gs_queue *q = &p->q;
+  if (q->len < q->cap) {
+    return 0;
+  }
+  size_t cap = q->cap ? q->cap * 2 : 8;
+  gs_msg **msgs = lp2p_malloc(r->mem, cap * sizeof(*msgs));
+  if (!msgs) {
+    return LP2P_ERR_NOMEM;
+  }
+  for (size_t i = 0; i < q->len; i++) {
+    msgs[i] = q->msgs[(q->head + i) % q->cap];
+  }
+  lp2p_free(r->mem, q->msgs);
+  q->msgs = msgs;
+  q->head = 0;
+  q->cap = cap;
+  return 0;
+}
+
 int gs_queue_msg(lp2p_router *r, gs_peer *p, gs_msg *m) {
   gs_queue *q = &p->q;
   size_t size = publish_field_size(m);
@@ -360,19 +380,8 @@ int gs_queue_msg(lp2p_router *r, gs_peer *p, gs_msg *m) {
     r->st.queue_drop_messages++;
     return 0;
   }
-  if (q->len == q->cap) {
-    size_t cap = q->cap ? q->cap * 2 : 8;
-    gs_msg **msgs = lp2p_malloc(r->mem, cap * sizeof(*msgs));
-    if (!msgs) {
-      return LP2P_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < q->len; i++) {
-      msgs[i] = q->msgs[(q->head + i) % q->cap];
-    }
-    lp2p_free(r->mem, q->msgs);
-    q->msgs = msgs;
-    q->head = 0;
-    q->cap = cap;
+  if (gs_queue_reserve_msg(r, p) != 0) {
+    return LP2P_ERR_NOMEM;
   }
   bool was_empty = gs_queue_bytes(q) == 0;
   q->msgs[(q->head + q->len++) % q->cap] = gs_msg_ref(m);

@@ -372,7 +372,12 @@ static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
     return;
   }
   /* verify before marking seen: a forgery must not hide the real one */
-  if (gs_msg_check_signature(r, f) != 0) {
+  int sig = gs_msg_check_signature(r, f);
+  if (sig == LP2P_ERR_NOMEM) {
+    r->rpc_lost = true; /* ours, not the peer's fault: no penalty */
+    return;
+  }
+  if (sig != 0) {
     reject_invalid(r, from, t);
     return;
   }
@@ -389,6 +394,7 @@ static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
     if (m) {
       gs_msg_unref(r, m);
     }
+    r->rpc_lost = true;
     return;
   }
   r->st.msgs_received++;

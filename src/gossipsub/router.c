@@ -291,6 +291,7 @@ static void handle_subscriptions(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
       if (!t) {
         r->st.subscriptions_dropped++;
       } else if (gs_subscribe_peer(r, p, t) != 0) {
+        r->rpc_lost = true;
         gs_topic_maybe_free(r, t);
       }
       continue;
@@ -354,11 +355,12 @@ int lp2p_router_recv_rpc_from(lp2p_router *r, gs_peer *p, const uint8_t *rpc,
     return 0;
   }
   r->st.rpc_entries_truncated += r->rpc.truncated;
+  r->rpc_lost = false;
   handle_subscriptions(r, p, now);
   gs_handle_messages(r, p, now);
   gs_handle_control(r, p, now);
   rebalance_subscribed(r, now);
-  return 0;
+  return r->rpc_lost ? LP2P_ERR_NOMEM : 0;
 }
 
 ptrdiff_t lp2p_router_pull(lp2p_router *r, const lp2p_peer_id *id,
@@ -477,21 +479,22 @@ int lp2p_router_set_topic_params(lp2p_router *r, const uint8_t *topic,
  * with flood publishing, every direct peer and every subscriber at or
  * above the publish threshold; else direct peers, floodsub peers at or
  * above it, and the mesh (or the fanout when not joined). */
-static void publish_targets(lp2p_router *r, gs_topic *t, gs_peers *to,
-                            lp2p_tstamp now) {
+static int publish_targets(lp2p_router *r, gs_topic *t, gs_peers *to,
+                           lp2p_tstamp now) {
   const lp2p_mesh_params *mp = gs_topic_params(r, t);
   bool flood = r->s.params.flood_publish;
   for (size_t i = 0; i < t->peers.len; i++) {
     gs_peer *p = t->peers.items[i];
     bool scored = gs_score(r, p) >= r->score.p.thresholds.publish;
     bool floodsub = !gs_peer_is_mesh(p->proto);
-    if (p->direct || (scored && (flood || floodsub)) ||
-        (!flood && t->joined && gs_peers_has(&t->mesh, p))) {
-      gs_peers_add(r, to, p);
+    if ((p->direct || (scored && (flood || floodsub)) ||
+         (!flood && t->joined && gs_peers_has(&t->mesh, p))) &&
+        gs_peers_add(r, to, p) != 0) {
+      return LP2P_ERR_NOMEM;
     }
   }
   if (t->joined || flood) {
-    return;
+    return 0;
   }
   /* not joined: the fanout, kept for fanout_ttl after each publish; as
    * go, chosen when there is none (the heartbeat tops it up) */
@@ -499,9 +502,22 @@ static void publish_targets(lp2p_router *r, gs_topic *t, gs_peers *to,
     gs_fanout_fill(r, t);
   }
   for (size_t i = 0; i < t->fanout.len && (int)i < mp->d; i++) {
-    gs_peers_add(r, to, t->fanout.items[i]);
+    if (gs_peers_add(r, to, t->fanout.items[i]) != 0) {
+      return LP2P_ERR_NOMEM;
+    }
   }
   t->fanout_expiry = now + r->s.params.fanout_ttl;
+  return 0;
+}
+
+/* The targets, each with room in its queue for the message. */
+static int publish_prepare(lp2p_router *r, gs_topic *t, gs_peers *to,
+                           lp2p_tstamp now) {
+  int rv = publish_targets(r, t, to, now);
+  for (size_t i = 0; rv == 0 && i < to->len; i++) {
+    rv = gs_queue_reserve_msg(r, to->items[i]);
+  }
+  return rv;
 }
 
 int lp2p_router_publish(lp2p_router *r, const uint8_t *topic, size_t topic_len,
@@ -521,9 +537,17 @@ int lp2p_router_publish(lp2p_router *r, const uint8_t *topic, size_t topic_len,
     return LP2P_ERR_STATE;
   }
   gs_peers to = {NULL, 0, 0};
-  gs_seen *e = t ? gs_seen_add(r, m->hash, now) : NULL;
+  /* the targets before the message is seen: a publication that cannot
+   * reach them fails whole, and the application may publish it again */
+  gs_seen *e = t && publish_prepare(r, t, &to, now) == 0
+                   ? gs_seen_add(r, m->hash, now)
+                   : NULL;
   if (!e) {
+    gs_peers_free(r, &to);
     gs_msg_unref(r, m);
+    if (t) {
+      gs_topic_maybe_free(r, t);
+    }
     return LP2P_ERR_NOMEM;
   }
   e->status = GS_VALID; /* ours: copies coming back count as duplicates */
@@ -535,7 +559,6 @@ int lp2p_router_publish(lp2p_router *r, const uint8_t *topic, size_t topic_len,
   /* out of memory from here on costs copies, not consistency: the mcache
    * misses it (IWANT answers) or a peer misses it (a counted drop) */
   gs_mcache_put(r, m);
-  publish_targets(r, t, &to, now);
   int n = 0;
   for (size_t i = 0; i < to.len; i++) {
     if (gs_queue_msg(r, to.items[i], m) == 0) {

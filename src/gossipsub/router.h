@@ -217,6 +217,9 @@ struct lp2p_router {
   size_t nidw, cap_idw;
   gs_peer *last_peer;   /* the last found: pulls come in runs */
   gs_peer *ready_head, *ready_tail;
+  /* part of the RPC being handled (a subscription, a message) was lost
+   * for want of memory: lp2p_router_recv_rpc_from says so */
+  bool rpc_lost;
   lp2p_rpc_limits rpc_limits;
   /* what our RPCs keep within: our own count limits, at most those of a
    * receiver with default settings, and our max_rpc_size */
@@ -295,6 +298,9 @@ int gs_queue_idontwants(lp2p_router *r, gs_peer *p, const uint8_t *ctl,
 void gs_queue_drop_ihaves(lp2p_router *r, gs_peer *p);
 /* Queues a message (takes a reference); drops and counts when full. */
 int gs_queue_msg(lp2p_router *r, gs_peer *p, gs_msg *m);
+/* Room for one more message in p's queue, so that the next gs_queue_msg
+ * cannot fail for want of memory. Returns 0 or LP2P_ERR_NOMEM. */
+int gs_queue_reserve_msg(lp2p_router *r, gs_peer *p);
 ptrdiff_t gs_queue_pull(lp2p_router *r, gs_peer *p, const uint8_t **out);
 void gs_want_write(lp2p_router *r, gs_peer *p);
 void gs_ready_unlink(lp2p_router *r, gs_peer *p);

@@ -219,6 +219,9 @@ static size_t collect(lp2p_host *h, trim_candidate *out, size_t cap,
 
 static void on_trim_timer(uv_timer_t *t);
 
+/* After a trim that had no memory for its candidates. */
+#define CONNMGR_TRIM_RETRY (100 * LP2P_MILLISECONDS)
+
 static void arm_trim(lp2p_host *h, lp2p_tstamp at, lp2p_tstamp now) {
   uint64_t ms = at > now ? (at - now + LP2P_MILLISECONDS - 1) /
                                LP2P_MILLISECONDS
@@ -246,10 +249,12 @@ static void trim(lp2p_host *h) {
   }
   size_t excess = open - h->settings.conns_low_water;
   trim_candidate *cand = lp2p_reallocarray(h->mem, NULL, open, sizeof(*cand));
-  if (!cand) {
-    return; /* tried again at the next connection */
-  }
   lp2p_tstamp now = lp2p_host_now(), grace_end;
+  if (!cand) {
+    /* soon again, not only at the next connection, which may not come */
+    arm_trim(h, now + CONNMGR_TRIM_RETRY, now);
+    return;
+  }
   size_t n = collect(h, cand, open, now, &grace_end);
   qsort(cand, n, sizeof(*cand), compare_candidates);
   size_t closed = 0;

@@ -180,6 +180,12 @@ void node_after_router(lp2p_node *n) {
 
 static void on_timer(uv_timer_t *t) {
   lp2p_node *n = t->data;
+  for (node_peer *np = n->peers; np; np = np->next) {
+    if (np->retry) {
+      np->retry = false;
+      mark_dirty(np);
+    }
+  }
   (void)lp2p_router_handle_expiry(n->router, lp2p_host_now());
   node_after_router(n);
 }
@@ -204,9 +210,10 @@ static void on_disconnected(lp2p_host *h, lp2p_conn *c,
                             lp2p_disconnect_reason why, const char *msg,
                             void *user) {
   (void)h;
-  (void)why;
   (void)msg;
-  node_peer_disconnected(user, c);
+  lp2p_node *n = user;
+  n->stats.nomem_disconnects += why == LP2P_DISCONNECT_NOMEM;
+  node_peer_disconnected(n, c);
 }
 
 /* ---- the connection manager's value of a peer ---------------------------- */
@@ -443,14 +450,19 @@ static int last_peer_id(const uint8_t *ma, size_t len, lp2p_peer_id *id) {
 
 int lp2p_node_add_direct(lp2p_node *n, const uint8_t *ma, size_t len,
                          lp2p_errdetail *err) {
+  lp2p_peer_id id;
+  if (last_peer_id(ma, len, &id) != 0) {
+    return lp2p_errdetail_set(err, LP2P_ERR_INVALID_ARG,
+                              "a direct peer's address must end in /p2p/ID");
+  }
+  if (is_direct(n, &id)) { /* again, after its dial failed: dial only */
+    return lp2p_node_connect(n, ma, len, err);
+  }
   if (n->ndirect == NODE_MAX_DIRECT) {
     return lp2p_errdetail_set(err, LP2P_ERR_TOO_LARGE, "too many direct peers");
   }
   node_direct *d = &n->direct[n->ndirect];
-  if (last_peer_id(ma, len, &d->id) != 0) {
-    return lp2p_errdetail_set(err, LP2P_ERR_INVALID_ARG,
-                              "a direct peer's address must end in /p2p/ID");
-  }
+  d->id = id;
   lp2p_buf_init(&d->addr, n->mem);
   int rv = lp2p_buf_append(&d->addr, ma, len);
   if (rv == 0) {

@@ -24,6 +24,9 @@ typedef struct node_peer {
   struct node_peer *prev, *next;
   struct node_peer *dirty_next;
   bool dirty; /* the router has bytes for it */
+  /* an RPC could not be pulled or written for want of memory: the
+   * heartbeat flushes it again */
+  bool retry;
   bool outbound;
   bool opening;     /* our stream is being negotiated */
   bool added;       /* the router knows it */

@@ -55,6 +55,14 @@ static bool is_direct(const lp2p_node *n, const lp2p_peer_id *id) {
   return false;
 }
 
+/* Drops a connection we have no memory for: left up, its peer would stay
+ * mute or out of step with us. Counted, as every such drop. */
+static void drop_for_nomem(lp2p_node *n, lp2p_conn *c) {
+  if (lp2p_conn_close(c) == 0) {
+    n->stats.nomem_disconnects++;
+  }
+}
+
 /* ---- reading ------------------------------------------------------------ */
 
 static void reset_in(node_peer *np) {
@@ -64,14 +72,21 @@ static void reset_in(node_peer *np) {
   lp2p_buf_free(&np->frame);
 }
 
-static void deliver_rpc(node_peer *np, const uint8_t *rpc, size_t len) {
+/* False when the router had no memory for the RPC: it is lost, and with
+ * it what the peer told us (subscriptions, GRAFTs), so the connection is
+ * dropped rather than kept out of step. */
+static bool deliver_rpc(node_peer *np, const uint8_t *rpc, size_t len) {
   lp2p_node *n = np->node;
   n->stats.bytes_received += len;
   node_peer *known = router_peer(np);
-  if (len > 0 && known) {
-    (void)lp2p_router_recv_rpc_from(n->router, known->handle, rpc, len,
-                                    lp2p_host_now());
+  if (len > 0 && known &&
+      lp2p_router_recv_rpc_from(n->router, known->handle, rpc, len,
+                                lp2p_host_now()) == LP2P_ERR_NOMEM) {
+    reset_in(np);
+    drop_for_nomem(n, np->conn);
+    return false;
   }
+  return true;
 }
 
 /* Reads the length prefix; returns the bytes used, or -1 after resetting
@@ -103,7 +118,7 @@ static ptrdiff_t read_length(node_peer *np, const uint8_t *p, size_t len) {
 
 /* Consumes a chunk read from the stream: whole RPCs go to the router from
  * the chunk itself, split ones are collected in np->frame. Returns false
- * once the stream was reset. */
+ * once the stream was reset or the connection closed. */
 static bool consume(node_peer *np, const uint8_t *p, size_t len) {
   while (len > 0) {
     if (!np->in_frame) {
@@ -119,7 +134,9 @@ static bool consume(node_peer *np, const uint8_t *p, size_t len) {
     }
     size_t need = np->frame_len - np->frame.len;
     if (np->frame.len == 0 && len >= need) {
-      deliver_rpc(np, p, need);
+      if (!deliver_rpc(np, p, need)) {
+        return false;
+      }
     } else {
       size_t take = len < need ? len : need;
       if (lp2p_buf_append(&np->frame, p, take) != 0) {
@@ -129,8 +146,11 @@ static bool consume(node_peer *np, const uint8_t *p, size_t len) {
       if (take < need) {
         return true;
       }
-      deliver_rpc(np, np->frame.data, np->frame.len);
+      bool taken = deliver_rpc(np, np->frame.data, np->frame.len);
       lp2p_buf_free(&np->frame);
+      if (!taken) {
+        return false;
+      }
     }
     p += need;
     len -= need;
@@ -191,7 +211,10 @@ static bool write_rest(node_peer *np) {
     ssize_t w = lp2p_stream_write(np->out, np->rest.data + np->rest_off,
                                   np->rest.len - np->rest_off);
     if (w <= 0) {
-      return false; /* writable follows, or the stream's close */
+      /* writable follows, or the stream's close; a write refused for
+       * want of memory, the heartbeat's retry */
+      np->retry |= w == LP2P_ERR_NOMEM;
+      return false;
     }
     np->rest_off += (size_t)w;
     np->node->stats.bytes_sent += (uint64_t)w;
@@ -207,16 +230,24 @@ void node_peer_flush(node_peer *np) {
     const uint8_t *out;
     ptrdiff_t len = lp2p_router_pull(n->router, &np->id, &out, lp2p_host_now());
     if (len <= 0) {
+      /* what could not be written out stays queued, and the router asks
+       * again only once the queue was empty: the heartbeat retries */
+      np->retry = len == LP2P_ERR_NOMEM;
       return;
     }
     ssize_t w = lp2p_stream_write(np->out, out, (size_t)len);
+    if (w == LP2P_ERR_NOMEM) {
+      w = 0; /* all of it is the rest, written on the next try */
+    }
     if (w < 0) {
       return;
     }
     n->stats.bytes_sent += (uint64_t)w;
     if (w < len &&
         lp2p_buf_append(&np->rest, out + w, (size_t)(len - w)) != 0) {
-      (void)lp2p_stream_reset(np->out); /* a torn RPC cannot be sent */
+      /* a lost or torn RPC cannot be sent: not left connected with the
+       * peer missing what it said (a GRAFT, a subscription) */
+      drop_for_nomem(n, np->conn);
       return;
     }
   }
@@ -283,7 +314,14 @@ static void add_to_router(node_peer *np, lp2p_stream *s) {
       .user = np,
   };
   memcpy(info.ip, np->ip, 16);
-  if (lp2p_router_add_peer(n->router, &np->id, &info, lp2p_host_now()) != 0) {
+  int rv = lp2p_router_add_peer(n->router, &np->id, &info, lp2p_host_now());
+  if (rv == LP2P_ERR_NOMEM) {
+    /* the router would never know it: not left connected and mute, as
+     * when its pubsub stream cannot be opened */
+    drop_for_nomem(n, np->conn);
+    return;
+  }
+  if (rv != 0) {
     (void)lp2p_stream_reset(s);
     return;
   }
@@ -310,9 +348,13 @@ static void on_out_open(lp2p_conn *c, lp2p_stream *s, int err, void *user) {
   np->opening = false;
   if (err != 0) {
     np->node->stats.streams_refused += err == LP2P_ERR_UNSUPPORTED;
+    /* as go (handleNewPeer): a peer whose pubsub stream cannot be opened
+     * is given up, and the connection kept */
+    np->node->stats.streams_given_up +=
+        err == LP2P_ERR_PROTOCOL || err == LP2P_ERR_TIMEOUT;
     peer_dead(np); /* when it took the peer over from a closed connection */
     if (err == LP2P_ERR_NOMEM) {
-      (void)lp2p_conn_close(c); /* as open_out: not left connected, mute */
+      drop_for_nomem(np->node, c); /* as open_out */
     }
     return;
   }
@@ -335,7 +377,7 @@ static void open_out(node_peer *np) {
   } else if (rv == LP2P_ERR_NOMEM) {
     /* without our pubsub stream the peer would stay connected and never
      * hear from us: drop it, as when its node_peer cannot be allocated */
-    (void)lp2p_conn_close(np->conn);
+    drop_for_nomem(np->node, np->conn);
   }
 }
 
@@ -345,7 +387,7 @@ void node_peer_connected(lp2p_node *n, lp2p_conn *c) {
   }
   node_peer *np = lp2p_calloc(n->mem, 1, sizeof(*np));
   if (!np) {
-    (void)lp2p_conn_close(c);
+    drop_for_nomem(n, c);
     return;
   }
   lp2p_conn_info info;

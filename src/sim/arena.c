@@ -1,8 +1,11 @@
 #include "sim/arena.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+
+#include "base/mem.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define ARENA_OFF 1
@@ -51,11 +54,29 @@ static uint32_t *header(void *p) {
   return (uint32_t *)((uint8_t *)p - HEADER);
 }
 
-static int new_chunk(sim_arena *a) {
-  size_t len = CHUNK + HUGE_PAGE;
+/* A chunk's memory: mapped from the kernel, or from the backing hooks
+ * (whose blocks the kernel maps as well at this size). */
+static void *chunk_get(const sim_arena *a, size_t len) {
+  if (a->backing) {
+    return lp2p_malloc(a->backing, len);
+  }
   void *map = mmap(NULL, len, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (map == MAP_FAILED) {
+  return map == MAP_FAILED ? NULL : map;
+}
+
+static void chunk_put(const sim_arena *a, void *map, size_t len) {
+  if (a->backing) {
+    lp2p_free(a->backing, map);
+  } else {
+    munmap(map, len);
+  }
+}
+
+static int new_chunk(sim_arena *a) {
+  size_t len = CHUNK + HUGE_PAGE;
+  void *map = chunk_get(a, len);
+  if (!map) {
     return -1;
   }
   /* align to a huge page so that the whole chunk can be backed by them */
@@ -64,8 +85,8 @@ static int new_chunk(sim_arena *a) {
   (void)madvise((void *)start, CHUNK, MADV_HUGEPAGE); /* a hint */
 #endif
   sim_chunk *ch = map; /* the bookkeeping lives in the alignment slack */
-  if ((uintptr_t)map == start) {
-    ch = (sim_chunk *)(start + CHUNK); /* no slack before: use the tail */
+  if (start - (uintptr_t)map < sizeof(*ch)) {
+    ch = (sim_chunk *)(start + CHUNK); /* too little before: the tail */
   }
   ch->next = a->chunks;
   ch->map = map;
@@ -81,7 +102,8 @@ static void *arena_malloc(size_t size, void *user) {
   uint32_t c = class_of(size);
   uint8_t *p;
   if (c == LARGE) {
-    if (size > SIZE_MAX - HEADER || !(p = malloc(size + HEADER))) {
+    if (size > SIZE_MAX - HEADER ||
+        !(p = lp2p_malloc(a->backing, size + HEADER))) {
       return NULL;
     }
   } else if (a->free[c]) {
@@ -106,7 +128,7 @@ static void arena_free(void *ptr, void *user) {
   }
   uint32_t c = *header(ptr);
   if (c == LARGE) {
-    free(header(ptr));
+    lp2p_free(a->backing, header(ptr));
     return;
   }
   *(void **)ptr = a->free[c];
@@ -125,6 +147,7 @@ static void *arena_calloc(size_t n, size_t size, void *user) {
 }
 
 static void *arena_realloc(void *ptr, size_t size, void *user) {
+  sim_arena *a = user;
   if (!ptr) {
     return arena_malloc(size, user);
   }
@@ -135,7 +158,9 @@ static void *arena_realloc(void *ptr, size_t size, void *user) {
   uint32_t c = *header(ptr);
   if (c == LARGE) {
     uint8_t *p =
-        size <= SIZE_MAX - HEADER ? realloc(header(ptr), size + HEADER) : NULL;
+        size <= SIZE_MAX - HEADER
+            ? lp2p_reallocarray(a->backing, header(ptr), 1, size + HEADER)
+            : NULL;
     return p ? p + HEADER : NULL;
   }
   if (size <= class_size(c)) {
@@ -149,20 +174,21 @@ static void *arena_realloc(void *ptr, size_t size, void *user) {
   return p;
 }
 
-void sim_arena_init(sim_arena *a) {
+void sim_arena_init(sim_arena *a, const lp2p_mem *backing) {
   memset(a, 0, sizeof(*a));
   a->mem = (lp2p_mem){a, arena_malloc, arena_free, arena_calloc, arena_realloc};
+  a->backing = backing;
 }
 
 void sim_arena_release(sim_arena *a) {
   while (a->chunks) {
     sim_chunk *ch = a->chunks;
     a->chunks = ch->next;
-    munmap(ch->map, ch->len);
+    chunk_put(a, ch->map, ch->len);
   }
-  sim_arena_init(a);
+  sim_arena_init(a, a->backing);
 }
 
 const lp2p_mem *sim_arena_mem(const sim_arena *a) {
-  return ARENA_OFF ? NULL : &a->mem;
+  return ARENA_OFF ? a->backing : &a->mem;
 }

@@ -14,14 +14,18 @@
 
 typedef struct sim_arena {
   lp2p_mem mem; /* the hooks, for lp2p_router_new */
+  /* where chunks and large blocks come from; NULL: chunks are mapped
+   * from the kernel, large blocks from the C library */
+  const lp2p_mem *backing;
   struct sim_chunk *chunks;
   uint8_t *bump, *end; /* the unused part of the newest chunk */
   void *free[SIM_ARENA_CLASSES];
 } sim_arena;
 
-/* Sets the hooks up; memory comes on first use. Under AddressSanitizer
- * the hooks are the C library's, so that it still sees every block. */
-void sim_arena_init(sim_arena *a);
+/* Sets the hooks up, over `backing` (NULL: the kernel and the C
+ * library); memory comes on first use. Under AddressSanitizer the hooks
+ * are `backing` itself, so that it still sees every block. */
+void sim_arena_init(sim_arena *a, const lp2p_mem *backing);
 /* Returns every chunk to the kernel: blocks still allocated die too. */
 void sim_arena_release(sim_arena *a);
 /* The hooks to give the routers. */

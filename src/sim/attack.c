@@ -139,7 +139,7 @@ size_t sim_attack_filter(sim *s, sim_node *n, uint32_t link, uint8_t *rpc,
 static void broadcast(sim *s, sim_node *n, const lp2p_buf *body) {
   uint8_t frame[LP2P_PB_VARINT_MAX];
   lp2p_buf rpc;
-  lp2p_buf_init(&rpc, NULL);
+  lp2p_buf_init(&rpc, s->mem);
   int h = lp2p_uvarint_encode(body->len, frame, sizeof(frame));
   if (lp2p_buf_append(&rpc, frame, (size_t)h) == 0 &&
       lp2p_buf_append(&rpc, body->data, body->len) == 0) {
@@ -172,7 +172,7 @@ static void invalid_message(sim *s, sim_node *n, lp2p_buf *body) {
   m.topic = (lp2p_bytes){(const uint8_t *)SIM_TOPIC, SIM_TOPIC_LEN};
   m.signature = (lp2p_bytes){sig, sizeof(sig)};
   lp2p_buf msg;
-  lp2p_buf_init(&msg, NULL);
+  lp2p_buf_init(&msg, s->mem);
   if (lp2p_rpc_put_message_body(&msg, &m) == 0) {
     lp2p_rpc_put_publish(body, msg.data, msg.len);
   }
@@ -190,7 +190,7 @@ static void fake_ihave(sim *s, sim_node *n, lp2p_buf *body) {
     memcpy(store[i], &v, 8);
     ids[i] = (lp2p_bytes){store[i], 8};
   }
-  lp2p_buf_init(&ctl, NULL);
+  lp2p_buf_init(&ctl, s->mem);
   if (lp2p_ctl_put_ihave(&ctl, (const uint8_t *)SIM_TOPIC, SIM_TOPIC_LEN, ids,
                          10) == 0) {
     lp2p_rpc_put_control(body, ctl.data, ctl.len);
@@ -203,7 +203,7 @@ static void fake_ihave(sim *s, sim_node *n, lp2p_buf *body) {
 static void graft_again(sim *s, sim_node *n, lp2p_buf *body) {
   lp2p_buf ctl;
   (void)s;
-  lp2p_buf_init(&ctl, NULL);
+  lp2p_buf_init(&ctl, s->mem);
   if (n->attack_seq == 0) {
     lp2p_ctl_put_prune(&ctl, (const uint8_t *)SIM_TOPIC, SIM_TOPIC_LEN, 60,
                        NULL, 0);
@@ -238,8 +238,8 @@ static void note_iwants(sim_node *n, uint32_t from, const uint8_t *ctl,
 /* ihave-withhold: one IHAVE to every peer for the messages of an RPC. */
 static void advertise(sim *s, sim_node *n, const lp2p_bytes *ids, size_t k) {
   lp2p_buf ctl, body;
-  lp2p_buf_init(&ctl, NULL);
-  lp2p_buf_init(&body, NULL);
+  lp2p_buf_init(&ctl, s->mem);
+  lp2p_buf_init(&body, s->mem);
   if (k && lp2p_ctl_put_ihave(&ctl, (const uint8_t *)SIM_TOPIC,
                               SIM_TOPIC_LEN, ids, k) == 0 &&
       lp2p_rpc_put_control(&body, ctl.data, ctl.len) == 0) {
@@ -283,7 +283,7 @@ void sim_attack_observe(sim *s, sim_node *n, uint32_t from,
 
 void sim_attack_tick(sim *s, sim_node *n) {
   lp2p_buf body;
-  lp2p_buf_init(&body, NULL);
+  lp2p_buf_init(&body, s->mem);
   switch (s->c->attack) {
   case LP2P_ATTACK_INVALID:
     invalid_message(s, n, &body);

@@ -81,7 +81,8 @@ static int on_msg_id(lp2p_router *r, const lp2p_message *m, uint8_t *out,
 static int rpcs_push(sim_rpcs *q, lp2p_tstamp at, sim_event *ev) {
   if (q->len == q->cap) {
     size_t cap = q->cap ? q->cap * 2 : 1024;
-    sim_rpc_slot *slots = realloc(q->slots, cap * sizeof(*slots));
+    sim_rpc_slot *slots =
+        lp2p_reallocarray(q->mem, q->slots, cap, sizeof(*slots));
     if (!slots) {
       return LP2P_ERR_NOMEM;
     }
@@ -163,7 +164,8 @@ static void event_free(sim *s, sim_event *ev) {
   sim_spares *sp = c < EVENT_CLASSES ? &s->spare[c] : NULL;
   if (sp && sp->len == sp->cap) {
     size_t cap = sp->cap ? sp->cap * 2 : 256;
-    sim_event **items = realloc(sp->items, cap * sizeof(*items));
+    sim_event **items =
+        lp2p_reallocarray(s->mem, sp->items, cap, sizeof(*items));
     if (items) {
       sp->items = items;
       sp->cap = cap;
@@ -205,7 +207,7 @@ void sim_send_rpc(sim *s, sim_node *n, uint32_t link, const uint8_t *rpc,
 /* What an attacker's router would send, as the attack rewrites it. */
 static void send_attacker_rpc(sim *s, sim_node *n, uint32_t link,
                               const uint8_t *rpc, size_t len) {
-  uint8_t *copy = malloc(len);
+  uint8_t *copy = lp2p_malloc(s->mem, len);
   if (!copy) {
     s->err = LP2P_ERR_NOMEM;
     return;
@@ -215,7 +217,7 @@ static void send_attacker_rpc(sim *s, sim_node *n, uint32_t link,
   if (len) {
     sim_send_rpc(s, n, link, copy, len, n->uplink_free);
   }
-  free(copy);
+  lp2p_free(s->mem, copy);
 }
 
 /* RPCs that start within this window of now are pulled at once: an
@@ -453,7 +455,7 @@ static int setup_nodes(sim *s) {
     n->index = (uint32_t)i;
     n->attacker = i >= c->nodes;
     if (n->attacker) {
-      n->atk = calloc(1, sizeof(*n->atk));
+      n->atk = lp2p_calloc(s->mem, 1, sizeof(*n->atk));
       if (!n->atk) {
         return LP2P_ERR_NOMEM;
       }
@@ -508,7 +510,7 @@ static int schedule_publishes(sim *s) {
 
 static void publish(sim *s, sim_event *ev) {
   size_t size = s->c->size;
-  uint8_t *data = calloc(1, size);
+  uint8_t *data = lp2p_calloc(s->mem, 1, size);
   if (!data) {
     s->err = LP2P_ERR_NOMEM;
     return;
@@ -519,7 +521,7 @@ static void publish(sim *s, sim_event *ev) {
   sim_node *n = &s->nodes[ev->to];
   lp2p_router_publish(n->r, (const uint8_t *)SIM_TOPIC, SIM_TOPIC_LEN, data,
                       size, NULL, NULL, s->now);
-  free(data);
+  lp2p_free(s->mem, data);
   settle(s, n);
 }
 
@@ -807,12 +809,12 @@ static void teardown(sim *s) {
   while ((in_flight = rpcs_pop(&s->rpcs)) != NULL) {
     event_free(s, in_flight);
   }
-  free(s->rpcs.slots);
+  lp2p_free(s->mem, s->rpcs.slots);
   for (size_t c = 0; c < EVENT_CLASSES; c++) {
     while (s->spare[c].len) {
       lp2p_free(sim_arena_mem(&s->arena), s->spare[c].items[--s->spare[c].len]);
     }
-    free(s->spare[c].items);
+    lp2p_free(s->mem, s->spare[c].items);
   }
   for (size_t i = 0; s->nodes && i < s->total; i++) {
     lp2p_router_del(s->nodes[i].r);
@@ -820,14 +822,14 @@ static void teardown(sim *s) {
   }
   sim_arena_release(&s->arena);
   for (size_t i = 0; s->nodes && i < s->total; i++) {
-    free(s->nodes[i].atk);
+    lp2p_free(s->mem, s->nodes[i].atk);
   }
-  free(s->nodes);
-  free(s->published);
-  free(s->latencies);
-  free(s->bucketed);
-  free(s->msg_delivered);
-  free(s->target_latencies);
+  lp2p_free(s->mem, s->nodes);
+  lp2p_free(s->mem, s->published);
+  lp2p_free(s->mem, s->latencies);
+  lp2p_free(s->mem, s->bucketed);
+  lp2p_free(s->mem, s->msg_delivered);
+  lp2p_free(s->mem, s->target_latencies);
 }
 
 static int check_config(const lp2p_sim_config *c) {
@@ -895,21 +897,25 @@ int lp2p_sim_run(const lp2p_sim_config *conf, lp2p_sim_result *res) {
   memset(&s, 0, sizeof(s));
   memset(res, 0, sizeof(*res));
   s.c = c;
+  s.mem = c->mem;
+  s.rpcs.mem = c->mem;
   s.res = res;
-  sim_arena_init(&s.arena);
+  sim_arena_init(&s.arena, c->mem);
   lp2p_pcg_seed(&s.rng, c->seed, 0);
-  lp2p_heap_init(&s.heap, NULL);
+  lp2p_heap_init(&s.heap, c->mem);
   crypto_generichash_init(&s.trace, NULL, 0, sizeof(s.res->trace_hash));
   s.end = c->warmup +
           (lp2p_tstamp)(c->messages ? c->messages - 1 : 0) * c->interval +
           c->drain;
   s.total = c->nodes + c->attackers;
-  s.nodes = calloc(s.total, sizeof(*s.nodes));
-  s.published = calloc(c->messages + 1, sizeof(*s.published));
-  s.latencies = malloc((c->messages * c->nodes + 1) * sizeof(uint64_t));
-  s.bucketed = malloc((c->messages * c->nodes + 1) * sizeof(uint64_t));
-  s.msg_delivered = calloc(c->messages + 1, sizeof(uint32_t));
-  s.target_latencies = malloc((c->messages + 1) * sizeof(uint64_t));
+  size_t deliveries = c->messages * c->nodes + 1;
+  s.nodes = lp2p_calloc(s.mem, s.total, sizeof(*s.nodes));
+  s.published = lp2p_calloc(s.mem, c->messages + 1, sizeof(*s.published));
+  s.latencies = lp2p_reallocarray(s.mem, NULL, deliveries, sizeof(uint64_t));
+  s.bucketed = lp2p_reallocarray(s.mem, NULL, deliveries, sizeof(uint64_t));
+  s.msg_delivered = lp2p_calloc(s.mem, c->messages + 1, sizeof(uint32_t));
+  s.target_latencies =
+      lp2p_reallocarray(s.mem, NULL, c->messages + 1, sizeof(uint64_t));
   set_buckets(&s);
   rv = s.nodes && s.published && s.latencies && s.bucketed && s.msg_delivered &&
                s.target_latencies

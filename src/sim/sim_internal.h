@@ -84,6 +84,7 @@ typedef struct sim_rpc_slot {
 typedef struct sim_rpcs {
   sim_rpc_slot *slots;
   size_t len, cap;
+  const lp2p_mem *mem;
 } sim_rpcs;
 
 typedef struct sim_spares {
@@ -93,6 +94,7 @@ typedef struct sim_spares {
 
 struct sim {
   const lp2p_sim_config *c;
+  const lp2p_mem *mem; /* c->mem: every allocation of the run */
   sim_node *nodes;
   size_t total;    /* honest nodes, then attackers */
   sim_arena arena; /* the routers' memory */

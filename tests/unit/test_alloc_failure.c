@@ -7,14 +7,22 @@
  * the object must stay usable or be freed cleanly, and nothing may leak
  * (the allocator counts live blocks; ASan catches the rest).
  *
- * lp2p_sim_run is the one allocating entry point not covered: it takes no
- * lp2p_mem (its routers live in the simulator's own arena).
+ * Covered, by header: common.h (lp2p_buf_*), multiformats.h (multiaddr
+ * parse and format), crypto.h (privkey marshal), record.h (envelopes,
+ * peer records), noise.h (Noise, identify encode and write, ping), net.h
+ * (mss, yamux, mplex), gossipsub.h (the router and every call of it that
+ * allocates), host.h (host, listen, handlers, dial, streams, ping, the
+ * connection manager's trimming), node.h (node, connect, direct peers,
+ * subscribe, publish, metrics, unsubscribe), sim.h (lp2p_sim_run through
+ * lp2p_sim_config.mem). lp2p_score_params_derive and
+ * lp2p_sim_score_params allocate nothing (they take no lp2p_mem).
  */
 #include <stdlib.h>
 
 #include <uv.h>
 
 #include "lp2p/node.h"
+#include "lp2p/sim.h"
 #include "testutil.h"
 #include "testutil_router.h"
 
@@ -82,7 +90,9 @@ static void sweep(const char *what, scenario_fn fn, bool sticky) {
 }
 
 static void sweep_both(const char *what, scenario_fn fn) {
-  sweep(what, fn, false);
+  if (!getenv("ALLOCFAIL_STICKY")) { /* =1: the sticky sweep alone */
+    sweep(what, fn, false);
+  }
   sweep(what, fn, true);
 }
 
@@ -478,8 +488,8 @@ static int yamux_scenario(const lp2p_mem *mem, void *arg) {
     RETRY(r, rv, lp2p_yamux_open(opener, &id));
     if (rv == 0) {
       ssize_t w;
-      RETRY(r, w, lp2p_yamux_stream_write(opener, id,
-                                          (const uint8_t *)"hello", 5));
+      RETRY(r, w,
+            lp2p_yamux_stream_write(opener, id, (const uint8_t *)"hello", 5));
       rv = w < 0 ? (int)w : 0;
     }
     if (rv == 0 && i == 3) {
@@ -753,8 +763,9 @@ static void router_settings_for(lp2p_router_settings *s, uint8_t seed,
 
 static int router_publish(run *r, lp2p_router *a, lp2p_tstamp now) {
   int n;
-  RETRY(r, n, lp2p_router_publish(a, TOPIC_BYTES, (const uint8_t *)"m", 1,
-                                  NULL, NULL, now));
+  RETRY(r, n,
+        lp2p_router_publish(a, TOPIC_BYTES, (const uint8_t *)"m", 1, NULL, NULL,
+                            now));
   /* a retry after a failure is the same message: already seen */
   return n < 0 && n != LP2P_ERR_STATE ? n : 0;
 }
@@ -793,8 +804,7 @@ static int router_scenario(const lp2p_mem *mem, void *arg) {
     tp.first_message_deliveries_cap = 10;
     tp.invalid_message_deliveries_weight = -1;
     tp.invalid_message_deliveries_decay = 0.5;
-    RETRY(r, rv, lp2p_router_set_topic_score_params(a, TOPIC_BYTES, &tp,
-                                                    NULL));
+    RETRY(r, rv, lp2p_router_set_topic_score_params(a, TOPIC_BYTES, &tp, NULL));
   }
   if (rv == 0) {
     RETRY(r, rv, lp2p_router_add_peer(a, &idb, &info, now));
@@ -856,6 +866,232 @@ static void router_fails_cleanly(void **state) {
   free_remote_rpcs();
 }
 
+static lp2p_validation validate_later(lp2p_router *rt, const lp2p_message *msg,
+                                      void *user) {
+  (void)rt, (void)msg, (void)user;
+  return LP2P_VALIDATION_PENDING;
+}
+
+/* The router's other allocating calls: per-topic mesh parameters, a
+ * direct peer, and a message validated asynchronously. */
+static int router_extras_scenario(const lp2p_mem *mem, void *arg) {
+  run *r = arg;
+  lp2p_router_settings s;
+  lp2p_router_callbacks cb = {0};
+  lp2p_router *a = NULL;
+  lp2p_privkey k;
+  lp2p_peer_id direct;
+  uint64_t ca = 1;
+  size_t delivered = 0;
+  lp2p_peer_info info = {LP2P_MESHSUB_12, true, false, {0}, NULL};
+  lp2p_tstamp now = TH_T0;
+  th_identity(60, &k, &direct);
+  cb.deliver = count_delivery;
+  cb.validate = validate_later;
+  router_settings_for(&s, 1, &ca);
+  int rv = lp2p_router_new(&a, &s, &cb, mem, &delivered, now, NULL);
+  if (rv == 0) {
+    lp2p_mesh_params mp = s.params.mesh;
+    mp.d = 4;
+    mp.d_lo = 3;
+    mp.d_hi = 8;
+    mp.d_score = 2;
+    mp.d_out = 1;
+    RETRY(r, rv, lp2p_router_set_topic_params(a, TOPIC_BYTES, &mp));
+  }
+  if (rv == 0) {
+    RETRY(r, rv, lp2p_router_add_direct(a, &direct));
+  }
+  if (rv == 0) {
+    RETRY(r, rv, lp2p_router_add_peer(a, &remote_id, &info, now));
+  }
+  if (rv == 0) {
+    RETRY(r, rv, lp2p_router_join(a, TOPIC_BYTES, now));
+  }
+  /* a subscription, a GRAFT and a message, which waits for validation */
+  rv = rv ? rv
+          : deliver_framed(a, &remote_id, remote_rpcs[0].data,
+                           remote_rpcs[0].len, now);
+  if (rv == 0) {
+    uint8_t id[128];
+    size_t n = th_msg_id(&remote_key, 1, id);
+    assert_int_equal(delivered, 0);
+    rv = lp2p_router_report_validation(a, id, n, LP2P_VALIDATION_ACCEPT, now);
+  }
+  now += LP2P_SECONDS;
+  rv = rv ? rv : lp2p_router_handle_expiry(a, now);
+  rv = rv ? rv : router_drain(a, now);
+  if (clean_run(r)) {
+    assert_int_equal(delivered, 1);
+    assert_int_equal(lp2p_router_mesh_peers(a, TOPIC_BYTES, NULL, 0), 1);
+  }
+  lp2p_router_del(a);
+  return rv;
+}
+
+static void router_extras_fail_cleanly(void **state) {
+  (void)state;
+  sweep_both("router extras", router_extras_scenario);
+}
+
+/* A router `a` on a clean heap (`fm` failing nothing), joined to TOPIC,
+ * with the scripted remote peer subscribed and grafted into its mesh;
+ * invalid messages in TOPIC cost a point of score each. */
+static lp2p_router *meshed_router(failmem *fm, uint64_t *ctr, size_t *deliv) {
+  lp2p_router_settings s;
+  lp2p_router_callbacks cb = {0};
+  lp2p_router *a;
+  lp2p_peer_info info = {LP2P_MESHSUB_12, true, false, {0}, NULL};
+  lp2p_topic_score_params tp;
+  th_rpc m;
+  lp2p_buf rpc;
+  cb.deliver = count_delivery;
+  router_settings_for(&s, 1, ctr);
+  assert_int_equal(lp2p_router_new(&a, &s, &cb, &fm->mem, deliv, TH_T0, NULL),
+                   0);
+  memset(&tp, 0, sizeof(tp));
+  tp.topic_weight = 1;
+  tp.invalid_message_deliveries_weight = -1;
+  tp.invalid_message_deliveries_decay = 0.5;
+  assert_int_equal(
+      lp2p_router_set_topic_score_params(a, TOPIC_BYTES, &tp, NULL), 0);
+  assert_int_equal(lp2p_router_add_peer(a, &remote_id, &info, TH_T0), 0);
+  assert_int_equal(lp2p_router_join(a, TOPIC_BYTES, TH_T0), 0);
+  th_rpc_init(&m);
+  th_rpc_sub(&m, TOPIC, true);
+  th_rpc_graft(&m, TOPIC);
+  lp2p_buf_init(&rpc, NULL);
+  th_rpc_frame(&m, &rpc);
+  assert_int_equal(deliver_framed(a, &remote_id, rpc.data, rpc.len, TH_T0), 0);
+  lp2p_buf_free(&rpc);
+  assert_int_equal(lp2p_router_mesh_peers(a, TOPIC_BYTES, NULL, 0), 1);
+  assert_int_equal(router_drain(a, TH_T0), 0);
+  return a;
+}
+
+/* Our own message fails whole when the router has no memory to send it:
+ * not marked seen, so that publishing it again (once the heap has room)
+ * sends it to the mesh. It used to be seen and sent to nobody, and
+ * reported as published to 0 peers. */
+static void publish_without_memory_fails_whole(void **state) {
+  (void)state;
+  bool failed = true;
+  for (long k = 1; failed; k++) {
+    failmem fm;
+    uint64_t ctr = 1;
+    size_t delivered = 0;
+    failmem_init(&fm, 0);
+    lp2p_router *a = meshed_router(&fm, &ctr, &delivered);
+    fm.fail_at = fm.count + k; /* the k-th allocation of the publish */
+    int n = lp2p_router_publish(a, TOPIC_BYTES, (const uint8_t *)"m", 1, NULL,
+                                NULL, TH_T0);
+    failed = fm.failed;
+    fm.fail_at = 0;
+    if (n == LP2P_ERR_NOMEM) {
+      n = lp2p_router_publish(a, TOPIC_BYTES, (const uint8_t *)"m", 1, NULL,
+                              NULL, TH_T0);
+    }
+    assert_int_equal(n, 1); /* queued to the mesh peer */
+    lp2p_router_del(a);
+    assert_int_equal(fm.live, 0);
+  }
+}
+
+/* A message the router has no memory to take (to check its signature, to
+ * keep it) is dropped unseen and the RPC reported as lost: the sender
+ * is not charged with an invalid message, and the same message, sent
+ * again, is delivered. It used to cost the peer an invalid delivery
+ * when its signature could not be checked, and went unreported. */
+static void message_lost_for_want_of_memory_is_reported(void **state) {
+  (void)state;
+  th_rpc m;
+  lp2p_buf msg;
+  th_rpc_init(&m);
+  th_rpc_msg(&m, &remote_key, TOPIC, (const uint8_t *)"remote", 6, 7);
+  lp2p_buf_init(&msg, NULL);
+  th_rpc_frame(&m, &msg);
+  bool failed = true;
+  for (long k = 1; failed; k++) {
+    failmem fm;
+    uint64_t ctr = 1;
+    size_t delivered = 0;
+    failmem_init(&fm, 0);
+    lp2p_router *a = meshed_router(&fm, &ctr, &delivered);
+    fm.fail_at = fm.count + k;
+    int rv = deliver_framed(a, &remote_id, msg.data, msg.len, TH_T0);
+    failed = fm.failed;
+    fm.fail_at = 0;
+    assert_true(lp2p_router_peer_score(a, &remote_id) >= 0);
+    if (rv == LP2P_ERR_NOMEM) {
+      assert_int_equal(delivered, 0);
+      rv = deliver_framed(a, &remote_id, msg.data, msg.len, TH_T0);
+    }
+    assert_int_equal(rv, 0);
+    assert_int_equal(delivered, 1);
+    lp2p_router_del(a);
+    assert_int_equal(fm.live, 0);
+  }
+  lp2p_buf_free(&msg);
+}
+
+static int remote_rpcs_setup(void **state) {
+  (void)state;
+  build_remote_rpcs();
+  return 0;
+}
+
+static int remote_rpcs_teardown(void **state) {
+  (void)state;
+  free_remote_rpcs();
+  return 0;
+}
+
+/* ---- simulator ----------------------------------------------------------- */
+
+/* A small run: a few routers, a few messages; with `attack`, scoring on
+ * and an attacker spamming IHAVEs. A failed allocation may cost a router
+ * a copy of a message (as in a node), or end the run with
+ * LP2P_ERR_NOMEM. */
+static int sim_scenario(const lp2p_mem *mem, bool attack, run *r) {
+  lp2p_sim_config c;
+  lp2p_sim_result res;
+  lp2p_sim_config_default(&c);
+  c.mem = mem;
+  c.nodes = 5;
+  c.degree = 3;
+  c.messages = 3;
+  c.size = 64;
+  c.warmup = 2 * LP2P_SECONDS;
+  c.interval = 100 * LP2P_MILLISECONDS;
+  c.drain = LP2P_SECONDS;
+  if (attack) {
+    c.attackers = 1;
+    c.attack = LP2P_ATTACK_IHAVE_SPAM;
+    c.attack_interval = 200 * LP2P_MILLISECONDS;
+    c.scoring = true;
+  }
+  int rv = lp2p_sim_run(&c, &res);
+  if (clean_run(r)) {
+    assert_int_equal(rv, 0);
+    assert_true(res.delivery_ratio == 1.0);
+  }
+  return rv;
+}
+
+static int sim_plain(const lp2p_mem *mem, void *arg) {
+  return sim_scenario(mem, false, arg);
+}
+
+static int sim_attacked(const lp2p_mem *mem, void *arg) {
+  return sim_scenario(mem, true, arg);
+}
+
+static void sim_run_fails_cleanly(void **state) {
+  (void)state;
+  sweep_both("sim", sim_plain);
+  sweep_both("sim (attack)", sim_attacked);
+}
+
 /* ---- host ---------------------------------------------------------------- */
 
 /* The host cannot run without sockets: two hosts talk over loopback on a
@@ -877,12 +1113,12 @@ typedef struct host_run {
   lp2p_host *a, *b;
   int closed; /* hosts whose close completed */
   bool dialed, opened, pinged, echo_done;
-  int async_err;     /* first error an asynchronous step reported */
-  const char *step;  /* the step waited for last */
+  int async_err;    /* first error an asynchronous step reported */
+  const char *step; /* the step waited for last */
   /* optional, after every loop iteration while waiting: notices errors
    * only counted, not called back */
   void (*poll)(struct host_run *h);
-  int step_ms; /* bound on a step; 0 = HOST_STEP_MS */
+  int step_ms;       /* bound on a step; 0 = HOST_STEP_MS */
   lp2p_conn *conn;   /* b's connection to a */
   lp2p_stream *echo; /* b's stream, until it closes */
   uint8_t echoed[16];
@@ -904,8 +1140,7 @@ static void host_run_init(host_run *h, run *r) {
 }
 
 /* Runs the loop until *flag is set or the bound passes. */
-static bool wait_for(host_run *h, const bool *flag, const char *step,
-                     int ms) {
+static bool wait_for(host_run *h, const bool *flag, const char *step, int ms) {
   h->step = step;
   uint64_t end = uv_hrtime() + (uint64_t)ms * 1000000u;
   while (!*flag && !h->async_err && uv_hrtime() < end) {
@@ -924,6 +1159,29 @@ static int await(host_run *h, const bool *flag, const char *step) {
     return LP2P_ERR_TIMEOUT;
   }
   return h->async_err;
+}
+
+/* Waits for a step that a node or host retries on its own: on a heap
+ * that stays exhausted (sticky) for `exhausted_ms`, then the heap
+ * recovers and the step must complete within its bound. */
+static int await_recovering(host_run *h, const bool *flag, const char *step,
+                            int exhausted_ms) {
+  failmem *fm = h->r->fm;
+  uint64_t end = uv_hrtime() + (uint64_t)h->step_ms * 1000000u;
+  while (uv_hrtime() < end) {
+    if (wait_for(h, flag, step, exhausted_ms)) {
+      return *flag ? 0 : h->async_err;
+    }
+    if (fm->sticky && fm->failed) {
+      if (getenv("LP2P_TEST_VERBOSE")) {
+        print_message("allocation %ld+: the heap recovers at '%s'\n",
+                      fm->fail_at, step);
+      }
+      fm->fail_at = 0; /* the heap recovers */
+      fm->sticky = 0;
+    }
+  }
+  return LP2P_ERR_TIMEOUT;
 }
 
 static void host_done(void *user) {
@@ -1010,7 +1268,7 @@ static void echo_closed(lp2p_stream *s, lp2p_stream_end why, void *user) {
   h->echo = NULL;
   if (!h->echo_done) {
     host_async_error(h, why == LP2P_STREAM_END_NOMEM ? LP2P_ERR_NOMEM
-                                                      : LP2P_ERR_STATE);
+                                                     : LP2P_ERR_STATE);
     h->echo_done = true;
   }
 }
@@ -1062,6 +1320,8 @@ static void on_ping(lp2p_conn *c, lp2p_tstamp rtt, int err, void *user) {
 /* the muxers both hosts offer, for one sweep with each */
 static lp2p_muxers host_muxers;
 
+static bool host_trims; /* new_host gives a the trimming settings */
+
 static int new_host(host_run *h, lp2p_host **out, lp2p_privkey *key,
                     uint8_t seed, const lp2p_mem *mem) {
   lp2p_host_settings st;
@@ -1075,6 +1335,10 @@ static int new_host(host_run *h, lp2p_host **out, lp2p_privkey *key,
   st.dial_timeout = st.handshake_timeout = st.negotiate_timeout =
       2 * LP2P_SECONDS;
   cb.disconnected = on_disconnected;
+  if (host_trims) {
+    st.conns_high_water = st.conns_low_water = 1;
+    st.conns_grace = 0;
+  }
   return lp2p_host_new(out, &h->loop, &st, &cb, mem, h);
 }
 
@@ -1173,29 +1437,131 @@ static void host_fails_cleanly(void **state) {
   sweep_both("host (mplex)", host_scenario);
 }
 
+/* Host a keeps one connection (conns_high_water 1, no grace): when b and
+ * c have both dialled it, it trims one. A trim without memory for its
+ * candidates is tried again on a timer; it used to wait for a next
+ * connection. */
+typedef struct trim_run {
+  host_run base; /* a and b */
+  lp2p_host *c;
+  lp2p_privkey key_c;
+  int dials;
+  bool both_dialed, trimmed;
+} trim_run;
+
+static void trim_dialed(lp2p_host *host, lp2p_conn *c, int err, const char *msg,
+                        void *user) {
+  (void)host, (void)c, (void)msg;
+  trim_run *t = user;
+  if (err) {
+    host_async_error(&t->base, err);
+  }
+  t->both_dialed = ++t->dials == 2;
+}
+
+/* Trimmed, or a connection lost to the failure: nothing to trim. */
+static void trim_poll(host_run *h) {
+  lp2p_host_stats st;
+  lp2p_host_get_stats(h->a, &st);
+  ((trim_run *)h)->trimmed = st.trimmed > 0;
+  if (st.trimmed == 0 && st.conns < 2) {
+    host_async_error(h, LP2P_ERR_IO);
+  }
+}
+
+static int trim_steps(trim_run *t, const lp2p_mem *mem) {
+  host_run *h = &t->base;
+  lp2p_buf addr;
+  host_trims = true;
+  int rv = new_host(h, &h->a, &h->key_a, 1, mem);
+  host_trims = false;
+  rv = rv ? rv : new_host(h, &h->b, &h->key_b, 2, mem);
+  rv = rv ? rv : new_host(h, &t->c, &t->key_c, 3, mem);
+  lp2p_buf_init(&addr, NULL);
+  rv = rv ? rv : host_listen(h, mem, &addr);
+  if (rv == 0) {
+    RETRY(h->r, rv,
+          lp2p_host_dial(h->b, addr.data, addr.len, trim_dialed, t, NULL));
+  }
+  if (rv == 0) {
+    RETRY(h->r, rv,
+          lp2p_host_dial(t->c, addr.data, addr.len, trim_dialed, t, NULL));
+  }
+  lp2p_buf_free(&addr);
+  rv = rv ? rv : await(h, &t->both_dialed, "dialed");
+  h->poll = trim_poll;
+  rv = rv ? rv : await_recovering(h, &t->trimmed, "trimmed", 300);
+  h->poll = NULL;
+  return rv;
+}
+
+static int trim_scenario(const lp2p_mem *mem, void *arg) {
+  run *r = arg;
+  trim_run t;
+  memset(&t, 0, sizeof(t));
+  host_run_init(&t.base, r);
+  t.base.step_ms = HOST_STEP_MS;
+  long at = r->fm->fail_at;
+  int rv = trim_steps(&t, mem);
+  if (rv == 0) {
+    lp2p_host_stats st;
+    lp2p_host_get_stats(t.base.a, &st);
+    assert_int_equal(st.trimmed, 1); /* down to its low water */
+  }
+  if (t.c) {
+    assert_int_equal(lp2p_host_close(t.c, host_done, &t.base), 0);
+    while (t.base.closed < 1) {
+      uv_run(&t.base.loop, UV_RUN_ONCE);
+    }
+    t.base.closed = 0;
+  }
+  host_run_finish(&t.base);
+  if (clean_run(r)) {
+    assert_int_equal(rv, 0);
+  } else if (rv == LP2P_ERR_TIMEOUT) {
+    fail_msg("allocation %ld failed: '%s' stalled until a timeout", at,
+             t.base.step);
+  } else if (rv != 0) {
+    rv = LP2P_ERR_NOMEM;
+  }
+  return rv;
+}
+
+static void host_trim_fails_cleanly(void **state) {
+  (void)state;
+  host_muxers = LP2P_MUXERS_YAMUX;
+  sweep_both("host trim", trim_scenario);
+}
+
 /* ---- node ---------------------------------------------------------------- */
 
 /* Two nodes on loopback: b connects to a, both join a topic, a publishes
  * and b receives, a's metrics are written, both close. Same rules as the
- * host's sweep. */
-
-/* A node whose inbound stream cannot be allocated refuses it (yamux
- * RST). When that was the peer's pubsub stream, the peer gives up pubsub
- * on that connection and keeps it, as go does (handleNewPeer drops the
- * peer when NewStream fails): no subscription ever comes, so this step
- * alone may end by its (short) bound. */
-#define NODE_SUBSCRIPTION "subscription"
-#define NODE_SUBSCRIPTION_MS 1000
+ * host's sweep, and two more:
+ * - A node whose inbound stream cannot be allocated refuses it (yamux
+ *   RST). When that was the peer's pubsub stream, the peer gives up
+ *   pubsub on that connection and keeps it, as go does (handleNewPeer
+ *   drops the peer when NewStream fails): the run ends there, once that
+ *   is all that happened.
+ * - On a heap that stays exhausted (sticky), a node keeps its state and
+ *   retries (the heartbeat flushes what it could not write): after a few
+ *   heartbeats without progress the heap recovers, and the step must
+ *   then complete. */
+#define NODE_HEARTBEAT_MS 50
+#define NODE_MAX_DIRECT_PEERS 64 /* NODE_MAX_DIRECT in node_internal.h */
+#define NODE_STEP_MS 1000
+#define NODE_EXHAUSTED_MS (3 * NODE_HEARTBEAT_MS)
 
 typedef struct node_run {
   host_run base; /* the loop, the step, the first asynchronous error */
   lp2p_node *a, *b;
   bool a_sees_b, delivered;
-  bool connected; /* a or b had a connection */
+  bool a_meshes_b; /* b is in a's mesh: a's message will be pushed to it */
+  bool connected;  /* a or b had a connection */
+  bool given_up;   /* a's or b's pubsub stream was refused */
 } node_run;
 
-static void node_event(lp2p_node *n, const lp2p_router_event *ev,
-                       void *user) {
+static void node_event(lp2p_node *n, const lp2p_router_event *ev, void *user) {
   node_run *w = user;
   if (n == w->a && ev->type == LP2P_EV_PEER_SUBSCRIBED) {
     w->a_sees_b = true;
@@ -1219,18 +1585,53 @@ static void node_peer(lp2p_node *n, const lp2p_peer_id *peer, bool up,
   }
 }
 
-/* lp2p_node_connect's failures are only counted, and a connection the
- * node drops (it had no memory for its peer) is seen only as gone */
+/* The error that ends an asynchronous step where it is only counted: a
+ * failed dial, a connection dropped for want of memory, a pubsub stream
+ * the peer refused (LP2P_ERR_UNSUPPORTED here). */
 static void node_poll(host_run *h) {
   node_run *w = (node_run *)h;
-  lp2p_node_stats st;
-  lp2p_node_get_stats(w->b, &st);
+  lp2p_node_stats sa, sb;
+  lp2p_node_get_stats(w->a, &sa);
+  lp2p_node_get_stats(w->b, &sb);
   size_t conns = lp2p_host_num_conns(lp2p_node_host(w->a)) +
                  lp2p_host_num_conns(lp2p_node_host(w->b));
   w->connected |= conns > 0;
-  if (st.dials_failed || (w->connected && conns == 0)) {
+  w->a_meshes_b |=
+      lp2p_router_mesh_peers(lp2p_node_router(w->a), TOPIC_BYTES, NULL, 0) > 0;
+  if (sa.nomem_disconnects + sb.nomem_disconnects > 0) {
+    host_async_error(h, LP2P_ERR_NOMEM); /* said at once, not left mute */
+  }
+  if (sb.dials_failed || (w->connected && conns == 0)) {
     host_async_error(h, LP2P_ERR_IO);
   }
+  if (sa.streams_given_up + sb.streams_given_up > 0) {
+    w->given_up = true;
+    host_async_error(h, LP2P_ERR_UNSUPPORTED);
+  }
+}
+
+/* A pubsub stream refused (for want of memory at the other end) and
+ * nothing else: the connection stays, the node whose stream was refused
+ * knows no pubsub peer, and only the failure injected explains it. */
+static void assert_given_up(node_run *w) {
+  lp2p_node_stats sa, sb;
+  assert_true(w->base.r->fm->failed);
+  lp2p_node_get_stats(w->a, &sa);
+  lp2p_node_get_stats(w->b, &sb);
+  assert_int_equal(sa.nomem_disconnects + sb.nomem_disconnects, 0);
+  assert_int_equal(lp2p_host_num_conns(lp2p_node_host(w->a)), 1);
+  assert_int_equal(lp2p_host_num_conns(lp2p_node_host(w->b)), 1);
+  if (sa.streams_given_up) {
+    assert_int_equal(sa.pubsub_peers, 0);
+  }
+  if (sb.streams_given_up) {
+    assert_int_equal(sb.pubsub_peers, 0);
+  }
+}
+
+/* Waits for a step of the traffic (see await_recovering). */
+static int node_await(node_run *w, const bool *flag, const char *step) {
+  return await_recovering(&w->base, flag, step, NODE_EXHAUSTED_MS);
 }
 
 static int new_node(node_run *w, lp2p_node **out, uint8_t seed,
@@ -1242,11 +1643,11 @@ static int new_node(node_run *w, lp2p_node **out, uint8_t seed,
   key_from_seed(seed, LP2P_KEY_ED25519, key, &id);
   lp2p_node_settings_default(&st);
   st.host.key = key;
-  st.host.dial_timeout = st.host.handshake_timeout =
-      st.host.negotiate_timeout = 2 * LP2P_SECONDS;
+  st.host.dial_timeout = st.host.handshake_timeout = st.host.negotiate_timeout =
+      2 * LP2P_SECONDS;
   st.close_linger = 0;
   st.router.params.heartbeat_initial_delay = 10 * LP2P_MILLISECONDS;
-  st.router.params.heartbeat_interval = 50 * LP2P_MILLISECONDS;
+  st.router.params.heartbeat_interval = NODE_HEARTBEAT_MS * LP2P_MILLISECONDS;
   int rv = lp2p_node_new(out, &w->base.loop, &st, &cb, mem, w, NULL);
   /* the node checks its settings before it allocates */
   assert_true(rv == 0 || rv == LP2P_ERR_NOMEM);
@@ -1288,9 +1689,22 @@ static int node_metrics(node_run *w, const lp2p_mem *mem) {
   return rv;
 }
 
-/* Whether b connects and a's message must reach it. Off by default: with
- * traffic the sweep still finds stalls (see node_fails_cleanly). */
-static bool node_traffic;
+/* Adds a direct peer on a closed port: its dials fail at once. */
+static int node_add_absent_direct(lp2p_node *n) {
+  lp2p_privkey k;
+  lp2p_peer_id id;
+  lp2p_buf ma;
+  char text[160];
+  size_t off = 0;
+  key_from_seed(3, LP2P_KEY_ED25519, &k, &id);
+  lp2p_buf_init(&ma, NULL);
+  off += (size_t)snprintf(text, sizeof(text), "/ip4/127.0.0.1/tcp/1/p2p/");
+  assert_true(lp2p_peer_id_to_base58(&id, text + off, sizeof(text) - off) > 0);
+  assert_int_equal(lp2p_multiaddr_parse(text, &ma, NULL), 0);
+  int rv = lp2p_node_add_direct(n, ma.data, ma.len, NULL);
+  lp2p_buf_free(&ma);
+  return rv;
+}
 
 static int node_steps(node_run *w, const lp2p_mem *mem) {
   lp2p_privkey ka, kb;
@@ -1305,30 +1719,30 @@ static int node_steps(node_run *w, const lp2p_mem *mem) {
   if (rv == 0) {
     RETRY(w->base.r, rv, lp2p_node_subscribe(w->b, TOPIC_BYTES));
   }
-  if (rv == 0 && !node_traffic) { /* a alone: publish to nobody */
-    int n;
-    RETRY(w->base.r, n, lp2p_node_publish(w->a, TOPIC_BYTES,
-                                          (const uint8_t *)"alone", 5, NULL,
-                                          NULL));
-    rv = n < 0 ? n : 0;
-    lp2p_buf_free(&addr);
-    return rv ? rv : node_metrics(w, mem);
+  if (rv == 0) { /* a direct peer of a's that is never there */
+    RETRY(w->base.r, rv, node_add_absent_direct(w->a));
   }
   if (rv == 0) {
     RETRY(w->base.r, rv, lp2p_node_connect(w->b, addr.data, addr.len, NULL));
   }
   lp2p_buf_free(&addr);
   w->base.poll = rv == 0 ? node_poll : NULL;
-  rv = rv ? rv : await(&w->base, &w->a_sees_b, NODE_SUBSCRIPTION);
+  rv = rv ? rv : node_await(w, &w->a_sees_b, "subscription");
+  /* published into an empty mesh (a GRAFT that failed for want of memory
+   * waits for the next heartbeat), a message reaches nobody, as go's */
+  rv = rv ? rv : node_await(w, &w->a_meshes_b, "mesh");
   if (rv == 0) {
     int n;
-    RETRY(w->base.r, n, lp2p_node_publish(w->a, TOPIC_BYTES,
-                                          (const uint8_t *)"hello", 5, NULL,
-                                          NULL));
+    RETRY(w->base.r, n,
+          lp2p_node_publish(w->a, TOPIC_BYTES, (const uint8_t *)"hello", 5,
+                            NULL, NULL));
     rv = n < 0 ? n : 0;
   }
-  rv = rv ? rv : await(&w->base, &w->delivered, "delivery");
+  rv = rv ? rv : node_await(w, &w->delivered, "delivery");
   rv = rv ? rv : node_metrics(w, mem);
+  if (rv == 0) {
+    RETRY(w->base.r, rv, lp2p_node_unsubscribe(w->b, TOPIC_BYTES));
+  }
   return rv;
 }
 
@@ -1341,8 +1755,14 @@ static int node_scenario(const lp2p_mem *mem, void *arg) {
   node_run w;
   memset(&w, 0, sizeof(w));
   host_run_init(&w.base, r);
-  w.base.step_ms = NODE_SUBSCRIPTION_MS; /* every step is quick here */
+  w.base.step_ms = NODE_STEP_MS; /* every step is quick here */
+  long at = r->fm->fail_at;      /* a recovered heap forgets it */
+  const char *plus = r->fm->sticky ? "+" : "";
   int rv = node_steps(&w, mem);
+  if (w.given_up) {
+    assert_given_up(&w);
+    rv = LP2P_ERR_NOMEM;
+  }
   int want = (w.a != NULL) + (w.b != NULL);
   if (w.a) {
     assert_int_equal(lp2p_node_close(w.a, node_done, &w.base), 0);
@@ -1353,32 +1773,53 @@ static int node_scenario(const lp2p_mem *mem, void *arg) {
   uint64_t t0 = uv_hrtime();
   while (w.base.closed < want) {
     if (uv_hrtime() - t0 > HOST_CLOSE_NS) {
-      fail_msg("allocation %ld%s failed: the nodes lingered on close",
-               r->fm->fail_at, r->fm->sticky ? "+" : "");
+      fail_msg("allocation %ld%s failed: the nodes lingered on close", at,
+               plus);
     }
     uv_run(&w.base.loop, UV_RUN_ONCE);
   }
   loop_finish(&w.base);
   if (clean_run(r)) {
     assert_int_equal(rv, 0);
-  } else if (rv == LP2P_ERR_TIMEOUT &&
-             strcmp(w.base.step, NODE_SUBSCRIPTION) != 0) {
-    fail_msg("allocation %ld%s failed: '%s' stalled until a timeout",
-             r->fm->fail_at, r->fm->sticky ? "+" : "", w.base.step);
+  } else if (rv == LP2P_ERR_TIMEOUT) {
+    fail_msg("allocation %ld%s failed: '%s' stalled until a timeout", at, plus,
+             w.base.step);
   } else if (rv != 0 && rv != LP2P_ERR_NOMEM) {
     rv = LP2P_ERR_NOMEM;
   }
   return rv;
 }
 
-/* Two nodes, each built, listening, subscribed, publishing and writing
- * its metrics. LP2P_ALLOCFAIL_NODE_TRAFFIC=1 also connects them and
- * waits for a's message at b: that sweep still fails (a failed
- * allocation on a pubsub stream's path leaves the peers connected and
- * mute, e.g. at allocation 215 of it), so it is not run by default. */
+/* lp2p_node_add_direct called again for a peer (its dial failed, for
+ * want of memory or not) dials it again and takes no new slot: the 65th
+ * call used to fail with LP2P_ERR_TOO_LARGE. */
+static void direct_peer_added_again_takes_no_new_slot(void **state) {
+  (void)state;
+  node_run w;
+  run r = {NULL, NULL};
+  memset(&w, 0, sizeof(w));
+  host_run_init(&w.base, &r);
+  lp2p_privkey k;
+  assert_int_equal(new_node(&w, &w.a, 1, &k, NULL), 0);
+  for (int i = 0; i <= NODE_MAX_DIRECT_PEERS; i++) {
+    assert_int_equal(node_add_absent_direct(w.a), 0);
+    lp2p_node_stats st;
+    do { /* its dial is refused before the next */
+      uv_run(&w.base.loop, UV_RUN_ONCE);
+      lp2p_node_get_stats(w.a, &st);
+    } while (st.dials_failed < (uint64_t)i + 1);
+  }
+  assert_int_equal(lp2p_node_close(w.a, node_done, &w.base), 0);
+  while (w.base.closed < 1) {
+    uv_run(&w.base.loop, UV_RUN_ONCE);
+  }
+  loop_finish(&w.base);
+}
+
+/* Two nodes, each built and subscribed; b connects to a, a publishes
+ * and b receives, a writes its metrics. */
 static void node_fails_cleanly(void **state) {
   (void)state;
-  node_traffic = getenv("LP2P_ALLOCFAIL_NODE_TRAFFIC") != NULL;
   sweep_both("node", node_scenario);
 }
 
@@ -1391,8 +1832,18 @@ int main(void) {
       cmocka_unit_test(mplex_session_fails_cleanly),
       cmocka_unit_test(ping_fails_cleanly),
       cmocka_unit_test(router_fails_cleanly),
+      cmocka_unit_test_setup_teardown(router_extras_fail_cleanly,
+                                      remote_rpcs_setup, remote_rpcs_teardown),
+      cmocka_unit_test_setup_teardown(publish_without_memory_fails_whole,
+                                      remote_rpcs_setup, remote_rpcs_teardown),
+      cmocka_unit_test_setup_teardown(
+          message_lost_for_want_of_memory_is_reported, remote_rpcs_setup,
+          remote_rpcs_teardown),
+      cmocka_unit_test(sim_run_fails_cleanly),
       cmocka_unit_test(host_fails_cleanly),
+      cmocka_unit_test(host_trim_fails_cleanly),
       cmocka_unit_test(node_fails_cleanly),
+      cmocka_unit_test(direct_peer_added_again_takes_no_new_slot),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

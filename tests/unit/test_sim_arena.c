@@ -19,7 +19,7 @@ static void put(sim_arena *a, void *p) {
 static void blocks_are_aligned_and_disjoint(void **state) {
   (void)state;
   sim_arena a;
-  sim_arena_init(&a);
+  sim_arena_init(&a, NULL);
   enum { N = 600 };
   static uint8_t *p[N];
   static size_t len[N];
@@ -45,7 +45,7 @@ static void blocks_are_aligned_and_disjoint(void **state) {
 static void freed_blocks_are_reused(void **state) {
   (void)state;
   sim_arena a;
-  sim_arena_init(&a);
+  sim_arena_init(&a, NULL);
   void *x = get(&a, 1000);
   assert_non_null(get(&a, 1000));
   put(&a, x);
@@ -57,7 +57,7 @@ static void freed_blocks_are_reused(void **state) {
 static void calloc_and_realloc(void **state) {
   (void)state;
   sim_arena a;
-  sim_arena_init(&a);
+  sim_arena_init(&a, NULL);
   const lp2p_mem *m = &a.mem;
   uint8_t *z = get(&a, 64);
   memset(z, 0xab, 64);
@@ -90,7 +90,7 @@ static void calloc_and_realloc(void **state) {
 static void many_chunks(void **state) {
   (void)state;
   sim_arena a;
-  sim_arena_init(&a);
+  sim_arena_init(&a, NULL);
   for (size_t i = 0; i < 3000; i++) {
     uint8_t *p = get(&a, 30000);
     assert_non_null(p);
