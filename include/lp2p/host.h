@@ -292,6 +292,10 @@ typedef struct lp2p_host_stats {
   uint64_t closed_idle;        /* closed after idle_timeout */
   uint64_t handshake_timeouts; /* inbound handshakes that timed out */
   uint64_t handshakes_evicted; /* stalled ones closed for a new one */
+  /* times freed memory was given back to the system (glibc's
+   * malloc_trim, checked once a second: when 4 MiB or more of the heaps,
+   * and at least half as much as is in use, are free) */
+  uint64_t memory_trims;
 } lp2p_host_stats;
 
 LP2P_API void lp2p_host_get_stats(const lp2p_host *h, lp2p_host_stats *st);
