@@ -120,9 +120,9 @@ typedef struct lp2p_host_settings {
    * fit the connection's, its peer's (shared by the peer's connections)
    * and the host's total; what does not fit is refused (the stream whose
    * data does not fit is reset, a write accepts less, a write queue is
-   * left to drain), never buffered. Defaults 512 MiB, 64 MiB and
-   * 32 MiB; go-libp2p's resource manager: 128 MiB + 1/8 of the RAM,
-   * 64 MiB, 32 MiB. */
+   * left to drain), never buffered. Defaults 512 MiB, 40 MiB and
+   * 20 MiB (see lp2p/budget.h why); go-libp2p's resource manager:
+   * 128 MiB + 1/8 of the RAM, 64 MiB, 32 MiB. */
   uint64_t max_memory;
   uint64_t max_peer_memory;
   uint64_t max_conn_memory;
@@ -146,7 +146,7 @@ typedef struct lp2p_host_settings {
  *   conns_grace          60 s    1 min
  *   idle_timeout         120 s   none (trimming only)
  *
- * and the memory budgets: 512 MiB in all, 64 MiB per peer, 32 MiB per
+ * and the memory budgets: 512 MiB in all, 40 MiB per peer, 20 MiB per
  * connection (go-libp2p's rcmgr scales its system limit with memory:
  * 128 MiB plus about 1 GiB per 8 GiB). */
 LP2P_API void lp2p_host_settings_default(lp2p_host_settings *s);
@@ -293,8 +293,9 @@ typedef struct lp2p_host_stats {
   uint64_t handshake_timeouts; /* inbound handshakes that timed out */
   uint64_t handshakes_evicted; /* stalled ones closed for a new one */
   /* times freed memory was given back to the system (glibc's
-   * malloc_trim, checked once a second: when 4 MiB or more of the heaps,
-   * and at least half as much as is in use, are free) */
+   * malloc_trim, checked once a second: when the resident memory the
+   * heaps hold free grew by 1 MiB, and a quarter of what is in use, since
+   * the last trim) */
   uint64_t memory_trims;
 } lp2p_host_stats;
 

@@ -102,6 +102,7 @@ struct lp2p_host {
   lp2p_host_stats stats;
   uv_timer_t trim_timer;    /* the next trim, when the grace of some ends */
   uv_timer_t release_timer; /* gives freed memory back (release.c) */
+  size_t release_base;      /* resident bytes not in use after a trim */
   host_budgets budgets;
 
   host_handler *handlers;
