@@ -180,7 +180,8 @@ static int charge(mstream *s, size_t in, size_t out) {
 /* What a write may queue now: the send buffer's room, as far as the
  * budget has room for it to grow too. */
 static size_t writable(const lp2p_mplex *x, const mstream *s) {
-  uint64_t room = lp2p_budget_room(&s->budget) + (s->charged - held(s));
+  uint64_t h = held(s), slack = s->charged > h ? s->charged - h : 0;
+  uint64_t room = lp2p_budget_room(&s->budget) + slack;
   return lp2p_byteq_fits(&s->sbuf, buffer_room(x, s), room);
 }
 

@@ -238,7 +238,8 @@ static int charge(ystream *s, size_t in, size_t out) {
 /* What a write may queue now: the window's room, as far as the budget
  * has room for the send buffer to grow too. */
 static size_t writable(const lp2p_yamux *y, const ystream *s) {
-  uint64_t room = lp2p_budget_room(&s->budget) + (s->charged - held(s));
+  uint64_t h = held(s), slack = s->charged > h ? s->charged - h : 0;
+  uint64_t room = lp2p_budget_room(&s->budget) + slack;
   return lp2p_byteq_fits(&s->sbuf, window_room(y, s), room);
 }
 
