@@ -1,12 +1,14 @@
 /*
  * lp2p: memory budgets, after go-libp2p's resource manager. A budget is a
  * scope with a byte limit and a parent: stream -> connection -> peer ->
- * host. Memory a peer can make us hold (a yamux receive window, mplex's
- * unread bytes, a connection's write queue) is reserved before the buffer
- * may grow; a reservation succeeds only when every scope up to the root
- * has room, and a refused one leaves every scope as it was. What was
- * refused is then not buffered: the stream is refused or reset, or the
- * window stays smaller.
+ * host. Memory a peer can make us hold (a stream's unread and unsent
+ * bytes, as much as their buffers allocate; a connection's write queue)
+ * is reserved before the buffer may grow; a reservation succeeds only
+ * when every scope up to the root has room, and a refused one leaves every
+ * scope as it was. What was refused is then not buffered: the stream is
+ * reset, a write accepts less, a write queue waits. go-libp2p's yamux
+ * reserves whole windows, so that there an idle stream costs 256 KiB;
+ * here it costs nothing.
  *
  * Budgets are plain structures owned by their user (no allocation, no
  * locking: one thread, as everything in lp2p). A child must be released

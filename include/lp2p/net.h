@@ -180,8 +180,9 @@ typedef struct lp2p_yamux_settings {
   lp2p_tstamp ping_timeout;
   bool measure_rtt; /* ping at start so that auto-tuning has an RTT */
   /* The connection's memory budget (lp2p/budget.h), or NULL for none.
-   * Each stream reserves the bytes it really holds, received and not yet
-   * read and written and not yet sent, in a stream scope (limit
+   * Each stream reserves what it really holds, received and not yet read
+   * and written and not yet sent (as much as its buffers allocate), in a
+   * stream scope (limit
    * max_window + max_send_buffer) under it; windows are not reserved, so
    * an idle stream costs nothing (go-yamux reserves whole windows, but its
    * system limit scales with the machine's memory). Data that arrives
