@@ -126,7 +126,12 @@ typedef struct lp2p_router_limits {
    * about the mesh); whatever goes over its bound is dropped and
    * counted. */
   size_t queue_max_messages; /* queued data messages (4096) */
-  size_t queue_max_bytes;    /* queued bytes of data messages (64 MiB) */
+  /* queued bytes of data messages (16 MiB; go: 32 RPCs of up to 1 MiB).
+   * With control and gossip below, 19 MiB: beside the host's 40 MiB peer
+   * budget (lp2p/budget.h), a peer that stops reading costs a node less
+   * than the +64 MiB one peer may. Messages are shared by the queues
+   * that hold them, so many stalled peers cost little more than one. */
+  size_t queue_max_bytes;
   /* subscriptions, GRAFT and PRUNE (1 MiB: a thousand PRUNEs with PX) */
   size_t queue_max_control_bytes;
   /* IHAVE and IWANT (2 MiB: several heartbeats of MaxIHaveLength ids in

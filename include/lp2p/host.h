@@ -115,13 +115,14 @@ typedef struct lp2p_host_settings {
    * js-libp2p do) and report the answer with `identified`. */
   bool identify;
   /* Memory budgets (lp2p/budget.h) for what peers can make the host
-   * buffer: stream receive windows and unread bytes, connection write
-   * queues. A reservation must fit the connection's, its peer's (shared
-   * by the peer's connections) and the host's total; what does not fit is
-   * refused (a stream refused or reset, a window kept smaller, a write
-   * queue left to drain), never buffered. Defaults 512 MiB, 64 MiB and
-   * 32 MiB; go-libp2p's resource manager: 128 MiB + 1/8 of the RAM,
-   * 64 MiB, 32 MiB. */
+   * buffer: streams' unread and unsent bytes (not their windows: an idle
+   * stream costs nothing), connection write queues. A reservation must
+   * fit the connection's, its peer's (shared by the peer's connections)
+   * and the host's total; what does not fit is refused (the stream whose
+   * data does not fit is reset, a write accepts less, a write queue is
+   * left to drain), never buffered. Defaults 512 MiB, 40 MiB and
+   * 20 MiB (see lp2p/budget.h why); go-libp2p's resource manager:
+   * 128 MiB + 1/8 of the RAM, 64 MiB, 32 MiB. */
   uint64_t max_memory;
   uint64_t max_peer_memory;
   uint64_t max_conn_memory;
@@ -145,7 +146,7 @@ typedef struct lp2p_host_settings {
  *   conns_grace          60 s    1 min
  *   idle_timeout         120 s   none (trimming only)
  *
- * and the memory budgets: 512 MiB in all, 64 MiB per peer, 32 MiB per
+ * and the memory budgets: 512 MiB in all, 40 MiB per peer, 20 MiB per
  * connection (go-libp2p's rcmgr scales its system limit with memory:
  * 128 MiB plus about 1 GiB per 8 GiB). */
 LP2P_API void lp2p_host_settings_default(lp2p_host_settings *s);
@@ -194,16 +195,15 @@ typedef struct lp2p_host_callbacks {
 
 /* What the memory budgets hold and refused since the host started. */
 typedef struct lp2p_host_budget_stats {
-  uint64_t used;              /* bytes reserved now, host-wide */
-  uint64_t limit;             /* max_memory */
-  uint64_t refused;           /* every reservation refused */
-  uint64_t refused_host;      /* ... because the host total was full */
-  uint64_t refused_peer;      /* ... because a peer's scope was full */
-  uint64_t refused_conn;      /* ... because a connection's was full */
-  uint64_t streams_refused;   /* yamux streams refused for their window */
-  uint64_t windows_limited;   /* yamux windows kept from growing */
-  uint64_t streams_reset;     /* mplex streams reset for unread bytes */
-  uint64_t writes_held;       /* write queues held at their budget */
+  uint64_t used;               /* bytes reserved now, host-wide */
+  uint64_t limit;              /* max_memory */
+  uint64_t refused;            /* every reservation refused */
+  uint64_t refused_host;       /* ... because the host total was full */
+  uint64_t refused_peer;       /* ... because a peer's scope was full */
+  uint64_t refused_conn;       /* ... because a connection's was full */
+  uint64_t streams_reset;      /* streams reset: received bytes past it */
+  uint64_t stream_writes_held; /* stream writes shortened by it */
+  uint64_t writes_held;        /* write queues held at their budget */
 } lp2p_host_budget_stats;
 
 LP2P_API void lp2p_host_budget_stats_get(const lp2p_host *h,
@@ -292,6 +292,11 @@ typedef struct lp2p_host_stats {
   uint64_t closed_idle;        /* closed after idle_timeout */
   uint64_t handshake_timeouts; /* inbound handshakes that timed out */
   uint64_t handshakes_evicted; /* stalled ones closed for a new one */
+  /* times freed memory was given back to the system (glibc's
+   * malloc_trim, checked once a second: when the resident memory the
+   * heaps hold free grew by 1 MiB, and a quarter of what is in use, since
+   * the last trim) */
+  uint64_t memory_trims;
 } lp2p_host_stats;
 
 LP2P_API void lp2p_host_get_stats(const lp2p_host *h, lp2p_host_stats *st);
@@ -398,6 +403,11 @@ LP2P_API ssize_t lp2p_stream_read(lp2p_stream *s, uint8_t *buf, size_t cap,
  * writing or reset, LP2P_ERR_NOMEM. */
 LP2P_API ssize_t lp2p_stream_write(lp2p_stream *s, const uint8_t *data,
                                    size_t len);
+/* Bytes lp2p_stream_write would take now (the peer's window, the send
+ * buffer and the memory budgets allow); when 0, `writable` follows once
+ * there is room. A relay that reads only that much holds nothing of its
+ * own while its peer does not read. */
+LP2P_API size_t lp2p_stream_writable(lp2p_stream *s);
 /* Half-closes: the peer reads the end after the data written. Returns 0 or
  * LP2P_ERR_STATE. */
 LP2P_API int lp2p_stream_close(lp2p_stream *s);

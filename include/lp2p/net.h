@@ -180,19 +180,24 @@ typedef struct lp2p_yamux_settings {
   lp2p_tstamp ping_timeout;
   bool measure_rtt; /* ping at start so that auto-tuning has an RTT */
   /* The connection's memory budget (lp2p/budget.h), or NULL for none.
-   * Each stream's receive window is reserved in a stream scope (limit
-   * max_window) under it: a new stream gets initial_window, or 256 KiB
-   * when only that fits, and is refused (RST; lp2p_yamux_open:
-   * LP2P_ERR_TOO_LARGE) when not even that fits; auto-tuning grows a
-   * window only as far as its reservation succeeds. Must outlive the
-   * session. */
+   * Each stream reserves what it really holds, received and not yet read
+   * and written and not yet sent (as much as its buffers allocate), in a
+   * stream scope (limit
+   * max_window + max_send_buffer) under it; windows are not reserved, so
+   * an idle stream costs nothing (go-yamux reserves whole windows, but its
+   * system limit scales with the machine's memory). Data that arrives
+   * within its window but past the budget resets its stream (RST,
+   * LP2P_STREAM_END_OVERFLOW), never buffered; window updates announce
+   * only what the application read. A write past the budget is accepted
+   * in part (or not) and stream_writable follows when a pull gave bytes
+   * back. Must outlive the session. */
   lp2p_budget *budget;
 } lp2p_yamux_settings;
 
 /* What the budget refused, for metrics. */
 typedef struct lp2p_yamux_stats {
-  uint64_t streams_refused_budget; /* no room for a new stream's window */
-  uint64_t window_growth_refused;  /* auto-tuning kept a window smaller */
+  uint64_t streams_reset_budget; /* data past the budget: stream reset */
+  uint64_t writes_held_budget;   /* writes shortened by the budget */
 } lp2p_yamux_stats;
 
 /* All callbacks are optional. */
@@ -257,7 +262,7 @@ LP2P_API void lp2p_yamux_del(lp2p_yamux *y);
 
 /* Opens a stream; its SYN goes with the next pull, and data may be written
  * at once. Returns 0, LP2P_ERR_TOO_LARGE (max_outbound_streams open,
- * max_ack_backlog unacknowledged, or no budget for its receive window),
+ * max_ack_backlog unacknowledged),
  * LP2P_ERR_STATE (GoAway sent or
  * received, session failed, ids exhausted) or LP2P_ERR_NOMEM. */
 LP2P_API int lp2p_yamux_open(lp2p_yamux *y, uint32_t *id);
@@ -333,15 +338,18 @@ typedef struct lp2p_mplex_settings {
   uint32_t max_pending_resets;   /* resets of refused streams not pulled */
   /* The connection's memory budget (lp2p/budget.h), or NULL for none.
    * Each stream's unread bytes are reserved in a stream scope (limit
-   * max_stream_buffer) under it as they arrive; a stream whose bytes do not
-   * fit is reset (LP2P_STREAM_END_OVERFLOW), never buffered. Must outlive
-   * the session. */
+   * max_stream_buffer + max_send_buffer) under it as they arrive; a stream
+   * whose bytes do not fit is reset (LP2P_STREAM_END_OVERFLOW), never
+   * buffered. Bytes written and not yet sent are reserved there too: a
+   * write past the budget is accepted in part (or not) and stream_writable
+   * follows when a pull gave bytes back. Must outlive the session. */
   lp2p_budget *budget;
 } lp2p_mplex_settings;
 
 /* What the budget refused, for metrics. */
 typedef struct lp2p_mplex_stats {
   uint64_t streams_reset_budget; /* unread bytes past the budget */
+  uint64_t writes_held_budget;   /* writes shortened by the budget */
 } lp2p_mplex_stats;
 
 typedef struct lp2p_mplex_callbacks {

@@ -129,7 +129,12 @@ void lp2p_router_settings_default(lp2p_router_settings *s) {
   l->max_seen = 1 << 20;
   l->max_pending_validations = 8192;
   l->queue_max_messages = 4096;
-  l->queue_max_bytes = 64 << 20;
+  /* 16 MiB, with control (1 MiB) and gossip (2 MiB) beside the host's
+   * 40 MiB peer budget: one peer that stops reading costs a node at most
+   * ~59 MiB (64 MiB was the whole per-peer share by itself). As go, a
+   * stalled peer's queue is bounded, not the publisher: go keeps 32 RPCs
+   * of up to 1 MiB per peer and drops the rest. */
+  l->queue_max_bytes = 16 << 20;
   l->queue_max_control_bytes = 1 << 20;
   l->queue_max_gossip_bytes = 2 << 20;
   l->queue_max_idontwant = 1000;

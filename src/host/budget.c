@@ -62,12 +62,13 @@ static void add_refusals(const lp2p_conn *c, lp2p_host_budget_stats *st) {
   if (c->mux.is_yamux) {
     lp2p_yamux_stats ys;
     lp2p_yamux_stats_get(c->mux.y, &ys);
-    st->streams_refused += ys.streams_refused_budget;
-    st->windows_limited += ys.window_growth_refused;
+    st->streams_reset += ys.streams_reset_budget;
+    st->stream_writes_held += ys.writes_held_budget;
   } else {
     lp2p_mplex_stats xs;
     lp2p_mplex_stats_get(c->mux.x, &xs);
     st->streams_reset += xs.streams_reset_budget;
+    st->stream_writes_held += xs.writes_held_budget;
   }
 }
 

@@ -137,6 +137,7 @@ int lp2p_host_new(lp2p_host **out, uv_loop_t *loop, const lp2p_host_settings *s,
   uv_idle_init(loop, &h->idle);
   h->idle.data = h;
   connmgr_init(h);
+  host_release_init(h);
   ignore_sigpipe();
   *out = h;
   return 0;
@@ -205,6 +206,7 @@ int lp2p_host_close(lp2p_host *h, void (*done)(void *user), void *user) {
     conn_fail(c, LP2P_DISCONNECT_LOCAL, LP2P_ERR_STATE, "the host is closing");
   }
   connmgr_close(h);
+  host_release_close(h);
   host_maybe_done(h);
   return 0;
 }

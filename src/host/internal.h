@@ -100,7 +100,9 @@ struct lp2p_host {
   size_t ninbound;    /* inbound connections in host->conns */
   size_t nhandshakes; /* of them, not yet upgraded */
   lp2p_host_stats stats;
-  uv_timer_t trim_timer; /* the next trim, when the grace of some ends */
+  uv_timer_t trim_timer;    /* the next trim, when the grace of some ends */
+  uv_timer_t release_timer; /* gives freed memory back (release.c) */
+  size_t release_base;      /* resident bytes not in use after a trim */
   host_budgets budgets;
 
   host_handler *handlers;
@@ -165,9 +167,9 @@ struct lp2p_conn {
   bool quiet;    /* a dial that failed synchronously: no callbacks */
   bool finished; /* the application was told; flushing or closed */
   bool handles_closing;
-  bool counted_pending; /* counts in host->npending_dials */
-  bool announced;       /* `connected` was called */
-  bool registered;      /* one of its peer's connections in host->peers */
+  bool counted_pending;   /* counts in host->npending_dials */
+  bool announced;         /* `connected` was called */
+  bool registered;        /* one of its peer's connections in host->peers */
   bool counted_handshake; /* counts in host->nhandshakes */
   /* An inbound connection's source for the per-IP limit: the family,
    * then the IPv4 address or the IPv6 /64; len 0 when not limited. */
@@ -281,6 +283,10 @@ void connmgr_conn_ready(lp2p_conn *c);
 void connmgr_conn_gone(lp2p_conn *c);
 /* A connection ended before it was upgraded. */
 void connmgr_handshake_over(lp2p_conn *c);
+/* ---- release.c ---- */
+void host_release_init(lp2p_host *h);
+/* Closes the release timer (counted in h->open_handles). */
+void host_release_close(lp2p_host *h);
 /* ---- budget.c ---- */
 void host_budget_init(lp2p_host *h);
 void host_budget_free(lp2p_host *h);

@@ -208,6 +208,17 @@ bool muxer_hold_input(const muxer *m, bool holding) {
   return holding ? unread > m->mplex_budget / 4 : unread >= m->mplex_budget / 2;
 }
 
+size_t muxer_writable(const muxer *m, uint64_t id) {
+  if (m->is_yamux) {
+    lp2p_yamux_stream_info info;
+    return lp2p_yamux_stream_info_get(m->y, (uint32_t)id, &info) == 0
+               ? info.writable
+               : 0;
+  }
+  lp2p_mplex_stream_info info;
+  return lp2p_mplex_stream_info_get(m->x, id, &info) == 0 ? info.writable : 0;
+}
+
 size_t muxer_readable(const muxer *m, uint64_t id) {
   if (m->is_yamux) {
     lp2p_yamux_stream_info info;

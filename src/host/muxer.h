@@ -61,6 +61,8 @@ void *muxer_user(const muxer *m, uint64_t id);
  * holding half its session budget unread, until it is down to a quarter.
  * yamux's windows bound what it buffers. */
 bool muxer_hold_input(const muxer *m, bool holding);
+/* Bytes a write on `id` would take now (0 for an unknown id). */
+size_t muxer_writable(const muxer *m, uint64_t id);
 /* Bytes buffered for reading on `id` (0 for an unknown id). */
 size_t muxer_readable(const muxer *m, uint64_t id);
 /* Whether the peer half-closed `id` and every byte was read. */

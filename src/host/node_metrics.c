@@ -190,13 +190,12 @@ static void budgets(out *o, lp2p_node *n) {
   put(o,
       "# HELP libp2p_rcmgr_refusals_total what a refused reservation cost\n"
       "# TYPE libp2p_rcmgr_refusals_total counter\n"
-      "libp2p_rcmgr_refusals_total{action=\"stream_refused\"} %llu\n"
-      "libp2p_rcmgr_refusals_total{action=\"window_limited\"} %llu\n"
       "libp2p_rcmgr_refusals_total{action=\"stream_reset\"} %llu\n"
+      "libp2p_rcmgr_refusals_total{action=\"stream_write_held\"} %llu\n"
       "libp2p_rcmgr_refusals_total{action=\"write_held\"} %llu\n",
-      (unsigned long long)b.streams_refused,
-      (unsigned long long)b.windows_limited,
-      (unsigned long long)b.streams_reset, (unsigned long long)b.writes_held);
+      (unsigned long long)b.streams_reset,
+      (unsigned long long)b.stream_writes_held,
+      (unsigned long long)b.writes_held);
 }
 
 static void control(out *o, const char *what, uint64_t sent, uint64_t recv) {

@@ -409,6 +409,18 @@ ssize_t lp2p_stream_write(lp2p_stream *s, const uint8_t *data, size_t len) {
   return n == LP2P_ERR_NOT_FOUND ? LP2P_ERR_STATE : n;
 }
 
+size_t lp2p_stream_writable(lp2p_stream *s) {
+  lp2p_conn *c = s->conn;
+  if (c->state == CONN_CLOSING) {
+    return 0;
+  }
+  size_t room = muxer_writable(&c->mux, s->id);
+  if (room == 0) {
+    (void)muxer_write(&c->mux, s->id, NULL, 0); /* asks for `writable` */
+  }
+  return room;
+}
+
 int lp2p_stream_close(lp2p_stream *s) {
   lp2p_conn *c = s->conn;
   if (c->state == CONN_CLOSING) {

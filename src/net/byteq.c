@@ -11,12 +11,18 @@ static void copy_out(const lp2p_byteq *q, size_t at, uint8_t *out, size_t n) {
   memcpy(out + first, q->data, n - first);
 }
 
-/* Grows the ring to hold `need` bytes, unwrapping the unread ones. */
-static int grow(lp2p_byteq *q, const lp2p_mem *mem, size_t need) {
-  size_t cap = q->cap ? q->cap : 256;
+/* The ring size that holds `need` bytes, doubling from `cap`. */
+static size_t grown_cap(size_t cap, size_t need) {
+  cap = cap ? cap : 256;
   while (cap < need) {
     cap = cap > SIZE_MAX / 2 ? need : cap * 2;
   }
+  return cap;
+}
+
+/* Grows the ring to hold `need` bytes, unwrapping the unread ones. */
+static int grow(lp2p_byteq *q, const lp2p_mem *mem, size_t need) {
+  size_t cap = grown_cap(q->cap, need);
   uint8_t *data = lp2p_malloc(mem, cap);
   if (!data) {
     return LP2P_ERR_NOMEM;
@@ -105,4 +111,58 @@ void lp2p_byteq_free(lp2p_byteq *q, const lp2p_mem *mem) {
     lp2p_free(mem, q->data);
   }
   memset(q, 0, sizeof(*q));
+}
+
+size_t lp2p_byteq_footprint(const lp2p_byteq *q) {
+  if (q->len == 0) {
+    return 0; /* drained rings are freed */
+  }
+  return q->lent ? grown_cap(0, q->len) : q->cap;
+}
+
+size_t lp2p_byteq_footprint_after(const lp2p_byteq *q, size_t n) {
+  if (n == 0) {
+    return lp2p_byteq_footprint(q);
+  }
+  if (n > SIZE_MAX - q->len) {
+    return SIZE_MAX;
+  }
+  if (q->lent || q->len == 0) {
+    return grown_cap(0, q->len + n);
+  }
+  return q->len + n <= q->cap ? q->cap : grown_cap(q->cap, q->len + n);
+}
+
+size_t lp2p_byteq_fits(const lp2p_byteq *q, size_t n, uint64_t room) {
+  size_t now = lp2p_byteq_footprint(q);
+  while (n > 0) {
+    size_t after = lp2p_byteq_footprint_after(q, n);
+    if (after - now <= room) {
+      return n;
+    }
+    /* the next smaller ring, or none at all */
+    size_t smaller = after / 2;
+    n = smaller > q->len && smaller >= now && smaller >= 256
+            ? (smaller - q->len < n ? smaller - q->len : n - 1)
+            : 0;
+  }
+  return 0;
+}
+
+int lp2p_byteq_charge(lp2p_budget *b, uint64_t *charged, uint64_t want) {
+  if (want <= *charged) {
+    return 0;
+  }
+  int rv = lp2p_budget_reserve(b, want - *charged);
+  if (rv == 0) {
+    *charged = want;
+  }
+  return rv;
+}
+
+void lp2p_byteq_settle(lp2p_budget *b, uint64_t *charged, uint64_t now) {
+  if (*charged > now) {
+    lp2p_budget_release(b, *charged - now);
+    *charged = now;
+  }
 }

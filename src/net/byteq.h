@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 
+#include "lp2p/budget.h"
 #include "lp2p/common.h"
 
 typedef struct lp2p_byteq {
@@ -41,5 +42,20 @@ size_t lp2p_byteq_read(lp2p_byteq *q, const lp2p_mem *mem, uint8_t *out,
 /* Consumes `n` <= len bytes. */
 void lp2p_byteq_consume(lp2p_byteq *q, const lp2p_mem *mem, size_t n);
 void lp2p_byteq_free(lp2p_byteq *q, const lp2p_mem *mem);
+
+/* Memory accounting (lp2p/budget.h) charges what a queue allocates, not
+ * just its unread bytes: a ring grows by doubling and keeps its size until
+ * drained. Lent bytes count as the ring that owning them would take. */
+size_t lp2p_byteq_footprint(const lp2p_byteq *q);
+/* The footprint once `n` more bytes are appended. */
+size_t lp2p_byteq_footprint_after(const lp2p_byteq *q, size_t n);
+/* The most bytes (up to `n`) an append may take while the footprint grows
+ * by no more than `room`. */
+size_t lp2p_byteq_fits(const lp2p_byteq *q, size_t n, uint64_t room);
+/* Brings `*charged` (bytes reserved in `b`) up to `want`; returns 0 or
+ * LP2P_ERR_TOO_LARGE (nothing changes). */
+int lp2p_byteq_charge(lp2p_budget *b, uint64_t *charged, uint64_t want);
+/* Gives back what `*charged` holds beyond `now`. */
+void lp2p_byteq_settle(lp2p_budget *b, uint64_t *charged, uint64_t now);
 
 #endif

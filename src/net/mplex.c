@@ -37,7 +37,8 @@ enum {
   S_RST_PENDING = 1u << 5,
   S_NOTIFIED = 1u << 6,
   S_WANT_WRITE = 1u << 7,
-  S_QUEUED = 1u << 8
+  S_QUEUED = 1u << 8,
+  S_BUDGET_WAIT = 1u << 9 /* a write came up short for the budget */
 };
 
 /* parser phases */
@@ -50,7 +51,8 @@ typedef struct mstream {
   struct mstream *prev, *next;
   lp2p_byteq rbuf;
   lp2p_byteq sbuf;
-  lp2p_budget budget; /* holds rbuf.len, under the session's budget */
+  lp2p_budget budget; /* holds what rbuf and sbuf allocate: `charged` */
+  uint64_t charged;
   void *user;
 } mstream;
 
@@ -63,7 +65,8 @@ struct lp2p_mplex {
   mstream *qhead, *qtail;
   uint64_t next_id;
   uint32_t n_in, n_out;
-  size_t buffered;  /* unread bytes in all streams */
+  size_t buffered;         /* unread bytes in all streams */
+  uint32_t budget_waiters; /* streams with S_BUDGET_WAIT */
   lp2p_mplex_stats stats;
   uint64_t *resets; /* peer stream ids refused, reset due */
   uint32_t nresets;
@@ -152,14 +155,49 @@ static bool done(const mstream *s) {
          s->rbuf.len == 0 && !needs_output(s);
 }
 
-static size_t writable(const lp2p_mplex *x, const mstream *s) {
+static size_t buffer_room(const lp2p_mplex *x, const mstream *s) {
   return x->set.max_send_buffer - s->sbuf.len;
 }
 
-static void drop_rbuf(lp2p_mplex *x, mstream *s) {
+static uint64_t held(const mstream *s) {
+  return (uint64_t)lp2p_byteq_footprint(&s->rbuf) +
+         lp2p_byteq_footprint(&s->sbuf);
+}
+
+/* Gives back what the buffers no longer hold. */
+static void settle(mstream *s) {
+  lp2p_byteq_settle(&s->budget, &s->charged, held(s));
+}
+
+/* Reserves what the buffers will hold with `in` more bytes received and
+ * `out` more written; 0 or LP2P_ERR_TOO_LARGE. */
+static int charge(mstream *s, size_t in, size_t out) {
+  uint64_t want = (uint64_t)lp2p_byteq_footprint_after(&s->rbuf, in) +
+                  lp2p_byteq_footprint_after(&s->sbuf, out);
+  return lp2p_byteq_charge(&s->budget, &s->charged, want);
+}
+
+/* What a write may queue now: the send buffer's room, as far as the
+ * budget has room for it to grow too. */
+static size_t writable(const lp2p_mplex *x, const mstream *s) {
+  uint64_t h = held(s), slack = s->charged > h ? s->charged - h : 0;
+  uint64_t room = lp2p_budget_room(&s->budget) + slack;
+  return lp2p_byteq_fits(&s->sbuf, buffer_room(x, s), room);
+}
+
+/* Frees both buffers and gives their bytes back to the budget. */
+static void drop_buffers(lp2p_mplex *x, mstream *s) {
   x->buffered -= s->rbuf.len;
-  lp2p_budget_release(&s->budget, s->rbuf.len);
   lp2p_byteq_free(&s->rbuf, x->mem);
+  lp2p_byteq_free(&s->sbuf, x->mem);
+  settle(s);
+}
+
+static void stop_budget_wait(lp2p_mplex *x, mstream *s) {
+  if (s->flags & S_BUDGET_WAIT) {
+    s->flags &= ~(uint32_t)S_BUDGET_WAIT;
+    x->budget_waiters--;
+  }
 }
 
 static void free_stream(lp2p_mplex *x, mstream *s) {
@@ -170,8 +208,8 @@ static void free_stream(lp2p_mplex *x, mstream *s) {
   } else {
     x->n_in--;
   }
-  drop_rbuf(x, s);
-  lp2p_byteq_free(&s->sbuf, x->mem);
+  stop_budget_wait(x, s);
+  drop_buffers(x, s);
   lp2p_free(x->mem, s);
 }
 
@@ -192,8 +230,8 @@ static void finish(lp2p_mplex *x, mstream *s, lp2p_stream_end why) {
 static void mark_reset(lp2p_mplex *x, mstream *s, lp2p_stream_end why) {
   s->flags |= S_RST_PENDING;
   s->why = why;
-  drop_rbuf(x, s);
-  lp2p_byteq_free(&s->sbuf, x->mem);
+  stop_budget_wait(x, s);
+  drop_buffers(x, s);
   enqueue(x, s);
 }
 
@@ -274,7 +312,8 @@ static mstream *new_stream(lp2p_mplex *x, uint64_t key, uint32_t flags) {
   }
   s->key = key;
   s->flags = flags;
-  lp2p_budget_init(&s->budget, x->set.budget, x->set.max_stream_buffer);
+  lp2p_budget_init(&s->budget, x->set.budget,
+                   (uint64_t)x->set.max_stream_buffer + x->set.max_send_buffer);
   if (flags & S_OUTBOUND) {
     x->n_out++;
   } else {
@@ -429,7 +468,7 @@ static void payload(lp2p_mplex *x, const uint8_t *p, size_t n) {
     return;
   }
   uint64_t key = s->key;
-  if (lp2p_budget_reserve(&s->budget, n) != 0) {
+  if (charge(s, n, 0) != 0) {
     /* no flow control to slow the peer down: reset, never buffer */
     x->stats.streams_reset_budget++;
     mark_reset(x, s, LP2P_STREAM_END_OVERFLOW);
@@ -439,7 +478,6 @@ static void payload(lp2p_mplex *x, const uint8_t *p, size_t n) {
   if (s->rbuf.len == 0) {
     lp2p_byteq_lend(&s->rbuf, p, n); /* copied only if left unread */
   } else if (lp2p_byteq_append(&s->rbuf, x->mem, p, n) != 0) {
-    lp2p_budget_release(&s->budget, n);
     mark_reset(x, s, LP2P_STREAM_END_NOMEM);
     notify(x, s, LP2P_STREAM_END_NOMEM);
     return;
@@ -450,6 +488,8 @@ static void payload(lp2p_mplex *x, const uint8_t *p, size_t n) {
   if (s && lp2p_byteq_own(&s->rbuf, x->mem) != 0) {
     mark_reset(x, s, LP2P_STREAM_END_NOMEM);
     notify(x, s, LP2P_STREAM_END_NOMEM);
+  } else if (s) {
+    settle(s);
   }
 }
 
@@ -515,6 +555,7 @@ static size_t emit_data(lp2p_mplex *x, mstream *s, uint8_t *p, size_t room) {
   }
   size_t h = put_header(p, id, our_flag(s, MSG_RECEIVER), n);
   (void)lp2p_byteq_read(&s->sbuf, x->mem, p + h, n);
+  settle(s);
   return h + n;
 }
 
@@ -574,6 +615,18 @@ static void report_writable(lp2p_mplex *x, mstream *s) {
   }
 }
 
+/* Writers held by the budget (not by their buffer) are told when it has
+ * room again; a pull is when sent bytes give theirs back. */
+static void wake_budget_waiters(lp2p_mplex *x) {
+  for (size_t i = 0; x->budget_waiters > 0 && i < x->streams.len; i++) {
+    mstream *s = x->streams.items[i].value;
+    if ((s->flags & S_BUDGET_WAIT) && writable(x, s) > 0) {
+      stop_budget_wait(x, s);
+      report_writable(x, s);
+    }
+  }
+}
+
 ssize_t lp2p_mplex_pull(lp2p_mplex *x, const uint8_t **out, lp2p_tstamp now) {
   (void)now;
   size_t n = x->err ? 0 : emit_resets(x);
@@ -601,6 +654,7 @@ ssize_t lp2p_mplex_pull(lp2p_mplex *x, const uint8_t **out, lp2p_tstamp now) {
       finish(x, s, LP2P_STREAM_END_CLOSED);
     }
   }
+  wake_budget_waiters(x);
   *out = x->out;
   return (ssize_t)n;
 }
@@ -635,6 +689,16 @@ int lp2p_mplex_open(lp2p_mplex *x, uint64_t *stream) {
   return 0;
 }
 
+/* A write came up short for the budget: counted, and woken by a pull
+ * once the budget has room (wake_budget_waiters). */
+static void hold_for_budget(lp2p_mplex *x, mstream *s) {
+  x->stats.writes_held_budget++;
+  if (!(s->flags & S_BUDGET_WAIT)) {
+    s->flags |= S_BUDGET_WAIT;
+    x->budget_waiters++;
+  }
+}
+
 ssize_t lp2p_mplex_stream_write(lp2p_mplex *x, uint64_t stream,
                                 const uint8_t *data, size_t len) {
   mstream *s = live(x, stream);
@@ -644,14 +708,21 @@ ssize_t lp2p_mplex_stream_write(lp2p_mplex *x, uint64_t stream,
   if (s->flags & (S_RST_PENDING | S_FIN_PENDING)) {
     return LP2P_ERR_STATE;
   }
-  size_t n = writable(x, s);
-  n = len < n ? len : n;
-  if (n < len) {
+  size_t room = writable(x, s), n = len < room ? len : room;
+  if (n < len || room == 0) {
+    /* stream_writable follows; a write of 0 bytes asks for it too */
     s->flags |= S_WANT_WRITE;
+    if (room < buffer_room(x, s)) {
+      hold_for_budget(x, s);
+    }
   }
   if (n > 0) {
+    if (charge(s, 0, n) != 0) {
+      return LP2P_ERR_NOMEM; /* cannot be: n is within the room */
+    }
     int rv = lp2p_byteq_append(&s->sbuf, x->mem, data, n);
     if (rv != 0) {
+      settle(s);
       return rv;
     }
     enqueue(x, s);
@@ -670,7 +741,7 @@ ssize_t lp2p_mplex_stream_read(lp2p_mplex *x, uint64_t stream, uint8_t *buf,
   }
   size_t n = lp2p_byteq_read(&s->rbuf, x->mem, buf, cap);
   x->buffered -= n;
-  lp2p_budget_release(&s->budget, n);
+  settle(s);
   if (done(s)) {
     enqueue(x, s); /* the next pull ends it */
   }

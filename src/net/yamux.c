@@ -39,7 +39,8 @@ enum {
   S_RST_PENDING = 1u << 9, /* reset: RST due, then the stream goes */
   S_NOTIFIED = 1u << 10,   /* stream_close ran: the id is gone for the app */
   S_WANT_WRITE = 1u << 11, /* a write came up short: report writability */
-  S_QUEUED = 1u << 12      /* in the send queue */
+  S_QUEUED = 1u << 12,     /* in the send queue */
+  S_BUDGET_WAIT = 1u << 13 /* a write came up short for the budget */
 };
 
 typedef struct ystream {
@@ -56,9 +57,10 @@ typedef struct ystream {
   /* send side; sbuf.len <= send_window and <= max_send_buffer */
   lp2p_byteq sbuf;
   uint32_t send_window; /* peer credit not yet used by pulled frames */
-  /* Holds recv_window: what the peer may make us buffer. Its parent is
-   * the session's budget (settings). */
+  /* Holds what rbuf and sbuf allocate (`charged`), so that an idle stream
+   * costs nothing. Its parent is the session's budget (settings). */
   lp2p_budget budget;
+  uint64_t charged;
   void *user;
 } ystream;
 
@@ -75,10 +77,11 @@ struct lp2p_yamux {
    * last_peer_id, was opened */
   uint64_t peer_ids_seen[SYN_WINDOW / 64];
   uint32_t n_in, n_out, in_unacked, out_unacked;
-  uint64_t window_total; /* sum of receive windows */
+  uint64_t window_total;   /* sum of receive windows */
+  uint32_t budget_waiters; /* streams with S_BUDGET_WAIT */
   lp2p_yamux_stats stats;
-  uint32_t *refused;     /* inbound streams refused, RST due */
-  uint32_t nrefused;     /* at most max_ack_backlog */
+  uint32_t *refused; /* inbound streams refused, RST due */
+  uint32_t nrefused; /* at most max_ack_backlog */
   /* frame parser */
   uint8_t hdr[HDR];
   size_t hlen;
@@ -208,9 +211,50 @@ static bool done(const ystream *s) {
          s->rbuf.len == 0 && !needs_output(s);
 }
 
-static size_t writable(const lp2p_yamux *y, const ystream *s) {
+/* What the peer's window and max_send_buffer let a write queue. */
+static size_t window_room(const lp2p_yamux *y, const ystream *s) {
   uint32_t room = min32(s->send_window, y->set.max_send_buffer);
   return room - s->sbuf.len;
+}
+
+static uint64_t held(const ystream *s) {
+  return (uint64_t)lp2p_byteq_footprint(&s->rbuf) +
+         lp2p_byteq_footprint(&s->sbuf);
+}
+
+/* Gives back what the buffers no longer hold. */
+static void settle(ystream *s) {
+  lp2p_byteq_settle(&s->budget, &s->charged, held(s));
+}
+
+/* Reserves what the buffers will hold with `in` more bytes received and
+ * `out` more written; 0 or LP2P_ERR_TOO_LARGE. */
+static int charge(ystream *s, size_t in, size_t out) {
+  uint64_t want = (uint64_t)lp2p_byteq_footprint_after(&s->rbuf, in) +
+                  lp2p_byteq_footprint_after(&s->sbuf, out);
+  return lp2p_byteq_charge(&s->budget, &s->charged, want);
+}
+
+/* What a write may queue now: the window's room, as far as the budget
+ * has room for the send buffer to grow too. */
+static size_t writable(const lp2p_yamux *y, const ystream *s) {
+  uint64_t h = held(s), slack = s->charged > h ? s->charged - h : 0;
+  uint64_t room = lp2p_budget_room(&s->budget) + slack;
+  return lp2p_byteq_fits(&s->sbuf, window_room(y, s), room);
+}
+
+/* Frees both buffers and gives their bytes back to the budget. */
+static void drop_buffers(lp2p_yamux *y, ystream *s) {
+  lp2p_byteq_free(&s->rbuf, y->mem);
+  lp2p_byteq_free(&s->sbuf, y->mem);
+  settle(s);
+}
+
+static void stop_budget_wait(lp2p_yamux *y, ystream *s) {
+  if (s->flags & S_BUDGET_WAIT) {
+    s->flags &= ~(uint32_t)S_BUDGET_WAIT;
+    y->budget_waiters--;
+  }
 }
 
 static void free_stream(lp2p_yamux *y, ystream *s) {
@@ -224,9 +268,8 @@ static void free_stream(lp2p_yamux *y, ystream *s) {
     y->in_unacked -= (s->flags & S_UNACKED) != 0;
   }
   y->window_total -= s->recv_window;
-  lp2p_budget_release(&s->budget, s->recv_window);
-  lp2p_byteq_free(&s->rbuf, y->mem);
-  lp2p_byteq_free(&s->sbuf, y->mem);
+  stop_budget_wait(y, s);
+  drop_buffers(y, s);
   lp2p_free(y->mem, s);
 }
 
@@ -254,8 +297,8 @@ static void mark_reset(lp2p_yamux *y, ystream *s, lp2p_stream_end why) {
   }
   s->flags |= S_RST_PENDING;
   s->why = why;
-  lp2p_byteq_free(&s->rbuf, y->mem);
-  lp2p_byteq_free(&s->sbuf, y->mem);
+  stop_budget_wait(y, s);
+  drop_buffers(y, s);
   enqueue(y, s);
 }
 
@@ -360,7 +403,8 @@ static ystream *new_stream(lp2p_yamux *y, uint32_t id, uint32_t flags) {
   s->flags = flags;
   s->send_window = DEFAULT_WINDOW;
   s->epoch = LP2P_TSTAMP_NEVER;
-  lp2p_budget_init(&s->budget, y->set.budget, y->set.max_window);
+  lp2p_budget_init(&s->budget, y->set.budget,
+                   (uint64_t)y->set.max_window + y->set.max_send_buffer);
   if (flags & S_OUTBOUND) {
     y->n_out++;
     y->out_unacked++;
@@ -371,27 +415,19 @@ static ystream *new_stream(lp2p_yamux *y, uint32_t id, uint32_t flags) {
   return s;
 }
 
-/* Reserves the receive window of a new stream: initial_window, or the
- * 256 KiB both sides assume when the budget has no room for more (the
- * window stays smaller). Returns 0 or LP2P_ERR_TOO_LARGE when not even
- * that fits: the stream must go (as go-yamux, which reserves a new
- * stream's window before taking it). */
-static int open_window(lp2p_yamux *y, ystream *s) {
+/* Opens the receive window of a new stream. Nothing is reserved for it:
+ * the budget holds the bytes that arrive, not the window, so that idle
+ * streams cost nothing (go-yamux reserves each window, but go's system
+ * limit grows with the machine's memory; ours is a fixed 512 MiB, which
+ * would cover only 2,000 open streams). */
+static void open_window(lp2p_yamux *y, ystream *s) {
   uint32_t w = y->set.initial_window;
-  if (lp2p_budget_reserve(&s->budget, w) != 0) {
-    w = DEFAULT_WINDOW;
-    if (w == y->set.initial_window ||
-        lp2p_budget_reserve(&s->budget, w) != 0) {
-      return LP2P_ERR_TOO_LARGE;
-    }
-  }
   /* both sides assume 256 KiB; a larger window is announced with the
    * SYN or ACK, so it starts out as pending */
   s->recv_window = w;
   s->recv_credit = DEFAULT_WINDOW;
   s->recv_pending = w - DEFAULT_WINDOW;
   y->window_total += w;
-  return 0;
 }
 
 /* ---- receiving --------------------------------------------------------- */
@@ -466,12 +502,7 @@ static int open_inbound(lp2p_yamux *y, uint32_t id, lp2p_tstamp now,
   if (!s) {
     return refuse(y, id); /* out of memory: the peer sees a refusal */
   }
-  if (open_window(y, s) != 0) {
-    /* refused, never buffered: the budget has no room for its window */
-    y->stats.streams_refused_budget++;
-    free_stream(y, s);
-    return refuse(y, id);
-  }
+  open_window(y, s);
   s->epoch = now;
   if (y->cb.stream_open && y->cb.stream_open(y, id, y->user) != 0) {
     free_stream(y, s);
@@ -555,6 +586,14 @@ static void data_chunk(lp2p_yamux *y, const uint8_t *p, size_t n) {
   if (!s || y->frame_dead || (s->flags & S_RST_PENDING)) {
     return; /* reset meanwhile, perhaps by a callback: drop */
   }
+  if (charge(s, n, 0) != 0) {
+    /* within its window but past the budget: reset, never buffered, as
+     * mplex does (the window is not reserved, see open_window) */
+    y->stats.streams_reset_budget++;
+    mark_reset(y, s, LP2P_STREAM_END_OVERFLOW);
+    notify(y, s, LP2P_STREAM_END_OVERFLOW);
+    return;
+  }
   if (s->rbuf.len == 0) {
     lp2p_byteq_lend(&s->rbuf, p, n); /* copied only if left unread */
   } else if (lp2p_byteq_append(&s->rbuf, y->mem, p, n) != 0) {
@@ -568,6 +607,8 @@ static void data_chunk(lp2p_yamux *y, const uint8_t *p, size_t n) {
   if (s && lp2p_byteq_own(&s->rbuf, y->mem) != 0) {
     mark_reset(y, s, LP2P_STREAM_END_NOMEM);
     notify(y, s, LP2P_STREAM_END_NOMEM);
+  } else if (s) {
+    settle(s);
   }
 }
 
@@ -707,16 +748,6 @@ int lp2p_yamux_recv(lp2p_yamux *y, const uint8_t *in, size_t len,
 
 /* ---- sending ----------------------------------------------------------- */
 
-/* Whether the budget lets the window of `s` grow by `grow` bytes; as
- * go-yamux, a window grows only as far as its reservation succeeds. */
-static bool reserve_growth(lp2p_yamux *y, ystream *s, uint32_t grow) {
-  if (lp2p_budget_reserve(&s->budget, grow) != 0) {
-    y->stats.window_growth_refused++;
-    return false;
-  }
-  return true;
-}
-
 /* The window delta to announce now, doubling the window (up to max_window
  * and the session budget) when the last one was used up within two RTTs:
  * then the window, not the path, limits throughput. */
@@ -729,8 +760,7 @@ static uint32_t take_window(lp2p_yamux *y, ystream *s, lp2p_tstamp now,
                           ? y->set.max_window
                           : s->recv_window * 2;
     uint32_t grow = target - s->recv_window;
-    if (y->window_total + grow <= y->set.max_session_window &&
-        reserve_growth(y, s, grow)) {
+    if (y->window_total + grow <= y->set.max_session_window) {
       s->recv_window = target;
       y->window_total += grow;
       delta += grow;
@@ -791,6 +821,7 @@ static size_t emit_stream(lp2p_yamux *y, ystream *s, uint8_t *p, size_t room,
    * the payload is lost. */
   put_hdr(p, T_DATA, f, s->id, (uint32_t)n);
   (void)lp2p_byteq_read(&s->sbuf, y->mem, p + HDR, n);
+  settle(s);
   s->send_window -= (uint32_t)n;
   flags_sent(s, f, now);
   return HDR + n;
@@ -841,6 +872,18 @@ static size_t emit_session(lp2p_yamux *y, lp2p_tstamp now) {
   return n;
 }
 
+/* Writers held by the budget (not by a window) are told when it has room
+ * again; a pull is when sent bytes give theirs back. */
+static void wake_budget_waiters(lp2p_yamux *y) {
+  for (size_t i = 0; y->budget_waiters > 0 && i < y->streams.len; i++) {
+    ystream *s = y->streams.items[i].value;
+    if ((s->flags & S_BUDGET_WAIT) && writable(y, s) > 0) {
+      stop_budget_wait(y, s);
+      report_writable(y, s);
+    }
+  }
+}
+
 ssize_t lp2p_yamux_pull(lp2p_yamux *y, const uint8_t **out, lp2p_tstamp now) {
   start(y, now);
   size_t n = emit_session(y, now);
@@ -868,6 +911,7 @@ ssize_t lp2p_yamux_pull(lp2p_yamux *y, const uint8_t **out, lp2p_tstamp now) {
       finish(y, s, LP2P_STREAM_END_CLOSED);
     }
   }
+  wake_budget_waiters(y);
   *out = y->out;
   return (ssize_t)n;
 }
@@ -918,15 +962,21 @@ int lp2p_yamux_open(lp2p_yamux *y, uint32_t *id) {
   if (!s) {
     return LP2P_ERR_NOMEM;
   }
-  if (open_window(y, s) != 0) {
-    y->stats.streams_refused_budget++;
-    free_stream(y, s);
-    return LP2P_ERR_TOO_LARGE;
-  }
+  open_window(y, s);
   y->next_id += 2;
   enqueue(y, s);
   *id = s->id;
   return 0;
+}
+
+/* A write came up short for the budget: counted, and woken by a pull
+ * once the budget has room (wake_budget_waiters). */
+static void hold_for_budget(lp2p_yamux *y, ystream *s) {
+  y->stats.writes_held_budget++;
+  if (!(s->flags & S_BUDGET_WAIT)) {
+    s->flags |= S_BUDGET_WAIT;
+    y->budget_waiters++;
+  }
 }
 
 ssize_t lp2p_yamux_stream_write(lp2p_yamux *y, uint32_t id, const uint8_t *data,
@@ -939,14 +989,21 @@ ssize_t lp2p_yamux_stream_write(lp2p_yamux *y, uint32_t id, const uint8_t *data,
     return LP2P_ERR_STATE;
   }
   act(y, s);
-  size_t n = writable(y, s);
-  n = len < n ? len : n;
-  if (n < len) {
+  size_t room = writable(y, s), n = len < room ? len : room;
+  if (n < len || room == 0) {
+    /* stream_writable follows; a write of 0 bytes asks for it too */
     s->flags |= S_WANT_WRITE;
+    if (room < window_room(y, s)) {
+      hold_for_budget(y, s);
+    }
   }
   if (n > 0) {
+    if (charge(s, 0, n) != 0) {
+      return LP2P_ERR_NOMEM; /* cannot be: n is within the room */
+    }
     int rv = lp2p_byteq_append(&s->sbuf, y->mem, data, n);
     if (rv != 0) {
+      settle(s);
       return rv;
     }
     enqueue(y, s);
@@ -965,6 +1022,7 @@ ssize_t lp2p_yamux_stream_read(lp2p_yamux *y, uint32_t id, uint8_t *buf,
   }
   act(y, s);
   size_t n = lp2p_byteq_read(&s->rbuf, y->mem, buf, cap);
+  settle(s);
   s->recv_pending += (uint32_t)n;
   if (needs_output(s) || done(s)) {
     enqueue(y, s); /* a window update, or the end of the stream */

@@ -754,41 +754,55 @@ static void test_window_overrun(void **state) {
   pair_close(&p);
 }
 
-static bool budget_refused_two(void *arg) {
+static bool budget_reset_two(void *arg) {
   lp2p_host_budget_stats st;
   lp2p_host_budget_stats_get(((th_node *)arg)->host, &st);
-  return st.streams_refused >= 2;
+  return st.streams_reset >= 2;
 }
 
-/* A peer opening streams past its connection's memory budget gets them
- * refused (not buffered), the refusals are counted, and the counts outlive
- * the connection while its memory goes back. */
+/* A peer filling streams nobody reads past its connection's memory budget
+ * gets them reset (never buffered) while opening them cost nothing; the
+ * resets are counted and the counts outlive the connection while its
+ * memory goes back. */
 static void test_connection_memory_budget(void **state) {
   (void)state;
-  th_node a;
-  th_node_init(&a, 1, LP2P_KEY_ED25519);
-  a.settings.max_conn_memory = 4 * LP2P_YAMUX_INITIAL_WINDOW;
-  th_node_start(&a);
-  th_node_listen(&a);
-  th_raw r;
-  th_raw_upgrade(&r, &a);
-  uint8_t frames[6 * 12];
-  for (uint32_t i = 0; i < 6; i++) {
-    put_yamux(frames + 12 * i, 1, 1, 2 * i + 1, 0); /* SYN */
+  static const char *const protocols[] = {"/hold/1.0.0"};
+  enum { N = 8 };
+  pair p;
+  holder *h = calloc(1, sizeof(*h));
+  pusher *push = calloc(N, sizeof(*push));
+  h->hold = true;
+  th_node_init(&p.a, 1, LP2P_KEY_ED25519);
+  th_node_init(&p.b, 2, LP2P_KEY_ED25519);
+  p.a.settings.muxers = p.b.settings.muxers = LP2P_MUXERS_YAMUX;
+  p.a.settings.max_conn_memory = 4 * LP2P_YAMUX_INITIAL_WINDOW;
+  th_node_start(&p.a);
+  th_node_start(&p.b);
+  th_node_listen(&p.a);
+  assert_int_equal(
+      lp2p_host_set_handler(p.a.host, "/hold/1.0.0", hold_handler, h), 0);
+  th_dial_start(&p.b, &p.a, &p.dial);
+  th_run_until(th_dial_done, &p.dial, 5000);
+  assert_int_equal(p.dial.err, 0);
+  for (int i = 0; i < N; i++) {
+    assert_int_equal(lp2p_conn_open_stream(p.dial.conn, protocols, 1,
+                                           on_open_pusher, &push[i]),
+                     0);
   }
-  th_raw_send(&r, frames, sizeof(frames));
-  th_run_until(budget_refused_two, &a, 5000);
+  th_run_until(budget_reset_two, &p.a, 5000);
   lp2p_host_budget_stats st;
-  lp2p_host_budget_stats_get(a.host, &st);
+  lp2p_host_budget_stats_get(p.a.host, &st);
   assert_true(st.refused_conn >= 2);
   assert_true(st.used <= 4 * LP2P_YAMUX_INITIAL_WINDOW + 80 * 1024);
   assert_int_equal(st.limit, LP2P_BUDGET_HOST_DEFAULT);
-  th_raw_close(&r);
-  th_run_until(disconnected, &a, 5000);
-  lp2p_host_budget_stats_get(a.host, &st);
-  assert_true(st.streams_refused >= 2);
+  th_node_close(&p.b);
+  th_run_until(disconnected, &p.a, 5000);
+  lp2p_host_budget_stats_get(p.a.host, &st);
+  assert_true(st.streams_reset >= 2);
   assert_int_equal(st.used, 0);
-  th_node_close(&a);
+  th_node_close(&p.a);
+  free(push);
+  free(h);
 }
 
 static void test_handshake_stall(void **state) {

@@ -686,11 +686,11 @@ static void session_buffer_bound(void **state) {
   peer_free(&b);
 }
 
-static void buffered_bytes_past_connection_scope_reset_the_stream(
-    void **state) {
+static void
+buffered_bytes_past_connection_scope_reset_the_stream(void **state) {
   (void)state;
   lp2p_budget conn;
-  lp2p_budget_init(&conn, NULL, 1500);
+  lp2p_budget_init(&conn, NULL, 1536);
   lp2p_mplex_settings s;
   lp2p_mplex_settings_default(&s);
   s.budget = &conn;
@@ -700,30 +700,33 @@ static void buffered_bytes_past_connection_scope_reset_the_stream(
   uint8_t in[2048];
   size_t n = put_frame(in, 1, 0, 0, 0);
   n += put_frame(in + n, 2, 0, 0, 0);
-  n += put_frame(in + n, 1, 2, 1000, 'a');
-  n += put_frame(in + n, 2, 2, 500, 'b'); /* exactly the scope */
+  n += put_frame(in + n, 1, 2, 1024, 'a');
+  n += put_frame(in + n, 2, 2, 512, 'b'); /* exactly the scope */
   assert_int_equal(lp2p_mplex_recv(b.x, in, n, 0), 0);
-  assert_int_equal(conn.used, 1500);
-  n = put_frame(in, 2, 2, 1, 'c'); /* one past it */
+  assert_int_equal(conn.used, 1536);
+  /* one past it: a 513th byte needs the ring to double */
+  n = put_frame(in, 2, 2, 1, 'c');
   assert_int_equal(lp2p_mplex_recv(b.x, in, n, 0), 0);
   assert_int_equal(b.st[4].closes, 1);
   assert_int_equal(b.st[4].why, LP2P_STREAM_END_OVERFLOW);
   assert_int_equal(b.st[2].closes, 0);
   static const uint8_t want[] = {2 << 3 | 5, 0}; /* reset, not buffered */
   expect_frames(b.x, want, 2);
-  assert_int_equal(conn.used, 1000);
+  assert_int_equal(conn.used, 1024);
   lp2p_mplex_stats st;
   lp2p_mplex_stats_get(b.x, &st);
   assert_int_equal(st.streams_reset_budget, 1);
   assert_int_equal(conn.refused, 1);
-  /* reading gives room back */
-  uint8_t buf[600];
+  /* what a ring allocates is held until it is drained */
+  uint8_t buf[1024];
   assert_int_equal(lp2p_mplex_stream_read(b.x, 2, buf, 600, NULL), 600);
-  assert_int_equal(conn.used, 400);
-  n = put_frame(in, 1, 2, 1100, 'e');
+  assert_int_equal(conn.used, 1024);
+  assert_int_equal(lp2p_mplex_stream_read(b.x, 2, buf, 1024, NULL), 424);
+  assert_int_equal(conn.used, 0);
+  n = put_frame(in, 1, 2, 1024, 'e');
   assert_int_equal(lp2p_mplex_recv(b.x, in, n, 0), 0);
   assert_int_equal(b.st[2].closes, 0);
-  assert_int_equal(conn.used, 1500);
+  assert_int_equal(conn.used, 1024);
   peer_free(&b);
   assert_int_equal(conn.used, 0);
 }
@@ -734,9 +737,9 @@ static void peer_scope_shared_by_its_connections(void **state) {
   (void)state;
   lp2p_budget host, peer_scope, conn_a, conn_b;
   lp2p_budget_init(&host, NULL, 1 * MIB);
-  lp2p_budget_init(&peer_scope, &host, 1500);
-  lp2p_budget_init(&conn_a, &peer_scope, 1000);
-  lp2p_budget_init(&conn_b, &peer_scope, 1000);
+  lp2p_budget_init(&peer_scope, &host, 1536);
+  lp2p_budget_init(&conn_a, &peer_scope, 1024);
+  lp2p_budget_init(&conn_b, &peer_scope, 1024);
   lp2p_mplex_settings s;
   lp2p_mplex_settings_default(&s);
   peer a, b;
@@ -747,12 +750,12 @@ static void peer_scope_shared_by_its_connections(void **state) {
   a.auto_read = b.auto_read = false;
   uint8_t in[2048];
   size_t n = put_frame(in, 1, 0, 0, 0);
-  n += put_frame(in + n, 1, 2, 1000, 'a');
+  n += put_frame(in + n, 1, 2, 1024, 'a');
   assert_int_equal(lp2p_mplex_recv(a.x, in, n, 0), 0);
   n = put_frame(in, 1, 0, 0, 0);
-  n += put_frame(in + n, 1, 2, 500, 'b'); /* the peer's scope is full */
+  n += put_frame(in + n, 1, 2, 512, 'b'); /* the peer's scope is full */
   assert_int_equal(lp2p_mplex_recv(b.x, in, n, 0), 0);
-  assert_int_equal(peer_scope.used, 1500);
+  assert_int_equal(peer_scope.used, 1536);
   n = put_frame(in, 1, 2, 1, 'c'); /* within conn_b, past the peer */
   assert_int_equal(lp2p_mplex_recv(b.x, in, n, 0), 0);
   assert_int_equal(b.st[2].why, LP2P_STREAM_END_OVERFLOW);

@@ -1,5 +1,6 @@
 /* The GossipSub router, rule by rule, through its API with an injected
  * clock and randomness. Test names say the rule. */
+#include "lp2p/budget.h"
 #include "testutil_router.h"
 
 #define TOPIC "t"
@@ -147,7 +148,8 @@ static void graft_while_backing_off_is_pruned_and_penalised(void **state) {
   th_router_del(&t);
 }
 
-static void graft_into_full_mesh_is_pruned_with_px_unless_outbound(void **state) {
+static void
+graft_into_full_mesh_is_pruned_with_px_unless_outbound(void **state) {
   (void)state;
   th_router t;
   lp2p_router_settings s;
@@ -1079,6 +1081,38 @@ static void outbound_queue_is_bounded(void **state) {
   th_router_del(&t);
 }
 
+/* With the default limits, what a peer that stops reading makes the
+ * router queue, beside the buffers the host's peer budget allows it, stays
+ * within the +64 MiB one peer may cost a node (14 such mesh peers grew a
+ * node to 310 MB with a 64 MiB data queue each). go bounds each peer's
+ * queue at 32 RPCs of up to 1 MiB. */
+static void
+default_queue_of_a_stalled_peer_fits_its_memory_share(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_router_settings s;
+  lp2p_peer_id ids[1];
+  th_settings(&s, 1);
+  new_router(&t, &s);
+  add_subscribed(&t, 1, LP2P_MESHSUB_12, false, ids);
+  th_drain_all(&t, TH_T0);
+  static uint8_t data[512 * 1024];
+  for (int i = 0; i < 64; i++) {
+    data[0] = (uint8_t)i;
+    lp2p_router_publish(t.r, T, data, sizeof(data), NULL, NULL, TH_T0);
+  }
+  lp2p_router_stats st;
+  lp2p_router_get_stats(t.r, &st);
+  const lp2p_router_limits *l = &s.limits;
+  uint64_t share = (64u << 20) - LP2P_BUDGET_PEER_DEFAULT;
+  assert_true(l->queue_max_bytes + l->queue_max_control_bytes +
+                  l->queue_max_gossip_bytes <=
+              share);
+  assert_true(st.queued_bytes <= share);
+  assert_true(st.queue_drop_messages >= 64 - share / sizeof(data));
+  th_router_del(&t);
+}
+
 static void rpcs_are_split_at_max_rpc_size(void **state) {
   (void)state;
   th_router t;
@@ -1664,6 +1698,7 @@ int main(void) {
       cmocka_unit_test(duplicates_are_counted_not_redelivered),
       cmocka_unit_test(pending_validations_are_bounded),
       cmocka_unit_test(outbound_queue_is_bounded),
+      cmocka_unit_test(default_queue_of_a_stalled_peer_fits_its_memory_share),
       cmocka_unit_test(rpcs_are_split_at_max_rpc_size),
       cmocka_unit_test(rpcs_are_split_at_max_messages),
       cmocka_unit_test(malformed_rpc_is_dropped_and_counted),

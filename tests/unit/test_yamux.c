@@ -693,89 +693,123 @@ static void bytemem_init(bytemem *b) {
   b->mem = (lp2p_mem){b, bm_malloc, bm_free, bm_calloc, bm_realloc};
 }
 
-static void stream_window_not_opened_past_its_scope(void **state) {
-  (void)state;
-  const lp2p_tstamp ms = LP2P_MILLISECONDS;
-  lp2p_budget conn;
-  /* room for 256 KiB doubled once (512 KiB), not twice (1 MiB) */
-  lp2p_budget_init(&conn, NULL, 768 * KIB);
-  lp2p_yamux_settings ss;
-  quiet(&ss, false);
-  ss.budget = &conn;
-  assert_int_equal(tuned_window(&ss, 3 * ms / 2, ms), 512 * KIB);
-  assert_true(conn.refused >= 1);
-  assert_int_equal(conn.used, 0); /* all given back with the session */
-}
-
-static void new_stream_refused_when_connection_scope_is_full(void **state) {
+/* Opening streams reserves nothing: with 1,000 streams at 256 KiB
+ * windows reserved, the default 512 MiB host budget covered 2,000 open
+ * streams, and a host's 1,000 connections (identify both ways) ran out. */
+static void idle_streams_cost_no_budget(void **state) {
   (void)state;
   lp2p_budget conn;
   lp2p_budget_init(&conn, NULL, 3 * 256 * KIB);
+  lp2p_yamux_settings ss, cs;
+  quiet(&ss, false);
+  quiet(&cs, true);
+  ss.budget = cs.budget = &conn;
+  peer s, c;
+  peer_init_with(&s, &ss, NULL);
+  peer_init_with(&c, &cs, NULL);
+  uint8_t in[12 * 8];
+  size_t n = 0;
+  for (uint32_t id = 1; id <= 15; id += 2) {
+    n += put_frame(in + n, 1, 1, id, 0);
+  }
+  assert_int_equal(lp2p_yamux_recv(s.y, in, n, 0), 0);
+  assert_int_equal(lp2p_yamux_num_streams(s.y), 8);
+  uint32_t id;
+  for (int i = 0; i < 8; i++) {
+    assert_int_equal(lp2p_yamux_open(c.y, &id), 0);
+  }
+  assert_int_equal(conn.used, 0);
+  assert_int_equal(conn.refused, 0);
+  peer_free(&s);
+  peer_free(&c);
+}
+
+/* Data within a stream's window but past its scopes resets that stream
+ * (RST, counted), never buffered, and leaves the others alone; what a
+ * stream holds goes back when the application reads it. */
+static void data_past_the_scope_resets_its_stream(void **state) {
+  (void)state;
+  lp2p_budget conn;
+  lp2p_budget_init(&conn, NULL, 300 * KIB);
   lp2p_yamux_settings ss;
   quiet(&ss, false);
   ss.budget = &conn;
   peer s;
   peer_init_with(&s, &ss, NULL);
-  uint8_t in[48];
-  size_t n = 0;
-  for (uint32_t id = 1; id <= 7; id += 2) {
-    n += put_frame(in + n, 1, 1, id, 0);
-  }
+  s.auto_read = false;
+  uint8_t *in = calloc(1, 2 * (12 + 200 * KIB));
+  assert_non_null(in);
+  size_t n = put_frame(in, 0, 1, 1, 200 * KIB);
+  n += 200 * KIB;
+  n += put_frame(in + n, 0, 1, 3, 200 * KIB);
+  n += 200 * KIB;
   assert_int_equal(lp2p_yamux_recv(s.y, in, n, 0), 0);
-  assert_int_equal(lp2p_yamux_num_streams(s.y), 3);
-  assert_int_equal(conn.used, 3 * 256 * KIB);
-  assert_int_equal(s.st[7].opened, 0);
-  uint8_t want[12];
-  put_frame(want, 1, 8, 7, 0); /* RST: refused, never buffered */
-  expect_frames(s.y, want, 12);
+  free(in);
+  /* what its ring allocates: 200 KiB take a 256 KiB one */
+  assert_int_equal(conn.used, 256 * KIB);
+  assert_int_equal(s.st[3].closes, 1);
+  assert_int_equal(s.st[3].why, LP2P_STREAM_END_OVERFLOW);
+  assert_int_equal(s.st[1].closes, 0);
   lp2p_yamux_stats st;
   lp2p_yamux_stats_get(s.y, &st);
-  assert_int_equal(st.streams_refused_budget, 1);
-  assert_int_equal(conn.refused, 1);
-  /* a stream that ends gives its window back: a new one fits */
-  n = put_frame(in, 1, 8, 1, 0);
-  n += put_frame(in + n, 1, 1, 9, 0);
-  assert_int_equal(lp2p_yamux_recv(s.y, in, n, 0), 0);
-  assert_int_equal(s.st[9].opened, 1);
-  assert_int_equal(conn.used, 3 * 256 * KIB);
+  assert_int_equal(st.streams_reset_budget, 1);
+  uint8_t want[12];
+  put_frame(want, 1, 8, 3, 0); /* stream 3: RST */
+  expect_frames(s.y, want, 12);
+  drain_stream(&s, 1);
+  assert_int_equal(s.st[1].got.len, 200 * KIB);
+  assert_int_equal(conn.used, 0);
+  /* the ACK's window update announces what was read, and only that */
+  put_frame(want, 1, 2, 1, 200 * KIB);
+  expect_frames(s.y, want, 12);
   peer_free(&s);
   assert_int_equal(conn.used, 0);
 }
 
-static void larger_initial_window_shrinks_to_the_scope(void **state) {
+/* Bytes written and not yet sent are held too: a write past the scope
+ * accepts what fits, and stream_writable follows once a pull sent bytes
+ * and gave them back. */
+static void write_past_the_scope_waits_for_writable(void **state) {
   (void)state;
+  static uint8_t data[256 * KIB];
   lp2p_budget conn;
-  lp2p_budget_init(&conn, NULL, 512 * KIB);
+  lp2p_budget_init(&conn, NULL, 256 * KIB + 1000);
   lp2p_yamux_settings cs;
   quiet(&cs, true);
-  cs.initial_window = 1 * MIB;
   cs.budget = &conn;
   peer c;
   peer_init_with(&c, &cs, NULL);
-  uint32_t id;
-  assert_int_equal(lp2p_yamux_open(c.y, &id), 0);
-  lp2p_yamux_stream_info info;
-  assert_int_equal(lp2p_yamux_stream_info_get(c.y, id, &info), 0);
-  assert_int_equal(info.recv_window, 256 * KIB);
-  /* its SYN announces no more than the 256 KiB both sides assume */
-  uint8_t want[12];
-  put_frame(want, 1, 1, id, 0);
-  expect_frames(c.y, want, 12);
-  assert_int_equal(lp2p_yamux_open(c.y, &id), 0);
-  /* a third has no room even for 256 KiB */
-  assert_int_equal(lp2p_yamux_open(c.y, &id), LP2P_ERR_TOO_LARGE);
+  uint32_t a, b;
+  assert_int_equal(lp2p_yamux_open(c.y, &a), 0);
+  assert_int_equal(lp2p_yamux_open(c.y, &b), 0);
+  assert_int_equal(lp2p_yamux_stream_write(c.y, a, data, sizeof(data)),
+                   (ssize_t)sizeof(data));
+  /* 1,000 bytes of room: a 512-byte ring, not a 1 KiB one */
+  assert_int_equal(lp2p_yamux_stream_write(c.y, b, data, 1000), 512);
+  assert_int_equal(lp2p_yamux_stream_write(c.y, b, data, 1000), 0);
+  assert_int_equal(conn.used, 256 * KIB + 512);
   lp2p_yamux_stats st;
   lp2p_yamux_stats_get(c.y, &st);
-  assert_int_equal(st.streams_refused_budget, 1);
-  peer_free(&c);
+  assert_int_equal(st.writes_held_budget, 2);
+  lp2p_yamux_stream_info info;
+  assert_int_equal(lp2p_yamux_stream_info_get(c.y, b, &info), 0);
+  assert_int_equal(info.writable, 0);
+  assert_int_equal(c.st[b].writable_events, 0);
+  lp2p_buf out;
+  lp2p_buf_init(&out, NULL);
+  pull_all(c.y, &out, 0);
   assert_int_equal(conn.used, 0);
+  assert_int_equal(c.st[b].writable_events, 1);
+  lp2p_buf_free(&out);
+  peer_free(&c);
 }
 
 /* The attack: a peer opens 1,000 streams and fills every window while the
  * application reads none. What the session holds stays within the
- * connection's budget (go's 32 MiB), not 1,000 x 256 KiB. */
-static void thousand_unread_streams_stay_within_connection_budget(
-    void **state) {
+ * connection's budget (go's 32 MiB), not 1,000 x 256 KiB: the streams
+ * whose data does not fit are reset. */
+static void
+thousand_unread_streams_stay_within_connection_budget(void **state) {
   (void)state;
   lp2p_budget host, peer_scope, conn;
   lp2p_budget_init(&host, NULL, LP2P_BUDGET_HOST_DEFAULT);
@@ -794,23 +828,24 @@ static void thousand_unread_streams_stay_within_connection_budget(
   assert_non_null(frame);
   lp2p_buf out;
   lp2p_buf_init(&out, NULL);
-  size_t accepted = 0;
+  size_t kept = 0;
   for (uint32_t i = 0; i < 1000; i++) {
     uint32_t id = 2 * i + 1;
     put_frame(frame, 0, 1, id, 256 * KIB); /* SYN with a full window */
     assert_int_equal(lp2p_yamux_recv(s.y, frame, 12 + 256 * KIB, 0), 0);
-    accepted += s.st[id].opened ? 1u : 0u;
+    assert_int_equal(s.st[id].opened, 1);
+    kept += s.st[id].closes == 0 ? 1u : 0u;
     pull_all(s.y, &out, 0); /* ACKs and RSTs go out as a host sends them */
     out.len = 0;
   }
-  assert_int_equal(accepted, LP2P_BUDGET_CONN_DEFAULT / (256 * KIB));
+  assert_int_equal(kept, LP2P_BUDGET_CONN_DEFAULT / (256 * KIB));
   assert_true(conn.used <= LP2P_BUDGET_CONN_DEFAULT);
   /* the memory really held: the budget plus bookkeeping, not 250 MB */
   assert_true(bm.peak <= LP2P_BUDGET_CONN_DEFAULT + 2 * MIB);
   lp2p_yamux_stats st;
   lp2p_yamux_stats_get(s.y, &st);
-  assert_int_equal(st.streams_refused_budget, 1000 - accepted);
-  assert_int_equal(host.refused_below, 1000 - accepted);
+  assert_int_equal(st.streams_reset_budget, 1000 - kept);
+  assert_int_equal(host.refused_below, 1000 - kept);
   lp2p_buf_free(&out);
   free(frame);
   peer_free(&s);
@@ -1707,9 +1742,9 @@ int main(void) {
       cmocka_unit_test(send_buffer_limit),
       cmocka_unit_test(frames_respect_max_frame_data),
       cmocka_unit_test(window_auto_tuning),
-      cmocka_unit_test(stream_window_not_opened_past_its_scope),
-      cmocka_unit_test(new_stream_refused_when_connection_scope_is_full),
-      cmocka_unit_test(larger_initial_window_shrinks_to_the_scope),
+      cmocka_unit_test(idle_streams_cost_no_budget),
+      cmocka_unit_test(data_past_the_scope_resets_its_stream),
+      cmocka_unit_test(write_past_the_scope_waits_for_writable),
       cmocka_unit_test(thousand_unread_streams_stay_within_connection_budget),
       cmocka_unit_test(half_close_both_ways),
       cmocka_unit_test(fin_follows_the_data),
