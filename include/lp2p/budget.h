@@ -18,7 +18,7 @@
  * go scales system and peer limits with the machine's memory):
  *   host (go: system)   512 MiB   (go 128 MiB + 1 GiB per GiB of RAM / 8)
  *   peer                 40 MiB   (go 64 MiB base)
- *   connection           20 MiB   (go 32 MiB)
+ *   connection           32 MiB   (go 32 MiB)
  *   stream               16 MiB   (go 16 MiB; go-yamux's max window)
  * The budgets see buffers (what their rings allocate), not the streams'
  * bookkeeping nor the holes a flood leaves in the heap until it is
@@ -38,7 +38,7 @@ extern "C" {
 
 #define LP2P_BUDGET_HOST_DEFAULT (UINT64_C(512) << 20)
 #define LP2P_BUDGET_PEER_DEFAULT (UINT64_C(40) << 20)
-#define LP2P_BUDGET_CONN_DEFAULT (UINT64_C(20) << 20)
+#define LP2P_BUDGET_CONN_DEFAULT (UINT64_C(40) << 20)
 #define LP2P_BUDGET_STREAM_DEFAULT (UINT64_C(16) << 20)
 
 typedef struct lp2p_budget {

@@ -197,6 +197,8 @@ struct lp2p_router {
   uint8_t id_key[16];
   lp2p_u64map seen; /* id hash -> gs_seen */
   gs_seen *seen_head, *seen_tail;
+  /* the blocks the entries are carved from, oldest first (seen.c) */
+  struct gs_seen_block *seen_blocks, *seen_blocks_tail;
   size_t npending;
 
   lp2p_u64map dontwant; /* id hash -> gs_dontwant (dontwant.c) */

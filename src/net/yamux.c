@@ -748,6 +748,18 @@ int lp2p_yamux_recv(lp2p_yamux *y, const uint8_t *in, size_t len,
 
 /* ---- sending ----------------------------------------------------------- */
 
+/* What the windows of all streams may promise together: with a budget,
+ * at most half of it (the peer may fill every window at once, and data
+ * that finds no room resets its stream; the other half is for what we
+ * send). */
+static uint64_t session_window_cap(const lp2p_yamux *y) {
+  uint64_t cap = y->set.max_session_window;
+  if (y->set.budget && y->set.budget->limit / 2 < cap) {
+    cap = y->set.budget->limit / 2;
+  }
+  return cap;
+}
+
 /* The window delta to announce now, doubling the window (up to max_window
  * and the session budget) when the last one was used up within two RTTs:
  * then the window, not the path, limits throughput. */
@@ -760,7 +772,7 @@ static uint32_t take_window(lp2p_yamux *y, ystream *s, lp2p_tstamp now,
                           ? y->set.max_window
                           : s->recv_window * 2;
     uint32_t grow = target - s->recv_window;
-    if (y->window_total + grow <= y->set.max_session_window) {
+    if (y->window_total + grow <= session_window_cap(y)) {
       s->recv_window = target;
       y->window_total += grow;
       delta += grow;

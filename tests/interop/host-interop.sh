@@ -90,6 +90,11 @@ cli_tests() {
 }
 
 full="ping:100 identify echo:64:1048576 halfclose reset"
+# mplex has no flow control: 64 streams of 1 MiB pushed at once are more
+# than an lp2p listener's connection budget (40 MiB) can hold unread, and
+# it resets streams whose data finds no room, as issue 16 asks (go-mplex
+# stops reading the connection instead); 16 streams of 1 MiB fit
+full_mplex="ping:100 identify echo:16:1048576 halfclose reset"
 short="ping:100 identify echo:4:300000"
 for impl in $impls; do
   for keytype in ed25519 secp256k1; do
@@ -98,6 +103,7 @@ for impl in $impls; do
     tests=$full
     [ $keytype = ed25519 ] || tests=$short
     for mux in yamux mplex; do
+      [ "$mux.$keytype" = mplex.ed25519 ] && tests=$full_mplex
       tag="lp2p-listen.$impl-dial.$mux.$keytype"
       if start_listener lp2p "$mux" "$tag"; then
         dial_tests lp2p "$impl" "$mux" "$tag" "$tests"
