@@ -42,8 +42,8 @@ int cli_parse_uint(const cli_command *cmd, const char *opt, const char *text,
                    uint64_t min, uint64_t max, uint64_t *out);
 /* Likewise for a decimal number with an optional fraction ("0.5", "2"):
  * never NaN or infinite. */
-int cli_parse_decimal(const cli_command *cmd, const char *opt,
-                      const char *text, double min, double max, double *out);
+int cli_parse_decimal(const cli_command *cmd, const char *opt, const char *text,
+                      double min, double max, double *out);
 
 /* Reads a whole file of at most `max` bytes into a new buffer. Returns 0 or
  * prints one line on stderr naming the file and the cause, and returns 1. */

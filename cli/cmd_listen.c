@@ -195,8 +195,7 @@ static int run(int argc, char **argv) {
     if (strcmp(argv[i], "--listen") == 0 && i + 1 == argc) {
       return cli_missing_value(&cli_cmd_listen, argv[i]);
     } else if (strcmp(argv[i], "--listen") == 0 && naddrs == MAX_LISTEN) {
-      fprintf(stderr, "lp2p listen: at most %d --listen options\n",
-              MAX_LISTEN);
+      fprintf(stderr, "lp2p listen: at most %d --listen options\n", MAX_LISTEN);
       return 2;
     } else if (strcmp(argv[i], "--listen") == 0) {
       addrs[naddrs++] = argv[++i];

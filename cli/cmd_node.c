@@ -34,9 +34,9 @@ typedef struct node_opts {
   int flood_publish;         /* -1: the router's default */
   lp2p_tstamp mesh_interval; /* 0: from the parameters */
   cli_connlimits limits;
-  const char *score_path;    /* --score-params */
-  bool score_auto;           /* --score auto */
-  double expected_rate;      /* --expected-rate, messages a second */
+  const char *score_path; /* --score-params */
+  bool score_auto;        /* --score auto */
+  double expected_rate;   /* --expected-rate, messages a second */
 } node_opts;
 
 typedef struct node_run {
@@ -139,9 +139,10 @@ static void on_peer(lp2p_node *n, const lp2p_peer_id *peer, bool up,
   cli_peer_text(peer, id);
   FILE *f = node_output_line(&r->out);
   if (up) {
-    fprintf(f, "{\"event\":\"peer_connected\",\"peer_id\":\"%s\","
-           "\"direction\":\"%s\"}\n",
-           id, outbound ? "outbound" : "inbound");
+    fprintf(f,
+            "{\"event\":\"peer_connected\",\"peer_id\":\"%s\","
+            "\"direction\":\"%s\"}\n",
+            id, outbound ? "outbound" : "inbound");
   } else {
     fprintf(f, "{\"event\":\"peer_disconnected\",\"peer_id\":\"%s\"}\n", id);
   }
@@ -174,7 +175,7 @@ static void on_router_event(lp2p_node *n, const lp2p_router_event *ev,
   cli_peer_text(ev->peer, id);
   FILE *f = node_output_line(&r->out);
   fprintf(f, "{\"event\":\"%s\",\"%s\":\"%s\",\"topic\":", names[ev->type],
-         ev->type == LP2P_EV_PX ? "from" : "peer_id", id);
+          ev->type == LP2P_EV_PX ? "from" : "peer_id", id);
   cli_json_string(f, ev->topic.data, ev->topic.len);
   if (ev->type == LP2P_EV_PX) {
     print_px(f, ev);
@@ -417,8 +418,7 @@ static void stop(node_run *r) {
 
 static void print_stats(node_run *r) {
   node_peers_print_stats(&r->peers, r->node, r->o.topics, r->o.ntopics,
-                         node_output_line(&r->out),
-                         r->out.dropped_messages);
+                         node_output_line(&r->out), r->out.dropped_messages);
   node_output_end_line(&r->out, false);
 }
 
@@ -511,11 +511,21 @@ static int parse_valued(const char *a, const char *v, node_opts *o) {
 }
 
 static bool takes_value(const char *opt) {
-  static const char *const valued[] = {
-      "--listen",   "--peer",          "--topic",    "--key",
-      "--params",   "--metrics",       "--sign",     "--msg-id",
-      "--key-seed", "--flood-publish", "--mesh-interval-ms",
-      "--output-buffer", "--score-params", "--score", "--expected-rate"};
+  static const char *const valued[] = {"--listen",
+                                       "--peer",
+                                       "--topic",
+                                       "--key",
+                                       "--params",
+                                       "--metrics",
+                                       "--sign",
+                                       "--msg-id",
+                                       "--key-seed",
+                                       "--flood-publish",
+                                       "--mesh-interval-ms",
+                                       "--output-buffer",
+                                       "--score-params",
+                                       "--score",
+                                       "--expected-rate"};
   for (size_t i = 0; i < sizeof(valued) / sizeof(valued[0]); i++) {
     if (strcmp(opt, valued[i]) == 0) {
       return true;
@@ -793,7 +803,7 @@ const cli_command cli_cmd_node = {
     "every topic (PRUNE with backoff, and PX with --px), flush (giving a\n"
     "slow stdout 2 s) and exit 0. Without --key it uses a fresh\n"
     "Ed25519 identity; --key-seed N the key whose seed is N as a\n"
-    "little-endian uint32 (the interop harnesses' convention).\n"
-    CLI_CONNLIMITS_USAGE,
+    "little-endian uint32 (the interop harnesses' "
+    "convention).\n" CLI_CONNLIMITS_USAGE,
     run,
 };

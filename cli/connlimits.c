@@ -12,8 +12,8 @@ static const struct {
   const char *flag;
   uint32_t min;
 } counts[CLI_CONNLIMIT_COUNT] = {
-    {"--max-conns", 1},  {"--reserved-outbound", 0}, {"--max-inbound", 1},
-    {"--max-handshakes", 1}, {"--max-conns-per-ip", 1}, {"--conns-low", 0},
+    {"--max-conns", 1},      {"--reserved-outbound", 0}, {"--max-inbound", 1},
+    {"--max-handshakes", 1}, {"--max-conns-per-ip", 1},  {"--conns-low", 0},
     {"--conns-high", 0},
 };
 #define GRACE CLI_CONNLIMIT_COUNT
@@ -77,9 +77,10 @@ int cli_connlimit_option(const cli_command *cmd, int argc, char **argv, int *i,
   for (int j = 0; j < CLI_CONNLIMIT_COUNT && k < 0; j++) {
     k = strcmp(a, counts[j].flag) == 0 ? j : -1;
   }
-  k = k >= 0 ? k : strcmp(a, "--conn-grace") == 0 ? GRACE
-               : strcmp(a, "--idle-timeout") == 0 ? IDLE
-                                                  : -1;
+  k = k >= 0                             ? k
+      : strcmp(a, "--conn-grace") == 0   ? GRACE
+      : strcmp(a, "--idle-timeout") == 0 ? IDLE
+                                         : -1;
   if (k < 0) {
     return 0;
   }

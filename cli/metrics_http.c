@@ -109,9 +109,8 @@ static int output_metrics(const node_output *out, lp2p_buf *text) {
       "libp2p_node_output_dropped_total{kind=\"event\"} %llu\n",
       (unsigned long long)out->dropped_messages,
       (unsigned long long)out->dropped_events);
-  return n > 0 && (size_t)n < sizeof(m)
-             ? lp2p_buf_append(text, m, (size_t)n)
-             : LP2P_ERR_NOMEM;
+  return n > 0 && (size_t)n < sizeof(m) ? lp2p_buf_append(text, m, (size_t)n)
+                                        : LP2P_ERR_NOMEM;
 }
 
 /* The request line is all that matters: GET /metrics. */

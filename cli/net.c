@@ -31,9 +31,8 @@ int cli_net_option(const cli_command *cmd, int argc, char **argv, int *i,
     }
   } else {
     /* a day: more is a typo, and the milliseconds stay exact */
-    return cli_parse_decimal(cmd, "--timeout", v, 0, 86400, &o->timeout_s)
-               ? 2
-               : 1;
+    return cli_parse_decimal(cmd, "--timeout", v, 0, 86400, &o->timeout_s) ? 2
+                                                                           : 1;
   }
   return 1;
 }

@@ -14,7 +14,7 @@
 typedef struct cli_net_opts {
   const char *key_path; /* NULL: a fresh Ed25519 identity */
   lp2p_muxers muxers;
-  double timeout_s; /* for the whole command; 0 = none */
+  double timeout_s;      /* for the whole command; 0 = none */
   cli_connlimits limits; /* `listen`'s, checked with cli_connlimits_check */
 } cli_net_opts;
 

@@ -23,8 +23,8 @@ static void drop(node_output *o, bool message) {
     o->dropped_events++;
   }
   uint64_t now = uv_now(o->loop);
-  bool new_episode = !o->dropping ||
-                     (o->caught_up && now - o->last_drop >= EPISODE_GAP_MS);
+  bool new_episode =
+      !o->dropping || (o->caught_up && now - o->last_drop >= EPISODE_GAP_MS);
   o->dropping = true;
   o->caught_up = false;
   o->last_drop = now;

@@ -39,7 +39,7 @@ typedef struct node_output {
   bool dropping;      /* in an episode of drops, already reported */
   bool caught_up;     /* nothing waited for stdout since the last drop */
   uint64_t last_drop; /* uv_now of the last drop */
-  bool broken;   /* stdout failed: everything is dropped from now on */
+  bool broken;        /* stdout failed: everything is dropped from now on */
   bool closing;
   int open_handles;
   void (*closed)(void *user);

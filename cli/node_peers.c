@@ -105,8 +105,8 @@ static void print_counts(FILE *f, lp2p_node *node, const node_peers *p,
 }
 
 void node_peers_print_stats(const node_peers *p, lp2p_node *node,
-                            const char *const *topics, size_t ntopics,
-                            FILE *f, uint64_t output_dropped) {
+                            const char *const *topics, size_t ntopics, FILE *f,
+                            uint64_t output_dropped) {
   char self[LP2P_PEER_ID_TEXT_MAX];
   cli_peer_text(lp2p_host_peer_id(lp2p_node_host(node)), self);
   fprintf(f, "{\"event\":\"stats\",\"peer_id\":\"%s\"", self);

@@ -24,8 +24,8 @@ void node_peers_free(node_peers *p);
  * "delivered":n,"output_dropped":n}, lists sorted, one line into `f`.
  * output_dropped counts the delivered messages stdout had no room for. */
 void node_peers_print_stats(const node_peers *p, lp2p_node *node,
-                            const char *const *topics, size_t ntopics,
-                            FILE *f, uint64_t output_dropped);
+                            const char *const *topics, size_t ntopics, FILE *f,
+                            uint64_t output_dropped);
 
 /* Dials `ma` (text), retrying every 250 ms for 20 s while it fails, then
  * prints one line on stderr. Returns 0 or prints why the address is bad

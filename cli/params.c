@@ -182,9 +182,9 @@ int cli_params_load(const char *path, lp2p_router_params *p) {
     if (apply(root, p, &err, &bad) != 0) {
       bad = bad ? bad : field_named_in(err.msg, root);
       int line = bad ? line_of(&text, bad) : 0;
-      rv = bad && line ? cli_fail("%s:%d: field %s: %s", path, line, bad,
-                                  err.msg)
-                       : cli_fail("%s: %s", path, err.msg);
+      rv = bad && line
+               ? cli_fail("%s:%d: field %s: %s", path, line, bad, err.msg)
+               : cli_fail("%s: %s", path, err.msg);
       rv = bad && !find(bad) ? 2 : rv; /* an unknown name: a usage error */
     }
     json_decref(root);

@@ -148,8 +148,8 @@ int cli_parse_uint(const cli_command *cmd, const char *opt, const char *text,
   return 0;
 }
 
-int cli_parse_decimal(const cli_command *cmd, const char *opt,
-                      const char *text, double min, double max, double *out) {
+int cli_parse_decimal(const cli_command *cmd, const char *opt, const char *text,
+                      double min, double max, double *out) {
   double v = is_decimal(text, false) ? strtod(text, NULL) : NAN;
   if (!(v >= min && v <= max)) { /* NaN fails both */
     char range[64];

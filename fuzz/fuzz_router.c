@@ -328,9 +328,10 @@ static void init_default_limits(void) {
   lp2p_router_settings s;
   lp2p_router_settings_default(&s);
   const lp2p_router_limits *l = &s.limits;
-  default_limits = (lp2p_rpc_limits){
-      l->max_rpc_size, l->max_subscriptions, l->max_messages, l->max_control,
-      l->max_ids,      l->max_px,            l->max_topic_len, l->max_id_len};
+  default_limits =
+      (lp2p_rpc_limits){l->max_rpc_size,  l->max_subscriptions, l->max_messages,
+                        l->max_control,   l->max_ids,           l->max_px,
+                        l->max_topic_len, l->max_id_len};
 }
 
 static void check_message(const lp2p_rpc_msg *m) {

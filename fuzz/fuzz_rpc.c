@@ -504,8 +504,8 @@ static size_t control_len(const lp2p_rpc *r) {
 /* Property 5: `full` is the unlimited decoding of the input (rv `rv`). */
 static void check_truncation(const uint8_t *data, size_t size, int rv,
                              const lp2p_rpc *full) {
-  static const lp2p_rpc_limits small = {SIZE_MAX, 2, 2, 3, 4, 2,
-                                        SIZE_MAX, SIZE_MAX};
+  static const lp2p_rpc_limits small = {SIZE_MAX, 2, 2,        3,
+                                        4,        2, SIZE_MAX, SIZE_MAX};
   lp2p_rpc rpc;
   lp2p_rpc_init(&rpc, NULL);
   FUZZ_CHECK(lp2p_rpc_decode(&rpc, data, size, &small) == rv);
@@ -523,8 +523,7 @@ static void check_truncation(const uint8_t *data, size_t size, int rv,
       FUZZ_CHECK(rpc.msgs.items[i].raw.data == full->msgs.items[i].raw.data);
     }
     bool over = full->subs.len > 2 || full->msgs.len > 2 ||
-                control_len(full) > 3 || full->ids.len > 4 ||
-                full->px.len > 2;
+                control_len(full) > 3 || full->ids.len > 4 || full->px.len > 2;
     FUZZ_CHECK((rpc.truncated > 0) == over);
   }
   lp2p_rpc_free(&rpc);

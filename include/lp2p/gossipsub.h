@@ -69,15 +69,15 @@ typedef struct lp2p_router_params {
   int opportunistic_graft_ticks;
   int opportunistic_graft_peers;
   lp2p_tstamp graft_flood_threshold;
-  int max_ihave_length;       /* message ids asked or given per peer per beat */
-  int max_ihave_messages;     /* IHAVEs accepted per peer per heartbeat */
+  int max_ihave_length;   /* message ids asked or given per peer per beat */
+  int max_ihave_messages; /* IHAVEs accepted per peer per heartbeat */
   /* RPCs with IDONTWANT read per peer per heartbeat (as go's
    * MaxIDontWantMessages; past it a peer's IDONTWANTs are ignored) */
   int max_idontwant_messages;
   /* message ids read from the IDONTWANTs of one RPC, and sent at most in
    * one IDONTWANT RPC of ours (go's MaxIDontWantLength, 10) */
   int max_idontwant_length;
-  int idontwant_message_ttl;  /* heartbeats an IDONTWANT is kept */
+  int idontwant_message_ttl;          /* heartbeats an IDONTWANT is kept */
   size_t idontwant_message_threshold; /* bytes of data to send IDONTWANT */
   lp2p_tstamp iwant_followup_time;
   lp2p_tstamp seen_ttl;
@@ -275,22 +275,22 @@ typedef struct lp2p_score_topic_traffic {
 } lp2p_score_topic_traffic;
 
 typedef struct lp2p_score_traffic {
-  lp2p_tstamp slot;          /* the time quantum: P1, and the decay
-                              * interval (at least 1 s) */
-  int slots_per_epoch;       /* > 0 */
-  lp2p_tstamp heartbeat;     /* the router's heartbeat interval */
-  int mesh_d;                /* the mesh degree D */
-  double max_in_mesh;        /* P1's most, per unit of topic weight: 10 */
+  lp2p_tstamp slot;            /* the time quantum: P1, and the decay
+                                * interval (at least 1 s) */
+  int slots_per_epoch;         /* > 0 */
+  lp2p_tstamp heartbeat;       /* the router's heartbeat interval */
+  int mesh_d;                  /* the mesh degree D */
+  double max_in_mesh;          /* P1's most, per unit of topic weight: 10 */
   double max_first_deliveries; /* P2's most: 40 */
-  lp2p_tstamp time_in_mesh_cap_time; /* P1 stops growing after: 1 h */
-  lp2p_tstamp invalid_decay_time;    /* P4 counters: 50 epochs */
-  lp2p_tstamp behaviour_decay_time;  /* P7 counter: 10 epochs */
-  double behaviour_penalty_threshold;  /* 6 */
+  lp2p_tstamp time_in_mesh_cap_time;    /* P1 stops growing after: 1 h */
+  lp2p_tstamp invalid_decay_time;       /* P4 counters: 50 epochs */
+  lp2p_tstamp behaviour_decay_time;     /* P7 counter: 10 epochs */
+  double behaviour_penalty_threshold;   /* 6 */
   double behaviour_penalties_per_epoch; /* reach the gossip threshold: 10 */
-  int ip_colocation_threshold;         /* 8 peers an address */
-  double decay_to_zero;                /* 0.01 */
+  int ip_colocation_threshold;          /* 8 peers an address */
+  double decay_to_zero;                 /* 0.01 */
   lp2p_tstamp prune_backoff; /* the router's PruneBackoff: 1 min, as go */
-  lp2p_score_thresholds thresholds;    /* -4000, -8000, -16000, 100, 5 */
+  lp2p_score_thresholds thresholds; /* -4000, -8000, -16000, 100, 5 */
 } lp2p_score_traffic;
 
 /* Lighthouse's choices on Ethereum mainnet: 12 s slots, 32 a epoch,
@@ -422,12 +422,12 @@ LP2P_API void *lp2p_router_user(const lp2p_router *r);
 
 typedef struct lp2p_peer_info {
   lp2p_pubsub_proto proto;
-  bool outbound;  /* we dialled it */
-  bool direct;    /* a direct (explicit) peer: never in a mesh */
+  bool outbound; /* we dialled it */
+  bool direct;   /* a direct (explicit) peer: never in a mesh */
   /* IPv4 mapped into IPv6; all zero when unknown. P6 counts IPv6 peers
    * by address and by /64, as go; loopback is not counted. */
   uint8_t ip[16];
-  void *user;     /* the host's handle of the peer, given back to it */
+  void *user; /* the host's handle of the peer, given back to it */
 } lp2p_peer_info;
 
 /* A peer's pubsub stream is up. Queues our subscriptions to it. Returns
@@ -550,25 +550,25 @@ typedef struct lp2p_router_stats {
   uint64_t iwant_answered, iwant_invalid;
   /* IWANT ids by what became of them: iwant_answered from the message
    * cache; iwant_invalid is the sum of the next two */
-  uint64_t iwant_not_found;            /* not (or no longer) in the cache */
-  uint64_t iwant_over_retransmission;  /* answered gossip_retransmission
-                                        * times to that peer already */
-  uint64_t iwant_skipped;              /* not looked at: the peer was past
-                                        * max_invalid_iwants this heartbeat */
-  uint64_t idontwant_saved;       /* copies not sent thanks to IDONTWANT */
-  uint64_t queue_drop_messages;   /* data dropped: a peer's queue full */
-  uint64_t queue_drop_control; /* SubOpts, GRAFT, PRUNE dropped: over
-                                * queue_max_control_bytes or too large */
-  uint64_t queue_drop_gossip;  /* IHAVE, IWANT, IDONTWANT dropped: over
-                                * their bound or too large */
-  uint64_t seen_evicted;          /* seen-cache entries dropped early */
-  uint64_t subscriptions_dropped; /* over max_topics_per_peer/max_topics */
-  uint64_t px_received;           /* peers offered to us by PX */
-  uint64_t px_ignored;            /* PX from peers below accept_px */
-  uint64_t rpcs_graylisted;       /* RPCs ignored: sender below graylist */
-  uint64_t score_changes;         /* recomputed scores that changed */
-  uint64_t broken_promises;       /* IWANTs not answered in time */
-  uint64_t backoffs_dropped;      /* backoffs not kept: max_backoffs */
+  uint64_t iwant_not_found;           /* not (or no longer) in the cache */
+  uint64_t iwant_over_retransmission; /* answered gossip_retransmission
+                                       * times to that peer already */
+  uint64_t iwant_skipped;             /* not looked at: the peer was past
+                                       * max_invalid_iwants this heartbeat */
+  uint64_t idontwant_saved;           /* copies not sent thanks to IDONTWANT */
+  uint64_t queue_drop_messages;       /* data dropped: a peer's queue full */
+  uint64_t queue_drop_control;        /* SubOpts, GRAFT, PRUNE dropped: over
+                                       * queue_max_control_bytes or too large */
+  uint64_t queue_drop_gossip;         /* IHAVE, IWANT, IDONTWANT dropped: over
+                                       * their bound or too large */
+  uint64_t seen_evicted;              /* seen-cache entries dropped early */
+  uint64_t subscriptions_dropped;     /* over max_topics_per_peer/max_topics */
+  uint64_t px_received;               /* peers offered to us by PX */
+  uint64_t px_ignored;                /* PX from peers below accept_px */
+  uint64_t rpcs_graylisted;           /* RPCs ignored: sender below graylist */
+  uint64_t score_changes;             /* recomputed scores that changed */
+  uint64_t broken_promises;           /* IWANTs not answered in time */
+  uint64_t backoffs_dropped;          /* backoffs not kept: max_backoffs */
   uint64_t heartbeats;
   /* gauges, as of now */
   uint64_t peers, topics, mcache_messages, seen_entries;

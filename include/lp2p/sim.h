@@ -94,7 +94,7 @@ typedef struct lp2p_sim_config {
   bool eclipse;        /* every attacker also dials honest node 0 */
   size_t attacker_ips; /* 0: every node its own address; else the
                         * attackers share this many (IP colocation) */
-  bool scoring;                /* peer scoring with score / topic_score below */
+  bool scoring;        /* peer scoring with score / topic_score below */
   /* derive score and topic_score from `interval` and the mesh degree
    * (lp2p_sim_score_params) when the run starts; false: use them as set */
   bool score_from_traffic;

@@ -263,8 +263,7 @@ static bool grafts_too_early(const lp2p_router *r, const gs_peer *p,
  * only when none of its GRAFTs names a topic we did not join (PX would
  * hand our peers to a prober) or comes from a direct, backed-off or
  * negative peer. */
-static bool grafts_earn_px(lp2p_router *r, const gs_peer *p,
-                           lp2p_tstamp now) {
+static bool grafts_earn_px(lp2p_router *r, const gs_peer *p, lp2p_tstamp now) {
   if (p->direct || gs_score(r, p) < 0) {
     return false;
   }

@@ -43,8 +43,7 @@ static size_t control_bytes(const gs_queue *q) {
 }
 
 size_t gs_queue_bytes(const gs_queue *q) {
-  return q->dontwant.b.len + control_bytes(q) + q->gossip.b.len +
-         q->msg_bytes;
+  return q->dontwant.b.len + control_bytes(q) + q->gossip.b.len + q->msg_bytes;
 }
 
 static void ready_append(lp2p_router *r, gs_peer *p) {
@@ -159,8 +158,8 @@ static int control_added(lp2p_router *r, gs_peer *p, gs_entries *e,
 
 static int gossip_added(lp2p_router *r, gs_peer *p, size_t before, int put_rv,
                         gs_counts c, uint64_t *sent) {
-  return entries_added(r, p, &p->q.gossip, before, put_rv, c,
-                       p->q.gossip.b.len, r->s.limits.queue_max_gossip_bytes,
+  return entries_added(r, p, &p->q.gossip, before, put_rv, c, p->q.gossip.b.len,
+                       r->s.limits.queue_max_gossip_bytes,
                        &r->st.queue_drop_gossip, sent);
 }
 

@@ -649,8 +649,8 @@ static void mesh_health(const lp2p_router *r, lp2p_router_stats *st) {
     st->topics_mesh_healthy +=
         n > 0 && n >= (size_t)mp->d_lo && n <= (size_t)mp->d_hi;
     st->topics_mesh_high += n > (size_t)mp->d_hi;
-    st->topics_mesh_under_dout += gs_peers_outbound(&t->mesh) <
-                                  (size_t)mp->d_out;
+    st->topics_mesh_under_dout +=
+        gs_peers_outbound(&t->mesh) < (size_t)mp->d_out;
   }
 }
 

@@ -217,7 +217,7 @@ struct lp2p_router {
    * IDONTWANT for them goes out when it is done (relay.c) */
   gs_msg **idw;
   size_t nidw, cap_idw;
-  gs_peer *last_peer;   /* the last found: pulls come in runs */
+  gs_peer *last_peer; /* the last found: pulls come in runs */
   gs_peer *ready_head, *ready_tail;
   /* part of the RPC being handled (a subscription, a message) was lost
    * for want of memory: lp2p_router_recv_rpc_from says so */

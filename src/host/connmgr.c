@@ -48,8 +48,7 @@ static void set_ip_key(lp2p_conn *c) {
     memcpy(c->ip_key + 1, a, 4);
     c->ip_key_len = 5;
   } else if (sa.ss_family == AF_INET6) {
-    const uint8_t *a =
-        ((const struct sockaddr_in6 *)&sa)->sin6_addr.s6_addr;
+    const uint8_t *a = ((const struct sockaddr_in6 *)&sa)->sin6_addr.s6_addr;
     if (memcmp(a, v6_loopback, 16) == 0 && !limit_loopback) {
       return;
     }
@@ -223,9 +222,8 @@ static void on_trim_timer(uv_timer_t *t);
 #define CONNMGR_TRIM_RETRY (100 * LP2P_MILLISECONDS)
 
 static void arm_trim(lp2p_host *h, lp2p_tstamp at, lp2p_tstamp now) {
-  uint64_t ms = at > now ? (at - now + LP2P_MILLISECONDS - 1) /
-                               LP2P_MILLISECONDS
-                         : 0;
+  uint64_t ms =
+      at > now ? (at - now + LP2P_MILLISECONDS - 1) / LP2P_MILLISECONDS : 0;
   if (!uv_is_closing((uv_handle_t *)&h->trim_timer)) {
     uv_timer_start(&h->trim_timer, on_trim_timer, ms, 0);
   }

@@ -292,9 +292,10 @@ static int decode_control_entry(lp2p_rpc *rpc, const lp2p_pb_field *f,
     return rv;
   }
   uint32_t topic_field = f->num == LP2P_CTL_IHAVE ? 1u : 0u;
-  rv = f->num == LP2P_CTL_GRAFT   ? decode_graft(f, &e.graft, lim)
-       : f->num == LP2P_CTL_PRUNE ? decode_prune(rpc, f, &e.prune, lim)
-                                  : decode_ids(rpc, f, topic_field, &e.ids, lim);
+  rv = f->num == LP2P_CTL_GRAFT ? decode_graft(f, &e.graft, lim)
+       : f->num == LP2P_CTL_PRUNE
+           ? decode_prune(rpc, f, &e.prune, lim)
+           : decode_ids(rpc, f, topic_field, &e.ids, lim);
   if (rv != 0) {
     return rv;
   }

@@ -240,8 +240,9 @@ static void advertise(sim *s, sim_node *n, const lp2p_bytes *ids, size_t k) {
   lp2p_buf ctl, body;
   lp2p_buf_init(&ctl, s->mem);
   lp2p_buf_init(&body, s->mem);
-  if (k && lp2p_ctl_put_ihave(&ctl, (const uint8_t *)SIM_TOPIC,
-                              SIM_TOPIC_LEN, ids, k) == 0 &&
+  if (k &&
+      lp2p_ctl_put_ihave(&ctl, (const uint8_t *)SIM_TOPIC, SIM_TOPIC_LEN, ids,
+                         k) == 0 &&
       lp2p_rpc_put_control(&body, ctl.data, ctl.len) == 0) {
     broadcast(s, n, &body);
   }
@@ -249,8 +250,8 @@ static void advertise(sim *s, sim_node *n, const lp2p_bytes *ids, size_t k) {
   lp2p_buf_free(&body);
 }
 
-void sim_attack_observe(sim *s, sim_node *n, uint32_t from,
-                        const uint8_t *rpc, size_t len) {
+void sim_attack_observe(sim *s, sim_node *n, uint32_t from, const uint8_t *rpc,
+                        size_t len) {
   lp2p_sim_attack a = s->c->attack;
   uint64_t body;
   int h = lp2p_uvarint_decode(rpc, len, &body);
@@ -268,8 +269,8 @@ void sim_attack_observe(sim *s, sim_node *n, uint32_t from,
     lp2p_rpc_msg m;
     if (a == LP2P_ATTACK_DROP_SERVE && f.num == LP2P_RPC_CONTROL && f.data) {
       note_iwants(n, from, f.data, f.len);
-    } else if (a == LP2P_ATTACK_IHAVE_WITHHOLD &&
-               f.num == LP2P_RPC_PUBLISH && k < WITHHOLD_MAX_IDS &&
+    } else if (a == LP2P_ATTACK_IHAVE_WITHHOLD && f.num == LP2P_RPC_PUBLISH &&
+               k < WITHHOLD_MAX_IDS &&
                lp2p_rpc_decode_message(f.data, f.len, &m) == 0) {
       size_t idlen = sim_msg_id(s, &m, store[k], sizeof(store[k]));
       if (idlen) {

@@ -14,7 +14,15 @@
 #define SIM_TOPIC "lp2p-sim"
 #define SIM_TOPIC_LEN (sizeof(SIM_TOPIC) - 1)
 
-enum { EV_TIMER, EV_TX_DONE, EV_RPC, EV_PUBLISH, EV_ATTACK, EV_JOIN, EV_SAMPLE };
+enum {
+  EV_TIMER,
+  EV_TX_DONE,
+  EV_RPC,
+  EV_PUBLISH,
+  EV_ATTACK,
+  EV_JOIN,
+  EV_SAMPLE
+};
 
 /* Heap entries start with this header so that one heap orders them all. */
 typedef struct sim_entry {
@@ -144,8 +152,8 @@ size_t sim_attack_filter(sim *s, sim_node *n, uint32_t link, uint8_t *rpc,
                          size_t len);
 /* An attacker reads an RPC (framed) it received from node `from`,
  * before its router does. */
-void sim_attack_observe(sim *s, sim_node *n, uint32_t from,
-                        const uint8_t *rpc, size_t len);
+void sim_attack_observe(sim *s, sim_node *n, uint32_t from, const uint8_t *rpc,
+                        size_t len);
 /* The message id the simulated routers give `m`; returns its length. */
 size_t sim_msg_id(const sim *s, const lp2p_rpc_msg *m, uint8_t *out,
                   size_t cap);

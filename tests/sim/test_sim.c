@@ -76,8 +76,7 @@ static void same_seed_same_run(void **state) {
   assert_memory_equal(&a, &b, sizeof(a));
   c.seed = 2;
   assert_int_equal(lp2p_sim_run(&c, &other), 0);
-  assert_memory_not_equal(a.trace_hash, other.trace_hash,
-                          sizeof(a.trace_hash));
+  assert_memory_not_equal(a.trace_hash, other.trace_hash, sizeof(a.trace_hash));
 }
 
 static void impossible_configurations_are_refused(void **state) {

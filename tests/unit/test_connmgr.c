@@ -193,8 +193,8 @@ static void test_stalled_handshake_evicted_for_newcomer(void **state) {
 
 /* ---- inbound and total -------------------------------------------------- */
 
-static void test_inbound_limit_refuses_one_past_while_dialing_out_works(
-    void **state) {
+static void
+test_inbound_limit_refuses_one_past_while_dialing_out_works(void **state) {
   (void)state;
   enum { LIMIT = 2 };
   th_node a, b[LIMIT + 1], c;
@@ -282,8 +282,8 @@ static bool connected_to(const th_node *a, const th_node *b) {
 /* Above high water, connections past their grace period go, lowest value
  * first and the newest of equal value first, down to low water; a
  * protected peer and one in its grace period stay. */
-static void test_trim_at_high_water_keeps_protected_drops_lowest_newest(
-    void **state) {
+static void
+test_trim_at_high_water_keeps_protected_drops_lowest_newest(void **state) {
   (void)state;
   enum { N = 6 };
   th_node a, b[N];

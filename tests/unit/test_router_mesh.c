@@ -198,8 +198,8 @@ static void fanout_takes_peers_at_or_above_publish_threshold(void **state) {
     th_set_app_score(&t, &ids[i], scores[i]);
   }
   /* as go: fanout peers pass publishThreshold, not 0 */
-  int n = lp2p_router_publish(t.r, T, (const uint8_t *)"a", 1, NULL, NULL,
-                              TH_T0);
+  int n =
+      lp2p_router_publish(t.r, T, (const uint8_t *)"a", 1, NULL, NULL, TH_T0);
   assert_int_equal(n, 4);
   for (int i = 0; i < 6; i++) {
     assert_int_equal(in_fanout(&t, &ids[i]), i < 4);
@@ -208,15 +208,15 @@ static void fanout_takes_peers_at_or_above_publish_threshold(void **state) {
   th_router_del(&t);
 }
 
-static void fanout_peer_below_publish_threshold_dropped_at_heartbeat(
-    void **state) {
+static void
+fanout_peer_below_publish_threshold_dropped_at_heartbeat(void **state) {
   (void)state;
   th_router t;
   lp2p_peer_id ids[8];
   new_router(&t, true);
   add_subscribed(&t, 10, 8, LP2P_MESHSUB_12, false, ids, TH_T0);
-  int n = lp2p_router_publish(t.r, T, (const uint8_t *)"a", 1, NULL, NULL,
-                              TH_T0);
+  int n =
+      lp2p_router_publish(t.r, T, (const uint8_t *)"a", 1, NULL, NULL, TH_T0);
   assert_int_equal(n, 6);
   gs_topic *tp = topic_of(&t);
   lp2p_peer_id low = tp->fanout.items[0]->id;
@@ -243,9 +243,9 @@ static void floodsub_peer_below_publish_threshold_gets_nothing(void **state) {
   th_set_app_score(&t, &flood[1], FAILS);
   th_drain_all(&t, TH_T0);
   /* our own message */
-  assert_int_equal(lp2p_router_publish(t.r, T, (const uint8_t *)"a", 1, NULL,
-                                       NULL, TH_T0),
-                   2);
+  assert_int_equal(
+      lp2p_router_publish(t.r, T, (const uint8_t *)"a", 1, NULL, NULL, TH_T0),
+      2);
   assert_int_equal(msgs_queued(&t, &flood[0]), 1);
   assert_int_equal(msgs_queued(&t, &flood[1]), 0);
   /* and one we forward: go's Publish serves both */
@@ -362,12 +362,11 @@ static void mesh_health_sorts_joined_topics_by_mesh_size(void **state) {
   gs_topic *full = gs_topic_find(t.r, (const uint8_t *)"out", 3);
   for (uint8_t i = 0; i < 13; i++) {
     subscribe_to(&t, (uint8_t)(40 + i), false, "high", &id);
-    assert_int_equal(gs_mesh_add(t.r, high, gs_peer_find(t.r, &id), TH_T0),
-                     0);
+    assert_int_equal(gs_mesh_add(t.r, high, gs_peer_find(t.r, &id), TH_T0), 0);
     if (i < 12) {
       subscribe_to(&t, (uint8_t)(60 + i), i < 2, "out", &id);
-      assert_int_equal(
-          gs_mesh_add(t.r, full, gs_peer_find(t.r, &id), TH_T0), 0);
+      assert_int_equal(gs_mesh_add(t.r, full, gs_peer_find(t.r, &id), TH_T0),
+                       0);
     }
   }
   assert_int_equal(high->mesh.len, 13);

@@ -378,8 +378,8 @@ static void message_claiming_our_id_is_rejected_and_charged(void **state) {
   assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   /* one we published (seqno 1, in the seen cache) sent back to us, and
    * one we never published */
-  assert_true(lp2p_router_publish(t.r, T, (const uint8_t *)"payload", 7,
-                                  NULL, NULL, TH_T0) >= 0);
+  assert_true(lp2p_router_publish(t.r, T, (const uint8_t *)"payload", 7, NULL,
+                                  NULL, TH_T0) >= 0);
   size_t delivered = t.delivered; /* our own, delivered to us */
   th_rpc m;
   th_rpc_init(&m);

@@ -35,9 +35,9 @@ static lp2p_rpc_limits default_limits(void) {
   lp2p_router_settings s;
   lp2p_router_settings_default(&s);
   const lp2p_router_limits *l = &s.limits;
-  lp2p_rpc_limits lim = {l->max_rpc_size, l->max_subscriptions,
-                         l->max_messages, l->max_control,
-                         l->max_ids,      l->max_px,
+  lp2p_rpc_limits lim = {l->max_rpc_size,  l->max_subscriptions,
+                         l->max_messages,  l->max_control,
+                         l->max_ids,       l->max_px,
                          l->max_topic_len, l->max_id_len};
   return lim;
 }
@@ -133,8 +133,8 @@ static lp2p_router_stats stats(th_router *t) {
 /* A backlog of thousands of control entries and ids, IDONTWANTs and
  * messages: each RPC pulled decodes whole under the default limits, and
  * all of it is sent. */
-static void outgoing_rpcs_stay_within_receiver_entry_and_id_limits(
-    void **state) {
+static void
+outgoing_rpcs_stay_within_receiver_entry_and_id_limits(void **state) {
   (void)state;
   th_router t;
   lp2p_peer_id ids[2];
@@ -181,9 +181,8 @@ static void outgoing_rpcs_stay_within_receiver_entry_and_id_limits(
     send_msgs(&t, &ids[0], &author, 25, 1100, 1 + 25 * i);
   }
   lp2p_router_stats st = stats(&t);
-  assert_int_equal(st.queue_drop_messages + st.queue_drop_gossip +
-                       st.queue_drop_control,
-                   0);
+  assert_int_equal(
+      st.queue_drop_messages + st.queue_drop_gossip + st.queue_drop_control, 0);
   wire_drain(&t, &ids[1], &o);
   assert_int_equal(o.iwant_ids, 15000);
   assert_int_equal(o.ihave_ids, 15000);
@@ -193,9 +192,8 @@ static void outgoing_rpcs_stay_within_receiver_entry_and_id_limits(
   assert_false(o.idontwant_mixed);
   assert_false(o.idontwant_after_data);
   st = stats(&t);
-  assert_int_equal(st.queue_drop_messages + st.queue_drop_gossip +
-                       st.queue_drop_control,
-                   0);
+  assert_int_equal(
+      st.queue_drop_messages + st.queue_drop_gossip + st.queue_drop_control, 0);
   th_router_del(&t);
 }
 
@@ -203,8 +201,8 @@ static void outgoing_rpcs_stay_within_receiver_entry_and_id_limits(
  * speaks meshsub 1.2 gets RPCs of their own with one IDONTWANT of at most
  * max_idontwant_length ids, ahead of the data; two received RPCs are
  * never merged into one IDONTWANT. */
-static void idontwant_sent_as_own_rpc_per_received_rpc_of_at_most_10_ids(
-    void **state) {
+static void
+idontwant_sent_as_own_rpc_per_received_rpc_of_at_most_10_ids(void **state) {
   (void)state;
   th_router t;
   lp2p_peer_id ids[2];
@@ -242,8 +240,8 @@ static void idontwant_sent_as_own_rpc_per_received_rpc_of_at_most_10_ids(
 
 /* As go's handleIDontWant: of one RPC, at most max_idontwant_length ids
  * are read, over all its IDONTWANT entries. */
-static void idontwant_reads_at_most_10_ids_per_rpc_across_entries(
-    void **state) {
+static void
+idontwant_reads_at_most_10_ids_per_rpc_across_entries(void **state) {
   (void)state;
   th_router t;
   lp2p_peer_id ids[1];
@@ -409,9 +407,9 @@ static void control_past_its_own_bound_dropped_and_counted(void **state) {
     assert_int_equal(gs_queue_graft(t.r, p, tp), 0);
   }
   assert_int_equal(stats(&t).queue_drop_control, 12);
-  assert_int_equal(lp2p_router_publish(t.r, T, (const uint8_t *)"x", 1, NULL,
-                                       NULL, TH_T0),
-                   1);
+  assert_int_equal(
+      lp2p_router_publish(t.r, T, (const uint8_t *)"x", 1, NULL, NULL, TH_T0),
+      1);
   wire_drain(&t, &ids[0], &o);
   assert_int_equal(o.grafts, 8);
   assert_int_equal(o.msgs, 1);
@@ -466,9 +464,8 @@ static void ihave_unsent_by_the_next_heartbeat_is_dropped(void **state) {
   make_ids(idv, store, 5, 0);
   lp2p_buf ihave;
   lp2p_buf_init(&ihave, NULL);
-  assert_int_equal(gs_put_ihaves(t.r, &ihave, gs_topic_get(t.r, T, true), idv,
-                                 3),
-                   0);
+  assert_int_equal(
+      gs_put_ihaves(t.r, &ihave, gs_topic_get(t.r, T, true), idv, 3), 0);
   assert_int_equal(gs_queue_encoded(t.r, p, ihave.data, ihave.len, NULL), 0);
   lp2p_buf_free(&ihave);
   assert_int_equal(gs_queue_ids(t.r, p, LP2P_CTL_IWANT, idv + 3, 2), 0);
@@ -505,8 +502,8 @@ static void congested_peer_gets_one_heartbeat_of_gossip(void **state) {
   assert_non_null(outside);
   for (int beat = 0; beat < 12; beat++) {
     data[0] = (uint8_t)beat;
-    assert_true(lp2p_router_publish(t.r, T, data, sizeof(data), NULL, NULL,
-                                    now) >= 0);
+    assert_true(
+        lp2p_router_publish(t.r, T, data, sizeof(data), NULL, NULL, now) >= 0);
     for (size_t j = 0; j < nmesh; j++) {
       th_drain(&t, &mesh[j], &(th_out){0}, now);
     }
@@ -521,8 +518,8 @@ static void congested_peer_gets_one_heartbeat_of_gossip(void **state) {
 
 /* An id asked for by IWANT is not asked for again, of the same peer or
  * another, until IWantFollowupTime has passed without it. */
-static void id_asked_for_is_not_asked_again_until_its_followup_time(
-    void **state) {
+static void
+id_asked_for_is_not_asked_again_until_its_followup_time(void **state) {
   (void)state;
   th_router t;
   lp2p_peer_id ids[2];
@@ -636,8 +633,7 @@ int main(void) {
       cmocka_unit_test(gossip_dropped_and_counted_past_its_bound),
       cmocka_unit_test(ihave_unsent_by_the_next_heartbeat_is_dropped),
       cmocka_unit_test(congested_peer_gets_one_heartbeat_of_gossip),
-      cmocka_unit_test(
-          id_asked_for_is_not_asked_again_until_its_followup_time),
+      cmocka_unit_test(id_asked_for_is_not_asked_again_until_its_followup_time),
       cmocka_unit_test(over_limit_entries_truncated_not_whole_rpc_dropped),
       cmocka_unit_test(rpc_over_size_limit_dropped_without_penalty),
   };

@@ -5,8 +5,8 @@
 
 static int should_fail(failmem *f) {
   f->count++;
-  if (f->fail_at && (f->count == f->fail_at ||
-                    (f->sticky && f->count > f->fail_at))) {
+  if (f->fail_at &&
+      (f->count == f->fail_at || (f->sticky && f->count > f->fail_at))) {
     f->failed = 1;
     return 1;
   }
