@@ -62,8 +62,10 @@ import (
 // ---- output ----------------------------------------------------------------
 
 var (
-	outMu  sync.Mutex
-	closed bool // after the final stats line nothing more is printed
+	listened bool   // the listening line is out (under outMu)
+	held     []byte // lines emitted before it (under outMu)
+	outMu    sync.Mutex
+	closed   bool // after the final stats line nothing more is printed
 )
 
 // emit writes one JSON line. os.Stdout is unbuffered: each line leaves in one
@@ -75,7 +77,19 @@ func emit(v map[string]any) {
 		return
 	}
 	line, _ := json.Marshal(v)
-	os.Stdout.Write(append(line, '\n'))
+	line = append(line, '\n')
+	// The listening line is the first: a peer may connect (or a message
+	// arrive) while pubsub is still being set up, before it is printed.
+	if !listened && v["event"] != "listening" {
+		held = append(held, line...)
+		return
+	}
+	os.Stdout.Write(line)
+	if !listened {
+		listened = true
+		os.Stdout.Write(held)
+		held = nil
+	}
 }
 
 func logf(format string, a ...any) {
