@@ -555,6 +555,60 @@ id_asked_for_is_not_asked_again_until_its_followup_time(void **state) {
   th_router_del(&t);
 }
 
+/* The table of ids asked for lately holds 16 x MaxIHaveLength: one past
+ * it, an id is asked for without being remembered, so another peer's
+ * IHAVE of it is answered with an IWANT again (as go always does). */
+static void ids_asked_past_the_table_bound_are_not_remembered(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_router_settings s;
+  lp2p_peer_id ids[18];
+  lp2p_bytes idv[17];
+  uint8_t store[17 * 8];
+  wire_out o;
+  th_settings(&s, 1);
+  s.params.max_ihave_length = 1; /* the table holds 16 ids */
+  new_router(&t, &s);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
+  add_subscribed(&t, 18, ids);
+  th_drain_all(&t, TH_T0);
+  make_ids(idv, store, 17, 100);
+  for (int i = 0; i < 17; i++) { /* peer i advertises id i, asked once */
+    th_rpc m;
+    th_rpc_init(&m);
+    th_rpc_ihave(&m, TOPIC, &idv[i], 1);
+    th_rpc_send(&t, &ids[i], &m, TH_T0);
+    wire_drain(&t, &ids[i], &o);
+    assert_int_equal(o.iwant_ids, 1);
+  }
+  assert_int_equal(t.r->iwanted.len, 16);
+  /* the last peer advertises the first and the 17th: only the 17th,
+   * not remembered, is asked for again */
+  th_rpc m;
+  th_rpc_init(&m);
+  th_rpc_ihave(&m, TOPIC, &idv[0], 1);
+  th_rpc_send(&t, &ids[17], &m, TH_T0);
+  wire_drain(&t, &ids[17], &o);
+  assert_int_equal(o.iwant_ids, 0);
+  th_router_del(&t);
+  th_router_new(&t, &s);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
+  add_subscribed(&t, 18, ids);
+  th_drain_all(&t, TH_T0);
+  for (int i = 0; i < 17; i++) {
+    th_rpc_init(&m);
+    th_rpc_ihave(&m, TOPIC, &idv[i], 1);
+    th_rpc_send(&t, &ids[i], &m, TH_T0);
+  }
+  th_drain_all(&t, TH_T0);
+  th_rpc_init(&m);
+  th_rpc_ihave(&m, TOPIC, &idv[16], 1);
+  th_rpc_send(&t, &ids[17], &m, TH_T0);
+  wire_drain(&t, &ids[17], &o);
+  assert_int_equal(o.iwant_ids, 1);
+  th_router_del(&t);
+}
+
 /* A received RPC with more entries than a limit is truncated, as go
  * truncates IHAVE at MaxIHaveLength: the rest is handled, the excess is
  * counted, and the sender is not penalised. */
@@ -634,6 +688,7 @@ int main(void) {
       cmocka_unit_test(ihave_unsent_by_the_next_heartbeat_is_dropped),
       cmocka_unit_test(congested_peer_gets_one_heartbeat_of_gossip),
       cmocka_unit_test(id_asked_for_is_not_asked_again_until_its_followup_time),
+      cmocka_unit_test(ids_asked_past_the_table_bound_are_not_remembered),
       cmocka_unit_test(over_limit_entries_truncated_not_whole_rpc_dropped),
       cmocka_unit_test(rpc_over_size_limit_dropped_without_penalty),
   };
