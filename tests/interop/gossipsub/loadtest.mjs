@@ -51,11 +51,11 @@
 // (IHAVE/IWANT ids), the slow reader's progress, stream errors.
 
 import { spawn } from 'node:child_process'
-import { createPrivateKey, createPublicKey } from 'node:crypto'
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs'
 import { get as httpGet } from 'node:http'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
+
+import { freePorts, peerIdOfSeed } from './seeds.mjs'
 
 // ---- arguments -------------------------------------------------------------
 
@@ -142,37 +142,6 @@ async function waitFor (pred, timeoutMs, stepMs = 200) {
     if (now() - t0 > timeoutMs) return false
     await sleep(stepMs)
   }
-}
-
-// As selftest.mjs: the peer id of --key-seed N, computed independently of
-// both libraries (Ed25519 seed = N little-endian, then zeros; identity
-// multihash of the protobuf PublicKey).
-const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
-function base58 (bytes) {
-  let n = BigInt('0x' + Buffer.from(bytes).toString('hex'))
-  let s = ''
-  while (n > 0n) { s = B58[Number(n % 58n)] + s; n /= 58n }
-  for (const b of bytes) { if (b !== 0) break; s = '1' + s }
-  return s
-}
-function peerIdOfSeed (n) {
-  const s = Buffer.alloc(32)
-  s.writeUInt32LE(n, 0)
-  const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), s])
-  const pub = createPublicKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }))
-    .export({ format: 'der', type: 'spki' }).subarray(-32)
-  return base58(Buffer.concat([Buffer.from([0x00, 0x24, 0x08, 0x01, 0x12, 0x20]), pub]))
-}
-
-async function freePorts (n) {
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => resolve(srv))
-  })))
-  const ports = servers.map((s) => s.address().port)
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
-  return ports
 }
 
 function fetchMetrics (port, timeoutMs = 5000) {
