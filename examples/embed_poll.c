@@ -25,7 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TOPIC "embed"
+static const uint8_t topic[] = "embed";
+#define TOPIC_LEN (sizeof(topic) - 1)
 #define MAX_RPC (1 << 20) /* the router's default limit, max_rpc_size */
 
 typedef struct side {
@@ -82,24 +83,20 @@ static int side_new(side *s, const char *name, int fd, lp2p_tstamp now) {
   return rv;
 }
 
-/* Everything the router queued goes to the side's output buffer. */
+/* What the router queued for the peer: length-prefixed RPCs to write. */
 static void collect(side *s, lp2p_tstamp now) {
-  const lp2p_peer_id *peer;
-  void *peer_user;
-  const uint8_t *bytes;
+  const uint8_t *rpc;
   ptrdiff_t n;
-  while ((n = lp2p_router_pull_next(s->router, &peer, &peer_user, &bytes,
-                                    now)) > 0) {
-    lp2p_buf_append(&s->out, bytes, (size_t)n); /* one length-prefixed RPC */
+  while ((n = lp2p_router_pull(s->router, &s->peer, &rpc, now)) > 0) {
+    lp2p_buf_append(&s->out, rpc, (size_t)n);
   }
 }
 
-static void consume(lp2p_buf *b, size_t n) {
-  if (n == 0) {
-    return;
+static void consume(lp2p_buf *b, size_t n) { /* drops the first n bytes */
+  if (n > 0) {
+    memmove(b->data, b->data + n, b->len - n);
+    lp2p_buf_truncate(b, b->len - n);
   }
-  memmove(b->data, b->data + n, b->len - n);
-  lp2p_buf_truncate(b, b->len - n);
 }
 
 /* Reads what the socket has and hands each whole RPC to the router. The
@@ -127,13 +124,6 @@ static int receive(side *s, lp2p_tstamp now) {
   return hdr == LP2P_ERR_TRUNCATED ? 0 : -1; /* varint incomplete: wait */
 }
 
-static bool in_mesh(const side *s) {
-  lp2p_topic_stats ts;
-  return lp2p_router_topic_stats(s->router, (const uint8_t *)TOPIC,
-                                 strlen(TOPIC), &ts) == 0 &&
-         ts.mesh > 0;
-}
-
 int main(void) {
   int fds[2];
   side sides[2] = {{0}}, *alice = &sides[0], *bob = &sides[1];
@@ -150,14 +140,14 @@ int main(void) {
   for (int i = 0; i < 2; i++) {
     lp2p_peer_info info = {.proto = LP2P_MESHSUB_12, .outbound = i == 0};
     lp2p_router_add_peer(sides[i].router, &sides[i].peer, &info, now);
-    lp2p_router_join(sides[i].router, (const uint8_t *)TOPIC, strlen(TOPIC),
-                     now);
+    lp2p_router_join(sides[i].router, topic, TOPIC_LEN, now);
   }
   bool published = false;
   while (bob->received == 0 && now < deadline) {
-    if (!published && in_mesh(alice) && in_mesh(bob)) {
+    if (!published &&
+        lp2p_router_mesh_peers(alice->router, topic, TOPIC_LEN, NULL, 0)) {
       const char *text = "hello from alice's own loop";
-      lp2p_router_publish(alice->router, (const uint8_t *)TOPIC, strlen(TOPIC),
+      lp2p_router_publish(alice->router, topic, TOPIC_LEN,
                           (const uint8_t *)text, strlen(text), NULL, NULL, now);
       published = true;
     }
