@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs lp2p into a scratch prefix and builds a small program against it
-# with pkg-config, as another C project would, then runs it.
+# with pkg-config and with find_package(lp2p CONFIG), as another C project
+# would, then runs it; checks the SONAME against docs/abi.md's policy.
 #   test_install.sh BUILD_DIR [APP_CFLAGS]
 # APP_CFLAGS: for the program, e.g. the sanitizers liblp2p was built with.
 set -eu
@@ -37,4 +38,48 @@ cc -std=c11 $app_cflags "$tmp/app.c" -o "$tmp/app-static" $(pkg-config --cflags 
 for h in common multiformats crypto record host lp2p; do
   [ -f "$tmp/prefix/include/lp2p/$h.h" ] || { echo "missing $h.h" >&2; exit 1; }
 done
+
+# CMake: find_package(lp2p CONFIG) and its two targets
+mkdir -p "$tmp/cmake-app"
+cat >"$tmp/cmake-app/CMakeLists.txt" <<'CMAKE'
+cmake_minimum_required(VERSION 3.18)
+project(app C)
+find_package(lp2p ${WANT} CONFIG REQUIRED)
+add_executable(app ../app.c)
+target_link_libraries(app PRIVATE lp2p::lp2p)
+add_executable(app-static ../app.c)
+target_link_libraries(app-static PRIVATE lp2p::lp2p_static)
+CMAKE
+version=$(sed -n 's/^Version: //p' "$libdir/lp2p.pc")
+cmake_app() { # cmake_app WANTED_VERSION: configure and build the app
+  rm -rf "$tmp/cmake-app/build"
+  cmake -S "$tmp/cmake-app" -B "$tmp/cmake-app/build" -DWANT="$1" \
+    -DCMAKE_PREFIX_PATH="$tmp/prefix" -DCMAKE_C_FLAGS="$app_cflags" \
+    -DCMAKE_EXE_LINKER_FLAGS="$app_cflags" >"$tmp/cmake.log" 2>&1 &&
+    cmake --build "$tmp/cmake-app/build" >>"$tmp/cmake.log" 2>&1
+}
+cmake_app "$version" || { cat "$tmp/cmake.log" >&2; exit 1; }
+LD_LIBRARY_PATH="$(dirname "$libdir")" "$tmp/cmake-app/build/app"
+"$tmp/cmake-app/build/app-static"
+# the shared program needs liblp2p alone, the static one not at all
+if readelf -d "$tmp/cmake-app/build/app" | grep NEEDED | grep -q sodium; then
+  echo "lp2p::lp2p passed libsodium on to the program" >&2
+  exit 1
+fi
+if readelf -d "$tmp/cmake-app/build/app-static" | grep NEEDED | grep -q lp2p; then
+  echo "lp2p::lp2p_static linked liblp2p.so" >&2
+  exit 1
+fi
+# a later major version is not this one (ConfigVersion)
+if cmake_app 99.0; then
+  echo "find_package(lp2p 99.0) accepted version $version" >&2
+  exit 1
+fi
+
+# SONAME: liblp2p.so.0.MINOR while the major version is 0, else .MAJOR
+major=${version%%.*}
+minor=$(echo "$version" | cut -d. -f2)
+if [ "$major" = 0 ]; then want="liblp2p.so.0.$minor"; else want="liblp2p.so.$major"; fi
+soname=$(readelf -d "$(dirname "$libdir")/liblp2p.so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
+[ "$soname" = "$want" ] || { echo "SONAME $soname, want $want" >&2; exit 1; }
 echo "install test passed"
