@@ -35,6 +35,7 @@ LD_LIBRARY_PATH="$tmp/prefix/$(basename "$(dirname "$libdir")")" "$tmp/app"
 cc -std=c11 $app_cflags "$tmp/app.c" -o "$tmp/app-static" $(pkg-config --cflags lp2p) \
   "$(dirname "$libdir")/liblp2p.a" $(pkg-config --libs --static lp2p | sed 's/-llp2p//')
 "$tmp/app-static"
+[ -f "$tmp/prefix/share/man/man1/lp2p.1" ] || { echo "no man page" >&2; exit 1; }
 for h in common multiformats crypto record host lp2p; do
   [ -f "$tmp/prefix/include/lp2p/$h.h" ] || { echo "missing $h.h" >&2; exit 1; }
 done
