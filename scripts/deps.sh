@@ -2,11 +2,13 @@
 # Installs the Debian packages lp2p needs, only those that are missing.
 # As root it runs apt-get; otherwise it prints the one apt-get line to run.
 # Usage: scripts/deps.sh [--fuzz]   (--fuzz adds clang and its runtimes)
+# dpkg-dev and file: CPack's .deb (dpkg-shlibdeps finds the packages of
+# the libraries lp2p loads; CPack looks at the binaries with file).
 set -eu
 
 PKGS="build-essential cmake ninja-build pkg-config libsodium-dev
 libsecp256k1-dev libssl-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler
-libcmocka-dev libjansson-dev python3"
+libcmocka-dev libjansson-dev python3 dpkg-dev file"
 if [ "${1:-}" = "--fuzz" ]; then
   PKGS="$PKGS clang libclang-rt-14-dev"
 fi
