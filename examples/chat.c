@@ -10,7 +10,8 @@
  * Every node joins the topic "chat": lines read from stdin are published
  * on it, and messages from the other peers are printed as "PEER: text".
  * GossipSub sends a message to the peers in its "mesh" for the topic,
- * which the router builds at its heartbeat (every second); the program
+ * a few of the peers in the topic that the router picks as it learns of
+ * them and keeps in shape at its heartbeat (every second); the program
  * says when a peer joins it. End of input (Ctrl-D) leaves and exits. */
 #include <lp2p/lp2p.h>
 #include <stdio.h>

@@ -4,8 +4,9 @@
  *
  * Node 0 listens on 127.0.0.1, node 1 dials it, both join EX_TOPIC. A
  * GossipSub node sends a topic's messages to the peers in its "mesh" for
- * that topic, which the router builds at its heartbeat; once each node
- * has the other in its mesh, `ready` runs and the example starts. */
+ * that topic, which the router fills as it learns of the topic's peers
+ * and keeps in shape at its heartbeat; once each node has the other in
+ * its mesh, `ready` runs and the example starts. */
 #ifndef LP2P_EXAMPLE_PAIR_H
 #define LP2P_EXAMPLE_PAIR_H
 
@@ -91,9 +92,7 @@ static inline int ex_connect(ex_pair *p) {
 }
 
 /* Starts both nodes with the same settings and callbacks (each gets its
- * index's `users[i]`); `ready` runs once the meshes have formed. A short
- * heartbeat makes that quick: the mesh forms at the first heartbeat after
- * the two nodes learnt each other's subscriptions. */
+ * index's `users[i]`); `ready` runs once the meshes have formed. */
 static inline int ex_pair_start(ex_pair *p, lp2p_node_settings *s,
                                 const lp2p_node_callbacks *cb, void *users[2],
                                 void (*ready)(ex_pair *)) {
@@ -101,7 +100,6 @@ static inline int ex_pair_start(ex_pair *p, lp2p_node_settings *s,
   if (uv_loop_init(&p->loop) != 0) {
     return LP2P_ERR_IO;
   }
-  s->router.params.heartbeat_interval = 100 * LP2P_MILLISECONDS;
   int rv = ex_node_start(p, 0, s, cb, users[0]);
   rv = rv ? rv : ex_node_start(p, 1, s, cb, users[1]);
   rv = rv ? rv : ex_connect(p);
