@@ -407,6 +407,12 @@ typedef struct lp2p_router_callbacks {
    * we joined, duplicates included, once its id is known and before
    * validation (what go-libp2p-pubsub's tracers log as received). */
   void (*received)(lp2p_router *r, const lp2p_message *msg, void *user);
+  /* Optional: checks a message's signature in place of
+   * lp2p_pubkey_verify (same arguments, same result). A verdict depends
+   * only on these bytes, so a process running many routers (the
+   * simulator) can verify each distinct signed message once. */
+  int (*verify)(lp2p_router *r, const lp2p_pubkey *author, const uint8_t *data,
+                size_t len, const uint8_t *sig, size_t sig_len, void *user);
 } lp2p_router_callbacks;
 
 /* Creates a router. Returns 0, LP2P_ERR_NOMEM or LP2P_ERR_INVALID_ARG

@@ -143,6 +143,10 @@ int gs_msg_check_signature(lp2p_router *r, const lp2p_rpc_msg *m) {
   if (signed_bytes(b, m) != 0) {
     return LP2P_ERR_NOMEM;
   }
+  if (r->cb.verify) {
+    return r->cb.verify(r, &pub, b->data, b->len, m->signature.data,
+                        m->signature.len, r->user);
+  }
   return lp2p_pubkey_verify(&pub, b->data, b->len, m->signature.data,
                             m->signature.len);
 }

@@ -74,6 +74,14 @@ static int on_msg_id(lp2p_router *r, const lp2p_message *m, uint8_t *out,
   return 8;
 }
 
+static int on_verify(lp2p_router *r, const lp2p_pubkey *author,
+                     const uint8_t *data, size_t len, const uint8_t *sig,
+                     size_t sig_len, void *user) {
+  sim_node *n = user;
+  (void)r;
+  return sim_sigcache_verify(&n->s->sigs, author, data, len, sig, sig_len);
+}
+
 /* ---- RPCs in flight ------------------------------------------------------ */
 
 #define RPC_ARITY 4
@@ -305,6 +313,7 @@ static int make_router(sim *s, sim_node *n) {
   st.score = c->score;
   cb.deliver = on_deliver;
   cb.msg_id = on_msg_id;
+  cb.verify = on_verify;
   if (rv == 0) {
     rv = lp2p_router_new(&n->r, &st, &cb, sim_arena_mem(&s->arena), n, 0, NULL);
   }
@@ -805,6 +814,7 @@ static void teardown(sim *s) {
     }
   }
   lp2p_heap_free(&s->heap);
+  sim_sigcache_free(&s->sigs);
   sim_event *in_flight;
   while ((in_flight = rpcs_pop(&s->rpcs)) != NULL) {
     event_free(s, in_flight);
@@ -901,6 +911,7 @@ int lp2p_sim_run(const lp2p_sim_config *conf, lp2p_sim_result *res) {
   s.rpcs.mem = c->mem;
   s.res = res;
   sim_arena_init(&s.arena, c->mem);
+  sim_sigcache_init(&s.sigs, c->mem);
   lp2p_pcg_seed(&s.rng, c->seed, 0);
   lp2p_heap_init(&s.heap, c->mem);
   crypto_generichash_init(&s.trace, NULL, 0, sizeof(s.res->trace_hash));

@@ -920,6 +920,39 @@ static void invalid_signature_is_rejected_and_counted(void **state) {
   th_router_del(&t);
 }
 
+/* The verify callback replaces the router's own signature check: its
+ * verdict decides, once per message received. */
+static void verify_callback_decides_signatures(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_router_settings s;
+  lp2p_peer_id ids[2];
+  lp2p_privkey author;
+  lp2p_peer_id aid;
+  th_rpc m;
+  th_settings(&s, 1);
+  th_router_new_verifying(&t, &s);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
+  add_subscribed(&t, 2, LP2P_MESHSUB_12, false, ids);
+  th_identity(77, &author, &aid);
+  th_rpc_init(&m);
+  th_rpc_msg(&m, &author, TOPIC, (const uint8_t *)"one", 3, 1);
+  th_rpc_send(&t, &ids[0], &m, TH_T0);
+  assert_int_equal(t.verifies, 1);
+  assert_int_equal(t.delivered, 1);
+  /* a genuine signature the application refuses is invalid */
+  t.verify_refuses = true;
+  th_rpc_init(&m);
+  th_rpc_msg(&m, &author, TOPIC, (const uint8_t *)"two", 3, 2);
+  th_rpc_send(&t, &ids[1], &m, TH_T0);
+  assert_int_equal(t.verifies, 2);
+  assert_int_equal(t.delivered, 1);
+  lp2p_router_stats st;
+  lp2p_router_get_stats(t.r, &st);
+  assert_int_equal(st.msgs_invalid_signature, 1);
+  th_router_del(&t);
+}
+
 static void strict_no_sign_rejects_authored_messages(void **state) {
   (void)state;
   th_router t;
@@ -1694,6 +1727,7 @@ int main(void) {
       cmocka_unit_test(flood_publish_sends_to_every_subscriber),
       cmocka_unit_test(two_routers_exchange_signed_messages),
       cmocka_unit_test(invalid_signature_is_rejected_and_counted),
+      cmocka_unit_test(verify_callback_decides_signatures),
       cmocka_unit_test(strict_no_sign_rejects_authored_messages),
       cmocka_unit_test(duplicates_are_counted_not_redelivered),
       cmocka_unit_test(pending_validations_are_bounded),

@@ -106,8 +106,21 @@ void th_settings(lp2p_router_settings *s, uint8_t seed) {
   s->first_seqno = 1;
 }
 
-void th_router_new_validating(th_router *t, const lp2p_router_settings *s,
-                              lp2p_validation verdict) {
+/* The application's signature check: counts and defers to the real one
+ * unless told to refuse. */
+static int on_verify(lp2p_router *r, const lp2p_pubkey *author,
+                     const uint8_t *data, size_t len, const uint8_t *sig,
+                     size_t sig_len, void *user) {
+  th_router *t = user;
+  (void)r;
+  t->verifies++;
+  return t->verify_refuses
+             ? LP2P_ERR_BAD_SIGNATURE
+             : lp2p_pubkey_verify(author, data, len, sig, sig_len);
+}
+
+static void router_new(th_router *t, const lp2p_router_settings *s,
+                       lp2p_validation verdict, bool verify_hook) {
   lp2p_router_callbacks cb = {0};
   lp2p_router_settings copy = *s;
   lp2p_pubkey pub;
@@ -124,6 +137,9 @@ void th_router_new_validating(th_router *t, const lp2p_router_settings *s,
   if (t->validator) {
     cb.validate = on_validate;
   }
+  if (verify_hook) {
+    cb.verify = on_verify;
+  }
   lp2p_errdetail err;
   int rv = lp2p_router_new(&t->r, &copy, &cb, NULL, t, TH_T0, &err);
   if (rv != 0) {
@@ -133,8 +149,17 @@ void th_router_new_validating(th_router *t, const lp2p_router_settings *s,
   lp2p_peer_id_from_pubkey(&pub, &t->id);
 }
 
+void th_router_new_validating(th_router *t, const lp2p_router_settings *s,
+                              lp2p_validation verdict) {
+  router_new(t, s, verdict, false);
+}
+
 void th_router_new(th_router *t, const lp2p_router_settings *s) {
-  th_router_new_validating(t, s, (lp2p_validation)-1);
+  router_new(t, s, (lp2p_validation)-1, false);
+}
+
+void th_router_new_verifying(th_router *t, const lp2p_router_settings *s) {
+  router_new(t, s, (lp2p_validation)-1, true);
 }
 
 void th_router_del(th_router *t) {

@@ -28,6 +28,10 @@ typedef struct th_router {
   lp2p_peer_id app_peer[32];
   double app_value[32];
   size_t napp;
+  /* the verify callback (th_router_new_verifying): calls, and whether it
+   * refuses every signature */
+  size_t verifies;
+  bool verify_refuses;
 } th_router;
 
 /* Sets the application score (P5, weight from the settings) of `peer`. */
@@ -44,6 +48,9 @@ void th_router_new(th_router *t, const lp2p_router_settings *s);
  * `verdict`). */
 void th_router_new_validating(th_router *t, const lp2p_router_settings *s,
                               lp2p_validation verdict);
+/* The same with the application's signature check (the verify callback),
+ * counted in t->verifies. */
+void th_router_new_verifying(th_router *t, const lp2p_router_settings *s);
 void th_router_del(th_router *t);
 /* A remote identity made from `seed` (Ed25519). */
 void th_identity(uint8_t seed, lp2p_privkey *key, lp2p_peer_id *id);
