@@ -164,6 +164,9 @@ class Subscription:
     async def get(self, timeout: Optional[float] = None) -> Message:
         """The next message; asyncio.TimeoutError after `timeout` seconds,
         StopAsyncIteration once closed and drained."""
+        with self._lock:
+            if self._items:  # no task for wait_for to wrap
+                return self._items.popleft()
         return await asyncio.wait_for(self.__anext__(), timeout)
 
     def close(self) -> None:
@@ -228,6 +231,9 @@ class Node:
     without blocking the event loop.
     """
 
+    #: publish(wait=False) calls queued for the node's thread at most
+    MAX_PENDING_PUBLISHES = 4096
+
     def __init__(
         self,
         listen: Union[str, List[str]] = "/ip4/127.0.0.1/tcp/0",
@@ -243,6 +249,7 @@ class Node:
         self._state = "new"  # new, running, closing, closed
         self._cmd_lock = threading.Lock()
         self._cmds: collections.deque = collections.deque()
+        self._pending_publishes: collections.deque = collections.deque()
         # owned by the node's thread
         self._subs: Dict[bytes, List[Subscription]] = {}
         self._peers: set = set()
@@ -385,6 +392,8 @@ class Node:
     def _send(self, fn) -> concurrent.futures.Future:
         fut: concurrent.futures.Future = concurrent.futures.Future()
         self._cmds.append((fn, fut))
+        # libuv coalesces sends until the callback runs; the callback
+        # drains everything queued by then
         C.lib().uv_async_send(self._async_mem)
         return fut
 
@@ -398,13 +407,22 @@ class Node:
             fut = self._send(fn)
         return fut.result(_CALL_TIMEOUT)
 
+    #: commands run per wakeup; then the loop gets to write and read
+    #: (a burst of publishes would otherwise fill the write buffers and
+    #: the router's queues before a byte goes out)
+    BATCH = 128
+
     def _on_async(self, handle) -> None:
-        while self._cmds:
+        for _ in range(self.BATCH):
+            if not self._cmds:
+                return
             fn, fut = self._cmds.popleft()
             try:
                 fut.set_result(fn())
             except BaseException as e:  # handed to the caller's thread
                 fut.set_exception(e)
+        if self._cmds:
+            C.lib().uv_async_send(self._async_mem)  # the rest after the I/O
 
     # ---- callbacks from C (the node's thread) ------------------------------
 
@@ -421,12 +439,18 @@ class Node:
                 id=m.id.get() or b"",
                 from_peer=self._author(m.from_.get()),
                 seqno=int.from_bytes(seqno, "big") if seqno else None,
-                received_from=_peer_text(m.received_from) if m.received_from else None,
+                received_from=self._peer_of(m.received_from),
             )
             for sub in subs:
                 sub._push(msg)
         except Exception:  # never unwind into C
             log.exception("lp2p: message callback")
+
+    def _peer_of(self, pid) -> Optional[str]:
+        if not pid:
+            return None
+        p = pid.contents
+        return self._author(ctypes.string_at(ctypes.addressof(p.bytes), p.len))
 
     def _author(self, raw: Optional[bytes]) -> Optional[str]:
         if raw is None:
@@ -540,9 +564,15 @@ class Node:
             if e.code != C.LP2P_ERR_STATE:  # a closed node has left already
                 raise
 
-    def publish(self, topic: Union[str, bytes], data: Union[bytes, str]) -> bytes:
+    def publish(self, topic: Union[str, bytes], data: Union[bytes, str], *, wait: bool = True):
         """Publishes `data` on `topic`, joined or not (fanout), and returns
-        the message id. Sending to nobody yet is not an error (as go)."""
+        the message id. Sending to nobody yet is not an error (as go).
+
+        wait=False returns at once with a concurrent.futures.Future of the
+        id (or of the error): the node's thread then publishes a batch per
+        wakeup instead of one message per round trip. At most
+        MAX_PENDING_PUBLISHES wait at a time; past it the call waits for
+        the oldest."""
         t = _topic_bytes(topic)
         payload = data.encode() if isinstance(data, str) else bytes(data)
 
@@ -553,7 +583,19 @@ class Node:
             _check(rv, f"publish on {t.decode(errors='replace')!r}")
             return bytes(mid[: mid_len.value])
 
-        return self._call(pub)
+        if wait:
+            return self._call(pub)
+        pending = self._pending_publishes
+        while pending and pending[0].done():
+            pending.popleft()
+        if len(pending) >= self.MAX_PENDING_PUBLISHES:
+            pending.popleft().exception(_CALL_TIMEOUT)  # back pressure
+        with self._cmd_lock:
+            if self._state != "running":
+                raise Lp2pError(C.LP2P_ERR_STATE, f"node is {self._state}")
+            fut = self._send(pub)
+        pending.append(fut)
+        return fut
 
     def peers(self) -> List[str]:
         """Peers whose pubsub stream is up."""

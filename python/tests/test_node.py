@@ -132,3 +132,15 @@ def test_metrics_count_messages_and_peers(arun):
             assert m["node_bytes_received"] > 0
 
     arun(main())
+
+
+def test_publish_without_waiting_delivers_in_order_and_gives_ids(arun):
+    async def main():
+        async with lp2p.Node() as a, lp2p.Node() as b:
+            sa, _ = await pair(a, b)
+            futs = [b.publish(TOPIC, bytes([i]), wait=False) for i in range(200)]
+            got = [await sa.get(5) for _ in range(200)]
+            assert [m.data for m in got] == [bytes([i]) for i in range(200)]
+            assert [m.id for m in got] == [f.result(5) for f in futs]
+
+    arun(main())
