@@ -71,6 +71,15 @@ LP2P_API int lp2p_node_new(lp2p_node **out, struct uv_loop_s *loop,
                            const lp2p_node_settings *s,
                            const lp2p_node_callbacks *cb, const lp2p_mem *mem,
                            void *user, lp2p_errdetail *err);
+/* lp2p_node_new with lp2p_node_settings_default's settings, `key` as
+ * host.key, and libc's allocator: for bindings (ctypes, other FFIs) that
+ * cannot lay out lp2p_node_settings. `key` is copied. Returns 0,
+ * LP2P_ERR_INVALID_ARG (no key, or one that cannot sign; `err` says
+ * which) or LP2P_ERR_NOMEM. */
+LP2P_API int lp2p_node_new_with_key(lp2p_node **out, struct uv_loop_s *loop,
+                                    const lp2p_privkey *key,
+                                    const lp2p_node_callbacks *cb, void *user,
+                                    lp2p_errdetail *err);
 /* Leaves every topic (PRUNE with backoff to mesh peers), flushes what is
  * queued, waits close_linger for the peers to read it, closes every connection
  * and frees the node; `done` (may be NULL)

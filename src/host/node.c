@@ -14,6 +14,16 @@ void lp2p_node_settings_default(lp2p_node_settings *s) {
   s->close_linger = NODE_CLOSE_LINGER_MS * LP2P_MILLISECONDS;
 }
 
+int lp2p_node_new_with_key(lp2p_node **out, uv_loop_t *loop,
+                           const lp2p_privkey *key,
+                           const lp2p_node_callbacks *cb, void *user,
+                           lp2p_errdetail *err) {
+  lp2p_node_settings s;
+  lp2p_node_settings_default(&s);
+  s.host.key = key;
+  return lp2p_node_new(out, loop, &s, cb, NULL, user, err);
+}
+
 /* ---- the router's requests ---------------------------------------------- */
 
 static void mark_dirty(node_peer *np) {
