@@ -36,11 +36,14 @@
 extern "C" {
 #endif
 
+/* Default limits of a host, peer, connection and stream scope (the host
+ * settings' max_memory, max_peer_memory and max_conn_memory). */
 #define LP2P_BUDGET_HOST_DEFAULT (UINT64_C(512) << 20)
 #define LP2P_BUDGET_PEER_DEFAULT (UINT64_C(40) << 20)
 #define LP2P_BUDGET_CONN_DEFAULT (UINT64_C(40) << 20)
 #define LP2P_BUDGET_STREAM_DEFAULT (UINT64_C(16) << 20)
 
+/* One scope: its limit, what it and its children hold, what it refused. */
 typedef struct lp2p_budget {
   struct lp2p_budget *parent; /* NULL: the root */
   uint64_t limit;             /* bytes this scope and its children may hold */

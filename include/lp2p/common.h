@@ -12,6 +12,8 @@
 extern "C" {
 #endif
 
+/* Marks the exported functions: default visibility when building
+ * liblp2p (which hides everything else), nothing for its users. */
 #if defined(LP2P_BUILDING) && defined(__GNUC__)
 #define LP2P_API __attribute__((visibility("default")))
 #else
@@ -21,6 +23,8 @@ extern "C" {
 /* Time in nanoseconds on a clock chosen by the host; only differences
  * matter. */
 typedef uint64_t lp2p_tstamp;
+/* A deadline that never comes, and a millisecond and a second in
+ * lp2p_tstamp units. */
 #define LP2P_TSTAMP_NEVER UINT64_MAX
 #define LP2P_MILLISECONDS ((lp2p_tstamp)1000000)
 #define LP2P_SECONDS ((lp2p_tstamp)1000000000)
@@ -105,6 +109,7 @@ typedef struct lp2p_buf {
   const lp2p_mem *mem;
 } lp2p_buf;
 
+/* An empty buffer that allocates with `mem` (NULL: the C library). */
 LP2P_API void lp2p_buf_init(lp2p_buf *buf, const lp2p_mem *mem);
 /* Frees the storage; the buffer is empty and reusable afterwards. */
 LP2P_API void lp2p_buf_free(lp2p_buf *buf);

@@ -15,6 +15,7 @@
 extern "C" {
 #endif
 
+/* Key types, numbered as in libp2p's KeyType protobuf enum. */
 typedef enum lp2p_key_type {
   LP2P_KEY_RSA = 0,
   LP2P_KEY_ED25519 = 1,
@@ -60,6 +61,8 @@ LP2P_API int lp2p_privkey_from_seed(lp2p_key_type type, const uint8_t seed[32],
                                     lp2p_privkey *key);
 /* Overwrites the secret with zeros. */
 LP2P_API void lp2p_privkey_wipe(lp2p_privkey *key);
+/* The public half of `key`. Returns 0, LP2P_ERR_UNSUPPORTED (a key type
+ * that cannot sign) or LP2P_ERR_CRYPTO. */
 LP2P_API int lp2p_privkey_public(const lp2p_privkey *key, lp2p_pubkey *pub);
 /* Signs `msg`: Ed25519, or ECDSA over SHA-256 with a DER signature for
  * secp256k1. `sig` has room for LP2P_SIG_MAX bytes. Returns 0 or
@@ -94,6 +97,7 @@ LP2P_API int lp2p_pubkey_marshal(const lp2p_pubkey *pub, uint8_t *out,
 /* Reads a PublicKey protobuf and validates the key as _from_raw does. */
 LP2P_API int lp2p_pubkey_unmarshal(const uint8_t *in, size_t len,
                                    lp2p_pubkey *pub);
+/* Whether two keys are the same key (type and encoding). */
 LP2P_API bool lp2p_pubkey_equal(const lp2p_pubkey *a, const lp2p_pubkey *b);
 
 /* The peer id of a key: identity multihash of the marshalled key when it

@@ -24,6 +24,7 @@
 extern "C" {
 #endif
 
+/* The router: one per node, for every topic and peer. */
 typedef struct lp2p_router lp2p_router;
 /* A peer as the router knows it, valid from lp2p_router_add_peer to
  * lp2p_router_remove_peer: hosts that keep it skip a lookup per RPC. */
@@ -85,17 +86,20 @@ typedef struct lp2p_router_params {
   bool do_px; /* attach peer exchange to PRUNE (default off, as go) */
 } lp2p_router_params;
 
+/* Fills go-libp2p-pubsub's default parameters. */
 LP2P_API void lp2p_router_params_default(lp2p_router_params *p);
 /* Checks the parameters for consistency (go's validate plus bounds).
  * Returns 0 or LP2P_ERR_INVALID_ARG with `err` naming the field. */
 LP2P_API int lp2p_router_params_validate(const lp2p_router_params *p,
                                          lp2p_errdetail *err);
 
+/* Whether messages are signed: go's StrictSign or StrictNoSign. */
 typedef enum lp2p_sign_policy {
   LP2P_STRICT_SIGN = 0,    /* sign ours, require valid signatures */
   LP2P_STRICT_NO_SIGN = 1, /* no from, seqno, signature or key at all */
 } lp2p_sign_policy;
 
+/* How a message id is computed. */
 typedef enum lp2p_msg_id_fn {
   LP2P_MSG_ID_FROM_SEQNO = 0, /* from ‖ seqno, the libp2p default */
   LP2P_MSG_ID_SHA256 = 1,     /* sha2-256 of the data */
@@ -147,6 +151,7 @@ typedef struct lp2p_router_limits {
  * Score = TopicCap(sum over topics of TopicWeight x (P1 w1 + P2 w2 + P3 w3
  * + P3b w3b + P4 w4)) + P5 w5 + P6 w6 + P7 w7. */
 
+/* Score parameters of one topic (go's TopicScoreParams). */
 typedef struct lp2p_topic_score_params {
   double topic_weight; /* >= 0 */
   /* P1: time in the mesh, in quanta, capped; weight >= 0 */
@@ -174,6 +179,7 @@ typedef struct lp2p_topic_score_params {
   double invalid_message_deliveries_decay;
 } lp2p_topic_score_params;
 
+/* Score thresholds (go's PeerScoreThresholds). */
 typedef struct lp2p_score_thresholds {
   double gossip;    /* <= 0: below it, no IHAVE/IWANT either way */
   double publish;   /* <= gossip: below it, no flood publish, no GRAFT */
@@ -191,8 +197,11 @@ typedef struct lp2p_ip_net {
   uint8_t prefix_len;
 } lp2p_ip_net;
 
+/* Most address blocks in ip_colocation_whitelist. */
 #define LP2P_SCORE_MAX_WHITELIST 16
 
+/* Peer score parameters (go's PeerScoreParams, without the topics:
+ * see lp2p_router_set_topic_score_params). */
 typedef struct lp2p_score_params {
   double topic_score_cap; /* 0: none */
   double app_specific_weight;
@@ -215,6 +224,7 @@ typedef struct lp2p_score_params {
  * LP2P_ERR_INVALID_ARG, with `err` naming the field. */
 LP2P_API int lp2p_score_params_validate(const lp2p_score_params *p,
                                         lp2p_errdetail *err);
+/* The same checks for one topic's parameters. */
 LP2P_API int lp2p_topic_score_params_validate(const lp2p_topic_score_params *p,
                                               lp2p_errdetail *err);
 
@@ -259,6 +269,7 @@ LP2P_API int lp2p_topic_score_params_validate(const lp2p_topic_score_params *p,
  * less (Lighthouse's and Lodestar's 50; Prysm uses 90). A peer that
  * forwards nothing falls below it once activated. */
 
+/* The expected traffic of one topic, for lp2p_score_params_derive. */
 typedef struct lp2p_score_topic_traffic {
   double msgs_per_s; /* expected messages a second on the topic, > 0 */
   double weight;     /* TopicWeight, > 0: the topic's share of the score */
@@ -274,6 +285,7 @@ typedef struct lp2p_score_topic_traffic {
   lp2p_tstamp mesh_deliveries_window;     /* 2 s */
 } lp2p_score_topic_traffic;
 
+/* The network's time scale and targets, for lp2p_score_params_derive. */
 typedef struct lp2p_score_traffic {
   lp2p_tstamp slot;            /* the time quantum: P1, and the decay
                                 * interval (at least 1 s) */
@@ -317,6 +329,7 @@ LP2P_API int lp2p_score_params_derive(const lp2p_score_traffic *t,
                                       lp2p_topic_score_params *topic_out,
                                       lp2p_errdetail *err);
 
+/* Everything a router is created with. */
 typedef struct lp2p_router_settings {
   lp2p_privkey key; /* our identity; signs our messages */
   lp2p_router_params params;
@@ -346,6 +359,7 @@ typedef struct lp2p_message {
   const lp2p_peer_id *received_from; /* NULL for our own messages */
 } lp2p_message;
 
+/* An application's verdict on a message. */
 typedef enum lp2p_validation {
   LP2P_VALIDATION_ACCEPT = 0,
   LP2P_VALIDATION_REJECT = 1,  /* invalid: penalise the sender */
@@ -353,6 +367,7 @@ typedef enum lp2p_validation {
   LP2P_VALIDATION_PENDING = 3, /* answer later with report_validation */
 } lp2p_validation;
 
+/* What an lp2p_router_event reports. */
 typedef enum lp2p_router_event_type {
   LP2P_EV_PEER_SUBSCRIBED = 0,
   LP2P_EV_PEER_UNSUBSCRIBED = 1,
@@ -361,6 +376,7 @@ typedef enum lp2p_router_event_type {
   LP2P_EV_PX = 4,    /* a PRUNE from `peer` offered other peers */
 } lp2p_router_event_type;
 
+/* A peer or mesh event, for the `event` callback. */
 typedef struct lp2p_router_event {
   lp2p_router_event_type type;
   const lp2p_peer_id *peer;
@@ -371,6 +387,7 @@ typedef struct lp2p_router_event {
   size_t npx;
 } lp2p_router_event;
 
+/* How the router reaches the host and the application. */
 typedef struct lp2p_router_callbacks {
   /* A message passed validation (or is ours) on a topic we joined. */
   void (*deliver)(lp2p_router *r, const lp2p_message *msg, void *user);
@@ -423,9 +440,12 @@ LP2P_API int lp2p_router_new(lp2p_router **out,
                              const lp2p_router_callbacks *cb,
                              const lp2p_mem *mem, void *user, lp2p_tstamp now,
                              lp2p_errdetail *err);
+/* Frees the router and everything it holds; NULL is a no-op. */
 LP2P_API void lp2p_router_del(lp2p_router *r);
+/* The `user` pointer given to lp2p_router_new. */
 LP2P_API void *lp2p_router_user(const lp2p_router *r);
 
+/* What the host tells the router about a new peer. */
 typedef struct lp2p_peer_info {
   lp2p_pubsub_proto proto;
   bool outbound; /* we dialled it */
@@ -501,6 +521,8 @@ LP2P_API bool lp2p_router_has_pending(const lp2p_router *r);
  * too long topic) or LP2P_ERR_NOMEM. */
 LP2P_API int lp2p_router_join(lp2p_router *r, const uint8_t *topic, size_t len,
                               lp2p_tstamp now);
+/* Leaves a topic: PRUNE (with unsubscribe_backoff) to its mesh peers,
+ * then our unsubscription. Returns 0, also when not joined. */
 LP2P_API int lp2p_router_leave(lp2p_router *r, const uint8_t *topic, size_t len,
                                lp2p_tstamp now);
 /* Overrides the mesh parameters of one topic (before or after joining). */
@@ -594,9 +616,11 @@ typedef struct lp2p_router_stats {
   uint64_t backoff_entries; /* PRUNE backoffs kept, all topics */
 } lp2p_router_stats;
 
+/* Fills `st` with the counters and gauges as of now. */
 LP2P_API void lp2p_router_get_stats(const lp2p_router *r,
                                     lp2p_router_stats *st);
 
+/* One topic as the router sees it now. */
 typedef struct lp2p_topic_stats {
   bool joined;
   size_t peers;  /* peers subscribed to the topic */
@@ -657,6 +681,8 @@ typedef struct lp2p_peer_topic_score {
   double invalid_message_deliveries;
 } lp2p_peer_topic_score;
 
+/* Fills `out` for a peer in a scored topic. Returns 0 or
+ * LP2P_ERR_NOT_FOUND. */
 LP2P_API int lp2p_router_peer_topic_score(const lp2p_router *r,
                                           const lp2p_peer_id *peer,
                                           const uint8_t *topic, size_t len,

@@ -45,8 +45,11 @@ LP2P_API void lp2p_host_rand(uint8_t *dest, size_t len, void *user);
  * lp2p_tstamp: what the host passes as `now` to the sans-IO objects. */
 LP2P_API lp2p_tstamp lp2p_host_now(void);
 
+/* A host: listens, dials and upgrades connections on one libuv loop. */
 typedef struct lp2p_host lp2p_host;
+/* An upgraded connection to one peer. */
 typedef struct lp2p_conn lp2p_conn;
+/* A stream of a connection, negotiated to one protocol. */
 typedef struct lp2p_stream lp2p_stream;
 
 /* Which stream multiplexers a host offers and accepts. */
@@ -56,6 +59,7 @@ typedef enum lp2p_muxers {
   LP2P_MUXERS_MPLEX = 2, /* mplex only */
 } lp2p_muxers;
 
+/* Everything a host is created with; lp2p_host_settings_default. */
 typedef struct lp2p_host_settings {
   /* Our identity, Ed25519 or secp256k1; copied. Required. */
   const lp2p_privkey *key;
@@ -191,6 +195,7 @@ typedef struct lp2p_host_callbacks {
   int32_t (*peer_value)(lp2p_host *h, const lp2p_peer_id *peer, void *user);
 } lp2p_host_callbacks;
 
+/* A peer_value that keeps a peer's connections from being trimmed. */
 #define LP2P_PEER_PROTECTED INT32_MAX
 
 /* What the memory budgets hold and refused since the host started. */
@@ -206,6 +211,7 @@ typedef struct lp2p_host_budget_stats {
   uint64_t writes_held;        /* write queues held at their budget */
 } lp2p_host_budget_stats;
 
+/* Fills `st` as of now. */
 LP2P_API void lp2p_host_budget_stats_get(const lp2p_host *h,
                                          lp2p_host_budget_stats *st);
 
@@ -226,7 +232,9 @@ LP2P_API int lp2p_host_new(lp2p_host **out, struct uv_loop_s *loop,
 LP2P_API int lp2p_host_close(lp2p_host *h, void (*done)(void *user),
                              void *user);
 
+/* Our peer id, from the settings' key. */
 LP2P_API const lp2p_peer_id *lp2p_host_peer_id(const lp2p_host *h);
+/* The `user` pointer given to lp2p_host_new. */
 LP2P_API void *lp2p_host_user(const lp2p_host *h);
 
 /* Listens on a binary multiaddr /ip4/A/tcp/P or /ip6/A/tcp/P (port 0
@@ -299,10 +307,12 @@ typedef struct lp2p_host_stats {
   uint64_t memory_trims;
 } lp2p_host_stats;
 
+/* Fills `st` as of now. */
 LP2P_API void lp2p_host_get_stats(const lp2p_host *h, lp2p_host_stats *st);
 
 /* ---- connections -------------------------------------------------------- */
 
+/* What lp2p_conn_info_get tells about a connection. */
 typedef struct lp2p_conn_info {
   lp2p_peer_id peer_id;
   lp2p_pubkey pubkey;
@@ -319,13 +329,17 @@ typedef struct lp2p_conn_info {
 
 /* Views in `info` live as long as the connection. */
 LP2P_API void lp2p_conn_info_get(const lp2p_conn *c, lp2p_conn_info *info);
+/* The authenticated peer at the other end. */
 LP2P_API const lp2p_peer_id *lp2p_conn_peer_id(const lp2p_conn *c);
+/* The host the connection belongs to. */
 LP2P_API lp2p_host *lp2p_conn_host(const lp2p_conn *c);
 /* The peer's last identify answer or push, decoded into `id` (views into
  * the connection's copy). Returns 0, or LP2P_ERR_NOT_FOUND when none has
  * arrived yet. */
 LP2P_API int lp2p_conn_identify(const lp2p_conn *c, lp2p_identify *id);
+/* A pointer the application keeps with the connection. */
 LP2P_API void lp2p_conn_set_user(lp2p_conn *c, void *conn_user);
+/* The pointer set by lp2p_conn_set_user (NULL until then). */
 LP2P_API void *lp2p_conn_user(const lp2p_conn *c);
 /* Closes the connection: yamux GoAway, pending bytes flushed, then the
  * socket closed; streams end with LP2P_STREAM_END_SESSION and
@@ -341,6 +355,7 @@ LP2P_API int lp2p_conn_close(lp2p_conn *c);
  * or LP2P_ERR_NOMEM. */
 typedef void (*lp2p_ping_cb)(lp2p_conn *c, lp2p_tstamp rtt, int err,
                              void *user);
+/* Starts the ping lp2p_ping_cb above describes. */
 LP2P_API int lp2p_conn_ping(lp2p_conn *c, lp2p_ping_cb cb, void *user);
 
 /* ---- streams ------------------------------------------------------------ */
@@ -373,6 +388,7 @@ LP2P_API int lp2p_conn_open_stream(lp2p_conn *c, const char *const *protocols,
                                    size_t nprotocols, lp2p_stream_open_cb cb,
                                    void *user);
 
+/* A stream's events; each is optional. */
 typedef struct lp2p_stream_callbacks {
   /* Data or the end of the peer's side can be read. */
   void (*readable)(lp2p_stream *s, void *user);
@@ -416,7 +432,9 @@ LP2P_API int lp2p_stream_close(lp2p_stream *s);
 LP2P_API int lp2p_stream_reset(lp2p_stream *s);
 /* The negotiated protocol, NUL-terminated. */
 LP2P_API const char *lp2p_stream_protocol(const lp2p_stream *s);
+/* The connection the stream runs on. */
 LP2P_API lp2p_conn *lp2p_stream_conn(const lp2p_stream *s);
+/* Whether we opened the stream. */
 LP2P_API bool lp2p_stream_outbound(const lp2p_stream *s);
 
 #ifdef __cplusplus

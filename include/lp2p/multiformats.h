@@ -29,11 +29,13 @@ LP2P_API int lp2p_uvarint_encode(uint64_t v, uint8_t *out, size_t cap);
 LP2P_API int lp2p_uvarint_decode(const uint8_t *in, size_t len, uint64_t *v);
 
 /* ---- multihash ---------------------------------------------------------- */
+/* Multihash function codes lp2p encodes: identity and sha2-256. */
 #define LP2P_MH_IDENTITY 0x00
 #define LP2P_MH_SHA2_256 0x12
 /* Digest size limit for decoding; longer digests are LP2P_ERR_TOO_LARGE. */
 #define LP2P_MH_MAX_DIGEST 128
 
+/* A decoded multihash. */
 typedef struct lp2p_multihash {
   uint64_t code;
   const uint8_t *digest; /* view into the decoded input */
@@ -53,6 +55,7 @@ LP2P_API int lp2p_multihash_encode(uint64_t code, const uint8_t *data,
                                    size_t len, uint8_t *out, size_t cap);
 
 /* ---- multibase ---------------------------------------------------------- */
+/* Multibase prefix of base58btc. */
 #define LP2P_MULTIBASE_BASE58BTC 'z'
 #define LP2P_MULTIBASE_BASE32 'b' /* RFC 4648 lower case, no padding */
 /* Longest text the base58 decoder accepts; it is quadratic in length. */
@@ -72,12 +75,14 @@ LP2P_API int lp2p_base58_decode(const char *text, size_t len, uint8_t *out,
  * also rejects non-zero padding bits and impossible lengths (MALFORMED). */
 LP2P_API int lp2p_base32_encode(const uint8_t *in, size_t len, char *out,
                                 size_t cap);
+/* Decodes raw base32; see the encoder. */
 LP2P_API int lp2p_base32_decode(const char *text, size_t len, uint8_t *out,
                                 size_t cap);
 /* Multibase: the prefix character selects the base ('z' or 'b').
  * Decoding an unknown prefix is LP2P_ERR_UNSUPPORTED. */
 LP2P_API int lp2p_multibase_encode(char base, const uint8_t *in, size_t len,
                                    char *out, size_t cap);
+/* Decodes multibase text, its prefix included. */
 LP2P_API int lp2p_multibase_decode(const char *text, size_t len, uint8_t *out,
                                    size_t cap);
 
@@ -87,6 +92,7 @@ LP2P_API int lp2p_multibase_decode(const char *text, size_t len, uint8_t *out,
 /* Longest text form (CIDv1 base32 of the longest id) plus NUL. */
 #define LP2P_PEER_ID_TEXT_MAX 80
 
+/* A peer id in its byte form (a multihash). */
 typedef struct lp2p_peer_id {
   uint8_t len;
   uint8_t bytes[LP2P_PEER_ID_MAX];
@@ -110,6 +116,7 @@ LP2P_API int lp2p_peer_id_to_base58(const lp2p_peer_id *id, char *out,
                                     size_t cap);
 /* Writes the CIDv1 form (libp2p-key, base32): "bafz...". Same returns. */
 LP2P_API int lp2p_peer_id_to_cid(const lp2p_peer_id *id, char *out, size_t cap);
+/* Whether two peer ids are the same bytes. */
 LP2P_API bool lp2p_peer_id_equal(const lp2p_peer_id *a, const lp2p_peer_id *b);
 
 /* ---- multiaddr ----------------------------------------------------------
@@ -132,6 +139,7 @@ LP2P_API bool lp2p_peer_id_equal(const lp2p_peer_id *a, const lp2p_peer_id *b);
 /* Longest DNS name in a dns, dns4, dns6 or dnsaddr component. */
 #define LP2P_MA_DNS_MAX 255
 
+/* One component of a binary multiaddr, as lp2p_multiaddr_next reads it. */
 typedef struct lp2p_ma_component {
   uint64_t code;
   const char *name;     /* "ip4", "tcp", ... */

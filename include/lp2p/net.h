@@ -32,6 +32,7 @@
 extern "C" {
 #endif
 
+/* Protocol ids of multistream-select, yamux and mplex. */
 #define LP2P_MSS_PROTOCOL_ID "/multistream/1.0.0"
 #define LP2P_YAMUX_PROTOCOL_ID "/yamux/1.0.0"
 #define LP2P_MPLEX_PROTOCOL_ID "/mplex/6.7.0"
@@ -64,11 +65,13 @@ typedef enum lp2p_stream_end {
  * next protocol: lp2p_mss_recv does not consume them. */
 typedef struct lp2p_mss lp2p_mss;
 
+/* Which side of a negotiation we are. */
 typedef enum lp2p_mss_role {
   LP2P_MSS_DIALER = 0,
   LP2P_MSS_LISTENER = 1
 } lp2p_mss_role;
 
+/* One negotiation's settings; lp2p_mss_settings_default. */
 typedef struct lp2p_mss_settings {
   lp2p_mss_role role;
   /* Dialer: the protocols to propose, in order of preference (at least
@@ -86,6 +89,7 @@ typedef struct lp2p_mss_settings {
   lp2p_tstamp timeout;
 } lp2p_mss_settings;
 
+/* Optional hooks of a negotiation. */
 typedef struct lp2p_mss_callbacks {
   /* Listener only, optional: whether a proposal that is not in the list is
    * supported (non-zero = yes). `proto` is not NUL-terminated. */
@@ -130,6 +134,7 @@ LP2P_API int lp2p_mss_result(const lp2p_mss *m, const char **proto,
                              size_t *len);
 /* Why the negotiation failed, in English; "" when it has not. */
 LP2P_API const char *lp2p_mss_errmsg(const lp2p_mss *m);
+/* Frees the negotiation; NULL is a no-op. */
 LP2P_API void lp2p_mss_del(lp2p_mss *m);
 
 /* ---- yamux 1.0 ------------------------------------------------------------
@@ -154,12 +159,14 @@ LP2P_API void lp2p_mss_del(lp2p_mss *m);
  * returns the error and pull yields the GoAway frame. */
 typedef struct lp2p_yamux lp2p_yamux;
 
+/* yamux's initial stream window (the protocol's, 256 KiB). */
 #define LP2P_YAMUX_INITIAL_WINDOW (256u * 1024u)
 /* GoAway codes */
 #define LP2P_YAMUX_GOAWAY_NORMAL 0u
 #define LP2P_YAMUX_GOAWAY_PROTOCOL 1u
 #define LP2P_YAMUX_GOAWAY_INTERNAL 2u
 
+/* A session's settings; lp2p_yamux_settings_default. */
 typedef struct lp2p_yamux_settings {
   bool is_client;                /* dialer: odd stream ids */
   uint32_t max_inbound_streams;  /* open streams the peer opened */
@@ -219,6 +226,7 @@ typedef struct lp2p_yamux_callbacks {
   void (*pong)(lp2p_yamux *y, lp2p_tstamp rtt, void *user);
 } lp2p_yamux_callbacks;
 
+/* One stream's state, from lp2p_yamux_stream_info_get. */
 typedef struct lp2p_yamux_stream_info {
   size_t readable;      /* bytes buffered for reading */
   size_t writable;      /* bytes a write would accept now */
@@ -253,6 +261,7 @@ LP2P_API int lp2p_yamux_recv(lp2p_yamux *y, const uint8_t *in, size_t len,
  * output contract at the top. */
 LP2P_API ssize_t lp2p_yamux_pull(lp2p_yamux *y, const uint8_t **out,
                                  lp2p_tstamp now);
+/* The next keepalive or ping deadline, or LP2P_TSTAMP_NEVER. */
 LP2P_API lp2p_tstamp lp2p_yamux_expiry(const lp2p_yamux *y);
 /* Sends keepalive pings. Returns 0, or LP2P_ERR_STATE when a ping timed
  * out (the session has failed; a GoAway(internal error) is pending). */
@@ -296,6 +305,7 @@ LP2P_API int lp2p_yamux_stream_info_get(const lp2p_yamux *y, uint32_t id,
  * answers inside the stream's stream_close callback. */
 LP2P_API int lp2p_yamux_stream_set_user(lp2p_yamux *y, uint32_t id,
                                         void *stream_user);
+/* The pointer set by lp2p_yamux_stream_set_user. */
 LP2P_API void *lp2p_yamux_stream_user(const lp2p_yamux *y, uint32_t id);
 /* Sends GoAway(code): no new streams either way from now on; open
  * streams go on. Returns 0 or LP2P_ERR_STATE (already sent, or failed). */
@@ -313,6 +323,7 @@ LP2P_API size_t lp2p_yamux_num_streams(const lp2p_yamux *y);
 LP2P_API int lp2p_yamux_error(const lp2p_yamux *y, const char **msg);
 /* The code of the GoAway the peer sent, or -1 when it sent none. */
 LP2P_API int64_t lp2p_yamux_remote_goaway(const lp2p_yamux *y);
+/* Fills `st` as of now. */
 LP2P_API void lp2p_yamux_stats_get(const lp2p_yamux *y, lp2p_yamux_stats *st);
 
 /* ---- mplex 6.7.0 ----------------------------------------------------------
@@ -325,8 +336,10 @@ LP2P_API void lp2p_yamux_stats_get(const lp2p_yamux *y, lp2p_yamux_stats *st);
  * framing fails the session (mplex has no GoAway: close the connection). */
 typedef struct lp2p_mplex lp2p_mplex;
 
+/* The largest frame mplex allows (1 MiB). */
 #define LP2P_MPLEX_MAX_FRAME (1024u * 1024u)
 
+/* A session's settings; lp2p_mplex_settings_default. */
 typedef struct lp2p_mplex_settings {
   uint32_t max_inbound_streams;  /* more are reset at once */
   uint32_t max_outbound_streams; /* open fails beyond */
@@ -352,6 +365,8 @@ typedef struct lp2p_mplex_stats {
   uint64_t writes_held_budget;   /* writes shortened by the budget */
 } lp2p_mplex_stats;
 
+/* Optional; the same contracts as lp2p_yamux_callbacks, with stream
+ * handles for ids. */
 typedef struct lp2p_mplex_callbacks {
   int (*stream_open)(lp2p_mplex *x, uint64_t stream, void *user);
   void (*stream_readable)(lp2p_mplex *x, uint64_t stream, void *user);
@@ -360,6 +375,7 @@ typedef struct lp2p_mplex_callbacks {
                        void *user);
 } lp2p_mplex_callbacks;
 
+/* One stream's state, from lp2p_mplex_stream_info_get. */
 typedef struct lp2p_mplex_stream_info {
   size_t readable;
   size_t writable;
@@ -392,7 +408,9 @@ LP2P_API ssize_t lp2p_mplex_pull(lp2p_mplex *x, const uint8_t **out,
                                  lp2p_tstamp now);
 /* mplex has no timers: always LP2P_TSTAMP_NEVER, and handling returns 0. */
 LP2P_API lp2p_tstamp lp2p_mplex_expiry(const lp2p_mplex *x);
+/* Nothing to do: returns 0. */
 LP2P_API int lp2p_mplex_handle_expiry(lp2p_mplex *x, lp2p_tstamp now);
+/* Frees the session and every stream, without callbacks. */
 LP2P_API void lp2p_mplex_del(lp2p_mplex *x);
 
 /* Opens a stream (NewStream goes with the next pull). Returns 0,
@@ -403,22 +421,31 @@ LP2P_API int lp2p_mplex_open(lp2p_mplex *x, uint64_t *stream);
  * limited by max_send_buffer only. */
 LP2P_API ssize_t lp2p_mplex_stream_write(lp2p_mplex *x, uint64_t stream,
                                          const uint8_t *data, size_t len);
+/* As lp2p_yamux_stream_read. */
 LP2P_API ssize_t lp2p_mplex_stream_read(lp2p_mplex *x, uint64_t stream,
                                         uint8_t *buf, size_t cap, bool *eof);
+/* As lp2p_yamux_stream_close. */
 LP2P_API int lp2p_mplex_stream_close(lp2p_mplex *x, uint64_t stream);
+/* As lp2p_yamux_stream_reset. */
 LP2P_API int lp2p_mplex_stream_reset(lp2p_mplex *x, uint64_t stream);
+/* As lp2p_yamux_stream_info_get. */
 LP2P_API int lp2p_mplex_stream_info_get(const lp2p_mplex *x, uint64_t stream,
                                         lp2p_mplex_stream_info *info);
+/* As lp2p_yamux_stream_set_user. */
 LP2P_API int lp2p_mplex_stream_set_user(lp2p_mplex *x, uint64_t stream,
                                         void *stream_user);
+/* As lp2p_yamux_stream_user. */
 LP2P_API void *lp2p_mplex_stream_user(const lp2p_mplex *x, uint64_t stream);
+/* Open streams, both directions. */
 LP2P_API size_t lp2p_mplex_num_streams(const lp2p_mplex *x);
 /* Received bytes the streams hold unread (at most max_session_buffer).
  * mplex has no flow control: a host that would rather slow the peer down
  * than have streams reset stops reading the connection while this is
  * high. */
 LP2P_API size_t lp2p_mplex_buffered(const lp2p_mplex *x);
+/* As lp2p_yamux_error. */
 LP2P_API int lp2p_mplex_error(const lp2p_mplex *x, const char **msg);
+/* Fills `st` as of now. */
 LP2P_API void lp2p_mplex_stats_get(const lp2p_mplex *x, lp2p_mplex_stats *st);
 
 #ifdef __cplusplus

@@ -23,8 +23,10 @@
 extern "C" {
 #endif
 
+/* A node: a host and a router on one libuv loop. */
 typedef struct lp2p_node lp2p_node;
 
+/* Everything a node is created with; lp2p_node_settings_default. */
 typedef struct lp2p_node_settings {
   /* The host's settings; host.key is required and also signs messages. */
   lp2p_host_settings host;
@@ -42,6 +44,7 @@ typedef struct lp2p_node_settings {
  * linger of 200 ms. */
 LP2P_API void lp2p_node_settings_default(lp2p_node_settings *s);
 
+/* How the node reaches the application; `message` is the one most need. */
 typedef struct lp2p_node_callbacks {
   /* A message from another peer passed validation on a topic we joined
    * (our own publications are not delivered back). */
@@ -87,6 +90,7 @@ LP2P_API int lp2p_node_new_with_key(lp2p_node **out, struct uv_loop_s *loop,
 LP2P_API int lp2p_node_close(lp2p_node *n, void (*done)(void *user),
                              void *user);
 
+/* The node's host, for connections, handlers and their counters. */
 LP2P_API lp2p_host *lp2p_node_host(const lp2p_node *n);
 /* The router, for the calls the node does not wrap (statistics, scores,
  * topic parameters, validation results). Calls that make the router send
@@ -106,8 +110,13 @@ LP2P_API int lp2p_node_connect(lp2p_node *n, const uint8_t *ma, size_t len,
 LP2P_API int lp2p_node_add_direct(lp2p_node *n, const uint8_t *ma, size_t len,
                                   lp2p_errdetail *err);
 
+/* Joins a topic (lp2p_router_join). Returns 0 (also when joined
+ * already), LP2P_ERR_TOO_LARGE (64 topics joined), a join error or
+ * LP2P_ERR_NOMEM. */
 LP2P_API int lp2p_node_subscribe(lp2p_node *n, const uint8_t *topic,
                                  size_t len);
+/* Leaves a topic (lp2p_router_leave). Returns 0 or LP2P_ERR_NOT_FOUND
+ * (not joined). */
 LP2P_API int lp2p_node_unsubscribe(lp2p_node *n, const uint8_t *topic,
                                    size_t len);
 /* lp2p_router_publish, then the writes. Same returns. */
@@ -115,6 +124,7 @@ LP2P_API int lp2p_node_publish(lp2p_node *n, const uint8_t *topic,
                                size_t topic_len, const uint8_t *data,
                                size_t len, uint8_t *id, size_t *id_len);
 
+/* The node's own counters (the router's and host's have theirs). */
 typedef struct lp2p_node_stats {
   uint64_t pubsub_peers;    /* peers the router knows now */
   uint64_t streams_opened;  /* our pubsub streams negotiated */
@@ -133,6 +143,7 @@ typedef struct lp2p_node_stats {
   uint64_t nomem_disconnects;
 } lp2p_node_stats;
 
+/* Fills `st` as of now. */
 LP2P_API void lp2p_node_get_stats(const lp2p_node *n, lp2p_node_stats *st);
 
 /* Appends the node's metrics in the Prometheus text format (version

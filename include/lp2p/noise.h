@@ -32,6 +32,7 @@ extern "C" {
 
 /* ==== Noise ============================================================= */
 
+/* The security protocol id Noise is negotiated with. */
 #define LP2P_NOISE_PROTOCOL_ID "/noise"
 /* A Noise message is at most 65535 bytes, its 16-byte tag included; each
  * travels behind a 2-byte big-endian length. */
@@ -47,13 +48,16 @@ extern "C" {
 #define LP2P_NOISE_DEFAULT_HANDSHAKE_TIMEOUT (10 * LP2P_SECONDS)
 #define LP2P_NOISE_DEFAULT_MAX_BUFFER ((size_t)1 << 20)
 
+/* A Noise session: the handshake, then the secure channel. */
 typedef struct lp2p_noise lp2p_noise;
 
+/* Which side of the handshake we are. */
 typedef enum lp2p_noise_role {
   LP2P_NOISE_INITIATOR = 0, /* the dialer: sends the first message */
   LP2P_NOISE_RESPONDER = 1, /* the listener */
 } lp2p_noise_role;
 
+/* A session's settings; lp2p_noise_settings_default. */
 typedef struct lp2p_noise_settings {
   lp2p_noise_role role;
   /* Our identity, Ed25519 or secp256k1. Only lp2p_noise_new uses it, to
@@ -105,6 +109,7 @@ typedef struct lp2p_noise_peer {
   const char *muxer;
 } lp2p_noise_peer;
 
+/* A session's hook. */
 typedef struct lp2p_noise_callbacks {
   /* The handshake completed and the remote is authenticated; `peer` lives
    * as long as the session. Writing is allowed from here on, also from
@@ -203,6 +208,7 @@ LP2P_API const lp2p_noise_peer *lp2p_noise_remote(const lp2p_noise *s);
 
 /* ==== identify ========================================================== */
 
+/* Protocol ids of identify and identify push. */
 #define LP2P_IDENTIFY_PROTOCOL_ID "/ipfs/id/1.0.0"
 #define LP2P_IDENTIFY_PUSH_PROTOCOL_ID "/ipfs/id/push/1.0.0"
 /* Largest message read, and most messages merged from one stream
@@ -319,6 +325,7 @@ LP2P_API int lp2p_identify_verify(const lp2p_identify *id,
 
 /* ==== ping ============================================================== */
 
+/* ping's protocol id, payload size and default echo timeout. */
 #define LP2P_PING_PROTOCOL_ID "/ipfs/ping/1.0.0"
 #define LP2P_PING_SIZE 32
 #define LP2P_PING_DEFAULT_TIMEOUT (10 * LP2P_SECONDS)
@@ -326,13 +333,16 @@ LP2P_API int lp2p_identify_verify(const lp2p_identify *id,
  * before they are pulled is refused. */
 #define LP2P_PING_MAX_BACKLOG 16
 
+/* One ping stream's state, either role. */
 typedef struct lp2p_ping lp2p_ping;
 
+/* Which side of the stream we are. */
 typedef enum lp2p_ping_role {
   LP2P_PING_DIALER = 0,   /* sends payloads and times their echo */
   LP2P_PING_LISTENER = 1, /* echoes every payload */
 } lp2p_ping_role;
 
+/* A ping's settings (zero them for the defaults). */
 typedef struct lp2p_ping_settings {
   lp2p_ping_role role;
   /* Time allowed for an echo; 0 = the default, LP2P_TSTAMP_NEVER = none. */
@@ -342,6 +352,7 @@ typedef struct lp2p_ping_settings {
   void *rand_user;
 } lp2p_ping_settings;
 
+/* A ping's hook. */
 typedef struct lp2p_ping_callbacks {
   /* The echo of the last payload arrived, `rtt` after the payload was
    * pulled. May be NULL. */
@@ -353,6 +364,7 @@ typedef struct lp2p_ping_callbacks {
 LP2P_API int lp2p_ping_new(lp2p_ping **out, const lp2p_ping_settings *s,
                            const lp2p_ping_callbacks *cb, const lp2p_mem *mem,
                            void *user);
+/* Frees the ping; NULL is a no-op. */
 LP2P_API void lp2p_ping_del(lp2p_ping *p);
 /* Dialer: queues a new random payload; its timeout runs from `now`.
  * Returns 0 or LP2P_ERR_STATE (a listener, a ping still outstanding, or a

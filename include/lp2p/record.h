@@ -21,6 +21,7 @@ extern "C" {
 /* Domain and payload type (multicodec 0x0301, "libp2p-peer-record") of
  * peer records. */
 #define LP2P_PEER_RECORD_DOMAIN "libp2p-peer-record"
+/* The payload type of peer records: the bytes 0x03 0x01, as go-libp2p. */
 extern LP2P_API const uint8_t lp2p_peer_record_payload_type[2];
 
 /* A decoded envelope: every pointer is a view into the decoded bytes. */
@@ -59,6 +60,7 @@ LP2P_API int lp2p_envelope_open(const uint8_t *in, size_t len,
                                 const char *domain, const uint8_t *payload_type,
                                 size_t payload_type_len, lp2p_envelope *env);
 
+/* One address of a peer record. */
 typedef struct lp2p_peer_record_addr {
   const uint8_t *bytes; /* binary multiaddr */
   size_t len;

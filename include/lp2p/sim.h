@@ -18,6 +18,7 @@
 extern "C" {
 #endif
 
+/* How links and uplinks are modelled. */
 typedef enum lp2p_sim_model {
   /* every link has the same latency and every node the same uplink */
   LP2P_SIM_UNIFORM = 0,
@@ -45,6 +46,7 @@ typedef enum lp2p_sim_attack {
   LP2P_ATTACK_IHAVE_WITHHOLD = 6,
 } lp2p_sim_attack;
 
+/* The number of lp2p_sim_attack values. */
 #define LP2P_SIM_ATTACKS 7
 
 /* Per-bucket measures: messages are bucketed by publish time, meshes
@@ -61,8 +63,10 @@ typedef struct lp2p_sim_bucket {
   double attacker_mesh_score;
 } lp2p_sim_bucket;
 
+/* Most buckets in a result; longer runs get longer buckets. */
 #define LP2P_SIM_MAX_BUCKETS 64
 
+/* A simulation's configuration; lp2p_sim_config_default. */
 typedef struct lp2p_sim_config {
   size_t nodes;
   size_t degree;   /* connections each node makes and accepts, about */
@@ -144,6 +148,7 @@ LP2P_API void lp2p_sim_score_params_default(lp2p_score_params *p,
  * Returns 0 or LP2P_ERR_INVALID_ARG (an unknown name). */
 LP2P_API int lp2p_sim_scenario(lp2p_sim_config *c, const char *name);
 
+/* What a run measured. */
 typedef struct lp2p_sim_result {
   double delivery_ratio; /* deliveries / (messages x (nodes - 1)) */
   double latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms;
