@@ -615,6 +615,9 @@ ssize_t lp2p_session_pull(lp2p_session *s, const uint8_t **out,
   if (!s->noise || s->stage == STAGE_SECURITY) {
     return 0;
   }
+  if (s->stage == STAGE_FAILED && !lp2p_noise_is_established(s->noise)) {
+    return 0; /* failed before Noise completed: its messages stay unsent */
+  }
   if (lp2p_noise_is_established(s->noise)) {
     feed_noise(s);
   }

@@ -354,6 +354,21 @@ static void handshake_not_done_by_deadline_times_out(void **state) {
   stop_pair(&p);
 }
 
+static void failed_security_negotiation_sends_no_noise_message(void **state) {
+  (void)state;
+  pair p;
+  start_pair(&p, NULL, NULL);
+  const uint8_t *out;
+  assert_true(lp2p_session_pull(p.a.s, &out, p.now) > 0); /* mss proposal */
+  assert_int_equal(lp2p_session_pull(p.a.s, &out, p.now), 0);
+  static const uint8_t wrong_header[] = "\x04/tls\n";
+  assert_true(lp2p_session_recv(p.a.s, wrong_header, 6, p.now) < 0);
+  assert_int_equal(p.a.closed, 1);
+  assert_non_null(strstr(p.a.closed_msg, "security protocol negotiation"));
+  assert_int_equal(lp2p_session_pull(p.a.s, &out, p.now), 0);
+  stop_pair(&p);
+}
+
 static void corrupted_noise_byte_fails_session_clearly(void **state) {
   (void)state;
   pair p;
@@ -736,6 +751,7 @@ int main(void) {
       cmocka_unit_test(peer_offering_only_mplex_gets_mplex_in_early_data),
       cmocka_unit_test(peer_offering_only_mplex_gets_mplex_via_mss),
       cmocka_unit_test(handshake_not_done_by_deadline_times_out),
+      cmocka_unit_test(failed_security_negotiation_sends_no_noise_message),
       cmocka_unit_test(corrupted_noise_byte_fails_session_clearly),
       cmocka_unit_test(connection_to_ourselves_is_refused),
       cmocka_unit_test(stream_negotiates_and_carries_data_both_ways_yamux),
