@@ -655,6 +655,43 @@ static void mplex_consumed_bytes_make_room_again(void **state) {
   stop_pair(&p);
 }
 
+static lp2p_budget test_budget;
+
+static void mplex_with_budget(lp2p_session_settings *s) {
+  mplex_only(s);
+  s->budget = &test_budget;
+  s->max_session_unconsumed = 4000;
+}
+
+static void mplex_unconsumed_bytes_are_reserved_in_budget(void **state) {
+  (void)state;
+  pair p;
+  lp2p_budget_init(&test_budget, NULL, 1u << 20);
+  start_pair(&p, mplex_only, mplex_with_budget);
+  connect_pair(&p);
+  uint64_t id = open_from_a(&p, echo_protos, 1);
+  p.b.auto_consume = false;
+  static uint8_t buf[1500];
+  assert_int_equal(lp2p_session_stream_write(p.a.s, id, buf, 1500), 1500);
+  pump(&p);
+  assert_int_equal(p.b.ndata, 1500);
+  assert_int_equal(test_budget.used, 1500);
+  assert_true(lp2p_session_want_input(p.b.s));
+  assert_int_equal(lp2p_session_stream_write(p.a.s, id, buf, 1000), 1000);
+  pump(&p);
+  /* half of max_session_unconsumed held: the host should stop reading */
+  assert_false(lp2p_session_want_input(p.b.s));
+  assert_int_equal(lp2p_session_stream_consume(p.b.s, p.b.opened_id, 1000), 0);
+  assert_int_equal(test_budget.used, 1500);
+  assert_false(lp2p_session_want_input(p.b.s)); /* 1500 > a quarter */
+  assert_int_equal(lp2p_session_stream_consume(p.b.s, p.b.opened_id, 9999),
+                   0); /* at most what was delivered */
+  assert_int_equal(test_budget.used, 0);
+  assert_true(lp2p_session_want_input(p.b.s));
+  assert_int_equal(p.b.resets, 0);
+  stop_pair(&p);
+}
+
 static void outbound_negotiation_times_out(void **state) {
   (void)state;
   pair p;
@@ -764,6 +801,7 @@ int main(void) {
       cmocka_unit_test(yamux_sender_blocked_until_receiver_consumes),
       cmocka_unit_test(mplex_stream_past_unconsumed_bound_is_reset),
       cmocka_unit_test(mplex_consumed_bytes_make_room_again),
+      cmocka_unit_test(mplex_unconsumed_bytes_are_reserved_in_budget),
       cmocka_unit_test(outbound_negotiation_times_out),
       cmocka_unit_test(keepalive_ping_is_answered),
       cmocka_unit_test(unanswered_keepalive_fails_session),
