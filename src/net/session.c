@@ -448,7 +448,9 @@ static int on_handshake_done(lp2p_noise *n, const lp2p_noise_peer *peer,
   (void)n;
   lp2p_session *s = user;
   if (lp2p_peer_id_equal(&peer->peer_id, &s->self)) {
-    return LP2P_ERR_INVALID_ARG; /* our own key: a connection to ourselves */
+    /* our own key: a connection to ourselves */
+    session_fail(s, LP2P_ERR_INVALID_ARG, "connected to ourselves");
+    return LP2P_ERR_INVALID_ARG;
   }
   s->have_remote = true;
   s->remote = peer->peer_id;
@@ -457,6 +459,8 @@ static int on_handshake_done(lp2p_noise *n, const lp2p_noise_peer *peer,
     start_muxer(s, peer->muxer, true);
     return 0;
   }
+  /* no muxer in common in early data: multistream-select, as go does (the
+   * inlined-negotiation draft says to fail) */
   int rv = start_mss(s, &s->mux_mss, s->muxers, s->set.nmuxers);
   if (rv == 0) {
     s->stage = STAGE_MUXER_SELECT;
