@@ -186,6 +186,11 @@ typedef struct lp2p_yamux_settings {
   lp2p_tstamp keepalive_interval;
   lp2p_tstamp ping_timeout;
   bool measure_rtt; /* ping at start so that auto-tuning has an RTT */
+  /* false (the default): reading a stream is what lets the peer send
+   * more. true: bytes read stay charged to the window until given back
+   * with lp2p_yamux_stream_consume, for a reader that hands data on and
+   * frees it later (lp2p_session). */
+  bool explicit_credit;
   /* The connection's memory budget (lp2p/budget.h), or NULL for none.
    * Each stream reserves what it really holds, received and not yet read
    * and written and not yet sent (as much as its buffers allocate), in a
@@ -287,6 +292,11 @@ LP2P_API ssize_t lp2p_yamux_stream_write(lp2p_yamux *y, uint32_t id,
  * (reset) on error. */
 LP2P_API ssize_t lp2p_yamux_stream_read(lp2p_yamux *y, uint32_t id,
                                         uint8_t *buf, size_t cap, bool *eof);
+/* With explicit_credit: gives back `n` bytes already read (at most what
+ * was read and not yet given back) to the stream's receive window; the
+ * window update follows as after a read without explicit_credit. Returns
+ * 0 or LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_yamux_stream_consume(lp2p_yamux *y, uint32_t id, size_t n);
 /* Half-closes: FIN follows the data already written. Returns 0,
  * LP2P_ERR_NOT_FOUND or LP2P_ERR_STATE (already closed or reset). */
 LP2P_API int lp2p_yamux_stream_close(lp2p_yamux *y, uint32_t id);

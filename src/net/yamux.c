@@ -48,12 +48,16 @@ typedef struct ystream {
   uint32_t flags;
   lp2p_stream_end why;         /* reported when an RST_PENDING stream goes */
   struct ystream *prev, *next; /* send queue */
-  /* receive side; rbuf.len + recv_credit + recv_pending == recv_window */
+  /* receive side; rbuf.len + recv_held + recv_credit + recv_pending ==
+   * recv_window */
   lp2p_byteq rbuf;
   uint32_t recv_window;  /* current window size */
   uint32_t recv_credit;  /* bytes the peer may still send */
   uint32_t recv_pending; /* read by the app, not yet announced */
-  lp2p_tstamp epoch;     /* last window announcement, for auto-tuning */
+  /* explicit_credit: read but not yet given back with
+   * lp2p_yamux_stream_consume, so not announced */
+  uint32_t recv_held;
+  lp2p_tstamp epoch; /* last window announcement, for auto-tuning */
   /* send side; sbuf.len <= send_window and <= max_send_buffer */
   lp2p_byteq sbuf;
   uint32_t send_window; /* peer credit not yet used by pulled frames */
@@ -1035,7 +1039,11 @@ ssize_t lp2p_yamux_stream_read(lp2p_yamux *y, uint32_t id, uint8_t *buf,
   act(y, s);
   size_t n = lp2p_byteq_read(&s->rbuf, y->mem, buf, cap);
   settle(s);
-  s->recv_pending += (uint32_t)n;
+  if (y->set.explicit_credit) {
+    s->recv_held += (uint32_t)n; /* announced once consumed */
+  } else {
+    s->recv_pending += (uint32_t)n;
+  }
   if (needs_output(s) || done(s)) {
     enqueue(y, s); /* a window update, or the end of the stream */
   }
@@ -1043,6 +1051,20 @@ ssize_t lp2p_yamux_stream_read(lp2p_yamux *y, uint32_t id, uint8_t *buf,
     *eof = (s->flags & S_FIN_RECV) && s->rbuf.len == 0;
   }
   return (ssize_t)n;
+}
+
+int lp2p_yamux_stream_consume(lp2p_yamux *y, uint32_t id, size_t n) {
+  ystream *s = live(y, id);
+  if (!s) {
+    return LP2P_ERR_NOT_FOUND;
+  }
+  uint32_t give = n < s->recv_held ? (uint32_t)n : s->recv_held;
+  s->recv_held -= give;
+  s->recv_pending += give;
+  if (needs_output(s)) {
+    enqueue(y, s); /* a window update */
+  }
+  return 0;
 }
 
 int lp2p_yamux_stream_close(lp2p_yamux *y, uint32_t id) {

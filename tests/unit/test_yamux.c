@@ -527,6 +527,36 @@ static void flow_control_and_backpressure(void **state) {
   peer_free(&s);
 }
 
+static void explicit_credit_window_follows_consume_not_read(void **state) {
+  (void)state;
+  peer c, s;
+  lp2p_yamux_settings ss;
+  quiet(&ss, false);
+  ss.explicit_credit = true;
+  peer_init(&c, true);
+  peer_init_with(&s, &ss, NULL);
+  uint32_t id;
+  assert_int_equal(lp2p_yamux_open(c.y, &id), 0);
+  app_stream *a = st_of(&c, id);
+  a->out_len = 1 * MIB;
+  pump(&c, &s, WHOLE, NULL);
+  /* everything read at once, nothing given back: one window only */
+  assert_int_equal(s.st[id].got.len, 256 * KIB);
+  assert_int_equal(a->out_off, 256 * KIB);
+  expect_frames(s.y, NULL, 0);
+  /* half the window given back: that much more may come */
+  assert_int_equal(lp2p_yamux_stream_consume(s.y, id, 128 * KIB), 0);
+  pump(&c, &s, WHOLE, NULL);
+  assert_int_equal(a->out_off, (256 + 128) * KIB);
+  /* no more than what was read can be given back */
+  assert_int_equal(lp2p_yamux_stream_consume(s.y, id, 4 * MIB), 0);
+  pump(&c, &s, WHOLE, NULL);
+  assert_int_equal(a->out_off, (256 + 256 + 128) * KIB);
+  assert_int_equal(lp2p_yamux_stream_consume(s.y, 999, 1), LP2P_ERR_NOT_FOUND);
+  peer_free(&c);
+  peer_free(&s);
+}
+
 static void send_buffer_limit(void **state) {
   (void)state;
   lp2p_yamux_settings cs;
@@ -1739,6 +1769,7 @@ int main(void) {
       cmocka_unit_test(many_streams_random_chunks),
       cmocka_unit_test(many_streams_byte_by_byte),
       cmocka_unit_test(flow_control_and_backpressure),
+      cmocka_unit_test(explicit_credit_window_follows_consume_not_read),
       cmocka_unit_test(send_buffer_limit),
       cmocka_unit_test(frames_respect_max_frame_data),
       cmocka_unit_test(window_auto_tuning),

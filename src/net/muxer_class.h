@@ -1,0 +1,64 @@
+/* One interface over the stream multiplexers for lp2p_session, in
+ * BearSSL's style: a const table of functions per muxer, and the session
+ * holds the table and the muxer object. Streams are named by a 64-bit id
+ * (yamux's stream id, or mplex's stream handle). Sans-IO like the muxers.
+ * (src/host/muxer.c is the host's older switch; the host moves to this
+ * when it moves to lp2p_session.) */
+#ifndef LP2P_NET_MUXER_CLASS_H
+#define LP2P_NET_MUXER_CLASS_H
+
+#include <stdbool.h>
+
+#include "lp2p/net.h"
+
+/* What the muxer tells its owner, with the owner's `user`. */
+typedef struct lp2p__muxer_events {
+  int (*stream_open)(void *user, uint64_t id);
+  void (*stream_readable)(void *user, uint64_t id);
+  void (*stream_writable)(void *user, uint64_t id);
+  void (*stream_close)(void *user, uint64_t id, lp2p_stream_end why);
+  void (*pong)(void *user, lp2p_tstamp rtt); /* yamux only */
+} lp2p__muxer_events;
+
+typedef struct lp2p__muxer_config {
+  bool is_client;
+  uint32_t max_streams; /* each direction */
+  lp2p_budget *budget;  /* the connection's scope, or NULL */
+  /* yamux only: keepalive ping period and answer timeout (0 = never) */
+  lp2p_tstamp keepalive_interval;
+  lp2p_tstamp ping_timeout;
+  /* yamux only: window updates follow consume, not read */
+  bool explicit_credit;
+} lp2p__muxer_config;
+
+typedef struct lp2p__muxer_class {
+  const char *protocol;
+  bool has_flow_control; /* consume gives the peer room to send */
+  int (*create)(void **mux, const lp2p__muxer_config *cfg,
+                const lp2p__muxer_events *ev, const lp2p_mem *mem, void *user);
+  void (*destroy)(void *mux);
+  int (*recv)(void *mux, const uint8_t *in, size_t len, lp2p_tstamp now);
+  ssize_t (*pull)(void *mux, const uint8_t **out, lp2p_tstamp now);
+  lp2p_tstamp (*expiry)(const void *mux);
+  int (*handle_expiry)(void *mux, lp2p_tstamp now);
+  int (*error)(const void *mux, const char **msg);
+  void (*goaway)(void *mux);
+  int (*ping)(void *mux);
+  size_t (*num_streams)(const void *mux);
+  int (*open)(void *mux, uint64_t *id);
+  ssize_t (*write)(void *mux, uint64_t id, const uint8_t *data, size_t len);
+  ssize_t (*read)(void *mux, uint64_t id, uint8_t *buf, size_t cap, bool *eof);
+  int (*consume)(void *mux, uint64_t id, size_t n);
+  int (*close)(void *mux, uint64_t id);
+  int (*reset)(void *mux, uint64_t id);
+  int (*set_user)(void *mux, uint64_t id, void *stream_user);
+  void *(*user)(const void *mux, uint64_t id);
+} lp2p__muxer_class;
+
+extern const lp2p__muxer_class lp2p__yamux_class;
+extern const lp2p__muxer_class lp2p__mplex_class;
+
+/* The class of a muxer protocol id, or NULL. */
+const lp2p__muxer_class *lp2p__muxer_class_find(const char *protocol);
+
+#endif

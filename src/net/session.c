@@ -1,0 +1,954 @@
+/* One libp2p connection, sans-IO (lp2p/session.h): the upgrade
+ * (multistream-select of /noise, Noise, the muxer agreed in early data or
+ * with multistream-select), then the muxer through its class, with
+ * multistream-select on every stream. Received bytes go up in callbacks;
+ * nothing is read back down. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/mem.h"
+#include "lp2p/net.h"
+#include "lp2p/noise.h"
+#include "lp2p/session.h"
+#include "net/muxer_class.h"
+
+/* Bytes read from the muxer at a time (one yamux frame's worth). */
+#define READ_CHUNK (16u * 1024u)
+/* Plaintext a pull moves from the muxer into Noise before handing the
+ * ciphertext out, so that Noise's send buffer never fills. */
+#define FEED_BATCH (64u * 1024u)
+
+static const char *const security_protocols[] = {LP2P_NOISE_PROTOCOL_ID};
+
+typedef enum stage {
+  STAGE_SECURITY, /* multistream-select of /noise */
+  STAGE_NOISE,
+  STAGE_MUXER_SELECT,
+  STAGE_READY,
+  STAGE_FAILED
+} stage;
+
+typedef struct sstream {
+  uint64_t id;
+  struct sstream *prev, *next;
+  lp2p_mss *mss; /* while negotiating */
+  lp2p_tstamp deadline;
+  bool inbound;
+  bool open;        /* negotiated: the application has it */
+  bool known;       /* the application knows it (open, or opened by it) */
+  bool local_reset; /* reset by the application: no more callbacks */
+  bool end_told;    /* stream_end ran */
+  int reset_err;    /* why the session reset it, 0 = it did not */
+  char *protocol;
+  void *user;
+  size_t unconsumed; /* delivered, not yet given back */
+} sstream;
+
+struct lp2p_session {
+  const lp2p_mem *mem;
+  lp2p_session_settings set;
+  const char *muxers[LP2P_SESSION_MAX_MUXERS];
+  lp2p_session_callbacks cb;
+  void *user;
+  bool initiator;
+  stage stage;
+  lp2p_tstamp now;
+  lp2p_tstamp deadline; /* of the upgrade */
+  lp2p_peer_id self;
+  lp2p_mss *sec_mss;
+  lp2p_noise *noise;
+  lp2p_mss *mux_mss;
+  const lp2p__muxer_class *mux_class;
+  void *mux;
+  bool early;
+  bool have_remote;
+  lp2p_peer_id remote;
+  lp2p_pubkey remote_key;
+  char **protocols; /* inbound, copied */
+  size_t nprotocols;
+  sstream *streams;
+  size_t nstreams;
+  size_t unconsumed; /* mplex: delivered and not given back, all streams */
+  bool input_held;   /* want_input's hysteresis */
+  uint8_t *scratch;  /* READ_CHUNK bytes */
+  int err;
+  char msg[160];
+};
+
+static lp2p_tstamp min_ts(lp2p_tstamp a, lp2p_tstamp b) {
+  return a < b ? a : b;
+}
+
+static lp2p_tstamp after(lp2p_tstamp now, lp2p_tstamp span) {
+  return span >= LP2P_TSTAMP_NEVER - now ? LP2P_TSTAMP_NEVER : now + span;
+}
+
+static const char *stage_name(stage st) {
+  switch (st) {
+  case STAGE_SECURITY:
+    return "security protocol negotiation";
+  case STAGE_NOISE:
+    return "Noise handshake";
+  case STAGE_MUXER_SELECT:
+    return "muxer negotiation";
+  default:
+    return "session";
+  }
+}
+
+/* ---- streams: bookkeeping ----------------------------------------------- */
+
+static sstream *lookup(const lp2p_session *s, uint64_t id) {
+  if (!s->mux) {
+    return NULL;
+  }
+  sstream *st = s->mux_class->user(s->mux, id);
+  return st && !st->local_reset ? st : NULL;
+}
+
+static sstream *stream_new(lp2p_session *s, uint64_t id, bool inbound) {
+  sstream *st = lp2p_calloc(s->mem, 1, sizeof(*st));
+  if (!st) {
+    return NULL;
+  }
+  st->id = id;
+  st->inbound = inbound;
+  st->deadline = after(s->now, s->set.negotiate_timeout);
+  st->next = s->streams;
+  if (s->streams) {
+    s->streams->prev = st;
+  }
+  s->streams = st;
+  s->nstreams++;
+  (void)s->mux_class->set_user(s->mux, id, st);
+  return st;
+}
+
+/* Gives back what an mplex stream held in the session's bound and the
+ * budget. */
+static void release_unconsumed(lp2p_session *s, sstream *st, size_t n) {
+  st->unconsumed -= n;
+  if (!s->mux_class->has_flow_control) {
+    s->unconsumed -= n;
+    lp2p_budget_release(s->set.budget, n);
+  }
+}
+
+static void stream_free(lp2p_session *s, sstream *st) {
+  release_unconsumed(s, st, st->unconsumed);
+  if (st->prev) {
+    st->prev->next = st->next;
+  } else {
+    s->streams = st->next;
+  }
+  if (st->next) {
+    st->next->prev = st->prev;
+  }
+  s->nstreams--;
+  if (s->mux) {
+    (void)s->mux_class->set_user(s->mux, st->id, NULL);
+  }
+  lp2p_mss_del(st->mss);
+  lp2p_free(s->mem, st->protocol);
+  lp2p_free(s->mem, st);
+}
+
+/* The session ends a stream: its close (from the muxer) reports `err`. */
+static void stream_fail(lp2p_session *s, sstream *st, int err) {
+  if (!st->reset_err) {
+    st->reset_err = err;
+  }
+  lp2p_mss_del(st->mss);
+  st->mss = NULL;
+  (void)s->mux_class->reset(s->mux, st->id);
+}
+
+/* ---- failing the session ------------------------------------------------ */
+
+/* Tells the application once: every stream it knows is reset, then the
+ * session is closed. */
+static int session_fail(lp2p_session *s, int err, const char *fmt, ...) {
+  if (s->stage == STAGE_FAILED) {
+    return s->err;
+  }
+  s->stage = STAGE_FAILED;
+  s->err = err < 0 ? err : LP2P_ERR_PROTOCOL;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(s->msg, sizeof(s->msg), fmt, ap);
+  va_end(ap);
+  while (s->streams) {
+    sstream *st = s->streams;
+    if (st->known && !st->local_reset && s->cb.stream_reset) {
+      s->cb.stream_reset(s, st->id, st->user, s->err, s->user);
+    }
+    stream_free(s, st);
+  }
+  if (s->cb.closed) {
+    s->cb.closed(s, s->err, s->msg, s->user);
+  }
+  return s->err;
+}
+
+static int fail_mss(lp2p_session *s, lp2p_mss *m, int err) {
+  if (err == LP2P_ERR_UNSUPPORTED) {
+    return session_fail(s, err, "%s: the peer supports none of our protocols",
+                        stage_name(s->stage));
+  }
+  const char *why = lp2p_mss_errmsg(m);
+  return session_fail(s, err, "%s failed: %s", stage_name(s->stage),
+                      why[0] ? why : lp2p_strerror(err));
+}
+
+/* ---- streams: negotiation and data -------------------------------------- */
+
+/* Sends what multistream-select has to say on a stream; its messages are
+ * small and a new stream's window is 256 KiB, so a short write means
+ * trouble. */
+static bool flush_stream_mss(lp2p_session *s, sstream *st) {
+  const uint8_t *p;
+  ssize_t n;
+  while (st->mss && (n = lp2p_mss_pull(st->mss, &p, s->now)) > 0) {
+    ssize_t w = s->mux_class->write(s->mux, st->id, p, (size_t)n);
+    if (w != n) {
+      stream_fail(s, st,
+                  w == LP2P_ERR_NOMEM ? LP2P_ERR_NOMEM : LP2P_ERR_PROTOCOL);
+      return false;
+    }
+  }
+  return true;
+}
+
+/* Hands bytes of an open stream up. mplex's are bounded here, as it has
+ * no window: past a bound or the budget the stream is reset. */
+static void deliver(lp2p_session *s, sstream *st, const uint8_t *p, size_t n) {
+  if (n == 0) {
+    return;
+  }
+  if (!s->mux_class->has_flow_control) {
+    if (n > s->set.max_stream_unconsumed - st->unconsumed ||
+        n > s->set.max_session_unconsumed - s->unconsumed ||
+        lp2p_budget_reserve(s->set.budget, n) != 0) {
+      stream_fail(s, st, LP2P_ERR_TOO_LARGE);
+      return;
+    }
+    s->unconsumed += n;
+  }
+  st->unconsumed += n;
+  if (s->cb.stream_data) {
+    s->cb.stream_data(s, st->id, st->user, p, n, s->user);
+  }
+}
+
+static void negotiated(lp2p_session *s, sstream *st, const char *name,
+                       const uint8_t *rest, size_t rest_len) {
+  size_t len = strlen(name);
+  st->protocol = lp2p_malloc(s->mem, len + 1);
+  if (!st->protocol) {
+    stream_fail(s, st, LP2P_ERR_NOMEM);
+    return;
+  }
+  memcpy(st->protocol, name, len + 1);
+  lp2p_mss_del(st->mss);
+  st->mss = NULL;
+  st->open = true;
+  st->known = true;
+  if (s->cb.stream_opened) {
+    s->cb.stream_opened(s, st->id, st->protocol, st->inbound, &st->user,
+                        s->user);
+  }
+  if (!st->local_reset) {
+    deliver(s, st, rest, rest_len);
+  }
+}
+
+/* Bytes of a stream still negotiating; those of the negotiation are
+ * given back to the window at once. */
+static void negotiate_input(lp2p_session *s, sstream *st, const uint8_t *p,
+                            size_t n) {
+  int rv = lp2p_mss_recv(st->mss, p, n, s->now);
+  if (rv < 0) {
+    stream_fail(s, st, rv == LP2P_ERR_UNSUPPORTED ? rv : LP2P_ERR_PROTOCOL);
+    return;
+  }
+  (void)s->mux_class->consume(s->mux, st->id, (size_t)rv);
+  if (!flush_stream_mss(s, st)) {
+    return;
+  }
+  const char *name;
+  if (lp2p_mss_result(st->mss, &name, NULL) == 1) {
+    negotiated(s, st, name, p + rv, n - (size_t)rv);
+  }
+}
+
+static void remote_end(lp2p_session *s, sstream *st) {
+  if (st->mss) { /* the peer gave up negotiating */
+    stream_fail(s, st, LP2P_ERR_UNSUPPORTED);
+    return;
+  }
+  if (!st->end_told && st->open) {
+    st->end_told = true;
+    if (s->cb.stream_end) {
+      s->cb.stream_end(s, st->id, st->user, s->user);
+    }
+  }
+}
+
+/* The muxer has bytes (or the end) of a stream: all go up now. */
+static void on_readable(void *user, uint64_t id) {
+  lp2p_session *s = user;
+  sstream *st = lookup(s, id);
+  while (st && !st->local_reset && !st->reset_err) {
+    bool eof = false;
+    ssize_t n = s->mux_class->read(s->mux, id, s->scratch, READ_CHUNK, &eof);
+    if (n <= 0) {
+      if (n == 0 && eof) {
+        remote_end(s, st);
+      }
+      return;
+    }
+    if (st->mss) {
+      negotiate_input(s, st, s->scratch, (size_t)n);
+    } else {
+      deliver(s, st, s->scratch, (size_t)n);
+    }
+  }
+}
+
+static int mss_accept(lp2p_mss *m, const char *proto, size_t len, void *user) {
+  (void)m;
+  lp2p_session *s = user;
+  return s->cb.accept ? s->cb.accept(s, proto, len, s->user) : 0;
+}
+
+static int on_stream_open(void *user, uint64_t id) {
+  static const lp2p_mss_callbacks mcb = {.match = mss_accept};
+  lp2p_session *s = user;
+  if (s->stage != STAGE_READY) {
+    return -1;
+  }
+  sstream *st = stream_new(s, id, true);
+  if (!st) {
+    return -1;
+  }
+  lp2p_mss_settings ms;
+  lp2p_mss_settings_default(&ms);
+  ms.role = LP2P_MSS_LISTENER;
+  ms.protocols = s->set.protocols;
+  ms.nprotocols = s->set.nprotocols;
+  ms.timeout = 0; /* the stream's deadline covers it */
+  if (lp2p_mss_new(&st->mss, &ms, &mcb, s->mem, s) != 0) {
+    stream_free(s, st);
+    return -1;
+  }
+  (void)flush_stream_mss(s, st); /* the header */
+  return 0;
+}
+
+static void on_stream_writable(void *user, uint64_t id) {
+  lp2p_session *s = user;
+  sstream *st = lookup(s, id);
+  if (st && st->open && s->cb.stream_writable) {
+    s->cb.stream_writable(s, id, st->user, s->user);
+  }
+}
+
+static int end_error(const sstream *st, lp2p_stream_end why) {
+  if (st->reset_err) {
+    return st->reset_err;
+  }
+  switch (why) {
+  case LP2P_STREAM_END_CLOSED:
+    return st->open ? 0 : LP2P_ERR_UNSUPPORTED;
+  case LP2P_STREAM_END_OVERFLOW:
+    return LP2P_ERR_TOO_LARGE;
+  case LP2P_STREAM_END_NOMEM:
+    return LP2P_ERR_NOMEM;
+  case LP2P_STREAM_END_SESSION:
+    return LP2P_ERR_STATE;
+  default:
+    return LP2P_ERR_PROTOCOL;
+  }
+}
+
+static void on_stream_close(void *user, uint64_t id, lp2p_stream_end why) {
+  lp2p_session *s = user;
+  sstream *st = s->mux_class->user(s->mux, id);
+  if (!st) {
+    return;
+  }
+  if (st->known && !st->local_reset) {
+    int err = end_error(st, why);
+    if (err == 0 && s->cb.stream_closed) {
+      s->cb.stream_closed(s, id, st->user, s->user);
+    } else if (err != 0 && s->cb.stream_reset) {
+      s->cb.stream_reset(s, id, st->user, err, s->user);
+    }
+  }
+  stream_free(s, st);
+}
+
+static void on_pong(void *user, lp2p_tstamp rtt) {
+  lp2p_session *s = user;
+  if (s->cb.pong) {
+    s->cb.pong(s, rtt, s->user);
+  }
+}
+
+/* ---- the upgrade -------------------------------------------------------- */
+
+static void start_muxer(lp2p_session *s, const char *protocol, bool early) {
+  static const lp2p__muxer_events ev = {
+      .stream_open = on_stream_open,
+      .stream_readable = on_readable,
+      .stream_writable = on_stream_writable,
+      .stream_close = on_stream_close,
+      .pong = on_pong,
+  };
+  const lp2p__muxer_class *cls = lp2p__muxer_class_find(protocol);
+  if (!cls) { /* cannot happen: only our own names are agreed */
+    session_fail(s, LP2P_ERR_UNSUPPORTED, "unknown muxer %s", protocol);
+    return;
+  }
+  lp2p__muxer_config cfg = {
+      .is_client = s->initiator,
+      .max_streams = s->set.max_streams,
+      .budget = s->set.budget,
+      .keepalive_interval = s->set.keepalive_interval,
+      .ping_timeout = s->set.ping_timeout,
+      .explicit_credit = true,
+  };
+  int rv = cls->create(&s->mux, &cfg, &ev, s->mem, s);
+  if (rv != 0) {
+    session_fail(s, rv, "cannot start %s: %s", protocol, lp2p_strerror(rv));
+    return;
+  }
+  s->mux_class = cls;
+  s->early = early;
+  s->stage = STAGE_READY;
+  if (s->cb.established) {
+    s->cb.established(s, &s->remote, cls->protocol, early, s->user);
+  }
+}
+
+static int start_mss(lp2p_session *s, lp2p_mss **m, const char *const *protos,
+                     size_t n) {
+  lp2p_mss_settings ms;
+  lp2p_mss_settings_default(&ms);
+  ms.role = s->initiator ? LP2P_MSS_DIALER : LP2P_MSS_LISTENER;
+  ms.protocols = protos;
+  ms.nprotocols = n;
+  ms.timeout = 0; /* the upgrade's deadline covers it */
+  return lp2p_mss_new(m, &ms, NULL, s->mem, s);
+}
+
+static int on_handshake_done(lp2p_noise *n, const lp2p_noise_peer *peer,
+                             void *user) {
+  (void)n;
+  lp2p_session *s = user;
+  if (lp2p_peer_id_equal(&peer->peer_id, &s->self)) {
+    /* our own key: a connection to ourselves */
+    session_fail(s, LP2P_ERR_INVALID_ARG, "connected to ourselves");
+    return LP2P_ERR_INVALID_ARG;
+  }
+  s->have_remote = true;
+  s->remote = peer->peer_id;
+  s->remote_key = peer->pubkey;
+  if (peer->muxer) {
+    start_muxer(s, peer->muxer, true);
+    return 0;
+  }
+  /* no muxer in common in early data: multistream-select, as go does (the
+   * inlined-negotiation draft says to fail) */
+  int rv = start_mss(s, &s->mux_mss, s->muxers, s->set.nmuxers);
+  if (rv == 0) {
+    s->stage = STAGE_MUXER_SELECT;
+  }
+  return rv;
+}
+
+static int start_noise(lp2p_session *s, const lp2p_privkey *identity) {
+  static const lp2p_noise_callbacks cb = {.handshake_done = on_handshake_done};
+  lp2p_noise_settings ns;
+  lp2p_noise_settings_default(&ns);
+  ns.role = s->initiator ? LP2P_NOISE_INITIATOR : LP2P_NOISE_RESPONDER;
+  ns.identity = identity;
+  ns.remote_peer_id = s->set.remote_peer_id;
+  ns.muxers = s->set.early_muxer ? s->muxers : NULL;
+  ns.nmuxers = s->set.early_muxer ? s->set.nmuxers : 0;
+  ns.now = s->now;
+  ns.handshake_timeout = LP2P_TSTAMP_NEVER; /* s->deadline covers it */
+  ns.rand_fn = s->set.rand_fn;
+  ns.rand_user = s->set.rand_user;
+  return lp2p_noise_new(&s->noise, &ns, &cb, s->mem, s);
+}
+
+/* ---- input -------------------------------------------------------------- */
+
+static int input_security(lp2p_session *s, const uint8_t *in, size_t len) {
+  int rv = lp2p_mss_recv(s->sec_mss, in, len, s->now);
+  if (rv < 0) {
+    return fail_mss(s, s->sec_mss, rv);
+  }
+  if (lp2p_mss_result(s->sec_mss, NULL, NULL) == 1) {
+    s->stage = STAGE_NOISE; /* Noise was made ready with the session */
+  }
+  return rv;
+}
+
+/* Plaintext from Noise: the muxer's negotiation, then its frames. */
+static void input_plain(lp2p_session *s, const uint8_t *p, size_t n) {
+  if (s->stage == STAGE_MUXER_SELECT) {
+    int rv = lp2p_mss_recv(s->mux_mss, p, n, s->now);
+    if (rv < 0) {
+      fail_mss(s, s->mux_mss, rv);
+      return;
+    }
+    const char *name;
+    if (lp2p_mss_result(s->mux_mss, &name, NULL) == 1) {
+      start_muxer(s, name, false);
+    }
+    p += rv;
+    n -= (size_t)rv;
+  }
+  if (s->stage == STAGE_READY && n > 0) {
+    int rv = s->mux_class->recv(s->mux, p, n, s->now);
+    if (rv < 0) {
+      const char *why = NULL;
+      s->mux_class->error(s->mux, &why);
+      session_fail(s, rv, "%s: %s", s->mux_class->protocol,
+                   why && why[0] ? why : lp2p_strerror(rv));
+    }
+  }
+}
+
+static int input_noise(lp2p_session *s, const uint8_t *in, size_t len) {
+  size_t room = lp2p_noise_recv_room(s->noise);
+  size_t n = len < room ? len : room;
+  int rv =
+      n > 0 ? lp2p_noise_recv(s->noise, in, n, s->now) : LP2P_ERR_TOO_LARGE;
+  if (s->stage == STAGE_FAILED) {
+    return s->err; /* failed from inside the handshake callback */
+  }
+  if (rv < 0) {
+    return session_fail(s, rv, "%s failed: %s", stage_name(s->stage),
+                        lp2p_strerror(rv));
+  }
+  const uint8_t *p;
+  ssize_t got;
+  while (s->stage != STAGE_FAILED &&
+         (got = lp2p_noise_read(s->noise, &p)) > 0) {
+    input_plain(s, p, (size_t)got);
+  }
+  return (int)n;
+}
+
+int lp2p_session_recv(lp2p_session *s, const uint8_t *in, size_t len,
+                      lp2p_tstamp now) {
+  if (s->stage == STAGE_FAILED) {
+    return LP2P_ERR_STATE;
+  }
+  s->now = now;
+  while (len > 0 && s->stage != STAGE_FAILED) {
+    size_t chunk = len > INT32_MAX ? INT32_MAX : len;
+    int used = s->stage == STAGE_SECURITY ? input_security(s, in, chunk)
+                                          : input_noise(s, in, chunk);
+    if (used <= 0) {
+      break; /* failed (a completed mss consumes what is its own) */
+    }
+    in += used;
+    len -= (size_t)used;
+  }
+  return s->stage == STAGE_FAILED ? s->err : 0;
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+static bool noise_put(lp2p_session *s, const uint8_t *p, size_t n) {
+  ssize_t w = lp2p_noise_write(s->noise, p, n);
+  if (w == (ssize_t)n) {
+    return true;
+  }
+  int err = w < 0 ? (int)w : LP2P_ERR_NOMEM;
+  session_fail(s, err, "noise: cannot encrypt: %s", lp2p_strerror(err));
+  return false;
+}
+
+/* Moves the muxer's negotiation and then its frames into Noise, in that
+ * order: the echo that completes a negotiation precedes the muxer's
+ * first frame. */
+static void feed_noise(lp2p_session *s) {
+  const uint8_t *p;
+  ssize_t n;
+  if (s->mux_mss) {
+    while ((n = lp2p_mss_pull(s->mux_mss, &p, s->now)) > 0) {
+      if (!noise_put(s, p, (size_t)n)) {
+        return;
+      }
+    }
+    if (lp2p_mss_result(s->mux_mss, NULL, NULL) != 0) {
+      lp2p_mss_del(s->mux_mss);
+      s->mux_mss = NULL;
+    }
+  }
+  size_t batch = 0;
+  while (s->mux && batch < FEED_BATCH &&
+         (n = s->mux_class->pull(s->mux, &p, s->now)) > 0) {
+    if (!noise_put(s, p, (size_t)n)) {
+      return;
+    }
+    batch += (size_t)n;
+  }
+}
+
+ssize_t lp2p_session_pull(lp2p_session *s, const uint8_t **out,
+                          lp2p_tstamp now) {
+  *out = NULL;
+  s->now = now;
+  if (s->sec_mss) {
+    ssize_t n = lp2p_mss_pull(s->sec_mss, out, now);
+    if (n > 0) {
+      return n;
+    }
+    if (s->stage != STAGE_SECURITY) {
+      lp2p_mss_del(s->sec_mss); /* its last message went out */
+      s->sec_mss = NULL;
+    }
+  }
+  if (!s->noise || s->stage == STAGE_SECURITY) {
+    return 0;
+  }
+  if (s->stage == STAGE_FAILED && !lp2p_noise_is_established(s->noise)) {
+    return 0; /* failed before Noise completed: its messages stay unsent */
+  }
+  if (lp2p_noise_is_established(s->noise)) {
+    feed_noise(s);
+  }
+  ssize_t n = lp2p_noise_pull(s->noise, out, now);
+  return n > 0 ? n : 0;
+}
+
+/* ---- timers ------------------------------------------------------------- */
+
+lp2p_tstamp lp2p_session_expiry(const lp2p_session *s) {
+  if (s->stage == STAGE_FAILED) {
+    return LP2P_TSTAMP_NEVER;
+  }
+  if (s->stage != STAGE_READY) {
+    return s->deadline;
+  }
+  lp2p_tstamp t = s->mux_class->expiry(s->mux);
+  for (const sstream *st = s->streams; st; st = st->next) {
+    if (st->mss && !st->reset_err) {
+      t = min_ts(t, st->deadline);
+    }
+  }
+  return t;
+}
+
+static void expire_negotiations(lp2p_session *s) {
+  for (sstream *st = s->streams; st; st = st->next) {
+    if (st->mss && !st->reset_err && s->now >= st->deadline) {
+      stream_fail(s, st, LP2P_ERR_TIMEOUT);
+    }
+  }
+}
+
+int lp2p_session_handle_expiry(lp2p_session *s, lp2p_tstamp now) {
+  if (s->stage == STAGE_FAILED) {
+    return LP2P_ERR_STATE;
+  }
+  s->now = now;
+  if (s->stage != STAGE_READY) {
+    if (now >= s->deadline) {
+      return session_fail(s, LP2P_ERR_TIMEOUT, "%s timed out",
+                          stage_name(s->stage));
+    }
+    return 0;
+  }
+  if (s->mux_class->handle_expiry(s->mux, now) < 0) {
+    return session_fail(s, LP2P_ERR_TIMEOUT, "keepalive ping not answered");
+  }
+  expire_negotiations(s);
+  return 0;
+}
+
+/* ---- life and death ----------------------------------------------------- */
+
+void lp2p_session_settings_default(lp2p_session_settings *s) {
+  static const char *const muxers[] = {LP2P_YAMUX_PROTOCOL_ID,
+                                       LP2P_MPLEX_PROTOCOL_ID};
+  memset(s, 0, sizeof(*s));
+  s->muxers = muxers;
+  s->nmuxers = 2;
+  s->early_muxer = true;
+  s->handshake_timeout = LP2P_SESSION_DEFAULT_TIMEOUT;
+  s->negotiate_timeout = LP2P_SESSION_DEFAULT_TIMEOUT;
+  s->max_streams = 1000;
+  s->keepalive_interval = 30 * LP2P_SECONDS;
+  s->ping_timeout = 10 * LP2P_SECONDS;
+  s->max_stream_unconsumed = (size_t)4 << 20;
+  s->max_session_unconsumed = (size_t)32 << 20;
+}
+
+static int check_settings(const lp2p_session_settings *set) {
+  if (!set->rand_fn || set->nmuxers == 0 ||
+      set->nmuxers > LP2P_SESSION_MAX_MUXERS || set->max_streams == 0 ||
+      set->max_stream_unconsumed == 0 || set->max_session_unconsumed == 0 ||
+      (set->nprotocols > 0 && !set->protocols)) {
+    return LP2P_ERR_INVALID_ARG;
+  }
+  for (size_t i = 0; i < set->nmuxers; i++) {
+    if (!set->muxers[i] || !lp2p__muxer_class_find(set->muxers[i])) {
+      return LP2P_ERR_INVALID_ARG;
+    }
+  }
+  return 0;
+}
+
+/* Keeps the inbound protocols, checked as multistream-select would. */
+static int copy_protocols(lp2p_session *s, const char *const *protos,
+                          size_t n) {
+  if (n == 0) {
+    return 0;
+  }
+  lp2p_mss *probe = NULL;
+  lp2p_mss_settings ms;
+  lp2p_mss_settings_default(&ms);
+  ms.role = LP2P_MSS_LISTENER;
+  ms.protocols = protos;
+  ms.nprotocols = n;
+  int rv = lp2p_mss_new(&probe, &ms, NULL, s->mem, NULL);
+  lp2p_mss_del(probe);
+  if (rv != 0) {
+    return rv;
+  }
+  s->protocols = lp2p_calloc(s->mem, n, sizeof(*s->protocols));
+  if (!s->protocols) {
+    return LP2P_ERR_NOMEM;
+  }
+  for (size_t i = 0; i < n; i++) {
+    size_t len = strlen(protos[i]);
+    s->protocols[i] = lp2p_malloc(s->mem, len + 1);
+    if (!s->protocols[i]) {
+      return LP2P_ERR_NOMEM; /* lp2p_session_del frees what was copied */
+    }
+    memcpy(s->protocols[i], protos[i], len + 1);
+    s->nprotocols = i + 1;
+  }
+  s->set.protocols = (const char *const *)s->protocols;
+  s->set.nprotocols = n;
+  return 0;
+}
+
+static int own_peer_id(const lp2p_privkey *identity, lp2p_peer_id *id) {
+  lp2p_pubkey pub;
+  int rv = lp2p_privkey_public(identity, &pub);
+  return rv == 0 ? lp2p_peer_id_from_pubkey(&pub, id) : rv;
+}
+
+int lp2p_session_new(lp2p_session **out, const lp2p_session_settings *settings,
+                     const lp2p_privkey *identity, bool initiator,
+                     const lp2p_session_callbacks *cb, const lp2p_mem *mem,
+                     void *user, lp2p_tstamp now) {
+  *out = NULL;
+  int rv = identity ? check_settings(settings) : LP2P_ERR_INVALID_ARG;
+  if (rv != 0) {
+    return rv;
+  }
+  lp2p_session *s = lp2p_calloc(mem, 1, sizeof(*s));
+  if (!s) {
+    return LP2P_ERR_NOMEM;
+  }
+  s->mem = mem;
+  s->set = *settings;
+  for (size_t i = 0; i < settings->nmuxers; i++) {
+    s->muxers[i] = lp2p__muxer_class_find(settings->muxers[i])->protocol;
+  }
+  s->set.muxers = s->muxers; /* static strings: the caller's may go */
+  s->set.protocols = NULL;
+  s->set.nprotocols = 0;
+  if (cb) {
+    s->cb = *cb;
+  }
+  s->user = user;
+  s->initiator = initiator;
+  s->now = now;
+  s->deadline = after(now, settings->handshake_timeout);
+  s->scratch = lp2p_malloc(mem, READ_CHUNK);
+  rv = s->scratch ? own_peer_id(identity, &s->self) : LP2P_ERR_NOMEM;
+  if (rv == 0) {
+    rv = start_mss(s, &s->sec_mss, security_protocols, 1);
+  }
+  if (rv == 0) {
+    rv = start_noise(s, identity);
+  }
+  if (rv == 0) {
+    rv = copy_protocols(s, settings->protocols, settings->nprotocols);
+  }
+  if (rv != 0) {
+    lp2p_session_del(s);
+    return rv;
+  }
+  *out = s;
+  return 0;
+}
+
+void lp2p_session_del(lp2p_session *s) {
+  if (!s) {
+    return;
+  }
+  while (s->streams) {
+    stream_free(s, s->streams);
+  }
+  if (s->mux) {
+    s->mux_class->destroy(s->mux);
+  }
+  lp2p_mss_del(s->sec_mss);
+  lp2p_mss_del(s->mux_mss);
+  lp2p_noise_del(s->noise);
+  for (size_t i = 0; i < s->nprotocols; i++) {
+    lp2p_free(s->mem, s->protocols[i]);
+  }
+  lp2p_free(s->mem, s->protocols);
+  lp2p_free(s->mem, s->scratch);
+  lp2p_free(s->mem, s);
+}
+
+/* ---- state -------------------------------------------------------------- */
+
+bool lp2p_session_is_established(const lp2p_session *s) {
+  return s->stage == STAGE_READY;
+}
+
+const lp2p_peer_id *lp2p_session_remote(const lp2p_session *s) {
+  return s->have_remote ? &s->remote : NULL;
+}
+
+const lp2p_pubkey *lp2p_session_remote_key(const lp2p_session *s) {
+  return s->have_remote ? &s->remote_key : NULL;
+}
+
+const char *lp2p_session_muxer(const lp2p_session *s) {
+  return s->mux ? s->mux_class->protocol : NULL;
+}
+
+int lp2p_session_error(const lp2p_session *s, const char **msg) {
+  if (msg) {
+    *msg = s->msg;
+  }
+  return s->stage == STAGE_FAILED ? s->err : 0;
+}
+
+bool lp2p_session_want_input(lp2p_session *s) {
+  size_t limit = s->set.max_session_unconsumed;
+  s->input_held =
+      s->input_held ? s->unconsumed > limit / 4 : s->unconsumed >= limit / 2;
+  return !s->input_held;
+}
+
+size_t lp2p_session_num_streams(const lp2p_session *s) {
+  return s->nstreams;
+}
+
+int lp2p_session_ping(lp2p_session *s) {
+  if (s->stage != STAGE_READY) {
+    return LP2P_ERR_STATE;
+  }
+  return s->mux_class->ping(s->mux);
+}
+
+int lp2p_session_goaway(lp2p_session *s) {
+  if (!s->mux) {
+    return LP2P_ERR_STATE;
+  }
+  s->mux_class->goaway(s->mux);
+  return 0;
+}
+
+/* ---- streams: the application's calls ----------------------------------- */
+
+int lp2p_session_open_stream(lp2p_session *s, const char *const *protocols,
+                             size_t n, void *stream_user, uint64_t *id) {
+  if (s->stage != STAGE_READY) {
+    return LP2P_ERR_STATE;
+  }
+  if (n == 0 || !protocols) {
+    return LP2P_ERR_INVALID_ARG;
+  }
+  lp2p_mss_settings ms;
+  lp2p_mss_settings_default(&ms);
+  ms.role = LP2P_MSS_DIALER;
+  ms.protocols = protocols;
+  ms.nprotocols = n;
+  ms.timeout = 0; /* the stream's deadline covers it */
+  lp2p_mss *m = NULL;
+  int rv = lp2p_mss_new(&m, &ms, NULL, s->mem, NULL);
+  if (rv != 0) {
+    return rv;
+  }
+  uint64_t sid = 0;
+  rv = s->mux_class->open(s->mux, &sid);
+  sstream *st = rv == 0 ? stream_new(s, sid, false) : NULL;
+  if (!st) {
+    lp2p_mss_del(m);
+    if (rv == 0) {
+      (void)s->mux_class->reset(s->mux, sid);
+    }
+    return rv != 0 ? rv : LP2P_ERR_NOMEM;
+  }
+  st->mss = m;
+  st->known = true;
+  st->user = stream_user;
+  (void)flush_stream_mss(s, st); /* header and first proposal */
+  *id = sid;
+  return 0;
+}
+
+ssize_t lp2p_session_stream_write(lp2p_session *s, uint64_t id,
+                                  const uint8_t *data, size_t len) {
+  sstream *st = lookup(s, id);
+  if (!st) {
+    return LP2P_ERR_NOT_FOUND;
+  }
+  if (!st->open || st->reset_err) {
+    return LP2P_ERR_STATE;
+  }
+  return s->mux_class->write(s->mux, id, data, len);
+}
+
+int lp2p_session_stream_consume(lp2p_session *s, uint64_t id, size_t n) {
+  sstream *st = lookup(s, id);
+  if (!st) {
+    return LP2P_ERR_NOT_FOUND;
+  }
+  size_t give = n < st->unconsumed ? n : st->unconsumed;
+  release_unconsumed(s, st, give);
+  return s->mux_class->consume(s->mux, id, give);
+}
+
+int lp2p_session_stream_close(lp2p_session *s, uint64_t id) {
+  sstream *st = lookup(s, id);
+  if (!st) {
+    return LP2P_ERR_NOT_FOUND;
+  }
+  return s->mux_class->close(s->mux, id);
+}
+
+int lp2p_session_stream_reset(lp2p_session *s, uint64_t id) {
+  sstream *st = lookup(s, id);
+  if (!st) {
+    return LP2P_ERR_NOT_FOUND;
+  }
+  st->local_reset = true;
+  lp2p_mss_del(st->mss);
+  st->mss = NULL;
+  (void)s->mux_class->reset(s->mux, id);
+  return 0;
+}
+
+const char *lp2p_session_stream_protocol(const lp2p_session *s, uint64_t id) {
+  const sstream *st = lookup(s, id);
+  return st && st->open ? st->protocol : NULL;
+}
