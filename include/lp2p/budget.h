@@ -18,7 +18,9 @@
  * go scales system and peer limits with the machine's memory):
  *   host (go: system)   512 MiB   (go 128 MiB + 1 GiB per GiB of RAM / 8)
  *   peer                 40 MiB   (go 64 MiB base)
- *   connection           32 MiB   (go 32 MiB)
+ *   connection           40 MiB   (go 32 MiB; as much as its peer:
+ *                                 64 echo streams of 1 MiB from go or js
+ *                                 on one yamux connection need it)
  *   stream               16 MiB   (go 16 MiB; go-yamux's max window)
  * The budgets see buffers (what their rings allocate), not the streams'
  * bookkeeping nor the holes a flood leaves in the heap until it is

@@ -125,7 +125,7 @@ typedef struct lp2p_host_settings {
    * and the host's total; what does not fit is refused (the stream whose
    * data does not fit is reset, a write accepts less, a write queue is
    * left to drain), never buffered. Defaults 512 MiB, 40 MiB and
-   * 20 MiB (see lp2p/budget.h why); go-libp2p's resource manager:
+   * 40 MiB (see lp2p/budget.h why); go-libp2p's resource manager:
    * 128 MiB + 1/8 of the RAM, 64 MiB, 32 MiB. */
   uint64_t max_memory;
   uint64_t max_peer_memory;
@@ -150,7 +150,7 @@ typedef struct lp2p_host_settings {
  *   conns_grace          60 s    1 min
  *   idle_timeout         120 s   none (trimming only)
  *
- * and the memory budgets: 512 MiB in all, 40 MiB per peer, 20 MiB per
+ * and the memory budgets: 512 MiB in all, 40 MiB per peer, 40 MiB per
  * connection (go-libp2p's rcmgr scales its system limit with memory:
  * 128 MiB plus about 1 GiB per 8 GiB). */
 LP2P_API void lp2p_host_settings_default(lp2p_host_settings *s);
@@ -337,7 +337,8 @@ LP2P_API lp2p_host *lp2p_conn_host(const lp2p_conn *c);
  * the connection's copy). Returns 0, or LP2P_ERR_NOT_FOUND when none has
  * arrived yet. */
 LP2P_API int lp2p_conn_identify(const lp2p_conn *c, lp2p_identify *id);
-/* A pointer the application keeps with the connection. */
+/* A pointer the application keeps with the connection. An lp2p_node
+ * keeps its own there: with a node, do not set it. */
 LP2P_API void lp2p_conn_set_user(lp2p_conn *c, void *conn_user);
 /* The pointer set by lp2p_conn_set_user (NULL until then). */
 LP2P_API void *lp2p_conn_user(const lp2p_conn *c);

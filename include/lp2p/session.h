@@ -37,12 +37,15 @@
 extern "C" {
 #endif
 
+/* One libp2p connection, sans-IO: its upgrade, muxer and streams. */
 typedef struct lp2p_session lp2p_session;
 
 /* Most muxers offered; most protocols a stream may propose. */
 #define LP2P_SESSION_MAX_MUXERS 2
 #define LP2P_SESSION_DEFAULT_TIMEOUT (10 * LP2P_SECONDS)
 
+/* How a session upgrades and what it accepts; lp2p_session_settings_default
+ * fills it. */
 typedef struct lp2p_session_settings {
   /* The peer a dialer means to reach (checked by Noise), or NULL. */
   const lp2p_peer_id *remote_peer_id;
@@ -79,6 +82,7 @@ typedef struct lp2p_session_settings {
   void *rand_user;
 } lp2p_session_settings;
 
+/* What a session reports to its user; every callback is optional. */
 typedef struct lp2p_session_callbacks {
   /* The upgrade completed: the remote is authenticated and `muxer` was
    * agreed (`early`: in Noise's early data). Streams may be opened from
@@ -160,10 +164,12 @@ LP2P_API int lp2p_session_handle_expiry(lp2p_session *s, lp2p_tstamp now);
 
 /* Whether the upgrade completed and the session has not failed. */
 LP2P_API bool lp2p_session_is_established(const lp2p_session *s);
-/* The authenticated remote peer (NULL before the handshake), the muxer
- * agreed (NULL before) and its public key. */
+/* The authenticated remote peer (NULL before the handshake). */
 LP2P_API const lp2p_peer_id *lp2p_session_remote(const lp2p_session *s);
+/* The remote peer's public key (NULL before the handshake). */
 LP2P_API const lp2p_pubkey *lp2p_session_remote_key(const lp2p_session *s);
+/* The muxer agreed, LP2P_YAMUX_PROTOCOL_ID or LP2P_MPLEX_PROTOCOL_ID
+ * (NULL before). */
 LP2P_API const char *lp2p_session_muxer(const lp2p_session *s);
 /* 0 while healthy, else the error that failed it; `*msg` (may be NULL)
  * receives the explanation. */
