@@ -117,6 +117,10 @@ void conn_budget_settle(lp2p_conn *c, size_t queued) {
   }
 }
 
+lp2p_budget *lp2p_conn_peer_budget(const lp2p_conn *c) {
+  return c->peer_budget ? &c->peer_budget->scope : NULL;
+}
+
 void lp2p_host_budget_stats_get(const lp2p_host *h,
                                 lp2p_host_budget_stats *st) {
   const host_budgets *b = &h->budgets;

@@ -279,14 +279,18 @@ int lp2p_node_metrics(lp2p_node *n, lp2p_buf *buf) {
   control(&o, "idontwant", s.idontwant_sent, s.idontwant_received);
   control(&o, "graft", s.graft_sent, s.graft_received);
   control(&o, "prune", s.prune_sent, s.prune_received);
+  /* budget: the data and control (and gossip) drops the peer's memory
+   * budget refused, counted under their kind too */
   put(&o,
       "# TYPE libp2p_gossipsub_queue_drops_total counter\n"
       "libp2p_gossipsub_queue_drops_total{reason=\"data\"} %llu\n"
       "libp2p_gossipsub_queue_drops_total{reason=\"control\"} %llu\n"
-      "libp2p_gossipsub_queue_drops_total{reason=\"rpc_oversized\"} %llu\n",
+      "libp2p_gossipsub_queue_drops_total{reason=\"rpc_oversized\"} %llu\n"
+      "libp2p_gossipsub_queue_drops_total{reason=\"budget\"} %llu\n",
       (unsigned long long)s.queue_drop_messages,
       (unsigned long long)s.queue_drop_control,
-      (unsigned long long)n->stats.rpcs_oversized);
+      (unsigned long long)n->stats.rpcs_oversized,
+      (unsigned long long)s.queue_drop_budget);
   mesh_health(&o, &s);
   topics(&o, n);
   scores(&o, n);
