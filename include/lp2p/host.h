@@ -204,6 +204,8 @@ typedef struct lp2p_host_budget_stats {
   uint64_t streams_reset;      /* streams reset: received bytes past it */
   uint64_t stream_writes_held; /* stream writes shortened by it */
   uint64_t writes_held;        /* write queues held at their budget */
+  uint64_t peer_used_max;      /* the most one peer's scope holds now */
+  uint64_t peer_limit;         /* max_peer_memory */
 } lp2p_host_budget_stats;
 
 LP2P_API void lp2p_host_budget_stats_get(const lp2p_host *h,

@@ -129,10 +129,14 @@ void lp2p_host_budget_stats_get(const lp2p_host *h,
   st->limit = b->scope.limit;
   st->refused = b->scope.refused_below;
   st->refused_host = b->scope.refused;
+  st->peer_limit = h->settings.max_peer_memory;
   size_t it = 0;
   for (lp2p_map_entry *e; (e = lp2p_map_next(&b->peers, &it));) {
     const host_peer_budget *p = e->value;
     st->refused_peer += p->scope.refused;
+    if (p->scope.used > st->peer_used_max) {
+      st->peer_used_max = p->scope.used;
+    }
   }
   for (const lp2p_conn *c = h->conns; c; c = c->next) {
     if (c->peer_budget) {
