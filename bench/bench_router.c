@@ -144,8 +144,8 @@ static int setup(bench *b, int degree, size_t n, size_t size, bool sign) {
   b->npeers = degree + 1;
   for (int i = 0; i < b->npeers; i++) {
     lp2p_privkey k;
-    lp2p_peer_info info = {
-        LP2P_MESHSUB_12, i % 2 == 0, false, {0}, (void *)(intptr_t)i};
+    lp2p_peer_info info = {LP2P_MESHSUB_12,     i % 2 == 0, false, {0},
+                           (void *)(intptr_t)i, NULL};
     make_key((uint8_t)(10 + i), &k, &b->peers[i]);
     lp2p_router_add_peer(b->r, &b->peers[i], &info, 0);
     lp2p_buf sub;
@@ -225,7 +225,7 @@ static lp2p_router *heartbeat_setup(int npeers, int ntopics) {
   for (int i = 0; i < npeers; i++) {
     lp2p_privkey k;
     lp2p_peer_id id;
-    lp2p_peer_info info = {LP2P_MESHSUB_12, i % 3 == 0, false, {0}, NULL};
+    lp2p_peer_info info = {LP2P_MESHSUB_12, i % 3 == 0, false, {0}, NULL, NULL};
     lp2p_buf sub;
     make_key((uint8_t)(i % 250), &k, &id);
     id.bytes[id.len - 1] ^= (uint8_t)(i / 250); /* distinct past 250 */

@@ -32,6 +32,8 @@
 #ifndef LP2P_BUDGET_H
 #define LP2P_BUDGET_H
 
+#include <stdbool.h>
+
 #include "lp2p/common.h"
 
 #ifdef __cplusplus
@@ -56,6 +58,13 @@ typedef struct lp2p_budget {
   /* Reservations refused that were asked of this scope or of one below
    * it; the root's is the host's total. */
   uint64_t refused_below;
+  /* Optional: called once a release gives back room after this scope
+   * refused a reservation or a writer waited on it (lp2p_budget_wait),
+   * once per such episode, so that its owner can wake writers that other
+   * scopes' releases made room for. It must not reserve or release. */
+  void (*on_room)(struct lp2p_budget *b, void *user);
+  void *on_room_user;
+  bool waited; /* refused or waited on since the last on_room */
 } lp2p_budget;
 
 /* A scope of `limit` bytes under `parent` (NULL for a root), nothing
@@ -69,6 +78,9 @@ LP2P_API void lp2p_budget_init(lp2p_budget *b, lp2p_budget *parent,
 LP2P_API int lp2p_budget_reserve(lp2p_budget *b, uint64_t n);
 /* Gives back `n` bytes reserved in `b` (and its ancestors). */
 LP2P_API void lp2p_budget_release(lp2p_budget *b, uint64_t n);
+/* A writer waits for room in `b`: the scope with the least room from `b`
+ * up (the one that limits it) calls its on_room at its next release. */
+LP2P_API void lp2p_budget_wait(lp2p_budget *b);
 /* Bytes a reservation in `b` could take now (UINT64_MAX for NULL). */
 LP2P_API uint64_t lp2p_budget_room(const lp2p_budget *b);
 

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 
+#include "lp2p/budget.h"
 #include "lp2p/common.h"
 #include "lp2p/crypto.h"
 
@@ -454,6 +455,14 @@ typedef struct lp2p_peer_info {
    * by address and by /64, as go; loopback is not counted. */
   uint8_t ip[16];
   void *user; /* the host's handle of the peer, given back to it */
+  /* Optional: the peer's memory budget (lp2p/budget.h), NULL for none.
+   * Every byte queued for the peer is reserved in it before it is queued
+   * and given back when it is pulled or dropped; what the budget refuses
+   * is dropped and counted as a full queue drops it (queue_drop_* and
+   * queue_drop_budget). A message queued for many peers is charged to
+   * each: each peer that does not read makes us hold it. The budget must
+   * outlive the peer: until lp2p_router_remove_peer or lp2p_router_del. */
+  lp2p_budget *budget;
 } lp2p_peer_info;
 
 /* A peer's pubsub stream is up. Queues our subscriptions to it. Returns
@@ -589,6 +598,8 @@ typedef struct lp2p_router_stats {
                                        * queue_max_control_bytes or too large */
   uint64_t queue_drop_gossip;         /* IHAVE, IWANT, IDONTWANT dropped: over
                                        * their bound or too large */
+  uint64_t queue_drop_budget;         /* of the three above, those the
+                                       * peer's memory budget refused */
   uint64_t seen_evicted;              /* seen-cache entries dropped early */
   uint64_t subscriptions_dropped;     /* over max_topics_per_peer/max_topics */
   uint64_t px_received;               /* peers offered to us by PX */

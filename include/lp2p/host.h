@@ -209,6 +209,8 @@ typedef struct lp2p_host_budget_stats {
   uint64_t streams_reset;      /* streams reset: received bytes past it */
   uint64_t stream_writes_held; /* stream writes shortened by it */
   uint64_t writes_held;        /* write queues held at their budget */
+  uint64_t peer_used_max;      /* the most one peer's scope holds now */
+  uint64_t peer_limit;         /* max_peer_memory */
 } lp2p_host_budget_stats;
 
 /* Fills `st` as of now. */
@@ -342,6 +344,12 @@ LP2P_API int lp2p_conn_identify(const lp2p_conn *c, lp2p_identify *id);
 LP2P_API void lp2p_conn_set_user(lp2p_conn *c, void *conn_user);
 /* The pointer set by lp2p_conn_set_user (NULL until then). */
 LP2P_API void *lp2p_conn_user(const lp2p_conn *c);
+/* The memory scope of the connection's peer (lp2p/budget.h), shared by
+ * all its connections, for what else the peer makes us hold (the node
+ * charges its pubsub queues to it); NULL before the muxer starts. It
+ * lives while any of the peer's connections does: what is reserved in it
+ * must be given back by the time the last one's `disconnected` returns. */
+LP2P_API lp2p_budget *lp2p_conn_peer_budget(const lp2p_conn *c);
 /* Closes the connection: yamux GoAway, pending bytes flushed, then the
  * socket closed; streams end with LP2P_STREAM_END_SESSION and
  * `disconnected` follows with LP2P_DISCONNECT_LOCAL. Returns 0 or

@@ -30,6 +30,7 @@ int lp2p_budget_reserve(lp2p_budget *b, uint64_t n) {
   lp2p_budget *full = full_scope(b, n);
   if (full) {
     full->refused++;
+    full->waited = true;
     for (lp2p_budget *s = b; s; s = s->parent) {
       s->refused_below++;
     }
@@ -46,6 +47,22 @@ void lp2p_budget_release(lp2p_budget *b, uint64_t n) {
     /* never below zero: a caller's accounting bug must not wrap around and
      * open the scope wide */
     b->used = n < b->used ? b->used - n : 0;
+    if (b->waited && b->on_room) {
+      b->waited = false;
+      b->on_room(b, b->on_room_user);
+    }
+  }
+}
+
+void lp2p_budget_wait(lp2p_budget *b) {
+  lp2p_budget *least = b;
+  for (; b; b = b->parent) {
+    if (scope_room(b) < scope_room(least)) {
+      least = b;
+    }
+  }
+  if (least) {
+    least->waited = true;
   }
 }
 

@@ -6,7 +6,14 @@
  * queue_max_messages. A pull assembles one RPC within what a receiver
  * with default limits accepts (r->send_limits), control first, and frames
  * it with its varint length. What does not fit a bound is dropped and
- * counted. */
+ * counted.
+ *
+ * With a peer budget (lp2p_peer_info.budget), every byte queued is
+ * reserved in it first, and a refusal is a drop like any bound's. A
+ * message shared by many peers' queues is charged to each: it is what
+ * each peer that stops reading makes us hold, and a peer's scope must
+ * see its share whatever the others do. What leaves the queue, pulled or
+ * dropped, is given back by settle(). */
 #include <string.h>
 
 #include "base/mem.h"
@@ -27,6 +34,7 @@ void gs_queue_init(lp2p_router *r, gs_queue *q) {
 }
 
 void gs_queue_free(lp2p_router *r, gs_queue *q) {
+  lp2p_budget_release(q->budget, q->charged);
   lp2p_buf_free(&q->dontwant.b);
   lp2p_buf_free(&q->subs.b);
   lp2p_buf_free(&q->ctl.b);
@@ -44,6 +52,32 @@ static size_t control_bytes(const gs_queue *q) {
 
 size_t gs_queue_bytes(const gs_queue *q) {
   return q->dontwant.b.len + control_bytes(q) + q->gossip.b.len + q->msg_bytes;
+}
+
+/* Reserves `n` more queued bytes in the peer's budget; false when it
+ * refuses them, counting the `entries` the caller drops in
+ * queue_drop_budget. The peer's score is untouched, as by any full queue
+ * (as go: its score tracer ignores DropRPC). */
+static bool charge(lp2p_router *r, gs_queue *q, size_t n, size_t entries) {
+  if (!q->budget) {
+    return true;
+  }
+  if (lp2p_budget_reserve(q->budget, n) != 0) {
+    r->st.queue_drop_budget += entries;
+    return false;
+  }
+  q->charged += n;
+  return true;
+}
+
+/* Gives back to the budget what the queue no longer holds: called after
+ * every pull and drop. */
+static void settle(gs_queue *q) {
+  size_t held = gs_queue_bytes(q);
+  if (q->charged > held) {
+    lp2p_budget_release(q->budget, q->charged - held);
+    q->charged = held;
+  }
 }
 
 static void ready_append(lp2p_router *r, gs_peer *p) {
@@ -120,8 +154,9 @@ static gs_counts buf_counts(const uint8_t *data, size_t len) {
 
 /* Completes an append of `put_rv` to `e`, which grew from `before` bytes
  * by entries counting `c`: undoes it when `e`'s kind is over its bound
- * (`used` bytes or entries of `max`), counting it in *dropped, counts it
- * in *sent otherwise, and wakes the host when the queue was empty. */
+ * (`used` bytes or entries of `max`) or the peer's budget refuses it,
+ * counting it in *dropped, counts it in *sent otherwise, and wakes the
+ * host when the queue was empty. */
 static int entries_added(lp2p_router *r, gs_peer *p, gs_entries *e,
                          size_t before, int put_rv, gs_counts c, size_t used,
                          size_t max, uint64_t *dropped, uint64_t *sent) {
@@ -129,7 +164,7 @@ static int entries_added(lp2p_router *r, gs_peer *p, gs_entries *e,
     lp2p_buf_truncate(&e->b, before);
     return put_rv;
   }
-  if (used > max) {
+  if (used > max || !charge(r, &p->q, e->b.len - before, c.n)) {
     lp2p_buf_truncate(&e->b, before);
     *dropped += c.n;
     return 0;
@@ -318,6 +353,7 @@ void gs_queue_drop_ihaves(lp2p_router *r, gs_peer *p) {
   lp2p_buf_truncate(&e->b, kept);
   e->n = left.n;
   e->ids = left.ids;
+  settle(&p->q);
 }
 
 int gs_put_idontwants(lp2p_router *r, lp2p_buf *b, const lp2p_bytes *ids,
@@ -381,6 +417,10 @@ int gs_queue_msg(lp2p_router *r, gs_peer *p, gs_msg *m) {
   }
   if (gs_queue_reserve_msg(r, p) != 0) {
     return LP2P_ERR_NOMEM;
+  }
+  if (!charge(r, q, size, 1)) {
+    r->st.queue_drop_messages++;
+    return 0;
   }
   bool was_empty = gs_queue_bytes(q) == 0;
   q->msgs[(q->head + q->len++) % q->cap] = gs_msg_ref(m);
@@ -626,7 +666,7 @@ static void drop_blocking(lp2p_router *r, gs_queue *q) {
   }
 }
 
-ptrdiff_t gs_queue_pull(lp2p_router *r, gs_peer *p, const uint8_t **out) {
+static ptrdiff_t queue_pull(lp2p_router *r, gs_peer *p, const uint8_t **out) {
   gs_queue *q = &p->q;
   rpc_plan pl;
   int rv;
@@ -652,6 +692,12 @@ ptrdiff_t gs_queue_pull(lp2p_router *r, gs_peer *p, const uint8_t **out) {
   r->st.rpcs_sent++;
   *out = r->out.data;
   return (ptrdiff_t)r->out.len;
+}
+
+ptrdiff_t gs_queue_pull(lp2p_router *r, gs_peer *p, const uint8_t **out) {
+  ptrdiff_t n = queue_pull(r, p, out);
+  settle(&p->q); /* what it sent or dropped, even when it failed */
+  return n;
 }
 
 ptrdiff_t lp2p_router_pull_next(lp2p_router *r, const lp2p_peer_id **peer,

@@ -210,6 +210,7 @@ int lp2p_router_add_peer(lp2p_router *r, const lp2p_peer_id *id,
   memcpy(p->ip, info->ip, sizeof(p->ip));
   p->user = info->user;
   gs_queue_init(r, &p->q);
+  p->q.budget = info->budget;
   if (lp2p_map_put(&r->peers, p->id.bytes, p->id.len, p) != 0) {
     lp2p_free(r->mem, p);
     return LP2P_ERR_NOMEM;

@@ -70,6 +70,10 @@ typedef struct gs_queue {
   gs_msg **msgs;       /* ring */
   size_t head, len, cap;
   size_t msg_bytes; /* encoded size of the queued messages */
+  /* the peer's memory budget (lp2p_peer_info.budget) or NULL, and what
+   * is reserved in it: gs_queue_bytes once every change is settled */
+  lp2p_budget *budget;
+  size_t charged;
 } gs_queue;
 
 /* A growable array of peer pointers (mesh, fanout, subscribers). */

@@ -11,9 +11,33 @@
  * or a yamux one of 16 KiB with control frames, plus Noise's framing. */
 #define PULL_RESERVE (80u * 1024u)
 
+/* Room again in a scope that refused or held a writer: every connection
+ * under it pumps (deferred), so that writers held for room another
+ * connection gave back are woken now, not at their connection's next
+ * send (up to a keepalive later). `peer` NULL: the host's scope, all. */
+static void wake_writers(lp2p_host *h, const host_peer_budget *peer) {
+  for (lp2p_conn *c = h->conns; c; c = c->next) {
+    if (c->peer_budget && (!peer || c->peer_budget == peer)) {
+      conn_touch(c);
+    }
+  }
+}
+
+static void host_room(lp2p_budget *b, void *user) {
+  (void)b;
+  wake_writers(user, NULL);
+}
+
+static void peer_room(lp2p_budget *b, void *user) {
+  /* the scope is the first member of its host_peer_budget */
+  wake_writers(user, (const host_peer_budget *)(void *)b);
+}
+
 void host_budget_init(lp2p_host *h) {
   host_budgets *b = &h->budgets;
   lp2p_budget_init(&b->scope, NULL, h->settings.max_memory);
+  b->scope.on_room = host_room;
+  b->scope.on_room_user = h;
   lp2p_map_init(&b->peers, h->mem, lp2p_host_rand, NULL);
 }
 
@@ -33,6 +57,8 @@ static host_peer_budget *peer_scope(lp2p_host *h, const lp2p_peer_id *id) {
     return NULL;
   }
   lp2p_budget_init(&p->scope, &b->scope, h->settings.max_peer_memory);
+  p->scope.on_room = peer_room;
+  p->scope.on_room_user = h;
   p->id = *id;
   if (lp2p_map_put(&b->peers, p->id.bytes, p->id.len, p) != 0) {
     lp2p_free(h->mem, p);
@@ -117,6 +143,10 @@ void conn_budget_settle(lp2p_conn *c, size_t queued) {
   }
 }
 
+lp2p_budget *lp2p_conn_peer_budget(const lp2p_conn *c) {
+  return c->peer_budget ? &c->peer_budget->scope : NULL;
+}
+
 void lp2p_host_budget_stats_get(const lp2p_host *h,
                                 lp2p_host_budget_stats *st) {
   const host_budgets *b = &h->budgets;
@@ -125,10 +155,14 @@ void lp2p_host_budget_stats_get(const lp2p_host *h,
   st->limit = b->scope.limit;
   st->refused = b->scope.refused_below;
   st->refused_host = b->scope.refused;
+  st->peer_limit = h->settings.max_peer_memory;
   size_t it = 0;
   for (lp2p_map_entry *e; (e = lp2p_map_next(&b->peers, &it));) {
     const host_peer_budget *p = e->value;
     st->refused_peer += p->scope.refused;
+    if (p->scope.used > st->peer_used_max) {
+      st->peer_used_max = p->scope.used;
+    }
   }
   for (const lp2p_conn *c = h->conns; c; c = c->next) {
     if (c->peer_budget) {

@@ -175,6 +175,10 @@ static void budgets(out *o, lp2p_node *n) {
          "bytes reserved for buffers peers can fill", b.used);
   metric(o, "libp2p_rcmgr_memory_limit_bytes", "gauge",
          "the host's memory budget", b.limit);
+  metric(o, "libp2p_rcmgr_peer_memory_max_bytes", "gauge",
+         "bytes reserved now by the peer that holds the most", b.peer_used_max);
+  metric(o, "libp2p_rcmgr_peer_memory_limit_bytes", "gauge",
+         "each peer's memory budget", b.peer_limit);
   put(o,
       "# HELP libp2p_rcmgr_blocked_resources_total memory reservations "
       "refused, by the scope that was full\n"
@@ -272,6 +276,9 @@ int lp2p_node_metrics(lp2p_node *n, lp2p_buf *buf) {
          s.rpcs_received);
   metric(&o, "libp2p_pubsub_rpcs_sent_total", "counter", "RPCs sent",
          s.rpcs_sent);
+  metric(&o, "libp2p_gossipsub_queued_bytes", "gauge",
+         "bytes queued for peers by the router (charged to their budgets)",
+         s.queued_bytes);
   metric(&o, "libp2p_pubsub_rpcs_malformed_total", "counter",
          "RPCs dropped as malformed or over a limit", s.rpcs_malformed);
   control(&o, "ihave", s.ihave_sent, s.ihave_received);
@@ -279,14 +286,18 @@ int lp2p_node_metrics(lp2p_node *n, lp2p_buf *buf) {
   control(&o, "idontwant", s.idontwant_sent, s.idontwant_received);
   control(&o, "graft", s.graft_sent, s.graft_received);
   control(&o, "prune", s.prune_sent, s.prune_received);
+  /* budget: the data and control (and gossip) drops the peer's memory
+   * budget refused, counted under their kind too */
   put(&o,
       "# TYPE libp2p_gossipsub_queue_drops_total counter\n"
       "libp2p_gossipsub_queue_drops_total{reason=\"data\"} %llu\n"
       "libp2p_gossipsub_queue_drops_total{reason=\"control\"} %llu\n"
-      "libp2p_gossipsub_queue_drops_total{reason=\"rpc_oversized\"} %llu\n",
+      "libp2p_gossipsub_queue_drops_total{reason=\"rpc_oversized\"} %llu\n"
+      "libp2p_gossipsub_queue_drops_total{reason=\"budget\"} %llu\n",
       (unsigned long long)s.queue_drop_messages,
       (unsigned long long)s.queue_drop_control,
-      (unsigned long long)n->stats.rpcs_oversized);
+      (unsigned long long)n->stats.rpcs_oversized,
+      (unsigned long long)s.queue_drop_budget);
   mesh_health(&o, &s);
   topics(&o, n);
   scores(&o, n);

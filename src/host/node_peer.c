@@ -312,6 +312,10 @@ static void add_to_router(node_peer *np, lp2p_stream *s) {
       .outbound = np->outbound,
       .direct = is_direct(n, &np->id),
       .user = np,
+      /* the router peer is removed (peer_dead) or moved to another of the
+       * peer's connections (move_to) in `disconnected`, before the host
+       * lets go of the peer's scope with its last connection */
+      .budget = lp2p_conn_peer_budget(np->conn),
   };
   memcpy(info.ip, np->ip, 16);
   int rv = lp2p_router_add_peer(n->router, &np->id, &info, lp2p_host_now());

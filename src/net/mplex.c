@@ -693,6 +693,9 @@ int lp2p_mplex_open(lp2p_mplex *x, uint64_t *stream) {
  * once the budget has room (wake_budget_waiters). */
 static void hold_for_budget(lp2p_mplex *x, mstream *s) {
   x->stats.writes_held_budget++;
+  /* woken by our own pulls, and by the owner of a peer or host scope
+   * when another connection's release makes room there */
+  lp2p_budget_wait(&s->budget);
   if (!(s->flags & S_BUDGET_WAIT)) {
     s->flags |= S_BUDGET_WAIT;
     x->budget_waiters++;

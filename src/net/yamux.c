@@ -989,6 +989,9 @@ int lp2p_yamux_open(lp2p_yamux *y, uint32_t *id) {
  * once the budget has room (wake_budget_waiters). */
 static void hold_for_budget(lp2p_yamux *y, ystream *s) {
   y->stats.writes_held_budget++;
+  /* woken by our own pulls, and by the owner of a peer or host scope
+   * when another connection's release makes room there */
+  lp2p_budget_wait(&s->budget);
   if (!(s->flags & S_BUDGET_WAIT)) {
     s->flags |= S_BUDGET_WAIT;
     y->budget_waiters++;

@@ -381,7 +381,7 @@ static int connect_nodes(sim *s, sim_node *a, sim_node *b) {
     return LP2P_ERR_NOMEM;
   }
   lp2p_peer_info info = {
-      LP2P_MESHSUB_12, true, false, {0}, (void *)(uintptr_t)(ka + 1)};
+      LP2P_MESHSUB_12, true, false, {0}, (void *)(uintptr_t)(ka + 1), NULL};
   node_ip(s, b, info.ip);
   int rv = lp2p_router_add_peer(a->r, &b->id, &info, s->now);
   info.outbound = false;

@@ -36,6 +36,7 @@ import json
 import os
 import random
 import signal
+import socket
 import struct
 import sys
 import tempfile
@@ -69,6 +70,26 @@ def rss(pid):
     return vals.get("VmRSS", 0), vals.get("VmHWM", 0)
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def scrape(port):
+    """The metrics of `lp2p node --metrics`: {'name{labels}': value}."""
+    r, wr = await asyncio.open_connection("127.0.0.1", port)
+    wr.write(b"GET /metrics HTTP/1.1\r\nHost: target\r\n\r\n")
+    data = await r.read()
+    wr.close()
+    vals = {}
+    for line in data.decode().split("\r\n\r\n", 1)[-1].splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            vals[name] = float(value)
+    return vals
+
+
 def mib(n):
     return "%.1f MiB" % (n / MiB)
 
@@ -94,6 +115,7 @@ class Ctx:
         self.publisher = None
         self.subscriber_out = None
         self.published = []
+        self.metrics_port = None  # the target's --metrics, when asked
 
     def fail(self, msg):
         print("FAIL: " + msg, flush=True)
@@ -154,12 +176,17 @@ class Ctx:
         self.port = int(addr.split("/")[4])
         self.addr = addr if "/p2p/" in addr else "%s/p2p/%s" % (addr, pid)
 
-    async def start_node(self, stdout_pipe=False):
+    async def start_node(self, stdout_pipe=False, metrics=False):
         """Target T, publisher P and subscriber S, P and S connected to T
-        only; returns when a message of P's reaches S through T."""
+        only; returns when a message of P's reaches S through T. With
+        `metrics`, T serves its metrics on self.metrics_port."""
+        extra = []
+        if metrics:
+            self.metrics_port = free_port()
+            extra = ["--metrics", "127.0.0.1:%d" % self.metrics_port]
         self.target = await self.spawn(
             "target", ["node", "--listen", "/ip4/127.0.0.1/tcp/0", "--topic",
-                       TOPIC] + TARGET_LIMITS, stdout_pipe=stdout_pipe)
+                       TOPIC] + TARGET_LIMITS + extra, stdout_pipe=stdout_pipe)
         await self.set_target_addr()
         legit = ["node", "--listen", "/ip4/127.0.0.1/tcp/0", "--peer",
                  self.addr, "--topic", TOPIC]
@@ -522,9 +549,40 @@ async def nonreading_mesh(ctx, n=14):
     ctx.note("non-reading mesh peers: %d of %d connected" % (len(peers), n))
     ctx.publish_count, ctx.publish_size, ctx.publish_interval = 500, 16384, 0.005
     ctx.ready.set()
-    await ctx.stop.wait()
+    await router_queues_within_peer_budget(ctx)
     for m, _ in peers:
         m.close()
+
+
+async def router_queues_within_peer_budget(ctx):
+    """Samples the target's metrics until the attack stops: what the router
+    queues for the peers that stopped reading is charged to their budgets
+    (the host's total holds at least the router's queues), and no peer's
+    scope passes its limit."""
+    most = {"queued": 0.0, "peer": 0.0}
+    while not ctx.stop.is_set():
+        v = await scrape(ctx.metrics_port)
+        queued = v["libp2p_gossipsub_queued_bytes"]
+        used = v["libp2p_rcmgr_memory_bytes"]
+        peer, limit = (v["libp2p_rcmgr_peer_memory_max_bytes"],
+                       v["libp2p_rcmgr_peer_memory_limit_bytes"])
+        if used < queued:
+            ctx.fail("the router queues %s, the host's budget holds only %s: "
+                     "the queues are not charged" % (mib(queued), mib(used)))
+            return
+        if peer > limit:
+            ctx.fail("a peer's scope holds %s, past its limit %s" % (
+                mib(peer), mib(limit)))
+            return
+        most["queued"] = max(most["queued"], queued)
+        most["peer"] = max(most["peer"], peer)
+        await asyncio.sleep(0.1)
+    ctx.note("router queues peaked at %s, within the host budget; the "
+             "fullest peer scope at %s" % (mib(most["queued"]),
+                                          mib(most["peer"])))
+    if most["queued"] < MiB:
+        ctx.fail("the router never queued 1 MiB for the peers that stopped "
+                 "reading (%s): the attack did not hold" % mib(most["queued"]))
 
 
 async def stdout_unread(ctx):
@@ -588,7 +646,8 @@ async def scenario(ctx, target_kind, attack):
     if target_kind == "listen":
         await ctx.start_listen()
     else:
-        await ctx.start_node(stdout_pipe=attack is stdout_unread)
+        await ctx.start_node(stdout_pipe=attack is stdout_unread,
+                             metrics=attack is nonreading_mesh)
     pid = ctx.target.pid
     await asyncio.sleep(0.3)
     before, _ = rss(pid)

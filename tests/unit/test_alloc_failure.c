@@ -781,7 +781,7 @@ static int router_scenario(const lp2p_mem *mem, void *arg) {
   lp2p_privkey k;
   uint64_t ca = 1, cbr = 2;
   size_t delivered_a = 0, delivered_b = 0;
-  lp2p_peer_info info = {LP2P_MESHSUB_12, true, false, {0}, NULL};
+  lp2p_peer_info info = {LP2P_MESHSUB_12, true, false, {0}, NULL, NULL};
   lp2p_topic_score_params tp;
   lp2p_tstamp now = TH_T0;
   th_identity(1, &k, &ida);
@@ -883,7 +883,7 @@ static int router_extras_scenario(const lp2p_mem *mem, void *arg) {
   lp2p_peer_id direct;
   uint64_t ca = 1;
   size_t delivered = 0;
-  lp2p_peer_info info = {LP2P_MESHSUB_12, true, false, {0}, NULL};
+  lp2p_peer_info info = {LP2P_MESHSUB_12, true, false, {0}, NULL, NULL};
   lp2p_tstamp now = TH_T0;
   th_identity(60, &k, &direct);
   cb.deliver = count_delivery;
@@ -941,7 +941,7 @@ static lp2p_router *meshed_router(failmem *fm, uint64_t *ctr, size_t *deliv) {
   lp2p_router_settings s;
   lp2p_router_callbacks cb = {0};
   lp2p_router *a;
-  lp2p_peer_info info = {LP2P_MESHSUB_12, true, false, {0}, NULL};
+  lp2p_peer_info info = {LP2P_MESHSUB_12, true, false, {0}, NULL, NULL};
   lp2p_topic_score_params tp;
   th_rpc m;
   lp2p_buf rpc;

@@ -29,6 +29,42 @@ static void reservation_one_past_a_scope_is_refused(void **state) {
   assert_int_equal(conn.used, 0);
 }
 
+static void count_room(lp2p_budget *b, void *user) {
+  (void)b;
+  (*(int *)user)++;
+}
+
+/* A writer held by a full peer scope is woken by a release from any
+ * connection of the peer: the scope tells its owner once per refusal or
+ * wait, not on every release. */
+static void
+release_after_a_refusal_or_wait_tells_the_scope_owner_once(void **state) {
+  (void)state;
+  lp2p_budget host, peer, a, b;
+  int calls = 0;
+  lp2p_budget_init(&host, NULL, 1000);
+  lp2p_budget_init(&peer, &host, 100);
+  peer.on_room = count_room;
+  peer.on_room_user = &calls;
+  lp2p_budget_init(&a, &peer, 100);
+  lp2p_budget_init(&b, &peer, 100);
+  assert_int_equal(lp2p_budget_reserve(&a, 100), 0);
+  lp2p_budget_release(&a, 10);
+  assert_int_equal(calls, 0); /* nobody waited */
+  assert_int_equal(lp2p_budget_reserve(&b, 20), LP2P_ERR_TOO_LARGE);
+  lp2p_budget_release(&a, 10); /* room made by the other connection */
+  assert_int_equal(calls, 1);
+  lp2p_budget_release(&a, 10);
+  assert_int_equal(calls, 1); /* once per episode */
+  /* a writer that only looked at the room (as yamux's) waits on the
+   * scope that limits it: the peer's, not its connection's */
+  assert_int_equal(lp2p_budget_reserve(&a, 30), 0);
+  lp2p_budget_wait(&b);
+  assert_false(b.waited);
+  lp2p_budget_release(&a, 5);
+  assert_int_equal(calls, 2);
+}
+
 static void peer_scope_is_shared_by_its_connections(void **state) {
   (void)state;
   lp2p_budget host, peer, a, b;
@@ -123,6 +159,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(reservation_one_past_a_scope_is_refused),
       cmocka_unit_test(peer_scope_is_shared_by_its_connections),
+      cmocka_unit_test(
+          release_after_a_refusal_or_wait_tells_the_scope_owner_once),
       cmocka_unit_test(host_total_bounds_every_peer_together),
       cmocka_unit_test(release_never_wraps_below_zero),
       cmocka_unit_test(host_total_holds_writes_of_any_peer),

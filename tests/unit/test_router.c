@@ -95,7 +95,7 @@ static void graft_from_direct_peer_is_answered_with_prune(void **state) {
   assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   th_identity(50, &k, &id);
   assert_int_equal(lp2p_router_add_direct(t.r, &id), 0);
-  lp2p_peer_info info = {LP2P_MESHSUB_12, true, false, {0}, NULL};
+  lp2p_peer_info info = {LP2P_MESHSUB_12, true, false, {0}, NULL, NULL};
   assert_int_equal(lp2p_router_add_peer(t.r, &id, &info, TH_T0), 0);
   th_rpc_init(&m);
   th_rpc_sub(&m, TOPIC, true);
@@ -613,7 +613,7 @@ static void pull_next_goes_round_robin(void **state) {
   for (int i = 0; i < 3; i++) {
     lp2p_privkey k;
     th_identity((uint8_t)(10 + i), &k, &ids[i]);
-    lp2p_peer_info info = {LP2P_MESHSUB_12, false, false, {0}, &ids[i]};
+    lp2p_peer_info info = {LP2P_MESHSUB_12, false, false, {0}, &ids[i], NULL};
     assert_int_equal(lp2p_router_add_peer(t.r, &ids[i], &info, TH_T0), 0);
     th_rpc m;
     th_rpc_init(&m);
@@ -836,7 +836,7 @@ static void deliver(th_router *a, th_router *b, lp2p_tstamp now) {
 }
 
 static void connect_pair(th_router *a, th_router *b) {
-  lp2p_peer_info info = {LP2P_MESHSUB_12, true, false, {0}, NULL};
+  lp2p_peer_info info = {LP2P_MESHSUB_12, true, false, {0}, NULL, NULL};
   assert_int_equal(lp2p_router_add_peer(a->r, &b->id, &info, TH_T0), 0);
   info.outbound = false;
   assert_int_equal(lp2p_router_add_peer(b->r, &a->id, &info, TH_T0), 0);
@@ -1274,7 +1274,7 @@ static void direct_peers_are_reconnected_every_ticks(void **state) {
   th_run(&t, &now, TH_T0 + 9 * LP2P_SECONDS + 100 * LP2P_MILLISECONDS);
   assert_int_equal(t.connects, 2);
   /* once connected, no more dials */
-  lp2p_peer_info info = {LP2P_MESHSUB_12, true, false, {0}, NULL};
+  lp2p_peer_info info = {LP2P_MESHSUB_12, true, false, {0}, NULL, NULL};
   assert_int_equal(lp2p_router_add_peer(t.r, &id, &info, now), 0);
   assert_true(gs_peer_find(t.r, &id)->direct);
   th_run(&t, &now, TH_T0 + 20 * LP2P_SECONDS);
@@ -1423,7 +1423,7 @@ static int router_setup(const lp2p_mem *mem, void *arg) {
   lp2p_privkey k;
   lp2p_peer_id id;
   th_identity(10, &k, &id);
-  lp2p_peer_info info = {LP2P_MESHSUB_12, true, false, {0}, NULL};
+  lp2p_peer_info info = {LP2P_MESHSUB_12, true, false, {0}, NULL, NULL};
   rv = lp2p_router_add_peer(r, &id, &info, TH_T0);
   lp2p_router_del(r);
   return rv;
@@ -1445,7 +1445,7 @@ static int router_traffic(const lp2p_mem *mem, void *arg) {
   lp2p_peer_id ida, idb;
   lp2p_privkey k;
   uint64_t ca = 1, cbr = 2;
-  lp2p_peer_info info = {LP2P_MESHSUB_12, true, false, {0}, NULL};
+  lp2p_peer_info info = {LP2P_MESHSUB_12, true, false, {0}, NULL, NULL};
   int rv = 0;
   th_settings(&s, 1);
   s.rand_user = &ca;

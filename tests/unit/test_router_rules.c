@@ -193,7 +193,7 @@ static void direct_peer_below_graylist_is_heard_and_kept(void **state) {
   scored(&t, &s, NULL, (lp2p_validation)-1);
   th_identity(50, &k, &id);
   assert_int_equal(lp2p_router_add_direct(t.r, &id), 0);
-  lp2p_peer_info info = {LP2P_MESHSUB_12, true, false, {0}, NULL};
+  lp2p_peer_info info = {LP2P_MESHSUB_12, true, false, {0}, NULL, NULL};
   assert_int_equal(lp2p_router_add_peer(t.r, &id, &info, TH_T0), 0);
   th_set_app_score(&t, &id, -100); /* far below graylist (-30) */
   subscribe(&t, &id, true, TH_T0);
@@ -437,7 +437,7 @@ static void colocation(lp2p_router_settings *s) {
 static void add_at(th_router *t, uint8_t seed, const uint8_t ip[16],
                    lp2p_peer_id *id) {
   lp2p_privkey k;
-  lp2p_peer_info info = {LP2P_MESHSUB_12, false, false, {0}, NULL};
+  lp2p_peer_info info = {LP2P_MESHSUB_12, false, false, {0}, NULL, NULL};
   memcpy(info.ip, ip, 16);
   th_identity(seed, &k, id);
   assert_int_equal(lp2p_router_add_peer(t->r, id, &info, TH_T0), 0);

@@ -304,7 +304,7 @@ static void colocation(lp2p_router_settings *s) {
 static void add_at(th_router *t, uint8_t seed, const uint8_t ip4[4],
                    lp2p_peer_id *id) {
   lp2p_privkey k;
-  lp2p_peer_info info = {LP2P_MESHSUB_12, false, false, {0}, NULL};
+  lp2p_peer_info info = {LP2P_MESHSUB_12, false, false, {0}, NULL, NULL};
   info.ip[10] = info.ip[11] = 0xff;
   memcpy(info.ip + 12, ip4, 4);
   th_identity(seed, &k, id);
@@ -442,13 +442,13 @@ static void negative_scores_are_retained_after_reconnect(void **state) {
   th_run(&t, &now, TH_T0 + 5 * S);
   near(score_of(&t, &ids[0]), -1);
   near(score_of(&t, &ids[1]), 0); /* positive: forgotten */
-  lp2p_peer_info info = {LP2P_MESHSUB_12, false, false, {0}, NULL};
+  lp2p_peer_info info = {LP2P_MESHSUB_12, false, false, {0}, NULL, NULL};
   assert_int_equal(lp2p_router_add_peer(t.r, &ids[0], &info, now), 0);
   near(score_of(&t, &ids[0]), -1);
   assert_true(info_of(&t, &ids[0]).connected);
   /* nor by coming back from another address (found by fuzz_router) */
   lp2p_router_remove_peer(t.r, &ids[0], now);
-  lp2p_peer_info moved = {LP2P_MESHSUB_12, false, false, {0}, NULL};
+  lp2p_peer_info moved = {LP2P_MESHSUB_12, false, false, {0}, NULL, NULL};
   moved.ip[15] = 9;
   assert_int_equal(lp2p_router_add_peer(t.r, &ids[0], &moved, now), 0);
   near(score_of(&t, &ids[0]), -1);

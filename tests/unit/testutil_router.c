@@ -170,7 +170,7 @@ void th_router_del(th_router *t) {
 void th_add_peer(th_router *t, uint8_t seed, lp2p_pubsub_proto proto,
                  bool outbound, lp2p_peer_id *id) {
   lp2p_privkey key;
-  lp2p_peer_info info = {proto, outbound, false, {0}, NULL};
+  lp2p_peer_info info = {proto, outbound, false, {0}, NULL, NULL};
   th_identity(seed, &key, id);
   assert_int_equal(lp2p_router_add_peer(t->r, id, &info, TH_T0), 0);
 }
