@@ -230,7 +230,7 @@ static lp2p_validation on_validate(lp2p_router *r, const lp2p_message *msg,
 static void on_want_write(lp2p_router *r, const lp2p_peer_id *peer,
                           void *peer_user, void *user) {
   (void)user;
-  gs_peer *p = gs_peer_find(r, peer);
+  gs_peer *p = lp2p_gs_peer_find(r, peer);
   FUZZ_CHECK(p != NULL && p->user == peer_user);
 }
 
@@ -242,7 +242,7 @@ static void on_connect(lp2p_router *r, const lp2p_peer_id *peer,
    * whose record verified, never to ourselves or to a connected peer */
   int i = ident_index(peer);
   FUZZ_CHECK(i >= 0 && i < NIDENT && record != NULL);
-  FUZZ_CHECK(!gs_peer_find(r, peer));
+  FUZZ_CHECK(!lp2p_gs_peer_find(r, peer));
 }
 
 /* The router asks for records only while it puts a PX list together for
@@ -250,8 +250,8 @@ static void on_connect(lp2p_router *r, const lp2p_peer_id *peer,
  * score is negative at every such moment must never be sent PX. */
 static void note_px_scores(lp2p_router *r) {
   for (int k = 0; k < NPEERS; k++) {
-    gs_peer *p = H.added[k] ? gs_peer_find(r, &ids[k]) : NULL;
-    if (p && gs_score(r, p) >= 0) {
+    gs_peer *p = H.added[k] ? lp2p_gs_peer_find(r, &ids[k]) : NULL;
+    if (p && lp2p_gs_score(r, p) >= 0) {
       H.px_ok[k] = 1;
     }
   }
@@ -283,9 +283,9 @@ static void on_disconnect(lp2p_router *r, const lp2p_peer_id *peer,
   (void)user;
   /* a connected peer, below the graylist threshold, never a direct one
    * (as go: their RPCs are always accepted) */
-  gs_peer *p = gs_peer_find(r, peer);
+  gs_peer *p = lp2p_gs_peer_find(r, peer);
   FUZZ_CHECK(p && p->user == peer_user && H.scoring && !p->direct);
-  FUZZ_CHECK(gs_score(r, p) < r->score.p.thresholds.graylist);
+  FUZZ_CHECK(lp2p_gs_score(r, p) < r->score.p.thresholds.graylist);
 }
 
 /* Grafting is never done while backing off. The router grafts a peer by
@@ -302,7 +302,7 @@ static void on_event(lp2p_router *r, const lp2p_router_event *ev, void *user) {
   FUZZ_CHECK(t && t->joined);
   int by_peer = H.op == OP_RECV && lp2p_peer_id_equal(ev->peer, &ids[H.from]);
   lp2p_tstamp slack = by_peer ? 2 * r->s.params.heartbeat_interval : 0;
-  lp2p_tstamp until = gs_backoff_until(t, ev->peer);
+  lp2p_tstamp until = lp2p_gs_backoff_until(t, ev->peer);
   if (until > H.now + slack) {
     fprintf(stderr,
             "fuzz_router: GRAFT of peer %d on '%.*s' %s, %llu ms before the "
@@ -418,7 +418,7 @@ static void check_frame(int i, const uint8_t *out, size_t n) {
 /* After a frame to peer `i`: once its queue is empty, what was noted for
  * the PX lists of what it held no longer applies. */
 static void pulled(int i) {
-  if (gs_queue_bytes(&gs_peer_find(H.r, &ids[i])->q) == 0) {
+  if (lp2p_gs_queue_bytes(&lp2p_gs_peer_find(H.r, &ids[i])->q) == 0) {
     H.px_ok[i] = 0;
   }
 }
@@ -445,7 +445,7 @@ static void pull_all(void) {
     if (H.added[i]) {
       pull_peer(i, 1000);
       /* a queue drains completely */
-      FUZZ_CHECK(gs_queue_bytes(&gs_peer_find(H.r, &ids[i])->q) == 0);
+      FUZZ_CHECK(lp2p_gs_queue_bytes(&lp2p_gs_peer_find(H.r, &ids[i])->q) == 0);
     }
   }
 }
@@ -545,20 +545,21 @@ static void check_peers(const gs_peers *s, const gs_topic *t, int mesh_like) {
   for (size_t i = 0; i < s->len; i++) {
     const gs_peer *p = s->items[i];
     FUZZ_CHECK(lp2p_map_get(&H.r->peers, p->id.bytes, p->id.len) == p);
-    FUZZ_CHECK(gs_peer_subscribed(p, t));
+    FUZZ_CHECK(lp2p_gs_peer_subscribed(p, t));
     if (mesh_like) {
       /* mesh and fanout peers subscribe to the topic, speak meshsub and
        * are not direct peers */
-      FUZZ_CHECK(gs_peers_has(&t->peers, p));
-      FUZZ_CHECK(gs_peer_is_mesh(p->proto) && !p->direct);
+      FUZZ_CHECK(lp2p_gs_peers_has(&t->peers, p));
+      FUZZ_CHECK(lp2p_gs_peer_is_mesh(p->proto) && !p->direct);
     }
   }
 }
 
 /* A peer the heartbeat would graft into `t` (heartbeat.c's graftable). */
 static int graftable(const gs_topic *t, const gs_peer *p) {
-  return gs_peer_is_mesh(p->proto) && !p->direct &&
-         !gs_peers_has(&t->mesh, p) && !gs_backoff_active(t, &p->id, H.now);
+  return lp2p_gs_peer_is_mesh(p->proto) && !p->direct &&
+         !lp2p_gs_peers_has(&t->mesh, p) &&
+         !lp2p_gs_backoff_active(t, &p->id, H.now);
 }
 
 static int my_topic(const gs_topic *t) {
@@ -572,7 +573,7 @@ static int my_topic(const gs_topic *t) {
 }
 
 static void check_topic(const gs_topic *t, int after_beat, size_t *nbackoff) {
-  const lp2p_mesh_params *mp = gs_topic_params(H.r, t);
+  const lp2p_mesh_params *mp = lp2p_gs_topic_params(H.r, t);
   lp2p_tstamp slack = 2 * params()->heartbeat_interval;
   int opportunistic = H.scoring ? params()->opportunistic_graft_peers : 0;
   int mine = my_topic(t);
@@ -589,11 +590,12 @@ static void check_topic(const gs_topic *t, int after_beat, size_t *nbackoff) {
   /* a peer's GRAFT is taken below Dhi, or from an outbound peer at any
    * size (handle_one_graft, as go); the router's own grafts stop at D or
    * at Dout outbound, and a heartbeat prunes back to D at Dhi
-   * (gs_rebalance), then opportunistic grafting may add
+   * (lp2p_gs_rebalance), then opportunistic grafting may add
    * opportunistic_graft_peers (only with scoring: its threshold is 0
    * otherwise, as is every score). So at most Dhi + those inbound peers,
-   * and Dhi + those in all after a heartbeat. gs_fanout_fill stops at D. */
-  FUZZ_CHECK((int)(t->mesh.len - gs_peers_outbound(&t->mesh)) <=
+   * and Dhi + those in all after a heartbeat. lp2p_gs_fanout_fill stops at D.
+   */
+  FUZZ_CHECK((int)(t->mesh.len - lp2p_gs_peers_outbound(&t->mesh)) <=
              mp->d_hi + opportunistic);
   FUZZ_CHECK((int)t->fanout.len <= mp->d);
   for (size_t i = 0; i < t->mesh.len; i++) {
@@ -601,7 +603,8 @@ static void check_topic(const gs_topic *t, int after_beat, size_t *nbackoff) {
      * the mesh first, GRAFT handling returns early for mesh peers), and
      * one was taken into the mesh at most 2 heartbeats before the end of
      * its backoff (see on_event) */
-    FUZZ_CHECK(gs_backoff_until(t, &t->mesh.items[i]->id) <= H.now + slack);
+    FUZZ_CHECK(lp2p_gs_backoff_until(t, &t->mesh.items[i]->id) <=
+               H.now + slack);
   }
   /* the backoff map: each entry keyed by its own peer's id (so no peer
    * twice), of a known peer, purged when it ends */
@@ -761,7 +764,7 @@ static void check_ready(size_t npeers) {
   while ((e = lp2p_map_next(&r->peers, &it)) != NULL) {
     const gs_peer *p = e->value;
     nready += p->ready;
-    FUZZ_CHECK(p->ready || gs_queue_bytes(&p->q) == 0);
+    FUZZ_CHECK(p->ready || lp2p_gs_queue_bytes(&p->q) == 0);
   }
   FUZZ_CHECK(nready == n);
   FUZZ_CHECK(lp2p_router_has_pending(r) == (n > 0));
@@ -788,7 +791,7 @@ static void check_scores(void) {
   while ((e = lp2p_map_next(&r->peers, &it)) != NULL) {
     const gs_peer *p = e->value;
     FUZZ_CHECK(p->sp && lp2p_peer_id_equal(&p->sp->id, &p->id));
-    double score = gs_score(r, p);
+    double score = lp2p_gs_score(r, p);
     FUZZ_CHECK(isfinite(score));
     FUZZ_CHECK(H.scoring || score == 0);
     FUZZ_CHECK(lp2p_router_peer_score(r, &p->id) == score);
@@ -809,12 +812,12 @@ static void check_state(int after_beat) {
     FUZZ_CHECK(i >= 0 && i < NPEERS && H.added[i]);
     FUZZ_CHECK(p->proto == H.info[i].proto && p->direct == H.info[i].direct);
     check_queue(p);
-    qbytes += gs_queue_bytes(&p->q);
+    qbytes += lp2p_gs_queue_bytes(&p->q);
     FUZZ_CHECK(p->ntopics <= l->max_topics_per_peer);
     for (size_t k = 0; k < p->ntopics; k++) {
       const gs_topic *t = p->topics[k];
       FUZZ_CHECK(lp2p_map_get(&r->topics, t->name, t->name_len) == t);
-      FUZZ_CHECK(gs_peers_has(&t->peers, p));
+      FUZZ_CHECK(lp2p_gs_peers_has(&t->peers, p));
       for (size_t j = k + 1; j < p->ntopics; j++) {
         FUZZ_CHECK(p->topics[j] != t);
       }
@@ -827,7 +830,7 @@ static void check_state(int after_beat) {
       FUZZ_CHECK(p->ihaves == 0 && p->iasked == 0 && p->dontwants == 0 &&
                  p->invalid_iwants == 0);
     }
-    nrelay_all += gs_peer_relays_all(p);
+    nrelay_all += lp2p_gs_peer_relays_all(p);
     npeers++;
   }
   FUZZ_CHECK(npeers == r->peers.count && npeers == H.npeers);
@@ -902,7 +905,7 @@ static void op_add_peer(void) {
     H.px_ok[i] = 0;
     H.info[i] = info;
     H.npeers++;
-    gs_peer *p = gs_peer_find(H.r, &ids[i]);
+    gs_peer *p = lp2p_gs_peer_find(H.r, &ids[i]);
     if (kept) {
       if (p->sp != kept) {
         fprintf(stderr,
@@ -996,12 +999,12 @@ static void check_publish_gate(const uint8_t *topic, size_t tlen,
                                const size_t *before) {
   gs_topic *t = tlen ? lp2p_map_get(&H.r->topics, topic, tlen) : NULL;
   for (int i = 0; H.scoring && i < NPEERS; i++) {
-    gs_peer *p = H.added[i] ? gs_peer_find(H.r, &ids[i]) : NULL;
-    if (!p || p->q.len <= before[i] || !gs_peer_is_mesh(p->proto) ||
-        p->direct || (t && gs_peers_has(&t->mesh, p))) {
+    gs_peer *p = H.added[i] ? lp2p_gs_peer_find(H.r, &ids[i]) : NULL;
+    if (!p || p->q.len <= before[i] || !lp2p_gs_peer_is_mesh(p->proto) ||
+        p->direct || (t && lp2p_gs_peers_has(&t->mesh, p))) {
       continue;
     }
-    FUZZ_CHECK(gs_score(H.r, p) >= H.r->score.p.thresholds.publish);
+    FUZZ_CHECK(lp2p_gs_score(H.r, p) >= H.r->score.p.thresholds.publish);
   }
 }
 
@@ -1024,7 +1027,7 @@ static void op_publish(void) {
   }
   size_t before[NPEERS];
   for (int i = 0; i < NPEERS; i++) {
-    gs_peer *p = H.added[i] ? gs_peer_find(H.r, &ids[i]) : NULL;
+    gs_peer *p = H.added[i] ? lp2p_gs_peer_find(H.r, &ids[i]) : NULL;
     before[i] = p ? p->q.len : 0;
   }
   int rv = lp2p_router_publish(H.r, topic, tlen, data, dlen, id, &idlen, H.now);
@@ -1188,8 +1191,8 @@ static void build_rpc(lp2p_buf *body) {
  * RPC is ignored whole; PX is taken only from peers at or above
  * accept_px. */
 static void recv_rpc(int from, const uint8_t *in, size_t len) {
-  gs_peer *p = H.added[from] ? gs_peer_find(H.r, &ids[from]) : NULL;
-  double score = p ? gs_score(H.r, p) : 0;
+  gs_peer *p = H.added[from] ? lp2p_gs_peer_find(H.r, &ids[from]) : NULL;
+  double score = p ? lp2p_gs_score(H.r, p) : 0;
   lp2p_router_stats before;
   lp2p_router_get_stats(H.r, &before);
   H.op = OP_RECV;
@@ -1212,7 +1215,8 @@ static void recv_rpc(int from, const uint8_t *in, size_t len) {
     /* P5 is sampled when a score is recomputed, which the PRUNE's mesh
      * change triggers, so the score the PX decision saw may differ from
      * the cached one before; P3b then only lowers it */
-    FUZZ_CHECK(score >= th->accept_px || gs_score(H.r, p) >= th->accept_px);
+    FUZZ_CHECK(score >= th->accept_px ||
+               lp2p_gs_score(H.r, p) >= th->accept_px);
   }
 }
 
@@ -1334,7 +1338,7 @@ static void op_pull_next(void) {
       size_t it = 0;
       lp2p_map_entry *e;
       while ((e = lp2p_map_next(&H.r->peers, &it)) != NULL) {
-        FUZZ_CHECK(gs_queue_bytes(&((gs_peer *)e->value)->q) == 0);
+        FUZZ_CHECK(lp2p_gs_queue_bytes(&((gs_peer *)e->value)->q) == 0);
       }
       return;
     }

@@ -26,10 +26,10 @@ static lp2p_tstamp backoff_slack(const lp2p_router *r) {
 static size_t select_px(lp2p_router *r, const gs_peer *p, gs_topic *t,
                         lp2p_rpc_px *px, size_t cap) {
   size_t n = 0;
-  gs_peers_shuffle(r, &t->peers);
+  lp2p_gs_peers_shuffle(r, &t->peers);
   for (size_t i = 0; i < t->peers.len && n < cap; i++) {
     gs_peer *q = t->peers.items[i];
-    if (q == p || gs_score(r, q) < 0 || !gs_peer_is_mesh(q->proto)) {
+    if (q == p || lp2p_gs_score(r, q) < 0 || !lp2p_gs_peer_is_mesh(q->proto)) {
       continue;
     }
     const uint8_t *rec = NULL;
@@ -44,24 +44,24 @@ static size_t select_px(lp2p_router *r, const gs_peer *p, gs_topic *t,
   return n;
 }
 
-int gs_send_prune(lp2p_router *r, gs_peer *p, gs_topic *t, lp2p_tstamp backoff,
-                  bool px, lp2p_tstamp now) {
+int lp2p_gs_send_prune(lp2p_router *r, gs_peer *p, gs_topic *t,
+                       lp2p_tstamp backoff, bool px, lp2p_tstamp now) {
   lp2p_rpc_px peers[64];
   size_t npx = 0, cap = (size_t)r->s.params.prune_peers;
-  int rv = gs_backoff_add(r, t, &p->id, now + backoff);
+  int rv = lp2p_gs_backoff_add(r, t, &p->id, now + backoff);
   if (rv != 0) {
     return rv;
   }
   if (p->proto < LP2P_MESHSUB_11) {
     /* meshsub 1.0 knows neither backoff nor PX */
-    return gs_queue_prune(r, p, t, 0, NULL, 0);
+    return lp2p_gs_queue_prune(r, p, t, 0, NULL, 0);
   }
   /* no PX to a peer with a negative score (v1.1 spec): it would hand our
    * good peers to the likely attacker */
-  if (px && r->s.params.do_px && gs_score(r, p) >= 0) {
+  if (px && r->s.params.do_px && lp2p_gs_score(r, p) >= 0) {
     npx = select_px(r, p, t, peers, cap < 64 ? cap : 64);
   }
-  return gs_queue_prune(r, p, t, seconds(backoff), peers, npx);
+  return lp2p_gs_queue_prune(r, p, t, seconds(backoff), peers, npx);
 }
 
 /* Dials the peers a PRUNE offered, when their signed records verify. */
@@ -79,7 +79,7 @@ static void take_px(lp2p_router *r, const lp2p_rpc_prune *pr) {
         lp2p_peer_record_open(x->record.data, x->record.len, &rec, &env) != 0 ||
         lp2p_peer_id_from_bytes(x->peer_id.data, x->peer_id.len, &id) != 0 ||
         !lp2p_peer_id_equal(&id, &rec.peer_id) ||
-        lp2p_peer_id_equal(&id, &r->self) || gs_peer_find(r, &id)) {
+        lp2p_peer_id_equal(&id, &r->self) || lp2p_gs_peer_find(r, &id)) {
       continue;
     }
     r->st.px_received++;
@@ -107,13 +107,13 @@ static void handle_prune(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
   for (size_t i = 0; i < r->rpc.prune.len; i++) {
     const lp2p_rpc_prune *pr = &r->rpc.prune.items[i];
     r->st.prune_received++;
-    gs_topic *t = gs_topic_find(r, pr->topic.data, pr->topic.len);
+    gs_topic *t = lp2p_gs_topic_find(r, pr->topic.data, pr->topic.len);
     if (!t || !t->joined) {
       continue;
     }
     /* as go: the backoff and PX of a PRUNE count even when the peer was
      * not in our mesh (a GRAFT of ours it refused) */
-    gs_mesh_remove(r, t, p, now);
+    lp2p_gs_mesh_remove(r, t, p, now);
     if (pr->npx) {
       report_px(r, p, t, pr);
     }
@@ -124,8 +124,8 @@ static void handle_prune(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
       uint64_t s = pr->backoff < MAX_BACKOFF_S ? pr->backoff : MAX_BACKOFF_S;
       backoff = s * LP2P_SECONDS + backoff_slack(r);
     }
-    gs_backoff_add(r, t, &p->id, now + backoff);
-    if (pr->npx && gs_score(r, p) >= r->score.p.thresholds.accept_px) {
+    lp2p_gs_backoff_add(r, t, &p->id, now + backoff);
+    if (pr->npx && lp2p_gs_score(r, p) >= r->score.p.thresholds.accept_px) {
       take_px(r, pr);
     } else if (pr->npx) {
       r->st.px_ignored++;
@@ -153,7 +153,7 @@ static void handle_idontwant(lp2p_router *r, gs_peer *p) {
     const lp2p_rpc_ids *e = &r->rpc.idontwant.items[i];
     for (size_t j = 0; j < e->count && left; j++, left--) {
       const lp2p_bytes *id = &r->rpc.ids.items[e->first + j];
-      gs_dontwant_add(r, p, gs_id_hash(r, id->data, id->len));
+      lp2p_gs_dontwant_add(r, p, lp2p_gs_id_hash(r, id->data, id->len));
     }
   }
 }
@@ -176,7 +176,7 @@ static size_t iwanted_cap(const lp2p_router *r) {
 
 static void remember_asked(lp2p_router *r, const lp2p_bytes *ids, size_t n) {
   for (size_t i = 0; i < n && r->iwanted.len < iwanted_cap(r); i++) {
-    uint64_t h = gs_id_hash(r, ids[i].data, ids[i].len);
+    uint64_t h = lp2p_gs_id_hash(r, ids[i].data, ids[i].len);
     /* out of memory only means the id may be asked for again */
     lp2p_u64map_put(&r->iwanted, h, (void *)(uintptr_t)(r->beat + 1));
   }
@@ -188,7 +188,7 @@ static bool asked_long_ago(uint64_t key, void *val, void *arg) {
   return (uint32_t)(uintptr_t)val - 1 + iwant_hold_beats(r) <= r->beat;
 }
 
-void gs_iwanted_expire(lp2p_router *r) {
+void lp2p_gs_iwanted_expire(lp2p_router *r) {
   if (r->iwanted.len) {
     lp2p_u64map_remove_if(&r->iwanted, asked_long_ago, r);
   }
@@ -203,9 +203,9 @@ static size_t wanted_ids(lp2p_router *r, const lp2p_rpc_ids *ih,
   size_t max_len = (size_t)r->s.params.max_ihave_length;
   for (size_t j = 0; j < ih->count && j < max_len && n < cap; j++) {
     const lp2p_bytes *id = &r->rpc.ids.items[ih->first + j];
-    uint64_t h = gs_id_hash(r, id->data, id->len);
+    uint64_t h = lp2p_gs_id_hash(r, id->data, id->len);
     /* `asked` maps to itself: any non-NULL value marks presence */
-    if (!lp2p_u64map_get(asked, h) && !gs_seen_find(r, h) &&
+    if (!lp2p_u64map_get(asked, h) && !lp2p_gs_seen_find(r, h) &&
         !lp2p_u64map_get(&r->iwanted, h) &&
         lp2p_u64map_put(asked, h, asked) == 0) {
       want[n++] = *id;
@@ -219,7 +219,7 @@ static int handle_ihave(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
     return 0;
   }
   r->st.ihave_received += r->rpc.ihave.len;
-  if (gs_score(r, p) < r->score.p.thresholds.gossip ||
+  if (lp2p_gs_score(r, p) < r->score.p.thresholds.gossip ||
       ++p->ihaves > r->s.params.max_ihave_messages ||
       p->iasked >= r->s.params.max_ihave_length) {
     return 0;
@@ -233,7 +233,7 @@ static int handle_ihave(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
   }
   for (size_t i = 0; i < r->rpc.ihave.len; i++) {
     const lp2p_rpc_ids *ih = &r->rpc.ihave.items[i];
-    gs_topic *t = gs_topic_find(r, ih->topic.data, ih->topic.len);
+    gs_topic *t = lp2p_gs_topic_find(r, ih->topic.data, ih->topic.len);
     if (t && t->joined) {
       n = wanted_ids(r, ih, want, n, r->rpc.ids.len, &asked);
     }
@@ -246,8 +246,8 @@ static int handle_ihave(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
   }
   p->iasked += (int)n;
   remember_asked(r, want, n);
-  int rv = n ? gs_queue_ids(r, p, LP2P_CTL_IWANT, want, n) : 0;
-  gs_promise_add(r, p, want, n, now);
+  int rv = n ? lp2p_gs_queue_ids(r, p, LP2P_CTL_IWANT, want, n) : 0;
+  lp2p_gs_promise_add(r, p, want, n, now);
   lp2p_free(r->mem, want);
   return rv;
 }
@@ -256,7 +256,7 @@ static int handle_ihave(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
  * within two heartbeats of the end of the backoff are tolerated. */
 static bool grafts_too_early(const lp2p_router *r, const gs_peer *p,
                              const gs_topic *t, lp2p_tstamp now) {
-  return gs_backoff_until(t, &p->id) > now + 2 * backoff_slack(r);
+  return lp2p_gs_backoff_until(t, &p->id) > now + 2 * backoff_slack(r);
 }
 
 /* As go's handleGraft: the PRUNEs that answer an RPC's GRAFTs carry PX
@@ -264,14 +264,14 @@ static bool grafts_too_early(const lp2p_router *r, const gs_peer *p,
  * hand our peers to a prober) or comes from a direct, backed-off or
  * negative peer. */
 static bool grafts_earn_px(lp2p_router *r, const gs_peer *p, lp2p_tstamp now) {
-  if (p->direct || gs_score(r, p) < 0) {
+  if (p->direct || lp2p_gs_score(r, p) < 0) {
     return false;
   }
   for (size_t i = 0; i < r->rpc.graft.len; i++) {
     const lp2p_bytes *topic = &r->rpc.graft.items[i];
-    gs_topic *t = gs_topic_find(r, topic->data, topic->len);
+    gs_topic *t = lp2p_gs_topic_find(r, topic->data, topic->len);
     if (!t || !t->joined ||
-        (!gs_peers_has(&t->mesh, p) && grafts_too_early(r, p, t, now))) {
+        (!lp2p_gs_peers_has(&t->mesh, p) && grafts_too_early(r, p, t, now))) {
       return false;
     }
   }
@@ -282,37 +282,37 @@ static bool grafts_earn_px(lp2p_router *r, const gs_peer *p, lp2p_tstamp now) {
  * a full mesh may carry PX. */
 static int handle_one_graft(lp2p_router *r, gs_peer *p, gs_topic *t, bool px,
                             lp2p_tstamp now) {
-  const lp2p_mesh_params *mp = gs_topic_params(r, t);
+  const lp2p_mesh_params *mp = lp2p_gs_topic_params(r, t);
   lp2p_tstamp backoff = r->s.params.prune_backoff;
-  if (gs_peers_has(&t->mesh, p)) {
+  if (lp2p_gs_peers_has(&t->mesh, p)) {
     return 0;
   }
   if (p->direct) {
     /* direct peers are never meshed: the peering is not reciprocal */
-    return gs_send_prune(r, p, t, backoff, false, now);
+    return lp2p_gs_send_prune(r, p, t, backoff, false, now);
   }
-  lp2p_tstamp until = gs_backoff_until(t, &p->id);
+  lp2p_tstamp until = lp2p_gs_backoff_until(t, &p->id);
   if (grafts_too_early(r, p, t, now)) {
     /* grafting while backing off: penalise, harder when it comes within
      * GraftFloodThreshold of the PRUNE, refresh the backoff */
-    gs_score_penalty(r, p, 1);
+    lp2p_gs_score_penalty(r, p, 1);
     if (until + r->s.params.graft_flood_threshold > now + backoff) {
-      gs_score_penalty(r, p, 1);
+      lp2p_gs_score_penalty(r, p, 1);
     }
-    return gs_send_prune(r, p, t, backoff, false, now);
+    return lp2p_gs_send_prune(r, p, t, backoff, false, now);
   }
-  double score = gs_score(r, p);
+  double score = lp2p_gs_score(r, p);
   if (score < 0) {
     /* no GRAFT from negative peers; the PRUNE keeps the protocol right */
-    return gs_send_prune(r, p, t, backoff, false, now);
+    return lp2p_gs_send_prune(r, p, t, backoff, false, now);
   }
   /* as go: at or above Dhi only peers we dialled may join (a sybil
    * cannot dial its way into a full mesh); the heartbeat trims the mesh
    * back to D */
   if ((int)t->mesh.len < mp->d_hi || p->outbound) {
-    return gs_mesh_add(r, t, p, now);
+    return lp2p_gs_mesh_add(r, t, p, now);
   }
-  return gs_send_prune(r, p, t, backoff, px, now);
+  return lp2p_gs_send_prune(r, p, t, backoff, px, now);
 }
 
 /* As go, which checks no subscription in handleGraft: a GRAFT from a
@@ -321,10 +321,10 @@ static int handle_one_graft(lp2p_router *r, gs_peer *p, gs_topic *t, bool px,
  * is what takes a departing peer out of every mesh). False when the
  * peer cannot take one more topic (counted) or out of memory. */
 static bool graft_subscribes(lp2p_router *r, gs_peer *p, gs_topic *t) {
-  if (!gs_peer_subscribed(p, t)) {
-    gs_subscribe_peer(r, p, t);
+  if (!lp2p_gs_peer_subscribed(p, t)) {
+    lp2p_gs_subscribe_peer(r, p, t);
   }
-  return gs_peer_subscribed(p, t);
+  return lp2p_gs_peer_subscribed(p, t);
 }
 
 static int handle_graft(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
@@ -332,7 +332,7 @@ static int handle_graft(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
   for (size_t i = 0; i < r->rpc.graft.len; i++) {
     const lp2p_bytes *topic = &r->rpc.graft.items[i];
     r->st.graft_received++;
-    gs_topic *t = gs_topic_find(r, topic->data, topic->len);
+    gs_topic *t = lp2p_gs_topic_find(r, topic->data, topic->len);
     /* GRAFTs for topics we did not join are ignored (spam hardening) */
     if (!t || !t->joined || !graft_subscribes(r, p, t)) {
       continue;
@@ -357,7 +357,8 @@ static uint64_t iwant_ids_from(const lp2p_rpc *rpc, size_t i, size_t j) {
 static int handle_iwant(lp2p_router *r, gs_peer *p) {
   size_t max_invalid = r->s.limits.max_invalid_iwants;
   r->st.iwant_received += r->rpc.iwant.len;
-  if (r->rpc.iwant.len == 0 || gs_score(r, p) < r->score.p.thresholds.gossip) {
+  if (r->rpc.iwant.len == 0 ||
+      lp2p_gs_score(r, p) < r->score.p.thresholds.gossip) {
     return 0;
   }
   for (size_t i = 0; i < r->rpc.iwant.len; i++) {
@@ -369,12 +370,12 @@ static int handle_iwant(lp2p_router *r, gs_peer *p) {
         r->st.iwant_skipped += iwant_ids_from(&r->rpc, i, j);
         return 0;
       }
-      uint64_t h = gs_id_hash(r, id->data, id->len);
-      if (gs_dontwant_has(r, p, h)) {
+      uint64_t h = lp2p_gs_id_hash(r, id->data, id->len);
+      if (lp2p_gs_dontwant_has(r, p, h)) {
         continue; /* it told us it has it */
       }
-      gs_msg *m = gs_mcache_get(r, h);
-      if (!m || gs_mcache_count_iwant(r, m, p) >
+      gs_msg *m = lp2p_gs_mcache_get(r, h);
+      if (!m || lp2p_gs_mcache_count_iwant(r, m, p) >
                     (uint32_t)r->s.params.gossip_retransmission) {
         p->invalid_iwants++;
         r->st.iwant_invalid++;
@@ -386,7 +387,7 @@ static int handle_iwant(lp2p_router *r, gs_peer *p) {
         continue;
       }
       r->st.iwant_answered++;
-      int rv = gs_queue_msg(r, p, m);
+      int rv = lp2p_gs_queue_msg(r, p, m);
       if (rv != 0) {
         return rv;
       }
@@ -395,8 +396,8 @@ static int handle_iwant(lp2p_router *r, gs_peer *p) {
   return 0;
 }
 
-void gs_handle_control(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
-  if (!gs_peer_is_mesh(p->proto)) {
+void lp2p_gs_handle_control(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
+  if (!lp2p_gs_peer_is_mesh(p->proto)) {
     return; /* floodsub has no control messages */
   }
   /* as go's handleControl: IHAVE, IWANT, GRAFT, PRUNE, IDONTWANT. A

@@ -13,11 +13,12 @@
 
 #define FIRST_CAP 12 /* a mesh of Dhi peers fits the first allocation */
 
-const gs_dontwant *gs_dontwant_find(const lp2p_router *r, uint64_t id_hash) {
+const gs_dontwant *lp2p_gs_dontwant_find(const lp2p_router *r,
+                                         uint64_t id_hash) {
   return r->dontwant.len ? lp2p_u64map_get(&r->dontwant, id_hash) : NULL;
 }
 
-bool gs_dontwant_lists(const gs_dontwant *d, uint32_t serial) {
+bool lp2p_gs_dontwant_lists(const gs_dontwant *d, uint32_t serial) {
   for (uint32_t i = 0; d && i < d->n; i++) {
     if (d->serials[i] == serial) {
       return true;
@@ -26,9 +27,10 @@ bool gs_dontwant_lists(const gs_dontwant *d, uint32_t serial) {
   return false;
 }
 
-bool gs_dontwant_has(const lp2p_router *r, const gs_peer *p, uint64_t id_hash) {
+bool lp2p_gs_dontwant_has(const lp2p_router *r, const gs_peer *p,
+                          uint64_t id_hash) {
   return p->dontwant_beat &&
-         gs_dontwant_lists(gs_dontwant_find(r, id_hash), p->serial);
+         lp2p_gs_dontwant_lists(lp2p_gs_dontwant_find(r, id_hash), p->serial);
 }
 
 static gs_dontwant *grow(lp2p_router *r, gs_dontwant *d, uint64_t id_hash) {
@@ -52,10 +54,10 @@ static gs_dontwant *grow(lp2p_router *r, gs_dontwant *d, uint64_t id_hash) {
   return g;
 }
 
-int gs_dontwant_add(lp2p_router *r, gs_peer *p, uint64_t id_hash) {
+int lp2p_gs_dontwant_add(lp2p_router *r, gs_peer *p, uint64_t id_hash) {
   gs_dontwant *d = lp2p_u64map_get(&r->dontwant, id_hash);
   p->dontwant_beat = r->beat + 1;
-  if (d && gs_dontwant_lists(d, p->serial)) {
+  if (d && lp2p_gs_dontwant_lists(d, p->serial)) {
     d->beat = r->beat;
     return 0;
   }
@@ -88,7 +90,7 @@ static bool expired(uint64_t key, void *val, void *arg) {
   return true;
 }
 
-void gs_dontwant_expire(lp2p_router *r) {
+void lp2p_gs_dontwant_expire(lp2p_router *r) {
   expiry x = {r, r->beat - (uint32_t)r->s.params.idontwant_message_ttl + 1};
   lp2p_u64map_remove_if(&r->dontwant, expired, &x);
 }
@@ -98,7 +100,7 @@ static void free_entry(uint64_t key, void **val, void *arg) {
   lp2p_free(((lp2p_router *)arg)->mem, *val);
 }
 
-void gs_dontwant_free_all(lp2p_router *r) {
+void lp2p_gs_dontwant_free_all(lp2p_router *r) {
   lp2p_u64map_each(&r->dontwant, free_entry, r);
   lp2p_u64map_free(&r->dontwant);
 }

@@ -10,9 +10,9 @@
 /* A peer we may graft into `t`'s mesh. */
 static bool graftable(const lp2p_router *r, const gs_topic *t, const gs_peer *p,
                       lp2p_tstamp now) {
-  return gs_peer_is_mesh(p->proto) && !p->direct &&
-         !gs_peers_has(&t->mesh, p) && gs_score(r, p) >= 0 &&
-         !gs_backoff_active(t, &p->id, now);
+  return lp2p_gs_peer_is_mesh(p->proto) && !p->direct &&
+         !lp2p_gs_peers_has(&t->mesh, p) && lp2p_gs_score(r, p) >= 0 &&
+         !lp2p_gs_backoff_active(t, &p->id, now);
 }
 
 /* Sorts peers by descending score; shuffled first so that ties (every
@@ -22,9 +22,9 @@ static void sort_by_score(lp2p_router *r, gs_peer **a, size_t n) {
   lp2p_pcg_shuffle(&r->rng, a, n, sizeof(*a));
   for (size_t i = 1; i < n; i++) {
     gs_peer *p = a[i];
-    double s = gs_score(r, p);
+    double s = lp2p_gs_score(r, p);
     size_t j = i;
-    while (j > 0 && gs_score(r, a[j - 1]) < s) {
+    while (j > 0 && lp2p_gs_score(r, a[j - 1]) < s) {
       a[j] = a[j - 1];
       j--;
     }
@@ -51,8 +51,8 @@ static void graft_some(lp2p_router *r, gs_topic *t, size_t want,
   }
   lp2p_pcg_shuffle(&r->rng, cand, n, sizeof(*cand));
   for (size_t i = 0; i < n && i < want; i++) {
-    if (gs_mesh_add(r, t, cand[i], now) == 0) {
-      gs_queue_graft(r, cand[i], t);
+    if (lp2p_gs_mesh_add(r, t, cand[i], now) == 0) {
+      lp2p_gs_queue_graft(r, cand[i], t);
     }
   }
   lp2p_free(r->mem, cand);
@@ -100,8 +100,8 @@ static void prune_excess(lp2p_router *r, gs_topic *t,
     }
   }
   for (size_t i = d; i < n; i++) {
-    gs_mesh_remove(r, t, plst[i], now);
-    gs_send_prune(r, plst[i], t, r->s.params.prune_backoff, true, now);
+    lp2p_gs_mesh_remove(r, t, plst[i], now);
+    lp2p_gs_send_prune(r, plst[i], t, r->s.params.prune_backoff, true, now);
   }
   lp2p_free(r->mem, plst);
 }
@@ -121,27 +121,27 @@ static void opportunistic_graft(lp2p_router *r, gs_topic *t, lp2p_tstamp now) {
   sort_by_score(r, plst, n);
   /* as go: the element at n / 2 in ascending order, the upper of the two
    * middle ones for an even mesh; the order here is descending */
-  double median = gs_score(r, plst[n - 1 - n / 2]);
+  double median = lp2p_gs_score(r, plst[n - 1 - n / 2]);
   lp2p_free(r->mem, plst);
   if (median >= r->score.p.thresholds.opportunistic_graft) {
     return;
   }
   int left = r->s.params.opportunistic_graft_peers;
-  gs_peers_shuffle(r, &t->peers);
+  lp2p_gs_peers_shuffle(r, &t->peers);
   for (size_t i = 0; i < t->peers.len && left > 0; i++) {
     gs_peer *p = t->peers.items[i];
-    if (graftable(r, t, p, now) && gs_score(r, p) > median &&
-        gs_mesh_add(r, t, p, now) == 0) {
-      gs_queue_graft(r, p, t);
+    if (graftable(r, t, p, now) && lp2p_gs_score(r, p) > median &&
+        lp2p_gs_mesh_add(r, t, p, now) == 0) {
+      lp2p_gs_queue_graft(r, p, t);
       left--;
     }
   }
 }
 
-void gs_rebalance(lp2p_router *r, gs_topic *t, lp2p_tstamp now,
-                  bool opportunistic) {
-  const lp2p_mesh_params *mp = gs_topic_params(r, t);
-  size_t n = t->mesh.len, nout = gs_peers_outbound(&t->mesh);
+void lp2p_gs_rebalance(lp2p_router *r, gs_topic *t, lp2p_tstamp now,
+                       bool opportunistic) {
+  const lp2p_mesh_params *mp = lp2p_gs_topic_params(r, t);
+  size_t n = t->mesh.len, nout = lp2p_gs_peers_outbound(&t->mesh);
   if ((int)n < mp->d_lo) {
     graft_some(r, t, (size_t)(mp->d - (int)n), false, now);
   } else if ((int)nout < mp->d_out) {
@@ -162,9 +162,9 @@ void gs_rebalance(lp2p_router *r, gs_topic *t, lp2p_tstamp now,
 static void prune_negative(lp2p_router *r, gs_topic *t, lp2p_tstamp now) {
   for (size_t i = 0; i < t->mesh.len;) {
     gs_peer *p = t->mesh.items[i];
-    if (gs_score(r, p) < 0) {
-      gs_mesh_remove(r, t, p, now);
-      gs_send_prune(r, p, t, r->s.params.prune_backoff, true, now);
+    if (lp2p_gs_score(r, p) < 0) {
+      lp2p_gs_mesh_remove(r, t, p, now);
+      lp2p_gs_send_prune(r, p, t, r->s.params.prune_backoff, true, now);
     } else {
       i++;
     }
@@ -174,18 +174,18 @@ static void prune_negative(lp2p_router *r, gs_topic *t, lp2p_tstamp now) {
 /* Tops the fanout up to D with peers at or above the publish threshold,
  * as go (getPeers filtered by publishThreshold): the peers we send our
  * own messages to must pass the same bar as flood publishing. */
-void gs_fanout_fill(lp2p_router *r, gs_topic *t) {
-  const lp2p_mesh_params *mp = gs_topic_params(r, t);
+void lp2p_gs_fanout_fill(lp2p_router *r, gs_topic *t) {
+  const lp2p_mesh_params *mp = lp2p_gs_topic_params(r, t);
   if ((int)t->fanout.len >= mp->d) {
     return;
   }
-  gs_peers_shuffle(r, &t->peers);
+  lp2p_gs_peers_shuffle(r, &t->peers);
   for (size_t i = 0; i < t->peers.len && (int)t->fanout.len < mp->d; i++) {
     gs_peer *p = t->peers.items[i];
-    if (gs_peer_is_mesh(p->proto) && !p->direct &&
-        gs_score(r, p) >= r->score.p.thresholds.publish &&
-        !gs_peers_has(&t->mesh, p)) {
-      gs_peers_add(r, &t->fanout, p);
+    if (lp2p_gs_peer_is_mesh(p->proto) && !p->direct &&
+        lp2p_gs_score(r, p) >= r->score.p.thresholds.publish &&
+        !lp2p_gs_peers_has(&t->mesh, p)) {
+      lp2p_gs_peers_add(r, &t->fanout, p);
     }
   }
 }
@@ -195,8 +195,8 @@ void gs_fanout_fill(lp2p_router *r, gs_topic *t) {
 static void fanout_drop_low(lp2p_router *r, gs_topic *t) {
   for (size_t i = 0; i < t->fanout.len;) {
     gs_peer *p = t->fanout.items[i];
-    if (gs_score(r, p) < r->score.p.thresholds.publish) {
-      gs_peers_remove(&t->fanout, p);
+    if (lp2p_gs_score(r, p) < r->score.p.thresholds.publish) {
+      lp2p_gs_peers_remove(&t->fanout, p);
     } else {
       i++;
     }
@@ -220,14 +220,14 @@ static void collect_id(gs_msg *m, void *arg) {
     l->ids = ids;
     l->cap = cap;
   }
-  l->ids[l->len++] = (lp2p_bytes){gs_msg_id(m), m->id_len};
+  l->ids[l->len++] = (lp2p_bytes){lp2p_gs_msg_id(m), m->id_len};
 }
 
 /* IHAVE with the ids of the gossip windows to max(Dlazy, GossipFactor x
  * eligible) peers outside the mesh and fanout. */
 static void emit_gossip(lp2p_router *r, gs_topic *t) {
   id_list l = {r, NULL, 0, 0};
-  gs_mcache_each_gossip(r, t, collect_id, &l);
+  lp2p_gs_mcache_each_gossip(r, t, collect_id, &l);
   if (l.len == 0) {
     lp2p_free(r->mem, l.ids);
     return;
@@ -236,28 +236,28 @@ static void emit_gossip(lp2p_router *r, gs_topic *t) {
   if (l.len > (size_t)r->s.params.max_ihave_length) {
     l.len = (size_t)r->s.params.max_ihave_length;
   }
-  gs_peers_shuffle(r, &t->peers);
+  lp2p_gs_peers_shuffle(r, &t->peers);
   size_t eligible = 0;
   for (size_t i = 0; i < t->peers.len; i++) {
     gs_peer *p = t->peers.items[i];
     /* move the eligible peers to the front, in the shuffled order */
-    if (gs_peer_is_mesh(p->proto) && !p->direct && !gs_peers_has(&t->mesh, p) &&
-        !gs_peers_has(&t->fanout, p) &&
-        gs_score(r, p) >= r->score.p.thresholds.gossip) {
+    if (lp2p_gs_peer_is_mesh(p->proto) && !p->direct &&
+        !lp2p_gs_peers_has(&t->mesh, p) && !lp2p_gs_peers_has(&t->fanout, p) &&
+        lp2p_gs_score(r, p) >= r->score.p.thresholds.gossip) {
       t->peers.items[i] = t->peers.items[eligible];
       t->peers.items[eligible++] = p;
     }
   }
   size_t target = (size_t)(r->s.params.gossip_factor * (double)eligible);
-  if (target < (size_t)gs_topic_params(r, t)->d_lazy) {
-    target = (size_t)gs_topic_params(r, t)->d_lazy;
+  if (target < (size_t)lp2p_gs_topic_params(r, t)->d_lazy) {
+    target = (size_t)lp2p_gs_topic_params(r, t)->d_lazy;
   }
   lp2p_buf *ctl = &r->ctl_scratch;
   lp2p_buf_truncate(ctl, 0);
-  if (gs_put_ihaves(r, ctl, t, l.ids, l.len) == 0) {
+  if (lp2p_gs_put_ihaves(r, ctl, t, l.ids, l.len) == 0) {
     for (size_t i = 0; i < eligible && i < target; i++) {
-      gs_queue_encoded(r, t->peers.items[i], ctl->data, ctl->len,
-                       &r->st.ihave_sent);
+      lp2p_gs_queue_encoded(r, t->peers.items[i], ctl->data, ctl->len,
+                            &r->st.ihave_sent);
     }
   }
   lp2p_free(r->mem, l.ids);
@@ -270,11 +270,11 @@ static void reset_peer_budgets(lp2p_router *r) {
     gs_peer *p = e->value;
     p->ihaves = p->iasked = p->invalid_iwants = p->dontwants = 0;
     if (p->q.gossip.n) {
-      gs_queue_drop_ihaves(r, p);
+      lp2p_gs_queue_drop_ihaves(r, p);
     }
   }
-  gs_dontwant_expire(r);
-  gs_iwanted_expire(r);
+  lp2p_gs_dontwant_expire(r);
+  lp2p_gs_iwanted_expire(r);
 }
 
 /* Collects the topics first: maintenance may free some. */
@@ -291,23 +291,23 @@ static gs_topic **topic_list(lp2p_router *r, size_t *n) {
 
 static void maintain_topic(lp2p_router *r, gs_topic *t, lp2p_tstamp now,
                            bool opportunistic) {
-  gs_backoff_expire(r, t, now);
+  lp2p_gs_backoff_expire(r, t, now);
   if (t->joined) {
     prune_negative(r, t, now);
-    gs_rebalance(r, t, now, opportunistic);
+    lp2p_gs_rebalance(r, t, now, opportunistic);
   } else if (t->fanout_expiry != LP2P_TSTAMP_NEVER) {
     if (t->fanout_expiry <= now) {
-      gs_peers_free(r, &t->fanout);
+      lp2p_gs_peers_free(r, &t->fanout);
       t->fanout_expiry = LP2P_TSTAMP_NEVER;
     } else {
       fanout_drop_low(r, t);
-      gs_fanout_fill(r, t);
+      lp2p_gs_fanout_fill(r, t);
     }
   }
   if (t->joined || t->fanout.len) {
     emit_gossip(r, t);
   }
-  gs_topic_maybe_free(r, t);
+  lp2p_gs_topic_maybe_free(r, t);
 }
 
 static void connect_direct(lp2p_router *r) {
@@ -315,18 +315,18 @@ static void connect_direct(lp2p_router *r) {
   lp2p_map_entry *e;
   while (r->cb.connect && (e = lp2p_map_next(&r->direct, &it)) != NULL) {
     const lp2p_peer_id *id = e->value;
-    if (!gs_peer_find(r, id)) {
+    if (!lp2p_gs_peer_find(r, id)) {
       r->cb.connect(r, id, NULL, 0, r->user);
     }
   }
 }
 
-void gs_heartbeat(lp2p_router *r, lp2p_tstamp now) {
+void lp2p_gs_heartbeat(lp2p_router *r, lp2p_tstamp now) {
   const lp2p_router_params *pp = &r->s.params;
   size_t n;
   r->beat++;
   r->st.heartbeats++;
-  gs_score_heartbeat(r, now);
+  lp2p_gs_score_heartbeat(r, now);
   reset_peer_budgets(r);
   bool opportunistic = r->beat % (uint32_t)pp->opportunistic_graft_ticks == 0;
   gs_topic **topics = topic_list(r, &n);
@@ -334,8 +334,8 @@ void gs_heartbeat(lp2p_router *r, lp2p_tstamp now) {
     maintain_topic(r, topics[i], now, opportunistic);
   }
   lp2p_free(r->mem, topics);
-  gs_mcache_shift(r);
-  gs_seen_expire(r, now);
+  lp2p_gs_mcache_shift(r);
+  lp2p_gs_seen_expire(r, now);
   if (r->beat % (uint32_t)pp->direct_connect_ticks == 0) {
     connect_direct(r);
   }

@@ -6,7 +6,7 @@
 #include "base/mem.h"
 #include "router.h"
 
-int gs_mcache_init(lp2p_router *r) {
+int lp2p_gs_mcache_init(lp2p_router *r) {
   size_t n = (size_t)r->s.params.history_length;
   r->windows = lp2p_calloc(r->mem, n, sizeof(*r->windows));
   r->window_len = lp2p_calloc(r->mem, n, sizeof(*r->window_len));
@@ -21,12 +21,12 @@ static void drop_window(lp2p_router *r, size_t w) {
     lp2p_free(r->mem, m->iwant_counts);
     m->iwant_counts = NULL;
     m->n_iwant_counts = 0;
-    gs_msg_unref(r, m);
+    lp2p_gs_msg_unref(r, m);
   }
   r->window_len[w] = 0;
 }
 
-void gs_mcache_free(lp2p_router *r) {
+void lp2p_gs_mcache_free(lp2p_router *r) {
   if (r->windows && r->window_len && r->window_cap) {
     for (size_t w = 0; w < (size_t)r->s.params.history_length; w++) {
       drop_window(r, w);
@@ -40,7 +40,7 @@ void gs_mcache_free(lp2p_router *r) {
   lp2p_u64map_free(&r->mcache);
 }
 
-int gs_mcache_put(lp2p_router *r, gs_msg *m) {
+int lp2p_gs_mcache_put(lp2p_router *r, gs_msg *m) {
   if (lp2p_u64map_get(&r->mcache, m->hash)) {
     return 0;
   }
@@ -57,15 +57,15 @@ int gs_mcache_put(lp2p_router *r, gs_msg *m) {
   if (rv != 0) {
     return rv;
   }
-  r->windows[0][r->window_len[0]++] = gs_msg_ref(m);
+  r->windows[0][r->window_len[0]++] = lp2p_gs_msg_ref(m);
   return 0;
 }
 
-gs_msg *gs_mcache_get(const lp2p_router *r, uint64_t id_hash) {
+gs_msg *lp2p_gs_mcache_get(const lp2p_router *r, uint64_t id_hash) {
   return lp2p_u64map_get(&r->mcache, id_hash);
 }
 
-void gs_mcache_shift(lp2p_router *r) {
+void lp2p_gs_mcache_shift(lp2p_router *r) {
   size_t n = (size_t)r->s.params.history_length;
   drop_window(r, n - 1);
   /* rotate the arrays so the emptied oldest becomes the newest */
@@ -79,7 +79,7 @@ void gs_mcache_shift(lp2p_router *r) {
   r->window_cap[0] = cap;
 }
 
-size_t gs_mcache_gossip_len(const lp2p_router *r) {
+size_t lp2p_gs_mcache_gossip_len(const lp2p_router *r) {
   size_t n = 0;
   for (size_t w = 0; w < (size_t)r->s.params.history_gossip; w++) {
     n += r->window_len[w];
@@ -87,8 +87,8 @@ size_t gs_mcache_gossip_len(const lp2p_router *r) {
   return n;
 }
 
-void gs_mcache_each_gossip(const lp2p_router *r, const gs_topic *t,
-                           void (*fn)(gs_msg *m, void *arg), void *arg) {
+void lp2p_gs_mcache_each_gossip(const lp2p_router *r, const gs_topic *t,
+                                void (*fn)(gs_msg *m, void *arg), void *arg) {
   for (size_t w = 0; w < (size_t)r->s.params.history_gossip; w++) {
     for (size_t i = 0; i < r->window_len[w]; i++) {
       gs_msg *m = r->windows[w][i];
@@ -100,7 +100,8 @@ void gs_mcache_each_gossip(const lp2p_router *r, const gs_topic *t,
   }
 }
 
-uint32_t gs_mcache_count_iwant(lp2p_router *r, gs_msg *m, const gs_peer *p) {
+uint32_t lp2p_gs_mcache_count_iwant(lp2p_router *r, gs_msg *m,
+                                    const gs_peer *p) {
   for (uint32_t i = 0; i < m->n_iwant_counts; i++) {
     if (m->iwant_counts[i].peer_serial == p->serial) {
       return ++m->iwant_counts[i].count;

@@ -11,13 +11,13 @@
 #define SIGN_PREFIX "libp2p-pubsub:"
 #define SEQNO_LEN 8
 
-uint64_t gs_id_hash(const lp2p_router *r, const uint8_t *id, size_t len) {
+uint64_t lp2p_gs_id_hash(const lp2p_router *r, const uint8_t *id, size_t len) {
   uint64_t h;
   crypto_shorthash((uint8_t *)&h, id, len, r->id_key);
   return h ? h : 1; /* 0 marks free slots in the tables */
 }
 
-const uint8_t *gs_msg_id(const gs_msg *m) {
+const uint8_t *lp2p_gs_msg_id(const gs_msg *m) {
   return m->bytes + m->f.raw.len;
 }
 
@@ -30,15 +30,15 @@ static lp2p_bytes rebase(lp2p_bytes v, const lp2p_rpc_msg *f,
   return v;
 }
 
-gs_msg *gs_msg_new(lp2p_router *r, const lp2p_rpc_msg *f, const uint8_t *id,
-                   size_t id_len) {
+gs_msg *lp2p_gs_msg_new(lp2p_router *r, const lp2p_rpc_msg *f,
+                        const uint8_t *id, size_t id_len) {
   gs_msg *m = lp2p_malloc(r->mem, sizeof(*m) + f->raw.len + id_len);
   if (!m) {
     return NULL;
   }
   m->refs = 1;
   m->id_len = (uint16_t)id_len;
-  m->hash = gs_id_hash(r, id, id_len);
+  m->hash = lp2p_gs_id_hash(r, id, id_len);
   m->iwant_counts = NULL;
   m->n_iwant_counts = 0;
   memcpy(m->bytes, f->raw.data, f->raw.len);
@@ -56,12 +56,12 @@ gs_msg *gs_msg_new(lp2p_router *r, const lp2p_rpc_msg *f, const uint8_t *id,
   return m;
 }
 
-gs_msg *gs_msg_ref(gs_msg *m) {
+gs_msg *lp2p_gs_msg_ref(gs_msg *m) {
   m->refs++;
   return m;
 }
 
-void gs_msg_unref(lp2p_router *r, gs_msg *m) {
+void lp2p_gs_msg_unref(lp2p_router *r, gs_msg *m) {
   if (--m->refs == 0) {
     lp2p_free(r->mem, m->iwant_counts);
     lp2p_free(r->mem, m);
@@ -82,8 +82,8 @@ static int signed_bytes(lp2p_buf *b, const lp2p_rpc_msg *m) {
   return rv;
 }
 
-int gs_msg_compute_id(lp2p_router *r, const lp2p_rpc_msg *m, uint8_t *out,
-                      size_t cap) {
+int lp2p_gs_msg_compute_id(lp2p_router *r, const lp2p_rpc_msg *m, uint8_t *out,
+                           size_t cap) {
   size_t n;
   switch (r->s.msg_id) {
   case LP2P_MSG_ID_SHA256:
@@ -123,7 +123,7 @@ static int author_key(const lp2p_rpc_msg *m, lp2p_pubkey *pub) {
   return rv != 0 ? rv : lp2p_peer_id_check_pubkey(&from, pub);
 }
 
-int gs_msg_check_signature(lp2p_router *r, const lp2p_rpc_msg *m) {
+int lp2p_gs_msg_check_signature(lp2p_router *r, const lp2p_rpc_msg *m) {
   if (r->s.sign_policy == LP2P_STRICT_NO_SIGN) {
     /* StrictNoSign: no authorship information at all */
     return m->from.data || m->seqno.data || m->signature.data || m->key.data
@@ -174,8 +174,9 @@ static int encode_ours(lp2p_router *r, lp2p_rpc_msg *m) {
   return lp2p_rpc_put_message_body(b, m);
 }
 
-gs_msg *gs_msg_build(lp2p_router *r, const uint8_t *topic, size_t topic_len,
-                     const uint8_t *data, size_t len, int *err) {
+gs_msg *lp2p_gs_msg_build(lp2p_router *r, const uint8_t *topic,
+                          size_t topic_len, const uint8_t *data, size_t len,
+                          int *err) {
   static const uint8_t empty[1];
   uint8_t seqno[SEQNO_LEN], id[256];
   lp2p_rpc_msg m;
@@ -190,10 +191,10 @@ gs_msg *gs_msg_build(lp2p_router *r, const uint8_t *topic, size_t topic_len,
     m.from = (lp2p_bytes){r->self.bytes, r->self.len};
     m.seqno = (lp2p_bytes){seqno, SEQNO_LEN};
   }
-  int n = gs_msg_compute_id(r, &m, id,
-                            sizeof(id) < r->s.limits.max_id_len
-                                ? sizeof(id)
-                                : r->s.limits.max_id_len);
+  int n = lp2p_gs_msg_compute_id(r, &m, id,
+                                 sizeof(id) < r->s.limits.max_id_len
+                                     ? sizeof(id)
+                                     : r->s.limits.max_id_len);
   *err = n < 0 ? LP2P_ERR_INVALID_ARG : encode_ours(r, &m);
   if (*err != 0) {
     return NULL;
@@ -209,18 +210,19 @@ gs_msg *gs_msg_build(lp2p_router *r, const uint8_t *topic, size_t topic_len,
   /* parse our own encoding so the views point into the copy */
   lp2p_rpc_msg f;
   lp2p_rpc_decode_message(r->scratch.data, r->scratch.len, &f);
-  gs_msg *msg = gs_msg_new(r, &f, id, (size_t)n);
+  gs_msg *msg = lp2p_gs_msg_new(r, &f, id, (size_t)n);
   if (!msg) {
     *err = LP2P_ERR_NOMEM;
   }
   return msg;
 }
 
-void gs_msg_view(const gs_msg *m, const lp2p_peer_id *from, lp2p_message *out) {
+void lp2p_gs_msg_view(const gs_msg *m, const lp2p_peer_id *from,
+                      lp2p_message *out) {
   out->from = m->f.from;
   out->data = m->f.data;
   out->seqno = m->f.seqno;
   out->topic = m->f.topic;
-  out->id = (lp2p_bytes){gs_msg_id(m), m->id_len};
+  out->id = (lp2p_bytes){lp2p_gs_msg_id(m), m->id_len};
   out->received_from = from;
 }

@@ -6,7 +6,7 @@
 #include "base/mem.h"
 #include "router.h"
 
-gs_peer *gs_peer_find(const lp2p_router *r, const lp2p_peer_id *id) {
+gs_peer *lp2p_gs_peer_find(const lp2p_router *r, const lp2p_peer_id *id) {
   gs_peer *p = r->last_peer;
   if (p && lp2p_peer_id_equal(&p->id, id)) {
     return p;
@@ -19,19 +19,19 @@ gs_peer *gs_peer_find(const lp2p_router *r, const lp2p_peer_id *id) {
   return p;
 }
 
-gs_peer *gs_peer_find_serial(const lp2p_router *r, uint32_t serial) {
+gs_peer *lp2p_gs_peer_find_serial(const lp2p_router *r, uint32_t serial) {
   return lp2p_u64map_get(&r->serials, serial);
 }
 
-bool gs_peer_is_mesh(lp2p_pubsub_proto proto) {
+bool lp2p_gs_peer_is_mesh(lp2p_pubsub_proto proto) {
   return proto != LP2P_FLOODSUB;
 }
 
-bool gs_peer_relays_all(const gs_peer *p) {
-  return !gs_peer_is_mesh(p->proto) || p->direct;
+bool lp2p_gs_peer_relays_all(const gs_peer *p) {
+  return !lp2p_gs_peer_is_mesh(p->proto) || p->direct;
 }
 
-bool gs_peers_has(const gs_peers *s, const gs_peer *p) {
+bool lp2p_gs_peers_has(const gs_peers *s, const gs_peer *p) {
   for (size_t i = 0; i < s->len; i++) {
     if (s->items[i] == p) {
       return true;
@@ -40,8 +40,8 @@ bool gs_peers_has(const gs_peers *s, const gs_peer *p) {
   return false;
 }
 
-int gs_peers_add(lp2p_router *r, gs_peers *s, gs_peer *p) {
-  if (gs_peers_has(s, p)) {
+int lp2p_gs_peers_add(lp2p_router *r, gs_peers *s, gs_peer *p) {
+  if (lp2p_gs_peers_has(s, p)) {
     return 0;
   }
   if (s->len == s->cap) {
@@ -57,7 +57,7 @@ int gs_peers_add(lp2p_router *r, gs_peers *s, gs_peer *p) {
   return 0;
 }
 
-bool gs_peers_remove(gs_peers *s, const gs_peer *p) {
+bool lp2p_gs_peers_remove(gs_peers *s, const gs_peer *p) {
   for (size_t i = 0; i < s->len; i++) {
     if (s->items[i] == p) {
       s->items[i] = s->items[--s->len];
@@ -67,17 +67,17 @@ bool gs_peers_remove(gs_peers *s, const gs_peer *p) {
   return false;
 }
 
-void gs_peers_free(lp2p_router *r, gs_peers *s) {
+void lp2p_gs_peers_free(lp2p_router *r, gs_peers *s) {
   lp2p_free(r->mem, s->items);
   s->items = NULL;
   s->len = s->cap = 0;
 }
 
-void gs_peers_shuffle(lp2p_router *r, gs_peers *s) {
+void lp2p_gs_peers_shuffle(lp2p_router *r, gs_peers *s) {
   lp2p_pcg_shuffle(&r->rng, s->items, s->len, sizeof(*s->items));
 }
 
-size_t gs_peers_outbound(const gs_peers *s) {
+size_t lp2p_gs_peers_outbound(const gs_peers *s) {
   size_t n = 0;
   for (size_t i = 0; i < s->len; i++) {
     n += s->items[i]->outbound;
@@ -85,7 +85,7 @@ size_t gs_peers_outbound(const gs_peers *s) {
   return n;
 }
 
-bool gs_peer_subscribed(const gs_peer *p, const gs_topic *t) {
+bool lp2p_gs_peer_subscribed(const gs_peer *p, const gs_topic *t) {
   for (size_t i = 0; i < p->ntopics; i++) {
     if (p->topics[i] == t) {
       return true;

@@ -25,7 +25,7 @@ static void entries_init(lp2p_router *r, gs_entries *e) {
   lp2p_buf_init(&e->b, r->mem);
 }
 
-void gs_queue_init(lp2p_router *r, gs_queue *q) {
+void lp2p_gs_queue_init(lp2p_router *r, gs_queue *q) {
   memset(q, 0, sizeof(*q));
   entries_init(r, &q->dontwant);
   entries_init(r, &q->subs);
@@ -33,14 +33,14 @@ void gs_queue_init(lp2p_router *r, gs_queue *q) {
   entries_init(r, &q->gossip);
 }
 
-void gs_queue_free(lp2p_router *r, gs_queue *q) {
+void lp2p_gs_queue_free(lp2p_router *r, gs_queue *q) {
   lp2p_budget_release(q->budget, q->charged);
   lp2p_buf_free(&q->dontwant.b);
   lp2p_buf_free(&q->subs.b);
   lp2p_buf_free(&q->ctl.b);
   lp2p_buf_free(&q->gossip.b);
   for (size_t i = 0; i < q->len; i++) {
-    gs_msg_unref(r, q->msgs[(q->head + i) % q->cap]);
+    lp2p_gs_msg_unref(r, q->msgs[(q->head + i) % q->cap]);
   }
   lp2p_free(r->mem, q->msgs);
   memset(q, 0, sizeof(*q));
@@ -50,7 +50,7 @@ static size_t control_bytes(const gs_queue *q) {
   return q->subs.b.len + q->ctl.b.len;
 }
 
-size_t gs_queue_bytes(const gs_queue *q) {
+size_t lp2p_gs_queue_bytes(const gs_queue *q) {
   return q->dontwant.b.len + control_bytes(q) + q->gossip.b.len + q->msg_bytes;
 }
 
@@ -73,7 +73,7 @@ static bool charge(lp2p_router *r, gs_queue *q, size_t n, size_t entries) {
 /* Gives back to the budget what the queue no longer holds: called after
  * every pull and drop. */
 static void settle(gs_queue *q) {
-  size_t held = gs_queue_bytes(q);
+  size_t held = lp2p_gs_queue_bytes(q);
   if (q->charged > held) {
     lp2p_budget_release(q->budget, q->charged - held);
     q->charged = held;
@@ -92,7 +92,7 @@ static void ready_append(lp2p_router *r, gs_peer *p) {
   r->ready_tail = p;
 }
 
-void gs_ready_unlink(lp2p_router *r, gs_peer *p) {
+void lp2p_gs_ready_unlink(lp2p_router *r, gs_peer *p) {
   if (!p->ready) {
     return;
   }
@@ -103,7 +103,7 @@ void gs_ready_unlink(lp2p_router *r, gs_peer *p) {
   p->ready = false;
 }
 
-void gs_want_write(lp2p_router *r, gs_peer *p) {
+void lp2p_gs_want_write(lp2p_router *r, gs_peer *p) {
   if (!p->ready) {
     ready_append(r, p);
   }
@@ -175,8 +175,8 @@ static int entries_added(lp2p_router *r, gs_peer *p, gs_entries *e,
   if (sent) {
     *sent += c.n;
   }
-  if (gs_queue_bytes(&p->q) == e->b.len - before) {
-    gs_want_write(r, p);
+  if (lp2p_gs_queue_bytes(&p->q) == e->b.len - before) {
+    lp2p_gs_want_write(r, p);
   }
   return 0;
 }
@@ -198,22 +198,22 @@ static int gossip_added(lp2p_router *r, gs_peer *p, size_t before, int put_rv,
                        &r->st.queue_drop_gossip, sent);
 }
 
-int gs_queue_reserve_sub(gs_peer *p, const gs_topic *t) {
+int lp2p_gs_queue_reserve_sub(gs_peer *p, const gs_topic *t) {
   /* a SubOpts entry: its own header, the bool, the topic field */
   size_t body = 2 + lp2p_pb_len_field_size(2, t->name_len);
   return lp2p_buf_reserve(&p->q.subs.b,
                           lp2p_pb_len_field_size(LP2P_RPC_SUBSCRIPTIONS, body));
 }
 
-int gs_queue_sub(lp2p_router *r, gs_peer *p, bool subscribe,
-                 const gs_topic *t) {
+int lp2p_gs_queue_sub(lp2p_router *r, gs_peer *p, bool subscribe,
+                      const gs_topic *t) {
   gs_counts c = {1, 0, 0};
   size_t before = p->q.subs.b.len;
   int rv = lp2p_rpc_put_sub(&p->q.subs.b, subscribe, t->name, t->name_len);
   return control_added(r, p, &p->q.subs, before, rv, c, NULL);
 }
 
-int gs_queue_graft(lp2p_router *r, gs_peer *p, const gs_topic *t) {
+int lp2p_gs_queue_graft(lp2p_router *r, gs_peer *p, const gs_topic *t) {
   gs_counts c = {1, 0, 0};
   size_t before = p->q.ctl.b.len;
   int rv = lp2p_ctl_put_graft(&p->q.ctl.b, t->name, t->name_len);
@@ -226,8 +226,8 @@ static size_t entry_room(const lp2p_router *r) {
   return r->s.limits.max_rpc_size - 6;
 }
 
-int gs_queue_prune(lp2p_router *r, gs_peer *p, const gs_topic *t,
-                   uint64_t backoff_s, const lp2p_rpc_px *px, size_t npx) {
+int lp2p_gs_queue_prune(lp2p_router *r, gs_peer *p, const gs_topic *t,
+                        uint64_t backoff_s, const lp2p_rpc_px *px, size_t npx) {
   lp2p_buf *b = &p->q.ctl.b;
   size_t before = b->len;
   int rv;
@@ -266,8 +266,8 @@ static size_t ids_fitting(const lp2p_router *r, uint32_t field,
   return k;
 }
 
-int gs_put_ihaves(const lp2p_router *r, lp2p_buf *b, const gs_topic *t,
-                  const lp2p_bytes *ids, size_t n) {
+int lp2p_gs_put_ihaves(const lp2p_router *r, lp2p_buf *b, const gs_topic *t,
+                       const lp2p_bytes *ids, size_t n) {
   size_t fixed = lp2p_pb_len_field_size(1, t->name_len);
   while (n > 0) {
     size_t k = ids_fitting(r, LP2P_CTL_IHAVE, 2, fixed, ids, n,
@@ -285,8 +285,8 @@ int gs_put_ihaves(const lp2p_router *r, lp2p_buf *b, const gs_topic *t,
   return 0;
 }
 
-int gs_queue_encoded(lp2p_router *r, gs_peer *p, const uint8_t *ctl, size_t len,
-                     uint64_t *sent) {
+int lp2p_gs_queue_encoded(lp2p_router *r, gs_peer *p, const uint8_t *ctl,
+                          size_t len, uint64_t *sent) {
   size_t before = p->q.gossip.b.len;
   int rv = lp2p_buf_append(&p->q.gossip.b, ctl, len);
   return gossip_added(r, p, before, rv, buf_counts(ctl, len), sent);
@@ -319,8 +319,8 @@ static int put_id_entries(lp2p_router *r, lp2p_buf *b, uint32_t field,
   return rv;
 }
 
-int gs_queue_ids(lp2p_router *r, gs_peer *p, uint32_t field,
-                 const lp2p_bytes *ids, size_t n) {
+int lp2p_gs_queue_ids(lp2p_router *r, gs_peer *p, uint32_t field,
+                      const lp2p_bytes *ids, size_t n) {
   gs_counts c = {0, 0, 0};
   size_t before = p->q.gossip.b.len;
   int rv = put_id_entries(r, &p->q.gossip.b, field, ids, n,
@@ -330,7 +330,7 @@ int gs_queue_ids(lp2p_router *r, gs_peer *p, uint32_t field,
                                               : &r->st.idontwant_sent);
 }
 
-void gs_queue_drop_ihaves(lp2p_router *r, gs_peer *p) {
+void lp2p_gs_queue_drop_ihaves(lp2p_router *r, gs_peer *p) {
   gs_entries *e = &p->q.gossip;
   lp2p_pb_reader rd;
   lp2p_pb_field f;
@@ -356,8 +356,8 @@ void gs_queue_drop_ihaves(lp2p_router *r, gs_peer *p) {
   settle(&p->q);
 }
 
-int gs_put_idontwants(lp2p_router *r, lp2p_buf *b, const lp2p_bytes *ids,
-                      size_t nids, size_t *n) {
+int lp2p_gs_put_idontwants(lp2p_router *r, lp2p_buf *b, const lp2p_bytes *ids,
+                           size_t nids, size_t *n) {
   gs_counts c = {0, 0, 0};
   size_t max = (size_t)r->s.params.max_idontwant_length;
   if (max > r->send_limits.max_ids) {
@@ -368,8 +368,8 @@ int gs_put_idontwants(lp2p_router *r, lp2p_buf *b, const lp2p_bytes *ids,
   return rv;
 }
 
-int gs_queue_idontwants(lp2p_router *r, gs_peer *p, const uint8_t *ctl,
-                        size_t len, size_t n, size_t nids) {
+int lp2p_gs_queue_idontwants(lp2p_router *r, gs_peer *p, const uint8_t *ctl,
+                             size_t len, size_t n, size_t nids) {
   gs_entries *e = &p->q.dontwant;
   gs_counts c = {n, nids, 0};
   size_t before = e->b.len;
@@ -387,7 +387,7 @@ static size_t publish_field_size(const gs_msg *m) {
   return m->publish_size;
 }
 
-int gs_queue_reserve_msg(lp2p_router *r, gs_peer *p) {
+int lp2p_gs_queue_reserve_msg(lp2p_router *r, gs_peer *p) {
   gs_queue *q = &p->q;
   if (q->len < q->cap) {
     return 0;
@@ -407,7 +407,7 @@ int gs_queue_reserve_msg(lp2p_router *r, gs_peer *p) {
   return 0;
 }
 
-int gs_queue_msg(lp2p_router *r, gs_peer *p, gs_msg *m) {
+int lp2p_gs_queue_msg(lp2p_router *r, gs_peer *p, gs_msg *m) {
   gs_queue *q = &p->q;
   size_t size = publish_field_size(m);
   if (q->len >= r->s.limits.queue_max_messages ||
@@ -415,18 +415,18 @@ int gs_queue_msg(lp2p_router *r, gs_peer *p, gs_msg *m) {
     r->st.queue_drop_messages++;
     return 0;
   }
-  if (gs_queue_reserve_msg(r, p) != 0) {
+  if (lp2p_gs_queue_reserve_msg(r, p) != 0) {
     return LP2P_ERR_NOMEM;
   }
   if (!charge(r, q, size, 1)) {
     r->st.queue_drop_messages++;
     return 0;
   }
-  bool was_empty = gs_queue_bytes(q) == 0;
-  q->msgs[(q->head + q->len++) % q->cap] = gs_msg_ref(m);
+  bool was_empty = lp2p_gs_queue_bytes(q) == 0;
+  q->msgs[(q->head + q->len++) % q->cap] = lp2p_gs_msg_ref(m);
   q->msg_bytes += size;
   if (was_empty) {
-    gs_want_write(r, p);
+    lp2p_gs_want_write(r, p);
   }
   return 0;
 }
@@ -579,7 +579,7 @@ static int write_rpc(lp2p_router *r, gs_queue *q, const rpc_plan *pl) {
   for (size_t i = 0; i < pl->nmsgs; i++) {
     gs_msg *m = pop_msg(q);
     p = put_field(p, LP2P_RPC_PUBLISH, m->f.raw.data, m->f.raw.len);
-    gs_msg_unref(r, m);
+    lp2p_gs_msg_unref(r, m);
   }
   if (pl->ctl + pl->gossip) {
     /* one ControlMessage: GRAFT/PRUNE entries, then gossip entries */
@@ -640,9 +640,9 @@ static void drop_unwanted(lp2p_router *r, gs_peer *p) {
   }
   for (size_t i = 0; i < n; i++) {
     gs_msg *m = q->msgs[(q->head + i) % q->cap];
-    if (gs_dontwant_has(r, p, m->hash)) {
+    if (lp2p_gs_dontwant_has(r, p, m->hash)) {
       q->msg_bytes -= publish_field_size(m);
-      gs_msg_unref(r, m);
+      lp2p_gs_msg_unref(r, m);
       r->st.idontwant_saved++;
     } else {
       q->msgs[(q->head + kept++) % q->cap] = m;
@@ -661,7 +661,7 @@ static void drop_blocking(lp2p_router *r, gs_queue *q) {
   } else if (q->gossip.n) {
     drop_first(&q->gossip, true, &r->st.queue_drop_gossip);
   } else if (q->len) {
-    gs_msg_unref(r, pop_msg(q));
+    lp2p_gs_msg_unref(r, pop_msg(q));
     r->st.queue_drop_messages++;
   }
 }
@@ -675,7 +675,7 @@ static ptrdiff_t queue_pull(lp2p_router *r, gs_peer *p, const uint8_t **out) {
     rv = write_idontwant(r, q);
   } else {
     do {
-      if (gs_queue_bytes(q) == 0) {
+      if (lp2p_gs_queue_bytes(q) == 0) {
         *out = NULL;
         return 0;
       }
@@ -694,7 +694,7 @@ static ptrdiff_t queue_pull(lp2p_router *r, gs_peer *p, const uint8_t **out) {
   return (ptrdiff_t)r->out.len;
 }
 
-ptrdiff_t gs_queue_pull(lp2p_router *r, gs_peer *p, const uint8_t **out) {
+ptrdiff_t lp2p_gs_queue_pull(lp2p_router *r, gs_peer *p, const uint8_t **out) {
   ptrdiff_t n = queue_pull(r, p, out);
   settle(&p->q); /* what it sent or dropped, even when it failed */
   return n;
@@ -706,8 +706,8 @@ ptrdiff_t lp2p_router_pull_next(lp2p_router *r, const lp2p_peer_id **peer,
   (void)now;
   while (r->ready_head) {
     gs_peer *p = r->ready_head;
-    gs_ready_unlink(r, p);
-    ptrdiff_t n = gs_queue_pull(r, p, out);
+    lp2p_gs_ready_unlink(r, p);
+    ptrdiff_t n = lp2p_gs_queue_pull(r, p, out);
     if (n < 0) {
       ready_append(r, p); /* try it again later */
       return n;
@@ -715,7 +715,7 @@ ptrdiff_t lp2p_router_pull_next(lp2p_router *r, const lp2p_peer_id **peer,
     if (n == 0) {
       continue; /* emptied by lp2p_router_pull meanwhile */
     }
-    if (gs_queue_bytes(&p->q)) {
+    if (lp2p_gs_queue_bytes(&p->q)) {
       ready_append(r, p); /* round robin: to the back of the line */
     }
     *peer = &p->id;

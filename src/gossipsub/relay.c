@@ -32,7 +32,7 @@ static bool sent_it(const gs_seen *e, uint32_t serial) {
 static void spill_compact(lp2p_router *r, gs_seen_spill *s) {
   uint32_t n = 0;
   for (uint32_t i = 0; i < s->n; i++) {
-    if (gs_peer_find_serial(r, s->serials[i])) {
+    if (lp2p_gs_peer_find_serial(r, s->serials[i])) {
       s->serials[n++] = s->serials[i];
     }
   }
@@ -79,14 +79,14 @@ static void record_sender(lp2p_router *r, gs_seen *e, uint32_t serial) {
 
 static void settle_copy(lp2p_router *r, uint32_t serial, const gs_topic *t,
                         bool invalid, lp2p_tstamp now) {
-  gs_peer *p = gs_peer_find_serial(r, serial);
+  gs_peer *p = lp2p_gs_peer_find_serial(r, serial);
   if (!p) {
     return;
   }
   if (invalid) {
-    gs_score_invalid(r, p, t);
+    lp2p_gs_score_invalid(r, p, t);
   } else {
-    gs_score_duplicate(r, p, t, 0, now);
+    lp2p_gs_score_duplicate(r, p, t, 0, now);
   }
 }
 
@@ -107,11 +107,11 @@ static void settle_copies(lp2p_router *r, const gs_seen *e, const gs_topic *t,
  * above the publish threshold (as go, whose Publish forwards too). */
 static bool relay_target(const lp2p_router *r, const gs_topic *t,
                          const gs_peer *p) {
-  if (p->direct || gs_peers_has(&t->mesh, p)) {
+  if (p->direct || lp2p_gs_peers_has(&t->mesh, p)) {
     return true;
   }
-  return !gs_peer_is_mesh(p->proto) &&
-         gs_score(r, p) >= r->score.p.thresholds.publish;
+  return !lp2p_gs_peer_is_mesh(p->proto) &&
+         lp2p_gs_score(r, p) >= r->score.p.thresholds.publish;
 }
 
 /* The peers to look at: without floodsub and direct peers, the mesh is
@@ -122,16 +122,16 @@ static const gs_peers *relay_candidates(const lp2p_router *r,
   return r->nrelay_all ? &t->peers : &t->mesh;
 }
 
-size_t gs_forward(lp2p_router *r, gs_msg *m, gs_topic *t, uint32_t from,
-                  const gs_seen *e) {
+size_t lp2p_gs_forward(lp2p_router *r, gs_msg *m, gs_topic *t, uint32_t from,
+                       const gs_seen *e) {
   gs_peer *author = NULL;
   lp2p_peer_id aid;
   size_t n = 0;
   if (m->f.from.data &&
       lp2p_peer_id_from_bytes(m->f.from.data, m->f.from.len, &aid) == 0) {
-    author = gs_peer_find(r, &aid);
+    author = lp2p_gs_peer_find(r, &aid);
   }
-  const gs_dontwant *unwanted = gs_dontwant_find(r, m->hash);
+  const gs_dontwant *unwanted = lp2p_gs_dontwant_find(r, m->hash);
   const gs_peers *cand = relay_candidates(r, t);
   for (size_t i = 0; i < cand->len; i++) {
     gs_peer *p = cand->items[i];
@@ -139,11 +139,11 @@ size_t gs_forward(lp2p_router *r, gs_msg *m, gs_topic *t, uint32_t from,
         (cand == &t->peers && !relay_target(r, t, p))) {
       continue;
     }
-    if (gs_dontwant_lists(unwanted, p->serial)) {
+    if (lp2p_gs_dontwant_lists(unwanted, p->serial)) {
       r->st.idontwant_saved++;
       continue;
     }
-    if (gs_queue_msg(r, p, m) == 0) {
+    if (lp2p_gs_queue_msg(r, p, m) == 0) {
       n++;
     }
   }
@@ -151,16 +151,16 @@ size_t gs_forward(lp2p_router *r, gs_msg *m, gs_topic *t, uint32_t from,
   return n;
 }
 
-void gs_validation_done(lp2p_router *r, gs_msg *m, gs_seen *e,
-                        const lp2p_peer_id *from, lp2p_validation res,
-                        lp2p_tstamp now) {
-  gs_topic *t = gs_topic_find(r, m->f.topic.data, m->f.topic.len);
-  gs_peer *src = gs_peer_find(r, from);
+void lp2p_gs_validation_done(lp2p_router *r, gs_msg *m, gs_seen *e,
+                             const lp2p_peer_id *from, lp2p_validation res,
+                             lp2p_tstamp now) {
+  gs_topic *t = lp2p_gs_topic_find(r, m->f.topic.data, m->f.topic.len);
+  gs_peer *src = lp2p_gs_peer_find(r, from);
   if (res == LP2P_VALIDATION_REJECT) {
     r->st.msgs_rejected++;
     e->status = GS_INVALID;
     if (src) {
-      gs_score_invalid(r, src, t);
+      lp2p_gs_score_invalid(r, src, t);
     }
     settle_copies(r, e, t, true, now);
     return;
@@ -173,21 +173,21 @@ void gs_validation_done(lp2p_router *r, gs_msg *m, gs_seen *e,
   e->status = GS_VALID;
   e->validated = now;
   if (src) {
-    gs_score_first(r, src, t);
+    lp2p_gs_score_first(r, src, t);
   }
   settle_copies(r, e, t, false, now);
   if (!t || !t->joined) {
     return; /* we left the topic while it was validated */
   }
   /* out of memory here only costs IWANT answers for this message */
-  gs_mcache_put(r, m);
+  lp2p_gs_mcache_put(r, m);
   if (r->cb.deliver) {
     lp2p_message view;
-    gs_msg_view(m, from, &view);
+    lp2p_gs_msg_view(m, from, &view);
     r->st.msgs_delivered++;
     r->cb.deliver(r, &view, r->user);
   }
-  gs_forward(r, m, t, src ? src->serial : 0, e);
+  lp2p_gs_forward(r, m, t, src ? src->serial : 0, e);
 }
 
 /* A large message first seen in the RPC being handled is held (a
@@ -204,12 +204,12 @@ static void idw_add(lp2p_router *r, gs_msg *m) {
     r->idw = a;
     r->cap_idw = cap;
   }
-  r->idw[r->nidw++] = gs_msg_ref(m);
+  r->idw[r->nidw++] = lp2p_gs_msg_ref(m);
 }
 
-void gs_idw_free(lp2p_router *r) {
+void lp2p_gs_idw_free(lp2p_router *r) {
   for (size_t i = 0; i < r->nidw; i++) {
-    gs_msg_unref(r, r->idw[i]);
+    lp2p_gs_msg_unref(r, r->idw[i]);
   }
   lp2p_free(r->mem, r->idw);
 }
@@ -224,13 +224,13 @@ static void send_idontwant(lp2p_router *r, const gs_topic *t,
   lp2p_buf *ctl = &r->ctl_scratch;
   size_t nentries;
   lp2p_buf_truncate(ctl, 0);
-  if (gs_put_idontwants(r, ctl, ids, n, &nentries) != 0) {
+  if (lp2p_gs_put_idontwants(r, ctl, ids, n, &nentries) != 0) {
     return; /* out of memory: the peers send copies we did not need */
   }
   for (size_t i = 0; i < t->mesh.len && nentries; i++) {
     gs_peer *p = t->mesh.items[i];
     if (p != from && p->proto >= LP2P_MESHSUB_12) {
-      gs_queue_idontwants(r, p, ctl->data, ctl->len, nentries, n);
+      lp2p_gs_queue_idontwants(r, p, ctl->data, ctl->len, nentries, n);
     }
   }
 }
@@ -256,10 +256,10 @@ static void idw_flush(lp2p_router *r, const gs_peer *from) {
     for (size_t j = i; j < r->nidw; j++) {
       gs_msg *b = r->idw[j];
       if (b && same_topic(a, b)) {
-        ids[n++] = (lp2p_bytes){gs_msg_id(b), b->id_len};
+        ids[n++] = (lp2p_bytes){lp2p_gs_msg_id(b), b->id_len};
       }
     }
-    gs_topic *t = gs_topic_find(r, a->f.topic.data, a->f.topic.len);
+    gs_topic *t = lp2p_gs_topic_find(r, a->f.topic.data, a->f.topic.len);
     if (t && t->joined) {
       send_idontwant(r, t, from, ids, n);
     }
@@ -267,15 +267,15 @@ static void idw_flush(lp2p_router *r, const gs_peer *from) {
       gs_msg *b = r->idw[j];
       if (b && same_topic(a, b)) {
         r->idw[j] = NULL;
-        gs_msg_unref(r, b);
+        lp2p_gs_msg_unref(r, b);
       }
     }
     r->idw[i] = NULL;
-    gs_msg_unref(r, a);
+    lp2p_gs_msg_unref(r, a);
   }
   for (size_t i = 0; i < r->nidw; i++) {
     if (r->idw[i]) { /* out of memory above */
-      gs_msg_unref(r, r->idw[i]);
+      lp2p_gs_msg_unref(r, r->idw[i]);
     }
   }
   if (ids != local) {
@@ -296,9 +296,9 @@ static void duplicate(lp2p_router *r, gs_seen *e, gs_peer *from, gs_topic *t,
   }
   record_sender(r, e, from->serial);
   if (e->status == GS_VALID) {
-    gs_score_duplicate(r, from, t, e->validated, now);
+    lp2p_gs_score_duplicate(r, from, t, e->validated, now);
   } else if (e->status == GS_INVALID) {
-    gs_score_invalid(r, from, t);
+    lp2p_gs_score_invalid(r, from, t);
   }
 }
 
@@ -306,7 +306,7 @@ static void duplicate(lp2p_router *r, gs_seen *e, gs_peer *from, gs_topic *t,
  * joined topic, or NULL when the message is dropped (counted). */
 static gs_topic *accept_topic(lp2p_router *r, const lp2p_rpc_msg *f) {
   gs_topic *t =
-      f->topic.data ? gs_topic_find(r, f->topic.data, f->topic.len) : NULL;
+      f->topic.data ? lp2p_gs_topic_find(r, f->topic.data, f->topic.len) : NULL;
   if (!t || !t->joined) {
     r->st.msgs_unsubscribed_topic++;
     return NULL;
@@ -322,7 +322,7 @@ static gs_topic *accept_topic(lp2p_router *r, const lp2p_rpc_msg *f) {
  * forgery must not hide the real one); its sender is penalised. */
 static void reject_invalid(lp2p_router *r, gs_peer *from, gs_topic *t) {
   r->st.msgs_invalid_signature++;
-  gs_score_invalid(r, from, t);
+  lp2p_gs_score_invalid(r, from, t);
 }
 
 static bool claims_to_be_ours(const lp2p_router *r, const lp2p_rpc_msg *f) {
@@ -338,8 +338,8 @@ static bool claims_to_be_ours(const lp2p_router *r, const lp2p_rpc_msg *f) {
 static void reject_self_origin(lp2p_router *r, gs_peer *from, gs_topic *t,
                                uint64_t id_hash) {
   r->st.msgs_rejected++;
-  gs_score_invalid(r, from, t);
-  gs_promise_fulfill(r, id_hash);
+  lp2p_gs_score_invalid(r, from, t);
+  lp2p_gs_promise_fulfill(r, id_hash);
 }
 
 static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
@@ -351,7 +351,7 @@ static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
   if (!t) {
     return;
   }
-  int n = gs_msg_compute_id(r, f, id, cap);
+  int n = lp2p_gs_msg_compute_id(r, f, id, cap);
   if (n < 0) {
     reject_invalid(r, from, t);
     return;
@@ -361,18 +361,18 @@ static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
                          f->topic, {id, (size_t)n}, &from->id};
     r->cb.received(r, &view, r->user);
   }
-  uint64_t h = gs_id_hash(r, id, (size_t)n);
+  uint64_t h = lp2p_gs_id_hash(r, id, (size_t)n);
   if (claims_to_be_ours(r, f)) {
     reject_self_origin(r, from, t, h);
     return;
   }
-  gs_seen *e = gs_seen_find(r, h);
+  gs_seen *e = lp2p_gs_seen_find(r, h);
   if (e) {
     duplicate(r, e, from, t, now);
     return;
   }
   /* verify before marking seen: a forgery must not hide the real one */
-  int sig = gs_msg_check_signature(r, f);
+  int sig = lp2p_gs_msg_check_signature(r, f);
   if (sig == LP2P_ERR_NOMEM) {
     r->rpc_lost = true; /* ours, not the peer's fault: no penalty */
     return;
@@ -385,14 +385,14 @@ static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
     r->st.validation_overflow++;
     /* as go: a message dropped for a full validation queue keeps the
      * promise of whoever advertised it (it came; we could not look) */
-    gs_promise_fulfill(r, h);
+    lp2p_gs_promise_fulfill(r, h);
     return; /* not marked seen: a later copy may be processed */
   }
-  gs_msg *m = gs_msg_new(r, f, id, (size_t)n);
-  e = m ? gs_seen_add(r, h, now) : NULL;
+  gs_msg *m = lp2p_gs_msg_new(r, f, id, (size_t)n);
+  e = m ? lp2p_gs_seen_add(r, h, now) : NULL;
   if (!e) {
     if (m) {
-      gs_msg_unref(r, m);
+      lp2p_gs_msg_unref(r, m);
     }
     r->rpc_lost = true;
     return;
@@ -402,14 +402,14 @@ static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
   /* as go: the promise of whoever advertised it is kept when validation
    * starts, not when it ends: a validator slower than IWantFollowupTime
    * must not cost honest peers a broken promise */
-  gs_promise_fulfill(r, h);
+  lp2p_gs_promise_fulfill(r, h);
   if (f->data.len >= r->s.params.idontwant_message_threshold) {
     idw_add(r, m);
   }
   lp2p_validation res = LP2P_VALIDATION_ACCEPT;
   if (r->cb.validate) {
     lp2p_message view;
-    gs_msg_view(m, &from->id, &view);
+    lp2p_gs_msg_view(m, &from->id, &view);
     res = r->cb.validate(r, &view, r->user);
   }
   if (res == LP2P_VALIDATION_PENDING) {
@@ -418,11 +418,11 @@ static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
     r->npending++;
     return;
   }
-  gs_validation_done(r, m, e, &from->id, res, now);
-  gs_msg_unref(r, m);
+  lp2p_gs_validation_done(r, m, e, &from->id, res, now);
+  lp2p_gs_msg_unref(r, m);
 }
 
-void gs_handle_messages(lp2p_router *r, gs_peer *from, lp2p_tstamp now) {
+void lp2p_gs_handle_messages(lp2p_router *r, gs_peer *from, lp2p_tstamp now) {
   for (size_t i = 0; i < r->rpc.msgs.len; i++) {
     handle_one(r, from, &r->rpc.msgs.items[i], now);
   }

@@ -122,10 +122,10 @@ int lp2p_router_new(lp2p_router **out, const lp2p_router_settings *settings,
   r->next_serial = 1;
   rv = settings->sign_policy == LP2P_STRICT_SIGN ? init_identity(r) : 0;
   if (rv == 0) {
-    rv = gs_mcache_init(r);
+    rv = lp2p_gs_mcache_init(r);
   }
   if (rv == 0) {
-    rv = gs_score_init(r, now);
+    rv = lp2p_gs_score_init(r, now);
   }
   if (rv != 0) {
     lp2p_router_del(r);
@@ -136,7 +136,7 @@ int lp2p_router_new(lp2p_router **out, const lp2p_router_settings *settings,
 }
 
 static void free_peer(lp2p_router *r, gs_peer *p) {
-  gs_queue_free(r, &p->q);
+  lp2p_gs_queue_free(r, &p->q);
   lp2p_free(r->mem, p->topics);
   lp2p_free(r->mem, p);
 }
@@ -155,7 +155,7 @@ static void free_peer_v(lp2p_router *r, void *p) {
   free_peer(r, p);
 }
 static void free_topic_v(lp2p_router *r, void *t) {
-  gs_topic_free(r, t);
+  lp2p_gs_topic_free(r, t);
 }
 static void free_plain_v(lp2p_router *r, void *p) {
   lp2p_free(r->mem, p);
@@ -165,20 +165,20 @@ void lp2p_router_del(lp2p_router *r) {
   if (!r) {
     return;
   }
-  gs_seen_free_all(r);
-  gs_mcache_free(r);
-  gs_dontwant_free_all(r);
+  lp2p_gs_seen_free_all(r);
+  lp2p_gs_mcache_free(r);
+  lp2p_gs_dontwant_free_all(r);
   lp2p_u64map_free(&r->iwanted);
   free_map_values(r, &r->peers, free_peer_v);
   lp2p_u64map_free(&r->serials);
   free_map_values(r, &r->topics, free_topic_v);
-  gs_score_free(r);
+  lp2p_gs_score_free(r);
   free_map_values(r, &r->direct, free_plain_v);
   lp2p_rpc_free(&r->rpc);
   lp2p_buf_free(&r->out);
   lp2p_buf_free(&r->scratch);
   lp2p_buf_free(&r->ctl_scratch);
-  gs_idw_free(r);
+  lp2p_gs_idw_free(r);
   lp2p_privkey_wipe(&r->s.key);
   lp2p_free(r->mem, r);
 }
@@ -192,7 +192,7 @@ void *lp2p_router_user(const lp2p_router *r) {
 
 int lp2p_router_add_peer(lp2p_router *r, const lp2p_peer_id *id,
                          const lp2p_peer_info *info, lp2p_tstamp now) {
-  if (gs_peer_find(r, id)) {
+  if (lp2p_gs_peer_find(r, id)) {
     return LP2P_ERR_STATE;
   }
   if (r->peers.count >= r->s.limits.max_peers) {
@@ -209,26 +209,26 @@ int lp2p_router_add_peer(lp2p_router *r, const lp2p_peer_id *id,
   p->direct = info->direct || lp2p_map_get(&r->direct, id->bytes, id->len);
   memcpy(p->ip, info->ip, sizeof(p->ip));
   p->user = info->user;
-  gs_queue_init(r, &p->q);
+  lp2p_gs_queue_init(r, &p->q);
   p->q.budget = info->budget;
   if (lp2p_map_put(&r->peers, p->id.bytes, p->id.len, p) != 0) {
     lp2p_free(r->mem, p);
     return LP2P_ERR_NOMEM;
   }
   if (lp2p_u64map_put(&r->serials, p->serial, p) != 0 ||
-      gs_score_attach(r, p, now) != 0) {
+      lp2p_gs_score_attach(r, p, now) != 0) {
     lp2p_u64map_remove(&r->serials, p->serial);
     lp2p_map_remove(&r->peers, p->id.bytes, p->id.len);
     lp2p_free(r->mem, p);
     return LP2P_ERR_NOMEM;
   }
-  r->nrelay_all += gs_peer_relays_all(p);
+  r->nrelay_all += lp2p_gs_peer_relays_all(p);
   /* tell it what we are subscribed to */
   size_t it = 0;
   lp2p_map_entry *e;
   while ((e = lp2p_map_next(&r->topics, &it)) != NULL) {
     gs_topic *t = e->value;
-    if (t->joined && gs_queue_sub(r, p, true, t) != 0) {
+    if (t->joined && lp2p_gs_queue_sub(r, p, true, t) != 0) {
       lp2p_router_remove_peer(r, id, now);
       return LP2P_ERR_NOMEM;
     }
@@ -245,16 +245,16 @@ int lp2p_router_remove_peer(lp2p_router *r, const lp2p_peer_id *id,
   if (r->last_peer == p) {
     r->last_peer = NULL;
   }
-  gs_ready_unlink(r, p);
+  lp2p_gs_ready_unlink(r, p);
   while (p->ntopics) {
     gs_topic *t = p->topics[p->ntopics - 1];
-    gs_mesh_remove(r, t, p, now);
-    gs_unsubscribe_peer(r, p, t);
-    gs_topic_maybe_free(r, t);
+    lp2p_gs_mesh_remove(r, t, p, now);
+    lp2p_gs_unsubscribe_peer(r, p, t);
+    lp2p_gs_topic_maybe_free(r, t);
   }
-  gs_score_detach(r, p, now);
+  lp2p_gs_score_detach(r, p, now);
   lp2p_u64map_remove(&r->serials, p->serial);
-  r->nrelay_all -= gs_peer_relays_all(p);
+  r->nrelay_all -= lp2p_gs_peer_relays_all(p);
   free_peer(r, p);
   return 0;
 }
@@ -272,11 +272,11 @@ int lp2p_router_add_direct(lp2p_router *r, const lp2p_peer_id *id) {
     lp2p_free(r->mem, copy);
     return LP2P_ERR_NOMEM;
   }
-  gs_peer *p = gs_peer_find(r, id);
+  gs_peer *p = lp2p_gs_peer_find(r, id);
   if (p) {
-    r->nrelay_all -= gs_peer_relays_all(p);
+    r->nrelay_all -= lp2p_gs_peer_relays_all(p);
     p->direct = true;
-    r->nrelay_all += gs_peer_relays_all(p);
+    r->nrelay_all += lp2p_gs_peer_relays_all(p);
   }
   return 0;
 }
@@ -288,20 +288,20 @@ static void handle_subscriptions(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
   for (size_t i = 0; i < r->rpc.subs.len; i++) {
     const lp2p_rpc_sub *s = &r->rpc.subs.items[i];
     if (s->subscribe) {
-      gs_topic *t = gs_topic_get(r, s->topic.data, s->topic.len, false);
+      gs_topic *t = lp2p_gs_topic_get(r, s->topic.data, s->topic.len, false);
       if (!t) {
         r->st.subscriptions_dropped++;
-      } else if (gs_subscribe_peer(r, p, t) != 0) {
+      } else if (lp2p_gs_subscribe_peer(r, p, t) != 0) {
         r->rpc_lost = true;
-        gs_topic_maybe_free(r, t);
+        lp2p_gs_topic_maybe_free(r, t);
       }
       continue;
     }
-    gs_topic *t = gs_topic_find(r, s->topic.data, s->topic.len);
-    if (t && gs_peer_subscribed(p, t)) {
-      gs_mesh_remove(r, t, p, now);
-      gs_unsubscribe_peer(r, p, t);
-      gs_topic_maybe_free(r, t);
+    gs_topic *t = lp2p_gs_topic_find(r, s->topic.data, s->topic.len);
+    if (t && lp2p_gs_peer_subscribed(p, t)) {
+      lp2p_gs_mesh_remove(r, t, p, now);
+      lp2p_gs_unsubscribe_peer(r, p, t);
+      lp2p_gs_topic_maybe_free(r, t);
     }
   }
 }
@@ -311,23 +311,23 @@ static void handle_subscriptions(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
 static void rebalance_subscribed(lp2p_router *r, lp2p_tstamp now) {
   for (size_t i = 0; i < r->rpc.subs.len; i++) {
     const lp2p_rpc_sub *s = &r->rpc.subs.items[i];
-    gs_topic *t = gs_topic_find(r, s->topic.data, s->topic.len);
-    if (t && t->joined && (int)t->mesh.len < gs_topic_params(r, t)->d_lo) {
-      gs_rebalance(r, t, now, false);
+    gs_topic *t = lp2p_gs_topic_find(r, s->topic.data, s->topic.len);
+    if (t && t->joined && (int)t->mesh.len < lp2p_gs_topic_params(r, t)->d_lo) {
+      lp2p_gs_rebalance(r, t, now, false);
     }
   }
 }
 
 int lp2p_router_recv_rpc(lp2p_router *r, const lp2p_peer_id *id,
                          const uint8_t *rpc, size_t len, lp2p_tstamp now) {
-  gs_peer *p = gs_peer_find(r, id);
+  gs_peer *p = lp2p_gs_peer_find(r, id);
   return p ? lp2p_router_recv_rpc_from(r, p, rpc, len, now)
            : LP2P_ERR_NOT_FOUND;
 }
 
 lp2p_router_peer *lp2p_router_peer_handle(lp2p_router *r,
                                           const lp2p_peer_id *peer) {
-  return gs_peer_find(r, peer);
+  return lp2p_gs_peer_find(r, peer);
 }
 
 void lp2p_router_peer_set_user(gs_peer *p, void *user) {
@@ -338,7 +338,7 @@ int lp2p_router_recv_rpc_from(lp2p_router *r, gs_peer *p, const uint8_t *rpc,
                               size_t len, lp2p_tstamp now) {
   r->st.rpcs_received++;
   /* as go's AcceptFrom: a direct peer's RPCs are always accepted */
-  if (!p->direct && gs_score(r, p) < r->score.p.thresholds.graylist) {
+  if (!p->direct && lp2p_gs_score(r, p) < r->score.p.thresholds.graylist) {
     r->st.rpcs_graylisted++; /* not even decoded */
     return 0;
   }
@@ -351,15 +351,15 @@ int lp2p_router_recv_rpc_from(lp2p_router *r, gs_peer *p, const uint8_t *rpc,
     if (rv != LP2P_ERR_TOO_LARGE) {
       /* as nim-libp2p does for undecodable RPCs; one over a size limit is
        * well formed, only too large for us */
-      gs_score_penalty(r, p, 0.1);
+      lp2p_gs_score_penalty(r, p, 0.1);
     }
     return 0;
   }
   r->st.rpc_entries_truncated += r->rpc.truncated;
   r->rpc_lost = false;
   handle_subscriptions(r, p, now);
-  gs_handle_messages(r, p, now);
-  gs_handle_control(r, p, now);
+  lp2p_gs_handle_messages(r, p, now);
+  lp2p_gs_handle_control(r, p, now);
   rebalance_subscribed(r, now);
   return r->rpc_lost ? LP2P_ERR_NOMEM : 0;
 }
@@ -367,11 +367,11 @@ int lp2p_router_recv_rpc_from(lp2p_router *r, gs_peer *p, const uint8_t *rpc,
 ptrdiff_t lp2p_router_pull(lp2p_router *r, const lp2p_peer_id *id,
                            const uint8_t **out, lp2p_tstamp now) {
   (void)now;
-  gs_peer *p = gs_peer_find(r, id);
+  gs_peer *p = lp2p_gs_peer_find(r, id);
   if (!p) {
     return LP2P_ERR_NOT_FOUND;
   }
-  return gs_queue_pull(r, p, out);
+  return lp2p_gs_queue_pull(r, p, out);
 }
 
 /* ---- topics
@@ -387,13 +387,13 @@ static int announce(lp2p_router *r, gs_topic *t, bool subscribe, bool reserve) {
   size_t it = 0;
   lp2p_map_entry *e;
   while (reserve && (e = lp2p_map_next(&r->peers, &it)) != NULL) {
-    if (gs_queue_reserve_sub(e->value, t) != 0) {
+    if (lp2p_gs_queue_reserve_sub(e->value, t) != 0) {
       return LP2P_ERR_NOMEM;
     }
   }
   it = 0;
   while ((e = lp2p_map_next(&r->peers, &it)) != NULL) {
-    gs_queue_sub(r, e->value, subscribe, t);
+    lp2p_gs_queue_sub(r, e->value, subscribe, t);
   }
   return 0;
 }
@@ -404,7 +404,7 @@ int lp2p_router_join(lp2p_router *r, const uint8_t *topic, size_t len,
   if (rv != 0) {
     return rv;
   }
-  gs_topic *t = gs_topic_get(r, topic, len, true);
+  gs_topic *t = lp2p_gs_topic_get(r, topic, len, true);
   if (!t) {
     return LP2P_ERR_NOMEM;
   }
@@ -412,7 +412,7 @@ int lp2p_router_join(lp2p_router *r, const uint8_t *topic, size_t len,
     return 0;
   }
   if (announce(r, t, true, true) != 0) {
-    gs_topic_maybe_free(r, t);
+    lp2p_gs_topic_maybe_free(r, t);
     return LP2P_ERR_NOMEM;
   }
   t->joined = true;
@@ -422,34 +422,34 @@ int lp2p_router_join(lp2p_router *r, const uint8_t *topic, size_t len,
    * heartbeat */
   for (size_t i = 0; i < t->fanout.len; i++) {
     gs_peer *p = t->fanout.items[i];
-    if (gs_backoff_until(t, &p->id) > now || gs_score(r, p) < 0) {
+    if (lp2p_gs_backoff_until(t, &p->id) > now || lp2p_gs_score(r, p) < 0) {
       continue;
     }
-    if (gs_mesh_add(r, t, p, now) == 0) {
-      gs_queue_graft(r, p, t);
+    if (lp2p_gs_mesh_add(r, t, p, now) == 0) {
+      lp2p_gs_queue_graft(r, p, t);
     }
   }
-  gs_peers_free(r, &t->fanout);
+  lp2p_gs_peers_free(r, &t->fanout);
   t->fanout_expiry = LP2P_TSTAMP_NEVER;
-  gs_rebalance(r, t, now, false);
+  lp2p_gs_rebalance(r, t, now, false);
   return 0;
 }
 
 int lp2p_router_leave(lp2p_router *r, const uint8_t *topic, size_t len,
                       lp2p_tstamp now) {
-  gs_topic *t = gs_topic_find(r, topic, len);
+  gs_topic *t = lp2p_gs_topic_find(r, topic, len);
   if (!t || !t->joined) {
     return 0;
   }
   while (t->mesh.len) {
     gs_peer *p = t->mesh.items[t->mesh.len - 1];
-    gs_mesh_remove(r, t, p, now);
-    gs_send_prune(r, p, t, r->s.params.unsubscribe_backoff, true, now);
+    lp2p_gs_mesh_remove(r, t, p, now);
+    lp2p_gs_send_prune(r, p, t, r->s.params.unsubscribe_backoff, true, now);
   }
   t->joined = false;
   /* best effort: a peer we could not tell stops getting our messages */
   announce(r, t, false, false);
-  gs_topic_maybe_free(r, t);
+  lp2p_gs_topic_maybe_free(r, t);
   return 0;
 }
 
@@ -464,7 +464,7 @@ int lp2p_router_set_topic_params(lp2p_router *r, const uint8_t *topic,
   if (rv != 0) {
     return rv;
   }
-  gs_topic *t = gs_topic_get(r, topic, len, true);
+  gs_topic *t = lp2p_gs_topic_get(r, topic, len, true);
   if (!t) {
     return LP2P_ERR_NOMEM;
   }
@@ -482,15 +482,15 @@ int lp2p_router_set_topic_params(lp2p_router *r, const uint8_t *topic,
  * above it, and the mesh (or the fanout when not joined). */
 static int publish_targets(lp2p_router *r, gs_topic *t, gs_peers *to,
                            lp2p_tstamp now) {
-  const lp2p_mesh_params *mp = gs_topic_params(r, t);
+  const lp2p_mesh_params *mp = lp2p_gs_topic_params(r, t);
   bool flood = r->s.params.flood_publish;
   for (size_t i = 0; i < t->peers.len; i++) {
     gs_peer *p = t->peers.items[i];
-    bool scored = gs_score(r, p) >= r->score.p.thresholds.publish;
-    bool floodsub = !gs_peer_is_mesh(p->proto);
+    bool scored = lp2p_gs_score(r, p) >= r->score.p.thresholds.publish;
+    bool floodsub = !lp2p_gs_peer_is_mesh(p->proto);
     if ((p->direct || (scored && (flood || floodsub)) ||
-         (!flood && t->joined && gs_peers_has(&t->mesh, p))) &&
-        gs_peers_add(r, to, p) != 0) {
+         (!flood && t->joined && lp2p_gs_peers_has(&t->mesh, p))) &&
+        lp2p_gs_peers_add(r, to, p) != 0) {
       return LP2P_ERR_NOMEM;
     }
   }
@@ -500,10 +500,10 @@ static int publish_targets(lp2p_router *r, gs_topic *t, gs_peers *to,
   /* not joined: the fanout, kept for fanout_ttl after each publish; as
    * go, chosen when there is none (the heartbeat tops it up) */
   if (t->fanout.len == 0) {
-    gs_fanout_fill(r, t);
+    lp2p_gs_fanout_fill(r, t);
   }
   for (size_t i = 0; i < t->fanout.len && (int)i < mp->d; i++) {
-    if (gs_peers_add(r, to, t->fanout.items[i]) != 0) {
+    if (lp2p_gs_peers_add(r, to, t->fanout.items[i]) != 0) {
       return LP2P_ERR_NOMEM;
     }
   }
@@ -516,7 +516,7 @@ static int publish_prepare(lp2p_router *r, gs_topic *t, gs_peers *to,
                            lp2p_tstamp now) {
   int rv = publish_targets(r, t, to, now);
   for (size_t i = 0; rv == 0 && i < to->len; i++) {
-    rv = gs_queue_reserve_msg(r, to->items[i]);
+    rv = lp2p_gs_queue_reserve_msg(r, to->items[i]);
   }
   return rv;
 }
@@ -528,41 +528,41 @@ int lp2p_router_publish(lp2p_router *r, const uint8_t *topic, size_t topic_len,
   if (rv != 0) {
     return rv;
   }
-  gs_msg *m = gs_msg_build(r, topic, topic_len, data, len, &rv);
+  gs_msg *m = lp2p_gs_msg_build(r, topic, topic_len, data, len, &rv);
   if (!m) {
     return rv;
   }
-  gs_topic *t = gs_topic_get(r, topic, topic_len, true);
-  if (gs_seen_find(r, m->hash)) {
-    gs_msg_unref(r, m);
+  gs_topic *t = lp2p_gs_topic_get(r, topic, topic_len, true);
+  if (lp2p_gs_seen_find(r, m->hash)) {
+    lp2p_gs_msg_unref(r, m);
     return LP2P_ERR_STATE;
   }
   gs_peers to = {NULL, 0, 0};
   /* the targets before the message is seen: a publication that cannot
    * reach them fails whole, and the application may publish it again */
   gs_seen *e = t && publish_prepare(r, t, &to, now) == 0
-                   ? gs_seen_add(r, m->hash, now)
+                   ? lp2p_gs_seen_add(r, m->hash, now)
                    : NULL;
   if (!e) {
-    gs_peers_free(r, &to);
-    gs_msg_unref(r, m);
+    lp2p_gs_peers_free(r, &to);
+    lp2p_gs_msg_unref(r, m);
     if (t) {
-      gs_topic_maybe_free(r, t);
+      lp2p_gs_topic_maybe_free(r, t);
     }
     return LP2P_ERR_NOMEM;
   }
   e->status = GS_VALID; /* ours: copies coming back count as duplicates */
   e->validated = now;
   if (id && id_len) {
-    memcpy(id, gs_msg_id(m), m->id_len);
+    memcpy(id, lp2p_gs_msg_id(m), m->id_len);
     *id_len = m->id_len;
   }
   /* out of memory from here on costs copies, not consistency: the mcache
    * misses it (IWANT answers) or a peer misses it (a counted drop) */
-  gs_mcache_put(r, m);
+  lp2p_gs_mcache_put(r, m);
   int n = 0;
   for (size_t i = 0; i < to.len; i++) {
-    if (gs_queue_msg(r, to.items[i], m) == 0) {
+    if (lp2p_gs_queue_msg(r, to.items[i], m) == 0) {
       n++;
     } else {
       r->st.queue_drop_messages++;
@@ -571,27 +571,27 @@ int lp2p_router_publish(lp2p_router *r, const uint8_t *topic, size_t topic_len,
   r->st.msgs_published++;
   if (t->joined && r->cb.deliver) {
     lp2p_message view;
-    gs_msg_view(m, NULL, &view);
+    lp2p_gs_msg_view(m, NULL, &view);
     r->cb.deliver(r, &view, r->user);
   }
-  gs_peers_free(r, &to);
-  gs_msg_unref(r, m);
-  gs_topic_maybe_free(r, t);
+  lp2p_gs_peers_free(r, &to);
+  lp2p_gs_msg_unref(r, m);
+  lp2p_gs_topic_maybe_free(r, t);
   return n;
 }
 
 int lp2p_router_report_validation(lp2p_router *r, const uint8_t *id,
                                   size_t id_len, lp2p_validation result,
                                   lp2p_tstamp now) {
-  gs_seen *e = gs_seen_find(r, gs_id_hash(r, id, id_len));
+  gs_seen *e = lp2p_gs_seen_find(r, lp2p_gs_id_hash(r, id, id_len));
   if (!e || !e->pending || result == LP2P_VALIDATION_PENDING) {
     return LP2P_ERR_NOT_FOUND;
   }
   gs_msg *m = e->pending;
   e->pending = NULL;
   r->npending--;
-  gs_validation_done(r, m, e, &e->pending_from, result, now);
-  gs_msg_unref(r, m);
+  lp2p_gs_validation_done(r, m, e, &e->pending_from, result, now);
+  lp2p_gs_msg_unref(r, m);
   return 0;
 }
 
@@ -599,18 +599,18 @@ int lp2p_router_report_validation(lp2p_router *r, const uint8_t *id,
  * -------------------------------------------------------------------- */
 
 lp2p_tstamp lp2p_router_expiry(const lp2p_router *r) {
-  lp2p_tstamp decay = gs_score_expiry(r);
+  lp2p_tstamp decay = lp2p_gs_score_expiry(r);
   return decay < r->next_heartbeat ? decay : r->next_heartbeat;
 }
 
 int lp2p_router_handle_expiry(lp2p_router *r, lp2p_tstamp now) {
   if (now < r->next_heartbeat) {
-    if (now >= gs_score_expiry(r)) {
-      gs_score_heartbeat(r, now); /* a decay between two heartbeats */
+    if (now >= lp2p_gs_score_expiry(r)) {
+      lp2p_gs_score_heartbeat(r, now); /* a decay between two heartbeats */
     }
     return 0;
   }
-  gs_heartbeat(r, now);
+  lp2p_gs_heartbeat(r, now);
   r->next_heartbeat += r->s.params.heartbeat_interval;
   if (r->next_heartbeat <= now) {
     /* the host fell behind: skip the missed beats rather than replay */
@@ -643,7 +643,7 @@ static void mesh_health(const lp2p_router *r, lp2p_router_stats *st) {
     if (!t->joined) {
       continue;
     }
-    const lp2p_mesh_params *mp = gs_topic_params(r, t);
+    const lp2p_mesh_params *mp = lp2p_gs_topic_params(r, t);
     size_t n = t->mesh.len;
     st->topics_mesh_empty += n == 0;
     st->topics_mesh_low += n > 0 && n < (size_t)mp->d_lo;
@@ -651,7 +651,7 @@ static void mesh_health(const lp2p_router *r, lp2p_router_stats *st) {
         n > 0 && n >= (size_t)mp->d_lo && n <= (size_t)mp->d_hi;
     st->topics_mesh_high += n > (size_t)mp->d_hi;
     st->topics_mesh_under_dout +=
-        gs_peers_outbound(&t->mesh) < (size_t)mp->d_out;
+        lp2p_gs_peers_outbound(&t->mesh) < (size_t)mp->d_out;
   }
 }
 
@@ -669,11 +669,11 @@ void lp2p_router_get_stats(const lp2p_router *r, lp2p_router_stats *st) {
   st->topics_mesh_empty = st->topics_mesh_low = st->topics_mesh_healthy = 0;
   st->topics_mesh_high = st->topics_mesh_under_dout = 0;
   mesh_health(r, st);
-  st->mcache_gossip_messages = gs_mcache_gossip_len(r);
+  st->mcache_gossip_messages = lp2p_gs_mcache_gossip_len(r);
   st->backoff_entries = r->nbackoff;
   while ((e = lp2p_map_next(&r->peers, &it)) != NULL) {
     const gs_queue *q = &((gs_peer *)e->value)->q;
-    size_t bytes = gs_queue_bytes(q);
+    size_t bytes = lp2p_gs_queue_bytes(q);
     st->queued_bytes += bytes;
     st->peers_congested += q->len > r->s.limits.queue_max_messages / 2 ||
                            bytes > r->s.limits.queue_max_bytes / 2;
@@ -682,7 +682,7 @@ void lp2p_router_get_stats(const lp2p_router *r, lp2p_router_stats *st) {
 
 int lp2p_router_topic_stats(const lp2p_router *r, const uint8_t *topic,
                             size_t len, lp2p_topic_stats *st) {
-  gs_topic *t = gs_topic_find(r, topic, len);
+  gs_topic *t = lp2p_gs_topic_find(r, topic, len);
   if (!t) {
     return LP2P_ERR_NOT_FOUND;
   }
@@ -695,7 +695,7 @@ int lp2p_router_topic_stats(const lp2p_router *r, const uint8_t *topic,
 
 size_t lp2p_router_mesh_peers(const lp2p_router *r, const uint8_t *topic,
                               size_t len, lp2p_peer_id *out, size_t cap) {
-  gs_topic *t = gs_topic_find(r, topic, len);
+  gs_topic *t = lp2p_gs_topic_find(r, topic, len);
   if (!t) {
     return 0;
   }

@@ -24,7 +24,7 @@ typedef struct gs_topic gs_topic;
 typedef struct gs_msg {
   uint32_t refs;
   uint16_t id_len;
-  uint64_t hash;         /* gs_id_hash of the id: its key in the mcache */
+  uint64_t hash;         /* lp2p_gs_id_hash of the id: its key in the mcache */
   uint32_t publish_size; /* bytes of its RPC.publish field */
   /* IWANT answers per peer while in the mcache (GossipRetransmission) */
   struct gs_iwant_count *iwant_counts;
@@ -38,15 +38,15 @@ typedef struct gs_iwant_count {
   uint32_t count;
 } gs_iwant_count;
 
-const uint8_t *gs_msg_id(const gs_msg *m);
+const uint8_t *lp2p_gs_msg_id(const gs_msg *m);
 /* Copies an encoded Message (and its views) and its id into a new msg
  * with one reference. Returns NULL when out of memory. */
-gs_msg *gs_msg_new(lp2p_router *r, const lp2p_rpc_msg *f, const uint8_t *id,
-                   size_t id_len);
+gs_msg *lp2p_gs_msg_new(lp2p_router *r, const lp2p_rpc_msg *f,
+                        const uint8_t *id, size_t id_len);
 /* The keyed hash by which message ids are looked up (see id_key). */
-uint64_t gs_id_hash(const lp2p_router *r, const uint8_t *id, size_t len);
-gs_msg *gs_msg_ref(gs_msg *m);
-void gs_msg_unref(lp2p_router *r, gs_msg *m);
+uint64_t lp2p_gs_id_hash(const lp2p_router *r, const uint8_t *id, size_t len);
+gs_msg *lp2p_gs_msg_ref(gs_msg *m);
+void lp2p_gs_msg_unref(lp2p_router *r, gs_msg *m);
 
 /* Encoded entries of one kind queued for a peer, with what they count
  * against a receiver's per-RPC limits, so that a pull whose queue fits
@@ -71,7 +71,7 @@ typedef struct gs_queue {
   size_t head, len, cap;
   size_t msg_bytes; /* encoded size of the queued messages */
   /* the peer's memory budget (lp2p_peer_info.budget) or NULL, and what
-   * is reserved in it: gs_queue_bytes once every change is settled */
+   * is reserved in it: lp2p_gs_queue_bytes once every change is settled */
   lp2p_budget *budget;
   size_t charged;
 } gs_queue;
@@ -192,7 +192,7 @@ struct lp2p_router {
   lp2p_map topics;      /* topic name -> gs_topic */
   gs_topic *last_topic; /* the last found: most RPCs are about one topic */
   lp2p_map direct;      /* peer id bytes -> lp2p_peer_id (heap) */
-  size_t nrelay_all;    /* peers for which gs_peer_relays_all() holds */
+  size_t nrelay_all;    /* peers for which lp2p_gs_peer_relays_all() holds */
   size_t nbackoff;      /* backoff entries over all topics */
 
   /* Message ids are looked up by a SipHash of them under this secret key,
@@ -235,207 +235,215 @@ struct lp2p_router {
 };
 
 /* ---- peers and peer sets (peer.c) */
-gs_peer *gs_peer_find(const lp2p_router *r, const lp2p_peer_id *id);
-gs_peer *gs_peer_find_serial(const lp2p_router *r, uint32_t serial);
-bool gs_peers_has(const gs_peers *s, const gs_peer *p);
-int gs_peers_add(lp2p_router *r, gs_peers *s, gs_peer *p);
-bool gs_peers_remove(gs_peers *s, const gs_peer *p);
-void gs_peers_free(lp2p_router *r, gs_peers *s);
-void gs_peers_shuffle(lp2p_router *r, gs_peers *s);
-size_t gs_peers_outbound(const gs_peers *s);
-bool gs_peer_subscribed(const gs_peer *p, const gs_topic *t);
-bool gs_peer_is_mesh(lp2p_pubsub_proto proto);
+gs_peer *lp2p_gs_peer_find(const lp2p_router *r, const lp2p_peer_id *id);
+gs_peer *lp2p_gs_peer_find_serial(const lp2p_router *r, uint32_t serial);
+bool lp2p_gs_peers_has(const gs_peers *s, const gs_peer *p);
+int lp2p_gs_peers_add(lp2p_router *r, gs_peers *s, gs_peer *p);
+bool lp2p_gs_peers_remove(gs_peers *s, const gs_peer *p);
+void lp2p_gs_peers_free(lp2p_router *r, gs_peers *s);
+void lp2p_gs_peers_shuffle(lp2p_router *r, gs_peers *s);
+size_t lp2p_gs_peers_outbound(const gs_peers *s);
+bool lp2p_gs_peer_subscribed(const gs_peer *p, const gs_topic *t);
+bool lp2p_gs_peer_is_mesh(lp2p_pubsub_proto proto);
 /* Does the peer get every message of its topics, mesh or not (floodsub
  * and direct peers)? */
-bool gs_peer_relays_all(const gs_peer *p);
+bool lp2p_gs_peer_relays_all(const gs_peer *p);
 
 /* ---- IDONTWANT (dontwant.c) */
 /* The peers that do not want the message of `id_hash`, or NULL. */
-const gs_dontwant *gs_dontwant_find(const lp2p_router *r, uint64_t id_hash);
+const gs_dontwant *lp2p_gs_dontwant_find(const lp2p_router *r,
+                                         uint64_t id_hash);
 /* Is the peer of `serial` among them (false for NULL)? */
-bool gs_dontwant_lists(const gs_dontwant *d, uint32_t serial);
-bool gs_dontwant_has(const lp2p_router *r, const gs_peer *p, uint64_t id_hash);
-int gs_dontwant_add(lp2p_router *r, gs_peer *p, uint64_t id_hash);
+bool lp2p_gs_dontwant_lists(const gs_dontwant *d, uint32_t serial);
+bool lp2p_gs_dontwant_has(const lp2p_router *r, const gs_peer *p,
+                          uint64_t id_hash);
+int lp2p_gs_dontwant_add(lp2p_router *r, gs_peer *p, uint64_t id_hash);
 /* Forgets the ids last received idontwant_message_ttl heartbeats ago. */
-void gs_dontwant_expire(lp2p_router *r);
-void gs_dontwant_free_all(lp2p_router *r);
+void lp2p_gs_dontwant_expire(lp2p_router *r);
+void lp2p_gs_dontwant_free_all(lp2p_router *r);
 
 /* ---- outbound queues (queue.c) */
-void gs_queue_init(lp2p_router *r, gs_queue *q);
-void gs_queue_free(lp2p_router *r, gs_queue *q);
-size_t gs_queue_bytes(const gs_queue *q);
+void lp2p_gs_queue_init(lp2p_router *r, gs_queue *q);
+void lp2p_gs_queue_free(lp2p_router *r, gs_queue *q);
+size_t lp2p_gs_queue_bytes(const gs_queue *q);
 /* Control-queue appenders (subscriptions, GRAFT, PRUNE): each drops (and
  * counts) only when the peer's control bytes are at
  * queue_max_control_bytes; all return 0 or LP2P_ERR_NOMEM. */
-int gs_queue_sub(lp2p_router *r, gs_peer *p, bool subscribe, const gs_topic *t);
+int lp2p_gs_queue_sub(lp2p_router *r, gs_peer *p, bool subscribe,
+                      const gs_topic *t);
 /* Makes room for one SubOpts of `t`, so that queueing it cannot fail for
  * lack of memory. Returns 0 or LP2P_ERR_NOMEM. */
-int gs_queue_reserve_sub(gs_peer *p, const gs_topic *t);
-int gs_queue_graft(lp2p_router *r, gs_peer *p, const gs_topic *t);
-int gs_queue_prune(lp2p_router *r, gs_peer *p, const gs_topic *t,
-                   uint64_t backoff_s, const lp2p_rpc_px *px, size_t npx);
+int lp2p_gs_queue_reserve_sub(gs_peer *p, const gs_topic *t);
+int lp2p_gs_queue_graft(lp2p_router *r, gs_peer *p, const gs_topic *t);
+int lp2p_gs_queue_prune(lp2p_router *r, gs_peer *p, const gs_topic *t,
+                        uint64_t backoff_s, const lp2p_rpc_px *px, size_t npx);
 /* Gossip appenders (IHAVE, IWANT): dropped and counted past
  * queue_max_gossip_bytes, as go drops gossip rather than retry it.
- * gs_queue_encoded appends entries already encoded (one IHAVE for many
+ * lp2p_gs_queue_encoded appends entries already encoded (one IHAVE for many
  * peers: encoded once, copied to each), counted in *sent. */
-int gs_queue_encoded(lp2p_router *r, gs_peer *p, const uint8_t *ctl, size_t len,
-                     uint64_t *sent);
+int lp2p_gs_queue_encoded(lp2p_router *r, gs_peer *p, const uint8_t *ctl,
+                          size_t len, uint64_t *sent);
 /* Appends IHAVE entries for `ids` to `b`, as many as it takes for each to
  * fit in one RPC. Returns 0 or LP2P_ERR_NOMEM, LP2P_ERR_TOO_LARGE. */
-int gs_put_ihaves(const lp2p_router *r, lp2p_buf *b, const gs_topic *t,
-                  const lp2p_bytes *ids, size_t n);
-int gs_queue_ids(lp2p_router *r, gs_peer *p, uint32_t field,
-                 const lp2p_bytes *ids, size_t n);
+int lp2p_gs_put_ihaves(const lp2p_router *r, lp2p_buf *b, const gs_topic *t,
+                       const lp2p_bytes *ids, size_t n);
+int lp2p_gs_queue_ids(lp2p_router *r, gs_peer *p, uint32_t field,
+                      const lp2p_bytes *ids, size_t n);
 /* Appends IDONTWANT entries for `ids` to `b`, at most
  * max_idontwant_length ids each; sets *n to how many. Returns 0 or
  * LP2P_ERR_NOMEM. */
-int gs_put_idontwants(lp2p_router *r, lp2p_buf *b, const lp2p_bytes *ids,
-                      size_t nids, size_t *n);
-/* Queues `n` IDONTWANT entries (`nids` ids) made by gs_put_idontwants,
+int lp2p_gs_put_idontwants(lp2p_router *r, lp2p_buf *b, const lp2p_bytes *ids,
+                           size_t nids, size_t *n);
+/* Queues `n` IDONTWANT entries (`nids` ids) made by lp2p_gs_put_idontwants,
  * each to be pulled as its own RPC before anything else; dropped and
  * counted past queue_max_idontwant. Returns 0 or LP2P_ERR_NOMEM. */
-int gs_queue_idontwants(lp2p_router *r, gs_peer *p, const uint8_t *ctl,
-                        size_t len, size_t n, size_t nids);
+int lp2p_gs_queue_idontwants(lp2p_router *r, gs_peer *p, const uint8_t *ctl,
+                             size_t len, size_t n, size_t nids);
 /* Drops the IHAVEs still queued for `p` from an earlier heartbeat: a
  * peer that could not take them in time gets the new ones instead (go
  * drops the gossip a full queue cannot take, and a receiver takes at most
  * MaxIHaveMessages IHAVEs per heartbeat, so a backlog would cost it the
  * fresh ones). Counted in queue_drop_gossip. */
-void gs_queue_drop_ihaves(lp2p_router *r, gs_peer *p);
+void lp2p_gs_queue_drop_ihaves(lp2p_router *r, gs_peer *p);
 /* Queues a message (takes a reference); drops and counts when full. */
-int gs_queue_msg(lp2p_router *r, gs_peer *p, gs_msg *m);
-/* Room for one more message in p's queue, so that the next gs_queue_msg
+int lp2p_gs_queue_msg(lp2p_router *r, gs_peer *p, gs_msg *m);
+/* Room for one more message in p's queue, so that the next lp2p_gs_queue_msg
  * cannot fail for want of memory. Returns 0 or LP2P_ERR_NOMEM. */
-int gs_queue_reserve_msg(lp2p_router *r, gs_peer *p);
-ptrdiff_t gs_queue_pull(lp2p_router *r, gs_peer *p, const uint8_t **out);
-void gs_want_write(lp2p_router *r, gs_peer *p);
-void gs_ready_unlink(lp2p_router *r, gs_peer *p);
+int lp2p_gs_queue_reserve_msg(lp2p_router *r, gs_peer *p);
+ptrdiff_t lp2p_gs_queue_pull(lp2p_router *r, gs_peer *p, const uint8_t **out);
+void lp2p_gs_want_write(lp2p_router *r, gs_peer *p);
+void lp2p_gs_ready_unlink(lp2p_router *r, gs_peer *p);
 
 /* ---- topics (topic.c) */
-gs_topic *gs_topic_find(const lp2p_router *r, const uint8_t *name, size_t len);
+gs_topic *lp2p_gs_topic_find(const lp2p_router *r, const uint8_t *name,
+                             size_t len);
 /* Finds or creates; NULL when out of memory, or at max_topics for a
  * topic only peers subscribe to (`ours` false): peers' subscriptions must
  * not stop us from joining or publishing. */
-gs_topic *gs_topic_get(lp2p_router *r, const uint8_t *name, size_t len,
-                       bool ours);
+gs_topic *lp2p_gs_topic_get(lp2p_router *r, const uint8_t *name, size_t len,
+                            bool ours);
 /* Frees the topic when nothing refers to it any more. */
-void gs_topic_maybe_free(lp2p_router *r, gs_topic *t);
-void gs_topic_free(lp2p_router *r, gs_topic *t);
-const lp2p_mesh_params *gs_topic_params(const lp2p_router *r,
-                                        const gs_topic *t);
-int gs_subscribe_peer(lp2p_router *r, gs_peer *p, gs_topic *t);
-void gs_unsubscribe_peer(lp2p_router *r, gs_peer *p, gs_topic *t);
-bool gs_backoff_active(const gs_topic *t, const lp2p_peer_id *id,
-                       lp2p_tstamp now);
-lp2p_tstamp gs_backoff_until(const gs_topic *t, const lp2p_peer_id *id);
+void lp2p_gs_topic_maybe_free(lp2p_router *r, gs_topic *t);
+void lp2p_gs_topic_free(lp2p_router *r, gs_topic *t);
+const lp2p_mesh_params *lp2p_gs_topic_params(const lp2p_router *r,
+                                             const gs_topic *t);
+int lp2p_gs_subscribe_peer(lp2p_router *r, gs_peer *p, gs_topic *t);
+void lp2p_gs_unsubscribe_peer(lp2p_router *r, gs_peer *p, gs_topic *t);
+bool lp2p_gs_backoff_active(const gs_topic *t, const lp2p_peer_id *id,
+                            lp2p_tstamp now);
+lp2p_tstamp lp2p_gs_backoff_until(const gs_topic *t, const lp2p_peer_id *id);
 /* Records a backoff until `until`, never shortening one. At
  * max_backoffs a new entry is dropped and counted (backoffs_dropped).
  * Returns 0 or LP2P_ERR_NOMEM. */
-int gs_backoff_add(lp2p_router *r, gs_topic *t, const lp2p_peer_id *id,
-                   lp2p_tstamp until);
+int lp2p_gs_backoff_add(lp2p_router *r, gs_topic *t, const lp2p_peer_id *id,
+                        lp2p_tstamp until);
 /* Forgets the backoffs of `t` that ended at or before `now`. */
-void gs_backoff_expire(lp2p_router *r, gs_topic *t, lp2p_tstamp now);
+void lp2p_gs_backoff_expire(lp2p_router *r, gs_topic *t, lp2p_tstamp now);
 /* Mesh membership changes, with their events and score hooks. */
-int gs_mesh_add(lp2p_router *r, gs_topic *t, gs_peer *p, lp2p_tstamp now);
-void gs_mesh_remove(lp2p_router *r, gs_topic *t, gs_peer *p, lp2p_tstamp now);
-void gs_event(lp2p_router *r, lp2p_router_event_type type, const gs_peer *p,
-              const gs_topic *t);
+int lp2p_gs_mesh_add(lp2p_router *r, gs_topic *t, gs_peer *p, lp2p_tstamp now);
+void lp2p_gs_mesh_remove(lp2p_router *r, gs_topic *t, gs_peer *p,
+                         lp2p_tstamp now);
+void lp2p_gs_event(lp2p_router *r, lp2p_router_event_type type,
+                   const gs_peer *p, const gs_topic *t);
 
 /* ---- seen cache (seen.c) */
-gs_seen *gs_seen_find(const lp2p_router *r, uint64_t id_hash);
-gs_seen *gs_seen_add(lp2p_router *r, uint64_t id_hash, lp2p_tstamp now);
-void gs_seen_expire(lp2p_router *r, lp2p_tstamp now);
-void gs_seen_free_all(lp2p_router *r);
+gs_seen *lp2p_gs_seen_find(const lp2p_router *r, uint64_t id_hash);
+gs_seen *lp2p_gs_seen_add(lp2p_router *r, uint64_t id_hash, lp2p_tstamp now);
+void lp2p_gs_seen_expire(lp2p_router *r, lp2p_tstamp now);
+void lp2p_gs_seen_free_all(lp2p_router *r);
 
 /* ---- message cache (mcache.c) */
-int gs_mcache_init(lp2p_router *r);
-void gs_mcache_free(lp2p_router *r);
-int gs_mcache_put(lp2p_router *r, gs_msg *m);
-gs_msg *gs_mcache_get(const lp2p_router *r, uint64_t id_hash);
-void gs_mcache_shift(lp2p_router *r);
+int lp2p_gs_mcache_init(lp2p_router *r);
+void lp2p_gs_mcache_free(lp2p_router *r);
+int lp2p_gs_mcache_put(lp2p_router *r, gs_msg *m);
+gs_msg *lp2p_gs_mcache_get(const lp2p_router *r, uint64_t id_hash);
+void lp2p_gs_mcache_shift(lp2p_router *r);
 /* Messages in the gossip windows (the newest history_gossip). */
-size_t gs_mcache_gossip_len(const lp2p_router *r);
+size_t lp2p_gs_mcache_gossip_len(const lp2p_router *r);
 /* Calls fn for the ids of `t` in the gossip windows. */
-void gs_mcache_each_gossip(const lp2p_router *r, const gs_topic *t,
-                           void (*fn)(gs_msg *m, void *arg), void *arg);
+void lp2p_gs_mcache_each_gossip(const lp2p_router *r, const gs_topic *t,
+                                void (*fn)(gs_msg *m, void *arg), void *arg);
 /* Counts an IWANT answer for the peer; returns the new count. */
-uint32_t gs_mcache_count_iwant(lp2p_router *r, gs_msg *m, const gs_peer *p);
+uint32_t lp2p_gs_mcache_count_iwant(lp2p_router *r, gs_msg *m,
+                                    const gs_peer *p);
 
 /* ---- messages (message.c) */
 /* Builds, signs and ids a message of ours. */
-gs_msg *gs_msg_build(lp2p_router *r, const uint8_t *topic, size_t topic_len,
-                     const uint8_t *data, size_t len, int *err);
+gs_msg *lp2p_gs_msg_build(lp2p_router *r, const uint8_t *topic,
+                          size_t topic_len, const uint8_t *data, size_t len,
+                          int *err);
 /* Checks the signing policy and the signature. Returns 0 or the error
  * that rejects the message. */
-int gs_msg_check_signature(lp2p_router *r, const lp2p_rpc_msg *m);
+int lp2p_gs_msg_check_signature(lp2p_router *r, const lp2p_rpc_msg *m);
 /* Computes the id; returns its length or a negative error. */
-int gs_msg_compute_id(lp2p_router *r, const lp2p_rpc_msg *m, uint8_t *out,
-                      size_t cap);
-void gs_msg_view(const gs_msg *m, const lp2p_peer_id *from, lp2p_message *out);
+int lp2p_gs_msg_compute_id(lp2p_router *r, const lp2p_rpc_msg *m, uint8_t *out,
+                           size_t cap);
+void lp2p_gs_msg_view(const gs_msg *m, const lp2p_peer_id *from,
+                      lp2p_message *out);
 
 /* ---- receiving and forwarding (relay.c) */
 /* Handles the messages of the RPC just decoded, and sends the IDONTWANTs
  * they call for. */
-void gs_handle_messages(lp2p_router *r, gs_peer *from, lp2p_tstamp now);
-void gs_idw_free(lp2p_router *r);
+void lp2p_gs_handle_messages(lp2p_router *r, gs_peer *from, lp2p_tstamp now);
+void lp2p_gs_idw_free(lp2p_router *r);
 /* Completes validation of `m` (seen entry `e`, from `from`). */
-void gs_validation_done(lp2p_router *r, gs_msg *m, gs_seen *e,
-                        const lp2p_peer_id *from, lp2p_validation res,
-                        lp2p_tstamp now);
+void lp2p_gs_validation_done(lp2p_router *r, gs_msg *m, gs_seen *e,
+                             const lp2p_peer_id *from, lp2p_validation res,
+                             lp2p_tstamp now);
 /* Queues `m` to the peers that should get it, except `from` (serial) and
  * the peers `e` says sent it too; returns how many. */
-size_t gs_forward(lp2p_router *r, gs_msg *m, gs_topic *t, uint32_t from,
-                  const gs_seen *e);
+size_t lp2p_gs_forward(lp2p_router *r, gs_msg *m, gs_topic *t, uint32_t from,
+                       const gs_seen *e);
 
 /* ---- control (control.c) */
-void gs_handle_control(lp2p_router *r, gs_peer *p, lp2p_tstamp now);
+void lp2p_gs_handle_control(lp2p_router *r, gs_peer *p, lp2p_tstamp now);
 /* Sends PRUNE for `t` with `backoff`, and PX when asked and the peer
  * speaks meshsub 1.1 or later; records our backoff for the peer. */
-int gs_send_prune(lp2p_router *r, gs_peer *p, gs_topic *t, lp2p_tstamp backoff,
-                  bool px, lp2p_tstamp now);
+int lp2p_gs_send_prune(lp2p_router *r, gs_peer *p, gs_topic *t,
+                       lp2p_tstamp backoff, bool px, lp2p_tstamp now);
 
 /* Forgets the ids asked for by IWANT long enough ago to be asked again. */
-void gs_iwanted_expire(lp2p_router *r);
+void lp2p_gs_iwanted_expire(lp2p_router *r);
 
 /* ---- heartbeat (heartbeat.c) */
-void gs_heartbeat(lp2p_router *r, lp2p_tstamp now);
-void gs_rebalance(lp2p_router *r, gs_topic *t, lp2p_tstamp now,
-                  bool opportunistic);
-void gs_fanout_fill(lp2p_router *r, gs_topic *t);
+void lp2p_gs_heartbeat(lp2p_router *r, lp2p_tstamp now);
+void lp2p_gs_rebalance(lp2p_router *r, gs_topic *t, lp2p_tstamp now,
+                       bool opportunistic);
+void lp2p_gs_fanout_fill(lp2p_router *r, gs_topic *t);
 
 /* ---- score (score.c): every hook is safe with scoring off, when the
  * score is always 0 and only the raw counters move */
-int gs_score_init(lp2p_router *r, lp2p_tstamp now);
-void gs_score_free(lp2p_router *r);
+int lp2p_gs_score_init(lp2p_router *r, lp2p_tstamp now);
+void lp2p_gs_score_free(lp2p_router *r);
 /* A peer connects: its retained record or a new one. */
-int gs_score_attach(lp2p_router *r, gs_peer *p, lp2p_tstamp now);
+int lp2p_gs_score_attach(lp2p_router *r, gs_peer *p, lp2p_tstamp now);
 /* A peer leaves: its record is kept for RetainScore unless positive. */
-void gs_score_detach(lp2p_router *r, gs_peer *p, lp2p_tstamp now);
-double gs_score(const lp2p_router *r, const gs_peer *p);
-void gs_score_graft(lp2p_router *r, gs_peer *p, const gs_topic *t,
-                    lp2p_tstamp now);
-void gs_score_prune(lp2p_router *r, gs_peer *p, const gs_topic *t);
+void lp2p_gs_score_detach(lp2p_router *r, gs_peer *p, lp2p_tstamp now);
+double lp2p_gs_score(const lp2p_router *r, const gs_peer *p);
+void lp2p_gs_score_graft(lp2p_router *r, gs_peer *p, const gs_topic *t,
+                         lp2p_tstamp now);
+void lp2p_gs_score_prune(lp2p_router *r, gs_peer *p, const gs_topic *t);
 /* P2 and P3: `p` delivered a message first. */
-void gs_score_first(lp2p_router *r, gs_peer *p, const gs_topic *t);
+void lp2p_gs_score_first(lp2p_router *r, gs_peer *p, const gs_topic *t);
 /* P3: a copy from `p` of a message validated at `validated` (0: still
  * being validated). */
-void gs_score_duplicate(lp2p_router *r, gs_peer *p, const gs_topic *t,
-                        lp2p_tstamp validated, lp2p_tstamp now);
+void lp2p_gs_score_duplicate(lp2p_router *r, gs_peer *p, const gs_topic *t,
+                             lp2p_tstamp validated, lp2p_tstamp now);
 /* P4: `p` sent an invalid message on `t` (NULL when the topic is gone). */
-void gs_score_invalid(lp2p_router *r, gs_peer *p, const gs_topic *t);
+void lp2p_gs_score_invalid(lp2p_router *r, gs_peer *p, const gs_topic *t);
 /* P7: a behaviour penalty (GRAFT while backing off, broken promise). */
-void gs_score_penalty(lp2p_router *r, gs_peer *p, double count);
+void lp2p_gs_score_penalty(lp2p_router *r, gs_peer *p, double count);
 /* Decay when due, broken promises, graylisted peers. */
-void gs_score_heartbeat(lp2p_router *r, lp2p_tstamp now);
-lp2p_tstamp gs_score_expiry(const lp2p_router *r);
-const gs_tscore *gs_tscore_find(const lp2p_router *r, const uint8_t *name,
-                                size_t len);
+void lp2p_gs_score_heartbeat(lp2p_router *r, lp2p_tstamp now);
+lp2p_tstamp lp2p_gs_score_expiry(const lp2p_router *r);
+const gs_tscore *lp2p_gs_tscore_find(const lp2p_router *r, const uint8_t *name,
+                                     size_t len);
 /* IWANT promises: `p` advertised `ids` we asked for; the message
  * arriving from anyone keeps the promise once it starts validation, or is
  * dropped for a full validation queue or as self-origin (as go; not when
  * its signature fails). */
-void gs_promise_add(lp2p_router *r, const gs_peer *p, const lp2p_bytes *ids,
-                    size_t n, lp2p_tstamp now);
-void gs_promise_fulfill(lp2p_router *r, uint64_t id_hash);
+void lp2p_gs_promise_add(lp2p_router *r, const gs_peer *p,
+                         const lp2p_bytes *ids, size_t n, lp2p_tstamp now);
+void lp2p_gs_promise_fulfill(lp2p_router *r, uint64_t id_hash);
 
 #endif

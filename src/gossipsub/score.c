@@ -26,7 +26,7 @@ static void seed_from(uint8_t *dest, size_t len, void *user) {
   }
 }
 
-int gs_score_init(lp2p_router *r, lp2p_tstamp now) {
+int lp2p_gs_score_init(lp2p_router *r, lp2p_tstamp now) {
   gs_scoring *sc = &r->score;
   sc->on = r->s.scoring;
   /* with scoring off every threshold is 0 and every score 0: nothing is
@@ -58,7 +58,7 @@ static bool drop_all_promises(uint64_t key, void *val, void *arg) {
   return true;
 }
 
-void gs_score_free(lp2p_router *r) {
+void lp2p_gs_score_free(lp2p_router *r) {
   gs_scoring *sc = &r->score;
   size_t it = 0;
   lp2p_map_entry *e;
@@ -82,8 +82,8 @@ void gs_score_free(lp2p_router *r) {
   lp2p_u64map_free(&sc->promises);
 }
 
-const gs_tscore *gs_tscore_find(const lp2p_router *r, const uint8_t *name,
-                                size_t len) {
+const gs_tscore *lp2p_gs_tscore_find(const lp2p_router *r, const uint8_t *name,
+                                     size_t len) {
   return lp2p_map_get(&r->score.topics, name, len);
 }
 
@@ -260,7 +260,7 @@ static int move_ip(lp2p_router *r, gs_speer *sp, const uint8_t ip[16]) {
   return 0;
 }
 
-int gs_score_attach(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
+int lp2p_gs_score_attach(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
   (void)now;
   gs_speer *sp = lp2p_map_get(&r->score.peers, p->id.bytes, p->id.len);
   bool fresh = sp == NULL;
@@ -299,7 +299,7 @@ static void mesh_failure(gs_tstats *ts) {
   }
 }
 
-void gs_score_detach(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
+void lp2p_gs_score_detach(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
   gs_speer *sp = p->sp;
   p->sp = NULL;
   /* only scores that are not positive are kept, to dissuade attacks on
@@ -347,8 +347,8 @@ static gs_tstats *tstats(lp2p_router *r, gs_speer *sp, const gs_topic *t) {
   return ts;
 }
 
-void gs_score_graft(lp2p_router *r, gs_peer *p, const gs_topic *t,
-                    lp2p_tstamp now) {
+void lp2p_gs_score_graft(lp2p_router *r, gs_peer *p, const gs_topic *t,
+                         lp2p_tstamp now) {
   gs_tstats *ts = tstats(r, p->sp, t);
   if (ts) {
     ts->in_mesh = true;
@@ -359,7 +359,7 @@ void gs_score_graft(lp2p_router *r, gs_peer *p, const gs_topic *t,
   }
 }
 
-void gs_score_prune(lp2p_router *r, gs_peer *p, const gs_topic *t) {
+void lp2p_gs_score_prune(lp2p_router *r, gs_peer *p, const gs_topic *t) {
   gs_tstats *ts = tstats(r, p->sp, t);
   if (ts) {
     mesh_failure(ts);
@@ -375,7 +375,7 @@ static void add_capped(double *v, double cap) {
   *v = *v + 1 > cap ? cap : *v + 1;
 }
 
-void gs_score_first(lp2p_router *r, gs_peer *p, const gs_topic *t) {
+void lp2p_gs_score_first(lp2p_router *r, gs_peer *p, const gs_topic *t) {
   gs_tstats *ts = tstats(r, p->sp, t);
   if (ts) {
     add_capped(&ts->first, ts->ts->p.first_message_deliveries_cap);
@@ -386,8 +386,8 @@ void gs_score_first(lp2p_router *r, gs_peer *p, const gs_topic *t) {
   }
 }
 
-void gs_score_duplicate(lp2p_router *r, gs_peer *p, const gs_topic *t,
-                        lp2p_tstamp validated, lp2p_tstamp now) {
+void lp2p_gs_score_duplicate(lp2p_router *r, gs_peer *p, const gs_topic *t,
+                             lp2p_tstamp validated, lp2p_tstamp now) {
   gs_tstats *ts = tstats(r, p->sp, t);
   /* a copy counts for P3 when it came while the first was validated
    * (validated == 0) or within the delivery window after */
@@ -399,7 +399,7 @@ void gs_score_duplicate(lp2p_router *r, gs_peer *p, const gs_topic *t,
   }
 }
 
-void gs_score_invalid(lp2p_router *r, gs_peer *p, const gs_topic *t) {
+void lp2p_gs_score_invalid(lp2p_router *r, gs_peer *p, const gs_topic *t) {
   gs_tstats *ts = tstats(r, p->sp, t);
   if (ts) {
     ts->invalid += 1;
@@ -407,7 +407,7 @@ void gs_score_invalid(lp2p_router *r, gs_peer *p, const gs_topic *t) {
   }
 }
 
-void gs_score_penalty(lp2p_router *r, gs_peer *p, double count) {
+void lp2p_gs_score_penalty(lp2p_router *r, gs_peer *p, double count) {
   (void)r;
   p->sp->behaviour += count;
   p->sp->dirty = true;
@@ -482,7 +482,7 @@ static double speer_score(const lp2p_router *r, gs_speer *sp) {
   return sp->score;
 }
 
-double gs_score(const lp2p_router *r, const gs_peer *p) {
+double lp2p_gs_score(const lp2p_router *r, const gs_peer *p) {
   return speer_score(r, p->sp);
 }
 
@@ -539,14 +539,14 @@ static void refresh(lp2p_router *r, lp2p_tstamp now) {
 
 /* ---- IWANT promises ------------------------------------------------------ */
 
-void gs_promise_add(lp2p_router *r, const gs_peer *p, const lp2p_bytes *ids,
-                    size_t n, lp2p_tstamp now) {
+void lp2p_gs_promise_add(lp2p_router *r, const gs_peer *p,
+                         const lp2p_bytes *ids, size_t n, lp2p_tstamp now) {
   if (!r->score.on || n == 0) {
     return;
   }
   /* one id of the IWANT, at random, stands for all of it, as go does */
   const lp2p_bytes *id = &ids[lp2p_pcg_below(&r->rng, (uint32_t)n)];
-  uint64_t h = gs_id_hash(r, id->data, id->len);
+  uint64_t h = lp2p_gs_id_hash(r, id->data, id->len);
   gs_promise *head = lp2p_u64map_get(&r->score.promises, h);
   for (gs_promise *q = head; q; q = q->next) {
     if (lp2p_peer_id_equal(&q->peer, &p->id)) {
@@ -567,7 +567,7 @@ void gs_promise_add(lp2p_router *r, const gs_peer *p, const lp2p_bytes *ids,
   r->score.npromises++;
 }
 
-void gs_promise_fulfill(lp2p_router *r, uint64_t id_hash) {
+void lp2p_gs_promise_fulfill(lp2p_router *r, uint64_t id_hash) {
   gs_promise *pr = lp2p_u64map_remove(&r->score.promises, id_hash);
   while (pr) {
     gs_promise *next = pr->next;
@@ -585,9 +585,9 @@ static void break_promises(lp2p_router *r, gs_promise **link, lp2p_tstamp now) {
       link = &pr->next;
       continue;
     }
-    gs_peer *p = gs_peer_find(r, &pr->peer);
+    gs_peer *p = lp2p_gs_peer_find(r, &pr->peer);
     if (p) {
-      gs_score_penalty(r, p, 1);
+      lp2p_gs_score_penalty(r, p, 1);
       r->st.broken_promises++;
     }
     *link = pr->next;
@@ -627,14 +627,14 @@ static void disconnect_graylisted(lp2p_router *r) {
   double graylist = r->score.p.thresholds.graylist;
   while (r->cb.disconnect && (e = lp2p_map_next(&r->peers, &it)) != NULL) {
     gs_peer *p = e->value;
-    if (!p->direct && !p->sp->told_to_leave && gs_score(r, p) < graylist) {
+    if (!p->direct && !p->sp->told_to_leave && lp2p_gs_score(r, p) < graylist) {
       p->sp->told_to_leave = true;
       r->cb.disconnect(r, &p->id, p->user, r->user);
     }
   }
 }
 
-void gs_score_heartbeat(lp2p_router *r, lp2p_tstamp now) {
+void lp2p_gs_score_heartbeat(lp2p_router *r, lp2p_tstamp now) {
   if (!r->score.on) {
     return;
   }
@@ -649,7 +649,7 @@ void gs_score_heartbeat(lp2p_router *r, lp2p_tstamp now) {
   disconnect_graylisted(r);
 }
 
-lp2p_tstamp gs_score_expiry(const lp2p_router *r) {
+lp2p_tstamp lp2p_gs_score_expiry(const lp2p_router *r) {
   return r->score.next_decay;
 }
 
@@ -683,7 +683,7 @@ int lp2p_router_peer_topic_score(const lp2p_router *r, const lp2p_peer_id *peer,
                                  const uint8_t *topic, size_t len,
                                  lp2p_peer_topic_score *out) {
   gs_speer *sp = lp2p_map_get(&r->score.peers, peer->bytes, peer->len);
-  const gs_tscore *tsc = gs_tscore_find(r, topic, len);
+  const gs_tscore *tsc = lp2p_gs_tscore_find(r, topic, len);
   for (uint32_t i = 0; sp && tsc && i < sp->ntopics; i++) {
     const gs_tstats *ts = &sp->topics[i];
     if (ts->ts == tsc) {
@@ -731,7 +731,7 @@ int lp2p_router_set_topic_score_params(lp2p_router *r, const uint8_t *topic,
     lp2p_free(r->mem, tsc);
     return LP2P_ERR_NOMEM;
   }
-  gs_topic *t = gs_topic_find(r, topic, len);
+  gs_topic *t = lp2p_gs_topic_find(r, topic, len);
   if (t) {
     t->tscore = tsc;
   }

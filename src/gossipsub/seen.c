@@ -57,7 +57,7 @@ static void entry_give_back(lp2p_router *r, bool newest) {
   }
 }
 
-gs_seen *gs_seen_find(const lp2p_router *r, uint64_t id_hash) {
+gs_seen *lp2p_gs_seen_find(const lp2p_router *r, uint64_t id_hash) {
   return lp2p_u64map_get(&r->seen, id_hash);
 }
 
@@ -71,7 +71,7 @@ static void seen_free_head(lp2p_router *r) {
   }
   if (e->pending) {
     /* validation never answered: the message is dropped */
-    gs_msg_unref(r, e->pending);
+    lp2p_gs_msg_unref(r, e->pending);
     r->npending--;
     r->st.msgs_ignored++;
   }
@@ -84,7 +84,7 @@ static void seen_drop_head(lp2p_router *r) {
   seen_free_head(r);
 }
 
-gs_seen *gs_seen_add(lp2p_router *r, uint64_t id_hash, lp2p_tstamp now) {
+gs_seen *lp2p_gs_seen_add(lp2p_router *r, uint64_t id_hash, lp2p_tstamp now) {
   if (r->seen.len >= r->s.limits.max_seen && r->seen_head) {
     seen_drop_head(r);
     r->st.seen_evicted++;
@@ -109,13 +109,13 @@ gs_seen *gs_seen_add(lp2p_router *r, uint64_t id_hash, lp2p_tstamp now) {
   return e;
 }
 
-void gs_seen_expire(lp2p_router *r, lp2p_tstamp now) {
+void lp2p_gs_seen_expire(lp2p_router *r, lp2p_tstamp now) {
   while (r->seen_head && r->seen_head->expiry <= now) {
     seen_drop_head(r);
   }
 }
 
-void gs_seen_free_all(lp2p_router *r) {
+void lp2p_gs_seen_free_all(lp2p_router *r) {
   while (r->seen_head) {
     seen_free_head(r);
   }

@@ -6,7 +6,8 @@
 #include "base/mem.h"
 #include "router.h"
 
-gs_topic *gs_topic_find(const lp2p_router *r, const uint8_t *name, size_t len) {
+gs_topic *lp2p_gs_topic_find(const lp2p_router *r, const uint8_t *name,
+                             size_t len) {
   gs_topic *t = r->last_topic;
   if (t && t->name_len == len && memcmp(t->name, name, len) == 0) {
     return t;
@@ -19,9 +20,9 @@ gs_topic *gs_topic_find(const lp2p_router *r, const uint8_t *name, size_t len) {
   return t;
 }
 
-gs_topic *gs_topic_get(lp2p_router *r, const uint8_t *name, size_t len,
-                       bool ours) {
-  gs_topic *t = gs_topic_find(r, name, len);
+gs_topic *lp2p_gs_topic_get(lp2p_router *r, const uint8_t *name, size_t len,
+                            bool ours) {
+  gs_topic *t = lp2p_gs_topic_find(r, name, len);
   if (t) {
     return t;
   }
@@ -34,7 +35,7 @@ gs_topic *gs_topic_get(lp2p_router *r, const uint8_t *name, size_t len,
   }
   memcpy(t->name, name, len);
   t->name_len = len;
-  t->tscore = gs_tscore_find(r, name, len);
+  t->tscore = lp2p_gs_tscore_find(r, name, len);
   t->fanout_expiry = LP2P_TSTAMP_NEVER;
   if (lp2p_map_put(&r->topics, t->name, len, t) != 0) {
     lp2p_free(r->mem, t);
@@ -43,10 +44,10 @@ gs_topic *gs_topic_get(lp2p_router *r, const uint8_t *name, size_t len,
   return t;
 }
 
-void gs_topic_free(lp2p_router *r, gs_topic *t) {
-  gs_peers_free(r, &t->peers);
-  gs_peers_free(r, &t->mesh);
-  gs_peers_free(r, &t->fanout);
+void lp2p_gs_topic_free(lp2p_router *r, gs_topic *t) {
+  lp2p_gs_peers_free(r, &t->peers);
+  lp2p_gs_peers_free(r, &t->mesh);
+  lp2p_gs_peers_free(r, &t->fanout);
   size_t it = 0;
   lp2p_map_entry *e;
   while ((e = lp2p_map_next(&t->backoff, &it)) != NULL) {
@@ -57,7 +58,7 @@ void gs_topic_free(lp2p_router *r, gs_topic *t) {
   lp2p_free(r->mem, t);
 }
 
-void gs_topic_maybe_free(lp2p_router *r, gs_topic *t) {
+void lp2p_gs_topic_maybe_free(lp2p_router *r, gs_topic *t) {
   /* backoffs outlive a peer's subscription on purpose: they must hold
    * when it comes back */
   if (t->joined || t->peers.len || t->fanout_expiry != LP2P_TSTAMP_NEVER ||
@@ -68,24 +69,24 @@ void gs_topic_maybe_free(lp2p_router *r, gs_topic *t) {
   if (r->last_topic == t) {
     r->last_topic = NULL;
   }
-  gs_topic_free(r, t);
+  lp2p_gs_topic_free(r, t);
 }
 
-const lp2p_mesh_params *gs_topic_params(const lp2p_router *r,
-                                        const gs_topic *t) {
+const lp2p_mesh_params *lp2p_gs_topic_params(const lp2p_router *r,
+                                             const gs_topic *t) {
   return t->has_params ? &t->params : &r->s.params.mesh;
 }
 
-void gs_event(lp2p_router *r, lp2p_router_event_type type, const gs_peer *p,
-              const gs_topic *t) {
+void lp2p_gs_event(lp2p_router *r, lp2p_router_event_type type,
+                   const gs_peer *p, const gs_topic *t) {
   if (r->cb.event) {
     lp2p_router_event ev = {type, &p->id, {t->name, t->name_len}, NULL, 0};
     r->cb.event(r, &ev, r->user);
   }
 }
 
-int gs_subscribe_peer(lp2p_router *r, gs_peer *p, gs_topic *t) {
-  if (gs_peer_subscribed(p, t)) {
+int lp2p_gs_subscribe_peer(lp2p_router *r, gs_peer *p, gs_topic *t) {
+  if (lp2p_gs_peer_subscribed(p, t)) {
     return 0;
   }
   if (p->ntopics >= r->s.limits.max_topics_per_peer) {
@@ -102,43 +103,43 @@ int gs_subscribe_peer(lp2p_router *r, gs_peer *p, gs_topic *t) {
     p->topics = topics;
     p->cap_topics = cap;
   }
-  int rv = gs_peers_add(r, &t->peers, p);
+  int rv = lp2p_gs_peers_add(r, &t->peers, p);
   if (rv != 0) {
     return rv;
   }
   p->topics[p->ntopics++] = t;
-  gs_event(r, LP2P_EV_PEER_SUBSCRIBED, p, t);
+  lp2p_gs_event(r, LP2P_EV_PEER_SUBSCRIBED, p, t);
   return 0;
 }
 
-void gs_unsubscribe_peer(lp2p_router *r, gs_peer *p, gs_topic *t) {
+void lp2p_gs_unsubscribe_peer(lp2p_router *r, gs_peer *p, gs_topic *t) {
   for (size_t i = 0; i < p->ntopics; i++) {
     if (p->topics[i] == t) {
       p->topics[i] = p->topics[--p->ntopics];
       break;
     }
   }
-  gs_peers_remove(&t->peers, p);
-  gs_peers_remove(&t->fanout, p);
-  gs_event(r, LP2P_EV_PEER_UNSUBSCRIBED, p, t);
+  lp2p_gs_peers_remove(&t->peers, p);
+  lp2p_gs_peers_remove(&t->fanout, p);
+  lp2p_gs_event(r, LP2P_EV_PEER_UNSUBSCRIBED, p, t);
 }
 
 static gs_backoff *backoff_find(const gs_topic *t, const lp2p_peer_id *id) {
   return lp2p_map_get(&t->backoff, id->bytes, id->len);
 }
 
-lp2p_tstamp gs_backoff_until(const gs_topic *t, const lp2p_peer_id *id) {
+lp2p_tstamp lp2p_gs_backoff_until(const gs_topic *t, const lp2p_peer_id *id) {
   gs_backoff *b = backoff_find(t, id);
   return b ? b->until : 0;
 }
 
-bool gs_backoff_active(const gs_topic *t, const lp2p_peer_id *id,
-                       lp2p_tstamp now) {
-  return gs_backoff_until(t, id) > now;
+bool lp2p_gs_backoff_active(const gs_topic *t, const lp2p_peer_id *id,
+                            lp2p_tstamp now) {
+  return lp2p_gs_backoff_until(t, id) > now;
 }
 
-int gs_backoff_add(lp2p_router *r, gs_topic *t, const lp2p_peer_id *id,
-                   lp2p_tstamp until) {
+int lp2p_gs_backoff_add(lp2p_router *r, gs_topic *t, const lp2p_peer_id *id,
+                        lp2p_tstamp until) {
   gs_backoff *b = backoff_find(t, id);
   if (b) {
     if (until > b->until) {
@@ -185,28 +186,29 @@ static bool backoff_ended(void *value, void *arg) {
   return true;
 }
 
-void gs_backoff_expire(lp2p_router *r, gs_topic *t, lp2p_tstamp now) {
+void lp2p_gs_backoff_expire(lp2p_router *r, gs_topic *t, lp2p_tstamp now) {
   expiry x = {r, now};
   lp2p_map_remove_if(&t->backoff, backoff_ended, &x);
 }
 
-int gs_mesh_add(lp2p_router *r, gs_topic *t, gs_peer *p, lp2p_tstamp now) {
-  if (gs_peers_has(&t->mesh, p)) {
+int lp2p_gs_mesh_add(lp2p_router *r, gs_topic *t, gs_peer *p, lp2p_tstamp now) {
+  if (lp2p_gs_peers_has(&t->mesh, p)) {
     return 0;
   }
-  int rv = gs_peers_add(r, &t->mesh, p);
+  int rv = lp2p_gs_peers_add(r, &t->mesh, p);
   if (rv == 0) {
-    gs_peers_remove(&t->fanout, p);
-    gs_score_graft(r, p, t, now);
-    gs_event(r, LP2P_EV_GRAFT, p, t);
+    lp2p_gs_peers_remove(&t->fanout, p);
+    lp2p_gs_score_graft(r, p, t, now);
+    lp2p_gs_event(r, LP2P_EV_GRAFT, p, t);
   }
   return rv;
 }
 
-void gs_mesh_remove(lp2p_router *r, gs_topic *t, gs_peer *p, lp2p_tstamp now) {
+void lp2p_gs_mesh_remove(lp2p_router *r, gs_topic *t, gs_peer *p,
+                         lp2p_tstamp now) {
   (void)now;
-  if (gs_peers_remove(&t->mesh, p)) {
-    gs_score_prune(r, p, t);
-    gs_event(r, LP2P_EV_PRUNE, p, t);
+  if (lp2p_gs_peers_remove(&t->mesh, p)) {
+    lp2p_gs_score_prune(r, p, t);
+    lp2p_gs_event(r, LP2P_EV_PRUNE, p, t);
   }
 }

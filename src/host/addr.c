@@ -43,8 +43,9 @@ static int fill_ip(const lp2p_ma_component *ip, const lp2p_ma_component *tcp,
   return 0;
 }
 
-int addr_to_sockaddr(const uint8_t *ma, size_t len, struct sockaddr_storage *sa,
-                     lp2p_peer_id *peer, bool *has_peer, lp2p_errdetail *err) {
+int lp2p__addr_to_sockaddr(const uint8_t *ma, size_t len,
+                           struct sockaddr_storage *sa, lp2p_peer_id *peer,
+                           bool *has_peer, lp2p_errdetail *err) {
   lp2p_ma_component c[3];
   size_t n;
   int rv = collect(ma, len, c, &n, err);
@@ -76,7 +77,7 @@ int addr_to_sockaddr(const uint8_t *ma, size_t len, struct sockaddr_storage *sa,
   return fill_ip(&c[0], &c[1], sa);
 }
 
-int addr_from_sockaddr(const struct sockaddr *sa, lp2p_buf *out) {
+int lp2p__addr_from_sockaddr(const struct sockaddr *sa, lp2p_buf *out) {
   char ip[INET6_ADDRSTRLEN], text[96];
   unsigned port;
   if (sa->sa_family == AF_INET) {
@@ -95,7 +96,7 @@ int addr_from_sockaddr(const struct sockaddr *sa, lp2p_buf *out) {
   return lp2p_multiaddr_parse(text, out, NULL);
 }
 
-int addr_append_peer(lp2p_buf *ma, const lp2p_peer_id *id) {
+int lp2p__addr_append_peer(lp2p_buf *ma, const lp2p_peer_id *id) {
   uint8_t hdr[2 * 10];
   int n = lp2p_uvarint_encode(LP2P_MA_P2P, hdr, sizeof(hdr));
   int m = lp2p_uvarint_encode(id->len, hdr + n, sizeof(hdr) - (size_t)n);

@@ -18,7 +18,7 @@
 static void wake_writers(lp2p_host *h, const host_peer_budget *peer) {
   for (lp2p_conn *c = h->conns; c; c = c->next) {
     if (c->peer_budget && (!peer || c->peer_budget == peer)) {
-      conn_touch(c);
+      lp2p__conn_touch(c);
     }
   }
 }
@@ -33,7 +33,7 @@ static void peer_room(lp2p_budget *b, void *user) {
   wake_writers(user, (const host_peer_budget *)(void *)b);
 }
 
-void host_budget_init(lp2p_host *h) {
+void lp2p__host_budget_init(lp2p_host *h) {
   host_budgets *b = &h->budgets;
   lp2p_budget_init(&b->scope, NULL, h->settings.max_memory);
   b->scope.on_room = host_room;
@@ -41,7 +41,7 @@ void host_budget_init(lp2p_host *h) {
   lp2p_map_init(&b->peers, h->mem, lp2p_host_rand, NULL);
 }
 
-void host_budget_free(lp2p_host *h) {
+void lp2p__host_budget_free(lp2p_host *h) {
   /* every connection has left its peer's scope by now */
   lp2p_map_free(&h->budgets.peers);
 }
@@ -67,7 +67,7 @@ static host_peer_budget *peer_scope(lp2p_host *h, const lp2p_peer_id *id) {
   return p;
 }
 
-int conn_budget_attach(lp2p_conn *c) {
+int lp2p__conn_budget_attach(lp2p_conn *c) {
   lp2p_host *h = c->host;
   host_peer_budget *p = peer_scope(h, &c->peer_id);
   if (!p) {
@@ -98,19 +98,19 @@ static void add_refusals(const lp2p_conn *c, lp2p_host_budget_stats *st) {
   }
 }
 
-void conn_budget_count(lp2p_conn *c) {
+void lp2p__conn_budget_count(lp2p_conn *c) {
   /* the counts outlive the connection */
   if (c->peer_budget) {
     add_refusals(c, &c->host->budgets.closed);
   }
 }
 
-void conn_budget_detach(lp2p_conn *c) {
+void lp2p__conn_budget_detach(lp2p_conn *c) {
   host_peer_budget *p = c->peer_budget;
   if (!p) {
     return;
   }
-  conn_budget_settle(c, 0);
+  lp2p__conn_budget_settle(c, 0);
   c->peer_budget = NULL;
   if (--p->refs == 0) {
     lp2p_host *h = c->host;
@@ -120,7 +120,7 @@ void conn_budget_detach(lp2p_conn *c) {
   }
 }
 
-bool conn_budget_writes(lp2p_conn *c, size_t queued) {
+bool lp2p__conn_budget_writes(lp2p_conn *c, size_t queued) {
   if (!c->peer_budget || queued == 0) {
     return true;
   }
@@ -136,7 +136,7 @@ bool conn_budget_writes(lp2p_conn *c, size_t queued) {
   return true;
 }
 
-void conn_budget_settle(lp2p_conn *c, size_t queued) {
+void lp2p__conn_budget_settle(lp2p_conn *c, size_t queued) {
   if (c->write_charge > queued) {
     lp2p_budget_release(&c->budget, c->write_charge - queued);
     c->write_charge = queued;

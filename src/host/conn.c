@@ -17,7 +17,7 @@
 
 static const char *const security_protocols[] = {LP2P_NOISE_PROTOCOL_ID};
 
-lp2p_tstamp conn_now(const lp2p_conn *c) {
+lp2p_tstamp lp2p__conn_now(const lp2p_conn *c) {
   (void)c;
   return lp2p_host_now();
 }
@@ -43,7 +43,7 @@ static const char *stage_name(conn_state s) {
 
 /* ---- life and death ----------------------------------------------------- */
 
-lp2p_conn *conn_new(lp2p_host *h, bool outbound) {
+lp2p_conn *lp2p__conn_new(lp2p_host *h, bool outbound) {
   lp2p_conn *c = lp2p_calloc(h->mem, 1, sizeof(*c));
   if (!c) {
     return NULL;
@@ -82,14 +82,14 @@ static void conn_free(lp2p_conn *c) {
   lp2p_mss_del(c->sec_mss);
   lp2p_mss_del(c->mux_mss);
   lp2p_noise_del(c->noise);
-  conn_budget_count(c);
+  lp2p__conn_budget_count(c);
   if (c->has_mux) {
-    muxer_free(&c->mux);
+    lp2p__muxer_free(&c->mux);
   }
   lp2p_ping_del(c->pinger.ping);
   lp2p_buf_free(&c->wqueue);
   lp2p_buf_free(&c->winflight);
-  conn_budget_detach(c); /* its muxer has given everything back */
+  lp2p__conn_budget_detach(c); /* its muxer has given everything back */
   lp2p_buf_free(&c->remote_addr);
   lp2p_buf_free(&c->local_addr);
   lp2p_buf_free(&c->identify);
@@ -100,9 +100,9 @@ static void on_handle_closed(uv_handle_t *handle) {
   lp2p_conn *c = handle->data;
   if (--c->handles == 0) {
     lp2p_host *h = c->host;
-    host_conn_unlink(c);
+    lp2p__host_conn_unlink(c);
     conn_free(c);
-    host_maybe_done(h);
+    lp2p__host_maybe_done(h);
   }
 }
 
@@ -115,8 +115,8 @@ static void close_handles(lp2p_conn *c) {
   uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 }
 
-void conn_fail(lp2p_conn *c, lp2p_disconnect_reason r, int err, const char *fmt,
-               ...) {
+void lp2p__conn_fail(lp2p_conn *c, lp2p_disconnect_reason r, int err,
+                     const char *fmt, ...) {
   if (c->state == CONN_CLOSING) {
     return;
   }
@@ -131,21 +131,21 @@ void conn_fail(lp2p_conn *c, lp2p_disconnect_reason r, int err, const char *fmt,
   if (r == LP2P_DISCONNECT_IO || r == LP2P_DISCONNECT_REMOTE) {
     uv_read_stop((uv_stream_t *)&c->tcp); /* the socket is done */
   }
-  conn_touch(c);
+  lp2p__conn_touch(c);
 }
 
 /* Tells the application, once: streams end, then the connection. */
 static void notify_end(lp2p_conn *c) {
   lp2p_host *h = c->host;
-  connmgr_handshake_over(c);
+  lp2p__connmgr_handshake_over(c);
   if (c->counted_pending) {
     c->counted_pending = false;
     h->npending_dials--;
   }
   if (c->announced) {
-    stream_close_all(c);
-    ping_abort(c);
-    host_conn_unregister(c);
+    lp2p__stream_close_all(c);
+    lp2p__ping_abort(c);
+    lp2p__host_conn_unregister(c);
     if (h->cb.disconnected) {
       h->cb.disconnected(h, c, c->reason, c->msg, h->user);
     }
@@ -219,10 +219,11 @@ static void conn_finish(lp2p_conn *c) {
     (void)uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
   }
   if (graceful && c->has_mux) {
-    muxer_goaway(&c->mux);
+    lp2p__muxer_goaway(&c->mux);
   }
   pump_output(c, lp2p_host_now());
-  c->linger_until = lp2p_host_now() + CONN_LINGER; /* armed by conn_pump */
+  c->linger_until =
+      lp2p_host_now() + CONN_LINGER; /* armed by lp2p__conn_pump */
   if (!c->writing) {
     shutdown_socket(c);
   }
@@ -252,7 +253,8 @@ static void write_out(lp2p_conn *c) {
   c->winflight_off = off;
   int rv = uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &buf, 1, on_write);
   if (rv < 0) {
-    conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO, "write: %s", uv_strerror(rv));
+    lp2p__conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO, "write: %s",
+                    uv_strerror(rv));
     return;
   }
   c->writing = true;
@@ -271,16 +273,16 @@ static void queue_bytes(lp2p_conn *c, const uint8_t *p, size_t n) {
       p += w;
       n -= (size_t)w;
     } else if (w != UV_EAGAIN && w != UV_ENOSYS) {
-      conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO, "write: %s",
-                uv_strerror(w));
+      lp2p__conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO, "write: %s",
+                      uv_strerror(w));
       return;
     }
     c->wqueue.len = 0;
     c->wqueue_off = 0;
   }
   if (n > 0 && lp2p_buf_append(&c->wqueue, p, n) != 0) {
-    conn_fail(c, LP2P_DISCONNECT_NOMEM, LP2P_ERR_NOMEM,
-              "out of memory queueing %zu bytes", n);
+    lp2p__conn_fail(c, LP2P_DISCONNECT_NOMEM, LP2P_ERR_NOMEM,
+                    "out of memory queueing %zu bytes", n);
   }
 }
 
@@ -300,10 +302,10 @@ static void on_write(uv_write_t *req, int status) {
   trim(&c->winflight);
   if (status < 0) {
     if (c->state != CONN_CLOSING) {
-      conn_enter(c);
-      conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO, "write: %s",
-                uv_strerror(status));
-      conn_leave(c);
+      lp2p__conn_enter(c);
+      lp2p__conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO, "write: %s",
+                      uv_strerror(status));
+      lp2p__conn_leave(c);
     } else if (c->finished) {
       close_handles(c);
     }
@@ -316,8 +318,8 @@ static void on_write(uv_write_t *req, int status) {
     }
     return;
   }
-  conn_enter(c); /* room again: the muxer may send more */
-  conn_leave(c);
+  lp2p__conn_enter(c); /* room again: the muxer may send more */
+  lp2p__conn_leave(c);
 }
 
 static void drain_noise(lp2p_conn *c, lp2p_tstamp now) {
@@ -335,9 +337,9 @@ static bool noise_put(lp2p_conn *c, const uint8_t *p, size_t n) {
   if (w == (ssize_t)n) {
     return true;
   }
-  conn_fail(c, LP2P_DISCONNECT_NOMEM, w < 0 ? (int)w : LP2P_ERR_NOMEM,
-            "noise: cannot encrypt: %s",
-            lp2p_strerror(w < 0 ? (int)w : LP2P_ERR_NOMEM));
+  lp2p__conn_fail(c, LP2P_DISCONNECT_NOMEM, w < 0 ? (int)w : LP2P_ERR_NOMEM,
+                  "noise: cannot encrypt: %s",
+                  lp2p_strerror(w < 0 ? (int)w : LP2P_ERR_NOMEM));
   return false;
 }
 
@@ -355,11 +357,11 @@ static void pull_mss(lp2p_conn *c, lp2p_mss *m, bool secure, lp2p_tstamp now) {
 
 static void pull_muxer(lp2p_conn *c, lp2p_tstamp now) {
   size_t limit = c->host->settings.max_write_buffer, batch = 0;
-  conn_budget_settle(c, queued(c));
+  lp2p__conn_budget_settle(c, queued(c));
   while (queued(c) + batch < limit &&
-         conn_budget_writes(c, queued(c) + batch)) {
+         lp2p__conn_budget_writes(c, queued(c) + batch)) {
     const uint8_t *p;
-    ssize_t n = muxer_pull(&c->mux, &p, now);
+    ssize_t n = lp2p__muxer_pull(&c->mux, &p, now);
     if (n <= 0 || !noise_put(c, p, (size_t)n)) {
       return;
     }
@@ -409,8 +411,8 @@ static lp2p_tstamp next_deadline(const lp2p_conn *c) {
   if (c->state != CONN_READY) {
     return c->deadline;
   }
-  lp2p_tstamp t = min_ts(muxer_expiry(&c->mux), stream_expiry(c));
-  t = min_ts(t, ping_expiry(c));
+  lp2p_tstamp t = min_ts(lp2p__muxer_expiry(&c->mux), lp2p__stream_expiry(c));
+  t = min_ts(t, lp2p__ping_expiry(c));
   lp2p_tstamp idle = c->host->settings.idle_timeout;
   if (idle != 0 && c->idle_since != LP2P_TSTAMP_NEVER) {
     t = min_ts(t, c->idle_since + idle);
@@ -435,19 +437,19 @@ static void arm_timer(lp2p_conn *c) {
 }
 
 static void expire_ready(lp2p_conn *c, lp2p_tstamp now) {
-  if (muxer_handle_expiry(&c->mux, now) < 0) {
-    conn_fail(c, LP2P_DISCONNECT_TIMEOUT, LP2P_ERR_TIMEOUT,
-              "keepalive ping not answered");
+  if (lp2p__muxer_handle_expiry(&c->mux, now) < 0) {
+    lp2p__conn_fail(c, LP2P_DISCONNECT_TIMEOUT, LP2P_ERR_TIMEOUT,
+                    "keepalive ping not answered");
     return;
   }
-  stream_handle_expiry(c, now);
-  ping_handle_expiry(c, now);
+  lp2p__stream_handle_expiry(c, now);
+  lp2p__ping_handle_expiry(c, now);
   lp2p_tstamp idle = c->host->settings.idle_timeout;
   if (idle != 0 && c->idle_since != LP2P_TSTAMP_NEVER &&
       now >= c->idle_since + idle) {
     c->host->stats.closed_idle++;
-    conn_fail(c, LP2P_DISCONNECT_IDLE, 0, "idle for %llu s",
-              (unsigned long long)(idle / LP2P_SECONDS));
+    lp2p__conn_fail(c, LP2P_DISCONNECT_IDLE, 0, "idle for %llu s",
+                    (unsigned long long)(idle / LP2P_SECONDS));
   }
 }
 
@@ -462,39 +464,39 @@ static void on_timer(uv_timer_t *timer) {
     }
     return;
   }
-  conn_enter(c);
+  lp2p__conn_enter(c);
   if (c->state != CONN_READY && now >= c->deadline) {
     c->host->stats.handshake_timeouts += !c->outbound;
-    conn_fail(c, LP2P_DISCONNECT_TIMEOUT, LP2P_ERR_TIMEOUT, "%s timed out",
-              stage_name(c->state));
+    lp2p__conn_fail(c, LP2P_DISCONNECT_TIMEOUT, LP2P_ERR_TIMEOUT,
+                    "%s timed out", stage_name(c->state));
   } else if (c->state == CONN_READY) {
     expire_ready(c, now);
   }
-  conn_leave(c);
+  lp2p__conn_leave(c);
 }
 
 /* ---- pumping ------------------------------------------------------------ */
 
-void conn_enter(lp2p_conn *c) {
+void lp2p__conn_enter(lp2p_conn *c) {
   c->depth++;
 }
 
-void conn_leave(lp2p_conn *c) {
+void lp2p__conn_leave(lp2p_conn *c) {
   if (--c->depth == 0) {
-    conn_pump(c);
+    lp2p__conn_pump(c);
   }
 }
 
-void conn_touch(lp2p_conn *c) {
+void lp2p__conn_touch(lp2p_conn *c) {
   if (c->depth > 0) {
     c->need_pump = true;
   } else {
-    host_mark_dirty(c);
+    lp2p__host_mark_dirty(c);
   }
 }
 
 static void track_idle(lp2p_conn *c, lp2p_tstamp now) {
-  if (muxer_num_streams(&c->mux) > 0) {
+  if (lp2p__muxer_num_streams(&c->mux) > 0) {
     c->idle_since = LP2P_TSTAMP_NEVER;
   } else if (c->idle_since == LP2P_TSTAMP_NEVER) {
     c->idle_since = now;
@@ -510,7 +512,7 @@ static void regulate_input(lp2p_conn *c) {
   if (c->state != CONN_READY || c->handles_closing) {
     return;
   }
-  bool hold = muxer_hold_input(&c->mux, c->input_held);
+  bool hold = lp2p__muxer_hold_input(&c->mux, c->input_held);
   if (hold == c->input_held) {
     return;
   }
@@ -521,11 +523,12 @@ static void regulate_input(lp2p_conn *c) {
   }
   int rv = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
   if (rv < 0) {
-    conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO, "read: %s", uv_strerror(rv));
+    lp2p__conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO, "read: %s",
+                    uv_strerror(rv));
   }
 }
 
-void conn_pump(lp2p_conn *c) {
+void lp2p__conn_pump(lp2p_conn *c) {
   if (c->depth > 0) {
     c->need_pump = true;
     return;
@@ -537,7 +540,7 @@ void conn_pump(lp2p_conn *c) {
     c->need_pump = false;
     lp2p_tstamp now = lp2p_host_now();
     if (c->stream_work) {
-      stream_run_deferred(c);
+      lp2p__stream_run_deferred(c);
     }
     pump_output(c, now);
     if (c->state == CONN_READY) {
@@ -552,7 +555,7 @@ void conn_pump(lp2p_conn *c) {
   if (c->state == CONN_CLOSING) {
     conn_finish(c);
   } else if (c->need_pump) {
-    host_mark_dirty(c);
+    lp2p__host_mark_dirty(c);
   }
   arm_timer(c);
 }
@@ -562,22 +565,23 @@ void conn_pump(lp2p_conn *c) {
 static void start_muxer(lp2p_conn *c, const char *protocol, bool early,
                         lp2p_tstamp now) {
   lp2p_host *h = c->host;
-  int rv = conn_budget_attach(c);
+  int rv = lp2p__conn_budget_attach(c);
   if (rv == 0) {
-    rv = muxer_init(&c->mux, protocol, c->outbound, h->settings.max_streams,
-                    &c->budget, &stream_muxer_callbacks, h->mem, c);
+    rv = lp2p__muxer_init(&c->mux, protocol, c->outbound,
+                          h->settings.max_streams, &c->budget,
+                          &lp2p__stream_muxer_callbacks, h->mem, c);
   }
   if (rv != 0) {
-    muxer_free(&c->mux);
-    conn_fail(c, LP2P_DISCONNECT_NOMEM, rv, "cannot start %s: %s", protocol,
-              lp2p_strerror(rv));
+    lp2p__muxer_free(&c->mux);
+    lp2p__conn_fail(c, LP2P_DISCONNECT_NOMEM, rv, "cannot start %s: %s",
+                    protocol, lp2p_strerror(rv));
     return;
   }
   c->has_mux = true;
   c->early_muxer = early;
   c->state = CONN_READY;
   c->idle_since = now;
-  host_conn_ready(c);
+  lp2p__host_conn_ready(c);
 }
 
 static int start_mss(lp2p_conn *c, lp2p_mss **m, const char *const *protos,
@@ -627,8 +631,8 @@ static void start_noise(lp2p_conn *c, lp2p_tstamp now) {
   s.rand_fn = lp2p_host_rand;
   int rv = lp2p_noise_new(&c->noise, &s, &cb, h->mem, c);
   if (rv != 0) {
-    conn_fail(c, LP2P_DISCONNECT_NOMEM, rv, "cannot start Noise: %s",
-              lp2p_strerror(rv));
+    lp2p__conn_fail(c, LP2P_DISCONNECT_NOMEM, rv, "cannot start Noise: %s",
+                    lp2p_strerror(rv));
     return;
   }
   c->state = CONN_NOISE;
@@ -648,13 +652,13 @@ static lp2p_disconnect_reason reason_of(int err) {
 static void fail_mss(lp2p_conn *c, lp2p_mss *m, int err) {
   const char *why = lp2p_mss_errmsg(m);
   if (err == LP2P_ERR_UNSUPPORTED) {
-    conn_fail(c, LP2P_DISCONNECT_PROTOCOL, err,
-              "%s: the peer supports none of our protocols",
-              stage_name(c->state));
+    lp2p__conn_fail(c, LP2P_DISCONNECT_PROTOCOL, err,
+                    "%s: the peer supports none of our protocols",
+                    stage_name(c->state));
     return;
   }
-  conn_fail(c, reason_of(err), err, "%s failed: %s", stage_name(c->state),
-            why[0] ? why : lp2p_strerror(err));
+  lp2p__conn_fail(c, reason_of(err), err, "%s failed: %s", stage_name(c->state),
+                  why[0] ? why : lp2p_strerror(err));
 }
 
 static size_t input_security(lp2p_conn *c, const uint8_t *in, size_t len,
@@ -687,12 +691,13 @@ static void input_plain(lp2p_conn *c, const uint8_t *p, size_t n,
     n -= (size_t)rv;
   }
   if (c->state == CONN_READY && n > 0) {
-    int rv = muxer_recv(&c->mux, p, n, now);
+    int rv = lp2p__muxer_recv(&c->mux, p, n, now);
     if (rv < 0) {
       const char *why = "";
-      muxer_error(&c->mux, &why);
-      conn_fail(c, reason_of(rv), rv, "%s: %s", muxer_protocol(&c->mux),
-                why && why[0] ? why : lp2p_strerror(rv));
+      lp2p__muxer_error(&c->mux, &why);
+      lp2p__conn_fail(c, reason_of(rv), rv, "%s: %s",
+                      lp2p__muxer_protocol(&c->mux),
+                      why && why[0] ? why : lp2p_strerror(rv));
     }
   }
 }
@@ -703,8 +708,8 @@ static size_t input_noise(lp2p_conn *c, const uint8_t *in, size_t len,
   size_t n = len < room ? len : room;
   int rv = n > 0 ? lp2p_noise_recv(c->noise, in, n, now) : LP2P_ERR_TOO_LARGE;
   if (rv < 0) {
-    conn_fail(c, reason_of(rv), rv, "%s failed: %s", stage_name(c->state),
-              lp2p_strerror(rv));
+    lp2p__conn_fail(c, reason_of(rv), rv, "%s failed: %s", stage_name(c->state),
+                    lp2p_strerror(rv));
     return len;
   }
   const uint8_t *p;
@@ -750,37 +755,37 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   if (nread == 0) {
     return;
   }
-  conn_enter(c);
+  lp2p__conn_enter(c);
   if (nread == UV_EOF) {
-    conn_fail(c, LP2P_DISCONNECT_REMOTE, LP2P_ERR_IO,
-              c->state == CONN_READY ? "closed by the peer"
-                                     : "closed by the peer during %s",
-              stage_name(c->state));
+    lp2p__conn_fail(c, LP2P_DISCONNECT_REMOTE, LP2P_ERR_IO,
+                    c->state == CONN_READY ? "closed by the peer"
+                                           : "closed by the peer during %s",
+                    stage_name(c->state));
   } else if (nread < 0) {
-    conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO, "read: %s",
-              uv_strerror((int)nread));
+    lp2p__conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO, "read: %s",
+                    uv_strerror((int)nread));
   } else {
     c->bytes_in += (uint64_t)nread;
     conn_input(c, (const uint8_t *)buf->base, (size_t)nread);
   }
-  conn_leave(c);
+  lp2p__conn_leave(c);
 }
 
 static void record_addrs(lp2p_conn *c) {
   struct sockaddr_storage sa;
   int len = sizeof(sa);
   if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&sa, &len) == 0) {
-    (void)addr_from_sockaddr((struct sockaddr *)&sa, &c->remote_addr);
+    (void)lp2p__addr_from_sockaddr((struct sockaddr *)&sa, &c->remote_addr);
   }
   len = sizeof(sa);
   if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&sa, &len) == 0) {
-    (void)addr_from_sockaddr((struct sockaddr *)&sa, &c->local_addr);
+    (void)lp2p__addr_from_sockaddr((struct sockaddr *)&sa, &c->local_addr);
   }
 }
 
-void conn_start(lp2p_conn *c) {
+void lp2p__conn_start(lp2p_conn *c) {
   lp2p_host *h = c->host;
-  conn_enter(c);
+  lp2p__conn_enter(c);
   record_addrs(c);
   uv_tcp_nodelay(&c->tcp, 1);
   c->state = CONN_SECURITY;
@@ -789,11 +794,12 @@ void conn_start(lp2p_conn *c) {
    * to close at once rather than linger a second */
   int rv = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
   if (rv < 0) {
-    conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO, "read: %s", uv_strerror(rv));
+    lp2p__conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO, "read: %s",
+                    uv_strerror(rv));
   } else if ((rv = start_mss(c, &c->sec_mss, security_protocols, 1)) != 0) {
-    conn_fail(c, LP2P_DISCONNECT_NOMEM, rv, "out of memory");
+    lp2p__conn_fail(c, LP2P_DISCONNECT_NOMEM, rv, "out of memory");
   }
-  conn_leave(c);
+  lp2p__conn_leave(c);
 }
 
 static void on_connect(uv_connect_t *req, int status) {
@@ -802,16 +808,16 @@ static void on_connect(uv_connect_t *req, int status) {
     return;
   }
   if (status < 0) {
-    conn_enter(c);
-    conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO, "connect: %s",
-              uv_strerror(status));
-    conn_leave(c);
+    lp2p__conn_enter(c);
+    lp2p__conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO, "connect: %s",
+                    uv_strerror(status));
+    lp2p__conn_leave(c);
     return;
   }
-  conn_start(c);
+  lp2p__conn_start(c);
 }
 
-int conn_connect(lp2p_conn *c, const struct sockaddr *addr) {
+int lp2p__conn_connect(lp2p_conn *c, const struct sockaddr *addr) {
   int rv = uv_tcp_connect(&c->connect_req, &c->tcp, addr, on_connect);
   if (rv == 0) {
     arm_timer(c);
@@ -826,12 +832,12 @@ void lp2p_conn_info_get(const lp2p_conn *c, lp2p_conn_info *info) {
   info->peer_id = c->peer_id;
   info->pubkey = c->pubkey;
   info->outbound = c->outbound;
-  info->muxer = c->has_mux ? muxer_protocol(&c->mux) : NULL;
+  info->muxer = c->has_mux ? lp2p__muxer_protocol(&c->mux) : NULL;
   info->early_muxer = c->early_muxer;
   info->remote_addr = (lp2p_bytes){c->remote_addr.data, c->remote_addr.len};
   info->local_addr = (lp2p_bytes){c->local_addr.data, c->local_addr.len};
-  info->num_streams = c->has_mux ? muxer_num_streams(&c->mux) : 0;
-  info->rtt = c->has_mux ? muxer_rtt(&c->mux) : 0;
+  info->num_streams = c->has_mux ? lp2p__muxer_num_streams(&c->mux) : 0;
+  info->rtt = c->has_mux ? lp2p__muxer_rtt(&c->mux) : 0;
   info->bytes_received = c->bytes_in;
   info->bytes_sent = c->bytes_out;
 }
@@ -863,6 +869,6 @@ int lp2p_conn_close(lp2p_conn *c) {
   if (c->state == CONN_CLOSING) {
     return LP2P_ERR_STATE;
   }
-  conn_fail(c, LP2P_DISCONNECT_LOCAL, 0, "closed locally");
+  lp2p__conn_fail(c, LP2P_DISCONNECT_LOCAL, 0, "closed locally");
   return 0;
 }

@@ -9,7 +9,7 @@
 #include "base/mem.h"
 #include "host/internal.h"
 
-void connmgr_init(lp2p_host *h) {
+void lp2p__connmgr_init(lp2p_host *h) {
   uv_timer_init(h->loop, &h->trim_timer);
   h->trim_timer.data = h;
   h->open_handles++;
@@ -18,10 +18,10 @@ void connmgr_init(lp2p_host *h) {
 static void on_trim_timer_closed(uv_handle_t *handle) {
   lp2p_host *h = handle->data;
   h->open_handles--;
-  host_maybe_done(h);
+  lp2p__host_maybe_done(h);
 }
 
-void connmgr_close(lp2p_host *h) {
+void lp2p__connmgr_close(lp2p_host *h) {
   uv_close((uv_handle_t *)&h->trim_timer, on_trim_timer_closed);
 }
 
@@ -70,8 +70,8 @@ static size_t conns_from_ip(const lp2p_conn *c) {
 static bool refuse(lp2p_conn *c, uint64_t *counter, const char *what,
                    uint32_t limit) {
   (*counter)++;
-  conn_fail(c, LP2P_DISCONNECT_LIMIT, LP2P_ERR_TOO_LARGE,
-            "inbound connection refused: %s (%u)", what, limit);
+  lp2p__conn_fail(c, LP2P_DISCONNECT_LIMIT, LP2P_ERR_TOO_LARGE,
+                  "inbound connection refused: %s (%u)", what, limit);
   return false;
 }
 
@@ -105,15 +105,15 @@ static bool handshake_slot(lp2p_conn *c) {
     return false;
   }
   h->stats.handshakes_evicted++;
-  conn_fail(victim, LP2P_DISCONNECT_LIMIT, LP2P_ERR_TOO_LARGE,
-            "inbound connection closed: upgrade stalled while %u others "
-            "waited",
-            h->settings.max_handshakes);
-  connmgr_handshake_over(victim);
+  lp2p__conn_fail(victim, LP2P_DISCONNECT_LIMIT, LP2P_ERR_TOO_LARGE,
+                  "inbound connection closed: upgrade stalled while %u others "
+                  "waited",
+                  h->settings.max_handshakes);
+  lp2p__connmgr_handshake_over(victim);
   return true;
 }
 
-bool connmgr_admit(lp2p_conn *c) {
+bool lp2p__connmgr_admit(lp2p_conn *c) {
   lp2p_host *h = c->host;
   const lp2p_host_settings *s = &h->settings;
   set_ip_key(c);
@@ -139,7 +139,7 @@ bool connmgr_admit(lp2p_conn *c) {
   return true;
 }
 
-bool connmgr_may_dial(lp2p_host *h) {
+bool lp2p__connmgr_may_dial(lp2p_host *h) {
   if (h->npending_dials >= h->settings.max_pending_dials ||
       h->nconns >= h->settings.max_connections) {
     h->stats.dials_refused++;
@@ -148,15 +148,15 @@ bool connmgr_may_dial(lp2p_host *h) {
   return true;
 }
 
-void connmgr_handshake_over(lp2p_conn *c) {
+void lp2p__connmgr_handshake_over(lp2p_conn *c) {
   if (c->counted_handshake) {
     c->counted_handshake = false;
     c->host->nhandshakes--;
   }
 }
 
-void connmgr_conn_gone(lp2p_conn *c) {
-  connmgr_handshake_over(c);
+void lp2p__connmgr_conn_gone(lp2p_conn *c) {
+  lp2p__connmgr_handshake_over(c);
   if (!c->outbound) {
     c->host->ninbound--;
   }
@@ -210,7 +210,7 @@ static size_t collect(lp2p_host *h, trim_candidate *out, size_t cap,
       *grace_end = until < *grace_end ? until : *grace_end;
       continue;
     }
-    out[n++] = (trim_candidate){c, value, muxer_num_streams(&c->mux) == 0,
+    out[n++] = (trim_candidate){c, value, lp2p__muxer_num_streams(&c->mux) == 0,
                                 c->ready_at};
   }
   return n;
@@ -258,8 +258,8 @@ static void trim(lp2p_host *h) {
   size_t closed = 0;
   for (; closed < n && closed < excess; closed++) {
     h->stats.trimmed++;
-    conn_fail(cand[closed].conn, LP2P_DISCONNECT_TRIMMED, 0,
-              "trimmed: %zu connections, high water %u", open, high);
+    lp2p__conn_fail(cand[closed].conn, LP2P_DISCONNECT_TRIMMED, 0,
+                    "trimmed: %zu connections, high water %u", open, high);
   }
   lp2p_free(h->mem, cand);
   /* still above high water: again when the next grace period ends */
@@ -272,9 +272,9 @@ static void on_trim_timer(uv_timer_t *t) {
   trim(t->data);
 }
 
-void connmgr_conn_ready(lp2p_conn *c) {
+void lp2p__connmgr_conn_ready(lp2p_conn *c) {
   lp2p_host *h = c->host;
-  connmgr_handshake_over(c);
+  lp2p__connmgr_handshake_over(c);
   c->ready_at = lp2p_host_now();
   uint32_t high = h->settings.conns_high_water;
   if (high != 0 && h->nready > high) {

@@ -118,7 +118,7 @@ int lp2p_host_new(lp2p_host **out, uv_loop_t *loop, const lp2p_host_settings *s,
   set_muxers(h);
   lp2p_buf_init(&h->record, mem);
   lp2p_map_init(&h->peers, mem, lp2p_host_rand, NULL);
-  host_budget_init(h);
+  lp2p__host_budget_init(h);
   rv = lp2p_privkey_public(&h->key, &h->pubkey);
   if (rv == 0) {
     rv = lp2p_peer_id_from_pubkey(&h->pubkey, &h->peer_id);
@@ -130,14 +130,14 @@ int lp2p_host_new(lp2p_host **out, uv_loop_t *loop, const lp2p_host_settings *s,
     lp2p_privkey_wipe(&h->key);
     lp2p_free(mem, h->protocols);
     lp2p_map_free(&h->peers);
-    host_budget_free(h);
+    lp2p__host_budget_free(h);
     lp2p_free(mem, h);
     return rv == LP2P_ERR_NOMEM ? rv : LP2P_ERR_INVALID_ARG;
   }
   uv_idle_init(loop, &h->idle);
   h->idle.data = h;
-  connmgr_init(h);
-  host_release_init(h);
+  lp2p__connmgr_init(h);
+  lp2p__host_release_init(h);
   ignore_sigpipe();
   *out = h;
   return 0;
@@ -151,7 +151,7 @@ static void free_host(lp2p_host *h) {
   lp2p_free(mem, h->handlers);
   lp2p_free(mem, h->protocols);
   lp2p_map_free(&h->peers);
-  host_budget_free(h);
+  lp2p__host_budget_free(h);
   lp2p_buf_free(&h->record);
   lp2p_privkey_wipe(&h->key);
   void (*done)(void *) = h->done;
@@ -166,7 +166,7 @@ static void on_idle_closed(uv_handle_t *handle) {
   free_host(handle->data);
 }
 
-void host_maybe_done(lp2p_host *h) {
+void lp2p__host_maybe_done(lp2p_host *h) {
   if (h->closing && h->conns == NULL && h->open_handles == 0 &&
       !uv_is_closing((uv_handle_t *)&h->idle)) {
     uv_close((uv_handle_t *)&h->idle, on_idle_closed);
@@ -181,7 +181,7 @@ static void listener_release(host_listener *l) {
   lp2p_buf_free(&l->addr);
   lp2p_free(h->mem, l);
   h->open_handles--;
-  host_maybe_done(h);
+  lp2p__host_maybe_done(h);
 }
 
 static void on_listener_closed(uv_handle_t *handle) {
@@ -203,11 +203,12 @@ int lp2p_host_close(lp2p_host *h, void (*done)(void *user), void *user) {
     l = next;
   }
   for (lp2p_conn *c = h->conns; c; c = c->next) {
-    conn_fail(c, LP2P_DISCONNECT_LOCAL, LP2P_ERR_STATE, "the host is closing");
+    lp2p__conn_fail(c, LP2P_DISCONNECT_LOCAL, LP2P_ERR_STATE,
+                    "the host is closing");
   }
-  connmgr_close(h);
-  host_release_close(h);
-  host_maybe_done(h);
+  lp2p__connmgr_close(h);
+  lp2p__host_release_close(h);
+  lp2p__host_maybe_done(h);
   return 0;
 }
 
@@ -221,7 +222,7 @@ void *lp2p_host_user(const lp2p_host *h) {
 
 /* ---- deferred work ------------------------------------------------------ */
 
-void host_mark_dirty(lp2p_conn *c) {
+void lp2p__host_mark_dirty(lp2p_conn *c) {
   lp2p_host *h = c->host;
   if (c->in_dirty || c->handles_closing) {
     return;
@@ -242,7 +243,7 @@ static void on_idle(uv_idle_t *idle) {
     lp2p_conn *next = c->dirty_next;
     c->in_dirty = false;
     c->dirty_next = NULL;
-    conn_pump(c);
+    lp2p__conn_pump(c);
     c = next;
   }
   if (!h->dirty) {
@@ -264,7 +265,7 @@ static void complete_dial(lp2p_conn *c, lp2p_conn *with) {
   }
 }
 
-void host_conn_unregister(lp2p_conn *c) {
+void lp2p__host_conn_unregister(lp2p_conn *c) {
   lp2p_host *h = c->host;
   if (!c->registered) {
     return;
@@ -295,7 +296,8 @@ static bool register_conn(lp2p_conn *c) {
   lp2p_conn *p = lp2p_map_get(&h->peers, c->peer_id.bytes, c->peer_id.len);
   if (!p) {
     if (lp2p_map_put(&h->peers, c->peer_id.bytes, c->peer_id.len, c) != 0) {
-      conn_fail(c, LP2P_DISCONNECT_NOMEM, LP2P_ERR_NOMEM, "out of memory");
+      lp2p__conn_fail(c, LP2P_DISCONNECT_NOMEM, LP2P_ERR_NOMEM,
+                      "out of memory");
       return false;
     }
   } else {
@@ -306,8 +308,8 @@ static bool register_conn(lp2p_conn *c) {
     if (n >= HOST_MAX_CONNS_PER_PEER) {
       complete_dial(c,
                     lp2p_map_get(&h->peers, c->peer_id.bytes, c->peer_id.len));
-      conn_fail(c, LP2P_DISCONNECT_DUPLICATE, 0,
-                "the peer has %d connections already", n);
+      lp2p__conn_fail(c, LP2P_DISCONNECT_DUPLICATE, 0,
+                      "the peer has %d connections already", n);
       return false;
     }
     p->same_peer_next = c;
@@ -317,7 +319,7 @@ static bool register_conn(lp2p_conn *c) {
   return true;
 }
 
-void host_conn_ready(lp2p_conn *c) {
+void lp2p__host_conn_ready(lp2p_conn *c) {
   lp2p_host *h = c->host;
   if (c->counted_pending) {
     c->counted_pending = false;
@@ -326,18 +328,18 @@ void host_conn_ready(lp2p_conn *c) {
   if (!register_conn(c)) {
     return;
   }
-  connmgr_conn_ready(c);
+  lp2p__connmgr_conn_ready(c);
   c->announced = true;
   complete_dial(c, c);
   if (h->cb.connected && c->state == CONN_READY) {
     h->cb.connected(h, c, h->user);
   }
   if (h->settings.identify && c->state == CONN_READY) {
-    identify_request(c);
+    lp2p__identify_request(c);
   }
 }
 
-void host_conn_unlink(lp2p_conn *c) {
+void lp2p__host_conn_unlink(lp2p_conn *c) {
   lp2p_host *h = c->host;
   if (c->prev) {
     c->prev->next = c->next;
@@ -348,7 +350,7 @@ void host_conn_unlink(lp2p_conn *c) {
     c->next->prev = c->prev;
   }
   h->nconns--;
-  connmgr_conn_gone(c);
+  lp2p__connmgr_conn_gone(c);
   if (c->in_dirty) {
     for (lp2p_conn **p = &h->dirty; *p; p = &(*p)->dirty_next) {
       if (*p == c) {
@@ -388,8 +390,8 @@ static int rebuild_protocols(lp2p_host *h) {
   return 0;
 }
 
-const host_handler *host_find_handler(const lp2p_host *h,
-                                      const char *protocol) {
+const host_handler *lp2p__host_find_handler(const lp2p_host *h,
+                                            const char *protocol) {
   for (size_t i = 0; i < h->nhandlers; i++) {
     if (strcmp(h->handlers[i].protocol, protocol) == 0) {
       return &h->handlers[i];
@@ -431,10 +433,10 @@ int lp2p_host_set_handler(lp2p_host *h, const char *protocol,
                           lp2p_stream_handler fn, void *user) {
   size_t len = protocol ? strlen(protocol) : 0;
   if (len == 0 || len > 1023 || strchr(protocol, '\n') ||
-      service_is_builtin(protocol)) {
+      lp2p__service_is_builtin(protocol)) {
     return LP2P_ERR_INVALID_ARG;
   }
-  host_handler *hd = (host_handler *)host_find_handler(h, protocol);
+  host_handler *hd = (host_handler *)lp2p__host_find_handler(h, protocol);
   if (hd && !fn) {
     return remove_handler(h, hd);
   }
@@ -479,7 +481,7 @@ static void on_connection(uv_stream_t *server, int status) {
   if (status < 0 || h->closing) {
     return;
   }
-  lp2p_conn *c = conn_new(h, false);
+  lp2p_conn *c = lp2p__conn_new(h, false);
   if (!c) {
     refuse_connection(l);
     if (h->cb.handshake_failed) {
@@ -490,11 +492,11 @@ static void on_connection(uv_stream_t *server, int status) {
     return;
   }
   if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
-    conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO, "accept failed");
+    lp2p__conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO, "accept failed");
     return;
   }
-  if (connmgr_admit(c)) {
-    conn_start(c);
+  if (lp2p__connmgr_admit(c)) {
+    lp2p__conn_start(c);
   }
 }
 
@@ -516,7 +518,7 @@ static int bind_listener(host_listener *l, const struct sockaddr *sa,
     return lp2p_errdetail_set(err, LP2P_ERR_IO, "getsockname: %s",
                               uv_strerror(rv));
   }
-  return addr_from_sockaddr((struct sockaddr *)&bound, &l->addr);
+  return lp2p__addr_from_sockaddr((struct sockaddr *)&bound, &l->addr);
 }
 
 int lp2p_host_listen(lp2p_host *h, const uint8_t *ma, size_t len,
@@ -527,7 +529,7 @@ int lp2p_host_listen(lp2p_host *h, const uint8_t *ma, size_t len,
   if (h->closing) {
     return LP2P_ERR_STATE;
   }
-  int rv = addr_to_sockaddr(ma, len, &sa, &peer, &has_peer, err);
+  int rv = lp2p__addr_to_sockaddr(ma, len, &sa, &peer, &has_peer, err);
   if (rv != 0) {
     return rv;
   }
@@ -552,7 +554,7 @@ int lp2p_host_listen(lp2p_host *h, const uint8_t *ma, size_t len,
   }
   l->next = h->listeners;
   h->listeners = l;
-  identify_invalidate(h);
+  lp2p__identify_invalidate(h);
   return 0;
 }
 
@@ -564,7 +566,7 @@ static int put_entry(lp2p_buf *out, const lp2p_buf *ma, const lp2p_host *h,
   lp2p_buf_init(&tmp, h->mem);
   int rv = lp2p_buf_append(&tmp, ma->data, ma->len);
   if (rv == 0 && with_peer_id) {
-    rv = addr_append_peer(&tmp, &h->peer_id);
+    rv = lp2p__addr_append_peer(&tmp, &h->peer_id);
   }
   uint8_t hdr[LP2P_UVARINT_MAX_LEN];
   int n = lp2p_uvarint_encode(tmp.len, hdr, sizeof(hdr));
@@ -612,7 +614,7 @@ static int expand(const lp2p_host *h, const struct sockaddr_storage *sa,
     }
     lp2p_buf ma;
     lp2p_buf_init(&ma, h->mem);
-    rv = addr_from_sockaddr((struct sockaddr *)&a, &ma);
+    rv = lp2p__addr_from_sockaddr((struct sockaddr *)&a, &ma);
     if (rv == 0) {
       rv = put_entry(out, &ma, h, with_peer_id);
       (*count)++;
@@ -630,8 +632,8 @@ int lp2p_host_listen_addrs(const lp2p_host *h, bool with_peer_id,
     struct sockaddr_storage sa;
     lp2p_peer_id unused;
     bool has_peer;
-    int rv = addr_to_sockaddr(l->addr.data, l->addr.len, &sa, &unused,
-                              &has_peer, NULL);
+    int rv = lp2p__addr_to_sockaddr(l->addr.data, l->addr.len, &sa, &unused,
+                                    &has_peer, NULL);
     if (rv == 0 && unspecified(&sa)) {
       rv = expand(h, &sa, with_peer_id, out, &count);
     } else if (rv == 0) {
@@ -652,7 +654,7 @@ static void on_reuse_closed(uv_handle_t *handle) {
   lp2p_host *h = d->host;
   lp2p_free(h->mem, d);
   h->open_handles--;
-  host_maybe_done(h);
+  lp2p__host_maybe_done(h);
 }
 
 static void on_reuse_timer(uv_timer_t *timer) {
@@ -694,7 +696,7 @@ int lp2p_host_dial(lp2p_host *h, const uint8_t *ma, size_t len, lp2p_dial_cb cb,
                ? lp2p_errdetail_set(err, LP2P_ERR_STATE, "the host is closing")
                : LP2P_ERR_INVALID_ARG;
   }
-  int rv = addr_to_sockaddr(ma, len, &sa, &peer, &has_peer, err);
+  int rv = lp2p__addr_to_sockaddr(ma, len, &sa, &peer, &has_peer, err);
   if (rv != 0) {
     return rv;
   }
@@ -704,13 +706,13 @@ int lp2p_host_dial(lp2p_host *h, const uint8_t *ma, size_t len, lp2p_dial_cb cb,
   if (has_peer && lp2p_host_conn(h, &peer)) {
     return reuse(h, &peer, cb, user);
   }
-  if (!connmgr_may_dial(h)) {
+  if (!lp2p__connmgr_may_dial(h)) {
     return lp2p_errdetail_set(err, LP2P_ERR_TOO_LARGE, "too many %s",
                               h->nconns >= h->settings.max_connections
                                   ? "connections"
                                   : "pending dials");
   }
-  lp2p_conn *c = conn_new(h, true);
+  lp2p_conn *c = lp2p__conn_new(h, true);
   if (!c) {
     return LP2P_ERR_NOMEM;
   }
@@ -718,11 +720,11 @@ int lp2p_host_dial(lp2p_host *h, const uint8_t *ma, size_t len, lp2p_dial_cb cb,
   c->expected_peer = peer;
   c->counted_pending = true;
   h->npending_dials++;
-  rv = conn_connect(c, (struct sockaddr *)&sa);
+  rv = lp2p__conn_connect(c, (struct sockaddr *)&sa);
   if (rv != 0) {
     c->quiet = true;
-    conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO, "connect: %s",
-              uv_strerror(rv));
+    lp2p__conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO, "connect: %s",
+                    uv_strerror(rv));
     return lp2p_errdetail_set(err, LP2P_ERR_IO, "connect: %s", uv_strerror(rv));
   }
   c->dial_cb = cb;

@@ -14,13 +14,13 @@
 
 static const char *const identify_protocols[] = {LP2P_IDENTIFY_PROTOCOL_ID};
 
-bool service_is_builtin(const char *protocol) {
+bool lp2p__service_is_builtin(const char *protocol) {
   return strcmp(protocol, LP2P_IDENTIFY_PROTOCOL_ID) == 0 ||
          strcmp(protocol, LP2P_IDENTIFY_PUSH_PROTOCOL_ID) == 0 ||
          strcmp(protocol, LP2P_PING_PROTOCOL_ID) == 0;
 }
 
-void identify_invalidate(lp2p_host *h) {
+void lp2p__identify_invalidate(lp2p_host *h) {
   lp2p_buf_free(&h->record);
 }
 
@@ -249,17 +249,17 @@ static void on_identify_open(lp2p_conn *c, lp2p_stream *s, int err,
   }
 }
 
-void identify_request(lp2p_conn *c) {
+void lp2p__identify_request(lp2p_conn *c) {
   (void)lp2p_conn_open_stream(c, identify_protocols, 1, on_identify_open, NULL);
 }
 
-void service_handle(lp2p_stream *s) {
+void lp2p__service_handle(lp2p_stream *s) {
   const char *p = lp2p_stream_protocol(s);
   if (strcmp(p, LP2P_IDENTIFY_PROTOCOL_ID) == 0) {
     serve_identify(s);
   } else if (strcmp(p, LP2P_IDENTIFY_PUSH_PROTOCOL_ID) == 0) {
     start_reader(s);
   } else {
-    ping_serve(s);
+    lp2p__ping_serve(s);
   }
 }

@@ -255,116 +255,119 @@ struct lp2p_stream {
 
 /* ---- host.c ---- */
 /* A connection was upgraded: dedupe, register, announce. */
-void host_conn_ready(lp2p_conn *c);
+void lp2p__host_conn_ready(lp2p_conn *c);
 /* An announced connection ends: it leaves the peer table. */
-void host_conn_unregister(lp2p_conn *c);
+void lp2p__host_conn_unregister(lp2p_conn *c);
 /* A connection's handles are closed: it leaves every host list. */
-void host_conn_unlink(lp2p_conn *c);
+void lp2p__host_conn_unlink(lp2p_conn *c);
 /* Frees a closing host once nothing of it remains open. */
-void host_maybe_done(lp2p_host *h);
+void lp2p__host_maybe_done(lp2p_host *h);
 /* A handler for `protocol`, or NULL. */
-const host_handler *host_find_handler(const lp2p_host *h, const char *protocol);
+const host_handler *lp2p__host_find_handler(const lp2p_host *h,
+                                            const char *protocol);
 /* Pumps the connection from the idle handle on the next loop iteration. */
-void host_mark_dirty(lp2p_conn *c);
+void lp2p__host_mark_dirty(lp2p_conn *c);
 
 /* ---- connmgr.c ---- */
-void connmgr_init(lp2p_host *h);
+void lp2p__connmgr_init(lp2p_host *h);
 /* Closes the trim timer (counted in h->open_handles). */
-void connmgr_close(lp2p_host *h);
+void lp2p__connmgr_close(lp2p_host *h);
 /* An accepted inbound connection: records its source and checks the
  * limits. Returns false when refused (the connection is failed). */
-bool connmgr_admit(lp2p_conn *c);
+bool lp2p__connmgr_admit(lp2p_conn *c);
 /* Whether lp2p_host_dial may open another connection. */
-bool connmgr_may_dial(lp2p_host *h);
+bool lp2p__connmgr_may_dial(lp2p_host *h);
 /* A connection was upgraded: it leaves the handshakes, and a trim is
  * scheduled above high water. */
-void connmgr_conn_ready(lp2p_conn *c);
+void lp2p__connmgr_conn_ready(lp2p_conn *c);
 /* A connection leaves the host's list. */
-void connmgr_conn_gone(lp2p_conn *c);
+void lp2p__connmgr_conn_gone(lp2p_conn *c);
 /* A connection ended before it was upgraded. */
-void connmgr_handshake_over(lp2p_conn *c);
+void lp2p__connmgr_handshake_over(lp2p_conn *c);
 /* ---- release.c ---- */
-void host_release_init(lp2p_host *h);
+void lp2p__host_release_init(lp2p_host *h);
 /* Closes the release timer (counted in h->open_handles). */
-void host_release_close(lp2p_host *h);
+void lp2p__host_release_close(lp2p_host *h);
 /* ---- budget.c ---- */
-void host_budget_init(lp2p_host *h);
-void host_budget_free(lp2p_host *h);
+void lp2p__host_budget_init(lp2p_host *h);
+void lp2p__host_budget_free(lp2p_host *h);
 /* Puts the connection's scope under its peer's (made on first use).
  * Returns 0 or LP2P_ERR_NOMEM. */
-int conn_budget_attach(lp2p_conn *c);
+int lp2p__conn_budget_attach(lp2p_conn *c);
 /* Counts what the connection and its muxer refused; before the muxer is
  * freed. */
-void conn_budget_count(lp2p_conn *c);
+void lp2p__conn_budget_count(lp2p_conn *c);
 /* Leaves the peer's scope; after the muxer is freed. */
-void conn_budget_detach(lp2p_conn *c);
+void lp2p__conn_budget_detach(lp2p_conn *c);
 /* Whether the write queue may take another muxer pull: reserves what a
  * pull may add beyond `queued` bytes. An empty queue always may, so that
  * window updates and pings still go out. */
-bool conn_budget_writes(lp2p_conn *c, size_t queued);
+bool lp2p__conn_budget_writes(lp2p_conn *c, size_t queued);
 /* Gives back what the write queue no longer holds. */
-void conn_budget_settle(lp2p_conn *c, size_t queued);
+void lp2p__conn_budget_settle(lp2p_conn *c, size_t queued);
 
 /* ---- conn.c ---- */
 /* Creates a connection whose uv_tcp_t is initialised by the caller next.
  * Returns NULL on allocation failure. */
-lp2p_conn *conn_new(lp2p_host *h, bool outbound);
+lp2p_conn *lp2p__conn_new(lp2p_host *h, bool outbound);
 /* Starts the upgrade of a connected socket. */
-void conn_start(lp2p_conn *c);
+void lp2p__conn_start(lp2p_conn *c);
 /* Starts connecting to `addr`. Returns 0 or a libuv error. */
-int conn_connect(lp2p_conn *c, const struct sockaddr *addr);
+int lp2p__conn_connect(lp2p_conn *c, const struct sockaddr *addr);
 /* Ends the connection with a reason (deferred when inside a callback). */
-void conn_fail(lp2p_conn *c, lp2p_disconnect_reason r, int err, const char *fmt,
-               ...) __attribute__((format(printf, 4, 5)));
-void conn_enter(lp2p_conn *c);
-void conn_leave(lp2p_conn *c);
+void lp2p__conn_fail(lp2p_conn *c, lp2p_disconnect_reason r, int err,
+                     const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void lp2p__conn_enter(lp2p_conn *c);
+void lp2p__conn_leave(lp2p_conn *c);
 /* Runs the deferred work of a connection (from the host's idle handle). */
-void conn_pump(lp2p_conn *c);
-/* Arranges for conn_pump to run: when the outermost callback of the
+void lp2p__conn_pump(lp2p_conn *c);
+/* Arranges for lp2p__conn_pump to run: when the outermost callback of the
  * connection returns, or on the next loop iteration when called from the
  * application (whose calls must not run callbacks). */
-void conn_touch(lp2p_conn *c);
-lp2p_tstamp conn_now(const lp2p_conn *c);
+void lp2p__conn_touch(lp2p_conn *c);
+lp2p_tstamp lp2p__conn_now(const lp2p_conn *c);
 
 /* ---- stream.c ---- */
-extern const muxer_callbacks stream_muxer_callbacks;
+extern const muxer_callbacks lp2p__stream_muxer_callbacks;
 /* Creates an outbound stream negotiating `protocols`. */
-int stream_open(lp2p_conn *c, const char *const *protocols, size_t n,
-                lp2p_stream_open_cb cb, void *user);
+int lp2p__stream_open(lp2p_conn *c, const char *const *protocols, size_t n,
+                      lp2p_stream_open_cb cb, void *user);
 /* Runs deferred notifications (readable after set_callbacks, writable). */
-void stream_run_deferred(lp2p_conn *c);
+void lp2p__stream_run_deferred(lp2p_conn *c);
 /* The earliest negotiation deadline, or LP2P_TSTAMP_NEVER. */
-lp2p_tstamp stream_expiry(const lp2p_conn *c);
-void stream_handle_expiry(lp2p_conn *c, lp2p_tstamp now);
+lp2p_tstamp lp2p__stream_expiry(const lp2p_conn *c);
+void lp2p__stream_handle_expiry(lp2p_conn *c, lp2p_tstamp now);
 /* The connection ended: every stream gets `closed`, every open its
  * callback with LP2P_ERR_STATE, and all are freed. */
-void stream_close_all(lp2p_conn *c);
+void lp2p__stream_close_all(lp2p_conn *c);
 
 /* ---- identify_service.c ---- */
 /* Whether the host serves `protocol` itself (identify, push, ping). */
-bool service_is_builtin(const char *protocol);
+bool lp2p__service_is_builtin(const char *protocol);
 /* An inbound stream negotiated to a built-in protocol. */
-void service_handle(lp2p_stream *s);
+void lp2p__service_handle(lp2p_stream *s);
 /* A connection became ready: ask the peer to identify itself. */
-void identify_request(lp2p_conn *c);
+void lp2p__identify_request(lp2p_conn *c);
 /* Forgets the signed peer record (the listen addresses changed). */
-void identify_invalidate(lp2p_host *h);
+void lp2p__identify_invalidate(lp2p_host *h);
 
 /* ---- ping_service.c ---- */
-void ping_serve(lp2p_stream *s);
-lp2p_tstamp ping_expiry(const lp2p_conn *c);
-void ping_handle_expiry(lp2p_conn *c, lp2p_tstamp now);
+void lp2p__ping_serve(lp2p_stream *s);
+lp2p_tstamp lp2p__ping_expiry(const lp2p_conn *c);
+void lp2p__ping_handle_expiry(lp2p_conn *c, lp2p_tstamp now);
 /* The connection ended: a pending ping fails. */
-void ping_abort(lp2p_conn *c);
+void lp2p__ping_abort(lp2p_conn *c);
 
 /* ---- addr.c ---- */
 /* /ip4|ip6/A/tcp/P[/p2p/ID] to a socket address and the optional peer id.
  * Returns 0, LP2P_ERR_UNSUPPORTED or LP2P_ERR_MALFORMED with `err` set. */
-int addr_to_sockaddr(const uint8_t *ma, size_t len, struct sockaddr_storage *sa,
-                     lp2p_peer_id *peer, bool *has_peer, lp2p_errdetail *err);
+int lp2p__addr_to_sockaddr(const uint8_t *ma, size_t len,
+                           struct sockaddr_storage *sa, lp2p_peer_id *peer,
+                           bool *has_peer, lp2p_errdetail *err);
 /* Appends the binary multiaddr of a socket address. */
-int addr_from_sockaddr(const struct sockaddr *sa, lp2p_buf *out);
+int lp2p__addr_from_sockaddr(const struct sockaddr *sa, lp2p_buf *out);
 /* Appends /p2p/<id> to a binary multiaddr. */
-int addr_append_peer(lp2p_buf *ma, const lp2p_peer_id *id);
+int lp2p__addr_append_peer(lp2p_buf *ma, const lp2p_peer_id *id);
 
 #endif

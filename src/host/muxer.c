@@ -90,9 +90,10 @@ static int init_mplex(muxer *m, uint32_t max_streams, lp2p_budget *budget,
   return lp2p_mplex_new(&m->x, &s, &cb, mem, m);
 }
 
-int muxer_init(muxer *m, const char *protocol, bool is_client,
-               uint32_t max_streams, lp2p_budget *budget,
-               const muxer_callbacks *cb, const lp2p_mem *mem, void *user) {
+int lp2p__muxer_init(muxer *m, const char *protocol, bool is_client,
+                     uint32_t max_streams, lp2p_budget *budget,
+                     const muxer_callbacks *cb, const lp2p_mem *mem,
+                     void *user) {
   memset(m, 0, sizeof(*m));
   m->cb = *cb;
   m->user = user;
@@ -105,61 +106,61 @@ int muxer_init(muxer *m, const char *protocol, bool is_client,
   return LP2P_ERR_INVALID_ARG;
 }
 
-void muxer_free(muxer *m) {
+void lp2p__muxer_free(muxer *m) {
   lp2p_yamux_del(m->y);
   lp2p_mplex_del(m->x);
   m->y = NULL;
   m->x = NULL;
 }
 
-const char *muxer_protocol(const muxer *m) {
+const char *lp2p__muxer_protocol(const muxer *m) {
   return m->is_yamux ? LP2P_YAMUX_PROTOCOL_ID : LP2P_MPLEX_PROTOCOL_ID;
 }
 
-int muxer_recv(muxer *m, const uint8_t *in, size_t len, lp2p_tstamp now) {
+int lp2p__muxer_recv(muxer *m, const uint8_t *in, size_t len, lp2p_tstamp now) {
   return m->is_yamux ? lp2p_yamux_recv(m->y, in, len, now)
                      : lp2p_mplex_recv(m->x, in, len, now);
 }
 
-ssize_t muxer_pull(muxer *m, const uint8_t **out, lp2p_tstamp now) {
+ssize_t lp2p__muxer_pull(muxer *m, const uint8_t **out, lp2p_tstamp now) {
   return m->is_yamux ? lp2p_yamux_pull(m->y, out, now)
                      : lp2p_mplex_pull(m->x, out, now);
 }
 
-lp2p_tstamp muxer_expiry(const muxer *m) {
+lp2p_tstamp lp2p__muxer_expiry(const muxer *m) {
   return m->is_yamux ? lp2p_yamux_expiry(m->y) : lp2p_mplex_expiry(m->x);
 }
 
-int muxer_handle_expiry(muxer *m, lp2p_tstamp now) {
+int lp2p__muxer_handle_expiry(muxer *m, lp2p_tstamp now) {
   return m->is_yamux ? lp2p_yamux_handle_expiry(m->y, now)
                      : lp2p_mplex_handle_expiry(m->x, now);
 }
 
-int muxer_error(const muxer *m, const char **msg) {
+int lp2p__muxer_error(const muxer *m, const char **msg) {
   return m->is_yamux ? lp2p_yamux_error(m->y, msg)
                      : lp2p_mplex_error(m->x, msg);
 }
 
-void muxer_goaway(muxer *m) {
+void lp2p__muxer_goaway(muxer *m) {
   if (m->is_yamux) {
     (void)lp2p_yamux_goaway(m->y, LP2P_YAMUX_GOAWAY_NORMAL);
   }
 }
 
-bool muxer_remote_goaway(const muxer *m) {
+bool lp2p__muxer_remote_goaway(const muxer *m) {
   return m->is_yamux && lp2p_yamux_remote_goaway(m->y) >= 0;
 }
 
-lp2p_tstamp muxer_rtt(const muxer *m) {
+lp2p_tstamp lp2p__muxer_rtt(const muxer *m) {
   return m->is_yamux ? lp2p_yamux_rtt(m->y) : 0;
 }
 
-size_t muxer_num_streams(const muxer *m) {
+size_t lp2p__muxer_num_streams(const muxer *m) {
   return m->is_yamux ? lp2p_yamux_num_streams(m->y)
                      : lp2p_mplex_num_streams(m->x);
 }
 
-int muxer_open(muxer *m, uint64_t *id) {
+int lp2p__muxer_open(muxer *m, uint64_t *id) {
   if (!m->is_yamux) {
     return lp2p_mplex_open(m->x, id);
   }
@@ -169,38 +170,40 @@ int muxer_open(muxer *m, uint64_t *id) {
   return rv;
 }
 
-ssize_t muxer_write(muxer *m, uint64_t id, const uint8_t *data, size_t len) {
+ssize_t lp2p__muxer_write(muxer *m, uint64_t id, const uint8_t *data,
+                          size_t len) {
   return m->is_yamux ? lp2p_yamux_stream_write(m->y, (uint32_t)id, data, len)
                      : lp2p_mplex_stream_write(m->x, id, data, len);
 }
 
-ssize_t muxer_read(muxer *m, uint64_t id, uint8_t *buf, size_t cap, bool *eof) {
+ssize_t lp2p__muxer_read(muxer *m, uint64_t id, uint8_t *buf, size_t cap,
+                         bool *eof) {
   return m->is_yamux ? lp2p_yamux_stream_read(m->y, (uint32_t)id, buf, cap, eof)
                      : lp2p_mplex_stream_read(m->x, id, buf, cap, eof);
 }
 
-int muxer_close(muxer *m, uint64_t id) {
+int lp2p__muxer_close(muxer *m, uint64_t id) {
   return m->is_yamux ? lp2p_yamux_stream_close(m->y, (uint32_t)id)
                      : lp2p_mplex_stream_close(m->x, id);
 }
 
-int muxer_reset(muxer *m, uint64_t id) {
+int lp2p__muxer_reset(muxer *m, uint64_t id) {
   return m->is_yamux ? lp2p_yamux_stream_reset(m->y, (uint32_t)id)
                      : lp2p_mplex_stream_reset(m->x, id);
 }
 
-int muxer_set_user(muxer *m, uint64_t id, void *stream_user) {
+int lp2p__muxer_set_user(muxer *m, uint64_t id, void *stream_user) {
   return m->is_yamux
              ? lp2p_yamux_stream_set_user(m->y, (uint32_t)id, stream_user)
              : lp2p_mplex_stream_set_user(m->x, id, stream_user);
 }
 
-void *muxer_user(const muxer *m, uint64_t id) {
+void *lp2p__muxer_user(const muxer *m, uint64_t id) {
   return m->is_yamux ? lp2p_yamux_stream_user(m->y, (uint32_t)id)
                      : lp2p_mplex_stream_user(m->x, id);
 }
 
-bool muxer_hold_input(const muxer *m, bool holding) {
+bool lp2p__muxer_hold_input(const muxer *m, bool holding) {
   if (m->is_yamux) {
     return false;
   }
@@ -208,7 +211,7 @@ bool muxer_hold_input(const muxer *m, bool holding) {
   return holding ? unread > m->mplex_budget / 4 : unread >= m->mplex_budget / 2;
 }
 
-size_t muxer_writable(const muxer *m, uint64_t id) {
+size_t lp2p__muxer_writable(const muxer *m, uint64_t id) {
   if (m->is_yamux) {
     lp2p_yamux_stream_info info;
     return lp2p_yamux_stream_info_get(m->y, (uint32_t)id, &info) == 0
@@ -219,7 +222,7 @@ size_t muxer_writable(const muxer *m, uint64_t id) {
   return lp2p_mplex_stream_info_get(m->x, id, &info) == 0 ? info.writable : 0;
 }
 
-size_t muxer_readable(const muxer *m, uint64_t id) {
+size_t lp2p__muxer_readable(const muxer *m, uint64_t id) {
   if (m->is_yamux) {
     lp2p_yamux_stream_info info;
     return lp2p_yamux_stream_info_get(m->y, (uint32_t)id, &info) == 0
@@ -230,7 +233,7 @@ size_t muxer_readable(const muxer *m, uint64_t id) {
   return lp2p_mplex_stream_info_get(m->x, id, &info) == 0 ? info.readable : 0;
 }
 
-bool muxer_eof(const muxer *m, uint64_t id) {
+bool lp2p__muxer_eof(const muxer *m, uint64_t id) {
   if (m->is_yamux) {
     lp2p_yamux_stream_info info;
     return lp2p_yamux_stream_info_get(m->y, (uint32_t)id, &info) == 0 &&

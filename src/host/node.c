@@ -147,7 +147,7 @@ static void on_connect(lp2p_router *r, const lp2p_peer_id *peer,
 static size_t on_peer_record(lp2p_router *r, const lp2p_peer_id *peer,
                              const uint8_t **rec, void *user) {
   (void)r;
-  node_peer *np = node_peer_of(user, peer);
+  node_peer *np = lp2p__node_peer_of(user, peer);
   if (!np || np->record.len == 0) {
     return 0;
   }
@@ -171,13 +171,13 @@ static void on_disconnect(lp2p_router *r, const lp2p_peer_id *peer,
 
 static void on_timer(uv_timer_t *t);
 
-void node_after_router(lp2p_node *n) {
+void lp2p__node_after_router(lp2p_node *n) {
   while (n->dirty) {
     node_peer *np = n->dirty;
     n->dirty = np->dirty_next;
     np->dirty = false;
     np->dirty_next = NULL;
-    node_peer_flush(np);
+    lp2p__node_peer_flush(np);
   }
   if (n->closing || uv_is_closing((uv_handle_t *)&n->timer)) {
     return; /* the timer now counts the close's linger */
@@ -197,23 +197,23 @@ static void on_timer(uv_timer_t *t) {
     }
   }
   (void)lp2p_router_handle_expiry(n->router, lp2p_host_now());
-  node_after_router(n);
+  lp2p__node_after_router(n);
 }
 
 void lp2p_node_flush(lp2p_node *n) {
-  node_after_router(n);
+  lp2p__node_after_router(n);
 }
 
 /* ---- host events -------------------------------------------------------- */
 
 static void on_connected(lp2p_host *h, lp2p_conn *c, void *user) {
   (void)h;
-  node_peer_connected(user, c);
+  lp2p__node_peer_connected(user, c);
 }
 
 static void on_identified(lp2p_host *h, lp2p_conn *c, void *user) {
   (void)h;
-  node_peer_identified(user, c);
+  lp2p__node_peer_identified(user, c);
 }
 
 static void on_disconnected(lp2p_host *h, lp2p_conn *c,
@@ -223,7 +223,7 @@ static void on_disconnected(lp2p_host *h, lp2p_conn *c,
   (void)msg;
   lp2p_node *n = user;
   n->stats.nomem_disconnects += why == LP2P_DISCONNECT_NOMEM;
-  node_peer_disconnected(n, c);
+  lp2p__node_peer_disconnected(n, c);
 }
 
 /* ---- the connection manager's value of a peer ---------------------------- */
@@ -290,7 +290,7 @@ static int32_t on_peer_value(lp2p_host *h, const lp2p_peer_id *peer,
 static int serve_pubsub(lp2p_node *n) {
   for (int i = 0; i < 4; i++) {
     int rv = lp2p_host_set_handler(n->host, lp2p_pubsub_protocol_ids[i],
-                                   node_peer_stream, n);
+                                   lp2p__node_peer_stream, n);
     if (rv != 0) {
       return rv;
     }
@@ -368,7 +368,7 @@ int lp2p_node_new(lp2p_node **out, uv_loop_t *loop, const lp2p_node_settings *s,
   n->settings.host.key = NULL; /* the host keeps its own copy */
   uv_timer_init(loop, &n->timer);
   n->timer.data = n;
-  node_after_router(n);
+  lp2p__node_after_router(n);
   *out = n;
   return 0;
 }
@@ -413,7 +413,7 @@ int lp2p_node_close(lp2p_node *n, void (*done)(void *user), void *user) {
     (void)lp2p_router_leave(n->router, (const uint8_t *)n->topics[i],
                             n->topic_lens[i], now);
   }
-  node_after_router(n);
+  lp2p__node_after_router(n);
   n->closing = true;
   for (node_peer *np = n->peers; np; np = np->next) {
     if (np->out) {
@@ -516,7 +516,7 @@ int lp2p_node_subscribe(lp2p_node *n, const uint8_t *topic, size_t len) {
   copy[len] = 0;
   n->topics[n->ntopics] = copy;
   n->topic_lens[n->ntopics++] = len;
-  node_after_router(n);
+  lp2p__node_after_router(n);
   return 0;
 }
 
@@ -530,7 +530,7 @@ int lp2p_node_unsubscribe(lp2p_node *n, const uint8_t *topic, size_t len) {
   n->ntopics--;
   n->topics[i] = n->topics[n->ntopics];
   n->topic_lens[i] = n->topic_lens[n->ntopics];
-  node_after_router(n);
+  lp2p__node_after_router(n);
   return rv;
 }
 
@@ -539,7 +539,7 @@ int lp2p_node_publish(lp2p_node *n, const uint8_t *topic, size_t topic_len,
                       size_t *id_len) {
   int rv = lp2p_router_publish(n->router, topic, topic_len, data, len, id,
                                id_len, lp2p_host_now());
-  node_after_router(n);
+  lp2p__node_after_router(n);
   return rv;
 }
 

@@ -78,19 +78,19 @@ struct lp2p_node {
 /* ---- node.c ---- */
 /* After every call into the router: write what it queued, rearm the
  * heartbeat timer. */
-void node_after_router(lp2p_node *n);
+void lp2p__node_after_router(lp2p_node *n);
 
 /* ---- node_peer.c ---- */
 /* A new connection: opens our pubsub stream. */
-void node_peer_connected(lp2p_node *n, lp2p_conn *c);
+void lp2p__node_peer_connected(lp2p_node *n, lp2p_conn *c);
 /* The connection ended (its streams already closed). */
-void node_peer_disconnected(lp2p_node *n, lp2p_conn *c);
+void lp2p__node_peer_disconnected(lp2p_node *n, lp2p_conn *c);
 /* Stores the peer's signed peer record from identify. */
-void node_peer_identified(lp2p_node *n, lp2p_conn *c);
+void lp2p__node_peer_identified(lp2p_node *n, lp2p_conn *c);
 /* Inbound pubsub streams, for every protocol id. */
-void node_peer_stream(lp2p_stream *s, void *user);
+void lp2p__node_peer_stream(lp2p_stream *s, void *user);
 /* Writes what the router has for the peer, as far as the stream takes. */
-void node_peer_flush(node_peer *np);
-node_peer *node_peer_of(const lp2p_node *n, const lp2p_peer_id *id);
+void lp2p__node_peer_flush(node_peer *np);
+node_peer *lp2p__node_peer_of(const lp2p_node *n, const lp2p_peer_id *id);
 
 #endif

@@ -16,14 +16,14 @@ static size_t max_rpc(const lp2p_node *n) {
  * node_peer, reading the RPCs of the pubsub stream the peer opens on it;
  * our own pubsub stream runs on the oldest (the host's lp2p_host_conn),
  * whose node_peer is the one the router knows. */
-node_peer *node_peer_of(const lp2p_node *n, const lp2p_peer_id *id) {
+node_peer *lp2p__node_peer_of(const lp2p_node *n, const lp2p_peer_id *id) {
   lp2p_conn *c = lp2p_host_conn(n->host, id);
   return c ? lp2p_conn_user(c) : NULL;
 }
 
 /* The node_peer the router knows for np's peer, or NULL. */
 static node_peer *router_peer(node_peer *np) {
-  node_peer *first = np->added ? np : node_peer_of(np->node, &np->id);
+  node_peer *first = np->added ? np : lp2p__node_peer_of(np->node, &np->id);
   return first && first->added ? first : NULL;
 }
 
@@ -172,7 +172,7 @@ static void in_readable(lp2p_stream *s, void *user) {
       break;
     }
   }
-  node_after_router(n);
+  lp2p__node_after_router(n);
 }
 
 static void in_closed(lp2p_stream *s, lp2p_stream_end why, void *user) {
@@ -186,7 +186,7 @@ static void in_closed(lp2p_stream *s, lp2p_stream_end why, void *user) {
   }
 }
 
-void node_peer_stream(lp2p_stream *s, void *user) {
+void lp2p__node_peer_stream(lp2p_stream *s, void *user) {
   static const lp2p_stream_callbacks cb = {.readable = in_readable,
                                            .closed = in_closed};
   lp2p_node *n = user;
@@ -224,7 +224,7 @@ static bool write_rest(node_peer *np) {
   return true;
 }
 
-void node_peer_flush(node_peer *np) {
+void lp2p__node_peer_flush(node_peer *np) {
   lp2p_node *n = np->node;
   while (np->added && np->out && write_rest(np)) {
     const uint8_t *out;
@@ -256,7 +256,7 @@ void node_peer_flush(node_peer *np) {
 static void out_writable(lp2p_stream *s, void *user) {
   (void)s;
   node_peer *np = user;
-  node_peer_flush(np);
+  lp2p__node_peer_flush(np);
 }
 
 /* The peer does not write on our stream; whatever comes is dropped. */
@@ -281,7 +281,7 @@ static void peer_dead(node_peer *np) {
   if (n->cb.peer) {
     n->cb.peer(n, &np->id, false, np->outbound, n->user);
   }
-  node_after_router(n);
+  lp2p__node_after_router(n);
 }
 
 static void out_closed(lp2p_stream *s, lp2p_stream_end why, void *user) {
@@ -292,7 +292,7 @@ static void out_closed(lp2p_stream *s, lp2p_stream_end why, void *user) {
     np->rest_off = 0;
     if (why != LP2P_STREAM_END_SESSION) {
       peer_dead(np);
-    } /* else its connection is ending: node_peer_disconnected decides */
+    } /* else its connection is ending: lp2p__node_peer_disconnected decides */
   }
 }
 
@@ -342,7 +342,7 @@ static void add_to_router(node_peer *np, lp2p_stream *s) {
       in_readable(p->in, p);
     }
   }
-  node_after_router(n);
+  lp2p__node_after_router(n);
 }
 
 static void on_out_open(lp2p_conn *c, lp2p_stream *s, int err, void *user) {
@@ -365,7 +365,7 @@ static void on_out_open(lp2p_conn *c, lp2p_stream *s, int err, void *user) {
   np->out = s;
   lp2p_stream_set_callbacks(s, &cb, np);
   if (np->added) {
-    node_peer_flush(np); /* what the router queued meanwhile */
+    lp2p__node_peer_flush(np); /* what the router queued meanwhile */
   } else {
     add_to_router(np, s);
   }
@@ -385,7 +385,7 @@ static void open_out(node_peer *np) {
   }
 }
 
-void node_peer_connected(lp2p_node *n, lp2p_conn *c) {
+void lp2p__node_peer_connected(lp2p_node *n, lp2p_conn *c) {
   if (n->closing) {
     return;
   }
@@ -415,7 +415,7 @@ void node_peer_connected(lp2p_node *n, lp2p_conn *c) {
   }
 }
 
-void node_peer_identified(lp2p_node *n, lp2p_conn *c) {
+void lp2p__node_peer_identified(lp2p_node *n, lp2p_conn *c) {
   (void)n;
   node_peer *np = lp2p_conn_user(c);
   lp2p_identify id;
@@ -445,12 +445,12 @@ static void move_to(node_peer *np, node_peer *next) {
   np->handle = NULL;
 }
 
-void node_peer_disconnected(lp2p_node *n, lp2p_conn *c) {
+void lp2p__node_peer_disconnected(lp2p_node *n, lp2p_conn *c) {
   node_peer *np = lp2p_conn_user(c);
   if (!np) {
     return;
   }
-  node_peer *next = node_peer_of(n, &np->id);
+  node_peer *next = lp2p__node_peer_of(n, &np->id);
   if (next == np || n->closing) {
     next = NULL;
   }

@@ -59,7 +59,7 @@ static void echo_closed(lp2p_stream *s, lp2p_stream_end why, void *user) {
   lp2p_ping_del(user);
 }
 
-void ping_serve(lp2p_stream *s) {
+void lp2p__ping_serve(lp2p_stream *s) {
   static const lp2p_stream_callbacks cb = {.readable = echo_readable,
                                            .closed = echo_closed};
   lp2p_ping_settings set = {.role = LP2P_PING_LISTENER};
@@ -178,16 +178,16 @@ int lp2p_conn_ping(lp2p_conn *c, lp2p_ping_cb cb, void *user) {
   return 0;
 }
 
-lp2p_tstamp ping_expiry(const lp2p_conn *c) {
+lp2p_tstamp lp2p__ping_expiry(const lp2p_conn *c) {
   return c->pinger.ping ? lp2p_ping_expiry(c->pinger.ping) : LP2P_TSTAMP_NEVER;
 }
 
-void ping_handle_expiry(lp2p_conn *c, lp2p_tstamp now) {
+void lp2p__ping_handle_expiry(lp2p_conn *c, lp2p_tstamp now) {
   if (c->pinger.ping && lp2p_ping_handle_expiry(c->pinger.ping, now) != 0) {
     ping_broken(c, LP2P_ERR_TIMEOUT);
   }
 }
 
-void ping_abort(lp2p_conn *c) {
+void lp2p__ping_abort(lp2p_conn *c) {
   ping_done(c, 0, LP2P_ERR_STATE);
 }

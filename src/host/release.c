@@ -26,10 +26,10 @@
 static void on_release_timer_closed(uv_handle_t *handle) {
   lp2p_host *h = handle->data;
   h->open_handles--;
-  host_maybe_done(h);
+  lp2p__host_maybe_done(h);
 }
 
-void host_release_close(lp2p_host *h) {
+void lp2p__host_release_close(lp2p_host *h) {
   uv_close((uv_handle_t *)&h->release_timer, on_release_timer_closed);
 }
 
@@ -79,7 +79,7 @@ static void on_release_timer(uv_timer_t *t) {
 }
 #endif
 
-void host_release_init(lp2p_host *h) {
+void lp2p__host_release_init(lp2p_host *h) {
   uv_timer_t *t = &h->release_timer;
   uv_timer_init(h->loop, t);
   t->data = h;

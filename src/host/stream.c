@@ -27,13 +27,13 @@ static lp2p_stream *stream_new(lp2p_conn *c, uint64_t id, bool outbound) {
     c->streams->prev = s;
   }
   c->streams = s;
-  (void)muxer_set_user(&c->mux, id, s);
+  (void)lp2p__muxer_set_user(&c->mux, id, s);
   return s;
 }
 
 static void neg_push(lp2p_conn *c, lp2p_stream *s) {
   s->negotiating = true;
-  s->deadline = conn_now(c) + c->host->settings.negotiate_timeout;
+  s->deadline = lp2p__conn_now(c) + c->host->settings.negotiate_timeout;
   s->neg_prev = c->negotiating_tail;
   if (c->negotiating_tail) {
     c->negotiating_tail->neg_next = s;
@@ -85,7 +85,7 @@ static void stream_free(lp2p_stream *s) {
 static void defer_readable(lp2p_stream *s) {
   s->notify_readable = true;
   s->conn->stream_work = true;
-  conn_touch(s->conn);
+  lp2p__conn_touch(s->conn);
 }
 
 /* ---- negotiation -------------------------------------------------------- */
@@ -95,8 +95,8 @@ static void defer_readable(lp2p_stream *s) {
 static void negotiation_failed(lp2p_stream *s, int err) {
   s->neg_err = err;
   neg_remove(s->conn, s);
-  (void)muxer_reset(&s->conn->mux, s->id);
-  conn_touch(s->conn);
+  (void)lp2p__muxer_reset(&s->conn->mux, s->id);
+  lp2p__conn_touch(s->conn);
 }
 
 /* Sends what multistream-select has to say; its messages are small and a
@@ -105,8 +105,8 @@ static bool flush_mss(lp2p_stream *s) {
   lp2p_conn *c = s->conn;
   const uint8_t *p;
   ssize_t n;
-  while ((n = lp2p_mss_pull(s->mss, &p, conn_now(c))) > 0) {
-    ssize_t w = muxer_write(&c->mux, s->id, p, (size_t)n);
+  while ((n = lp2p_mss_pull(s->mss, &p, lp2p__conn_now(c))) > 0) {
+    ssize_t w = lp2p__muxer_write(&c->mux, s->id, p, (size_t)n);
     if (w != n) {
       /* the opener learns that memory ran out, not that the peer erred */
       negotiation_failed(s, w == LP2P_ERR_NOMEM ? LP2P_ERR_NOMEM
@@ -114,20 +114,20 @@ static bool flush_mss(lp2p_stream *s) {
       return false;
     }
   }
-  conn_touch(c);
+  lp2p__conn_touch(c);
   return true;
 }
 
 static void dispatch_inbound(lp2p_stream *s) {
   lp2p_host *h = s->conn->host;
-  if (service_is_builtin(s->protocol)) {
-    service_handle(s);
+  if (lp2p__service_is_builtin(s->protocol)) {
+    lp2p__service_handle(s);
     return;
   }
-  const host_handler *hd = host_find_handler(h, s->protocol);
+  const host_handler *hd = lp2p__host_find_handler(h, s->protocol);
   if (!hd) { /* the handler went away during the negotiation */
-    (void)muxer_reset(&s->conn->mux, s->id);
-    conn_touch(s->conn);
+    (void)lp2p__muxer_reset(&s->conn->mux, s->id);
+    lp2p__conn_touch(s->conn);
     return;
   }
   hd->fn(s, hd->user);
@@ -147,8 +147,8 @@ static void negotiated(lp2p_stream *s, const char *name, const uint8_t *rest,
   neg_remove(c, s);
   lp2p_mss_del(s->mss);
   s->mss = NULL;
-  if (rest_len > 0 || muxer_readable(&c->mux, s->id) > 0 ||
-      muxer_eof(&c->mux, s->id)) {
+  if (rest_len > 0 || lp2p__muxer_readable(&c->mux, s->id) > 0 ||
+      lp2p__muxer_eof(&c->mux, s->id)) {
     defer_readable(s);
   }
   if (s->outbound) {
@@ -165,15 +165,15 @@ static void negotiate_input(lp2p_stream *s) {
   uint8_t buf[NEGOTIATE_CHUNK];
   while (s->negotiating) {
     bool eof = false;
-    ssize_t n = muxer_read(&c->mux, s->id, buf, sizeof(buf), &eof);
+    ssize_t n = lp2p__muxer_read(&c->mux, s->id, buf, sizeof(buf), &eof);
     if (n <= 0) {
       if (n == 0 && eof) { /* the peer gave up */
         negotiation_failed(s, LP2P_ERR_UNSUPPORTED);
       }
       return; /* a reset is reported by the muxer's close */
     }
-    conn_touch(c); /* reading may open the window */
-    int rv = lp2p_mss_recv(s->mss, buf, (size_t)n, conn_now(c));
+    lp2p__conn_touch(c); /* reading may open the window */
+    int rv = lp2p_mss_recv(s->mss, buf, (size_t)n, lp2p__conn_now(c));
     if (rv < 0) {
       negotiation_failed(s,
                          rv == LP2P_ERR_UNSUPPORTED ? rv : LP2P_ERR_PROTOCOL);
@@ -193,7 +193,7 @@ static void negotiate_input(lp2p_stream *s) {
 /* ---- the muxer's callbacks ---------------------------------------------- */
 
 static lp2p_stream *lookup(lp2p_conn *c, uint64_t id) {
-  return c->state == CONN_CLOSING ? NULL : muxer_user(&c->mux, id);
+  return c->state == CONN_CLOSING ? NULL : lp2p__muxer_user(&c->mux, id);
 }
 
 static int on_open(void *user, uint64_t id) {
@@ -259,7 +259,7 @@ static void on_close(void *user, uint64_t id, lp2p_stream_end why) {
   stream_free(s);
 }
 
-const muxer_callbacks stream_muxer_callbacks = {
+const muxer_callbacks lp2p__stream_muxer_callbacks = {
     .stream_open = on_open,
     .stream_readable = on_readable,
     .stream_writable = on_writable,
@@ -268,16 +268,16 @@ const muxer_callbacks stream_muxer_callbacks = {
 
 /* ---- what the connection calls ------------------------------------------ */
 
-int stream_open(lp2p_conn *c, const char *const *protocols, size_t n,
-                lp2p_stream_open_cb cb, void *user) {
-  if (c->state != CONN_READY || muxer_remote_goaway(&c->mux)) {
+int lp2p__stream_open(lp2p_conn *c, const char *const *protocols, size_t n,
+                      lp2p_stream_open_cb cb, void *user) {
+  if (c->state != CONN_READY || lp2p__muxer_remote_goaway(&c->mux)) {
     return LP2P_ERR_STATE;
   }
   if (!cb || n == 0) {
     return LP2P_ERR_INVALID_ARG;
   }
   uint64_t id;
-  int rv = muxer_open(&c->mux, &id);
+  int rv = lp2p__muxer_open(&c->mux, &id);
   if (rv != 0) {
     return rv;
   }
@@ -294,11 +294,11 @@ int stream_open(lp2p_conn *c, const char *const *protocols, size_t n,
     if (s) {
       /* the reset's stream_close comes from a later pull: it must not
        * find the freed stream */
-      (void)muxer_set_user(&c->mux, id, NULL);
+      (void)lp2p__muxer_set_user(&c->mux, id, NULL);
       stream_free(s);
     }
-    (void)muxer_reset(&c->mux, id);
-    conn_touch(c);
+    (void)lp2p__muxer_reset(&c->mux, id);
+    lp2p__conn_touch(c);
     return rv;
   }
   s->open_cb = cb;
@@ -308,7 +308,7 @@ int stream_open(lp2p_conn *c, const char *const *protocols, size_t n,
   return 0;
 }
 
-void stream_run_deferred(lp2p_conn *c) {
+void lp2p__stream_run_deferred(lp2p_conn *c) {
   c->stream_work = false;
   for (lp2p_stream *s = c->streams; s; s = s->next) {
     if (s->notify_readable && s->protocol) {
@@ -320,17 +320,17 @@ void stream_run_deferred(lp2p_conn *c) {
   }
 }
 
-lp2p_tstamp stream_expiry(const lp2p_conn *c) {
+lp2p_tstamp lp2p__stream_expiry(const lp2p_conn *c) {
   return c->negotiating ? c->negotiating->deadline : LP2P_TSTAMP_NEVER;
 }
 
-void stream_handle_expiry(lp2p_conn *c, lp2p_tstamp now) {
+void lp2p__stream_handle_expiry(lp2p_conn *c, lp2p_tstamp now) {
   while (c->negotiating && c->negotiating->deadline <= now) {
     negotiation_failed(c->negotiating, LP2P_ERR_TIMEOUT);
   }
 }
 
-void stream_close_all(lp2p_conn *c) {
+void lp2p__stream_close_all(lp2p_conn *c) {
   while (c->streams) {
     lp2p_stream *s = c->streams;
     if (s->open_cb) {
@@ -349,7 +349,7 @@ void stream_close_all(lp2p_conn *c) {
 int lp2p_conn_open_stream(lp2p_conn *c, const char *const *protocols,
                           size_t nprotocols, lp2p_stream_open_cb cb,
                           void *user) {
-  return stream_open(c, protocols, nprotocols, cb, user);
+  return lp2p__stream_open(c, protocols, nprotocols, cb, user);
 }
 
 void lp2p_stream_set_callbacks(lp2p_stream *s, const lp2p_stream_callbacks *cb,
@@ -361,8 +361,8 @@ void lp2p_stream_set_callbacks(lp2p_stream *s, const lp2p_stream_callbacks *cb,
     memset(&s->cb, 0, sizeof(s->cb));
   }
   s->user = user;
-  if (s->early_off < s->early.len || muxer_readable(&c->mux, s->id) > 0 ||
-      muxer_eof(&c->mux, s->id)) {
+  if (s->early_off < s->early.len || lp2p__muxer_readable(&c->mux, s->id) > 0 ||
+      lp2p__muxer_eof(&c->mux, s->id)) {
     defer_readable(s);
   }
 }
@@ -387,9 +387,9 @@ ssize_t lp2p_stream_read(lp2p_stream *s, uint8_t *buf, size_t cap, bool *eof) {
     return 0;
   }
   bool end = false;
-  ssize_t n = muxer_read(&c->mux, s->id, buf, cap, &end);
+  ssize_t n = lp2p__muxer_read(&c->mux, s->id, buf, cap, &end);
   if (n > 0 || end) {
-    conn_touch(c); /* a window update may be due, or the stream's end */
+    lp2p__conn_touch(c); /* a window update may be due, or the stream's end */
   }
   if (eof) {
     *eof = end;
@@ -402,9 +402,9 @@ ssize_t lp2p_stream_write(lp2p_stream *s, const uint8_t *data, size_t len) {
   if (c->state == CONN_CLOSING) {
     return LP2P_ERR_STATE;
   }
-  ssize_t n = muxer_write(&c->mux, s->id, data, len);
+  ssize_t n = lp2p__muxer_write(&c->mux, s->id, data, len);
   if (n > 0) {
-    conn_touch(c);
+    lp2p__conn_touch(c);
   }
   return n == LP2P_ERR_NOT_FOUND ? LP2P_ERR_STATE : n;
 }
@@ -414,9 +414,9 @@ size_t lp2p_stream_writable(lp2p_stream *s) {
   if (c->state == CONN_CLOSING) {
     return 0;
   }
-  size_t room = muxer_writable(&c->mux, s->id);
+  size_t room = lp2p__muxer_writable(&c->mux, s->id);
   if (room == 0) {
-    (void)muxer_write(&c->mux, s->id, NULL, 0); /* asks for `writable` */
+    (void)lp2p__muxer_write(&c->mux, s->id, NULL, 0); /* asks for `writable` */
   }
   return room;
 }
@@ -426,8 +426,8 @@ int lp2p_stream_close(lp2p_stream *s) {
   if (c->state == CONN_CLOSING) {
     return LP2P_ERR_STATE;
   }
-  int rv = muxer_close(&c->mux, s->id);
-  conn_touch(c);
+  int rv = lp2p__muxer_close(&c->mux, s->id);
+  lp2p__conn_touch(c);
   return rv == LP2P_ERR_NOT_FOUND ? LP2P_ERR_STATE : rv;
 }
 
@@ -436,8 +436,8 @@ int lp2p_stream_reset(lp2p_stream *s) {
   if (c->state == CONN_CLOSING) {
     return LP2P_ERR_STATE;
   }
-  int rv = muxer_reset(&c->mux, s->id);
-  conn_touch(c);
+  int rv = lp2p__muxer_reset(&c->mux, s->id);
+  lp2p__conn_touch(c);
   return rv == LP2P_ERR_NOT_FOUND ? LP2P_ERR_STATE : rv;
 }
 

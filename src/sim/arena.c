@@ -174,21 +174,21 @@ static void *arena_realloc(void *ptr, size_t size, void *user) {
   return p;
 }
 
-void sim_arena_init(sim_arena *a, const lp2p_mem *backing) {
+void lp2p__sim_arena_init(sim_arena *a, const lp2p_mem *backing) {
   memset(a, 0, sizeof(*a));
   a->mem = (lp2p_mem){a, arena_malloc, arena_free, arena_calloc, arena_realloc};
   a->backing = backing;
 }
 
-void sim_arena_release(sim_arena *a) {
+void lp2p__sim_arena_release(sim_arena *a) {
   while (a->chunks) {
     sim_chunk *ch = a->chunks;
     a->chunks = ch->next;
     chunk_put(a, ch->map, ch->len);
   }
-  sim_arena_init(a, a->backing);
+  lp2p__sim_arena_init(a, a->backing);
 }
 
-const lp2p_mem *sim_arena_mem(const sim_arena *a) {
+const lp2p_mem *lp2p__sim_arena_mem(const sim_arena *a) {
   return ARENA_OFF ? a->backing : &a->mem;
 }

@@ -25,10 +25,10 @@ typedef struct sim_arena {
 /* Sets the hooks up, over `backing` (NULL: the kernel and the C
  * library); memory comes on first use. Under AddressSanitizer the hooks
  * are `backing` itself, so that it still sees every block. */
-void sim_arena_init(sim_arena *a, const lp2p_mem *backing);
+void lp2p__sim_arena_init(sim_arena *a, const lp2p_mem *backing);
 /* Returns every chunk to the kernel: blocks still allocated die too. */
-void sim_arena_release(sim_arena *a);
+void lp2p__sim_arena_release(sim_arena *a);
 /* The hooks to give the routers. */
-const lp2p_mem *sim_arena_mem(const sim_arena *a);
+const lp2p_mem *lp2p__sim_arena_mem(const sim_arena *a);
 
 #endif

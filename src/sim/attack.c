@@ -8,12 +8,12 @@
 #include "pb/wire.h"
 #include "sim/sim_internal.h"
 
-bool sim_attacking(const sim *s) {
+bool lp2p__sim_attacking(const sim *s) {
   return s->now >= s->c->attack_start && s->now >= s->c->attack_join;
 }
 
-size_t sim_msg_id(const sim *s, const lp2p_rpc_msg *m, uint8_t *out,
-                  size_t cap) {
+size_t lp2p__sim_msg_id(const sim *s, const lp2p_rpc_msg *m, uint8_t *out,
+                        size_t cap) {
   if (!s->c->sign) { /* the id is the message index, as on_msg_id */
     if (m->data.len < 8 || cap < 8) {
       return 0;
@@ -53,7 +53,7 @@ static bool was_asked(sim *s, sim_node *n, uint32_t to, const uint8_t *msg,
   uint8_t id[128];
   size_t idlen;
   if (lp2p_rpc_decode_message(msg, len, &m) != 0 ||
-      (idlen = sim_msg_id(s, &m, id, sizeof(id))) == 0) {
+      (idlen = lp2p__sim_msg_id(s, &m, id, sizeof(id))) == 0) {
     return false;
   }
   uint64_t key = iwanted_key(to, id, idlen);
@@ -117,9 +117,9 @@ static size_t corrupt_signatures(uint8_t *rpc, size_t len) {
   return len;
 }
 
-size_t sim_attack_filter(sim *s, sim_node *n, uint32_t link, uint8_t *rpc,
-                         size_t len) {
-  if (!sim_attacking(s)) {
+size_t lp2p__sim_attack_filter(sim *s, sim_node *n, uint32_t link, uint8_t *rpc,
+                               size_t len) {
+  if (!lp2p__sim_attacking(s)) {
     return len;
   }
   switch (s->c->attack) {
@@ -144,7 +144,7 @@ static void broadcast(sim *s, sim_node *n, const lp2p_buf *body) {
   if (lp2p_buf_append(&rpc, frame, (size_t)h) == 0 &&
       lp2p_buf_append(&rpc, body->data, body->len) == 0) {
     for (uint32_t i = 0; i < n->nlinks; i++) {
-      sim_send_rpc(s, n, i, rpc.data, rpc.len, s->now);
+      lp2p__sim_send_rpc(s, n, i, rpc.data, rpc.len, s->now);
     }
   }
   lp2p_buf_free(&rpc);
@@ -250,13 +250,13 @@ static void advertise(sim *s, sim_node *n, const lp2p_bytes *ids, size_t k) {
   lp2p_buf_free(&body);
 }
 
-void sim_attack_observe(sim *s, sim_node *n, uint32_t from, const uint8_t *rpc,
-                        size_t len) {
+void lp2p__sim_attack_observe(sim *s, sim_node *n, uint32_t from,
+                              const uint8_t *rpc, size_t len) {
   lp2p_sim_attack a = s->c->attack;
   uint64_t body;
   int h = lp2p_uvarint_decode(rpc, len, &body);
   if ((a != LP2P_ATTACK_DROP_SERVE && a != LP2P_ATTACK_IHAVE_WITHHOLD) ||
-      !sim_attacking(s) || h <= 0 || (size_t)h + body != len) {
+      !lp2p__sim_attacking(s) || h <= 0 || (size_t)h + body != len) {
     return;
   }
   uint8_t store[WITHHOLD_MAX_IDS][40];
@@ -272,7 +272,7 @@ void sim_attack_observe(sim *s, sim_node *n, uint32_t from, const uint8_t *rpc,
     } else if (a == LP2P_ATTACK_IHAVE_WITHHOLD && f.num == LP2P_RPC_PUBLISH &&
                k < WITHHOLD_MAX_IDS &&
                lp2p_rpc_decode_message(f.data, f.len, &m) == 0) {
-      size_t idlen = sim_msg_id(s, &m, store[k], sizeof(store[k]));
+      size_t idlen = lp2p__sim_msg_id(s, &m, store[k], sizeof(store[k]));
       if (idlen) {
         ids[k] = (lp2p_bytes){store[k], idlen};
         k++;
@@ -282,7 +282,7 @@ void sim_attack_observe(sim *s, sim_node *n, uint32_t from, const uint8_t *rpc,
   advertise(s, n, ids, k);
 }
 
-void sim_attack_tick(sim *s, sim_node *n) {
+void lp2p__sim_attack_tick(sim *s, sim_node *n) {
   lp2p_buf body;
   lp2p_buf_init(&body, s->mem);
   switch (s->c->attack) {
@@ -304,7 +304,7 @@ void sim_attack_tick(sim *s, sim_node *n) {
   }
   lp2p_buf_free(&body);
   if (s->now + s->c->attack_interval <= s->end) {
-    sim_push(s, &n->attack, s->now + s->c->attack_interval);
+    lp2p__sim_push(s, &n->attack, s->now + s->c->attack_interval);
   }
 }
 
@@ -314,7 +314,7 @@ static bool has_moves(lp2p_sim_attack a) {
          a == LP2P_ATTACK_GRAFT_SPAM;
 }
 
-int sim_attack_schedule(sim *s) {
+int lp2p__sim_attack_schedule(sim *s) {
   const lp2p_sim_config *c = s->c;
   if (!has_moves(c->attack)) {
     return 0;
@@ -331,7 +331,7 @@ int sim_attack_schedule(sim *s) {
         begin + lp2p_pcg_below(&s->rng, (uint32_t)(c->attack_interval /
                                                    LP2P_MILLISECONDS)) *
                     LP2P_MILLISECONDS;
-    int rv = sim_push(s, &n->attack, at);
+    int rv = lp2p__sim_push(s, &n->attack, at);
     if (rv != 0) {
       return rv;
     }

@@ -10,13 +10,13 @@
  * remembered. */
 #define SIGCACHE_MAX (1u << 20)
 
-void sim_sigcache_init(sim_sigcache *c, const lp2p_mem *mem) {
+void lp2p__sim_sigcache_init(sim_sigcache *c, const lp2p_mem *mem) {
   memset(c, 0, sizeof(*c));
   c->mem = mem;
   lp2p_u64map_init(&c->index, mem);
 }
 
-void sim_sigcache_free(sim_sigcache *c) {
+void lp2p__sim_sigcache_free(sim_sigcache *c) {
   lp2p_u64map_free(&c->index);
   lp2p_free(c->mem, c->verdicts);
   memset(c, 0, sizeof(*c));
@@ -69,9 +69,9 @@ static void remember(sim_sigcache *c, uint64_t key, const uint8_t digest[32],
   c->verdicts[c->len++].result = result;
 }
 
-int sim_sigcache_verify(sim_sigcache *c, const lp2p_pubkey *author,
-                        const uint8_t *data, size_t len, const uint8_t *sig,
-                        size_t sig_len) {
+int lp2p__sim_sigcache_verify(sim_sigcache *c, const lp2p_pubkey *author,
+                              const uint8_t *data, size_t len,
+                              const uint8_t *sig, size_t sig_len) {
   uint8_t digest[32];
   digest_of(digest, author, data, len, sig, sig_len);
   uint64_t key = index_key(digest);

@@ -22,12 +22,12 @@ typedef struct sim_sigcache {
   uint64_t hits, checks;
 } sim_sigcache;
 
-void sim_sigcache_init(sim_sigcache *c, const lp2p_mem *mem);
-void sim_sigcache_free(sim_sigcache *c);
+void lp2p__sim_sigcache_init(sim_sigcache *c, const lp2p_mem *mem);
+void lp2p__sim_sigcache_free(sim_sigcache *c);
 /* lp2p_pubkey_verify's result for these bytes, computed at most once per
  * distinct (key, data, signature) while the cache has room. */
-int sim_sigcache_verify(sim_sigcache *c, const lp2p_pubkey *author,
-                        const uint8_t *data, size_t len, const uint8_t *sig,
-                        size_t sig_len);
+int lp2p__sim_sigcache_verify(sim_sigcache *c, const lp2p_pubkey *author,
+                              const uint8_t *data, size_t len,
+                              const uint8_t *sig, size_t sig_len);
 
 #endif

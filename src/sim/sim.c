@@ -79,7 +79,8 @@ static int on_verify(lp2p_router *r, const lp2p_pubkey *author,
                      size_t sig_len, void *user) {
   sim_node *n = user;
   (void)r;
-  return sim_sigcache_verify(&n->s->sigs, author, data, len, sig, sig_len);
+  return lp2p__sim_sigcache_verify(&n->s->sigs, author, data, len, sig,
+                                   sig_len);
 }
 
 /* ---- RPCs in flight ------------------------------------------------------ */
@@ -141,7 +142,7 @@ static sim_event *rpcs_pop(sim_rpcs *q) {
 
 /* ---- events ------------------------------------------------------------ */
 
-int sim_push(sim *s, sim_entry *e, lp2p_tstamp at) {
+int lp2p__sim_push(sim *s, sim_entry *e, lp2p_tstamp at) {
   e->item.key = at;
   if (lp2p_heap_push(&s->heap, &e->item) != 0) {
     return s->err = LP2P_ERR_NOMEM;
@@ -164,7 +165,7 @@ static sim_event *event_alloc(sim *s, size_t len) {
     return s->spare[c].items[--s->spare[c].len];
   }
   size_t room = c < EVENT_CLASSES ? (c + 1) * EVENT_STEP : len;
-  return lp2p_malloc(sim_arena_mem(&s->arena), sizeof(sim_event) + room);
+  return lp2p_malloc(lp2p__sim_arena_mem(&s->arena), sizeof(sim_event) + room);
 }
 
 static void event_free(sim *s, sim_event *ev) {
@@ -182,12 +183,12 @@ static void event_free(sim *s, sim_event *ev) {
   if (sp && sp->len < sp->cap) {
     sp->items[sp->len++] = ev;
   } else {
-    lp2p_free(sim_arena_mem(&s->arena), ev);
+    lp2p_free(lp2p__sim_arena_mem(&s->arena), ev);
   }
 }
 
-void sim_send_rpc(sim *s, sim_node *n, uint32_t link, const uint8_t *rpc,
-                  size_t len, lp2p_tstamp sent) {
+void lp2p__sim_send_rpc(sim *s, sim_node *n, uint32_t link, const uint8_t *rpc,
+                        size_t len, lp2p_tstamp sent) {
   const sim_link *l = &n->links[link];
   if (s->c->loss > 0 && lp2p_pcg_double(&s->rng) < s->c->loss) {
     s->res->rpcs_lost++;
@@ -221,9 +222,9 @@ static void send_attacker_rpc(sim *s, sim_node *n, uint32_t link,
     return;
   }
   memcpy(copy, rpc, len);
-  len = sim_attack_filter(s, n, link, copy, len);
+  len = lp2p__sim_attack_filter(s, n, link, copy, len);
   if (len) {
-    sim_send_rpc(s, n, link, copy, len, n->uplink_free);
+    lp2p__sim_send_rpc(s, n, link, copy, len, n->uplink_free);
   }
   lp2p_free(s->mem, copy);
 }
@@ -243,7 +244,7 @@ static void transmit(sim *s, sim_node *n) {
     if (n->uplink_free > s->now + TX_WINDOW) {
       /* come back when the uplink is free, once */
       if (!lp2p_heap_contains(&n->tx_done.item)) {
-        sim_push(s, &n->tx_done, n->uplink_free);
+        lp2p__sim_push(s, &n->tx_done, n->uplink_free);
       }
       return;
     }
@@ -264,7 +265,7 @@ static void transmit(sim *s, sim_node *n) {
     if (n->attacker) {
       send_attacker_rpc(s, n, link, out, (size_t)len);
     } else {
-      sim_send_rpc(s, n, link, out, (size_t)len, n->uplink_free);
+      lp2p__sim_send_rpc(s, n, link, out, (size_t)len, n->uplink_free);
     }
   }
 }
@@ -315,7 +316,8 @@ static int make_router(sim *s, sim_node *n) {
   cb.msg_id = on_msg_id;
   cb.verify = on_verify;
   if (rv == 0) {
-    rv = lp2p_router_new(&n->r, &st, &cb, sim_arena_mem(&s->arena), n, 0, NULL);
+    rv = lp2p_router_new(&n->r, &st, &cb, lp2p__sim_arena_mem(&s->arena), n, 0,
+                         NULL);
   }
   if (rv == 0 && c->scoring) {
     rv = lp2p_router_set_topic_score_params(
@@ -343,8 +345,8 @@ static bool linked(const sim_node *a, uint32_t b) {
 static int add_link(sim_node *a, const sim_node *b) {
   if (a->nlinks == a->caplinks) {
     uint32_t cap = a->caplinks ? a->caplinks * 2 : 16;
-    sim_link *l = lp2p_reallocarray(sim_arena_mem(&a->s->arena), a->links, cap,
-                                    sizeof(*l));
+    sim_link *l = lp2p_reallocarray(lp2p__sim_arena_mem(&a->s->arena), a->links,
+                                    cap, sizeof(*l));
     if (!l) {
       return -1;
     }
@@ -489,7 +491,7 @@ static int setup_nodes(sim *s) {
                           s->now);
     if (rv == 0) {
       transmit(s, n);
-      rv = sim_push(s, &n->timer, lp2p_router_expiry(n->r));
+      rv = lp2p__sim_push(s, &n->timer, lp2p_router_expiry(n->r));
     }
   }
   return rv != 0 ? rv : s->err;
@@ -509,7 +511,7 @@ static int schedule_publishes(sim *s) {
     lp2p_heap_item_init(&ev->h.item);
     s->published[k] = c->warmup + (lp2p_tstamp)k * c->interval;
     s->target_expected += ev->to != 0;
-    if (sim_push(s, &ev->h, s->published[k]) != 0) {
+    if (lp2p__sim_push(s, &ev->h, s->published[k]) != 0) {
       event_free(s, ev);
       return LP2P_ERR_NOMEM;
     }
@@ -576,7 +578,7 @@ static void sample_meshes(sim *s) {
   s->mesh_score_n += held;
   lp2p_tstamp next = c->warmup + (s->sampled + 1) * s->res->bucket_len;
   if (s->sampled < s->res->nbuckets && next <= s->end) {
-    sim_push(s, &s->sample, next);
+    lp2p__sim_push(s, &s->sample, next);
   }
 }
 
@@ -587,7 +589,7 @@ static void handle(sim *s, sim_entry *e) {
     trace(s, 'T', n->index, 0, 0);
     lp2p_router_handle_expiry(n->r, s->now);
     transmit(s, n);
-    sim_push(s, &n->timer, lp2p_router_expiry(n->r));
+    lp2p__sim_push(s, &n->timer, lp2p_router_expiry(n->r));
     return;
   }
   if (e->kind == EV_TX_DONE) {
@@ -606,7 +608,7 @@ static void handle(sim *s, sim_entry *e) {
   if (e->kind == EV_ATTACK) {
     sim_node *n = (sim_node *)((uint8_t *)e - offsetof(sim_node, attack));
     trace(s, 'A', n->index, 0, 0);
-    sim_attack_tick(s, n);
+    lp2p__sim_attack_tick(s, n);
     return;
   }
   sim_event *ev = (sim_event *)e;
@@ -617,7 +619,7 @@ static void handle(sim *s, sim_entry *e) {
     sim_node *n = &s->nodes[ev->to];
     trace(s, 'R', ev->to, ev->from, ev->len);
     if (n->attacker) {
-      sim_attack_observe(s, n, ev->from, ev->bytes, ev->len);
+      lp2p__sim_attack_observe(s, n, ev->from, ev->bytes, ev->len);
     }
     uint64_t len;
     int h = lp2p_uvarint_decode(ev->bytes, ev->len, &len);
@@ -814,7 +816,7 @@ static void teardown(sim *s) {
     }
   }
   lp2p_heap_free(&s->heap);
-  sim_sigcache_free(&s->sigs);
+  lp2p__sim_sigcache_free(&s->sigs);
   sim_event *in_flight;
   while ((in_flight = rpcs_pop(&s->rpcs)) != NULL) {
     event_free(s, in_flight);
@@ -822,15 +824,16 @@ static void teardown(sim *s) {
   lp2p_free(s->mem, s->rpcs.slots);
   for (size_t c = 0; c < EVENT_CLASSES; c++) {
     while (s->spare[c].len) {
-      lp2p_free(sim_arena_mem(&s->arena), s->spare[c].items[--s->spare[c].len]);
+      lp2p_free(lp2p__sim_arena_mem(&s->arena),
+                s->spare[c].items[--s->spare[c].len]);
     }
     lp2p_free(s->mem, s->spare[c].items);
   }
   for (size_t i = 0; s->nodes && i < s->total; i++) {
     lp2p_router_del(s->nodes[i].r);
-    lp2p_free(sim_arena_mem(&s->arena), s->nodes[i].links);
+    lp2p_free(lp2p__sim_arena_mem(&s->arena), s->nodes[i].links);
   }
-  sim_arena_release(&s->arena);
+  lp2p__sim_arena_release(&s->arena);
   for (size_t i = 0; s->nodes && i < s->total; i++) {
     lp2p_free(s->mem, s->nodes[i].atk);
   }
@@ -887,10 +890,10 @@ static int schedule_attack_measures(sim *s) {
   lp2p_heap_item_init(&s->sample.item);
   int rv = 0;
   if (c->attack_join > 0) {
-    rv = sim_push(s, &s->join, c->attack_join);
+    rv = lp2p__sim_push(s, &s->join, c->attack_join);
   }
   if (rv == 0 && c->warmup + s->res->bucket_len <= s->end) {
-    rv = sim_push(s, &s->sample, c->warmup + s->res->bucket_len);
+    rv = lp2p__sim_push(s, &s->sample, c->warmup + s->res->bucket_len);
   }
   return rv;
 }
@@ -910,8 +913,8 @@ int lp2p_sim_run(const lp2p_sim_config *conf, lp2p_sim_result *res) {
   s.mem = c->mem;
   s.rpcs.mem = c->mem;
   s.res = res;
-  sim_arena_init(&s.arena, c->mem);
-  sim_sigcache_init(&s.sigs, c->mem);
+  lp2p__sim_arena_init(&s.arena, c->mem);
+  lp2p__sim_sigcache_init(&s.sigs, c->mem);
   lp2p_pcg_seed(&s.rng, c->seed, 0);
   lp2p_heap_init(&s.heap, c->mem);
   crypto_generichash_init(&s.trace, NULL, 0, sizeof(s.res->trace_hash));
@@ -939,7 +942,7 @@ int lp2p_sim_run(const lp2p_sim_config *conf, lp2p_sim_result *res) {
     rv = schedule_publishes(&s);
   }
   if (rv == 0) {
-    rv = sim_attack_schedule(&s);
+    rv = lp2p__sim_attack_schedule(&s);
   }
   if (rv == 0) {
     rv = schedule_attack_measures(&s);

@@ -139,29 +139,29 @@ struct sim {
   int err;
 };
 
-int sim_push(sim *s, sim_entry *e, lp2p_tstamp at);
+int lp2p__sim_push(sim *s, sim_entry *e, lp2p_tstamp at);
 /* Delivers `rpc` (framed) from `n` over its link number `link`, leaving
  * at `sent`, a link latency later, unless the link loses it. */
-void sim_send_rpc(sim *s, sim_node *n, uint32_t link, const uint8_t *rpc,
-                  size_t len, lp2p_tstamp sent);
+void lp2p__sim_send_rpc(sim *s, sim_node *n, uint32_t link, const uint8_t *rpc,
+                        size_t len, lp2p_tstamp sent);
 
 /* ---- attackers (attack.c) */
 /* Whether the attackers attack yet (before, they behave). */
-bool sim_attacking(const sim *s);
+bool lp2p__sim_attacking(const sim *s);
 /* Rewrites an RPC an attacker sends over its link `link`, in place;
  * returns its new length (0: nothing left to send). */
-size_t sim_attack_filter(sim *s, sim_node *n, uint32_t link, uint8_t *rpc,
-                         size_t len);
+size_t lp2p__sim_attack_filter(sim *s, sim_node *n, uint32_t link, uint8_t *rpc,
+                               size_t len);
 /* An attacker reads an RPC (framed) it received from node `from`,
  * before its router does. */
-void sim_attack_observe(sim *s, sim_node *n, uint32_t from, const uint8_t *rpc,
-                        size_t len);
+void lp2p__sim_attack_observe(sim *s, sim_node *n, uint32_t from,
+                              const uint8_t *rpc, size_t len);
 /* The message id the simulated routers give `m`; returns its length. */
-size_t sim_msg_id(const sim *s, const lp2p_rpc_msg *m, uint8_t *out,
-                  size_t cap);
+size_t lp2p__sim_msg_id(const sim *s, const lp2p_rpc_msg *m, uint8_t *out,
+                        size_t cap);
 /* The attacker's periodic move (its EV_ATTACK). */
-void sim_attack_tick(sim *s, sim_node *n);
+void lp2p__sim_attack_tick(sim *s, sim_node *n);
 /* The first move of every attacker. */
-int sim_attack_schedule(sim *s);
+int lp2p__sim_attack_schedule(sim *s);
 
 #endif

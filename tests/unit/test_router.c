@@ -19,7 +19,7 @@ static void add_subscribed(th_router *t, size_t n, lp2p_pubsub_proto proto,
 }
 
 static gs_topic *topic_of(th_router *t) {
-  gs_topic *tp = gs_topic_find(t->r, T);
+  gs_topic *tp = lp2p_gs_topic_find(t->r, T);
   assert_non_null(tp);
   return tp;
 }
@@ -31,7 +31,7 @@ static size_t mesh_size(th_router *t) {
 }
 
 static bool in_mesh(th_router *t, const lp2p_peer_id *id) {
-  return gs_peers_has(&topic_of(t)->mesh, gs_peer_find(t->r, id));
+  return lp2p_gs_peers_has(&topic_of(t)->mesh, lp2p_gs_peer_find(t->r, id));
 }
 
 static void new_router(th_router *t, lp2p_router_settings *s) {
@@ -132,7 +132,7 @@ static void graft_while_backing_off_is_pruned_and_penalised(void **state) {
   assert_false(in_mesh(&t, &ids[0]));
   th_drain(&t, &ids[0], &o, TH_T0);
   assert_int_equal(o.prunes, 1);
-  gs_peer *p = gs_peer_find(t.r, &ids[0]);
+  gs_peer *p = lp2p_gs_peer_find(t.r, &ids[0]);
   assert_true(p->sp->behaviour == 2.0);
   /* 30 s later, past the flood threshold: PRUNE, one penalty */
   th_rpc_init(&m);
@@ -206,13 +206,13 @@ static void prune_backoff_is_clamped_to_a_day(void **state) {
   th_rpc_prune(&m, TOPIC, UINT64_MAX, NULL, 0);
   th_rpc_send(&t, &ids[0], &m, TH_T0);
   lp2p_tstamp day = 24 * 3600 * LP2P_SECONDS, slack = LP2P_SECONDS;
-  assert_int_equal(gs_backoff_until(topic_of(&t), &ids[0]),
+  assert_int_equal(lp2p_gs_backoff_until(topic_of(&t), &ids[0]),
                    TH_T0 + day + slack);
   /* no backoff in the PRUNE: ours (PruneBackoff) applies */
   th_rpc_init(&m);
   th_rpc_prune(&m, TOPIC, 0, NULL, 0);
   th_rpc_send(&t, &ids[1], &m, TH_T0);
-  assert_int_equal(gs_backoff_until(topic_of(&t), &ids[1]),
+  assert_int_equal(lp2p_gs_backoff_until(topic_of(&t), &ids[1]),
                    TH_T0 + 60 * LP2P_SECONDS);
   /* neither is grafted back by the heartbeat while backing off */
   lp2p_tstamp now = TH_T0;
@@ -416,20 +416,21 @@ static void idontwant_reads_10_ids_per_rpc_kept_3_heartbeats(void **state) {
   th_rpc m;
   new_router(&t, NULL);
   add_subscribed(&t, 1, LP2P_MESHSUB_12, false, ids);
-  gs_peer *p = gs_peer_find(t.r, &ids[0]);
+  gs_peer *p = lp2p_gs_peer_find(t.r, &ids[0]);
   make_ids(dw, store, 1200, 0);
   th_rpc_init(&m);
   th_rpc_ids(&m, LP2P_CTL_IDONTWANT, dw, 1200);
   th_rpc_send(&t, &ids[0], &m, TH_T0);
   assert_int_equal(t.r->dontwant.len, 10);
   /* the 11th was not kept */
-  uint64_t first = gs_id_hash(t.r, store, 8);
-  assert_true(gs_dontwant_has(t.r, p, first));
-  assert_false(gs_dontwant_has(t.r, p, gs_id_hash(t.r, store + 8 * 10, 8)));
+  uint64_t first = lp2p_gs_id_hash(t.r, store, 8);
+  assert_true(lp2p_gs_dontwant_has(t.r, p, first));
+  assert_false(
+      lp2p_gs_dontwant_has(t.r, p, lp2p_gs_id_hash(t.r, store + 8 * 10, 8)));
   lp2p_tstamp now = TH_T0;
   th_run(&t, &now, TH_T0 + LP2P_SECONDS); /* beat 1 */
   make_ids(dw, store, 1, 5000);
-  uint64_t second = gs_id_hash(t.r, store, 8);
+  uint64_t second = lp2p_gs_id_hash(t.r, store, 8);
   th_rpc_init(&m);
   th_rpc_ids(&m, LP2P_CTL_IDONTWANT, dw, 1);
   th_rpc_send(&t, &ids[0], &m, now);
@@ -440,8 +441,8 @@ static void idontwant_reads_10_ids_per_rpc_kept_3_heartbeats(void **state) {
   assert_int_equal(t.r->dontwant.len, 11);
   th_run(&t, &now, now + LP2P_SECONDS); /* beat 3 */
   assert_int_equal(t.r->dontwant.len, 1);
-  assert_false(gs_dontwant_has(t.r, p, first));
-  assert_true(gs_dontwant_has(t.r, p, second));
+  assert_false(lp2p_gs_dontwant_has(t.r, p, first));
+  assert_true(lp2p_gs_dontwant_has(t.r, p, second));
   th_run(&t, &now, now + LP2P_SECONDS); /* beat 4 */
   assert_int_equal(t.r->dontwant.len, 0);
   th_router_del(&t);
@@ -458,7 +459,7 @@ static void idontwant_from_many_peers(void **state) {
   lp2p_bytes dw = {id, sizeof(id)};
   new_router(&t, NULL);
   add_subscribed(&t, 30, LP2P_MESHSUB_12, false, ids);
-  uint64_t h = gs_id_hash(t.r, id, sizeof(id));
+  uint64_t h = lp2p_gs_id_hash(t.r, id, sizeof(id));
   lp2p_tstamp now = TH_T0;
   for (int round = 0; round < 2; round++) {
     for (int i = 0; i < 29; i++) {
@@ -467,21 +468,21 @@ static void idontwant_from_many_peers(void **state) {
       th_rpc_send(&t, &ids[i], &m, now);
     }
   }
-  const gs_dontwant *d = gs_dontwant_find(t.r, h);
+  const gs_dontwant *d = lp2p_gs_dontwant_find(t.r, h);
   assert_non_null(d);
   assert_int_equal(d->n, 29);
   for (int i = 0; i < 29; i++) {
-    assert_true(gs_dontwant_has(t.r, gs_peer_find(t.r, &ids[i]), h));
+    assert_true(lp2p_gs_dontwant_has(t.r, lp2p_gs_peer_find(t.r, &ids[i]), h));
   }
-  assert_false(gs_dontwant_has(t.r, gs_peer_find(t.r, &ids[29]), h));
+  assert_false(lp2p_gs_dontwant_has(t.r, lp2p_gs_peer_find(t.r, &ids[29]), h));
   th_run(&t, &now, now + 2 * LP2P_SECONDS); /* beat 2 */
   th_rpc_init(&m);
   th_rpc_ids(&m, LP2P_CTL_IDONTWANT, &dw, 1);
   th_rpc_send(&t, &ids[29], &m, now);
   th_run(&t, &now, now + 2 * LP2P_SECONDS); /* beat 4: refreshed at 2 */
-  assert_true(gs_dontwant_has(t.r, gs_peer_find(t.r, &ids[0]), h));
+  assert_true(lp2p_gs_dontwant_has(t.r, lp2p_gs_peer_find(t.r, &ids[0]), h));
   th_run(&t, &now, now + LP2P_SECONDS); /* beat 5 */
-  assert_null(gs_dontwant_find(t.r, h));
+  assert_null(lp2p_gs_dontwant_find(t.r, h));
   th_router_del(&t);
 }
 
@@ -689,11 +690,11 @@ static void mesh_outbound_quota_grafts_outbound_peers(void **state) {
     th_rpc_sub(&m, TOPIC, true);
     th_rpc_send(&t, &out[i], &m, TH_T0);
   }
-  assert_int_equal(gs_peers_outbound(&topic_of(&t)->mesh), 0);
+  assert_int_equal(lp2p_gs_peers_outbound(&topic_of(&t)->mesh), 0);
   lp2p_tstamp now = TH_T0;
   th_run(&t, &now, TH_T0 + LP2P_SECONDS);
   /* Dout = 2 outbound peers grafted on top of the 6 */
-  assert_int_equal(gs_peers_outbound(&topic_of(&t)->mesh), 2);
+  assert_int_equal(lp2p_gs_peers_outbound(&topic_of(&t)->mesh), 2);
   assert_int_equal(mesh_size(&t), 8);
   th_router_del(&t);
 }
@@ -716,21 +717,21 @@ static void mesh_above_dhi_prunes_to_d_keeping_dout_outbound(void **state) {
   /* put everyone in the mesh, as GRAFTs in a race would */
   gs_topic *tp = topic_of(&t);
   for (size_t i = 0; i < tp->peers.len; i++) {
-    assert_int_equal(gs_mesh_add(t.r, tp, tp->peers.items[i], TH_T0), 0);
+    assert_int_equal(lp2p_gs_mesh_add(t.r, tp, tp->peers.items[i], TH_T0), 0);
   }
   assert_int_equal(mesh_size(&t), 16);
   th_drain_all(&t, TH_T0);
   lp2p_tstamp now = TH_T0;
   th_run(&t, &now, TH_T0 + 100 * LP2P_MILLISECONDS);
   assert_int_equal(mesh_size(&t), 6);
-  assert_int_equal(gs_peers_outbound(&tp->mesh), 2);
+  assert_int_equal(lp2p_gs_peers_outbound(&tp->mesh), 2);
   size_t prunes = 0;
   for (int i = 0; i < 14; i++) {
     th_drain(&t, &in[i], &o, now);
     prunes += o.prunes;
     if (o.prunes) {
       assert_int_equal(o.prune_backoff, 60);
-      assert_true(gs_backoff_active(tp, &in[i], now));
+      assert_true(lp2p_gs_backoff_active(tp, &in[i], now));
     }
   }
   assert_int_equal(prunes, 10);
@@ -1276,7 +1277,7 @@ static void direct_peers_are_reconnected_every_ticks(void **state) {
   /* once connected, no more dials */
   lp2p_peer_info info = {LP2P_MESHSUB_12, true, false, {0}, NULL, NULL};
   assert_int_equal(lp2p_router_add_peer(t.r, &id, &info, now), 0);
-  assert_true(gs_peer_find(t.r, &id)->direct);
+  assert_true(lp2p_gs_peer_find(t.r, &id)->direct);
   th_run(&t, &now, TH_T0 + 20 * LP2P_SECONDS);
   assert_int_equal(t.connects, 2);
   th_router_del(&t);
@@ -1358,7 +1359,7 @@ static void peer_subscriptions_are_bounded(void **state) {
     th_rpc_sub(&m, topics[i], true);
   }
   th_rpc_send(&t, &ids[0], &m, TH_T0);
-  assert_int_equal(gs_peer_find(t.r, &ids[0])->ntopics, 3);
+  assert_int_equal(lp2p_gs_peer_find(t.r, &ids[0])->ntopics, 3);
   lp2p_router_stats st;
   lp2p_router_get_stats(t.r, &st);
   assert_int_equal(st.subscriptions_dropped, 1);

@@ -94,14 +94,14 @@ static void control_refused_by_the_budget_is_dropped_and_counted(void **s) {
   lp2p_budget_init(&b, NULL, UINT64_MAX);
   new_router(&t);
   add_budgeted(&t, 10, &b, &id);
-  gs_peer *p = gs_peer_find(t.r, &id);
-  gs_topic *tp = gs_topic_get(t.r, T, true);
-  assert_int_equal(gs_queue_graft(t.r, p, tp), 0);
+  gs_peer *p = lp2p_gs_peer_find(t.r, &id);
+  gs_topic *tp = lp2p_gs_topic_get(t.r, T, true);
+  assert_int_equal(lp2p_gs_queue_graft(t.r, p, tp), 0);
   uint64_t graft = b.used;
   assert_true(graft > 0);
   b.limit = 2 * graft;
-  assert_int_equal(gs_queue_graft(t.r, p, tp), 0);
-  assert_int_equal(gs_queue_graft(t.r, p, tp), 0);
+  assert_int_equal(lp2p_gs_queue_graft(t.r, p, tp), 0);
+  assert_int_equal(lp2p_gs_queue_graft(t.r, p, tp), 0);
   assert_int_equal(b.used, 2 * graft);
   assert_int_equal(stats(&t).queue_drop_control, 1);
   assert_int_equal(stats(&t).queue_drop_budget, 1);
@@ -176,8 +176,8 @@ static void stale_ihave_dropped_at_heartbeat_gives_the_budget_back(void **s) {
   lp2p_buf_init(&ihave, NULL);
   assert_int_equal(lp2p_ctl_put_ihave(&ihave, T, ids, 1), 0);
   uint64_t sent = 0;
-  assert_int_equal(gs_queue_encoded(t.r, gs_peer_find(t.r, &id), ihave.data,
-                                    ihave.len, &sent),
+  assert_int_equal(lp2p_gs_queue_encoded(t.r, lp2p_gs_peer_find(t.r, &id),
+                                         ihave.data, ihave.len, &sent),
                    0);
   assert_int_equal(b.used, ihave.len);
   lp2p_buf_free(&ihave);

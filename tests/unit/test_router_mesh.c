@@ -28,17 +28,17 @@ static void send_graft(th_router *t, const lp2p_peer_id *from,
 }
 
 static gs_topic *topic_of(th_router *t) {
-  gs_topic *tp = gs_topic_find(t->r, T);
+  gs_topic *tp = lp2p_gs_topic_find(t->r, T);
   assert_non_null(tp);
   return tp;
 }
 
 static bool in_fanout(th_router *t, const lp2p_peer_id *id) {
-  return gs_peers_has(&topic_of(t)->fanout, gs_peer_find(t->r, id));
+  return lp2p_gs_peers_has(&topic_of(t)->fanout, lp2p_gs_peer_find(t->r, id));
 }
 
 static bool in_mesh(th_router *t, const lp2p_peer_id *id) {
-  return gs_peers_has(&topic_of(t)->mesh, gs_peer_find(t->r, id));
+  return lp2p_gs_peers_has(&topic_of(t)->mesh, lp2p_gs_peer_find(t->r, id));
 }
 
 static void new_router(th_router *t, bool scoring) {
@@ -316,14 +316,14 @@ static void backoff_table_is_bounded_by_max_backoffs(void **state) {
   /* a kept entry still grows (never shrinks) in place */
   const lp2p_peer_id *kept = NULL;
   for (int i = 0; i < 6 && !kept; i++) {
-    if (gs_backoff_until(topic_of(&t), &ids[i])) {
+    if (lp2p_gs_backoff_until(topic_of(&t), &ids[i])) {
       kept = &ids[i];
     }
   }
   assert_non_null(kept);
-  lp2p_tstamp before = gs_backoff_until(topic_of(&t), kept);
+  lp2p_tstamp before = lp2p_gs_backoff_until(topic_of(&t), kept);
   send_prune(&t, kept, 120, TH_T0);
-  assert_true(gs_backoff_until(topic_of(&t), kept) > before);
+  assert_true(lp2p_gs_backoff_until(topic_of(&t), kept) > before);
   lp2p_router_get_stats(t.r, &st);
   assert_int_equal(st.backoffs_dropped, 2);
   th_router_del(&t);
@@ -358,15 +358,16 @@ static void mesh_health_sorts_joined_topics_by_mesh_size(void **state) {
   for (uint8_t i = 0; i < 6; i++) {
     subscribe_to(&t, (uint8_t)(20 + i), false, "ok", &id);
   }
-  gs_topic *high = gs_topic_find(t.r, (const uint8_t *)"high", 4);
-  gs_topic *full = gs_topic_find(t.r, (const uint8_t *)"out", 3);
+  gs_topic *high = lp2p_gs_topic_find(t.r, (const uint8_t *)"high", 4);
+  gs_topic *full = lp2p_gs_topic_find(t.r, (const uint8_t *)"out", 3);
   for (uint8_t i = 0; i < 13; i++) {
     subscribe_to(&t, (uint8_t)(40 + i), false, "high", &id);
-    assert_int_equal(gs_mesh_add(t.r, high, gs_peer_find(t.r, &id), TH_T0), 0);
+    assert_int_equal(
+        lp2p_gs_mesh_add(t.r, high, lp2p_gs_peer_find(t.r, &id), TH_T0), 0);
     if (i < 12) {
       subscribe_to(&t, (uint8_t)(60 + i), i < 2, "out", &id);
-      assert_int_equal(gs_mesh_add(t.r, full, gs_peer_find(t.r, &id), TH_T0),
-                       0);
+      assert_int_equal(
+          lp2p_gs_mesh_add(t.r, full, lp2p_gs_peer_find(t.r, &id), TH_T0), 0);
     }
   }
   assert_int_equal(high->mesh.len, 13);

@@ -64,8 +64,8 @@ static void add_subscribed(th_router *t, uint8_t base, size_t n,
 }
 
 static bool in_mesh(th_router *t, const lp2p_peer_id *id) {
-  gs_topic *tp = gs_topic_find(t->r, T);
-  return tp && gs_peers_has(&tp->mesh, gs_peer_find(t->r, id));
+  gs_topic *tp = lp2p_gs_topic_find(t->r, T);
+  return tp && lp2p_gs_peers_has(&tp->mesh, lp2p_gs_peer_find(t->r, id));
 }
 
 static lp2p_peer_topic_score topic_score(th_router *t, const lp2p_peer_id *id) {
@@ -356,7 +356,7 @@ static void graft_and_prune_in_one_rpc_prune_last_no_penalty(void **state) {
     th_drain(&t, &ids[i], &o, later);
     assert_int_equal(o.prunes, 0); /* nothing to refuse */
     /* the PRUNE's backoff (30 s + one heartbeat of slack) holds */
-    assert_int_equal(gs_backoff_until(gs_topic_find(t.r, T), &ids[i]),
+    assert_int_equal(lp2p_gs_backoff_until(lp2p_gs_topic_find(t.r, T), &ids[i]),
                      later + 31 * S);
   }
   th_router_del(&t);

@@ -147,24 +147,26 @@ outgoing_rpcs_stay_within_receiver_entry_and_id_limits(void **state) {
   add_subscribed(&t, 2, ids);
   assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   th_drain_all(&t, TH_T0);
-  gs_peer *p = gs_peer_find(t.r, &ids[1]);
-  gs_topic *tp = gs_topic_find(t.r, T);
-  assert_true(gs_peers_has(&tp->mesh, p));
+  gs_peer *p = lp2p_gs_peer_find(t.r, &ids[1]);
+  gs_topic *tp = lp2p_gs_topic_find(t.r, T);
+  assert_true(lp2p_gs_peers_has(&tp->mesh, p));
   /* 3,000 IWANT entries of 5 ids: 15,000 ids */
   make_ids(idv, store, 15000, 0);
   for (size_t i = 0; i < 3000; i++) {
-    assert_int_equal(gs_queue_ids(t.r, p, LP2P_CTL_IWANT, idv + 5 * i, 5), 0);
+    assert_int_equal(lp2p_gs_queue_ids(t.r, p, LP2P_CTL_IWANT, idv + 5 * i, 5),
+                     0);
   }
   /* IHAVE of 5,000 ids in 3 topics, as the heartbeat gossips */
   static const char *const topics[] = {"ta", "tb", "tc"};
   for (size_t k = 0; k < 3; k++) {
     lp2p_buf ctl;
     lp2p_buf_init(&ctl, NULL);
-    gs_topic *g = gs_topic_get(t.r, (const uint8_t *)topics[k], 2, true);
+    gs_topic *g = lp2p_gs_topic_get(t.r, (const uint8_t *)topics[k], 2, true);
     assert_non_null(g);
-    assert_int_equal(gs_put_ihaves(t.r, &ctl, g, idv + 5000 * k, 5000), 0);
+    assert_int_equal(lp2p_gs_put_ihaves(t.r, &ctl, g, idv + 5000 * k, 5000), 0);
     assert_int_equal(
-        gs_queue_encoded(t.r, p, ctl.data, ctl.len, &t.r->st.ihave_sent), 0);
+        lp2p_gs_queue_encoded(t.r, p, ctl.data, ctl.len, &t.r->st.ihave_sent),
+        0);
     lp2p_buf_free(&ctl);
   }
   /* 2,500 messages of ours, and 30 RPCs of 25 large messages each from
@@ -250,7 +252,7 @@ idontwant_reads_at_most_10_ids_per_rpc_across_entries(void **state) {
   th_rpc m;
   new_router(&t, NULL);
   add_subscribed(&t, 1, ids);
-  gs_peer *p = gs_peer_find(t.r, &ids[0]);
+  gs_peer *p = lp2p_gs_peer_find(t.r, &ids[0]);
   make_ids(idv, store, 12, 0);
   th_rpc_init(&m);
   for (size_t i = 0; i < 3; i++) {
@@ -258,8 +260,10 @@ idontwant_reads_at_most_10_ids_per_rpc_across_entries(void **state) {
   }
   th_rpc_send(&t, &ids[0], &m, TH_T0);
   assert_int_equal(t.r->dontwant.len, 10);
-  assert_true(gs_dontwant_has(t.r, p, gs_id_hash(t.r, store + 8 * 9, 8)));
-  assert_false(gs_dontwant_has(t.r, p, gs_id_hash(t.r, store + 8 * 10, 8)));
+  assert_true(
+      lp2p_gs_dontwant_has(t.r, p, lp2p_gs_id_hash(t.r, store + 8 * 9, 8)));
+  assert_false(
+      lp2p_gs_dontwant_has(t.r, p, lp2p_gs_id_hash(t.r, store + 8 * 10, 8)));
   th_router_del(&t);
 }
 
@@ -401,10 +405,10 @@ static void control_past_its_own_bound_dropped_and_counted(void **state) {
   new_router(&t, &s);
   add_subscribed(&t, 1, ids);
   th_drain_all(&t, TH_T0);
-  gs_peer *p = gs_peer_find(t.r, &ids[0]);
-  gs_topic *tp = gs_topic_get(t.r, T, true);
+  gs_peer *p = lp2p_gs_peer_find(t.r, &ids[0]);
+  gs_topic *tp = lp2p_gs_topic_get(t.r, T, true);
   for (int i = 0; i < 20; i++) { /* 5 bytes each: 8 fit */
-    assert_int_equal(gs_queue_graft(t.r, p, tp), 0);
+    assert_int_equal(lp2p_gs_queue_graft(t.r, p, tp), 0);
   }
   assert_int_equal(stats(&t).queue_drop_control, 12);
   assert_int_equal(
@@ -431,13 +435,14 @@ static void gossip_dropped_and_counted_past_its_bound(void **state) {
   new_router(&t, &s);
   add_subscribed(&t, 1, ids);
   th_drain_all(&t, TH_T0);
-  gs_peer *p = gs_peer_find(t.r, &ids[0]);
+  gs_peer *p = lp2p_gs_peer_find(t.r, &ids[0]);
   make_ids(idv, store, 100, 0);
   for (int i = 0; i < 10; i++) { /* 12 bytes each */
-    assert_int_equal(gs_queue_ids(t.r, p, LP2P_CTL_IWANT, idv + i, 1), 0);
+    assert_int_equal(lp2p_gs_queue_ids(t.r, p, LP2P_CTL_IWANT, idv + i, 1), 0);
   }
   assert_int_equal(stats(&t).queue_drop_gossip, 2);
-  assert_int_equal(gs_queue_graft(t.r, p, gs_topic_get(t.r, T, true)), 0);
+  assert_int_equal(lp2p_gs_queue_graft(t.r, p, lp2p_gs_topic_get(t.r, T, true)),
+                   0);
   wire_drain(&t, &ids[0], &o);
   assert_int_equal(o.iwant_ids, 8);
   assert_int_equal(o.grafts, 1);
@@ -460,15 +465,17 @@ static void ihave_unsent_by_the_next_heartbeat_is_dropped(void **state) {
   assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   add_subscribed(&t, 1, ids);
   th_drain_all(&t, TH_T0);
-  gs_peer *p = gs_peer_find(t.r, &ids[0]);
+  gs_peer *p = lp2p_gs_peer_find(t.r, &ids[0]);
   make_ids(idv, store, 5, 0);
   lp2p_buf ihave;
   lp2p_buf_init(&ihave, NULL);
   assert_int_equal(
-      gs_put_ihaves(t.r, &ihave, gs_topic_get(t.r, T, true), idv, 3), 0);
-  assert_int_equal(gs_queue_encoded(t.r, p, ihave.data, ihave.len, NULL), 0);
+      lp2p_gs_put_ihaves(t.r, &ihave, lp2p_gs_topic_get(t.r, T, true), idv, 3),
+      0);
+  assert_int_equal(lp2p_gs_queue_encoded(t.r, p, ihave.data, ihave.len, NULL),
+                   0);
   lp2p_buf_free(&ihave);
-  assert_int_equal(gs_queue_ids(t.r, p, LP2P_CTL_IWANT, idv + 3, 2), 0);
+  assert_int_equal(lp2p_gs_queue_ids(t.r, p, LP2P_CTL_IWANT, idv + 3, 2), 0);
   th_run(&t, &now, TH_T0 + LP2P_SECONDS);
   wire_drain(&t, &ids[0], &o);
   assert_int_equal(o.ihave_ids, 0);

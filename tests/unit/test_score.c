@@ -556,13 +556,13 @@ static void negative_peers_are_pruned_and_not_grafted(void **state) {
   th_out o;
   scored_router(&t, NULL, NULL);
   mesh_of(&t, 6, ids);
-  gs_topic *tp = gs_topic_find(t.r, T);
+  gs_topic *tp = lp2p_gs_topic_find(t.r, T);
   gs_peer *bad = tp->mesh.items[0];
   lp2p_peer_id bad_id = bad->id;
   th_set_app_score(&t, &bad_id, -1);
   lp2p_tstamp now = TH_T0;
   th_run(&t, &now, TH_T0 + 100 * MS);
-  assert_false(gs_peers_has(&tp->mesh, bad));
+  assert_false(lp2p_gs_peers_has(&tp->mesh, bad));
   th_drain(&t, &bad_id, &o, now);
   assert_int_equal(o.prunes, 1);
   /* its GRAFT is answered with PRUNE */
@@ -570,12 +570,12 @@ static void negative_peers_are_pruned_and_not_grafted(void **state) {
   th_rpc_init(&m);
   th_rpc_graft(&m, TOPIC);
   th_rpc_send(&t, &bad_id, &m, now + 70 * S);
-  assert_false(gs_peers_has(&tp->mesh, bad));
+  assert_false(lp2p_gs_peers_has(&tp->mesh, bad));
   th_drain(&t, &bad_id, &o, now);
   assert_int_equal(o.prunes, 1);
   /* and no heartbeat grafts it back while negative */
   th_run(&t, &now, now + 80 * S);
-  assert_false(gs_peers_has(&tp->mesh, bad));
+  assert_false(lp2p_gs_peers_has(&tp->mesh, bad));
   th_router_del(&t);
 }
 
@@ -615,11 +615,11 @@ static void opportunistic_graft_when_median_is_low(void **state) {
   lp2p_peer_id ids[10];
   scored_router(&t, NULL, NULL);
   mesh_of(&t, 10, ids);
-  gs_topic *tp = gs_topic_find(t.r, T);
+  gs_topic *tp = lp2p_gs_topic_find(t.r, T);
   assert_int_equal(tp->mesh.len, 6);
   /* mesh peers at 1 (median below the threshold 3), the others at 5 */
   for (int i = 0; i < 10; i++) {
-    bool in = gs_peers_has(&tp->mesh, gs_peer_find(t.r, &ids[i]));
+    bool in = lp2p_gs_peers_has(&tp->mesh, lp2p_gs_peer_find(t.r, &ids[i]));
     th_set_app_score(&t, &ids[i], in ? 1 : 5);
   }
   lp2p_tstamp now = TH_T0;
@@ -628,7 +628,7 @@ static void opportunistic_graft_when_median_is_low(void **state) {
   th_run(&t, &now, TH_T0 + 61 * S);  /* the 60th heartbeat */
   assert_int_equal(tp->mesh.len, 8); /* OpportunisticGraftPeers = 2 */
   for (size_t i = 0; i < tp->mesh.len; i++) {
-    assert_true(gs_score(t.r, tp->mesh.items[i]) >= 1);
+    assert_true(lp2p_gs_score(t.r, tp->mesh.items[i]) >= 1);
   }
   th_router_del(&t);
 }

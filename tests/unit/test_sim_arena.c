@@ -19,7 +19,7 @@ static void put(sim_arena *a, void *p) {
 static void blocks_are_aligned_and_disjoint(void **state) {
   (void)state;
   sim_arena a;
-  sim_arena_init(&a, NULL);
+  lp2p__sim_arena_init(&a, NULL);
   enum { N = 600 };
   static uint8_t *p[N];
   static size_t len[N];
@@ -38,26 +38,26 @@ static void blocks_are_aligned_and_disjoint(void **state) {
     }
     put(&a, p[i]);
   }
-  sim_arena_release(&a);
+  lp2p__sim_arena_release(&a);
 }
 
 /* A freed block is the next one of its size class; NULL frees nothing. */
 static void freed_blocks_are_reused(void **state) {
   (void)state;
   sim_arena a;
-  sim_arena_init(&a, NULL);
+  lp2p__sim_arena_init(&a, NULL);
   void *x = get(&a, 1000);
   assert_non_null(get(&a, 1000));
   put(&a, x);
   put(&a, NULL);
   assert_ptr_equal(get(&a, 990), x);
-  sim_arena_release(&a);
+  lp2p__sim_arena_release(&a);
 }
 
 static void calloc_and_realloc(void **state) {
   (void)state;
   sim_arena a;
-  sim_arena_init(&a, NULL);
+  lp2p__sim_arena_init(&a, NULL);
   const lp2p_mem *m = &a.mem;
   uint8_t *z = get(&a, 64);
   memset(z, 0xab, 64);
@@ -83,21 +83,21 @@ static void calloc_and_realloc(void **state) {
   assert_non_null(r);
   assert_null(m->realloc(r, 0, m->user)); /* frees, as glibc does */
   assert_null(get(&a, SIZE_MAX - 8));
-  sim_arena_release(&a);
+  lp2p__sim_arena_release(&a);
 }
 
 /* More than a chunk of blocks: new chunks come and all go at release. */
 static void many_chunks(void **state) {
   (void)state;
   sim_arena a;
-  sim_arena_init(&a, NULL);
+  lp2p__sim_arena_init(&a, NULL);
   for (size_t i = 0; i < 3000; i++) {
     uint8_t *p = get(&a, 30000);
     assert_non_null(p);
     p[0] = p[29999] = 1;
   }
   assert_non_null(a.chunks);
-  sim_arena_release(&a);
+  lp2p__sim_arena_release(&a);
   assert_null(a.chunks);
 }
 

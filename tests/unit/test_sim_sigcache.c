@@ -28,8 +28,8 @@ static void sign(signed_msg *m, uint8_t seed_byte, const char *text) {
 }
 
 static int check(sim_sigcache *c, const signed_msg *m) {
-  return sim_sigcache_verify(c, &m->author, m->data, sizeof(m->data), m->sig,
-                             m->sig_len);
+  return lp2p__sim_sigcache_verify(c, &m->author, m->data, sizeof(m->data),
+                                   m->sig, m->sig_len);
 }
 
 static void a_signed_message_is_verified_once_per_run(void **state) {
@@ -37,13 +37,13 @@ static void a_signed_message_is_verified_once_per_run(void **state) {
   sim_sigcache c;
   signed_msg m;
   sign(&m, 1, "hello");
-  sim_sigcache_init(&c, NULL);
+  lp2p__sim_sigcache_init(&c, NULL);
   for (int i = 0; i < 5; i++) {
     assert_int_equal(check(&c, &m), 0);
   }
   assert_int_equal(c.checks, 5);
   assert_int_equal(c.hits, 4);
-  sim_sigcache_free(&c);
+  lp2p__sim_sigcache_free(&c);
 }
 
 /* An attacker's copy with a changed byte, signature or author is a
@@ -61,7 +61,7 @@ static void a_forged_copy_is_verified_on_its_own(void **state) {
   sign(&other_author, 2, "other");
   memcpy(other_author.data, good.data, sizeof(good.data));
   memcpy(other_author.sig, good.sig, good.sig_len);
-  sim_sigcache_init(&c, NULL);
+  lp2p__sim_sigcache_init(&c, NULL);
   assert_int_equal(check(&c, &good), 0);
   assert_int_equal(check(&c, &bad_data), LP2P_ERR_BAD_SIGNATURE);
   assert_int_equal(check(&c, &bad_sig), LP2P_ERR_BAD_SIGNATURE);
@@ -71,7 +71,7 @@ static void a_forged_copy_is_verified_on_its_own(void **state) {
   assert_int_equal(check(&c, &bad_sig), LP2P_ERR_BAD_SIGNATURE);
   assert_int_equal(check(&c, &good), 0);
   assert_int_equal(c.hits, 2);
-  sim_sigcache_free(&c);
+  lp2p__sim_sigcache_free(&c);
 }
 
 int main(void) {

@@ -31,7 +31,7 @@ typedef struct peer {
   lp2p_yamux *y;
   app_stream *st; /* by stream id */
   uint32_t hi;    /* highest id seen */
-  int refuse;     /* stream_open's answer */
+  int refuse;     /* lp2p__stream_open's answer */
   bool auto_read;
   size_t read_step; /* when not 0: one read of at most this per callback */
   int goaways, pongs;

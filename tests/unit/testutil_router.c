@@ -63,7 +63,7 @@ void th_set_app_score(th_router *t, const lp2p_peer_id *peer, double v) {
   }
   t->app_value[i] = v;
   /* the router samples P5 when it recomputes a score: make it */
-  gs_peer *p = t->r ? gs_peer_find(t->r, peer) : NULL;
+  gs_peer *p = t->r ? lp2p_gs_peer_find(t->r, peer) : NULL;
   if (p) {
     p->sp->dirty = true;
   }
