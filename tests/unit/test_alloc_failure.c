@@ -10,18 +10,22 @@
  * Covered, by header: common.h (lp2p_buf_*), multiformats.h (multiaddr
  * parse and format), crypto.h (privkey marshal), record.h (envelopes,
  * peer records), noise.h (Noise, identify encode and write, ping), net.h
- * (mss, yamux, mplex), gossipsub.h (the router and every call of it that
+ * (mss, yamux, mplex), session.h (two sessions upgrade and carry a
+ * stream), gossipsub.h (the router and every call of it that
  * allocates), host.h (host, listen, handlers, dial, streams, ping, the
  * connection manager's trimming), node.h (node, connect, direct peers,
  * subscribe, publish, metrics, unsubscribe), sim.h (lp2p_sim_run through
  * lp2p_sim_config.mem). lp2p_score_params_derive and
- * lp2p_sim_score_params allocate nothing (they take no lp2p_mem).
+ * lp2p_sim_score_params allocate nothing (they take no lp2p_mem);
+ * lp2p_node_new_with_key is lp2p_node_new with the default settings and
+ * libc's allocator (no lp2p_mem to fail): lp2p_node_new is swept.
  */
 #include <stdlib.h>
 
 #include <uv.h>
 
 #include "lp2p/node.h"
+#include "lp2p/session.h"
 #include "lp2p/sim.h"
 #include "testutil.h"
 #include "testutil_router.h"
@@ -607,6 +611,137 @@ static int mplex_scenario(const lp2p_mem *mem, void *arg) {
 static void mplex_session_fails_cleanly(void **state) {
   (void)state;
   sweep_both("mplex", mplex_scenario);
+}
+
+/* ---- session ------------------------------------------------------------- */
+
+typedef struct sess_side {
+  lp2p_session *s;
+  uint64_t rng;
+  size_t got;      /* stream bytes received */
+  int failed;      /* the session's error, from `closed` */
+  uint64_t stream; /* the stream the responder was offered */
+  bool opened;
+  bool reset; /* its stream was reset (one side could not allocate it) */
+} sess_side;
+
+static void sess_closed(lp2p_session *s, int err, const char *msg, void *user) {
+  (void)s, (void)msg;
+  ((sess_side *)user)->failed = err;
+}
+
+static void sess_opened(lp2p_session *s, uint64_t id, const char *proto,
+                        bool inbound, void **stream_user, void *user) {
+  sess_side *d = user;
+  (void)s, (void)proto, (void)stream_user;
+  if (inbound) {
+    d->stream = id;
+    d->opened = true;
+  }
+}
+
+static void sess_data(lp2p_session *s, uint64_t id, void *stream_user,
+                      const uint8_t *data, size_t len, void *user) {
+  (void)data, (void)stream_user;
+  ((sess_side *)user)->got += len;
+  (void)lp2p_session_stream_consume(s, id, len);
+}
+
+static void sess_reset(lp2p_session *s, uint64_t id, void *stream_user,
+                       int err, void *user) {
+  (void)s, (void)id, (void)stream_user, (void)err;
+  ((sess_side *)user)->reset = true;
+}
+
+static const lp2p_session_callbacks sess_callbacks = {
+    .closed = sess_closed,
+    .stream_reset = sess_reset,
+    .stream_opened = sess_opened,
+    .stream_data = sess_data,
+};
+
+/* Moves bytes both ways until quiet; the first error of a recv, or of a
+ * session that failed, is returned. */
+static int sess_exchange(sess_side *a, sess_side *b, lp2p_tstamp now) {
+  for (int round = 0; round < 64; round++) {
+    size_t moved = 0;
+    for (int dir = 0; dir < 2; dir++) {
+      sess_side *from = dir ? b : a, *to = dir ? a : b;
+      const uint8_t *out;
+      ssize_t n;
+      while ((n = lp2p_session_pull(from->s, &out, now)) > 0) {
+        moved += (size_t)n;
+        int rv = lp2p_session_recv(to->s, out, (size_t)n, now);
+        if (rv < 0) {
+          return rv;
+        }
+      }
+    }
+    if (a->failed || b->failed) {
+      return a->failed ? a->failed : b->failed;
+    }
+    if (moved == 0) {
+      return 0;
+    }
+  }
+  return LP2P_ERR_STATE;
+}
+
+static void sess_settings(lp2p_session_settings *set, sess_side *d) {
+  static const char *const protos[] = {"/echo/1.0.0"};
+  lp2p_session_settings_default(set);
+  set->rand_fn = test_rand;
+  set->rand_user = &d->rng;
+  set->protocols = protos;
+  set->nprotocols = 1;
+}
+
+/* Two sessions upgrade (Noise, yamux), open a stream and write on it both
+ * ways. A session that could not allocate fails with LP2P_ERR_NOMEM, and
+ * its peer sees it go silent; a stream that could not be allocated is
+ * reset while the session goes on. */
+static int session_scenario(const lp2p_mem *mem, void *arg) {
+  run *r = arg;
+  static const char *const protos[] = {"/echo/1.0.0"};
+  lp2p_privkey ka, kb;
+  lp2p_peer_id ia, ib;
+  sess_side a = {.rng = 1}, b = {.rng = 1u << 20};
+  lp2p_session_settings sa, sb;
+  lp2p_tstamp now = LP2P_SECONDS;
+  key_from_seed(0xa1, LP2P_KEY_ED25519, &ka, &ia);
+  key_from_seed(0xb2, LP2P_KEY_ED25519, &kb, &ib);
+  sess_settings(&sa, &a);
+  sess_settings(&sb, &b);
+  int rv =
+      lp2p_session_new(&a.s, &sa, &ka, true, &sess_callbacks, mem, &a, now);
+  if (rv == 0) {
+    rv = lp2p_session_new(&b.s, &sb, &kb, false, &sess_callbacks, mem, &b, now);
+  }
+  rv = rv ? rv : sess_exchange(&a, &b, now);
+  uint64_t id = 0;
+  if (rv == 0) {
+    RETRY(r, rv, lp2p_session_open_stream(a.s, protos, 1, NULL, &id));
+    rv = rv ? rv : sess_exchange(&a, &b, now);
+  }
+  if (rv == 0 && b.opened && !a.reset && !b.reset) {
+    ssize_t w = lp2p_session_stream_write(a.s, id, (const uint8_t *)"hi", 2);
+    ssize_t v =
+        lp2p_session_stream_write(b.s, b.stream, (const uint8_t *)"yo!", 3);
+    rv = w < 0 ? (int)w : v < 0 ? (int)v : 0;
+    rv = rv ? rv : sess_exchange(&a, &b, now);
+  }
+  if (clean_run(r)) {
+    assert_true(lp2p_session_is_established(a.s));
+    assert_int_equal(b.got + a.got, 5);
+  }
+  lp2p_session_del(a.s);
+  lp2p_session_del(b.s);
+  return rv;
+}
+
+static void session_fails_cleanly(void **state) {
+  (void)state;
+  sweep_both("session", session_scenario);
 }
 
 /* ---- ping ---------------------------------------------------------------- */
@@ -1830,6 +1965,7 @@ int main(void) {
       cmocka_unit_test(noise_session_fails_cleanly),
       cmocka_unit_test(yamux_session_fails_cleanly),
       cmocka_unit_test(mplex_session_fails_cleanly),
+      cmocka_unit_test(session_fails_cleanly),
       cmocka_unit_test(ping_fails_cleanly),
       cmocka_unit_test(router_fails_cleanly),
       cmocka_unit_test_setup_teardown(router_extras_fail_cleanly,
