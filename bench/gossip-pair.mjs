@@ -4,11 +4,17 @@
 // listens; the publisher dials it. Once each has the other in its mesh
 // (graft events) and both sat idle for a moment (their RSS is read then),
 // N distinct lines of SIZE bytes are written to the publisher's stdin as
-// fast as it reads them, and the receiver's message lines are counted.
+// fast as it reads them, and the receiver counts its deliveries itself
+// (--bench: no message lines; a stdout reader would be measured too, and
+// go-libp2p-pubsub drops deliveries to a subscriber that lags): this
+// script reads the count from the stats line it asks for (SIGUSR1) every
+// 50 ms.
 // Ends when all N arrived, when nothing arrived for --idle-s seconds after
 // the input was all written, or at --timeout-s. Prints one JSON line:
 //   sent, published (the publisher's own count, from its last stats line),
-//   delivered, seconds (first to last delivery), rate (delivered/seconds),
+//   delivered, seconds (from the first poll that saw a delivery to the one
+//   that saw the last), rate (the deliveries between those two polls /
+//   seconds),
 //   rate_from_start (delivered / (last delivery - first write)),
 //   idle_rss_kib, peak_rss_kib and cpu_s of both nodes.
 // Node standard library only.
@@ -66,46 +72,41 @@ const input = join(opts.work, `${opts.name}.input`)
   writeFileSync(input, lines.join('\n') + '\n')
 }
 
-const MESSAGE = Buffer.from('"event":"message"')
-
-// A node: its process, stdout split in lines, events seen. Message lines
-// are only counted, on the raw bytes (this script shares the machine with
-// the nodes: at 30,000 lines of 1 KiB a second, decoding them as text
-// took most of a core).
+// A node: its process, stdout split in lines (no message lines: --bench),
+// events seen, its delivery count from its last stats line.
 function startNode (role, args) {
   const out = createWriteStream(join(opts.work, `${opts.name}.${role}.events`))
   const err = createWriteStream(join(opts.work, `${opts.name}.${role}.err`))
   const child = spawn('sh', ['-c', `exec ${opts.cmd} "$@"`, 'sh', ...args],
     { stdio: ['pipe', 'pipe', 'pipe'] })
-  const n = { role, child, pid: child.pid, messages: 0, first: null, last: null, lines: [], grafted: false, stats: null, exited: false }
+  const n = { role, child, pid: child.pid, messages: 0, first: null, firstCount: 0, last: null, lines: [], grafted: false, stats: null, exited: false }
   let rest = null
   child.stdout.on('data', (chunk) => {
     const t = now()
     const buf = rest ? Buffer.concat([rest, chunk]) : chunk
     let start = 0
-    let got = 0
     for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10, start)) {
-      const m = buf.indexOf(MESSAGE, start)
-      if (m >= 0 && m < nl) {
-        got++
-      } else {
+      {
         const l = buf.toString('utf8', start, nl)
-        out.write(l + '\n') // every line but messages, for the record
+        if (!l.startsWith('{"event":"stats"')) out.write(l + '\n') // for the record
         try {
           const o = JSON.parse(l)
           if (o.event === 'graft' && o.topic === topic) n.grafted = true
-          else if (o.event === 'stats') n.stats = o
-          n.lines.push(o)
+          else if (o.event === 'stats') {
+            n.stats = o
+            const count = o.bench?.delivered ?? 0
+            if (count > n.messages) {
+              if (n.first == null) { n.first = t; n.firstCount = count }
+              n.last = t
+              n.messages = count
+            }
+          }
+          if (o.event !== 'stats') n.lines.push(o)
         } catch {}
       }
       start = nl + 1
     }
     rest = start < buf.length ? buf.subarray(start) : null
-    if (got > 0) {
-      n.messages += got
-      if (n.first == null) n.first = t
-      n.last = t
-    }
   })
   child.stderr.pipe(err)
   child.stdin.on('error', () => {}) // EPIPE when it exits first
@@ -144,7 +145,8 @@ async function stopNode (n) {
   await n.done
 }
 
-const common = ['--topic', topic, '--sign', opts.sign, '--events', '--listen', '/ip4/127.0.0.1/tcp/0']
+// --bench on both: no message lines (go's publisher would print its own)
+const common = ['--topic', topic, '--sign', opts.sign, '--events', '--bench', '--listen', '/ip4/127.0.0.1/tcp/0']
 const result = { name: opts.name, sign: opts.sign, size: opts.size, sent: opts.messages }
 let recv = null
 let pub = null
@@ -157,6 +159,8 @@ try {
   await until('the mesh', () => (recv.grafted && pub.grafted) || recv.exited || pub.exited, 60)
   if (recv.exited || pub.exited) throw new Error('a node exited')
   await sleep(2)
+  // the receiver's count, read from its stats line
+  const poll = setInterval(() => { if (!recv.exited) recv.child.kill('SIGUSR1') }, 50)
   const idleR = procStat(recv.pid)
   const idleP = procStat(pub.pid)
   result.idle_rss_kib = { receiver: idleR.rss_kib, publisher: idleP.rss_kib }
@@ -172,6 +176,7 @@ try {
     if (written != null && now() - Math.max(written, recv.last ?? 0) > opts.idleS) break
     await sleep(0.05)
   }
+  clearInterval(poll)
   result.timed_out = now() >= deadline
   result.input_written_s = written == null ? null : Math.round((written - t0) * 1000) / 1000
   const endR = procStat(recv.pid)
@@ -184,7 +189,7 @@ try {
   result.delivered = recv.messages
   const span = recv.messages > 1 ? recv.last - recv.first : null
   result.seconds = span == null ? null : Math.round(span * 1000) / 1000
-  result.rate = span ? Math.round(recv.messages / span) : null
+  result.rate = span ? Math.round((recv.messages - recv.firstCount) / span) : null
   result.rate_from_start = recv.last ? Math.round(recv.messages / (recv.last - t0)) : null
   feed.kill()
   pub.child.stdin.destroy()
@@ -194,7 +199,7 @@ try {
   await Promise.all([pub, recv].filter(Boolean).map(stopNode))
 }
 result.published = pub?.stats?.published ?? null
-result.delivered_receiver_stats = recv?.stats?.delivered ?? null
+result.delivered_receiver_stats = recv?.stats?.bench?.delivered ?? null
 const self = process.cpuUsage()
 result.driver_cpu_s = Math.round((self.user + self.system) / 1e4) / 100
 result.delivery_ratio = result.delivered == null ? null : Math.round(result.delivered / opts.messages * 10000) / 10000

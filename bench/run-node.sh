@@ -5,7 +5,9 @@
 #   - delivery rate between two nodes of one implementation on loopback,
 #     1 KiB messages, StrictSign and StrictNoSign (bench/gossip-pair.mjs:
 #     the publisher reads the messages from stdin as fast as it can, the
-#     receiver's message lines are counted);
+#     receiver counts its deliveries itself, --bench, read from its stats
+#     line: no stdout reader in the measured path, which go-libp2p-pubsub
+#     dropped deliveries to, so go's figure was not comparable);
 #   - the single-core Ed25519 verification rate of 1 KiB messages
 #     (bench_host ed25519), the bound of a signed topic;
 #   - the idle RSS of a node in a two-node mesh.

@@ -1,6 +1,7 @@
 /* lp2p demo: a local GossipSub network of lp2p nodes on loopback TCP, in
  * one process: messages from random nodes, a progress bar, then delivery,
- * latency, duplicates and one node's mesh. */
+ * latency, duplicates, the mesh sizes over the network and one node's
+ * mesh. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@ typedef struct demo demo;
 typedef struct demo_node {
   demo *d;
   int index;
+  int neighbours; /* connections dialed by or to it */
   lp2p_node *node;
   lp2p_privkey key;
   bool closed;
@@ -26,6 +28,7 @@ struct demo {
   uv_timer_t timer;
   demo_node *nodes;
   int nnodes, degree, nmessages, published;
+  int mesh_d, mesh_d_lo; /* the router's D and Dlo */
   size_t size;
   uint64_t seed;
   uint64_t delivered, expected;
@@ -114,6 +117,30 @@ static void print_mesh(demo *d) {
   }
 }
 
+static size_t mesh_size(demo *d, int i) {
+  lp2p_topic_stats ts;
+  return lp2p_router_topic_stats(lp2p_node_router(d->nodes[i].node),
+                                 (const uint8_t *)TOPIC, strlen(TOPIC),
+                                 &ts) == 0
+             ? ts.mesh
+             : 0;
+}
+
+/* The mesh sizes over the network: whether meshes reached D. */
+static void print_mesh_sizes(demo *d) {
+  size_t lo = SIZE_MAX, hi = 0, sum = 0, conns = 0;
+  for (int i = 0; i < d->nnodes; i++) {
+    size_t m = mesh_size(d, i);
+    lo = m < lo ? m : lo;
+    hi = m > hi ? m : hi;
+    sum += m;
+    conns += (size_t)d->nodes[i].neighbours;
+  }
+  printf("connections/node    %.1f\n", (double)conns / (double)d->nnodes);
+  printf("mesh size min/mean/max  %zu / %.1f / %zu (D = %d)\n", lo,
+         (double)sum / (double)d->nnodes, hi, d->mesh_d);
+}
+
 static void report(demo *d) {
   uint64_t dups = 0;
   for (int i = 0; i < d->nnodes; i++) {
@@ -125,8 +152,8 @@ static void report(demo *d) {
   double p50 = d->nlat ? d->latency_ms[d->nlat / 2] : NAN;
   double p99 =
       d->nlat ? d->latency_ms[(size_t)((double)(d->nlat - 1) * 0.99)] : NAN;
-  printf("\n%d lp2p nodes on loopback TCP, %d connections each, %d messages "
-         "of %zu bytes\n",
+  printf("\n%d lp2p nodes on loopback TCP, each dialing %d others, %d "
+         "messages of %zu bytes\n",
          d->nnodes, d->degree, d->nmessages, d->size);
   printf("delivery ratio      %.4f (%llu of %llu)\n",
          d->expected ? (double)d->delivered / (double)d->expected : 0.0,
@@ -136,6 +163,7 @@ static void report(demo *d) {
          d->nmessages
              ? (double)dups / (double)d->nmessages / (double)(d->nnodes - 1)
              : 0.0);
+  print_mesh_sizes(d);
   print_mesh(d);
   fflush(stdout);
 }
@@ -158,13 +186,13 @@ static void close_all(demo *d) {
   }
 }
 
+/* Every mesh is at least Dlo, or every neighbour of a node with fewer:
+ * the heartbeat grafts up to D below Dlo. */
 static bool meshes_ready(demo *d) {
   for (int i = 0; i < d->nnodes; i++) {
-    lp2p_topic_stats ts;
-    if (lp2p_router_topic_stats(lp2p_node_router(d->nodes[i].node),
-                                (const uint8_t *)TOPIC, strlen(TOPIC),
-                                &ts) != 0 ||
-        ts.mesh < 2) {
+    int want = d->nodes[i].neighbours < d->mesh_d_lo ? d->nodes[i].neighbours
+                                                     : d->mesh_d_lo;
+    if (mesh_size(d, i) < (size_t)want) {
       return false;
     }
   }
@@ -225,6 +253,8 @@ static int start_node(demo *d, int i) {
   s.host.key = &dn->key;
   s.router.params.heartbeat_initial_delay = 100 * LP2P_MILLISECONDS;
   s.router.params.heartbeat_interval = 200 * LP2P_MILLISECONDS;
+  d->mesh_d = s.router.params.mesh.d;
+  d->mesh_d_lo = s.router.params.mesh.d_lo;
   lp2p_errdetail err;
   if (lp2p_node_new(&dn->node, &d->loop, &s, &cb, NULL, dn, &err) != 0) {
     return cli_fail("cannot start node %d: %s", i, err.msg);
@@ -243,32 +273,47 @@ static int start_node(demo *d, int i) {
   return rv == 0 ? 0 : cli_fail("node %d: %s", i, lp2p_strerror(rv));
 }
 
-/* Each node dials `degree` random others; the first dial of node i goes
- * to node i - 1, so that the network is connected. */
-static void connect_all(demo *d) {
-  for (int i = 1; i < d->nnodes; i++) {
-    for (int k = 0; k < d->degree; k++) {
-      int to = k == 0 ? i - 1 : (int)(next_rand(d) % (uint64_t)d->nnodes);
-      if (to == i) {
+static void dial(demo *d, int from, int to) {
+  lp2p_buf addrs;
+  lp2p_buf_init(&addrs, NULL);
+  uint64_t len;
+  if (lp2p_host_listen_addrs(lp2p_node_host(d->nodes[to].node), true, &addrs) >
+      0) {
+    int hdr = lp2p_uvarint_decode(addrs.data, addrs.len, &len);
+    (void)lp2p_node_connect(d->nodes[from].node, addrs.data + hdr, (size_t)len,
+                            NULL);
+  }
+  lp2p_buf_free(&addrs);
+  d->nodes[from].neighbours++;
+  d->nodes[to].neighbours++;
+}
+
+/* Each node dials `degree` others it is not yet connected to (fewer when
+ * there are not as many), so that every node has at least D connections
+ * and meshes can reach D; the first dial of node i goes to node i - 1, so
+ * that the network is connected. `linked` is an n x n matrix. */
+static void connect_all(demo *d, bool *linked) {
+  int n = d->nnodes;
+  for (int i = 0; i < n; i++) {
+    int dialed = 0, tries = 0;
+    while (dialed < d->degree && dialed < n - 1 && tries++ < 64 * n) {
+      /* i - 1 first unless it dialed us already: connected either way */
+      int to = i > 0 && !linked[i * n + i - 1]
+                   ? i - 1
+                   : (int)(next_rand(d) % (uint64_t)n);
+      if (to == i || linked[i * n + to]) {
         continue;
       }
-      lp2p_buf addrs;
-      lp2p_buf_init(&addrs, NULL);
-      uint64_t len;
-      if (lp2p_host_listen_addrs(lp2p_node_host(d->nodes[to].node), true,
-                                 &addrs) > 0) {
-        int hdr = lp2p_uvarint_decode(addrs.data, addrs.len, &len);
-        (void)lp2p_node_connect(d->nodes[i].node, addrs.data + hdr, (size_t)len,
-                                NULL);
-      }
-      lp2p_buf_free(&addrs);
+      linked[i * n + to] = linked[to * n + i] = true;
+      dial(d, i, to);
+      dialed++;
     }
   }
 }
 
 static int parse(demo *d, int argc, char **argv) {
   d->nnodes = 20;
-  d->degree = 3;
+  d->degree = 6; /* D: with fewer connections meshes stay below it */
   d->nmessages = 100;
   d->size = 1024;
   d->seed = 0x9e3779b97f4a7c15ull ^ lp2p_host_now();
@@ -330,8 +375,15 @@ static int run(int argc, char **argv) {
   }
   uv_timer_init(&d->loop, &d->timer);
   d->timer.data = d;
+  bool *linked =
+      rv == 0 ? calloc((size_t)d->nnodes * (size_t)d->nnodes, sizeof(bool))
+              : NULL;
+  if (rv == 0 && !linked) {
+    rv = cli_fail("out of memory");
+  }
   if (rv == 0) {
-    connect_all(d);
+    connect_all(d, linked);
+    free(linked);
     d->deadline = lp2p_host_now() + 5 * LP2P_SECONDS;
     uv_timer_start(&d->timer, on_tick, 20, 20);
   } else {
@@ -355,11 +407,13 @@ const cli_command cli_cmd_demo = {
     "run a local network of lp2p nodes and report on it",
     "usage: lp2p demo [--nodes N] [--degree K] [--messages M] [--size B]\n\n"
     "Starts N lp2p nodes (default 20) in this process, each listening on\n"
-    "127.0.0.1 and dialing K others (default 3), all in one topic. Once the\n"
+    "127.0.0.1 and dialing K others it is not connected to yet (default 6,\n"
+    "the mesh degree D, so that meshes reach D), all in one topic. Once the\n"
     "meshes form, M messages (default 100) of B bytes (default 1024) are\n"
     "published from random nodes, 20 ms apart, with a progress bar. Then it\n"
-    "prints the delivery ratio, latency p50 / p99, duplicates per message\n"
-    "and the mesh of node 0. Exits 0 when every message reached every\n"
+    "prints the delivery ratio, latency p50 / p99, duplicates per message,\n"
+    "connections per node, the mesh sizes over the network (min / mean /\n"
+    "max) and the mesh of node 0. Exits 0 when every message reached every\n"
     "node.\n",
     run,
 };

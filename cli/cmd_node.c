@@ -6,6 +6,7 @@
 
 #include "metrics_http.h"
 #include "net.h"
+#include "node_bench.h"
 #include "node_output.h"
 #include "node_peers.h"
 #include "params.h"
@@ -29,6 +30,7 @@ typedef struct node_opts {
   lp2p_msg_id_fn msg_id;
   size_t output_buffer; /* bytes of stdout waiting for its reader */
   bool hex, events, px;
+  bool bench; /* count deliveries, no message lines (node_bench.h) */
   bool has_seed;
   uint32_t key_seed;
   int flood_publish;         /* -1: the router's default */
@@ -60,6 +62,7 @@ typedef struct node_run {
    * not once each: an RPC of many messages costs one write. */
   uv_prepare_t flush;
   node_output out;
+  node_bench bench;
   lp2p_buf line;
   bool line_too_long;
   bool stopping;
@@ -95,6 +98,11 @@ static void on_message(lp2p_node *n, const lp2p_message *m, void *user) {
     return; /* the final stats line was the last */
   }
   r->peers.delivered++;
+  if (r->o.bench) {
+    node_bench_record(&r->bench, m->data.data, m->data.len,
+                      node_bench_now_us());
+    return;
+  }
   FILE *f = node_output_line(&r->out);
   fprintf(f, "{\"event\":\"message\",\"topic\":");
   cli_json_string(f, m->topic.data, m->topic.len);
@@ -418,7 +426,8 @@ static void stop(node_run *r) {
 
 static void print_stats(node_run *r) {
   node_peers_print_stats(&r->peers, r->node, r->o.topics, r->o.ntopics,
-                         node_output_line(&r->out), r->out.dropped_messages);
+                         node_output_line(&r->out), r->out.dropped_messages,
+                         r->o.bench ? &r->bench : NULL);
   node_output_end_line(&r->out, false);
 }
 
@@ -558,6 +567,8 @@ static int parse(int argc, char **argv, node_opts *o) {
       o->events = true;
     } else if (strcmp(a, "--px") == 0) {
       o->px = true;
+    } else if (strcmp(a, "--bench") == 0) {
+      o->bench = true;
     } else {
       int rv = i + 1 < argc ? parse_valued(a, argv[i + 1], o) : -1;
       if (i + 1 == argc && takes_value(a)) {
@@ -765,7 +776,7 @@ const cli_command cli_cmd_node = {
     "                 [--flood-publish on|off] [--mesh-interval-ms N]\n"
     "                 [--score-params FILE | --score auto --expected-rate R]\n"
     "                 [--metrics HOST:PORT] [--hex] [--events] [--px]\n"
-    "                 [--output-buffer BYTES] [connection limits]\n\n"
+    "                 [--output-buffer BYTES] [--bench] [connection limits]\n\n"
     "Runs a GossipSub node (meshsub 1.2, 1.1, 1.0 and floodsub) listening\n"
     "on each --listen address (default /ip4/0.0.0.0/tcp/0), dialing each\n"
     "--peer and joining each --topic. Its first stdout line is\n"
@@ -786,6 +797,11 @@ const cli_command cli_cmd_node = {
     "--score auto --expected-rate R derives them, as Ethereum clients do,\n"
     "for R messages a second on each --topic (12 s slots, 32 an epoch).\n"
     "--metrics serves Prometheus metrics at http://HOST:PORT/metrics.\n"
+    "--bench (for bench/run-network.sh) prints no message lines: the\n"
+    "stats line counts deliveries in \"bench\":{\"delivered\",\"bytes\",\n"
+    "\"timed\",\"hist\"}, hist holding [bucket, count] pairs of the\n"
+    "latency of messages whose data begins with \"t=<unix microseconds> \"\n"
+    "(buckets: below 32 one per microsecond, then 32 per power of two).\n"
     "--flood-publish sends our own messages to every subscriber (default\n"
     "off, as go-libp2p-pubsub); --mesh-interval-ms sets the heartbeat.\n"
     "--px attaches peer exchange to the PRUNEs it sends (do_px; off by\n"

@@ -106,7 +106,7 @@ static void print_counts(FILE *f, lp2p_node *node, const node_peers *p,
 
 void node_peers_print_stats(const node_peers *p, lp2p_node *node,
                             const char *const *topics, size_t ntopics, FILE *f,
-                            uint64_t output_dropped) {
+                            uint64_t output_dropped, const node_bench *bench) {
   char self[LP2P_PEER_ID_TEXT_MAX];
   cli_peer_text(lp2p_host_peer_id(lp2p_node_host(node)), self);
   fprintf(f, "{\"event\":\"stats\",\"peer_id\":\"%s\"", self);
@@ -117,11 +117,13 @@ void node_peers_print_stats(const node_peers *p, lp2p_node *node,
   free(texts);
   print_counts(f, node, p, true);
   print_counts(f, node, p, false);
-  fprintf(f,
-          ",\"published\":%llu,\"delivered\":%llu,\"output_dropped\":%llu}"
-          "\n",
+  fprintf(f, ",\"published\":%llu,\"delivered\":%llu,\"output_dropped\":%llu",
           (unsigned long long)p->published, (unsigned long long)p->delivered,
           (unsigned long long)output_dropped);
+  if (bench) {
+    node_bench_print(bench, f);
+  }
+  fprintf(f, "}\n");
 }
 
 /* ---- retried dials ------------------------------------------------------ */

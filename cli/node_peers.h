@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "lp2p/node.h"
+#include "node_bench.h"
 
 typedef struct node_peers {
   lp2p_peer_id *ids; /* pubsub peers up now */
@@ -22,10 +23,11 @@ void node_peers_free(node_peers *p);
 /* {"event":"stats","peer_id",...,"mesh":{topic:[ids]},"connected":[ids],
  * "idontwant_sent":{id:n},"idontwant_received":{id:n},"published":n,
  * "delivered":n,"output_dropped":n}, lists sorted, one line into `f`.
- * output_dropped counts the delivered messages stdout had no room for. */
+ * output_dropped counts the delivered messages stdout had no room for.
+ * With `bench` (--bench), also its "bench" object. */
 void node_peers_print_stats(const node_peers *p, lp2p_node *node,
                             const char *const *topics, size_t ntopics, FILE *f,
-                            uint64_t output_dropped);
+                            uint64_t output_dropped, const node_bench *bench);
 
 /* Dials `ma` (text), retrying every 250 ms for 20 s while it fails, then
  * prints one line on stderr. Returns 0 or prints why the address is bad

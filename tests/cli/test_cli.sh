@@ -199,6 +199,9 @@ run "$lp2p" demo --nodes 6 --messages 20
 check "demo: exit 0" [ $status -eq 0 ]
 check "demo: every message delivered" grep -q '^delivery ratio      1.0000 (100 of 100)$' "$tmp/out"
 check "demo: latency and mesh reported" sh -c "grep -q '^latency p50 / p99' '$tmp/out' && grep -q '^mesh of node 0' '$tmp/out'"
+# 6 nodes each dialing up to 6 others: all connected, every mesh all 5
+check "demo: meshes reach every peer (min/mean/max over the network)" \
+  grep -q '^mesh size min/mean/max  5 / 5.0 / 5 (D = 6)$' "$tmp/out"
 run "$lp2p" demo --nodes 1
 check "demo: one node is a usage error" [ $status -eq 2 ]
 

@@ -6,6 +6,7 @@
 //   node gsnode.mjs [--listen MA]... [--peer MA]... [--topic T]... [--key-seed N]
 //                   [--sign strict|none] [--msg-id default|sha256] [--params FILE]
 //                   [--hex] [--events] [--flood-publish on|off] [--mesh-interval-ms N]
+//                   [--bench]
 //
 // One JSON object per stdout line; diagnostics on stderr. Run it through
 // run.sh, which installs the npm packages under the build tree.
@@ -76,7 +77,7 @@ function usage (msg) {
   process.stderr.write(
     'usage: gsnode.mjs [--listen MA]... [--peer MA]... [--topic T]... [--key-seed N]\n' +
     '                  [--sign strict|none] [--msg-id default|sha256] [--params FILE] [--hex]\n' +
-    '                  [--events] [--flood-publish on|off] [--mesh-interval-ms N]\n')
+    '                  [--events] [--flood-publish on|off] [--mesh-interval-ms N] [--bench]\n')
   process.exit(2)
 }
 
@@ -85,7 +86,8 @@ function usage (msg) {
 function parseArgs (argv) {
   const o = {
     listen: [], peers: [], topics: [], seed: null, sign: 'strict', msgId: 'default',
-    params: null, hex: false, events: false, floodPublish: false, meshIntervalMs: null
+    params: null, hex: false, events: false, floodPublish: false, meshIntervalMs: null,
+    bench: false
   }
   const rest = [...argv]
   while (rest.length > 0) {
@@ -114,6 +116,7 @@ function parseArgs (argv) {
       case '--params': o.params = value(); break
       case '--hex': o.hex = true; break
       case '--events': o.events = true; break
+      case '--bench': o.bench = true; break
       case '--flood-publish': {
         const v = value()
         if (v !== 'on' && v !== 'off') usage(`bad --flood-publish ${v}`)
@@ -338,8 +341,52 @@ node.addEventListener('connection:close', (e) => {
   }
 })
 
+// --bench: what the network benchmark (bench/run-network.sh) needs without a
+// stdout line per message, as lp2p node's --bench (cli/node_bench.c):
+// deliveries are counted, and those whose data begins with "t=<unix time in
+// microseconds> " have their latency on the wall clock put in a log-linear
+// histogram (below 32 us one bucket each, then 32 buckets per power of two),
+// printed in the stats line.
+const BENCH_SUB = 32
+const BENCH_BUCKETS = 1024
+const bench = { delivered: 0, bytes: 0, timed: 0, hist: new Uint32Array(BENCH_BUCKETS) }
+// Date.now() has only milliseconds; timeOrigin + now() is the wall clock
+// with sub-millisecond resolution.
+const nowUs = () => Math.round((performance.timeOrigin + performance.now()) * 1000)
+function benchBucket (us) {
+  if (us < BENCH_SUB) return us
+  const e = Math.floor(Math.log2(us)) + 1 // us is in [2^(e-1), 2^e)
+  const b = BENCH_SUB * (e - 5) + Math.floor(us / 2 ** (e - 6)) - BENCH_SUB
+  return Math.min(b, BENCH_BUCKETS - 1)
+}
+function stampOf (data) {
+  if (data.length < 4 || data[0] !== 0x74 || data[1] !== 0x3d) return 0 // "t="
+  let t = 0
+  let i = 2
+  for (; i < data.length && i < 21 && data[i] >= 0x30 && data[i] <= 0x39; i++) t = t * 10 + (data[i] - 0x30)
+  return i > 2 && i < data.length && data[i] === 0x20 ? t : 0
+}
+function benchRecord (data) {
+  const now = nowUs()
+  bench.delivered++
+  bench.bytes += data.length
+  const t = stampOf(data)
+  if (t === 0) return
+  bench.timed++
+  bench.hist[benchBucket(Math.max(0, now - t))]++
+}
+function benchJson () {
+  const hist = []
+  bench.hist.forEach((n, i) => { if (n > 0) hist.push([i, n]) })
+  return { delivered: bench.delivered, bytes: bench.bytes, timed: bench.timed, hist }
+}
+
 gs.addEventListener('gossipsub:message', (e) => {
   const { msg, msgId } = e.detail
+  if (opts.bench) {
+    benchRecord(msg.data)
+    return
+  }
   const line = {
     event: 'message',
     topic: msg.topic,
@@ -368,7 +415,8 @@ function statsLine () {
     idontwant_sent: Object.fromEntries(stats.idwSent),
     idontwant_received: Object.fromEntries(stats.idwRecv),
     published: stats.published,
-    delivered: stats.delivered
+    delivered: stats.delivered,
+    ...(opts.bench ? { bench: benchJson() } : {})
   }
 }
 

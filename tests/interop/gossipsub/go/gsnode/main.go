@@ -6,7 +6,7 @@
 //	gsnode [--listen MA]... [--peer MA]... [--topic T]... [--key-seed N]
 //	       [--sign strict|none] [--msg-id default|sha256] [--params FILE]
 //	       [--hex] [--events] [--flood-publish on|off] [--mesh-interval-ms N]
-//	       [--counters]
+//	       [--counters] [--bench]
 //
 // One JSON object per stdout line; diagnostics on stderr. Each stdin line is
 // published to the first topic; SIGUSR1 prints a stats line; SIGINT/SIGTERM
@@ -100,7 +100,7 @@ func usage(format string, a ...any) {
 	fmt.Fprintf(os.Stderr, "gsnode: "+format+"\n", a...)
 	fmt.Fprintln(os.Stderr, "usage: gsnode [--listen MA]... [--peer MA]... [--topic T]... [--key-seed N]\n"+
 		"              [--sign strict|none] [--msg-id default|sha256] [--params FILE] [--hex]\n"+
-		"              [--events] [--flood-publish on|off] [--mesh-interval-ms N] [--counters]")
+		"              [--events] [--flood-publish on|off] [--mesh-interval-ms N] [--counters] [--bench]")
 	os.Exit(2)
 }
 
@@ -119,6 +119,7 @@ type options struct {
 	paramsFile            string
 	hex, events           bool
 	counters              bool // stats lines carry go's RPC error and drop counts
+	bench                 bool // no message lines; counts and latency (bench.go)
 	floodPublish          bool
 	meshIntervalMs        int64 // 0: not given
 }
@@ -137,6 +138,7 @@ func parseArgs() options {
 	fs.BoolVar(&o.hex, "hex", false, "")
 	fs.BoolVar(&o.events, "events", false, "")
 	fs.BoolVar(&o.counters, "counters", false, "")
+	fs.BoolVar(&o.bench, "bench", false, "")
 	flood := fs.String("flood-publish", "off", "")
 	mi := fs.String("mesh-interval-ms", "", "")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -239,6 +241,7 @@ type state struct {
 	delivered int
 	topics    []string
 	ctr       *counters // --counters, else nil
+	bench     *bench    // --bench, else nil
 }
 
 func newState(self peer.ID, events bool, topics []string) *state {
@@ -353,6 +356,9 @@ func (s *state) stats(h host.Host) map[string]any {
 	}
 	if s.ctr != nil {
 		v["counters"] = s.ctr.json()
+	}
+	if s.bench != nil {
+		v["bench"] = s.bench.json()
 	}
 	return v
 }
@@ -554,6 +560,14 @@ func readSubscription(ctx context.Context, sub *pubsub.Subscription, s *state, i
 		if id == "" {
 			id = idFn(m.Message)
 		}
+		if s.bench != nil {
+			// go delivers our own publishes to us too; the benchmark
+			// counts the deliveries to the other nodes only.
+			if m.ReceivedFrom != s.self {
+				s.bench.record(m.GetData())
+			}
+			continue
+		}
 		s.mu.Lock()
 		s.delivered++
 		s.mu.Unlock()
@@ -648,6 +662,9 @@ func main() {
 	s := newState(h.ID(), o.events, o.topics)
 	if o.counters {
 		s.ctr = newCounters()
+	}
+	if o.bench {
+		s.bench = &bench{}
 	}
 	watchConns(h, s)
 
