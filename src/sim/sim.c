@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "net/pubsub_stream.h"
 #include "sim/model.h"
 #include "sim/sim_internal.h"
 
@@ -621,11 +622,10 @@ static void handle(sim *s, sim_entry *e) {
     if (n->attacker) {
       lp2p__sim_attack_observe(s, n, ev->from, ev->bytes, ev->len);
     }
-    uint64_t len;
-    int h = lp2p_uvarint_decode(ev->bytes, ev->len, &len);
-    if (h > 0 && (size_t)h + len == ev->len) {
-      lp2p_router_recv_rpc_from(n->r, ev->handle, ev->bytes + h, (size_t)len,
-                                s->now);
+    const uint8_t *rpc;
+    size_t len;
+    if (lp2p__pubsub_unframe(ev->bytes, ev->len, &rpc, &len) == 0) {
+      lp2p_router_recv_rpc_from(n->r, ev->handle, rpc, len, s->now);
     }
     settle(s, n);
   }
