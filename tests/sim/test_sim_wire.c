@@ -65,6 +65,26 @@ static void lost_bytes_arrive_late_and_sessions_survive(void **state) {
   assert_sessions_healthy(&c, &r);
 }
 
+/* A message over yamux's 256 KiB window waits for the receiver's window
+ * update (stream_writable) half way: it arrives whole, later than at
+ * the RPC level, and the sessions stay healthy. */
+static void messages_larger_than_a_yamux_window_arrive(void **state) {
+  (void)state;
+  lp2p_sim_config c = wire_config(40, 6);
+  lp2p_sim_result wire, rpc_level;
+  c.size = 300 * 1000;
+  c.model = LP2P_SIM_INTEROP;
+  c.interval = 500 * LP2P_MILLISECONDS;
+  assert_int_equal(lp2p_sim_run(&c, &wire), 0);
+  assert_true(wire.delivery_ratio == 1.0);
+  assert_sessions_healthy(&c, &wire);
+  c.wire = false;
+  assert_int_equal(lp2p_sim_run(&c, &rpc_level), 0);
+  print_message("300 KB messages: p50 %.0f ms over sessions, %.0f ms as RPCs\n",
+                wire.latency_p50_ms, rpc_level.latency_p50_ms);
+  assert_true(wire.latency_p50_ms > rpc_level.latency_p50_ms);
+}
+
 static void wire_runs_refuse_attackers(void **state) {
   (void)state;
   lp2p_sim_config c = wire_config(40, 5);
@@ -92,6 +112,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(wire_run_delivers_everything_deterministically),
       cmocka_unit_test(wire_run_depends_on_the_seed),
       cmocka_unit_test(lost_bytes_arrive_late_and_sessions_survive),
+      cmocka_unit_test(messages_larger_than_a_yamux_window_arrive),
       cmocka_unit_test(wire_runs_refuse_attackers),
       cmocka_unit_test(two_hundred_nodes_hundred_messages),
   };
