@@ -33,6 +33,7 @@
 #include "fuzz.h"
 #include "gossipsub/router.h"
 #include "lp2p/record.h"
+#include "net/pubsub_stream.h"
 #include "pb/rpc.h"
 #include "pb/wire.h"
 
@@ -350,21 +351,19 @@ static void check_message(const lp2p_rpc_msg *m) {
 
 /* One frame pulled for peer `i`. */
 static void check_frame(int i, const uint8_t *out, size_t n) {
-  const uint8_t *pos = out;
-  uint64_t len;
+  const uint8_t *pos;
+  size_t len;
   lp2p_rpc *rpc = &H.dec;
-  FUZZ_CHECK(lp2p_pb_read_varint(&pos, out + n, &len) == 0);
-  size_t h = (size_t)(pos - out);
-  FUZZ_CHECK(h == lp2p_pb_varint_size(len)); /* minimal prefix */
-  FUZZ_CHECK(len == n - h);                  /* exactly one RPC */
+  /* exactly one RPC, behind a minimal prefix */
+  FUZZ_CHECK(lp2p__pubsub_unframe(out, n, &pos, &len) == 0);
   FUZZ_CHECK(len > 0 && len <= limits()->max_rpc_size);
   /* a receiver with default limits, and one with ours, take every RPC
    * whole: nothing over a count limit to skip */
-  FUZZ_CHECK(lp2p_rpc_decode(rpc, pos, (size_t)len, &default_limits) == 0);
+  FUZZ_CHECK(lp2p_rpc_decode(rpc, pos, len, &default_limits) == 0);
   FUZZ_CHECK(rpc->truncated == 0);
-  FUZZ_CHECK(lp2p_rpc_decode(rpc, pos, (size_t)len, &H.r->rpc_limits) == 0);
+  FUZZ_CHECK(lp2p_rpc_decode(rpc, pos, len, &H.r->rpc_limits) == 0);
   FUZZ_CHECK(rpc->truncated == 0);
-  FUZZ_CHECK(lp2p_rpc_decode(rpc, pos, (size_t)len, &unlimited) == 0);
+  FUZZ_CHECK(lp2p_rpc_decode(rpc, pos, len, &unlimited) == 0);
   for (size_t k = 0; k < rpc->subs.len; k++) {
     FUZZ_CHECK(rpc->subs.items[k].topic.len >= 1);
     FUZZ_CHECK(rpc->subs.items[k].topic.len <= limits()->max_topic_len);

@@ -111,6 +111,13 @@ typedef struct lp2p_sim_config {
    * its chunks (32 MiB) from it. NULL: the C library, and chunks mapped
    * from the kernel as huge pages */
   const lp2p_mem *mem;
+  /* byte level: every link is a pair of lp2p_sessions (Noise XX with each
+   * node's Ed25519 key, yamux, a /meshsub/1.2.0 stream each way with
+   * varint-framed RPCs) whose bytes cross the link, so that the run
+   * costs what the whole stack costs (docs/sim-wire.md). Loss delays
+   * bytes by a retransmission, as TCP would, instead of dropping RPCs.
+   * Not with attackers. false: RPC level, for 10,000 nodes and more */
+  bool wire;
 } lp2p_sim_config;
 
 /* Defaults: 100 nodes, degree 20, 100 messages of 1 KiB, seed 1, signed,
@@ -159,7 +166,14 @@ typedef struct lp2p_sim_result {
   uint64_t events;
   uint64_t delivered, expected;
   uint64_t bytes_sent; /* every RPC byte that left a node */
+  /* RPCs lost; with `wire`, chunks of session bytes the link lost and
+   * resent (they arrive late, never lost) */
   uint64_t rpcs_lost;
+  /* with `wire`: sessions upgraded (Noise and yamux), and what should
+   * never happen there: sessions that failed, pubsub streams reset or
+   * refused, RPCs dropped for a stream's full backlog */
+  uint64_t sessions_established;
+  uint64_t wire_failures;
   /* the mean score honest nodes hold for the attackers they know at the
    * end (0 without attackers) */
   double attacker_score_mean;

@@ -4,6 +4,7 @@
  * v1.1 is meant to push out. */
 #include <string.h>
 
+#include "net/pubsub_stream.h"
 #include "pb/rpc.h"
 #include "pb/wire.h"
 #include "sim/sim_internal.h"
@@ -65,18 +66,18 @@ static bool was_asked(sim *s, sim_node *n, uint32_t to, const uint8_t *msg,
  * drop-serve: answer IWANTs only). Returns the new length. */
 static size_t strip_messages(sim *s, sim_node *n, uint32_t to, uint8_t *rpc,
                              size_t len) {
-  uint64_t body;
-  int h = lp2p_uvarint_decode(rpc, len, &body);
+  const uint8_t *body;
+  size_t body_len;
   lp2p_pb_reader rd;
   lp2p_pb_field f;
   bool serve = s->c->attack == LP2P_ATTACK_DROP_SERVE;
-  if (h <= 0 || (size_t)h + body != len) {
+  if (lp2p__pubsub_unframe(rpc, len, &body, &body_len) != 0) {
     return 0;
   }
   /* keep the other fields, moved into place after the old frame header;
    * the kept bytes never overtake the ones still to read */
-  size_t kept = 0;
-  lp2p_pb_reader_init(&rd, rpc + h, (size_t)body);
+  size_t h = (size_t)(body - rpc), kept = 0;
+  lp2p_pb_reader_init(&rd, body, body_len);
   const uint8_t *start = rd.pos;
   while (lp2p_pb_next(&rd, &f) == 1) {
     size_t flen = (size_t)(rd.pos - start);
@@ -90,23 +91,23 @@ static size_t strip_messages(sim *s, sim_node *n, uint32_t to, uint8_t *rpc,
   if (kept == 0) {
     return 0;
   }
-  uint8_t prefix[LP2P_PB_VARINT_MAX];
-  int k = lp2p_uvarint_encode(kept, prefix, sizeof(prefix));
+  uint8_t prefix[LP2P_UVARINT_MAX_LEN];
+  size_t k = lp2p__pubsub_frame_header(kept, prefix);
   memmove(rpc + k, rpc + h, kept);
-  memcpy(rpc, prefix, (size_t)k);
-  return (size_t)k + kept;
+  memcpy(rpc, prefix, k);
+  return k + kept;
 }
 
 /* Flips a byte of every message signature (invalid). */
 static size_t corrupt_signatures(uint8_t *rpc, size_t len) {
-  uint64_t body;
-  int h = lp2p_uvarint_decode(rpc, len, &body);
+  const uint8_t *body;
+  size_t body_len;
   lp2p_pb_reader rd;
   lp2p_pb_field f;
-  if (h <= 0 || (size_t)h + body != len) {
+  if (lp2p__pubsub_unframe(rpc, len, &body, &body_len) != 0) {
     return len;
   }
-  lp2p_pb_reader_init(&rd, rpc + h, (size_t)body);
+  lp2p_pb_reader_init(&rd, body, body_len);
   while (lp2p_pb_next(&rd, &f) == 1) {
     lp2p_rpc_msg m;
     if (f.num == LP2P_RPC_PUBLISH &&
@@ -137,12 +138,9 @@ size_t lp2p__sim_attack_filter(sim *s, sim_node *n, uint32_t link, uint8_t *rpc,
 
 /* Sends one RPC body to every peer of `n`. */
 static void broadcast(sim *s, sim_node *n, const lp2p_buf *body) {
-  uint8_t frame[LP2P_PB_VARINT_MAX];
   lp2p_buf rpc;
   lp2p_buf_init(&rpc, s->mem);
-  int h = lp2p_uvarint_encode(body->len, frame, sizeof(frame));
-  if (lp2p_buf_append(&rpc, frame, (size_t)h) == 0 &&
-      lp2p_buf_append(&rpc, body->data, body->len) == 0) {
+  if (lp2p__pubsub_frame(&rpc, body->data, body->len) == 0) {
     for (uint32_t i = 0; i < n->nlinks; i++) {
       lp2p__sim_send_rpc(s, n, i, rpc.data, rpc.len, s->now);
     }
@@ -253,10 +251,11 @@ static void advertise(sim *s, sim_node *n, const lp2p_bytes *ids, size_t k) {
 void lp2p__sim_attack_observe(sim *s, sim_node *n, uint32_t from,
                               const uint8_t *rpc, size_t len) {
   lp2p_sim_attack a = s->c->attack;
-  uint64_t body;
-  int h = lp2p_uvarint_decode(rpc, len, &body);
+  const uint8_t *body;
+  size_t body_len;
   if ((a != LP2P_ATTACK_DROP_SERVE && a != LP2P_ATTACK_IHAVE_WITHHOLD) ||
-      !lp2p__sim_attacking(s) || h <= 0 || (size_t)h + body != len) {
+      !lp2p__sim_attacking(s) ||
+      lp2p__pubsub_unframe(rpc, len, &body, &body_len) != 0) {
     return;
   }
   uint8_t store[WITHHOLD_MAX_IDS][40];
@@ -264,7 +263,7 @@ void lp2p__sim_attack_observe(sim *s, sim_node *n, uint32_t from,
   size_t k = 0;
   lp2p_pb_reader rd;
   lp2p_pb_field f;
-  lp2p_pb_reader_init(&rd, rpc + h, (size_t)body);
+  lp2p_pb_reader_init(&rd, body, body_len);
   while (lp2p_pb_next(&rd, &f) == 1) {
     lp2p_rpc_msg m;
     if (a == LP2P_ATTACK_DROP_SERVE && f.num == LP2P_RPC_CONTROL && f.data) {

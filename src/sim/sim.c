@@ -7,10 +7,11 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "net/pubsub_stream.h"
 #include "sim/model.h"
 #include "sim/sim_internal.h"
 
-static void node_rand(uint8_t *dest, size_t len, void *user) {
+void lp2p__sim_node_rand(uint8_t *dest, size_t len, void *user) {
   sim_node *n = user;
   for (size_t i = 0; i < len; i++) {
     dest[i] = (uint8_t)lp2p_pcg_u32(&n->rng);
@@ -32,6 +33,10 @@ static void trace(sim *s, uint8_t kind, uint32_t a, uint32_t b, size_t len) {
   memcpy(rec + 13, &b, 4);
   memcpy(rec + 17, &l, 8);
   s->trace_len += TRACE_REC;
+}
+
+void lp2p__sim_trace(sim *s, uint8_t kind, uint32_t a, uint32_t b, size_t len) {
+  trace(s, kind, a, b, len);
 }
 
 static uint64_t message_index(const lp2p_message *m) {
@@ -187,6 +192,25 @@ static void event_free(sim *s, sim_event *ev) {
   }
 }
 
+sim_event *lp2p__sim_event_new(sim *s, size_t len) {
+  sim_event *ev = event_alloc(s, len);
+  if (!ev) {
+    s->err = LP2P_ERR_NOMEM;
+    return NULL;
+  }
+  ev->len = len;
+  lp2p_heap_item_init(&ev->h.item);
+  return ev;
+}
+
+void lp2p__sim_event_at(sim *s, sim_event *ev, lp2p_tstamp at) {
+  ev->h.item.key = at;
+  if (rpcs_push(&s->rpcs, at, ev) != 0) {
+    s->err = LP2P_ERR_NOMEM;
+    event_free(s, ev);
+  }
+}
+
 void lp2p__sim_send_rpc(sim *s, sim_node *n, uint32_t link, const uint8_t *rpc,
                         size_t len, lp2p_tstamp sent) {
   const sim_link *l = &n->links[link];
@@ -256,6 +280,12 @@ static void transmit(sim *s, sim_node *n) {
     if (len <= 0) {
       return;
     }
+    if (s->c->wire) {
+      /* the session's bytes take the uplink, overheads and all */
+      uint32_t link = (uint32_t)((uintptr_t)peer_user - 1);
+      lp2p__sim_wire_send_rpc(s, n, link, out, (size_t)len);
+      continue;
+    }
     lp2p_tstamp busy =
         n->uplink_bps ? (lp2p_tstamp)len * 8 * LP2P_SECONDS / n->uplink_bps : 0;
     n->uplink_free = (n->uplink_free > s->now ? n->uplink_free : s->now) + busy;
@@ -296,7 +326,7 @@ static int make_router(sim *s, sim_node *n) {
   lp2p_router_callbacks cb = {0};
   uint8_t seed[32];
   lp2p_router_settings_default(&st);
-  node_rand(seed, sizeof(seed), n);
+  lp2p__sim_node_rand(seed, sizeof(seed), n);
   int rv = lp2p_privkey_from_seed(LP2P_KEY_ED25519, seed, &st.key);
   st.params = c->params;
   if (n->attacker) {
@@ -307,7 +337,7 @@ static int make_router(sim *s, sim_node *n) {
   }
   st.sign_policy = c->sign ? LP2P_STRICT_SIGN : LP2P_STRICT_NO_SIGN;
   st.msg_id = c->sign ? LP2P_MSG_ID_FROM_SEQNO : LP2P_MSG_ID_CALLBACK;
-  st.rand_fn = node_rand;
+  st.rand_fn = lp2p__sim_node_rand;
   st.rand_user = n;
   st.first_seqno = 1;
   st.scoring = c->scoring;
@@ -328,6 +358,9 @@ static int make_router(sim *s, sim_node *n) {
     lp2p_privkey_public(&st.key, &pub);
     rv = lp2p_peer_id_from_pubkey(&pub, &n->id);
   }
+  if (c->wire) {
+    n->key = st.key; /* the sessions' identity */
+  }
   lp2p_privkey_wipe(&st.key);
   return rv;
 }
@@ -343,15 +376,25 @@ static bool linked(const sim_node *a, uint32_t b) {
 
 /* Adds a link to `b` at `a`; returns its number, or -1. */
 static int add_link(sim_node *a, const sim_node *b) {
+  const lp2p_mem *mem = lp2p__sim_arena_mem(&a->s->arena);
   if (a->nlinks == a->caplinks) {
     uint32_t cap = a->caplinks ? a->caplinks * 2 : 16;
-    sim_link *l = lp2p_reallocarray(lp2p__sim_arena_mem(&a->s->arena), a->links,
-                                    cap, sizeof(*l));
+    sim_link *l = lp2p_reallocarray(mem, a->links, cap, sizeof(*l));
     if (!l) {
       return -1;
     }
     a->links = l;
+    if (a->s->c->wire) {
+      struct sim_wire **w = lp2p_reallocarray(mem, a->wires, cap, sizeof(*w));
+      if (!w) {
+        return -1;
+      }
+      a->wires = w;
+    }
     a->caplinks = cap;
+  }
+  if (a->wires) {
+    a->wires[a->nlinks] = NULL;
   }
   a->links[a->nlinks] = (sim_link){b->index, b->region, NULL};
   return (int)a->nlinks++;
@@ -381,6 +424,10 @@ static int connect_nodes(sim *s, sim_node *a, sim_node *b) {
   int ka = add_link(a, b), kb = add_link(b, a);
   if (ka < 0 || kb < 0) {
     return LP2P_ERR_NOMEM;
+  }
+  if (s->c->wire) {
+    /* the routers learn of each other once the sessions are up */
+    return lp2p__sim_wire_connect(s, a, (uint32_t)ka, b, (uint32_t)kb);
   }
   lp2p_peer_info info = {
       LP2P_MESHSUB_12, true, false, {0}, (void *)(uintptr_t)(ka + 1), NULL};
@@ -605,6 +652,11 @@ static void handle(sim *s, sim_entry *e) {
     sample_meshes(s); /* reads the routers, changes nothing: not traced */
     return;
   }
+  if (e->kind == EV_SESSION) {
+    sim_node *n = lp2p__sim_wire_expire(s, e);
+    settle(s, n);
+    return;
+  }
   if (e->kind == EV_ATTACK) {
     sim_node *n = (sim_node *)((uint8_t *)e - offsetof(sim_node, attack));
     trace(s, 'A', n->index, 0, 0);
@@ -615,17 +667,19 @@ static void handle(sim *s, sim_entry *e) {
   if (e->kind == EV_PUBLISH) {
     trace(s, 'P', ev->to, ev->from, 0);
     publish(s, ev);
+  } else if (e->kind == EV_WIRE) {
+    lp2p__sim_wire_arrive(s, ev);
+    settle(s, &s->nodes[ev->to]);
   } else {
     sim_node *n = &s->nodes[ev->to];
     trace(s, 'R', ev->to, ev->from, ev->len);
     if (n->attacker) {
       lp2p__sim_attack_observe(s, n, ev->from, ev->bytes, ev->len);
     }
-    uint64_t len;
-    int h = lp2p_uvarint_decode(ev->bytes, ev->len, &len);
-    if (h > 0 && (size_t)h + len == ev->len) {
-      lp2p_router_recv_rpc_from(n->r, ev->handle, ev->bytes + h, (size_t)len,
-                                s->now);
+    const uint8_t *rpc;
+    size_t len;
+    if (lp2p__pubsub_unframe(ev->bytes, ev->len, &rpc, &len) == 0) {
+      lp2p_router_recv_rpc_from(n->r, ev->handle, rpc, len, s->now);
     }
     settle(s, n);
   }
@@ -830,8 +884,11 @@ static void teardown(sim *s) {
     lp2p_free(s->mem, s->spare[c].items);
   }
   for (size_t i = 0; s->nodes && i < s->total; i++) {
+    lp2p__sim_wire_free(s, &s->nodes[i]);
     lp2p_router_del(s->nodes[i].r);
     lp2p_free(lp2p__sim_arena_mem(&s->arena), s->nodes[i].links);
+    lp2p_free(lp2p__sim_arena_mem(&s->arena), s->nodes[i].wires);
+    lp2p_privkey_wipe(&s->nodes[i].key);
   }
   lp2p__sim_arena_release(&s->arena);
   for (size_t i = 0; s->nodes && i < s->total; i++) {
@@ -852,7 +909,8 @@ static int check_config(const lp2p_sim_config *c) {
       c->interval == 0 || c->attack_interval == 0 ||
       (c->attack != LP2P_ATTACK_NONE) != (c->attackers > 0) ||
       (unsigned)c->attack >= LP2P_SIM_ATTACKS ||
-      c->attacker_ips > c->attackers || (c->eclipse && c->degree < 4)) {
+      c->attacker_ips > c->attackers || (c->eclipse && c->degree < 4) ||
+      (c->wire && c->attackers > 0)) {
     return LP2P_ERR_INVALID_ARG;
   }
   int rv = lp2p_router_params_validate(&c->params, NULL);

@@ -22,7 +22,9 @@ enum {
   EV_PUBLISH,
   EV_ATTACK,
   EV_JOIN,
-  EV_SAMPLE
+  EV_SAMPLE,
+  EV_WIRE,   /* --wire: session bytes reach the other end of a link */
+  EV_SESSION /* --wire: a session's deadline */
 };
 
 /* Heap entries start with this header so that one heap orders them all. */
@@ -34,7 +36,10 @@ typedef struct sim_entry {
 typedef struct sim_event {
   sim_entry h;
   uint32_t to, from;
-  lp2p_router_peer *handle; /* the sender, in the receiver's router */
+  union {
+    lp2p_router_peer *handle; /* EV_RPC: the sender, in the receiver's router */
+    struct sim_wire *wire;    /* EV_WIRE: the receiving end of the link */
+  };
   size_t len;
   uint8_t bytes[];
 } sim_event;
@@ -78,6 +83,7 @@ typedef struct sim_node {
   uint64_t uplink_bps;
   uint8_t region;
   sim_link *links;
+  struct sim_wire **wires; /* --wire: each link's session, as links */
   uint32_t nlinks, caplinks;
 } sim_node;
 
@@ -140,10 +146,36 @@ struct sim {
 };
 
 int lp2p__sim_push(sim *s, sim_entry *e, lp2p_tstamp at);
+/* Appends an event record to the trace. */
+void lp2p__sim_trace(sim *s, uint8_t kind, uint32_t a, uint32_t b, size_t len);
+/* The node's deterministic randomness (an lp2p_rand_fn; user: sim_node). */
+void lp2p__sim_node_rand(uint8_t *dest, size_t len, void *user);
+/* An event of `len` bytes, initialised but for kind, to, from and the
+ * union; NULL without memory. */
+sim_event *lp2p__sim_event_new(sim *s, size_t len);
+/* Queues an event that carries bytes (EV_RPC, EV_WIRE) for time `at`;
+ * frees it when it cannot. */
+void lp2p__sim_event_at(sim *s, sim_event *ev, lp2p_tstamp at);
 /* Delivers `rpc` (framed) from `n` over its link number `link`, leaving
  * at `sent`, a link latency later, unless the link loses it. */
 void lp2p__sim_send_rpc(sim *s, sim_node *n, uint32_t link, const uint8_t *rpc,
                         size_t len, lp2p_tstamp sent);
+
+/* ---- byte-level links (wire.c, --wire) */
+/* Node `a` dials `b` over their links `ka` (at a) and `kb` (at b): a pair
+ * of sessions, `a` the initiator, whose first bytes leave at once. */
+int lp2p__sim_wire_connect(sim *s, sim_node *a, uint32_t ka, sim_node *b,
+                           uint32_t kb);
+/* The router of `n` yielded `rpc` (framed) for its link `link`: it goes
+ * down that link's meshsub stream. */
+void lp2p__sim_wire_send_rpc(sim *s, sim_node *n, uint32_t link,
+                             const uint8_t *rpc, size_t len);
+/* EV_WIRE: bytes reach a session. */
+void lp2p__sim_wire_arrive(sim *s, sim_event *ev);
+/* EV_SESSION: a session's deadline. Returns the node to settle. */
+sim_node *lp2p__sim_wire_expire(sim *s, sim_entry *e);
+/* Frees the sessions of `n`'s links. */
+void lp2p__sim_wire_free(sim *s, sim_node *n);
 
 /* ---- attackers (attack.c) */
 /* Whether the attackers attack yet (before, they behave). */

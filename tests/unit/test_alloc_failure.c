@@ -851,10 +851,9 @@ static void free_remote_rpcs(void) {
 /* Delivers one framed RPC. */
 static int deliver_framed(lp2p_router *r, const lp2p_peer_id *from,
                           const uint8_t *p, size_t n, lp2p_tstamp now) {
-  uint64_t len;
-  int h = lp2p_uvarint_decode(p, n, &len);
-  assert_true(h > 0 && (size_t)h + len == n);
-  return lp2p_router_recv_rpc(r, from, p + h, (size_t)len, now);
+  size_t len;
+  const uint8_t *rpc = th_unframe(p, n, &len);
+  return lp2p_router_recv_rpc(r, from, rpc, len, now);
 }
 
 /* Moves everything `from` queued for `to` into `to`. */

@@ -829,10 +829,9 @@ static void deliver(th_router *a, th_router *b, lp2p_tstamp now) {
   const uint8_t *out;
   ptrdiff_t n;
   while ((n = lp2p_router_pull(a->r, &b->id, &out, now)) > 0) {
-    uint64_t len;
-    int h = lp2p_uvarint_decode(out, (size_t)n, &len);
-    assert_int_equal(
-        lp2p_router_recv_rpc(b->r, &a->id, out + h, (size_t)len, now), 0);
+    size_t len;
+    const uint8_t *rpc = th_unframe(out, (size_t)n, &len);
+    assert_int_equal(lp2p_router_recv_rpc(b->r, &a->id, rpc, len, now), 0);
   }
 }
 
@@ -1206,9 +1205,9 @@ static void rpcs_are_split_at_max_messages(void **state) {
                          .max_id_len = s.limits.max_id_len};
   lp2p_rpc_init(&rpc, NULL);
   while ((n = lp2p_router_pull(t.r, &ids[0], &out, TH_T0)) > 0) {
-    uint64_t len;
-    int h = lp2p_uvarint_decode(out, (size_t)n, &len);
-    assert_int_equal(lp2p_rpc_decode(&rpc, out + h, (size_t)len, &lim), 0);
+    size_t len;
+    const uint8_t *body = th_unframe(out, (size_t)n, &len);
+    assert_int_equal(lp2p_rpc_decode(&rpc, body, len, &lim), 0);
     assert_true(rpc.msgs.len <= 3);
     msgs += rpc.msgs.len;
     rpcs++;
@@ -1481,10 +1480,9 @@ static int router_traffic(const lp2p_mem *mem, void *arg) {
       const uint8_t *out;
       ptrdiff_t n;
       while (rv == 0 && (n = lp2p_router_pull(rs[i], to[i], &out, now)) > 0) {
-        uint64_t len;
-        int h = lp2p_uvarint_decode(out, (size_t)n, &len);
-        rv =
-            lp2p_router_recv_rpc(rs[1 - i], from[i], out + h, (size_t)len, now);
+        size_t len;
+        const uint8_t *rpc = th_unframe(out, (size_t)n, &len);
+        rv = lp2p_router_recv_rpc(rs[1 - i], from[i], rpc, len, now);
       }
       if (rv == 0 && n < 0) {
         rv = (int)n;

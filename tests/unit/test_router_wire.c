@@ -86,11 +86,9 @@ static void wire_drain(th_router *t, const lp2p_peer_id *peer, wire_out *o) {
   memset(o, 0, sizeof(*o));
   lp2p_rpc_init(&rpc, NULL);
   while ((n = lp2p_router_pull(t->r, peer, &out, TH_T0)) > 0) {
-    uint64_t len;
-    int h = lp2p_uvarint_decode(out, (size_t)n, &len);
-    assert_true(h > 0);
-    assert_int_equal((size_t)h + len, (size_t)n);
-    assert_int_equal(lp2p_rpc_decode(&rpc, out + h, (size_t)len, &lim), 0);
+    size_t len;
+    const uint8_t *body = th_unframe(out, (size_t)n, &len);
+    assert_int_equal(lp2p_rpc_decode(&rpc, body, len, &lim), 0);
     assert_int_equal(rpc.truncated, 0); /* nothing a receiver would skip */
     o->rpcs++;
     wire_rpc(o, &rpc);

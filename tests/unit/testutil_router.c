@@ -1,4 +1,5 @@
 #include "testutil_router.h"
+#include "net/pubsub_stream.h"
 
 #include "pb/wire.h"
 
@@ -274,12 +275,15 @@ void th_rpc_frame(th_rpc *m, lp2p_buf *out) {
     assert_int_equal(lp2p_rpc_put_control(&m->body, m->ctl.data, m->ctl.len),
                      0);
   }
-  uint8_t prefix[LP2P_UVARINT_MAX_LEN];
-  int n = lp2p_uvarint_encode(m->body.len, prefix, sizeof(prefix));
-  assert_int_equal(lp2p_buf_append(out, prefix, (size_t)n), 0);
-  assert_int_equal(lp2p_buf_append(out, m->body.data, m->body.len), 0);
+  assert_int_equal(lp2p__pubsub_frame(out, m->body.data, m->body.len), 0);
   lp2p_buf_free(&m->body);
   lp2p_buf_free(&m->ctl);
+}
+
+const uint8_t *th_unframe(const uint8_t *framed, size_t n, size_t *len) {
+  const uint8_t *rpc = NULL;
+  assert_int_equal(lp2p__pubsub_unframe(framed, n, &rpc, len), 0);
+  return rpc;
 }
 
 static void count_rpc(th_out *o, const uint8_t *in, size_t len) {
@@ -326,16 +330,14 @@ void th_drain(th_router *t, const lp2p_peer_id *peer, th_out *o,
   ptrdiff_t n;
   memset(o, 0, sizeof(*o));
   while ((n = lp2p_router_pull(t->r, peer, &out, now)) > 0) {
-    uint64_t len;
-    int h = lp2p_uvarint_decode(out, (size_t)n, &len);
-    assert_true(h > 0);
-    assert_int_equal((size_t)h + len, (size_t)n); /* one framed RPC */
+    size_t len;
+    const uint8_t *rpc = th_unframe(out, (size_t)n, &len);
     o->rpcs++;
     o->bytes += (size_t)n;
     if (len > o->max_rpc) {
-      o->max_rpc = (size_t)len;
+      o->max_rpc = len;
     }
-    count_rpc(o, out + h, (size_t)len);
+    count_rpc(o, rpc, len);
   }
   assert_true(n == 0);
 }

@@ -82,6 +82,9 @@ void th_rpc_send(th_router *t, const lp2p_peer_id *from, th_rpc *m,
 /* Appends the RPC, varint-framed as on a pubsub stream, to `out`, and
  * frees it. */
 void th_rpc_frame(th_rpc *m, lp2p_buf *out);
+/* The bare RPC of a buffer that holds exactly one framed RPC (what
+ * lp2p_router_pull yields); asserts that it does. */
+const uint8_t *th_unframe(const uint8_t *framed, size_t n, size_t *len);
 /* The id lp2p gives a message of `author` and `seqno` (from ‖ seqno). */
 size_t th_msg_id(const lp2p_privkey *author, uint64_t seqno, uint8_t *out);
 
