@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "lp2p/node.h"
+#include "net/pubsub_stream.h"
 
 /* Bytes read from a pubsub stream at a time; whole RPCs inside one read
  * go to the router straight from this buffer. */
@@ -34,12 +35,8 @@ typedef struct node_peer {
   lp2p_stream *in;  /* the peer's, for reading */
   lp2p_router_peer *handle;
   uint8_t ip[16];
-  /* Reading: the length prefix and body of an RPC split across reads. */
-  uint8_t len_bytes[LP2P_UVARINT_MAX_LEN];
-  size_t len_have;
-  size_t frame_len; /* of the body being collected; valid with in_frame */
-  bool in_frame;
-  lp2p_buf frame;
+  /* Reading: the RPCs of the peer's stream, split anywhere. */
+  lp2p__pubsub_reader reader;
   /* Writing: the rest of an RPC the stream did not take at once. */
   lp2p_buf rest;
   size_t rest_off;

@@ -1,7 +1,7 @@
 /* A peer of the node: our pubsub stream to it (negotiated newest protocol
  * first, its version given to the router) for writing, and its stream to
- * us for reading varint-framed RPCs, each checked against the size limit
- * before any byte of it is buffered. */
+ * us for reading varint-framed RPCs (net/pubsub_stream.h), each checked
+ * against the size limit before any byte of it is buffered. */
 #include <string.h>
 
 #include "base/mem.h"
@@ -67,15 +67,17 @@ static void drop_for_nomem(lp2p_node *n, lp2p_conn *c) {
 
 static void reset_in(node_peer *np) {
   (void)lp2p_stream_reset(np->in);
-  np->in_frame = false;
-  np->len_have = 0;
-  lp2p_buf_free(&np->frame);
+  lp2p__pubsub_reader_reset(&np->reader);
 }
 
-/* False when the router had no memory for the RPC: it is lost, and with
- * it what the peer told us (subscriptions, GRAFTs), so the connection is
- * dropped rather than kept out of step. */
-static bool deliver_rpc(node_peer *np, const uint8_t *rpc, size_t len) {
+/* The router had no memory for an RPC: the connection was dropped. */
+#define RPC_CONN_DROPPED 1
+
+/* Hands one RPC to the router. When the router had no memory for it, it
+ * is lost, and with it what the peer told us (subscriptions, GRAFTs), so
+ * the connection is dropped rather than kept out of step. */
+static int deliver_rpc(const uint8_t *rpc, size_t len, void *user) {
+  node_peer *np = user;
   lp2p_node *n = np->node;
   n->stats.bytes_received += len;
   node_peer *known = router_peer(np);
@@ -84,79 +86,22 @@ static bool deliver_rpc(node_peer *np, const uint8_t *rpc, size_t len) {
                                 lp2p_host_now()) == LP2P_ERR_NOMEM) {
     reset_in(np);
     drop_for_nomem(n, np->conn);
-    return false;
+    return RPC_CONN_DROPPED;
   }
-  return true;
+  return 0;
 }
 
-/* Reads the length prefix; returns the bytes used, or -1 after resetting
- * the stream (a bad varint or an RPC over the limit). */
-static ptrdiff_t read_length(node_peer *np, const uint8_t *p, size_t len) {
-  size_t used = 0;
-  while (used < len && !np->in_frame) {
-    np->len_bytes[np->len_have++] = p[used++];
-    if (np->len_bytes[np->len_have - 1] & 0x80) {
-      if (np->len_have == sizeof(np->len_bytes)) {
-        reset_in(np);
-        return -1;
-      }
-      continue;
-    }
-    uint64_t v;
-    if (lp2p_uvarint_decode(np->len_bytes, np->len_have, &v) < 0 ||
-        v > max_rpc(np->node)) {
-      np->node->stats.rpcs_oversized += v > max_rpc(np->node);
-      reset_in(np);
-      return -1;
-    }
-    np->len_have = 0;
-    np->frame_len = (size_t)v;
-    np->in_frame = true;
-  }
-  return (ptrdiff_t)used;
-}
-
-/* Consumes a chunk read from the stream: whole RPCs go to the router from
- * the chunk itself, split ones are collected in np->frame. Returns false
- * once the stream was reset or the connection closed. */
+/* Consumes a chunk read from the stream (lengths are checked against the
+ * limit before any byte of an RPC is kept). Returns false once the stream
+ * was reset or the connection closed. */
 static bool consume(node_peer *np, const uint8_t *p, size_t len) {
-  while (len > 0) {
-    if (!np->in_frame) {
-      ptrdiff_t used = read_length(np, p, len);
-      if (used < 0) {
-        return false;
-      }
-      p += used;
-      len -= (size_t)used;
-      if (!np->in_frame) {
-        return true;
-      }
-    }
-    size_t need = np->frame_len - np->frame.len;
-    if (np->frame.len == 0 && len >= need) {
-      if (!deliver_rpc(np, p, need)) {
-        return false;
-      }
-    } else {
-      size_t take = len < need ? len : need;
-      if (lp2p_buf_append(&np->frame, p, take) != 0) {
-        reset_in(np);
-        return false;
-      }
-      if (take < need) {
-        return true;
-      }
-      bool taken = deliver_rpc(np, np->frame.data, np->frame.len);
-      lp2p_buf_free(&np->frame);
-      if (!taken) {
-        return false;
-      }
-    }
-    p += need;
-    len -= need;
-    np->in_frame = false;
+  int rv = lp2p__pubsub_reader_recv(&np->reader, p, len, deliver_rpc, np);
+  if (rv == 0 || rv == RPC_CONN_DROPPED) {
+    return rv == 0;
   }
-  return true;
+  np->node->stats.rpcs_oversized += rv == LP2P_ERR_TOO_LARGE;
+  reset_in(np);
+  return false;
 }
 
 static void in_readable(lp2p_stream *s, void *user) {
@@ -180,9 +125,7 @@ static void in_closed(lp2p_stream *s, lp2p_stream_end why, void *user) {
   node_peer *np = user;
   if (np->in == s) {
     np->in = NULL;
-    np->in_frame = false;
-    np->len_have = 0;
-    lp2p_buf_free(&np->frame);
+    lp2p__pubsub_reader_reset(&np->reader);
   }
 }
 
@@ -401,7 +344,7 @@ void lp2p__node_peer_connected(lp2p_node *n, lp2p_conn *c) {
   np->id = info.peer_id;
   np->outbound = info.outbound;
   peer_ip(c, np->ip);
-  lp2p_buf_init(&np->frame, n->mem);
+  lp2p__pubsub_reader_init(&np->reader, max_rpc(n), n->mem);
   lp2p_buf_init(&np->rest, n->mem);
   lp2p_buf_init(&np->record, n->mem);
   np->next = n->peers;
@@ -476,7 +419,7 @@ void lp2p__node_peer_disconnected(lp2p_node *n, lp2p_conn *c) {
       break;
     }
   }
-  lp2p_buf_free(&np->frame);
+  lp2p__pubsub_reader_free(&np->reader);
   lp2p_buf_free(&np->rest);
   lp2p_buf_free(&np->record);
   lp2p_conn_set_user(c, NULL);
