@@ -26,6 +26,9 @@ typedef struct gs_msg {
   uint16_t id_len;
   uint64_t hash;         /* lp2p_gs_id_hash of the id: its key in the mcache */
   uint32_t publish_size; /* bytes of its RPC.publish field */
+  /* peer queue entries that hold it: while any does, its body is charged
+   * to the router's budget (settings.budget), once (queue.c) */
+  uint32_t queues;
   /* IWANT answers per peer while in the mcache (GossipRetransmission) */
   struct gs_iwant_count *iwant_counts;
   uint32_t n_iwant_counts;
@@ -70,8 +73,12 @@ typedef struct gs_queue {
   gs_msg **msgs;       /* ring */
   size_t head, len, cap;
   size_t msg_bytes; /* encoded size of the queued messages */
+  /* of the queued messages, what is the peer's own: their frame headers
+   * and ring slots (their bodies are charged to the router's budget) */
+  size_t msg_own;
   /* the peer's memory budget (lp2p_peer_info.budget) or NULL, and what
-   * is reserved in it: lp2p_gs_queue_bytes once every change is settled */
+   * is reserved in it: the queue's own bytes (queue.c own_bytes) once
+   * every change is settled */
   lp2p_budget *budget;
   size_t charged;
 } gs_queue;
