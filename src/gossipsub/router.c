@@ -422,7 +422,7 @@ int lp2p_router_join(lp2p_router *r, const uint8_t *topic, size_t len,
    * heartbeat */
   for (size_t i = 0; i < t->fanout.len; i++) {
     gs_peer *p = t->fanout.items[i];
-    if (lp2p_gs_backoff_until(t, &p->id) > now || lp2p_gs_score(r, p) < 0) {
+    if (lp2p_gs_backoff_active(t, &p->id, now) || lp2p_gs_score(r, p) < 0) {
       continue;
     }
     if (lp2p_gs_mesh_add(r, t, p, now) == 0) {

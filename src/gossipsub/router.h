@@ -1,12 +1,14 @@
 /* The GossipSub router's internal state, shared by its modules:
  * router.c (API, RPC dispatch), message.c (our messages, signatures, ids),
  * seen.c, mcache.c, dontwant.c, queue.c (per-peer outbound queues), topic.c
- * (topics, subscriptions, backoff), relay.c (receiving, validating and
+ * (topics, subscriptions), backoff.c (PRUNE backoff), relay.c (receiving,
+ * validating and
  * forwarding messages), control.c (GRAFT, PRUNE, IHAVE, IWANT, IDONTWANT),
  * heartbeat.c (mesh maintenance, fanout, gossip) and score.c. */
 #ifndef LP2P_GOSSIPSUB_ROUTER_H
 #define LP2P_GOSSIPSUB_ROUTER_H
 
+#include "backoff.h"
 #include "base/map.h"
 #include "base/pcg.h"
 #include "base/u64map.h"
@@ -114,13 +116,6 @@ struct lp2p_router_peer {
   /* message ids in IDONTWANTs each way, for lp2p_router_peer_counters */
   uint64_t idontwant_ids_sent, idontwant_ids_received;
 };
-
-/* No GRAFT from or to `peer` in a topic before `until`; the topic's
- * backoff map keys it by the peer id bytes held here. */
-typedef struct gs_backoff {
-  lp2p_tstamp until;
-  lp2p_peer_id peer;
-} gs_backoff;
 
 struct gs_topic {
   bool joined;
@@ -336,16 +331,6 @@ const lp2p_mesh_params *lp2p_gs_topic_params(const lp2p_router *r,
                                              const gs_topic *t);
 int lp2p_gs_subscribe_peer(lp2p_router *r, gs_peer *p, gs_topic *t);
 void lp2p_gs_unsubscribe_peer(lp2p_router *r, gs_peer *p, gs_topic *t);
-bool lp2p_gs_backoff_active(const gs_topic *t, const lp2p_peer_id *id,
-                            lp2p_tstamp now);
-lp2p_tstamp lp2p_gs_backoff_until(const gs_topic *t, const lp2p_peer_id *id);
-/* Records a backoff until `until`, never shortening one. At
- * max_backoffs a new entry is dropped and counted (backoffs_dropped).
- * Returns 0 or LP2P_ERR_NOMEM. */
-int lp2p_gs_backoff_add(lp2p_router *r, gs_topic *t, const lp2p_peer_id *id,
-                        lp2p_tstamp until);
-/* Forgets the backoffs of `t` that ended at or before `now`. */
-void lp2p_gs_backoff_expire(lp2p_router *r, gs_topic *t, lp2p_tstamp now);
 /* Mesh membership changes, with their events and score hooks. */
 int lp2p_gs_mesh_add(lp2p_router *r, gs_topic *t, gs_peer *p, lp2p_tstamp now);
 void lp2p_gs_mesh_remove(lp2p_router *r, gs_topic *t, gs_peer *p,
