@@ -18,11 +18,14 @@
  *   slack at its end) costs a P7 penalty, a second one within
  *   GraftFloodThreshold of the PRUNE, and is answered with a PRUNE that
  *   refreshes the backoff (as go's handleGraft). */
-#include "backoff.h"
 
+#include "backoff.h"
 #include "base/err.h"
 #include "base/mem.h"
+#include "peer.h"
 #include "router.h"
+#include "score.h"
+#include "topic.h"
 
 /* PRUNE backoffs are clamped to a day, as nim-libp2p does. */
 #define MAX_BACKOFF_S (24 * 60 * 60)

@@ -3,9 +3,19 @@
  * messages) queued back to the peer. */
 #include <string.h>
 
+#include "backoff.h"
 #include "base/mem.h"
+#include "control.h"
+#include "dontwant.h"
 #include "lp2p/record.h"
+#include "mcache.h"
+#include "message.h"
+#include "peer.h"
+#include "queue.h"
 #include "router.h"
+#include "score.h"
+#include "seen.h"
+#include "topic.h"
 
 /* Chooses up to prune_peers subscribers of `t` other than `p` with a
  * non-negative score for peer exchange, with our signed records of them

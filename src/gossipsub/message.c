@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "message.h"
 #include "pb/wire.h"
 #include "router.h"
 

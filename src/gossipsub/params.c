@@ -1,7 +1,7 @@
 /* Router parameters and settings: go-libp2p-pubsub's defaults and the
  * consistency rules its validate() applies, plus lp2p's bounds. */
+#include "backoff.h"
 #include "base/err.h"
-#include "router.h"
 
 const char *const lp2p_pubsub_protocol_ids[4] = {
     "/meshsub/1.2.0", "/meshsub/1.1.0", "/meshsub/1.0.0", "/floodsub/1.0.0"};

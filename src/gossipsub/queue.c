@@ -22,8 +22,13 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "dontwant.h"
+#include "message.h"
 #include "pb/wire.h"
+#include "peer.h"
+#include "queue.h"
 #include "router.h"
+#include "topic.h"
 
 static void entries_init(lp2p_router *r, gs_entries *e) {
   memset(e, 0, sizeof(*e));

@@ -2,9 +2,21 @@
  * validation results, the heartbeat timer and statistics. */
 #include <string.h>
 
+#include "backoff.h"
 #include "base/err.h"
 #include "base/mem.h"
+#include "control.h"
+#include "dontwant.h"
+#include "heartbeat.h"
+#include "mcache.h"
+#include "message.h"
+#include "peer.h"
+#include "queue.h"
+#include "relay.h"
 #include "router.h"
+#include "score.h"
+#include "seen.h"
+#include "topic.h"
 
 static void rpc_limits_from(const lp2p_router_limits *l, lp2p_rpc_limits *o) {
   o->max_rpc_size = l->max_rpc_size;

@@ -2,8 +2,12 @@
  * (the backoffs each topic holds are backoff.c's). */
 #include <string.h>
 
+#include "backoff.h"
 #include "base/mem.h"
+#include "peer.h"
 #include "router.h"
+#include "score.h"
+#include "topic.h"
 
 gs_topic *lp2p_gs_topic_find(const lp2p_router *r, const uint8_t *name,
                              size_t len) {
