@@ -31,7 +31,14 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "gossipsub/backoff.h"
+#include "gossipsub/dontwant.h"
+#include "gossipsub/message.h"
+#include "gossipsub/peer.h"
 #include "gossipsub/router.h"
+#include "gossipsub/score.h"
+#include "gossipsub/seen.h"
+#include "gossipsub/topic.h"
 #include "lp2p/record.h"
 #include "net/pubsub_stream.h"
 #include "pb/rpc.h"

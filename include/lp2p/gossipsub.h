@@ -344,6 +344,17 @@ typedef struct lp2p_router_settings {
   uint64_t first_seqno;
   lp2p_rand_fn rand_fn;
   void *rand_user;
+  /* Optional: the memory budget (lp2p/budget.h) of the message bodies
+   * the peer queues hold, NULL for none. A message is one buffer shared
+   * by every queue that sends it, so its body is charged here once, from
+   * the first queue that takes it until the last lets it go; each peer's
+   * budget (lp2p_peer_info.budget) holds only what is that peer's own. A
+   * message this budget refuses is not queued, counted as a full queue
+   * (queue_drop_messages and queue_drop_budget). A node gives a child of
+   * the host's scope (lp2p_node_settings.max_router_memory), so that the
+   * queues cannot take the memory the peers' streams need. It must
+   * outlive the router. */
+  lp2p_budget *budget;
 } lp2p_router_settings;
 
 /* Fills defaults; the caller sets key, rand_fn and anything else. */
@@ -456,11 +467,13 @@ typedef struct lp2p_peer_info {
   uint8_t ip[16];
   void *user; /* the host's handle of the peer, given back to it */
   /* Optional: the peer's memory budget (lp2p/budget.h), NULL for none.
-   * Every byte queued for the peer is reserved in it before it is queued
-   * and given back when it is pulled or dropped; what the budget refuses
-   * is dropped and counted as a full queue drops it (queue_drop_* and
-   * queue_drop_budget). A message queued for many peers is charged to
-   * each: each peer that does not read makes us hold it. The budget must
+   * What is queued for the peer alone is reserved in it before it is
+   * queued and given back when it is pulled or dropped: control, gossip
+   * and IDONTWANT entries, and each message's frame header and queue
+   * slot; what the budget refuses is dropped and counted as a full queue
+   * drops it (queue_drop_* and queue_drop_budget). Message bodies, shared
+   * by every queue that holds them, are charged once to the router's
+   * budget (lp2p_router_settings.budget) instead. The budget must
    * outlive the peer: until lp2p_router_remove_peer or lp2p_router_del. */
   lp2p_budget *budget;
 } lp2p_peer_info;
@@ -599,7 +612,8 @@ typedef struct lp2p_router_stats {
   uint64_t queue_drop_gossip;         /* IHAVE, IWANT, IDONTWANT dropped: over
                                        * their bound or too large */
   uint64_t queue_drop_budget;         /* of the three above, those the
-                                       * peer's memory budget refused */
+                                       * peer's memory budget or the
+                                       * router's refused */
   uint64_t seen_evicted;              /* seen-cache entries dropped early */
   uint64_t subscriptions_dropped;     /* over max_topics_per_peer/max_topics */
   uint64_t px_received;               /* peers offered to us by PX */

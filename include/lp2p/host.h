@@ -350,6 +350,11 @@ LP2P_API void *lp2p_conn_user(const lp2p_conn *c);
  * lives while any of the peer's connections does: what is reserved in it
  * must be given back by the time the last one's `disconnected` returns. */
 LP2P_API lp2p_budget *lp2p_conn_peer_budget(const lp2p_conn *c);
+/* The host's root memory scope (max_memory), parent of every peer's, for
+ * what else the application lets peers make it hold under the host's
+ * total (a node's router queues). It lives until lp2p_host_close's
+ * `done`: what is reserved in a child scope must be given back by then. */
+LP2P_API lp2p_budget *lp2p_host_budget(lp2p_host *h);
 /* Closes the connection: yamux GoAway, pending bytes flushed, then the
  * socket closed; streams end with LP2P_STREAM_END_SESSION and
  * `disconnected` follows with LP2P_DISCONNECT_LOCAL. Returns 0 or

@@ -30,8 +30,15 @@ typedef struct lp2p_node lp2p_node;
 typedef struct lp2p_node_settings {
   /* The host's settings; host.key is required and also signs messages. */
   lp2p_host_settings host;
-  /* The router's; its key and rand_fn are set by lp2p_node_new. */
+  /* The router's; its key, rand_fn and budget are set by lp2p_node_new. */
   lp2p_router_settings router;
+  /* The memory budget of the message bodies the router queues for peers
+   * (lp2p_router_settings.budget), charged once however many peers'
+   * queues hold one, a scope under the host's max_memory beside the
+   * peers': the queues of peers that stop reading can take this much, and
+   * never the whole host's budget that streams need. 0 (the default):
+   * half of host.max_memory. */
+  uint64_t max_router_memory;
   /* Largest RPC read from a peer; a larger one resets its stream. 0:
    * router.limits.max_rpc_size. */
   size_t max_rpc_size;

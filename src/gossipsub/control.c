@@ -3,22 +3,19 @@
  * messages) queued back to the peer. */
 #include <string.h>
 
+#include "backoff.h"
 #include "base/mem.h"
+#include "control.h"
+#include "dontwant.h"
 #include "lp2p/record.h"
+#include "mcache.h"
+#include "message.h"
+#include "peer.h"
+#include "queue.h"
 #include "router.h"
-
-/* PRUNE backoffs are clamped to a day, as nim-libp2p does. */
-#define MAX_BACKOFF_S (24 * 60 * 60)
-
-static uint64_t seconds(lp2p_tstamp t) {
-  return t / LP2P_SECONDS;
-}
-
-/* Slack added to a backoff a peer asks for, and tolerated on GRAFTs that
- * come right at the end of ours: one heartbeat. */
-static lp2p_tstamp backoff_slack(const lp2p_router *r) {
-  return r->s.params.heartbeat_interval;
-}
+#include "score.h"
+#include "seen.h"
+#include "topic.h"
 
 /* Chooses up to prune_peers subscribers of `t` other than `p` with a
  * non-negative score for peer exchange, with our signed records of them
@@ -48,7 +45,8 @@ int lp2p_gs_send_prune(lp2p_router *r, gs_peer *p, gs_topic *t,
                        lp2p_tstamp backoff, bool px, lp2p_tstamp now) {
   lp2p_rpc_px peers[64];
   size_t npx = 0, cap = (size_t)r->s.params.prune_peers;
-  int rv = lp2p_gs_backoff_add(r, t, &p->id, now + backoff);
+  uint64_t seconds;
+  int rv = lp2p_gs_backoff_prune_sent(r, p, t, backoff, now, &seconds);
   if (rv != 0) {
     return rv;
   }
@@ -61,7 +59,7 @@ int lp2p_gs_send_prune(lp2p_router *r, gs_peer *p, gs_topic *t,
   if (px && r->s.params.do_px && lp2p_gs_score(r, p) >= 0) {
     npx = select_px(r, p, t, peers, cap < 64 ? cap : 64);
   }
-  return lp2p_gs_queue_prune(r, p, t, seconds(backoff), peers, npx);
+  return lp2p_gs_queue_prune(r, p, t, seconds, peers, npx);
 }
 
 /* Dials the peers a PRUNE offered, when their signed records verify. */
@@ -117,14 +115,7 @@ static void handle_prune(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
     if (pr->npx) {
       report_px(r, p, t, pr);
     }
-    /* obey the peer's backoff plus slack, at most a day; without one, use
-     * ours so that we do not graft it again at the next heartbeat */
-    lp2p_tstamp backoff = r->s.params.prune_backoff;
-    if (pr->backoff) {
-      uint64_t s = pr->backoff < MAX_BACKOFF_S ? pr->backoff : MAX_BACKOFF_S;
-      backoff = s * LP2P_SECONDS + backoff_slack(r);
-    }
-    lp2p_gs_backoff_add(r, t, &p->id, now + backoff);
+    lp2p_gs_backoff_prune_received(r, p, t, pr, now);
     if (pr->npx && lp2p_gs_score(r, p) >= r->score.p.thresholds.accept_px) {
       take_px(r, pr);
     } else if (pr->npx) {
@@ -252,13 +243,6 @@ static int handle_ihave(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
   return rv;
 }
 
-/* Is the peer's GRAFT for `t` one made while we back it off? GRAFTs
- * within two heartbeats of the end of the backoff are tolerated. */
-static bool grafts_too_early(const lp2p_router *r, const gs_peer *p,
-                             const gs_topic *t, lp2p_tstamp now) {
-  return lp2p_gs_backoff_until(t, &p->id) > now + 2 * backoff_slack(r);
-}
-
 /* As go's handleGraft: the PRUNEs that answer an RPC's GRAFTs carry PX
  * only when none of its GRAFTs names a topic we did not join (PX would
  * hand our peers to a prober) or comes from a direct, backed-off or
@@ -271,7 +255,8 @@ static bool grafts_earn_px(lp2p_router *r, const gs_peer *p, lp2p_tstamp now) {
     const lp2p_bytes *topic = &r->rpc.graft.items[i];
     gs_topic *t = lp2p_gs_topic_find(r, topic->data, topic->len);
     if (!t || !t->joined ||
-        (!lp2p_gs_peers_has(&t->mesh, p) && grafts_too_early(r, p, t, now))) {
+        (!lp2p_gs_peers_has(&t->mesh, p) &&
+         lp2p_gs_backoff_grafts_early(r, p, t, now))) {
       return false;
     }
   }
@@ -291,14 +276,9 @@ static int handle_one_graft(lp2p_router *r, gs_peer *p, gs_topic *t, bool px,
     /* direct peers are never meshed: the peering is not reciprocal */
     return lp2p_gs_send_prune(r, p, t, backoff, false, now);
   }
-  lp2p_tstamp until = lp2p_gs_backoff_until(t, &p->id);
-  if (grafts_too_early(r, p, t, now)) {
-    /* grafting while backing off: penalise, harder when it comes within
-     * GraftFloodThreshold of the PRUNE, refresh the backoff */
-    lp2p_gs_score_penalty(r, p, 1);
-    if (until + r->s.params.graft_flood_threshold > now + backoff) {
-      lp2p_gs_score_penalty(r, p, 1);
-    }
+  if (lp2p_gs_backoff_grafts_early(r, p, t, now)) {
+    /* grafting while backing off: penalised, the backoff refreshed */
+    lp2p_gs_backoff_penalise_graft(r, p, t, now);
     return lp2p_gs_send_prune(r, p, t, backoff, false, now);
   }
   double score = lp2p_gs_score(r, p);

@@ -8,7 +8,9 @@
  * max_idontwant_messages RPCs per heartbeat (control.c), which bounds the
  * table. Serials are never reused, so a removed peer's serials
  * match nobody until their entries expire. */
+#include "dontwant.h"
 #include "base/mem.h"
+#include "peer.h"
 #include "router.h"
 
 #define FIRST_CAP 12 /* a mesh of Dhi peers fits the first allocation */

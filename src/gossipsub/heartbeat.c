@@ -4,8 +4,19 @@
  * replenishment, IHAVE gossip, cache shifts and direct peer upkeep. */
 #include <string.h>
 
+#include "backoff.h"
 #include "base/mem.h"
+#include "control.h"
+#include "dontwant.h"
+#include "heartbeat.h"
+#include "mcache.h"
+#include "message.h"
+#include "peer.h"
+#include "queue.h"
 #include "router.h"
+#include "score.h"
+#include "seen.h"
+#include "topic.h"
 
 /* A peer we may graft into `t`'s mesh. */
 static bool graftable(const lp2p_router *r, const gs_topic *t, const gs_peer *p,

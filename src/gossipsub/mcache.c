@@ -4,7 +4,11 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "mcache.h"
+#include "message.h"
+#include "peer.h"
 #include "router.h"
+#include "topic.h"
 
 int lp2p_gs_mcache_init(lp2p_router *r) {
   size_t n = (size_t)r->s.params.history_length;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "message.h"
 #include "pb/wire.h"
 #include "router.h"
 
@@ -37,6 +38,7 @@ gs_msg *lp2p_gs_msg_new(lp2p_router *r, const lp2p_rpc_msg *f,
     return NULL;
   }
   m->refs = 1;
+  m->queues = 0;
   m->id_len = (uint16_t)id_len;
   m->hash = lp2p_gs_id_hash(r, id, id_len);
   m->iwant_counts = NULL;

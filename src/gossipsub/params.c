@@ -1,7 +1,7 @@
 /* Router parameters and settings: go-libp2p-pubsub's defaults and the
  * consistency rules its validate() applies, plus lp2p's bounds. */
+#include "backoff.h"
 #include "base/err.h"
-#include "router.h"
 
 const char *const lp2p_pubsub_protocol_ids[4] = {
     "/meshsub/1.2.0", "/meshsub/1.1.0", "/meshsub/1.0.0", "/floodsub/1.0.0"};
@@ -21,12 +21,10 @@ void lp2p_router_params_default(lp2p_router_params *p) {
   p->heartbeat_interval = LP2P_SECONDS;
   p->fanout_ttl = 60 * LP2P_SECONDS;
   p->prune_peers = 16;
-  p->prune_backoff = 60 * LP2P_SECONDS;
-  p->unsubscribe_backoff = 10 * LP2P_SECONDS;
   p->direct_connect_ticks = 300;
   p->opportunistic_graft_ticks = 60;
   p->opportunistic_graft_peers = 2;
-  p->graft_flood_threshold = 10 * LP2P_SECONDS;
+  lp2p_gs_backoff_params_default(p);
   p->max_ihave_length = 5000;
   p->max_ihave_messages = 10;
   p->max_idontwant_messages = 1000;
@@ -82,10 +80,10 @@ int lp2p_router_params_validate(const lp2p_router_params *p,
                "GossipRetransmission must be >= 0");
   LP2P_REQUIRE(p->heartbeat_interval >= LP2P_MILLISECONDS,
                "HeartbeatInterval must be at least 1 ms");
-  LP2P_REQUIRE(p->prune_backoff >= LP2P_SECONDS,
-               "PruneBackoff must be at least 1 s (it travels in seconds)");
-  LP2P_REQUIRE(p->unsubscribe_backoff >= LP2P_SECONDS,
-               "UnsubscribeBackoff must be at least 1 s");
+  rv = lp2p_gs_backoff_params_validate(p, err);
+  if (rv != 0) {
+    return rv;
+  }
   LP2P_REQUIRE(p->prune_peers >= 0 && p->prune_peers <= 1000,
                "PrunePeers must be between 0 and 1000");
   LP2P_REQUIRE(p->direct_connect_ticks >= 1, "DirectConnectTicks must be >= 1");

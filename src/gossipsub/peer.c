@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "peer.h"
 #include "router.h"
+#include "topic.h"
 
 gs_peer *lp2p_gs_peer_find(const lp2p_router *r, const lp2p_peer_id *id) {
   gs_peer *p = r->last_peer;

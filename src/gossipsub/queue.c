@@ -8,17 +8,27 @@
  * it with its varint length. What does not fit a bound is dropped and
  * counted.
  *
- * With a peer budget (lp2p_peer_info.budget), every byte queued is
- * reserved in it first, and a refusal is a drop like any bound's. A
- * message shared by many peers' queues is charged to each: it is what
- * each peer that stops reading makes us hold, and a peer's scope must
- * see its share whatever the others do. What leaves the queue, pulled or
- * dropped, is given back by settle(). */
+ * With a peer budget (lp2p_peer_info.budget), every byte that is the
+ * peer's own is reserved in it first, and a refusal is a drop like any
+ * bound's: its control, gossip and IDONTWANT entries, and for each
+ * message its frame header and ring slot. A message body is one buffer
+ * however many queues hold it, so it is charged once, to the router's
+ * budget (settings.budget), while any queue holds it: charged per peer,
+ * N peers that stop reading would charge N times what we hold and fill
+ * the host's budget, refusing every peer's streams. queue_max_bytes
+ * still counts whole messages per peer, to bound each queue. What leaves
+ * the queue, pulled or dropped, is given back by settle() and
+ * let_go(). */
 #include <string.h>
 
 #include "base/mem.h"
+#include "dontwant.h"
+#include "message.h"
 #include "pb/wire.h"
+#include "peer.h"
+#include "queue.h"
 #include "router.h"
+#include "topic.h"
 
 static void entries_init(lp2p_router *r, gs_entries *e) {
   memset(e, 0, sizeof(*e));
@@ -33,6 +43,21 @@ void lp2p_gs_queue_init(lp2p_router *r, gs_queue *q) {
   entries_init(r, &q->gossip);
 }
 
+/* What of a queued message is the peer's alone: its frame header (tag
+ * and length) and its slot in the ring. */
+static size_t msg_own_size(const gs_msg *m) {
+  return m->publish_size - m->f.raw.len + sizeof(gs_msg *);
+}
+
+/* A queue entry lets go of `m`: the last one gives its body back to the
+ * router's budget. */
+static void let_go(lp2p_router *r, gs_msg *m) {
+  if (--m->queues == 0) {
+    lp2p_budget_release(r->s.budget, m->f.raw.len);
+  }
+  lp2p_gs_msg_unref(r, m);
+}
+
 void lp2p_gs_queue_free(lp2p_router *r, gs_queue *q) {
   lp2p_budget_release(q->budget, q->charged);
   lp2p_buf_free(&q->dontwant.b);
@@ -40,7 +65,7 @@ void lp2p_gs_queue_free(lp2p_router *r, gs_queue *q) {
   lp2p_buf_free(&q->ctl.b);
   lp2p_buf_free(&q->gossip.b);
   for (size_t i = 0; i < q->len; i++) {
-    lp2p_gs_msg_unref(r, q->msgs[(q->head + i) % q->cap]);
+    let_go(r, q->msgs[(q->head + i) % q->cap]);
   }
   lp2p_free(r->mem, q->msgs);
   memset(q, 0, sizeof(*q));
@@ -50,8 +75,17 @@ static size_t control_bytes(const gs_queue *q) {
   return q->subs.b.len + q->ctl.b.len;
 }
 
+static size_t entries_bytes(const gs_queue *q) {
+  return q->dontwant.b.len + control_bytes(q) + q->gossip.b.len;
+}
+
 size_t lp2p_gs_queue_bytes(const gs_queue *q) {
-  return q->dontwant.b.len + control_bytes(q) + q->gossip.b.len + q->msg_bytes;
+  return entries_bytes(q) + q->msg_bytes;
+}
+
+/* What the peer's budget holds for the queue once settled. */
+static size_t own_bytes(const gs_queue *q) {
+  return entries_bytes(q) + q->msg_own;
 }
 
 /* Reserves `n` more queued bytes in the peer's budget; false when it
@@ -73,7 +107,7 @@ static bool charge(lp2p_router *r, gs_queue *q, size_t n, size_t entries) {
 /* Gives back to the budget what the queue no longer holds: called after
  * every pull and drop. */
 static void settle(gs_queue *q) {
-  size_t held = lp2p_gs_queue_bytes(q);
+  size_t held = own_bytes(q);
   if (q->charged > held) {
     lp2p_budget_release(q->budget, q->charged - held);
     q->charged = held;
@@ -407,6 +441,24 @@ int lp2p_gs_queue_reserve_msg(lp2p_router *r, gs_peer *p) {
   return 0;
 }
 
+/* Reserves a new queue entry of `m`: its body in the router's budget
+ * when no queue holds it yet, its own bytes in the peer's. False, counted
+ * in queue_drop_budget, when either refuses. */
+static bool charge_msg(lp2p_router *r, gs_queue *q, gs_msg *m) {
+  bool first = m->queues == 0;
+  if (first && lp2p_budget_reserve(r->s.budget, m->f.raw.len) != 0) {
+    r->st.queue_drop_budget++;
+    return false;
+  }
+  if (!charge(r, q, msg_own_size(m), 1)) {
+    if (first) {
+      lp2p_budget_release(r->s.budget, m->f.raw.len);
+    }
+    return false;
+  }
+  return true;
+}
+
 int lp2p_gs_queue_msg(lp2p_router *r, gs_peer *p, gs_msg *m) {
   gs_queue *q = &p->q;
   size_t size = publish_field_size(m);
@@ -418,13 +470,15 @@ int lp2p_gs_queue_msg(lp2p_router *r, gs_peer *p, gs_msg *m) {
   if (lp2p_gs_queue_reserve_msg(r, p) != 0) {
     return LP2P_ERR_NOMEM;
   }
-  if (!charge(r, q, size, 1)) {
+  if (!charge_msg(r, q, m)) {
     r->st.queue_drop_messages++;
     return 0;
   }
   bool was_empty = lp2p_gs_queue_bytes(q) == 0;
   q->msgs[(q->head + q->len++) % q->cap] = lp2p_gs_msg_ref(m);
   q->msg_bytes += size;
+  q->msg_own += msg_own_size(m);
+  m->queues++;
   if (was_empty) {
     lp2p_gs_want_write(r, p);
   }
@@ -549,6 +603,7 @@ static gs_msg *pop_msg(gs_queue *q) {
   q->head = (q->head + 1) % q->cap;
   q->len--;
   q->msg_bytes -= publish_field_size(m);
+  q->msg_own -= msg_own_size(m);
   return m;
 }
 
@@ -579,7 +634,7 @@ static int write_rpc(lp2p_router *r, gs_queue *q, const rpc_plan *pl) {
   for (size_t i = 0; i < pl->nmsgs; i++) {
     gs_msg *m = pop_msg(q);
     p = put_field(p, LP2P_RPC_PUBLISH, m->f.raw.data, m->f.raw.len);
-    lp2p_gs_msg_unref(r, m);
+    let_go(r, m);
   }
   if (pl->ctl + pl->gossip) {
     /* one ControlMessage: GRAFT/PRUNE entries, then gossip entries */
@@ -642,7 +697,8 @@ static void drop_unwanted(lp2p_router *r, gs_peer *p) {
     gs_msg *m = q->msgs[(q->head + i) % q->cap];
     if (lp2p_gs_dontwant_has(r, p, m->hash)) {
       q->msg_bytes -= publish_field_size(m);
-      lp2p_gs_msg_unref(r, m);
+      q->msg_own -= msg_own_size(m);
+      let_go(r, m);
       r->st.idontwant_saved++;
     } else {
       q->msgs[(q->head + kept++) % q->cap] = m;
@@ -661,7 +717,7 @@ static void drop_blocking(lp2p_router *r, gs_queue *q) {
   } else if (q->gossip.n) {
     drop_first(&q->gossip, true, &r->st.queue_drop_gossip);
   } else if (q->len) {
-    lp2p_gs_msg_unref(r, pop_msg(q));
+    let_go(r, pop_msg(q));
     r->st.queue_drop_messages++;
   }
 }

@@ -4,7 +4,16 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "dontwant.h"
+#include "mcache.h"
+#include "message.h"
+#include "peer.h"
+#include "queue.h"
+#include "relay.h"
 #include "router.h"
+#include "score.h"
+#include "seen.h"
+#include "topic.h"
 
 /* Did the peer of `serial` send us this message, first or as a copy? */
 static bool sent_it(const gs_seen *e, uint32_t serial) {

@@ -2,9 +2,21 @@
  * validation results, the heartbeat timer and statistics. */
 #include <string.h>
 
+#include "backoff.h"
 #include "base/err.h"
 #include "base/mem.h"
+#include "control.h"
+#include "dontwant.h"
+#include "heartbeat.h"
+#include "mcache.h"
+#include "message.h"
+#include "peer.h"
+#include "queue.h"
+#include "relay.h"
 #include "router.h"
+#include "score.h"
+#include "seen.h"
+#include "topic.h"
 
 static void rpc_limits_from(const lp2p_router_limits *l, lp2p_rpc_limits *o) {
   o->max_rpc_size = l->max_rpc_size;
@@ -422,7 +434,7 @@ int lp2p_router_join(lp2p_router *r, const uint8_t *topic, size_t len,
    * heartbeat */
   for (size_t i = 0; i < t->fanout.len; i++) {
     gs_peer *p = t->fanout.items[i];
-    if (lp2p_gs_backoff_until(t, &p->id) > now || lp2p_gs_score(r, p) < 0) {
+    if (lp2p_gs_backoff_active(t, &p->id, now) || lp2p_gs_score(r, p) < 0) {
       continue;
     }
     if (lp2p_gs_mesh_add(r, t, p, now) == 0) {

@@ -5,7 +5,11 @@
 
 #include "base/err.h"
 #include "base/mem.h"
+#include "message.h"
+#include "peer.h"
 #include "router.h"
+#include "score.h"
+#include "topic.h"
 
 /* The peers counted under one key: a kind byte (an address, or an IPv6
  * /64) and the 16 bytes of the address or of the prefix. */

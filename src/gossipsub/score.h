@@ -58,4 +58,42 @@ typedef struct gs_scoring {
   lp2p_tstamp next_decay;
 } gs_scoring;
 
+typedef struct lp2p_router_peer gs_peer;
+typedef struct gs_topic gs_topic;
+
+/* ---- hooks (score.c): every hook is safe with scoring off, when the
+ * score is always 0 and only the raw counters move */
+int lp2p_gs_score_init(lp2p_router *r, lp2p_tstamp now);
+void lp2p_gs_score_free(lp2p_router *r);
+/* A peer connects: its retained record or a new one. */
+int lp2p_gs_score_attach(lp2p_router *r, gs_peer *p, lp2p_tstamp now);
+/* A peer leaves: its record is kept for RetainScore unless positive. */
+void lp2p_gs_score_detach(lp2p_router *r, gs_peer *p, lp2p_tstamp now);
+double lp2p_gs_score(const lp2p_router *r, const gs_peer *p);
+void lp2p_gs_score_graft(lp2p_router *r, gs_peer *p, const gs_topic *t,
+                         lp2p_tstamp now);
+void lp2p_gs_score_prune(lp2p_router *r, gs_peer *p, const gs_topic *t);
+/* P2 and P3: `p` delivered a message first. */
+void lp2p_gs_score_first(lp2p_router *r, gs_peer *p, const gs_topic *t);
+/* P3: a copy from `p` of a message validated at `validated` (0: still
+ * being validated). */
+void lp2p_gs_score_duplicate(lp2p_router *r, gs_peer *p, const gs_topic *t,
+                             lp2p_tstamp validated, lp2p_tstamp now);
+/* P4: `p` sent an invalid message on `t` (NULL when the topic is gone). */
+void lp2p_gs_score_invalid(lp2p_router *r, gs_peer *p, const gs_topic *t);
+/* P7: a behaviour penalty (GRAFT while backing off, broken promise). */
+void lp2p_gs_score_penalty(lp2p_router *r, gs_peer *p, double count);
+/* Decay when due, broken promises, graylisted peers. */
+void lp2p_gs_score_heartbeat(lp2p_router *r, lp2p_tstamp now);
+lp2p_tstamp lp2p_gs_score_expiry(const lp2p_router *r);
+const gs_tscore *lp2p_gs_tscore_find(const lp2p_router *r, const uint8_t *name,
+                                     size_t len);
+/* IWANT promises: `p` advertised `ids` we asked for; the message
+ * arriving from anyone keeps the promise once it starts validation, or is
+ * dropped for a full validation queue or as self-origin (as go; not when
+ * its signature fails). */
+void lp2p_gs_promise_add(lp2p_router *r, const gs_peer *p,
+                         const lp2p_bytes *ids, size_t n, lp2p_tstamp now);
+void lp2p_gs_promise_fulfill(lp2p_router *r, uint64_t id_hash);
+
 #endif

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "base/err.h"
-#include "router.h"
+#include "score.h"
 
 /* What every formula needs: the inputs, the decay interval in seconds and
  * the positive score a peer can reach over all topics. */

@@ -4,7 +4,7 @@
 #include <math.h>
 
 #include "base/err.h"
-#include "router.h"
+#include "score.h"
 
 static bool is_finite(double x) {
   return isfinite(x);

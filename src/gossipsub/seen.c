@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "message.h"
 #include "router.h"
+#include "seen.h"
 
 /* Entries come from blocks of about a page, taken and given back in
  * arrival order, since entries expire in that order: allocated one by

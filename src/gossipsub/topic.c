@@ -1,10 +1,13 @@
-/* Topics: the peers subscribed to each, our mesh or fanout for it, and
- * the backoff that stops a pruned peer from being grafted again too
- * soon. */
+/* Topics: the peers subscribed to each, and our mesh or fanout for it
+ * (the backoffs each topic holds are backoff.c's). */
 #include <string.h>
 
+#include "backoff.h"
 #include "base/mem.h"
+#include "peer.h"
 #include "router.h"
+#include "score.h"
+#include "topic.h"
 
 gs_topic *lp2p_gs_topic_find(const lp2p_router *r, const uint8_t *name,
                              size_t len) {
@@ -48,13 +51,7 @@ void lp2p_gs_topic_free(lp2p_router *r, gs_topic *t) {
   lp2p_gs_peers_free(r, &t->peers);
   lp2p_gs_peers_free(r, &t->mesh);
   lp2p_gs_peers_free(r, &t->fanout);
-  size_t it = 0;
-  lp2p_map_entry *e;
-  while ((e = lp2p_map_next(&t->backoff, &it)) != NULL) {
-    lp2p_free(r->mem, e->value);
-  }
-  r->nbackoff -= t->backoff.count;
-  lp2p_map_free(&t->backoff);
+  lp2p_gs_backoff_free(r, t);
   lp2p_free(r->mem, t);
 }
 
@@ -122,73 +119,6 @@ void lp2p_gs_unsubscribe_peer(lp2p_router *r, gs_peer *p, gs_topic *t) {
   lp2p_gs_peers_remove(&t->peers, p);
   lp2p_gs_peers_remove(&t->fanout, p);
   lp2p_gs_event(r, LP2P_EV_PEER_UNSUBSCRIBED, p, t);
-}
-
-static gs_backoff *backoff_find(const gs_topic *t, const lp2p_peer_id *id) {
-  return lp2p_map_get(&t->backoff, id->bytes, id->len);
-}
-
-lp2p_tstamp lp2p_gs_backoff_until(const gs_topic *t, const lp2p_peer_id *id) {
-  gs_backoff *b = backoff_find(t, id);
-  return b ? b->until : 0;
-}
-
-bool lp2p_gs_backoff_active(const gs_topic *t, const lp2p_peer_id *id,
-                            lp2p_tstamp now) {
-  return lp2p_gs_backoff_until(t, id) > now;
-}
-
-int lp2p_gs_backoff_add(lp2p_router *r, gs_topic *t, const lp2p_peer_id *id,
-                        lp2p_tstamp until) {
-  gs_backoff *b = backoff_find(t, id);
-  if (b) {
-    if (until > b->until) {
-      b->until = until;
-    }
-    return 0;
-  }
-  if (r->nbackoff >= r->s.limits.max_backoffs) {
-    /* peers that come and go under new ids must not grow the table */
-    r->st.backoffs_dropped++;
-    return 0;
-  }
-  if (!t->backoff_seeded) {
-    lp2p_map_init(&t->backoff, r->mem, r->s.rand_fn, r->s.rand_user);
-    t->backoff_seeded = true;
-  }
-  b = lp2p_malloc(r->mem, sizeof(*b));
-  if (!b) {
-    return LP2P_ERR_NOMEM;
-  }
-  b->until = until;
-  b->peer = *id;
-  if (lp2p_map_put(&t->backoff, b->peer.bytes, b->peer.len, b) != 0) {
-    lp2p_free(r->mem, b);
-    return LP2P_ERR_NOMEM;
-  }
-  r->nbackoff++;
-  return 0;
-}
-
-typedef struct expiry {
-  lp2p_router *r;
-  lp2p_tstamp now;
-} expiry;
-
-static bool backoff_ended(void *value, void *arg) {
-  gs_backoff *b = value;
-  expiry *x = arg;
-  if (b->until > x->now) {
-    return false;
-  }
-  lp2p_free(x->r->mem, b);
-  x->r->nbackoff--;
-  return true;
-}
-
-void lp2p_gs_backoff_expire(lp2p_router *r, gs_topic *t, lp2p_tstamp now) {
-  expiry x = {r, now};
-  lp2p_map_remove_if(&t->backoff, backoff_ended, &x);
 }
 
 int lp2p_gs_mesh_add(lp2p_router *r, gs_topic *t, gs_peer *p, lp2p_tstamp now) {

@@ -143,6 +143,10 @@ void lp2p__conn_budget_settle(lp2p_conn *c, size_t queued) {
   }
 }
 
+lp2p_budget *lp2p_host_budget(lp2p_host *h) {
+  return &h->budgets.scope;
+}
+
 lp2p_budget *lp2p_conn_peer_budget(const lp2p_conn *c) {
   return c->peer_budget ? &c->peer_budget->scope : NULL;
 }

@@ -317,8 +317,17 @@ static int make_router(lp2p_node *n, lp2p_errdetail *err) {
   }
   n->settings.router.key = *n->settings.host.key;
   n->settings.router.rand_fn = lp2p_host_rand;
+  n->settings.router.budget = &n->router_budget;
   return lp2p_router_new(&n->router, &n->settings.router, &cb, n->mem, n,
                          lp2p_host_now(), err);
+}
+
+/* The router's scope goes under the host's, made after the router: until
+ * then the router has no peers, so nothing is reserved in it. */
+static void router_budget_init(lp2p_node *n) {
+  lp2p_budget *host = lp2p_host_budget(n->host);
+  uint64_t limit = n->settings.max_router_memory;
+  lp2p_budget_init(&n->router_budget, host, limit ? limit : host->limit / 2);
 }
 
 int lp2p_node_new(lp2p_node **out, uv_loop_t *loop, const lp2p_node_settings *s,
@@ -354,6 +363,7 @@ int lp2p_node_new(lp2p_node **out, uv_loop_t *loop, const lp2p_node_settings *s,
     }
   }
   if (rv == 0) {
+    router_budget_init(n);
     rv = serve_pubsub(n);
   }
   if (rv != 0) {
@@ -393,6 +403,9 @@ static void free_node(uv_handle_t *handle) {
 
 static void on_host_closed(void *user) {
   lp2p_node *n = user;
+  /* the host's scope is gone; the router's peers went with their
+   * connections, so nothing is left to give back to it */
+  n->router_budget.parent = NULL;
   uv_close((uv_handle_t *)&n->timer, free_node);
 }
 

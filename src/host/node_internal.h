@@ -54,6 +54,8 @@ struct lp2p_node {
   lp2p_host *host;
   lp2p_router *router;
   lp2p_node_settings settings;
+  /* the router's budget (settings.router.budget), under the host's */
+  lp2p_budget router_budget;
   lp2p_node_callbacks cb;
   const lp2p_mem *mem;
   void *user;

@@ -171,6 +171,7 @@ static void connmgr(out *o, const lp2p_node *n) {
 static void budgets(out *o, lp2p_node *n) {
   lp2p_host_budget_stats b;
   lp2p_host_budget_stats_get(n->host, &b);
+  const lp2p_budget *r = &n->router_budget;
   metric(o, "libp2p_rcmgr_memory_bytes", "gauge",
          "bytes reserved for buffers peers can fill", b.used);
   metric(o, "libp2p_rcmgr_memory_limit_bytes", "gauge",
@@ -179,6 +180,11 @@ static void budgets(out *o, lp2p_node *n) {
          "bytes reserved now by the peer that holds the most", b.peer_used_max);
   metric(o, "libp2p_rcmgr_peer_memory_limit_bytes", "gauge",
          "each peer's memory budget", b.peer_limit);
+  metric(o, "libp2p_rcmgr_router_memory_bytes", "gauge",
+         "bytes of messages the router queues for peers, each charged once",
+         r->used);
+  metric(o, "libp2p_rcmgr_router_memory_limit_bytes", "gauge",
+         "the router queues' memory budget", r->limit);
   put(o,
       "# HELP libp2p_rcmgr_blocked_resources_total memory reservations "
       "refused, by the scope that was full\n"
@@ -186,11 +192,12 @@ static void budgets(out *o, lp2p_node *n) {
       "libp2p_rcmgr_blocked_resources_total{scope=\"system\"} %llu\n"
       "libp2p_rcmgr_blocked_resources_total{scope=\"peer\"} %llu\n"
       "libp2p_rcmgr_blocked_resources_total{scope=\"connection\"} %llu\n"
+      "libp2p_rcmgr_blocked_resources_total{scope=\"router\"} %llu\n"
       "libp2p_rcmgr_blocked_resources_total{scope=\"stream\"} %llu\n",
       (unsigned long long)b.refused_host, (unsigned long long)b.refused_peer,
-      (unsigned long long)b.refused_conn,
+      (unsigned long long)b.refused_conn, (unsigned long long)r->refused,
       (unsigned long long)(b.refused - b.refused_host - b.refused_peer -
-                           b.refused_conn));
+                           b.refused_conn - r->refused));
   put(o,
       "# HELP libp2p_rcmgr_refusals_total what a refused reservation cost\n"
       "# TYPE libp2p_rcmgr_refusals_total counter\n"
@@ -277,7 +284,7 @@ int lp2p_node_metrics(lp2p_node *n, lp2p_buf *buf) {
   metric(&o, "libp2p_pubsub_rpcs_sent_total", "counter", "RPCs sent",
          s.rpcs_sent);
   metric(&o, "libp2p_gossipsub_queued_bytes", "gauge",
-         "bytes queued for peers by the router (charged to their budgets)",
+         "bytes queued for peers by the router (a message once per peer)",
          s.queued_bytes);
   metric(&o, "libp2p_pubsub_rpcs_malformed_total", "counter",
          "RPCs dropped as malformed or over a limit", s.rpcs_malformed);

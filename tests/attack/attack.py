@@ -549,26 +549,43 @@ async def nonreading_mesh(ctx, n=14):
     ctx.note("non-reading mesh peers: %d of %d connected" % (len(peers), n))
     ctx.publish_count, ctx.publish_size, ctx.publish_interval = 500, 16384, 0.005
     ctx.ready.set()
-    await router_queues_within_peer_budget(ctx)
+    await router_queues_within_peer_budget(ctx, len(peers))
     for m, _ in peers:
         m.close()
 
 
-async def router_queues_within_peer_budget(ctx):
+async def router_queues_within_peer_budget(ctx, peers):
     """Samples the target's metrics until the attack stops: what the router
-    queues for the peers that stopped reading is charged to their budgets
-    (the host's total holds at least the router's queues), and no peer's
-    scope passes its limit."""
-    most = {"queued": 0.0, "peer": 0.0}
+    queues for the `peers` that stopped reading is charged to the budgets,
+    each message body once to the router's scope (under the host's) and
+    only each peer's own bytes to its scope, so that stalled peers cannot
+    fill the host's budget with copies of one message; no scope passes
+    its limit."""
+    most = {"queued": 0.0, "peer": 0.0, "router": 0.0}
     while not ctx.stop.is_set():
         v = await scrape(ctx.metrics_port)
         queued = v["libp2p_gossipsub_queued_bytes"]
         used = v["libp2p_rcmgr_memory_bytes"]
         peer, limit = (v["libp2p_rcmgr_peer_memory_max_bytes"],
                        v["libp2p_rcmgr_peer_memory_limit_bytes"])
-        if used < queued:
-            ctx.fail("the router queues %s, the host's budget holds only %s: "
-                     "the queues are not charged" % (mib(queued), mib(used)))
+        router, router_limit = (v["libp2p_rcmgr_router_memory_bytes"],
+                                v["libp2p_rcmgr_router_memory_limit_bytes"])
+        if queued >= MiB and router == 0:
+            ctx.fail("the router queues %s, its scope holds nothing: the "
+                     "queues are not charged" % mib(queued))
+            return
+        if peers >= 2 and queued >= MiB and 2 * router > queued:
+            ctx.fail("the router's scope holds %s for %s queued to %d "
+                     "peers: messages are charged per peer" % (
+                         mib(router), mib(queued), peers))
+            return
+        if used < router:
+            ctx.fail("the router's scope holds %s, the host's only %s: it "
+                     "is not under the host's" % (mib(router), mib(used)))
+            return
+        if router > router_limit:
+            ctx.fail("the router's scope holds %s, past its limit %s" % (
+                mib(router), mib(router_limit)))
             return
         if peer > limit:
             ctx.fail("a peer's scope holds %s, past its limit %s" % (
@@ -576,10 +593,11 @@ async def router_queues_within_peer_budget(ctx):
             return
         most["queued"] = max(most["queued"], queued)
         most["peer"] = max(most["peer"], peer)
+        most["router"] = max(most["router"], router)
         await asyncio.sleep(0.1)
-    ctx.note("router queues peaked at %s, within the host budget; the "
-             "fullest peer scope at %s" % (mib(most["queued"]),
-                                          mib(most["peer"])))
+    ctx.note("router queues peaked at %s, charged %s to the router's scope; "
+             "the fullest peer scope at %s" % (
+                 mib(most["queued"]), mib(most["router"]), mib(most["peer"])))
     if most["queued"] < MiB:
         ctx.fail("the router never queued 1 MiB for the peers that stopped "
                  "reading (%s): the attack did not hold" % mib(most["queued"]))

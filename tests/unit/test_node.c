@@ -513,6 +513,10 @@ static void test_metrics(void **state) {
   /* memory budgets: reported; none refused */
   assert_non_null(strstr(t, "\nlibp2p_rcmgr_memory_bytes "));
   assert_non_null(strstr(t, "libp2p_rcmgr_memory_limit_bytes 536870912\n"));
+  /* the router's scope: half the host's by default, nothing left queued */
+  assert_non_null(
+      strstr(t, "libp2p_rcmgr_router_memory_limit_bytes 268435456\n"));
+  assert_non_null(strstr(t, "libp2p_rcmgr_router_memory_bytes 0\n"));
   assert_non_null(strstr(
       t, "libp2p_rcmgr_blocked_resources_total{scope=\"connection\"} 0\n"));
   assert_non_null(

@@ -1,8 +1,10 @@
-/* The router's per-peer queues under the peer's memory budget
- * (lp2p_peer_info.budget): every byte queued is reserved first, a refusal
- * is a counted drop like a full queue's, and every byte is given back
- * when it is pulled or dropped or the peer goes. Test names say the
- * rule. */
+/* The router's per-peer queues under the memory budgets: what is a
+ * peer's own (entries, a message's header and slot) in the peer's budget
+ * (lp2p_peer_info.budget), a message's body once in the router's
+ * (lp2p_router_settings.budget) however many queues hold it. Every byte
+ * is reserved first, a refusal is a counted drop like a full queue's, and
+ * every byte is given back when it is pulled or dropped or the peer goes.
+ * Test names say the rule. */
 #include "testutil_router.h"
 
 #include "pb/rpc.h"
@@ -13,6 +15,17 @@
 static void new_router(th_router *t) {
   lp2p_router_settings s;
   th_settings(&s, 1);
+  th_router_new(t, &s);
+}
+
+/* A router whose message bodies are charged to `budget`; it publishes to
+ * every subscriber (flood_publish), so that one message is queued for
+ * them all. */
+static void new_router_budgeted(th_router *t, lp2p_budget *budget) {
+  lp2p_router_settings s;
+  th_settings(&s, 1);
+  s.params.flood_publish = true;
+  s.budget = budget;
   th_router_new(t, &s);
 }
 
@@ -44,7 +57,25 @@ static int publish(th_router *t, uint8_t i) {
   return lp2p_router_publish(t->r, T, data, sizeof(data), NULL, NULL, TH_T0);
 }
 
-/* What one published message reserves in a peer's budget. */
+/* The body of the message whose id is `mid`, as the router holds it. */
+static uint64_t body_len(const th_router *t, const uint8_t *mid, size_t len) {
+  gs_msg *m = lp2p_gs_mcache_get(t->r, lp2p_gs_id_hash(t->r, mid, len));
+  assert_non_null(m);
+  return m->f.raw.len;
+}
+
+/* Publishes a message of 100 bytes numbered `i`; returns its body. */
+static uint64_t publish_body(th_router *t, uint8_t i, int peers) {
+  uint8_t data[100] = {i}, mid[64];
+  size_t mid_len = sizeof(mid);
+  assert_int_equal(
+      lp2p_router_publish(t->r, T, data, sizeof(data), mid, &mid_len, TH_T0),
+      peers);
+  return body_len(t, mid, mid_len);
+}
+
+/* What one published message reserves in a peer's budget: its header
+ * and queue slot, not its body. */
 static uint64_t message_charge(void) {
   th_router t;
   lp2p_budget b;
@@ -65,7 +96,7 @@ static void queueing_stops_one_past_the_peer_budget(void **state) {
   lp2p_peer_id id;
   th_out o;
   uint64_t each = message_charge();
-  assert_true(each > 100);
+  assert_true(each > 0 && each < 100);
   lp2p_budget_init(&b, NULL, 2 * each);
   new_router(&t);
   add_budgeted(&t, 10, &b, &id);
@@ -124,7 +155,7 @@ static void pull_gives_the_budget_back(void **state) {
   for (uint8_t i = 0; i < 5; i++) {
     publish(&t, i);
   }
-  assert_true(b.used > 5 * 100);
+  assert_true(b.used > 5 * message_charge());
   th_drain(&t, &id, &o, TH_T0);
   assert_int_equal(o.msgs, 5);
   assert_int_equal(o.grafts, 1);
@@ -240,6 +271,113 @@ static void full_host_scope_refuses_every_peer(void **state) {
   assert_int_equal(host.used, 0);
 }
 
+/* One body, however many queues hold it: 30 peers' queues charge the
+ * router's scope one message, and each peer's scope only its own
+ * header and slot. */
+static void message_queued_for_30_peers_is_charged_once(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_budget router, peer[30];
+  lp2p_peer_id ids[30];
+  uint64_t own = message_charge();
+  lp2p_budget_init(&router, NULL, UINT64_MAX);
+  new_router_budgeted(&t, &router);
+  for (uint8_t i = 0; i < 30; i++) {
+    lp2p_budget_init(&peer[i], NULL, UINT64_MAX);
+    add_budgeted(&t, (uint8_t)(10 + i), &peer[i], &ids[i]);
+  }
+  uint64_t body = publish_body(&t, 1, 30);
+  assert_true(body > 100);
+  assert_int_equal(router.used, body);
+  for (size_t i = 0; i < 30; i++) {
+    assert_int_equal(peer[i].used, own);
+  }
+  publish_body(&t, 2, 30);
+  assert_int_equal(router.used, 2 * body);
+  th_router_del(&t);
+  assert_int_equal(router.used, 0);
+}
+
+/* The body stays charged while any queue holds it: a pull, an IDONTWANT
+ * drop and a removed peer each let go of one, the last gives it back. */
+static void message_body_released_when_the_last_queue_lets_go(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_budget router;
+  lp2p_peer_id ids[3];
+  th_out o;
+  lp2p_budget_init(&router, NULL, UINT64_MAX);
+  new_router_budgeted(&t, &router);
+  for (uint8_t i = 0; i < 3; i++) {
+    add_budgeted(&t, (uint8_t)(10 + i), NULL, &ids[i]);
+  }
+  uint8_t data[100] = {7}, mid[64];
+  size_t mid_len = sizeof(mid);
+  assert_int_equal(
+      lp2p_router_publish(t.r, T, data, sizeof(data), mid, &mid_len, TH_T0), 3);
+  uint64_t body = body_len(&t, mid, mid_len);
+  th_drain(&t, &ids[0], &o, TH_T0); /* pulled */
+  assert_int_equal(o.msgs, 1);
+  assert_int_equal(router.used, body);
+  th_rpc m;
+  lp2p_bytes idw[1] = {{mid, mid_len}};
+  th_rpc_init(&m);
+  th_rpc_ids(&m, LP2P_CTL_IDONTWANT, idw, 1);
+  th_rpc_send(&t, &ids[1], &m, TH_T0);
+  th_drain(&t, &ids[1], &o, TH_T0); /* dropped as unwanted */
+  assert_int_equal(o.msgs, 0);
+  assert_int_equal(router.used, body);
+  assert_int_equal(lp2p_router_remove_peer(t.r, &ids[2], TH_T0), 0);
+  assert_int_equal(router.used, 0);
+  th_router_del(&t);
+}
+
+/* The router's scope one past its limit: the message is queued for no
+ * peer, each drop counted as a full queue's and as the budget's. */
+static void router_budget_one_past_its_limit_drops_and_counts(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_budget router;
+  lp2p_peer_id ids[2];
+  th_out o;
+  lp2p_budget_init(&router, NULL, UINT64_MAX);
+  new_router_budgeted(&t, &router);
+  for (uint8_t i = 0; i < 2; i++) {
+    add_budgeted(&t, (uint8_t)(10 + i), NULL, &ids[i]);
+  }
+  uint64_t body = publish_body(&t, 1, 2);
+  router.limit = 2 * body;
+  publish_body(&t, 2, 2); /* fills the scope exactly: queued */
+  assert_int_equal(router.used, 2 * body);
+  assert_int_equal(stats(&t).queue_drop_messages, 0);
+  publish_body(&t, 3, 2); /* one past it: dropped for both */
+  assert_int_equal(router.used, 2 * body);
+  assert_int_equal(stats(&t).queue_drop_messages, 2);
+  assert_int_equal(stats(&t).queue_drop_budget, 2);
+  assert_int_equal(router.refused, 2);
+  th_drain(&t, &ids[0], &o, TH_T0);
+  assert_int_equal(o.msgs, 2);
+  th_router_del(&t);
+  assert_int_equal(router.used, 0);
+}
+
+/* A peer scope that refuses a message's header leaves the body
+ * uncharged when no other queue holds it. */
+static void peer_refusal_leaves_the_body_uncharged(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_budget router, peer;
+  lp2p_peer_id id;
+  lp2p_budget_init(&router, NULL, UINT64_MAX);
+  lp2p_budget_init(&peer, NULL, 0);
+  new_router_budgeted(&t, &router);
+  add_budgeted(&t, 10, &peer, &id);
+  publish_body(&t, 1, 1);
+  assert_int_equal(stats(&t).queue_drop_budget, 1);
+  assert_int_equal(router.used, 0);
+  th_router_del(&t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(queueing_stops_one_past_the_peer_budget),
@@ -249,6 +387,10 @@ int main(void) {
       cmocka_unit_test(stale_ihave_dropped_at_heartbeat_gives_the_budget_back),
       cmocka_unit_test(remove_peer_gives_the_budget_back),
       cmocka_unit_test(full_host_scope_refuses_every_peer),
+      cmocka_unit_test(message_queued_for_30_peers_is_charged_once),
+      cmocka_unit_test(message_body_released_when_the_last_queue_lets_go),
+      cmocka_unit_test(router_budget_one_past_its_limit_drops_and_counts),
+      cmocka_unit_test(peer_refusal_leaves_the_body_uncharged),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,20 @@
 #ifndef LP2P_TESTUTIL_ROUTER_H
 #define LP2P_TESTUTIL_ROUTER_H
 
+/* router tests look inside: every module's header */
+#include "gossipsub/backoff.h"
+#include "gossipsub/control.h"
+#include "gossipsub/dontwant.h"
+#include "gossipsub/heartbeat.h"
+#include "gossipsub/mcache.h"
+#include "gossipsub/message.h"
+#include "gossipsub/peer.h"
+#include "gossipsub/queue.h"
+#include "gossipsub/relay.h"
 #include "gossipsub/router.h"
+#include "gossipsub/score.h"
+#include "gossipsub/seen.h"
+#include "gossipsub/topic.h"
 #include "testutil.h"
 
 #define TH_T0 (1000 * LP2P_SECONDS)

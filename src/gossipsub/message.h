@@ -1,0 +1,57 @@
+/* Messages (message.c): reference-counted encoded messages, shared by
+ * the mcache, pending validations and peer queues; ours built and signed
+ * here, ids computed and hashed. */
+#ifndef LP2P_GOSSIPSUB_MESSAGE_H
+#define LP2P_GOSSIPSUB_MESSAGE_H
+
+#include "lp2p/gossipsub.h"
+#include "pb/rpc.h"
+
+/* A message, reference counted and shared by the mcache, the pending
+ * validations and every peer queue that sends it. One allocation: the
+ * header, then the encoded Message as received (or as we built it), then
+ * the id. */
+typedef struct gs_msg {
+  uint32_t refs;
+  uint16_t id_len;
+  uint64_t hash;         /* lp2p_gs_id_hash of the id: its key in the mcache */
+  uint32_t publish_size; /* bytes of its RPC.publish field */
+  /* peer queue entries that hold it: while any does, its body is charged
+   * to the router's budget (settings.budget), once (queue.c) */
+  uint32_t queues;
+  /* IWANT answers per peer while in the mcache (GossipRetransmission) */
+  struct gs_iwant_count *iwant_counts;
+  uint32_t n_iwant_counts;
+  lp2p_rpc_msg f; /* views into bytes[] */
+  uint8_t bytes[];
+} gs_msg;
+
+typedef struct gs_iwant_count {
+  uint32_t peer_serial;
+  uint32_t count;
+} gs_iwant_count;
+
+const uint8_t *lp2p_gs_msg_id(const gs_msg *m);
+/* Copies an encoded Message (and its views) and its id into a new msg
+ * with one reference. Returns NULL when out of memory. */
+gs_msg *lp2p_gs_msg_new(lp2p_router *r, const lp2p_rpc_msg *f,
+                        const uint8_t *id, size_t id_len);
+/* The keyed hash by which message ids are looked up (see id_key). */
+uint64_t lp2p_gs_id_hash(const lp2p_router *r, const uint8_t *id, size_t len);
+gs_msg *lp2p_gs_msg_ref(gs_msg *m);
+void lp2p_gs_msg_unref(lp2p_router *r, gs_msg *m);
+
+/* Builds, signs and ids a message of ours. */
+gs_msg *lp2p_gs_msg_build(lp2p_router *r, const uint8_t *topic,
+                          size_t topic_len, const uint8_t *data, size_t len,
+                          int *err);
+/* Checks the signing policy and the signature. Returns 0 or the error
+ * that rejects the message. */
+int lp2p_gs_msg_check_signature(lp2p_router *r, const lp2p_rpc_msg *m);
+/* Computes the id; returns its length or a negative error. */
+int lp2p_gs_msg_compute_id(lp2p_router *r, const lp2p_rpc_msg *m, uint8_t *out,
+                           size_t cap);
+void lp2p_gs_msg_view(const gs_msg *m, const lp2p_peer_id *from,
+                      lp2p_message *out);
+
+#endif
