@@ -11,6 +11,8 @@
  *                                 scoring; without attackers, scoring
  *                                 costs no latency (within 10%)
  *
+ * The graft_wave_after_backoff_* tests run 450 messages (90 s), past the
+ * sybils' second wave of GRAFTs, and check both sides in either mode.
  * NAME runs one test (cmocka's filter). Each run is printed, scoring on
  * beside scoring off. */
 #include <stdio.h>
