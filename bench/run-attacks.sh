@@ -7,7 +7,8 @@
 # (the rows named, without the header and the no-attack row)
 # Target (issue 17): with scoring on, delivery >= 0.99 and p99 within 2x
 # of the no-attack run, and no worse than scoring off; scoring off
-# degraded where the attack is meant to hurt.
+# degraded where the attack is meant to hurt. "worst 10 s": the lowest
+# delivery and the highest p99 of the 10 s buckets (of publish time).
 set -eu
 cd "$(dirname "$0")/.."
 lp2p=${1:-build}/lp2p
@@ -35,6 +36,11 @@ def cell(r):
         s += ", slots %.0f%%" % (100 * r["attacker_mesh_fraction_max"])
     if r.get("score") and "attacker_mesh_score_mean" in r:
         s += " at %.1f" % r["attacker_mesh_score_mean"]
+    b = r["buckets"]
+    if "attacker_mesh_fraction_max" in r:
+        s += "; worst 10 s %.3f, p99 %.2f s" % (
+            min(x["delivery_ratio"] for x in b),
+            max(x["latency_ms"]["p99"] for x in b) / 1e3)
     if "target" in r:
         s += "; target %.3f, p99 %.2f s" % (r["target"]["delivery_ratio"],
             r["target"]["latency_p99_ms"] / 1e3)

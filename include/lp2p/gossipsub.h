@@ -253,10 +253,11 @@ LP2P_API int lp2p_topic_score_params_validate(const lp2p_topic_score_params *p,
  *       had about 3 to deliver), rounded up to whole heartbeats; P3b has
  *       P3's weight and decay, or a slower one if that would let the
  *       penalty of a peer pruned for delivering nothing (threshold^2)
- *       fall to DecayToZero within two prune_backoffs: a pruned sybil
- *       must not come back after its backoff with a clean score (on
- *       mainnet P3's 5 epochs are 32 min, far longer than the 1 min
- *       backoff; on shorter slots they are not)
+ *       fall to DecayToZero within mesh_failure_backoffs prune_backoffs:
+ *       a pruned sybil must not come back after a backoff or two with a
+ *       clean score (on mainnet the penalty of a silent beacon-block
+ *       peer lasts about 27 min, 27 backoffs; on shorter slots it would
+ *       not)
  *   P4  weight = -MaxPositive / W, decay over invalid_decay_time
  * Peer parameters: TopicScoreCap = MaxPositive / 2, IP colocation weight
  * = -TopicScoreCap, behaviour penalty decay over behaviour_decay_time and
@@ -303,6 +304,7 @@ typedef struct lp2p_score_traffic {
   int ip_colocation_threshold;          /* 8 peers an address */
   double decay_to_zero;                 /* 0.01 */
   lp2p_tstamp prune_backoff; /* the router's PruneBackoff: 1 min, as go */
+  int mesh_failure_backoffs; /* P3b's floor, in prune_backoffs (0: none): 10 */
   lp2p_score_thresholds thresholds; /* -4000, -8000, -16000, 100, 5 */
 } lp2p_score_traffic;
 
