@@ -73,6 +73,9 @@ static bool deflate_into_queue(trace_file *t, const uint8_t *data, size_t len,
     if (rv == Z_STREAM_END) {
       break;
     }
+    if (rv != Z_OK && rv != Z_BUF_ERROR) {
+      return false;
+    }
   } while (t->z.avail_out == 0 || (flush == Z_FINISH));
   return true;
 }

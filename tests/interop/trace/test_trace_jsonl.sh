@@ -1,14 +1,20 @@
 #!/bin/sh
 # An lp2p JSON-lines trace is one JSON object per line, each with go's
 # keys: type, peerID, timestamp and the one payload of its type; the
-# counts per type are what lp2p says it wrote.
+# counts per type are what lp2p says it wrote, also when a bounded queue
+# dropped some.
 #   test_trace_jsonl.sh OUTDIR TRACE_EMIT       (77: no python3)
 set -eu
 command -v python3 >/dev/null 2>&1 || { echo "SKIP: no python3"; exit 77; }
 mkdir -p "$1"
 cd "$1"
 "$2" --sync t >/dev/null
-python3 - t.jsonl t.jsonl.counts <<'PY'
+# and with a 600-byte queue: some lines dropped and counted, none cut
+"$2" --sync --max 600 bounded >/dev/null
+grep -q '^dropped [1-9]' bounded.jsonl.counts ||
+  { echo "FAIL: a 600-byte bound dropped no JSON line" >&2; exit 1; }
+for t in t bounded; do
+python3 - $t.jsonl $t.jsonl.counts <<'PY'
 import json, sys
 names = ["PUBLISH_MESSAGE", "REJECT_MESSAGE", "DUPLICATE_MESSAGE",
          "DELIVER_MESSAGE", "ON_NEW_OUTBOUND_STREAM",
@@ -37,3 +43,4 @@ for line in open(sys.argv[2]):
 assert counts == want, f"counts {counts} != {want}"
 print(f"ok: {sum(counts.values())} JSON lines, {len(counts)} event types")
 PY
+done
