@@ -8,7 +8,7 @@ set -eu
 
 PKGS="build-essential cmake ninja-build pkg-config libsodium-dev
 libsecp256k1-dev libssl-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler
-libcmocka-dev libjansson-dev python3 python3-pytest python3-pip
+libcmocka-dev libjansson-dev zlib1g-dev python3 python3-pytest python3-pip
 python3-setuptools python3-wheel python3-venv dpkg-dev file"
 if [ "${1:-}" = "--fuzz" ]; then
   PKGS="$PKGS clang libclang-rt-14-dev"
