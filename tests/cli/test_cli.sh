@@ -496,9 +496,13 @@ node_b=$!
 python3 - "$port" <<'PY'
 import sys, time, urllib.request
 url = f"http://127.0.0.1:{sys.argv[1]}/metrics"
-for _ in range(60):
+# up to 30 s: under a loaded CI machine the nodes start slowly
+for _ in range(120):
     time.sleep(0.25)
-    text = urllib.request.urlopen(url, timeout=5).read().decode()
+    try:
+        text = urllib.request.urlopen(url, timeout=5).read().decode()
+    except OSError:
+        continue  # the endpoint is not up yet
     for line in text.splitlines():
         if line.startswith("libp2p_gossipsub_peers_scores_sum ") and float(line.split()[1]) > 0:
             sys.exit(0)
