@@ -535,13 +535,22 @@ static void take_prefix(const gs_entries *e, bool ctl, rpc_room *rm,
   room_take(rm, ctl, *took, *tc);
 }
 
+/* An emptied buffer larger than this is given back: a heartbeat's IHAVEs
+ * grow each peer's gossip buffer to kilobytes that would otherwise stay
+ * allocated between heartbeats (a third of a simulated node's memory). */
+#define ENTRIES_KEEP 512
+
 /* Removes the first `n` bytes, counting `c`, of queued entries. */
 static void consume(gs_entries *e, size_t n, gs_counts c) {
   if (n) {
     if (n < e->b.len) {
       memmove(e->b.data, e->b.data + n, e->b.len - n);
+      lp2p_buf_truncate(&e->b, e->b.len - n);
+    } else if (e->b.cap > ENTRIES_KEEP) {
+      lp2p_buf_free(&e->b);
+    } else {
+      lp2p_buf_truncate(&e->b, 0);
     }
-    lp2p_buf_truncate(&e->b, e->b.len - n);
     e->n -= c.n;
     e->ids -= c.ids;
     e->px -= c.px;
