@@ -30,7 +30,8 @@ typedef struct node_opts {
   lp2p_msg_id_fn msg_id;
   size_t output_buffer; /* bytes of stdout waiting for its reader */
   bool hex, events, px;
-  bool bench; /* count deliveries, no message lines (node_bench.h) */
+  bool test_extension; /* advertise gossipsub v1.3's test extension */
+  bool bench;          /* count deliveries, no message lines (node_bench.h) */
   bool has_seed;
   uint32_t key_seed;
   int flood_publish;         /* -1: the router's default */
@@ -176,12 +177,18 @@ static void on_router_event(lp2p_node *n, const lp2p_router_event *ev,
   node_run *r = user;
   static const char *const names[] = {"subscribed", "unsubscribed", "graft",
                                       "prune", "px"};
-  if (!r->o.events || r->stopping || (unsigned)ev->type > LP2P_EV_PX) {
+  if (!r->o.events || r->stopping ||
+      (unsigned)ev->type > LP2P_EV_TEST_EXTENSION) {
     return;
   }
   char id[LP2P_PEER_ID_TEXT_MAX];
   cli_peer_text(ev->peer, id);
   FILE *f = node_output_line(&r->out);
+  if (ev->type == LP2P_EV_TEST_EXTENSION) {
+    fprintf(f, "{\"event\":\"test_extension\",\"peer_id\":\"%s\"}\n", id);
+    node_output_end_line(&r->out, false);
+    return;
+  }
   fprintf(f, "{\"event\":\"%s\",\"%s\":\"%s\",\"topic\":", names[ev->type],
           ev->type == LP2P_EV_PX ? "from" : "peer_id", id);
   cli_json_string(f, ev->topic.data, ev->topic.len);
@@ -567,6 +574,8 @@ static int parse(int argc, char **argv, node_opts *o) {
       o->events = true;
     } else if (strcmp(a, "--px") == 0) {
       o->px = true;
+    } else if (strcmp(a, "--test-extension") == 0) {
+      o->test_extension = true;
     } else if (strcmp(a, "--bench") == 0) {
       o->bench = true;
     } else {
@@ -638,6 +647,7 @@ static int make_node(node_run *r) {
   if (r->o.flood_publish >= 0) {
     s.router.params.flood_publish = r->o.flood_publish;
   }
+  s.router.extensions.test_extension = r->o.test_extension;
   if (r->o.px) {
     s.router.params.do_px = true;
   }
@@ -776,16 +786,21 @@ const cli_command cli_cmd_node = {
     "                 [--flood-publish on|off] [--mesh-interval-ms N]\n"
     "                 [--score-params FILE | --score auto --expected-rate R]\n"
     "                 [--metrics HOST:PORT] [--hex] [--events] [--px]\n"
-    "                 [--output-buffer BYTES] [--bench] [connection limits]\n\n"
-    "Runs a GossipSub node (meshsub 1.2, 1.1, 1.0 and floodsub) listening\n"
-    "on each --listen address (default /ip4/0.0.0.0/tcp/0), dialing each\n"
-    "--peer and joining each --topic. Its first stdout line is\n"
+    "                 [--test-extension] [--output-buffer BYTES] [--bench]\n"
+    "                 [connection limits]\n\n"
+    "Runs a GossipSub node (meshsub 1.3, 1.2, 1.1, 1.0 and floodsub)\n"
+    "listening on each --listen address (default /ip4/0.0.0.0/tcp/0),\n"
+    "dialing each --peer and joining each --topic. Its first stdout line is\n"
     "{\"event\":\"listening\",\"peer_id\":...,\"addrs\":[...]}. Each line of\n"
     "stdin is published to the first topic (hex-decoded with --hex); each\n"
     "delivered message is a line {\"event\":\"message\",\"topic\",\"from\",\n"
     "\"seqno\",\"id\",\"data\"} (\"data_hex\" when the data is not UTF-8).\n"
     "--events adds peer_connected, peer_disconnected, subscribed,\n"
-    "unsubscribed, graft and prune lines.\n\n"
+    "unsubscribed, graft, prune, px and test_extension lines.\n"
+    "--test-extension advertises gossipsub v1.3's test extension; with a\n"
+    "peer that advertises it too, each side sends one TestExtension RPC,\n"
+    "and the peer's prints {\"event\":\"test_extension\",\"peer_id\"}\n"
+    "(with --events).\n\n"
     "--sign strict signs every message and requires valid signatures\n"
     "(default); none sends and accepts only unsigned messages, identified\n"
     "by the SHA-256 of their data. --msg-id sha256 uses that id with\n"

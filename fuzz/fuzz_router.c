@@ -384,7 +384,10 @@ static void check_frame(int i, const uint8_t *out, size_t n) {
   /* floodsub knows no control messages, meshsub before 1.2 no IDONTWANT,
    * meshsub 1.0 neither PRUNE backoff nor PX */
   FUZZ_CHECK(proto != LP2P_FLOODSUB || nctl == 0);
-  FUZZ_CHECK(proto == LP2P_MESHSUB_12 || rpc->idontwant.len == 0);
+  FUZZ_CHECK(proto >= LP2P_MESHSUB_12 || rpc->idontwant.len == 0);
+  /* v1.3 extensions only to 1.3 peers */
+  FUZZ_CHECK(proto >= LP2P_MESHSUB_13 ||
+             (!rpc->has_extensions && !rpc->test_extension));
   /* as go sends IDONTWANT: one entry of at most max_idontwant_length ids
    * in an RPC of its own */
   if (rpc->idontwant.len) {

@@ -9,8 +9,10 @@
  *    cannot explain is a failure.
  * 2. When both accept, they give the same fields: every SubOpts, every
  *    Message field (presence and bytes), IHAVE/IWANT/IDONTWANT ids, GRAFT
- *    and PRUNE topics, PX entries and backoffs. RPC.control may occur more
- *    than once: protobuf-c merges the occurrences (repeated fields are
+ *    and PRUNE topics, PX entries and backoffs, and gossipsub v1.3's
+ *    ControlExtensions (presence, each bool: the last value wins when
+ *    occurrences merge) and RPC.testExtension (presence). RPC.control may occur
+ * more than once: protobuf-c merges the occurrences (repeated fields are
  *    concatenated) and lp2p appends their entries, so the two must still
  *    be equal entry for entry.
  * 3. Re-encoding what lp2p decoded with lp2p's encoders decodes again to
@@ -26,9 +28,9 @@
  *   subscription to nothing is useless), protobuf-c accepts it (proto2
  *   has no required field here); protobuf-c's message must then indeed
  *   hold a SubOpts without topicid.
- * - SubOpts.subscribe with a wire type other than VARINT: protobuf-c does
- *   not check the wire type of bool fields at all; lp2p refuses
- *   (LP2P_ERR_WRONG_TYPE) as for every known field.
+ * - SubOpts.subscribe or a ControlExtensions bool with a wire type other
+ *   than VARINT: protobuf-c does not check the wire type of bool fields
+ *   at all; lp2p refuses (LP2P_ERR_WRONG_TYPE) as for every known field.
  * - A varint value of 10 bytes whose last byte is above 1 (more than 64
  *   bits): protobuf-c drops the excess bits, lp2p refuses
  *   (LP2P_ERR_OVERLONG).
@@ -69,6 +71,8 @@ typedef enum kind {
   K_GRAFT,
   K_PRUNE,
   K_PEERINFO,
+  K_EXTENSIONS,    /* ControlExtensions */
+  K_TEST_EXTENSION /* TestExtension: no fields */
 } kind;
 
 typedef enum ftype { F_UNKNOWN, F_BYTES, F_BOOL, F_UINT64, F_MSG } ftype;
@@ -82,17 +86,27 @@ static ftype field_type(kind k, uint64_t num, kind *sub) {
       *sub = num == 1 ? K_SUBOPTS : num == 2 ? K_MESSAGE : K_CONTROL;
       return F_MSG;
     }
+    if (num == LP2P_RPC_TEST_EXTENSION) {
+      *sub = K_TEST_EXTENSION;
+      return F_MSG;
+    }
     return F_UNKNOWN;
   case K_SUBOPTS:
     return num == 1 ? F_BOOL : num == 2 ? F_BYTES : F_UNKNOWN;
   case K_MESSAGE:
     return num >= 1 && num <= 6 ? F_BYTES : F_UNKNOWN;
   case K_CONTROL:
-    if (num >= 1 && num <= 5) {
-      static const kind subs[] = {K_IHAVE, K_IDS, K_GRAFT, K_PRUNE, K_IDS};
+    if (num >= 1 && num <= 6) {
+      static const kind subs[] = {K_IHAVE, K_IDS, K_GRAFT,
+                                  K_PRUNE, K_IDS, K_EXTENSIONS};
       *sub = subs[num - 1];
       return F_MSG;
     }
+    return F_UNKNOWN;
+  case K_EXTENSIONS:
+    return num == LP2P_EXT_PARTIAL_MESSAGES || num == LP2P_EXT_TEST ? F_BOOL
+                                                                    : F_UNKNOWN;
+  case K_TEST_EXTENSION:
     return F_UNKNOWN;
   case K_IHAVE:
     return num == 1 || num == 2 ? F_BYTES : F_UNKNOWN;
@@ -253,8 +267,20 @@ static int same_ids(const lp2p_rpc *r, const lp2p_rpc_ids *e, size_t n,
   return 1;
 }
 
+/* v1.3: ControlExtensions present or not, and its two bools. */
+static void check_extensions(const lp2p_rpc *r,
+                             const Fuzzrpc__ControlMessage *c) {
+  const Fuzzrpc__ControlExtensions *e = c ? c->extensions : NULL;
+  FUZZ_CHECK(r->has_extensions == (e != NULL));
+  FUZZ_CHECK(r->ext.partial_messages ==
+             (e && e->has_partialmessages && e->partialmessages));
+  FUZZ_CHECK(r->ext.test_extension ==
+             (e && e->has_testextension && e->testextension));
+}
+
 static void check_control(const lp2p_rpc *r, const Fuzzrpc__ControlMessage *c) {
   static const Fuzzrpc__ControlMessage empty = FUZZRPC__CONTROL_MESSAGE__INIT;
+  check_extensions(r, c);
   if (!c) {
     c = &empty;
   }
@@ -319,6 +345,7 @@ static void check_same(const lp2p_rpc *r, const Fuzzrpc__RPC *m) {
     FUZZ_CHECK(same_bytes(y->key, x->has_key, x->key));
   }
   check_control(r, m->control);
+  FUZZ_CHECK(r->test_extension == (m->testextension != NULL));
 }
 
 /* ---- re-encoding with lp2p's encoders ------------------------------------ */
@@ -368,8 +395,14 @@ static void encode(const lp2p_rpc *r, lp2p_buf *out) {
     FUZZ_CHECK(lp2p_ctl_put_ids(&ctl, LP2P_CTL_IDONTWANT, ids_of(r, e),
                                 e->count) == 0);
   }
+  if (r->has_extensions) {
+    FUZZ_CHECK(lp2p_ctl_put_extensions(&ctl, &r->ext) == 0);
+  }
   if (ctl.len) {
     FUZZ_CHECK(lp2p_rpc_put_control(out, ctl.data, ctl.len) == 0);
+  }
+  if (r->test_extension) {
+    FUZZ_CHECK(lp2p_rpc_put_test_extension(out) == 0);
   }
   lp2p_buf_free(&tmp);
   lp2p_buf_free(&ctl);
@@ -417,6 +450,10 @@ static void check_reencoded(const lp2p_rpc *a, const lp2p_rpc *b) {
   FUZZ_CHECK(a->ihave.len == b->ihave.len && a->iwant.len == b->iwant.len);
   FUZZ_CHECK(a->graft.len == b->graft.len && a->prune.len == b->prune.len);
   FUZZ_CHECK(a->idontwant.len == b->idontwant.len);
+  FUZZ_CHECK(a->has_extensions == b->has_extensions &&
+             a->test_extension == b->test_extension);
+  FUZZ_CHECK(a->ext.partial_messages == b->ext.partial_messages &&
+             a->ext.test_extension == b->ext.test_extension);
   for (size_t i = 0; i < a->ihave.len; i++) {
     FUZZ_CHECK(eq_topic(a->ihave.items[i].topic, b->ihave.items[i].topic));
     FUZZ_CHECK(eq_ids(a, &a->ihave.items[i], b, &b->ihave.items[i]));

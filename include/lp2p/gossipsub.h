@@ -1,5 +1,6 @@
 /*
- * lp2p: the GossipSub router (meshsub 1.0, 1.1, 1.2; floodsub peers too),
+ * lp2p: the GossipSub router (meshsub 1.0, 1.1, 1.2, 1.3 with extensions;
+ * floodsub peers too),
  * sans-IO.
  *
  * The router never touches a socket, a clock or a random source. The host
@@ -37,10 +38,16 @@ typedef enum lp2p_pubsub_proto {
   LP2P_MESHSUB_10 = 1, /* /meshsub/1.0.0 */
   LP2P_MESHSUB_11 = 2, /* /meshsub/1.1.0: PX, backoff */
   LP2P_MESHSUB_12 = 3, /* /meshsub/1.2.0: IDONTWANT */
+  LP2P_MESHSUB_13 = 4, /* /meshsub/1.3.0: extensions */
 } lp2p_pubsub_proto;
 
-/* Protocol ids, newest first, as a node offers them. */
-extern LP2P_API const char *const lp2p_pubsub_protocol_ids[4];
+/* How many pubsub protocol ids there are (lp2p_pubsub_protocol_ids). */
+#define LP2P_PUBSUB_NPROTOCOLS 5
+
+/* Protocol ids, newest first, as a node offers them: entry i is protocol
+ * LP2P_MESHSUB_13 - i. */
+extern LP2P_API const char
+    *const lp2p_pubsub_protocol_ids[LP2P_PUBSUB_NPROTOCOLS];
 
 /* Mesh parameters: global, and overridable per topic. */
 typedef struct lp2p_mesh_params {
@@ -332,6 +339,17 @@ LP2P_API int lp2p_score_params_derive(const lp2p_score_traffic *t,
                                       lp2p_topic_score_params *topic_out,
                                       lp2p_errdetail *err);
 
+/* The gossipsub v1.3 extensions we advertise. A ControlExtensions
+ * listing them goes in the first RPC of our stream to each /meshsub/1.3.0
+ * peer (none when all are off); an extension runs with a peer once both
+ * sides advertised it. All off by default. */
+typedef struct lp2p_router_extensions {
+  /* The test extension (interop tests): with a peer that advertises it
+   * too, each side sends one RPC carrying RPC.testExtension; the peer's
+   * is reported as LP2P_EV_TEST_EXTENSION. */
+  bool test_extension;
+} lp2p_router_extensions;
+
 /* Everything a router is created with. */
 typedef struct lp2p_router_settings {
   lp2p_privkey key; /* our identity; signs our messages */
@@ -344,6 +362,7 @@ typedef struct lp2p_router_settings {
   lp2p_msg_id_fn msg_id;
   /* first sequence number; 0 draws it from the rand callback */
   uint64_t first_seqno;
+  lp2p_router_extensions extensions; /* gossipsub v1.3 */
   lp2p_rand_fn rand_fn;
   void *rand_user;
   /* Optional: the memory budget (lp2p/budget.h) of the message bodies
@@ -388,6 +407,9 @@ typedef enum lp2p_router_event_type {
   LP2P_EV_GRAFT = 2, /* a peer joined our mesh for a topic */
   LP2P_EV_PRUNE = 3, /* a peer left our mesh for a topic */
   LP2P_EV_PX = 4,    /* a PRUNE from `peer` offered other peers */
+  /* gossipsub v1.3: `peer`'s TestExtension RPC arrived, both sides having
+   * advertised the test extension (once per peer; no topic) */
+  LP2P_EV_TEST_EXTENSION = 5,
 } lp2p_router_event_type;
 
 /* A peer or mesh event, for the `event` callback. */
@@ -624,6 +646,9 @@ typedef struct lp2p_router_stats {
   uint64_t score_changes;             /* recomputed scores that changed */
   uint64_t broken_promises;           /* IWANTs not answered in time */
   uint64_t backoffs_dropped;          /* backoffs not kept: max_backoffs */
+  /* gossipsub v1.3: ControlExtensions after a peer's first RPC, each a
+   * misbehaviour charged 10 to its behaviour penalty (P7), as go */
+  uint64_t extensions_repeated;
   uint64_t heartbeats;
   /* gauges, as of now */
   uint64_t peers, topics, mcache_messages, seen_entries;

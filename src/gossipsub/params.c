@@ -3,8 +3,9 @@
 #include "backoff.h"
 #include "base/err.h"
 
-const char *const lp2p_pubsub_protocol_ids[4] = {
-    "/meshsub/1.2.0", "/meshsub/1.1.0", "/meshsub/1.0.0", "/floodsub/1.0.0"};
+const char *const lp2p_pubsub_protocol_ids[LP2P_PUBSUB_NPROTOCOLS] = {
+    "/meshsub/1.3.0", "/meshsub/1.2.0", "/meshsub/1.1.0", "/meshsub/1.0.0",
+    "/floodsub/1.0.0"};
 
 void lp2p_router_params_default(lp2p_router_params *p) {
   p->mesh.d = 6;

@@ -39,6 +39,11 @@ struct lp2p_router_peer {
   int dontwants;      /* RPCs with IDONTWANT received */
   /* message ids in IDONTWANTs each way, for lp2p_router_peer_counters */
   uint64_t idontwant_ids_sent, idontwant_ids_received;
+  /* gossipsub v1.3 (extensions.c): what we advertised in our first RPC,
+   * what the peer advertised in its first (once rpcs_seen), and whether
+   * its TestExtension was reported */
+  lp2p_rpc_extensions ext_ours, ext_theirs;
+  bool rpcs_seen, test_ext_reported;
 };
 
 gs_peer *lp2p_gs_peer_find(const lp2p_router *r, const lp2p_peer_id *id);

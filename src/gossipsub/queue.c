@@ -79,8 +79,17 @@ static size_t entries_bytes(const gs_queue *q) {
   return q->dontwant.b.len + control_bytes(q) + q->gossip.b.len;
 }
 
-size_t lp2p_gs_queue_bytes(const gs_queue *q) {
+/* An RPC holding only an empty RPC.testExtension: its 4-byte tag and a
+ * zero length. */
+#define TEST_EXT_RPC_SIZE 5
+
+/* What the RPCs of write_rpc and write_idontwant would carry. */
+static size_t rpc_bytes(const gs_queue *q) {
   return entries_bytes(q) + q->msg_bytes;
+}
+
+size_t lp2p_gs_queue_bytes(const gs_queue *q) {
+  return rpc_bytes(q) + (q->test_ext_due ? TEST_EXT_RPC_SIZE : 0);
 }
 
 /* What the peer's budget holds for the queue once settled. */
@@ -417,6 +426,25 @@ int lp2p_gs_queue_idontwants(lp2p_router *r, gs_peer *p, const uint8_t *ctl,
   return rv;
 }
 
+int lp2p_gs_queue_extensions(lp2p_router *r, gs_peer *p,
+                             const lp2p_rpc_extensions *ext) {
+  gs_counts c = {1, 0, 0};
+  size_t before = p->q.ctl.b.len;
+  int rv = lp2p_ctl_put_extensions(&p->q.ctl.b, ext);
+  rv = control_added(r, p, &p->q.ctl, before, rv, c, NULL);
+  /* nothing else is queued in `ctl` before it: it goes first */
+  p->q.hello_due = rv == 0 && p->q.ctl.b.len > before;
+  return rv;
+}
+
+void lp2p_gs_queue_test_extension(lp2p_router *r, gs_peer *p) {
+  bool was_empty = lp2p_gs_queue_bytes(&p->q) == 0;
+  p->q.test_ext_due = true;
+  if (was_empty) {
+    lp2p_gs_want_write(r, p);
+  }
+}
+
 static size_t publish_field_size(const gs_msg *m) {
   return m->publish_size;
 }
@@ -694,6 +722,22 @@ static int write_idontwant(lp2p_router *r, gs_queue *q) {
   return 0;
 }
 
+/* Writes our TestExtension as an RPC of its own, as go sends it. */
+static int write_test_extension(lp2p_router *r, gs_queue *q) {
+  lp2p_buf *out = &r->out;
+  lp2p_buf_truncate(out, 0);
+  if (lp2p_buf_reserve(out, 1 + TEST_EXT_RPC_SIZE) != 0) {
+    return LP2P_ERR_NOMEM;
+  }
+  uint8_t *p = lp2p_pb_write_varint(out->data, TEST_EXT_RPC_SIZE);
+  p = lp2p_pb_write_varint(p, (uint64_t)LP2P_RPC_TEST_EXTENSION << 3 |
+                                  LP2P_PB_LEN);
+  *p++ = 0;
+  out->len = (size_t)(p - out->data);
+  q->test_ext_due = false;
+  return 0;
+}
+
 /* Drops the queued messages the peer said it does not want since they
  * were queued: with a slow link, an IDONTWANT often overtakes them. */
 static void drop_unwanted(lp2p_router *r, gs_peer *p) {
@@ -736,11 +780,16 @@ static ptrdiff_t queue_pull(lp2p_router *r, gs_peer *p, const uint8_t **out) {
   rpc_plan pl;
   int rv;
   drop_unwanted(r, p);
-  if (q->dontwant.n) {
+  /* the stream's first RPC carries our ControlExtensions (hello_due):
+   * nothing goes before it */
+  q->hello_due = q->hello_due && rpc_bytes(q) > 0;
+  if (q->test_ext_due && !q->hello_due) {
+    rv = write_test_extension(r, q);
+  } else if (q->dontwant.n && !q->hello_due) {
     rv = write_idontwant(r, q);
   } else {
     do {
-      if (lp2p_gs_queue_bytes(q) == 0) {
+      if (rpc_bytes(q) == 0) {
         *out = NULL;
         return 0;
       }
@@ -750,6 +799,7 @@ static ptrdiff_t queue_pull(lp2p_router *r, gs_peer *p, const uint8_t **out) {
       }
     } while (pl.body == 0);
     rv = write_rpc(r, q, &pl);
+    q->hello_due = q->hello_due && rv != 0;
   }
   if (rv != 0) {
     return rv;

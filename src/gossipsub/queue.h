@@ -39,6 +39,10 @@ typedef struct gs_queue {
    * every change is settled */
   lp2p_budget *budget;
   size_t charged;
+  /* gossipsub v1.3: our ControlExtensions is queued (in `ctl`) and the
+   * next pull must send it, before any IDONTWANT; our TestExtension RPC
+   * is due, pulled next as an RPC of its own */
+  bool hello_due, test_ext_due;
 } gs_queue;
 
 void lp2p_gs_queue_init(lp2p_router *r, gs_queue *q);
@@ -83,6 +87,14 @@ int lp2p_gs_queue_idontwants(lp2p_router *r, gs_peer *p, const uint8_t *ctl,
  * MaxIHaveMessages IHAVEs per heartbeat, so a backlog would cost it the
  * fresh ones). Counted in queue_drop_gossip. */
 void lp2p_gs_queue_drop_ihaves(lp2p_router *r, gs_peer *p);
+/* gossipsub v1.3: queues our ControlExtensions advertising `ext`, sent in
+ * the next RPC pulled, which is then the stream's first (call it when
+ * the peer is added). Returns 0 (also when a full queue or the peer's
+ * budget dropped it: counted as control) or LP2P_ERR_NOMEM. */
+int lp2p_gs_queue_extensions(lp2p_router *r, gs_peer *p,
+                             const lp2p_rpc_extensions *ext);
+/* Queues our TestExtension RPC, pulled next after the first RPC. */
+void lp2p_gs_queue_test_extension(lp2p_router *r, gs_peer *p);
 /* Queues a message (takes a reference); drops and counts when full. */
 int lp2p_gs_queue_msg(lp2p_router *r, gs_peer *p, gs_msg *m);
 /* Room for one more message in p's queue, so that the next lp2p_gs_queue_msg

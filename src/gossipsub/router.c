@@ -7,6 +7,7 @@
 #include "base/mem.h"
 #include "control.h"
 #include "dontwant.h"
+#include "extensions.h"
 #include "heartbeat.h"
 #include "mcache.h"
 #include "message.h"
@@ -235,6 +236,10 @@ int lp2p_router_add_peer(lp2p_router *r, const lp2p_peer_id *id,
     return LP2P_ERR_NOMEM;
   }
   r->nrelay_all += lp2p_gs_peer_relays_all(p);
+  if (lp2p_gs_ext_peer_added(r, p) != 0) {
+    lp2p_router_remove_peer(r, id, now);
+    return LP2P_ERR_NOMEM;
+  }
   /* tell it what we are subscribed to */
   size_t it = 0;
   lp2p_map_entry *e;
@@ -369,6 +374,7 @@ int lp2p_router_recv_rpc_from(lp2p_router *r, gs_peer *p, const uint8_t *rpc,
   }
   r->st.rpc_entries_truncated += r->rpc.truncated;
   r->rpc_lost = false;
+  lp2p_gs_ext_recv(r, p);
   handle_subscriptions(r, p, now);
   lp2p_gs_handle_messages(r, p, now);
   lp2p_gs_handle_control(r, p, now);

@@ -288,7 +288,7 @@ static int32_t on_peer_value(lp2p_host *h, const lp2p_peer_id *peer,
 /* ---- life cycle --------------------------------------------------------- */
 
 static int serve_pubsub(lp2p_node *n) {
-  for (int i = 0; i < 4; i++) {
+  for (int i = 0; i < LP2P_PUBSUB_NPROTOCOLS; i++) {
     int rv = lp2p_host_set_handler(n->host, lp2p_pubsub_protocol_ids[i],
                                    lp2p__node_peer_stream, n);
     if (rv != 0) {

@@ -243,6 +243,9 @@ static void mesh_health(out *o, const lp2p_router_stats *s) {
          "PRUNE backoffs kept over all topics", s->backoff_entries);
   metric(o, "libp2p_gossipsub_backoffs_dropped_total", "counter",
          "backoffs not kept: the table was full", s->backoffs_dropped);
+  metric(o, "libp2p_gossipsub_extensions_repeated_total", "counter",
+         "ControlExtensions after a peer's first RPC (penalised)",
+         s->extensions_repeated);
   /* nim's kinds: correct (answered from the cache), unknown (not in it),
    * notsent (retransmission budget spent), skipped (past the peer's
    * invalid-IWANT budget) */

@@ -240,9 +240,9 @@ static void out_closed(lp2p_stream *s, lp2p_stream_end why, void *user) {
 }
 
 static lp2p_pubsub_proto proto_of(const char *id) {
-  for (int i = 0; i < 4; i++) {
+  for (int i = 0; i < LP2P_PUBSUB_NPROTOCOLS; i++) {
     if (strcmp(id, lp2p_pubsub_protocol_ids[i]) == 0) {
-      return (lp2p_pubsub_proto)(LP2P_MESHSUB_12 - i);
+      return (lp2p_pubsub_proto)(LP2P_MESHSUB_13 - i);
     }
   }
   return LP2P_FLOODSUB;
@@ -317,8 +317,8 @@ static void on_out_open(lp2p_conn *c, lp2p_stream *s, int err, void *user) {
 /* ---- connections -------------------------------------------------------- */
 
 static void open_out(node_peer *np) {
-  int rv = lp2p_conn_open_stream(np->conn, lp2p_pubsub_protocol_ids, 4,
-                                 on_out_open, np);
+  int rv = lp2p_conn_open_stream(np->conn, lp2p_pubsub_protocol_ids,
+                                 LP2P_PUBSUB_NPROTOCOLS, on_out_open, np);
   if (rv == 0) {
     np->opening = true;
   } else if (rv == LP2P_ERR_NOMEM) {

@@ -324,6 +324,39 @@ static int decode_control_entry(lp2p_rpc *rpc, const lp2p_pb_field *f,
   return 0;
 }
 
+/* ControlExtensions: bools; unknown extensions are skipped, as v1.3
+ * requires. */
+static int decode_extensions(lp2p_rpc *rpc, const lp2p_pb_field *outer) {
+  lp2p_pb_reader r;
+  lp2p_pb_field f;
+  int rv;
+  rpc->has_extensions = true;
+  lp2p_pb_reader_init(&r, outer->data, outer->len);
+  while ((rv = lp2p_pb_next(&r, &f)) == 1) {
+    if (f.num != LP2P_EXT_PARTIAL_MESSAGES && f.num != LP2P_EXT_TEST) {
+      continue;
+    }
+    if ((rv = want(&f, LP2P_PB_VARINT)) != 0) {
+      return rv;
+    }
+    *(f.num == LP2P_EXT_TEST ? &rpc->ext.test_extension
+                             : &rpc->ext.partial_messages) = f.value != 0;
+  }
+  return rv < 0 ? rv : 0;
+}
+
+/* A message whose fields are all unknown to us (TestExtension): checked
+ * to be well formed, as any embedded message. */
+static int check_opaque(const lp2p_pb_field *outer) {
+  lp2p_pb_reader r;
+  lp2p_pb_field f;
+  int rv;
+  lp2p_pb_reader_init(&r, outer->data, outer->len);
+  while ((rv = lp2p_pb_next(&r, &f)) == 1) {
+  }
+  return rv;
+}
+
 static int decode_control(lp2p_rpc *rpc, const lp2p_pb_field *outer,
                           const lp2p_rpc_limits *lim) {
   lp2p_pb_reader r;
@@ -331,10 +364,15 @@ static int decode_control(lp2p_rpc *rpc, const lp2p_pb_field *outer,
   int rv;
   lp2p_pb_reader_init(&r, outer->data, outer->len);
   while ((rv = lp2p_pb_next(&r, &f)) == 1) {
-    /* field 6 (v1.3 extensions) and any later ones are skipped */
-    if (f.num >= LP2P_CTL_IHAVE && f.num <= LP2P_CTL_IDONTWANT &&
-        (rv = decode_control_entry(rpc, &f, lim)) != 0) {
-      return rv;
+    int erv = 0; /* later fields are skipped */
+    if (f.num >= LP2P_CTL_IHAVE && f.num <= LP2P_CTL_IDONTWANT) {
+      erv = decode_control_entry(rpc, &f, lim);
+    } else if (f.num == LP2P_CTL_EXTENSIONS) {
+      erv = want(&f, LP2P_PB_LEN);
+      erv = erv ? erv : decode_extensions(rpc, &f);
+    }
+    if (erv != 0) {
+      return erv;
     }
   }
   return rv < 0 ? rv : 0;
@@ -345,6 +383,8 @@ static void reset(lp2p_rpc *rpc) {
   rpc->graft.len = rpc->prune.len = rpc->idontwant.len = 0;
   rpc->ids.len = rpc->px.len = 0;
   rpc->truncated = 0;
+  rpc->has_extensions = rpc->test_extension = false;
+  memset(&rpc->ext, 0, sizeof(rpc->ext));
 }
 
 int lp2p_rpc_decode(lp2p_rpc *rpc, const uint8_t *in, size_t len,
@@ -358,15 +398,23 @@ int lp2p_rpc_decode(lp2p_rpc *rpc, const uint8_t *in, size_t len,
   }
   lp2p_pb_reader_init(&r, in, len);
   while ((rv = lp2p_pb_next(&r, &f)) == 1) {
-    if (f.num < LP2P_RPC_SUBSCRIPTIONS || f.num > LP2P_RPC_CONTROL) {
+    bool known =
+        (f.num >= LP2P_RPC_SUBSCRIPTIONS && f.num <= LP2P_RPC_CONTROL) ||
+        f.num == LP2P_RPC_TEST_EXTENSION;
+    if (!known) {
       continue; /* e.g. RPC.partial (10) of the partial-messages draft */
     }
     if ((rv = want(&f, LP2P_PB_LEN)) != 0) {
       break;
     }
-    rv = f.num == LP2P_RPC_SUBSCRIPTIONS ? decode_sub(rpc, &f, lim)
-         : f.num == LP2P_RPC_PUBLISH     ? decode_msg(rpc, &f, lim)
-                                         : decode_control(rpc, &f, lim);
+    if (f.num == LP2P_RPC_TEST_EXTENSION) {
+      rpc->test_extension = true;
+      rv = check_opaque(&f);
+    } else {
+      rv = f.num == LP2P_RPC_SUBSCRIPTIONS ? decode_sub(rpc, &f, lim)
+           : f.num == LP2P_RPC_PUBLISH     ? decode_msg(rpc, &f, lim)
+                                           : decode_control(rpc, &f, lim);
+    }
     if (rv != 0) {
       break;
     }
@@ -522,6 +570,33 @@ int lp2p_ctl_put_prune(lp2p_buf *b, const uint8_t *topic, size_t topic_len,
     lp2p_buf_truncate(b, start);
   }
   return rv;
+}
+
+/* A bool field set to true: its tag and a one-byte 1. */
+static size_t true_field_size(uint32_t num) {
+  return lp2p_pb_varint_size((uint64_t)num << 3) + 1;
+}
+
+int lp2p_ctl_put_extensions(lp2p_buf *b, const lp2p_rpc_extensions *e) {
+  size_t start = b->len;
+  size_t body =
+      (e->partial_messages ? true_field_size(LP2P_EXT_PARTIAL_MESSAGES) : 0) +
+      (e->test_extension ? true_field_size(LP2P_EXT_TEST) : 0);
+  int rv = lp2p_pb_put_len_header(b, LP2P_CTL_EXTENSIONS, body);
+  if (rv == 0 && e->partial_messages) {
+    rv = lp2p_pb_put_varint(b, LP2P_EXT_PARTIAL_MESSAGES, 1);
+  }
+  if (rv == 0 && e->test_extension) {
+    rv = lp2p_pb_put_varint(b, LP2P_EXT_TEST, 1);
+  }
+  if (rv != 0) {
+    lp2p_buf_truncate(b, start);
+  }
+  return rv;
+}
+
+int lp2p_rpc_put_test_extension(lp2p_buf *b) {
+  return lp2p_pb_put_len_header(b, LP2P_RPC_TEST_EXTENSION, 0);
 }
 
 int lp2p_rpc_put_control(lp2p_buf *b, const uint8_t *ctl, size_t ctl_len) {

@@ -20,6 +20,11 @@ enum {
   LP2P_CTL_GRAFT = 3,
   LP2P_CTL_PRUNE = 4,
   LP2P_CTL_IDONTWANT = 5,
+  /* gossipsub v1.3 */
+  LP2P_CTL_EXTENSIONS = 6,          /* ControlMessage.extensions */
+  LP2P_EXT_PARTIAL_MESSAGES = 10,   /* ControlExtensions.partialMessages */
+  LP2P_EXT_TEST = 6492434,          /* ControlExtensions.testExtension */
+  LP2P_RPC_TEST_EXTENSION = 6492434 /* RPC.testExtension, an empty message */
 };
 
 /* Per-RPC limits. An RPC over max_rpc_size, or with a topic or an id
@@ -63,6 +68,12 @@ typedef struct lp2p_rpc_px {
   lp2p_bytes peer_id, record;
 } lp2p_rpc_px;
 
+/* ControlExtensions (gossipsub v1.3): what a peer advertises. */
+typedef struct lp2p_rpc_extensions {
+  bool partial_messages;
+  bool test_extension;
+} lp2p_rpc_extensions;
+
 /* Growable arrays of decoded entries, reused from one RPC to the next. */
 #define LP2P_RPC_ARRAY(type)                                                   \
   struct {                                                                     \
@@ -81,6 +92,12 @@ typedef struct lp2p_rpc {
   LP2P_RPC_ARRAY(lp2p_rpc_ids) idontwant;
   LP2P_RPC_ARRAY(lp2p_bytes) ids;
   LP2P_RPC_ARRAY(lp2p_rpc_px) px;
+  /* gossipsub v1.3: ControlMessage.extensions was present (occurrences
+   * merge as protobuf merges them: the last value of each field wins),
+   * and RPC.testExtension was */
+  bool has_extensions;
+  lp2p_rpc_extensions ext;
+  bool test_extension;
   /* entries skipped past a count limit: SubOpts, Messages, control
    * entries (with their ids and PX), ids, PX */
   size_t truncated;
@@ -120,6 +137,11 @@ int lp2p_ctl_put_ids(lp2p_buf *b, uint32_t field, const lp2p_bytes *ids,
 int lp2p_ctl_put_graft(lp2p_buf *b, const uint8_t *topic, size_t topic_len);
 int lp2p_ctl_put_prune(lp2p_buf *b, const uint8_t *topic, size_t topic_len,
                        uint64_t backoff, const lp2p_rpc_px *px, size_t npx);
+/* A ControlMessage.extensions entry advertising the extensions set in
+ * `e` (only those: an absent field means no). */
+int lp2p_ctl_put_extensions(lp2p_buf *b, const lp2p_rpc_extensions *e);
+/* RPC.testExtension: an empty TestExtension message. */
+int lp2p_rpc_put_test_extension(lp2p_buf *b);
 /* The RPC.control field wrapping a ControlMessage body. */
 int lp2p_rpc_put_control(lp2p_buf *b, const uint8_t *ctl, size_t ctl_len);
 

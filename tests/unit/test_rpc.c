@@ -107,8 +107,9 @@ static void skips_unknown_fields(void **state) {
   lp2p_buf b;
   lp2p_buf_init(&b, NULL);
   lp2p_rpc_init(&rpc, NULL);
-  /* RPC.partial (10), SubOpts fields 3 and 4, ControlMessage.extensions
-   * (6) and a fixed64 field: all skipped */
+  /* RPC.partial (10), SubOpts fields 3 and 4, an unknown extension
+   * (field 1) in ControlMessage.extensions (6) and a fixed64 field: all
+   * skipped */
   lp2p_pb_put_bytes(&b, 10, "xx", 2);
   uint8_t sub[] = {0x08, 0x01, 0x12, 0x01, 'a', 0x18, 0x01, 0x22, 0x00};
   lp2p_pb_put_bytes(&b, 1, sub, sizeof(sub));
@@ -117,8 +118,67 @@ static void skips_unknown_fields(void **state) {
   assert_int_equal(lp2p_rpc_decode(&rpc, b.data, b.len, &lim), 0);
   assert_int_equal(rpc.subs.len, 1);
   assert_true(eq(rpc.subs.items[0].topic, "a"));
+  assert_true(rpc.has_extensions);
+  assert_false(rpc.ext.test_extension || rpc.ext.partial_messages);
   lp2p_rpc_free(&rpc);
   lp2p_buf_free(&b);
+}
+
+/* gossipsub v1.3: ControlExtensions and RPC.testExtension round-trip;
+ * an RPC without them has none. */
+static void extensions_round_trip(void **state) {
+  (void)state;
+  lp2p_rpc rpc;
+  lp2p_rpc_limits lim = big_limits();
+  lp2p_buf b, ctl;
+  lp2p_buf_init(&b, NULL);
+  lp2p_buf_init(&ctl, NULL);
+  lp2p_rpc_init(&rpc, NULL);
+  static const lp2p_rpc_extensions cases[] = {
+      {true, true}, {false, true}, {true, false}, {false, false}};
+  for (size_t i = 0; i < 4; i++) {
+    lp2p_buf_truncate(&b, 0);
+    lp2p_buf_truncate(&ctl, 0);
+    assert_int_equal(lp2p_ctl_put_extensions(&ctl, &cases[i]), 0);
+    assert_int_equal(lp2p_ctl_put_graft(&ctl, (const uint8_t *)"g", 1), 0);
+    assert_int_equal(lp2p_rpc_put_control(&b, ctl.data, ctl.len), 0);
+    assert_int_equal(lp2p_rpc_put_test_extension(&b), 0);
+    assert_int_equal(lp2p_rpc_decode(&rpc, b.data, b.len, &lim), 0);
+    assert_true(rpc.has_extensions && rpc.test_extension);
+    assert_true(rpc.ext.partial_messages == cases[i].partial_messages);
+    assert_true(rpc.ext.test_extension == cases[i].test_extension);
+    assert_int_equal(rpc.graft.len, 1);
+  }
+  /* the views of one RPC do not leak into the next */
+  lp2p_buf_truncate(&b, 0);
+  assert_int_equal(lp2p_rpc_put_sub(&b, true, (const uint8_t *)"a", 1), 0);
+  assert_int_equal(lp2p_rpc_decode(&rpc, b.data, b.len, &lim), 0);
+  assert_false(rpc.has_extensions || rpc.test_extension);
+  assert_false(rpc.ext.test_extension);
+  lp2p_rpc_free(&rpc);
+  lp2p_buf_free(&b);
+  lp2p_buf_free(&ctl);
+}
+
+/* Two ControlExtensions in one RPC merge as protobuf merges: the last
+ * value of each field wins (protobuf-c, the fuzz oracle, agrees). */
+static void extensions_merge_last_value_wins(void **state) {
+  (void)state;
+  lp2p_rpc rpc;
+  lp2p_rpc_limits lim = big_limits();
+  lp2p_rpc_init(&rpc, NULL);
+  uint8_t in[64];
+  /* control{ext{test: 1}}, control{ext{test: 0, partial: 1}} */
+  size_t n = unhex("1a0732059091e21801"
+                   "1a093207"
+                   "9091e21800"
+                   "5001",
+                   in, sizeof(in));
+  assert_int_equal(lp2p_rpc_decode(&rpc, in, n, &lim), 0);
+  assert_true(rpc.has_extensions);
+  assert_false(rpc.ext.test_extension);
+  assert_true(rpc.ext.partial_messages);
+  lp2p_rpc_free(&rpc);
 }
 
 static void rejects_malformed(void **state) {
@@ -146,6 +206,11 @@ static void rejects_malformed(void **state) {
       {"0000", LP2P_ERR_MALFORMED},          /* field 0 */
       {"0affffffffffffffffff01", LP2P_ERR_TRUNCATED},
       {"0affffffffffffffffff02", LP2P_ERR_OVERLONG},
+      {"1a023001", LP2P_ERR_WRONG_TYPE},           /* extensions as varint */
+      {"1a0732059291e21800", LP2P_ERR_WRONG_TYPE}, /* testExtension bytes */
+      {"1a03320150", LP2P_ERR_TRUNCATED},          /* partialMessages cut */
+      {"9091e21800", LP2P_ERR_WRONG_TYPE},  /* RPC.testExtension varint */
+      {"9291e218010f", LP2P_ERR_MALFORMED}, /* its body malformed */
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     uint8_t in[64];
@@ -325,6 +390,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(decodes_every_field),
       cmocka_unit_test(skips_unknown_fields),
+      cmocka_unit_test(extensions_round_trip),
+      cmocka_unit_test(extensions_merge_last_value_wins),
       cmocka_unit_test(rejects_malformed),
       cmocka_unit_test(every_limit_and_one_past),
       cmocka_unit_test(decode_under_failing_allocator),

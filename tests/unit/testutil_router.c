@@ -286,6 +286,11 @@ const uint8_t *th_unframe(const uint8_t *framed, size_t n, size_t *len) {
   return rpc;
 }
 
+static size_t control_len(const lp2p_rpc *r) {
+  return r->ihave.len + r->iwant.len + r->graft.len + r->prune.len +
+         r->idontwant.len;
+}
+
 static void count_rpc(th_out *o, const uint8_t *in, size_t len) {
   lp2p_rpc rpc;
   lp2p_rpc_limits lim = {SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX,
@@ -320,6 +325,16 @@ static void count_rpc(th_out *o, const uint8_t *in, size_t len) {
   }
   for (size_t i = 0; i < rpc.idontwant.len; i++) {
     o->idontwant_ids += rpc.idontwant.items[i].count;
+  }
+  if (rpc.has_extensions) {
+    o->ext_rpcs++;
+    o->ext_in_first |= o->rpcs == 1;
+    o->ext = rpc.ext;
+  }
+  if (rpc.test_extension) {
+    o->test_exts++;
+    o->test_ext_alone += rpc.subs.len + rpc.msgs.len == 0 &&
+                         !rpc.has_extensions && control_len(&rpc) == 0;
   }
   lp2p_rpc_free(&rpc);
 }

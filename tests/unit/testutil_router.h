@@ -35,7 +35,7 @@ typedef struct th_router {
   size_t validated;
   size_t connects;
   lp2p_peer_id last_connect;
-  size_t events[LP2P_EV_PX + 1];
+  size_t events[LP2P_EV_TEST_EXTENSION + 1];
   size_t disconnects;
   /* P5 of each peer: the app_score callback answers from here */
   lp2p_peer_id app_peer[32];
@@ -107,6 +107,13 @@ typedef struct th_out {
   size_t subs, unsubs, grafts, prunes, px, ihaves, ihave_ids, iwants, iwant_ids,
       idontwant_ids, msgs;
   uint64_t prune_backoff; /* of the last PRUNE */
+  /* gossipsub v1.3: RPCs with a ControlExtensions, whether the first RPC
+   * pulled had one, what the last one advertised; RPCs with a
+   * TestExtension, and of them those carrying nothing else */
+  size_t ext_rpcs;
+  bool ext_in_first;
+  lp2p_rpc_extensions ext;
+  size_t test_exts, test_ext_alone;
   lp2p_bytes last_iwant_ids[64];
   uint8_t id_store[64 * 64];
 } th_out;

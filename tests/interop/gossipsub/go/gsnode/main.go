@@ -6,7 +6,7 @@
 //	gsnode [--listen MA]... [--peer MA]... [--topic T]... [--key-seed N]
 //	       [--sign strict|none] [--msg-id default|sha256] [--params FILE]
 //	       [--hex] [--events] [--flood-publish on|off] [--mesh-interval-ms N]
-//	       [--counters] [--bench]
+//	       [--counters] [--bench] [--test-extension]
 //
 // One JSON object per stdout line; diagnostics on stderr. Each stdin line is
 // published to the first topic; SIGUSR1 prints a stats line; SIGINT/SIGTERM
@@ -100,7 +100,8 @@ func usage(format string, a ...any) {
 	fmt.Fprintf(os.Stderr, "gsnode: "+format+"\n", a...)
 	fmt.Fprintln(os.Stderr, "usage: gsnode [--listen MA]... [--peer MA]... [--topic T]... [--key-seed N]\n"+
 		"              [--sign strict|none] [--msg-id default|sha256] [--params FILE] [--hex]\n"+
-		"              [--events] [--flood-publish on|off] [--mesh-interval-ms N] [--counters] [--bench]")
+		"              [--events] [--flood-publish on|off] [--mesh-interval-ms N] [--counters] [--bench]\n"+
+		"              [--test-extension]")
 	os.Exit(2)
 }
 
@@ -122,6 +123,7 @@ type options struct {
 	bench                 bool // no message lines; counts and latency (bench.go)
 	floodPublish          bool
 	meshIntervalMs        int64 // 0: not given
+	testExtension         bool  // advertise gossipsub v1.3's test extension
 }
 
 func parseArgs() options {
@@ -139,6 +141,7 @@ func parseArgs() options {
 	fs.BoolVar(&o.events, "events", false, "")
 	fs.BoolVar(&o.counters, "counters", false, "")
 	fs.BoolVar(&o.bench, "bench", false, "")
+	fs.BoolVar(&o.testExtension, "test-extension", false, "")
 	flood := fs.String("flood-publish", "off", "")
 	mi := fs.String("mesh-interval-ms", "", "")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -242,6 +245,9 @@ type state struct {
 	topics    []string
 	ctr       *counters // --counters, else nil
 	bench     *bench    // --bench, else nil
+	// --test-extension: peers whose TestExtension RPC arrived (reported
+	// once each); nil without the flag
+	testExtSeen map[peer.ID]bool
 }
 
 func newState(self peer.ID, events bool, topics []string) *state {
@@ -269,6 +275,23 @@ func (s *state) event(v map[string]any) {
 // accessor for it) and print an event only when the membership changes: go
 // calls the tracer's Prune for every PRUNE received on a joined topic, even
 // from a peer that was not in the mesh.
+// testExtension reports a peer's TestExtension RPC, once per peer. It is
+// found in the RPCs the tracer sees rather than by go's
+// OnReceiveTestExtension, which v0.19 calls on every RPC of a peer that
+// advertised the extension, whether it carries a TestExtension or not: the
+// line must prove that the peer sent one.
+func (s *state) testExtension(p peer.ID) {
+	s.mu.Lock()
+	seen := s.testExtSeen == nil || s.testExtSeen[p]
+	if !seen {
+		s.testExtSeen[p] = true
+	}
+	s.mu.Unlock()
+	if !seen {
+		s.event(map[string]any{"event": "test_extension", "peer_id": p.String()})
+	}
+}
+
 func (s *state) graft(p peer.ID, topic string) {
 	s.mu.Lock()
 	m := s.mesh[topic]
@@ -426,6 +449,9 @@ func (t tracer) SendRPC(rpc *pubsub.RPC, p peer.ID) {
 func (t tracer) RecvRPC(rpc *pubsub.RPC) {
 	from := rpc.From()
 	ctl := rpc.GetControl()
+	if rpc.GetTestExtension() != nil {
+		t.s.testExtension(from)
+	}
 	if t.s.ctr != nil {
 		t.s.ctr.received(rpc)
 	}
@@ -678,6 +704,12 @@ func main() {
 		pubsub.WithPeerExchange(true),
 		pubsub.WithFloodPublish(o.floodPublish),
 		pubsub.WithRawTracer(tracer{s}),
+	}
+	if o.testExtension {
+		// go sends its TestExtension once both sides advertised the
+		// extension; the peer's is reported from the tracer (testExtension)
+		s.testExtSeen = make(map[peer.ID]bool)
+		psOpts = append(psOpts, pubsub.WithTestExtension(pubsub.TestExtensionConfig{}))
 	}
 	if s.ctr != nil {
 		l := newCountingLogger(s.ctr)
