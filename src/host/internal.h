@@ -323,6 +323,14 @@ void lp2p__conn_pump(lp2p_conn *c);
  * callbacks). */
 void lp2p__conn_touch(lp2p_conn *c);
 
+/* ---- conn_events.c ---- */
+/* Creates the connection's session (callbacks and settings). Returns 0 or
+ * an lp2p_session_new error. */
+int lp2p__conn_start_session(lp2p_conn *c);
+/* Tells the application, once: streams end, then the connection (or its
+ * dial fails). */
+void lp2p__conn_notify_end(lp2p_conn *c);
+
 /* ---- stream.c ---- */
 /* Fills the stream members of the connection's session callbacks. */
 void lp2p__stream_session_callbacks(lp2p_session_callbacks *cb);
