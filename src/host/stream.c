@@ -252,12 +252,11 @@ static void on_reset(lp2p_session *ss, uint64_t id, void *stream_user, int err,
   (void)id;
   lp2p_conn *c = user;
   lp2p_stream *s = stream_user;
-  /* a failed session's streams end with the connection, after the others
-   * (lp2p__stream_close_all) */
-  if (c->state == CONN_CLOSING || !s || lp2p_session_error(ss, NULL) != 0) {
-    if (s) {
-      s->gone = true;
-    }
+  if (c->state == CONN_CLOSING || !s) {
+    return; /* the connection's end frees (or freed) every stream */
+  }
+  if (lp2p_session_error(ss, NULL) != 0) {
+    s->gone = true; /* ends with the connection, lp2p__stream_close_all */
     return;
   }
   s->gone = true;
@@ -358,6 +357,9 @@ void lp2p_stream_set_callbacks(lp2p_stream *s, const lp2p_stream_callbacks *cb,
 /* Copies from `*p` (`*len` bytes) and advances it. */
 static size_t take(const uint8_t **p, size_t *len, uint8_t *buf, size_t cap) {
   size_t n = *len < cap ? *len : cap;
+  if (n == 0) {
+    return 0; /* *p may be NULL: an empty buffer */
+  }
   memcpy(buf, *p, n);
   *p += n;
   *len -= n;
