@@ -82,6 +82,7 @@ int lp2p__conn_budget_attach(lp2p_conn *c) {
 /* Adds what the connection's scope and session refused to `st`. */
 static void add_refusals(const lp2p_conn *c, lp2p_host_budget_stats *st) {
   st->refused_conn += c->budget.refused;
+  st->streams_reset += c->streams_reset_budget;
   if (!c->session) {
     return;
   }

@@ -10,6 +10,7 @@
 #include "base/map.h"
 #include "lp2p/host.h"
 #include "lp2p/session.h"
+#include "net/byteq.h"
 
 /* Bytes read from a socket per read callback (one buffer per host: each
  * read is processed before the next one). 256 KiB rather than 64: a bulk
@@ -203,6 +204,7 @@ struct lp2p_conn {
   lp2p_budget budget;
   host_peer_budget *peer_budget; /* NULL until the peer is authenticated */
   size_t write_charge;           /* write queue bytes reserved in budget */
+  uint64_t streams_reset_budget; /* streams whose unread bytes did not fit */
 
   lp2p_stream *streams; /* every stream the application knows or opens */
   bool stream_work;     /* some stream has a deferred notification */
@@ -224,7 +226,8 @@ struct lp2p_conn {
 /* The application's handle on a session stream. Bytes the session hands
  * up wait in `rbuf` for lp2p_stream_read (read in place while `readable`
  * runs on them), and their flow-control credit goes back as they are
- * read. */
+ * read. The session keeps them reserved in the connection's budget until
+ * then; what the ring allocates beyond them is charged here. */
 struct lp2p_stream {
   lp2p_conn *conn;
   uint64_t id;
@@ -239,8 +242,8 @@ struct lp2p_stream {
   lp2p_stream_end end;
   const uint8_t *view; /* stream_data's bytes while readable runs */
   size_t view_len;
-  lp2p_buf rbuf; /* received, not yet read, from rbuf_off */
-  size_t rbuf_off;
+  lp2p_byteq rbuf;  /* received, not yet read */
+  uint64_t charged; /* rbuf's footprint beyond its bytes, in the budget */
   char *protocol;
   lp2p_stream_open_cb open_cb;
   void *open_user;

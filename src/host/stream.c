@@ -18,7 +18,6 @@ static lp2p_stream *stream_new(lp2p_conn *c, bool outbound) {
   }
   s->conn = c;
   s->outbound = outbound;
-  lp2p_buf_init(&s->rbuf, c->host->mem);
   s->next = c->streams;
   if (c->streams) {
     c->streams->prev = s;
@@ -29,6 +28,7 @@ static lp2p_stream *stream_new(lp2p_conn *c, bool outbound) {
 
 static void stream_free(lp2p_stream *s) {
   lp2p_conn *c = s->conn;
+  lp2p_byteq_settle(&c->budget, &s->charged, 0);
   if (s->prev) {
     s->prev->next = s->next;
   } else {
@@ -40,13 +40,19 @@ static void stream_free(lp2p_stream *s) {
   if (c->pinger.stream == s) {
     c->pinger.stream = NULL;
   }
-  lp2p_buf_free(&s->rbuf);
+  lp2p_byteq_free(&s->rbuf, c->host->mem);
   lp2p_free(c->host->mem, s->protocol);
   lp2p_free(c->host->mem, s);
 }
 
 static size_t unread(const lp2p_stream *s) {
-  return s->view_len + s->rbuf.len - s->rbuf_off;
+  return s->view_len + s->rbuf.len;
+}
+
+/* What the ring allocates beyond its bytes (the session reserved those)
+ * with `more` bytes appended. */
+static uint64_t overhead(const lp2p_stream *s, size_t more) {
+  return lp2p_byteq_footprint_after(&s->rbuf, more) - s->rbuf.len - more;
 }
 
 /* Tells the application the stream ended and frees it. */
@@ -136,15 +142,26 @@ static void consumed(lp2p_stream *s, size_t n) {
   }
 }
 
-/* Keeps what `readable` left of the bytes; no memory costs the stream. */
+/* The stream is reset for its unread bytes: past the budget (counted),
+ * or no memory. */
+static void drop_unread(lp2p_stream *s, lp2p_stream_end why) {
+  lp2p_conn *c = s->conn;
+  c->streams_reset_budget += why == LP2P_STREAM_END_OVERFLOW;
+  (void)lp2p_session_stream_reset(c->session, s->id);
+  s->gone = true;
+  defer_end(s, why);
+}
+
+/* Keeps what `readable` left of the bytes. */
 static void keep_rest(lp2p_stream *s, const uint8_t *p, size_t n) {
-  if (s->rbuf_off == s->rbuf.len) {
-    s->rbuf.len = s->rbuf_off = 0;
+  lp2p_conn *c = s->conn;
+  if (n == 0) {
+    return;
   }
-  if (n > 0 && lp2p_buf_append(&s->rbuf, p, n) != 0) {
-    (void)lp2p_session_stream_reset(s->conn->session, s->id);
-    s->gone = true;
-    defer_end(s, LP2P_STREAM_END_NOMEM);
+  if (lp2p_byteq_charge(&c->budget, &s->charged, overhead(s, n)) != 0) {
+    drop_unread(s, LP2P_STREAM_END_OVERFLOW);
+  } else if (lp2p_byteq_append(&s->rbuf, c->host->mem, p, n) != 0) {
+    drop_unread(s, LP2P_STREAM_END_NOMEM);
   }
 }
 
@@ -377,14 +394,9 @@ ssize_t lp2p_stream_read(lp2p_stream *s, uint8_t *buf, size_t cap, bool *eof) {
   if (s->view_len > 0) {
     n = take(&s->view, &s->view_len, buf, cap);
   } else {
-    const uint8_t *p = s->rbuf.data + s->rbuf_off;
-    size_t len = s->rbuf.len - s->rbuf_off;
-    n = take(&p, &len, buf, cap);
-    s->rbuf_off += n;
-    if (s->rbuf_off == s->rbuf.len) {
-      lp2p_buf_free(&s->rbuf); /* an idle stream holds no buffer */
-      s->rbuf_off = 0;
-    }
+    /* a drained ring is freed: an idle stream holds no buffer */
+    n = lp2p_byteq_read(&s->rbuf, s->conn->host->mem, buf, cap);
+    lp2p_byteq_settle(&s->conn->budget, &s->charged, overhead(s, 0));
   }
   consumed(s, n);
   if (n > 0 && !s->gone) {
