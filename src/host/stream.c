@@ -162,6 +162,8 @@ static void keep_rest(lp2p_stream *s, const uint8_t *p, size_t n) {
     drop_unread(s, LP2P_STREAM_END_OVERFLOW);
   } else if (lp2p_byteq_append(&s->rbuf, c->host->mem, p, n) != 0) {
     drop_unread(s, LP2P_STREAM_END_NOMEM);
+  } else { /* the ring's slack shrinks as it fills */
+    lp2p_byteq_settle(&c->budget, &s->charged, overhead(s, 0));
   }
 }
 
