@@ -69,9 +69,10 @@ typedef struct lp2p_session_settings {
    * is not answered within ping_timeout (0 = never). */
   lp2p_tstamp keepalive_interval;
   lp2p_tstamp ping_timeout;
-  /* mplex has no flow control: bytes delivered and not yet consumed are
-   * bounded per stream and per session (a stream past either is reset,
-   * as go-mplex does with slow readers) and reserved in `budget`. */
+  /* Bytes delivered and not yet consumed are reserved in `budget` (a
+   * stream whose bytes do not fit is reset). mplex has no flow control:
+   * they are also bounded per stream and per session (a stream past
+   * either is reset, as go-mplex does with slow readers). */
   size_t max_stream_unconsumed;
   size_t max_session_unconsumed;
   /* The connection's memory scope (lp2p/budget.h), or NULL; handed to the
@@ -84,6 +85,12 @@ typedef struct lp2p_session_settings {
 
 /* What a session reports to its user; every callback is optional. */
 typedef struct lp2p_session_callbacks {
+  /* Noise authenticated the remote, before the muxer starts: the place to
+   * gate the peer (go-libp2p's InterceptSecured). Non-zero refuses it: the
+   * session fails with that error (LP2P_ERR_PROTOCOL if positive), and
+   * neither `established` nor any stream follows. */
+  int (*authenticated)(lp2p_session *s, const lp2p_peer_id *remote,
+                       const lp2p_pubkey *key, void *user);
   /* The upgrade completed: the remote is authenticated and `muxer` was
    * agreed (`early`: in Noise's early data). Streams may be opened from
    * here on. */
@@ -179,6 +186,18 @@ LP2P_API int lp2p_session_error(const lp2p_session *s, const char **msg);
  * they are down to a quarter (mplex has no flow control: the peer's TCP
  * is stalled instead, as go-mplex does by blocking its reader). */
 LP2P_API bool lp2p_session_want_input(lp2p_session *s);
+/* What a session counted; lp2p_session_stats_get. */
+typedef struct lp2p_session_stats {
+  lp2p_tstamp rtt; /* yamux's measured round trip; 0 when unknown */
+  /* streams reset for data past a bound or the budget */
+  uint64_t streams_reset_budget;
+  /* stream writes the budget shortened */
+  uint64_t writes_held_budget;
+} lp2p_session_stats;
+
+/* Fills `st` as of now. */
+LP2P_API void lp2p_session_stats_get(const lp2p_session *s,
+                                     lp2p_session_stats *st);
 /* Open streams, negotiating ones included. */
 LP2P_API size_t lp2p_session_num_streams(const lp2p_session *s);
 /* Sends a yamux ping now (pong follows). Returns 0, LP2P_ERR_STATE (not
@@ -202,6 +221,10 @@ LP2P_API int lp2p_session_open_stream(lp2p_session *s,
  * writing), LP2P_ERR_NOMEM. */
 LP2P_API ssize_t lp2p_session_stream_write(lp2p_session *s, uint64_t id,
                                            const uint8_t *data, size_t len);
+/* Bytes lp2p_session_stream_write would accept on `id` now (0 for an
+ * unknown or still negotiating stream); when 0, stream_writable follows
+ * once there is room. */
+LP2P_API size_t lp2p_session_stream_writable(lp2p_session *s, uint64_t id);
 /* Gives back `n` bytes delivered by stream_data (at most those not given
  * back yet): a yamux window grows by them, an mplex stream's bound and
  * the budget get room. Returns 0 or LP2P_ERR_NOT_FOUND. */

@@ -1,14 +1,14 @@
 /* The host's memory budgets (lp2p/budget.h): one scope for the host, one
  * per peer shared by the peer's connections, one per connection given to
- * its muxer, which puts a scope per stream under it. The connection's
+ * its session, whose muxer puts a scope per stream under it. The connection's
  * write queue is charged to its scope too: a peer that stops reading must
  * not make us queue without bound. */
 #include "host/internal.h"
 
 #include "base/mem.h"
 
-/* The most one muxer pull adds to a write queue: an mplex frame of 64 KiB
- * or a yamux one of 16 KiB with control frames, plus Noise's framing. */
+/* The most one session pull adds to a write queue: 64 KiB of muxer frames
+ * (FEED_BATCH in session.c) and a frame more, plus Noise's framing. */
 #define PULL_RESERVE (80u * 1024u)
 
 /* Room again in a scope that refused or held a writer: every connection
@@ -79,23 +79,17 @@ int lp2p__conn_budget_attach(lp2p_conn *c) {
   return 0;
 }
 
-/* Adds what the connection's scope and muxer refused to `st`. */
+/* Adds what the connection's scope and session refused to `st`. */
 static void add_refusals(const lp2p_conn *c, lp2p_host_budget_stats *st) {
   st->refused_conn += c->budget.refused;
-  if (!c->has_mux) {
+  st->streams_reset += c->streams_reset_budget;
+  if (!c->session) {
     return;
   }
-  if (c->mux.is_yamux) {
-    lp2p_yamux_stats ys;
-    lp2p_yamux_stats_get(c->mux.y, &ys);
-    st->streams_reset += ys.streams_reset_budget;
-    st->stream_writes_held += ys.writes_held_budget;
-  } else {
-    lp2p_mplex_stats xs;
-    lp2p_mplex_stats_get(c->mux.x, &xs);
-    st->streams_reset += xs.streams_reset_budget;
-    st->stream_writes_held += xs.writes_held_budget;
-  }
+  lp2p_session_stats ss;
+  lp2p_session_stats_get(c->session, &ss);
+  st->streams_reset += ss.streams_reset_budget;
+  st->stream_writes_held += ss.writes_held_budget;
 }
 
 void lp2p__conn_budget_count(lp2p_conn *c) {

@@ -210,8 +210,8 @@ static size_t collect(lp2p_host *h, trim_candidate *out, size_t cap,
       *grace_end = until < *grace_end ? until : *grace_end;
       continue;
     }
-    out[n++] = (trim_candidate){c, value, lp2p__muxer_num_streams(&c->mux) == 0,
-                                c->ready_at};
+    out[n++] = (trim_candidate){
+        c, value, lp2p_session_num_streams(c->session) == 0, c->ready_at};
   }
   return n;
 }

@@ -1,15 +1,16 @@
 /* The libuv host's private structures, shared by host.c (listeners, dials,
- * the peer table), conn.c (one connection's upgrade and I/O), stream.c
- * (streams and their protocol negotiation) and the identify and ping
- * services. */
+ * the peer table), conn.c (one connection's socket, write queue and timer
+ * around its lp2p_session), stream.c (the public stream handle over a
+ * session stream) and the identify and ping services. */
 #ifndef LP2P_HOST_INTERNAL_H
 #define LP2P_HOST_INTERNAL_H
 
 #include <uv.h>
 
 #include "base/map.h"
-#include "host/muxer.h"
 #include "lp2p/host.h"
+#include "lp2p/session.h"
+#include "net/byteq.h"
 
 /* Bytes read from a socket per read callback (one buffer per host: each
  * read is processed before the next one). 256 KiB rather than 64: a bulk
@@ -18,9 +19,6 @@
 #define HOST_READ_CHUNK (256u * 1024u)
 /* A connection's write buffer larger than this is freed once empty. */
 #define CONN_IDLE_BUFFER (64u * 1024u)
-/* Plaintext handed to Noise before its frames are taken out and queued
- * for the socket. */
-#define CONN_NOISE_BATCH (256u * 1024u)
 /* How long a closing connection may take to flush its last bytes. */
 #define CONN_LINGER (1 * LP2P_SECONDS)
 #define HOST_AGENT_MAX 256
@@ -128,12 +126,10 @@ struct lp2p_host {
 };
 
 typedef enum conn_state {
-  CONN_TCP_CONNECT,  /* outbound: waiting for TCP */
-  CONN_SECURITY,     /* multistream-select of /noise on the raw socket */
-  CONN_NOISE,        /* the Noise XX handshake */
-  CONN_MUXER_SELECT, /* multistream-select of the muxer inside Noise */
-  CONN_READY,        /* streams flow */
-  CONN_CLOSING,      /* flushing its last bytes, then closing handles */
+  CONN_TCP_CONNECT, /* outbound: waiting for TCP */
+  CONN_UPGRADING,   /* the session negotiates security and the muxer */
+  CONN_READY,       /* streams flow */
+  CONN_CLOSING,     /* flushing its last bytes, then closing handles */
 } conn_state;
 
 /* Ping run by lp2p_conn_ping on a stream the connection keeps. */
@@ -179,15 +175,11 @@ struct lp2p_conn {
   /* The peer's next connection: host->peers holds the oldest, the others
    * follow it in the order they were upgraded. */
   lp2p_conn *same_peer_next;
-  lp2p_tstamp deadline; /* TCP connect, then the whole upgrade */
+  lp2p_tstamp deadline; /* TCP connect (the session times the upgrade) */
   lp2p_tstamp idle_since;
   lp2p_tstamp linger_until;
 
-  lp2p_mss *sec_mss; /* /noise on the raw socket */
-  lp2p_mss *mux_mss; /* the muxer, inside Noise */
-  lp2p_noise *noise;
-  muxer mux;
-  bool has_mux;
+  lp2p_session *session; /* from the TCP connection on */
   bool early_muxer;
   bool has_expected_peer;
   lp2p_peer_id expected_peer;
@@ -210,42 +202,48 @@ struct lp2p_conn {
 
   /* Memory the peer can make us hold on it, under its peer's scope. */
   lp2p_budget budget;
-  host_peer_budget *peer_budget; /* NULL until the muxer starts */
+  host_peer_budget *peer_budget; /* NULL until the peer is authenticated */
   size_t write_charge;           /* write queue bytes reserved in budget */
+  uint64_t streams_reset_budget; /* streams whose unread bytes did not fit */
 
-  lp2p_stream *streams;     /* every stream */
-  lp2p_stream *negotiating; /* oldest first, so the head expires first */
-  lp2p_stream *negotiating_tail;
-  bool stream_work; /* some stream has a deferred notification */
+  lp2p_stream *streams; /* every stream the application knows or opens */
+  bool stream_work;     /* some stream has a deferred notification */
 
   lp2p_buf identify; /* the peer's last identify message(s), raw */
   bool has_identify;
   conn_pinger pinger;
 
-  /* Re-entrancy: callbacks may close the connection or touch streams; the
-   * work they cause runs when the outermost entry point leaves. */
-  int depth;
-  bool need_pump;
+  /* Inside a call into the session (or the work after it): what the
+   * application does meanwhile is pulled before it returns, rather than
+   * from the idle handle. */
+  bool busy;
   lp2p_disconnect_reason reason;
   int err;
   char msg[160];
   void *user;
 };
 
+/* The application's handle on a session stream. Bytes the session hands
+ * up wait in `rbuf` for lp2p_stream_read (read in place while `readable`
+ * runs on them), and their flow-control credit goes back as they are
+ * read. The session keeps them reserved in the connection's budget until
+ * then; what the ring allocates beyond them is charged here. */
 struct lp2p_stream {
   lp2p_conn *conn;
   uint64_t id;
-  lp2p_stream *prev, *next;         /* conn->streams */
-  lp2p_stream *neg_prev, *neg_next; /* conn->negotiating */
+  lp2p_stream *prev, *next; /* conn->streams */
   bool outbound;
-  bool negotiating;
-  int neg_err;          /* why the negotiation failed, for the open callback */
-  bool notify_readable; /* deferred readable callback */
-  bool notify_writable;
-  lp2p_mss *mss;
-  lp2p_tstamp deadline;
-  lp2p_buf early; /* bytes that followed the negotiation */
-  size_t early_off;
+  bool open;            /* negotiated: the application has it */
+  bool remote_end;      /* the peer half-closed: eof after rbuf */
+  bool gone;            /* the session no longer knows the id */
+  bool closed_clean;    /* ... because both sides closed it */
+  bool notify_readable; /* deferred readable (lp2p_stream_set_callbacks) */
+  bool notify_end;      /* deferred closed, with `end` */
+  lp2p_stream_end end;
+  const uint8_t *view; /* stream_data's bytes while readable runs */
+  size_t view_len;
+  lp2p_byteq rbuf;  /* received, not yet read */
+  uint64_t charged; /* rbuf's footprint beyond its bytes, in the budget */
   char *protocol;
   lp2p_stream_open_cb open_cb;
   void *open_user;
@@ -294,12 +292,12 @@ void lp2p__host_budget_free(lp2p_host *h);
 /* Puts the connection's scope under its peer's (made on first use).
  * Returns 0 or LP2P_ERR_NOMEM. */
 int lp2p__conn_budget_attach(lp2p_conn *c);
-/* Counts what the connection and its muxer refused; before the muxer is
- * freed. */
+/* Counts what the connection and its session refused; before the session
+ * is freed. */
 void lp2p__conn_budget_count(lp2p_conn *c);
-/* Leaves the peer's scope; after the muxer is freed. */
+/* Leaves the peer's scope; after the session is freed. */
 void lp2p__conn_budget_detach(lp2p_conn *c);
-/* Whether the write queue may take another muxer pull: reserves what a
+/* Whether the write queue may take another session pull: reserves what a
  * pull may add beyond `queued` bytes. An empty queue always may, so that
  * window updates and pings still go out. */
 bool lp2p__conn_budget_writes(lp2p_conn *c, size_t queued);
@@ -314,30 +312,37 @@ lp2p_conn *lp2p__conn_new(lp2p_host *h, bool outbound);
 void lp2p__conn_start(lp2p_conn *c);
 /* Starts connecting to `addr`. Returns 0 or a libuv error. */
 int lp2p__conn_connect(lp2p_conn *c, const struct sockaddr *addr);
-/* Ends the connection with a reason (deferred when inside a callback). */
+/* Ends the connection with a reason (the application hears of it after
+ * the current callback, or from the idle handle). */
 void lp2p__conn_fail(lp2p_conn *c, lp2p_disconnect_reason r, int err,
                      const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-void lp2p__conn_enter(lp2p_conn *c);
-void lp2p__conn_leave(lp2p_conn *c);
-/* Runs the deferred work of a connection (from the host's idle handle). */
+/* Runs the deferred work of a connection and pulls its session (from the
+ * host's idle handle). */
 void lp2p__conn_pump(lp2p_conn *c);
-/* Arranges for lp2p__conn_pump to run: when the outermost callback of the
- * connection returns, or on the next loop iteration when called from the
- * application (whose calls must not run callbacks). */
+/* The application changed something of the connection: its session is
+ * pulled when the current callback returns, or on the next loop
+ * iteration when called from outside (whose calls must not run
+ * callbacks). */
 void lp2p__conn_touch(lp2p_conn *c);
-lp2p_tstamp lp2p__conn_now(const lp2p_conn *c);
+
+/* ---- conn_events.c ---- */
+/* Creates the connection's session (callbacks and settings). Returns 0 or
+ * an lp2p_session_new error. */
+int lp2p__conn_start_session(lp2p_conn *c);
+/* Tells the application, once: streams end, then the connection (or its
+ * dial fails). */
+void lp2p__conn_notify_end(lp2p_conn *c);
 
 /* ---- stream.c ---- */
-extern const muxer_callbacks lp2p__stream_muxer_callbacks;
+/* Fills the stream members of the connection's session callbacks. */
+void lp2p__stream_session_callbacks(lp2p_session_callbacks *cb);
 /* Creates an outbound stream negotiating `protocols`. */
 int lp2p__stream_open(lp2p_conn *c, const char *const *protocols, size_t n,
                       lp2p_stream_open_cb cb, void *user);
-/* Runs deferred notifications (readable after set_callbacks, writable). */
+/* Runs deferred notifications (readable after set_callbacks, closed after
+ * a local reset or the last read). */
 void lp2p__stream_run_deferred(lp2p_conn *c);
-/* The earliest negotiation deadline, or LP2P_TSTAMP_NEVER. */
-lp2p_tstamp lp2p__stream_expiry(const lp2p_conn *c);
-void lp2p__stream_handle_expiry(lp2p_conn *c, lp2p_tstamp now);
 /* The connection ended: every stream gets `closed`, every open its
  * callback with LP2P_ERR_STATE, and all are freed. */
 void lp2p__stream_close_all(lp2p_conn *c);

@@ -1,70 +1,34 @@
-/* Streams: each muxer stream first negotiates its protocol with
- * multistream-select (the opener proposes, the other side's handlers
- * decide), then belongs to a handler or to whoever opened it. Bytes that
- * arrive right behind the negotiation are kept and read first. */
+/* Streams: the application's lp2p_stream handle over a session stream.
+ * The session negotiates each stream's protocol and hands its bytes up
+ * (stream_data); they are offered to `readable` in place and what it
+ * leaves waits in the stream's buffer for lp2p_stream_read. Flow-control
+ * credit goes back to the session as the application reads, so a stream
+ * nobody reads stops being sent to. */
 #include <string.h>
 
 #include "base/mem.h"
 #include "host/internal.h"
 
-/* Read size while negotiating: bytes past the negotiation are copied into
- * the stream's `early` buffer, so little is read at a time. */
-#define NEGOTIATE_CHUNK 1024
-
 /* ---- bookkeeping -------------------------------------------------------- */
 
-static lp2p_stream *stream_new(lp2p_conn *c, uint64_t id, bool outbound) {
+static lp2p_stream *stream_new(lp2p_conn *c, bool outbound) {
   lp2p_stream *s = lp2p_calloc(c->host->mem, 1, sizeof(*s));
   if (!s) {
     return NULL;
   }
   s->conn = c;
-  s->id = id;
   s->outbound = outbound;
-  lp2p_buf_init(&s->early, c->host->mem);
   s->next = c->streams;
   if (c->streams) {
     c->streams->prev = s;
   }
   c->streams = s;
-  (void)lp2p__muxer_set_user(&c->mux, id, s);
   return s;
-}
-
-static void neg_push(lp2p_conn *c, lp2p_stream *s) {
-  s->negotiating = true;
-  s->deadline = lp2p__conn_now(c) + c->host->settings.negotiate_timeout;
-  s->neg_prev = c->negotiating_tail;
-  if (c->negotiating_tail) {
-    c->negotiating_tail->neg_next = s;
-  } else {
-    c->negotiating = s;
-  }
-  c->negotiating_tail = s;
-}
-
-static void neg_remove(lp2p_conn *c, lp2p_stream *s) {
-  if (!s->negotiating) {
-    return;
-  }
-  s->negotiating = false;
-  if (s->neg_prev) {
-    s->neg_prev->neg_next = s->neg_next;
-  } else {
-    c->negotiating = s->neg_next;
-  }
-  if (s->neg_next) {
-    s->neg_next->neg_prev = s->neg_prev;
-  } else {
-    c->negotiating_tail = s->neg_prev;
-  }
-  s->neg_prev = s->neg_next = NULL;
 }
 
 static void stream_free(lp2p_stream *s) {
   lp2p_conn *c = s->conn;
-  const lp2p_mem *mem = c->host->mem;
-  neg_remove(c, s);
+  lp2p_byteq_settle(&c->budget, &s->charged, 0);
   if (s->prev) {
     s->prev->next = s->next;
   } else {
@@ -76,46 +40,56 @@ static void stream_free(lp2p_stream *s) {
   if (c->pinger.stream == s) {
     c->pinger.stream = NULL;
   }
-  lp2p_mss_del(s->mss);
-  lp2p_buf_free(&s->early);
-  lp2p_free(mem, s->protocol);
-  lp2p_free(mem, s);
+  lp2p_byteq_free(&s->rbuf, c->host->mem);
+  lp2p_free(c->host->mem, s->protocol);
+  lp2p_free(c->host->mem, s);
 }
 
-static void defer_readable(lp2p_stream *s) {
-  s->notify_readable = true;
+static size_t unread(const lp2p_stream *s) {
+  return s->view_len + s->rbuf.len;
+}
+
+/* What the ring allocates beyond its bytes (the session reserved those)
+ * with `more` bytes appended. */
+static uint64_t overhead(const lp2p_stream *s, size_t more) {
+  return lp2p_byteq_footprint_after(&s->rbuf, more) - s->rbuf.len - more;
+}
+
+/* Tells the application the stream ended and frees it. */
+static void end_stream(lp2p_stream *s, lp2p_stream_end why) {
+  if (s->cb.closed) {
+    s->cb.closed(s, why, s->user);
+  }
+  stream_free(s);
+}
+
+/* `closed` follows from the connection's next pump, not from inside the
+ * application's call. */
+static void defer_end(lp2p_stream *s, lp2p_stream_end why) {
+  s->notify_end = true;
+  s->end = why;
   s->conn->stream_work = true;
   lp2p__conn_touch(s->conn);
 }
 
-/* ---- negotiation -------------------------------------------------------- */
-
-/* Ends a negotiation that failed: the stream is reset, and its close
- * (from the muxer's next pull) completes an open with `err`. */
-static void negotiation_failed(lp2p_stream *s, int err) {
-  s->neg_err = err;
-  neg_remove(s->conn, s);
-  (void)lp2p__muxer_reset(&s->conn->mux, s->id);
-  lp2p__conn_touch(s->conn);
+/* An open that never completed learns why. */
+static void fail_open(lp2p_stream *s, int err) {
+  lp2p_conn *c = s->conn;
+  lp2p_stream_open_cb cb = s->open_cb;
+  void *user = s->open_user;
+  stream_free(s);
+  cb(c, NULL, err, user);
 }
 
-/* Sends what multistream-select has to say; its messages are small and a
- * new stream's window is 256 KiB, so a short write means trouble. */
-static bool flush_mss(lp2p_stream *s) {
-  lp2p_conn *c = s->conn;
-  const uint8_t *p;
-  ssize_t n;
-  while ((n = lp2p_mss_pull(s->mss, &p, lp2p__conn_now(c))) > 0) {
-    ssize_t w = lp2p__muxer_write(&c->mux, s->id, p, (size_t)n);
-    if (w != n) {
-      /* the opener learns that memory ran out, not that the peer erred */
-      negotiation_failed(s, w == LP2P_ERR_NOMEM ? LP2P_ERR_NOMEM
-                                                : LP2P_ERR_PROTOCOL);
-      return false;
-    }
+/* ---- the session's stream callbacks ------------------------------------- */
+
+static bool copy_protocol(lp2p_stream *s, const char *proto) {
+  size_t len = strlen(proto);
+  s->protocol = lp2p_malloc(s->conn->host->mem, len + 1);
+  if (s->protocol) {
+    memcpy(s->protocol, proto, len + 1);
   }
-  lp2p__conn_touch(c);
-  return true;
+  return s->protocol != NULL;
 }
 
 static void dispatch_inbound(lp2p_stream *s) {
@@ -126,192 +100,237 @@ static void dispatch_inbound(lp2p_stream *s) {
   }
   const host_handler *hd = lp2p__host_find_handler(h, s->protocol);
   if (!hd) { /* the handler went away during the negotiation */
-    (void)lp2p__muxer_reset(&s->conn->mux, s->id);
-    lp2p__conn_touch(s->conn);
+    (void)lp2p_session_stream_reset(s->conn->session, s->id);
+    stream_free(s);
     return;
   }
   hd->fn(s, hd->user);
 }
 
-static void negotiated(lp2p_stream *s, const char *name, const uint8_t *rest,
-                       size_t rest_len) {
-  lp2p_conn *c = s->conn;
-  const lp2p_mem *mem = c->host->mem;
-  size_t len = strlen(name);
-  s->protocol = lp2p_malloc(mem, len + 1);
-  if (!s->protocol || lp2p_buf_append(&s->early, rest, rest_len) != 0) {
-    negotiation_failed(s, LP2P_ERR_NOMEM);
-    return;
-  }
-  memcpy(s->protocol, name, len + 1);
-  neg_remove(c, s);
-  lp2p_mss_del(s->mss);
-  s->mss = NULL;
-  if (rest_len > 0 || lp2p__muxer_readable(&c->mux, s->id) > 0 ||
-      lp2p__muxer_eof(&c->mux, s->id)) {
-    defer_readable(s);
-  }
-  if (s->outbound) {
-    lp2p_stream_open_cb cb = s->open_cb;
-    s->open_cb = NULL;
-    cb(c, s, 0, s->open_user);
-  } else {
-    dispatch_inbound(s);
-  }
-}
-
-static void negotiate_input(lp2p_stream *s) {
-  lp2p_conn *c = s->conn;
-  uint8_t buf[NEGOTIATE_CHUNK];
-  while (s->negotiating) {
-    bool eof = false;
-    ssize_t n = lp2p__muxer_read(&c->mux, s->id, buf, sizeof(buf), &eof);
-    if (n <= 0) {
-      if (n == 0 && eof) { /* the peer gave up */
-        negotiation_failed(s, LP2P_ERR_UNSUPPORTED);
-      }
-      return; /* a reset is reported by the muxer's close */
-    }
-    lp2p__conn_touch(c); /* reading may open the window */
-    int rv = lp2p_mss_recv(s->mss, buf, (size_t)n, lp2p__conn_now(c));
-    if (rv < 0) {
-      negotiation_failed(s,
-                         rv == LP2P_ERR_UNSUPPORTED ? rv : LP2P_ERR_PROTOCOL);
-      return;
-    }
-    if (!flush_mss(s)) {
-      return;
-    }
-    const char *name;
-    if (lp2p_mss_result(s->mss, &name, NULL) == 1) {
-      negotiated(s, name, buf + rv, (size_t)n - (size_t)rv);
-      return;
-    }
-  }
-}
-
-/* ---- the muxer's callbacks ---------------------------------------------- */
-
-static lp2p_stream *lookup(lp2p_conn *c, uint64_t id) {
-  return c->state == CONN_CLOSING ? NULL : lp2p__muxer_user(&c->mux, id);
-}
-
-static int on_open(void *user, uint64_t id) {
+static void on_opened(lp2p_session *ss, uint64_t id, const char *proto,
+                      bool inbound, void **stream_user, void *user) {
   lp2p_conn *c = user;
-  lp2p_host *h = c->host;
-  if (c->state != CONN_READY) {
-    return -1;
+  if (c->state == CONN_CLOSING) {
+    return; /* every stream is about to end */
   }
-  lp2p_stream *s = stream_new(c, id, false);
-  if (!s) {
-    return -1;
-  }
-  lp2p_mss_settings set;
-  lp2p_mss_settings_default(&set);
-  set.role = LP2P_MSS_LISTENER;
-  set.protocols = h->protocols;
-  set.nprotocols = h->nprotocols;
-  set.timeout = 0; /* the stream's deadline covers it */
-  if (lp2p_mss_new(&s->mss, &set, NULL, h->mem, NULL) != 0) {
-    stream_free(s);
-    return -1;
-  }
-  neg_push(c, s);
-  flush_mss(s); /* the header */
-  return 0;
-}
-
-static void on_readable(void *user, uint64_t id) {
-  lp2p_stream *s = lookup(user, id);
-  if (!s) {
+  lp2p_stream *s = inbound ? stream_new(c, false) : *stream_user;
+  if (!s || !copy_protocol(s, proto)) {
+    (void)lp2p_session_stream_reset(ss, id);
+    if (s && !inbound) {
+      fail_open(s, LP2P_ERR_NOMEM);
+    } else if (s) {
+      stream_free(s);
+    }
     return;
   }
-  if (s->negotiating) {
-    negotiate_input(s);
-  } else if (s->protocol && s->cb.readable) {
+  s->id = id;
+  s->open = true;
+  *stream_user = s;
+  if (inbound) {
+    dispatch_inbound(s);
+    return;
+  }
+  lp2p_stream_open_cb cb = s->open_cb;
+  s->open_cb = NULL;
+  cb(c, s, 0, s->open_user);
+}
+
+/* Gives back credit for `n` bytes the application took. */
+static void consumed(lp2p_stream *s, size_t n) {
+  if (n > 0 && !s->gone) {
+    (void)lp2p_session_stream_consume(s->conn->session, s->id, n);
+  }
+}
+
+/* The stream is reset for its unread bytes: past the budget (counted),
+ * or no memory. */
+static void drop_unread(lp2p_stream *s, lp2p_stream_end why) {
+  lp2p_conn *c = s->conn;
+  c->streams_reset_budget += why == LP2P_STREAM_END_OVERFLOW;
+  (void)lp2p_session_stream_reset(c->session, s->id);
+  s->gone = true;
+  defer_end(s, why);
+}
+
+/* Keeps what `readable` left of the bytes. */
+static void keep_rest(lp2p_stream *s, const uint8_t *p, size_t n) {
+  lp2p_conn *c = s->conn;
+  if (n == 0) {
+    return;
+  }
+  if (lp2p_byteq_charge(&c->budget, &s->charged, overhead(s, n)) != 0) {
+    drop_unread(s, LP2P_STREAM_END_OVERFLOW);
+  } else if (lp2p_byteq_append(&s->rbuf, c->host->mem, p, n) != 0) {
+    drop_unread(s, LP2P_STREAM_END_NOMEM);
+  } else { /* the ring's slack shrinks as it fills */
+    lp2p_byteq_settle(&c->budget, &s->charged, overhead(s, 0));
+  }
+}
+
+static void on_data(lp2p_session *ss, uint64_t id, void *stream_user,
+                    const uint8_t *data, size_t len, void *user) {
+  (void)ss;
+  (void)id;
+  lp2p_conn *c = user;
+  lp2p_stream *s = stream_user;
+  if (c->state == CONN_CLOSING || !s || s->gone) {
+    return;
+  }
+  if (unread(s) > 0 || !s->cb.readable) {
+    keep_rest(s, data, len);
+    if (s->cb.readable && !s->gone) {
+      s->cb.readable(s, s->user);
+    }
+    return;
+  }
+  /* nothing waits: `readable` reads these bytes where they are */
+  s->view = data;
+  s->view_len = len;
+  s->cb.readable(s, s->user);
+  const uint8_t *rest = s->view;
+  size_t rest_len = s->view_len;
+  s->view = NULL;
+  s->view_len = 0;
+  if (!s->gone) {
+    keep_rest(s, rest, rest_len);
+  }
+}
+
+static void on_end(lp2p_session *ss, uint64_t id, void *stream_user,
+                   void *user) {
+  (void)ss;
+  (void)id;
+  lp2p_conn *c = user;
+  lp2p_stream *s = stream_user;
+  if (c->state == CONN_CLOSING || !s || s->gone) {
+    return;
+  }
+  s->remote_end = true;
+  if (s->cb.readable) {
     s->cb.readable(s, s->user);
   }
 }
 
-static void on_writable(void *user, uint64_t id) {
-  lp2p_stream *s = lookup(user, id);
-  if (s && s->protocol && s->cb.writable) {
+static void on_writable(lp2p_session *ss, uint64_t id, void *stream_user,
+                        void *user) {
+  (void)ss;
+  (void)id;
+  lp2p_conn *c = user;
+  lp2p_stream *s = stream_user;
+  if (c->state != CONN_CLOSING && s && !s->gone && s->cb.writable) {
     s->cb.writable(s, s->user);
   }
 }
 
-static void on_close(void *user, uint64_t id, lp2p_stream_end why) {
+/* Both sides closed: the application hears of it once it read all. */
+static void on_closed(lp2p_session *ss, uint64_t id, void *stream_user,
+                      void *user) {
+  (void)ss;
+  (void)id;
   lp2p_conn *c = user;
-  lp2p_stream *s = lookup(c, id);
-  if (!s) {
+  lp2p_stream *s = stream_user;
+  if (c->state == CONN_CLOSING || !s) {
     return;
   }
-  if (s->open_cb) { /* an open that never completed */
-    lp2p_stream_open_cb cb = s->open_cb;
-    s->open_cb = NULL;
-    int err = s->neg_err                            ? s->neg_err
-              : why == LP2P_STREAM_END_RESET_REMOTE ? LP2P_ERR_PROTOCOL
-                                                    : LP2P_ERR_STATE;
-    cb(c, NULL, err, s->open_user);
-  } else if (s->protocol && s->cb.closed) {
-    s->cb.closed(s, why, s->user);
+  s->gone = true;
+  s->closed_clean = true;
+  s->remote_end = true;
+  if (unread(s) == 0) {
+    end_stream(s, LP2P_STREAM_END_CLOSED);
   }
-  stream_free(s);
 }
 
-const muxer_callbacks lp2p__stream_muxer_callbacks = {
-    .stream_open = on_open,
-    .stream_readable = on_readable,
-    .stream_writable = on_writable,
-    .stream_close = on_close,
-};
+static lp2p_stream_end end_of(int err) {
+  switch (err) {
+  case LP2P_ERR_PROTOCOL:
+    return LP2P_STREAM_END_RESET_REMOTE;
+  case LP2P_ERR_TOO_LARGE:
+    return LP2P_STREAM_END_OVERFLOW;
+  case LP2P_ERR_NOMEM:
+    return LP2P_STREAM_END_NOMEM;
+  default:
+    return LP2P_STREAM_END_SESSION;
+  }
+}
+
+/* An open's error as lp2p_stream_open_cb documents it. */
+static int open_error(int err) {
+  switch (err) {
+  case LP2P_ERR_UNSUPPORTED:
+  case LP2P_ERR_TIMEOUT:
+  case LP2P_ERR_PROTOCOL:
+  case LP2P_ERR_NOMEM:
+    return err;
+  default:
+    return LP2P_ERR_STATE;
+  }
+}
+
+static void on_reset(lp2p_session *ss, uint64_t id, void *stream_user, int err,
+                     void *user) {
+  (void)id;
+  lp2p_conn *c = user;
+  lp2p_stream *s = stream_user;
+  if (c->state == CONN_CLOSING || !s) {
+    return; /* the connection's end frees (or freed) every stream */
+  }
+  if (lp2p_session_error(ss, NULL) != 0) {
+    s->gone = true; /* ends with the connection, lp2p__stream_close_all */
+    return;
+  }
+  s->gone = true;
+  if (!s->open) {
+    fail_open(s, open_error(err));
+  } else {
+    end_stream(s, end_of(err));
+  }
+}
+
+void lp2p__stream_session_callbacks(lp2p_session_callbacks *cb) {
+  cb->stream_opened = on_opened;
+  cb->stream_data = on_data;
+  cb->stream_end = on_end;
+  cb->stream_writable = on_writable;
+  cb->stream_closed = on_closed;
+  cb->stream_reset = on_reset;
+}
 
 /* ---- what the connection calls ------------------------------------------ */
 
 int lp2p__stream_open(lp2p_conn *c, const char *const *protocols, size_t n,
                       lp2p_stream_open_cb cb, void *user) {
-  if (c->state != CONN_READY || lp2p__muxer_remote_goaway(&c->mux)) {
+  if (c->state != CONN_READY) {
     return LP2P_ERR_STATE;
   }
   if (!cb || n == 0) {
     return LP2P_ERR_INVALID_ARG;
   }
-  uint64_t id;
-  int rv = lp2p__muxer_open(&c->mux, &id);
-  if (rv != 0) {
-    return rv;
-  }
-  lp2p_stream *s = stream_new(c, id, true);
-  lp2p_mss_settings set;
-  lp2p_mss_settings_default(&set);
-  set.role = LP2P_MSS_DIALER;
-  set.protocols = protocols;
-  set.nprotocols = n;
-  set.timeout = 0;
-  rv = s ? lp2p_mss_new(&s->mss, &set, NULL, c->host->mem, NULL)
-         : LP2P_ERR_NOMEM;
-  if (rv != 0) {
-    if (s) {
-      /* the reset's stream_close comes from a later pull: it must not
-       * find the freed stream */
-      (void)lp2p__muxer_set_user(&c->mux, id, NULL);
-      stream_free(s);
-    }
-    (void)lp2p__muxer_reset(&c->mux, id);
-    lp2p__conn_touch(c);
-    return rv;
+  lp2p_stream *s = stream_new(c, true);
+  if (!s) {
+    return LP2P_ERR_NOMEM;
   }
   s->open_cb = cb;
   s->open_user = user;
-  neg_push(c, s);
-  flush_mss(s);
+  int rv = lp2p_session_open_stream(c->session, protocols, n, s, &s->id);
+  if (rv != 0) {
+    stream_free(s);
+    return rv;
+  }
+  lp2p__conn_touch(c);
   return 0;
 }
 
 void lp2p__stream_run_deferred(lp2p_conn *c) {
+  /* the application's calls free no stream (they defer): `next` stays
+   * valid; flags raised meanwhile on streams passed wait for the next
+   * pump */
   c->stream_work = false;
-  for (lp2p_stream *s = c->streams; s; s = s->next) {
-    if (s->notify_readable && s->protocol) {
+  lp2p_stream *next;
+  for (lp2p_stream *s = c->streams; s; s = next) {
+    next = s->next;
+    if (s->notify_end) {
+      end_stream(s, s->end);
+    } else if (s->notify_readable) {
       s->notify_readable = false;
       if (s->cb.readable) {
         s->cb.readable(s, s->user);
@@ -320,27 +339,14 @@ void lp2p__stream_run_deferred(lp2p_conn *c) {
   }
 }
 
-lp2p_tstamp lp2p__stream_expiry(const lp2p_conn *c) {
-  return c->negotiating ? c->negotiating->deadline : LP2P_TSTAMP_NEVER;
-}
-
-void lp2p__stream_handle_expiry(lp2p_conn *c, lp2p_tstamp now) {
-  while (c->negotiating && c->negotiating->deadline <= now) {
-    negotiation_failed(c->negotiating, LP2P_ERR_TIMEOUT);
-  }
-}
-
 void lp2p__stream_close_all(lp2p_conn *c) {
   while (c->streams) {
     lp2p_stream *s = c->streams;
     if (s->open_cb) {
-      lp2p_stream_open_cb cb = s->open_cb;
-      s->open_cb = NULL;
-      cb(c, NULL, LP2P_ERR_STATE, s->open_user);
-    } else if (s->protocol && s->cb.closed) {
-      s->cb.closed(s, LP2P_STREAM_END_SESSION, s->user);
+      fail_open(s, LP2P_ERR_STATE);
+    } else {
+      end_stream(s, s->notify_end ? s->end : LP2P_STREAM_END_SESSION);
     }
-    stream_free(s);
   }
 }
 
@@ -354,55 +360,66 @@ int lp2p_conn_open_stream(lp2p_conn *c, const char *const *protocols,
 
 void lp2p_stream_set_callbacks(lp2p_stream *s, const lp2p_stream_callbacks *cb,
                                void *user) {
-  lp2p_conn *c = s->conn;
   if (cb) {
     s->cb = *cb;
   } else {
     memset(&s->cb, 0, sizeof(s->cb));
   }
   s->user = user;
-  if (s->early_off < s->early.len || lp2p__muxer_readable(&c->mux, s->id) > 0 ||
-      lp2p__muxer_eof(&c->mux, s->id)) {
-    defer_readable(s);
+  if (s->view_len == 0 && (unread(s) > 0 || s->remote_end) && !s->notify_end) {
+    s->notify_readable = true;
+    s->conn->stream_work = true;
+    lp2p__conn_touch(s->conn);
   }
 }
 
+/* Copies from `*p` (`*len` bytes) and advances it. */
+static size_t take(const uint8_t **p, size_t *len, uint8_t *buf, size_t cap) {
+  size_t n = *len < cap ? *len : cap;
+  if (n == 0) {
+    return 0; /* *p may be NULL: an empty buffer */
+  }
+  memcpy(buf, *p, n);
+  *p += n;
+  *len -= n;
+  return n;
+}
+
 ssize_t lp2p_stream_read(lp2p_stream *s, uint8_t *buf, size_t cap, bool *eof) {
-  lp2p_conn *c = s->conn;
   if (eof) {
     *eof = false;
   }
-  if (s->early_off < s->early.len) {
-    size_t n = s->early.len - s->early_off;
-    n = n < cap ? n : cap;
-    memcpy(buf, s->early.data + s->early_off, n);
-    s->early_off += n;
-    if (s->early_off == s->early.len) {
-      lp2p_buf_free(&s->early);
-      s->early_off = 0;
-    }
-    return (ssize_t)n;
+  if (s->notify_end && s->end != LP2P_STREAM_END_CLOSED) {
+    return LP2P_ERR_STATE; /* reset */
   }
-  if (c->state == CONN_CLOSING) {
-    return 0;
+  size_t n;
+  if (s->view_len > 0) {
+    n = take(&s->view, &s->view_len, buf, cap);
+  } else {
+    /* a drained ring is freed: an idle stream holds no buffer */
+    n = lp2p_byteq_read(&s->rbuf, s->conn->host->mem, buf, cap);
+    lp2p_byteq_settle(&s->conn->budget, &s->charged, overhead(s, 0));
   }
-  bool end = false;
-  ssize_t n = lp2p__muxer_read(&c->mux, s->id, buf, cap, &end);
-  if (n > 0 || end) {
-    lp2p__conn_touch(c); /* a window update may be due, or the stream's end */
+  consumed(s, n);
+  if (n > 0 && !s->gone) {
+    lp2p__conn_touch(s->conn); /* a window update may be due */
   }
+  bool end = s->remote_end && unread(s) == 0;
   if (eof) {
     *eof = end;
   }
-  return n;
+  if (end && s->closed_clean && !s->notify_end) {
+    defer_end(s, LP2P_STREAM_END_CLOSED); /* all read: now it ends */
+  }
+  return (ssize_t)n;
 }
 
 ssize_t lp2p_stream_write(lp2p_stream *s, const uint8_t *data, size_t len) {
   lp2p_conn *c = s->conn;
-  if (c->state == CONN_CLOSING) {
+  if (c->state == CONN_CLOSING || s->gone) {
     return LP2P_ERR_STATE;
   }
-  ssize_t n = lp2p__muxer_write(&c->mux, s->id, data, len);
+  ssize_t n = lp2p_session_stream_write(c->session, s->id, data, len);
   if (n > 0) {
     lp2p__conn_touch(c);
   }
@@ -411,34 +428,35 @@ ssize_t lp2p_stream_write(lp2p_stream *s, const uint8_t *data, size_t len) {
 
 size_t lp2p_stream_writable(lp2p_stream *s) {
   lp2p_conn *c = s->conn;
-  if (c->state == CONN_CLOSING) {
+  if (c->state == CONN_CLOSING || s->gone) {
     return 0;
   }
-  size_t room = lp2p__muxer_writable(&c->mux, s->id);
-  if (room == 0) {
-    (void)lp2p__muxer_write(&c->mux, s->id, NULL, 0); /* asks for `writable` */
-  }
-  return room;
+  return lp2p_session_stream_writable(c->session, s->id);
 }
 
 int lp2p_stream_close(lp2p_stream *s) {
   lp2p_conn *c = s->conn;
-  if (c->state == CONN_CLOSING) {
+  if (c->state == CONN_CLOSING || s->gone) {
     return LP2P_ERR_STATE;
   }
-  int rv = lp2p__muxer_close(&c->mux, s->id);
+  int rv = lp2p_session_stream_close(c->session, s->id);
   lp2p__conn_touch(c);
   return rv == LP2P_ERR_NOT_FOUND ? LP2P_ERR_STATE : rv;
 }
 
 int lp2p_stream_reset(lp2p_stream *s) {
   lp2p_conn *c = s->conn;
-  if (c->state == CONN_CLOSING) {
+  if (c->state == CONN_CLOSING || s->gone) {
     return LP2P_ERR_STATE;
   }
-  int rv = lp2p__muxer_reset(&c->mux, s->id);
-  lp2p__conn_touch(c);
-  return rv == LP2P_ERR_NOT_FOUND ? LP2P_ERR_STATE : rv;
+  int rv = lp2p_session_stream_reset(c->session, s->id);
+  if (rv != 0) {
+    return LP2P_ERR_STATE;
+  }
+  s->gone = true;
+  s->view_len = 0; /* what `readable` did not take is dropped */
+  defer_end(s, LP2P_STREAM_END_RESET_LOCAL);
+  return 0;
 }
 
 const char *lp2p_stream_protocol(const lp2p_stream *s) {

@@ -161,6 +161,13 @@ static ssize_t y_read(void *m, uint64_t id, uint8_t *buf, size_t cap,
                   : LP2P_ERR_NOT_FOUND;
 }
 
+static size_t y_writable(const void *m, uint64_t id) {
+  lp2p_yamux_stream_info info;
+  return y_id(id) && lp2p_yamux_stream_info_get(Y(m), (uint32_t)id, &info) == 0
+             ? info.writable
+             : 0;
+}
+
 static int y_consume(void *m, uint64_t id, size_t n) {
   return y_id(id) ? lp2p_yamux_stream_consume(Y(m), (uint32_t)id, n)
                   : LP2P_ERR_NOT_FOUND;
@@ -185,6 +192,14 @@ static void *y_user(const void *m, uint64_t id) {
   return y_id(id) ? lp2p_yamux_stream_user(Y(m), (uint32_t)id) : NULL;
 }
 
+static void y_stats(const void *m, lp2p__muxer_stats *st) {
+  lp2p_yamux_stats ys;
+  lp2p_yamux_stats_get(Y(m), &ys);
+  st->rtt = lp2p_yamux_rtt(Y(m));
+  st->streams_reset_budget = ys.streams_reset_budget;
+  st->writes_held_budget = ys.writes_held_budget;
+}
+
 const lp2p__muxer_class lp2p__yamux_class = {
     .protocol = LP2P_YAMUX_PROTOCOL_ID,
     .has_flow_control = true,
@@ -200,12 +215,14 @@ const lp2p__muxer_class lp2p__yamux_class = {
     .num_streams = y_num_streams,
     .open = y_open,
     .write = y_write,
+    .writable = y_writable,
     .read = y_read,
     .consume = y_consume,
     .close = y_close,
     .reset = y_reset,
     .set_user = y_set_user,
     .user = y_user,
+    .stats = y_stats,
 };
 
 /* ---- mplex -------------------------------------------------------------- */
@@ -322,6 +339,11 @@ static ssize_t x_read(void *m, uint64_t id, uint8_t *buf, size_t cap,
   return lp2p_mplex_stream_read(X(m), id, buf, cap, eof);
 }
 
+static size_t x_writable(const void *m, uint64_t id) {
+  lp2p_mplex_stream_info info;
+  return lp2p_mplex_stream_info_get(X(m), id, &info) == 0 ? info.writable : 0;
+}
+
 static int x_consume(void *m, uint64_t id, size_t n) {
   (void)m; /* no flow control: the session keeps the count */
   (void)id;
@@ -345,6 +367,14 @@ static void *x_user(const void *m, uint64_t id) {
   return lp2p_mplex_stream_user(X(m), id);
 }
 
+static void x_stats(const void *m, lp2p__muxer_stats *st) {
+  lp2p_mplex_stats xs;
+  lp2p_mplex_stats_get(X(m), &xs);
+  st->rtt = 0;
+  st->streams_reset_budget = xs.streams_reset_budget;
+  st->writes_held_budget = xs.writes_held_budget;
+}
+
 const lp2p__muxer_class lp2p__mplex_class = {
     .protocol = LP2P_MPLEX_PROTOCOL_ID,
     .has_flow_control = false,
@@ -360,12 +390,14 @@ const lp2p__muxer_class lp2p__mplex_class = {
     .num_streams = x_num_streams,
     .open = x_open,
     .write = x_write,
+    .writable = x_writable,
     .read = x_read,
     .consume = x_consume,
     .close = x_close,
     .reset = x_reset,
     .set_user = x_set_user,
     .user = x_user,
+    .stats = x_stats,
 };
 
 const lp2p__muxer_class *lp2p__muxer_class_find(const char *protocol) {

@@ -2,8 +2,7 @@
  * BearSSL's style: a const table of functions per muxer, and the session
  * holds the table and the muxer object. Streams are named by a 64-bit id
  * (yamux's stream id, or mplex's stream handle). Sans-IO like the muxers.
- * (src/host/muxer.c is the host's older switch; the host moves to this
- * when it moves to lp2p_session.) */
+ */
 #ifndef LP2P_NET_MUXER_CLASS_H
 #define LP2P_NET_MUXER_CLASS_H
 
@@ -31,6 +30,13 @@ typedef struct lp2p__muxer_config {
   bool explicit_credit;
 } lp2p__muxer_config;
 
+/* What the budget refused, and yamux's round trip. */
+typedef struct lp2p__muxer_stats {
+  lp2p_tstamp rtt; /* 0 when unknown (always for mplex) */
+  uint64_t streams_reset_budget;
+  uint64_t writes_held_budget;
+} lp2p__muxer_stats;
+
 typedef struct lp2p__muxer_class {
   const char *protocol;
   bool has_flow_control; /* consume gives the peer room to send */
@@ -47,12 +53,15 @@ typedef struct lp2p__muxer_class {
   size_t (*num_streams)(const void *mux);
   int (*open)(void *mux, uint64_t *id);
   ssize_t (*write)(void *mux, uint64_t id, const uint8_t *data, size_t len);
+  /* bytes a write would take now (0 for an unknown id) */
+  size_t (*writable)(const void *mux, uint64_t id);
   ssize_t (*read)(void *mux, uint64_t id, uint8_t *buf, size_t cap, bool *eof);
   int (*consume)(void *mux, uint64_t id, size_t n);
   int (*close)(void *mux, uint64_t id);
   int (*reset)(void *mux, uint64_t id);
   int (*set_user)(void *mux, uint64_t id, void *stream_user);
   void *(*user)(const void *mux, uint64_t id);
+  void (*stats)(const void *mux, lp2p__muxer_stats *st);
 } lp2p__muxer_class;
 
 extern const lp2p__muxer_class lp2p__yamux_class;

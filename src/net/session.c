@@ -71,7 +71,7 @@ struct lp2p_session {
   size_t nstreams;
   size_t unconsumed; /* mplex: delivered and not given back, all streams */
   bool input_held;   /* want_input's hysteresis */
-  uint8_t *scratch;  /* READ_CHUNK bytes */
+  uint64_t streams_reset_budget; /* by deliver: past a bound or the budget */
   int err;
   char msg[160];
 };
@@ -125,13 +125,13 @@ static sstream *stream_new(lp2p_session *s, uint64_t id, bool inbound) {
   return st;
 }
 
-/* Gives back what an mplex stream held in the session's bound and the
- * budget. */
+/* Gives back what a stream held in the budget (and, for mplex, in the
+ * session's bound). */
 static void release_unconsumed(lp2p_session *s, sstream *st, size_t n) {
   st->unconsumed -= n;
+  lp2p_budget_release(s->set.budget, n);
   if (!s->mux_class->has_flow_control) {
     s->unconsumed -= n;
-    lp2p_budget_release(s->set.budget, n);
   }
 }
 
@@ -220,19 +220,30 @@ static bool flush_stream_mss(lp2p_session *s, sstream *st) {
   return true;
 }
 
-/* Hands bytes of an open stream up. mplex's are bounded here, as it has
- * no window: past a bound or the budget the stream is reset. */
+/* Whether `n` more unconsumed bytes fit: the budget (they were the
+ * muxer's, reserved in it, until the session read them), and mplex's
+ * bounds, as it has no window. */
+static bool room_for(lp2p_session *s, const sstream *st, size_t n) {
+  if (!s->mux_class->has_flow_control &&
+      (n > s->set.max_stream_unconsumed - st->unconsumed ||
+       n > s->set.max_session_unconsumed - s->unconsumed)) {
+    return false;
+  }
+  return lp2p_budget_reserve(s->set.budget, n) == 0;
+}
+
+/* Hands bytes of an open stream up; past a bound or the budget the stream
+ * is reset, never buffered. */
 static void deliver(lp2p_session *s, sstream *st, const uint8_t *p, size_t n) {
   if (n == 0) {
     return;
   }
+  if (!room_for(s, st, n)) {
+    s->streams_reset_budget++;
+    stream_fail(s, st, LP2P_ERR_TOO_LARGE);
+    return;
+  }
   if (!s->mux_class->has_flow_control) {
-    if (n > s->set.max_stream_unconsumed - st->unconsumed ||
-        n > s->set.max_session_unconsumed - s->unconsumed ||
-        lp2p_budget_reserve(s->set.budget, n) != 0) {
-      stream_fail(s, st, LP2P_ERR_TOO_LARGE);
-      return;
-    }
     s->unconsumed += n;
   }
   st->unconsumed += n;
@@ -295,13 +306,16 @@ static void remote_end(lp2p_session *s, sstream *st) {
   }
 }
 
-/* The muxer has bytes (or the end) of a stream: all go up now. */
+/* The muxer has bytes (or the end) of a stream: all go up now, through
+ * a buffer on the stack (callbacks cannot re-enter this), so that an idle
+ * session holds none. */
 static void on_readable(void *user, uint64_t id) {
   lp2p_session *s = user;
   sstream *st = lookup(s, id);
+  uint8_t scratch[READ_CHUNK];
   while (st && !st->local_reset && !st->reset_err) {
     bool eof = false;
-    ssize_t n = s->mux_class->read(s->mux, id, s->scratch, READ_CHUNK, &eof);
+    ssize_t n = s->mux_class->read(s->mux, id, scratch, READ_CHUNK, &eof);
     if (n <= 0) {
       if (n == 0 && eof) {
         remote_end(s, st);
@@ -309,9 +323,9 @@ static void on_readable(void *user, uint64_t id) {
       return;
     }
     if (st->mss) {
-      negotiate_input(s, st, s->scratch, (size_t)n);
+      negotiate_input(s, st, scratch, (size_t)n);
     } else {
-      deliver(s, st, s->scratch, (size_t)n);
+      deliver(s, st, scratch, (size_t)n);
     }
   }
 }
@@ -455,6 +469,14 @@ static int on_handshake_done(lp2p_noise *n, const lp2p_noise_peer *peer,
   s->have_remote = true;
   s->remote = peer->peer_id;
   s->remote_key = peer->pubkey;
+  int refused =
+      s->cb.authenticated
+          ? s->cb.authenticated(s, &s->remote, &s->remote_key, s->user)
+          : 0;
+  if (refused != 0) {
+    session_fail(s, refused, "the peer was refused");
+    return s->err;
+  }
   if (peer->muxer) {
     start_muxer(s, peer->muxer, true);
     return 0;
@@ -776,8 +798,7 @@ int lp2p_session_new(lp2p_session **out, const lp2p_session_settings *settings,
   s->initiator = initiator;
   s->now = now;
   s->deadline = after(now, settings->handshake_timeout);
-  s->scratch = lp2p_malloc(mem, READ_CHUNK);
-  rv = s->scratch ? own_peer_id(identity, &s->self) : LP2P_ERR_NOMEM;
+  rv = own_peer_id(identity, &s->self);
   if (rv == 0) {
     rv = start_mss(s, &s->sec_mss, security_protocols, 1);
   }
@@ -812,7 +833,6 @@ void lp2p_session_del(lp2p_session *s) {
     lp2p_free(s->mem, s->protocols[i]);
   }
   lp2p_free(s->mem, s->protocols);
-  lp2p_free(s->mem, s->scratch);
   lp2p_free(s->mem, s);
 }
 
@@ -846,6 +866,18 @@ bool lp2p_session_want_input(lp2p_session *s) {
   s->input_held =
       s->input_held ? s->unconsumed > limit / 4 : s->unconsumed >= limit / 2;
   return !s->input_held;
+}
+
+void lp2p_session_stats_get(const lp2p_session *s, lp2p_session_stats *st) {
+  memset(st, 0, sizeof(*st));
+  if (s->mux) {
+    lp2p__muxer_stats ms;
+    s->mux_class->stats(s->mux, &ms);
+    st->rtt = ms.rtt;
+    st->streams_reset_budget = ms.streams_reset_budget;
+    st->writes_held_budget = ms.writes_held_budget;
+  }
+  st->streams_reset_budget += s->streams_reset_budget;
 }
 
 size_t lp2p_session_num_streams(const lp2p_session *s) {
@@ -918,6 +950,18 @@ ssize_t lp2p_session_stream_write(lp2p_session *s, uint64_t id,
   return s->mux_class->write(s->mux, id, data, len);
 }
 
+size_t lp2p_session_stream_writable(lp2p_session *s, uint64_t id) {
+  sstream *st = lookup(s, id);
+  if (!st || !st->open || st->reset_err) {
+    return 0;
+  }
+  size_t room = s->mux_class->writable(s->mux, id);
+  if (room == 0) {
+    (void)s->mux_class->write(s->mux, id, NULL, 0); /* asks for writable */
+  }
+  return room;
+}
+
 int lp2p_session_stream_consume(lp2p_session *s, uint64_t id, size_t n) {
   sstream *st = lookup(s, id);
   if (!st) {
@@ -942,6 +986,7 @@ int lp2p_session_stream_reset(lp2p_session *s, uint64_t id) {
     return LP2P_ERR_NOT_FOUND;
   }
   st->local_reset = true;
+  release_unconsumed(s, st, st->unconsumed); /* nobody will consume them */
   lp2p_mss_del(st->mss);
   st->mss = NULL;
   (void)s->mux_class->reset(s->mux, id);

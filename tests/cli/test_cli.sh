@@ -484,6 +484,9 @@ wait $pid
 # the scores of --score-params are the router's: a mesh peer earns time
 # in mesh (P1, one-second quanta) within a few seconds
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# emptied here: the background node's own redirection may come after the
+# wait below has read the listening line an earlier node left in a.out
+: >"$tmp/a.out"
 "$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic s --score-params "$tmp/score.json" \
   --metrics "127.0.0.1:$port" </dev/null >"$tmp/a.out" 2>"$tmp/a.err" &
 node_a=$!

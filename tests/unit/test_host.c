@@ -382,6 +382,75 @@ static void test_reset(void **state) {
   pair_close(&p);
 }
 
+/* A stream both sides closed while the application left bytes unread
+ * stays open until they are read: its end is not reported (nor its bytes
+ * lost) before the application took them, and then from the loop. */
+typedef struct late_reader {
+  lp2p_stream *s;
+  int readable, closed;
+  lp2p_stream_end why;
+} late_reader;
+
+static void late_readable(lp2p_stream *s, void *user) {
+  (void)s;
+  ((late_reader *)user)->readable++; /* reads later, from outside */
+}
+
+static void late_closed(lp2p_stream *s, lp2p_stream_end why, void *user) {
+  (void)s;
+  late_reader *r = user;
+  r->closed++;
+  r->why = why;
+}
+
+static void late_handler(lp2p_stream *s, void *user) {
+  static const lp2p_stream_callbacks cb = {.readable = late_readable,
+                                           .closed = late_closed};
+  late_reader *r = user;
+  r->s = s;
+  lp2p_stream_set_callbacks(s, &cb, r);
+  assert_int_equal(lp2p_stream_close(s), 0); /* it answers nothing */
+}
+
+static bool late_closed_once(void *arg) {
+  return ((late_reader *)arg)->closed > 0;
+}
+
+static void
+stream_closed_both_ways_ends_after_its_bytes_are_read(void **state) {
+  (void)state;
+  pair p;
+  late_reader server = {0};
+  sink client = {0};
+  pair_connect(&p, LP2P_KEY_ED25519, LP2P_MUXERS_ALL, LP2P_KEY_ED25519,
+               LP2P_MUXERS_ALL);
+  assert_int_equal(
+      lp2p_host_set_handler(p.a.host, "/late/1.0.0", late_handler, &server), 0);
+  static const char *const late[] = {"/late/1.0.0"};
+  opener o = {.k = &client};
+  assert_int_equal(
+      lp2p_conn_open_stream(p.dial.conn, late, 1, on_open_sink, &o), 0);
+  th_run_until(opener_done, &o, 5000);
+  assert_int_equal(o.ok, 1);
+  assert_int_equal(lp2p_stream_write(o.last, (const uint8_t *)"hello", 5), 5);
+  assert_int_equal(lp2p_stream_close(o.last), 0);
+  th_run_until(sink_closed_once, &client, 5000); /* both sides closed */
+  assert_int_equal(client.why, LP2P_STREAM_END_CLOSED);
+  th_run_for(100);
+  assert_true(server.readable > 0);
+  assert_int_equal(server.closed, 0); /* "hello" is still unread */
+  uint8_t buf[16];
+  bool eof = true;
+  assert_int_equal(lp2p_stream_read(server.s, buf, sizeof(buf), &eof), 5);
+  assert_memory_equal(buf, "hello", 5);
+  assert_true(eof);
+  assert_int_equal(server.closed, 0); /* not inside the call */
+  th_run_until(late_closed_once, &server, 5000);
+  assert_int_equal(server.closed, 1);
+  assert_int_equal(server.why, LP2P_STREAM_END_CLOSED);
+  pair_close(&p);
+}
+
 /* ---- mplex backpressure ------------------------------------------------- */
 
 /* mplex has no flow control, and a peer may send far faster than the
@@ -1055,6 +1124,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_echo_yamux, setup, teardown),
       cmocka_unit_test_setup_teardown(test_echo_mplex, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
+      cmocka_unit_test_setup_teardown(
+          stream_closed_both_ways_ends_after_its_bytes_are_read, setup,
+          teardown),
       cmocka_unit_test_setup_teardown(test_mplex_backpressure, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dial_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_no_common_muxer, setup, teardown),

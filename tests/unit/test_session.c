@@ -408,6 +408,43 @@ static void connection_to_ourselves_is_refused(void **state) {
   stop_pair(&p);
 }
 
+static int refuse_peer(lp2p_session *s, const lp2p_peer_id *remote,
+                       const lp2p_pubkey *key, void *user) {
+  (void)s;
+  (void)key;
+  side *d = user;
+  d->remote = *remote; /* who was refused */
+  return LP2P_ERR_TOO_LARGE;
+}
+
+static void
+authenticated_peer_refused_gets_no_muxer_and_no_streams(void **state) {
+  (void)state;
+  pair p;
+  start_pair(&p, NULL, NULL);
+  lp2p_session_del(p.b.s);
+  lp2p_session_callbacks cb = callbacks;
+  cb.authenticated = refuse_peer;
+  lp2p_session_settings sb;
+  settings_for(&p.b, &sb);
+  assert_int_equal(
+      lp2p_session_new(&p.b.s, &sb, &p.b.key, false, &cb, NULL, &p.b, p.now),
+      0);
+  pump(&p);
+  /* the gate saw the authenticated dialer, and refused it */
+  assert_true(lp2p_peer_id_equal(&p.b.remote, &p.a.id));
+  assert_int_equal(p.b.established, 0);
+  assert_int_equal(p.b.closed, 1);
+  assert_int_equal(p.b.closed_err, LP2P_ERR_TOO_LARGE);
+  assert_string_equal(p.b.closed_msg, "the peer was refused");
+  assert_false(lp2p_session_is_established(p.b.s));
+  assert_null(lp2p_session_muxer(p.b.s));
+  uint64_t id;
+  assert_int_equal(lp2p_session_open_stream(p.b.s, echo_protos, 1, NULL, &id),
+                   LP2P_ERR_STATE);
+  stop_pair(&p);
+}
+
 /* ---- streams ------------------------------------------------------------ */
 
 static void write_all(lp2p_session *s, uint64_t id, const char *text) {
@@ -435,6 +472,34 @@ static void check_echo_both_ways(pair *p) {
   pump(p);
   assert_int_equal(p->a.ndata, 6);
   assert_memory_equal(p->a.data, "world!", 6);
+}
+
+static int admit_peer(lp2p_session *s, const lp2p_peer_id *remote,
+                      const lp2p_pubkey *key, void *user) {
+  (void)s;
+  (void)key;
+  (void)remote;
+  side *d = user;
+  assert_int_equal(d->established, 0); /* before the muxer starts */
+  d->opened_id = 4242;                 /* marks that the gate ran */
+  return 0;
+}
+
+static void authenticated_peer_admitted_is_established(void **state) {
+  (void)state;
+  pair p;
+  start_pair(&p, NULL, NULL);
+  lp2p_session_del(p.a.s);
+  lp2p_session_callbacks cb = callbacks;
+  cb.authenticated = admit_peer;
+  lp2p_session_settings sa;
+  settings_for(&p.a, &sa);
+  assert_int_equal(
+      lp2p_session_new(&p.a.s, &sa, &p.a.key, true, &cb, NULL, &p.a, p.now), 0);
+  connect_pair(&p);
+  assert_int_equal(p.a.opened_id, 4242);
+  check_echo_both_ways(&p);
+  stop_pair(&p);
 }
 
 static void stream_negotiates_and_carries_data_both_ways_yamux(void **state) {
@@ -693,6 +758,78 @@ static void mplex_unconsumed_bytes_are_reserved_in_budget(void **state) {
   stop_pair(&p);
 }
 
+static void yamux_with_budget(lp2p_session_settings *s) {
+  s->budget = &test_budget;
+}
+
+static void yamux_unconsumed_bytes_are_reserved_in_budget(void **state) {
+  (void)state;
+  pair p;
+  lp2p_budget_init(&test_budget, NULL, 1u << 20);
+  start_pair(&p, NULL, yamux_with_budget);
+  connect_pair(&p);
+  uint64_t id = open_from_a(&p, echo_protos, 1);
+  p.b.auto_consume = false;
+  static uint8_t buf[3000];
+  assert_int_equal(lp2p_session_stream_write(p.a.s, id, buf, 3000), 3000);
+  pump(&p);
+  assert_int_equal(p.b.ndata, 3000);
+  assert_int_equal(test_budget.used, 3000);
+  assert_int_equal(lp2p_session_stream_consume(p.b.s, p.b.opened_id, 1000), 0);
+  assert_int_equal(test_budget.used, 2000);
+  assert_int_equal(lp2p_session_stream_reset(p.b.s, p.b.opened_id), 0);
+  assert_int_equal(test_budget.used, 0); /* a stream gone gives all back */
+  stop_pair(&p);
+}
+
+static void yamux_stream_past_budget_is_reset_and_counted(void **state) {
+  (void)state;
+  pair p;
+  lp2p_budget_init(&test_budget, NULL, 4096);
+  start_pair(&p, NULL, yamux_with_budget);
+  connect_pair(&p);
+  uint64_t id = open_from_a(&p, echo_protos, 1);
+  p.b.auto_consume = false;
+  static uint8_t buf[3000];
+  assert_int_equal(lp2p_session_stream_write(p.a.s, id, buf, 3000), 3000);
+  pump(&p);
+  assert_int_equal(p.b.resets, 0);
+  assert_int_equal(lp2p_session_stream_write(p.a.s, id, buf, 3000), 3000);
+  pump(&p);
+  /* within the window, past the budget: reset, never held */
+  assert_int_equal(p.b.resets, 1);
+  assert_int_equal(p.b.reset_err, LP2P_ERR_TOO_LARGE);
+  assert_int_equal(p.a.resets, 1);
+  assert_int_equal(test_budget.used, 0);
+  lp2p_session_stats st;
+  lp2p_session_stats_get(p.b.s, &st);
+  assert_int_equal(st.streams_reset_budget, 1);
+  stop_pair(&p);
+}
+
+static void stream_writable_reports_room_then_calls_back(void **state) {
+  (void)state;
+  pair p;
+  start_pair(&p, NULL, NULL);
+  connect_pair(&p);
+  uint64_t id = open_from_a(&p, echo_protos, 1);
+  assert_int_equal(lp2p_session_stream_writable(p.a.s, id),
+                   LP2P_YAMUX_INITIAL_WINDOW);
+  p.b.auto_consume = false;
+  assert_int_equal(write_until_blocked(p.a.s, id, 4u << 20),
+                   LP2P_YAMUX_INITIAL_WINDOW);
+  pump(&p);
+  assert_int_equal(lp2p_session_stream_writable(p.a.s, id), 0);
+  int before = p.a.writable;
+  assert_int_equal(lp2p_session_stream_consume(p.b.s, p.b.opened_id, 1u << 20),
+                   0);
+  pump(&p);
+  assert_true(p.a.writable > before);
+  assert_true(lp2p_session_stream_writable(p.a.s, id) > 0);
+  assert_int_equal(lp2p_session_stream_writable(p.a.s, 9999), 0);
+  stop_pair(&p);
+}
+
 static void outbound_negotiation_times_out(void **state) {
   (void)state;
   pair p;
@@ -792,6 +929,8 @@ int main(void) {
       cmocka_unit_test(failed_security_negotiation_sends_no_noise_message),
       cmocka_unit_test(corrupted_noise_byte_fails_session_clearly),
       cmocka_unit_test(connection_to_ourselves_is_refused),
+      cmocka_unit_test(authenticated_peer_refused_gets_no_muxer_and_no_streams),
+      cmocka_unit_test(authenticated_peer_admitted_is_established),
       cmocka_unit_test(stream_negotiates_and_carries_data_both_ways_yamux),
       cmocka_unit_test(stream_negotiates_and_carries_data_both_ways_mplex),
       cmocka_unit_test(unknown_protocol_is_refused_while_another_stream_works),
@@ -803,6 +942,9 @@ int main(void) {
       cmocka_unit_test(mplex_stream_past_unconsumed_bound_is_reset),
       cmocka_unit_test(mplex_consumed_bytes_make_room_again),
       cmocka_unit_test(mplex_unconsumed_bytes_are_reserved_in_budget),
+      cmocka_unit_test(yamux_unconsumed_bytes_are_reserved_in_budget),
+      cmocka_unit_test(yamux_stream_past_budget_is_reset_and_counted),
+      cmocka_unit_test(stream_writable_reports_room_then_calls_back),
       cmocka_unit_test(outbound_negotiation_times_out),
       cmocka_unit_test(keepalive_ping_is_answered),
       cmocka_unit_test(unanswered_keepalive_fails_session),
