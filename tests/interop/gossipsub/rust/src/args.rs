@@ -28,6 +28,7 @@ pub struct Options {
     pub flood_publish: bool,
     pub mesh_interval_ms: Option<u64>,
     pub bench: bool,
+    pub host_events: bool,
 }
 
 fn usage(msg: &str) -> ! {
@@ -35,7 +36,8 @@ fn usage(msg: &str) -> ! {
     eprintln!(
         "usage: gsnode [--listen MA]... [--peer MA]... [--topic T]... [--key-seed N]\n\
          \x20             [--sign strict|none] [--msg-id default|sha256|rust] [--params FILE]\n\
-         \x20             [--hex] [--events] [--flood-publish on|off] [--mesh-interval-ms N] [--bench]"
+         \x20             [--hex] [--events] [--flood-publish on|off] [--mesh-interval-ms N] [--bench]\n\
+         \x20             [--host-events]"
     );
     std::process::exit(2)
 }
@@ -54,6 +56,7 @@ pub fn parse() -> Options {
         flood_publish: false,
         mesh_interval_ms: None,
         bench: false,
+        host_events: false,
     };
     let mut a = std::env::args().skip(1);
     while let Some(flag) = a.next() {
@@ -108,6 +111,7 @@ pub fn parse() -> Options {
             "hex" => o.hex = true,
             "events" => o.events = true,
             "bench" => o.bench = true,
+            "host-events" => o.host_events = true,
             "flood-publish" => match value().as_str() {
                 "on" => o.flood_publish = true,
                 "off" => o.flood_publish = false,

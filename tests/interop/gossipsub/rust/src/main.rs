@@ -5,7 +5,12 @@
 //!   gsnode [--listen MA]... [--peer MA]... [--topic T]... [--key-seed N]
 //!          [--sign strict|none] [--msg-id default|sha256|rust]
 //!          [--params FILE] [--hex] [--events] [--flood-publish on|off]
-//!          [--mesh-interval-ms N] [--bench]
+//!          [--mesh-interval-ms N] [--bench] [--host-events]
+//!
+//! `--host-events` (this node only, for the host-level test) prints an
+//! "identified" line for each identify received (agent_version,
+//! protocol_version, protocols, listen_addrs) and a "ping" line for each
+//! ping answered (rtt_us), pinging every second instead of every 15 s.
 //!
 //! `--msg-id default` is go's id (from ‖ seqno bytes; sha2-256 of the data
 //! under StrictNoSign), set through gossipsub's `message_id_fn`; `--msg-id
@@ -163,6 +168,7 @@ fn gossipsub_config(o: &Options) -> Result<gossipsub::Config, String> {
 fn build_swarm(o: &Options) -> Result<libp2p::Swarm<Behaviour>, String> {
     let key = identity_of(o.key_seed);
     let gs_config = gossipsub_config(o)?;
+    let host_events = o.host_events;
     let authenticity = if o.sign_none {
         MessageAuthenticity::Anonymous
     } else {
@@ -190,7 +196,10 @@ fn build_swarm(o: &Options) -> Result<libp2p::Swarm<Behaviour>, String> {
             Ok(Behaviour {
                 gossipsub,
                 identify,
-                ping: ping::Behaviour::default(),
+                // --host-events: a ping a second, so that a test sees one soon
+            ping: ping::Behaviour::new(ping::Config::new().with_interval(
+                Duration::from_secs(if host_events { 1 } else { 15 }),
+            )),
             })
         })
         .map_err(|e| e.to_string())?
@@ -388,6 +397,27 @@ impl Node {
                 message,
                 ..
             })) => self.message(message_id, message),
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+                peer_id,
+                info,
+                ..
+            })) if self.opts.host_events => {
+                let protocols: Vec<String> = info.protocols.iter().map(|p| p.to_string()).collect();
+                let addrs: Vec<String> = info.listen_addrs.iter().map(|a| a.to_string()).collect();
+                emit(json!({"event": "identified", "peer_id": peer_id.to_string(),
+                    "agent_version": info.agent_version, "protocol_version": info.protocol_version,
+                    "protocols": protocols, "listen_addrs": addrs}));
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event { peer, result, .. }))
+                if self.opts.host_events =>
+            {
+                match result {
+                    Ok(rtt) => emit(json!({"event": "ping", "peer_id": peer.to_string(),
+                        "rtt_us": rtt.as_micros() as u64})),
+                    Err(e) => emit(json!({"event": "ping_error", "peer_id": peer.to_string(),
+                        "error": e.to_string()})),
+                }
+            }
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::SlowPeer {
                 peer_id,
                 failed_messages,
