@@ -6,12 +6,14 @@
 # meshes, IDONTWANT both ways) and StrictNoSign, then PX stars with an lp2p
 # hub and with an IMPL hub (the leaves must use the PX: go only with the
 # signed peer records lp2p puts in its PX).
-#   lp2p-mix.sh BUILDDIR LP2P_BINARY js|go [selftest.mjs options]
-# Exits 77 (skipped) when node/npm or go is not installed.
+#   lp2p-mix.sh BUILDDIR LP2P_BINARY js|go|rust|rust-default-id [options]
+# rust-default-id: the rust nodes keep rust-libp2p's own message id
+# (selftest.mjs --rust-ids), StrictSign scenarios only.
+# Exits 77 (skipped) when node/npm, go or cargo is not installed.
 set -eu
 
 if [ $# -lt 3 ]; then
-  echo "usage: lp2p-mix.sh BUILDDIR LP2P_BINARY js|go [options]" >&2
+  echo "usage: lp2p-mix.sh BUILDDIR LP2P_BINARY js|go|rust|rust-default-id [options]" >&2
   exit 2
 fi
 src=$(cd "$(dirname "$0")" && pwd)
@@ -19,6 +21,7 @@ mkdir -p "$1"
 b=$(cd "$1" && pwd)
 lp2p=$2
 impl=$3
+which=$3 # the log directory's name
 shift 3
 node=${LP2P_NODE:-node}
 
@@ -43,8 +46,24 @@ case "$impl" in
     sh "$src/go/build.sh" "$b/go"
     cmd="$b/go/gsnode"
     ;;
+  rust|rust-default-id)
+    rc=0
+    sh "$src/rust/build.sh" "$b/rust" || rc=$? # 77 without cargo
+    [ $rc -eq 0 ] || exit $rc
+    cmd="$b/rust/gsnode"
+    # rust-libp2p 0.57 sends no signed peer record and dials PX peers by
+    # id alone: its PX stars check the px events only
+    set -- --px-no-dial rust "$@"
+    if [ "$impl" = rust-default-id ]; then
+      # rust's own message id (base58 peer id ‖ decimal seqno), which no
+      # other implementation uses; it needs StrictSign
+      cmd="$cmd --msg-id rust"
+      set -- --rust-ids rust --scenarios strict,mutual "$@"
+    fi
+    impl=rust
+    ;;
   *)
-    echo "lp2p-mix.sh: js or go, not $impl" >&2
+    echo "lp2p-mix.sh: js, go or rust, not $impl" >&2
     exit 2
     ;;
 esac
@@ -53,4 +72,4 @@ esac
 # hub (the go and js reference nodes always have it on)
 exec "$node" "$src/selftest.mjs" \
   --impl "lp2p=$lp2p node --px" --impl "$impl=$cmd" \
-  --mix "lp2p:4,$impl:4" --logs "$b/logs-lp2p-$impl" "$@"
+  --mix "lp2p:4,$impl:4" --logs "$b/logs-lp2p-$which" "$@"

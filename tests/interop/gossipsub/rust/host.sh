@@ -1,0 +1,136 @@
+#!/bin/sh
+# Host interop of lp2p with rust-libp2p 0.57 (the reference GossipSub node of
+# this directory): TCP, Noise, yamux, identify and ping, both directions,
+# Ed25519 identities. rust-libp2p has no mplex any more: yamux only.
+#   host.sh BUILDDIR LP2P
+#  1. the rust node listens; `lp2p ping -c 20 -i 0` and `lp2p identify`
+#     (--muxer yamux) run against it, as a user runs them: 20 answers; the
+#     peer id of its --key-seed, its agent, identify, ping and meshsub
+#     protocols and its listen address;
+#  2. `lp2p listen` listens; the rust node dials it: lp2p reports the
+#     connection (yamux) and the rust agent from identify, the rust node an
+#     outbound connection, lp2p's identify (agent, protocols, address) and
+#     answered pings.
+# Builds the node (build.sh) into BUILDDIR/rust; exits 77 (skipped) when
+# cargo or node is not installed. Logs in BUILDDIR/logs-rust-host.
+set -eu
+
+if [ $# -ne 2 ]; then
+  echo "usage: host.sh BUILDDIR LP2P" >&2
+  exit 2
+fi
+src=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$1"
+b=$(cd "$1" && pwd)
+lp2p=$2
+node=${LP2P_NODE:-node}
+logs=$b/logs-rust-host
+mkdir -p "$logs"
+if ! command -v "$node" >/dev/null 2>&1; then
+  echo "SKIP: $node is not installed"
+  exit 77
+fi
+rc=0
+sh "$src/build.sh" "$b/rust" || rc=$?
+[ $rc -eq 0 ] || exit $rc
+gsnode=$b/rust/gsnode
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+not_ok() { fail=$((fail + 1)); echo "FAIL $1"; }
+pids=
+cleanup() { for p in $pids; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+# jcheck FILE JS: JS (a boolean expression over `lines`, the JSON lines of
+# FILE) must hold; prints what failed otherwise.
+jcheck() {
+  "$node" -e '
+    const lines = require("fs").readFileSync(process.argv[1], "utf8")
+      .split("\n").filter(Boolean).map((l) => { try { return JSON.parse(l) } catch { return {} } })
+    const ev = (e) => lines.filter((l) => l.event === e)
+    if (!('"$2"')) { console.error("not true: " + process.argv[2]); process.exit(1) }
+  ' "$1" "$2"
+}
+
+# wait_for FILE JS: until jcheck passes, at most 10 s
+wait_for() {
+  w=0
+  while ! jcheck "$1" "$2" 2>/dev/null; do
+    w=$((w + 1))
+    [ $w -lt 100 ] || return 1
+    sleep 0.1
+  done
+}
+
+# seed 1's peer id (the key-seed convention of ../README.md)
+seed_id=12D3KooWPjceQrSwdWXPyLLeABRXmuqt69Rg3sBYbU1Nft9HyQ6X
+
+# ---- 1. lp2p dials the rust node --------------------------------------------
+out=$logs/rust-listen.stdout
+"$gsnode" --key-seed 1 --host-events --topic t >"$out" \
+  2>"$logs/rust-listen.stderr" </dev/null &
+pids="$pids $!"
+if wait_for "$out" 'ev("listening").length > 0'; then
+  addr=$("$node" -e 'const l = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8").split("\n")[0]); console.log(l.addrs[0])' "$out")
+  if "$lp2p" ping "$addr" -c 20 -i 0 --muxer yamux --timeout 30 \
+      >"$logs/ping.out" 2>"$logs/ping.err" &&
+     grep -q '^20 pings, 20 answered' "$logs/ping.out"; then
+    ok "lp2p ping -> rust: 20 pings, 20 answered (yamux, Noise, Ed25519)"
+  else
+    not_ok "lp2p ping -> rust: $(tail -n 2 "$logs/ping.out" "$logs/ping.err" | tr '\n' ' ')"
+  fi
+  if "$lp2p" identify "$addr" --muxer yamux >"$logs/identify.out" \
+      2>"$logs/identify.err" &&
+     jcheck "$logs/identify.out" "lines[0].peer_id === '$seed_id' &&
+       lines[0].agent_version.startsWith('lp2p-interop-gsnode-rust/') &&
+       ['/ipfs/id/1.0.0', '/ipfs/ping/1.0.0', '/meshsub/1.2.0'].every((p) => lines[0].protocols.includes(p)) &&
+       lines[0].listen_addrs.some((a) => '$addr'.startsWith(a + '/p2p/'))"; then
+    ok "lp2p identify -> rust: peer id of seed 1, rust agent, identify/ping/meshsub protocols, listen address"
+  else
+    not_ok "lp2p identify -> rust: $(cat "$logs/identify.out" "$logs/identify.err" | head -c 600)"
+  fi
+else
+  not_ok "rust node listens: $(tail -n 3 "$logs/rust-listen.stderr")"
+fi
+
+# ---- 2. the rust node dials lp2p --------------------------------------------
+lout=$logs/lp2p-listen.stdout
+rm -f "$logs/lp2p.key"
+"$lp2p" key new --type ed25519 -o "$logs/lp2p.key" >/dev/null
+"$lp2p" listen --listen /ip4/127.0.0.1/tcp/0 --key "$logs/lp2p.key" \
+  --muxer yamux >"$lout" 2>"$logs/lp2p-listen.stderr" &
+pids="$pids $!"
+if wait_for "$lout" 'ev("listening").length > 0'; then
+  laddr=$("$node" -e 'const l = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8").split("\n")[0]); console.log(l.addrs.find((a) => a.startsWith("/ip4/127.0.0.1/")))' "$lout")
+  lid=${laddr##*/p2p/}
+  rout=$logs/rust-dial.stdout
+  "$gsnode" --key-seed 2 --host-events --events --peer "$laddr" \
+    >"$rout" 2>"$logs/rust-dial.stderr" </dev/null &
+  pids="$pids $!"
+  if wait_for "$rout" "ev('peer_connected').some((e) => e.peer_id === '$lid' && e.direction === 'outbound') &&
+      ev('identified').some((e) => e.peer_id === '$lid') && ev('ping').some((e) => e.peer_id === '$lid')"; then
+    if jcheck "$rout" "ev('identified').some((e) => e.peer_id === '$lid' &&
+        ['/ipfs/id/1.0.0', '/ipfs/ping/1.0.0'].every((p) => e.protocols.includes(p)) &&
+        e.listen_addrs.some((a) => '$laddr'.startsWith(a + '/p2p/')))"; then
+      ok "rust -> lp2p listen: rust connected (outbound), identified lp2p (protocols, listen address) and was answered a ping"
+    else
+      not_ok "rust -> lp2p listen: identify of lp2p: $(grep identified "$rout" | head -c 600)"
+    fi
+  else
+    not_ok "rust -> lp2p listen: rust saw no outbound connection, identify and ping: $(head -c 600 "$rout") $(tail -n 3 "$logs/rust-dial.stderr")"
+  fi
+  rid=12D3KooWH3uVF6wv47WnArKHk5p6cvgCJEb74UTmxztmQDc298L3 # seed 2
+  if wait_for "$lout" "ev('connected').some((e) => JSON.stringify(e).includes('$rid') && JSON.stringify(e).includes('yamux')) &&
+      ev('identify').some((e) => JSON.stringify(e).includes('$rid') && JSON.stringify(e).includes('lp2p-interop-gsnode-rust/'))"; then
+    ok "rust -> lp2p listen: lp2p reports the connection (yamux) and identifies the rust agent"
+  else
+    not_ok "rust -> lp2p listen: lp2p's events: $(head -c 800 "$lout")"
+  fi
+else
+  not_ok "lp2p listen: $(tail -n 3 "$logs/lp2p-listen.stderr")"
+fi
+
+echo "$pass passed, $fail failed; logs in $logs"
+[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
