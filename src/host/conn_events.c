@@ -57,8 +57,9 @@ static void on_session_closed(lp2p_session *s, int err, const char *msg,
   lp2p__conn_fail(c, reason_of(err), err, "%s", msg);
 }
 
-/* Inbound proposals beyond the protocols the session was made with: the
- * handlers set since. */
+/* Inbound proposals: the host's handlers as they are now (the session
+ * gets no list of its own, which it would copy: a kilobyte and more per
+ * connection, and stale once a handler is set). */
 static int on_accept(lp2p_session *s, const char *proto, size_t len,
                      void *user) {
   (void)s;
@@ -93,8 +94,6 @@ int lp2p__conn_start_session(lp2p_conn *c) {
   set.remote_peer_id = c->has_expected_peer ? &c->expected_peer : NULL;
   set.muxers = h->muxers;
   set.nmuxers = h->nmuxers;
-  set.protocols = h->protocols;
-  set.nprotocols = h->nprotocols;
   set.handshake_timeout = h->settings.handshake_timeout;
   set.negotiate_timeout = h->settings.negotiate_timeout;
   set.max_streams = h->settings.max_streams;
