@@ -11,6 +11,7 @@
 #include "node_peers.h"
 #include "params.h"
 #include "score_params.h"
+#include "trace_file.h"
 
 #define MAX_ADDRS 32
 #define MAX_TOPICS 16
@@ -26,6 +27,7 @@ typedef struct node_opts {
   const char *listen[MAX_ADDRS], *peers[MAX_ADDRS], *topics[MAX_TOPICS];
   size_t nlisten, npeers, ntopics;
   const char *key_path, *params_path, *metrics_addr;
+  const char *trace_path; /* --trace FILE, or NULL */
   lp2p_sign_policy sign;
   lp2p_msg_id_fn msg_id;
   size_t output_buffer; /* bytes of stdout waiting for its reader */
@@ -67,6 +69,7 @@ typedef struct node_run {
   lp2p_buf line;
   bool line_too_long;
   bool stopping;
+  trace_file trace; /* open when o.trace_path */
 } node_run;
 
 /* ---- output ------------------------------------------------------------- */
@@ -127,6 +130,19 @@ static void on_message(lp2p_node *n, const lp2p_message *m, void *user) {
 static void on_flush(uv_prepare_t *p) {
   node_run *r = p->data;
   node_output_flush(&r->out);
+  if (r->o.trace_path) {
+    trace_file_flush(&r->trace);
+  }
+}
+
+static void on_trace(lp2p_node *n, const lp2p_trace_event *ev, void *user) {
+  node_run *r = user;
+  (void)n;
+  trace_file_event(&r->trace, ev); /* past its bound: dropped, counted */
+}
+
+static void on_trace_closed(void *user) {
+  (void)user;
 }
 
 static void on_peer(lp2p_node *n, const lp2p_peer_id *peer, bool up,
@@ -408,6 +424,9 @@ static void on_node_closed(void *user) {
   uv_close((uv_handle_t *)&r->sigterm, NULL);
   cli_ignore_stop_signals();
   uv_close((uv_handle_t *)&r->flush, NULL);
+  if (r->o.trace_path) {
+    trace_file_close(&r->trace, on_trace_closed, r); /* every event written */
+  }
   /* the last stats line is for a reader that keeps up; a stuck one does
    * not keep the node from exiting */
   node_output_close(&r->out, OUTPUT_DRAIN_MS, NULL, NULL);
@@ -518,6 +537,8 @@ static int parse_valued(const char *a, const char *v, node_opts *o) {
       return bad_value(a, "auto", v);
     }
     o->score_auto = true;
+  } else if (strcmp(a, "--trace") == 0) {
+    o->trace_path = v;
   } else if (strcmp(a, "--expected-rate") == 0) {
     rv = cli_parse_decimal(&cli_cmd_node, a, v, 1e-6, 1e9, &o->expected_rate);
   } else {
@@ -541,7 +562,8 @@ static bool takes_value(const char *opt) {
                                        "--output-buffer",
                                        "--score-params",
                                        "--score",
-                                       "--expected-rate"};
+                                       "--expected-rate",
+                                       "--trace"};
   for (size_t i = 0; i < sizeof(valued) / sizeof(valued[0]); i++) {
     if (strcmp(opt, valued[i]) == 0) {
       return true;
@@ -619,7 +641,7 @@ static int score_setup(const node_opts *o, lp2p_router_settings *rs,
 }
 
 static int make_node(node_run *r) {
-  static const lp2p_node_callbacks cb = {
+  lp2p_node_callbacks cb = {
       .message = on_message, .peer = on_peer, .router_event = on_router_event};
   if (r->o.has_seed) {
     cli_key_from_seed(r->o.key_seed, &r->key);
@@ -659,6 +681,15 @@ static int make_node(node_run *r) {
     cli_score_free(&score);
     lp2p_privkey_wipe(&r->key);
     return 1;
+  }
+  if (r->o.trace_path) {
+    rv = trace_file_open(&r->trace, r->o.trace_path, &r->loop, 0);
+    if (rv != 0) {
+      cli_score_free(&score);
+      lp2p_privkey_wipe(&r->key);
+      return cli_fail("--trace %s: %s", r->o.trace_path, uv_strerror(rv));
+    }
+    cb.trace = on_trace;
   }
   lp2p_errdetail err;
   rv = lp2p_node_new(&r->node, &r->loop, &s, &cb, NULL, r, &err);
@@ -787,7 +818,7 @@ const cli_command cli_cmd_node = {
     "                 [--score-params FILE | --score auto --expected-rate R]\n"
     "                 [--metrics HOST:PORT] [--hex] [--events] [--px]\n"
     "                 [--test-extension] [--output-buffer BYTES] [--bench]\n"
-    "                 [connection limits]\n\n"
+    "                 [--trace FILE] [connection limits]\n\n"
     "Runs a GossipSub node (meshsub 1.3, 1.2, 1.1, 1.0 and floodsub)\n"
     "listening on each --listen address (default /ip4/0.0.0.0/tcp/0),\n"
     "dialing each --peer and joining each --topic. Its first stdout line is\n"
@@ -800,7 +831,8 @@ const cli_command cli_cmd_node = {
     "--test-extension advertises gossipsub v1.3's test extension; with a\n"
     "peer that advertises it too, each side sends one TestExtension RPC,\n"
     "and the peer's prints {\"event\":\"test_extension\",\"peer_id\"}\n"
-    "(with --events).\n\n"
+    "(with --events).\n"
+    "--trace FILE: go's trace format (docs/tracing.md).\n\n"
     "--sign strict signs every message and requires valid signatures\n"
     "(default); none sends and accepts only unsigned messages, identified\n"
     "by the SHA-256 of their data. --msg-id sha256 uses that id with\n"

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "lp2p/sim.h"
+#include "trace_file.h"
 
 static int bad_value(const char *opt, const char *accepted, const char *v) {
   fprintf(stderr, "lp2p sim: %s takes %s, not '%s'\n", opt, accepted, v);
@@ -27,6 +28,7 @@ typedef struct sim_args {
   lp2p_sim_config c;
   bool json;
   const char *scenario; /* NULL: none */
+  const char *trace;    /* --trace FILE, or NULL */
   /* explicit values, UNSET when the scenario decides */
   uint64_t join_s, start_s, attacker_ips;
 } sim_args;
@@ -97,6 +99,9 @@ static int parse_flag(sim_args *a, int argc, char **argv, int *i) {
   } else if (strcmp(arg, "--scenario") == 0 && val) {
     (*i)++;
     a->scenario = val;
+  } else if (strcmp(arg, "--trace") == 0 && val) {
+    (*i)++;
+    a->trace = val;
   } else if (strcmp(arg, "--eclipse") == 0) {
     a->c.eclipse = true;
   } else if (strcmp(arg, "--model") == 0 && val) {
@@ -140,6 +145,7 @@ static int parse_args(sim_args *a, int argc, char **argv) {
   uint64_t nodes = a->c.nodes, degree = a->c.degree, msgs = a->c.messages;
   uint64_t size = a->c.size, seed = a->c.seed, interval_ms = 100;
   uint64_t latency_ms = 50, drain_s = 5, attackers = 0, warmup_s = 3;
+  uint64_t trace_node = 0;
   const int_opt opts[] = {
       {"--nodes", &nodes, 2, 1000000},
       {"--degree", &degree, 2, 1000000},
@@ -154,6 +160,7 @@ static int parse_args(sim_args *a, int argc, char **argv) {
       {"--attack-join-s", &a->join_s, 0, 86400},
       {"--attack-start-s", &a->start_s, 0, 86400},
       {"--attacker-ips", &a->attacker_ips, 1, 1000000},
+      {"--trace-node", &trace_node, 0, 1999999},
   };
   for (int i = 0; i < argc; i++) {
     int rv = parse_flag(a, argc, argv, &i);
@@ -174,6 +181,11 @@ static int parse_args(sim_args *a, int argc, char **argv) {
   a->c.drain = drain_s * LP2P_SECONDS;
   a->c.attackers = (size_t)attackers;
   a->c.warmup = warmup_s * LP2P_SECONDS;
+  a->c.trace_node = (size_t)trace_node;
+  if (trace_node >= nodes + attackers) {
+    fprintf(stderr, "lp2p sim: --trace-node is below nodes + attackers\n");
+    return 2;
+  }
   if (a->scenario && a->c.attack == LP2P_ATTACK_NONE && attackers) {
     a->c.attack = LP2P_ATTACK_DROP; /* a scenario's default behaviour */
   }
@@ -331,6 +343,26 @@ static void print_summary(const sim_args *a, const lp2p_sim_result *r,
          (unsigned long long)r->events, wall, peak_rss_mb());
 }
 
+static void on_trace(const lp2p_trace_event *ev, void *user) {
+  trace_file_event(user, ev); /* a drop is counted, and reported below */
+}
+
+static void trace_closed(void *user) {
+  (void)user;
+}
+
+/* The traced node's line: what its trace must count (tests/cli). */
+static void print_trace(const sim_args *a, const lp2p_sim_result *r,
+                        const trace_file *tf) {
+  fprintf(stderr,
+          "trace       node %zu: %llu events (%llu dropped) to %s; it "
+          "delivered %llu messages of others and published %llu\n",
+          a->c.trace_node, (unsigned long long)tf->events,
+          (unsigned long long)tf->dropped, a->trace,
+          (unsigned long long)r->trace_node_delivered,
+          (unsigned long long)r->trace_node_published);
+}
+
 static int run_sim(int argc, char **argv) {
   sim_args a = {.join_s = UNSET, .start_s = UNSET, .attacker_ips = UNSET};
   lp2p_sim_result r;
@@ -343,9 +375,22 @@ static int run_sim(int argc, char **argv) {
   if (!a.json) {
     a.c.progress = progress;
   }
+  trace_file tf;
+  if (a.trace) {
+    /* no loop: written synchronously, so no event is dropped */
+    rv = trace_file_open(&tf, a.trace, NULL, 0);
+    if (rv != 0) {
+      return cli_fail("--trace %s: %s", a.trace, lp2p_strerror(rv));
+    }
+    a.c.trace = on_trace;
+    a.c.trace_user = &tf;
+  }
   clock_gettime(CLOCK_MONOTONIC, &t0);
   rv = lp2p_sim_run(&a.c, &r);
   clock_gettime(CLOCK_MONOTONIC, &t1);
+  if (a.trace) {
+    trace_file_close(&tf, trace_closed, NULL);
+  }
   if (!a.json) {
     fputc('\n', stderr);
   }
@@ -355,6 +400,9 @@ static int run_sim(int argc, char **argv) {
   double wall =
       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
   (a.json ? print_json : print_summary)(&a, &r, wall);
+  if (a.trace) {
+    print_trace(&a, &r, &tf);
+  }
   return 0;
 }
 
@@ -369,6 +417,7 @@ const cli_command cli_cmd_sim = {
     "                [--attackers A [--attack BEHAVIOUR] [--scenario NAME]\n"
     "                 [--attack-join-s S] [--attack-start-s S] [--eclipse]\n"
     "                 [--attacker-ips N]]\n"
+    "                [--trace FILE [--trace-node N]]\n"
     "\n"
     "Runs N lp2p routers (the code of the node) in one process on a virtual\n"
     "clock. Each node dials K/2 random others (degree K on average) and\n"
@@ -386,9 +435,9 @@ const cli_command cli_cmd_sim = {
     "Ed25519 key, yamux, a /meshsub/1.2.0 stream each way carrying\n"
     "varint-framed RPCs), and the sessions' bytes, not RPCs, cross the\n"
     "links, on the same clock and model (a lost chunk is resent 200 ms\n"
-    "later, as TCP would). About 10 times the time and 5 times the\n"
-    "memory per node of the RPC level (docs/sim-wire.md): for hundreds\n"
-    "of nodes, not 10,000. No attackers. Same seed, same trace_hash.\n"
+    "later, as TCP would). 10x the time, 5x the memory per node of the\n"
+    "RPC level (docs/sim-wire.md): for hundreds of nodes. No attackers.\n"
+    "Same seed, same trace_hash.\n"
     "\n"
     "--attackers adds A sybils (4:1 is A = 4N), each dialling K/2 honest\n"
     "nodes. --attack BEHAVIOUR (drop with a --scenario):\n"
@@ -413,7 +462,10 @@ const cli_command cli_cmd_sim = {
     "                  (--attacker-ips; honest nodes have one each)\n"
     "--score on turns on peer scoring with parameters derived as Ethereum\n"
     "clients derive theirs, from one message every --interval-ms and the\n"
-    "mesh degree (one slot a second). Delivery counts honest nodes only.\n"
+    "mesh degree. Delivery counts honest nodes only.\n"
+    "\n"
+    "--trace FILE: go's trace events of node --trace-node N (0), on the\n"
+    "virtual clock (docs/tracing.md: .json/.jsonl, .gz or protobuf).\n"
     "\n"
     "--json prints one object: delivery_ratio, latency_ms {p50,p90,p99,max},\n"
     "duplicates_per_message, bytes_per_delivered_byte, mesh_degree\n"
@@ -422,13 +474,13 @@ const cli_command cli_cmd_sim = {
     "attacker_mesh_fraction, the share of honest mesh slots attackers\n"
     "hold, and attacker_mesh_score, the mean score honest nodes give\n"
     "them there) and run {wall_s, peak_rss_mb}; with attackers also\n"
-    "attacker_score_mean (over every attacker known), their mesh_fraction\n"
+    "attacker_score_mean, their mesh_fraction\n"
     "max and mesh score mean, recovery_s (from the attack's start until\n"
     "every later message reaches 99% of honest nodes; -1: never) and,\n"
     "for an eclipse, target {delivery_ratio, latency_p99_ms}; with\n"
     "--wire, wire {sessions, failures}: sessions upgraded, and failed\n"
-    "sessions, reset streams or dropped RPCs (0 in a healthy run);\n"
-    "everything but run is the same for the same arguments. Otherwise a\n"
+    "sessions, reset streams or dropped RPCs;\n"
+    "all but run is the same for the same arguments. Otherwise a\n"
     "progress bar on stderr, then a summary.\n",
     run_sim,
 };

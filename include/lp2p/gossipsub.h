@@ -21,6 +21,7 @@
 #include "lp2p/budget.h"
 #include "lp2p/common.h"
 #include "lp2p/crypto.h"
+#include "lp2p/trace.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -466,6 +467,15 @@ typedef struct lp2p_router_callbacks {
    * simulator) can verify each distinct signed message once. */
   int (*verify)(lp2p_router *r, const lp2p_pubkey *author, const uint8_t *data,
                 size_t len, const uint8_t *sig, size_t sig_len, void *user);
+  /* Optional: go-libp2p-pubsub's trace events (lp2p/trace.h), called
+   * where go's tracer is: our publish, a message's rejection (go's reason
+   * strings), duplicate or delivery, an RPC received, pulled (SEND_RPC:
+   * lp2p queues entries, an RPC exists once pulled) or dropped for a
+   * full queue (DROP_RPC: what was dropped), a peer added or removed
+   * (ON_NEW/CLOSED_OUTBOUND_STREAM), join, leave, graft and prune. The
+   * time stamp is the `now` of the call that caused the event (the host's
+   * clock); the event and its bytes are valid during the call only. */
+  void (*trace)(lp2p_router *r, const lp2p_trace_event *ev, void *user);
 } lp2p_router_callbacks;
 
 /* Creates a router. Returns 0, LP2P_ERR_NOMEM or LP2P_ERR_INVALID_ARG

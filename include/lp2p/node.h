@@ -73,6 +73,10 @@ typedef struct lp2p_node_callbacks {
   /* Optional tracing: every copy of a message received, duplicates
    * included (the router's `received`). */
   void (*received)(lp2p_node *n, const lp2p_message *msg, void *user);
+  /* Optional: the router's trace events in go-libp2p-pubsub's format
+   * (the router's `trace`), time stamped in nanoseconds since the Unix
+   * epoch as go's are. NULL costs nothing. */
+  void (*trace)(lp2p_node *n, const lp2p_trace_event *ev, void *user);
 } lp2p_node_callbacks;
 
 /* Creates a node on `loop`. Returns 0, LP2P_ERR_INVALID_ARG (bad host or

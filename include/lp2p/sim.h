@@ -118,6 +118,14 @@ typedef struct lp2p_sim_config {
    * bytes by a retransmission, as TCP would, instead of dropping RPCs.
    * Not with attackers. false: RPC level, for 10,000 nodes and more */
   bool wire;
+  /* Optional: the trace events (lp2p/trace.h) of one router, node
+   * `trace_node` (below nodes + attackers), time stamped with the virtual
+   * clock (nanoseconds since the run's start). NULL: nothing is traced */
+  void (*trace)(const lp2p_trace_event *ev, void *user);
+  /* The `user` argument of `trace`. */
+  void *trace_user;
+  /* The node whose router is traced (0 by default). */
+  size_t trace_node;
 } lp2p_sim_config;
 
 /* Defaults: 100 nodes, degree 20, 100 messages of 1 KiB, seed 1, signed,
@@ -194,6 +202,9 @@ typedef struct lp2p_sim_result {
   size_t nbuckets;
   lp2p_sim_bucket buckets[LP2P_SIM_MAX_BUCKETS];
   uint8_t trace_hash[32]; /* BLAKE2b-256 of the ordered event trace */
+  /* at `trace_node`: the messages of others it delivered, and those it
+   * published (what its trace's DELIVER and PUBLISH events count) */
+  uint64_t trace_node_delivered, trace_node_published;
 } lp2p_sim_result;
 
 /* Runs a simulation. Returns 0, LP2P_ERR_INVALID_ARG (an impossible

@@ -29,6 +29,7 @@
 #include "queue.h"
 #include "router.h"
 #include "topic.h"
+#include "trace.h"
 
 static void entries_init(lp2p_router *r, gs_entries *e) {
   memset(e, 0, sizeof(*e));
@@ -208,6 +209,11 @@ static int entries_added(lp2p_router *r, gs_peer *p, gs_entries *e,
     return put_rv;
   }
   if (used > max || !charge(r, &p->q, e->b.len - before, c.n)) {
+    if (r->trace) { /* as go's DropRPC: what the full queue refused */
+      lp2p_gs_trace_rpc_bytes(r, LP2P_TRACE_DROP_RPC, &p->id,
+                              e == &p->q.subs ? 0 : LP2P_RPC_CONTROL,
+                              e->b.data + before, e->b.len - before);
+    }
     lp2p_buf_truncate(&e->b, before);
     *dropped += c.n;
     return 0;
@@ -487,11 +493,20 @@ static bool charge_msg(lp2p_router *r, gs_queue *q, gs_msg *m) {
   return true;
 }
 
+/* As go's DropRPC for a full queue: the RPC of the one message. */
+static void trace_msg_drop(lp2p_router *r, const gs_peer *p, const gs_msg *m) {
+  if (r->trace) {
+    lp2p_gs_trace_rpc_bytes(r, LP2P_TRACE_DROP_RPC, &p->id, LP2P_RPC_PUBLISH,
+                            m->f.raw.data, m->f.raw.len);
+  }
+}
+
 int lp2p_gs_queue_msg(lp2p_router *r, gs_peer *p, gs_msg *m) {
   gs_queue *q = &p->q;
   size_t size = publish_field_size(m);
   if (q->len >= r->s.limits.queue_max_messages ||
       q->msg_bytes + size > r->s.limits.queue_max_bytes) {
+    trace_msg_drop(r, p, m);
     r->st.queue_drop_messages++;
     return 0;
   }
@@ -499,6 +514,7 @@ int lp2p_gs_queue_msg(lp2p_router *r, gs_peer *p, gs_msg *m) {
     return LP2P_ERR_NOMEM;
   }
   if (!charge_msg(r, q, m)) {
+    trace_msg_drop(r, p, m);
     r->st.queue_drop_messages++;
     return 0;
   }
@@ -775,6 +791,18 @@ static void drop_blocking(lp2p_router *r, gs_queue *q) {
   }
 }
 
+/* SEND_RPC for the RPC just pulled (framed in r->out): lp2p queues
+ * entries and messages, not RPCs, so an RPC exists once pulled. */
+static void trace_sent(lp2p_router *r, const gs_peer *p) {
+  const uint8_t *pos = r->out.data, *end = r->out.data + r->out.len;
+  uint64_t len;
+  if (lp2p_pb_read_varint(&pos, end, &len) == 0 &&
+      len == (uint64_t)(end - pos)) {
+    lp2p_gs_trace_rpc_bytes(r, LP2P_TRACE_SEND_RPC, &p->id, 0, pos,
+                            (size_t)len);
+  }
+}
+
 static ptrdiff_t queue_pull(lp2p_router *r, gs_peer *p, const uint8_t **out) {
   gs_queue *q = &p->q;
   rpc_plan pl;
@@ -805,6 +833,9 @@ static ptrdiff_t queue_pull(lp2p_router *r, gs_peer *p, const uint8_t **out) {
     return rv;
   }
   r->st.rpcs_sent++;
+  if (r->trace) {
+    trace_sent(r, p);
+  }
   *out = r->out.data;
   return (ptrdiff_t)r->out.len;
 }
@@ -818,7 +849,7 @@ ptrdiff_t lp2p_gs_queue_pull(lp2p_router *r, gs_peer *p, const uint8_t **out) {
 ptrdiff_t lp2p_router_pull_next(lp2p_router *r, const lp2p_peer_id **peer,
                                 void **peer_user, const uint8_t **out,
                                 lp2p_tstamp now) {
-  (void)now;
+  lp2p_gs_trace_clock(r, now);
   while (r->ready_head) {
     gs_peer *p = r->ready_head;
     lp2p_gs_ready_unlink(r, p);

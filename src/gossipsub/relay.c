@@ -14,6 +14,7 @@
 #include "score.h"
 #include "seen.h"
 #include "topic.h"
+#include "trace.h"
 
 /* Did the peer of `serial` send us this message, first or as a copy? */
 static bool sent_it(const gs_seen *e, uint32_t serial) {
@@ -160,11 +161,25 @@ size_t lp2p_gs_forward(lp2p_router *r, gs_msg *m, gs_topic *t, uint32_t from,
   return n;
 }
 
+static void trace_msg(lp2p_router *r, lp2p_trace_type type, const gs_msg *m,
+                      const lp2p_peer_id *from, const char *reason) {
+  if (r->trace) {
+    lp2p_bytes id = {lp2p_gs_msg_id(m), m->id_len};
+    lp2p_gs_trace_msg(r, type, &id, &m->f.topic, from, reason);
+  }
+}
+
 void lp2p_gs_validation_done(lp2p_router *r, gs_msg *m, gs_seen *e,
                              const lp2p_peer_id *from, lp2p_validation res,
                              lp2p_tstamp now) {
   gs_topic *t = lp2p_gs_topic_find(r, m->f.topic.data, m->f.topic.len);
   gs_peer *src = lp2p_gs_peer_find(r, from);
+  if (res != LP2P_VALIDATION_ACCEPT) {
+    trace_msg(r, LP2P_TRACE_REJECT_MESSAGE, m, from,
+              res == LP2P_VALIDATION_REJECT
+                  ? LP2P_TRACE_REJECT_VALIDATION_FAILED
+                  : LP2P_TRACE_REJECT_VALIDATION_IGNORED);
+  }
   if (res == LP2P_VALIDATION_REJECT) {
     r->st.msgs_rejected++;
     e->status = GS_INVALID;
@@ -190,6 +205,7 @@ void lp2p_gs_validation_done(lp2p_router *r, gs_msg *m, gs_seen *e,
   }
   /* out of memory here only costs IWANT answers for this message */
   lp2p_gs_mcache_put(r, m);
+  trace_msg(r, LP2P_TRACE_DELIVER_MESSAGE, m, from, NULL);
   if (r->cb.deliver) {
     lp2p_message view;
     lp2p_gs_msg_view(m, from, &view);
@@ -351,6 +367,21 @@ static void reject_self_origin(lp2p_router *r, gs_peer *from, gs_topic *t,
   lp2p_gs_promise_fulfill(r, id_hash);
 }
 
+/* go's reason for a message failing the signing policy: checked before
+ * its signature (checkSigningPolicy), then the signature itself. */
+static const char *signature_reason(const lp2p_router *r, const lp2p_rpc_msg *f,
+                                    int sig) {
+  if (r->s.sign_policy == LP2P_STRICT_NO_SIGN) {
+    return f->signature.data ? LP2P_TRACE_REJECT_UNEXPECTED_SIGNATURE
+                             : LP2P_TRACE_REJECT_UNEXPECTED_AUTH_INFO;
+  }
+  if (!f->signature.data) {
+    return LP2P_TRACE_REJECT_MISSING_SIGNATURE;
+  }
+  (void)sig; /* a malformed author or a signature that does not verify */
+  return LP2P_TRACE_REJECT_INVALID_SIGNATURE;
+}
+
 static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
                        lp2p_tstamp now) {
   uint8_t id[256];
@@ -370,13 +401,18 @@ static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
                          f->topic, {id, (size_t)n}, &from->id};
     r->cb.received(r, &view, r->user);
   }
+  lp2p_bytes idb = {id, (size_t)n};
   uint64_t h = lp2p_gs_id_hash(r, id, (size_t)n);
   if (claims_to_be_ours(r, f)) {
+    lp2p_gs_trace_msg(r, LP2P_TRACE_REJECT_MESSAGE, &idb, &f->topic, &from->id,
+                      LP2P_TRACE_REJECT_SELF_ORIGIN);
     reject_self_origin(r, from, t, h);
     return;
   }
   gs_seen *e = lp2p_gs_seen_find(r, h);
   if (e) {
+    lp2p_gs_trace_msg(r, LP2P_TRACE_DUPLICATE_MESSAGE, &idb, &f->topic,
+                      &from->id, NULL);
     duplicate(r, e, from, t, now);
     return;
   }
@@ -387,10 +423,14 @@ static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
     return;
   }
   if (sig != 0) {
+    lp2p_gs_trace_msg(r, LP2P_TRACE_REJECT_MESSAGE, &idb, &f->topic, &from->id,
+                      signature_reason(r, f, sig));
     reject_invalid(r, from, t);
     return;
   }
   if (r->cb.validate && r->npending >= r->s.limits.max_pending_validations) {
+    lp2p_gs_trace_msg(r, LP2P_TRACE_REJECT_MESSAGE, &idb, &f->topic, &from->id,
+                      LP2P_TRACE_REJECT_VALIDATION_QUEUE_FULL);
     r->st.validation_overflow++;
     /* as go: a message dropped for a full validation queue keeps the
      * promise of whoever advertised it (it came; we could not look) */

@@ -18,6 +18,7 @@
 #include "score.h"
 #include "seen.h"
 #include "topic.h"
+#include "trace.h"
 
 static void rpc_limits_from(const lp2p_router_limits *l, lp2p_rpc_limits *o) {
   o->max_rpc_size = l->max_rpc_size;
@@ -140,6 +141,9 @@ int lp2p_router_new(lp2p_router **out, const lp2p_router_settings *settings,
   if (rv == 0) {
     rv = lp2p_gs_score_init(r, now);
   }
+  if (rv == 0 && cb->trace) {
+    rv = lp2p_gs_trace_new(r);
+  }
   if (rv != 0) {
     lp2p_router_del(r);
     return rv;
@@ -188,6 +192,7 @@ void lp2p_router_del(lp2p_router *r) {
   lp2p_gs_score_free(r);
   free_map_values(r, &r->direct, free_plain_v);
   lp2p_rpc_free(&r->rpc);
+  lp2p_gs_trace_free(r);
   lp2p_buf_free(&r->out);
   lp2p_buf_free(&r->scratch);
   lp2p_buf_free(&r->ctl_scratch);
@@ -202,6 +207,21 @@ void *lp2p_router_user(const lp2p_router *r) {
 
 /* ---- peers ----------------------------------------------------------------
  */
+
+/* go v0.19 traces the pubsub stream to a peer opening and closing where
+ * it used to trace AddPeer and RemovePeer: as go, with the protocol id. */
+static void trace_stream(lp2p_router *r, const gs_peer *p, bool added,
+                         lp2p_tstamp now) {
+  if (!r->trace) {
+    return;
+  }
+  lp2p_gs_trace_clock(r, now);
+  const char *proto = lp2p_pubsub_protocol_ids[LP2P_MESHSUB_13 - p->proto];
+  lp2p_gs_trace_peer(r,
+                     added ? LP2P_TRACE_ON_NEW_OUTBOUND_STREAM
+                           : LP2P_TRACE_ON_CLOSED_OUTBOUND_STREAM,
+                     &p->id, (const uint8_t *)proto, strlen(proto));
+}
 
 int lp2p_router_add_peer(lp2p_router *r, const lp2p_peer_id *id,
                          const lp2p_peer_info *info, lp2p_tstamp now) {
@@ -236,6 +256,7 @@ int lp2p_router_add_peer(lp2p_router *r, const lp2p_peer_id *id,
     return LP2P_ERR_NOMEM;
   }
   r->nrelay_all += lp2p_gs_peer_relays_all(p);
+  trace_stream(r, p, true, now);
   if (lp2p_gs_ext_peer_added(r, p) != 0) {
     lp2p_router_remove_peer(r, id, now);
     return LP2P_ERR_NOMEM;
@@ -263,9 +284,10 @@ int lp2p_router_remove_peer(lp2p_router *r, const lp2p_peer_id *id,
     r->last_peer = NULL;
   }
   lp2p_gs_ready_unlink(r, p);
+  trace_stream(r, p, false, now);
   while (p->ntopics) {
     gs_topic *t = p->topics[p->ntopics - 1];
-    lp2p_gs_mesh_remove(r, t, p, now);
+    lp2p_gs_mesh_forget(r, t, p);
     lp2p_gs_unsubscribe_peer(r, p, t);
     lp2p_gs_topic_maybe_free(r, t);
   }
@@ -374,6 +396,10 @@ int lp2p_router_recv_rpc_from(lp2p_router *r, gs_peer *p, const uint8_t *rpc,
   }
   r->st.rpc_entries_truncated += r->rpc.truncated;
   r->rpc_lost = false;
+  if (r->trace) {
+    lp2p_gs_trace_clock(r, now);
+    lp2p_gs_trace_rpc(r, LP2P_TRACE_RECV_RPC, &p->id, &r->rpc);
+  }
   lp2p_gs_ext_recv(r, p);
   handle_subscriptions(r, p, now);
   lp2p_gs_handle_messages(r, p, now);
@@ -384,7 +410,7 @@ int lp2p_router_recv_rpc_from(lp2p_router *r, gs_peer *p, const uint8_t *rpc,
 
 ptrdiff_t lp2p_router_pull(lp2p_router *r, const lp2p_peer_id *id,
                            const uint8_t **out, lp2p_tstamp now) {
-  (void)now;
+  lp2p_gs_trace_clock(r, now);
   gs_peer *p = lp2p_gs_peer_find(r, id);
   if (!p) {
     return LP2P_ERR_NOT_FOUND;
@@ -434,6 +460,8 @@ int lp2p_router_join(lp2p_router *r, const uint8_t *topic, size_t len,
     return LP2P_ERR_NOMEM;
   }
   t->joined = true;
+  lp2p_gs_trace_clock(r, now);
+  lp2p_gs_trace_topic(r, LP2P_TRACE_JOIN, topic, len); /* before grafts */
   /* the fanout peers become the first mesh candidates (unless we are
    * backing off them or they score below zero, as go's Join drops them),
    * then the mesh is filled up right away rather than at the next
@@ -459,6 +487,8 @@ int lp2p_router_leave(lp2p_router *r, const uint8_t *topic, size_t len,
   if (!t || !t->joined) {
     return 0;
   }
+  lp2p_gs_trace_clock(r, now);
+  lp2p_gs_trace_topic(r, LP2P_TRACE_LEAVE, topic, len); /* before prunes */
   while (t->mesh.len) {
     gs_peer *p = t->mesh.items[t->mesh.len - 1];
     lp2p_gs_mesh_remove(r, t, p, now);
@@ -539,6 +569,15 @@ static int publish_prepare(lp2p_router *r, gs_topic *t, gs_peers *to,
   return rv;
 }
 
+/* As go: our message is published, then delivered (to us, from us),
+ * joined or not. */
+static void trace_ours(lp2p_router *r, const gs_msg *m, lp2p_trace_type type) {
+  if (r->trace) {
+    lp2p_bytes id = {lp2p_gs_msg_id(m), m->id_len};
+    lp2p_gs_trace_msg(r, type, &id, &m->f.topic, &r->self, NULL);
+  }
+}
+
 int lp2p_router_publish(lp2p_router *r, const uint8_t *topic, size_t topic_len,
                         const uint8_t *data, size_t len, uint8_t *id,
                         size_t *id_len, lp2p_tstamp now) {
@@ -546,6 +585,7 @@ int lp2p_router_publish(lp2p_router *r, const uint8_t *topic, size_t topic_len,
   if (rv != 0) {
     return rv;
   }
+  lp2p_gs_trace_clock(r, now);
   gs_msg *m = lp2p_gs_msg_build(r, topic, topic_len, data, len, &rv);
   if (!m) {
     return rv;
@@ -578,6 +618,7 @@ int lp2p_router_publish(lp2p_router *r, const uint8_t *topic, size_t topic_len,
   /* out of memory from here on costs copies, not consistency: the mcache
    * misses it (IWANT answers) or a peer misses it (a counted drop) */
   lp2p_gs_mcache_put(r, m);
+  trace_ours(r, m, LP2P_TRACE_PUBLISH_MESSAGE);
   int n = 0;
   for (size_t i = 0; i < to.len; i++) {
     if (lp2p_gs_queue_msg(r, to.items[i], m) == 0) {
@@ -587,6 +628,7 @@ int lp2p_router_publish(lp2p_router *r, const uint8_t *topic, size_t topic_len,
     }
   }
   r->st.msgs_published++;
+  trace_ours(r, m, LP2P_TRACE_DELIVER_MESSAGE);
   if (t->joined && r->cb.deliver) {
     lp2p_message view;
     lp2p_gs_msg_view(m, NULL, &view);
@@ -605,6 +647,7 @@ int lp2p_router_report_validation(lp2p_router *r, const uint8_t *id,
   if (!e || !e->pending || result == LP2P_VALIDATION_PENDING) {
     return LP2P_ERR_NOT_FOUND;
   }
+  lp2p_gs_trace_clock(r, now);
   gs_msg *m = e->pending;
   e->pending = NULL;
   r->npending--;
@@ -622,6 +665,7 @@ lp2p_tstamp lp2p_router_expiry(const lp2p_router *r) {
 }
 
 int lp2p_router_handle_expiry(lp2p_router *r, lp2p_tstamp now) {
+  lp2p_gs_trace_clock(r, now);
   if (now < r->next_heartbeat) {
     if (now >= lp2p_gs_score_expiry(r)) {
       lp2p_gs_score_heartbeat(r, now); /* a decay between two heartbeats */

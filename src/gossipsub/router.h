@@ -71,6 +71,9 @@ struct lp2p_router {
   /* part of the RPC being handled (a subscription, a message) was lost
    * for want of memory: lp2p_router_recv_rpc_from says so */
   bool rpc_lost;
+  /* NULL unless a trace callback was given: the events' scratch and
+   * clock (trace.c) */
+  struct gs_trace *trace;
   lp2p_rpc_limits rpc_limits;
   /* what our RPCs keep within: our own count limits, at most those of a
    * receiver with default settings, and our max_rpc_size */

@@ -8,6 +8,7 @@
 #include "router.h"
 #include "score.h"
 #include "topic.h"
+#include "trace.h"
 
 gs_topic *lp2p_gs_topic_find(const lp2p_router *r, const uint8_t *name,
                              size_t len) {
@@ -130,15 +131,23 @@ int lp2p_gs_mesh_add(lp2p_router *r, gs_topic *t, gs_peer *p, lp2p_tstamp now) {
     lp2p_gs_peers_remove(&t->fanout, p);
     lp2p_gs_score_graft(r, p, t, now);
     lp2p_gs_event(r, LP2P_EV_GRAFT, p, t);
+    lp2p_gs_trace_peer(r, LP2P_TRACE_GRAFT, &p->id, t->name, t->name_len);
   }
   return rv;
+}
+
+void lp2p_gs_mesh_forget(lp2p_router *r, gs_topic *t, gs_peer *p) {
+  if (lp2p_gs_peers_remove(&t->mesh, p)) {
+    lp2p_gs_score_prune(r, p, t);
+    lp2p_gs_event(r, LP2P_EV_PRUNE, p, t);
+  }
 }
 
 void lp2p_gs_mesh_remove(lp2p_router *r, gs_topic *t, gs_peer *p,
                          lp2p_tstamp now) {
   (void)now;
-  if (lp2p_gs_peers_remove(&t->mesh, p)) {
-    lp2p_gs_score_prune(r, p, t);
-    lp2p_gs_event(r, LP2P_EV_PRUNE, p, t);
+  if (r->trace && lp2p_gs_peers_has(&t->mesh, p)) {
+    lp2p_gs_trace_peer(r, LP2P_TRACE_PRUNE, &p->id, t->name, t->name_len);
   }
+  lp2p_gs_mesh_forget(r, t, p);
 }

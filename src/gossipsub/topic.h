@@ -44,6 +44,9 @@ int lp2p_gs_subscribe_peer(lp2p_router *r, gs_peer *p, gs_topic *t);
 void lp2p_gs_unsubscribe_peer(lp2p_router *r, gs_peer *p, gs_topic *t);
 /* Mesh membership changes, with their events and score hooks. */
 int lp2p_gs_mesh_add(lp2p_router *r, gs_topic *t, gs_peer *p, lp2p_tstamp now);
+/* Out of the mesh without a PRUNE trace: the peer is gone (as go's
+ * RemovePeer). */
+void lp2p_gs_mesh_forget(lp2p_router *r, gs_topic *t, gs_peer *p);
 void lp2p_gs_mesh_remove(lp2p_router *r, gs_topic *t, gs_peer *p,
                          lp2p_tstamp now);
 void lp2p_gs_event(lp2p_router *r, lp2p_router_event_type type,

@@ -2,6 +2,7 @@
  * remove pubsub peers (node_peer.c); router callbacks become dials,
  * disconnects, deliveries and writes; the heartbeat runs on a timer. */
 #include <string.h>
+#include <time.h>
 
 #include "base/err.h"
 #include "base/mem.h"
@@ -80,6 +81,23 @@ static void on_received(lp2p_router *r, const lp2p_message *msg, void *user) {
   if (n->cb.received) {
     n->cb.received(n, msg, n->user);
   }
+}
+
+/* The router stamps events with the host's monotonic clock; go's are
+ * Unix time: shifted by the offset between the two clocks. */
+static void on_trace(lp2p_router *r, const lp2p_trace_event *ev, void *user) {
+  (void)r;
+  lp2p_node *n = user;
+  lp2p_trace_event unix_ev = *ev;
+  unix_ev.timestamp += n->unix_offset_ns;
+  n->cb.trace(n, &unix_ev, n->user);
+}
+
+static int64_t unix_offset_ns(void) {
+  struct timespec ts;
+  timespec_get(&ts, TIME_UTC);
+  int64_t unix_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+  return unix_ns - (int64_t)lp2p_host_now();
 }
 
 static void on_dialed(lp2p_host *h, lp2p_conn *c, int err, const char *msg,
@@ -299,7 +317,7 @@ static int serve_pubsub(lp2p_node *n) {
 }
 
 static int make_router(lp2p_node *n, lp2p_errdetail *err) {
-  static const lp2p_router_callbacks cb = {
+  lp2p_router_callbacks cb = {
       .deliver = on_deliver,
       .validate = on_validate,
       .want_write = on_want_write,
@@ -310,6 +328,10 @@ static int make_router(lp2p_node *n, lp2p_errdetail *err) {
       .msg_id = on_msg_id,
       .received = on_received,
   };
+  if (n->cb.trace) { /* else the router traces nothing, at no cost */
+    cb.trace = on_trace;
+    n->unix_offset_ns = unix_offset_ns();
+  }
   if (n->settings.router.msg_id == LP2P_MSG_ID_CALLBACK && !n->cb.msg_id) {
     return lp2p_errdetail_set(err, LP2P_ERR_INVALID_ARG,
                               "msg_id is LP2P_MSG_ID_CALLBACK without a "

@@ -57,6 +57,7 @@ struct lp2p_node {
   /* the router's budget (settings.router.budget), under the host's */
   lp2p_budget router_budget;
   lp2p_node_callbacks cb;
+  int64_t unix_offset_ns; /* Unix time minus the host's clock (tracing) */
   const lp2p_mem *mem;
   void *user;
   uv_timer_t timer;

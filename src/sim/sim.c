@@ -60,6 +60,7 @@ static void on_deliver(lp2p_router *r, const lp2p_message *m, void *user) {
   s->bucketed[s->res->delivered] = bucket << 48 | latency;
   s->latencies[s->res->delivered++] = latency;
   s->msg_delivered[k]++;
+  s->res->trace_node_delivered += n->index == s->c->trace_node;
   if (n->index == 0) {
     s->target_latencies[s->target_delivered++] = latency;
   }
@@ -320,6 +321,12 @@ static void greedy_mesh(lp2p_mesh_params *m) {
   m->d_out = 0;
 }
 
+static void on_trace(lp2p_router *r, const lp2p_trace_event *ev, void *user) {
+  const sim_node *n = user;
+  (void)r;
+  n->s->c->trace(ev, n->s->c->trace_user);
+}
+
 static int make_router(sim *s, sim_node *n) {
   const lp2p_sim_config *c = s->c;
   lp2p_router_settings st;
@@ -345,6 +352,9 @@ static int make_router(sim *s, sim_node *n) {
   cb.deliver = on_deliver;
   cb.msg_id = on_msg_id;
   cb.verify = on_verify;
+  if (c->trace && n->index == c->trace_node) {
+    cb.trace = on_trace; /* one node: a 10,000-node trace is gigabytes */
+  }
   if (rv == 0) {
     rv = lp2p_router_new(&n->r, &st, &cb, lp2p__sim_arena_mem(&s->arena), n, 0,
                          NULL);
@@ -577,6 +587,7 @@ static void publish(sim *s, sim_event *ev) {
     data[i] = (uint8_t)((uint64_t)ev->from >> (56 - 8 * i));
   }
   sim_node *n = &s->nodes[ev->to];
+  s->res->trace_node_published += ev->to == s->c->trace_node;
   lp2p_router_publish(n->r, (const uint8_t *)SIM_TOPIC, SIM_TOPIC_LEN, data,
                       size, NULL, NULL, s->now);
   lp2p_free(s->mem, data);
