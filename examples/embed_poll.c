@@ -11,7 +11,9 @@
  * yamux: lp2p/noise.h and lp2p/net.h, or the host of lp2p/host.h), and
  * learns the peer's id from the Noise handshake.
  *
- * Alice publishes once both are in each other's mesh; exits 0 when bob
+ * Both join before either knows the other subscribes, so the mesh forms
+ * at their first heartbeat (a subscription alone grafts nothing). Alice
+ * publishes once both are in each other's mesh; exits 0 when bob
  * received the message. */
 #ifndef _DEFAULT_SOURCE
 #define _DEFAULT_SOURCE 1 /* getentropy, clock_gettime */

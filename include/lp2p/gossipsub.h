@@ -573,8 +573,10 @@ LP2P_API ptrdiff_t lp2p_router_pull_next(lp2p_router *r,
  * find out; it may then return 0). */
 LP2P_API bool lp2p_router_has_pending(const lp2p_router *r);
 
-/* Subscribe to / leave a topic. Returns 0, LP2P_ERR_INVALID_ARG (empty or
- * too long topic) or LP2P_ERR_NOMEM. */
+/* Subscribe to / leave a topic. Joining grafts up to D peers already
+ * known to subscribe at once; peers that subscribe later are grafted by
+ * a heartbeat (as go). Returns 0, LP2P_ERR_INVALID_ARG (empty or too long
+ * topic) or LP2P_ERR_NOMEM. */
 LP2P_API int lp2p_router_join(lp2p_router *r, const uint8_t *topic, size_t len,
                               lp2p_tstamp now);
 /* Leaves a topic: PRUNE (with unsubscribe_backoff) to its mesh peers,

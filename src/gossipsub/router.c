@@ -345,18 +345,6 @@ static void handle_subscriptions(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
   }
 }
 
-/* After new subscriptions, a topic below Dlo may graft at once rather
- * than wait for the heartbeat, as nim-libp2p does. */
-static void rebalance_subscribed(lp2p_router *r, lp2p_tstamp now) {
-  for (size_t i = 0; i < r->rpc.subs.len; i++) {
-    const lp2p_rpc_sub *s = &r->rpc.subs.items[i];
-    gs_topic *t = lp2p_gs_topic_find(r, s->topic.data, s->topic.len);
-    if (t && t->joined && (int)t->mesh.len < lp2p_gs_topic_params(r, t)->d_lo) {
-      lp2p_gs_rebalance(r, t, now, false);
-    }
-  }
-}
-
 int lp2p_router_recv_rpc(lp2p_router *r, const lp2p_peer_id *id,
                          const uint8_t *rpc, size_t len, lp2p_tstamp now) {
   gs_peer *p = lp2p_gs_peer_find(r, id);
@@ -404,7 +392,7 @@ int lp2p_router_recv_rpc_from(lp2p_router *r, gs_peer *p, const uint8_t *rpc,
   handle_subscriptions(r, p, now);
   lp2p_gs_handle_messages(r, p, now);
   lp2p_gs_handle_control(r, p, now);
-  rebalance_subscribed(r, now);
+  /* as go: a subscription grafts nothing; the next heartbeat fills the mesh */
   return r->rpc_lost ? LP2P_ERR_NOMEM : 0;
 }
 

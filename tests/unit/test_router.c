@@ -43,19 +43,30 @@ static void new_router(th_router *t, lp2p_router_settings *s) {
   th_router_new(t, s);
 }
 
-static void subscriptions_graft_at_once_only_below_dlo(void **state) {
+/* as go: a subscription grafts nothing (go's AddPeer and subscription
+ * handling leave the mesh alone); the next heartbeat fills it to D */
+static void subscriptions_graft_only_at_the_next_heartbeat(void **state) {
   (void)state;
   th_router t;
   lp2p_peer_id ids[8];
+  th_out o;
   new_router(&t, NULL);
   assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
-  /* as the seed does: each subscription to a topic whose mesh is below
-   * Dlo rebalances at once; at Dlo the rest waits for the heartbeat */
   add_subscribed(&t, 8, LP2P_MESHSUB_12, false, ids);
-  assert_int_equal(mesh_size(&t), 5);
+  assert_int_equal(mesh_size(&t), 0);
+  for (int i = 0; i < 8; i++) {
+    th_drain(&t, &ids[i], &o, TH_T0);
+    assert_int_equal(o.grafts, 0);
+  }
   lp2p_tstamp now = TH_T0;
   th_run(&t, &now, TH_T0 + LP2P_SECONDS);
-  assert_int_equal(mesh_size(&t), 5);
+  assert_int_equal(mesh_size(&t), 6);
+  size_t grafts = 0;
+  for (int i = 0; i < 8; i++) {
+    th_drain(&t, &ids[i], &o, now);
+    grafts += o.grafts;
+  }
+  assert_int_equal(grafts, 6);
   th_router_del(&t);
 }
 
@@ -116,8 +127,8 @@ static void graft_while_backing_off_is_pruned_and_penalised(void **state) {
   th_out o;
   th_rpc m;
   new_router(&t, NULL);
-  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   add_subscribed(&t, 1, LP2P_MESHSUB_12, false, ids);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   assert_true(in_mesh(&t, &ids[0]));
   /* the peer prunes us with a 60 s backoff */
   th_rpc_init(&m);
@@ -498,8 +509,8 @@ static void large_message_sends_idontwant_before_validation(void **state) {
   static uint8_t big[2000];
   th_settings(&s, 1);
   th_router_new_validating(&t, &s, LP2P_VALIDATION_PENDING);
-  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   add_subscribed(&t, 3, LP2P_MESHSUB_12, false, v12);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   th_add_peer(&t, 40, LP2P_MESHSUB_11, false, &v11);
   th_rpc_init(&m);
   th_rpc_sub(&m, TOPIC, true);
@@ -553,8 +564,8 @@ static void idontwant_is_honoured_when_forwarding(void **state) {
   th_rpc m;
   uint8_t id[64];
   new_router(&t, NULL);
-  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   add_subscribed(&t, 3, LP2P_MESHSUB_12, false, ids);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   th_drain_all(&t, TH_T0);
   th_identity(77, &author, &aid);
   lp2p_bytes dw = {id, th_msg_id(&author, 1, id)};
@@ -851,7 +862,9 @@ static void two_routers_exchange_signed_messages(void **state) {
   th_settings(&s, 2);
   th_router_new(&b, &s);
   connect_pair(&a, &b);
+  /* b learns a's subscription, then joins: its join grafts a */
   assert_int_equal(lp2p_router_join(a.r, T, TH_T0), 0);
+  deliver(&a, &b, TH_T0);
   assert_int_equal(lp2p_router_join(b.r, T, TH_T0), 0);
   for (int i = 0; i < 3; i++) {
     deliver(&a, &b, TH_T0);
@@ -965,8 +978,8 @@ static void strict_no_sign_rejects_authored_messages(void **state) {
   s.sign_policy = LP2P_STRICT_NO_SIGN;
   s.msg_id = LP2P_MSG_ID_SHA256;
   new_router(&t, &s);
-  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   add_subscribed(&t, 1, LP2P_MESHSUB_12, false, ids);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   th_identity(77, &author, &aid);
   th_rpc_init(&m);
   th_rpc_msg(&m, &author, TOPIC, (const uint8_t *)"signed", 6, 1);
@@ -1008,8 +1021,8 @@ static void duplicates_are_counted_not_redelivered(void **state) {
   lp2p_peer_id aid;
   th_out o;
   new_router(&t, NULL);
-  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   add_subscribed(&t, 3, LP2P_MESHSUB_12, false, ids);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   th_drain_all(&t, TH_T0);
   th_identity(77, &author, &aid);
   for (int i = 0; i < 2; i++) {
@@ -1243,8 +1256,8 @@ static void leave_prunes_mesh_with_unsubscribe_backoff(void **state) {
   lp2p_peer_id ids[3];
   th_out o;
   new_router(&t, NULL);
-  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   add_subscribed(&t, 3, LP2P_MESHSUB_12, false, ids);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   th_drain_all(&t, TH_T0);
   assert_int_equal(lp2p_router_leave(t.r, T, TH_T0), 0);
   for (int i = 0; i < 3; i++) {
@@ -1538,8 +1551,8 @@ static void join_skips_backed_off_fanout_peers(void **state) {
   th_settings(&s, 1);
   s.params.flood_publish = false;
   new_router(&t, &s);
-  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   add_subscribed(&t, 1, LP2P_MESHSUB_12, false, ids);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   assert_true(in_mesh(&t, &ids[0]));
   /* leave: PRUNE with the unsubscribe backoff; publish: it is fanout */
   assert_int_equal(lp2p_router_leave(t.r, T, TH_T0), 0);
@@ -1565,9 +1578,9 @@ static void publish_refuses_a_message_no_rpc_can_carry(void **state) {
   s.limits.max_rpc_size = 4096;
   s.limits.max_message_size = 4096;
   new_router(&t, &s);
-  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   lp2p_peer_id ids[1];
   add_subscribed(&t, 1, LP2P_MESHSUB_12, false, ids);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   static uint8_t data[4096];
   /* Message{data: 1 + 2 + d bytes, topic: 3}, then the publish field's
    * own 1 + 2: d = 4087 makes exactly 4096 */
@@ -1630,8 +1643,8 @@ static void prune_offers_fewer_px_peers_to_fit(void **state) {
   s.params.prune_peers = 16;
   s.params.do_px = true;
   new_router(&t, &s);
-  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   add_subscribed(&t, 16, LP2P_MESHSUB_11, false, ids);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   assert_int_equal(lp2p_router_leave(t.r, T, TH_T0), 0);
   size_t pruned = 0;
   for (int i = 0; i < 16; i++) {
@@ -1703,7 +1716,7 @@ static void peers_topics_never_keep_us_from_joining(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(join_announces_subscription_and_grafts_to_d),
-      cmocka_unit_test(subscriptions_graft_at_once_only_below_dlo),
+      cmocka_unit_test(subscriptions_graft_only_at_the_next_heartbeat),
       cmocka_unit_test(graft_from_direct_peer_is_answered_with_prune),
       cmocka_unit_test(graft_while_backing_off_is_pruned_and_penalised),
       cmocka_unit_test(graft_into_full_mesh_is_pruned_with_px_unless_outbound),

@@ -234,8 +234,13 @@ static void remove_peer_gives_the_budget_back(void **state) {
   assert_true(b.used > 0);
   assert_int_equal(lp2p_router_remove_peer(t.r, &id, TH_T0), 0);
   assert_int_equal(b.used, 0);
-  /* and deleting the router gives back what its peers held */
+  /* and deleting the router gives back what its peers held: the peer,
+   * back, is grafted at the next heartbeat, and the GRAFT pulled */
   add_budgeted(&t, 10, &b, &id);
+  lp2p_tstamp now = TH_T0;
+  th_run(&t, &now, TH_T0 + LP2P_SECONDS);
+  th_drain_all(&t, now);
+  assert_int_equal(b.used, 0);
   publish(&t, 9);
   assert_true(b.used > 0);
   th_router_del(&t);

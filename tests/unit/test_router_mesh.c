@@ -236,9 +236,9 @@ static void floodsub_peer_below_publish_threshold_gets_nothing(void **state) {
   lp2p_privkey author;
   lp2p_peer_id author_id;
   new_router(&t, true);
-  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   add_subscribed(&t, 10, 2, LP2P_FLOODSUB, false, flood, TH_T0);
   add_subscribed(&t, 20, 1, LP2P_MESHSUB_12, false, mesh, TH_T0);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   th_set_app_score(&t, &flood[0], PASSES);
   th_set_app_score(&t, &flood[1], FAILS);
   th_drain_all(&t, TH_T0);
@@ -345,18 +345,18 @@ static void mesh_health_sorts_joined_topics_by_mesh_size(void **state) {
   lp2p_router_stats st;
   new_router(&t, false);
   static const char *const names[5] = {"empty", "low", "ok", "high", "out"};
-  for (int i = 0; i < 5; i++) {
-    assert_int_equal(lp2p_router_join(t.r, (const uint8_t *)names[i],
-                                      strlen(names[i]), TH_T0),
-                     0);
-  }
-  /* low: 2 outbound peers (1 to Dlo - 1, Dout met); ok: Dlo = 5 grafted
-   * at subscription time, all inbound; high: 13 in the mesh, as GRAFTs
+  /* low: 2 outbound peers (1 to Dlo - 1, Dout met); ok: D = 6, all
+   * inbound, both grafted as we join; high: 13 in the mesh, as GRAFTs
    * in a race would put them; out: exactly Dhi = 12, healthy */
   subscribe_to(&t, 10, true, "low", &id);
   subscribe_to(&t, 11, true, "low", &id);
   for (uint8_t i = 0; i < 6; i++) {
     subscribe_to(&t, (uint8_t)(20 + i), false, "ok", &id);
+  }
+  for (int i = 0; i < 5; i++) {
+    assert_int_equal(lp2p_router_join(t.r, (const uint8_t *)names[i],
+                                      strlen(names[i]), TH_T0),
+                     0);
   }
   gs_topic *high = lp2p_gs_topic_find(t.r, (const uint8_t *)"high", 4);
   gs_topic *full = lp2p_gs_topic_find(t.r, (const uint8_t *)"out", 3);

@@ -102,8 +102,8 @@ static void px_is_off_by_default(void **state) {
   th_settings(&s, 1);
   assert_false(s.params.do_px);
   th_router_new(&t, &s);
-  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   add_subscribed(&t, 10, 3, ids);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   th_drain_all(&t, TH_T0);
   assert_int_equal(lp2p_router_leave(t.r, T, TH_T0), 0);
   for (int i = 0; i < 3; i++) {
@@ -123,8 +123,8 @@ static void no_px_to_a_peer_with_a_negative_score(void **state) {
   score_settings(&s);
   s.params.do_px = true;
   scored(&t, &s, NULL, (lp2p_validation)-1);
-  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   add_subscribed(&t, 10, 3, ids);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   th_drain_all(&t, TH_T0);
   for (int i = 0; i < 3; i++) {
     assert_true(in_mesh(&t, &ids[i]));
