@@ -510,10 +510,15 @@ static int parse_valued(const char *a, const char *v, node_opts *o) {
     }
     o->sign = v[0] == 's' ? LP2P_STRICT_SIGN : LP2P_STRICT_NO_SIGN;
   } else if (strcmp(a, "--msg-id") == 0) {
-    if (strcmp(v, "default") != 0 && strcmp(v, "sha256") != 0) {
-      return bad_value(a, "default or sha256", v);
+    if (strcmp(v, "default") == 0) {
+      o->msg_id = LP2P_MSG_ID_FROM_SEQNO;
+    } else if (strcmp(v, "sha256") == 0) {
+      o->msg_id = LP2P_MSG_ID_SHA256;
+    } else if (strcmp(v, "rust") == 0) {
+      o->msg_id = LP2P_MSG_ID_RUST;
+    } else {
+      return bad_value(a, "default, sha256 or rust", v);
     }
-    o->msg_id = v[0] == 'd' ? LP2P_MSG_ID_FROM_SEQNO : LP2P_MSG_ID_SHA256;
   } else if (strcmp(a, "--flood-publish") == 0) {
     if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
       return bad_value(a, "on or off", v);
@@ -613,6 +618,10 @@ static int parse(int argc, char **argv, node_opts *o) {
   }
   if (o->nlisten == 0) {
     o->listen[o->nlisten++] = "/ip4/0.0.0.0/tcp/0";
+  }
+  if (o->msg_id == LP2P_MSG_ID_RUST && o->sign == LP2P_STRICT_NO_SIGN) {
+    /* no author, no seqno: rust's id would be one for every message */
+    return cli_usage_error(&cli_cmd_node, "--msg-id rust needs --sign strict");
   }
   if ((o->score_path && o->score_auto) ||
       o->score_auto != (o->expected_rate > 0)) {
@@ -813,7 +822,7 @@ const cli_command cli_cmd_node = {
     "run a GossipSub node",
     "usage: lp2p node [--listen MA]... [--peer MA]... [--topic T]...\n"
     "                 [--key FILE | --key-seed N] [--sign strict|none]\n"
-    "                 [--msg-id default|sha256] [--params FILE]\n"
+    "                 [--msg-id default|sha256|rust] [--params FILE]\n"
     "                 [--flood-publish on|off] [--mesh-interval-ms N]\n"
     "                 [--score-params FILE | --score auto --expected-rate R]\n"
     "                 [--metrics HOST:PORT] [--hex] [--events] [--px]\n"
@@ -836,7 +845,9 @@ const cli_command cli_cmd_node = {
     "--sign strict signs every message and requires valid signatures\n"
     "(default); none sends and accepts only unsigned messages, identified\n"
     "by the SHA-256 of their data. --msg-id sha256 uses that id with\n"
-    "signing too. --params FILE takes router parameters as JSON with\n"
+    "signing too; --msg-id rust, rust-libp2p's default id: an\n"
+    "author's base58 peer id then the decimal seqno.\n"
+    "--params FILE takes router parameters as JSON with\n"
     "go-libp2p-pubsub's GossipSubParams names (durations in nanoseconds).\n"
     "--score-params FILE turns peer scoring on with go's names:\n"
     "{\"PeerScoreParams\": {..., \"Topics\": {\"T\": {TopicScoreParams}}},\n"

@@ -113,6 +113,10 @@ typedef enum lp2p_msg_id_fn {
   LP2P_MSG_ID_FROM_SEQNO = 0, /* from ‖ seqno, the libp2p default */
   LP2P_MSG_ID_SHA256 = 1,     /* sha2-256 of the data */
   LP2P_MSG_ID_CALLBACK = 2,   /* the msg_id callback */
+  /* rust-libp2p's default: the text of the author's base58 peer id, then
+   * the seqno in decimal (as rust, a missing author counts as the peer id
+   * bytes 00 01 00 and a missing seqno as 0) */
+  LP2P_MSG_ID_RUST = 3,
 } lp2p_msg_id_fn;
 
 /* Everything bounded in the router, with defaults from

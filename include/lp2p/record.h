@@ -96,9 +96,12 @@ LP2P_API int lp2p_peer_record_decode(const uint8_t *in, size_t len,
 LP2P_API int lp2p_peer_record_seal(const lp2p_privkey *key,
                                    const lp2p_peer_record *rec, lp2p_buf *out);
 /* Opens a signed peer record: decodes and verifies the envelope (domain
- * "libp2p-peer-record", payload type 0x0301), decodes the record and checks
- * that the signing key is the record's peer id. Views point into `in`.
- * Returns 0, an envelope or record error, or LP2P_ERR_PEER_ID_MISMATCH. */
+ * "libp2p-peer-record", payload type 0x0301; or rust-libp2p identify's
+ * own, domain "libp2p-routing-state" and payload type
+ * "/libp2p/routing-state-record", which go-libp2p refuses), decodes the
+ * record and checks that the signing key is the record's peer id. Views point
+ * into `in`. Returns 0, an envelope or record error, or
+ * LP2P_ERR_PEER_ID_MISMATCH. */
 LP2P_API int lp2p_peer_record_open(const uint8_t *in, size_t len,
                                    lp2p_peer_record *rec, lp2p_envelope *env);
 

@@ -2,6 +2,7 @@
  * checking the signing policy and signatures of others', and message
  * ids. */
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/mem.h"
@@ -84,6 +85,31 @@ static int signed_bytes(lp2p_buf *b, const lp2p_rpc_msg *m) {
   return rv;
 }
 
+/* rust-libp2p's default id (gossipsub config.rs): base58 of the author's
+ * peer id bytes, then the seqno (8 bytes big endian) in decimal. */
+static int rust_id(const lp2p_rpc_msg *m, uint8_t *out, size_t cap) {
+  static const uint8_t no_author[] = {0, 1, 0}; /* rust's stand-in */
+  char text[LP2P_PEER_ID_TEXT_MAX + 21];
+  lp2p_bytes from = m->from.data ? m->from : (lp2p_bytes){no_author, 3};
+  uint64_t seqno = 0;
+  if (m->seqno.data && m->seqno.len != 8) {
+    return LP2P_ERR_MALFORMED;
+  }
+  for (size_t i = 0; m->seqno.data && i < 8; i++) {
+    seqno = seqno << 8 | m->seqno.data[i];
+  }
+  int n = lp2p_base58_encode(from.data, from.len, text, sizeof(text) - 21);
+  if (n < 0) {
+    return LP2P_ERR_MALFORMED;
+  }
+  n += snprintf(text + n, 21, "%llu", (unsigned long long)seqno);
+  if ((size_t)n > cap) {
+    return LP2P_ERR_MALFORMED;
+  }
+  memcpy(out, text, (size_t)n);
+  return n;
+}
+
 int lp2p_gs_msg_compute_id(lp2p_router *r, const lp2p_rpc_msg *m, uint8_t *out,
                            size_t cap) {
   size_t n;
@@ -94,6 +120,8 @@ int lp2p_gs_msg_compute_id(lp2p_router *r, const lp2p_rpc_msg *m, uint8_t *out,
     }
     crypto_hash_sha256(out, m->data.data, m->data.len);
     return crypto_hash_sha256_BYTES;
+  case LP2P_MSG_ID_RUST:
+    return rust_id(m, out, cap);
   case LP2P_MSG_ID_CALLBACK: {
     lp2p_message view = {m->from, m->data, m->seqno, m->topic, {NULL, 0}, NULL};
     int len = r->cb.msg_id(r, &view, out, cap, r->user);

@@ -71,7 +71,7 @@ static int check_settings(const lp2p_router_settings *s,
                               "LP2P_MSG_ID_CALLBACK");
   }
   if (s->sign_policy == LP2P_STRICT_NO_SIGN &&
-      s->msg_id == LP2P_MSG_ID_FROM_SEQNO) {
+      (s->msg_id == LP2P_MSG_ID_FROM_SEQNO || s->msg_id == LP2P_MSG_ID_RUST)) {
     return lp2p_errdetail_set(err, LP2P_ERR_INVALID_ARG,
                               "StrictNoSign messages have no from or seqno:"
                               " choose another message id");

@@ -1,6 +1,7 @@
 /* Peer records (RFC 0003): PeerRecord{peer_id = 1, seq = 2,
  * addresses = 3 {multiaddr = 1}}, sealed in envelopes of domain
- * "libp2p-peer-record" and payload type 0x0301. */
+ * "libp2p-peer-record" and payload type 0x0301 (rust-libp2p's own domain
+ * and payload type are accepted too, see below). */
 #include <string.h>
 
 #include "lp2p/record.h"
@@ -122,11 +123,36 @@ int lp2p_peer_record_seal(const lp2p_privkey *key, const lp2p_peer_record *rec,
   return rv;
 }
 
+/* rust-libp2p (up to 0.57 at least) seals the records of its identify in
+ * a domain and payload type of its own, not RFC 0003's (rust-libp2p issue
+ * 6204; its `*_interop` constructors use the standard ones). Accepted on
+ * input so rust's addresses verify; never sealed. go-libp2p refuses them. */
+#define RUST_LEGACY_DOMAIN "libp2p-routing-state"
+static const char rust_legacy_payload_type[] = "/libp2p/routing-state-record";
+
+/* The domain an envelope of `env`'s payload type is signed in, or NULL
+ * when the payload is no peer record. */
+static const char *record_domain(const lp2p_envelope *env) {
+  size_t rust_len = sizeof(rust_legacy_payload_type) - 1;
+  if (env->payload_type_len == sizeof(lp2p_peer_record_payload_type) &&
+      memcmp(env->payload_type, lp2p_peer_record_payload_type,
+             sizeof(lp2p_peer_record_payload_type)) == 0) {
+    return LP2P_PEER_RECORD_DOMAIN;
+  }
+  if (env->payload_type_len == rust_len &&
+      memcmp(env->payload_type, rust_legacy_payload_type, rust_len) == 0) {
+    return RUST_LEGACY_DOMAIN;
+  }
+  return NULL;
+}
+
 int lp2p_peer_record_open(const uint8_t *in, size_t len, lp2p_peer_record *rec,
                           lp2p_envelope *env) {
-  int rv = lp2p_envelope_open(in, len, LP2P_PEER_RECORD_DOMAIN,
-                              lp2p_peer_record_payload_type,
-                              sizeof(lp2p_peer_record_payload_type), env);
+  int rv = lp2p_envelope_decode(in, len, env);
+  const char *domain = rv == 0 ? record_domain(env) : NULL;
+  if (rv == 0) {
+    rv = domain ? lp2p_envelope_verify(env, domain) : LP2P_ERR_WRONG_TYPE;
+  }
   if (rv == 0) {
     rv = lp2p_peer_record_decode(env->payload, env->payload_len, rec);
   }

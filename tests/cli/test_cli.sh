@@ -208,8 +208,9 @@ check "demo: one node is a usage error" [ $status -eq 2 ]
 mkfifo "$tmp/a.in" "$tmp/b.in"
 sleep 30 >"$tmp/a.in" &
 hold_a=$!
+# a names messages as stock rust-libp2p nodes do (--msg-id rust)
 "$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic chat --events \
-  <"$tmp/a.in" >"$tmp/a.out" 2>"$tmp/a.err" &
+  --msg-id rust <"$tmp/a.in" >"$tmp/a.out" 2>"$tmp/a.err" &
 node_a=$!
 i=0
 while [ ! -s "$tmp/a.out" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
@@ -224,6 +225,16 @@ i=0
 while ! grep -q '"event":"message"' "$tmp/a.out" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 check "node: the message arrives as a JSON line" \
   grep -q '^{"event":"message","topic":"chat","from":"12D3KooW[^"]*","seqno":"[0-9]*","id":"[0-9a-f]*","data":"hello from b"}$' "$tmp/a.out"
+# rust's default id: the author's base58 peer id then the decimal seqno,
+# as text (printed in hex)
+rust_id_hex() {
+  line=$(grep '"data":"hello from b"' "$tmp/a.out")
+  from=$(echo "$line" | sed 's/.*"from":"\([^"]*\)".*/\1/')
+  seqno=$(echo "$line" | sed 's/.*"seqno":"\([^"]*\)".*/\1/')
+  printf '%s%s' "$from" "$seqno" | od -An -v -tx1 | tr -d ' \n'
+}
+check "node --msg-id rust: the id is the author's base58 peer id then the decimal seqno" \
+  grep -q "\"id\":\"$(rust_id_hex)\"" "$tmp/a.out"
 check "node: --events shows the peer and the graft" \
   sh -c "grep -q '\"event\":\"peer_connected\"' '$tmp/a.out' && grep -q '\"event\":\"graft\"' '$tmp/a.out'"
 kill -TERM $node_b
@@ -365,6 +376,9 @@ for bad in "--sign maybe" "--msg-id md5" "--flood-publish yes"; do
   check "node $bad: one line naming the flag and its values" \
     sh -c "[ \$(wc -l <'$tmp/err') -eq 1 ] && grep -q -- '^lp2p node: ${bad%% *} takes .* or .*, not ' '$tmp/err'"
 done
+run "$lp2p" node --msg-id rust --sign none
+check "node --msg-id rust --sign none: a usage error (no author, no seqno)" \
+  sh -c "[ $status -eq 2 ] && grep -q -- '--msg-id rust needs --sign strict' '$tmp/err'"
 for bad in "--key-seed 4294967296" "--key-seed 0x10" "--mesh-interval-ms 0" \
   "--mesh-interval-ms nan" "--output-buffer 1e9" "--output-buffer 100"; do
   # shellcheck disable=SC2086

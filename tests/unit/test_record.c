@@ -227,6 +227,86 @@ static void peer_record_key_must_match(void **state) {
   lp2p_buf_free(&payload);
 }
 
+/* The signedPeerRecord field of the identify answer of the rust-libp2p 0.57
+ * interop node (tests/interop/gossipsub/rust, --key-seed 1, listening on
+ * /ip4/127.0.0.1/tcp/40525), as captured from the wire: rust's identify
+ * seals it in domain "libp2p-routing-state" with payload type
+ * "/libp2p/routing-state-record", not RFC 0003's. */
+static const char rust_identify_record[] =
+    "0a2408011220cecc1507dc1ddd7295951c290888f095adb9044d1b73d696e6df"
+    "065d683bd4fc121c2f6c69627032702f726f7574696e672d73746174652d7265"
+    "636f72641a3a0a26002408011220cecc1507dc1ddd7295951c290888f095adb9"
+    "044d1b73d696e6df065d683bd4fc10f2d4d8d8061a0a0a08047f000001069e4d"
+    "2a404ea853efdcb924ca6cc7aca2e2cce0000fa2c847ea7930bdfd738c10f31f"
+    "b1867ddabb40903c62f7f068357259a75ecd06b26eb68fe4e8a71d2a9459ff18"
+    "d50c";
+
+static void rust_identify_record_opens(void **state) {
+  (void)state;
+  uint8_t in[256];
+  size_t len = unhex(rust_identify_record, in, sizeof(in));
+  lp2p_peer_record rec;
+  lp2p_envelope env;
+  lp2p_peer_id seed1;
+  lp2p_buf want;
+  assert_int_equal(lp2p_peer_record_open(in, len, &rec, &env), 0);
+  const char *seed1_text =
+      "12D3KooWPjceQrSwdWXPyLLeABRXmuqt69Rg3sBYbU1Nft9HyQ6X";
+  assert_int_equal(lp2p_peer_id_parse(seed1_text, strlen(seed1_text), &seed1),
+                   0);
+  assert_true(lp2p_peer_id_equal(&rec.peer_id, &seed1));
+  assert_int_equal(rec.seq, 1796614770); /* unix seconds, as rust */
+  assert_int_equal(rec.naddrs, 1);
+  lp2p_buf_init(&want, NULL);
+  assert_int_equal(
+      lp2p_multiaddr_parse("/ip4/127.0.0.1/tcp/40525", &want, NULL), 0);
+  assert_int_equal(rec.addrs[0].len, want.len);
+  assert_memory_equal(rec.addrs[0].bytes, want.data, want.len);
+  lp2p_buf_free(&want);
+  /* the signature still covers every byte: one flipped address byte */
+  in[len - 70] ^= 1;
+  assert_int_equal(lp2p_peer_record_open(in, len, &rec, &env),
+                   LP2P_ERR_BAD_SIGNATURE);
+}
+
+static void rust_payload_type_needs_rust_domain(void **state) {
+  (void)state;
+  lp2p_privkey key;
+  lp2p_peer_record rec = {0}, back;
+  lp2p_envelope env;
+  lp2p_buf out, payload;
+  const char *rust_type = "/libp2p/routing-state-record";
+  key_of(LP2P_KEY_ED25519, 1, &key, &rec.peer_id);
+  lp2p_buf_init(&out, NULL);
+  lp2p_buf_init(&payload, NULL);
+  assert_int_equal(lp2p_peer_record_encode(&rec, &payload), 0);
+  /* rust's payload type signed in its own domain opens */
+  assert_int_equal(lp2p_envelope_seal(
+                       &key, "libp2p-routing-state", (const uint8_t *)rust_type,
+                       strlen(rust_type), payload.data, payload.len, &out),
+                   0);
+  assert_int_equal(lp2p_peer_record_open(out.data, out.len, &back, &env), 0);
+  /* ... but not signed in RFC 0003's */
+  lp2p_buf_truncate(&out, 0);
+  assert_int_equal(lp2p_envelope_seal(&key, LP2P_PEER_RECORD_DOMAIN,
+                                      (const uint8_t *)rust_type,
+                                      strlen(rust_type), payload.data,
+                                      payload.len, &out),
+                   0);
+  assert_int_equal(lp2p_peer_record_open(out.data, out.len, &back, &env),
+                   LP2P_ERR_BAD_SIGNATURE);
+  /* any other payload type is no peer record */
+  lp2p_buf_truncate(&out, 0);
+  assert_int_equal(lp2p_envelope_seal(&key, "libp2p-routing-state",
+                                      (const uint8_t *)"/other", 6,
+                                      payload.data, payload.len, &out),
+                   0);
+  assert_int_equal(lp2p_peer_record_open(out.data, out.len, &back, &env),
+                   LP2P_ERR_WRONG_TYPE);
+  lp2p_buf_free(&out);
+  lp2p_buf_free(&payload);
+}
+
 static void peer_record_decode_rules(void **state) {
   (void)state;
   lp2p_peer_record rec;
@@ -360,6 +440,8 @@ int main(void) {
       cmocka_unit_test(envelope_size_limit),
       cmocka_unit_test(peer_record_round_trip),
       cmocka_unit_test(peer_record_key_must_match),
+      cmocka_unit_test(rust_identify_record_opens),
+      cmocka_unit_test(rust_payload_type_needs_rust_domain),
       cmocka_unit_test(peer_record_decode_rules),
       cmocka_unit_test(peer_record_address_limit),
       cmocka_unit_test(seal_under_failing_allocator),

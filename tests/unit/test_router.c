@@ -1013,6 +1013,53 @@ static void strict_no_sign_rejects_authored_messages(void **state) {
   assert_non_null(strstr(err.msg, "StrictNoSign"));
 }
 
+/* rust-libp2p's default message id (gossipsub config.rs
+ * default message_id_fn): the author's base58 peer id as text, then the
+ * seqno in decimal, so lp2p shares ids with stock rust nodes. */
+static void rust_msg_id_is_base58_author_then_decimal_seqno(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_router_settings s;
+  const char *author = "12D3KooWPjceQrSwdWXPyLLeABRXmuqt69Rg3sBYbU1Nft9HyQ6X";
+  lp2p_peer_id aid;
+  uint8_t seqno[8] = {0, 0, 0, 0, 0, 0, 0x30, 0x39};
+  uint8_t id[256];
+  char want[128];
+  th_settings(&s, 1);
+  s.msg_id = LP2P_MSG_ID_RUST;
+  new_router(&t, &s);
+  assert_int_equal(lp2p_peer_id_parse(author, strlen(author), &aid), 0);
+  lp2p_rpc_msg m = {0};
+  m.from = (lp2p_bytes){aid.bytes, aid.len};
+  m.seqno = (lp2p_bytes){seqno, 8};
+  int n = lp2p_gs_msg_compute_id(t.r, &m, id, sizeof(id));
+  snprintf(want, sizeof(want), "%s12345", author);
+  assert_int_equal(n, strlen(want));
+  assert_memory_equal(id, want, strlen(want));
+  /* the seqno is unsigned 64-bit */
+  memset(seqno, 0xff, 8);
+  n = lp2p_gs_msg_compute_id(t.r, &m, id, sizeof(id));
+  snprintf(want, sizeof(want), "%s18446744073709551615", author);
+  assert_int_equal(n, strlen(want));
+  assert_memory_equal(id, want, strlen(want));
+  /* as rust: no author is peer id bytes 00 01 00, no seqno is 0 */
+  lp2p_rpc_msg anon = {0};
+  n = lp2p_gs_msg_compute_id(t.r, &anon, id, sizeof(id));
+  assert_int_equal(n, 4);
+  assert_memory_equal(id, "15R0", 4);
+  /* a seqno that is no u64 has no id */
+  m.seqno.len = 7;
+  assert_true(lp2p_gs_msg_compute_id(t.r, &m, id, sizeof(id)) < 0);
+  th_router_del(&t);
+  /* without authors every message would share one id: refused */
+  s.sign_policy = LP2P_STRICT_NO_SIGN;
+  lp2p_router *r;
+  lp2p_router_callbacks cb = {0};
+  lp2p_errdetail err;
+  assert_int_equal(lp2p_router_new(&r, &s, &cb, NULL, NULL, TH_T0, &err),
+                   LP2P_ERR_INVALID_ARG);
+}
+
 static void duplicates_are_counted_not_redelivered(void **state) {
   (void)state;
   th_router t;
@@ -1741,6 +1788,7 @@ int main(void) {
       cmocka_unit_test(invalid_signature_is_rejected_and_counted),
       cmocka_unit_test(verify_callback_decides_signatures),
       cmocka_unit_test(strict_no_sign_rejects_authored_messages),
+      cmocka_unit_test(rust_msg_id_is_base58_author_then_decimal_seqno),
       cmocka_unit_test(duplicates_are_counted_not_redelivered),
       cmocka_unit_test(pending_validations_are_bounded),
       cmocka_unit_test(outbound_queue_is_bounded),

@@ -6,7 +6,8 @@
 #  1. the rust node listens; `lp2p ping -c 20 -i 0` and `lp2p identify`
 #     (--muxer yamux) run against it, as a user runs them: 20 answers; the
 #     peer id of its --key-seed, its agent, identify, ping and meshsub
-#     protocols and its listen address;
+#     protocols, its listen address and a signed peer record that verifies
+#     (sealed in rust-libp2p's own domain and payload type);
 #  2. `lp2p listen` listens; the rust node dials it: lp2p reports the
 #     connection (yamux) and the rust agent from identify, the rust node an
 #     outbound connection, lp2p's identify (agent, protocols, address) and
@@ -86,8 +87,9 @@ if wait_for "$out" 'ev("listening").length > 0'; then
      jcheck "$logs/identify.out" "lines[0].peer_id === '$seed_id' &&
        lines[0].agent_version.startsWith('lp2p-interop-gsnode-rust/') &&
        ['/ipfs/id/1.0.0', '/ipfs/ping/1.0.0', '/meshsub/1.2.0'].every((p) => lines[0].protocols.includes(p)) &&
-       lines[0].listen_addrs.some((a) => '$addr'.startsWith(a + '/p2p/'))"; then
-    ok "lp2p identify -> rust: peer id of seed 1, rust agent, identify/ping/meshsub protocols, listen address"
+       lines[0].listen_addrs.some((a) => '$addr'.startsWith(a + '/p2p/')) &&
+       lines[0].signed_peer_record === true"; then
+    ok "lp2p identify -> rust: peer id of seed 1, rust agent, identify/ping/meshsub protocols, listen address, signed peer record (rust's own domain)"
   else
     not_ok "lp2p identify -> rust: $(cat "$logs/identify.out" "$logs/identify.err" | head -c 600)"
   fi
