@@ -115,8 +115,8 @@ UV_ASYNC_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 
 
 class NodeCallbacks(ctypes.Structure):
-    # validate, msg_id and received stay NULL: every message is accepted,
-    # ids are the default ones, and duplicates are not traced
+    # validate, msg_id, received and trace stay NULL: every message is
+    # accepted, ids are the default ones, nothing is traced
     _fields_ = [
         ("message", MESSAGE_CB),
         ("validate", ctypes.c_void_p),
@@ -124,6 +124,7 @@ class NodeCallbacks(ctypes.Structure):
         ("router_event", EVENT_CB),
         ("msg_id", ctypes.c_void_p),
         ("received", ctypes.c_void_p),
+        ("trace", ctypes.c_void_p),
     ]
 
 
