@@ -2,7 +2,6 @@
  * tracer is called, with go's semantics (a duplicate is not a rejection,
  * rejections carry go's reason strings, a full queue traces DROP_RPC).
  * Test names say the rule. */
-#include "gossipsub/trace.h"
 #include "testutil_router.h"
 
 #define TOPIC "t"
@@ -97,18 +96,18 @@ static void on_trace(lp2p_router *r, const lp2p_trace_event *ev, void *user) {
   }
 }
 
-/* Turns tracing on in a harness router (as lp2p_router_new does when
- * the callback is given) and forgets what was seen. */
-static void traced(th_router *t) {
-  t->r->cb.trace = on_trace;
-  assert_int_equal(lp2p_gs_trace_new(t->r), 0);
+/* A harness router given the trace callback, as an application gives it
+ * to lp2p_router_new (`verdict` -1: no validator), with nothing seen
+ * yet. */
+static void traced(th_router *t, lp2p_router_settings *s,
+                   lp2p_validation verdict, bool verify_hook) {
   memset(seen, 0, sizeof(seen));
   norder = 0;
+  th_router_new_traced(t, s, verdict, verify_hook, on_trace);
 }
 
 static void new_traced(th_router *t, lp2p_router_settings *s) {
-  th_router_new(t, s);
-  traced(t);
+  traced(t, s, (lp2p_validation)-1, false);
 }
 
 static void add_subscribed(th_router *t, size_t n, lp2p_peer_id *ids) {
@@ -197,8 +196,7 @@ static void bad_signature_traces_reject_invalid_signature(void **state) {
   lp2p_router_settings s;
   lp2p_peer_id ids[1];
   th_settings(&s, 1);
-  th_router_new_verifying(&t, &s);
-  traced(&t);
+  traced(&t, &s, (lp2p_validation)-1, true);
   t.verify_refuses = true;
   assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   add_subscribed(&t, 1, ids);
@@ -249,8 +247,7 @@ static void validator_verdicts_trace_go_reasons(void **state) {
     lp2p_router_settings s;
     lp2p_peer_id ids[1];
     th_settings(&s, 1);
-    th_router_new_validating(&t, &s, cases[i].verdict);
-    traced(&t);
+    traced(&t, &s, cases[i].verdict, false);
     assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
     add_subscribed(&t, 1, ids);
     send_msg(&t, &ids[0], 77, 1);

@@ -121,7 +121,8 @@ static int on_verify(lp2p_router *r, const lp2p_pubkey *author,
 }
 
 static void router_new(th_router *t, const lp2p_router_settings *s,
-                       lp2p_validation verdict, bool verify_hook) {
+                       lp2p_validation verdict, bool verify_hook,
+                       th_trace_fn trace) {
   lp2p_router_callbacks cb = {0};
   lp2p_router_settings copy = *s;
   lp2p_pubkey pub;
@@ -141,6 +142,7 @@ static void router_new(th_router *t, const lp2p_router_settings *s,
   if (verify_hook) {
     cb.verify = on_verify;
   }
+  cb.trace = trace;
   lp2p_errdetail err;
   int rv = lp2p_router_new(&t->r, &copy, &cb, NULL, t, TH_T0, &err);
   if (rv != 0) {
@@ -152,15 +154,21 @@ static void router_new(th_router *t, const lp2p_router_settings *s,
 
 void th_router_new_validating(th_router *t, const lp2p_router_settings *s,
                               lp2p_validation verdict) {
-  router_new(t, s, verdict, false);
+  router_new(t, s, verdict, false, NULL);
 }
 
 void th_router_new(th_router *t, const lp2p_router_settings *s) {
-  router_new(t, s, (lp2p_validation)-1, false);
+  router_new(t, s, (lp2p_validation)-1, false, NULL);
 }
 
 void th_router_new_verifying(th_router *t, const lp2p_router_settings *s) {
-  router_new(t, s, (lp2p_validation)-1, true);
+  router_new(t, s, (lp2p_validation)-1, true, NULL);
+}
+
+void th_router_new_traced(th_router *t, const lp2p_router_settings *s,
+                          lp2p_validation verdict, bool verify_hook,
+                          th_trace_fn trace) {
+  router_new(t, s, verdict, verify_hook, trace);
 }
 
 void th_router_del(th_router *t) {

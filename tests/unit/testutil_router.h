@@ -64,6 +64,13 @@ void th_router_new_validating(th_router *t, const lp2p_router_settings *s,
 /* The same with the application's signature check (the verify callback),
  * counted in t->verifies. */
 void th_router_new_verifying(th_router *t, const lp2p_router_settings *s);
+typedef void (*th_trace_fn)(lp2p_router *r, const lp2p_trace_event *ev,
+                            void *user);
+/* Any of the above (`verdict` -1: no validator; `verify_hook`: the
+ * verify callback) with the router's trace callback `trace`. */
+void th_router_new_traced(th_router *t, const lp2p_router_settings *s,
+                          lp2p_validation verdict, bool verify_hook,
+                          th_trace_fn trace);
 void th_router_del(th_router *t);
 /* A remote identity made from `seed` (Ed25519). */
 void th_identity(uint8_t seed, lp2p_privkey *key, lp2p_peer_id *id);
