@@ -52,9 +52,10 @@ enum {
   LP2P_ERR_STATE = -18,            /* not allowed in the current state */
   LP2P_ERR_TIMEOUT = -19,          /* a deadline passed */
   LP2P_ERR_PROTOCOL = -20,         /* the remote broke the protocol */
+  LP2P_ERR_NOT_SENT = -21,         /* no peer could take it (none, or full) */
 };
 /* The lowest error code, for iterating over them. */
-#define LP2P_ERR_LAST LP2P_ERR_PROTOCOL
+#define LP2P_ERR_LAST LP2P_ERR_NOT_SENT
 
 /* A static English description of an error code; never NULL. */
 LP2P_API const char *lp2p_strerror(int err);

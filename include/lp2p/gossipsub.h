@@ -592,13 +592,38 @@ LP2P_API int lp2p_router_set_topic_params(lp2p_router *r, const uint8_t *topic,
                                           size_t len,
                                           const lp2p_mesh_params *p);
 
+/* Validation limits of one topic, beside the router-wide
+ * max_pending_validations (as go's per-topic validator concurrency,
+ * WithValidatorConcurrency, plus a rate). They bound the messages handed
+ * to `validate`: a message over a limit is dropped before validation,
+ * counted per topic and reason (lp2p_topic_stats), traced as go's
+ * "validation throttled", costs its sender no score and is not marked
+ * seen (a later copy may be validated). */
+typedef struct lp2p_topic_validation {
+  size_t max_pending; /* PENDING validations at once; 0: no topic bound */
+  double rate;        /* validations started per second; 0: no rate */
+  double burst;       /* started at once after a pause; 0: max(1, rate) */
+} lp2p_topic_validation;
+
+/* Sets (or with all zero clears) a topic's validation limits, joined or
+ * not. Returns 0, LP2P_ERR_INVALID_ARG (a bad topic, a negative or
+ * non-finite rate or burst, a burst below 1) or LP2P_ERR_NOMEM. */
+LP2P_API int lp2p_router_set_topic_validation(lp2p_router *r,
+                                              const uint8_t *topic, size_t len,
+                                              const lp2p_topic_validation *v);
+
 /* Publishes `data` on `topic` (joined or not: fanout). Writes the message
  * id into `id` when it is not NULL (room for max_id_len bytes) and its
- * length into *id_len. Returns the number of peers it was sent to (0 is
- * not an error: nobody to send to yet), or LP2P_ERR_INVALID_ARG,
- * LP2P_ERR_TOO_LARGE (over max_message_size, or too large
- * for one RPC of max_rpc_size), LP2P_ERR_STATE (a message
- * with this id was seen already) or LP2P_ERR_NOMEM. */
+ * length into *id_len. Returns the number of peers it was queued to
+ * (at least 1), or LP2P_ERR_NOT_SENT when no peer could take it (none to
+ * send to, or every target's queue full: each such target counts a
+ * queue drop), LP2P_ERR_INVALID_ARG, LP2P_ERR_TOO_LARGE (over
+ * max_message_size, or too large for one RPC of max_rpc_size),
+ * LP2P_ERR_STATE (a message with this id was seen already) or
+ * LP2P_ERR_NOMEM. A publication that fails did nothing (not seen, not
+ * cached, not delivered to us) beyond the drops its targets counted: the
+ * application may publish it again. No publish is dropped silently,
+ * unlike go's (go#217). */
 LP2P_API int lp2p_router_publish(lp2p_router *r, const uint8_t *topic,
                                  size_t topic_len, const uint8_t *data,
                                  size_t len, uint8_t *id, size_t *id_len,
@@ -631,7 +656,8 @@ typedef struct lp2p_router_stats {
   uint64_t msgs_invalid_signature;
   uint64_t msgs_unsubscribed_topic; /* for a topic we did not join */
   uint64_t msgs_too_large;
-  uint64_t validation_overflow; /* pending validations over the limit */
+  uint64_t validation_overflow;  /* pending validations over the limit */
+  uint64_t validation_throttled; /* over a topic's lp2p_topic_validation */
   uint64_t ihave_sent, ihave_received;
   uint64_t iwant_sent, iwant_received;
   uint64_t idontwant_sent, idontwant_received;
@@ -647,6 +673,7 @@ typedef struct lp2p_router_stats {
                                        * max_invalid_iwants this heartbeat */
   uint64_t idontwant_saved;           /* copies not sent thanks to IDONTWANT */
   uint64_t queue_drop_messages;       /* data dropped: a peer's queue full */
+  uint64_t publish_not_sent;          /* publications no peer could take */
   uint64_t queue_drop_control;        /* SubOpts, GRAFT, PRUNE dropped: over
                                        * queue_max_control_bytes or too large */
   uint64_t queue_drop_gossip;         /* IHAVE, IWANT, IDONTWANT dropped: over
@@ -694,6 +721,12 @@ typedef struct lp2p_topic_stats {
   size_t peers;  /* peers subscribed to the topic */
   size_t mesh;   /* our mesh peers */
   size_t fanout; /* our fanout peers */
+  size_t pending_validations;
+  /* received messages dropped before validation, by reason: the
+   * router-wide max_pending_validations, the topic's max_pending, the
+   * topic's rate (lp2p_topic_validation) */
+  uint64_t validation_dropped_full, validation_dropped_pending,
+      validation_dropped_rate;
 } lp2p_topic_stats;
 
 /* Returns 0 or LP2P_ERR_NOT_FOUND. */

@@ -15,6 +15,7 @@ SONAME = "liblp2p.so.0"
 LP2P_KEY_ED25519 = 1
 LP2P_ERR_INVALID_ARG = -2
 LP2P_ERR_STATE = -18
+LP2P_ERR_NOT_SENT = -21
 
 # libuv: uv_handle_type UV_ASYNC and uv_run_mode UV_RUN_DEFAULT (uv.h)
 UV_ASYNC = 1

@@ -566,7 +566,9 @@ class Node:
 
     def publish(self, topic: Union[str, bytes], data: Union[bytes, str], *, wait: bool = True):
         """Publishes `data` on `topic`, joined or not (fanout), and returns
-        the message id. Sending to nobody yet is not an error (as go).
+        the message id. A message no peer could take (nobody on the
+        topic yet, or every queue full) raises Lp2pError with code
+        LP2P_ERR_NOT_SENT and is not published: it may be sent again.
 
         wait=False returns at once with a concurrent.futures.Future of the
         id (or of the error): the node's thread then publishes a batch per

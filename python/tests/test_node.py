@@ -51,8 +51,11 @@ def test_publish_to_unsubscribed_topic_reaches_its_subscribers(arun):
             mid = b.publish("fanout", b"via fanout")
             msg = await sa.get(5)
             assert msg.data == b"via fanout" and msg.id == mid
-            # a topic nobody is on: sent to nobody, not an error (as go)
-            assert b.publish("nobody-here", b"x")
+            # a topic nobody is on: not sent, and said so (go drops it
+            # silently); nothing was published, so it may be sent again
+            with pytest.raises(lp2p.Lp2pError) as e:
+                b.publish("nobody-here", b"x")
+            assert e.value.code == -21  # LP2P_ERR_NOT_SENT
 
     arun(main())
 

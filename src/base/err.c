@@ -47,6 +47,8 @@ const char *lp2p_strerror(int err) {
     return "timed out";
   case LP2P_ERR_PROTOCOL:
     return "protocol violation by the remote";
+  case LP2P_ERR_NOT_SENT:
+    return "not sent: no peer could take it";
   default:
     return "unknown error";
   }

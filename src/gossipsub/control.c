@@ -367,9 +367,8 @@ static int handle_iwant(lp2p_router *r, gs_peer *p) {
         continue;
       }
       r->st.iwant_answered++;
-      int rv = lp2p_gs_queue_msg(r, p, m);
-      if (rv != 0) {
-        return rv;
+      if (lp2p_gs_queue_msg(r, p, m) == LP2P_ERR_NOMEM) {
+        return LP2P_ERR_NOMEM; /* a full queue drops (counted) and goes on */
       }
     }
   }

@@ -501,23 +501,31 @@ static void trace_msg_drop(lp2p_router *r, const gs_peer *p, const gs_msg *m) {
   }
 }
 
+static bool under_bounds(const lp2p_router *r, const gs_queue *q,
+                         const gs_msg *m) {
+  return q->len < r->s.limits.queue_max_messages &&
+         q->msg_bytes + publish_field_size(m) <= r->s.limits.queue_max_bytes;
+}
+
+static void drop_msg(lp2p_router *r, const gs_peer *p, const gs_msg *m) {
+  trace_msg_drop(r, p, m);
+  r->st.queue_drop_messages++;
+}
+
 int lp2p_gs_queue_msg(lp2p_router *r, gs_peer *p, gs_msg *m) {
   gs_queue *q = &p->q;
-  size_t size = publish_field_size(m);
-  if (q->len >= r->s.limits.queue_max_messages ||
-      q->msg_bytes + size > r->s.limits.queue_max_bytes) {
-    trace_msg_drop(r, p, m);
-    r->st.queue_drop_messages++;
-    return 0;
+  if (!under_bounds(r, q, m)) {
+    drop_msg(r, p, m);
+    return LP2P_ERR_TOO_LARGE;
   }
   if (lp2p_gs_queue_reserve_msg(r, p) != 0) {
     return LP2P_ERR_NOMEM;
   }
   if (!charge_msg(r, q, m)) {
-    trace_msg_drop(r, p, m);
-    r->st.queue_drop_messages++;
-    return 0;
+    drop_msg(r, p, m);
+    return LP2P_ERR_TOO_LARGE;
   }
+  size_t size = publish_field_size(m);
   bool was_empty = lp2p_gs_queue_bytes(q) == 0;
   q->msgs[(q->head + q->len++) % q->cap] = lp2p_gs_msg_ref(m);
   q->msg_bytes += size;

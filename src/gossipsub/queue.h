@@ -95,7 +95,9 @@ int lp2p_gs_queue_extensions(lp2p_router *r, gs_peer *p,
                              const lp2p_rpc_extensions *ext);
 /* Queues our TestExtension RPC, pulled next after the first RPC. */
 void lp2p_gs_queue_test_extension(lp2p_router *r, gs_peer *p);
-/* Queues a message (takes a reference); drops and counts when full. */
+/* Queues a message (takes a reference). Returns 0, LP2P_ERR_TOO_LARGE
+ * when the queue's bounds or a budget refuse it (a drop, counted and
+ * traced) or LP2P_ERR_NOMEM. */
 int lp2p_gs_queue_msg(lp2p_router *r, gs_peer *p, gs_msg *m);
 /* Room for one more message in p's queue, so that the next lp2p_gs_queue_msg
  * cannot fail for want of memory. Returns 0 or LP2P_ERR_NOMEM. */

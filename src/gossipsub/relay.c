@@ -15,6 +15,7 @@
 #include "seen.h"
 #include "topic.h"
 #include "trace.h"
+#include "validation.h"
 
 /* Did the peer of `serial` send us this message, first or as a copy? */
 static bool sent_it(const gs_seen *e, uint32_t serial) {
@@ -428,12 +429,13 @@ static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
     reject_invalid(r, from, t);
     return;
   }
-  if (r->cb.validate && r->npending >= r->s.limits.max_pending_validations) {
+  const char *refused =
+      r->cb.validate ? lp2p_gs_validation_admit(r, t, now) : NULL;
+  if (refused) {
     lp2p_gs_trace_msg(r, LP2P_TRACE_REJECT_MESSAGE, &idb, &f->topic, &from->id,
-                      LP2P_TRACE_REJECT_VALIDATION_QUEUE_FULL);
-    r->st.validation_overflow++;
-    /* as go: a message dropped for a full validation queue keeps the
-     * promise of whoever advertised it (it came; we could not look) */
+                      refused);
+    /* as go: a message dropped before validation keeps the promise of
+     * whoever advertised it (it came; we could not look) */
     lp2p_gs_promise_fulfill(r, h);
     return; /* not marked seen: a later copy may be processed */
   }
@@ -464,7 +466,7 @@ static void handle_one(lp2p_router *r, gs_peer *from, const lp2p_rpc_msg *f,
   if (res == LP2P_VALIDATION_PENDING) {
     e->pending = m;
     e->pending_from = from->id;
-    r->npending++;
+    lp2p_gs_validation_pending(r, t);
     return;
   }
   lp2p_gs_validation_done(r, m, e, &from->id, res, now);

@@ -19,6 +19,7 @@
 #include "seen.h"
 #include "topic.h"
 #include "trace.h"
+#include "validation.h"
 
 static void rpc_limits_from(const lp2p_router_limits *l, lp2p_rpc_limits *o) {
   o->max_rpc_size = l->max_rpc_size;
@@ -547,7 +548,7 @@ static int publish_targets(lp2p_router *r, gs_topic *t, gs_peers *to,
   return 0;
 }
 
-/* The targets, each with room in its queue for the message. */
+/* The targets, each with a queue slot for the message. */
 static int publish_prepare(lp2p_router *r, gs_topic *t, gs_peers *to,
                            lp2p_tstamp now) {
   int rv = publish_targets(r, t, to, now);
@@ -564,6 +565,20 @@ static void trace_ours(lp2p_router *r, const gs_msg *m, lp2p_trace_type type) {
     lp2p_bytes id = {lp2p_gs_msg_id(m), m->id_len};
     lp2p_gs_trace_msg(r, type, &id, &m->f.topic, &r->self, NULL);
   }
+}
+
+/* Queues our message to its targets (traced as published first, as go
+ * traces a publication and then the drops of full queues); returns how
+ * many took it. */
+static int queue_ours(lp2p_router *r, const gs_peers *to, gs_msg *m) {
+  if (to->len > 0) {
+    trace_ours(r, m, LP2P_TRACE_PUBLISH_MESSAGE);
+  }
+  int n = 0;
+  for (size_t i = 0; i < to->len; i++) {
+    n += lp2p_gs_queue_msg(r, to->items[i], m) == 0;
+  }
+  return n;
 }
 
 int lp2p_router_publish(lp2p_router *r, const uint8_t *topic, size_t topic_len,
@@ -584,37 +599,33 @@ int lp2p_router_publish(lp2p_router *r, const uint8_t *topic, size_t topic_len,
     return LP2P_ERR_STATE;
   }
   gs_peers to = {NULL, 0, 0};
-  /* the targets before the message is seen: a publication that cannot
-   * reach them fails whole, and the application may publish it again */
-  gs_seen *e = t && publish_prepare(r, t, &to, now) == 0
-                   ? lp2p_gs_seen_add(r, m->hash, now)
-                   : NULL;
-  if (!e) {
+  rv = t ? publish_prepare(r, t, &to, now) : LP2P_ERR_NOMEM;
+  /* queued before it is seen: a publication no peer takes (none to send
+   * to, or every queue full) fails whole and the application may publish
+   * it again, unlike go's silent drop (go#217) */
+  int n = rv == 0 ? queue_ours(r, &to, m) : 0;
+  if (n == 0) {
+    r->st.publish_not_sent += rv == 0;
     lp2p_gs_peers_free(r, &to);
     lp2p_gs_msg_unref(r, m);
     if (t) {
       lp2p_gs_topic_maybe_free(r, t);
     }
-    return LP2P_ERR_NOMEM;
+    return rv == 0 ? LP2P_ERR_NOT_SENT : LP2P_ERR_NOMEM;
   }
-  e->status = GS_VALID; /* ours: copies coming back count as duplicates */
-  e->validated = now;
+  /* out of memory from here on costs copies, not consistency: a copy
+   * coming back is not known as a duplicate (no seen entry) or the
+   * mcache misses it (IWANT answers) */
+  gs_seen *e = lp2p_gs_seen_add(r, m->hash, now);
+  if (e) {
+    e->status = GS_VALID; /* ours: copies coming back count as duplicates */
+    e->validated = now;
+  }
   if (id && id_len) {
     memcpy(id, lp2p_gs_msg_id(m), m->id_len);
     *id_len = m->id_len;
   }
-  /* out of memory from here on costs copies, not consistency: the mcache
-   * misses it (IWANT answers) or a peer misses it (a counted drop) */
   lp2p_gs_mcache_put(r, m);
-  trace_ours(r, m, LP2P_TRACE_PUBLISH_MESSAGE);
-  int n = 0;
-  for (size_t i = 0; i < to.len; i++) {
-    if (lp2p_gs_queue_msg(r, to.items[i], m) == 0) {
-      n++;
-    } else {
-      r->st.queue_drop_messages++;
-    }
-  }
   r->st.msgs_published++;
   trace_ours(r, m, LP2P_TRACE_DELIVER_MESSAGE);
   if (t->joined && r->cb.deliver) {
@@ -638,7 +649,7 @@ int lp2p_router_report_validation(lp2p_router *r, const uint8_t *id,
   lp2p_gs_trace_clock(r, now);
   gs_msg *m = e->pending;
   e->pending = NULL;
-  r->npending--;
+  lp2p_gs_validation_settled(r, m);
   lp2p_gs_validation_done(r, m, e, &e->pending_from, result, now);
   lp2p_gs_msg_unref(r, m);
   return 0;
@@ -740,6 +751,10 @@ int lp2p_router_topic_stats(const lp2p_router *r, const uint8_t *topic,
   st->peers = t->peers.len;
   st->mesh = t->mesh.len;
   st->fanout = t->fanout.len;
+  st->pending_validations = t->npending;
+  st->validation_dropped_full = t->val_dropped_full;
+  st->validation_dropped_pending = t->val_dropped_pending;
+  st->validation_dropped_rate = t->val_dropped_rate;
   return 0;
 }
 

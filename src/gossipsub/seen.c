@@ -8,6 +8,7 @@
 #include "message.h"
 #include "router.h"
 #include "seen.h"
+#include "validation.h"
 
 /* Entries come from blocks of about a page, taken and given back in
  * arrival order, since entries expire in that order: allocated one by
@@ -73,8 +74,8 @@ static void seen_free_head(lp2p_router *r) {
   }
   if (e->pending) {
     /* validation never answered: the message is dropped */
+    lp2p_gs_validation_settled(r, e->pending);
     lp2p_gs_msg_unref(r, e->pending);
-    r->npending--;
     r->st.msgs_ignored++;
   }
   lp2p_free(r->mem, e->spill);

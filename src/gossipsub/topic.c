@@ -60,7 +60,7 @@ void lp2p_gs_topic_maybe_free(lp2p_router *r, gs_topic *t) {
   /* backoffs outlive a peer's subscription on purpose: they must hold
    * when it comes back */
   if (t->joined || t->peers.len || t->fanout_expiry != LP2P_TSTAMP_NEVER ||
-      t->backoff.count || t->has_params) {
+      t->backoff.count || t->has_params || t->has_validation) {
     return;
   }
   lp2p_map_remove(&r->topics, t->name, t->name_len);

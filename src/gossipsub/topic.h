@@ -24,6 +24,14 @@ struct gs_topic {
    * first entry, as most topics (only peers') never get one */
   lp2p_map backoff;
   bool backoff_seeded;
+  /* validation (validation.c): the topic's limits, its rate's bucket,
+   * its pending validations and what its limits dropped */
+  bool has_validation;
+  lp2p_topic_validation validation;
+  double tokens;
+  lp2p_tstamp refilled;
+  size_t npending;
+  uint64_t val_dropped_full, val_dropped_pending, val_dropped_rate;
   size_t name_len;
   uint8_t name[]; /* the map key */
 };

@@ -68,6 +68,30 @@ static void topics(out *o, lp2p_node *n) {
   }
 }
 
+/* Received messages of our topics dropped before validation, by reason
+ * (lp2p_topic_stats). */
+static void validation_drops(out *o, lp2p_node *n) {
+  put(o, "# TYPE libp2p_gossipsub_validation_dropped_total counter\n");
+  for (size_t i = 0; i < n->ntopics; i++) {
+    lp2p_topic_stats ts;
+    if (lp2p_router_topic_stats(n->router, (const uint8_t *)n->topics[i],
+                                n->topic_lens[i], &ts) != 0) {
+      continue;
+    }
+    char l[256];
+    label(l, sizeof(l), n->topics[i]);
+    const char *reasons[3] = {"queue_full", "topic_pending", "topic_rate"};
+    uint64_t v[3] = {ts.validation_dropped_full, ts.validation_dropped_pending,
+                     ts.validation_dropped_rate};
+    for (int k = 0; k < 3; k++) {
+      put(o,
+          "libp2p_gossipsub_validation_dropped_total{topic=\"%s\","
+          "reason=\"%s\"} %llu\n",
+          l, reasons[k], (unsigned long long)v[k]);
+    }
+  }
+}
+
 static void scores(out *o, lp2p_node *n) {
   static const double bounds[] = {-1000, -100, -10, -1, 0, 1, 10, 100, 1000};
   enum { NB = sizeof(bounds) / sizeof(bounds[0]) };
@@ -282,6 +306,9 @@ int lp2p_node_metrics(lp2p_node *n, lp2p_buf *buf) {
          "messages with invalid signatures", s.msgs_invalid_signature);
   metric(&o, "libp2p_pubsub_published_total", "counter", "messages published",
          s.msgs_published);
+  metric(&o, "libp2p_gossipsub_publish_not_sent_total", "counter",
+         "publications no peer could take (none, or every queue full)",
+         s.publish_not_sent);
   metric(&o, "libp2p_pubsub_rpcs_received_total", "counter", "RPCs received",
          s.rpcs_received);
   metric(&o, "libp2p_pubsub_rpcs_sent_total", "counter", "RPCs sent",
@@ -310,6 +337,7 @@ int lp2p_node_metrics(lp2p_node *n, lp2p_buf *buf) {
       (unsigned long long)s.queue_drop_budget);
   mesh_health(&o, &s);
   topics(&o, n);
+  validation_drops(&o, n);
   scores(&o, n);
   connections(&o, n);
   connmgr(&o, n);

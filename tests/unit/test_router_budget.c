@@ -263,7 +263,7 @@ static void full_host_scope_refuses_every_peer(void **state) {
   }
   /* the host's memory taken by something else (streams, connections) */
   assert_int_equal(lp2p_budget_reserve(&host, host.limit), 0);
-  assert_int_equal(publish(&t, 1), 2);
+  assert_int_equal(publish(&t, 1), LP2P_ERR_NOT_SENT); /* no silent drop */
   assert_int_equal(stats(&t).queue_drop_messages, 2);
   assert_int_equal(stats(&t).queue_drop_budget, 2);
   assert_int_equal(host.refused, 2);
@@ -355,7 +355,9 @@ static void router_budget_one_past_its_limit_drops_and_counts(void **state) {
   publish_body(&t, 2, 2); /* fills the scope exactly: queued */
   assert_int_equal(router.used, 2 * body);
   assert_int_equal(stats(&t).queue_drop_messages, 0);
-  publish_body(&t, 3, 2); /* one past it: dropped for both */
+  /* one past it: dropped for both, so not published at all */
+  assert_int_equal(publish(&t, 3), LP2P_ERR_NOT_SENT);
+  assert_int_equal(stats(&t).publish_not_sent, 1);
   assert_int_equal(router.used, 2 * body);
   assert_int_equal(stats(&t).queue_drop_messages, 2);
   assert_int_equal(stats(&t).queue_drop_budget, 2);
@@ -377,7 +379,7 @@ static void peer_refusal_leaves_the_body_uncharged(void **state) {
   lp2p_budget_init(&peer, NULL, 0);
   new_router_budgeted(&t, &router);
   add_budgeted(&t, 10, &peer, &id);
-  publish_body(&t, 1, 1);
+  assert_int_equal(publish(&t, 1), LP2P_ERR_NOT_SENT);
   assert_int_equal(stats(&t).queue_drop_budget, 1);
   assert_int_equal(router.used, 0);
   th_router_del(&t);

@@ -395,10 +395,12 @@ static void iwant_ids_are_counted_by_outcome(void **state) {
   lp2p_router_stats st;
   uint8_t known[64], unknown[30][8];
   size_t known_len = 0;
+  lp2p_peer_id listener;
   new_router(&t, false);
+  add_subscribed(&t, 40, 1, LP2P_MESHSUB_12, false, &listener, TH_T0);
   assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   assert_true(lp2p_router_publish(t.r, T, (const uint8_t *)"a", 1, known,
-                                  &known_len, TH_T0) >= 0);
+                                  &known_len, TH_T0) > 0);
   th_add_peer(&t, 10, LP2P_MESHSUB_12, false, &peer);
   lp2p_bytes ids[30];
   for (int i = 0; i < 30; i++) {
@@ -437,11 +439,13 @@ static void mcache_gossip_window_counts_advertised_messages(void **state) {
   (void)state;
   th_router t;
   lp2p_router_stats st;
+  lp2p_peer_id listener;
   new_router(&t, false);
+  add_subscribed(&t, 40, 1, LP2P_MESHSUB_12, false, &listener, TH_T0);
   assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   for (int i = 0; i < 2; i++) {
     uint8_t d = (uint8_t)i;
-    assert_true(lp2p_router_publish(t.r, T, &d, 1, NULL, NULL, TH_T0) >= 0);
+    assert_true(lp2p_router_publish(t.r, T, &d, 1, NULL, NULL, TH_T0) > 0);
   }
   lp2p_router_get_stats(t.r, &st);
   assert_int_equal(st.mcache_gossip_messages, 2);

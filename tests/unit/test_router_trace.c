@@ -140,11 +140,13 @@ static void publish_traces_publish_then_deliver_from_self(void **state) {
   th_router t;
   lp2p_router_settings s;
   th_settings(&s, 1);
+  lp2p_peer_id ids[1];
   new_traced(&t, &s);
+  add_subscribed(&t, 1, ids); /* someone to publish to */
   assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
   norder = 0;
   assert_true(lp2p_router_publish(t.r, T, (const uint8_t *)"x", 1, NULL, NULL,
-                                  TH_T0 + 7) >= 0);
+                                  TH_T0 + 7) > 0);
   assert_int_equal(seen[LP2P_TRACE_PUBLISH_MESSAGE].count, 1);
   assert_string_equal(seen[LP2P_TRACE_PUBLISH_MESSAGE].topic, TOPIC);
   assert_int_equal(seen[LP2P_TRACE_PUBLISH_MESSAGE].timestamp, TH_T0 + 7);
@@ -334,7 +336,8 @@ static void full_queue_traces_drop_rpc(void **state) {
   new_traced(&t, &s);
   add_subscribed(&t, 1, ids);
   for (uint8_t i = 0; i < 5; i++) { /* fanout: all to the one peer */
-    assert_true(lp2p_router_publish(t.r, T, &i, 1, NULL, NULL, TH_T0) >= 0);
+    int rv = lp2p_router_publish(t.r, T, &i, 1, NULL, NULL, TH_T0);
+    assert_int_equal(rv, i < 2 ? 1 : LP2P_ERR_NOT_SENT); /* then full */
   }
   lp2p_router_stats st;
   lp2p_router_get_stats(t.r, &st);
