@@ -56,7 +56,7 @@ static void on_router_event(lp2p_node *n, const lp2p_router_event *ev,
 static void publish_line(void) {
   int rv = lp2p_node_publish(node, (const uint8_t *)TOPIC, strlen(TOPIC),
                              (const uint8_t *)line, line_len, NULL, NULL);
-  if (rv == 0) {
+  if (rv == LP2P_ERR_NOT_SENT) {
     printf("* nobody in the mesh yet: not sent\n");
   } else if (rv < 0) {
     printf("* not sent: %s\n", lp2p_strerror(rv));

@@ -89,8 +89,8 @@ static void publish_block(ex_pair *p) {
   int rv =
       lp2p_node_publish(p->node[0], (const uint8_t *)EX_TOPIC, strlen(EX_TOPIC),
                         (const uint8_t *)block, strlen(block), id, &id_len);
-  if (rv <= 0) { /* an error, or no peer to send it to */
-    fprintf(stderr, "publish: %s\n", rv ? lp2p_strerror(rv) : "no peers");
+  if (rv < 0) { /* an error, or no peer to send it to (LP2P_ERR_NOT_SENT) */
+    fprintf(stderr, "publish: %s\n", lp2p_strerror(rv));
     p->failed = 1;
     ex_pair_stop(p);
     return;

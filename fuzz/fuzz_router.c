@@ -1044,11 +1044,12 @@ static void op_publish(void) {
   if (tlen == 0 || tlen > limits()->max_topic_len) {
     FUZZ_CHECK(rv == LP2P_ERR_INVALID_ARG);
   } else if (rv >= 0) {
-    FUZZ_CHECK((size_t)rv <= H.npeers);
+    FUZZ_CHECK(rv >= 1 && (size_t)rv <= H.npeers);
     FUZZ_CHECK(idlen >= 1 && idlen <= limits()->max_id_len);
     remember_id(id, idlen);
   } else {
-    FUZZ_CHECK(rv == LP2P_ERR_TOO_LARGE || rv == LP2P_ERR_STATE);
+    FUZZ_CHECK(rv == LP2P_ERR_TOO_LARGE || rv == LP2P_ERR_STATE ||
+               rv == LP2P_ERR_NOT_SENT);
   }
 }
 
