@@ -11,7 +11,8 @@ typedef struct dump {
 
 /* %.17g: a reader can check to the last bit that the parts add up */
 static void num(FILE *f, const char *name, double v) {
-  fprintf(f, ",\"%s\":%.17g", name, v);
+  /* a zero weight times a negative counter is -0: print it as 0 */
+  fprintf(f, ",\"%s\":%.17g", name, v == 0 ? 0.0 : v);
 }
 
 static void print_topic(FILE *f, const lp2p_topic_score_breakdown *t) {

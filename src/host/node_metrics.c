@@ -153,6 +153,11 @@ static int by_score(const void *pa, const void *pb) {
   return c ? c : (int)a->id.len - (int)b->id.len;
 }
 
+/* A zero weight times a negative counter is -0: shown as 0. */
+static double plain_zero(double v) {
+  return v == 0 ? 0.0 : v;
+}
+
 /* One shown peer: its breakdown and its topics. */
 typedef struct shown {
   lp2p_peer_score_breakdown b;
@@ -211,7 +216,7 @@ static void topic_components(out *o, const lp2p__score_metrics *m,
       put(o,
           "libp2p_gossipsub_peer_topic_score_component{peer=\"%s\","
           "topic=\"%s\",component=\"%s\"} %.9g\n",
-          sh->label, l, names[c], v[c]);
+          sh->label, l, names[c], plain_zero(v[c]));
     }
   }
 }
@@ -223,7 +228,7 @@ static void score_series(out *o, const lp2p__score_metrics *m, const shown *sh,
          "# TYPE libp2p_gossipsub_peer_score gauge\n");
   for (size_t i = 0; i < n; i++) {
     put(o, "libp2p_gossipsub_peer_score{peer=\"%s\"} %.9g\n", sh[i].label,
-        sh[i].b.score);
+        plain_zero(sh[i].b.score));
   }
   put(o, "# HELP libp2p_gossipsub_peer_score_component their score's parts: "
          "the topics' sum before and after TopicScoreCap, P5, P6, P7\n"
@@ -237,7 +242,7 @@ static void score_series(out *o, const lp2p__score_metrics *m, const shown *sh,
       put(o,
           "libp2p_gossipsub_peer_score_component{peer=\"%s\","
           "component=\"%s\"} %.9g\n",
-          sh[i].label, names[c], v[c]);
+          sh[i].label, names[c], plain_zero(v[c]));
     }
   }
   if (m->ntopics == 0) {
