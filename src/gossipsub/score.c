@@ -789,6 +789,15 @@ int lp2p_router_peer_topic_score(const lp2p_router *r, const lp2p_peer_id *peer,
   return LP2P_ERR_NOT_FOUND;
 }
 
+/* New parameters: every cached score, retained ones too, is stale. */
+static void dirty_all(lp2p_router *r) {
+  size_t it = 0;
+  lp2p_map_entry *e;
+  while ((e = lp2p_map_next(&r->score.peers, &it)) != NULL) {
+    ((gs_speer *)e->value)->dirty = true;
+  }
+}
+
 int lp2p_router_set_topic_score_params(lp2p_router *r, const uint8_t *topic,
                                        size_t len,
                                        const lp2p_topic_score_params *p,
@@ -807,6 +816,7 @@ int lp2p_router_set_topic_score_params(lp2p_router *r, const uint8_t *topic,
   gs_tscore *tsc = lp2p_map_get(&r->score.topics, topic, len);
   if (tsc) {
     tsc->p = *p; /* counters keep running under the new parameters */
+    dirty_all(r);
     return 0;
   }
   tsc = lp2p_malloc(r->mem, sizeof(*tsc) + len);

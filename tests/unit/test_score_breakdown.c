@@ -315,6 +315,66 @@ static void scores_each_drops_records_past_retain_score(void **state) {
   th_router_del(&t);
 }
 
+/* Changed topic parameters apply at once to the score the router holds
+ * (it kept the old one until a counter moved), so the breakdown, computed
+ * with them, still adds up to it. */
+static void new_topic_params_rescore_every_peer_at_once(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_peer_id ids[NPEERS];
+  scored_net(&t, ids);
+  for (uint64_t k = 1; k <= 3; k++) {
+    deliver(&t, &ids[0], "c", k, TH_T0);
+  }
+  near(lp2p_router_peer_score(t.r, &ids[0]), 3);
+  lp2p_topic_score_params p = topic_params(2);
+  p.first_message_deliveries_weight = 2;
+  assert_int_equal(lp2p_router_set_topic_score_params(t.r, (const uint8_t *)"c",
+                                                      1, &p, NULL),
+                   0);
+  near(lp2p_router_peer_score(t.r, &ids[0]), 6);
+  visit all = {0};
+  check_all(&t, &all);
+  th_router_del(&t);
+}
+
+/* The one allocation of lp2p_router_scores_each failing: an error, and
+ * no peer half visited. */
+static void scores_each_without_memory_visits_no_peer(void **state) {
+  (void)state;
+  failmem fm;
+  failmem_init(&fm, 0);
+  th_router t;
+  memset(&t, 0, sizeof(t));
+  lp2p_router_settings s;
+  th_settings(&s, 1);
+  th_score_settings(&s);
+  lp2p_router_callbacks cb = {0};
+  assert_int_equal(lp2p_router_new(&t.r, &s, &cb, &fm.mem, &t, TH_T0, NULL), 0);
+  lp2p_topic_score_params p = topic_params(0);
+  assert_int_equal(lp2p_router_set_topic_score_params(t.r, (const uint8_t *)"a",
+                                                      1, &p, NULL),
+                   0);
+  lp2p_peer_id id;
+  add_at(&t, 10, 4, &id);
+  th_rpc m;
+  th_rpc_init(&m);
+  th_rpc_sub(&m, "a", true);
+  th_rpc_send(&t, &id, &m, TH_T0);
+  assert_int_equal(lp2p_router_join(t.r, (const uint8_t *)"a", 1, TH_T0), 0);
+  fm.fail_at = fm.count + 1;
+  fm.sticky = 1;
+  size_t n = 0;
+  assert_int_equal(lp2p_router_scores_each(t.r, count_peers, &n),
+                   LP2P_ERR_NOMEM);
+  assert_int_equal(n, 0);
+  fm.fail_at = 0;
+  assert_int_equal(lp2p_router_scores_each(t.r, count_peers, &n), 0);
+  assert_int_equal(n, 1);
+  lp2p_router_del(t.r);
+  assert_int_equal(fm.live, 0);
+}
+
 static void score_breakdown_copies_at_most_cap_topics(void **state) {
   (void)state;
   th_router t;
@@ -438,6 +498,8 @@ int main(void) {
       cmocka_unit_test(score_breakdown_sums_to_score),
       cmocka_unit_test(scores_each_drops_records_past_retain_score),
       cmocka_unit_test(score_breakdown_copies_at_most_cap_topics),
+      cmocka_unit_test(scores_each_without_memory_visits_no_peer),
+      cmocka_unit_test(new_topic_params_rescore_every_peer_at_once),
       cmocka_unit_test(score_metrics_show_only_top_and_bottom_n_peers),
       cmocka_unit_test(score_metrics_break_down_only_allowed_topics),
   };
