@@ -9,6 +9,7 @@
 #include "node_bench.h"
 #include "node_output.h"
 #include "node_peers.h"
+#include "node_scores.h"
 #include "params.h"
 #include "score_params.h"
 #include "trace_file.h"
@@ -42,6 +43,11 @@ typedef struct node_opts {
   const char *score_path; /* --score-params */
   bool score_auto;        /* --score auto */
   double expected_rate;   /* --expected-rate, messages a second */
+  /* score series of --metrics: --metrics-peers (-1: the node's default)
+   * and each --metrics-topic */
+  long metrics_peers;
+  const char *metrics_topics[LP2P_NODE_MAX_METRICS_TOPICS];
+  size_t nmetrics_topics;
 } node_opts;
 
 typedef struct node_run {
@@ -51,7 +57,7 @@ typedef struct node_run {
   lp2p_node *node;
   cli_metrics *metrics;
   node_peers peers;
-  uv_signal_t sigint, sigterm, sigusr1;
+  uv_signal_t sigint, sigterm, sigusr1, sigusr2;
   uv_stream_t *in; /* a pipe or a tty */
   union {
     uv_pipe_t pipe;
@@ -420,6 +426,7 @@ static void read_stdin(node_run *r) {
 static void on_node_closed(void *user) {
   node_run *r = user;
   uv_close((uv_handle_t *)&r->sigusr1, NULL);
+  uv_close((uv_handle_t *)&r->sigusr2, NULL);
   uv_close((uv_handle_t *)&r->sigint, NULL);
   uv_close((uv_handle_t *)&r->sigterm, NULL);
   cli_ignore_stop_signals();
@@ -457,11 +464,17 @@ static void print_stats(node_run *r) {
   node_output_end_line(&r->out, false);
 }
 
-/* SIGUSR1 prints the stats; SIGINT and SIGTERM print them a last time and
- * stop. */
+/* SIGUSR1 prints the stats; SIGUSR2 the score of every peer; SIGINT and
+ * SIGTERM print the stats a last time and stop. */
 static void on_signal(uv_signal_t *s, int signum) {
   node_run *r = s->data;
   if (r->stopping) {
+    return;
+  }
+  if (signum == SIGUSR2) {
+    if (node_scores_print(r->node, &r->out) < 0) {
+      fprintf(stderr, "lp2p: no memory for the score dump\n");
+    }
     return;
   }
   print_stats(r);
@@ -544,6 +557,13 @@ static int parse_valued(const char *a, const char *v, node_opts *o) {
     o->score_auto = true;
   } else if (strcmp(a, "--trace") == 0) {
     o->trace_path = v;
+  } else if (strcmp(a, "--metrics-topic") == 0) {
+    return add_to(o->metrics_topics, &o->nmetrics_topics,
+                  LP2P_NODE_MAX_METRICS_TOPICS, a, v);
+  } else if (strcmp(a, "--metrics-peers") == 0) {
+    rv = cli_parse_uint(&cli_cmd_node, a, v, 0, LP2P_NODE_MAX_METRICS_PEERS,
+                        &num);
+    o->metrics_peers = (long)num;
   } else if (strcmp(a, "--expected-rate") == 0) {
     rv = cli_parse_decimal(&cli_cmd_node, a, v, 1e-6, 1e9, &o->expected_rate);
   } else {
@@ -568,7 +588,9 @@ static bool takes_value(const char *opt) {
                                        "--score-params",
                                        "--score",
                                        "--expected-rate",
-                                       "--trace"};
+                                       "--trace",
+                                       "--metrics-topic",
+                                       "--metrics-peers"};
   for (size_t i = 0; i < sizeof(valued) / sizeof(valued[0]); i++) {
     if (strcmp(opt, valued[i]) == 0) {
       return true;
@@ -585,6 +607,7 @@ static int unexpected(const char *arg) {
 
 static int parse(int argc, char **argv, node_opts *o) {
   o->flood_publish = -1;
+  o->metrics_peers = -1;
   o->output_buffer = OUTPUT_BUFFER_DEFAULT;
   for (int i = 0; i < argc; i++) {
     int limit = cli_connlimit_option(&cli_cmd_node, argc, argv, &i, &o->limits);
@@ -709,6 +732,12 @@ static int make_node(node_run *r) {
   }
   rv = cli_score_set_topics(lp2p_node_router(r->node), &score);
   cli_score_free(&score);
+  if (rv == 0 && (r->o.metrics_peers >= 0 || r->o.nmetrics_topics > 0)) {
+    size_t peers = r->o.metrics_peers >= 0 ? (size_t)r->o.metrics_peers : 5;
+    rv = lp2p_node_set_score_metrics(r->node, peers, r->o.metrics_topics,
+                                     r->o.nmetrics_topics);
+    rv = rv ? cli_fail("--metrics-topic: %s", lp2p_strerror(rv)) : 0;
+  }
   return rv;
 }
 
@@ -794,10 +823,12 @@ static int run(int argc, char **argv) {
     uv_signal_init(&r->loop, &r->sigint);
     uv_signal_init(&r->loop, &r->sigterm);
     uv_signal_init(&r->loop, &r->sigusr1);
-    r->sigint.data = r->sigterm.data = r->sigusr1.data = r;
+    uv_signal_init(&r->loop, &r->sigusr2);
+    r->sigint.data = r->sigterm.data = r->sigusr1.data = r->sigusr2.data = r;
     uv_signal_start(&r->sigint, on_signal, SIGINT);
     uv_signal_start(&r->sigterm, on_signal, SIGTERM);
     uv_signal_start(&r->sigusr1, on_signal, SIGUSR1);
+    uv_signal_start(&r->sigusr2, on_signal, SIGUSR2);
     uv_prepare_init(&r->loop, &r->flush);
     r->flush.data = r;
     uv_prepare_start(&r->flush, on_flush);
@@ -825,7 +856,8 @@ const cli_command cli_cmd_node = {
     "                 [--msg-id default|sha256|rust] [--params FILE]\n"
     "                 [--flood-publish on|off] [--mesh-interval-ms N]\n"
     "                 [--score-params FILE | --score auto --expected-rate R]\n"
-    "                 [--metrics HOST:PORT] [--hex] [--events] [--px]\n"
+    "                 [--metrics HOST:PORT [--metrics-peers N]\n"
+    "                 [--metrics-topic T]...] [--hex] [--events] [--px]\n"
     "                 [--test-extension] [--output-buffer BYTES] [--bench]\n"
     "                 [--trace FILE] [connection limits]\n\n"
     "Runs a GossipSub node (meshsub 1.3, 1.2, 1.1, 1.0 and floodsub)\n"
@@ -837,10 +869,8 @@ const cli_command cli_cmd_node = {
     "\"seqno\",\"id\",\"data\"} (\"data_hex\" when the data is not UTF-8).\n"
     "--events adds peer_connected, peer_disconnected, subscribed,\n"
     "unsubscribed, graft, prune, px and test_extension lines.\n"
-    "--test-extension advertises gossipsub v1.3's test extension; with a\n"
-    "peer that advertises it too, each side sends one TestExtension RPC,\n"
-    "and the peer's prints {\"event\":\"test_extension\",\"peer_id\"}\n"
-    "(with --events).\n"
+    "--test-extension advertises gossipsub v1.3's test extension (with\n"
+    "--events, a test_extension line when a peer's arrives).\n"
     "--trace FILE: go's trace format (docs/tracing.md).\n\n"
     "--sign strict signs every message and requires valid signatures\n"
     "(default); none sends and accepts only unsigned messages, identified\n"
@@ -854,21 +884,22 @@ const cli_command cli_cmd_node = {
     "\"PeerScoreThresholds\": {...}} (fields not given are 0, as in go).\n"
     "--score auto --expected-rate R derives them, as Ethereum clients do,\n"
     "for R messages a second on each --topic (12 s slots, 32 an epoch).\n"
-    "--metrics serves Prometheus metrics at http://HOST:PORT/metrics.\n"
+    "--metrics serves Prometheus metrics at http://HOST:PORT/metrics,\n"
+    "with the scores of the N (5) highest and N lowest peers, per topic\n"
+    "in each --metrics-topic. SIGUSR2 prints a {\"event\":\"score\"} line\n"
+    "per peer: P1-P4 per topic, P5-P7, the score they add up to (on\n"
+    "demand: each peer every heartbeat would crowd out the messages).\n"
     "--bench (for bench/run-network.sh) prints no message lines; the\n"
     "stats line counts them in \"bench\", with a histogram of the latency\n"
     "of data that begins \"t=<unix microseconds> \" (cli/node_bench.h).\n"
     "--flood-publish sends our own messages to every subscriber (default\n"
     "off, as go-libp2p-pubsub); --mesh-interval-ms sets the heartbeat.\n"
-    "--px attaches peer exchange to the PRUNEs it sends (do_px; off by\n"
-    "default, as go-libp2p-pubsub: only a bootstrapper should tell its\n"
-    "peers whom to dial).\n"
-    "Stdout is never waited for: lines wait in a buffer of --output-buffer\n"
-    "BYTES (default 4 MiB) while its reader is slow, and messages that do\n"
-    "not fit are dropped, counted (\"output_dropped\" in the stats line,\n"
-    "libp2p_node_output_dropped_total in the metrics) and reported once\n"
-    "per episode on stderr, as go-libp2p-pubsub drops to a slow\n"
-    "subscriber; the node goes on serving its peers meanwhile.\n"
+    "--px attaches peer exchange to our PRUNEs (off by default, as go:\n"
+    "only a bootstrapper should tell its peers whom to dial).\n"
+    "Stdout is never waited for: lines wait in --output-buffer BYTES\n"
+    "(4 MiB); messages that do not fit are dropped, counted\n"
+    "(\"output_dropped\", libp2p_node_output_dropped_total) and reported\n"
+    "on stderr, as go drops to a slow subscriber.\n"
     "--peer dials are retried for 20 s. SIGUSR1 prints a stats line\n"
     "(meshes, peers, IDONTWANT ids per peer, published, delivered,\n"
     "output_dropped); SIGINT and SIGTERM print it a last time, leave\n"

@@ -1322,6 +1322,14 @@ static void op_score_info(void) {
     FUZZ_CHECK(info.score == info.topics + info.p5 + info.p6 + info.p7);
     FUZZ_CHECK(info.p5 == (H.scoring ? H.app[i] : 0));
   }
+  /* the breakdown adds up to the score the router holds */
+  lp2p_peer_score_breakdown b;
+  rv = lp2p_router_peer_score_breakdown(H.r, &ids[i], &b, NULL, 0);
+  FUZZ_CHECK(rv == (sp ? 0 : LP2P_ERR_NOT_FOUND));
+  if (rv == 0) {
+    FUZZ_CHECK(b.score == lp2p_router_peer_score(H.r, &ids[i]));
+    FUZZ_CHECK(b.score == b.topics_capped + b.p5 + b.p6 + b.p7);
+  }
   int k = u8() % NTOPICS;
   rv = lp2p_router_peer_topic_score(H.r, &ids[i],
                                     (const uint8_t *)topic_names[k],

@@ -789,6 +789,83 @@ LP2P_API int lp2p_router_peer_topic_score(const lp2p_router *r,
                                           const uint8_t *topic, size_t len,
                                           lp2p_peer_topic_score *out);
 
+/* ---- score breakdowns ----
+ * Everything go-libp2p-pubsub's PeerScoreSnapshot reports (its
+ * WithPeerScoreInspect) and more: each component's counter beside its
+ * weighted contribution, per topic and per peer, adding up to the score
+ * the router holds:
+ *   score         = topics_capped + p5 + p6 + p7
+ *   topics_capped = topics_sum, at most TopicScoreCap when one is set
+ *   topics_sum    = the sum of each scored topic's `score`
+ *   topic score   = p1 + p2 + p3 + p3b + p4
+ * added in that order, so the equalities hold to the last bit. */
+
+/* One peer in one scored topic. The contributions include the topic's
+ * weight: p1 = TopicWeight x TimeInMeshWeight x time_in_mesh, and so on. */
+typedef struct lp2p_topic_score_breakdown {
+  const uint8_t *topic; /* the router's copy of the name: valid until the
+                         * router is deleted */
+  size_t topic_len;
+  bool in_mesh;
+  bool mesh_message_deliveries_active; /* P3 applies */
+  lp2p_tstamp mesh_time; /* in the mesh as of the last decay; 0 when out
+                          * of it (as go's TopicScoreSnapshot) */
+  double time_in_mesh;   /* P1: mesh_time in quanta, capped */
+  double first_message_deliveries;        /* P2 */
+  double mesh_message_deliveries;         /* P3's counter */
+  double mesh_message_deliveries_deficit; /* P3: the deficit under the
+                                           * threshold, squared; 0 while
+                                           * not active */
+  double mesh_failure_penalty;            /* P3b */
+  double invalid_message_deliveries;      /* P4's counter (P4: squared) */
+  double p1, p2, p3, p3b, p4;             /* weighted contributions */
+  double score;                           /* their sum */
+} lp2p_topic_score_breakdown;
+
+/* One peer's score and its parts. */
+typedef struct lp2p_peer_score_breakdown {
+  lp2p_peer_id peer;
+  bool connected;           /* false: a retained score */
+  double score;             /* what lp2p_router_peer_score returns */
+  double topics_sum;        /* the topics' scores, summed */
+  double topics_capped;     /* topics_sum after TopicScoreCap */
+  double app_specific;      /* P5's value from the app_score callback, as
+                             * sampled when the score was last computed */
+  double p5;                /* AppSpecificWeight x app_specific */
+  double ip_colocation;     /* P6's counter: the peers sharing its
+                             * address (or IPv6 /64) beyond the
+                             * threshold, squared, summed */
+  size_t ip_peers;          /* peers at this peer's address */
+  double p6;                /* IPColocationFactorWeight x ip_colocation */
+  double behaviour_penalty; /* P7's counter */
+  double p7;                /* weighted square of its excess */
+  size_t ntopics;           /* scored topics the peer has counters in */
+} lp2p_peer_score_breakdown;
+
+/* Fills `out` for a connected or retained peer, and `topics` with up to
+ * `cap` of its topics (out->ntopics says how many there are; `topics` may
+ * be NULL when `cap` is 0). The score is brought up to date first, as
+ * lp2p_router_peer_score does. While scoring is off every weighted part
+ * and the score are 0 and only the counters move. Returns 0 or
+ * LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_router_peer_score_breakdown(
+    lp2p_router *r, const lp2p_peer_id *peer, lp2p_peer_score_breakdown *out,
+    lp2p_topic_score_breakdown *topics, size_t cap);
+
+/* Called once per scored peer by lp2p_router_scores_each, with its
+ * `ntopics` topics; both arrays are valid during the call only. */
+typedef void (*lp2p_score_breakdown_fn)(
+    const lp2p_peer_score_breakdown *peer,
+    const lp2p_topic_score_breakdown *topics, void *user);
+
+/* Calls `fn` for every peer with a score record, connected or retained,
+ * in no particular order, without the caller knowing their ids. `fn` may
+ * read the router (scores, stats) but must not change it: no recv, add,
+ * remove, join, publish or heartbeat. Returns 0 or LP2P_ERR_NOMEM (then
+ * `fn` was not called). */
+LP2P_API int lp2p_router_scores_each(lp2p_router *r, lp2p_score_breakdown_fn fn,
+                                     void *user);
+
 /* Scores `topic` with `p` (a copy is kept). Returns 0,
  * LP2P_ERR_INVALID_ARG (`err` names the field), LP2P_ERR_STATE (scoring
  * is off) or LP2P_ERR_NOMEM. */

@@ -163,6 +163,27 @@ LP2P_API void lp2p_node_get_stats(const lp2p_node *n, lp2p_node_stats *st);
  * go-libp2p-pubsub's and nim-libp2p's. Returns 0 or LP2P_ERR_NOMEM. */
 LP2P_API int lp2p_node_metrics(lp2p_node *n, lp2p_buf *out);
 
+/* Most peers ranked at each end, and most topics, that
+ * lp2p_node_set_score_metrics takes. */
+#define LP2P_NODE_MAX_METRICS_PEERS 256
+#define LP2P_NODE_MAX_METRICS_TOPICS 16
+
+/* Chooses the score series lp2p_node_metrics adds while scoring is on,
+ * whose label sets must stay bounded however many peers come and go:
+ * libp2p_gossipsub_peer_score{peer} and
+ * libp2p_gossipsub_peer_score_component{peer,component} (topics_sum,
+ * topics after TopicScoreCap, p5, p6, p7) for the `top_n` highest and
+ * the `top_n` lowest scored connected peers (2 x top_n series at most;
+ * 5 by default, 0 for none), and
+ * libp2p_gossipsub_peer_topic_score_component{peer,topic,component} (p1,
+ * p2, p3, p3b, p4, weighted) for those peers in the `ntopics` `topics`
+ * only (none by default). The names are copied. Returns 0,
+ * LP2P_ERR_INVALID_ARG (top_n or ntopics over its bound, an empty name)
+ * or LP2P_ERR_NOMEM (the previous choice then stays). */
+LP2P_API int lp2p_node_set_score_metrics(lp2p_node *n, size_t top_n,
+                                         const char *const *topics,
+                                         size_t ntopics);
+
 #ifdef __cplusplus
 }
 #endif

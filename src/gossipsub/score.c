@@ -419,54 +419,77 @@ void lp2p_gs_score_penalty(lp2p_router *r, gs_peer *p, double count) {
 
 /* ---- the score -------------------------------------------------------- */
 
-static void topic_parts(const gs_tstats *ts, double part[5]) {
+/* One topic's counters and their weighted parts. */
+static void topic_breakdown(const gs_tstats *ts,
+                            lp2p_topic_score_breakdown *b) {
   const lp2p_topic_score_params *tp = &ts->ts->p;
-  double p1 = 0, p3 = 0;
-  if (ts->in_mesh && tp->time_in_mesh_quantum) {
-    p1 = (double)(ts->mesh_time / tp->time_in_mesh_quantum);
-    p1 = p1 > tp->time_in_mesh_cap ? tp->time_in_mesh_cap : p1;
+  memset(b, 0, sizeof(*b));
+  b->topic = ts->ts->name;
+  b->topic_len = ts->ts->name_len;
+  b->in_mesh = ts->in_mesh;
+  b->mesh_message_deliveries_active = ts->active;
+  if (ts->in_mesh) {
+    b->mesh_time = ts->mesh_time; /* as go: only while in the mesh */
+    if (tp->time_in_mesh_quantum) {
+      b->time_in_mesh = (double)(ts->mesh_time / tp->time_in_mesh_quantum);
+      if (b->time_in_mesh > tp->time_in_mesh_cap) {
+        b->time_in_mesh = tp->time_in_mesh_cap;
+      }
+    }
   }
+  b->first_message_deliveries = ts->first;
+  b->mesh_message_deliveries = ts->mesh;
   if (ts->active && ts->mesh < tp->mesh_message_deliveries_threshold) {
     double deficit = tp->mesh_message_deliveries_threshold - ts->mesh;
-    p3 = deficit * deficit;
+    b->mesh_message_deliveries_deficit = deficit * deficit;
   }
+  b->mesh_failure_penalty = ts->failure;
+  b->invalid_message_deliveries = ts->invalid;
   double w = tp->topic_weight;
-  part[0] = w * p1 * tp->time_in_mesh_weight;
-  part[1] = w * ts->first * tp->first_message_deliveries_weight;
-  part[2] = w * p3 * tp->mesh_message_deliveries_weight;
-  part[3] = w * ts->failure * tp->mesh_failure_penalty_weight;
-  part[4] =
-      w * ts->invalid * ts->invalid * tp->invalid_message_deliveries_weight;
+  b->p1 = w * b->time_in_mesh * tp->time_in_mesh_weight;
+  b->p2 = w * ts->first * tp->first_message_deliveries_weight;
+  b->p3 = w * b->mesh_message_deliveries_deficit *
+          tp->mesh_message_deliveries_weight;
+  b->p3b = w * ts->failure * tp->mesh_failure_penalty_weight;
+  b->p4 = w * ts->invalid * ts->invalid * tp->invalid_message_deliveries_weight;
+  b->score = b->p1 + b->p2 + b->p3 + b->p3b + b->p4;
 }
 
-static void compute(lp2p_router *r, const gs_speer *sp,
-                    lp2p_peer_score_info *in) {
+/* The score of `sp` with `app` as P5's value, and its parts: the one
+ * place the score is computed. Its first `cap` topics go to `topics`. */
+static void peer_breakdown(const lp2p_router *r, const gs_speer *sp, double app,
+                           lp2p_peer_score_breakdown *b,
+                           lp2p_topic_score_breakdown *topics, size_t cap) {
   const lp2p_score_params *p = &r->score.p;
-  memset(in, 0, sizeof(*in));
+  memset(b, 0, sizeof(*b));
+  b->peer = sp->id;
+  b->connected = sp->connected;
+  b->ntopics = sp->ntopics;
   for (uint32_t i = 0; i < sp->ntopics; i++) {
-    double part[5];
-    topic_parts(&sp->topics[i], part);
-    in->p1 += part[0];
-    in->p2 += part[1];
-    in->p3 += part[2];
-    in->p3b += part[3];
-    in->p4 += part[4];
+    lp2p_topic_score_breakdown tb;
+    topic_breakdown(&sp->topics[i], i < cap ? &topics[i] : &tb);
+    b->topics_sum += i < cap ? topics[i].score : tb.score;
   }
-  in->topics = in->p1 + in->p2 + in->p3 + in->p3b + in->p4;
-  if (p->topic_score_cap > 0 && in->topics > p->topic_score_cap) {
-    in->topics = p->topic_score_cap;
+  b->topics_capped = b->topics_sum;
+  if (p->topic_score_cap > 0 && b->topics_capped > p->topic_score_cap) {
+    b->topics_capped = p->topic_score_cap;
   }
-  if (r->cb.app_score) {
-    in->p5 = p->app_specific_weight * r->cb.app_score(r, &sp->id, r->user);
-  }
-  in->p6 = ip_colocation(r, sp, &in->ip_peers) * p->ip_colocation_factor_weight;
+  b->app_specific = app;
+  b->p5 = p->app_specific_weight * app;
+  b->ip_colocation = ip_colocation(r, sp, &b->ip_peers);
+  b->p6 = b->ip_colocation * p->ip_colocation_factor_weight;
+  b->behaviour_penalty = sp->behaviour;
   if (sp->behaviour > p->behaviour_penalty_threshold) {
     double excess = sp->behaviour - p->behaviour_penalty_threshold;
-    in->p7 = excess * excess * p->behaviour_penalty_weight;
+    b->p7 = excess * excess * p->behaviour_penalty_weight;
   }
-  in->behaviour_penalty = sp->behaviour;
-  in->connected = sp->connected;
-  in->score = in->topics + in->p5 + in->p6 + in->p7;
+  b->score = b->topics_capped + b->p5 + b->p6 + b->p7;
+}
+
+/* P5 sampled now: 0 without the callback. */
+static double app_score_now(const lp2p_router *r, const gs_speer *sp) {
+  return r->cb.app_score ? r->cb.app_score((lp2p_router *)r, &sp->id, r->user)
+                         : 0;
 }
 
 static double speer_score(const lp2p_router *r, gs_speer *sp) {
@@ -474,13 +497,14 @@ static double speer_score(const lp2p_router *r, gs_speer *sp) {
     return 0;
   }
   if (sp->dirty) {
-    lp2p_peer_score_info in;
+    lp2p_peer_score_breakdown b;
     /* a cache, not state: routers are never const objects */
-    compute((lp2p_router *)r, sp, &in);
-    if (in.score != sp->score) {
+    sp->app = app_score_now(r, sp);
+    peer_breakdown(r, sp, sp->app, &b, NULL, 0);
+    if (b.score != sp->score) {
       ((lp2p_router *)r)->st.score_changes++;
     }
-    sp->score = in.score;
+    sp->score = b.score;
     sp->dirty = false;
   }
   return sp->score;
@@ -670,16 +694,77 @@ int lp2p_router_peer_score_info(lp2p_router *r, const lp2p_peer_id *peer,
   if (!sp) {
     return LP2P_ERR_NOT_FOUND;
   }
-  compute(r, sp, info);
+  lp2p_peer_score_breakdown b;
+  peer_breakdown(r, sp, app_score_now(r, sp), &b, NULL, 0);
+  memset(info, 0, sizeof(*info));
+  info->behaviour_penalty = b.behaviour_penalty;
+  info->ip_peers = b.ip_peers;
+  info->connected = b.connected;
   if (!r->score.on) {
-    double penalty = info->behaviour_penalty;
-    size_t ip = info->ip_peers;
-    bool connected = info->connected;
-    memset(info, 0, sizeof(*info));
-    info->behaviour_penalty = penalty;
-    info->ip_peers = ip;
-    info->connected = connected;
+    return 0;
   }
+  for (uint32_t i = 0; i < sp->ntopics; i++) {
+    lp2p_topic_score_breakdown tb;
+    topic_breakdown(&sp->topics[i], &tb);
+    info->p1 += tb.p1;
+    info->p2 += tb.p2;
+    info->p3 += tb.p3;
+    info->p3b += tb.p3b;
+    info->p4 += tb.p4;
+  }
+  info->topics = b.topics_capped;
+  info->p5 = b.p5;
+  info->p6 = b.p6;
+  info->p7 = b.p7;
+  info->score = b.score;
+  return 0;
+}
+
+/* The breakdown of a record: its score brought up to date first, then
+ * its parts from the same P5 value, so that they add up to it. */
+static void record_breakdown(lp2p_router *r, gs_speer *sp,
+                             lp2p_peer_score_breakdown *out,
+                             lp2p_topic_score_breakdown *topics, size_t cap) {
+  speer_score(r, sp);
+  peer_breakdown(r, sp, r->score.on ? sp->app : 0, out, topics, cap);
+  if (!r->score.on) {
+    /* every weight is 0 then, and so the score: only counters remain */
+    out->score = 0;
+  }
+}
+
+int lp2p_router_peer_score_breakdown(lp2p_router *r, const lp2p_peer_id *peer,
+                                     lp2p_peer_score_breakdown *out,
+                                     lp2p_topic_score_breakdown *topics,
+                                     size_t cap) {
+  gs_speer *sp = lp2p_map_get(&r->score.peers, peer->bytes, peer->len);
+  if (!sp) {
+    return LP2P_ERR_NOT_FOUND;
+  }
+  record_breakdown(r, sp, out, topics, topics ? cap : 0);
+  return 0;
+}
+
+int lp2p_router_scores_each(lp2p_router *r, lp2p_score_breakdown_fn fn,
+                            void *user) {
+  /* a peer has counters in each scored topic at most once: one array
+   * sized to the scored topics serves every peer */
+  size_t cap = r->score.topics.count;
+  lp2p_topic_score_breakdown *topics = NULL;
+  if (cap > 0) {
+    topics = lp2p_reallocarray(r->mem, NULL, cap, sizeof(*topics));
+    if (!topics) {
+      return LP2P_ERR_NOMEM;
+    }
+  }
+  size_t it = 0;
+  lp2p_map_entry *e;
+  while ((e = lp2p_map_next(&r->score.peers, &it)) != NULL) {
+    lp2p_peer_score_breakdown b;
+    record_breakdown(r, e->value, &b, topics, cap);
+    fn(&b, topics, user);
+  }
+  lp2p_free(r->mem, topics);
   return 0;
 }
 
@@ -704,6 +789,15 @@ int lp2p_router_peer_topic_score(const lp2p_router *r, const lp2p_peer_id *peer,
   return LP2P_ERR_NOT_FOUND;
 }
 
+/* New parameters: every cached score, retained ones too, is stale. */
+static void dirty_all(lp2p_router *r) {
+  size_t it = 0;
+  lp2p_map_entry *e;
+  while ((e = lp2p_map_next(&r->score.peers, &it)) != NULL) {
+    ((gs_speer *)e->value)->dirty = true;
+  }
+}
+
 int lp2p_router_set_topic_score_params(lp2p_router *r, const uint8_t *topic,
                                        size_t len,
                                        const lp2p_topic_score_params *p,
@@ -722,6 +816,7 @@ int lp2p_router_set_topic_score_params(lp2p_router *r, const uint8_t *topic,
   gs_tscore *tsc = lp2p_map_get(&r->score.topics, topic, len);
   if (tsc) {
     tsc->p = *p; /* counters keep running under the new parameters */
+    dirty_all(r);
     return 0;
   }
   tsc = lp2p_malloc(r->mem, sizeof(*tsc) + len);

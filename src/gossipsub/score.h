@@ -38,6 +38,7 @@ typedef struct gs_speer {
   gs_tstats *topics;
   uint32_t ntopics, cap_topics;
   double score;
+  double app; /* P5's value the score was last computed with */
 } gs_speer;
 
 /* An IWANT we sent: the peer promised the message by its IHAVE. */

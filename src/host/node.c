@@ -374,6 +374,7 @@ int lp2p_node_new(lp2p_node **out, uv_loop_t *loop, const lp2p_node_settings *s,
   n->settings = *s;
   n->mem = mem;
   n->user = user;
+  n->score_metrics.top_n = 5;
   if (cb) {
     n->cb = *cb;
   }
@@ -415,6 +416,7 @@ static void free_node(uv_handle_t *handle) {
   for (size_t i = 0; i < n->ndirect; i++) {
     lp2p_buf_free(&n->direct[i].addr);
   }
+  lp2p__score_metrics_free(&n->score_metrics, n->mem);
   lp2p_router_del(n->router);
   lp2p_privkey_wipe(&n->settings.router.key);
   lp2p_free(n->mem, n);

@@ -49,6 +49,14 @@ typedef struct node_direct {
   lp2p_buf addr; /* binary multiaddr with /p2p/ID */
 } node_direct;
 
+/* Which peers and topics the score metrics show
+ * (lp2p_node_set_score_metrics). */
+typedef struct lp2p__score_metrics {
+  size_t top_n;
+  char *topics[LP2P_NODE_MAX_METRICS_TOPICS]; /* NUL-terminated copies */
+  size_t ntopics;
+} lp2p__score_metrics;
+
 struct lp2p_node {
   uv_loop_t *loop;
   lp2p_host *host;
@@ -69,6 +77,7 @@ struct lp2p_node {
   node_direct direct[NODE_MAX_DIRECT];
   size_t ndirect;
   lp2p_node_stats stats;
+  lp2p__score_metrics score_metrics;
   bool closing;
   void (*done)(void *user);
   void *done_user;
@@ -92,5 +101,13 @@ void lp2p__node_peer_stream(lp2p_stream *s, void *user);
 /* Writes what the router has for the peer, as far as the stream takes. */
 void lp2p__node_peer_flush(node_peer *np);
 node_peer *lp2p__node_peer_of(const lp2p_node *n, const lp2p_peer_id *id);
+
+/* ---- node_metrics.c ---- */
+/* Appends the score series `m` chooses for the router's connected peers
+ * to `out`. Returns 0 or LP2P_ERR_NOMEM. */
+int lp2p__score_metrics_write(lp2p_router *r, const lp2p__score_metrics *m,
+                              lp2p_buf *out);
+/* Frees the topic names of `m`. */
+void lp2p__score_metrics_free(lp2p__score_metrics *m, const lp2p_mem *mem);
 
 #endif

@@ -3,9 +3,15 @@
  * go-libp2p-pubsub's tracer counters. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/err.h"
+#include "base/mem.h"
 #include "host/node_internal.h"
+
+/* Longest topic name put in a label; longer ones are cut. */
+#define TOPIC_LABEL_MAX 120
 
 typedef struct out {
   lp2p_buf *buf;
@@ -123,6 +129,222 @@ static void scores(out *o, lp2p_node *n) {
       "libp2p_gossipsub_peers_scores_sum %g\n"
       "libp2p_gossipsub_peers_scores_count %llu\n",
       (unsigned long long)total, sum, (unsigned long long)total);
+}
+
+/* ---- per-peer score series, bounded ------------------------------------ */
+
+typedef struct ranked {
+  lp2p_peer_id id;
+  double score;
+} ranked;
+
+typedef struct ranking {
+  ranked *peers;
+  size_t n, cap;
+  int err;
+} ranking;
+
+/* Only connected peers are ranked: a retained record is one the operator
+ * can no longer act on, and its series would linger. */
+static void rank_peer(const lp2p_peer_score_breakdown *b,
+                      const lp2p_topic_score_breakdown *topics, void *user) {
+  ranking *rk = user;
+  (void)topics;
+  if (!b->connected || rk->err) {
+    return;
+  }
+  if (rk->n == rk->cap) {
+    size_t cap = rk->cap ? rk->cap * 2 : 64;
+    ranked *a = lp2p_reallocarray(NULL, rk->peers, cap, sizeof(*a));
+    if (!a) {
+      rk->err = LP2P_ERR_NOMEM;
+      return;
+    }
+    rk->peers = a;
+    rk->cap = cap;
+  }
+  rk->peers[rk->n++] = (ranked){b->peer, b->score};
+}
+
+/* Highest first; ties by id, so that the series chosen do not flap. */
+static int by_score(const void *pa, const void *pb) {
+  const ranked *a = pa, *b = pb;
+  if (a->score != b->score) {
+    return a->score > b->score ? -1 : 1;
+  }
+  int c = memcmp(a->id.bytes, b->id.bytes,
+                 a->id.len < b->id.len ? a->id.len : b->id.len);
+  return c ? c : (int)a->id.len - (int)b->id.len;
+}
+
+/* A zero weight times a negative counter is -0: shown as 0. */
+static double plain_zero(double v) {
+  return v == 0 ? 0.0 : v;
+}
+
+/* One shown peer: its breakdown and its topics. */
+typedef struct shown {
+  lp2p_peer_score_breakdown b;
+  lp2p_topic_score_breakdown *topics;
+  char label[LP2P_PEER_ID_TEXT_MAX];
+} shown;
+
+static int show(lp2p_router *r, const ranked *rp, shown *sh) {
+  sh->topics = NULL;
+  if (lp2p_peer_id_to_base58(&rp->id, sh->label, sizeof(sh->label)) < 0) {
+    strcpy(sh->label, "?");
+  }
+  if (lp2p_router_peer_score_breakdown(r, &rp->id, &sh->b, NULL, 0) != 0) {
+    return 0; /* cannot happen: the record was just visited */
+  }
+  if (sh->b.ntopics == 0) {
+    return 0;
+  }
+  sh->topics =
+      lp2p_reallocarray(NULL, NULL, sh->b.ntopics, sizeof(*sh->topics));
+  if (!sh->topics) {
+    return LP2P_ERR_NOMEM;
+  }
+  return lp2p_router_peer_score_breakdown(r, &rp->id, &sh->b, sh->topics,
+                                          sh->b.ntopics);
+}
+
+static bool topic_allowed(const lp2p__score_metrics *m,
+                          const lp2p_topic_score_breakdown *t) {
+  for (size_t i = 0; i < m->ntopics; i++) {
+    if (strlen(m->topics[i]) == t->topic_len &&
+        memcmp(m->topics[i], t->topic, t->topic_len) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+static void topic_components(out *o, const lp2p__score_metrics *m,
+                             const shown *sh) {
+  for (size_t k = 0; k < sh->b.ntopics; k++) {
+    const lp2p_topic_score_breakdown *t = &sh->topics[k];
+    if (!topic_allowed(m, t)) {
+      continue;
+    }
+    char l[256];
+    char name[TOPIC_LABEL_MAX + 1];
+    size_t len =
+        t->topic_len < TOPIC_LABEL_MAX ? t->topic_len : TOPIC_LABEL_MAX;
+    memcpy(name, t->topic, len);
+    name[len] = 0;
+    label(l, sizeof(l), name);
+    const double v[5] = {t->p1, t->p2, t->p3, t->p3b, t->p4};
+    static const char *const names[5] = {"p1", "p2", "p3", "p3b", "p4"};
+    for (int c = 0; c < 5; c++) {
+      put(o,
+          "libp2p_gossipsub_peer_topic_score_component{peer=\"%s\","
+          "topic=\"%s\",component=\"%s\"} %.9g\n",
+          sh->label, l, names[c], plain_zero(v[c]));
+    }
+  }
+}
+
+static void score_series(out *o, const lp2p__score_metrics *m, const shown *sh,
+                         size_t n) {
+  put(o, "# HELP libp2p_gossipsub_peer_score the score of the highest and "
+         "lowest scored peers\n"
+         "# TYPE libp2p_gossipsub_peer_score gauge\n");
+  for (size_t i = 0; i < n; i++) {
+    put(o, "libp2p_gossipsub_peer_score{peer=\"%s\"} %.9g\n", sh[i].label,
+        plain_zero(sh[i].b.score));
+  }
+  put(o, "# HELP libp2p_gossipsub_peer_score_component their score's parts: "
+         "the topics' sum before and after TopicScoreCap, P5, P6, P7\n"
+         "# TYPE libp2p_gossipsub_peer_score_component gauge\n");
+  static const char *const names[5] = {"topics_sum", "topics", "p5", "p6",
+                                       "p7"};
+  for (size_t i = 0; i < n; i++) {
+    const lp2p_peer_score_breakdown *b = &sh[i].b;
+    const double v[5] = {b->topics_sum, b->topics_capped, b->p5, b->p6, b->p7};
+    for (int c = 0; c < 5; c++) {
+      put(o,
+          "libp2p_gossipsub_peer_score_component{peer=\"%s\","
+          "component=\"%s\"} %.9g\n",
+          sh[i].label, names[c], plain_zero(v[c]));
+    }
+  }
+  if (m->ntopics == 0) {
+    return;
+  }
+  put(o, "# HELP libp2p_gossipsub_peer_topic_score_component their weighted "
+         "P1 to P4 in the chosen topics\n"
+         "# TYPE libp2p_gossipsub_peer_topic_score_component gauge\n");
+  for (size_t i = 0; i < n; i++) {
+    topic_components(o, m, &sh[i]);
+  }
+}
+
+int lp2p__score_metrics_write(lp2p_router *r, const lp2p__score_metrics *m,
+                              lp2p_buf *buf) {
+  out o = {buf, 0};
+  ranking rk = {0};
+  if (m->top_n == 0) {
+    return 0;
+  }
+  int rv = lp2p_router_scores_each(r, rank_peer, &rk);
+  rv = rv ? rv : rk.err;
+  /* the top_n highest and the top_n lowest: all of them when they overlap */
+  size_t n = rk.n <= 2 * m->top_n ? rk.n : 2 * m->top_n;
+  shown *sh = rv || n == 0 ? NULL : calloc(n, sizeof(*sh));
+  if (rv == 0 && n > 0 && !sh) {
+    rv = LP2P_ERR_NOMEM;
+  }
+  if (sh) {
+    qsort(rk.peers, rk.n, sizeof(*rk.peers), by_score);
+    for (size_t i = 0; i < n && rv == 0; i++) {
+      size_t at = i < m->top_n || rk.n <= 2 * m->top_n ? i : rk.n - (n - i);
+      rv = show(r, &rk.peers[at], &sh[i]);
+    }
+  }
+  if (rv == 0 && n > 0) {
+    score_series(&o, m, sh, n);
+    rv = o.err;
+  }
+  for (size_t i = 0; sh && i < n; i++) {
+    free(sh[i].topics);
+  }
+  free(sh);
+  free(rk.peers);
+  return rv;
+}
+
+void lp2p__score_metrics_free(lp2p__score_metrics *m, const lp2p_mem *mem) {
+  for (size_t i = 0; i < m->ntopics; i++) {
+    lp2p_free(mem, m->topics[i]);
+  }
+  m->ntopics = 0;
+}
+
+int lp2p_node_set_score_metrics(lp2p_node *n, size_t top_n,
+                                const char *const *topics, size_t ntopics) {
+  if (top_n > LP2P_NODE_MAX_METRICS_PEERS ||
+      ntopics > LP2P_NODE_MAX_METRICS_TOPICS) {
+    return LP2P_ERR_INVALID_ARG;
+  }
+  lp2p__score_metrics next = {top_n, {NULL}, 0};
+  for (size_t i = 0; i < ntopics; i++) {
+    size_t len = strlen(topics[i]);
+    if (len == 0) {
+      lp2p__score_metrics_free(&next, n->mem);
+      return LP2P_ERR_INVALID_ARG;
+    }
+    next.topics[i] = lp2p_malloc(n->mem, len + 1);
+    if (!next.topics[i]) {
+      lp2p__score_metrics_free(&next, n->mem);
+      return LP2P_ERR_NOMEM;
+    }
+    memcpy(next.topics[i], topics[i], len + 1);
+    next.ntopics++;
+  }
+  lp2p__score_metrics_free(&n->score_metrics, n->mem);
+  n->score_metrics = next;
+  return 0;
 }
 
 static void connections(out *o, lp2p_node *n) {
@@ -339,6 +561,9 @@ int lp2p_node_metrics(lp2p_node *n, lp2p_buf *buf) {
   topics(&o, n);
   validation_drops(&o, n);
   scores(&o, n);
+  if (o.err == 0 && n->settings.router.scoring) {
+    o.err = lp2p__score_metrics_write(n->router, &n->score_metrics, buf);
+  }
   connections(&o, n);
   connmgr(&o, n);
   budgets(&o, n);

@@ -502,7 +502,8 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 # wait below has read the listening line an earlier node left in a.out
 : >"$tmp/a.out"
 "$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic s --score-params "$tmp/score.json" \
-  --metrics "127.0.0.1:$port" </dev/null >"$tmp/a.out" 2>"$tmp/a.err" &
+  --metrics "127.0.0.1:$port" --metrics-peers 2 --metrics-topic s \
+  </dev/null >"$tmp/a.out" 2>"$tmp/a.err" &
 node_a=$!
 i=0
 while ! grep -q '"addrs"' "$tmp/a.out" && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
@@ -522,10 +523,36 @@ for _ in range(120):
         continue  # the endpoint is not up yet
     for line in text.splitlines():
         if line.startswith("libp2p_gossipsub_peers_scores_sum ") and float(line.split()[1]) > 0:
-            sys.exit(0)
+            # the peer's own series, P1 in the allowed topic among them
+            p1 = [l for l in text.splitlines() if l.startswith(
+                "libp2p_gossipsub_peer_topic_score_component{") and
+                'topic="s",component="p1"}' in l]
+            peer = [l for l in text.splitlines()
+                    if l.startswith("libp2p_gossipsub_peer_score{peer=")]
+            sys.exit(0 if len(p1) == 1 and float(p1[0].split()[1]) > 0
+                     and len(peer) == 1 else 2)
 sys.exit(1)
 PY
-check "node: --score-params scores a mesh peer's time in mesh" [ $? -eq 0 ]
+check "node: --score-params scores a mesh peer's time in mesh, shown per peer and topic in the metrics" [ $? -eq 0 ]
+# SIGUSR2: a score line per peer whose parts add up to its score
+kill -USR2 $node_a
+i=0
+while ! grep -q '"event":"score"' "$tmp/a.out" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+python3 - "$tmp/a.out" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if '"event":"score"' in l]
+ok = len(lines) == 1
+for p in lines:
+    topics = p["topics"]
+    ok = ok and len(topics) == 1 and topics[0]["topic"] == "s"
+    for t in topics:
+        ok = ok and t["score"] == t["p1"] + t["p2"] + t["p3"] + t["p3b"] + t["p4"]
+    ok = ok and p["topics_sum"] == sum(t["score"] for t in topics)
+    ok = ok and p["score"] == p["topics_capped"] + p["p5"] + p["p6"] + p["p7"]
+    ok = ok and p["score"] > 0 and p["connected"]
+sys.exit(0 if ok else 1)
+PY
+check "node: SIGUSR2 prints each peer's score breakdown, adding up" [ $? -eq 0 ]
 kill -TERM $node_a $node_b
 wait $node_a $node_b
 # ---- a node whose stdout is not read ----
