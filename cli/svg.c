@@ -33,10 +33,38 @@ int svg_end(svg *s) {
   return ferror(s->f) ? -1 : 0;
 }
 
+/* The length of the UTF-8 sequence at c that XML 1.0 allows (no
+ * overlong forms, surrogates, U+FFFE or U+FFFF), or 0. */
+static size_t utf8_len(const unsigned char *c) {
+  size_t n = c[0] >= 0xf0 ? 4 : c[0] >= 0xe0 ? 3 : 2;
+  unsigned lo = 0x80, hi = 0xbf; /* of the second byte */
+  if (c[0] < 0xc2 || c[0] > 0xf4) {
+    return 0;
+  }
+  lo = c[0] == 0xe0 ? 0xa0 : c[0] == 0xf0 ? 0x90 : lo;
+  hi = c[0] == 0xed ? 0x9f : c[0] == 0xf4 ? 0x8f : hi;
+  for (size_t i = 1; i < n; i++) {
+    if (c[i] < (i == 1 ? lo : 0x80) || c[i] > (i == 1 ? hi : 0xbf)) {
+      return 0; /* also at the NUL that ends the text */
+    }
+  }
+  if (n == 3 && c[0] == 0xef && c[1] == 0xbf && c[2] >= 0xbe) {
+    return 0;
+  }
+  return n;
+}
+
 /* Writes `text` with XML's five special characters escaped; control
- * characters other than tab are not allowed in XML 1.0: '?' instead. */
+ * characters other than tab and bytes that are not UTF-8 are not allowed
+ * in XML 1.0: '?' instead (a truncated file name may end mid-sequence). */
 static void put_escaped(FILE *f, const char *text) {
   for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+    if (*c >= 0x80) {
+      size_t n = utf8_len(c);
+      fwrite(n ? (const char *)c : "?", 1, n ? n : 1, f);
+      c += n ? n - 1 : 0;
+      continue;
+    }
     switch (*c) {
     case '&':
       fputs("&amp;", f);
@@ -140,13 +168,13 @@ double svg_py(const svg_plot *p, double y) {
   return p->top + p->height - f * p->height;
 }
 
-double svg_nice_ceil(double v) {
+/* The smallest of steps[] times a power of ten at or above v. */
+static double round_up(double v, const double *steps, size_t n) {
   if (!(v > 0) || !isfinite(v)) {
     return 1;
   }
   double mag = pow(10, floor(log10(v)));
-  static const double steps[] = {1, 2, 5, 10};
-  for (size_t i = 0; i < 4; i++) {
+  for (size_t i = 0; i < n; i++) {
     if (steps[i] * mag >= v * (1 - 1e-12)) {
       return steps[i] * mag;
     }
@@ -154,14 +182,22 @@ double svg_nice_ceil(double v) {
   return 10 * mag;
 }
 
+double svg_nice_ceil(double v) {
+  static const double tops[] = {1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10};
+  return round_up(v, tops, sizeof(tops) / sizeof(tops[0]));
+}
+
 /* A round step that cuts [lo, hi] into about five. */
 static double tick_step(double lo, double hi) {
   double raw = (hi - lo) / 5;
-  return raw > 0 && isfinite(raw) ? svg_nice_ceil(raw) : 1;
+  static const double steps[] = {1, 2, 5, 10};
+  return round_up(raw, steps, 4);
 }
 
 static void x_ticks(svg *s, const svg_plot *p) {
-  double step = tick_step(p->x0, p->x1), first = ceil(p->x0 / step) * step;
+  double step = tick_step(p->x0, p->x1);
+  step = p->x_whole && step < 1 ? 1 : step;
+  double first = ceil(p->x0 / step) * step;
   double bottom = p->top + p->height;
   /* counted: where step is below the precision of x0, v += step would
    * never reach x1 */

@@ -23,7 +23,8 @@ void svg_begin(svg *s, FILE *f, double width, double height);
 int svg_end(svg *s);
 
 /* Text at (x, y), the baseline; anchor "start", "middle" or "end". The
- * formatted text is escaped; at most 511 bytes of it are written. */
+ * formatted text is escaped, and bytes that are not UTF-8 become '?';
+ * at most 511 bytes of it are written. */
 void svg_text(svg *s, double x, double y, const char *anchor, double size,
               const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* The same, turned 90 degrees anticlockwise about (x, y): a y axis label. */
@@ -41,13 +42,15 @@ void svg_polyline(svg *s, const double *x, const double *y, size_t n,
 typedef struct svg_plot {
   double left, top, width, height;
   double x0, x1, y0, y1;
+  bool x_whole; /* x ticks at whole numbers only (bins of a histogram) */
 } svg_plot;
 
 /* Pixel coordinates of data coordinates (clamped to the frame). */
 double svg_px(const svg_plot *p, double x);
 double svg_py(const svg_plot *p, double y);
-/* The smallest of 1, 2 or 5 times a power of ten at or above v (> 0): a
- * round top for an axis; 1 for v <= 0 or a non-finite v. */
+/* A round top for an axis: the smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5,
+ * 6 or 8 times a power of ten at or above v; 1 for v <= 0 or a
+ * non-finite v. */
 double svg_nice_ceil(double v);
 /* The frame, grid lines and labelled ticks of both axes (about five
  * each, at round values), a title above and the axes' labels. */
