@@ -425,9 +425,27 @@ static int read_against(const sim_args *a, sim_plot_run *runs) {
   return 0;
 }
 
-/* This run beside those of --plot-against, into --plot's file. */
+/* --plot's inputs and file, before the run: a bad file or path costs no
+ * simulation. Returns 0 or 1 (printed why). */
+static int prepare_plot(const sim_args *a, sim_plot_run *runs, FILE **f) {
+  if (read_against(a, runs) != 0) {
+    return 1;
+  }
+  *f = fopen(a->plot, "w");
+  return *f ? 0 : cli_fail("--plot %s: %s", a->plot, strerror(errno));
+}
+
+/* A run that failed leaves no empty picture behind. */
+static void drop_plot(const sim_args *a, FILE *f) {
+  if (f) {
+    fclose(f);
+    remove(a->plot);
+  }
+}
+
+/* This run beside those of --plot-against, into --plot's file `f`. */
 static int write_plot(const sim_args *a, const lp2p_sim_result *r,
-                      sim_plot_run *runs) {
+                      sim_plot_run *runs, FILE *f) {
   const lp2p_sim_config *c = &a->c;
   sim_plot_setup st = {c->nodes,
                        c->degree,
@@ -441,10 +459,6 @@ static int write_plot(const sim_args *a, const lp2p_sim_result *r,
                        attack_names[c->attack]};
   sim_plot_from_result(&runs[0], "this run", r);
   sim_plot_caption(&runs[0], &st);
-  FILE *f = fopen(a->plot, "w");
-  if (!f) {
-    return cli_fail("--plot %s: %s", a->plot, strerror(errno));
-  }
   int rv = sim_plot_write(f, runs, 1 + a->nagainst);
   if (fclose(f) != 0 || rv != 0) {
     return cli_fail("--plot %s: cannot write it", a->plot);
@@ -462,7 +476,8 @@ static int run_sim(int argc, char **argv) {
     return rv;
   }
   sim_plot_run runs[SIM_PLOT_MAX_RUNS];
-  if (a.plot && read_against(&a, runs) != 0) {
+  FILE *plot = NULL;
+  if (a.plot && prepare_plot(&a, runs, &plot) != 0) {
     return 1;
   }
   if (!a.json) {
@@ -473,6 +488,7 @@ static int run_sim(int argc, char **argv) {
     /* no loop: written synchronously, so no event is dropped */
     rv = trace_file_open(&tf, a.trace, NULL, 0);
     if (rv != 0) {
+      drop_plot(&a, plot);
       return cli_fail("--trace %s: %s", a.trace, lp2p_strerror(rv));
     }
     a.c.trace = on_trace;
@@ -488,6 +504,7 @@ static int run_sim(int argc, char **argv) {
     fputc('\n', stderr);
   }
   if (rv != 0) {
+    drop_plot(&a, plot);
     return cli_fail("simulation failed: %s", lp2p_strerror(rv));
   }
   double wall =
@@ -496,7 +513,7 @@ static int run_sim(int argc, char **argv) {
   if (a.trace) {
     print_trace(&a, &r, &tf);
   }
-  return a.plot ? write_plot(&a, &r, runs) : 0;
+  return plot ? write_plot(&a, &r, runs, plot) : 0;
 }
 
 const cli_command cli_cmd_sim = {

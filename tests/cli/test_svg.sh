@@ -90,6 +90,9 @@ if [ "$mode" = xml ]; then
     grep -q 'latency_cdf_ms: not an array of 101 numbers' "$tmp/err"
   run "$lp2p" sim --plot-against "$tmp/off.json"
   check "--plot-against without --plot is a usage error" [ $status -eq 2 ]
+  run "$lp2p" sim --nodes 10 --degree 4 --messages 1 --plot /nonexistent/dir/p.svg
+  check "sim --plot to a path it cannot write: exit 1 before the run" sh -c \
+    "[ $status -eq 1 ] && grep -q 'nonexistent' '$tmp/err' && ! grep -q 'delivered' '$tmp/out'"
   run "$lp2p" demo --nodes 2 --graph /nonexistent/dir/g.svg
   check "demo --graph to a path it cannot write: exit 1 at once" sh -c \
     "[ $status -eq 1 ] && grep -q 'nonexistent' '$tmp/err'"
