@@ -13,6 +13,9 @@ typedef struct cli_command {
   const char *summary; /* one line for `lp2p --help` */
   const char *usage;   /* the full text for `lp2p help NAME` */
   int (*run)(int argc, char **argv);
+  /* more of `lp2p help NAME`, after usage, or NULL: C promises string
+   * literals of 4,095 characters, no longer */
+  const char *more;
 } cli_command;
 
 extern const cli_command cli_cmd_key;

@@ -2,10 +2,12 @@
  * one process: messages from random nodes, a progress bar, then delivery,
  * latency, duplicates, the mesh sizes over the network and one node's
  * mesh. */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "demo_graph.h"
 #include "net.h"
 
 #define TOPIC "lp2p-demo"
@@ -28,7 +30,10 @@ struct demo {
   uv_timer_t timer;
   demo_node *nodes;
   int nnodes, degree, nmessages, published;
-  int mesh_d, mesh_d_lo; /* the router's D and Dlo */
+  int mesh_d, mesh_d_lo, mesh_d_hi; /* the router's D, Dlo and Dhi */
+  bool *linked;      /* nnodes x nnodes: who dialed whom, either way */
+  const char *graph; /* --graph FILE.svg, or NULL */
+  FILE *graph_file;  /* opened before the run: a bad path costs no run */
   size_t size;
   uint64_t seed;
   uint64_t delivered, expected;
@@ -39,6 +44,7 @@ struct demo {
   int closed;
   bool progress_tty;
   int last_fill, last_step; /* of the progress bar */
+  bool graph_failed;
 };
 
 static uint64_t next_rand(demo *d) { /* xorshift64*: the demo's own dice */
@@ -141,6 +147,61 @@ static void print_mesh_sizes(demo *d) {
          (double)sum / (double)d->nnodes, hi, d->mesh_d);
 }
 
+/* The index of the node whose peer id is `id`, or -1. */
+static int node_of(demo *d, const lp2p_peer_id *id) {
+  for (int j = 0; j < d->nnodes; j++) {
+    if (lp2p_peer_id_equal(
+            id, lp2p_host_peer_id(lp2p_node_host(d->nodes[j].node)))) {
+      return j;
+    }
+  }
+  return -1;
+}
+
+/* Row i of `mesh`: the nodes in node i's mesh. */
+static void mesh_row(demo *d, int i, bool *mesh, lp2p_peer_id *peers) {
+  size_t n = (size_t)d->nnodes;
+  size_t k =
+      lp2p_router_mesh_peers(lp2p_node_router(d->nodes[i].node),
+                             (const uint8_t *)TOPIC, strlen(TOPIC), peers, n);
+  for (size_t m = 0; m < k && m < n; m++) {
+    int j = node_of(d, &peers[m]);
+    if (j >= 0) {
+      mesh[(size_t)i * n + (size_t)j] = true;
+    }
+  }
+}
+
+/* --graph: the meshes as they stand at the end. */
+static int write_graph(demo *d) {
+  size_t n = (size_t)d->nnodes;
+  bool *mesh = calloc(n * n, sizeof(bool));
+  lp2p_peer_id *peers = calloc(n, sizeof(*peers));
+  FILE *f = d->graph_file;
+  int rv = mesh && peers ? 0 : cli_fail("out of memory");
+  d->graph_file = NULL;
+  if (rv == 0) {
+    char title[96];
+    snprintf(title, sizeof(title), "meshes of %d lp2p nodes in topic %s",
+             d->nnodes, TOPIC);
+    for (int i = 0; i < d->nnodes; i++) {
+      mesh_row(d, i, mesh, peers);
+    }
+    demo_graph g = {
+        n, d->linked, mesh, d->mesh_d, d->mesh_d_lo, d->mesh_d_hi, title};
+    rv = demo_graph_write(f, &g);
+  }
+  if (fclose(f) != 0 || rv != 0) {
+    rv = cli_fail("--graph %s: cannot write it", d->graph);
+  }
+  free(mesh);
+  free(peers);
+  if (rv == 0) {
+    printf("mesh graph written to %s\n", d->graph);
+  }
+  return rv;
+}
+
 static void report(demo *d) {
   uint64_t dups = 0;
   for (int i = 0; i < d->nnodes; i++) {
@@ -165,6 +226,9 @@ static void report(demo *d) {
              : 0.0);
   print_mesh_sizes(d);
   print_mesh(d);
+  if (d->graph_file) {
+    d->graph_failed = write_graph(d) != 0;
+  }
   fflush(stdout);
 }
 
@@ -255,6 +319,7 @@ static int start_node(demo *d, int i) {
   s.router.params.heartbeat_interval = 200 * LP2P_MILLISECONDS;
   d->mesh_d = s.router.params.mesh.d;
   d->mesh_d_lo = s.router.params.mesh.d_lo;
+  d->mesh_d_hi = s.router.params.mesh.d_hi;
   lp2p_errdetail err;
   if (lp2p_node_new(&dn->node, &d->loop, &s, &cb, NULL, dn, &err) != 0) {
     return cli_fail("cannot start node %d: %s", i, err.msg);
@@ -332,6 +397,9 @@ static int parse(demo *d, int argc, char **argv) {
     } else if (strcmp(opt, "--messages") == 0) {
       rv = cli_parse_uint(&cli_cmd_demo, opt, v, 1, MAX_MESSAGES, &n);
       d->nmessages = (int)n;
+    } else if (strcmp(opt, "--graph") == 0) {
+      d->graph = v;
+      rv = 0;
     } else if (strcmp(opt, "--size") == 0) {
       rv = cli_parse_uint(&cli_cmd_demo, opt, v, 16, 512 * 1024, &n);
       d->size = (size_t)n;
@@ -351,6 +419,9 @@ static int run(int argc, char **argv) {
     return cli_fail("out of memory");
   }
   int rv = parse(d, argc, argv);
+  if (rv == 0 && d->graph && !(d->graph_file = fopen(d->graph, "w"))) {
+    rv = cli_fail("--graph %s: %s", d->graph, strerror(errno));
+  }
   if (rv != 0) {
     free(d);
     return rv;
@@ -375,15 +446,14 @@ static int run(int argc, char **argv) {
   }
   uv_timer_init(&d->loop, &d->timer);
   d->timer.data = d;
-  bool *linked =
-      rv == 0 ? calloc((size_t)d->nnodes * (size_t)d->nnodes, sizeof(bool))
-              : NULL;
-  if (rv == 0 && !linked) {
+  d->linked = rv == 0
+                  ? calloc((size_t)d->nnodes * (size_t)d->nnodes, sizeof(bool))
+                  : NULL;
+  if (rv == 0 && !d->linked) {
     rv = cli_fail("out of memory");
   }
   if (rv == 0) {
-    connect_all(d, linked);
-    free(linked);
+    connect_all(d, d->linked);
     d->deadline = lp2p_host_now() + 5 * LP2P_SECONDS;
     uv_timer_start(&d->timer, on_tick, 20, 20);
   } else {
@@ -395,7 +465,11 @@ static int run(int argc, char **argv) {
   }
   uv_run(&d->loop, UV_RUN_DEFAULT);
   uv_loop_close(&d->loop);
-  bool complete = d->delivered >= d->expected;
+  if (d->graph_file) { /* the run ended before its report */
+    fclose(d->graph_file);
+  }
+  bool complete = d->delivered >= d->expected && !d->graph_failed;
+  free(d->linked);
   free(d->nodes);
   free(d->latency_ms);
   free(d);
@@ -405,7 +479,8 @@ static int run(int argc, char **argv) {
 const cli_command cli_cmd_demo = {
     "demo",
     "run a local network of lp2p nodes and report on it",
-    "usage: lp2p demo [--nodes N] [--degree K] [--messages M] [--size B]\n\n"
+    "usage: lp2p demo [--nodes N] [--degree K] [--messages M] [--size B]\n"
+    "                 [--graph FILE.svg]\n\n"
     "Starts N lp2p nodes (default 20) in this process, each listening on\n"
     "127.0.0.1 and dialing K others it is not connected to yet (default 6,\n"
     "the mesh degree D, so that meshes reach D), all in one topic. Once the\n"
@@ -414,6 +489,11 @@ const cli_command cli_cmd_demo = {
     "prints the delivery ratio, latency p50 / p99, duplicates per message,\n"
     "connections per node, the mesh sizes over the network (min / mean /\n"
     "max) and the mesh of node 0. Exits 0 when every message reached every\n"
-    "node.\n",
+    "node.\n\n"
+    "--graph FILE.svg draws the network as it stands at the end: nodes on a\n"
+    "circle, coloured by mesh size (below Dlo, within [Dlo, Dhi], above\n"
+    "Dhi), their connections in grey and mesh links over them (solid where\n"
+    "both nodes have each other in their mesh, dashed where one has).\n",
     run,
+    NULL,
 };

@@ -103,4 +103,5 @@ const cli_command cli_cmd_identify = {
     "(default 30 s), or exits 128 + the signal when SIGINT or SIGTERM\n"
     "comes first.\n",
     run,
+    NULL,
 };

@@ -546,4 +546,5 @@ const cli_command cli_cmd_interop = {
     "\"PeerID\" at start and \"Received Message\" (id, from, topic) for every\n"
     "copy of a message received. Exits when the script ends.\n",
     run,
+    NULL,
 };

@@ -110,4 +110,5 @@ const cli_command cli_cmd_key = {
     "          peer id. The default type is ed25519.\n"
     "key id    prints the peer id of the private key in FILE.\n",
     run_key,
+    NULL,
 };

@@ -250,4 +250,5 @@ const cli_command cli_cmd_listen = {
     "test protocol for connectivity and throughput.\n"
     "Without --key it uses a fresh Ed25519 identity.\n" CLI_CONNLIMITS_USAGE,
     run,
+    NULL,
 };

@@ -909,4 +909,5 @@ const cli_command cli_cmd_node = {
     "little-endian uint32 (the interop harnesses' "
     "convention).\n" CLI_CONNLIMITS_USAGE,
     run,
+    NULL,
 };

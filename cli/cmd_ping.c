@@ -196,4 +196,5 @@ const cli_command cli_cmd_ping = {
     "signal ends it at once.\n"
     "Without --key it uses a fresh Ed25519 identity.\n",
     run,
+    NULL,
 };

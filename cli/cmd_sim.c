@@ -1,4 +1,5 @@
 /* lp2p sim: run a simulated GossipSub network and report on it. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 
 #include "cli.h"
 #include "lp2p/sim.h"
+#include "sim_plot.h"
 #include "trace_file.h"
 
 static int bad_value(const char *opt, const char *accepted, const char *v) {
@@ -29,6 +31,10 @@ typedef struct sim_args {
   bool json;
   const char *scenario; /* NULL: none */
   const char *trace;    /* --trace FILE, or NULL */
+  const char *plot;     /* --plot FILE.svg, or NULL */
+  /* --plot-against FILE.json, each a run drawn beside this one */
+  const char *against[SIM_PLOT_MAX_RUNS - 1];
+  size_t nagainst;
   /* explicit values, UNSET when the scenario decides */
   uint64_t join_s, start_s, attacker_ips;
 } sim_args;
@@ -102,6 +108,17 @@ static int parse_flag(sim_args *a, int argc, char **argv, int *i) {
   } else if (strcmp(arg, "--trace") == 0 && val) {
     (*i)++;
     a->trace = val;
+  } else if (strcmp(arg, "--plot") == 0 && val) {
+    (*i)++;
+    a->plot = val;
+  } else if (strcmp(arg, "--plot-against") == 0 && val) {
+    (*i)++;
+    if (a->nagainst == SIM_PLOT_MAX_RUNS - 1) {
+      fprintf(stderr, "lp2p sim: --plot-against at most %d times\n",
+              SIM_PLOT_MAX_RUNS - 1);
+      return 2;
+    }
+    a->against[a->nagainst++] = val;
   } else if (strcmp(arg, "--eclipse") == 0) {
     a->c.eclipse = true;
   } else if (strcmp(arg, "--model") == 0 && val) {
@@ -182,6 +199,10 @@ static int parse_args(sim_args *a, int argc, char **argv) {
   a->c.attackers = (size_t)attackers;
   a->c.warmup = warmup_s * LP2P_SECONDS;
   a->c.trace_node = (size_t)trace_node;
+  if (a->nagainst && !a->plot) {
+    fprintf(stderr, "lp2p sim: --plot-against needs --plot FILE.svg\n");
+    return 2;
+  }
   if (trace_node >= nodes + attackers) {
     fprintf(stderr, "lp2p sim: --trace-node is below nodes + attackers\n");
     return 2;
@@ -258,6 +279,20 @@ static void print_json_buckets(const lp2p_sim_result *r) {
   printf("]");
 }
 
+/* What --plot-against reads back, with a leading comma. */
+static void print_json_plot(const lp2p_sim_result *r) {
+  printf(",\"latency_cdf_ms\":[");
+  for (size_t i = 0; i < LP2P_SIM_CDF_POINTS; i++) {
+    printf("%s%.3f", i ? "," : "", r->latency_cdf_ms[i]);
+  }
+  printf("],\"duplicates_histogram\":[");
+  for (size_t i = 0; i < LP2P_SIM_DUP_BINS; i++) {
+    printf("%s%llu", i ? "," : "",
+           (unsigned long long)r->duplicates_histogram[i]);
+  }
+  printf("]");
+}
+
 static void print_json(const sim_args *a, const lp2p_sim_result *r,
                        double wall) {
   char hash[65];
@@ -290,6 +325,7 @@ static void print_json(const sim_args *a, const lp2p_sim_result *r,
   }
   print_json_attack(a, r);
   print_json_buckets(r);
+  print_json_plot(r);
   printf(",\"run\":{\"wall_s\":%.3f,\"peak_rss_mb\":%.1f}}\n", wall,
          peak_rss_mb());
 }
@@ -363,6 +399,73 @@ static void print_trace(const sim_args *a, const lp2p_sim_result *r,
           (unsigned long long)r->trace_node_published);
 }
 
+/* Reads the runs of --plot-against into runs[1..]: before the run, so
+ * that a bad file costs no simulation. Returns 0 or 1 (printed why). */
+static int read_against(const sim_args *a, sim_plot_run *runs) {
+  for (size_t i = 0; i < a->nagainst; i++) {
+    const char *path = a->against[i], *slash = strrchr(path, '/');
+    lp2p_buf text;
+    char why[200];
+    lp2p_buf_init(&text, NULL);
+    int rv = cli_read_file(path, 1 << 20, &text);
+    int bad = rv == 0 ? sim_plot_read_json((const char *)text.data, text.len,
+                                           slash ? slash + 1 : path,
+                                           &runs[i + 1], why, sizeof(why))
+                      : 0;
+    lp2p_buf_free(&text);
+    if (rv != 0) {
+      return rv;
+    }
+    if (bad != 0) {
+      return cli_fail("--plot-against %s: %s (the output of lp2p sim --json "
+                      "is expected)",
+                      path, why);
+    }
+  }
+  return 0;
+}
+
+/* --plot's inputs and file, before the run: a bad file or path costs no
+ * simulation. Returns 0 or 1 (printed why). */
+static int prepare_plot(const sim_args *a, sim_plot_run *runs, FILE **f) {
+  if (read_against(a, runs) != 0) {
+    return 1;
+  }
+  *f = fopen(a->plot, "w");
+  return *f ? 0 : cli_fail("--plot %s: %s", a->plot, strerror(errno));
+}
+
+/* A run that failed leaves no empty picture behind. */
+static void drop_plot(const sim_args *a, FILE *f) {
+  if (f) {
+    fclose(f);
+    remove(a->plot);
+  }
+}
+
+/* This run beside those of --plot-against, into --plot's file `f`. */
+static int write_plot(const sim_args *a, const lp2p_sim_result *r,
+                      sim_plot_run *runs, FILE *f) {
+  const lp2p_sim_config *c = &a->c;
+  sim_plot_setup st = {c->nodes,
+                       c->degree,
+                       c->messages,
+                       c->size,
+                       c->seed,
+                       c->attackers,
+                       c->sign,
+                       c->idontwant,
+                       c->model == LP2P_SIM_INTEROP ? "interop" : "uniform",
+                       attack_names[c->attack]};
+  sim_plot_from_result(&runs[0], "this run", r);
+  sim_plot_caption(&runs[0], &st);
+  int rv = sim_plot_write(f, runs, 1 + a->nagainst);
+  if (fclose(f) != 0 || rv != 0) {
+    return cli_fail("--plot %s: cannot write it", a->plot);
+  }
+  return 0;
+}
+
 static int run_sim(int argc, char **argv) {
   sim_args a = {.join_s = UNSET, .start_s = UNSET, .attacker_ips = UNSET};
   lp2p_sim_result r;
@@ -372,6 +475,11 @@ static int run_sim(int argc, char **argv) {
   if (rv != 0) {
     return rv;
   }
+  sim_plot_run runs[SIM_PLOT_MAX_RUNS];
+  FILE *plot = NULL;
+  if (a.plot && prepare_plot(&a, runs, &plot) != 0) {
+    return 1;
+  }
   if (!a.json) {
     a.c.progress = progress;
   }
@@ -380,6 +488,7 @@ static int run_sim(int argc, char **argv) {
     /* no loop: written synchronously, so no event is dropped */
     rv = trace_file_open(&tf, a.trace, NULL, 0);
     if (rv != 0) {
+      drop_plot(&a, plot);
       return cli_fail("--trace %s: %s", a.trace, lp2p_strerror(rv));
     }
     a.c.trace = on_trace;
@@ -395,6 +504,7 @@ static int run_sim(int argc, char **argv) {
     fputc('\n', stderr);
   }
   if (rv != 0) {
+    drop_plot(&a, plot);
     return cli_fail("simulation failed: %s", lp2p_strerror(rv));
   }
   double wall =
@@ -403,7 +513,7 @@ static int run_sim(int argc, char **argv) {
   if (a.trace) {
     print_trace(&a, &r, &tf);
   }
-  return 0;
+  return plot ? write_plot(&a, &r, runs, plot) : 0;
 }
 
 const cli_command cli_cmd_sim = {
@@ -418,6 +528,7 @@ const cli_command cli_cmd_sim = {
     "                 [--attack-join-s S] [--attack-start-s S] [--eclipse]\n"
     "                 [--attacker-ips N]]\n"
     "                [--trace FILE [--trace-node N]]\n"
+    "                [--plot FILE.svg [--plot-against OTHER.json]...]\n"
     "\n"
     "Runs N lp2p routers (the code of the node) in one process on a virtual\n"
     "clock. Each node dials K/2 random others (degree K on average) and\n"
@@ -467,13 +578,24 @@ const cli_command cli_cmd_sim = {
     "--trace FILE: go's trace events of node --trace-node N (0), on the\n"
     "virtual clock (docs/tracing.md: .json/.jsonl, .gz or protobuf).\n"
     "\n"
+    "--plot FILE.svg draws two panels in one picture: the delivery-latency\n"
+    "CDF (the fraction of expected deliveries made within each latency)\n"
+    "and the histogram of duplicates per honest node and message.\n"
+    "--plot-against OTHER.json (up to 3 times) draws, beside this run, a\n"
+    "run saved with --json: lp2p sim ... --json > a.json, then\n"
+    "lp2p sim ... --plot b.svg --plot-against a.json.\n"
+    "\n",
+    run_sim,
     "--json prints one object: delivery_ratio, latency_ms {p50,p90,p99,max},\n"
     "duplicates_per_message, bytes_per_delivered_byte, mesh_degree\n"
     "{min,mean,max}, events, trace_hash, buckets (per bucket_s, 10 s, of\n"
     "publish time: delivery_ratio, latency_ms {p50,p99}, and at its end\n"
     "attacker_mesh_fraction, the share of honest mesh slots attackers\n"
     "hold, and attacker_mesh_score, the mean score honest nodes give\n"
-    "them there) and run {wall_s, peak_rss_mb}; with attackers also\n"
+    "them there), latency_cdf_ms (101 points: the latency of 0%, 1%, ...\n"
+    "100% of deliveries), duplicates_histogram (65 counts of (node,\n"
+    "message) pairs by duplicates received: 0 to 63, then 64 or more)\n"
+    "and run {wall_s, peak_rss_mb}; with attackers also\n"
     "attacker_score_mean, their mesh_fraction\n"
     "max and mesh score mean, recovery_s (from the attack's start until\n"
     "every later message reaches 99% of honest nodes; -1: never) and,\n"
@@ -482,5 +604,4 @@ const cli_command cli_cmd_sim = {
     "sessions, reset streams or dropped RPCs;\n"
     "all but run is the same for the same arguments. Otherwise a\n"
     "progress bar on stderr, then a summary.\n",
-    run_sim,
 };

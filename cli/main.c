@@ -45,7 +45,8 @@ static int help(int argc, char **argv) {
   if (!cmd) {
     return cli_fail("unknown command '%s'; lp2p --help lists them", argv[0]);
   }
-  printf("lp2p %s: %s\n\n%s", cmd->name, cmd->summary, cmd->usage);
+  printf("lp2p %s: %s\n\n%s%s", cmd->name, cmd->summary, cmd->usage,
+         cmd->more ? cmd->more : "");
   return 0;
 }
 

@@ -4,12 +4,14 @@
 # Usage: scripts/deps.sh [--fuzz]   (--fuzz adds clang and its runtimes)
 # dpkg-dev and file: CPack's .deb (dpkg-shlibdeps finds the packages of
 # the libraries lp2p loads; CPack looks at the binaries with file).
+# librsvg2-bin: rsvg-convert, by which ctest checks that the SVG pictures
+# lp2p draws render (cli.svg_to_png; skipped where it is missing).
 set -eu
 
 PKGS="build-essential cmake ninja-build pkg-config libsodium-dev
 libsecp256k1-dev libssl-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler
 libcmocka-dev libjansson-dev zlib1g-dev python3 python3-pytest python3-pip
-python3-setuptools python3-wheel python3-venv dpkg-dev file"
+python3-setuptools python3-wheel python3-venv dpkg-dev file librsvg2-bin"
 if [ "${1:-}" = "--fuzz" ]; then
   PKGS="$PKGS clang libclang-rt-14-dev"
 fi

@@ -66,6 +66,13 @@ typedef struct lp2p_sim_bucket {
 /* Most buckets in a result; longer runs get longer buckets. */
 #define LP2P_SIM_MAX_BUCKETS 64
 
+/* Points of a result's latency CDF: one per percent of the deliveries,
+ * from the fastest (0) to the slowest (100). */
+#define LP2P_SIM_CDF_POINTS 101
+/* Bins of a result's duplicates histogram: 0 to 63 duplicates, then one
+ * bin for 64 or more. */
+#define LP2P_SIM_DUP_BINS 65
+
 /* A simulation's configuration; lp2p_sim_config_default. */
 typedef struct lp2p_sim_config {
   size_t nodes;
@@ -205,6 +212,15 @@ typedef struct lp2p_sim_result {
   /* at `trace_node`: the messages of others it delivered, and those it
    * published (what its trace's DELIVER and PUBLISH events count) */
   uint64_t trace_node_delivered, trace_node_published;
+  /* the latency CDF of honest deliveries: latency_cdf_ms[i] is the
+   * latency within which i% of them arrived (all 0 when none did); the
+   * fraction of all expected deliveries is i% of delivery_ratio */
+  double latency_cdf_ms[LP2P_SIM_CDF_POINTS];
+  /* per honest node and message (nodes x messages pairs): how many
+   * duplicates the node received of the message, copies beyond the first
+   * (a publisher's copies back, but not a signed message's, which is
+   * rejected as our own); the last bin counts 64 or more */
+  uint64_t duplicates_histogram[LP2P_SIM_DUP_BINS];
 } lp2p_sim_result;
 
 /* Runs a simulation. Returns 0, LP2P_ERR_INVALID_ARG (an impossible

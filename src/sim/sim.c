@@ -60,11 +60,35 @@ static void on_deliver(lp2p_router *r, const lp2p_message *m, void *user) {
   s->bucketed[s->res->delivered] = bucket << 48 | latency;
   s->latencies[s->res->delivered++] = latency;
   s->msg_delivered[k]++;
+  uint8_t *dup = &s->duplicates[(size_t)n->index * s->c->messages + k];
+  if (*dup != 0 && *dup != UINT8_MAX) {
+    (*dup)--; /* the first copy is no duplicate */
+  }
   s->res->trace_node_delivered += n->index == s->c->trace_node;
   if (n->index == 0) {
     s->target_latencies[s->target_delivered++] = latency;
   }
   trace(s, 'D', n->index, (uint32_t)k, m->data.len);
+}
+
+/* Every copy a peer sent an honest node, counted per node and message
+ * (on_deliver takes the first back) for the duplicates histogram; not a
+ * copy of a signed message of ours, which the router rejects rather than
+ * counts as a duplicate. */
+static void on_received(lp2p_router *r, const lp2p_message *m, void *user) {
+  const sim_node *n = user;
+  sim *s = n->s;
+  uint64_t k = message_index(m);
+  (void)r;
+  if (k >= s->c->messages || n->attacker ||
+      (m->from.len == n->id.len &&
+       memcmp(m->from.data, n->id.bytes, n->id.len) == 0)) {
+    return;
+  }
+  uint8_t *dup = &s->duplicates[(size_t)n->index * s->c->messages + k];
+  if (*dup != UINT8_MAX) {
+    (*dup)++;
+  }
 }
 
 /* Messages carry their index in their first 8 bytes: that is their id
@@ -350,6 +374,7 @@ static int make_router(sim *s, sim_node *n) {
   st.scoring = c->scoring;
   st.score = c->score;
   cb.deliver = on_deliver;
+  cb.received = on_received;
   cb.msg_id = on_msg_id;
   cb.verify = on_verify;
   if (c->trace && n->index == c->trace_node) {
@@ -837,6 +862,24 @@ static void summarise_attack(sim *s) {
   res->recovery_s = recovery_s(s);
 }
 
+/* One point per percent of the sorted latencies. */
+static void summarise_cdf(sim *s) {
+  for (size_t i = 0; i < LP2P_SIM_CDF_POINTS; i++) {
+    s->res->latency_cdf_ms[i] = percentile_ms(
+        s->latencies, s->res->delivered, (double)i / (LP2P_SIM_CDF_POINTS - 1));
+  }
+}
+
+static void summarise_duplicates(sim *s) {
+  size_t pairs = s->c->nodes * s->c->messages;
+  for (size_t i = 0; i < pairs; i++) {
+    size_t d = s->duplicates[i];
+    s->res->duplicates_histogram[d < LP2P_SIM_DUP_BINS - 1
+                                     ? d
+                                     : LP2P_SIM_DUP_BINS - 1]++;
+  }
+}
+
 static void summarise(sim *s) {
   const lp2p_sim_config *c = s->c;
   lp2p_sim_result *res = s->res;
@@ -866,6 +909,8 @@ static void summarise(sim *s) {
   res->latency_p90_ms = percentile_ms(s->latencies, res->delivered, 0.90);
   res->latency_p99_ms = percentile_ms(s->latencies, res->delivered, 0.99);
   res->latency_max_ms = percentile_ms(s->latencies, res->delivered, 1.0);
+  summarise_cdf(s);
+  summarise_duplicates(s);
   res->attacker_score_mean = attacker_score_mean(s);
   summarise_attack(s);
   crypto_generichash_update(&s->trace, s->trace_buf, s->trace_len);
@@ -910,6 +955,7 @@ static void teardown(sim *s) {
   lp2p_free(s->mem, s->latencies);
   lp2p_free(s->mem, s->bucketed);
   lp2p_free(s->mem, s->msg_delivered);
+  lp2p_free(s->mem, s->duplicates);
   lp2p_free(s->mem, s->target_latencies);
 }
 
@@ -997,11 +1043,12 @@ int lp2p_sim_run(const lp2p_sim_config *conf, lp2p_sim_result *res) {
   s.latencies = lp2p_reallocarray(s.mem, NULL, deliveries, sizeof(uint64_t));
   s.bucketed = lp2p_reallocarray(s.mem, NULL, deliveries, sizeof(uint64_t));
   s.msg_delivered = lp2p_calloc(s.mem, c->messages + 1, sizeof(uint32_t));
+  s.duplicates = lp2p_calloc(s.mem, deliveries, 1);
   s.target_latencies =
       lp2p_reallocarray(s.mem, NULL, c->messages + 1, sizeof(uint64_t));
   set_buckets(&s);
   rv = s.nodes && s.published && s.latencies && s.bucketed && s.msg_delivered &&
-               s.target_latencies
+               s.duplicates && s.target_latencies
            ? 0
            : LP2P_ERR_NOMEM;
   if (rv == 0) {

@@ -129,6 +129,9 @@ struct sim {
    * latency below, so that one sort orders each bucket's latencies */
   uint64_t *bucketed;
   uint32_t *msg_delivered; /* honest deliveries per message */
+  /* per honest node and message (node-major): copies received beyond
+   * the first, saturating at UINT8_MAX */
+  uint8_t *duplicates;
   uint64_t target_delivered, target_expected;
   uint64_t *target_latencies;
   sim_entry join;   /* a warm network: when the attackers dial in */

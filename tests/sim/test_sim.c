@@ -1,5 +1,7 @@
 /* The simulator's network properties: delivery, mesh degrees, IDONTWANT
  * savings, recovery from loss, and determinism. */
+#include <math.h>
+
 #include "lp2p/sim.h"
 #include "testutil.h"
 
@@ -79,6 +81,49 @@ static void same_seed_same_run(void **state) {
   assert_memory_not_equal(a.trace_hash, other.trace_hash, sizeof(a.trace_hash));
 }
 
+/* The histogram has one count per honest node and message, and its mean
+ * is duplicates_per_message (the routers' own duplicate counts): signed,
+ * where a publisher rejects its message coming back, and unsigned, where
+ * those copies are duplicates. */
+static void duplicates_histogram_counts_each_node_and_message(void **state) {
+  (void)state;
+  for (int sign = 0; sign < 2; sign++) {
+    lp2p_sim_config c = config(150, 20, 256);
+    lp2p_sim_result r;
+    c.sign = sign;
+    assert_int_equal(lp2p_sim_run(&c, &r), 0);
+    uint64_t pairs = 0, dups = 0;
+    for (uint64_t i = 0; i < LP2P_SIM_DUP_BINS; i++) {
+      pairs += r.duplicates_histogram[i];
+      dups += i * r.duplicates_histogram[i];
+    }
+    assert_int_equal(pairs, 150 * 20);
+    assert_int_equal(r.duplicates_histogram[LP2P_SIM_DUP_BINS - 1], 0);
+    assert_true(dups > 0);
+    assert_true(fabs((double)dups / (double)pairs - r.duplicates_per_message) <
+                1e-9);
+  }
+}
+
+/* The CDF's points are the run's percentiles, fastest to slowest. */
+static void latency_cdf_runs_through_the_percentiles(void **state) {
+  (void)state;
+  lp2p_sim_config c = config(150, 20, 256);
+  lp2p_sim_result r;
+  c.sign = false;
+  c.model = LP2P_SIM_INTEROP;
+  assert_int_equal(lp2p_sim_run(&c, &r), 0);
+  for (size_t i = 1; i < LP2P_SIM_CDF_POINTS; i++) {
+    assert_true(r.latency_cdf_ms[i - 1] <= r.latency_cdf_ms[i]);
+  }
+  assert_true(r.latency_cdf_ms[0] > 0);
+  assert_true(r.latency_cdf_ms[0] < r.latency_cdf_ms[100]);
+  assert_true(r.latency_cdf_ms[50] == r.latency_p50_ms);
+  assert_true(r.latency_cdf_ms[90] == r.latency_p90_ms);
+  assert_true(r.latency_cdf_ms[99] == r.latency_p99_ms);
+  assert_true(r.latency_cdf_ms[100] == r.latency_max_ms);
+}
+
 static void impossible_configurations_are_refused(void **state) {
   (void)state;
   lp2p_sim_config c = config(10, 1, 100);
@@ -131,6 +176,8 @@ int main(void) {
       cmocka_unit_test(same_seed_same_run),
       cmocka_unit_test(scoring_costs_no_latency_at_the_expected_rate),
       cmocka_unit_test(impossible_configurations_are_refused),
+      cmocka_unit_test(duplicates_histogram_counts_each_node_and_message),
+      cmocka_unit_test(latency_cdf_runs_through_the_percentiles),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
