@@ -476,7 +476,8 @@ typedef struct lp2p_router_callbacks {
    * strings), duplicate or delivery, an RPC received, pulled (SEND_RPC:
    * lp2p queues entries, an RPC exists once pulled) or dropped for a
    * full queue (DROP_RPC: what was dropped), a peer added or removed
-   * (ON_NEW/CLOSED_OUTBOUND_STREAM), join, leave, graft and prune. The
+   * (ON_NEW/CLOSED_OUTBOUND_STREAM), join, leave, graft and prune, and
+   * an RPC written (SEND_RPC_COMPLETED, lp2p_router_trace_written). The
    * time stamp is the `now` of the call that caused the event (the host's
    * clock); the event and its bytes are valid during the call only. */
   void (*trace)(lp2p_router *r, const lp2p_trace_event *ev, void *user);
@@ -573,6 +574,16 @@ LP2P_API ptrdiff_t lp2p_router_pull_next(lp2p_router *r,
                                          void **peer_user, const uint8_t **out,
                                          lp2p_tstamp now);
 
+/* The host wrote all of an RPC it pulled (`framed`, `len`: the bytes the
+ * pull gave, copied if the write took several calls) to `peer`'s stream,
+ * `write_duration` after pulling it. Traces SEND_RPC_COMPLETED with the
+ * RPC's meta, as go v0.19 traces a write to the stream; nothing without a
+ * trace callback. */
+LP2P_API void lp2p_router_trace_written(lp2p_router *r,
+                                        const lp2p_peer_id *peer,
+                                        const uint8_t *framed, size_t len,
+                                        lp2p_tstamp write_duration,
+                                        lp2p_tstamp now);
 /* Whether some peer may have bytes queued (lp2p_router_pull_next would
  * find out; it may then return 0). */
 LP2P_API bool lp2p_router_has_pending(const lp2p_router *r);
@@ -643,7 +654,8 @@ LP2P_API int lp2p_router_handle_expiry(lp2p_router *r, lp2p_tstamp now);
 /* Counters for metrics; all monotonic except where noted. */
 typedef struct lp2p_router_stats {
   uint64_t rpcs_received, rpcs_sent;
-  uint64_t rpcs_malformed; /* dropped whole: bad encoding or a size limit */
+  uint64_t rpcs_malformed;    /* dropped whole: bad encoding or a size limit */
+  uint64_t trace_events_lost; /* trace events not emitted: no memory */
   /* entries of received RPCs skipped past a count limit (max_messages,
    * max_control, max_ids, ...): the rest of the RPC is handled */
   uint64_t rpc_entries_truncated;

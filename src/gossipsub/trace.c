@@ -8,6 +8,7 @@
 
 #include "base/mem.h"
 #include "message.h"
+#include "pb/wire.h"
 #include "router.h"
 
 struct gs_trace {
@@ -244,15 +245,24 @@ static void control_meta(gs_trace *tr, const lp2p_rpc *rpc,
                    m->n_idontwant || rpc->has_extensions;
 }
 
-void lp2p_gs_trace_rpc(lp2p_router *r, lp2p_trace_type type,
-                       const lp2p_peer_id *peer, const lp2p_rpc *rpc) {
+/* An RPC event; `duration` is SEND_RPC_COMPLETED's write duration. */
+static void trace_rpc(lp2p_router *r, lp2p_trace_type type,
+                      const lp2p_peer_id *peer, const lp2p_rpc *rpc,
+                      lp2p_tstamp duration) {
   gs_trace *tr = r->trace;
-  if (!tr || !room_for(r, tr, rpc) || !msg_meta(r, tr, rpc)) {
-    return; /* out of memory: the event is lost, never the RPC */
+  if (!tr) {
+    return;
+  }
+  if (!room_for(r, tr, rpc) || !msg_meta(r, tr, rpc)) {
+    r->st.trace_events_lost++; /* out of memory: the event, never the RPC */
+    return;
   }
   lp2p_trace_event ev;
   memset(&ev, 0, sizeof(ev));
   ev.type = type;
+  if (type == LP2P_TRACE_SEND_RPC_COMPLETED) {
+    ev.u.send_rpc_completed.write_duration_ns = (int64_t)duration;
+  }
   lp2p_trace_rpc_meta *m = &ev.u.recv_rpc.meta;
   ev.u.recv_rpc.received_from = peer_bytes(peer); /* send_to alike */
   for (size_t i = 0; i < rpc->subs.len; i++) {
@@ -265,6 +275,40 @@ void lp2p_gs_trace_rpc(lp2p_router *r, lp2p_trace_type type,
   m->n_subscriptions = rpc->subs.len;
   control_meta(tr, rpc, m);
   emit(r, &ev);
+}
+
+void lp2p_gs_trace_rpc(lp2p_router *r, lp2p_trace_type type,
+                       const lp2p_peer_id *peer, const lp2p_rpc *rpc) {
+  trace_rpc(r, type, peer, rpc, 0);
+}
+
+/* Decodes a bare RPC for its meta (no limit: we made it, or the peer's
+ * RPC passed ours already). */
+static bool decode_rpc(gs_trace *tr, const uint8_t *data, size_t len) {
+  lp2p_rpc_limits unbounded = {SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX,
+                               SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX};
+  return lp2p_rpc_decode(&tr->rpc, data, len, &unbounded) == 0;
+}
+
+void lp2p_router_trace_written(lp2p_router *r, const lp2p_peer_id *peer,
+                               const uint8_t *framed, size_t len,
+                               lp2p_tstamp write_duration, lp2p_tstamp now) {
+  if (!r->trace) {
+    return;
+  }
+  lp2p_gs_trace_clock(r, now);
+  const uint8_t *pos = framed, *end = framed + len;
+  uint64_t body;
+  if (lp2p_pb_read_varint(&pos, end, &body) != 0 ||
+      body != (uint64_t)(end - pos)) {
+    return; /* not one framed RPC as a pull gives: nothing to trace */
+  }
+  if (!decode_rpc(r->trace, pos, (size_t)body)) {
+    r->st.trace_events_lost++;
+    return;
+  }
+  trace_rpc(r, LP2P_TRACE_SEND_RPC_COMPLETED, peer, &r->trace->rpc,
+            write_duration);
 }
 
 void lp2p_gs_trace_rpc_bytes(lp2p_router *r, lp2p_trace_type type,
@@ -280,14 +324,15 @@ void lp2p_gs_trace_rpc_bytes(lp2p_router *r, lp2p_trace_type type,
                  ? lp2p_rpc_put_publish(&tr->wrap, data, len)
                  : lp2p_rpc_put_control(&tr->wrap, data, len);
     if (rv != 0) {
+      r->st.trace_events_lost++;
       return;
     }
     data = tr->wrap.data;
     len = tr->wrap.len;
   }
-  lp2p_rpc_limits unbounded = {SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX,
-                               SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX};
-  if (lp2p_rpc_decode(&tr->rpc, data, len, &unbounded) == 0) {
+  if (decode_rpc(tr, data, len)) {
     lp2p_gs_trace_rpc(r, type, peer, &tr->rpc);
+  } else {
+    r->st.trace_events_lost++;
   }
 }

@@ -18,6 +18,7 @@ typedef struct seen_event {
   size_t n_messages, n_subs, n_graft, n_prune, n_ihave;
   bool has_control;
   int64_t timestamp;
+  int64_t write_duration;
 } seen_event;
 
 static seen_event seen[LP2P_TRACE_TYPE_COUNT];
@@ -78,6 +79,11 @@ static void on_trace(lp2p_router *r, const lp2p_trace_event *ev, void *user) {
     break;
   case LP2P_TRACE_ON_CLOSED_OUTBOUND_STREAM:
     copy_peer(&s->peer, ev->u.closed_stream.peer);
+    break;
+  case LP2P_TRACE_SEND_RPC_COMPLETED:
+    s->write_duration = ev->u.send_rpc_completed.write_duration_ns;
+    copy_peer(&s->peer, ev->u.send_rpc_completed.send_to);
+    record_meta(s, &ev->u.send_rpc_completed.meta);
     break;
   case LP2P_TRACE_RECV_RPC:
   case LP2P_TRACE_SEND_RPC:
@@ -397,6 +403,44 @@ static void peer_added_and_removed_trace_stream_not_prune(void **state) {
   th_router_del(&t);
 }
 
+/* As go v0.19: SEND_RPC when the RPC leaves the router's queue, then
+ * SEND_RPC_COMPLETED with the same RPC's meta once the host wrote it all,
+ * with how long the write took. */
+static void written_rpc_traces_send_rpc_completed(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_router_settings s;
+  lp2p_peer_id ids[1];
+  th_settings(&s, 1);
+  new_traced(&t, &s);
+  add_subscribed(&t, 1, ids);
+  th_drain_all(&t, TH_T0);
+  assert_true(lp2p_router_publish(t.r, T, (const uint8_t *)"x", 1, NULL, NULL,
+                                  TH_T0) == 1);
+  const uint8_t *out;
+  ptrdiff_t n = lp2p_router_pull(t.r, &ids[0], &out, TH_T0);
+  assert_true(n > 0);
+  assert_int_equal(seen[LP2P_TRACE_SEND_RPC].n_messages, 1);
+  assert_int_equal(seen[LP2P_TRACE_SEND_RPC_COMPLETED].count, 0);
+  lp2p_buf copy; /* what a host keeps of an RPC written in several calls */
+  lp2p_buf_init(&copy, NULL);
+  assert_int_equal(lp2p_buf_append(&copy, out, (size_t)n), 0);
+  lp2p_router_trace_written(t.r, &ids[0], copy.data, copy.len,
+                            3 * LP2P_MILLISECONDS,
+                            TH_T0 + 3 * LP2P_MILLISECONDS);
+  seen_event *e = &seen[LP2P_TRACE_SEND_RPC_COMPLETED];
+  assert_int_equal(e->count, 1);
+  assert_true(same_peer(&e->peer, &ids[0]));
+  assert_int_equal(e->n_messages, 1);
+  assert_int_equal(e->write_duration, 3 * LP2P_MILLISECONDS);
+  assert_int_equal(e->timestamp, TH_T0 + 3 * LP2P_MILLISECONDS);
+  /* bytes that are not one framed RPC trace nothing */
+  lp2p_router_trace_written(t.r, &ids[0], copy.data, copy.len - 1, 0, TH_T0);
+  assert_int_equal(e->count, 1);
+  lp2p_buf_free(&copy);
+  th_router_del(&t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(publish_traces_publish_then_deliver_from_self),
@@ -409,6 +453,7 @@ int main(void) {
       cmocka_unit_test(received_rpc_traces_recv_rpc_with_its_meta),
       cmocka_unit_test(pulled_rpc_traces_send_rpc_with_its_meta),
       cmocka_unit_test(full_queue_traces_drop_rpc),
+      cmocka_unit_test(written_rpc_traces_send_rpc_completed),
       cmocka_unit_test(join_and_leave_trace_topic_around_graft_and_prune),
       cmocka_unit_test(peer_added_and_removed_trace_stream_not_prune),
   };
