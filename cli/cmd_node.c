@@ -460,7 +460,8 @@ static void stop(node_run *r) {
 static void print_stats(node_run *r) {
   node_peers_print_stats(&r->peers, r->node, r->o.topics, r->o.ntopics,
                          node_output_line(&r->out), r->out.dropped_messages,
-                         r->o.bench ? &r->bench : NULL);
+                         r->o.bench ? &r->bench : NULL,
+                         r->o.trace_path ? &r->trace : NULL);
   node_output_end_line(&r->out, false);
 }
 

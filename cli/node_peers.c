@@ -106,7 +106,8 @@ static void print_counts(FILE *f, lp2p_node *node, const node_peers *p,
 
 void node_peers_print_stats(const node_peers *p, lp2p_node *node,
                             const char *const *topics, size_t ntopics, FILE *f,
-                            uint64_t output_dropped, const node_bench *bench) {
+                            uint64_t output_dropped, const node_bench *bench,
+                            const trace_file *trace) {
   char self[LP2P_PEER_ID_TEXT_MAX];
   cli_peer_text(lp2p_host_peer_id(lp2p_node_host(node)), self);
   fprintf(f, "{\"event\":\"stats\",\"peer_id\":\"%s\"", self);
@@ -122,6 +123,17 @@ void node_peers_print_stats(const node_peers *p, lp2p_node *node,
           (unsigned long long)output_dropped);
   if (bench) {
     node_bench_print(bench, f);
+  }
+  if (trace) {
+    lp2p_router_stats rs;
+    lp2p_router_get_stats(lp2p_node_router(node), &rs);
+    fprintf(f,
+            ",\"trace\":{\"events\":%llu,\"dropped\":%llu,"
+            "\"write_errors\":%llu,\"lost\":%llu}",
+            (unsigned long long)trace->events,
+            (unsigned long long)trace->dropped,
+            (unsigned long long)trace->write_errors,
+            (unsigned long long)rs.trace_events_lost);
   }
   fprintf(f, "}\n");
 }

@@ -9,6 +9,7 @@
 
 #include "lp2p/node.h"
 #include "node_bench.h"
+#include "trace_file.h"
 
 typedef struct node_peers {
   lp2p_peer_id *ids; /* pubsub peers up now */
@@ -24,10 +25,14 @@ void node_peers_free(node_peers *p);
  * "idontwant_sent":{id:n},"idontwant_received":{id:n},"published":n,
  * "delivered":n,"output_dropped":n}, lists sorted, one line into `f`.
  * output_dropped counts the delivered messages stdout had no room for.
- * With `bench` (--bench), also its "bench" object. */
+ * With `bench` (--bench), also its "bench" object; with `trace`
+ * (--trace), "trace":{"events","dropped","write_errors","lost"}: events
+ * the file took, dropped (its bound, or after a failed write), writes
+ * that failed, and events the router could not make (no memory). */
 void node_peers_print_stats(const node_peers *p, lp2p_node *node,
                             const char *const *topics, size_t ntopics, FILE *f,
-                            uint64_t output_dropped, const node_bench *bench);
+                            uint64_t output_dropped, const node_bench *bench,
+                            const trace_file *trace);
 
 /* Dials `ma` (text), retrying every 250 ms for 20 s while it fails, then
  * prints one line on stderr. Returns 0 or prints why the address is bad
