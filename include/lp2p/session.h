@@ -171,6 +171,10 @@ LP2P_API int lp2p_session_handle_expiry(lp2p_session *s, lp2p_tstamp now);
 
 /* Whether the upgrade completed and the session has not failed. */
 LP2P_API bool lp2p_session_is_established(const lp2p_session *s);
+/* The `now` of the session's current (or last) call to _new, _recv, _pull
+ * or _handle_expiry: the time a callback runs at, for consumers that
+ * measure or schedule from inside one. */
+LP2P_API lp2p_tstamp lp2p_session_now(const lp2p_session *s);
 /* The authenticated remote peer (NULL before the handshake). */
 LP2P_API const lp2p_peer_id *lp2p_session_remote(const lp2p_session *s);
 /* The remote peer's public key (NULL before the handshake). */

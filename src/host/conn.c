@@ -57,8 +57,8 @@ lp2p_conn *lp2p__conn_new(lp2p_host *h, bool outbound) {
 /* Frees what the connection holds once libuv is done with its handles. */
 static void conn_free(lp2p_conn *c) {
   lp2p__conn_budget_count(c);
+  lp2p__services_del(c->services); /* touches not the session */
   lp2p_session_del(c->session);
-  lp2p_ping_del(c->pinger.ping);
   lp2p_buf_free(&c->wqueue);
   lp2p_buf_free(&c->winflight);
   lp2p__conn_budget_detach(c); /* its session has given everything back */

@@ -41,6 +41,12 @@ static void on_established(lp2p_session *s, const lp2p_peer_id *remote,
   (void)remote;
   (void)muxer;
   lp2p_conn *c = user;
+  int rv = lp2p__conn_services_start(c);
+  if (rv != 0) {
+    lp2p__conn_fail(c, LP2P_DISCONNECT_NOMEM, rv,
+                    "cannot start identify and ping: out of memory");
+    return;
+  }
   c->early_muxer = early;
   c->state = CONN_READY;
   c->idle_since = lp2p_host_now();

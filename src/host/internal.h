@@ -11,6 +11,7 @@
 #include "lp2p/host.h"
 #include "lp2p/session.h"
 #include "net/byteq.h"
+#include "net/services.h"
 
 /* Bytes read from a socket per read callback (one buffer per host: each
  * read is processed before the next one). 256 KiB rather than 64: a bulk
@@ -132,16 +133,6 @@ typedef enum conn_state {
   CONN_CLOSING,     /* flushing its last bytes, then closing handles */
 } conn_state;
 
-/* Ping run by lp2p_conn_ping on a stream the connection keeps. */
-typedef struct conn_pinger {
-  lp2p_stream *stream;
-  lp2p_ping *ping;
-  bool opening; /* the stream is being negotiated */
-  bool busy;    /* a ping is outstanding */
-  lp2p_ping_cb cb;
-  void *user;
-} conn_pinger;
-
 struct lp2p_conn {
   lp2p_host *host;
   lp2p_conn *prev, *next; /* host->conns */
@@ -209,9 +200,13 @@ struct lp2p_conn {
   lp2p_stream *streams; /* every stream the application knows or opens */
   bool stream_work;     /* some stream has a deferred notification */
 
+  /* identify and ping on the session (net/services.h), from the upgrade
+   * on; the glue is identify_service.c and ping_service.c */
+  lp2p__services *services;
   lp2p_buf identify; /* the peer's last identify message(s), raw */
   bool has_identify;
-  conn_pinger pinger;
+  lp2p_ping_cb ping_cb; /* lp2p_conn_ping's, while a ping is outstanding */
+  void *ping_user;
 
   /* Inside a call into the session (or the work after it): what the
    * application does meanwhile is pulled before it returns, rather than
@@ -229,6 +224,9 @@ struct lp2p_conn {
  * read. The session keeps them reserved in the connection's budget until
  * then; what the ring allocates beyond them is charged here. */
 struct lp2p_stream {
+  /* 0, never LP2P__SERVICES_TAG: the session's stream callbacks tell the
+   * services' streams from these by it (lp2p__services_owns) */
+  uint32_t svc_tag;
   lp2p_conn *conn;
   uint64_t id;
   lp2p_stream *prev, *next; /* conn->streams */
@@ -350,15 +348,17 @@ void lp2p__stream_close_all(lp2p_conn *c);
 /* ---- identify_service.c ---- */
 /* Whether the host serves `protocol` itself (identify, push, ping). */
 bool lp2p__service_is_builtin(const char *protocol);
-/* An inbound stream negotiated to a built-in protocol. */
-void lp2p__service_handle(lp2p_stream *s);
+/* The upgrade completed: the connection's services start on its session.
+ * Returns 0 or LP2P_ERR_NOMEM. */
+int lp2p__conn_services_start(lp2p_conn *c);
 /* A connection became ready: ask the peer to identify itself. */
 void lp2p__identify_request(lp2p_conn *c);
 /* Forgets the signed peer record (the listen addresses changed). */
 void lp2p__identify_invalidate(lp2p_host *h);
 
 /* ---- ping_service.c ---- */
-void lp2p__ping_serve(lp2p_stream *s);
+/* The services' ping_done: lp2p_conn_ping's callback. */
+void lp2p__ping_done(lp2p__services *sv, lp2p_tstamp rtt, int err, void *user);
 lp2p_tstamp lp2p__ping_expiry(const lp2p_conn *c);
 void lp2p__ping_handle_expiry(lp2p_conn *c, lp2p_tstamp now);
 /* The connection ended: a pending ping fails. */

@@ -239,19 +239,10 @@ static void out_closed(lp2p_stream *s, lp2p_stream_end why, void *user) {
   }
 }
 
-static lp2p_pubsub_proto proto_of(const char *id) {
-  for (int i = 0; i < LP2P_PUBSUB_NPROTOCOLS; i++) {
-    if (strcmp(id, lp2p_pubsub_protocol_ids[i]) == 0) {
-      return (lp2p_pubsub_proto)(LP2P_MESHSUB_13 - i);
-    }
-  }
-  return LP2P_FLOODSUB;
-}
-
 static void add_to_router(node_peer *np, lp2p_stream *s) {
   lp2p_node *n = np->node;
   lp2p_peer_info info = {
-      .proto = proto_of(lp2p_stream_protocol(s)),
+      .proto = lp2p__pubsub_proto_of(lp2p_stream_protocol(s)),
       .outbound = np->outbound,
       .direct = is_direct(n, &np->id),
       .user = np,

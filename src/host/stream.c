@@ -1,4 +1,11 @@
 /* Streams: the application's lp2p_stream handle over a session stream.
+ * The session's stream callbacks are these for every stream of the
+ * connection; the builtin protocols' streams (identify, ping) belong to
+ * the connection's services instead (net/services.h): an inbound one is
+ * handed to them when it opens, and from then on their stream_user (an
+ * lp2p__services_owns object, where ours is an lp2p_stream) routes each
+ * callback to them. They take their bytes in place and give the credit
+ * back themselves; no lp2p_stream is made for them.
  * The session negotiates each stream's protocol and hands its bytes up
  * (stream_data); they are offered to `readable` in place and what it
  * leaves waits in the stream's buffer for lp2p_stream_read. Flow-control
@@ -36,9 +43,6 @@ static void stream_free(lp2p_stream *s) {
   }
   if (s->next) {
     s->next->prev = s->prev;
-  }
-  if (c->pinger.stream == s) {
-    c->pinger.stream = NULL;
   }
   lp2p_byteq_free(&s->rbuf, c->host->mem);
   lp2p_free(c->host->mem, s->protocol);
@@ -94,10 +98,6 @@ static bool copy_protocol(lp2p_stream *s, const char *proto) {
 
 static void dispatch_inbound(lp2p_stream *s) {
   lp2p_host *h = s->conn->host;
-  if (lp2p__service_is_builtin(s->protocol)) {
-    lp2p__service_handle(s);
-    return;
-  }
   const host_handler *hd = lp2p__host_find_handler(h, s->protocol);
   if (!hd) { /* the handler went away during the negotiation */
     (void)lp2p_session_stream_reset(s->conn->session, s->id);
@@ -112,6 +112,18 @@ static void on_opened(lp2p_session *ss, uint64_t id, const char *proto,
   lp2p_conn *c = user;
   if (c->state == CONN_CLOSING) {
     return; /* every stream is about to end */
+  }
+  if (!inbound && lp2p__services_owns(*stream_user)) {
+    lp2p__services_opened(*stream_user);
+    return;
+  }
+  if (inbound && lp2p__service_is_builtin(proto)) {
+    if (c->services) {
+      lp2p__services_accept(c->services, id, proto, stream_user);
+    } else {
+      (void)lp2p_session_stream_reset(ss, id);
+    }
+    return;
   }
   lp2p_stream *s = inbound ? stream_new(c, false) : *stream_user;
   if (!s || !copy_protocol(s, proto)) {
@@ -173,7 +185,14 @@ static void on_data(lp2p_session *ss, uint64_t id, void *stream_user,
   (void)id;
   lp2p_conn *c = user;
   lp2p_stream *s = stream_user;
-  if (c->state == CONN_CLOSING || !s || s->gone) {
+  if (c->state == CONN_CLOSING || !s) {
+    return;
+  }
+  if (lp2p__services_owns(s)) {
+    lp2p__services_data(stream_user, data, len);
+    return;
+  }
+  if (s->gone) {
     return;
   }
   if (unread(s) > 0 || !s->cb.readable) {
@@ -202,7 +221,14 @@ static void on_end(lp2p_session *ss, uint64_t id, void *stream_user,
   (void)id;
   lp2p_conn *c = user;
   lp2p_stream *s = stream_user;
-  if (c->state == CONN_CLOSING || !s || s->gone) {
+  if (c->state == CONN_CLOSING || !s) {
+    return;
+  }
+  if (lp2p__services_owns(s)) {
+    lp2p__services_end(stream_user);
+    return;
+  }
+  if (s->gone) {
     return;
   }
   s->remote_end = true;
@@ -217,7 +243,9 @@ static void on_writable(lp2p_session *ss, uint64_t id, void *stream_user,
   (void)id;
   lp2p_conn *c = user;
   lp2p_stream *s = stream_user;
-  if (c->state != CONN_CLOSING && s && !s->gone && s->cb.writable) {
+  if (c->state != CONN_CLOSING && lp2p__services_owns(s)) {
+    lp2p__services_writable(stream_user);
+  } else if (c->state != CONN_CLOSING && s && !s->gone && s->cb.writable) {
     s->cb.writable(s, s->user);
   }
 }
@@ -230,6 +258,10 @@ static void on_closed(lp2p_session *ss, uint64_t id, void *stream_user,
   lp2p_conn *c = user;
   lp2p_stream *s = stream_user;
   if (c->state == CONN_CLOSING || !s) {
+    return;
+  }
+  if (lp2p__services_owns(s)) {
+    lp2p__services_closed(stream_user);
     return;
   }
   s->gone = true;
@@ -273,6 +305,10 @@ static void on_reset(lp2p_session *ss, uint64_t id, void *stream_user, int err,
   lp2p_stream *s = stream_user;
   if (c->state == CONN_CLOSING || !s) {
     return; /* the connection's end frees (or freed) every stream */
+  }
+  if (lp2p__services_owns(s)) {
+    lp2p__services_reset(stream_user, err);
+    return;
   }
   if (lp2p_session_error(ss, NULL) != 0) {
     s->gone = true; /* ends with the connection, lp2p__stream_close_all */

@@ -156,3 +156,12 @@ int lp2p__pubsub_unframe(const uint8_t *in, size_t len, const uint8_t **rpc,
   *rpc_len = (size_t)body;
   return 0;
 }
+
+lp2p_pubsub_proto lp2p__pubsub_proto_of(const char *id) {
+  for (int i = 0; i < LP2P_PUBSUB_NPROTOCOLS; i++) {
+    if (strcmp(id, lp2p_pubsub_protocol_ids[i]) == 0) {
+      return (lp2p_pubsub_proto)(LP2P_MESHSUB_13 - i);
+    }
+  }
+  return LP2P_FLOODSUB;
+}

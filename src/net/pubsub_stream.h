@@ -14,6 +14,7 @@
 #include <stdbool.h>
 
 #include "lp2p/common.h"
+#include "lp2p/gossipsub.h"
 #include "lp2p/multiformats.h"
 
 /* One whole bare RPC (`len` may be 0: an empty RPC is valid protobuf),
@@ -73,5 +74,9 @@ int lp2p__pubsub_frame(lp2p_buf *out, const uint8_t *rpc, size_t len);
  * or LP2P_ERR_PROTOCOL (a bad prefix, a missing or an extra byte). */
 int lp2p__pubsub_unframe(const uint8_t *in, size_t len, const uint8_t **rpc,
                          size_t *rpc_len);
+
+/* The version a negotiated pubsub protocol id stands for (the router's
+ * lp2p_peer_info.proto); an id of none of them is floodsub. */
+lp2p_pubsub_proto lp2p__pubsub_proto_of(const char *id);
 
 #endif

@@ -842,6 +842,10 @@ bool lp2p_session_is_established(const lp2p_session *s) {
   return s->stage == STAGE_READY;
 }
 
+lp2p_tstamp lp2p_session_now(const lp2p_session *s) {
+  return s->now;
+}
+
 const lp2p_peer_id *lp2p_session_remote(const lp2p_session *s) {
   return s->have_remote ? &s->remote : NULL;
 }

@@ -1,0 +1,502 @@
+/* identify and ping as sans-IO services (net/services.h): two sessions
+ * back to back in memory with an injected clock, as test_session.c wires
+ * them. A side runs the services, or is a bare session that plays a
+ * hostile or mute peer stream by stream. */
+#include <stdlib.h>
+
+#include "testutil.h"
+
+#include "lp2p/record.h"
+#include "lp2p/session.h"
+#include "net/services.h"
+
+#define MAX_RAW 4
+#define RAW_DATA 4096
+
+/* A stream of a bare side: what it received and how it ended. */
+typedef struct raw_stream {
+  uint64_t id;
+  uint8_t data[RAW_DATA];
+  size_t ndata;
+  int resets;
+  bool ended;
+} raw_stream;
+
+typedef struct side {
+  lp2p_session *s;
+  lp2p__services *sv; /* NULL: a bare session */
+  lp2p_privkey key;
+  lp2p_peer_id id;
+  uint64_t rng;
+  raw_stream raw[MAX_RAW];
+  size_t nraw;
+  /* what the services reported */
+  int pings;
+  lp2p_tstamp rtt;
+  int ping_err;
+  int identified;
+  lp2p_identify peer;     /* views into peer_raw */
+  lp2p_buf peer_raw;      /* taken from the callback */
+  lp2p_buf answer_record; /* our signed peer record */
+  lp2p_buf answer_addr;   /* our listen address */
+  bool verified_pubkey, verified_record;
+} side;
+
+typedef struct pair {
+  side a, b; /* a dials */
+  lp2p_tstamp now;
+} pair;
+
+static const char *const builtin[] = {LP2P_IDENTIFY_PROTOCOL_ID,
+                                      LP2P_IDENTIFY_PUSH_PROTOCOL_ID,
+                                      LP2P_PING_PROTOCOL_ID};
+
+/* ---- a bare side's streams ---------------------------------------------- */
+
+static raw_stream *raw_of(side *d, uint64_t id) {
+  for (size_t i = 0; i < d->nraw; i++) {
+    if (d->raw[i].id == id) {
+      return &d->raw[i];
+    }
+  }
+  assert_true(d->nraw < MAX_RAW);
+  raw_stream *r = &d->raw[d->nraw++];
+  memset(r, 0, sizeof(*r));
+  r->id = id;
+  return r;
+}
+
+/* ---- the session's callbacks: services' streams forwarded --------------- */
+
+static void on_opened(lp2p_session *s, uint64_t id, const char *proto,
+                      bool inbound, void **stream_user, void *user) {
+  (void)s;
+  side *d = user;
+  if (!inbound && lp2p__services_owns(*stream_user)) {
+    lp2p__services_opened(*stream_user);
+  } else if (inbound && d->sv && lp2p__services_is_builtin(proto)) {
+    lp2p__services_accept(d->sv, id, proto, stream_user);
+  } else {
+    (void)raw_of(d, id);
+  }
+}
+
+static void on_data(lp2p_session *s, uint64_t id, void *stream_user,
+                    const uint8_t *data, size_t len, void *user) {
+  if (lp2p__services_owns(stream_user)) {
+    lp2p__services_data(stream_user, data, len);
+    return;
+  }
+  raw_stream *r = raw_of(user, id);
+  assert_true(r->ndata + len <= RAW_DATA);
+  memcpy(r->data + r->ndata, data, len);
+  r->ndata += len;
+  assert_int_equal(lp2p_session_stream_consume(s, id, len), 0);
+}
+
+static void on_end(lp2p_session *s, uint64_t id, void *stream_user,
+                   void *user) {
+  (void)s;
+  if (lp2p__services_owns(stream_user)) {
+    lp2p__services_end(stream_user);
+  } else {
+    raw_of(user, id)->ended = true;
+  }
+}
+
+static void on_writable(lp2p_session *s, uint64_t id, void *stream_user,
+                        void *user) {
+  (void)s;
+  (void)id;
+  (void)user;
+  if (lp2p__services_owns(stream_user)) {
+    lp2p__services_writable(stream_user);
+  }
+}
+
+static void on_closed(lp2p_session *s, uint64_t id, void *stream_user,
+                      void *user) {
+  (void)s;
+  (void)id;
+  (void)user;
+  if (lp2p__services_owns(stream_user)) {
+    lp2p__services_closed(stream_user);
+  }
+}
+
+static void on_reset(lp2p_session *s, uint64_t id, void *stream_user, int err,
+                     void *user) {
+  (void)s;
+  if (lp2p__services_owns(stream_user)) {
+    lp2p__services_reset(stream_user, err);
+  } else {
+    raw_of(user, id)->resets++;
+  }
+}
+
+static const lp2p_session_callbacks session_cb = {
+    .stream_opened = on_opened,
+    .stream_data = on_data,
+    .stream_end = on_end,
+    .stream_writable = on_writable,
+    .stream_closed = on_closed,
+    .stream_reset = on_reset,
+};
+
+/* ---- the services' callbacks -------------------------------------------- */
+
+/* Our answer: key, one listen address, the builtin protocols, a signed
+ * peer record of that address. */
+static int answer(lp2p__services *sv, lp2p_identify *id, lp2p_buf *storage,
+                  void *user) {
+  (void)sv;
+  side *d = user;
+  lp2p_pubkey pub;
+  uint8_t pk[LP2P_PUBKEY_PB_MAX];
+  assert_int_equal(lp2p_privkey_public(&d->key, &pub), 0);
+  int pklen = lp2p_pubkey_marshal(&pub, pk, sizeof(pk));
+  assert_true(pklen > 0);
+  assert_int_equal(lp2p_buf_append(storage, pk, (size_t)pklen), 0);
+  id->public_key = (lp2p_bytes){storage->data, (size_t)pklen};
+  id->listen_addrs[id->naddrs++] =
+      (lp2p_bytes){d->answer_addr.data, d->answer_addr.len};
+  for (size_t i = 0; i < 3; i++) {
+    id->protocols[id->nprotocols++] =
+        (lp2p_bytes){(const uint8_t *)builtin[i], strlen(builtin[i])};
+  }
+  id->signed_peer_record =
+      (lp2p_bytes){d->answer_record.data, d->answer_record.len};
+  return 0;
+}
+
+static void identified(lp2p__services *sv, lp2p_buf *raw,
+                       const lp2p_identify *id, const lp2p_identify_verified *v,
+                       bool push, void *user) {
+  (void)sv;
+  (void)id;
+  assert_false(push);
+  side *d = user;
+  d->identified++;
+  lp2p_buf tmp = d->peer_raw;
+  d->peer_raw = *raw; /* taken, as the host does */
+  *raw = tmp;
+  assert_int_equal(
+      lp2p_identify_read(d->peer_raw.data, d->peer_raw.len, &d->peer), 0);
+  d->verified_pubkey = v->has_pubkey;
+  d->verified_record =
+      v->has_record && v->record_error == 0 &&
+      lp2p_peer_id_equal(&v->record.peer_id, lp2p_session_remote(d->s));
+}
+
+static void ping_done(lp2p__services *sv, lp2p_tstamp rtt, int err,
+                      void *user) {
+  (void)sv;
+  side *d = user;
+  d->pings++;
+  d->rtt = rtt;
+  d->ping_err = err;
+}
+
+static const lp2p__services_callbacks services_cb = {
+    .identify_answer = answer,
+    .identified = identified,
+    .ping_done = ping_done,
+};
+
+/* ---- the pair ----------------------------------------------------------- */
+
+static void make_side(pair *p, side *d, uint8_t seed_byte, bool initiator,
+                      bool services, const char *const *protos, size_t n) {
+  uint8_t seed[32];
+  memset(seed, seed_byte, sizeof(seed));
+  assert_int_equal(lp2p_privkey_from_seed(LP2P_KEY_ED25519, seed, &d->key), 0);
+  lp2p_pubkey pub;
+  assert_int_equal(lp2p_privkey_public(&d->key, &pub), 0);
+  assert_int_equal(lp2p_peer_id_from_pubkey(&pub, &d->id), 0);
+  d->rng = seed_byte;
+  lp2p_buf_init(&d->peer_raw, NULL);
+  lp2p_buf_init(&d->answer_addr, NULL);
+  lp2p_buf_init(&d->answer_record, NULL);
+  assert_int_equal(
+      lp2p_multiaddr_parse("/ip4/192.0.2.7/tcp/4001", &d->answer_addr, NULL),
+      0);
+  lp2p_peer_record rec;
+  memset(&rec, 0, sizeof(rec));
+  rec.peer_id = d->id;
+  rec.seq = 7;
+  rec.naddrs = 1;
+  rec.addrs[0] =
+      (lp2p_peer_record_addr){d->answer_addr.data, d->answer_addr.len};
+  assert_int_equal(lp2p_peer_record_seal(&d->key, &rec, &d->answer_record), 0);
+
+  lp2p_session_settings set;
+  lp2p_session_settings_default(&set);
+  set.rand_fn = test_rand;
+  set.rand_user = &d->rng;
+  set.protocols = protos;
+  set.nprotocols = n;
+  assert_int_equal(lp2p_session_new(&d->s, &set, &d->key, initiator,
+                                    &session_cb, NULL, d, p->now),
+                   0);
+  if (services) {
+    lp2p__services_settings ss = {.rand_fn = test_rand,
+                                  .rand_user = &d->rng,
+                                  .ping_timeout = 2 * LP2P_SECONDS};
+    assert_int_equal(
+        lp2p__services_new(&d->sv, d->s, &ss, &services_cb, NULL, d), 0);
+  }
+}
+
+static size_t move(pair *p, side *from, side *to) {
+  size_t moved = 0;
+  const uint8_t *out;
+  ssize_t n;
+  while ((n = lp2p_session_pull(from->s, &out, p->now)) > 0) {
+    uint8_t *copy = malloc((size_t)n);
+    assert_non_null(copy);
+    memcpy(copy, out, (size_t)n);
+    (void)lp2p_session_recv(to->s, copy, (size_t)n, p->now);
+    free(copy);
+    moved += (size_t)n;
+  }
+  return moved;
+}
+
+static void pump(pair *p) {
+  for (int round = 0; round < 1000; round++) {
+    if (move(p, &p->a, &p->b) + move(p, &p->b, &p->a) == 0) {
+      return;
+    }
+  }
+  fail_msg("the sessions never went quiet");
+}
+
+/* a and b, each with the services or bare (accepting `b_protos`). */
+static void start_pair(pair *p, bool a_services, bool b_services,
+                       const char *const *b_protos, size_t nb) {
+  memset(p, 0, sizeof(*p));
+  p->now = 1000 * LP2P_SECONDS;
+  make_side(p, &p->a, 0xa1, true, a_services, builtin, 3);
+  make_side(p, &p->b, 0xb2, false, b_services, b_protos, nb);
+  pump(p);
+  assert_true(lp2p_session_is_established(p->a.s));
+  assert_true(lp2p_session_is_established(p->b.s));
+}
+
+static void stop_side(side *d) {
+  lp2p__services_del(d->sv);
+  lp2p_session_del(d->s);
+  lp2p_buf_free(&d->peer_raw);
+  lp2p_buf_free(&d->answer_addr);
+  lp2p_buf_free(&d->answer_record);
+}
+
+static void stop_pair(pair *p) {
+  stop_side(&p->a);
+  stop_side(&p->b);
+}
+
+/* Opens a stream from bare `d` and pumps; returns its raw record. */
+static raw_stream *open_raw(pair *p, side *d, const char *proto) {
+  uint64_t id;
+  const char *const protos[] = {proto};
+  assert_int_equal(lp2p_session_open_stream(d->s, protos, 1, NULL, &id), 0);
+  pump(p);
+  return raw_of(d, id);
+}
+
+static void write_raw(side *d, const raw_stream *r, const uint8_t *data,
+                      size_t len) {
+  assert_int_equal(lp2p_session_stream_write(d->s, r->id, data, len),
+                   (ssize_t)len);
+}
+
+/* ---- ping --------------------------------------------------------------- */
+
+static void ping_round_trip_reports_rtt_of_injected_clock(void **state) {
+  (void)state;
+  pair p;
+  start_pair(&p, true, true, builtin, 3);
+  /* the first ping opens the stream kept for pings */
+  assert_int_equal(lp2p__services_ping(p.a.sv, p.now), 0);
+  assert_int_equal(p.a.pings, 0); /* never inside the call */
+  pump(&p);
+  assert_int_equal(p.a.pings, 1);
+  assert_int_equal(p.a.ping_err, 0);
+  /* the second goes out at now and its echo is read 7 ms later */
+  assert_int_equal(lp2p__services_ping(p.a.sv, p.now), 0);
+  assert_int_equal(lp2p__services_ping(p.a.sv, p.now), LP2P_ERR_STATE);
+  p.now += 7 * LP2P_MILLISECONDS;
+  pump(&p);
+  assert_int_equal(p.a.pings, 2);
+  assert_int_equal(p.a.ping_err, 0);
+  assert_int_equal(p.a.rtt, 7 * LP2P_MILLISECONDS);
+  assert_int_equal(lp2p__services_expiry(p.a.sv), LP2P_TSTAMP_NEVER);
+  stop_pair(&p);
+}
+
+static const char *const ping_only[] = {LP2P_PING_PROTOCOL_ID};
+
+static void unanswered_ping_times_out_at_its_deadline(void **state) {
+  (void)state;
+  pair p;
+  start_pair(&p, true, false, ping_only, 1); /* b reads and never echoes */
+  lp2p_tstamp sent = p.now;
+  assert_int_equal(lp2p__services_ping(p.a.sv, p.now), 0);
+  pump(&p);
+  assert_int_equal(p.b.nraw, 1);
+  assert_int_equal(p.b.raw[0].ndata, LP2P_PING_SIZE);
+  assert_int_equal(lp2p__services_expiry(p.a.sv), sent + 2 * LP2P_SECONDS);
+  lp2p__services_handle_expiry(p.a.sv, sent + 2 * LP2P_SECONDS - 1);
+  assert_int_equal(p.a.pings, 0);
+  p.now = sent + 2 * LP2P_SECONDS;
+  lp2p__services_handle_expiry(p.a.sv, p.now);
+  assert_int_equal(p.a.pings, 1);
+  assert_int_equal(p.a.ping_err, LP2P_ERR_TIMEOUT);
+  pump(&p);
+  assert_int_equal(p.b.raw[0].resets, 1); /* the stream was given up */
+  assert_int_equal(lp2p__services_expiry(p.a.sv), LP2P_TSTAMP_NEVER);
+  stop_pair(&p);
+}
+
+static void inbound_ping_flood_is_reset_and_other_streams_echo(void **state) {
+  (void)state;
+  pair p;
+  start_pair(&p, false, true, builtin, 3); /* a is bare and pings b */
+  raw_stream *flood = open_raw(&p, &p.a, LP2P_PING_PROTOCOL_ID);
+  raw_stream *good = open_raw(&p, &p.a, LP2P_PING_PROTOCOL_ID);
+  uint8_t many[(LP2P_PING_MAX_BACKLOG + 1) * LP2P_PING_SIZE];
+  memset(many, 0x5a, sizeof(many));
+  uint8_t one[LP2P_PING_SIZE];
+  memset(one, 0x33, sizeof(one));
+  write_raw(&p.a, flood, many, sizeof(many));
+  write_raw(&p.a, good, one, sizeof(one));
+  pump(&p);
+  assert_int_equal(flood->resets, 1);
+  assert_int_equal(good->resets, 0);
+  assert_int_equal(good->ndata, LP2P_PING_SIZE);
+  assert_memory_equal(good->data, one, LP2P_PING_SIZE);
+  lp2p__services_stats st;
+  lp2p__services_stats_get(p.b.sv, &st);
+  assert_int_equal(st.ping_streams_reset, 1);
+  /* the same stream keeps echoing */
+  write_raw(&p.a, good, one, sizeof(one));
+  pump(&p);
+  assert_int_equal(good->ndata, 2 * LP2P_PING_SIZE);
+  stop_pair(&p);
+}
+
+/* ---- identify ----------------------------------------------------------- */
+
+static void identify_answer_is_received_and_verified(void **state) {
+  (void)state;
+  pair p;
+  start_pair(&p, true, true, builtin, 3);
+  assert_int_equal(lp2p__services_identify(p.a.sv), 0);
+  pump(&p);
+  assert_int_equal(p.a.identified, 1);
+  assert_true(p.a.verified_pubkey);
+  assert_true(p.a.verified_record);
+  lp2p_pubkey key;
+  lp2p_peer_id who;
+  assert_int_equal(lp2p_pubkey_unmarshal(p.a.peer.public_key.data,
+                                         p.a.peer.public_key.len, &key),
+                   0);
+  assert_int_equal(lp2p_peer_id_from_pubkey(&key, &who), 0);
+  assert_true(lp2p_peer_id_equal(&who, &p.b.id));
+  assert_int_equal(p.a.peer.nprotocols, 3);
+  assert_memory_equal(p.a.peer.protocols[2].data, LP2P_PING_PROTOCOL_ID,
+                      strlen(LP2P_PING_PROTOCOL_ID));
+  assert_int_equal(p.a.peer.naddrs, 1);
+  assert_int_equal(p.a.peer.listen_addrs[0].len, p.b.answer_addr.len);
+  assert_memory_equal(p.a.peer.listen_addrs[0].data, p.b.answer_addr.data,
+                      p.b.answer_addr.len);
+  assert_int_equal(p.a.peer.signed_peer_record.len, p.b.answer_record.len);
+  assert_int_equal(lp2p_session_num_streams(p.a.s), 0); /* all ended */
+  assert_int_equal(lp2p_session_num_streams(p.b.s), 0);
+  stop_pair(&p);
+}
+
+static const char *const identify_only[] = {LP2P_IDENTIFY_PROTOCOL_ID};
+
+/* b answers a's request with `bytes`, then closes when `close`. */
+static void bare_answer(pair *p, const uint8_t *bytes, size_t len, bool close) {
+  assert_int_equal(lp2p__services_identify(p->a.sv), 0);
+  pump(p);
+  assert_int_equal(p->b.nraw, 1);
+  raw_stream *r = &p->b.raw[0];
+  assert_true(r->ended); /* the requester says nothing and closes */
+  write_raw(&p->b, r, bytes, len);
+  if (close) {
+    assert_int_equal(lp2p_session_stream_close(p->b.s, r->id), 0);
+  }
+  pump(p);
+}
+
+static void identify_message_over_max_size_is_refused(void **state) {
+  (void)state;
+  pair p;
+  start_pair(&p, true, false, identify_only, 1);
+  /* a length prefix of LP2P_IDENTIFY_MAX_SIZE + 1 (8193) */
+  const uint8_t prefix[] = {0x81, 0x40};
+  bare_answer(&p, prefix, sizeof(prefix), false);
+  /* refused on the prefix alone, before any byte of the body */
+  assert_int_equal(p.a.identified, 0);
+  assert_int_equal(p.b.raw[0].resets, 1);
+  lp2p__services_stats st;
+  lp2p__services_stats_get(p.a.sv, &st);
+  assert_int_equal(st.identify_refused, 1);
+  stop_pair(&p);
+}
+
+static void identify_answer_of_too_many_messages_is_refused(void **state) {
+  (void)state;
+  pair p;
+  start_pair(&p, true, false, identify_only, 1);
+  /* empty messages, one more than LP2P_IDENTIFY_MAX_MESSAGES */
+  uint8_t msgs[LP2P_IDENTIFY_MAX_MESSAGES + 1];
+  memset(msgs, 0, sizeof(msgs));
+  bare_answer(&p, msgs, sizeof(msgs), true);
+  assert_int_equal(p.a.identified, 0);
+  lp2p__services_stats st;
+  lp2p__services_stats_get(p.a.sv, &st);
+  assert_int_equal(st.identify_refused, 1);
+  stop_pair(&p);
+}
+
+static void identify_answer_with_another_peers_key_is_refused(void **state) {
+  (void)state;
+  pair p;
+  start_pair(&p, true, false, identify_only, 1);
+  /* a's own key in the answer b gives: not the connection's peer */
+  lp2p_pubkey pub;
+  uint8_t pk[LP2P_PUBKEY_PB_MAX];
+  assert_int_equal(lp2p_privkey_public(&p.a.key, &pub), 0);
+  int pklen = lp2p_pubkey_marshal(&pub, pk, sizeof(pk));
+  lp2p_identify id;
+  memset(&id, 0, sizeof(id));
+  id.public_key = (lp2p_bytes){pk, (size_t)pklen};
+  lp2p_buf out;
+  lp2p_buf_init(&out, NULL);
+  assert_int_equal(lp2p_identify_write(&id, &out), 0);
+  bare_answer(&p, out.data, out.len, true);
+  lp2p_buf_free(&out);
+  assert_int_equal(p.a.identified, 0);
+  lp2p__services_stats st;
+  lp2p__services_stats_get(p.a.sv, &st);
+  assert_int_equal(st.identify_refused, 1);
+  stop_pair(&p);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(ping_round_trip_reports_rtt_of_injected_clock),
+      cmocka_unit_test(unanswered_ping_times_out_at_its_deadline),
+      cmocka_unit_test(inbound_ping_flood_is_reset_and_other_streams_echo),
+      cmocka_unit_test(identify_answer_is_received_and_verified),
+      cmocka_unit_test(identify_message_over_max_size_is_refused),
+      cmocka_unit_test(identify_answer_of_too_many_messages_is_refused),
+      cmocka_unit_test(identify_answer_with_another_peers_key_is_refused),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
