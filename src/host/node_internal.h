@@ -37,9 +37,9 @@ typedef struct node_peer {
   uint8_t ip[16];
   /* Reading: the RPCs of the peer's stream, split anywhere. */
   lp2p__pubsub_reader reader;
-  /* Writing: the rest of an RPC the stream did not take at once. */
-  lp2p_buf rest;
-  size_t rest_off;
+  /* Writing: the RPC our stream did not take at once (at most one: the
+   * next is pulled once it is all written). */
+  lp2p__pubsub_writer writer;
   /* The peer's signed peer record from identify, offered in PX. */
   lp2p_buf record;
 } node_peer;

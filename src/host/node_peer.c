@@ -148,46 +148,50 @@ void lp2p__node_peer_stream(lp2p_stream *s, void *user) {
 
 /* ---- writing ------------------------------------------------------------ */
 
-/* Writes the rest of an RPC; true when nothing is left. */
-static bool write_rest(node_peer *np) {
-  while (np->rest_off < np->rest.len) {
-    ssize_t w = lp2p_stream_write(np->out, np->rest.data + np->rest_off,
-                                  np->rest.len - np->rest_off);
-    if (w <= 0) {
-      /* writable follows, or the stream's close; a write refused for
-       * want of memory, the heartbeat's retry */
-      np->retry |= w == LP2P_ERR_NOMEM;
-      return false;
-    }
-    np->rest_off += (size_t)w;
+/* Our stream as the pubsub writer's sink. A write refused for want of
+ * memory takes nothing now: the heartbeat retries. */
+static ptrdiff_t sink_write(const uint8_t *p, size_t len, void *user) {
+  node_peer *np = user;
+  ssize_t w = lp2p_stream_write(np->out, p, len);
+  if (w == LP2P_ERR_NOMEM) {
+    np->retry = true;
+    return 0;
+  }
+  if (w > 0) {
     np->node->stats.bytes_sent += (uint64_t)w;
   }
-  lp2p_buf_free(&np->rest);
-  np->rest_off = 0;
-  return true;
+  return w;
+}
+
+/* An RPC written whole: SEND_RPC_COMPLETED when tracing, as go v0.19. */
+static void sink_written(const uint8_t *rpc, size_t len, lp2p_tstamp since,
+                         void *user) {
+  node_peer *np = user;
+  lp2p_node *n = np->node;
+  if (n->cb.trace) {
+    lp2p_tstamp now = lp2p_host_now();
+    lp2p_router_trace_written(n->router, &np->id, rpc, len, now - since, now);
+  }
 }
 
 void lp2p__node_peer_flush(node_peer *np) {
   lp2p_node *n = np->node;
-  while (np->added && np->out && write_rest(np)) {
+  const lp2p__pubsub_sink sink = {sink_write, sink_written, np};
+  while (np->added && np->out) {
+    lp2p_tstamp now = lp2p_host_now();
+    if (lp2p__pubsub_writer_flush(&np->writer, &sink, now) != 1) {
+      return; /* writable follows, or the stream's close */
+    }
     const uint8_t *out;
-    ptrdiff_t len = lp2p_router_pull(n->router, &np->id, &out, lp2p_host_now());
+    ptrdiff_t len = lp2p_router_pull(n->router, &np->id, &out, now);
     if (len <= 0) {
       /* what could not be written out stays queued, and the router asks
        * again only once the queue was empty: the heartbeat retries */
       np->retry = len == LP2P_ERR_NOMEM;
       return;
     }
-    ssize_t w = lp2p_stream_write(np->out, out, (size_t)len);
-    if (w == LP2P_ERR_NOMEM) {
-      w = 0; /* all of it is the rest, written on the next try */
-    }
-    if (w < 0) {
-      return;
-    }
-    n->stats.bytes_sent += (uint64_t)w;
-    if (w < len &&
-        lp2p_buf_append(&np->rest, out + w, (size_t)(len - w)) != 0) {
+    int rv = lp2p__pubsub_writer_put(&np->writer, out, (size_t)len, &sink, now);
+    if (rv == LP2P_ERR_NOMEM || rv == LP2P_ERR_TOO_LARGE) {
       /* a lost or torn RPC cannot be sent: not left connected with the
        * peer missing what it said (a GRAFT, a subscription) */
       drop_for_nomem(n, np->conn);
@@ -219,8 +223,7 @@ static void peer_dead(node_peer *np) {
   np->added = false;
   np->handle = NULL;
   (void)lp2p_router_remove_peer(n->router, &np->id, lp2p_host_now());
-  lp2p_buf_free(&np->rest);
-  np->rest_off = 0;
+  lp2p__pubsub_writer_clear(&np->writer);
   if (n->cb.peer) {
     n->cb.peer(n, &np->id, false, np->outbound, n->user);
   }
@@ -231,8 +234,7 @@ static void out_closed(lp2p_stream *s, lp2p_stream_end why, void *user) {
   node_peer *np = user;
   if (np->out == s) {
     np->out = NULL;
-    lp2p_buf_free(&np->rest); /* a torn RPC: the rest cannot follow */
-    np->rest_off = 0;
+    lp2p__pubsub_writer_clear(&np->writer); /* a torn RPC cannot go on */
     if (why != LP2P_STREAM_END_SESSION) {
       peer_dead(np);
     } /* else its connection is ending: lp2p__node_peer_disconnected decides */
@@ -336,7 +338,10 @@ void lp2p__node_peer_connected(lp2p_node *n, lp2p_conn *c) {
   np->outbound = info.outbound;
   peer_ip(c, np->ip);
   lp2p__pubsub_reader_init(&np->reader, max_rpc(n), n->mem);
-  lp2p_buf_init(&np->rest, n->mem);
+  /* the router never pulls an RPC over max_rpc_size, frame included */
+  lp2p__pubsub_writer_init(
+      &np->writer,
+      n->settings.router.limits.max_rpc_size + LP2P_UVARINT_MAX_LEN, n->mem);
   lp2p_buf_init(&np->record, n->mem);
   np->next = n->peers;
   if (n->peers) {
@@ -411,7 +416,7 @@ void lp2p__node_peer_disconnected(lp2p_node *n, lp2p_conn *c) {
     }
   }
   lp2p__pubsub_reader_free(&np->reader);
-  lp2p_buf_free(&np->rest);
+  lp2p__pubsub_writer_free(&np->writer);
   lp2p_buf_free(&np->record);
   lp2p_conn_set_user(c, NULL);
   lp2p_free(n->mem, np);

@@ -165,3 +165,104 @@ lp2p_pubsub_proto lp2p__pubsub_proto_of(const char *id) {
   }
   return LP2P_FLOODSUB;
 }
+
+/* ---- writing ------------------------------------------------------------ */
+
+void lp2p__pubsub_writer_init(lp2p__pubsub_writer *w, size_t max_held,
+                              const lp2p_mem *mem) {
+  memset(w, 0, sizeof(*w));
+  w->mem = mem;
+  w->max_held = max_held;
+  lp2p_buf_init(&w->held, mem);
+}
+
+void lp2p__pubsub_writer_free(lp2p__pubsub_writer *w) {
+  lp2p_buf_free(&w->held);
+  w->off = 0;
+}
+
+void lp2p__pubsub_writer_clear(lp2p__pubsub_writer *w) {
+  lp2p__pubsub_writer_free(w);
+}
+
+size_t lp2p__pubsub_writer_held(const lp2p__pubsub_writer *w) {
+  return w->held.len - w->off;
+}
+
+/* The size of the first held RPC, frame included (only whole framed RPCs
+ * are held). */
+static size_t first_len(const lp2p__pubsub_writer *w) {
+  uint64_t body;
+  int h = lp2p_uvarint_decode(w->held.data, w->held.len, &body);
+  return h > 0 && body <= w->held.len - (size_t)h ? (size_t)h + (size_t)body
+                                                  : w->held.len;
+}
+
+/* Lets go of the held RPCs written to their last byte, reporting each;
+ * an idle stream holds no buffer. */
+static void settle(lp2p__pubsub_writer *w, const lp2p__pubsub_sink *sink,
+                   lp2p_tstamp now) {
+  while (w->held.len > 0) {
+    size_t n = first_len(w);
+    if (w->off < n) {
+      return;
+    }
+    if (sink->written) {
+      sink->written(w->held.data, n, w->put, sink->user);
+    }
+    memmove(w->held.data, w->held.data + n, w->held.len - n);
+    lp2p_buf_truncate(&w->held, w->held.len - n);
+    w->off -= n;
+    w->put = now;
+  }
+  lp2p__pubsub_writer_free(w);
+}
+
+int lp2p__pubsub_writer_flush(lp2p__pubsub_writer *w,
+                              const lp2p__pubsub_sink *sink, lp2p_tstamp now) {
+  while (w->off < w->held.len) {
+    ptrdiff_t k =
+        sink->write(w->held.data + w->off, w->held.len - w->off, sink->user);
+    if (k < 0) {
+      lp2p__pubsub_writer_clear(w);
+      return (int)k;
+    }
+    if (k == 0) {
+      break; /* room comes back with the stream's writable */
+    }
+    w->off += (size_t)k;
+  }
+  settle(w, sink, now);
+  return w->held.len == 0 ? 1 : 0;
+}
+
+int lp2p__pubsub_writer_put(lp2p__pubsub_writer *w, const uint8_t *rpc,
+                            size_t len, const lp2p__pubsub_sink *sink,
+                            lp2p_tstamp now) {
+  if (lp2p__pubsub_writer_held(w) + len > w->max_held) {
+    return LP2P_ERR_TOO_LARGE;
+  }
+  int rv = lp2p__pubsub_writer_flush(w, sink, now);
+  if (rv < 0) {
+    return rv;
+  }
+  size_t taken = 0;
+  if (rv == 1) { /* nothing held: straight from the caller's bytes */
+    ptrdiff_t k = sink->write(rpc, len, sink->user);
+    if (k < 0) {
+      return (int)k;
+    }
+    taken = (size_t)k;
+    if (taken == len) {
+      if (sink->written) {
+        sink->written(rpc, len, now, sink->user);
+      }
+      return 0;
+    }
+  }
+  if (w->held.len == 0) {
+    w->put = now;
+    w->off = taken;
+  }
+  return lp2p_buf_append(&w->held, rpc, len) == 0 ? 0 : LP2P_ERR_NOMEM;
+}

@@ -75,6 +75,51 @@ int lp2p__pubsub_frame(lp2p_buf *out, const uint8_t *rpc, size_t len);
 int lp2p__pubsub_unframe(const uint8_t *in, size_t len, const uint8_t **rpc,
                          size_t *rpc_len);
 
+/* The writing side of one pubsub stream: framed RPCs go to a stream
+ * that may take fewer bytes than offered; what it does not take is held,
+ * whole RPCs in order, up to `max_held` bytes, and written first once the
+ * stream has room again. Each RPC written to its last byte is reported
+ * (SEND_RPC_COMPLETED), in place when the stream took it at once. */
+typedef struct lp2p__pubsub_sink {
+  /* Writes up to `len` bytes; returns how many the stream took (0: none
+   * now, wait for room) or a negative error (the stream is gone). */
+  ptrdiff_t (*write)(const uint8_t *p, size_t len, void *user);
+  /* Optional: the framed RPC `rpc` was written whole, `since` the time
+   * it was put. */
+  void (*written)(const uint8_t *rpc, size_t len, lp2p_tstamp since,
+                  void *user);
+  void *user;
+} lp2p__pubsub_sink;
+
+typedef struct lp2p__pubsub_writer {
+  const lp2p_mem *mem;
+  size_t max_held;
+  lp2p_buf held;   /* whole framed RPCs, the first partly written */
+  size_t off;      /* bytes of `held` written */
+  lp2p_tstamp put; /* when the first held RPC was put (a later one's
+                    * time is when it became the first) */
+} lp2p__pubsub_writer;
+
+void lp2p__pubsub_writer_init(lp2p__pubsub_writer *w, size_t max_held,
+                              const lp2p_mem *mem);
+void lp2p__pubsub_writer_free(lp2p__pubsub_writer *w);
+/* Writes the held bytes, then the framed RPC `rpc`, holding what the
+ * stream does not take. Returns 0, LP2P_ERR_TOO_LARGE (over max_held:
+ * the RPC is not kept), LP2P_ERR_NOMEM (not kept either), or the sink's
+ * error (the stream is gone; nothing more is held). */
+int lp2p__pubsub_writer_put(lp2p__pubsub_writer *w, const uint8_t *rpc,
+                            size_t len, const lp2p__pubsub_sink *sink,
+                            lp2p_tstamp now);
+/* Writes what is held. Returns 1 when nothing is held any more, 0 while
+ * some is, or the sink's error. */
+int lp2p__pubsub_writer_flush(lp2p__pubsub_writer *w,
+                              const lp2p__pubsub_sink *sink, lp2p_tstamp now);
+/* Bytes held, not yet written. */
+size_t lp2p__pubsub_writer_held(const lp2p__pubsub_writer *w);
+/* Forgets what is held (the stream was reset: a torn RPC cannot go on
+ * another). */
+void lp2p__pubsub_writer_clear(lp2p__pubsub_writer *w);
+
 /* The version a negotiated pubsub protocol id stands for (the router's
  * lp2p_peer_info.proto); an id of none of them is floodsub. */
 lp2p_pubsub_proto lp2p__pubsub_proto_of(const char *id);

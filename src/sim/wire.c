@@ -40,9 +40,8 @@ typedef struct sim_wire {
   lp2p_session *sess;
   lp2p_router_peer *handle; /* the other end, in n's router */
   uint64_t out_id, in_id;
-  lp2p__pubsub_reader in; /* the peer's stream */
-  lp2p_buf rest;          /* framed RPCs our stream has not taken */
-  size_t rest_off;
+  lp2p__pubsub_reader in;   /* the peer's stream */
+  lp2p__pubsub_writer out;  /* framed RPCs our stream has not taken */
   lp2p_tstamp last_arrival; /* of our bytes at the other end */
 } sim_wire;
 
@@ -108,52 +107,39 @@ static void wire_failure(sim_wire *w) {
 
 /* ---- our stream -------------------------------------------------------- */
 
-/* Writes held RPC bytes while the stream takes them. */
-static void write_rest(sim_wire *w) {
-  while (w->out_open && w->rest_off < w->rest.len) {
-    ssize_t k = lp2p_session_stream_write(w->sess, w->out_id,
-                                          w->rest.data + w->rest_off,
-                                          w->rest.len - w->rest_off);
-    if (k <= 0) {
-      if (k < 0) {
-        w->out_open = false; /* reset under us: stream_reset counts it */
-      }
-      return; /* stream_writable follows */
-    }
-    w->rest_off += (size_t)k;
+/* Our stream as the pubsub writer's sink: nothing taken before it is
+ * negotiated. */
+static ptrdiff_t sink_write(const uint8_t *p, size_t len, void *user) {
+  sim_wire *w = user;
+  if (!w->out_open) {
+    return 0;
   }
-  if (w->rest_off == w->rest.len) {
-    lp2p_buf_truncate(&w->rest, 0);
-    w->rest_off = 0;
+  ptrdiff_t k = lp2p_session_stream_write(w->sess, w->out_id, p, len);
+  if (k < 0) {
+    w->out_open = false; /* reset under us: stream_reset counts it */
   }
+  return k;
 }
 
-/* Holds framed bytes behind what is already held. */
-static void hold(sim_wire *w, const uint8_t *p, size_t len) {
-  size_t held = w->rest.len - w->rest_off;
-  if (held + len > WIRE_MAX_BACKLOG) {
-    wire_failure(w);
-    return;
-  }
-  if (w->rest_off > 0 && w->rest_off >= held) {
-    memmove(w->rest.data, w->rest.data + w->rest_off, held);
-    lp2p_buf_truncate(&w->rest, held);
-    w->rest_off = 0;
-  }
-  if (lp2p_buf_append(&w->rest, p, len) != 0) {
-    w->s->err = LP2P_ERR_NOMEM;
-  }
+/* Writes held RPC bytes while the stream takes them. */
+static void write_rest(sim_wire *w) {
+  const lp2p__pubsub_sink sink = {sink_write, NULL, w};
+  (void)lp2p__pubsub_writer_flush(&w->out, &sink, w->s->now);
 }
 
 void lp2p__sim_wire_send_rpc(sim *s, sim_node *n, uint32_t link,
                              const uint8_t *rpc, size_t len) {
   sim_wire *w = wire_of(n, link);
-  (void)s;
   if (w->failed) {
     return;
   }
-  hold(w, rpc, len);
-  write_rest(w);
+  const lp2p__pubsub_sink sink = {sink_write, NULL, w};
+  int rv = lp2p__pubsub_writer_put(&w->out, rpc, len, &sink, s->now);
+  if (rv == LP2P_ERR_TOO_LARGE) {
+    wire_failure(w); /* a backlog past WIRE_MAX_BACKLOG */
+  } else if (rv == LP2P_ERR_NOMEM) {
+    s->err = LP2P_ERR_NOMEM;
+  }
   flush(w);
 }
 
@@ -325,7 +311,7 @@ static sim_wire *new_end(sim *s, sim_node *n, uint32_t link, bool initiator) {
   lp2p_router_settings rs; /* the routers' limits: make_router's defaults */
   lp2p_router_settings_default(&rs);
   lp2p__pubsub_reader_init(&w->in, rs.limits.max_rpc_size, mem);
-  lp2p_buf_init(&w->rest, mem);
+  lp2p__pubsub_writer_init(&w->out, WIRE_MAX_BACKLOG, mem);
   lp2p_session_settings set;
   lp2p_session_settings_default(&set);
   set.protocols = meshsub;
@@ -380,7 +366,7 @@ void lp2p__sim_wire_free(sim *s, sim_node *n) {
     if (w) {
       lp2p_session_del(w->sess);
       lp2p__pubsub_reader_free(&w->in);
-      lp2p_buf_free(&w->rest);
+      lp2p__pubsub_writer_free(&w->out);
       lp2p_free(mem, w);
     }
   }

@@ -282,6 +282,116 @@ static void unframe_takes_exactly_one_whole_frame(void **state) {
   lp2p_buf_free(&wire);
 }
 
+/* ---- the writer ------------------------------------------------------- */
+
+/* A stream that takes at most `room` bytes, then none until given more;
+ * what it took is kept in `got`. */
+typedef struct stream_sim {
+  size_t room;
+  int fail; /* returned instead of taking, when non-zero */
+  lp2p_buf got;
+  size_t nwritten; /* RPCs reported written whole */
+  size_t written_len[8];
+  lp2p_tstamp since[8];
+} stream_sim;
+
+static ptrdiff_t sim_write(const uint8_t *p, size_t len, void *user) {
+  stream_sim *st = user;
+  if (st->fail) {
+    return st->fail;
+  }
+  size_t n = len < st->room ? len : st->room;
+  assert_int_equal(lp2p_buf_append(&st->got, p, n), 0);
+  st->room -= n;
+  return (ptrdiff_t)n;
+}
+
+static void sim_written(const uint8_t *rpc, size_t len, lp2p_tstamp since,
+                        void *user) {
+  stream_sim *st = user;
+  assert_true(st->nwritten < 8);
+  const uint8_t *bare;
+  size_t bare_len;
+  assert_int_equal(lp2p__pubsub_unframe(rpc, len, &bare, &bare_len), 0);
+  st->written_len[st->nwritten] = len;
+  st->since[st->nwritten++] = since;
+}
+
+static void
+writer_holds_what_the_stream_refuses_and_reports_whole_rpcs(void **state) {
+  (void)state;
+  stream_sim st = {.room = 50};
+  lp2p_buf_init(&st.got, NULL);
+  const lp2p__pubsub_sink sink = {sim_write, sim_written, &st};
+  lp2p__pubsub_writer w;
+  lp2p__pubsub_writer_init(&w, 1000, NULL);
+  lp2p_buf a, b;
+  lp2p_buf_init(&a, NULL);
+  lp2p_buf_init(&b, NULL);
+  put_rpc(&a, 30, 0xa1); /* 31 bytes framed: taken at once */
+  put_rpc(&b, 40, 0xb2); /* 41: 19 taken, 22 held */
+  assert_int_equal(lp2p__pubsub_writer_put(&w, a.data, a.len, &sink, 10), 0);
+  assert_int_equal(st.nwritten, 1);
+  assert_int_equal(st.since[0], 10);
+  assert_int_equal(lp2p__pubsub_writer_put(&w, b.data, b.len, &sink, 20), 0);
+  assert_int_equal(lp2p__pubsub_writer_held(&w), 22);
+  assert_int_equal(st.nwritten, 1); /* b not yet whole */
+  /* held bytes go first: a third RPC waits behind b */
+  assert_int_equal(lp2p__pubsub_writer_put(&w, a.data, a.len, &sink, 25), 0);
+  assert_int_equal(lp2p__pubsub_writer_held(&w), 22 + 31);
+  st.room = 30; /* b's rest and 8 bytes of the third */
+  assert_int_equal(lp2p__pubsub_writer_flush(&w, &sink, 30), 0);
+  assert_int_equal(st.nwritten, 2);
+  assert_int_equal(st.written_len[1], 41);
+  assert_int_equal(st.since[1], 20); /* when b was put */
+  st.room = 100;
+  assert_int_equal(lp2p__pubsub_writer_flush(&w, &sink, 40), 1);
+  assert_int_equal(st.nwritten, 3);
+  assert_int_equal(lp2p__pubsub_writer_held(&w), 0);
+  assert_null(w.held.data); /* an idle stream holds no buffer */
+  /* the stream got the three RPCs whole and in order */
+  seen s = {0};
+  lp2p__pubsub_reader r;
+  lp2p__pubsub_reader_init(&r, 1000, NULL);
+  assert_int_equal(
+      lp2p__pubsub_reader_recv(&r, st.got.data, st.got.len, on_rpc, &s), 0);
+  assert_int_equal(s.n, 3);
+  assert_int_equal(s.first[1], 0xb2);
+  lp2p__pubsub_reader_free(&r);
+  lp2p__pubsub_writer_free(&w);
+  lp2p_buf_free(&a);
+  lp2p_buf_free(&b);
+  lp2p_buf_free(&st.got);
+}
+
+static void
+writer_refuses_one_past_its_bound_and_drops_on_stream_error(void **state) {
+  (void)state;
+  stream_sim st = {.room = 0};
+  lp2p_buf_init(&st.got, NULL);
+  const lp2p__pubsub_sink sink = {sim_write, sim_written, &st};
+  lp2p__pubsub_writer w;
+  lp2p_buf a;
+  lp2p_buf_init(&a, NULL);
+  put_rpc(&a, 30, 1); /* 31 bytes framed */
+  lp2p__pubsub_writer_init(&w, 62, NULL);
+  assert_int_equal(lp2p__pubsub_writer_put(&w, a.data, a.len, &sink, 0), 0);
+  assert_int_equal(lp2p__pubsub_writer_put(&w, a.data, a.len, &sink, 0), 0);
+  assert_int_equal(lp2p__pubsub_writer_held(&w), 62); /* exactly the bound */
+  assert_int_equal(lp2p__pubsub_writer_put(&w, a.data, 1, &sink, 0),
+                   LP2P_ERR_TOO_LARGE);
+  assert_int_equal(lp2p__pubsub_writer_held(&w), 62);
+  /* the stream breaks: what is held is dropped (a torn RPC cannot go on) */
+  st.fail = LP2P_ERR_STATE;
+  st.room = 10;
+  assert_int_equal(lp2p__pubsub_writer_flush(&w, &sink, 0), LP2P_ERR_STATE);
+  assert_int_equal(lp2p__pubsub_writer_held(&w), 0);
+  assert_int_equal(st.nwritten, 0);
+  lp2p__pubsub_writer_free(&w);
+  lp2p_buf_free(&a);
+  lp2p_buf_free(&st.got);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(rpc_split_at_every_byte_arrives_whole),
@@ -295,6 +405,10 @@ int main(void) {
       cmocka_unit_test(consumer_failure_stops_the_reader),
       cmocka_unit_test(split_rpc_without_memory_fails_the_stream),
       cmocka_unit_test(unframe_takes_exactly_one_whole_frame),
+      cmocka_unit_test(
+          writer_holds_what_the_stream_refuses_and_reports_whole_rpcs),
+      cmocka_unit_test(
+          writer_refuses_one_past_its_bound_and_drops_on_stream_error),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
