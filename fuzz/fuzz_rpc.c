@@ -11,7 +11,10 @@
  *    Message field (presence and bytes), IHAVE/IWANT/IDONTWANT ids, GRAFT
  *    and PRUNE topics, PX entries and backoffs, and gossipsub v1.3's
  *    ControlExtensions (presence, each bool: the last value wins when
- *    occurrences merge) and RPC.testExtension (presence). RPC.control may occur
+ *    occurrences merge), RPC.testExtension (presence), and the
+ *    partial-messages extension's SubOpts bools and RPC.partial (presence
+ *    and each bytes field, occurrences merging as ControlExtensions'
+ *    do). RPC.control may occur
  * more than once: protobuf-c merges the occurrences (repeated fields are
  *    concatenated) and lp2p appends their entries, so the two must still
  *    be equal entry for entry.
@@ -28,7 +31,7 @@
  *   subscription to nothing is useless), protobuf-c accepts it (proto2
  *   has no required field here); protobuf-c's message must then indeed
  *   hold a SubOpts without topicid.
- * - SubOpts.subscribe or a ControlExtensions bool with a wire type other
+ * - A SubOpts or ControlExtensions bool with a wire type other
  *   than VARINT: protobuf-c does not check the wire type of bool fields
  *   at all; lp2p refuses (LP2P_ERR_WRONG_TYPE) as for every known field.
  * - A varint value of 10 bytes whose last byte is above 1 (more than 64
@@ -71,8 +74,9 @@ typedef enum kind {
   K_GRAFT,
   K_PRUNE,
   K_PEERINFO,
-  K_EXTENSIONS,    /* ControlExtensions */
-  K_TEST_EXTENSION /* TestExtension: no fields */
+  K_EXTENSIONS,     /* ControlExtensions */
+  K_TEST_EXTENSION, /* TestExtension: no fields */
+  K_PARTIAL         /* PartialMessagesExtension */
 } kind;
 
 typedef enum ftype { F_UNKNOWN, F_BYTES, F_BOOL, F_UINT64, F_MSG } ftype;
@@ -86,13 +90,17 @@ static ftype field_type(kind k, uint64_t num, kind *sub) {
       *sub = num == 1 ? K_SUBOPTS : num == 2 ? K_MESSAGE : K_CONTROL;
       return F_MSG;
     }
-    if (num == LP2P_RPC_TEST_EXTENSION) {
-      *sub = K_TEST_EXTENSION;
+    if (num == LP2P_RPC_TEST_EXTENSION || num == LP2P_RPC_PARTIAL) {
+      *sub = num == LP2P_RPC_PARTIAL ? K_PARTIAL : K_TEST_EXTENSION;
       return F_MSG;
     }
     return F_UNKNOWN;
   case K_SUBOPTS:
-    return num == 1 ? F_BOOL : num == 2 ? F_BYTES : F_UNKNOWN;
+    return num == 1 || num == 3 || num == 4 ? F_BOOL
+           : num == 2                       ? F_BYTES
+                                            : F_UNKNOWN;
+  case K_PARTIAL:
+    return num >= 1 && num <= 4 ? F_BYTES : F_UNKNOWN;
   case K_MESSAGE:
     return num >= 1 && num <= 6 ? F_BYTES : F_UNKNOWN;
   case K_CONTROL:
@@ -325,14 +333,33 @@ static void check_control(const lp2p_rpc *r, const Fuzzrpc__ControlMessage *c) {
   }
 }
 
+/* RPC.partial present or not, and each of its fields. */
+static void check_partial(const lp2p_rpc *r,
+                          const Fuzzrpc__PartialMessagesExtension *x) {
+  FUZZ_CHECK(r->has_partial == (x != NULL));
+  if (x) {
+    const lp2p_rpc_partial *y = &r->partial;
+    FUZZ_CHECK(same_bytes(y->topic, x->has_topicid, x->topicid));
+    FUZZ_CHECK(same_bytes(y->group, x->has_groupid, x->groupid));
+    FUZZ_CHECK(
+        same_bytes(y->message, x->has_partialmessage, x->partialmessage));
+    FUZZ_CHECK(same_bytes(y->metadata, x->has_partsmetadata, x->partsmetadata));
+  }
+}
+
 static void check_same(const lp2p_rpc *r, const Fuzzrpc__RPC *m) {
   FUZZ_CHECK(r->subs.len == m->n_subscriptions);
   for (size_t i = 0; i < m->n_subscriptions; i++) {
     const Fuzzrpc__RPC__SubOpts *s = m->subscriptions[i];
-    FUZZ_CHECK(same_bytes(r->subs.items[i].topic, s->has_topicid, s->topicid));
-    FUZZ_CHECK(r->subs.items[i].subscribe ==
-               (s->has_subscribe && s->subscribe));
+    const lp2p_rpc_sub *y = &r->subs.items[i];
+    FUZZ_CHECK(same_bytes(y->topic, s->has_topicid, s->topicid));
+    FUZZ_CHECK(y->subscribe == (s->has_subscribe && s->subscribe));
+    FUZZ_CHECK(y->requests_partial ==
+               (s->has_requestspartial && s->requestspartial));
+    FUZZ_CHECK(y->supports_partial ==
+               (s->has_supportssendingpartial && s->supportssendingpartial));
   }
+  check_partial(r, m->partial);
   FUZZ_CHECK(r->msgs.len == m->n_publish);
   for (size_t i = 0; i < m->n_publish; i++) {
     const Fuzzrpc__Message *x = m->publish[i];
@@ -362,8 +389,7 @@ static void encode(const lp2p_rpc *r, lp2p_buf *out) {
   lp2p_buf_init(&ctl, NULL);
   for (size_t i = 0; i < r->subs.len; i++) {
     const lp2p_rpc_sub *s = &r->subs.items[i];
-    FUZZ_CHECK(
-        lp2p_rpc_put_sub(out, s->subscribe, s->topic.data, s->topic.len) == 0);
+    FUZZ_CHECK(lp2p_rpc_put_sub_partial(out, s) == 0);
   }
   for (size_t i = 0; i < r->msgs.len; i++) {
     lp2p_buf_truncate(&tmp, 0);
@@ -400,6 +426,9 @@ static void encode(const lp2p_rpc *r, lp2p_buf *out) {
   }
   if (ctl.len) {
     FUZZ_CHECK(lp2p_rpc_put_control(out, ctl.data, ctl.len) == 0);
+  }
+  if (r->has_partial) {
+    FUZZ_CHECK(lp2p_rpc_put_partial(out, &r->partial) == 0);
   }
   if (r->test_extension) {
     FUZZ_CHECK(lp2p_rpc_put_test_extension(out) == 0);
@@ -440,7 +469,16 @@ static void check_reencoded(const lp2p_rpc *a, const lp2p_rpc *b) {
   for (size_t i = 0; i < a->subs.len; i++) {
     FUZZ_CHECK(eq(a->subs.items[i].topic, b->subs.items[i].topic));
     FUZZ_CHECK(a->subs.items[i].subscribe == b->subs.items[i].subscribe);
+    FUZZ_CHECK(a->subs.items[i].requests_partial ==
+                   b->subs.items[i].requests_partial &&
+               a->subs.items[i].supports_partial ==
+                   b->subs.items[i].supports_partial);
   }
+  FUZZ_CHECK(a->has_partial == b->has_partial);
+  FUZZ_CHECK(eq(a->partial.topic, b->partial.topic) &&
+             eq(a->partial.group, b->partial.group));
+  FUZZ_CHECK(eq(a->partial.message, b->partial.message) &&
+             eq(a->partial.metadata, b->partial.metadata));
   for (size_t i = 0; i < a->msgs.len; i++) {
     const lp2p_rpc_msg *x = &a->msgs.items[i], *y = &b->msgs.items[i];
     FUZZ_CHECK(eq(x->from, y->from) && eq(x->data, y->data));
