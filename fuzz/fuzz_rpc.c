@@ -13,8 +13,9 @@
  *    ControlExtensions (presence, each bool: the last value wins when
  *    occurrences merge), RPC.testExtension (presence), and the
  *    partial-messages extension's SubOpts bools and RPC.partial (presence
- *    and each bytes field, occurrences merging as ControlExtensions'
- *    do). RPC.control may occur
+ *    and each bytes field; its occurrences merge, checked against
+ *    protobuf-c's decoding of each: see check_partial_merged). RPC.control
+ *    may occur
  * more than once: protobuf-c merges the occurrences (repeated fields are
  *    concatenated) and lp2p appends their entries, so the two must still
  *    be equal entry for entry.
@@ -347,6 +348,66 @@ static void check_partial(const lp2p_rpc *r,
   }
 }
 
+/* Field k (0 to 3: topicID, groupID, partialMessage, partsMetadata) of a
+ * PartialMessagesExtension: whether present, and its value. */
+static protobuf_c_boolean
+partial_field(const Fuzzrpc__PartialMessagesExtension *x, int k,
+              ProtobufCBinaryData *v) {
+  switch (k) {
+  case 0:
+    *v = x->topicid;
+    return x->has_topicid;
+  case 1:
+    *v = x->groupid;
+    return x->has_groupid;
+  case 2:
+    *v = x->partialmessage;
+    return x->has_partialmessage;
+  default:
+    *v = x->partsmetadata;
+    return x->has_partsmetadata;
+  }
+}
+
+/* RPC.partial is an optional message: its occurrences merge, the last
+ * present value of each field winning (proto2). protobuf-c 1.4.1 merges
+ * bytes fields by their data pointers instead, which loses a present
+ * empty field (its data is NULL) and lets an earlier value through a
+ * later empty one; so lp2p's merge is checked here against protobuf-c's
+ * decoding of each occurrence, merged by the proto2 rule. */
+static void check_partial_merged(const lp2p_rpc *r, const uint8_t *data,
+                                 size_t size) {
+  Fuzzrpc__PartialMessagesExtension *occ[64];
+  size_t n = 0;
+  lp2p_pb_reader rd;
+  lp2p_pb_field f;
+  lp2p_pb_reader_init(&rd, data, size);
+  while (lp2p_pb_next(&rd, &f) == 1) { /* well formed: both accepted it */
+    if (f.num == LP2P_RPC_PARTIAL && n < 64) {
+      occ[n] = fuzzrpc__partial_messages_extension__unpack(NULL, f.len, f.data);
+      FUZZ_CHECK(occ[n] != NULL);
+      n++;
+    }
+  }
+  FUZZ_CHECK(r->has_partial == (n > 0));
+  const lp2p_bytes got[4] = {r->partial.topic, r->partial.group,
+                             r->partial.message, r->partial.metadata};
+  for (int k = 0; k < 4 && n < 64; k++) {
+    ProtobufCBinaryData want = {0, NULL}, v;
+    protobuf_c_boolean has = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (partial_field(occ[i], k, &v)) {
+        has = 1;
+        want = v;
+      }
+    }
+    FUZZ_CHECK(same_bytes(got[k], has, want));
+  }
+  for (size_t i = 0; i < n; i++) {
+    fuzzrpc__partial_messages_extension__free_unpacked(occ[i], NULL);
+  }
+}
+
 static void check_same(const lp2p_rpc *r, const Fuzzrpc__RPC *m) {
   FUZZ_CHECK(r->subs.len == m->n_subscriptions);
   for (size_t i = 0; i < m->n_subscriptions; i++) {
@@ -359,7 +420,7 @@ static void check_same(const lp2p_rpc *r, const Fuzzrpc__RPC *m) {
     FUZZ_CHECK(y->supports_partial ==
                (s->has_supportssendingpartial && s->supportssendingpartial));
   }
-  check_partial(r, m->partial);
+  FUZZ_CHECK(r->has_partial == (m->partial != NULL));
   FUZZ_CHECK(r->msgs.len == m->n_publish);
   for (size_t i = 0; i < m->n_publish; i++) {
     const Fuzzrpc__Message *x = m->publish[i];
@@ -563,6 +624,7 @@ static void check_pbc_packed(const Fuzzrpc__RPC *m) {
   lp2p_rpc_init(&rpc, NULL);
   FUZZ_CHECK(lp2p_rpc_decode(&rpc, buf, n, &unlimited) == 0);
   check_same(&rpc, m);
+  check_partial(&rpc, m->partial); /* one occurrence: no merge */
   lp2p_rpc_free(&rpc);
   free(buf);
 }
@@ -635,6 +697,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   if (lp2p_ok && pbc_ok) {
     check_same(&rpc, m);
+    check_partial_merged(&rpc, data, size);
     check_pbc_packed(m);
   }
   if (lp2p_ok) {
