@@ -24,6 +24,9 @@ struct gs_topic {
    * first entry, as most topics (only peers') never get one */
   lp2p_map backoff;
   bool backoff_seeded;
+  /* partial messages (partial.c): our mode, the peers' requests and the
+   * group states; NULL until the extension is used on the topic */
+  struct gs_ptopic *partial;
   size_t name_len;
   uint8_t name[]; /* the map key */
 };
