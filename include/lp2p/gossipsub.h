@@ -520,10 +520,11 @@ typedef struct lp2p_router_callbacks {
    * here), and scores the peer with lp2p_router_partial_feedback. */
   void (*partial)(lp2p_router *r, const lp2p_partial_rpc *pm, void *user);
   /* Optional, partial messages: the heartbeat's gossip picked `peers`
-   * (outside the mesh, requesting partial messages on `topic`) that
-   * know nothing yet of our group `group`: as go's OnEmitGossip, the
-   * application tells them what it has by calling
-   * lp2p_router_publish_partial for these peers (allowed here). */
+   * (outside the mesh, with partial traffic on `topic`: they request
+   * parts and we support sending them, or they support sending and we
+   * request) that know nothing yet of our group `group`: as go's
+   * OnEmitGossip, the application tells them what it has (or wants) by
+   * calling lp2p_router_publish_partial for these peers (allowed here). */
   void (*partial_gossip)(lp2p_router *r, lp2p_bytes topic, lp2p_bytes group,
                          const lp2p_peer_id *peers, size_t npeers, void *user);
 } lp2p_router_callbacks;

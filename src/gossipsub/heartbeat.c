@@ -235,18 +235,21 @@ static void collect_id(gs_msg *m, void *arg) {
   l->ids[l->len++] = (lp2p_bytes){lp2p_gs_msg_id(m), m->id_len};
 }
 
-/* The gossip to the chosen peers: IHAVE, or, as go, for a peer that
- * asked for parts on a topic where we send them, our groups' metadata
- * (lp2p_gs_partial_emit_gossip) instead. */
+/* The gossip to the chosen peers: IHAVE, and our groups' metadata
+ * (lp2p_gs_partial_emit_gossip) to those with partial traffic on the
+ * topic (the spec's "non-mesh topic peers"; go offers it only to peers
+ * requesting parts, rust to those supporting them: both are here). As
+ * go, a peer that asked for parts gets no IHAVE. */
 static void send_gossip(lp2p_router *r, gs_topic *t, size_t n,
                         const lp2p_buf *ihave) {
   gs_peers partial = {NULL, 0, 0};
   bool gossips = lp2p_gs_partial_gossips(t);
   for (size_t i = 0; i < n; i++) {
     gs_peer *p = t->peers.items[i];
-    if (gossips && lp2p_gs_partial_wants_parts(t, p)) {
+    if (gossips && lp2p_gs_partial_eligible(t, p)) {
       lp2p_gs_peers_add(r, &partial, p); /* out of memory: no gossip */
-    } else if (ihave->len) {
+    }
+    if (ihave->len && !(gossips && lp2p_gs_partial_wants_parts(t, p))) {
       lp2p_gs_queue_encoded(r, p, ihave->data, ihave->len, &r->st.ihave_sent);
     }
   }

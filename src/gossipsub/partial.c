@@ -116,15 +116,19 @@ bool lp2p_gs_partial_skips_idontwant(const gs_topic *t, const gs_peer *p) {
   return pt && pt->mode == LP2P_PARTIAL_REQUESTS && peer_supports(pt, p);
 }
 
-bool lp2p_gs_partial_gossips(const gs_topic *t) {
-  return t->partial && t->partial->mode != LP2P_PARTIAL_OFF;
-}
-
 /* May partial traffic flow with `p` on the topic (go's MeshPeers
  * filter): it requests and we support, or it supports and we request. */
 static bool eligible(const gs_ptopic *pt, const gs_peer *p) {
   return (pt->mode != LP2P_PARTIAL_OFF && peer_requests(pt, p)) ||
          (pt->mode == LP2P_PARTIAL_REQUESTS && peer_supports(pt, p));
+}
+
+bool lp2p_gs_partial_eligible(const gs_topic *t, const gs_peer *p) {
+  return t->partial && eligible(t->partial, p);
+}
+
+bool lp2p_gs_partial_gossips(const gs_topic *t) {
+  return t->partial && t->partial->mode != LP2P_PARTIAL_OFF;
 }
 
 void lp2p_gs_partial_sub_flags(const gs_topic *t, lp2p_rpc_sub *s) {

@@ -33,10 +33,15 @@ bool lp2p_gs_partial_wants_parts(const gs_topic *t, const gs_peer *p);
 /* Should `p` get no IDONTWANT on `t` (as go: we request parts and it
  * supports sending them)? */
 bool lp2p_gs_partial_skips_idontwant(const gs_topic *t, const gs_peer *p);
+/* May partial traffic flow with `p` on `t`: both advertised the
+ * extension, and it requests parts while we support sending them, or it
+ * supports sending them while we request them. */
+bool lp2p_gs_partial_eligible(const gs_topic *t, const gs_peer *p);
 /* Heartbeat gossip: does `t` send partsMetadata to gossip peers that
  * request parts (instead of IHAVE, as go)? */
 bool lp2p_gs_partial_gossips(const gs_topic *t);
-/* Heartbeat gossip: `peers` (requesting parts, outside the mesh) are
+/* Heartbeat gossip: `peers` (outside the mesh, partial traffic with
+ * each eligible) are
  * offered each of our groups they know nothing of, by the
  * partial_gossip callback. */
 void lp2p_gs_partial_emit_gossip(lp2p_router *r, gs_topic *t,

@@ -255,6 +255,29 @@ metadata_gossip_at_heartbeat_to_non_mesh_requesters_only(void **state) {
   th_router_del(&t);
 }
 
+/* When we request parts, a non-mesh peer that supports sending them is
+ * offered our groups' metadata too (rust's and the spec's reading; go
+ * offers requesters only), and still gets IHAVE: it wants full
+ * messages. */
+static void metadata_gossip_offers_supporters_when_we_request(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_peer_id m, f;
+  lp2p_tstamp now = TH_T0;
+  partial_router(&t, NULL);
+  mesh_of_one(&t);
+  partial_peer(&t, 2, true, true, true, &m);
+  assert_int_equal(
+      lp2p_router_join_partial(t.r, T, LP2P_PARTIAL_REQUESTS, TH_T0), 0);
+  partial_peer(&t, 4, true, false, true, &f); /* supports only */
+  assert_int_equal(publish_g1(&t), 1);
+  th_drain_all(&t, now);
+  th_run(&t, &now, now + LP2P_SECONDS);
+  assert_int_equal(t.gossip_calls, 1);
+  assert_true(lp2p_peer_id_equal(&t.last_gossip_peer, &f));
+  th_router_del(&t);
+}
+
 static lp2p_topic_score_params feedback_topic(void) {
   lp2p_topic_score_params p = {0};
   p.topic_weight = 1;
@@ -424,6 +447,7 @@ int main(void) {
       cmocka_unit_test(publish_partial_to_listed_peers_only),
       cmocka_unit_test(
           metadata_gossip_at_heartbeat_to_non_mesh_requesters_only),
+      cmocka_unit_test(metadata_gossip_offers_supporters_when_we_request),
       cmocka_unit_test(feedback_useful_raises_p2_and_invalid_raises_p4),
       cmocka_unit_test(group_state_expires_after_its_ttl),
       cmocka_unit_test(peer_groups_per_topic_one_past_the_limit_dropped),
