@@ -149,6 +149,61 @@ static void requester_peer_gets_parts_not_full_messages(void **state) {
   th_router_del(&t);
 }
 
+/* As go: a message another peer sends us is not forwarded whole to a
+ * mesh peer that asked for parts. */
+static void requester_peer_gets_no_forwarded_full_message(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_peer_id a, b;
+  lp2p_privkey key;
+  lp2p_peer_id author;
+  th_out o;
+  th_rpc m;
+  partial_router(&t, NULL);
+  partial_peer(&t, 2, true, true, true, &a);
+  partial_peer(&t, 3, true, false, false, &b); /* full messages only */
+  assert_int_equal(
+      lp2p_router_join_partial(t.r, T, LP2P_PARTIAL_SUPPORTS, TH_T0), 0);
+  th_drain_all(&t, TH_T0);
+  th_identity(7, &key, &author);
+  th_rpc_init(&m);
+  th_rpc_msg(&m, &key, TOPIC, (const uint8_t *)"whole", 5, 1);
+  th_rpc_send(&t, &b, &m, TH_T0);
+  assert_int_equal(t.delivered, 1);
+  th_drain(&t, &a, &o, TH_T0);
+  assert_int_equal(o.msgs, 0);
+  th_router_del(&t);
+}
+
+/* As go: when we request parts, a mesh peer that sends them gets no
+ * IDONTWANT (a peer without partial messages still does). */
+static void no_idontwant_to_partial_senders_when_we_request(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_peer_id a, b, c;
+  lp2p_privkey key;
+  lp2p_peer_id author;
+  th_out o;
+  th_rpc m;
+  static uint8_t big[2048];
+  partial_router(&t, NULL);
+  partial_peer(&t, 2, true, false, true, &a);  /* sends parts */
+  partial_peer(&t, 3, true, false, false, &b); /* full messages only */
+  partial_peer(&t, 4, true, false, false, &c); /* the sender */
+  assert_int_equal(
+      lp2p_router_join_partial(t.r, T, LP2P_PARTIAL_REQUESTS, TH_T0), 0);
+  th_drain_all(&t, TH_T0);
+  th_identity(7, &key, &author);
+  th_rpc_init(&m);
+  th_rpc_msg(&m, &key, TOPIC, big, sizeof(big), 1);
+  th_rpc_send(&t, &c, &m, TH_T0);
+  th_drain(&t, &b, &o, TH_T0);
+  assert_int_equal(o.idontwant_ids, 1);
+  th_drain(&t, &a, &o, TH_T0);
+  assert_int_equal(o.idontwant_ids, 0);
+  th_router_del(&t);
+}
+
 static void supports_only_peer_gets_metadata_and_full_messages(void **state) {
   (void)state;
   th_router t;
@@ -442,6 +497,8 @@ int main(void) {
       cmocka_unit_test(no_partial_traffic_before_both_advertise),
       cmocka_unit_test(join_partial_needs_the_extension),
       cmocka_unit_test(requester_peer_gets_parts_not_full_messages),
+      cmocka_unit_test(requester_peer_gets_no_forwarded_full_message),
+      cmocka_unit_test(no_idontwant_to_partial_senders_when_we_request),
       cmocka_unit_test(supports_only_peer_gets_metadata_and_full_messages),
       cmocka_unit_test(publish_partial_goes_to_the_fanout_when_not_joined),
       cmocka_unit_test(publish_partial_to_listed_peers_only),
