@@ -23,6 +23,14 @@
  * peer, our messages to peers below the publish threshold only through
  * the mesh.
  *
+ * Partial messages (gossipsub v1.3) run in every router: peers
+ * advertise the extension or not and subscribe requesting or supporting
+ * parts, send RPC.partial for a few group ids, and we join topics with a
+ * partial mode and publish groups; the callbacks publish back from inside
+ * (as an application answering a peer, and the heartbeat's gossip).
+ * Frames must carry RPC.partial alone, only to 1.3 peers, within the
+ * size limits.
+ *
  * It found five bugs in src/gossipsub (a use after free on a GRAFT from an
  * unsubscribed peer, GRAFTs to backed-off fanout peers on join, messages
  * and control entries too large for any RPC, scores washed by a new
@@ -34,6 +42,7 @@
 #include "gossipsub/backoff.h"
 #include "gossipsub/dontwant.h"
 #include "gossipsub/message.h"
+#include "gossipsub/partial.h"
 #include "gossipsub/peer.h"
 #include "gossipsub/router.h"
 #include "gossipsub/score.h"
@@ -386,8 +395,18 @@ static void check_frame(int i, const uint8_t *out, size_t n) {
   FUZZ_CHECK(proto != LP2P_FLOODSUB || nctl == 0);
   FUZZ_CHECK(proto >= LP2P_MESHSUB_12 || rpc->idontwant.len == 0);
   /* v1.3 extensions only to 1.3 peers */
-  FUZZ_CHECK(proto >= LP2P_MESHSUB_13 ||
-             (!rpc->has_extensions && !rpc->test_extension));
+  FUZZ_CHECK(
+      proto >= LP2P_MESHSUB_13 ||
+      (!rpc->has_extensions && !rpc->test_extension && !rpc->has_partial));
+  /* RPC.partial: alone in its RPC (two would merge), within the limits */
+  if (rpc->has_partial) {
+    FUZZ_CHECK(rpc->subs.len == 0 && rpc->msgs.len == 0 && nctl == 0 &&
+               !rpc->has_extensions && !rpc->test_extension);
+    FUZZ_CHECK(rpc->partial.topic.len >= 1 && rpc->partial.group.len >= 1);
+    FUZZ_CHECK(rpc->partial.message.len <= limits()->max_message_size);
+    FUZZ_CHECK(rpc->partial.metadata.len <= limits()->max_partial_metadata);
+    FUZZ_CHECK(rpc->partial.message.data || rpc->partial.metadata.len);
+  }
   /* as go sends IDONTWANT: one entry of at most max_idontwant_length ids
    * in an RPC of its own */
   if (rpc->idontwant.len) {
@@ -635,7 +654,8 @@ static void check_topic(const gs_topic *t, int after_beat, size_t *nbackoff) {
   }
   /* the heartbeat frees a topic nothing refers to any more */
   FUZZ_CHECK(t->joined || t->peers.len || t->backoff.count || t->has_params ||
-             t->fanout_expiry != LP2P_TSTAMP_NEVER);
+             t->fanout_expiry != LP2P_TSTAMP_NEVER ||
+             lp2p_gs_partial_keeps(t));
   FUZZ_CHECK(t->joined || t->fanout_expiry == LP2P_TSTAMP_NEVER ||
              t->fanout_expiry > H.now);
   if (t->joined) {
@@ -686,7 +706,7 @@ static size_t check_mcache(void) {
 }
 
 #define NSTATS (sizeof(lp2p_router_stats) / sizeof(uint64_t))
-#define NGAUGES 14 /* the last fields of lp2p_router_stats */
+#define NGAUGES 15 /* the last fields of lp2p_router_stats */
 
 static void check_stats(size_t npeers, size_t ntopics, size_t nmcache,
                         size_t nseen, size_t npend, uint64_t qbytes) {
@@ -879,6 +899,17 @@ static const uint8_t *pick_topic(size_t *len) {
   return p;
 }
 
+/* A group id of partial messages: one of a few, or any bytes. */
+static lp2p_bytes pick_group(void) {
+  static const char *const groups[] = {"g0", "g1", "g2", "g3"};
+  uint8_t b = u8();
+  lp2p_bytes g = {(const uint8_t *)groups[b & 3], 2};
+  if (b & 4) {
+    g.len = take(70, &g.data); /* maybe empty, maybe over max_id_len */
+  }
+  return g;
+}
+
 /* Three addresses (none, two IPv4 ones) so that peers share them (P6). */
 static void pick_ip(uint8_t sel, uint8_t ip[16]) {
   memset(ip, 0, 16);
@@ -938,12 +969,88 @@ static void op_remove_peer(void) {
 }
 
 static void op_join(void) {
-  int i = u8() % NTOPICS;
+  uint8_t b = u8();
+  int i = b % NTOPICS;
   const uint8_t *name = (const uint8_t *)topic_names[i];
   size_t len = strlen(topic_names[i]);
   /* never refused: peers' subscriptions must not keep us from joining */
-  FUZZ_CHECK(lp2p_router_join(H.r, name, len, H.now) == 0);
+  if (b & 0x10) {
+    lp2p_partial_mode mode = (lp2p_partial_mode)((b >> 5) % 3);
+    if (b & 0x80) { /* a mode without joining: the fanout */
+      FUZZ_CHECK(lp2p_router_set_topic_partial(H.r, name, len, mode) == 0);
+      return;
+    }
+    FUZZ_CHECK(lp2p_router_join_partial(H.r, name, len, mode, H.now) == 0);
+  } else {
+    FUZZ_CHECK(lp2p_router_join(H.r, name, len, H.now) == 0);
+  }
   H.joined[i] = 1;
+}
+
+/* The application's action for each peer: parts and metadata of the
+ * input's sizes (some over the limits), or nothing. */
+static bool partial_action(lp2p_router *r, const lp2p_partial_peer *peer,
+                           lp2p_partial_action *out, void *arg) {
+  static uint8_t big[4096];
+  const uint8_t *sizes = arg;
+  (void)r;
+  FUZZ_CHECK(peer->peer->len >= 1);
+  FUZZ_CHECK(peer->metadata.len <= limits()->max_partial_metadata);
+  out->parts = (lp2p_bytes){big, (size_t)sizes[0] * 9};
+  out->metadata = (lp2p_bytes){big, sizes[1] % 20};
+  if (sizes[1] & 0x20) {
+    out->peer_metadata = (lp2p_bytes){big, sizes[1] % 18};
+  }
+  return (sizes[1] & 0x40) == 0;
+}
+
+/* Publishes a group to the default peers, or to some named ones. */
+static void publish_partial(const uint8_t *topic, size_t tlen, lp2p_bytes g,
+                            const lp2p_peer_id *to, size_t nto) {
+  uint8_t sizes[2] = {u8(), u8()};
+  int rv = lp2p_router_publish_partial(H.r, topic, tlen, g.data, g.len, to, nto,
+                                       partial_action, sizes, H.now);
+  FUZZ_CHECK(rv >= 0 || rv == LP2P_ERR_STATE || rv == LP2P_ERR_INVALID_ARG);
+  FUZZ_CHECK(rv != LP2P_ERR_INVALID_ARG || g.len == 0 ||
+             g.len > limits()->max_id_len || tlen == 0 ||
+             tlen > limits()->max_topic_len);
+}
+
+static void op_publish_partial(void) {
+  size_t tlen;
+  const uint8_t *topic = pick_topic(&tlen);
+  lp2p_peer_id to[2] = {ids[pick_peer()], ids[pick_peer()]};
+  publish_partial(topic, tlen, pick_group(), to, u8() % 3);
+}
+
+/* As an application answers what a peer sent: from inside the callback,
+ * with feedback for the peer. */
+static void on_partial(lp2p_router *r, const lp2p_partial_rpc *pm, void *user) {
+  (void)user;
+  FUZZ_CHECK(r == H.r && H.op == OP_RECV);
+  FUZZ_CHECK(pm->group.len >= 1 && pm->group.len <= limits()->max_id_len);
+  FUZZ_CHECK(pm->parts.len <= limits()->max_message_size);
+  FUZZ_CHECK(pm->metadata.len <= limits()->max_partial_metadata);
+  uint8_t b = u8();
+  if (b & 1) {
+    publish_partial(pm->topic.data, pm->topic.len, pm->group, pm->from, 1);
+  }
+  if (b & 2) {
+    FUZZ_CHECK(lp2p_router_partial_feedback(
+                   r, pm->topic.data, pm->topic.len, pm->from,
+                   (b & 4) ? LP2P_PARTIAL_INVALID : LP2P_PARTIAL_USEFUL) == 0);
+  }
+}
+
+/* As go's OnEmitGossip: the application publishes to the peers named. */
+static void on_partial_gossip(lp2p_router *r, lp2p_bytes topic,
+                              lp2p_bytes group, const lp2p_peer_id *peers,
+                              size_t npeers, void *user) {
+  (void)user;
+  FUZZ_CHECK(r == H.r && npeers >= 1);
+  if (u8() & 1) {
+    publish_partial(topic.data, topic.len, group, peers, npeers);
+  }
 }
 
 static void op_leave(void) {
@@ -1174,16 +1281,40 @@ static void put_control_entry(lp2p_buf *ctl) {
   }
 }
 
+/* The partial-messages parts of a built RPC, as bits of `x` say: a
+ * ControlExtensions (advertising the extension or not) and an
+ * RPC.partial. */
+static void put_partial_fields(lp2p_buf *body, lp2p_buf *ctl, uint8_t x) {
+  if (x & 1) {
+    lp2p_rpc_extensions e = {(x & 2) != 0, false};
+    FUZZ_CHECK(lp2p_ctl_put_extensions(ctl, &e) == 0);
+  }
+  if (x & 4) {
+    lp2p_rpc_partial pm;
+    pm.topic.data = pick_topic(&pm.topic.len);
+    pm.group = pick_group();
+    pm.message.len = take(255, &pm.message.data);
+    pm.metadata.len = take(24, &pm.metadata.data);
+    if (x & 8) {
+      pm.message.data = NULL;
+    }
+    FUZZ_CHECK(lp2p_rpc_put_partial(body, &pm) == 0);
+  }
+}
+
 /* An RPC assembled with lp2p's encoders. */
 static void build_rpc(lp2p_buf *body) {
   uint8_t n = u8();
   lp2p_buf ctl;
   lp2p_buf_init(&ctl, NULL);
   for (int i = 0; i < (n & 3); i++) {
-    size_t tlen;
+    lp2p_rpc_sub sub;
     uint8_t b = u8();
-    const uint8_t *topic = pick_topic(&tlen);
-    FUZZ_CHECK(lp2p_rpc_put_sub(body, b & 1, topic, tlen) == 0);
+    sub.topic.data = pick_topic(&sub.topic.len);
+    sub.subscribe = b & 1;
+    sub.requests_partial = (b & 2) != 0;
+    sub.supports_partial = (b & 4) != 0;
+    FUZZ_CHECK(lp2p_rpc_put_sub_partial(body, &sub) == 0);
   }
   for (int i = 0; i < ((n >> 2) & 3); i++) {
     put_message(body);
@@ -1191,6 +1322,7 @@ static void build_rpc(lp2p_buf *body) {
   for (int i = 0; i < ((n >> 4) & 7); i++) {
     put_control_entry(&ctl);
   }
+  put_partial_fields(body, &ctl, u8());
   if (ctl.len || (n & 0x80)) {
     FUZZ_CHECK(lp2p_rpc_put_control(body, ctl.data, ctl.len) == 0);
   }
@@ -1433,6 +1565,10 @@ static void make_settings(lp2p_router_settings *s, lp2p_router_callbacks *cb) {
   /* small enough to be reached (NPEERS peers x NTOPICS topics) when the
    * seen cache is small too */
   l->max_backoffs = (g & 8) ? 3 : 64;
+  s->extensions.partial_messages = true;
+  l->max_partial_groups_per_topic = 3;
+  l->max_partial_groups_per_peer = 2;
+  l->max_partial_metadata = 16;
   H.scoring = (g & 0x80) != 0;
   s->scoring = H.scoring;
   if (H.scoring) {
@@ -1456,6 +1592,8 @@ static void make_settings(lp2p_router_settings *s, lp2p_router_callbacks *cb) {
   cb->connect = on_connect;
   cb->peer_record = on_peer_record;
   cb->event = on_event;
+  cb->partial = on_partial;
+  cb->partial_gossip = on_partial_gossip;
   cb->app_score = on_app_score;
   cb->disconnect = on_disconnect;
 }
@@ -1535,7 +1673,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       op_time();
       break;
     case 6:
-      op_publish();
+      if (u8() & 1) {
+        op_publish();
+      } else {
+        op_publish_partial();
+      }
       break;
     case 7:
       op_recv_raw();

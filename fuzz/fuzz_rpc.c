@@ -11,7 +11,11 @@
  *    Message field (presence and bytes), IHAVE/IWANT/IDONTWANT ids, GRAFT
  *    and PRUNE topics, PX entries and backoffs, and gossipsub v1.3's
  *    ControlExtensions (presence, each bool: the last value wins when
- *    occurrences merge) and RPC.testExtension (presence). RPC.control may occur
+ *    occurrences merge), RPC.testExtension (presence), and the
+ *    partial-messages extension's SubOpts bools and RPC.partial (presence
+ *    and each bytes field; its occurrences merge, checked against
+ *    protobuf-c's decoding of each: see check_partial_merged). RPC.control
+ *    may occur
  * more than once: protobuf-c merges the occurrences (repeated fields are
  *    concatenated) and lp2p appends their entries, so the two must still
  *    be equal entry for entry.
@@ -28,7 +32,7 @@
  *   subscription to nothing is useless), protobuf-c accepts it (proto2
  *   has no required field here); protobuf-c's message must then indeed
  *   hold a SubOpts without topicid.
- * - SubOpts.subscribe or a ControlExtensions bool with a wire type other
+ * - A SubOpts or ControlExtensions bool with a wire type other
  *   than VARINT: protobuf-c does not check the wire type of bool fields
  *   at all; lp2p refuses (LP2P_ERR_WRONG_TYPE) as for every known field.
  * - A varint value of 10 bytes whose last byte is above 1 (more than 64
@@ -71,8 +75,9 @@ typedef enum kind {
   K_GRAFT,
   K_PRUNE,
   K_PEERINFO,
-  K_EXTENSIONS,    /* ControlExtensions */
-  K_TEST_EXTENSION /* TestExtension: no fields */
+  K_EXTENSIONS,     /* ControlExtensions */
+  K_TEST_EXTENSION, /* TestExtension: no fields */
+  K_PARTIAL         /* PartialMessagesExtension */
 } kind;
 
 typedef enum ftype { F_UNKNOWN, F_BYTES, F_BOOL, F_UINT64, F_MSG } ftype;
@@ -86,13 +91,17 @@ static ftype field_type(kind k, uint64_t num, kind *sub) {
       *sub = num == 1 ? K_SUBOPTS : num == 2 ? K_MESSAGE : K_CONTROL;
       return F_MSG;
     }
-    if (num == LP2P_RPC_TEST_EXTENSION) {
-      *sub = K_TEST_EXTENSION;
+    if (num == LP2P_RPC_TEST_EXTENSION || num == LP2P_RPC_PARTIAL) {
+      *sub = num == LP2P_RPC_PARTIAL ? K_PARTIAL : K_TEST_EXTENSION;
       return F_MSG;
     }
     return F_UNKNOWN;
   case K_SUBOPTS:
-    return num == 1 ? F_BOOL : num == 2 ? F_BYTES : F_UNKNOWN;
+    return num == 1 || num == 3 || num == 4 ? F_BOOL
+           : num == 2                       ? F_BYTES
+                                            : F_UNKNOWN;
+  case K_PARTIAL:
+    return num >= 1 && num <= 4 ? F_BYTES : F_UNKNOWN;
   case K_MESSAGE:
     return num >= 1 && num <= 6 ? F_BYTES : F_UNKNOWN;
   case K_CONTROL:
@@ -325,14 +334,93 @@ static void check_control(const lp2p_rpc *r, const Fuzzrpc__ControlMessage *c) {
   }
 }
 
+/* RPC.partial present or not, and each of its fields. */
+static void check_partial(const lp2p_rpc *r,
+                          const Fuzzrpc__PartialMessagesExtension *x) {
+  FUZZ_CHECK(r->has_partial == (x != NULL));
+  if (x) {
+    const lp2p_rpc_partial *y = &r->partial;
+    FUZZ_CHECK(same_bytes(y->topic, x->has_topicid, x->topicid));
+    FUZZ_CHECK(same_bytes(y->group, x->has_groupid, x->groupid));
+    FUZZ_CHECK(
+        same_bytes(y->message, x->has_partialmessage, x->partialmessage));
+    FUZZ_CHECK(same_bytes(y->metadata, x->has_partsmetadata, x->partsmetadata));
+  }
+}
+
+/* Field k (0 to 3: topicID, groupID, partialMessage, partsMetadata) of a
+ * PartialMessagesExtension: whether present, and its value. */
+static protobuf_c_boolean
+partial_field(const Fuzzrpc__PartialMessagesExtension *x, int k,
+              ProtobufCBinaryData *v) {
+  switch (k) {
+  case 0:
+    *v = x->topicid;
+    return x->has_topicid;
+  case 1:
+    *v = x->groupid;
+    return x->has_groupid;
+  case 2:
+    *v = x->partialmessage;
+    return x->has_partialmessage;
+  default:
+    *v = x->partsmetadata;
+    return x->has_partsmetadata;
+  }
+}
+
+/* RPC.partial is an optional message: its occurrences merge, the last
+ * present value of each field winning (proto2). protobuf-c 1.4.1 merges
+ * bytes fields by their data pointers instead, which loses a present
+ * empty field (its data is NULL) and lets an earlier value through a
+ * later empty one; so lp2p's merge is checked here against protobuf-c's
+ * decoding of each occurrence, merged by the proto2 rule. */
+static void check_partial_merged(const lp2p_rpc *r, const uint8_t *data,
+                                 size_t size) {
+  Fuzzrpc__PartialMessagesExtension *occ[64];
+  size_t n = 0;
+  lp2p_pb_reader rd;
+  lp2p_pb_field f;
+  lp2p_pb_reader_init(&rd, data, size);
+  while (lp2p_pb_next(&rd, &f) == 1) { /* well formed: both accepted it */
+    if (f.num == LP2P_RPC_PARTIAL && n < 64) {
+      occ[n] = fuzzrpc__partial_messages_extension__unpack(NULL, f.len, f.data);
+      FUZZ_CHECK(occ[n] != NULL);
+      n++;
+    }
+  }
+  FUZZ_CHECK(r->has_partial == (n > 0));
+  const lp2p_bytes got[4] = {r->partial.topic, r->partial.group,
+                             r->partial.message, r->partial.metadata};
+  for (int k = 0; k < 4 && n < 64; k++) {
+    ProtobufCBinaryData want = {0, NULL}, v;
+    protobuf_c_boolean has = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (partial_field(occ[i], k, &v)) {
+        has = 1;
+        want = v;
+      }
+    }
+    FUZZ_CHECK(same_bytes(got[k], has, want));
+  }
+  for (size_t i = 0; i < n; i++) {
+    fuzzrpc__partial_messages_extension__free_unpacked(occ[i], NULL);
+  }
+}
+
 static void check_same(const lp2p_rpc *r, const Fuzzrpc__RPC *m) {
   FUZZ_CHECK(r->subs.len == m->n_subscriptions);
   for (size_t i = 0; i < m->n_subscriptions; i++) {
     const Fuzzrpc__RPC__SubOpts *s = m->subscriptions[i];
-    FUZZ_CHECK(same_bytes(r->subs.items[i].topic, s->has_topicid, s->topicid));
-    FUZZ_CHECK(r->subs.items[i].subscribe ==
-               (s->has_subscribe && s->subscribe));
+    const lp2p_rpc_sub *y = &r->subs.items[i];
+    FUZZ_CHECK(same_bytes(y->topic, s->has_topicid, s->topicid));
+    FUZZ_CHECK(y->subscribe == (s->has_subscribe && s->subscribe));
+    FUZZ_CHECK(y->requests_partial ==
+               (s->has_requestspartial && s->requestspartial));
+    FUZZ_CHECK(y->supports_partial ==
+               (s->has_supportssendingpartial && s->supportssendingpartial));
   }
+  FUZZ_CHECK(r->has_partial == (m->partial != NULL));
   FUZZ_CHECK(r->msgs.len == m->n_publish);
   for (size_t i = 0; i < m->n_publish; i++) {
     const Fuzzrpc__Message *x = m->publish[i];
@@ -362,8 +450,7 @@ static void encode(const lp2p_rpc *r, lp2p_buf *out) {
   lp2p_buf_init(&ctl, NULL);
   for (size_t i = 0; i < r->subs.len; i++) {
     const lp2p_rpc_sub *s = &r->subs.items[i];
-    FUZZ_CHECK(
-        lp2p_rpc_put_sub(out, s->subscribe, s->topic.data, s->topic.len) == 0);
+    FUZZ_CHECK(lp2p_rpc_put_sub_partial(out, s) == 0);
   }
   for (size_t i = 0; i < r->msgs.len; i++) {
     lp2p_buf_truncate(&tmp, 0);
@@ -400,6 +487,9 @@ static void encode(const lp2p_rpc *r, lp2p_buf *out) {
   }
   if (ctl.len) {
     FUZZ_CHECK(lp2p_rpc_put_control(out, ctl.data, ctl.len) == 0);
+  }
+  if (r->has_partial) {
+    FUZZ_CHECK(lp2p_rpc_put_partial(out, &r->partial) == 0);
   }
   if (r->test_extension) {
     FUZZ_CHECK(lp2p_rpc_put_test_extension(out) == 0);
@@ -440,7 +530,16 @@ static void check_reencoded(const lp2p_rpc *a, const lp2p_rpc *b) {
   for (size_t i = 0; i < a->subs.len; i++) {
     FUZZ_CHECK(eq(a->subs.items[i].topic, b->subs.items[i].topic));
     FUZZ_CHECK(a->subs.items[i].subscribe == b->subs.items[i].subscribe);
+    FUZZ_CHECK(a->subs.items[i].requests_partial ==
+                   b->subs.items[i].requests_partial &&
+               a->subs.items[i].supports_partial ==
+                   b->subs.items[i].supports_partial);
   }
+  FUZZ_CHECK(a->has_partial == b->has_partial);
+  FUZZ_CHECK(eq(a->partial.topic, b->partial.topic) &&
+             eq(a->partial.group, b->partial.group));
+  FUZZ_CHECK(eq(a->partial.message, b->partial.message) &&
+             eq(a->partial.metadata, b->partial.metadata));
   for (size_t i = 0; i < a->msgs.len; i++) {
     const lp2p_rpc_msg *x = &a->msgs.items[i], *y = &b->msgs.items[i];
     FUZZ_CHECK(eq(x->from, y->from) && eq(x->data, y->data));
@@ -525,6 +624,7 @@ static void check_pbc_packed(const Fuzzrpc__RPC *m) {
   lp2p_rpc_init(&rpc, NULL);
   FUZZ_CHECK(lp2p_rpc_decode(&rpc, buf, n, &unlimited) == 0);
   check_same(&rpc, m);
+  check_partial(&rpc, m->partial); /* one occurrence: no merge */
   lp2p_rpc_free(&rpc);
   free(buf);
 }
@@ -597,6 +697,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   if (lp2p_ok && pbc_ok) {
     check_same(&rpc, m);
+    check_partial_merged(&rpc, data, size);
     check_pbc_packed(m);
   }
   if (lp2p_ok) {

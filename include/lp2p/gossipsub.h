@@ -158,6 +158,15 @@ typedef struct lp2p_router_limits {
   size_t queue_max_idontwant;
   size_t max_invalid_iwants; /* per peer per heartbeat before ignoring */
   size_t max_backoffs;       /* PRUNE backoffs kept, all topics (65536) */
+  /* Partial messages (gossipsub v1.3 extension): group states a peer's
+   * RPC may create, per topic over all peers (255, as go) and per topic
+   * per peer (8, as go); past either, the RPC is dropped and counted in
+   * partial_groups_dropped. Groups we publish are not counted. */
+  size_t max_partial_groups_per_topic;
+  size_t max_partial_groups_per_peer;
+  /* bytes of a partsMetadata (received or kept per peer per group): 4096;
+   * a partialMessage is bounded by max_message_size */
+  size_t max_partial_metadata;
 } lp2p_router_limits;
 
 /* ---- peer scoring (gossipsub v1.1), go-libp2p-pubsub's parameters ----
@@ -353,7 +362,30 @@ typedef struct lp2p_router_extensions {
    * too, each side sends one RPC carrying RPC.testExtension; the peer's
    * is reported as LP2P_EV_TEST_EXTENSION. */
   bool test_extension;
+  /* Partial messages (libp2p/specs pubsub/gossipsub/partial-messages.md,
+   * go's WithPartialMessagesExtension): lets topics be joined with
+   * lp2p_router_join_partial and groups be published with
+   * lp2p_router_publish_partial; RPC.partial flows only with peers that
+   * advertised the extension too. See docs/partial-messages.md. */
+  bool partial_messages;
+  /* heartbeats a group's state is kept after we last published it or a
+   * peer's RPC created it; at least 3 (as go's minGroupTTL) */
+  int partial_group_ttl;
 } lp2p_router_extensions;
+
+/* A partial message RPC from a peer, for the `partial` callback; views
+ * valid during the call. */
+typedef struct lp2p_partial_rpc {
+  const lp2p_peer_id *from;
+  lp2p_bytes topic, group;
+  /* the encoded parts (application defined); data NULL when absent, or
+   * when we joined the topic only supporting partial messages (the
+   * spec's peers must then omit them) */
+  lp2p_bytes parts;
+  /* the peer's partsMetadata (what it has and wants, application
+   * defined); data NULL when absent */
+  lp2p_bytes metadata;
+} lp2p_partial_rpc;
 
 /* Everything a router is created with. */
 typedef struct lp2p_router_settings {
@@ -481,6 +513,21 @@ typedef struct lp2p_router_callbacks {
    * time stamp is the `now` of the call that caused the event (the host's
    * clock); the event and its bytes are valid during the call only. */
   void (*trace)(lp2p_router *r, const lp2p_trace_event *ev, void *user);
+  /* Optional, partial messages: a peer's RPC.partial for a topic we gave
+   * a partial-messages mode (as go's OnIncomingRPC). Its
+   * metadata, when present, is already kept as the peer's for the group
+   * (lp2p_partial_peer.metadata). The application merges the parts,
+   * answers with lp2p_router_publish_partial if it likes (allowed
+   * here), and scores the peer with lp2p_router_partial_feedback. */
+  void (*partial)(lp2p_router *r, const lp2p_partial_rpc *pm, void *user);
+  /* Optional, partial messages: the heartbeat's gossip picked `peers`
+   * (outside the mesh, with partial traffic on `topic`: they request
+   * parts and we support sending them, or they support sending and we
+   * request) that know nothing yet of our group `group`: as go's
+   * OnEmitGossip, the application tells them what it has (or wants) by
+   * calling lp2p_router_publish_partial for these peers (allowed here). */
+  void (*partial_gossip)(lp2p_router *r, lp2p_bytes topic, lp2p_bytes group,
+                         const lp2p_peer_id *peers, size_t npeers, void *user);
 } lp2p_router_callbacks;
 
 /* Creates a router. Returns 0, LP2P_ERR_NOMEM or LP2P_ERR_INVALID_ARG
@@ -646,6 +693,106 @@ LP2P_API int lp2p_router_report_validation(lp2p_router *r, const uint8_t *id,
                                            lp2p_validation result,
                                            lp2p_tstamp now);
 
+/* ---- partial messages (gossipsub v1.3 extension) ----
+ * An application that splits messages into parts (its own encoding)
+ * names each full message by a group id, publishes parts and
+ * partsMetadata per peer, and merges what arrives. The router keeps,
+ * per topic per group, the peers it exchanged with and each one's last
+ * partsMetadata, for partial_group_ttl heartbeats. docs/partial-messages.md
+ * maps this API to go-libp2p-pubsub's. */
+
+/* How we take part in partial messages on a topic (go's topic options). */
+typedef enum lp2p_partial_mode {
+  LP2P_PARTIAL_OFF = 0, /* full messages only */
+  /* send parts and metadata to peers that request them (go's
+   * SupportsPartialMessages); we get full messages */
+  LP2P_PARTIAL_SUPPORTS = 1,
+  /* ask peers for parts, and support sending them (go's
+   * RequestPartialMessages); full messages are still accepted */
+  LP2P_PARTIAL_REQUESTS = 2,
+} lp2p_partial_mode;
+
+/* lp2p_router_join with a partial-messages mode, told to peers in our
+ * subscription (SubOpts.requestsPartial / supportsSendingPartial). On a
+ * joined topic it changes the mode and tells every peer again. Returns 0,
+ * LP2P_ERR_STATE (settings.extensions.partial_messages is off),
+ * LP2P_ERR_INVALID_ARG or LP2P_ERR_NOMEM. */
+LP2P_API int lp2p_router_join_partial(lp2p_router *r, const uint8_t *topic,
+                                      size_t len, lp2p_partial_mode mode,
+                                      lp2p_tstamp now);
+
+/* Sets our partial-messages mode on a topic without joining it (go's
+ * topic options on a Join without Subscribe): to publish parts to its
+ * fanout, and to take parts and metadata from its peers. LP2P_PARTIAL_OFF
+ * undoes it. Returns 0, LP2P_ERR_STATE (the extension is off),
+ * LP2P_ERR_INVALID_ARG or LP2P_ERR_NOMEM. */
+LP2P_API int lp2p_router_set_topic_partial(lp2p_router *r, const uint8_t *topic,
+                                           size_t len, lp2p_partial_mode mode);
+
+/* One peer a publication may go to, for lp2p_partial_action_fn. */
+typedef struct lp2p_partial_peer {
+  const lp2p_peer_id *peer;
+  /* it asked for parts: `parts` is sent to it; otherwise only metadata
+   * (the spec forbids parts to a peer that did not request them) */
+  bool requests_partial;
+  /* its last partsMetadata for the group (what it sent, or what the
+   * application inferred: lp2p_partial_action.peer_metadata); data NULL
+   * when none yet */
+  lp2p_bytes metadata;
+} lp2p_partial_peer;
+
+/* What to send one peer (views that must stay valid until the
+ * publication returns). */
+typedef struct lp2p_partial_action {
+  lp2p_bytes parts;    /* encoded parts; empty: none */
+  lp2p_bytes metadata; /* our partsMetadata; empty: none */
+  /* data not NULL: replaces the peer's kept metadata for the group (what
+   * it has now that these parts are on their way), as go's actions
+   * update their PeerState */
+  lp2p_bytes peer_metadata;
+} lp2p_partial_action;
+
+/* Decides what `peer` gets (go's PublishActionsFn, one peer a call):
+ * fills `out` and returns true to send it, false to send nothing. */
+typedef bool (*lp2p_partial_action_fn)(lp2p_router *r,
+                                       const lp2p_partial_peer *peer,
+                                       lp2p_partial_action *out, void *arg);
+
+/* Publishes parts of group `group` on `topic` (go's PublishPartial),
+ * which we joined with lp2p_router_join_partial or gave a mode with
+ * lp2p_router_set_topic_partial. The peers are `peers`
+ * when npeers > 0 (the spec's publish-to list, e.g. to answer a peer
+ * outside the mesh), else every peer already in the group's state and
+ * the mesh (the fanout, when the mesh is empty) peers; of them only
+ * those with partial messages on both sides (the extension advertised,
+ * and they request parts while we support sending them, or they support
+ * sending while we request) are asked about. `fn` is called once per
+ * such peer; an RPC.partial goes to it when it returns true and there is
+ * metadata, or parts for a requester. The group's state lives
+ * partial_group_ttl heartbeats from now. Returns the number of peers an
+ * RPC was queued to, or LP2P_ERR_INVALID_ARG (topic, or a group id
+ * empty or over max_id_len), LP2P_ERR_STATE (no partial-messages mode on
+ * the topic), LP2P_ERR_NOMEM. Parts over max_message_size or
+ * metadata over max_partial_metadata are not sent (partial_too_large). */
+LP2P_API int lp2p_router_publish_partial(
+    lp2p_router *r, const uint8_t *topic, size_t topic_len,
+    const uint8_t *group, size_t group_len, const lp2p_peer_id *peers,
+    size_t npeers, lp2p_partial_action_fn fn, void *arg, lp2p_tstamp now);
+
+/* The application's verdict on what a peer sent it (go's
+ * PeerFeedbackKind). */
+typedef enum lp2p_partial_feedback {
+  LP2P_PARTIAL_USEFUL = 0,  /* new parts: a first delivery (P2, and P3 in
+                             * the mesh) */
+  LP2P_PARTIAL_INVALID = 1, /* invalid parts: an invalid message (P4) */
+} lp2p_partial_feedback;
+
+/* Scores `peer` on `topic` as go's PeerFeedback. Returns 0 or
+ * LP2P_ERR_NOT_FOUND (not a connected peer). */
+LP2P_API int lp2p_router_partial_feedback(lp2p_router *r, const uint8_t *topic,
+                                          size_t len, const lp2p_peer_id *peer,
+                                          lp2p_partial_feedback kind);
+
 /* When lp2p_router_handle_expiry must be called next. */
 LP2P_API lp2p_tstamp lp2p_router_expiry(const lp2p_router *r);
 /* Runs the heartbeat when it is due. */
@@ -704,6 +851,18 @@ typedef struct lp2p_router_stats {
   /* gossipsub v1.3: ControlExtensions after a peer's first RPC, each a
    * misbehaviour charged 10 to its behaviour penalty (P7), as go */
   uint64_t extensions_repeated;
+  /* partial messages: RPC.partial received and handed to the
+   * application; queued to peers; ignored (the extension not on both
+   * sides, a topic we did not join with partial messages, a peer that
+   * did not subscribe supporting them, no group id); refused for a
+   * partialMessage over max_message_size or a partsMetadata over
+   * max_partial_metadata; group states a peer's RPC could not create
+   * (max_partial_groups_per_topic / _per_peer); group states expired
+   * (TTL, or tracking no peer); RPC.partial dropped by a full queue
+   * (over queue_max_bytes with the queued messages, or the budget) */
+  uint64_t partial_received, partial_sent, partial_ignored;
+  uint64_t partial_too_large, partial_groups_dropped, partial_groups_expired;
+  uint64_t queue_drop_partial;
   uint64_t heartbeats;
   /* gauges, as of now */
   uint64_t peers, topics, mcache_messages, seen_entries;
@@ -721,6 +880,7 @@ typedef struct lp2p_router_stats {
    * advertises (mcache_messages counts all history_length windows) */
   uint64_t mcache_gossip_messages;
   uint64_t backoff_entries; /* PRUNE backoffs kept, all topics */
+  uint64_t partial_groups;  /* partial-message group states, all topics */
 } lp2p_router_stats;
 
 /* Fills `st` with the counters and gauges as of now. */

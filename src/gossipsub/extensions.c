@@ -19,7 +19,8 @@ static bool any_extension(const lp2p_rpc_extensions *e) {
 }
 
 int lp2p_gs_ext_peer_added(lp2p_router *r, gs_peer *p) {
-  lp2p_rpc_extensions ours = {false, r->s.extensions.test_extension};
+  lp2p_rpc_extensions ours = {r->s.extensions.partial_messages,
+                              r->s.extensions.test_extension};
   /* as go: only on a /meshsub/1.3.0 stream, only when there is any */
   if (p->proto < LP2P_MESHSUB_13 || !any_extension(&ours)) {
     return 0;

@@ -11,6 +11,7 @@
 #include "heartbeat.h"
 #include "mcache.h"
 #include "message.h"
+#include "partial.h"
 #include "peer.h"
 #include "queue.h"
 #include "router.h"
@@ -234,16 +235,40 @@ static void collect_id(gs_msg *m, void *arg) {
   l->ids[l->len++] = (lp2p_bytes){lp2p_gs_msg_id(m), m->id_len};
 }
 
+/* The gossip to the chosen peers: IHAVE, and our groups' metadata
+ * (lp2p_gs_partial_emit_gossip) to those with partial traffic on the
+ * topic (the spec's "non-mesh topic peers"; go offers it only to peers
+ * requesting parts, rust to those supporting them: both are here). As
+ * go, a peer that asked for parts gets no IHAVE. */
+static void send_gossip(lp2p_router *r, gs_topic *t, size_t n,
+                        const lp2p_buf *ihave) {
+  gs_peers partial = {NULL, 0, 0};
+  bool gossips = lp2p_gs_partial_gossips(t);
+  for (size_t i = 0; i < n; i++) {
+    gs_peer *p = t->peers.items[i];
+    if (gossips && lp2p_gs_partial_eligible(t, p)) {
+      lp2p_gs_peers_add(r, &partial, p); /* out of memory: no gossip */
+    }
+    if (ihave->len && !(gossips && lp2p_gs_partial_wants_parts(t, p))) {
+      lp2p_gs_queue_encoded(r, p, ihave->data, ihave->len, &r->st.ihave_sent);
+    }
+  }
+  lp2p_gs_partial_emit_gossip(r, t, &partial);
+  lp2p_gs_peers_free(r, &partial);
+}
+
 /* IHAVE with the ids of the gossip windows to max(Dlazy, GossipFactor x
  * eligible) peers outside the mesh and fanout. */
 static void emit_gossip(lp2p_router *r, gs_topic *t) {
   id_list l = {r, NULL, 0, 0};
   lp2p_gs_mcache_each_gossip(r, t, collect_id, &l);
-  if (l.len == 0) {
+  if (l.len == 0 && !lp2p_gs_partial_gossips(t)) {
     lp2p_free(r->mem, l.ids);
     return;
   }
-  lp2p_pcg_shuffle(&r->rng, l.ids, l.len, sizeof(*l.ids));
+  if (l.len) {
+    lp2p_pcg_shuffle(&r->rng, l.ids, l.len, sizeof(*l.ids));
+  }
   if (l.len > (size_t)r->s.params.max_ihave_length) {
     l.len = (size_t)r->s.params.max_ihave_length;
   }
@@ -265,12 +290,10 @@ static void emit_gossip(lp2p_router *r, gs_topic *t) {
   }
   lp2p_buf *ctl = &r->ctl_scratch;
   lp2p_buf_truncate(ctl, 0);
-  if (lp2p_gs_put_ihaves(r, ctl, t, l.ids, l.len) == 0) {
-    for (size_t i = 0; i < eligible && i < target; i++) {
-      lp2p_gs_queue_encoded(r, t->peers.items[i], ctl->data, ctl->len,
-                            &r->st.ihave_sent);
-    }
+  if (l.len && lp2p_gs_put_ihaves(r, ctl, t, l.ids, l.len) != 0) {
+    lp2p_buf_truncate(ctl, 0);
   }
+  send_gossip(r, t, eligible < target ? eligible : target, ctl);
   lp2p_free(r->mem, l.ids);
 }
 
@@ -318,6 +341,7 @@ static void maintain_topic(lp2p_router *r, gs_topic *t, lp2p_tstamp now,
   if (t->joined || t->fanout.len) {
     emit_gossip(r, t);
   }
+  lp2p_gs_partial_expire(r, t); /* as go: after the gossip */
   lp2p_gs_topic_maybe_free(r, t);
 }
 

@@ -139,4 +139,8 @@ void lp2p_router_settings_default(lp2p_router_settings *s) {
   l->queue_max_idontwant = 1000;
   l->max_invalid_iwants = 20;
   l->max_backoffs = 1 << 16;
+  l->max_partial_groups_per_topic = 255; /* as go */
+  l->max_partial_groups_per_peer = 8;    /* as go */
+  l->max_partial_metadata = 4096;
+  s->extensions.partial_group_ttl = 3; /* as go's minGroupTTL */
 }

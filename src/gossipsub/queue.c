@@ -24,6 +24,7 @@
 #include "base/mem.h"
 #include "dontwant.h"
 #include "message.h"
+#include "partial.h"
 #include "pb/wire.h"
 #include "peer.h"
 #include "queue.h"
@@ -42,6 +43,7 @@ void lp2p_gs_queue_init(lp2p_router *r, gs_queue *q) {
   entries_init(r, &q->subs);
   entries_init(r, &q->ctl);
   entries_init(r, &q->gossip);
+  entries_init(r, &q->partial);
 }
 
 /* What of a queued message is the peer's alone: its frame header (tag
@@ -65,6 +67,7 @@ void lp2p_gs_queue_free(lp2p_router *r, gs_queue *q) {
   lp2p_buf_free(&q->subs.b);
   lp2p_buf_free(&q->ctl.b);
   lp2p_buf_free(&q->gossip.b);
+  lp2p_buf_free(&q->partial.b);
   for (size_t i = 0; i < q->len; i++) {
     let_go(r, q->msgs[(q->head + i) % q->cap]);
   }
@@ -77,7 +80,8 @@ static size_t control_bytes(const gs_queue *q) {
 }
 
 static size_t entries_bytes(const gs_queue *q) {
-  return q->dontwant.b.len + control_bytes(q) + q->gossip.b.len;
+  return q->dontwant.b.len + control_bytes(q) + q->gossip.b.len +
+         q->partial.b.len;
 }
 
 /* An RPC holding only an empty RPC.testExtension: its 4-byte tag and a
@@ -248,8 +252,8 @@ static int gossip_added(lp2p_router *r, gs_peer *p, size_t before, int put_rv,
 }
 
 int lp2p_gs_queue_reserve_sub(gs_peer *p, const gs_topic *t) {
-  /* a SubOpts entry: its own header, the bool, the topic field */
-  size_t body = 2 + lp2p_pb_len_field_size(2, t->name_len);
+  /* a SubOpts entry: its own header, the bools, the topic field */
+  size_t body = 6 + lp2p_pb_len_field_size(2, t->name_len);
   return lp2p_buf_reserve(&p->q.subs.b,
                           lp2p_pb_len_field_size(LP2P_RPC_SUBSCRIPTIONS, body));
 }
@@ -258,7 +262,11 @@ int lp2p_gs_queue_sub(lp2p_router *r, gs_peer *p, bool subscribe,
                       const gs_topic *t) {
   gs_counts c = {1, 0, 0};
   size_t before = p->q.subs.b.len;
-  int rv = lp2p_rpc_put_sub(&p->q.subs.b, subscribe, t->name, t->name_len);
+  lp2p_rpc_sub s = {{t->name, t->name_len}, subscribe, false, false};
+  if (subscribe) { /* the spec: ignored on an unsubscription */
+    lp2p_gs_partial_sub_flags(t, &s);
+  }
+  int rv = lp2p_rpc_put_sub_partial(&p->q.subs.b, &s);
   return control_added(r, p, &p->q.subs, before, rv, c, NULL);
 }
 
@@ -449,6 +457,31 @@ void lp2p_gs_queue_test_extension(lp2p_router *r, gs_peer *p) {
   if (was_empty) {
     lp2p_gs_want_write(r, p);
   }
+}
+
+int lp2p_gs_queue_partial(lp2p_router *r, gs_peer *p,
+                          const lp2p_rpc_partial *pm) {
+  gs_entries *e = &p->q.partial;
+  size_t before = e->b.len;
+  if (lp2p_rpc_put_partial(&e->b, pm) != 0) {
+    lp2p_buf_truncate(&e->b, before);
+    return LP2P_ERR_NOMEM;
+  }
+  size_t len = e->b.len - before;
+  /* parts are data: they share queue_max_bytes with the messages */
+  if (len > r->s.limits.max_rpc_size ||
+      p->q.msg_bytes + e->b.len > r->s.limits.queue_max_bytes ||
+      !charge(r, &p->q, len, 1)) {
+    lp2p_buf_truncate(&e->b, before);
+    r->st.queue_drop_partial++;
+    return 0;
+  }
+  e->n++;
+  r->st.partial_sent++;
+  if (lp2p_gs_queue_bytes(&p->q) == len) {
+    lp2p_gs_want_write(r, p);
+  }
+  return 1;
 }
 
 static size_t publish_field_size(const gs_msg *m) {
@@ -762,6 +795,28 @@ static int write_test_extension(lp2p_router *r, gs_queue *q) {
   return 0;
 }
 
+/* Writes the first queued RPC.partial as an RPC of its own. */
+static int write_partial(lp2p_router *r, gs_queue *q) {
+  gs_entries *e = &q->partial;
+  lp2p_pb_reader rd;
+  lp2p_pb_field f;
+  size_t entry = e->b.len;
+  lp2p_pb_reader_init(&rd, e->b.data, e->b.len);
+  if (e->n > 1 && lp2p_pb_next(&rd, &f) == 1) { /* it is: we encoded it */
+    entry = (size_t)(rd.pos - e->b.data);
+  }
+  lp2p_buf *out = &r->out;
+  lp2p_buf_truncate(out, 0);
+  if (lp2p_buf_reserve(out, LP2P_PB_VARINT_MAX + entry) != 0) {
+    return LP2P_ERR_NOMEM;
+  }
+  uint8_t *p = lp2p_pb_write_varint(out->data, entry);
+  memcpy(p, e->b.data, entry);
+  out->len = (size_t)(p + entry - out->data);
+  consume(e, entry, (gs_counts){1, 0, 0});
+  return 0;
+}
+
 /* Drops the queued messages the peer said it does not want since they
  * were queued: with a slow link, an IDONTWANT often overtakes them. */
 static void drop_unwanted(lp2p_router *r, gs_peer *p) {
@@ -811,9 +866,32 @@ static void trace_sent(lp2p_router *r, const gs_peer *p) {
   }
 }
 
+/* What write_rpc's RPCs would carry: all but IDONTWANT and partial. */
+static size_t plain_bytes(const gs_queue *q) {
+  return control_bytes(q) + q->gossip.b.len + q->msg_bytes;
+}
+
+/* Writes the next RPC of subscriptions, control, gossip and messages;
+ * when there is none (dropped as blocking), a queued RPC.partial; *none
+ * when there is nothing at all. */
+static int write_plain(lp2p_router *r, gs_queue *q, bool *none) {
+  rpc_plan pl;
+  do {
+    if (plain_bytes(q) == 0) {
+      *none = q->partial.n == 0;
+      return *none ? 0 : write_partial(r, q);
+    }
+    plan_rpc(r, q, &pl);
+    if (pl.body == 0) {
+      drop_blocking(r, q);
+    }
+  } while (pl.body == 0);
+  return write_rpc(r, q, &pl);
+}
+
 static ptrdiff_t queue_pull(lp2p_router *r, gs_peer *p, const uint8_t **out) {
   gs_queue *q = &p->q;
-  rpc_plan pl;
+  bool none = false;
   int rv;
   drop_unwanted(r, p);
   /* the stream's first RPC carries our ControlExtensions (hello_due):
@@ -823,18 +901,15 @@ static ptrdiff_t queue_pull(lp2p_router *r, gs_peer *p, const uint8_t **out) {
     rv = write_test_extension(r, q);
   } else if (q->dontwant.n && !q->hello_due) {
     rv = write_idontwant(r, q);
+  } else if (q->partial.n && !q->hello_due &&
+             q->subs.n + q->ctl.n + q->gossip.n == 0) {
+    rv = write_partial(r, q); /* parts before messages: they are smaller */
   } else {
-    do {
-      if (rpc_bytes(q) == 0) {
-        *out = NULL;
-        return 0;
-      }
-      plan_rpc(r, q, &pl);
-      if (pl.body == 0) {
-        drop_blocking(r, q);
-      }
-    } while (pl.body == 0);
-    rv = write_rpc(r, q, &pl);
+    rv = write_plain(r, q, &none);
+    if (none) {
+      *out = NULL;
+      return 0;
+    }
     q->hello_due = q->hello_due && rv != 0;
   }
   if (rv != 0) {

@@ -28,7 +28,11 @@ typedef struct gs_queue {
   gs_entries subs;     /* RPC.subscriptions entries */
   gs_entries ctl;      /* GRAFT and PRUNE entries */
   gs_entries gossip;   /* IHAVE and IWANT entries */
-  gs_msg **msgs;       /* ring */
+  /* RPC.partial entries, each pulled as an RPC of its own (the field is
+   * not repeated: two in one RPC would merge), after control and before
+   * messages; bounded with the messages by queue_max_bytes */
+  gs_entries partial;
+  gs_msg **msgs; /* ring */
   size_t head, len, cap;
   size_t msg_bytes; /* encoded size of the queued messages */
   /* of the queued messages, what is the peer's own: their frame headers
@@ -95,6 +99,11 @@ int lp2p_gs_queue_extensions(lp2p_router *r, gs_peer *p,
                              const lp2p_rpc_extensions *ext);
 /* Queues our TestExtension RPC, pulled next after the first RPC. */
 void lp2p_gs_queue_test_extension(lp2p_router *r, gs_peer *p);
+/* Queues an RPC.partial (partial.c). Returns 1 when queued, 0 when a
+ * full queue, the peer's budget or max_rpc_size dropped it (counted in
+ * queue_drop_partial), or LP2P_ERR_NOMEM. */
+int lp2p_gs_queue_partial(lp2p_router *r, gs_peer *p,
+                          const lp2p_rpc_partial *pm);
 /* Queues a message (takes a reference). Returns 0, LP2P_ERR_TOO_LARGE
  * when the queue's bounds or a budget refuse it (a drop, counted and
  * traced) or LP2P_ERR_NOMEM. */

@@ -7,6 +7,7 @@
 #include "dontwant.h"
 #include "mcache.h"
 #include "message.h"
+#include "partial.h"
 #include "peer.h"
 #include "queue.h"
 #include "relay.h"
@@ -154,6 +155,9 @@ size_t lp2p_gs_forward(lp2p_router *r, gs_msg *m, gs_topic *t, uint32_t from,
       r->st.idontwant_saved++;
       continue;
     }
+    if (lp2p_gs_partial_wants_parts(t, p)) {
+      continue; /* as go: a peer that asked for parts gets no full message */
+    }
     if (lp2p_gs_queue_msg(r, p, m) == 0) {
       n++;
     }
@@ -255,7 +259,9 @@ static void send_idontwant(lp2p_router *r, const gs_topic *t,
   }
   for (size_t i = 0; i < t->mesh.len && nentries; i++) {
     gs_peer *p = t->mesh.items[i];
-    if (p != from && p->proto >= LP2P_MESHSUB_12) {
+    /* as go: none to a peer that sends us parts, which we asked for */
+    if (p != from && p->proto >= LP2P_MESHSUB_12 &&
+        !lp2p_gs_partial_skips_idontwant(t, p)) {
       lp2p_gs_queue_idontwants(r, p, ctl->data, ctl->len, nentries, n);
     }
   }

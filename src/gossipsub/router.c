@@ -11,6 +11,7 @@
 #include "heartbeat.h"
 #include "mcache.h"
 #include "message.h"
+#include "partial.h"
 #include "peer.h"
 #include "queue.h"
 #include "relay.h"
@@ -84,6 +85,13 @@ static int check_settings(const lp2p_router_settings *s,
     return lp2p_errdetail_set(err, LP2P_ERR_INVALID_ARG,
                               "limits out of range (max_id_len 1..256, "
                               "max_message_size <= max_rpc_size, ...)");
+  }
+  if (s->extensions.partial_messages &&
+      (l->max_partial_groups_per_topic < 1 ||
+       l->max_partial_groups_per_peer < 1 || l->max_partial_metadata < 1)) {
+    return lp2p_errdetail_set(err, LP2P_ERR_INVALID_ARG,
+                              "partial messages need max_partial_groups_per_"
+                              "topic, _per_peer and max_partial_metadata > 0");
   }
   return 0;
 }
@@ -334,6 +342,9 @@ static void handle_subscriptions(lp2p_router *r, gs_peer *p, lp2p_tstamp now) {
       } else if (lp2p_gs_subscribe_peer(r, p, t) != 0) {
         r->rpc_lost = true;
         lp2p_gs_topic_maybe_free(r, t);
+      } else if (lp2p_gs_peer_subscribed(p, t) &&
+                 lp2p_gs_partial_subscribed(r, p, t, s) != 0) {
+        r->rpc_lost = true;
       }
       continue;
     }
@@ -393,6 +404,7 @@ int lp2p_router_recv_rpc_from(lp2p_router *r, gs_peer *p, const uint8_t *rpc,
   handle_subscriptions(r, p, now);
   lp2p_gs_handle_messages(r, p, now);
   lp2p_gs_handle_control(r, p, now);
+  lp2p_gs_partial_recv(r, p);
   /* as go: a subscription grafts nothing; the next heartbeat fills the mesh */
   return r->rpc_lost ? LP2P_ERR_NOMEM : 0;
 }
@@ -484,6 +496,7 @@ int lp2p_router_leave(lp2p_router *r, const uint8_t *topic, size_t len,
     lp2p_gs_send_prune(r, p, t, r->s.params.unsubscribe_backoff, true, now);
   }
   t->joined = false;
+  lp2p_gs_partial_left(t);
   /* best effort: a peer we could not tell stops getting our messages */
   announce(r, t, false, false);
   lp2p_gs_topic_maybe_free(r, t);
@@ -570,12 +583,16 @@ static void trace_ours(lp2p_router *r, const gs_msg *m, lp2p_trace_type type) {
 /* Queues our message to its targets (traced as published first, as go
  * traces a publication and then the drops of full queues); returns how
  * many took it. */
-static int queue_ours(lp2p_router *r, const gs_peers *to, gs_msg *m) {
+static int queue_ours(lp2p_router *r, const gs_topic *t, const gs_peers *to,
+                      gs_msg *m) {
   if (to->len > 0) {
     trace_ours(r, m, LP2P_TRACE_PUBLISH_MESSAGE);
   }
   int n = 0;
   for (size_t i = 0; i < to->len; i++) {
+    if (lp2p_gs_partial_wants_parts(t, to->items[i])) {
+      continue; /* as go: a peer that asked for parts gets no full message */
+    }
     n += lp2p_gs_queue_msg(r, to->items[i], m) == 0;
   }
   return n;
@@ -603,7 +620,7 @@ int lp2p_router_publish(lp2p_router *r, const uint8_t *topic, size_t topic_len,
   /* queued before it is seen: a publication no peer takes (none to send
    * to, or every queue full) fails whole and the application may publish
    * it again, unlike go's silent drop (go#217) */
-  int n = rv == 0 ? queue_ours(r, &to, m) : 0;
+  int n = rv == 0 ? queue_ours(r, t, &to, m) : 0;
   if (n == 0) {
     r->st.publish_not_sent += rv == 0;
     lp2p_gs_peers_free(r, &to);
@@ -732,6 +749,7 @@ void lp2p_router_get_stats(const lp2p_router *r, lp2p_router_stats *st) {
   mesh_health(r, st);
   st->mcache_gossip_messages = lp2p_gs_mcache_gossip_len(r);
   st->backoff_entries = r->nbackoff;
+  st->partial_groups = lp2p_gs_partial_groups(r);
   while ((e = lp2p_map_next(&r->peers, &it)) != NULL) {
     const gs_queue *q = &((gs_peer *)e->value)->q;
     size_t bytes = lp2p_gs_queue_bytes(q);

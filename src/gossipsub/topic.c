@@ -4,6 +4,7 @@
 
 #include "backoff.h"
 #include "base/mem.h"
+#include "partial.h"
 #include "peer.h"
 #include "router.h"
 #include "score.h"
@@ -53,6 +54,7 @@ void lp2p_gs_topic_free(lp2p_router *r, gs_topic *t) {
   lp2p_gs_peers_free(r, &t->mesh);
   lp2p_gs_peers_free(r, &t->fanout);
   lp2p_gs_backoff_free(r, t);
+  lp2p_gs_partial_topic_free(r, t);
   lp2p_free(r->mem, t);
 }
 
@@ -60,7 +62,8 @@ void lp2p_gs_topic_maybe_free(lp2p_router *r, gs_topic *t) {
   /* backoffs outlive a peer's subscription on purpose: they must hold
    * when it comes back */
   if (t->joined || t->peers.len || t->fanout_expiry != LP2P_TSTAMP_NEVER ||
-      t->backoff.count || t->has_params || t->has_validation) {
+      t->backoff.count || t->has_params || t->has_validation ||
+      lp2p_gs_partial_keeps(t)) {
     return;
   }
   lp2p_map_remove(&r->topics, t->name, t->name_len);
@@ -119,6 +122,7 @@ void lp2p_gs_unsubscribe_peer(lp2p_router *r, gs_peer *p, gs_topic *t) {
   }
   lp2p_gs_peers_remove(&t->peers, p);
   lp2p_gs_peers_remove(&t->fanout, p);
+  lp2p_gs_partial_unsubscribed(r, p, t);
   lp2p_gs_event(r, LP2P_EV_PEER_UNSUBSCRIBED, p, t);
 }
 

@@ -32,6 +32,9 @@ struct gs_topic {
   lp2p_tstamp refilled;
   size_t npending;
   uint64_t val_dropped_full, val_dropped_pending, val_dropped_rate;
+  /* partial messages (partial.c): our mode, the peers' requests and the
+   * group states; NULL until the extension is used on the topic */
+  struct gs_ptopic *partial;
   size_t name_len;
   uint8_t name[]; /* the map key */
 };

@@ -80,15 +80,19 @@ static int decode_sub(lp2p_rpc *rpc, const lp2p_pb_field *outer,
                       const lp2p_rpc_limits *lim) {
   lp2p_pb_reader r;
   lp2p_pb_field f;
-  lp2p_rpc_sub sub = {{NULL, 0}, false};
+  lp2p_rpc_sub sub = {{NULL, 0}, false, false, false};
   int rv;
   lp2p_pb_reader_init(&r, outer->data, outer->len);
   while ((rv = lp2p_pb_next(&r, &f)) == 1) {
-    if (f.num == 1) {
+    if (f.num == 1 || f.num == LP2P_SUB_REQUESTS_PARTIAL ||
+        f.num == LP2P_SUB_SUPPORTS_PARTIAL) {
       if ((rv = want(&f, LP2P_PB_VARINT)) != 0) {
         return rv;
       }
-      sub.subscribe = f.value != 0;
+      *(f.num == 1                           ? &sub.subscribe
+        : f.num == LP2P_SUB_REQUESTS_PARTIAL ? &sub.requests_partial
+                                             : &sub.supports_partial) =
+          f.value != 0;
     } else if (f.num == 2) {
       if ((rv = want(&f, LP2P_PB_LEN)) != 0) {
         return rv;
@@ -357,6 +361,34 @@ static int check_opaque(const lp2p_pb_field *outer) {
   return rv;
 }
 
+/* PartialMessagesExtension: four bytes fields merged into rpc->partial
+ * (a later occurrence of RPC.partial replaces only the fields it has). */
+static int decode_partial(lp2p_rpc *rpc, const lp2p_pb_field *outer,
+                          const lp2p_rpc_limits *lim) {
+  lp2p_pb_reader r;
+  lp2p_pb_field f;
+  int rv;
+  lp2p_rpc_partial *pm = &rpc->partial;
+  lp2p_bytes *slot[] = {NULL, &pm->topic, &pm->group, &pm->message,
+                        &pm->metadata};
+  rpc->has_partial = true;
+  lp2p_pb_reader_init(&r, outer->data, outer->len);
+  while ((rv = lp2p_pb_next(&r, &f)) == 1) {
+    if (f.num < LP2P_PARTIAL_TOPIC || f.num > LP2P_PARTIAL_METADATA) {
+      continue;
+    }
+    if ((rv = want(&f, LP2P_PB_LEN)) != 0) {
+      return rv;
+    }
+    if ((f.num == LP2P_PARTIAL_TOPIC && f.len > lim->max_topic_len) ||
+        (f.num == LP2P_PARTIAL_GROUP && f.len > lim->max_id_len)) {
+      return LP2P_ERR_TOO_LARGE;
+    }
+    *slot[f.num] = view(&f);
+  }
+  return rv < 0 ? rv : 0;
+}
+
 static int decode_control(lp2p_rpc *rpc, const lp2p_pb_field *outer,
                           const lp2p_rpc_limits *lim) {
   lp2p_pb_reader r;
@@ -383,8 +415,9 @@ static void reset(lp2p_rpc *rpc) {
   rpc->graft.len = rpc->prune.len = rpc->idontwant.len = 0;
   rpc->ids.len = rpc->px.len = 0;
   rpc->truncated = 0;
-  rpc->has_extensions = rpc->test_extension = false;
+  rpc->has_extensions = rpc->test_extension = rpc->has_partial = false;
   memset(&rpc->ext, 0, sizeof(rpc->ext));
+  memset(&rpc->partial, 0, sizeof(rpc->partial));
 }
 
 int lp2p_rpc_decode(lp2p_rpc *rpc, const uint8_t *in, size_t len,
@@ -400,9 +433,9 @@ int lp2p_rpc_decode(lp2p_rpc *rpc, const uint8_t *in, size_t len,
   while ((rv = lp2p_pb_next(&r, &f)) == 1) {
     bool known =
         (f.num >= LP2P_RPC_SUBSCRIPTIONS && f.num <= LP2P_RPC_CONTROL) ||
-        f.num == LP2P_RPC_TEST_EXTENSION;
+        f.num == LP2P_RPC_TEST_EXTENSION || f.num == LP2P_RPC_PARTIAL;
     if (!known) {
-      continue; /* e.g. RPC.partial (10) of the partial-messages draft */
+      continue;
     }
     if ((rv = want(&f, LP2P_PB_LEN)) != 0) {
       break;
@@ -410,6 +443,8 @@ int lp2p_rpc_decode(lp2p_rpc *rpc, const uint8_t *in, size_t len,
     if (f.num == LP2P_RPC_TEST_EXTENSION) {
       rpc->test_extension = true;
       rv = check_opaque(&f);
+    } else if (f.num == LP2P_RPC_PARTIAL) {
+      rv = decode_partial(rpc, &f, lim);
     } else {
       rv = f.num == LP2P_RPC_SUBSCRIPTIONS ? decode_sub(rpc, &f, lim)
            : f.num == LP2P_RPC_PUBLISH     ? decode_msg(rpc, &f, lim)
@@ -444,14 +479,48 @@ int lp2p_rpc_put_message_body(lp2p_buf *b, const lp2p_rpc_msg *m) {
 
 int lp2p_rpc_put_sub(lp2p_buf *b, bool subscribe, const uint8_t *topic,
                      size_t topic_len) {
+  lp2p_rpc_sub sub = {{topic, topic_len}, subscribe, false, false};
+  return lp2p_rpc_put_sub_partial(b, &sub);
+}
+
+int lp2p_rpc_put_sub_partial(lp2p_buf *b, const lp2p_rpc_sub *s) {
   size_t start = b->len;
-  size_t body = 2 + lp2p_pb_len_field_size(2, topic_len);
+  size_t body = 2 + lp2p_pb_len_field_size(2, s->topic.len) +
+                (s->requests_partial ? 2u : 0u) +
+                (s->supports_partial ? 2u : 0u);
   int rv = lp2p_pb_put_len_header(b, LP2P_RPC_SUBSCRIPTIONS, body);
   if (rv == 0) {
-    rv = lp2p_pb_put_varint(b, 1, subscribe);
+    rv = lp2p_pb_put_varint(b, 1, s->subscribe);
   }
   if (rv == 0) {
-    rv = lp2p_pb_put_bytes(b, 2, topic, topic_len);
+    rv = lp2p_pb_put_bytes(b, 2, s->topic.data, s->topic.len);
+  }
+  if (rv == 0 && s->requests_partial) {
+    rv = lp2p_pb_put_varint(b, LP2P_SUB_REQUESTS_PARTIAL, 1);
+  }
+  if (rv == 0 && s->supports_partial) {
+    rv = lp2p_pb_put_varint(b, LP2P_SUB_SUPPORTS_PARTIAL, 1);
+  }
+  if (rv != 0) {
+    lp2p_buf_truncate(b, start);
+  }
+  return rv;
+}
+
+int lp2p_rpc_put_partial(lp2p_buf *b, const lp2p_rpc_partial *pm) {
+  const lp2p_bytes *fields[] = {&pm->topic, &pm->group, &pm->message,
+                                &pm->metadata};
+  size_t start = b->len, body = 0;
+  for (uint32_t i = 0; i < 4; i++) {
+    if (fields[i]->data) {
+      body += lp2p_pb_len_field_size(i + 1, fields[i]->len);
+    }
+  }
+  int rv = lp2p_pb_put_len_header(b, LP2P_RPC_PARTIAL, body);
+  for (uint32_t i = 0; rv == 0 && i < 4; i++) {
+    if (fields[i]->data) {
+      rv = lp2p_pb_put_bytes(b, i + 1, fields[i]->data, fields[i]->len);
+    }
   }
   if (rv != 0) {
     lp2p_buf_truncate(b, start);

@@ -21,10 +21,18 @@ enum {
   LP2P_CTL_PRUNE = 4,
   LP2P_CTL_IDONTWANT = 5,
   /* gossipsub v1.3 */
-  LP2P_CTL_EXTENSIONS = 6,          /* ControlMessage.extensions */
-  LP2P_EXT_PARTIAL_MESSAGES = 10,   /* ControlExtensions.partialMessages */
-  LP2P_EXT_TEST = 6492434,          /* ControlExtensions.testExtension */
-  LP2P_RPC_TEST_EXTENSION = 6492434 /* RPC.testExtension, an empty message */
+  LP2P_CTL_EXTENSIONS = 6,           /* ControlMessage.extensions */
+  LP2P_EXT_PARTIAL_MESSAGES = 10,    /* ControlExtensions.partialMessages */
+  LP2P_EXT_TEST = 6492434,           /* ControlExtensions.testExtension */
+  LP2P_RPC_TEST_EXTENSION = 6492434, /* RPC.testExtension, an empty message */
+  /* the partial-messages extension */
+  LP2P_RPC_PARTIAL = 10,         /* RPC.partial */
+  LP2P_SUB_REQUESTS_PARTIAL = 3, /* SubOpts.requestsPartial */
+  LP2P_SUB_SUPPORTS_PARTIAL = 4, /* SubOpts.supportsSendingPartial */
+  LP2P_PARTIAL_TOPIC = 1,        /* PartialMessagesExtension.topicID */
+  LP2P_PARTIAL_GROUP = 2,        /* .groupID */
+  LP2P_PARTIAL_MESSAGE = 3,      /* .partialMessage */
+  LP2P_PARTIAL_METADATA = 4      /* .partsMetadata */
 };
 
 /* Per-RPC limits. An RPC over max_rpc_size, or with a topic or an id
@@ -45,7 +53,16 @@ typedef struct lp2p_rpc_limits {
 typedef struct lp2p_rpc_sub {
   lp2p_bytes topic;
   bool subscribe;
+  /* the partial-messages extension (false when absent) */
+  bool requests_partial, supports_partial;
 } lp2p_rpc_sub;
+
+/* RPC.partial (PartialMessagesExtension): views, data NULL when absent.
+ * The topic is checked against max_topic_len and the group id against
+ * max_id_len; the parts and their metadata are opaque to the codec. */
+typedef struct lp2p_rpc_partial {
+  lp2p_bytes topic, group, message, metadata;
+} lp2p_rpc_partial;
 
 typedef struct lp2p_rpc_msg {
   lp2p_bytes raw; /* the encoded Message, forwarded as it came */
@@ -98,6 +115,10 @@ typedef struct lp2p_rpc {
   bool has_extensions;
   lp2p_rpc_extensions ext;
   bool test_extension;
+  /* RPC.partial was present (an optional message: occurrences merge, the
+   * last value of each field wins) */
+  bool has_partial;
+  lp2p_rpc_partial partial;
   /* entries skipped past a count limit: SubOpts, Messages, control
    * entries (with their ids and PX), ids, PX */
   size_t truncated;
@@ -127,6 +148,11 @@ int lp2p_rpc_put_message_body(lp2p_buf *b, const lp2p_rpc_msg *m);
 /* RPC-level entries. */
 int lp2p_rpc_put_sub(lp2p_buf *b, bool subscribe, const uint8_t *topic,
                      size_t topic_len);
+/* A SubOpts with the partial-messages fields: each written only when
+ * true (a subscription without them encodes as lp2p_rpc_put_sub's). */
+int lp2p_rpc_put_sub_partial(lp2p_buf *b, const lp2p_rpc_sub *sub);
+/* RPC.partial with the fields of `pm` that are present (data != NULL). */
+int lp2p_rpc_put_partial(lp2p_buf *b, const lp2p_rpc_partial *pm);
 int lp2p_rpc_put_publish(lp2p_buf *b, const uint8_t *msg, size_t msg_len);
 /* ControlMessage-level entries: concatenating them forms a ControlMessage
  * body, since all its fields are repeated. */

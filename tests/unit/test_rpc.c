@@ -107,11 +107,10 @@ static void skips_unknown_fields(void **state) {
   lp2p_buf b;
   lp2p_buf_init(&b, NULL);
   lp2p_rpc_init(&rpc, NULL);
-  /* RPC.partial (10), SubOpts fields 3 and 4, an unknown extension
-   * (field 1) in ControlMessage.extensions (6) and a fixed64 field: all
-   * skipped */
-  lp2p_pb_put_bytes(&b, 10, "xx", 2);
-  uint8_t sub[] = {0x08, 0x01, 0x12, 0x01, 'a', 0x18, 0x01, 0x22, 0x00};
+  /* RPC field 11, SubOpts fields 5 and 6, an unknown extension (field 1)
+   * in ControlMessage.extensions (6) and a fixed64 field: all skipped */
+  lp2p_pb_put_bytes(&b, 11, "xx", 2);
+  uint8_t sub[] = {0x08, 0x01, 0x12, 0x01, 'a', 0x28, 0x01, 0x32, 0x00};
   lp2p_pb_put_bytes(&b, 1, sub, sizeof(sub));
   uint8_t ctl[] = {0x32, 0x02, 0x08, 0x01, 0x39, 1, 2, 3, 4, 5, 6, 7, 8};
   lp2p_pb_put_bytes(&b, 3, ctl, sizeof(ctl));
@@ -179,6 +178,71 @@ static void extensions_merge_last_value_wins(void **state) {
   assert_false(rpc.ext.test_extension);
   assert_true(rpc.ext.partial_messages);
   lp2p_rpc_free(&rpc);
+}
+
+/* RPC.partial and the SubOpts bools of the partial-messages extension:
+ * what the encoders write decodes to the same views, absent fields stay
+ * absent, and a later RPC.partial replaces only the fields it has. */
+static void partial_fields_round_trip(void **state) {
+  (void)state;
+  lp2p_rpc rpc;
+  lp2p_rpc_limits lim = big_limits();
+  lp2p_buf b;
+  lp2p_buf_init(&b, NULL);
+  lp2p_rpc_init(&rpc, NULL);
+  lp2p_rpc_sub sub = {{(const uint8_t *)"a", 1}, true, false, true};
+  lp2p_rpc_partial pm = {{(const uint8_t *)"a", 1},
+                         {(const uint8_t *)"g1", 2},
+                         {(const uint8_t *)"parts", 5},
+                         {NULL, 0}};
+  assert_int_equal(lp2p_rpc_put_sub_partial(&b, &sub), 0);
+  assert_int_equal(lp2p_rpc_put_partial(&b, &pm), 0);
+  pm.topic.data = pm.message.data = NULL;
+  pm.metadata = (lp2p_bytes){(const uint8_t *)"\x0f", 1};
+  pm.group = (lp2p_bytes){(const uint8_t *)"g2", 2};
+  assert_int_equal(lp2p_rpc_put_partial(&b, &pm), 0);
+  assert_int_equal(lp2p_rpc_decode(&rpc, b.data, b.len, &lim), 0);
+  assert_true(rpc.subs.len == 1 && rpc.subs.items[0].supports_partial);
+  assert_false(rpc.subs.items[0].requests_partial);
+  assert_true(rpc.has_partial);
+  assert_true(eq(rpc.partial.topic, "a") && eq(rpc.partial.group, "g2"));
+  assert_true(eq(rpc.partial.message, "parts"));
+  assert_true(eq(rpc.partial.metadata, "\x0f"));
+  /* a subscription without the bools encodes as before the extension */
+  lp2p_buf_truncate(&b, 0);
+  assert_int_equal(lp2p_rpc_put_sub(&b, true, (const uint8_t *)"a", 1), 0);
+  assert_int_equal(b.len, 7);
+  assert_int_equal(lp2p_rpc_decode(&rpc, b.data, b.len, &lim), 0);
+  assert_false(rpc.has_partial || rpc.subs.items[0].requests_partial);
+  lp2p_rpc_free(&rpc);
+  lp2p_buf_free(&b);
+}
+
+/* A PartialMessagesExtension's topic over max_topic_len or group id over
+ * max_id_len refuses the RPC whole, as any topic or id over its limit. */
+static void partial_topic_and_group_one_past_limit(void **state) {
+  (void)state;
+  lp2p_rpc rpc;
+  lp2p_rpc_limits lim = big_limits();
+  uint8_t big[65];
+  memset(big, 'x', sizeof(big));
+  lp2p_buf b;
+  lp2p_buf_init(&b, NULL);
+  lp2p_rpc_init(&rpc, NULL);
+  for (int field = 0; field < 2; field++) {
+    for (size_t len = 64; len <= 65; len++) {
+      lp2p_rpc_partial pm = {{big, field == 0 ? len : 1},
+                             {big, field == 1 ? len : 1},
+                             {NULL, 0},
+                             {NULL, 0}};
+      lp2p_buf_truncate(&b, 0);
+      assert_int_equal(lp2p_rpc_put_partial(&b, &pm), 0);
+      assert_int_equal(lp2p_rpc_decode(&rpc, b.data, b.len, &lim),
+                       len == 64 ? 0 : LP2P_ERR_TOO_LARGE);
+    }
+  }
+  lp2p_rpc_free(&rpc);
+  lp2p_buf_free(&b);
 }
 
 static void rejects_malformed(void **state) {
@@ -392,6 +456,8 @@ int main(void) {
       cmocka_unit_test(skips_unknown_fields),
       cmocka_unit_test(extensions_round_trip),
       cmocka_unit_test(extensions_merge_last_value_wins),
+      cmocka_unit_test(partial_fields_round_trip),
+      cmocka_unit_test(partial_topic_and_group_one_past_limit),
       cmocka_unit_test(rejects_malformed),
       cmocka_unit_test(every_limit_and_one_past),
       cmocka_unit_test(decode_under_failing_allocator),

@@ -120,6 +120,29 @@ static int on_verify(lp2p_router *r, const lp2p_pubkey *author,
              : lp2p_pubkey_verify(author, data, len, sig, sig_len);
 }
 
+static void on_partial(lp2p_router *r, const lp2p_partial_rpc *pm, void *user) {
+  th_router *t = user;
+  (void)r;
+  t->partials++;
+  t->partial_parts += pm->parts.data != NULL;
+  t->partial_metadata += pm->metadata.data != NULL;
+  t->last_group_len = pm->group.len < 64 ? pm->group.len : 64;
+  memcpy(t->last_group, pm->group.data, t->last_group_len);
+  t->last_parts_len = pm->parts.len;
+}
+
+static void on_partial_gossip(lp2p_router *r, lp2p_bytes topic,
+                              lp2p_bytes group, const lp2p_peer_id *peers,
+                              size_t npeers, void *user) {
+  th_router *t = user;
+  (void)r;
+  (void)topic;
+  (void)group;
+  t->gossip_calls++;
+  t->gossip_peers += npeers;
+  t->last_gossip_peer = peers[0];
+}
+
 static void router_new(th_router *t, const lp2p_router_settings *s,
                        lp2p_validation verdict, bool verify_hook,
                        th_trace_fn trace) {
@@ -136,6 +159,8 @@ static void router_new(th_router *t, const lp2p_router_settings *s,
   cb.event = on_event;
   cb.app_score = on_app_score;
   cb.disconnect = on_disconnect;
+  cb.partial = on_partial;
+  cb.partial_gossip = on_partial_gossip;
   if (t->validator) {
     cb.validate = on_validate;
   }
@@ -307,6 +332,13 @@ static void count_rpc(th_out *o, const uint8_t *in, size_t len) {
   assert_int_equal(lp2p_rpc_decode(&rpc, in, len, &lim), 0);
   for (size_t i = 0; i < rpc.subs.len; i++) {
     *(rpc.subs.items[i].subscribe ? &o->subs : &o->unsubs) += 1;
+    o->sub_requests += rpc.subs.items[i].requests_partial;
+    o->sub_supports += rpc.subs.items[i].supports_partial;
+  }
+  if (rpc.has_partial) {
+    o->partials++;
+    o->partial_parts += rpc.partial.message.data != NULL;
+    o->partial_metadata += rpc.partial.metadata.data != NULL;
   }
   o->msgs += rpc.msgs.len;
   o->grafts += rpc.graft.len;

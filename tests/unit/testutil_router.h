@@ -45,6 +45,15 @@ typedef struct th_router {
    * refuses every signature */
   size_t verifies;
   bool verify_refuses;
+  /* partial messages: RPC.partial handed to the application (those with
+   * parts, with metadata) and the last one's group and parts; calls of
+   * the partial_gossip callback, the peers they named and the last
+   * one's first peer */
+  size_t partials, partial_parts, partial_metadata;
+  uint8_t last_group[64];
+  size_t last_group_len, last_parts_len;
+  size_t gossip_calls, gossip_peers;
+  lp2p_peer_id last_gossip_peer;
 } th_router;
 
 /* Sets the application score (P5, weight from the settings) of `peer`. */
@@ -121,6 +130,10 @@ typedef struct th_out {
   bool ext_in_first;
   lp2p_rpc_extensions ext;
   size_t test_exts, test_ext_alone;
+  /* partial messages: RPC.partial received, with parts, with metadata;
+   * subscriptions requesting parts, supporting sending them */
+  size_t partials, partial_parts, partial_metadata;
+  size_t sub_requests, sub_supports;
   lp2p_bytes last_iwant_ids[64];
   uint8_t id_store[64 * 64];
 } th_out;
