@@ -276,6 +276,41 @@ check "node --px: the leaving node's PRUNE names its other peer" \
 kill -TERM $px_b $px_c 2>/dev/null
 wait $px_a $px_b $px_c
 
+# --trace: every RPC pulled (SEND_RPC) is reported written too
+# (SEND_RPC_COMPLETED), and the last stats line counts the file's events
+"$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic t --trace "$tmp/ta.jsonl" \
+  --mesh-interval-ms 100 </dev/null >"$tmp/ta.out" 2>"$tmp/ta.err" &
+tr_a=$!
+wait_line "$tmp/ta.out"
+(sleep 1; echo "traced"; sleep 4) 2>/dev/null | "$lp2p" node --listen /ip4/127.0.0.1/tcp/0 \
+  --topic t --mesh-interval-ms 100 --peer "$(addr_of "$tmp/ta.out")" \
+  >"$tmp/tb.out" 2>"$tmp/tb.err" &
+tr_b=$!
+i=0
+while ! grep -q '"data":"traced"' "$tmp/ta.out" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+kill -TERM $tr_a
+wait $tr_a
+kill -TERM $tr_b 2>/dev/null
+wait $tr_b 2>/dev/null || true
+sent=$(grep -c '"type":7,' "$tmp/ta.jsonl" || true)
+done_=$(grep -c '"type":13,' "$tmp/ta.jsonl" || true)
+check "node --trace: RPCs sent and each written (SEND_RPC_COMPLETED with its duration)" \
+  sh -c "[ $sent -gt 0 ] && [ $sent -eq $done_ ] && grep -q '\"writeDurationNanos\":\"*[0-9]' '$tmp/ta.jsonl'"
+# (the last stats line comes before the PRUNEs and LEAVE of the shutdown)
+tr_events=$(sed -n 's/.*"trace":{"events":\([0-9]*\),"dropped":0,"write_errors":0,"lost":0}.*/\1/p' "$tmp/ta.out" | tail -n 1)
+check "node --trace: the stats line counts the file's events, none dropped" \
+  sh -c "[ -n '$tr_events' ] && [ '$tr_events' -gt 0 ] && [ '$tr_events' -lt $(wc -l <"$tmp/ta.jsonl") ]"
+# a line published with nobody to send it to is refused, not lost quietly
+(echo "alone"; sleep 3) 2>/dev/null | "$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic t \
+  >"$tmp/out" 2>"$tmp/err" &
+alone=$!
+i=0
+while ! grep -q '"event":"publish_error"' "$tmp/out" && [ $i -lt 60 ]; do sleep 0.05; i=$((i + 1)); done
+kill -TERM $alone
+wait $alone
+check "node: a publication no peer takes is a publish_error" \
+  grep -q '^{"event":"publish_error","error":"not sent: no peer could take it"}$' "$tmp/out"
+
 printf '{"D": 4, "Dlo": 3, "Dhi": 6, "HeartbeatInterval": 500000000}' >"$tmp/p.json"
 "$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --params "$tmp/p.json" </dev/null >"$tmp/out" 2>"$tmp/err" &
 pid=$!
