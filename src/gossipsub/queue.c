@@ -5,8 +5,9 @@
  * shared encoded messages, bounded by queue_max_bytes and
  * queue_max_messages. A pull assembles one RPC within what a receiver
  * with default limits accepts (r->send_limits), control first, and frames
- * it with its varint length. What does not fit a bound is dropped and
- * counted.
+ * it with its varint length; a message of a batch of ours goes alone in
+ * its RPC, chosen when pulled (batch.c). What does not fit a bound is
+ * dropped and counted.
  *
  * With a peer budget (lp2p_peer_info.budget), every byte that is the
  * peer's own is reserved in it first, and a refusal is a drop like any
@@ -463,7 +464,8 @@ int lp2p_gs_queue_reserve_msg(lp2p_router *r, gs_peer *p) {
 int lp2p_gs_queue_reserve_msgs(lp2p_router *r, gs_peer *p, size_t n) {
   gs_queue *q = &p->q;
   /* never beyond what the bound lets in: the rest would be dropped */
-  size_t room = r->s.limits.queue_max_messages;
+  size_t max = r->s.limits.queue_max_messages;
+  size_t room = q->len < max ? max - q->len : 0;
   size_t want = q->len + (n < room ? n : room);
   if (want <= q->cap) {
     return 0;
