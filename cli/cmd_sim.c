@@ -43,6 +43,8 @@ static const char *const attack_names[LP2P_SIM_ATTACKS] = {
     "none",       "invalid",    "drop",          "ihave-spam",
     "graft-spam", "drop-serve", "ihave-withhold"};
 
+static const char *const batch_order_names[] = {"rarest", "rr", "one-by-one"};
+
 static int parse_name(const char *v, const char *const *names, int n,
                       int *out) {
   for (int i = 1; i < n; i++) {
@@ -127,6 +129,16 @@ static int parse_flag(sim_args *a, int argc, char **argv, int *i) {
       return bad_value(arg, "uniform or interop", val);
     }
     a->c.model = val[0] == 'i' ? LP2P_SIM_INTEROP : LP2P_SIM_UNIFORM;
+  } else if (strcmp(arg, "--batch-order") == 0 && val) {
+    (*i)++;
+    int k = -1;
+    for (int j = 0; j < 3; j++) {
+      k = strcmp(val, batch_order_names[j]) == 0 ? j : k;
+    }
+    if (k < 0) {
+      return bad_value(arg, "rarest, rr or one-by-one", val);
+    }
+    a->c.batch_order = (lp2p_sim_batch_order)k;
   } else if (strcmp(arg, "--loss") == 0 && val) {
     (*i)++;
     return cli_parse_decimal(&cli_cmd_sim, arg, val, 0, 0.999999, &a->c.loss)
@@ -158,12 +170,40 @@ static int parse_int_opt(const int_opt *opts, size_t n, int argc, char **argv,
   return -1;
 }
 
+/* --batch, --batch-order, --copies and --uplink-mbps, once parsed.
+ * Returns 0 or 2 (printed why). */
+static int check_batch(sim_args *a, uint64_t batch, uint64_t copies,
+                       uint64_t uplink_mbps) {
+  a->c.batch = (size_t)batch;
+  a->c.copies = (size_t)copies;
+  if (batch && copies >= a->c.nodes) {
+    fprintf(stderr, "lp2p sim: --copies is below --nodes\n");
+    return 2;
+  }
+  if (!batch && a->c.batch_order != LP2P_SIM_BATCH_RAREST_FIRST) {
+    fprintf(stderr, "lp2p sim: --batch-order needs --batch N\n");
+    return 2;
+  }
+  if (uplink_mbps && a->c.model != LP2P_SIM_UNIFORM) {
+    fprintf(stderr, "lp2p sim: --uplink-mbps is for the uniform model (the "
+                    "interop model sets its own)\n");
+    return 2;
+  }
+  if (uplink_mbps) {
+    a->c.uplink_bps = uplink_mbps * 1000 * 1000;
+  }
+  return 0;
+}
+
 static int parse_args(sim_args *a, int argc, char **argv) {
   uint64_t nodes = a->c.nodes, degree = a->c.degree, msgs = a->c.messages;
   uint64_t size = a->c.size, seed = a->c.seed, interval_ms = 100;
   uint64_t latency_ms = 50, drain_s = 5, attackers = 0, warmup_s = 3;
-  uint64_t trace_node = 0;
+  uint64_t trace_node = 0, batch = 0, copies = a->c.copies, uplink_mbps = 0;
   const int_opt opts[] = {
+      {"--batch", &batch, 1, LP2P_SIM_MAX_BATCH},
+      {"--copies", &copies, 1, 1000000},
+      {"--uplink-mbps", &uplink_mbps, 1, 1000000},
       {"--nodes", &nodes, 2, 1000000},
       {"--degree", &degree, 2, 1000000},
       {"--messages", &msgs, 0, 100000000},
@@ -199,6 +239,9 @@ static int parse_args(sim_args *a, int argc, char **argv) {
   a->c.attackers = (size_t)attackers;
   a->c.warmup = warmup_s * LP2P_SECONDS;
   a->c.trace_node = (size_t)trace_node;
+  if (check_batch(a, batch, copies, uplink_mbps) != 0) {
+    return 2;
+  }
   if (a->nagainst && !a->plot) {
     fprintf(stderr, "lp2p sim: --plot-against needs --plot FILE.svg\n");
     return 2;
@@ -263,6 +306,34 @@ static void print_json_attack(const sim_args *a, const lp2p_sim_result *r) {
   }
 }
 
+/* With --batch: how soon the groups spread, with a leading comma. */
+static void print_json_batch(const sim_args *a, const lp2p_sim_result *r) {
+  const lp2p_sim_config *c = &a->c;
+  if (!c->batch) {
+    return;
+  }
+  printf(",\"batch\":{\"size\":%zu,\"order\":\"%s\",\"copies\":%zu,"
+         "\"uplink_mbps\":%.0f,\"to_copies_ms\":{\"mean\":%.3f,"
+         "\"p50\":%.3f,\"max\":%.3f},\"short\":%zu}",
+         c->batch, batch_order_names[c->batch_order], c->copies,
+         (double)c->uplink_bps / 1e6, r->batch_to_copies_ms_mean,
+         r->batch_to_copies_ms_p50, r->batch_to_copies_ms_max,
+         r->batches_short);
+}
+
+/* With --batch: how soon the groups spread. */
+static void print_summary_batch(const sim_args *a, const lp2p_sim_result *r) {
+  const lp2p_sim_config *c = &a->c;
+  if (!c->batch) {
+    return;
+  }
+  printf("batches     of %zu (%s): every message at %zu nodes after mean "
+         "%.1f ms, p50 %.1f ms, max %.1f ms; %zu groups never\n",
+         c->batch, batch_order_names[c->batch_order], c->copies,
+         r->batch_to_copies_ms_mean, r->batch_to_copies_ms_p50,
+         r->batch_to_copies_ms_max, r->batches_short);
+}
+
 /* Per-bucket measures, with a leading comma. */
 static void print_json_buckets(const lp2p_sim_result *r) {
   printf(",\"bucket_s\":%.0f,\"buckets\":[", (double)r->bucket_len / 1e9);
@@ -324,6 +395,7 @@ static void print_json(const sim_args *a, const lp2p_sim_result *r,
            (unsigned long long)r->wire_failures);
   }
   print_json_attack(a, r);
+  print_json_batch(a, r);
   print_json_buckets(r);
   print_json_plot(r);
   printf(",\"run\":{\"wall_s\":%.3f,\"peak_rss_mb\":%.1f}}\n", wall,
@@ -346,6 +418,7 @@ static void print_summary(const sim_args *a, const lp2p_sim_result *r,
          r->duplicates_per_message, r->bytes_per_delivered_byte);
   printf("mesh degree min %zu, mean %.2f, max %zu\n", r->mesh_min, r->mesh_mean,
          r->mesh_max);
+  print_summary_batch(a, r);
   if (a->c.wire) {
     printf("wire        %llu sessions (Noise XX, yamux, /meshsub/1.2.0), "
            "%llu failures\n",
@@ -529,6 +602,8 @@ const cli_command cli_cmd_sim = {
     "                 [--attacker-ips N]]\n"
     "                [--trace FILE [--trace-node N]]\n"
     "                [--plot FILE.svg [--plot-against OTHER.json]...]\n"
+    "                [--batch N [--batch-order rarest|rr|one-by-one]\n"
+    "                 [--copies K]] [--uplink-mbps X]\n"
     "\n"
     "Runs N lp2p routers (the code of the node) in one process on a virtual\n"
     "clock. Each node dials K/2 random others (degree K on average) and\n"
@@ -601,7 +676,19 @@ const cli_command cli_cmd_sim = {
     "every later message reaches 99% of honest nodes; -1: never) and,\n"
     "for an eclipse, target {delivery_ratio, latency_p99_ms}; with\n"
     "--wire, wire {sessions, failures}: sessions upgraded, and failed\n"
-    "sessions, reset streams or dropped RPCs;\n"
+    "sessions, reset streams or dropped RPCs; with --batch, batch {size,\n"
+    "order, copies, uplink_mbps, to_copies_ms {mean,p50,max}, short};\n"
     "all but run is the same for the same arguments. Otherwise a\n"
-    "progress bar on stderr, then a summary.\n",
+    "progress bar on stderr, then a summary.\n"
+    "\n"
+    "--batch N publishes the messages in groups of N, each group at once\n"
+    "by one random node, one group every --interval-ms, and reports the\n"
+    "time until every message of a group has reached --copies K (8)\n"
+    "honest nodes. --batch-order: rarest (lp2p_router_publish_batch: each\n"
+    "write to a peer sends the message with the fewest copies sent so\n"
+    "far), rr (go's batch: copies queued in rounds, each peer's queue in\n"
+    "its order) or one-by-one (lp2p_router_publish for each). --uplink-mbps\n"
+    "X sets every node's uplink (the publisher's too) in the uniform\n"
+    "model: a node's RPCs leave one after another at X Mbit/s. Compare\n"
+    "the orders on the same seed (bench/run-batch.sh).\n",
 };

@@ -143,6 +143,9 @@ typedef struct lp2p_router_limits {
    * about the mesh); whatever goes over its bound is dropped and
    * counted. */
   size_t queue_max_messages; /* queued data messages (4096) */
+  /* messages of one lp2p_router_publish_batch (1024); also how far each
+   * pull looks for a batch's rarest message */
+  size_t max_batch;
   /* queued bytes of data messages (16 MiB; go: 32 RPCs of up to 1 MiB).
    * With control and gossip below, 19 MiB: beside the host's 40 MiB peer
    * budget (lp2p/budget.h), a peer that stops reading costs a node less
@@ -686,6 +689,48 @@ LP2P_API int lp2p_router_publish(lp2p_router *r, const uint8_t *topic,
                                  size_t topic_len, const uint8_t *data,
                                  size_t len, uint8_t *id, size_t *id_len,
                                  lp2p_tstamp now);
+/* One message of a batch (lp2p_router_publish_batch): its topic and
+ * data, and optionally where its id goes. */
+typedef struct lp2p_batch_msg {
+  const uint8_t *topic;
+  size_t topic_len;
+  const uint8_t *data;
+  size_t len;
+  uint8_t *id;    /* NULL, or room for max_id_len bytes: the message id */
+  size_t *id_len; /* its length, when `id` is not NULL */
+} lp2p_batch_msg;
+
+/* How the copies of a batch share the publisher's uplink. */
+typedef enum lp2p_batch_order {
+  /* Each pull for a peer (lp2p_router_pull, pull_next) takes, of the
+   * batch messages queued for it, the one with the fewest copies pulled so
+   * far for any peer (ties: batch order), alone in its RPC: every first
+   * copy leaves before any second copy, however fast each peer pulls. */
+  LP2P_BATCH_RAREST_FIRST = 0,
+  /* go's order (its MessageBatch's RarestFirstStrategy, in fact a round
+   * robin fixed when queued): round k queues each message to its k-th
+   * target, targets in a random order per message, and every peer sends
+   * its queue first in first out, each copy in an RPC of its own. For
+   * comparison. */
+  LP2P_BATCH_ROUND_ROBIN = 1,
+} lp2p_batch_order;
+
+/* Publishes `n` messages at once (topics may differ, as in go's
+ * MessageBatch), each validated, signed and ided as by
+ * lp2p_router_publish, with its result in results[i]: what
+ * lp2p_router_publish would return for it alone (a message with the id
+ * of an earlier one of the batch: LP2P_ERR_STATE). Messages of a batch
+ * keep their place among other queued messages, which stay first in
+ * first out; among themselves they go in `order`. Returns how many
+ * messages were published (results[i] > 0), or, with nothing done,
+ * LP2P_ERR_INVALID_ARG (n 0, NULL msgs or results, an unknown order),
+ * LP2P_ERR_TOO_LARGE (n over limits.max_batch, counted in
+ * batches_refused) or LP2P_ERR_NOMEM. */
+LP2P_API int lp2p_router_publish_batch(lp2p_router *r,
+                                       const lp2p_batch_msg *msgs, size_t n,
+                                       lp2p_batch_order order, int *results,
+                                       lp2p_tstamp now);
+
 /* The result of a PENDING validation. Returns 0 or LP2P_ERR_NOT_FOUND (no
  * such pending message: it expired or was answered). */
 LP2P_API int lp2p_router_report_validation(lp2p_router *r, const uint8_t *id,
@@ -833,6 +878,8 @@ typedef struct lp2p_router_stats {
   uint64_t idontwant_saved;           /* copies not sent thanks to IDONTWANT */
   uint64_t queue_drop_messages;       /* data dropped: a peer's queue full */
   uint64_t publish_not_sent;          /* publications no peer could take */
+  uint64_t batches_published;         /* with at least one message sent */
+  uint64_t batches_refused;           /* whole: over limits.max_batch */
   uint64_t queue_drop_control;        /* SubOpts, GRAFT, PRUNE dropped: over
                                        * queue_max_control_bytes or too large */
   uint64_t queue_drop_gossip;         /* IHAVE, IWANT, IDONTWANT dropped: over

@@ -135,6 +135,11 @@ LP2P_API int lp2p_node_publish(lp2p_node *n, const uint8_t *topic,
                                size_t topic_len, const uint8_t *data,
                                size_t len, uint8_t *id, size_t *id_len);
 
+/* lp2p_router_publish_batch, then the writes. Same returns. */
+LP2P_API int lp2p_node_publish_batch(lp2p_node *n, const lp2p_batch_msg *msgs,
+                                     size_t count, lp2p_batch_order order,
+                                     int *results);
+
 /* The node's own counters (the router's and host's have theirs). */
 typedef struct lp2p_node_stats {
   uint64_t pubsub_peers;    /* peers the router knows now */

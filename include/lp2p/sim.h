@@ -46,6 +46,19 @@ typedef enum lp2p_sim_attack {
   LP2P_ATTACK_IHAVE_WITHHOLD = 6,
 } lp2p_sim_attack;
 
+/* The largest group of lp2p_sim_config.batch. */
+#define LP2P_SIM_MAX_BATCH 1024
+
+/* How a publisher sends a group of messages (lp2p_sim_config.batch). */
+typedef enum lp2p_sim_batch_order {
+  /* lp2p_router_publish_batch, LP2P_BATCH_RAREST_FIRST */
+  LP2P_SIM_BATCH_RAREST_FIRST = 0,
+  /* lp2p_router_publish_batch, LP2P_BATCH_ROUND_ROBIN: go's order */
+  LP2P_SIM_BATCH_ROUND_ROBIN = 1,
+  /* lp2p_router_publish for each message, one after another */
+  LP2P_SIM_BATCH_ONE_BY_ONE = 2,
+} lp2p_sim_batch_order;
+
 /* The number of lp2p_sim_attack values. */
 #define LP2P_SIM_ATTACKS 7
 
@@ -111,6 +124,15 @@ typedef struct lp2p_sim_config {
   bool score_from_traffic;
   lp2p_score_params score;
   lp2p_topic_score_params topic_score;
+  /* 0: each message published by a random node, one every `interval`.
+   * N (at most LP2P_SIM_MAX_BATCH): groups of N messages, each group published
+   * at once by a random node in `batch_order`, one group every `interval`; the
+   * result then says how soon each group spread (batch_to_copies_ms) */
+  size_t batch;
+  lp2p_sim_batch_order batch_order;
+  /* honest nodes other than the publisher a message must reach to count
+   * as spread, with `batch` (8; at most nodes - 1) */
+  size_t copies;
   /* called now and then with the fraction of simulated time done */
   void (*progress)(double done, void *user);
   void *progress_user;
@@ -138,7 +160,7 @@ typedef struct lp2p_sim_config {
 /* Defaults: 100 nodes, degree 20, 100 messages of 1 KiB, seed 1, signed,
  * IDONTWANT on, uniform 50 ms links at 1 Gbit/s, no loss, go's router
  * parameters, no attackers, scoring off (its parameters, when on,
- * derived from the traffic). */
+ * derived from the traffic), no groups (copies 8). */
 LP2P_API void lp2p_sim_config_default(lp2p_sim_config *c);
 
 /* Score parameters for the simulated topic from lp2p_score_params_derive,
@@ -208,6 +230,12 @@ typedef struct lp2p_sim_result {
   lp2p_tstamp bucket_len; /* 10 s, longer for runs of over 64 buckets */
   size_t nbuckets;
   lp2p_sim_bucket buckets[LP2P_SIM_MAX_BUCKETS];
+  /* with `batch`: for each group, the time from its publication until
+   * every message of it reached `copies` honest nodes; the mean, median
+   * and largest over the groups that did, and how many did not */
+  double batch_to_copies_ms_mean, batch_to_copies_ms_p50;
+  double batch_to_copies_ms_max;
+  size_t batches_short;
   uint8_t trace_hash[32]; /* BLAKE2b-256 of the ordered event trace */
   /* at `trace_node`: the messages of others it delivered, and those it
    * published (what its trace's DELIVER and PUBLISH events count) */

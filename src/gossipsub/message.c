@@ -40,6 +40,9 @@ gs_msg *lp2p_gs_msg_new(lp2p_router *r, const lp2p_rpc_msg *f,
   }
   m->refs = 1;
   m->queues = 0;
+  m->batch_copies = 0;
+  m->batch_seq = 0;
+  m->batch_in_order = false;
   m->id_len = (uint16_t)id_len;
   m->hash = lp2p_gs_id_hash(r, id, id_len);
   m->iwant_counts = NULL;

@@ -14,11 +14,18 @@
 typedef struct gs_msg {
   uint32_t refs;
   uint16_t id_len;
+  /* a batch message of LP2P_BATCH_ROUND_ROBIN: pulled where it was
+   * queued, never moved ahead (batch.c) */
+  bool batch_in_order;
   uint64_t hash;         /* lp2p_gs_id_hash of the id: its key in the mcache */
   uint32_t publish_size; /* bytes of its RPC.publish field */
   /* peer queue entries that hold it: while any does, its body is charged
    * to the router's budget (settings.budget), once (queue.c) */
   uint32_t queues;
+  /* a message of a batch of ours (batch.c): its copies pulled so far,
+   * over all peers, and its place in the order of batches (0: none) */
+  uint32_t batch_copies;
+  uint64_t batch_seq;
   /* IWANT answers per peer while in the mcache (GossipRetransmission) */
   struct gs_iwant_count *iwant_counts;
   uint32_t n_iwant_counts;

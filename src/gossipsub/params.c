@@ -128,6 +128,7 @@ void lp2p_router_settings_default(lp2p_router_settings *s) {
   l->max_seen = 1 << 20;
   l->max_pending_validations = 8192;
   l->queue_max_messages = 4096;
+  l->max_batch = 1024;
   /* 16 MiB, with control (1 MiB) and gossip (2 MiB) beside the host's
    * 40 MiB peer budget: one peer that stops reading costs a node at most
    * ~59 MiB (64 MiB was the whole per-peer share by itself). As go, a

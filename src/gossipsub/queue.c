@@ -5,8 +5,9 @@
  * shared encoded messages, bounded by queue_max_bytes and
  * queue_max_messages. A pull assembles one RPC within what a receiver
  * with default limits accepts (r->send_limits), control first, and frames
- * it with its varint length. What does not fit a bound is dropped and
- * counted.
+ * it with its varint length; a message of a batch of ours goes alone in
+ * its RPC, chosen when pulled (batch.c). What does not fit a bound is
+ * dropped and counted.
  *
  * With a peer budget (lp2p_peer_info.budget), every byte that is the
  * peer's own is reserved in it first, and a refusal is a drop like any
@@ -22,6 +23,7 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "batch.h"
 #include "dontwant.h"
 #include "message.h"
 #include "partial.h"
@@ -489,11 +491,22 @@ static size_t publish_field_size(const gs_msg *m) {
 }
 
 int lp2p_gs_queue_reserve_msg(lp2p_router *r, gs_peer *p) {
+  return lp2p_gs_queue_reserve_msgs(r, p, 1);
+}
+
+int lp2p_gs_queue_reserve_msgs(lp2p_router *r, gs_peer *p, size_t n) {
   gs_queue *q = &p->q;
-  if (q->len < q->cap) {
+  /* never beyond what the bound lets in: the rest would be dropped */
+  size_t max = r->s.limits.queue_max_messages;
+  size_t room = q->len < max ? max - q->len : 0;
+  size_t want = q->len + (n < room ? n : room);
+  if (want <= q->cap) {
     return 0;
   }
   size_t cap = q->cap ? q->cap * 2 : 8;
+  while (cap < want) {
+    cap *= 2;
+  }
   gs_msg **msgs = lp2p_malloc(r->mem, cap * sizeof(*msgs));
   if (!msgs) {
     return LP2P_ERR_NOMEM;
@@ -661,6 +674,19 @@ typedef struct rpc_plan {
   gs_counts subs_c, ctl_c, gossip_c;
 } rpc_plan;
 
+/* A batch message goes alone in its RPC, chosen when pulled: the one of
+ * the batch run at the head with the fewest copies pulled so far (batch.c),
+ * so that each pull, the uplink's next write, gives the rarest message
+ * one more copy. */
+static void plan_batch_msg(lp2p_router *r, gs_queue *q, rpc_plan *pl) {
+  lp2p_gs_batch_rarest_first(r, q);
+  size_t size = publish_field_size(q->msgs[q->head]);
+  if (pl->body + size <= r->send_limits.max_rpc_size) {
+    pl->body += size;
+    pl->nmsgs = 1;
+  }
+}
+
 /* Chooses what goes in the next RPC: subscriptions, then GRAFT/PRUNE,
  * gossip, then messages, within max_rpc_size and the count limits of
  * send_limits (more, and a receiver with default limits would skip what
@@ -681,10 +707,15 @@ static void plan_rpc(lp2p_router *r, gs_queue *q, rpc_plan *pl) {
   if (pl->ctl + pl->gossip) {
     pl->body += lp2p_pb_len_field_size(LP2P_RPC_CONTROL, pl->ctl + pl->gossip);
   }
+  if (q->len && q->msgs[q->head]->batch_seq) {
+    plan_batch_msg(r, q, pl);
+    return;
+  }
+  /* messages outside batches, first in first out, up to the next batch */
   while (pl->nmsgs < q->len && pl->nmsgs < l->max_messages) {
     gs_msg *m = q->msgs[(q->head + pl->nmsgs) % q->cap];
     size_t size = publish_field_size(m);
-    if (pl->body + size > max) {
+    if (m->batch_seq || pl->body + size > max) {
       break;
     }
     pl->body += size;
@@ -727,6 +758,7 @@ static int write_rpc(lp2p_router *r, gs_queue *q, const rpc_plan *pl) {
   }
   for (size_t i = 0; i < pl->nmsgs; i++) {
     gs_msg *m = pop_msg(q);
+    m->batch_copies += m->batch_seq != 0;
     p = put_field(p, LP2P_RPC_PUBLISH, m->f.raw.data, m->f.raw.len);
     let_go(r, m);
   }

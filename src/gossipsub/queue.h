@@ -111,6 +111,8 @@ int lp2p_gs_queue_msg(lp2p_router *r, gs_peer *p, gs_msg *m);
 /* Room for one more message in p's queue, so that the next lp2p_gs_queue_msg
  * cannot fail for want of memory. Returns 0 or LP2P_ERR_NOMEM. */
 int lp2p_gs_queue_reserve_msg(lp2p_router *r, gs_peer *p);
+/* The same for `n` more (at most queue_max_messages). */
+int lp2p_gs_queue_reserve_msgs(lp2p_router *r, gs_peer *p, size_t n);
 ptrdiff_t lp2p_gs_queue_pull(lp2p_router *r, gs_peer *p, const uint8_t **out);
 void lp2p_gs_want_write(lp2p_router *r, gs_peer *p);
 void lp2p_gs_ready_unlink(lp2p_router *r, gs_peer *p);

@@ -5,6 +5,7 @@
 #include "backoff.h"
 #include "base/err.h"
 #include "base/mem.h"
+#include "batch.h"
 #include "control.h"
 #include "dontwant.h"
 #include "extensions.h"
@@ -561,12 +562,25 @@ static int publish_targets(lp2p_router *r, gs_topic *t, gs_peers *to,
   return 0;
 }
 
-/* The targets, each with a queue slot for the message. */
-static int publish_prepare(lp2p_router *r, gs_topic *t, gs_peers *to,
-                           lp2p_tstamp now) {
+/* Leaves out the peers that asked for parts of this topic's messages:
+ * as go, they get no full message. */
+static void drop_part_requesters(const gs_topic *t, gs_peers *to) {
+  size_t kept = 0;
+  for (size_t i = 0; i < to->len; i++) {
+    if (!lp2p_gs_partial_wants_parts(t, to->items[i])) {
+      to->items[kept++] = to->items[i];
+    }
+  }
+  to->len = kept;
+}
+
+/* The targets, each with room for `slots` more messages. */
+static int publish_targets_ready(lp2p_router *r, gs_topic *t, gs_peers *to,
+                                 size_t slots, lp2p_tstamp now) {
   int rv = publish_targets(r, t, to, now);
+  drop_part_requesters(t, to);
   for (size_t i = 0; rv == 0 && i < to->len; i++) {
-    rv = lp2p_gs_queue_reserve_msg(r, to->items[i]);
+    rv = lp2p_gs_queue_reserve_msgs(r, to->items[i], slots);
   }
   return rv;
 }
@@ -580,55 +594,64 @@ static void trace_ours(lp2p_router *r, const gs_msg *m, lp2p_trace_type type) {
   }
 }
 
-/* Queues our message to its targets (traced as published first, as go
- * traces a publication and then the drops of full queues); returns how
- * many took it. */
-static int queue_ours(lp2p_router *r, const gs_topic *t, const gs_peers *to,
-                      gs_msg *m) {
-  if (to->len > 0) {
-    trace_ours(r, m, LP2P_TRACE_PUBLISH_MESSAGE);
-  }
-  int n = 0;
-  for (size_t i = 0; i < to->len; i++) {
-    if (lp2p_gs_partial_wants_parts(t, to->items[i])) {
-      continue; /* as go: a peer that asked for parts gets no full message */
-    }
-    n += lp2p_gs_queue_msg(r, to->items[i], m) == 0;
-  }
-  return n;
-}
-
-int lp2p_router_publish(lp2p_router *r, const uint8_t *topic, size_t topic_len,
-                        const uint8_t *data, size_t len, uint8_t *id,
-                        size_t *id_len, lp2p_tstamp now) {
+int lp2p_gs_publish_prepare(lp2p_router *r, const uint8_t *topic,
+                            size_t topic_len, const uint8_t *data, size_t len,
+                            size_t slots, gs_publication *p, lp2p_tstamp now) {
+  memset(p, 0, sizeof(*p));
   int rv = check_topic(r, topic_len);
   if (rv != 0) {
     return rv;
   }
-  lp2p_gs_trace_clock(r, now);
-  gs_msg *m = lp2p_gs_msg_build(r, topic, topic_len, data, len, &rv);
-  if (!m) {
+  p->m = lp2p_gs_msg_build(r, topic, topic_len, data, len, &rv);
+  if (!p->m) {
     return rv;
   }
-  gs_topic *t = lp2p_gs_topic_get(r, topic, topic_len, true);
-  if (lp2p_gs_seen_find(r, m->hash)) {
-    lp2p_gs_msg_unref(r, m);
-    return LP2P_ERR_STATE;
+  p->t = lp2p_gs_topic_get(r, topic, topic_len, true);
+  rv = !p->t                              ? LP2P_ERR_NOMEM
+       : lp2p_gs_seen_find(r, p->m->hash) ? LP2P_ERR_STATE
+                                          : 0;
+  if (rv == 0) {
+    rv = publish_targets_ready(r, p->t, &p->to, slots, now);
   }
-  gs_peers to = {NULL, 0, 0};
-  rv = t ? publish_prepare(r, t, &to, now) : LP2P_ERR_NOMEM;
+  if (rv != 0) {
+    lp2p_gs_peers_free(r, &p->to);
+    lp2p_gs_msg_unref(r, p->m);
+    p->m = NULL;
+  }
+  return rv;
+}
+
+void lp2p_gs_publish_announce(lp2p_router *r, const gs_publication *p) {
+  /* as go, which traces a publication and then the drops of full queues */
+  if (p->to.len > 0) {
+    trace_ours(r, p->m, LP2P_TRACE_PUBLISH_MESSAGE);
+  }
+}
+
+void lp2p_gs_publish_queue(lp2p_router *r, gs_publication *p) {
+  lp2p_gs_publish_announce(r, p);
+  for (size_t i = 0; i < p->to.len; i++) {
+    p->queued += lp2p_gs_queue_msg(r, p->to.items[i], p->m) == 0;
+  }
+}
+
+/* A publication no target took: undone, as if never made. */
+static int publish_undo(lp2p_router *r, gs_publication *p) {
+  r->st.publish_not_sent++;
+  lp2p_gs_peers_free(r, &p->to);
+  lp2p_gs_msg_unref(r, p->m);
+  p->m = NULL;
+  return LP2P_ERR_NOT_SENT;
+}
+
+int lp2p_gs_publish_finish(lp2p_router *r, gs_publication *p, uint8_t *id,
+                           size_t *id_len, lp2p_tstamp now) {
+  gs_msg *m = p->m;
   /* queued before it is seen: a publication no peer takes (none to send
    * to, or every queue full) fails whole and the application may publish
    * it again, unlike go's silent drop (go#217) */
-  int n = rv == 0 ? queue_ours(r, t, &to, m) : 0;
-  if (n == 0) {
-    r->st.publish_not_sent += rv == 0;
-    lp2p_gs_peers_free(r, &to);
-    lp2p_gs_msg_unref(r, m);
-    if (t) {
-      lp2p_gs_topic_maybe_free(r, t);
-    }
-    return rv == 0 ? LP2P_ERR_NOT_SENT : LP2P_ERR_NOMEM;
+  if (p->queued == 0) {
+    return publish_undo(r, p);
   }
   /* out of memory from here on costs copies, not consistency: a copy
    * coming back is not known as a duplicate (no seen entry) or the
@@ -645,15 +668,31 @@ int lp2p_router_publish(lp2p_router *r, const uint8_t *topic, size_t topic_len,
   lp2p_gs_mcache_put(r, m);
   r->st.msgs_published++;
   trace_ours(r, m, LP2P_TRACE_DELIVER_MESSAGE);
-  if (t->joined && r->cb.deliver) {
+  if (p->t->joined && r->cb.deliver) {
     lp2p_message view;
     lp2p_gs_msg_view(m, NULL, &view);
     r->cb.deliver(r, &view, r->user);
   }
-  lp2p_gs_peers_free(r, &to);
+  lp2p_gs_peers_free(r, &p->to);
   lp2p_gs_msg_unref(r, m);
-  lp2p_gs_topic_maybe_free(r, t);
-  return n;
+  p->m = NULL;
+  return p->queued;
+}
+
+int lp2p_router_publish(lp2p_router *r, const uint8_t *topic, size_t topic_len,
+                        const uint8_t *data, size_t len, uint8_t *id,
+                        size_t *id_len, lp2p_tstamp now) {
+  gs_publication p;
+  lp2p_gs_trace_clock(r, now);
+  int rv = lp2p_gs_publish_prepare(r, topic, topic_len, data, len, 1, &p, now);
+  if (rv == 0) {
+    lp2p_gs_publish_queue(r, &p);
+    rv = lp2p_gs_publish_finish(r, &p, id, id_len, now);
+  }
+  if (p.t) {
+    lp2p_gs_topic_maybe_free(r, p.t);
+  }
+  return rv;
 }
 
 int lp2p_router_report_validation(lp2p_router *r, const uint8_t *id,

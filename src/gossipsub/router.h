@@ -28,6 +28,7 @@ struct lp2p_router {
   lp2p_pubkey self_key;
   bool self_key_inline; /* our peer id carries our key: omit Message.key */
   uint64_t seqno;
+  uint64_t batch_seq; /* the last batch message's place in batch order */
   uint32_t next_serial;
   uint32_t beat; /* heartbeat counter */
   lp2p_tstamp next_heartbeat;

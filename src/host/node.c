@@ -580,6 +580,15 @@ int lp2p_node_publish(lp2p_node *n, const uint8_t *topic, size_t topic_len,
   return rv;
 }
 
+int lp2p_node_publish_batch(lp2p_node *n, const lp2p_batch_msg *msgs,
+                            size_t count, lp2p_batch_order order,
+                            int *results) {
+  int rv = lp2p_router_publish_batch(n->router, msgs, count, order, results,
+                                     lp2p_host_now());
+  lp2p__node_after_router(n);
+  return rv;
+}
+
 void lp2p_node_get_stats(const lp2p_node *n, lp2p_node_stats *st) {
   *st = n->stats;
   lp2p_router_stats rs;

@@ -531,6 +531,10 @@ int lp2p_node_metrics(lp2p_node *n, lp2p_buf *buf) {
   metric(&o, "libp2p_gossipsub_publish_not_sent_total", "counter",
          "publications no peer could take (none, or every queue full)",
          s.publish_not_sent);
+  metric(&o, "libp2p_gossipsub_batches_published_total", "counter",
+         "batches with a message sent", s.batches_published);
+  metric(&o, "libp2p_gossipsub_batches_refused_total", "counter",
+         "batches refused whole: over max_batch", s.batches_refused);
   metric(&o, "libp2p_pubsub_rpcs_received_total", "counter", "RPCs received",
          s.rpcs_received);
   metric(&o, "libp2p_pubsub_rpcs_sent_total", "counter", "RPCs sent",

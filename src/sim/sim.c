@@ -59,7 +59,9 @@ static void on_deliver(lp2p_router *r, const lp2p_message *m, void *user) {
   uint64_t bucket = (s->published[k] - s->c->warmup) / s->res->bucket_len;
   s->bucketed[s->res->delivered] = bucket << 48 | latency;
   s->latencies[s->res->delivered++] = latency;
-  s->msg_delivered[k]++;
+  if (++s->msg_delivered[k] == s->c->copies && s->reached) {
+    s->reached[k] = s->now;
+  }
   uint8_t *dup = &s->duplicates[(size_t)n->index * s->c->messages + k];
   if (*dup != 0 && *dup != UINT8_MAX) {
     (*dup)--; /* the first copy is no duplicate */
@@ -579,8 +581,37 @@ static int setup_nodes(sim *s) {
   return rv != 0 ? rv : s->err;
 }
 
+/* With batch: one event per group of `batch` messages (ev->from, its
+ * first), all published at the group's time by one random node. */
+static int schedule_groups(sim *s) {
+  const lp2p_sim_config *c = s->c;
+  for (size_t first = 0, g = 0; first < c->messages; first += c->batch, g++) {
+    sim_event *ev = event_alloc(s, 0);
+    if (!ev) {
+      return LP2P_ERR_NOMEM;
+    }
+    ev->h.kind = EV_PUBLISH;
+    ev->to = lp2p_pcg_below(&s->rng, (uint32_t)c->nodes);
+    ev->from = (uint32_t)first;
+    ev->len = 0;
+    lp2p_heap_item_init(&ev->h.item);
+    for (size_t k = first; k < first + c->batch && k < c->messages; k++) {
+      s->published[k] = c->warmup + (lp2p_tstamp)g * c->interval;
+      s->target_expected += ev->to != 0;
+    }
+    if (lp2p__sim_push(s, &ev->h, s->published[first]) != 0) {
+      event_free(s, ev);
+      return LP2P_ERR_NOMEM;
+    }
+  }
+  return 0;
+}
+
 static int schedule_publishes(sim *s) {
   const lp2p_sim_config *c = s->c;
+  if (c->batch) {
+    return schedule_groups(s);
+  }
   for (size_t k = 0; k < c->messages; k++) {
     sim_event *ev = event_alloc(s, 0);
     if (!ev) {
@@ -601,20 +632,57 @@ static int schedule_publishes(sim *s) {
   return 0;
 }
 
+/* A message's data: its index in the first 8 bytes, zeros after. */
+static void message_data(uint8_t *data, size_t size, uint64_t k) {
+  memset(data, 0, size);
+  for (int i = 0; i < 8; i++) {
+    data[i] = (uint8_t)(k >> (56 - 8 * i));
+  }
+}
+
+/* Publishes the group of messages from `first` at `n`, in batch_order. */
+static void publish_group(sim *s, sim_node *n, size_t first, uint8_t *data) {
+  const lp2p_sim_config *c = s->c;
+  lp2p_batch_msg msgs[LP2P_SIM_MAX_BATCH];
+  int results[LP2P_SIM_MAX_BATCH];
+  size_t count =
+      c->messages - first < c->batch ? c->messages - first : c->batch;
+  for (size_t i = 0; i < count; i++) {
+    uint8_t *d = data + i * c->size;
+    message_data(d, c->size, first + i);
+    msgs[i] = (lp2p_batch_msg){
+        (const uint8_t *)SIM_TOPIC, SIM_TOPIC_LEN, d, c->size, NULL, NULL};
+    if (c->batch_order == LP2P_SIM_BATCH_ONE_BY_ONE) {
+      lp2p_router_publish(n->r, msgs[i].topic, msgs[i].topic_len, d, c->size,
+                          NULL, NULL, s->now);
+    }
+  }
+  s->res->trace_node_published += n->index == c->trace_node ? count : 0;
+  if (c->batch_order != LP2P_SIM_BATCH_ONE_BY_ONE) {
+    lp2p_router_publish_batch(n->r, msgs, count,
+                              c->batch_order == LP2P_SIM_BATCH_ROUND_ROBIN
+                                  ? LP2P_BATCH_ROUND_ROBIN
+                                  : LP2P_BATCH_RAREST_FIRST,
+                              results, s->now);
+  }
+}
+
 static void publish(sim *s, sim_event *ev) {
-  size_t size = s->c->size;
-  uint8_t *data = lp2p_calloc(s->mem, 1, size);
+  size_t size = s->c->size, count = s->c->batch ? s->c->batch : 1;
+  uint8_t *data = lp2p_reallocarray(s->mem, NULL, count, size);
   if (!data) {
     s->err = LP2P_ERR_NOMEM;
     return;
   }
-  for (int i = 0; i < 8; i++) {
-    data[i] = (uint8_t)((uint64_t)ev->from >> (56 - 8 * i));
-  }
   sim_node *n = &s->nodes[ev->to];
-  s->res->trace_node_published += ev->to == s->c->trace_node;
-  lp2p_router_publish(n->r, (const uint8_t *)SIM_TOPIC, SIM_TOPIC_LEN, data,
-                      size, NULL, NULL, s->now);
+  if (s->c->batch) {
+    publish_group(s, n, ev->from, data);
+  } else {
+    message_data(data, size, ev->from);
+    s->res->trace_node_published += ev->to == s->c->trace_node;
+    lp2p_router_publish(n->r, (const uint8_t *)SIM_TOPIC, SIM_TOPIC_LEN, data,
+                        size, NULL, NULL, s->now);
+  }
   lp2p_free(s->mem, data);
   settle(s, n);
 }
@@ -880,6 +948,30 @@ static void summarise_duplicates(sim *s) {
   }
 }
 
+/* Per group: until its last message reached c->copies honest nodes. */
+static void summarise_groups(sim *s) {
+  const lp2p_sim_config *c = s->c;
+  lp2p_sim_result *res = s->res;
+  size_t n = 0;
+  for (size_t first = 0; c->batch && first < c->messages; first += c->batch) {
+    lp2p_tstamp last = 0;
+    for (size_t k = first; k < first + c->batch && k < c->messages; k++) {
+      last = s->reached[k] > last ? s->reached[k] : last;
+    }
+    if (last == LP2P_TSTAMP_NEVER) {
+      res->batches_short++;
+      continue;
+    }
+    s->latencies[n++] = last - s->published[first]; /* reused: summarised */
+  }
+  qsort(s->latencies, n, sizeof(uint64_t), cmp_u64);
+  for (size_t i = 0; i < n; i++) {
+    res->batch_to_copies_ms_mean += (double)s->latencies[i] / 1e6 / (double)n;
+  }
+  res->batch_to_copies_ms_p50 = percentile_ms(s->latencies, n, 0.50);
+  res->batch_to_copies_ms_max = percentile_ms(s->latencies, n, 1.0);
+}
+
 static void summarise(sim *s) {
   const lp2p_sim_config *c = s->c;
   lp2p_sim_result *res = s->res;
@@ -913,6 +1005,7 @@ static void summarise(sim *s) {
   summarise_duplicates(s);
   res->attacker_score_mean = attacker_score_mean(s);
   summarise_attack(s);
+  summarise_groups(s); /* last: it reuses `latencies` */
   crypto_generichash_update(&s->trace, s->trace_buf, s->trace_len);
   crypto_generichash_final(&s->trace, res->trace_hash, sizeof(res->trace_hash));
 }
@@ -955,6 +1048,7 @@ static void teardown(sim *s) {
   lp2p_free(s->mem, s->latencies);
   lp2p_free(s->mem, s->bucketed);
   lp2p_free(s->mem, s->msg_delivered);
+  lp2p_free(s->mem, s->reached);
   lp2p_free(s->mem, s->duplicates);
   lp2p_free(s->mem, s->target_latencies);
 }
@@ -967,7 +1061,9 @@ static int check_config(const lp2p_sim_config *c) {
       (c->attack != LP2P_ATTACK_NONE) != (c->attackers > 0) ||
       (unsigned)c->attack >= LP2P_SIM_ATTACKS ||
       c->attacker_ips > c->attackers || (c->eclipse && c->degree < 4) ||
-      (c->wire && c->attackers > 0)) {
+      (c->wire && c->attackers > 0) || c->batch > LP2P_SIM_MAX_BATCH ||
+      (unsigned)c->batch_order > LP2P_SIM_BATCH_ONE_BY_ONE ||
+      (c->batch && (c->copies == 0 || c->copies >= c->nodes))) {
     return LP2P_ERR_INVALID_ARG;
   }
   int rv = lp2p_router_params_validate(&c->params, NULL);
@@ -1013,6 +1109,16 @@ static int schedule_attack_measures(sim *s) {
   return rv;
 }
 
+/* With batch: no message has reached c->copies nodes yet. */
+static int unreached(sim *s) {
+  size_t n = s->c->messages + 1;
+  s->reached = lp2p_reallocarray(s->mem, NULL, n, sizeof(*s->reached));
+  for (size_t k = 0; s->reached && k < n; k++) {
+    s->reached[k] = LP2P_TSTAMP_NEVER;
+  }
+  return s->reached ? 0 : LP2P_ERR_NOMEM;
+}
+
 int lp2p_sim_run(const lp2p_sim_config *conf, lp2p_sim_result *res) {
   sim s;
   lp2p_sim_config scored;
@@ -1051,6 +1157,9 @@ int lp2p_sim_run(const lp2p_sim_config *conf, lp2p_sim_result *res) {
                s.duplicates && s.target_latencies
            ? 0
            : LP2P_ERR_NOMEM;
+  if (rv == 0 && c->batch) {
+    rv = unreached(&s);
+  }
   if (rv == 0) {
     rv = setup_nodes(&s);
   }

@@ -129,6 +129,9 @@ struct sim {
    * latency below, so that one sort orders each bucket's latencies */
   uint64_t *bucketed;
   uint32_t *msg_delivered; /* honest deliveries per message */
+  /* with batch: when each message reached c->copies honest nodes (NEVER
+   * until it does) */
+  lp2p_tstamp *reached;
   /* per honest node and message (node-major): copies received beyond
    * the first, saturating at UINT8_MAX */
   uint8_t *duplicates;

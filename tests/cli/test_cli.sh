@@ -310,6 +310,23 @@ kill -TERM $alone
 wait $alone
 check "node: a publication no peer takes is a publish_error" \
   grep -q '^{"event":"publish_error","error":"not sent: no peer could take it"}$' "$tmp/out"
+# --batch 3: seven lines go as batches of 3, 3 and, at the end of stdin, 1
+"$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic bt --sign none \
+  --mesh-interval-ms 100 </dev/null >"$tmp/ba.out" 2>"$tmp/ba.err" &
+batch_a=$!
+wait_line "$tmp/ba.out"
+(sleep 1; for n in 1 2 3 4 5 6 7; do echo "line $n"; done; sleep 1) | \
+  "$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic bt --sign none \
+  --mesh-interval-ms 100 --batch 3 --peer "$(addr_of "$tmp/ba.out")" \
+  >"$tmp/bb.out" 2>"$tmp/bb.err" &
+batch_b=$!
+i=0
+while [ "$(grep -c '"event":"message"' "$tmp/ba.out")" -lt 7 ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+check "node --batch 3: all seven lines arrive, the last batch at the end of stdin" \
+  sh -c "[ \$(grep -c '\"data\":\"line [1-7]\"' '$tmp/ba.out') -eq 7 ]"
+check "node --batch: no publish error" sh -c "! grep -q publish_error '$tmp/bb.out'"
+kill -TERM $batch_a $batch_b 2>/dev/null
+wait $batch_a $batch_b
 
 printf '{"D": 4, "Dlo": 3, "Dhi": 6, "HeartbeatInterval": 500000000}' >"$tmp/p.json"
 "$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --params "$tmp/p.json" </dev/null >"$tmp/out" 2>"$tmp/err" &
@@ -415,7 +432,8 @@ run "$lp2p" node --msg-id rust --sign none
 check "node --msg-id rust --sign none: a usage error (no author, no seqno)" \
   sh -c "[ $status -eq 2 ] && grep -q -- '--msg-id rust needs --sign strict' '$tmp/err'"
 for bad in "--key-seed 4294967296" "--key-seed 0x10" "--mesh-interval-ms 0" \
-  "--mesh-interval-ms nan" "--output-buffer 1e9" "--output-buffer 100"; do
+  "--mesh-interval-ms nan" "--output-buffer 1e9" "--output-buffer 100" \
+  "--batch 0" "--batch 1025"; do
   # shellcheck disable=SC2086
   run timeout -k 1 5 "$lp2p" node $bad
   check "node $bad: one line naming the flag and its range" \
@@ -436,12 +454,28 @@ for bad in "--nodes 0x10" "--messages 1e3" "--size -5"; do
   check "demo $bad: one line naming the flag and its range" \
     sh -c "[ $status -eq 2 ] && grep -q -- '^lp2p demo: ${bad%% *} takes an integer from ' '$tmp/err'"
 done
-for bad in "--nodes 1e3" "--loss nan" "--seed 99999999999999999999"; do
+for bad in "--nodes 1e3" "--loss nan" "--seed 99999999999999999999" \
+  "--batch 1025" "--copies 0" "--uplink-mbps 0"; do
   # shellcheck disable=SC2086
   run "$lp2p" sim $bad
   check "sim $bad: one line naming the flag and its range" \
     sh -c "[ $status -eq 2 ] && [ \$(wc -l <'$tmp/err') -eq 1 ] && grep -q -- '^lp2p sim: ${bad%% *} takes .* from ' '$tmp/err'"
 done
+sim_batch="sim --nodes 30 --degree 8 --messages 8 --size 4096 --batch 4 --uplink-mbps 10 --drain-s 2"
+# shellcheck disable=SC2086
+run "$lp2p" $sim_batch --json
+check "sim --batch: the groups' time to --copies in the JSON" \
+  python3 -c "import json,sys; b=json.load(open('$tmp/out'))['batch']; sys.exit(not (b['size']==4 and b['order']=='rarest' and b['copies']==8 and b['uplink_mbps']==10 and 0<b['to_copies_ms']['mean']<=b['to_copies_ms']['max'] and b['short']==0))"
+# shellcheck disable=SC2086
+run "$lp2p" $sim_batch --batch-order rr
+check "sim --batch-order rr: a summary line for the batches" \
+  grep -q '^batches     of 4 (rr): every message at 8 nodes after mean ' "$tmp/out"
+run "$lp2p" sim --batch-order rr
+check "sim --batch-order without --batch: a usage error" sh -c "[ $status -eq 2 ] && grep -q -- '--batch-order needs --batch' '$tmp/err'"
+run "$lp2p" sim --nodes 8 --degree 4 --batch 2 --copies 8
+check "sim --copies as many as the nodes: a usage error" [ $status -eq 2 ]
+run "$lp2p" sim --model interop --uplink-mbps 10
+check "sim --uplink-mbps with the interop model: a usage error" [ $status -eq 2 ]
 
 # the metrics endpoint, fetched with python3's standard library
 "$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic m --metrics 127.0.0.1:0 \

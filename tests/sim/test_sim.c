@@ -138,6 +138,43 @@ static void impossible_configurations_are_refused(void **state) {
   c.degree = 4;
   c.loss = 1.0;
   assert_int_equal(lp2p_sim_run(&c, &r), LP2P_ERR_INVALID_ARG);
+  c = config(10, 1, 100);
+  c.batch = LP2P_SIM_MAX_BATCH + 1;
+  assert_int_equal(lp2p_sim_run(&c, &r), LP2P_ERR_INVALID_ARG);
+  c.batch = 4;
+  c.copies = 10; /* there are 9 others */
+  assert_int_equal(lp2p_sim_run(&c, &r), LP2P_ERR_INVALID_ARG);
+}
+
+/* A publisher whose uplink is the bottleneck sends a batch so that every
+ * message reaches k nodes sooner rarest first than in go's fixed round
+ * robin, and both sooner than one publish after another (which sends
+ * each message to all its peers before the next): same seed, same
+ * network, same groups. */
+static void batch_rarest_first_spreads_sooner_than_round_robin(void **state) {
+  (void)state;
+  static const lp2p_sim_batch_order orders[3] = {LP2P_SIM_BATCH_RAREST_FIRST,
+                                                 LP2P_SIM_BATCH_ROUND_ROBIN,
+                                                 LP2P_SIM_BATCH_ONE_BY_ONE};
+  lp2p_sim_result r[3];
+  for (int i = 0; i < 3; i++) {
+    lp2p_sim_config c = config(150, 64, 64 * 1024);
+    c.sign = false;
+    c.batch = 16;
+    c.batch_order = orders[i];
+    c.uplink_bps = 50 * 1000 * 1000;
+    c.interval = 3 * LP2P_SECONDS;
+    assert_int_equal(lp2p_sim_run(&c, &r[i]), 0);
+    assert_true(r[i].delivery_ratio == 1.0);
+    assert_int_equal(r[i].batches_short, 0);
+  }
+  print_message("to 8 copies, mean: rarest first %.1f ms, round robin %.1f ms, "
+                "one by one %.1f ms\n",
+                r[0].batch_to_copies_ms_mean, r[1].batch_to_copies_ms_mean,
+                r[2].batch_to_copies_ms_mean);
+  assert_true(r[0].batch_to_copies_ms_mean < r[1].batch_to_copies_ms_mean);
+  assert_true(r[0].batch_to_copies_ms_max < r[1].batch_to_copies_ms_max);
+  assert_true(r[1].batch_to_copies_ms_mean < r[2].batch_to_copies_ms_mean);
 }
 
 /* Without attackers scoring must cost nothing: parameters derived from
@@ -176,6 +213,7 @@ int main(void) {
       cmocka_unit_test(same_seed_same_run),
       cmocka_unit_test(scoring_costs_no_latency_at_the_expected_rate),
       cmocka_unit_test(impossible_configurations_are_refused),
+      cmocka_unit_test(batch_rarest_first_spreads_sooner_than_round_robin),
       cmocka_unit_test(duplicates_histogram_counts_each_node_and_message),
       cmocka_unit_test(latency_cdf_runs_through_the_percentiles),
   };
