@@ -37,6 +37,8 @@ typedef struct sim_args {
   size_t nagainst;
   /* explicit values, UNSET when the scenario decides */
   uint64_t join_s, start_s, attacker_ips;
+  /* --partial: the partial-messages run, beside the full-message one */
+  const lp2p_sim_result *partial;
 } sim_args;
 
 static const char *const attack_names[LP2P_SIM_ATTACKS] = {
@@ -119,6 +121,8 @@ static int parse_flag(sim_args *a, int argc, char **argv, int *i) {
       return 2;
     }
     a->against[a->nagainst++] = val;
+  } else if (strcmp(arg, "--partial") == 0) {
+    a->c.partial = true;
   } else if (strcmp(arg, "--eclipse") == 0) {
     a->c.eclipse = true;
   } else if (strcmp(arg, "--model") == 0 && val) {
@@ -158,11 +162,33 @@ static int parse_int_opt(const int_opt *opts, size_t n, int argc, char **argv,
   return -1;
 }
 
+/* What --partial needs of the rest; 0 or 2 after printing why. */
+static int check_partial(const lp2p_sim_config *c, bool trace_or_plot) {
+  const char *why = NULL;
+  if (!c->partial) {
+    return 0;
+  }
+  if (c->attackers || c->wire) {
+    why = "--partial runs no attackers and no --wire yet";
+  } else if (trace_or_plot) {
+    why = "--partial takes no --trace or --plot yet";
+  } else if (c->publishers > c->parts || c->publishers >= c->nodes) {
+    why = "--publishers is at most --parts, and below --nodes";
+  } else if (c->size % c->parts || c->size / c->parts < 8) {
+    why = "--size is a multiple of --parts, of at least 8 bytes a part";
+  }
+  if (why) {
+    fprintf(stderr, "lp2p sim: %s\n", why);
+    return 2;
+  }
+  return 0;
+}
+
 static int parse_args(sim_args *a, int argc, char **argv) {
   uint64_t nodes = a->c.nodes, degree = a->c.degree, msgs = a->c.messages;
   uint64_t size = a->c.size, seed = a->c.seed, interval_ms = 100;
   uint64_t latency_ms = 50, drain_s = 5, attackers = 0, warmup_s = 3;
-  uint64_t trace_node = 0;
+  uint64_t trace_node = 0, parts = a->c.parts, publishers = a->c.publishers;
   const int_opt opts[] = {
       {"--nodes", &nodes, 2, 1000000},
       {"--degree", &degree, 2, 1000000},
@@ -178,6 +204,8 @@ static int parse_args(sim_args *a, int argc, char **argv) {
       {"--attack-start-s", &a->start_s, 0, 86400},
       {"--attacker-ips", &a->attacker_ips, 1, 1000000},
       {"--trace-node", &trace_node, 0, 1999999},
+      {"--parts", &parts, 1, 64},
+      {"--publishers", &publishers, 1, 64},
   };
   for (int i = 0; i < argc; i++) {
     int rv = parse_flag(a, argc, argv, &i);
@@ -199,6 +227,8 @@ static int parse_args(sim_args *a, int argc, char **argv) {
   a->c.attackers = (size_t)attackers;
   a->c.warmup = warmup_s * LP2P_SECONDS;
   a->c.trace_node = (size_t)trace_node;
+  a->c.parts = (size_t)parts;
+  a->c.publishers = (size_t)publishers;
   if (a->nagainst && !a->plot) {
     fprintf(stderr, "lp2p sim: --plot-against needs --plot FILE.svg\n");
     return 2;
@@ -225,7 +255,7 @@ static int parse_args(sim_args *a, int argc, char **argv) {
     fprintf(stderr, "lp2p sim: --attack needs --attackers N\n");
     return 2;
   }
-  return 0;
+  return check_partial(&a->c, a->trace || a->plot);
 }
 
 static void progress(double done, void *user) {
@@ -293,6 +323,45 @@ static void print_json_plot(const lp2p_sim_result *r) {
   printf("]");
 }
 
+/* The partial-messages run, with a leading comma: what it measured, and
+ * its bytes per delivered byte over the full-message run's. */
+static void print_json_partial(const sim_args *a, const lp2p_sim_result *full) {
+  const lp2p_sim_result *r = a->partial;
+  if (!r) {
+    return;
+  }
+  const lp2p_sim_partial_result *p = &r->partial;
+  char hash[65];
+  for (int i = 0; i < 32; i++) {
+    snprintf(hash + 2 * i, 3, "%02x", r->trace_hash[i]);
+  }
+  printf(",\"partial\":{\"parts\":%zu,\"part_size\":%zu,\"publishers\":%zu,"
+         "\"delivery_ratio\":%.6f,\"groups_completed\":%llu,"
+         "\"groups_expected\":%llu,\"latency_ms\":{\"p50\":%.3f,"
+         "\"p90\":%.3f,\"p99\":%.3f,\"max\":%.3f},"
+         "\"bytes_per_delivered_byte\":%.4f,\"bytes_vs_full\":%.4f,"
+         "\"bytes_sent\":%llu,\"delivered_bytes\":%llu,",
+         a->c.parts, a->c.size / a->c.parts, a->c.publishers, r->delivery_ratio,
+         (unsigned long long)r->delivered, (unsigned long long)r->expected,
+         r->latency_p50_ms, r->latency_p90_ms, r->latency_p99_ms,
+         r->latency_max_ms, r->bytes_per_delivered_byte,
+         full->bytes_per_delivered_byte > 0
+             ? r->bytes_per_delivered_byte / full->bytes_per_delivered_byte
+             : 0,
+         (unsigned long long)r->bytes_sent,
+         (unsigned long long)p->delivered_bytes);
+  printf("\"parts_new\":%llu,\"parts_duplicate\":%llu,\"rpcs\":%llu,"
+         "\"rpcs_with_parts\":%llu,\"groups_dropped\":%llu,"
+         "\"too_large\":%llu,\"queue_dropped\":%llu,\"invalid\":%llu,"
+         "\"events\":%llu,\"trace_hash\":\"%s\"}",
+         (unsigned long long)p->parts_new,
+         (unsigned long long)p->parts_duplicate, (unsigned long long)p->rpcs,
+         (unsigned long long)p->rpcs_with_parts,
+         (unsigned long long)p->groups_dropped,
+         (unsigned long long)p->too_large, (unsigned long long)p->queue_dropped,
+         (unsigned long long)p->invalid, (unsigned long long)r->events, hash);
+}
+
 static void print_json(const sim_args *a, const lp2p_sim_result *r,
                        double wall) {
   char hash[65];
@@ -326,8 +395,33 @@ static void print_json(const sim_args *a, const lp2p_sim_result *r,
   print_json_attack(a, r);
   print_json_buckets(r);
   print_json_plot(r);
+  print_json_partial(a, r);
   printf(",\"run\":{\"wall_s\":%.3f,\"peak_rss_mb\":%.1f}}\n", wall,
          peak_rss_mb());
+}
+
+/* The partial-messages run beside the full-message one above it. */
+static void print_summary_partial(const sim_args *a,
+                                  const lp2p_sim_result *full) {
+  const lp2p_sim_result *r = a->partial;
+  if (!r) {
+    return;
+  }
+  printf("partial     %zu parts of %zu bytes, %zu publishers a message: "
+         "completed %.4f (%llu of %llu)\n",
+         a->c.parts, a->c.size / a->c.parts, a->c.publishers, r->delivery_ratio,
+         (unsigned long long)r->delivered, (unsigned long long)r->expected);
+  printf("            latency p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f "
+         "ms\n",
+         r->latency_p50_ms, r->latency_p90_ms, r->latency_p99_ms,
+         r->latency_max_ms);
+  printf("            %.2f bytes sent per byte delivered (full messages: "
+         "%.2f, %.2fx); %.2f duplicate parts per node and message\n",
+         r->bytes_per_delivered_byte, full->bytes_per_delivered_byte,
+         full->bytes_per_delivered_byte > 0
+             ? r->bytes_per_delivered_byte / full->bytes_per_delivered_byte
+             : 0,
+         r->duplicates_per_message);
 }
 
 static void print_summary(const sim_args *a, const lp2p_sim_result *r,
@@ -375,6 +469,7 @@ static void print_summary(const sim_args *a, const lp2p_sim_result *r,
              b->attacker_mesh_score);
     }
   }
+  print_summary_partial(a, r);
   printf("%llu events in %.2f s wall, peak RSS %.0f MiB\n",
          (unsigned long long)r->events, wall, peak_rss_mb());
 }
@@ -466,6 +561,22 @@ static int write_plot(const sim_args *a, const lp2p_sim_result *r,
   return 0;
 }
 
+/* The run; with --partial, the full-message run on the same seed first
+ * (the baseline, its fields the usual ones), then the partial one. */
+static int run_both(sim_args *a, lp2p_sim_result *r, lp2p_sim_result *partial) {
+  if (!a->c.partial) {
+    return lp2p_sim_run(&a->c, r);
+  }
+  a->c.partial = false;
+  int rv = lp2p_sim_run(&a->c, r);
+  a->c.partial = true;
+  if (rv == 0) {
+    rv = lp2p_sim_run(&a->c, partial);
+  }
+  a->partial = rv == 0 ? partial : NULL;
+  return rv;
+}
+
 static int run_sim(int argc, char **argv) {
   sim_args a = {.join_s = UNSET, .start_s = UNSET, .attacker_ips = UNSET};
   lp2p_sim_result r;
@@ -495,7 +606,8 @@ static int run_sim(int argc, char **argv) {
     a.c.trace_user = &tf;
   }
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  rv = lp2p_sim_run(&a.c, &r);
+  lp2p_sim_result partial;
+  rv = run_both(&a, &r, &partial);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   if (a.trace) {
     trace_file_close(&tf, trace_closed, NULL);

@@ -91,6 +91,8 @@ void lp2p_sim_config_default(lp2p_sim_config *c) {
   lp2p_router_params_default(&c->params);
   c->attack_interval = 200 * LP2P_MILLISECONDS;
   c->score_from_traffic = true;
+  c->parts = 8;
+  c->publishers = 2;
 }
 
 /* The simulator's topic as Ethereum clients would score it, on the

@@ -47,6 +47,19 @@ static uint64_t message_index(const lp2p_message *m) {
   return k;
 }
 
+void lp2p__sim_delivered(sim *s, const sim_node *n, uint64_t k, size_t len) {
+  uint64_t latency = s->now - s->published[k];
+  uint64_t bucket = (s->published[k] - s->c->warmup) / s->res->bucket_len;
+  s->bucketed[s->res->delivered] = bucket << 48 | latency;
+  s->latencies[s->res->delivered++] = latency;
+  s->msg_delivered[k]++;
+  s->res->trace_node_delivered += n->index == s->c->trace_node;
+  if (n->index == 0) {
+    s->target_latencies[s->target_delivered++] = latency;
+  }
+  trace(s, 'D', n->index, (uint32_t)k, len);
+}
+
 static void on_deliver(lp2p_router *r, const lp2p_message *m, void *user) {
   sim_node *n = user;
   sim *s = n->s;
@@ -55,20 +68,11 @@ static void on_deliver(lp2p_router *r, const lp2p_message *m, void *user) {
   if (!m->received_from || k >= s->c->messages || n->attacker) {
     return; /* ours, not a message of this run, or at an attacker */
   }
-  uint64_t latency = s->now - s->published[k];
-  uint64_t bucket = (s->published[k] - s->c->warmup) / s->res->bucket_len;
-  s->bucketed[s->res->delivered] = bucket << 48 | latency;
-  s->latencies[s->res->delivered++] = latency;
-  s->msg_delivered[k]++;
   uint8_t *dup = &s->duplicates[(size_t)n->index * s->c->messages + k];
   if (*dup != 0 && *dup != UINT8_MAX) {
     (*dup)--; /* the first copy is no duplicate */
   }
-  s->res->trace_node_delivered += n->index == s->c->trace_node;
-  if (n->index == 0) {
-    s->target_latencies[s->target_delivered++] = latency;
-  }
-  trace(s, 'D', n->index, (uint32_t)k, m->data.len);
+  lp2p__sim_delivered(s, n, k, m->data.len);
 }
 
 /* Every copy a peer sent an honest node, counted per node and message
@@ -380,6 +384,9 @@ static int make_router(sim *s, sim_node *n) {
   if (c->trace && n->index == c->trace_node) {
     cb.trace = on_trace; /* one node: a 10,000-node trace is gigabytes */
   }
+  if (c->partial) {
+    lp2p__sim_partial_router(&st, &cb);
+  }
   if (rv == 0) {
     rv = lp2p_router_new(&n->r, &st, &cb, lp2p__sim_arena_mem(&s->arena), n, 0,
                          NULL);
@@ -464,8 +471,13 @@ static int connect_nodes(sim *s, sim_node *a, sim_node *b) {
     /* the routers learn of each other once the sessions are up */
     return lp2p__sim_wire_connect(s, a, (uint32_t)ka, b, (uint32_t)kb);
   }
-  lp2p_peer_info info = {
-      LP2P_MESHSUB_12, true, false, {0}, (void *)(uintptr_t)(ka + 1), NULL};
+  /* partial messages need the extensions of /meshsub/1.3.0 */
+  lp2p_peer_info info = {s->c->partial ? LP2P_MESHSUB_13 : LP2P_MESHSUB_12,
+                         true,
+                         false,
+                         {0},
+                         (void *)(uintptr_t)(ka + 1),
+                         NULL};
   node_ip(s, b, info.ip);
   int rv = lp2p_router_add_peer(a->r, &b->id, &info, s->now);
   info.outbound = false;
@@ -569,8 +581,11 @@ static int setup_nodes(sim *s) {
   int rv = build_topology(s);
   for (size_t i = 0; rv == 0 && i < s->total; i++) {
     sim_node *n = &s->nodes[i];
-    rv = lp2p_router_join(n->r, (const uint8_t *)SIM_TOPIC, SIM_TOPIC_LEN,
-                          s->now);
+    rv = c->partial ? lp2p_router_join_partial(n->r, (const uint8_t *)SIM_TOPIC,
+                                               SIM_TOPIC_LEN,
+                                               LP2P_PARTIAL_REQUESTS, s->now)
+                    : lp2p_router_join(n->r, (const uint8_t *)SIM_TOPIC,
+                                       SIM_TOPIC_LEN, s->now);
     if (rv == 0) {
       transmit(s, n);
       rv = lp2p__sim_push(s, &n->timer, lp2p_router_expiry(n->r));
@@ -581,6 +596,9 @@ static int setup_nodes(sim *s) {
 
 static int schedule_publishes(sim *s) {
   const lp2p_sim_config *c = s->c;
+  if (c->partial) {
+    return lp2p__sim_partial_schedule(s);
+  }
   for (size_t k = 0; k < c->messages; k++) {
     sim_event *ev = event_alloc(s, 0);
     if (!ev) {
@@ -617,6 +635,11 @@ static void publish(sim *s, sim_event *ev) {
                       size, NULL, NULL, s->now);
   lp2p_free(s->mem, data);
   settle(s, n);
+}
+
+static void publish_partial(sim *s, sim_event *ev) {
+  lp2p__sim_partial_publish(s, ev);
+  settle(s, &s->nodes[ev->to]);
 }
 
 /* The node behind mesh peer `id` of `n`, found among its links. */
@@ -702,7 +725,7 @@ static void handle(sim *s, sim_entry *e) {
   sim_event *ev = (sim_event *)e;
   if (e->kind == EV_PUBLISH) {
     trace(s, 'P', ev->to, ev->from, 0);
-    publish(s, ev);
+    (s->c->partial ? publish_partial : publish)(s, ev);
   } else if (e->kind == EV_WIRE) {
     lp2p__sim_wire_arrive(s, ev);
     settle(s, &s->nodes[ev->to]);
@@ -803,7 +826,7 @@ static void summarise_buckets(sim *s) {
     b->start = c->warmup + i * res->bucket_len;
     b->delivery_ratio =
         b->messages
-            ? b->delivery_ratio / ((double)b->messages * (double)(c->nodes - 1))
+            ? b->delivery_ratio / ((double)b->messages * (double)s->receivers)
             : 1;
     size_t first = at;
     while (at < res->delivered && s->bucketed[at] >> 48 == i) {
@@ -896,7 +919,7 @@ static void summarise(sim *s) {
     res->mesh_max = ts.mesh > res->mesh_max ? ts.mesh : res->mesh_max;
     res->mesh_mean += (double)ts.mesh / (double)c->nodes;
   }
-  res->expected = (uint64_t)c->messages * (c->nodes - 1);
+  res->expected = (uint64_t)c->messages * s->receivers;
   res->delivery_ratio =
       res->expected ? (double)res->delivered / (double)res->expected : 1;
   res->duplicates_per_message = (double)dups / (double)(c->messages * c->nodes);
@@ -904,6 +927,9 @@ static void summarise(sim *s) {
       res->delivered
           ? (double)res->bytes_sent / (double)(res->delivered * c->size)
           : 0;
+  if (c->partial) {
+    lp2p__sim_partial_summarise(s);
+  }
   qsort(s->latencies, res->delivered, sizeof(uint64_t), cmp_u64);
   res->latency_p50_ms = percentile_ms(s->latencies, res->delivered, 0.50);
   res->latency_p90_ms = percentile_ms(s->latencies, res->delivered, 0.90);
@@ -957,6 +983,7 @@ static void teardown(sim *s) {
   lp2p_free(s->mem, s->msg_delivered);
   lp2p_free(s->mem, s->duplicates);
   lp2p_free(s->mem, s->target_latencies);
+  lp2p__sim_partial_free(s);
 }
 
 static int check_config(const lp2p_sim_config *c) {
@@ -970,7 +997,8 @@ static int check_config(const lp2p_sim_config *c) {
       (c->wire && c->attackers > 0)) {
     return LP2P_ERR_INVALID_ARG;
   }
-  int rv = lp2p_router_params_validate(&c->params, NULL);
+  int rv = lp2p__sim_partial_check(c);
+  rv = rv != 0 ? rv : lp2p_router_params_validate(&c->params, NULL);
   if (rv == 0 && c->scoring) {
     rv = lp2p_score_params_validate(&c->score, NULL);
   }
@@ -1047,8 +1075,13 @@ int lp2p_sim_run(const lp2p_sim_config *conf, lp2p_sim_result *res) {
   s.target_latencies =
       lp2p_reallocarray(s.mem, NULL, c->messages + 1, sizeof(uint64_t));
   set_buckets(&s);
-  rv = s.nodes && s.published && s.latencies && s.bucketed && s.msg_delivered &&
-               s.duplicates && s.target_latencies
+  s.receivers = c->nodes - 1;
+  if (c->partial && s.nodes) {
+    rv = lp2p__sim_partial_init(&s);
+  }
+  rv = rv != 0 ? rv
+       : s.nodes && s.published && s.latencies && s.bucketed &&
+               s.msg_delivered && s.duplicates && s.target_latencies
            ? 0
            : LP2P_ERR_NOMEM;
   if (rv == 0) {
