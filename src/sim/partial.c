@@ -355,6 +355,27 @@ static void on_partial_gossip(lp2p_router *r, lp2p_bytes topic,
   }
 }
 
+/* At each heartbeat of `n`: a group it still lacks parts of, published
+ * REQUEST_TIMEOUT ago or more, whose requests (if any) went unanswered
+ * as long, is asked of the whole mesh (a lost RPC, or an offer the
+ * router's bounds dropped). Rare, so the copies it may bring cost
+ * little. */
+void lp2p__sim_partial_heartbeat(sim *s, sim_node *n) {
+  const sim_partial *p = s->partial;
+  for (uint64_t k = 0; k < s->c->messages; k++) {
+    sim_pstate *st = pstate(s, n, k);
+    if (s->published[k] + REQUEST_TIMEOUT > s->now) {
+      break; /* published in order: the rest are younger */
+    }
+    if (st->have == p->full || st->asked_at + REQUEST_TIMEOUT > s->now) {
+      continue;
+    }
+    st->asked = p->full & ~st->have;
+    st->asked_at = s->now;
+    publish(s, n, k, st->asked, NULL);
+  }
+}
+
 /* ---- the run ---------------------------------------------------------- */
 
 int lp2p__sim_partial_check(const lp2p_sim_config *c) {

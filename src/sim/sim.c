@@ -694,6 +694,9 @@ static void handle(sim *s, sim_entry *e) {
     sim_node *n = (sim_node *)e;
     trace(s, 'T', n->index, 0, 0);
     lp2p_router_handle_expiry(n->r, s->now);
+    if (s->c->partial) {
+      lp2p__sim_partial_heartbeat(s, n);
+    }
     transmit(s, n);
     lp2p__sim_push(s, &n->timer, lp2p_router_expiry(n->r));
     return;

@@ -185,6 +185,9 @@ void lp2p__sim_partial_free(sim *s);
 int lp2p__sim_partial_schedule(sim *s);
 /* EV_PUBLISH: a publisher publishes its share of a group. */
 void lp2p__sim_partial_publish(sim *s, sim_event *ev);
+/* A heartbeat of `n`: groups whose requests went unanswered are asked
+ * of the mesh. */
+void lp2p__sim_partial_heartbeat(sim *s, sim_node *n);
 /* Fills res->partial and the measures a partial run counts its way. */
 void lp2p__sim_partial_summarise(sim *s);
 

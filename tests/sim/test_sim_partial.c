@@ -88,6 +88,22 @@ static void single_publisher_holds_the_whole_group(void **state) {
   assert_int_equal(r.partial.delivered_bytes, 10 * 59 * 512);
 }
 
+/* Lost RPCs (requests, parts or offers): a node whose requests went
+ * unanswered asks its mesh again at a heartbeat, until every group
+ * completes everywhere. */
+static void
+lost_parts_are_asked_again_until_every_group_completes(void **state) {
+  (void)state;
+  lp2p_sim_config c = config(200, 20, 1024);
+  lp2p_sim_result r;
+  c.partial = true;
+  c.loss = 0.02;
+  c.drain = 20 * LP2P_SECONDS;
+  assert_int_equal(lp2p_sim_run(&c, &r), 0);
+  assert_true(r.rpcs_lost > 0);
+  assert_int_equal(r.delivered, r.expected);
+}
+
 static void partial_runs_are_deterministic(void **state) {
   (void)state;
   lp2p_sim_config c = config(150, 15, 2048);
@@ -158,6 +174,7 @@ int main(int argc, char **argv) {
           partial_groups_complete_for_fewer_bytes_than_full_messages),
       cmocka_unit_test(partial_saves_bytes_against_idontwant_on_large_messages),
       cmocka_unit_test(single_publisher_holds_the_whole_group),
+      cmocka_unit_test(lost_parts_are_asked_again_until_every_group_completes),
       cmocka_unit_test(partial_runs_are_deterministic),
       cmocka_unit_test(partial_off_leaves_the_run_as_it_was),
       cmocka_unit_test(impossible_partial_runs_are_refused),
