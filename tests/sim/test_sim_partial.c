@@ -146,13 +146,19 @@ static void impossible_partial_runs_are_refused(void **state) {
       {0, 1, 1024, 0, false},     /* no parts */
       {65, 1, 65 * 16, 0, false}, /* more parts than a bitmap of 64 */
       {8, 9, 1024, 0, false},     /* more publishers than parts */
-      {8, 2, 1000, 0, false},     /* size not a multiple of parts */
+      {8, 2, 1001, 0, false},     /* size not a multiple of parts */
       {8, 2, 32, 0, false},       /* parts under 8 bytes */
       {8, 2, 1024, 10, false},    /* attackers */
       {8, 2, 1024, 0, true},      /* --wire */
   };
+  lp2p_sim_config ok = config(20, 2, 64 * 16);
+  ok.degree = 6;
+  ok.partial = true;
+  ok.parts = 64; /* each case below is one field off a valid run */
+  assert_int_equal(lp2p_sim_run(&ok, &r), 0);
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     lp2p_sim_config c = config(20, 2, bad[i].size);
+    c.degree = 6;
     c.partial = true;
     c.parts = bad[i].parts;
     c.publishers = bad[i].publishers;
@@ -164,7 +170,9 @@ static void impossible_partial_runs_are_refused(void **state) {
   lp2p_sim_config c = config(3, 2, 1024);
   c.degree = 2;
   c.partial = true;
-  c.publishers = 3; /* as many publishers as nodes */
+  c.publishers = 2;
+  assert_int_equal(lp2p_sim_run(&c, &r), 0); /* the bounds themselves */
+  c.publishers = 3;                          /* as many publishers as nodes */
   assert_int_equal(lp2p_sim_run(&c, &r), LP2P_ERR_INVALID_ARG);
 }
 
