@@ -37,6 +37,8 @@ typedef struct sim_args {
   size_t nagainst;
   /* explicit values, UNSET when the scenario decides */
   uint64_t join_s, start_s, attacker_ips;
+  /* --partial: the partial-messages run, beside the full-message one */
+  const lp2p_sim_result *partial;
 } sim_args;
 
 static const char *const attack_names[LP2P_SIM_ATTACKS] = {
@@ -121,6 +123,8 @@ static int parse_flag(sim_args *a, int argc, char **argv, int *i) {
       return 2;
     }
     a->against[a->nagainst++] = val;
+  } else if (strcmp(arg, "--partial") == 0) {
+    a->c.partial = true;
   } else if (strcmp(arg, "--eclipse") == 0) {
     a->c.eclipse = true;
   } else if (strcmp(arg, "--model") == 0 && val) {
@@ -195,11 +199,34 @@ static int check_batch(sim_args *a, uint64_t batch, uint64_t copies,
   return 0;
 }
 
+/* What --partial needs of the rest; 0 or 2 after printing why. */
+static int check_partial(const lp2p_sim_config *c, bool trace_or_plot) {
+  const char *why = NULL;
+  if (!c->partial) {
+    return 0;
+  }
+  if (c->attackers || c->wire || c->batch) {
+    why = "--partial runs no attackers, --wire or --batch yet";
+  } else if (trace_or_plot) {
+    why = "--partial takes no --trace or --plot yet";
+  } else if (c->publishers > c->parts || c->publishers >= c->nodes) {
+    why = "--publishers is at most --parts, and below --nodes";
+  } else if (c->size % c->parts || c->size / c->parts < 8) {
+    why = "--size is a multiple of --parts, of at least 8 bytes a part";
+  }
+  if (why) {
+    fprintf(stderr, "lp2p sim: %s\n", why);
+    return 2;
+  }
+  return 0;
+}
+
 static int parse_args(sim_args *a, int argc, char **argv) {
   uint64_t nodes = a->c.nodes, degree = a->c.degree, msgs = a->c.messages;
   uint64_t size = a->c.size, seed = a->c.seed, interval_ms = 100;
   uint64_t latency_ms = 50, drain_s = 5, attackers = 0, warmup_s = 3;
   uint64_t trace_node = 0, batch = 0, copies = a->c.copies, uplink_mbps = 0;
+  uint64_t parts = a->c.parts, publishers = a->c.publishers;
   const int_opt opts[] = {
       {"--batch", &batch, 1, LP2P_SIM_MAX_BATCH},
       {"--copies", &copies, 1, 1000000},
@@ -218,6 +245,8 @@ static int parse_args(sim_args *a, int argc, char **argv) {
       {"--attack-start-s", &a->start_s, 0, 86400},
       {"--attacker-ips", &a->attacker_ips, 1, 1000000},
       {"--trace-node", &trace_node, 0, 1999999},
+      {"--parts", &parts, 1, 64},
+      {"--publishers", &publishers, 1, 64},
   };
   for (int i = 0; i < argc; i++) {
     int rv = parse_flag(a, argc, argv, &i);
@@ -239,6 +268,8 @@ static int parse_args(sim_args *a, int argc, char **argv) {
   a->c.attackers = (size_t)attackers;
   a->c.warmup = warmup_s * LP2P_SECONDS;
   a->c.trace_node = (size_t)trace_node;
+  a->c.parts = (size_t)parts;
+  a->c.publishers = (size_t)publishers;
   if (check_batch(a, batch, copies, uplink_mbps) != 0) {
     return 2;
   }
@@ -268,7 +299,7 @@ static int parse_args(sim_args *a, int argc, char **argv) {
     fprintf(stderr, "lp2p sim: --attack needs --attackers N\n");
     return 2;
   }
-  return 0;
+  return check_partial(&a->c, a->trace || a->plot);
 }
 
 static void progress(double done, void *user) {
@@ -364,6 +395,45 @@ static void print_json_plot(const lp2p_sim_result *r) {
   printf("]");
 }
 
+/* The partial-messages run, with a leading comma: what it measured, and
+ * its bytes per delivered byte over the full-message run's. */
+static void print_json_partial(const sim_args *a, const lp2p_sim_result *full) {
+  const lp2p_sim_result *r = a->partial;
+  if (!r) {
+    return;
+  }
+  const lp2p_sim_partial_result *p = &r->partial;
+  char hash[65];
+  for (int i = 0; i < 32; i++) {
+    snprintf(hash + 2 * i, 3, "%02x", r->trace_hash[i]);
+  }
+  printf(",\"partial\":{\"parts\":%zu,\"part_size\":%zu,\"publishers\":%zu,"
+         "\"delivery_ratio\":%.6f,\"groups_completed\":%llu,"
+         "\"groups_expected\":%llu,\"latency_ms\":{\"p50\":%.3f,"
+         "\"p90\":%.3f,\"p99\":%.3f,\"max\":%.3f},"
+         "\"bytes_per_delivered_byte\":%.4f,\"bytes_vs_full\":%.4f,"
+         "\"bytes_sent\":%llu,\"delivered_bytes\":%llu,",
+         a->c.parts, a->c.size / a->c.parts, a->c.publishers, r->delivery_ratio,
+         (unsigned long long)r->delivered, (unsigned long long)r->expected,
+         r->latency_p50_ms, r->latency_p90_ms, r->latency_p99_ms,
+         r->latency_max_ms, r->bytes_per_delivered_byte,
+         full->bytes_per_delivered_byte > 0
+             ? r->bytes_per_delivered_byte / full->bytes_per_delivered_byte
+             : 0,
+         (unsigned long long)r->bytes_sent,
+         (unsigned long long)p->delivered_bytes);
+  printf("\"parts_new\":%llu,\"parts_duplicate\":%llu,\"rpcs\":%llu,"
+         "\"rpcs_with_parts\":%llu,\"groups_dropped\":%llu,"
+         "\"too_large\":%llu,\"queue_dropped\":%llu,\"invalid\":%llu,"
+         "\"events\":%llu,\"trace_hash\":\"%s\"}",
+         (unsigned long long)p->parts_new,
+         (unsigned long long)p->parts_duplicate, (unsigned long long)p->rpcs,
+         (unsigned long long)p->rpcs_with_parts,
+         (unsigned long long)p->groups_dropped,
+         (unsigned long long)p->too_large, (unsigned long long)p->queue_dropped,
+         (unsigned long long)p->invalid, (unsigned long long)r->events, hash);
+}
+
 static void print_json(const sim_args *a, const lp2p_sim_result *r,
                        double wall) {
   char hash[65];
@@ -398,8 +468,33 @@ static void print_json(const sim_args *a, const lp2p_sim_result *r,
   print_json_batch(a, r);
   print_json_buckets(r);
   print_json_plot(r);
+  print_json_partial(a, r);
   printf(",\"run\":{\"wall_s\":%.3f,\"peak_rss_mb\":%.1f}}\n", wall,
          peak_rss_mb());
+}
+
+/* The partial-messages run beside the full-message one above it. */
+static void print_summary_partial(const sim_args *a,
+                                  const lp2p_sim_result *full) {
+  const lp2p_sim_result *r = a->partial;
+  if (!r) {
+    return;
+  }
+  printf("partial     %zu parts of %zu bytes, %zu publishers a message: "
+         "completed %.4f (%llu of %llu)\n",
+         a->c.parts, a->c.size / a->c.parts, a->c.publishers, r->delivery_ratio,
+         (unsigned long long)r->delivered, (unsigned long long)r->expected);
+  printf("            latency p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f "
+         "ms\n",
+         r->latency_p50_ms, r->latency_p90_ms, r->latency_p99_ms,
+         r->latency_max_ms);
+  printf("            %.2f bytes sent per byte delivered (full messages: "
+         "%.2f, %.2fx); %.2f duplicate parts per node and message\n",
+         r->bytes_per_delivered_byte, full->bytes_per_delivered_byte,
+         full->bytes_per_delivered_byte > 0
+             ? r->bytes_per_delivered_byte / full->bytes_per_delivered_byte
+             : 0,
+         r->duplicates_per_message);
 }
 
 static void print_summary(const sim_args *a, const lp2p_sim_result *r,
@@ -448,6 +543,7 @@ static void print_summary(const sim_args *a, const lp2p_sim_result *r,
              b->attacker_mesh_score);
     }
   }
+  print_summary_partial(a, r);
   printf("%llu events in %.2f s wall, peak RSS %.0f MiB\n",
          (unsigned long long)r->events, wall, peak_rss_mb());
 }
@@ -539,6 +635,22 @@ static int write_plot(const sim_args *a, const lp2p_sim_result *r,
   return 0;
 }
 
+/* The run; with --partial, the full-message run on the same seed first
+ * (the baseline, its fields the usual ones), then the partial one. */
+static int run_both(sim_args *a, lp2p_sim_result *r, lp2p_sim_result *partial) {
+  if (!a->c.partial) {
+    return lp2p_sim_run(&a->c, r);
+  }
+  a->c.partial = false;
+  int rv = lp2p_sim_run(&a->c, r);
+  a->c.partial = true;
+  if (rv == 0) {
+    rv = lp2p_sim_run(&a->c, partial);
+  }
+  a->partial = rv == 0 ? partial : NULL;
+  return rv;
+}
+
 static int run_sim(int argc, char **argv) {
   sim_args a = {.join_s = UNSET, .start_s = UNSET, .attacker_ips = UNSET};
   lp2p_sim_result r;
@@ -568,7 +680,8 @@ static int run_sim(int argc, char **argv) {
     a.c.trace_user = &tf;
   }
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  rv = lp2p_sim_run(&a.c, &r);
+  lp2p_sim_result partial;
+  rv = run_both(&a, &r, &partial);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   if (a.trace) {
     trace_file_close(&tf, trace_closed, NULL);
@@ -597,6 +710,7 @@ const cli_command cli_cmd_sim = {
     "                [--model uniform|interop] [--latency-ms MS] [--loss P]\n"
     "                [--interval-ms MS] [--drain-s S] [--json]\n"
     "                [--warmup-s S] [--score on|off] [--wire]\n"
+    "                [--partial [--parts N] [--publishers P]]\n"
     "                [--attackers A [--attack BEHAVIOUR] [--scenario NAME]\n"
     "                 [--attack-join-s S] [--attack-start-s S] [--eclipse]\n"
     "                 [--attacker-ips N]]\n"
@@ -670,8 +784,13 @@ const cli_command cli_cmd_sim = {
     "them there), latency_cdf_ms (101 points: the latency of 0%, 1%, ...\n"
     "100% of deliveries), duplicates_histogram (65 counts of (node,\n"
     "message) pairs by duplicates received: 0 to 63, then 64 or more)\n"
-    "and run {wall_s, peak_rss_mb}; with attackers also\n"
-    "attacker_score_mean, their mesh_fraction\n"
+    "and run {wall_s, peak_rss_mb}; with --partial, partial {parts,\n"
+    "part_size, publishers, delivery_ratio, groups_completed,\n"
+    "groups_expected, latency_ms, bytes_per_delivered_byte, bytes_vs_full\n"
+    "(over the full-message run's), bytes_sent, delivered_bytes,\n"
+    "parts_new, parts_duplicate, rpcs, rpcs_with_parts, groups_dropped,\n"
+    "too_large, queue_dropped, invalid, events, trace_hash}; with\n"
+    "attackers also attacker_score_mean, their mesh_fraction\n"
     "max and mesh score mean, recovery_s (from the attack's start until\n"
     "every later message reaches 99% of honest nodes; -1: never) and,\n"
     "for an eclipse, target {delivery_ratio, latency_p99_ms}; with\n"
@@ -690,5 +809,16 @@ const cli_command cli_cmd_sim = {
     "its order) or one-by-one (lp2p_router_publish for each). --uplink-mbps\n"
     "X sets every node's uplink (the publisher's too) in the uniform\n"
     "model: a node's RPCs leave one after another at X Mbit/s. Compare\n"
-    "the orders on the same seed (bench/run-batch.sh).\n",
+    "the orders on the same seed (bench/run-batch.sh).\n"
+    "\n"
+    "--partial (gossipsub v1.3 partial messages, docs/partial-messages.md)\n"
+    "runs twice on the same seed: full messages as above, then each\n"
+    "message split into --parts N (8) parts of size/N bytes, dealt round\n"
+    "robin across --publishers P (2) random nodes. Every node joins\n"
+    "requesting parts and runs the application of docs/sim-partial.md:\n"
+    "it announces the parts it holds, asks each part it lacks of one\n"
+    "peer that has it, and completes a group when it holds every part.\n"
+    "Delivery is then completions, latency from publication to\n"
+    "completion, bytes per delivered byte over the bytes nodes lacked.\n"
+    "No attackers, --wire, --trace or --plot with it.\n",
 };

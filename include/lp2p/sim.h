@@ -155,12 +155,29 @@ typedef struct lp2p_sim_config {
   void *trace_user;
   /* The node whose router is traced (0 by default). */
   size_t trace_node;
+  /* Partial messages (gossipsub v1.3, docs/partial-messages.md): each
+   * message of `size` bytes is a group of `parts` equal parts (size a
+   * multiple of parts), dealt round robin across `publishers` random
+   * nodes, which publish their parts at the same time. Every node runs
+   * the application of the libp2p/test-plans gossipsub-interop suite on
+   * its router: joined requesting parts; merges what arrives; tells its
+   * mesh its parts bitmap when it gets new ones; answers a peer whose
+   * bitmap differs with its own bitmap and the parts that peer lacks; a
+   * node completes a group when it holds every part. Deliveries are then
+   * completions (of the nodes that lacked a part), latency runs from the
+   * publication to the completion, and bytes per delivered byte counts
+   * the bytes each completing node lacked. Not with attackers or `wire`.
+   * false: full messages, one publisher each */
+  bool partial;
+  size_t parts;      /* 1 to 64 (8) */
+  size_t publishers; /* 1 to parts, below nodes (2) */
 } lp2p_sim_config;
 
 /* Defaults: 100 nodes, degree 20, 100 messages of 1 KiB, seed 1, signed,
  * IDONTWANT on, uniform 50 ms links at 1 Gbit/s, no loss, go's router
  * parameters, no attackers, scoring off (its parameters, when on,
- * derived from the traffic), no groups (copies 8). */
+ * derived from the traffic), no groups (copies 8), full messages (partial
+ * off; when on, 8 parts and 2 publishers). */
 LP2P_API void lp2p_sim_config_default(lp2p_sim_config *c);
 
 /* Score parameters for the simulated topic from lp2p_score_params_derive,
@@ -191,6 +208,23 @@ LP2P_API void lp2p_sim_score_params_default(lp2p_score_params *p,
  *   "ip-colocation" attackers behind 4 addresses
  * Returns 0 or LP2P_ERR_INVALID_ARG (an unknown name). */
 LP2P_API int lp2p_sim_scenario(lp2p_sim_config *c, const char *name);
+
+/* What a partial-messages run (lp2p_sim_config.partial) measured beyond
+ * the common fields, all summed over the honest nodes. */
+typedef struct lp2p_sim_partial_result {
+  /* bytes of parts the completing nodes lacked when the group was
+   * published: the denominator of bytes_per_delivered_byte */
+  uint64_t delivered_bytes;
+  /* parts received that the node lacked, and that it already held */
+  uint64_t parts_new, parts_duplicate;
+  /* RPC.partial queued to peers; of them, those that carried parts */
+  uint64_t rpcs, rpcs_with_parts;
+  /* what the routers' bounds dropped (lp2p_router_stats): group states a
+   * peer's RPC could not create, oversized parts or metadata, RPC.partial
+   * a full queue dropped; and received parts the application refused
+   * (malformed) */
+  uint64_t groups_dropped, too_large, queue_dropped, invalid;
+} lp2p_sim_partial_result;
 
 /* What a run measured. */
 typedef struct lp2p_sim_result {
@@ -249,6 +283,9 @@ typedef struct lp2p_sim_result {
    * (a publisher's copies back, but not a signed message's, which is
    * rejected as our own); the last bin counts 64 or more */
   uint64_t duplicates_histogram[LP2P_SIM_DUP_BINS];
+  /* with `partial` (all 0 otherwise); the common fields then count group
+   * completions as deliveries, and duplicates are duplicate parts */
+  lp2p_sim_partial_result partial;
 } lp2p_sim_result;
 
 /* Runs a simulation. Returns 0, LP2P_ERR_INVALID_ARG (an impossible

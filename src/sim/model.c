@@ -92,6 +92,8 @@ void lp2p_sim_config_default(lp2p_sim_config *c) {
   c->attack_interval = 200 * LP2P_MILLISECONDS;
   c->score_from_traffic = true;
   c->copies = 8;
+  c->parts = 8;
+  c->publishers = 2;
 }
 
 /* The simulator's topic as Ethereum clients would score it, on the

@@ -47,6 +47,21 @@ static uint64_t message_index(const lp2p_message *m) {
   return k;
 }
 
+void lp2p__sim_delivered(sim *s, const sim_node *n, uint64_t k, size_t len) {
+  uint64_t latency = s->now - s->published[k];
+  uint64_t bucket = (s->published[k] - s->c->warmup) / s->res->bucket_len;
+  s->bucketed[s->res->delivered] = bucket << 48 | latency;
+  s->latencies[s->res->delivered++] = latency;
+  if (++s->msg_delivered[k] == s->c->copies && s->reached) {
+    s->reached[k] = s->now;
+  }
+  s->res->trace_node_delivered += n->index == s->c->trace_node;
+  if (n->index == 0) {
+    s->target_latencies[s->target_delivered++] = latency;
+  }
+  trace(s, 'D', n->index, (uint32_t)k, len);
+}
+
 static void on_deliver(lp2p_router *r, const lp2p_message *m, void *user) {
   sim_node *n = user;
   sim *s = n->s;
@@ -55,22 +70,11 @@ static void on_deliver(lp2p_router *r, const lp2p_message *m, void *user) {
   if (!m->received_from || k >= s->c->messages || n->attacker) {
     return; /* ours, not a message of this run, or at an attacker */
   }
-  uint64_t latency = s->now - s->published[k];
-  uint64_t bucket = (s->published[k] - s->c->warmup) / s->res->bucket_len;
-  s->bucketed[s->res->delivered] = bucket << 48 | latency;
-  s->latencies[s->res->delivered++] = latency;
-  if (++s->msg_delivered[k] == s->c->copies && s->reached) {
-    s->reached[k] = s->now;
-  }
   uint8_t *dup = &s->duplicates[(size_t)n->index * s->c->messages + k];
   if (*dup != 0 && *dup != UINT8_MAX) {
     (*dup)--; /* the first copy is no duplicate */
   }
-  s->res->trace_node_delivered += n->index == s->c->trace_node;
-  if (n->index == 0) {
-    s->target_latencies[s->target_delivered++] = latency;
-  }
-  trace(s, 'D', n->index, (uint32_t)k, m->data.len);
+  lp2p__sim_delivered(s, n, k, m->data.len);
 }
 
 /* Every copy a peer sent an honest node, counted per node and message
@@ -382,6 +386,9 @@ static int make_router(sim *s, sim_node *n) {
   if (c->trace && n->index == c->trace_node) {
     cb.trace = on_trace; /* one node: a 10,000-node trace is gigabytes */
   }
+  if (c->partial) {
+    lp2p__sim_partial_router(&st, &cb);
+  }
   if (rv == 0) {
     rv = lp2p_router_new(&n->r, &st, &cb, lp2p__sim_arena_mem(&s->arena), n, 0,
                          NULL);
@@ -466,8 +473,13 @@ static int connect_nodes(sim *s, sim_node *a, sim_node *b) {
     /* the routers learn of each other once the sessions are up */
     return lp2p__sim_wire_connect(s, a, (uint32_t)ka, b, (uint32_t)kb);
   }
-  lp2p_peer_info info = {
-      LP2P_MESHSUB_12, true, false, {0}, (void *)(uintptr_t)(ka + 1), NULL};
+  /* partial messages need the extensions of /meshsub/1.3.0 */
+  lp2p_peer_info info = {s->c->partial ? LP2P_MESHSUB_13 : LP2P_MESHSUB_12,
+                         true,
+                         false,
+                         {0},
+                         (void *)(uintptr_t)(ka + 1),
+                         NULL};
   node_ip(s, b, info.ip);
   int rv = lp2p_router_add_peer(a->r, &b->id, &info, s->now);
   info.outbound = false;
@@ -571,8 +583,11 @@ static int setup_nodes(sim *s) {
   int rv = build_topology(s);
   for (size_t i = 0; rv == 0 && i < s->total; i++) {
     sim_node *n = &s->nodes[i];
-    rv = lp2p_router_join(n->r, (const uint8_t *)SIM_TOPIC, SIM_TOPIC_LEN,
-                          s->now);
+    rv = c->partial ? lp2p_router_join_partial(n->r, (const uint8_t *)SIM_TOPIC,
+                                               SIM_TOPIC_LEN,
+                                               LP2P_PARTIAL_REQUESTS, s->now)
+                    : lp2p_router_join(n->r, (const uint8_t *)SIM_TOPIC,
+                                       SIM_TOPIC_LEN, s->now);
     if (rv == 0) {
       transmit(s, n);
       rv = lp2p__sim_push(s, &n->timer, lp2p_router_expiry(n->r));
@@ -609,6 +624,9 @@ static int schedule_groups(sim *s) {
 
 static int schedule_publishes(sim *s) {
   const lp2p_sim_config *c = s->c;
+  if (c->partial) {
+    return lp2p__sim_partial_schedule(s);
+  }
   if (c->batch) {
     return schedule_groups(s);
   }
@@ -687,6 +705,11 @@ static void publish(sim *s, sim_event *ev) {
   settle(s, n);
 }
 
+static void publish_partial(sim *s, sim_event *ev) {
+  lp2p__sim_partial_publish(s, ev);
+  settle(s, &s->nodes[ev->to]);
+}
+
 /* The node behind mesh peer `id` of `n`, found among its links. */
 static const sim_node *linked_node(const sim *s, const sim_node *n,
                                    const lp2p_peer_id *id) {
@@ -739,6 +762,9 @@ static void handle(sim *s, sim_entry *e) {
     sim_node *n = (sim_node *)e;
     trace(s, 'T', n->index, 0, 0);
     lp2p_router_handle_expiry(n->r, s->now);
+    if (s->c->partial) {
+      lp2p__sim_partial_heartbeat(s, n);
+    }
     transmit(s, n);
     lp2p__sim_push(s, &n->timer, lp2p_router_expiry(n->r));
     return;
@@ -770,7 +796,7 @@ static void handle(sim *s, sim_entry *e) {
   sim_event *ev = (sim_event *)e;
   if (e->kind == EV_PUBLISH) {
     trace(s, 'P', ev->to, ev->from, 0);
-    publish(s, ev);
+    (s->c->partial ? publish_partial : publish)(s, ev);
   } else if (e->kind == EV_WIRE) {
     lp2p__sim_wire_arrive(s, ev);
     settle(s, &s->nodes[ev->to]);
@@ -871,7 +897,7 @@ static void summarise_buckets(sim *s) {
     b->start = c->warmup + i * res->bucket_len;
     b->delivery_ratio =
         b->messages
-            ? b->delivery_ratio / ((double)b->messages * (double)(c->nodes - 1))
+            ? b->delivery_ratio / ((double)b->messages * (double)s->receivers)
             : 1;
     size_t first = at;
     while (at < res->delivered && s->bucketed[at] >> 48 == i) {
@@ -988,7 +1014,7 @@ static void summarise(sim *s) {
     res->mesh_max = ts.mesh > res->mesh_max ? ts.mesh : res->mesh_max;
     res->mesh_mean += (double)ts.mesh / (double)c->nodes;
   }
-  res->expected = (uint64_t)c->messages * (c->nodes - 1);
+  res->expected = (uint64_t)c->messages * s->receivers;
   res->delivery_ratio =
       res->expected ? (double)res->delivered / (double)res->expected : 1;
   res->duplicates_per_message = (double)dups / (double)(c->messages * c->nodes);
@@ -996,6 +1022,9 @@ static void summarise(sim *s) {
       res->delivered
           ? (double)res->bytes_sent / (double)(res->delivered * c->size)
           : 0;
+  if (c->partial) {
+    lp2p__sim_partial_summarise(s);
+  }
   qsort(s->latencies, res->delivered, sizeof(uint64_t), cmp_u64);
   res->latency_p50_ms = percentile_ms(s->latencies, res->delivered, 0.50);
   res->latency_p90_ms = percentile_ms(s->latencies, res->delivered, 0.90);
@@ -1051,6 +1080,7 @@ static void teardown(sim *s) {
   lp2p_free(s->mem, s->reached);
   lp2p_free(s->mem, s->duplicates);
   lp2p_free(s->mem, s->target_latencies);
+  lp2p__sim_partial_free(s);
 }
 
 static int check_config(const lp2p_sim_config *c) {
@@ -1063,10 +1093,12 @@ static int check_config(const lp2p_sim_config *c) {
       c->attacker_ips > c->attackers || (c->eclipse && c->degree < 4) ||
       (c->wire && c->attackers > 0) || c->batch > LP2P_SIM_MAX_BATCH ||
       (unsigned)c->batch_order > LP2P_SIM_BATCH_ONE_BY_ONE ||
-      (c->batch && (c->copies == 0 || c->copies >= c->nodes))) {
+      (c->batch && (c->copies == 0 || c->copies >= c->nodes)) ||
+      (c->batch && c->partial)) {
     return LP2P_ERR_INVALID_ARG;
   }
-  int rv = lp2p_router_params_validate(&c->params, NULL);
+  int rv = lp2p__sim_partial_check(c);
+  rv = rv != 0 ? rv : lp2p_router_params_validate(&c->params, NULL);
   if (rv == 0 && c->scoring) {
     rv = lp2p_score_params_validate(&c->score, NULL);
   }
@@ -1153,8 +1185,13 @@ int lp2p_sim_run(const lp2p_sim_config *conf, lp2p_sim_result *res) {
   s.target_latencies =
       lp2p_reallocarray(s.mem, NULL, c->messages + 1, sizeof(uint64_t));
   set_buckets(&s);
-  rv = s.nodes && s.published && s.latencies && s.bucketed && s.msg_delivered &&
-               s.duplicates && s.target_latencies
+  s.receivers = c->nodes - 1;
+  if (c->partial && s.nodes) {
+    rv = lp2p__sim_partial_init(&s);
+  }
+  rv = rv != 0 ? rv
+       : s.nodes && s.published && s.latencies && s.bucketed &&
+               s.msg_delivered && s.duplicates && s.target_latencies
            ? 0
            : LP2P_ERR_NOMEM;
   if (rv == 0 && c->batch) {

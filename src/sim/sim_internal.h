@@ -149,6 +149,10 @@ struct sim {
    * cold event. */
   sim_spares spare[16];
   int err;
+  /* honest nodes each message is to reach: nodes - 1, or with `partial`
+   * those that start without some part */
+  size_t receivers;
+  struct sim_partial *partial; /* --partial: the parts nodes hold */
 };
 
 int lp2p__sim_push(sim *s, sim_entry *e, lp2p_tstamp at);
@@ -166,6 +170,29 @@ void lp2p__sim_event_at(sim *s, sim_event *ev, lp2p_tstamp at);
  * at `sent`, a link latency later, unless the link loses it. */
 void lp2p__sim_send_rpc(sim *s, sim_node *n, uint32_t link, const uint8_t *rpc,
                         size_t len, lp2p_tstamp sent);
+
+/* Counts a delivery of message `k` (`len` bytes) at honest node `n`,
+ * now: its latency, bucket and trace record. */
+void lp2p__sim_delivered(sim *s, const sim_node *n, uint64_t k, size_t len);
+
+/* ---- partial messages (partial.c, --partial) */
+/* 0, or LP2P_ERR_INVALID_ARG for a partial run that cannot be. */
+int lp2p__sim_partial_check(const lp2p_sim_config *c);
+/* A node's router settings and callbacks for a partial run. */
+void lp2p__sim_partial_router(lp2p_router_settings *st,
+                              lp2p_router_callbacks *cb);
+/* The parts state of every node and group; 0 or LP2P_ERR_NOMEM. */
+int lp2p__sim_partial_init(sim *s);
+void lp2p__sim_partial_free(sim *s);
+/* Each group's publishers, and their EV_PUBLISH at its publish time. */
+int lp2p__sim_partial_schedule(sim *s);
+/* EV_PUBLISH: a publisher publishes its share of a group. */
+void lp2p__sim_partial_publish(sim *s, sim_event *ev);
+/* A heartbeat of `n`: groups whose requests went unanswered are asked
+ * of the mesh. */
+void lp2p__sim_partial_heartbeat(sim *s, sim_node *n);
+/* Fills res->partial and the measures a partial run counts its way. */
+void lp2p__sim_partial_summarise(sim *s);
 
 /* ---- byte-level links (wire.c, --wire) */
 /* Node `a` dials `b` over their links `ka` (at a) and `kb` (at b): a pair

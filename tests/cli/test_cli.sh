@@ -476,6 +476,29 @@ run "$lp2p" sim --nodes 8 --degree 4 --batch 2 --copies 8
 check "sim --copies as many as the nodes: a usage error" [ $status -eq 2 ]
 run "$lp2p" sim --model interop --uplink-mbps 10
 check "sim --uplink-mbps with the interop model: a usage error" [ $status -eq 2 ]
+# --partial: the full-message run and the partial one, side by side
+run "$lp2p" sim --nodes 30 --degree 6 --messages 5 --partial --parts 4 --json
+check "sim --partial --json: every group completed, fewer bytes than full" \
+  python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+p = d["partial"]
+assert d["delivery_ratio"] == 1 and p["delivery_ratio"] == 1, d
+assert p["parts"] == 4 and p["part_size"] == 256 and p["publishers"] == 2
+assert p["groups_completed"] == p["groups_expected"] == 5 * 30
+assert p["bytes_per_delivered_byte"] < d["bytes_per_delivered_byte"]' "$tmp/out"
+cp "$tmp/out" "$tmp/partial.json"
+run "$lp2p" sim --nodes 30 --degree 6 --messages 5 --json
+check "sim --partial: its full-message run is the run without it" \
+  python3 -c 'import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:])
+assert a["trace_hash"] == b["trace_hash"] and "partial" not in b' \
+  "$tmp/partial.json" "$tmp/out"
+for bad in "--partial --size 1001" "--partial --publishers 9" \
+  "--partial --attackers 4 --attack drop" "--partial --wire"; do
+  # shellcheck disable=SC2086
+  run "$lp2p" sim --nodes 10 --degree 4 --messages 1 $bad
+  check "sim $bad: refused in one line" sh -c "[ $status -eq 2 ] && [ \$(wc -l <'$tmp/err') -eq 1 ]"
+done
 
 # the metrics endpoint, fetched with python3's standard library
 "$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic m --metrics 127.0.0.1:0 \
