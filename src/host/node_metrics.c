@@ -508,6 +508,31 @@ static void mesh_health(out *o, const lp2p_router_stats *s) {
   }
 }
 
+/* Partial messages (gossipsub v1.3): RPC.partial in and out by outcome,
+ * and the group states held. */
+static void partial(out *o, const lp2p_router_stats *s) {
+  put(o,
+      "# TYPE libp2p_gossipsub_partial_rpcs_total counter\n"
+      "libp2p_gossipsub_partial_rpcs_total{outcome=\"received\"} %llu\n"
+      "libp2p_gossipsub_partial_rpcs_total{outcome=\"sent\"} %llu\n"
+      "libp2p_gossipsub_partial_rpcs_total{outcome=\"ignored\"} %llu\n"
+      "libp2p_gossipsub_partial_rpcs_total{outcome=\"too_large\"} %llu\n"
+      "libp2p_gossipsub_partial_rpcs_total{outcome=\"queue_full\"} %llu\n",
+      (unsigned long long)s->partial_received,
+      (unsigned long long)s->partial_sent,
+      (unsigned long long)s->partial_ignored,
+      (unsigned long long)s->partial_too_large,
+      (unsigned long long)s->queue_drop_partial);
+  put(o,
+      "# TYPE libp2p_gossipsub_partial_groups_total counter\n"
+      "libp2p_gossipsub_partial_groups_total{outcome=\"dropped\"} %llu\n"
+      "libp2p_gossipsub_partial_groups_total{outcome=\"expired\"} %llu\n",
+      (unsigned long long)s->partial_groups_dropped,
+      (unsigned long long)s->partial_groups_expired);
+  metric(o, "libp2p_gossipsub_partial_groups", "gauge",
+         "partial-message group states held", s->partial_groups);
+}
+
 int lp2p_node_metrics(lp2p_node *n, lp2p_buf *buf) {
   out o = {buf, 0};
   lp2p_router_stats s;
@@ -561,6 +586,7 @@ int lp2p_node_metrics(lp2p_node *n, lp2p_buf *buf) {
       (unsigned long long)s.queue_drop_control,
       (unsigned long long)n->stats.rpcs_oversized,
       (unsigned long long)s.queue_drop_budget);
+  partial(&o, &s);
   mesh_health(&o, &s);
   topics(&o, n);
   validation_drops(&o, n);

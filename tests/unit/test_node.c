@@ -521,6 +521,15 @@ static void test_metrics(void **state) {
       t, "libp2p_rcmgr_blocked_resources_total{scope=\"connection\"} 0\n"));
   assert_non_null(
       strstr(t, "libp2p_rcmgr_refusals_total{action=\"stream_reset\"} 0\n"));
+  /* publications no peer took, validation drops per topic and reason,
+   * partial messages (none here) */
+  assert_non_null(strstr(t, "libp2p_gossipsub_publish_not_sent_total 0\n"));
+  assert_non_null(
+      strstr(t, "libp2p_gossipsub_validation_dropped_total{topic=\"" TOPIC
+                "\",reason=\"topic_rate\"} 0\n"));
+  assert_non_null(strstr(
+      t, "libp2p_gossipsub_partial_rpcs_total{outcome=\"received\"} 0\n"));
+  assert_non_null(strstr(t, "libp2p_gossipsub_partial_groups 0\n"));
   lp2p_buf_free(&text);
   net_close(w);
   free(w);
