@@ -87,7 +87,17 @@ static void on_received(lp2p_node *n, const lp2p_message *m, void *user) {
  * complete, whether the last parts came from a peer or the script. */
 static void on_partial_event(const cli_partial_event *ev, void *user) {
   (void)user;
+  if (ev->from && (ev->received || ev->invalid)) {
+    char from[LP2P_PEER_ID_TEXT_MAX];
+    cli_peer_text(ev->from, from);
+    log_start("Received partial message");
+    printf(",\"from\":\"%s\",\"group id\":%llu,\"parts\":%u,\"new\":%u,"
+           "\"invalid\":%s}\n",
+           from, (unsigned long long)ev->group, ev->received, ev->added,
+           ev->invalid ? "true" : "false");
+  }
   if (!ev->completed) {
+    fflush(stdout);
     return;
   }
   log_start("All parts received");

@@ -19,7 +19,7 @@ import random
 import sys
 
 CONNS = 4
-SETUP = 3  # seconds before parts are added
+SETUP = 4  # seconds before parts are added
 
 
 def init(n):
