@@ -14,27 +14,31 @@
 # groups; new parts must cross between lp2p and go (in the chain both
 # ways, where every node starts with parts no other has; in the fanout
 # from the lp2p publisher to go).
-#   partial.sh BUILDDIR LP2P_BINARY
+#   partial.sh BUILDDIR LP2P_BINARY [lp2p-only]
+# lp2p-only runs every node as lp2p (no go needed: cli.interop_partial).
 # The go node and its caches go to BUILDDIR/go (LP2P_GOMODCACHE /
 # LP2P_GOCACHE can name shared Go caches), logs to BUILDDIR/logs-partial.
 # Exits 77 (skipped) when go is not installed.
 set -u
 
-if [ $# -ne 2 ]; then
-  echo "usage: partial.sh BUILDDIR LP2P_BINARY" >&2
+if [ $# -lt 2 ] || [ $# -gt 3 ] || { [ $# -eq 3 ] && [ "$3" != lp2p-only ]; }; then
+  echo "usage: partial.sh BUILDDIR LP2P_BINARY [lp2p-only]" >&2
   exit 2
 fi
 src=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$1"
 b=$(cd "$1" && pwd)
 lp2p=$2
-if ! command -v "${LP2P_GO:-go}" >/dev/null 2>&1; then
-  echo "SKIP: ${LP2P_GO:-go} is not installed"
-  exit 77
+only=${3:-}
+logs=$b/logs-partial$only
+if [ -z "$only" ]; then
+  if ! command -v "${LP2P_GO:-go}" >/dev/null 2>&1; then
+    echo "SKIP: ${LP2P_GO:-go} is not installed"
+    exit 77
+  fi
+  sh "$src/go/build.sh" "$b/go" || exit 1
 fi
-sh "$src/go/build.sh" "$b/go" || exit 1
 gsnode=$b/go/gsnode
-logs=$b/logs-partial
 rm -rf "$logs"
 mkdir -p "$logs"
 
@@ -78,7 +82,7 @@ scenario() {
   pids=""
   i=0
   while [ $i -lt "$n" ]; do
-    if [ $((i % 2)) -eq 0 ]; then
+    if [ $((i % 2)) -eq 0 ] || [ -n "$only" ]; then
       "$lp2p" interop --params "$dir/params.json" --node-id $i \
         --local-base-port "$base" >"$dir/node$i.out" 2>"$dir/node$i.err" &
     else
@@ -93,16 +97,17 @@ scenario() {
     wait "$p" || status=1
   done
   pids=""
-  python3 - "$name" "$n" "$dir" "$status" <<'PY'
+  python3 - "$name" "$n" "$dir" "$status" "$only" <<'PY'
 import json, sys
 name, n, d, status = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+only = sys.argv[5] == "lp2p-only"
 fails = []
 def check(what, ok):
     print(("ok   " if ok else "FAIL ") + f"{name}: {what}")
     if not ok:
         fails.append(what)
 check("every node exits 0", status == 0)
-impl = lambda i: "lp2p" if i % 2 == 0 else "go"
+impl = lambda i: "lp2p" if i % 2 == 0 or only else "go"
 ids, logs = {}, {}
 for i in range(n):
     text = open(f"{d}/node{i}.out").read()
@@ -126,6 +131,8 @@ for i in range(n):
             took.add((impl(i), impl(sender)))
             if name == "partial-messages-fanout" and sender == 0:
                 took.add(("from-publisher", impl(i)))
+if only:
+    sys.exit(1 if fails else 0)
 if name == "partial-messages-chain":  # each node starts with its own parts
     check("lp2p took new parts from go", ("lp2p", "go") in took)
     check("go took new parts from lp2p", ("go", "lp2p") in took)
