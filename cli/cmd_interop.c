@@ -1,10 +1,13 @@
 /* lp2p interop: a node of libp2p/test-plans' gossipsub-interop harness. It
  * runs the script of a params.json (initGossipSub, connect,
  * subscribeToTopic, setTopicValidationDelay, waitUntil, publish,
- * ifNodeIDEquals) and logs as the harness's contract requires: JSON lines
- * with time and msg, "PeerID" at start, "Received Message" for every copy
- * received. Messages are StrictNoSign; their id is their first 8 bytes,
- * printed as a decimal big-endian integer. */
+ * ifNodeIDEquals, and the partial-message instructions addPartialMessage
+ * and publishPartial) and logs as the harness's contract requires: JSON
+ * lines with time and msg, "PeerID" at start, "Received Message" for
+ * every copy received, "All parts received" when a partial message's
+ * group is complete. Messages are StrictNoSign; their id is their first 8
+ * bytes, printed as a decimal big-endian integer. Partial messages use the
+ * suite's shared application (partial_app.h). */
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <netdb.h>
@@ -15,6 +18,7 @@
 
 #include "net.h"
 #include "params.h"
+#include "partial_app.h"
 
 #define HARNESS_PORT 9000
 #define MAX_DELAYS 16
@@ -40,6 +44,7 @@ typedef struct interop {
   int pending_dials;
   delay delays[MAX_DELAYS];
   size_t ndelays;
+  cli_partial_app partial;
   int status;
   bool stopping;
 } interop;
@@ -76,6 +81,44 @@ static void on_received(lp2p_node *n, const lp2p_message *m, void *user) {
   printf(",\"id\":\"%llu\"}\n",
          (unsigned long long)(m->id.len == 8 ? be64(m->id.data) : 0));
   fflush(stdout);
+}
+
+/* As go's test application: "All parts received" once a group is
+ * complete, whether the last parts came from a peer or the script. */
+static void on_partial_event(const cli_partial_event *ev, void *user) {
+  (void)user;
+  if (ev->from && (ev->received || ev->invalid)) {
+    char from[LP2P_PEER_ID_TEXT_MAX];
+    cli_peer_text(ev->from, from);
+    log_start("Received partial message");
+    printf(",\"from\":\"%s\",\"group id\":%llu,\"parts\":%u,\"new\":%u,"
+           "\"invalid\":%s}\n",
+           from, (unsigned long long)ev->group, ev->received, ev->added,
+           ev->invalid ? "true" : "false");
+  }
+  if (!ev->completed) {
+    fflush(stdout);
+    return;
+  }
+  log_start("All parts received");
+  printf(",\"topic\":");
+  cli_json_string(stdout, ev->topic.data, ev->topic.len);
+  printf(",\"group id\":%llu}\n", (unsigned long long)ev->group);
+  fflush(stdout);
+}
+
+static void on_partial(lp2p_node *n, const lp2p_partial_rpc *pm, void *user) {
+  (void)n;
+  interop *ix = user;
+  cli_partial_on_rpc(&ix->partial, pm);
+}
+
+static void on_partial_gossip(lp2p_node *n, lp2p_bytes topic, lp2p_bytes group,
+                              const lp2p_peer_id *peers, size_t npeers,
+                              void *user) {
+  (void)n;
+  interop *ix = user;
+  cli_partial_on_gossip(&ix->partial, topic, group, peers, npeers);
 }
 
 /* The harness's message id: the first 8 bytes of the data. */
@@ -147,8 +190,11 @@ static lp2p_validation validate(lp2p_node *n, const lp2p_message *m,
 /* ---- the node ----------------------------------------------------------- */
 
 static int start_node(interop *ix, json_t *params) {
-  static const lp2p_node_callbacks cb = {
-      .validate = validate, .msg_id = msg_id, .received = on_received};
+  static const lp2p_node_callbacks cb = {.validate = validate,
+                                         .msg_id = msg_id,
+                                         .received = on_received,
+                                         .partial = on_partial,
+                                         .partial_gossip = on_partial_gossip};
   lp2p_node_settings s;
   lp2p_node_settings_default(&s);
   s.host.key = &ix->key;
@@ -162,6 +208,8 @@ static int start_node(interop *ix, json_t *params) {
   s.router.limits.max_message_size = (10u << 20) - 64;
   s.router.limits.queue_max_messages = 600;
   s.router.limits.queue_max_bytes = 64u << 20;
+  /* as the suite's go node, which always has the extension */
+  s.router.extensions.partial_messages = true;
   lp2p_errdetail err;
   if (params && cli_params_apply(params, &s.router.params, &err) != 0) {
     return cli_fail("initGossipSub: %s", err.msg);
@@ -169,6 +217,7 @@ static int start_node(interop *ix, json_t *params) {
   if (lp2p_node_new(&ix->node, &ix->loop, &s, &cb, NULL, ix, &err) != 0) {
     return cli_fail("cannot start the node: %s", err.msg);
   }
+  cli_partial_init(&ix->partial, ix->node, on_partial_event, ix);
   char text[64];
   lp2p_buf ma;
   lp2p_buf_init(&ma, NULL);
@@ -327,6 +376,94 @@ static int publish(interop *ix, json_t *in) {
   return DONE;
 }
 
+static int subscribe(interop *ix, json_t *in) {
+  const char *t = json_string_value(json_object_get(in, "topicID"));
+  if (!t) {
+    return cli_fail("subscribeToTopic: bad topicID"), FAILED;
+  }
+  int rv = 0;
+  if (json_is_true(json_object_get(in, "partial"))) {
+    /* as go's RequestPartialMessages: the mode goes out in the
+     * subscription */
+    rv = lp2p_router_set_topic_partial(lp2p_node_router(ix->node),
+                                       (const uint8_t *)t, strlen(t),
+                                       LP2P_PARTIAL_REQUESTS);
+  }
+  if (rv == 0) {
+    rv = lp2p_node_subscribe(ix->node, (const uint8_t *)t, strlen(t));
+  }
+  return rv == 0 ? DONE
+                 : (cli_fail("subscribeToTopic %s: %s", t, lp2p_strerror(rv)),
+                    FAILED);
+}
+
+/* groupID and parts of a partial-message instruction: the suite's group
+ * ids are u64, parts a one-byte bitmap. */
+static const char *partial_args(json_t *in, uint64_t *group, int *parts) {
+  const char *topic = json_string_value(json_object_get(in, "topicID"));
+  json_t *g = json_object_get(in, "groupID");
+  json_t *p = json_object_get(in, "parts");
+  if (!topic || !json_is_integer(g) || json_integer_value(g) < 0 ||
+      (p && (!json_is_integer(p) || json_integer_value(p) < 0 ||
+             json_integer_value(p) > (json_int_t)CLI_PARTIAL_ALL))) {
+    return NULL;
+  }
+  *group = (uint64_t)json_integer_value(g);
+  *parts = p ? (int)json_integer_value(p) : 0;
+  return topic;
+}
+
+static int add_partial(interop *ix, json_t *in) {
+  uint64_t group;
+  int parts;
+  const char *topic = partial_args(in, &group, &parts);
+  if (!topic) {
+    return cli_fail("addPartialMessage: needs topicID, groupID and parts "
+                    "(0..255)"),
+           FAILED;
+  }
+  int rv = cli_partial_add(&ix->partial, (const uint8_t *)topic, strlen(topic),
+                           group, (uint8_t)parts);
+  return rv == 0
+             ? DONE
+             : (cli_fail("addPartialMessage: %s", lp2p_strerror(rv)), FAILED);
+}
+
+#define MAX_PUBLISH_TO 64
+
+static int publish_partial(interop *ix, json_t *in) {
+  uint64_t group;
+  int parts;
+  const char *topic = partial_args(in, &group, &parts);
+  json_t *to = json_object_get(in, "publishToNodeIDs");
+  if (!topic || (to && !json_is_null(to) && !json_is_array(to)) ||
+      json_array_size(to) > MAX_PUBLISH_TO) {
+    return cli_fail("publishPartial: needs topicID, groupID and at most %d "
+                    "publishToNodeIDs",
+                    MAX_PUBLISH_TO),
+           FAILED;
+  }
+  lp2p_peer_id peers[MAX_PUBLISH_TO];
+  size_t n = 0, i;
+  json_t *v;
+  json_array_foreach(to, i, v) {
+    lp2p_privkey k;
+    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+        json_integer_value(v) > INT32_MAX) {
+      return cli_fail("publishPartial: node ids are integers"), FAILED;
+    }
+    peer_of((int)json_integer_value(v), &k, &peers[n++]);
+    lp2p_privkey_wipe(&k);
+  }
+  int rv = cli_partial_publish(&ix->partial, (const uint8_t *)topic,
+                               strlen(topic), group, peers, n);
+  if (rv < 0) {
+    fprintf(stderr, "lp2p: publishPartial %llu: %s\n",
+            (unsigned long long)group, lp2p_strerror(rv));
+  }
+  return DONE;
+}
+
 static void on_wait(uv_timer_t *t) {
   step(t->data);
 }
@@ -366,6 +503,13 @@ static int run_one(interop *ix, json_t *in) {
            : start_node(ix, json_object_get(in, "gossipSubParams")) ? FAILED
                                                                     : DONE;
   }
+  if (strcmp(type, "ifNodeIDEquals") == 0) {
+    /* before the node check: the suite wraps each node's initGossipSub
+     * in one (its spread heartbeat delays) */
+    json_int_t id = json_integer_value(json_object_get(in, "nodeID"));
+    return id == ix->node_id ? run_one(ix, json_object_get(in, "instruction"))
+                             : DONE;
+  }
   if (!ix->node) {
     return cli_fail("'%s' before initGossipSub", type), FAILED;
   }
@@ -376,11 +520,13 @@ static int run_one(interop *ix, json_t *in) {
     return ix->pending_dials ? WAIT : DONE;
   }
   if (strcmp(type, "subscribeToTopic") == 0) {
-    const char *t = json_string_value(json_object_get(in, "topicID"));
-    return t && lp2p_node_subscribe(ix->node, (const uint8_t *)t, strlen(t)) ==
-                       0
-               ? DONE
-               : (cli_fail("subscribeToTopic: bad topicID"), FAILED);
+    return subscribe(ix, in);
+  }
+  if (strcmp(type, "addPartialMessage") == 0) {
+    return add_partial(ix, in);
+  }
+  if (strcmp(type, "publishPartial") == 0) {
+    return publish_partial(ix, in);
   }
   if (strcmp(type, "publish") == 0) {
     return publish(ix, in);
@@ -391,15 +537,7 @@ static int run_one(interop *ix, json_t *in) {
   if (strcmp(type, "setTopicValidationDelay") == 0) {
     return set_delay(ix, in);
   }
-  if (strcmp(type, "ifNodeIDEquals") == 0) {
-    json_int_t id = json_integer_value(json_object_get(in, "nodeID"));
-    return id == ix->node_id ? run_one(ix, json_object_get(in, "instruction"))
-                             : DONE;
-  }
-  return cli_fail("unsupported instruction '%s' (partial messages are not "
-                  "implemented)",
-                  type),
-         FAILED;
+  return cli_fail("unsupported instruction '%s'", type), FAILED;
 }
 
 static void finish(interop *ix, int status) {
@@ -523,6 +661,7 @@ static int run(int argc, char **argv) {
     step(ix);
     uv_run(&ix->loop, UV_RUN_DEFAULT);
     uv_loop_close(&ix->loop);
+    cli_partial_free(&ix->partial);
     rv = ix->status;
   }
   lp2p_privkey_wipe(&ix->key);
@@ -538,13 +677,22 @@ const cli_command cli_cmd_interop = {
     "                    [--local-base-port PORT]\n\n"
     "Runs the script of a libp2p/test-plans gossipsub-interop params.json\n"
     "(initGossipSub, connect, subscribeToTopic, setTopicValidationDelay,\n"
-    "waitUntil, publish, ifNodeIDEquals) as node N (default: from the\n"
-    "hostname node<N>), with the Ed25519 key whose seed is N as a\n"
-    "little-endian int32. Listens on /ip4/0.0.0.0/tcp/9000 and reaches node\n"
-    "M at node<M>:9000, as under Shadow; --local-base-port runs every node\n"
-    "on 127.0.0.1 instead, node M on PORT + M. Logs JSON lines on stdout:\n"
-    "\"PeerID\" at start and \"Received Message\" (id, from, topic) for every\n"
-    "copy of a message received. Exits when the script ends.\n",
+    "waitUntil, publish, ifNodeIDEquals, addPartialMessage, publishPartial)\n"
+    "as node N (default: from the hostname node<N>), with the Ed25519 key\n"
+    "whose seed is N as a little-endian int32. Listens on\n"
+    "/ip4/0.0.0.0/tcp/9000 and reaches node M at node<M>:9000, as under\n"
+    "Shadow; --local-base-port runs every node on 127.0.0.1 instead, node M\n"
+    "on PORT + M. Logs JSON lines on stdout: \"PeerID\" at start and\n"
+    "\"Received Message\" (id, from, topic) for every copy of a message\n"
+    "received. Exits when the script ends.\n\n"
+    "Partial messages (subscribeToTopic with partial: true) follow the\n"
+    "suite's test application: 8 parts of 1024 bytes, a one-byte bitmap as\n"
+    "metadata, an 8-byte big-endian group id, parts sent as\n"
+    "[bitmap][parts][group id]. A node merges the parts it gets, tells its\n"
+    "mesh when it has more, and answers a peer whose bitmap differs with\n"
+    "the parts it lacks; publishPartial with publishToNodeIDs sends those\n"
+    "peers every part at once (the fanout scenario). \"All parts\n"
+    "received\" (topic, group id) is logged when a group is complete.\n",
     run,
     NULL,
 };

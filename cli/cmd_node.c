@@ -8,6 +8,7 @@
 #include "net.h"
 #include "node_bench.h"
 #include "node_output.h"
+#include "node_partial.h"
 #include "node_peers.h"
 #include "node_scores.h"
 #include "params.h"
@@ -35,8 +36,9 @@ typedef struct node_opts {
   lp2p_msg_id_fn msg_id;
   size_t output_buffer; /* bytes of stdout waiting for its reader */
   bool hex, events, px;
-  bool test_extension; /* advertise gossipsub v1.3's test extension */
-  bool bench;          /* count deliveries, no message lines (node_bench.h) */
+  bool test_extension;       /* advertise gossipsub v1.3's test extension */
+  lp2p_partial_mode partial; /* --partial: every --topic in this mode */
+  bool bench; /* count deliveries, no message lines (node_bench.h) */
   bool has_seed;
   uint32_t key_seed;
   size_t batch;      /* --batch N: lines published N at a time; 0: one by one */
@@ -83,7 +85,8 @@ typedef struct node_run {
   size_t batch_len[MAX_BATCH];
   size_t batch_n;
   bool stopping;
-  trace_file trace; /* open when o.trace_path */
+  trace_file trace;     /* open when o.trace_path */
+  node_partial partial; /* --partial */
 } node_run;
 
 /* ---- output ------------------------------------------------------------- */
@@ -229,6 +232,24 @@ static void on_router_event(lp2p_node *n, const lp2p_router_event *ev,
   node_output_end_line(&r->out, false);
 }
 
+static void on_partial(lp2p_node *n, const lp2p_partial_rpc *pm, void *user) {
+  (void)n;
+  node_run *r = user;
+  if (!r->stopping) {
+    cli_partial_on_rpc(&r->partial.app, pm);
+  }
+}
+
+static void on_partial_gossip(lp2p_node *n, lp2p_bytes topic, lp2p_bytes group,
+                              const lp2p_peer_id *peers, size_t npeers,
+                              void *user) {
+  (void)n;
+  node_run *r = user;
+  if (!r->stopping) {
+    cli_partial_on_gossip(&r->partial.app, topic, group, peers, npeers);
+  }
+}
+
 static void print_listening(node_run *r) {
   lp2p_host *h = lp2p_node_host(r->node);
   FILE *f = node_output_line(&r->out);
@@ -343,6 +364,13 @@ static void publish_line(node_run *r) {
     return;
   }
   const char *topic = r->o.topics[0];
+  const char *err;
+  if (node_partial_line(&r->partial, topic, line, &err)) {
+    if (err) {
+      publish_error(r, err);
+    }
+    return;
+  }
   int rv = lp2p_node_publish(r->node, (const uint8_t *)topic, strlen(topic),
                              line->data, line->len, NULL, NULL);
   if (rv < 0) {
@@ -622,6 +650,10 @@ static int parse_valued(const char *a, const char *v, node_opts *o) {
     o->score_auto = true;
   } else if (strcmp(a, "--trace") == 0) {
     o->trace_path = v;
+  } else if (strcmp(a, "--partial") == 0) {
+    return node_partial_mode(v, &o->partial) == 0
+               ? 0
+               : bad_value(a, "requests or supports", v);
   } else if (strcmp(a, "--metrics-topic") == 0) {
     return add_to(o->metrics_topics, &o->nmetrics_topics,
                   LP2P_NODE_MAX_METRICS_TOPICS, a, v);
@@ -659,7 +691,8 @@ static bool takes_value(const char *opt) {
                                        "--trace",
                                        "--metrics-topic",
                                        "--metrics-peers",
-                                       "--batch"};
+                                       "--batch",
+                                       "--partial"};
   for (size_t i = 0; i < sizeof(valued) / sizeof(valued[0]); i++) {
     if (strcmp(opt, valued[i]) == 0) {
       return true;
@@ -771,6 +804,12 @@ static int make_node(node_run *r) {
     s.router.params.flood_publish = r->o.flood_publish;
   }
   s.router.extensions.test_extension = r->o.test_extension;
+  r->partial.mode = r->o.partial;
+  node_partial_settings(&r->partial, &s);
+  if (r->o.partial != LP2P_PARTIAL_OFF) {
+    cb.partial = on_partial;
+    cb.partial_gossip = on_partial_gossip;
+  }
   if (r->o.px) {
     s.router.params.do_px = true;
   }
@@ -799,6 +838,7 @@ static int make_node(node_run *r) {
     cli_score_free(&score);
     return cli_fail("cannot start the node: %s", err.msg);
   }
+  node_partial_start(&r->partial, r->node, &r->out, r->o.events);
   rv = cli_score_set_topics(lp2p_node_router(r->node), &score);
   cli_score_free(&score);
   if (rv == 0 && (r->o.metrics_peers >= 0 || r->o.nmetrics_topics > 0)) {
@@ -852,7 +892,10 @@ static int start(node_run *r) {
   }
   for (size_t i = 0; rv == 0 && i < r->o.ntopics; i++) {
     const char *t = r->o.topics[i];
-    int err = lp2p_node_subscribe(r->node, (const uint8_t *)t, strlen(t));
+    int err = node_partial_topic(&r->partial, t);
+    if (err == 0) {
+      err = lp2p_node_subscribe(r->node, (const uint8_t *)t, strlen(t));
+    }
     rv = err ? cli_fail("cannot join '%s': %s", t, lp2p_strerror(err)) : 0;
   }
   if (rv == 0 && r->o.metrics_addr) {
@@ -915,6 +958,7 @@ static int run(int argc, char **argv) {
   lp2p_buf_free(&r->line);
   lp2p_buf_free(&r->batch);
   node_peers_free(&r->peers);
+  node_partial_free(&r->partial);
   free(r);
   return rv;
 }
@@ -930,7 +974,9 @@ const cli_command cli_cmd_node = {
     "                 [--metrics HOST:PORT [--metrics-peers N]\n"
     "                 [--metrics-topic T]...] [--hex] [--events] [--px]\n"
     "                 [--test-extension] [--output-buffer BYTES] [--bench]\n"
-    "                 [--trace FILE] [--batch N] [connection limits]\n\n"
+    "                 [--trace FILE] [--batch N] [--partial "
+    "requests|supports]\n"
+    "                 [connection limits]\n\n"
     "Runs a GossipSub node (meshsub 1.3, 1.2, 1.1, 1.0 and floodsub)\n"
     "listening on each --listen address (default /ip4/0.0.0.0/tcp/0),\n"
     "dialing each --peer and joining each --topic. Its first stdout line is\n"
@@ -960,9 +1006,6 @@ const cli_command cli_cmd_node = {
     "in each --metrics-topic. SIGUSR2 prints a {\"event\":\"score\"} line\n"
     "per peer: P1-P4 per topic, P5-P7, the score they add up to (on\n"
     "demand: each peer every heartbeat would crowd out the messages).\n"
-    "--bench (for bench/run-network.sh) prints no message lines; the\n"
-    "stats line counts them in \"bench\", with a histogram of the latency\n"
-    "of data that begins \"t=<unix microseconds> \" (cli/node_bench.h).\n"
     "--flood-publish sends our own messages to every subscriber (default\n"
     "off, as go-libp2p-pubsub); --mesh-interval-ms sets the heartbeat.\n"
     "--px attaches peer exchange to our PRUNEs (off by default, as go:\n"
@@ -985,5 +1028,24 @@ const cli_command cli_cmd_node = {
     "of the batch with the fewest copies sent so far, so that every\n"
     "message is out once before any goes twice (at most 1024; the lines\n"
     "left at the end of stdin go as a shorter batch). A line the batch\n"
-    "could not publish is a publish_error line, as without --batch.\n",
+    "could not publish is a publish_error line, as without --batch.\n"
+    "\n--bench (for bench/run-network.sh) prints no message lines; the\n"
+    "stats line counts them in \"bench\", with a histogram of the latency\n"
+    "of data that begins \"t=<unix microseconds> \" (cli/node_bench.h).\n"
+    "\nPartial messages (gossipsub v1.3, docs/partial-messages.md):\n"
+    "--partial requests joins every --topic asking peers for parts of\n"
+    "messages (full messages are still taken); --partial supports only\n"
+    "offers to send them. Parts follow libp2p/test-plans' interop\n"
+    "application: a group (a decimal u64) is 8 parts of 1024 bytes, part\n"
+    "i holding big-endian u64s from GROUP + 128 i; peers exchange one-byte\n"
+    "bitmaps of the parts they have. A stdin line \"partial GROUP PARTS\"\n"
+    "adds the parts of bitmap PARTS (0-255) of the group and publishes\n"
+    "what we have of it on the first topic; other lines are published as\n"
+    "usual. The node merges the parts it gets, tells its mesh when it has\n"
+    "more and sends a peer the parts it lacks. A line\n"
+    "{\"event\":\"partial_complete\",\"topic\",\"group\"} reports a group\n"
+    "with every part; --events adds a line {\"event\":\"partial\",\n"
+    "\"peer_id\",\"topic\",\"group\",\"parts\",\"new\",\"have\",\"metadata\",\n"
+    "\"invalid\"} per RPC.partial taken (bitmaps as numbers; metadata null\n"
+    "when the peer sent none).\n",
 };

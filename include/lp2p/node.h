@@ -77,6 +77,13 @@ typedef struct lp2p_node_callbacks {
    * (the router's `trace`), time stamped in nanoseconds since the Unix
    * epoch as go's are. NULL costs nothing. */
   void (*trace)(lp2p_node *n, const lp2p_trace_event *ev, void *user);
+  /* Optional, partial messages (router.extensions.partial_messages): the
+   * router's `partial` and `partial_gossip` callbacks. Answer with
+   * lp2p_router_publish_partial on lp2p_node_router; the node writes
+   * what that queues when the callback returns. */
+  void (*partial)(lp2p_node *n, const lp2p_partial_rpc *pm, void *user);
+  void (*partial_gossip)(lp2p_node *n, lp2p_bytes topic, lp2p_bytes group,
+                         const lp2p_peer_id *peers, size_t npeers, void *user);
 } lp2p_node_callbacks;
 
 /* Creates a node on `loop`. Returns 0, LP2P_ERR_INVALID_ARG (bad host or

@@ -116,8 +116,9 @@ UV_ASYNC_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 
 
 class NodeCallbacks(ctypes.Structure):
-    # validate, msg_id, received and trace stay NULL: every message is
-    # accepted, ids are the default ones, nothing is traced
+    # validate, msg_id, received, trace and the partial-message callbacks
+    # stay NULL: every message is accepted, ids are the default ones,
+    # nothing is traced, partial messages are not used
     _fields_ = [
         ("message", MESSAGE_CB),
         ("validate", ctypes.c_void_p),
@@ -126,6 +127,8 @@ class NodeCallbacks(ctypes.Structure):
         ("msg_id", ctypes.c_void_p),
         ("received", ctypes.c_void_p),
         ("trace", ctypes.c_void_p),
+        ("partial", ctypes.c_void_p),
+        ("partial_gossip", ctypes.c_void_p),
     ]
 
 

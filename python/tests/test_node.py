@@ -1,6 +1,7 @@
 """Two lp2p nodes in one Python process, over loopback TCP."""
 
 import asyncio
+import os
 
 import pytest
 
@@ -147,3 +148,19 @@ def test_publish_without_waiting_delivers_in_order_and_gives_ids(arun):
             assert [m.id for m in got] == [f.result(5) for f in futs]
 
     arun(main())
+
+
+def test_mirrored_structs_have_every_member_of_the_c_headers():
+    """_lib.py lays out C structs by hand: a member added to the header
+    and not here makes C read past the Python object (it crashed every
+    node when lp2p_node_callbacks gained `trace`)."""
+    import re
+    from lp2p import _lib as C
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, "include", "lp2p", "node.h")) as f:
+        header = f.read()
+    body = re.search(r"typedef struct lp2p_node_callbacks \{(.*?)\} lp2p_node_callbacks;",
+                     header, re.S).group(1)
+    members = re.findall(r"\(\*(\w+)\)", body)
+    assert [name for name, _ in C.NodeCallbacks._fields_] == members

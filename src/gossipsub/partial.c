@@ -13,7 +13,8 @@
  *   we last published the group; those a peer's RPC creates are bounded
  *   per topic and per peer (as go), since a peer chooses group ids.
  * RPC.partial flows only with peers that advertised the extension as we
- * did, as every v1.3 extension. */
+ * did, as every v1.3 extension; as go, it is taken from such a peer on a
+ * topic we gave a mode whether or not the peer subscribed. */
 #include <string.h>
 
 #include "base/mem.h"
@@ -337,6 +338,18 @@ void lp2p_gs_partial_unsubscribed(lp2p_router *r, gs_peer *p, gs_topic *t) {
   }
 }
 
+void lp2p_gs_partial_peer_gone(lp2p_router *r, gs_peer *p) {
+  if (!ext_active(p)) {
+    return; /* it never had partial state */
+  }
+  /* its RPCs may have made state on topics it never subscribed to */
+  size_t it = 0;
+  lp2p_map_entry *e;
+  while ((e = lp2p_map_next(&r->topics, &it)) != NULL) {
+    lp2p_gs_partial_unsubscribed(r, p, e->value);
+  }
+}
+
 /* ---- heartbeat ---------------------------------------------------------- */
 
 typedef struct expire_ctx {
@@ -422,16 +435,18 @@ size_t lp2p_gs_partial_groups(const lp2p_router *r) {
 
 /* ---- receiving ---------------------------------------------------------- */
 
-/* The topic of a received RPC.partial, when it is one we joined with
- * partial messages and the peer subscribed to supporting them, having
- * advertised the extension (peer_supports). */
+/* The topic of a received RPC.partial, when it is one we gave a
+ * partial-messages mode and the peer advertised the extension. As go's
+ * HandleRPC, the peer need not have subscribed: a publisher that never
+ * joins the topic (go's fanout publication to a peer list) sends parts
+ * all the same. */
 static gs_topic *recv_topic(lp2p_router *r, const gs_peer *p,
                             const lp2p_rpc_partial *pm) {
-  if (!pm->topic.data || !pm->group.len) {
+  if (!pm->topic.data || !pm->group.len || !ext_active(p)) {
     return NULL;
   }
   gs_topic *t = lp2p_gs_topic_find(r, pm->topic.data, pm->topic.len);
-  if (!t || !lp2p_gs_partial_gossips(t) || !peer_supports(t->partial, p)) {
+  if (!t || !lp2p_gs_partial_gossips(t)) {
     return NULL;
   }
   return t;

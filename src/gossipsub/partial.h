@@ -22,6 +22,9 @@ void lp2p_gs_partial_left(gs_topic *t);
 /* `p` left `t` (unsubscribed or gone): forgets its requests and its
  * state in the topic's groups. */
 void lp2p_gs_partial_unsubscribed(lp2p_router *r, gs_peer *p, gs_topic *t);
+/* `p` is going: forgets its state on every topic, also those it never
+ * subscribed to but sent RPC.partial on. */
+void lp2p_gs_partial_peer_gone(lp2p_router *r, gs_peer *p);
 /* Our SubOpts flags for `t`. */
 void lp2p_gs_partial_sub_flags(const gs_topic *t, lp2p_rpc_sub *s);
 /* The RPC.partial of r->rpc, just received from `p`. */

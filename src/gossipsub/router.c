@@ -295,6 +295,7 @@ int lp2p_router_remove_peer(lp2p_router *r, const lp2p_peer_id *id,
   }
   lp2p_gs_ready_unlink(r, p);
   trace_stream(r, p, false, now);
+  lp2p_gs_partial_peer_gone(r, p);
   while (p->ntopics) {
     gs_topic *t = p->topics[p->ntopics - 1];
     lp2p_gs_mesh_forget(r, t, p);

@@ -83,6 +83,20 @@ static void on_received(lp2p_router *r, const lp2p_message *msg, void *user) {
   }
 }
 
+static void on_partial(lp2p_router *r, const lp2p_partial_rpc *pm, void *user) {
+  (void)r;
+  lp2p_node *n = user;
+  n->cb.partial(n, pm, n->user);
+}
+
+static void on_partial_gossip(lp2p_router *r, lp2p_bytes topic,
+                              lp2p_bytes group, const lp2p_peer_id *peers,
+                              size_t npeers, void *user) {
+  (void)r;
+  lp2p_node *n = user;
+  n->cb.partial_gossip(n, topic, group, peers, npeers, n->user);
+}
+
 /* The router stamps events with the host's monotonic clock; go's are
  * Unix time: shifted by the offset between the two clocks. */
 static void on_trace(lp2p_router *r, const lp2p_trace_event *ev, void *user) {
@@ -328,6 +342,12 @@ static int make_router(lp2p_node *n, lp2p_errdetail *err) {
       .msg_id = on_msg_id,
       .received = on_received,
   };
+  if (n->cb.partial) {
+    cb.partial = on_partial;
+  }
+  if (n->cb.partial_gossip) {
+    cb.partial_gossip = on_partial_gossip;
+  }
   if (n->cb.trace) { /* else the router traces nothing, at no cost */
     cb.trace = on_trace;
     n->unix_offset_ns = unix_offset_ns();

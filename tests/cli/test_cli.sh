@@ -327,6 +327,33 @@ check "node --batch 3: all seven lines arrive, the last batch at the end of stdi
 check "node --batch: no publish error" sh -c "! grep -q publish_error '$tmp/bb.out'"
 kill -TERM $batch_a $batch_b 2>/dev/null
 wait $batch_a $batch_b
+# --partial: each node has half of group 7 (the test-plans application's
+# parts) and publishes it; both must end up with every part
+mkfifo "$tmp/qa.in"
+(sleep 2; echo "partial 7 240"; sleep 3) >"$tmp/qa.in" &
+qa_in=$!
+"$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic pt --partial requests \
+  --events --mesh-interval-ms 100 <"$tmp/qa.in" >"$tmp/qa.out" 2>"$tmp/qa.err" &
+qa=$!
+wait_line "$tmp/qa.out"
+(sleep 1.5; echo "partial 7 15"; echo "partial 7 999"; sleep 3.5) | \
+  "$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic pt --partial requests \
+  --mesh-interval-ms 100 --peer "$(addr_of "$tmp/qa.out")" \
+  >"$tmp/qb.out" 2>"$tmp/qb.err" &
+qb=$!
+i=0
+while ! grep -q partial_complete "$tmp/qb.out" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+check "node --partial: --events shows the parts that arrive" \
+  grep -q '^{"event":"partial","peer_id":"12D3KooW[^"]*","topic":"pt","group":7,"parts":15,"new":15,"have":[0-9]*,"metadata":15,"invalid":false}$' "$tmp/qa.out"
+check "node --partial: both halves make the group complete on each node" \
+  sh -c "grep -q '^{\"event\":\"partial_complete\",\"topic\":\"pt\",\"group\":7}\$' '$tmp/qa.out' && grep -q '\"event\":\"partial_complete\",\"topic\":\"pt\",\"group\":7}' '$tmp/qb.out'"
+check "node --partial: a bad partial line is a publish_error" \
+  grep -q '"event":"publish_error","error":"a partial line is: partial GROUP PARTS (0-255)"' "$tmp/qb.out"
+kill -TERM $qa $qb $qa_in 2>/dev/null
+wait $qa $qb $qa_in 2>/dev/null
+run "$lp2p" node --partial maybe
+check "node --partial maybe: one line naming the flag and its values" \
+  grep -q -- "^lp2p node: --partial takes requests or supports, not 'maybe'" "$tmp/err"
 
 printf '{"D": 4, "Dlo": 3, "Dhi": 6, "HeartbeatInterval": 500000000}' >"$tmp/p.json"
 "$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --params "$tmp/p.json" </dev/null >"$tmp/out" 2>"$tmp/err" &

@@ -401,6 +401,54 @@ static void group_state_expires_after_its_ttl(void **state) {
   th_router_del(&t);
 }
 
+/* Peer `seed` (meshsub 1.3) advertising the extension, subscribed to
+ * nothing: a publisher that never joins the topic. */
+static void unsubscribed_partial_peer(th_router *t, uint8_t seed,
+                                      lp2p_peer_id *id) {
+  th_rpc m;
+  lp2p_rpc_extensions ext = {true, false};
+  th_add_peer(t, seed, LP2P_MESHSUB_13, true, id);
+  th_rpc_init(&m);
+  assert_int_equal(lp2p_ctl_put_extensions(&m.ctl, &ext), 0);
+  th_rpc_send(t, id, &m, TH_T0);
+}
+
+/* As go's HandleRPC: a peer's parts count whether or not it subscribed
+ * (the test-plans fanout scenario's publisher never does). */
+static void partial_from_a_peer_not_subscribed_is_delivered(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_peer_id a;
+  partial_router(&t, NULL);
+  assert_int_equal(
+      lp2p_router_join_partial(t.r, T, LP2P_PARTIAL_REQUESTS, TH_T0), 0);
+  unsubscribed_partial_peer(&t, 2, &a);
+  send_partial(&t, &a, "g1", 5, 1);
+  assert_int_equal(t.partials, 1);
+  assert_int_equal(stats(&t).partial_ignored, 0);
+  th_router_del(&t);
+}
+
+/* The state such a peer's RPC made goes with it: the group then tracks
+ * no peer and the next heartbeat drops it, not its TTL. */
+static void unsubscribed_peer_gone_leaves_no_group_state(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_peer_id a;
+  lp2p_tstamp now = TH_T0;
+  partial_router(&t, NULL);
+  assert_int_equal(
+      lp2p_router_join_partial(t.r, T, LP2P_PARTIAL_REQUESTS, TH_T0), 0);
+  unsubscribed_partial_peer(&t, 2, &a);
+  send_partial(&t, &a, "g1", 5, 1);
+  assert_int_equal(stats(&t).partial_groups, 1);
+  assert_int_equal(lp2p_router_remove_peer(t.r, &a, TH_T0), 0);
+  th_run(&t, &now, TH_T0 + 200 * LP2P_MILLISECONDS); /* one heartbeat */
+  assert_int_equal(stats(&t).heartbeats, 1);
+  assert_int_equal(stats(&t).partial_groups, 0);
+  th_router_del(&t);
+}
+
 static void two_groups_a_topic(lp2p_router_settings *s) {
   s->limits.max_partial_groups_per_topic = 2;
 }
@@ -514,6 +562,8 @@ int main(void) {
       cmocka_unit_test(peer_groups_per_peer_one_past_the_limit_dropped),
       cmocka_unit_test(oversized_partial_message_refused),
       cmocka_unit_test(requester_accepts_a_full_message),
+      cmocka_unit_test(partial_from_a_peer_not_subscribed_is_delivered),
+      cmocka_unit_test(unsubscribed_peer_gone_leaves_no_group_state),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
