@@ -183,8 +183,7 @@ struct lp2p_conn {
   bool early_muxer;
   bool has_expected_peer;
   lp2p_peer_id expected_peer;
-  lp2p_peer_id peer_id;
-  lp2p_pubkey pubkey;
+  lp2p_peer_id peer_id; /* the key is the session's: lp2p_conn_info_get */
 
   lp2p_dial_cb dial_cb; /* the dial this connection answers */
   void *dial_user;

@@ -62,9 +62,9 @@ struct lp2p_session {
   const lp2p__muxer_class *mux_class;
   void *mux;
   bool early;
-  bool have_remote;
-  lp2p_peer_id remote;
-  lp2p_pubkey remote_key;
+  /* Noise's record of the peer (it lives as long as Noise): a copy here
+   * cost every connection another kilobyte for the key. */
+  const lp2p_noise_peer *remote;
   char **protocols; /* inbound, copied */
   size_t nprotocols;
   sstream *streams;
@@ -442,7 +442,7 @@ static void start_muxer(lp2p_session *s, const char *protocol, bool early) {
   s->early = early;
   s->stage = STAGE_READY;
   if (s->cb.established) {
-    s->cb.established(s, &s->remote, cls->protocol, early, s->user);
+    s->cb.established(s, &s->remote->peer_id, cls->protocol, early, s->user);
   }
 }
 
@@ -466,12 +466,10 @@ static int on_handshake_done(lp2p_noise *n, const lp2p_noise_peer *peer,
     session_fail(s, LP2P_ERR_INVALID_ARG, "connected to ourselves");
     return LP2P_ERR_INVALID_ARG;
   }
-  s->have_remote = true;
-  s->remote = peer->peer_id;
-  s->remote_key = peer->pubkey;
+  s->remote = peer;
   int refused =
       s->cb.authenticated
-          ? s->cb.authenticated(s, &s->remote, &s->remote_key, s->user)
+          ? s->cb.authenticated(s, &peer->peer_id, &peer->pubkey, s->user)
           : 0;
   if (refused != 0) {
     session_fail(s, refused, "the peer was refused");
@@ -843,11 +841,11 @@ bool lp2p_session_is_established(const lp2p_session *s) {
 }
 
 const lp2p_peer_id *lp2p_session_remote(const lp2p_session *s) {
-  return s->have_remote ? &s->remote : NULL;
+  return s->remote ? &s->remote->peer_id : NULL;
 }
 
 const lp2p_pubkey *lp2p_session_remote_key(const lp2p_session *s) {
-  return s->have_remote ? &s->remote_key : NULL;
+  return s->remote ? &s->remote->pubkey : NULL;
 }
 
 const char *lp2p_session_muxer(const lp2p_session *s) {
