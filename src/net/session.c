@@ -306,16 +306,30 @@ static void remote_end(lp2p_session *s, sstream *st) {
   }
 }
 
-/* The muxer has bytes (or the end) of a stream: all go up now, through
- * a buffer on the stack (callbacks cannot re-enter this), so that an idle
- * session holds none. */
+/* The stream's next bytes: in place when they are the frame being
+ * received (the usual case: the session leaves nothing in the muxer),
+ * else copied into `scratch`. */
+static ssize_t next_bytes(lp2p_session *s, uint64_t id, uint8_t *scratch,
+                          const uint8_t **p, bool *eof) {
+  ssize_t n = s->mux_class->take(s->mux, id, p, eof);
+  if (n == 0) {
+    n = s->mux_class->read(s->mux, id, scratch, READ_CHUNK, eof);
+    *p = scratch;
+  }
+  return n;
+}
+
+/* The muxer has bytes (or the end) of a stream: all go up now, without a
+ * copy when they can (a buffer on the stack otherwise: callbacks cannot
+ * re-enter this), so that an idle session holds none. */
 static void on_readable(void *user, uint64_t id) {
   lp2p_session *s = user;
   sstream *st = lookup(s, id);
   uint8_t scratch[READ_CHUNK];
   while (st && !st->local_reset && !st->reset_err) {
     bool eof = false;
-    ssize_t n = s->mux_class->read(s->mux, id, scratch, READ_CHUNK, &eof);
+    const uint8_t *p = NULL;
+    ssize_t n = next_bytes(s, id, scratch, &p, &eof);
     if (n <= 0) {
       if (n == 0 && eof) {
         remote_end(s, st);
@@ -323,9 +337,9 @@ static void on_readable(void *user, uint64_t id) {
       return;
     }
     if (st->mss) {
-      negotiate_input(s, st, scratch, (size_t)n);
+      negotiate_input(s, st, p, (size_t)n);
     } else {
-      deliver(s, st, scratch, (size_t)n);
+      deliver(s, st, p, (size_t)n);
     }
   }
 }
