@@ -56,6 +56,11 @@ struct lp2p_session {
   lp2p_tstamp now;
   lp2p_tstamp deadline; /* of the upgrade */
   lp2p_peer_id self;
+  /* Our key until Noise starts: its keys and signed payload are made once
+   * /noise is agreed, so that taking a connection costs no cryptography
+   * (a listener flooded with connections accepted too slowly and its
+   * listen queue overflowed) */
+  lp2p_privkey *identity;
   lp2p_mss *sec_mss;
   lp2p_noise *noise;
   lp2p_mss *mux_mss;
@@ -502,12 +507,20 @@ static int on_handshake_done(lp2p_noise *n, const lp2p_noise_peer *peer,
   return rv;
 }
 
-static int start_noise(lp2p_session *s, const lp2p_privkey *identity) {
+static void forget_identity(lp2p_session *s) {
+  if (s->identity) {
+    lp2p_privkey_wipe(s->identity);
+    lp2p_free(s->mem, s->identity);
+    s->identity = NULL;
+  }
+}
+
+static int start_noise(lp2p_session *s) {
   static const lp2p_noise_callbacks cb = {.handshake_done = on_handshake_done};
   lp2p_noise_settings ns;
   lp2p_noise_settings_default(&ns);
   ns.role = s->initiator ? LP2P_NOISE_INITIATOR : LP2P_NOISE_RESPONDER;
-  ns.identity = identity;
+  ns.identity = s->identity;
   ns.remote_peer_id = s->set.remote_peer_id;
   ns.muxers = s->set.early_muxer ? s->muxers : NULL;
   ns.nmuxers = s->set.early_muxer ? s->set.nmuxers : 0;
@@ -515,7 +528,9 @@ static int start_noise(lp2p_session *s, const lp2p_privkey *identity) {
   ns.handshake_timeout = LP2P_TSTAMP_NEVER; /* s->deadline covers it */
   ns.rand_fn = s->set.rand_fn;
   ns.rand_user = s->set.rand_user;
-  return lp2p_noise_new(&s->noise, &ns, &cb, s->mem, s);
+  int rv = lp2p_noise_new(&s->noise, &ns, &cb, s->mem, s);
+  forget_identity(s);
+  return rv;
 }
 
 /* ---- input -------------------------------------------------------------- */
@@ -526,7 +541,11 @@ static int input_security(lp2p_session *s, const uint8_t *in, size_t len) {
     return fail_mss(s, s->sec_mss, rv);
   }
   if (lp2p_mss_result(s->sec_mss, NULL, NULL) == 1) {
-    s->stage = STAGE_NOISE; /* Noise was made ready with the session */
+    int err = start_noise(s);
+    if (err != 0) {
+      return session_fail(s, err, "cannot start Noise: %s", lp2p_strerror(err));
+    }
+    s->stage = STAGE_NOISE;
   }
   return rv;
 }
@@ -815,7 +834,11 @@ int lp2p_session_new(lp2p_session **out, const lp2p_session_settings *settings,
     rv = start_mss(s, &s->sec_mss, security_protocols, 1);
   }
   if (rv == 0) {
-    rv = start_noise(s, identity);
+    s->identity = lp2p_malloc(mem, sizeof(*s->identity));
+    rv = s->identity ? 0 : LP2P_ERR_NOMEM;
+  }
+  if (rv == 0) {
+    *s->identity = *identity;
   }
   if (rv == 0) {
     rv = copy_protocols(s, settings->protocols, settings->nprotocols);
@@ -838,6 +861,7 @@ void lp2p_session_del(lp2p_session *s) {
   if (s->mux) {
     s->mux_class->destroy(s->mux);
   }
+  forget_identity(s);
   lp2p_mss_del(s->sec_mss);
   lp2p_mss_del(s->mux_mss);
   lp2p_noise_del(s->noise);

@@ -357,6 +357,22 @@ static void idle_session_keeps_the_peer_key_once(void **state) {
   assert_int_equal(m.live, 0);
 }
 
+/* Taking a connection costs no cryptography: a listener flooded with
+ * connections must accept them as fast as they come (its listen queue
+ * overflowed, and dialers waited a SYN retransmission, a second). Noise's
+ * keys come from rand_fn once /noise is agreed. */
+static void noise_keys_are_made_once_noise_is_agreed(void **state) {
+  (void)state;
+  pair p;
+  start_pair(&p, NULL, NULL);
+  assert_int_equal(p.a.rng, 1);
+  assert_int_equal(p.b.rng, 1u << 20);
+  connect_pair(&p);
+  assert_true(p.a.rng != 1);
+  assert_true(p.b.rng != 1u << 20);
+  stop_pair(&p);
+}
+
 static void early_data_agrees_on_yamux(void **state) {
   (void)state;
   pair p;
@@ -994,6 +1010,7 @@ int main(void) {
       cmocka_unit_test(handshake_authenticates_both_peers),
       cmocka_unit_test(early_data_agrees_on_yamux),
       cmocka_unit_test(idle_session_keeps_the_peer_key_once),
+      cmocka_unit_test(noise_keys_are_made_once_noise_is_agreed),
       cmocka_unit_test(without_early_data_muxer_is_negotiated_with_mss),
       cmocka_unit_test(peer_offering_only_mplex_gets_mplex_in_early_data),
       cmocka_unit_test(peer_offering_only_mplex_gets_mplex_via_mss),
