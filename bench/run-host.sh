@@ -17,13 +17,19 @@
 #     all are upgraded and identified, and the listener's RSS growth per
 #     idle connection.
 # Each measurement runs RUNS times (default 3); best and median printed.
+# With LP2P_AB_BUILD=DIR, another lp2p build tree (e.g. the previous
+# commit's, from `git worktree add`) runs every lp2p measurement too, as
+# impl "lp2pab" (its sink, sender and dialers), the 1,000-connection runs
+# of both alternating, and lp2p/lp2pab ratios are printed: a same-script
+# A/B.
 # Targets (issue 5): lp2p >= 3x go's throughput, lp2p >= 0.5x the ChaCha
 # speed, <= 64 KiB per idle connection. It reports; it never fails on a
 # missed target.
 #   bench/run-host.sh [BUILD_DIR]
 # Environment: RUNS, MUXERS (default "yamux mplex"), IMPLS (default
 # "lp2p go js"), BYTES (lp2p and go, default 1 GiB), JS_BYTES (default
-# 256 MiB), CONNS (default 1000), CONN_IMPLS (default IMPLS).
+# 256 MiB), CONNS (default 1000), CONN_IMPLS (default IMPLS),
+# LP2P_AB_BUILD.
 set -eu
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -38,12 +44,19 @@ BYTES=${BYTES:-1073741824}
 JS_BYTES=${JS_BYTES:-268435456}
 CONNS=${CONNS:-1000}
 CONN_IMPLS=${CONN_IMPLS:-$IMPLS}
+ab_bench=
+if [ -n "${LP2P_AB_BUILD:-}" ]; then
+  ab_bench="$LP2P_AB_BUILD/bench/bench_host"
+  [ -x "$ab_bench" ] || { echo "no $ab_bench: build LP2P_AB_BUILD first" >&2; exit 1; }
+  IMPLS="$IMPLS lp2pab"
+  CONN_IMPLS="$CONN_IMPLS lp2pab"
+fi
 
 # The reference peers, installed and built under the build tree.
 impls=
 for impl in $IMPLS; do
   case "$impl" in
-    lp2p) impls="$impls lp2p" ;;
+    lp2p | lp2pab) impls="$impls $impl" ;;
     go)
       if have_go && sh tests/interop/go/build.sh "$work/go" >&2; then
         impls="$impls go"
@@ -68,6 +81,7 @@ listener() {
   shift
   case "$l_impl" in
     lp2p) exec "$bench" sink "$@" ;;
+    lp2pab) exec "$ab_bench" sink "$@" ;;
     go) exec "$work/go/peer" listen "$@" ;;
     js) exec sh tests/interop/js/run-peer.sh "$work/js" listen "$@" ;;
   esac
@@ -97,6 +111,7 @@ stop() {
 send() {
   case "$1" in
     lp2p) "$bench" send "$2" "$3" --muxer "$4" ;;
+    lp2pab) "$ab_bench" send "$2" "$3" --muxer "$4" ;;
     go) "$work/go/peer" dial "$2" --muxer "$4" --test "send:$3" --timeout-s 600 ;;
     js) sh tests/interop/js/run-peer.sh "$work/js" dial "$2" --muxer "$4" \
       --test "send:$3" --timeout-s 600 ;;
@@ -156,6 +171,12 @@ for mux in $MUXERS; do
   ratio "lp2p/js $mux steady" "$ls" "$js"
   ratio "lp2p/(chacha/2) $mux best" "$l" "$half_chacha" 1
   ratio "lp2p/(chacha/2) $mux steady" "$ls" "$half_chacha" 1
+  if [ -n "$ab_bench" ]; then
+    eval "a=\${mbps_lp2pab_$mux:-} am=\${mbpsmed_lp2pab_$mux:-} as=\${steady_lp2pab_$mux:-}"
+    ratio "lp2p/lp2pab $mux best" "$l" "$a"
+    ratio "lp2p/lp2pab $mux median" "$lm" "$am"
+    ratio "lp2p/lp2pab $mux steady" "$ls" "$as"
+  fi
 done
 
 # ---- 1,000 connections -----------------------------------------------------
@@ -163,42 +184,68 @@ done
 if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((2 * CONNS + 100)) ]; then
   ulimit -n $((2 * CONNS + 100)) 2>/dev/null || true
 fi
-for impl in $CONN_IMPLS; do
-  tag="$impl.conns"
+# dialers of the listener's build (lp2pab's for lp2pab)
+dialers() {
+  case "$1" in
+    lp2pab) echo "$ab_bench" ;;
+    *) echo "$bench" ;;
+  esac
+}
+
+dialers_name() { if [ "$1" = lp2pab ]; then echo lp2pab; else echo lp2p; fi; }
+
+# conns_run IMPL RUN: one 1,000-connection run, its JSON line appended.
+conns_run() {
+  impl=$1 run=$2 tag="$1.conns"
   res="$work/$tag.json"
-  : >"$res"
-  for run in $(seq "$RUNS"); do
-    case "$impl" in
-      lp2p) start lp2p "$tag.$run" --muxer yamux || continue ;;
-      *) start "$impl" "$tag.$run" --muxer yamux --no-limits || continue ;;
-    esac
-    sleep 1
-    before=$(rss_kib "$lpid")
-    cout="$work/$tag.$run.dialers.out"
-    "$bench" conns "$laddr" "$CONNS" >"$cout" 2>"$work/$tag.$run.dialers.err" &
-    cpid=$!
-    pids="$pids $cpid"
-    if wait_for "$cout" connections 300 "$cpid"; then
-      sleep 2 # idle
-      after=$(rss_kib "$lpid")
-      "$node" -e '
-        const [line, before, after, n] = process.argv.slice(1)
-        const o = JSON.parse(line)
-        o.listener_rss_kib_before = Number(before)
-        o.listener_rss_kib_after = Number(after)
-        o.kib_per_conn = Math.round((after - before) / n * 10) / 10
-        console.log(JSON.stringify(o))' "$(head -n 1 "$cout")" "$before" "$after" "$CONNS" >>"$res"
-    else
-      echo "$tag: the dialers did not finish: $(tail -n 2 "$work/$tag.$run.dialers.err")" >&2
-    fi
-    kill "$cpid" 2>/dev/null || true
-    wait "$cpid" 2>/dev/null || true
-    stop
-  done
-  echo "{\"conns\":$CONNS,\"listener\":\"$impl\",\"dialers\":\"lp2p\",\"seconds\":$(agg "$res" seconds min),\"kib_per_conn\":$(agg "$res" kib_per_conn min),\"failed\":$(agg "$res" failed max)}"
+  case "$impl" in
+    lp2p | lp2pab) start "$impl" "$tag.$run" --muxer yamux || return 0 ;;
+    *) start "$impl" "$tag.$run" --muxer yamux --no-limits || return 0 ;;
+  esac
+  sleep 1
+  before=$(rss_kib "$lpid")
+  cout="$work/$tag.$run.dialers.out"
+  "$(dialers "$impl")" conns "$laddr" "$CONNS" >"$cout" 2>"$work/$tag.$run.dialers.err" &
+  cpid=$!
+  pids="$pids $cpid"
+  if wait_for "$cout" connections 300 "$cpid"; then
+    sleep 2 # idle
+    after=$(rss_kib "$lpid")
+    "$node" -e '
+      const [line, before, after, n] = process.argv.slice(1)
+      const o = JSON.parse(line)
+      o.listener_rss_kib_before = Number(before)
+      o.listener_rss_kib_after = Number(after)
+      o.kib_per_conn = Math.round((after - before) / n * 10) / 10
+      console.log(JSON.stringify(o))' "$(head -n 1 "$cout")" "$before" "$after" "$CONNS" >>"$res"
+  else
+    echo "$tag: the dialers did not finish: $(tail -n 2 "$work/$tag.$run.dialers.err")" >&2
+  fi
+  kill "$cpid" 2>/dev/null || true
+  wait "$cpid" 2>/dev/null || true
+  stop
+}
+
+for impl in $CONN_IMPLS; do : >"$work/$impl.conns.json"; done
+# run by run, every listener in turn: a change of the machine's load
+# falls on all of them alike
+for run in $(seq "$RUNS"); do
+  for impl in $CONN_IMPLS; do conns_run "$impl" "$run"; done
+done
+for impl in $CONN_IMPLS; do
+  res="$work/$impl.conns.json"
+  echo "{\"conns\":$CONNS,\"listener\":\"$impl\",\"dialers\":\"$(dialers_name "$impl")\",\"seconds\":$(agg "$res" seconds min),\"kib_per_conn\":$(agg "$res" kib_per_conn min),\"failed\":$(agg "$res" failed max)}"
   if [ "$impl" = lp2p ]; then
     ratio "64 KiB / lp2p KiB per idle connection (median)" 64 \
       "$(get "$(agg "$res" kib_per_conn min)" median)" 1
   fi
 done
+if [ -n "$ab_bench" ]; then
+  med() { get "$(agg "$work/$1.conns.json" "$2" min)" median; }
+  # lower is better for both
+  ratio "lp2p/lp2pab seconds for 1,000 connections (median)" \
+    "$(med lp2p seconds)" "$(med lp2pab seconds)"
+  ratio "lp2p/lp2pab KiB per idle connection (median)" \
+    "$(med lp2p kib_per_conn)" "$(med lp2pab kib_per_conn)"
+fi
 load

@@ -292,6 +292,14 @@ LP2P_API ssize_t lp2p_yamux_stream_write(lp2p_yamux *y, uint32_t id,
  * (reset) on error. */
 LP2P_API ssize_t lp2p_yamux_stream_read(lp2p_yamux *y, uint32_t id,
                                         uint8_t *buf, size_t cap, bool *eof);
+/* Reads without a copy, inside stream_readable: when the stream's unread
+ * bytes are those of the frame being received (nothing was buffered
+ * before them), points `*p` at them in the buffer given to
+ * lp2p_yamux_recv, valid until that call returns, and returns how many,
+ * read as by lp2p_yamux_stream_read. Returns 0 otherwise (read them with
+ * lp2p_yamux_stream_read), and its errors. */
+LP2P_API ssize_t lp2p_yamux_stream_take(lp2p_yamux *y, uint32_t id,
+                                        const uint8_t **p, bool *eof);
 /* With explicit_credit: gives back `n` bytes already read (at most what
  * was read and not yet given back) to the stream's receive window; the
  * window update follows as after a read without explicit_credit. Returns
@@ -434,6 +442,9 @@ LP2P_API ssize_t lp2p_mplex_stream_write(lp2p_mplex *x, uint64_t stream,
 /* As lp2p_yamux_stream_read. */
 LP2P_API ssize_t lp2p_mplex_stream_read(lp2p_mplex *x, uint64_t stream,
                                         uint8_t *buf, size_t cap, bool *eof);
+/* As lp2p_yamux_stream_take. */
+LP2P_API ssize_t lp2p_mplex_stream_take(lp2p_mplex *x, uint64_t stream,
+                                        const uint8_t **p, bool *eof);
 /* As lp2p_yamux_stream_close. */
 LP2P_API int lp2p_mplex_stream_close(lp2p_mplex *x, uint64_t stream);
 /* As lp2p_yamux_stream_reset. */

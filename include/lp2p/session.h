@@ -142,10 +142,11 @@ typedef struct lp2p_session_callbacks {
 LP2P_API void lp2p_session_settings_default(lp2p_session_settings *s);
 
 /* Creates a session on a new connection; an initiator (the dialer) has
- * its first bytes ready for _pull at once. `identity` is used only here.
+ * its first bytes ready for _pull at once. `identity` is copied (Noise
+ * uses it once /noise is agreed; the copy is wiped then).
  * `cb` and `mem` may be NULL. Returns 0, LP2P_ERR_NOMEM,
  * LP2P_ERR_INVALID_ARG (no rand_fn, no muxer or an unknown one, an
- * invalid protocol id, a zero limit) or a Noise setup error. */
+ * invalid protocol id, a zero limit) or the identity key's error. */
 LP2P_API int lp2p_session_new(lp2p_session **out,
                               const lp2p_session_settings *settings,
                               const lp2p_privkey *identity, bool initiator,

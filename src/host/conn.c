@@ -1,7 +1,8 @@
-/* One connection: the TCP socket, its write queue and one timer around an
- * lp2p_session, which owns the upgrade (multistream-select of /noise,
- * Noise, the muxer) and the streams (lp2p/session.h); conn_events.c has
- * what the host does with the session's events.
+/* One connection: the TCP socket and one timer around an lp2p_session,
+ * which owns the upgrade (multistream-select of /noise, Noise, the muxer)
+ * and the streams (lp2p/session.h). The write queue is wqueue.c's, the
+ * end of a connection conn_close.c's, and what the host does with the
+ * session's events conn_events.c's.
  *
  * Every libuv callback feeds the session (the bytes read, the timer) and
  * then settles the connection: deferred stream notifications run,
@@ -10,10 +11,6 @@
  * earliest deadline. What the application's own calls change is settled
  * after the current callback, or from the host's idle handle when they
  * come from outside, so that no callback runs inside them. */
-#include <stdarg.h>
-#include <stdio.h>
-#include <string.h>
-
 #include "base/mem.h"
 #include "host/internal.h"
 
@@ -54,201 +51,8 @@ lp2p_conn *lp2p__conn_new(lp2p_host *h, bool outbound) {
   return c;
 }
 
-/* Frees what the connection holds once libuv is done with its handles. */
-static void conn_free(lp2p_conn *c) {
-  lp2p__conn_budget_count(c);
-  lp2p__services_del(c->services); /* touches not the session */
-  lp2p_session_del(c->session);
-  lp2p_buf_free(&c->wqueue);
-  lp2p_buf_free(&c->winflight);
-  lp2p__conn_budget_detach(c); /* its session has given everything back */
-  lp2p_buf_free(&c->remote_addr);
-  lp2p_buf_free(&c->local_addr);
-  lp2p_buf_free(&c->identify);
-  lp2p_free(c->host->mem, c);
-}
-
-static void on_handle_closed(uv_handle_t *handle) {
-  lp2p_conn *c = handle->data;
-  if (--c->handles == 0) {
-    lp2p_host *h = c->host;
-    lp2p__host_conn_unlink(c);
-    conn_free(c);
-    lp2p__host_maybe_done(h);
-  }
-}
-
-static void close_handles(lp2p_conn *c) {
-  if (c->handles_closing) {
-    return;
-  }
-  c->handles_closing = true;
-  uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
-  uv_close((uv_handle_t *)&c->timer, on_handle_closed);
-}
-
-void lp2p__conn_fail(lp2p_conn *c, lp2p_disconnect_reason r, int err,
-                     const char *fmt, ...) {
-  if (c->state == CONN_CLOSING) {
-    return;
-  }
-  c->failed_stage = c->state;
-  c->state = CONN_CLOSING;
-  c->reason = r;
-  c->err = err;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
-  va_end(ap);
-  if (r == LP2P_DISCONNECT_IO || r == LP2P_DISCONNECT_REMOTE) {
-    uv_read_stop((uv_stream_t *)&c->tcp); /* the socket is done */
-  }
-  lp2p__conn_touch(c);
-}
-
-static void pull_session(lp2p_conn *c);
-static void write_out(lp2p_conn *c);
 static void on_alloc(uv_handle_t *handle, size_t hint, uv_buf_t *buf);
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
-
-static void on_shutdown(uv_shutdown_t *req, int status) {
-  lp2p_conn *c = req->handle->data;
-  if (status < 0) {
-    close_handles(c);
-  }
-}
-
-/* Everything is written: send our FIN and close once the peer's arrives
- * (or the linger time ends), so that its last bytes are not answered with
- * a TCP reset. */
-static void shutdown_socket(lp2p_conn *c) {
-  if (c->shutting_down || c->handles_closing) {
-    return;
-  }
-  if (c->peer_eof) {
-    close_handles(c);
-    return;
-  }
-  c->shutting_down = true;
-  if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
-    close_handles(c);
-  }
-}
-
-/* The connection is closing: tell the application, send the last frames
- * (a GoAway) when the peer can still read them, then close. */
-static void conn_finish(lp2p_conn *c) {
-  if (c->finished) {
-    return;
-  }
-  c->finished = true;
-  lp2p__conn_notify_end(c);
-  bool graceful = c->reason == LP2P_DISCONNECT_LOCAL ||
-                  c->reason == LP2P_DISCONNECT_IDLE ||
-                  c->reason == LP2P_DISCONNECT_TRIMMED ||
-                  c->reason == LP2P_DISCONNECT_DUPLICATE;
-  /* a connection refused at accept has nothing to flush: its slot is
-   * freed now, not after the linger time */
-  bool refused = c->reason == LP2P_DISCONNECT_LIMIT && !c->announced;
-  if (c->reason == LP2P_DISCONNECT_IO || c->reason == LP2P_DISCONNECT_REMOTE ||
-      c->failed_stage == CONN_TCP_CONNECT || refused || !c->session) {
-    close_handles(c);
-    return;
-  }
-  if (c->input_held) { /* the peer's FIN is awaited: read again */
-    c->input_held = false;
-    (void)uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-  }
-  if (graceful && lp2p_session_is_established(c->session)) {
-    (void)lp2p_session_goaway(c->session);
-  }
-  /* what the session said before a failure of the host's own (out of
-   * memory) may be what it answered to input read after it: only the
-   * queue goes out */
-  if (graceful || lp2p_session_error(c->session, NULL) != 0) {
-    pull_session(c);
-  } else {
-    write_out(c);
-  }
-  c->linger_until = lp2p_host_now() + CONN_LINGER; /* armed by settle */
-  if (!c->writing) {
-    shutdown_socket(c);
-  }
-}
-
-/* ---- writing ------------------------------------------------------------ */
-
-static size_t queued(const lp2p_conn *c) {
-  return c->wqueue.len - c->wqueue_off + c->winflight.len;
-}
-
-static void on_write(uv_write_t *req, int status);
-
-/* Starts writing what waits in wqueue, unless a write is in flight. */
-static void write_out(lp2p_conn *c) {
-  if (c->writing || c->wqueue.len == c->wqueue_off) {
-    return;
-  }
-  lp2p_buf tmp = c->winflight;
-  c->winflight = c->wqueue;
-  c->wqueue = tmp;
-  size_t off = c->wqueue_off;
-  c->wqueue_off = 0;
-  c->wqueue.len = 0;
-  uv_buf_t buf = uv_buf_init((char *)c->winflight.data + off,
-                             (unsigned)(c->winflight.len - off));
-  c->winflight_off = off;
-  int rv = uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &buf, 1, on_write);
-  if (rv < 0) {
-    lp2p__conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO, "write: %s",
-                    uv_strerror(rv));
-    return;
-  }
-  c->writing = true;
-}
-
-/* Queues bytes for the socket, writing them at once when nothing waits. */
-static void queue_bytes(lp2p_conn *c, const uint8_t *p, size_t n) {
-  if (!c->writing && c->wqueue.len == c->wqueue_off) {
-    uv_buf_t buf = uv_buf_init((char *)p, (unsigned)n);
-    int w = uv_try_write((uv_stream_t *)&c->tcp, &buf, 1);
-    if (w > 0) {
-      c->bytes_out += (uint64_t)w;
-      p += w;
-      n -= (size_t)w;
-    } else if (w != UV_EAGAIN && w != UV_ENOSYS) {
-      lp2p__conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO, "write: %s",
-                      uv_strerror(w));
-      return;
-    }
-    c->wqueue.len = 0;
-    c->wqueue_off = 0;
-  }
-  if (n > 0 && lp2p_buf_append(&c->wqueue, p, n) != 0) {
-    lp2p__conn_fail(c, LP2P_DISCONNECT_NOMEM, LP2P_ERR_NOMEM,
-                    "out of memory queueing %zu bytes", n);
-  }
-}
-
-/* Moves what the session has to send into the write queue, up to
- * max_write_buffer and the budget; the rest waits for the socket. */
-static void pull_session(lp2p_conn *c) {
-  if (!c->session || c->handles_closing) {
-    return;
-  }
-  size_t limit = c->host->settings.max_write_buffer;
-  lp2p_tstamp now = lp2p_host_now();
-  lp2p__conn_budget_settle(c, queued(c));
-  while (queued(c) < limit && lp2p__conn_budget_writes(c, queued(c))) {
-    const uint8_t *p;
-    ssize_t n = lp2p_session_pull(c->session, &p, now);
-    if (n <= 0) {
-      break;
-    }
-    queue_bytes(c, p, (size_t)n);
-  }
-  write_out(c);
-}
 
 /* ---- settling after every entry ----------------------------------------- */
 
@@ -311,11 +115,7 @@ static void regulate_input(lp2p_conn *c) {
     uv_read_stop((uv_stream_t *)&c->tcp);
     return;
   }
-  int rv = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-  if (rv < 0) {
-    lp2p__conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO, "read: %s",
-                    uv_strerror(rv));
-  }
+  (void)lp2p__conn_read_start(c);
 }
 
 /* The end of every entry point (c->busy is set): what callbacks and the
@@ -326,14 +126,14 @@ static void settle(lp2p_conn *c) {
     if (c->stream_work) {
       lp2p__stream_run_deferred(c);
     }
-    pull_session(c);
+    lp2p__wqueue_pull(c);
   }
   if (c->state == CONN_READY) {
     track_idle(c, lp2p_host_now());
     regulate_input(c);
   }
   if (c->state == CONN_CLOSING) {
-    conn_finish(c);
+    lp2p__conn_finish(c);
   } else if (c->stream_work) {
     lp2p__host_mark_dirty(c);
   }
@@ -360,14 +160,19 @@ static void on_alloc(uv_handle_t *handle, size_t hint, uv_buf_t *buf) {
   *buf = uv_buf_init((char *)c->host->read_buf, HOST_READ_CHUNK);
 }
 
+bool lp2p__conn_read_start(lp2p_conn *c) {
+  int rv = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+  if (rv < 0) {
+    lp2p__conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO, "read: %s",
+                    uv_strerror(rv));
+  }
+  return rv == 0;
+}
+
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   lp2p_conn *c = stream->data;
   if (c->state == CONN_CLOSING) { /* what the peer still sends is dropped */
-    if (nread < 0 && c->shutting_down) {
-      close_handles(c);
-    } else if (nread < 0) {
-      c->peer_eof = true; /* nothing to wait for after our last bytes */
-    }
+    lp2p__conn_closing_read(c, nread);
     return;
   }
   if (nread == 0) {
@@ -391,23 +196,9 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   settle(c);
 }
 
-static void on_write(uv_write_t *req, int status) {
-  lp2p_conn *c = req->handle->data;
-  c->writing = false;
-  c->bytes_out += c->winflight.len - c->winflight_off;
-  c->winflight.len = 0;
-  if (c->winflight.cap > CONN_IDLE_BUFFER) {
-    lp2p_buf_free(&c->winflight); /* an idle connection costs little */
-  }
+void lp2p__conn_wrote(lp2p_conn *c, int status) {
   if (c->state == CONN_CLOSING && c->finished) {
-    if (status < 0) {
-      close_handles(c);
-      return;
-    }
-    write_out(c);
-    if (!c->writing) {
-      shutdown_socket(c);
-    }
+    lp2p__conn_flush_closing(c, status);
     return;
   }
   c->busy = true;
@@ -423,7 +214,7 @@ static void on_timer(uv_timer_t *timer) {
   lp2p_tstamp now = lp2p_host_now();
   if (c->state == CONN_CLOSING) {
     if (c->finished && now >= c->linger_until) {
-      close_handles(c); /* the peer does not read: give up flushing */
+      lp2p__conn_close_handles(c); /* the peer does not read: give up */
     } else {
       arm_timer(c); /* libuv's cached clock fired it a little early */
     }
@@ -468,13 +259,12 @@ void lp2p__conn_start(lp2p_conn *c) {
   c->state = CONN_UPGRADING;
   /* reading first: a connection that fails here must see the peer's FIN
    * to close at once rather than linger a second */
-  int rv = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-  if (rv < 0) {
-    lp2p__conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO, "read: %s",
-                    uv_strerror(rv));
-  } else if ((rv = lp2p__conn_start_session(c)) != 0) {
-    lp2p__conn_fail(c, LP2P_DISCONNECT_NOMEM, rv,
-                    "cannot start the session: %s", lp2p_strerror(rv));
+  if (lp2p__conn_read_start(c)) {
+    int rv = lp2p__conn_start_session(c);
+    if (rv != 0) {
+      lp2p__conn_fail(c, LP2P_DISCONNECT_NOMEM, rv,
+                      "cannot start the session: %s", lp2p_strerror(rv));
+    }
   }
   settle(c);
 }

@@ -24,9 +24,9 @@ static lp2p_disconnect_reason reason_of(int err) {
 static int on_authenticated(lp2p_session *s, const lp2p_peer_id *remote,
                             const lp2p_pubkey *key, void *user) {
   (void)s;
+  (void)key;
   lp2p_conn *c = user;
   c->peer_id = *remote;
-  c->pubkey = *key;
   int rv = lp2p__conn_budget_attach(c);
   if (rv != 0) {
     lp2p__conn_fail(c, LP2P_DISCONNECT_NOMEM, rv,
@@ -144,7 +144,6 @@ void lp2p__conn_notify_end(lp2p_conn *c) {
 void lp2p_conn_info_get(const lp2p_conn *c, lp2p_conn_info *info) {
   memset(info, 0, sizeof(*info));
   info->peer_id = c->peer_id;
-  info->pubkey = c->pubkey;
   info->outbound = c->outbound;
   info->early_muxer = c->early_muxer;
   info->remote_addr = (lp2p_bytes){c->remote_addr.data, c->remote_addr.len};
@@ -154,6 +153,10 @@ void lp2p_conn_info_get(const lp2p_conn *c, lp2p_conn_info *info) {
   if (c->session) {
     lp2p_session_stats st;
     lp2p_session_stats_get(c->session, &st);
+    const lp2p_pubkey *key = lp2p_session_remote_key(c->session);
+    if (key) {
+      info->pubkey = *key;
+    }
     info->muxer = lp2p_session_muxer(c->session);
     info->num_streams = lp2p_session_num_streams(c->session);
     info->rtt = st.rtt;

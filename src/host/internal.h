@@ -1,7 +1,8 @@
 /* The libuv host's private structures, shared by host.c (listeners, dials,
- * the peer table), conn.c (one connection's socket, write queue and timer
- * around its lp2p_session), stream.c (the public stream handle over a
- * session stream) and the identify and ping services. */
+ * the peer table), conn.c (one connection's socket and timer around its
+ * lp2p_session), wqueue.c (its write queue), conn_close.c (its end),
+ * stream.c (the public stream handle over a session stream) and the
+ * identify and ping services. */
 #ifndef LP2P_HOST_INTERNAL_H
 #define LP2P_HOST_INTERNAL_H
 
@@ -174,8 +175,7 @@ struct lp2p_conn {
   bool early_muxer;
   bool has_expected_peer;
   lp2p_peer_id expected_peer;
-  lp2p_peer_id peer_id;
-  lp2p_pubkey pubkey;
+  lp2p_peer_id peer_id; /* the key is the session's: lp2p_conn_info_get */
 
   lp2p_dial_cb dial_cb; /* the dial this connection answers */
   void *dial_user;
@@ -310,11 +310,11 @@ lp2p_conn *lp2p__conn_new(lp2p_host *h, bool outbound);
 void lp2p__conn_start(lp2p_conn *c);
 /* Starts connecting to `addr`. Returns 0 or a libuv error. */
 int lp2p__conn_connect(lp2p_conn *c, const struct sockaddr *addr);
-/* Ends the connection with a reason (the application hears of it after
- * the current callback, or from the idle handle). */
-void lp2p__conn_fail(lp2p_conn *c, lp2p_disconnect_reason r, int err,
-                     const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* Starts reading the socket; false when libuv refused (the connection is
+ * failed). */
+bool lp2p__conn_read_start(lp2p_conn *c);
+/* A uv_write ended with `status`. */
+void lp2p__conn_wrote(lp2p_conn *c, int status);
 /* Runs the deferred work of a connection and pulls its session (from the
  * host's idle handle). */
 void lp2p__conn_pump(lp2p_conn *c);
@@ -323,6 +323,32 @@ void lp2p__conn_pump(lp2p_conn *c);
  * iteration when called from outside (whose calls must not run
  * callbacks). */
 void lp2p__conn_touch(lp2p_conn *c);
+
+/* ---- conn_close.c ---- */
+/* Ends the connection with a reason (the application hears of it after
+ * the current callback, or from the idle handle). */
+void lp2p__conn_fail(lp2p_conn *c, lp2p_disconnect_reason r, int err,
+                     const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* A failed connection's end, once: the application is told, its last
+ * bytes flushed, then the socket shut down. */
+void lp2p__conn_finish(lp2p_conn *c);
+/* A finished connection's write ended: flush on, then shut down. */
+void lp2p__conn_flush_closing(lp2p_conn *c, int status);
+/* A closing connection read `nread` (dropped; its end is awaited). */
+void lp2p__conn_closing_read(lp2p_conn *c, ssize_t nread);
+/* Closes the handles; the connection is freed once libuv is done. */
+void lp2p__conn_close_handles(lp2p_conn *c);
+
+/* ---- wqueue.c ---- */
+/* Bytes queued or being written. */
+size_t lp2p__wqueue_len(const lp2p_conn *c);
+/* Moves what the session has to send into the queue, up to
+ * max_write_buffer and the budget; the rest waits for the socket. */
+void lp2p__wqueue_pull(lp2p_conn *c);
+/* Starts writing what waits, unless a write is in flight. */
+void lp2p__wqueue_flush(lp2p_conn *c);
+void lp2p__wqueue_free(lp2p_conn *c);
 
 /* ---- conn_events.c ---- */
 /* Creates the connection's session (callbacks and settings). Returns 0 or

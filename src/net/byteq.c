@@ -96,6 +96,16 @@ void lp2p_byteq_consume(lp2p_byteq *q, const lp2p_mem *mem, size_t n) {
   }
 }
 
+size_t lp2p_byteq_take_lent(lp2p_byteq *q, const uint8_t **p) {
+  if (!q->lent || q->len == 0) {
+    return 0;
+  }
+  size_t n = q->len;
+  *p = q->data + q->head;
+  *q = (lp2p_byteq){0};
+  return n;
+}
+
 size_t lp2p_byteq_read(lp2p_byteq *q, const lp2p_mem *mem, uint8_t *out,
                        size_t cap) {
   size_t n = cap < q->len ? cap : q->len;

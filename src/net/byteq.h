@@ -36,6 +36,10 @@ int lp2p_byteq_own(lp2p_byteq *q, const lp2p_mem *mem);
  * (the queue is unchanged). */
 int lp2p_byteq_append(lp2p_byteq *q, const lp2p_mem *mem, const uint8_t *p,
                       size_t n);
+/* Hands the lent bytes out in place and empties the queue; returns how
+ * many (0 when the queue is empty or owns its bytes). They are the
+ * lender's, valid as long as its buffer. */
+size_t lp2p_byteq_take_lent(lp2p_byteq *q, const uint8_t **p);
 /* Copies up to `cap` bytes out and consumes them; returns how many. */
 size_t lp2p_byteq_read(lp2p_byteq *q, const lp2p_mem *mem, uint8_t *out,
                        size_t cap);

@@ -733,16 +733,9 @@ ssize_t lp2p_mplex_stream_write(lp2p_mplex *x, uint64_t stream,
   return (ssize_t)n;
 }
 
-ssize_t lp2p_mplex_stream_read(lp2p_mplex *x, uint64_t stream, uint8_t *buf,
-                               size_t cap, bool *eof) {
-  mstream *s = live(x, stream);
-  if (!s) {
-    return LP2P_ERR_NOT_FOUND;
-  }
-  if (s->flags & S_RST_PENDING) {
-    return LP2P_ERR_STATE;
-  }
-  size_t n = lp2p_byteq_read(&s->rbuf, x->mem, buf, cap);
+/* The buffer's bound and the end of the stream after `n` bytes were
+ * read. */
+static ssize_t after_read(lp2p_mplex *x, mstream *s, size_t n, bool *eof) {
   x->buffered -= n;
   settle(s);
   if (done(s)) {
@@ -752,6 +745,39 @@ ssize_t lp2p_mplex_stream_read(lp2p_mplex *x, uint64_t stream, uint8_t *buf,
     *eof = (s->flags & S_FIN_RECV) && s->rbuf.len == 0;
   }
   return (ssize_t)n;
+}
+
+/* The stream for a read, or why not. */
+static int readable_stream(lp2p_mplex *x, uint64_t stream, mstream **out) {
+  mstream *s = live(x, stream);
+  if (!s) {
+    return LP2P_ERR_NOT_FOUND;
+  }
+  if (s->flags & S_RST_PENDING) {
+    return LP2P_ERR_STATE;
+  }
+  *out = s;
+  return 0;
+}
+
+ssize_t lp2p_mplex_stream_read(lp2p_mplex *x, uint64_t stream, uint8_t *buf,
+                               size_t cap, bool *eof) {
+  mstream *s = NULL;
+  int rv = readable_stream(x, stream, &s);
+  if (rv != 0) {
+    return rv;
+  }
+  return after_read(x, s, lp2p_byteq_read(&s->rbuf, x->mem, buf, cap), eof);
+}
+
+ssize_t lp2p_mplex_stream_take(lp2p_mplex *x, uint64_t stream,
+                               const uint8_t **p, bool *eof) {
+  mstream *s = NULL;
+  int rv = readable_stream(x, stream, &s);
+  if (rv != 0) {
+    return rv;
+  }
+  return after_read(x, s, lp2p_byteq_take_lent(&s->rbuf, p), eof);
 }
 
 int lp2p_mplex_stream_close(lp2p_mplex *x, uint64_t stream) {

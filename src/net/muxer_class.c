@@ -161,6 +161,11 @@ static ssize_t y_read(void *m, uint64_t id, uint8_t *buf, size_t cap,
                   : LP2P_ERR_NOT_FOUND;
 }
 
+static ssize_t y_take(void *m, uint64_t id, const uint8_t **p, bool *eof) {
+  return y_id(id) ? lp2p_yamux_stream_take(Y(m), (uint32_t)id, p, eof)
+                  : LP2P_ERR_NOT_FOUND;
+}
+
 static size_t y_writable(const void *m, uint64_t id) {
   lp2p_yamux_stream_info info;
   return y_id(id) && lp2p_yamux_stream_info_get(Y(m), (uint32_t)id, &info) == 0
@@ -217,6 +222,7 @@ const lp2p__muxer_class lp2p__yamux_class = {
     .write = y_write,
     .writable = y_writable,
     .read = y_read,
+    .take = y_take,
     .consume = y_consume,
     .close = y_close,
     .reset = y_reset,
@@ -339,6 +345,10 @@ static ssize_t x_read(void *m, uint64_t id, uint8_t *buf, size_t cap,
   return lp2p_mplex_stream_read(X(m), id, buf, cap, eof);
 }
 
+static ssize_t x_take(void *m, uint64_t id, const uint8_t **p, bool *eof) {
+  return lp2p_mplex_stream_take(X(m), id, p, eof);
+}
+
 static size_t x_writable(const void *m, uint64_t id) {
   lp2p_mplex_stream_info info;
   return lp2p_mplex_stream_info_get(X(m), id, &info) == 0 ? info.writable : 0;
@@ -392,6 +402,7 @@ const lp2p__muxer_class lp2p__mplex_class = {
     .write = x_write,
     .writable = x_writable,
     .read = x_read,
+    .take = x_take,
     .consume = x_consume,
     .close = x_close,
     .reset = x_reset,

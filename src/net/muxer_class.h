@@ -56,6 +56,9 @@ typedef struct lp2p__muxer_class {
   /* bytes a write would take now (0 for an unknown id) */
   size_t (*writable)(const void *mux, uint64_t id);
   ssize_t (*read)(void *mux, uint64_t id, uint8_t *buf, size_t cap, bool *eof);
+  /* read without a copy, inside stream_readable: the bytes of the frame
+   * being received, in recv's input (0 when they were buffered) */
+  ssize_t (*take)(void *mux, uint64_t id, const uint8_t **p, bool *eof);
   int (*consume)(void *mux, uint64_t id, size_t n);
   int (*close)(void *mux, uint64_t id);
   int (*reset)(void *mux, uint64_t id);

@@ -56,15 +56,20 @@ struct lp2p_session {
   lp2p_tstamp now;
   lp2p_tstamp deadline; /* of the upgrade */
   lp2p_peer_id self;
+  /* Our key until Noise starts: its keys and signed payload are made once
+   * /noise is agreed, so that taking a connection costs no cryptography
+   * (a listener flooded with connections accepted too slowly and its
+   * listen queue overflowed) */
+  lp2p_privkey *identity;
   lp2p_mss *sec_mss;
   lp2p_noise *noise;
   lp2p_mss *mux_mss;
   const lp2p__muxer_class *mux_class;
   void *mux;
   bool early;
-  bool have_remote;
-  lp2p_peer_id remote;
-  lp2p_pubkey remote_key;
+  /* Noise's record of the peer (it lives as long as Noise): a copy here
+   * cost every connection another kilobyte for the key. */
+  const lp2p_noise_peer *remote;
   char **protocols; /* inbound, copied */
   size_t nprotocols;
   sstream *streams;
@@ -306,16 +311,30 @@ static void remote_end(lp2p_session *s, sstream *st) {
   }
 }
 
-/* The muxer has bytes (or the end) of a stream: all go up now, through
- * a buffer on the stack (callbacks cannot re-enter this), so that an idle
- * session holds none. */
+/* The stream's next bytes: in place when they are the frame being
+ * received (the usual case: the session leaves nothing in the muxer),
+ * else copied into `scratch`. */
+static ssize_t next_bytes(lp2p_session *s, uint64_t id, uint8_t *scratch,
+                          const uint8_t **p, bool *eof) {
+  ssize_t n = s->mux_class->take(s->mux, id, p, eof);
+  if (n == 0) {
+    n = s->mux_class->read(s->mux, id, scratch, READ_CHUNK, eof);
+    *p = scratch;
+  }
+  return n;
+}
+
+/* The muxer has bytes (or the end) of a stream: all go up now, without a
+ * copy when they can (a buffer on the stack otherwise: callbacks cannot
+ * re-enter this), so that an idle session holds none. */
 static void on_readable(void *user, uint64_t id) {
   lp2p_session *s = user;
   sstream *st = lookup(s, id);
   uint8_t scratch[READ_CHUNK];
   while (st && !st->local_reset && !st->reset_err) {
     bool eof = false;
-    ssize_t n = s->mux_class->read(s->mux, id, scratch, READ_CHUNK, &eof);
+    const uint8_t *p = NULL;
+    ssize_t n = next_bytes(s, id, scratch, &p, &eof);
     if (n <= 0) {
       if (n == 0 && eof) {
         remote_end(s, st);
@@ -323,9 +342,9 @@ static void on_readable(void *user, uint64_t id) {
       return;
     }
     if (st->mss) {
-      negotiate_input(s, st, scratch, (size_t)n);
+      negotiate_input(s, st, p, (size_t)n);
     } else {
-      deliver(s, st, scratch, (size_t)n);
+      deliver(s, st, p, (size_t)n);
     }
   }
 }
@@ -442,7 +461,7 @@ static void start_muxer(lp2p_session *s, const char *protocol, bool early) {
   s->early = early;
   s->stage = STAGE_READY;
   if (s->cb.established) {
-    s->cb.established(s, &s->remote, cls->protocol, early, s->user);
+    s->cb.established(s, &s->remote->peer_id, cls->protocol, early, s->user);
   }
 }
 
@@ -466,12 +485,10 @@ static int on_handshake_done(lp2p_noise *n, const lp2p_noise_peer *peer,
     session_fail(s, LP2P_ERR_INVALID_ARG, "connected to ourselves");
     return LP2P_ERR_INVALID_ARG;
   }
-  s->have_remote = true;
-  s->remote = peer->peer_id;
-  s->remote_key = peer->pubkey;
+  s->remote = peer;
   int refused =
       s->cb.authenticated
-          ? s->cb.authenticated(s, &s->remote, &s->remote_key, s->user)
+          ? s->cb.authenticated(s, &peer->peer_id, &peer->pubkey, s->user)
           : 0;
   if (refused != 0) {
     session_fail(s, refused, "the peer was refused");
@@ -490,12 +507,20 @@ static int on_handshake_done(lp2p_noise *n, const lp2p_noise_peer *peer,
   return rv;
 }
 
-static int start_noise(lp2p_session *s, const lp2p_privkey *identity) {
+static void forget_identity(lp2p_session *s) {
+  if (s->identity) {
+    lp2p_privkey_wipe(s->identity);
+    lp2p_free(s->mem, s->identity);
+    s->identity = NULL;
+  }
+}
+
+static int start_noise(lp2p_session *s) {
   static const lp2p_noise_callbacks cb = {.handshake_done = on_handshake_done};
   lp2p_noise_settings ns;
   lp2p_noise_settings_default(&ns);
   ns.role = s->initiator ? LP2P_NOISE_INITIATOR : LP2P_NOISE_RESPONDER;
-  ns.identity = identity;
+  ns.identity = s->identity;
   ns.remote_peer_id = s->set.remote_peer_id;
   ns.muxers = s->set.early_muxer ? s->muxers : NULL;
   ns.nmuxers = s->set.early_muxer ? s->set.nmuxers : 0;
@@ -503,7 +528,9 @@ static int start_noise(lp2p_session *s, const lp2p_privkey *identity) {
   ns.handshake_timeout = LP2P_TSTAMP_NEVER; /* s->deadline covers it */
   ns.rand_fn = s->set.rand_fn;
   ns.rand_user = s->set.rand_user;
-  return lp2p_noise_new(&s->noise, &ns, &cb, s->mem, s);
+  int rv = lp2p_noise_new(&s->noise, &ns, &cb, s->mem, s);
+  forget_identity(s);
+  return rv;
 }
 
 /* ---- input -------------------------------------------------------------- */
@@ -514,7 +541,11 @@ static int input_security(lp2p_session *s, const uint8_t *in, size_t len) {
     return fail_mss(s, s->sec_mss, rv);
   }
   if (lp2p_mss_result(s->sec_mss, NULL, NULL) == 1) {
-    s->stage = STAGE_NOISE; /* Noise was made ready with the session */
+    int err = start_noise(s);
+    if (err != 0) {
+      return session_fail(s, err, "cannot start Noise: %s", lp2p_strerror(err));
+    }
+    s->stage = STAGE_NOISE;
   }
   return rv;
 }
@@ -803,7 +834,11 @@ int lp2p_session_new(lp2p_session **out, const lp2p_session_settings *settings,
     rv = start_mss(s, &s->sec_mss, security_protocols, 1);
   }
   if (rv == 0) {
-    rv = start_noise(s, identity);
+    s->identity = lp2p_malloc(mem, sizeof(*s->identity));
+    rv = s->identity ? 0 : LP2P_ERR_NOMEM;
+  }
+  if (rv == 0) {
+    *s->identity = *identity;
   }
   if (rv == 0) {
     rv = copy_protocols(s, settings->protocols, settings->nprotocols);
@@ -826,6 +861,7 @@ void lp2p_session_del(lp2p_session *s) {
   if (s->mux) {
     s->mux_class->destroy(s->mux);
   }
+  forget_identity(s);
   lp2p_mss_del(s->sec_mss);
   lp2p_mss_del(s->mux_mss);
   lp2p_noise_del(s->noise);
@@ -847,11 +883,11 @@ lp2p_tstamp lp2p_session_now(const lp2p_session *s) {
 }
 
 const lp2p_peer_id *lp2p_session_remote(const lp2p_session *s) {
-  return s->have_remote ? &s->remote : NULL;
+  return s->remote ? &s->remote->peer_id : NULL;
 }
 
 const lp2p_pubkey *lp2p_session_remote_key(const lp2p_session *s) {
-  return s->have_remote ? &s->remote_key : NULL;
+  return s->remote ? &s->remote->pubkey : NULL;
 }
 
 const char *lp2p_session_muxer(const lp2p_session *s) {

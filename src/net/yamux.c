@@ -1030,17 +1030,8 @@ ssize_t lp2p_yamux_stream_write(lp2p_yamux *y, uint32_t id, const uint8_t *data,
   return (ssize_t)n;
 }
 
-ssize_t lp2p_yamux_stream_read(lp2p_yamux *y, uint32_t id, uint8_t *buf,
-                               size_t cap, bool *eof) {
-  ystream *s = live(y, id);
-  if (!s) {
-    return LP2P_ERR_NOT_FOUND;
-  }
-  if (s->flags & S_RST_PENDING) {
-    return LP2P_ERR_STATE;
-  }
-  act(y, s);
-  size_t n = lp2p_byteq_read(&s->rbuf, y->mem, buf, cap);
+/* Credit and the end of the stream after `n` bytes were read. */
+static ssize_t after_read(lp2p_yamux *y, ystream *s, size_t n, bool *eof) {
   settle(s);
   if (y->set.explicit_credit) {
     s->recv_held += (uint32_t)n; /* announced once consumed */
@@ -1054,6 +1045,40 @@ ssize_t lp2p_yamux_stream_read(lp2p_yamux *y, uint32_t id, uint8_t *buf,
     *eof = (s->flags & S_FIN_RECV) && s->rbuf.len == 0;
   }
   return (ssize_t)n;
+}
+
+/* The stream for a read, or why not. */
+static int readable_stream(lp2p_yamux *y, uint32_t id, ystream **out) {
+  ystream *s = live(y, id);
+  if (!s) {
+    return LP2P_ERR_NOT_FOUND;
+  }
+  if (s->flags & S_RST_PENDING) {
+    return LP2P_ERR_STATE;
+  }
+  act(y, s);
+  *out = s;
+  return 0;
+}
+
+ssize_t lp2p_yamux_stream_read(lp2p_yamux *y, uint32_t id, uint8_t *buf,
+                               size_t cap, bool *eof) {
+  ystream *s = NULL;
+  int rv = readable_stream(y, id, &s);
+  if (rv != 0) {
+    return rv;
+  }
+  return after_read(y, s, lp2p_byteq_read(&s->rbuf, y->mem, buf, cap), eof);
+}
+
+ssize_t lp2p_yamux_stream_take(lp2p_yamux *y, uint32_t id, const uint8_t **p,
+                               bool *eof) {
+  ystream *s = NULL;
+  int rv = readable_stream(y, id, &s);
+  if (rv != 0) {
+    return rv;
+  }
+  return after_read(y, s, lp2p_byteq_take_lent(&s->rbuf, p), eof);
 }
 
 int lp2p_yamux_stream_consume(lp2p_yamux *y, uint32_t id, size_t n) {

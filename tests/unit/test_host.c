@@ -111,6 +111,11 @@ static void test_connect_identify(lp2p_key_type ta, lp2p_muxers ma,
   assert_string_equal(ib.muxer, want_muxer);
   assert_false(ia.outbound);
   assert_true(ib.outbound);
+  /* the peer's key comes from the session (the host keeps no copy) */
+  assert_int_equal(lp2p_peer_id_check_pubkey(lp2p_conn_peer_id(ca), &ia.pubkey),
+                   0);
+  assert_int_equal(lp2p_peer_id_check_pubkey(lp2p_conn_peer_id(cb), &ib.pubkey),
+                   0);
   check_identify(&p.b, &p.a, cb);
   check_identify(&p.a, &p.b, ca);
   assert_int_equal(lp2p_host_num_conns(p.a.host), 1);

@@ -1,5 +1,6 @@
 /* lp2p_session: two sessions wired back to back in memory, with an
  * injected clock: no sockets, no sleeps. */
+#include <malloc.h>
 #include <stdlib.h>
 
 #include "testutil.h"
@@ -283,6 +284,92 @@ static void handshake_authenticates_both_peers(void **state) {
   assert_true(lp2p_session_is_established(p.a.s));
   assert_true(lp2p_session_is_established(p.b.s));
   assert_int_equal(p.a.closed + p.b.closed, 0);
+  stop_pair(&p);
+}
+
+static void check_echo_both_ways(pair *p);
+
+/* Heap bytes live through one lp2p_mem. */
+typedef struct countmem {
+  lp2p_mem mem;
+  size_t live;
+} countmem;
+
+static void *cm_malloc(size_t size, void *user) {
+  void *p = malloc(size);
+  ((countmem *)user)->live += p ? malloc_usable_size(p) : 0;
+  return p;
+}
+
+static void *cm_calloc(size_t n, size_t size, void *user) {
+  void *p = calloc(n, size);
+  ((countmem *)user)->live += p ? malloc_usable_size(p) : 0;
+  return p;
+}
+
+static void *cm_realloc(void *ptr, size_t size, void *user) {
+  countmem *m = user;
+  size_t old = ptr ? malloc_usable_size(ptr) : 0;
+  void *p = realloc(ptr, size);
+  if (p) {
+    m->live += malloc_usable_size(p) - old;
+  }
+  return p;
+}
+
+static void cm_free(void *ptr, void *user) {
+  ((countmem *)user)->live -= ptr ? malloc_usable_size(ptr) : 0;
+  free(ptr);
+}
+
+/* An idle connection's memory is mostly its session's: the README's
+ * per-connection figure rests on this bound. The peer's key (a kilobyte,
+ * room for RSA) is kept once, by Noise; the session and the host point at
+ * it. Below: Noise with the key, yamux with its frame buffer
+ * (max_frame_data), the session. */
+#define IDLE_SESSION_MAX_BYTES (23u * 1024u)
+
+static void idle_session_keeps_the_peer_key_once(void **state) {
+  (void)state;
+  countmem m = {.mem = {.malloc = cm_malloc,
+                        .calloc = cm_calloc,
+                        .realloc = cm_realloc,
+                        .free = cm_free}};
+  m.mem.user = &m;
+  pair p;
+  start_pair(&p, NULL, NULL);
+  lp2p_session_del(p.a.s);
+  lp2p_session_settings sa;
+  settings_for(&p.a, &sa);
+  assert_int_equal(lp2p_session_new(&p.a.s, &sa, &p.a.key, true, &callbacks,
+                                    &m.mem, &p.a, p.now),
+                   0);
+  connect_pair(&p);
+  check_echo_both_ways(&p); /* a stream came and went */
+  assert_int_equal(lp2p_session_stream_close(p.a.s, p.a.opened_id), 0);
+  assert_int_equal(lp2p_session_stream_close(p.b.s, p.b.opened_id), 0);
+  pump(&p);
+  assert_int_equal(lp2p_session_num_streams(p.a.s), 0);
+  print_message("idle session: %zu bytes\n", m.live);
+  assert_true(m.live <= IDLE_SESSION_MAX_BYTES);
+  assert_non_null(lp2p_session_remote_key(p.a.s));
+  stop_pair(&p);
+  assert_int_equal(m.live, 0);
+}
+
+/* Taking a connection costs no cryptography: a listener flooded with
+ * connections must accept them as fast as they come (its listen queue
+ * overflowed, and dialers waited a SYN retransmission, a second). Noise's
+ * keys come from rand_fn once /noise is agreed. */
+static void noise_keys_are_made_once_noise_is_agreed(void **state) {
+  (void)state;
+  pair p;
+  start_pair(&p, NULL, NULL);
+  assert_int_equal(p.a.rng, 1);
+  assert_int_equal(p.b.rng, 1u << 20);
+  connect_pair(&p);
+  assert_true(p.a.rng != 1);
+  assert_true(p.b.rng != 1u << 20);
   stop_pair(&p);
 }
 
@@ -922,6 +1009,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(handshake_authenticates_both_peers),
       cmocka_unit_test(early_data_agrees_on_yamux),
+      cmocka_unit_test(idle_session_keeps_the_peer_key_once),
+      cmocka_unit_test(noise_keys_are_made_once_noise_is_agreed),
       cmocka_unit_test(without_early_data_muxer_is_negotiated_with_mss),
       cmocka_unit_test(peer_offering_only_mplex_gets_mplex_in_early_data),
       cmocka_unit_test(peer_offering_only_mplex_gets_mplex_via_mss),

@@ -995,6 +995,72 @@ static void data_partly_read_in_the_callback(void **state) {
   peer_free(&s);
 }
 
+/* What a taking reader saw. */
+typedef struct taker {
+  bool take;        /* take in the callback; else leave bytes unread */
+  const uint8_t *p; /* the last bytes taken */
+  ssize_t n;        /* and how many */
+} taker;
+
+static void take_in_callback(lp2p_yamux *y, uint32_t id, void *user) {
+  taker *t = user;
+  if (t->take) {
+    t->n = lp2p_yamux_stream_take(y, id, &t->p, NULL);
+  }
+}
+
+static int accept_any(lp2p_yamux *y, uint32_t id, void *user) {
+  (void)y;
+  (void)id;
+  (void)user;
+  return 0;
+}
+
+/* The session reads streams with take: a frame's payload goes up where
+ * the caller's input holds it, with no copy; bytes left unread before it
+ * are copied by read instead. */
+static void take_reads_a_frame_in_place(void **state) {
+  (void)state;
+  static const lp2p_yamux_callbacks cb = {.stream_open = accept_any,
+                                          .stream_readable = take_in_callback};
+  lp2p_yamux_settings cs, ss;
+  quiet(&cs, true);
+  quiet(&ss, false);
+  lp2p_yamux *c, *sv;
+  taker t = {.take = true};
+  assert_int_equal(lp2p_yamux_new(&c, &cs, NULL, NULL, NULL), 0);
+  assert_int_equal(lp2p_yamux_new(&sv, &ss, &cb, NULL, &t), 0);
+  uint32_t id;
+  assert_int_equal(lp2p_yamux_open(c, &id), 0);
+  assert_int_equal(lp2p_yamux_stream_write(c, id, (const uint8_t *)"abc", 3),
+                   3);
+  lp2p_buf in;
+  lp2p_buf_init(&in, NULL);
+  pull_all(c, &in, 0);
+  assert_int_equal(lp2p_yamux_recv(sv, in.data, in.len, 0), 0);
+  assert_int_equal(t.n, 3);
+  assert_ptr_equal(t.p, in.data + in.len - 3); /* in place */
+  /* a frame nobody read is kept; the next one comes after it: copied */
+  t.take = false;
+  assert_int_equal(lp2p_yamux_stream_write(c, id, (const uint8_t *)"de", 2), 2);
+  in.len = 0;
+  pull_all(c, &in, 0);
+  assert_int_equal(lp2p_yamux_recv(sv, in.data, in.len, 0), 0);
+  assert_int_equal(lp2p_yamux_stream_write(c, id, (const uint8_t *)"f", 1), 1);
+  in.len = 0;
+  pull_all(c, &in, 0);
+  t.take = true;
+  t.n = -1;
+  assert_int_equal(lp2p_yamux_recv(sv, in.data, in.len, 0), 0);
+  assert_int_equal(t.n, 0);
+  uint8_t got[8];
+  assert_int_equal(lp2p_yamux_stream_read(sv, id, got, sizeof(got), NULL), 3);
+  assert_memory_equal(got, "def", 3);
+  lp2p_buf_free(&in);
+  lp2p_yamux_del(c);
+  lp2p_yamux_del(sv);
+}
+
 static void unread_data_keeps_stream_open(void **state) {
   (void)state;
   peer c, s;
@@ -1770,6 +1836,7 @@ int main(void) {
       cmocka_unit_test(many_streams_byte_by_byte),
       cmocka_unit_test(flow_control_and_backpressure),
       cmocka_unit_test(explicit_credit_window_follows_consume_not_read),
+      cmocka_unit_test(take_reads_a_frame_in_place),
       cmocka_unit_test(send_buffer_limit),
       cmocka_unit_test(frames_respect_max_frame_data),
       cmocka_unit_test(window_auto_tuning),
