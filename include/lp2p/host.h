@@ -411,6 +411,12 @@ typedef struct lp2p_stream_callbacks {
   /* The stream ended (both sides closed and all read, a reset, or the
    * connection ended); the pointer is invalid once this returns. */
   void (*closed)(lp2p_stream *s, lp2p_stream_end why, void *user);
+  /* Optional: received bytes handed over where the connection holds them
+   * (no copy, valid during the call), when none are waiting from before.
+   * Returns how many it took; flow-control credit goes back for those,
+   * and the rest waits for lp2p_stream_read (`readable` follows when
+   * more arrives). Without it, `readable` and lp2p_stream_read. */
+  size_t (*data)(lp2p_stream *s, const uint8_t *p, size_t len, void *user);
 } lp2p_stream_callbacks;
 
 /* `cb` is copied; NULL clears. When data is already waiting, readable is

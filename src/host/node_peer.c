@@ -104,6 +104,21 @@ static bool consume(node_peer *np, const uint8_t *p, size_t len) {
   return false;
 }
 
+/* The peer's bytes where the connection holds them: the codec cuts RPCs
+ * out of them in place. Until the router knows the peer they wait (and
+ * so does the peer's window); in_readable takes them then. */
+static size_t in_data(lp2p_stream *s, const uint8_t *p, size_t len,
+                      void *user) {
+  node_peer *np = user;
+  if (!router_peer(np)) {
+    return 0;
+  }
+  if (consume(np, p, len) && np->in == s) {
+    lp2p__node_after_router(np->node);
+  }
+  return len; /* taken, or the stream was reset */
+}
+
 static void in_readable(lp2p_stream *s, void *user) {
   node_peer *np = user;
   lp2p_node *n = np->node;
@@ -130,8 +145,8 @@ static void in_closed(lp2p_stream *s, lp2p_stream_end why, void *user) {
 }
 
 void lp2p__node_peer_stream(lp2p_stream *s, void *user) {
-  static const lp2p_stream_callbacks cb = {.readable = in_readable,
-                                           .closed = in_closed};
+  static const lp2p_stream_callbacks cb = {
+      .readable = in_readable, .closed = in_closed, .data = in_data};
   lp2p_node *n = user;
   node_peer *np = lp2p_conn_user(lp2p_stream_conn(s));
   if (!np || np->in) {

@@ -195,6 +195,16 @@ static void on_data(lp2p_session *ss, uint64_t id, void *stream_user,
   if (s->gone) {
     return;
   }
+  if (unread(s) == 0 && s->cb.data) {
+    /* the consumer takes the bytes where they are: no copy, no read */
+    size_t took = s->cb.data(s, data, len, s->user);
+    took = took < len ? took : len;
+    consumed(s, took);
+    if (!s->gone) {
+      keep_rest(s, data + took, len - took);
+    }
+    return;
+  }
   if (unread(s) > 0 || !s->cb.readable) {
     keep_rest(s, data, len);
     if (s->cb.readable && !s->gone) {

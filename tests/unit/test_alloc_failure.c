@@ -1380,7 +1380,7 @@ static void serve_readable(lp2p_stream *s, void *user) {
 }
 
 static void serve_echo(lp2p_stream *s, void *user) {
-  static const lp2p_stream_callbacks cb = {serve_readable, NULL, NULL};
+  static const lp2p_stream_callbacks cb = {.readable = serve_readable};
   lp2p_stream_set_callbacks(s, &cb, user);
 }
 
@@ -1411,7 +1411,8 @@ static void echo_closed(lp2p_stream *s, lp2p_stream_end why, void *user) {
 static void on_open(lp2p_conn *c, lp2p_stream *s, int err, void *user) {
   (void)c;
   host_run *h = user;
-  static const lp2p_stream_callbacks cb = {echo_readable, NULL, echo_closed};
+  static const lp2p_stream_callbacks cb = {.readable = echo_readable,
+                                           .closed = echo_closed};
   h->opened = true;
   if (err) {
     host_async_error(h, err);

@@ -586,6 +586,10 @@ static bool pushers_closed(void *arg) {
   return true;
 }
 
+static bool pushers_closed_one(void *arg) {
+  return ((pusher *)arg)->closed;
+}
+
 static void test_mplex_backpressure(void **state) {
   (void)state;
   static const char *const protocols[] = {"/hold/1.0.0"};
@@ -631,6 +635,70 @@ static void test_mplex_backpressure(void **state) {
   free(push);
   free(h);
   pair_close(&p);
+}
+
+/* ---- the data callback --------------------------------------------------
+ * A consumer with `data` takes bytes where the connection holds them; what
+ * it leaves is read with lp2p_stream_read, in order, and the credit of
+ * both comes back (1 MiB through yamux's 256 KiB window). */
+static size_t taken_in_place, data_calls;
+
+static size_t taker_data(lp2p_stream *s, const uint8_t *p, size_t len,
+                         void *user) {
+  (void)s;
+  held *k = user;
+  size_t take = data_calls++ % 2 ? len / 2 : len; /* half, every other */
+  for (size_t i = 0; i < take; i++) {
+    k->mismatch |= p[i] != hold_byte(k->received + i);
+  }
+  k->received += take;
+  taken_in_place += take;
+  return take;
+}
+
+static void taker_handler(lp2p_stream *s, void *user) {
+  static const lp2p_stream_callbacks cb = {
+      .readable = held_read, .closed = held_closed, .data = taker_data};
+  holder *h = user;
+  held *k = &h->st[h->n++];
+  k->h = h;
+  k->s = s;
+  lp2p_stream_set_callbacks(s, &cb, k);
+}
+
+static void run_data_callback(lp2p_muxers muxers) {
+  static const char *const protocols[] = {"/take/1.0.0"};
+  pair p;
+  holder *h = calloc(1, sizeof(*h));
+  pusher push = {0};
+  taken_in_place = data_calls = 0;
+  pair_connect(&p, LP2P_KEY_ED25519, LP2P_MUXERS_ALL, LP2P_KEY_ED25519, muxers);
+  assert_int_equal(
+      lp2p_host_set_handler(p.a.host, "/take/1.0.0", taker_handler, h), 0);
+  assert_int_equal(
+      lp2p_conn_open_stream(p.dial.conn, protocols, 1, on_open_pusher, &push),
+      0);
+  th_run_until(pushers_closed_one, &push, 30000);
+  assert_int_equal(push.why, LP2P_STREAM_END_CLOSED);
+  assert_int_equal(h->n, 1);
+  assert_true(h->st[0].closed);
+  assert_int_equal(h->st[0].received, HOLD_BYTES);
+  assert_false(h->st[0].mismatch);
+  assert_true(data_calls > 1);
+  /* most bytes were taken in place; the halves left were read */
+  assert_true(taken_in_place > HOLD_BYTES / 2 && taken_in_place < HOLD_BYTES);
+  free(h);
+  pair_close(&p);
+}
+
+static void data_callback_takes_bytes_in_place_yamux(void **state) {
+  (void)state;
+  run_data_callback(LP2P_MUXERS_YAMUX);
+}
+
+static void data_callback_takes_bytes_in_place_mplex(void **state) {
+  (void)state;
+  run_data_callback(LP2P_MUXERS_MPLEX);
 }
 
 /* ---- dial errors -------------------------------------------------------- */
@@ -1133,6 +1201,10 @@ int main(void) {
           stream_closed_both_ways_ends_after_its_bytes_are_read, setup,
           teardown),
       cmocka_unit_test_setup_teardown(test_mplex_backpressure, setup, teardown),
+      cmocka_unit_test_setup_teardown(data_callback_takes_bytes_in_place_yamux,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(data_callback_takes_bytes_in_place_mplex,
+                                      setup, teardown),
       cmocka_unit_test_setup_teardown(test_dial_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_no_common_muxer, setup, teardown),
       cmocka_unit_test_setup_teardown(test_unsupported_protocol, setup,
