@@ -964,6 +964,10 @@ LP2P_API double lp2p_router_peer_score(const lp2p_router *r,
 typedef struct lp2p_router_peer_counters {
   uint64_t idontwant_sent;     /* message ids we told it we have */
   uint64_t idontwant_received; /* message ids it told us it has */
+  /* copies of messages not sent to it because its IDONTWANT named their
+   * id: nonzero only when its ids and ours agree (interop tests read it
+   * to show that two implementations share a message id) */
+  uint64_t idontwant_saved;
 } lp2p_router_peer_counters;
 
 /* Returns 0 or LP2P_ERR_NOT_FOUND (not a connected peer). */

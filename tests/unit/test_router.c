@@ -585,6 +585,55 @@ static void idontwant_is_honoured_when_forwarding(void **state) {
   th_router_del(&t);
 }
 
+static uint64_t saved_for(th_router *t, const lp2p_peer_id *peer) {
+  lp2p_router_peer_counters c;
+  assert_int_equal(lp2p_router_peer_counters_get(t->r, peer, &c), 0);
+  return c.idontwant_saved;
+}
+
+/* The per-peer count of copies an IDONTWANT spared is what interop tests
+ * read to prove two implementations agree on message ids: it must count
+ * a forward skipped and a queued copy taken out, on the peer that asked
+ * and on no other. */
+static void idontwant_saved_copies_are_counted_per_peer(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_peer_id ids[3];
+  lp2p_privkey author;
+  lp2p_peer_id aid;
+  th_rpc m;
+  uint8_t id[64];
+  new_router(&t, NULL);
+  add_subscribed(&t, 3, LP2P_MESHSUB_12, false, ids);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
+  th_drain_all(&t, TH_T0);
+  /* a forward skipped: ids[1] said it has the message before it came */
+  th_identity(77, &author, &aid);
+  lp2p_bytes dw = {id, th_msg_id(&author, 1, id)};
+  th_rpc_init(&m);
+  th_rpc_ids(&m, LP2P_CTL_IDONTWANT, &dw, 1);
+  th_rpc_send(&t, &ids[1], &m, TH_T0);
+  th_rpc_init(&m);
+  th_rpc_msg(&m, &author, TOPIC, (const uint8_t *)"x", 1, 1);
+  th_rpc_send(&t, &ids[0], &m, TH_T0);
+  assert_int_equal(saved_for(&t, &ids[1]), 1);
+  assert_int_equal(saved_for(&t, &ids[0]), 0);
+  assert_int_equal(saved_for(&t, &ids[2]), 0);
+  th_drain_all(&t, TH_T0);
+  /* a queued copy taken out: our message, not yet written to ids[2] */
+  uint8_t own[64];
+  lp2p_bytes dw2 = {own, publish(&t, "slow link", own, TH_T0)};
+  th_rpc_init(&m);
+  th_rpc_ids(&m, LP2P_CTL_IDONTWANT, &dw2, 1);
+  th_rpc_send(&t, &ids[2], &m, TH_T0);
+  th_out o;
+  th_drain(&t, &ids[2], &o, TH_T0);
+  assert_int_equal(o.msgs, 0);
+  assert_int_equal(saved_for(&t, &ids[2]), 1);
+  assert_int_equal(saved_for(&t, &ids[1]), 1);
+  th_router_del(&t);
+}
+
 static void idontwant_takes_queued_copies_out(void **state) {
   (void)state;
   th_router t;
@@ -1781,6 +1830,7 @@ int main(void) {
       cmocka_unit_test(large_message_sends_idontwant_before_validation),
       cmocka_unit_test(idontwant_is_honoured_when_forwarding),
       cmocka_unit_test(idontwant_takes_queued_copies_out),
+      cmocka_unit_test(idontwant_saved_copies_are_counted_per_peer),
       cmocka_unit_test(pull_next_goes_round_robin),
       cmocka_unit_test(mesh_below_dlo_grafts_up_to_d),
       cmocka_unit_test(mesh_outbound_quota_grafts_outbound_peers),
