@@ -1504,18 +1504,51 @@ static void px_from_prune_dials_peers_with_valid_records(void **state) {
   lp2p_privkey k2;
   lp2p_peer_id other;
   th_identity(121, &k2, &other);
-  lp2p_rpc_px px[3] = {
+  lp2p_rpc_px px[2] = {
       {{offered.bytes, offered.len}, {rec.data, rec.len}},
       {{other.bytes, other.len}, {bad.data, bad.len}}, /* bad signature */
-      {{other.bytes, other.len}, {NULL, 0}},           /* no record */
+  };
+  th_rpc_init(&m);
+  th_rpc_prune(&m, TOPIC, 60, px, 2);
+  th_rpc_send(&t, &ids[0], &m, TH_T0);
+  assert_int_equal(t.connects, 1);
+  assert_true(lp2p_peer_id_equal(&t.last_connect, &offered));
+  assert_int_equal(t.last_connect_record_len, rec.len);
+  lp2p_buf_free(&rec);
+  lp2p_buf_free(&bad);
+  th_router_del(&t);
+}
+
+/* rust-libp2p's PX carries peer ids without signed records: as go, such
+ * an entry is still offered to connect (record NULL), for the host to
+ * dial if it knows an address; our own id and connected peers are not. */
+static void px_entry_without_record_is_offered_by_id(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_peer_id ids[2], offered;
+  lp2p_privkey k;
+  th_rpc m;
+  new_router(&t, NULL);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
+  add_subscribed(&t, 2, LP2P_MESHSUB_11, false, ids);
+  th_identity(122, &k, &offered);
+  lp2p_privkey self_key;
+  lp2p_peer_id self;
+  th_identity(1, &self_key, &self); /* new_router's own key */
+  lp2p_rpc_px px[3] = {
+      {{offered.bytes, offered.len}, {NULL, 0}},
+      {{self.bytes, self.len}, {NULL, 0}},     /* ourselves */
+      {{ids[1].bytes, ids[1].len}, {NULL, 0}}, /* already connected */
   };
   th_rpc_init(&m);
   th_rpc_prune(&m, TOPIC, 60, px, 3);
   th_rpc_send(&t, &ids[0], &m, TH_T0);
   assert_int_equal(t.connects, 1);
   assert_true(lp2p_peer_id_equal(&t.last_connect, &offered));
-  lp2p_buf_free(&rec);
-  lp2p_buf_free(&bad);
+  assert_int_equal(t.last_connect_record_len, 0);
+  lp2p_router_stats st;
+  lp2p_router_get_stats(t.r, &st);
+  assert_int_equal(st.px_received, 1);
   th_router_del(&t);
 }
 
@@ -1831,6 +1864,7 @@ int main(void) {
       cmocka_unit_test(idontwant_is_honoured_when_forwarding),
       cmocka_unit_test(idontwant_takes_queued_copies_out),
       cmocka_unit_test(idontwant_saved_copies_are_counted_per_peer),
+      cmocka_unit_test(px_entry_without_record_is_offered_by_id),
       cmocka_unit_test(pull_next_goes_round_robin),
       cmocka_unit_test(mesh_below_dlo_grafts_up_to_d),
       cmocka_unit_test(mesh_outbound_quota_grafts_outbound_peers),
