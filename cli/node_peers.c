@@ -85,10 +85,25 @@ static void print_meshes(FILE *f, lp2p_node *node, const char *const *topics,
   fputc('}', f);
 }
 
+/* Which per-peer IDONTWANT counter a stats field prints. */
+typedef enum { COUNT_SENT, COUNT_RECEIVED, COUNT_SAVED } count_kind;
+
+static uint64_t count_of(const lp2p_router_peer_counters *c, count_kind k) {
+  switch (k) {
+  case COUNT_SENT:
+    return c->idontwant_sent;
+  case COUNT_RECEIVED:
+    return c->idontwant_received;
+  default:
+    return c->idontwant_saved;
+  }
+}
+
 static void print_counts(FILE *f, lp2p_node *node, const node_peers *p,
-                         bool sent) {
+                         count_kind kind) {
+  static const char *const names[] = {"sent", "received", "saved"};
   id_text *texts = sorted_texts(p->ids, p->n);
-  fprintf(f, ",\"idontwant_%s\":{", sent ? "sent" : "received");
+  fprintf(f, ",\"idontwant_%s\":{", names[kind]);
   for (size_t i = 0, k = 0; texts && i < p->n; i++) {
     lp2p_peer_id id;
     lp2p_router_peer_counters c;
@@ -96,9 +111,8 @@ static void print_counts(FILE *f, lp2p_node *node, const node_peers *p,
         lp2p_router_peer_counters_get(lp2p_node_router(node), &id, &c) != 0) {
       continue;
     }
-    fprintf(
-        f, "%s\"%s\":%llu", k++ ? "," : "", texts[i],
-        (unsigned long long)(sent ? c.idontwant_sent : c.idontwant_received));
+    fprintf(f, "%s\"%s\":%llu", k++ ? "," : "", texts[i],
+            (unsigned long long)count_of(&c, kind));
   }
   fputc('}', f);
   free(texts);
@@ -116,8 +130,9 @@ void node_peers_print_stats(const node_peers *p, lp2p_node *node,
   fprintf(f, ",\"connected\":");
   print_list(f, texts, p->n);
   free(texts);
-  print_counts(f, node, p, true);
-  print_counts(f, node, p, false);
+  print_counts(f, node, p, COUNT_SENT);
+  print_counts(f, node, p, COUNT_RECEIVED);
+  print_counts(f, node, p, COUNT_SAVED);
   fprintf(f, ",\"published\":%llu,\"delivered\":%llu,\"output_dropped\":%llu",
           (unsigned long long)p->published, (unsigned long long)p->delivered,
           (unsigned long long)output_dropped);

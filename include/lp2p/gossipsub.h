@@ -479,8 +479,10 @@ typedef struct lp2p_router_callbacks {
    * `peer_user`): call lp2p_router_pull. */
   void (*want_write)(lp2p_router *r, const lp2p_peer_id *peer, void *peer_user,
                      void *user);
-  /* Dial a peer learnt by PX (`record` is its signed peer record, or
-   * NULL) or a direct peer to keep connected. */
+  /* Dial a peer learnt by PX (`record` is its verified signed peer
+   * record, or NULL when the PX entry carried none: dial it only if its
+   * addresses are known otherwise, as go) or a direct peer to keep
+   * connected. */
   void (*connect)(lp2p_router *r, const lp2p_peer_id *peer,
                   const uint8_t *record, size_t record_len, void *user);
   /* Optional: our signed peer record for `peer` to offer in PX; returns
@@ -964,6 +966,10 @@ LP2P_API double lp2p_router_peer_score(const lp2p_router *r,
 typedef struct lp2p_router_peer_counters {
   uint64_t idontwant_sent;     /* message ids we told it we have */
   uint64_t idontwant_received; /* message ids it told us it has */
+  /* copies of messages not sent to it because its IDONTWANT named their
+   * id: nonzero only when its ids and ours agree (interop tests read it
+   * to show that two implementations share a message id) */
+  uint64_t idontwant_saved;
 } lp2p_router_peer_counters;
 
 /* Returns 0 or LP2P_ERR_NOT_FOUND (not a connected peer). */

@@ -160,6 +160,11 @@ typedef struct lp2p_node_stats {
   uint64_t rpcs_oversized;    /* framed RPCs over max_rpc_size: reset */
   uint64_t bytes_received, bytes_sent; /* RPC bytes on pubsub streams */
   uint64_t dials, dials_failed;        /* connect requests and failures */
+  /* PX entries without a signed peer record (rust-libp2p sends none) for
+   * peers we know no address of: ignored, as go's connect finds nothing
+   * in its peerstore. The node keeps no address book of peers it is not
+   * connected to, so today every such entry lands here. */
+  uint64_t px_unknown_addr;
   /* connections dropped because the node or its host had no memory for
    * them (the peer's state, its pubsub stream, an RPC to or from it):
    * kept, the peer would have stayed mute or out of step */

@@ -62,7 +62,29 @@ int lp2p_gs_send_prune(lp2p_router *r, gs_peer *p, gs_topic *t,
   return lp2p_gs_queue_prune(r, p, t, seconds, peers, npx);
 }
 
-/* Dials the peers a PRUNE offered, when their signed records verify. */
+/* The peer id a PX entry offers, when its signed peer record (if any)
+ * verifies and names that id; as go, an entry with a bad record is
+ * dropped whole rather than dialled by id. */
+static int px_entry_id(const lp2p_rpc_px *x, lp2p_peer_id *id) {
+  lp2p_peer_record rec;
+  lp2p_envelope env;
+  if (lp2p_peer_id_from_bytes(x->peer_id.data, x->peer_id.len, id) != 0) {
+    return -1;
+  }
+  if (!x->record.data) {
+    return 0;
+  }
+  if (lp2p_peer_record_open(x->record.data, x->record.len, &rec, &env) != 0 ||
+      !lp2p_peer_id_equal(id, &rec.peer_id)) {
+    return -1;
+  }
+  return 0;
+}
+
+/* Hands the peers a PRUNE offered to the connect callback. An entry
+ * without a signed record (rust-libp2p sends none) is offered by id alone,
+ * with record NULL: as go, which then connects only if its peerstore has
+ * addresses for the id. */
 static void take_px(lp2p_router *r, const lp2p_rpc_prune *pr) {
   size_t n = pr->npx;
   if (n > (size_t)r->s.params.prune_peers) {
@@ -70,18 +92,14 @@ static void take_px(lp2p_router *r, const lp2p_rpc_prune *pr) {
   }
   for (size_t i = 0; i < n && r->cb.connect; i++) {
     const lp2p_rpc_px *x = &r->rpc.px.items[pr->first_px + i];
-    lp2p_peer_record rec;
-    lp2p_envelope env;
     lp2p_peer_id id;
-    if (!x->record.data ||
-        lp2p_peer_record_open(x->record.data, x->record.len, &rec, &env) != 0 ||
-        lp2p_peer_id_from_bytes(x->peer_id.data, x->peer_id.len, &id) != 0 ||
-        !lp2p_peer_id_equal(&id, &rec.peer_id) ||
-        lp2p_peer_id_equal(&id, &r->self) || lp2p_gs_peer_find(r, &id)) {
+    if (px_entry_id(x, &id) != 0 || lp2p_peer_id_equal(&id, &r->self) ||
+        lp2p_gs_peer_find(r, &id)) {
       continue;
     }
     r->st.px_received++;
-    r->cb.connect(r, &id, x->record.data, x->record.len, r->user);
+    r->cb.connect(r, &id, x->record.data, x->record.data ? x->record.len : 0,
+                  r->user);
   }
 }
 

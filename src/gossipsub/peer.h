@@ -39,6 +39,7 @@ struct lp2p_router_peer {
   int dontwants;      /* RPCs with IDONTWANT received */
   /* message ids in IDONTWANTs each way, for lp2p_router_peer_counters */
   uint64_t idontwant_ids_sent, idontwant_ids_received;
+  uint64_t idontwant_saved; /* copies not sent to it thanks to its IDONTWANT */
   /* gossipsub v1.3 (extensions.c): what we advertised in our first RPC,
    * what the peer advertised in its first (once rpcs_seen), and whether
    * its TestExtension was reported */

@@ -864,6 +864,7 @@ static void drop_unwanted(lp2p_router *r, gs_peer *p) {
       q->msg_own -= msg_own_size(m);
       let_go(r, m);
       r->st.idontwant_saved++;
+      p->idontwant_saved++;
     } else {
       q->msgs[(q->head + kept++) % q->cap] = m;
     }

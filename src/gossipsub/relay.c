@@ -153,6 +153,7 @@ size_t lp2p_gs_forward(lp2p_router *r, gs_msg *m, gs_topic *t, uint32_t from,
     }
     if (lp2p_gs_dontwant_lists(unwanted, p->serial)) {
       r->st.idontwant_saved++;
+      p->idontwant_saved++;
       continue;
     }
     if (lp2p_gs_partial_wants_parts(t, p)) {

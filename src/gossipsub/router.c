@@ -749,6 +749,7 @@ int lp2p_router_peer_counters_get(const lp2p_router *r,
   }
   out->idontwant_sent = p->idontwant_ids_sent;
   out->idontwant_received = p->idontwant_ids_received;
+  out->idontwant_saved = p->idontwant_saved;
   return 0;
 }
 

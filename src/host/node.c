@@ -173,6 +173,8 @@ static void on_connect(lp2p_router *r, const lp2p_peer_id *peer,
   }
   if (record) {
     dial_record(n, peer, record, record_len);
+  } else {
+    n->stats.px_unknown_addr++;
   }
 }
 

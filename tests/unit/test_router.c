@@ -585,6 +585,55 @@ static void idontwant_is_honoured_when_forwarding(void **state) {
   th_router_del(&t);
 }
 
+static uint64_t saved_for(th_router *t, const lp2p_peer_id *peer) {
+  lp2p_router_peer_counters c;
+  assert_int_equal(lp2p_router_peer_counters_get(t->r, peer, &c), 0);
+  return c.idontwant_saved;
+}
+
+/* The per-peer count of copies an IDONTWANT spared is what interop tests
+ * read to prove two implementations agree on message ids: it must count
+ * a forward skipped and a queued copy taken out, on the peer that asked
+ * and on no other. */
+static void idontwant_saved_copies_are_counted_per_peer(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_peer_id ids[3];
+  lp2p_privkey author;
+  lp2p_peer_id aid;
+  th_rpc m;
+  uint8_t id[64];
+  new_router(&t, NULL);
+  add_subscribed(&t, 3, LP2P_MESHSUB_12, false, ids);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
+  th_drain_all(&t, TH_T0);
+  /* a forward skipped: ids[1] said it has the message before it came */
+  th_identity(77, &author, &aid);
+  lp2p_bytes dw = {id, th_msg_id(&author, 1, id)};
+  th_rpc_init(&m);
+  th_rpc_ids(&m, LP2P_CTL_IDONTWANT, &dw, 1);
+  th_rpc_send(&t, &ids[1], &m, TH_T0);
+  th_rpc_init(&m);
+  th_rpc_msg(&m, &author, TOPIC, (const uint8_t *)"x", 1, 1);
+  th_rpc_send(&t, &ids[0], &m, TH_T0);
+  assert_int_equal(saved_for(&t, &ids[1]), 1);
+  assert_int_equal(saved_for(&t, &ids[0]), 0);
+  assert_int_equal(saved_for(&t, &ids[2]), 0);
+  th_drain_all(&t, TH_T0);
+  /* a queued copy taken out: our message, not yet written to ids[2] */
+  uint8_t own[64];
+  lp2p_bytes dw2 = {own, publish(&t, "slow link", own, TH_T0)};
+  th_rpc_init(&m);
+  th_rpc_ids(&m, LP2P_CTL_IDONTWANT, &dw2, 1);
+  th_rpc_send(&t, &ids[2], &m, TH_T0);
+  th_out o;
+  th_drain(&t, &ids[2], &o, TH_T0);
+  assert_int_equal(o.msgs, 0);
+  assert_int_equal(saved_for(&t, &ids[2]), 1);
+  assert_int_equal(saved_for(&t, &ids[1]), 1);
+  th_router_del(&t);
+}
+
 static void idontwant_takes_queued_copies_out(void **state) {
   (void)state;
   th_router t;
@@ -1455,18 +1504,51 @@ static void px_from_prune_dials_peers_with_valid_records(void **state) {
   lp2p_privkey k2;
   lp2p_peer_id other;
   th_identity(121, &k2, &other);
-  lp2p_rpc_px px[3] = {
+  lp2p_rpc_px px[2] = {
       {{offered.bytes, offered.len}, {rec.data, rec.len}},
       {{other.bytes, other.len}, {bad.data, bad.len}}, /* bad signature */
-      {{other.bytes, other.len}, {NULL, 0}},           /* no record */
+  };
+  th_rpc_init(&m);
+  th_rpc_prune(&m, TOPIC, 60, px, 2);
+  th_rpc_send(&t, &ids[0], &m, TH_T0);
+  assert_int_equal(t.connects, 1);
+  assert_true(lp2p_peer_id_equal(&t.last_connect, &offered));
+  assert_int_equal(t.last_connect_record_len, rec.len);
+  lp2p_buf_free(&rec);
+  lp2p_buf_free(&bad);
+  th_router_del(&t);
+}
+
+/* rust-libp2p's PX carries peer ids without signed records: as go, such
+ * an entry is still offered to connect (record NULL), for the host to
+ * dial if it knows an address; our own id and connected peers are not. */
+static void px_entry_without_record_is_offered_by_id(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_peer_id ids[2], offered;
+  lp2p_privkey k;
+  th_rpc m;
+  new_router(&t, NULL);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
+  add_subscribed(&t, 2, LP2P_MESHSUB_11, false, ids);
+  th_identity(122, &k, &offered);
+  lp2p_privkey self_key;
+  lp2p_peer_id self;
+  th_identity(1, &self_key, &self); /* new_router's own key */
+  lp2p_rpc_px px[3] = {
+      {{offered.bytes, offered.len}, {NULL, 0}},
+      {{self.bytes, self.len}, {NULL, 0}},     /* ourselves */
+      {{ids[1].bytes, ids[1].len}, {NULL, 0}}, /* already connected */
   };
   th_rpc_init(&m);
   th_rpc_prune(&m, TOPIC, 60, px, 3);
   th_rpc_send(&t, &ids[0], &m, TH_T0);
   assert_int_equal(t.connects, 1);
   assert_true(lp2p_peer_id_equal(&t.last_connect, &offered));
-  lp2p_buf_free(&rec);
-  lp2p_buf_free(&bad);
+  assert_int_equal(t.last_connect_record_len, 0);
+  lp2p_router_stats st;
+  lp2p_router_get_stats(t.r, &st);
+  assert_int_equal(st.px_received, 1);
   th_router_del(&t);
 }
 
@@ -1781,6 +1863,8 @@ int main(void) {
       cmocka_unit_test(large_message_sends_idontwant_before_validation),
       cmocka_unit_test(idontwant_is_honoured_when_forwarding),
       cmocka_unit_test(idontwant_takes_queued_copies_out),
+      cmocka_unit_test(idontwant_saved_copies_are_counted_per_peer),
+      cmocka_unit_test(px_entry_without_record_is_offered_by_id),
       cmocka_unit_test(pull_next_goes_round_robin),
       cmocka_unit_test(mesh_below_dlo_grafts_up_to_d),
       cmocka_unit_test(mesh_outbound_quota_grafts_outbound_peers),

@@ -27,9 +27,9 @@ static void on_connect(lp2p_router *r, const lp2p_peer_id *peer,
   th_router *t = user;
   (void)r;
   (void)rec;
-  (void)len;
   t->connects++;
   t->last_connect = *peer;
+  t->last_connect_record_len = len;
 }
 
 static double on_app_score(lp2p_router *r, const lp2p_peer_id *peer,

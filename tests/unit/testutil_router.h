@@ -35,6 +35,7 @@ typedef struct th_router {
   size_t validated;
   size_t connects;
   lp2p_peer_id last_connect;
+  size_t last_connect_record_len; /* 0: a PX entry without a record */
   size_t events[LP2P_EV_TEST_EXTENSION + 1];
   size_t disconnects;
   /* P5 of each peer: the app_score callback answers from here */

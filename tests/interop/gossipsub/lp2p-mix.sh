@@ -6,14 +6,18 @@
 # meshes, IDONTWANT both ways) and StrictNoSign, then PX stars with an lp2p
 # hub and with an IMPL hub (the leaves must use the PX: go only with the
 # signed peer records lp2p puts in its PX).
-#   lp2p-mix.sh BUILDDIR LP2P_BINARY js|go|rust|rust-default-id [options]
+#   lp2p-mix.sh BUILDDIR LP2P_BINARY js|go|rust|rust-default-id|rust-shared-id [options]
 # rust-default-id: the rust nodes keep rust-libp2p's own message id
 # (selftest.mjs --rust-ids), StrictSign scenarios only.
+# rust-shared-id: the rust nodes keep their own id and the lp2p nodes take
+# it too (lp2p node --msg-id rust): every node must print the same id, and
+# the lp2p nodes must have spared copies thanks to the rust nodes'
+# IDONTWANT (selftest.mjs --idontwant-saved), StrictSign only.
 # Exits 77 (skipped) when node/npm, go or cargo is not installed.
 set -eu
 
 if [ $# -lt 3 ]; then
-  echo "usage: lp2p-mix.sh BUILDDIR LP2P_BINARY js|go|rust|rust-default-id [options]" >&2
+  echo "usage: lp2p-mix.sh BUILDDIR LP2P_BINARY js|go|rust|rust-default-id|rust-shared-id [options]" >&2
   exit 2
 fi
 src=$(cd "$(dirname "$0")" && pwd)
@@ -24,6 +28,7 @@ impl=$3
 which=$3 # the log directory's name
 shift 3
 node=${LP2P_NODE:-node}
+lp2p_cmd="$lp2p node --px"
 
 need() { # exits 77, ctest's skip status, when a tool is not installed
   for tool in "$@"; do
@@ -46,7 +51,7 @@ case "$impl" in
     sh "$src/go/build.sh" "$b/go"
     cmd="$b/go/gsnode"
     ;;
-  rust|rust-default-id)
+  rust|rust-default-id|rust-shared-id)
     rc=0
     sh "$src/rust/build.sh" "$b/rust" || rc=$? # 77 without cargo
     [ $rc -eq 0 ] || exit $rc
@@ -59,6 +64,11 @@ case "$impl" in
       # other implementation uses; it needs StrictSign
       cmd="$cmd --msg-id rust"
       set -- --rust-ids rust --scenarios strict,mutual "$@"
+    elif [ "$impl" = rust-shared-id ]; then
+      cmd="$cmd --msg-id rust"
+      lp2p_cmd="$lp2p_cmd --msg-id rust"
+      set -- --rust-ids rust --rust-ids lp2p --idontwant-saved lp2p \
+        --scenarios strict,mutual "$@"
     fi
     impl=rust
     ;;
@@ -71,5 +81,5 @@ esac
 # PX is off by default in lp2p as in go; the PX stars need it from the lp2p
 # hub (the go and js reference nodes always have it on)
 exec "$node" "$src/selftest.mjs" \
-  --impl "lp2p=$lp2p node --px" --impl "$impl=$cmd" \
+  --impl "lp2p=$lp2p_cmd" --impl "$impl=$cmd" \
   --mix "lp2p:4,$impl:4" --logs "$b/logs-lp2p-$which" "$@"

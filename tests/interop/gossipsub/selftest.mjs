@@ -29,6 +29,11 @@
 //     seqno, as text), so they must print that id, every other node
 //     from ‖ seqno; each family agrees within itself, and the two differ,
 //     so IHAVE/IWANT/IDONTWANT never name a message across them.
+//   --idontwant-saved IMPL: IMPL's nodes print idontwant_saved (lp2p: per
+//     peer, the copies its IDONTWANT spared us sending); in the 500 KiB
+//     round they must have spared copies to peers of every other
+//     implementation, which happens only when the two share message ids
+//     (IDONTWANT names a message by its id).
 //   --px-no-dial IMPL: IMPL neither sends signed peer records in PX nor
 //     dials PX peers it has no address for (rust-libp2p 0.57), so in a PX
 //     star with an IMPL node only the px events are checked (that every
@@ -49,7 +54,8 @@ import { freePorts, peerIdBytesOfSeed, peerIdOfSeed } from './seeds.mjs'
 function usage (msg) {
   if (msg) process.stderr.write(`selftest: ${msg}\n`)
   process.stderr.write('usage: selftest.mjs --impl NAME=COMMAND... [--mix NAME:COUNT,...] [--seed N] [--logs DIR] [--degree D]\n' +
-    '                    [--scenarios strict,nosign,px,mutual] [--rust-ids IMPL] [--px-no-dial IMPL]\n')
+    '                    [--scenarios strict,nosign,px,mutual] [--rust-ids IMPL] [--px-no-dial IMPL]\n' +
+    '                    [--idontwant-saved IMPL]\n')
   process.exit(2)
 }
 
@@ -61,6 +67,7 @@ let degree = 3
 let scenarios = new Set(['strict', 'nosign', 'px', 'mutual'])
 const rustIds = new Set()
 const pxNoDial = new Set()
+const idontwantSaved = new Set()
 {
   const a = process.argv.slice(2)
   while (a.length > 0) {
@@ -77,6 +84,7 @@ const pxNoDial = new Set()
     else if (f === '--scenarios') scenarios = new Set(v().split(','))
     else if (f === '--rust-ids') rustIds.add(v())
     else if (f === '--px-no-dial') pxNoDial.add(v())
+    else if (f === '--idontwant-saved') idontwantSaved.add(v())
     else usage(`unknown argument ${f}`)
   }
 }
@@ -443,6 +451,32 @@ function idontwantCheck (net, before, after, t0, label) {
   else fail(label, t0, `none for ${lacking.join(', ')} [${desc}]`)
 }
 
+// IDONTWANT honoured across implementations (--idontwant-saved): for each
+// node of such an implementation, the copies not sent to each peer because
+// of that peer's IDONTWANT, between two stats snapshots, per ordered pair.
+function idontwantSavedCheck (net, before, after, t0, label) {
+  const { nodes } = net
+  const tally = new Map()
+  for (let i = 0; i < nodes.length; i++) {
+    if (!idontwantSaved.has(nodes[i].impl)) continue
+    for (const [p, n] of Object.entries(after[i].idontwant_saved ?? {})) {
+      const other = net.byId.get(p)
+      if (other == null || other.impl === nodes[i].impl) continue
+      const d = n - (before[i].idontwant_saved?.[p] ?? 0)
+      if (d > 0) tally.set(`${nodes[i].impl}->${other.impl}`, (tally.get(`${nodes[i].impl}->${other.impl}`) ?? 0) + d)
+    }
+  }
+  const want = []
+  for (const a of new Set(net.types)) {
+    if (!idontwantSaved.has(a)) continue
+    for (const b of new Set(net.types)) if (a !== b) want.push(`${a}->${b}`)
+  }
+  const desc = want.map((k) => `${k}:${tally.get(k) ?? 0}`).join(' ')
+  const lacking = want.filter((k) => !tally.has(k))
+  if (lacking.length === 0) ok(label, t0, `[copies spared: ${desc}]`)
+  else fail(label, t0, `no copy spared for ${lacking.join(', ')} [${desc}]`)
+}
+
 async function stopNetwork (net) {
   const t0 = now()
   const { nodes } = net
@@ -526,6 +560,7 @@ if (scenarios.has('strict')) {
     await sleep(500)
     const after = await Promise.all(net.nodes.map((x) => x.stats()))
     if (impls.size > 1) idontwantCheck(net, before, after, t0, 'strict: IDONTWANT exchanged between implementations for the 500 KiB messages')
+    if (impls.size > 1 && idontwantSaved.size > 0) idontwantSavedCheck(net, before, after, t0, 'strict: IDONTWANT from the other implementations spared copies (the ids match)')
   }
   await stopNetwork(net)
 }

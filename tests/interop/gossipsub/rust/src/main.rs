@@ -12,6 +12,11 @@
 //! protocol_version, protocols, listen_addrs) and a "ping" line for each
 //! ping answered (rtt_us), pinging every second instead of every 15 s.
 //!
+//! With `--events` (beside the contract's lines) each gossipsub v1.3
+//! ControlExtensions received is an "extensions" line (peer_id,
+//! partial_messages); the stats line adds "protocols", each peer's pubsub
+//! protocol as gossipsub names it ("Gossipsub v1.3").
+//!
 //! `--msg-id default` is go's id (from ‖ seqno bytes; sha2-256 of the data
 //! under StrictNoSign), set through gossipsub's `message_id_fn`; `--msg-id
 //! rust` keeps rust-libp2p's own default (base58 text of the author's peer
@@ -264,6 +269,10 @@ impl Node {
         for px in tap::take_px() {
             self.event(json!({"event": "px", "from": px.from, "topic": px.topic, "peers": px.peers}));
         }
+        for e in tap::take_ext() {
+            self.event(json!({"event": "extensions", "peer_id": e.from,
+                "partial_messages": e.partial_messages}));
+        }
     }
 
     fn stats(&self) -> Value {
@@ -283,11 +292,20 @@ impl Node {
             self.swarm.connected_peers().map(|p| p.to_string()).collect();
         connected.sort();
         let (sent, received) = tap::idontwant_counts();
+        // each peer's pubsub protocol as gossipsub names it ("Gossipsub v1.3")
+        let protocols: serde_json::Map<String, Value> = self
+            .swarm
+            .behaviour()
+            .gossipsub
+            .peer_protocol()
+            .map(|(p, k)| (p.to_string(), json!(k.to_string())))
+            .collect();
         let mut v = json!({
             "event": "stats",
             "peer_id": self.swarm.local_peer_id().to_string(),
             "mesh": mesh,
             "connected": connected,
+            "protocols": protocols,
             "idontwant_sent": sent,
             "idontwant_received": received,
             "published": self.published,

@@ -1,7 +1,8 @@
 //! What rust-libp2p's gossipsub tells no API about: IDONTWANT ids sent and
 //! received per peer, and PRUNEs with PX received. gossipsub logs every RPC
 //! it queues ("Sending Rpc", fields peer_id and rpc) and every RPC it
-//! receives ("Received gossipsub message", fields peer and message) as
+//! receives ("Received gossipsub message", fields peer and message), and
+//! with them each gossipsub v1.3 ControlExtensions received, as
 //! debug events; this tracing subscriber enables those two call sites only
 //! (plus warnings and errors, printed on stderr) and reads the Debug text
 //! of the RPC. RawMessage's Debug prints the data's length, not the data,
@@ -17,6 +18,13 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
 use tracing::{Event, Level, Metadata, Subscriber};
 
+/// A ControlExtensions received (rust 0.50.1 knows only partialMessages;
+/// it decodes no testExtension field).
+pub struct Ext {
+    pub from: String,
+    pub partial_messages: Option<bool>,
+}
+
 pub struct Px {
     pub from: String,
     pub topic: String,
@@ -28,12 +36,14 @@ struct Seen {
     idontwant_sent: BTreeMap<String, u64>,
     idontwant_received: BTreeMap<String, u64>,
     px: Vec<Px>,
+    ext: Vec<Ext>,
 }
 
 static SEEN: Mutex<Seen> = Mutex::new(Seen {
     idontwant_sent: BTreeMap::new(),
     idontwant_received: BTreeMap::new(),
     px: Vec::new(),
+    ext: Vec::new(),
 });
 
 pub fn idontwant_counts() -> (BTreeMap<String, u64>, BTreeMap<String, u64>) {
@@ -43,6 +53,10 @@ pub fn idontwant_counts() -> (BTreeMap<String, u64>, BTreeMap<String, u64>) {
 
 pub fn take_px() -> Vec<Px> {
     std::mem::take(&mut SEEN.lock().unwrap().px)
+}
+
+pub fn take_ext() -> Vec<Ext> {
+    std::mem::take(&mut SEEN.lock().unwrap().ext)
 }
 
 pub fn install() {
@@ -118,6 +132,15 @@ impl Subscriber for Tap {
             .sum();
         if ids > 0 {
             *s.idontwant_received.entry(peer.clone()).or_default() += ids;
+        }
+        // ControlAction::Extensions(Some(Extensions { partial_messages: .. }))
+        for sec in rpc.split("Extensions(Some(Extensions {").skip(1) {
+            let partial_messages = match sec.split('}').next().unwrap_or("") {
+                t if t.contains("Some(true)") => Some(true),
+                t if t.contains("Some(false)") => Some(false),
+                _ => None,
+            };
+            s.ext.push(Ext { from: peer.clone(), partial_messages });
         }
         for sec in sections(&rpc, "Prune(Prune {") {
             let peers = quoted_after(sec, "PeerId(\"");
