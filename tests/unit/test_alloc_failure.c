@@ -692,6 +692,7 @@ static void sess_settings(lp2p_session_settings *set, sess_side *d) {
   lp2p_session_settings_default(set);
   set->rand_fn = test_rand;
   set->rand_user = &d->rng;
+  set->unix_time = 1800000000;
   set->protocols = protos;
   set->nprotocols = 1;
 }
