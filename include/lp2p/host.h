@@ -327,9 +327,10 @@ LP2P_API void lp2p_host_get_stats(const lp2p_host *h, lp2p_host_stats *st);
 typedef struct lp2p_conn_info {
   lp2p_peer_id peer_id;
   lp2p_pubkey pubkey;
-  bool outbound;     /* we dialed */
-  const char *muxer; /* LP2P_YAMUX_PROTOCOL_ID or LP2P_MPLEX_PROTOCOL_ID */
-  bool early_muxer;  /* agreed in Noise's early data, not by a round trip */
+  bool outbound;          /* we dialed */
+  const char *muxer;      /* LP2P_YAMUX_PROTOCOL_ID or LP2P_MPLEX_PROTOCOL_ID */
+  bool early_muxer;       /* agreed in Noise's early data or TLS's ALPN, not by
+                             a round trip */
   lp2p_bytes remote_addr; /* binary multiaddr of the socket's peer */
   lp2p_bytes local_addr;
   size_t num_streams;

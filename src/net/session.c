@@ -532,7 +532,7 @@ static int start_tls(lp2p_session *s) {
       .rand_fn = s->set.rand_fn,
       .rand_user = s->set.rand_user,
   };
-  return lp2p__tls_new(&s->tls, &ts, on_tls_done, s);
+  return lp2p__tls_new(&s->tls, &ts, on_tls_done, s->mem, s);
 }
 
 /* The security protocol was agreed: its channel starts (a dialer's first

@@ -22,6 +22,7 @@
 static const char priority[] = "NORMAL:-VERS-ALL:+VERS-TLS1.3";
 
 struct lp2p__tls {
+  const lp2p_mem *mem;
   gnutls_session_t sess;
   gnutls_certificate_credentials_t cred;
   lp2p_tls_cert *cert;
@@ -41,6 +42,7 @@ struct lp2p__tls {
   bool out_taken, plain_taken; /* handed out: dropped at the next call */
   bool established;
   bool verified; /* the peer's certificate passed */
+  bool nomem;    /* a push found no memory: GnuTLS's error is ours */
   lp2p_peer_id peer_id;
   lp2p_pubkey peer_key;
   int err;
@@ -53,6 +55,7 @@ static ssize_t push_fn(gnutls_transport_ptr_t ptr, const void *data,
                        size_t len) {
   lp2p__tls *t = ptr;
   if (lp2p_buf_append(&t->out, data, len) != 0) {
+    t->nomem = true;
     gnutls_transport_set_errno(t->sess, ENOMEM);
     return -1;
   }
@@ -101,6 +104,9 @@ static int fail(lp2p__tls *t, int err, const char *fmt, const char *detail) {
 /* A fatal GnuTLS error: the certificate check's own reason when it was
  * that, the peer's alert, or GnuTLS's words. An alert tells the peer. */
 static int fail_gnutls(lp2p__tls *t, int rv) {
+  if (t->nomem) {
+    return fail(t, LP2P_ERR_NOMEM, "TLS: %s", "out of memory");
+  }
   if (t->err == 0 && rv == GNUTLS_E_FATAL_ALERT_RECEIVED) {
     fail(t, LP2P_ERR_PROTOCOL, "TLS: the peer sent the alert %s",
          gnutls_alert_get_name(gnutls_alert_get(t->sess)));
@@ -173,6 +179,9 @@ static int handshake_done(lp2p__tls *t) {
 static int step_handshake(lp2p__tls *t) {
   for (int i = 0; i < MAX_RETRIES; i++) {
     int rv = gnutls_handshake(t->sess);
+    if (t->nomem) { /* whatever GnuTLS made of the failed push */
+      return fail_gnutls(t, rv);
+    }
     if (rv == 0) {
       return handshake_done(t);
     }
@@ -247,16 +256,17 @@ static int check_settings(const lp2p__tls_settings *s) {
 }
 
 int lp2p__tls_new(lp2p__tls **out, const lp2p__tls_settings *s,
-                  lp2p__tls_done_fn done, void *user) {
+                  lp2p__tls_done_fn done, const lp2p_mem *mem, void *user) {
   *out = NULL;
   int rv = check_settings(s);
   if (rv != 0) {
     return rv;
   }
-  lp2p__tls *t = lp2p_calloc(NULL, 1, sizeof(*t));
+  lp2p__tls *t = lp2p_calloc(mem, 1, sizeof(*t));
   if (!t) {
     return LP2P_ERR_NOMEM;
   }
+  t->mem = mem;
   t->is_client = s->is_client;
   t->has_expected = s->remote_peer_id != NULL;
   if (t->has_expected) {
@@ -270,9 +280,9 @@ int lp2p__tls_new(lp2p__tls **out, const lp2p__tls_settings *s,
   t->nmuxers = s->nmuxers;
   t->done = done;
   t->user = user;
-  lp2p_buf_init(&t->in, NULL);
-  lp2p_buf_init(&t->out, NULL);
-  lp2p_buf_init(&t->plain, NULL);
+  lp2p_buf_init(&t->in, mem);
+  lp2p_buf_init(&t->out, mem);
+  lp2p_buf_init(&t->plain, mem);
   rv = setup_credentials(t, s);
   if (rv == 0) {
     rv = setup_session(t);
@@ -305,7 +315,7 @@ void lp2p__tls_del(lp2p__tls *t) {
     gnutls_memset(t->plain.data, 0, t->plain.cap);
   }
   lp2p_buf_free(&t->plain);
-  lp2p_free(NULL, t);
+  lp2p_free(t->mem, t);
 }
 
 /* ---- data --------------------------------------------------------------- */
@@ -338,6 +348,9 @@ static int decrypt(lp2p__tls *t) {
     }
     ssize_t n =
         gnutls_record_recv(t->sess, t->plain.data + t->plain.len, RECORD_MAX);
+    if (t->nomem) { /* a post-handshake answer could not be queued */
+      return fail_gnutls(t, (int)n);
+    }
     if (n > 0) {
       t->plain.len += (size_t)n;
     } else if (n == 0 || n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
@@ -376,10 +389,8 @@ ssize_t lp2p__tls_write(lp2p__tls *t, const uint8_t *data, size_t len) {
   while (taken < len && t->out.len < t->max_buffer) {
     size_t chunk = len - taken < RECORD_MAX ? len - taken : RECORD_MAX;
     ssize_t n = gnutls_record_send(t->sess, data + taken, chunk);
-    if (n < 0) {
-      return n == GNUTLS_E_AGAIN
-                 ? fail(t, LP2P_ERR_NOMEM, "TLS: %s", "out of memory")
-                 : fail_gnutls(t, (int)n);
+    if (n < 0 || t->nomem) { /* AGAIN: only a failed push makes one */
+      return fail_gnutls(t, (int)n);
     }
     taken += (size_t)n;
   }

@@ -34,11 +34,12 @@ typedef struct lp2p__tls_settings {
 typedef int (*lp2p__tls_done_fn)(void *user, const lp2p_peer_id *id,
                                  const lp2p_pubkey *key, const char *muxer);
 
-/* Creates the channel; a client's ClientHello is ready to pull. Returns 0,
+/* Creates the channel; a client's ClientHello is ready to pull. Its
+ * buffers come from `mem` (GnuTLS's own state from the C library). Returns 0,
  * LP2P_ERR_INVALID_ARG, LP2P_ERR_UNSUPPORTED (an identity that cannot
  * sign), LP2P_ERR_NOMEM or LP2P_ERR_CRYPTO. */
 int lp2p__tls_new(lp2p__tls **out, const lp2p__tls_settings *s,
-                  lp2p__tls_done_fn done, void *user);
+                  lp2p__tls_done_fn done, const lp2p_mem *mem, void *user);
 void lp2p__tls_del(lp2p__tls *t);
 /* Feeds ciphertext (at most _recv_room bytes). Returns 0 or the error
  * that failed the channel (explained by lp2p__tls_errmsg). */
