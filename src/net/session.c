@@ -642,7 +642,7 @@ static int input_secure(lp2p_session *s, const uint8_t *in, size_t len) {
     return fail_secure(s, rv);
   }
   const uint8_t *p;
-  ssize_t got;
+  ssize_t got = 0;
   while (s->stage != STAGE_FAILED && (got = sec_read(s, &p)) > 0) {
     input_plain(s, p, (size_t)got);
   }
