@@ -95,13 +95,14 @@ const cli_command cli_cmd_identify = {
     "identify",
     "print a peer's identify answer as JSON",
     "usage: lp2p identify MULTIADDR [--key FILE] [--muxer yamux|mplex|any]\n"
-    "                     [--timeout SECONDS]\n\n"
+    "                     [--security noise|tls|any] [--timeout SECONDS]\n\n"
     "Dials MULTIADDR and prints the peer's /ipfs/id/1.0.0 answer as one\n"
     "JSON line: peer_id, agent_version, protocol_version, protocols,\n"
     "listen_addrs, observed_addr and whether its signed peer record\n"
     "verified. Fails when the peer does not answer within the timeout\n"
     "(default 30 s), or exits 128 + the signal when SIGINT or SIGTERM\n"
-    "comes first.\n",
+    "comes first. --security: Noise, libp2p TLS or either (default,\n"
+    "Noise proposed first).\n",
     run,
     NULL,
 };

@@ -239,7 +239,8 @@ const cli_command cli_cmd_listen = {
     "listen",
     "run a host that answers identify and ping",
     "usage: lp2p listen [--listen MULTIADDR]... [--key FILE]\n"
-    "                   [--muxer yamux|mplex|any] [--echo]\n"
+    "                   [--muxer yamux|mplex|any] [--security noise|tls|any]\n"
+    "                   [--echo]\n"
     "                   [connection limits]\n\n"
     "Listens on each MULTIADDR (default /ip4/0.0.0.0/tcp/0) and answers\n"
     "identify and ping until SIGINT or SIGTERM. Its first stdout line is\n"
@@ -248,7 +249,9 @@ const cli_command cli_cmd_listen = {
     "and handshake_failed. --echo also serves /echo/1.0.0, which writes\n"
     "back every byte and reports echo_done and stream_reset events: a\n"
     "test protocol for connectivity and throughput.\n"
-    "Without --key it uses a fresh Ed25519 identity.\n" CLI_CONNLIMITS_USAGE,
+    "Without --key it uses a fresh Ed25519 identity. --security: the\n"
+    "secure channels accepted, Noise, libp2p TLS (/tls/1.0.0) or both\n"
+    "(default).\n" CLI_CONNLIMITS_USAGE,
     run,
     NULL,
 };

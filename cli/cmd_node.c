@@ -45,6 +45,7 @@ typedef struct node_opts {
   int flood_publish; /* -1: the router's default */
   lp2p_tstamp mesh_interval; /* 0: from the parameters */
   cli_connlimits limits;
+  lp2p_security security;
   const char *score_path; /* --score-params */
   bool score_auto;        /* --score auto */
   double expected_rate;   /* --expected-rate, messages a second */
@@ -608,6 +609,10 @@ static int parse_valued(const char *a, const char *v, node_opts *o) {
     o->key_path = v;
   } else if (strcmp(a, "--params") == 0) {
     o->params_path = v;
+  } else if (strcmp(a, "--security") == 0) {
+    if (cli_parse_security(v, &o->security) != 0) {
+      return bad_value(a, "noise, tls or any", v);
+    }
   } else if (strcmp(a, "--metrics") == 0) {
     o->metrics_addr = v;
   } else if (strcmp(a, "--sign") == 0) {
@@ -692,6 +697,7 @@ static bool takes_value(const char *opt) {
                                        "--metrics-topic",
                                        "--metrics-peers",
                                        "--batch",
+                                       "--security",
                                        "--partial"};
   for (size_t i = 0; i < sizeof(valued) / sizeof(valued[0]); i++) {
     if (strcmp(opt, valued[i]) == 0) {
@@ -789,6 +795,7 @@ static int make_node(node_run *r) {
   lp2p_node_settings_default(&s);
   s.host.key = &r->key;
   cli_connlimits_set(&r->o.limits, &s.host);
+  s.host.security = r->o.security;
   s.router.sign_policy = r->o.sign;
   /* without from and seqno the default id would collide: hash the data */
   s.router.msg_id =
@@ -974,8 +981,8 @@ const cli_command cli_cmd_node = {
     "                 [--metrics HOST:PORT [--metrics-peers N]\n"
     "                 [--metrics-topic T]...] [--hex] [--events] [--px]\n"
     "                 [--test-extension] [--output-buffer BYTES] [--bench]\n"
-    "                 [--trace FILE] [--batch N] [--partial "
-    "requests|supports]\n"
+    "                 [--trace FILE] [--batch N] [--security S]\n"
+    "                 [--partial requests|supports]\n"
     "                 [connection limits]\n\n"
     "Runs a GossipSub node (meshsub 1.3, 1.2, 1.1, 1.0 and floodsub)\n"
     "listening on each --listen address (default /ip4/0.0.0.0/tcp/0),\n"
@@ -988,7 +995,7 @@ const cli_command cli_cmd_node = {
     "unsubscribed, graft, prune, px and test_extension lines.\n"
     "--test-extension advertises gossipsub v1.3's test extension (with\n"
     "--events, a test_extension line when a peer's arrives).\n"
-    "--trace FILE: go's trace format (docs/tracing.md).\n\n"
+    "\n"
     "--sign strict signs every message and requires valid signatures\n"
     "(default); none sends and accepts only unsigned messages, identified\n"
     "by the SHA-256 of their data. --msg-id sha256 uses that id with\n"
@@ -1023,6 +1030,10 @@ const cli_command cli_cmd_node = {
     "little-endian uint32 (the interop harnesses' "
     "convention).\n" CLI_CONNLIMITS_USAGE,
     run,
+    "--trace FILE: go's trace format (docs/tracing.md).\n"
+    "--security S: the secure channels offered and accepted: noise, tls\n"
+    "(libp2p TLS, /tls/1.0.0, TLS 1.3) or any (default: Noise proposed\n"
+    "first, then TLS).\n"
     "--batch N publishes stdin N lines at a time, as one batch\n"
     "(lp2p_router_publish_batch): each write to a peer sends the message\n"
     "of the batch with the fewest copies sent so far, so that every\n"

@@ -186,7 +186,8 @@ const cli_command cli_cmd_ping = {
     "ping",
     "measure round trips to a peer with /ipfs/ping/1.0.0",
     "usage: lp2p ping MULTIADDR [-c N] [-i SECONDS] [--key FILE]\n"
-    "                 [--muxer yamux|mplex|any] [--timeout SECONDS]\n\n"
+    "                 [--muxer yamux|mplex|any] [--security noise|tls|any]\n"
+    "                 [--timeout SECONDS]\n\n"
     "Dials MULTIADDR (/ip4|ip6/A/tcp/P, with /p2p/ID to check who answers)\n"
     "and pings it N times (default 5), SECONDS apart (default 1; 0 sends\n"
     "each ping when the last one is answered). Prints one round-trip time\n"
@@ -194,7 +195,9 @@ const cli_command cli_cmd_ping = {
     "(N is at most 1000000, SECONDS at most 3600). Interrupted by SIGINT\n"
     "or SIGTERM it prints the summary and exits 128 + the signal; a second\n"
     "signal ends it at once.\n"
-    "Without --key it uses a fresh Ed25519 identity.\n",
+    "Without --key it uses a fresh Ed25519 identity. --security chooses\n"
+    "the secure channel: Noise, libp2p TLS (/tls/1.0.0, TLS 1.3) or\n"
+    "either (default: Noise proposed first, then TLS).\n",
     run,
     NULL,
 };

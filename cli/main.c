@@ -19,6 +19,10 @@ static void print_help(FILE *out) {
     fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
   }
   fprintf(out, "  %-10s %s\n", "help", "describe a command: lp2p help COMMAND");
+  fprintf(out,
+          "\nConnections are TCP secured by Noise or libp2p TLS (/tls/1.0.0,\n"
+          "TLS 1.3): listen, node, ping and identify take --security\n"
+          "noise|tls|any (default any: Noise proposed first).\n");
   fprintf(out, "\nlp2p --version prints the version.\n");
 }
 

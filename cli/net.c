@@ -5,10 +5,24 @@
 
 #include "net.h"
 
+int cli_parse_security(const char *v, lp2p_security *out) {
+  if (strcmp(v, "noise") == 0) {
+    *out = LP2P_SECURITY_NOISE;
+  } else if (strcmp(v, "tls") == 0) {
+    *out = LP2P_SECURITY_TLS;
+  } else if (strcmp(v, "any") == 0) {
+    *out = LP2P_SECURITY_ALL;
+  } else {
+    return -1;
+  }
+  return 0;
+}
+
 int cli_net_option(const cli_command *cmd, int argc, char **argv, int *i,
                    cli_net_opts *o) {
   const char *name = argv[*i];
   bool known = strcmp(name, "--key") == 0 || strcmp(name, "--muxer") == 0 ||
+               strcmp(name, "--security") == 0 ||
                strcmp(name, "--timeout") == 0;
   if (!known) {
     return 0;
@@ -28,6 +42,10 @@ int cli_net_option(const cli_command *cmd, int argc, char **argv, int *i,
       o->muxers = LP2P_MUXERS_ALL;
     } else {
       return cli_usage_error(cmd, "--muxer takes yamux, mplex or any");
+    }
+  } else if (strcmp(name, "--security") == 0) {
+    if (cli_parse_security(v, &o->security) != 0) {
+      return cli_usage_error(cmd, "--security takes noise, tls or any");
     }
   } else {
     /* a day: more is a typo, and the milliseconds stay exact */
@@ -70,6 +88,7 @@ int cli_net_start(cli_net *n, const cli_net_opts *o,
   }
   s.key = &n->key;
   s.muxers = o->muxers;
+  s.security = o->security;
   int rv = lp2p_host_new(&n->host, &n->loop, &s, cb, NULL, user);
   lp2p_privkey_wipe(&n->key);
   if (rv != 0) {

@@ -14,8 +14,9 @@
 typedef struct cli_net_opts {
   const char *key_path; /* NULL: a fresh Ed25519 identity */
   lp2p_muxers muxers;
-  double timeout_s;      /* for the whole command; 0 = none */
-  cli_connlimits limits; /* `listen`'s, checked with cli_connlimits_check */
+  lp2p_security security; /* --security: offered (dialer), accepted */
+  double timeout_s;       /* for the whole command; 0 = none */
+  cli_connlimits limits;  /* `listen`'s, checked with cli_connlimits_check */
 } cli_net_opts;
 
 typedef struct cli_net {
@@ -37,6 +38,9 @@ typedef struct cli_net {
   bool interrupted_fails;
 } cli_net;
 
+/* --security's value: noise, tls or any (Noise, then TLS). Returns 0 or
+ * -1. */
+int cli_parse_security(const char *v, lp2p_security *out);
 /* Parses an option shared by the network commands at argv[*i]. Returns 1
  * when consumed, 0 when not one of them, or an exit status (2) after
  * printing the usage error. */

@@ -142,6 +142,7 @@ static void make_side(side *d, uint8_t seed_byte, bool initiator,
   lp2p_session_settings set;
   lp2p_session_settings_default(&set);
   set.rand_fn = det_rand;
+  set.unix_time = 1800000000;
   set.rand_user = &d->rng;
   set.protocols = builtin;
   set.nprotocols = 3;

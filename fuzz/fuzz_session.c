@@ -83,6 +83,7 @@ static lp2p_session *open_responder(uint64_t *rng, unsigned *nstreams,
   make_key(2, &key);
   lp2p_session_settings_default(&set);
   set.rand_fn = det_rand;
+  set.unix_time = 1800000000; /* TLS may be negotiated too */
   set.rand_user = rng;
   set.protocols = protocols;
   set.nprotocols = 2;

@@ -59,6 +59,14 @@ typedef enum lp2p_muxers {
   LP2P_MUXERS_MPLEX = 2, /* mplex only */
 } lp2p_muxers;
 
+/* Which security protocols a host offers (a dialer, in this order) and
+ * accepts (a listener). */
+typedef enum lp2p_security {
+  LP2P_SECURITY_ALL = 0,   /* Noise preferred, TLS (/tls/1.0.0) too */
+  LP2P_SECURITY_NOISE = 1, /* Noise only */
+  LP2P_SECURITY_TLS = 2,   /* TLS only */
+} lp2p_security;
+
 /* Everything a host is created with; lp2p_host_settings_default. */
 typedef struct lp2p_host_settings {
   /* Our identity, Ed25519 or secp256k1; copied. Required. */
@@ -66,6 +74,7 @@ typedef struct lp2p_host_settings {
   /* Sent in identify; copied. NULL: "lp2p/<version>". */
   const char *agent_version;
   lp2p_muxers muxers;
+  lp2p_security security;
   /* ---- the connection manager (go-libp2p: the resource manager's
    * connection limits and the connection gater refuse at accept; the
    * BasicConnMgr trims between low and high water). ---- */
@@ -132,8 +141,8 @@ typedef struct lp2p_host_settings {
   uint64_t max_conn_memory;
 } lp2p_host_settings;
 
-/* No key, every muxer, 64 pending dials, 1024 streams, timeouts 10 s
- * (dial), 15 s (handshake), 10 s (negotiate), 1 MiB write buffer, identify
+/* No key, every muxer, Noise and TLS, 64 pending dials, 1024 streams, timeouts
+ * 10 s (dial), 15 s (handshake), 10 s (negotiate), 1 MiB write buffer, identify
  * on, and the connection manager's limits:
  *
  *   setting              lp2p    go-libp2p
@@ -318,9 +327,10 @@ LP2P_API void lp2p_host_get_stats(const lp2p_host *h, lp2p_host_stats *st);
 typedef struct lp2p_conn_info {
   lp2p_peer_id peer_id;
   lp2p_pubkey pubkey;
-  bool outbound;     /* we dialed */
-  const char *muxer; /* LP2P_YAMUX_PROTOCOL_ID or LP2P_MPLEX_PROTOCOL_ID */
-  bool early_muxer;  /* agreed in Noise's early data, not by a round trip */
+  bool outbound;          /* we dialed */
+  const char *muxer;      /* LP2P_YAMUX_PROTOCOL_ID or LP2P_MPLEX_PROTOCOL_ID */
+  bool early_muxer;       /* agreed in Noise's early data or TLS's ALPN, not by
+                             a round trip */
   lp2p_bytes remote_addr; /* binary multiaddr of the socket's peer */
   lp2p_bytes local_addr;
   size_t num_streams;

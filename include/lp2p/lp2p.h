@@ -13,6 +13,7 @@
 #include "lp2p/noise.h"
 #include "lp2p/record.h"
 #include "lp2p/session.h"
+#include "lp2p/tls.h"
 #include "lp2p/trace.h"
 
 /* The library's version (the CMake project's; see docs/abi.md). */

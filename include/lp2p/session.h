@@ -2,10 +2,12 @@
  * lp2p: one libp2p connection as one sans-IO object (docs/session.md).
  *
  * A session owns the whole upgrade of a byte stream (a TCP connection):
- * multistream-select of /noise, the Noise XX handshake with the libp2p
- * payload, the stream muxer (agreed in Noise's early data when both sides
- * listed muxers, else with multistream-select), and then the muxer, with
- * multistream-select on each stream. Streams' bytes go UP in the
+ * multistream-select of the security protocol, /noise (the Noise XX
+ * handshake with the libp2p payload) or /tls/1.0.0 (libp2p TLS, lp2p/tls.h:
+ * TLS 1.3 through GnuTLS, certificates both ways), the stream muxer (agreed
+ * in Noise's early data or TLS's ALPN when both sides listed muxers, else
+ * with multistream-select), and then the muxer, with multistream-select on
+ * each stream. Streams' bytes go UP in the
  * stream_data callback; the consumer gives flow-control credit back with
  * lp2p_session_stream_consume (as ngtcp2's extend_max_stream_offset), and
  * a yamux window grows only by what was consumed.
@@ -40,20 +42,31 @@ extern "C" {
 /* One libp2p connection, sans-IO: its upgrade, muxer and streams. */
 typedef struct lp2p_session lp2p_session;
 
-/* Most muxers offered; most protocols a stream may propose. */
+/* Most muxers offered; most security protocols offered. */
 #define LP2P_SESSION_MAX_MUXERS 2
+#define LP2P_SESSION_MAX_SECURITY 2
 #define LP2P_SESSION_DEFAULT_TIMEOUT (10 * LP2P_SECONDS)
 
 /* How a session upgrades and what it accepts; lp2p_session_settings_default
  * fills it. */
 typedef struct lp2p_session_settings {
-  /* The peer a dialer means to reach (checked by Noise), or NULL. */
+  /* The peer a dialer means to reach (checked by Noise or TLS), or NULL. */
   const lp2p_peer_id *remote_peer_id;
+  /* Security protocols, LP2P_NOISE_PROTOCOL_ID and/or LP2P_TLS_PROTOCOL_ID:
+   * a dialer proposes them in this order, a listener accepts those listed
+   * (at most LP2P_SESSION_MAX_SECURITY). Default: Noise, then TLS. */
+  const char *const *security;
+  size_t nsecurity;
+  /* The wall-clock time, seconds since the Unix epoch: TLS certificates
+   * are made valid around it and the peer's checked against it. Required
+   * (> 0) when TLS is listed. */
+  int64_t unix_time;
   /* Muxers in order of preference, LP2P_YAMUX_PROTOCOL_ID and/or
    * LP2P_MPLEX_PROTOCOL_ID (at most LP2P_SESSION_MAX_MUXERS). */
   const char *const *muxers;
   size_t nmuxers;
-  /* Offer the muxers as Noise early data (as go-libp2p does). */
+  /* Offer the muxers as Noise early data or in TLS's ALPN before "libp2p"
+   * (as go-libp2p does). */
   bool early_muxer;
   /* Protocols inbound streams may negotiate; copied. See also the accept
    * callback. */
@@ -78,22 +91,24 @@ typedef struct lp2p_session_settings {
   /* The connection's memory scope (lp2p/budget.h), or NULL; handed to the
    * muxer. Must outlive the session. */
   lp2p_budget *budget;
-  /* Draws Noise's X25519 keys: must be a CSPRNG. */
+  /* Draws Noise's X25519 keys and TLS's certificate key: must be a
+   * CSPRNG. (GnuTLS draws TLS's own nonces and key shares itself, and
+   * allocates with the C library.) */
   lp2p_rand_fn rand_fn;
   void *rand_user;
 } lp2p_session_settings;
 
 /* What a session reports to its user; every callback is optional. */
 typedef struct lp2p_session_callbacks {
-  /* Noise authenticated the remote, before the muxer starts: the place to
-   * gate the peer (go-libp2p's InterceptSecured). Non-zero refuses it: the
+  /* Noise or TLS authenticated the remote, before the muxer starts: the place
+   * to gate the peer (go-libp2p's InterceptSecured). Non-zero refuses it: the
    * session fails with that error (LP2P_ERR_PROTOCOL if positive), and
    * neither `established` nor any stream follows. */
   int (*authenticated)(lp2p_session *s, const lp2p_peer_id *remote,
                        const lp2p_pubkey *key, void *user);
   /* The upgrade completed: the remote is authenticated and `muxer` was
-   * agreed (`early`: in Noise's early data). Streams may be opened from
-   * here on. */
+   * agreed (`early`: in Noise's early data or TLS's ALPN). Streams may be
+   * opened from here on. */
   void (*established)(lp2p_session *s, const lp2p_peer_id *remote,
                       const char *muxer, bool early, void *user);
   /* The session failed (err < 0, with an English explanation); nothing
@@ -135,18 +150,21 @@ typedef struct lp2p_session_callbacks {
   void (*pong)(lp2p_session *s, lp2p_tstamp rtt, void *user);
 } lp2p_session_callbacks;
 
-/* yamux then mplex, early data on, 10 s for the upgrade and for each
+/* Noise then TLS (set unix_time), yamux then mplex, early data on, 10 s
+ * for the upgrade and for each
  * stream negotiation, 1000 streams each way, keepalive every 30 s with a
  * 10 s timeout, 4 MiB unconsumed per mplex stream and 32 MiB per session,
  * no budget, no protocols, no rand_fn (set one). */
 LP2P_API void lp2p_session_settings_default(lp2p_session_settings *s);
 
 /* Creates a session on a new connection; an initiator (the dialer) has
- * its first bytes ready for _pull at once. `identity` is copied (Noise
- * uses it once /noise is agreed; the copy is wiped then).
+ * its first bytes ready for _pull at once. `identity` is used only here.
  * `cb` and `mem` may be NULL. Returns 0, LP2P_ERR_NOMEM,
- * LP2P_ERR_INVALID_ARG (no rand_fn, no muxer or an unknown one, an
- * invalid protocol id, a zero limit) or the identity key's error. */
+ * LP2P_ERR_INVALID_ARG (no rand_fn, no muxer or an unknown one, no
+ * security protocol or an unknown one, TLS without unix_time, an invalid
+ * protocol id, a zero limit) or LP2P_ERR_UNSUPPORTED (an identity that
+ * cannot sign). The secure channel starts once its protocol is agreed;
+ * its setup errors fail the session then. */
 LP2P_API int lp2p_session_new(lp2p_session **out,
                               const lp2p_session_settings *settings,
                               const lp2p_privkey *identity, bool initiator,
@@ -180,6 +198,9 @@ LP2P_API lp2p_tstamp lp2p_session_now(const lp2p_session *s);
 LP2P_API const lp2p_peer_id *lp2p_session_remote(const lp2p_session *s);
 /* The remote peer's public key (NULL before the handshake). */
 LP2P_API const lp2p_pubkey *lp2p_session_remote_key(const lp2p_session *s);
+/* The security protocol agreed, LP2P_NOISE_PROTOCOL_ID or
+ * LP2P_TLS_PROTOCOL_ID (NULL before). */
+LP2P_API const char *lp2p_session_security(const lp2p_session *s);
 /* The muxer agreed, LP2P_YAMUX_PROTOCOL_ID or LP2P_MPLEX_PROTOCOL_ID
  * (NULL before). */
 LP2P_API const char *lp2p_session_muxer(const lp2p_session *s);

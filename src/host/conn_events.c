@@ -3,6 +3,7 @@
  * connection, its failure), telling the application when it ends, and
  * the public connection API. The I/O is conn.c's. */
 #include <string.h>
+#include <time.h>
 
 #include "host/internal.h"
 
@@ -100,6 +101,9 @@ int lp2p__conn_start_session(lp2p_conn *c) {
   set.remote_peer_id = c->has_expected_peer ? &c->expected_peer : NULL;
   set.muxers = h->muxers;
   set.nmuxers = h->nmuxers;
+  set.security = h->security;
+  set.nsecurity = h->nsecurity;
+  set.unix_time = (int64_t)time(NULL); /* TLS certificates' validity */
   set.handshake_timeout = h->settings.handshake_timeout;
   set.negotiate_timeout = h->settings.negotiate_timeout;
   set.max_streams = h->settings.max_streams;

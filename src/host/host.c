@@ -57,6 +57,7 @@ static int check_settings(const lp2p_host_settings *s) {
       s->max_streams == 0 || s->dial_timeout == 0 ||
       s->handshake_timeout == 0 || s->negotiate_timeout == 0 ||
       s->max_write_buffer == 0 || (unsigned)s->muxers > LP2P_MUXERS_MPLEX ||
+      (unsigned)s->security > LP2P_SECURITY_TLS ||
       s->reserved_outbound >= s->max_connections || s->max_inbound == 0 ||
       s->max_handshakes == 0 || s->max_conns_per_ip == 0 ||
       (s->conns_high_water && s->conns_low_water > s->conns_high_water) ||
@@ -74,6 +75,12 @@ static void set_muxers(lp2p_host *h) {
   }
   if (h->settings.muxers != LP2P_MUXERS_YAMUX) {
     h->muxers[h->nmuxers++] = LP2P_MPLEX_PROTOCOL_ID;
+  }
+  if (h->settings.security != LP2P_SECURITY_TLS) {
+    h->security[h->nsecurity++] = LP2P_NOISE_PROTOCOL_ID;
+  }
+  if (h->settings.security != LP2P_SECURITY_NOISE) {
+    h->security[h->nsecurity++] = LP2P_TLS_PROTOCOL_ID;
   }
 }
 

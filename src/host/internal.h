@@ -87,7 +87,9 @@ struct lp2p_host {
   lp2p_pubkey pubkey;
   lp2p_peer_id peer_id;
   char agent[HOST_AGENT_MAX + 1];
-  const char *muxers[2]; /* offered, in order of preference */
+  const char *muxers[2];   /* offered, in order of preference */
+  const char *security[2]; /* offered, in order of preference */
+  size_t nsecurity;
   size_t nmuxers;
 
   host_listener *listeners;

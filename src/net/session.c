@@ -1,6 +1,7 @@
 /* One libp2p connection, sans-IO (lp2p/session.h): the upgrade
- * (multistream-select of /noise, Noise, the muxer agreed in early data or
- * with multistream-select), then the muxer through its class, with
+ * (multistream-select of /noise or /tls/1.0.0, the secure channel, the
+ * muxer agreed in Noise's early data or TLS's ALPN, or with
+ * multistream-select), then the muxer through its class, with
  * multistream-select on every stream. Received bytes go up in callbacks;
  * nothing is read back down. */
 #include <stdarg.h>
@@ -11,7 +12,9 @@
 #include "lp2p/net.h"
 #include "lp2p/noise.h"
 #include "lp2p/session.h"
+#include "lp2p/tls.h"
 #include "net/muxer_class.h"
+#include "net/tls.h"
 
 /* Bytes read from the muxer at a time (one yamux frame's worth). */
 #define READ_CHUNK (16u * 1024u)
@@ -19,11 +22,9 @@
  * ciphertext out, so that Noise's send buffer never fills. */
 #define FEED_BATCH (64u * 1024u)
 
-static const char *const security_protocols[] = {LP2P_NOISE_PROTOCOL_ID};
-
 typedef enum stage {
-  STAGE_SECURITY, /* multistream-select of /noise */
-  STAGE_NOISE,
+  STAGE_SECURITY, /* multistream-select of the security protocol */
+  STAGE_SECURE,   /* its handshake (Noise or TLS) */
   STAGE_MUXER_SELECT,
   STAGE_READY,
   STAGE_FAILED
@@ -56,20 +57,19 @@ struct lp2p_session {
   lp2p_tstamp now;
   lp2p_tstamp deadline; /* of the upgrade */
   lp2p_peer_id self;
-  /* Our key until Noise starts: its keys and signed payload are made once
-   * /noise is agreed, so that taking a connection costs no cryptography
-   * (a listener flooded with connections accepted too slowly and its
-   * listen queue overflowed) */
-  lp2p_privkey *identity;
+  lp2p_privkey identity; /* until the secure channel is made; then wiped */
+  const char *security[LP2P_SESSION_MAX_SECURITY];
   lp2p_mss *sec_mss;
-  lp2p_noise *noise;
+  lp2p_noise *noise; /* the secure channel: one of these two */
+  lp2p__tls *tls;
   lp2p_mss *mux_mss;
   const lp2p__muxer_class *mux_class;
   void *mux;
   bool early;
-  /* Noise's record of the peer (it lives as long as Noise): a copy here
-   * cost every connection another kilobyte for the key. */
-  const lp2p_noise_peer *remote;
+  /* the peer, as its secure channel holds it (kept once: its key is
+   * over a kilobyte) */
+  const lp2p_peer_id *remote;
+  const lp2p_pubkey *remote_key;
   char **protocols; /* inbound, copied */
   size_t nprotocols;
   sstream *streams;
@@ -89,12 +89,12 @@ static lp2p_tstamp after(lp2p_tstamp now, lp2p_tstamp span) {
   return span >= LP2P_TSTAMP_NEVER - now ? LP2P_TSTAMP_NEVER : now + span;
 }
 
-static const char *stage_name(stage st) {
+static const char *stage_name(const lp2p_session *s, stage st) {
   switch (st) {
   case STAGE_SECURITY:
     return "security protocol negotiation";
-  case STAGE_NOISE:
-    return "Noise handshake";
+  case STAGE_SECURE:
+    return s->tls ? "TLS handshake" : "Noise handshake";
   case STAGE_MUXER_SELECT:
     return "muxer negotiation";
   default:
@@ -199,10 +199,10 @@ static int session_fail(lp2p_session *s, int err, const char *fmt, ...) {
 static int fail_mss(lp2p_session *s, lp2p_mss *m, int err) {
   if (err == LP2P_ERR_UNSUPPORTED) {
     return session_fail(s, err, "%s: the peer supports none of our protocols",
-                        stage_name(s->stage));
+                        stage_name(s, s->stage));
   }
   const char *why = lp2p_mss_errmsg(m);
-  return session_fail(s, err, "%s failed: %s", stage_name(s->stage),
+  return session_fail(s, err, "%s failed: %s", stage_name(s, s->stage),
                       why[0] ? why : lp2p_strerror(err));
 }
 
@@ -311,30 +311,16 @@ static void remote_end(lp2p_session *s, sstream *st) {
   }
 }
 
-/* The stream's next bytes: in place when they are the frame being
- * received (the usual case: the session leaves nothing in the muxer),
- * else copied into `scratch`. */
-static ssize_t next_bytes(lp2p_session *s, uint64_t id, uint8_t *scratch,
-                          const uint8_t **p, bool *eof) {
-  ssize_t n = s->mux_class->take(s->mux, id, p, eof);
-  if (n == 0) {
-    n = s->mux_class->read(s->mux, id, scratch, READ_CHUNK, eof);
-    *p = scratch;
-  }
-  return n;
-}
-
-/* The muxer has bytes (or the end) of a stream: all go up now, without a
- * copy when they can (a buffer on the stack otherwise: callbacks cannot
- * re-enter this), so that an idle session holds none. */
+/* The muxer has bytes (or the end) of a stream: all go up now, through
+ * a buffer on the stack (callbacks cannot re-enter this), so that an idle
+ * session holds none. */
 static void on_readable(void *user, uint64_t id) {
   lp2p_session *s = user;
   sstream *st = lookup(s, id);
   uint8_t scratch[READ_CHUNK];
   while (st && !st->local_reset && !st->reset_err) {
     bool eof = false;
-    const uint8_t *p = NULL;
-    ssize_t n = next_bytes(s, id, scratch, &p, &eof);
+    ssize_t n = s->mux_class->read(s->mux, id, scratch, READ_CHUNK, &eof);
     if (n <= 0) {
       if (n == 0 && eof) {
         remote_end(s, st);
@@ -342,9 +328,9 @@ static void on_readable(void *user, uint64_t id) {
       return;
     }
     if (st->mss) {
-      negotiate_input(s, st, p, (size_t)n);
+      negotiate_input(s, st, scratch, (size_t)n);
     } else {
-      deliver(s, st, p, (size_t)n);
+      deliver(s, st, scratch, (size_t)n);
     }
   }
 }
@@ -461,7 +447,7 @@ static void start_muxer(lp2p_session *s, const char *protocol, bool early) {
   s->early = early;
   s->stage = STAGE_READY;
   if (s->cb.established) {
-    s->cb.established(s, &s->remote->peer_id, cls->protocol, early, s->user);
+    s->cb.established(s, s->remote, cls->protocol, early, s->user);
   }
 }
 
@@ -476,26 +462,26 @@ static int start_mss(lp2p_session *s, lp2p_mss **m, const char *const *protos,
   return lp2p_mss_new(m, &ms, NULL, s->mem, s);
 }
 
-static int on_handshake_done(lp2p_noise *n, const lp2p_noise_peer *peer,
-                             void *user) {
-  (void)n;
-  lp2p_session *s = user;
-  if (lp2p_peer_id_equal(&peer->peer_id, &s->self)) {
+/* The secure channel authenticated the remote (and maybe agreed a muxer
+ * in its handshake: Noise's early data, TLS's ALPN). */
+static int on_secured(lp2p_session *s, const lp2p_peer_id *id,
+                      const lp2p_pubkey *key, const char *muxer) {
+  if (lp2p_peer_id_equal(id, &s->self)) {
     /* our own key: a connection to ourselves */
     session_fail(s, LP2P_ERR_INVALID_ARG, "connected to ourselves");
     return LP2P_ERR_INVALID_ARG;
   }
-  s->remote = peer;
-  int refused =
-      s->cb.authenticated
-          ? s->cb.authenticated(s, &peer->peer_id, &peer->pubkey, s->user)
-          : 0;
+  s->remote = id; /* both live in the channel, as long as the session */
+  s->remote_key = key;
+  int refused = s->cb.authenticated
+                    ? s->cb.authenticated(s, s->remote, s->remote_key, s->user)
+                    : 0;
   if (refused != 0) {
     session_fail(s, refused, "the peer was refused");
     return s->err;
   }
-  if (peer->muxer) {
-    start_muxer(s, peer->muxer, true);
+  if (muxer) {
+    start_muxer(s, muxer, true);
     return 0;
   }
   /* no muxer in common in early data: multistream-select, as go does (the
@@ -507,20 +493,23 @@ static int on_handshake_done(lp2p_noise *n, const lp2p_noise_peer *peer,
   return rv;
 }
 
-static void forget_identity(lp2p_session *s) {
-  if (s->identity) {
-    lp2p_privkey_wipe(s->identity);
-    lp2p_free(s->mem, s->identity);
-    s->identity = NULL;
-  }
+static int on_noise_done(lp2p_noise *n, const lp2p_noise_peer *peer,
+                         void *user) {
+  (void)n;
+  return on_secured(user, &peer->peer_id, &peer->pubkey, peer->muxer);
+}
+
+static int on_tls_done(void *user, const lp2p_peer_id *id,
+                       const lp2p_pubkey *key, const char *muxer) {
+  return on_secured(user, id, key, muxer);
 }
 
 static int start_noise(lp2p_session *s) {
-  static const lp2p_noise_callbacks cb = {.handshake_done = on_handshake_done};
+  static const lp2p_noise_callbacks cb = {.handshake_done = on_noise_done};
   lp2p_noise_settings ns;
   lp2p_noise_settings_default(&ns);
   ns.role = s->initiator ? LP2P_NOISE_INITIATOR : LP2P_NOISE_RESPONDER;
-  ns.identity = s->identity;
+  ns.identity = &s->identity;
   ns.remote_peer_id = s->set.remote_peer_id;
   ns.muxers = s->set.early_muxer ? s->muxers : NULL;
   ns.nmuxers = s->set.early_muxer ? s->set.nmuxers : 0;
@@ -528,9 +517,75 @@ static int start_noise(lp2p_session *s) {
   ns.handshake_timeout = LP2P_TSTAMP_NEVER; /* s->deadline covers it */
   ns.rand_fn = s->set.rand_fn;
   ns.rand_user = s->set.rand_user;
-  int rv = lp2p_noise_new(&s->noise, &ns, &cb, s->mem, s);
-  forget_identity(s);
-  return rv;
+  return lp2p_noise_new(&s->noise, &ns, &cb, s->mem, s);
+}
+
+static int start_tls(lp2p_session *s) {
+  lp2p__tls_settings ts = {
+      .is_client = s->initiator,
+      .identity = &s->identity,
+      .remote_peer_id = s->set.remote_peer_id,
+      .muxers = s->set.early_muxer ? s->muxers : NULL,
+      .nmuxers = s->set.early_muxer ? s->set.nmuxers : 0,
+      .unix_time = s->set.unix_time,
+      .rand_fn = s->set.rand_fn,
+      .rand_user = s->set.rand_user,
+  };
+  return lp2p__tls_new(&s->tls, &ts, on_tls_done, s->mem, s);
+}
+
+/* The security protocol was agreed: its channel starts (a dialer's first
+ * handshake message is ready to pull), and the identity is no longer
+ * needed. */
+static int start_secure(lp2p_session *s, const char *name) {
+  int rv =
+      strcmp(name, LP2P_TLS_PROTOCOL_ID) == 0 ? start_tls(s) : start_noise(s);
+  lp2p_privkey_wipe(&s->identity);
+  s->stage = STAGE_SECURE;
+  if (rv != 0) {
+    return session_fail(s, rv, "cannot start %s: %s", name, lp2p_strerror(rv));
+  }
+  return 0;
+}
+
+/* ---- the secure channel: Noise or TLS ----------------------------------- */
+
+static bool sec_established(const lp2p_session *s) {
+  return s->tls ? lp2p__tls_is_established(s->tls)
+                : s->noise && lp2p_noise_is_established(s->noise);
+}
+
+static size_t sec_recv_room(const lp2p_session *s) {
+  return s->tls ? lp2p__tls_recv_room(s->tls) : lp2p_noise_recv_room(s->noise);
+}
+
+static int sec_recv(lp2p_session *s, const uint8_t *in, size_t n) {
+  return s->tls ? lp2p__tls_recv(s->tls, in, n)
+                : lp2p_noise_recv(s->noise, in, n, s->now);
+}
+
+static ssize_t sec_read(lp2p_session *s, const uint8_t **p) {
+  return s->tls ? lp2p__tls_read(s->tls, p) : lp2p_noise_read(s->noise, p);
+}
+
+static ssize_t sec_write(lp2p_session *s, const uint8_t *p, size_t n) {
+  return s->tls ? lp2p__tls_write(s->tls, p, n)
+                : lp2p_noise_write(s->noise, p, n);
+}
+
+static ssize_t sec_pull(lp2p_session *s, const uint8_t **out) {
+  return s->tls ? lp2p__tls_pull(s->tls, out)
+                : lp2p_noise_pull(s->noise, out, s->now);
+}
+
+/* Why the channel failed, in its own words. */
+static int fail_secure(lp2p_session *s, int rv) {
+  const char *why = s->tls ? lp2p__tls_errmsg(s->tls) : "";
+  if (why[0]) {
+    return session_fail(s, rv, "%s failed: %s", stage_name(s, s->stage), why);
+  }
+  return session_fail(s, rv, "%s failed: %s", stage_name(s, s->stage),
+                      lp2p_strerror(rv));
 }
 
 /* ---- input -------------------------------------------------------------- */
@@ -540,17 +595,16 @@ static int input_security(lp2p_session *s, const uint8_t *in, size_t len) {
   if (rv < 0) {
     return fail_mss(s, s->sec_mss, rv);
   }
-  if (lp2p_mss_result(s->sec_mss, NULL, NULL) == 1) {
-    int err = start_noise(s);
-    if (err != 0) {
-      return session_fail(s, err, "cannot start Noise: %s", lp2p_strerror(err));
-    }
-    s->stage = STAGE_NOISE;
+  const char *name;
+  if (lp2p_mss_result(s->sec_mss, &name, NULL) == 1 &&
+      start_secure(s, name) != 0) {
+    return s->err;
   }
   return rv;
 }
 
-/* Plaintext from Noise: the muxer's negotiation, then its frames. */
+/* Plaintext from the secure channel: the muxer's negotiation, then its
+ * frames. */
 static void input_plain(lp2p_session *s, const uint8_t *p, size_t n) {
   if (s->stage == STAGE_MUXER_SELECT) {
     int rv = lp2p_mss_recv(s->mux_mss, p, n, s->now);
@@ -576,23 +630,23 @@ static void input_plain(lp2p_session *s, const uint8_t *p, size_t n) {
   }
 }
 
-static int input_noise(lp2p_session *s, const uint8_t *in, size_t len) {
-  size_t room = lp2p_noise_recv_room(s->noise);
+static int input_secure(lp2p_session *s, const uint8_t *in, size_t len) {
+  size_t room = sec_recv_room(s);
   size_t n = len < room ? len : room;
-  int rv =
-      n > 0 ? lp2p_noise_recv(s->noise, in, n, s->now) : LP2P_ERR_TOO_LARGE;
+  int rv = n > 0 ? sec_recv(s, in, n) : LP2P_ERR_TOO_LARGE;
   if (s->stage == STAGE_FAILED) {
     return s->err; /* failed from inside the handshake callback */
   }
   if (rv < 0) {
-    return session_fail(s, rv, "%s failed: %s", stage_name(s->stage),
-                        lp2p_strerror(rv));
+    return fail_secure(s, rv);
   }
   const uint8_t *p;
-  ssize_t got;
-  while (s->stage != STAGE_FAILED &&
-         (got = lp2p_noise_read(s->noise, &p)) > 0) {
+  ssize_t got = 0;
+  while (s->stage != STAGE_FAILED && (got = sec_read(s, &p)) > 0) {
     input_plain(s, p, (size_t)got);
+  }
+  if (got < 0 && s->stage != STAGE_FAILED) {
+    return fail_secure(s, (int)got);
   }
   return (int)n;
 }
@@ -606,7 +660,7 @@ int lp2p_session_recv(lp2p_session *s, const uint8_t *in, size_t len,
   while (len > 0 && s->stage != STAGE_FAILED) {
     size_t chunk = len > INT32_MAX ? INT32_MAX : len;
     int used = s->stage == STAGE_SECURITY ? input_security(s, in, chunk)
-                                          : input_noise(s, in, chunk);
+                                          : input_secure(s, in, chunk);
     if (used <= 0) {
       break; /* failed (a completed mss consumes what is its own) */
     }
@@ -618,25 +672,26 @@ int lp2p_session_recv(lp2p_session *s, const uint8_t *in, size_t len,
 
 /* ---- output ------------------------------------------------------------- */
 
-static bool noise_put(lp2p_session *s, const uint8_t *p, size_t n) {
-  ssize_t w = lp2p_noise_write(s->noise, p, n);
+static bool secure_put(lp2p_session *s, const uint8_t *p, size_t n) {
+  ssize_t w = sec_write(s, p, n);
   if (w == (ssize_t)n) {
     return true;
   }
   int err = w < 0 ? (int)w : LP2P_ERR_NOMEM;
-  session_fail(s, err, "noise: cannot encrypt: %s", lp2p_strerror(err));
+  session_fail(s, err, "%s: cannot encrypt: %s", s->tls ? "TLS" : "noise",
+               lp2p_strerror(err));
   return false;
 }
 
-/* Moves the muxer's negotiation and then its frames into Noise, in that
- * order: the echo that completes a negotiation precedes the muxer's
- * first frame. */
-static void feed_noise(lp2p_session *s) {
+/* Moves the muxer's negotiation and then its frames into the secure
+ * channel, in that order: the echo that completes a negotiation precedes
+ * the muxer's first frame. */
+static void feed_secure(lp2p_session *s) {
   const uint8_t *p;
   ssize_t n;
   if (s->mux_mss) {
     while ((n = lp2p_mss_pull(s->mux_mss, &p, s->now)) > 0) {
-      if (!noise_put(s, p, (size_t)n)) {
+      if (!secure_put(s, p, (size_t)n)) {
         return;
       }
     }
@@ -648,7 +703,7 @@ static void feed_noise(lp2p_session *s) {
   size_t batch = 0;
   while (s->mux && batch < FEED_BATCH &&
          (n = s->mux_class->pull(s->mux, &p, s->now)) > 0) {
-    if (!noise_put(s, p, (size_t)n)) {
+    if (!secure_put(s, p, (size_t)n)) {
       return;
     }
     batch += (size_t)n;
@@ -669,16 +724,18 @@ ssize_t lp2p_session_pull(lp2p_session *s, const uint8_t **out,
       s->sec_mss = NULL;
     }
   }
-  if (!s->noise || s->stage == STAGE_SECURITY) {
+  if ((!s->noise && !s->tls) || s->stage == STAGE_SECURITY) {
     return 0;
   }
-  if (s->stage == STAGE_FAILED && !lp2p_noise_is_established(s->noise)) {
-    return 0; /* failed before Noise completed: its messages stay unsent */
+  /* failed before Noise completed: its messages stay unsent; TLS's
+   * alert goes out, to tell the peer why */
+  if (s->stage == STAGE_FAILED && !s->tls && !sec_established(s)) {
+    return 0;
   }
-  if (lp2p_noise_is_established(s->noise)) {
-    feed_noise(s);
+  if (sec_established(s)) {
+    feed_secure(s);
   }
-  ssize_t n = lp2p_noise_pull(s->noise, out, now);
+  ssize_t n = sec_pull(s, out);
   return n > 0 ? n : 0;
 }
 
@@ -716,7 +773,7 @@ int lp2p_session_handle_expiry(lp2p_session *s, lp2p_tstamp now) {
   if (s->stage != STAGE_READY) {
     if (now >= s->deadline) {
       return session_fail(s, LP2P_ERR_TIMEOUT, "%s timed out",
-                          stage_name(s->stage));
+                          stage_name(s, s->stage));
     }
     return 0;
   }
@@ -728,6 +785,10 @@ int lp2p_session_handle_expiry(lp2p_session *s, lp2p_tstamp now) {
 }
 
 /* ---- life and death ----------------------------------------------------- */
+
+/* Noise first: what lp2p always spoke (go-libp2p offers TLS first). */
+static const char *const default_security[] = {LP2P_NOISE_PROTOCOL_ID,
+                                               LP2P_TLS_PROTOCOL_ID};
 
 void lp2p_session_settings_default(lp2p_session_settings *s) {
   static const char *const muxers[] = {LP2P_YAMUX_PROTOCOL_ID,
@@ -743,6 +804,27 @@ void lp2p_session_settings_default(lp2p_session_settings *s) {
   s->ping_timeout = 10 * LP2P_SECONDS;
   s->max_stream_unconsumed = (size_t)4 << 20;
   s->max_session_unconsumed = (size_t)32 << 20;
+  s->security = default_security;
+  s->nsecurity = 2;
+}
+
+/* Our static name of a security protocol, NULL for one we do not speak. */
+static const char *security_find(const char *name) {
+  for (size_t i = 0; i < 2; i++) {
+    if (name && strcmp(name, default_security[i]) == 0) {
+      return default_security[i];
+    }
+  }
+  return NULL;
+}
+
+static bool offers_tls(const lp2p_session_settings *set) {
+  for (size_t i = 0; i < set->nsecurity; i++) {
+    if (strcmp(set->security[i], LP2P_TLS_PROTOCOL_ID) == 0) {
+      return true;
+    }
+  }
+  return false;
 }
 
 static int check_settings(const lp2p_session_settings *set) {
@@ -757,7 +839,17 @@ static int check_settings(const lp2p_session_settings *set) {
       return LP2P_ERR_INVALID_ARG;
     }
   }
-  return 0;
+  if (set->nsecurity == 0 || set->nsecurity > LP2P_SESSION_MAX_SECURITY ||
+      !set->security) {
+    return LP2P_ERR_INVALID_ARG;
+  }
+  for (size_t i = 0; i < set->nsecurity; i++) {
+    if (!security_find(set->security[i])) {
+      return LP2P_ERR_INVALID_ARG;
+    }
+  }
+  /* certificates are made and checked at the wall-clock time */
+  return offers_tls(set) && set->unix_time <= 0 ? LP2P_ERR_INVALID_ARG : 0;
 }
 
 /* Keeps the inbound protocols, checked as multistream-select would. */
@@ -820,6 +912,11 @@ int lp2p_session_new(lp2p_session **out, const lp2p_session_settings *settings,
     s->muxers[i] = lp2p__muxer_class_find(settings->muxers[i])->protocol;
   }
   s->set.muxers = s->muxers; /* static strings: the caller's may go */
+  for (size_t i = 0; i < settings->nsecurity; i++) {
+    s->security[i] = security_find(settings->security[i]);
+  }
+  s->set.security = s->security;
+  s->identity = *identity; /* for the channel, made once one is agreed */
   s->set.protocols = NULL;
   s->set.nprotocols = 0;
   if (cb) {
@@ -831,14 +928,7 @@ int lp2p_session_new(lp2p_session **out, const lp2p_session_settings *settings,
   s->deadline = after(now, settings->handshake_timeout);
   rv = own_peer_id(identity, &s->self);
   if (rv == 0) {
-    rv = start_mss(s, &s->sec_mss, security_protocols, 1);
-  }
-  if (rv == 0) {
-    s->identity = lp2p_malloc(mem, sizeof(*s->identity));
-    rv = s->identity ? 0 : LP2P_ERR_NOMEM;
-  }
-  if (rv == 0) {
-    *s->identity = *identity;
+    rv = start_mss(s, &s->sec_mss, s->security, s->set.nsecurity);
   }
   if (rv == 0) {
     rv = copy_protocols(s, settings->protocols, settings->nprotocols);
@@ -861,10 +951,11 @@ void lp2p_session_del(lp2p_session *s) {
   if (s->mux) {
     s->mux_class->destroy(s->mux);
   }
-  forget_identity(s);
   lp2p_mss_del(s->sec_mss);
   lp2p_mss_del(s->mux_mss);
   lp2p_noise_del(s->noise);
+  lp2p__tls_del(s->tls);
+  lp2p_privkey_wipe(&s->identity);
   for (size_t i = 0; i < s->nprotocols; i++) {
     lp2p_free(s->mem, s->protocols[i]);
   }
@@ -883,11 +974,17 @@ lp2p_tstamp lp2p_session_now(const lp2p_session *s) {
 }
 
 const lp2p_peer_id *lp2p_session_remote(const lp2p_session *s) {
-  return s->remote ? &s->remote->peer_id : NULL;
+  return s->remote;
 }
 
 const lp2p_pubkey *lp2p_session_remote_key(const lp2p_session *s) {
-  return s->remote ? &s->remote->pubkey : NULL;
+  return s->remote_key;
+}
+
+const char *lp2p_session_security(const lp2p_session *s) {
+  return s->tls     ? LP2P_TLS_PROTOCOL_ID
+         : s->noise ? LP2P_NOISE_PROTOCOL_ID
+                    : NULL;
 }
 
 const char *lp2p_session_muxer(const lp2p_session *s) {

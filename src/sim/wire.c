@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "lp2p/noise.h"
 #include "lp2p/session.h"
 #include "net/pubsub_stream.h"
 #include "sim/model.h"
@@ -314,6 +315,9 @@ static sim_wire *new_end(sim *s, sim_node *n, uint32_t link, bool initiator) {
   lp2p__pubsub_writer_init(&w->out, WIRE_MAX_BACKLOG, mem);
   lp2p_session_settings set;
   lp2p_session_settings_default(&set);
+  static const char *const noise_only[] = {LP2P_NOISE_PROTOCOL_ID};
+  set.security = noise_only; /* no wall clock here for TLS certificates */
+  set.nsecurity = 1;
   set.protocols = meshsub;
   set.nprotocols = 1;
   set.rand_fn = lp2p__sim_node_rand;

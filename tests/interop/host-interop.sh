@@ -15,8 +15,11 @@
 # Every run checks the dialer's output and the listener's events for that
 # connection (lib.sh, check-events.cjs). Ed25519 runs every test; secp256k1
 # runs ping, identify and echo:4:300000 each way, and the commands.
+# With LP2P_INTEROP_SECURITY=tls (or noise) the reference peer and lp2p
+# speak only that secure channel (lp2p ping and identify with --security),
+# and every run is the short list: libp2p TLS (/tls/1.0.0) over TCP.
 # Exits 77 (skipped) when node/npm (js) or go (go) is not installed; logs in
-# BUILDDIR/host-logs[-IMPL].
+# BUILDDIR/host-logs[-IMPL][-SECURITY].
 set -eu
 
 if [ $# -lt 3 ]; then
@@ -32,7 +35,8 @@ shift 3
 impls=${*:-js go}
 # One log directory per set of implementations: ctest runs the js and go
 # suites at once in the same BUILDDIR.
-logs="$build/host-logs-$(echo $impls | tr ' ' '-')"
+security=${LP2P_INTEROP_SECURITY:-}
+logs="$build/host-logs-$(echo $impls | tr ' ' '-')${security:+-$security}"
 . "$src/lib.sh"
 
 for impl in $impls; do
@@ -64,12 +68,14 @@ cli_tests() {
     case "$c_t" in
       cli-ping)
         "$lp2p" ping "$listener_addr" -c 100 -i 0 --key "$lp2p_key" \
-          --muxer "$c_mux" --timeout 60 >"$c_out" 2>"$c_err" || c_rc=$?
+          --muxer "$c_mux" ${security:+--security "$security"} --timeout 60 \
+          >"$c_out" 2>"$c_err" || c_rc=$?
         set -- count=100
         ;;
       cli-identify)
         "$lp2p" identify "$listener_addr" --key "$lp2p_key" \
-          --muxer "$c_mux" >"$c_out" 2>"$c_err" || c_rc=$?
+          --muxer "$c_mux" ${security:+--security "$security"} \
+          >"$c_out" 2>"$c_err" || c_rc=$?
         set -- agent="$(agent_of "$c_impl")" id="$listener_id"
         ;;
     esac
@@ -104,6 +110,7 @@ for impl in $impls; do
     [ $keytype = ed25519 ] || tests=$short
     for mux in yamux mplex; do
       [ "$mux.$keytype" = mplex.ed25519 ] && tests=$full_mplex
+      [ -n "$security" ] && tests=$short
       tag="lp2p-listen.$impl-dial.$mux.$keytype"
       if start_listener lp2p "$mux" "$tag"; then
         dial_tests lp2p "$impl" "$mux" "$tag" "$tests"

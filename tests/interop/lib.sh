@@ -13,7 +13,8 @@
 #   lp2p  `lp2p listen` when listening, hosttool when dialing
 # which all take the same arguments (listen --muxer M --echo; dial ADDR
 # --muxer M --test T --timeout-s S) and print the same JSON events, checked
-# by check-events.cjs.
+# by check-events.cjs. With `security` set (noise or tls), the go peer and
+# `lp2p listen` speak only that secure channel (hosttool offers both).
 
 node=${LP2P_NODE:-node}
 rm -rf "$logs"
@@ -81,10 +82,12 @@ peer() {
   [ "$p_role" = dial ] && p_seed=2
   case "$p_impl" in
     js) exec sh "$src/js/run-peer.sh" "$build/js" "$p_role" "$@" --key-seed $p_seed ;;
-    go) exec "$build/go/peer" "$p_role" "$@" --key-seed $p_seed ;;
+    go) exec "$build/go/peer" "$p_role" "$@" --key-seed $p_seed \
+      ${security:+--security "$security"} ;;
     lp2p)
       if [ "$p_role" = listen ]; then
-        exec "$lp2p" listen --listen /ip4/127.0.0.1/tcp/0 --key "$lp2p_key" "$@"
+        exec "$lp2p" listen --listen /ip4/127.0.0.1/tcp/0 --key "$lp2p_key" \
+          ${security:+--security "$security"} "$@"
       fi
       exec "$hosttool" dial "$@" --key "$lp2p_key"
       ;;

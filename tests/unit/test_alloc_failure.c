@@ -687,11 +687,19 @@ static int sess_exchange(sess_side *a, sess_side *b, lp2p_tstamp now) {
   return LP2P_ERR_STATE;
 }
 
+static bool sess_over_tls; /* session_scenario over /tls/1.0.0 */
+
 static void sess_settings(lp2p_session_settings *set, sess_side *d) {
   static const char *const protos[] = {"/echo/1.0.0"};
+  static const char *const tls[] = {LP2P_TLS_PROTOCOL_ID};
   lp2p_session_settings_default(set);
+  if (sess_over_tls) {
+    set->security = tls;
+    set->nsecurity = 1;
+  }
   set->rand_fn = test_rand;
   set->rand_user = &d->rng;
+  set->unix_time = 1800000000;
   set->protocols = protos;
   set->nprotocols = 1;
 }
@@ -742,6 +750,15 @@ static int session_scenario(const lp2p_mem *mem, void *arg) {
 static void session_fails_cleanly(void **state) {
   (void)state;
   sweep_both("session", session_scenario);
+}
+
+/* The same over TLS: the channel's own allocations (GnuTLS's are the C
+ * library's) fail the session with LP2P_ERR_NOMEM too. */
+static void session_over_tls_fails_cleanly(void **state) {
+  (void)state;
+  sess_over_tls = true;
+  sweep_both("session over TLS", session_scenario);
+  sess_over_tls = false;
 }
 
 /* ---- ping ---------------------------------------------------------------- */
@@ -1967,6 +1984,7 @@ int main(void) {
       cmocka_unit_test(yamux_session_fails_cleanly),
       cmocka_unit_test(mplex_session_fails_cleanly),
       cmocka_unit_test(session_fails_cleanly),
+      cmocka_unit_test(session_over_tls_fails_cleanly),
       cmocka_unit_test(ping_fails_cleanly),
       cmocka_unit_test(router_fails_cleanly),
       cmocka_unit_test_setup_teardown(router_extras_fail_cleanly,

@@ -232,6 +232,7 @@ static void make_side(pair *p, side *d, uint8_t seed_byte, bool initiator,
   lp2p_session_settings set;
   lp2p_session_settings_default(&set);
   set.rand_fn = test_rand;
+  set.unix_time = 1800000000;
   set.rand_user = &d->rng;
   set.protocols = protos;
   set.nprotocols = n;

@@ -6,6 +6,7 @@
 #include "testutil.h"
 
 #include "lp2p/session.h"
+#include "lp2p/tls.h"
 
 #define MAX_EVENTS 16
 #define MAX_DATA (1u << 20)
@@ -159,6 +160,7 @@ static void make_key(side *d, uint8_t seed_byte) {
 static void settings_for(side *d, lp2p_session_settings *set) {
   lp2p_session_settings_default(set);
   set->rand_fn = test_rand;
+  set->unix_time = 1800000000;
   set->rand_user = &d->rng;
   set->protocols = echo_protos;
   set->nprotocols = 1; /* /echo only: /chat is refused */
@@ -1005,9 +1007,229 @@ static void session_failure_resets_open_streams(void **state) {
   stop_pair(&p);
 }
 
+/* ---- libp2p TLS (/tls/1.0.0) -------------------------------------------- */
+
+static const char *const tls_only_list[] = {LP2P_TLS_PROTOCOL_ID};
+static const char *const noise_only_list[] = {LP2P_NOISE_PROTOCOL_ID};
+static const char *const tls_then_noise_list[] = {LP2P_TLS_PROTOCOL_ID,
+                                                  LP2P_NOISE_PROTOCOL_ID};
+static lp2p_peer_id dial_target; /* what tls_dialing_target expects */
+
+static void tls_only(lp2p_session_settings *s) {
+  s->security = tls_only_list;
+  s->nsecurity = 1;
+}
+
+static void noise_only(lp2p_session_settings *s) {
+  s->security = noise_only_list;
+  s->nsecurity = 1;
+}
+
+static void tls_then_noise(lp2p_session_settings *s) {
+  s->security = tls_then_noise_list;
+  s->nsecurity = 2;
+}
+
+static void tls_no_early(lp2p_session_settings *s) {
+  tls_only(s);
+  s->early_muxer = false;
+}
+
+static void tls_mplex_first(lp2p_session_settings *s) {
+  static const char *const m[] = {LP2P_MPLEX_PROTOCOL_ID,
+                                  LP2P_YAMUX_PROTOCOL_ID};
+  tls_only(s);
+  s->muxers = m;
+}
+
+static void tls_dialing_target(lp2p_session_settings *s) {
+  tls_only(s);
+  s->remote_peer_id = &dial_target;
+}
+
+static void tls_clock_200_years_on(lp2p_session_settings *s) {
+  tls_only(s);
+  s->unix_time += (int64_t)200 * 365 * 24 * 3600;
+}
+
+static void tls_handshake_authenticates_both_peers(void **state) {
+  (void)state;
+  pair p;
+  start_pair(&p, tls_only, tls_only);
+  connect_pair(&p);
+  assert_string_equal(lp2p_session_security(p.a.s), LP2P_TLS_PROTOCOL_ID);
+  assert_string_equal(lp2p_session_security(p.b.s), LP2P_TLS_PROTOCOL_ID);
+  assert_true(lp2p_peer_id_equal(&p.a.remote, &p.b.id));
+  assert_true(lp2p_peer_id_equal(&p.b.remote, &p.a.id));
+  lp2p_pubkey pub;
+  assert_int_equal(lp2p_privkey_public(&p.a.key, &pub), 0);
+  assert_true(lp2p_pubkey_equal(lp2p_session_remote_key(p.b.s), &pub));
+  stop_pair(&p);
+}
+
+static void tls_alpn_agrees_on_yamux_without_round_trip(void **state) {
+  (void)state;
+  pair p;
+  start_pair(&p, tls_only, tls_only);
+  connect_pair(&p);
+  assert_string_equal(p.a.muxer, LP2P_YAMUX_PROTOCOL_ID);
+  assert_string_equal(p.b.muxer, LP2P_YAMUX_PROTOCOL_ID);
+  assert_true(p.a.early);
+  assert_true(p.b.early);
+  check_echo_both_ways(&p);
+  stop_pair(&p);
+}
+
+static void tls_alpn_takes_the_dialers_first_muxer_as_go(void **state) {
+  (void)state;
+  pair p;
+  start_pair(&p, tls_mplex_first, tls_only);
+  connect_pair(&p);
+  assert_string_equal(p.a.muxer, LP2P_MPLEX_PROTOCOL_ID);
+  assert_string_equal(p.b.muxer, LP2P_MPLEX_PROTOCOL_ID);
+  check_echo_both_ways(&p);
+  stop_pair(&p);
+}
+
+static void tls_alpn_libp2p_only_negotiates_muxer_with_mss(void **state) {
+  (void)state;
+  pair p;
+  start_pair(&p, tls_no_early, tls_only);
+  connect_pair(&p);
+  assert_string_equal(p.a.muxer, LP2P_YAMUX_PROTOCOL_ID);
+  assert_false(p.a.early);
+  assert_false(p.b.early);
+  check_echo_both_ways(&p);
+  stop_pair(&p);
+}
+
+static void tls_carries_a_megabyte_both_ways(void **state) {
+  (void)state;
+  pair p;
+  start_pair(&p, tls_only, tls_only);
+  connect_pair(&p);
+  uint64_t id = open_from_a(&p, echo_protos, 1);
+  static uint8_t big[600 * 1024];
+  for (size_t i = 0; i < sizeof(big); i++) {
+    big[i] = (uint8_t)(i * 7);
+  }
+  size_t sent = 0;
+  for (int round = 0; round < 100 && sent < sizeof(big); round++) {
+    ssize_t w =
+        lp2p_session_stream_write(p.a.s, id, big + sent, sizeof(big) - sent);
+    assert_true(w >= 0);
+    sent += (size_t)w;
+    pump(&p);
+  }
+  assert_int_equal(p.b.ndata, sizeof(big));
+  assert_memory_equal(p.b.data, big, sizeof(big));
+  stop_pair(&p);
+}
+
+static void listener_offering_tls_only_takes_dialers_second_choice(void **st) {
+  (void)st;
+  pair p;
+  start_pair(&p, NULL, tls_only); /* a proposes /noise, then /tls/1.0.0 */
+  connect_pair(&p);
+  assert_string_equal(lp2p_session_security(p.a.s), LP2P_TLS_PROTOCOL_ID);
+  stop_pair(&p);
+}
+
+static void dialer_preferring_tls_gets_tls_from_default_listener(void **st) {
+  (void)st;
+  pair p;
+  start_pair(&p, tls_then_noise, NULL);
+  connect_pair(&p);
+  assert_string_equal(lp2p_session_security(p.b.s), LP2P_TLS_PROTOCOL_ID);
+  stop_pair(&p);
+}
+
+static void noise_only_dialer_and_tls_only_listener_fail_clearly(void **st) {
+  (void)st;
+  pair p;
+  start_pair(&p, noise_only, tls_only);
+  pump(&p);
+  assert_int_equal(p.a.established + p.b.established, 0);
+  assert_int_equal(p.a.closed, 1);
+  assert_int_equal(p.a.closed_err, LP2P_ERR_UNSUPPORTED);
+  assert_non_null(strstr(p.a.closed_msg, "security protocol negotiation"));
+  assert_null(lp2p_session_security(p.a.s));
+  stop_pair(&p);
+}
+
+static void tls_dial_to_another_peer_is_a_peer_id_mismatch(void **state) {
+  (void)state;
+  side other;
+  make_key(&other, 0xc3);
+  dial_target = other.id;
+  pair p;
+  start_pair(&p, tls_dialing_target, tls_only);
+  pump(&p);
+  assert_int_equal(p.a.established, 0);
+  assert_int_equal(p.a.closed, 1);
+  assert_int_equal(p.a.closed_err, LP2P_ERR_PEER_ID_MISMATCH);
+  assert_non_null(strstr(p.a.closed_msg, "TLS handshake failed"));
+  assert_non_null(strstr(p.a.closed_msg, "not of the peer dialed"));
+  /* our alert told the listener, which fails too and never admits us */
+  assert_int_equal(p.b.established, 0);
+  assert_int_equal(p.b.closed, 1);
+  stop_pair(&p);
+}
+
+static void tls_dial_to_the_expected_peer_succeeds(void **state) {
+  (void)state;
+  pair p;
+  start_pair(&p, NULL, NULL);
+  dial_target = p.b.id;
+  stop_pair(&p);
+  start_pair(&p, tls_dialing_target, tls_only);
+  connect_pair(&p);
+  stop_pair(&p);
+}
+
+static void tls_peer_certificate_not_yet_valid_is_refused(void **state) {
+  (void)state;
+  pair p;
+  start_pair(&p, tls_only, tls_clock_200_years_on);
+  pump(&p);
+  assert_int_equal(p.a.established, 0);
+  assert_int_equal(p.a.closed_err, LP2P_ERR_TIMEOUT);
+  assert_non_null(strstr(p.a.closed_msg, "not yet valid"));
+  stop_pair(&p);
+}
+
+static void tls_offered_without_wall_clock_is_invalid(void **state) {
+  (void)state;
+  side d;
+  make_key(&d, 0xd4);
+  lp2p_session_settings set;
+  settings_for(&d, &set);
+  set.unix_time = 0;
+  lp2p_session *s = NULL;
+  assert_int_equal(
+      lp2p_session_new(&s, &set, &d.key, true, NULL, NULL, NULL, 0),
+      LP2P_ERR_INVALID_ARG);
+  noise_only(&set);
+  assert_int_equal(
+      lp2p_session_new(&s, &set, &d.key, true, NULL, NULL, NULL, 0), 0);
+  lp2p_session_del(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(handshake_authenticates_both_peers),
+      cmocka_unit_test(tls_handshake_authenticates_both_peers),
+      cmocka_unit_test(tls_alpn_agrees_on_yamux_without_round_trip),
+      cmocka_unit_test(tls_alpn_takes_the_dialers_first_muxer_as_go),
+      cmocka_unit_test(tls_alpn_libp2p_only_negotiates_muxer_with_mss),
+      cmocka_unit_test(tls_carries_a_megabyte_both_ways),
+      cmocka_unit_test(listener_offering_tls_only_takes_dialers_second_choice),
+      cmocka_unit_test(dialer_preferring_tls_gets_tls_from_default_listener),
+      cmocka_unit_test(noise_only_dialer_and_tls_only_listener_fail_clearly),
+      cmocka_unit_test(tls_dial_to_another_peer_is_a_peer_id_mismatch),
+      cmocka_unit_test(tls_dial_to_the_expected_peer_succeeds),
+      cmocka_unit_test(tls_peer_certificate_not_yet_valid_is_refused),
+      cmocka_unit_test(tls_offered_without_wall_clock_is_invalid),
       cmocka_unit_test(early_data_agrees_on_yamux),
       cmocka_unit_test(idle_session_keeps_the_peer_key_once),
       cmocka_unit_test(noise_keys_are_made_once_noise_is_agreed),

@@ -1,9 +1,9 @@
 // Command peer is the go-libp2p reference peer of lp2p's host interop tests.
-// It speaks TCP + Noise + one muxer (yamux or mplex) + identify + ping, and
+// It speaks TCP + Noise or TLS + one muxer (yamux or mplex) + identify + ping, and
 // implements the same CLI and JSON event lines as tests/interop/js/peer.mjs:
 //
-//	peer listen --muxer yamux|mplex [--key-seed N] [--echo] [--sink] [--no-limits]
-//	peer dial MULTIADDR --muxer yamux|mplex [--key-seed N] --test T [--timeout-s S]
+//	peer listen --muxer yamux|mplex [--security noise|tls] [--key-seed N] [--echo] [--sink] [--no-limits]
+//	peer dial MULTIADDR --muxer yamux|mplex [--security noise|tls] [--key-seed N] --test T [--timeout-s S]
 //
 // T is ping:N, identify, echo:S:B, halfclose, reset or send:B. One JSON
 // object per stdout line; diagnostics on stderr. --sink and send:B are for
@@ -44,6 +44,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
 )
@@ -152,6 +153,16 @@ func identity(seed int64) (crypto.PrivKey, error) {
 	return crypto.UnmarshalEd25519PrivateKey(ed25519.NewKeyFromSeed(s[:]))
 }
 
+// security is --security: the one secure channel offered and accepted.
+var security = "noise"
+
+func securityOption() libp2p.Option {
+	if security == "tls" {
+		return libp2p.Security(libp2ptls.ID, libp2ptls.New)
+	}
+	return libp2p.Security(noise.ID, noise.New)
+}
+
 func newHost(muxer string, seed int64, listen, noLimits bool) (host.Host, error) {
 	key, err := identity(seed)
 	if err != nil {
@@ -163,7 +174,7 @@ func newHost(muxer string, seed int64, listen, noLimits bool) (host.Host, error)
 		// defaults (QUIC, WebTransport, TLS, ...), so only what lp2p speaks
 		// is offered.
 		libp2p.Transport(tcp.NewTCPTransport),
-		libp2p.Security(noise.ID, noise.New),
+		securityOption(),
 		libp2p.UserAgent("lp2p-interop-go/" + libp2pVersion()),
 		libp2p.Ping(true),
 		libp2p.DisableRelay(),
@@ -522,8 +533,8 @@ func runDial(target, muxer string, seed int64, test string, timeout time.Duratio
 // ---- main ------------------------------------------------------------------
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: peer listen --muxer yamux|mplex [--key-seed N] [--echo] [--sink] [--no-limits]")
-	fmt.Fprintln(os.Stderr, "       peer dial MULTIADDR --muxer yamux|mplex [--key-seed N] --test T [--timeout-s S]")
+	fmt.Fprintln(os.Stderr, "usage: peer listen --muxer yamux|mplex [--security noise|tls] [--key-seed N] [--echo] [--sink] [--no-limits]")
+	fmt.Fprintln(os.Stderr, "       peer dial MULTIADDR --muxer yamux|mplex [--security noise|tls] [--key-seed N] --test T [--timeout-s S]")
 	os.Exit(2)
 }
 
@@ -543,6 +554,7 @@ func main() {
 	}
 	fs := flag.NewFlagSet(cmd, flag.ExitOnError)
 	muxer := fs.String("muxer", "", "yamux or mplex")
+	fs.StringVar(&security, "security", "noise", "noise or tls")
 	seed := fs.Int64("key-seed", -1, "derive the Ed25519 key from this number")
 	echo := fs.Bool("echo", false, "listen: serve "+echoProtocol)
 	sink := fs.Bool("sink", false, "listen: serve "+sinkProtocol)
@@ -550,7 +562,8 @@ func main() {
 	test := fs.String("test", "", "dial: ping:N, identify, echo:S:B, halfclose, reset or send:B")
 	timeout := fs.Float64("timeout-s", 60, "dial: give up after this many seconds")
 	fs.Parse(rest)
-	if fs.NArg() != 0 || (*muxer != "yamux" && *muxer != "mplex") {
+	if fs.NArg() != 0 || (*muxer != "yamux" && *muxer != "mplex") ||
+		(security != "noise" && security != "tls") {
 		usage()
 	}
 	if *seed > 0xffffffff {
