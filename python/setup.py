@@ -1,5 +1,5 @@
 """Bundling liblp2p into the wheel: with LP2P_BUNDLE_LIBRARY=<path of
-liblp2p.so> the library is copied into the package as liblp2p.so.0 and the
+liblp2p.so> the library is copied into the package as its SONAME and the
 wheel is tagged for this platform (py3-none-<platform>: ctypes needs no
 particular Python ABI). Without it the wheel is pure Python and expects
 liblp2p installed (or LP2P_LIBRARY). Everything else is in pyproject.toml."""
@@ -12,7 +12,7 @@ from setuptools.command.build_py import build_py
 from setuptools.dist import Distribution
 
 BUNDLE = os.environ.get("LP2P_BUNDLE_LIBRARY")
-SONAME = "liblp2p.so.0"
+SONAME = "liblp2p.so.0.2"
 
 try:  # setuptools >= 70.1 has its own bdist_wheel
     from setuptools.command.bdist_wheel import bdist_wheel
