@@ -8,7 +8,10 @@
  * uses with the peer. RPCs travel varint-framed, their size checked
  * before they are buffered. The router's requests become host actions:
  * PX and direct peers are dialed, graylisted peers disconnected, and the
- * signed peer records learnt through identify are offered in PX.
+ * signed peer records learnt through identify are offered in PX. PX
+ * entries without a record are dialed at the addresses a bounded address
+ * book keeps of peers met before (identify, our dials), as go dials from
+ * its peerstore.
  *
  * Same threading and callback rules as lp2p/host.h: one libuv loop, and
  * no callback runs inside the call that caused it.
