@@ -8,7 +8,10 @@
  * uses with the peer. RPCs travel varint-framed, their size checked
  * before they are buffered. The router's requests become host actions:
  * PX and direct peers are dialed, graylisted peers disconnected, and the
- * signed peer records learnt through identify are offered in PX.
+ * signed peer records learnt through identify are offered in PX. PX
+ * entries without a record are dialed at the addresses a bounded address
+ * book keeps of peers met before (identify, our dials), as go dials from
+ * its peerstore.
  *
  * Same threading and callback rules as lp2p/host.h: one libuv loop, and
  * no callback runs inside the call that caused it.
@@ -161,14 +164,26 @@ typedef struct lp2p_node_stats {
   uint64_t bytes_received, bytes_sent; /* RPC bytes on pubsub streams */
   uint64_t dials, dials_failed;        /* connect requests and failures */
   /* PX entries without a signed peer record (rust-libp2p sends none) for
-   * peers we know no address of: ignored, as go's connect finds nothing
-   * in its peerstore. The node keeps no address book of peers it is not
-   * connected to, so today every such entry lands here. */
+   * peers the address book has no address of: ignored, as go's connect
+   * finds nothing in its peerstore. */
   uint64_t px_unknown_addr;
   /* connections dropped because the node or its host had no memory for
    * them (the peer's state, its pubsub stream, an RPC to or from it):
    * kept, the peer would have stayed mute or out of step */
   uint64_t nomem_disconnects;
+  /* PX entries without a record dialed at an address from the book */
+  uint64_t px_dialed_from_book;
+  /* The address book: the listen addresses peers report through identify
+   * (filtered as go's identify) and the addresses of connections we made,
+   * for dialing record-less PX entries. At most 1,024 peers (the least
+   * recently used evicted), 8 addresses a peer (the soonest to expire
+   * replaced), each kept an hour after it was last seen, as go's
+   * AddressTTL. `addrbook_peers` is a gauge. */
+  uint64_t addrbook_peers;
+  uint64_t addrbook_peers_evicted;
+  uint64_t addrbook_addrs_replaced;
+  uint64_t addrbook_addrs_rejected; /* not dialable (not ip4|ip6/tcp...) */
+  uint64_t addrbook_addrs_expired;
 } lp2p_node_stats;
 
 /* Fills `st` as of now. */

@@ -98,7 +98,14 @@ NODE_STATS_FIELDS = (
     "bytes_sent",
     "dials",
     "dials_failed",
+    "px_unknown_addr",
     "nomem_disconnects",
+    "px_dialed_from_book",
+    "addrbook_peers",
+    "addrbook_peers_evicted",
+    "addrbook_addrs_replaced",
+    "addrbook_addrs_rejected",
+    "addrbook_addrs_expired",
 )
 
 

@@ -123,6 +123,30 @@ static void on_dialed(lp2p_host *h, lp2p_conn *c, int err, const char *msg,
   n->stats.dials_failed += err != 0;
 }
 
+/* Dials `peer` at `addr`, a multiaddr without /p2p/. Returns whether the
+ * dial started. */
+static bool dial_at(lp2p_node *n, const lp2p_peer_id *peer, const uint8_t *addr,
+                    size_t len) {
+  lp2p_buf ma;
+  lp2p_buf_init(&ma, n->mem);
+  int rv = lp2p_buf_append(&ma, addr, len);
+  uint8_t hdr[2 * LP2P_UVARINT_MAX_LEN];
+  int a = lp2p_uvarint_encode(LP2P_MA_P2P, hdr, sizeof(hdr));
+  int b = lp2p_uvarint_encode(peer->len, hdr + a, sizeof(hdr) - (size_t)a);
+  if (rv == 0) {
+    rv = lp2p_buf_append(&ma, hdr, (size_t)(a + b));
+  }
+  if (rv == 0) {
+    rv = lp2p_buf_append(&ma, peer->bytes, peer->len);
+  }
+  if (rv == 0) {
+    rv = lp2p_host_dial(n->host, ma.data, ma.len, on_dialed, n, NULL);
+  }
+  lp2p_buf_free(&ma);
+  n->stats.dials += rv == 0;
+  return rv == 0;
+}
+
 /* Dials the first address of a signed peer record that the host can. */
 static void dial_record(lp2p_node *n, const lp2p_peer_id *peer,
                         const uint8_t *record, size_t len) {
@@ -133,27 +157,24 @@ static void dial_record(lp2p_node *n, const lp2p_peer_id *peer,
     return;
   }
   for (size_t i = 0; i < rec.naddrs; i++) {
-    lp2p_buf ma;
-    lp2p_buf_init(&ma, n->mem);
-    int rv = lp2p_buf_append(&ma, rec.addrs[i].bytes, rec.addrs[i].len);
-    uint8_t hdr[2 * LP2P_UVARINT_MAX_LEN];
-    int a = lp2p_uvarint_encode(LP2P_MA_P2P, hdr, sizeof(hdr));
-    int b = lp2p_uvarint_encode(peer->len, hdr + a, sizeof(hdr) - (size_t)a);
-    if (rv == 0) {
-      rv = lp2p_buf_append(&ma, hdr, (size_t)(a + b));
-    }
-    if (rv == 0) {
-      rv = lp2p_buf_append(&ma, peer->bytes, peer->len);
-    }
-    if (rv == 0) {
-      rv = lp2p_host_dial(n->host, ma.data, ma.len, on_dialed, n, NULL);
-    }
-    lp2p_buf_free(&ma);
-    if (rv == 0) {
-      n->stats.dials++;
+    if (dial_at(n, peer, rec.addrs[i].bytes, rec.addrs[i].len)) {
       return;
     }
   }
+}
+
+/* A PX entry without a record: as go, whose connect dials the addresses
+ * its peerstore has for the id. Returns whether a dial started. */
+static bool dial_from_book(lp2p_node *n, const lp2p_peer_id *peer) {
+  size_t naddrs;
+  const lp2p__addrbook_addr *a =
+      lp2p__addrbook_lookup(&n->addrbook, peer, lp2p_host_now(), &naddrs);
+  for (size_t i = 0; i < naddrs; i++) {
+    if (dial_at(n, peer, a[i].bytes, a[i].len)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 static void on_connect(lp2p_router *r, const lp2p_peer_id *peer,
@@ -173,6 +194,8 @@ static void on_connect(lp2p_router *r, const lp2p_peer_id *peer,
   }
   if (record) {
     dial_record(n, peer, record, record_len);
+  } else if (dial_from_book(n, peer)) {
+    n->stats.px_dialed_from_book++;
   } else {
     n->stats.px_unknown_addr++;
   }
@@ -240,13 +263,42 @@ void lp2p_node_flush(lp2p_node *n) {
 
 /* ---- host events -------------------------------------------------------- */
 
+/* The address of a connection we made goes in the address book, as go's
+ * peerstore keeps the addresses of peers it connected to. */
 static void on_connected(lp2p_host *h, lp2p_conn *c, void *user) {
   (void)h;
-  lp2p__node_peer_connected(user, c);
+  lp2p_node *n = user;
+  lp2p_conn_info info;
+  lp2p_conn_info_get(c, &info);
+  if (info.outbound) {
+    (void)lp2p__addrbook_add(&n->addrbook, &info.peer_id, info.remote_addr.data,
+                             info.remote_addr.len, lp2p_host_now());
+  }
+  lp2p__node_peer_connected(n, c);
+}
+
+/* The listen addresses the peer reports go in the address book, filtered
+ * as go's identify filters them by the address we reach the peer at. */
+static void book_listen_addrs(lp2p_node *n, lp2p_conn *c) {
+  lp2p_conn_info info;
+  lp2p_identify id;
+  lp2p_conn_info_get(c, &info);
+  if (lp2p_conn_identify(c, &id) != 0) {
+    return;
+  }
+  for (size_t i = 0; i < id.naddrs; i++) {
+    const lp2p_bytes *a = &id.listen_addrs[i];
+    if (lp2p__addrbook_reachable(info.remote_addr.data, info.remote_addr.len,
+                                 a->data, a->len)) {
+      (void)lp2p__addrbook_add(&n->addrbook, &info.peer_id, a->data, a->len,
+                               lp2p_host_now());
+    }
+  }
 }
 
 static void on_identified(lp2p_host *h, lp2p_conn *c, void *user) {
   (void)h;
+  book_listen_addrs(user, c);
   lp2p__node_peer_identified(user, c);
 }
 
@@ -397,6 +449,8 @@ int lp2p_node_new(lp2p_node **out, uv_loop_t *loop, const lp2p_node_settings *s,
   n->mem = mem;
   n->user = user;
   n->score_metrics.top_n = 5;
+  lp2p__addrbook_init(&n->addrbook, LP2P_ADDRBOOK_MAX_PEERS, LP2P_ADDRBOOK_TTL,
+                      mem);
   if (cb) {
     n->cb = *cb;
   }
@@ -439,6 +493,7 @@ static void free_node(uv_handle_t *handle) {
     lp2p_buf_free(&n->direct[i].addr);
   }
   lp2p__score_metrics_free(&n->score_metrics, n->mem);
+  lp2p__addrbook_free(&n->addrbook);
   lp2p_router_del(n->router);
   lp2p_privkey_wipe(&n->settings.router.key);
   lp2p_free(n->mem, n);
@@ -616,4 +671,9 @@ void lp2p_node_get_stats(const lp2p_node *n, lp2p_node_stats *st) {
   lp2p_router_stats rs;
   lp2p_router_get_stats(n->router, &rs);
   st->pubsub_peers = rs.peers;
+  st->addrbook_peers = n->addrbook.npeers;
+  st->addrbook_peers_evicted = n->addrbook.st.peers_evicted;
+  st->addrbook_addrs_replaced = n->addrbook.st.addrs_replaced;
+  st->addrbook_addrs_rejected = n->addrbook.st.addrs_rejected;
+  st->addrbook_addrs_expired = n->addrbook.st.addrs_expired;
 }

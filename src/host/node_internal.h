@@ -6,6 +6,7 @@
 
 #include <uv.h>
 
+#include "host/addrbook.h"
 #include "lp2p/node.h"
 #include "net/pubsub_stream.h"
 
@@ -77,6 +78,8 @@ struct lp2p_node {
   node_direct direct[NODE_MAX_DIRECT];
   size_t ndirect;
   lp2p_node_stats stats;
+  /* where to dial PX peers named without a signed record */
+  lp2p__addrbook addrbook;
   lp2p__score_metrics score_metrics;
   bool closing;
   void (*done)(void *user);

@@ -533,6 +533,36 @@ static void partial(out *o, const lp2p_router_stats *s) {
          "partial-message group states held", s->partial_groups);
 }
 
+/* PX without signed records (rust's), and the address book it is dialed
+ * from. */
+static void px_and_addrbook(out *o, const lp2p_node *n) {
+  lp2p_node_stats st;
+  lp2p_node_get_stats(n, &st);
+  put(o,
+      "# HELP libp2p_gossipsub_px_unrecorded_total PX entries without a "
+      "signed record, by what became of them\n"
+      "# TYPE libp2p_gossipsub_px_unrecorded_total counter\n"
+      "libp2p_gossipsub_px_unrecorded_total{outcome=\"dialed_from_book\"} "
+      "%llu\n"
+      "libp2p_gossipsub_px_unrecorded_total{outcome=\"unknown_addr\"} %llu\n",
+      (unsigned long long)st.px_dialed_from_book,
+      (unsigned long long)st.px_unknown_addr);
+  metric(o, "libp2p_addrbook_peers", "gauge",
+         "peers with addresses in the address book", st.addrbook_peers);
+  put(o,
+      "# HELP libp2p_addrbook_dropped_total what the address book's bounds "
+      "dropped\n"
+      "# TYPE libp2p_addrbook_dropped_total counter\n"
+      "libp2p_addrbook_dropped_total{reason=\"peer_evicted\"} %llu\n"
+      "libp2p_addrbook_dropped_total{reason=\"addr_replaced\"} %llu\n"
+      "libp2p_addrbook_dropped_total{reason=\"addr_rejected\"} %llu\n"
+      "libp2p_addrbook_dropped_total{reason=\"addr_expired\"} %llu\n",
+      (unsigned long long)st.addrbook_peers_evicted,
+      (unsigned long long)st.addrbook_addrs_replaced,
+      (unsigned long long)st.addrbook_addrs_rejected,
+      (unsigned long long)st.addrbook_addrs_expired);
+}
+
 int lp2p_node_metrics(lp2p_node *n, lp2p_buf *buf) {
   out o = {buf, 0};
   lp2p_router_stats s;
@@ -597,5 +627,6 @@ int lp2p_node_metrics(lp2p_node *n, lp2p_buf *buf) {
   connections(&o, n);
   connmgr(&o, n);
   budgets(&o, n);
+  px_and_addrbook(&o, n);
   return o.err;
 }

@@ -530,6 +530,12 @@ static void test_metrics(void **state) {
   assert_non_null(strstr(
       t, "libp2p_gossipsub_partial_rpcs_total{outcome=\"received\"} 0\n"));
   assert_non_null(strstr(t, "libp2p_gossipsub_partial_groups 0\n"));
+  /* record-less PX and the address book it is dialed from */
+  assert_non_null(strstr(t, "libp2p_gossipsub_px_unrecorded_total{outcome="
+                            "\"dialed_from_book\"} 0\n"));
+  assert_non_null(strstr(t, "\nlibp2p_addrbook_peers "));
+  assert_non_null(
+      strstr(t, "libp2p_addrbook_dropped_total{reason=\"peer_evicted\"} 0\n"));
   lp2p_buf_free(&text);
   net_close(w);
   free(w);
@@ -758,6 +764,97 @@ static void test_hostile_peer(void **state) {
   free(w);
 }
 
+/* ---- PX without signed records, dialed from the address book -------------
+ */
+
+/* A rogue peer (host seed 9) dials `to` and opens a /meshsub/1.2.0 stream
+ * to it. */
+static void rogue_start(rogue *r, lp2p_node *to) {
+  memset(r, 0, sizeof(*r));
+  th_node_init(&r->host, 9, LP2P_KEY_ED25519);
+  th_node_start(&r->host);
+  assert_int_equal(
+      lp2p_host_set_handler(r->host.host, "/meshsub/1.2.0", rogue_sink, r), 0);
+  lp2p_buf all;
+  lp2p_buf_init(&all, NULL);
+  assert_true(lp2p_host_listen_addrs(lp2p_node_host(to), true, &all) >= 1);
+  uint64_t len;
+  int hdr = lp2p_uvarint_decode(all.data, all.len, &len);
+  th_dial d;
+  memset(&d, 0, sizeof(d));
+  assert_int_equal(lp2p_host_dial(r->host.host, all.data + hdr, (size_t)len,
+                                  th_on_dial, &d, NULL),
+                   0);
+  lp2p_buf_free(&all);
+  th_run_until(th_dial_done, &d, 5000);
+  assert_int_equal(d.err, 0);
+  static const char *const meshsub[] = {"/meshsub/1.2.0"};
+  assert_int_equal(lp2p_conn_open_stream(d.conn, meshsub, 1, rogue_open, r), 0);
+  th_run_until(rogue_opened, r, 5000);
+}
+
+static bool n0_disconnected_from_2(void *arg) {
+  return conn_to(arg, 0, 2) == NULL;
+}
+
+static bool n0_connected_to_2(void *arg) {
+  return conn_to(arg, 0, 2) != NULL;
+}
+
+static bool px_taken(void *arg) {
+  lp2p_node_stats st;
+  lp2p_node_get_stats(((net *)arg)->n[0].node, &st);
+  return st.px_dialed_from_book + st.px_unknown_addr >= 2;
+}
+
+/* Node 0 once dialed node 2, so its address book has node 2's address;
+ * a peer PRUNEs node 0 with PX naming node 2 and a stranger, both without
+ * a signed record (as rust-libp2p sends): node 0 dials node 2 from the
+ * book, as go dials from its peerstore, and counts the stranger. */
+static void px_without_record_dialed_from_address_book(void **state) {
+  (void)state;
+  net *w = calloc(1, sizeof(*w));
+  w->count = 3;
+  for (int i = 0; i < 3; i++) {
+    node_start(w, i, LP2P_STRICT_SIGN);
+  }
+  node_connect(w, 0, 2);
+  th_run_until(n0_connected_to_2, w, 5000);
+  th_run_for(100); /* identify */
+  assert_int_equal(lp2p_conn_close(conn_to(w, 0, 2)), 0);
+  th_run_until(n0_disconnected_from_2, w, 5000);
+  lp2p_node_stats st;
+  lp2p_node_get_stats(w->n[0].node, &st);
+  assert_int_equal(st.addrbook_peers, 1);
+  uint64_t dials = st.dials;
+
+  rogue r;
+  rogue_start(&r, w->n[0].node);
+  const lp2p_peer_id *c = lp2p_host_peer_id(lp2p_node_host(w->n[2].node));
+  lp2p_privkey stranger_key;
+  lp2p_peer_id stranger;
+  th_identity(77, &stranger_key, &stranger);
+  lp2p_rpc_px px[2] = {{.peer_id = {c->bytes, c->len}},
+                       {.peer_id = {stranger.bytes, stranger.len}}};
+  th_rpc m;
+  th_rpc_init(&m);
+  th_rpc_sub(&m, TOPIC, true);
+  th_rpc_prune(&m, TOPIC, 60, px, 2);
+  rogue_send(&r, &m);
+  th_run_until(px_taken, w, 5000);
+  th_run_until(n0_connected_to_2, w, 5000);
+  lp2p_node_get_stats(w->n[0].node, &st);
+  assert_int_equal(st.px_dialed_from_book, 1);
+  assert_int_equal(st.px_unknown_addr, 1);
+  assert_int_equal(st.dials, dials + 1);
+  lp2p_conn_info info;
+  lp2p_conn_info_get(conn_to(w, 0, 2), &info);
+  assert_true(info.outbound);
+  th_node_close(&r.host);
+  net_close(w);
+  free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_delivery_signed, setup, teardown),
@@ -771,6 +868,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_hostile_peer, setup, teardown),
       cmocka_unit_test_setup_teardown(test_trim_keeps_mesh_and_direct_peers,
                                       setup, teardown),
+      cmocka_unit_test_setup_teardown(
+          px_without_record_dialed_from_address_book, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
