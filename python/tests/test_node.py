@@ -164,3 +164,10 @@ def test_mirrored_structs_have_every_member_of_the_c_headers():
                      header, re.S).group(1)
     members = re.findall(r"\(\*(\w+)\)", body)
     assert [name for name, _ in C.NodeCallbacks._fields_] == members
+    # lp2p_node_stats: every member a uint64_t, several per line
+    body = re.search(r"typedef struct lp2p_node_stats \{(.*?)\} lp2p_node_stats;",
+                     header, re.S).group(1)
+    body = re.sub(r"/\*.*?\*/", "", body, flags=re.S)
+    members = [m for decl in re.findall(r"uint64_t([^;]*);", body)
+               for m in re.findall(r"\w+", decl)]
+    assert list(C.NODE_STATS_FIELDS) == members
