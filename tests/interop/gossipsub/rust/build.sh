@@ -1,7 +1,11 @@
 #!/bin/sh
 # Builds the rust-libp2p reference GossipSub node (libp2p from crates.io,
 # versions pinned by Cargo.lock).
-#   build.sh OUTDIR        ->  OUTDIR/gsnode
+#   build.sh OUTDIR           ->  OUTDIR/gsnode
+#   build.sh OUTDIR partial   ->  OUTDIR/gsnode-partial (cargo feature
+#                                 partial: libp2p's gossipsub-partial-messages,
+#                                 kept out of gsnode because it makes rust
+#                                 advertise partialMessages to every peer)
 # OUTDIR is under the build tree. Cargo's target directory is
 # LP2P_CARGO_TARGET_DIR (CI points it at a persistent cache), else
 # OUTDIR/target; crates are downloaded into cargo's own home (CARGO_HOME).
@@ -10,9 +14,15 @@
 # LP2P_CARGO names the cargo command. Cargo's output goes to stderr.
 set -eu
 
-if [ $# -ne 1 ]; then
-  echo "usage: build.sh OUTDIR" >&2
+if [ $# -lt 1 ] || [ $# -gt 2 ] || { [ $# -eq 2 ] && [ "$2" != partial ]; }; then
+  echo "usage: build.sh OUTDIR [partial]" >&2
   exit 2
+fi
+bin=gsnode
+features=""
+if [ $# -eq 2 ]; then
+  bin=gsnode-partial
+  features="--features partial"
 fi
 src=$(cd "$(dirname "$0")" && pwd)
 cargo=${LP2P_CARGO:-cargo}
@@ -32,8 +42,8 @@ target=${LP2P_CARGO_TARGET_DIR:-$out/target}
 # --locked: the versions of Cargo.lock, never a silent update. One build
 # at a time per target directory is cargo's own lock.
 "$cargo" build --release --locked --manifest-path "$src/Cargo.toml" \
-  --target-dir "$target" >&2
+  --target-dir "$target" --bin "$bin" $features >&2
 # Copied to a temporary name first: a test that starts the node never sees
 # a half-written binary.
-cp "$target/release/gsnode" "$out/.gsnode.$$"
-mv -f "$out/.gsnode.$$" "$out/gsnode"
+cp "$target/release/$bin" "$out/.$bin.$$"
+mv -f "$out/.$bin.$$" "$out/$bin"

@@ -29,6 +29,8 @@ pub struct Options {
     pub mesh_interval_ms: Option<u64>,
     pub bench: bool,
     pub host_events: bool,
+    /// --partial: Some(true) requests parts, Some(false) only supports them
+    pub partial: Option<bool>,
 }
 
 fn usage(msg: &str) -> ! {
@@ -37,7 +39,7 @@ fn usage(msg: &str) -> ! {
         "usage: gsnode [--listen MA]... [--peer MA]... [--topic T]... [--key-seed N]\n\
          \x20             [--sign strict|none] [--msg-id default|sha256|rust] [--params FILE]\n\
          \x20             [--hex] [--events] [--flood-publish on|off] [--mesh-interval-ms N] [--bench]\n\
-         \x20             [--host-events]"
+         \x20             [--host-events] [--partial requests|supports]"
     );
     std::process::exit(2)
 }
@@ -57,6 +59,7 @@ pub fn parse() -> Options {
         mesh_interval_ms: None,
         bench: false,
         host_events: false,
+        partial: None,
     };
     let mut a = std::env::args().skip(1);
     while let Some(flag) = a.next() {
@@ -112,6 +115,13 @@ pub fn parse() -> Options {
             "events" => o.events = true,
             "bench" => o.bench = true,
             "host-events" => o.host_events = true,
+            "partial" => {
+                let v = value();
+                if !cfg!(feature = "partial") {
+                    usage("--partial needs the gsnode-partial binary (cargo feature partial)");
+                }
+                o.partial = Some(partial_mode(&v).unwrap_or_else(|| usage(&format!("bad --partial {v:?}"))));
+            }
             "flood-publish" => match value().as_str() {
                 "on" => o.flood_publish = true,
                 "off" => o.flood_publish = false,
@@ -213,6 +223,15 @@ pub fn unhex(s: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
         .collect()
+}
+
+/// --partial's value: true for requests, false for supports.
+fn partial_mode(v: &str) -> Option<bool> {
+    match v {
+        "requests" => Some(true),
+        "supports" => Some(false),
+        _ => None,
+    }
 }
 
 /// The builder's setters return it for chaining; here each is one statement.

@@ -6,6 +6,12 @@
 //!          [--sign strict|none] [--msg-id default|sha256|rust]
 //!          [--params FILE] [--hex] [--events] [--flood-publish on|off]
 //!          [--mesh-interval-ms N] [--bench] [--host-events]
+//!          [--partial requests|supports]
+//!
+//! `--partial` is in the gsnode-partial binary only (cargo feature
+//! `partial`, libp2p's `gossipsub-partial-messages`): that feature makes
+//! rust advertise partialMessages in every ControlExtensions, so gsnode
+//! itself stays without it. Its stdin lines and output are partial.rs's.
 //!
 //! `--host-events` (this node only, for the host-level test) prints an
 //! "identified" line for each identify received (agent_version,
@@ -30,6 +36,8 @@
 
 mod args;
 mod bench;
+#[cfg(feature = "partial")]
+mod partial;
 mod tap;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -237,6 +245,8 @@ struct Node {
     published: u64,
     delivered: u64,
     bench: Option<bench::Bench>,
+    #[cfg(feature = "partial")]
+    partial: Option<partial::App>,
 }
 
 impl Node {
@@ -318,6 +328,19 @@ impl Node {
     }
 
     fn publish(&mut self, line: Vec<u8>) {
+        #[cfg(feature = "partial")]
+        if let Some(app) = &mut self.partial {
+            let text = String::from_utf8_lossy(&line);
+            let gs = &mut self.swarm.behaviour_mut().gossipsub;
+            match app.line(gs, text.trim()) {
+                Some(Ok(())) => return,
+                Some(Err(e)) => {
+                    emit(json!({"event": "publish_error", "error": e}));
+                    return;
+                }
+                None => {}
+            }
+        }
         let data = if self.opts.hex {
             match args::unhex(String::from_utf8_lossy(&line).trim()) {
                 Some(d) => d,
@@ -436,6 +459,19 @@ impl Node {
                         "error": e.to_string()})),
                 }
             }
+            #[cfg(feature = "partial")]
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Partial {
+                topic_hash,
+                peer_id,
+                group_id,
+                message,
+                metadata,
+            })) => {
+                if let Some(app) = &mut self.partial {
+                    let gs = &mut self.swarm.behaviour_mut().gossipsub;
+                    app.received(gs, peer_id, topic_hash, group_id, message, metadata);
+                }
+            }
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::SlowPeer {
                 peer_id,
                 failed_messages,
@@ -518,7 +554,20 @@ async fn run(opts: Options) -> Result<(), String> {
         published: 0,
         delivered: 0,
         bench,
+        #[cfg(feature = "partial")]
+        partial: None,
     };
+    #[cfg(feature = "partial")]
+    if let Some(requests) = node.opts.partial {
+        // partials are enabled before subscribing (rust's SubOpts are sent
+        // with the subscription); the application runs on the first topic
+        let gs = &mut node.swarm.behaviour_mut().gossipsub;
+        for t in &node.topics {
+            gs.enable_partials_for_topic(t.hash(), requests);
+        }
+        let first = node.topics.first().cloned().ok_or("--partial needs a --topic")?;
+        node.partial = Some(partial::App::new(first, node.opts.events));
+    }
     for t in node.topics.clone() {
         node.swarm
             .behaviour_mut()
