@@ -12,7 +12,7 @@ set -eu
 
 PKGS="build-essential cmake ninja-build pkg-config libsodium-dev
 libsecp256k1-dev libssl-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler
-libgnutls28-dev nettle-dev libgmp-dev libunistring-dev
+libgnutls28-dev libngtcp2-dev libngtcp2-crypto-gnutls-dev nettle-dev libgmp-dev libunistring-dev
 libcmocka-dev libjansson-dev zlib1g-dev python3 python3-pytest python3-pip
 python3-setuptools python3-wheel python3-venv dpkg-dev file librsvg2-bin"
 if [ "${1:-}" = "--fuzz" ]; then
