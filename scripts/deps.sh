@@ -6,6 +6,8 @@
 # the libraries lp2p loads; CPack looks at the binaries with file).
 # librsvg2-bin: rsvg-convert, by which ctest checks that the SVG pictures
 # lp2p draws render (cli.svg_to_png; skipped where it is missing).
+# libngtcp2-dev, libngtcp2-crypto-gnutls-dev: QUIC v1 (src/net/quic.c), the
+# 0.12 API of Debian 12.
 # libunistring-dev: GnuTLS's static link (pkg-config --static gnutls names
 # -lunistring), for a program that links liblp2p.a.
 set -eu
