@@ -329,6 +329,7 @@ typedef struct lp2p_conn_info {
   lp2p_pubkey pubkey;
   bool outbound;          /* we dialed */
   const char *muxer;      /* LP2P_YAMUX_PROTOCOL_ID or LP2P_MPLEX_PROTOCOL_ID */
+  const char *security;   /* LP2P_NOISE_PROTOCOL_ID or LP2P_TLS_PROTOCOL_ID */
   bool early_muxer;       /* agreed in Noise's early data or TLS's ALPN, not by
                              a round trip */
   lp2p_bytes remote_addr; /* binary multiaddr of the socket's peer */

@@ -216,6 +216,9 @@ LP2P_API const lp2p_noise_peer *lp2p_noise_remote(const lp2p_noise *s);
  * record in a second message). */
 #define LP2P_IDENTIFY_MAX_SIZE 8192
 #define LP2P_IDENTIFY_MAX_MESSAGES 10
+/* An identify answer or push must end within this of its stream's start
+ * (as go-libp2p's identify Timeout); else the stream is reset. */
+#define LP2P_IDENTIFY_TIMEOUT (30 * LP2P_SECONDS)
 /* The most an identify stream can carry (each length prefix takes 2
  * bytes): a host collects at most this much before lp2p_identify_read. */
 #define LP2P_IDENTIFY_MAX_STREAM                                               \

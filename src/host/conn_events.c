@@ -162,6 +162,7 @@ void lp2p_conn_info_get(const lp2p_conn *c, lp2p_conn_info *info) {
       info->pubkey = *key;
     }
     info->muxer = lp2p_session_muxer(c->session);
+    info->security = lp2p_session_security(c->session);
     info->num_streams = lp2p_session_num_streams(c->session);
     info->rtt = st.rtt;
   }

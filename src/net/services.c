@@ -35,6 +35,7 @@ typedef struct svc_stream {
   lp2p_buf buf;
   size_t off;
   size_t nmsgs;
+  lp2p_tstamp deadline; /* SVC_ID_READ: LP2P_IDENTIFY_TIMEOUT after start */
 } svc_stream;
 
 struct lp2p__services {
@@ -59,6 +60,9 @@ static svc_stream *stream_new(lp2p__services *sv, svc_kind kind) {
   st->tag = LP2P__SERVICES_TAG;
   st->sv = sv;
   st->kind = kind;
+  st->deadline = kind == SVC_ID_READ
+                     ? lp2p_session_now(sv->session) + LP2P_IDENTIFY_TIMEOUT
+                     : LP2P_TSTAMP_NEVER;
   lp2p_buf_init(&st->buf, sv->mem);
   st->next = sv->streams;
   if (sv->streams) {
@@ -391,15 +395,36 @@ void lp2p__services_ping_cancel(lp2p__services *sv) {
   sv->ping_busy = false;
 }
 
+/* An identify answer or push still being read. */
+static bool identify_pending(const svc_stream *st) {
+  return st->kind == SVC_ID_READ && !st->done;
+}
+
 lp2p_tstamp lp2p__services_expiry(const lp2p__services *sv) {
-  return sv->pinger && sv->pinger->open ? lp2p_ping_expiry(sv->pinger->ping)
-                                        : LP2P_TSTAMP_NEVER;
+  lp2p_tstamp t = sv->pinger && sv->pinger->open
+                      ? lp2p_ping_expiry(sv->pinger->ping)
+                      : LP2P_TSTAMP_NEVER;
+  for (const svc_stream *st = sv->streams; st; st = st->next) {
+    if (identify_pending(st) && st->deadline < t) {
+      t = st->deadline;
+    }
+  }
+  return t;
 }
 
 void lp2p__services_handle_expiry(lp2p__services *sv, lp2p_tstamp now) {
   if (sv->pinger && sv->pinger->open &&
       lp2p_ping_handle_expiry(sv->pinger->ping, now) != 0) {
     ping_broken(sv, LP2P_ERR_TIMEOUT);
+  }
+  svc_stream *next;
+  for (svc_stream *st = sv->streams; st; st = next) {
+    next = st->next; /* a reset frees st */
+    if (identify_pending(st) && now >= st->deadline) {
+      sv->stats.identify_timeouts++;
+      st->done = true;
+      reset_stream(st);
+    }
   }
 }
 

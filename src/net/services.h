@@ -60,6 +60,9 @@ typedef struct lp2p__services_stats {
   /* identify streams reset: over LP2P_IDENTIFY_MAX_SIZE per message or
    * LP2P_IDENTIFY_MAX_MESSAGES, undecodable, or not the peer's */
   uint64_t identify_refused;
+  /* identify answers and pushes reset for not ending within
+   * LP2P_IDENTIFY_TIMEOUT */
+  uint64_t identify_timeouts;
   /* inbound ping streams reset: more pings than LP2P_PING_MAX_BACKLOG
    * at once, or echoes the peer does not read */
   uint64_t ping_streams_reset;

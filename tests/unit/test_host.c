@@ -30,12 +30,18 @@ static bool both_identified(void *arg) {
 }
 
 /* Starts a (listening, echo) and b, and connects b to a. */
+/* What the listener of the next pair accepts, and the protocol its
+ * connection must agree. */
+static lp2p_security pair_security = LP2P_SECURITY_ALL;
+static const char *want_security = LP2P_NOISE_PROTOCOL_ID;
+
 static void pair_connect(pair *p, lp2p_key_type ta, lp2p_muxers ma,
                          lp2p_key_type tb, lp2p_muxers mb) {
   th_node_init(&p->a, 1, ta);
   th_node_init(&p->b, 2, tb);
   p->a.settings.muxers = ma;
   p->b.settings.muxers = mb;
+  p->a.settings.security = pair_security;
   th_node_start(&p->a);
   th_node_start(&p->b);
   th_node_listen(&p->a);
@@ -109,6 +115,8 @@ static void test_connect_identify(lp2p_key_type ta, lp2p_muxers ma,
   lp2p_conn_info_get(cb, &ib);
   assert_string_equal(ia.muxer, want_muxer);
   assert_string_equal(ib.muxer, want_muxer);
+  assert_string_equal(ia.security, want_security);
+  assert_string_equal(ib.security, want_security);
   assert_false(ia.outbound);
   assert_true(ib.outbound);
   /* the peer's key comes from the session (the host keeps no copy) */
@@ -129,6 +137,18 @@ static void test_upgrade_yamux(void **state) {
   (void)state;
   test_connect_identify(LP2P_KEY_ED25519, LP2P_MUXERS_ALL, LP2P_KEY_ED25519,
                         LP2P_MUXERS_ALL, LP2P_YAMUX_PROTOCOL_ID);
+}
+
+/* A listener that takes only TLS: the dialer, offering Noise first,
+ * agrees TLS, and both connections say so. */
+static void test_upgrade_tls(void **state) {
+  (void)state;
+  pair_security = LP2P_SECURITY_TLS;
+  want_security = LP2P_TLS_PROTOCOL_ID;
+  test_connect_identify(LP2P_KEY_ED25519, LP2P_MUXERS_ALL, LP2P_KEY_ED25519,
+                        LP2P_MUXERS_ALL, LP2P_YAMUX_PROTOCOL_ID);
+  pair_security = LP2P_SECURITY_ALL;
+  want_security = LP2P_NOISE_PROTOCOL_ID;
 }
 
 static void test_upgrade_mplex(void **state) {
@@ -1192,6 +1212,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_upgrade_yamux, setup, teardown),
       cmocka_unit_test_setup_teardown(test_upgrade_mplex, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_upgrade_tls, setup, teardown),
       cmocka_unit_test_setup_teardown(test_upgrade_secp256k1, setup, teardown),
       cmocka_unit_test_setup_teardown(test_ping, setup, teardown),
       cmocka_unit_test_setup_teardown(test_echo_yamux, setup, teardown),

@@ -434,6 +434,32 @@ static void bare_answer(pair *p, const uint8_t *bytes, size_t len, bool close) {
   pump(p);
 }
 
+/* As go's identify Timeout: an answer that never ends is given up
+ * LP2P_IDENTIFY_TIMEOUT after its stream started, and counted. */
+static void identify_answer_that_never_ends_times_out(void **state) {
+  (void)state;
+  pair p;
+  start_pair(&p, true, false, identify_only, 1);
+  lp2p_tstamp start = p.now;
+  const uint8_t part[] = {0x05, 0x0a}; /* a message of 5 bytes, 1 sent */
+  bare_answer(&p, part, sizeof(part), false);
+  assert_int_equal(lp2p__services_expiry(p.a.sv),
+                   start + LP2P_IDENTIFY_TIMEOUT);
+  lp2p__services_handle_expiry(p.a.sv, start + LP2P_IDENTIFY_TIMEOUT - 1);
+  lp2p__services_stats st;
+  lp2p__services_stats_get(p.a.sv, &st);
+  assert_int_equal(st.identify_timeouts, 0);
+  p.now = start + LP2P_IDENTIFY_TIMEOUT;
+  lp2p__services_handle_expiry(p.a.sv, p.now);
+  lp2p__services_stats_get(p.a.sv, &st);
+  assert_int_equal(st.identify_timeouts, 1);
+  assert_int_equal(p.a.identified, 0);
+  pump(&p);
+  assert_int_equal(p.b.raw[0].resets, 1);
+  assert_int_equal(lp2p__services_expiry(p.a.sv), LP2P_TSTAMP_NEVER);
+  stop_pair(&p);
+}
+
 static void identify_message_over_max_size_is_refused(void **state) {
   (void)state;
   pair p;
@@ -496,6 +522,7 @@ int main(void) {
       cmocka_unit_test(inbound_ping_flood_is_reset_and_other_streams_echo),
       cmocka_unit_test(identify_answer_is_received_and_verified),
       cmocka_unit_test(identify_message_over_max_size_is_refused),
+      cmocka_unit_test(identify_answer_that_never_ends_times_out),
       cmocka_unit_test(identify_answer_of_too_many_messages_is_refused),
       cmocka_unit_test(identify_answer_with_another_peers_key_is_refused),
   };
