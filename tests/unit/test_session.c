@@ -328,8 +328,11 @@ static void cm_free(void *ptr, void *user) {
  * per-connection figure rests on this bound. The peer's key (a kilobyte,
  * room for RSA) is kept once, by Noise; the session and the host point at
  * it. Below: Noise with the key, yamux with its frame buffer
- * (max_frame_data), the session. */
-#define IDLE_SESSION_MAX_BYTES (23u * 1024u)
+ * (max_frame_data), the session. The bound has half a kilobyte of slack:
+ * the sizes asked for are the same on every run, but glibc's usable size
+ * of a chunk realloc'ed in place depends on the heap's history (earlier
+ * tests' certificates), a granule or two either way. */
+#define IDLE_SESSION_MAX_BYTES (23u * 1024u + 512u)
 
 static void idle_session_keeps_the_peer_key_once(void **state) {
   (void)state;
