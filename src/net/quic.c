@@ -1,0 +1,1028 @@
+/* One QUIC v1 connection over ngtcp2 (net/quic.h). Pinned to the ngtcp2
+ * 0.12 API of Debian 12 (libngtcp2-dev 0.12.1): 1.x renamed the
+ * versioned constructors, ngtcp2_path's storage and the close-error
+ * calls, so a port touches this file only.
+ *
+ * ngtcp2 keeps pointers into the data it sent until the peer acknowledges
+ * it (to retransmit), so each stream's unacknowledged bytes live in fixed
+ * chunks that never move; acknowledged chunks are freed. */
+#include "net/quic.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <gnutls/gnutls.h>
+#include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+#include <ngtcp2/ngtcp2_crypto_gnutls.h>
+
+#include "base/mem.h"
+#include "crypto/tls_cert.h"
+#include "lp2p/net.h"
+#include "lp2p/tls.h"
+
+#define CHUNK_SIZE 16384u
+#define CID_LEN 18u
+#define MAX_DATAGRAM 1500u
+/* Application error code of a stream reset and of a clean close. */
+#define APP_ERR_RESET 0u
+#define APP_ERR_NONE 0u
+
+/* TLS 1.3 only, the ciphers QUIC defines, no middlebox compatibility
+ * mode (RFC 9001 section 8.4). */
+static const char priority[] =
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"
+    "+CHACHA20-POLY1305:+AES-128-CCM:%DISABLE_TLS13_COMPAT_MODE";
+
+typedef struct chunk {
+  struct chunk *next;
+  size_t len;
+  uint8_t data[CHUNK_SIZE];
+} chunk;
+
+typedef struct qstream {
+  struct qstream *prev, *next;
+  int64_t id;
+  void *user;
+  lp2p_mss *mss; /* while negotiating */
+  const char *protocol;
+  bool inbound;
+  bool known; /* the application knows it: callbacks name it */
+  bool done;  /* its final callback ran (or the application reset it) */
+  bool fin;   /* the application closed it for writing */
+  bool fin_sent;
+  bool end_told;
+  bool want_writable;
+  bool skip; /* blocked during this _pull */
+  chunk *head, *tail;
+  size_t head_acked; /* bytes of head acknowledged */
+  chunk *send;       /* next unsent byte: send->data[send_off] */
+  size_t send_off;
+  size_t buffered;   /* written and not acknowledged */
+  size_t unconsumed; /* delivered and not given back */
+} qstream;
+
+typedef union qaddr {
+  struct sockaddr sa;
+  struct sockaddr_in in4;
+  struct sockaddr_in6 in6;
+} qaddr;
+
+struct lp2p__quic {
+  ngtcp2_crypto_conn_ref conn_ref; /* GnuTLS's session pointer */
+  const lp2p_mem *mem;
+  lp2p__quic_settings set;
+  lp2p__quic_callbacks cb;
+  void *user;
+  bool is_client;
+  ngtcp2_conn *conn;
+  gnutls_session_t tls;
+  gnutls_certificate_credentials_t cred;
+  lp2p_tls_cert *cert;
+  qaddr local, remote;
+  uint32_t local_len, remote_len;
+  qstream *streams;
+  lp2p_tstamp now;
+  bool verified, established, ended;
+  lp2p_peer_id peer_id;
+  lp2p_pubkey peer_key;
+  uint8_t out[MAX_DATAGRAM];
+  size_t close_len; /* a CONNECTION_CLOSE in out[] waiting for _pull */
+  int err;
+  char msg[192];
+};
+
+/* ---- failure ------------------------------------------------------------ */
+
+static void set_error(lp2p__quic *q, int err, const char *fmt,
+                      const char *detail) {
+  if (q->err == 0 && q->msg[0] == 0) {
+    q->err = err;
+    snprintf(q->msg, sizeof(q->msg), fmt, detail);
+  }
+}
+
+/* Ends the connection: `close_err` (an ngtcp2 error) decides what
+ * CONNECTION_CLOSE tells the peer; none when it is draining or idle. */
+static int end_conn(lp2p__quic *q, int err, const char *fmt, const char *detail,
+                    int liberr) {
+  if (q->ended) {
+    return q->err;
+  }
+  set_error(q, err, fmt, detail);
+  q->ended = true;
+  if (liberr != NGTCP2_ERR_DRAINING && liberr != NGTCP2_ERR_IDLE_CLOSE &&
+      liberr != NGTCP2_ERR_HANDSHAKE_TIMEOUT && liberr != NGTCP2_ERR_CLOSING &&
+      liberr != NGTCP2_ERR_DROP_CONN) {
+    ngtcp2_connection_close_error ccerr;
+    if (liberr == NGTCP2_ERR_CRYPTO) {
+      ngtcp2_connection_close_error_set_transport_error_tls_alert(
+          &ccerr, ngtcp2_conn_get_tls_alert(q->conn), NULL, 0);
+    } else {
+      ngtcp2_connection_close_error_set_transport_error_liberr(&ccerr, liberr,
+                                                               NULL, 0);
+    }
+    ngtcp2_ssize n = ngtcp2_conn_write_connection_close(
+        q->conn, NULL, NULL, q->out, sizeof(q->out), &ccerr, q->now);
+    q->close_len = n > 0 ? (size_t)n : 0;
+  }
+  if (q->cb.closed) {
+    q->cb.closed(q, q->err, q->msg, q->user);
+  }
+  return q->err;
+}
+
+/* ngtcp2's error as ours: a timeout, the peer's close, a refusal. */
+static int fail_liberr(lp2p__quic *q, int liberr) {
+  if (liberr == NGTCP2_ERR_IDLE_CLOSE) {
+    return end_conn(q, LP2P_ERR_TIMEOUT, "QUIC: %s", "idle timeout", liberr);
+  }
+  if (liberr == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
+    return end_conn(q, LP2P_ERR_TIMEOUT, "QUIC: %s", "handshake timed out",
+                    liberr);
+  }
+  if (liberr == NGTCP2_ERR_DRAINING) { /* 0.12 does not say why */
+    return end_conn(q, LP2P_ERR_PROTOCOL, "QUIC: %s",
+                    "the peer closed the connection", liberr);
+  }
+  if (liberr == NGTCP2_ERR_NOMEM) {
+    return end_conn(q, LP2P_ERR_NOMEM, "QUIC: %s", "out of memory", liberr);
+  }
+  return end_conn(q, LP2P_ERR_PROTOCOL, "QUIC: %s", ngtcp2_strerror(liberr),
+                  liberr);
+}
+
+/* ---- streams: send buffers ---------------------------------------------- */
+
+static qstream *stream_new(lp2p__quic *q, int64_t id, bool inbound) {
+  qstream *st = lp2p_calloc(q->mem, 1, sizeof(*st));
+  if (!st) {
+    return NULL;
+  }
+  st->id = id;
+  st->inbound = inbound;
+  st->next = q->streams;
+  if (q->streams) {
+    q->streams->prev = st;
+  }
+  q->streams = st;
+  (void)ngtcp2_conn_set_stream_user_data(q->conn, id, st);
+  return st;
+}
+
+static void stream_free(lp2p__quic *q, qstream *st) {
+  if (st->prev) {
+    st->prev->next = st->next;
+  } else {
+    q->streams = st->next;
+  }
+  if (st->next) {
+    st->next->prev = st->prev;
+  }
+  while (st->head) {
+    chunk *c = st->head;
+    st->head = c->next;
+    lp2p_free(q->mem, c);
+  }
+  lp2p_mss_del(st->mss);
+  lp2p_free(q->mem, st);
+}
+
+static qstream *lookup(lp2p__quic *q, uint64_t id) {
+  for (qstream *st = q->streams; st; st = st->next) {
+    if ((uint64_t)st->id == id && !st->done) {
+      return st;
+    }
+  }
+  return NULL;
+}
+
+/* Appends to the send chunks up to `room`; returns the bytes taken or
+ * LP2P_ERR_NOMEM. */
+static ssize_t sendq_append(lp2p__quic *q, qstream *st, const uint8_t *p,
+                            size_t n) {
+  size_t taken = 0;
+  while (taken < n) {
+    if (!st->tail || st->tail->len == CHUNK_SIZE) {
+      chunk *c = lp2p_malloc(q->mem, sizeof(*c));
+      if (!c) {
+        return taken ? (ssize_t)taken : LP2P_ERR_NOMEM;
+      }
+      c->next = NULL;
+      c->len = 0;
+      if (st->tail) {
+        st->tail->next = c;
+      } else {
+        st->head = c;
+        st->head_acked = 0;
+      }
+      st->tail = c;
+      if (!st->send) {
+        st->send = c;
+        st->send_off = 0;
+      }
+    }
+    size_t k = CHUNK_SIZE - st->tail->len;
+    k = k < n - taken ? k : n - taken;
+    memcpy(st->tail->data + st->tail->len, p + taken, k);
+    st->tail->len += k;
+    taken += k;
+  }
+  st->buffered += taken;
+  return (ssize_t)taken;
+}
+
+/* The unsent bytes of the current chunk (moving past sent-out chunks). */
+static size_t unsent_span(qstream *st, const uint8_t **p) {
+  while (st->send && st->send_off == st->send->len && st->send->next) {
+    st->send = st->send->next;
+    st->send_off = 0;
+  }
+  if (!st->send) {
+    return 0;
+  }
+  *p = st->send->data + st->send_off;
+  return st->send->len - st->send_off;
+}
+
+static void sent(qstream *st, size_t n) {
+  st->send_off += n;
+}
+
+/* The peer acknowledged `n` more bytes (ngtcp2 reports them in order):
+ * chunks fully acknowledged and sent go. */
+static void acked(lp2p__quic *q, qstream *st, size_t n) {
+  st->buffered -= n < st->buffered ? n : st->buffered;
+  while (n > 0 && st->head) {
+    size_t k = st->head->len - st->head_acked;
+    k = k < n ? k : n;
+    st->head_acked += k;
+    n -= k;
+    if (st->head_acked == st->head->len && st->head != st->tail) {
+      chunk *c = st->head;
+      st->head = c->next;
+      st->head_acked = 0;
+      if (st->send == c) {
+        st->send = st->head;
+        st->send_off = 0;
+      }
+      lp2p_free(q->mem, c);
+    }
+  }
+  if (st->want_writable && st->buffered < q->set.max_send_buffer) {
+    st->want_writable = false;
+    if (q->cb.stream_writable && st->known && !st->done) {
+      q->cb.stream_writable(q, (uint64_t)st->id, st->user, q->user);
+    }
+  }
+}
+
+/* ---- streams: negotiation and data -------------------------------------- */
+
+/* Resets a stream for `err`, telling the application if it knows it. */
+static void stream_fail(lp2p__quic *q, qstream *st, int err) {
+  if (st->done) {
+    return;
+  }
+  st->done = true;
+  (void)ngtcp2_conn_shutdown_stream(q->conn, st->id, APP_ERR_RESET);
+  if (st->known && q->cb.stream_reset) {
+    q->cb.stream_reset(q, (uint64_t)st->id, st->user, err, q->user);
+  }
+}
+
+static bool flush_mss(lp2p__quic *q, qstream *st) {
+  const uint8_t *p;
+  ssize_t n;
+  while (st->mss && (n = lp2p_mss_pull(st->mss, &p, q->now)) > 0) {
+    if (sendq_append(q, st, p, (size_t)n) != n) {
+      stream_fail(q, st, LP2P_ERR_NOMEM);
+      return false;
+    }
+  }
+  return true;
+}
+
+static void give_credit(lp2p__quic *q, qstream *st, size_t n) {
+  (void)ngtcp2_conn_extend_max_stream_offset(q->conn, st->id, n);
+  ngtcp2_conn_extend_max_offset(q->conn, n);
+}
+
+static void deliver(lp2p__quic *q, qstream *st, const uint8_t *p, size_t n) {
+  if (n > 0 && !st->done && q->cb.stream_data) {
+    st->unconsumed += n;
+    q->cb.stream_data(q, (uint64_t)st->id, st->user, p, n, q->user);
+  } else if (n > 0 && !q->cb.stream_data) {
+    give_credit(q, st, n); /* nobody holds them */
+  }
+}
+
+static void negotiate_input(lp2p__quic *q, qstream *st, const uint8_t *p,
+                            size_t n) {
+  int rv = lp2p_mss_recv(st->mss, p, n, q->now);
+  if (rv < 0) {
+    stream_fail(q, st, rv == LP2P_ERR_UNSUPPORTED ? rv : LP2P_ERR_PROTOCOL);
+    return;
+  }
+  give_credit(q, st, (size_t)rv); /* negotiation bytes are ours */
+  if (!flush_mss(q, st)) {
+    return;
+  }
+  const char *name;
+  if (lp2p_mss_result(st->mss, &name, NULL) != 1) {
+    return;
+  }
+  st->protocol = name; /* lives as long as st->mss: kept until freed */
+  st->known = true;
+  if (q->cb.stream_opened) {
+    q->cb.stream_opened(q, (uint64_t)st->id, st->protocol, st->inbound,
+                        &st->user, q->user);
+  }
+  deliver(q, st, p + rv, n - (size_t)rv);
+}
+
+static bool negotiating(const qstream *st) {
+  return st->mss && lp2p_mss_result(st->mss, NULL, NULL) != 1;
+}
+
+static int mss_accept(lp2p_mss *m, const char *proto, size_t len, void *user) {
+  (void)m;
+  lp2p__quic *q = user;
+  return q->cb.accept ? q->cb.accept(q, proto, len, q->user) : 0;
+}
+
+static int start_mss(lp2p__quic *q, qstream *st, const char *const *protos,
+                     size_t n) {
+  static const lp2p_mss_callbacks mcb = {.match = mss_accept};
+  lp2p_mss_settings ms;
+  lp2p_mss_settings_default(&ms);
+  ms.role = st->inbound ? LP2P_MSS_LISTENER : LP2P_MSS_DIALER;
+  ms.protocols = protos;
+  ms.nprotocols = n;
+  ms.timeout = 0; /* the connection's idle timeout bounds a silent peer */
+  int rv = lp2p_mss_new(&st->mss, &ms, &mcb, q->mem, q);
+  if (rv != 0) {
+    return rv;
+  }
+  return flush_mss(q, st) ? 0 : LP2P_ERR_NOMEM;
+}
+
+/* ---- ngtcp2's callbacks ------------------------------------------------- */
+
+static void rand_cb(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx) {
+  lp2p__quic *q = ctx->native_handle;
+  q->set.rand_fn(dest, len, q->set.rand_user);
+}
+
+static int new_cid_cb(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token,
+                      size_t cidlen, void *user) {
+  (void)conn;
+  lp2p__quic *q = user;
+  cid->datalen = cidlen;
+  q->set.rand_fn(cid->data, cidlen, q->set.rand_user);
+  q->set.rand_fn(token, NGTCP2_STATELESS_RESET_TOKENLEN, q->set.rand_user);
+  return 0;
+}
+
+static int path_challenge_cb(ngtcp2_conn *conn, uint8_t *data, void *user) {
+  (void)conn;
+  lp2p__quic *q = user;
+  q->set.rand_fn(data, NGTCP2_PATH_CHALLENGE_DATALEN, q->set.rand_user);
+  return 0;
+}
+
+static int handshake_completed_cb(ngtcp2_conn *conn, void *user) {
+  (void)conn;
+  lp2p__quic *q = user;
+  if (!q->verified) { /* GnuTLS did not ask: no certificate came */
+    set_error(q, LP2P_ERR_PROTOCOL, "QUIC: %s", "the peer sent no certificate");
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+  q->established = true;
+  if (q->cb.established) {
+    q->cb.established(q, &q->peer_id, q->user);
+  }
+  return 0;
+}
+
+static int stream_open_cb(ngtcp2_conn *conn, int64_t id, void *user) {
+  lp2p__quic *q = user;
+  if (!ngtcp2_conn_is_local_stream(conn, id) && (id & 0x2) != 0) {
+    return 0; /* unidirectional: libp2p has none (we allow none) */
+  }
+  qstream *st = stream_new(q, id, true);
+  if (!st) {
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+  if (start_mss(q, st, q->set.protocols, q->set.nprotocols) != 0) {
+    stream_fail(q, st, LP2P_ERR_NOMEM);
+  }
+  return 0;
+}
+
+static int recv_stream_data_cb(ngtcp2_conn *conn, uint32_t flags, int64_t id,
+                               uint64_t offset, const uint8_t *data, size_t len,
+                               void *user, void *stream_user) {
+  (void)conn;
+  (void)offset;
+  lp2p__quic *q = user;
+  qstream *st = stream_user;
+  if (!st || st->done) {
+    if (len > 0) { /* a reset stream's late bytes: let the window move */
+      ngtcp2_conn_extend_max_offset(q->conn, len);
+    }
+    return 0;
+  }
+  if (negotiating(st)) {
+    negotiate_input(q, st, data, len);
+  } else {
+    deliver(q, st, data, len);
+  }
+  if ((flags & NGTCP2_STREAM_DATA_FLAG_FIN) && !st->done) {
+    if (negotiating(st)) { /* the peer gave up negotiating */
+      stream_fail(q, st, LP2P_ERR_UNSUPPORTED);
+    } else if (!st->end_told) {
+      st->end_told = true;
+      if (q->cb.stream_end) {
+        q->cb.stream_end(q, (uint64_t)id, st->user, q->user);
+      }
+    }
+  }
+  return 0;
+}
+
+static int acked_cb(ngtcp2_conn *conn, int64_t id, uint64_t offset,
+                    uint64_t len, void *user, void *stream_user) {
+  (void)conn;
+  (void)id;
+  (void)offset;
+  if (stream_user) {
+    acked(user, stream_user, (size_t)len);
+  }
+  return 0;
+}
+
+static int stream_reset_cb(ngtcp2_conn *conn, int64_t id, uint64_t final_size,
+                           uint64_t app_error, void *user, void *stream_user) {
+  (void)conn;
+  (void)id;
+  (void)final_size;
+  (void)app_error;
+  qstream *st = stream_user;
+  if (st) {
+    stream_fail(user, st,
+                negotiating(st) ? LP2P_ERR_UNSUPPORTED : LP2P_ERR_PROTOCOL);
+  }
+  return 0;
+}
+
+static int stream_close_cb(ngtcp2_conn *conn, uint32_t flags, int64_t id,
+                           uint64_t app_error, void *user, void *stream_user) {
+  (void)conn;
+  (void)app_error;
+  lp2p__quic *q = user;
+  qstream *st = stream_user;
+  if (!st) {
+    return 0;
+  }
+  if (!st->done) {
+    st->done = true;
+    bool reset = (flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) != 0;
+    if (st->known && reset && q->cb.stream_reset) {
+      q->cb.stream_reset(q, (uint64_t)id, st->user, LP2P_ERR_PROTOCOL, q->user);
+    } else if (st->known && !reset && q->cb.stream_closed) {
+      q->cb.stream_closed(q, (uint64_t)id, st->user, q->user);
+    }
+  }
+  stream_free(q, st);
+  return 0;
+}
+
+static const ngtcp2_callbacks ngtcp2_cbs = {
+    .client_initial = ngtcp2_crypto_client_initial_cb,
+    .recv_client_initial = ngtcp2_crypto_recv_client_initial_cb,
+    .recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb,
+    .handshake_completed = handshake_completed_cb,
+    .encrypt = ngtcp2_crypto_encrypt_cb,
+    .decrypt = ngtcp2_crypto_decrypt_cb,
+    .hp_mask = ngtcp2_crypto_hp_mask_cb,
+    .recv_stream_data = recv_stream_data_cb,
+    .acked_stream_data_offset = acked_cb,
+    .stream_open = stream_open_cb,
+    .stream_close = stream_close_cb,
+    .recv_retry = ngtcp2_crypto_recv_retry_cb,
+    .rand = rand_cb,
+    .get_new_connection_id = new_cid_cb,
+    .update_key = ngtcp2_crypto_update_key_cb,
+    .stream_reset = stream_reset_cb,
+    .delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb,
+    .delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb,
+    .get_path_challenge_data = path_challenge_cb,
+    .version_negotiation = ngtcp2_crypto_version_negotiation_cb,
+};
+
+/* ---- TLS ---------------------------------------------------------------- */
+
+static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref) {
+  return ((lp2p__quic *)ref->user_data)->conn;
+}
+
+/* The peer's certificate, checked as over TCP (src/net/tls.c). */
+static int verify_peer(gnutls_session_t sess) {
+  ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(sess);
+  lp2p__quic *q = ref->user_data;
+  unsigned n = 0;
+  const gnutls_datum_t *list = gnutls_certificate_get_peers(sess, &n);
+  lp2p_bytes certs[2];
+  size_t count = n < 2 ? n : 2; /* 2 or more is refused alike */
+  for (size_t i = 0; i < count; i++) {
+    certs[i].data = list[i].data;
+    certs[i].len = list[i].size;
+  }
+  lp2p_errdetail why = {{0}};
+  const lp2p_peer_id *expected = q->is_client ? q->set.remote_peer_id : NULL;
+  int rv = lp2p_tls_cert_verify(certs, list ? count : 0, q->set.unix_time,
+                                expected, &q->peer_key, &q->peer_id, &why);
+  if (rv != 0) {
+    set_error(q, rv, "QUIC: peer certificate refused: %s", why.msg);
+    return -1;
+  }
+  q->verified = true;
+  return 0;
+}
+
+static int setup_tls(lp2p__quic *q, const lp2p_privkey *identity) {
+  int rv = lp2p_tls_cert_new(&q->cert, identity, q->set.unix_time,
+                             q->set.rand_fn, q->set.rand_user);
+  if (rv != 0) {
+    return rv;
+  }
+  if (gnutls_certificate_allocate_credentials(&q->cred) < 0) {
+    return LP2P_ERR_NOMEM;
+  }
+  gnutls_certificate_set_verify_function(q->cred, verify_peer);
+  rv = lp2p__tls_cert_use(q->cert, q->cred);
+  if (rv != 0) {
+    return rv;
+  }
+  unsigned flags = (q->is_client ? GNUTLS_CLIENT : GNUTLS_SERVER) |
+                   GNUTLS_NO_END_OF_EARLY_DATA;
+  if (gnutls_init(&q->tls, flags) < 0) {
+    return LP2P_ERR_NOMEM;
+  }
+  q->conn_ref.get_conn = get_conn;
+  q->conn_ref.user_data = q;
+  gnutls_session_set_ptr(q->tls, &q->conn_ref);
+  gnutls_datum_t alpn = {(unsigned char *)(uintptr_t)LP2P_TLS_ALPN,
+                         (unsigned)strlen(LP2P_TLS_ALPN)};
+  int cfg = q->is_client
+                ? ngtcp2_crypto_gnutls_configure_client_session(q->tls)
+                : ngtcp2_crypto_gnutls_configure_server_session(q->tls);
+  if (cfg != 0 || gnutls_priority_set_direct(q->tls, priority, NULL) < 0 ||
+      gnutls_credentials_set(q->tls, GNUTLS_CRD_CERTIFICATE, q->cred) < 0 ||
+      gnutls_alpn_set_protocols(q->tls, &alpn, 1, GNUTLS_ALPN_MANDATORY) < 0) {
+    return LP2P_ERR_CRYPTO;
+  }
+  if (!q->is_client) {
+    gnutls_certificate_server_set_request(q->tls, GNUTLS_CERT_REQUIRE);
+  }
+  return 0;
+}
+
+/* ---- life --------------------------------------------------------------- */
+
+void lp2p__quic_settings_default(lp2p__quic_settings *s) {
+  memset(s, 0, sizeof(*s));
+  s->idle_timeout = 30 * LP2P_SECONDS;
+  s->handshake_timeout = 10 * LP2P_SECONDS;
+  s->max_streams = 256;
+  s->stream_window = 256u * 1024u;
+  s->conn_window = 4u * 1024u * 1024u;
+  s->max_send_buffer = 1u << 20;
+}
+
+static int store_addr(qaddr *a, uint32_t *alen, const struct sockaddr *sa,
+                      uint32_t len) {
+  if (!sa || len > sizeof(*a) ||
+      (sa->sa_family == AF_INET && len != sizeof(struct sockaddr_in)) ||
+      (sa->sa_family == AF_INET6 && len != sizeof(struct sockaddr_in6)) ||
+      (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)) {
+    return LP2P_ERR_INVALID_ARG;
+  }
+  memset(a, 0, sizeof(*a));
+  memcpy(a, sa, len);
+  *alen = len;
+  return 0;
+}
+
+static int check_settings(const lp2p__quic_settings *s,
+                          const lp2p_privkey *identity) {
+  if (!identity || !s->rand_fn || s->unix_time <= 0 || s->max_streams == 0 ||
+      s->stream_window == 0 || s->conn_window == 0 || s->max_send_buffer == 0 ||
+      s->idle_timeout == 0) {
+    return LP2P_ERR_INVALID_ARG;
+  }
+  return 0;
+}
+
+static int quic_alloc(lp2p__quic **out, const lp2p__quic_settings *s,
+                      bool is_client, const struct sockaddr *local,
+                      uint32_t local_len, const struct sockaddr *remote,
+                      uint32_t remote_len, const lp2p__quic_callbacks *cb,
+                      const lp2p_mem *mem, void *user, lp2p_tstamp now) {
+  lp2p__quic *q = lp2p_calloc(mem, 1, sizeof(*q));
+  if (!q) {
+    return LP2P_ERR_NOMEM;
+  }
+  q->mem = mem;
+  q->set = *s;
+  if (cb) {
+    q->cb = *cb;
+  }
+  q->user = user;
+  q->is_client = is_client;
+  q->now = now;
+  *out = q;
+  if (store_addr(&q->local, &q->local_len, local, local_len) != 0 ||
+      store_addr(&q->remote, &q->remote_len, remote, remote_len) != 0) {
+    return LP2P_ERR_INVALID_ARG;
+  }
+  return 0;
+}
+
+static void fill_ngtcp2_settings(lp2p__quic *q, ngtcp2_settings *ns,
+                                 ngtcp2_transport_params *tp) {
+  ngtcp2_settings_default(ns);
+  ns->initial_ts = q->now;
+  ns->rand_ctx.native_handle = q;
+  ns->handshake_timeout = q->set.handshake_timeout;
+  /* the window grows only by what the application consumed */
+  ns->max_window = q->set.conn_window;
+  ns->max_stream_window = q->set.stream_window;
+  ngtcp2_transport_params_default(tp);
+  tp->initial_max_streams_bidi = q->set.max_streams;
+  tp->initial_max_streams_uni = 0; /* libp2p uses none */
+  tp->initial_max_stream_data_bidi_local = q->set.stream_window;
+  tp->initial_max_stream_data_bidi_remote = q->set.stream_window;
+  tp->initial_max_data = q->set.conn_window;
+  tp->max_idle_timeout = q->set.idle_timeout;
+}
+
+static ngtcp2_path conn_path(lp2p__quic *q) {
+  ngtcp2_path p;
+  memset(&p, 0, sizeof(p));
+  p.local.addr = &q->local.sa;
+  p.local.addrlen = q->local_len;
+  p.remote.addr = &q->remote.sa;
+  p.remote.addrlen = q->remote_len;
+  return p;
+}
+
+static int finish_new(lp2p__quic *q, int rv, const lp2p_privkey *identity) {
+  (void)identity;
+  if (rv != 0) {
+    return rv == NGTCP2_ERR_NOMEM ? LP2P_ERR_NOMEM : LP2P_ERR_CRYPTO;
+  }
+  ngtcp2_conn_set_tls_native_handle(q->conn, q->tls);
+  return 0;
+}
+
+int lp2p__quic_client_new(lp2p__quic **out, const lp2p__quic_settings *s,
+                          const lp2p_privkey *identity,
+                          const struct sockaddr *local, uint32_t local_len,
+                          const struct sockaddr *remote, uint32_t remote_len,
+                          const lp2p__quic_callbacks *cb, const lp2p_mem *mem,
+                          void *user, lp2p_tstamp now) {
+  *out = NULL;
+  int rv = check_settings(s, identity);
+  lp2p__quic *q = NULL;
+  if (rv == 0) {
+    rv = quic_alloc(&q, s, true, local, local_len, remote, remote_len, cb, mem,
+                    user, now);
+  }
+  if (rv == 0) {
+    rv = setup_tls(q, identity);
+  }
+  if (rv == 0) {
+    ngtcp2_cid dcid = {.datalen = CID_LEN}, scid = {.datalen = CID_LEN};
+    s->rand_fn(dcid.data, CID_LEN, s->rand_user);
+    s->rand_fn(scid.data, CID_LEN, s->rand_user);
+    ngtcp2_settings ns;
+    ngtcp2_transport_params tp;
+    fill_ngtcp2_settings(q, &ns, &tp);
+    ngtcp2_path path = conn_path(q);
+    rv = finish_new(q,
+                    ngtcp2_conn_client_new(&q->conn, &dcid, &scid, &path,
+                                           NGTCP2_PROTO_VER_V1, &ngtcp2_cbs,
+                                           &ns, &tp, NULL, q),
+                    identity);
+  }
+  if (rv != 0) {
+    lp2p__quic_del(q);
+    return rv;
+  }
+  *out = q;
+  return 0;
+}
+
+int lp2p__quic_server_new(lp2p__quic **out, const lp2p__quic_settings *s,
+                          const lp2p_privkey *identity,
+                          const struct sockaddr *local, uint32_t local_len,
+                          const struct sockaddr *remote, uint32_t remote_len,
+                          const uint8_t *pkt, size_t len,
+                          const lp2p__quic_callbacks *cb, const lp2p_mem *mem,
+                          void *user, lp2p_tstamp now) {
+  *out = NULL;
+  ngtcp2_pkt_hd hd;
+  int rv = check_settings(s, identity);
+  if (rv == 0 && (ngtcp2_accept(&hd, pkt, len) != 0 ||
+                  hd.version != NGTCP2_PROTO_VER_V1)) {
+    rv = LP2P_ERR_MALFORMED;
+  }
+  lp2p__quic *q = NULL;
+  if (rv == 0) {
+    rv = quic_alloc(&q, s, false, local, local_len, remote, remote_len, cb, mem,
+                    user, now);
+  }
+  if (rv == 0) {
+    rv = setup_tls(q, identity);
+  }
+  if (rv == 0) {
+    ngtcp2_cid scid = {.datalen = CID_LEN};
+    s->rand_fn(scid.data, CID_LEN, s->rand_user);
+    ngtcp2_settings ns;
+    ngtcp2_transport_params tp;
+    fill_ngtcp2_settings(q, &ns, &tp);
+    tp.original_dcid = hd.dcid;
+    tp.stateless_reset_token_present = 1;
+    s->rand_fn(tp.stateless_reset_token, sizeof(tp.stateless_reset_token),
+               s->rand_user);
+    ngtcp2_path path = conn_path(q);
+    rv = finish_new(q,
+                    ngtcp2_conn_server_new(&q->conn, &hd.scid, &scid, &path,
+                                           hd.version, &ngtcp2_cbs, &ns, &tp,
+                                           NULL, q),
+                    identity);
+  }
+  if (rv == 0) {
+    rv = lp2p__quic_recv(q, pkt, len, remote, remote_len, now);
+    rv = rv == LP2P_ERR_NOMEM ? rv : 0; /* else closed told why */
+  }
+  if (rv != 0) {
+    lp2p__quic_del(q);
+    return rv;
+  }
+  *out = q;
+  return 0;
+}
+
+void lp2p__quic_del(lp2p__quic *q) {
+  if (!q) {
+    return;
+  }
+  while (q->streams) {
+    stream_free(q, q->streams);
+  }
+  if (q->conn) {
+    ngtcp2_conn_del(q->conn);
+  }
+  if (q->tls) {
+    gnutls_deinit(q->tls);
+  }
+  if (q->cred) {
+    gnutls_certificate_free_credentials(q->cred);
+  }
+  lp2p_tls_cert_del(q->cert);
+  lp2p_free(q->mem, q);
+}
+
+/* ---- datagrams and time ------------------------------------------------- */
+
+int lp2p__quic_recv(lp2p__quic *q, const uint8_t *pkt, size_t len,
+                    const struct sockaddr *remote, uint32_t remote_len,
+                    lp2p_tstamp now) {
+  if (q->ended) {
+    return LP2P_ERR_STATE;
+  }
+  q->now = now;
+  qaddr from;
+  uint32_t from_len = 0;
+  if (store_addr(&from, &from_len, remote, remote_len) != 0) {
+    return LP2P_ERR_INVALID_ARG;
+  }
+  ngtcp2_path path = conn_path(q);
+  path.remote.addr = &from.sa;
+  path.remote.addrlen = from_len;
+  ngtcp2_pkt_info pi = {0};
+  int rv = ngtcp2_conn_read_pkt(q->conn, &path, &pi, pkt, len, now);
+  if (rv == 0) {
+    return 0;
+  }
+  if (rv == NGTCP2_ERR_DISCARD_PKT) {
+    return 0; /* undecryptable or stale: dropped, as QUIC says */
+  }
+  return fail_liberr(q, rv);
+}
+
+/* The next stream with bytes (or a FIN) to send, not blocked this _pull. */
+static qstream *next_to_send(lp2p__quic *q) {
+  for (qstream *st = q->streams; st; st = st->next) {
+    const uint8_t *p;
+    if (st->skip || st->done) {
+      continue;
+    }
+    if (unsent_span(st, &p) > 0 || (st->fin && !st->fin_sent)) {
+      return st;
+    }
+  }
+  return NULL;
+}
+
+static ssize_t write_datagram(lp2p__quic *q) {
+  for (;;) {
+    qstream *st = next_to_send(q);
+    ngtcp2_vec v = {NULL, 0};
+    uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
+    if (st) {
+      const uint8_t *p = NULL;
+      v.len = unsent_span(st, &p);
+      v.base = (uint8_t *)(uintptr_t)p;
+      if (st->fin && (!st->send || !st->send->next)) {
+        flags |= NGTCP2_WRITE_STREAM_FLAG_FIN; /* this span is the last */
+      }
+    }
+    ngtcp2_ssize datalen = -1;
+    ngtcp2_ssize n = ngtcp2_conn_writev_stream(
+        q->conn, NULL, NULL, q->out, sizeof(q->out), &datalen, flags,
+        st ? st->id : -1, st ? &v : NULL, st ? 1 : 0, q->now);
+    if (st && datalen >= 0) {
+      sent(st, (size_t)datalen);
+      if ((flags & NGTCP2_WRITE_STREAM_FLAG_FIN) && (size_t)datalen == v.len) {
+        st->fin_sent = true;
+      }
+    }
+    if (n == NGTCP2_ERR_WRITE_MORE) {
+      continue;
+    }
+    if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR ||
+        n == NGTCP2_ERR_STREAM_NOT_FOUND) {
+      st->skip = true; /* flow control: MAX_STREAM_DATA will come */
+      continue;
+    }
+    if (n < 0) {
+      return fail_liberr(q, (int)n);
+    }
+    if (n > 0 || !st) {
+      return n;
+    }
+    st->skip = true; /* nothing fit (congestion): try the others */
+  }
+}
+
+ssize_t lp2p__quic_pull(lp2p__quic *q, const uint8_t **out, lp2p_tstamp now) {
+  *out = q->out;
+  if (q->ended) {
+    ssize_t n = (ssize_t)q->close_len; /* the CONNECTION_CLOSE, once */
+    q->close_len = 0;
+    return n;
+  }
+  q->now = now;
+  ssize_t n = write_datagram(q);
+  for (qstream *st = q->streams; st; st = st->next) {
+    st->skip = false;
+  }
+  if (n < 0) {
+    return lp2p__quic_pull(q, out, now);
+  }
+  return n;
+}
+
+lp2p_tstamp lp2p__quic_expiry(const lp2p__quic *q) {
+  if (q->ended) {
+    return LP2P_TSTAMP_NEVER;
+  }
+  return ngtcp2_conn_get_expiry(q->conn); /* UINT64_MAX: none */
+}
+
+int lp2p__quic_handle_expiry(lp2p__quic *q, lp2p_tstamp now) {
+  if (q->ended) {
+    return LP2P_ERR_STATE;
+  }
+  q->now = now;
+  int rv = ngtcp2_conn_handle_expiry(q->conn, now);
+  return rv == 0 ? 0 : fail_liberr(q, rv);
+}
+
+int lp2p__quic_close(lp2p__quic *q, lp2p_tstamp now) {
+  if (q->ended) {
+    return LP2P_ERR_STATE;
+  }
+  q->now = now;
+  q->ended = true;
+  ngtcp2_connection_close_error ccerr;
+  ngtcp2_connection_close_error_set_application_error(&ccerr, APP_ERR_NONE,
+                                                      NULL, 0);
+  ngtcp2_ssize n = ngtcp2_conn_write_connection_close(
+      q->conn, NULL, NULL, q->out, sizeof(q->out), &ccerr, now);
+  q->close_len = n > 0 ? (size_t)n : 0;
+  return 0;
+}
+
+bool lp2p__quic_is_established(const lp2p__quic *q) {
+  return q->established && !q->ended;
+}
+
+const lp2p_peer_id *lp2p__quic_remote(const lp2p__quic *q) {
+  return q->established ? &q->peer_id : NULL;
+}
+
+int lp2p__quic_error(const lp2p__quic *q, const char **msg) {
+  if (msg) {
+    *msg = q->msg;
+  }
+  return q->err;
+}
+
+/* ---- streams: the application's side ------------------------------------ */
+
+int lp2p__quic_open_stream(lp2p__quic *q, const char *const *protocols,
+                           size_t n, void *stream_user, uint64_t *id) {
+  if (!q->established || q->ended) {
+    return LP2P_ERR_STATE;
+  }
+  if (n == 0) {
+    return LP2P_ERR_INVALID_ARG;
+  }
+  int64_t sid;
+  int rv = ngtcp2_conn_open_bidi_stream(q->conn, &sid, NULL);
+  if (rv == NGTCP2_ERR_STREAM_ID_BLOCKED) {
+    return LP2P_ERR_TOO_LARGE; /* the peer's MAX_STREAMS */
+  }
+  if (rv != 0) {
+    return LP2P_ERR_NOMEM;
+  }
+  qstream *st = stream_new(q, sid, false);
+  if (!st) {
+    (void)ngtcp2_conn_shutdown_stream(q->conn, sid, APP_ERR_RESET);
+    return LP2P_ERR_NOMEM;
+  }
+  st->user = stream_user;
+  rv = start_mss(q, st, protocols, n);
+  if (rv != 0) {
+    st->done = true;
+    (void)ngtcp2_conn_shutdown_stream(q->conn, sid, APP_ERR_RESET);
+    return rv;
+  }
+  st->known = true; /* from here on it ends with a callback */
+  *id = (uint64_t)sid;
+  return 0;
+}
+
+ssize_t lp2p__quic_stream_write(lp2p__quic *q, uint64_t id, const uint8_t *data,
+                                size_t len) {
+  qstream *st = q->ended ? NULL : lookup(q, id);
+  if (!st) {
+    return LP2P_ERR_NOT_FOUND;
+  }
+  if (negotiating(st) || st->fin) {
+    return LP2P_ERR_STATE;
+  }
+  size_t room = q->set.max_send_buffer > st->buffered
+                    ? q->set.max_send_buffer - st->buffered
+                    : 0;
+  size_t n = len < room ? len : room;
+  if (n < len) {
+    st->want_writable = true;
+  }
+  return n ? sendq_append(q, st, data, n) : 0;
+}
+
+int lp2p__quic_stream_consume(lp2p__quic *q, uint64_t id, size_t n) {
+  qstream *st = q->ended ? NULL : lookup(q, id);
+  if (!st) {
+    return LP2P_ERR_NOT_FOUND;
+  }
+  n = n < st->unconsumed ? n : st->unconsumed;
+  st->unconsumed -= n;
+  give_credit(q, st, n);
+  return 0;
+}
+
+int lp2p__quic_stream_close(lp2p__quic *q, uint64_t id) {
+  qstream *st = q->ended ? NULL : lookup(q, id);
+  if (!st) {
+    return LP2P_ERR_NOT_FOUND;
+  }
+  st->fin = true;
+  return 0;
+}
+
+int lp2p__quic_stream_reset(lp2p__quic *q, uint64_t id) {
+  qstream *st = q->ended ? NULL : lookup(q, id);
+  if (!st) {
+    return LP2P_ERR_NOT_FOUND;
+  }
+  st->done = true;
+  (void)ngtcp2_conn_shutdown_stream(q->conn, st->id, APP_ERR_RESET);
+  return 0;
+}

@@ -1,0 +1,147 @@
+/* One QUIC v1 connection (RFC 9000) as libp2p speaks it (libp2p/specs
+ * quic/README.md), sans-IO over ngtcp2 0.12 and ngtcp2_crypto_gnutls
+ * (docs/session.md, "QUIC"): datagrams and time in, datagrams and one
+ * deadline out. TLS 1.3 with the libp2p certificate both ways (client
+ * certificate required, ALPN "libp2p"); every QUIC bidirectional stream is
+ * a libp2p stream whose protocol is agreed with multistream-select; no
+ * security or muxer negotiation. Same contract as lp2p_session: stream
+ * bytes go up in stream_data and the window grows only by what
+ * lp2p__quic_stream_consume gives back.
+ *
+ * Callbacks run only inside _recv, _pull, _handle_expiry and the _new
+ * functions; they may call the stream functions and _open_stream, never
+ * _recv, _pull, _handle_expiry or _del. */
+#ifndef LP2P_NET_QUIC_H
+#define LP2P_NET_QUIC_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "lp2p/common.h"
+#include "lp2p/crypto.h"
+
+typedef struct lp2p__quic lp2p__quic;
+
+/* How a connection behaves; lp2p__quic_settings_default fills it. */
+typedef struct lp2p__quic_settings {
+  /* The peer a client means to reach (checked in its certificate). */
+  const lp2p_peer_id *remote_peer_id;
+  /* Wall-clock seconds since the Unix epoch: certificates are made valid
+   * around it and the peer's checked against it. Required (> 0). */
+  int64_t unix_time;
+  /* Protocols inbound streams may negotiate (not copied: must outlive the
+   * connection). */
+  const char *const *protocols;
+  size_t nprotocols;
+  /* The connection closes silently after this long without a packet
+   * (QUIC's max_idle_timeout; the smaller of both sides' applies). */
+  lp2p_tstamp idle_timeout;
+  /* The handshake must complete within this. */
+  lp2p_tstamp handshake_timeout;
+  /* Bidirectional streams the peer may have open at once. */
+  uint32_t max_streams;
+  /* Receive windows: per stream, and for the whole connection. */
+  uint32_t stream_window;
+  uint64_t conn_window;
+  /* Bytes a stream holds written and not yet acknowledged. */
+  size_t max_send_buffer;
+  /* Draws the certificate key, connection ids, stateless reset tokens
+   * and everything else ngtcp2 asks for: must be a CSPRNG. */
+  lp2p_rand_fn rand_fn;
+  void *rand_user;
+} lp2p__quic_settings;
+
+/* What a connection reports; every callback is optional. */
+typedef struct lp2p__quic_callbacks {
+  /* The handshake completed and the peer's certificate was verified. */
+  void (*established)(lp2p__quic *q, const lp2p_peer_id *remote, void *user);
+  /* The connection ended (err < 0 with an English explanation; 0 for a
+   * clean close by either side). */
+  void (*closed)(lp2p__quic *q, int err, const char *msg, void *user);
+  int (*accept)(lp2p__quic *q, const char *proto, size_t len, void *user);
+  /* As lp2p_session's callbacks of the same names. */
+  void (*stream_opened)(lp2p__quic *q, uint64_t id, const char *proto,
+                        bool inbound, void **stream_user, void *user);
+  void (*stream_data)(lp2p__quic *q, uint64_t id, void *stream_user,
+                      const uint8_t *data, size_t len, void *user);
+  void (*stream_end)(lp2p__quic *q, uint64_t id, void *stream_user, void *user);
+  void (*stream_writable)(lp2p__quic *q, uint64_t id, void *stream_user,
+                          void *user);
+  void (*stream_closed)(lp2p__quic *q, uint64_t id, void *stream_user,
+                        void *user);
+  void (*stream_reset)(lp2p__quic *q, uint64_t id, void *stream_user, int err,
+                       void *user);
+} lp2p__quic_callbacks;
+
+/* 30 s idle, 10 s handshake, 256 streams, 256 KiB per stream and 4 MiB
+ * per connection, 1 MiB send buffer per stream; no rand_fn, no
+ * unix_time. */
+void lp2p__quic_settings_default(lp2p__quic_settings *s);
+
+/* A client connection from `local` to `remote` (sockaddr_in or _in6);
+ * its Initial is ready for _pull. Returns 0, LP2P_ERR_INVALID_ARG,
+ * LP2P_ERR_UNSUPPORTED (an identity that cannot sign), LP2P_ERR_NOMEM or
+ * LP2P_ERR_CRYPTO. */
+int lp2p__quic_client_new(lp2p__quic **out, const lp2p__quic_settings *s,
+                          const lp2p_privkey *identity,
+                          const struct sockaddr *local, uint32_t local_len,
+                          const struct sockaddr *remote, uint32_t remote_len,
+                          const lp2p__quic_callbacks *cb, const lp2p_mem *mem,
+                          void *user, lp2p_tstamp now);
+/* A server connection for the client's first datagram `pkt`, which it
+ * reads. Returns 0, LP2P_ERR_MALFORMED (not a QUIC v1 Initial a server
+ * accepts), or _client_new's errors. */
+int lp2p__quic_server_new(lp2p__quic **out, const lp2p__quic_settings *s,
+                          const lp2p_privkey *identity,
+                          const struct sockaddr *local, uint32_t local_len,
+                          const struct sockaddr *remote, uint32_t remote_len,
+                          const uint8_t *pkt, size_t len,
+                          const lp2p__quic_callbacks *cb, const lp2p_mem *mem,
+                          void *user, lp2p_tstamp now);
+/* Frees it and its streams without callbacks; NULL: no-op. */
+void lp2p__quic_del(lp2p__quic *q);
+
+/* Feeds one datagram from `remote`. Returns 0, or the error that ended
+ * the connection (closed has run); LP2P_ERR_STATE once it has ended. */
+int lp2p__quic_recv(lp2p__quic *q, const uint8_t *pkt, size_t len,
+                    const struct sockaddr *remote, uint32_t remote_len,
+                    lp2p_tstamp now);
+/* One datagram to send (0: none now); valid until the next call. Call
+ * it until 0 after every other call. */
+ssize_t lp2p__quic_pull(lp2p__quic *q, const uint8_t **out, lp2p_tstamp now);
+/* The next deadline (retransmission, ACK, idle, handshake), or
+ * LP2P_TSTAMP_NEVER once the connection ended. */
+lp2p_tstamp lp2p__quic_expiry(const lp2p__quic *q);
+/* Runs what is due. Returns 0 or the error that ended the connection
+ * (LP2P_ERR_TIMEOUT: idle or handshake timeout). */
+int lp2p__quic_handle_expiry(lp2p__quic *q, lp2p_tstamp now);
+/* Closes cleanly: CONNECTION_CLOSE (no error) is the next _pull. */
+int lp2p__quic_close(lp2p__quic *q, lp2p_tstamp now);
+
+bool lp2p__quic_is_established(const lp2p__quic *q);
+/* The verified peer (NULL before the handshake). */
+const lp2p_peer_id *lp2p__quic_remote(const lp2p__quic *q);
+/* 0 while healthy, else the error that ended it; `*msg` explains. */
+int lp2p__quic_error(const lp2p__quic *q, const char **msg);
+
+/* Opens a stream proposing `protocols` (not copied: they must live until
+ * stream_opened or stream_reset). Returns 0 with `*id`, LP2P_ERR_STATE
+ * (not established), LP2P_ERR_TOO_LARGE (the peer's stream limit),
+ * LP2P_ERR_INVALID_ARG or LP2P_ERR_NOMEM. */
+int lp2p__quic_open_stream(lp2p__quic *q, const char *const *protocols,
+                           size_t n, void *stream_user, uint64_t *id);
+/* Queues bytes; returns how many were taken (less when the send buffer is
+ * full: stream_writable follows), LP2P_ERR_NOT_FOUND, LP2P_ERR_STATE
+ * (negotiating, or closed for writing) or LP2P_ERR_NOMEM. */
+ssize_t lp2p__quic_stream_write(lp2p__quic *q, uint64_t id, const uint8_t *data,
+                                size_t len);
+/* Gives back `n` bytes stream_data delivered: the stream's and the
+ * connection's windows grow by them. Returns 0 or LP2P_ERR_NOT_FOUND. */
+int lp2p__quic_stream_consume(lp2p__quic *q, uint64_t id, size_t n);
+/* FIN after what was written. Returns 0, LP2P_ERR_NOT_FOUND. */
+int lp2p__quic_stream_close(lp2p__quic *q, uint64_t id);
+/* RESET_STREAM and STOP_SENDING now; no callback names it afterwards. */
+int lp2p__quic_stream_reset(lp2p__quic *q, uint64_t id);
+
+#endif

@@ -1,0 +1,421 @@
+/* Two QUIC connections (src/net/quic.c) back to back in memory, with an
+ * injected clock and a wire that can drop or swap datagrams. */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#include "net/quic.h"
+
+#define UNIX_TIME 1767225600 /* 2026-01-01 */
+#define MAX_QUEUED 256
+#define PROTO "/test/1.0.0"
+
+typedef struct wire_dgram {
+  uint8_t data[1500];
+  size_t len;
+} wire_dgram;
+
+typedef struct end {
+  lp2p__quic *q;
+  lp2p_privkey key;
+  lp2p_peer_id id;
+  uint64_t rand_ctr;
+  bool established;
+  lp2p_peer_id remote;
+  int closed_err;
+  bool closed;
+  char closed_msg[192];
+  uint64_t stream;
+  bool opened;
+  char proto[64];
+  uint8_t got[1 << 20];
+  size_t got_len;
+  bool consume; /* give credit back at once */
+  bool ended;
+} end;
+
+typedef struct pair {
+  end c, s;
+  struct sockaddr_in caddr, saddr;
+  lp2p_tstamp now;
+  unsigned drop_every; /* drop every nth datagram (0: none) */
+  bool swap;           /* deliver each two datagrams in reverse order */
+  unsigned counter;
+} pair;
+
+static const char *const protos[] = {PROTO};
+
+static void on_established(lp2p__quic *q, const lp2p_peer_id *remote,
+                           void *user) {
+  (void)q;
+  end *e = user;
+  e->established = true;
+  e->remote = *remote;
+}
+
+static void on_closed(lp2p__quic *q, int err, const char *msg, void *user) {
+  (void)q;
+  end *e = user;
+  e->closed = true;
+  e->closed_err = err;
+  snprintf(e->closed_msg, sizeof(e->closed_msg), "%s", msg);
+}
+
+static void on_opened(lp2p__quic *q, uint64_t id, const char *proto,
+                      bool inbound, void **stream_user, void *user) {
+  (void)q;
+  (void)inbound;
+  (void)stream_user;
+  end *e = user;
+  e->opened = true;
+  e->stream = id;
+  snprintf(e->proto, sizeof(e->proto), "%s", proto);
+}
+
+static void on_data(lp2p__quic *q, uint64_t id, void *stream_user,
+                    const uint8_t *data, size_t len, void *user) {
+  (void)stream_user;
+  end *e = user;
+  assert_true(e->got_len + len <= sizeof(e->got));
+  memcpy(e->got + e->got_len, data, len);
+  e->got_len += len;
+  if (e->consume) {
+    assert_int_equal(lp2p__quic_stream_consume(q, id, len), 0);
+  }
+}
+
+static void on_end(lp2p__quic *q, uint64_t id, void *stream_user, void *user) {
+  (void)q;
+  (void)id;
+  (void)stream_user;
+  ((end *)user)->ended = true;
+}
+
+static const lp2p__quic_callbacks cbs = {
+    .established = on_established,
+    .closed = on_closed,
+    .stream_opened = on_opened,
+    .stream_data = on_data,
+    .stream_end = on_end,
+};
+
+static void make_addr(struct sockaddr_in *a, uint16_t port) {
+  memset(a, 0, sizeof(*a));
+  a->sin_family = AF_INET;
+  a->sin_port = htons(port);
+  a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+}
+
+static void settings(lp2p__quic_settings *s, end *e) {
+  lp2p__quic_settings_default(s);
+  s->unix_time = UNIX_TIME;
+  s->rand_fn = test_rand;
+  s->rand_user = &e->rand_ctr;
+  s->protocols = protos;
+  s->nprotocols = 1;
+}
+
+static void make_end(end *e, uint8_t seed_byte, uint64_t ctr) {
+  memset(e, 0, sizeof(*e));
+  uint8_t seed[32];
+  memset(seed, seed_byte, sizeof(seed));
+  assert_int_equal(lp2p_privkey_from_seed(LP2P_KEY_ED25519, seed, &e->key), 0);
+  lp2p_pubkey pub;
+  assert_int_equal(lp2p_privkey_public(&e->key, &pub), 0);
+  assert_int_equal(lp2p_peer_id_from_pubkey(&pub, &e->id), 0);
+  e->rand_ctr = ctr;
+  e->consume = true;
+}
+
+static pair *pair_new(const lp2p_peer_id *expected) {
+  pair *p = test_calloc(1, sizeof(*p));
+  make_end(&p->c, 1, 1000);
+  make_end(&p->s, 2, 1u << 30);
+  make_addr(&p->caddr, 4001);
+  make_addr(&p->saddr, 4002);
+  p->now = 1 * LP2P_SECONDS;
+  lp2p__quic_settings set;
+  settings(&set, &p->c);
+  set.remote_peer_id = expected ? expected : &p->s.id;
+  assert_int_equal(lp2p__quic_client_new(
+                       &p->c.q, &set, &p->c.key, (struct sockaddr *)&p->caddr,
+                       sizeof(p->caddr), (struct sockaddr *)&p->saddr,
+                       sizeof(p->saddr), &cbs, NULL, &p->c, p->now),
+                   0);
+  return p;
+}
+
+static void pair_del(pair *p) {
+  lp2p__quic_del(p->c.q);
+  lp2p__quic_del(p->s.q);
+  lp2p_privkey_wipe(&p->c.key);
+  lp2p_privkey_wipe(&p->s.key);
+  test_free(p);
+}
+
+static void deliver_to_server(pair *p, const uint8_t *d, size_t n) {
+  if (!p->s.q) {
+    lp2p__quic_settings set;
+    settings(&set, &p->s);
+    assert_int_equal(lp2p__quic_server_new(
+                         &p->s.q, &set, &p->s.key, (struct sockaddr *)&p->saddr,
+                         sizeof(p->saddr), (struct sockaddr *)&p->caddr,
+                         sizeof(p->caddr), d, n, &cbs, NULL, &p->s, p->now),
+                     0);
+    return;
+  }
+  (void)lp2p__quic_recv(p->s.q, d, n, (struct sockaddr *)&p->caddr,
+                        sizeof(p->caddr), p->now);
+}
+
+/* Moves what one side has to the other, through the lossy wire. Returns
+ * the datagrams sent. */
+static size_t flow(pair *p, bool from_client) {
+  static wire_dgram q[MAX_QUEUED];
+  size_t nq = 0;
+  lp2p__quic *src = from_client ? p->c.q : p->s.q;
+  if (!src) {
+    return 0;
+  }
+  const uint8_t *out;
+  ssize_t n;
+  while (nq < MAX_QUEUED && (n = lp2p__quic_pull(src, &out, p->now)) > 0) {
+    memcpy(q[nq].data, out, (size_t)n);
+    q[nq].len = (size_t)n;
+    nq++;
+  }
+  for (size_t i = 0; i < nq; i++) {
+    size_t k = i;
+    if (p->swap && i + 1 < nq) {
+      k = i % 2 == 0 ? i + 1 : i - 1;
+    } else if (p->swap && i % 2 == 1) {
+      k = i - 1;
+    }
+    p->counter++;
+    if (p->drop_every && p->counter % p->drop_every == 0) {
+      continue;
+    }
+    if (from_client) {
+      deliver_to_server(p, q[k].data, q[k].len);
+    } else if (p->c.q) {
+      (void)lp2p__quic_recv(p->c.q, q[k].data, q[k].len,
+                            (struct sockaddr *)&p->saddr, sizeof(p->saddr),
+                            p->now);
+    }
+  }
+  return nq;
+}
+
+static lp2p_tstamp next_expiry(pair *p) {
+  lp2p_tstamp a = lp2p__quic_expiry(p->c.q);
+  lp2p_tstamp b = p->s.q ? lp2p__quic_expiry(p->s.q) : LP2P_TSTAMP_NEVER;
+  return a < b ? a : b;
+}
+
+/* Exchanges until both are quiet; then, while `until` says no, moves the
+ * clock to the next deadline (at most `steps` times). */
+static void run(pair *p, bool (*until)(pair *), int steps) {
+  for (int i = 0; i < steps; i++) {
+    while (flow(p, true) + flow(p, false) > 0) {
+    }
+    if (until && until(p)) {
+      return;
+    }
+    lp2p_tstamp t = next_expiry(p);
+    if (t == LP2P_TSTAMP_NEVER) {
+      return;
+    }
+    if (t > p->now) {
+      p->now = t;
+    }
+    (void)lp2p__quic_handle_expiry(p->c.q, p->now);
+    if (p->s.q) {
+      (void)lp2p__quic_handle_expiry(p->s.q, p->now);
+    }
+  }
+}
+
+static bool always(pair *p) {
+  (void)p;
+  return true;
+}
+
+static bool both_established(pair *p) {
+  return p->c.established && p->s.established;
+}
+
+static void handshake(pair *p) {
+  run(p, both_established, 50);
+  assert_true(p->c.established);
+  assert_true(p->s.established);
+}
+
+static void handshake_authenticates_both_peer_ids(void **state) {
+  (void)state;
+  pair *p = pair_new(NULL);
+  handshake(p);
+  assert_true(lp2p_peer_id_equal(&p->c.remote, &p->s.id));
+  assert_true(lp2p_peer_id_equal(&p->s.remote, &p->c.id));
+  assert_true(lp2p_peer_id_equal(lp2p__quic_remote(p->s.q), &p->c.id));
+  assert_true(lp2p__quic_is_established(p->c.q));
+  pair_del(p);
+}
+
+static void client_refuses_wrong_peer_id(void **state) {
+  (void)state;
+  end other;
+  make_end(&other, 3, 0);
+  pair *p = pair_new(&other.id);
+  run(p, NULL, 20);
+  assert_false(p->c.established);
+  assert_true(p->c.closed);
+  assert_int_equal(p->c.closed_err, LP2P_ERR_PEER_ID_MISMATCH);
+  assert_non_null(strstr(p->c.closed_msg, "peer certificate refused"));
+  assert_false(p->s.established); /* the client's alert closed it */
+  lp2p_privkey_wipe(&other.key);
+  pair_del(p);
+}
+
+static bool server_opened(pair *p) {
+  return p->s.opened && p->c.opened;
+}
+
+static uint64_t open_test_stream(pair *p) {
+  uint64_t id;
+  assert_int_equal(lp2p__quic_open_stream(p->c.q, protos, 1, NULL, &id), 0);
+  run(p, server_opened, 20);
+  assert_true(p->c.opened);
+  assert_true(p->s.opened);
+  assert_string_equal(p->s.proto, PROTO);
+  return id;
+}
+
+static bool got_all(pair *p) {
+  return p->s.got_len == 200000 && p->c.got_len == 5;
+}
+
+static void
+stream_negotiates_protocol_and_carries_data_both_ways(void **state) {
+  (void)state;
+  pair *p = pair_new(NULL);
+  handshake(p);
+  uint64_t id = open_test_stream(p);
+  static uint8_t big[200000];
+  for (size_t i = 0; i < sizeof(big); i++) {
+    big[i] = (uint8_t)(i * 7);
+  }
+  assert_int_equal(lp2p__quic_stream_write(p->c.q, id, big, sizeof(big)),
+                   (ssize_t)sizeof(big));
+  assert_int_equal(
+      lp2p__quic_stream_write(p->s.q, p->s.stream, (const uint8_t *)"hello", 5),
+      5);
+  assert_int_equal(lp2p__quic_stream_close(p->c.q, id), 0);
+  run(p, got_all, 200);
+  assert_int_equal(p->s.got_len, sizeof(big));
+  assert_memory_equal(p->s.got, big, sizeof(big));
+  assert_memory_equal(p->c.got, "hello", 5);
+  run(p, NULL, 2);
+  assert_true(p->s.ended);
+  pair_del(p);
+}
+
+static bool server_got_window(pair *p) {
+  return p->s.got_len > 0;
+}
+
+static void sender_blocks_until_receiver_consumes(void **state) {
+  (void)state;
+  pair *p = pair_new(NULL);
+  handshake(p);
+  uint64_t id = open_test_stream(p);
+  p->s.consume = false;
+  static uint8_t big[600000];
+  memset(big, 0x5a, sizeof(big));
+  assert_int_equal(lp2p__quic_stream_write(p->c.q, id, big, sizeof(big)),
+                   (ssize_t)sizeof(big));
+  run(p, server_got_window, 50);
+  run(p, always, 1);
+  lp2p__quic_settings def;
+  lp2p__quic_settings_default(&def);
+  /* the stream's window and no more, however long we wait (ngtcp2
+   * returns the few negotiation bytes' credit with a later update) */
+  assert_true(p->s.got_len <= def.stream_window);
+  assert_true(p->s.got_len + 64 >= def.stream_window);
+  size_t held = p->s.got_len;
+  run(p, always, 1); /* ACKs, no more data */
+  assert_int_equal(p->s.got_len, held);
+  assert_true(lp2p__quic_is_established(p->s.q));
+  assert_int_equal(lp2p__quic_stream_consume(p->s.q, p->s.stream, p->s.got_len),
+                   0);
+  p->s.consume = true;
+  run(p, NULL, 100);
+  assert_int_equal(p->s.got_len, sizeof(big));
+  pair_del(p);
+}
+
+static void lost_and_reordered_datagrams_are_recovered(void **state) {
+  (void)state;
+  pair *p = pair_new(NULL);
+  p->drop_every = 5;
+  p->swap = true;
+  handshake(p);
+  uint64_t id = open_test_stream(p);
+  static uint8_t big[100000];
+  for (size_t i = 0; i < sizeof(big); i++) {
+    big[i] = (uint8_t)(i * 13);
+  }
+  assert_int_equal(lp2p__quic_stream_write(p->c.q, id, big, sizeof(big)),
+                   (ssize_t)sizeof(big));
+  assert_int_equal(
+      lp2p__quic_stream_write(p->s.q, p->s.stream, (const uint8_t *)"hello", 5),
+      5);
+  run(p, got_all, 500);
+  assert_int_equal(p->s.got_len, sizeof(big));
+  assert_memory_equal(p->s.got, big, sizeof(big));
+  pair_del(p);
+}
+
+static bool both_closed(pair *p) {
+  return p->c.closed && p->s.closed;
+}
+
+static void idle_connection_times_out(void **state) {
+  (void)state;
+  pair *p = pair_new(NULL);
+  handshake(p);
+  lp2p_tstamp start = p->now;
+  run(p, both_closed, 100);
+  assert_true(p->c.closed);
+  assert_int_equal(p->c.closed_err, LP2P_ERR_TIMEOUT);
+  assert_int_equal(p->s.closed_err, LP2P_ERR_TIMEOUT);
+  lp2p__quic_settings def;
+  lp2p__quic_settings_default(&def);
+  assert_true(p->now - start >= def.idle_timeout);
+  assert_int_equal(lp2p__quic_expiry(p->c.q), LP2P_TSTAMP_NEVER);
+  pair_del(p);
+}
+
+static void close_sends_connection_close_to_the_peer(void **state) {
+  (void)state;
+  pair *p = pair_new(NULL);
+  handshake(p);
+  assert_int_equal(lp2p__quic_close(p->c.q, p->now), 0);
+  run(p, NULL, 1);
+  assert_true(p->s.closed);
+  assert_non_null(strstr(p->s.closed_msg, "peer closed"));
+  pair_del(p);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(handshake_authenticates_both_peer_ids),
+      cmocka_unit_test(client_refuses_wrong_peer_id),
+      cmocka_unit_test(stream_negotiates_protocol_and_carries_data_both_ways),
+      cmocka_unit_test(sender_blocks_until_receiver_consumes),
+      cmocka_unit_test(lost_and_reordered_datagrams_are_recovered),
+      cmocka_unit_test(idle_connection_times_out),
+      cmocka_unit_test(close_sends_connection_close_to_the_peer),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
