@@ -38,7 +38,8 @@ typedef struct node_opts {
   bool hex, events, px;
   bool test_extension;       /* advertise gossipsub v1.3's test extension */
   lp2p_partial_mode partial; /* --partial: every --topic in this mode */
-  bool bench; /* count deliveries, no message lines (node_bench.h) */
+  bool bench;  /* count deliveries, no message lines (node_bench.h) */
+  bool fanout; /* publish to the topics without joining them */
   bool has_seed;
   uint32_t key_seed;
   size_t batch;      /* --batch N: lines published N at a time; 0: one by one */
@@ -736,6 +737,8 @@ static int parse(int argc, char **argv, node_opts *o) {
       o->test_extension = true;
     } else if (strcmp(a, "--bench") == 0) {
       o->bench = true;
+    } else if (strcmp(a, "--fanout") == 0) {
+      o->fanout = true;
     } else {
       int rv = i + 1 < argc ? parse_valued(a, argv[i + 1], o) : -1;
       if (i + 1 == argc && takes_value(a)) {
@@ -897,7 +900,7 @@ static int start(node_run *r) {
   if (rv == 0) {
     rv = each_addr(r, r->o.listen, r->o.nlisten, true);
   }
-  for (size_t i = 0; rv == 0 && i < r->o.ntopics; i++) {
+  for (size_t i = 0; rv == 0 && !r->o.fanout && i < r->o.ntopics; i++) {
     const char *t = r->o.topics[i];
     int err = node_partial_topic(&r->partial, t);
     if (err == 0) {
@@ -982,7 +985,7 @@ const cli_command cli_cmd_node = {
     "                 [--metrics-topic T]...] [--hex] [--events] [--px]\n"
     "                 [--test-extension] [--output-buffer BYTES] [--bench]\n"
     "                 [--trace FILE] [--batch N] [--security S]\n"
-    "                 [--partial requests|supports]\n"
+    "                 [--partial requests|supports] [--fanout]\n"
     "                 [connection limits]\n\n"
     "Runs a GossipSub node (meshsub 1.3, 1.2, 1.1, 1.0 and floodsub)\n"
     "listening on each --listen address (default /ip4/0.0.0.0/tcp/0),\n"
@@ -1031,6 +1034,8 @@ const cli_command cli_cmd_node = {
     "convention).\n" CLI_CONNLIMITS_USAGE,
     run,
     "--trace FILE: go's trace format (docs/tracing.md).\n"
+    "--fanout publishes to the first --topic without joining any (go's\n"
+    "fanout: the message goes to D subscribers, none is delivered here).\n"
     "--security S: the secure channels offered and accepted: noise, tls\n"
     "(libp2p TLS, /tls/1.0.0, TLS 1.3) or any (default: Noise proposed\n"
     "first, then TLS).\n"
@@ -1051,8 +1056,11 @@ const cli_command cli_cmd_node = {
     "i holding big-endian u64s from GROUP + 128 i; peers exchange one-byte\n"
     "bitmaps of the parts they have. A stdin line \"partial GROUP PARTS\"\n"
     "adds the parts of bitmap PARTS (0-255) of the group and publishes\n"
-    "what we have of it on the first topic; other lines are published as\n"
-    "usual. The node merges the parts it gets, tells its mesh when it has\n"
+    "what we have of it on the first topic; \"partial GROUP PARTS ID...\"\n"
+    "sends every part to the peers named (at most 64; test-plans'\n"
+    "publishToNodeIDs, with --fanout its fanout scenario). Other lines are\n"
+    "published as usual. The node merges the parts it gets, tells its mesh "
+    "when it has\n"
     "more and sends a peer the parts it lacks. A line\n"
     "{\"event\":\"partial_complete\",\"topic\",\"group\"} reports a group\n"
     "with every part; --events adds a line {\"event\":\"partial\",\n"

@@ -82,6 +82,24 @@ static bool read_number(const char **s, const char *end, uint64_t max,
   return true;
 }
 
+/* Reads the peer ids after PARTS, each after one space, into `peers`
+ * (room for NODE_PARTIAL_MAX_TO). Returns how many, or -1. */
+static int read_peers(const char *s, const char *end, lp2p_peer_id *peers) {
+  int n = 0;
+  while (s < end) {
+    if (*s++ != ' ' || n == NODE_PARTIAL_MAX_TO) {
+      return -1;
+    }
+    const char *sp = memchr(s, ' ', (size_t)(end - s));
+    const char *word_end = sp ? sp : end;
+    if (lp2p_peer_id_parse(s, (size_t)(word_end - s), &peers[n++]) != 0) {
+      return -1;
+    }
+    s = word_end;
+  }
+  return n;
+}
+
 bool node_partial_line(node_partial *p, const char *topic, const lp2p_buf *line,
                        const char **err) {
   static const char cmd[] = "partial ";
@@ -92,18 +110,24 @@ bool node_partial_line(node_partial *p, const char *topic, const lp2p_buf *line,
   }
   s += sizeof(cmd) - 1;
   uint64_t group, parts;
+  lp2p_peer_id to[NODE_PARTIAL_MAX_TO];
+  int nto = -1;
   *err = NULL;
-  if (!read_number(&s, end, UINT64_MAX, &group) || s == end || *s++ != ' ' ||
-      !read_number(&s, end, CLI_PARTIAL_ALL, &parts) || s != end) {
-    *err = "a partial line is: partial GROUP PARTS (0-255)";
+  if (read_number(&s, end, UINT64_MAX, &group) && s < end && *s++ == ' ' &&
+      read_number(&s, end, CLI_PARTIAL_ALL, &parts)) {
+    nto = read_peers(s, end, to);
+  }
+  if (nto < 0) {
+    *err = "a partial line is: partial GROUP PARTS (0-255) [PEER_ID]... "
+           "(at most 64 peers)";
     return true;
   }
   size_t tlen = strlen(topic);
   int rv = cli_partial_add(&p->app, (const uint8_t *)topic, tlen, group,
                            (uint8_t)parts);
   if (rv == 0) {
-    rv = cli_partial_publish(&p->app, (const uint8_t *)topic, tlen, group, NULL,
-                             0);
+    rv = cli_partial_publish(&p->app, (const uint8_t *)topic, tlen, group, to,
+                             (size_t)nto);
   }
   *err = rv < 0 ? lp2p_strerror(rv) : NULL;
   return true;

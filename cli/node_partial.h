@@ -1,15 +1,20 @@
 /* lp2p node --partial: partial messages from the command line, with the
  * test-plans application of partial_app.h. Every --topic is joined
  * requesting parts (or only supporting them); a stdin line
- * "partial GROUP PARTS" adds the parts of bitmap PARTS (0-255) of group
- * GROUP (a decimal u64) and publishes what we have of the group on the
- * first topic. A "partial_complete" line reports each group completed;
+ * "partial GROUP PARTS [PEER_ID]..." adds the parts of bitmap PARTS
+ * (0-255) of group GROUP (a decimal u64) and publishes what we have of
+ * the group on the first topic: to the peers named, all parts at once
+ * (test-plans' publishToNodeIDs, the fanout scenario), else as the
+ * router chooses. A "partial_complete" line reports each group completed;
  * with --events, a "partial" line each RPC.partial taken. */
 #ifndef LP2P_CLI_NODE_PARTIAL_H
 #define LP2P_CLI_NODE_PARTIAL_H
 
 #include "node_output.h"
 #include "partial_app.h"
+
+/* Peers a "partial" line may name. */
+#define NODE_PARTIAL_MAX_TO 64
 
 typedef struct node_partial {
   lp2p_partial_mode mode; /* LP2P_PARTIAL_OFF: no --partial */

@@ -15,6 +15,12 @@ lines. Two networks on loopback, nodes alternating lp2p (even) and rust
          part i only of each of 4 groups, so every node must gather parts
          from both directions, through nodes of the other implementation.
          Every node must complete every group; parts cross both ways.
+  fanout 10 nodes as test-plans' partial-messages-fanout: node 0, lp2p
+         with --fanout, never joins the topic and sends every part of 4
+         groups to nodes 1..7 (each dials node 0 and the one before it);
+         node 8 (lp2p) dials only node 7 (rust) and node 9 (rust) only
+         node 8, so the last two complete only through the other
+         implementation. Nodes 1..9 must complete every group.
   partial.py LP2P GSNODE_PARTIAL LOGDIR
 """
 import json
@@ -37,11 +43,11 @@ def check(what, ok):
 
 
 class Node:
-    def __init__(self, i, name, peers):
+    def __init__(self, i, name, peers, extra=()):
         self.i, self.impl = i, ("lp2p" if i % 2 == 0 else "rust")
         cmd = [lp2p, "node"] if self.impl == "lp2p" else [rust]
         cmd += ["--listen", "/ip4/127.0.0.1/tcp/0", "--topic", TOPIC,
-                "--partial", "requests", "--events"]
+                "--partial", "requests", "--events", *extra]
         if self.impl == "lp2p":
             cmd += ["--mesh-interval-ms", "200"]
         else:
@@ -100,20 +106,25 @@ class Node:
             self.p.kill()
 
 
-def network(name, n, dials, starts, groups):
-    """dials(i) -> the earlier nodes node i dials; starts: [(node, line)]"""
+def network(name, n, dials, starts, groups, fanout=False):
+    """dials(i) -> the earlier nodes node i dials; starts: [(node, line)],
+    a line's "{to}" replaced by the peer ids of the nodes dialing node 0;
+    with fanout node 0 joins no topic and need not complete anything"""
     nodes = []
     try:
         for i in range(n):
-            nodes.append(Node(i, name, [nodes[j] for j in dials(i)]))
+            extra = ["--fanout"] if fanout and i == 0 else []
+            nodes.append(Node(i, name, [nodes[j] for j in dials(i)], extra))
         time.sleep(3)  # connections, subscriptions, meshes (200 ms heartbeat)
+        to = " ".join(nd.peer_id for nd in nodes if 0 in dials(nd.i))
         for i, line in starts:
-            nodes[i].send(line)
+            nodes[i].send(line.format(to=to))
+        takers = nodes[1:] if fanout else nodes
         end = time.time() + 30
         while time.time() < end and \
-                any(nd.complete() != set(groups) for nd in nodes):
+                any(nd.complete() != set(groups) for nd in takers):
             time.sleep(0.2)
-        for nd in nodes:
+        for nd in takers:
             check(f"{name}: node {nd.i} ({nd.impl}) completes every group "
                   f"(has {sorted(nd.complete())})",
                   nd.complete() == set(groups))
@@ -141,6 +152,11 @@ network("mixed", 8, lambda i: [j for j in (i - 1, i - 2) if j >= 0],
 network("chain", 8, lambda i: [i - 1] if i else [],
         [(i, f"partial {g} {1 << i}") for g in range(4) for i in range(8)],
         range(4))
+network("fanout", 10,
+        lambda i: [] if i == 0 else [i - 1] if i >= 8 else
+        [0] + ([i - 1] if i > 1 else []),
+        [(0, f"partial {g} 255 {{to}}") for g in range(4)], range(4),
+        fanout=True)
 if fails:
     print(f"partial-rust: FAIL (logs in {logs})")
     sys.exit(1)
