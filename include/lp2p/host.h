@@ -316,6 +316,16 @@ typedef struct lp2p_host_stats {
    * heaps hold free grew by 1 MiB, and a quarter of what is in use, since
    * the last trim) */
   uint64_t memory_trims;
+  /* identify and ping streams reset, over every connection (closed ones
+   * included): identify messages over LP2P_IDENTIFY_MAX_SIZE or
+   * LP2P_IDENTIFY_MAX_MESSAGES, undecodable or not the peer's; identify
+   * answers and pushes not ended within LP2P_IDENTIFY_TIMEOUT; inbound
+   * ping floods (LP2P_PING_MAX_BACKLOG) or unread echoes; inbound ping
+   * streams idle for LP2P_PING_IDLE_TIMEOUT */
+  uint64_t identify_refused;
+  uint64_t identify_timeouts;
+  uint64_t ping_streams_reset;
+  uint64_t ping_idle_resets;
 } lp2p_host_stats;
 
 /* Fills `st` as of now. */

@@ -335,6 +335,9 @@ LP2P_API int lp2p_identify_verify(const lp2p_identify *id,
 /* Echoes a listener holds for lp2p_ping_pull; a peer that sends more
  * before they are pulled is refused. */
 #define LP2P_PING_MAX_BACKLOG 16
+/* An inbound ping stream with no ping echoed for this long is reset (as
+ * go-libp2p's ping handler, pingTimeout): a peer cannot park streams. */
+#define LP2P_PING_IDLE_TIMEOUT (60 * LP2P_SECONDS)
 
 /* One ping stream's state, either role. */
 typedef struct lp2p_ping lp2p_ping;

@@ -11,7 +11,8 @@
 /* Frees what the connection holds once libuv is done with its handles. */
 static void conn_free(lp2p_conn *c) {
   lp2p__conn_budget_count(c);
-  lp2p__services_del(c->services); /* touches not the session */
+  lp2p__conn_services_count(c, &c->host->stats); /* kept past the conn */
+  lp2p__services_del(c->services);               /* touches not the session */
   lp2p_session_del(c->session);
   lp2p__wqueue_free(c);
   lp2p__conn_budget_detach(c); /* its session has given everything back */

@@ -290,4 +290,7 @@ void lp2p_host_get_stats(const lp2p_host *h, lp2p_host_stats *st) {
   st->conns_inbound = h->ninbound;
   st->handshakes = h->nhandshakes;
   st->conns_upgraded = h->nready;
+  for (const lp2p_conn *c = h->conns; c; c = c->next) {
+    lp2p__conn_services_count(c, st);
+  }
 }

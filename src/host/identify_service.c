@@ -131,6 +131,18 @@ int lp2p__conn_services_start(lp2p_conn *c) {
                             c);
 }
 
+void lp2p__conn_services_count(const lp2p_conn *c, lp2p_host_stats *st) {
+  lp2p__services_stats s;
+  if (!c->services) {
+    return;
+  }
+  lp2p__services_stats_get(c->services, &s);
+  st->identify_refused += s.identify_refused;
+  st->identify_timeouts += s.identify_timeouts;
+  st->ping_streams_reset += s.ping_streams_reset;
+  st->ping_idle_resets += s.ping_idle_resets;
+}
+
 void lp2p__identify_request(lp2p_conn *c) {
   if (c->services && lp2p__services_identify(c->services) == 0) {
     lp2p__conn_touch(c);

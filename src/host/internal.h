@@ -379,6 +379,8 @@ bool lp2p__service_is_builtin(const char *protocol);
 /* The upgrade completed: the connection's services start on its session.
  * Returns 0 or LP2P_ERR_NOMEM. */
 int lp2p__conn_services_start(lp2p_conn *c);
+/* Adds what the connection's services refused to `st`'s totals. */
+void lp2p__conn_services_count(const lp2p_conn *c, lp2p_host_stats *st);
 /* A connection became ready: ask the peer to identify itself. */
 void lp2p__identify_request(lp2p_conn *c);
 /* Forgets the signed peer record (the listen addresses changed). */

@@ -395,6 +395,17 @@ static void connmgr(out *o, const lp2p_node *n) {
          "inbound upgrades that timed out", st.handshake_timeouts);
   metric(o, "libp2p_connmgr_handshakes_evicted_total", "counter",
          "stalled inbound upgrades closed to make room", st.handshakes_evicted);
+  put(o,
+      "# HELP libp2p_services_streams_reset_total identify and ping streams "
+      "reset, by reason\n# TYPE libp2p_services_streams_reset_total counter\n"
+      "libp2p_services_streams_reset_total{reason=\"identify_refused\"} %llu\n"
+      "libp2p_services_streams_reset_total{reason=\"identify_timeout\"} %llu\n"
+      "libp2p_services_streams_reset_total{reason=\"ping_flood\"} %llu\n"
+      "libp2p_services_streams_reset_total{reason=\"ping_idle\"} %llu\n",
+      (unsigned long long)st.identify_refused,
+      (unsigned long long)st.identify_timeouts,
+      (unsigned long long)st.ping_streams_reset,
+      (unsigned long long)st.ping_idle_resets);
   const struct {
     const char *name;
     uint32_t value;

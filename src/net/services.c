@@ -35,7 +35,9 @@ typedef struct svc_stream {
   lp2p_buf buf;
   size_t off;
   size_t nmsgs;
-  lp2p_tstamp deadline; /* SVC_ID_READ: LP2P_IDENTIFY_TIMEOUT after start */
+  /* SVC_ID_READ: LP2P_IDENTIFY_TIMEOUT after the start; SVC_PING_ECHO:
+   * LP2P_PING_IDLE_TIMEOUT after the start or the last echo */
+  lp2p_tstamp deadline;
 } svc_stream;
 
 struct lp2p__services {
@@ -60,9 +62,10 @@ static svc_stream *stream_new(lp2p__services *sv, svc_kind kind) {
   st->tag = LP2P__SERVICES_TAG;
   st->sv = sv;
   st->kind = kind;
-  st->deadline = kind == SVC_ID_READ
-                     ? lp2p_session_now(sv->session) + LP2P_IDENTIFY_TIMEOUT
-                     : LP2P_TSTAMP_NEVER;
+  lp2p_tstamp now = lp2p_session_now(sv->session);
+  st->deadline = kind == SVC_ID_READ     ? now + LP2P_IDENTIFY_TIMEOUT
+                 : kind == SVC_PING_ECHO ? now + LP2P_PING_IDLE_TIMEOUT
+                                         : LP2P_TSTAMP_NEVER;
   lp2p_buf_init(&st->buf, sv->mem);
   st->next = sv->streams;
   if (sv->streams) {
@@ -291,14 +294,18 @@ int lp2p__services_identify(lp2p__services *sv) {
 
 /* Writes what the ping object has ready: payloads are 32 bytes and a
  * stream's window far larger, so a short write means a peer that does
- * not read its echoes. */
+ * not read its echoes. An echo moves an inbound stream's idle deadline. */
 static bool ping_flush(svc_stream *st) {
   const uint8_t *out;
   ssize_t n;
   lp2p_session *s = st->sv->session;
-  while ((n = lp2p_ping_pull(st->ping, &out, now_of(st->sv))) > 0) {
+  lp2p_tstamp now = now_of(st->sv);
+  while ((n = lp2p_ping_pull(st->ping, &out, now)) > 0) {
     if (lp2p_session_stream_write(s, st->id, out, (size_t)n) != n) {
       return false;
+    }
+    if (st->kind == SVC_PING_ECHO) {
+      st->deadline = now + LP2P_PING_IDLE_TIMEOUT;
     }
   }
   return n == 0;
@@ -395,9 +402,10 @@ void lp2p__services_ping_cancel(lp2p__services *sv) {
   sv->ping_busy = false;
 }
 
-/* An identify answer or push still being read. */
-static bool identify_pending(const svc_stream *st) {
-  return st->kind == SVC_ID_READ && !st->done;
+/* An identify answer or push still being read, or a ping stream we
+ * echo on: each ends at its deadline. */
+static bool has_deadline(const svc_stream *st) {
+  return (st->kind == SVC_ID_READ && !st->done) || st->kind == SVC_PING_ECHO;
 }
 
 lp2p_tstamp lp2p__services_expiry(const lp2p__services *sv) {
@@ -405,7 +413,7 @@ lp2p_tstamp lp2p__services_expiry(const lp2p__services *sv) {
                       ? lp2p_ping_expiry(sv->pinger->ping)
                       : LP2P_TSTAMP_NEVER;
   for (const svc_stream *st = sv->streams; st; st = st->next) {
-    if (identify_pending(st) && st->deadline < t) {
+    if (has_deadline(st) && st->deadline < t) {
       t = st->deadline;
     }
   }
@@ -420,11 +428,16 @@ void lp2p__services_handle_expiry(lp2p__services *sv, lp2p_tstamp now) {
   svc_stream *next;
   for (svc_stream *st = sv->streams; st; st = next) {
     next = st->next; /* a reset frees st */
-    if (identify_pending(st) && now >= st->deadline) {
+    if (!has_deadline(st) || now < st->deadline) {
+      continue;
+    }
+    if (st->kind == SVC_PING_ECHO) {
+      sv->stats.ping_idle_resets++;
+    } else {
       sv->stats.identify_timeouts++;
       st->done = true;
-      reset_stream(st);
     }
+    reset_stream(st);
   }
 }
 

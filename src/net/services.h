@@ -66,6 +66,9 @@ typedef struct lp2p__services_stats {
   /* inbound ping streams reset: more pings than LP2P_PING_MAX_BACKLOG
    * at once, or echoes the peer does not read */
   uint64_t ping_streams_reset;
+  /* inbound ping streams reset after LP2P_PING_IDLE_TIMEOUT without a
+   * ping */
+  uint64_t ping_idle_resets;
 } lp2p__services_stats;
 
 /* Services on `session` (which must outlive them). `cb` and `mem` may be

@@ -529,6 +529,12 @@ async def ping_flood(ctx):
                  mib(m.sc.sent), ", then stopped reading" if done[0] else "",
                  mib(frames.sc.sent),
                  ", then stopped reading" if done[1] else ""))
+    m2 = await scrape(ctx.metrics_port)
+    floods = m2.get('libp2p_services_streams_reset_total{reason="ping_flood"}')
+    ctx.note("ping flood: %s ping streams reset for their backlog" % floods)
+    if not floods:
+        ctx.fail("no ping stream was reset for its backlog of unread echoes "
+                 "(libp2p_services_streams_reset_total{reason=\"ping_flood\"})")
     ctx.ready.set()
     await ctx.stop.wait()
     m.close()
@@ -665,7 +671,7 @@ async def scenario(ctx, target_kind, attack):
         await ctx.start_listen()
     else:
         await ctx.start_node(stdout_pipe=attack is stdout_unread,
-                             metrics=attack is nonreading_mesh)
+                             metrics=attack in (nonreading_mesh, ping_flood))
     pid = ctx.target.pid
     await asyncio.sleep(0.3)
     before, _ = rss(pid)

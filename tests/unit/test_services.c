@@ -387,6 +387,42 @@ static void inbound_ping_flood_is_reset_and_other_streams_echo(void **state) {
   stop_pair(&p);
 }
 
+/* As go's ping handler: an inbound ping stream is reset once
+ * LP2P_PING_IDLE_TIMEOUT passes without a ping; each echo moves that. */
+static void inbound_ping_stream_idle_for_a_minute_is_reset(void **state) {
+  (void)state;
+  pair p;
+  start_pair(&p, false, true, builtin, 3); /* a is bare and pings b */
+  raw_stream *r = open_raw(&p, &p.a, LP2P_PING_PROTOCOL_ID);
+  pump(&p);
+  lp2p_tstamp opened = p.now;
+  assert_int_equal(lp2p__services_expiry(p.b.sv),
+                   opened + LP2P_PING_IDLE_TIMEOUT);
+  uint8_t one[LP2P_PING_SIZE];
+  memset(one, 0x42, sizeof(one));
+  p.now = opened + LP2P_PING_IDLE_TIMEOUT - 1;
+  write_raw(&p.a, r, one, sizeof(one));
+  pump(&p);
+  assert_int_equal(r->ndata, LP2P_PING_SIZE);
+  lp2p_tstamp echoed = p.now;
+  assert_int_equal(lp2p__services_expiry(p.b.sv),
+                   echoed + LP2P_PING_IDLE_TIMEOUT);
+  p.now = echoed + LP2P_PING_IDLE_TIMEOUT - 1;
+  lp2p__services_handle_expiry(p.b.sv, p.now);
+  pump(&p);
+  assert_int_equal(r->resets, 0);
+  p.now = echoed + LP2P_PING_IDLE_TIMEOUT;
+  lp2p__services_handle_expiry(p.b.sv, p.now);
+  pump(&p);
+  assert_int_equal(r->resets, 1);
+  lp2p__services_stats st;
+  lp2p__services_stats_get(p.b.sv, &st);
+  assert_int_equal(st.ping_idle_resets, 1);
+  assert_int_equal(st.ping_streams_reset, 0);
+  assert_int_equal(lp2p__services_expiry(p.b.sv), LP2P_TSTAMP_NEVER);
+  stop_pair(&p);
+}
+
 /* ---- identify ----------------------------------------------------------- */
 
 static void identify_answer_is_received_and_verified(void **state) {
@@ -520,6 +556,7 @@ int main(void) {
       cmocka_unit_test(ping_round_trip_reports_rtt_of_injected_clock),
       cmocka_unit_test(unanswered_ping_times_out_at_its_deadline),
       cmocka_unit_test(inbound_ping_flood_is_reset_and_other_streams_echo),
+      cmocka_unit_test(inbound_ping_stream_idle_for_a_minute_is_reset),
       cmocka_unit_test(identify_answer_is_received_and_verified),
       cmocka_unit_test(identify_message_over_max_size_is_refused),
       cmocka_unit_test(identify_answer_that_never_ends_times_out),
