@@ -9,7 +9,12 @@
 #include "host/internal.h"
 #include "lp2p/lp2p.h"
 
-#define LISTEN_BACKLOG 128
+/* As go (net.Listen asks for net.core.somaxconn): as deep an accept queue
+ * as the system allows; Linux caps this at net.core.somaxconn (4,096 on
+ * current kernels). A burst of dials then waits in the kernel instead of
+ * overflowing into SYN retransmissions a second later; the connection
+ * limits still apply as each is accepted. */
+#define LISTEN_BACKLOG 65535
 
 lp2p_tstamp lp2p_host_now(void) {
   return uv_hrtime();
