@@ -7,6 +7,7 @@
 #include "testutil.h"
 
 #include "lp2p/session.h"
+#include "net/pubsub_stream.h"
 
 #define UNIX_TIME 1767225600 /* 2026-01-01 */
 #define MAX_QUEUED 256
@@ -474,6 +475,68 @@ static void quic_goaway_closes_the_connection_gracefully(void **state) {
   pair_del(p);
 }
 
+/* ---- the pubsub stream codec over a QUIC stream ------------------------- */
+
+static ptrdiff_t sink_write(const uint8_t *p, size_t len, void *user) {
+  pair *pr = user;
+  return lp2p_session_stream_write(pr->a.s, pr->a.stream, p, len);
+}
+
+typedef struct rpcs_seen {
+  size_t n;
+  size_t len[4];
+  uint8_t first[4];
+} rpcs_seen;
+
+static int on_rpc(const uint8_t *rpc, size_t len, void *user) {
+  rpcs_seen *seen = user;
+  assert_true(seen->n < 4);
+  seen->len[seen->n] = len;
+  seen->first[seen->n++] = len ? rpc[0] : 0;
+  return 0;
+}
+
+static void pubsub_rpcs_cross_a_quic_stream_whole_and_in_order(void **state) {
+  (void)state;
+  pair *p = pair_new();
+  p->b.set.max_stream_unconsumed = 128 * 1024; /* many windows' worth */
+  pair_start(p);
+  settle(p);
+  (void)open_from_a(p);
+  static uint8_t rpc[600 * 1024];
+  lp2p__pubsub_writer w;
+  lp2p__pubsub_writer_init(&w, 1u << 20, NULL);
+  lp2p__pubsub_sink sink = {.write = sink_write, .user = p};
+  const size_t sizes[3] = {10, sizeof(rpc), 0};
+  for (size_t i = 0; i < 3; i++) {
+    memset(rpc, (int)(0x41 + i), sizes[i]);
+    lp2p_buf framed;
+    lp2p_buf_init(&framed, NULL);
+    assert_int_equal(lp2p__pubsub_frame(&framed, rpc, sizes[i]), 0);
+    assert_int_equal(
+        lp2p__pubsub_writer_put(&w, framed.data, framed.len, &sink, p->now), 0);
+    lp2p_buf_free(&framed);
+  }
+  for (int i = 0; i < 50 && lp2p__pubsub_writer_held(&w) > 0; i++) {
+    run_until(p, p->now + 100 * LP2P_MILLISECONDS);
+    assert_true(lp2p__pubsub_writer_flush(&w, &sink, p->now) >= 0);
+  }
+  run_until(p, p->now + LP2P_SECONDS);
+  lp2p__pubsub_reader r;
+  lp2p__pubsub_reader_init(&r, 1u << 20, NULL);
+  rpcs_seen seen = {0};
+  assert_int_equal(
+      lp2p__pubsub_reader_recv(&r, p->b.got, p->b.got_len, on_rpc, &seen), 0);
+  assert_int_equal(seen.n, 3);
+  for (size_t i = 0; i < 3; i++) {
+    assert_int_equal(seen.len[i], sizes[i]);
+  }
+  assert_int_equal(seen.first[1], 0x42);
+  lp2p__pubsub_reader_free(&r);
+  lp2p__pubsub_writer_free(&w);
+  pair_del(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(quic_session_authenticates_both_peer_ids),
@@ -487,6 +550,7 @@ int main(void) {
       cmocka_unit_test(quic_idle_timeout_fails_session_and_resets_its_streams),
       cmocka_unit_test(quic_keepalive_keeps_an_idle_session_open),
       cmocka_unit_test(quic_goaway_closes_the_connection_gracefully),
+      cmocka_unit_test(pubsub_rpcs_cross_a_quic_stream_whole_and_in_order),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
