@@ -346,6 +346,50 @@ quic_session_refused_by_authenticated_fails_and_closes(void **state) {
   pair_del(p);
 }
 
+static void quic_session_to_our_own_peer_id_is_refused(void **state) {
+  (void)state;
+  pair *p = pair_new();
+  lp2p_privkey_wipe(&p->b.key);
+  make_end(&p->b, 1, 1u << 30); /* b holds a's key */
+  p->a.set.remote_peer_id = &p->a.id;
+  pair_start(p);
+  settle(p);
+  assert_int_equal(p->a.established + p->b.established, 0);
+  assert_int_equal(p->a.closed, 1);
+  assert_int_equal(p->a.closed_err, LP2P_ERR_INVALID_ARG);
+  assert_int_equal(p->b.closed, 1);
+  pair_del(p);
+}
+
+static void quic_session_without_time_or_idle_timeout_is_refused(void **state) {
+  (void)state;
+  pair *p = pair_new();
+  lp2p_session *s = NULL;
+  const struct sockaddr *la = (struct sockaddr *)&p->aaddr;
+  const struct sockaddr *ra = (struct sockaddr *)&p->baddr;
+  p->a.set.idle_timeout = 0;
+  assert_int_equal(lp2p_session_new_quic_client(
+                       &s, &p->a.set, &p->a.key, la, sizeof(p->aaddr), ra,
+                       sizeof(p->baddr), &cbs, NULL, &p->a, p->now),
+                   LP2P_ERR_INVALID_ARG);
+  p->a.set.idle_timeout = LP2P_SECONDS;
+  p->a.set.unix_time = 0;
+  assert_int_equal(lp2p_session_new_quic_client(
+                       &s, &p->a.set, &p->a.key, la, sizeof(p->aaddr), ra,
+                       sizeof(p->baddr), &cbs, NULL, &p->a, p->now),
+                   LP2P_ERR_INVALID_ARG);
+  assert_null(s);
+  static const uint8_t junk[1200] = {0};
+  p->a.set.unix_time = UNIX_TIME;
+  assert_int_equal(
+      lp2p_session_new_quic_server(&s, &p->a.set, &p->a.key, la,
+                                   sizeof(p->aaddr), ra, sizeof(p->baddr), junk,
+                                   sizeof(junk), &cbs, NULL, &p->a, p->now),
+      LP2P_ERR_MALFORMED);
+  assert_null(s);
+  pair_del(p);
+}
+
 static void
 quic_stream_negotiates_protocol_and_carries_data_both_ways(void **state) {
   (void)state;
@@ -543,6 +587,8 @@ int main(void) {
       cmocka_unit_test(quic_session_takes_datagrams_and_tcp_session_bytes),
       cmocka_unit_test(quic_session_with_wrong_peer_id_is_refused),
       cmocka_unit_test(quic_session_refused_by_authenticated_fails_and_closes),
+      cmocka_unit_test(quic_session_to_our_own_peer_id_is_refused),
+      cmocka_unit_test(quic_session_without_time_or_idle_timeout_is_refused),
       cmocka_unit_test(
           quic_stream_negotiates_protocol_and_carries_data_both_ways),
       cmocka_unit_test(quic_stream_window_grows_only_by_consumed_bytes),
