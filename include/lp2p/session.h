@@ -41,6 +41,7 @@ extern "C" {
 
 /* One libp2p connection, sans-IO: its upgrade, muxer and streams. */
 typedef struct lp2p_session lp2p_session;
+struct sockaddr; /* <sys/socket.h>'s, for QUIC's datagrams */
 
 /* Most muxers offered; most security protocols offered. */
 #define LP2P_SESSION_MAX_MUXERS 2
@@ -79,9 +80,16 @@ typedef struct lp2p_session_settings {
   lp2p_tstamp negotiate_timeout;
   uint32_t max_streams; /* open streams, each direction */
   /* yamux: ping every keepalive_interval and fail the session when a ping
-   * is not answered within ping_timeout (0 = never). */
+   * is not answered within ping_timeout (0 = never). QUIC: a PING after
+   * keepalive_interval without a packet (ngtcp2's keep-alive; at most
+   * half the idle timeout, as go's 15 s under 30 s), and idle_timeout,
+   * not ping_timeout, ends a silent connection. */
   lp2p_tstamp keepalive_interval;
   lp2p_tstamp ping_timeout;
+  /* QUIC only: the connection ends (LP2P_ERR_TIMEOUT) after this long
+   * without a packet (its max_idle_timeout; the smaller of both sides'
+   * applies). Must be > 0 for QUIC. */
+  lp2p_tstamp idle_timeout;
   /* Bytes delivered and not yet consumed are reserved in `budget` (a
    * stream whose bytes do not fit is reset). mplex has no flow control:
    * they are also bounded per stream and per session (a stream past
@@ -153,8 +161,8 @@ typedef struct lp2p_session_callbacks {
 /* Noise then TLS (set unix_time), yamux then mplex, early data on, 10 s
  * for the upgrade and for each
  * stream negotiation, 1000 streams each way, keepalive every 30 s with a
- * 10 s timeout, 4 MiB unconsumed per mplex stream and 32 MiB per session,
- * no budget, no protocols, no rand_fn (set one). */
+ * 10 s timeout, a 30 s QUIC idle timeout, 4 MiB unconsumed per mplex stream and
+ * 32 MiB per session, no budget, no protocols, no rand_fn (set one). */
 LP2P_API void lp2p_session_settings_default(lp2p_session_settings *s);
 
 /* Creates a session on a new connection; an initiator (the dialer) has
@@ -170,15 +178,61 @@ LP2P_API int lp2p_session_new(lp2p_session **out,
                               const lp2p_privkey *identity, bool initiator,
                               const lp2p_session_callbacks *cb,
                               const lp2p_mem *mem, void *user, lp2p_tstamp now);
+/* Creates a QUIC v1 session (libp2p/specs quic/README.md) dialing from
+ * `local` to `remote` (sockaddr_in or sockaddr_in6, as bound and dialed):
+ * its Initial is ready for _pull at once. QUIC brings TLS 1.3 with the
+ * libp2p certificate and its own streams, so `security`, `muxers`,
+ * `early_muxer`, `ping_timeout` and the mplex bounds do not apply;
+ * `unix_time` is required (certificates), `remote_peer_id` is checked in
+ * the server's certificate, `max_streams` is the streams the peer may
+ * open, `max_stream_unconsumed` and `max_session_unconsumed` are the
+ * stream's and the connection's receive windows (capped at 4 GiB per
+ * stream), `handshake_timeout` and `idle_timeout` are QUIC's. Streams
+ * agree their protocol with multistream-select without a deadline of
+ * their own (the idle timeout bounds a silent peer); `budget` is not
+ * used (the windows bound what the peer sends). Returns 0,
+ * LP2P_ERR_NOMEM, LP2P_ERR_INVALID_ARG (no rand_fn, no unix_time, a zero
+ * limit or idle_timeout, an invalid protocol id or address),
+ * LP2P_ERR_UNSUPPORTED (an identity that cannot sign) or LP2P_ERR_CRYPTO
+ * (GnuTLS or ngtcp2 refused the setup). */
+LP2P_API int lp2p_session_new_quic_client(
+    lp2p_session **out, const lp2p_session_settings *settings,
+    const lp2p_privkey *identity, const struct sockaddr *local,
+    uint32_t local_len, const struct sockaddr *remote, uint32_t remote_len,
+    const lp2p_session_callbacks *cb, const lp2p_mem *mem, void *user,
+    lp2p_tstamp now);
+/* Creates the server side of a QUIC session for a client's first
+ * datagram `pkt` (received on `local` from `remote`), which it reads;
+ * settings as for the client (remote_peer_id is ignored: any
+ * authenticated peer is accepted, see the authenticated callback).
+ * Returns 0, LP2P_ERR_MALFORMED (not a QUIC v1 Initial a server
+ * accepts: drop it), or the client constructor's errors. */
+LP2P_API int lp2p_session_new_quic_server(
+    lp2p_session **out, const lp2p_session_settings *settings,
+    const lp2p_privkey *identity, const struct sockaddr *local,
+    uint32_t local_len, const struct sockaddr *remote, uint32_t remote_len,
+    const uint8_t *pkt, size_t len, const lp2p_session_callbacks *cb,
+    const lp2p_mem *mem, void *user, lp2p_tstamp now);
 /* Frees the session and every stream, without callbacks. NULL: no-op. */
 LP2P_API void lp2p_session_del(lp2p_session *s);
 
 /* Feeds every byte read from the socket (split anywhere). Returns 0, or
  * the error that failed the session (closed has run); LP2P_ERR_STATE on a
- * failed session. */
+ * failed session, and always on a QUIC session (it takes datagrams). */
 LP2P_API int lp2p_session_recv(lp2p_session *s, const uint8_t *in, size_t len,
                                lp2p_tstamp now);
-/* Bytes to write to the socket; see the contract at the top. */
+/* Feeds one whole datagram of a QUIC session, received from `from`.
+ * Returns 0 (a datagram QUIC drops, as undecryptable or stale, too), the
+ * error that failed the session (closed has run), LP2P_ERR_INVALID_ARG
+ * (an address neither sockaddr_in nor sockaddr_in6), or LP2P_ERR_STATE on
+ * a failed or closed session, and always on a TCP session (it takes a
+ * byte stream). */
+LP2P_API int lp2p_session_recv_datagram(lp2p_session *s, const uint8_t *pkt,
+                                        size_t len, const struct sockaddr *from,
+                                        uint32_t fromlen, lp2p_tstamp now);
+/* Bytes to write to the socket; see the contract at the top. A QUIC
+ * session returns one whole datagram per call (send each with its own
+ * sendto). */
 LP2P_API ssize_t lp2p_session_pull(lp2p_session *s, const uint8_t **out,
                                    lp2p_tstamp now);
 /* The earliest deadline, or LP2P_TSTAMP_NEVER. */
@@ -188,6 +242,9 @@ LP2P_API lp2p_tstamp lp2p_session_expiry(const lp2p_session *s);
  * keepalive ping was not answered). */
 LP2P_API int lp2p_session_handle_expiry(lp2p_session *s, lp2p_tstamp now);
 
+/* What kind of session it is, as go-libp2p's ConnectionState.Transport:
+ * "tcp" (lp2p_session_new) or "quic-v1" (the QUIC constructors). */
+LP2P_API const char *lp2p_session_transport(const lp2p_session *s);
 /* Whether the upgrade completed and the session has not failed. */
 LP2P_API bool lp2p_session_is_established(const lp2p_session *s);
 /* The `now` of the session's current (or last) call to _new, _recv, _pull
@@ -199,10 +256,13 @@ LP2P_API const lp2p_peer_id *lp2p_session_remote(const lp2p_session *s);
 /* The remote peer's public key (NULL before the handshake). */
 LP2P_API const lp2p_pubkey *lp2p_session_remote_key(const lp2p_session *s);
 /* The security protocol agreed, LP2P_NOISE_PROTOCOL_ID or
- * LP2P_TLS_PROTOCOL_ID (NULL before). */
+ * LP2P_TLS_PROTOCOL_ID (NULL before); "" for QUIC once established, as
+ * go-libp2p's ConnectionState.Security (TLS is part of QUIC). */
 LP2P_API const char *lp2p_session_security(const lp2p_session *s);
 /* The muxer agreed, LP2P_YAMUX_PROTOCOL_ID or LP2P_MPLEX_PROTOCOL_ID
- * (NULL before). */
+ * (NULL before); "" for QUIC once established, as go-libp2p's
+ * ConnectionState.StreamMultiplexer (QUIC's own streams). The
+ * established callback's `muxer` is the same. */
 LP2P_API const char *lp2p_session_muxer(const lp2p_session *s);
 /* 0 while healthy, else the error that failed it; `*msg` (may be NULL)
  * receives the explanation. */
@@ -214,7 +274,7 @@ LP2P_API int lp2p_session_error(const lp2p_session *s, const char **msg);
 LP2P_API bool lp2p_session_want_input(lp2p_session *s);
 /* What a session counted; lp2p_session_stats_get. */
 typedef struct lp2p_session_stats {
-  lp2p_tstamp rtt; /* yamux's measured round trip; 0 when unknown */
+  lp2p_tstamp rtt; /* yamux's or QUIC's round trip; 0 when unknown */
   /* streams reset for data past a bound or the budget */
   uint64_t streams_reset_budget;
   /* stream writes the budget shortened */
@@ -227,10 +287,15 @@ LP2P_API void lp2p_session_stats_get(const lp2p_session *s,
 /* Open streams, negotiating ones included. */
 LP2P_API size_t lp2p_session_num_streams(const lp2p_session *s);
 /* Sends a yamux ping now (pong follows). Returns 0, LP2P_ERR_STATE (not
- * established) or LP2P_ERR_UNSUPPORTED (mplex). */
+ * established) or LP2P_ERR_UNSUPPORTED (mplex, and QUIC: ngtcp2 0.12
+ * cannot send a PING frame on demand; its keep-alive pings a quiet
+ * connection, and /ipfs/ping/1.0.0 works over a stream). */
 LP2P_API int lp2p_session_ping(lp2p_session *s);
 /* No new streams either way from now on (yamux GoAway; mplex has none):
- * call before closing the connection. Returns 0 or LP2P_ERR_STATE. */
+ * call before closing the connection. Returns 0 or LP2P_ERR_STATE.
+ * QUIC has no GoAway: this closes the connection gracefully at once
+ * (CONNECTION_CLOSE without error is the next _pull), and its streams
+ * end without callbacks, as with _del. */
 LP2P_API int lp2p_session_goaway(lp2p_session *s);
 
 /* Opens a stream that proposes `protocols` in order (copied);

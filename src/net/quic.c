@@ -102,6 +102,19 @@ static void set_error(lp2p__quic *q, int err, const char *fmt,
   }
 }
 
+/* The connection ended: every stream the application knows is reset with
+ * its error, as lp2p_session promises (streams end with a callback). */
+static void end_streams(lp2p__quic *q) {
+  for (qstream *st = q->streams; st; st = st->next) {
+    if (!st->done) {
+      st->done = true;
+      if (st->known && q->cb.stream_reset) {
+        q->cb.stream_reset(q, (uint64_t)st->id, st->user, q->err, q->user);
+      }
+    }
+  }
+}
+
 /* Ends the connection: `close_err` (an ngtcp2 error) decides what
  * CONNECTION_CLOSE tells the peer; none when it is draining or idle. */
 static int end_conn(lp2p__quic *q, int err, const char *fmt, const char *detail,
@@ -126,6 +139,7 @@ static int end_conn(lp2p__quic *q, int err, const char *fmt, const char *detail,
         q->conn, NULL, NULL, q->out, sizeof(q->out), &ccerr, q->now);
     q->close_len = n > 0 ? (size_t)n : 0;
   }
+  end_streams(q);
   if (q->cb.closed) {
     q->cb.closed(q, q->err, q->msg, q->user);
   }
@@ -684,6 +698,9 @@ static int finish_new(lp2p__quic *q, int rv, const lp2p_privkey *identity) {
     return rv == NGTCP2_ERR_NOMEM ? LP2P_ERR_NOMEM : LP2P_ERR_CRYPTO;
   }
   ngtcp2_conn_set_tls_native_handle(q->conn, q->tls);
+  if (q->set.keep_alive > 0) {
+    ngtcp2_conn_set_keep_alive_timeout(q->conn, q->set.keep_alive);
+  }
   return 0;
 }
 
@@ -1025,4 +1042,44 @@ int lp2p__quic_stream_reset(lp2p__quic *q, uint64_t id) {
   st->done = true;
   (void)ngtcp2_conn_shutdown_stream(q->conn, st->id, APP_ERR_RESET);
   return 0;
+}
+
+/* ---- additions for lp2p_session over QUIC -------------------------------- */
+
+const lp2p_pubkey *lp2p__quic_remote_key(const lp2p__quic *q) {
+  return q->established ? &q->peer_key : NULL;
+}
+
+lp2p_tstamp lp2p__quic_rtt(const lp2p__quic *q) {
+  if (!q->established) {
+    return 0;
+  }
+  ngtcp2_conn_stat cs;
+  ngtcp2_conn_get_conn_stat(q->conn, &cs);
+  return cs.smoothed_rtt;
+}
+
+size_t lp2p__quic_num_streams(const lp2p__quic *q) {
+  size_t n = 0;
+  for (const qstream *st = q->streams; st; st = st->next) {
+    n += st->done ? 0 : 1;
+  }
+  return n;
+}
+
+size_t lp2p__quic_stream_writable(lp2p__quic *q, uint64_t id) {
+  qstream *st = q->ended ? NULL : lookup(q, id);
+  if (!st || negotiating(st) || st->fin) {
+    return 0;
+  }
+  if (st->buffered >= q->set.max_send_buffer) {
+    st->want_writable = true;
+    return 0;
+  }
+  return q->set.max_send_buffer - st->buffered;
+}
+
+const char *lp2p__quic_stream_protocol(lp2p__quic *q, uint64_t id) {
+  qstream *st = q->ended ? NULL : lookup(q, id);
+  return st && st->known && !negotiating(st) ? st->protocol : NULL;
 }

@@ -46,6 +46,10 @@ typedef struct lp2p__quic_settings {
   uint64_t conn_window;
   /* Bytes a stream holds written and not yet acknowledged. */
   size_t max_send_buffer;
+  /* ngtcp2's keep-alive: a PING after this long without a packet, so
+   * that the idle timeout does not fire on a quiet, live connection
+   * (0 = off, the default). */
+  lp2p_tstamp keep_alive;
   /* Draws the certificate key, connection ids, stateless reset tokens
    * and everything else ngtcp2 asks for: must be a CSPRNG. */
   lp2p_rand_fn rand_fn;
@@ -124,11 +128,16 @@ bool lp2p__quic_is_established(const lp2p__quic *q);
 const lp2p_peer_id *lp2p__quic_remote(const lp2p__quic *q);
 /* 0 while healthy, else the error that ended it; `*msg` explains. */
 int lp2p__quic_error(const lp2p__quic *q, const char **msg);
+/* The verified peer's public key (NULL before the handshake). */
+const lp2p_pubkey *lp2p__quic_remote_key(const lp2p__quic *q);
+/* ngtcp2's smoothed round trip (0 before the handshake). */
+lp2p_tstamp lp2p__quic_rtt(const lp2p__quic *q);
+/* Streams not yet ended, negotiating ones included. */
+size_t lp2p__quic_num_streams(const lp2p__quic *q);
 
-/* Opens a stream proposing `protocols` (not copied: they must live until
- * stream_opened or stream_reset). Returns 0 with `*id`, LP2P_ERR_STATE
- * (not established), LP2P_ERR_TOO_LARGE (the peer's stream limit),
- * LP2P_ERR_INVALID_ARG or LP2P_ERR_NOMEM. */
+/* Opens a stream proposing `protocols` (copied by multistream-select). Returns
+ * 0 with `*id`, LP2P_ERR_STATE (not established), LP2P_ERR_TOO_LARGE (the
+ * peer's stream limit), LP2P_ERR_INVALID_ARG or LP2P_ERR_NOMEM. */
 int lp2p__quic_open_stream(lp2p__quic *q, const char *const *protocols,
                            size_t n, void *stream_user, uint64_t *id);
 /* Queues bytes; returns how many were taken (less when the send buffer is
@@ -136,6 +145,11 @@ int lp2p__quic_open_stream(lp2p__quic *q, const char *const *protocols,
  * (negotiating, or closed for writing) or LP2P_ERR_NOMEM. */
 ssize_t lp2p__quic_stream_write(lp2p__quic *q, uint64_t id, const uint8_t *data,
                                 size_t len);
+/* Bytes _stream_write would take now (0 for an unknown, negotiating or
+ * closed stream; when 0 for a full send buffer, stream_writable follows). */
+size_t lp2p__quic_stream_writable(lp2p__quic *q, uint64_t id);
+/* The protocol an open stream agreed, else NULL. */
+const char *lp2p__quic_stream_protocol(lp2p__quic *q, uint64_t id);
 /* Gives back `n` bytes stream_data delivered: the stream's and the
  * connection's windows grow by them. Returns 0 or LP2P_ERR_NOT_FOUND. */
 int lp2p__quic_stream_consume(lp2p__quic *q, uint64_t id, size_t n);

@@ -14,6 +14,7 @@
 #include "lp2p/session.h"
 #include "lp2p/tls.h"
 #include "net/muxer_class.h"
+#include "net/session_class.h"
 #include "net/tls.h"
 
 /* Bytes read from the muxer at a time (one yamux frame's worth). */
@@ -46,7 +47,8 @@ typedef struct sstream {
   size_t unconsumed; /* delivered, not yet given back */
 } sstream;
 
-struct lp2p_session {
+typedef struct tcp_session {
+  lp2p_session base; /* first: the class */
   const lp2p_mem *mem;
   lp2p_session_settings set;
   const char *muxers[LP2P_SESSION_MAX_MUXERS];
@@ -79,7 +81,7 @@ struct lp2p_session {
   uint64_t streams_reset_budget; /* by deliver: past a bound or the budget */
   int err;
   char msg[160];
-};
+} tcp_session;
 
 static lp2p_tstamp min_ts(lp2p_tstamp a, lp2p_tstamp b) {
   return a < b ? a : b;
@@ -89,7 +91,7 @@ static lp2p_tstamp after(lp2p_tstamp now, lp2p_tstamp span) {
   return span >= LP2P_TSTAMP_NEVER - now ? LP2P_TSTAMP_NEVER : now + span;
 }
 
-static const char *stage_name(const lp2p_session *s, stage st) {
+static const char *stage_name(const tcp_session *s, stage st) {
   switch (st) {
   case STAGE_SECURITY:
     return "security protocol negotiation";
@@ -104,7 +106,7 @@ static const char *stage_name(const lp2p_session *s, stage st) {
 
 /* ---- streams: bookkeeping ----------------------------------------------- */
 
-static sstream *lookup(const lp2p_session *s, uint64_t id) {
+static sstream *lookup(const tcp_session *s, uint64_t id) {
   if (!s->mux) {
     return NULL;
   }
@@ -112,7 +114,7 @@ static sstream *lookup(const lp2p_session *s, uint64_t id) {
   return st && !st->local_reset ? st : NULL;
 }
 
-static sstream *stream_new(lp2p_session *s, uint64_t id, bool inbound) {
+static sstream *stream_new(tcp_session *s, uint64_t id, bool inbound) {
   sstream *st = lp2p_calloc(s->mem, 1, sizeof(*st));
   if (!st) {
     return NULL;
@@ -132,7 +134,7 @@ static sstream *stream_new(lp2p_session *s, uint64_t id, bool inbound) {
 
 /* Gives back what a stream held in the budget (and, for mplex, in the
  * session's bound). */
-static void release_unconsumed(lp2p_session *s, sstream *st, size_t n) {
+static void release_unconsumed(tcp_session *s, sstream *st, size_t n) {
   st->unconsumed -= n;
   lp2p_budget_release(s->set.budget, n);
   if (!s->mux_class->has_flow_control) {
@@ -140,7 +142,7 @@ static void release_unconsumed(lp2p_session *s, sstream *st, size_t n) {
   }
 }
 
-static void stream_free(lp2p_session *s, sstream *st) {
+static void stream_free(tcp_session *s, sstream *st) {
   release_unconsumed(s, st, st->unconsumed);
   if (st->prev) {
     st->prev->next = st->next;
@@ -160,7 +162,7 @@ static void stream_free(lp2p_session *s, sstream *st) {
 }
 
 /* The session ends a stream: its close (from the muxer) reports `err`. */
-static void stream_fail(lp2p_session *s, sstream *st, int err) {
+static void stream_fail(tcp_session *s, sstream *st, int err) {
   if (!st->reset_err) {
     st->reset_err = err;
   }
@@ -173,7 +175,7 @@ static void stream_fail(lp2p_session *s, sstream *st, int err) {
 
 /* Tells the application once: every stream it knows is reset, then the
  * session is closed. */
-static int session_fail(lp2p_session *s, int err, const char *fmt, ...) {
+static int session_fail(tcp_session *s, int err, const char *fmt, ...) {
   if (s->stage == STAGE_FAILED) {
     return s->err;
   }
@@ -186,17 +188,17 @@ static int session_fail(lp2p_session *s, int err, const char *fmt, ...) {
   while (s->streams) {
     sstream *st = s->streams;
     if (st->known && !st->local_reset && s->cb.stream_reset) {
-      s->cb.stream_reset(s, st->id, st->user, s->err, s->user);
+      s->cb.stream_reset(&s->base, st->id, st->user, s->err, s->user);
     }
     stream_free(s, st);
   }
   if (s->cb.closed) {
-    s->cb.closed(s, s->err, s->msg, s->user);
+    s->cb.closed(&s->base, s->err, s->msg, s->user);
   }
   return s->err;
 }
 
-static int fail_mss(lp2p_session *s, lp2p_mss *m, int err) {
+static int fail_mss(tcp_session *s, lp2p_mss *m, int err) {
   if (err == LP2P_ERR_UNSUPPORTED) {
     return session_fail(s, err, "%s: the peer supports none of our protocols",
                         stage_name(s, s->stage));
@@ -211,7 +213,7 @@ static int fail_mss(lp2p_session *s, lp2p_mss *m, int err) {
 /* Sends what multistream-select has to say on a stream; its messages are
  * small and a new stream's window is 256 KiB, so a short write means
  * trouble. */
-static bool flush_stream_mss(lp2p_session *s, sstream *st) {
+static bool flush_stream_mss(tcp_session *s, sstream *st) {
   const uint8_t *p;
   ssize_t n;
   while (st->mss && (n = lp2p_mss_pull(st->mss, &p, s->now)) > 0) {
@@ -228,7 +230,7 @@ static bool flush_stream_mss(lp2p_session *s, sstream *st) {
 /* Whether `n` more unconsumed bytes fit: the budget (they were the
  * muxer's, reserved in it, until the session read them), and mplex's
  * bounds, as it has no window. */
-static bool room_for(lp2p_session *s, const sstream *st, size_t n) {
+static bool room_for(tcp_session *s, const sstream *st, size_t n) {
   if (!s->mux_class->has_flow_control &&
       (n > s->set.max_stream_unconsumed - st->unconsumed ||
        n > s->set.max_session_unconsumed - s->unconsumed)) {
@@ -239,7 +241,7 @@ static bool room_for(lp2p_session *s, const sstream *st, size_t n) {
 
 /* Hands bytes of an open stream up; past a bound or the budget the stream
  * is reset, never buffered. */
-static void deliver(lp2p_session *s, sstream *st, const uint8_t *p, size_t n) {
+static void deliver(tcp_session *s, sstream *st, const uint8_t *p, size_t n) {
   if (n == 0) {
     return;
   }
@@ -253,11 +255,11 @@ static void deliver(lp2p_session *s, sstream *st, const uint8_t *p, size_t n) {
   }
   st->unconsumed += n;
   if (s->cb.stream_data) {
-    s->cb.stream_data(s, st->id, st->user, p, n, s->user);
+    s->cb.stream_data(&s->base, st->id, st->user, p, n, s->user);
   }
 }
 
-static void negotiated(lp2p_session *s, sstream *st, const char *name,
+static void negotiated(tcp_session *s, sstream *st, const char *name,
                        const uint8_t *rest, size_t rest_len) {
   size_t len = strlen(name);
   st->protocol = lp2p_malloc(s->mem, len + 1);
@@ -271,7 +273,7 @@ static void negotiated(lp2p_session *s, sstream *st, const char *name,
   st->open = true;
   st->known = true;
   if (s->cb.stream_opened) {
-    s->cb.stream_opened(s, st->id, st->protocol, st->inbound, &st->user,
+    s->cb.stream_opened(&s->base, st->id, st->protocol, st->inbound, &st->user,
                         s->user);
   }
   if (!st->local_reset) {
@@ -281,7 +283,7 @@ static void negotiated(lp2p_session *s, sstream *st, const char *name,
 
 /* Bytes of a stream still negotiating; those of the negotiation are
  * given back to the window at once. */
-static void negotiate_input(lp2p_session *s, sstream *st, const uint8_t *p,
+static void negotiate_input(tcp_session *s, sstream *st, const uint8_t *p,
                             size_t n) {
   int rv = lp2p_mss_recv(st->mss, p, n, s->now);
   if (rv < 0) {
@@ -298,7 +300,7 @@ static void negotiate_input(lp2p_session *s, sstream *st, const uint8_t *p,
   }
 }
 
-static void remote_end(lp2p_session *s, sstream *st) {
+static void remote_end(tcp_session *s, sstream *st) {
   if (st->mss) { /* the peer gave up negotiating */
     stream_fail(s, st, LP2P_ERR_UNSUPPORTED);
     return;
@@ -306,7 +308,7 @@ static void remote_end(lp2p_session *s, sstream *st) {
   if (!st->end_told && st->open) {
     st->end_told = true;
     if (s->cb.stream_end) {
-      s->cb.stream_end(s, st->id, st->user, s->user);
+      s->cb.stream_end(&s->base, st->id, st->user, s->user);
     }
   }
 }
@@ -315,7 +317,7 @@ static void remote_end(lp2p_session *s, sstream *st) {
  * a buffer on the stack (callbacks cannot re-enter this), so that an idle
  * session holds none. */
 static void on_readable(void *user, uint64_t id) {
-  lp2p_session *s = user;
+  tcp_session *s = user;
   sstream *st = lookup(s, id);
   uint8_t scratch[READ_CHUNK];
   while (st && !st->local_reset && !st->reset_err) {
@@ -337,13 +339,13 @@ static void on_readable(void *user, uint64_t id) {
 
 static int mss_accept(lp2p_mss *m, const char *proto, size_t len, void *user) {
   (void)m;
-  lp2p_session *s = user;
-  return s->cb.accept ? s->cb.accept(s, proto, len, s->user) : 0;
+  tcp_session *s = user;
+  return s->cb.accept ? s->cb.accept(&s->base, proto, len, s->user) : 0;
 }
 
 static int on_stream_open(void *user, uint64_t id) {
   static const lp2p_mss_callbacks mcb = {.match = mss_accept};
-  lp2p_session *s = user;
+  tcp_session *s = user;
   if (s->stage != STAGE_READY) {
     return -1;
   }
@@ -366,10 +368,10 @@ static int on_stream_open(void *user, uint64_t id) {
 }
 
 static void on_stream_writable(void *user, uint64_t id) {
-  lp2p_session *s = user;
+  tcp_session *s = user;
   sstream *st = lookup(s, id);
   if (st && st->open && s->cb.stream_writable) {
-    s->cb.stream_writable(s, id, st->user, s->user);
+    s->cb.stream_writable(&s->base, id, st->user, s->user);
   }
 }
 
@@ -392,7 +394,7 @@ static int end_error(const sstream *st, lp2p_stream_end why) {
 }
 
 static void on_stream_close(void *user, uint64_t id, lp2p_stream_end why) {
-  lp2p_session *s = user;
+  tcp_session *s = user;
   sstream *st = s->mux_class->user(s->mux, id);
   if (!st) {
     return;
@@ -400,24 +402,24 @@ static void on_stream_close(void *user, uint64_t id, lp2p_stream_end why) {
   if (st->known && !st->local_reset) {
     int err = end_error(st, why);
     if (err == 0 && s->cb.stream_closed) {
-      s->cb.stream_closed(s, id, st->user, s->user);
+      s->cb.stream_closed(&s->base, id, st->user, s->user);
     } else if (err != 0 && s->cb.stream_reset) {
-      s->cb.stream_reset(s, id, st->user, err, s->user);
+      s->cb.stream_reset(&s->base, id, st->user, err, s->user);
     }
   }
   stream_free(s, st);
 }
 
 static void on_pong(void *user, lp2p_tstamp rtt) {
-  lp2p_session *s = user;
+  tcp_session *s = user;
   if (s->cb.pong) {
-    s->cb.pong(s, rtt, s->user);
+    s->cb.pong(&s->base, rtt, s->user);
   }
 }
 
 /* ---- the upgrade -------------------------------------------------------- */
 
-static void start_muxer(lp2p_session *s, const char *protocol, bool early) {
+static void start_muxer(tcp_session *s, const char *protocol, bool early) {
   static const lp2p__muxer_events ev = {
       .stream_open = on_stream_open,
       .stream_readable = on_readable,
@@ -447,11 +449,11 @@ static void start_muxer(lp2p_session *s, const char *protocol, bool early) {
   s->early = early;
   s->stage = STAGE_READY;
   if (s->cb.established) {
-    s->cb.established(s, s->remote, cls->protocol, early, s->user);
+    s->cb.established(&s->base, s->remote, cls->protocol, early, s->user);
   }
 }
 
-static int start_mss(lp2p_session *s, lp2p_mss **m, const char *const *protos,
+static int start_mss(tcp_session *s, lp2p_mss **m, const char *const *protos,
                      size_t n) {
   lp2p_mss_settings ms;
   lp2p_mss_settings_default(&ms);
@@ -464,7 +466,7 @@ static int start_mss(lp2p_session *s, lp2p_mss **m, const char *const *protos,
 
 /* The secure channel authenticated the remote (and maybe agreed a muxer
  * in its handshake: Noise's early data, TLS's ALPN). */
-static int on_secured(lp2p_session *s, const lp2p_peer_id *id,
+static int on_secured(tcp_session *s, const lp2p_peer_id *id,
                       const lp2p_pubkey *key, const char *muxer) {
   if (lp2p_peer_id_equal(id, &s->self)) {
     /* our own key: a connection to ourselves */
@@ -473,9 +475,10 @@ static int on_secured(lp2p_session *s, const lp2p_peer_id *id,
   }
   s->remote = id; /* both live in the channel, as long as the session */
   s->remote_key = key;
-  int refused = s->cb.authenticated
-                    ? s->cb.authenticated(s, s->remote, s->remote_key, s->user)
-                    : 0;
+  int refused =
+      s->cb.authenticated
+          ? s->cb.authenticated(&s->base, s->remote, s->remote_key, s->user)
+          : 0;
   if (refused != 0) {
     session_fail(s, refused, "the peer was refused");
     return s->err;
@@ -504,7 +507,7 @@ static int on_tls_done(void *user, const lp2p_peer_id *id,
   return on_secured(user, id, key, muxer);
 }
 
-static int start_noise(lp2p_session *s) {
+static int start_noise(tcp_session *s) {
   static const lp2p_noise_callbacks cb = {.handshake_done = on_noise_done};
   lp2p_noise_settings ns;
   lp2p_noise_settings_default(&ns);
@@ -520,7 +523,7 @@ static int start_noise(lp2p_session *s) {
   return lp2p_noise_new(&s->noise, &ns, &cb, s->mem, s);
 }
 
-static int start_tls(lp2p_session *s) {
+static int start_tls(tcp_session *s) {
   lp2p__tls_settings ts = {
       .is_client = s->initiator,
       .identity = &s->identity,
@@ -537,7 +540,7 @@ static int start_tls(lp2p_session *s) {
 /* The security protocol was agreed: its channel starts (a dialer's first
  * handshake message is ready to pull), and the identity is no longer
  * needed. */
-static int start_secure(lp2p_session *s, const char *name) {
+static int start_secure(tcp_session *s, const char *name) {
   int rv =
       strcmp(name, LP2P_TLS_PROTOCOL_ID) == 0 ? start_tls(s) : start_noise(s);
   lp2p_privkey_wipe(&s->identity);
@@ -550,36 +553,36 @@ static int start_secure(lp2p_session *s, const char *name) {
 
 /* ---- the secure channel: Noise or TLS ----------------------------------- */
 
-static bool sec_established(const lp2p_session *s) {
+static bool sec_established(const tcp_session *s) {
   return s->tls ? lp2p__tls_is_established(s->tls)
                 : s->noise && lp2p_noise_is_established(s->noise);
 }
 
-static size_t sec_recv_room(const lp2p_session *s) {
+static size_t sec_recv_room(const tcp_session *s) {
   return s->tls ? lp2p__tls_recv_room(s->tls) : lp2p_noise_recv_room(s->noise);
 }
 
-static int sec_recv(lp2p_session *s, const uint8_t *in, size_t n) {
+static int sec_recv(tcp_session *s, const uint8_t *in, size_t n) {
   return s->tls ? lp2p__tls_recv(s->tls, in, n)
                 : lp2p_noise_recv(s->noise, in, n, s->now);
 }
 
-static ssize_t sec_read(lp2p_session *s, const uint8_t **p) {
+static ssize_t sec_read(tcp_session *s, const uint8_t **p) {
   return s->tls ? lp2p__tls_read(s->tls, p) : lp2p_noise_read(s->noise, p);
 }
 
-static ssize_t sec_write(lp2p_session *s, const uint8_t *p, size_t n) {
+static ssize_t sec_write(tcp_session *s, const uint8_t *p, size_t n) {
   return s->tls ? lp2p__tls_write(s->tls, p, n)
                 : lp2p_noise_write(s->noise, p, n);
 }
 
-static ssize_t sec_pull(lp2p_session *s, const uint8_t **out) {
+static ssize_t sec_pull(tcp_session *s, const uint8_t **out) {
   return s->tls ? lp2p__tls_pull(s->tls, out)
                 : lp2p_noise_pull(s->noise, out, s->now);
 }
 
 /* Why the channel failed, in its own words. */
-static int fail_secure(lp2p_session *s, int rv) {
+static int fail_secure(tcp_session *s, int rv) {
   const char *why = s->tls ? lp2p__tls_errmsg(s->tls) : "";
   if (why[0]) {
     return session_fail(s, rv, "%s failed: %s", stage_name(s, s->stage), why);
@@ -590,7 +593,7 @@ static int fail_secure(lp2p_session *s, int rv) {
 
 /* ---- input -------------------------------------------------------------- */
 
-static int input_security(lp2p_session *s, const uint8_t *in, size_t len) {
+static int input_security(tcp_session *s, const uint8_t *in, size_t len) {
   int rv = lp2p_mss_recv(s->sec_mss, in, len, s->now);
   if (rv < 0) {
     return fail_mss(s, s->sec_mss, rv);
@@ -605,7 +608,7 @@ static int input_security(lp2p_session *s, const uint8_t *in, size_t len) {
 
 /* Plaintext from the secure channel: the muxer's negotiation, then its
  * frames. */
-static void input_plain(lp2p_session *s, const uint8_t *p, size_t n) {
+static void input_plain(tcp_session *s, const uint8_t *p, size_t n) {
   if (s->stage == STAGE_MUXER_SELECT) {
     int rv = lp2p_mss_recv(s->mux_mss, p, n, s->now);
     if (rv < 0) {
@@ -630,7 +633,7 @@ static void input_plain(lp2p_session *s, const uint8_t *p, size_t n) {
   }
 }
 
-static int input_secure(lp2p_session *s, const uint8_t *in, size_t len) {
+static int input_secure(tcp_session *s, const uint8_t *in, size_t len) {
   size_t room = sec_recv_room(s);
   size_t n = len < room ? len : room;
   int rv = n > 0 ? sec_recv(s, in, n) : LP2P_ERR_TOO_LARGE;
@@ -651,8 +654,9 @@ static int input_secure(lp2p_session *s, const uint8_t *in, size_t len) {
   return (int)n;
 }
 
-int lp2p_session_recv(lp2p_session *s, const uint8_t *in, size_t len,
-                      lp2p_tstamp now) {
+static int tcp_recv(lp2p_session *b, const uint8_t *in, size_t len,
+                    lp2p_tstamp now) {
+  tcp_session *s = (tcp_session *)b;
   if (s->stage == STAGE_FAILED) {
     return LP2P_ERR_STATE;
   }
@@ -672,7 +676,7 @@ int lp2p_session_recv(lp2p_session *s, const uint8_t *in, size_t len,
 
 /* ---- output ------------------------------------------------------------- */
 
-static bool secure_put(lp2p_session *s, const uint8_t *p, size_t n) {
+static bool secure_put(tcp_session *s, const uint8_t *p, size_t n) {
   ssize_t w = sec_write(s, p, n);
   if (w == (ssize_t)n) {
     return true;
@@ -686,7 +690,7 @@ static bool secure_put(lp2p_session *s, const uint8_t *p, size_t n) {
 /* Moves the muxer's negotiation and then its frames into the secure
  * channel, in that order: the echo that completes a negotiation precedes
  * the muxer's first frame. */
-static void feed_secure(lp2p_session *s) {
+static void feed_secure(tcp_session *s) {
   const uint8_t *p;
   ssize_t n;
   if (s->mux_mss) {
@@ -710,8 +714,8 @@ static void feed_secure(lp2p_session *s) {
   }
 }
 
-ssize_t lp2p_session_pull(lp2p_session *s, const uint8_t **out,
-                          lp2p_tstamp now) {
+static ssize_t tcp_pull(lp2p_session *b, const uint8_t **out, lp2p_tstamp now) {
+  tcp_session *s = (tcp_session *)b;
   *out = NULL;
   s->now = now;
   if (s->sec_mss) {
@@ -741,7 +745,8 @@ ssize_t lp2p_session_pull(lp2p_session *s, const uint8_t **out,
 
 /* ---- timers ------------------------------------------------------------- */
 
-lp2p_tstamp lp2p_session_expiry(const lp2p_session *s) {
+static lp2p_tstamp tcp_expiry(const lp2p_session *b) {
+  const tcp_session *s = (const tcp_session *)b;
   if (s->stage == STAGE_FAILED) {
     return LP2P_TSTAMP_NEVER;
   }
@@ -757,7 +762,7 @@ lp2p_tstamp lp2p_session_expiry(const lp2p_session *s) {
   return t;
 }
 
-static void expire_negotiations(lp2p_session *s) {
+static void expire_negotiations(tcp_session *s) {
   for (sstream *st = s->streams; st; st = st->next) {
     if (st->mss && !st->reset_err && s->now >= st->deadline) {
       stream_fail(s, st, LP2P_ERR_TIMEOUT);
@@ -765,7 +770,8 @@ static void expire_negotiations(lp2p_session *s) {
   }
 }
 
-int lp2p_session_handle_expiry(lp2p_session *s, lp2p_tstamp now) {
+static int tcp_handle_expiry(lp2p_session *b, lp2p_tstamp now) {
+  tcp_session *s = (tcp_session *)b;
   if (s->stage == STAGE_FAILED) {
     return LP2P_ERR_STATE;
   }
@@ -802,6 +808,7 @@ void lp2p_session_settings_default(lp2p_session_settings *s) {
   s->max_streams = 1000;
   s->keepalive_interval = 30 * LP2P_SECONDS;
   s->ping_timeout = 10 * LP2P_SECONDS;
+  s->idle_timeout = 30 * LP2P_SECONDS; /* as go: quic-go's MaxIdleTimeout */
   s->max_stream_unconsumed = (size_t)4 << 20;
   s->max_session_unconsumed = (size_t)32 << 20;
   s->security = default_security;
@@ -853,35 +860,12 @@ static int check_settings(const lp2p_session_settings *set) {
 }
 
 /* Keeps the inbound protocols, checked as multistream-select would. */
-static int copy_protocols(lp2p_session *s, const char *const *protos,
-                          size_t n) {
-  if (n == 0) {
-    return 0;
-  }
-  lp2p_mss *probe = NULL;
-  lp2p_mss_settings ms;
-  lp2p_mss_settings_default(&ms);
-  ms.role = LP2P_MSS_LISTENER;
-  ms.protocols = protos;
-  ms.nprotocols = n;
-  int rv = lp2p_mss_new(&probe, &ms, NULL, s->mem, NULL);
-  lp2p_mss_del(probe);
+static int copy_protocols(tcp_session *s, const char *const *protos, size_t n) {
+  int rv = lp2p__session_protocols_copy(s->mem, protos, n, &s->protocols);
   if (rv != 0) {
     return rv;
   }
-  s->protocols = lp2p_calloc(s->mem, n, sizeof(*s->protocols));
-  if (!s->protocols) {
-    return LP2P_ERR_NOMEM;
-  }
-  for (size_t i = 0; i < n; i++) {
-    size_t len = strlen(protos[i]);
-    s->protocols[i] = lp2p_malloc(s->mem, len + 1);
-    if (!s->protocols[i]) {
-      return LP2P_ERR_NOMEM; /* lp2p_session_del frees what was copied */
-    }
-    memcpy(s->protocols[i], protos[i], len + 1);
-    s->nprotocols = i + 1;
-  }
+  s->nprotocols = n;
   s->set.protocols = (const char *const *)s->protocols;
   s->set.nprotocols = n;
   return 0;
@@ -893,58 +877,8 @@ static int own_peer_id(const lp2p_privkey *identity, lp2p_peer_id *id) {
   return rv == 0 ? lp2p_peer_id_from_pubkey(&pub, id) : rv;
 }
 
-int lp2p_session_new(lp2p_session **out, const lp2p_session_settings *settings,
-                     const lp2p_privkey *identity, bool initiator,
-                     const lp2p_session_callbacks *cb, const lp2p_mem *mem,
-                     void *user, lp2p_tstamp now) {
-  *out = NULL;
-  int rv = identity ? check_settings(settings) : LP2P_ERR_INVALID_ARG;
-  if (rv != 0) {
-    return rv;
-  }
-  lp2p_session *s = lp2p_calloc(mem, 1, sizeof(*s));
-  if (!s) {
-    return LP2P_ERR_NOMEM;
-  }
-  s->mem = mem;
-  s->set = *settings;
-  for (size_t i = 0; i < settings->nmuxers; i++) {
-    s->muxers[i] = lp2p__muxer_class_find(settings->muxers[i])->protocol;
-  }
-  s->set.muxers = s->muxers; /* static strings: the caller's may go */
-  for (size_t i = 0; i < settings->nsecurity; i++) {
-    s->security[i] = security_find(settings->security[i]);
-  }
-  s->set.security = s->security;
-  s->identity = *identity; /* for the channel, made once one is agreed */
-  s->set.protocols = NULL;
-  s->set.nprotocols = 0;
-  if (cb) {
-    s->cb = *cb;
-  }
-  s->user = user;
-  s->initiator = initiator;
-  s->now = now;
-  s->deadline = after(now, settings->handshake_timeout);
-  rv = own_peer_id(identity, &s->self);
-  if (rv == 0) {
-    rv = start_mss(s, &s->sec_mss, s->security, s->set.nsecurity);
-  }
-  if (rv == 0) {
-    rv = copy_protocols(s, settings->protocols, settings->nprotocols);
-  }
-  if (rv != 0) {
-    lp2p_session_del(s);
-    return rv;
-  }
-  *out = s;
-  return 0;
-}
-
-void lp2p_session_del(lp2p_session *s) {
-  if (!s) {
-    return;
-  }
+static void tcp_del(lp2p_session *b) {
+  tcp_session *s = (tcp_session *)b;
   while (s->streams) {
     stream_free(s, s->streams);
   }
@@ -956,56 +890,62 @@ void lp2p_session_del(lp2p_session *s) {
   lp2p_noise_del(s->noise);
   lp2p__tls_del(s->tls);
   lp2p_privkey_wipe(&s->identity);
-  for (size_t i = 0; i < s->nprotocols; i++) {
-    lp2p_free(s->mem, s->protocols[i]);
-  }
-  lp2p_free(s->mem, s->protocols);
+  lp2p__session_protocols_free(s->mem, s->protocols, s->nprotocols);
   lp2p_free(s->mem, s);
 }
 
 /* ---- state -------------------------------------------------------------- */
 
-bool lp2p_session_is_established(const lp2p_session *s) {
+static bool tcp_is_established(const lp2p_session *b) {
+  const tcp_session *s = (const tcp_session *)b;
   return s->stage == STAGE_READY;
 }
 
-lp2p_tstamp lp2p_session_now(const lp2p_session *s) {
+static lp2p_tstamp tcp_now(const lp2p_session *b) {
+  const tcp_session *s = (const tcp_session *)b;
   return s->now;
 }
 
-const lp2p_peer_id *lp2p_session_remote(const lp2p_session *s) {
+static const lp2p_peer_id *tcp_remote(const lp2p_session *b) {
+  const tcp_session *s = (const tcp_session *)b;
   return s->remote;
 }
 
-const lp2p_pubkey *lp2p_session_remote_key(const lp2p_session *s) {
+static const lp2p_pubkey *tcp_remote_key(const lp2p_session *b) {
+  const tcp_session *s = (const tcp_session *)b;
   return s->remote_key;
 }
 
-const char *lp2p_session_security(const lp2p_session *s) {
+static const char *tcp_security(const lp2p_session *b) {
+  const tcp_session *s = (const tcp_session *)b;
   return s->tls     ? LP2P_TLS_PROTOCOL_ID
          : s->noise ? LP2P_NOISE_PROTOCOL_ID
                     : NULL;
 }
 
-const char *lp2p_session_muxer(const lp2p_session *s) {
+static const char *tcp_muxer(const lp2p_session *b) {
+  const tcp_session *s = (const tcp_session *)b;
   return s->mux ? s->mux_class->protocol : NULL;
 }
 
-int lp2p_session_error(const lp2p_session *s, const char **msg) {
+static int tcp_error(const lp2p_session *b, const char **msg) {
+  const tcp_session *s = (const tcp_session *)b;
   if (msg) {
     *msg = s->msg;
   }
   return s->stage == STAGE_FAILED ? s->err : 0;
 }
 
-bool lp2p_session_want_input(lp2p_session *s) {
+static bool tcp_want_input(lp2p_session *b) {
+  tcp_session *s = (tcp_session *)b;
   size_t limit = s->set.max_session_unconsumed;
   s->input_held =
       s->input_held ? s->unconsumed > limit / 4 : s->unconsumed >= limit / 2;
   return !s->input_held;
 }
 
-void lp2p_session_stats_get(const lp2p_session *s, lp2p_session_stats *st) {
+static void tcp_stats_get(const lp2p_session *b, lp2p_session_stats *st) {
+  const tcp_session *s = (const tcp_session *)b;
   memset(st, 0, sizeof(*st));
   if (s->mux) {
     lp2p__muxer_stats ms;
@@ -1017,18 +957,21 @@ void lp2p_session_stats_get(const lp2p_session *s, lp2p_session_stats *st) {
   st->streams_reset_budget += s->streams_reset_budget;
 }
 
-size_t lp2p_session_num_streams(const lp2p_session *s) {
+static size_t tcp_num_streams(const lp2p_session *b) {
+  const tcp_session *s = (const tcp_session *)b;
   return s->nstreams;
 }
 
-int lp2p_session_ping(lp2p_session *s) {
+static int tcp_ping(lp2p_session *b) {
+  tcp_session *s = (tcp_session *)b;
   if (s->stage != STAGE_READY) {
     return LP2P_ERR_STATE;
   }
   return s->mux_class->ping(s->mux);
 }
 
-int lp2p_session_goaway(lp2p_session *s) {
+static int tcp_goaway(lp2p_session *b) {
+  tcp_session *s = (tcp_session *)b;
   if (!s->mux) {
     return LP2P_ERR_STATE;
   }
@@ -1038,8 +981,9 @@ int lp2p_session_goaway(lp2p_session *s) {
 
 /* ---- streams: the application's calls ----------------------------------- */
 
-int lp2p_session_open_stream(lp2p_session *s, const char *const *protocols,
-                             size_t n, void *stream_user, uint64_t *id) {
+static int tcp_open_stream(lp2p_session *b, const char *const *protocols,
+                           size_t n, void *stream_user, uint64_t *id) {
+  tcp_session *s = (tcp_session *)b;
   if (s->stage != STAGE_READY) {
     return LP2P_ERR_STATE;
   }
@@ -1075,8 +1019,9 @@ int lp2p_session_open_stream(lp2p_session *s, const char *const *protocols,
   return 0;
 }
 
-ssize_t lp2p_session_stream_write(lp2p_session *s, uint64_t id,
-                                  const uint8_t *data, size_t len) {
+static ssize_t tcp_stream_write(lp2p_session *b, uint64_t id,
+                                const uint8_t *data, size_t len) {
+  tcp_session *s = (tcp_session *)b;
   sstream *st = lookup(s, id);
   if (!st) {
     return LP2P_ERR_NOT_FOUND;
@@ -1087,7 +1032,8 @@ ssize_t lp2p_session_stream_write(lp2p_session *s, uint64_t id,
   return s->mux_class->write(s->mux, id, data, len);
 }
 
-size_t lp2p_session_stream_writable(lp2p_session *s, uint64_t id) {
+static size_t tcp_stream_writable(lp2p_session *b, uint64_t id) {
+  tcp_session *s = (tcp_session *)b;
   sstream *st = lookup(s, id);
   if (!st || !st->open || st->reset_err) {
     return 0;
@@ -1099,7 +1045,8 @@ size_t lp2p_session_stream_writable(lp2p_session *s, uint64_t id) {
   return room;
 }
 
-int lp2p_session_stream_consume(lp2p_session *s, uint64_t id, size_t n) {
+static int tcp_stream_consume(lp2p_session *b, uint64_t id, size_t n) {
+  tcp_session *s = (tcp_session *)b;
   sstream *st = lookup(s, id);
   if (!st) {
     return LP2P_ERR_NOT_FOUND;
@@ -1109,7 +1056,8 @@ int lp2p_session_stream_consume(lp2p_session *s, uint64_t id, size_t n) {
   return s->mux_class->consume(s->mux, id, give);
 }
 
-int lp2p_session_stream_close(lp2p_session *s, uint64_t id) {
+static int tcp_stream_close(lp2p_session *b, uint64_t id) {
+  tcp_session *s = (tcp_session *)b;
   sstream *st = lookup(s, id);
   if (!st) {
     return LP2P_ERR_NOT_FOUND;
@@ -1117,7 +1065,8 @@ int lp2p_session_stream_close(lp2p_session *s, uint64_t id) {
   return s->mux_class->close(s->mux, id);
 }
 
-int lp2p_session_stream_reset(lp2p_session *s, uint64_t id) {
+static int tcp_stream_reset(lp2p_session *b, uint64_t id) {
+  tcp_session *s = (tcp_session *)b;
   sstream *st = lookup(s, id);
   if (!st) {
     return LP2P_ERR_NOT_FOUND;
@@ -1130,7 +1079,101 @@ int lp2p_session_stream_reset(lp2p_session *s, uint64_t id) {
   return 0;
 }
 
-const char *lp2p_session_stream_protocol(const lp2p_session *s, uint64_t id) {
+static const char *tcp_stream_protocol(const lp2p_session *b, uint64_t id) {
+  const tcp_session *s = (const tcp_session *)b;
   const sstream *st = lookup(s, id);
   return st && st->open ? st->protocol : NULL;
+}
+
+/* ---- the class and its constructor ------------------------------------- */
+
+/* A byte stream has no datagrams. */
+static int tcp_recv_datagram(lp2p_session *b, const uint8_t *pkt, size_t len,
+                             const struct sockaddr *from, uint32_t fromlen,
+                             lp2p_tstamp now) {
+  (void)b;
+  (void)pkt;
+  (void)len;
+  (void)from;
+  (void)fromlen;
+  (void)now;
+  return LP2P_ERR_STATE;
+}
+
+const lp2p__session_class lp2p__session_tcp_class = {
+    .transport = "tcp",
+    .destroy = tcp_del,
+    .recv_datagram = tcp_recv_datagram,
+    .recv = tcp_recv,
+    .pull = tcp_pull,
+    .expiry = tcp_expiry,
+    .handle_expiry = tcp_handle_expiry,
+    .is_established = tcp_is_established,
+    .now = tcp_now,
+    .remote = tcp_remote,
+    .remote_key = tcp_remote_key,
+    .security = tcp_security,
+    .muxer = tcp_muxer,
+    .error = tcp_error,
+    .want_input = tcp_want_input,
+    .stats_get = tcp_stats_get,
+    .num_streams = tcp_num_streams,
+    .ping = tcp_ping,
+    .goaway = tcp_goaway,
+    .open_stream = tcp_open_stream,
+    .stream_write = tcp_stream_write,
+    .stream_writable = tcp_stream_writable,
+    .stream_consume = tcp_stream_consume,
+    .stream_close = tcp_stream_close,
+    .stream_reset = tcp_stream_reset,
+    .stream_protocol = tcp_stream_protocol,
+};
+
+int lp2p_session_new(lp2p_session **out, const lp2p_session_settings *settings,
+                     const lp2p_privkey *identity, bool initiator,
+                     const lp2p_session_callbacks *cb, const lp2p_mem *mem,
+                     void *user, lp2p_tstamp now) {
+  *out = NULL;
+  int rv = identity ? check_settings(settings) : LP2P_ERR_INVALID_ARG;
+  if (rv != 0) {
+    return rv;
+  }
+  tcp_session *s = lp2p_calloc(mem, 1, sizeof(*s));
+  if (!s) {
+    return LP2P_ERR_NOMEM;
+  }
+  s->base.cls = &lp2p__session_tcp_class;
+  s->mem = mem;
+  s->set = *settings;
+  for (size_t i = 0; i < settings->nmuxers; i++) {
+    s->muxers[i] = lp2p__muxer_class_find(settings->muxers[i])->protocol;
+  }
+  s->set.muxers = s->muxers; /* static strings: the caller's may go */
+  for (size_t i = 0; i < settings->nsecurity; i++) {
+    s->security[i] = security_find(settings->security[i]);
+  }
+  s->set.security = s->security;
+  s->identity = *identity; /* for the channel, made once one is agreed */
+  s->set.protocols = NULL;
+  s->set.nprotocols = 0;
+  if (cb) {
+    s->cb = *cb;
+  }
+  s->user = user;
+  s->initiator = initiator;
+  s->now = now;
+  s->deadline = after(now, settings->handshake_timeout);
+  rv = own_peer_id(identity, &s->self);
+  if (rv == 0) {
+    rv = start_mss(s, &s->sec_mss, s->security, s->set.nsecurity);
+  }
+  if (rv == 0) {
+    rv = copy_protocols(s, settings->protocols, settings->nprotocols);
+  }
+  if (rv != 0) {
+    tcp_del(&s->base);
+    return rv;
+  }
+  *out = &s->base;
+  return 0;
 }

@@ -2,6 +2,7 @@
  * back to back in memory with an injected clock, as test_session.c wires
  * them. A side runs the services, or is a bare session that plays a
  * hostile or mute peer stream by stream. */
+#include <arpa/inet.h>
 #include <stdlib.h>
 
 #include "testutil.h"
@@ -40,11 +41,16 @@ typedef struct side {
   lp2p_buf answer_record; /* our signed peer record */
   lp2p_buf answer_addr;   /* our listen address */
   bool verified_pubkey, verified_record;
+  /* how its session is made (QUIC: b's by a's first datagram) */
+  lp2p_session_settings set;
+  bool services;
+  struct sockaddr_in addr;
 } side;
 
 typedef struct pair {
   side a, b; /* a dials */
   lp2p_tstamp now;
+  bool quic; /* QUIC sessions, else TCP */
 } pair;
 
 static const char *const builtin[] = {LP2P_IDENTIFY_PROTOCOL_ID,
@@ -205,6 +211,37 @@ static const lp2p__services_callbacks services_cb = {
 
 /* ---- the pair ----------------------------------------------------------- */
 
+/* The session, and the services on it when the side runs them. */
+static void side_start(pair *p, side *d, bool initiator, const uint8_t *first,
+                       size_t len) {
+  side *peer = d == &p->a ? &p->b : &p->a;
+  const struct sockaddr *self = (const struct sockaddr *)&d->addr;
+  const struct sockaddr *other = (const struct sockaddr *)&peer->addr;
+  if (!p->quic) {
+    assert_int_equal(lp2p_session_new(&d->s, &d->set, &d->key, initiator,
+                                      &session_cb, NULL, d, p->now),
+                     0);
+  } else if (initiator) {
+    assert_int_equal(lp2p_session_new_quic_client(
+                         &d->s, &d->set, &d->key, self, sizeof(d->addr), other,
+                         sizeof(peer->addr), &session_cb, NULL, d, p->now),
+                     0);
+  } else {
+    assert_int_equal(
+        lp2p_session_new_quic_server(&d->s, &d->set, &d->key, self,
+                                     sizeof(d->addr), other, sizeof(peer->addr),
+                                     first, len, &session_cb, NULL, d, p->now),
+        0);
+  }
+  if (d->services) {
+    lp2p__services_settings ss = {.rand_fn = test_rand,
+                                  .rand_user = &d->rng,
+                                  .ping_timeout = 2 * LP2P_SECONDS};
+    assert_int_equal(
+        lp2p__services_new(&d->sv, d->s, &ss, &services_cb, NULL, d), 0);
+  }
+}
+
 static void make_side(pair *p, side *d, uint8_t seed_byte, bool initiator,
                       bool services, const char *const *protos, size_t n) {
   uint8_t seed[32];
@@ -217,9 +254,9 @@ static void make_side(pair *p, side *d, uint8_t seed_byte, bool initiator,
   lp2p_buf_init(&d->peer_raw, NULL);
   lp2p_buf_init(&d->answer_addr, NULL);
   lp2p_buf_init(&d->answer_record, NULL);
-  assert_int_equal(
-      lp2p_multiaddr_parse("/ip4/192.0.2.7/tcp/4001", &d->answer_addr, NULL),
-      0);
+  const char *listen =
+      p->quic ? "/ip4/192.0.2.7/udp/4001/quic-v1" : "/ip4/192.0.2.7/tcp/4001";
+  assert_int_equal(lp2p_multiaddr_parse(listen, &d->answer_addr, NULL), 0);
   lp2p_peer_record rec;
   memset(&rec, 0, sizeof(rec));
   rec.peer_id = d->id;
@@ -229,22 +266,29 @@ static void make_side(pair *p, side *d, uint8_t seed_byte, bool initiator,
       (lp2p_peer_record_addr){d->answer_addr.data, d->answer_addr.len};
   assert_int_equal(lp2p_peer_record_seal(&d->key, &rec, &d->answer_record), 0);
 
-  lp2p_session_settings set;
-  lp2p_session_settings_default(&set);
-  set.rand_fn = test_rand;
-  set.unix_time = 1800000000;
-  set.rand_user = &d->rng;
-  set.protocols = protos;
-  set.nprotocols = n;
-  assert_int_equal(lp2p_session_new(&d->s, &set, &d->key, initiator,
-                                    &session_cb, NULL, d, p->now),
-                   0);
-  if (services) {
-    lp2p__services_settings ss = {.rand_fn = test_rand,
-                                  .rand_user = &d->rng,
-                                  .ping_timeout = 2 * LP2P_SECONDS};
-    assert_int_equal(
-        lp2p__services_new(&d->sv, d->s, &ss, &services_cb, NULL, d), 0);
+  lp2p_session_settings_default(&d->set);
+  d->set.rand_fn = test_rand;
+  d->set.unix_time = 1800000000;
+  d->set.rand_user = &d->rng;
+  d->set.protocols = protos;
+  d->set.nprotocols = n;
+  d->services = services;
+  if (initiator || !p->quic) {
+    side_start(p, d, initiator, NULL, 0);
+  }
+}
+
+/* QUIC: one datagram; the listener's session is made by the first. */
+static void deliver(pair *p, side *to, const uint8_t *data, size_t n) {
+  side *from = to == &p->a ? &p->b : &p->a;
+  if (!p->quic) {
+    (void)lp2p_session_recv(to->s, data, n, p->now);
+  } else if (!to->s) {
+    side_start(p, to, false, data, n);
+  } else {
+    (void)lp2p_session_recv_datagram(to->s, data, n,
+                                     (const struct sockaddr *)&from->addr,
+                                     sizeof(from->addr), p->now);
   }
 }
 
@@ -252,11 +296,11 @@ static size_t move(pair *p, side *from, side *to) {
   size_t moved = 0;
   const uint8_t *out;
   ssize_t n;
-  while ((n = lp2p_session_pull(from->s, &out, p->now)) > 0) {
+  while (from->s && (n = lp2p_session_pull(from->s, &out, p->now)) > 0) {
     uint8_t *copy = malloc((size_t)n);
     assert_non_null(copy);
     memcpy(copy, out, (size_t)n);
-    (void)lp2p_session_recv(to->s, copy, (size_t)n, p->now);
+    deliver(p, to, copy, (size_t)n);
     free(copy);
     moved += (size_t)n;
   }
@@ -273,15 +317,27 @@ static void pump(pair *p) {
 }
 
 /* a and b, each with the services or bare (accepting `b_protos`). */
-static void start_pair(pair *p, bool a_services, bool b_services,
-                       const char *const *b_protos, size_t nb) {
+static void start_pair_of(pair *p, bool quic, bool a_services, bool b_services,
+                          const char *const *b_protos, size_t nb) {
   memset(p, 0, sizeof(*p));
+  p->quic = quic;
   p->now = 1000 * LP2P_SECONDS;
+  for (int i = 0; i < 2; i++) {
+    side *d = i == 0 ? &p->a : &p->b;
+    d->addr.sin_family = AF_INET;
+    d->addr.sin_port = htons((uint16_t)(4001 + i));
+    d->addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  }
   make_side(p, &p->a, 0xa1, true, a_services, builtin, 3);
   make_side(p, &p->b, 0xb2, false, b_services, b_protos, nb);
   pump(p);
   assert_true(lp2p_session_is_established(p->a.s));
   assert_true(lp2p_session_is_established(p->b.s));
+}
+
+static void start_pair(pair *p, bool a_services, bool b_services,
+                       const char *const *b_protos, size_t nb) {
+  start_pair_of(p, false, a_services, b_services, b_protos, nb);
 }
 
 static void stop_side(side *d) {
@@ -551,6 +607,76 @@ static void identify_answer_with_another_peers_key_is_refused(void **state) {
   stop_pair(&p);
 }
 
+/* ---- over QUIC ---------------------------------------------------------- */
+
+/* Pumps, then runs the deadlines of the next `span` (QUIC's delayed ACKs
+ * end streams). */
+static void pump_for(pair *p, lp2p_tstamp span) {
+  lp2p_tstamp until = p->now + span;
+  for (int i = 0; i < 1000; i++) {
+    pump(p);
+    lp2p_tstamp a = lp2p_session_expiry(p->a.s);
+    lp2p_tstamp b = lp2p_session_expiry(p->b.s);
+    lp2p_tstamp t = a < b ? a : b;
+    if (t > until) {
+      return;
+    }
+    p->now = t > p->now ? t : p->now;
+    (void)lp2p_session_handle_expiry(p->a.s, p->now);
+    (void)lp2p_session_handle_expiry(p->b.s, p->now);
+    lp2p__services_handle_expiry(p->a.sv, p->now);
+    lp2p__services_handle_expiry(p->b.sv, p->now);
+  }
+}
+
+static void
+identify_over_quic_delivers_quic_listen_addrs_and_protocols(void **state) {
+  (void)state;
+  pair p;
+  start_pair_of(&p, true, true, true, builtin, 3);
+  assert_string_equal(lp2p_session_transport(p.a.s), "quic-v1");
+  assert_int_equal(lp2p__services_identify(p.a.sv), 0);
+  pump_for(&p, 100 * LP2P_MILLISECONDS);
+  assert_int_equal(p.a.identified, 1);
+  assert_true(p.a.verified_pubkey);
+  assert_true(p.a.verified_record);
+  assert_int_equal(p.a.peer.nprotocols, 3);
+  assert_memory_equal(p.a.peer.protocols[0].data, LP2P_IDENTIFY_PROTOCOL_ID,
+                      strlen(LP2P_IDENTIFY_PROTOCOL_ID));
+  assert_int_equal(p.a.peer.naddrs, 1);
+  lp2p_buf quic_addr;
+  lp2p_buf_init(&quic_addr, NULL);
+  assert_int_equal(
+      lp2p_multiaddr_parse("/ip4/192.0.2.7/udp/4001/quic-v1", &quic_addr, NULL),
+      0);
+  assert_int_equal(p.a.peer.listen_addrs[0].len, quic_addr.len);
+  assert_memory_equal(p.a.peer.listen_addrs[0].data, quic_addr.data,
+                      quic_addr.len);
+  lp2p_buf_free(&quic_addr);
+  assert_int_equal(lp2p_session_num_streams(p.a.s), 0); /* all ended */
+  assert_int_equal(lp2p_session_num_streams(p.b.s), 0);
+  stop_pair(&p);
+}
+
+static void ping_over_quic_is_answered_with_rtt(void **state) {
+  (void)state;
+  pair p;
+  start_pair_of(&p, true, true, true, builtin, 3);
+  assert_int_equal(lp2p__services_ping(p.a.sv, p.now), 0);
+  pump(&p);
+  assert_int_equal(p.a.pings, 1);
+  assert_int_equal(p.a.ping_err, 0);
+  /* the second goes out at now and its echo is read 7 ms later */
+  assert_int_equal(lp2p__services_ping(p.a.sv, p.now), 0);
+  move(&p, &p.a, &p.b);
+  p.now += 7 * LP2P_MILLISECONDS;
+  pump(&p);
+  assert_int_equal(p.a.pings, 2);
+  assert_int_equal(p.a.ping_err, 0);
+  assert_int_equal(p.a.rtt, 7 * LP2P_MILLISECONDS);
+  stop_pair(&p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(ping_round_trip_reports_rtt_of_injected_clock),
@@ -562,6 +688,9 @@ int main(void) {
       cmocka_unit_test(identify_answer_that_never_ends_times_out),
       cmocka_unit_test(identify_answer_of_too_many_messages_is_refused),
       cmocka_unit_test(identify_answer_with_another_peers_key_is_refused),
+      cmocka_unit_test(
+          identify_over_quic_delivers_quic_listen_addrs_and_protocols),
+      cmocka_unit_test(ping_over_quic_is_answered_with_rtt),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
