@@ -50,7 +50,22 @@ typedef struct lp2p__quic_settings {
    * and everything else ngtcp2 asks for: must be a CSPRNG. */
   lp2p_rand_fn rand_fn;
   void *rand_user;
+  /* When set, every stateless reset token this side issues is derived
+   * from this secret and its connection id (RFC 9000 10.3.2), so that an
+   * endpoint that lost the connection can still end it; NULL: drawn from
+   * rand_fn. Not copied: must outlive the connection. */
+  const uint8_t *reset_secret;
+  size_t reset_secret_len;
 } lp2p__quic_settings;
+
+/* The length of the connection ids this side issues: what short-header
+ * packets to it carry. */
+#define LP2P__QUIC_CID_LEN 18u
+/* A connection id (QUIC v1: at most 20 bytes). */
+typedef struct lp2p__quic_cid {
+  uint8_t len;
+  uint8_t data[20];
+} lp2p__quic_cid;
 
 /* What a connection reports; every callback is optional. */
 typedef struct lp2p__quic_callbacks {
@@ -124,6 +139,19 @@ bool lp2p__quic_is_established(const lp2p__quic *q);
 const lp2p_peer_id *lp2p__quic_remote(const lp2p__quic *q);
 /* 0 while healthy, else the error that ended it; `*msg` explains. */
 int lp2p__quic_error(const lp2p__quic *q, const char **msg);
+
+/* The connection ids that route datagrams to this connection: those it
+ * issued that the peer has not retired and, on a server, the client's
+ * first Destination Connection ID (its Initials may still carry it).
+ * Writes at most `max` into `out`; returns how many there are. */
+size_t lp2p__quic_cids(const lp2p__quic *q, lp2p__quic_cid *out, size_t max);
+/* Where its datagrams go: the current path's remote address. */
+const struct sockaddr *lp2p__quic_peer_addr(const lp2p__quic *q, uint32_t *len);
+/* The probe timeout: a closed connection's ids stay reserved for three of
+ * them (RFC 9000 10.2). */
+lp2p_tstamp lp2p__quic_pto(const lp2p__quic *q);
+/* True once it has ended (closed, timed out, refused, or reset). */
+bool lp2p__quic_is_ended(const lp2p__quic *q);
 
 /* Opens a stream proposing `protocols` (not copied: they must live until
  * stream_opened or stream_reset). Returns 0 with `*id`, LP2P_ERR_STATE
