@@ -1,0 +1,420 @@
+/* QUIC endpoints (src/net/quic_endpoint.c): one server endpoint and
+ * several client endpoints, each standing for one UDP socket, with
+ * datagrams moved between them in memory and an injected clock. */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#include "net/quic_endpoint.h"
+
+#define UNIX_TIME 1767225600 /* 2026-01-01 */
+#define PROTO "/test/1.0.0"
+#define SERVER_PORT 5000
+#define MAX_ENDPOINTS 4
+#define MAX_CONNS 8
+#define PAYLOAD 40000
+
+static const char *const protos[] = {PROTO};
+
+/* What one connection (either side) saw. */
+typedef struct conn_seen {
+  struct net *net;
+  bool used;
+  bool established;
+  bool closed;
+  int closed_err;
+  bool released;
+  lp2p_peer_id remote;
+  uint64_t stream;
+  bool opened;
+  lp2p__quic *q;
+  bool echo; /* a server connection writes back what it gets */
+  uint8_t got[PAYLOAD];
+  size_t got_len;
+} conn_seen;
+
+typedef struct node {
+  lp2p__quic_endpoint *ep;
+  lp2p_privkey key;
+  lp2p_peer_id id;
+  struct sockaddr_in addr;
+  uint64_t rand_ctr;
+} node;
+
+typedef struct net {
+  node nodes[MAX_ENDPOINTS]; /* 0: the server */
+  size_t nnodes;
+  conn_seen seen[MAX_CONNS];
+  lp2p_tstamp now;
+  uint8_t secret[32];
+} net;
+
+static conn_seen *seen_new(net *n) {
+  for (size_t i = 0; i < MAX_CONNS; i++) {
+    if (!n->seen[i].used) {
+      memset(&n->seen[i], 0, sizeof(n->seen[i]));
+      n->seen[i].used = true;
+      n->seen[i].net = n;
+      return &n->seen[i];
+    }
+  }
+  fail_msg("too many connections for the test");
+  return NULL;
+}
+
+/* ---- callbacks ----------------------------------------------------------- */
+
+static void on_established(lp2p__quic *q, const lp2p_peer_id *remote,
+                           void *user) {
+  conn_seen *s = user;
+  s->q = q;
+  s->established = true;
+  s->remote = *remote;
+}
+
+static void on_closed(lp2p__quic *q, int err, const char *msg, void *user) {
+  (void)q;
+  (void)msg;
+  conn_seen *s = user;
+  s->closed = true;
+  s->closed_err = err;
+}
+
+static void on_opened(lp2p__quic *q, uint64_t id, const char *proto,
+                      bool inbound, void **stream_user, void *user) {
+  (void)q;
+  (void)proto;
+  (void)inbound;
+  (void)stream_user;
+  conn_seen *s = user;
+  s->opened = true;
+  s->stream = id;
+}
+
+static void on_data(lp2p__quic *q, uint64_t id, void *stream_user,
+                    const uint8_t *data, size_t len, void *user) {
+  (void)stream_user;
+  conn_seen *s = user;
+  assert_true(s->got_len + len <= sizeof(s->got));
+  memcpy(s->got + s->got_len, data, len);
+  s->got_len += len;
+  assert_int_equal(lp2p__quic_stream_consume(q, id, len), 0);
+  if (s->echo) {
+    assert_int_equal(lp2p__quic_stream_write(q, id, data, len), (ssize_t)len);
+  }
+}
+
+static int on_incoming(lp2p__quic_endpoint *ep, const struct sockaddr *remote,
+                       uint32_t remote_len, void **conn_user, void *user) {
+  (void)ep;
+  (void)remote;
+  (void)remote_len;
+  conn_seen *s = seen_new(user);
+  s->echo = true;
+  *conn_user = s;
+  return 0;
+}
+
+static void on_released(lp2p__quic_endpoint *ep, lp2p__quic *q, void *conn_user,
+                        void *user) {
+  (void)ep;
+  (void)q;
+  (void)user;
+  conn_seen *s = conn_user;
+  s->released = true;
+}
+
+static const lp2p__quic_endpoint_callbacks cbs = {
+    .conn =
+        {
+            .established = on_established,
+            .closed = on_closed,
+            .stream_opened = on_opened,
+            .stream_data = on_data,
+        },
+    .incoming = on_incoming,
+    .released = on_released,
+};
+
+/* ---- the network ----------------------------------------------------------
+ */
+
+static void settings(net *n, node *nd, lp2p__quic_endpoint_settings *s) {
+  lp2p__quic_endpoint_settings_default(s);
+  s->conn.unix_time = UNIX_TIME;
+  s->conn.rand_fn = test_rand;
+  s->conn.rand_user = &nd->rand_ctr;
+  s->conn.protocols = protos;
+  s->conn.nprotocols = 1;
+  s->reset_secret = n->secret;
+  s->reset_secret_len = sizeof(n->secret);
+}
+
+static void node_start(net *n, size_t i,
+                       const lp2p__quic_endpoint_settings *s) {
+  node *nd = &n->nodes[i];
+  assert_int_equal(lp2p__quic_endpoint_new(&nd->ep, s, &nd->key,
+                                           (struct sockaddr *)&nd->addr,
+                                           sizeof(nd->addr), &cbs, NULL, n),
+                   0);
+}
+
+static void node_init(net *n, size_t i) {
+  node *nd = &n->nodes[i];
+  memset(nd, 0, sizeof(*nd));
+  uint8_t seed[32];
+  memset(seed, (int)(i + 1), sizeof(seed));
+  assert_int_equal(lp2p_privkey_from_seed(LP2P_KEY_ED25519, seed, &nd->key), 0);
+  lp2p_pubkey pub;
+  assert_int_equal(lp2p_privkey_public(&nd->key, &pub), 0);
+  assert_int_equal(lp2p_peer_id_from_pubkey(&pub, &nd->id), 0);
+  nd->rand_ctr = (uint64_t)(i + 1) << 32;
+  nd->addr.sin_family = AF_INET;
+  nd->addr.sin_port = htons((uint16_t)(SERVER_PORT + i));
+  nd->addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+}
+
+/* A server (node 0) with `server` settings (NULL: defaults) and
+ * `clients` client endpoints. */
+static net *net_new(size_t clients,
+                    void (*tune)(lp2p__quic_endpoint_settings *s)) {
+  net *n = test_calloc(1, sizeof(*n));
+  n->now = 1 * LP2P_SECONDS;
+  memset(n->secret, 0x5a, sizeof(n->secret));
+  n->nnodes = clients + 1;
+  for (size_t i = 0; i < n->nnodes; i++) {
+    node_init(n, i);
+    lp2p__quic_endpoint_settings s;
+    settings(n, &n->nodes[i], &s);
+    if (i == 0 && tune) {
+      tune(&s);
+    }
+    node_start(n, i, &s);
+  }
+  return n;
+}
+
+static void net_del(net *n) {
+  for (size_t i = 0; i < n->nnodes; i++) {
+    lp2p__quic_endpoint_del(n->nodes[i].ep);
+    lp2p_privkey_wipe(&n->nodes[i].key);
+  }
+  test_free(n);
+}
+
+static node *node_at(net *n, const struct sockaddr *to) {
+  const struct sockaddr_in *in = (const struct sockaddr_in *)to;
+  for (size_t i = 0; i < n->nnodes; i++) {
+    if (n->nodes[i].addr.sin_port == in->sin_port) {
+      return &n->nodes[i];
+    }
+  }
+  return NULL;
+}
+
+/* Moves every datagram node `i` has to its destination. */
+static size_t flow(net *n, size_t i) {
+  node *from = &n->nodes[i];
+  const uint8_t *out;
+  const struct sockaddr *to;
+  uint32_t to_len;
+  ssize_t len;
+  size_t moved = 0;
+  uint8_t copy[1500];
+  while ((len = lp2p__quic_endpoint_pull(from->ep, &out, &to, &to_len,
+                                         n->now)) > 0) {
+    assert_true((size_t)len <= sizeof(copy));
+    node *dst = node_at(n, to);
+    assert_non_null(dst);
+    memcpy(copy, out, (size_t)len);
+    assert_int_equal(lp2p__quic_endpoint_recv(dst->ep, copy, (size_t)len,
+                                              (struct sockaddr *)&from->addr,
+                                              sizeof(from->addr), n->now),
+                     0);
+    moved++;
+  }
+  return moved;
+}
+
+/* Exchanges until quiet; then, until `done` says so, moves the clock to
+ * the next deadline (at most `steps` times). */
+static void run(net *n, bool (*done)(net *), int steps) {
+  for (int s = 0; s < steps; s++) {
+    size_t moved;
+    do {
+      moved = 0;
+      for (size_t i = 0; i < n->nnodes; i++) {
+        moved += flow(n, i);
+      }
+    } while (moved > 0);
+    if (done && done(n)) {
+      return;
+    }
+    lp2p_tstamp t = LP2P_TSTAMP_NEVER;
+    for (size_t i = 0; i < n->nnodes; i++) {
+      lp2p_tstamp e = lp2p__quic_endpoint_expiry(n->nodes[i].ep);
+      t = e < t ? e : t;
+    }
+    if (t == LP2P_TSTAMP_NEVER) {
+      return;
+    }
+    n->now = t > n->now ? t : n->now;
+    for (size_t i = 0; i < n->nnodes; i++) {
+      assert_int_equal(
+          lp2p__quic_endpoint_handle_expiry(n->nodes[i].ep, n->now), 0);
+    }
+  }
+}
+
+static bool always(net *n) {
+  (void)n;
+  return true;
+}
+
+/* Moves datagrams until none is left, without moving the clock. */
+static void settle(net *n) {
+  run(n, always, 1);
+}
+
+static lp2p__quic *dial(net *n, size_t client, conn_seen **seen) {
+  *seen = seen_new(n);
+  lp2p__quic *q = NULL;
+  assert_int_equal(
+      lp2p__quic_endpoint_connect(
+          n->nodes[client].ep, (struct sockaddr *)&n->nodes[0].addr,
+          sizeof(n->nodes[0].addr), &n->nodes[0].id, *seen, n->now, &q),
+      0);
+  return q;
+}
+
+static size_t count_established(net *n) {
+  size_t k = 0;
+  for (size_t i = 0; i < MAX_CONNS; i++) {
+    k += n->seen[i].used && n->seen[i].established && !n->seen[i].closed;
+  }
+  return k;
+}
+
+static bool all_established(net *n) {
+  return count_established(n) == 2 * (n->nnodes - 1);
+}
+
+/* The server-side record of the connection from `client_id`. */
+static conn_seen *server_seen(net *n, const lp2p_peer_id *client_id) {
+  for (size_t i = 0; i < MAX_CONNS; i++) {
+    if (n->seen[i].used && n->seen[i].echo &&
+        lp2p_peer_id_equal(&n->seen[i].remote, client_id)) {
+      return &n->seen[i];
+    }
+  }
+  return NULL;
+}
+
+/* A short-header datagram to `cid` of `len` bytes, unauthenticated. */
+static void short_header(uint8_t *pkt, size_t len, const uint8_t *cid) {
+  memset(pkt, 0x33, len);
+  pkt[0] = 0x40;
+  memcpy(pkt + 1, cid, LP2P__QUIC_CID_LEN);
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void three_clients_share_one_server_endpoint_concurrently(void **state) {
+  (void)state;
+  net *n = net_new(3, NULL);
+  lp2p__quic *q[3];
+  conn_seen *cs[3];
+  for (size_t i = 0; i < 3; i++) {
+    q[i] = dial(n, i + 1, &cs[i]);
+  }
+  run(n, all_established, 100);
+  assert_int_equal(count_established(n), 6);
+  assert_int_equal(lp2p__quic_endpoint_count(n->nodes[0].ep), 3);
+  assert_int_equal(lp2p__quic_endpoint_stats_get(n->nodes[0].ep)->accepted, 3);
+
+  static uint8_t payload[3][PAYLOAD];
+  for (size_t i = 0; i < 3; i++) {
+    assert_true(lp2p_peer_id_equal(&cs[i]->remote, &n->nodes[0].id));
+    memset(payload[i], (int)('a' + i), PAYLOAD);
+    uint64_t sid;
+    assert_int_equal(lp2p__quic_open_stream(q[i], protos, 1, NULL, &sid), 0);
+    assert_int_equal(lp2p__quic_endpoint_wake(n->nodes[i + 1].ep, q[i]), 0);
+  }
+  settle(n); /* negotiate the three streams */
+  for (size_t i = 0; i < 3; i++) {
+    assert_int_equal(lp2p__quic_stream_write(q[i], 0, payload[i], PAYLOAD),
+                     PAYLOAD);
+    assert_int_equal(lp2p__quic_endpoint_wake(n->nodes[i + 1].ep, q[i]), 0);
+  }
+  run(n, NULL, 50);
+  for (size_t i = 0; i < 3; i++) {
+    conn_seen *ss = server_seen(n, &n->nodes[i + 1].id);
+    assert_non_null(ss);
+    assert_int_equal(ss->got_len, PAYLOAD);
+    assert_memory_equal(ss->got, payload[i], PAYLOAD);
+    assert_int_equal(cs[i]->got_len, PAYLOAD); /* the echo came back */
+    assert_memory_equal(cs[i]->got, payload[i], PAYLOAD);
+  }
+  assert_int_equal(
+      lp2p__quic_endpoint_stats_get(n->nodes[0].ep)->stateless_resets, 0);
+  net_del(n);
+}
+
+static void every_issued_cid_routes_to_its_connection(void **state) {
+  (void)state;
+  net *n = net_new(1, NULL);
+  conn_seen *cs;
+  lp2p__quic *cq = dial(n, 1, &cs);
+  run(n, all_established, 100);
+  settle(n); /* NEW_CONNECTION_ID frames go out after the handshake */
+  lp2p__quic_endpoint *sep = n->nodes[0].ep;
+  conn_seen *ss = server_seen(n, &n->nodes[1].id);
+  assert_non_null(ss);
+  lp2p__quic_cid ids[16];
+  size_t nids = lp2p__quic_cids(ss->q, ids, 16);
+  /* the first id, the client's first DCID, and the ones issued since */
+  assert_true(nids >= 3);
+  for (size_t i = 0; i < nids; i++) {
+    assert_ptr_equal(lp2p__quic_endpoint_find(sep, ids[i].data, ids[i].len),
+                     ss->q);
+  }
+  size_t cn = lp2p__quic_cids(cq, ids, 16);
+  assert_true(cn >= 2);
+  for (size_t i = 0; i < cn; i++) {
+    assert_ptr_equal(
+        lp2p__quic_endpoint_find(n->nodes[1].ep, ids[i].data, ids[i].len), cq);
+  }
+  /* a datagram to any id the server issued reaches the connection (which
+   * drops it, unauthenticated) instead of drawing a stateless reset */
+  nids = lp2p__quic_cids(ss->q, ids, 16);
+  const lp2p__quic_endpoint_stats *st = lp2p__quic_endpoint_stats_get(sep);
+  uint64_t routed = st->routed;
+  size_t short_ids = 0;
+  for (size_t i = 0; i < nids; i++) {
+    if (ids[i].len != LP2P__QUIC_CID_LEN) {
+      continue; /* a client's first id may have another length */
+    }
+    uint8_t pkt[60];
+    short_header(pkt, sizeof(pkt), ids[i].data);
+    assert_int_equal(
+        lp2p__quic_endpoint_recv(sep, pkt, sizeof(pkt),
+                                 (struct sockaddr *)&n->nodes[1].addr,
+                                 sizeof(n->nodes[1].addr), n->now),
+        0);
+    short_ids++;
+  }
+  assert_true(short_ids >= 2);
+  assert_int_equal(st->routed, routed + short_ids);
+  assert_int_equal(st->stateless_resets, 0);
+  assert_false(ss->closed);
+  net_del(n);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(three_clients_share_one_server_endpoint_concurrently),
+      cmocka_unit_test(every_issued_cid_routes_to_its_connection),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
