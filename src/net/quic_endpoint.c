@@ -34,6 +34,9 @@
   (NGTCP2_MIN_STATELESS_RESET_RANDLEN + NGTCP2_STATELESS_RESET_TOKENLEN)
 /* Above 43 bytes a reset need not mirror the packet's length (10.3). */
 #define RESET_MIRROR_MAX 43u
+/* Connections with one peer address that an unknown short header is
+ * offered to, as a possible stateless reset. */
+#define RESET_PROBES 4u
 #define RESET_RAND_MAX                                                         \
   (NGTCP2_MAX_CIDLEN + 22u - NGTCP2_STATELESS_RESET_TOKENLEN)
 
@@ -97,6 +100,20 @@ static int copy_addr(eaddr *a, uint32_t *alen, const struct sockaddr *sa,
   memcpy(a, sa, len);
   *alen = len;
   return 0;
+}
+
+static bool same_addr(const struct sockaddr *a, const struct sockaddr *b) {
+  if (a->sa_family != b->sa_family) {
+    return false;
+  }
+  if (a->sa_family == AF_INET) {
+    const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+    return x->sin_port == y->sin_port &&
+           x->sin_addr.s_addr == y->sin_addr.s_addr;
+  }
+  const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+  return x->sin6_port == y->sin6_port &&
+         memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
 }
 
 /* ---- the routing table --------------------------------------------------- */
@@ -354,6 +371,36 @@ static void refuse(lp2p__quic_endpoint *ep, const ngtcp2_pkt_hd *hd,
 
 /* ---- datagrams in -------------------------------------------------------- */
 
+/* A stateless reset carries no id of ours (its "destination id" is
+ * random), so an unknown short header from an address we have
+ * connections with is offered to them, at most RESET_PROBES, and ngtcp2
+ * checks it against the reset tokens the peer gave; as quic-go's shared
+ * socket checks unknown packets against its peers' reset tokens. Returns
+ * whether one of them took it as its reset (and ended). */
+static bool peer_reset(lp2p__quic_endpoint *ep, const uint8_t *pkt, size_t len,
+                       const struct sockaddr *from, uint32_t from_len,
+                       lp2p_tstamp now) {
+  if (len < MIN_RESET_LEN) {
+    return false;
+  }
+  size_t probes = 0;
+  for (size_t i = 0; i < ep->nconns && probes < RESET_PROBES; i++) {
+    econn *c = ep->conns[i];
+    uint32_t alen;
+    if (c->ended || !same_addr(lp2p__quic_peer_addr(c->q, &alen), from)) {
+      continue;
+    }
+    probes++;
+    (void)lp2p__quic_recv(c->q, pkt, len, from, from_len, now);
+    (void)after_call(ep, c, now);
+    if (c->ended) {
+      ep->stats.resets_received++;
+      return true;
+    }
+  }
+  return false;
+}
+
 /* Which limit, if any, refuses one more inbound connection. */
 static uint64_t *over_limit(lp2p__quic_endpoint *ep) {
   if (ep->nconns >= ep->set.max_connections) {
@@ -437,6 +484,9 @@ int lp2p__quic_endpoint_recv(lp2p__quic_endpoint *ep, const uint8_t *pkt,
     return route(ep, c, pkt, len, from, from_len, now);
   }
   if ((pkt[0] & 0x80) == 0) {
+    if (peer_reset(ep, pkt, len, from, from_len, now)) {
+      return 0;
+    }
     send_stateless_reset(ep, len, vc.dcid, vc.dcidlen, from, from_len, now);
     return 0;
   }

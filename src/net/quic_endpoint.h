@@ -74,9 +74,10 @@ typedef struct lp2p__quic_endpoint_stats {
   uint64_t stateless_resets;
   uint64_t reset_too_small; /* too short to answer (RFC 9000 10.3) */
   uint64_t reset_rate_limited;
-  uint64_t queue_full;    /* a reply dropped: max_queued */
-  uint64_t cid_overflow;  /* ids of a connection beyond what we keep */
-  uint64_t cid_collision; /* an id already routed elsewhere */
+  uint64_t resets_received; /* a peer's stateless reset ended one */
+  uint64_t queue_full;      /* a reply dropped: max_queued */
+  uint64_t cid_overflow;    /* ids of a connection beyond what we keep */
+  uint64_t cid_collision;   /* an id already routed elsewhere */
 } lp2p__quic_endpoint_stats;
 
 /* 1024 connections, 128 handshakes, 64 queued replies, 64 resets per
