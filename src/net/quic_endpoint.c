@@ -128,6 +128,7 @@ static void unmap_cids(lp2p__quic_endpoint *ep, econn *c) {
   c->ncids = 0;
 }
 
+/* Routes c->cids; on failure none of them (the next sync tries again). */
 static int map_cids(lp2p__quic_endpoint *ep, econn *c) {
   for (size_t i = 0; i < c->ncids; i++) {
     lp2p__quic_cid *id = &c->cids[i];
@@ -137,6 +138,7 @@ static int map_cids(lp2p__quic_endpoint *ep, econn *c) {
       continue;
     }
     if (lp2p_map_put(&ep->cids, id->data, id->len, c) != 0) {
+      unmap_cids(ep, c);
       return LP2P_ERR_NOMEM;
     }
     c->mapped[i] = true;
@@ -214,15 +216,21 @@ static econn *conn_alloc(lp2p__quic_endpoint *ep, void *user, bool inbound) {
   return c;
 }
 
-/* Holds `c` (its lp2p__quic made) and routes its ids. */
+/* Holds `c` (its lp2p__quic made) and routes its ids; on failure frees
+ * it without callbacks. */
 static int conn_add(lp2p__quic_endpoint *ep, econn *c, lp2p_tstamp now) {
   ep->conns[ep->nconns++] = c;
   ep->handshakes += c->inbound ? 1 : 0;
-  if (after_call(ep, c, now) != 0) {
-    release(ep, ep->nconns - 1);
-    return LP2P_ERR_NOMEM;
+  if (after_call(ep, c, now) == 0) {
+    return 0;
   }
-  return 0;
+  /* only an id table failure: a new connection is still handshaking */
+  unmap_cids(ep, c);
+  ep->nconns--;
+  ep->handshakes -= c->inbound && !c->ended ? 1 : 0;
+  lp2p__quic_del(c->q);
+  lp2p_free(ep->mem, c);
+  return LP2P_ERR_NOMEM;
 }
 
 int lp2p__quic_endpoint_connect(lp2p__quic_endpoint *ep,
@@ -439,6 +447,10 @@ static int accept_initial(lp2p__quic_endpoint *ep, const uint8_t *pkt,
         : LP2P_ERR_NOMEM;
   if (rv != 0) {
     lp2p_free(ep->mem, c);
+  } else {
+    rv = conn_add(ep, c, now);
+  }
+  if (rv != 0) {
     ep->stats.accept_failed++;
     if (ep->cb.released) { /* the host's user state goes */
       ep->cb.released(ep, NULL, user, ep->user);
@@ -446,7 +458,7 @@ static int accept_initial(lp2p__quic_endpoint *ep, const uint8_t *pkt,
     return rv == LP2P_ERR_NOMEM ? rv : 0;
   }
   ep->stats.accepted++;
-  return conn_add(ep, c, now);
+  return 0;
 }
 
 static int route(lp2p__quic_endpoint *ep, econn *c, const uint8_t *pkt,

@@ -53,7 +53,9 @@ typedef struct lp2p__quic_endpoint_callbacks {
   int (*incoming)(lp2p__quic_endpoint *ep, const struct sockaddr *remote,
                   uint32_t remote_len, void **conn_user, void *user);
   /* The connection ended (its `closed` callback ran, or the host closed
-   * it) and its ids are no longer reserved: `q` is freed right after. */
+   * it) and its ids are no longer reserved: `q` is freed right after.
+   * Also, with a NULL `q`, for an accepted connection that could not be
+   * made (its `conn_user` goes). */
   void (*released)(lp2p__quic_endpoint *ep, lp2p__quic *q, void *conn_user,
                    void *user);
 } lp2p__quic_endpoint_callbacks;
