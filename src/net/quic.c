@@ -85,6 +85,7 @@ struct lp2p__quic {
   lp2p_tstamp now;
   bool verified, established, ended;
   lp2p_peer_id peer_id;
+  ngtcp2_cid first_dcid; /* a server's: what the client's Initials carry */
   lp2p_pubkey peer_key;
   uint8_t out[MAX_DATAGRAM];
   size_t close_len; /* a CONNECTION_CLOSE in out[] waiting for _pull */
@@ -763,7 +764,16 @@ int lp2p__quic_server_new(lp2p__quic **out, const lp2p__quic_settings *s,
     ngtcp2_settings ns;
     ngtcp2_transport_params tp;
     fill_ngtcp2_settings(q, &ns, &tp);
-    tp.original_dcid = hd.dcid;
+    q->first_dcid = hd.dcid;
+    if (s->retry_original_dcid) { /* RFC 9000 7.3 */
+      ngtcp2_cid_init(&tp.original_dcid, s->retry_original_dcid->data,
+                      s->retry_original_dcid->len);
+      tp.retry_scid = hd.dcid;
+      tp.retry_scid_present = 1;
+      ns.token = hd.token; /* validated: the client's address is */
+    } else {
+      tp.original_dcid = hd.dcid;
+    }
     tp.stateless_reset_token_present = 1;
     ngtcp2_path path = conn_path(q);
     rv = reset_token(q, &scid, tp.stateless_reset_token) != 0
@@ -954,7 +964,7 @@ size_t lp2p__quic_cids(const lp2p__quic *q, lp2p__quic_cid *out, size_t max) {
   }
   n = ngtcp2_conn_get_scid(q->conn, cids);
   if (!q->is_client) {
-    cids[n++] = *ngtcp2_conn_get_client_initial_dcid(q->conn);
+    cids[n++] = q->first_dcid;
   }
   for (size_t i = 0; i < n && i < max; i++) {
     out[i].len = (uint8_t)cids[i].datalen;

@@ -56,6 +56,11 @@ typedef struct lp2p__quic_settings {
    * rand_fn. Not copied: must outlive the connection. */
   const uint8_t *reset_secret;
   size_t reset_secret_len;
+  /* A server after a Retry (RFC 9000 8.1.2): the Destination Connection
+   * ID of the client's very first Initial, from the token it returned
+   * (the Initial's own is then the Retry's Source Connection ID). NULL:
+   * no Retry. */
+  const struct lp2p__quic_cid *retry_original_dcid;
 } lp2p__quic_settings;
 
 /* The length of the connection ids this side issues: what short-header

@@ -28,6 +28,7 @@
 #define MAX_SECRET_LEN 64u
 /* RFC 9000 20.1 */
 #define CONNECTION_REFUSED 0x2u
+#define INVALID_TOKEN 0xbu
 /* A stateless reset is 1 byte, at least 4 more unpredictable ones and
  * the 16-byte token (RFC 9000 10.3), and smaller than what it answers. */
 #define MIN_RESET_LEN                                                          \
@@ -365,16 +366,63 @@ static void send_stateless_reset(lp2p__quic_endpoint *ep, size_t len,
   reply_commit(ep, r, n);
 }
 
-/* Refuses a client's Initial with CONNECTION_REFUSED, keeping no state. */
+/* Refuses a client's Initial with `code`, keeping no state. */
 static void refuse(lp2p__quic_endpoint *ep, const ngtcp2_pkt_hd *hd,
-                   const struct sockaddr *from, uint32_t from_len) {
+                   uint64_t code, const struct sockaddr *from,
+                   uint32_t from_len) {
   reply *r = reply_slot(ep, from, from_len);
   if (r) {
     reply_commit(ep, r,
                  ngtcp2_crypto_write_connection_close(
                      r->data, sizeof(r->data), hd->version, &hd->scid,
-                     &hd->dcid, CONNECTION_REFUSED, NULL, 0));
+                     &hd->dcid, code, NULL, 0));
   }
+}
+
+/* A Retry whose token binds the client's address and first id (with the
+ * endpoint's secret, as ngtcp2's example server). */
+static void send_retry(lp2p__quic_endpoint *ep, const ngtcp2_pkt_hd *hd,
+                       const struct sockaddr *from, uint32_t from_len,
+                       lp2p_tstamp now) {
+  ngtcp2_cid scid = {.datalen = LP2P__QUIC_CID_LEN};
+  ep->set.conn.rand_fn(scid.data, scid.datalen, ep->set.conn.rand_user);
+  uint8_t token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN];
+  ngtcp2_ssize tlen = ngtcp2_crypto_generate_retry_token(
+      token, ep->secret, ep->set.reset_secret_len, hd->version, from, from_len,
+      &scid, &hd->dcid, now);
+  reply *r = tlen > 0 ? reply_slot(ep, from, from_len) : NULL;
+  if (r) {
+    ngtcp2_ssize n = ngtcp2_crypto_write_retry(r->data, sizeof(r->data),
+                                               hd->version, &hd->scid, &scid,
+                                               &hd->dcid, token, (size_t)tlen);
+    ep->stats.retries += n > 0 ? 1 : 0;
+    reply_commit(ep, r, n);
+  }
+}
+
+/* With require_retry: 1 when the Initial carries a good Retry token
+ * (`*odcid` is then the client's first id), 0 when a Retry went out,
+ * -1 when it was refused. */
+static int check_retry(lp2p__quic_endpoint *ep, const ngtcp2_pkt_hd *hd,
+                       const struct sockaddr *from, uint32_t from_len,
+                       lp2p_tstamp now, lp2p__quic_cid *odcid) {
+  if (hd->token.len == 0 ||
+      hd->token.base[0] != NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY) {
+    send_retry(ep, hd, from, from_len, now);
+    return 0;
+  }
+  ngtcp2_cid id;
+  if (ngtcp2_crypto_verify_retry_token(&id, hd->token.base, hd->token.len,
+                                       ep->secret, ep->set.reset_secret_len,
+                                       hd->version, from, from_len, &hd->dcid,
+                                       ep->set.retry_token_timeout, now) != 0) {
+    ep->stats.bad_retry_token++;
+    refuse(ep, hd, INVALID_TOKEN, from, from_len);
+    return -1;
+  }
+  odcid->len = (uint8_t)id.datalen;
+  memcpy(odcid->data, id.data, id.datalen);
+  return 1;
 }
 
 /* ---- datagrams in -------------------------------------------------------- */
@@ -429,22 +477,32 @@ static int accept_initial(lp2p__quic_endpoint *ep, const uint8_t *pkt,
     return 0;
   }
   uint64_t *refused = over_limit(ep);
-  void *user = NULL;
-  if (!refused && ep->cb.incoming &&
-      ep->cb.incoming(ep, from, from_len, &user, ep->user) != 0) {
-    refused = &ep->stats.refused_by_host;
-  }
   if (refused) {
     (*refused)++;
-    refuse(ep, &hd, from, from_len);
+    refuse(ep, &hd, CONNECTION_REFUSED, from, from_len);
+    return 0;
+  }
+  lp2p__quic_settings cs = ep->set.conn;
+  lp2p__quic_cid odcid;
+  if (ep->set.require_retry) {
+    int rv = check_retry(ep, &hd, from, from_len, now, &odcid);
+    if (rv <= 0) {
+      return 0;
+    }
+    cs.retry_original_dcid = &odcid;
+  }
+  void *user = NULL;
+  if (ep->cb.incoming &&
+      ep->cb.incoming(ep, from, from_len, &user, ep->user) != 0) {
+    ep->stats.refused_by_host++;
+    refuse(ep, &hd, CONNECTION_REFUSED, from, from_len);
     return 0;
   }
   econn *c = conn_alloc(ep, user, true);
-  int rv =
-      c ? lp2p__quic_server_new(&c->q, &ep->set.conn, &ep->identity,
-                                &ep->local.sa, ep->local_len, from, from_len,
-                                pkt, len, &ep->cb.conn, ep->mem, user, now)
-        : LP2P_ERR_NOMEM;
+  int rv = c ? lp2p__quic_server_new(&c->q, &cs, &ep->identity, &ep->local.sa,
+                                     ep->local_len, from, from_len, pkt, len,
+                                     &ep->cb.conn, ep->mem, user, now)
+             : LP2P_ERR_NOMEM;
   if (rv != 0) {
     lp2p_free(ep->mem, c);
   } else {
@@ -480,6 +538,10 @@ int lp2p__quic_endpoint_recv(lp2p__quic_endpoint *ep, const uint8_t *pkt,
   uint32_t check_len;
   if (copy_addr(&check, &check_len, from, from_len) != 0) {
     return LP2P_ERR_INVALID_ARG;
+  }
+  if (len == 0) { /* UDP allows it; ngtcp2 asserts against it */
+    ep->stats.malformed++;
+    return 0;
   }
   ngtcp2_version_cid vc;
   int rv = ngtcp2_pkt_decode_version_cid(&vc, pkt, len, LP2P__QUIC_CID_LEN);
@@ -581,6 +643,7 @@ void lp2p__quic_endpoint_settings_default(lp2p__quic_endpoint_settings *s) {
   s->max_handshakes = 128;
   s->max_queued = 64;
   s->resets_per_second = 64;
+  s->retry_token_timeout = 10 * LP2P_SECONDS;
 }
 
 static int check_settings(const lp2p__quic_endpoint_settings *s) {

@@ -42,6 +42,12 @@ typedef struct lp2p__quic_endpoint_settings {
   size_t max_queued;
   /* Stateless resets sent per second at most, and in one burst. */
   uint32_t resets_per_second;
+  /* Answer a client's first Initial with a Retry (RFC 9000 8.1.2): its
+   * second Initial proves it owns its address before any state is kept.
+   * Costs a round trip; for a node under a flood of spoofed Initials. */
+  bool require_retry;
+  /* How long a Retry token stays good. */
+  lp2p_tstamp retry_token_timeout;
 } lp2p__quic_endpoint_settings;
 
 typedef struct lp2p__quic_endpoint_callbacks {
@@ -76,14 +82,19 @@ typedef struct lp2p__quic_endpoint_stats {
   uint64_t stateless_resets;
   uint64_t reset_too_small; /* too short to answer (RFC 9000 10.3) */
   uint64_t reset_rate_limited;
-  uint64_t resets_received; /* a peer's stateless reset ended one */
-  uint64_t queue_full;      /* a reply dropped: max_queued */
-  uint64_t cid_overflow;    /* ids of a connection beyond what we keep */
-  uint64_t cid_collision;   /* an id already routed elsewhere */
+  uint64_t resets_received;
+  uint64_t retries; /* Retry packets sent */
+  uint64_t bad_retry_token;
+      /* forged, expired or from another address */ /* a peer's stateless reset
+                                                       ended one */
+  uint64_t queue_full;    /* a reply dropped: max_queued */
+  uint64_t cid_overflow;  /* ids of a connection beyond what we keep */
+  uint64_t cid_collision; /* an id already routed elsewhere */
 } lp2p__quic_endpoint_stats;
 
 /* 1024 connections, 128 handshakes, 64 queued replies, 64 resets per
- * second; `conn` as lp2p__quic_settings_default. */
+ * second, no Retry (tokens good for 10 s); `conn` as
+ * lp2p__quic_settings_default. */
 void lp2p__quic_endpoint_settings_default(lp2p__quic_endpoint_settings *s);
 
 /* An endpoint bound to `local` (sockaddr_in or _in6) with `identity`

@@ -642,6 +642,75 @@ static void closed_connection_ids_leave_the_table(void **state) {
   net_del(n);
 }
 
+static void empty_datagram_is_counted_not_decoded(void **state) {
+  (void)state;
+  net *n = net_new(1, NULL);
+  uint8_t none[1] = {0};
+  feed(n, 0, none, 0); /* ngtcp2's decoder asserts on it */
+  assert_int_equal(lp2p__quic_endpoint_stats_get(n->nodes[0].ep)->malformed, 1);
+  net_del(n);
+}
+
+static void require_retry(lp2p__quic_endpoint_settings *s) {
+  s->require_retry = true;
+}
+
+/* Moves one datagram from node `from` to node `to`, sent as if from node
+ * `as`; returns its length. */
+static ssize_t hop(net *n, size_t from, size_t to, size_t as) {
+  const uint8_t *out;
+  ssize_t len = pull_one(n, from, &out);
+  assert_true(len > 0);
+  uint8_t copy[1500];
+  memcpy(copy, out, (size_t)len);
+  assert_int_equal(
+      lp2p__quic_endpoint_recv(n->nodes[to].ep, copy, (size_t)len,
+                               (struct sockaddr *)&n->nodes[as].addr,
+                               sizeof(n->nodes[as].addr), n->now),
+      0);
+  return len;
+}
+
+static void retry_token_proves_the_client_address(void **state) {
+  (void)state;
+  net *n = net_new(2, require_retry);
+  conn_seen *cs;
+  (void)dial(n, 1, &cs);
+  const lp2p__quic_endpoint_stats *st =
+      lp2p__quic_endpoint_stats_get(n->nodes[0].ep);
+  (void)hop(n, 1, 0, 1); /* the first Initial: no state, a Retry */
+  assert_int_equal(st->retries, 1);
+  assert_int_equal(lp2p__quic_endpoint_count(n->nodes[0].ep), 0);
+  (void)hop(n, 0, 1, 0); /* the Retry to the client */
+  /* its second Initial carries the token; from another address it is
+   * refused (INVALID_TOKEN) and nothing is kept */
+  const uint8_t *out;
+  ssize_t len = pull_one(n, 1, &out);
+  assert_true(len >= 1200);
+  uint8_t initial[1500];
+  memcpy(initial, out, (size_t)len);
+  assert_int_equal(
+      lp2p__quic_endpoint_recv(n->nodes[0].ep, initial, (size_t)len,
+                               (struct sockaddr *)&n->nodes[2].addr,
+                               sizeof(n->nodes[2].addr), n->now),
+      0);
+  assert_int_equal(st->bad_retry_token, 1);
+  assert_int_equal(lp2p__quic_endpoint_count(n->nodes[0].ep), 0);
+  assert_int_equal(pull_one(n, 0, &out) > 0, 1); /* the refusal */
+  /* from its own address it opens the connection */
+  assert_int_equal(
+      lp2p__quic_endpoint_recv(n->nodes[0].ep, initial, (size_t)len,
+                               (struct sockaddr *)&n->nodes[1].addr,
+                               sizeof(n->nodes[1].addr), n->now),
+      0);
+  assert_int_equal(st->accepted, 1);
+  run(n, all_established, 50);
+  assert_true(cs->established);
+  assert_non_null(server_seen(n, &n->nodes[1].id));
+  assert_int_equal(st->retries, 1);
+  net_del(n);
+}
+
 /* A handshake between a client and a server endpoint on `mem`, to see
  * every allocation failure absorbed without a leak. */
 static int handshake_on(const lp2p_mem *mem, void *arg) {
@@ -708,6 +777,8 @@ int main(void) {
       cmocka_unit_test(one_past_max_connections_is_refused),
       cmocka_unit_test(one_past_max_handshakes_is_refused),
       cmocka_unit_test(closed_connection_ids_leave_the_table),
+      cmocka_unit_test(empty_datagram_is_counted_not_decoded),
+      cmocka_unit_test(retry_token_proves_the_client_address),
       cmocka_unit_test(allocation_failures_leak_nothing),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
