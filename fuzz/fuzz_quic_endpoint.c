@@ -5,7 +5,9 @@
  * two addresses come first (connections exist, hostile bytes hit them
  * and the limits); bit 1: the endpoint dials the third address (an
  * unknown short header from it is offered to that connection as a
- * possible reset); bit 2: the clock moves to each deadline. Between
+ * possible reset); bit 2: the clock moves to each deadline; bit 3:
+ * Retry is required (the Initials get Retries, hostile tokens hit the
+ * check). Between
  * datagrams the endpoint is drained: no datagram may exceed 1500 bytes
  * or lack a destination, and nothing may crash or leak. */
 #include <arpa/inet.h>
@@ -77,8 +79,9 @@ static size_t client_initial(const lp2p_privkey *key, uint8_t seed,
   return len;
 }
 
-static lp2p__quic_endpoint *
-endpoint(const lp2p_privkey *key, struct sockaddr_in *saddr, uint8_t *counter) {
+static lp2p__quic_endpoint *endpoint(const lp2p_privkey *key,
+                                     struct sockaddr_in *saddr,
+                                     uint8_t *counter, bool retry) {
   lp2p__quic_endpoint_settings s;
   lp2p__quic_endpoint_settings_default(&s);
   conn_settings(&s.conn, counter);
@@ -86,6 +89,7 @@ endpoint(const lp2p_privkey *key, struct sockaddr_in *saddr, uint8_t *counter) {
   s.max_handshakes = 2;
   s.max_queued = 4;
   s.resets_per_second = 4;
+  s.require_retry = retry;
   lp2p__quic_endpoint *ep = NULL;
   FUZZ_CHECK(lp2p__quic_endpoint_new(&ep, &s, key, (struct sockaddr *)saddr,
                                      sizeof(*saddr), NULL, NULL, NULL) == 0);
@@ -122,7 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   uint8_t counter = 1;
   lp2p_tstamp now = 1;
-  lp2p__quic_endpoint *ep = endpoint(&key, &saddr, &counter);
+  lp2p__quic_endpoint *ep = endpoint(&key, &saddr, &counter, data[0] & 8);
   if (data[0] & 1) {
     feed_initials(ep, &key, addrs, &saddr, now);
   }
