@@ -133,6 +133,9 @@ static void unmap_cids(lp2p__quic_endpoint *ep, econn *c) {
 static int map_cids(lp2p__quic_endpoint *ep, econn *c) {
   for (size_t i = 0; i < c->ncids; i++) {
     lp2p__quic_cid *id = &c->cids[i];
+    if (id->len == 0) {
+      continue; /* not written: more ids than lp2p__quic_cids lists */
+    }
     econn *owner = lp2p_map_get(&ep->cids, id->data, id->len);
     if (owner && owner != c) {
       ep->stats.cid_collision++; /* first come keeps it */
@@ -152,14 +155,12 @@ static int map_cids(lp2p__quic_endpoint *ep, econn *c) {
 static int sync_cids(lp2p__quic_endpoint *ep, econn *c) {
   lp2p__quic_cid ids[MAX_CIDS];
   memset(ids, 0, sizeof(ids));
-  size_t n = lp2p__quic_cids(c->q, ids, MAX_CIDS);
-  if (n > MAX_CIDS) {
-    ep->stats.cid_overflow += n - MAX_CIDS;
-    n = MAX_CIDS;
-  }
+  size_t all = lp2p__quic_cids(c->q, ids, MAX_CIDS);
+  size_t n = all < MAX_CIDS ? all : MAX_CIDS;
   if (n == c->ncids && memcmp(ids, c->cids, n * sizeof(ids[0])) == 0) {
     return 0;
   }
+  ep->stats.cid_overflow += all - n; /* counted when the ids change */
   unmap_cids(ep, c);
   memcpy(c->cids, ids, n * sizeof(ids[0]));
   c->ncids = n;
