@@ -22,7 +22,7 @@
 #include "lp2p/tls.h"
 
 #define CHUNK_SIZE 16384u
-#define CID_LEN 18u
+#define CID_LEN LP2P__QUIC_CID_LEN
 #define MAX_DATAGRAM 1500u
 /* Application error code of a stream reset and of a clean close. */
 #define APP_ERR_RESET 0u
@@ -85,6 +85,7 @@ struct lp2p__quic {
   lp2p_tstamp now;
   bool verified, established, ended;
   lp2p_peer_id peer_id;
+  ngtcp2_cid first_dcid; /* a server's: what the client's Initials carry */
   lp2p_pubkey peer_key;
   uint8_t out[MAX_DATAGRAM];
   size_t close_len; /* a CONNECTION_CLOSE in out[] waiting for _pull */
@@ -388,14 +389,24 @@ static void rand_cb(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx) {
   q->set.rand_fn(dest, len, q->set.rand_user);
 }
 
+/* The stateless reset token of `cid`: from the reset secret when there
+ * is one (an endpoint can then reset for a connection it lost). */
+static int reset_token(lp2p__quic *q, const ngtcp2_cid *cid, uint8_t *token) {
+  if (!q->set.reset_secret) {
+    q->set.rand_fn(token, NGTCP2_STATELESS_RESET_TOKENLEN, q->set.rand_user);
+    return 0;
+  }
+  return ngtcp2_crypto_generate_stateless_reset_token(
+      token, q->set.reset_secret, q->set.reset_secret_len, cid);
+}
+
 static int new_cid_cb(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token,
                       size_t cidlen, void *user) {
   (void)conn;
   lp2p__quic *q = user;
   cid->datalen = cidlen;
   q->set.rand_fn(cid->data, cidlen, q->set.rand_user);
-  q->set.rand_fn(token, NGTCP2_STATELESS_RESET_TOKENLEN, q->set.rand_user);
-  return 0;
+  return reset_token(q, cid, token) == 0 ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
 }
 
 static int path_challenge_cb(ngtcp2_conn *conn, uint8_t *data, void *user) {
@@ -752,7 +763,8 @@ int lp2p__quic_server_new(lp2p__quic **out, const lp2p__quic_settings *s,
   *out = NULL;
   ngtcp2_pkt_hd hd;
   int rv = check_settings(s, identity);
-  if (rv == 0 && (ngtcp2_accept(&hd, pkt, len) != 0 ||
+  /* ngtcp2 0.12's header decoder asserts on an empty datagram */
+  if (rv == 0 && (len == 0 || ngtcp2_accept(&hd, pkt, len) != 0 ||
                   hd.version != NGTCP2_PROTO_VER_V1)) {
     rv = LP2P_ERR_MALFORMED;
   }
@@ -770,16 +782,25 @@ int lp2p__quic_server_new(lp2p__quic **out, const lp2p__quic_settings *s,
     ngtcp2_settings ns;
     ngtcp2_transport_params tp;
     fill_ngtcp2_settings(q, &ns, &tp);
-    tp.original_dcid = hd.dcid;
+    q->first_dcid = hd.dcid;
+    if (s->retry_original_dcid) { /* RFC 9000 7.3 */
+      ngtcp2_cid_init(&tp.original_dcid, s->retry_original_dcid->data,
+                      s->retry_original_dcid->len);
+      tp.retry_scid = hd.dcid;
+      tp.retry_scid_present = 1;
+      ns.token = hd.token; /* validated: the client's address is */
+    } else {
+      tp.original_dcid = hd.dcid;
+    }
     tp.stateless_reset_token_present = 1;
-    s->rand_fn(tp.stateless_reset_token, sizeof(tp.stateless_reset_token),
-               s->rand_user);
     ngtcp2_path path = conn_path(q);
-    rv = finish_new(q,
-                    ngtcp2_conn_server_new(&q->conn, &hd.scid, &scid, &path,
-                                           hd.version, &ngtcp2_cbs, &ns, &tp,
-                                           NULL, q),
-                    identity);
+    rv = reset_token(q, &scid, tp.stateless_reset_token) != 0
+             ? LP2P_ERR_CRYPTO
+             : finish_new(q,
+                          ngtcp2_conn_server_new(&q->conn, &hd.scid, &scid,
+                                                 &path, hd.version, &ngtcp2_cbs,
+                                                 &ns, &tp, NULL, q),
+                          identity);
   }
   if (rv == 0) {
     rv = lp2p__quic_recv(q, pkt, len, remote, remote_len, now);
@@ -822,6 +843,9 @@ int lp2p__quic_recv(lp2p__quic *q, const uint8_t *pkt, size_t len,
     return LP2P_ERR_STATE;
   }
   q->now = now;
+  if (len == 0) {
+    return 0; /* nothing to read; ngtcp2 0.12 asserts on empty datagrams */
+  }
   qaddr from;
   uint32_t from_len = 0;
   if (store_addr(&from, &from_len, remote, remote_len) != 0) {
@@ -951,6 +975,38 @@ bool lp2p__quic_is_established(const lp2p__quic *q) {
 
 const lp2p_peer_id *lp2p__quic_remote(const lp2p__quic *q) {
   return q->established ? &q->peer_id : NULL;
+}
+
+size_t lp2p__quic_cids(const lp2p__quic *q, lp2p__quic_cid *out, size_t max) {
+  ngtcp2_cid cids[16]; /* ngtcp2 keeps at most 8 ids per connection */
+  size_t n = ngtcp2_conn_get_num_scid(q->conn);
+  if (n > 15) {
+    return n + 1; /* more than any caller keeps */
+  }
+  n = ngtcp2_conn_get_scid(q->conn, cids);
+  if (!q->is_client) {
+    cids[n++] = q->first_dcid;
+  }
+  for (size_t i = 0; i < n && i < max; i++) {
+    out[i].len = (uint8_t)cids[i].datalen;
+    memcpy(out[i].data, cids[i].data, cids[i].datalen);
+  }
+  return n;
+}
+
+const struct sockaddr *lp2p__quic_peer_addr(const lp2p__quic *q,
+                                            uint32_t *len) {
+  const ngtcp2_path *p = ngtcp2_conn_get_path(q->conn);
+  *len = (uint32_t)p->remote.addrlen;
+  return p->remote.addr;
+}
+
+lp2p_tstamp lp2p__quic_pto(const lp2p__quic *q) {
+  return ngtcp2_conn_get_pto(q->conn);
+}
+
+bool lp2p__quic_is_ended(const lp2p__quic *q) {
+  return q->ended;
 }
 
 int lp2p__quic_error(const lp2p__quic *q, const char **msg) {

@@ -54,7 +54,27 @@ typedef struct lp2p__quic_settings {
    * and everything else ngtcp2 asks for: must be a CSPRNG. */
   lp2p_rand_fn rand_fn;
   void *rand_user;
+  /* When set, every stateless reset token this side issues is derived
+   * from this secret and its connection id (RFC 9000 10.3.2), so that an
+   * endpoint that lost the connection can still end it; NULL: drawn from
+   * rand_fn. Not copied: must outlive the connection. */
+  const uint8_t *reset_secret;
+  size_t reset_secret_len;
+  /* A server after a Retry (RFC 9000 8.1.2): the Destination Connection
+   * ID of the client's very first Initial, from the token it returned
+   * (the Initial's own is then the Retry's Source Connection ID). NULL:
+   * no Retry. */
+  const struct lp2p__quic_cid *retry_original_dcid;
 } lp2p__quic_settings;
+
+/* The length of the connection ids this side issues: what short-header
+ * packets to it carry. */
+#define LP2P__QUIC_CID_LEN 18u
+/* A connection id (QUIC v1: at most 20 bytes). */
+typedef struct lp2p__quic_cid {
+  uint8_t len;
+  uint8_t data[20];
+} lp2p__quic_cid;
 
 /* What a connection reports; every callback is optional. */
 typedef struct lp2p__quic_callbacks {
@@ -134,6 +154,19 @@ const lp2p_pubkey *lp2p__quic_remote_key(const lp2p__quic *q);
 lp2p_tstamp lp2p__quic_rtt(const lp2p__quic *q);
 /* Streams not yet ended, negotiating ones included. */
 size_t lp2p__quic_num_streams(const lp2p__quic *q);
+
+/* The connection ids that route datagrams to this connection: those it
+ * issued that the peer has not retired and, on a server, the client's
+ * first Destination Connection ID (its Initials may still carry it).
+ * Writes at most `max` into `out`; returns how many there are. */
+size_t lp2p__quic_cids(const lp2p__quic *q, lp2p__quic_cid *out, size_t max);
+/* Where its datagrams go: the current path's remote address. */
+const struct sockaddr *lp2p__quic_peer_addr(const lp2p__quic *q, uint32_t *len);
+/* The probe timeout: a closed connection's ids stay reserved for three of
+ * them (RFC 9000 10.2). */
+lp2p_tstamp lp2p__quic_pto(const lp2p__quic *q);
+/* True once it has ended (closed, timed out, refused, or reset). */
+bool lp2p__quic_is_ended(const lp2p__quic *q);
 
 /* Opens a stream proposing `protocols` (copied by multistream-select). Returns
  * 0 with `*id`, LP2P_ERR_STATE (not established), LP2P_ERR_TOO_LARGE (the

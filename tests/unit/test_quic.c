@@ -262,6 +262,29 @@ static void handshake_authenticates_both_peer_ids(void **state) {
   pair_del(p);
 }
 
+/* ngtcp2 0.12 asserts on an empty datagram: a server refuses one as
+ * malformed and a connection ignores one. */
+static void empty_datagram_is_refused_or_ignored(void **state) {
+  (void)state;
+  pair *p = pair_new(NULL);
+  lp2p__quic_settings set;
+  settings(&set, &p->s);
+  static const uint8_t none[1];
+  assert_int_equal(lp2p__quic_server_new(
+                       &p->s.q, &set, &p->s.key, (struct sockaddr *)&p->saddr,
+                       sizeof(p->saddr), (struct sockaddr *)&p->caddr,
+                       sizeof(p->caddr), none, 0, &cbs, NULL, &p->s, p->now),
+                   LP2P_ERR_MALFORMED);
+  assert_null(p->s.q);
+  handshake(p);
+  assert_int_equal(lp2p__quic_recv(p->c.q, none, 0,
+                                   (struct sockaddr *)&p->saddr,
+                                   sizeof(p->saddr), p->now),
+                   0);
+  assert_true(lp2p__quic_is_established(p->c.q));
+  pair_del(p);
+}
+
 static void client_refuses_wrong_peer_id(void **state) {
   (void)state;
   end other;
@@ -411,6 +434,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(handshake_authenticates_both_peer_ids),
       cmocka_unit_test(client_refuses_wrong_peer_id),
+      cmocka_unit_test(empty_datagram_is_refused_or_ignored),
       cmocka_unit_test(stream_negotiates_protocol_and_carries_data_both_ways),
       cmocka_unit_test(sender_blocks_until_receiver_consumes),
       cmocka_unit_test(lost_and_reordered_datagrams_are_recovered),
