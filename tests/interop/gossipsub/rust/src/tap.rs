@@ -109,7 +109,11 @@ impl Subscriber for Tap {
         wanted(m)
     }
     fn max_level_hint(&self) -> Option<LevelFilter> {
-        Some(if READ_RPCS.load(Ordering::Relaxed) { LevelFilter::DEBUG } else { LevelFilter::WARN })
+        Some(if READ_RPCS.load(Ordering::Relaxed) {
+            LevelFilter::DEBUG
+        } else {
+            LevelFilter::WARN
+        })
     }
     fn new_span(&self, _: &Attributes<'_>) -> Id {
         Id::from_u64(1)
