@@ -148,21 +148,23 @@ def wchar(pid):
 
 
 def tcp_sent(pids):
-    """{pid: TCP payload bytes acked on its established sockets} from
-    `ss -tinp` (tcp_info's bytes_acked), None when ss is missing. wchar
-    would miss rust's writes: Rust's TcpStream writes with send(2), which
-    /proc/PID/io does not count."""
+    """{pid: {socket: TCP payload bytes acked}} of the established sockets
+    of pids, from `ss -tinp` (tcp_info's bytes_acked), None when ss is
+    missing. wchar would miss rust's writes: Rust's TcpStream writes with
+    send(2), which /proc/PID/io does not count."""
     try:
         out = subprocess.run(["ss", "-tinpH", "state", "established"], check=True,
                              capture_output=True, text=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
     want = set(pids)
-    sent = dict.fromkeys(want, 0)
+    sent = {pid: {} for pid in want}
     owner = None  # the socket's process: its first line; tcp_info follows
     for line in out.splitlines():
         if not line[:1].isspace():
             owner = None
+            cols = line.split()
+            sock = " ".join(cols[2:4])  # local and peer address
             for part in line.split("pid=")[1:]:
                 pid = int(part.split(",")[0])
                 if pid in want:
@@ -171,8 +173,17 @@ def tcp_sent(pids):
         if owner is not None:
             for field in line.split():
                 if field.startswith("bytes_acked:"):
-                    sent[owner] += int(field.split(":")[1])
+                    sent[owner][sock] = int(field.split(":")[1])
     return sent
+
+
+def sent_between(a, b):
+    """Bytes sent between two readings of wire_bytes: per socket (one
+    closed meanwhile loses its count, rather than making it negative),
+    or the difference of two wchar figures."""
+    if isinstance(b, dict):
+        return sum(n - (a or {}).get(k, 0) for k, n in b.items())
+    return (b or 0) - (a or 0)
 
 
 # ---- latency histograms --------------------------------------------------
@@ -452,7 +463,7 @@ def period(a, b, sent, n):
     got_bytes = sum(y.get("bytes", 0) - x.get("bytes", 0) for x, y in zip(a["bench"], b["bench"]))
     expected = sent * (n - 1)
     cpu = sum((y or 0) - (x or 0) for x, y in zip(a["cpu"], b["cpu"]))
-    wrote = sum((y or 0) - (x or 0) for x, y in zip(a["wire"], b["wire"]))
+    wrote = sum(sent_between(x, y) for x, y in zip(a["wire"], b["wire"]))
     return {
         "messages": sent,
         "publish_errors": b["errors"] - a["errors"],
