@@ -1,19 +1,21 @@
 #!/bin/sh
-# Network benchmark of issue 15: whole networks of lp2p, go-libp2p-pubsub
-# and js-libp2p-gossipsub nodes (the gossipsub interop tests' reference
-# nodes, tests/interop/gossipsub/{go,js}), one implementation at a time,
-# the same seeded topology, load and measurements for each
-# (bench/netbench.py says what is measured and how). Prints a table with
-# the ratios lp2p/go and lp2p/js and the issue's targets; it reports, it
-# never fails on a missed target (--check: fails unless every
-# implementation delivered every message).
+# Network benchmark of issue 15: whole networks of lp2p, go-libp2p-pubsub,
+# js-libp2p-gossipsub and rust-libp2p nodes (the gossipsub interop tests'
+# reference nodes, tests/interop/gossipsub/{go,js,rust}), one
+# implementation at a time, the same seeded topology, load and
+# measurements for each (bench/netbench.py says what is measured and how).
+# Prints a table with the ratios lp2p/go, lp2p/js and lp2p/rust and the
+# issue's targets; it reports, it never fails on a missed target (--check:
+# fails unless every implementation delivered every message).
 #   bench/run-network.sh [--build DIR] [netbench.py options...]
 #     e.g. --nodes 30 --degree 6 --rate 100 --size 1024 --duration 20
 #          --sign strict|none --ramp --json FILE --check
 #   blob scenario: --size 131072 --rate 5
 # Environment: IMPLS (default "lp2p go js rust"), LP2P_RUST_GSNODE (the
-# command of a rust-libp2p node following the same CLI contract, with
-# --bench; none exists yet, so rust is reported as not available).
+# command of another rust-libp2p node following the same CLI contract,
+# with --bench, instead of tests/interop/gossipsub/rust built with cargo),
+# LP2P_CARGO and LP2P_CARGO_TARGET_DIR (tests/interop/gossipsub/rust/
+# build.sh).
 set -eu
 cd "$(dirname "$0")/.."
 build=build
@@ -64,12 +66,25 @@ for impl in $IMPLS; do
       fi
       ;;
     rust)
-      # The hook for rust-libp2p: a node with the CLI contract of
-      # tests/interop/gossipsub/README.md and --bench.
+      # rust-libp2p 0.57.1, the reference node of tests/interop/gossipsub/
+      # rust (built with cargo; LP2P_CARGO_TARGET_DIR shares its target
+      # directory). Its default --msg-id is go's id (from || seqno, sha2-256
+      # of the data under --sign none), as the go node and lp2p use; each
+      # network is of one implementation, so only the cost matters.
+      # LP2P_RUST_GSNODE names another node command with the same contract.
       if [ -n "${LP2P_RUST_GSNODE:-}" ]; then
         set -- "$@" --impl "rust=$LP2P_RUST_GSNODE"
       else
-        set -- "$@" --unavailable "rust=no rust-libp2p reference node yet (LP2P_RUST_GSNODE)"
+        rc=0
+        sh "$gs/rust/build.sh" "$work/rust" >&2 || rc=$?
+        if [ $rc -eq 0 ]; then
+          set -- "$@" --impl "rust=$work/rust/gsnode"
+        elif [ $rc -eq 77 ]; then
+          echo "rust: skipped (no cargo command; set LP2P_CARGO)" >&2
+          set -- "$@" --unavailable "rust=no cargo command"
+        else
+          set -- "$@" --unavailable "rust=the rust node did not build"
+        fi
       fi
       ;;
     *) echo "unknown implementation $impl" >&2; exit 2 ;;

@@ -534,7 +534,8 @@ async fn listen(node: &mut Node) -> Result<Vec<String>, String> {
 }
 
 async fn run(opts: Options) -> Result<(), String> {
-    tap::install();
+    // --bench: no RPC reading (the stats line's IDONTWANT counts stay empty)
+    tap::install(!opts.bench);
     // Signals first: SIGUSR1's default action kills the process, and a test
     // may send one as soon as it reads the listening line.
     let sig = |k| signal(k).map_err(|e| format!("signal: {e}"));

@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use tracing::field::{Field, Visit};
@@ -59,7 +60,14 @@ pub fn take_ext() -> Vec<Ext> {
     std::mem::take(&mut SEEN.lock().unwrap().ext)
 }
 
-pub fn install() {
+/// Whether the RPC call sites are read (set once, before install).
+static READ_RPCS: AtomicBool = AtomicBool::new(true);
+
+/// `read_rpcs` false (--bench) enables warnings and errors only: the Debug
+/// text of every RPC sent and received is work a stock rust node does not
+/// do, and a benchmark would count it as rust's.
+pub fn install(read_rpcs: bool) {
+    READ_RPCS.store(read_rpcs, Ordering::Relaxed);
     if tracing::subscriber::set_global_default(Tap).is_err() {
         eprintln!("gsnode: a tracing subscriber is already installed");
     }
@@ -85,7 +93,8 @@ fn is_rpc_log(m: &Metadata<'_>) -> bool {
 }
 
 fn wanted(m: &Metadata<'_>) -> bool {
-    is_rpc_log(m) || (m.is_event() && *m.level() <= Level::WARN)
+    (READ_RPCS.load(Ordering::Relaxed) && is_rpc_log(m))
+        || (m.is_event() && *m.level() <= Level::WARN)
 }
 
 impl Subscriber for Tap {
@@ -100,7 +109,11 @@ impl Subscriber for Tap {
         wanted(m)
     }
     fn max_level_hint(&self) -> Option<LevelFilter> {
-        Some(LevelFilter::DEBUG)
+        Some(if READ_RPCS.load(Ordering::Relaxed) {
+            LevelFilter::DEBUG
+        } else {
+            LevelFilter::WARN
+        })
     }
     fn new_span(&self, _: &Attributes<'_>) -> Id {
         Id::from_u64(1)
