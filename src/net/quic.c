@@ -1009,6 +1009,14 @@ bool lp2p__quic_is_ended(const lp2p__quic *q) {
   return q->ended;
 }
 
+lp2p_tstamp lp2p__quic_now(const lp2p__quic *q) {
+  return q->now;
+}
+
+void lp2p__quic_set_user(lp2p__quic *q, void *user) {
+  q->user = user;
+}
+
 int lp2p__quic_error(const lp2p__quic *q, const char **msg) {
   if (msg) {
     *msg = q->msg;
