@@ -772,6 +772,11 @@ int lp2p__quic_endpoint_detach(lp2p__quic_endpoint *ep, lp2p__quic *q,
   return 0;
 }
 
+void lp2p__quic_endpoint_set_unix_time(lp2p__quic_endpoint *ep,
+                                       int64_t unix_time) {
+  ep->set.conn.unix_time = unix_time;
+}
+
 /* ---- queries ------------------------------------------------------------- */
 
 lp2p__quic *lp2p__quic_endpoint_find(const lp2p__quic_endpoint *ep,

@@ -112,7 +112,8 @@ int lp2p__quic_endpoint_new(lp2p__quic_endpoint **out,
 /* Frees it and every connection, without callbacks; NULL: no-op. */
 void lp2p__quic_endpoint_del(lp2p__quic_endpoint *ep);
 
-/* Dials `remote`, expecting `peer`; its Initial is ready for _pull.
+/* Dials `remote`, expecting `peer` (not copied: it must outlive the
+ * connection; NULL: any peer); its Initial is ready for _pull.
  * Returns 0 with `*out`, LP2P_ERR_TOO_LARGE (max_connections), or
  * lp2p__quic_client_new's errors. */
 int lp2p__quic_endpoint_connect(lp2p__quic_endpoint *ep,
@@ -151,6 +152,11 @@ int lp2p__quic_endpoint_close(lp2p__quic_endpoint *ep, lp2p__quic *q,
  * on. Returns 0 or LP2P_ERR_NOT_FOUND. */
 int lp2p__quic_endpoint_detach(lp2p__quic_endpoint *ep, lp2p__quic *q,
                                lp2p_tstamp now);
+
+/* Wall-clock seconds for the certificates of connections made from now
+ * on (lp2p__quic_settings.unix_time): a long-running host moves it. */
+void lp2p__quic_endpoint_set_unix_time(lp2p__quic_endpoint *ep,
+                                       int64_t unix_time);
 
 /* The connection a datagram to `cid` goes to, or NULL. */
 lp2p__quic *lp2p__quic_endpoint_find(const lp2p__quic_endpoint *ep,
