@@ -478,6 +478,26 @@ static void ping_round_trip_reports_rtt_of_injected_clock(void **state) {
   stop_pair(&p);
 }
 
+/* A session's clock is its last input's: a ping on a connection quiet
+ * for a second is timed from the call, not from that input. */
+static void ping_rtt_is_timed_from_the_ping_call(void **state) {
+  (void)state;
+  pair p;
+  start_pair(&p, true, true, builtin, 3);
+  assert_int_equal(lp2p__services_ping(p.a.sv, p.now), 0);
+  pump(&p); /* opens the stream kept for pings */
+  assert_int_equal(p.a.pings, 1);
+  p.now += 1 * LP2P_SECONDS; /* nothing arrives meanwhile */
+  assert_int_equal(lp2p__services_ping(p.a.sv, p.now), 0);
+  move(&p, &p.a, &p.b);
+  p.now += 7 * LP2P_MILLISECONDS;
+  pump(&p);
+  assert_int_equal(p.a.pings, 2);
+  assert_int_equal(p.a.ping_err, 0);
+  assert_int_equal(p.a.rtt, 7 * LP2P_MILLISECONDS);
+  stop_pair(&p);
+}
+
 static const char *const ping_only[] = {LP2P_PING_PROTOCOL_ID};
 
 static void unanswered_ping_times_out_at_its_deadline(void **state) {
@@ -826,6 +846,7 @@ static void identify_and_ping_run_over_sessions_of_endpoints(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(ping_round_trip_reports_rtt_of_injected_clock),
+      cmocka_unit_test(ping_rtt_is_timed_from_the_ping_call),
       cmocka_unit_test(unanswered_ping_times_out_at_its_deadline),
       cmocka_unit_test(inbound_ping_flood_is_reset_and_other_streams_echo),
       cmocka_unit_test(inbound_ping_stream_idle_for_a_minute_is_reset),
