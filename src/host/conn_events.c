@@ -15,6 +15,8 @@ static lp2p_disconnect_reason reason_of(int err) {
     return LP2P_DISCONNECT_NOMEM;
   case LP2P_ERR_TIMEOUT:
     return LP2P_DISCONNECT_TIMEOUT;
+  case LP2P_ERR_CLOSED: /* QUIC's clean close: as a TCP peer's FIN */
+    return LP2P_DISCONNECT_REMOTE;
   default:
     return LP2P_DISCONNECT_PROTOCOL;
   }

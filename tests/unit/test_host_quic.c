@@ -320,7 +320,7 @@ static void quic_close_by_the_dialer_reaches_the_listener(void **state) {
   pair_connect(&p);
   assert_int_equal(lp2p_conn_close(p.dial.conn), 0);
   th_run_until(a_disconnected, &p, 5000);
-  assert_int_equal(p.a.last_reason, LP2P_DISCONNECT_PROTOCOL);
+  assert_int_equal(p.a.last_reason, LP2P_DISCONNECT_REMOTE); /* clean */
   assert_int_equal(lp2p_host_num_conns(p.a.host), 0);
   pair_close(&p);
 }

@@ -839,7 +839,7 @@ static void identify_and_ping_run_over_sessions_of_endpoints(void **state) {
   assert_int_equal(lp2p_session_goaway(p.b.s), 0);
   pump(&p);
   assert_false(lp2p_session_is_established(p.a.s));
-  assert_int_equal(lp2p_session_error(p.a.s, NULL), LP2P_ERR_PROTOCOL);
+  assert_int_equal(lp2p_session_error(p.a.s, NULL), LP2P_ERR_CLOSED);
   stop_pair(&p);
 }
 
