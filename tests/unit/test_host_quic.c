@@ -310,6 +310,47 @@ static void quic_dial_to_another_peer_id_is_refused(void **state) {
   th_node_close(&a);
 }
 
+static bool handshake_failed(void *arg) {
+  return ((th_node *)arg)->handshake_failed > 0;
+}
+
+/* The connection manager admits a QUIC client's Initial as it does an
+ * accepted TCP connection: one past max_inbound is refused
+ * (CONNECTION_REFUSED), and the connection already there lives on. */
+static void quic_inbound_one_past_max_inbound_is_refused(void **state) {
+  (void)state;
+  th_node a, b, c;
+  th_node_init(&a, 1, LP2P_KEY_ED25519);
+  a.settings.max_inbound = 1;
+  th_node_init(&b, 2, LP2P_KEY_ED25519);
+  th_node_init(&c, 3, LP2P_KEY_ED25519);
+  th_node_start(&a);
+  th_node_start(&b);
+  th_node_start(&c);
+  listen_quic(&a);
+  th_dial first, second;
+  th_dial_start(&b, &a, &first);
+  th_run_until(th_dial_done, &first, 5000);
+  assert_int_equal(first.err, 0);
+  th_dial_start(&c, &a, &second);
+  th_run_until(th_dial_done, &second, 5000);
+  assert_int_not_equal(second.err, 0);
+  assert_non_null(strstr(second.msg, "0x2")); /* CONNECTION_REFUSED */
+  th_run_until(handshake_failed, &a, 5000);
+  assert_int_equal(a.last_handshake_err, LP2P_ERR_TOO_LARGE);
+  lp2p_host_stats st;
+  lp2p_host_get_stats(a.host, &st);
+  assert_int_equal(st.refused_inbound, 1);
+  assert_int_equal(lp2p_host_num_conns(a.host), 1);
+  pings pg = {.want = 1};
+  assert_int_equal(lp2p_conn_ping(first.conn, on_ping, &pg), 0);
+  th_run_until(pings_done, &pg, 5000);
+  assert_int_equal(pg.errors, 0);
+  th_node_close(&c);
+  th_node_close(&b);
+  th_node_close(&a);
+}
+
 static bool a_disconnected(void *arg) {
   return ((pair *)arg)->a.disconnected > 0;
 }
@@ -332,6 +373,7 @@ int main(void) {
       cmocka_unit_test(quic_ping_is_answered_between_hosts),
       cmocka_unit_test(quic_echo_streams_carry_data_both_ways),
       cmocka_unit_test(quic_dial_to_another_peer_id_is_refused),
+      cmocka_unit_test(quic_inbound_one_past_max_inbound_is_refused),
       cmocka_unit_test(quic_close_by_the_dialer_reaches_the_listener),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
