@@ -138,11 +138,15 @@ static void on_released(lp2p__quic_endpoint *ep, lp2p__quic *q, void *conn_user,
   if (!c) {
     return;
   }
-  if (q) {
+  if (q) { /* failed already by its `closed`: this names nothing new */
     lp2p__session_quic_released(c->session);
+    lp2p__conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO,
+                    "the QUIC connection ended");
+    return;
   }
-  lp2p__conn_fail(c, LP2P_DISCONNECT_IO, LP2P_ERR_IO,
-                  "the QUIC connection could not be made");
+  lp2p__conn_fail(c, LP2P_DISCONNECT_PROTOCOL, LP2P_ERR_PROTOCOL,
+                  "the QUIC connection could not be made (an Initial it "
+                  "refused, or out of memory)");
 }
 
 /* ---- the socket -----------------------------------------------------------
