@@ -96,13 +96,15 @@ const cli_command cli_cmd_identify = {
     "print a peer's identify answer as JSON",
     "usage: lp2p identify MULTIADDR [--key FILE] [--muxer yamux|mplex|any]\n"
     "                     [--security noise|tls|any] [--timeout SECONDS]\n\n"
-    "Dials MULTIADDR and prints the peer's /ipfs/id/1.0.0 answer as one\n"
+    "Dials MULTIADDR (/ip4|ip6/A/tcp/P or /ip4|ip6/A/udp/P/quic-v1 for\n"
+    "QUIC v1, optionally with /p2p/ID) and prints the peer's\n"
+    "/ipfs/id/1.0.0 answer as one\n"
     "JSON line: peer_id, agent_version, protocol_version, protocols,\n"
     "listen_addrs, observed_addr and whether its signed peer record\n"
     "verified. Fails when the peer does not answer within the timeout\n"
     "(default 30 s), or exits 128 + the signal when SIGINT or SIGTERM\n"
     "comes first. --security: Noise, libp2p TLS or either (default,\n"
-    "Noise proposed first).\n",
+    "Noise proposed first); QUIC is always libp2p TLS.\n",
     run,
     NULL,
 };

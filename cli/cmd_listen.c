@@ -24,8 +24,9 @@ static void on_connected(lp2p_host *h, lp2p_conn *c, void *user) {
   lp2p_conn_info info;
   lp2p_conn_info_get(c, &info);
   print_peer_event("connected", c);
-  printf(",\"direction\":\"%s\",\"muxer\":\"%s\",\"remote_addr\":",
-         info.outbound ? "outbound" : "inbound", info.muxer);
+  printf(",\"direction\":\"%s\",\"transport\":\"%s\",\"muxer\":\"%s\","
+         "\"remote_addr\":",
+         info.outbound ? "outbound" : "inbound", info.transport, info.muxer);
   cli_json_multiaddr(stdout, info.remote_addr.data, info.remote_addr.len);
   printf("}\n");
   fflush(stdout);
@@ -243,9 +244,13 @@ const cli_command cli_cmd_listen = {
     "                   [--echo]\n"
     "                   [connection limits]\n\n"
     "Listens on each MULTIADDR (default /ip4/0.0.0.0/tcp/0) and answers\n"
-    "identify and ping until SIGINT or SIGTERM. Its first stdout line is\n"
+    "identify and ping until SIGINT or SIGTERM: /ip4|ip6/A/tcp/P for TCP\n"
+    "(Noise or TLS, yamux or mplex), /ip4|ip6/A/udp/P/quic-v1 for QUIC v1\n"
+    "(libp2p TLS and QUIC's own streams; --muxer and --security do not\n"
+    "apply); port 0 picks a free one. Its first stdout line is\n"
     "{\"event\":\"listening\",\"peer_id\":...,\"addrs\":[...]}; then one JSON\n"
-    "line per event: connected, identify, disconnected (with the reason)\n"
+    "line per event: connected (with the transport, tcp or quic-v1),\n"
+    "identify, disconnected (with the reason)\n"
     "and handshake_failed. --echo also serves /echo/1.0.0, which writes\n"
     "back every byte and reports echo_done and stream_reset events: a\n"
     "test protocol for connectivity and throughput.\n"

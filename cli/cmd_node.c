@@ -1033,6 +1033,10 @@ const cli_command cli_cmd_node = {
     "little-endian uint32 (the interop harnesses' "
     "convention).\n" CLI_CONNLIMITS_USAGE,
     run,
+    "--listen and --peer take /ip4|ip6/A/tcp/P and, for QUIC v1,\n"
+    "/ip4|ip6/A/udp/P/quic-v1 (libp2p TLS and QUIC's own streams: --muxer\n"
+    "and --security do not apply); the transport is chosen from the\n"
+    "address, and dials over QUIC go out from the QUIC listen socket.\n"
     "--trace FILE: go's trace format (docs/tracing.md).\n"
     "--fanout publishes to the first --topic without joining any (go's\n"
     "fanout: the message goes to D subscribers, none is delivered here).\n"

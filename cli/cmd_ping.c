@@ -188,7 +188,8 @@ const cli_command cli_cmd_ping = {
     "usage: lp2p ping MULTIADDR [-c N] [-i SECONDS] [--key FILE]\n"
     "                 [--muxer yamux|mplex|any] [--security noise|tls|any]\n"
     "                 [--timeout SECONDS]\n\n"
-    "Dials MULTIADDR (/ip4|ip6/A/tcp/P, with /p2p/ID to check who answers)\n"
+    "Dials MULTIADDR (/ip4|ip6/A/tcp/P or, over QUIC v1,\n"
+    "/ip4|ip6/A/udp/P/quic-v1; with /p2p/ID to check who answers)\n"
     "and pings it N times (default 5), SECONDS apart (default 1; 0 sends\n"
     "each ping when the last one is answered). Prints one round-trip time\n"
     "per line, then a summary; exits 0 when every ping was answered\n"
@@ -197,7 +198,8 @@ const cli_command cli_cmd_ping = {
     "signal ends it at once.\n"
     "Without --key it uses a fresh Ed25519 identity. --security chooses\n"
     "the secure channel: Noise, libp2p TLS (/tls/1.0.0, TLS 1.3) or\n"
-    "either (default: Noise proposed first, then TLS).\n",
+    "either (default: Noise proposed first, then TLS); over QUIC it is\n"
+    "always libp2p TLS, and --muxer does not apply.\n",
     run,
     NULL,
 };

@@ -53,9 +53,10 @@ enum {
   LP2P_ERR_TIMEOUT = -19,          /* a deadline passed */
   LP2P_ERR_PROTOCOL = -20,         /* the remote broke the protocol */
   LP2P_ERR_NOT_SENT = -21,         /* no peer could take it (none, or full) */
+  LP2P_ERR_CLOSED = -22,           /* the remote closed the connection */
 };
 /* The lowest error code, for iterating over them. */
-#define LP2P_ERR_LAST LP2P_ERR_NOT_SENT
+#define LP2P_ERR_LAST LP2P_ERR_CLOSED
 
 /* A static English description of an error code; never NULL. */
 LP2P_API const char *lp2p_strerror(int err);

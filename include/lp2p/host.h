@@ -326,6 +326,11 @@ typedef struct lp2p_host_stats {
   uint64_t identify_timeouts;
   uint64_t ping_streams_reset;
   uint64_t ping_idle_resets;
+  /* QUIC datagrams the UDP socket did not take (a full send buffer: QUIC
+   * retransmits what was lost) or could not send, and datagrams received
+   * truncated (larger than the read buffer), dropped */
+  uint64_t quic_send_dropped;
+  uint64_t quic_recv_truncated;
 } lp2p_host_stats;
 
 /* Fills `st` as of now. */
@@ -348,6 +353,10 @@ typedef struct lp2p_conn_info {
   lp2p_tstamp rtt;         /* yamux's measured round trip; 0 when unknown */
   uint64_t bytes_received; /* on the socket, framing and encryption */
   uint64_t bytes_sent;
+  /* "tcp" or "quic-v1" (go's ConnectionState.Transport); over QUIC,
+   * muxer and security are "" (QUIC's own streams and TLS, as go reports
+   * them) and the byte counts stay 0 (the socket is shared) */
+  const char *transport;
 } lp2p_conn_info;
 
 /* Views in `info` live as long as the connection. */

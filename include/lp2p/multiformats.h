@@ -132,7 +132,7 @@ LP2P_API bool lp2p_peer_id_equal(const lp2p_peer_id *a, const lp2p_peer_id *b);
 #define LP2P_MA_DNS6 0x37
 #define LP2P_MA_DNSADDR 0x38
 #define LP2P_MA_P2P 0x01a5
-#define LP2P_MA_QUIC_V1 0x01cc
+#define LP2P_MA_QUIC_V1 0x01cd
 
 /* Longest binary multiaddr accepted, and longest text form produced. */
 #define LP2P_MULTIADDR_MAX 1024

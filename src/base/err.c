@@ -49,6 +49,8 @@ const char *lp2p_strerror(int err) {
     return "protocol violation by the remote";
   case LP2P_ERR_NOT_SENT:
     return "not sent: no peer could take it";
+  case LP2P_ERR_CLOSED:
+    return "closed by the remote";
   default:
     return "unknown error";
   }

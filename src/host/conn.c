@@ -11,6 +11,8 @@
  * earliest deadline. What the application's own calls change is settled
  * after the current callback, or from the host's idle handle when they
  * come from outside, so that no callback runs inside them. */
+#include <string.h>
+
 #include "base/mem.h"
 #include "host/internal.h"
 
@@ -20,14 +22,15 @@ static lp2p_tstamp min_ts(lp2p_tstamp a, lp2p_tstamp b) {
 
 /* ---- life and death ----------------------------------------------------- */
 
-lp2p_conn *lp2p__conn_new(lp2p_host *h, bool outbound) {
+/* A connection in the host's list with its timer (`handles` 1). */
+static lp2p_conn *conn_alloc(lp2p_host *h, bool outbound) {
   lp2p_conn *c = lp2p_calloc(h->mem, 1, sizeof(*c));
   if (!c) {
     return NULL;
   }
   c->host = h;
   c->outbound = outbound;
-  c->state = outbound ? CONN_TCP_CONNECT : CONN_UPGRADING;
+  c->state = CONN_UPGRADING;
   c->idle_since = LP2P_TSTAMP_NEVER;
   c->linger_until = LP2P_TSTAMP_NEVER;
   c->deadline = lp2p_host_now() + h->settings.dial_timeout;
@@ -36,11 +39,9 @@ lp2p_conn *lp2p__conn_new(lp2p_host *h, bool outbound) {
   lp2p_buf_init(&c->remote_addr, h->mem);
   lp2p_buf_init(&c->local_addr, h->mem);
   lp2p_buf_init(&c->identify, h->mem);
-  uv_tcp_init(h->loop, &c->tcp);
   uv_timer_init(h->loop, &c->timer);
-  c->tcp.data = c;
   c->timer.data = c;
-  c->handles = 2;
+  c->handles = 1;
   c->next = h->conns;
   if (h->conns) {
     h->conns->prev = c;
@@ -49,6 +50,46 @@ lp2p_conn *lp2p__conn_new(lp2p_host *h, bool outbound) {
   h->nconns++;
   h->ninbound += !outbound;
   return c;
+}
+
+lp2p_conn *lp2p__conn_new(lp2p_host *h, bool outbound) {
+  lp2p_conn *c = conn_alloc(h, outbound);
+  if (c) {
+    c->state = outbound ? CONN_TCP_CONNECT : CONN_UPGRADING;
+    uv_tcp_init(h->loop, &c->tcp);
+    c->tcp.data = c;
+    c->handles++;
+  }
+  return c;
+}
+
+static void record_quic_addrs(lp2p_conn *c) {
+  (void)lp2p__addr_from_sockaddr_of((struct sockaddr *)&c->peer_sa, true,
+                                    &c->remote_addr);
+  (void)lp2p_buf_append(&c->local_addr, c->udp->addr.data, c->udp->addr.len);
+}
+
+lp2p_conn *lp2p__conn_new_quic(lp2p_host *h, bool outbound, host_udp *u,
+                               const struct sockaddr *peer) {
+  lp2p_conn *c = conn_alloc(h, outbound);
+  if (c) {
+    c->udp = u;
+    u->nconns++;
+    memcpy(&c->peer_sa, peer,
+           peer->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+                                      : sizeof(struct sockaddr_in6));
+    record_quic_addrs(c);
+  }
+  return c;
+}
+
+int lp2p__conn_peer_sockaddr(const lp2p_conn *c, struct sockaddr_storage *sa) {
+  if (c->udp) {
+    *sa = c->peer_sa;
+    return 0;
+  }
+  int len = sizeof(*sa);
+  return uv_tcp_getpeername(&c->tcp, (struct sockaddr *)sa, &len);
 }
 
 static void on_alloc(uv_handle_t *handle, size_t hint, uv_buf_t *buf);
@@ -139,6 +180,9 @@ static void settle(lp2p_conn *c) {
   }
   arm_timer(c);
   c->busy = false;
+  if (c->udp) { /* what the streams wrote, or a close */
+    lp2p__quic_io_flush(c->udp);
+  }
 }
 
 void lp2p__conn_touch(lp2p_conn *c) {

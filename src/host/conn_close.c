@@ -14,6 +14,7 @@ static void conn_free(lp2p_conn *c) {
   lp2p__conn_services_count(c, &c->host->stats); /* kept past the conn */
   lp2p__services_del(c->services);               /* touches not the session */
   lp2p_session_del(c->session);
+  lp2p__quic_io_conn_gone(c); /* after the session, which closes QUIC's */
   lp2p__wqueue_free(c);
   lp2p__conn_budget_detach(c); /* its session has given everything back */
   lp2p_buf_free(&c->remote_addr);
@@ -37,7 +38,9 @@ void lp2p__conn_close_handles(lp2p_conn *c) {
     return;
   }
   c->handles_closing = true;
-  uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+  if (!c->udp) {
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+  }
   uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 }
 
@@ -54,7 +57,7 @@ void lp2p__conn_fail(lp2p_conn *c, lp2p_disconnect_reason r, int err,
   va_start(ap, fmt);
   vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
   va_end(ap);
-  if (r == LP2P_DISCONNECT_IO || r == LP2P_DISCONNECT_REMOTE) {
+  if (!c->udp && (r == LP2P_DISCONNECT_IO || r == LP2P_DISCONNECT_REMOTE)) {
     uv_read_stop((uv_stream_t *)&c->tcp); /* the socket is done */
   }
   lp2p__conn_touch(c);
@@ -117,6 +120,14 @@ void lp2p__conn_finish(lp2p_conn *c) {
   }
   c->finished = true;
   lp2p__conn_notify_end(c);
+  if (c->udp) { /* QUIC: the endpoint sends the CONNECTION_CLOSE */
+    if (is_graceful(c->reason) && c->session &&
+        lp2p_session_is_established(c->session)) {
+      (void)lp2p_session_goaway(c->session);
+    }
+    lp2p__conn_close_handles(c);
+    return;
+  }
   if (nothing_to_flush(c)) {
     lp2p__conn_close_handles(c);
     return;

@@ -15,6 +15,8 @@ static lp2p_disconnect_reason reason_of(int err) {
     return LP2P_DISCONNECT_NOMEM;
   case LP2P_ERR_TIMEOUT:
     return LP2P_DISCONNECT_TIMEOUT;
+  case LP2P_ERR_CLOSED: /* QUIC's clean close: as a TCP peer's FIN */
+    return LP2P_DISCONNECT_REMOTE;
   default:
     return LP2P_DISCONNECT_PROTOCOL;
   }
@@ -86,29 +88,39 @@ static void on_pong(lp2p_session *s, lp2p_tstamp rtt, void *user) {
   (void)user; /* yamux keeps the round trip: lp2p_conn_info */
 }
 
-int lp2p__conn_start_session(lp2p_conn *c) {
-  lp2p_host *h = c->host;
-  lp2p_session_callbacks cb = {
+void lp2p__conn_session_callbacks(lp2p_session_callbacks *cb) {
+  *cb = (lp2p_session_callbacks){
       .authenticated = on_authenticated,
       .established = on_established,
       .closed = on_session_closed,
       .accept = on_accept,
       .pong = on_pong,
   };
-  lp2p__stream_session_callbacks(&cb);
+  lp2p__stream_session_callbacks(cb);
+}
+
+void lp2p__conn_session_settings(const lp2p_host *h,
+                                 lp2p_session_settings *set) {
+  lp2p_session_settings_default(set);
+  set->muxers = h->muxers;
+  set->nmuxers = h->nmuxers;
+  set->security = h->security;
+  set->nsecurity = h->nsecurity;
+  set->unix_time = (int64_t)time(NULL); /* TLS certificates' validity */
+  set->handshake_timeout = h->settings.handshake_timeout;
+  set->negotiate_timeout = h->settings.negotiate_timeout;
+  set->max_streams = h->settings.max_streams;
+  set->rand_fn = lp2p_host_rand;
+}
+
+int lp2p__conn_start_session(lp2p_conn *c) {
+  lp2p_host *h = c->host;
+  lp2p_session_callbacks cb;
+  lp2p__conn_session_callbacks(&cb);
   lp2p_session_settings set;
-  lp2p_session_settings_default(&set);
+  lp2p__conn_session_settings(h, &set);
   set.remote_peer_id = c->has_expected_peer ? &c->expected_peer : NULL;
-  set.muxers = h->muxers;
-  set.nmuxers = h->nmuxers;
-  set.security = h->security;
-  set.nsecurity = h->nsecurity;
-  set.unix_time = (int64_t)time(NULL); /* TLS certificates' validity */
-  set.handshake_timeout = h->settings.handshake_timeout;
-  set.negotiate_timeout = h->settings.negotiate_timeout;
-  set.max_streams = h->settings.max_streams;
   set.budget = &c->budget; /* under the peer's scope once authenticated */
-  set.rand_fn = lp2p_host_rand;
   return lp2p_session_new(&c->session, &set, &h->key, c->outbound, &cb, h->mem,
                           c, lp2p_host_now());
 }
@@ -150,6 +162,9 @@ void lp2p_conn_info_get(const lp2p_conn *c, lp2p_conn_info *info) {
   info->peer_id = c->peer_id;
   info->outbound = c->outbound;
   info->early_muxer = c->early_muxer;
+  info->transport = c->session ? lp2p_session_transport(c->session)
+                    : c->udp   ? "quic-v1"
+                               : "tcp";
   info->remote_addr = (lp2p_bytes){c->remote_addr.data, c->remote_addr.len};
   info->local_addr = (lp2p_bytes){c->local_addr.data, c->local_addr.len};
   info->bytes_received = c->bytes_in;

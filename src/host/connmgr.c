@@ -32,9 +32,8 @@ void lp2p__connmgr_close(lp2p_host *h) {
 static void set_ip_key(lp2p_conn *c) {
   static const uint8_t v6_loopback[16] = {[15] = 1};
   struct sockaddr_storage sa;
-  int len = sizeof(sa);
   c->ip_key_len = 0;
-  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&sa, &len) != 0) {
+  if (lp2p__conn_peer_sockaddr(c, &sa) != 0) {
     return;
   }
   bool limit_loopback = c->host->settings.limit_loopback;

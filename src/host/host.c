@@ -218,6 +218,7 @@ int lp2p_host_close(lp2p_host *h, void (*done)(void *user), void *user) {
     lp2p__conn_fail(c, LP2P_DISCONNECT_LOCAL, LP2P_ERR_STATE,
                     "the host is closing");
   }
+  lp2p__quic_io_close(h);
   lp2p__connmgr_close(h);
   lp2p__host_release_close(h);
   lp2p__host_maybe_done(h);
@@ -537,17 +538,24 @@ int lp2p_host_listen(lp2p_host *h, const uint8_t *ma, size_t len,
                      lp2p_errdetail *err) {
   struct sockaddr_storage sa;
   lp2p_peer_id peer;
-  bool has_peer;
+  bool has_peer, quic;
   if (h->closing) {
     return LP2P_ERR_STATE;
   }
-  int rv = lp2p__addr_to_sockaddr(ma, len, &sa, &peer, &has_peer, err);
+  int rv = lp2p__addr_to_sockaddr(ma, len, &sa, &peer, &has_peer, &quic, err);
   if (rv != 0) {
     return rv;
   }
   if (has_peer && !lp2p_peer_id_equal(&peer, &h->peer_id)) {
     return lp2p_errdetail_set(err, LP2P_ERR_MALFORMED,
                               "a listen address names another peer");
+  }
+  if (quic) {
+    rv = lp2p__quic_io_listen(h, (struct sockaddr *)&sa, err);
+    if (rv == 0) {
+      lp2p__identify_invalidate(h);
+    }
+    return rv;
   }
   host_listener *l = lp2p_calloc(h->mem, 1, sizeof(*l));
   if (!l) {
@@ -602,7 +610,7 @@ static bool unspecified(const struct sockaddr_storage *sa) {
 
 /* One entry per interface address of the listener's family. */
 static int expand(const lp2p_host *h, const struct sockaddr_storage *sa,
-                  bool with_peer_id, lp2p_buf *out, int *count) {
+                  bool quic, bool with_peer_id, lp2p_buf *out, int *count) {
   uv_interface_address_t *ifs;
   int nifs, rv = 0;
   if (uv_interface_addresses(&ifs, &nifs) != 0) {
@@ -626,7 +634,7 @@ static int expand(const lp2p_host *h, const struct sockaddr_storage *sa,
     }
     lp2p_buf ma;
     lp2p_buf_init(&ma, h->mem);
-    rv = lp2p__addr_from_sockaddr((struct sockaddr *)&a, &ma);
+    rv = lp2p__addr_from_sockaddr_of((struct sockaddr *)&a, quic, &ma);
     if (rv == 0) {
       rv = put_entry(out, &ma, h, with_peer_id);
       (*count)++;
@@ -637,23 +645,37 @@ static int expand(const lp2p_host *h, const struct sockaddr_storage *sa,
   return rv;
 }
 
+/* A bound address, or one per interface when it is unspecified. */
+static int put_listen_addr(const lp2p_host *h, const lp2p_buf *addr,
+                           bool with_peer_id, lp2p_buf *out, int *count) {
+  struct sockaddr_storage sa;
+  lp2p_peer_id unused;
+  bool has_peer, quic;
+  int rv = lp2p__addr_to_sockaddr(addr->data, addr->len, &sa, &unused,
+                                  &has_peer, &quic, NULL);
+  if (rv == 0 && unspecified(&sa)) {
+    rv = expand(h, &sa, quic, with_peer_id, out, count);
+  } else if (rv == 0) {
+    rv = put_entry(out, addr, h, with_peer_id);
+    (*count)++;
+  }
+  return rv;
+}
+
 int lp2p_host_listen_addrs(const lp2p_host *h, bool with_peer_id,
                            lp2p_buf *out) {
   int count = 0;
   for (const host_listener *l = h->listeners; l; l = l->next) {
-    struct sockaddr_storage sa;
-    lp2p_peer_id unused;
-    bool has_peer;
-    int rv = lp2p__addr_to_sockaddr(l->addr.data, l->addr.len, &sa, &unused,
-                                    &has_peer, NULL);
-    if (rv == 0 && unspecified(&sa)) {
-      rv = expand(h, &sa, with_peer_id, out, &count);
-    } else if (rv == 0) {
-      rv = put_entry(out, &l->addr, h, with_peer_id);
-      count++;
+    if (put_listen_addr(h, &l->addr, with_peer_id, out, &count) ==
+        LP2P_ERR_NOMEM) {
+      return LP2P_ERR_NOMEM;
     }
-    if (rv == LP2P_ERR_NOMEM) {
-      return rv;
+  }
+  for (const host_udp *u = h->udps; u; u = u->next) {
+    if (u->listening && !u->closing &&
+        put_listen_addr(h, &u->addr, with_peer_id, out, &count) ==
+            LP2P_ERR_NOMEM) {
+      return LP2P_ERR_NOMEM;
     }
   }
   return count;
@@ -698,17 +720,34 @@ static int reuse(lp2p_host *h, const lp2p_peer_id *peer, lp2p_dial_cb cb,
   return 0;
 }
 
+/* The connection is upgrading at once: QUIC's handshake is the session's
+ * (through the endpoint), its dial timeout the handshake timeout. */
+static int dial_quic(lp2p_host *h, const struct sockaddr_storage *sa,
+                     const lp2p_peer_id *peer, lp2p_dial_cb cb, void *user,
+                     lp2p_errdetail *err) {
+  lp2p_conn *c = NULL;
+  int rv = lp2p__quic_io_dial(h, (const struct sockaddr *)sa, peer, &c, err);
+  if (rv != 0) {
+    return rv;
+  }
+  c->counted_pending = true;
+  h->npending_dials++;
+  c->dial_cb = cb;
+  c->dial_user = user;
+  return 0;
+}
+
 int lp2p_host_dial(lp2p_host *h, const uint8_t *ma, size_t len, lp2p_dial_cb cb,
                    void *user, lp2p_errdetail *err) {
   struct sockaddr_storage sa;
   lp2p_peer_id peer;
-  bool has_peer;
+  bool has_peer, quic;
   if (h->closing || !cb) {
     return h->closing
                ? lp2p_errdetail_set(err, LP2P_ERR_STATE, "the host is closing")
                : LP2P_ERR_INVALID_ARG;
   }
-  int rv = lp2p__addr_to_sockaddr(ma, len, &sa, &peer, &has_peer, err);
+  int rv = lp2p__addr_to_sockaddr(ma, len, &sa, &peer, &has_peer, &quic, err);
   if (rv != 0) {
     return rv;
   }
@@ -723,6 +762,9 @@ int lp2p_host_dial(lp2p_host *h, const uint8_t *ma, size_t len, lp2p_dial_cb cb,
                               h->nconns >= h->settings.max_connections
                                   ? "connections"
                                   : "pending dials");
+  }
+  if (quic) {
+    return dial_quic(h, &sa, has_peer ? &peer : NULL, cb, user, err);
   }
   lp2p_conn *c = lp2p__conn_new(h, true);
   if (!c) {

@@ -67,6 +67,24 @@ typedef struct host_listener {
   int nhandles; /* tcp and refused, open or closing: freed at 0 */
 } host_listener;
 
+/* A UDP socket and the QUIC endpoint behind it (quic_io.c): one per QUIC
+ * listen address, and one ephemeral per address family for dials when
+ * no listener of that family exists. Freed once the host closes and no
+ * connection holds it. */
+typedef struct host_udp {
+  uv_udp_t udp;
+  uv_timer_t timer; /* the endpoint's expiry */
+  struct host_udp *next;
+  lp2p_host *host;
+  struct lp2p__quic_endpoint *ep;
+  lp2p_buf addr; /* the bound address, port resolved, /quic-v1 */
+  int family;
+  bool listening; /* a listen address, else only dials use it */
+  bool closing;
+  size_t nconns; /* lp2p_conns whose sessions are on it */
+  int nhandles;  /* udp and timer, open or closing: freed at 0 */
+} host_udp;
+
 /* A dial answered by a connection that already exists: completed from a
  * zero timer so that the callback never runs inside lp2p_host_dial. */
 typedef struct host_reuse_dial {
@@ -93,6 +111,7 @@ struct lp2p_host {
   size_t nmuxers;
 
   host_listener *listeners;
+  host_udp *udps;   /* QUIC sockets (quic_io.c) */
   lp2p_conn *conns; /* every connection, upgraded or not */
   size_t nconns;
   size_t npending_dials;
@@ -139,6 +158,10 @@ typedef enum conn_state {
 struct lp2p_conn {
   lp2p_host *host;
   lp2p_conn *prev, *next; /* host->conns */
+  /* A QUIC connection's socket and endpoint (the tcp handle, write queue
+   * and shutdown are then unused), and its peer's address; NULL: TCP. */
+  host_udp *udp;
+  struct sockaddr_storage peer_sa;
   lp2p_conn *dirty_next;
   bool in_dirty;
   uv_tcp_t tcp;
@@ -308,6 +331,13 @@ void lp2p__conn_budget_settle(lp2p_conn *c, size_t queued);
 /* Creates a connection whose uv_tcp_t is initialised by the caller next.
  * Returns NULL on allocation failure. */
 lp2p_conn *lp2p__conn_new(lp2p_host *h, bool outbound);
+/* Creates a QUIC connection on `u` with the peer at `peer` (upgrading:
+ * its session is the caller's to make). Returns NULL on allocation
+ * failure. */
+lp2p_conn *lp2p__conn_new_quic(lp2p_host *h, bool outbound, host_udp *u,
+                               const struct sockaddr *peer);
+/* The peer's socket address. Returns 0 or a libuv error. */
+int lp2p__conn_peer_sockaddr(const lp2p_conn *c, struct sockaddr_storage *sa);
 /* Starts the upgrade of a connected socket. */
 void lp2p__conn_start(lp2p_conn *c);
 /* Starts connecting to `addr`. Returns 0 or a libuv error. */
@@ -356,6 +386,11 @@ void lp2p__wqueue_free(lp2p_conn *c);
 /* Creates the connection's session (callbacks and settings). Returns 0 or
  * an lp2p_session_new error. */
 int lp2p__conn_start_session(lp2p_conn *c);
+/* The session callbacks of every connection (user: the lp2p_conn). */
+void lp2p__conn_session_callbacks(lp2p_session_callbacks *cb);
+/* The session settings of every connection (remote_peer_id unset). */
+void lp2p__conn_session_settings(const lp2p_host *h,
+                                 lp2p_session_settings *set);
 /* Tells the application, once: streams end, then the connection (or its
  * dial fails). */
 void lp2p__conn_notify_end(lp2p_conn *c);
@@ -394,14 +429,39 @@ void lp2p__ping_handle_expiry(lp2p_conn *c, lp2p_tstamp now);
 /* The connection ended: a pending ping fails. */
 void lp2p__ping_abort(lp2p_conn *c);
 
+/* ---- quic_io.c ---- */
+/* Listens for QUIC on `sa` (a socket and endpoint of its own). Returns 0,
+ * LP2P_ERR_IO or LP2P_ERR_NOMEM with `err` set. */
+int lp2p__quic_io_listen(lp2p_host *h, const struct sockaddr *sa,
+                         lp2p_errdetail *err);
+/* Dials `sa` over QUIC (expecting `peer` unless NULL) through the
+ * listening socket of its family, else an ephemeral one: `*out` is the
+ * upgrading connection. Returns 0, LP2P_ERR_IO, LP2P_ERR_TOO_LARGE or
+ * LP2P_ERR_NOMEM with `err` set. */
+int lp2p__quic_io_dial(lp2p_host *h, const struct sockaddr *sa,
+                       const lp2p_peer_id *peer, lp2p_conn **out,
+                       lp2p_errdetail *err);
+/* Sends what the endpoint has and re-arms its timer (outside its calls). */
+void lp2p__quic_io_flush(host_udp *u);
+/* A QUIC connection is freed (after its session). */
+void lp2p__quic_io_conn_gone(lp2p_conn *c);
+/* The host closes: sockets without connections close now, the others
+ * when their last connection goes. */
+void lp2p__quic_io_close(lp2p_host *h);
+
 /* ---- addr.c ---- */
-/* /ip4|ip6/A/tcp/P[/p2p/ID] to a socket address and the optional peer id.
- * Returns 0, LP2P_ERR_UNSUPPORTED or LP2P_ERR_MALFORMED with `err` set. */
+/* /ip4|ip6/A/tcp/P[/p2p/ID], or with `quic` non-NULL also
+ * /ip4|ip6/A/udp/P/quic-v1[/p2p/ID] (`*quic` says which), to a socket
+ * address and the optional peer id. Returns 0, LP2P_ERR_UNSUPPORTED or
+ * LP2P_ERR_MALFORMED with `err` set. */
 int lp2p__addr_to_sockaddr(const uint8_t *ma, size_t len,
                            struct sockaddr_storage *sa, lp2p_peer_id *peer,
-                           bool *has_peer, lp2p_errdetail *err);
-/* Appends the binary multiaddr of a socket address. */
+                           bool *has_peer, bool *quic, lp2p_errdetail *err);
+/* Appends the binary multiaddr of a socket address (TCP). */
 int lp2p__addr_from_sockaddr(const struct sockaddr *sa, lp2p_buf *out);
+/* ... of TCP, or of QUIC v1 (/udp/P/quic-v1) when `quic`. */
+int lp2p__addr_from_sockaddr_of(const struct sockaddr *sa, bool quic,
+                                lp2p_buf *out);
 /* Appends /p2p/<id> to a binary multiaddr. */
 int lp2p__addr_append_peer(lp2p_buf *ma, const lp2p_peer_id *id);
 

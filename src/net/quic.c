@@ -75,6 +75,7 @@ struct lp2p__quic {
   lp2p__quic_callbacks cb;
   void *user;
   bool is_client;
+  bool peer_reset; /* a stateless reset ended it */
   ngtcp2_conn *conn;
   gnutls_session_t tls;
   gnutls_certificate_credentials_t cred;
@@ -147,6 +148,32 @@ static int end_conn(lp2p__quic *q, int err, const char *fmt, const char *detail,
   return q->err;
 }
 
+/* The peer ended the connection: a CONNECTION_CLOSE without error is a
+ * clean close (LP2P_ERR_CLOSED, as a TCP peer's FIN), one with an error
+ * or a stateless reset a failure. */
+static int peer_ended(lp2p__quic *q) {
+  if (q->peer_reset) {
+    return end_conn(q, LP2P_ERR_PROTOCOL, "QUIC: %s",
+                    "the peer reset the connection (stateless reset)",
+                    NGTCP2_ERR_DRAINING);
+  }
+  ngtcp2_connection_close_error ccerr;
+  ngtcp2_conn_get_connection_close_error(q->conn, &ccerr);
+  if (ccerr.error_code == 0) {
+    return end_conn(q, LP2P_ERR_CLOSED, "QUIC: %s",
+                    "the peer closed the connection", NGTCP2_ERR_DRAINING);
+  }
+  char detail[96];
+  snprintf(detail, sizeof(detail),
+           "the peer closed the connection with %s error 0x%llx",
+           ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION
+               ? "application"
+               : "transport",
+           (unsigned long long)ccerr.error_code);
+  return end_conn(q, LP2P_ERR_PROTOCOL, "QUIC: %s", detail,
+                  NGTCP2_ERR_DRAINING);
+}
+
 /* ngtcp2's error as ours: a timeout, the peer's close, a refusal. */
 static int fail_liberr(lp2p__quic *q, int liberr) {
   if (liberr == NGTCP2_ERR_IDLE_CLOSE) {
@@ -156,9 +183,8 @@ static int fail_liberr(lp2p__quic *q, int liberr) {
     return end_conn(q, LP2P_ERR_TIMEOUT, "QUIC: %s", "handshake timed out",
                     liberr);
   }
-  if (liberr == NGTCP2_ERR_DRAINING) { /* 0.12 does not say why */
-    return end_conn(q, LP2P_ERR_PROTOCOL, "QUIC: %s",
-                    "the peer closed the connection", liberr);
+  if (liberr == NGTCP2_ERR_DRAINING) {
+    return peer_ended(q);
   }
   if (liberr == NGTCP2_ERR_NOMEM) {
     return end_conn(q, LP2P_ERR_NOMEM, "QUIC: %s", "out of memory", liberr);
@@ -523,6 +549,16 @@ static int stream_close_cb(ngtcp2_conn *conn, uint32_t flags, int64_t id,
   return 0;
 }
 
+/* Told apart from a clean close, which also ends in draining. */
+static int recv_stateless_reset_cb(ngtcp2_conn *conn,
+                                   const ngtcp2_pkt_stateless_reset *sr,
+                                   void *user) {
+  (void)conn;
+  (void)sr;
+  ((lp2p__quic *)user)->peer_reset = true;
+  return 0;
+}
+
 static const ngtcp2_callbacks ngtcp2_cbs = {
     .client_initial = ngtcp2_crypto_client_initial_cb,
     .recv_client_initial = ngtcp2_crypto_recv_client_initial_cb,
@@ -540,6 +576,7 @@ static const ngtcp2_callbacks ngtcp2_cbs = {
     .get_new_connection_id = new_cid_cb,
     .update_key = ngtcp2_crypto_update_key_cb,
     .stream_reset = stream_reset_cb,
+    .recv_stateless_reset = recv_stateless_reset_cb,
     .delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb,
     .delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb,
     .get_path_challenge_data = path_challenge_cb,
@@ -1007,6 +1044,14 @@ lp2p_tstamp lp2p__quic_pto(const lp2p__quic *q) {
 
 bool lp2p__quic_is_ended(const lp2p__quic *q) {
   return q->ended;
+}
+
+lp2p_tstamp lp2p__quic_now(const lp2p__quic *q) {
+  return q->now;
+}
+
+void lp2p__quic_set_user(lp2p__quic *q, void *user) {
+  q->user = user;
 }
 
 int lp2p__quic_error(const lp2p__quic *q, const char **msg) {

@@ -167,6 +167,12 @@ const struct sockaddr *lp2p__quic_peer_addr(const lp2p__quic *q, uint32_t *len);
 lp2p_tstamp lp2p__quic_pto(const lp2p__quic *q);
 /* True once it has ended (closed, timed out, refused, or reset). */
 bool lp2p__quic_is_ended(const lp2p__quic *q);
+/* The time of the last call that took one: what a call without a clock
+ * of its own (a close from the application) uses. */
+lp2p_tstamp lp2p__quic_now(const lp2p__quic *q);
+/* Changes the user pointer the callbacks get (NULL: the owner went; the
+ * callbacks must then expect NULL). */
+void lp2p__quic_set_user(lp2p__quic *q, void *user);
 
 /* Opens a stream proposing `protocols` (copied by multistream-select). Returns
  * 0 with `*id`, LP2P_ERR_STATE (not established), LP2P_ERR_TOO_LARGE (the

@@ -517,6 +517,9 @@ static int accept_initial(lp2p__quic_endpoint *ep, const uint8_t *pkt,
     return rv == LP2P_ERR_NOMEM ? rv : 0;
   }
   ep->stats.accepted++;
+  if (ep->cb.accepted) {
+    ep->cb.accepted(ep, c->q, user, ep->user);
+  }
   return 0;
 }
 
@@ -752,6 +755,26 @@ int lp2p__quic_endpoint_close(lp2p__quic_endpoint *ep, lp2p__quic *q,
   }
   (void)lp2p__quic_close(q, now);
   return after_call(ep, c, now);
+}
+
+int lp2p__quic_endpoint_detach(lp2p__quic_endpoint *ep, lp2p__quic *q,
+                               lp2p_tstamp now) {
+  econn *c = find_conn(ep, q);
+  if (!c) {
+    return LP2P_ERR_NOT_FOUND;
+  }
+  c->user = NULL;
+  lp2p__quic_set_user(q, NULL);
+  if (!c->ended) {
+    (void)lp2p__quic_close(q, now);
+    (void)after_call(ep, c, now);
+  }
+  return 0;
+}
+
+void lp2p__quic_endpoint_set_unix_time(lp2p__quic_endpoint *ep,
+                                       int64_t unix_time) {
+  ep->set.conn.unix_time = unix_time;
 }
 
 /* ---- queries ------------------------------------------------------------- */

@@ -58,6 +58,10 @@ typedef struct lp2p__quic_endpoint_callbacks {
    * it (CONNECTION_REFUSED). Absent: accepted with a NULL user. */
   int (*incoming)(lp2p__quic_endpoint *ep, const struct sockaddr *remote,
                   uint32_t remote_len, void **conn_user, void *user);
+  /* The connection `incoming` accepted was made: `q` is its (not called
+   * when it could not be made: `released` with a NULL `q` then). */
+  void (*accepted)(lp2p__quic_endpoint *ep, lp2p__quic *q, void *conn_user,
+                   void *user);
   /* The connection ended (its `closed` callback ran, or the host closed
    * it) and its ids are no longer reserved: `q` is freed right after.
    * Also, with a NULL `q`, for an accepted connection that could not be
@@ -85,8 +89,8 @@ typedef struct lp2p__quic_endpoint_stats {
   uint64_t resets_received;
   uint64_t retries; /* Retry packets sent */
   uint64_t bad_retry_token;
-      /* forged, expired or from another address */ /* a peer's stateless reset
-                                                       ended one */
+  /* forged, expired or from another address */ /* a peer's stateless reset
+                                                   ended one */
   uint64_t queue_full;    /* a reply dropped: max_queued */
   uint64_t cid_overflow;  /* ids of a connection beyond what we keep */
   uint64_t cid_collision; /* an id already routed elsewhere */
@@ -108,7 +112,8 @@ int lp2p__quic_endpoint_new(lp2p__quic_endpoint **out,
 /* Frees it and every connection, without callbacks; NULL: no-op. */
 void lp2p__quic_endpoint_del(lp2p__quic_endpoint *ep);
 
-/* Dials `remote`, expecting `peer`; its Initial is ready for _pull.
+/* Dials `remote`, expecting `peer` (not copied: it must outlive the
+ * connection; NULL: any peer); its Initial is ready for _pull.
  * Returns 0 with `*out`, LP2P_ERR_TOO_LARGE (max_connections), or
  * lp2p__quic_client_new's errors. */
 int lp2p__quic_endpoint_connect(lp2p__quic_endpoint *ep,
@@ -141,6 +146,17 @@ int lp2p__quic_endpoint_wake(lp2p__quic_endpoint *ep, lp2p__quic *q);
  * ended) or LP2P_ERR_NOMEM. */
 int lp2p__quic_endpoint_close(lp2p__quic_endpoint *ep, lp2p__quic *q,
                               lp2p_tstamp now);
+
+/* The owner of `q`'s user pointer goes: `q` is closed cleanly unless it
+ * has ended, and its callbacks and `released` get a NULL user from now
+ * on. Returns 0 or LP2P_ERR_NOT_FOUND. */
+int lp2p__quic_endpoint_detach(lp2p__quic_endpoint *ep, lp2p__quic *q,
+                               lp2p_tstamp now);
+
+/* Wall-clock seconds for the certificates of connections made from now
+ * on (lp2p__quic_settings.unix_time): a long-running host moves it. */
+void lp2p__quic_endpoint_set_unix_time(lp2p__quic_endpoint *ep,
+                                       int64_t unix_time);
 
 /* The connection a datagram to `cid` goes to, or NULL. */
 lp2p__quic *lp2p__quic_endpoint_find(const lp2p__quic_endpoint *ep,

@@ -292,14 +292,15 @@ int lp2p__services_identify(lp2p__services *sv) {
 
 /* ---- ping: echoing ------------------------------------------------------ */
 
-/* Writes what the ping object has ready: payloads are 32 bytes and a
- * stream's window far larger, so a short write means a peer that does
- * not read its echoes. An echo moves an inbound stream's idle deadline. */
-static bool ping_flush(svc_stream *st) {
+/* Writes what the ping object has ready, sent at `now` (the caller's: a
+ * session's clock is its last input's, long ago on a quiet connection):
+ * payloads are 32 bytes and a stream's window far larger, so a short write
+ * means a peer that does not read its echoes. An echo moves an inbound stream's
+ * idle deadline. */
+static bool ping_flush(svc_stream *st, lp2p_tstamp now) {
   const uint8_t *out;
   ssize_t n;
   lp2p_session *s = st->sv->session;
-  lp2p_tstamp now = now_of(st->sv);
   while ((n = lp2p_ping_pull(st->ping, &out, now)) > 0) {
     if (lp2p_session_stream_write(s, st->id, out, (size_t)n) != n) {
       return false;
@@ -320,7 +321,7 @@ static void serve_ping(svc_stream *st) {
 
 static void echo_data(svc_stream *st, const uint8_t *data, size_t len) {
   if (lp2p_ping_recv(st->ping, data, len, now_of(st->sv)) != 0 ||
-      !ping_flush(st)) {
+      !ping_flush(st, now_of(st->sv))) {
     st->sv->stats.ping_streams_reset++;
     reset_stream(st);
     return;
@@ -355,7 +356,7 @@ static void on_pong(lp2p_ping *p, lp2p_tstamp rtt, void *user) {
 }
 
 static bool send_ping(svc_stream *st, lp2p_tstamp now) {
-  return lp2p_ping_start(st->ping, now) == 0 && ping_flush(st);
+  return lp2p_ping_start(st->ping, now) == 0 && ping_flush(st, now);
 }
 
 static int open_pinger(lp2p__services *sv) {

@@ -11,11 +11,15 @@
 #include "base/mem.h"
 #include "net/quic.h"
 #include "net/session_class.h"
+#include "net/session_quic.h"
 
 typedef struct quic_session {
   lp2p_session base; /* first: the class */
   const lp2p_mem *mem;
-  lp2p__quic *q;
+  lp2p__quic *q; /* NULL: an endpoint's, not attached yet or released */
+  /* The endpoint that owns `q` and does its I/O (net/session_quic.h);
+   * NULL: the session owns it. */
+  lp2p__quic_endpoint *ep;
   lp2p_session_callbacks cb;
   void *user;
   lp2p_peer_id self;
@@ -69,9 +73,14 @@ static void refuse(quic_session *s, int err, const char *fmt, ...) {
 
 /* ---- lp2p__quic's callbacks -------------------------------------------- */
 
+/* Every callback takes a NULL user: an endpoint's connection whose
+ * session went (lp2p__quic_endpoint_detach), closing. */
 static void on_established(lp2p__quic *q, const lp2p_peer_id *remote,
                            void *user) {
   quic_session *s = user;
+  if (!s) {
+    return;
+  }
   if (lp2p_peer_id_equal(remote, &s->self)) {
     refuse(s, LP2P_ERR_INVALID_ARG, "connected to ourselves");
     return;
@@ -92,19 +101,21 @@ static void on_established(lp2p__quic *q, const lp2p_peer_id *remote,
 
 static void on_closed(lp2p__quic *q, int err, const char *msg, void *user) {
   (void)q;
-  report_closed(user, err, msg);
+  if (user) {
+    report_closed(user, err, msg);
+  }
 }
 
 static int on_accept(lp2p__quic *q, const char *proto, size_t len, void *user) {
   (void)q;
   quic_session *s = user;
-  return s->cb.accept ? s->cb.accept(&s->base, proto, len, s->user) : 0;
+  return s && s->cb.accept ? s->cb.accept(&s->base, proto, len, s->user) : 0;
 }
 
 static void on_stream_opened(lp2p__quic *q, uint64_t id, const char *proto,
                              bool inbound, void **stream_user, void *user) {
   quic_session *s = user;
-  if (!s->ready) { /* refused, or closed: nobody takes it */
+  if (!s || !s->ready) { /* refused, or closed: nobody takes it */
     (void)lp2p__quic_stream_reset(q, id);
     return;
   }
@@ -117,7 +128,7 @@ static void on_stream_data(lp2p__quic *q, uint64_t id, void *stream_user,
                            const uint8_t *data, size_t len, void *user) {
   (void)q;
   quic_session *s = user;
-  if (s->cb.stream_data) {
+  if (s && s->cb.stream_data) {
     s->cb.stream_data(&s->base, id, stream_user, data, len, s->user);
   } else {
     (void)lp2p__quic_stream_consume(q, id, len); /* nobody holds them */
@@ -128,7 +139,7 @@ static void on_stream_end(lp2p__quic *q, uint64_t id, void *stream_user,
                           void *user) {
   (void)q;
   quic_session *s = user;
-  if (s->cb.stream_end) {
+  if (s && s->cb.stream_end) {
     s->cb.stream_end(&s->base, id, stream_user, s->user);
   }
 }
@@ -137,7 +148,7 @@ static void on_stream_writable(lp2p__quic *q, uint64_t id, void *stream_user,
                                void *user) {
   (void)q;
   quic_session *s = user;
-  if (s->cb.stream_writable) {
+  if (s && s->cb.stream_writable) {
     s->cb.stream_writable(&s->base, id, stream_user, s->user);
   }
 }
@@ -146,7 +157,7 @@ static void on_stream_closed(lp2p__quic *q, uint64_t id, void *stream_user,
                              void *user) {
   (void)q;
   quic_session *s = user;
-  if (s->cb.stream_closed) {
+  if (s && s->cb.stream_closed) {
     s->cb.stream_closed(&s->base, id, stream_user, s->user);
   }
 }
@@ -155,12 +166,12 @@ static void on_stream_reset(lp2p__quic *q, uint64_t id, void *stream_user,
                             int err, void *user) {
   (void)q;
   quic_session *s = user;
-  if (s->cb.stream_reset) {
+  if (s && s->cb.stream_reset) {
     s->cb.stream_reset(&s->base, id, stream_user, err, s->user);
   }
 }
 
-static const lp2p__quic_callbacks quic_cbs = {
+const lp2p__quic_callbacks lp2p__session_quic_conn_callbacks = {
     .established = on_established,
     .closed = on_closed,
     .accept = on_accept,
@@ -197,7 +208,7 @@ static int quic_recv_datagram(lp2p_session *b, const uint8_t *pkt, size_t len,
                               const struct sockaddr *from, uint32_t fromlen,
                               lp2p_tstamp now) {
   quic_session *s = of(b);
-  if (s->failed || s->goaway) {
+  if (s->failed || s->goaway || s->ep) { /* an endpoint's: it reads them */
     return LP2P_ERR_STATE;
   }
   s->now = now;
@@ -208,6 +219,9 @@ static int quic_recv_datagram(lp2p_session *b, const uint8_t *pkt, size_t len,
 static ssize_t quic_pull(lp2p_session *b, const uint8_t **out,
                          lp2p_tstamp now) {
   quic_session *s = of(b);
+  if (s->ep) {
+    return 0; /* the endpoint pulls its connections */
+  }
   s->now = now;
   ssize_t n = lp2p__quic_pull(s->q, out, now);
   (void)after_call(s, 0);
@@ -216,11 +230,15 @@ static ssize_t quic_pull(lp2p_session *b, const uint8_t **out,
 
 static lp2p_tstamp quic_expiry(const lp2p_session *b) {
   const quic_session *s = cof(b);
-  return s->failed || s->goaway ? LP2P_TSTAMP_NEVER : lp2p__quic_expiry(s->q);
+  return s->failed || s->goaway || s->ep ? LP2P_TSTAMP_NEVER
+                                         : lp2p__quic_expiry(s->q);
 }
 
 static int quic_handle_expiry(lp2p_session *b, lp2p_tstamp now) {
   quic_session *s = of(b);
+  if (s->ep && !s->failed) {
+    return 0; /* the endpoint keeps its connections' time */
+  }
   if (s->failed || s->goaway) {
     return LP2P_ERR_STATE;
   }
@@ -233,21 +251,22 @@ static int quic_handle_expiry(lp2p_session *b, lp2p_tstamp now) {
 
 static bool quic_is_established(const lp2p_session *b) {
   const quic_session *s = cof(b);
-  return s->ready && !s->goaway && lp2p__quic_is_established(s->q);
+  return s->ready && !s->goaway && s->q && lp2p__quic_is_established(s->q);
 }
 
 static lp2p_tstamp quic_now(const lp2p_session *b) {
-  return cof(b)->now;
+  const quic_session *s = cof(b);
+  return s->ep && s->q ? lp2p__quic_now(s->q) : s->now;
 }
 
 static const lp2p_peer_id *quic_remote(const lp2p_session *b) {
   const quic_session *s = cof(b);
-  return s->ready || s->failed ? lp2p__quic_remote(s->q) : NULL;
+  return (s->ready || s->failed) && s->q ? lp2p__quic_remote(s->q) : NULL;
 }
 
 static const lp2p_pubkey *quic_remote_key(const lp2p_session *b) {
   const quic_session *s = cof(b);
-  return s->ready || s->failed ? lp2p__quic_remote_key(s->q) : NULL;
+  return (s->ready || s->failed) && s->q ? lp2p__quic_remote_key(s->q) : NULL;
 }
 
 /* Empty once established, as go's ConnectionState for QUIC: TLS and the
@@ -272,11 +291,11 @@ static bool quic_want_input(lp2p_session *b) {
 
 static void quic_stats_get(const lp2p_session *b, lp2p_session_stats *st) {
   memset(st, 0, sizeof(*st));
-  st->rtt = lp2p__quic_rtt(cof(b)->q);
+  st->rtt = cof(b)->q ? lp2p__quic_rtt(cof(b)->q) : 0;
 }
 
 static size_t quic_num_streams(const lp2p_session *b) {
-  return lp2p__quic_num_streams(cof(b)->q);
+  return cof(b)->q ? lp2p__quic_num_streams(cof(b)->q) : 0;
 }
 
 /* ngtcp2 0.12 has no call that sends a PING frame on demand (its
@@ -293,10 +312,24 @@ static int quic_goaway(lp2p_session *b) {
   }
   s->goaway = true;
   s->ready = false;
-  return lp2p__quic_close(s->q, s->now);
+  if (!s->ep) {
+    return lp2p__quic_close(s->q, s->now);
+  }
+  /* the last call's time: close has no clock of its own */
+  return s->q ? lp2p__quic_endpoint_close(s->ep, s->q, lp2p__quic_now(s->q))
+              : 0;
 }
 
 /* ---- streams ------------------------------------------------------------ */
+
+/* An endpoint's connection has something to send after a stream call:
+ * its _pull asks only connections told so. Returns `rv`. */
+static int64_t wake(quic_session *s, int64_t rv) {
+  if (s->ep && rv >= 0) {
+    (void)lp2p__quic_endpoint_wake(s->ep, s->q);
+  }
+  return rv;
+}
 
 static int quic_open_stream(lp2p_session *b, const char *const *protocols,
                             size_t n, void *stream_user, uint64_t *id) {
@@ -307,39 +340,52 @@ static int quic_open_stream(lp2p_session *b, const char *const *protocols,
   if (n == 0 || !protocols) {
     return LP2P_ERR_INVALID_ARG;
   }
-  return lp2p__quic_open_stream(s->q, protocols, n, stream_user, id);
+  return (int)wake(s,
+                   lp2p__quic_open_stream(s->q, protocols, n, stream_user, id));
 }
 
 static ssize_t quic_stream_write(lp2p_session *b, uint64_t id,
                                  const uint8_t *data, size_t len) {
-  return lp2p__quic_stream_write(of(b)->q, id, data, len);
+  quic_session *s = of(b);
+  return s->q ? (ssize_t)wake(s, lp2p__quic_stream_write(s->q, id, data, len))
+              : LP2P_ERR_NOT_FOUND;
 }
 
 static size_t quic_stream_writable(lp2p_session *b, uint64_t id) {
-  return lp2p__quic_stream_writable(of(b)->q, id);
+  return of(b)->q ? lp2p__quic_stream_writable(of(b)->q, id) : 0;
 }
 
 static int quic_stream_consume(lp2p_session *b, uint64_t id, size_t n) {
-  return lp2p__quic_stream_consume(of(b)->q, id, n);
+  quic_session *s = of(b);
+  return s->q ? (int)wake(s, lp2p__quic_stream_consume(s->q, id, n))
+              : LP2P_ERR_NOT_FOUND;
 }
 
 static int quic_stream_close(lp2p_session *b, uint64_t id) {
-  return lp2p__quic_stream_close(of(b)->q, id);
+  quic_session *s = of(b);
+  return s->q ? (int)wake(s, lp2p__quic_stream_close(s->q, id))
+              : LP2P_ERR_NOT_FOUND;
 }
 
 static int quic_stream_reset(lp2p_session *b, uint64_t id) {
-  return lp2p__quic_stream_reset(of(b)->q, id);
+  quic_session *s = of(b);
+  return s->q ? (int)wake(s, lp2p__quic_stream_reset(s->q, id))
+              : LP2P_ERR_NOT_FOUND;
 }
 
 static const char *quic_stream_protocol(const lp2p_session *b, uint64_t id) {
-  return lp2p__quic_stream_protocol(cof(b)->q, id);
+  return cof(b)->q ? lp2p__quic_stream_protocol(cof(b)->q, id) : NULL;
 }
 
 /* ---- the class and its constructors ------------------------------------- */
 
 static void quic_del(lp2p_session *b) {
   quic_session *s = of(b);
-  lp2p__quic_del(s->q);
+  if (s->ep && s->q) { /* the endpoint's: it closes and frees it */
+    (void)lp2p__quic_endpoint_detach(s->ep, s->q, lp2p__quic_now(s->q));
+  } else if (!s->ep) {
+    lp2p__quic_del(s->q);
+  }
   lp2p__session_protocols_free(s->mem, s->protocols, s->nprotocols);
   lp2p_free(s->mem, s);
 }
@@ -377,9 +423,10 @@ static lp2p_tstamp min_ts(lp2p_tstamp a, lp2p_tstamp b) {
   return a < b ? a : b;
 }
 
-/* The session's settings as QUIC's (see lp2p_session_new_quic_client). */
-static int quic_settings(const quic_session *s,
-                         const lp2p_session_settings *set,
+/* The session's settings as QUIC's (see lp2p_session_new_quic_client),
+ * with inbound `protocols`. */
+static int quic_settings(const lp2p_session_settings *set,
+                         const char *const *protocols, size_t nprotocols,
                          lp2p__quic_settings *qs) {
   if (set->idle_timeout == 0 || set->max_stream_unconsumed == 0 ||
       set->max_session_unconsumed == 0) {
@@ -388,8 +435,8 @@ static int quic_settings(const quic_session *s,
   lp2p__quic_settings_default(qs);
   qs->remote_peer_id = set->remote_peer_id;
   qs->unix_time = set->unix_time;
-  qs->protocols = (const char *const *)s->protocols;
-  qs->nprotocols = s->nprotocols;
+  qs->protocols = protocols;
+  qs->nprotocols = nprotocols;
   qs->idle_timeout = set->idle_timeout;
   qs->handshake_timeout = set->handshake_timeout;
   qs->max_streams = set->max_streams;
@@ -438,7 +485,8 @@ static int quic_session_alloc(quic_session **out,
   }
   if (rv == 0) {
     s->nprotocols = set->nprotocols;
-    rv = quic_settings(s, set, qs);
+    rv = quic_settings(set, (const char *const *)s->protocols, s->nprotocols,
+                       qs);
   }
   return rv;
 }
@@ -455,7 +503,8 @@ int lp2p_session_new_quic_client(
   int rv = quic_session_alloc(&s, settings, identity, cb, mem, user, now, &qs);
   if (rv == 0) {
     rv = lp2p__quic_client_new(&s->q, &qs, identity, local, local_len, remote,
-                               remote_len, &quic_cbs, mem, s, now);
+                               remote_len, &lp2p__session_quic_conn_callbacks,
+                               mem, s, now);
   }
   if (rv != 0) {
     if (s) {
@@ -480,7 +529,8 @@ int lp2p_session_new_quic_server(
   if (rv == 0) {
     qs.remote_peer_id = NULL; /* a server takes whoever authenticates */
     rv = lp2p__quic_server_new(&s->q, &qs, identity, local, local_len, remote,
-                               remote_len, pkt, len, &quic_cbs, mem, s, now);
+                               remote_len, pkt, len,
+                               &lp2p__session_quic_conn_callbacks, mem, s, now);
   }
   if (rv != 0) {
     if (s) {
@@ -489,5 +539,74 @@ int lp2p_session_new_quic_server(
     return rv;
   }
   *out = &s->base;
+  return 0;
+}
+
+/* ---- sessions of an endpoint (net/session_quic.h) ----------------------- */
+
+int lp2p__session_quic_settings(const lp2p_session_settings *set,
+                                lp2p__quic_settings *qs) {
+  if (set->nprotocols > 0 && !set->protocols) {
+    return LP2P_ERR_INVALID_ARG;
+  }
+  return quic_settings(set, set->protocols, set->nprotocols, qs);
+}
+
+int lp2p__session_quic_new_for(lp2p_session **out, lp2p__quic_endpoint *ep,
+                               const lp2p_privkey *identity,
+                               const lp2p_session_callbacks *cb,
+                               const lp2p_mem *mem, void *user) {
+  *out = NULL;
+  if (!ep || !identity) {
+    return LP2P_ERR_INVALID_ARG;
+  }
+  quic_session *s = lp2p_calloc(mem, 1, sizeof(*s));
+  if (!s) {
+    return LP2P_ERR_NOMEM;
+  }
+  s->base.cls = &lp2p__session_quic_class;
+  s->mem = mem;
+  s->ep = ep;
+  if (cb) {
+    s->cb = *cb;
+  }
+  s->user = user;
+  int rv = own_peer_id(identity, &s->self);
+  if (rv != 0) {
+    lp2p_free(mem, s);
+    return rv;
+  }
+  *out = &s->base;
+  return 0;
+}
+
+void lp2p__session_quic_attach(lp2p_session *b, lp2p__quic *q) {
+  of(b)->q = q;
+  of(b)->now = lp2p__quic_now(q);
+}
+
+void lp2p__session_quic_released(lp2p_session *b) {
+  of(b)->q = NULL;
+}
+
+int lp2p__session_quic_connect(lp2p_session **out, lp2p__quic_endpoint *ep,
+                               const struct sockaddr *remote,
+                               uint32_t remote_len, const lp2p_peer_id *peer,
+                               const lp2p_privkey *identity,
+                               const lp2p_session_callbacks *cb,
+                               const lp2p_mem *mem, void *user,
+                               lp2p_tstamp now) {
+  int rv = lp2p__session_quic_new_for(out, ep, identity, cb, mem, user);
+  if (rv != 0) {
+    return rv;
+  }
+  lp2p__quic *q = NULL;
+  rv = lp2p__quic_endpoint_connect(ep, remote, remote_len, peer, *out, now, &q);
+  if (rv != 0) {
+    lp2p_free(mem, *out);
+    *out = NULL;
+    return rv;
+  }
+  lp2p__session_quic_attach(*out, q);
   return 0;
 }

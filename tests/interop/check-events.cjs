@@ -56,8 +56,9 @@ const events = () => lines().map((l) => {
   try { return JSON.parse(l) } catch { fail(`not JSON: ${l}`) }
 })
 const [name, ...args] = (opt.test ?? '').split(':').map((x, i) => i === 0 ? x : Number(x))
-const MUXERS = { yamux: '/yamux/1.0.0', mplex: '/mplex/6.7.0' }
-const LOOPBACK = /^\/ip4\/127\.0\.0\.1\/tcp\/\d+(\/p2p\/\w+)?$/
+// quic: QUIC's own streams, no muxer protocol (as go's ConnectionState)
+const MUXERS = { yamux: '/yamux/1.0.0', mplex: '/mplex/6.7.0', quic: '' }
+const LOOPBACK = /^\/ip4\/127\.0\.0\.1\/(tcp\/\d+|udp\/\d+\/quic-v1)(\/p2p\/\w+)?$/
 
 // An identify event: remote is true when it describes the listener as seen
 // by a dialer (which must announce echo and its listen addresses).

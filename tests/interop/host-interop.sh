@@ -18,6 +18,9 @@
 # With LP2P_INTEROP_SECURITY=tls (or noise) the reference peer and lp2p
 # speak only that secure channel (lp2p ping and identify with --security),
 # and every run is the short list: libp2p TLS (/tls/1.0.0) over TCP.
+# With LP2P_INTEROP_TRANSPORT=quic every run is over QUIC v1 instead
+# (/udp/0/quic-v1 listeners, libp2p TLS and QUIC's streams; go only): one
+# run per key type (the muxer does not apply), Ed25519 every test.
 # Exits 77 (skipped) when node/npm (js) or go (go) is not installed; logs in
 # BUILDDIR/host-logs[-IMPL][-SECURITY].
 set -eu
@@ -36,7 +39,13 @@ impls=${*:-js go}
 # One log directory per set of implementations: ctest runs the js and go
 # suites at once in the same BUILDDIR.
 security=${LP2P_INTEROP_SECURITY:-}
-logs="$build/host-logs-$(echo $impls | tr ' ' '-')${security:+-$security}"
+transport=${LP2P_INTEROP_TRANSPORT:-}
+case "$transport" in
+  "" | tcp) transport= ;;
+  quic) ;;
+  *) echo "host-interop.sh: unknown transport $transport" >&2; exit 2 ;;
+esac
+logs="$build/host-logs-$(echo $impls | tr ' ' '-')${security:+-$security}${transport:+-$transport}"
 . "$src/lib.sh"
 
 for impl in $impls; do
@@ -108,15 +117,17 @@ for impl in $impls; do
     "$lp2p" key new --type $keytype -o "$lp2p_key" >/dev/null
     tests=$full
     [ $keytype = ed25519 ] || tests=$short
-    for mux in yamux mplex; do
+    muxes="yamux mplex"
+    [ -n "$transport" ] && muxes=yamux
+    for mux in $muxes; do
       [ "$mux.$keytype" = mplex.ed25519 ] && tests=$full_mplex
       [ -n "$security" ] && tests=$short
-      tag="lp2p-listen.$impl-dial.$mux.$keytype"
+      tag="lp2p-listen.$impl-dial.${transport:-$mux}.$keytype"
       if start_listener lp2p "$mux" "$tag"; then
         dial_tests lp2p "$impl" "$mux" "$tag" "$tests"
         stop_listener "$tag"
       fi
-      tag="$impl-listen.lp2p-dial.$mux.$keytype"
+      tag="$impl-listen.lp2p-dial.${transport:-$mux}.$keytype"
       if start_listener "$impl" "$mux" "$tag"; then
         dial_tests "$impl" lp2p "$mux" "$tag" "$tests"
         cli_tests "$impl" "$mux" "$tag"

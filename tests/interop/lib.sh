@@ -14,7 +14,10 @@
 # which all take the same arguments (listen --muxer M --echo; dial ADDR
 # --muxer M --test T --timeout-s S) and print the same JSON events, checked
 # by check-events.cjs. With `security` set (noise or tls), the go peer and
-# `lp2p listen` speak only that secure channel (hosttool offers both).
+# `lp2p listen` speak only that secure channel (hosttool offers both). With
+# `transport` set to quic, the go peer and `lp2p listen` listen on
+# /ip4/127.0.0.1/udp/0/quic-v1 only (and dial over QUIC): libp2p TLS and
+# QUIC's own streams, whatever --muxer and --security say.
 
 node=${LP2P_NODE:-node}
 rm -rf "$logs"
@@ -83,15 +86,23 @@ peer() {
   case "$p_impl" in
     js) exec sh "$src/js/run-peer.sh" "$build/js" "$p_role" "$@" --key-seed $p_seed ;;
     go) exec "$build/go/peer" "$p_role" "$@" --key-seed $p_seed \
-      ${security:+--security "$security"} ;;
+      ${security:+--security "$security"} \
+      ${transport:+--transport "$transport"} ;;
     lp2p)
       if [ "$p_role" = listen ]; then
-        exec "$lp2p" listen --listen /ip4/127.0.0.1/tcp/0 --key "$lp2p_key" \
+        p_listen=/ip4/127.0.0.1/tcp/0
+        [ "${transport:-}" = quic ] && p_listen=/ip4/127.0.0.1/udp/0/quic-v1
+        exec "$lp2p" listen --listen $p_listen --key "$lp2p_key" \
           ${security:+--security "$security"} "$@"
       fi
       exec "$hosttool" dial "$@" --key "$lp2p_key"
       ;;
   esac
+}
+
+# The muxer a connection must report: none over QUIC.
+mux_of() {
+  if [ "${transport:-}" = quic ]; then echo quic; else echo "$1"; fi
 }
 
 # The agent version prefix of an implementation.
@@ -172,7 +183,7 @@ check_listener() {
   c_hangup=remote
   [ "$3" = go ] && c_hangup=remote,reset
   if ! c_id=$(check_events listener "$listener_out" from="$1" test="$2" \
-    agent="$(agent_of "$3")" id="$(dialer_id_of "$3")" muxer="$4" \
+    agent="$(agent_of "$3")" id="$(dialer_id_of "$3")" muxer="$(mux_of "$4")" \
     hangup=$c_hangup 2>"$logs/check.err"); then
     why=$(cat "$logs/check.err")
     return 1
@@ -196,7 +207,7 @@ dial_tests() {
       --timeout-s 60) >"$d_out" 2>"$d_err" || d_rc=$?
     why=
     set -- agent="$(agent_of "$d_l")" id="$listener_id"
-    [ "$d_d" = lp2p ] && set -- "$@" muxer="$d_mux"
+    [ "$d_d" = lp2p ] && set -- "$@" muxer="$(mux_of "$d_mux")"
     if [ $d_rc -ne 0 ]; then
       why="dialer exit $d_rc: $(tail -n 1 "$d_out") $(tail -n 2 "$d_err")"
     elif ! check_events dialer "$d_out" test="$d_t" "$@" 2>"$logs/check.err"; then

@@ -427,6 +427,7 @@ static void close_sends_connection_close_to_the_peer(void **state) {
   run(p, NULL, 1);
   assert_true(p->s.closed);
   assert_non_null(strstr(p->s.closed_msg, "peer closed"));
+  assert_int_equal(p->s.closed_err, LP2P_ERR_CLOSED); /* clean, no error */
   pair_del(p);
 }
 

@@ -10,6 +10,7 @@
 #include "lp2p/record.h"
 #include "lp2p/session.h"
 #include "net/services.h"
+#include "net/session_quic.h"
 
 #define MAX_RAW 4
 #define RAW_DATA 4096
@@ -45,12 +46,14 @@ typedef struct side {
   lp2p_session_settings set;
   bool services;
   struct sockaddr_in addr;
+  lp2p__quic_endpoint *ep; /* endpoint mode: its sessions' connections */
 } side;
 
 typedef struct pair {
   side a, b; /* a dials */
   lp2p_tstamp now;
-  bool quic; /* QUIC sessions, else TCP */
+  bool quic;      /* QUIC sessions, else TCP */
+  bool endpoints; /* QUIC: sessions of an endpoint per side */
 } pair;
 
 static const char *const builtin[] = {LP2P_IDENTIFY_PROTOCOL_ID,
@@ -211,12 +214,83 @@ static const lp2p__services_callbacks services_cb = {
 
 /* ---- the pair ----------------------------------------------------------- */
 
+static void services_start(side *d) {
+  if (d->services) {
+    lp2p__services_settings ss = {.rand_fn = test_rand,
+                                  .rand_user = &d->rng,
+                                  .ping_timeout = 2 * LP2P_SECONDS};
+    assert_int_equal(
+        lp2p__services_new(&d->sv, d->s, &ss, &services_cb, NULL, d), 0);
+  }
+}
+
+/* ---- endpoint mode: b's session is made when a's Initial arrives -------- */
+
+static int ep_incoming(lp2p__quic_endpoint *ep, const struct sockaddr *remote,
+                       uint32_t remote_len, void **conn_user, void *user) {
+  (void)remote;
+  (void)remote_len;
+  side *d = user;
+  assert_null(d->s);
+  assert_int_equal(
+      lp2p__session_quic_new_for(&d->s, ep, &d->key, &session_cb, NULL, d), 0);
+  services_start(d);
+  *conn_user = d->s;
+  return 0;
+}
+
+static void ep_accepted(lp2p__quic_endpoint *ep, lp2p__quic *q, void *conn_user,
+                        void *user) {
+  (void)ep;
+  (void)user;
+  lp2p__session_quic_attach(conn_user, q);
+}
+
+static void ep_released(lp2p__quic_endpoint *ep, lp2p__quic *q, void *conn_user,
+                        void *user) {
+  (void)ep;
+  (void)q;
+  (void)user;
+  if (conn_user) {
+    lp2p__session_quic_released(conn_user);
+  }
+}
+
+static void endpoint_start(pair *p, side *d, bool initiator) {
+  side *peer = d == &p->a ? &p->b : &p->a;
+  lp2p__quic_endpoint_settings es;
+  lp2p__quic_endpoint_settings_default(&es);
+  assert_int_equal(lp2p__session_quic_settings(&d->set, &es.conn), 0);
+  lp2p__quic_endpoint_callbacks ecb = {
+      .conn = lp2p__session_quic_conn_callbacks,
+      .incoming = ep_incoming,
+      .accepted = ep_accepted,
+      .released = ep_released,
+  };
+  assert_int_equal(lp2p__quic_endpoint_new(&d->ep, &es, &d->key,
+                                           (struct sockaddr *)&d->addr,
+                                           sizeof(d->addr), &ecb, NULL, d),
+                   0);
+  if (initiator) {
+    assert_int_equal(
+        lp2p__session_quic_connect(&d->s, d->ep, (struct sockaddr *)&peer->addr,
+                                   sizeof(peer->addr), &peer->id, &d->key,
+                                   &session_cb, NULL, d, p->now),
+        0);
+    services_start(d);
+  }
+}
+
 /* The session, and the services on it when the side runs them. */
 static void side_start(pair *p, side *d, bool initiator, const uint8_t *first,
                        size_t len) {
   side *peer = d == &p->a ? &p->b : &p->a;
   const struct sockaddr *self = (const struct sockaddr *)&d->addr;
   const struct sockaddr *other = (const struct sockaddr *)&peer->addr;
+  if (p->endpoints) {
+    endpoint_start(p, d, initiator);
+    return;
+  }
   if (!p->quic) {
     assert_int_equal(lp2p_session_new(&d->s, &d->set, &d->key, initiator,
                                       &session_cb, NULL, d, p->now),
@@ -233,13 +307,7 @@ static void side_start(pair *p, side *d, bool initiator, const uint8_t *first,
                                      first, len, &session_cb, NULL, d, p->now),
         0);
   }
-  if (d->services) {
-    lp2p__services_settings ss = {.rand_fn = test_rand,
-                                  .rand_user = &d->rng,
-                                  .ping_timeout = 2 * LP2P_SECONDS};
-    assert_int_equal(
-        lp2p__services_new(&d->sv, d->s, &ss, &services_cb, NULL, d), 0);
-  }
+  services_start(d);
 }
 
 static void make_side(pair *p, side *d, uint8_t seed_byte, bool initiator,
@@ -273,7 +341,7 @@ static void make_side(pair *p, side *d, uint8_t seed_byte, bool initiator,
   d->set.protocols = protos;
   d->set.nprotocols = n;
   d->services = services;
-  if (initiator || !p->quic) {
+  if (initiator || !p->quic || p->endpoints) {
     side_start(p, d, initiator, NULL, 0);
   }
 }
@@ -281,7 +349,12 @@ static void make_side(pair *p, side *d, uint8_t seed_byte, bool initiator,
 /* QUIC: one datagram; the listener's session is made by the first. */
 static void deliver(pair *p, side *to, const uint8_t *data, size_t n) {
   side *from = to == &p->a ? &p->b : &p->a;
-  if (!p->quic) {
+  if (p->endpoints) {
+    assert_int_equal(lp2p__quic_endpoint_recv(
+                         to->ep, data, n, (const struct sockaddr *)&from->addr,
+                         sizeof(from->addr), p->now),
+                     0);
+  } else if (!p->quic) {
     (void)lp2p_session_recv(to->s, data, n, p->now);
   } else if (!to->s) {
     side_start(p, to, false, data, n);
@@ -295,8 +368,13 @@ static void deliver(pair *p, side *to, const uint8_t *data, size_t n) {
 static size_t move(pair *p, side *from, side *to) {
   size_t moved = 0;
   const uint8_t *out;
+  const struct sockaddr *dest;
+  uint32_t dest_len;
   ssize_t n;
-  while (from->s && (n = lp2p_session_pull(from->s, &out, p->now)) > 0) {
+  while (p->endpoints
+             ? (n = lp2p__quic_endpoint_pull(from->ep, &out, &dest, &dest_len,
+                                             p->now)) > 0
+             : from->s && (n = lp2p_session_pull(from->s, &out, p->now)) > 0) {
     uint8_t *copy = malloc((size_t)n);
     assert_non_null(copy);
     memcpy(copy, out, (size_t)n);
@@ -317,10 +395,12 @@ static void pump(pair *p) {
 }
 
 /* a and b, each with the services or bare (accepting `b_protos`). */
-static void start_pair_of(pair *p, bool quic, bool a_services, bool b_services,
-                          const char *const *b_protos, size_t nb) {
+static void start_pair_with(pair *p, bool quic, bool endpoints, bool a_services,
+                            bool b_services, const char *const *b_protos,
+                            size_t nb) {
   memset(p, 0, sizeof(*p));
   p->quic = quic;
+  p->endpoints = endpoints;
   p->now = 1000 * LP2P_SECONDS;
   for (int i = 0; i < 2; i++) {
     side *d = i == 0 ? &p->a : &p->b;
@@ -335,6 +415,11 @@ static void start_pair_of(pair *p, bool quic, bool a_services, bool b_services,
   assert_true(lp2p_session_is_established(p->b.s));
 }
 
+static void start_pair_of(pair *p, bool quic, bool a_services, bool b_services,
+                          const char *const *b_protos, size_t nb) {
+  start_pair_with(p, quic, false, a_services, b_services, b_protos, nb);
+}
+
 static void start_pair(pair *p, bool a_services, bool b_services,
                        const char *const *b_protos, size_t nb) {
   start_pair_of(p, false, a_services, b_services, b_protos, nb);
@@ -343,6 +428,7 @@ static void start_pair(pair *p, bool a_services, bool b_services,
 static void stop_side(side *d) {
   lp2p__services_del(d->sv);
   lp2p_session_del(d->s);
+  lp2p__quic_endpoint_del(d->ep);
   lp2p_buf_free(&d->peer_raw);
   lp2p_buf_free(&d->answer_addr);
   lp2p_buf_free(&d->answer_record);
@@ -389,6 +475,26 @@ static void ping_round_trip_reports_rtt_of_injected_clock(void **state) {
   assert_int_equal(p.a.ping_err, 0);
   assert_int_equal(p.a.rtt, 7 * LP2P_MILLISECONDS);
   assert_int_equal(lp2p__services_expiry(p.a.sv), LP2P_TSTAMP_NEVER);
+  stop_pair(&p);
+}
+
+/* A session's clock is its last input's: a ping on a connection quiet
+ * for a second is timed from the call, not from that input. */
+static void ping_rtt_is_timed_from_the_ping_call(void **state) {
+  (void)state;
+  pair p;
+  start_pair(&p, true, true, builtin, 3);
+  assert_int_equal(lp2p__services_ping(p.a.sv, p.now), 0);
+  pump(&p); /* opens the stream kept for pings */
+  assert_int_equal(p.a.pings, 1);
+  p.now += 1 * LP2P_SECONDS; /* nothing arrives meanwhile */
+  assert_int_equal(lp2p__services_ping(p.a.sv, p.now), 0);
+  move(&p, &p.a, &p.b);
+  p.now += 7 * LP2P_MILLISECONDS;
+  pump(&p);
+  assert_int_equal(p.a.pings, 2);
+  assert_int_equal(p.a.ping_err, 0);
+  assert_int_equal(p.a.rtt, 7 * LP2P_MILLISECONDS);
   stop_pair(&p);
 }
 
@@ -615,13 +721,19 @@ static void pump_for(pair *p, lp2p_tstamp span) {
   lp2p_tstamp until = p->now + span;
   for (int i = 0; i < 1000; i++) {
     pump(p);
-    lp2p_tstamp a = lp2p_session_expiry(p->a.s);
-    lp2p_tstamp b = lp2p_session_expiry(p->b.s);
+    lp2p_tstamp a = p->endpoints ? lp2p__quic_endpoint_expiry(p->a.ep)
+                                 : lp2p_session_expiry(p->a.s);
+    lp2p_tstamp b = p->endpoints ? lp2p__quic_endpoint_expiry(p->b.ep)
+                                 : lp2p_session_expiry(p->b.s);
     lp2p_tstamp t = a < b ? a : b;
     if (t > until) {
       return;
     }
     p->now = t > p->now ? t : p->now;
+    if (p->endpoints) {
+      (void)lp2p__quic_endpoint_handle_expiry(p->a.ep, p->now);
+      (void)lp2p__quic_endpoint_handle_expiry(p->b.ep, p->now);
+    }
     (void)lp2p_session_handle_expiry(p->a.s, p->now);
     (void)lp2p_session_handle_expiry(p->b.s, p->now);
     lp2p__services_handle_expiry(p->a.sv, p->now);
@@ -677,9 +789,64 @@ static void ping_over_quic_is_answered_with_rtt(void **state) {
   stop_pair(&p);
 }
 
+/* ---- over sessions of QUIC endpoints (net/session_quic.h) --------------- */
+
+static const char *const test_only[] = {"/test/1.0.0"};
+
+static void
+stream_of_endpoint_sessions_negotiates_and_carries_data_both_ways(void **s0) {
+  (void)s0;
+  pair p;
+  start_pair_with(&p, true, true, false, false, test_only, 1);
+  assert_string_equal(lp2p_session_transport(p.a.s), "quic-v1");
+  assert_true(lp2p_peer_id_equal(lp2p_session_remote(p.a.s), &p.b.id));
+  assert_true(lp2p_peer_id_equal(lp2p_session_remote(p.b.s), &p.a.id));
+  raw_stream *out = open_raw(&p, &p.a, "/test/1.0.0");
+  assert_string_equal(lp2p_session_stream_protocol(p.a.s, out->id),
+                      "/test/1.0.0");
+  write_raw(&p.a, out, (const uint8_t *)"hello", 5);
+  pump(&p); /* the write woke a's connection in its endpoint */
+  assert_int_equal(p.b.nraw, 1);
+  raw_stream *in = &p.b.raw[0];
+  assert_int_equal(in->ndata, 5);
+  assert_memory_equal(in->data, "hello", 5);
+  write_raw(&p.b, in, (const uint8_t *)"world!", 6);
+  pump(&p);
+  assert_int_equal(out->ndata, 6);
+  assert_memory_equal(out->data, "world!", 6);
+  assert_int_equal(lp2p_session_stream_close(p.a.s, out->id), 0);
+  pump(&p);
+  assert_true(in->ended);
+  stop_pair(&p);
+}
+
+static void identify_and_ping_run_over_sessions_of_endpoints(void **state) {
+  (void)state;
+  pair p;
+  start_pair_with(&p, true, true, true, true, builtin, 3);
+  assert_int_equal(lp2p__services_identify(p.a.sv), 0);
+  pump_for(&p, 100 * LP2P_MILLISECONDS);
+  assert_int_equal(p.a.identified, 1);
+  assert_true(p.a.verified_pubkey);
+  assert_true(p.a.verified_record);
+  assert_int_equal(p.a.peer.nprotocols, 3);
+  assert_int_equal(p.a.peer.naddrs, 1);
+  assert_int_equal(lp2p__services_ping(p.b.sv, p.now), 0);
+  pump(&p);
+  assert_int_equal(p.b.pings, 1);
+  assert_int_equal(p.b.ping_err, 0);
+  /* b closes: a's session hears of it through a's endpoint */
+  assert_int_equal(lp2p_session_goaway(p.b.s), 0);
+  pump(&p);
+  assert_false(lp2p_session_is_established(p.a.s));
+  assert_int_equal(lp2p_session_error(p.a.s, NULL), LP2P_ERR_CLOSED);
+  stop_pair(&p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(ping_round_trip_reports_rtt_of_injected_clock),
+      cmocka_unit_test(ping_rtt_is_timed_from_the_ping_call),
       cmocka_unit_test(unanswered_ping_times_out_at_its_deadline),
       cmocka_unit_test(inbound_ping_flood_is_reset_and_other_streams_echo),
       cmocka_unit_test(inbound_ping_stream_idle_for_a_minute_is_reset),
@@ -691,6 +858,9 @@ int main(void) {
       cmocka_unit_test(
           identify_over_quic_delivers_quic_listen_addrs_and_protocols),
       cmocka_unit_test(ping_over_quic_is_answered_with_rtt),
+      cmocka_unit_test(
+          stream_of_endpoint_sessions_negotiates_and_carries_data_both_ways),
+      cmocka_unit_test(identify_and_ping_run_over_sessions_of_endpoints),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,9 +1,11 @@
 // Command peer is the go-libp2p reference peer of lp2p's host interop tests.
-// It speaks TCP + Noise or TLS + one muxer (yamux or mplex) + identify + ping, and
-// implements the same CLI and JSON event lines as tests/interop/js/peer.mjs:
+// It speaks TCP + Noise or TLS + one muxer (yamux or mplex), or QUIC v1
+// (--transport quic: libp2p TLS and QUIC's own streams), + identify + ping,
+// and implements the same CLI and JSON event lines as
+// tests/interop/js/peer.mjs:
 //
-//	peer listen --muxer yamux|mplex [--security noise|tls] [--key-seed N] [--echo] [--sink] [--no-limits]
-//	peer dial MULTIADDR --muxer yamux|mplex [--security noise|tls] [--key-seed N] --test T [--timeout-s S]
+//	peer listen --muxer yamux|mplex [--security noise|tls] [--transport tcp|quic] [--key-seed N] [--echo] [--sink] [--no-limits]
+//	peer dial MULTIADDR --muxer yamux|mplex [--security noise|tls] [--transport tcp|quic] [--key-seed N] --test T [--timeout-s S]
 //
 // T is ping:N, identify, echo:S:B, halfclose, reset or send:B. One JSON
 // object per stdout line; diagnostics on stderr. --sink and send:B are for
@@ -45,6 +47,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
+	libp2pquic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
 )
@@ -163,6 +166,24 @@ func securityOption() libp2p.Option {
 	return libp2p.Security(noise.ID, noise.New)
 }
 
+// transport is --transport: TCP (with --security and --muxer) or QUIC v1,
+// which brings its own TLS and streams (--security and --muxer unused).
+var transport = "tcp"
+
+func transportOption() libp2p.Option {
+	if transport == "quic" {
+		return libp2p.Transport(libp2pquic.NewTransport)
+	}
+	return libp2p.Transport(tcp.NewTCPTransport)
+}
+
+func listenAddr() string {
+	if transport == "quic" {
+		return "/ip4/127.0.0.1/udp/0/quic-v1"
+	}
+	return "/ip4/127.0.0.1/tcp/0"
+}
+
 func newHost(muxer string, seed int64, listen, noLimits bool) (host.Host, error) {
 	key, err := identity(seed)
 	if err != nil {
@@ -173,7 +194,7 @@ func newHost(muxer string, seed int64, listen, noLimits bool) (host.Host, error)
 		// Naming the transport, security and muxer replaces go-libp2p's
 		// defaults (QUIC, WebTransport, TLS, ...), so only what lp2p speaks
 		// is offered.
-		libp2p.Transport(tcp.NewTCPTransport),
+		transportOption(),
 		securityOption(),
 		libp2p.UserAgent("lp2p-interop-go/" + libp2pVersion()),
 		libp2p.Ping(true),
@@ -195,7 +216,7 @@ func newHost(muxer string, seed int64, listen, noLimits bool) (host.Host, error)
 			libp2p.ConnectionManager(&connmgr.NullConnMgr{}))
 	}
 	if listen {
-		opts = append(opts, libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+		opts = append(opts, libp2p.ListenAddrStrings(listenAddr()))
 	} else {
 		opts = append(opts, libp2p.NoListenAddrs)
 	}
@@ -533,8 +554,8 @@ func runDial(target, muxer string, seed int64, test string, timeout time.Duratio
 // ---- main ------------------------------------------------------------------
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: peer listen --muxer yamux|mplex [--security noise|tls] [--key-seed N] [--echo] [--sink] [--no-limits]")
-	fmt.Fprintln(os.Stderr, "       peer dial MULTIADDR --muxer yamux|mplex [--security noise|tls] [--key-seed N] --test T [--timeout-s S]")
+	fmt.Fprintln(os.Stderr, "usage: peer listen --muxer yamux|mplex [--security noise|tls] [--transport tcp|quic] [--key-seed N] [--echo] [--sink] [--no-limits]")
+	fmt.Fprintln(os.Stderr, "       peer dial MULTIADDR --muxer yamux|mplex [--security noise|tls] [--transport tcp|quic] [--key-seed N] --test T [--timeout-s S]")
 	os.Exit(2)
 }
 
@@ -555,6 +576,7 @@ func main() {
 	fs := flag.NewFlagSet(cmd, flag.ExitOnError)
 	muxer := fs.String("muxer", "", "yamux or mplex")
 	fs.StringVar(&security, "security", "noise", "noise or tls")
+	fs.StringVar(&transport, "transport", "tcp", "tcp or quic (QUIC v1)")
 	seed := fs.Int64("key-seed", -1, "derive the Ed25519 key from this number")
 	echo := fs.Bool("echo", false, "listen: serve "+echoProtocol)
 	sink := fs.Bool("sink", false, "listen: serve "+sinkProtocol)
@@ -563,7 +585,8 @@ func main() {
 	timeout := fs.Float64("timeout-s", 60, "dial: give up after this many seconds")
 	fs.Parse(rest)
 	if fs.NArg() != 0 || (*muxer != "yamux" && *muxer != "mplex") ||
-		(security != "noise" && security != "tls") {
+		(security != "noise" && security != "tls") ||
+		(transport != "tcp" && transport != "quic") {
 		usage()
 	}
 	if *seed > 0xffffffff {

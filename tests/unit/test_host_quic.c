@@ -1,0 +1,380 @@
+/* The libuv host over QUIC v1 (src/host/quic_io.c), lp2p to lp2p on
+ * loopback: a /udp/0/quic-v1 listen address bound with its real port,
+ * a dial to it, identify both ways with the QUIC listen address, ping,
+ * echo streams, a wrong peer id refused, and the close reaching the
+ * peer. */
+#include "testutil.h"
+#include "testutil_host.h"
+
+#include <stdlib.h>
+
+static int setup(void **state) {
+  (void)state;
+  th_loop_init();
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  th_loop_free();
+  return 0;
+}
+
+typedef struct pair {
+  th_node a, b; /* b dials a over QUIC */
+  th_dial dial;
+} pair;
+
+static void listen_quic(th_node *n) {
+  lp2p_buf ma;
+  lp2p_buf_init(&ma, NULL);
+  assert_int_equal(
+      lp2p_multiaddr_parse("/ip4/127.0.0.1/udp/0/quic-v1", &ma, NULL), 0);
+  lp2p_errdetail err;
+  int rv = lp2p_host_listen(n->host, ma.data, ma.len, &err);
+  if (rv != 0) {
+    fail_msg("listen: %s: %s", lp2p_strerror(rv), err.msg);
+  }
+  lp2p_buf_free(&ma);
+}
+
+static bool both_identified(void *arg) {
+  pair *p = arg;
+  return p->a.identified > 0 && p->b.identified > 0;
+}
+
+static void pair_connect(pair *p) {
+  th_node_init(&p->a, 1, LP2P_KEY_ED25519);
+  th_node_init(&p->b, 2, LP2P_KEY_SECP256K1);
+  th_node_start(&p->a);
+  th_node_start(&p->b);
+  listen_quic(&p->a);
+  th_serve_echo(&p->a);
+  th_dial_start(&p->b, &p->a, &p->dial);
+  th_run_until(th_dial_done, &p->dial, 5000);
+  if (p->dial.err != 0) {
+    fail_msg("dial failed: %s: %s", lp2p_strerror(p->dial.err), p->dial.msg);
+  }
+  th_run_until(both_identified, p, 5000);
+}
+
+static void pair_close(pair *p) {
+  th_node_close(&p->b);
+  th_node_close(&p->a);
+}
+
+static bool has_addr(const lp2p_identify *id, const char *text) {
+  lp2p_buf ma;
+  lp2p_buf_init(&ma, NULL);
+  assert_int_equal(lp2p_multiaddr_parse(text, &ma, NULL), 0);
+  bool found = false;
+  for (size_t i = 0; i < id->naddrs; i++) {
+    found |= id->listen_addrs[i].len == ma.len &&
+             memcmp(id->listen_addrs[i].data, ma.data, ma.len) == 0;
+  }
+  lp2p_buf_free(&ma);
+  return found;
+}
+
+static void quic_listen_address_has_the_bound_port(void **state) {
+  (void)state;
+  th_node a;
+  th_node_init(&a, 1, LP2P_KEY_ED25519);
+  th_node_start(&a);
+  listen_quic(&a);
+  char addr[128];
+  th_node_addr_text(&a, addr, sizeof(addr));
+  unsigned port = 0;
+  assert_int_equal(sscanf(addr, "/ip4/127.0.0.1/udp/%u/quic-v1", &port), 1);
+  assert_true(port > 0);
+  assert_non_null(strstr(addr, "/quic-v1"));
+  th_node_close(&a);
+}
+
+static void quic_dial_connects_identifies_and_reports_quic_v1(void **state) {
+  (void)state;
+  pair p;
+  pair_connect(&p);
+  assert_int_equal(p.a.connected, 1);
+  assert_int_equal(p.b.connected, 1);
+  lp2p_conn *cb = p.dial.conn, *ca = p.a.last_conn;
+  assert_true(
+      lp2p_peer_id_equal(lp2p_conn_peer_id(cb), lp2p_host_peer_id(p.a.host)));
+  assert_true(
+      lp2p_peer_id_equal(lp2p_conn_peer_id(ca), lp2p_host_peer_id(p.b.host)));
+  lp2p_conn_info ia, ib;
+  lp2p_conn_info_get(ca, &ia);
+  lp2p_conn_info_get(cb, &ib);
+  /* as go's ConnectionState over QUIC: no security or muxer protocol */
+  assert_string_equal(ia.transport, "quic-v1");
+  assert_string_equal(ib.transport, "quic-v1");
+  assert_string_equal(ia.security, "");
+  assert_string_equal(ib.muxer, "");
+  assert_false(ia.outbound);
+  assert_true(ib.outbound);
+  assert_int_equal(lp2p_peer_id_check_pubkey(lp2p_conn_peer_id(ca), &ia.pubkey),
+                   0);
+  /* b learns a's QUIC listen address; a sees b's source as /quic-v1 */
+  char addr[128];
+  th_node_addr_text(&p.a, addr, sizeof(addr));
+  lp2p_identify id;
+  assert_int_equal(lp2p_conn_identify(cb, &id), 0);
+  assert_true(has_addr(&id, addr));
+  lp2p_identify_verified v;
+  assert_int_equal(lp2p_identify_verify(&id, lp2p_conn_peer_id(cb), &v), 0);
+  assert_true(v.has_record);
+  assert_int_equal(v.record_error, 0);
+  lp2p_buf text;
+  lp2p_buf_init(&text, NULL);
+  assert_int_equal(lp2p_multiaddr_format(ia.remote_addr.data,
+                                         ia.remote_addr.len, &text, NULL),
+                   0);
+  assert_non_null(strstr((const char *)text.data, "/udp/"));
+  assert_non_null(strstr((const char *)text.data, "/quic-v1"));
+  lp2p_buf_free(&text);
+  pair_close(&p);
+  assert_int_equal(p.a.disconnected, 1);
+  assert_int_equal(p.b.disconnected, 1);
+}
+
+/* ---- ping and streams -----------------------------------------------------
+ */
+
+typedef struct pings {
+  int done, want, errors;
+  lp2p_tstamp last_rtt;
+} pings;
+
+static void on_ping(lp2p_conn *c, lp2p_tstamp rtt, int err, void *user) {
+  pings *p = user;
+  if (err != 0) {
+    p->errors++;
+    return;
+  }
+  p->last_rtt = rtt;
+  if (++p->done < p->want) {
+    assert_int_equal(lp2p_conn_ping(c, on_ping, p), 0);
+  }
+}
+
+static bool pings_done(void *arg) {
+  pings *p = arg;
+  return p->done == p->want || p->errors > 0;
+}
+
+static void quic_ping_is_answered_between_hosts(void **state) {
+  (void)state;
+  pair p;
+  pair_connect(&p);
+  pings pg = {.want = 20};
+  assert_int_equal(lp2p_conn_ping(p.dial.conn, on_ping, &pg), 0);
+  th_run_until(pings_done, &pg, 10000);
+  assert_int_equal(pg.errors, 0);
+  assert_int_equal(pg.done, 20);
+  assert_true(pg.last_rtt > 0);
+  pair_close(&p);
+}
+
+#define ECHO_STREAMS 8
+#define ECHO_BYTES (256u * 1024u)
+
+typedef struct echo_client {
+  size_t sent, received;
+  uint32_t seed;
+  bool ok, closed, mismatch;
+  int open_err;
+} echo_client;
+
+static uint8_t pattern(uint32_t seed, size_t i) {
+  return (uint8_t)((i * 2654435761u + seed) >> 13);
+}
+
+static void client_pump(lp2p_stream *s, void *user) {
+  echo_client *e = user;
+  while (e->sent < ECHO_BYTES) {
+    uint8_t buf[8192];
+    size_t n =
+        ECHO_BYTES - e->sent < sizeof(buf) ? ECHO_BYTES - e->sent : sizeof(buf);
+    for (size_t i = 0; i < n; i++) {
+      buf[i] = pattern(e->seed, e->sent + i);
+    }
+    ssize_t w = lp2p_stream_write(s, buf, n);
+    assert_true(w >= 0);
+    e->sent += (size_t)w;
+    if ((size_t)w < n) {
+      break;
+    }
+    if (e->sent == ECHO_BYTES) {
+      assert_int_equal(lp2p_stream_close(s), 0);
+    }
+  }
+  for (;;) {
+    uint8_t buf[8192];
+    bool eof;
+    ssize_t n = lp2p_stream_read(s, buf, sizeof(buf), &eof);
+    assert_true(n >= 0);
+    if (n == 0) {
+      if (eof) {
+        e->ok = e->received == ECHO_BYTES && !e->mismatch;
+      }
+      return;
+    }
+    for (ssize_t i = 0; i < n; i++) {
+      e->mismatch |= buf[i] != pattern(e->seed, e->received + (size_t)i);
+    }
+    e->received += (size_t)n;
+  }
+}
+
+static void client_closed(lp2p_stream *s, lp2p_stream_end why, void *user) {
+  (void)s;
+  echo_client *e = user;
+  e->closed = true;
+  e->ok &= why == LP2P_STREAM_END_CLOSED;
+}
+
+static void on_echo_open(lp2p_conn *c, lp2p_stream *s, int err, void *user) {
+  (void)c;
+  static const lp2p_stream_callbacks cb = {.readable = client_pump,
+                                           .writable = client_pump,
+                                           .closed = client_closed};
+  echo_client *e = user;
+  e->open_err = err;
+  if (err != 0) {
+    e->closed = true;
+    return;
+  }
+  assert_string_equal(lp2p_stream_protocol(s), ECHO_PROTOCOL);
+  lp2p_stream_set_callbacks(s, &cb, e);
+  client_pump(s, e);
+}
+
+static bool all_closed(void *arg) {
+  echo_client *e = arg;
+  for (int i = 0; i < ECHO_STREAMS; i++) {
+    if (!e[i].closed) {
+      return false;
+    }
+  }
+  return true;
+}
+
+static const char *const echo_protocols[] = {ECHO_PROTOCOL};
+
+static void quic_echo_streams_carry_data_both_ways(void **state) {
+  (void)state;
+  pair p;
+  pair_connect(&p);
+  echo_client *e = calloc(ECHO_STREAMS, sizeof(*e));
+  for (int i = 0; i < ECHO_STREAMS; i++) {
+    e[i].seed = (uint32_t)i * 7919u;
+    assert_int_equal(lp2p_conn_open_stream(p.dial.conn, echo_protocols, 1,
+                                           on_echo_open, &e[i]),
+                     0);
+  }
+  th_run_until(all_closed, e, 30000);
+  for (int i = 0; i < ECHO_STREAMS; i++) {
+    assert_int_equal(e[i].open_err, 0);
+    assert_false(e[i].mismatch);
+    assert_int_equal(e[i].received, ECHO_BYTES);
+    assert_true(e[i].ok);
+  }
+  free(e);
+  pair_close(&p);
+}
+
+/* ---- refusals and the end ------------------------------------------------ */
+
+static void quic_dial_to_another_peer_id_is_refused(void **state) {
+  (void)state;
+  th_node a, b, c;
+  th_node_init(&a, 1, LP2P_KEY_ED25519);
+  th_node_init(&b, 2, LP2P_KEY_ED25519);
+  th_node_init(&c, 3, LP2P_KEY_ED25519);
+  th_node_start(&a);
+  th_node_start(&b);
+  th_node_start(&c);
+  listen_quic(&a);
+  char addr[128], text[256], id[LP2P_PEER_ID_TEXT_MAX];
+  th_node_addr_text(&a, addr, sizeof(addr));
+  assert_true(
+      lp2p_peer_id_to_base58(lp2p_host_peer_id(c.host), id, sizeof(id)) > 0);
+  snprintf(text, sizeof(text), "%s/p2p/%s", addr, id);
+  th_dial d;
+  th_dial_text(&b, text, &d);
+  th_run_until(th_dial_done, &d, 5000);
+  assert_int_equal(d.err, LP2P_ERR_PEER_ID_MISMATCH);
+  assert_int_equal(lp2p_host_num_conns(b.host), 0);
+  th_node_close(&c);
+  th_node_close(&b);
+  th_node_close(&a);
+}
+
+static bool handshake_failed(void *arg) {
+  return ((th_node *)arg)->handshake_failed > 0;
+}
+
+/* The connection manager admits a QUIC client's Initial as it does an
+ * accepted TCP connection: one past max_inbound is refused
+ * (CONNECTION_REFUSED), and the connection already there lives on. */
+static void quic_inbound_one_past_max_inbound_is_refused(void **state) {
+  (void)state;
+  th_node a, b, c;
+  th_node_init(&a, 1, LP2P_KEY_ED25519);
+  a.settings.max_inbound = 1;
+  th_node_init(&b, 2, LP2P_KEY_ED25519);
+  th_node_init(&c, 3, LP2P_KEY_ED25519);
+  th_node_start(&a);
+  th_node_start(&b);
+  th_node_start(&c);
+  listen_quic(&a);
+  th_dial first, second;
+  th_dial_start(&b, &a, &first);
+  th_run_until(th_dial_done, &first, 5000);
+  assert_int_equal(first.err, 0);
+  th_dial_start(&c, &a, &second);
+  th_run_until(th_dial_done, &second, 5000);
+  assert_int_not_equal(second.err, 0);
+  assert_non_null(strstr(second.msg, "0x2")); /* CONNECTION_REFUSED */
+  th_run_until(handshake_failed, &a, 5000);
+  assert_int_equal(a.last_handshake_err, LP2P_ERR_TOO_LARGE);
+  lp2p_host_stats st;
+  lp2p_host_get_stats(a.host, &st);
+  assert_int_equal(st.refused_inbound, 1);
+  assert_int_equal(lp2p_host_num_conns(a.host), 1);
+  pings pg = {.want = 1};
+  assert_int_equal(lp2p_conn_ping(first.conn, on_ping, &pg), 0);
+  th_run_until(pings_done, &pg, 5000);
+  assert_int_equal(pg.errors, 0);
+  th_node_close(&c);
+  th_node_close(&b);
+  th_node_close(&a);
+}
+
+static bool a_disconnected(void *arg) {
+  return ((pair *)arg)->a.disconnected > 0;
+}
+
+static void quic_close_by_the_dialer_reaches_the_listener(void **state) {
+  (void)state;
+  pair p;
+  pair_connect(&p);
+  assert_int_equal(lp2p_conn_close(p.dial.conn), 0);
+  th_run_until(a_disconnected, &p, 5000);
+  assert_int_equal(p.a.last_reason, LP2P_DISCONNECT_REMOTE); /* clean */
+  assert_int_equal(lp2p_host_num_conns(p.a.host), 0);
+  pair_close(&p);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(quic_listen_address_has_the_bound_port),
+      cmocka_unit_test(quic_dial_connects_identifies_and_reports_quic_v1),
+      cmocka_unit_test(quic_ping_is_answered_between_hosts),
+      cmocka_unit_test(quic_echo_streams_carry_data_both_ways),
+      cmocka_unit_test(quic_dial_to_another_peer_id_is_refused),
+      cmocka_unit_test(quic_inbound_one_past_max_inbound_is_refused),
+      cmocka_unit_test(quic_close_by_the_dialer_reaches_the_listener),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
