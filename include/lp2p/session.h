@@ -188,9 +188,10 @@ LP2P_API int lp2p_session_new(lp2p_session **out,
  * open, `max_stream_unconsumed` and `max_session_unconsumed` are the
  * stream's and the connection's receive windows (capped at 4 GiB per
  * stream), `handshake_timeout` and `idle_timeout` are QUIC's. Streams
- * agree their protocol with multistream-select without a deadline of
- * their own (the idle timeout bounds a silent peer); `budget` is not
- * used (the windows bound what the peer sends). Returns 0,
+ * agree their protocol with multistream-select within
+ * `negotiate_timeout` (a stream past it is reset), and at most 16
+ * streams the peer opened negotiate at once (more are reset); `budget`
+ * is not used (the windows bound what the peer sends). Returns 0,
  * LP2P_ERR_NOMEM, LP2P_ERR_INVALID_ARG (no rand_fn, no unix_time, a zero
  * limit or idle_timeout, an invalid protocol id or address),
  * LP2P_ERR_UNSUPPORTED (an identity that cannot sign) or LP2P_ERR_CRYPTO

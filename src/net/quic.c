@@ -4,8 +4,10 @@
  * calls, so a port touches this file only.
  *
  * ngtcp2 keeps pointers into the data it sent until the peer acknowledges
- * it (to retransmit), so each stream's unacknowledged bytes live in fixed
- * chunks that never move; acknowledged chunks are freed. */
+ * it (to retransmit), so each stream's unacknowledged bytes live in
+ * chunks that never move, sized to what was written (a stream that only
+ * negotiated holds a few dozen bytes, not CHUNK_SIZE); acknowledged chunks
+ * are freed, the last one too. */
 #include "net/quic.h"
 
 #include <stdio.h>
@@ -22,6 +24,7 @@
 #include "lp2p/tls.h"
 
 #define CHUNK_SIZE 16384u
+#define MIN_CHUNK 128u
 #define CID_LEN LP2P__QUIC_CID_LEN
 #define MAX_DATAGRAM 1500u
 /* Application error code of a stream reset and of a clean close. */
@@ -36,16 +39,17 @@ static const char priority[] =
 
 typedef struct chunk {
   struct chunk *next;
-  size_t len;
-  uint8_t data[CHUNK_SIZE];
+  size_t len, cap;
+  uint8_t data[];
 } chunk;
 
 typedef struct qstream {
   struct qstream *prev, *next;
   int64_t id;
   void *user;
-  lp2p_mss *mss; /* while negotiating */
-  const char *protocol;
+  lp2p_mss *mss;        /* while negotiating */
+  lp2p_tstamp deadline; /* for the negotiation */
+  char *protocol;       /* once agreed */
   bool inbound;
   bool known; /* the application knows it: callbacks name it */
   bool done;  /* its final callback ran (or the application reset it) */
@@ -91,6 +95,7 @@ struct lp2p__quic {
   size_t close_len; /* a CONNECTION_CLOSE in out[] waiting for _pull */
   int err;
   char msg[192];
+  lp2p__quic_stats stats;
 };
 
 /* ---- failure ------------------------------------------------------------ */
@@ -200,6 +205,7 @@ static void stream_free(lp2p__quic *q, qstream *st) {
     lp2p_free(q->mem, c);
   }
   lp2p_mss_del(st->mss);
+  lp2p_free(q->mem, st->protocol);
   lp2p_free(q->mem, st);
 }
 
@@ -212,19 +218,30 @@ static qstream *lookup(lp2p__quic *q, uint64_t id) {
   return NULL;
 }
 
-/* Appends to the send chunks up to `room`; returns the bytes taken or
- * LP2P_ERR_NOMEM. */
+/* A chunk for `want` more bytes: as large as them, at least twice the
+ * last one (few allocations for a bulk writer), at most CHUNK_SIZE. */
+static size_t chunk_cap(const qstream *st, size_t want) {
+  size_t cap = want < MIN_CHUNK ? MIN_CHUNK : want;
+  if (st->tail && cap < 2 * st->tail->cap) {
+    cap = 2 * st->tail->cap;
+  }
+  return cap < CHUNK_SIZE ? cap : CHUNK_SIZE;
+}
+
+/* Appends to the send chunks; returns the bytes taken or LP2P_ERR_NOMEM. */
 static ssize_t sendq_append(lp2p__quic *q, qstream *st, const uint8_t *p,
                             size_t n) {
   size_t taken = 0;
   while (taken < n) {
-    if (!st->tail || st->tail->len == CHUNK_SIZE) {
-      chunk *c = lp2p_malloc(q->mem, sizeof(*c));
+    if (!st->tail || st->tail->len == st->tail->cap) {
+      size_t cap = chunk_cap(st, n - taken);
+      chunk *c = lp2p_malloc(q->mem, sizeof(*c) + cap);
       if (!c) {
         return taken ? (ssize_t)taken : LP2P_ERR_NOMEM;
       }
       c->next = NULL;
       c->len = 0;
+      c->cap = cap;
       if (st->tail) {
         st->tail->next = c;
       } else {
@@ -237,7 +254,7 @@ static ssize_t sendq_append(lp2p__quic *q, qstream *st, const uint8_t *p,
         st->send_off = 0;
       }
     }
-    size_t k = CHUNK_SIZE - st->tail->len;
+    size_t k = st->tail->cap - st->tail->len;
     k = k < n - taken ? k : n - taken;
     memcpy(st->tail->data + st->tail->len, p + taken, k);
     st->tail->len += k;
@@ -265,7 +282,8 @@ static void sent(qstream *st, size_t n) {
 }
 
 /* The peer acknowledged `n` more bytes (ngtcp2 reports them in order):
- * chunks fully acknowledged and sent go. */
+ * chunks fully acknowledged (hence sent) go, the last one too, so that an
+ * idle stream holds no send buffer. */
 static void acked(lp2p__quic *q, qstream *st, size_t n) {
   st->buffered -= n < st->buffered ? n : st->buffered;
   while (n > 0 && st->head) {
@@ -273,10 +291,13 @@ static void acked(lp2p__quic *q, qstream *st, size_t n) {
     k = k < n ? k : n;
     st->head_acked += k;
     n -= k;
-    if (st->head_acked == st->head->len && st->head != st->tail) {
+    if (st->head_acked == st->head->len) {
       chunk *c = st->head;
       st->head = c->next;
       st->head_acked = 0;
+      if (st->tail == c) {
+        st->tail = NULL;
+      }
       if (st->send == c) {
         st->send = st->head;
         st->send_off = 0;
@@ -332,6 +353,26 @@ static void deliver(lp2p__quic *q, qstream *st, const uint8_t *p, size_t n) {
   }
 }
 
+/* Whether the negotiation ended with a protocol; then its name is copied
+ * and the negotiation freed (an open stream keeps no multistream-select
+ * state: its 1 KiB message buffer would dwarf an idle stream). */
+static bool negotiated(lp2p__quic *q, qstream *st) {
+  const char *name;
+  size_t len;
+  if (lp2p_mss_result(st->mss, &name, &len) != 1) {
+    return false;
+  }
+  st->protocol = lp2p_malloc(q->mem, len + 1);
+  if (!st->protocol) {
+    stream_fail(q, st, LP2P_ERR_NOMEM);
+    return false;
+  }
+  memcpy(st->protocol, name, len + 1);
+  lp2p_mss_del(st->mss);
+  st->mss = NULL;
+  return true;
+}
+
 static void negotiate_input(lp2p__quic *q, qstream *st, const uint8_t *p,
                             size_t n) {
   int rv = lp2p_mss_recv(st->mss, p, n, q->now);
@@ -343,11 +384,9 @@ static void negotiate_input(lp2p__quic *q, qstream *st, const uint8_t *p,
   if (!flush_mss(q, st)) {
     return;
   }
-  const char *name;
-  if (lp2p_mss_result(st->mss, &name, NULL) != 1) {
+  if (!negotiated(q, st)) {
     return;
   }
-  st->protocol = name; /* lives as long as st->mss: kept until freed */
   st->known = true;
   if (q->cb.stream_opened) {
     q->cb.stream_opened(q, (uint64_t)st->id, st->protocol, st->inbound,
@@ -357,7 +396,7 @@ static void negotiate_input(lp2p__quic *q, qstream *st, const uint8_t *p,
 }
 
 static bool negotiating(const qstream *st) {
-  return st->mss && lp2p_mss_result(st->mss, NULL, NULL) != 1;
+  return st->mss != NULL;
 }
 
 static int mss_accept(lp2p_mss *m, const char *proto, size_t len, void *user) {
@@ -374,7 +413,12 @@ static int start_mss(lp2p__quic *q, qstream *st, const char *const *protos,
   ms.role = st->inbound ? LP2P_MSS_LISTENER : LP2P_MSS_DIALER;
   ms.protocols = protos;
   ms.nprotocols = n;
-  ms.timeout = 0; /* the connection's idle timeout bounds a silent peer */
+  /* st->deadline bounds it (keep-alive PINGs are ACKed, so the idle
+   * timeout does not bound a peer that stalls a stream) */
+  ms.timeout = 0;
+  lp2p_tstamp span = q->set.negotiate_timeout;
+  st->deadline =
+      span >= LP2P_TSTAMP_NEVER - q->now ? LP2P_TSTAMP_NEVER : q->now + span;
   int rv = lp2p_mss_new(&st->mss, &ms, &mcb, q->mem, q);
   if (rv != 0) {
     return rv;
@@ -430,10 +474,23 @@ static int handshake_completed_cb(ngtcp2_conn *conn, void *user) {
   return 0;
 }
 
+static size_t inbound_negotiating(const lp2p__quic *q) {
+  size_t n = 0;
+  for (const qstream *st = q->streams; st; st = st->next) {
+    n += st->inbound && !st->done && negotiating(st) ? 1 : 0;
+  }
+  return n;
+}
+
 static int stream_open_cb(ngtcp2_conn *conn, int64_t id, void *user) {
   lp2p__quic *q = user;
   if (!ngtcp2_conn_is_local_stream(conn, id) && (id & 0x2) != 0) {
     return 0; /* unidirectional: libp2p has none (we allow none) */
+  }
+  if (inbound_negotiating(q) >= q->set.max_negotiating) {
+    q->stats.negotiate_refused++; /* no state: its bytes only get credit */
+    (void)ngtcp2_conn_shutdown_stream(conn, id, APP_ERR_RESET);
+    return 0;
   }
   qstream *st = stream_new(q, id, true);
   if (!st) {
@@ -624,6 +681,8 @@ void lp2p__quic_settings_default(lp2p__quic_settings *s) {
   s->stream_window = 256u * 1024u;
   s->conn_window = 4u * 1024u * 1024u;
   s->max_send_buffer = 1u << 20;
+  s->negotiate_timeout = 10 * LP2P_SECONDS;
+  s->max_negotiating = 16;
 }
 
 static int store_addr(qaddr *a, uint32_t *alen, const struct sockaddr *sa,
@@ -942,7 +1001,25 @@ lp2p_tstamp lp2p__quic_expiry(const lp2p__quic *q) {
   if (q->ended) {
     return LP2P_TSTAMP_NEVER;
   }
-  return ngtcp2_conn_get_expiry(q->conn); /* UINT64_MAX: none */
+  lp2p_tstamp t = ngtcp2_conn_get_expiry(q->conn); /* UINT64_MAX: none */
+  for (const qstream *st = q->streams; st; st = st->next) {
+    if (!st->done && negotiating(st) && st->deadline < t) {
+      t = st->deadline;
+    }
+  }
+  return t;
+}
+
+/* Resets the streams whose negotiation is past its deadline. */
+static void expire_negotiations(lp2p__quic *q) {
+  qstream *next;
+  for (qstream *st = q->streams; st; st = next) {
+    next = st->next;
+    if (!st->done && negotiating(st) && st->deadline <= q->now) {
+      q->stats.negotiate_timeouts++;
+      stream_fail(q, st, LP2P_ERR_TIMEOUT);
+    }
+  }
 }
 
 int lp2p__quic_handle_expiry(lp2p__quic *q, lp2p_tstamp now) {
@@ -951,7 +1028,15 @@ int lp2p__quic_handle_expiry(lp2p__quic *q, lp2p_tstamp now) {
   }
   q->now = now;
   int rv = ngtcp2_conn_handle_expiry(q->conn, now);
-  return rv == 0 ? 0 : fail_liberr(q, rv);
+  if (rv != 0) {
+    return fail_liberr(q, rv);
+  }
+  expire_negotiations(q);
+  return 0;
+}
+
+void lp2p__quic_stats_get(const lp2p__quic *q, lp2p__quic_stats *out) {
+  *out = q->stats;
 }
 
 int lp2p__quic_close(lp2p__quic *q, lp2p_tstamp now) {

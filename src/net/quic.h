@@ -46,6 +46,14 @@ typedef struct lp2p__quic_settings {
   uint64_t conn_window;
   /* Bytes a stream holds written and not yet acknowledged. */
   size_t max_send_buffer;
+  /* Each stream's multistream-select must end within this (from its
+   * opening); a stream past it is reset (stream_reset with
+   * LP2P_ERR_TIMEOUT if the application knows it) and counted.
+   * LP2P_TSTAMP_NEVER: no limit. */
+  lp2p_tstamp negotiate_timeout;
+  /* Peer-opened streams negotiating at once; one more is reset at once
+   * and counted (a peer cannot make us hold many negotiations). */
+  size_t max_negotiating;
   /* ngtcp2's keep-alive: a PING after this long without a packet, so
    * that the idle timeout does not fire on a quiet, live connection
    * (0 = off, the default). */
@@ -98,9 +106,15 @@ typedef struct lp2p__quic_callbacks {
                        void *user);
 } lp2p__quic_callbacks;
 
+/* What a connection counted (drops of what a peer made it do). */
+typedef struct lp2p__quic_stats {
+  uint64_t negotiate_timeouts; /* streams reset at negotiate_timeout */
+  uint64_t negotiate_refused;  /* peer streams past max_negotiating */
+} lp2p__quic_stats;
+
 /* 30 s idle, 10 s handshake, 256 streams, 256 KiB per stream and 4 MiB
- * per connection, 1 MiB send buffer per stream; no rand_fn, no
- * unix_time. */
+ * per connection, 1 MiB send buffer per stream, 10 s to negotiate a
+ * stream, 16 peer streams negotiating; no rand_fn, no unix_time. */
 void lp2p__quic_settings_default(lp2p__quic_settings *s);
 
 /* A client connection from `local` to `remote` (sockaddr_in or _in6);
@@ -134,12 +148,14 @@ int lp2p__quic_recv(lp2p__quic *q, const uint8_t *pkt, size_t len,
 /* One datagram to send (0: none now); valid until the next call. Call
  * it until 0 after every other call. */
 ssize_t lp2p__quic_pull(lp2p__quic *q, const uint8_t **out, lp2p_tstamp now);
-/* The next deadline (retransmission, ACK, idle, handshake), or
+/* The next deadline (retransmission, ACK, idle, handshake, a stream's
+ * negotiation), or
  * LP2P_TSTAMP_NEVER once the connection ended. */
 lp2p_tstamp lp2p__quic_expiry(const lp2p__quic *q);
 /* Runs what is due. Returns 0 or the error that ended the connection
  * (LP2P_ERR_TIMEOUT: idle or handshake timeout). */
 int lp2p__quic_handle_expiry(lp2p__quic *q, lp2p_tstamp now);
+void lp2p__quic_stats_get(const lp2p__quic *q, lp2p__quic_stats *out);
 /* Closes cleanly: CONNECTION_CLOSE (no error) is the next _pull. */
 int lp2p__quic_close(lp2p__quic *q, lp2p_tstamp now);
 

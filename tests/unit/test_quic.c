@@ -1,6 +1,7 @@
 /* Two QUIC connections (src/net/quic.c) back to back in memory, with an
  * injected clock and a wire that can drop or swap datagrams. */
 #include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -35,8 +36,13 @@ typedef struct end {
   bool ended;
 } end;
 
+/* Changes both sides' settings before they are made. */
+typedef void (*tweak_fn)(lp2p__quic_settings *s);
+
 typedef struct pair {
   end c, s;
+  tweak_fn tweak;
+  const lp2p_mem *cmem, *smem;
   struct sockaddr_in caddr, saddr;
   lp2p_tstamp now;
   unsigned drop_every; /* drop every nth datagram (0: none) */
@@ -128,8 +134,12 @@ static void make_end(end *e, uint8_t seed_byte, uint64_t ctr) {
   e->consume = true;
 }
 
-static pair *pair_new(const lp2p_peer_id *expected) {
+static pair *pair_new_with(const lp2p_peer_id *expected, tweak_fn tweak,
+                           const lp2p_mem *cmem, const lp2p_mem *smem) {
   pair *p = test_calloc(1, sizeof(*p));
+  p->tweak = tweak;
+  p->cmem = cmem;
+  p->smem = smem;
   make_end(&p->c, 1, 1000);
   make_end(&p->s, 2, 1u << 30);
   make_addr(&p->caddr, 4001);
@@ -138,12 +148,19 @@ static pair *pair_new(const lp2p_peer_id *expected) {
   lp2p__quic_settings set;
   settings(&set, &p->c);
   set.remote_peer_id = expected ? expected : &p->s.id;
+  if (tweak) {
+    tweak(&set);
+  }
   assert_int_equal(lp2p__quic_client_new(
                        &p->c.q, &set, &p->c.key, (struct sockaddr *)&p->caddr,
                        sizeof(p->caddr), (struct sockaddr *)&p->saddr,
-                       sizeof(p->saddr), &cbs, NULL, &p->c, p->now),
+                       sizeof(p->saddr), &cbs, cmem, &p->c, p->now),
                    0);
   return p;
+}
+
+static pair *pair_new(const lp2p_peer_id *expected) {
+  return pair_new_with(expected, NULL, NULL, NULL);
 }
 
 static void pair_del(pair *p) {
@@ -158,10 +175,13 @@ static void deliver_to_server(pair *p, const uint8_t *d, size_t n) {
   if (!p->s.q) {
     lp2p__quic_settings set;
     settings(&set, &p->s);
+    if (p->tweak) {
+      p->tweak(&set);
+    }
     assert_int_equal(lp2p__quic_server_new(
                          &p->s.q, &set, &p->s.key, (struct sockaddr *)&p->saddr,
                          sizeof(p->saddr), (struct sockaddr *)&p->caddr,
-                         sizeof(p->caddr), d, n, &cbs, NULL, &p->s, p->now),
+                         sizeof(p->caddr), d, n, &cbs, p->smem, &p->s, p->now),
                      0);
     return;
   }
@@ -430,6 +450,168 @@ static void close_sends_connection_close_to_the_peer(void **state) {
   pair_del(p);
 }
 
+/* ---- memory and negotiation bounds ------------------------------------- */
+
+/* An lp2p_mem that counts the bytes it has out. */
+typedef struct bytemem {
+  lp2p_mem mem;
+  size_t live, blocks;
+} bytemem;
+
+#define HDR 16u /* keeps the block aligned for any type */
+
+static void *bm_malloc(size_t n, void *user) {
+  bytemem *b = user;
+  uint8_t *p = malloc(HDR + n);
+  if (!p) {
+    return NULL;
+  }
+  memcpy(p, &n, sizeof(n));
+  b->live += n;
+  b->blocks++;
+  return p + HDR;
+}
+
+static void bm_free(void *ptr, void *user) {
+  if (!ptr) {
+    return;
+  }
+  bytemem *b = user;
+  uint8_t *p = (uint8_t *)ptr - HDR;
+  size_t n;
+  memcpy(&n, p, sizeof(n));
+  b->live -= n;
+  b->blocks--;
+  free(p);
+}
+
+static void *bm_calloc(size_t k, size_t n, void *user) {
+  void *p = bm_malloc(k * n, user);
+  if (p) {
+    memset(p, 0, k * n);
+  }
+  return p;
+}
+
+static void *bm_realloc(void *ptr, size_t n, void *user) {
+  void *p = bm_malloc(n, user);
+  if (p && ptr) {
+    size_t old;
+    memcpy(&old, (uint8_t *)ptr - HDR, sizeof(old));
+    memcpy(p, ptr, old < n ? old : n);
+    bm_free(ptr, user);
+  }
+  return p;
+}
+
+static void bytemem_init(bytemem *b) {
+  memset(b, 0, sizeof(*b));
+  b->mem = (lp2p_mem){b, bm_malloc, bm_free, bm_calloc, bm_realloc};
+}
+
+#define IDLE_STREAMS 100u
+
+/* Exchanges and runs timers (ACK delays, retransmissions) for `span`,
+ * never jumping past it (to the idle timeout). */
+static void settle(pair *p, lp2p_tstamp span) {
+  lp2p_tstamp stop = p->now + span;
+  while (p->now < stop) {
+    while (flow(p, true) + flow(p, false) > 0) {
+    }
+    lp2p_tstamp t = next_expiry(p);
+    p->now = t < stop ? (t > p->now ? t : p->now) : stop;
+    (void)lp2p__quic_handle_expiry(p->c.q, p->now);
+    (void)lp2p__quic_handle_expiry(p->s.q, p->now);
+  }
+  while (flow(p, true) + flow(p, false) > 0) {
+  }
+}
+
+/* Streams a peer opens and leaves idle after negotiating hold no send
+ * chunk and no negotiation state: a peer cannot pin 16 KiB per stream. */
+static void peer_opened_idle_stream_costs_under_1k(void **state) {
+  (void)state;
+  bytemem bm;
+  bytemem_init(&bm);
+  pair *p = pair_new_with(NULL, NULL, NULL, &bm.mem);
+  handshake(p);
+  settle(p, LP2P_SECONDS); /* the handshake's own state goes */
+  size_t before = bm.live;
+  for (unsigned i = 0; i < IDLE_STREAMS; i++) {
+    uint64_t id;
+    assert_int_equal(lp2p__quic_open_stream(p->c.q, protos, 1, NULL, &id), 0);
+  }
+  settle(p, LP2P_SECONDS); /* negotiated and every byte acknowledged */
+  assert_true(lp2p__quic_is_established(p->s.q));
+  assert_int_equal(lp2p__quic_num_streams(p->s.q), IDLE_STREAMS);
+  size_t per_stream = (bm.live - before) / IDLE_STREAMS;
+  assert_true(per_stream < 1024);
+  pair_del(p);
+  assert_int_equal(bm.live, 0);
+}
+
+static void short_negotiation(lp2p__quic_settings *s) {
+  s->negotiate_timeout = 2 * LP2P_SECONDS;
+}
+
+static const char *const unknown_protos[] = {"/nobody/speaks/this"};
+
+/* Moves only the client's datagrams to the server (the server's answers
+ * are lost), until the client has nothing more. */
+static void client_to_server_only(pair *p) {
+  while (flow(p, true) > 0) {
+  }
+}
+
+/* A peer that proposes what we refuse and then stays silent (its
+ * connection alive) holds the stream only until negotiate_timeout. */
+static void stalled_negotiation_is_reset_at_deadline(void **state) {
+  (void)state;
+  pair *p = pair_new_with(NULL, short_negotiation, NULL, NULL);
+  handshake(p);
+  uint64_t id;
+  assert_int_equal(lp2p__quic_open_stream(p->c.q, unknown_protos, 1, NULL, &id),
+                   0);
+  lp2p_tstamp opened = p->now;
+  client_to_server_only(p);
+  assert_int_equal(lp2p__quic_num_streams(p->s.q), 1);
+  lp2p_tstamp deadline = opened + 2 * LP2P_SECONDS;
+  assert_true(lp2p__quic_expiry(p->s.q) <= deadline);
+  lp2p__quic_stats st;
+  while (lp2p__quic_expiry(p->s.q) < deadline) {
+    p->now = lp2p__quic_expiry(p->s.q);
+    assert_int_equal(lp2p__quic_handle_expiry(p->s.q, p->now), 0);
+    lp2p__quic_stats_get(p->s.q, &st);
+    assert_int_equal(st.negotiate_timeouts, 0);
+  }
+  p->now = deadline;
+  assert_int_equal(lp2p__quic_handle_expiry(p->s.q, p->now), 0);
+  lp2p__quic_stats_get(p->s.q, &st);
+  assert_int_equal(st.negotiate_timeouts, 1);
+  assert_int_equal(lp2p__quic_num_streams(p->s.q), 0);
+  pair_del(p);
+}
+
+/* One peer stream past max_negotiating (16) is reset at once. */
+static void stream_past_negotiating_cap_is_reset(void **state) {
+  (void)state;
+  pair *p = pair_new(NULL);
+  handshake(p);
+  lp2p__quic_settings def;
+  lp2p__quic_settings_default(&def);
+  for (size_t i = 0; i <= def.max_negotiating; i++) {
+    uint64_t id;
+    assert_int_equal(
+        lp2p__quic_open_stream(p->c.q, unknown_protos, 1, NULL, &id), 0);
+  }
+  client_to_server_only(p);
+  lp2p__quic_stats st;
+  lp2p__quic_stats_get(p->s.q, &st);
+  assert_int_equal(st.negotiate_refused, 1);
+  assert_int_equal(lp2p__quic_num_streams(p->s.q), def.max_negotiating);
+  pair_del(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(handshake_authenticates_both_peer_ids),
@@ -440,6 +622,9 @@ int main(void) {
       cmocka_unit_test(lost_and_reordered_datagrams_are_recovered),
       cmocka_unit_test(idle_connection_times_out),
       cmocka_unit_test(close_sends_connection_close_to_the_peer),
+      cmocka_unit_test(peer_opened_idle_stream_costs_under_1k),
+      cmocka_unit_test(stalled_negotiation_is_reset_at_deadline),
+      cmocka_unit_test(stream_past_negotiating_cap_is_reset),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
