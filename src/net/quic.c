@@ -315,12 +315,23 @@ static void acked(lp2p__quic *q, qstream *st, size_t n) {
 
 /* ---- streams: negotiation and data -------------------------------------- */
 
+/* A stream ended: the bytes it delivered and the application did not
+ * give back go back to the connection's window now (nobody can consume
+ * them any more; two reset streams would otherwise stall it for good). */
+static void release_unconsumed(lp2p__quic *q, qstream *st) {
+  if (st->unconsumed > 0) {
+    ngtcp2_conn_extend_max_offset(q->conn, st->unconsumed);
+    st->unconsumed = 0;
+  }
+}
+
 /* Resets a stream for `err`, telling the application if it knows it. */
 static void stream_fail(lp2p__quic *q, qstream *st, int err) {
   if (st->done) {
     return;
   }
   st->done = true;
+  release_unconsumed(q, st);
   (void)ngtcp2_conn_shutdown_stream(q->conn, st->id, APP_ERR_RESET);
   if (st->known && q->cb.stream_reset) {
     q->cb.stream_reset(q, (uint64_t)st->id, st->user, err, q->user);
@@ -345,10 +356,15 @@ static void give_credit(lp2p__quic *q, qstream *st, size_t n) {
 }
 
 static void deliver(lp2p__quic *q, qstream *st, const uint8_t *p, size_t n) {
-  if (n > 0 && !st->done && q->cb.stream_data) {
+  if (n == 0) {
+    return;
+  }
+  if (st->done) { /* reset in stream_opened: dropped, the window moves */
+    ngtcp2_conn_extend_max_offset(q->conn, n);
+  } else if (q->cb.stream_data) {
     st->unconsumed += n;
     q->cb.stream_data(q, (uint64_t)st->id, st->user, p, n, q->user);
-  } else if (n > 0 && !q->cb.stream_data) {
+  } else {
     give_credit(q, st, n); /* nobody holds them */
   }
 }
@@ -567,6 +583,7 @@ static int stream_close_cb(ngtcp2_conn *conn, uint32_t flags, int64_t id,
   if (!st) {
     return 0;
   }
+  release_unconsumed(q, st); /* consuming it later finds no stream */
   if (!st->done) {
     st->done = true;
     bool reset = (flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) != 0;
@@ -1181,6 +1198,7 @@ int lp2p__quic_stream_reset(lp2p__quic *q, uint64_t id) {
     return LP2P_ERR_NOT_FOUND;
   }
   st->done = true;
+  release_unconsumed(q, st);
   (void)ngtcp2_conn_shutdown_stream(q->conn, st->id, APP_ERR_RESET);
   return 0;
 }

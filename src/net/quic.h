@@ -200,7 +200,10 @@ size_t lp2p__quic_stream_writable(lp2p__quic *q, uint64_t id);
 /* The protocol an open stream agreed, else NULL. */
 const char *lp2p__quic_stream_protocol(lp2p__quic *q, uint64_t id);
 /* Gives back `n` bytes stream_data delivered: the stream's and the
- * connection's windows grow by them. Returns 0 or LP2P_ERR_NOT_FOUND. */
+ * connection's windows grow by them. A stream that ended (closed, reset,
+ * either side) gave its bytes back to the connection then: consuming
+ * them afterwards returns LP2P_ERR_NOT_FOUND and is harmless. Returns 0
+ * or LP2P_ERR_NOT_FOUND. */
 int lp2p__quic_stream_consume(lp2p__quic *q, uint64_t id, size_t n);
 /* FIN after what was written. Returns 0, LP2P_ERR_NOT_FOUND. */
 int lp2p__quic_stream_close(lp2p__quic *q, uint64_t id);

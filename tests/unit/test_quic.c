@@ -612,6 +612,78 @@ static void stream_past_negotiating_cap_is_reset(void **state) {
   pair_del(p);
 }
 
+/* ---- the connection's window -------------------------------------------- */
+
+#define SMALL_STREAM_WINDOW (64u * 1024u)
+#define SMALL_CONN_WINDOW (128u * 1024u)
+
+static void small_windows(lp2p__quic_settings *s) {
+  s->stream_window = SMALL_STREAM_WINDOW;
+  s->conn_window = SMALL_CONN_WINDOW;
+}
+
+static uint64_t open_and_write(pair *p, const uint8_t *data, size_t len) {
+  uint64_t id;
+  assert_int_equal(lp2p__quic_open_stream(p->c.q, protos, 1, NULL, &id), 0);
+  run(p, server_opened, 20);
+  p->s.opened = p->c.opened = false;
+  assert_int_equal(lp2p__quic_stream_write(p->c.q, id, data, len),
+                   (ssize_t)len);
+  return id;
+}
+
+/* Bytes a reset stream delivered and nobody consumed go back to the
+ * connection: two streams reset full do not stall a third. */
+static void reset_streams_return_unconsumed_bytes_to_connection(void **state) {
+  (void)state;
+  pair *p = pair_new_with(NULL, small_windows, NULL, NULL);
+  handshake(p);
+  p->s.consume = false;
+  static uint8_t big[100000];
+  memset(big, 0x33, sizeof(big));
+  uint64_t a = open_and_write(p, big, sizeof(big));
+  uint64_t b = open_and_write(p, big, sizeof(big));
+  settle(p, LP2P_SECONDS);
+  assert_true(p->s.got_len + 256 >= SMALL_CONN_WINDOW); /* it is full */
+  assert_int_equal(lp2p__quic_stream_reset(p->s.q, a), 0);
+  assert_int_equal(lp2p__quic_stream_reset(p->s.q, b), 0);
+  settle(p, LP2P_SECONDS);
+  p->s.consume = true;
+  size_t held = p->s.got_len;
+  (void)open_and_write(p, big, 1000);
+  settle(p, LP2P_SECONDS);
+  assert_int_equal(p->s.got_len, held + 1000);
+  pair_del(p);
+}
+
+/* Request/response streams whose bytes are consumed only after the
+ * stream closed both ways (consume then finds no stream) do not shrink
+ * the connection's window: 10 x 20 KiB pass a 128 KiB window. */
+static void lazily_consumed_closed_streams_keep_window(void **state) {
+  (void)state;
+  pair *p = pair_new_with(NULL, small_windows, NULL, NULL);
+  handshake(p);
+  p->s.consume = false;
+  static uint8_t req[20000];
+  memset(req, 0x44, sizeof(req));
+  for (int i = 0; i < 10; i++) {
+    size_t before = p->s.got_len;
+    p->s.ended = false;
+    uint64_t id = open_and_write(p, req, sizeof(req));
+    assert_int_equal(lp2p__quic_stream_close(p->c.q, id), 0);
+    settle(p, LP2P_SECONDS);
+    assert_int_equal(p->s.got_len, before + sizeof(req));
+    assert_true(p->s.ended);
+    assert_int_equal(lp2p__quic_stream_close(p->s.q, id), 0); /* response */
+    settle(p, LP2P_SECONDS);
+    assert_int_equal(lp2p__quic_num_streams(p->s.q), 0);
+    /* too late: the stream is gone (its bytes were given back) */
+    assert_int_equal(lp2p__quic_stream_consume(p->s.q, id, sizeof(req)),
+                     LP2P_ERR_NOT_FOUND);
+  }
+  pair_del(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(handshake_authenticates_both_peer_ids),
@@ -625,6 +697,8 @@ int main(void) {
       cmocka_unit_test(peer_opened_idle_stream_costs_under_1k),
       cmocka_unit_test(stalled_negotiation_is_reset_at_deadline),
       cmocka_unit_test(stream_past_negotiating_cap_is_reset),
+      cmocka_unit_test(reset_streams_return_unconsumed_bytes_to_connection),
+      cmocka_unit_test(lazily_consumed_closed_streams_keep_window),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
