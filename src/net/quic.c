@@ -30,6 +30,9 @@
 /* Application error code of a stream reset and of a clean close. */
 #define APP_ERR_RESET 0u
 #define APP_ERR_NONE 0u
+/* TLS alert no_application_protocol: CONNECTION_CLOSE 0x178 (RFC 9001
+ * 8.1) when the peer did not agree ALPN "libp2p". */
+#define ALERT_NO_APPLICATION_PROTOCOL 120u
 
 /* TLS 1.3 only, the ciphers QUIC defines, no middlebox compatibility
  * mode (RFC 9001 section 8.4). */
@@ -92,7 +95,8 @@ struct lp2p__quic {
   ngtcp2_cid first_dcid; /* a server's: what the client's Initials carry */
   lp2p_pubkey peer_key;
   uint8_t out[MAX_DATAGRAM];
-  size_t close_len; /* a CONNECTION_CLOSE in out[] waiting for _pull */
+  size_t close_len;    /* a CONNECTION_CLOSE in out[] waiting for _pull */
+  uint8_t close_alert; /* a TLS alert our CONNECTION_CLOSE names, or 0 */
   int err;
   char msg[192];
   lp2p__quic_stats stats;
@@ -134,7 +138,10 @@ static int end_conn(lp2p__quic *q, int err, const char *fmt, const char *detail,
       liberr != NGTCP2_ERR_HANDSHAKE_TIMEOUT && liberr != NGTCP2_ERR_CLOSING &&
       liberr != NGTCP2_ERR_DROP_CONN) {
     ngtcp2_connection_close_error ccerr;
-    if (liberr == NGTCP2_ERR_CRYPTO) {
+    if (q->close_alert != 0) {
+      ngtcp2_connection_close_error_set_transport_error_tls_alert(
+          &ccerr, q->close_alert, NULL, 0);
+    } else if (liberr == NGTCP2_ERR_CRYPTO) {
       ngtcp2_connection_close_error_set_transport_error_tls_alert(
           &ccerr, ngtcp2_conn_get_tls_alert(q->conn), NULL, 0);
     } else {
@@ -152,6 +159,22 @@ static int end_conn(lp2p__quic *q, int err, const char *fmt, const char *detail,
   return q->err;
 }
 
+/* What the peer's CONNECTION_CLOSE said, its code included (0x178: it
+ * refused our ALPN), written into `why`. */
+static const char *peer_close_reason(lp2p__quic *q, char *why, size_t size) {
+  ngtcp2_connection_close_error cc;
+  ngtcp2_conn_get_connection_close_error(q->conn, &cc);
+  if (cc.error_code == 0) {
+    return "the peer closed the connection";
+  }
+  snprintf(why, size, "the peer closed the connection (%s 0x%llx)",
+           cc.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT
+               ? "transport error"
+               : "application error",
+           (unsigned long long)cc.error_code);
+  return why;
+}
+
 /* ngtcp2's error as ours: a timeout, the peer's close, a refusal. */
 static int fail_liberr(lp2p__quic *q, int liberr) {
   if (liberr == NGTCP2_ERR_IDLE_CLOSE) {
@@ -161,9 +184,10 @@ static int fail_liberr(lp2p__quic *q, int liberr) {
     return end_conn(q, LP2P_ERR_TIMEOUT, "QUIC: %s", "handshake timed out",
                     liberr);
   }
-  if (liberr == NGTCP2_ERR_DRAINING) { /* 0.12 does not say why */
+  if (liberr == NGTCP2_ERR_DRAINING) {
+    char why[80];
     return end_conn(q, LP2P_ERR_PROTOCOL, "QUIC: %s",
-                    "the peer closed the connection", liberr);
+                    peer_close_reason(q, why, sizeof(why)), liberr);
   }
   if (liberr == NGTCP2_ERR_NOMEM) {
     return end_conn(q, LP2P_ERR_NOMEM, "QUIC: %s", "out of memory", liberr);
@@ -476,11 +500,26 @@ static int path_challenge_cb(ngtcp2_conn *conn, uint8_t *data, void *user) {
   return 0;
 }
 
+/* Whether the handshake agreed ALPN "libp2p": GNUTLS_ALPN_MANDATORY
+ * refuses another protocol but not none offered or none selected. */
+static bool alpn_agreed(lp2p__quic *q) {
+  gnutls_datum_t sel;
+  return gnutls_alpn_get_selected_protocol(q->tls, &sel) == 0 &&
+         sel.size == strlen(LP2P_TLS_ALPN) &&
+         memcmp(sel.data, LP2P_TLS_ALPN, sel.size) == 0;
+}
+
 static int handshake_completed_cb(ngtcp2_conn *conn, void *user) {
   (void)conn;
   lp2p__quic *q = user;
   if (!q->verified) { /* GnuTLS did not ask: no certificate came */
     set_error(q, LP2P_ERR_PROTOCOL, "QUIC: %s", "the peer sent no certificate");
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+  if (!q->set.test_no_alpn && !alpn_agreed(q)) { /* RFC 9001 8.1 */
+    set_error(q, LP2P_ERR_PROTOCOL, "QUIC: %s",
+              "the peer did not agree ALPN \"" LP2P_TLS_ALPN "\"");
+    q->close_alert = ALERT_NO_APPLICATION_PROTOCOL;
     return NGTCP2_ERR_CALLBACK_FAILURE;
   }
   q->established = true;
@@ -679,7 +718,9 @@ static int setup_tls(lp2p__quic *q, const lp2p_privkey *identity) {
                 : ngtcp2_crypto_gnutls_configure_server_session(q->tls);
   if (cfg != 0 || gnutls_priority_set_direct(q->tls, priority, NULL) < 0 ||
       gnutls_credentials_set(q->tls, GNUTLS_CRD_CERTIFICATE, q->cred) < 0 ||
-      gnutls_alpn_set_protocols(q->tls, &alpn, 1, GNUTLS_ALPN_MANDATORY) < 0) {
+      (!q->set.test_no_alpn &&
+       gnutls_alpn_set_protocols(q->tls, &alpn, 1, GNUTLS_ALPN_MANDATORY) <
+           0)) {
     return LP2P_ERR_CRYPTO;
   }
   if (!q->is_client) {

@@ -2,11 +2,12 @@
  * quic/README.md), sans-IO over ngtcp2 0.12 and ngtcp2_crypto_gnutls
  * (docs/session.md, "QUIC"): datagrams and time in, datagrams and one
  * deadline out. TLS 1.3 with the libp2p certificate both ways (client
- * certificate required, ALPN "libp2p"); every QUIC bidirectional stream is
- * a libp2p stream whose protocol is agreed with multistream-select; no
- * security or muxer negotiation. Same contract as lp2p_session: stream
- * bytes go up in stream_data and the window grows only by what
- * lp2p__quic_stream_consume gives back.
+ * certificate required, ALPN "libp2p" required both ways: a peer that
+ * offers or selects none is closed with no_application_protocol); every QUIC
+ * bidirectional stream is a libp2p stream whose protocol is agreed with
+ * multistream-select; no security or muxer negotiation. Same contract as
+ * lp2p_session: stream bytes go up in stream_data and the window grows only by
+ * what lp2p__quic_stream_consume gives back.
  *
  * Callbacks run only inside _recv, _pull, _handle_expiry and the _new
  * functions; they may call the stream functions and _open_stream, never
@@ -73,6 +74,10 @@ typedef struct lp2p__quic_settings {
    * (the Initial's own is then the Retry's Source Connection ID). NULL:
    * no Retry. */
   const struct lp2p__quic_cid *retry_original_dcid;
+  /* Tests only: offer (client) or select (server) no ALPN at all and do
+   * not require one, as a broken peer would; the other side must refuse
+   * the connection. */
+  bool test_no_alpn;
 } lp2p__quic_settings;
 
 /* The length of the connection ids this side issues: what short-header

@@ -684,6 +684,44 @@ static void lazily_consumed_closed_streams_keep_window(void **state) {
   pair_del(p);
 }
 
+/* ---- ALPN -----------------------------------------------------------------
+ */
+
+static void client_without_alpn(lp2p__quic_settings *s) {
+  s->test_no_alpn = s->remote_peer_id != NULL; /* the client's settings */
+}
+
+static void server_without_alpn(lp2p__quic_settings *s) {
+  s->test_no_alpn = s->remote_peer_id == NULL;
+}
+
+/* RFC 9001 8.1: the side that sees no ALPN "libp2p" agreed closes with
+ * no_application_protocol (CRYPTO_ERROR 0x178); the other learns why. */
+static void assert_alpn_refused(end *refuser, end *peer) {
+  assert_true(refuser->closed);
+  assert_false(refuser->established);
+  assert_int_equal(refuser->closed_err, LP2P_ERR_PROTOCOL);
+  assert_non_null(strstr(refuser->closed_msg, "ALPN"));
+  assert_true(peer->closed);
+  assert_non_null(strstr(peer->closed_msg, "0x178"));
+}
+
+static void server_refuses_client_without_alpn(void **state) {
+  (void)state;
+  pair *p = pair_new_with(NULL, client_without_alpn, NULL, NULL);
+  run(p, both_closed, 20);
+  assert_alpn_refused(&p->s, &p->c);
+  pair_del(p);
+}
+
+static void client_refuses_server_selecting_no_alpn(void **state) {
+  (void)state;
+  pair *p = pair_new_with(NULL, server_without_alpn, NULL, NULL);
+  run(p, both_closed, 20);
+  assert_alpn_refused(&p->c, &p->s);
+  pair_del(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(handshake_authenticates_both_peer_ids),
@@ -699,6 +737,8 @@ int main(void) {
       cmocka_unit_test(stream_past_negotiating_cap_is_reset),
       cmocka_unit_test(reset_streams_return_unconsumed_bytes_to_connection),
       cmocka_unit_test(lazily_consumed_closed_streams_keep_window),
+      cmocka_unit_test(server_refuses_client_without_alpn),
+      cmocka_unit_test(client_refuses_server_selecting_no_alpn),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
