@@ -58,6 +58,8 @@ typedef struct qstream {
   bool done;  /* its final callback ran (or the application reset it) */
   bool fin;   /* the application closed it for writing */
   bool fin_sent;
+  bool write_stopped; /* the peer's STOP_SENDING: nothing more goes out */
+  bool read_stopped;  /* ours: what arrives is dropped */
   bool end_told;
   bool want_writable;
   bool skip; /* blocked during this _pull */
@@ -383,7 +385,7 @@ static void deliver(lp2p__quic *q, qstream *st, const uint8_t *p, size_t n) {
   if (n == 0) {
     return;
   }
-  if (st->done) { /* reset in stream_opened: dropped, the window moves */
+  if (st->done || st->read_stopped) { /* dropped: the window moves */
     ngtcp2_conn_extend_max_offset(q->conn, n);
   } else if (q->cb.stream_data) {
     st->unconsumed += n;
@@ -606,7 +608,7 @@ static int stream_reset_cb(ngtcp2_conn *conn, int64_t id, uint64_t final_size,
   (void)final_size;
   (void)app_error;
   qstream *st = stream_user;
-  if (st) {
+  if (st && !st->read_stopped) { /* else it answers our STOP_SENDING */
     stream_fail(user, st,
                 negotiating(st) ? LP2P_ERR_UNSUPPORTED : LP2P_ERR_PROTOCOL);
   }
@@ -982,11 +984,48 @@ int lp2p__quic_recv(lp2p__quic *q, const uint8_t *pkt, size_t len,
   return fail_liberr(q, rv);
 }
 
+/* Drops the chunks after the one being sent and that one's unsent tail:
+ * nothing will send them (sent bytes stay until ngtcp2 lets go). */
+static void drop_unsent(lp2p__quic *q, qstream *st) {
+  chunk *c = st->send;
+  if (!c) {
+    return;
+  }
+  size_t dropped = c->len - st->send_off;
+  c->len = st->send_off;
+  while (c->next) {
+    chunk *gone = c->next;
+    c->next = gone->next;
+    dropped += gone->len;
+    lp2p_free(q->mem, gone);
+  }
+  st->tail = c;
+  st->buffered -= dropped < st->buffered ? dropped : st->buffered;
+}
+
+/* The peer sent STOP_SENDING (go's CloseRead, and its Close): our write
+ * side is over, what was written and not sent is freed, and writes
+ * return LP2P_ERR_STATE; reading goes on. The application learns it from
+ * stream_writable (its next write fails), as it would wait for that
+ * callback to write more. A stream still negotiating cannot finish. */
+static void write_stopped(lp2p__quic *q, qstream *st) {
+  if (negotiating(st)) {
+    stream_fail(q, st, LP2P_ERR_UNSUPPORTED);
+    return;
+  }
+  st->write_stopped = true;
+  st->want_writable = false;
+  drop_unsent(q, st);
+  if (st->known && q->cb.stream_writable) {
+    q->cb.stream_writable(q, (uint64_t)st->id, st->user, q->user);
+  }
+}
+
 /* The next stream with bytes (or a FIN) to send, not blocked this _pull. */
 static qstream *next_to_send(lp2p__quic *q) {
   for (qstream *st = q->streams; st; st = st->next) {
     const uint8_t *p;
-    if (st->skip || st->done) {
+    if (st->skip || st->done || st->write_stopped) {
       continue;
     }
     if (unsent_span(st, &p) > 0 || (st->fin && !st->fin_sent)) {
@@ -1022,7 +1061,11 @@ static ssize_t write_datagram(lp2p__quic *q) {
     if (n == NGTCP2_ERR_WRITE_MORE) {
       continue;
     }
-    if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR ||
+    if (n == NGTCP2_ERR_STREAM_SHUT_WR) { /* ngtcp2 has answered RESET_STREAM */
+      write_stopped(q, st);
+      continue;
+    }
+    if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED ||
         n == NGTCP2_ERR_STREAM_NOT_FOUND) {
       st->skip = true; /* flow control: MAX_STREAM_DATA will come */
       continue;
@@ -1200,7 +1243,7 @@ ssize_t lp2p__quic_stream_write(lp2p__quic *q, uint64_t id, const uint8_t *data,
   if (!st) {
     return LP2P_ERR_NOT_FOUND;
   }
-  if (negotiating(st) || st->fin) {
+  if (negotiating(st) || st->fin || st->write_stopped) {
     return LP2P_ERR_STATE;
   }
   size_t room = q->set.max_send_buffer > st->buffered
@@ -1230,6 +1273,17 @@ int lp2p__quic_stream_close(lp2p__quic *q, uint64_t id) {
     return LP2P_ERR_NOT_FOUND;
   }
   st->fin = true;
+  return 0;
+}
+
+int lp2p__quic_stream_stop_reading(lp2p__quic *q, uint64_t id) {
+  qstream *st = q->ended ? NULL : lookup(q, id);
+  if (!st) {
+    return LP2P_ERR_NOT_FOUND;
+  }
+  st->read_stopped = true;
+  release_unconsumed(q, st);
+  (void)ngtcp2_conn_shutdown_stream_read(q->conn, st->id, APP_ERR_RESET);
   return 0;
 }
 
@@ -1269,7 +1323,7 @@ size_t lp2p__quic_num_streams(const lp2p__quic *q) {
 
 size_t lp2p__quic_stream_writable(lp2p__quic *q, uint64_t id) {
   qstream *st = q->ended ? NULL : lookup(q, id);
-  if (!st || negotiating(st) || st->fin) {
+  if (!st || negotiating(st) || st->fin || st->write_stopped) {
     return 0;
   }
   if (st->buffered >= q->set.max_send_buffer) {

@@ -103,6 +103,9 @@ typedef struct lp2p__quic_callbacks {
   void (*stream_data)(lp2p__quic *q, uint64_t id, void *stream_user,
                       const uint8_t *data, size_t len, void *user);
   void (*stream_end)(lp2p__quic *q, uint64_t id, void *stream_user, void *user);
+  /* Also runs once when the peer stopped reading (STOP_SENDING): the
+   * stream's unsent bytes are dropped and its writes return
+   * LP2P_ERR_STATE from then on; reading goes on. */
   void (*stream_writable)(lp2p__quic *q, uint64_t id, void *stream_user,
                           void *user);
   void (*stream_closed)(lp2p__quic *q, uint64_t id, void *stream_user,
@@ -196,7 +199,8 @@ int lp2p__quic_open_stream(lp2p__quic *q, const char *const *protocols,
                            size_t n, void *stream_user, uint64_t *id);
 /* Queues bytes; returns how many were taken (less when the send buffer is
  * full: stream_writable follows), LP2P_ERR_NOT_FOUND, LP2P_ERR_STATE
- * (negotiating, or closed for writing) or LP2P_ERR_NOMEM. */
+ * (negotiating, closed for writing, or the peer stopped reading) or
+ * LP2P_ERR_NOMEM. */
 ssize_t lp2p__quic_stream_write(lp2p__quic *q, uint64_t id, const uint8_t *data,
                                 size_t len);
 /* Bytes _stream_write would take now (0 for an unknown, negotiating or
@@ -212,6 +216,10 @@ const char *lp2p__quic_stream_protocol(lp2p__quic *q, uint64_t id);
 int lp2p__quic_stream_consume(lp2p__quic *q, uint64_t id, size_t n);
 /* FIN after what was written. Returns 0, LP2P_ERR_NOT_FOUND. */
 int lp2p__quic_stream_close(lp2p__quic *q, uint64_t id);
+/* STOP_SENDING (go's CloseRead): the peer's writes fail; what it had
+ * sent is dropped. Writing and the stream's callbacks go on. Returns 0
+ * or LP2P_ERR_NOT_FOUND. */
+int lp2p__quic_stream_stop_reading(lp2p__quic *q, uint64_t id);
 /* RESET_STREAM and STOP_SENDING now; no callback names it afterwards. */
 int lp2p__quic_stream_reset(lp2p__quic *q, uint64_t id);
 

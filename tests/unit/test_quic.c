@@ -34,6 +34,7 @@ typedef struct end {
   size_t got_len;
   bool consume; /* give credit back at once */
   bool ended;
+  int writable; /* stream_writable calls */
 } end;
 
 /* Changes both sides' settings before they are made. */
@@ -98,7 +99,16 @@ static void on_end(lp2p__quic *q, uint64_t id, void *stream_user, void *user) {
   ((end *)user)->ended = true;
 }
 
+static void on_writable(lp2p__quic *q, uint64_t id, void *stream_user,
+                        void *user) {
+  (void)q;
+  (void)id;
+  (void)stream_user;
+  ((end *)user)->writable++;
+}
+
 static const lp2p__quic_callbacks cbs = {
+    .stream_writable = on_writable,
     .established = on_established,
     .closed = on_closed,
     .stream_opened = on_opened,
@@ -722,6 +732,41 @@ static void client_refuses_server_selecting_no_alpn(void **state) {
   pair_del(p);
 }
 
+/* ---- STOP_SENDING ----------------------------------------------------- */
+
+/* The peer stops reading (go's CloseRead): our writer learns it from
+ * stream_writable, its next write fails, the megabyte it had queued is
+ * freed, and the peer's bytes still reach us. */
+static void peer_stop_sending_ends_our_write_side(void **state) {
+  (void)state;
+  bytemem bm;
+  bytemem_init(&bm);
+  pair *p = pair_new_with(NULL, NULL, &bm.mem, NULL);
+  handshake(p);
+  uint64_t id = open_test_stream(p);
+  settle(p, LP2P_SECONDS);
+  size_t idle = bm.live;
+  static uint8_t big[2u << 20];
+  memset(big, 0x77, sizeof(big));
+  lp2p__quic_settings def;
+  lp2p__quic_settings_default(&def);
+  assert_int_equal(lp2p__quic_stream_write(p->c.q, id, big, sizeof(big)),
+                   (ssize_t)def.max_send_buffer);
+  assert_true(bm.live >= idle + def.max_send_buffer);
+  p->s.consume = false; /* the window holds the rest back */
+  assert_int_equal(lp2p__quic_stream_stop_reading(p->s.q, id), 0);
+  assert_int_equal(
+      lp2p__quic_stream_write(p->s.q, id, (const uint8_t *)"reply", 5), 5);
+  settle(p, LP2P_SECONDS);
+  assert_true(p->c.writable >= 1);
+  assert_int_equal(lp2p__quic_stream_write(p->c.q, id, big, 1), LP2P_ERR_STATE);
+  assert_int_equal(lp2p__quic_stream_writable(p->c.q, id), 0);
+  assert_true(bm.live < idle + def.stream_window); /* at most in flight */
+  assert_int_equal(p->c.got_len, 5);
+  assert_memory_equal(p->c.got, "reply", 5);
+  pair_del(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(handshake_authenticates_both_peer_ids),
@@ -739,6 +784,7 @@ int main(void) {
       cmocka_unit_test(lazily_consumed_closed_streams_keep_window),
       cmocka_unit_test(server_refuses_client_without_alpn),
       cmocka_unit_test(client_refuses_server_selecting_no_alpn),
+      cmocka_unit_test(peer_stop_sending_ends_our_write_side),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
