@@ -80,6 +80,7 @@ typedef union qaddr {
 struct lp2p__quic {
   ngtcp2_crypto_conn_ref conn_ref; /* GnuTLS's session pointer */
   const lp2p_mem *mem;
+  ngtcp2_mem ngmem; /* the same allocator, for ngtcp2's own state */
   lp2p__quic_settings set;
   lp2p__quic_callbacks cb;
   void *user;
@@ -769,6 +770,13 @@ static int check_settings(const lp2p__quic_settings *s,
   return 0;
 }
 
+/* lp2p_mem has ngtcp2_mem's layout (user, malloc, free, calloc,
+ * realloc) and the same function types: ngtcp2 allocates through ours. */
+static ngtcp2_mem ngtcp2_mem_of(const lp2p_mem *m) {
+  ngtcp2_mem nm = {m->user, m->malloc, m->free, m->calloc, m->realloc};
+  return nm;
+}
+
 static int quic_alloc(lp2p__quic **out, const lp2p__quic_settings *s,
                       bool is_client, const struct sockaddr *local,
                       uint32_t local_len, const struct sockaddr *remote,
@@ -779,6 +787,7 @@ static int quic_alloc(lp2p__quic **out, const lp2p__quic_settings *s,
     return LP2P_ERR_NOMEM;
   }
   q->mem = mem;
+  q->ngmem = ngtcp2_mem_of(lp2p_mem_or_default(mem));
   q->set = *s;
   if (cb) {
     q->cb = *cb;
@@ -825,6 +834,7 @@ static ngtcp2_path conn_path(lp2p__quic *q) {
 static int finish_new(lp2p__quic *q, int rv, const lp2p_privkey *identity) {
   (void)identity;
   if (rv != 0) {
+    q->conn = NULL; /* 0.12 leaves it pointing at what it freed */
     return rv == NGTCP2_ERR_NOMEM ? LP2P_ERR_NOMEM : LP2P_ERR_CRYPTO;
   }
   ngtcp2_conn_set_tls_native_handle(q->conn, q->tls);
@@ -861,7 +871,7 @@ int lp2p__quic_client_new(lp2p__quic **out, const lp2p__quic_settings *s,
     rv = finish_new(q,
                     ngtcp2_conn_client_new(&q->conn, &dcid, &scid, &path,
                                            NGTCP2_PROTO_VER_V1, &ngtcp2_cbs,
-                                           &ns, &tp, NULL, q),
+                                           &ns, &tp, &q->ngmem, q),
                     identity);
   }
   if (rv != 0) {
@@ -918,7 +928,7 @@ int lp2p__quic_server_new(lp2p__quic **out, const lp2p__quic_settings *s,
              : finish_new(q,
                           ngtcp2_conn_server_new(&q->conn, &hd.scid, &scid,
                                                  &path, hd.version, &ngtcp2_cbs,
-                                                 &ns, &tp, NULL, q),
+                                                 &ns, &tp, &q->ngmem, q),
                           identity);
   }
   if (rv == 0) {

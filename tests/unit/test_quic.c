@@ -466,6 +466,8 @@ static void close_sends_connection_close_to_the_peer(void **state) {
 typedef struct bytemem {
   lp2p_mem mem;
   size_t live, blocks;
+  size_t peak;   /* most bytes out at once */
+  size_t allocs; /* allocations ever made */
 } bytemem;
 
 #define HDR 16u /* keeps the block aligned for any type */
@@ -479,6 +481,8 @@ static void *bm_malloc(size_t n, void *user) {
   memcpy(p, &n, sizeof(n));
   b->live += n;
   b->blocks++;
+  b->allocs++;
+  b->peak = b->live > b->peak ? b->live : b->peak;
   return p + HDR;
 }
 
@@ -767,6 +771,38 @@ static void peer_stop_sending_ends_our_write_side(void **state) {
   pair_del(p);
 }
 
+/* ---- allocator -------------------------------------------------------- */
+
+/* ngtcp2's connection state (packets in flight, frames, ranges) comes
+ * from the caller's lp2p_mem too, and all of it is returned at del. */
+static void ngtcp2_allocates_through_lp2p_mem(void **state) {
+  (void)state;
+  bytemem cm, sm;
+  bytemem_init(&cm);
+  bytemem_init(&sm);
+  pair *p = pair_new_with(NULL, NULL, &cm.mem, &sm.mem);
+  size_t at_new = cm.live;
+  handshake(p);
+  uint64_t id = open_test_stream(p);
+  static uint8_t big[100000];
+  memset(big, 0x12, sizeof(big));
+  assert_int_equal(lp2p__quic_stream_write(p->c.q, id, big, sizeof(big)),
+                   (ssize_t)sizeof(big));
+  settle(p, LP2P_SECONDS);
+  assert_int_equal(p->s.got_len, sizeof(big));
+  /* ngtcp2_conn alone is ~32 KiB, ours ~3 KiB; ngtcp2 allocates its
+   * packet and frame pools as the transfer goes (~15 blocks without) */
+  assert_true(at_new > 16 * 1024);
+  assert_true(cm.allocs > 40);
+  assert_true(sm.allocs > 40);
+  lp2p__quic_del(p->c.q);
+  lp2p__quic_del(p->s.q);
+  p->c.q = p->s.q = NULL;
+  assert_int_equal(cm.live, 0);
+  assert_int_equal(sm.live, 0);
+  pair_del(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(handshake_authenticates_both_peer_ids),
@@ -785,6 +821,7 @@ int main(void) {
       cmocka_unit_test(server_refuses_client_without_alpn),
       cmocka_unit_test(client_refuses_server_selecting_no_alpn),
       cmocka_unit_test(peer_stop_sending_ends_our_write_side),
+      cmocka_unit_test(ngtcp2_allocates_through_lp2p_mem),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
