@@ -207,7 +207,8 @@ LP2P_API int lp2p_session_new_quic_client(
  * settings as for the client (remote_peer_id is ignored: any
  * authenticated peer is accepted, see the authenticated callback).
  * Returns 0, LP2P_ERR_MALFORMED (not a QUIC v1 Initial a server
- * accepts: drop it), or the client constructor's errors. */
+ * accepts: drop it), the error that ended the connection while reading
+ * it (no callback runs), or the client constructor's errors. */
 LP2P_API int lp2p_session_new_quic_server(
     lp2p_session **out, const lp2p_session_settings *settings,
     const lp2p_privkey *identity, const struct sockaddr *local,

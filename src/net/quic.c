@@ -128,8 +128,9 @@ static void end_streams(lp2p__quic *q) {
   }
 }
 
-/* Ends the connection: `close_err` (an ngtcp2 error) decides what
- * CONNECTION_CLOSE tells the peer; none when it is draining or idle. */
+/* Ends the connection: `liberr` (an ngtcp2 error) decides what
+ * CONNECTION_CLOSE tells the peer (q->close_alert overrides it); none when
+ * it is draining or idle. */
 static int end_conn(lp2p__quic *q, int err, const char *fmt, const char *detail,
                     int liberr) {
   if (q->ended) {
@@ -263,8 +264,13 @@ static ssize_t sendq_append(lp2p__quic *q, qstream *st, const uint8_t *p,
     if (!st->tail || st->tail->len == st->tail->cap) {
       size_t cap = chunk_cap(st, n - taken);
       chunk *c = lp2p_malloc(q->mem, sizeof(*c) + cap);
+      if (!c && taken > 0) { /* a short count promises stream_writable */
+        st->buffered += taken;
+        st->want_writable = true;
+        return (ssize_t)taken;
+      }
       if (!c) {
-        return taken ? (ssize_t)taken : LP2P_ERR_NOMEM;
+        return LP2P_ERR_NOMEM;
       }
       c->next = NULL;
       c->len = 0;
@@ -831,8 +837,7 @@ static ngtcp2_path conn_path(lp2p__quic *q) {
   return p;
 }
 
-static int finish_new(lp2p__quic *q, int rv, const lp2p_privkey *identity) {
-  (void)identity;
+static int finish_new(lp2p__quic *q, int rv) {
   if (rv != 0) {
     q->conn = NULL; /* 0.12 leaves it pointing at what it freed */
     return rv == NGTCP2_ERR_NOMEM ? LP2P_ERR_NOMEM : LP2P_ERR_CRYPTO;
@@ -868,11 +873,9 @@ int lp2p__quic_client_new(lp2p__quic **out, const lp2p__quic_settings *s,
     ngtcp2_transport_params tp;
     fill_ngtcp2_settings(q, &ns, &tp);
     ngtcp2_path path = conn_path(q);
-    rv = finish_new(q,
-                    ngtcp2_conn_client_new(&q->conn, &dcid, &scid, &path,
-                                           NGTCP2_PROTO_VER_V1, &ngtcp2_cbs,
-                                           &ns, &tp, &q->ngmem, q),
-                    identity);
+    rv = finish_new(q, ngtcp2_conn_client_new(&q->conn, &dcid, &scid, &path,
+                                              NGTCP2_PROTO_VER_V1, &ngtcp2_cbs,
+                                              &ns, &tp, &q->ngmem, q));
   }
   if (rv != 0) {
     lp2p__quic_del(q);
@@ -880,6 +883,19 @@ int lp2p__quic_client_new(lp2p__quic **out, const lp2p__quic_settings *s,
   }
   *out = q;
   return 0;
+}
+
+/* Reads the client's first datagram without callbacks (the caller does
+ * not have the connection yet): an Initial that ends it at once is the
+ * constructor's error. */
+static int read_first(lp2p__quic *q, const uint8_t *pkt, size_t len,
+                      const struct sockaddr *remote, uint32_t remote_len,
+                      lp2p_tstamp now) {
+  lp2p__quic_callbacks cb = q->cb;
+  memset(&q->cb, 0, sizeof(q->cb));
+  int rv = lp2p__quic_recv(q, pkt, len, remote, remote_len, now);
+  q->cb = cb;
+  return rv;
 }
 
 int lp2p__quic_server_new(lp2p__quic **out, const lp2p__quic_settings *s,
@@ -925,15 +941,12 @@ int lp2p__quic_server_new(lp2p__quic **out, const lp2p__quic_settings *s,
     ngtcp2_path path = conn_path(q);
     rv = reset_token(q, &scid, tp.stateless_reset_token) != 0
              ? LP2P_ERR_CRYPTO
-             : finish_new(q,
-                          ngtcp2_conn_server_new(&q->conn, &hd.scid, &scid,
-                                                 &path, hd.version, &ngtcp2_cbs,
-                                                 &ns, &tp, &q->ngmem, q),
-                          identity);
+             : finish_new(q, ngtcp2_conn_server_new(
+                                 &q->conn, &hd.scid, &scid, &path, hd.version,
+                                 &ngtcp2_cbs, &ns, &tp, &q->ngmem, q));
   }
   if (rv == 0) {
-    rv = lp2p__quic_recv(q, pkt, len, remote, remote_len, now);
-    rv = rv == LP2P_ERR_NOMEM ? rv : 0; /* else closed told why */
+    rv = read_first(q, pkt, len, remote, remote_len, now);
   }
   if (rv != 0) {
     lp2p__quic_del(q);

@@ -9,9 +9,10 @@
  * lp2p_session: stream bytes go up in stream_data and the window grows only by
  * what lp2p__quic_stream_consume gives back.
  *
- * Callbacks run only inside _recv, _pull, _handle_expiry and the _new
- * functions; they may call the stream functions and _open_stream, never
- * _recv, _pull, _handle_expiry or _del. */
+ * Callbacks run only inside _recv, _pull and _handle_expiry (never in
+ * the _new functions: the caller has no connection yet); they may call the
+ * stream functions and _open_stream, never _recv, _pull, _handle_expiry or
+ * _del. */
 #ifndef LP2P_NET_QUIC_H
 #define LP2P_NET_QUIC_H
 
@@ -93,8 +94,10 @@ typedef struct lp2p__quic_cid {
 typedef struct lp2p__quic_callbacks {
   /* The handshake completed and the peer's certificate was verified. */
   void (*established)(lp2p__quic *q, const lp2p_peer_id *remote, void *user);
-  /* The connection ended (err < 0 with an English explanation; 0 for a
-   * clean close by either side). */
+  /* The connection ended: err < 0 with an English explanation. The
+   * peer's close, even a clean one, is LP2P_ERR_PROTOCOL ("the peer
+   * closed the connection", with its code if it gave one); our own
+   * lp2p__quic_close runs no closed. */
   void (*closed)(lp2p__quic *q, int err, const char *msg, void *user);
   int (*accept)(lp2p__quic *q, const char *proto, size_t len, void *user);
   /* As lp2p_session's callbacks of the same names. */
@@ -136,8 +139,10 @@ int lp2p__quic_client_new(lp2p__quic **out, const lp2p__quic_settings *s,
                           const lp2p__quic_callbacks *cb, const lp2p_mem *mem,
                           void *user, lp2p_tstamp now);
 /* A server connection for the client's first datagram `pkt`, which it
- * reads. Returns 0, LP2P_ERR_MALFORMED (not a QUIC v1 Initial a server
- * accepts), or _client_new's errors. */
+ * reads without callbacks. Returns 0, LP2P_ERR_MALFORMED (not a QUIC v1
+ * Initial a server accepts), the error that ended the connection at once
+ * (the Initial was refused: nothing is sent back), or _client_new's
+ * errors. */
 int lp2p__quic_server_new(lp2p__quic **out, const lp2p__quic_settings *s,
                           const lp2p_privkey *identity,
                           const struct sockaddr *local, uint32_t local_len,

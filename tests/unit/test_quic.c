@@ -466,14 +466,19 @@ static void close_sends_connection_close_to_the_peer(void **state) {
 typedef struct bytemem {
   lp2p_mem mem;
   size_t live, blocks;
-  size_t peak;   /* most bytes out at once */
-  size_t allocs; /* allocations ever made */
+  size_t peak;    /* most bytes out at once */
+  size_t allocs;  /* allocations ever made */
+  size_t fail_at; /* the allocation (1-based, by allocs) that fails; 0 */
 } bytemem;
 
 #define HDR 16u /* keeps the block aligned for any type */
 
 static void *bm_malloc(size_t n, void *user) {
   bytemem *b = user;
+  if (b->fail_at != 0 && b->allocs + 1 == b->fail_at) {
+    b->allocs++;
+    return NULL;
+  }
   uint8_t *p = malloc(HDR + n);
   if (!p) {
     return NULL;
@@ -803,6 +808,70 @@ static void ngtcp2_allocates_through_lp2p_mem(void **state) {
   pair_del(p);
 }
 
+/* ---- small promises ----------------------------------------------------- */
+
+/* A write cut short by a failed allocation promises stream_writable like
+ * one cut short by a full buffer. */
+static void write_short_of_memory_gets_writable(void **state) {
+  (void)state;
+  bytemem cm;
+  bytemem_init(&cm);
+  pair *p = pair_new_with(NULL, NULL, &cm.mem, NULL);
+  handshake(p);
+  uint64_t id = open_test_stream(p);
+  settle(p, LP2P_SECONDS);
+  p->c.writable = 0;
+  static uint8_t big[40000];
+  memset(big, 0x21, sizeof(big));
+  cm.fail_at = cm.allocs + 2; /* the second chunk */
+  ssize_t n = lp2p__quic_stream_write(p->c.q, id, big, sizeof(big));
+  cm.fail_at = 0;
+  assert_true(n > 0 && (size_t)n < sizeof(big));
+  settle(p, LP2P_SECONDS);
+  assert_int_equal(p->s.got_len, (size_t)n);
+  assert_true(p->c.writable >= 1);
+  pair_del(p);
+}
+
+/* A client's first datagram that ends the server connection at once
+ * (here: an allocation failing while it is read) is server_new's error;
+ * no callback names a connection the caller never got. */
+static void server_new_failing_at_once_runs_no_callback(void **state) {
+  (void)state;
+  pair *p = pair_new(NULL);
+  const uint8_t *out;
+  ssize_t len = lp2p__quic_pull(p->c.q, &out, p->now);
+  assert_true(len > 0);
+  static uint8_t initial[1500];
+  memcpy(initial, out, (size_t)len);
+  lp2p__quic_settings set;
+  settings(&set, &p->s);
+  size_t failures = 0;
+  for (size_t at = 1; at < 200; at++) {
+    bytemem sm;
+    bytemem_init(&sm);
+    sm.fail_at = at;
+    p->s.closed = false;
+    lp2p__quic *q = NULL;
+    int rv = lp2p__quic_server_new(
+        &q, &set, &p->s.key, (struct sockaddr *)&p->saddr, sizeof(p->saddr),
+        (struct sockaddr *)&p->caddr, sizeof(p->caddr), initial, (size_t)len,
+        &cbs, &sm.mem, &p->s, p->now);
+    assert_false(p->s.closed);
+    if (rv != 0) {
+      assert_null(q);
+      failures++;
+    }
+    lp2p__quic_del(q);
+    assert_int_equal(sm.live, 0);
+    if (rv == 0 && sm.allocs < at) {
+      break; /* no allocation left to fail */
+    }
+  }
+  assert_true(failures > 10);
+  pair_del(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(handshake_authenticates_both_peer_ids),
@@ -822,6 +891,8 @@ int main(void) {
       cmocka_unit_test(client_refuses_server_selecting_no_alpn),
       cmocka_unit_test(peer_stop_sending_ends_our_write_side),
       cmocka_unit_test(ngtcp2_allocates_through_lp2p_mem),
+      cmocka_unit_test(write_short_of_memory_gets_writable),
+      cmocka_unit_test(server_new_failing_at_once_runs_no_callback),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
