@@ -188,9 +188,10 @@ LP2P_API int lp2p_session_new(lp2p_session **out,
  * open, `max_stream_unconsumed` and `max_session_unconsumed` are the
  * stream's and the connection's receive windows (capped at 4 GiB per
  * stream), `handshake_timeout` and `idle_timeout` are QUIC's. Streams
- * agree their protocol with multistream-select without a deadline of
- * their own (the idle timeout bounds a silent peer); `budget` is not
- * used (the windows bound what the peer sends). Returns 0,
+ * agree their protocol with multistream-select within
+ * `negotiate_timeout` (a stream past it is reset), and at most 16
+ * streams the peer opened negotiate at once (more are reset); `budget`
+ * is not used (the windows bound what the peer sends). Returns 0,
  * LP2P_ERR_NOMEM, LP2P_ERR_INVALID_ARG (no rand_fn, no unix_time, a zero
  * limit or idle_timeout, an invalid protocol id or address),
  * LP2P_ERR_UNSUPPORTED (an identity that cannot sign) or LP2P_ERR_CRYPTO
@@ -206,7 +207,8 @@ LP2P_API int lp2p_session_new_quic_client(
  * settings as for the client (remote_peer_id is ignored: any
  * authenticated peer is accepted, see the authenticated callback).
  * Returns 0, LP2P_ERR_MALFORMED (not a QUIC v1 Initial a server
- * accepts: drop it), or the client constructor's errors. */
+ * accepts: drop it), the error that ended the connection while reading
+ * it (no callback runs), or the client constructor's errors. */
 LP2P_API int lp2p_session_new_quic_server(
     lp2p_session **out, const lp2p_session_settings *settings,
     const lp2p_privkey *identity, const struct sockaddr *local,

@@ -4,8 +4,10 @@
  * calls, so a port touches this file only.
  *
  * ngtcp2 keeps pointers into the data it sent until the peer acknowledges
- * it (to retransmit), so each stream's unacknowledged bytes live in fixed
- * chunks that never move; acknowledged chunks are freed. */
+ * it (to retransmit), so each stream's unacknowledged bytes live in
+ * chunks that never move, sized to what was written (a stream that only
+ * negotiated holds a few dozen bytes, not CHUNK_SIZE); acknowledged chunks
+ * are freed, the last one too. */
 #include "net/quic.h"
 
 #include <stdio.h>
@@ -22,11 +24,15 @@
 #include "lp2p/tls.h"
 
 #define CHUNK_SIZE 16384u
+#define MIN_CHUNK 128u
 #define CID_LEN LP2P__QUIC_CID_LEN
 #define MAX_DATAGRAM 1500u
 /* Application error code of a stream reset and of a clean close. */
 #define APP_ERR_RESET 0u
 #define APP_ERR_NONE 0u
+/* TLS alert no_application_protocol: CONNECTION_CLOSE 0x178 (RFC 9001
+ * 8.1) when the peer did not agree ALPN "libp2p". */
+#define ALERT_NO_APPLICATION_PROTOCOL 120u
 
 /* TLS 1.3 only, the ciphers QUIC defines, no middlebox compatibility
  * mode (RFC 9001 section 8.4). */
@@ -36,21 +42,24 @@ static const char priority[] =
 
 typedef struct chunk {
   struct chunk *next;
-  size_t len;
-  uint8_t data[CHUNK_SIZE];
+  size_t len, cap;
+  uint8_t data[];
 } chunk;
 
 typedef struct qstream {
   struct qstream *prev, *next;
   int64_t id;
   void *user;
-  lp2p_mss *mss; /* while negotiating */
-  const char *protocol;
+  lp2p_mss *mss;        /* while negotiating */
+  lp2p_tstamp deadline; /* for the negotiation */
+  char *protocol;       /* once agreed */
   bool inbound;
   bool known; /* the application knows it: callbacks name it */
   bool done;  /* its final callback ran (or the application reset it) */
   bool fin;   /* the application closed it for writing */
   bool fin_sent;
+  bool write_stopped; /* the peer's STOP_SENDING: nothing more goes out */
+  bool read_stopped;  /* ours: what arrives is dropped */
   bool end_told;
   bool want_writable;
   bool skip; /* blocked during this _pull */
@@ -71,6 +80,7 @@ typedef union qaddr {
 struct lp2p__quic {
   ngtcp2_crypto_conn_ref conn_ref; /* GnuTLS's session pointer */
   const lp2p_mem *mem;
+  ngtcp2_mem ngmem; /* the same allocator, for ngtcp2's own state */
   lp2p__quic_settings set;
   lp2p__quic_callbacks cb;
   void *user;
@@ -89,9 +99,11 @@ struct lp2p__quic {
   ngtcp2_cid first_dcid; /* a server's: what the client's Initials carry */
   lp2p_pubkey peer_key;
   uint8_t out[MAX_DATAGRAM];
-  size_t close_len; /* a CONNECTION_CLOSE in out[] waiting for _pull */
+  size_t close_len;    /* a CONNECTION_CLOSE in out[] waiting for _pull */
+  uint8_t close_alert; /* a TLS alert our CONNECTION_CLOSE names, or 0 */
   int err;
   char msg[192];
+  lp2p__quic_stats stats;
 };
 
 /* ---- failure ------------------------------------------------------------ */
@@ -117,8 +129,9 @@ static void end_streams(lp2p__quic *q) {
   }
 }
 
-/* Ends the connection: `close_err` (an ngtcp2 error) decides what
- * CONNECTION_CLOSE tells the peer; none when it is draining or idle. */
+/* Ends the connection: `liberr` (an ngtcp2 error) decides what
+ * CONNECTION_CLOSE tells the peer (q->close_alert overrides it); none when
+ * it is draining or idle. */
 static int end_conn(lp2p__quic *q, int err, const char *fmt, const char *detail,
                     int liberr) {
   if (q->ended) {
@@ -130,7 +143,10 @@ static int end_conn(lp2p__quic *q, int err, const char *fmt, const char *detail,
       liberr != NGTCP2_ERR_HANDSHAKE_TIMEOUT && liberr != NGTCP2_ERR_CLOSING &&
       liberr != NGTCP2_ERR_DROP_CONN) {
     ngtcp2_connection_close_error ccerr;
-    if (liberr == NGTCP2_ERR_CRYPTO) {
+    if (q->close_alert != 0) {
+      ngtcp2_connection_close_error_set_transport_error_tls_alert(
+          &ccerr, q->close_alert, NULL, 0);
+    } else if (liberr == NGTCP2_ERR_CRYPTO) {
       ngtcp2_connection_close_error_set_transport_error_tls_alert(
           &ccerr, ngtcp2_conn_get_tls_alert(q->conn), NULL, 0);
     } else {
@@ -226,6 +242,7 @@ static void stream_free(lp2p__quic *q, qstream *st) {
     lp2p_free(q->mem, c);
   }
   lp2p_mss_del(st->mss);
+  lp2p_free(q->mem, st->protocol);
   lp2p_free(q->mem, st);
 }
 
@@ -238,19 +255,35 @@ static qstream *lookup(lp2p__quic *q, uint64_t id) {
   return NULL;
 }
 
-/* Appends to the send chunks up to `room`; returns the bytes taken or
- * LP2P_ERR_NOMEM. */
+/* A chunk for `want` more bytes: as large as them, at least twice the
+ * last one (few allocations for a bulk writer), at most CHUNK_SIZE. */
+static size_t chunk_cap(const qstream *st, size_t want) {
+  size_t cap = want < MIN_CHUNK ? MIN_CHUNK : want;
+  if (st->tail && cap < 2 * st->tail->cap) {
+    cap = 2 * st->tail->cap;
+  }
+  return cap < CHUNK_SIZE ? cap : CHUNK_SIZE;
+}
+
+/* Appends to the send chunks; returns the bytes taken or LP2P_ERR_NOMEM. */
 static ssize_t sendq_append(lp2p__quic *q, qstream *st, const uint8_t *p,
                             size_t n) {
   size_t taken = 0;
   while (taken < n) {
-    if (!st->tail || st->tail->len == CHUNK_SIZE) {
-      chunk *c = lp2p_malloc(q->mem, sizeof(*c));
+    if (!st->tail || st->tail->len == st->tail->cap) {
+      size_t cap = chunk_cap(st, n - taken);
+      chunk *c = lp2p_malloc(q->mem, sizeof(*c) + cap);
+      if (!c && taken > 0) { /* a short count promises stream_writable */
+        st->buffered += taken;
+        st->want_writable = true;
+        return (ssize_t)taken;
+      }
       if (!c) {
-        return taken ? (ssize_t)taken : LP2P_ERR_NOMEM;
+        return LP2P_ERR_NOMEM;
       }
       c->next = NULL;
       c->len = 0;
+      c->cap = cap;
       if (st->tail) {
         st->tail->next = c;
       } else {
@@ -263,7 +296,7 @@ static ssize_t sendq_append(lp2p__quic *q, qstream *st, const uint8_t *p,
         st->send_off = 0;
       }
     }
-    size_t k = CHUNK_SIZE - st->tail->len;
+    size_t k = st->tail->cap - st->tail->len;
     k = k < n - taken ? k : n - taken;
     memcpy(st->tail->data + st->tail->len, p + taken, k);
     st->tail->len += k;
@@ -291,7 +324,8 @@ static void sent(qstream *st, size_t n) {
 }
 
 /* The peer acknowledged `n` more bytes (ngtcp2 reports them in order):
- * chunks fully acknowledged and sent go. */
+ * chunks fully acknowledged (hence sent) go, the last one too, so that an
+ * idle stream holds no send buffer. */
 static void acked(lp2p__quic *q, qstream *st, size_t n) {
   st->buffered -= n < st->buffered ? n : st->buffered;
   while (n > 0 && st->head) {
@@ -299,10 +333,13 @@ static void acked(lp2p__quic *q, qstream *st, size_t n) {
     k = k < n ? k : n;
     st->head_acked += k;
     n -= k;
-    if (st->head_acked == st->head->len && st->head != st->tail) {
+    if (st->head_acked == st->head->len) {
       chunk *c = st->head;
       st->head = c->next;
       st->head_acked = 0;
+      if (st->tail == c) {
+        st->tail = NULL;
+      }
       if (st->send == c) {
         st->send = st->head;
         st->send_off = 0;
@@ -320,12 +357,23 @@ static void acked(lp2p__quic *q, qstream *st, size_t n) {
 
 /* ---- streams: negotiation and data -------------------------------------- */
 
+/* A stream ended: the bytes it delivered and the application did not
+ * give back go back to the connection's window now (nobody can consume
+ * them any more; two reset streams would otherwise stall it for good). */
+static void release_unconsumed(lp2p__quic *q, qstream *st) {
+  if (st->unconsumed > 0) {
+    ngtcp2_conn_extend_max_offset(q->conn, st->unconsumed);
+    st->unconsumed = 0;
+  }
+}
+
 /* Resets a stream for `err`, telling the application if it knows it. */
 static void stream_fail(lp2p__quic *q, qstream *st, int err) {
   if (st->done) {
     return;
   }
   st->done = true;
+  release_unconsumed(q, st);
   (void)ngtcp2_conn_shutdown_stream(q->conn, st->id, APP_ERR_RESET);
   if (st->known && q->cb.stream_reset) {
     q->cb.stream_reset(q, (uint64_t)st->id, st->user, err, q->user);
@@ -350,12 +398,37 @@ static void give_credit(lp2p__quic *q, qstream *st, size_t n) {
 }
 
 static void deliver(lp2p__quic *q, qstream *st, const uint8_t *p, size_t n) {
-  if (n > 0 && !st->done && q->cb.stream_data) {
+  if (n == 0) {
+    return;
+  }
+  if (st->done || st->read_stopped) { /* dropped: the window moves */
+    ngtcp2_conn_extend_max_offset(q->conn, n);
+  } else if (q->cb.stream_data) {
     st->unconsumed += n;
     q->cb.stream_data(q, (uint64_t)st->id, st->user, p, n, q->user);
-  } else if (n > 0 && !q->cb.stream_data) {
+  } else {
     give_credit(q, st, n); /* nobody holds them */
   }
+}
+
+/* Whether the negotiation ended with a protocol; then its name is copied
+ * and the negotiation freed (an open stream keeps no multistream-select
+ * state: its 1 KiB message buffer would dwarf an idle stream). */
+static bool negotiated(lp2p__quic *q, qstream *st) {
+  const char *name;
+  size_t len;
+  if (lp2p_mss_result(st->mss, &name, &len) != 1) {
+    return false;
+  }
+  st->protocol = lp2p_malloc(q->mem, len + 1);
+  if (!st->protocol) {
+    stream_fail(q, st, LP2P_ERR_NOMEM);
+    return false;
+  }
+  memcpy(st->protocol, name, len + 1);
+  lp2p_mss_del(st->mss);
+  st->mss = NULL;
+  return true;
 }
 
 static void negotiate_input(lp2p__quic *q, qstream *st, const uint8_t *p,
@@ -369,11 +442,9 @@ static void negotiate_input(lp2p__quic *q, qstream *st, const uint8_t *p,
   if (!flush_mss(q, st)) {
     return;
   }
-  const char *name;
-  if (lp2p_mss_result(st->mss, &name, NULL) != 1) {
+  if (!negotiated(q, st)) {
     return;
   }
-  st->protocol = name; /* lives as long as st->mss: kept until freed */
   st->known = true;
   if (q->cb.stream_opened) {
     q->cb.stream_opened(q, (uint64_t)st->id, st->protocol, st->inbound,
@@ -383,7 +454,7 @@ static void negotiate_input(lp2p__quic *q, qstream *st, const uint8_t *p,
 }
 
 static bool negotiating(const qstream *st) {
-  return st->mss && lp2p_mss_result(st->mss, NULL, NULL) != 1;
+  return st->mss != NULL;
 }
 
 static int mss_accept(lp2p_mss *m, const char *proto, size_t len, void *user) {
@@ -400,7 +471,12 @@ static int start_mss(lp2p__quic *q, qstream *st, const char *const *protos,
   ms.role = st->inbound ? LP2P_MSS_LISTENER : LP2P_MSS_DIALER;
   ms.protocols = protos;
   ms.nprotocols = n;
-  ms.timeout = 0; /* the connection's idle timeout bounds a silent peer */
+  /* st->deadline bounds it (keep-alive PINGs are ACKed, so the idle
+   * timeout does not bound a peer that stalls a stream) */
+  ms.timeout = 0;
+  lp2p_tstamp span = q->set.negotiate_timeout;
+  st->deadline =
+      span >= LP2P_TSTAMP_NEVER - q->now ? LP2P_TSTAMP_NEVER : q->now + span;
   int rv = lp2p_mss_new(&st->mss, &ms, &mcb, q->mem, q);
   if (rv != 0) {
     return rv;
@@ -442,11 +518,26 @@ static int path_challenge_cb(ngtcp2_conn *conn, uint8_t *data, void *user) {
   return 0;
 }
 
+/* Whether the handshake agreed ALPN "libp2p": GNUTLS_ALPN_MANDATORY
+ * refuses another protocol but not none offered or none selected. */
+static bool alpn_agreed(lp2p__quic *q) {
+  gnutls_datum_t sel;
+  return gnutls_alpn_get_selected_protocol(q->tls, &sel) == 0 &&
+         sel.size == strlen(LP2P_TLS_ALPN) &&
+         memcmp(sel.data, LP2P_TLS_ALPN, sel.size) == 0;
+}
+
 static int handshake_completed_cb(ngtcp2_conn *conn, void *user) {
   (void)conn;
   lp2p__quic *q = user;
   if (!q->verified) { /* GnuTLS did not ask: no certificate came */
     set_error(q, LP2P_ERR_PROTOCOL, "QUIC: %s", "the peer sent no certificate");
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+  if (!q->set.test_no_alpn && !alpn_agreed(q)) { /* RFC 9001 8.1 */
+    set_error(q, LP2P_ERR_PROTOCOL, "QUIC: %s",
+              "the peer did not agree ALPN \"" LP2P_TLS_ALPN "\"");
+    q->close_alert = ALERT_NO_APPLICATION_PROTOCOL;
     return NGTCP2_ERR_CALLBACK_FAILURE;
   }
   q->established = true;
@@ -456,10 +547,23 @@ static int handshake_completed_cb(ngtcp2_conn *conn, void *user) {
   return 0;
 }
 
+static size_t inbound_negotiating(const lp2p__quic *q) {
+  size_t n = 0;
+  for (const qstream *st = q->streams; st; st = st->next) {
+    n += st->inbound && !st->done && negotiating(st) ? 1 : 0;
+  }
+  return n;
+}
+
 static int stream_open_cb(ngtcp2_conn *conn, int64_t id, void *user) {
   lp2p__quic *q = user;
   if (!ngtcp2_conn_is_local_stream(conn, id) && (id & 0x2) != 0) {
     return 0; /* unidirectional: libp2p has none (we allow none) */
+  }
+  if (inbound_negotiating(q) >= q->set.max_negotiating) {
+    q->stats.negotiate_refused++; /* no state: its bytes only get credit */
+    (void)ngtcp2_conn_shutdown_stream(conn, id, APP_ERR_RESET);
+    return 0;
   }
   qstream *st = stream_new(q, id, true);
   if (!st) {
@@ -520,7 +624,7 @@ static int stream_reset_cb(ngtcp2_conn *conn, int64_t id, uint64_t final_size,
   (void)final_size;
   (void)app_error;
   qstream *st = stream_user;
-  if (st) {
+  if (st && !st->read_stopped) { /* else it answers our STOP_SENDING */
     stream_fail(user, st,
                 negotiating(st) ? LP2P_ERR_UNSUPPORTED : LP2P_ERR_PROTOCOL);
   }
@@ -536,6 +640,7 @@ static int stream_close_cb(ngtcp2_conn *conn, uint32_t flags, int64_t id,
   if (!st) {
     return 0;
   }
+  release_unconsumed(q, st); /* consuming it later finds no stream */
   if (!st->done) {
     st->done = true;
     bool reset = (flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) != 0;
@@ -642,7 +747,9 @@ static int setup_tls(lp2p__quic *q, const lp2p_privkey *identity) {
                 : ngtcp2_crypto_gnutls_configure_server_session(q->tls);
   if (cfg != 0 || gnutls_priority_set_direct(q->tls, priority, NULL) < 0 ||
       gnutls_credentials_set(q->tls, GNUTLS_CRD_CERTIFICATE, q->cred) < 0 ||
-      gnutls_alpn_set_protocols(q->tls, &alpn, 1, GNUTLS_ALPN_MANDATORY) < 0) {
+      (!q->set.test_no_alpn &&
+       gnutls_alpn_set_protocols(q->tls, &alpn, 1, GNUTLS_ALPN_MANDATORY) <
+           0)) {
     return LP2P_ERR_CRYPTO;
   }
   if (!q->is_client) {
@@ -661,6 +768,8 @@ void lp2p__quic_settings_default(lp2p__quic_settings *s) {
   s->stream_window = 256u * 1024u;
   s->conn_window = 4u * 1024u * 1024u;
   s->max_send_buffer = 1u << 20;
+  s->negotiate_timeout = 10 * LP2P_SECONDS;
+  s->max_negotiating = 16;
 }
 
 static int store_addr(qaddr *a, uint32_t *alen, const struct sockaddr *sa,
@@ -687,6 +796,13 @@ static int check_settings(const lp2p__quic_settings *s,
   return 0;
 }
 
+/* lp2p_mem has ngtcp2_mem's layout (user, malloc, free, calloc,
+ * realloc) and the same function types: ngtcp2 allocates through ours. */
+static ngtcp2_mem ngtcp2_mem_of(const lp2p_mem *m) {
+  ngtcp2_mem nm = {m->user, m->malloc, m->free, m->calloc, m->realloc};
+  return nm;
+}
+
 static int quic_alloc(lp2p__quic **out, const lp2p__quic_settings *s,
                       bool is_client, const struct sockaddr *local,
                       uint32_t local_len, const struct sockaddr *remote,
@@ -697,6 +813,7 @@ static int quic_alloc(lp2p__quic **out, const lp2p__quic_settings *s,
     return LP2P_ERR_NOMEM;
   }
   q->mem = mem;
+  q->ngmem = ngtcp2_mem_of(lp2p_mem_or_default(mem));
   q->set = *s;
   if (cb) {
     q->cb = *cb;
@@ -740,9 +857,9 @@ static ngtcp2_path conn_path(lp2p__quic *q) {
   return p;
 }
 
-static int finish_new(lp2p__quic *q, int rv, const lp2p_privkey *identity) {
-  (void)identity;
+static int finish_new(lp2p__quic *q, int rv) {
   if (rv != 0) {
+    q->conn = NULL; /* 0.12 leaves it pointing at what it freed */
     return rv == NGTCP2_ERR_NOMEM ? LP2P_ERR_NOMEM : LP2P_ERR_CRYPTO;
   }
   ngtcp2_conn_set_tls_native_handle(q->conn, q->tls);
@@ -776,11 +893,9 @@ int lp2p__quic_client_new(lp2p__quic **out, const lp2p__quic_settings *s,
     ngtcp2_transport_params tp;
     fill_ngtcp2_settings(q, &ns, &tp);
     ngtcp2_path path = conn_path(q);
-    rv = finish_new(q,
-                    ngtcp2_conn_client_new(&q->conn, &dcid, &scid, &path,
-                                           NGTCP2_PROTO_VER_V1, &ngtcp2_cbs,
-                                           &ns, &tp, NULL, q),
-                    identity);
+    rv = finish_new(q, ngtcp2_conn_client_new(&q->conn, &dcid, &scid, &path,
+                                              NGTCP2_PROTO_VER_V1, &ngtcp2_cbs,
+                                              &ns, &tp, &q->ngmem, q));
   }
   if (rv != 0) {
     lp2p__quic_del(q);
@@ -788,6 +903,19 @@ int lp2p__quic_client_new(lp2p__quic **out, const lp2p__quic_settings *s,
   }
   *out = q;
   return 0;
+}
+
+/* Reads the client's first datagram without callbacks (the caller does
+ * not have the connection yet): an Initial that ends it at once is the
+ * constructor's error. */
+static int read_first(lp2p__quic *q, const uint8_t *pkt, size_t len,
+                      const struct sockaddr *remote, uint32_t remote_len,
+                      lp2p_tstamp now) {
+  lp2p__quic_callbacks cb = q->cb;
+  memset(&q->cb, 0, sizeof(q->cb));
+  int rv = lp2p__quic_recv(q, pkt, len, remote, remote_len, now);
+  q->cb = cb;
+  return rv;
 }
 
 int lp2p__quic_server_new(lp2p__quic **out, const lp2p__quic_settings *s,
@@ -833,15 +961,12 @@ int lp2p__quic_server_new(lp2p__quic **out, const lp2p__quic_settings *s,
     ngtcp2_path path = conn_path(q);
     rv = reset_token(q, &scid, tp.stateless_reset_token) != 0
              ? LP2P_ERR_CRYPTO
-             : finish_new(q,
-                          ngtcp2_conn_server_new(&q->conn, &hd.scid, &scid,
-                                                 &path, hd.version, &ngtcp2_cbs,
-                                                 &ns, &tp, NULL, q),
-                          identity);
+             : finish_new(q, ngtcp2_conn_server_new(
+                                 &q->conn, &hd.scid, &scid, &path, hd.version,
+                                 &ngtcp2_cbs, &ns, &tp, &q->ngmem, q));
   }
   if (rv == 0) {
-    rv = lp2p__quic_recv(q, pkt, len, remote, remote_len, now);
-    rv = rv == LP2P_ERR_NOMEM ? rv : 0; /* else closed told why */
+    rv = read_first(q, pkt, len, remote, remote_len, now);
   }
   if (rv != 0) {
     lp2p__quic_del(q);
@@ -902,11 +1027,48 @@ int lp2p__quic_recv(lp2p__quic *q, const uint8_t *pkt, size_t len,
   return fail_liberr(q, rv);
 }
 
+/* Drops the chunks after the one being sent and that one's unsent tail:
+ * nothing will send them (sent bytes stay until ngtcp2 lets go). */
+static void drop_unsent(lp2p__quic *q, qstream *st) {
+  chunk *c = st->send;
+  if (!c) {
+    return;
+  }
+  size_t dropped = c->len - st->send_off;
+  c->len = st->send_off;
+  while (c->next) {
+    chunk *gone = c->next;
+    c->next = gone->next;
+    dropped += gone->len;
+    lp2p_free(q->mem, gone);
+  }
+  st->tail = c;
+  st->buffered -= dropped < st->buffered ? dropped : st->buffered;
+}
+
+/* The peer sent STOP_SENDING (go's CloseRead, and its Close): our write
+ * side is over, what was written and not sent is freed, and writes
+ * return LP2P_ERR_STATE; reading goes on. The application learns it from
+ * stream_writable (its next write fails), as it would wait for that
+ * callback to write more. A stream still negotiating cannot finish. */
+static void write_stopped(lp2p__quic *q, qstream *st) {
+  if (negotiating(st)) {
+    stream_fail(q, st, LP2P_ERR_UNSUPPORTED);
+    return;
+  }
+  st->write_stopped = true;
+  st->want_writable = false;
+  drop_unsent(q, st);
+  if (st->known && q->cb.stream_writable) {
+    q->cb.stream_writable(q, (uint64_t)st->id, st->user, q->user);
+  }
+}
+
 /* The next stream with bytes (or a FIN) to send, not blocked this _pull. */
 static qstream *next_to_send(lp2p__quic *q) {
   for (qstream *st = q->streams; st; st = st->next) {
     const uint8_t *p;
-    if (st->skip || st->done) {
+    if (st->skip || st->done || st->write_stopped) {
       continue;
     }
     if (unsent_span(st, &p) > 0 || (st->fin && !st->fin_sent)) {
@@ -942,7 +1104,11 @@ static ssize_t write_datagram(lp2p__quic *q) {
     if (n == NGTCP2_ERR_WRITE_MORE) {
       continue;
     }
-    if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR ||
+    if (n == NGTCP2_ERR_STREAM_SHUT_WR) { /* ngtcp2 has answered RESET_STREAM */
+      write_stopped(q, st);
+      continue;
+    }
+    if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED ||
         n == NGTCP2_ERR_STREAM_NOT_FOUND) {
       st->skip = true; /* flow control: MAX_STREAM_DATA will come */
       continue;
@@ -979,7 +1145,25 @@ lp2p_tstamp lp2p__quic_expiry(const lp2p__quic *q) {
   if (q->ended) {
     return LP2P_TSTAMP_NEVER;
   }
-  return ngtcp2_conn_get_expiry(q->conn); /* UINT64_MAX: none */
+  lp2p_tstamp t = ngtcp2_conn_get_expiry(q->conn); /* UINT64_MAX: none */
+  for (const qstream *st = q->streams; st; st = st->next) {
+    if (!st->done && negotiating(st) && st->deadline < t) {
+      t = st->deadline;
+    }
+  }
+  return t;
+}
+
+/* Resets the streams whose negotiation is past its deadline. */
+static void expire_negotiations(lp2p__quic *q) {
+  qstream *next;
+  for (qstream *st = q->streams; st; st = next) {
+    next = st->next;
+    if (!st->done && negotiating(st) && st->deadline <= q->now) {
+      q->stats.negotiate_timeouts++;
+      stream_fail(q, st, LP2P_ERR_TIMEOUT);
+    }
+  }
 }
 
 int lp2p__quic_handle_expiry(lp2p__quic *q, lp2p_tstamp now) {
@@ -988,7 +1172,15 @@ int lp2p__quic_handle_expiry(lp2p__quic *q, lp2p_tstamp now) {
   }
   q->now = now;
   int rv = ngtcp2_conn_handle_expiry(q->conn, now);
-  return rv == 0 ? 0 : fail_liberr(q, rv);
+  if (rv != 0) {
+    return fail_liberr(q, rv);
+  }
+  expire_negotiations(q);
+  return 0;
+}
+
+void lp2p__quic_stats_get(const lp2p__quic *q, lp2p__quic_stats *out) {
+  *out = q->stats;
 }
 
 int lp2p__quic_close(lp2p__quic *q, lp2p_tstamp now) {
@@ -1102,7 +1294,7 @@ ssize_t lp2p__quic_stream_write(lp2p__quic *q, uint64_t id, const uint8_t *data,
   if (!st) {
     return LP2P_ERR_NOT_FOUND;
   }
-  if (negotiating(st) || st->fin) {
+  if (negotiating(st) || st->fin || st->write_stopped) {
     return LP2P_ERR_STATE;
   }
   size_t room = q->set.max_send_buffer > st->buffered
@@ -1135,12 +1327,24 @@ int lp2p__quic_stream_close(lp2p__quic *q, uint64_t id) {
   return 0;
 }
 
+int lp2p__quic_stream_stop_reading(lp2p__quic *q, uint64_t id) {
+  qstream *st = q->ended ? NULL : lookup(q, id);
+  if (!st) {
+    return LP2P_ERR_NOT_FOUND;
+  }
+  st->read_stopped = true;
+  release_unconsumed(q, st);
+  (void)ngtcp2_conn_shutdown_stream_read(q->conn, st->id, APP_ERR_RESET);
+  return 0;
+}
+
 int lp2p__quic_stream_reset(lp2p__quic *q, uint64_t id) {
   qstream *st = q->ended ? NULL : lookup(q, id);
   if (!st) {
     return LP2P_ERR_NOT_FOUND;
   }
   st->done = true;
+  release_unconsumed(q, st);
   (void)ngtcp2_conn_shutdown_stream(q->conn, st->id, APP_ERR_RESET);
   return 0;
 }
@@ -1170,7 +1374,7 @@ size_t lp2p__quic_num_streams(const lp2p__quic *q) {
 
 size_t lp2p__quic_stream_writable(lp2p__quic *q, uint64_t id) {
   qstream *st = q->ended ? NULL : lookup(q, id);
-  if (!st || negotiating(st) || st->fin) {
+  if (!st || negotiating(st) || st->fin || st->write_stopped) {
     return 0;
   }
   if (st->buffered >= q->set.max_send_buffer) {

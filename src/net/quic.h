@@ -2,15 +2,17 @@
  * quic/README.md), sans-IO over ngtcp2 0.12 and ngtcp2_crypto_gnutls
  * (docs/session.md, "QUIC"): datagrams and time in, datagrams and one
  * deadline out. TLS 1.3 with the libp2p certificate both ways (client
- * certificate required, ALPN "libp2p"); every QUIC bidirectional stream is
- * a libp2p stream whose protocol is agreed with multistream-select; no
- * security or muxer negotiation. Same contract as lp2p_session: stream
- * bytes go up in stream_data and the window grows only by what
- * lp2p__quic_stream_consume gives back.
+ * certificate required, ALPN "libp2p" required both ways: a peer that
+ * offers or selects none is closed with no_application_protocol); every QUIC
+ * bidirectional stream is a libp2p stream whose protocol is agreed with
+ * multistream-select; no security or muxer negotiation. Same contract as
+ * lp2p_session: stream bytes go up in stream_data and the window grows only by
+ * what lp2p__quic_stream_consume gives back.
  *
- * Callbacks run only inside _recv, _pull, _handle_expiry and the _new
- * functions; they may call the stream functions and _open_stream, never
- * _recv, _pull, _handle_expiry or _del. */
+ * Callbacks run only inside _recv, _pull and _handle_expiry (never in
+ * the _new functions: the caller has no connection yet); they may call the
+ * stream functions and _open_stream, never _recv, _pull, _handle_expiry or
+ * _del. */
 #ifndef LP2P_NET_QUIC_H
 #define LP2P_NET_QUIC_H
 
@@ -46,6 +48,14 @@ typedef struct lp2p__quic_settings {
   uint64_t conn_window;
   /* Bytes a stream holds written and not yet acknowledged. */
   size_t max_send_buffer;
+  /* Each stream's multistream-select must end within this (from its
+   * opening); a stream past it is reset (stream_reset with
+   * LP2P_ERR_TIMEOUT if the application knows it) and counted.
+   * LP2P_TSTAMP_NEVER: no limit. */
+  lp2p_tstamp negotiate_timeout;
+  /* Peer-opened streams negotiating at once; one more is reset at once
+   * and counted (a peer cannot make us hold many negotiations). */
+  size_t max_negotiating;
   /* ngtcp2's keep-alive: a PING after this long without a packet, so
    * that the idle timeout does not fire on a quiet, live connection
    * (0 = off, the default). */
@@ -65,6 +75,10 @@ typedef struct lp2p__quic_settings {
    * (the Initial's own is then the Retry's Source Connection ID). NULL:
    * no Retry. */
   const struct lp2p__quic_cid *retry_original_dcid;
+  /* Tests only: offer (client) or select (server) no ALPN at all and do
+   * not require one, as a broken peer would; the other side must refuse
+   * the connection. */
+  bool test_no_alpn;
 } lp2p__quic_settings;
 
 /* The length of the connection ids this side issues: what short-header
@@ -80,8 +94,10 @@ typedef struct lp2p__quic_cid {
 typedef struct lp2p__quic_callbacks {
   /* The handshake completed and the peer's certificate was verified. */
   void (*established)(lp2p__quic *q, const lp2p_peer_id *remote, void *user);
-  /* The connection ended (err < 0 with an English explanation; 0 for a
-   * clean close by either side). */
+  /* The connection ended: err < 0 with an English explanation. The
+   * peer's close, even a clean one, is LP2P_ERR_PROTOCOL ("the peer
+   * closed the connection", with its code if it gave one); our own
+   * lp2p__quic_close runs no closed. */
   void (*closed)(lp2p__quic *q, int err, const char *msg, void *user);
   int (*accept)(lp2p__quic *q, const char *proto, size_t len, void *user);
   /* As lp2p_session's callbacks of the same names. */
@@ -90,6 +106,9 @@ typedef struct lp2p__quic_callbacks {
   void (*stream_data)(lp2p__quic *q, uint64_t id, void *stream_user,
                       const uint8_t *data, size_t len, void *user);
   void (*stream_end)(lp2p__quic *q, uint64_t id, void *stream_user, void *user);
+  /* Also runs once when the peer stopped reading (STOP_SENDING): the
+   * stream's unsent bytes are dropped and its writes return
+   * LP2P_ERR_STATE from then on; reading goes on. */
   void (*stream_writable)(lp2p__quic *q, uint64_t id, void *stream_user,
                           void *user);
   void (*stream_closed)(lp2p__quic *q, uint64_t id, void *stream_user,
@@ -98,9 +117,15 @@ typedef struct lp2p__quic_callbacks {
                        void *user);
 } lp2p__quic_callbacks;
 
+/* What a connection counted (drops of what a peer made it do). */
+typedef struct lp2p__quic_stats {
+  uint64_t negotiate_timeouts; /* streams reset at negotiate_timeout */
+  uint64_t negotiate_refused;  /* peer streams past max_negotiating */
+} lp2p__quic_stats;
+
 /* 30 s idle, 10 s handshake, 256 streams, 256 KiB per stream and 4 MiB
- * per connection, 1 MiB send buffer per stream; no rand_fn, no
- * unix_time. */
+ * per connection, 1 MiB send buffer per stream, 10 s to negotiate a
+ * stream, 16 peer streams negotiating; no rand_fn, no unix_time. */
 void lp2p__quic_settings_default(lp2p__quic_settings *s);
 
 /* A client connection from `local` to `remote` (sockaddr_in or _in6);
@@ -114,8 +139,10 @@ int lp2p__quic_client_new(lp2p__quic **out, const lp2p__quic_settings *s,
                           const lp2p__quic_callbacks *cb, const lp2p_mem *mem,
                           void *user, lp2p_tstamp now);
 /* A server connection for the client's first datagram `pkt`, which it
- * reads. Returns 0, LP2P_ERR_MALFORMED (not a QUIC v1 Initial a server
- * accepts), or _client_new's errors. */
+ * reads without callbacks. Returns 0, LP2P_ERR_MALFORMED (not a QUIC v1
+ * Initial a server accepts), the error that ended the connection at once
+ * (the Initial was refused: nothing is sent back), or _client_new's
+ * errors. */
 int lp2p__quic_server_new(lp2p__quic **out, const lp2p__quic_settings *s,
                           const lp2p_privkey *identity,
                           const struct sockaddr *local, uint32_t local_len,
@@ -134,12 +161,14 @@ int lp2p__quic_recv(lp2p__quic *q, const uint8_t *pkt, size_t len,
 /* One datagram to send (0: none now); valid until the next call. Call
  * it until 0 after every other call. */
 ssize_t lp2p__quic_pull(lp2p__quic *q, const uint8_t **out, lp2p_tstamp now);
-/* The next deadline (retransmission, ACK, idle, handshake), or
+/* The next deadline (retransmission, ACK, idle, handshake, a stream's
+ * negotiation), or
  * LP2P_TSTAMP_NEVER once the connection ended. */
 lp2p_tstamp lp2p__quic_expiry(const lp2p__quic *q);
 /* Runs what is due. Returns 0 or the error that ended the connection
  * (LP2P_ERR_TIMEOUT: idle or handshake timeout). */
 int lp2p__quic_handle_expiry(lp2p__quic *q, lp2p_tstamp now);
+void lp2p__quic_stats_get(const lp2p__quic *q, lp2p__quic_stats *out);
 /* Closes cleanly: CONNECTION_CLOSE (no error) is the next _pull. */
 int lp2p__quic_close(lp2p__quic *q, lp2p_tstamp now);
 
@@ -181,7 +210,8 @@ int lp2p__quic_open_stream(lp2p__quic *q, const char *const *protocols,
                            size_t n, void *stream_user, uint64_t *id);
 /* Queues bytes; returns how many were taken (less when the send buffer is
  * full: stream_writable follows), LP2P_ERR_NOT_FOUND, LP2P_ERR_STATE
- * (negotiating, or closed for writing) or LP2P_ERR_NOMEM. */
+ * (negotiating, closed for writing, or the peer stopped reading) or
+ * LP2P_ERR_NOMEM. */
 ssize_t lp2p__quic_stream_write(lp2p__quic *q, uint64_t id, const uint8_t *data,
                                 size_t len);
 /* Bytes _stream_write would take now (0 for an unknown, negotiating or
@@ -190,10 +220,17 @@ size_t lp2p__quic_stream_writable(lp2p__quic *q, uint64_t id);
 /* The protocol an open stream agreed, else NULL. */
 const char *lp2p__quic_stream_protocol(lp2p__quic *q, uint64_t id);
 /* Gives back `n` bytes stream_data delivered: the stream's and the
- * connection's windows grow by them. Returns 0 or LP2P_ERR_NOT_FOUND. */
+ * connection's windows grow by them. A stream that ended (closed, reset,
+ * either side) gave its bytes back to the connection then: consuming
+ * them afterwards returns LP2P_ERR_NOT_FOUND and is harmless. Returns 0
+ * or LP2P_ERR_NOT_FOUND. */
 int lp2p__quic_stream_consume(lp2p__quic *q, uint64_t id, size_t n);
 /* FIN after what was written. Returns 0, LP2P_ERR_NOT_FOUND. */
 int lp2p__quic_stream_close(lp2p__quic *q, uint64_t id);
+/* STOP_SENDING (go's CloseRead): the peer's writes fail; what it had
+ * sent is dropped. Writing and the stream's callbacks go on. Returns 0
+ * or LP2P_ERR_NOT_FOUND. */
+int lp2p__quic_stream_stop_reading(lp2p__quic *q, uint64_t id);
 /* RESET_STREAM and STOP_SENDING now; no callback names it afterwards. */
 int lp2p__quic_stream_reset(lp2p__quic *q, uint64_t id);
 

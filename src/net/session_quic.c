@@ -440,6 +440,7 @@ static int quic_settings(const lp2p_session_settings *set,
   qs->idle_timeout = set->idle_timeout;
   qs->handshake_timeout = set->handshake_timeout;
   qs->max_streams = set->max_streams;
+  qs->negotiate_timeout = set->negotiate_timeout;
   qs->stream_window = (uint32_t)min_ts(set->max_stream_unconsumed, UINT32_MAX);
   qs->conn_window = set->max_session_unconsumed;
   /* as go: a PING every 15 s under a 30 s idle timeout */

@@ -1,6 +1,7 @@
 /* Two QUIC connections (src/net/quic.c) back to back in memory, with an
  * injected clock and a wire that can drop or swap datagrams. */
 #include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -33,10 +34,16 @@ typedef struct end {
   size_t got_len;
   bool consume; /* give credit back at once */
   bool ended;
+  int writable; /* stream_writable calls */
 } end;
+
+/* Changes both sides' settings before they are made. */
+typedef void (*tweak_fn)(lp2p__quic_settings *s);
 
 typedef struct pair {
   end c, s;
+  tweak_fn tweak;
+  const lp2p_mem *cmem, *smem;
   struct sockaddr_in caddr, saddr;
   lp2p_tstamp now;
   unsigned drop_every; /* drop every nth datagram (0: none) */
@@ -92,7 +99,16 @@ static void on_end(lp2p__quic *q, uint64_t id, void *stream_user, void *user) {
   ((end *)user)->ended = true;
 }
 
+static void on_writable(lp2p__quic *q, uint64_t id, void *stream_user,
+                        void *user) {
+  (void)q;
+  (void)id;
+  (void)stream_user;
+  ((end *)user)->writable++;
+}
+
 static const lp2p__quic_callbacks cbs = {
+    .stream_writable = on_writable,
     .established = on_established,
     .closed = on_closed,
     .stream_opened = on_opened,
@@ -128,8 +144,12 @@ static void make_end(end *e, uint8_t seed_byte, uint64_t ctr) {
   e->consume = true;
 }
 
-static pair *pair_new(const lp2p_peer_id *expected) {
+static pair *pair_new_with(const lp2p_peer_id *expected, tweak_fn tweak,
+                           const lp2p_mem *cmem, const lp2p_mem *smem) {
   pair *p = test_calloc(1, sizeof(*p));
+  p->tweak = tweak;
+  p->cmem = cmem;
+  p->smem = smem;
   make_end(&p->c, 1, 1000);
   make_end(&p->s, 2, 1u << 30);
   make_addr(&p->caddr, 4001);
@@ -138,12 +158,19 @@ static pair *pair_new(const lp2p_peer_id *expected) {
   lp2p__quic_settings set;
   settings(&set, &p->c);
   set.remote_peer_id = expected ? expected : &p->s.id;
+  if (tweak) {
+    tweak(&set);
+  }
   assert_int_equal(lp2p__quic_client_new(
                        &p->c.q, &set, &p->c.key, (struct sockaddr *)&p->caddr,
                        sizeof(p->caddr), (struct sockaddr *)&p->saddr,
-                       sizeof(p->saddr), &cbs, NULL, &p->c, p->now),
+                       sizeof(p->saddr), &cbs, cmem, &p->c, p->now),
                    0);
   return p;
+}
+
+static pair *pair_new(const lp2p_peer_id *expected) {
+  return pair_new_with(expected, NULL, NULL, NULL);
 }
 
 static void pair_del(pair *p) {
@@ -158,10 +185,13 @@ static void deliver_to_server(pair *p, const uint8_t *d, size_t n) {
   if (!p->s.q) {
     lp2p__quic_settings set;
     settings(&set, &p->s);
+    if (p->tweak) {
+      p->tweak(&set);
+    }
     assert_int_equal(lp2p__quic_server_new(
                          &p->s.q, &set, &p->s.key, (struct sockaddr *)&p->saddr,
                          sizeof(p->saddr), (struct sockaddr *)&p->caddr,
-                         sizeof(p->caddr), d, n, &cbs, NULL, &p->s, p->now),
+                         sizeof(p->caddr), d, n, &cbs, p->smem, &p->s, p->now),
                      0);
     return;
   }
@@ -431,6 +461,418 @@ static void close_sends_connection_close_to_the_peer(void **state) {
   pair_del(p);
 }
 
+/* ---- memory and negotiation bounds ------------------------------------- */
+
+/* An lp2p_mem that counts the bytes it has out. */
+typedef struct bytemem {
+  lp2p_mem mem;
+  size_t live, blocks;
+  size_t peak;    /* most bytes out at once */
+  size_t allocs;  /* allocations ever made */
+  size_t fail_at; /* the allocation (1-based, by allocs) that fails; 0 */
+} bytemem;
+
+#define HDR 16u /* keeps the block aligned for any type */
+
+static void *bm_malloc(size_t n, void *user) {
+  bytemem *b = user;
+  if (b->fail_at != 0 && b->allocs + 1 == b->fail_at) {
+    b->allocs++;
+    return NULL;
+  }
+  uint8_t *p = malloc(HDR + n);
+  if (!p) {
+    return NULL;
+  }
+  memcpy(p, &n, sizeof(n));
+  b->live += n;
+  b->blocks++;
+  b->allocs++;
+  b->peak = b->live > b->peak ? b->live : b->peak;
+  return p + HDR;
+}
+
+static void bm_free(void *ptr, void *user) {
+  if (!ptr) {
+    return;
+  }
+  bytemem *b = user;
+  uint8_t *p = (uint8_t *)ptr - HDR;
+  size_t n;
+  memcpy(&n, p, sizeof(n));
+  b->live -= n;
+  b->blocks--;
+  free(p);
+}
+
+static void *bm_calloc(size_t k, size_t n, void *user) {
+  void *p = bm_malloc(k * n, user);
+  if (p) {
+    memset(p, 0, k * n);
+  }
+  return p;
+}
+
+static void *bm_realloc(void *ptr, size_t n, void *user) {
+  void *p = bm_malloc(n, user);
+  if (p && ptr) {
+    size_t old;
+    memcpy(&old, (uint8_t *)ptr - HDR, sizeof(old));
+    memcpy(p, ptr, old < n ? old : n);
+    bm_free(ptr, user);
+  }
+  return p;
+}
+
+static void bytemem_init(bytemem *b) {
+  memset(b, 0, sizeof(*b));
+  b->mem = (lp2p_mem){b, bm_malloc, bm_free, bm_calloc, bm_realloc};
+}
+
+#define IDLE_STREAMS 100u
+
+/* Exchanges and runs timers (ACK delays, retransmissions) for `span`,
+ * never jumping past it (to the idle timeout). */
+static void settle(pair *p, lp2p_tstamp span) {
+  lp2p_tstamp stop = p->now + span;
+  while (p->now < stop) {
+    while (flow(p, true) + flow(p, false) > 0) {
+    }
+    lp2p_tstamp t = next_expiry(p);
+    p->now = t < stop ? (t > p->now ? t : p->now) : stop;
+    (void)lp2p__quic_handle_expiry(p->c.q, p->now);
+    (void)lp2p__quic_handle_expiry(p->s.q, p->now);
+  }
+  while (flow(p, true) + flow(p, false) > 0) {
+  }
+}
+
+/* Streams a peer opens and leaves idle after negotiating hold no send
+ * chunk and no negotiation state: a peer cannot pin 16 KiB per stream. */
+static void peer_opened_idle_stream_costs_under_1k(void **state) {
+  (void)state;
+  bytemem bm;
+  bytemem_init(&bm);
+  pair *p = pair_new_with(NULL, NULL, NULL, &bm.mem);
+  handshake(p);
+  settle(p, LP2P_SECONDS); /* the handshake's own state goes */
+  size_t before = bm.live;
+  for (unsigned i = 0; i < IDLE_STREAMS; i++) {
+    uint64_t id;
+    assert_int_equal(lp2p__quic_open_stream(p->c.q, protos, 1, NULL, &id), 0);
+  }
+  settle(p, LP2P_SECONDS); /* negotiated and every byte acknowledged */
+  assert_true(lp2p__quic_is_established(p->s.q));
+  assert_int_equal(lp2p__quic_num_streams(p->s.q), IDLE_STREAMS);
+  size_t per_stream = (bm.live - before) / IDLE_STREAMS;
+  assert_true(per_stream < 1024);
+  pair_del(p);
+  assert_int_equal(bm.live, 0);
+}
+
+static void short_negotiation(lp2p__quic_settings *s) {
+  s->negotiate_timeout = 2 * LP2P_SECONDS;
+}
+
+static const char *const unknown_protos[] = {"/nobody/speaks/this"};
+
+/* Moves only the client's datagrams to the server (the server's answers
+ * are lost), until the client has nothing more. */
+static void client_to_server_only(pair *p) {
+  while (flow(p, true) > 0) {
+  }
+}
+
+/* A peer that proposes what we refuse and then stays silent (its
+ * connection alive) holds the stream only until negotiate_timeout. */
+static void stalled_negotiation_is_reset_at_deadline(void **state) {
+  (void)state;
+  pair *p = pair_new_with(NULL, short_negotiation, NULL, NULL);
+  handshake(p);
+  uint64_t id;
+  assert_int_equal(lp2p__quic_open_stream(p->c.q, unknown_protos, 1, NULL, &id),
+                   0);
+  lp2p_tstamp opened = p->now;
+  client_to_server_only(p);
+  assert_int_equal(lp2p__quic_num_streams(p->s.q), 1);
+  lp2p_tstamp deadline = opened + 2 * LP2P_SECONDS;
+  assert_true(lp2p__quic_expiry(p->s.q) <= deadline);
+  lp2p__quic_stats st;
+  while (lp2p__quic_expiry(p->s.q) < deadline) {
+    p->now = lp2p__quic_expiry(p->s.q);
+    assert_int_equal(lp2p__quic_handle_expiry(p->s.q, p->now), 0);
+    lp2p__quic_stats_get(p->s.q, &st);
+    assert_int_equal(st.negotiate_timeouts, 0);
+  }
+  p->now = deadline;
+  assert_int_equal(lp2p__quic_handle_expiry(p->s.q, p->now), 0);
+  lp2p__quic_stats_get(p->s.q, &st);
+  assert_int_equal(st.negotiate_timeouts, 1);
+  assert_int_equal(lp2p__quic_num_streams(p->s.q), 0);
+  pair_del(p);
+}
+
+/* One peer stream past max_negotiating (16) is reset at once. */
+static void stream_past_negotiating_cap_is_reset(void **state) {
+  (void)state;
+  pair *p = pair_new(NULL);
+  handshake(p);
+  lp2p__quic_settings def;
+  lp2p__quic_settings_default(&def);
+  for (size_t i = 0; i <= def.max_negotiating; i++) {
+    uint64_t id;
+    assert_int_equal(
+        lp2p__quic_open_stream(p->c.q, unknown_protos, 1, NULL, &id), 0);
+  }
+  client_to_server_only(p);
+  lp2p__quic_stats st;
+  lp2p__quic_stats_get(p->s.q, &st);
+  assert_int_equal(st.negotiate_refused, 1);
+  assert_int_equal(lp2p__quic_num_streams(p->s.q), def.max_negotiating);
+  pair_del(p);
+}
+
+/* ---- the connection's window -------------------------------------------- */
+
+#define SMALL_STREAM_WINDOW (64u * 1024u)
+#define SMALL_CONN_WINDOW (128u * 1024u)
+
+static void small_windows(lp2p__quic_settings *s) {
+  s->stream_window = SMALL_STREAM_WINDOW;
+  s->conn_window = SMALL_CONN_WINDOW;
+}
+
+static uint64_t open_and_write(pair *p, const uint8_t *data, size_t len) {
+  uint64_t id;
+  assert_int_equal(lp2p__quic_open_stream(p->c.q, protos, 1, NULL, &id), 0);
+  run(p, server_opened, 20);
+  p->s.opened = p->c.opened = false;
+  assert_int_equal(lp2p__quic_stream_write(p->c.q, id, data, len),
+                   (ssize_t)len);
+  return id;
+}
+
+/* Bytes a reset stream delivered and nobody consumed go back to the
+ * connection: two streams reset full do not stall a third. */
+static void reset_streams_return_unconsumed_bytes_to_connection(void **state) {
+  (void)state;
+  pair *p = pair_new_with(NULL, small_windows, NULL, NULL);
+  handshake(p);
+  p->s.consume = false;
+  static uint8_t big[100000];
+  memset(big, 0x33, sizeof(big));
+  uint64_t a = open_and_write(p, big, sizeof(big));
+  uint64_t b = open_and_write(p, big, sizeof(big));
+  settle(p, LP2P_SECONDS);
+  assert_true(p->s.got_len + 256 >= SMALL_CONN_WINDOW); /* it is full */
+  assert_int_equal(lp2p__quic_stream_reset(p->s.q, a), 0);
+  assert_int_equal(lp2p__quic_stream_reset(p->s.q, b), 0);
+  settle(p, LP2P_SECONDS);
+  p->s.consume = true;
+  size_t held = p->s.got_len;
+  (void)open_and_write(p, big, 1000);
+  settle(p, LP2P_SECONDS);
+  assert_int_equal(p->s.got_len, held + 1000);
+  pair_del(p);
+}
+
+/* Request/response streams whose bytes are consumed only after the
+ * stream closed both ways (consume then finds no stream) do not shrink
+ * the connection's window: 10 x 20 KiB pass a 128 KiB window. */
+static void lazily_consumed_closed_streams_keep_window(void **state) {
+  (void)state;
+  pair *p = pair_new_with(NULL, small_windows, NULL, NULL);
+  handshake(p);
+  p->s.consume = false;
+  static uint8_t req[20000];
+  memset(req, 0x44, sizeof(req));
+  for (int i = 0; i < 10; i++) {
+    size_t before = p->s.got_len;
+    p->s.ended = false;
+    uint64_t id = open_and_write(p, req, sizeof(req));
+    assert_int_equal(lp2p__quic_stream_close(p->c.q, id), 0);
+    settle(p, LP2P_SECONDS);
+    assert_int_equal(p->s.got_len, before + sizeof(req));
+    assert_true(p->s.ended);
+    assert_int_equal(lp2p__quic_stream_close(p->s.q, id), 0); /* response */
+    settle(p, LP2P_SECONDS);
+    assert_int_equal(lp2p__quic_num_streams(p->s.q), 0);
+    /* too late: the stream is gone (its bytes were given back) */
+    assert_int_equal(lp2p__quic_stream_consume(p->s.q, id, sizeof(req)),
+                     LP2P_ERR_NOT_FOUND);
+  }
+  pair_del(p);
+}
+
+/* ---- ALPN -----------------------------------------------------------------
+ */
+
+static void client_without_alpn(lp2p__quic_settings *s) {
+  s->test_no_alpn = s->remote_peer_id != NULL; /* the client's settings */
+}
+
+static void server_without_alpn(lp2p__quic_settings *s) {
+  s->test_no_alpn = s->remote_peer_id == NULL;
+}
+
+/* RFC 9001 8.1: the side that sees no ALPN "libp2p" agreed closes with
+ * no_application_protocol (CRYPTO_ERROR 0x178); the other learns why. */
+static void assert_alpn_refused(end *refuser, end *peer) {
+  assert_true(refuser->closed);
+  assert_false(refuser->established);
+  assert_int_equal(refuser->closed_err, LP2P_ERR_PROTOCOL);
+  assert_non_null(strstr(refuser->closed_msg, "ALPN"));
+  assert_true(peer->closed);
+  assert_non_null(strstr(peer->closed_msg, "0x178"));
+}
+
+static void server_refuses_client_without_alpn(void **state) {
+  (void)state;
+  pair *p = pair_new_with(NULL, client_without_alpn, NULL, NULL);
+  run(p, both_closed, 20);
+  assert_alpn_refused(&p->s, &p->c);
+  pair_del(p);
+}
+
+static void client_refuses_server_selecting_no_alpn(void **state) {
+  (void)state;
+  pair *p = pair_new_with(NULL, server_without_alpn, NULL, NULL);
+  run(p, both_closed, 20);
+  assert_alpn_refused(&p->c, &p->s);
+  pair_del(p);
+}
+
+/* ---- STOP_SENDING ----------------------------------------------------- */
+
+/* The peer stops reading (go's CloseRead): our writer learns it from
+ * stream_writable, its next write fails, the megabyte it had queued is
+ * freed, and the peer's bytes still reach us. */
+static void peer_stop_sending_ends_our_write_side(void **state) {
+  (void)state;
+  bytemem bm;
+  bytemem_init(&bm);
+  pair *p = pair_new_with(NULL, NULL, &bm.mem, NULL);
+  handshake(p);
+  uint64_t id = open_test_stream(p);
+  settle(p, LP2P_SECONDS);
+  size_t idle = bm.live;
+  static uint8_t big[2u << 20];
+  memset(big, 0x77, sizeof(big));
+  lp2p__quic_settings def;
+  lp2p__quic_settings_default(&def);
+  assert_int_equal(lp2p__quic_stream_write(p->c.q, id, big, sizeof(big)),
+                   (ssize_t)def.max_send_buffer);
+  assert_true(bm.live >= idle + def.max_send_buffer);
+  p->s.consume = false; /* the window holds the rest back */
+  assert_int_equal(lp2p__quic_stream_stop_reading(p->s.q, id), 0);
+  assert_int_equal(
+      lp2p__quic_stream_write(p->s.q, id, (const uint8_t *)"reply", 5), 5);
+  settle(p, LP2P_SECONDS);
+  assert_true(p->c.writable >= 1);
+  assert_int_equal(lp2p__quic_stream_write(p->c.q, id, big, 1), LP2P_ERR_STATE);
+  assert_int_equal(lp2p__quic_stream_writable(p->c.q, id), 0);
+  assert_true(bm.live < idle + def.stream_window); /* at most in flight */
+  assert_int_equal(p->c.got_len, 5);
+  assert_memory_equal(p->c.got, "reply", 5);
+  pair_del(p);
+}
+
+/* ---- allocator -------------------------------------------------------- */
+
+/* ngtcp2's connection state (packets in flight, frames, ranges) comes
+ * from the caller's lp2p_mem too, and all of it is returned at del. */
+static void ngtcp2_allocates_through_lp2p_mem(void **state) {
+  (void)state;
+  bytemem cm, sm;
+  bytemem_init(&cm);
+  bytemem_init(&sm);
+  pair *p = pair_new_with(NULL, NULL, &cm.mem, &sm.mem);
+  size_t at_new = cm.live;
+  handshake(p);
+  uint64_t id = open_test_stream(p);
+  static uint8_t big[100000];
+  memset(big, 0x12, sizeof(big));
+  assert_int_equal(lp2p__quic_stream_write(p->c.q, id, big, sizeof(big)),
+                   (ssize_t)sizeof(big));
+  settle(p, LP2P_SECONDS);
+  assert_int_equal(p->s.got_len, sizeof(big));
+  /* ngtcp2_conn alone is ~32 KiB, ours ~3 KiB; ngtcp2 allocates its
+   * packet and frame pools as the transfer goes (~15 blocks without) */
+  assert_true(at_new > 16 * 1024);
+  assert_true(cm.allocs > 40);
+  assert_true(sm.allocs > 40);
+  lp2p__quic_del(p->c.q);
+  lp2p__quic_del(p->s.q);
+  p->c.q = p->s.q = NULL;
+  assert_int_equal(cm.live, 0);
+  assert_int_equal(sm.live, 0);
+  pair_del(p);
+}
+
+/* ---- small promises ----------------------------------------------------- */
+
+/* A write cut short by a failed allocation promises stream_writable like
+ * one cut short by a full buffer. */
+static void write_short_of_memory_gets_writable(void **state) {
+  (void)state;
+  bytemem cm;
+  bytemem_init(&cm);
+  pair *p = pair_new_with(NULL, NULL, &cm.mem, NULL);
+  handshake(p);
+  uint64_t id = open_test_stream(p);
+  settle(p, LP2P_SECONDS);
+  p->c.writable = 0;
+  static uint8_t big[40000];
+  memset(big, 0x21, sizeof(big));
+  cm.fail_at = cm.allocs + 2; /* the second chunk */
+  ssize_t n = lp2p__quic_stream_write(p->c.q, id, big, sizeof(big));
+  cm.fail_at = 0;
+  assert_true(n > 0 && (size_t)n < sizeof(big));
+  settle(p, LP2P_SECONDS);
+  assert_int_equal(p->s.got_len, (size_t)n);
+  assert_true(p->c.writable >= 1);
+  pair_del(p);
+}
+
+/* A client's first datagram that ends the server connection at once
+ * (here: an allocation failing while it is read) is server_new's error;
+ * no callback names a connection the caller never got. */
+static void server_new_failing_at_once_runs_no_callback(void **state) {
+  (void)state;
+  pair *p = pair_new(NULL);
+  const uint8_t *out;
+  ssize_t len = lp2p__quic_pull(p->c.q, &out, p->now);
+  assert_true(len > 0);
+  static uint8_t initial[1500];
+  memcpy(initial, out, (size_t)len);
+  lp2p__quic_settings set;
+  settings(&set, &p->s);
+  size_t failures = 0;
+  for (size_t at = 1; at < 200; at++) {
+    bytemem sm;
+    bytemem_init(&sm);
+    sm.fail_at = at;
+    p->s.closed = false;
+    lp2p__quic *q = NULL;
+    int rv = lp2p__quic_server_new(
+        &q, &set, &p->s.key, (struct sockaddr *)&p->saddr, sizeof(p->saddr),
+        (struct sockaddr *)&p->caddr, sizeof(p->caddr), initial, (size_t)len,
+        &cbs, &sm.mem, &p->s, p->now);
+    assert_false(p->s.closed);
+    if (rv != 0) {
+      assert_null(q);
+      failures++;
+    }
+    lp2p__quic_del(q);
+    assert_int_equal(sm.live, 0);
+    if (rv == 0 && sm.allocs < at) {
+      break; /* no allocation left to fail */
+    }
+  }
+  assert_true(failures > 10);
+  pair_del(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(handshake_authenticates_both_peer_ids),
@@ -441,6 +883,17 @@ int main(void) {
       cmocka_unit_test(lost_and_reordered_datagrams_are_recovered),
       cmocka_unit_test(idle_connection_times_out),
       cmocka_unit_test(close_sends_connection_close_to_the_peer),
+      cmocka_unit_test(peer_opened_idle_stream_costs_under_1k),
+      cmocka_unit_test(stalled_negotiation_is_reset_at_deadline),
+      cmocka_unit_test(stream_past_negotiating_cap_is_reset),
+      cmocka_unit_test(reset_streams_return_unconsumed_bytes_to_connection),
+      cmocka_unit_test(lazily_consumed_closed_streams_keep_window),
+      cmocka_unit_test(server_refuses_client_without_alpn),
+      cmocka_unit_test(client_refuses_server_selecting_no_alpn),
+      cmocka_unit_test(peer_stop_sending_ends_our_write_side),
+      cmocka_unit_test(ngtcp2_allocates_through_lp2p_mem),
+      cmocka_unit_test(write_short_of_memory_gets_writable),
+      cmocka_unit_test(server_new_failing_at_once_runs_no_callback),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
