@@ -8,4 +8,15 @@
  * can reach their exhaustion at 2^64 - 1 without sending 2^64 frames. */
 void lp2p_noise_set_nonces(lp2p_noise *s, uint64_t tx, uint64_t rx);
 
+/* Transport messages written in place (lp2p_session's send path): the
+ * plaintext area of the next message in the send buffer, `*room` bytes
+ * (at most LP2P_NOISE_MAX_PLAINTEXT; 0 when the buffer is full), valid
+ * until the next call on the session. Returns 0, LP2P_ERR_STATE before
+ * the handshake ends, or LP2P_ERR_NOMEM. */
+int lp2p__noise_area(lp2p_noise *n, uint8_t **area, size_t *room);
+/* Encrypts the first `len` <= room bytes of the area in place and frames
+ * them: the message joins what pull hands out. Returns 0, or
+ * LP2P_ERR_STATE (the session failed: the send nonce is exhausted). */
+int lp2p__noise_seal(lp2p_noise *n, size_t len);
+
 #endif

@@ -14,13 +14,18 @@
 #include "lp2p/session.h"
 #include "lp2p/tls.h"
 #include "net/muxer_class.h"
+#include "net/noise_internal.h"
 #include "net/tls.h"
 
 /* Bytes read from the muxer at a time (one yamux frame's worth). */
 #define READ_CHUNK (16u * 1024u)
-/* Plaintext a pull moves from the muxer into Noise before handing the
- * ciphertext out, so that Noise's send buffer never fills. */
+/* Plaintext a pull moves from the muxer into the secure channel before
+ * handing the ciphertext out, so that its send buffer never fills. */
 #define FEED_BATCH (64u * 1024u)
+/* With Noise and yamux: four whole Noise messages, one socket write. */
+#define NOISE_BATCH (4u * LP2P_NOISE_MAX_PLAINTEXT)
+/* A Noise message is sealed when less than this is left of its room. */
+#define MESSAGE_SLACK 1040u
 
 typedef enum stage {
   STAGE_SECURITY, /* multistream-select of the security protocol */
@@ -311,16 +316,30 @@ static void remote_end(lp2p_session *s, sstream *st) {
   }
 }
 
-/* The muxer has bytes (or the end) of a stream: all go up now, through
- * a buffer on the stack (callbacks cannot re-enter this), so that an idle
- * session holds none. */
+/* The next bytes of a stream: the frame being received where it lies in
+ * the plaintext (no copy), else what the muxer buffered, copied into
+ * `scratch`. */
+static ssize_t next_bytes(lp2p_session *s, uint64_t id, uint8_t *scratch,
+                          const uint8_t **p, bool *eof) {
+  ssize_t n = s->mux_class->take(s->mux, id, p, eof);
+  if (n != 0 || *eof) {
+    return n;
+  }
+  *p = scratch;
+  return s->mux_class->read(s->mux, id, scratch, READ_CHUNK, eof);
+}
+
+/* The muxer has bytes (or the end) of a stream: all go up now, in place
+ * or through a buffer on the stack (callbacks cannot re-enter this), so
+ * that an idle session holds none. */
 static void on_readable(void *user, uint64_t id) {
   lp2p_session *s = user;
   sstream *st = lookup(s, id);
   uint8_t scratch[READ_CHUNK];
   while (st && !st->local_reset && !st->reset_err) {
     bool eof = false;
-    ssize_t n = s->mux_class->read(s->mux, id, scratch, READ_CHUNK, &eof);
+    const uint8_t *p;
+    ssize_t n = next_bytes(s, id, scratch, &p, &eof);
     if (n <= 0) {
       if (n == 0 && eof) {
         remote_end(s, st);
@@ -328,9 +347,9 @@ static void on_readable(void *user, uint64_t id) {
       return;
     }
     if (st->mss) {
-      negotiate_input(s, st, scratch, (size_t)n);
+      negotiate_input(s, st, p, (size_t)n);
     } else {
-      deliver(s, st, scratch, (size_t)n);
+      deliver(s, st, p, (size_t)n);
     }
   }
 }
@@ -683,6 +702,39 @@ static bool secure_put(lp2p_session *s, const uint8_t *p, size_t n) {
   return false;
 }
 
+/* Fills one Noise message with the muxer's frames, written in its
+ * plaintext area and encrypted there. Returns the plaintext bytes, 0 when
+ * there was nothing to send or no room, -1 when the session failed. */
+static ssize_t fill_message(lp2p_session *s) {
+  uint8_t *area;
+  size_t room, len = 0, n;
+  int rv = lp2p__noise_area(s->noise, &area, &room);
+  if (rv != 0) {
+    session_fail(s, rv, "noise: cannot encrypt: %s", lp2p_strerror(rv));
+    return -1;
+  }
+  while (room - len >= MESSAGE_SLACK &&
+         (n = s->mux_class->pull_into(s->mux, area + len, room - len, s->now)) >
+             0) {
+    len += n;
+  }
+  if (len > 0 && (rv = lp2p__noise_seal(s->noise, len)) != 0) {
+    session_fail(s, rv, "noise: cannot encrypt: %s", lp2p_strerror(rv));
+    return -1;
+  }
+  return (ssize_t)len;
+}
+
+/* Yamux over Noise: frames go straight into whole Noise messages. */
+static void feed_noise(lp2p_session *s) {
+  size_t batch = 0;
+  ssize_t n;
+  while (batch < NOISE_BATCH && s->mux_class->has_output(s->mux) &&
+         (n = fill_message(s)) > 0) {
+    batch += (size_t)n;
+  }
+}
+
 /* Moves the muxer's negotiation and then its frames into the secure
  * channel, in that order: the echo that completes a negotiation precedes
  * the muxer's first frame. */
@@ -699,6 +751,10 @@ static void feed_secure(lp2p_session *s) {
       lp2p_mss_del(s->mux_mss);
       s->mux_mss = NULL;
     }
+  }
+  if (s->mux && s->noise && s->mux_class->pull_into) {
+    feed_noise(s);
+    return;
   }
   size_t batch = 0;
   while (s->mux && batch < FEED_BATCH &&
