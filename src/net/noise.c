@@ -43,7 +43,7 @@ struct lp2p_noise {
   lp2p_noise_cipher tx, rx;
   lp2p_buf payload; /* our signed payload, until message 2 or 3 takes it */
   lp2p_buf out;     /* framed bytes for the remote */
-  bool out_pulled;  /* `out` was handed out by pull: drop it next call */
+  bool out_pulled;  /* `out` was handed out by pull: empty it next call */
   bool out_idle;    /* the last pull found nothing to hand out */
   lp2p_buf plain;   /* decrypted bytes; scratch space in the handshake */
   bool plain_read;
@@ -508,7 +508,7 @@ ssize_t lp2p_noise_write(lp2p_noise *n, const uint8_t *data, size_t len) {
   return (ssize_t)take;
 }
 
-int lp2p__noise_area(lp2p_noise *n, uint8_t **area, size_t *room) {
+int lp2p__noise_area(lp2p_noise *n, size_t want, uint8_t **area, size_t *room) {
   const size_t overhead = FRAME_HDR + LP2P_NOISE_TAG_LEN;
   *area = NULL;
   *room = 0;
@@ -520,9 +520,15 @@ int lp2p__noise_area(lp2p_noise *n, uint8_t **area, size_t *room) {
   if (space <= overhead) {
     return 0;
   }
-  size_t fits = space - overhead < LP2P_NOISE_MAX_PLAINTEXT
+  size_t most = space - overhead < LP2P_NOISE_MAX_PLAINTEXT
                     ? space - overhead
                     : LP2P_NOISE_MAX_PLAINTEXT;
+  /* all the buffer already has (lp2p_buf keeps one byte spare), at least
+   * `want`: an idle connection's buffer stays as small as its messages */
+  size_t used = n->out.len + overhead + 1;
+  size_t fits = n->out.cap > used ? n->out.cap - used : 0;
+  fits = fits > want ? fits : want;
+  fits = fits < most ? fits : most;
   int rv = lp2p_buf_reserve(&n->out, overhead + fits);
   if (rv != 0) {
     return rv;

@@ -24,8 +24,11 @@
 #define FEED_BATCH (64u * 1024u)
 /* With Noise and yamux: four whole Noise messages, one socket write. */
 #define NOISE_BATCH (4u * LP2P_NOISE_MAX_PLAINTEXT)
-/* A Noise message is sealed when less than this is left of its room. */
+/* A Noise message is sealed when less than this is left of its room (a
+ * yamux data frame is cut to fill what is left down to 1 KiB). */
 #define MESSAGE_SLACK 1040u
+/* The least plaintext area a message starts with. */
+#define MIN_AREA 64u
 
 typedef enum stage {
   STAGE_SECURITY, /* multistream-select of the security protocol */
@@ -703,22 +706,36 @@ static bool secure_put(lp2p_session *s, const uint8_t *p, size_t n) {
 }
 
 /* Fills one Noise message with the muxer's frames, written in its
- * plaintext area and encrypted there. Returns the plaintext bytes, 0 when
- * there was nothing to send or no room, -1 when the session failed. */
+ * plaintext area and encrypted there. The area starts at what Noise's
+ * buffer has (MIN_AREA at least) and doubles while frames are due, so
+ * that an idle connection's buffer stays small and a busy one's is reused
+ * whole. Returns the plaintext bytes, 0 when there was nothing to send or
+ * no room, -1 when the session failed. */
 static ssize_t fill_message(lp2p_session *s) {
   uint8_t *area;
-  size_t room, len = 0, n;
-  int rv = lp2p__noise_area(s->noise, &area, &room);
-  if (rv != 0) {
-    session_fail(s, rv, "noise: cannot encrypt: %s", lp2p_strerror(rv));
-    return -1;
-  }
-  while (room - len >= MESSAGE_SLACK &&
-         (n = s->mux_class->pull_into(s->mux, area + len, room - len, s->now)) >
-             0) {
+  size_t room, len = 0;
+  int rv = lp2p__noise_area(s->noise, MIN_AREA, &area, &room);
+  while (rv == 0) {
+    size_t n = s->mux_class->pull_into(s->mux, area + len, room - len, s->now);
     len += n;
+    bool roomy = room - len >= MESSAGE_SLACK;
+    if ((n > 0 && roomy) || (n == 0 && len > 0 && roomy) ||
+        room >= LP2P_NOISE_MAX_PLAINTEXT || !s->mux_class->has_output(s->mux)) {
+      if (n > 0 && roomy) {
+        continue; /* a writable callback may have written more */
+      }
+      break; /* nothing more is due, or the message is whole */
+    }
+    size_t had = room;
+    rv = lp2p__noise_area(s->noise, 2 * room, &area, &room);
+    if (rv == 0 && room <= had) {
+      break; /* max_send_buffer: no more room */
+    }
   }
-  if (len > 0 && (rv = lp2p__noise_seal(s->noise, len)) != 0) {
+  if (rv == 0 && len > 0) {
+    rv = lp2p__noise_seal(s->noise, len);
+  }
+  if (rv != 0) {
     session_fail(s, rv, "noise: cannot encrypt: %s", lp2p_strerror(rv));
     return -1;
   }
