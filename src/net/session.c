@@ -28,7 +28,7 @@
  * yamux data frame is cut to fill what is left down to 1 KiB). */
 #define MESSAGE_SLACK 1040u
 /* The least plaintext area a message starts with. */
-#define MIN_AREA 64u
+#define MIN_AREA 16u
 
 typedef enum stage {
   STAGE_SECURITY, /* multistream-select of the security protocol */
