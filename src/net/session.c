@@ -715,16 +715,17 @@ static ssize_t fill_message(lp2p_session *s) {
   uint8_t *area;
   size_t room, len = 0;
   int rv = lp2p__noise_area(s->noise, MIN_AREA, &area, &room);
-  while (rv == 0) {
+  while (rv == 0 && room > len) {
     size_t n = s->mux_class->pull_into(s->mux, area + len, room - len, s->now);
     len += n;
-    bool roomy = room - len >= MESSAGE_SLACK;
-    if ((n > 0 && roomy) || (n == 0 && len > 0 && roomy) ||
-        room >= LP2P_NOISE_MAX_PLAINTEXT || !s->mux_class->has_output(s->mux)) {
-      if (n > 0 && roomy) {
+    if (room - len >= MESSAGE_SLACK) {
+      if (n > 0) {
         continue; /* a writable callback may have written more */
       }
-      break; /* nothing more is due, or the message is whole */
+      break; /* nothing more is due */
+    }
+    if (room >= LP2P_NOISE_MAX_PLAINTEXT || !s->mux_class->has_output(s->mux)) {
+      break; /* the message is whole, or nothing more is due */
     }
     size_t had = room;
     rv = lp2p__noise_area(s->noise, 2 * room, &area, &room);
