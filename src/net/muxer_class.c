@@ -5,6 +5,7 @@
 
 #include "base/mem.h"
 #include "net/muxer_class.h"
+#include "net/yamux_internal.h"
 
 typedef struct wrapped {
   void *mux; /* lp2p_yamux or lp2p_mplex */
@@ -114,6 +115,14 @@ static ssize_t y_pull(void *m, const uint8_t **out, lp2p_tstamp now) {
   return lp2p_yamux_pull(Y(m), out, now);
 }
 
+static size_t y_pull_into(void *m, uint8_t *out, size_t cap, lp2p_tstamp now) {
+  return lp2p__yamux_pull_into(Y(m), out, cap, now);
+}
+
+static bool y_has_output(const void *m) {
+  return lp2p__yamux_has_output(Y(m));
+}
+
 static lp2p_tstamp y_expiry(const void *m) {
   return lp2p_yamux_expiry(Y(m));
 }
@@ -212,6 +221,8 @@ const lp2p__muxer_class lp2p__yamux_class = {
     .destroy = y_destroy,
     .recv = y_recv,
     .pull = y_pull,
+    .pull_into = y_pull_into,
+    .has_output = y_has_output,
     .expiry = y_expiry,
     .handle_expiry = y_handle_expiry,
     .error = y_error,

@@ -45,6 +45,10 @@ typedef struct lp2p__muxer_class {
   void (*destroy)(void *mux);
   int (*recv)(void *mux, const uint8_t *in, size_t len, lp2p_tstamp now);
   ssize_t (*pull)(void *mux, const uint8_t **out, lp2p_tstamp now);
+  /* optional (yamux): frames written at `out`, up to `cap` bytes, a data
+   * frame cut to fill the room; and whether any are due */
+  size_t (*pull_into)(void *mux, uint8_t *out, size_t cap, lp2p_tstamp now);
+  bool (*has_output)(const void *mux);
   lp2p_tstamp (*expiry)(const void *mux);
   int (*handle_expiry)(void *mux, lp2p_tstamp now);
   int (*error)(const void *mux, const char **msg);

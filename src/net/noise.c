@@ -43,7 +43,8 @@ struct lp2p_noise {
   lp2p_noise_cipher tx, rx;
   lp2p_buf payload; /* our signed payload, until message 2 or 3 takes it */
   lp2p_buf out;     /* framed bytes for the remote */
-  bool out_pulled;  /* `out` was handed out by pull: drop it next call */
+  bool out_pulled;  /* `out` was handed out by pull: empty it next call */
+  bool out_idle;    /* the last pull found nothing to hand out */
   lp2p_buf plain;   /* decrypted bytes; scratch space in the handshake */
   bool plain_read;
   lp2p_buf partial; /* a frame that arrived split over recv calls */
@@ -205,12 +206,14 @@ static void drop_if_large(lp2p_buf *b) {
   }
 }
 
-/* Bytes handed out by pull and read are released at the next call. */
+/* Bytes handed out by pull are released at the next call; the buffer
+ * is kept while output flows (reallocating it for every batch faulted
+ * its pages in again each time) and released once two pulls in a row
+ * found nothing: the end of a burst, not the gap between two writes. */
 static void reclaim_out(lp2p_noise *n) {
   if (n->out_pulled) {
     n->out.len = 0;
     n->out_pulled = false;
-    drop_if_large(&n->out);
   }
 }
 
@@ -505,6 +508,49 @@ ssize_t lp2p_noise_write(lp2p_noise *n, const uint8_t *data, size_t len) {
   return (ssize_t)take;
 }
 
+int lp2p__noise_area(lp2p_noise *n, size_t want, uint8_t **area, size_t *room) {
+  const size_t overhead = FRAME_HDR + LP2P_NOISE_TAG_LEN;
+  *area = NULL;
+  *room = 0;
+  if (n->state != ST_TRANSPORT) {
+    return LP2P_ERR_STATE;
+  }
+  reclaim_out(n);
+  size_t space = n->out.len < n->max_send ? n->max_send - n->out.len : 0;
+  if (space <= overhead) {
+    return 0;
+  }
+  size_t most = space - overhead < LP2P_NOISE_MAX_PLAINTEXT
+                    ? space - overhead
+                    : LP2P_NOISE_MAX_PLAINTEXT;
+  /* all the buffer already has (lp2p_buf keeps one byte spare), at least
+   * `want`: an idle connection's buffer stays as small as its messages */
+  size_t used = n->out.len + overhead + 1;
+  size_t fits = n->out.cap > used ? n->out.cap - used : 0;
+  fits = fits > want ? fits : want;
+  fits = fits < most ? fits : most;
+  int rv = lp2p_buf_reserve(&n->out, overhead + fits);
+  if (rv != 0) {
+    return rv;
+  }
+  *area = n->out.data + n->out.len + FRAME_HDR;
+  *room = fits;
+  return 0;
+}
+
+int lp2p__noise_seal(lp2p_noise *n, size_t len) {
+  if (n->state != ST_TRANSPORT) {
+    return LP2P_ERR_STATE;
+  }
+  if (len == 0 || len > LP2P_NOISE_MAX_PLAINTEXT ||
+      n->out.len + FRAME_HDR + len + LP2P_NOISE_TAG_LEN >= n->out.cap) {
+    return LP2P_ERR_INVALID_ARG; /* not within the area */
+  }
+  uint8_t *p = n->out.data + n->out.len + FRAME_HDR;
+  int rv = put_frame(n, p, len); /* libsodium encrypts in place */
+  return rv == 0 ? 0 : fail(n, rv);
+}
+
 ssize_t lp2p_noise_pull(lp2p_noise *n, const uint8_t **out, lp2p_tstamp now) {
   (void)now;
   *out = NULL;
@@ -513,10 +559,15 @@ ssize_t lp2p_noise_pull(lp2p_noise *n, const uint8_t **out, lp2p_tstamp now) {
   }
   reclaim_out(n);
   if (n->out.len == 0) {
+    if (n->out_idle) {
+      drop_if_large(&n->out);
+    }
+    n->out_idle = true;
     return 0;
   }
   *out = n->out.data;
   n->out_pulled = true;
+  n->out_idle = false;
   return (ssize_t)n->out.len;
 }
 

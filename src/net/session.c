@@ -14,14 +14,22 @@
 #include "lp2p/session.h"
 #include "lp2p/tls.h"
 #include "net/muxer_class.h"
+#include "net/noise_internal.h"
 #include "net/session_class.h"
 #include "net/tls.h"
 
 /* Bytes read from the muxer at a time (one yamux frame's worth). */
 #define READ_CHUNK (16u * 1024u)
-/* Plaintext a pull moves from the muxer into Noise before handing the
- * ciphertext out, so that Noise's send buffer never fills. */
+/* Plaintext a pull moves from the muxer into the secure channel before
+ * handing the ciphertext out, so that its send buffer never fills. */
 #define FEED_BATCH (64u * 1024u)
+/* With Noise and yamux: four whole Noise messages, one socket write. */
+#define NOISE_BATCH (4u * LP2P_NOISE_MAX_PLAINTEXT)
+/* A Noise message is sealed when less than this is left of its room (a
+ * yamux data frame is cut to fill what is left down to 1 KiB). */
+#define MESSAGE_SLACK 1040u
+/* The least plaintext area a message starts with. */
+#define MIN_AREA 16u
 
 typedef enum stage {
   STAGE_SECURITY, /* multistream-select of the security protocol */
@@ -313,16 +321,30 @@ static void remote_end(tcp_session *s, sstream *st) {
   }
 }
 
-/* The muxer has bytes (or the end) of a stream: all go up now, through
- * a buffer on the stack (callbacks cannot re-enter this), so that an idle
- * session holds none. */
+/* The next bytes of a stream: the frame being received where it lies in
+ * the plaintext (no copy), else what the muxer buffered, copied into
+ * `scratch`. */
+static ssize_t next_bytes(tcp_session *s, uint64_t id, uint8_t *scratch,
+                          const uint8_t **p, bool *eof) {
+  ssize_t n = s->mux_class->take(s->mux, id, p, eof);
+  if (n != 0 || *eof) {
+    return n;
+  }
+  *p = scratch;
+  return s->mux_class->read(s->mux, id, scratch, READ_CHUNK, eof);
+}
+
+/* The muxer has bytes (or the end) of a stream: all go up now, in place
+ * or through a buffer on the stack (callbacks cannot re-enter this), so
+ * that an idle session holds none. */
 static void on_readable(void *user, uint64_t id) {
   tcp_session *s = user;
   sstream *st = lookup(s, id);
   uint8_t scratch[READ_CHUNK];
   while (st && !st->local_reset && !st->reset_err) {
     bool eof = false;
-    ssize_t n = s->mux_class->read(s->mux, id, scratch, READ_CHUNK, &eof);
+    const uint8_t *p;
+    ssize_t n = next_bytes(s, id, scratch, &p, &eof);
     if (n <= 0) {
       if (n == 0 && eof) {
         remote_end(s, st);
@@ -330,9 +352,9 @@ static void on_readable(void *user, uint64_t id) {
       return;
     }
     if (st->mss) {
-      negotiate_input(s, st, scratch, (size_t)n);
+      negotiate_input(s, st, p, (size_t)n);
     } else {
-      deliver(s, st, scratch, (size_t)n);
+      deliver(s, st, p, (size_t)n);
     }
   }
 }
@@ -687,6 +709,54 @@ static bool secure_put(tcp_session *s, const uint8_t *p, size_t n) {
   return false;
 }
 
+/* Fills one Noise message with the muxer's frames, written in its
+ * plaintext area and encrypted there. The area starts at what Noise's
+ * buffer has (MIN_AREA at least) and doubles while frames are due, so
+ * that an idle connection's buffer stays small and a busy one's is reused
+ * whole. Returns the plaintext bytes, 0 when there was nothing to send or
+ * no room, -1 when the session failed. */
+static ssize_t fill_message(tcp_session *s) {
+  uint8_t *area;
+  size_t room, len = 0;
+  int rv = lp2p__noise_area(s->noise, MIN_AREA, &area, &room);
+  while (rv == 0 && room > len) {
+    size_t n = s->mux_class->pull_into(s->mux, area + len, room - len, s->now);
+    len += n;
+    if (room - len >= MESSAGE_SLACK) {
+      if (n > 0) {
+        continue; /* a writable callback may have written more */
+      }
+      break; /* nothing more is due */
+    }
+    if (room >= LP2P_NOISE_MAX_PLAINTEXT || !s->mux_class->has_output(s->mux)) {
+      break; /* the message is whole, or nothing more is due */
+    }
+    size_t had = room;
+    rv = lp2p__noise_area(s->noise, 2 * room, &area, &room);
+    if (rv == 0 && room <= had) {
+      break; /* max_send_buffer: no more room */
+    }
+  }
+  if (rv == 0 && len > 0) {
+    rv = lp2p__noise_seal(s->noise, len);
+  }
+  if (rv != 0) {
+    session_fail(s, rv, "noise: cannot encrypt: %s", lp2p_strerror(rv));
+    return -1;
+  }
+  return (ssize_t)len;
+}
+
+/* Yamux over Noise: frames go straight into whole Noise messages. */
+static void feed_noise(tcp_session *s) {
+  size_t batch = 0;
+  ssize_t n;
+  while (batch < NOISE_BATCH && s->mux_class->has_output(s->mux) &&
+         (n = fill_message(s)) > 0) {
+    batch += (size_t)n;
+  }
+}
+
 /* Moves the muxer's negotiation and then its frames into the secure
  * channel, in that order: the echo that completes a negotiation precedes
  * the muxer's first frame. */
@@ -703,6 +773,10 @@ static void feed_secure(tcp_session *s) {
       lp2p_mss_del(s->mux_mss);
       s->mux_mss = NULL;
     }
+  }
+  if (s->mux && s->noise && s->mux_class->pull_into) {
+    feed_noise(s);
+    return;
   }
   size_t batch = 0;
   while (s->mux && batch < FEED_BATCH &&

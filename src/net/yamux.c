@@ -13,12 +13,16 @@
 #include "lp2p/net.h"
 #include "net/byteq.h"
 #include "net/stab.h"
+#include "net/yamux_internal.h"
 
 #define HDR 12
 #define DEFAULT_WINDOW LP2P_YAMUX_INITIAL_WINDOW
 /* pull room beyond one data frame, for control frames */
 #define CONTROL_ROOM 1024
 #define MAX_FRAME_DATA_LIMIT (16u * 1024u * 1024u)
+/* The smallest data frame cut to fill the rest of a Noise message: below
+ * it, the message goes as it is and the frame starts the next one. */
+#define MIN_SPLIT 1024u
 /* Peer stream ids tracked below the highest one seen, for SYNs that arrive
  * out of order (see claim_peer_id). */
 #define SYN_WINDOW 1024
@@ -809,9 +813,10 @@ static void flags_sent(ystream *s, uint16_t f, lp2p_tstamp now) {
 }
 
 /* Writes the next frame of `s` at `p`; returns its size, 0 when it does
- * not fit or nothing is due. */
+ * not fit or nothing is due. With `split`, data is cut to the room when at
+ * least MIN_SPLIT bytes fit, so that frames fill a Noise message whole. */
 static size_t emit_stream(lp2p_yamux *y, ystream *s, uint8_t *p, size_t room,
-                          lp2p_tstamp now) {
+                          bool split, lp2p_tstamp now) {
   if (room < HDR) {
     return 0;
   }
@@ -828,6 +833,9 @@ static size_t emit_stream(lp2p_yamux *y, ystream *s, uint8_t *p, size_t room,
   }
   size_t n = s->sbuf.len;
   n = n < y->set.max_frame_data ? n : y->set.max_frame_data;
+  if (split && HDR + n > room && room >= HDR + MIN_SPLIT) {
+    n = room - HDR;
+  }
   if (n == 0 || HDR + n > room) {
     return 0; /* whole frames only: an empty buffer always has room */
   }
@@ -857,10 +865,13 @@ static int emit_reset(lp2p_yamux *y, ystream *s, uint8_t *p, size_t room) {
   return known ? HDR : 0;
 }
 
-static size_t emit_session(lp2p_yamux *y, lp2p_tstamp now) {
+/* Session frames at `out`, as many as fit in `cap` (y->out always has
+ * room for the first three: CONTROL_ROOM); the rest stay due. */
+static size_t emit_session(lp2p_yamux *y, uint8_t *out, size_t cap,
+                           lp2p_tstamp now) {
   size_t n = 0;
-  if (y->goaway_pending) {
-    put_hdr(y->out, T_GOAWAY, 0, 0, y->goaway_code);
+  if (y->goaway_pending && n + HDR <= cap) {
+    put_hdr(out, T_GOAWAY, 0, 0, y->goaway_code);
     y->goaway_pending = false;
     y->goaway_sent = true;
     n += HDR;
@@ -868,21 +879,21 @@ static size_t emit_session(lp2p_yamux *y, lp2p_tstamp now) {
   if (y->err) {
     return n;
   }
-  if (y->pong_pending) {
-    put_hdr(y->out + n, T_PING, F_ACK, 0, y->pong_value);
+  if (y->pong_pending && n + HDR <= cap) {
+    put_hdr(out + n, T_PING, F_ACK, 0, y->pong_value);
     y->pong_pending = false;
     n += HDR;
   }
-  if (y->ping_pending) {
+  if (y->ping_pending && n + HDR <= cap) {
     y->ping_value++;
-    put_hdr(y->out + n, T_PING, F_SYN, 0, y->ping_value);
+    put_hdr(out + n, T_PING, F_SYN, 0, y->ping_value);
     y->ping_pending = false;
     y->ping_outstanding = true;
     y->ping_sent = now;
     n += HDR;
   }
-  while (y->nrefused && n + HDR <= y->out_cap) {
-    put_hdr(y->out + n, T_WINDOW, F_RST, y->refused[--y->nrefused], 0);
+  while (y->nrefused && n + HDR <= cap) {
+    put_hdr(out + n, T_WINDOW, F_RST, y->refused[--y->nrefused], 0);
     n += HDR;
   }
   return n;
@@ -900,21 +911,23 @@ static void wake_budget_waiters(lp2p_yamux *y) {
   }
 }
 
-ssize_t lp2p_yamux_pull(lp2p_yamux *y, const uint8_t **out, lp2p_tstamp now) {
+/* Frames due, written at `out` up to `cap` bytes. */
+static size_t pull_frames(lp2p_yamux *y, uint8_t *out, size_t cap, bool split,
+                          lp2p_tstamp now) {
   start(y, now);
-  size_t n = emit_session(y, now);
+  size_t n = emit_session(y, out, cap, now);
   while (y->qhead && !y->err) {
     ystream *s = y->qhead;
-    size_t room = y->out_cap - n, w;
+    size_t room = cap - n, w;
     if (s->flags & S_RST_PENDING) {
-      int r = emit_reset(y, s, y->out + n, room);
+      int r = emit_reset(y, s, out + n, room);
       if (r < 0) {
         break;
       }
       n += (size_t)r;
       continue;
     }
-    w = emit_stream(y, s, y->out + n, room, now);
+    w = emit_stream(y, s, out + n, room, split, now);
     if (w == 0 && needs_output(s)) {
       break; /* full */
     }
@@ -928,8 +941,22 @@ ssize_t lp2p_yamux_pull(lp2p_yamux *y, const uint8_t **out, lp2p_tstamp now) {
     }
   }
   wake_budget_waiters(y);
+  return n;
+}
+
+ssize_t lp2p_yamux_pull(lp2p_yamux *y, const uint8_t **out, lp2p_tstamp now) {
   *out = y->out;
-  return (ssize_t)n;
+  return (ssize_t)pull_frames(y, y->out, y->out_cap, false, now);
+}
+
+size_t lp2p__yamux_pull_into(lp2p_yamux *y, uint8_t *out, size_t cap,
+                             lp2p_tstamp now) {
+  return pull_frames(y, out, cap, true, now);
+}
+
+bool lp2p__yamux_has_output(const lp2p_yamux *y) {
+  return y->qhead || y->goaway_pending ||
+         (!y->err && (y->pong_pending || y->ping_pending || y->nrefused));
 }
 
 /* ---- timers ------------------------------------------------------------ */

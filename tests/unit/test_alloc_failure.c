@@ -671,6 +671,9 @@ static int sess_exchange(sess_side *a, sess_side *b, lp2p_tstamp now) {
       ssize_t n;
       while ((n = lp2p_session_pull(from->s, &out, now)) > 0) {
         moved += (size_t)n;
+        if (to->failed) {
+          return to->failed; /* it answers input with LP2P_ERR_STATE */
+        }
         int rv = lp2p_session_recv(to->s, out, (size_t)n, now);
         if (rv < 0) {
           return rv;

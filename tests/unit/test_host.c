@@ -556,13 +556,16 @@ static void pusher_pump(lp2p_stream *s, void *user) {
   pusher *p = user;
   uint8_t buf[16384];
   while (p->sent < HOLD_BYTES) {
-    for (size_t i = 0; i < sizeof(buf); i++) {
+    /* exactly HOLD_BYTES, whatever sizes the window lets through */
+    size_t want =
+        HOLD_BYTES - p->sent < sizeof(buf) ? HOLD_BYTES - p->sent : sizeof(buf);
+    for (size_t i = 0; i < want; i++) {
       buf[i] = hold_byte(p->sent + i);
     }
-    ssize_t w = lp2p_stream_write(s, buf, sizeof(buf));
+    ssize_t w = lp2p_stream_write(s, buf, want);
     assert_true(w >= 0);
     p->sent += (size_t)w;
-    if ((size_t)w < sizeof(buf)) {
+    if ((size_t)w < want) {
       return; /* writable follows */
     }
   }

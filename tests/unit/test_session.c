@@ -769,6 +769,47 @@ static void yamux_sender_blocked_until_receiver_consumes(void **state) {
   stop_pair(&p);
 }
 
+/* A stream's bytes travel in whole Noise messages (65,535 bytes, the
+ * most Noise allows, less than 1 KiB where no frame could be cut to fit)
+ * holding several yamux frames, four messages to a pull: one socket
+ * write, one decryption per 64 KiB. Every byte of the window arrives, in
+ * order. */
+static void stream_bytes_fill_whole_noise_messages(void **state) {
+  (void)state;
+  pair p;
+  start_pair(&p, NULL, NULL);
+  connect_pair(&p);
+  uint64_t id = open_from_a(&p, echo_protos, 1);
+  static uint8_t chunk[LP2P_YAMUX_INITIAL_WINDOW];
+  for (size_t i = 0; i < sizeof(chunk); i++) {
+    chunk[i] = (uint8_t)(i * 7 + i / 251);
+  }
+  assert_int_equal(lp2p_session_stream_write(p.a.s, id, chunk, sizeof(chunk)),
+                   (ssize_t)sizeof(chunk));
+  const uint8_t *out;
+  ssize_t n = lp2p_session_pull(p.a.s, &out, p.now);
+  assert_true(n >= 4 * (2 + LP2P_NOISE_MAX_MESSAGE));
+  size_t full = 0;
+  for (ssize_t off = 0; off + 2 <= n; full++) {
+    size_t len = (size_t)out[off] << 8 | out[off + 1];
+    if (full < 4) { /* whole, but for less than a cut frame's 1 KiB */
+      assert_true(len > LP2P_NOISE_MAX_MESSAGE - 1040);
+    }
+    off += 2 + (ssize_t)len;
+  }
+  assert_true(full >= 4);
+  uint8_t *copy = malloc((size_t)n);
+  assert_non_null(copy);
+  memcpy(copy, out, (size_t)n);
+  assert_int_equal(lp2p_session_recv(p.b.s, copy, (size_t)n, p.now), 0);
+  free(copy);
+  pump(&p);
+  assert_int_equal(p.b.ndata, sizeof(chunk));
+  assert_memory_equal(p.b.data, chunk, sizeof(chunk));
+  assert_int_equal(p.a.closed + p.b.closed + p.a.resets + p.b.resets, 0);
+  stop_pair(&p);
+}
+
 static void small_send_buffer(lp2p_session_settings *s) {
   mplex_only(s);
   s->max_stream_unconsumed = 1000;
@@ -1253,6 +1294,7 @@ int main(void) {
       cmocka_unit_test(half_close_ends_one_direction_only),
       cmocka_unit_test(reset_by_peer_is_reported_once),
       cmocka_unit_test(yamux_sender_blocked_until_receiver_consumes),
+      cmocka_unit_test(stream_bytes_fill_whole_noise_messages),
       cmocka_unit_test(mplex_stream_past_unconsumed_bound_is_reset),
       cmocka_unit_test(mplex_consumed_bytes_make_room_again),
       cmocka_unit_test(mplex_unconsumed_bytes_are_reserved_in_budget),

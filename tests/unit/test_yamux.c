@@ -8,6 +8,7 @@
 
 #include "base/pcg.h"
 #include "lp2p/net.h"
+#include "net/yamux_internal.h"
 #include "testutil.h"
 
 #define MAXID 4096
@@ -355,6 +356,38 @@ static void open_write_ack_exact_frames(void **state) {
   assert_int_equal(lp2p_yamux_stream_info_get(s.y, 1, &info), 0);
   assert_true(info.acked);
   lp2p_buf_free(&out);
+  peer_free(&c);
+  peer_free(&s);
+}
+
+/* Frames pulled into a caller's buffer (a Noise message's plaintext) fill
+ * it: a data frame is cut to the room, the rest follows in the next
+ * frame; below 1 KiB of room the data waits for the next buffer. */
+static void pull_into_cuts_data_to_fill_the_room(void **state) {
+  (void)state;
+  peer c, s;
+  peer_init(&c, true);
+  peer_init(&s, false);
+  uint32_t id;
+  assert_int_equal(lp2p_yamux_open(c.y, &id), 0);
+  static uint8_t data[5000];
+  for (size_t i = 0; i < sizeof(data); i++) {
+    data[i] = pattern(id, 0, i);
+  }
+  assert_int_equal(lp2p_yamux_stream_write(c.y, id, data, sizeof(data)),
+                   (ssize_t)sizeof(data));
+  uint8_t out[8192], want[12];
+  assert_int_equal(lp2p__yamux_pull_into(c.y, out, 1035, 0), 0);
+  assert_int_equal(lp2p__yamux_pull_into(c.y, out, 3000, 0), 3000);
+  put_frame(want, 0, 1, id, 3000 - 12); /* Data SYN, cut */
+  assert_memory_equal(out, want, 12);
+  assert_int_equal(lp2p__yamux_pull_into(c.y, out + 3000, 5000, 0), 2024);
+  put_frame(want, 0, 0, id, 5000 - 2988); /* the rest */
+  assert_memory_equal(out + 3000, want, 12);
+  assert_false(lp2p__yamux_has_output(c.y));
+  assert_int_equal(lp2p_yamux_recv(s.y, out, 5024, 0), 0);
+  assert_int_equal(s.st[id].got.len, sizeof(data));
+  assert_memory_equal(s.st[id].got.data, data, sizeof(data));
   peer_free(&c);
   peer_free(&s);
 }
@@ -1829,6 +1862,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(settings_defaults_and_validation),
       cmocka_unit_test(open_write_ack_exact_frames),
+      cmocka_unit_test(pull_into_cuts_data_to_fill_the_room),
       cmocka_unit_test(server_ids_are_even),
       cmocka_unit_test(larger_initial_window_is_announced),
       cmocka_unit_test(many_streams_whole),
