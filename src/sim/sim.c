@@ -393,6 +393,9 @@ static int make_router(sim *s, sim_node *n) {
     rv = lp2p_router_new(&n->r, &st, &cb, lp2p__sim_arena_mem(&s->arena), n, 0,
                          NULL);
   }
+  if (rv == 0) {
+    lp2p__router_set_msg_store(n->r, &s->bodies.hooks);
+  }
   if (rv == 0 && c->scoring) {
     rv = lp2p_router_set_topic_score_params(
         n->r, (const uint8_t *)SIM_TOPIC, SIM_TOPIC_LEN, &c->topic_score, NULL);
@@ -1068,6 +1071,7 @@ static void teardown(sim *s) {
     lp2p_free(lp2p__sim_arena_mem(&s->arena), s->nodes[i].wires);
     lp2p_privkey_wipe(&s->nodes[i].key);
   }
+  lp2p__sim_msgstore_free(&s->bodies);
   lp2p__sim_arena_release(&s->arena);
   for (size_t i = 0; s->nodes && i < s->total; i++) {
     lp2p_free(s->mem, s->nodes[i].atk);
@@ -1168,6 +1172,7 @@ int lp2p_sim_run(const lp2p_sim_config *conf, lp2p_sim_result *res) {
   s.res = res;
   lp2p__sim_arena_init(&s.arena, c->mem);
   lp2p__sim_sigcache_init(&s.sigs, c->mem);
+  lp2p__sim_msgstore_init(&s.bodies, lp2p__sim_arena_mem(&s.arena));
   lp2p_pcg_seed(&s.rng, c->seed, 0);
   lp2p_heap_init(&s.heap, c->mem);
   crypto_generichash_init(&s.trace, NULL, 0, sizeof(s.res->trace_hash));

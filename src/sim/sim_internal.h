@@ -10,6 +10,7 @@
 #include "lp2p/sim.h"
 #include "pb/rpc.h"
 #include "sim/arena.h"
+#include "sim/msgstore.h"
 #include "sim/sigcache.h"
 
 #define SIM_TOPIC "lp2p-sim"
@@ -111,10 +112,11 @@ struct sim {
   const lp2p_sim_config *c;
   const lp2p_mem *mem; /* c->mem: every allocation of the run */
   sim_node *nodes;
-  size_t total;      /* honest nodes, then attackers */
-  sim_arena arena;   /* the routers' memory */
-  sim_sigcache sigs; /* every node's signature checks */
-  lp2p_heap heap;    /* timers, uplinks, attacks, publications */
+  size_t total;        /* honest nodes, then attackers */
+  sim_arena arena;     /* the routers' memory */
+  sim_sigcache sigs;   /* every node's signature checks */
+  sim_msgstore bodies; /* every node's message bodies */
+  lp2p_heap heap;      /* timers, uplinks, attacks, publications */
   sim_rpcs rpcs;
   lp2p_pcg rng;
   lp2p_tstamp now, end;
