@@ -1,7 +1,8 @@
 /* The message bodies of a simulation run, one copy each for all nodes
- * (the routers' lp2p__msg_store). Every node held its own copy of every
- * message in its mcache, 40% of a 50,000-node run's memory; the bodies
- * are byte-identical, so a run interns them: equal bytes share one
+ * (the routers' lp2p__msg_store), and the long fields of the RPCs in
+ * flight (sim.c). Every node held its own copy of every message in its
+ * mcache, 40% of a 50,000-node run's memory; the bodies are
+ * byte-identical, so a run interns them: equal bytes share one
  * reference-counted copy, and a copy with other bytes (an attacker's
  * forgery) is a body of its own. */
 #ifndef LP2P_SIM_MSGSTORE_H
