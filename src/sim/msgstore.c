@@ -14,20 +14,30 @@ typedef struct sim_body {
 
 /* A fast unkeyed hash: every hit is compared byte for byte, so a clash
  * never yields a wrong body; the body that clashes with a held one is
- * not interned (its router keeps its own copy). */
+ * not interned (its router keeps its own copy). Four independent lanes,
+ * so that the multiplies overlap: with one chain it was 5% of a run. */
+static uint64_t mix(uint64_t h, uint64_t w) {
+  h = (h ^ w) * UINT64_C(0x9e3779b97f4a7c15);
+  return h ^ (h >> 29);
+}
+
 static uint64_t content_hash(const uint8_t *p, size_t len) {
-  const uint64_t mul = UINT64_C(0x9e3779b97f4a7c15);
-  uint64_t h = (uint64_t)len * mul, w;
+  uint64_t lane[4] = {len, len + 1, len + 2, len + 3}, w[4];
   size_t i = 0;
-  for (; i + 8 <= len; i += 8) {
-    memcpy(&w, p + i, 8);
-    h = (h ^ w) * mul;
-    h ^= h >> 29;
+  for (; i + 32 <= len; i += 32) {
+    memcpy(w, p + i, 32);
+    for (int k = 0; k < 4; k++) {
+      lane[k] = mix(lane[k], w[k]);
+    }
   }
-  w = 0;
-  memcpy(&w, p + i, len - i);
-  h = (h ^ w) * mul;
-  h ^= h >> 32;
+  uint64_t h = mix(mix(lane[0], lane[1]), mix(lane[2], lane[3]));
+  for (; i + 8 <= len; i += 8) {
+    memcpy(w, p + i, 8);
+    h = mix(h, w[0]);
+  }
+  w[0] = 0;
+  memcpy(w, p + i, len - i);
+  h = mix(h, w[0]);
   return h ? h : 1; /* 0 marks a free slot */
 }
 
