@@ -20,7 +20,17 @@ uint64_t lp2p_gs_id_hash(const lp2p_router *r, const uint8_t *id, size_t len) {
 }
 
 const uint8_t *lp2p_gs_msg_id(const gs_msg *m) {
-  return m->bytes + m->f.raw.len;
+  return m->bytes;
+}
+
+void lp2p__router_set_msg_store(lp2p_router *r, const lp2p__msg_store *store) {
+  r->store = store;
+}
+
+/* The store's copy of the body, or NULL for one of our own. */
+static const uint8_t *shared_body(lp2p_router *r, const lp2p_rpc_msg *f) {
+  return r->store ? r->store->intern(r->store->user, f->raw.data, f->raw.len)
+                  : NULL;
 }
 
 /* Re-points a view from the received buffer into the message's copy. */
@@ -34,8 +44,13 @@ static lp2p_bytes rebase(lp2p_bytes v, const lp2p_rpc_msg *f,
 
 gs_msg *lp2p_gs_msg_new(lp2p_router *r, const lp2p_rpc_msg *f,
                         const uint8_t *id, size_t id_len) {
-  gs_msg *m = lp2p_malloc(r->mem, sizeof(*m) + f->raw.len + id_len);
+  const uint8_t *shared = shared_body(r, f);
+  size_t own = shared ? 0 : f->raw.len;
+  gs_msg *m = lp2p_malloc(r->mem, sizeof(*m) + id_len + own);
   if (!m) {
+    if (shared) {
+      r->store->release(r->store->user, shared, f->raw.len);
+    }
     return NULL;
   }
   m->refs = 1;
@@ -43,22 +58,27 @@ gs_msg *lp2p_gs_msg_new(lp2p_router *r, const lp2p_rpc_msg *f,
   m->batch_copies = 0;
   m->batch_seq = 0;
   m->batch_in_order = false;
+  m->body_shared = shared != NULL;
   m->id_len = (uint16_t)id_len;
   m->hash = lp2p_gs_id_hash(r, id, id_len);
   m->iwant_counts = NULL;
   m->n_iwant_counts = 0;
-  memcpy(m->bytes, f->raw.data, f->raw.len);
-  memcpy(m->bytes + f->raw.len, id, id_len);
-  m->f.raw.data = m->bytes;
+  memcpy(m->bytes, id, id_len);
+  uint8_t *body = m->bytes + id_len;
+  if (!shared) {
+    memcpy(body, f->raw.data, f->raw.len);
+  }
+  const uint8_t *base = shared ? shared : body;
+  m->f.raw.data = base;
   m->f.raw.len = f->raw.len;
   m->publish_size =
       (uint32_t)lp2p_pb_len_field_size(LP2P_RPC_PUBLISH, f->raw.len);
-  m->f.from = rebase(f->from, f, m->bytes);
-  m->f.data = rebase(f->data, f, m->bytes);
-  m->f.seqno = rebase(f->seqno, f, m->bytes);
-  m->f.topic = rebase(f->topic, f, m->bytes);
-  m->f.signature = rebase(f->signature, f, m->bytes);
-  m->f.key = rebase(f->key, f, m->bytes);
+  m->f.from = rebase(f->from, f, base);
+  m->f.data = rebase(f->data, f, base);
+  m->f.seqno = rebase(f->seqno, f, base);
+  m->f.topic = rebase(f->topic, f, base);
+  m->f.signature = rebase(f->signature, f, base);
+  m->f.key = rebase(f->key, f, base);
   return m;
 }
 
@@ -69,6 +89,9 @@ gs_msg *lp2p_gs_msg_ref(gs_msg *m) {
 
 void lp2p_gs_msg_unref(lp2p_router *r, gs_msg *m) {
   if (--m->refs == 0) {
+    if (m->body_shared) {
+      r->store->release(r->store->user, m->f.raw.data, m->f.raw.len);
+    }
     lp2p_free(r->mem, m->iwant_counts);
     lp2p_free(r->mem, m);
   }

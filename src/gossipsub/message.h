@@ -9,14 +9,17 @@
 
 /* A message, reference counted and shared by the mcache, the pending
  * validations and every peer queue that sends it. One allocation: the
- * header, then the encoded Message as received (or as we built it), then
- * the id. */
+ * header, then the id, then the encoded Message as received (or as we
+ * built it), unless the router's message store holds the encoded Message
+ * (body_shared). */
 typedef struct gs_msg {
   uint32_t refs;
   uint16_t id_len;
   /* a batch message of LP2P_BATCH_ROUND_ROBIN: pulled where it was
    * queued, never moved ahead (batch.c) */
   bool batch_in_order;
+  /* f.raw is the store's copy, released with the message (msg_store) */
+  bool body_shared;
   uint64_t hash;         /* lp2p_gs_id_hash of the id: its key in the mcache */
   uint32_t publish_size; /* bytes of its RPC.publish field */
   /* peer queue entries that hold it: while any does, its body is charged
@@ -29,9 +32,25 @@ typedef struct gs_msg {
   /* IWANT answers per peer while in the mcache (GossipRetransmission) */
   struct gs_iwant_count *iwant_counts;
   uint32_t n_iwant_counts;
-  lp2p_rpc_msg f; /* views into bytes[] */
-  uint8_t bytes[];
+  lp2p_rpc_msg f;  /* views into the encoded Message */
+  uint8_t bytes[]; /* the id, then the encoded Message unless shared */
 } gs_msg;
+
+/* Where a router may keep the encoded Messages it holds, instead of a
+ * copy each: a simulator of thousands of routers in one process holds
+ * one copy of each distinct message for all of them. `intern` returns
+ * bytes equal to body[0..len) that stay valid and unchanged until the
+ * matching `release`, or NULL (the router then keeps its own copy). */
+typedef struct lp2p__msg_store {
+  const uint8_t *(*intern)(void *user, const uint8_t *body, size_t len);
+  void (*release)(void *user, const uint8_t *body, size_t len);
+  void *user;
+} lp2p__msg_store;
+
+/* Makes the router keep the bodies of the messages it takes from now on
+ * in `store` (NULL: its own copies). The store must outlive the router's
+ * messages, that is the router. */
+void lp2p__router_set_msg_store(lp2p_router *r, const lp2p__msg_store *store);
 
 typedef struct gs_iwant_count {
   uint32_t peer_serial;

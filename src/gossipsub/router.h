@@ -55,6 +55,8 @@ struct lp2p_router {
   /* ids we asked for by IWANT lately: id hash -> heartbeat + 1 (control.c) */
   lp2p_u64map iwanted;
 
+  /* where message bodies are kept, NULL: in each message (message.h) */
+  const struct lp2p__msg_store *store;
   lp2p_u64map mcache; /* id hash -> gs_msg */
   gs_msg ***windows;  /* history_length rings of msgs, newest first */
   size_t *window_len, *window_cap;
