@@ -401,7 +401,7 @@ static void send_retry(lp2p__quic_endpoint *ep, const ngtcp2_pkt_hd *hd,
   }
 }
 
-/* With require_retry: 1 when the Initial carries a good Retry token
+/* With a Retry wanted: 1 when the Initial carries a good Retry token
  * (`*odcid` is then the client's first id), 0 when a Retry went out,
  * -1 when it was refused. */
 static int check_retry(lp2p__quic_endpoint *ep, const ngtcp2_pkt_hd *hd,
@@ -460,13 +460,51 @@ static bool peer_reset(lp2p__quic_endpoint *ep, const uint8_t *pkt, size_t len,
 
 /* Which limit, if any, refuses one more inbound connection. */
 static uint64_t *over_limit(lp2p__quic_endpoint *ep) {
-  if (ep->nconns >= ep->set.max_connections) {
+  if (ep->nconns + ep->set.reserved_outbound >= ep->set.max_connections) {
     return &ep->stats.refused_conns;
   }
   if (ep->handshakes >= ep->set.max_handshakes) {
     return &ep->stats.refused_handshakes;
   }
   return NULL;
+}
+
+/* The same IPv4 address, or the same IPv6 /64 (one host's usual share),
+ * ports aside. */
+static bool same_source(const struct sockaddr *a, const struct sockaddr *b) {
+  if (a->sa_family != b->sa_family) {
+    return false;
+  }
+  if (a->sa_family == AF_INET) {
+    const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+    return x->sin_addr.s_addr == y->sin_addr.s_addr;
+  }
+  const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+  return memcmp(&x->sin6_addr, &y->sin6_addr, 8) == 0;
+}
+
+static size_t handshakes_from(const lp2p__quic_endpoint *ep,
+                              const struct sockaddr *from) {
+  size_t n = 0;
+  for (size_t i = 0; i < ep->nconns; i++) {
+    const econn *c = ep->conns[i];
+    uint32_t alen;
+    n += c->inbound && !c->established && !c->ended &&
+         same_source(lp2p__quic_peer_addr(c->q, &alen), from);
+  }
+  return n;
+}
+
+/* A Retry first: always with require_retry, else once half the
+ * handshake slots are taken (as quic-go validates addresses when its
+ * handshake queue fills), and whenever the client brings a token (it
+ * expects its Retry's ids in our transport parameters). */
+static bool wants_retry(const lp2p__quic_endpoint *ep,
+                        const ngtcp2_pkt_hd *hd) {
+  return ep->set.require_retry ||
+         ep->handshakes >= (ep->set.max_handshakes + 1) / 2 ||
+         (hd->token.len > 0 &&
+          hd->token.base[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY);
 }
 
 static int accept_initial(lp2p__quic_endpoint *ep, const uint8_t *pkt,
@@ -483,9 +521,13 @@ static int accept_initial(lp2p__quic_endpoint *ep, const uint8_t *pkt,
     refuse(ep, &hd, CONNECTION_REFUSED, from, from_len);
     return 0;
   }
+  if (handshakes_from(ep, from) >= ep->set.max_handshakes_per_addr) {
+    ep->stats.refused_per_addr++; /* no reply: the source may be spoofed */
+    return 0;
+  }
   lp2p__quic_settings cs = ep->set.conn;
   lp2p__quic_cid odcid;
-  if (ep->set.require_retry) {
+  if (wants_retry(ep, &hd)) {
     int rv = check_retry(ep, &hd, from, from_len, now, &odcid);
     if (rv <= 0) {
       return 0;
@@ -644,14 +686,18 @@ void lp2p__quic_endpoint_settings_default(lp2p__quic_endpoint_settings *s) {
   memset(s, 0, sizeof(*s));
   lp2p__quic_settings_default(&s->conn);
   s->max_connections = 1024;
+  s->reserved_outbound = 32;
   s->max_handshakes = 128;
+  s->max_handshakes_per_addr = 8;
   s->max_queued = 64;
   s->resets_per_second = 64;
   s->retry_token_timeout = 10 * LP2P_SECONDS;
 }
 
 static int check_settings(const lp2p__quic_endpoint_settings *s) {
-  if (!s->conn.rand_fn || s->max_connections == 0 || s->max_queued == 0 ||
+  if (!s->conn.rand_fn || s->max_connections == 0 ||
+      s->reserved_outbound >= s->max_connections ||
+      s->max_handshakes_per_addr == 0 || s->max_queued == 0 ||
       s->resets_per_second == 0 ||
       (s->reset_secret &&
        (s->reset_secret_len == 0 || s->reset_secret_len > MAX_SECRET_LEN))) {

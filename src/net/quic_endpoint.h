@@ -33,18 +33,27 @@ typedef struct lp2p__quic_endpoint_settings {
    * NULL: 32 bytes drawn from rand_fn. Copied. */
   const uint8_t *reset_secret;
   size_t reset_secret_len;
-  /* Connections at once, inbound and outbound (over: refused). */
+  /* Connections at once, inbound and outbound (over: refused). An
+   * inbound one is refused when fewer than `reserved_outbound` are left,
+   * so that inbound peers cannot make our own dials fail (as the host's
+   * TCP limits). Must be under max_connections. */
   size_t max_connections;
-  /* Inbound connections still handshaking (over: refused). */
+  size_t reserved_outbound;
+  /* Inbound connections still handshaking (over: refused). From half of
+   * it on, a client's first Initial gets a Retry (as quic-go validates
+   * addresses under load): spoofed sources then hold no slot. */
   size_t max_handshakes;
+  /* Inbound handshakes from one IPv4 address or IPv6 /64 (over: the
+   * Initial is dropped and counted). */
+  size_t max_handshakes_per_addr;
   /* Version Negotiation, stateless resets and refusals waiting for
    * _pull (over: dropped). */
   size_t max_queued;
   /* Stateless resets sent per second at most, and in one burst. */
   uint32_t resets_per_second;
-  /* Answer a client's first Initial with a Retry (RFC 9000 8.1.2): its
-   * second Initial proves it owns its address before any state is kept.
-   * Costs a round trip; for a node under a flood of spoofed Initials. */
+  /* Answer every client's first Initial with a Retry (RFC 9000 8.1.2):
+   * its second Initial proves it owns its address before any state is
+   * kept. Costs a round trip; without it, only under load (above). */
   bool require_retry;
   /* How long a Retry token stays good. */
   lp2p_tstamp retry_token_timeout;
@@ -79,6 +88,7 @@ typedef struct lp2p__quic_endpoint_stats {
   uint64_t closing;            /* for a connection that has ended */
   uint64_t refused_conns;      /* over max_connections */
   uint64_t refused_handshakes; /* over max_handshakes */
+  uint64_t refused_per_addr;   /* over max_handshakes_per_addr: dropped */
   uint64_t refused_by_host;    /* `incoming` said no */
   uint64_t accept_failed;      /* the server connection could not be made */
   uint64_t version_negotiations;
@@ -86,18 +96,18 @@ typedef struct lp2p__quic_endpoint_stats {
   uint64_t stateless_resets;
   uint64_t reset_too_small; /* too short to answer (RFC 9000 10.3) */
   uint64_t reset_rate_limited;
-  uint64_t resets_received;
-  uint64_t retries; /* Retry packets sent */
+  uint64_t resets_received; /* a peer's stateless reset ended one */
+  uint64_t retries;         /* Retry packets sent */
+  /* forged, expired or from another address */
   uint64_t bad_retry_token;
-  /* forged, expired or from another address */ /* a peer's stateless reset
-                                                   ended one */
   uint64_t queue_full;    /* a reply dropped: max_queued */
   uint64_t cid_overflow;  /* ids of a connection beyond what we keep */
   uint64_t cid_collision; /* an id already routed elsewhere */
 } lp2p__quic_endpoint_stats;
 
-/* 1024 connections, 128 handshakes, 64 queued replies, 64 resets per
- * second, no Retry (tokens good for 10 s); `conn` as
+/* 1024 connections (32 of them for our dials), 128 handshakes (8 per
+ * address), 64 queued replies, 64 resets per second, Retry from 64
+ * handshakes on (tokens good for 10 s); `conn` as
  * lp2p__quic_settings_default. */
 void lp2p__quic_endpoint_settings_default(lp2p__quic_endpoint_settings *s);
 
@@ -114,7 +124,8 @@ void lp2p__quic_endpoint_del(lp2p__quic_endpoint *ep);
 
 /* Dials `remote`, expecting `peer` (not copied: it must outlive the
  * connection; NULL: any peer); its Initial is ready for _pull.
- * Returns 0 with `*out`, LP2P_ERR_TOO_LARGE (max_connections), or
+ * Returns 0 with `*out`, LP2P_ERR_TOO_LARGE (max_connections: inbound
+ * ones leave reserved_outbound of them to dials), or
  * lp2p__quic_client_new's errors. */
 int lp2p__quic_endpoint_connect(lp2p__quic_endpoint *ep,
                                 const struct sockaddr *remote,

@@ -541,8 +541,25 @@ static void unknown_version_gets_version_negotiation(void **state) {
   net_del(n);
 }
 
+/* Moves one datagram from node `from` to node `to`, sent as if from node
+ * `as`; returns its length. */
+static ssize_t hop(net *n, size_t from, size_t to, size_t as) {
+  const uint8_t *out;
+  ssize_t len = pull_one(n, from, &out);
+  assert_true(len > 0);
+  uint8_t copy[1500];
+  memcpy(copy, out, (size_t)len);
+  assert_int_equal(
+      lp2p__quic_endpoint_recv(n->nodes[to].ep, copy, (size_t)len,
+                               (struct sockaddr *)&n->nodes[as].addr,
+                               sizeof(n->nodes[as].addr), n->now),
+      0);
+  return len;
+}
+
 static void max_connections_2(lp2p__quic_endpoint_settings *s) {
   s->max_connections = 2;
+  s->reserved_outbound = 0;
 }
 
 /* Two connections up and one attempt over. */
@@ -596,6 +613,105 @@ static void one_past_max_handshakes_is_refused(void **state) {
   run(n, NULL, 20);
   assert_true(cs[2]->established);
   assert_int_equal(st->accepted, 2);
+  net_del(n);
+}
+
+static void max_connections_3_one_reserved(lp2p__quic_endpoint_settings *s) {
+  s->max_connections = 3;
+  s->reserved_outbound = 1;
+}
+
+static void inbound_leaves_reserved_outbound_for_dials(void **state) {
+  (void)state;
+  net *n = net_new(3, max_connections_3_one_reserved);
+  conn_seen *cs[3];
+  for (size_t i = 0; i < 3; i++) {
+    (void)dial(n, i + 1, &cs[i]);
+  }
+  run(n, two_up_one_down, 20);
+  const lp2p__quic_endpoint_stats *st =
+      lp2p__quic_endpoint_stats_get(n->nodes[0].ep);
+  assert_int_equal(st->accepted, 2);
+  assert_int_equal(st->refused_conns, 1);
+  /* inbound peers filled what they may: our own dial still goes out */
+  conn_seen *out = seen_new(n);
+  lp2p__quic *q = NULL;
+  assert_int_equal(lp2p__quic_endpoint_connect(
+                       n->nodes[0].ep, (struct sockaddr *)&n->nodes[3].addr,
+                       sizeof(n->nodes[3].addr), &n->nodes[3].id, out, n->now,
+                       &q),
+                   0);
+  settle(n);
+  assert_true(out->established);
+  assert_int_equal(lp2p__quic_endpoint_count(n->nodes[0].ep), 3);
+  /* and that was the last slot */
+  assert_int_equal(lp2p__quic_endpoint_connect(
+                       n->nodes[0].ep, (struct sockaddr *)&n->nodes[2].addr,
+                       sizeof(n->nodes[2].addr), &n->nodes[2].id, NULL, n->now,
+                       &q),
+                   LP2P_ERR_TOO_LARGE);
+  net_del(n);
+}
+
+static void one_handshake_per_addr(lp2p__quic_endpoint_settings *s) {
+  s->max_handshakes_per_addr = 1;
+}
+
+static void handshakes_past_per_address_cap_are_dropped(void **state) {
+  (void)state;
+  net *n = net_new(3, one_handshake_per_addr);
+  n->nodes[3].addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1);
+  conn_seen *cs[3];
+  for (size_t i = 0; i < 3; i++) {
+    (void)dial(n, i + 1, &cs[i]);
+  }
+  lp2p__quic_endpoint *sep = n->nodes[0].ep;
+  const lp2p__quic_endpoint_stats *st = lp2p__quic_endpoint_stats_get(sep);
+  (void)hop(n, 1, 0, 1);
+  assert_int_equal(st->accepted, 1);
+  const uint8_t *out;
+  while (pull_one(n, 0, &out) > 0) {
+    /* the server's first flight: not delivered */
+  }
+  /* a second handshake from 127.0.0.1 (another port) is dropped unanswered;
+   * one from 127.0.0.2 is not */
+  (void)hop(n, 2, 0, 2);
+  assert_int_equal(st->refused_per_addr, 1);
+  assert_int_equal(st->accepted, 1);
+  assert_int_equal(pull_one(n, 0, &out), 0);
+  (void)hop(n, 3, 0, 3);
+  assert_int_equal(st->accepted, 2);
+  assert_int_equal(lp2p__quic_endpoint_count(sep), 2);
+  net_del(n);
+}
+
+static void max_handshakes_4(lp2p__quic_endpoint_settings *s) {
+  s->max_handshakes = 4;
+}
+
+static void retry_starts_at_half_of_max_handshakes(void **state) {
+  (void)state;
+  net *n = net_new(3, max_handshakes_4);
+  conn_seen *cs[3];
+  for (size_t i = 0; i < 3; i++) {
+    (void)dial(n, i + 1, &cs[i]);
+  }
+  lp2p__quic_endpoint *sep = n->nodes[0].ep;
+  const lp2p__quic_endpoint_stats *st = lp2p__quic_endpoint_stats_get(sep);
+  (void)hop(n, 1, 0, 1);
+  (void)hop(n, 2, 0, 2);
+  assert_int_equal(st->accepted, 2);
+  assert_int_equal(st->retries, 0);
+  /* two of four handshakes in progress: the third client proves its
+   * address first, and no state is kept for it until it has */
+  (void)hop(n, 3, 0, 3);
+  assert_int_equal(st->retries, 1);
+  assert_int_equal(st->accepted, 2);
+  assert_int_equal(lp2p__quic_endpoint_count(sep), 2);
+  run(n, all_established, 100);
+  assert_true(cs[0]->established && cs[1]->established && cs[2]->established);
+  assert_int_equal(st->accepted, 3);
+  assert_int_equal(st->bad_retry_token, 0);
   net_del(n);
 }
 
@@ -653,22 +769,6 @@ static void empty_datagram_is_counted_not_decoded(void **state) {
 
 static void require_retry(lp2p__quic_endpoint_settings *s) {
   s->require_retry = true;
-}
-
-/* Moves one datagram from node `from` to node `to`, sent as if from node
- * `as`; returns its length. */
-static ssize_t hop(net *n, size_t from, size_t to, size_t as) {
-  const uint8_t *out;
-  ssize_t len = pull_one(n, from, &out);
-  assert_true(len > 0);
-  uint8_t copy[1500];
-  memcpy(copy, out, (size_t)len);
-  assert_int_equal(
-      lp2p__quic_endpoint_recv(n->nodes[to].ep, copy, (size_t)len,
-                               (struct sockaddr *)&n->nodes[as].addr,
-                               sizeof(n->nodes[as].addr), n->now),
-      0);
-  return len;
 }
 
 static void retry_token_proves_the_client_address(void **state) {
@@ -776,6 +876,9 @@ int main(void) {
       cmocka_unit_test(unknown_version_gets_version_negotiation),
       cmocka_unit_test(one_past_max_connections_is_refused),
       cmocka_unit_test(one_past_max_handshakes_is_refused),
+      cmocka_unit_test(inbound_leaves_reserved_outbound_for_dials),
+      cmocka_unit_test(handshakes_past_per_address_cap_are_dropped),
+      cmocka_unit_test(retry_starts_at_half_of_max_handshakes),
       cmocka_unit_test(closed_connection_ids_leave_the_table),
       cmocka_unit_test(empty_datagram_is_counted_not_decoded),
       cmocka_unit_test(retry_token_proves_the_client_address),
