@@ -58,6 +58,16 @@ typedef struct econn {
   bool ended;
   bool active; /* may have something to send: _pull asks it */
   lp2p_tstamp release_at;
+  /* Our CONNECTION_CLOSE, repeated to late packets (RFC 9000 10.2.1). */
+  uint8_t *close;
+  size_t close_len;
+  uint32_t closing_recv; /* packets that came while closing */
+  bool resend;           /* the close goes out at the next _pull */
+  /* A tombstone (q NULL): an inbound connection that ended before its
+   * handshake did, freed at once; what is left routes its ids to
+   * nothing for its closing period. Its peer: */
+  eaddr peer;
+  uint32_t peer_len;
 } econn;
 
 typedef struct reply {
@@ -76,8 +86,9 @@ struct lp2p__quic_endpoint {
   eaddr local;
   uint32_t local_len;
   uint8_t secret[MAX_SECRET_LEN];
-  econn **conns;
+  econn **conns; /* max_connections live ones, max_handshakes tombstones */
   size_t nconns;
+  size_t ntombs;
   size_t rr; /* where the next _pull starts */
   size_t handshakes;
   lp2p_map cids; /* id bytes -> econn (keys live in econn.cids) */
@@ -202,11 +213,70 @@ static void release(lp2p__quic_endpoint *ep, size_t k) {
   if (!c->ended && c->inbound && !c->established) {
     ep->handshakes--;
   }
+  if (!c->q) {
+    ep->ntombs--; /* `released` ran when it became one */
+  } else if (ep->cb.released) {
+    ep->cb.released(ep, c->q, c->user, ep->user);
+  }
+  lp2p__quic_del(c->q);
+  lp2p_free(ep->mem, c->close);
+  lp2p_free(ep->mem, c);
+}
+
+/* Keeps our CONNECTION_CLOSE to repeat it (none if memory is short: late
+ * packets are then only dropped). */
+static void keep_close(lp2p__quic_endpoint *ep, econn *c, const uint8_t *pkt,
+                       size_t len) {
+  if (c->close || len == 0) {
+    return;
+  }
+  c->close = lp2p_malloc(ep->mem, len);
+  if (c->close) {
+    memcpy(c->close, pkt, len);
+    c->close_len = len;
+  }
+}
+
+/* An inbound connection that ended before its handshake completed costs
+ * a peer one Initial: its state (TLS, ngtcp2, some 145 KiB) goes at once
+ * and only its ids and CONNECTION_CLOSE stay for the closing period,
+ * without counting against max_connections. */
+static void entomb(lp2p__quic_endpoint *ep, econn *c, lp2p_tstamp now) {
+  if (ep->ntombs >= ep->set.max_handshakes) {
+    ep->stats.tomb_overflow++;
+    c->release_at = now; /* released whole at the next _handle_expiry */
+    return;
+  }
+  const uint8_t *out;
+  ssize_t n = lp2p__quic_pull(c->q, &out, now); /* the close, if any */
+  if (n > 0) {
+    keep_close(ep, c, out, (size_t)n);
+    c->resend = c->close != NULL; /* sent by the next _pull */
+    c->active = c->resend;
+  }
+  uint32_t alen;
+  const struct sockaddr *peer = lp2p__quic_peer_addr(c->q, &alen);
+  (void)copy_addr(&c->peer, &c->peer_len, peer, alen);
   if (ep->cb.released) {
     ep->cb.released(ep, c->q, c->user, ep->user);
   }
   lp2p__quic_del(c->q);
-  lp2p_free(ep->mem, c);
+  c->q = NULL;
+  c->user = NULL;
+  ep->ntombs++;
+  ep->stats.tombstones++;
+}
+
+static void entomb_if_never_established(lp2p__quic_endpoint *ep, econn *c,
+                                        lp2p_tstamp now) {
+  if (c->q && c->ended && c->inbound && !c->established) {
+    entomb(ep, c, now);
+  }
+}
+
+/* Connections held, tombstones aside. */
+static size_t live_conns(const lp2p__quic_endpoint *ep) {
+  return ep->nconns - ep->ntombs;
 }
 
 static econn *conn_alloc(lp2p__quic_endpoint *ep, void *user, bool inbound) {
@@ -241,7 +311,7 @@ int lp2p__quic_endpoint_connect(lp2p__quic_endpoint *ep,
                                 void *conn_user, lp2p_tstamp now,
                                 lp2p__quic **out) {
   *out = NULL;
-  if (ep->nconns >= ep->set.max_connections) {
+  if (live_conns(ep) >= ep->set.max_connections) {
     return LP2P_ERR_TOO_LARGE;
   }
   econn *c = conn_alloc(ep, conn_user, false);
@@ -460,7 +530,7 @@ static bool peer_reset(lp2p__quic_endpoint *ep, const uint8_t *pkt, size_t len,
 
 /* Which limit, if any, refuses one more inbound connection. */
 static uint64_t *over_limit(lp2p__quic_endpoint *ep) {
-  if (ep->nconns + ep->set.reserved_outbound >= ep->set.max_connections) {
+  if (live_conns(ep) + ep->set.reserved_outbound >= ep->set.max_connections) {
     return &ep->stats.refused_conns;
   }
   if (ep->handshakes >= ep->set.max_handshakes) {
@@ -489,7 +559,7 @@ static size_t handshakes_from(const lp2p__quic_endpoint *ep,
   for (size_t i = 0; i < ep->nconns; i++) {
     const econn *c = ep->conns[i];
     uint32_t alen;
-    n += c->inbound && !c->established && !c->ended &&
+    n += c->q && c->inbound && !c->established && !c->ended &&
          same_source(lp2p__quic_peer_addr(c->q, &alen), from);
   }
   return n;
@@ -565,16 +635,32 @@ static int accept_initial(lp2p__quic_endpoint *ep, const uint8_t *pkt,
   return 0;
 }
 
+/* RFC 9000 10.2.1: a packet for a closing connection gets our
+ * CONNECTION_CLOSE again, on the 1st, 2nd, 4th, 8th... such packet (as
+ * ngtcp2's example server), so that a peer that lost it learns the end
+ * and a flood draws few answers. */
+static void closing_packet(lp2p__quic_endpoint *ep, econn *c) {
+  ep->stats.closing++;
+  c->closing_recv++;
+  if (c->close && (c->closing_recv & (c->closing_recv - 1)) == 0) {
+    c->resend = true;
+    c->active = true;
+    ep->stats.closes_repeated++;
+  }
+}
+
 static int route(lp2p__quic_endpoint *ep, econn *c, const uint8_t *pkt,
                  size_t len, const struct sockaddr *from, uint32_t from_len,
                  lp2p_tstamp now) {
   if (c->ended) {
-    ep->stats.closing++;
+    closing_packet(ep, c);
     return 0;
   }
   ep->stats.routed++;
   (void)lp2p__quic_recv(c->q, pkt, len, from, from_len, now); /* closed told */
-  return after_call(ep, c, now);
+  int rv = after_call(ep, c, now);
+  entomb_if_never_established(ep, c, now);
+  return rv;
 }
 
 int lp2p__quic_endpoint_recv(lp2p__quic_endpoint *ep, const uint8_t *pkt,
@@ -623,6 +709,30 @@ int lp2p__quic_endpoint_recv(lp2p__quic_endpoint *ep, const uint8_t *pkt,
 
 /* ---- datagrams out and time ---------------------------------------------- */
 
+/* One datagram of `c`'s: a repeated close, or what its lp2p__quic has. */
+static ssize_t pull_conn(lp2p__quic_endpoint *ep, econn *c, const uint8_t **out,
+                         const struct sockaddr **to, uint32_t *to_len,
+                         lp2p_tstamp now) {
+  if (c->resend) {
+    c->resend = false;
+    *out = c->close;
+    *to = c->q ? lp2p__quic_peer_addr(c->q, to_len) : &c->peer.sa;
+    *to_len = c->q ? *to_len : c->peer_len;
+    return (ssize_t)c->close_len;
+  }
+  if (!c->q) {
+    return 0;
+  }
+  bool was_ended = c->ended;
+  ssize_t n = lp2p__quic_pull(c->q, out, now);
+  (void)after_call(ep, c, now); /* an id table failure: next call */
+  if (n > 0 && was_ended) {
+    keep_close(ep, c, *out, (size_t)n); /* its CONNECTION_CLOSE */
+  }
+  *to = lp2p__quic_peer_addr(c->q, to_len);
+  return n;
+}
+
 ssize_t lp2p__quic_endpoint_pull(lp2p__quic_endpoint *ep, const uint8_t **out,
                                  const struct sockaddr **to, uint32_t *to_len,
                                  lp2p_tstamp now) {
@@ -641,11 +751,9 @@ ssize_t lp2p__quic_endpoint_pull(lp2p__quic_endpoint *ep, const uint8_t **out,
     if (!c->active) {
       continue;
     }
-    ssize_t n = lp2p__quic_pull(c->q, out, now);
-    (void)after_call(ep, c, now); /* an id table failure: next call */
+    ssize_t n = pull_conn(ep, c, out, to, to_len, now);
     if (n > 0) {
       ep->rr = k + 1;
-      *to = lp2p__quic_peer_addr(c->q, to_len);
       return n;
     }
     c->active = false;
@@ -674,6 +782,7 @@ int lp2p__quic_endpoint_handle_expiry(lp2p__quic_endpoint *ep,
     if (!c->ended && lp2p__quic_expiry(c->q) <= now) {
       (void)lp2p__quic_handle_expiry(c->q, now);
       (void)after_call(ep, c, now);
+      entomb_if_never_established(ep, c, now); /* a handshake timeout */
     }
     k++;
   }
@@ -744,7 +853,8 @@ int lp2p__quic_endpoint_new(lp2p__quic_endpoint **out,
   set_secret(ep, s);
   lp2p_map_init(&ep->cids, mem, s->conn.rand_fn, s->conn.rand_user);
   int rv = copy_addr(&ep->local, &ep->local_len, local, local_len);
-  ep->conns = lp2p_calloc(mem, s->max_connections, sizeof(*ep->conns));
+  ep->conns = lp2p_calloc(mem, s->max_connections + s->max_handshakes,
+                          sizeof(*ep->conns));
   ep->replies = lp2p_calloc(mem, s->max_queued, sizeof(*ep->replies));
   if (rv == 0 && (!ep->conns || !ep->replies)) {
     rv = LP2P_ERR_NOMEM;
@@ -763,6 +873,7 @@ void lp2p__quic_endpoint_del(lp2p__quic_endpoint *ep) {
   }
   for (size_t i = 0; i < ep->nconns; i++) {
     lp2p__quic_del(ep->conns[i]->q);
+    lp2p_free(ep->mem, ep->conns[i]->close);
     lp2p_free(ep->mem, ep->conns[i]);
   }
   lp2p_map_free(&ep->cids);
@@ -832,7 +943,7 @@ lp2p__quic *lp2p__quic_endpoint_find(const lp2p__quic_endpoint *ep,
 }
 
 size_t lp2p__quic_endpoint_count(const lp2p__quic_endpoint *ep) {
-  return ep->nconns;
+  return live_conns(ep);
 }
 
 const lp2p__quic_endpoint_stats *

@@ -73,6 +73,8 @@ typedef struct lp2p__quic_endpoint_callbacks {
                    void *user);
   /* The connection ended (its `closed` callback ran, or the host closed
    * it) and its ids are no longer reserved: `q` is freed right after.
+   * An inbound connection whose handshake never completed is released
+   * as soon as it ends (a tombstone keeps its ids).
    * Also, with a NULL `q`, for an accepted connection that could not be
    * made (its `conn_user` goes). */
   void (*released)(lp2p__quic_endpoint *ep, lp2p__quic *q, void *conn_user,
@@ -81,11 +83,15 @@ typedef struct lp2p__quic_endpoint_callbacks {
 
 /* What the endpoint did with datagrams it could not simply route. */
 typedef struct lp2p__quic_endpoint_stats {
-  uint64_t routed;             /* datagrams handed to a connection */
-  uint64_t accepted;           /* inbound connections opened */
-  uint64_t malformed;          /* no decodable QUIC header */
-  uint64_t unknown_long;       /* long header, unknown id, not an Initial */
-  uint64_t closing;            /* for a connection that has ended */
+  uint64_t routed;          /* datagrams handed to a connection */
+  uint64_t accepted;        /* inbound connections opened */
+  uint64_t malformed;       /* no decodable QUIC header */
+  uint64_t unknown_long;    /* long header, unknown id, not an Initial */
+  uint64_t closing;         /* for a connection that has ended */
+  uint64_t closes_repeated; /* CONNECTION_CLOSEs sent again for them */
+  /* inbound connections that ended handshaking, freed at once */
+  uint64_t tombstones;
+  uint64_t tomb_overflow;      /* max_handshakes tombstones: held whole */
   uint64_t refused_conns;      /* over max_connections */
   uint64_t refused_handshakes; /* over max_handshakes */
   uint64_t refused_per_addr;   /* over max_handshakes_per_addr: dropped */
@@ -172,7 +178,8 @@ void lp2p__quic_endpoint_set_unix_time(lp2p__quic_endpoint *ep,
 /* The connection a datagram to `cid` goes to, or NULL. */
 lp2p__quic *lp2p__quic_endpoint_find(const lp2p__quic_endpoint *ep,
                                      const uint8_t *cid, size_t len);
-/* Connections held, ended ones in their closing period included. */
+/* Connections held, ended ones in their closing period included (not
+ * the tombstones of inbound ones that never completed a handshake). */
 size_t lp2p__quic_endpoint_count(const lp2p__quic_endpoint *ep);
 const lp2p__quic_endpoint_stats *
 lp2p__quic_endpoint_stats_get(const lp2p__quic_endpoint *ep);

@@ -125,6 +125,14 @@ static void on_released(lp2p__quic_endpoint *ep, lp2p__quic *q, void *conn_user,
   s->released = true;
 }
 
+static void on_accepted(lp2p__quic_endpoint *ep, lp2p__quic *q, void *conn_user,
+                        void *user) {
+  (void)ep;
+  (void)user;
+  conn_seen *s = conn_user;
+  s->q = q;
+}
+
 static const lp2p__quic_endpoint_callbacks cbs = {
     .conn =
         {
@@ -134,6 +142,7 @@ static const lp2p__quic_endpoint_callbacks cbs = {
             .stream_data = on_data,
         },
     .incoming = on_incoming,
+    .accepted = on_accepted,
     .released = on_released,
 };
 
@@ -758,6 +767,103 @@ static void closed_connection_ids_leave_the_table(void **state) {
   net_del(n);
 }
 
+/* Node 1 as a client that offers no ALPN: the server ends the
+ * connection at the client's Finished, before its handshake completes. */
+static void client_without_alpn(net *n) {
+  lp2p__quic_endpoint_del(n->nodes[1].ep);
+  lp2p__quic_endpoint_settings s;
+  settings(n, &n->nodes[1], &s);
+  s.conn.test_no_alpn = true;
+  node_start(n, 1, &s);
+}
+
+/* A short header to `cid` from node 1: how many datagrams answer it. */
+static size_t answers_to_late_packet(net *n, const uint8_t *cid) {
+  uint8_t pkt[60];
+  short_header(pkt, sizeof(pkt), cid);
+  feed(n, 0, pkt, sizeof(pkt));
+  const uint8_t *out;
+  size_t k = 0;
+  while (pull_one(n, 0, &out) > 0) {
+    k++;
+  }
+  return k;
+}
+
+static void never_established_inbound_is_freed_at_once(void **state) {
+  (void)state;
+  net *n = net_new(1, NULL);
+  client_without_alpn(n);
+  conn_seen *cs;
+  (void)dial(n, 1, &cs);
+  (void)hop(n, 1, 0, 1);
+  lp2p__quic_endpoint *sep = n->nodes[0].ep;
+  const lp2p__quic_endpoint_stats *st = lp2p__quic_endpoint_stats_get(sep);
+  assert_int_equal(st->accepted, 1);
+  conn_seen *ss = NULL;
+  for (size_t i = 0; i < MAX_CONNS; i++) {
+    ss = n->seen[i].used && n->seen[i].echo ? &n->seen[i] : ss;
+  }
+  assert_non_null(ss);
+  lp2p__quic_cid id;
+  assert_true(lp2p__quic_cids(ss->q, &id, 1) >= 1);
+  settle(n);
+  /* the server refused it (no ALPN) and freed it without waiting three
+   * PTOs; the client heard why */
+  assert_true(ss->closed);
+  assert_true(ss->released);
+  assert_false(ss->established);
+  assert_int_equal(st->tombstones, 1);
+  assert_int_equal(lp2p__quic_endpoint_count(sep), 0);
+  assert_null(lp2p__quic_endpoint_find(sep, id.data, id.len));
+  assert_true(cs->closed);
+  /* late packets draw no stateless reset; the close again, rate limited
+   * (the 1st, 2nd and 4th of them) */
+  uint64_t before = st->closing;
+  size_t answers = 0;
+  for (uint64_t k = before + 1; k <= 4; k++) {
+    answers += answers_to_late_packet(n, id.data);
+  }
+  assert_true(before < 4);
+  assert_int_equal(answers, (before < 1) + (before < 2) + 1);
+  assert_int_equal(st->stateless_resets, 0);
+  /* after the closing period the id is unknown: a reset answers it */
+  n->now += 60 * LP2P_SECONDS;
+  assert_int_equal(lp2p__quic_endpoint_handle_expiry(sep, n->now), 0);
+  assert_int_equal(answers_to_late_packet(n, id.data), 1);
+  assert_int_equal(st->stateless_resets, 1);
+  net_del(n);
+}
+
+static void closing_connection_repeats_its_close(void **state) {
+  (void)state;
+  net *n = net_new(1, NULL);
+  conn_seen *cs;
+  lp2p__quic *cq = dial(n, 1, &cs);
+  run(n, all_established, 100);
+  settle(n);
+  conn_seen *ss = server_seen(n, &n->nodes[1].id);
+  lp2p__quic_cid id;
+  assert_true(lp2p__quic_cids(cq, &id, 1) >= 1);
+  /* the server closes; its CONNECTION_CLOSE is lost */
+  assert_int_equal(lp2p__quic_endpoint_close(n->nodes[0].ep, ss->q, n->now), 0);
+  const uint8_t *out;
+  ssize_t len = pull_one(n, 0, &out);
+  assert_true(len > 0);
+  uint8_t close[1500];
+  memcpy(close, out, (size_t)len);
+  /* the client, not knowing, sends: the close comes again, the same */
+  uint64_t sid;
+  assert_int_equal(lp2p__quic_open_stream(cq, protos, 1, NULL, &sid), 0);
+  assert_int_equal(lp2p__quic_endpoint_wake(n->nodes[1].ep, cq), 0);
+  assert_true(flow(n, 1) >= 1);
+  assert_int_equal(pull_one(n, 0, &out), len);
+  assert_memory_equal(out, close, (size_t)len);
+  assert_int_equal(
+      lp2p__quic_endpoint_stats_get(n->nodes[0].ep)->closes_repeated, 1);
+  net_del(n);
+}
+
 static void empty_datagram_is_counted_not_decoded(void **state) {
   (void)state;
   net *n = net_new(1, NULL);
@@ -880,6 +986,8 @@ int main(void) {
       cmocka_unit_test(handshakes_past_per_address_cap_are_dropped),
       cmocka_unit_test(retry_starts_at_half_of_max_handshakes),
       cmocka_unit_test(closed_connection_ids_leave_the_table),
+      cmocka_unit_test(never_established_inbound_is_freed_at_once),
+      cmocka_unit_test(closing_connection_repeats_its_close),
       cmocka_unit_test(empty_datagram_is_counted_not_decoded),
       cmocka_unit_test(retry_token_proves_the_client_address),
       cmocka_unit_test(allocation_failures_leak_nothing),
