@@ -719,16 +719,18 @@ static int verify_peer(gnutls_session_t sess) {
 }
 
 static int setup_tls(lp2p__quic *q, const lp2p_privkey *identity) {
-  int rv = lp2p_tls_cert_new(&q->cert, identity, q->set.unix_time,
-                             q->set.rand_fn, q->set.rand_user);
-  if (rv != 0) {
-    return rv;
+  if (!q->set.cert) {
+    int rv = lp2p_tls_cert_new(&q->cert, identity, q->set.unix_time,
+                               q->set.rand_fn, q->set.rand_user);
+    if (rv != 0) {
+      return rv;
+    }
   }
   if (gnutls_certificate_allocate_credentials(&q->cred) < 0) {
     return LP2P_ERR_NOMEM;
   }
   gnutls_certificate_set_verify_function(q->cred, verify_peer);
-  rv = lp2p__tls_cert_use(q->cert, q->cred);
+  int rv = lp2p__tls_cert_use(lp2p__quic_cert(q), q->cred);
   if (rv != 0) {
     return rv;
   }
@@ -1232,6 +1234,10 @@ const struct sockaddr *lp2p__quic_peer_addr(const lp2p__quic *q,
 
 lp2p_tstamp lp2p__quic_pto(const lp2p__quic *q) {
   return ngtcp2_conn_get_pto(q->conn);
+}
+
+const lp2p_tls_cert *lp2p__quic_cert(const lp2p__quic *q) {
+  return q->set.cert ? q->set.cert : q->cert;
 }
 
 bool lp2p__quic_is_ended(const lp2p__quic *q) {

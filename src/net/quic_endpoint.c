@@ -83,6 +83,9 @@ struct lp2p__quic_endpoint {
   lp2p__quic_endpoint_callbacks cb;
   void *user;
   lp2p_privkey identity;
+  /* Every connection presents it (as go-libp2p's transport makes its
+   * certificate once): a connection costs no key generation. */
+  lp2p_tls_cert *cert;
   eaddr local;
   uint32_t local_len;
   uint8_t secret[MAX_SECRET_LEN];
@@ -804,7 +807,7 @@ void lp2p__quic_endpoint_settings_default(lp2p__quic_endpoint_settings *s) {
 }
 
 static int check_settings(const lp2p__quic_endpoint_settings *s) {
-  if (!s->conn.rand_fn || s->max_connections == 0 ||
+  if (!s->conn.rand_fn || s->conn.unix_time <= 0 || s->max_connections == 0 ||
       s->reserved_outbound >= s->max_connections ||
       s->max_handshakes_per_addr == 0 || s->max_queued == 0 ||
       s->resets_per_second == 0 ||
@@ -853,6 +856,11 @@ int lp2p__quic_endpoint_new(lp2p__quic_endpoint **out,
   set_secret(ep, s);
   lp2p_map_init(&ep->cids, mem, s->conn.rand_fn, s->conn.rand_user);
   int rv = copy_addr(&ep->local, &ep->local_len, local, local_len);
+  if (rv == 0) {
+    rv = lp2p_tls_cert_new(&ep->cert, identity, s->conn.unix_time,
+                           s->conn.rand_fn, s->conn.rand_user);
+    ep->set.conn.cert = ep->cert;
+  }
   ep->conns = lp2p_calloc(mem, s->max_connections + s->max_handshakes,
                           sizeof(*ep->conns));
   ep->replies = lp2p_calloc(mem, s->max_queued, sizeof(*ep->replies));
@@ -879,6 +887,7 @@ void lp2p__quic_endpoint_del(lp2p__quic_endpoint *ep) {
   lp2p_map_free(&ep->cids);
   lp2p_free(ep->mem, ep->conns);
   lp2p_free(ep->mem, ep->replies);
+  lp2p_tls_cert_del(ep->cert);
   lp2p_privkey_wipe(&ep->identity);
   memset(ep->secret, 0, sizeof(ep->secret));
   lp2p_free(ep->mem, ep);

@@ -26,7 +26,8 @@ typedef struct lp2p__quic_endpoint lp2p__quic_endpoint;
 
 typedef struct lp2p__quic_endpoint_settings {
   /* Every connection's settings (remote_peer_id is set per dial;
-   * reset_secret is the endpoint's). rand_fn is required. */
+   * reset_secret and cert are the endpoint's). rand_fn and unix_time are
+   * required. */
   lp2p__quic_settings conn;
   /* Stateless reset tokens are derived from it (keep it across restarts
    * so that peers of a lost connection learn at once that it is gone).
@@ -118,7 +119,8 @@ typedef struct lp2p__quic_endpoint_stats {
 void lp2p__quic_endpoint_settings_default(lp2p__quic_endpoint_settings *s);
 
 /* An endpoint bound to `local` (sockaddr_in or _in6) with `identity`
- * (copied). Returns 0, LP2P_ERR_INVALID_ARG or LP2P_ERR_NOMEM. */
+ * (copied), and its certificate. Returns 0, LP2P_ERR_INVALID_ARG,
+ * LP2P_ERR_NOMEM, or lp2p_tls_cert_new's errors. */
 int lp2p__quic_endpoint_new(lp2p__quic_endpoint **out,
                             const lp2p__quic_endpoint_settings *s,
                             const lp2p_privkey *identity,
@@ -170,8 +172,10 @@ int lp2p__quic_endpoint_close(lp2p__quic_endpoint *ep, lp2p__quic *q,
 int lp2p__quic_endpoint_detach(lp2p__quic_endpoint *ep, lp2p__quic *q,
                                lp2p_tstamp now);
 
-/* Wall-clock seconds for the certificates of connections made from now
- * on (lp2p__quic_settings.unix_time): a long-running host moves it. */
+/* Wall-clock seconds that connections made from now on check their
+ * peers' certificates at (lp2p__quic_settings.unix_time): a long-running
+ * host moves it. Ours is made once, in _new, valid from an hour before
+ * the time then for 100 years (as go-libp2p's). */
 void lp2p__quic_endpoint_set_unix_time(lp2p__quic_endpoint *ep,
                                        int64_t unix_time);
 

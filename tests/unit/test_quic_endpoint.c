@@ -420,6 +420,26 @@ static void every_issued_cid_routes_to_its_connection(void **state) {
   net_del(n);
 }
 
+static void every_connection_presents_one_certificate(void **state) {
+  (void)state;
+  net *n = net_new(2, NULL);
+  conn_seen *cs[2];
+  for (size_t i = 0; i < 2; i++) {
+    (void)dial(n, i + 1, &cs[i]);
+  }
+  run(n, all_established, 100);
+  /* made once per endpoint (no key generation per connection), and the
+   * clients verified it */
+  conn_seen *s1 = server_seen(n, &n->nodes[1].id);
+  conn_seen *s2 = server_seen(n, &n->nodes[2].id);
+  assert_non_null(s1);
+  assert_non_null(s2);
+  assert_non_null(lp2p__quic_cert(s1->q));
+  assert_ptr_equal(lp2p__quic_cert(s1->q), lp2p__quic_cert(s2->q));
+  assert_true(cs[0]->established && cs[1]->established);
+  net_del(n);
+}
+
 static void feed(net *n, size_t to, const uint8_t *pkt, size_t len) {
   assert_int_equal(
       lp2p__quic_endpoint_recv(n->nodes[to].ep, pkt, len,
@@ -976,6 +996,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(three_clients_share_one_server_endpoint_concurrently),
       cmocka_unit_test(every_issued_cid_routes_to_its_connection),
+      cmocka_unit_test(every_connection_presents_one_certificate),
       cmocka_unit_test(unknown_short_header_gets_reset_the_client_recognises),
       cmocka_unit_test(reset_from_another_secret_is_not_recognised),
       cmocka_unit_test(reset_is_smaller_than_its_trigger_and_rate_limited),
