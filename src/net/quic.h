@@ -96,6 +96,18 @@ typedef struct lp2p__quic_cid {
   uint8_t data[20];
 } lp2p__quic_cid;
 
+/* An IPv4 or IPv6 address, as a connection and the endpoint keep one. */
+typedef union lp2p__quic_addr {
+  struct sockaddr sa;
+  struct sockaddr_in in4;
+  struct sockaddr_in6 in6;
+} lp2p__quic_addr;
+
+/* Copies a sockaddr_in or sockaddr_in6 of exactly its size (anything
+ * else: LP2P_ERR_INVALID_ARG). Returns 0 or that. */
+int lp2p__quic_addr_copy(lp2p__quic_addr *a, uint32_t *alen,
+                         const struct sockaddr *sa, uint32_t len);
+
 /* What a connection reports; every callback is optional. */
 typedef struct lp2p__quic_callbacks {
   /* The handshake completed and the peer's certificate was verified. */

@@ -41,12 +41,6 @@
 #define RESET_RAND_MAX                                                         \
   (NGTCP2_MAX_CIDLEN + 22u - NGTCP2_STATELESS_RESET_TOKENLEN)
 
-typedef union eaddr {
-  struct sockaddr sa;
-  struct sockaddr_in in4;
-  struct sockaddr_in6 in6;
-} eaddr;
-
 typedef struct econn {
   lp2p__quic *q;
   void *user;
@@ -66,14 +60,14 @@ typedef struct econn {
   /* A tombstone (q NULL): an inbound connection that ended before its
    * handshake did, freed at once; what is left routes its ids to
    * nothing for its closing period. Its peer: */
-  eaddr peer;
+  lp2p__quic_addr peer;
   uint32_t peer_len;
 } econn;
 
 typedef struct reply {
   uint8_t data[REPLY_MAX];
   size_t len;
-  eaddr to;
+  lp2p__quic_addr to;
   uint32_t to_len;
 } reply;
 
@@ -86,7 +80,7 @@ struct lp2p__quic_endpoint {
   /* Every connection presents it (as go-libp2p's transport makes its
    * certificate once): a connection costs no key generation. */
   lp2p_tls_cert *cert;
-  eaddr local;
+  lp2p__quic_addr local;
   uint32_t local_len;
   uint8_t secret[MAX_SECRET_LEN];
   econn **conns; /* max_connections live ones, max_handshakes tombstones */
@@ -103,19 +97,6 @@ struct lp2p__quic_endpoint {
 };
 
 /* ---- addresses ----------------------------------------------------------- */
-
-static int copy_addr(eaddr *a, uint32_t *alen, const struct sockaddr *sa,
-                     uint32_t len) {
-  if (!sa ||
-      !((sa->sa_family == AF_INET && len == sizeof(struct sockaddr_in)) ||
-        (sa->sa_family == AF_INET6 && len == sizeof(struct sockaddr_in6)))) {
-    return LP2P_ERR_INVALID_ARG;
-  }
-  memset(a, 0, sizeof(*a));
-  memcpy(a, sa, len);
-  *alen = len;
-  return 0;
-}
 
 static bool same_addr(const struct sockaddr *a, const struct sockaddr *b) {
   if (a->sa_family != b->sa_family) {
@@ -259,7 +240,7 @@ static void entomb(lp2p__quic_endpoint *ep, econn *c, lp2p_tstamp now) {
   }
   uint32_t alen;
   const struct sockaddr *peer = lp2p__quic_peer_addr(c->q, &alen);
-  (void)copy_addr(&c->peer, &c->peer_len, peer, alen);
+  (void)lp2p__quic_addr_copy(&c->peer, &c->peer_len, peer, alen);
   if (ep->cb.released) {
     ep->cb.released(ep, c->q, c->user, ep->user);
   }
@@ -345,7 +326,8 @@ static reply *reply_slot(lp2p__quic_endpoint *ep, const struct sockaddr *to,
     return NULL;
   }
   reply *r = &ep->replies[(ep->rhead + ep->rcount) % ep->set.max_queued];
-  (void)copy_addr(&r->to, &r->to_len, to, to_len); /* checked by _recv */
+  (void)lp2p__quic_addr_copy(&r->to, &r->to_len, to,
+                             to_len); /* checked by _recv */
   r->len = 0;
   return r;
 }
@@ -669,9 +651,9 @@ static int route(lp2p__quic_endpoint *ep, econn *c, const uint8_t *pkt,
 int lp2p__quic_endpoint_recv(lp2p__quic_endpoint *ep, const uint8_t *pkt,
                              size_t len, const struct sockaddr *from,
                              uint32_t from_len, lp2p_tstamp now) {
-  eaddr check;
+  lp2p__quic_addr check;
   uint32_t check_len;
-  if (copy_addr(&check, &check_len, from, from_len) != 0) {
+  if (lp2p__quic_addr_copy(&check, &check_len, from, from_len) != 0) {
     return LP2P_ERR_INVALID_ARG;
   }
   if (len == 0) { /* UDP allows it; ngtcp2 asserts against it */
@@ -855,7 +837,7 @@ int lp2p__quic_endpoint_new(lp2p__quic_endpoint **out,
   ep->reset_tokens = s->resets_per_second;
   set_secret(ep, s);
   lp2p_map_init(&ep->cids, mem, s->conn.rand_fn, s->conn.rand_user);
-  int rv = copy_addr(&ep->local, &ep->local_len, local, local_len);
+  int rv = lp2p__quic_addr_copy(&ep->local, &ep->local_len, local, local_len);
   if (rv == 0) {
     rv = lp2p_tls_cert_new(&ep->cert, identity, s->conn.unix_time,
                            s->conn.rand_fn, s->conn.rand_user);
