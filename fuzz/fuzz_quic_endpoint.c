@@ -86,6 +86,7 @@ static lp2p__quic_endpoint *endpoint(const lp2p_privkey *key,
   lp2p__quic_endpoint_settings_default(&s);
   conn_settings(&s.conn, counter);
   s.max_connections = 3;
+  s.reserved_outbound = 1;
   s.max_handshakes = 2;
   s.max_queued = 4;
   s.resets_per_second = 4;

@@ -604,3 +604,18 @@ int lp2p_tls_cert_verify(const lp2p_bytes *certs, size_t n, int64_t unix_time,
   }
   return rv;
 }
+
+int lp2p__tls_cert_verify_session(gnutls_session_t sess, int64_t unix_time,
+                                  const lp2p_peer_id *expected,
+                                  lp2p_pubkey *key, lp2p_peer_id *id,
+                                  lp2p_errdetail *why) {
+  unsigned n = 0;
+  const gnutls_datum_t *list = gnutls_certificate_get_peers(sess, &n);
+  lp2p_bytes certs[2];
+  size_t count = list ? (n < 2 ? n : 2) : 0; /* 2 or more: refused alike */
+  for (size_t i = 0; i < count; i++) {
+    certs[i].data = list[i].data;
+    certs[i].len = list[i].size;
+  }
+  return lp2p_tls_cert_verify(certs, count, unix_time, expected, key, id, why);
+}

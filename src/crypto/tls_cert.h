@@ -39,6 +39,12 @@ int lp2p__tls_signed_key_encode(const uint8_t *pubkey, size_t pubkey_len,
 int lp2p__tls_signed_key_decode(const uint8_t *in, size_t len,
                                 lp2p_bytes *pubkey, lp2p_bytes *sig,
                                 lp2p_bytes *cookie);
+/* lp2p_tls_cert_verify on the chain GnuTLS received in `sess` (for a
+ * verify callback: TCP's TLS and QUIC check peers alike). */
+int lp2p__tls_cert_verify_session(gnutls_session_t sess, int64_t unix_time,
+                                  const lp2p_peer_id *expected,
+                                  lp2p_pubkey *key, lp2p_peer_id *id,
+                                  lp2p_errdetail *why);
 /* Puts the certificate and its key into GnuTLS credentials. */
 int lp2p__tls_cert_use(const lp2p_tls_cert *cert,
                        gnutls_certificate_credentials_t cred);

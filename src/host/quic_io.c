@@ -250,6 +250,7 @@ static int make_endpoint(host_udp *u, const struct sockaddr *bound) {
     return rv;
   }
   es.max_connections = h->settings.max_connections;
+  es.reserved_outbound = h->settings.reserved_outbound;
   es.max_handshakes = h->settings.max_handshakes;
   lp2p__quic_endpoint_callbacks cb = {
       .conn = {.established = on_established,

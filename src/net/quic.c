@@ -71,12 +71,6 @@ typedef struct qstream {
   size_t unconsumed; /* delivered and not given back */
 } qstream;
 
-typedef union qaddr {
-  struct sockaddr sa;
-  struct sockaddr_in in4;
-  struct sockaddr_in6 in6;
-} qaddr;
-
 struct lp2p__quic {
   ngtcp2_crypto_conn_ref conn_ref; /* GnuTLS's session pointer */
   const lp2p_mem *mem;
@@ -90,7 +84,7 @@ struct lp2p__quic {
   gnutls_session_t tls;
   gnutls_certificate_credentials_t cred;
   lp2p_tls_cert *cert;
-  qaddr local, remote;
+  lp2p__quic_addr local, remote;
   uint32_t local_len, remote_len;
   qstream *streams;
   lp2p_tstamp now;
@@ -698,18 +692,10 @@ static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref) {
 static int verify_peer(gnutls_session_t sess) {
   ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(sess);
   lp2p__quic *q = ref->user_data;
-  unsigned n = 0;
-  const gnutls_datum_t *list = gnutls_certificate_get_peers(sess, &n);
-  lp2p_bytes certs[2];
-  size_t count = n < 2 ? n : 2; /* 2 or more is refused alike */
-  for (size_t i = 0; i < count; i++) {
-    certs[i].data = list[i].data;
-    certs[i].len = list[i].size;
-  }
   lp2p_errdetail why = {{0}};
   const lp2p_peer_id *expected = q->is_client ? q->set.remote_peer_id : NULL;
-  int rv = lp2p_tls_cert_verify(certs, list ? count : 0, q->set.unix_time,
-                                expected, &q->peer_key, &q->peer_id, &why);
+  int rv = lp2p__tls_cert_verify_session(sess, q->set.unix_time, expected,
+                                         &q->peer_key, &q->peer_id, &why);
   if (rv != 0) {
     set_error(q, rv, "QUIC: peer certificate refused: %s", why.msg);
     return -1;
@@ -719,16 +705,18 @@ static int verify_peer(gnutls_session_t sess) {
 }
 
 static int setup_tls(lp2p__quic *q, const lp2p_privkey *identity) {
-  int rv = lp2p_tls_cert_new(&q->cert, identity, q->set.unix_time,
-                             q->set.rand_fn, q->set.rand_user);
-  if (rv != 0) {
-    return rv;
+  if (!q->set.cert) {
+    int rv = lp2p_tls_cert_new(&q->cert, identity, q->set.unix_time,
+                               q->set.rand_fn, q->set.rand_user);
+    if (rv != 0) {
+      return rv;
+    }
   }
   if (gnutls_certificate_allocate_credentials(&q->cred) < 0) {
     return LP2P_ERR_NOMEM;
   }
   gnutls_certificate_set_verify_function(q->cred, verify_peer);
-  rv = lp2p__tls_cert_use(q->cert, q->cred);
+  int rv = lp2p__tls_cert_use(lp2p__quic_cert(q), q->cred);
   if (rv != 0) {
     return rv;
   }
@@ -772,12 +760,11 @@ void lp2p__quic_settings_default(lp2p__quic_settings *s) {
   s->max_negotiating = 16;
 }
 
-static int store_addr(qaddr *a, uint32_t *alen, const struct sockaddr *sa,
-                      uint32_t len) {
-  if (!sa || len > sizeof(*a) ||
-      (sa->sa_family == AF_INET && len != sizeof(struct sockaddr_in)) ||
-      (sa->sa_family == AF_INET6 && len != sizeof(struct sockaddr_in6)) ||
-      (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)) {
+int lp2p__quic_addr_copy(lp2p__quic_addr *a, uint32_t *alen,
+                         const struct sockaddr *sa, uint32_t len) {
+  if (!sa ||
+      !((sa->sa_family == AF_INET && len == sizeof(struct sockaddr_in)) ||
+        (sa->sa_family == AF_INET6 && len == sizeof(struct sockaddr_in6)))) {
     return LP2P_ERR_INVALID_ARG;
   }
   memset(a, 0, sizeof(*a));
@@ -822,8 +809,9 @@ static int quic_alloc(lp2p__quic **out, const lp2p__quic_settings *s,
   q->is_client = is_client;
   q->now = now;
   *out = q;
-  if (store_addr(&q->local, &q->local_len, local, local_len) != 0 ||
-      store_addr(&q->remote, &q->remote_len, remote, remote_len) != 0) {
+  if (lp2p__quic_addr_copy(&q->local, &q->local_len, local, local_len) != 0 ||
+      lp2p__quic_addr_copy(&q->remote, &q->remote_len, remote, remote_len) !=
+          0) {
     return LP2P_ERR_INVALID_ARG;
   }
   return 0;
@@ -1008,9 +996,9 @@ int lp2p__quic_recv(lp2p__quic *q, const uint8_t *pkt, size_t len,
   if (len == 0) {
     return 0; /* nothing to read; ngtcp2 0.12 asserts on empty datagrams */
   }
-  qaddr from;
+  lp2p__quic_addr from;
   uint32_t from_len = 0;
-  if (store_addr(&from, &from_len, remote, remote_len) != 0) {
+  if (lp2p__quic_addr_copy(&from, &from_len, remote, remote_len) != 0) {
     return LP2P_ERR_INVALID_ARG;
   }
   ngtcp2_path path = conn_path(q);
@@ -1232,6 +1220,10 @@ const struct sockaddr *lp2p__quic_peer_addr(const lp2p__quic *q,
 
 lp2p_tstamp lp2p__quic_pto(const lp2p__quic *q) {
   return ngtcp2_conn_get_pto(q->conn);
+}
+
+const lp2p_tls_cert *lp2p__quic_cert(const lp2p__quic *q) {
+  return q->set.cert ? q->set.cert : q->cert;
 }
 
 bool lp2p__quic_is_ended(const lp2p__quic *q) {

@@ -22,6 +22,7 @@
 
 #include "lp2p/common.h"
 #include "lp2p/crypto.h"
+#include "lp2p/tls.h"
 
 typedef struct lp2p__quic lp2p__quic;
 
@@ -75,6 +76,11 @@ typedef struct lp2p__quic_settings {
    * (the Initial's own is then the Retry's Source Connection ID). NULL:
    * no Retry. */
   const struct lp2p__quic_cid *retry_original_dcid;
+  /* The certificate this side presents, made for the identity (not
+   * copied: must outlive the connection); NULL: one is made for this
+   * connection (a P-256 key and two signatures: most of a refused
+   * connection's CPU). */
+  const lp2p_tls_cert *cert;
   /* Tests only: offer (client) or select (server) no ALPN at all and do
    * not require one, as a broken peer would; the other side must refuse
    * the connection. */
@@ -89,6 +95,18 @@ typedef struct lp2p__quic_cid {
   uint8_t len;
   uint8_t data[20];
 } lp2p__quic_cid;
+
+/* An IPv4 or IPv6 address, as a connection and the endpoint keep one. */
+typedef union lp2p__quic_addr {
+  struct sockaddr sa;
+  struct sockaddr_in in4;
+  struct sockaddr_in6 in6;
+} lp2p__quic_addr;
+
+/* Copies a sockaddr_in or sockaddr_in6 of exactly its size (anything
+ * else: LP2P_ERR_INVALID_ARG). Returns 0 or that. */
+int lp2p__quic_addr_copy(lp2p__quic_addr *a, uint32_t *alen,
+                         const struct sockaddr *sa, uint32_t len);
 
 /* What a connection reports; every callback is optional. */
 typedef struct lp2p__quic_callbacks {
@@ -173,6 +191,8 @@ void lp2p__quic_stats_get(const lp2p__quic *q, lp2p__quic_stats *out);
 int lp2p__quic_close(lp2p__quic *q, lp2p_tstamp now);
 
 bool lp2p__quic_is_established(const lp2p__quic *q);
+/* The certificate it presents. */
+const lp2p_tls_cert *lp2p__quic_cert(const lp2p__quic *q);
 /* The verified peer (NULL before the handshake). */
 const lp2p_peer_id *lp2p__quic_remote(const lp2p__quic *q);
 /* 0 while healthy, else the error that ended it; `*msg` explains. */

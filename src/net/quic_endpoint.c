@@ -41,12 +41,6 @@
 #define RESET_RAND_MAX                                                         \
   (NGTCP2_MAX_CIDLEN + 22u - NGTCP2_STATELESS_RESET_TOKENLEN)
 
-typedef union eaddr {
-  struct sockaddr sa;
-  struct sockaddr_in in4;
-  struct sockaddr_in6 in6;
-} eaddr;
-
 typedef struct econn {
   lp2p__quic *q;
   void *user;
@@ -58,12 +52,22 @@ typedef struct econn {
   bool ended;
   bool active; /* may have something to send: _pull asks it */
   lp2p_tstamp release_at;
+  /* Our CONNECTION_CLOSE, repeated to late packets (RFC 9000 10.2.1). */
+  uint8_t *close;
+  size_t close_len;
+  uint32_t closing_recv; /* packets that came while closing */
+  bool resend;           /* the close goes out at the next _pull */
+  /* A tombstone (q NULL): an inbound connection that ended before its
+   * handshake did, freed at once; what is left routes its ids to
+   * nothing for its closing period. Its peer: */
+  lp2p__quic_addr peer;
+  uint32_t peer_len;
 } econn;
 
 typedef struct reply {
   uint8_t data[REPLY_MAX];
   size_t len;
-  eaddr to;
+  lp2p__quic_addr to;
   uint32_t to_len;
 } reply;
 
@@ -73,11 +77,15 @@ struct lp2p__quic_endpoint {
   lp2p__quic_endpoint_callbacks cb;
   void *user;
   lp2p_privkey identity;
-  eaddr local;
+  /* Every connection presents it (as go-libp2p's transport makes its
+   * certificate once): a connection costs no key generation. */
+  lp2p_tls_cert *cert;
+  lp2p__quic_addr local;
   uint32_t local_len;
   uint8_t secret[MAX_SECRET_LEN];
-  econn **conns;
+  econn **conns; /* max_connections live ones, max_handshakes tombstones */
   size_t nconns;
+  size_t ntombs;
   size_t rr; /* where the next _pull starts */
   size_t handshakes;
   lp2p_map cids; /* id bytes -> econn (keys live in econn.cids) */
@@ -89,19 +97,6 @@ struct lp2p__quic_endpoint {
 };
 
 /* ---- addresses ----------------------------------------------------------- */
-
-static int copy_addr(eaddr *a, uint32_t *alen, const struct sockaddr *sa,
-                     uint32_t len) {
-  if (!sa ||
-      !((sa->sa_family == AF_INET && len == sizeof(struct sockaddr_in)) ||
-        (sa->sa_family == AF_INET6 && len == sizeof(struct sockaddr_in6)))) {
-    return LP2P_ERR_INVALID_ARG;
-  }
-  memset(a, 0, sizeof(*a));
-  memcpy(a, sa, len);
-  *alen = len;
-  return 0;
-}
 
 static bool same_addr(const struct sockaddr *a, const struct sockaddr *b) {
   if (a->sa_family != b->sa_family) {
@@ -202,11 +197,70 @@ static void release(lp2p__quic_endpoint *ep, size_t k) {
   if (!c->ended && c->inbound && !c->established) {
     ep->handshakes--;
   }
+  if (!c->q) {
+    ep->ntombs--; /* `released` ran when it became one */
+  } else if (ep->cb.released) {
+    ep->cb.released(ep, c->q, c->user, ep->user);
+  }
+  lp2p__quic_del(c->q);
+  lp2p_free(ep->mem, c->close);
+  lp2p_free(ep->mem, c);
+}
+
+/* Keeps our CONNECTION_CLOSE to repeat it (none if memory is short: late
+ * packets are then only dropped). */
+static void keep_close(lp2p__quic_endpoint *ep, econn *c, const uint8_t *pkt,
+                       size_t len) {
+  if (c->close || len == 0) {
+    return;
+  }
+  c->close = lp2p_malloc(ep->mem, len);
+  if (c->close) {
+    memcpy(c->close, pkt, len);
+    c->close_len = len;
+  }
+}
+
+/* An inbound connection that ended before its handshake completed costs
+ * a peer one Initial: its state (TLS, ngtcp2, some 145 KiB) goes at once
+ * and only its ids and CONNECTION_CLOSE stay for the closing period,
+ * without counting against max_connections. */
+static void entomb(lp2p__quic_endpoint *ep, econn *c, lp2p_tstamp now) {
+  if (ep->ntombs >= ep->set.max_handshakes) {
+    ep->stats.tomb_overflow++;
+    c->release_at = now; /* released whole at the next _handle_expiry */
+    return;
+  }
+  const uint8_t *out;
+  ssize_t n = lp2p__quic_pull(c->q, &out, now); /* the close, if any */
+  if (n > 0) {
+    keep_close(ep, c, out, (size_t)n);
+    c->resend = c->close != NULL; /* sent by the next _pull */
+    c->active = c->resend;
+  }
+  uint32_t alen;
+  const struct sockaddr *peer = lp2p__quic_peer_addr(c->q, &alen);
+  (void)lp2p__quic_addr_copy(&c->peer, &c->peer_len, peer, alen);
   if (ep->cb.released) {
     ep->cb.released(ep, c->q, c->user, ep->user);
   }
   lp2p__quic_del(c->q);
-  lp2p_free(ep->mem, c);
+  c->q = NULL;
+  c->user = NULL;
+  ep->ntombs++;
+  ep->stats.tombstones++;
+}
+
+static void entomb_if_never_established(lp2p__quic_endpoint *ep, econn *c,
+                                        lp2p_tstamp now) {
+  if (c->q && c->ended && c->inbound && !c->established) {
+    entomb(ep, c, now);
+  }
+}
+
+/* Connections held, tombstones aside. */
+static size_t live_conns(const lp2p__quic_endpoint *ep) {
+  return ep->nconns - ep->ntombs;
 }
 
 static econn *conn_alloc(lp2p__quic_endpoint *ep, void *user, bool inbound) {
@@ -241,7 +295,7 @@ int lp2p__quic_endpoint_connect(lp2p__quic_endpoint *ep,
                                 void *conn_user, lp2p_tstamp now,
                                 lp2p__quic **out) {
   *out = NULL;
-  if (ep->nconns >= ep->set.max_connections) {
+  if (live_conns(ep) >= ep->set.max_connections) {
     return LP2P_ERR_TOO_LARGE;
   }
   econn *c = conn_alloc(ep, conn_user, false);
@@ -272,7 +326,8 @@ static reply *reply_slot(lp2p__quic_endpoint *ep, const struct sockaddr *to,
     return NULL;
   }
   reply *r = &ep->replies[(ep->rhead + ep->rcount) % ep->set.max_queued];
-  (void)copy_addr(&r->to, &r->to_len, to, to_len); /* checked by _recv */
+  (void)lp2p__quic_addr_copy(&r->to, &r->to_len, to,
+                             to_len); /* checked by _recv */
   r->len = 0;
   return r;
 }
@@ -401,7 +456,7 @@ static void send_retry(lp2p__quic_endpoint *ep, const ngtcp2_pkt_hd *hd,
   }
 }
 
-/* With require_retry: 1 when the Initial carries a good Retry token
+/* With a Retry wanted: 1 when the Initial carries a good Retry token
  * (`*odcid` is then the client's first id), 0 when a Retry went out,
  * -1 when it was refused. */
 static int check_retry(lp2p__quic_endpoint *ep, const ngtcp2_pkt_hd *hd,
@@ -460,13 +515,51 @@ static bool peer_reset(lp2p__quic_endpoint *ep, const uint8_t *pkt, size_t len,
 
 /* Which limit, if any, refuses one more inbound connection. */
 static uint64_t *over_limit(lp2p__quic_endpoint *ep) {
-  if (ep->nconns >= ep->set.max_connections) {
+  if (live_conns(ep) + ep->set.reserved_outbound >= ep->set.max_connections) {
     return &ep->stats.refused_conns;
   }
   if (ep->handshakes >= ep->set.max_handshakes) {
     return &ep->stats.refused_handshakes;
   }
   return NULL;
+}
+
+/* The same IPv4 address, or the same IPv6 /64 (one host's usual share),
+ * ports aside. */
+static bool same_source(const struct sockaddr *a, const struct sockaddr *b) {
+  if (a->sa_family != b->sa_family) {
+    return false;
+  }
+  if (a->sa_family == AF_INET) {
+    const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+    return x->sin_addr.s_addr == y->sin_addr.s_addr;
+  }
+  const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+  return memcmp(&x->sin6_addr, &y->sin6_addr, 8) == 0;
+}
+
+static size_t handshakes_from(const lp2p__quic_endpoint *ep,
+                              const struct sockaddr *from) {
+  size_t n = 0;
+  for (size_t i = 0; i < ep->nconns; i++) {
+    const econn *c = ep->conns[i];
+    uint32_t alen;
+    n += c->q && c->inbound && !c->established && !c->ended &&
+         same_source(lp2p__quic_peer_addr(c->q, &alen), from);
+  }
+  return n;
+}
+
+/* A Retry first: always with require_retry, else once half the
+ * handshake slots are taken (as quic-go validates addresses when its
+ * handshake queue fills), and whenever the client brings a token (it
+ * expects its Retry's ids in our transport parameters). */
+static bool wants_retry(const lp2p__quic_endpoint *ep,
+                        const ngtcp2_pkt_hd *hd) {
+  return ep->set.require_retry ||
+         ep->handshakes >= (ep->set.max_handshakes + 1) / 2 ||
+         (hd->token.len > 0 &&
+          hd->token.base[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY);
 }
 
 static int accept_initial(lp2p__quic_endpoint *ep, const uint8_t *pkt,
@@ -483,9 +576,13 @@ static int accept_initial(lp2p__quic_endpoint *ep, const uint8_t *pkt,
     refuse(ep, &hd, CONNECTION_REFUSED, from, from_len);
     return 0;
   }
+  if (handshakes_from(ep, from) >= ep->set.max_handshakes_per_addr) {
+    ep->stats.refused_per_addr++; /* no reply: the source may be spoofed */
+    return 0;
+  }
   lp2p__quic_settings cs = ep->set.conn;
   lp2p__quic_cid odcid;
-  if (ep->set.require_retry) {
+  if (wants_retry(ep, &hd)) {
     int rv = check_retry(ep, &hd, from, from_len, now, &odcid);
     if (rv <= 0) {
       return 0;
@@ -523,24 +620,40 @@ static int accept_initial(lp2p__quic_endpoint *ep, const uint8_t *pkt,
   return 0;
 }
 
+/* RFC 9000 10.2.1: a packet for a closing connection gets our
+ * CONNECTION_CLOSE again, on the 1st, 2nd, 4th, 8th... such packet (as
+ * ngtcp2's example server), so that a peer that lost it learns the end
+ * and a flood draws few answers. */
+static void closing_packet(lp2p__quic_endpoint *ep, econn *c) {
+  ep->stats.closing++;
+  c->closing_recv++;
+  if (c->close && (c->closing_recv & (c->closing_recv - 1)) == 0) {
+    c->resend = true;
+    c->active = true;
+    ep->stats.closes_repeated++;
+  }
+}
+
 static int route(lp2p__quic_endpoint *ep, econn *c, const uint8_t *pkt,
                  size_t len, const struct sockaddr *from, uint32_t from_len,
                  lp2p_tstamp now) {
   if (c->ended) {
-    ep->stats.closing++;
+    closing_packet(ep, c);
     return 0;
   }
   ep->stats.routed++;
   (void)lp2p__quic_recv(c->q, pkt, len, from, from_len, now); /* closed told */
-  return after_call(ep, c, now);
+  int rv = after_call(ep, c, now);
+  entomb_if_never_established(ep, c, now);
+  return rv;
 }
 
 int lp2p__quic_endpoint_recv(lp2p__quic_endpoint *ep, const uint8_t *pkt,
                              size_t len, const struct sockaddr *from,
                              uint32_t from_len, lp2p_tstamp now) {
-  eaddr check;
+  lp2p__quic_addr check;
   uint32_t check_len;
-  if (copy_addr(&check, &check_len, from, from_len) != 0) {
+  if (lp2p__quic_addr_copy(&check, &check_len, from, from_len) != 0) {
     return LP2P_ERR_INVALID_ARG;
   }
   if (len == 0) { /* UDP allows it; ngtcp2 asserts against it */
@@ -581,6 +694,30 @@ int lp2p__quic_endpoint_recv(lp2p__quic_endpoint *ep, const uint8_t *pkt,
 
 /* ---- datagrams out and time ---------------------------------------------- */
 
+/* One datagram of `c`'s: a repeated close, or what its lp2p__quic has. */
+static ssize_t pull_conn(lp2p__quic_endpoint *ep, econn *c, const uint8_t **out,
+                         const struct sockaddr **to, uint32_t *to_len,
+                         lp2p_tstamp now) {
+  if (c->resend) {
+    c->resend = false;
+    *out = c->close;
+    *to = c->q ? lp2p__quic_peer_addr(c->q, to_len) : &c->peer.sa;
+    *to_len = c->q ? *to_len : c->peer_len;
+    return (ssize_t)c->close_len;
+  }
+  if (!c->q) {
+    return 0;
+  }
+  bool was_ended = c->ended;
+  ssize_t n = lp2p__quic_pull(c->q, out, now);
+  (void)after_call(ep, c, now); /* an id table failure: next call */
+  if (n > 0 && was_ended) {
+    keep_close(ep, c, *out, (size_t)n); /* its CONNECTION_CLOSE */
+  }
+  *to = lp2p__quic_peer_addr(c->q, to_len);
+  return n;
+}
+
 ssize_t lp2p__quic_endpoint_pull(lp2p__quic_endpoint *ep, const uint8_t **out,
                                  const struct sockaddr **to, uint32_t *to_len,
                                  lp2p_tstamp now) {
@@ -599,11 +736,9 @@ ssize_t lp2p__quic_endpoint_pull(lp2p__quic_endpoint *ep, const uint8_t **out,
     if (!c->active) {
       continue;
     }
-    ssize_t n = lp2p__quic_pull(c->q, out, now);
-    (void)after_call(ep, c, now); /* an id table failure: next call */
+    ssize_t n = pull_conn(ep, c, out, to, to_len, now);
     if (n > 0) {
       ep->rr = k + 1;
-      *to = lp2p__quic_peer_addr(c->q, to_len);
       return n;
     }
     c->active = false;
@@ -632,6 +767,7 @@ int lp2p__quic_endpoint_handle_expiry(lp2p__quic_endpoint *ep,
     if (!c->ended && lp2p__quic_expiry(c->q) <= now) {
       (void)lp2p__quic_handle_expiry(c->q, now);
       (void)after_call(ep, c, now);
+      entomb_if_never_established(ep, c, now); /* a handshake timeout */
     }
     k++;
   }
@@ -644,14 +780,18 @@ void lp2p__quic_endpoint_settings_default(lp2p__quic_endpoint_settings *s) {
   memset(s, 0, sizeof(*s));
   lp2p__quic_settings_default(&s->conn);
   s->max_connections = 1024;
+  s->reserved_outbound = 32;
   s->max_handshakes = 128;
+  s->max_handshakes_per_addr = 8;
   s->max_queued = 64;
   s->resets_per_second = 64;
   s->retry_token_timeout = 10 * LP2P_SECONDS;
 }
 
 static int check_settings(const lp2p__quic_endpoint_settings *s) {
-  if (!s->conn.rand_fn || s->max_connections == 0 || s->max_queued == 0 ||
+  if (!s->conn.rand_fn || s->conn.unix_time <= 0 || s->max_connections == 0 ||
+      s->reserved_outbound >= s->max_connections ||
+      s->max_handshakes_per_addr == 0 || s->max_queued == 0 ||
       s->resets_per_second == 0 ||
       (s->reset_secret &&
        (s->reset_secret_len == 0 || s->reset_secret_len > MAX_SECRET_LEN))) {
@@ -697,8 +837,14 @@ int lp2p__quic_endpoint_new(lp2p__quic_endpoint **out,
   ep->reset_tokens = s->resets_per_second;
   set_secret(ep, s);
   lp2p_map_init(&ep->cids, mem, s->conn.rand_fn, s->conn.rand_user);
-  int rv = copy_addr(&ep->local, &ep->local_len, local, local_len);
-  ep->conns = lp2p_calloc(mem, s->max_connections, sizeof(*ep->conns));
+  int rv = lp2p__quic_addr_copy(&ep->local, &ep->local_len, local, local_len);
+  if (rv == 0) {
+    rv = lp2p_tls_cert_new(&ep->cert, identity, s->conn.unix_time,
+                           s->conn.rand_fn, s->conn.rand_user);
+    ep->set.conn.cert = ep->cert;
+  }
+  ep->conns = lp2p_calloc(mem, s->max_connections + s->max_handshakes,
+                          sizeof(*ep->conns));
   ep->replies = lp2p_calloc(mem, s->max_queued, sizeof(*ep->replies));
   if (rv == 0 && (!ep->conns || !ep->replies)) {
     rv = LP2P_ERR_NOMEM;
@@ -717,11 +863,13 @@ void lp2p__quic_endpoint_del(lp2p__quic_endpoint *ep) {
   }
   for (size_t i = 0; i < ep->nconns; i++) {
     lp2p__quic_del(ep->conns[i]->q);
+    lp2p_free(ep->mem, ep->conns[i]->close);
     lp2p_free(ep->mem, ep->conns[i]);
   }
   lp2p_map_free(&ep->cids);
   lp2p_free(ep->mem, ep->conns);
   lp2p_free(ep->mem, ep->replies);
+  lp2p_tls_cert_del(ep->cert);
   lp2p_privkey_wipe(&ep->identity);
   memset(ep->secret, 0, sizeof(ep->secret));
   lp2p_free(ep->mem, ep);
@@ -786,7 +934,7 @@ lp2p__quic *lp2p__quic_endpoint_find(const lp2p__quic_endpoint *ep,
 }
 
 size_t lp2p__quic_endpoint_count(const lp2p__quic_endpoint *ep) {
-  return ep->nconns;
+  return live_conns(ep);
 }
 
 const lp2p__quic_endpoint_stats *

@@ -122,19 +122,10 @@ static int fail_gnutls(lp2p__tls *t, int rv) {
 
 static int verify_peer(gnutls_session_t sess) {
   lp2p__tls *t = gnutls_session_get_ptr(sess);
-  unsigned n = 0;
-  const gnutls_datum_t *list = gnutls_certificate_get_peers(sess, &n);
-  lp2p_bytes certs[2];
-  size_t count = n < 2 ? n : 2; /* 2 or more is refused alike */
-  for (size_t i = 0; i < count; i++) {
-    certs[i].data = list[i].data;
-    certs[i].len = list[i].size;
-  }
   lp2p_errdetail why = {{0}};
-  int rv = lp2p_tls_cert_verify(certs, list ? count : 0, t->unix_time,
-                                t->is_client && t->has_expected ? &t->expected
-                                                                : NULL,
-                                &t->peer_key, &t->peer_id, &why);
+  int rv = lp2p__tls_cert_verify_session(
+      sess, t->unix_time, t->is_client && t->has_expected ? &t->expected : NULL,
+      &t->peer_key, &t->peer_id, &why);
   if (rv != 0) {
     fail(t, rv, "TLS: peer certificate refused: %s", why.msg);
     return -1;

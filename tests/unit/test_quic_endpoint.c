@@ -125,6 +125,14 @@ static void on_released(lp2p__quic_endpoint *ep, lp2p__quic *q, void *conn_user,
   s->released = true;
 }
 
+static void on_accepted(lp2p__quic_endpoint *ep, lp2p__quic *q, void *conn_user,
+                        void *user) {
+  (void)ep;
+  (void)user;
+  conn_seen *s = conn_user;
+  s->q = q;
+}
+
 static const lp2p__quic_endpoint_callbacks cbs = {
     .conn =
         {
@@ -134,6 +142,7 @@ static const lp2p__quic_endpoint_callbacks cbs = {
             .stream_data = on_data,
         },
     .incoming = on_incoming,
+    .accepted = on_accepted,
     .released = on_released,
 };
 
@@ -411,6 +420,26 @@ static void every_issued_cid_routes_to_its_connection(void **state) {
   net_del(n);
 }
 
+static void every_connection_presents_one_certificate(void **state) {
+  (void)state;
+  net *n = net_new(2, NULL);
+  conn_seen *cs[2];
+  for (size_t i = 0; i < 2; i++) {
+    (void)dial(n, i + 1, &cs[i]);
+  }
+  run(n, all_established, 100);
+  /* made once per endpoint (no key generation per connection), and the
+   * clients verified it */
+  conn_seen *s1 = server_seen(n, &n->nodes[1].id);
+  conn_seen *s2 = server_seen(n, &n->nodes[2].id);
+  assert_non_null(s1);
+  assert_non_null(s2);
+  assert_non_null(lp2p__quic_cert(s1->q));
+  assert_ptr_equal(lp2p__quic_cert(s1->q), lp2p__quic_cert(s2->q));
+  assert_true(cs[0]->established && cs[1]->established);
+  net_del(n);
+}
+
 static void feed(net *n, size_t to, const uint8_t *pkt, size_t len) {
   assert_int_equal(
       lp2p__quic_endpoint_recv(n->nodes[to].ep, pkt, len,
@@ -541,8 +570,25 @@ static void unknown_version_gets_version_negotiation(void **state) {
   net_del(n);
 }
 
+/* Moves one datagram from node `from` to node `to`, sent as if from node
+ * `as`; returns its length. */
+static ssize_t hop(net *n, size_t from, size_t to, size_t as) {
+  const uint8_t *out;
+  ssize_t len = pull_one(n, from, &out);
+  assert_true(len > 0);
+  uint8_t copy[1500];
+  memcpy(copy, out, (size_t)len);
+  assert_int_equal(
+      lp2p__quic_endpoint_recv(n->nodes[to].ep, copy, (size_t)len,
+                               (struct sockaddr *)&n->nodes[as].addr,
+                               sizeof(n->nodes[as].addr), n->now),
+      0);
+  return len;
+}
+
 static void max_connections_2(lp2p__quic_endpoint_settings *s) {
   s->max_connections = 2;
+  s->reserved_outbound = 0;
 }
 
 /* Two connections up and one attempt over. */
@@ -599,6 +645,105 @@ static void one_past_max_handshakes_is_refused(void **state) {
   net_del(n);
 }
 
+static void max_connections_3_one_reserved(lp2p__quic_endpoint_settings *s) {
+  s->max_connections = 3;
+  s->reserved_outbound = 1;
+}
+
+static void inbound_leaves_reserved_outbound_for_dials(void **state) {
+  (void)state;
+  net *n = net_new(3, max_connections_3_one_reserved);
+  conn_seen *cs[3];
+  for (size_t i = 0; i < 3; i++) {
+    (void)dial(n, i + 1, &cs[i]);
+  }
+  run(n, two_up_one_down, 20);
+  const lp2p__quic_endpoint_stats *st =
+      lp2p__quic_endpoint_stats_get(n->nodes[0].ep);
+  assert_int_equal(st->accepted, 2);
+  assert_int_equal(st->refused_conns, 1);
+  /* inbound peers filled what they may: our own dial still goes out */
+  conn_seen *out = seen_new(n);
+  lp2p__quic *q = NULL;
+  assert_int_equal(lp2p__quic_endpoint_connect(
+                       n->nodes[0].ep, (struct sockaddr *)&n->nodes[3].addr,
+                       sizeof(n->nodes[3].addr), &n->nodes[3].id, out, n->now,
+                       &q),
+                   0);
+  settle(n);
+  assert_true(out->established);
+  assert_int_equal(lp2p__quic_endpoint_count(n->nodes[0].ep), 3);
+  /* and that was the last slot */
+  assert_int_equal(lp2p__quic_endpoint_connect(
+                       n->nodes[0].ep, (struct sockaddr *)&n->nodes[2].addr,
+                       sizeof(n->nodes[2].addr), &n->nodes[2].id, NULL, n->now,
+                       &q),
+                   LP2P_ERR_TOO_LARGE);
+  net_del(n);
+}
+
+static void one_handshake_per_addr(lp2p__quic_endpoint_settings *s) {
+  s->max_handshakes_per_addr = 1;
+}
+
+static void handshakes_past_per_address_cap_are_dropped(void **state) {
+  (void)state;
+  net *n = net_new(3, one_handshake_per_addr);
+  n->nodes[3].addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1);
+  conn_seen *cs[3];
+  for (size_t i = 0; i < 3; i++) {
+    (void)dial(n, i + 1, &cs[i]);
+  }
+  lp2p__quic_endpoint *sep = n->nodes[0].ep;
+  const lp2p__quic_endpoint_stats *st = lp2p__quic_endpoint_stats_get(sep);
+  (void)hop(n, 1, 0, 1);
+  assert_int_equal(st->accepted, 1);
+  const uint8_t *out;
+  while (pull_one(n, 0, &out) > 0) {
+    /* the server's first flight: not delivered */
+  }
+  /* a second handshake from 127.0.0.1 (another port) is dropped unanswered;
+   * one from 127.0.0.2 is not */
+  (void)hop(n, 2, 0, 2);
+  assert_int_equal(st->refused_per_addr, 1);
+  assert_int_equal(st->accepted, 1);
+  assert_int_equal(pull_one(n, 0, &out), 0);
+  (void)hop(n, 3, 0, 3);
+  assert_int_equal(st->accepted, 2);
+  assert_int_equal(lp2p__quic_endpoint_count(sep), 2);
+  net_del(n);
+}
+
+static void max_handshakes_4(lp2p__quic_endpoint_settings *s) {
+  s->max_handshakes = 4;
+}
+
+static void retry_starts_at_half_of_max_handshakes(void **state) {
+  (void)state;
+  net *n = net_new(3, max_handshakes_4);
+  conn_seen *cs[3];
+  for (size_t i = 0; i < 3; i++) {
+    (void)dial(n, i + 1, &cs[i]);
+  }
+  lp2p__quic_endpoint *sep = n->nodes[0].ep;
+  const lp2p__quic_endpoint_stats *st = lp2p__quic_endpoint_stats_get(sep);
+  (void)hop(n, 1, 0, 1);
+  (void)hop(n, 2, 0, 2);
+  assert_int_equal(st->accepted, 2);
+  assert_int_equal(st->retries, 0);
+  /* two of four handshakes in progress: the third client proves its
+   * address first, and no state is kept for it until it has */
+  (void)hop(n, 3, 0, 3);
+  assert_int_equal(st->retries, 1);
+  assert_int_equal(st->accepted, 2);
+  assert_int_equal(lp2p__quic_endpoint_count(sep), 2);
+  run(n, all_established, 100);
+  assert_true(cs[0]->established && cs[1]->established && cs[2]->established);
+  assert_int_equal(st->accepted, 3);
+  assert_int_equal(st->bad_retry_token, 0);
+  net_del(n);
+}
+
 static bool both_released(net *n) {
   size_t k = 0;
   for (size_t i = 0; i < MAX_CONNS; i++) {
@@ -642,6 +787,103 @@ static void closed_connection_ids_leave_the_table(void **state) {
   net_del(n);
 }
 
+/* Node 1 as a client that offers no ALPN: the server ends the
+ * connection at the client's Finished, before its handshake completes. */
+static void client_without_alpn(net *n) {
+  lp2p__quic_endpoint_del(n->nodes[1].ep);
+  lp2p__quic_endpoint_settings s;
+  settings(n, &n->nodes[1], &s);
+  s.conn.test_no_alpn = true;
+  node_start(n, 1, &s);
+}
+
+/* A short header to `cid` from node 1: how many datagrams answer it. */
+static size_t answers_to_late_packet(net *n, const uint8_t *cid) {
+  uint8_t pkt[60];
+  short_header(pkt, sizeof(pkt), cid);
+  feed(n, 0, pkt, sizeof(pkt));
+  const uint8_t *out;
+  size_t k = 0;
+  while (pull_one(n, 0, &out) > 0) {
+    k++;
+  }
+  return k;
+}
+
+static void never_established_inbound_is_freed_at_once(void **state) {
+  (void)state;
+  net *n = net_new(1, NULL);
+  client_without_alpn(n);
+  conn_seen *cs;
+  (void)dial(n, 1, &cs);
+  (void)hop(n, 1, 0, 1);
+  lp2p__quic_endpoint *sep = n->nodes[0].ep;
+  const lp2p__quic_endpoint_stats *st = lp2p__quic_endpoint_stats_get(sep);
+  assert_int_equal(st->accepted, 1);
+  conn_seen *ss = NULL;
+  for (size_t i = 0; i < MAX_CONNS; i++) {
+    ss = n->seen[i].used && n->seen[i].echo ? &n->seen[i] : ss;
+  }
+  assert_non_null(ss);
+  lp2p__quic_cid id;
+  assert_true(lp2p__quic_cids(ss->q, &id, 1) >= 1);
+  settle(n);
+  /* the server refused it (no ALPN) and freed it without waiting three
+   * PTOs; the client heard why */
+  assert_true(ss->closed);
+  assert_true(ss->released);
+  assert_false(ss->established);
+  assert_int_equal(st->tombstones, 1);
+  assert_int_equal(lp2p__quic_endpoint_count(sep), 0);
+  assert_null(lp2p__quic_endpoint_find(sep, id.data, id.len));
+  assert_true(cs->closed);
+  /* late packets draw no stateless reset; the close again, rate limited
+   * (the 1st, 2nd and 4th of them) */
+  uint64_t before = st->closing;
+  size_t answers = 0;
+  for (uint64_t k = before + 1; k <= 4; k++) {
+    answers += answers_to_late_packet(n, id.data);
+  }
+  assert_true(before < 4);
+  assert_int_equal(answers, (before < 1) + (before < 2) + 1);
+  assert_int_equal(st->stateless_resets, 0);
+  /* after the closing period the id is unknown: a reset answers it */
+  n->now += 60 * LP2P_SECONDS;
+  assert_int_equal(lp2p__quic_endpoint_handle_expiry(sep, n->now), 0);
+  assert_int_equal(answers_to_late_packet(n, id.data), 1);
+  assert_int_equal(st->stateless_resets, 1);
+  net_del(n);
+}
+
+static void closing_connection_repeats_its_close(void **state) {
+  (void)state;
+  net *n = net_new(1, NULL);
+  conn_seen *cs;
+  lp2p__quic *cq = dial(n, 1, &cs);
+  run(n, all_established, 100);
+  settle(n);
+  conn_seen *ss = server_seen(n, &n->nodes[1].id);
+  lp2p__quic_cid id;
+  assert_true(lp2p__quic_cids(cq, &id, 1) >= 1);
+  /* the server closes; its CONNECTION_CLOSE is lost */
+  assert_int_equal(lp2p__quic_endpoint_close(n->nodes[0].ep, ss->q, n->now), 0);
+  const uint8_t *out;
+  ssize_t len = pull_one(n, 0, &out);
+  assert_true(len > 0);
+  uint8_t close[1500];
+  memcpy(close, out, (size_t)len);
+  /* the client, not knowing, sends: the close comes again, the same */
+  uint64_t sid;
+  assert_int_equal(lp2p__quic_open_stream(cq, protos, 1, NULL, &sid), 0);
+  assert_int_equal(lp2p__quic_endpoint_wake(n->nodes[1].ep, cq), 0);
+  assert_true(flow(n, 1) >= 1);
+  assert_int_equal(pull_one(n, 0, &out), len);
+  assert_memory_equal(out, close, (size_t)len);
+  assert_int_equal(
+      lp2p__quic_endpoint_stats_get(n->nodes[0].ep)->closes_repeated, 1);
+  net_del(n);
+}
+
 static void empty_datagram_is_counted_not_decoded(void **state) {
   (void)state;
   net *n = net_new(1, NULL);
@@ -653,22 +895,6 @@ static void empty_datagram_is_counted_not_decoded(void **state) {
 
 static void require_retry(lp2p__quic_endpoint_settings *s) {
   s->require_retry = true;
-}
-
-/* Moves one datagram from node `from` to node `to`, sent as if from node
- * `as`; returns its length. */
-static ssize_t hop(net *n, size_t from, size_t to, size_t as) {
-  const uint8_t *out;
-  ssize_t len = pull_one(n, from, &out);
-  assert_true(len > 0);
-  uint8_t copy[1500];
-  memcpy(copy, out, (size_t)len);
-  assert_int_equal(
-      lp2p__quic_endpoint_recv(n->nodes[to].ep, copy, (size_t)len,
-                               (struct sockaddr *)&n->nodes[as].addr,
-                               sizeof(n->nodes[as].addr), n->now),
-      0);
-  return len;
 }
 
 static void retry_token_proves_the_client_address(void **state) {
@@ -770,13 +996,19 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(three_clients_share_one_server_endpoint_concurrently),
       cmocka_unit_test(every_issued_cid_routes_to_its_connection),
+      cmocka_unit_test(every_connection_presents_one_certificate),
       cmocka_unit_test(unknown_short_header_gets_reset_the_client_recognises),
       cmocka_unit_test(reset_from_another_secret_is_not_recognised),
       cmocka_unit_test(reset_is_smaller_than_its_trigger_and_rate_limited),
       cmocka_unit_test(unknown_version_gets_version_negotiation),
       cmocka_unit_test(one_past_max_connections_is_refused),
       cmocka_unit_test(one_past_max_handshakes_is_refused),
+      cmocka_unit_test(inbound_leaves_reserved_outbound_for_dials),
+      cmocka_unit_test(handshakes_past_per_address_cap_are_dropped),
+      cmocka_unit_test(retry_starts_at_half_of_max_handshakes),
       cmocka_unit_test(closed_connection_ids_leave_the_table),
+      cmocka_unit_test(never_established_inbound_is_freed_at_once),
+      cmocka_unit_test(closing_connection_repeats_its_close),
       cmocka_unit_test(empty_datagram_is_counted_not_decoded),
       cmocka_unit_test(retry_token_proves_the_client_address),
       cmocka_unit_test(allocation_failures_leak_nothing),
