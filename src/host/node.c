@@ -147,7 +147,17 @@ static bool dial_at(lp2p_node *n, const lp2p_peer_id *peer, const uint8_t *addr,
   return rv == 0;
 }
 
-/* Dials the first address of a signed peer record that the host can. */
+/* Dials `addr` if it is of the rank of `quic_pass`: as go's swarm, which
+ * dials a peer's QUIC addresses first and TCP ones only after a delay,
+ * one dial goes to the first QUIC address, else to the first other. */
+static bool dial_ranked(lp2p_node *n, const lp2p_peer_id *peer,
+                        const uint8_t *addr, size_t len, bool quic_pass) {
+  return lp2p__addrbook_is_quic(addr, len) == quic_pass &&
+         dial_at(n, peer, addr, len);
+}
+
+/* Dials the first address of a signed peer record that the host can,
+ * QUIC ones first. */
 static void dial_record(lp2p_node *n, const lp2p_peer_id *peer,
                         const uint8_t *record, size_t len) {
   lp2p_peer_record rec;
@@ -156,22 +166,27 @@ static void dial_record(lp2p_node *n, const lp2p_peer_id *peer,
       !lp2p_peer_id_equal(&rec.peer_id, peer)) {
     return;
   }
-  for (size_t i = 0; i < rec.naddrs; i++) {
-    if (dial_at(n, peer, rec.addrs[i].bytes, rec.addrs[i].len)) {
-      return;
+  for (int quic = 1; quic >= 0; quic--) {
+    for (size_t i = 0; i < rec.naddrs; i++) {
+      if (dial_ranked(n, peer, rec.addrs[i].bytes, rec.addrs[i].len, quic)) {
+        return;
+      }
     }
   }
 }
 
 /* A PX entry without a record: as go, whose connect dials the addresses
- * its peerstore has for the id. Returns whether a dial started. */
+ * its peerstore has for the id (QUIC ones first). Returns whether a dial
+ * started. */
 static bool dial_from_book(lp2p_node *n, const lp2p_peer_id *peer) {
   size_t naddrs;
   const lp2p__addrbook_addr *a =
       lp2p__addrbook_lookup(&n->addrbook, peer, lp2p_host_now(), &naddrs);
-  for (size_t i = 0; i < naddrs; i++) {
-    if (dial_at(n, peer, a[i].bytes, a[i].len)) {
-      return true;
+  for (int quic = 1; quic >= 0; quic--) {
+    for (size_t i = 0; i < naddrs; i++) {
+      if (dial_ranked(n, peer, a[i].bytes, a[i].len, quic)) {
+        return true;
+      }
     }
   }
   return false;
