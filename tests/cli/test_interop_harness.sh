@@ -4,25 +4,29 @@
 # of the harness's own instruction types (initGossipSub, connect,
 # subscribeToTopic, setTopicValidationDelay, waitUntil, publish,
 # ifNodeIDEquals); every node must log PeerID with the harness's key
-# derivation and every message in the contract's format.
-#   test_interop_harness.sh LP2P_BINARY
+# derivation and every message in the contract's format. TRANSPORT (tcp,
+# the default, or quic) is given to every node as --transport.
+#   test_interop_harness.sh LP2P_BINARY [TRANSPORT]
 set -u
 lp2p=$1
+transport=${2:-tcp}
 tmp=$(mktemp -d)
 pids=
 trap 'kill $pids 2>/dev/null; rm -rf "$tmp"' EXIT
 N=10
 # N free ports in a row below the ephemeral range (32768-60999 on Linux),
 # where no other test's connections take their local ports meanwhile
-base=$(python3 - "$N" <<'PY'
+# (UDP ports for QUIC)
+base=$(python3 - "$N" "$transport" <<'PY'
 import random, socket, sys
 n = int(sys.argv[1])
+kind = socket.SOCK_DGRAM if sys.argv[2] == "quic" else socket.SOCK_STREAM
 for _ in range(200):
     base = random.randrange(10000, 32000 - n)
     socks = []
     try:
         for port in range(base, base + n):
-            s = socket.socket()
+            s = socket.socket(socket.AF_INET, kind)
             socks.append(s)
             s.bind(("127.0.0.1", port))
     except OSError:
@@ -63,24 +67,32 @@ PY
 i=0
 while [ $i -lt $N ]; do
   "$lp2p" interop --params "$tmp/params.json" --node-id $i \
-    --local-base-port "$base" >"$tmp/node$i.out" 2>"$tmp/node$i.err" &
+    --local-base-port "$base" --transport "$transport" >"$tmp/node$i.out" 2>"$tmp/node$i.err" &
   pids="$pids $!"
   i=$((i + 1))
 done
+# what node 0 listens on, while the script runs: a UDP socket and no TCP
+# listener for QUIC, the reverse for TCP
+sleep 2
+udp=$(ss -Hlun "( sport = :$base )" | wc -l)
+tcp=$(ss -Hltn "( sport = :$base )" | wc -l)
 status=0
 for p in $pids; do
   wait "$p" || status=$?
 done
 pids=
 
-python3 - "$N" "$tmp" "$status" <<'PY'
+python3 - "$N" "$tmp" "$status" "$transport" "$udp" "$tcp" <<'PY'
 import json, re, sys
 n, tmp, status = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+transport, udp, tcp = sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
 fails = []
 def check(name, ok):
     print(("ok   " if ok else "FAIL ") + name)
     if not ok: fails.append(name)
 check("every node exits 0", status == 0)
+check(f"node 0 listens over {transport} only",
+      (udp, tcp) == ((1, 0) if transport == "quic" else (0, 1)))
 rfc3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 publisher = {1000 + m: (m * 3) % n for m in range(6)}
 ids = {}
