@@ -109,7 +109,7 @@ for i in range(n):
           first.get("msg") == "PeerID" and first.get("node_id") == i and
           first.get("id", "").startswith("12D3KooW"))
     ids[i] = first.get("id")
-    got = {}
+    got, from_self = {}, 0
     for e in logs:
         if e.get("msg") == "Received Message":
             ok = (e.get("topic") == "foobar" and re.match(r"^\d+$", e.get("id", ""))
@@ -117,11 +117,15 @@ for i in range(n):
             if not ok:
                 check(f"node {i}: Received Message fields {e}", False)
             got[int(e["id"])] = got.get(int(e["id"]), 0) + 1
+            from_self += e.get("from") == ids[i]
     want = {m for m, p in publisher.items() if p != i}
     check(f"node {i}: logged every message of the others ({len(want)})",
           want <= set(got))
-    check(f"node {i}: never logs its own message as received",
-          not any(publisher[m] == i for m in got if m in publisher))
+    # a peer may echo a node's own message back before the node's copy
+    # reached it (logged, as go's harness node logs every copy of every
+    # RPC it receives), but the node never logs its own publish
+    check(f"node {i}: never logs a message as received from itself",
+          from_self == 0)
 # the harness's key derivation (seed = node id as little-endian int32):
 # node 1's id as go-libp2p derives it from the same seed
 check("node 1 has go-libp2p's peer id for seed 1",
