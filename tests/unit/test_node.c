@@ -979,6 +979,70 @@ static void px_record_dials_quic_before_tcp(void **state) {
   free(w);
 }
 
+/* The `k`th listen address of node i, without /p2p/, appended to `out`
+ * (TCP listeners come before QUIC ones). */
+static void listen_addr(net *w, int i, int k, lp2p_buf *out) {
+  lp2p_buf all;
+  lp2p_buf_init(&all, NULL);
+  assert_true(
+      lp2p_host_listen_addrs(lp2p_node_host(w->n[i].node), false, &all) > k);
+  size_t off = 0;
+  uint64_t len = 0;
+  for (int j = 0; j <= k; j++) {
+    off += j > 0 ? (size_t)len : 0;
+    int hdr = lp2p_uvarint_decode(all.data + off, all.len - off, &len);
+    off += (size_t)hdr;
+  }
+  assert_int_equal(lp2p_buf_append(out, all.data + off, (size_t)len), 0);
+  lp2p_buf_free(&all);
+}
+
+/* Node 2's record names a QUIC address that answers as another peer
+ * (node 1's), then node 2's TCP one: the QUIC dial fails, and node 0 falls
+ * back to TCP, as go's swarm dials TCP when QUIC has not connected. */
+static void px_record_falls_back_to_tcp_when_quic_fails(void **state) {
+  (void)state;
+  net *w = calloc(1, sizeof(*w));
+  w->count = 3;
+  for (int i = 0; i < 3; i++) {
+    node_start(w, i, LP2P_STRICT_SIGN);
+  }
+  node_listen_quic(w, 1);
+  lp2p_buf quic1, tcp2, sealed;
+  lp2p_buf_init(&quic1, NULL);
+  lp2p_buf_init(&tcp2, NULL);
+  lp2p_buf_init(&sealed, NULL);
+  listen_addr(w, 1, 1, &quic1);
+  listen_addr(w, 2, 0, &tcp2);
+  assert_true(lp2p__addrbook_is_quic(quic1.data, quic1.len));
+  lp2p_peer_record rec;
+  memset(&rec, 0, sizeof(rec));
+  rec.peer_id = *lp2p_host_peer_id(lp2p_node_host(w->n[2].node));
+  rec.seq = 1;
+  rec.naddrs = 2;
+  rec.addrs[0] = (lp2p_peer_record_addr){tcp2.data, tcp2.len};
+  rec.addrs[1] = (lp2p_peer_record_addr){quic1.data, quic1.len};
+  assert_int_equal(lp2p_peer_record_seal(&w->n[2].key, &rec, &sealed), 0);
+  lp2p_node_stats st;
+  lp2p_node_get_stats(w->n[0].node, &st);
+  uint64_t dials = st.dials, failed = st.dials_failed;
+
+  rogue r;
+  rogue_start(&r, w->n[0].node);
+  lp2p_bytes record = {sealed.data, sealed.len};
+  px_node2(w, &r, &record);
+  assert_string_equal(transport_0_to_2(w), "tcp");
+  lp2p_node_get_stats(w->n[0].node, &st);
+  assert_int_equal(st.dials, dials + 2); /* QUIC, then TCP */
+  assert_int_equal(st.dials_failed, failed + 1);
+  lp2p_buf_free(&quic1);
+  lp2p_buf_free(&tcp2);
+  lp2p_buf_free(&sealed);
+  th_node_close(&r.host);
+  net_close(w);
+  free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_delivery_signed, setup, teardown),
@@ -998,6 +1062,8 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(px_record_dials_quic_before_tcp, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(
+          px_record_falls_back_to_tcp_when_quic_fails, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
