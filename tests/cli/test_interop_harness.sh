@@ -72,10 +72,11 @@ while [ $i -lt $N ]; do
   i=$((i + 1))
 done
 # what node 0 listens on, while the script runs: a UDP socket and no TCP
-# listener for QUIC, the reverse for TCP
+# listener (state 0A) for QUIC, the reverse for TCP (from /proc/net)
 sleep 2
-udp=$(ss -Hlun "( sport = :$base )" | wc -l)
-tcp=$(ss -Hltn "( sport = :$base )" | wc -l)
+port=$(printf '%04X' "$base")
+udp=$(awk -v p="$port" 'NR > 1 && substr($2, 10) == p { n++ } END { print n + 0 }' /proc/net/udp)
+tcp=$(awk -v p="$port" 'NR > 1 && substr($2, 10) == p && $4 == "0A" { n++ } END { print n + 0 }' /proc/net/tcp)
 status=0
 for p in $pids; do
   wait "$p" || status=$?
