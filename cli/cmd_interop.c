@@ -38,6 +38,7 @@ typedef struct interop {
   lp2p_node *node;
   int node_id;
   int base_port; /* 0: the harness's layout (node<N>:9000) */
+  bool quic;     /* --transport quic: /udp/P/quic-v1 instead of /tcp/P */
   json_t *root, *script;
   size_t pc;
   lp2p_tstamp start;
@@ -221,9 +222,10 @@ static int start_node(interop *ix, json_t *params) {
   char text[64];
   lp2p_buf ma;
   lp2p_buf_init(&ma, NULL);
-  snprintf(text, sizeof(text), "/ip4/%s/tcp/%d",
-           ix->base_port ? "127.0.0.1" : "0.0.0.0",
-           ix->base_port ? ix->base_port + ix->node_id : HARNESS_PORT);
+  snprintf(text, sizeof(text), "/ip4/%s/%s/%d%s",
+           ix->base_port ? "127.0.0.1" : "0.0.0.0", ix->quic ? "udp" : "tcp",
+           ix->base_port ? ix->base_port + ix->node_id : HARNESS_PORT,
+           ix->quic ? "/quic-v1" : "");
   int rv = lp2p_multiaddr_parse(text, &ma, NULL);
   if (rv == 0) {
     rv = lp2p_host_listen(lp2p_node_host(ix->node), ma.data, ma.len, &err);
@@ -308,7 +310,8 @@ static void dial_now(dial *d) {
   int port = target_addr(ix, d->target, ip, sizeof(ip));
   lp2p_buf ma;
   lp2p_buf_init(&ma, NULL);
-  snprintf(text, sizeof(text), "/ip4/%s/tcp/%d/p2p/%s", ip, port, pid);
+  snprintf(text, sizeof(text), "/ip4/%s/%s/%d%s/p2p/%s", ip,
+           ix->quic ? "udp" : "tcp", port, ix->quic ? "/quic-v1" : "", pid);
   lp2p_errdetail err;
   int rv =
       port < 0 ? LP2P_ERR_NOT_FOUND : lp2p_multiaddr_parse(text, &ma, &err);
@@ -590,6 +593,11 @@ static int parse(interop *ix, int argc, char **argv, const char **params) {
     } else if (strcmp(opt, "--local-base-port") == 0) {
       rv = cli_parse_uint(&cli_cmd_interop, opt, v, 1, 59999, &n);
       ix->base_port = (int)n;
+    } else if (strcmp(opt, "--transport") == 0) {
+      ix->quic = strcmp(v, "quic") == 0;
+      if (!ix->quic && strcmp(v, "tcp") != 0) {
+        return cli_usage_error(&cli_cmd_interop, "--transport is tcp or quic");
+      }
     } else {
       return cli_usage_error(&cli_cmd_interop, "unexpected argument");
     }
@@ -674,7 +682,7 @@ const cli_command cli_cmd_interop = {
     "interop",
     "run a node of the gossipsub-interop test harness",
     "usage: lp2p interop --params FILE [--node-id N]\n"
-    "                    [--local-base-port PORT]\n\n"
+    "                    [--local-base-port PORT] [--transport tcp|quic]\n\n"
     "Runs the script of a libp2p/test-plans gossipsub-interop params.json\n"
     "(initGossipSub, connect, subscribeToTopic, setTopicValidationDelay,\n"
     "waitUntil, publish, ifNodeIDEquals, addPartialMessage, publishPartial)\n"
@@ -682,9 +690,12 @@ const cli_command cli_cmd_interop = {
     "whose seed is N as a little-endian int32. Listens on\n"
     "/ip4/0.0.0.0/tcp/9000 and reaches node M at node<M>:9000, as under\n"
     "Shadow; --local-base-port runs every node on 127.0.0.1 instead, node M\n"
-    "on PORT + M. Logs JSON lines on stdout: \"PeerID\" at start and\n"
-    "\"Received Message\" (id, from, topic) for every copy of a message\n"
-    "received. Exits when the script ends.\n\n"
+    "on PORT + M. --transport quic (default tcp) listens and dials over\n"
+    "QUIC v1 instead, /udp/9000/quic-v1 (or /udp/PORT+M/quic-v1): every\n"
+    "node of a run must be given the same transport. Logs JSON lines on\n"
+    "stdout: \"PeerID\" at start and \"Received Message\" (id, from,\n"
+    "topic) for every copy of a message received. Exits when the script\n"
+    "ends.\n\n"
     "Partial messages (subscribeToTopic with partial: true) follow the\n"
     "suite's test application: 8 parts of 1024 bytes, a one-byte bitmap as\n"
     "metadata, an 8-byte big-endian group id, parts sent as\n"

@@ -248,17 +248,18 @@ LP2P_API const lp2p_peer_id *lp2p_host_peer_id(const lp2p_host *h);
 /* The `user` pointer given to lp2p_host_new. */
 LP2P_API void *lp2p_host_user(const lp2p_host *h);
 
-/* Listens on a binary multiaddr /ip4/A/tcp/P or /ip6/A/tcp/P (port 0
- * picks one). Returns 0, LP2P_ERR_UNSUPPORTED (another transport),
+/* Listens on a binary multiaddr /ip4|ip6/A/tcp/P, or for QUIC v1
+ * /ip4|ip6/A/udp/P/quic-v1 (port 0 picks one). Returns 0,
+ * LP2P_ERR_UNSUPPORTED (another transport),
  * LP2P_ERR_MALFORMED, LP2P_ERR_IO (bind or listen failed; `err` says
  * why) or LP2P_ERR_NOMEM. */
 LP2P_API int lp2p_host_listen(lp2p_host *h, const uint8_t *ma, size_t len,
                               lp2p_errdetail *err);
-/* The addresses the host listens on, as binary multiaddrs with the bound
- * port, each one ending in /p2p/<our id> when `with_peer_id`; an
- * unspecified address (0.0.0.0, ::) is expanded to the machine's
- * interface addresses. Appends to `out` as uvarint(length) ‖ multiaddr
- * entries; returns how many or LP2P_ERR_NOMEM. */
+/* The addresses the host listens on, TCP ones then QUIC ones, as binary
+ * multiaddrs with the bound port, each one ending in /p2p/<our id> when
+ * `with_peer_id`; an unspecified address (0.0.0.0, ::) is expanded to the
+ * machine's interface addresses. Appends to `out` as uvarint(length) ‖
+ * multiaddr entries; returns how many or LP2P_ERR_NOMEM. */
 LP2P_API int lp2p_host_listen_addrs(const lp2p_host *h, bool with_peer_id,
                                     lp2p_buf *out);
 
@@ -274,11 +275,12 @@ LP2P_API int lp2p_host_listen_addrs(const lp2p_host *h, bool with_peer_id,
 typedef void (*lp2p_dial_cb)(lp2p_host *h, lp2p_conn *c, int err,
                              const char *msg, void *user);
 
-/* Dials a binary multiaddr /ip4|ip6/A/tcp/P[/p2p/ID]. With a /p2p/
+/* Dials a binary multiaddr /ip4|ip6/A/tcp/P[/p2p/ID] or
+ * /ip4|ip6/A/udp/P/quic-v1[/p2p/ID]. With a /p2p/
  * component the remote must prove that identity, and an open connection
  * to that peer is reused. `cb` is called exactly once, never from inside
  * this call. Returns 0, or without calling `cb`: LP2P_ERR_UNSUPPORTED
- * (dns, quic or another transport), LP2P_ERR_MALFORMED, LP2P_ERR_TOO_LARGE
+ * (dns or another transport), LP2P_ERR_MALFORMED, LP2P_ERR_TOO_LARGE
  * (max_pending_dials or max_connections reached), LP2P_ERR_INVALID_ARG
  * (dialing ourselves), LP2P_ERR_STATE (closing) or LP2P_ERR_NOMEM; `err`
  * says why. */

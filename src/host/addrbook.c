@@ -15,14 +15,34 @@ typedef enum ip_scope {
   SCOPE_PUBLIC
 } ip_scope;
 
-/* A multiaddr the host dials: its ip and tcp components, the length of
- * the /ip/A/tcp/P part and the /p2p/ peer if any. */
+/* A multiaddr the host dials: its ip and port (tcp or udp) components,
+ * whether it is QUIC v1, the length of the /ip/A/tcp/P or
+ * /ip/A/udp/P/quic-v1 part and the /p2p/ peer if any. */
 typedef struct dialable {
-  lp2p_ma_component ip, tcp;
+  lp2p_ma_component ip, port;
+  bool quic;
   size_t host_len;
   bool has_peer;
   lp2p_peer_id peer;
 } dialable;
+
+/* The transport after the ip component: /tcp/P, or /udp/P/quic-v1. */
+static int parse_transport(const uint8_t *ma, size_t len, size_t *off,
+                           dialable *d) {
+  lp2p_ma_component quic;
+  if (lp2p_multiaddr_next(ma, len, off, &d->port, NULL) != 1) {
+    return LP2P_ERR_UNSUPPORTED;
+  }
+  if (d->port.code == LP2P_MA_TCP) {
+    return 0;
+  }
+  d->quic = true;
+  return d->port.code == LP2P_MA_UDP &&
+                 lp2p_multiaddr_next(ma, len, off, &quic, NULL) == 1 &&
+                 quic.code == LP2P_MA_QUIC_V1
+             ? 0
+             : LP2P_ERR_UNSUPPORTED;
+}
 
 static int parse(const uint8_t *ma, size_t len, dialable *d) {
   size_t off = 0;
@@ -30,8 +50,7 @@ static int parse(const uint8_t *ma, size_t len, dialable *d) {
   memset(d, 0, sizeof(*d));
   if (lp2p_multiaddr_next(ma, len, &off, &d->ip, NULL) != 1 ||
       (d->ip.code != LP2P_MA_IP4 && d->ip.code != LP2P_MA_IP6) ||
-      lp2p_multiaddr_next(ma, len, &off, &d->tcp, NULL) != 1 ||
-      d->tcp.code != LP2P_MA_TCP) {
+      parse_transport(ma, len, &off, d) != 0) {
     return LP2P_ERR_UNSUPPORTED;
   }
   d->host_len = off;
@@ -44,6 +63,11 @@ static int parse(const uint8_t *ma, size_t len, dialable *d) {
   return rv == 0 && d->host_len <= LP2P_ADDRBOOK_ADDR_MAX
              ? 0
              : LP2P_ERR_UNSUPPORTED;
+}
+
+bool lp2p__addrbook_is_quic(const uint8_t *ma, size_t len) {
+  dialable d;
+  return parse(ma, len, &d) == 0 && d.quic;
 }
 
 static ip_scope ip4_scope(const uint8_t *a) {
@@ -212,8 +236,8 @@ int lp2p__addrbook_add(lp2p__addrbook *b, const lp2p_peer_id *id,
                        const uint8_t *ma, size_t len, lp2p_tstamp now) {
   dialable d;
   if (b->max_peers == 0 || parse(ma, len, &d) != 0 ||
-      scope_of(&d) == SCOPE_UNSPECIFIED || d.tcp.value_len != 2 ||
-      (d.tcp.value[0] | d.tcp.value[1]) == 0 ||
+      scope_of(&d) == SCOPE_UNSPECIFIED || d.port.value_len != 2 ||
+      (d.port.value[0] | d.port.value[1]) == 0 ||
       (d.has_peer && !lp2p_peer_id_equal(&d.peer, id))) {
     b->st.addrs_rejected++;
     return LP2P_ERR_UNSUPPORTED;

@@ -18,9 +18,9 @@
 #define LP2P_ADDRBOOK_MAX_ADDRS 8
 /* as go's peerstore.AddressTTL */
 #define LP2P_ADDRBOOK_TTL (3600 * LP2P_SECONDS)
-/* /ip6/A/tcp/P, the longest multiaddr the host dials (kept without
- * /p2p/) */
-#define LP2P_ADDRBOOK_ADDR_MAX 20
+/* /ip6/A/udp/P/quic-v1, the longest multiaddr the host dials (kept
+ * without /p2p/): 17 + 4 + 2 bytes */
+#define LP2P_ADDRBOOK_ADDR_MAX 23
 
 typedef struct lp2p__addrbook_addr {
   lp2p_tstamp expires;
@@ -38,7 +38,8 @@ typedef struct lp2p__addrbook_peer {
 typedef struct lp2p__addrbook_stats {
   uint64_t peers_evicted;  /* least recently used, for a new peer */
   uint64_t addrs_replaced; /* a peer's soonest to expire, for a new one */
-  uint64_t addrs_rejected; /* not ip4|ip6/tcp, unspecified, port 0, or
+  uint64_t addrs_rejected; /* not ip4|ip6/tcp|udp/quic-v1, unspecified,
+                            * port 0, or
                             * naming another peer */
   uint64_t addrs_expired;
 } lp2p__addrbook_stats;
@@ -57,8 +58,9 @@ void lp2p__addrbook_init(lp2p__addrbook *b, size_t max_peers, lp2p_tstamp ttl,
                          const lp2p_mem *mem);
 void lp2p__addrbook_free(lp2p__addrbook *b);
 
-/* Records (or refreshes) `ma`, a binary /ip4|ip6/A/tcp/P multiaddr with
- * an optional /p2p/ that must be `id`, for `id`. Returns 0,
+/* Records (or refreshes) `ma`, a binary /ip4|ip6/A/tcp/P or
+ * /ip4|ip6/A/udp/P/quic-v1 multiaddr with an optional /p2p/ that must be
+ * `id`, for `id`. Returns 0,
  * LP2P_ERR_UNSUPPORTED (not an address the host dials: counted) or
  * LP2P_ERR_NOMEM. */
 int lp2p__addrbook_add(lp2p__addrbook *b, const lp2p_peer_id *id,
@@ -70,6 +72,11 @@ const lp2p__addrbook_addr *lp2p__addrbook_lookup(lp2p__addrbook *b,
                                                  const lp2p_peer_id *id,
                                                  lp2p_tstamp now,
                                                  size_t *naddrs);
+
+/* Whether `ma` is a QUIC v1 address (/ip4|ip6/A/udp/P/quic-v1): dialled
+ * before a peer's TCP ones, as go's swarm ranks dials (dial_ranker.go:
+ * QUIC first, TCP only after a delay). */
+bool lp2p__addrbook_is_quic(const uint8_t *ma, size_t len);
 
 /* Whether a listen address `ma` a peer reported through identify is
  * worth keeping, given the address `remote` we reach it at. As go's

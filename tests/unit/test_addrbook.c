@@ -76,6 +76,43 @@ static void addr_is_kept_without_its_p2p_component(void **state) {
   lp2p__addrbook_free(&b);
 }
 
+/* QUIC v1 addresses are kept as TCP ones are: PX entries without a record
+ * are dialled over QUIC from the book, as go's peerstore keeps them. */
+static void quic_v1_addr_is_kept_as_tcp_ones_are(void **state) {
+  (void)state;
+  lp2p__addrbook b;
+  lp2p__addrbook_init(&b, 4, LP2P_ADDRBOOK_TTL, NULL);
+  lp2p_peer_id id = peer(1);
+  char text[200], b58[100];
+  assert_true(lp2p_peer_id_to_base58(&id, b58, sizeof(b58)) > 0);
+  /* the longest address the book keeps: ip6 and quic-v1 */
+  snprintf(text, sizeof(text),
+           "/ip6/2001:db8::1:2:3:4:5/udp/65535/quic-v1/p2p/%s", b58);
+  assert_int_equal(add(&b, 1, text, T0), 0);
+  assert_int_equal(add(&b, 1, "/ip4/1.2.3.4/udp/4001/quic-v1", T0), 0);
+  assert_int_equal(add(&b, 1, "/ip4/1.2.3.4/tcp/4001", T0), 0);
+  assert_int_equal(count(&b, 1, T0), 3);
+  assert_true(has(&b, 1, "/ip6/2001:db8::1:2:3:4:5/udp/65535/quic-v1", T0));
+  assert_true(has(&b, 1, "/ip4/1.2.3.4/udp/4001/quic-v1", T0));
+  assert_true(has(&b, 1, "/ip4/1.2.3.4/tcp/4001", T0));
+  assert_int_equal(b.st.addrs_rejected, 0);
+  lp2p__addrbook_free(&b);
+}
+
+static bool is_quic(const char *text) {
+  lp2p_buf *m = ma(text);
+  return lp2p__addrbook_is_quic(m->data, m->len);
+}
+
+static void quic_addrs_rank_before_tcp_as_go(void **state) {
+  (void)state;
+  assert_true(is_quic("/ip4/1.2.3.4/udp/4001/quic-v1"));
+  assert_true(is_quic("/ip6/::1/udp/4001/quic-v1"));
+  assert_false(is_quic("/ip4/1.2.3.4/tcp/4001"));
+  assert_false(is_quic("/ip4/1.2.3.4/udp/4001"));
+  assert_false(is_quic("/dns4/example.com/udp/4001/quic-v1"));
+}
+
 static void undialable_addrs_are_rejected_and_counted(void **state) {
   (void)state;
   lp2p__addrbook b;
@@ -86,6 +123,10 @@ static void undialable_addrs_are_rejected_and_counted(void **state) {
   snprintf(text, sizeof(text), "/ip4/1.2.3.4/tcp/4001/p2p/%s", b58);
   const char *bad[] = {
       "/ip4/1.2.3.4/udp/4001",
+      "/ip4/1.2.3.4/udp/0/quic-v1",
+      "/ip4/0.0.0.0/udp/4001/quic-v1",
+      "/ip4/1.2.3.4/tcp/4001/quic-v1",
+      "/ip4/1.2.3.4/udp/4001/quic-v1/quic-v1",
       "/dns4/example.com/tcp/4001",
       "/ip4/0.0.0.0/tcp/4001",
       "/ip6/::/tcp/4001",
@@ -204,6 +245,13 @@ static void identify_addrs_filtered_by_remote_scope_as_go(void **state) {
   assert_false(reachable("/ip4/8.8.4.4/tcp/1", "/ip4/100.64.0.1/tcp/4001"));
   assert_false(reachable("/ip4/8.8.4.4/tcp/1", "/ip4/127.0.0.1/tcp/4001"));
   assert_false(reachable("/ip4/8.8.4.4/tcp/1", "/ip6/fe80::1/tcp/4001"));
+  /* QUIC connections and addresses filtered alike */
+  assert_false(reachable("/ip4/8.8.4.4/udp/1/quic-v1",
+                         "/ip4/127.0.0.1/udp/4001/quic-v1"));
+  assert_true(reachable("/ip4/10.0.0.1/udp/1/quic-v1",
+                        "/ip4/192.168.1.2/udp/4001/quic-v1"));
+  assert_false(
+      reachable("/ip4/8.8.4.4/udp/1/quic-v1", "/ip4/10.0.0.1/tcp/4001"));
   /* never an unspecified address */
   assert_false(reachable("/ip4/127.0.0.1/tcp/1", "/ip4/0.0.0.0/tcp/4001"));
 }
@@ -211,6 +259,8 @@ static void identify_addrs_filtered_by_remote_scope_as_go(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(addr_is_kept_without_its_p2p_component),
+      cmocka_unit_test(quic_v1_addr_is_kept_as_tcp_ones_are),
+      cmocka_unit_test(quic_addrs_rank_before_tcp_as_go),
       cmocka_unit_test(undialable_addrs_are_rejected_and_counted),
       cmocka_unit_test(ninth_addr_replaces_the_soonest_to_expire),
       cmocka_unit_test(peer_past_max_evicts_the_least_recently_used),

@@ -131,6 +131,21 @@ static void quic_dial_connects_identifies_and_reports_quic_v1(void **state) {
                    0);
   assert_non_null(strstr((const char *)text.data, "/udp/"));
   assert_non_null(strstr((const char *)text.data, "/quic-v1"));
+  /* and tells b so: the observed address b's identify names is a's view
+   * of it, /udp/P/quic-v1 */
+  assert_int_equal(id.observed_addr.len, ia.remote_addr.len);
+  assert_memory_equal(id.observed_addr.data, ia.remote_addr.data,
+                      ia.remote_addr.len);
+  /* a's signed peer record carries its QUIC listen address */
+  bool in_record = false;
+  for (size_t i = 0; i < v.record.naddrs; i++) {
+    lp2p_buf_truncate(&text, 0);
+    assert_int_equal(lp2p_multiaddr_format(v.record.addrs[i].bytes,
+                                           v.record.addrs[i].len, &text, NULL),
+                     0);
+    in_record |= strcmp((const char *)text.data, addr) == 0;
+  }
+  assert_true(in_record);
   lp2p_buf_free(&text);
   pair_close(&p);
   assert_int_equal(p.a.disconnected, 1);

@@ -7,6 +7,8 @@
 #include "testutil_host.h"
 #include "testutil_router.h"
 
+#include "host/addrbook.h"
+
 #include <stdlib.h>
 
 #define NNODES 5
@@ -855,6 +857,192 @@ static void px_without_record_dialed_from_address_book(void **state) {
   free(w);
 }
 
+/* ---- PX over QUIC ---------------------------------------------------------
+ */
+
+/* Node i also listens for QUIC v1 on loopback (after its TCP listener, so
+ * that its TCP address is the first it reports and seals). */
+static void node_listen_quic(net *w, int i) {
+  lp2p_buf ma;
+  lp2p_buf_init(&ma, NULL);
+  assert_int_equal(
+      lp2p_multiaddr_parse("/ip4/127.0.0.1/udp/0/quic-v1", &ma, NULL), 0);
+  lp2p_errdetail err;
+  assert_int_equal(
+      lp2p_host_listen(lp2p_node_host(w->n[i].node), ma.data, ma.len, &err), 0);
+  lp2p_buf_free(&ma);
+}
+
+static const char *transport_0_to_2(net *w) {
+  lp2p_conn_info info;
+  lp2p_conn_info_get(conn_to(w, 0, 2), &info);
+  assert_true(info.outbound);
+  return info.transport;
+}
+
+/* The rogue PRUNEs node 0 with PX naming node 2 (with `record`, or none)
+ * and waits until node 0 is connected to node 2. */
+static void px_node2(net *w, rogue *r, const lp2p_bytes *record) {
+  const lp2p_peer_id *c = lp2p_host_peer_id(lp2p_node_host(w->n[2].node));
+  lp2p_rpc_px px = {.peer_id = {c->bytes, c->len}};
+  if (record) {
+    px.record = *record;
+  }
+  th_rpc m;
+  th_rpc_init(&m);
+  th_rpc_sub(&m, TOPIC, true);
+  th_rpc_prune(&m, TOPIC, 60, &px, 1);
+  rogue_send(r, &m);
+  th_run_until(n0_connected_to_2, w, 5000);
+}
+
+/* Node 0 once dialed node 2 over TCP and learnt its QUIC address from
+ * identify; a record-less PX entry for node 2 is dialled over QUIC, as
+ * go's swarm dials QUIC before TCP. */
+static void px_from_book_dials_quic_before_tcp(void **state) {
+  (void)state;
+  net *w = calloc(1, sizeof(*w));
+  w->count = 3;
+  for (int i = 0; i < 3; i++) {
+    node_start(w, i, LP2P_STRICT_SIGN);
+  }
+  node_listen_quic(w, 2);
+  node_connect(w, 0, 2); /* the first listen address: TCP */
+  th_run_until(n0_connected_to_2, w, 5000);
+  assert_string_equal(transport_0_to_2(w), "tcp");
+  th_run_for(100); /* identify */
+  assert_int_equal(lp2p_conn_close(conn_to(w, 0, 2)), 0);
+  th_run_until(n0_disconnected_from_2, w, 5000);
+  lp2p_node_stats st;
+  lp2p_node_get_stats(w->n[0].node, &st);
+  assert_int_equal(st.addrbook_addrs_rejected, 0);
+
+  rogue r;
+  rogue_start(&r, w->n[0].node);
+  px_node2(w, &r, NULL);
+  lp2p_node_get_stats(w->n[0].node, &st);
+  assert_int_equal(st.px_dialed_from_book, 1);
+  assert_string_equal(transport_0_to_2(w), "quic-v1");
+  th_node_close(&r.host);
+  net_close(w);
+  free(w);
+}
+
+static bool conn_identified(void *arg) {
+  lp2p_identify id;
+  return lp2p_conn_identify(arg, &id) == 0;
+}
+
+/* Node 2's signed peer record names its TCP address first, then its QUIC
+ * one; node 0, given it in PX, dials QUIC (as go's swarm ranks them). */
+static void px_record_dials_quic_before_tcp(void **state) {
+  (void)state;
+  net *w = calloc(1, sizeof(*w));
+  w->count = 3;
+  for (int i = 0; i < 3; i++) {
+    node_start(w, i, LP2P_STRICT_SIGN);
+  }
+  node_listen_quic(w, 2);
+  rogue r;
+  rogue_start(&r, w->n[0].node);
+  /* the rogue fetches node 2's sealed record through identify */
+  lp2p_buf all;
+  lp2p_buf_init(&all, NULL);
+  assert_int_equal(
+      lp2p_host_listen_addrs(lp2p_node_host(w->n[2].node), true, &all), 2);
+  uint64_t len;
+  int hdr = lp2p_uvarint_decode(all.data, all.len, &len);
+  th_dial d;
+  memset(&d, 0, sizeof(d));
+  assert_int_equal(lp2p_host_dial(r.host.host, all.data + hdr, (size_t)len,
+                                  th_on_dial, &d, NULL),
+                   0);
+  lp2p_buf_free(&all);
+  th_run_until(th_dial_done, &d, 5000);
+  assert_int_equal(d.err, 0);
+  th_run_until(conn_identified, d.conn, 5000);
+  lp2p_identify id;
+  assert_int_equal(lp2p_conn_identify(d.conn, &id), 0);
+  lp2p_peer_record rec;
+  lp2p_envelope env;
+  assert_int_equal(lp2p_peer_record_open(id.signed_peer_record.data,
+                                         id.signed_peer_record.len, &rec, &env),
+                   0);
+  assert_int_equal(rec.naddrs, 2);
+  assert_false(lp2p__addrbook_is_quic(rec.addrs[0].bytes, rec.addrs[0].len));
+  assert_true(lp2p__addrbook_is_quic(rec.addrs[1].bytes, rec.addrs[1].len));
+
+  px_node2(w, &r, &id.signed_peer_record);
+  assert_string_equal(transport_0_to_2(w), "quic-v1");
+  th_node_close(&r.host);
+  net_close(w);
+  free(w);
+}
+
+/* The `k`th listen address of node i, without /p2p/, appended to `out`
+ * (TCP listeners come before QUIC ones). */
+static void listen_addr(net *w, int i, int k, lp2p_buf *out) {
+  lp2p_buf all;
+  lp2p_buf_init(&all, NULL);
+  assert_true(
+      lp2p_host_listen_addrs(lp2p_node_host(w->n[i].node), false, &all) > k);
+  size_t off = 0;
+  uint64_t len = 0;
+  for (int j = 0; j <= k; j++) {
+    off += j > 0 ? (size_t)len : 0;
+    int hdr = lp2p_uvarint_decode(all.data + off, all.len - off, &len);
+    off += (size_t)hdr;
+  }
+  assert_int_equal(lp2p_buf_append(out, all.data + off, (size_t)len), 0);
+  lp2p_buf_free(&all);
+}
+
+/* Node 2's record names a QUIC address that answers as another peer
+ * (node 1's), then node 2's TCP one: the QUIC dial fails, and node 0 falls
+ * back to TCP, as go's swarm dials TCP when QUIC has not connected. */
+static void px_record_falls_back_to_tcp_when_quic_fails(void **state) {
+  (void)state;
+  net *w = calloc(1, sizeof(*w));
+  w->count = 3;
+  for (int i = 0; i < 3; i++) {
+    node_start(w, i, LP2P_STRICT_SIGN);
+  }
+  node_listen_quic(w, 1);
+  lp2p_buf quic1, tcp2, sealed;
+  lp2p_buf_init(&quic1, NULL);
+  lp2p_buf_init(&tcp2, NULL);
+  lp2p_buf_init(&sealed, NULL);
+  listen_addr(w, 1, 1, &quic1);
+  listen_addr(w, 2, 0, &tcp2);
+  assert_true(lp2p__addrbook_is_quic(quic1.data, quic1.len));
+  lp2p_peer_record rec;
+  memset(&rec, 0, sizeof(rec));
+  rec.peer_id = *lp2p_host_peer_id(lp2p_node_host(w->n[2].node));
+  rec.seq = 1;
+  rec.naddrs = 2;
+  rec.addrs[0] = (lp2p_peer_record_addr){tcp2.data, tcp2.len};
+  rec.addrs[1] = (lp2p_peer_record_addr){quic1.data, quic1.len};
+  assert_int_equal(lp2p_peer_record_seal(&w->n[2].key, &rec, &sealed), 0);
+  lp2p_node_stats st;
+  lp2p_node_get_stats(w->n[0].node, &st);
+  uint64_t dials = st.dials, failed = st.dials_failed;
+
+  rogue r;
+  rogue_start(&r, w->n[0].node);
+  lp2p_bytes record = {sealed.data, sealed.len};
+  px_node2(w, &r, &record);
+  assert_string_equal(transport_0_to_2(w), "tcp");
+  lp2p_node_get_stats(w->n[0].node, &st);
+  assert_int_equal(st.dials, dials + 2); /* QUIC, then TCP */
+  assert_int_equal(st.dials_failed, failed + 1);
+  lp2p_buf_free(&quic1);
+  lp2p_buf_free(&tcp2);
+  lp2p_buf_free(&sealed);
+  th_node_close(&r.host);
+  net_close(w);
+  free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_delivery_signed, setup, teardown),
@@ -870,6 +1058,12 @@ int main(void) {
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(
           px_without_record_dialed_from_address_book, setup, teardown),
+      cmocka_unit_test_setup_teardown(px_from_book_dials_quic_before_tcp, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(px_record_dials_quic_before_tcp, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(
+          px_record_falls_back_to_tcp_when_quic_fails, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
