@@ -10,8 +10,8 @@
 # go-quic: the go network over QUIC v1 as lean consensus runs it: every
 # node on /udp/P/quic-v1, the lp2p nodes on secp256k1 identities
 # (selftest.mjs --transport quic --secp256k1 lp2p), StrictSign (1 KiB and
-# 500 KiB, meshes, IDONTWANT), mutual dials and PX stars (go dials the QUIC
-# addresses of lp2p's signed peer records).
+# 500 KiB, meshes, IDONTWANT), mutual dials and PX stars (the leaves
+# connect to the quic-v1 addresses of the signed peer records in PX).
 # rust-default-id: the rust nodes keep rust-libp2p's own message id
 # (selftest.mjs --rust-ids), StrictSign scenarios only.
 # rust-shared-id: the rust nodes keep their own id and the lp2p nodes take

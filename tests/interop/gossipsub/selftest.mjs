@@ -570,8 +570,15 @@ async function pxScenario (hubImpl) {
       else if (!connOk(x, i)) bad.push(`${x.name}: got PX but did not connect to the other leaves`)
       else if (!graftOk(x, i)) bad.push(`${x.name}: connected but did not graft the other leaves`)
     })
+    // who dialed whom (both leaves may dial; the first connection's
+    // direction is printed): a leaf's dial used the address in the other
+    // leaf's signed peer record
+    const dials = []
+    ls.forEach((x, i) => ls.forEach((y) => {
+      if (x !== y && x.lines.slice(before[i]).some((l) => l.event === 'peer_connected' && l.peer_id === y.expectedId && l.direction === 'outbound')) dials.push(`${x.name}->${y.name}`)
+    }))
     const label = `${tag}: PRUNE with PX from a leaving ${hubImpl} hub: ${ls.map((x) => x.name).join(', ')} get PX, connect and graft`
-    if (bad.length === 0) ok(label, t0)
+    if (bad.length === 0) ok(label, t0, `[dialed from PX: ${dials.join(' ') || 'none seen'}]`)
     else fail(label, t0, bad.join('; '))
   }
   await stopNetwork(net)
