@@ -627,10 +627,16 @@ static int stream_reset_cb(ngtcp2_conn *conn, int64_t id, uint64_t final_size,
 
 static int stream_close_cb(ngtcp2_conn *conn, uint32_t flags, int64_t id,
                            uint64_t app_error, void *user, void *stream_user) {
-  (void)conn;
   (void)app_error;
   lp2p__quic *q = user;
   qstream *st = stream_user;
+  if (!ngtcp2_conn_is_local_stream(conn, id) && (id & 0x2) == 0) {
+    /* max_streams bounds the peer's streams open at once, not over the
+     * connection's life: ngtcp2 0.12 leaves MAX_STREAMS to us, so each
+     * ended peer stream (ours or refused) is a new one for the peer, as
+     * go (quic-go keeps MaxIncomingStreams open at once) */
+    ngtcp2_conn_extend_max_streams_bidi(conn, 1);
+  }
   if (!st) {
     return 0;
   }

@@ -704,6 +704,78 @@ static void lazily_consumed_closed_streams_keep_window(void **state) {
   pair_del(p);
 }
 
+/* ---- stream limits --------------------------------------------------- */
+
+#define FEW_STREAMS 4
+
+static void few_streams(lp2p__quic_settings *s) {
+  s->max_streams = FEW_STREAMS;
+}
+
+/* max_streams bounds the peer's streams open at once, not over the
+ * connection's life: each stream that ended both ways gives the peer a
+ * new one (MAX_STREAMS), or a long-lived connection (gossipsub's, or
+ * request/response every slot) stops opening streams after max_streams. */
+static void ended_streams_give_the_peer_new_ones(void **state) {
+  (void)state;
+  pair *p = pair_new_with(NULL, few_streams, NULL, NULL);
+  handshake(p);
+  for (int i = 0; i < 3 * FEW_STREAMS; i++) {
+    p->s.ended = false;
+    uint64_t id;
+    assert_int_equal(lp2p__quic_open_stream(p->c.q, protos, 1, NULL, &id), 0);
+    run(p, server_opened, 20);
+    assert_true(p->s.opened);
+    p->s.opened = p->c.opened = false;
+    assert_int_equal(lp2p__quic_stream_close(p->c.q, id), 0);
+    settle(p, LP2P_SECONDS);
+    assert_true(p->s.ended);
+    assert_int_equal(lp2p__quic_stream_close(p->s.q, id), 0);
+    settle(p, LP2P_SECONDS);
+    assert_int_equal(lp2p__quic_num_streams(p->s.q), 0);
+  }
+  pair_del(p);
+}
+
+/* Streams refused in negotiation (a protocol we do not speak) end too,
+ * and give the peer new ones like any other. */
+static void refused_streams_give_the_peer_new_ones(void **state) {
+  (void)state;
+  pair *p = pair_new_with(NULL, few_streams, NULL, NULL);
+  handshake(p);
+  for (int i = 0; i < 3 * FEW_STREAMS; i++) {
+    uint64_t id;
+    assert_int_equal(
+        lp2p__quic_open_stream(p->c.q, unknown_protos, 1, NULL, &id), 0);
+    settle(p, LP2P_SECONDS);
+    assert_int_equal(lp2p__quic_num_streams(p->s.q), 0);
+    assert_int_equal(lp2p__quic_num_streams(p->c.q), 0);
+  }
+  (void)open_test_stream(p);
+  pair_del(p);
+}
+
+/* ...and only those: with max_streams open, the next is refused until
+ * one ends. */
+static void peer_streams_open_at_once_stay_bounded(void **state) {
+  (void)state;
+  pair *p = pair_new_with(NULL, few_streams, NULL, NULL);
+  handshake(p);
+  uint64_t ids[FEW_STREAMS], extra;
+  for (int i = 0; i < FEW_STREAMS; i++) {
+    assert_int_equal(lp2p__quic_open_stream(p->c.q, protos, 1, NULL, &ids[i]),
+                     0);
+  }
+  settle(p, LP2P_SECONDS);
+  assert_int_equal(lp2p__quic_num_streams(p->s.q), FEW_STREAMS);
+  assert_int_equal(lp2p__quic_open_stream(p->c.q, protos, 1, NULL, &extra),
+                   LP2P_ERR_TOO_LARGE);
+  assert_int_equal(lp2p__quic_stream_reset(p->c.q, ids[0]), 0);
+  settle(p, LP2P_SECONDS);
+  assert_int_equal(lp2p__quic_open_stream(p->c.q, protos, 1, NULL, &extra), 0);
+  pair_del(p);
+}
+
 /* ---- ALPN -----------------------------------------------------------------
  */
 
@@ -888,6 +960,9 @@ int main(void) {
       cmocka_unit_test(stream_past_negotiating_cap_is_reset),
       cmocka_unit_test(reset_streams_return_unconsumed_bytes_to_connection),
       cmocka_unit_test(lazily_consumed_closed_streams_keep_window),
+      cmocka_unit_test(ended_streams_give_the_peer_new_ones),
+      cmocka_unit_test(refused_streams_give_the_peer_new_ones),
+      cmocka_unit_test(peer_streams_open_at_once_stay_bounded),
       cmocka_unit_test(server_refuses_client_without_alpn),
       cmocka_unit_test(client_refuses_server_selecting_no_alpn),
       cmocka_unit_test(peer_stop_sending_ends_our_write_side),

@@ -6,7 +6,12 @@
 # meshes, IDONTWANT both ways) and StrictNoSign, then PX stars with an lp2p
 # hub and with an IMPL hub (the leaves must use the PX: go only with the
 # signed peer records lp2p puts in its PX).
-#   lp2p-mix.sh BUILDDIR LP2P_BINARY js|go|rust|rust-default-id|rust-shared-id [options]
+#   lp2p-mix.sh BUILDDIR LP2P_BINARY js|go|go-quic|rust|rust-default-id|rust-shared-id [options]
+# go-quic: the go network over QUIC v1 as lean consensus runs it: every
+# node on /udp/P/quic-v1, the lp2p nodes on secp256k1 identities
+# (selftest.mjs --transport quic --secp256k1 lp2p), StrictSign (1 KiB and
+# 500 KiB, meshes, IDONTWANT), mutual dials and PX stars (the leaves
+# connect to the quic-v1 addresses of the signed peer records in PX).
 # rust-default-id: the rust nodes keep rust-libp2p's own message id
 # (selftest.mjs --rust-ids), StrictSign scenarios only.
 # rust-shared-id: the rust nodes keep their own id and the lp2p nodes take
@@ -17,7 +22,7 @@
 set -eu
 
 if [ $# -lt 3 ]; then
-  echo "usage: lp2p-mix.sh BUILDDIR LP2P_BINARY js|go|rust|rust-default-id|rust-shared-id [options]" >&2
+  echo "usage: lp2p-mix.sh BUILDDIR LP2P_BINARY js|go|go-quic|rust|rust-default-id|rust-shared-id [options]" >&2
   exit 2
 fi
 src=$(cd "$(dirname "$0")" && pwd)
@@ -46,10 +51,14 @@ case "$impl" in
     sh "$src/js/run.sh" "$b/js" install
     cmd="sh $src/js/run.sh $b/js gsnode"
     ;;
-  go)
+  go|go-quic)
     need "${LP2P_GO:-go}"
     sh "$src/go/build.sh" "$b/go"
     cmd="$b/go/gsnode"
+    if [ "$impl" = go-quic ]; then
+      set -- --transport quic --secp256k1 lp2p --scenarios strict,mutual,px "$@"
+    fi
+    impl=go
     ;;
   rust|rust-default-id|rust-shared-id)
     rc=0
@@ -73,7 +82,7 @@ case "$impl" in
     impl=rust
     ;;
   *)
-    echo "lp2p-mix.sh: js, go or rust, not $impl" >&2
+    echo "lp2p-mix.sh: js, go, go-quic or rust, not $impl" >&2
     exit 2
     ;;
 esac

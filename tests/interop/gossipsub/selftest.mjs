@@ -38,16 +38,24 @@
 //     dials PX peers it has no address for (rust-libp2p 0.57), so in a PX
 //     star with an IMPL node only the px events are checked (that every
 //     leaf gets PX naming the other leaves); connections are reported.
+// Options for the lean consensus setting (issue 14):
+//   --transport quic: every node listens on /ip4/127.0.0.1/udp/P/quic-v1
+//     (and dials its --peer addresses so) instead of /tcp/P.
+//   --secp256k1 IMPL: IMPL's nodes run on secp256k1 identities (--key FILE,
+//     a key file made here from the node's seed, seeds.mjs) instead of
+//     --key-seed's Ed25519 ones; their peer ids, and so the message ids
+//     from ‖ seqno, are the secp256k1 ones.
 // Every node must print its final stats line and exit 0 on SIGTERM.
 // Prints "ok NAME (T s)" / "FAIL NAME: why" lines and a summary; exits 1 on
 // any failure.
 
 import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { createWriteStream, mkdirSync } from 'node:fs'
+import { createWriteStream, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import { freePorts, peerIdBytesOfSeed, peerIdOfSeed } from './seeds.mjs'
+import { base58, freePorts, peerIdBytesOfSeed, secp256k1OfSeed } from './seeds.mjs'
 
 // ---- arguments -------------------------------------------------------------
 
@@ -55,7 +63,7 @@ function usage (msg) {
   if (msg) process.stderr.write(`selftest: ${msg}\n`)
   process.stderr.write('usage: selftest.mjs --impl NAME=COMMAND... [--mix NAME:COUNT,...] [--seed N] [--logs DIR] [--degree D]\n' +
     '                    [--scenarios strict,nosign,px,mutual] [--rust-ids IMPL] [--px-no-dial IMPL]\n' +
-    '                    [--idontwant-saved IMPL]\n')
+    '                    [--idontwant-saved IMPL] [--transport tcp|quic] [--secp256k1 IMPL]\n')
   process.exit(2)
 }
 
@@ -68,6 +76,8 @@ let scenarios = new Set(['strict', 'nosign', 'px', 'mutual'])
 const rustIds = new Set()
 const pxNoDial = new Set()
 const idontwantSaved = new Set()
+let transport = 'tcp'
+const secp256k1Impls = new Set()
 {
   const a = process.argv.slice(2)
   while (a.length > 0) {
@@ -85,10 +95,13 @@ const idontwantSaved = new Set()
     else if (f === '--rust-ids') rustIds.add(v())
     else if (f === '--px-no-dial') pxNoDial.add(v())
     else if (f === '--idontwant-saved') idontwantSaved.add(v())
+    else if (f === '--transport') transport = v()
+    else if (f === '--secp256k1') secp256k1Impls.add(v())
     else usage(`unknown argument ${f}`)
   }
 }
 if (impls.size === 0) usage('no --impl')
+if (transport !== 'tcp' && transport !== 'quic') usage(`bad --transport ${transport}`)
 const mix = []
 for (const part of (mixArg ?? [...impls.keys()].map((n) => `${n}:4`).join(',')).split(',')) {
   const [name, count] = part.split(':')
@@ -96,6 +109,9 @@ for (const part of (mixArg ?? [...impls.keys()].map((n) => `${n}:4`).join(',')).
   for (let i = 0; i < Number(count); i++) mix.push(name)
 }
 if (logDir != null) mkdirSync(logDir, { recursive: true })
+// secp256k1 key files (--secp256k1) live next to the logs, or in a
+// temporary directory
+const keyDir = secp256k1Impls.size === 0 ? null : logDir ?? mkdtempSync(join(tmpdir(), 'lp2p-selftest-'))
 
 // ---- small tools -----------------------------------------------------------
 
@@ -136,13 +152,27 @@ const info = (s) => console.log(`     ${s}`)
 const children = new Set()
 process.on('exit', () => { for (const c of children) { try { c.kill('SIGKILL') } catch {} } })
 
+// The identity of a node of IMPL with seed N: the Ed25519 key of
+// --key-seed N, or (--secp256k1 IMPL) a secp256k1 key file made from N.
+// idBytes: the peer id's multihash bytes (the from of its messages).
+function identity (impl, n) {
+  if (!secp256k1Impls.has(impl)) {
+    const idBytes = peerIdBytesOfSeed(n)
+    return { idBytes, id: base58(idBytes), args: ['--key-seed', String(n)] }
+  }
+  const k = secp256k1OfSeed(n)
+  const file = join(keyDir, `secp256k1-${n}.key`)
+  writeFileSync(file, k.file, { mode: 0o600 })
+  return { idBytes: k.idBytes, id: k.id, args: ['--key', file] }
+}
+
 class Node {
-  constructor (idx, impl, keySeed, args, tag) {
+  constructor (idx, impl, ident, args, tag) {
     this.idx = idx
     this.impl = impl
     this.name = `${impl}${idx}`
-    this.keySeed = keySeed
-    this.expectedId = peerIdOfSeed(keySeed)
+    this.idBytes = ident.idBytes
+    this.expectedId = ident.id
     this.lines = []
     this.badLines = []
     this.exit = null
@@ -255,19 +285,23 @@ async function startNetwork (tag, extraArgs, layout = null) {
       if (impls.size < 2 || mixed >= Math.min(3, n - 1) || tries > 100) break
     }
   }
-  const ports = await freePorts(n)
+  const ports = await freePorts(n, transport === 'quic' ? 'udp' : 'tcp')
   const seeds = types.map((_, i) => 1000 * (++networkCount) + i + 1)
-  const addr = (i) => `/ip4/127.0.0.1/tcp/${ports[i]}/p2p/${peerIdOfSeed(seeds[i])}`
+  const idents = types.map((impl, i) => identity(impl, seeds[i]))
+  const listen = (i) => transport === 'quic'
+    ? `/ip4/127.0.0.1/udp/${ports[i]}/quic-v1`
+    : `/ip4/127.0.0.1/tcp/${ports[i]}`
+  const addr = (i) => `${listen(i)}/p2p/${idents[i].id}`
   const nodes = types.map((impl, i) => {
-    const args = ['--listen', `/ip4/127.0.0.1/tcp/${ports[i]}`, '--key-seed', String(seeds[i]),
+    const args = ['--listen', listen(i), ...idents[i].args,
       '--topic', TOPIC, '--events', ...extraArgs]
     for (const [a, b] of graph.edges) if (a === i) args.push('--peer', addr(b))
-    return new Node(i, impl, seeds[i], args, tag)
+    return new Node(i, impl, idents[i], args, tag)
   })
   const net = { tag, nodes, graph, types, byId: new Map(nodes.map((x) => [x.expectedId, x])) }
   info(`${tag}: ${nodes.map((x) => x.name).join(' ')}; edges ${graph.edges.map(([a, b]) => `${nodes[a].name}->${nodes[b].name}`).join(' ')}`)
 
-  const name = `${tag}: ${n} nodes start, listen on their port with the --key-seed peer id`
+  const name = `${tag}: ${n} nodes start, listen on their ${transport === 'quic' ? 'QUIC ' : ''}port with the peer id of their key`
   const up = await waitFor(() => nodes.every((x) => x.events('listening').length > 0 || x.exit != null), 60000)
   const bad = []
   for (const x of nodes) {
@@ -401,7 +435,7 @@ async function round (net, name, publishers, count, size, { hex, binary, nosign,
             if (m.id !== expect) problems.push(`${nodes[i].name}: id ${m.id.slice(0, 20)}.. is not rust's base58(from) ‖ decimal seqno ${expect.slice(0, 20)}..`)
           } else if (/^[0-9]+$/.test(m.seqno)) {
             // default id: from (the peer id's multihash bytes) ‖ seqno (8 bytes, big endian)
-            const expect = peerIdBytesOfSeed(s.node.keySeed).toString('hex') + BigInt(m.seqno).toString(16).padStart(16, '0')
+            const expect = s.node.idBytes.toString('hex') + BigInt(m.seqno).toString(16).padStart(16, '0')
             if (m.id !== expect) problems.push(`${nodes[i].name}: id ${m.id.slice(0, 20)}.. is not from ‖ seqno ${expect.slice(0, 20)}..`)
           }
         }
@@ -536,8 +570,15 @@ async function pxScenario (hubImpl) {
       else if (!connOk(x, i)) bad.push(`${x.name}: got PX but did not connect to the other leaves`)
       else if (!graftOk(x, i)) bad.push(`${x.name}: connected but did not graft the other leaves`)
     })
+    // who dialed whom (both leaves may dial; the first connection's
+    // direction is printed): a leaf's dial used the address in the other
+    // leaf's signed peer record
+    const dials = []
+    ls.forEach((x, i) => ls.forEach((y) => {
+      if (x !== y && x.lines.slice(before[i]).some((l) => l.event === 'peer_connected' && l.peer_id === y.expectedId && l.direction === 'outbound')) dials.push(`${x.name}->${y.name}`)
+    }))
     const label = `${tag}: PRUNE with PX from a leaving ${hubImpl} hub: ${ls.map((x) => x.name).join(', ')} get PX, connect and graft`
-    if (bad.length === 0) ok(label, t0)
+    if (bad.length === 0) ok(label, t0, `[dialed from PX: ${dials.join(' ') || 'none seen'}]`)
     else fail(label, t0, bad.join('; '))
   }
   await stopNetwork(net)
@@ -546,7 +587,7 @@ async function pxScenario (hubImpl) {
 // ---- main ------------------------------------------------------------------
 
 const tAll = now()
-console.log(`gossipsub selftest: mix ${mix.join(',')}, seed ${seed}`)
+console.log(`gossipsub selftest: mix ${mix.join(',')}, seed ${seed}, ${transport}${[...secp256k1Impls].map((i) => `, ${i} on secp256k1`).join('')}`)
 
 if (scenarios.has('strict')) {
   const f0 = failed

@@ -55,6 +55,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	libp2pquic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
 )
@@ -182,6 +183,24 @@ func parseArgs() options {
 		o.meshIntervalMs = n
 	}
 	return o
+}
+
+// wantsQUIC: the transport is chosen from the addresses, as `lp2p node`
+// does; QUIC v1 is on when a --listen or --peer address is
+// /udp/P/quic-v1 (TCP always is), so TCP networks run as before.
+func wantsQUIC(o options) bool {
+	for _, list := range []multi{o.listen, o.peers} {
+		for _, a := range list {
+			m, err := ma.NewMultiaddr(a)
+			if err != nil {
+				continue // libp2p.New or the dial reports it
+			}
+			if _, err := m.ValueForProtocol(ma.P_QUIC_V1); err == nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // loadParams reads a JSON object of GossipSubParams fields (go's own field
@@ -668,20 +687,27 @@ func main() {
 		logf("%v", err)
 		os.Exit(1)
 	}
-	h, err := libp2p.New(
+	hostOpts := []libp2p.Option{
 		libp2p.Identity(key),
 		// Naming transport, security and muxers replaces go-libp2p's
-		// defaults (QUIC, TLS, ...): only what lp2p speaks is offered.
+		// defaults (QUIC, TLS, WebTransport, ...): only what lp2p speaks
+		// is offered.
 		libp2p.Transport(tcp.NewTCPTransport),
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
 		libp2p.Muxer(mplex.ID, mplex.DefaultTransport),
 		libp2p.ListenAddrStrings(o.listen...),
-		libp2p.UserAgent("lp2p-interop-gsnode-go/"+libp2pVersion()),
+		libp2p.UserAgent("lp2p-interop-gsnode-go/" + libp2pVersion()),
 		libp2p.Ping(true),
 		libp2p.DisableRelay(),
 		libp2p.DisableMetrics(),
-	)
+	}
+	if wantsQUIC(o) {
+		// QUIC v1 brings its own libp2p TLS and streams (the security and
+		// muxer options above do not apply to it)
+		hostOpts = append(hostOpts, libp2p.Transport(libp2pquic.NewTransport))
+	}
+	h, err := libp2p.New(hostOpts...)
 	if err != nil {
 		logf("%v", err)
 		os.Exit(1)
