@@ -6,7 +6,12 @@
 //!          [--sign strict|none] [--msg-id default|sha256|rust]
 //!          [--params FILE] [--hex] [--events] [--flood-publish on|off]
 //!          [--mesh-interval-ms N] [--bench] [--host-events]
-//!          [--partial requests|supports]
+//!          [--partial requests|supports] [--security noise|tls]
+//!
+//! The transport follows each address: `/tcp/P` is TCP with `--security`'s
+//! channel (Noise by default, libp2p TLS `/tls/1.0.0` with `tls`; only that
+//! one is offered) and yamux, `/udp/P/quic-v1` is QUIC v1 (always libp2p
+//! TLS, QUIC's own streams), for listening and dialing alike.
 //!
 //! `--partial` is in the gsnode-partial binary only (cargo feature
 //! `partial`, libp2p's `gossipsub-partial-messages`): that feature makes
@@ -49,13 +54,13 @@ use libp2p::futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity, MessageId};
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{identify, identity, noise, ping, tcp, yamux, Multiaddr, PeerId};
+use libp2p::{identify, identity, noise, ping, tcp, tls, yamux, Multiaddr, PeerId};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncBufReadExt;
 use tokio::signal::unix::{signal, SignalKind};
 
-use args::{MsgId, Options};
+use args::{MsgId, Options, Security};
 
 // ---- output ----------------------------------------------------------------
 
@@ -178,47 +183,58 @@ fn gossipsub_config(o: &Options) -> Result<gossipsub::Config, String> {
     b.build().map_err(|e| format!("gossipsub config: {e}"))
 }
 
-fn build_swarm(o: &Options) -> Result<libp2p::Swarm<Behaviour>, String> {
-    let key = identity_of(o.key_seed);
-    let gs_config = gossipsub_config(o)?;
-    let host_events = o.host_events;
+/// gossipsub, identify (with a signed peer record) and ping for `key`.
+fn behaviour(
+    key: &identity::Keypair,
+    o: &Options,
+    gs_config: gossipsub::Config,
+) -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
     let authenticity = if o.sign_none {
         MessageAuthenticity::Anonymous
     } else {
         MessageAuthenticity::Signed(key.clone())
     };
-    let swarm = libp2p::SwarmBuilder::with_existing_identity(key)
-        .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            noise::Config::new,
-            yamux::Config::default,
-        )
-        .map_err(|e| e.to_string())?
-        .with_behaviour(|key| {
-            let gossipsub = gossipsub::Behaviour::new(authenticity, gs_config)?;
-            // The signed peer record lets an lp2p or go hub put our addresses
-            // in its PX.
-            let identify = identify::Behaviour::new(
-                identify::Config::new_with_signed_peer_record(
-                    "ipfs/0.1.0".into(),
-                    key,
-                )
-                .with_agent_version(AGENT.into()),
-            );
-            Ok(Behaviour {
-                gossipsub,
-                identify,
-                // --host-events: a ping a second, so that a test sees one soon
-            ping: ping::Behaviour::new(ping::Config::new().with_interval(
-                Duration::from_secs(if host_events { 1 } else { 15 }),
-            )),
-            })
-        })
-        .map_err(|e| e.to_string())?
-        // a test network idles between rounds: keep connections open
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
-        .build();
+    let gossipsub = gossipsub::Behaviour::new(authenticity, gs_config)?;
+    // The signed peer record lets an lp2p or go hub put our addresses in its
+    // PX.
+    let identify = identify::Behaviour::new(
+        identify::Config::new_with_signed_peer_record("ipfs/0.1.0".into(), key)
+            .with_agent_version(AGENT.into()),
+    );
+    // --host-events: a ping a second, so that a test sees one soon
+    let every = Duration::from_secs(if o.host_events { 1 } else { 15 });
+    let ping = ping::Behaviour::new(ping::Config::new().with_interval(every));
+    Ok(Behaviour { gossipsub, identify, ping })
+}
+
+/// TCP (with --security's channel, then yamux) and QUIC v1 (libp2p TLS and
+/// QUIC's own streams): a listen or dial address picks the transport.
+fn build_swarm(o: &Options) -> Result<libp2p::Swarm<Behaviour>, String> {
+    let key = identity_of(o.key_seed);
+    let gs_config = gossipsub_config(o)?;
+    let tcp_config = tcp::Config::default().nodelay(true);
+    // a test network idles between rounds: keep connections open
+    let idle = Duration::from_secs(3600);
+    let builder = libp2p::SwarmBuilder::with_existing_identity(key).with_tokio();
+    // the two arms differ in the security upgrade's type, not in the swarm's
+    let swarm = match o.security {
+        Security::Noise => builder
+            .with_tcp(tcp_config, noise::Config::new, yamux::Config::default)
+            .map_err(|e| e.to_string())?
+            .with_quic()
+            .with_behaviour(|key| behaviour(key, o, gs_config))
+            .map_err(|e| e.to_string())?
+            .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
+            .build(),
+        Security::Tls => builder
+            .with_tcp(tcp_config, tls::Config::new, yamux::Config::default)
+            .map_err(|e| e.to_string())?
+            .with_quic()
+            .with_behaviour(|key| behaviour(key, o, gs_config))
+            .map_err(|e| e.to_string())?
+            .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
+            .build(),
+    };
     Ok(swarm)
 }
 
