@@ -6,18 +6,21 @@
 # meshes, IDONTWANT both ways) and StrictNoSign, then PX stars with an lp2p
 # hub and with an IMPL hub (the leaves must use the PX: go only with the
 # signed peer records lp2p puts in its PX).
-#   lp2p-mix.sh BUILDDIR LP2P_BINARY js|go|rust|rust-default-id|rust-shared-id [options]
+#   lp2p-mix.sh BUILDDIR LP2P_BINARY js|go|rust|rust-default-id|rust-shared-id|rust-quic [options]
 # rust-default-id: the rust nodes keep rust-libp2p's own message id
 # (selftest.mjs --rust-ids), StrictSign scenarios only.
 # rust-shared-id: the rust nodes keep their own id and the lp2p nodes take
 # it too (lp2p node --msg-id rust): every node must print the same id, and
 # the lp2p nodes must have spared copies thanks to the rust nodes'
 # IDONTWANT (selftest.mjs --idontwant-saved), StrictSign only.
+# rust-quic: every node listens and dials over QUIC v1 (selftest.mjs
+# --transport quic), the StrictSign scenarios (1 KiB and 500 KiB rounds,
+# then the mutual one).
 # Exits 77 (skipped) when node/npm, go or cargo is not installed.
 set -eu
 
 if [ $# -lt 3 ]; then
-  echo "usage: lp2p-mix.sh BUILDDIR LP2P_BINARY js|go|rust|rust-default-id|rust-shared-id [options]" >&2
+  echo "usage: lp2p-mix.sh BUILDDIR LP2P_BINARY js|go|rust|rust-default-id|rust-shared-id|rust-quic [options]" >&2
   exit 2
 fi
 src=$(cd "$(dirname "$0")" && pwd)
@@ -51,7 +54,7 @@ case "$impl" in
     sh "$src/go/build.sh" "$b/go"
     cmd="$b/go/gsnode"
     ;;
-  rust|rust-default-id|rust-shared-id)
+  rust|rust-default-id|rust-shared-id|rust-quic)
     rc=0
     sh "$src/rust/build.sh" "$b/rust" || rc=$? # 77 without cargo
     [ $rc -eq 0 ] || exit $rc
@@ -69,6 +72,8 @@ case "$impl" in
       lp2p_cmd="$lp2p_cmd --msg-id rust"
       set -- --rust-ids rust --rust-ids lp2p --idontwant-saved lp2p \
         --scenarios strict,mutual "$@"
+    elif [ "$impl" = rust-quic ]; then
+      set -- --transport quic --scenarios strict,mutual "$@"
     fi
     impl=rust
     ;;

@@ -2,6 +2,7 @@
 // the peer ids of --key-seed N, computed independently of every library
 // under test, and free loopback ports.
 import { createPrivateKey, createPublicKey } from 'node:crypto'
+import { createSocket } from 'node:dgram'
 import { createServer } from 'node:net'
 
 const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
@@ -24,6 +25,18 @@ export function peerIdBytesOfSeed (n) {
   return Buffer.concat([Buffer.from([0x00, 0x24, 0x08, 0x01, 0x12, 0x20]), pub])
 }
 export const peerIdOfSeed = (n) => base58(peerIdBytesOfSeed(n))
+
+// `n` loopback UDP ports free a moment ago (for /udp/P/quic-v1 listeners).
+export async function freeUdpPorts (n) {
+  const socks = await Promise.all(Array.from({ length: n }, () => new Promise((resolve, reject) => {
+    const sock = createSocket('udp4')
+    sock.once('error', reject)
+    sock.bind(0, '127.0.0.1', () => resolve(sock))
+  })))
+  const ports = socks.map((s) => s.address().port)
+  await Promise.all(socks.map((s) => new Promise((resolve) => s.close(resolve))))
+  return ports
+}
 
 // `n` loopback ports free a moment ago (the OS chose them).
 export async function freePorts (n) {

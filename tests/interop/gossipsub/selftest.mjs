@@ -3,7 +3,10 @@
 // `lp2p node`. Run by selftest.sh; only Node's standard library is used.
 //
 //   node selftest.mjs --impl NAME=COMMAND... [--mix NAME:COUNT,...] [--seed N]
-//                     [--logs DIR] [--degree D]
+//                     [--logs DIR] [--degree D] [--transport tcp|quic]
+//
+// --transport quic: every node listens on /ip4/127.0.0.1/udp/P/quic-v1 and
+// dials the others' quic-v1 addresses (default tcp: /tcp/P).
 //
 // COMMAND is split at spaces; the node arguments are appended. The default
 // mix is every --impl 4 times. Scenarios, each on a fresh network where each
@@ -47,7 +50,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { createWriteStream, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 
-import { freePorts, peerIdBytesOfSeed, peerIdOfSeed } from './seeds.mjs'
+import { freePorts, freeUdpPorts, peerIdBytesOfSeed, peerIdOfSeed } from './seeds.mjs'
 
 // ---- arguments -------------------------------------------------------------
 
@@ -55,7 +58,7 @@ function usage (msg) {
   if (msg) process.stderr.write(`selftest: ${msg}\n`)
   process.stderr.write('usage: selftest.mjs --impl NAME=COMMAND... [--mix NAME:COUNT,...] [--seed N] [--logs DIR] [--degree D]\n' +
     '                    [--scenarios strict,nosign,px,mutual] [--rust-ids IMPL] [--px-no-dial IMPL]\n' +
-    '                    [--idontwant-saved IMPL]\n')
+    '                    [--idontwant-saved IMPL] [--transport tcp|quic]\n')
   process.exit(2)
 }
 
@@ -68,6 +71,7 @@ let scenarios = new Set(['strict', 'nosign', 'px', 'mutual'])
 const rustIds = new Set()
 const pxNoDial = new Set()
 const idontwantSaved = new Set()
+let transport = 'tcp'
 {
   const a = process.argv.slice(2)
   while (a.length > 0) {
@@ -85,6 +89,10 @@ const idontwantSaved = new Set()
     else if (f === '--rust-ids') rustIds.add(v())
     else if (f === '--px-no-dial') pxNoDial.add(v())
     else if (f === '--idontwant-saved') idontwantSaved.add(v())
+    else if (f === '--transport') {
+      transport = v()
+      if (transport !== 'tcp' && transport !== 'quic') usage(`bad --transport ${transport}`)
+    }
     else usage(`unknown argument ${f}`)
   }
 }
@@ -255,11 +263,14 @@ async function startNetwork (tag, extraArgs, layout = null) {
       if (impls.size < 2 || mixed >= Math.min(3, n - 1) || tries > 100) break
     }
   }
-  const ports = await freePorts(n)
+  const ports = transport === 'quic' ? await freeUdpPorts(n) : await freePorts(n)
   const seeds = types.map((_, i) => 1000 * (++networkCount) + i + 1)
-  const addr = (i) => `/ip4/127.0.0.1/tcp/${ports[i]}/p2p/${peerIdOfSeed(seeds[i])}`
+  const listenOf = (i) => transport === 'quic'
+    ? `/ip4/127.0.0.1/udp/${ports[i]}/quic-v1`
+    : `/ip4/127.0.0.1/tcp/${ports[i]}`
+  const addr = (i) => `${listenOf(i)}/p2p/${peerIdOfSeed(seeds[i])}`
   const nodes = types.map((impl, i) => {
-    const args = ['--listen', `/ip4/127.0.0.1/tcp/${ports[i]}`, '--key-seed', String(seeds[i]),
+    const args = ['--listen', listenOf(i), '--key-seed', String(seeds[i]),
       '--topic', TOPIC, '--events', ...extraArgs]
     for (const [a, b] of graph.edges) if (a === i) args.push('--peer', addr(b))
     return new Node(i, impl, seeds[i], args, tag)
