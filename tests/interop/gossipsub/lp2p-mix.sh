@@ -73,6 +73,8 @@ case "$impl" in
       set -- --rust-ids rust --rust-ids lp2p --idontwant-saved lp2p \
         --scenarios strict,mutual "$@"
     elif [ "$impl" = rust-quic ]; then
+      sh "$src/rust/build.sh" "$b/rust" quic # QUIC: gsnode-quic only
+      cmd="$b/rust/gsnode-quic"
       set -- --transport quic --scenarios strict,mutual "$@"
     fi
     impl=rust

@@ -24,8 +24,9 @@
 # are that something here: back-to-back pings stall up to 1 s each few
 # pings; without them lp2p's 7th ping times out. Not an lp2p fault: lp2p's
 # ping is sent and ACKed.
-# Builds the node (build.sh) into BUILDDIR/rust; exits 77 (skipped) when
-# cargo or node is not installed. Logs in BUILDDIR/logs-rust-host[-MODE].
+# Builds the node (build.sh; gsnode-quic for tls and quic) into
+# BUILDDIR/rust; exits 77 (skipped) when cargo or node is not installed.
+# Logs in BUILDDIR/logs-rust-host[-MODE].
 set -eu
 
 if [ $# -lt 2 ] || [ $# -gt 3 ]; then
@@ -79,9 +80,13 @@ if ! command -v "$node" >/dev/null 2>&1; then
   exit 77
 fi
 rc=0
-sh "$src/build.sh" "$b/rust" || rc=$?
+# TLS and QUIC are in gsnode-quic only (cargo feature quic)
+variant=
+[ "$mode" = noise ] || variant=quic
+# shellcheck disable=SC2086
+sh "$src/build.sh" "$b/rust" $variant || rc=$?
 [ $rc -eq 0 ] || exit $rc
-gsnode=$b/rust/gsnode
+gsnode=$b/rust/gsnode${variant:+-$variant}
 
 pass=0
 fail=0

@@ -17,6 +17,7 @@ pub enum MsgId {
 
 /// --security: the one secure channel offered over TCP (QUIC has its own TLS)
 #[derive(Clone, Copy, PartialEq)]
+#[cfg_attr(not(feature = "quic"), allow(dead_code))]
 pub enum Security {
     Noise,
     Tls,
@@ -38,6 +39,7 @@ pub struct Options {
     pub host_events: bool,
     /// --partial: Some(true) requests parts, Some(false) only supports them
     pub partial: Option<bool>,
+    #[cfg_attr(not(feature = "quic"), allow(dead_code))]
     pub security: Security,
 }
 
@@ -132,7 +134,11 @@ pub fn parse() -> Options {
                 o.partial = Some(partial_mode(&v).unwrap_or_else(|| usage(&format!("bad --partial {v:?}"))));
             }
             "security" => {
-                o.security = match value().as_str() {
+                let v = value();
+                if !cfg!(feature = "quic") {
+                    usage("--security needs the gsnode-quic binary (cargo feature quic)");
+                }
+                o.security = match v.as_str() {
                     "noise" => Security::Noise,
                     "tls" => Security::Tls,
                     v => usage(&format!("bad --security {v:?}")),

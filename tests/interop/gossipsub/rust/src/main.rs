@@ -8,10 +8,13 @@
 //!          [--mesh-interval-ms N] [--bench] [--host-events]
 //!          [--partial requests|supports] [--security noise|tls]
 //!
-//! The transport follows each address: `/tcp/P` is TCP with `--security`'s
-//! channel (Noise by default, libp2p TLS `/tls/1.0.0` with `tls`; only that
-//! one is offered) and yamux, `/udp/P/quic-v1` is QUIC v1 (always libp2p
-//! TLS, QUIC's own streams), for listening and dialing alike.
+//! `--security` and QUIC are in the gsnode-quic binary only (cargo feature
+//! `quic`: libp2p's `quic` and `tls` features, which bring quinn, rustls and
+//! aws-lc and nearly double a cold build, so gsnode stays without them).
+//! There the transport follows each address: `/tcp/P` is TCP with
+//! `--security`'s channel (Noise by default, libp2p TLS `/tls/1.0.0` with
+//! `tls`; only that one is offered) and yamux, `/udp/P/quic-v1` is QUIC v1
+//! (always libp2p TLS, QUIC's own streams), for listening and dialing alike.
 //!
 //! `--partial` is in the gsnode-partial binary only (cargo feature
 //! `partial`, libp2p's `gossipsub-partial-messages`): that feature makes
@@ -54,13 +57,15 @@ use libp2p::futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity, MessageId};
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{identify, identity, noise, ping, tcp, tls, yamux, Multiaddr, PeerId};
+use libp2p::{identify, identity, noise, ping, tcp, yamux, Multiaddr, PeerId};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncBufReadExt;
 use tokio::signal::unix::{signal, SignalKind};
 
-use args::{MsgId, Options, Security};
+#[cfg(feature = "quic")]
+use args::Security;
+use args::{MsgId, Options};
 
 // ---- output ----------------------------------------------------------------
 
@@ -207,35 +212,59 @@ fn behaviour(
     Ok(Behaviour { gossipsub, identify, ping })
 }
 
-/// TCP (with --security's channel, then yamux) and QUIC v1 (libp2p TLS and
-/// QUIC's own streams): a listen or dial address picks the transport.
-fn build_swarm(o: &Options) -> Result<libp2p::Swarm<Behaviour>, String> {
-    let key = identity_of(o.key_seed);
-    let gs_config = gossipsub_config(o)?;
-    let tcp_config = tcp::Config::default().nodelay(true);
-    // a test network idles between rounds: keep connections open
-    let idle = Duration::from_secs(3600);
-    let builder = libp2p::SwarmBuilder::with_existing_identity(key).with_tokio();
-    // the two arms differ in the security upgrade's type, not in the swarm's
-    let swarm = match o.security {
-        Security::Noise => builder
-            .with_tcp(tcp_config, noise::Config::new, yamux::Config::default)
+/// The swarm's behaviour and config on a transport builder's last stage.
+macro_rules! finish {
+    ($builder:expr, $o:expr, $gs_config:expr) => {
+        $builder
+            .with_behaviour(|key| behaviour(key, $o, $gs_config))
             .map_err(|e| e.to_string())?
-            .with_quic()
-            .with_behaviour(|key| behaviour(key, o, gs_config))
-            .map_err(|e| e.to_string())?
-            .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
-            .build(),
-        Security::Tls => builder
-            .with_tcp(tcp_config, tls::Config::new, yamux::Config::default)
-            .map_err(|e| e.to_string())?
-            .with_quic()
-            .with_behaviour(|key| behaviour(key, o, gs_config))
-            .map_err(|e| e.to_string())?
-            .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
-            .build(),
+            // a test network idles between rounds: keep connections open
+            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
+            .build()
     };
-    Ok(swarm)
+}
+
+/// TCP with Noise and yamux; in gsnode-quic (cargo feature `quic`) also
+/// QUIC v1 (libp2p TLS, QUIC's own streams) and --security's channel over
+/// TCP. A listen or dial address picks the transport.
+#[cfg(not(feature = "quic"))]
+fn build_swarm(o: &Options) -> Result<libp2p::Swarm<Behaviour>, String> {
+    let gs_config = gossipsub_config(o)?;
+    let builder = libp2p::SwarmBuilder::with_existing_identity(identity_of(o.key_seed))
+        .with_tokio()
+        .with_tcp(tcp_config(), noise::Config::new, yamux::Config::default)
+        .map_err(|e| e.to_string())?;
+    Ok(finish!(builder, o, gs_config))
+}
+
+#[cfg(feature = "quic")]
+fn build_swarm(o: &Options) -> Result<libp2p::Swarm<Behaviour>, String> {
+    use libp2p::tls;
+    let gs_config = gossipsub_config(o)?;
+    let builder = libp2p::SwarmBuilder::with_existing_identity(identity_of(o.key_seed)).with_tokio();
+    // the two arms differ in the security upgrade's type, not in the swarm's
+    Ok(match o.security {
+        Security::Noise => finish!(
+            builder
+                .with_tcp(tcp_config(), noise::Config::new, yamux::Config::default)
+                .map_err(|e| e.to_string())?
+                .with_quic(),
+            o,
+            gs_config
+        ),
+        Security::Tls => finish!(
+            builder
+                .with_tcp(tcp_config(), tls::Config::new, yamux::Config::default)
+                .map_err(|e| e.to_string())?
+                .with_quic(),
+            o,
+            gs_config
+        ),
+    })
+}
+
+fn tcp_config() -> tcp::Config {
+    tcp::Config::default().nodelay(true)
 }
 
 // ---- the node's state --------------------------------------------------------
