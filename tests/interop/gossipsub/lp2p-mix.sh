@@ -14,8 +14,9 @@
 # the lp2p nodes must have spared copies thanks to the rust nodes'
 # IDONTWANT (selftest.mjs --idontwant-saved), StrictSign only.
 # rust-quic: every node listens and dials over QUIC v1 (selftest.mjs
-# --transport quic), the StrictSign scenarios (1 KiB and 500 KiB rounds,
-# then the mutual one).
+# --transport quic), the lp2p nodes with secp256k1 identities as lean
+# consensus has (--secp256k1 lp2p), the StrictSign scenarios (1 KiB and
+# 500 KiB rounds, then the mutual one).
 # Exits 77 (skipped) when node/npm, go or cargo is not installed.
 set -eu
 
@@ -75,7 +76,7 @@ case "$impl" in
     elif [ "$impl" = rust-quic ]; then
       sh "$src/rust/build.sh" "$b/rust" quic # QUIC: gsnode-quic only
       cmd="$b/rust/gsnode-quic"
-      set -- --transport quic --scenarios strict,mutual "$@"
+      set -- --transport quic --secp256k1 lp2p --scenarios strict,mutual "$@"
     fi
     impl=rust
     ;;

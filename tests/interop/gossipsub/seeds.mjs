@@ -26,6 +26,20 @@ export function peerIdBytesOfSeed (n) {
 }
 export const peerIdOfSeed = (n) => base58(peerIdBytesOfSeed(n))
 
+// The bytes of a base58 peer id (a key file's id, for from ‖ seqno).
+export function unbase58 (text) {
+  let n = 0n
+  for (const c of text) {
+    const d = B58.indexOf(c)
+    if (d < 0) throw new Error(`not base58: ${text}`)
+    n = n * 58n + BigInt(d)
+  }
+  let hex = n.toString(16)
+  if (hex.length % 2) hex = '0' + hex
+  const zeros = text.length - text.replace(/^1+/, '').length
+  return Buffer.concat([Buffer.alloc(zeros), Buffer.from(n === 0n ? '' : hex, 'hex')])
+}
+
 // `n` loopback UDP ports free a moment ago (for /udp/P/quic-v1 listeners).
 export async function freeUdpPorts (n) {
   const socks = await Promise.all(Array.from({ length: n }, () => new Promise((resolve, reject) => {

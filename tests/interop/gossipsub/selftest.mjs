@@ -4,9 +4,13 @@
 //
 //   node selftest.mjs --impl NAME=COMMAND... [--mix NAME:COUNT,...] [--seed N]
 //                     [--logs DIR] [--degree D] [--transport tcp|quic]
+//                     [--secp256k1 IMPL]
 //
 // --transport quic: every node listens on /ip4/127.0.0.1/udp/P/quic-v1 and
 // dials the others' quic-v1 addresses (default tcp: /tcp/P).
+// --secp256k1 IMPL: IMPL's nodes (lp2p only: COMMAND's first word is the lp2p
+// binary) get a fresh secp256k1 key (`lp2p key new`, then --key FILE)
+// instead of --key-seed's Ed25519 one, as lean consensus nodes have.
 //
 // COMMAND is split at spaces; the node arguments are appended. The default
 // mix is every --impl 4 times. Scenarios, each on a fresh network where each
@@ -45,12 +49,13 @@
 // Prints "ok NAME (T s)" / "FAIL NAME: why" lines and a summary; exits 1 on
 // any failure.
 
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { createWriteStream, mkdirSync } from 'node:fs'
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import { freePorts, freeUdpPorts, peerIdBytesOfSeed, peerIdOfSeed } from './seeds.mjs'
+import { freePorts, freeUdpPorts, peerIdBytesOfSeed, peerIdOfSeed, unbase58 } from './seeds.mjs'
 
 // ---- arguments -------------------------------------------------------------
 
@@ -58,7 +63,7 @@ function usage (msg) {
   if (msg) process.stderr.write(`selftest: ${msg}\n`)
   process.stderr.write('usage: selftest.mjs --impl NAME=COMMAND... [--mix NAME:COUNT,...] [--seed N] [--logs DIR] [--degree D]\n' +
     '                    [--scenarios strict,nosign,px,mutual] [--rust-ids IMPL] [--px-no-dial IMPL]\n' +
-    '                    [--idontwant-saved IMPL] [--transport tcp|quic]\n')
+    '                    [--idontwant-saved IMPL] [--transport tcp|quic] [--secp256k1 IMPL]\n')
   process.exit(2)
 }
 
@@ -72,6 +77,7 @@ const rustIds = new Set()
 const pxNoDial = new Set()
 const idontwantSaved = new Set()
 let transport = 'tcp'
+const secp256k1 = new Set()
 {
   const a = process.argv.slice(2)
   while (a.length > 0) {
@@ -89,6 +95,7 @@ let transport = 'tcp'
     else if (f === '--rust-ids') rustIds.add(v())
     else if (f === '--px-no-dial') pxNoDial.add(v())
     else if (f === '--idontwant-saved') idontwantSaved.add(v())
+    else if (f === '--secp256k1') secp256k1.add(v())
     else if (f === '--transport') {
       transport = v()
       if (transport !== 'tcp' && transport !== 'quic') usage(`bad --transport ${transport}`)
@@ -145,12 +152,12 @@ const children = new Set()
 process.on('exit', () => { for (const c of children) { try { c.kill('SIGKILL') } catch {} } })
 
 class Node {
-  constructor (idx, impl, keySeed, args, tag) {
+  constructor (idx, impl, ident, args, tag) {
     this.idx = idx
     this.impl = impl
     this.name = `${impl}${idx}`
-    this.keySeed = keySeed
-    this.expectedId = peerIdOfSeed(keySeed)
+    this.expectedId = ident.id
+    this.idBytes = ident.bytes
     this.lines = []
     this.badLines = []
     this.exit = null
@@ -242,6 +249,21 @@ function randomGraph (n) {
 // ---- one network -----------------------------------------------------------
 
 const TOPIC = 'lp2p-selftest'
+
+// A node's identity: the Ed25519 key of its seed, or with --secp256k1 a
+// secp256k1 key file made by `lp2p key new` (which prints the peer id).
+let keyDir = null
+function identity (impl, seed, name) {
+  if (!secp256k1.has(impl)) {
+    return { id: peerIdOfSeed(seed), bytes: peerIdBytesOfSeed(seed), args: ['--key-seed', String(seed)] }
+  }
+  keyDir ??= logDir ?? mkdtempSync(join(tmpdir(), 'selftest-keys-'))
+  const file = join(keyDir, `${name}.key`)
+  rmSync(file, { force: true }) // key new never overwrites
+  const id = execFileSync(impls.get(impl)[0], ['key', 'new', '--type', 'secp256k1', '-o', file],
+    { encoding: 'utf8' }).trim()
+  return { id, bytes: unbase58(id), args: ['--key', file] }
+}
 let networkCount = 0
 
 // A network of the --mix in random order on a random graph, or of the given
@@ -268,12 +290,13 @@ async function startNetwork (tag, extraArgs, layout = null) {
   const listenOf = (i) => transport === 'quic'
     ? `/ip4/127.0.0.1/udp/${ports[i]}/quic-v1`
     : `/ip4/127.0.0.1/tcp/${ports[i]}`
-  const addr = (i) => `${listenOf(i)}/p2p/${peerIdOfSeed(seeds[i])}`
+  const idents = types.map((impl, i) => identity(impl, seeds[i], `${tag}-${impl}${i}`))
+  const addr = (i) => `${listenOf(i)}/p2p/${idents[i].id}`
   const nodes = types.map((impl, i) => {
-    const args = ['--listen', listenOf(i), '--key-seed', String(seeds[i]),
+    const args = ['--listen', listenOf(i), ...idents[i].args,
       '--topic', TOPIC, '--events', ...extraArgs]
     for (const [a, b] of graph.edges) if (a === i) args.push('--peer', addr(b))
-    return new Node(i, impl, seeds[i], args, tag)
+    return new Node(i, impl, idents[i], args, tag)
   })
   const net = { tag, nodes, graph, types, byId: new Map(nodes.map((x) => [x.expectedId, x])) }
   info(`${tag}: ${nodes.map((x) => x.name).join(' ')}; edges ${graph.edges.map(([a, b]) => `${nodes[a].name}->${nodes[b].name}`).join(' ')}`)
@@ -412,7 +435,7 @@ async function round (net, name, publishers, count, size, { hex, binary, nosign,
             if (m.id !== expect) problems.push(`${nodes[i].name}: id ${m.id.slice(0, 20)}.. is not rust's base58(from) ‖ decimal seqno ${expect.slice(0, 20)}..`)
           } else if (/^[0-9]+$/.test(m.seqno)) {
             // default id: from (the peer id's multihash bytes) ‖ seqno (8 bytes, big endian)
-            const expect = peerIdBytesOfSeed(s.node.keySeed).toString('hex') + BigInt(m.seqno).toString(16).padStart(16, '0')
+            const expect = s.node.idBytes.toString('hex') + BigInt(m.seqno).toString(16).padStart(16, '0')
             if (m.id !== expect) problems.push(`${nodes[i].name}: id ${m.id.slice(0, 20)}.. is not from ‖ seqno ${expect.slice(0, 20)}..`)
           }
         }
