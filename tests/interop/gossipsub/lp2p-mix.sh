@@ -6,7 +6,7 @@
 # meshes, IDONTWANT both ways) and StrictNoSign, then PX stars with an lp2p
 # hub and with an IMPL hub (the leaves must use the PX: go only with the
 # signed peer records lp2p puts in its PX).
-#   lp2p-mix.sh BUILDDIR LP2P_BINARY js|go|go-quic|rust|rust-default-id|rust-shared-id [options]
+#   lp2p-mix.sh BUILDDIR LP2P_BINARY js|go|go-quic|rust|rust-default-id|rust-shared-id|rust-quic [options]
 # go-quic: the go network over QUIC v1 as lean consensus runs it: every
 # node on /udp/P/quic-v1, the lp2p nodes on secp256k1 identities
 # (selftest.mjs --transport quic --secp256k1 lp2p), StrictSign (1 KiB and
@@ -18,11 +18,15 @@
 # it too (lp2p node --msg-id rust): every node must print the same id, and
 # the lp2p nodes must have spared copies thanks to the rust nodes'
 # IDONTWANT (selftest.mjs --idontwant-saved), StrictSign only.
+# rust-quic: every node listens and dials over QUIC v1 (selftest.mjs
+# --transport quic), the lp2p nodes with secp256k1 identities as lean
+# consensus has (--secp256k1 lp2p), the StrictSign scenarios (1 KiB and
+# 500 KiB rounds, then the mutual one).
 # Exits 77 (skipped) when node/npm, go or cargo is not installed.
 set -eu
 
 if [ $# -lt 3 ]; then
-  echo "usage: lp2p-mix.sh BUILDDIR LP2P_BINARY js|go|go-quic|rust|rust-default-id|rust-shared-id [options]" >&2
+  echo "usage: lp2p-mix.sh BUILDDIR LP2P_BINARY js|go|go-quic|rust|rust-default-id|rust-shared-id|rust-quic [options]" >&2
   exit 2
 fi
 src=$(cd "$(dirname "$0")" && pwd)
@@ -60,7 +64,7 @@ case "$impl" in
     fi
     impl=go
     ;;
-  rust|rust-default-id|rust-shared-id)
+  rust|rust-default-id|rust-shared-id|rust-quic)
     rc=0
     sh "$src/rust/build.sh" "$b/rust" || rc=$? # 77 without cargo
     [ $rc -eq 0 ] || exit $rc
@@ -78,6 +82,10 @@ case "$impl" in
       lp2p_cmd="$lp2p_cmd --msg-id rust"
       set -- --rust-ids rust --rust-ids lp2p --idontwant-saved lp2p \
         --scenarios strict,mutual "$@"
+    elif [ "$impl" = rust-quic ]; then
+      sh "$src/rust/build.sh" "$b/rust" quic # QUIC: gsnode-quic only
+      cmd="$b/rust/gsnode-quic"
+      set -- --transport quic --secp256k1 lp2p --scenarios strict,mutual "$@"
     fi
     impl=rust
     ;;

@@ -6,6 +6,9 @@
 #                                 partial: libp2p's gossipsub-partial-messages,
 #                                 kept out of gsnode because it makes rust
 #                                 advertise partialMessages to every peer)
+#   build.sh OUTDIR quic      ->  OUTDIR/gsnode-quic (cargo feature quic:
+#                                 QUIC v1 and libp2p TLS, kept out of gsnode
+#                                 because they nearly double a cold build)
 # OUTDIR is under the build tree. Cargo's target directory is
 # LP2P_CARGO_TARGET_DIR (CI points it at a persistent cache), else
 # OUTDIR/target; crates are downloaded into cargo's own home (CARGO_HOME).
@@ -14,15 +17,16 @@
 # LP2P_CARGO names the cargo command. Cargo's output goes to stderr.
 set -eu
 
-if [ $# -lt 1 ] || [ $# -gt 2 ] || { [ $# -eq 2 ] && [ "$2" != partial ]; }; then
-  echo "usage: build.sh OUTDIR [partial]" >&2
+if [ $# -lt 1 ] || [ $# -gt 2 ] ||
+   { [ $# -eq 2 ] && [ "$2" != partial ] && [ "$2" != quic ]; }; then
+  echo "usage: build.sh OUTDIR [partial|quic]" >&2
   exit 2
 fi
 bin=gsnode
 features=""
 if [ $# -eq 2 ]; then
-  bin=gsnode-partial
-  features="--features partial"
+  bin=gsnode-$2
+  features="--features $2"
 fi
 src=$(cd "$(dirname "$0")" && pwd)
 cargo=${LP2P_CARGO:-cargo}

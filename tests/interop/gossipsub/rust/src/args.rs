@@ -15,6 +15,14 @@ pub enum MsgId {
     Rust,
 }
 
+/// --security: the one secure channel offered over TCP (QUIC has its own TLS)
+#[derive(Clone, Copy, PartialEq)]
+#[cfg_attr(not(feature = "quic"), allow(dead_code))]
+pub enum Security {
+    Noise,
+    Tls,
+}
+
 pub struct Options {
     pub listen: Vec<String>,
     pub peers: Vec<String>,
@@ -31,6 +39,8 @@ pub struct Options {
     pub host_events: bool,
     /// --partial: Some(true) requests parts, Some(false) only supports them
     pub partial: Option<bool>,
+    #[cfg_attr(not(feature = "quic"), allow(dead_code))]
+    pub security: Security,
 }
 
 fn usage(msg: &str) -> ! {
@@ -39,7 +49,7 @@ fn usage(msg: &str) -> ! {
         "usage: gsnode [--listen MA]... [--peer MA]... [--topic T]... [--key-seed N]\n\
          \x20             [--sign strict|none] [--msg-id default|sha256|rust] [--params FILE]\n\
          \x20             [--hex] [--events] [--flood-publish on|off] [--mesh-interval-ms N] [--bench]\n\
-         \x20             [--host-events] [--partial requests|supports]"
+         \x20             [--host-events] [--partial requests|supports] [--security noise|tls]"
     );
     std::process::exit(2)
 }
@@ -60,6 +70,7 @@ pub fn parse() -> Options {
         bench: false,
         host_events: false,
         partial: None,
+        security: Security::Noise,
     };
     let mut a = std::env::args().skip(1);
     while let Some(flag) = a.next() {
@@ -121,6 +132,17 @@ pub fn parse() -> Options {
                     usage("--partial needs the gsnode-partial binary (cargo feature partial)");
                 }
                 o.partial = Some(partial_mode(&v).unwrap_or_else(|| usage(&format!("bad --partial {v:?}"))));
+            }
+            "security" => {
+                let v = value();
+                if !cfg!(feature = "quic") {
+                    usage("--security needs the gsnode-quic binary (cargo feature quic)");
+                }
+                o.security = match v.as_str() {
+                    "noise" => Security::Noise,
+                    "tls" => Security::Tls,
+                    v => usage(&format!("bad --security {v:?}")),
+                }
             }
             "flood-publish" => match value().as_str() {
                 "on" => o.flood_publish = true,

@@ -6,7 +6,15 @@
 //!          [--sign strict|none] [--msg-id default|sha256|rust]
 //!          [--params FILE] [--hex] [--events] [--flood-publish on|off]
 //!          [--mesh-interval-ms N] [--bench] [--host-events]
-//!          [--partial requests|supports]
+//!          [--partial requests|supports] [--security noise|tls]
+//!
+//! `--security` and QUIC are in the gsnode-quic binary only (cargo feature
+//! `quic`: libp2p's `quic` and `tls` features, which bring quinn, rustls and
+//! aws-lc and nearly double a cold build, so gsnode stays without them).
+//! There the transport follows each address: `/tcp/P` is TCP with
+//! `--security`'s channel (Noise by default, libp2p TLS `/tls/1.0.0` with
+//! `tls`; only that one is offered) and yamux, `/udp/P/quic-v1` is QUIC v1
+//! (always libp2p TLS, QUIC's own streams), for listening and dialing alike.
 //!
 //! `--partial` is in the gsnode-partial binary only (cargo feature
 //! `partial`, libp2p's `gossipsub-partial-messages`): that feature makes
@@ -55,6 +63,8 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncBufReadExt;
 use tokio::signal::unix::{signal, SignalKind};
 
+#[cfg(feature = "quic")]
+use args::Security;
 use args::{MsgId, Options};
 
 // ---- output ----------------------------------------------------------------
@@ -178,48 +188,83 @@ fn gossipsub_config(o: &Options) -> Result<gossipsub::Config, String> {
     b.build().map_err(|e| format!("gossipsub config: {e}"))
 }
 
-fn build_swarm(o: &Options) -> Result<libp2p::Swarm<Behaviour>, String> {
-    let key = identity_of(o.key_seed);
-    let gs_config = gossipsub_config(o)?;
-    let host_events = o.host_events;
+/// gossipsub, identify (with a signed peer record) and ping for `key`.
+fn behaviour(
+    key: &identity::Keypair,
+    o: &Options,
+    gs_config: gossipsub::Config,
+) -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
     let authenticity = if o.sign_none {
         MessageAuthenticity::Anonymous
     } else {
         MessageAuthenticity::Signed(key.clone())
     };
-    let swarm = libp2p::SwarmBuilder::with_existing_identity(key)
+    let gossipsub = gossipsub::Behaviour::new(authenticity, gs_config)?;
+    // The signed peer record lets an lp2p or go hub put our addresses in its
+    // PX.
+    let identify = identify::Behaviour::new(
+        identify::Config::new_with_signed_peer_record("ipfs/0.1.0".into(), key)
+            .with_agent_version(AGENT.into()),
+    );
+    // --host-events: a ping a second, so that a test sees one soon
+    let every = Duration::from_secs(if o.host_events { 1 } else { 15 });
+    let ping = ping::Behaviour::new(ping::Config::new().with_interval(every));
+    Ok(Behaviour { gossipsub, identify, ping })
+}
+
+/// The swarm's behaviour and config on a transport builder's last stage.
+macro_rules! finish {
+    ($builder:expr, $o:expr, $gs_config:expr) => {
+        $builder
+            .with_behaviour(|key| behaviour(key, $o, $gs_config))
+            .map_err(|e| e.to_string())?
+            // a test network idles between rounds: keep connections open
+            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
+            .build()
+    };
+}
+
+/// TCP with Noise and yamux; in gsnode-quic (cargo feature `quic`) also
+/// QUIC v1 (libp2p TLS, QUIC's own streams) and --security's channel over
+/// TCP. A listen or dial address picks the transport.
+#[cfg(not(feature = "quic"))]
+fn build_swarm(o: &Options) -> Result<libp2p::Swarm<Behaviour>, String> {
+    let gs_config = gossipsub_config(o)?;
+    let builder = libp2p::SwarmBuilder::with_existing_identity(identity_of(o.key_seed))
         .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            noise::Config::new,
-            yamux::Config::default,
-        )
-        .map_err(|e| e.to_string())?
-        .with_behaviour(|key| {
-            let gossipsub = gossipsub::Behaviour::new(authenticity, gs_config)?;
-            // The signed peer record lets an lp2p or go hub put our addresses
-            // in its PX.
-            let identify = identify::Behaviour::new(
-                identify::Config::new_with_signed_peer_record(
-                    "ipfs/0.1.0".into(),
-                    key,
-                )
-                .with_agent_version(AGENT.into()),
-            );
-            Ok(Behaviour {
-                gossipsub,
-                identify,
-                // --host-events: a ping a second, so that a test sees one soon
-            ping: ping::Behaviour::new(ping::Config::new().with_interval(
-                Duration::from_secs(if host_events { 1 } else { 15 }),
-            )),
-            })
-        })
-        .map_err(|e| e.to_string())?
-        // a test network idles between rounds: keep connections open
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
-        .build();
-    Ok(swarm)
+        .with_tcp(tcp_config(), noise::Config::new, yamux::Config::default)
+        .map_err(|e| e.to_string())?;
+    Ok(finish!(builder, o, gs_config))
+}
+
+#[cfg(feature = "quic")]
+fn build_swarm(o: &Options) -> Result<libp2p::Swarm<Behaviour>, String> {
+    use libp2p::tls;
+    let gs_config = gossipsub_config(o)?;
+    let builder = libp2p::SwarmBuilder::with_existing_identity(identity_of(o.key_seed)).with_tokio();
+    // the two arms differ in the security upgrade's type, not in the swarm's
+    Ok(match o.security {
+        Security::Noise => finish!(
+            builder
+                .with_tcp(tcp_config(), noise::Config::new, yamux::Config::default)
+                .map_err(|e| e.to_string())?
+                .with_quic(),
+            o,
+            gs_config
+        ),
+        Security::Tls => finish!(
+            builder
+                .with_tcp(tcp_config(), tls::Config::new, yamux::Config::default)
+                .map_err(|e| e.to_string())?
+                .with_quic(),
+            o,
+            gs_config
+        ),
+    })
+}
+
+fn tcp_config() -> tcp::Config {
+    tcp::Config::default().nodelay(true)
 }
 
 // ---- the node's state --------------------------------------------------------
