@@ -252,6 +252,7 @@ static int make_endpoint(host_udp *u, const struct sockaddr *bound) {
   es.max_connections = h->settings.max_connections;
   es.reserved_outbound = h->settings.reserved_outbound;
   es.max_handshakes = h->settings.max_handshakes;
+  es.limit_loopback = h->settings.limit_loopback;
   lp2p__quic_endpoint_callbacks cb = {
       .conn = {.established = on_established,
                .closed = on_closed,
