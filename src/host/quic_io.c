@@ -271,6 +271,19 @@ static int make_endpoint(host_udp *u, const struct sockaddr *bound) {
                                  sockaddr_len(bound), &cb, h->mem, u);
 }
 
+/* The socket buffers a QUIC endpoint wants: 7 MiB each way, as quic-go
+ * (the kernel caps them at net.core.rmem_max / wmem_max). Linux's default
+ * 208 KiB holds under a hundred full datagrams: a burst of handshakes
+ * (1,000 dials at once) or a fast stream overflowed it. */
+#define UDP_BUFFER_BYTES (7 << 20)
+
+static void grow_buffers(host_udp *u) {
+  int size = UDP_BUFFER_BYTES;
+  (void)uv_recv_buffer_size((uv_handle_t *)&u->udp, &size);
+  size = UDP_BUFFER_BYTES;
+  (void)uv_send_buffer_size((uv_handle_t *)&u->udp, &size);
+}
+
 static int bind_udp(host_udp *u, const struct sockaddr *sa,
                     lp2p_errdetail *err) {
   unsigned flags = sa->sa_family == AF_INET6 ? UV_UDP_IPV6ONLY : 0;
@@ -292,6 +305,7 @@ static int bind_udp(host_udp *u, const struct sockaddr *sa,
     return lp2p_errdetail_set(err, rv, "cannot start QUIC: %s",
                               lp2p_strerror(rv));
   }
+  grow_buffers(u); /* best effort: a smaller buffer still works */
   rv = uv_udp_recv_start(&u->udp, on_alloc, on_recv);
   if (rv != 0) {
     return lp2p_errdetail_set(err, LP2P_ERR_IO, "cannot read UDP: %s",
