@@ -6,18 +6,23 @@
  *                                   verifications per second of 1 KiB
  *                                   messages (libsodium, as lp2p signs and
  *                                   verifies), the bound of a signed topic
- *   bench_host sink [--muxer M]     a host that reads and drops every byte
- *                                   of /bench/sink/1.0.0 streams; prints
- *                                   its listen address, then its RSS on
- *                                   SIGUSR1 and exits on SIGTERM
+ *   bench_host sink [--muxer M] [--listen MA]
+ *                                   a host that reads and drops every byte
+ *                                   of /bench/sink/1.0.0 streams, listening
+ *                                   on MA (default /ip4/127.0.0.1/tcp/0;
+ *                                   /ip4/127.0.0.1/udp/0/quic-v1 for QUIC);
+ *                                   prints its listen address, then its RSS
+ *                                   on SIGUSR1 and exits on SIGTERM
  *   bench_host send MA BYTES [--muxer M]
- *                                   one stream of BYTES to a sink, timed
+ *                                   one stream of BYTES to a sink (over
+ *                                   the transport of MA), timed
  *                                   from the first write to the sink's end
  *                                   (and the sender's CPU seconds, cpu_s)
  *   bench_host conns MA N           N hosts (N identities) in this process,
  *                                   each connected to MA; prints the time
- *                                   until all are upgraded and identified,
- *                                   then waits for SIGTERM
+ *                                   until all are upgraded and identified
+ *                                   or failed (at most 60 s: the rest are
+ *                                   "pending"), then waits for SIGTERM
  * One JSON object per line on stdout. */
 #include <signal.h>
 #include <sodium.h>
@@ -66,6 +71,16 @@ static lp2p_muxers parse_muxer(int argc, char **argv) {
     }
   }
   return LP2P_MUXERS_YAMUX;
+}
+
+/* The sink's --listen address (the transport follows from it). */
+static const char *parse_listen(int argc, char **argv) {
+  for (int i = 0; i + 1 < argc; i++) {
+    if (strcmp(argv[i], "--listen") == 0) {
+      return argv[i + 1];
+    }
+  }
+  return "/ip4/127.0.0.1/tcp/0";
 }
 
 static lp2p_host *new_host(uv_loop_t *loop, lp2p_muxers muxers,
@@ -190,7 +205,7 @@ static int run_sink(int argc, char **argv) {
   lp2p_buf ma, addrs;
   lp2p_buf_init(&ma, NULL);
   lp2p_buf_init(&addrs, NULL);
-  if (!r.host || lp2p_multiaddr_parse("/ip4/127.0.0.1/tcp/0", &ma, NULL) ||
+  if (!r.host || lp2p_multiaddr_parse(parse_listen(argc, argv), &ma, NULL) ||
       lp2p_host_listen(r.host, ma.data, ma.len, NULL) ||
       lp2p_host_set_handler(r.host, SINK_PROTOCOL, sink_handler, &r) ||
       lp2p_host_listen_addrs(r.host, true, &addrs) < 1) {
@@ -317,20 +332,49 @@ static int run_send(int argc, char **argv) {
 typedef struct conns_run {
   uv_loop_t loop;
   lp2p_host **hosts;
-  int n, identified, failed;
+  int n, identified, failed, dialed;
+  bool printed;
   double t0;
   uv_signal_t term;
+  uv_timer_t deadline;
 } conns_run;
+
+/* Dials neither identified nor failed by then are reported as pending
+ * (a dial that hangs must not hang the benchmark). */
+#define CONNS_DEADLINE_MS 60000
+
+/* Prints the line once every dial is identified or failed (a failed one
+ * is never identified: waiting for all would never end). */
+static void conns_print(conns_run *r) {
+  /* pending: dialed (connected, or not yet) but not identified */
+  printf("{\"connections\":%d,\"seconds\":%.3f,\"failed\":%d,"
+         "\"pending\":%d,\"pending_connected\":%d}\n",
+         r->identified, now_s() - r->t0, r->failed,
+         r->n - r->identified - r->failed, r->dialed - r->identified);
+  fflush(stdout);
+  r->printed = true;
+  uv_timer_stop(&r->deadline);
+}
+
+static void conns_settled(conns_run *r) {
+  if (!r->printed && r->identified + r->failed == r->n) {
+    conns_print(r);
+  }
+}
+
+static void conns_deadline(uv_timer_t *t) {
+  conns_run *r = t->data;
+  if (!r->printed) {
+    conns_print(r);
+  }
+}
 
 static void conns_identified(lp2p_host *h, lp2p_conn *c, void *user) {
   (void)h;
   (void)c;
   conns_run *r = user;
-  if (++r->identified == r->n) {
-    printf("{\"connections\":%d,\"seconds\":%.3f,\"failed\":%d}\n", r->n,
-           now_s() - r->t0, r->failed);
-    fflush(stdout);
-  }
+  r->identified++;
+  conns_settled(r);
 }
 
 static void conns_dialed(lp2p_host *h, lp2p_conn *c, int err, const char *msg,
@@ -341,6 +385,9 @@ static void conns_dialed(lp2p_host *h, lp2p_conn *c, int err, const char *msg,
   if (err) {
     r->failed++;
     fprintf(stderr, "bench_host: %s\n", msg);
+    conns_settled(r);
+  } else {
+    r->dialed++;
   }
 }
 
@@ -348,6 +395,7 @@ static void conns_term(uv_signal_t *s, int sig) {
   (void)sig;
   conns_run *r = s->data;
   uv_close((uv_handle_t *)&r->term, NULL);
+  uv_close((uv_handle_t *)&r->deadline, NULL);
   for (int i = 0; i < r->n; i++) {
     lp2p_host_close(r->hosts[i], NULL, NULL);
   }
@@ -367,6 +415,9 @@ static int run_conns(int argc, char **argv) {
   if (lp2p_multiaddr_parse(argv[0], &ma, NULL) != 0) {
     return 1;
   }
+  uv_timer_init(&r.loop, &r.deadline);
+  r.deadline.data = &r;
+  uv_timer_start(&r.deadline, conns_deadline, CONNS_DEADLINE_MS, 0);
   r.t0 = now_s();
   for (int i = 0; i < r.n; i++) {
     r.hosts[i] = new_host(&r.loop, LP2P_MUXERS_YAMUX, &cb, &r);

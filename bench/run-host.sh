@@ -16,6 +16,9 @@
 #     sink), a go and a js listener (peer listen --no-limits): time until
 #     all are upgraded and identified, and the listener's RSS growth per
 #     idle connection.
+# Both over TCP (Noise, each muxer) and over QUIC v1 (/udp/0/quic-v1:
+# libp2p TLS and QUIC's own streams, so one row "quic" and no muxer; go
+# and lp2p only, the js peer has no QUIC).
 # Each measurement runs RUNS times (default 3), the implementations in
 # turn within each run; best and median printed.
 # With LP2P_AB_BUILD=DIR, another lp2p build tree (e.g. the previous
@@ -32,7 +35,8 @@
 # sender's cpu_s, the sink's from /proc), the rate with a core for each
 # side, against the cipher's own CPU-time speed (cpu_MBps).
 #   bench/run-host.sh [BUILD_DIR]
-# Environment: RUNS, MUXERS (default "yamux mplex"), IMPLS (default
+# Environment: RUNS, TRANSPORTS (default "tcp quic"), MUXERS (default
+# "yamux mplex", TCP's), IMPLS (default
 # "lp2p go js"), BYTES (lp2p and go, default 1 GiB), JS_BYTES (default
 # 256 MiB), CONNS (default 1000), CONN_IMPLS (default IMPLS),
 # LP2P_AB_BUILD.
@@ -44,7 +48,18 @@ bench="$build/bench/bench_host"
 . bench/lib.sh
 work="$build/bench-host"
 mkdir -p "$work"
+TRANSPORTS=${TRANSPORTS:-tcp quic}
 MUXERS=${MUXERS:-yamux mplex}
+QUIC_LISTEN=/ip4/127.0.0.1/udp/0/quic-v1
+# The rows of the stream measurements: each muxer over TCP, then "quic".
+rows=
+for t in $TRANSPORTS; do
+  case "$t" in
+    tcp) rows="$rows $MUXERS" ;;
+    quic) rows="$rows quic" ;;
+    *) echo "run-host.sh: unknown transport $t" >&2; exit 2 ;;
+  esac
+done
 IMPLS=${IMPLS:-lp2p go js}
 BYTES=${BYTES:-1073741824}
 JS_BYTES=${JS_BYTES:-268435456}
@@ -93,6 +108,24 @@ listener() {
   esac
 }
 
+# transport_args IMPL ROW: an implementation's arguments for a row (a
+# muxer over TCP, or quic), for its listener and its sender alike but
+# --listen, which only lp2p's sink takes.
+transport_args() {
+  case "$1.$2" in
+    lp2p.quic | lp2pab.quic) echo "--listen $QUIC_LISTEN" ;;
+    *.quic) echo "--muxer yamux --transport quic" ;; # the go peer's
+    *) echo "--muxer $2" ;;
+  esac
+}
+
+# row_impls ROW: the implementations of $impls that speak ROW.
+row_impls() {
+  for i in $impls; do
+    [ "$1.$i" = quic.js ] || printf "%s " "$i"
+  done
+}
+
 # start IMPL TAG ARGS...: starts a listener; sets lpid and laddr.
 start() {
   s_impl=$1 s_tag=$2
@@ -113,12 +146,15 @@ stop() {
   wait "$lpid" 2>/dev/null || true
 }
 
-# send IMPL MA BYTES MUXER: one timed stream; prints its JSON line.
+# send IMPL MA BYTES ROW: one timed stream; prints its JSON line. lp2p's
+# sender takes the transport from MA.
 send() {
   case "$1" in
     lp2p) "$bench" send "$2" "$3" --muxer "$4" ;;
     lp2pab) "$ab_bench" send "$2" "$3" --muxer "$4" ;;
-    go) "$work/go/peer" dial "$2" --muxer "$4" --test "send:$3" --timeout-s 600 ;;
+    # shellcheck disable=SC2046 # the arguments are words
+    go) "$work/go/peer" dial "$2" $(transport_args go "$4") --test "send:$3" \
+      --timeout-s 600 ;;
     js) sh tests/interop/js/run-peer.sh "$work/js" dial "$2" --muxer "$4" \
       --test "send:$3" --timeout-s 600 ;;
   esac
@@ -143,13 +179,14 @@ tck=$(getconf CLK_TCK)
 # big_bytes IMPL: the large transfer's size for IMPL.
 big_bytes() { if [ "$1" = js ]; then echo "$JS_BYTES"; else echo "$BYTES"; fi; }
 
-# stream_run IMPL MUX: one run (a small and a large transfer on a fresh
+# stream_run IMPL ROW: one run (a small and a large transfer on a fresh
 # listener), its JSON line appended.
 stream_run() {
   impl=$1 mux=$2 tag="$1.$2"
   big=$(big_bytes "$impl")
   small=$((big / 4))
-  start "$impl" "$tag" --muxer "$mux" --sink || return 0
+  # shellcheck disable=SC2046 # the arguments are words
+  start "$impl" "$tag" $(transport_args "$impl" "$mux") --sink || return 0
   s_out=$(send "$impl" "$laddr" "$small" "$mux" 2>>"$work/$tag.send.err" | tail -n 1)
   c0=$(cpu_ticks "$lpid")
   b_out=$(send "$impl" "$laddr" "$big" "$mux" 2>>"$work/$tag.send.err" | tail -n 1)
@@ -169,14 +206,17 @@ stream_run() {
     "$s_out" "$b_out" "$c0" "$c1" "$tck" >>"$work/$tag.throughput.json"
 }
 
-for mux in $MUXERS; do
-  for impl in $impls; do : >"$work/$impl.$mux.throughput.json"; done
+case " $rows $impls " in
+  *" quic "*" js "*) echo "{\"skipped\":\"js quic\",\"why\":\"the js peer has no QUIC\"}" ;;
+esac
+for mux in $rows; do
+  for impl in $(row_impls "$mux"); do : >"$work/$impl.$mux.throughput.json"; done
   # run by run, every implementation in turn (as the connections below):
   # a change of the machine's load falls on all of them alike
   for _ in $(seq "$RUNS"); do
-    for impl in $impls; do stream_run "$impl" "$mux"; done
+    for impl in $(row_impls "$mux"); do stream_run "$impl" "$mux"; done
   done
-  for impl in $impls; do
+  for impl in $(row_impls "$mux"); do
     res="$work/$impl.$mux.throughput.json"
     mb=$(agg "$res" MBps max)
     st=$(agg "$res" steady_MBps max)
@@ -190,22 +230,29 @@ for mux in $MUXERS; do
 done
 
 half_chacha=$("$node" -e "console.log($(get "$chacha" best) / 2)")
-for mux in $MUXERS; do
+for mux in $rows; do
   eval "l=\${mbps_lp2p_$mux:-} lm=\${mbpsmed_lp2p_$mux:-} ls=\${steady_lp2p_$mux:-}"
   eval "g=\${mbps_go_$mux:-} gm=\${mbpsmed_go_$mux:-} gs=\${steady_go_$mux:-}"
   eval "j=\${mbps_js_$mux:-} jm=\${mbpsmed_js_$mux:-} js=\${steady_js_$mux:-}"
-  ratio "lp2p/go $mux best" "$l" "$g" 3
-  ratio "lp2p/go $mux median" "$lm" "$gm" 3
-  ratio "lp2p/go $mux steady" "$ls" "$gs" 3
-  ratio "lp2p/js $mux best" "$l" "$j"
-  ratio "lp2p/js $mux median" "$lm" "$jm"
-  ratio "lp2p/js $mux steady" "$ls" "$js"
-  ratio "lp2p/(chacha/2) $mux best" "$l" "$half_chacha" 1
-  ratio "lp2p/(chacha/2) $mux steady" "$ls" "$half_chacha" 1
-  ratio "lp2p/chacha $mux best" "$l" "$(get "$chacha" best)" 0.85
+  # issue 5's 3x go was TCP's; none over QUIC
+  t3=3
+  [ "$mux" = quic ] && t3=
+  ratio "lp2p/go $mux best" "$l" "$g" $t3
+  ratio "lp2p/go $mux median" "$lm" "$gm" $t3
+  ratio "lp2p/go $mux steady" "$ls" "$gs" $t3
   eval "lc=\${cpub_lp2p_$mux:-}"
-  ratio "lp2p/chacha $mux CPU time (medians)" "$lc" \
-    "$(get "$chacha_cpu" median)" 0.85
+  # QUIC's packets are sealed by TLS 1.3's AEAD (not ChaCha as Noise's
+  # by choice) and js has no QUIC
+  if [ "$mux" != quic ]; then
+    ratio "lp2p/js $mux best" "$l" "$j"
+    ratio "lp2p/js $mux median" "$lm" "$jm"
+    ratio "lp2p/js $mux steady" "$ls" "$js"
+    ratio "lp2p/(chacha/2) $mux best" "$l" "$half_chacha" 1
+    ratio "lp2p/(chacha/2) $mux steady" "$ls" "$half_chacha" 1
+    ratio "lp2p/chacha $mux best" "$l" "$(get "$chacha" best)" 0.85
+    ratio "lp2p/chacha $mux CPU time (medians)" "$lc" \
+      "$(get "$chacha_cpu" median)" 0.85
+  fi
   if [ -n "$ab_bench" ]; then
     eval "a=\${mbps_lp2pab_$mux:-} am=\${mbpsmed_lp2pab_$mux:-} as=\${steady_lp2pab_$mux:-}"
     ratio "lp2p/lp2pab $mux best" "$l" "$a"
@@ -231,13 +278,25 @@ dialers() {
 
 dialers_name() { if [ "$1" = lp2pab ]; then echo lp2pab; else echo lp2p; fi; }
 
-# conns_run IMPL RUN: one 1,000-connection run, its JSON line appended.
+# conns_impls TRANSPORT: the listeners of CONN_IMPLS that speak it.
+conns_impls() {
+  for i in $CONN_IMPLS; do
+    [ "$1.$i" = quic.js ] || printf "%s " "$i"
+  done
+}
+
+# conns_run IMPL TRANSPORT RUN: one 1,000-connection run over TRANSPORT
+# (tcp: yamux), its JSON line appended; the dialers take the transport
+# from the listener's address.
 conns_run() {
-  impl=$1 run=$2 tag="$1.conns"
+  impl=$1 tr=$2 run=$3 tag="$1.$2.conns"
   res="$work/$tag.json"
+  row=$tr
+  [ "$tr" = tcp ] && row=yamux
+  # shellcheck disable=SC2046 # the arguments are words
   case "$impl" in
-    lp2p | lp2pab) start "$impl" "$tag.$run" --muxer yamux || return 0 ;;
-    *) start "$impl" "$tag.$run" --muxer yamux --no-limits || return 0 ;;
+    lp2p | lp2pab) start "$impl" "$tag.$run" $(transport_args "$impl" "$row") || return 0 ;;
+    *) start "$impl" "$tag.$run" $(transport_args "$impl" "$row") --no-limits || return 0 ;;
   esac
   sleep 1
   before=$(rss_kib "$lpid")
@@ -254,7 +313,8 @@ conns_run() {
       o.listener_rss_kib_before = Number(before)
       o.listener_rss_kib_after = Number(after)
       o.kib_per_conn = Math.round((after - before) / n * 10) / 10
-      console.log(JSON.stringify(o))' "$(head -n 1 "$cout")" "$before" "$after" "$CONNS" >>"$res"
+      o.transport = process.argv[5]
+      console.log(JSON.stringify(o))' "$(head -n 1 "$cout")" "$before" "$after" "$CONNS" "$tr" >>"$res"
   else
     echo "$tag: the dialers did not finish: $(tail -n 2 "$work/$tag.$run.dialers.err")" >&2
   fi
@@ -263,26 +323,39 @@ conns_run() {
   stop
 }
 
-for impl in $CONN_IMPLS; do : >"$work/$impl.conns.json"; done
-# run by run, every listener in turn: a change of the machine's load
-# falls on all of them alike
-for run in $(seq "$RUNS"); do
-  for impl in $CONN_IMPLS; do conns_run "$impl" "$run"; done
+for tr in $TRANSPORTS; do
+  for impl in $(conns_impls "$tr"); do : >"$work/$impl.$tr.conns.json"; done
+  # run by run, every listener in turn: a change of the machine's load
+  # falls on all of them alike
+  for run in $(seq "$RUNS"); do
+    for impl in $(conns_impls "$tr"); do conns_run "$impl" "$tr" "$run"; done
+  done
 done
-for impl in $CONN_IMPLS; do
-  res="$work/$impl.conns.json"
-  echo "{\"conns\":$CONNS,\"listener\":\"$impl\",\"dialers\":\"$(dialers_name "$impl")\",\"seconds\":$(agg "$res" seconds min),\"kib_per_conn\":$(agg "$res" kib_per_conn min),\"failed\":$(agg "$res" failed max)}"
-  if [ "$impl" = lp2p ]; then
-    ratio "64 KiB / lp2p KiB per idle connection (median)" 64 \
-      "$(get "$(agg "$res" kib_per_conn min)" median)" 1
+# med IMPL TRANSPORT KEY: the median of a 1,000-connection figure
+med() { get "$(agg "$work/$1.$2.conns.json" "$3" min)" median; }
+for tr in $TRANSPORTS; do
+  for impl in $(conns_impls "$tr"); do
+    res="$work/$impl.$tr.conns.json"
+    echo "{\"conns\":$CONNS,\"transport\":\"$tr\",\"listener\":\"$impl\",\"dialers\":\"$(dialers_name "$impl")\",\"seconds\":$(agg "$res" seconds min),\"kib_per_conn\":$(agg "$res" kib_per_conn min),\"failed\":$(agg "$res" failed max),\"pending\":$(agg "$res" pending max)}"
+  done
+  case " $(conns_impls "$tr") " in *" lp2p "*)
+    ratio "64 KiB / lp2p KiB per idle $tr connection (median)" 64 \
+      "$(med lp2p "$tr" kib_per_conn)" 1
+    ;;
+  esac
+  # lower is better for both (go's listener, lp2p's dialers)
+  case " $(conns_impls "$tr") " in *" lp2p "*" go "*)
+    ratio "lp2p/go seconds for $CONNS $tr connections (median)" \
+      "$(med lp2p "$tr" seconds)" "$(med go "$tr" seconds)"
+    ratio "lp2p/go KiB per idle $tr connection (median)" \
+      "$(med lp2p "$tr" kib_per_conn)" "$(med go "$tr" kib_per_conn)"
+    ;;
+  esac
+  if [ -n "$ab_bench" ]; then
+    ratio "lp2p/lp2pab seconds for $CONNS $tr connections (median)" \
+      "$(med lp2p "$tr" seconds)" "$(med lp2pab "$tr" seconds)"
+    ratio "lp2p/lp2pab KiB per idle $tr connection (median)" \
+      "$(med lp2p "$tr" kib_per_conn)" "$(med lp2pab "$tr" kib_per_conn)"
   fi
 done
-if [ -n "$ab_bench" ]; then
-  med() { get "$(agg "$work/$1.conns.json" "$2" min)" median; }
-  # lower is better for both
-  ratio "lp2p/lp2pab seconds for 1,000 connections (median)" \
-    "$(med lp2p seconds)" "$(med lp2pab seconds)"
-  ratio "lp2p/lp2pab KiB per idle connection (median)" \
-    "$(med lp2p kib_per_conn)" "$(med lp2pab kib_per_conn)"
-fi
 load

@@ -252,6 +252,7 @@ static int make_endpoint(host_udp *u, const struct sockaddr *bound) {
   es.max_connections = h->settings.max_connections;
   es.reserved_outbound = h->settings.reserved_outbound;
   es.max_handshakes = h->settings.max_handshakes;
+  es.limit_loopback = h->settings.limit_loopback;
   lp2p__quic_endpoint_callbacks cb = {
       .conn = {.established = on_established,
                .closed = on_closed,
@@ -268,6 +269,19 @@ static int make_endpoint(host_udp *u, const struct sockaddr *bound) {
   };
   return lp2p__quic_endpoint_new(&u->ep, &es, &h->key, bound,
                                  sockaddr_len(bound), &cb, h->mem, u);
+}
+
+/* The socket buffers a QUIC endpoint wants: 7 MiB each way, as quic-go
+ * (the kernel caps them at net.core.rmem_max / wmem_max). Linux's default
+ * 208 KiB holds under a hundred full datagrams: a burst of handshakes
+ * (1,000 dials at once) or a fast stream overflowed it. */
+#define UDP_BUFFER_BYTES (7 << 20)
+
+static void grow_buffers(host_udp *u) {
+  int size = UDP_BUFFER_BYTES;
+  (void)uv_recv_buffer_size((uv_handle_t *)&u->udp, &size);
+  size = UDP_BUFFER_BYTES;
+  (void)uv_send_buffer_size((uv_handle_t *)&u->udp, &size);
 }
 
 static int bind_udp(host_udp *u, const struct sockaddr *sa,
@@ -291,6 +305,7 @@ static int bind_udp(host_udp *u, const struct sockaddr *sa,
     return lp2p_errdetail_set(err, rv, "cannot start QUIC: %s",
                               lp2p_strerror(rv));
   }
+  grow_buffers(u); /* best effort: a smaller buffer still works */
   rv = uv_udp_recv_start(&u->udp, on_alloc, on_recv);
   if (rv != 0) {
     return lp2p_errdetail_set(err, LP2P_ERR_IO, "cannot read UDP: %s",

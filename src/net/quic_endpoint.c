@@ -550,6 +550,24 @@ static size_t handshakes_from(const lp2p__quic_endpoint *ep,
   return n;
 }
 
+static bool is_loopback(const struct sockaddr *sa) {
+  static const uint8_t v6_loopback[16] = {[15] = 1};
+  if (sa->sa_family == AF_INET) {
+    const struct sockaddr_in *v4 = (const void *)sa;
+    return ((const uint8_t *)&v4->sin_addr)[0] == 127;
+  }
+  const struct sockaddr_in6 *v6 = (const void *)sa;
+  return memcmp(&v6->sin6_addr, v6_loopback, 16) == 0;
+}
+
+static bool over_addr_cap(const lp2p__quic_endpoint *ep,
+                          const struct sockaddr *from) {
+  if (!ep->set.limit_loopback && is_loopback(from)) {
+    return false;
+  }
+  return handshakes_from(ep, from) >= ep->set.max_handshakes_per_addr;
+}
+
 /* A Retry first: always with require_retry, else once half the
  * handshake slots are taken (as quic-go validates addresses when its
  * handshake queue fills), and whenever the client brings a token (it
@@ -576,7 +594,7 @@ static int accept_initial(lp2p__quic_endpoint *ep, const uint8_t *pkt,
     refuse(ep, &hd, CONNECTION_REFUSED, from, from_len);
     return 0;
   }
-  if (handshakes_from(ep, from) >= ep->set.max_handshakes_per_addr) {
+  if (over_addr_cap(ep, from)) {
     ep->stats.refused_per_addr++; /* no reply: the source may be spoofed */
     return 0;
   }
@@ -783,6 +801,7 @@ void lp2p__quic_endpoint_settings_default(lp2p__quic_endpoint_settings *s) {
   s->reserved_outbound = 32;
   s->max_handshakes = 128;
   s->max_handshakes_per_addr = 8;
+  s->limit_loopback = true;
   s->max_queued = 64;
   s->resets_per_second = 64;
   s->retry_token_timeout = 10 * LP2P_SECONDS;

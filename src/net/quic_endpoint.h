@@ -45,8 +45,11 @@ typedef struct lp2p__quic_endpoint_settings {
    * addresses under load): spoofed sources then hold no slot. */
   size_t max_handshakes;
   /* Inbound handshakes from one IPv4 address or IPv6 /64 (over: the
-   * Initial is dropped and counted). */
+   * Initial is dropped and counted). Loopback sources (127/8, ::1) only
+   * when `limit_loopback` (the host's setting: its TCP per-IP limit
+   * spares loopback too, as go's defaults). */
   size_t max_handshakes_per_addr;
+  bool limit_loopback;
   /* Version Negotiation, stateless resets and refusals waiting for
    * _pull (over: dropped). */
   size_t max_queued;
@@ -113,8 +116,8 @@ typedef struct lp2p__quic_endpoint_stats {
 } lp2p__quic_endpoint_stats;
 
 /* 1024 connections (32 of them for our dials), 128 handshakes (8 per
- * address), 64 queued replies, 64 resets per second, Retry from 64
- * handshakes on (tokens good for 10 s); `conn` as
+ * address, loopback included), 64 queued replies, 64 resets per second, Retry
+ * from 64 handshakes on (tokens good for 10 s); `conn` as
  * lp2p__quic_settings_default. */
 void lp2p__quic_endpoint_settings_default(lp2p__quic_endpoint_settings *s);
 

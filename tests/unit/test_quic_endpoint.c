@@ -11,7 +11,7 @@
 #define UNIX_TIME 1767225600 /* 2026-01-01 */
 #define PROTO "/test/1.0.0"
 #define SERVER_PORT 5000
-#define MAX_ENDPOINTS 4
+#define MAX_ENDPOINTS 5
 #define MAX_CONNS 8
 #define PAYLOAD 40000
 
@@ -686,6 +686,46 @@ static void one_handshake_per_addr(lp2p__quic_endpoint_settings *s) {
   s->max_handshakes_per_addr = 1;
 }
 
+static void
+one_handshake_per_addr_but_loopback(lp2p__quic_endpoint_settings *s) {
+  s->max_handshakes_per_addr = 1;
+  s->limit_loopback = false;
+}
+
+/* Sends client `from`'s first Initial to the server as coming from `as`
+ * and drops what the server answers. */
+static void initial_as(net *n, size_t from, size_t as) {
+  const uint8_t *out;
+  (void)hop(n, from, 0, as);
+  while (pull_one(n, 0, &out) > 0) {
+  }
+}
+
+/* As the host's per-IP limit (and go's defaults), loopback handshakes are
+ * not capped per address unless limit_loopback: the 1,000 local
+ * connections of bench/run-host.sh all handshake at once. */
+static void loopback_handshakes_uncapped_unless_limited(void **state) {
+  (void)state;
+  net *n = net_new(4, one_handshake_per_addr_but_loopback);
+  n->nodes[3].addr.sin_addr.s_addr = htonl(0xc0000201); /* 192.0.2.1 */
+  n->nodes[4].addr.sin_addr.s_addr = htonl(0xc0000201);
+  conn_seen *cs[4];
+  for (size_t i = 0; i < 4; i++) {
+    (void)dial(n, i + 1, &cs[i]);
+  }
+  const lp2p__quic_endpoint_stats *st =
+      lp2p__quic_endpoint_stats_get(n->nodes[0].ep);
+  initial_as(n, 1, 1);
+  initial_as(n, 2, 2); /* a second one from 127.0.0.1 */
+  assert_int_equal(st->accepted, 2);
+  assert_int_equal(st->refused_per_addr, 0);
+  initial_as(n, 3, 3);
+  initial_as(n, 4, 4); /* a second one from 192.0.2.1 */
+  assert_int_equal(st->accepted, 3);
+  assert_int_equal(st->refused_per_addr, 1);
+  net_del(n);
+}
+
 static void handshakes_past_per_address_cap_are_dropped(void **state) {
   (void)state;
   net *n = net_new(3, one_handshake_per_addr);
@@ -1005,6 +1045,7 @@ int main(void) {
       cmocka_unit_test(one_past_max_handshakes_is_refused),
       cmocka_unit_test(inbound_leaves_reserved_outbound_for_dials),
       cmocka_unit_test(handshakes_past_per_address_cap_are_dropped),
+      cmocka_unit_test(loopback_handshakes_uncapped_unless_limited),
       cmocka_unit_test(retry_starts_at_half_of_max_handshakes),
       cmocka_unit_test(closed_connection_ids_leave_the_table),
       cmocka_unit_test(never_established_inbound_is_freed_at_once),
