@@ -5,39 +5,13 @@
  * the first datagram must open it itself. Between datagrams the server's
  * output is drained and its clock moved to its deadline: no output may
  * exceed a datagram, and nothing may crash or leak. */
-#include <arpa/inet.h>
 #include <string.h>
 
 #include "fuzz.h"
+#include "fuzz_quic_util.h"
 #include "net/quic.h"
 
-#define UNIX_TIME 1800000000
 #define MAX_DATAGRAMS 64
-
-static void counter_rand(uint8_t *dest, size_t len, void *user) {
-  uint8_t *counter = user;
-  for (size_t i = 0; i < len; i++) {
-    dest[i] = (uint8_t)(++*counter * 151u);
-  }
-}
-
-static const char *const protos[] = {"/fuzz/1.0.0"};
-
-static void settings(lp2p__quic_settings *s, uint8_t *counter) {
-  lp2p__quic_settings_default(s);
-  s->unix_time = UNIX_TIME;
-  s->rand_fn = counter_rand;
-  s->rand_user = counter;
-  s->protocols = protos;
-  s->nprotocols = 1;
-}
-
-static void make_addr(struct sockaddr_in *a, uint16_t port) {
-  memset(a, 0, sizeof(*a));
-  a->sin_family = AF_INET;
-  a->sin_port = htons(port);
-  a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-}
 
 static void drain(lp2p__quic *q, lp2p_tstamp now) {
   const uint8_t *out;
@@ -54,7 +28,7 @@ static size_t client_initial(const lp2p_privkey *key, uint8_t *buf,
                              struct sockaddr_in *saddr) {
   uint8_t counter = 7;
   lp2p__quic_settings set;
-  settings(&set, &counter);
+  conn_settings(&set, &counter);
   lp2p__quic *c = NULL;
   if (lp2p__quic_client_new(&c, &set, key, (struct sockaddr *)caddr,
                             sizeof(*caddr), (struct sockaddr *)saddr,
@@ -91,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   uint8_t counter = 1;
   lp2p__quic_settings set;
-  settings(&set, &counter);
+  conn_settings(&set, &counter);
   lp2p__quic *q = NULL;
   lp2p_tstamp now = 1;
   for (int i = 0; i < MAX_DATAGRAMS && off + 2 <= size; i++) {

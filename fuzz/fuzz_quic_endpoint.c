@@ -10,40 +10,14 @@
  * check). Between
  * datagrams the endpoint is drained: no datagram may exceed 1500 bytes
  * or lack a destination, and nothing may crash or leak. */
-#include <arpa/inet.h>
 #include <string.h>
 
 #include "fuzz.h"
+#include "fuzz_quic_util.h"
 #include "net/quic_endpoint.h"
 
-#define UNIX_TIME 1800000000
 #define MAX_DATAGRAMS 64
 #define NADDRS 4
-
-static void counter_rand(uint8_t *dest, size_t len, void *user) {
-  uint8_t *counter = user;
-  for (size_t i = 0; i < len; i++) {
-    dest[i] = (uint8_t)(++*counter * 151u);
-  }
-}
-
-static const char *const protos[] = {"/fuzz/1.0.0"};
-
-static void conn_settings(lp2p__quic_settings *s, uint8_t *counter) {
-  lp2p__quic_settings_default(s);
-  s->unix_time = UNIX_TIME;
-  s->rand_fn = counter_rand;
-  s->rand_user = counter;
-  s->protocols = protos;
-  s->nprotocols = 1;
-}
-
-static void make_addr(struct sockaddr_in *a, uint16_t port) {
-  memset(a, 0, sizeof(*a));
-  a->sin_family = AF_INET;
-  a->sin_port = htons(port);
-  a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-}
 
 static void drain(lp2p__quic_endpoint *ep, lp2p_tstamp now) {
   const uint8_t *out;

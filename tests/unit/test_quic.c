@@ -116,13 +116,6 @@ static const lp2p__quic_callbacks cbs = {
     .stream_end = on_end,
 };
 
-static void make_addr(struct sockaddr_in *a, uint16_t port) {
-  memset(a, 0, sizeof(*a));
-  a->sin_family = AF_INET;
-  a->sin_port = htons(port);
-  a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-}
-
 static void settings(lp2p__quic_settings *s, end *e) {
   lp2p__quic_settings_default(s);
   s->unix_time = UNIX_TIME;
@@ -152,8 +145,8 @@ static pair *pair_new_with(const lp2p_peer_id *expected, tweak_fn tweak,
   p->smem = smem;
   make_end(&p->c, 1, 1000);
   make_end(&p->s, 2, 1u << 30);
-  make_addr(&p->caddr, 4001);
-  make_addr(&p->saddr, 4002);
+  test_loopback4(&p->caddr, 4001);
+  test_loopback4(&p->saddr, 4002);
   p->now = 1 * LP2P_SECONDS;
   lp2p__quic_settings set;
   settings(&set, &p->c);

@@ -179,9 +179,7 @@ static void node_init(net *n, size_t i) {
   assert_int_equal(lp2p_privkey_public(&nd->key, &pub), 0);
   assert_int_equal(lp2p_peer_id_from_pubkey(&pub, &nd->id), 0);
   nd->rand_ctr = (uint64_t)(i + 1) << 32;
-  nd->addr.sin_family = AF_INET;
-  nd->addr.sin_port = htons((uint16_t)(SERVER_PORT + i));
-  nd->addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  test_loopback4(&nd->addr, (uint16_t)(SERVER_PORT + i));
 }
 
 /* A server (node 0) with `server` settings (NULL: defaults) and

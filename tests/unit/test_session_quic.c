@@ -135,13 +135,6 @@ static const lp2p_session_callbacks cbs = {
 
 /* ---- the pair ----------------------------------------------------------- */
 
-static void make_addr(struct sockaddr_in *a, uint16_t port) {
-  memset(a, 0, sizeof(*a));
-  a->sin_family = AF_INET;
-  a->sin_port = htons(port);
-  a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-}
-
 static void make_end(end *e, uint8_t seed_byte, uint64_t rng) {
   memset(e, 0, sizeof(*e));
   uint8_t seed[32];
@@ -166,8 +159,8 @@ static pair *pair_new(void) {
   make_end(&p->a, 1, 1000);
   make_end(&p->b, 2, 1u << 30);
   p->a.set.remote_peer_id = &p->b.id;
-  make_addr(&p->aaddr, 4001);
-  make_addr(&p->baddr, 4002);
+  test_loopback4(&p->aaddr, 4001);
+  test_loopback4(&p->baddr, 4002);
   p->now = 1 * LP2P_SECONDS;
   return p;
 }

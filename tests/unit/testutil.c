@@ -1,5 +1,8 @@
 #include "testutil.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,4 +136,11 @@ void test_rand(uint8_t *dest, size_t len, void *user) {
     *ctr = *ctr * 6364136223846793005u + 1442695040888963407u;
     dest[i] = (uint8_t)(*ctr >> 56);
   }
+}
+
+void test_loopback4(struct sockaddr_in *a, uint16_t port) {
+  memset(a, 0, sizeof(*a));
+  a->sin_family = AF_INET;
+  a->sin_port = htons(port);
+  a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 }

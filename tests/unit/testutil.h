@@ -47,5 +47,8 @@ void tohex(const uint8_t *in, size_t len, char *out);
 /* A deterministic lp2p_rand_fn: bytes from a counter in `user`
  * (uint64_t *), or from 0 when `user` is NULL. */
 void test_rand(uint8_t *dest, size_t len, void *user);
+/* 127.0.0.1:port as a sockaddr_in (zeroed first), for in-memory QUIC. */
+struct sockaddr_in;
+void test_loopback4(struct sockaddr_in *a, uint16_t port);
 
 #endif
