@@ -336,7 +336,11 @@ qa_in=$!
   --events --mesh-interval-ms 100 <"$tmp/qa.in" >"$tmp/qa.out" 2>"$tmp/qa.err" &
 qa=$!
 wait_line "$tmp/qa.out"
-(sleep 1.5; echo "partial 7 15"; echo "partial 7 999"; sleep 3.5) | \
+# a partial line names at most NODE_PARTIAL_MAX_TO (64) peers
+pid64=$(printf ' 12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA%.0s' $(seq 64))
+(sleep 1.5; echo "partial 7 15"; echo "partial 7 999"; echo "partial 8 1$pid64"
+  echo "partial 8 1$pid64 12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA"
+  sleep 3.5) | \
   "$lp2p" node --listen /ip4/127.0.0.1/tcp/0 --topic pt --partial requests \
   --mesh-interval-ms 100 --peer "$(addr_of "$tmp/qa.out")" \
   >"$tmp/qb.out" 2>"$tmp/qb.err" &
@@ -349,6 +353,8 @@ check "node --partial: both halves make the group complete on each node" \
   sh -c "grep -q '^{\"event\":\"partial_complete\",\"topic\":\"pt\",\"group\":7}\$' '$tmp/qa.out' && grep -q '\"event\":\"partial_complete\",\"topic\":\"pt\",\"group\":7}' '$tmp/qb.out'"
 check "node --partial: a bad partial line is a publish_error" \
   grep -qF '"event":"publish_error","error":"a partial line is: partial GROUP PARTS (0-255) [PEER_ID]... (at most 64 peers)"' "$tmp/qb.out"
+check "node --partial: 64 peers on a partial line are taken, 65 refused" \
+  test "$(grep -cF '"event":"publish_error","error":"a partial line is:' "$tmp/qb.out")" = 2
 kill -TERM $qa $qb $qa_in 2>/dev/null
 wait $qa $qb $qa_in 2>/dev/null
 run "$lp2p" node --partial maybe
