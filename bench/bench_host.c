@@ -185,8 +185,13 @@ static void sink_handler(lp2p_stream *s, void *user) {
 static void on_usr1(uv_signal_t *s, int sig) {
   (void)sig;
   sink_run *r = s->data;
-  printf("{\"rss_kib\":%ld,\"conns\":%zu}\n", rss_kib(),
-         lp2p_host_num_conns(r->host));
+  lp2p_host_stats st;
+  lp2p_host_get_stats(r->host, &st);
+  printf("{\"rss_kib\":%ld,\"conns\":%zu,\"identify_timeouts\":%llu,"
+         "\"quic_send_dropped\":%llu}\n",
+         rss_kib(), lp2p_host_num_conns(r->host),
+         (unsigned long long)st.identify_timeouts,
+         (unsigned long long)st.quic_send_dropped);
   fflush(stdout);
 }
 
@@ -346,11 +351,21 @@ typedef struct conns_run {
 /* Prints the line once every dial is identified or failed (a failed one
  * is never identified: waiting for all would never end). */
 static void conns_print(conns_run *r) {
-  /* pending: dialed (connected, or not yet) but not identified */
+  /* pending: dialed (connected, or not yet) but not identified; what
+   * the dialers' hosts counted says why */
+  uint64_t id_timeouts = 0, dropped = 0;
+  for (int i = 0; i < r->n; i++) {
+    lp2p_host_stats st;
+    lp2p_host_get_stats(r->hosts[i], &st);
+    id_timeouts += st.identify_timeouts;
+    dropped += st.quic_send_dropped;
+  }
   printf("{\"connections\":%d,\"seconds\":%.3f,\"failed\":%d,"
-         "\"pending\":%d,\"pending_connected\":%d}\n",
+         "\"pending\":%d,\"pending_connected\":%d,"
+         "\"identify_timeouts\":%llu,\"quic_send_dropped\":%llu}\n",
          r->identified, now_s() - r->t0, r->failed,
-         r->n - r->identified - r->failed, r->dialed - r->identified);
+         r->n - r->identified - r->failed, r->dialed - r->identified,
+         (unsigned long long)id_timeouts, (unsigned long long)dropped);
   fflush(stdout);
   r->printed = true;
   uv_timer_stop(&r->deadline);
