@@ -328,6 +328,11 @@ typedef struct lp2p_host_stats {
   uint64_t identify_timeouts;
   uint64_t ping_streams_reset;
   uint64_t ping_idle_resets;
+  /* our identify requests that ended without an answer (the stream
+   * reset, or its negotiation refused or timed out), each asked again
+   * once LP2P_IDENTIFY_RETRY_DELAY later unless the peer refused the
+   * protocol */
+  uint64_t identify_failed;
   /* QUIC datagrams the UDP socket did not take (a full send buffer: QUIC
    * retransmits what was lost) or could not send, and datagrams received
    * truncated (larger than the read buffer), dropped */

@@ -219,6 +219,12 @@ LP2P_API const lp2p_noise_peer *lp2p_noise_remote(const lp2p_noise *s);
 /* An identify answer or push must end within this of its stream's start
  * (as go-libp2p's identify Timeout); else the stream is reset. */
 #define LP2P_IDENTIFY_TIMEOUT (30 * LP2P_SECONDS)
+/* Our identify request failed before an answer (its stream reset, or
+ * its negotiation past the deadline: a storm of handshakes can hold a
+ * connection's packets for seconds): asked again once, this much later.
+ * go gives up at once; rust asks again on its 5-minute interval. Not
+ * when the peer refused the protocol. */
+#define LP2P_IDENTIFY_RETRY_DELAY (1 * LP2P_SECONDS)
 /* The most an identify stream can carry (each length prefix takes 2
  * bytes): a host collects at most this much before lp2p_identify_read. */
 #define LP2P_IDENTIFY_MAX_STREAM                                               \

@@ -139,6 +139,7 @@ void lp2p__conn_services_count(const lp2p_conn *c, lp2p_host_stats *st) {
   lp2p__services_stats_get(c->services, &s);
   st->identify_refused += s.identify_refused;
   st->identify_timeouts += s.identify_timeouts;
+  st->identify_failed += s.identify_failed;
   st->ping_streams_reset += s.ping_streams_reset;
   st->ping_idle_resets += s.ping_idle_resets;
 }

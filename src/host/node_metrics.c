@@ -406,6 +406,9 @@ static void connmgr(out *o, const lp2p_node *n) {
       (unsigned long long)st.identify_timeouts,
       (unsigned long long)st.ping_streams_reset,
       (unsigned long long)st.ping_idle_resets);
+  metric(o, "libp2p_identify_failed_total", "counter",
+         "our identify requests that ended without an answer",
+         st.identify_failed);
   const struct {
     const char *name;
     uint32_t value;

@@ -49,6 +49,8 @@ struct lp2p__services {
   svc_stream *streams;
   svc_stream *pinger; /* the stream we ping on, once asked to */
   bool ping_busy;     /* a ping is outstanding (maybe still opening) */
+  bool identify_retried;
+  lp2p_tstamp identify_retry_at; /* NEVER: no request to make again */
   lp2p__services_stats stats;
 };
 
@@ -121,6 +123,7 @@ int lp2p__services_new(lp2p__services **out, lp2p_session *session,
   }
   sv->mem = mem;
   sv->user = user;
+  sv->identify_retry_at = LP2P_TSTAMP_NEVER;
   *out = sv;
   return 0;
 }
@@ -413,6 +416,7 @@ lp2p_tstamp lp2p__services_expiry(const lp2p__services *sv) {
   lp2p_tstamp t = sv->pinger && sv->pinger->open
                       ? lp2p_ping_expiry(sv->pinger->ping)
                       : LP2P_TSTAMP_NEVER;
+  t = sv->identify_retry_at < t ? sv->identify_retry_at : t;
   for (const svc_stream *st = sv->streams; st; st = st->next) {
     if (has_deadline(st) && st->deadline < t) {
       t = st->deadline;
@@ -425,6 +429,10 @@ void lp2p__services_handle_expiry(lp2p__services *sv, lp2p_tstamp now) {
   if (sv->pinger && sv->pinger->open &&
       lp2p_ping_handle_expiry(sv->pinger->ping, now) != 0) {
     ping_broken(sv, LP2P_ERR_TIMEOUT);
+  }
+  if (sv->identify_retry_at <= now) {
+    sv->identify_retry_at = LP2P_TSTAMP_NEVER;
+    (void)lp2p__services_identify(sv); /* a failure ends the retries */
   }
   svc_stream *next;
   for (svc_stream *st = sv->streams; st; st = next) {
@@ -542,9 +550,22 @@ static int open_error(int err) {
   }
 }
 
+/* Our request ended without an answer: counted, and made again once
+ * unless the peer does not speak identify. */
+static void identify_failed(lp2p__services *sv, int err) {
+  sv->stats.identify_failed++;
+  if (err != LP2P_ERR_UNSUPPORTED && !sv->identify_retried) {
+    sv->identify_retried = true;
+    sv->identify_retry_at = now_of(sv) + LP2P_IDENTIFY_RETRY_DELAY;
+  }
+}
+
 void lp2p__services_reset(void *stream_user, int err) {
   svc_stream *st = stream_user;
   lp2p__services *sv = st->sv;
+  if (st->kind == SVC_ID_READ && !st->push && !st->done) {
+    identify_failed(sv, err);
+  }
   bool pinger = sv->pinger == st, was_open = st->open;
   stream_free(st);
   if (pinger) {

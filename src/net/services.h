@@ -63,6 +63,10 @@ typedef struct lp2p__services_stats {
   /* identify answers and pushes reset for not ending within
    * LP2P_IDENTIFY_TIMEOUT */
   uint64_t identify_timeouts;
+  /* our identify requests that ended without an answer: the stream
+   * reset, or its negotiation refused or past its deadline (asked again
+   * once: LP2P_IDENTIFY_RETRY_DELAY) */
+  uint64_t identify_failed;
   /* inbound ping streams reset: more pings than LP2P_PING_MAX_BACKLOG
    * at once, or echoes the peer does not read */
   uint64_t ping_streams_reset;

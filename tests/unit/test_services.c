@@ -658,6 +658,57 @@ static void identify_answer_that_never_ends_times_out(void **state) {
   stop_pair(&p);
 }
 
+/* The peer reset our request before answering (as a stream lost to a
+ * storm of handshakes ends): counted, and asked once more after
+ * LP2P_IDENTIFY_RETRY_DELAY; a second failure is the last. */
+static void
+identify_request_reset_is_counted_and_asked_again_once(void **state) {
+  (void)state;
+  pair p;
+  start_pair(&p, true, false, identify_only, 1);
+  assert_int_equal(lp2p__services_identify(p.a.sv), 0);
+  pump(&p);
+  assert_int_equal(p.b.nraw, 1);
+  assert_int_equal(lp2p_session_stream_reset(p.b.s, p.b.raw[0].id), 0);
+  pump(&p);
+  lp2p__services_stats st;
+  lp2p__services_stats_get(p.a.sv, &st);
+  assert_int_equal(st.identify_failed, 1);
+  lp2p_tstamp again = p.now + LP2P_IDENTIFY_RETRY_DELAY;
+  assert_int_equal(lp2p__services_expiry(p.a.sv), again);
+  lp2p__services_handle_expiry(p.a.sv, again - 1);
+  pump(&p);
+  assert_int_equal(p.b.nraw, 1); /* not before the delay */
+  p.now = again;
+  lp2p__services_handle_expiry(p.a.sv, p.now);
+  pump(&p);
+  assert_int_equal(p.b.nraw, 2); /* the second request */
+  assert_true(p.b.raw[1].ended);
+  assert_int_equal(lp2p_session_stream_reset(p.b.s, p.b.raw[1].id), 0);
+  pump(&p);
+  lp2p__services_stats_get(p.a.sv, &st);
+  assert_int_equal(st.identify_failed, 2);
+  assert_int_equal(lp2p__services_expiry(p.a.sv), LP2P_TSTAMP_NEVER);
+  assert_int_equal(p.a.identified, 0);
+  stop_pair(&p);
+}
+
+static const char *const not_identify[] = {LP2P_PING_PROTOCOL_ID};
+
+/* A peer that does not speak identify is not asked again. */
+static void identify_refused_by_the_peer_is_not_asked_again(void **state) {
+  (void)state;
+  pair p;
+  start_pair(&p, true, false, not_identify, 1);
+  assert_int_equal(lp2p__services_identify(p.a.sv), 0);
+  pump(&p);
+  lp2p__services_stats st;
+  lp2p__services_stats_get(p.a.sv, &st);
+  assert_int_equal(st.identify_failed, 1);
+  assert_int_equal(lp2p__services_expiry(p.a.sv), LP2P_TSTAMP_NEVER);
+  stop_pair(&p);
+}
+
 static void identify_message_over_max_size_is_refused(void **state) {
   (void)state;
   pair p;
@@ -853,6 +904,8 @@ int main(void) {
       cmocka_unit_test(identify_answer_is_received_and_verified),
       cmocka_unit_test(identify_message_over_max_size_is_refused),
       cmocka_unit_test(identify_answer_that_never_ends_times_out),
+      cmocka_unit_test(identify_request_reset_is_counted_and_asked_again_once),
+      cmocka_unit_test(identify_refused_by_the_peer_is_not_asked_again),
       cmocka_unit_test(identify_answer_of_too_many_messages_is_refused),
       cmocka_unit_test(identify_answer_with_another_peers_key_is_refused),
       cmocka_unit_test(
