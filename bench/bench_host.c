@@ -188,9 +188,10 @@ static void on_usr1(uv_signal_t *s, int sig) {
   lp2p_host_stats st;
   lp2p_host_get_stats(r->host, &st);
   printf("{\"rss_kib\":%ld,\"conns\":%zu,\"identify_timeouts\":%llu,"
-         "\"quic_send_dropped\":%llu}\n",
+         "\"identify_failed\":%llu,\"quic_send_dropped\":%llu}\n",
          rss_kib(), lp2p_host_num_conns(r->host),
          (unsigned long long)st.identify_timeouts,
+         (unsigned long long)st.identify_failed,
          (unsigned long long)st.quic_send_dropped);
   fflush(stdout);
 }
@@ -353,19 +354,22 @@ typedef struct conns_run {
 static void conns_print(conns_run *r) {
   /* pending: dialed (connected, or not yet) but not identified; what
    * the dialers' hosts counted says why */
-  uint64_t id_timeouts = 0, dropped = 0;
+  uint64_t id_timeouts = 0, id_failed = 0, dropped = 0;
   for (int i = 0; i < r->n; i++) {
     lp2p_host_stats st;
     lp2p_host_get_stats(r->hosts[i], &st);
     id_timeouts += st.identify_timeouts;
+    id_failed += st.identify_failed;
     dropped += st.quic_send_dropped;
   }
   printf("{\"connections\":%d,\"seconds\":%.3f,\"failed\":%d,"
          "\"pending\":%d,\"pending_connected\":%d,"
-         "\"identify_timeouts\":%llu,\"quic_send_dropped\":%llu}\n",
+         "\"identify_timeouts\":%llu,\"identify_failed\":%llu,"
+         "\"quic_send_dropped\":%llu}\n",
          r->identified, now_s() - r->t0, r->failed,
          r->n - r->identified - r->failed, r->dialed - r->identified,
-         (unsigned long long)id_timeouts, (unsigned long long)dropped);
+         (unsigned long long)id_timeouts, (unsigned long long)id_failed,
+         (unsigned long long)dropped);
   fflush(stdout);
   r->printed = true;
   uv_timer_stop(&r->deadline);
