@@ -482,17 +482,13 @@ static bool reset_allowed(lp2p__quic_endpoint *ep, lp2p_tstamp now) {
 
 /* RFC 9000 10.3: smaller than the packet it answers (by one byte up to
  * 43 bytes, as ngtcp2's example server), never for a packet too short
- * to be answered that way, and rate limited. */
+ * to be answered that way (the caller rate limits it). */
 static void send_stateless_reset(lp2p__quic_endpoint *ep, size_t len,
                                  const uint8_t *dcid, size_t dcidlen,
-                                 const struct sockaddr *from, uint32_t from_len,
-                                 lp2p_tstamp now) {
+                                 const struct sockaddr *from,
+                                 uint32_t from_len) {
   if (len <= MIN_RESET_LEN) {
     ep->stats.reset_too_small++;
-    return;
-  }
-  if (!reset_allowed(ep, now)) {
-    ep->stats.reset_rate_limited++;
     return;
   }
   ngtcp2_cid cid;
@@ -788,10 +784,15 @@ int lp2p__quic_endpoint_recv(lp2p__quic_endpoint *ep, const uint8_t *pkt,
     return route(ep, c, pkt, len, from, from_len, now);
   }
   if ((pkt[0] & 0x80) == 0) {
+    /* one token buys both the probes (a scan) and our reset */
+    if (!reset_allowed(ep, now)) {
+      ep->stats.reset_rate_limited++;
+      return 0;
+    }
     if (peer_reset(ep, pkt, len, from, from_len, now)) {
       return 0;
     }
-    send_stateless_reset(ep, len, vc.dcid, vc.dcidlen, from, from_len, now);
+    send_stateless_reset(ep, len, vc.dcid, vc.dcidlen, from, from_len);
     return 0;
   }
   if (vc.version == 0) { /* a Version Negotiation for nobody */
