@@ -38,6 +38,11 @@ int lp2p__session_quic_new_for(lp2p_session **out, lp2p__quic_endpoint *ep,
                                const lp2p_privkey *identity,
                                const lp2p_session_callbacks *cb,
                                const lp2p_mem *mem, void *user);
+/* The connection's memory scope (lp2p_session_settings.budget, which the
+ * endpoint's shared settings cannot carry), handed to its lp2p__quic now
+ * or when attached; set it before the first stream. The session takes
+ * it back from the connection before it goes. */
+void lp2p__session_quic_set_budget(lp2p_session *s, lp2p_budget *budget);
 /* The session's connection was made (the endpoint's `accepted`). */
 void lp2p__session_quic_attach(lp2p_session *s, lp2p__quic *q);
 /* The endpoint freed the session's connection (its `released`). */
