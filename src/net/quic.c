@@ -1068,6 +1068,7 @@ int lp2p__quic_recv(lp2p__quic *q, const uint8_t *pkt, size_t len,
     return LP2P_ERR_STATE;
   }
   q->now = now;
+  q->stats.bytes_in += len;
   if (len == 0) {
     return 0; /* nothing to read; ngtcp2 0.12 asserts on empty datagrams */
   }
@@ -1192,6 +1193,7 @@ ssize_t lp2p__quic_pull(lp2p__quic *q, const uint8_t **out, lp2p_tstamp now) {
   if (q->ended) {
     ssize_t n = (ssize_t)q->close_len; /* the CONNECTION_CLOSE, once */
     q->close_len = 0;
+    q->stats.bytes_out += (uint64_t)n;
     return n;
   }
   q->now = now;
@@ -1203,6 +1205,7 @@ ssize_t lp2p__quic_pull(lp2p__quic *q, const uint8_t **out, lp2p_tstamp now) {
     return lp2p__quic_pull(q, out, now);
   }
   lp2p__quic_wake_budget_writers(q); /* acknowledged chunks went */
+  q->stats.bytes_out += (uint64_t)n;
   return n;
 }
 

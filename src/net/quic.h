@@ -150,6 +150,10 @@ typedef struct lp2p__quic_stats {
   uint64_t negotiate_refused;    /* peer streams past max_negotiating */
   uint64_t streams_reset_budget; /* their delivered bytes did not fit */
   uint64_t writes_held_budget;   /* writes the budget shortened */
+  /* UDP payload bytes of the datagrams _recv took (the server's first
+   * too) and _pull gave out (our CONNECTION_CLOSE too; not what the
+   * endpoint repeats for a closed connection) */
+  uint64_t bytes_in, bytes_out;
 } lp2p__quic_stats;
 
 /* 30 s idle, 10 s handshake, 256 streams, 256 KiB per stream and 4 MiB

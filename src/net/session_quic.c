@@ -599,6 +599,21 @@ int lp2p__session_quic_new_for(lp2p_session **out, lp2p__quic_endpoint *ep,
   return 0;
 }
 
+bool lp2p__session_quic_bytes(const lp2p_session *b, uint64_t *in,
+                              uint64_t *out) {
+  if (b->cls != &lp2p__session_quic_class) {
+    return false;
+  }
+  const quic_session *s = cof(b);
+  lp2p__quic_stats qs = s->last;
+  if (s->q) {
+    lp2p__quic_stats_get(s->q, &qs);
+  }
+  *in = qs.bytes_in;
+  *out = qs.bytes_out;
+  return true;
+}
+
 void lp2p__session_quic_set_budget(lp2p_session *b, lp2p_budget *budget) {
   of(b)->budget = budget;
   if (of(b)->q) {
