@@ -357,12 +357,15 @@ typedef struct lp2p_conn_info {
   lp2p_bytes remote_addr; /* binary multiaddr of the socket's peer */
   lp2p_bytes local_addr;
   size_t num_streams;
-  lp2p_tstamp rtt;         /* yamux's measured round trip; 0 when unknown */
-  uint64_t bytes_received; /* on the socket, framing and encryption */
+  lp2p_tstamp rtt; /* yamux's or QUIC's round trip; 0 when unknown */
+  /* On the socket, framing and encryption included; over QUIC the UDP
+   * payloads of the connection's own datagrams (its CONNECTION_CLOSE
+   * too; the socket is shared), IP and UDP headers not included. */
+  uint64_t bytes_received;
   uint64_t bytes_sent;
   /* "tcp" or "quic-v1" (go's ConnectionState.Transport); over QUIC,
    * muxer and security are "" (QUIC's own streams and TLS, as go reports
-   * them) and the byte counts stay 0 (the socket is shared) */
+   * them) */
   const char *transport;
 } lp2p_conn_info;
 

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "host/internal.h"
+#include "net/session_quic.h"
 
 /* ---- the session's connection callbacks --------------------------------- */
 
@@ -170,6 +171,9 @@ void lp2p_conn_info_get(const lp2p_conn *c, lp2p_conn_info *info) {
   info->bytes_received = c->bytes_in;
   info->bytes_sent = c->bytes_out;
   if (c->session) {
+    /* QUIC: its datagrams' bytes, as the socket is shared */
+    (void)lp2p__session_quic_bytes(c->session, &info->bytes_received,
+                                   &info->bytes_sent);
     lp2p_session_stats st;
     lp2p_session_stats_get(c->session, &st);
     const lp2p_pubkey *key = lp2p_session_remote_key(c->session);

@@ -84,8 +84,13 @@ static void on_stream_reset(lp2p__quic *q, uint64_t id, void *stream_user,
 static int start_session(lp2p_conn *c, host_udp *u) {
   lp2p_session_callbacks cb;
   lp2p__conn_session_callbacks(&cb);
-  return lp2p__session_quic_new_for(&c->session, u->ep, &c->host->key, &cb,
-                                    c->host->mem, c);
+  int rv = lp2p__session_quic_new_for(&c->session, u->ep, &c->host->key, &cb,
+                                      c->host->mem, c);
+  if (rv == 0) { /* as a TCP conn's session: under the peer's scope once
+                  * authenticated (lp2p__conn_start_session) */
+    lp2p__session_quic_set_budget(c->session, &c->budget);
+  }
+  return rv;
 }
 
 /* A client's Initial: a connection, admitted as an accepted TCP one is. */

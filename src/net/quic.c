@@ -69,6 +69,9 @@ typedef struct qstream {
   size_t send_off;
   size_t buffered;   /* written and not acknowledged */
   size_t unconsumed; /* delivered and not given back */
+  /* reserved in the budget: the unconsumed bytes and the chunks' capacity */
+  uint64_t charged;
+  bool budget_wait; /* a write came up short for the budget */
 } qstream;
 
 struct lp2p__quic {
@@ -87,6 +90,7 @@ struct lp2p__quic {
   lp2p__quic_addr local, remote;
   uint32_t local_len, remote_len;
   qstream *streams;
+  uint32_t budget_waiters; /* streams with budget_wait */
   lp2p_tstamp now;
   bool verified, established, ended;
   lp2p_peer_id peer_id;
@@ -99,6 +103,38 @@ struct lp2p__quic {
   char msg[192];
   lp2p__quic_stats stats;
 };
+
+/* ---- streams: the budget ------------------------------------------------ */
+
+/* Reserves `n` bytes the stream is to hold (delivered, or a send chunk)
+ * in the connection's budget. Returns 0 or LP2P_ERR_TOO_LARGE. */
+static int charge(lp2p__quic *q, qstream *st, size_t n) {
+  if (!q->set.budget || n == 0) {
+    return 0;
+  }
+  int rv = lp2p_budget_reserve(q->set.budget, n);
+  if (rv == 0) {
+    st->charged += n;
+  }
+  return rv;
+}
+
+/* Gives back `n` bytes the stream no longer holds (at most what it
+ * reserved: a budget set after it held bytes never saw those). */
+static void uncharge(lp2p__quic *q, qstream *st, uint64_t n) {
+  n = n < st->charged ? n : st->charged;
+  if (n > 0) {
+    st->charged -= n;
+    lp2p_budget_release(q->set.budget, n);
+  }
+}
+
+/* What a send chunk may add: its whole capacity when the budget has room
+ * for it, else the budget's room (0: none). */
+static size_t budget_fit(const lp2p__quic *q, size_t cap) {
+  uint64_t room = lp2p_budget_room(q->set.budget); /* UINT64_MAX: none */
+  return cap < room ? cap : (size_t)room;
+}
 
 /* ---- failure ------------------------------------------------------------ */
 
@@ -114,6 +150,8 @@ static void set_error(lp2p__quic *q, int err, const char *fmt,
  * its error, as lp2p_session promises (streams end with a callback). */
 static void end_streams(lp2p__quic *q) {
   for (qstream *st = q->streams; st; st = st->next) {
+    uncharge(q, st, st->unconsumed); /* nobody can consume them now */
+    st->unconsumed = 0;
     if (!st->done) {
       st->done = true;
       if (st->known && q->cb.stream_reset) {
@@ -222,6 +260,8 @@ static qstream *stream_new(lp2p__quic *q, int64_t id, bool inbound) {
 }
 
 static void stream_free(lp2p__quic *q, qstream *st) {
+  uncharge(q, st, st->charged);
+  q->budget_waiters -= st->budget_wait ? 1 : 0;
   if (st->prev) {
     st->prev->next = st->next;
   } else {
@@ -259,25 +299,43 @@ static size_t chunk_cap(const qstream *st, size_t want) {
   return cap < CHUNK_SIZE ? cap : CHUNK_SIZE;
 }
 
-/* Appends to the send chunks; returns the bytes taken or LP2P_ERR_NOMEM. */
+/* A new send chunk for `want` more bytes, its capacity reserved in the
+ * budget (no more than the budget has room for); NULL with `*err`. */
+static chunk *chunk_new(lp2p__quic *q, qstream *st, size_t want, int *err) {
+  size_t cap = budget_fit(q, chunk_cap(st, want));
+  if (cap == 0 || charge(q, st, cap) != 0) {
+    *err = LP2P_ERR_TOO_LARGE;
+    return NULL;
+  }
+  chunk *c = lp2p_malloc(q->mem, sizeof(*c) + cap);
+  if (!c) {
+    uncharge(q, st, cap);
+    *err = LP2P_ERR_NOMEM;
+    return NULL;
+  }
+  c->cap = cap;
+  return c;
+}
+
+/* Appends to the send chunks; returns the bytes taken, LP2P_ERR_NOMEM or
+ * LP2P_ERR_TOO_LARGE (the budget has no room). */
 static ssize_t sendq_append(lp2p__quic *q, qstream *st, const uint8_t *p,
                             size_t n) {
   size_t taken = 0;
   while (taken < n) {
     if (!st->tail || st->tail->len == st->tail->cap) {
-      size_t cap = chunk_cap(st, n - taken);
-      chunk *c = lp2p_malloc(q->mem, sizeof(*c) + cap);
+      int err = 0;
+      chunk *c = chunk_new(q, st, n - taken, &err);
       if (!c && taken > 0) { /* a short count promises stream_writable */
         st->buffered += taken;
         st->want_writable = true;
         return (ssize_t)taken;
       }
       if (!c) {
-        return LP2P_ERR_NOMEM;
+        return err;
       }
       c->next = NULL;
       c->len = 0;
-      c->cap = cap;
       if (st->tail) {
         st->tail->next = c;
       } else {
@@ -338,6 +396,7 @@ static void acked(lp2p__quic *q, qstream *st, size_t n) {
         st->send = st->head;
         st->send_off = 0;
       }
+      uncharge(q, st, c->cap);
       lp2p_free(q->mem, c);
     }
   }
@@ -357,6 +416,7 @@ static void acked(lp2p__quic *q, qstream *st, size_t n) {
 static void release_unconsumed(lp2p__quic *q, qstream *st) {
   if (st->unconsumed > 0) {
     ngtcp2_conn_extend_max_offset(q->conn, st->unconsumed);
+    uncharge(q, st, st->unconsumed);
     st->unconsumed = 0;
   }
 }
@@ -378,8 +438,10 @@ static bool flush_mss(lp2p__quic *q, qstream *st) {
   const uint8_t *p;
   ssize_t n;
   while (st->mss && (n = lp2p_mss_pull(st->mss, &p, q->now)) > 0) {
-    if (sendq_append(q, st, p, (size_t)n) != n) {
-      stream_fail(q, st, LP2P_ERR_NOMEM);
+    ssize_t w = sendq_append(q, st, p, (size_t)n);
+    if (w != n) {
+      stream_fail(
+          q, st, w == LP2P_ERR_TOO_LARGE ? LP2P_ERR_TOO_LARGE : LP2P_ERR_NOMEM);
       return false;
     }
   }
@@ -397,6 +459,13 @@ static void deliver(lp2p__quic *q, qstream *st, const uint8_t *p, size_t n) {
   }
   if (st->done || st->read_stopped) { /* dropped: the window moves */
     ngtcp2_conn_extend_max_offset(q->conn, n);
+  } else if (q->cb.stream_data && charge(q, st, n) != 0) {
+    /* within its window but past the budget: reset, never held, as over
+     * TCP (session.c's deliver); unlike yamux's, QUIC's connection window
+     * counts these bytes, so they are credited back to it at once */
+    q->stats.streams_reset_budget++;
+    ngtcp2_conn_extend_max_offset(q->conn, n);
+    stream_fail(q, st, LP2P_ERR_TOO_LARGE);
   } else if (q->cb.stream_data) {
     st->unconsumed += n;
     q->cb.stream_data(q, (uint64_t)st->id, st->user, p, n, q->user);
@@ -999,6 +1068,7 @@ int lp2p__quic_recv(lp2p__quic *q, const uint8_t *pkt, size_t len,
     return LP2P_ERR_STATE;
   }
   q->now = now;
+  q->stats.bytes_in += len;
   if (len == 0) {
     return 0; /* nothing to read; ngtcp2 0.12 asserts on empty datagrams */
   }
@@ -1034,6 +1104,7 @@ static void drop_unsent(lp2p__quic *q, qstream *st) {
     chunk *gone = c->next;
     c->next = gone->next;
     dropped += gone->len;
+    uncharge(q, st, gone->cap);
     lp2p_free(q->mem, gone);
   }
   st->tail = c;
@@ -1122,6 +1193,7 @@ ssize_t lp2p__quic_pull(lp2p__quic *q, const uint8_t **out, lp2p_tstamp now) {
   if (q->ended) {
     ssize_t n = (ssize_t)q->close_len; /* the CONNECTION_CLOSE, once */
     q->close_len = 0;
+    q->stats.bytes_out += (uint64_t)n;
     return n;
   }
   q->now = now;
@@ -1132,6 +1204,8 @@ ssize_t lp2p__quic_pull(lp2p__quic *q, const uint8_t **out, lp2p_tstamp now) {
   if (n < 0) {
     return lp2p__quic_pull(q, out, now);
   }
+  lp2p__quic_wake_budget_writers(q); /* acknowledged chunks went */
+  q->stats.bytes_out += (uint64_t)n;
   return n;
 }
 
@@ -1286,6 +1360,63 @@ int lp2p__quic_open_stream(lp2p__quic *q, const char *const *protocols,
   return 0;
 }
 
+/* What the send buffer may take: max_send_buffer less what it holds. */
+static size_t send_room(const lp2p__quic *q, const qstream *st) {
+  return q->set.max_send_buffer > st->buffered
+             ? q->set.max_send_buffer - st->buffered
+             : 0;
+}
+
+/* What a write may take now: the send buffer's room, as far as the last
+ * chunk's free space and the budget's room hold it. */
+static size_t write_room(const lp2p__quic *q, const qstream *st) {
+  size_t room = send_room(q, st);
+  size_t slack = st->tail ? st->tail->cap - st->tail->len : 0;
+  return room <= slack ? room : slack + budget_fit(q, room - slack);
+}
+
+/* A write came up short for the budget: counted, and woken by a _pull
+ * (or lp2p__quic_wake_budget_writers) once the budget has room, as
+ * yamux's writers are. */
+static void hold_for_budget(lp2p__quic *q, qstream *st) {
+  q->stats.writes_held_budget++;
+  lp2p_budget_wait(q->set.budget);
+  if (!st->budget_wait) {
+    st->budget_wait = true;
+    q->budget_waiters++;
+  }
+}
+
+/* Whether the stream can take no more now, asking for stream_writable
+ * then (and counting a budget that stands in the way). */
+static void want_room(lp2p__quic *q, qstream *st, size_t room) {
+  st->want_writable = true;
+  if (room < send_room(q, st)) {
+    hold_for_budget(q, st);
+  }
+}
+
+void lp2p__quic_wake_budget_writers(lp2p__quic *q) {
+  for (qstream *st = q->streams; st && q->budget_waiters > 0 && !q->ended;
+       st = st->next) {
+    if (st->budget_wait && !st->done && write_room(q, st) > 0) {
+      st->budget_wait = false;
+      q->budget_waiters--;
+      st->want_writable = false;
+      if (q->cb.stream_writable && st->known && !st->write_stopped) {
+        q->cb.stream_writable(q, (uint64_t)st->id, st->user, q->user);
+      }
+    }
+  }
+}
+
+void lp2p__quic_set_budget(lp2p__quic *q, lp2p_budget *budget) {
+  for (qstream *st = q->streams; st; st = st->next) {
+    uncharge(q, st, st->charged);
+  }
+  q->set.budget = budget;
+}
+
 ssize_t lp2p__quic_stream_write(lp2p__quic *q, uint64_t id, const uint8_t *data,
                                 size_t len) {
   qstream *st = q->ended ? NULL : lookup(q, id);
@@ -1295,12 +1426,10 @@ ssize_t lp2p__quic_stream_write(lp2p__quic *q, uint64_t id, const uint8_t *data,
   if (negotiating(st) || st->fin || st->write_stopped) {
     return LP2P_ERR_STATE;
   }
-  size_t room = q->set.max_send_buffer > st->buffered
-                    ? q->set.max_send_buffer - st->buffered
-                    : 0;
+  size_t room = write_room(q, st);
   size_t n = len < room ? len : room;
   if (n < len) {
-    st->want_writable = true;
+    want_room(q, st, room);
   }
   return n ? sendq_append(q, st, data, n) : 0;
 }
@@ -1312,6 +1441,7 @@ int lp2p__quic_stream_consume(lp2p__quic *q, uint64_t id, size_t n) {
   }
   n = n < st->unconsumed ? n : st->unconsumed;
   st->unconsumed -= n;
+  uncharge(q, st, n);
   give_credit(q, st, n);
   return 0;
 }
@@ -1375,11 +1505,11 @@ size_t lp2p__quic_stream_writable(lp2p__quic *q, uint64_t id) {
   if (!st || negotiating(st) || st->fin || st->write_stopped) {
     return 0;
   }
-  if (st->buffered >= q->set.max_send_buffer) {
-    st->want_writable = true;
-    return 0;
+  size_t room = write_room(q, st);
+  if (room == 0) {
+    want_room(q, st, room);
   }
-  return q->set.max_send_buffer - st->buffered;
+  return room;
 }
 
 const char *lp2p__quic_stream_protocol(lp2p__quic *q, uint64_t id) {

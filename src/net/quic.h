@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "lp2p/budget.h"
 #include "lp2p/common.h"
 #include "lp2p/crypto.h"
 #include "lp2p/tls.h"
@@ -49,6 +50,14 @@ typedef struct lp2p__quic_settings {
   uint64_t conn_window;
   /* Bytes a stream holds written and not yet acknowledged. */
   size_t max_send_buffer;
+  /* The connection's memory scope (lp2p/budget.h), or NULL: bytes
+   * delivered and not yet consumed are reserved in it (a stream whose
+   * bytes do not fit is reset, stream_reset with LP2P_ERR_TOO_LARGE, and
+   * counted), and so are the send chunks (a write takes only what fits:
+   * stream_writable follows once there is room). ngtcp2's own state and
+   * GnuTLS's are not. Not copied: must outlive the connection, or be
+   * taken away first (lp2p__quic_set_budget). */
+  lp2p_budget *budget;
   /* Each stream's multistream-select must end within this (from its
    * opening); a stream past it is reset (stream_reset with
    * LP2P_ERR_TIMEOUT if the application knows it) and counted.
@@ -137,8 +146,14 @@ typedef struct lp2p__quic_callbacks {
 
 /* What a connection counted (drops of what a peer made it do). */
 typedef struct lp2p__quic_stats {
-  uint64_t negotiate_timeouts; /* streams reset at negotiate_timeout */
-  uint64_t negotiate_refused;  /* peer streams past max_negotiating */
+  uint64_t negotiate_timeouts;   /* streams reset at negotiate_timeout */
+  uint64_t negotiate_refused;    /* peer streams past max_negotiating */
+  uint64_t streams_reset_budget; /* their delivered bytes did not fit */
+  uint64_t writes_held_budget;   /* writes the budget shortened */
+  /* UDP payload bytes of the datagrams _recv took (the server's first
+   * too) and _pull gave out (our CONNECTION_CLOSE too; not what the
+   * endpoint repeats for a closed connection) */
+  uint64_t bytes_in, bytes_out;
 } lp2p__quic_stats;
 
 /* 30 s idle, 10 s handshake, 256 streams, 256 KiB per stream and 4 MiB
@@ -219,6 +234,15 @@ bool lp2p__quic_is_ended(const lp2p__quic *q);
 /* The time of the last call that took one: what a call without a clock
  * of its own (a close from the application) uses. */
 lp2p_tstamp lp2p__quic_now(const lp2p__quic *q);
+/* Changes the budget (settings.budget): what the streams reserved in the
+ * old one is given back to it now, and only what they reserve from now
+ * on goes to the new one (set it before the first stream; NULL when the
+ * owner of the old one goes before the connection). */
+void lp2p__quic_set_budget(lp2p__quic *q, lp2p_budget *budget);
+/* Tells the writers the budget held (stream_writable) if it has room for
+ * them now: for the owner of a wider scope that gave room back; _pull
+ * does it too. */
+void lp2p__quic_wake_budget_writers(lp2p__quic *q);
 /* Changes the user pointer the callbacks get (NULL: the owner went; the
  * callbacks must then expect NULL). */
 void lp2p__quic_set_user(lp2p__quic *q, void *user);
@@ -228,8 +252,9 @@ void lp2p__quic_set_user(lp2p__quic *q, void *user);
  * peer's stream limit), LP2P_ERR_INVALID_ARG or LP2P_ERR_NOMEM. */
 int lp2p__quic_open_stream(lp2p__quic *q, const char *const *protocols,
                            size_t n, void *stream_user, uint64_t *id);
-/* Queues bytes; returns how many were taken (less when the send buffer is
- * full: stream_writable follows), LP2P_ERR_NOT_FOUND, LP2P_ERR_STATE
+/* Queues bytes; returns how many were taken (less when the send buffer or
+ * the budget is full, counted in writes_held_budget for the budget:
+ * stream_writable follows), LP2P_ERR_NOT_FOUND, LP2P_ERR_STATE
  * (negotiating, closed for writing, or the peer stopped reading) or
  * LP2P_ERR_NOMEM. */
 ssize_t lp2p__quic_stream_write(lp2p__quic *q, uint64_t id, const uint8_t *data,

@@ -25,6 +25,10 @@ typedef struct quic_session {
   lp2p_peer_id self;
   char **protocols; /* inbound, copied: QUIC reads them per stream */
   size_t nprotocols;
+  /* An endpoint's session: the connection's memory scope, given to `q`
+   * when attached and taken back before the session goes. */
+  lp2p_budget *budget;
+  lp2p__quic_stats last; /* `q`'s counts when the endpoint released it */
   lp2p_tstamp now;
   bool ready;   /* authenticated: `established` ran */
   bool refused; /* authenticated refused the peer: closing */
@@ -220,7 +224,12 @@ static ssize_t quic_pull(lp2p_session *b, const uint8_t **out,
                          lp2p_tstamp now) {
   quic_session *s = of(b);
   if (s->ep) {
-    return 0; /* the endpoint pulls its connections */
+    /* the endpoint pulls its connections; the owner's pull after a wider
+     * scope gave room back wakes writers the budget held */
+    if (s->q && !s->failed) {
+      lp2p__quic_wake_budget_writers(s->q);
+    }
+    return 0;
   }
   s->now = now;
   ssize_t n = lp2p__quic_pull(s->q, out, now);
@@ -290,8 +299,15 @@ static bool quic_want_input(lp2p_session *b) {
 }
 
 static void quic_stats_get(const lp2p_session *b, lp2p_session_stats *st) {
+  const quic_session *s = cof(b);
+  lp2p__quic_stats qs = s->last;
+  if (s->q) {
+    lp2p__quic_stats_get(s->q, &qs);
+  }
   memset(st, 0, sizeof(*st));
-  st->rtt = cof(b)->q ? lp2p__quic_rtt(cof(b)->q) : 0;
+  st->rtt = s->q ? lp2p__quic_rtt(s->q) : 0;
+  st->streams_reset_budget = qs.streams_reset_budget;
+  st->writes_held_budget = qs.writes_held_budget;
 }
 
 static size_t quic_num_streams(const lp2p_session *b) {
@@ -382,6 +398,7 @@ static const char *quic_stream_protocol(const lp2p_session *b, uint64_t id) {
 static void quic_del(lp2p_session *b) {
   quic_session *s = of(b);
   if (s->ep && s->q) { /* the endpoint's: it closes and frees it */
+    lp2p__quic_set_budget(s->q, NULL); /* the budget may go with us */
     (void)lp2p__quic_endpoint_detach(s->ep, s->q, lp2p__quic_now(s->q));
   } else if (!s->ep) {
     lp2p__quic_del(s->q);
@@ -443,6 +460,7 @@ static int quic_settings(const lp2p_session_settings *set,
   qs->negotiate_timeout = set->negotiate_timeout;
   qs->stream_window = (uint32_t)min_ts(set->max_stream_unconsumed, UINT32_MAX);
   qs->conn_window = set->max_session_unconsumed;
+  qs->budget = set->budget;
   /* as go: a PING every 15 s under a 30 s idle timeout */
   qs->keep_alive = min_ts(set->keepalive_interval, set->idle_timeout / 2);
   qs->rand_fn = set->rand_fn;
@@ -581,13 +599,42 @@ int lp2p__session_quic_new_for(lp2p_session **out, lp2p__quic_endpoint *ep,
   return 0;
 }
 
+bool lp2p__session_quic_bytes(const lp2p_session *b, uint64_t *in,
+                              uint64_t *out) {
+  if (b->cls != &lp2p__session_quic_class) {
+    return false;
+  }
+  const quic_session *s = cof(b);
+  lp2p__quic_stats qs = s->last;
+  if (s->q) {
+    lp2p__quic_stats_get(s->q, &qs);
+  }
+  *in = qs.bytes_in;
+  *out = qs.bytes_out;
+  return true;
+}
+
+void lp2p__session_quic_set_budget(lp2p_session *b, lp2p_budget *budget) {
+  of(b)->budget = budget;
+  if (of(b)->q) {
+    lp2p__quic_set_budget(of(b)->q, budget);
+  }
+}
+
 void lp2p__session_quic_attach(lp2p_session *b, lp2p__quic *q) {
   of(b)->q = q;
   of(b)->now = lp2p__quic_now(q);
+  if (of(b)->budget) { /* else the endpoint's settings say */
+    lp2p__quic_set_budget(q, of(b)->budget);
+  }
 }
 
 void lp2p__session_quic_released(lp2p_session *b) {
-  of(b)->q = NULL;
+  quic_session *s = of(b);
+  if (s->q) {
+    lp2p__quic_stats_get(s->q, &s->last); /* the counts outlive it */
+  }
+  s->q = NULL;
 }
 
 int lp2p__session_quic_connect(lp2p_session **out, lp2p__quic_endpoint *ep,

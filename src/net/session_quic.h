@@ -38,6 +38,16 @@ int lp2p__session_quic_new_for(lp2p_session **out, lp2p__quic_endpoint *ep,
                                const lp2p_privkey *identity,
                                const lp2p_session_callbacks *cb,
                                const lp2p_mem *mem, void *user);
+/* The connection's memory scope (lp2p_session_settings.budget, which the
+ * endpoint's shared settings cannot carry), handed to its lp2p__quic now
+ * or when attached; set it before the first stream. The session takes
+ * it back from the connection before it goes. */
+void lp2p__session_quic_set_budget(lp2p_session *s, lp2p_budget *budget);
+/* The UDP payload bytes of the session's datagrams so far, in and out
+ * (lp2p__quic_stats), kept once the endpoint released its connection.
+ * Returns false (counts untouched) for a session not over QUIC. */
+bool lp2p__session_quic_bytes(const lp2p_session *s, uint64_t *in,
+                              uint64_t *out);
 /* The session's connection was made (the endpoint's `accepted`). */
 void lp2p__session_quic_attach(lp2p_session *s, lp2p__quic *q);
 /* The endpoint freed the session's connection (its `released`). */

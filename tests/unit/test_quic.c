@@ -454,6 +454,40 @@ static void close_sends_connection_close_to_the_peer(void **state) {
   pair_del(p);
 }
 
+static bool server_got_20k(pair *p) {
+  return p->s.got_len == 20000;
+}
+
+/* The UDP payload bytes of every datagram each side pulled and the other
+ * took, the CONNECTION_CLOSE included: over a wire that loses nothing,
+ * one side's out is exactly the other's in. */
+static void datagram_bytes_are_counted_both_ways_close_included(void **state) {
+  (void)state;
+  pair *p = pair_new(NULL);
+  handshake(p);
+  uint64_t id = open_test_stream(p);
+  static uint8_t data[20000];
+  assert_int_equal(lp2p__quic_stream_write(p->c.q, id, data, sizeof(data)),
+                   (ssize_t)sizeof(data));
+  run(p, server_got_20k, 50); /* every datagram pulled is delivered */
+  lp2p__quic_stats c, s;
+  lp2p__quic_stats_get(p->c.q, &c);
+  lp2p__quic_stats_get(p->s.q, &s);
+  assert_true(c.bytes_out > sizeof(data));
+  assert_true(s.bytes_out > 0);
+  assert_int_equal(c.bytes_out, s.bytes_in);
+  assert_int_equal(s.bytes_out, c.bytes_in);
+  uint64_t before = c.bytes_out;
+  assert_int_equal(lp2p__quic_close(p->c.q, p->now), 0);
+  run(p, NULL, 1);
+  assert_true(p->s.closed);
+  lp2p__quic_stats_get(p->c.q, &c);
+  lp2p__quic_stats_get(p->s.q, &s);
+  assert_true(c.bytes_out > before); /* the CONNECTION_CLOSE */
+  assert_int_equal(c.bytes_out, s.bytes_in);
+  pair_del(p);
+}
+
 /* ---- memory and negotiation bounds ------------------------------------- */
 
 /* An lp2p_mem that counts the bytes it has out. */
@@ -948,6 +982,7 @@ int main(void) {
       cmocka_unit_test(lost_and_reordered_datagrams_are_recovered),
       cmocka_unit_test(idle_connection_times_out),
       cmocka_unit_test(close_sends_connection_close_to_the_peer),
+      cmocka_unit_test(datagram_bytes_are_counted_both_ways_close_included),
       cmocka_unit_test(peer_opened_idle_stream_costs_under_1k),
       cmocka_unit_test(stalled_negotiation_is_reset_at_deadline),
       cmocka_unit_test(stream_past_negotiating_cap_is_reset),

@@ -32,7 +32,7 @@ typedef struct end {
   uint8_t got[GOT_MAX];
   size_t got_len;
   bool consume; /* give credit back at once */
-  int ended, stream_closed, stream_resets, reset_err;
+  int ended, stream_closed, stream_resets, reset_err, writable;
 } end;
 
 typedef struct pair {
@@ -122,6 +122,14 @@ static void on_reset(lp2p_session *s, uint64_t id, void *stream_user, int err,
   e->reset_err = err;
 }
 
+static void on_writable(lp2p_session *s, uint64_t id, void *stream_user,
+                        void *user) {
+  (void)s;
+  (void)id;
+  (void)stream_user;
+  ((end *)user)->writable++;
+}
+
 static const lp2p_session_callbacks cbs = {
     .authenticated = on_authenticated,
     .established = on_established,
@@ -131,6 +139,7 @@ static const lp2p_session_callbacks cbs = {
     .stream_end = on_end,
     .stream_closed = on_stream_closed,
     .stream_reset = on_reset,
+    .stream_writable = on_writable,
 };
 
 /* ---- the pair ----------------------------------------------------------- */
@@ -512,6 +521,125 @@ static void quic_goaway_closes_the_connection_gracefully(void **state) {
   pair_del(p);
 }
 
+/* ---- memory budgets ------------------------------------------------------ */
+
+/* As over TCP (session.c): what was delivered and not consumed is held
+ * in the session's budget until consumed or the stream goes. */
+static void quic_unconsumed_bytes_are_held_in_the_budget(void **state) {
+  (void)state;
+  lp2p_budget budget;
+  lp2p_budget_init(&budget, NULL, 1u << 20);
+  pair *p = pair_new();
+  p->b.set.budget = &budget;
+  p->b.consume = false;
+  pair_start(p);
+  settle(p);
+  uint64_t id = open_from_a(p);
+  static uint8_t buf[3000];
+  assert_int_equal(lp2p_session_stream_write(p->a.s, id, buf, sizeof(buf)),
+                   (ssize_t)sizeof(buf));
+  run_until(p, p->now + LP2P_SECONDS); /* b's negotiation reply is acked */
+  assert_int_equal(p->b.got_len, 3000);
+  assert_int_equal(budget.used, 3000);
+  assert_int_equal(lp2p_session_stream_consume(p->b.s, id, 1000), 0);
+  assert_int_equal(budget.used, 2000);
+  assert_int_equal(lp2p_session_stream_reset(p->b.s, id), 0);
+  assert_int_equal(budget.used, 0); /* a stream gone gives all back */
+  pair_del(p);
+}
+
+/* Two connections whose budgets share a parent (a peer's scope), b the
+ * listener of both. */
+typedef struct two_conns {
+  lp2p_budget peer, conn1, conn2;
+  pair *p1, *p2;
+} two_conns;
+
+static void two_conns_start(two_conns *t, uint64_t conn_limit) {
+  lp2p_budget_init(&t->peer, NULL, 1u << 20);
+  lp2p_budget_init(&t->conn1, &t->peer, conn_limit);
+  lp2p_budget_init(&t->conn2, &t->peer, conn_limit);
+  t->p1 = pair_new();
+  t->p2 = pair_new();
+  t->p1->b.set.budget = &t->conn1;
+  t->p2->b.set.budget = &t->conn2;
+  t->p1->b.consume = false;
+  pair_start(t->p1);
+  pair_start(t->p2);
+  settle(t->p1);
+  settle(t->p2);
+}
+
+/* A peer writing past the connection's budget within the stream's window
+ * gets the stream reset (LP2P_ERR_TOO_LARGE, counted), never buffered, as
+ * over TCP; the budget is back to zero once the stream ended, and the
+ * other connection's budget saw none of it. */
+static void quic_stream_past_budget_is_reset_and_counted(void **state) {
+  (void)state;
+  two_conns t;
+  two_conns_start(&t, 64 * 1024);
+  uint64_t id = open_from_a(t.p1);
+  uint64_t id2 = open_from_a(t.p2);
+  static uint8_t big[200 * 1024];
+  memset(big, 0x5a, sizeof(big));
+  assert_int_equal(lp2p_session_stream_write(t.p1->a.s, id, big, sizeof(big)),
+                   (ssize_t)sizeof(big));
+  run_until(t.p1, t.p1->now + 2 * LP2P_SECONDS);
+  assert_int_equal(t.p1->b.stream_resets, 1);
+  assert_int_equal(t.p1->b.reset_err, LP2P_ERR_TOO_LARGE);
+  assert_true(t.p1->b.got_len <= 64 * 1024);
+  lp2p_session_stats st;
+  lp2p_session_stats_get(t.p1->b.s, &st);
+  assert_int_equal(st.streams_reset_budget, 1);
+  assert_int_equal(lp2p_session_num_streams(t.p1->b.s), 0);
+  assert_int_equal(t.conn1.used, 0);
+  assert_true(t.conn1.refused >= 1);
+  /* the reset reached the writer: its stream ended too */
+  assert_int_equal(t.p1->a.stream_resets, 1);
+  /* the other connection: nothing held, nothing refused, still carrying */
+  assert_int_equal(t.conn2.used, 0);
+  assert_int_equal(t.conn2.refused, 0);
+  assert_int_equal(lp2p_session_stream_write(t.p2->a.s, id2, big, 4096), 4096);
+  run_until(t.p2, t.p2->now + LP2P_SECONDS);
+  assert_int_equal(t.p2->b.got_len, 4096);
+  assert_int_equal(t.p2->b.stream_resets, 0);
+  assert_int_equal(t.peer.used, 0);
+  pair_del(t.p1);
+  pair_del(t.p2);
+}
+
+/* Send chunks (written, not yet acknowledged) are charged as yamux's
+ * send buffers: a write takes what the budget has room for, is counted,
+ * and stream_writable follows once acknowledgements gave room back. */
+static void quic_write_past_budget_is_shortened_then_woken(void **state) {
+  (void)state;
+  lp2p_budget budget;
+  lp2p_budget_init(&budget, NULL, 32 * 1024);
+  pair *p = pair_new();
+  p->a.set.budget = &budget;
+  pair_start(p);
+  settle(p);
+  uint64_t id = open_from_a(p);
+  run_until(p, p->now + LP2P_SECONDS); /* the proposals are acked */
+  assert_int_equal(budget.used, 0);
+  static uint8_t big[100 * 1024];
+  ssize_t w = lp2p_session_stream_write(p->a.s, id, big, sizeof(big));
+  assert_true(w > 0 && w <= 32 * 1024);
+  assert_true(budget.used <= 32 * 1024);
+  lp2p_session_stats st;
+  lp2p_session_stats_get(p->a.s, &st);
+  assert_int_equal(st.writes_held_budget, 1);
+  assert_int_equal(lp2p_session_stream_write(p->a.s, id, big, sizeof(big)), 0);
+  assert_int_equal(lp2p_session_stream_writable(p->a.s, id), 0);
+  int before = p->a.writable;
+  run_until(p, p->now + LP2P_SECONDS);
+  assert_true(p->a.writable > before);
+  assert_int_equal(p->b.got_len, (size_t)w);
+  assert_int_equal(budget.used, 0); /* acknowledged chunks went */
+  assert_true(lp2p_session_stream_writable(p->a.s, id) > 0);
+  pair_del(p);
+}
+
 /* ---- the pubsub stream codec over a QUIC stream ------------------------- */
 
 static ptrdiff_t sink_write(const uint8_t *p, size_t len, void *user) {
@@ -590,6 +718,9 @@ int main(void) {
       cmocka_unit_test(quic_keepalive_keeps_an_idle_session_open),
       cmocka_unit_test(quic_goaway_closes_the_connection_gracefully),
       cmocka_unit_test(pubsub_rpcs_cross_a_quic_stream_whole_and_in_order),
+      cmocka_unit_test(quic_unconsumed_bytes_are_held_in_the_budget),
+      cmocka_unit_test(quic_stream_past_budget_is_reset_and_counted),
+      cmocka_unit_test(quic_write_past_budget_is_shortened_then_woken),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
