@@ -148,14 +148,43 @@ static void tls_connection_works_once_loaded(void **state) {
 #define MISSING_GNUTLS "libgnutls-missing.so.99"
 
 typedef struct missing_result {
-  int cert_rv, verify_rv, again_rv;
+  int cert_rv, verify_rv, again_rv, dial_rv, listen_rv;
   bool gnutls_mapped;
   char load_error[256];
   char verify_why[sizeof(((lp2p_errdetail *)0)->msg)];
+  char dial_why[160];
+  char listen_why[sizeof(((lp2p_errdetail *)0)->msg)];
 } missing_result;
 
+/* Over TCP, a dial to a host that takes only TLS, then a QUIC listen
+ * address on the dialer: each fails naming the library. (A failed
+ * assertion here fails the parent: the child never writes its result.) */
+static void host_without_gnutls(missing_result *r) {
+  th_loop_init();
+  th_node a, b;
+  th_node_init(&a, 1, LP2P_KEY_ED25519);
+  th_node_init(&b, 2, LP2P_KEY_ED25519);
+  a.settings.security = LP2P_SECURITY_TLS;
+  th_node_start(&a);
+  th_node_start(&b);
+  th_node_listen(&a);
+  th_dial d;
+  th_dial_start(&b, &a, &d);
+  th_run_until(th_dial_done, &d, 5000);
+  r->dial_rv = d.err;
+  snprintf(r->dial_why, sizeof(r->dial_why), "%s", d.msg);
+  lp2p_buf ma;
+  lp2p_buf_init(&ma, NULL);
+  assert_int_equal(
+      lp2p_multiaddr_parse("/ip4/127.0.0.1/udp/0/quic-v1", &ma, NULL), 0);
+  lp2p_errdetail why = {{0}};
+  r->listen_rv = lp2p_host_listen(b.host, ma.data, ma.len, &why);
+  snprintf(r->listen_why, sizeof(r->listen_why), "%s", why.msg);
+  lp2p_buf_free(&ma);
+}
+
 /* In a child process (a process loads once, for good): what making and
- * checking a certificate return, and a second load. */
+ * checking a certificate, a second load and a host return. */
 static void try_without_gnutls(missing_result *r) {
   lp2p__tlslib_set_soname(LP2P__TLSLIB_GNUTLS, MISSING_GNUTLS);
   uint8_t seed[32] = {1};
@@ -175,6 +204,7 @@ static void try_without_gnutls(missing_result *r) {
   snprintf(r->verify_why, sizeof(r->verify_why), "%s", why.msg);
   snprintf(r->load_error, sizeof(r->load_error), "%s", lp2p__tlslib_error());
   r->again_rv = lp2p__tlslib_load();
+  host_without_gnutls(r);
   r->gnutls_mapped = mapped("libgnutls");
 }
 
@@ -202,6 +232,10 @@ static void missing_gnutls_fails_tls_naming_the_library(void **state) {
   const char *want = MISSING_GNUTLS " not found: TLS and QUIC need GnuTLS";
   assert_non_null(strstr(r.load_error, want));
   assert_non_null(strstr(r.verify_why, want));
+  assert_int_not_equal(r.dial_rv, 0);
+  assert_non_null(strstr(r.dial_why, want));
+  assert_int_equal(r.listen_rv, LP2P_ERR_UNSUPPORTED);
+  assert_non_null(strstr(r.listen_why, want));
   assert_false(r.gnutls_mapped);
 }
 
