@@ -8,13 +8,14 @@
 # lp2p draws render (cli.svg_to_png; skipped where it is missing).
 # libngtcp2-dev, libngtcp2-crypto-gnutls-dev: QUIC v1 (src/net/quic.c), the
 # 0.12 API of Debian 12.
-# libunistring-dev: GnuTLS's static link (pkg-config --static gnutls names
-# -lunistring), for a program that links liblp2p.a.
+# GnuTLS, nettle, GMP and ngtcp2: their headers (and, by dependency, their
+# libraries, which src/crypto/tlslib.c loads when TLS or QUIC is first
+# used; nothing links them).
 set -eu
 
 PKGS="build-essential cmake ninja-build pkg-config libsodium-dev
 libsecp256k1-dev libssl-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler
-libgnutls28-dev libngtcp2-dev libngtcp2-crypto-gnutls-dev nettle-dev libgmp-dev libunistring-dev
+libgnutls28-dev libngtcp2-dev libngtcp2-crypto-gnutls-dev nettle-dev libgmp-dev
 libcmocka-dev libjansson-dev zlib1g-dev python3 python3-pytest python3-pip
 python3-setuptools python3-wheel python3-venv dpkg-dev file librsvg2-bin"
 if [ "${1:-}" = "--fuzz" ]; then

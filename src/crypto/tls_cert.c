@@ -6,15 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <gmp.h>
-#include <gnutls/abstract.h>
-#include <gnutls/x509.h>
-#include <nettle/bignum.h>
-#include <nettle/ecc-curve.h>
-#include <nettle/ecc.h>
-#include <nettle/ecdsa.h>
-
 #include "base/mem.h"
+#include "crypto/tlslib.h"
 
 #define P256_BYTES 32
 #define DER_SEQUENCE 0x30
@@ -302,12 +295,16 @@ int lp2p__tls_cert_build(lp2p_tls_cert **out, const lp2p__tls_cert_spec *spec,
   if (!rand_fn) {
     return LP2P_ERR_INVALID_ARG;
   }
+  int rv = lp2p__tlslib_load();
+  if (rv != 0) {
+    return rv;
+  }
   lp2p_tls_cert *c = lp2p_calloc(NULL, 1, sizeof(*c));
   if (!c) {
     return LP2P_ERR_NOMEM;
   }
   rand_src r = {rand_fn, rand_user};
-  int rv = fill_cert(c, spec, &r);
+  rv = fill_cert(c, spec, &r);
   if (rv != 0) {
     lp2p_tls_cert_del(c);
     return rv;
@@ -575,6 +572,9 @@ int lp2p_tls_cert_verify(const lp2p_bytes *certs, size_t n, int64_t unix_time,
   }
   if (certs[0].len > LP2P_TLS_CERT_MAX) {
     return refuse(why, LP2P_ERR_TOO_LARGE, "certificate too large");
+  }
+  if (lp2p__tlslib_load() != 0) {
+    return refuse(why, LP2P_ERR_UNSUPPORTED, lp2p__tlslib_error());
   }
   parsed c = {0};
   lp2p_pubkey pub;

@@ -13,6 +13,7 @@
 
 #include "base/err.h"
 #include "base/mem.h"
+#include "crypto/tlslib.h"
 #include "host/internal.h"
 #include "net/session_quic.h"
 
@@ -307,8 +308,11 @@ static int bind_udp(host_udp *u, const struct sockaddr *sa,
     rv = make_endpoint(u, (struct sockaddr *)&bound);
   }
   if (rv != 0) {
-    return lp2p_errdetail_set(err, rv, "cannot start QUIC: %s",
-                              lp2p_strerror(rv));
+    /* without GnuTLS or ngtcp2, which one is missing */
+    const char *lib = lp2p__tlslib_error();
+    return lp2p_errdetail_set(
+        err, rv, "cannot start QUIC: %s",
+        rv == LP2P_ERR_UNSUPPORTED && *lib != '\0' ? lib : lp2p_strerror(rv));
   }
   grow_buffers(u); /* best effort: a smaller buffer still works */
   rv = uv_udp_recv_start(&u->udp, on_alloc, on_recv);

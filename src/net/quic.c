@@ -20,6 +20,7 @@
 
 #include "base/mem.h"
 #include "crypto/tls_cert.h"
+#include "crypto/tlslib.h"
 #include "lp2p/net.h"
 #include "lp2p/tls.h"
 
@@ -855,7 +856,7 @@ static int check_settings(const lp2p__quic_settings *s,
       s->idle_timeout == 0) {
     return LP2P_ERR_INVALID_ARG;
   }
-  return 0;
+  return lp2p__tlslib_load(); /* a server's ngtcp2 reads the datagram first */
 }
 
 /* lp2p_mem has ngtcp2_mem's layout (user, malloc, free, calloc,

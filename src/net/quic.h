@@ -163,7 +163,8 @@ void lp2p__quic_settings_default(lp2p__quic_settings *s);
 
 /* A client connection from `local` to `remote` (sockaddr_in or _in6);
  * its Initial is ready for _pull. Returns 0, LP2P_ERR_INVALID_ARG,
- * LP2P_ERR_UNSUPPORTED (an identity that cannot sign), LP2P_ERR_NOMEM or
+ * LP2P_ERR_UNSUPPORTED (an identity that cannot sign, or GnuTLS or ngtcp2
+ * cannot be loaded: lp2p__tlslib_error), LP2P_ERR_NOMEM or
  * LP2P_ERR_CRYPTO. */
 int lp2p__quic_client_new(lp2p__quic **out, const lp2p__quic_settings *s,
                           const lp2p_privkey *identity,

@@ -24,6 +24,7 @@
 #include "base/map.h"
 #include "base/mem.h"
 #include "base/u64map.h"
+#include "crypto/tlslib.h"
 
 /* ngtcp2 keeps at most 8 ids per connection; one more for a server's
  * client-chosen first id, one spare. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "crypto/tlslib.h"
 #include "lp2p/net.h"
 #include "lp2p/noise.h"
 #include "lp2p/session.h"
@@ -559,6 +560,16 @@ static int start_tls(tcp_session *s) {
   return lp2p__tls_new(&s->tls, &ts, on_tls_done, s->mem, s);
 }
 
+/* Why a security channel did not start: for TLS without GnuTLS, which
+ * library is missing, not only "unsupported". */
+static const char *start_error(const char *name, int rv) {
+  const char *lib = lp2p__tlslib_error();
+  return strcmp(name, LP2P_TLS_PROTOCOL_ID) == 0 &&
+                 rv == LP2P_ERR_UNSUPPORTED && *lib != '\0'
+             ? lib
+             : lp2p_strerror(rv);
+}
+
 /* The security protocol was agreed: its channel starts (a dialer's first
  * handshake message is ready to pull), and the identity is no longer
  * needed. */
@@ -568,7 +579,8 @@ static int start_secure(tcp_session *s, const char *name) {
   lp2p_privkey_wipe(&s->identity);
   s->stage = STAGE_SECURE;
   if (rv != 0) {
-    return session_fail(s, rv, "cannot start %s: %s", name, lp2p_strerror(rv));
+    return session_fail(s, rv, "cannot start %s: %s", name,
+                        start_error(name, rv));
   }
   return 0;
 }

@@ -12,6 +12,7 @@
 
 #include "base/mem.h"
 #include "crypto/tls_cert.h"
+#include "crypto/tlslib.h"
 
 #define DEFAULT_MAX_BUFFER ((size_t)1 << 20)
 /* One TLS record's plaintext. */

@@ -37,7 +37,8 @@ typedef int (*lp2p__tls_done_fn)(void *user, const lp2p_peer_id *id,
 /* Creates the channel; a client's ClientHello is ready to pull. Its
  * buffers come from `mem` (GnuTLS's own state from the C library). Returns 0,
  * LP2P_ERR_INVALID_ARG, LP2P_ERR_UNSUPPORTED (an identity that cannot
- * sign), LP2P_ERR_NOMEM or LP2P_ERR_CRYPTO. */
+ * sign, or GnuTLS cannot be loaded: lp2p__tlslib_error), LP2P_ERR_NOMEM or
+ * LP2P_ERR_CRYPTO. */
 int lp2p__tls_new(lp2p__tls **out, const lp2p__tls_settings *s,
                   lp2p__tls_done_fn done, const lp2p_mem *mem, void *user);
 void lp2p__tls_del(lp2p__tls *t);

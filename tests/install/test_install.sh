@@ -83,4 +83,14 @@ minor=$(echo "$version" | cut -d. -f2)
 if [ "$major" = 0 ]; then want="liblp2p.so.0.$minor"; else want="liblp2p.so.$major"; fi
 soname=$(readelf -d "$(dirname "$libdir")/liblp2p.so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
 [ "$soname" = "$want" ] || { echo "SONAME $soname, want $want" >&2; exit 1; }
+# GnuTLS and ngtcp2 are loaded when TLS or QUIC is first used, never linked
+# (src/crypto/tlslib.c): not by liblp2p.so, nor into a static program
+for f in "$(dirname "$libdir")/liblp2p.so" "$tmp/app-static" \
+  "$tmp/cmake-app/build/app-static"; do
+  if readelf -d "$f" | grep NEEDED | grep -Eq 'gnutls|ngtcp2|nettle|hogweed|gmp'; then
+    echo "$f links GnuTLS or ngtcp2:" >&2
+    readelf -d "$f" | grep NEEDED >&2
+    exit 1
+  fi
+done
 echo "install test passed"

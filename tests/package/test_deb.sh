@@ -28,7 +28,10 @@ for deb in "$run" "$dev"; do
 done
 # the libraries the command and liblp2p load are declared
 depends=$(dpkg-deb -f "$run" Depends)
-for lib in libsodium libuv1 libsecp256k1; do
+# (GnuTLS and ngtcp2 declared by hand: loaded with dlopen, dpkg-shlibdeps
+# does not see them)
+for lib in libsodium libuv1 libsecp256k1 libgnutls30 libngtcp2-9 \
+  libngtcp2-crypto-gnutls2; do
   echo "$depends" | grep -q "$lib" ||
     { echo "lp2p's Depends lacks $lib: $depends" >&2; exit 1; }
 done
