@@ -192,9 +192,9 @@ LP2P_API int lp2p_session_new(lp2p_session **out,
  * `negotiate_timeout` (a stream past it is reset), and at most 16
  * streams the peer opened negotiate at once (more are reset); `budget`
  * holds the bytes delivered and not consumed (a stream whose bytes do not
- * fit is reset) and the written bytes kept until acknowledged (a write
- * takes what fits), as over TCP; ngtcp2's and GnuTLS's own state are not
- * in it. Returns 0,
+ * fit is reset), as over TCP; the written bytes QUIC keeps until they are
+ * acknowledged are bounded per stream, not charged (as go), nor are
+ * ngtcp2's and GnuTLS's own state. Returns 0,
  * LP2P_ERR_NOMEM, LP2P_ERR_INVALID_ARG (no rand_fn, no unix_time, a zero
  * limit or idle_timeout, an invalid protocol id or address),
  * LP2P_ERR_UNSUPPORTED (an identity that cannot sign) or LP2P_ERR_CRYPTO

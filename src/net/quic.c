@@ -70,9 +70,9 @@ typedef struct qstream {
   size_t send_off;
   size_t buffered;   /* written and not acknowledged */
   size_t unconsumed; /* delivered and not given back */
-  /* reserved in the budget: the unconsumed bytes and the chunks' capacity */
+  /* reserved in the budget: the unconsumed bytes (send chunks are not
+   * charged: see lp2p__quic_settings.budget) */
   uint64_t charged;
-  bool budget_wait; /* a write came up short for the budget */
 } qstream;
 
 struct lp2p__quic {
@@ -91,7 +91,6 @@ struct lp2p__quic {
   lp2p__quic_addr local, remote;
   uint32_t local_len, remote_len;
   qstream *streams;
-  uint32_t budget_waiters; /* streams with budget_wait */
   lp2p_tstamp now;
   bool verified, established, ended;
   lp2p_peer_id peer_id;
@@ -107,8 +106,8 @@ struct lp2p__quic {
 
 /* ---- streams: the budget ------------------------------------------------ */
 
-/* Reserves `n` bytes the stream is to hold (delivered, or a send chunk)
- * in the connection's budget. Returns 0 or LP2P_ERR_TOO_LARGE. */
+/* Reserves `n` delivered bytes the stream is to hold in the connection's
+ * budget. Returns 0 or LP2P_ERR_TOO_LARGE. */
 static int charge(lp2p__quic *q, qstream *st, size_t n) {
   if (!q->set.budget || n == 0) {
     return 0;
@@ -128,13 +127,6 @@ static void uncharge(lp2p__quic *q, qstream *st, uint64_t n) {
     st->charged -= n;
     lp2p_budget_release(q->set.budget, n);
   }
-}
-
-/* What a send chunk may add: its whole capacity when the budget has room
- * for it, else the budget's room (0: none). */
-static size_t budget_fit(const lp2p__quic *q, size_t cap) {
-  uint64_t room = lp2p_budget_room(q->set.budget); /* UINT64_MAX: none */
-  return cap < room ? cap : (size_t)room;
 }
 
 /* ---- failure ------------------------------------------------------------ */
@@ -262,7 +254,6 @@ static qstream *stream_new(lp2p__quic *q, int64_t id, bool inbound) {
 
 static void stream_free(lp2p__quic *q, qstream *st) {
   uncharge(q, st, st->charged);
-  q->budget_waiters -= st->budget_wait ? 1 : 0;
   if (st->prev) {
     st->prev->next = st->next;
   } else {
@@ -300,40 +291,30 @@ static size_t chunk_cap(const qstream *st, size_t want) {
   return cap < CHUNK_SIZE ? cap : CHUNK_SIZE;
 }
 
-/* A new send chunk for `want` more bytes, its capacity reserved in the
- * budget (no more than the budget has room for); NULL with `*err`. */
-static chunk *chunk_new(lp2p__quic *q, qstream *st, size_t want, int *err) {
-  size_t cap = budget_fit(q, chunk_cap(st, want));
-  if (cap == 0 || charge(q, st, cap) != 0) {
-    *err = LP2P_ERR_TOO_LARGE;
-    return NULL;
-  }
+/* A new send chunk for `want` more bytes, or NULL. */
+static chunk *chunk_new(lp2p__quic *q, const qstream *st, size_t want) {
+  size_t cap = chunk_cap(st, want);
   chunk *c = lp2p_malloc(q->mem, sizeof(*c) + cap);
-  if (!c) {
-    uncharge(q, st, cap);
-    *err = LP2P_ERR_NOMEM;
-    return NULL;
+  if (c) {
+    c->cap = cap;
   }
-  c->cap = cap;
   return c;
 }
 
-/* Appends to the send chunks; returns the bytes taken, LP2P_ERR_NOMEM or
- * LP2P_ERR_TOO_LARGE (the budget has no room). */
+/* Appends to the send chunks; returns the bytes taken or LP2P_ERR_NOMEM. */
 static ssize_t sendq_append(lp2p__quic *q, qstream *st, const uint8_t *p,
                             size_t n) {
   size_t taken = 0;
   while (taken < n) {
     if (!st->tail || st->tail->len == st->tail->cap) {
-      int err = 0;
-      chunk *c = chunk_new(q, st, n - taken, &err);
+      chunk *c = chunk_new(q, st, n - taken);
       if (!c && taken > 0) { /* a short count promises stream_writable */
         st->buffered += taken;
         st->want_writable = true;
         return (ssize_t)taken;
       }
       if (!c) {
-        return err;
+        return LP2P_ERR_NOMEM;
       }
       c->next = NULL;
       c->len = 0;
@@ -397,7 +378,6 @@ static void acked(lp2p__quic *q, qstream *st, size_t n) {
         st->send = st->head;
         st->send_off = 0;
       }
-      uncharge(q, st, c->cap);
       lp2p_free(q->mem, c);
     }
   }
@@ -439,10 +419,8 @@ static bool flush_mss(lp2p__quic *q, qstream *st) {
   const uint8_t *p;
   ssize_t n;
   while (st->mss && (n = lp2p_mss_pull(st->mss, &p, q->now)) > 0) {
-    ssize_t w = sendq_append(q, st, p, (size_t)n);
-    if (w != n) {
-      stream_fail(
-          q, st, w == LP2P_ERR_TOO_LARGE ? LP2P_ERR_TOO_LARGE : LP2P_ERR_NOMEM);
+    if (sendq_append(q, st, p, (size_t)n) != n) {
+      stream_fail(q, st, LP2P_ERR_NOMEM);
       return false;
     }
   }
@@ -1105,7 +1083,6 @@ static void drop_unsent(lp2p__quic *q, qstream *st) {
     chunk *gone = c->next;
     c->next = gone->next;
     dropped += gone->len;
-    uncharge(q, st, gone->cap);
     lp2p_free(q->mem, gone);
   }
   st->tail = c;
@@ -1205,7 +1182,6 @@ ssize_t lp2p__quic_pull(lp2p__quic *q, const uint8_t **out, lp2p_tstamp now) {
   if (n < 0) {
     return lp2p__quic_pull(q, out, now);
   }
-  lp2p__quic_wake_budget_writers(q); /* acknowledged chunks went */
   q->stats.bytes_out += (uint64_t)n;
   return n;
 }
@@ -1368,49 +1344,6 @@ static size_t send_room(const lp2p__quic *q, const qstream *st) {
              : 0;
 }
 
-/* What a write may take now: the send buffer's room, as far as the last
- * chunk's free space and the budget's room hold it. */
-static size_t write_room(const lp2p__quic *q, const qstream *st) {
-  size_t room = send_room(q, st);
-  size_t slack = st->tail ? st->tail->cap - st->tail->len : 0;
-  return room <= slack ? room : slack + budget_fit(q, room - slack);
-}
-
-/* A write came up short for the budget: counted, and woken by a _pull
- * (or lp2p__quic_wake_budget_writers) once the budget has room, as
- * yamux's writers are. */
-static void hold_for_budget(lp2p__quic *q, qstream *st) {
-  q->stats.writes_held_budget++;
-  lp2p_budget_wait(q->set.budget);
-  if (!st->budget_wait) {
-    st->budget_wait = true;
-    q->budget_waiters++;
-  }
-}
-
-/* Whether the stream can take no more now, asking for stream_writable
- * then (and counting a budget that stands in the way). */
-static void want_room(lp2p__quic *q, qstream *st, size_t room) {
-  st->want_writable = true;
-  if (room < send_room(q, st)) {
-    hold_for_budget(q, st);
-  }
-}
-
-void lp2p__quic_wake_budget_writers(lp2p__quic *q) {
-  for (qstream *st = q->streams; st && q->budget_waiters > 0 && !q->ended;
-       st = st->next) {
-    if (st->budget_wait && !st->done && write_room(q, st) > 0) {
-      st->budget_wait = false;
-      q->budget_waiters--;
-      st->want_writable = false;
-      if (q->cb.stream_writable && st->known && !st->write_stopped) {
-        q->cb.stream_writable(q, (uint64_t)st->id, st->user, q->user);
-      }
-    }
-  }
-}
-
 void lp2p__quic_set_budget(lp2p__quic *q, lp2p_budget *budget) {
   for (qstream *st = q->streams; st; st = st->next) {
     uncharge(q, st, st->charged);
@@ -1427,10 +1360,10 @@ ssize_t lp2p__quic_stream_write(lp2p__quic *q, uint64_t id, const uint8_t *data,
   if (negotiating(st) || st->fin || st->write_stopped) {
     return LP2P_ERR_STATE;
   }
-  size_t room = write_room(q, st);
+  size_t room = send_room(q, st);
   size_t n = len < room ? len : room;
   if (n < len) {
-    want_room(q, st, room);
+    st->want_writable = true;
   }
   return n ? sendq_append(q, st, data, n) : 0;
 }
@@ -1506,9 +1439,9 @@ size_t lp2p__quic_stream_writable(lp2p__quic *q, uint64_t id) {
   if (!st || negotiating(st) || st->fin || st->write_stopped) {
     return 0;
   }
-  size_t room = write_room(q, st);
+  size_t room = send_room(q, st);
   if (room == 0) {
-    want_room(q, st, room);
+    st->want_writable = true;
   }
   return room;
 }

@@ -53,9 +53,11 @@ typedef struct lp2p__quic_settings {
   /* The connection's memory scope (lp2p/budget.h), or NULL: bytes
    * delivered and not yet consumed are reserved in it (a stream whose
    * bytes do not fit is reset, stream_reset with LP2P_ERR_TOO_LARGE, and
-   * counted), and so are the send chunks (a write takes only what fits:
-   * stream_writable follows once there is room). ngtcp2's own state and
-   * GnuTLS's are not. Not copied: must outlive the connection, or be
+   * counted). Send chunks (our writes until the peer acknowledges them)
+   * are not: max_send_buffer bounds them per stream, as go-libp2p charges
+   * only QUIC's receive windows; charged, they held the room the peer's
+   * echo of 64 x 1 MiB needed within our windows, and its streams were
+   * reset. ngtcp2's own state and GnuTLS's are not charged either. Not copied: must outlive the connection, or be
    * taken away first (lp2p__quic_set_budget). */
   lp2p_budget *budget;
   /* Each stream's multistream-select must end within this (from its
@@ -149,7 +151,6 @@ typedef struct lp2p__quic_stats {
   uint64_t negotiate_timeouts;   /* streams reset at negotiate_timeout */
   uint64_t negotiate_refused;    /* peer streams past max_negotiating */
   uint64_t streams_reset_budget; /* their delivered bytes did not fit */
-  uint64_t writes_held_budget;   /* writes the budget shortened */
   /* UDP payload bytes of the datagrams _recv took (the server's first
    * too) and _pull gave out (our CONNECTION_CLOSE too; not what the
    * endpoint repeats for a closed connection) */
@@ -240,10 +241,6 @@ lp2p_tstamp lp2p__quic_now(const lp2p__quic *q);
  * on goes to the new one (set it before the first stream; NULL when the
  * owner of the old one goes before the connection). */
 void lp2p__quic_set_budget(lp2p__quic *q, lp2p_budget *budget);
-/* Tells the writers the budget held (stream_writable) if it has room for
- * them now: for the owner of a wider scope that gave room back; _pull
- * does it too. */
-void lp2p__quic_wake_budget_writers(lp2p__quic *q);
 /* Changes the user pointer the callbacks get (NULL: the owner went; the
  * callbacks must then expect NULL). */
 void lp2p__quic_set_user(lp2p__quic *q, void *user);
@@ -253,9 +250,8 @@ void lp2p__quic_set_user(lp2p__quic *q, void *user);
  * peer's stream limit), LP2P_ERR_INVALID_ARG or LP2P_ERR_NOMEM. */
 int lp2p__quic_open_stream(lp2p__quic *q, const char *const *protocols,
                            size_t n, void *stream_user, uint64_t *id);
-/* Queues bytes; returns how many were taken (less when the send buffer or
- * the budget is full, counted in writes_held_budget for the budget:
- * stream_writable follows), LP2P_ERR_NOT_FOUND, LP2P_ERR_STATE
+/* Queues bytes; returns how many were taken (less when the send buffer
+ * is full: stream_writable follows), LP2P_ERR_NOT_FOUND, LP2P_ERR_STATE
  * (negotiating, closed for writing, or the peer stopped reading) or
  * LP2P_ERR_NOMEM. */
 ssize_t lp2p__quic_stream_write(lp2p__quic *q, uint64_t id, const uint8_t *data,

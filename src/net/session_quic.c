@@ -224,12 +224,7 @@ static ssize_t quic_pull(lp2p_session *b, const uint8_t **out,
                          lp2p_tstamp now) {
   quic_session *s = of(b);
   if (s->ep) {
-    /* the endpoint pulls its connections; the owner's pull after a wider
-     * scope gave room back wakes writers the budget held */
-    if (s->q && !s->failed) {
-      lp2p__quic_wake_budget_writers(s->q);
-    }
-    return 0;
+    return 0; /* the endpoint pulls its connections */
   }
   s->now = now;
   ssize_t n = lp2p__quic_pull(s->q, out, now);
@@ -307,7 +302,6 @@ static void quic_stats_get(const lp2p_session *b, lp2p_session_stats *st) {
   memset(st, 0, sizeof(*st));
   st->rtt = s->q ? lp2p__quic_rtt(s->q) : 0;
   st->streams_reset_budget = qs.streams_reset_budget;
-  st->writes_held_budget = qs.writes_held_budget;
 }
 
 static size_t quic_num_streams(const lp2p_session *b) {
