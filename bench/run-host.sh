@@ -336,7 +336,7 @@ med() { get "$(agg "$work/$1.$2.conns.json" "$3" min)" median; }
 for tr in $TRANSPORTS; do
   for impl in $(conns_impls "$tr"); do
     res="$work/$impl.$tr.conns.json"
-    echo "{\"conns\":$CONNS,\"transport\":\"$tr\",\"listener\":\"$impl\",\"dialers\":\"$(dialers_name "$impl")\",\"seconds\":$(agg "$res" seconds min),\"kib_per_conn\":$(agg "$res" kib_per_conn min),\"failed\":$(agg "$res" failed max),\"pending\":$(agg "$res" pending max)}"
+    echo "{\"conns\":$CONNS,\"transport\":\"$tr\",\"listener\":\"$impl\",\"dialers\":\"$(dialers_name "$impl")\",\"seconds\":$(agg "$res" seconds min),\"kib_per_conn\":$(agg "$res" kib_per_conn min),\"failed\":$(agg "$res" failed max),\"lost\":$(agg "$res" lost max),\"pending\":$(agg "$res" pending max)}"
   done
   case " $(conns_impls "$tr") " in *" lp2p "*)
     ratio "64 KiB / lp2p KiB per idle $tr connection (median)" 64 \
