@@ -4,18 +4,6 @@
 #include "testutil.h"
 #include "testutil_host.h"
 
-static int setup(void **state) {
-  (void)state;
-  th_loop_init();
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  th_loop_free();
-  return 0;
-}
-
 static lp2p_host_stats stats_of(const th_node *n) {
   lp2p_host_stats st;
   lp2p_host_get_stats(n->host, &st);
@@ -396,28 +384,30 @@ static void test_idle_connection_closed_and_counted(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_per_ip_limit_refuses_one_past, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(test_per_ip_limit_refuses_one_past,
+                                      th_setup, th_teardown),
       cmocka_unit_test_setup_teardown(
-          test_loopback_exempt_from_per_ip_limit_by_default, setup, teardown),
+          test_loopback_exempt_from_per_ip_limit_by_default, th_setup,
+          th_teardown),
       cmocka_unit_test_setup_teardown(test_handshake_limit_refuses_one_past,
-                                      setup, teardown),
+                                      th_setup, th_teardown),
       cmocka_unit_test_setup_teardown(
-          test_stalled_handshake_evicted_for_newcomer, setup, teardown),
+          test_stalled_handshake_evicted_for_newcomer, th_setup, th_teardown),
       cmocka_unit_test_setup_teardown(
-          test_inbound_limit_refuses_one_past_while_dialing_out_works, setup,
-          teardown),
+          test_inbound_limit_refuses_one_past_while_dialing_out_works, th_setup,
+          th_teardown),
       cmocka_unit_test_setup_teardown(
-          test_full_node_still_dials_out_on_reserved_slots, setup, teardown),
+          test_full_node_still_dials_out_on_reserved_slots, th_setup,
+          th_teardown),
       cmocka_unit_test_setup_teardown(
-          test_trim_at_high_water_keeps_protected_drops_lowest_newest, setup,
-          teardown),
-      cmocka_unit_test_setup_teardown(test_trim_waits_for_grace_period, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_idle_timeout_on_by_default, setup,
-                                      teardown),
+          test_trim_at_high_water_keeps_protected_drops_lowest_newest, th_setup,
+          th_teardown),
+      cmocka_unit_test_setup_teardown(test_trim_waits_for_grace_period,
+                                      th_setup, th_teardown),
+      cmocka_unit_test_setup_teardown(test_idle_timeout_on_by_default, th_setup,
+                                      th_teardown),
       cmocka_unit_test_setup_teardown(test_idle_connection_closed_and_counted,
-                                      setup, teardown),
+                                      th_setup, th_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

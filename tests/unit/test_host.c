@@ -7,27 +7,7 @@
 
 #include <stdlib.h>
 
-static int setup(void **state) {
-  (void)state;
-  th_loop_init();
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  th_loop_free();
-  return 0;
-}
-
-typedef struct pair {
-  th_node a, b; /* b dials a */
-  th_dial dial;
-} pair;
-
-static bool both_identified(void *arg) {
-  pair *p = arg;
-  return p->a.identified > 0 && p->b.identified > 0;
-}
+typedef th_pair pair;
 
 /* Starts a (listening, echo) and b, and connects b to a. */
 /* What the listener of the next pair accepts, and the protocol its
@@ -51,7 +31,7 @@ static void pair_connect(pair *p, lp2p_key_type ta, lp2p_muxers ma,
   if (p->dial.err != 0) {
     fail_msg("dial failed: %s: %s", lp2p_strerror(p->dial.err), p->dial.msg);
   }
-  th_run_until(both_identified, p, 5000);
+  th_run_until(th_pair_identified, p, 5000);
 }
 
 static void pair_close(pair *p) {
@@ -1054,7 +1034,7 @@ static void test_max_streams(void **state) {
       lp2p_host_set_handler(p.a.host, "/sink/1.0.0", sink_handler, &server), 0);
   th_dial_start(&p.b, &p.a, &p.dial);
   th_run_until(th_dial_done, &p.dial, 5000);
-  th_run_until(both_identified, &p, 5000);
+  th_run_until(th_pair_identified, &p, 5000);
   th_run_until(no_streams, &p, 5000);
   opener o = {.k = &client};
   for (int i = 0; i < 5; i++) {
@@ -1213,42 +1193,55 @@ static void test_close_connection(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_upgrade_yamux, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_upgrade_mplex, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_upgrade_tls, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_upgrade_secp256k1, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_ping, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_echo_yamux, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_echo_mplex, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_upgrade_yamux, th_setup,
+                                      th_teardown),
+      cmocka_unit_test_setup_teardown(test_upgrade_mplex, th_setup,
+                                      th_teardown),
+      cmocka_unit_test_setup_teardown(test_upgrade_tls, th_setup, th_teardown),
+      cmocka_unit_test_setup_teardown(test_upgrade_secp256k1, th_setup,
+                                      th_teardown),
+      cmocka_unit_test_setup_teardown(test_ping, th_setup, th_teardown),
+      cmocka_unit_test_setup_teardown(test_echo_yamux, th_setup, th_teardown),
+      cmocka_unit_test_setup_teardown(test_echo_mplex, th_setup, th_teardown),
+      cmocka_unit_test_setup_teardown(test_reset, th_setup, th_teardown),
       cmocka_unit_test_setup_teardown(
-          stream_closed_both_ways_ends_after_its_bytes_are_read, setup,
-          teardown),
-      cmocka_unit_test_setup_teardown(test_mplex_backpressure, setup, teardown),
+          stream_closed_both_ways_ends_after_its_bytes_are_read, th_setup,
+          th_teardown),
+      cmocka_unit_test_setup_teardown(test_mplex_backpressure, th_setup,
+                                      th_teardown),
       cmocka_unit_test_setup_teardown(data_callback_takes_bytes_in_place_yamux,
-                                      setup, teardown),
+                                      th_setup, th_teardown),
       cmocka_unit_test_setup_teardown(data_callback_takes_bytes_in_place_mplex,
-                                      setup, teardown),
-      cmocka_unit_test_setup_teardown(test_dial_errors, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_no_common_muxer, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_unsupported_protocol, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_garbage_before_noise, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_garbage_in_noise, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_bad_yamux_frame, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_window_overrun, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_connection_memory_budget, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_handshake_stall, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_max_connections, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_max_streams, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_simultaneous_dial, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_connections_per_peer, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_reuse_connection, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_idle_timeout, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_close_connection, setup, teardown),
+                                      th_setup, th_teardown),
+      cmocka_unit_test_setup_teardown(test_dial_errors, th_setup, th_teardown),
+      cmocka_unit_test_setup_teardown(test_no_common_muxer, th_setup,
+                                      th_teardown),
+      cmocka_unit_test_setup_teardown(test_unsupported_protocol, th_setup,
+                                      th_teardown),
+      cmocka_unit_test_setup_teardown(test_garbage_before_noise, th_setup,
+                                      th_teardown),
+      cmocka_unit_test_setup_teardown(test_garbage_in_noise, th_setup,
+                                      th_teardown),
+      cmocka_unit_test_setup_teardown(test_bad_yamux_frame, th_setup,
+                                      th_teardown),
+      cmocka_unit_test_setup_teardown(test_window_overrun, th_setup,
+                                      th_teardown),
+      cmocka_unit_test_setup_teardown(test_connection_memory_budget, th_setup,
+                                      th_teardown),
+      cmocka_unit_test_setup_teardown(test_handshake_stall, th_setup,
+                                      th_teardown),
+      cmocka_unit_test_setup_teardown(test_max_connections, th_setup,
+                                      th_teardown),
+      cmocka_unit_test_setup_teardown(test_max_streams, th_setup, th_teardown),
+      cmocka_unit_test_setup_teardown(test_simultaneous_dial, th_setup,
+                                      th_teardown),
+      cmocka_unit_test_setup_teardown(test_connections_per_peer, th_setup,
+                                      th_teardown),
+      cmocka_unit_test_setup_teardown(test_reuse_connection, th_setup,
+                                      th_teardown),
+      cmocka_unit_test_setup_teardown(test_idle_timeout, th_setup, th_teardown),
+      cmocka_unit_test_setup_teardown(test_close_connection, th_setup,
+                                      th_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

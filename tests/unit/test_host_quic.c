@@ -14,54 +14,23 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int setup(void **state) {
-  (void)state;
-  th_loop_init();
-  return 0;
-}
+typedef th_pair pair;
 
-static int teardown(void **state) {
-  (void)state;
-  th_loop_free();
-  return 0;
-}
-
-typedef struct pair {
-  th_node a, b; /* b dials a over QUIC */
-  th_dial dial;
-} pair;
-
-static void listen_quic(th_node *n) {
-  lp2p_buf ma;
-  lp2p_buf_init(&ma, NULL);
-  assert_int_equal(
-      lp2p_multiaddr_parse("/ip4/127.0.0.1/udp/0/quic-v1", &ma, NULL), 0);
-  lp2p_errdetail err;
-  int rv = lp2p_host_listen(n->host, ma.data, ma.len, &err);
-  if (rv != 0) {
-    fail_msg("listen: %s: %s", lp2p_strerror(rv), err.msg);
-  }
-  lp2p_buf_free(&ma);
-}
-
-static bool both_identified(void *arg) {
-  pair *p = arg;
-  return p->a.identified > 0 && p->b.identified > 0;
-}
+#define QUIC_ANY "/ip4/127.0.0.1/udp/0/quic-v1"
 
 static void pair_connect(pair *p) {
   th_node_init(&p->a, 1, LP2P_KEY_ED25519);
   th_node_init(&p->b, 2, LP2P_KEY_SECP256K1);
   th_node_start(&p->a);
   th_node_start(&p->b);
-  listen_quic(&p->a);
+  th_node_listen_on(&p->a, QUIC_ANY);
   th_serve_echo(&p->a);
   th_dial_start(&p->b, &p->a, &p->dial);
   th_run_until(th_dial_done, &p->dial, 5000);
   if (p->dial.err != 0) {
     fail_msg("dial failed: %s: %s", lp2p_strerror(p->dial.err), p->dial.msg);
   }
-  th_run_until(both_identified, p, 5000);
+  th_run_until(th_pair_identified, p, 5000);
 }
 
 static void pair_close(pair *p) {
@@ -87,7 +56,7 @@ static void quic_listen_address_has_the_bound_port(void **state) {
   th_node a;
   th_node_init(&a, 1, LP2P_KEY_ED25519);
   th_node_start(&a);
-  listen_quic(&a);
+  th_node_listen_on(&a, QUIC_ANY);
   char addr[128];
   th_node_addr_text(&a, addr, sizeof(addr));
   unsigned port = 0;
@@ -144,7 +113,7 @@ static void quic_listener_socket_takes_a_burst_of_datagrams(void **state) {
   th_node a;
   th_node_init(&a, 1, LP2P_KEY_ED25519);
   th_node_start(&a);
-  listen_quic(&a);
+  th_node_listen_on(&a, QUIC_ANY);
   char addr[128];
   th_node_addr_text(&a, addr, sizeof(addr));
   unsigned port = 0;
@@ -467,7 +436,7 @@ quic_conn_budget_holds_unread_bytes_and_resets_past_it(void **state) {
   p.a.settings.max_conn_memory = 1u << 20;
   th_node_start(&p.a);
   th_node_start(&p.b);
-  listen_quic(&p.a);
+  th_node_listen_on(&p.a, QUIC_ANY);
   assert_int_equal(
       lp2p_host_set_handler(p.a.host, HOLD_PROTOCOL, hold_handler, &why), 0);
   th_dial_start(&p.b, &p.a, &p.dial);
@@ -547,7 +516,7 @@ static void quic_dial_to_another_peer_id_is_refused(void **state) {
   th_node_start(&a);
   th_node_start(&b);
   th_node_start(&c);
-  listen_quic(&a);
+  th_node_listen_on(&a, QUIC_ANY);
   char addr[128], text[256], id[LP2P_PEER_ID_TEXT_MAX];
   th_node_addr_text(&a, addr, sizeof(addr));
   assert_true(
@@ -580,7 +549,7 @@ static void quic_inbound_one_past_max_inbound_is_refused(void **state) {
   th_node_start(&a);
   th_node_start(&b);
   th_node_start(&c);
-  listen_quic(&a);
+  th_node_listen_on(&a, QUIC_ANY);
   th_dial first, second;
   th_dial_start(&b, &a, &first);
   th_run_until(th_dial_done, &first, 5000);
@@ -628,5 +597,5 @@ int main(void) {
       cmocka_unit_test(quic_listener_socket_takes_a_burst_of_datagrams),
       cmocka_unit_test(quic_conn_budget_holds_unread_bytes_and_resets_past_it),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, th_setup, th_teardown);
 }

@@ -28,39 +28,7 @@ static bool mapped(const char *name) {
   return found;
 }
 
-static int setup(void **state) {
-  (void)state;
-  th_loop_init();
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  th_loop_free();
-  return 0;
-}
-
-typedef struct pair {
-  th_node a, b; /* b dials a */
-  th_dial dial;
-} pair;
-
-static bool both_identified(void *arg) {
-  pair *p = arg;
-  return p->a.identified > 0 && p->b.identified > 0;
-}
-
-static void listen_on(th_node *n, const char *text) {
-  lp2p_buf ma;
-  lp2p_buf_init(&ma, NULL);
-  assert_int_equal(lp2p_multiaddr_parse(text, &ma, NULL), 0);
-  lp2p_errdetail err;
-  int rv = lp2p_host_listen(n->host, ma.data, ma.len, &err);
-  if (rv != 0) {
-    fail_msg("listen %s: %s: %s", text, lp2p_strerror(rv), err.msg);
-  }
-  lp2p_buf_free(&ma);
-}
+typedef th_pair pair;
 
 typedef struct ping_result {
   bool done;
@@ -88,13 +56,13 @@ static void pair_connect_ping(pair *p, const char *addr,
   p->a.settings.security = security;
   th_node_start(&p->a);
   th_node_start(&p->b);
-  listen_on(&p->a, addr);
+  th_node_listen_on(&p->a, addr);
   th_dial_start(&p->b, &p->a, &p->dial);
   th_run_until(th_dial_done, &p->dial, 5000);
   if (p->dial.err != 0) {
     fail_msg("dial failed: %s: %s", lp2p_strerror(p->dial.err), p->dial.msg);
   }
-  th_run_until(both_identified, p, 5000);
+  th_run_until(th_pair_identified, p, 5000);
   ping_result ping = {0};
   assert_int_equal(lp2p_conn_ping(p->dial.conn, on_ping, &ping), 0);
   th_run_until(ping_done, &ping, 5000);
@@ -242,12 +210,12 @@ static void missing_gnutls_fails_tls_naming_the_library(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(
-          tcp_noise_node_never_maps_gnutls_or_ngtcp2, setup, teardown),
+          tcp_noise_node_never_maps_gnutls_or_ngtcp2, th_setup, th_teardown),
       cmocka_unit_test(missing_gnutls_fails_tls_naming_the_library),
       cmocka_unit_test_setup_teardown(quic_connection_loads_ngtcp2_and_gnutls,
-                                      setup, teardown),
-      cmocka_unit_test_setup_teardown(tls_connection_works_once_loaded, setup,
-                                      teardown),
+                                      th_setup, th_teardown),
+      cmocka_unit_test_setup_teardown(tls_connection_works_once_loaded,
+                                      th_setup, th_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

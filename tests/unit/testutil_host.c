@@ -122,13 +122,37 @@ void th_node_start(th_node *n) {
                    0);
 }
 
-void th_node_listen(th_node *n) {
+int th_setup(void **state) {
+  (void)state;
+  th_loop_init();
+  return 0;
+}
+
+int th_teardown(void **state) {
+  (void)state;
+  th_loop_free();
+  return 0;
+}
+
+void th_node_listen_on(th_node *n, const char *text) {
   lp2p_buf ma;
   lp2p_buf_init(&ma, NULL);
-  assert_int_equal(lp2p_multiaddr_parse("/ip4/127.0.0.1/tcp/0", &ma, NULL), 0);
+  assert_int_equal(lp2p_multiaddr_parse(text, &ma, NULL), 0);
   lp2p_errdetail err;
-  assert_int_equal(lp2p_host_listen(n->host, ma.data, ma.len, &err), 0);
+  int rv = lp2p_host_listen(n->host, ma.data, ma.len, &err);
+  if (rv != 0) {
+    fail_msg("listen %s: %s: %s", text, lp2p_strerror(rv), err.msg);
+  }
   lp2p_buf_free(&ma);
+}
+
+void th_node_listen(th_node *n) {
+  th_node_listen_on(n, "/ip4/127.0.0.1/tcp/0");
+}
+
+bool th_pair_identified(void *arg) {
+  th_pair *p = arg;
+  return p->a.identified > 0 && p->b.identified > 0;
 }
 
 void th_node_addr(const th_node *n, lp2p_buf *out) {

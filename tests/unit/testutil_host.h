@@ -30,6 +30,9 @@ extern uv_loop_t *th_loop;
 /* Starts the shared loop with a 10 ms tick, so that th_run_until polls. */
 void th_loop_init(void);
 void th_loop_free(void);
+/* th_loop_init and th_loop_free as cmocka setup and teardown. */
+int th_setup(void **state);
+int th_teardown(void **state);
 /* Runs the loop until `cond(arg)` holds; fails the test after `ms`,
  * naming the caller's line. */
 #define th_run_until(cond, arg, ms)                                            \
@@ -43,8 +46,10 @@ void th_run_for(int ms);
  * secp256k1. th_node_start creates the host with n->settings. */
 void th_node_init(th_node *n, uint8_t seed, lp2p_key_type type);
 void th_node_start(th_node *n);
-/* Listens on 127.0.0.1, port 0. */
+/* Listens on 127.0.0.1, TCP port 0. */
 void th_node_listen(th_node *n);
+/* Listens on a text multiaddr (fails the test, naming it, when refused). */
+void th_node_listen_on(th_node *n, const char *text);
 /* The first listen address, binary, ending in /p2p/<id>. */
 void th_node_addr(const th_node *n, lp2p_buf *out);
 /* Closes the host and runs the loop until it is freed. */
@@ -71,6 +76,14 @@ void th_on_dial(lp2p_host *h, lp2p_conn *c, int err, const char *msg,
 /* Dials a text multiaddr; a refusal by lp2p_host_dial completes `d` at
  * once with its error and detail. */
 void th_dial_text(th_node *from, const char *text, th_dial *d);
+
+/* Two nodes, b dialing a. */
+typedef struct th_pair {
+  th_node a, b;
+  th_dial dial;
+} th_pair;
+/* Whether both sides of a th_pair have identified the other. */
+bool th_pair_identified(void *arg);
 /* The first listen address as text, without /p2p/. */
 void th_node_addr_text(const th_node *n, char *out, size_t cap);
 
