@@ -184,11 +184,23 @@ static bool px_dial_start(px_dial *d) {
   return true;
 }
 
+/* Whether a PX dial of `peer` is under way: a second PX entry naming it
+ * joins that one, as go's swarm runs one dial worker a peer. */
+static bool dialling(const lp2p_node *n, const lp2p_peer_id *peer) {
+  for (const px_dial *d = n->px_dials; d; d = d->next) {
+    if (lp2p_peer_id_equal(&d->peer, peer)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void lp2p__node_dial_record(lp2p_node *n, const lp2p_peer_id *peer,
                             const uint8_t *record, size_t len) {
   lp2p_peer_record rec;
   lp2p_envelope env;
-  if (lp2p_peer_record_open(record, len, &rec, &env) != 0 ||
+  if (dialling(n, peer) ||
+      lp2p_peer_record_open(record, len, &rec, &env) != 0 ||
       !lp2p_peer_id_equal(&rec.peer_id, peer)) {
     return;
   }
@@ -203,6 +215,9 @@ void lp2p__node_dial_record(lp2p_node *n, const lp2p_peer_id *peer,
 }
 
 bool lp2p__node_dial_from_book(lp2p_node *n, const lp2p_peer_id *peer) {
+  if (dialling(n, peer)) {
+    return true;
+  }
   size_t naddrs;
   const lp2p__addrbook_addr *a =
       lp2p__addrbook_lookup(&n->addrbook, peer, lp2p_host_now(), &naddrs);

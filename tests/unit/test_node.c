@@ -1168,6 +1168,52 @@ static void px_quic_and_tcp_end_in_one_quic_connection(void **state) {
   free(w);
 }
 
+/* Two PX entries name node 2 (a record whose QUIC address never answers,
+ * and its TCP one) while its first dial is under way: the second joins
+ * it, as go's swarm runs one dial worker a peer, instead of dialling
+ * every address twice. */
+static void px_entry_for_a_peer_being_dialled_joins_that_dial(void **state) {
+  (void)state;
+  net *w = calloc(1, sizeof(*w));
+  w->count = 3;
+  for (int i = 0; i < 3; i++) {
+    node_start(w, i, LP2P_STRICT_SIGN);
+  }
+  lp2p_buf quic, tcp2, sealed;
+  lp2p_buf_init(&quic, NULL);
+  lp2p_buf_init(&tcp2, NULL);
+  lp2p_buf_init(&sealed, NULL);
+  int fd = silent_quic_addr(&quic);
+  listen_addr(w, 2, 0, &tcp2);
+  seal_node2(w, &tcp2, &quic, &sealed);
+  lp2p_node_stats st;
+  lp2p_node_get_stats(w->n[0].node, &st);
+  uint64_t dials = st.dials;
+
+  rogue r;
+  rogue_start(&r, w->n[0].node);
+  const lp2p_peer_id *c = lp2p_host_peer_id(lp2p_node_host(w->n[2].node));
+  lp2p_rpc_px px = {.peer_id = {c->bytes, c->len},
+                    .record = {sealed.data, sealed.len}};
+  th_rpc m;
+  th_rpc_init(&m);
+  th_rpc_sub(&m, TOPIC, true);
+  th_rpc_prune(&m, TOPIC, 60, &px, 1);
+  th_rpc_prune(&m, TOPIC, 60, &px, 1);
+  rogue_send(&r, &m);
+  th_run_until(n0_connected_to_2, w, 5000);
+  th_run_for(50);
+  lp2p_node_get_stats(w->n[0].node, &st);
+  assert_int_equal(st.dials, dials + 2); /* QUIC and TCP, once each */
+  close(fd);
+  lp2p_buf_free(&quic);
+  lp2p_buf_free(&tcp2);
+  lp2p_buf_free(&sealed);
+  th_node_close(&r.host);
+  net_close(w);
+  free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_delivery_signed, setup, teardown),
@@ -1193,6 +1239,8 @@ int main(void) {
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(
           px_quic_and_tcp_end_in_one_quic_connection, setup, teardown),
+      cmocka_unit_test_setup_teardown(
+          px_entry_for_a_peer_being_dialled_joins_that_dial, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
