@@ -540,6 +540,8 @@ static void test_metrics(void **state) {
   assert_non_null(strstr(t, "libp2p_gossipsub_px_unrecorded_total{outcome="
                             "\"dialed_from_book\"} 0\n"));
   assert_non_null(strstr(t, "\nlibp2p_addrbook_peers "));
+  assert_non_null(strstr(t, "\nlibp2p_px_dials_cancelled_total 0\n"));
+  assert_non_null(strstr(t, "\nlibp2p_px_addrs_dropped_total 0\n"));
   assert_non_null(
       strstr(t, "libp2p_addrbook_dropped_total{reason=\"peer_evicted\"} 0\n"));
   lp2p_buf_free(&text);
