@@ -287,6 +287,13 @@ typedef void (*lp2p_dial_cb)(lp2p_host *h, lp2p_conn *c, int err,
 LP2P_API int lp2p_host_dial(lp2p_host *h, const uint8_t *ma, size_t len,
                             lp2p_dial_cb cb, void *user, lp2p_errdetail *err);
 
+/* Abandons the pending dials made with this `cb` and `user`: their
+ * connections, not yet upgraded, are closed and `cb` is not called for
+ * them (as go cancels a peer's other dials once one connects). Returns
+ * how many were cancelled. */
+LP2P_API size_t lp2p_host_dial_cancel(lp2p_host *h, lp2p_dial_cb cb,
+                                      void *user);
+
 /* The oldest open connection to `peer` (the one to open streams on), or
  * NULL. A peer may have up to 4: simultaneous dials both stay, as in
  * go-libp2p and js-libp2p, which may run their streams on either; when

@@ -184,6 +184,13 @@ typedef struct lp2p_node_stats {
   uint64_t addrbook_addrs_replaced;
   uint64_t addrbook_addrs_rejected; /* not dialable (not ip4|ip6/tcp...) */
   uint64_t addrbook_addrs_expired;
+  /* PX dials: a peer's addresses are dialled as go's swarm dials them
+   * (QUIC first, TCP 30 ms later for private addresses, 250 ms for
+   * public ones, the next address at once when a dial fails); once one
+   * connects, the others are cancelled (counted here). Addresses of one
+   * PX entry past LP2P_DIAL_PLAN_MAX (16) are dropped (counted). */
+  uint64_t dials_cancelled;
+  uint64_t px_addrs_dropped;
 } lp2p_node_stats;
 
 /* Fills `st` as of now. */

@@ -106,6 +106,8 @@ NODE_STATS_FIELDS = (
     "addrbook_addrs_replaced",
     "addrbook_addrs_rejected",
     "addrbook_addrs_expired",
+    "dials_cancelled",
+    "px_addrs_dropped",
 )
 
 

@@ -271,3 +271,134 @@ const lp2p__addrbook_addr *lp2p__addrbook_lookup(lp2p__addrbook *b,
   *naddrs = p->naddrs;
   return p->addrs;
 }
+
+/* ---- dial ranking --------------------------------------------------------
+ */
+
+int lp2p__dial_plan_add(lp2p__dial_addr *a, size_t *n, const lp2p_peer_id *id,
+                        const uint8_t *ma, size_t len) {
+  dialable d;
+  if (parse(ma, len, &d) != 0 || scope_of(&d) == SCOPE_UNSPECIFIED ||
+      d.port.value_len != 2 || (d.port.value[0] | d.port.value[1]) == 0 ||
+      (d.has_peer && !lp2p_peer_id_equal(&d.peer, id))) {
+    return LP2P_ERR_UNSUPPORTED;
+  }
+  for (size_t i = 0; i < *n; i++) {
+    if (a[i].len == d.host_len && memcmp(a[i].bytes, ma, d.host_len) == 0) {
+      return LP2P_ERR_UNSUPPORTED; /* as go: each address dialled once */
+    }
+  }
+  if (*n >= LP2P_DIAL_PLAN_MAX) {
+    return LP2P_ERR_TOO_LARGE;
+  }
+  lp2p__dial_addr *e = &a[(*n)++];
+  memset(e, 0, sizeof(*e));
+  e->len = (uint8_t)d.host_len;
+  memcpy(e->bytes, ma, d.host_len);
+  return 0;
+}
+
+typedef struct rank_entry {
+  lp2p__dial_addr addr;
+  uint32_t score; /* as go's: TCP after QUIC, IPv4 after IPv6, then port */
+  bool quic, ip6, private_;
+} rank_entry;
+
+static void rank_entry_of(const lp2p__dial_addr *a, rank_entry *e) {
+  dialable d;
+  memset(e, 0, sizeof(*e));
+  e->addr = *a;
+  if (parse(a->bytes, a->len, &d) != 0 || d.port.value_len != 2) {
+    e->score = UINT32_MAX; /* not added by lp2p__dial_plan_add: last */
+    return;
+  }
+  ip_scope s = scope_of(&d);
+  e->quic = d.quic;
+  e->ip6 = d.ip.code == LP2P_MA_IP6;
+  e->private_ = s == SCOPE_LOOPBACK || s == SCOPE_PRIVATE;
+  uint32_t port = (uint32_t)d.port.value[0] << 8 | d.port.value[1];
+  e->score = (e->quic ? 0 : 1u << 20) + (e->ip6 ? 0 : 1u << 18) + port;
+}
+
+/* Moves e[from] to e[to] (to < from), shifting those between. */
+static void rank_move(rank_entry *e, size_t from, size_t to) {
+  rank_entry t = e[from];
+  memmove(e + to + 1, e + to, (from - to) * sizeof(*e));
+  e[to] = t;
+}
+
+/* Happy eyeballs: when the first address of a transport (from `start`)
+ * is IPv6, its first IPv4 one moves to second place. */
+static bool rank_happy_eyeballs(rank_entry *e, size_t n, size_t start,
+                                bool quic) {
+  if (start >= n || e[start].quic != quic || !e[start].ip6) {
+    return false;
+  }
+  for (size_t j = start + 1; j < n && e[j].quic == quic; j++) {
+    if (!e[j].ip6) {
+      rank_move(e, j, start + 1);
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Ranks one group (private or public) as go's getAddrDelay. */
+static void rank_group(rank_entry *e, size_t n, lp2p_tstamp step) {
+  for (size_t i = 1; i < n; i++) { /* insertion sort: stable, n <= 16 */
+    size_t j = i;
+    while (j > 0 && e[j - 1].score > e[i].score) {
+      j--;
+    }
+    if (j < i) {
+      rank_move(e, i, j);
+    }
+  }
+  bool eyeballs_quic = rank_happy_eyeballs(e, n, 0, true);
+  size_t tcp = 0;
+  while (tcp < n && e[tcp].quic) {
+    tcp++;
+  }
+  bool eyeballs_tcp = rank_happy_eyeballs(e, n, tcp, false);
+  lp2p_tstamp tcp_first = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t first = e[i].quic ? 0 : tcp;
+    bool eyeballs = e[i].quic ? eyeballs_quic : eyeballs_tcp;
+    lp2p_tstamp d = i == first       ? 0
+                    : i == first + 1 ? step
+                    : eyeballs       ? 2 * step
+                                     : step;
+    if (e[i].quic) {
+      tcp_first = d + step;
+    } else {
+      d += tcp_first;
+    }
+    e[i].addr.delay = d;
+  }
+}
+
+void lp2p__dial_plan_rank(lp2p__dial_addr *a, size_t n) {
+  rank_entry e[LP2P_DIAL_PLAN_MAX];
+  n = n < LP2P_DIAL_PLAN_MAX ? n : LP2P_DIAL_PLAN_MAX;
+  size_t npriv = 0;
+  for (size_t i = 0; i < n; i++) { /* private ones first, as go */
+    rank_entry_of(&a[i], &e[i]);
+    if (e[i].private_) {
+      rank_move(e, i, npriv++);
+    }
+  }
+  rank_group(e, npriv, LP2P_DIAL_PRIVATE_DELAY);
+  rank_group(e + npriv, n - npriv, LP2P_DIAL_PUBLIC_DELAY);
+  /* the groups are dialled side by side: one order by delay, stable as
+   * go's dial queue */
+  size_t out = 0;
+  while (out < n) {
+    size_t min = out;
+    for (size_t i = out + 1; i < n; i++) {
+      min = e[i].addr.delay < e[min].addr.delay ? i : min;
+    }
+    rank_move(e, min, out);
+    a[out] = e[out].addr;
+    out++;
+  }
+}

@@ -78,6 +78,38 @@ const lp2p__addrbook_addr *lp2p__addrbook_lookup(lp2p__addrbook *b,
  * QUIC first, TCP only after a delay). */
 bool lp2p__addrbook_is_quic(const uint8_t *ma, size_t len);
 
+/* ---- dial ranking: when each of a peer's addresses is dialled ---------- */
+
+/* Addresses of one peer dialled for one connect; more are not kept. */
+#define LP2P_DIAL_PLAN_MAX 16
+/* As go's dial ranker (swarm/dial_ranker.go): the pause before the next
+ * QUIC address, and before the first TCP one after the last QUIC one,
+ * for private (loopback included, as go's manet) and public addresses. */
+#define LP2P_DIAL_PRIVATE_DELAY (30 * LP2P_MILLISECONDS)
+#define LP2P_DIAL_PUBLIC_DELAY (250 * LP2P_MILLISECONDS)
+
+/* One address of a dial plan, dialled `delay` after the plan starts. */
+typedef struct lp2p__dial_addr {
+  lp2p_tstamp delay;
+  uint8_t len;
+  uint8_t bytes[LP2P_ADDRBOOK_ADDR_MAX]; /* without /p2p/ */
+} lp2p__dial_addr;
+
+/* Appends `ma` (with an optional /p2p/ that must be `id`) to the plan `a`
+ * of `*n` addresses. Returns 0, LP2P_ERR_UNSUPPORTED (not an address the
+ * host dials, or a duplicate) or LP2P_ERR_TOO_LARGE (LP2P_DIAL_PLAN_MAX
+ * addresses already). */
+int lp2p__dial_plan_add(lp2p__dial_addr *a, size_t *n, const lp2p_peer_id *id,
+                        const uint8_t *ma, size_t len);
+
+/* Orders the plan and sets each delay as go's DefaultDialRanker: private
+ * and public addresses are two groups dialled side by side; in a group
+ * QUIC before TCP, IPv6 before IPv4, low ports first; the first address
+ * at once, the first IPv4 one of a transport after one delay when the
+ * group's first is IPv6 (happy eyeballs), the rest after two (one without
+ * happy eyeballs); TCP starts one delay after the last QUIC dial. */
+void lp2p__dial_plan_rank(lp2p__dial_addr *a, size_t n);
+
 /* Whether a listen address `ma` a peer reported through identify is
  * worth keeping, given the address `remote` we reach it at. As go's
  * identify (filterAddrs): from a loopback peer every address; from a

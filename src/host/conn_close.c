@@ -109,7 +109,10 @@ static bool nothing_to_flush(const lp2p_conn *c) {
   /* a connection refused at accept has its slot freed now, not after the
    * linger time */
   bool refused = c->reason == LP2P_DISCONNECT_LIMIT && !c->announced;
-  return c->reason == LP2P_DISCONNECT_IO ||
+  /* nor does a cancelled dial hold its slot: its handshake's last bytes
+   * matter to nobody */
+  bool cancelled = c->quiet && !c->announced;
+  return c->reason == LP2P_DISCONNECT_IO || cancelled ||
          c->reason == LP2P_DISCONNECT_REMOTE ||
          c->failed_stage == CONN_TCP_CONNECT || refused || !c->session;
 }

@@ -785,3 +785,20 @@ int lp2p_host_dial(lp2p_host *h, const uint8_t *ma, size_t len, lp2p_dial_cb cb,
   c->dial_user = user;
   return 0;
 }
+
+size_t lp2p_host_dial_cancel(lp2p_host *h, lp2p_dial_cb cb, void *user) {
+  size_t n = 0;
+  for (lp2p_conn *c = h->conns; c; c = c->next) {
+    if (c->dial_cb != cb || c->dial_user != user) {
+      continue;
+    }
+    c->dial_cb = NULL;
+    n++;
+    if (!c->announced) {
+      c->quiet = true; /* no handshake_failed either: nothing failed */
+      lp2p__conn_fail(c, LP2P_DISCONNECT_LOCAL, LP2P_ERR_STATE,
+                      "dial cancelled");
+    }
+  }
+  return n;
+}

@@ -177,7 +177,8 @@ struct lp2p_conn {
   conn_state state;
   conn_state failed_stage; /* where it was when it failed */
   bool outbound;
-  bool quiet;    /* a dial that failed synchronously: no callbacks */
+  bool quiet;    /* a dial that failed synchronously or was cancelled: no
+                  * callbacks */
   bool finished; /* the application was told; flushing or closed */
   bool handles_closing;
   bool counted_pending;   /* counts in host->npending_dials */

@@ -123,154 +123,6 @@ static void on_dialed(lp2p_host *h, lp2p_conn *c, int err, const char *msg,
   n->stats.dials_failed += err != 0;
 }
 
-/* A PX dial: the peer's addresses ranked as go's swarm ranks them (QUIC
- * before TCP), dialled one at a time until one connects: go dials TCP
- * too when QUIC has not connected within a delay; lp2p, making one dial
- * at a time, falls back when a dial fails. Bounded by the host's
- * max_pending_dials: a dial the host refuses frees its px_dial. */
-typedef struct px_dial {
-  lp2p_node *n;
-  lp2p_peer_id peer;
-  size_t next;    /* offset of the next entry in addrs */
-  lp2p_buf addrs; /* uvarint(length) ‖ multiaddr without /p2p/ entries */
-} px_dial;
-
-static px_dial *px_dial_new(lp2p_node *n, const lp2p_peer_id *peer) {
-  px_dial *d = lp2p_calloc(n->mem, 1, sizeof(*d));
-  if (d) {
-    d->n = n;
-    d->peer = *peer;
-    lp2p_buf_init(&d->addrs, n->mem);
-  }
-  return d;
-}
-
-static void px_dial_free(px_dial *d) {
-  lp2p_buf_free(&d->addrs);
-  lp2p_free(d->n->mem, d);
-}
-
-/* Appends `addr` if it is of the rank of `quic_pass` (QUIC ones are
- * appended in the first pass, the rest in the second). */
-static void px_dial_add(px_dial *d, const uint8_t *addr, size_t len,
-                        bool quic_pass) {
-  uint8_t hdr[LP2P_UVARINT_MAX_LEN];
-  int h = lp2p_uvarint_encode(len, hdr, sizeof(hdr));
-  if (lp2p__addrbook_is_quic(addr, len) == quic_pass &&
-      lp2p_buf_append(&d->addrs, hdr, (size_t)h) == 0 &&
-      lp2p_buf_append(&d->addrs, addr, len) != 0) {
-    lp2p_buf_truncate(&d->addrs, d->addrs.len - (size_t)h);
-  }
-}
-
-static void on_px_dialed(lp2p_host *h, lp2p_conn *c, int err, const char *msg,
-                         void *user);
-
-/* Dials `d->peer` at `addr`, a multiaddr without /p2p/. Returns whether
- * the dial started. */
-static bool dial_at(px_dial *d, const uint8_t *addr, size_t len) {
-  lp2p_node *n = d->n;
-  lp2p_buf ma;
-  lp2p_buf_init(&ma, n->mem);
-  int rv = lp2p_buf_append(&ma, addr, len);
-  uint8_t hdr[2 * LP2P_UVARINT_MAX_LEN];
-  int a = lp2p_uvarint_encode(LP2P_MA_P2P, hdr, sizeof(hdr));
-  int b = lp2p_uvarint_encode(d->peer.len, hdr + a, sizeof(hdr) - (size_t)a);
-  if (rv == 0) {
-    rv = lp2p_buf_append(&ma, hdr, (size_t)(a + b));
-  }
-  if (rv == 0) {
-    rv = lp2p_buf_append(&ma, d->peer.bytes, d->peer.len);
-  }
-  if (rv == 0) {
-    rv = lp2p_host_dial(n->host, ma.data, ma.len, on_px_dialed, d, NULL);
-  }
-  lp2p_buf_free(&ma);
-  n->stats.dials += rv == 0;
-  return rv == 0;
-}
-
-/* Starts a dial to the next address that the host takes. Returns whether
- * one started. */
-static bool px_dial_next(px_dial *d) {
-  while (d->next < d->addrs.len) {
-    uint64_t len;
-    const uint8_t *p = d->addrs.data + d->next;
-    int h = lp2p_uvarint_decode(p, d->addrs.len - d->next, &len);
-    if (h <= 0 || len > d->addrs.len - d->next - (size_t)h) {
-      return false;
-    }
-    d->next += (size_t)h + (size_t)len;
-    if (dial_at(d, p + h, (size_t)len)) {
-      return true;
-    }
-  }
-  return false;
-}
-
-/* Starts `d` (freed when no dial started). Returns whether one started. */
-static bool px_dial_start(px_dial *d) {
-  if (px_dial_next(d)) {
-    return true;
-  }
-  px_dial_free(d);
-  return false;
-}
-
-static void on_px_dialed(lp2p_host *h, lp2p_conn *c, int err, const char *msg,
-                         void *user) {
-  (void)c;
-  (void)msg;
-  px_dial *d = user;
-  lp2p_node *n = d->n;
-  n->stats.dials_failed += err != 0;
-  if (err == 0 || n->closing || lp2p_host_conn(h, &d->peer) ||
-      !px_dial_next(d)) {
-    px_dial_free(d);
-  }
-}
-
-/* Dials the addresses of a signed peer record that the host can, QUIC
- * ones first. */
-static void dial_record(lp2p_node *n, const lp2p_peer_id *peer,
-                        const uint8_t *record, size_t len) {
-  lp2p_peer_record rec;
-  lp2p_envelope env;
-  if (lp2p_peer_record_open(record, len, &rec, &env) != 0 ||
-      !lp2p_peer_id_equal(&rec.peer_id, peer)) {
-    return;
-  }
-  px_dial *d = px_dial_new(n, peer);
-  if (!d) {
-    return;
-  }
-  for (int quic = 1; quic >= 0; quic--) {
-    for (size_t i = 0; i < rec.naddrs; i++) {
-      px_dial_add(d, rec.addrs[i].bytes, rec.addrs[i].len, quic);
-    }
-  }
-  (void)px_dial_start(d);
-}
-
-/* A PX entry without a record: as go, whose connect dials the addresses
- * its peerstore has for the id (QUIC ones first). Returns whether a dial
- * started. */
-static bool dial_from_book(lp2p_node *n, const lp2p_peer_id *peer) {
-  size_t naddrs;
-  const lp2p__addrbook_addr *a =
-      lp2p__addrbook_lookup(&n->addrbook, peer, lp2p_host_now(), &naddrs);
-  px_dial *d = naddrs > 0 ? px_dial_new(n, peer) : NULL;
-  if (!d) {
-    return false;
-  }
-  for (int quic = 1; quic >= 0; quic--) {
-    for (size_t i = 0; i < naddrs; i++) {
-      px_dial_add(d, a[i].bytes, a[i].len, quic);
-    }
-  }
-  return px_dial_start(d);
-}
-
 static void on_connect(lp2p_router *r, const lp2p_peer_id *peer,
                        const uint8_t *record, size_t record_len, void *user) {
   (void)r;
@@ -287,8 +139,8 @@ static void on_connect(lp2p_router *r, const lp2p_peer_id *peer,
     }
   }
   if (record) {
-    dial_record(n, peer, record, record_len);
-  } else if (dial_from_book(n, peer)) {
+    lp2p__node_dial_record(n, peer, record, record_len);
+  } else if (lp2p__node_dial_from_book(n, peer)) {
     n->stats.px_dialed_from_book++;
   } else {
     n->stats.px_unknown_addr++;
@@ -571,6 +423,8 @@ int lp2p_node_new(lp2p_node **out, uv_loop_t *loop, const lp2p_node_settings *s,
   n->settings.host.key = NULL; /* the host keeps its own copy */
   uv_timer_init(loop, &n->timer);
   n->timer.data = n;
+  uv_timer_init(loop, &n->dial_timer);
+  n->dial_timer.data = n;
   lp2p__node_after_router(n);
   *out = n;
   return 0;
@@ -623,6 +477,7 @@ int lp2p_node_close(lp2p_node *n, void (*done)(void *user), void *user) {
   }
   lp2p__node_after_router(n);
   n->closing = true;
+  lp2p__node_dials_close(n);
   for (node_peer *np = n->peers; np; np = np->next) {
     if (np->out) {
       (void)lp2p_stream_close(np->out);

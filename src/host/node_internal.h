@@ -1,6 +1,6 @@
 /* The node's private structures, shared by node.c (life cycle, router
- * callbacks, the public API), node_peer.c (a peer's pubsub streams) and
- * node_metrics.c. */
+ * callbacks, the public API), node_peer.c (a peer's pubsub streams),
+ * node_dial.c (PX dials) and node_metrics.c. */
 #ifndef LP2P_HOST_NODE_INTERNAL_H
 #define LP2P_HOST_NODE_INTERNAL_H
 
@@ -45,6 +45,9 @@ typedef struct node_peer {
   lp2p_buf record;
 } node_peer;
 
+/* A PX dial of one peer's addresses (node_dial.c). */
+typedef struct px_dial px_dial;
+
 typedef struct node_direct {
   lp2p_peer_id id;
   lp2p_buf addr; /* binary multiaddr with /p2p/ID */
@@ -80,6 +83,10 @@ struct lp2p_node {
   lp2p_node_stats stats;
   /* where to dial PX peers named without a signed record */
   lp2p__addrbook addrbook;
+  /* PX dials under way, each with a dial in flight (so at most the
+   * host's max_pending_dials), and the timer of their next dials */
+  px_dial *px_dials;
+  uv_timer_t dial_timer;
   lp2p__score_metrics score_metrics;
   bool closing;
   void (*done)(void *user);
@@ -104,6 +111,16 @@ void lp2p__node_peer_stream(lp2p_stream *s, void *user);
 /* Writes what the router has for the peer, as far as the stream takes. */
 void lp2p__node_peer_flush(node_peer *np);
 node_peer *lp2p__node_peer_of(const lp2p_node *n, const lp2p_peer_id *id);
+
+/* ---- node_dial.c ---- */
+/* Dials `peer` at the addresses of its signed peer record `record`. */
+void lp2p__node_dial_record(lp2p_node *n, const lp2p_peer_id *peer,
+                            const uint8_t *record, size_t len);
+/* Dials `peer` at the addresses the book has for it. Returns whether a
+ * dial started. */
+bool lp2p__node_dial_from_book(lp2p_node *n, const lp2p_peer_id *peer);
+/* The node is closing: cancels the PX dials and closes their timer. */
+void lp2p__node_dials_close(lp2p_node *n);
 
 /* ---- node_metrics.c ---- */
 /* Appends the score series `m` chooses for the router's connected peers

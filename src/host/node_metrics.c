@@ -561,6 +561,11 @@ static void px_and_addrbook(out *o, const lp2p_node *n) {
       "libp2p_gossipsub_px_unrecorded_total{outcome=\"unknown_addr\"} %llu\n",
       (unsigned long long)st.px_dialed_from_book,
       (unsigned long long)st.px_unknown_addr);
+  metric(o, "libp2p_px_dials_cancelled_total", "counter",
+         "PX dials cancelled once another dial of the peer connected",
+         st.dials_cancelled);
+  metric(o, "libp2p_px_addrs_dropped_total", "counter",
+         "addresses of a PX entry past the 16 dialled", st.px_addrs_dropped);
   metric(o, "libp2p_addrbook_peers", "gauge",
          "peers with addresses in the address book", st.addrbook_peers);
   put(o,

@@ -256,6 +256,89 @@ static void identify_addrs_filtered_by_remote_scope_as_go(void **state) {
   assert_false(reachable("/ip4/127.0.0.1/tcp/1", "/ip4/0.0.0.0/tcp/4001"));
 }
 
+/* ---- dial ranking ----------------------------------------------------- */
+
+/* Ranks the multiaddrs `texts` (n of them) and checks that they come out
+ * in the order `want` (indexes into texts) with the delays `ms`. */
+static void check_rank(const char *const *texts, size_t n, const size_t *want,
+                       const unsigned *ms) {
+  lp2p__dial_addr plan[LP2P_DIAL_PLAN_MAX];
+  size_t nplan = 0;
+  lp2p_peer_id id = peer(1);
+  for (size_t i = 0; i < n; i++) {
+    lp2p_buf *m = ma(texts[i]);
+    assert_int_equal(lp2p__dial_plan_add(plan, &nplan, &id, m->data, m->len),
+                     0);
+  }
+  lp2p__dial_plan_rank(plan, nplan);
+  for (size_t i = 0; i < n; i++) {
+    lp2p_buf *m = ma(texts[want[i]]);
+    assert_int_equal(plan[i].len, m->len);
+    assert_memory_equal(plan[i].bytes, m->data, m->len);
+    assert_int_equal(plan[i].delay, ms[i] * LP2P_MILLISECONDS);
+  }
+}
+
+/* As go's DefaultDialRanker: a public peer's QUIC address at once, its
+ * TCP one 250 ms later (PublicTCPDelay); lower ports first. */
+static void public_tcp_dialled_250ms_after_quic(void **state) {
+  (void)state;
+  const char *const texts[] = {"/ip4/1.2.3.4/tcp/4001",
+                               "/ip4/1.2.3.4/udp/4002/quic-v1",
+                               "/ip4/1.2.3.4/udp/4001/quic-v1"};
+  const size_t want[] = {2, 1, 0};
+  const unsigned ms[] = {0, 250, 500};
+  check_rank(texts, 3, want, ms);
+}
+
+/* Loopback and RFC 1918 addresses are private: 30 ms steps
+ * (PrivateQUICDelay, PrivateTCPDelay), dialled beside the public group. */
+static void private_addrs_step_30ms_beside_public_ones(void **state) {
+  (void)state;
+  const char *const texts[] = {
+      "/ip4/1.2.3.4/tcp/4001", "/ip4/127.0.0.1/tcp/4001",
+      "/ip4/192.168.1.2/udp/4001/quic-v1", "/ip4/1.2.3.4/udp/4001/quic-v1"};
+  const size_t want[] = {2, 3, 1, 0};
+  const unsigned ms[] = {0, 0, 30, 250};
+  check_rank(texts, 4, want, ms);
+}
+
+/* Happy eyeballs: IPv6 QUIC first, IPv4 QUIC one delay later, other QUIC
+ * addresses two delays later; TCP one delay after the last QUIC dial,
+ * its IPv4 address one delay after its IPv6 one. */
+static void happy_eyeballs_puts_ipv4_second_as_go(void **state) {
+  (void)state;
+  const char *const texts[] = {
+      "/ip6/2001:db8::1/tcp/4001", "/ip4/1.2.3.4/udp/4001/quic-v1",
+      "/ip6/2001:db8::1/udp/4002/quic-v1", "/ip6/2001:db8::1/udp/4001/quic-v1",
+      "/ip4/1.2.3.4/tcp/4001"};
+  const size_t want[] = {3, 1, 2, 0, 4};
+  const unsigned ms[] = {0, 250, 500, 750, 1000};
+  check_rank(texts, 5, want, ms);
+}
+
+/* A record naming more addresses than a plan holds: the rest are refused
+ * (the caller counts them); a repeated address is dialled once. */
+static void dial_plan_bounded_and_without_duplicates(void **state) {
+  (void)state;
+  lp2p__dial_addr plan[LP2P_DIAL_PLAN_MAX];
+  size_t n = 0;
+  lp2p_peer_id id = peer(1);
+  for (unsigned i = 0; i < LP2P_DIAL_PLAN_MAX; i++) {
+    char text[64];
+    snprintf(text, sizeof(text), "/ip4/1.2.3.4/tcp/%u", 4001 + i);
+    lp2p_buf *m = ma(text);
+    assert_int_equal(lp2p__dial_plan_add(plan, &n, &id, m->data, m->len), 0);
+  }
+  lp2p_buf *again = ma("/ip4/1.2.3.4/tcp/4001");
+  assert_int_equal(lp2p__dial_plan_add(plan, &n, &id, again->data, again->len),
+                   LP2P_ERR_UNSUPPORTED);
+  lp2p_buf *more = ma("/ip4/1.2.3.4/tcp/5000");
+  assert_int_equal(lp2p__dial_plan_add(plan, &n, &id, more->data, more->len),
+                   LP2P_ERR_TOO_LARGE);
+  assert_int_equal(n, LP2P_DIAL_PLAN_MAX);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(addr_is_kept_without_its_p2p_component),
@@ -267,6 +350,10 @@ int main(void) {
       cmocka_unit_test(addrs_expire_after_the_ttl),
       cmocka_unit_test(expired_peer_makes_room_before_any_eviction),
       cmocka_unit_test(identify_addrs_filtered_by_remote_scope_as_go),
+      cmocka_unit_test(public_tcp_dialled_250ms_after_quic),
+      cmocka_unit_test(private_addrs_step_30ms_beside_public_ones),
+      cmocka_unit_test(happy_eyeballs_puts_ipv4_second_as_go),
+      cmocka_unit_test(dial_plan_bounded_and_without_duplicates),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

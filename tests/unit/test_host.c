@@ -5,7 +5,11 @@
 #include "testutil.h"
 #include "testutil_host.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 typedef th_pair pair;
 
@@ -1191,10 +1195,48 @@ static void test_close_connection(void **state) {
   pair_close(&p);
 }
 
+/* A TCP dial the caller abandons while its upgrade waits on a peer that
+ * accepted the connection and never speaks: closed at once, its callback
+ * never called. */
+static void cancelled_tcp_dial_is_closed_and_never_answered(void **state) {
+  (void)state;
+  th_node b;
+  th_node_init(&b, 2, LP2P_KEY_ED25519);
+  th_node_start(&b);
+  int fd = socket(AF_INET, SOCK_STREAM, 0); /* listens, never accepts */
+  assert_true(fd >= 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof(sa);
+  assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+  assert_int_equal(listen(fd, 4), 0);
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+  char text[64];
+  snprintf(text, sizeof(text), "/ip4/127.0.0.1/tcp/%u",
+           (unsigned)ntohs(sa.sin_port));
+  th_dial d;
+  th_dial_text(&b, text, &d);
+  assert_int_equal(d.err, 0);
+  th_run_for(50);
+  lp2p_host_stats st;
+  lp2p_host_get_stats(b.host, &st);
+  assert_int_equal(st.conns, 1);
+  assert_int_equal(lp2p_host_dial_cancel(b.host, th_on_dial, &d), 1);
+  th_run_for(100);
+  lp2p_host_get_stats(b.host, &st);
+  assert_int_equal(st.conns, 0);
+  assert_false(d.done);
+  close(fd);
+  th_node_close(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_upgrade_yamux, th_setup,
                                       th_teardown),
+      cmocka_unit_test_setup_teardown(
+          cancelled_tcp_dial_is_closed_and_never_answered, th_setup,
+          th_teardown),
       cmocka_unit_test_setup_teardown(test_upgrade_mplex, th_setup,
                                       th_teardown),
       cmocka_unit_test_setup_teardown(test_upgrade_tls, th_setup, th_teardown),

@@ -584,6 +584,42 @@ static void quic_close_by_the_dialer_reaches_the_listener(void **state) {
   pair_close(&p);
 }
 
+/* A dial the caller abandons (lp2p_host_dial_cancel, as the node does
+ * with a peer's other dials once one connected): its connection, still
+ * in the handshake with an address that never answers, is closed at
+ * once, and its callback is never called. */
+static void cancelled_quic_dial_is_closed_and_never_answered(void **state) {
+  (void)state;
+  th_node b;
+  th_node_init(&b, 2, LP2P_KEY_ED25519);
+  th_node_start(&b);
+  int fd = socket(AF_INET, SOCK_DGRAM, 0); /* bound, never read */
+  assert_true(fd >= 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof(sa);
+  assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+  char text[64];
+  snprintf(text, sizeof(text), "/ip4/127.0.0.1/udp/%u/quic-v1",
+           (unsigned)ntohs(sa.sin_port));
+  th_dial d;
+  th_dial_text(&b, text, &d);
+  assert_int_equal(d.err, 0);
+  th_run_for(50);
+  lp2p_host_stats st;
+  lp2p_host_get_stats(b.host, &st);
+  assert_int_equal(st.conns, 1);
+  assert_int_equal(lp2p_host_dial_cancel(b.host, th_on_dial, &d), 1);
+  assert_int_equal(lp2p_host_dial_cancel(b.host, th_on_dial, &d), 0);
+  th_run_for(100);
+  lp2p_host_get_stats(b.host, &st);
+  assert_int_equal(st.conns, 0);
+  assert_false(d.done);
+  close(fd);
+  th_node_close(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(quic_listen_address_has_the_bound_port),
@@ -594,6 +630,7 @@ int main(void) {
       cmocka_unit_test(quic_dial_to_another_peer_id_is_refused),
       cmocka_unit_test(quic_inbound_one_past_max_inbound_is_refused),
       cmocka_unit_test(quic_close_by_the_dialer_reaches_the_listener),
+      cmocka_unit_test(cancelled_quic_dial_is_closed_and_never_answered),
       cmocka_unit_test(quic_listener_socket_takes_a_burst_of_datagrams),
       cmocka_unit_test(quic_conn_budget_holds_unread_bytes_and_resets_past_it),
   };

@@ -9,7 +9,11 @@
 
 #include "host/addrbook.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define NNODES 5
 #define TOPIC "lp2p-test"
@@ -536,6 +540,8 @@ static void test_metrics(void **state) {
   assert_non_null(strstr(t, "libp2p_gossipsub_px_unrecorded_total{outcome="
                             "\"dialed_from_book\"} 0\n"));
   assert_non_null(strstr(t, "\nlibp2p_addrbook_peers "));
+  assert_non_null(strstr(t, "\nlibp2p_px_dials_cancelled_total 0\n"));
+  assert_non_null(strstr(t, "\nlibp2p_px_addrs_dropped_total 0\n"));
   assert_non_null(
       strstr(t, "libp2p_addrbook_dropped_total{reason=\"peer_evicted\"} 0\n"));
   lp2p_buf_free(&text);
@@ -1043,6 +1049,173 @@ static void px_record_falls_back_to_tcp_when_quic_fails(void **state) {
   free(w);
 }
 
+/* A UDP socket on loopback that is never read: a QUIC address whose
+ * packets go unanswered, as behind a firewall that drops UDP. Its
+ * /ip4/127.0.0.1/udp/P/quic-v1 multiaddr is appended to `ma`; returns the
+ * socket, to close once done. */
+static int silent_quic_addr(lp2p_buf *ma) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  assert_true(fd >= 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+  socklen_t len = sizeof(sa);
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+  char text[64];
+  snprintf(text, sizeof(text), "/ip4/127.0.0.1/udp/%u/quic-v1",
+           (unsigned)ntohs(sa.sin_port));
+  assert_int_equal(lp2p_multiaddr_parse(text, ma, NULL), 0);
+  return fd;
+}
+
+/* Node 2's record, sealed with its key, naming `a` then `b`. */
+static void seal_node2(net *w, const lp2p_buf *a, const lp2p_buf *b,
+                       lp2p_buf *sealed) {
+  lp2p_peer_record rec;
+  memset(&rec, 0, sizeof(rec));
+  rec.peer_id = *lp2p_host_peer_id(lp2p_node_host(w->n[2].node));
+  rec.seq = 1;
+  rec.naddrs = 2;
+  rec.addrs[0] = (lp2p_peer_record_addr){a->data, a->len};
+  rec.addrs[1] = (lp2p_peer_record_addr){b->data, b->len};
+  assert_int_equal(lp2p_peer_record_seal(&w->n[2].key, &rec, sealed), 0);
+}
+
+/* Connections of node i's host that are open, handshaking ones included. */
+static uint64_t host_conns(net *w, int i) {
+  lp2p_host_stats hs;
+  lp2p_host_get_stats(lp2p_node_host(w->n[i].node), &hs);
+  return hs.conns;
+}
+
+/* Node 2's record names a QUIC address whose UDP packets are dropped,
+ * then its TCP one: node 0 dials TCP 30 ms after QUIC (loopback is a
+ * private address: go's PrivateTCPDelay) and connects at once, not after
+ * the QUIC handshake timeout (15 s); the unanswered QUIC dial is
+ * cancelled. */
+static void px_tcp_dialled_while_quic_is_unanswered(void **state) {
+  (void)state;
+  net *w = calloc(1, sizeof(*w));
+  w->count = 3;
+  for (int i = 0; i < 3; i++) {
+    node_start(w, i, LP2P_STRICT_SIGN);
+  }
+  lp2p_buf quic, tcp2, sealed;
+  lp2p_buf_init(&quic, NULL);
+  lp2p_buf_init(&tcp2, NULL);
+  lp2p_buf_init(&sealed, NULL);
+  int fd = silent_quic_addr(&quic);
+  listen_addr(w, 2, 0, &tcp2);
+  seal_node2(w, &tcp2, &quic, &sealed);
+  lp2p_node_stats st;
+  lp2p_node_get_stats(w->n[0].node, &st);
+  uint64_t dials = st.dials, cancelled = st.dials_cancelled;
+
+  rogue r;
+  rogue_start(&r, w->n[0].node);
+  lp2p_tstamp t0 = lp2p_host_now();
+  lp2p_bytes record = {sealed.data, sealed.len};
+  px_node2(w, &r, &record);
+  assert_true(lp2p_host_now() - t0 < 2 * LP2P_SECONDS);
+  assert_string_equal(transport_0_to_2(w), "tcp");
+  lp2p_node_get_stats(w->n[0].node, &st);
+  assert_int_equal(st.dials, dials + 2); /* QUIC, then TCP beside it */
+  assert_int_equal(st.dials_cancelled, cancelled + 1);
+  th_run_for(50);
+  /* the rogue's connection and node 2's: the QUIC dial is gone */
+  assert_int_equal(host_conns(w, 0), 2);
+  assert_int_equal(lp2p_host_num_conns(lp2p_node_host(w->n[0].node)), 2);
+  close(fd);
+  lp2p_buf_free(&quic);
+  lp2p_buf_free(&tcp2);
+  lp2p_buf_free(&sealed);
+  th_node_close(&r.host);
+  net_close(w);
+  free(w);
+}
+
+/* Node 2's record names a working TCP address and a working QUIC one:
+ * node 0 ends up with one connection to node 2, over QUIC; the TCP dial
+ * that may have started beside it is cancelled, not kept. */
+static void px_quic_and_tcp_end_in_one_quic_connection(void **state) {
+  (void)state;
+  net *w = calloc(1, sizeof(*w));
+  w->count = 3;
+  for (int i = 0; i < 3; i++) {
+    node_start(w, i, LP2P_STRICT_SIGN);
+  }
+  node_listen_quic(w, 2);
+  lp2p_buf quic2, tcp2, sealed;
+  lp2p_buf_init(&quic2, NULL);
+  lp2p_buf_init(&tcp2, NULL);
+  lp2p_buf_init(&sealed, NULL);
+  listen_addr(w, 2, 1, &quic2);
+  listen_addr(w, 2, 0, &tcp2);
+  seal_node2(w, &tcp2, &quic2, &sealed);
+
+  rogue r;
+  rogue_start(&r, w->n[0].node);
+  lp2p_bytes record = {sealed.data, sealed.len};
+  px_node2(w, &r, &record);
+  th_run_for(300); /* past the TCP dial's delay and its handshake */
+  assert_string_equal(transport_0_to_2(w), "quic-v1");
+  assert_int_equal(host_conns(w, 0), 2); /* the rogue's and node 2's */
+  assert_int_equal(host_conns(w, 2), 1);
+  assert_int_equal(lp2p_host_num_conns(lp2p_node_host(w->n[2].node)), 1);
+  lp2p_buf_free(&quic2);
+  lp2p_buf_free(&tcp2);
+  lp2p_buf_free(&sealed);
+  th_node_close(&r.host);
+  net_close(w);
+  free(w);
+}
+
+/* Two PX entries name node 2 (a record whose QUIC address never answers,
+ * and its TCP one) while its first dial is under way: the second joins
+ * it, as go's swarm runs one dial worker a peer, instead of dialling
+ * every address twice. */
+static void px_entry_for_a_peer_being_dialled_joins_that_dial(void **state) {
+  (void)state;
+  net *w = calloc(1, sizeof(*w));
+  w->count = 3;
+  for (int i = 0; i < 3; i++) {
+    node_start(w, i, LP2P_STRICT_SIGN);
+  }
+  lp2p_buf quic, tcp2, sealed;
+  lp2p_buf_init(&quic, NULL);
+  lp2p_buf_init(&tcp2, NULL);
+  lp2p_buf_init(&sealed, NULL);
+  int fd = silent_quic_addr(&quic);
+  listen_addr(w, 2, 0, &tcp2);
+  seal_node2(w, &tcp2, &quic, &sealed);
+  lp2p_node_stats st;
+  lp2p_node_get_stats(w->n[0].node, &st);
+  uint64_t dials = st.dials;
+
+  rogue r;
+  rogue_start(&r, w->n[0].node);
+  const lp2p_peer_id *c = lp2p_host_peer_id(lp2p_node_host(w->n[2].node));
+  lp2p_rpc_px px = {.peer_id = {c->bytes, c->len},
+                    .record = {sealed.data, sealed.len}};
+  th_rpc m;
+  th_rpc_init(&m);
+  th_rpc_sub(&m, TOPIC, true);
+  th_rpc_prune(&m, TOPIC, 60, &px, 1);
+  th_rpc_prune(&m, TOPIC, 60, &px, 1);
+  rogue_send(&r, &m);
+  th_run_until(n0_connected_to_2, w, 5000);
+  th_run_for(50);
+  lp2p_node_get_stats(w->n[0].node, &st);
+  assert_int_equal(st.dials, dials + 2); /* QUIC and TCP, once each */
+  close(fd);
+  lp2p_buf_free(&quic);
+  lp2p_buf_free(&tcp2);
+  lp2p_buf_free(&sealed);
+  th_node_close(&r.host);
+  net_close(w);
+  free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_delivery_signed, setup, teardown),
@@ -1064,6 +1237,12 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(
           px_record_falls_back_to_tcp_when_quic_fails, setup, teardown),
+      cmocka_unit_test_setup_teardown(px_tcp_dialled_while_quic_is_unanswered,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(
+          px_quic_and_tcp_end_in_one_quic_connection, setup, teardown),
+      cmocka_unit_test_setup_teardown(
+          px_entry_for_a_peer_being_dialled_joins_that_dial, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
