@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "crypto/sha256.h"
 #include "message.h"
 #include "pb/wire.h"
 #include "router.h"
@@ -141,11 +142,11 @@ int lp2p_gs_msg_compute_id(lp2p_router *r, const lp2p_rpc_msg *m, uint8_t *out,
   size_t n;
   switch (r->s.msg_id) {
   case LP2P_MSG_ID_SHA256:
-    if (cap < crypto_hash_sha256_BYTES || !m->data.data) {
+    if (cap < LP2P_SHA256_LEN || !m->data.data) {
       return LP2P_ERR_MALFORMED;
     }
-    crypto_hash_sha256(out, m->data.data, m->data.len);
-    return crypto_hash_sha256_BYTES;
+    lp2p__sha256(out, m->data.data, m->data.len);
+    return LP2P_SHA256_LEN;
   case LP2P_MSG_ID_RUST:
     return rust_id(m, out, cap);
   case LP2P_MSG_ID_CALLBACK: {

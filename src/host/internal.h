@@ -196,6 +196,7 @@ struct lp2p_conn {
   lp2p_tstamp deadline; /* TCP connect (the session times the upgrade) */
   lp2p_tstamp idle_since;
   lp2p_tstamp linger_until;
+  lp2p_tstamp timer_due; /* the deadline `timer` is armed for, or NEVER */
 
   lp2p_session *session; /* from the TCP connection on */
   bool early_muxer;

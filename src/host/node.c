@@ -185,14 +185,22 @@ void lp2p__node_after_router(lp2p_node *n) {
   if (n->closing || uv_is_closing((uv_handle_t *)&n->timer)) {
     return; /* the timer now counts the close's linger */
   }
-  lp2p_tstamp t = lp2p_router_expiry(n->router), now = lp2p_host_now();
+  /* as the connections' timers: one armed for this deadline or an
+   * earlier one stays (this runs after every batch of RPCs) */
+  lp2p_tstamp t = lp2p_router_expiry(n->router);
+  if (n->timer_due <= t) {
+    return;
+  }
+  lp2p_tstamp now = lp2p_host_now();
   uint64_t ms =
       t > now ? (t - now + LP2P_MILLISECONDS - 1) / LP2P_MILLISECONDS : 0;
   uv_timer_start(&n->timer, on_timer, ms, 0);
+  n->timer_due = t;
 }
 
 static void on_timer(uv_timer_t *t) {
   lp2p_node *n = t->data;
+  n->timer_due = LP2P_TSTAMP_NEVER; /* fired: not armed any more */
   for (node_peer *np = n->peers; np; np = np->next) {
     if (np->retry) {
       np->retry = false;
@@ -425,6 +433,7 @@ int lp2p_node_new(lp2p_node **out, uv_loop_t *loop, const lp2p_node_settings *s,
   n->timer.data = n;
   uv_timer_init(loop, &n->dial_timer);
   n->dial_timer.data = n;
+  n->timer_due = LP2P_TSTAMP_NEVER;
   lp2p__node_after_router(n);
   *out = n;
   return 0;

@@ -73,6 +73,7 @@ struct lp2p_node {
   const lp2p_mem *mem;
   void *user;
   uv_timer_t timer;
+  lp2p_tstamp timer_due; /* the router deadline `timer` is armed for */
   node_peer *peers;
   node_peer *dirty;
   char *topics[NODE_MAX_TOPICS]; /* joined, NUL-terminated copies */
