@@ -734,10 +734,32 @@ static int recv_stateless_reset_cb(ngtcp2_conn *conn,
   return 0;
 }
 
+/* CRYPTO data for TLS; once the session is gone (release_tls) only a
+ * 1-RTT NewSessionTicket can come (QUIC forbids KeyUpdate messages and
+ * post-handshake authentication, RFC 9001 4.1.3, 4.4): we never resume,
+ * so it is dropped. Anything at an earlier level then breaks the
+ * handshake that ended. */
+static int recv_crypto_data_cb(ngtcp2_conn *conn, ngtcp2_crypto_level level,
+                               uint64_t offset, const uint8_t *data, size_t len,
+                               void *user) {
+  lp2p__quic *q = user;
+  if (q->tls) {
+    return ngtcp2_crypto_recv_crypto_data_cb(conn, level, offset, data, len,
+                                             user);
+  }
+  if (level == NGTCP2_CRYPTO_LEVEL_APPLICATION) {
+    q->stats.crypto_dropped += len;
+    return 0;
+  }
+  set_error(q, LP2P_ERR_PROTOCOL, "QUIC: %s",
+            "handshake CRYPTO data after the handshake");
+  return NGTCP2_ERR_CALLBACK_FAILURE;
+}
+
 static const ngtcp2_callbacks ngtcp2_cbs = {
     .client_initial = ngtcp2_crypto_client_initial_cb,
     .recv_client_initial = ngtcp2_crypto_recv_client_initial_cb,
-    .recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb,
+    .recv_crypto_data = recv_crypto_data_cb,
     .handshake_completed = handshake_completed_cb,
     .encrypt = ngtcp2_crypto_encrypt_cb,
     .decrypt = ngtcp2_crypto_decrypt_cb,
@@ -820,6 +842,22 @@ static int setup_tls(lp2p__quic *q, const lp2p_privkey *identity) {
     gnutls_certificate_server_set_request(q->tls, GNUTLS_CERT_REQUIRE);
   }
   return 0;
+}
+
+/* Frees the TLS session and its credentials once the handshake is done
+ * (~30 KiB a connection, outside lp2p_mem): ngtcp2 holds what it needs
+ * after it (the 1-RTT keys, key updates derived from them, our CRYPTO
+ * data to retransmit, copied when submitted). Not from an ngtcp2
+ * callback: GnuTLS is on the stack there. */
+static void release_tls(lp2p__quic *q) {
+  if (!q->tls || !q->established) {
+    return;
+  }
+  ngtcp2_conn_set_tls_native_handle(q->conn, NULL);
+  gnutls_deinit(q->tls);
+  q->tls = NULL;
+  gnutls_certificate_free_credentials(q->cred);
+  q->cred = NULL;
 }
 
 /* ---- life --------------------------------------------------------------- */
@@ -1084,6 +1122,7 @@ int lp2p__quic_recv(lp2p__quic *q, const uint8_t *pkt, size_t len,
   ngtcp2_pkt_info pi = {0};
   int rv = ngtcp2_conn_read_pkt(q->conn, &path, &pi, pkt, len, now);
   if (rv == 0) {
+    release_tls(q);
     return 0;
   }
   if (rv == NGTCP2_ERR_DISCARD_PKT) {
