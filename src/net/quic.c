@@ -904,7 +904,7 @@ static int check_settings(const lp2p__quic_settings *s,
  * connection uses the first part of each. With libc's malloc their
  * untouched pages are given back at once (else a reused heap block
  * brings its old pages in resident); ~15 KiB less RSS a connection. */
-#define POOL_MIN 8192u
+#define POOL_MIN 4096u
 
 static void *pool_malloc(size_t n, void *user) {
   void *p = malloc(n);
