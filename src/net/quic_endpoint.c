@@ -987,13 +987,13 @@ void lp2p__quic_endpoint_del(lp2p__quic_endpoint *ep) {
   if (!ep) {
     return;
   }
+  lp2p_heap_free(&ep->timers); /* marks its items: before they go */
   for (size_t i = 0; i < ep->nconns; i++) {
     lp2p__quic_del(ep->conns[i]->q);
     lp2p_free(ep->mem, ep->conns[i]->close);
     lp2p_free(ep->mem, ep->conns[i]);
   }
   lp2p_map_free(&ep->cids);
-  lp2p_heap_free(&ep->timers);
   lp2p_u64map_free(&ep->by_quic);
   lp2p_free(ep->mem, ep->conns);
   lp2p_free(ep->mem, ep->replies);
