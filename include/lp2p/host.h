@@ -323,7 +323,7 @@ typedef struct lp2p_host_stats {
   /* times freed memory was given back to the system (glibc's
    * malloc_trim, checked once a second: when the resident memory the
    * heaps hold free grew by 1 MiB, and a quarter of what is in use, since
-   * the last trim) */
+   * the last trim, or 64 QUIC handshakes freed their TLS sessions) */
   uint64_t memory_trims;
   /* identify and ping streams reset, over every connection (closed ones
    * included): identify messages over LP2P_IDENTIFY_MAX_SIZE or

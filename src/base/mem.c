@@ -1,6 +1,9 @@
 #include "base/mem.h"
 
+#include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static void *libc_malloc(size_t size, void *user) {
   (void)user;
@@ -60,5 +63,19 @@ void lp2p_free(const lp2p_mem *mem, void *ptr) {
   if (ptr) {
     mem = lp2p_mem_or_default(mem);
     mem->free(ptr, mem->user);
+  }
+}
+
+void lp2p__mem_release_pages(void *ptr, size_t size) {
+  static uintptr_t page;
+  if (page == 0) {
+    long n = sysconf(_SC_PAGESIZE);
+    page = n > 0 ? (uintptr_t)n : 4096u;
+  }
+  /* the inside pages only: malloc's headers sit before and after */
+  uintptr_t start = ((uintptr_t)ptr + page - 1) & ~(page - 1);
+  uintptr_t end = ((uintptr_t)ptr + size) & ~(page - 1);
+  if (end > start) {
+    (void)madvise((void *)start, end - start, MADV_DONTNEED);
   }
 }

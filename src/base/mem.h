@@ -14,4 +14,11 @@ void *lp2p_reallocarray(const lp2p_mem *mem, void *ptr, size_t nmemb,
                         size_t size);
 void lp2p_free(const lp2p_mem *mem, void *ptr);
 
+/* Gives the whole pages inside [ptr, ptr + size) back to the kernel: they
+ * read as zeros and cost no memory until written. Only for a block of
+ * libc's malloc whose contents nobody needs (just allocated): a pool
+ * that fills from its start then keeps its untouched tail out of the
+ * resident set. */
+void lp2p__mem_release_pages(void *ptr, size_t size);
+
 #endif

@@ -121,9 +121,10 @@ struct lp2p_host {
   size_t ninbound;    /* inbound connections in host->conns */
   size_t nhandshakes; /* of them, not yet upgraded */
   lp2p_host_stats stats;
-  uv_timer_t trim_timer;    /* the next trim, when the grace of some ends */
-  uv_timer_t release_timer; /* gives freed memory back (release.c) */
-  size_t release_base;      /* resident bytes not in use after a trim */
+  uv_timer_t trim_timer;     /* the next trim, when the grace of some ends */
+  uv_timer_t release_timer;  /* gives freed memory back (release.c) */
+  size_t release_base;       /* resident bytes not in use after a trim */
+  size_t release_handshakes; /* QUIC handshakes done since the last trim */
   host_budgets budgets;
 
   host_handler *handlers;
@@ -311,6 +312,12 @@ void lp2p__connmgr_handshake_over(lp2p_conn *c);
 void lp2p__host_release_init(lp2p_host *h);
 /* Closes the release timer (counted in h->open_handles). */
 void lp2p__host_release_close(lp2p_host *h);
+/* Whether a trim is due: the resident bytes the heaps hold free grew by
+ * `growth` since the last one, `in_use` bytes are in use, and
+ * `quic_handshakes` QUIC handshakes were done (each freed its TLS
+ * session). */
+bool lp2p__host_release_due(size_t growth, size_t in_use,
+                            size_t quic_handshakes);
 /* ---- budget.c ---- */
 void lp2p__host_budget_init(lp2p_host *h);
 void lp2p__host_budget_free(lp2p_host *h);

@@ -39,6 +39,10 @@ static lp2p_session *poke(void *user) {
 
 static void on_established(lp2p__quic *q, const lp2p_peer_id *remote,
                            void *user) {
+  lp2p_conn *c = user;
+  if (c) { /* its TLS session is freed now: release.c may trim */
+    c->host->release_handshakes++;
+  }
   TO_SESSION.established(q, remote, poke(user));
 }
 

@@ -151,6 +151,9 @@ typedef struct lp2p__quic_stats {
   uint64_t negotiate_timeouts;   /* streams reset at negotiate_timeout */
   uint64_t negotiate_refused;    /* peer streams past max_negotiating */
   uint64_t streams_reset_budget; /* their delivered bytes did not fit */
+  /* 1-RTT CRYPTO bytes (a peer's NewSessionTicket: we never resume)
+   * dropped after the TLS session was freed */
+  uint64_t crypto_dropped;
   /* UDP payload bytes of the datagrams _recv took (the server's first
    * too) and _pull gave out (our CONNECTION_CLOSE too; not what the
    * endpoint repeats for a closed connection) */

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "base/heap.h"
 #include "base/map.h"
@@ -315,6 +317,42 @@ static void heap_under_failing_allocator(void **state) {
   failmem_sweep(build_heap, NULL);
 }
 
+/* Resident pages of [p, p + n): mincore's count. */
+static size_t resident_pages(const uint8_t *p, size_t n) {
+  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  uintptr_t start = (uintptr_t)p & ~(page - 1);
+  size_t pages = ((uintptr_t)p + n - start + page - 1) / page;
+  unsigned char vec[64];
+  assert_true(pages <= sizeof(vec));
+  assert_int_equal(mincore((void *)start, pages * page, vec), 0);
+  size_t k = 0;
+  for (size_t i = 0; i < pages; i++) {
+    k += vec[i] & 1;
+  }
+  return k;
+}
+
+/* A released block's inside pages leave the resident set until written,
+ * its edges (where malloc keeps its headers) stay, and the whole block
+ * stays usable: how ngtcp2's pools keep their untouched tails free. */
+static void released_pages_are_not_resident_until_written(void **state) {
+  (void)state;
+  size_t n = 48 * 1024; /* below malloc's mmap threshold: heap pages */
+  uint8_t *p = malloc(n);
+  assert_non_null(p);
+  memset(p, 0xa5, n);
+  size_t before = resident_pages(p, n);
+  lp2p__mem_release_pages(p, n);
+  size_t after = resident_pages(p, n);
+  assert_true(before >= n / 4096);
+  assert_true(after <= 2); /* the partial first and last pages */
+  memset(p, 0x5a, n);
+  assert_int_equal(p[0], 0x5a);
+  assert_int_equal(p[n - 1], 0x5a);
+  assert_true(resident_pages(p, n) >= n / 4096);
+  free(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(strerror_names_every_code),
@@ -332,6 +370,7 @@ int main(void) {
       cmocka_unit_test(map_seed_changes_layout),
       cmocka_unit_test(heap_orders_removes_and_updates),
       cmocka_unit_test(heap_under_failing_allocator),
+      cmocka_unit_test(released_pages_are_not_resident_until_written),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
