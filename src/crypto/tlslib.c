@@ -9,6 +9,20 @@
 
 #include "lp2p/common.h"
 
+lp2p__tlslib_table lp2p__tlslib;
+
+static const char *soname_override[LP2P__TLSLIB_COUNT];
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+static bool loaded;
+static char load_error[256];
+
+void lp2p__tlslib_set_soname(lp2p__tlslib_lib lib, const char *soname) {
+  if (lib < LP2P__TLSLIB_COUNT) {
+    soname_override[lib] = soname;
+  }
+}
+
+#ifndef LP2P_TLSLIB_LINKED
 /* The sonames of the packages the headers came from (CMakeLists.txt reads
  * them from the libraries pkg-config found): their ABI is the one used. */
 static const char *const default_soname[LP2P__TLSLIB_COUNT] = {
@@ -27,19 +41,6 @@ static const char *const needed_by[LP2P__TLSLIB_COUNT] = {
     [LP2P__TLSLIB_NGTCP2] = "QUIC needs ngtcp2",
     [LP2P__TLSLIB_NGTCP2_CRYPTO] = "QUIC needs ngtcp2's GnuTLS crypto helper",
 };
-
-lp2p__tlslib_table lp2p__tlslib;
-
-static const char *soname_override[LP2P__TLSLIB_COUNT];
-static pthread_once_t load_once = PTHREAD_ONCE_INIT;
-static bool loaded;
-static char load_error[256];
-
-void lp2p__tlslib_set_soname(lp2p__tlslib_lib lib, const char *soname) {
-  if (lib < LP2P__TLSLIB_COUNT) {
-    soname_override[lib] = soname;
-  }
-}
 
 static const char *soname_of(lp2p__tlslib_lib lib) {
   return soname_override[lib] ? soname_override[lib] : default_soname[lib];
@@ -87,6 +88,16 @@ static void load(void) {
   }
   loaded = ok;
 }
+#else
+/* Sanitized builds link the libraries (CMakeLists.txt says why): the
+ * table takes their addresses and nothing is loaded. */
+static void load(void) {
+#define LP2P__TLSLIB_TAKE(lib, name) lp2p__tlslib.name = &name;
+  LP2P__TLSLIB_SYMBOLS(LP2P__TLSLIB_TAKE)
+#undef LP2P__TLSLIB_TAKE
+  loaded = true;
+}
+#endif
 
 int lp2p__tlslib_load(void) {
   pthread_once(&load_once, load);

@@ -85,6 +85,8 @@ soname=$(readelf -d "$(dirname "$libdir")/liblp2p.so" | sed -n 's/.*SONAME.*\[\(
 [ "$soname" = "$want" ] || { echo "SONAME $soname, want $want" >&2; exit 1; }
 # GnuTLS and ngtcp2 are loaded when TLS or QUIC is first used, never linked
 # (src/crypto/tlslib.c): not by liblp2p.so, nor into a static program
+# (a sanitized build, given app cflags, links them: CMakeLists.txt)
+[ -z "$app_cflags" ] || { echo "install test passed"; exit 0; }
 for f in "$(dirname "$libdir")/liblp2p.so" "$tmp/app-static" \
   "$tmp/cmake-app/build/app-static"; do
   if readelf -d "$f" | grep NEEDED | grep -Eq 'gnutls|ngtcp2|nettle|hogweed|gmp'; then
