@@ -45,6 +45,11 @@ static void on_established(lp2p_session *s, const lp2p_peer_id *remote,
   (void)remote;
   (void)muxer;
   lp2p_conn *c = user;
+  if (c->state == CONN_CLOSING) {
+    /* failed (a cancelled dial) while its QUIC handshake was still
+     * finishing: it is being freed, never announced nor registered */
+    return;
+  }
   int rv = lp2p__conn_services_start(c);
   if (rv != 0) {
     lp2p__conn_fail(c, LP2P_DISCONNECT_NOMEM, rv,
