@@ -60,8 +60,8 @@ typedef struct econn {
   bool inbound;
   bool established;
   bool ended;
-  /* In ep->sending: something happened to it, so it may have datagrams
-   * to send (_pull asks only these, in turn). */
+  /* In the endpoint's send queue: something happened to it, so it may have
+   * datagrams to send (_pull asks only these, in turn). */
   bool active;
   struct econn *send_prev, *send_next;
   lp2p_heap_item timer; /* keyed by its next deadline, in ep->timers */
