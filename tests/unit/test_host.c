@@ -5,10 +5,7 @@
 #include "testutil.h"
 #include "testutil_host.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 typedef th_pair pair;
@@ -1203,17 +1200,8 @@ static void cancelled_tcp_dial_is_closed_and_never_answered(void **state) {
   th_node b;
   th_node_init(&b, 2, LP2P_KEY_ED25519);
   th_node_start(&b);
-  int fd = socket(AF_INET, SOCK_STREAM, 0); /* listens, never accepts */
-  assert_true(fd >= 0);
-  struct sockaddr_in sa = {.sin_family = AF_INET,
-                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof(sa);
-  assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-  assert_int_equal(listen(fd, 4), 0);
-  assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
   char text[64];
-  snprintf(text, sizeof(text), "/ip4/127.0.0.1/tcp/%u",
-           (unsigned)ntohs(sa.sin_port));
+  int fd = th_silent_socket(false, text, sizeof(text));
   th_dial d;
   th_dial_text(&b, text, &d);
   assert_int_equal(d.err, 0);

@@ -9,10 +9,7 @@
 
 #include "host/addrbook.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #define NNODES 5
@@ -1054,16 +1051,8 @@ static void px_record_falls_back_to_tcp_when_quic_fails(void **state) {
  * /ip4/127.0.0.1/udp/P/quic-v1 multiaddr is appended to `ma`; returns the
  * socket, to close once done. */
 static int silent_quic_addr(lp2p_buf *ma) {
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  assert_true(fd >= 0);
-  struct sockaddr_in sa = {.sin_family = AF_INET,
-                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-  socklen_t len = sizeof(sa);
-  assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
   char text[64];
-  snprintf(text, sizeof(text), "/ip4/127.0.0.1/udp/%u/quic-v1",
-           (unsigned)ntohs(sa.sin_port));
+  int fd = th_silent_socket(true, text, sizeof(text));
   assert_int_equal(lp2p_multiaddr_parse(text, ma, NULL), 0);
   return fd;
 }

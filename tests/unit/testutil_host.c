@@ -8,6 +8,10 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "testutil_host.h"
 
 uv_loop_t *th_loop;
@@ -148,6 +152,23 @@ void th_node_listen_on(th_node *n, const char *text) {
 
 void th_node_listen(th_node *n) {
   th_node_listen_on(n, "/ip4/127.0.0.1/tcp/0");
+}
+
+int th_silent_socket(bool quic, char *text, size_t cap) {
+  int fd = socket(AF_INET, quic ? SOCK_DGRAM : SOCK_STREAM, 0);
+  assert_true(fd >= 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+  if (!quic) {
+    assert_int_equal(listen(fd, 4), 0);
+  }
+  socklen_t len = sizeof(sa);
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+  snprintf(text, cap,
+           quic ? "/ip4/127.0.0.1/udp/%u/quic-v1" : "/ip4/127.0.0.1/tcp/%u",
+           (unsigned)ntohs(sa.sin_port));
+  return fd;
 }
 
 bool th_pair_identified(void *arg) {

@@ -77,6 +77,13 @@ void th_on_dial(lp2p_host *h, lp2p_conn *c, int err, const char *msg,
  * once with its error and detail. */
 void th_dial_text(th_node *from, const char *text, th_dial *d);
 
+/* A loopback socket that never answers: over TCP it listens and never
+ * accepts, over QUIC (`quic`) it is bound and never read, as behind a
+ * firewall that drops UDP. Its multiaddr (/ip4/127.0.0.1/tcp/P or
+ * /ip4/127.0.0.1/udp/P/quic-v1) goes to `text`; returns the socket, to
+ * close once done. */
+int th_silent_socket(bool quic, char *text, size_t cap);
+
 /* Two nodes, b dialing a. */
 typedef struct th_pair {
   th_node a, b;
