@@ -12,7 +12,7 @@ from setuptools.command.build_py import build_py
 from setuptools.dist import Distribution
 
 BUNDLE = os.environ.get("LP2P_BUNDLE_LIBRARY")
-SONAME = "liblp2p.so.0.3"
+SONAME = "liblp2p.so.0.4"
 
 try:  # setuptools >= 70.1 has its own bdist_wheel
     from setuptools.command.bdist_wheel import bdist_wheel

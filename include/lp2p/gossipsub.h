@@ -878,6 +878,10 @@ typedef struct lp2p_router_stats {
   uint64_t iwant_skipped;             /* not looked at: the peer was past
                                        * max_invalid_iwants this heartbeat */
   uint64_t idontwant_saved;           /* copies not sent thanks to IDONTWANT */
+  uint64_t copies_crossed;            /* queued copies not sent: the peer
+                                       * sent us the message meanwhile */
+  uint64_t idontwant_crossed;         /* queued IDONTWANTs not sent: the
+                                       * peer sent us every message named */
   uint64_t queue_drop_messages;       /* data dropped: a peer's queue full */
   uint64_t publish_not_sent;          /* publications no peer could take */
   uint64_t batches_published;         /* with at least one message sent */

@@ -17,6 +17,6 @@
 #include "lp2p/trace.h"
 
 /* The library's version (the CMake project's; see docs/abi.md). */
-#define LP2P_VERSION "0.3.0"
+#define LP2P_VERSION "0.4.0"
 
 #endif

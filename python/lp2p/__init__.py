@@ -21,4 +21,4 @@ __all__ = [
     "library_path",
     "parse_multiaddr",
 ]
-__version__ = "0.3.0"
+__version__ = "0.4.0"

@@ -1,7 +1,7 @@
 """ctypes declarations of the parts of liblp2p (and of libuv, which it
 links) that the binding calls, and how the library is found.
 
-The structures mirror include/lp2p/*.h of the library's SONAME (liblp2p.so.0.3);
+The structures mirror include/lp2p/*.h of the library's SONAME (liblp2p.so.0.4);
 a layout change there is an ABI break and moves the SONAME.
 """
 
@@ -10,7 +10,7 @@ import ctypes.util
 import os
 import threading
 
-SONAME = "liblp2p.so.0.3"
+SONAME = "liblp2p.so.0.4"
 
 LP2P_KEY_ED25519 = 1
 LP2P_ERR_INVALID_ARG = -2

@@ -31,6 +31,7 @@
 #include "peer.h"
 #include "queue.h"
 #include "router.h"
+#include "seen.h"
 #include "topic.h"
 #include "trace.h"
 
@@ -782,6 +783,42 @@ static int write_rpc(lp2p_router *r, gs_queue *q, const rpc_plan *pl) {
   return 0;
 }
 
+/* Did `p` send us every message an IDONTWANT entry (`f`, as queued)
+ * names? Then it has them all and the entry tells it nothing. */
+static bool idontwant_crossed(const lp2p_router *r, const gs_peer *p,
+                              const lp2p_pb_field *f) {
+  lp2p_pb_reader rd;
+  lp2p_pb_field id;
+  lp2p_pb_reader_init(&rd, f->data, f->len);
+  while (lp2p_pb_next(&rd, &id) == 1) {
+    if (id.num != 1 || id.wire_type != LP2P_PB_LEN) {
+      continue; /* ControlIDontWant.messageIDs is field 1 */
+    }
+    uint64_t h = lp2p_gs_id_hash(r, id.data, id.len);
+    if (!lp2p_gs_seen_sent_by(lp2p_gs_seen_find(r, h), p->serial)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/* Drops the first IDONTWANT entries for messages `p` sent us itself since
+ * they were queued: as for crossed copies (drop_crossed), they are known
+ * by the pull, and each would otherwise cost `p` a write of its own. */
+static void drop_crossed_idontwants(lp2p_router *r, gs_peer *p) {
+  gs_entries *e = &p->q.dontwant;
+  while (e->n) {
+    lp2p_pb_reader rd;
+    lp2p_pb_field f;
+    lp2p_pb_reader_init(&rd, e->b.data, e->b.len);
+    if (lp2p_pb_next(&rd, &f) != 1 || !idontwant_crossed(r, p, &f)) {
+      return;
+    }
+    consume(e, (size_t)(rd.pos - e->b.data), entry_counts(&f, true));
+    r->st.idontwant_crossed++;
+  }
+}
+
 /* Writes the first queued IDONTWANT entry as an RPC of its own, as go
  * sends one per message batch on its priority queue. */
 static int write_idontwant(lp2p_router *r, gs_queue *q) {
@@ -872,6 +909,46 @@ static void drop_unwanted(lp2p_router *r, gs_peer *p) {
   q->len = kept;
 }
 
+/* Did `p` send us `m` since we queued our copy for it? The node pulls
+ * once it has read all its connections had, so a copy that came just
+ * after ours was queued, or crossed it in flight, is known by then.
+ * Never for a batch message: ours, which no peer sends back. */
+static bool crossed(const lp2p_router *r, const gs_peer *p, const gs_msg *m) {
+  return !m->batch_seq &&
+         lp2p_gs_seen_sent_by(lp2p_gs_seen_find(r, m->hash), p->serial);
+}
+
+/* Drops the copies `p` sent us itself among those the next RPC may carry
+ * (the first max_messages, up to max_rpc_size): a backlog costs a seen
+ * lookup per message sent, not per message queued at every pull. The
+ * kept ones move toward the tail, so only they move, however long the
+ * queue. */
+static void drop_crossed(lp2p_router *r, gs_peer *p) {
+  gs_queue *q = &p->q;
+  const lp2p_rpc_limits *l = &r->send_limits;
+  size_t w = 0, bytes = 0;
+  if (q->len == 0) {
+    return;
+  }
+  while (w < q->len && w < l->max_messages && bytes <= l->max_rpc_size) {
+    bytes += publish_field_size(q->msgs[(q->head + w++) % q->cap]);
+  }
+  size_t at = w; /* the kept ones end up in [at, w) */
+  for (size_t i = w; i-- > 0;) {
+    gs_msg *m = q->msgs[(q->head + i) % q->cap];
+    if (!crossed(r, p, m)) {
+      q->msgs[(q->head + --at) % q->cap] = m;
+      continue;
+    }
+    q->msg_bytes -= publish_field_size(m);
+    q->msg_own -= msg_own_size(m);
+    let_go(r, m);
+    r->st.copies_crossed++;
+  }
+  q->head = (q->head + at) % q->cap;
+  q->len -= at;
+}
+
 /* Drops what blocks a queue whose next RPC would be empty: the first
  * entry or message, too large for any RPC by itself. */
 static void drop_blocking(lp2p_router *r, gs_queue *q) {
@@ -927,6 +1004,8 @@ static ptrdiff_t queue_pull(lp2p_router *r, gs_peer *p, const uint8_t **out) {
   bool none = false;
   int rv;
   drop_unwanted(r, p);
+  drop_crossed(r, p);
+  drop_crossed_idontwants(r, p);
   /* the stream's first RPC carries our ControlExtensions (hello_due):
    * nothing goes before it */
   q->hello_due = q->hello_due && rpc_bytes(q) > 0;

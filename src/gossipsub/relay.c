@@ -18,27 +18,6 @@
 #include "trace.h"
 #include "validation.h"
 
-/* Did the peer of `serial` send us this message, first or as a copy? */
-static bool sent_it(const gs_seen *e, uint32_t serial) {
-  if (!e) {
-    return false;
-  }
-  if (e->source == serial) {
-    return true;
-  }
-  for (uint8_t i = 0; i < e->npeers; i++) {
-    if (e->peers[i] == serial) {
-      return true;
-    }
-  }
-  for (uint32_t i = 0; e->spill && i < e->spill->n; i++) {
-    if (e->spill->serials[i] == serial) {
-      return true;
-    }
-  }
-  return false;
-}
-
 /* Drops the spilled senders that have left (serials are never reused):
  * the live ones are at most the peer count, which bounds the spill. */
 static void spill_compact(lp2p_router *r, gs_seen_spill *s) {
@@ -147,7 +126,8 @@ size_t lp2p_gs_forward(lp2p_router *r, gs_msg *m, gs_topic *t, uint32_t from,
   const gs_peers *cand = relay_candidates(r, t);
   for (size_t i = 0; i < cand->len; i++) {
     gs_peer *p = cand->items[i];
-    if (p->serial == from || p == author || sent_it(e, p->serial) ||
+    if (p->serial == from || p == author ||
+        lp2p_gs_seen_sent_by(e, p->serial) ||
         (cand == &t->peers && !relay_target(r, t, p))) {
       continue;
     }
@@ -324,7 +304,7 @@ static void idw_flush(lp2p_router *r, const gs_peer *from) {
 static void duplicate(lp2p_router *r, gs_seen *e, gs_peer *from, gs_topic *t,
                       lp2p_tstamp now) {
   r->st.msgs_duplicate++;
-  if (sent_it(e, from->serial)) {
+  if (lp2p_gs_seen_sent_by(e, from->serial)) {
     return;
   }
   record_sender(r, e, from->serial);

@@ -130,3 +130,24 @@ void lp2p_gs_seen_free_all(lp2p_router *r) {
   r->seen_blocks_tail = NULL;
   lp2p_u64map_free(&r->seen);
 }
+
+/* Did the peer of `serial` send us this message, first or as a copy? */
+bool lp2p_gs_seen_sent_by(const gs_seen *e, uint32_t serial) {
+  if (!e) {
+    return false;
+  }
+  if (e->source == serial) {
+    return true;
+  }
+  for (uint8_t i = 0; i < e->npeers; i++) {
+    if (e->peers[i] == serial) {
+      return true;
+    }
+  }
+  for (uint32_t i = 0; e->spill && i < e->spill->n; i++) {
+    if (e->spill->serials[i] == serial) {
+      return true;
+    }
+  }
+  return false;
+}

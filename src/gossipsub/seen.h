@@ -41,6 +41,9 @@ typedef struct gs_seen {
 
 gs_seen *lp2p_gs_seen_find(const lp2p_router *r, uint64_t id_hash);
 gs_seen *lp2p_gs_seen_add(lp2p_router *r, uint64_t id_hash, lp2p_tstamp now);
+/* Did the peer of `serial` send us this message, first or as a copy?
+ * False for no entry. */
+bool lp2p_gs_seen_sent_by(const gs_seen *e, uint32_t serial);
 void lp2p_gs_seen_expire(lp2p_router *r, lp2p_tstamp now);
 void lp2p_gs_seen_free_all(lp2p_router *r);
 

@@ -235,6 +235,12 @@ void *lp2p_host_user(const lp2p_host *h) {
 
 /* ---- deferred work ------------------------------------------------------ */
 
+static void start_idle(lp2p_host *h) {
+  if (!uv_is_closing((uv_handle_t *)&h->idle)) {
+    uv_idle_start(&h->idle, on_idle);
+  }
+}
+
 void lp2p__host_mark_dirty(lp2p_conn *c) {
   lp2p_host *h = c->host;
   if (c->in_dirty || c->handles_closing) {
@@ -243,13 +249,28 @@ void lp2p__host_mark_dirty(lp2p_conn *c) {
   c->in_dirty = true;
   c->dirty_next = h->dirty;
   h->dirty = c;
-  if (!uv_is_closing((uv_handle_t *)&h->idle)) {
-    uv_idle_start(&h->idle, on_idle);
+  start_idle(h);
+}
+
+void lp2p__host_set_before_pump(lp2p_host *h, void (*fn)(void *user),
+                                void *user) {
+  h->before_pump = fn;
+  h->before_pump_user = user;
+}
+
+void lp2p__host_want_before_pump(lp2p_host *h) {
+  if (h->before_pump && !h->before_pump_due) {
+    h->before_pump_due = true;
+    start_idle(h);
   }
 }
 
 static void on_idle(uv_idle_t *idle) {
   lp2p_host *h = idle->data;
+  if (h->before_pump_due) {
+    h->before_pump_due = false;
+    h->before_pump(h->before_pump_user);
+  }
   lp2p_conn *c = h->dirty;
   h->dirty = NULL;
   while (c) {
@@ -259,7 +280,7 @@ static void on_idle(uv_idle_t *idle) {
     lp2p__conn_pump(c);
     c = next;
   }
-  if (!h->dirty) {
+  if (!h->dirty && !h->before_pump_due) {
     uv_idle_stop(&h->idle);
   }
 }

@@ -137,6 +137,11 @@ struct lp2p_host {
    * from the application, whose callbacks must not run inside them). */
   uv_idle_t idle;
   lp2p_conn *dirty;
+  /* Run by the idle handle before it pumps the connections, when due
+   * (lp2p__host_before_pump): the node's pulls from its router. */
+  void (*before_pump)(void *user);
+  void *before_pump_user;
+  bool before_pump_due;
 
   /* The signed peer record for identify, made when first needed. */
   lp2p_buf record;
@@ -291,6 +296,16 @@ const host_handler *lp2p__host_find_handler(const lp2p_host *h,
                                             const char *protocol);
 /* Pumps the connection from the idle handle on the next loop iteration. */
 void lp2p__host_mark_dirty(lp2p_conn *c);
+/* Sets what the idle handle runs before it pumps the connections, once
+ * asked with lp2p__host_want_before_pump. The node pulls its router's
+ * RPCs there rather than after each connection's input: by then every
+ * connection readable in this loop turn was read, so a copy a peer sent
+ * us meanwhile is not sent back to it (queue.c), and each connection
+ * gets one write per turn. */
+void lp2p__host_set_before_pump(lp2p_host *h, void (*fn)(void *user),
+                                void *user);
+/* Runs before_pump on the next idle pass (before the loop polls). */
+void lp2p__host_want_before_pump(lp2p_host *h);
 
 /* ---- connmgr.c ---- */
 void lp2p__connmgr_init(lp2p_host *h);

@@ -6,6 +6,7 @@
 
 #include "base/err.h"
 #include "base/mem.h"
+#include "host/internal.h"
 #include "host/node_internal.h"
 
 void lp2p_node_settings_default(lp2p_node_settings *s) {
@@ -174,13 +175,23 @@ static void on_disconnect(lp2p_router *r, const lp2p_peer_id *peer,
 
 static void on_timer(uv_timer_t *t);
 
-void lp2p__node_after_router(lp2p_node *n) {
+/* Pulls what the router queued into the peers' streams: run by the host
+ * before it writes its connections out (lp2p__host_set_before_pump), once
+ * every connection readable in this loop turn was read. */
+static void pull_dirty(void *user) {
+  lp2p_node *n = user;
   while (n->dirty) {
     node_peer *np = n->dirty;
     n->dirty = np->dirty_next;
     np->dirty = false;
     np->dirty_next = NULL;
     lp2p__node_peer_flush(np);
+  }
+}
+
+void lp2p__node_after_router(lp2p_node *n) {
+  if (n->dirty) {
+    lp2p__host_want_before_pump(n->host);
   }
   if (n->closing || uv_is_closing((uv_handle_t *)&n->timer)) {
     return; /* the timer now counts the close's linger */
@@ -212,6 +223,7 @@ static void on_timer(uv_timer_t *t) {
 }
 
 void lp2p_node_flush(lp2p_node *n) {
+  pull_dirty(n);
   lp2p__node_after_router(n);
 }
 
@@ -434,6 +446,7 @@ int lp2p_node_new(lp2p_node **out, uv_loop_t *loop, const lp2p_node_settings *s,
   uv_timer_init(loop, &n->dial_timer);
   n->dial_timer.data = n;
   n->timer_due = LP2P_TSTAMP_NEVER;
+  lp2p__host_set_before_pump(n->host, pull_dirty, n);
   lp2p__node_after_router(n);
   *out = n;
   return 0;
@@ -484,7 +497,7 @@ int lp2p_node_close(lp2p_node *n, void (*done)(void *user), void *user) {
     (void)lp2p_router_leave(n->router, (const uint8_t *)n->topics[i],
                             n->topic_lens[i], now);
   }
-  lp2p__node_after_router(n);
+  lp2p_node_flush(n); /* now: the streams close next */
   n->closing = true;
   lp2p__node_dials_close(n);
   for (node_peer *np = n->peers; np; np = np->next) {

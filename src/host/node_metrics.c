@@ -635,6 +635,15 @@ int lp2p_node_metrics(lp2p_node *n, lp2p_buf *buf) {
       (unsigned long long)s.queue_drop_control,
       (unsigned long long)n->stats.rpcs_oversized,
       (unsigned long long)s.queue_drop_budget);
+  put(&o,
+      "# TYPE libp2p_gossipsub_copies_unsent_total counter\n"
+      "libp2p_gossipsub_copies_unsent_total{reason=\"idontwant\"} %llu\n"
+      "libp2p_gossipsub_copies_unsent_total{reason=\"crossed\"} %llu\n"
+      "# TYPE libp2p_gossipsub_idontwant_unsent_total counter\n"
+      "libp2p_gossipsub_idontwant_unsent_total %llu\n",
+      (unsigned long long)s.idontwant_saved,
+      (unsigned long long)s.copies_crossed,
+      (unsigned long long)s.idontwant_crossed);
   partial(&o, &s);
   mesh_health(&o, &s);
   topics(&o, n);

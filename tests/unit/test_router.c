@@ -662,6 +662,44 @@ static void idontwant_takes_queued_copies_out(void **state) {
   th_router_del(&t);
 }
 
+/* The node pulls once it has read all its connections had: a peer whose
+ * own copy came after ours was queued has the message, so neither our
+ * copy nor our IDONTWANT for it is sent to it; the other peer gets both. */
+static void a_copy_crossed_by_the_peers_own_is_not_sent(void **state) {
+  (void)state;
+  th_router t;
+  lp2p_peer_id ids[3];
+  lp2p_privkey author;
+  lp2p_peer_id aid;
+  th_out o;
+  th_rpc m;
+  static uint8_t big[1024];
+  new_router(&t, NULL);
+  add_subscribed(&t, 3, LP2P_MESHSUB_12, false, ids);
+  assert_int_equal(lp2p_router_join(t.r, T, TH_T0), 0);
+  th_drain_all(&t, TH_T0);
+  th_identity(77, &author, &aid);
+  th_rpc_init(&m);
+  th_rpc_msg(&m, &author, TOPIC, big, sizeof(big), 1);
+  th_rpc_send(&t, &ids[0], &m, TH_T0); /* queued for ids[1] and ids[2] */
+  th_rpc_init(&m);
+  th_rpc_msg(&m, &author, TOPIC, big, sizeof(big), 1);
+  th_rpc_send(&t, &ids[1], &m, TH_T0); /* ids[1]'s copy, before the pull */
+  th_drain(&t, &ids[1], &o, TH_T0);
+  assert_int_equal(o.msgs, 0);
+  assert_int_equal(o.idontwant_ids, 0);
+  th_drain(&t, &ids[2], &o, TH_T0);
+  assert_int_equal(o.msgs, 1);
+  assert_int_equal(o.idontwant_ids, 1);
+  lp2p_router_stats st;
+  lp2p_router_get_stats(t.r, &st);
+  assert_int_equal(st.copies_crossed, 1);
+  assert_int_equal(st.idontwant_crossed, 1);
+  assert_int_equal(st.idontwant_saved, 0);
+  assert_int_equal(st.queued_bytes, 0);
+  th_router_del(&t);
+}
+
 static void pull_next_goes_round_robin(void **state) {
   (void)state;
   th_router t;
@@ -1864,6 +1902,7 @@ int main(void) {
       cmocka_unit_test(idontwant_is_honoured_when_forwarding),
       cmocka_unit_test(idontwant_takes_queued_copies_out),
       cmocka_unit_test(idontwant_saved_copies_are_counted_per_peer),
+      cmocka_unit_test(a_copy_crossed_by_the_peers_own_is_not_sent),
       cmocka_unit_test(px_entry_without_record_is_offered_by_id),
       cmocka_unit_test(pull_next_goes_round_robin),
       cmocka_unit_test(mesh_below_dlo_grafts_up_to_d),
