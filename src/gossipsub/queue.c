@@ -814,8 +814,11 @@ static void drop_crossed_idontwants(lp2p_router *r, gs_peer *p) {
     if (lp2p_pb_next(&rd, &f) != 1 || !idontwant_crossed(r, p, &f)) {
       return;
     }
-    consume(e, (size_t)(rd.pos - e->b.data), entry_counts(&f, true));
-    r->st.idontwant_crossed++;
+    gs_counts c = entry_counts(&f, true);
+    consume(e, (size_t)(rd.pos - e->b.data), c);
+    r->st.idontwant_crossed += c.n;
+    r->st.idontwant_sent -= c.n; /* counted when queued */
+    p->idontwant_ids_sent -= c.ids;
   }
 }
 

@@ -695,6 +695,7 @@ static void a_copy_crossed_by_the_peers_own_is_not_sent(void **state) {
   lp2p_router_get_stats(t.r, &st);
   assert_int_equal(st.copies_crossed, 1);
   assert_int_equal(st.idontwant_crossed, 1);
+  assert_int_equal(st.idontwant_sent, 1); /* to ids[2] only */
   assert_int_equal(st.idontwant_saved, 0);
   assert_int_equal(st.queued_bytes, 0);
   th_router_del(&t);
