@@ -138,7 +138,7 @@ struct lp2p_host {
   uv_idle_t idle;
   lp2p_conn *dirty;
   /* Run by the idle handle before it pumps the connections, when due
-   * (lp2p__host_before_pump): the node's pulls from its router. */
+   * (lp2p__host_want_before_pump): the node's pulls from its router. */
   void (*before_pump)(void *user);
   void *before_pump_user;
   bool before_pump_due;
