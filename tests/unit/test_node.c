@@ -1000,6 +1000,83 @@ static void listen_addr(net *w, int i, int k, lp2p_buf *out) {
   lp2p_buf_free(&all);
 }
 
+static uint64_t node_dials(net *w, int i) {
+  lp2p_node_stats st;
+  lp2p_node_get_stats(w->n[i].node, &st);
+  return st.dials;
+}
+
+/* Node 0 has made `want` dials. */
+typedef struct dials_wait {
+  net *w;
+  uint64_t want;
+} dials_wait;
+
+static bool n0_dialled(void *arg) {
+  dials_wait *d = arg;
+  return node_dials(d->w, 0) >= d->want;
+}
+
+/* Node 2's record names five TCP addresses that never answer the
+ * handshake, all in one batch: node 0 dials four of them (its cap of
+ * dials in flight to one peer) and the fifth only once one of the four
+ * failed, here reset by its listener's close. */
+static void px_dials_to_one_peer_stop_at_four_in_flight(void **state) {
+  (void)state;
+  net *w = calloc(1, sizeof(*w));
+  w->count = 3;
+  for (int i = 0; i < 3; i++) {
+    node_start(w, i, LP2P_STRICT_SIGN);
+  }
+  enum { N = 5 };
+  int fd[N];
+  lp2p_buf ma[N], sealed;
+  lp2p_peer_record rec;
+  memset(&rec, 0, sizeof(rec));
+  rec.peer_id = *lp2p_host_peer_id(lp2p_node_host(w->n[2].node));
+  rec.seq = 1;
+  rec.naddrs = N;
+  for (int i = 0; i < N; i++) {
+    char text[64];
+    fd[i] = th_silent_socket(false, text, sizeof(text));
+    lp2p_buf_init(&ma[i], NULL);
+    assert_int_equal(lp2p_multiaddr_parse(text, &ma[i], NULL), 0);
+    rec.addrs[i] = (lp2p_peer_record_addr){ma[i].data, ma[i].len};
+  }
+  lp2p_buf_init(&sealed, NULL);
+  assert_int_equal(lp2p_peer_record_seal(&w->n[2].key, &rec, &sealed), 0);
+  uint64_t dials = node_dials(w, 0);
+
+  rogue r;
+  rogue_start(&r, w->n[0].node);
+  const lp2p_peer_id *c = lp2p_host_peer_id(lp2p_node_host(w->n[2].node));
+  lp2p_rpc_px px = {.peer_id = {c->bytes, c->len},
+                    .record = {sealed.data, sealed.len}};
+  th_rpc m;
+  th_rpc_init(&m);
+  th_rpc_sub(&m, TOPIC, true);
+  th_rpc_prune(&m, TOPIC, 60, &px, 1);
+  rogue_send(&r, &m);
+  dials_wait dw = {w, dials + 4};
+  th_run_until(n0_dialled, &dw, 5000);
+  th_run_for(300); /* still four: none failed */
+  assert_int_equal(node_dials(w, 0), dials + 4);
+  for (int i = 0; i < N; i++) {
+    close(fd[i]); /* resets the four; the fifth then fails at once */
+  }
+  dw.want = dials + N;
+  th_run_until(n0_dialled, &dw, 5000);
+  th_run_for(100);
+  assert_int_equal(node_dials(w, 0), dials + N);
+  for (int i = 0; i < N; i++) {
+    lp2p_buf_free(&ma[i]);
+  }
+  lp2p_buf_free(&sealed);
+  th_node_close(&r.host);
+  net_close(w);
+  free(w);
+}
+
 /* Node 2's record names a QUIC address that answers as another peer
  * (node 1's), then node 2's TCP one: the QUIC dial fails, and node 0 falls
  * back to TCP, as go's swarm dials TCP when QUIC has not connected. */
@@ -1228,6 +1305,8 @@ int main(void) {
           px_record_falls_back_to_tcp_when_quic_fails, setup, teardown),
       cmocka_unit_test_setup_teardown(px_tcp_dialled_while_quic_is_unanswered,
                                       setup, teardown),
+      cmocka_unit_test_setup_teardown(
+          px_dials_to_one_peer_stop_at_four_in_flight, setup, teardown),
       cmocka_unit_test_setup_teardown(
           px_quic_and_tcp_end_in_one_quic_connection, setup, teardown),
       cmocka_unit_test_setup_teardown(
