@@ -885,7 +885,10 @@ static const char *transport_0_to_2(net *w) {
 
 /* The rogue PRUNEs node 0 with PX naming node 2 (with `record`, or none)
  * and waits until node 0 is connected to node 2. */
-static void px_node2(net *w, rogue *r, const lp2p_bytes *record) {
+/* The rogue sends node 0 a PRUNE naming node 2 in PX `times` times, with
+ * `record` (node 2's, sealed) when not NULL. */
+static void send_px_node2(net *w, rogue *r, const lp2p_bytes *record,
+                          int times) {
   const lp2p_peer_id *c = lp2p_host_peer_id(lp2p_node_host(w->n[2].node));
   lp2p_rpc_px px = {.peer_id = {c->bytes, c->len}};
   if (record) {
@@ -894,8 +897,14 @@ static void px_node2(net *w, rogue *r, const lp2p_bytes *record) {
   th_rpc m;
   th_rpc_init(&m);
   th_rpc_sub(&m, TOPIC, true);
-  th_rpc_prune(&m, TOPIC, 60, &px, 1);
+  for (int i = 0; i < times; i++) {
+    th_rpc_prune(&m, TOPIC, 60, &px, 1);
+  }
   rogue_send(r, &m);
+}
+
+static void px_node2(net *w, rogue *r, const lp2p_bytes *record) {
+  send_px_node2(w, r, record, 1);
   th_run_until(n0_connected_to_2, w, 5000);
 }
 
@@ -1049,14 +1058,8 @@ static void px_dials_to_one_peer_stop_at_four_in_flight(void **state) {
 
   rogue r;
   rogue_start(&r, w->n[0].node);
-  const lp2p_peer_id *c = lp2p_host_peer_id(lp2p_node_host(w->n[2].node));
-  lp2p_rpc_px px = {.peer_id = {c->bytes, c->len},
-                    .record = {sealed.data, sealed.len}};
-  th_rpc m;
-  th_rpc_init(&m);
-  th_rpc_sub(&m, TOPIC, true);
-  th_rpc_prune(&m, TOPIC, 60, &px, 1);
-  rogue_send(&r, &m);
+  lp2p_bytes record = {sealed.data, sealed.len};
+  send_px_node2(w, &r, &record, 1);
   dials_wait dw = {w, dials + 4};
   th_run_until(n0_dialled, &dw, 5000);
   th_run_for(300); /* still four: none failed */
@@ -1260,15 +1263,8 @@ static void px_entry_for_a_peer_being_dialled_joins_that_dial(void **state) {
 
   rogue r;
   rogue_start(&r, w->n[0].node);
-  const lp2p_peer_id *c = lp2p_host_peer_id(lp2p_node_host(w->n[2].node));
-  lp2p_rpc_px px = {.peer_id = {c->bytes, c->len},
-                    .record = {sealed.data, sealed.len}};
-  th_rpc m;
-  th_rpc_init(&m);
-  th_rpc_sub(&m, TOPIC, true);
-  th_rpc_prune(&m, TOPIC, 60, &px, 1);
-  th_rpc_prune(&m, TOPIC, 60, &px, 1);
-  rogue_send(&r, &m);
+  lp2p_bytes record = {sealed.data, sealed.len};
+  send_px_node2(w, &r, &record, 2);
   th_run_until(n0_connected_to_2, w, 5000);
   th_run_for(50);
   lp2p_node_get_stats(w->n[0].node, &st);
