@@ -175,12 +175,17 @@ static bool meshes_formed(void *arg) {
 }
 
 /* A ring plus chords: every node has 2 to 4 connections. */
-static void net_start(net *w, int count, lp2p_sign_policy sign) {
-  memset(w, 0, sizeof(*w));
+/* Starts the first `count` nodes of `w`, unconnected. */
+static void nodes_start(net *w, int count, lp2p_sign_policy sign) {
   w->count = count;
   for (int i = 0; i < count; i++) {
     node_start(w, i, sign);
   }
+}
+
+static void net_start(net *w, int count, lp2p_sign_policy sign) {
+  memset(w, 0, sizeof(*w));
+  nodes_start(w, count, sign);
   for (int i = 0; i < count; i++) {
     node_connect(w, i, (i + 1) % count);
   }
@@ -314,9 +319,7 @@ static lp2p_conn *conn_to(net *w, int from, int to) {
 static void test_simultaneous_connections(void **state) {
   (void)state;
   net *w = calloc(1, sizeof(*w));
-  w->count = 2;
-  node_start(w, 0, LP2P_STRICT_SIGN);
-  node_start(w, 1, LP2P_STRICT_SIGN);
+  nodes_start(w, 2, LP2P_STRICT_SIGN);
   node_connect(w, 0, 1);
   node_connect(w, 1, 0);
   th_run_until(pair_meshed, w, 10000);
@@ -444,8 +447,7 @@ static bool one_peer(void *arg) {
 static void test_oversized_rpc(void **state) {
   (void)state;
   net *w = calloc(1, sizeof(*w));
-  w->count = 1;
-  node_start(w, 0, LP2P_STRICT_SIGN);
+  nodes_start(w, 1, LP2P_STRICT_SIGN);
   rogue r;
   memset(&r, 0, sizeof(r));
   th_node_init(&r.host, 9, LP2P_KEY_ED25519);
@@ -620,11 +622,8 @@ static bool node0_has_three_conns(void *arg) {
 static void test_trim_keeps_mesh_and_direct_peers(void **state) {
   (void)state;
   net *w = calloc(1, sizeof(*w));
-  w->count = 4;
   g_trim_node0 = true;
-  for (int i = 0; i < 4; i++) {
-    node_start(w, i, LP2P_STRICT_SIGN);
-  }
+  nodes_start(w, 4, LP2P_STRICT_SIGN);
   g_trim_node0 = false;
   for (int i = 2; i < 4; i++) {
     assert_int_equal(lp2p_node_unsubscribe(w->n[i].node, (const uint8_t *)TOPIC,
@@ -819,10 +818,7 @@ static bool px_taken(void *arg) {
 static void px_without_record_dialed_from_address_book(void **state) {
   (void)state;
   net *w = calloc(1, sizeof(*w));
-  w->count = 3;
-  for (int i = 0; i < 3; i++) {
-    node_start(w, i, LP2P_STRICT_SIGN);
-  }
+  nodes_start(w, 3, LP2P_STRICT_SIGN);
   node_connect(w, 0, 2);
   th_run_until(n0_connected_to_2, w, 5000);
   th_run_for(100); /* identify */
@@ -914,10 +910,7 @@ static void px_node2(net *w, rogue *r, const lp2p_bytes *record) {
 static void px_from_book_dials_quic_before_tcp(void **state) {
   (void)state;
   net *w = calloc(1, sizeof(*w));
-  w->count = 3;
-  for (int i = 0; i < 3; i++) {
-    node_start(w, i, LP2P_STRICT_SIGN);
-  }
+  nodes_start(w, 3, LP2P_STRICT_SIGN);
   node_listen_quic(w, 2);
   node_connect(w, 0, 2); /* the first listen address: TCP */
   th_run_until(n0_connected_to_2, w, 5000);
@@ -950,10 +943,7 @@ static bool conn_identified(void *arg) {
 static void px_record_dials_quic_before_tcp(void **state) {
   (void)state;
   net *w = calloc(1, sizeof(*w));
-  w->count = 3;
-  for (int i = 0; i < 3; i++) {
-    node_start(w, i, LP2P_STRICT_SIGN);
-  }
+  nodes_start(w, 3, LP2P_STRICT_SIGN);
   node_listen_quic(w, 2);
   rogue r;
   rogue_start(&r, w->n[0].node);
@@ -1009,6 +999,52 @@ static void listen_addr(net *w, int i, int k, lp2p_buf *out) {
   lp2p_buf_free(&all);
 }
 
+/* A loopback socket that never answers: a QUIC address whose packets
+ * go unanswered, as behind a firewall that drops UDP, or a TCP one that
+ * never accepts. Its multiaddr is appended to `ma`; returns the socket,
+ * to close once done. */
+static int silent_addr(bool quic, lp2p_buf *ma) {
+  char text[64];
+  int fd = th_silent_socket(quic, text, sizeof(text));
+  assert_int_equal(lp2p_multiaddr_parse(text, ma, NULL), 0);
+  return fd;
+}
+
+/* Node 2's record, sealed with its key, naming `addrs` in order. */
+static void seal_node2_addrs(net *w, const lp2p_buf *const *addrs, size_t n,
+                             lp2p_buf *sealed) {
+  lp2p_peer_record rec;
+  memset(&rec, 0, sizeof(rec));
+  rec.peer_id = *lp2p_host_peer_id(lp2p_node_host(w->n[2].node));
+  rec.seq = 1;
+  rec.naddrs = n;
+  for (size_t i = 0; i < n; i++) {
+    rec.addrs[i] = (lp2p_peer_record_addr){addrs[i]->data, addrs[i]->len};
+  }
+  assert_int_equal(lp2p_peer_record_seal(&w->n[2].key, &rec, sealed), 0);
+}
+
+/* Node 2's record, sealed with its key, naming `a` then `b`. */
+static void seal_node2(net *w, const lp2p_buf *a, const lp2p_buf *b,
+                       lp2p_buf *sealed) {
+  const lp2p_buf *addrs[] = {a, b};
+  seal_node2_addrs(w, addrs, 2, sealed);
+}
+
+/* Node 2's record naming its TCP address, then a QUIC one that never
+ * answers; returns that QUIC address's socket, to close once done. */
+static int seal_node2_tcp_and_silent_quic(net *w, lp2p_buf *sealed) {
+  lp2p_buf quic, tcp2;
+  lp2p_buf_init(&quic, NULL);
+  lp2p_buf_init(&tcp2, NULL);
+  int fd = silent_addr(true, &quic);
+  listen_addr(w, 2, 0, &tcp2);
+  seal_node2(w, &tcp2, &quic, sealed);
+  lp2p_buf_free(&quic);
+  lp2p_buf_free(&tcp2);
+  return fd;
+}
+
 static uint64_t node_dials(net *w, int i) {
   lp2p_node_stats st;
   lp2p_node_get_stats(w->n[i].node, &st);
@@ -1033,27 +1069,18 @@ static bool n0_dialled(void *arg) {
 static void px_dials_to_one_peer_stop_at_four_in_flight(void **state) {
   (void)state;
   net *w = calloc(1, sizeof(*w));
-  w->count = 3;
-  for (int i = 0; i < 3; i++) {
-    node_start(w, i, LP2P_STRICT_SIGN);
-  }
+  nodes_start(w, 3, LP2P_STRICT_SIGN);
   enum { N = 5 };
   int fd[N];
   lp2p_buf ma[N], sealed;
-  lp2p_peer_record rec;
-  memset(&rec, 0, sizeof(rec));
-  rec.peer_id = *lp2p_host_peer_id(lp2p_node_host(w->n[2].node));
-  rec.seq = 1;
-  rec.naddrs = N;
+  const lp2p_buf *addrs[N];
   for (int i = 0; i < N; i++) {
-    char text[64];
-    fd[i] = th_silent_socket(false, text, sizeof(text));
     lp2p_buf_init(&ma[i], NULL);
-    assert_int_equal(lp2p_multiaddr_parse(text, &ma[i], NULL), 0);
-    rec.addrs[i] = (lp2p_peer_record_addr){ma[i].data, ma[i].len};
+    fd[i] = silent_addr(false, &ma[i]);
+    addrs[i] = &ma[i];
   }
   lp2p_buf_init(&sealed, NULL);
-  assert_int_equal(lp2p_peer_record_seal(&w->n[2].key, &rec, &sealed), 0);
+  seal_node2_addrs(w, addrs, N, &sealed);
   uint64_t dials = node_dials(w, 0);
 
   rogue r;
@@ -1086,10 +1113,7 @@ static void px_dials_to_one_peer_stop_at_four_in_flight(void **state) {
 static void px_record_falls_back_to_tcp_when_quic_fails(void **state) {
   (void)state;
   net *w = calloc(1, sizeof(*w));
-  w->count = 3;
-  for (int i = 0; i < 3; i++) {
-    node_start(w, i, LP2P_STRICT_SIGN);
-  }
+  nodes_start(w, 3, LP2P_STRICT_SIGN);
   node_listen_quic(w, 1);
   lp2p_buf quic1, tcp2, sealed;
   lp2p_buf_init(&quic1, NULL);
@@ -1126,30 +1150,6 @@ static void px_record_falls_back_to_tcp_when_quic_fails(void **state) {
   free(w);
 }
 
-/* A UDP socket on loopback that is never read: a QUIC address whose
- * packets go unanswered, as behind a firewall that drops UDP. Its
- * /ip4/127.0.0.1/udp/P/quic-v1 multiaddr is appended to `ma`; returns the
- * socket, to close once done. */
-static int silent_quic_addr(lp2p_buf *ma) {
-  char text[64];
-  int fd = th_silent_socket(true, text, sizeof(text));
-  assert_int_equal(lp2p_multiaddr_parse(text, ma, NULL), 0);
-  return fd;
-}
-
-/* Node 2's record, sealed with its key, naming `a` then `b`. */
-static void seal_node2(net *w, const lp2p_buf *a, const lp2p_buf *b,
-                       lp2p_buf *sealed) {
-  lp2p_peer_record rec;
-  memset(&rec, 0, sizeof(rec));
-  rec.peer_id = *lp2p_host_peer_id(lp2p_node_host(w->n[2].node));
-  rec.seq = 1;
-  rec.naddrs = 2;
-  rec.addrs[0] = (lp2p_peer_record_addr){a->data, a->len};
-  rec.addrs[1] = (lp2p_peer_record_addr){b->data, b->len};
-  assert_int_equal(lp2p_peer_record_seal(&w->n[2].key, &rec, sealed), 0);
-}
-
 /* Connections of node i's host that are open, handshaking ones included. */
 static uint64_t host_conns(net *w, int i) {
   lp2p_host_stats hs;
@@ -1165,17 +1165,10 @@ static uint64_t host_conns(net *w, int i) {
 static void px_tcp_dialled_while_quic_is_unanswered(void **state) {
   (void)state;
   net *w = calloc(1, sizeof(*w));
-  w->count = 3;
-  for (int i = 0; i < 3; i++) {
-    node_start(w, i, LP2P_STRICT_SIGN);
-  }
-  lp2p_buf quic, tcp2, sealed;
-  lp2p_buf_init(&quic, NULL);
-  lp2p_buf_init(&tcp2, NULL);
+  nodes_start(w, 3, LP2P_STRICT_SIGN);
+  lp2p_buf sealed;
   lp2p_buf_init(&sealed, NULL);
-  int fd = silent_quic_addr(&quic);
-  listen_addr(w, 2, 0, &tcp2);
-  seal_node2(w, &tcp2, &quic, &sealed);
+  int fd = seal_node2_tcp_and_silent_quic(w, &sealed);
   lp2p_node_stats st;
   lp2p_node_get_stats(w->n[0].node, &st);
   uint64_t dials = st.dials, cancelled = st.dials_cancelled;
@@ -1195,8 +1188,6 @@ static void px_tcp_dialled_while_quic_is_unanswered(void **state) {
   assert_int_equal(host_conns(w, 0), 2);
   assert_int_equal(lp2p_host_num_conns(lp2p_node_host(w->n[0].node)), 2);
   close(fd);
-  lp2p_buf_free(&quic);
-  lp2p_buf_free(&tcp2);
   lp2p_buf_free(&sealed);
   th_node_close(&r.host);
   net_close(w);
@@ -1209,10 +1200,7 @@ static void px_tcp_dialled_while_quic_is_unanswered(void **state) {
 static void px_quic_and_tcp_end_in_one_quic_connection(void **state) {
   (void)state;
   net *w = calloc(1, sizeof(*w));
-  w->count = 3;
-  for (int i = 0; i < 3; i++) {
-    node_start(w, i, LP2P_STRICT_SIGN);
-  }
+  nodes_start(w, 3, LP2P_STRICT_SIGN);
   node_listen_quic(w, 2);
   lp2p_buf quic2, tcp2, sealed;
   lp2p_buf_init(&quic2, NULL);
@@ -1246,17 +1234,10 @@ static void px_quic_and_tcp_end_in_one_quic_connection(void **state) {
 static void px_entry_for_a_peer_being_dialled_joins_that_dial(void **state) {
   (void)state;
   net *w = calloc(1, sizeof(*w));
-  w->count = 3;
-  for (int i = 0; i < 3; i++) {
-    node_start(w, i, LP2P_STRICT_SIGN);
-  }
-  lp2p_buf quic, tcp2, sealed;
-  lp2p_buf_init(&quic, NULL);
-  lp2p_buf_init(&tcp2, NULL);
+  nodes_start(w, 3, LP2P_STRICT_SIGN);
+  lp2p_buf sealed;
   lp2p_buf_init(&sealed, NULL);
-  int fd = silent_quic_addr(&quic);
-  listen_addr(w, 2, 0, &tcp2);
-  seal_node2(w, &tcp2, &quic, &sealed);
+  int fd = seal_node2_tcp_and_silent_quic(w, &sealed);
   lp2p_node_stats st;
   lp2p_node_get_stats(w->n[0].node, &st);
   uint64_t dials = st.dials;
@@ -1270,8 +1251,6 @@ static void px_entry_for_a_peer_being_dialled_joins_that_dial(void **state) {
   lp2p_node_get_stats(w->n[0].node, &st);
   assert_int_equal(st.dials, dials + 2); /* QUIC and TCP, once each */
   close(fd);
-  lp2p_buf_free(&quic);
-  lp2p_buf_free(&tcp2);
   lp2p_buf_free(&sealed);
   th_node_close(&r.host);
   net_close(w);
