@@ -783,6 +783,11 @@ static int write_rpc(lp2p_router *r, gs_queue *q, const rpc_plan *pl) {
   return 0;
 }
 
+/* Did `p` send us the message of id hash `h`, first or as a copy? */
+static bool peer_sent(const lp2p_router *r, const gs_peer *p, uint64_t h) {
+  return lp2p_gs_seen_sent_by(lp2p_gs_seen_find(r, h), p->serial);
+}
+
 /* Did `p` send us every message an IDONTWANT entry (`f`, as queued)
  * names? Then it has them all and the entry tells it nothing. */
 static bool idontwant_crossed(const lp2p_router *r, const gs_peer *p,
@@ -795,7 +800,7 @@ static bool idontwant_crossed(const lp2p_router *r, const gs_peer *p,
       continue; /* ControlIDontWant.messageIDs is field 1 */
     }
     uint64_t h = lp2p_gs_id_hash(r, id.data, id.len);
-    if (!lp2p_gs_seen_sent_by(lp2p_gs_seen_find(r, h), p->serial)) {
+    if (!peer_sent(r, p, h)) {
       return false;
     }
   }
@@ -917,8 +922,7 @@ static void drop_unwanted(lp2p_router *r, gs_peer *p) {
  * after ours was queued, or crossed it in flight, is known by then.
  * Never for a batch message: ours, which no peer sends back. */
 static bool crossed(const lp2p_router *r, const gs_peer *p, const gs_msg *m) {
-  return !m->batch_seq &&
-         lp2p_gs_seen_sent_by(lp2p_gs_seen_find(r, m->hash), p->serial);
+  return !m->batch_seq && peer_sent(r, p, m->hash);
 }
 
 /* Drops the copies `p` sent us itself among those the next RPC may carry

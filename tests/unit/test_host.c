@@ -1197,25 +1197,7 @@ static void test_close_connection(void **state) {
  * never called. */
 static void cancelled_tcp_dial_is_closed_and_never_answered(void **state) {
   (void)state;
-  th_node b;
-  th_node_init(&b, 2, LP2P_KEY_ED25519);
-  th_node_start(&b);
-  char text[64];
-  int fd = th_silent_socket(false, text, sizeof(text));
-  th_dial d;
-  th_dial_text(&b, text, &d);
-  assert_int_equal(d.err, 0);
-  th_run_for(50);
-  lp2p_host_stats st;
-  lp2p_host_get_stats(b.host, &st);
-  assert_int_equal(st.conns, 1);
-  assert_int_equal(lp2p_host_dial_cancel(b.host, th_on_dial, &d), 1);
-  th_run_for(100);
-  lp2p_host_get_stats(b.host, &st);
-  assert_int_equal(st.conns, 0);
-  assert_false(d.done);
-  close(fd);
-  th_node_close(&b);
+  th_check_dial_cancel(false);
 }
 
 int main(void) {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -169,6 +170,29 @@ int th_silent_socket(bool quic, char *text, size_t cap) {
            quic ? "/ip4/127.0.0.1/udp/%u/quic-v1" : "/ip4/127.0.0.1/tcp/%u",
            (unsigned)ntohs(sa.sin_port));
   return fd;
+}
+
+void th_check_dial_cancel(bool quic) {
+  th_node b;
+  th_node_init(&b, 2, LP2P_KEY_ED25519);
+  th_node_start(&b);
+  char text[64];
+  int fd = th_silent_socket(quic, text, sizeof(text));
+  th_dial d;
+  th_dial_text(&b, text, &d);
+  assert_int_equal(d.err, 0);
+  th_run_for(50);
+  lp2p_host_stats st;
+  lp2p_host_get_stats(b.host, &st);
+  assert_int_equal(st.conns, 1);
+  assert_int_equal(lp2p_host_dial_cancel(b.host, th_on_dial, &d), 1);
+  assert_int_equal(lp2p_host_dial_cancel(b.host, th_on_dial, &d), 0);
+  th_run_for(100);
+  lp2p_host_get_stats(b.host, &st);
+  assert_int_equal(st.conns, 0);
+  assert_false(d.done);
+  close(fd);
+  th_node_close(&b);
 }
 
 bool th_pair_identified(void *arg) {

@@ -83,6 +83,11 @@ void th_dial_text(th_node *from, const char *text, th_dial *d);
  * /ip4/127.0.0.1/udp/P/quic-v1) goes to `text`; returns the socket, to
  * close once done. */
 int th_silent_socket(bool quic, char *text, size_t cap);
+/* A dial the caller abandons (lp2p_host_dial_cancel, as the node does
+ * with a peer's other dials once one connected) while its handshake waits
+ * on a silent socket (TCP or QUIC): its connection is closed at once, a
+ * second cancel finds nothing, and its callback is never called. */
+void th_check_dial_cancel(bool quic);
 
 /* Two nodes, b dialing a. */
 typedef struct th_pair {
